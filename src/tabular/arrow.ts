@@ -1,0 +1,110 @@
+import {
+  Binary,
+  Bool,
+  DataType,
+  Float64,
+  Int64,
+  Table,
+  TimestampMillisecond,
+  Utf8,
+  tableFromIPC,
+  tableToIPC,
+  vectorFromArray,
+  type Vector,
+} from "apache-arrow";
+import type { Cell, ColumnTable } from "./column-table.js";
+import { FormatError } from "./errors.js";
+
+/** Converts one Arrow vector into a plain column: 64-bit integers become numbers when they are safe, timestamps and dates become `Date`s. */
+function columnFromVector(vector: Vector | null, numRows: number): Cell[] {
+  if (!vector) return new Array<Cell>(numRows).fill(null);
+  const type = vector.type as DataType;
+  const values: Cell[] = Array.from(vector as Iterable<Cell>);
+  if (DataType.isTimestamp(type) || DataType.isDate(type)) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v === "number") values[i] = new Date(v);
+    }
+  } else if (DataType.isInt(type) && type.bitWidth === 64) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)) values[i] = Number(v);
+    }
+  } else if (DataType.isDictionary(type) || DataType.isUtf8(type) || DataType.isLargeUtf8(type)) {
+    // already strings / null
+  }
+  return values;
+}
+
+/** A plain table from an Arrow table. */
+export function fromArrow(table: Table): ColumnTable {
+  const names = table.schema.fields.map((f) => f.name);
+  const columns = names.map((_, i) => columnFromVector(table.getChildAt(i), table.numRows));
+  return { names, columns, numRows: table.numRows };
+}
+
+/** Picks an Arrow type for a column of plain values (the first non-null value decides). */
+function arrowTypeFor(values: readonly Cell[]): DataType {
+  for (const v of values) {
+    if (v === null || v === undefined) continue;
+    switch (typeof v) {
+      case "number":
+        return new Float64();
+      case "bigint":
+        return new Int64();
+      case "boolean":
+        return new Bool();
+      case "string":
+        return new Utf8();
+      default:
+        if (v instanceof Date) return new TimestampMillisecond();
+        if (v instanceof Uint8Array) return new Binary();
+        return new Utf8();
+    }
+  }
+  return new Utf8();
+}
+
+function normaliseForArrow(values: readonly Cell[], type: DataType): unknown[] {
+  if (DataType.isUtf8(type)) {
+    return values.map((v) => (v === null || v === undefined ? null : typeof v === "string" ? v : v instanceof Date ? v.toISOString() : JSON.stringify(v)));
+  }
+  if (DataType.isInt(type) && type.bitWidth === 64) {
+    return values.map((v) => (v === null || v === undefined ? null : typeof v === "bigint" ? v : BigInt(v as number)));
+  }
+  if (DataType.isTimestamp(type)) {
+    return values.map((v) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(v as string | number)));
+  }
+  if (DataType.isFloat(type)) {
+    return values.map((v) => (v === null || v === undefined ? null : Number(v)));
+  }
+  return values.map((v) => (v === undefined ? null : v));
+}
+
+/**
+ * An Arrow table from a plain table. `types` may fix the Arrow type of some columns; the others
+ * are inferred from their values.
+ */
+export function toArrow(table: ColumnTable, types: Readonly<Record<string, DataType>> = {}): Table {
+  const vectors: Record<string, Vector> = {};
+  table.names.forEach((name, i) => {
+    const values = table.columns[i] as Cell[];
+    const type = types[name] ?? arrowTypeFor(values);
+    vectors[name] = vectorFromArray(normaliseForArrow(values, type), type as never) as Vector;
+  });
+  return new Table(vectors);
+}
+
+/** Decodes Arrow IPC bytes (stream or file format). */
+export function decodeArrowIpc(bytes: Uint8Array): Table {
+  try {
+    return tableFromIPC(bytes);
+  } catch (cause) {
+    throw new FormatError(`Could not decode the Arrow IPC data: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Encodes an Arrow table as IPC bytes, in the `stream` (default) or `file` format. */
+export function encodeArrowIpc(table: Table, format: "stream" | "file" = "stream"): Uint8Array {
+  return tableToIPC(table, format);
+}

@@ -1,0 +1,27 @@
+/**
+ * Makes a value JSON-safe the way pipeserve writes every response: NaN and ±Infinity become
+ * `null` (MLflow writes the invalid tokens `NaN`/`Infinity`), dates ISO-8601 strings, bytes base64
+ * (without MLflow's trailing newline), big integers numbers when safe and strings otherwise.
+ */
+export function toJsonValue(value: unknown): unknown {
+  switch (typeof value) {
+    case "number":
+      return Number.isFinite(value) ? value : null;
+    case "bigint":
+      return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
+    case "undefined":
+      return null;
+    case "object": {
+      if (value === null) return null;
+      if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+      if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64");
+      if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<unknown>, toJsonValue);
+      if (Array.isArray(value)) return value.map(toJsonValue);
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(value)) out[key] = toJsonValue((value as Record<string, unknown>)[key]);
+      return out;
+    }
+    default:
+      return value;
+  }
+}
