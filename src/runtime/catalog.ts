@@ -1,0 +1,237 @@
+import { resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { copyModeFor, deepClone, parseCopyModeSpec, type CopyModeSpec } from "./copy-mode.js";
+import type { Dataset } from "./datasets/dataset.js";
+import { ArrowDataset, BinaryDataset, CsvDataset, JsonArtifactDataset, JsonDataset, ParquetDataset } from "./datasets/file-datasets.js";
+import { MemoryDataset } from "./datasets/memory-dataset.js";
+import { DatasetError } from "./errors.js";
+
+export interface DataCatalogOptions {
+  /** The values `params:x` and `parameters` inputs read. */
+  params?: Readonly<Record<string, unknown>>;
+  /** Copy mode for memory datasets the catalog creates (feed dicts, saves of unregistered names). */
+  copyMode?: CopyModeSpec;
+}
+
+export interface CatalogConfigOptions extends DataCatalogOptions {
+  /** Relative `filepath`s resolve against this folder (the project root). */
+  baseDir: string;
+}
+
+type DatasetFactory = (config: Record<string, unknown>, name: string) => Dataset;
+
+const FILE_KEYS = ["type", "filepath", "load_args", "save_args", "metadata"];
+
+function fileFactory(make: (options: { filepath: string; loadArgs?: never }) => Dataset, extraKeys: string[] = []): DatasetFactory {
+  return (config, name) => {
+    const unknown = Object.keys(config).filter((k) => !FILE_KEYS.includes(k) && !extraKeys.includes(k));
+    if (unknown.length > 0) {
+      throw new DatasetError(`Dataset "${name}" has unknown key(s) [${unknown.join(", ")}]. Allowed: ${FILE_KEYS.join(", ")}.`, { code: "INVALID_DATASET" });
+    }
+    if (typeof config["filepath"] !== "string") {
+      throw new DatasetError(`Dataset "${name}" of type ${String(config["type"])} needs a "filepath" string.`, { code: "INVALID_DATASET" });
+    }
+    const loadArgs = config["load_args"];
+    if (loadArgs !== undefined && (loadArgs === null || typeof loadArgs !== "object")) {
+      throw new DatasetError(`Dataset "${name}": load_args must be a mapping.`, { code: "INVALID_DATASET" });
+    }
+    return make({ filepath: config["filepath"], ...(loadArgs ? { loadArgs: loadArgs as never } : {}) });
+  };
+}
+
+/** The dataset types a `catalog.yml` may name (with the Kedro spellings users already know). */
+const DATASET_TYPES: Readonly<Record<string, DatasetFactory>> = {
+  MemoryDataset: (config, name) => {
+    const unknown = Object.keys(config).filter((k) => !["type", "copy_mode", "metadata"].includes(k));
+    if (unknown.length > 0) throw new DatasetError(`Dataset "${name}" has unknown key(s) [${unknown.join(", ")}]. MemoryDataset takes copy_mode.`);
+    const spec = config["copy_mode"];
+    return new MemoryDataset(spec === undefined ? {} : { copyMode: parseCopyModeSpec(spec) as never });
+  },
+  CsvDataset: fileFactory((o) => new CsvDataset(o)),
+  JsonDataset: fileFactory((o) => new JsonDataset(o)),
+  ParquetDataset: fileFactory((o) => new ParquetDataset(o)),
+  ArrowDataset: fileFactory((o) => new ArrowDataset(o)),
+  BinaryDataset: fileFactory((o) => new BinaryDataset(o)),
+  JsonArtifactDataset: fileFactory((o) => new JsonArtifactDataset(o)),
+  "pandas.CSVDataset": fileFactory((o) => new CsvDataset(o)),
+  "pandas.JSONDataset": fileFactory((o) => new JsonDataset(o)),
+  "pandas.ParquetDataset": fileFactory((o) => new ParquetDataset(o)),
+  "pandas.FeatherDataset": fileFactory((o) => new ArrowDataset(o)),
+  "json.JSONDataset": fileFactory((o) => new JsonArtifactDataset(o)),
+};
+
+/** The dataset type names `DataCatalog.fromConfig` accepts. */
+export const CATALOG_DATASET_TYPES: readonly string[] = Object.keys(DATASET_TYPES);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/**
+ * Maps dataset names to datasets, and serves parameters as `params:x`, `params:a.b.c` and
+ * `parameters` (Kedro's `DataCatalog`). Saving to a name nobody registered creates a
+ * `MemoryDataset` with the catalog's copy mode.
+ */
+export class DataCatalog {
+  readonly #datasets: Map<string, Dataset>;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly copyMode: CopyModeSpec | undefined;
+
+  constructor(datasets: Readonly<Record<string, Dataset>> = {}, options: DataCatalogOptions = {}) {
+    this.#datasets = new Map(Object.entries(datasets));
+    this.params = options.params ?? {};
+    this.copyMode = options.copyMode === undefined ? undefined : parseCopyModeSpec(options.copyMode);
+  }
+
+  /**
+   * Builds a catalog from a Kedro-like `catalog.yml` object: `name: { type, filepath, load_args }`.
+   * Keys starting with `_` are YAML anchors and skipped.
+   * @throws DatasetError for an unknown type, a missing filepath or an unknown key, naming the dataset.
+   */
+  static fromConfig(config: unknown, options: CatalogConfigOptions): DataCatalog {
+    if (config === null || config === undefined) return new DataCatalog({}, options);
+    if (!isPlainObject(config)) throw new DatasetError("The catalog config must be a mapping of dataset name → { type, filepath, ... }.", { code: "INVALID_CATALOG" });
+    const datasets: Record<string, Dataset> = {};
+    for (const [name, entry] of Object.entries(config)) {
+      if (name.startsWith("_")) continue;
+      if (!isPlainObject(entry)) throw new DatasetError(`Catalog entry "${name}" must be a mapping with a "type".`, { code: "INVALID_CATALOG" });
+      const type = entry["type"];
+      const factory = typeof type === "string" ? DATASET_TYPES[type] : undefined;
+      if (!factory) {
+        throw new DatasetError(`Catalog entry "${name}" has unknown type ${JSON.stringify(type)}. Use one of: ${CATALOG_DATASET_TYPES.join(", ")}.`, {
+          code: "INVALID_CATALOG",
+        });
+      }
+      const withPath = typeof entry["filepath"] === "string" ? { ...entry, filepath: resolve(options.baseDir, entry["filepath"]) } : entry;
+      datasets[name] = factory(withPath, name);
+    }
+    return new DataCatalog(datasets, options);
+  }
+
+  /** `fromConfig` over YAML text (parsed safely: plain data only, no custom tags). */
+  static fromYaml(text: string, options: CatalogConfigOptions): DataCatalog {
+    let config: unknown;
+    try {
+      config = parseYaml(text);
+    } catch (cause) {
+      throw new DatasetError(`The catalog YAML is not valid: ${(cause as Error).message}`, { code: "INVALID_CATALOG", cause });
+    }
+    return DataCatalog.fromConfig(config, options);
+  }
+
+  /** The registered dataset, if any (parameters are not datasets). */
+  get(name: string): Dataset | undefined {
+    return this.#datasets.get(name);
+  }
+
+  /** True for a registered dataset or a parameter input that resolves. */
+  has(name: string): boolean {
+    if (this.#datasets.has(name)) return true;
+    if (name === "parameters") return true;
+    if (name.startsWith("params:")) return lookupParam(this.params, name.slice(7)).found;
+    return false;
+  }
+
+  /** Registered dataset names, then `parameters` and one `params:` name per parameter (nested keys dotted). */
+  list(): string[] {
+    const out = [...this.#datasets.keys(), "parameters"];
+    const walk = (prefix: string, value: unknown): void => {
+      if (!isPlainObject(value)) return;
+      for (const [k, v] of Object.entries(value)) {
+        const key = prefix === "" ? k : `${prefix}.${k}`;
+        out.push(`params:${key}`);
+        walk(key, v);
+      }
+    };
+    walk("", this.params);
+    return out;
+  }
+
+  /** Registers a dataset. */
+  add(name: string, dataset: Dataset, options: { replace?: boolean } = {}): void {
+    if (this.#datasets.has(name) && !options.replace) {
+      throw new DatasetError(`Dataset "${name}" is already in the catalog; pass { replace: true } to replace it.`, { code: "DATASET_EXISTS" });
+    }
+    this.#datasets.set(name, dataset);
+  }
+
+  /** Registers in-memory data under each name (Kedro's `add_feed_dict`). */
+  addFeedDict(feed: Readonly<Record<string, unknown>>, options: { replace?: boolean } = {}): void {
+    for (const [name, data] of Object.entries(feed)) {
+      const mode = copyModeFor(this.copyMode, name);
+      this.add(name, new MemoryDataset({ data, ...(mode ? { copyMode: mode } : {}) }), options);
+    }
+  }
+
+  /**
+   * A new catalog over the same datasets (shared, not copied) with other parameters and extra
+   * in-memory data: what one prediction runs against, so concurrent calls never share inputs or
+   * parameters.
+   */
+  derive(options: { params?: Readonly<Record<string, unknown>>; feed?: Readonly<Record<string, unknown>> } = {}): DataCatalog {
+    const child = new DataCatalog({}, { params: options.params ?? this.params, ...(this.copyMode ? { copyMode: this.copyMode } : {}) });
+    for (const [name, dataset] of this.#datasets) child.#datasets.set(name, dataset);
+    if (options.feed) child.addFeedDict(options.feed, { replace: true });
+    return child;
+  }
+
+  /**
+   * Loads a dataset or a parameter.
+   * @throws DatasetError naming the dataset (and the known ones) when it is not in the catalog.
+   */
+  async load(name: string): Promise<unknown> {
+    const dataset = this.#datasets.get(name);
+    if (dataset) return dataset.load();
+    return this.loadParameter(name);
+  }
+
+  /** Resolves `parameters` or `params:a.b.c`; anything else is an unknown dataset. Object values are deep-copied so nodes cannot change them for later runs. */
+  loadParameter(name: string): unknown {
+    if (name === "parameters") return deepClone(this.params);
+    if (name.startsWith("params:")) {
+      const key = name.slice(7);
+      const { found, value } = lookupParam(this.params, key);
+      if (!found) {
+        const known = this.list().filter((n) => n.startsWith("params:")).map((n) => n.slice(7));
+        throw new DatasetError(`Parameter "${key}" is not defined. Known parameters: [${known.join(", ")}].`, { code: "UNKNOWN_PARAMETER" });
+      }
+      return typeof value === "object" && value !== null ? deepClone(value) : value;
+    }
+    throw new DatasetError(`Dataset "${name}" is not in the catalog. Known datasets: [${[...this.#datasets.keys()].join(", ")}].`, { code: "DATASET_NOT_FOUND" });
+  }
+
+  /** Saves to a registered dataset, or to a new `MemoryDataset` for an unregistered name. */
+  async save(name: string, data: unknown): Promise<void> {
+    if (name === "parameters" || name.startsWith("params:")) {
+      throw new DatasetError(`Cannot save to "${name}": parameters are read-only inputs.`, { code: "READ_ONLY" });
+    }
+    let dataset = this.#datasets.get(name);
+    if (!dataset) {
+      const mode = copyModeFor(this.copyMode, name);
+      dataset = new MemoryDataset(mode ? { copyMode: mode } : {});
+      this.#datasets.set(name, dataset);
+    }
+    await dataset.save(data);
+  }
+
+  /** True when the dataset holds data (a parameter always does). */
+  async exists(name: string): Promise<boolean> {
+    const dataset = this.#datasets.get(name);
+    if (dataset) return dataset.exists();
+    return this.has(name);
+  }
+
+  /** Drops the data of an in-memory dataset. */
+  release(name: string): void {
+    this.#datasets.get(name)?.release?.();
+  }
+}
+
+function lookupParam(params: unknown, key: string): { found: boolean; value: unknown } {
+  let value: unknown = params;
+  for (const part of key.split(".")) {
+    if (!isPlainObject(value) || !Object.prototype.hasOwnProperty.call(value, part)) return { found: false, value: undefined };
+    value = value[part];
+  }
+  return { found: true, value };
+}

@@ -1,0 +1,47 @@
+/**
+ * @module runtime
+ * The pipeline engine: Kedro-style `node()`s and `pipeline()`s, a `DataCatalog` of datasets with
+ * copy modes and parameters, and runners (sequential, concurrent, worker threads) with hooks.
+ */
+export { PipelineError, NodeError, DatasetError } from "./errors.js";
+export { Node, node, type NodeFunction, type NodeIO, type NodeOptions } from "./node.js";
+export { Pipeline, pipeline, isParameterInput, type PipelineOptions, type PipelineSource } from "./pipeline.js";
+export {
+  type CopyMode,
+  type CopyModeSpec,
+  COPY_MODES,
+  parseCopyMode,
+  parseCopyModeSpec,
+  copyModeFor,
+  inferCopyMode,
+  copyData,
+  deepClone,
+  shallowCopy,
+} from "./copy-mode.js";
+export { type Dataset, AbstractDataset } from "./datasets/dataset.js";
+export { MemoryDataset, type MemoryDatasetOptions } from "./datasets/memory-dataset.js";
+export {
+  FileDataset,
+  CsvDataset,
+  JsonDataset,
+  ParquetDataset,
+  ArrowDataset,
+  BinaryDataset,
+  JsonArtifactDataset,
+  type FileDatasetOptions,
+  type TabularDatasetOptions,
+  type TabularLoadAs,
+} from "./datasets/file-datasets.js";
+export { DataCatalog, CATALOG_DATASET_TYPES, type DataCatalogOptions, type CatalogConfigOptions } from "./catalog.js";
+export type { Hooks, RunContext, NodeContext } from "./hooks.js";
+export {
+  type Runner,
+  type RunOptions,
+  AbstractRunner,
+  SchedulingRunner,
+  SequentialRunner,
+  ConcurrentRunner,
+  RunState,
+  type ConcurrentRunnerOptions,
+} from "./runners/runner.js";
+export { WorkerRunner, type WorkerRunnerOptions } from "./runners/worker-runner.js";

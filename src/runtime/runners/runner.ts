@@ -1,0 +1,234 @@
+import { randomUUID } from "node:crypto";
+import type { DataCatalog } from "../catalog.js";
+import { copyData, copyModeFor } from "../copy-mode.js";
+import { MemoryDataset } from "../datasets/memory-dataset.js";
+import { DatasetError, NodeError, PipelineError } from "../errors.js";
+import type { Hooks, NodeContext, RunContext } from "../hooks.js";
+import type { Node } from "../node.js";
+import type { Pipeline } from "../pipeline.js";
+
+export interface RunOptions {
+  hooks?: Hooks | readonly Hooks[];
+  /** Names the run in hook calls; a random UUID by default. */
+  runId?: string;
+}
+
+/** What every runner offers: run a pipeline against a catalog and return its free outputs. */
+export interface Runner {
+  readonly name: string;
+  run(pipeline: Pipeline, catalog: DataCatalog, options?: RunOptions): Promise<Record<string, unknown>>;
+}
+
+/**
+ * The state of one run. Datasets the catalog does not register (intermediate and final outputs)
+ * live here, not in the catalog, so concurrent runs against one catalog never see each other's
+ * data; each is dropped after its last consumer.
+ */
+export class RunState {
+  readonly #local = new Map<string, unknown>();
+  readonly #pending = new Map<string, number>();
+  readonly #keep: ReadonlySet<string>;
+  readonly #produced: ReadonlySet<string>;
+  readonly catalog: DataCatalog;
+  readonly context: RunContext;
+  readonly hooks: readonly Hooks[];
+
+  constructor(pipeline: Pipeline, catalog: DataCatalog, hooks: readonly Hooks[], runId: string) {
+    this.catalog = catalog;
+    this.hooks = hooks;
+    this.context = { runId, pipeline, catalog };
+    this.#keep = new Set(pipeline.outputs());
+    const produced = new Set<string>();
+    for (const n of pipeline.nodes) {
+      for (const o of n.outputNames) produced.add(o);
+      for (const i of n.inputNames) this.#pending.set(i, (this.#pending.get(i) ?? 0) + 1);
+    }
+    this.#produced = produced;
+  }
+
+  async load(name: string): Promise<unknown> {
+    if (this.#local.has(name)) {
+      const mode = copyModeFor(this.catalog.copyMode, name);
+      const value = this.#local.get(name);
+      return mode ? copyData(value, mode) : value;
+    }
+    return this.catalog.load(name);
+  }
+
+  async save(name: string, value: unknown): Promise<void> {
+    if (this.catalog.get(name)) await this.catalog.save(name, value);
+    else this.#local.set(name, value);
+  }
+
+  /** Counts a node's inputs as consumed and drops in-memory data nobody will read again. */
+  release(node: Node): void {
+    for (const name of node.inputNames) {
+      const left = (this.#pending.get(name) ?? 1) - 1;
+      this.#pending.set(name, left);
+      if (left > 0 || this.#keep.has(name) || !this.#produced.has(name)) continue;
+      if (this.#local.delete(name)) continue;
+      if (this.catalog.get(name) instanceof MemoryDataset) this.catalog.release(name);
+    }
+  }
+
+  /** The free outputs the run keeps in memory (persisted outputs stay in their datasets). */
+  outputs(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const name of this.#keep) if (this.#local.has(name)) out[name] = this.#local.get(name);
+    return out;
+  }
+}
+
+/**
+ * Base of the runners: checks that every input is provided before any node runs, calls the
+ * hooks, loads inputs, saves outputs, releases memory, and wraps node failures in `NodeError`.
+ * Subclasses decide the order and place nodes run in (`_run`) and how a node is called (`execute`).
+ */
+export abstract class AbstractRunner implements Runner {
+  abstract readonly name: string;
+
+  async run(pipeline: Pipeline, catalog: DataCatalog, options: RunOptions = {}): Promise<Record<string, unknown>> {
+    const missing = pipeline.inputs().filter((name) => !catalog.has(name));
+    if (missing.length > 0) {
+      throw new DatasetError(
+        `Pipeline input(s) [${missing.join(", ")}] are not provided: add them to the catalog (catalog.yml or a feed dict) or to the parameters before running.`,
+        { code: "MISSING_INPUTS" },
+      );
+    }
+    this.validate(pipeline);
+    const hooks = options.hooks === undefined ? [] : Array.isArray(options.hooks) ? (options.hooks as readonly Hooks[]) : [options.hooks as Hooks];
+    const state = new RunState(pipeline, catalog, hooks, options.runId ?? randomUUID());
+    for (const h of hooks) await h.beforePipelineRun?.(state.context);
+    try {
+      await this._run(pipeline, state);
+    } catch (error) {
+      for (const h of hooks) await h.onPipelineError?.({ ...state.context, error: error as Error });
+      throw error;
+    }
+    const outputs = state.outputs();
+    for (const h of hooks) await h.afterPipelineRun?.({ ...state.context, outputs });
+    return outputs;
+  }
+
+  /** Checks the pipeline can run on this runner; throws a `PipelineError` saying what to change. */
+  protected validate(_pipeline: Pipeline): void {}
+
+  /** Runs every node of the pipeline through `runNode`. */
+  protected abstract _run(pipeline: Pipeline, state: RunState): Promise<void>;
+
+  /** Calls a node with its loaded inputs; returns its outputs by dataset name. */
+  protected execute(node: Node, inputs: Record<string, unknown>, _state: RunState): Promise<Record<string, unknown>> {
+    return node.run(inputs);
+  }
+
+  /** Loads a node's inputs, runs it between its hooks, saves its outputs and releases what is no longer needed. */
+  protected async runNode(node: Node, state: RunState): Promise<void> {
+    const inputs: Record<string, unknown> = {};
+    for (const name of node.inputNames) inputs[name] = await state.load(name);
+    const context: NodeContext = { ...state.context, node, inputs };
+    for (const h of state.hooks) await h.beforeNodeRun?.(context);
+    let outputs: Record<string, unknown>;
+    try {
+      outputs = await this.execute(node, inputs, state);
+    } catch (cause) {
+      const error = cause instanceof NodeError ? cause : new NodeError(node.name, cause);
+      for (const h of state.hooks) await h.onNodeError?.({ ...context, error });
+      throw error;
+    }
+    for (const name of node.outputNames) await state.save(name, outputs[name]);
+    for (const h of state.hooks) await h.afterNodeRun?.({ ...context, outputs });
+    state.release(node);
+  }
+}
+
+/** Runs the nodes one after another in topological order. */
+export class SequentialRunner extends AbstractRunner {
+  readonly name = "SequentialRunner";
+
+  protected async _run(pipeline: Pipeline, state: RunState): Promise<void> {
+    for (const n of pipeline.nodes) await this.runNode(n, state);
+  }
+}
+
+/**
+ * Runs every node whose inputs are ready at once, up to `maxConcurrency` at a time; for I/O and
+ * async work in nodes (ONNX sessions, fetches, files). After a failure no new node starts, and the
+ * run fails once the nodes already running have settled.
+ */
+export abstract class SchedulingRunner extends AbstractRunner {
+  readonly maxConcurrency: number;
+
+  constructor(maxConcurrency: number, what: string) {
+    super();
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
+      throw new PipelineError(`${what} must be a whole number of at least 1, got ${String(maxConcurrency)}.`, { code: "INVALID_RUNNER_OPTION" });
+    }
+    this.maxConcurrency = maxConcurrency;
+  }
+
+  protected _run(pipeline: Pipeline, state: RunState): Promise<void> {
+    const nodes = pipeline.nodes;
+    const order = new Map(nodes.map((n, i) => [n, i]));
+    const waiting = new Map<Node, number>();
+    for (const n of nodes) waiting.set(n, n.inputNames.filter((i) => pipeline.producerOf(i) !== undefined).length);
+    const ready = nodes.filter((n) => waiting.get(n) === 0);
+    let active = 0;
+    let finished = 0;
+    let failure: { error: unknown } | undefined;
+
+    return new Promise<void>((resolve, reject) => {
+      const settle = (): void => {
+        if (active > 0) return;
+        if (failure) reject(failure.error);
+        else if (finished === nodes.length) resolve();
+      };
+      const launch = (): void => {
+        while (!failure && active < this.maxConcurrency && ready.length > 0) {
+          const n = ready.shift() as Node;
+          active++;
+          this.runNode(n, state).then(
+            () => {
+              active--;
+              finished++;
+              let unlocked = false;
+              for (const out of n.outputNames) {
+                for (const consumer of pipeline.consumersOf(out)) {
+                  const left = (waiting.get(consumer) as number) - 1;
+                  waiting.set(consumer, left);
+                  if (left === 0) {
+                    ready.push(consumer);
+                    unlocked = true;
+                  }
+                }
+              }
+              if (unlocked) ready.sort((a, b) => (order.get(a) as number) - (order.get(b) as number));
+              launch();
+              settle();
+            },
+            (error: unknown) => {
+              active--;
+              failure ??= { error };
+              settle();
+            },
+          );
+        }
+      };
+      launch();
+      settle();
+    });
+  }
+}
+
+export interface ConcurrentRunnerOptions {
+  /** How many nodes may run at once; 8 by default. */
+  maxConcurrency?: number;
+}
+
+/** Runs ready nodes concurrently on this thread, for async nodes. */
+export class ConcurrentRunner extends SchedulingRunner {
+  readonly name = "ConcurrentRunner";
+
+  constructor(options: ConcurrentRunnerOptions = {}) {
+    super(options.maxConcurrency ?? 8, "ConcurrentRunner maxConcurrency");
+  }
+}

@@ -1,0 +1,70 @@
+import type { TransferListItem } from "node:worker_threads";
+import { Table } from "apache-arrow";
+import { decodeArrowIpc, encodeArrowIpc, isDataFrame, loadDanfo } from "../../tabular/index.js";
+
+const TAG = "__pipeserve_transfer__";
+
+interface EncodedFrame {
+  [TAG]: "dataframe";
+  names: string[];
+  columns: unknown[][];
+  index: (string | number)[];
+  dtypes: string[];
+}
+
+interface EncodedArrow {
+  [TAG]: "arrow";
+  bytes: Uint8Array;
+}
+
+/**
+ * Prepares one value to cross into or out of a worker thread: a DataFrame travels as its columns,
+ * an Arrow table as IPC bytes whose buffer is transferred (not copied); anything else goes by
+ * structured clone (class instances arrive as plain objects).
+ */
+export function encodeForTransfer(value: unknown, transfer: TransferListItem[]): unknown {
+  if (isDataFrame(value)) {
+    const frame: EncodedFrame = {
+      [TAG]: "dataframe",
+      names: [...(value.columns as string[])],
+      columns: value.shape[0] === 0 ? [] : (value.getColumnData as unknown as unknown[][]),
+      index: [...(value.index as (string | number)[])],
+      dtypes: [...(value.dtypes as string[])],
+    };
+    return frame;
+  }
+  if (value instanceof Table) {
+    const bytes = encodeArrowIpc(value, "stream");
+    transfer.push(bytes.buffer as ArrayBuffer);
+    const encoded: EncodedArrow = { [TAG]: "arrow", bytes };
+    return encoded;
+  }
+  return value;
+}
+
+/** Rebuilds a value made by `encodeForTransfer`. */
+export function decodeFromTransfer(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || !(TAG in value)) return value;
+  const tagged = value as EncodedFrame | EncodedArrow;
+  if (tagged[TAG] === "arrow") return decodeArrowIpc((tagged as EncodedArrow).bytes);
+  const frame = tagged as EncodedFrame;
+  const { DataFrame } = loadDanfo();
+  if (frame.columns.length === 0 || frame.index.length === 0) return new DataFrame([], { columns: frame.names });
+  const data: Record<string, unknown[]> = {};
+  frame.names.forEach((n, i) => (data[n] = frame.columns[i] as unknown[]));
+  return new DataFrame(data as never, { index: frame.index, dtypes: frame.dtypes as never });
+}
+
+/** Encodes each value of a record. */
+export function encodeRecord(values: Readonly<Record<string, unknown>>, transfer: TransferListItem[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) out[k] = encodeForTransfer(v, transfer);
+  return out;
+}
+
+/** Decodes each value of a record. */
+export function decodeRecord(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) out[k] = decodeFromTransfer(v);
+  return out;
+}

@@ -1,0 +1,55 @@
+/**
+ * The code each `WorkerRunner` thread runs: import the pipeline's module once, then run the
+ * nodes it is sent, by name, and send back their outputs.
+ */
+import { parentPort } from "node:worker_threads";
+import { decodeRecord, encodeRecord } from "./transfer.js";
+import type { TaskMessage, ResultMessage } from "./worker-protocol.js";
+
+interface RunnableNode {
+  name: string;
+  run(inputs: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+const pipelines = new Map<string, Promise<Map<string, RunnableNode>>>();
+
+async function nodesOf(module: string, exportName: string): Promise<Map<string, RunnableNode>> {
+  const key = `${module}#${exportName}`;
+  let found = pipelines.get(key);
+  if (!found) {
+    found = import(module).then((mod: Record<string, unknown>) => {
+      let value: unknown = mod;
+      for (const part of exportName.split(".")) value = (value as Record<string, unknown> | undefined)?.[part];
+      const nodes = (value as { nodes?: unknown } | undefined)?.nodes;
+      if (!Array.isArray(nodes)) throw new Error(`Module ${module} has no pipeline under the export "${exportName}".`);
+      return new Map((nodes as RunnableNode[]).map((n) => [n.name, n]));
+    });
+    pipelines.set(key, found);
+  }
+  return found;
+}
+
+parentPort?.on("message", (task: TaskMessage) => {
+  void (async (): Promise<void> => {
+    let reply: ResultMessage;
+    const transfer: import("node:worker_threads").TransferListItem[] = [];
+    try {
+      const node = (await nodesOf(task.module, task.exportName)).get(task.nodeName);
+      if (!node) throw new Error(`Node "${task.nodeName}" is not in the pipeline exported as "${task.exportName}" by ${task.module}.`);
+      const outputs = await node.run(decodeRecord(task.inputs));
+      reply = { id: task.id, ok: true, outputs: encodeRecord(outputs, transfer) };
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      reply = { id: task.id, ok: false, error: { name: e.name, message: e.message, stack: e.stack ?? "" } };
+    }
+    try {
+      parentPort?.postMessage(reply, transfer);
+    } catch (error) {
+      parentPort?.postMessage({
+        id: task.id,
+        ok: false,
+        error: { name: "DataCloneError", message: `The outputs cannot be sent back from the worker thread: ${(error as Error).message}`, stack: "" },
+      } satisfies ResultMessage);
+    }
+  })();
+});

@@ -1,0 +1,13 @@
+/** A node to run in a worker thread. */
+export interface TaskMessage {
+  id: number;
+  module: string;
+  exportName: string;
+  nodeName: string;
+  inputs: Record<string, unknown>;
+}
+
+/** What a worker thread answers. */
+export type ResultMessage =
+  | { id: number; ok: true; outputs: Record<string, unknown> }
+  | { id: number; ok: false; error: { name: string; message: string; stack: string } };

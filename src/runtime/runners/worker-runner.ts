@@ -1,0 +1,162 @@
+import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { pathToFileURL } from "node:url";
+import { Worker, type TransferListItem } from "node:worker_threads";
+import { PipelineError } from "../errors.js";
+import type { Node } from "../node.js";
+import type { Pipeline } from "../pipeline.js";
+import { SchedulingRunner, type RunState } from "./runner.js";
+import { decodeRecord, encodeRecord } from "./transfer.js";
+import type { ResultMessage, TaskMessage } from "./worker-protocol.js";
+
+export interface WorkerRunnerOptions {
+  /** Worker threads to start at most; one less than the cores (at least 1) by default. */
+  maxWorkers?: number;
+}
+
+interface Job {
+  task: TaskMessage;
+  transfer: TransferListItem[];
+  pending: Pending;
+}
+
+interface Pending {
+  resolve(outputs: Record<string, unknown>): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Starts a worker thread on the entry module.
+ *
+ * NB: when pipeserve runs from its TypeScript sources (its own tests), the thread first registers
+ * tsx's loader, then imports the .ts entry; built code starts the .js entry directly.
+ */
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker-entry.js", import.meta.url));
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+  const entry = new URL("./worker-entry.ts", import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+/** One worker thread and the task it runs, if any. */
+class PoolWorker {
+  readonly worker: Worker;
+  busy: Pending & { id: number } | undefined;
+
+  constructor(onExit: (w: PoolWorker, error: Error) => void) {
+    this.worker = startWorker();
+    this.worker.unref();
+    this.worker.on("message", (msg: ResultMessage) => {
+      const task = this.busy;
+      if (!task || task.id !== msg.id) return;
+      this.busy = undefined;
+      this.worker.unref();
+      if (msg.ok) task.resolve(decodeRecord(msg.outputs));
+      else {
+        const error = new Error(msg.error.message);
+        error.name = msg.error.name;
+        error.stack = msg.error.stack;
+        task.reject(error);
+      }
+    });
+    const fail = (error: Error): void => {
+      const task = this.busy;
+      this.busy = undefined;
+      task?.reject(error);
+      onExit(this, error);
+    };
+    this.worker.on("error", fail);
+    this.worker.on("exit", (code) => fail(new Error(`The worker thread exited with code ${code} while running a node.`)));
+  }
+
+  run(task: TaskMessage, transfer: TransferListItem[]): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      this.busy = { id: task.id, resolve, reject };
+      this.worker.ref();
+      this.worker.postMessage(task, transfer);
+    });
+  }
+}
+
+/**
+ * Runs nodes in `worker_threads`, ready nodes in parallel, for CPU-heavy nodes. Nodes must come
+ * from an importable module: the pipeline needs a `source` (a packaged model has one; in code use
+ * `pipeline(nodes, { source: { module: import.meta.url, exportName } })`). Inputs and outputs
+ * cross threads by structured clone, DataFrames as their columns and Arrow tables as transferred
+ * IPC buffers. Threads stay up between runs; `close()` stops them.
+ */
+export class WorkerRunner extends SchedulingRunner {
+  readonly name = "WorkerRunner";
+  readonly #idle: PoolWorker[] = [];
+  readonly #all = new Set<PoolWorker>();
+  readonly #queue: Job[] = [];
+  #nextId = 1;
+
+  constructor(options: WorkerRunnerOptions = {}) {
+    super(options.maxWorkers ?? Math.max(1, availableParallelism() - 1), "WorkerRunner maxWorkers");
+  }
+
+  protected override validate(pipeline: Pipeline): void {
+    if (!pipeline.source) {
+      throw new PipelineError(
+        "WorkerRunner runs nodes in other threads, which must import them: give the pipeline a source, e.g. pipeline(nodes, { source: { module: import.meta.url, exportName: \"inference\" } }), or serve a packaged model.",
+        { code: "NO_PIPELINE_SOURCE" },
+      );
+    }
+  }
+
+  protected override execute(node: Node, inputs: Record<string, unknown>, state: RunState): Promise<Record<string, unknown>> {
+    const source = state.context.pipeline.source as NonNullable<Pipeline["source"]>;
+    const transfer: TransferListItem[] = [];
+    const task: TaskMessage = {
+      id: this.#nextId++,
+      module: source.module,
+      exportName: source.exportName,
+      nodeName: node.name,
+      inputs: encodeRecord(inputs, transfer),
+    };
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ task, transfer, pending: { resolve, reject } });
+      this.#dispatch();
+    });
+  }
+
+  #dispatch(): void {
+    while (this.#queue.length > 0) {
+      let worker = this.#idle.pop();
+      if (!worker && this.#all.size < this.maxConcurrency) {
+        worker = new PoolWorker((w) => {
+          this.#all.delete(w);
+          const i = this.#idle.indexOf(w);
+          if (i >= 0) this.#idle.splice(i, 1);
+          this.#dispatch();
+        });
+        this.#all.add(worker);
+      }
+      if (!worker) return;
+      const job = this.#queue.shift() as Job;
+      const w = worker;
+      w.run(job.task, job.transfer).then(
+        (outputs) => {
+          if (this.#all.has(w)) this.#idle.push(w);
+          job.pending.resolve(outputs);
+          this.#dispatch();
+        },
+        (error: Error) => {
+          if (this.#all.has(w)) this.#idle.push(w);
+          job.pending.reject(error);
+          this.#dispatch();
+        },
+      );
+    }
+  }
+
+  /** Stops every worker thread. The runner starts new ones if it runs again. */
+  async close(): Promise<void> {
+    const workers = [...this.#all];
+    this.#all.clear();
+    this.#idle.length = 0;
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+  }
+}

@@ -1,0 +1,39 @@
+import { Table } from "apache-arrow";
+import { fromArrow } from "./arrow.js";
+import { tableFromColumns, tableFromRecords, type Cell, type ColumnTable } from "./column-table.js";
+import { fromDataFrame, isDataFrame, isSeries } from "./dataframe.js";
+import { FormatError } from "./errors.js";
+
+/** True for a `ColumnTable`. */
+export function isColumnTable(value: unknown): value is ColumnTable {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    Array.isArray((value as ColumnTable).names) &&
+    Array.isArray((value as ColumnTable).columns) &&
+    typeof (value as ColumnTable).numRows === "number"
+  );
+}
+
+/**
+ * Any tabular value as a `ColumnTable`: a danfojs DataFrame or Series, an Arrow table, a
+ * `ColumnTable`, an array of row objects, or an object of column arrays.
+ */
+export function asColumnTable(value: unknown): ColumnTable {
+  if (isColumnTable(value)) return value;
+  if (isDataFrame(value)) return fromDataFrame(value);
+  if (isSeries(value)) {
+    const name = String((value.columns as string[] | undefined)?.[0] ?? "0");
+    return { names: [name], columns: [Array.from(value.values as Cell[])], numRows: value.shape[0] as number };
+  }
+  if (value instanceof Table) return fromArrow(value);
+  if (Array.isArray(value)) return tableFromRecords(value);
+  if (value !== null && typeof value === "object" && Object.values(value).every((c) => Array.isArray(c) || ArrayBuffer.isView(c))) {
+    return tableFromColumns(
+      Object.fromEntries(Object.entries(value).map(([k, c]) => [k, Array.isArray(c) ? (c as Cell[]) : Array.from(c as ArrayLike<Cell>)])),
+    );
+  }
+  throw new FormatError(
+    `Expected tabular data (a DataFrame, an Arrow table, an array of row objects or an object of columns), got ${value === null ? "null" : typeof value}.`,
+  );
+}
