@@ -34,3 +34,4 @@ export {
   writeTableFile,
   writeFileAtomic,
 } from "./files.js";
+export { isColumnTable, asColumnTable } from "./as-table.js";
