@@ -44,6 +44,11 @@ export interface CsvParseOptions {
 
 /** Builds columns from parsed CSV records whose first row is the header. */
 export function tableFromCsvRecords(header: readonly string[], rows: readonly string[][], raw: boolean, firstLine = 2): ColumnTable {
+  const seen = new Set<string>();
+  for (const name of header) {
+    if (seen.has(name)) throw new FormatError(`The CSV header names the column "${name}" twice. Column names must be unique.`);
+    seen.add(name);
+  }
   const columns: Cell[][] = header.map(() => new Array<Cell>(rows.length));
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r] as string[];

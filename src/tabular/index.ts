@@ -35,3 +35,10 @@ export {
   writeFileAtomic,
 } from "./files.js";
 export { isColumnTable, asColumnTable } from "./as-table.js";
+export { readTableChunks, readDataFrameChunks, type ChunkReadOptions } from "./chunked-readers.js";
+export {
+  createTableFileWriter,
+  createTableStreamWriter,
+  type TableWriter,
+  type TableWriterOptions,
+} from "./chunked-writers.js";

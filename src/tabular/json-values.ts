@@ -3,7 +3,7 @@
  * `null` (MLflow writes the invalid tokens `NaN`/`Infinity`), dates ISO-8601 strings, bytes base64
  * (without MLflow's trailing newline), big integers numbers when safe and strings otherwise.
  */
-export function toJsonValue(value: unknown): unknown {
+export function toJsonValue(value: unknown, ancestors: object[] = []): unknown {
   switch (typeof value) {
     case "number":
       return Number.isFinite(value) ? value : null;
@@ -15,10 +15,17 @@ export function toJsonValue(value: unknown): unknown {
       if (value === null) return null;
       if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
       if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64");
-      if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<unknown>, toJsonValue);
-      if (Array.isArray(value)) return value.map(toJsonValue);
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(value)) out[key] = toJsonValue((value as Record<string, unknown>)[key]);
+      if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<unknown>, (v) => toJsonValue(v));
+      if (ancestors.includes(value)) throw new TypeError("Cannot write a circular structure as JSON.");
+      ancestors.push(value);
+      let out: unknown;
+      if (Array.isArray(value)) out = value.map((v) => toJsonValue(v, ancestors));
+      else {
+        const obj: Record<string, unknown> = {};
+        for (const key of Object.keys(value)) obj[key] = toJsonValue((value as Record<string, unknown>)[key], ancestors);
+        out = obj;
+      }
+      ancestors.pop();
       return out;
     }
     default:

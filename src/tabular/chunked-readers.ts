@@ -1,0 +1,185 @@
+import { createReadStream, openAsBlob } from "node:fs";
+import { open } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { RecordBatchReader, Table, tableFromIPC } from "apache-arrow";
+import { parse } from "csv-parse";
+import type { DataFrame } from "danfojs-node";
+import { fromArrow } from "./arrow.js";
+import { concatTables, sliceTable, tableFromRecords, type ColumnTable } from "./column-table.js";
+import { tableFromCsvRecords } from "./csv.js";
+import { toDataFrame } from "./dataframe.js";
+import { FormatError } from "./errors.js";
+import { formatFromPath, type TableFormat } from "./files.js";
+import { loadParquetWasm } from "./parquet.js";
+
+export interface ChunkReadOptions {
+  /** Rows per chunk at most; 65,536 by default. */
+  chunkRows?: number;
+  /** The file's format; from its extension by default. */
+  format?: TableFormat;
+  /** CSV only: keep cells as strings. */
+  raw?: boolean;
+}
+
+const DEFAULT_CHUNK_ROWS = 65_536;
+
+function checkChunkRows(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new FormatError(`chunkRows must be a whole number of at least 1, got ${String(n)}.`);
+  return n;
+}
+
+/**
+ * Reads a table file incrementally as chunks of at most `chunkRows` rows (the last may be
+ * smaller), never holding the whole file in memory. Read chunk by chunk, a file gives the same
+ * rows and values as read whole. `source` is a path, or a readable stream for the streaming
+ * formats (CSV, JSON Lines, Arrow IPC stream).
+ */
+export async function* readTableChunks(source: string | Readable, options: ChunkReadOptions = {}): AsyncGenerator<ColumnTable> {
+  const chunkRows = checkChunkRows(options.chunkRows ?? DEFAULT_CHUNK_ROWS);
+  const format = options.format ?? (typeof source === "string" ? formatFromPath(source) : undefined);
+  if (!format) throw new FormatError("Reading a stream needs its format: pass { format }.");
+  switch (format) {
+    case "csv":
+      yield* csvChunks(source, chunkRows, options.raw ?? false);
+      return;
+    case "jsonl":
+      yield* jsonLinesChunks(source, chunkRows);
+      return;
+    case "arrow":
+    case "arrows":
+      yield* rechunk(arrowBatches(source), chunkRows);
+      return;
+    case "parquet":
+      if (typeof source !== "string") throw new FormatError("Parquet is read from a file path, not a stream (its footer is at the end).");
+      yield* rechunk(parquetBatches(source, chunkRows), chunkRows);
+      return;
+    case "json":
+      throw new FormatError("A JSON array cannot be read in chunks; use JSON Lines (.jsonl) for large inputs.");
+  }
+}
+
+/** `readTableChunks` with each chunk as a danfojs DataFrame. */
+export async function* readDataFrameChunks(source: string | Readable, options: ChunkReadOptions = {}): AsyncGenerator<DataFrame> {
+  for await (const chunk of readTableChunks(source, options)) yield toDataFrame(chunk);
+}
+
+function streamOf(source: string | Readable): Readable {
+  return typeof source === "string" ? createReadStream(source) : source;
+}
+
+async function* csvChunks(source: string | Readable, chunkRows: number, raw: boolean): AsyncGenerator<ColumnTable> {
+  const parser = streamOf(source).pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true }));
+  let header: string[] | undefined;
+  let rows: string[][] = [];
+  let line = 2;
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      if (!header) {
+        header = record;
+        continue;
+      }
+      rows.push(record);
+      if (rows.length === chunkRows) {
+        yield tableFromCsvRecords(header, rows, raw, line);
+        line += rows.length;
+        rows = [];
+      }
+    }
+  } catch (cause) {
+    if (cause instanceof FormatError) throw cause;
+    throw new FormatError(`Could not parse the CSV input: ${(cause as Error).message}`, { cause });
+  }
+  if (!header) throw new FormatError("The CSV input is empty: it needs a header row naming the columns.");
+  if (rows.length > 0 || line === 2) yield tableFromCsvRecords(header, rows, raw, line);
+}
+
+async function* jsonLinesChunks(source: string | Readable, chunkRows: number): AsyncGenerator<ColumnTable> {
+  const lines = createInterface({ input: streamOf(source), crlfDelay: Infinity });
+  let records: unknown[] = [];
+  let lineNo = 0;
+  let emitted = false;
+  for await (const text of lines) {
+    lineNo++;
+    const trimmed = text.trim();
+    if (trimmed === "") continue;
+    try {
+      records.push(JSON.parse(trimmed));
+    } catch (cause) {
+      throw new FormatError(`JSON Lines line ${lineNo} is not valid JSON: ${(cause as Error).message}`, { cause });
+    }
+    if (records.length === chunkRows) {
+      yield tableFromRecords(records);
+      emitted = true;
+      records = [];
+    }
+  }
+  if (records.length > 0 || !emitted) yield tableFromRecords(records);
+}
+
+async function* arrowBatches(source: string | Readable): AsyncGenerator<ColumnTable> {
+  let reader: AsyncIterable<unknown> & { schema?: unknown };
+  if (typeof source === "string") {
+    // NB: a file handle lets arrow read IPC files (footer at the end) and streams alike, lazily.
+    const handle = await open(source, "r");
+    try {
+      reader = (await RecordBatchReader.from(handle)) as never;
+      yield* batchesToTables(reader);
+    } finally {
+      await handle.close();
+    }
+    return;
+  }
+  reader = (await RecordBatchReader.from(source as never)) as never;
+  yield* batchesToTables(reader);
+}
+
+async function* batchesToTables(reader: AsyncIterable<unknown>): AsyncGenerator<ColumnTable> {
+  try {
+    for await (const batch of reader) yield fromArrow(new Table(batch as never));
+  } catch (cause) {
+    throw new FormatError(`Could not read the Arrow IPC data: ${(cause as Error).message}`, { cause });
+  }
+}
+
+async function* parquetBatches(path: string, batchSize: number): AsyncGenerator<ColumnTable> {
+  const pq = loadParquetWasm();
+  let file: Awaited<ReturnType<typeof pq.ParquetFile.fromFile>>;
+  try {
+    file = await pq.ParquetFile.fromFile(await openAsBlob(path));
+  } catch (cause) {
+    throw new FormatError(`Could not read the Parquet file ${path}: ${String((cause as Error)?.message ?? cause)}`, { cause });
+  }
+  try {
+    const stream = (await file.stream({ batchSize })) as unknown as AsyncIterable<{ intoIPCStream(): Uint8Array }>;
+    for await (const batch of stream) yield fromArrow(tableFromIPC(batch.intoIPCStream()));
+  } finally {
+    file.free();
+  }
+}
+
+/** Regroups tables of any sizes into chunks of exactly `chunkRows` rows (the last may be smaller). */
+async function* rechunk(tables: AsyncIterable<ColumnTable>, chunkRows: number): AsyncGenerator<ColumnTable> {
+  let pending: ColumnTable[] = [];
+  let pendingRows = 0;
+  let emitted = false;
+  let last: ColumnTable | undefined;
+  for await (let table of tables) {
+    last = table;
+    while (pendingRows + table.numRows >= chunkRows) {
+      const take = chunkRows - pendingRows;
+      pending.push(sliceTable(table, 0, take));
+      yield pending.length === 1 ? (pending[0] as ColumnTable) : concatTables(pending);
+      emitted = true;
+      table = sliceTable(table, take, table.numRows);
+      pending = [];
+      pendingRows = 0;
+    }
+    if (table.numRows > 0) {
+      pending.push(table);
+      pendingRows += table.numRows;
+    }
+  }
+  if (pendingRows > 0) yield pending.length === 1 ? (pending[0] as ColumnTable) : concatTables(pending);
+  else if (!emitted) yield last ? sliceTable(last, 0, 0) : { names: [], columns: [], numRows: 0 };
+}

@@ -1,0 +1,208 @@
+import { randomBytes } from "node:crypto";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { Writable } from "node:stream";
+import { finished } from "node:stream/promises";
+import { RecordBatch, RecordBatchFileWriter, RecordBatchStreamWriter, Schema, tableToIPC, type DataType, type Table } from "apache-arrow";
+import { toArrow } from "./arrow.js";
+import type { ColumnTable } from "./column-table.js";
+import { toCsv } from "./csv.js";
+import { FormatError } from "./errors.js";
+import { formatFromPath, type TableFormat } from "./files.js";
+import { toJsonLines } from "./json-lines.js";
+import { loadParquetWasm } from "./parquet.js";
+
+/**
+ * Writes a table chunk by chunk. Every chunk must have the first chunk's columns. `close()`
+ * finishes the output; `abort()` drops it (a file target leaves nothing behind).
+ */
+export interface TableWriter {
+  write(chunk: ColumnTable): Promise<void>;
+  close(): Promise<void>;
+  abort(): Promise<void>;
+  readonly rowsWritten: number;
+}
+
+export interface TableWriterOptions {
+  /** The format; from the path's extension by default (required for a stream target). */
+  format?: TableFormat;
+  /** Arrow types for some columns (Arrow and Parquet); the others come from the first chunk. */
+  types?: Readonly<Record<string, DataType>>;
+}
+
+/** Writes bytes to a stream, waiting when it asks us to. */
+async function writeBytes(out: Writable, data: Uint8Array | string): Promise<void> {
+  if (!out.write(data)) {
+    await new Promise<void>((resolve, reject) => {
+      const onDrain = (): void => {
+        out.off("error", onError);
+        resolve();
+      };
+      const onError = (e: Error): void => {
+        out.off("drain", onDrain);
+        reject(e);
+      };
+      out.once("drain", onDrain);
+      out.once("error", onError);
+    });
+  }
+}
+
+/** Encodes chunks in one format onto a byte stream. */
+interface Encoder {
+  write(chunk: ColumnTable): Promise<void>;
+  finish(): Promise<void>;
+}
+
+function checkColumns(first: readonly string[] | undefined, chunk: ColumnTable): readonly string[] {
+  if (first === undefined) return chunk.names;
+  if (first.length !== chunk.names.length || first.some((n, i) => n !== chunk.names[i])) {
+    throw new FormatError(`A chunk has columns [${chunk.names.join(", ")}] but the output started with [${first.join(", ")}].`);
+  }
+  return first;
+}
+
+function textEncoder(out: Writable, format: "csv" | "jsonl"): Encoder {
+  let names: readonly string[] | undefined;
+  return {
+    async write(chunk) {
+      const header = names === undefined;
+      names = checkColumns(names, chunk);
+      await writeBytes(out, format === "csv" ? toCsv(chunk, { header }) : toJsonLines(chunk));
+    },
+    async finish() {},
+  };
+}
+
+function arrowEncoder(out: Writable, format: "arrow" | "arrows", types: Readonly<Record<string, DataType>>): Encoder {
+  let names: readonly string[] | undefined;
+  let schema: Schema | undefined;
+  let fixed: Record<string, DataType> = { ...types };
+  const writer = format === "arrow" ? new RecordBatchFileWriter() : new RecordBatchStreamWriter();
+  const piped = (writer.toNodeStream() as unknown as NodeJS.ReadableStream).pipe(out);
+  return {
+    async write(chunk) {
+      names = checkColumns(names, chunk);
+      const table: Table = toArrow(chunk, fixed);
+      if (!schema) {
+        fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
+        // NB: every batch must carry the first batch's schema exactly, or arrow's writer ends the output.
+        schema = new Schema(table.schema.fields.map((f) => f.clone({ nullable: true })));
+      }
+      for (const batch of table.batches) writer.write(new RecordBatch(schema, batch.data));
+    },
+    async finish() {
+      writer.finish();
+      await finished(piped as Writable);
+    },
+  };
+}
+
+function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>): Encoder {
+  const pq = loadParquetWasm();
+  let names: readonly string[] | undefined;
+  let fixed: Record<string, DataType> = { ...types };
+  let controller!: ReadableStreamDefaultController<unknown>;
+  const batches = new ReadableStream<unknown>({ start: (c) => void (controller = c) }, { highWaterMark: 1 });
+  // NB: parquet-wasm turns a stream of record batches into a stream of Parquet bytes, one row group per batch.
+  const pumped = pq.transformParquetStream(batches as ReadableStream).then(async (bytes) => {
+    for await (const piece of bytes as unknown as AsyncIterable<Uint8Array>) await writeBytes(out, piece);
+  });
+  return {
+    async write(chunk) {
+      names = checkColumns(names, chunk);
+      const table = toArrow(chunk, fixed);
+      if (Object.keys(fixed).length < chunk.names.length) fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
+      for (const batch of pq.Table.fromIPCStream(tableToIPC(table, "stream")).recordBatches()) controller.enqueue(batch);
+    },
+    async finish() {
+      controller.close();
+      await pumped;
+      out.end();
+      await finished(out);
+    },
+  };
+}
+
+function encoderFor(out: Writable, format: TableFormat, types: Readonly<Record<string, DataType>>): Encoder {
+  switch (format) {
+    case "csv":
+    case "jsonl":
+      return textEncoder(out, format);
+    case "arrow":
+    case "arrows":
+      return arrowEncoder(out, format, types);
+    case "parquet":
+      return parquetEncoder(out, types);
+    case "json":
+      throw new FormatError("A JSON array cannot be written in chunks; write JSON Lines (.jsonl) instead.");
+  }
+}
+
+/**
+ * A writer onto a file, atomically: chunks go to a temporary file beside `path`, renamed to
+ * `path` by `close()`. Until then — and after `abort()`, an error or a crash — nothing exists
+ * under `path`.
+ */
+export function createTableFileWriter(path: string, options: TableWriterOptions = {}): TableWriter {
+  const format = options.format ?? formatFromPath(path);
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.partial`);
+  const out: WriteStream = createWriteStream(tmp, { flags: "wx" });
+  const encoder = encoderFor(out, format, options.types ?? {});
+  let rows = 0;
+  let done = false;
+  const ended = async (): Promise<void> => {
+    if (!out.writableEnded) out.end();
+    await finished(out).catch(() => undefined);
+  };
+  return {
+    get rowsWritten() {
+      return rows;
+    },
+    async write(chunk) {
+      if (done) throw new FormatError("The writer is closed.");
+      await encoder.write(chunk);
+      rows += chunk.numRows;
+    },
+    async close() {
+      if (done) return;
+      done = true;
+      try {
+        await encoder.finish();
+        await ended();
+        await rename(tmp, path);
+      } catch (error) {
+        await rm(tmp, { force: true });
+        throw error;
+      }
+    },
+    async abort() {
+      done = true;
+      out.destroy();
+      await rm(tmp, { force: true });
+    },
+  };
+}
+
+/** A writer onto a stream (e.g. stdout); `close()` ends the stream unless `end: false`. */
+export function createTableStreamWriter(out: Writable, options: TableWriterOptions & { format: TableFormat; end?: boolean }): TableWriter {
+  const encoder = encoderFor(out, options.format, options.types ?? {});
+  let rows = 0;
+  return {
+    get rowsWritten() {
+      return rows;
+    },
+    async write(chunk) {
+      await encoder.write(chunk);
+      rows += chunk.numRows;
+    },
+    async close() {
+      await encoder.finish();
+      if (options.end ?? true) out.end();
+    },
+    async abort() {
+      out.destroy();
+    },
+  };
+}

@@ -1,0 +1,157 @@
+import { readFileSync } from "node:fs";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  FormatError,
+  concatTables,
+  createTableFileWriter,
+  readDataFrameChunks,
+  readTableChunks,
+  readTableFile,
+  sliceTable,
+  tableFromRecords,
+  writeTableFile,
+  type ColumnTable,
+} from "../../src/index.js";
+
+const require = createRequire(import.meta.url);
+const dataDir = join(require.resolve("vega-datasets"), "..", "..", "data");
+
+/** The real penguins data (344 rows), columns renamed as the examples use them. */
+function penguins(): ColumnTable {
+  const raw = JSON.parse(readFileSync(join(dataDir, "penguins.json"), "utf8")) as Record<string, unknown>[];
+  return tableFromRecords(
+    raw.map((r) => ({
+      species: r["Species"],
+      island: r["Island"],
+      bill_length_mm: r["Beak Length (mm)"],
+      bill_depth_mm: r["Beak Depth (mm)"],
+      flipper_length_mm: r["Flipper Length (mm)"],
+      body_mass_g: r["Body Mass (g)"],
+      sex: r["Sex"] === "." ? null : r["Sex"],
+    })),
+  );
+}
+
+let dir: string;
+let data: ColumnTable;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "pipeserve-chunks-"));
+  data = penguins();
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function collect(source: AsyncIterable<ColumnTable>): Promise<ColumnTable[]> {
+  const out: ColumnTable[] = [];
+  for await (const chunk of source) out.push(chunk);
+  return out;
+}
+
+const FORMATS = ["csv", "jsonl", "parquet", "arrow", "arrows"] as const;
+
+describe("chunked readers", () => {
+  it("the penguins data is real: 344 rows with missing values", () => {
+    expect(data.numRows).toBe(344);
+    expect(data.columns[data.names.indexOf("sex")]).toContain(null);
+  });
+
+  it.each(FORMATS.map((f) => [f]))("%s read in chunks of 50 equals the file read whole", async (format) => {
+    const path = join(dir, `penguins.${format}`);
+    await writeTableFile(path, data);
+    const chunks = await collect(readTableChunks(path, { chunkRows: 50 }));
+    expect(chunks.map((c) => c.numRows)).toEqual([50, 50, 50, 50, 50, 50, 44]);
+    const whole = await readTableFile(path);
+    expect(concatTables(chunks)).toEqual(whole);
+    expect(whole.columns).toEqual(data.columns);
+  });
+
+  it("reads CSV and JSON Lines from a stream (stdin)", async () => {
+    const csv = Readable.from([Buffer.from("a,b\n1,x\n2,"), Buffer.from("y\n3,z\n")]);
+    const chunks = await collect(readTableChunks(csv, { format: "csv", chunkRows: 2 }));
+    expect(chunks.map((c) => c.columns)).toEqual([[[1, 2], ["x", "y"]], [[3], ["z"]]]);
+    const jsonl = Readable.from(['{"a":1}\n', '{"a":2}\n\n{"a":3}\n']);
+    expect((await collect(readTableChunks(jsonl, { format: "jsonl", chunkRows: 10 })))[0]?.columns).toEqual([[1, 2, 3]]);
+  });
+
+  it("hands out DataFrames when asked", async () => {
+    const path = join(dir, "frames.csv");
+    await writeTableFile(path, data);
+    const frames = [];
+    for await (const frame of readDataFrameChunks(path, { chunkRows: 200 })) frames.push(frame);
+    expect(frames.map((f) => f.shape)).toEqual([
+      [200, 7],
+      [144, 7],
+    ]);
+  });
+
+  it("gives one empty chunk with the header's columns for a CSV without rows", async () => {
+    const path = join(dir, "empty.csv");
+    await writeTableFile(path, sliceTable(data, 0, 0));
+    const chunks = await collect(readTableChunks(path));
+    expect(chunks).toEqual([{ names: data.names, columns: data.names.map(() => []), numRows: 0 }]);
+  });
+
+  it("reads the real flights Arrow file (200k rows) in chunks equal to the whole", async () => {
+    const path = join(dataDir, "flights-200k.arrow");
+    const chunks = await collect(readTableChunks(path, { chunkRows: 65_536 }));
+    const whole = await readTableFile(path);
+    expect(whole.numRows).toBe(200_000);
+    expect(chunks.map((c) => c.numRows)).toEqual([65_536, 65_536, 65_536, 200_000 - 3 * 65_536]);
+    expect(concatTables(chunks)).toEqual(whole);
+  });
+
+  it.each([
+    [{ chunkRows: 0 }, /chunkRows must be a whole number of at least 1, got 0/],
+    [{ chunkRows: 1.5 }, /chunkRows must be a whole number/],
+  ])("rejects %j", async (options, message) => {
+    await expect(collect(readTableChunks(join(dir, "penguins.csv"), options))).rejects.toThrow(FormatError);
+    await expect(collect(readTableChunks(join(dir, "penguins.csv"), options))).rejects.toThrow(message);
+  });
+
+  it("names the line of a ragged CSV row, even in a later chunk", async () => {
+    const path = join(dir, "ragged.csv");
+    await writeTableFile(path, data);
+    const text = readFileSync(path, "utf8").split("\n");
+    text.splice(120, 0, "just,three,fields");
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(path, text.join("\n"));
+    await expect(collect(readTableChunks(path, { chunkRows: 50 }))).rejects.toThrow(/CSV line 121 has 3 fields but the header has 7/);
+  });
+
+  it("rejects a JSON array, which cannot be streamed", async () => {
+    await expect(collect(readTableChunks(join(dir, "x.json")))).rejects.toThrow(/use JSON Lines/);
+  });
+});
+
+describe("chunked writers", () => {
+  it.each(FORMATS.map((f) => [f]))("%s written in chunks reads back as the whole table", async (format) => {
+    const path = join(dir, `written.${format}`);
+    const writer = createTableFileWriter(path);
+    for (let start = 0; start < data.numRows; start += 100) await writer.write(sliceTable(data, start, start + 100));
+    await expect(stat(path)).rejects.toThrow(/ENOENT/);
+    await writer.close();
+    expect(writer.rowsWritten).toBe(344);
+    expect((await readTableFile(path)).columns).toEqual(data.columns);
+  });
+
+  it("leaves nothing behind on abort", async () => {
+    const path = join(dir, "aborted.csv");
+    const writer = createTableFileWriter(path);
+    await writer.write(sliceTable(data, 0, 10));
+    await writer.abort();
+    expect((await readdir(dir)).filter((f) => f.includes("aborted"))).toEqual([]);
+  });
+
+  it("rejects a chunk whose columns differ from the first", async () => {
+    const writer = createTableFileWriter(join(dir, "mixed.csv"));
+    await writer.write(sliceTable(data, 0, 1));
+    await expect(writer.write(tableFromRecords([{ other: 1 }]))).rejects.toThrow(/A chunk has columns \[other\] but the output started with \[species/);
+    await writer.abort();
+  });
+});
