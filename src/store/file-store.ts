@@ -1,0 +1,351 @@
+import { randomInt, randomUUID } from "node:crypto";
+import { appendFile, mkdir, readdir, readFile } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { NotFoundError, StoreError } from "./errors.js";
+import { checkKey, isDirectory, isFile, readYaml, withLock, writeAtomic, writeYaml } from "./fs-utils.js";
+import { toFileUri } from "./tracking-uri.js";
+
+/** MLflow's run status codes, as written in `meta.yaml`. */
+export const RUN_STATUS = { RUNNING: 1, SCHEDULED: 2, FINISHED: 3, FAILED: 4, KILLED: 5 } as const;
+export type RunStatus = keyof typeof RUN_STATUS;
+
+export interface Experiment {
+  experimentId: string;
+  name: string;
+  artifactLocation: string;
+  lifecycleStage: string;
+  creationTime: number;
+  lastUpdateTime: number;
+}
+
+export interface RunInfo {
+  runId: string;
+  runName: string;
+  experimentId: string;
+  userId: string;
+  status: RunStatus;
+  startTime: number;
+  endTime: number | null;
+  artifactUri: string;
+  lifecycleStage: string;
+}
+
+export interface MetricPoint {
+  timestamp: number;
+  value: number;
+  step: number;
+}
+
+export interface Run {
+  info: RunInfo;
+  params: Record<string, string>;
+  /** The last point logged for each metric. */
+  metrics: Record<string, MetricPoint>;
+  tags: Record<string, string>;
+}
+
+const DEFAULT_EXPERIMENT_ID = "0";
+const RUN_ID = /^[0-9a-f]{32}$/;
+const EXPERIMENT_ID = /^\d+$/;
+
+function statusName(code: unknown): RunStatus {
+  const entry = Object.entries(RUN_STATUS).find(([, v]) => v === code);
+  return (entry?.[0] as RunStatus | undefined) ?? "FAILED";
+}
+
+async function listKeyFiles(dir: string, prefix = ""): Promise<string[]> {
+  if (!(await isDirectory(dir))) return [];
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith(".")) continue;
+    if (entry.isDirectory()) out.push(...(await listKeyFiles(join(dir, entry.name), `${prefix}${entry.name}/`)));
+    else out.push(`${prefix}${entry.name}`);
+  }
+  return out.sort();
+}
+
+/**
+ * A tracking store in MLflow's FileStore layout (`mlruns/`): experiments, runs with params,
+ * metrics, tags and artifacts. MLflow's own UI and client can read what it writes. Every file is
+ * written atomically; several processes may log into one store at once.
+ */
+export class FileStore {
+  readonly root: string;
+
+  private constructor(root: string) {
+    this.root = root;
+  }
+
+  /** Opens (creating when needed) a store: `0/` (the Default experiment), `.trash/` and `models/` always exist. */
+  static async open(root: string): Promise<FileStore> {
+    const store = new FileStore(root);
+    await mkdir(join(root, ".trash"), { recursive: true });
+    await mkdir(join(root, "models"), { recursive: true });
+    if (!(await isFile(join(root, DEFAULT_EXPERIMENT_ID, "meta.yaml")))) {
+      await withLock(join(root, ".locks", "experiments"), async () => {
+        if (!(await isFile(join(root, DEFAULT_EXPERIMENT_ID, "meta.yaml")))) await store.#writeExperiment(DEFAULT_EXPERIMENT_ID, "Default");
+      });
+    }
+    return store;
+  }
+
+  async #writeExperiment(id: string, name: string): Promise<Experiment> {
+    const dir = join(this.root, id);
+    await mkdir(dir, { recursive: true });
+    const now = Date.now();
+    await writeYaml(join(dir, "meta.yaml"), {
+      artifact_location: toFileUri(dir),
+      creation_time: now,
+      experiment_id: id,
+      last_update_time: now,
+      lifecycle_stage: "active",
+      name,
+    });
+    return { experimentId: id, name, artifactLocation: toFileUri(dir), lifecycleStage: "active", creationTime: now, lastUpdateTime: now };
+  }
+
+  /** Every active experiment. */
+  async listExperiments(): Promise<Experiment[]> {
+    const out: Experiment[] = [];
+    for (const entry of await readdir(this.root, { withFileTypes: true })) {
+      if (!entry.isDirectory() || !EXPERIMENT_ID.test(entry.name)) continue;
+      const meta = join(this.root, entry.name, "meta.yaml");
+      if (!(await isFile(meta))) continue;
+      const m = await readYaml(meta);
+      if (m["lifecycle_stage"] !== "active") continue;
+      out.push({
+        experimentId: String(m["experiment_id"]),
+        name: String(m["name"]),
+        artifactLocation: String(m["artifact_location"]),
+        lifecycleStage: String(m["lifecycle_stage"]),
+        creationTime: Number(m["creation_time"]),
+        lastUpdateTime: Number(m["last_update_time"]),
+      });
+    }
+    return out.sort((a, b) => a.creationTime - b.creationTime);
+  }
+
+  async getExperimentByName(name: string): Promise<Experiment | undefined> {
+    return (await this.listExperiments()).find((e) => e.name === name);
+  }
+
+  /** The experiment with this name or id. */
+  async getExperiment(nameOrId: string): Promise<Experiment> {
+    const all = await this.listExperiments();
+    const found = all.find((e) => e.experimentId === nameOrId) ?? all.find((e) => e.name === nameOrId);
+    if (!found) throw new NotFoundError(`No experiment named or numbered "${nameOrId}". Experiments: ${all.map((e) => `${e.name} (${e.experimentId})`).join(", ")}.`);
+    return found;
+  }
+
+  /** The experiment with this name, created if missing (safe when several processes race). */
+  async getOrCreateExperiment(name: string): Promise<Experiment> {
+    if (typeof name !== "string" || name.trim() === "") throw new StoreError("An experiment name must be a non-empty string.", { code: "INVALID_PARAMETER_VALUE" });
+    const existing = await this.getExperimentByName(name);
+    if (existing) return existing;
+    return withLock(join(this.root, ".locks", "experiments"), async () => {
+      const again = await this.getExperimentByName(name);
+      if (again) return again;
+      let id: string;
+      do id = String(randomInt(1, 9)) + String(randomInt(0, 1e9)).padStart(9, "0") + String(randomInt(0, 1e8)).padStart(8, "0");
+      while (await isDirectory(join(this.root, id)));
+      return this.#writeExperiment(id, name);
+    });
+  }
+
+  #runDirCache = new Map<string, string>();
+
+  /** The folder of a run, found in whichever experiment holds it. */
+  async runDir(runId: string): Promise<string> {
+    if (!RUN_ID.test(runId)) throw new NotFoundError(`"${runId}" is not a run id: run ids are 32 hexadecimal characters.`);
+    const cached = this.#runDirCache.get(runId);
+    if (cached) return cached;
+    for (const entry of await readdir(this.root, { withFileTypes: true })) {
+      if (!entry.isDirectory() || !EXPERIMENT_ID.test(entry.name)) continue;
+      const dir = join(this.root, entry.name, runId);
+      if (await isFile(join(dir, "meta.yaml"))) {
+        this.#runDirCache.set(runId, dir);
+        return dir;
+      }
+    }
+    throw new NotFoundError(`Run "${runId}" is not in the store at ${this.root}. List runs with \`pipeserve runs list\`.`);
+  }
+
+  /** Starts a run (status RUNNING) in an experiment. */
+  async createRun(options: { experimentId?: string; runName?: string; tags?: Record<string, string>; userId?: string } = {}): Promise<RunInfo> {
+    const experimentId = options.experimentId ?? DEFAULT_EXPERIMENT_ID;
+    const expDir = join(this.root, experimentId);
+    if (!(await isFile(join(expDir, "meta.yaml")))) throw new NotFoundError(`Experiment "${experimentId}" does not exist.`);
+    const runId = randomUUID().replaceAll("-", "");
+    const runName = options.runName ?? `run-${runId.slice(0, 8)}`;
+    const dir = join(expDir, runId);
+    await mkdir(join(dir, "artifacts"), { recursive: true });
+    await Promise.all(["params", "metrics", "tags"].map((d) => mkdir(join(dir, d))));
+    const info: RunInfo = {
+      runId,
+      runName,
+      experimentId,
+      userId: options.userId ?? safeUser(),
+      status: "RUNNING",
+      startTime: Date.now(),
+      endTime: null,
+      artifactUri: toFileUri(join(dir, "artifacts")),
+      lifecycleStage: "active",
+    };
+    this.#runDirCache.set(runId, dir);
+    await this.#writeRunMeta(dir, info);
+    await this.setTags(runId, { "mlflow.runName": runName, "mlflow.user": info.userId, ...(options.tags ?? {}) });
+    return info;
+  }
+
+  async #writeRunMeta(dir: string, info: RunInfo): Promise<void> {
+    await writeYaml(join(dir, "meta.yaml"), {
+      artifact_uri: info.artifactUri,
+      end_time: info.endTime,
+      entry_point_name: "",
+      experiment_id: info.experimentId,
+      lifecycle_stage: info.lifecycleStage,
+      run_id: info.runId,
+      run_name: info.runName,
+      source_name: "",
+      source_type: 4,
+      source_version: "",
+      start_time: info.startTime,
+      status: RUN_STATUS[info.status],
+      tags: [],
+      user_id: info.userId,
+    });
+  }
+
+  async getRunInfo(runId: string): Promise<RunInfo> {
+    const dir = await this.runDir(runId);
+    const m = await readYaml(join(dir, "meta.yaml"));
+    return {
+      runId: String(m["run_id"]),
+      runName: String(m["run_name"] ?? ""),
+      experimentId: String(m["experiment_id"]),
+      userId: String(m["user_id"] ?? ""),
+      status: statusName(m["status"]),
+      startTime: Number(m["start_time"]),
+      endTime: m["end_time"] === null || m["end_time"] === undefined ? null : Number(m["end_time"]),
+      artifactUri: String(m["artifact_uri"]),
+      lifecycleStage: String(m["lifecycle_stage"]),
+    };
+  }
+
+  /** The run's artifacts folder on disk. */
+  async artifactDir(runId: string): Promise<string> {
+    const info = await this.getRunInfo(runId);
+    return info.artifactUri.startsWith("file:") ? fileURLToPath(info.artifactUri) : info.artifactUri;
+  }
+
+  /** Ends a run with FINISHED, FAILED or KILLED. */
+  async endRun(runId: string, status: Exclude<RunStatus, "RUNNING" | "SCHEDULED"> = "FINISHED"): Promise<RunInfo> {
+    const dir = await this.runDir(runId);
+    const info = { ...(await this.getRunInfo(runId)), status, endTime: Date.now() };
+    await this.#writeRunMeta(dir, info);
+    return info;
+  }
+
+  /** Logs a param. Params are immutable: logging a key again with another value is an error. */
+  async logParam(runId: string, key: string, value: unknown): Promise<void> {
+    checkKey("param", key);
+    const path = join(await this.runDir(runId), "params", key);
+    const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+    if (await isFile(path)) {
+      const old = await readFile(path, "utf8");
+      if (old === text) return;
+      throw new StoreError(`Param "${key}" was already logged as ${JSON.stringify(old)}; params cannot change (tried ${JSON.stringify(text)}).`, {
+        code: "INVALID_PARAMETER_VALUE",
+      });
+    }
+    await writeAtomic(path, text);
+  }
+
+  async logParams(runId: string, params: Readonly<Record<string, unknown>>): Promise<void> {
+    for (const [k, v] of Object.entries(params)) await this.logParam(runId, k, v);
+  }
+
+  /** Appends a metric point (`<timestamp_ms> <value> <step>`, integers for time and step). */
+  async logMetric(runId: string, key: string, value: number, options: { step?: number; timestamp?: number } = {}): Promise<void> {
+    checkKey("metric", key);
+    if (typeof value !== "number" || Number.isNaN(value)) throw new StoreError(`Metric "${key}" must be a number, got ${JSON.stringify(value)}.`, { code: "INVALID_PARAMETER_VALUE" });
+    const step = Math.trunc(options.step ?? 0);
+    const timestamp = Math.trunc(options.timestamp ?? Date.now());
+    const path = join(await this.runDir(runId), "metrics", key);
+    await mkdir(join(path, ".."), { recursive: true });
+    // NB: one small O_APPEND write per point, so concurrent loggers never interleave within a line.
+    await appendFile(path, `${timestamp} ${formatMetric(value)} ${step}\n`);
+  }
+
+  async setTag(runId: string, key: string, value: string): Promise<void> {
+    checkKey("tag", key);
+    await writeAtomic(join(await this.runDir(runId), "tags", key), String(value));
+  }
+
+  async setTags(runId: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    for (const [k, v] of Object.entries(tags)) await this.setTag(runId, k, v);
+  }
+
+  /** A run with its params, latest metrics and tags. */
+  async getRun(runId: string): Promise<Run> {
+    const dir = await this.runDir(runId);
+    const info = await this.getRunInfo(runId);
+    const params: Record<string, string> = {};
+    for (const key of await listKeyFiles(join(dir, "params"))) params[key] = await readFile(join(dir, "params", key), "utf8");
+    const tags: Record<string, string> = {};
+    for (const key of await listKeyFiles(join(dir, "tags"))) tags[key] = await readFile(join(dir, "tags", key), "utf8");
+    const metrics: Record<string, MetricPoint> = {};
+    for (const key of await listKeyFiles(join(dir, "metrics"))) {
+      const history = await this.getMetricHistory(runId, key);
+      const last = history.reduce<MetricPoint | undefined>((best, p) => (!best || p.step > best.step || (p.step === best.step && p.timestamp >= best.timestamp) ? p : best), undefined);
+      if (last) metrics[key] = last;
+    }
+    return { info, params, metrics, tags };
+  }
+
+  async getMetricHistory(runId: string, key: string): Promise<MetricPoint[]> {
+    checkKey("metric", key);
+    const text = await readFile(join(await this.runDir(runId), "metrics", key), "utf8").catch(() => "");
+    return text
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((line) => {
+        const [t, v, s] = line.trim().split(/\s+/);
+        return { timestamp: Number(t), value: Number(v), step: Number(s ?? 0) };
+      });
+  }
+
+  /** The runs of some experiments (all when none given), newest first. */
+  async searchRuns(options: { experimentIds?: string[] } = {}): Promise<RunInfo[]> {
+    const ids = options.experimentIds ?? (await this.listExperiments()).map((e) => e.experimentId);
+    const out: RunInfo[] = [];
+    for (const id of ids) {
+      const expDir = join(this.root, id);
+      if (!(await isDirectory(expDir))) throw new NotFoundError(`Experiment "${id}" does not exist.`);
+      for (const entry of await readdir(expDir, { withFileTypes: true })) {
+        if (entry.isDirectory() && RUN_ID.test(entry.name) && (await isFile(join(expDir, entry.name, "meta.yaml")))) {
+          this.#runDirCache.set(entry.name, join(expDir, entry.name));
+          out.push(await this.getRunInfo(entry.name));
+        }
+      }
+    }
+    return out.sort((a, b) => b.startTime - a.startTime);
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Metric values as MLflow writes them (Python's float repr: `1.0`, `0.97`, `inf`). */
+function formatMetric(value: number): string {
+  if (value === Infinity) return "inf";
+  if (value === -Infinity) return "-inf";
+  return Number.isInteger(value) && Math.abs(value) < 1e16 ? value.toFixed(1) : String(value);
+}

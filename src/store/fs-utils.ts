@@ -1,0 +1,102 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { parse, stringify } from "yaml";
+import { StoreError } from "./errors.js";
+
+/** Writes a file atomically: a temp name in the same folder, then a rename. */
+export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/** YAML as MLflow's `yaml.safe_dump(default_flow_style=False)` writes it: block style, keys sorted. */
+export function toYaml(value: unknown): string {
+  return stringify(value, { sortMapEntries: true, lineWidth: 0, nullStr: "null" });
+}
+
+/** Writes a YAML file atomically. */
+export async function writeYaml(path: string, value: unknown): Promise<void> {
+  await writeAtomic(path, toYaml(value));
+}
+
+/** Reads a YAML file as plain data (the `yaml` package never builds objects from tags). */
+export async function readYaml(path: string): Promise<Record<string, unknown>> {
+  const text = await readFile(path, "utf8");
+  let value: unknown;
+  try {
+    value = parse(text);
+  } catch (cause) {
+    throw new StoreError(`${path} is not valid YAML: ${(cause as Error).message}`, { code: "CORRUPT_STORE", cause });
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new StoreError(`${path} must hold a YAML mapping.`, { code: "CORRUPT_STORE" });
+  }
+  return value as Record<string, unknown>;
+}
+
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const LOCK_STALE_MS = 30_000;
+
+/**
+ * Runs `fn` while holding a lock shared by every process using this store: a directory made
+ * with `mkdir` (atomic on every file system). A lock older than 30 s is taken to be left by a
+ * dead process and broken.
+ */
+export async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(lockDir), { recursive: true });
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await mkdir(lockDir);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      try {
+        if (Date.now() - (await stat(lockDir)).mtimeMs > LOCK_STALE_MS) await rmdir(lockDir).catch(() => undefined);
+      } catch {
+        // the holder released it meanwhile
+      }
+      if (Date.now() > deadline) throw new StoreError(`Timed out waiting for the store lock ${lockDir}. If no other pipeserve process is running, delete it.`);
+      await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt * 2) + Math.random() * 5));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rmdir(lockDir).catch(() => undefined);
+  }
+}
+
+/** Rejects keys that would escape their folder or that MLflow cannot store. */
+export function checkKey(kind: string, key: string): string {
+  if (typeof key !== "string" || key === "" || key.length > 250 || !/^[\w\-./ ]+$/.test(key) || key.split("/").some((p) => p === "" || p === "." || p === "..")) {
+    throw new StoreError(
+      `Invalid ${kind} name ${JSON.stringify(key)}: use letters, digits, _ - . / and spaces (at most 250 characters), with no empty, "." or ".." path parts.`,
+      { code: "INVALID_PARAMETER_VALUE" },
+    );
+  }
+  return key;
+}

@@ -1,0 +1,11 @@
+/**
+ * @module store
+ * The tracking store (`mlruns/`, MLflow's FileStore layout) and the model registry
+ * (`mlruns/models/`), written atomically so several processes can share one store and MLflow's
+ * own UI can browse it. Imports no other part of pipeserve.
+ */
+export { StoreError, NotFoundError } from "./errors.js";
+export { resolveTrackingUri, toFileUri } from "./tracking-uri.js";
+export { FileStore, RUN_STATUS, type RunStatus, type Experiment, type RunInfo, type Run, type MetricPoint } from "./file-store.js";
+export { ModelRegistry, type RegisteredModel, type ModelVersion } from "./model-registry.js";
+export { writeAtomic, toYaml, readYaml, withLock } from "./fs-utils.js";
