@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { copyModeFor, deepClone, parseCopyModeSpec, type CopyModeSpec } from "./copy-mode.js";
+import { copyModeFor, deepClone, parseCopyMode, parseCopyModeSpec, type CopyModeSpec } from "./copy-mode.js";
 import type { Dataset } from "./datasets/dataset.js";
 import { ArrowDataset, BinaryDataset, CsvDataset, JsonArtifactDataset, JsonDataset, ParquetDataset } from "./datasets/file-datasets.js";
 import { MemoryDataset } from "./datasets/memory-dataset.js";
+import { MetricsDataset } from "./datasets/metrics-dataset.js";
 import { DatasetError } from "./errors.js";
 
 export interface DataCatalogOptions {
@@ -43,9 +44,16 @@ function fileFactory(make: (options: { filepath: string; loadArgs?: never }) => 
 const DATASET_TYPES: Readonly<Record<string, DatasetFactory>> = {
   MemoryDataset: (config, name) => {
     const unknown = Object.keys(config).filter((k) => !["type", "copy_mode", "metadata"].includes(k));
-    if (unknown.length > 0) throw new DatasetError(`Dataset "${name}" has unknown key(s) [${unknown.join(", ")}]. MemoryDataset takes copy_mode.`);
-    const spec = config["copy_mode"];
-    return new MemoryDataset(spec === undefined ? {} : { copyMode: parseCopyModeSpec(spec) as never });
+    if (unknown.length > 0) {
+      throw new DatasetError(`Dataset "${name}" has unknown key(s) [${unknown.join(", ")}]. MemoryDataset takes copy_mode.`, { code: "INVALID_DATASET" });
+    }
+    const mode = config["copy_mode"];
+    return new MemoryDataset(mode === undefined ? {} : { copyMode: parseCopyMode(mode, name) });
+  },
+  MetricsDataset: (config, name) => {
+    const unknown = Object.keys(config).filter((k) => !["type", "prefix", "metadata"].includes(k));
+    if (unknown.length > 0) throw new DatasetError(`Dataset "${name}" has unknown key(s) [${unknown.join(", ")}]. MetricsDataset takes prefix.`);
+    return new MetricsDataset(typeof config["prefix"] === "string" ? { prefix: config["prefix"] } : {});
   },
   CsvDataset: fileFactory((o) => new CsvDataset(o)),
   JsonDataset: fileFactory((o) => new JsonDataset(o)),
@@ -108,11 +116,14 @@ export class DataCatalog {
     return new DataCatalog(datasets, options);
   }
 
-  /** `fromConfig` over YAML text (parsed safely: plain data only, no custom tags). */
+  /**
+   * `fromConfig` over YAML text (parsed safely: plain data only, no custom tags). `<<` merge keys
+   * work, as in Kedro catalogs that share settings through `_anchor: &name` entries.
+   */
   static fromYaml(text: string, options: CatalogConfigOptions): DataCatalog {
     let config: unknown;
     try {
-      config = parseYaml(text);
+      config = parseYaml(text, { merge: true });
     } catch (cause) {
       throw new DatasetError(`The catalog YAML is not valid: ${(cause as Error).message}`, { code: "INVALID_CATALOG", cause });
     }
@@ -166,12 +177,12 @@ export class DataCatalog {
   /**
    * A new catalog over the same datasets (shared, not copied) with other parameters and extra
    * in-memory data: what one prediction runs against, so concurrent calls never share inputs or
-   * parameters.
+   * parameters. Fed data is handed over as is (`assign`): it belongs to this call alone.
    */
   derive(options: { params?: Readonly<Record<string, unknown>>; feed?: Readonly<Record<string, unknown>> } = {}): DataCatalog {
     const child = new DataCatalog({}, { params: options.params ?? this.params, ...(this.copyMode ? { copyMode: this.copyMode } : {}) });
     for (const [name, dataset] of this.#datasets) child.#datasets.set(name, dataset);
-    if (options.feed) child.addFeedDict(options.feed, { replace: true });
+    for (const [name, data] of Object.entries(options.feed ?? {})) child.#datasets.set(name, new MemoryDataset({ data, copyMode: "assign" }));
     return child;
   }
 

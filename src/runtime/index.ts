@@ -20,6 +20,7 @@ export {
 } from "./copy-mode.js";
 export { type Dataset, AbstractDataset } from "./datasets/dataset.js";
 export { MemoryDataset, type MemoryDatasetOptions } from "./datasets/memory-dataset.js";
+export { MetricsDataset, type MetricValue } from "./datasets/metrics-dataset.js";
 export {
   FileDataset,
   CsvDataset,
@@ -45,3 +46,4 @@ export {
   type ConcurrentRunnerOptions,
 } from "./runners/runner.js";
 export { WorkerRunner, type WorkerRunnerOptions } from "./runners/worker-runner.js";
+export { provideHostModule, requireHostModule, hostEntryUrl, installedVersion, pipeserveVersion, HOST_KEY } from "./host-modules.js";

@@ -59,7 +59,8 @@ export class Pipeline {
     }
     this.nodes = Object.freeze(this.#toposort(flat));
     this.source = options.source;
-    Object.freeze(this);
+    // NB: subclasses (PipelineML) add fields, then freeze themselves.
+    if (new.target === Pipeline) Object.freeze(this);
   }
 
   #toposort(nodes: readonly Node[]): Node[] {

@@ -49,6 +49,7 @@ export interface Run {
 const DEFAULT_EXPERIMENT_ID = "0";
 const RUN_ID = /^[0-9a-f]{32}$/;
 const EXPERIMENT_ID = /^\d+$/;
+const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 function statusName(code: unknown): RunStatus {
   const entry = Object.entries(RUN_STATUS).find(([, v]) => v === code);
@@ -59,7 +60,8 @@ async function listKeyFiles(dir: string, prefix = ""): Promise<string[]> {
   if (!(await isDirectory(dir))) return [];
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith(".")) continue;
+    // NB: only writeAtomic's temp files (`.<key>.<12 hex>.tmp`) are skipped; MLflow allows keys that start with ".".
+    if (TEMP_FILE.test(entry.name)) continue;
     if (entry.isDirectory()) out.push(...(await listKeyFiles(join(dir, entry.name), `${prefix}${entry.name}/`)));
     else out.push(`${prefix}${entry.name}`);
   }
@@ -84,7 +86,7 @@ export class FileStore {
     await mkdir(join(root, ".trash"), { recursive: true });
     await mkdir(join(root, "models"), { recursive: true });
     if (!(await isFile(join(root, DEFAULT_EXPERIMENT_ID, "meta.yaml")))) {
-      await withLock(join(root, ".locks", "experiments"), async () => {
+      await withLock(join(root, ".experiments.lock"), async () => {
         if (!(await isFile(join(root, DEFAULT_EXPERIMENT_ID, "meta.yaml")))) await store.#writeExperiment(DEFAULT_EXPERIMENT_ID, "Default");
       });
     }
@@ -144,7 +146,7 @@ export class FileStore {
     if (typeof name !== "string" || name.trim() === "") throw new StoreError("An experiment name must be a non-empty string.", { code: "INVALID_PARAMETER_VALUE" });
     const existing = await this.getExperimentByName(name);
     if (existing) return existing;
-    return withLock(join(this.root, ".locks", "experiments"), async () => {
+    return withLock(join(this.root, ".experiments.lock"), async () => {
       const again = await this.getExperimentByName(name);
       if (again) return again;
       let id: string;
@@ -176,7 +178,7 @@ export class FileStore {
   async createRun(options: { experimentId?: string; runName?: string; tags?: Record<string, string>; userId?: string } = {}): Promise<RunInfo> {
     const experimentId = options.experimentId ?? DEFAULT_EXPERIMENT_ID;
     const expDir = join(this.root, experimentId);
-    if (!(await isFile(join(expDir, "meta.yaml")))) throw new NotFoundError(`Experiment "${experimentId}" does not exist.`);
+    if (!EXPERIMENT_ID.test(experimentId) || !(await isFile(join(expDir, "meta.yaml")))) throw new NotFoundError(`Experiment "${experimentId}" does not exist.`);
     const runId = randomUUID().replaceAll("-", "");
     const runName = options.runName ?? `run-${runId.slice(0, 8)}`;
     const dir = join(expDir, runId);
@@ -270,7 +272,7 @@ export class FileStore {
   /** Appends a metric point (`<timestamp_ms> <value> <step>`, integers for time and step). */
   async logMetric(runId: string, key: string, value: number, options: { step?: number; timestamp?: number } = {}): Promise<void> {
     checkKey("metric", key);
-    if (typeof value !== "number" || Number.isNaN(value)) throw new StoreError(`Metric "${key}" must be a number, got ${JSON.stringify(value)}.`, { code: "INVALID_PARAMETER_VALUE" });
+    if (typeof value !== "number" || Number.isNaN(value)) throw new StoreError(`Metric "${key}" must be a number, got ${typeof value === "number" ? String(value) : JSON.stringify(value)}.`, { code: "INVALID_PARAMETER_VALUE" });
     const step = Math.trunc(options.step ?? 0);
     const timestamp = Math.trunc(options.timestamp ?? Date.now());
     const path = join(await this.runDir(runId), "metrics", key);
@@ -313,7 +315,7 @@ export class FileStore {
       .filter((l) => l.trim() !== "")
       .map((line) => {
         const [t, v, s] = line.trim().split(/\s+/);
-        return { timestamp: Number(t), value: Number(v), step: Number(s ?? 0) };
+        return { timestamp: Number(t), value: parseMetric(v), step: Number(s ?? 0) };
       });
   }
 
@@ -323,7 +325,7 @@ export class FileStore {
     const out: RunInfo[] = [];
     for (const id of ids) {
       const expDir = join(this.root, id);
-      if (!(await isDirectory(expDir))) throw new NotFoundError(`Experiment "${id}" does not exist.`);
+      if (!EXPERIMENT_ID.test(id) || !(await isDirectory(expDir))) throw new NotFoundError(`Experiment "${id}" does not exist.`);
       for (const entry of await readdir(expDir, { withFileTypes: true })) {
         if (entry.isDirectory() && RUN_ID.test(entry.name) && (await isFile(join(expDir, entry.name, "meta.yaml")))) {
           this.#runDirCache.set(entry.name, join(expDir, entry.name));
@@ -341,6 +343,14 @@ function safeUser(): string {
   } catch {
     return "unknown";
   }
+}
+
+/** A metric value as Python writes it: `Number` does not read `inf`, `-inf` or `nan`. */
+function parseMetric(text: string | undefined): number {
+  const lower = text?.toLowerCase();
+  if (lower === "inf" || lower === "+inf" || lower === "infinity") return Infinity;
+  if (lower === "-inf" || lower === "-infinity") return -Infinity;
+  return Number(text);
 }
 
 /** Metric values as MLflow writes them (Python's float repr: `1.0`, `0.97`, `inf`). */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { StoreError } from "./errors.js";
@@ -17,9 +17,14 @@ export async function writeAtomic(path: string, data: string | Uint8Array): Prom
   }
 }
 
-/** YAML as MLflow's `yaml.safe_dump(default_flow_style=False)` writes it: block style, keys sorted. */
+/**
+ * YAML as MLflow's `yaml.safe_dump(default_flow_style=False)` writes it: block style, keys sorted.
+ *
+ * NB: YAML 1.1 rules, as PyYAML reads them: strings that 1.1 would take for timestamps, booleans
+ * (`yes`, `no`) or numbers are quoted, and our own reader uses the same rules.
+ */
 export function toYaml(value: unknown): string {
-  return stringify(value, { sortMapEntries: true, lineWidth: 0, nullStr: "null" });
+  return stringify(value, { sortMapEntries: true, lineWidth: 0, nullStr: "null", version: "1.1" });
 }
 
 /** Writes a YAML file atomically. */
@@ -32,7 +37,7 @@ export async function readYaml(path: string): Promise<Record<string, unknown>> {
   const text = await readFile(path, "utf8");
   let value: unknown;
   try {
-    value = parse(text);
+    value = parse(text, { version: "1.1" });
   } catch (cause) {
     throw new StoreError(`${path} is not valid YAML: ${(cause as Error).message}`, { code: "CORRUPT_STORE", cause });
   }
@@ -61,32 +66,35 @@ export async function isFile(path: string): Promise<boolean> {
 const LOCK_STALE_MS = 30_000;
 
 /**
- * Runs `fn` while holding a lock shared by every process using this store: a directory made
- * with `mkdir` (atomic on every file system). A lock older than 30 s is taken to be left by a
- * dead process and broken.
+ * Runs `fn` while holding a lock shared by every process using this store: a file created with
+ * `O_CREAT | O_EXCL` (flag `wx`, atomic on local file systems). A lock older than 30 s is taken
+ * to be left by a dead process and broken.
+ *
+ * NB: a file, not a directory: MLflow reads every folder at the store root as an experiment and
+ * its `search_experiments` fails on a name such as `.locks`.
  */
-export async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
-  await mkdir(dirname(lockDir), { recursive: true });
+export async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(lockFile), { recursive: true });
   const deadline = Date.now() + 60_000;
   for (let attempt = 0; ; attempt++) {
     try {
-      await mkdir(lockDir);
+      await writeFile(lockFile, String(process.pid), { flag: "wx" });
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       try {
-        if (Date.now() - (await stat(lockDir)).mtimeMs > LOCK_STALE_MS) await rmdir(lockDir).catch(() => undefined);
+        if (Date.now() - (await stat(lockFile)).mtimeMs > LOCK_STALE_MS) await rm(lockFile, { force: true });
       } catch {
         // the holder released it meanwhile
       }
-      if (Date.now() > deadline) throw new StoreError(`Timed out waiting for the store lock ${lockDir}. If no other pipeserve process is running, delete it.`);
+      if (Date.now() > deadline) throw new StoreError(`Timed out waiting for the store lock ${lockFile}. If no other pipeserve process is running, delete it.`);
       await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt * 2) + Math.random() * 5));
     }
   }
   try {
     return await fn();
   } finally {
-    await rmdir(lockDir).catch(() => undefined);
+    await rm(lockFile, { force: true });
   }
 }
 

@@ -78,7 +78,7 @@ export class ModelRegistry {
   async ensureModel(name: string, description = ""): Promise<void> {
     const dir = this.#modelDir(name);
     if (await isFile(join(dir, "meta.yaml"))) return;
-    await withLock(join(this.root, "..", ".locks", `model-${name}`), async () => {
+    await withLock(join(this.root, "..", `.model-${name}.lock`), async () => {
       if (await isFile(join(dir, "meta.yaml"))) return;
       await mkdir(dir, { recursive: true });
       const now = Date.now();
@@ -177,7 +177,7 @@ export class ModelRegistry {
   }
 
   async #touch(name: string, when: number): Promise<void> {
-    await withLock(join(this.root, "..", ".locks", `model-${name}`), async () => {
+    await withLock(join(this.root, "..", `.model-${name}.lock`), async () => {
       const path = join(this.#modelDir(name), "meta.yaml");
       const meta = await readYaml(path);
       meta["last_updated_timestamp"] = when;

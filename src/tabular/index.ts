@@ -1,8 +1,9 @@
 /**
  * @module tabular
  * One place for tabular data: the light `ColumnTable` every conversion goes through, danfojs
- * DataFrames for pipeline code, Arrow for the wire and files, CSV / JSON Lines / Parquet, and
- * (soon) MLflow request forms and signatures. Imports no other part of pipeserve.
+ * DataFrames for pipeline code, Arrow for the wire and files, CSV / JSON Lines / Parquet, MLflow
+ * request forms and responses, and MLflow signatures (read, written, inferred and enforced).
+ * Imports no other part of pipeserve.
  */
 export { TabularError, FormatError, SchemaError } from "./errors.js";
 export {
@@ -23,6 +24,31 @@ export { parseCsv, toCsv, inferCsvCell, formatCsvCell, type CsvParseOptions } fr
 export { parseJsonLines, toJsonLines } from "./json-lines.js";
 export { toJsonValue } from "./json-values.js";
 export { parquetToArrow, arrowToParquet, loadParquetWasm } from "./parquet.js";
+export { parseIsoDateTime, formatIsoDateTimePython, decodeBase64 } from "./cell-codecs.js";
+export {
+  COLUMN_TYPES,
+  PARAM_TYPES,
+  type ColumnType,
+  type ParamType,
+  type ColumnSpec,
+  type ParamSpec,
+  type Signature,
+  type MlflowSignature,
+  signatureToMlflow,
+  signatureFromMlflow,
+  inferSignature,
+} from "./signature.js";
+export {
+  type EnforcedTable,
+  type EnforceOptions,
+  type EnforcedParams,
+  type ParamCheck,
+  enforceSchema,
+  enforceParams,
+  checkParamValue,
+} from "./enforce.js";
+export { JSON_REQUEST_FORMS, type JsonRequestForm, type JsonRequest, parseJsonRequest } from "./request-forms.js";
+export { encodePredictions, tableToRecordsJson } from "./response.js";
 export {
   TABLE_FORMATS,
   type TableFormat,
@@ -42,3 +68,4 @@ export {
   type TableWriter,
   type TableWriterOptions,
 } from "./chunked-writers.js";
+export { INPUT_TYPES, type InputType, parseInputType, toInputType } from "./input-types.js";

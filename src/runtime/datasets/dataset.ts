@@ -49,7 +49,8 @@ export abstract class AbstractDataset<T = unknown> implements Dataset<T> {
   #wrap(operation: string, cause: unknown): DatasetError {
     if (cause instanceof DatasetError) return cause;
     const reason = cause instanceof Error ? cause.message : String(cause);
-    return new DatasetError(`Failed to ${operation} data from ${this.toString()}: ${reason}`, { code: `DATASET_${operation.toUpperCase()}_FAILED`, cause });
+    const preposition = operation === "save" ? "to" : operation === "load" ? "from" : "in";
+    return new DatasetError(`Failed to ${operation} data ${preposition} ${this.toString()}: ${reason}`, { code: `DATASET_${operation.toUpperCase()}_FAILED`, cause });
   }
 
   toString(): string {

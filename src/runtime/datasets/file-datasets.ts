@@ -6,6 +6,7 @@ import {
   fromArrow,
   parquetToArrow,
   readTableFile,
+  toArrow,
   toDataFrame,
   writeFileAtomic,
   writeTableFile,
@@ -50,7 +51,7 @@ export abstract class FileDataset<T> extends AbstractDataset<T> {
   }
 }
 
-/** What a tabular dataset hands to nodes: a danfojs DataFrame (default), a `ColumnTable`, or (Arrow and Parquet only) an Arrow table. */
+/** What a tabular dataset hands to nodes: a danfojs DataFrame (default), a `ColumnTable`, or an Arrow table (read directly for Arrow and Parquet files, built from the columns for CSV and JSON). */
 export type TabularLoadAs = "dataframe" | "table" | "arrow";
 
 export interface TabularDatasetOptions extends FileDatasetOptions {
@@ -75,6 +76,7 @@ abstract class TabularFileDataset extends FileDataset<unknown> {
 
   protected async _load(): Promise<unknown> {
     const table: ColumnTable = await readTableFile(this.filepath, this.format, this.loadArgs);
+    if (this.loadAs === "arrow") return toArrow(table);
     return this.loadAs === "dataframe" ? toDataFrame(table) : table;
   }
 

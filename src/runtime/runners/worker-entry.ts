@@ -13,11 +13,14 @@ interface RunnableNode {
 
 const pipelines = new Map<string, Promise<Map<string, RunnableNode>>>();
 
-async function nodesOf(module: string, exportName: string): Promise<Map<string, RunnableNode>> {
+let hostReady: Promise<unknown> | undefined;
+
+async function nodesOf(module: string, exportName: string, hostEntry: string | undefined): Promise<Map<string, RunnableNode>> {
   const key = `${module}#${exportName}`;
   let found = pipelines.get(key);
   if (!found) {
-    found = import(module).then((mod: Record<string, unknown>) => {
+    if (hostEntry) hostReady ??= import(hostEntry);
+    found = Promise.resolve(hostReady).then(() => import(module)).then((mod: Record<string, unknown>) => {
       let value: unknown = mod;
       for (const part of exportName.split(".")) value = (value as Record<string, unknown> | undefined)?.[part];
       const nodes = (value as { nodes?: unknown } | undefined)?.nodes;
@@ -34,7 +37,7 @@ parentPort?.on("message", (task: TaskMessage) => {
     let reply: ResultMessage;
     const transfer: import("node:worker_threads").TransferListItem[] = [];
     try {
-      const node = (await nodesOf(task.module, task.exportName)).get(task.nodeName);
+      const node = (await nodesOf(task.module, task.exportName, task.hostEntry)).get(task.nodeName);
       if (!node) throw new Error(`Node "${task.nodeName}" is not in the pipeline exported as "${task.exportName}" by ${task.module}.`);
       const outputs = await node.run(decodeRecord(task.inputs));
       reply = { id: task.id, ok: true, outputs: encodeRecord(outputs, transfer) };

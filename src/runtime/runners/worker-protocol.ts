@@ -2,6 +2,8 @@
 export interface TaskMessage {
   id: number;
   module: string;
+  /** The module that registers the pipeserve API for model code, imported before `module`. */
+  hostEntry: string | undefined;
   exportName: string;
   nodeName: string;
   inputs: Record<string, unknown>;

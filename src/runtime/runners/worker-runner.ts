@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Worker, type TransferListItem } from "node:worker_threads";
 import { PipelineError } from "../errors.js";
+import { hostEntryUrl } from "../host-modules.js";
 import type { Node } from "../node.js";
 import type { Pipeline } from "../pipeline.js";
 import { SchedulingRunner, type RunState } from "./runner.js";
@@ -39,6 +40,10 @@ function startWorker(): Worker {
   return new Worker(bootstrap, { eval: true });
 }
 
+const BUILTIN_ERRORS: ReadonlyMap<string, ErrorConstructor> = new Map(
+  [Error, TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError].map((c) => [c.name, c as ErrorConstructor]),
+);
+
 /** One worker thread and the task it runs, if any. */
 class PoolWorker {
   readonly worker: Worker;
@@ -54,7 +59,9 @@ class PoolWorker {
       this.worker.unref();
       if (msg.ok) task.resolve(decodeRecord(msg.outputs));
       else {
-        const error = new Error(msg.error.message);
+        // A built-in error class (TypeError, RangeError, …) comes back as itself; others as an Error with their name.
+        const ErrorClass = BUILTIN_ERRORS.get(msg.error.name) ?? Error;
+        const error = new ErrorClass(msg.error.message);
         error.name = msg.error.name;
         error.stack = msg.error.stack;
         task.reject(error);
@@ -74,7 +81,14 @@ class PoolWorker {
     return new Promise((resolve, reject) => {
       this.busy = { id: task.id, resolve, reject };
       this.worker.ref();
-      this.worker.postMessage(task, transfer);
+      try {
+        this.worker.postMessage(task, transfer);
+      } catch (error) {
+        // NB: inputs that cannot be cloned throw here; the thread stays idle and must not keep the process alive.
+        this.busy = undefined;
+        this.worker.unref();
+        reject(error as Error);
+      }
     });
   }
 }
@@ -112,6 +126,7 @@ export class WorkerRunner extends SchedulingRunner {
     const task: TaskMessage = {
       id: this.#nextId++,
       module: source.module,
+      hostEntry: hostEntryUrl(),
       exportName: source.exportName,
       nodeName: node.name,
       inputs: encodeRecord(inputs, transfer),

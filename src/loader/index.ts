@@ -1,0 +1,11 @@
+/**
+ * @module loader
+ * Turns a model URI into a ready `PipelineModel`, once: resolves `runs:/`, `models:/`, paths and
+ * archives; validates MLmodel and pipeline.json; verifies every sha256 before code runs; imports
+ * the code bundle; preloads artifacts. Meets the packager only through the model format.
+ */
+export { ModelLoadError, RunnerNotAllowedError } from "./errors.js";
+export { resolveModelUri, type ResolvedModel, type ResolveOptions } from "./model-uri.js";
+export { readMLmodel, readPipelineJson, readEnvironment, MLmodelSchema, PipelineJsonSchema, PipeserveFlavorSchema, EnvironmentSchema, SUPPORTED_FORMAT_VERSIONS, type MLmodel, type PipelineJson, type PipeserveFlavor, type Environment } from "./model-files.js";
+export { PipelineModel, BUILT_IN_RUNNERS, type PredictOptions, type Prediction, type ModelMetadata } from "./pipeline-model.js";
+export { loadModel, type LoadModelOptions } from "./load-model.js";

@@ -1,0 +1,37 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join, normalize } from "node:path";
+import { ModelLoadError } from "./errors.js";
+
+/** A path from a model file, checked to stay inside the model directory. */
+export function insideModel(dir: string, path: string, what: string): string {
+  const clean = normalize(path);
+  if (isAbsolute(clean) || clean.split(/[/\\]/).includes("..")) {
+    throw new ModelLoadError(`${what} has the path ${JSON.stringify(path)}, which points outside the model directory. The model is corrupt or hostile.`, {
+      code: "INVALID_MODEL_FILE",
+    });
+  }
+  return join(dir, clean);
+}
+
+/**
+ * Reads a file and checks its sha256 against the one recorded at packaging time.
+ * @throws ModelLoadError naming the file when it is missing, truncated or changed.
+ */
+export async function readVerified(dir: string, path: string, sha256: string, what: string): Promise<Buffer> {
+  const file = insideModel(dir, path, what);
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch (cause) {
+    throw new ModelLoadError(`${what} (${path}) is missing from the model at ${dir}.`, { code: "MISSING_FILE", cause });
+  }
+  const actual = createHash("sha256").update(data).digest("hex");
+  if (actual !== sha256) {
+    throw new ModelLoadError(
+      `${what} (${path}) does not match its recorded sha256: the file was changed or truncated after packaging (expected ${sha256.slice(0, 12)}…, found ${actual.slice(0, 12)}…). Re-package the model; never edit one in place.`,
+      { code: "INTEGRITY_ERROR" },
+    );
+  }
+  return data;
+}

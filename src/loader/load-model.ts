@@ -1,0 +1,169 @@
+import { pathToFileURL } from "node:url";
+import {
+  ArrowDataset,
+  BinaryDataset,
+  CsvDataset,
+  DataCatalog,
+  JsonArtifactDataset,
+  JsonDataset,
+  MemoryDataset,
+  ParquetDataset,
+  Pipeline,
+  copyModeFor,
+  isParameterInput,
+  type CopyModeSpec,
+  type Dataset,
+  type Runner,
+} from "../runtime/index.js";
+import { signatureFromMlflow, type Signature } from "../tabular/index.js";
+import { checkEnvironment } from "./environment.js";
+import { ModelLoadError } from "./errors.js";
+import { insideModel, readVerified } from "./integrity.js";
+import { readEnvironment, readInputExample, readMLmodel, readPipelineJson, type PipelineJson } from "./model-files.js";
+import { resolveModelUri, type ResolveOptions } from "./model-uri.js";
+import { PipelineModel } from "./pipeline-model.js";
+
+export interface LoadModelOptions extends ResolveOptions {
+  /** Runners a call may name besides the built-in ones (`--allow-runner`). */
+  runners?: Readonly<Record<string, Runner>>;
+  /** Told about non-fatal findings (a package version that differs from the one packaged with). */
+  onWarning?: (message: string) => void;
+}
+
+/** The dataset types an artifact may have: the only code a model file can choose. */
+const ARTIFACT_TYPES: Readonly<Record<string, (filepath: string) => Dataset>> = {
+  JsonArtifactDataset: (filepath) => new JsonArtifactDataset({ filepath }),
+  BinaryDataset: (filepath) => new BinaryDataset({ filepath }),
+  CsvDataset: (filepath) => new CsvDataset({ filepath }),
+  JsonDataset: (filepath) => new JsonDataset({ filepath }),
+  ParquetDataset: (filepath) => new ParquetDataset({ filepath }),
+  ArrowDataset: (filepath) => new ArrowDataset({ filepath }),
+};
+
+function sameIO(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Checks the imported pipeline is the one pipeline.json describes, node by node. */
+function checkGraph(pipeline: Pipeline, described: PipelineJson, dir: string): void {
+  const byName = new Map(pipeline.nodes.map((n) => [n.name, n]));
+  const problems: string[] = [];
+  for (const d of described.nodes) {
+    const n = byName.get(d.name);
+    if (!n) problems.push(`node "${d.name}" is missing from the code`);
+    else if (!sameIO(n.inputs, d.inputs) || !sameIO(n.outputs, d.outputs)) problems.push(`node "${d.name}" has other inputs or outputs than pipeline.json records`);
+    byName.delete(d.name);
+  }
+  for (const extra of byName.keys()) problems.push(`the code has node "${extra}", which pipeline.json does not list`);
+  if (problems.length > 0) {
+    throw new ModelLoadError(`The code of the model at ${dir} does not match its pipeline.json: ${problems.join("; ")}. Re-package the model.`, { code: "GRAPH_MISMATCH" });
+  }
+}
+
+function nestParameters(flat: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const parts = key.split(".");
+    let node = out;
+    for (const part of parts.slice(0, -1)) {
+      if (node[part] === null || typeof node[part] !== "object") node[part] = {};
+      node = node[part] as Record<string, unknown>;
+    }
+    node[parts.at(-1) as string] = value;
+  }
+  return out;
+}
+
+/**
+ * Loads a model once, so every prediction afterwards is only the pipeline's own work: resolves
+ * the URI, validates MLmodel and pipeline.json, verifies every sha256 before any code runs, checks
+ * the environment, imports the code bundle, checks it matches pipeline.json, and loads the
+ * artifacts into memory with the model's copy modes.
+ * @throws ModelLoadError naming the file and field, or the store's NotFoundError for unknown runs, models, versions and aliases.
+ */
+export async function loadModel(uri: string, options: LoadModelOptions = {}): Promise<PipelineModel> {
+  const resolved = await resolveModelUri(uri, options);
+  try {
+    const { dir } = resolved;
+    const { mlmodel, flavor } = await readMLmodel(dir);
+    const described = await readPipelineJson(dir, flavor.pipeline);
+    if (described.input_name !== flavor.input_name || described.output_name !== flavor.output_name) {
+      throw new ModelLoadError(`MLmodel and pipeline.json of the model at ${dir} disagree on the input or output name.`, { code: "INVALID_MODEL_FILE" });
+    }
+    await readVerified(dir, described.code.path, described.code.sha256, "The code bundle");
+    const artifactFiles: Record<string, string> = {};
+    for (const [name, artifact] of Object.entries(described.artifacts)) {
+      if (!Object.hasOwn(ARTIFACT_TYPES, artifact.type)) {
+        throw new ModelLoadError(`Artifact "${name}" has the unknown type "${artifact.type}". Known: ${Object.keys(ARTIFACT_TYPES).join(", ")}.`, { code: "INVALID_MODEL_FILE" });
+      }
+      await readVerified(dir, artifact.path, artifact.sha256, `Artifact "${name}"`);
+      artifactFiles[name] = insideModel(dir, artifact.path, `Artifact "${name}"`);
+    }
+    for (const warning of checkEnvironment(await readEnvironment(dir, flavor.env), dir)) options.onWarning?.(warning);
+
+    const moduleUrl = pathToFileURL(insideModel(dir, described.code.path, "The code bundle")).href;
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(moduleUrl)) as Record<string, unknown>;
+    } catch (cause) {
+      throw new ModelLoadError(`Importing the code of the model at ${dir} failed: ${(cause as Error).message}`, { code: "CODE_IMPORT_FAILED", cause });
+    }
+    const exported = mod[described.code.export];
+    if (!(exported instanceof Pipeline)) {
+      throw new ModelLoadError(`The code of the model at ${dir} does not export a pipeline as "${described.code.export}".`, { code: "CODE_IMPORT_FAILED" });
+    }
+    checkGraph(exported, described, dir);
+    const pipeline = exported.withSource({ module: moduleUrl, exportName: described.code.export });
+    const needed = pipeline.inputs().filter((i) => i !== flavor.input_name && !isParameterInput(i));
+    const unlisted = needed.filter((n) => !(n in artifactFiles));
+    if (unlisted.length > 0) throw new ModelLoadError(`The model at ${dir} needs artifacts [${unlisted.join(", ")}] that pipeline.json does not list.`, { code: "INVALID_MODEL_FILE" });
+
+    const copyMode = flavor.copy_mode as CopyModeSpec;
+    const datasets: Record<string, Dataset> = {};
+    for (const [name, file] of Object.entries(artifactFiles)) {
+      const type = described.artifacts[name]?.type as string;
+      const data = await (ARTIFACT_TYPES[type] as (f: string) => Dataset)(file).load();
+      // NB: loaded once; each call gets the artifact through its copy mode, never a hidden clone.
+      datasets[name] = new MemoryDataset({ data, copyMode: copyModeFor(copyMode, name) ?? "assign" });
+    }
+    const parameters = nestParameters(described.parameters);
+    let signature: Signature | null = null;
+    if (mlmodel.signature && (mlmodel.signature.inputs || mlmodel.signature.outputs || mlmodel.signature.params)) {
+      try {
+        signature = signatureFromMlflow({ inputs: mlmodel.signature.inputs ?? null, outputs: mlmodel.signature.outputs ?? null, params: mlmodel.signature.params ?? null });
+      } catch (cause) {
+        throw new ModelLoadError(`MLmodel of the model at ${dir} has an invalid signature: ${(cause as Error).message}`, { code: "INVALID_MODEL_FILE", cause });
+      }
+    }
+    const created = mlmodel.utc_time_created;
+    return new PipelineModel({
+      uri,
+      dir,
+      pipeline,
+      inputName: flavor.input_name,
+      outputName: flavor.output_name,
+      inputType: flavor.input_type,
+      rowWise: flavor.row_wise,
+      defaultRunner: flavor.runner,
+      signature,
+      parameters,
+      catalog: new DataCatalog(datasets, { params: parameters, copyMode }),
+      metadata: {
+        ...(mlmodel.run_id !== undefined ? { runId: mlmodel.run_id } : resolved.runId ? { runId: resolved.runId } : {}),
+        ...(mlmodel.model_uuid !== undefined ? { modelUuid: mlmodel.model_uuid } : {}),
+        ...(created !== undefined ? { utcTimeCreated: created instanceof Date ? created.toISOString() : created } : {}),
+        ...(mlmodel.artifact_path !== undefined ? { artifactPath: mlmodel.artifact_path } : {}),
+        ...(resolved.registeredName !== undefined ? { registeredName: resolved.registeredName } : {}),
+        ...(resolved.version !== undefined ? { version: resolved.version } : {}),
+        ...(flavor.pipeserve_version !== undefined ? { pipeserveVersion: flavor.pipeserve_version } : {}),
+        flavor: { ...flavor },
+      },
+      inputExample: await readInputExample(dir, mlmodel.saved_input_example_info?.artifact_path),
+      ...(options.runners ? { runners: options.runners } : {}),
+      cleanup: resolved.cleanup,
+    });
+  } catch (error) {
+    await resolved.cleanup();
+    throw error;
+  }
+}

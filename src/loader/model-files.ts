@@ -1,0 +1,153 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { ModelLoadError } from "./errors.js";
+
+/** The flavor format versions this loader reads. */
+export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
+
+const CopyModeSchema = z.enum(["assign", "copy", "deepcopy"]);
+
+/** The `pipeserve` flavor of `MLmodel`. */
+export const PipeserveFlavorSchema = z.looseObject({
+  code: z.string(),
+  copy_mode: z.union([CopyModeSchema, z.record(z.string(), CopyModeSchema)]),
+  env: z.string().default("environment.json"),
+  format_version: z.number().int(),
+  input_name: z.string().min(1),
+  input_type: z.enum(["dataframe", "columns", "records", "arrow"]).default("dataframe"),
+  output_name: z.string().min(1),
+  pipeline: z.string().default("pipeline.json"),
+  pipeserve_version: z.string().optional(),
+  row_wise: z.boolean().default(false),
+  runner: z.string().default("SequentialRunner"),
+});
+
+/** `MLmodel` as the loader needs it; unknown keys and other flavors are ignored. */
+export const MLmodelSchema = z.looseObject({
+  artifact_path: z.string().optional(),
+  flavors: z.record(z.string(), z.unknown()),
+  model_size_bytes: z.number().optional(),
+  model_uuid: z.string().optional(),
+  run_id: z.string().optional(),
+  saved_input_example_info: z.looseObject({ artifact_path: z.string() }).optional(),
+  signature: z
+    .looseObject({
+      inputs: z.string().nullable().optional(),
+      outputs: z.string().nullable().optional(),
+      params: z.string().nullable().optional(),
+    })
+    .nullable()
+    .optional(),
+  utc_time_created: z.union([z.string(), z.date()]).optional(),
+});
+
+const NodeIOSchema = z.union([z.string(), z.array(z.string()), z.record(z.string(), z.string()), z.null()]);
+
+/** `pipeline.json`: the inference graph, artifacts with their sha256, parameters and code. */
+export const PipelineJsonSchema = z.looseObject({
+  format_version: z.number().int(),
+  input_name: z.string(),
+  output_name: z.string(),
+  nodes: z.array(z.looseObject({ name: z.string(), inputs: NodeIOSchema, outputs: NodeIOSchema, tags: z.array(z.string()).default([]) })),
+  artifacts: z.record(z.string(), z.looseObject({ type: z.string(), path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative().optional() })),
+  parameters: z.record(z.string(), z.unknown()).default({}),
+  code: z.looseObject({ path: z.string(), export: z.string().default("inference"), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+});
+
+/** `environment.json`: the Node range and the packages the code uses, with the versions it was built with. */
+export const EnvironmentSchema = z.looseObject({
+  node: z.string().optional(),
+  packages: z.record(z.string(), z.string()).default({}),
+});
+
+export type MLmodel = z.infer<typeof MLmodelSchema>;
+export type PipeserveFlavor = z.infer<typeof PipeserveFlavorSchema>;
+export type PipelineJson = z.infer<typeof PipelineJsonSchema>;
+export type Environment = z.infer<typeof EnvironmentSchema>;
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length > 0 ? i.path.join(".") : "(top level)"}: ${i.message}`)
+    .join("; ");
+}
+
+async function readText(dir: string, file: string): Promise<string> {
+  try {
+    return await readFile(join(dir, file), "utf8");
+  } catch (cause) {
+    const missing = (cause as NodeJS.ErrnoException).code === "ENOENT";
+    throw new ModelLoadError(missing ? `The model at ${dir} has no ${file}.` : `Cannot read ${file} of the model at ${dir}: ${(cause as Error).message}`, {
+      code: missing ? "MISSING_FILE" : "UNREADABLE_FILE",
+      cause,
+    });
+  }
+}
+
+/** Parses and checks a model file against its schema; errors name the file and the field. */
+function check<T extends z.ZodType>(schema: T, value: unknown, file: string, dir: string): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ModelLoadError(`${file} of the model at ${dir} is invalid: ${describeIssues(parsed.error)}.`, { code: "INVALID_MODEL_FILE" });
+  return parsed.data;
+}
+
+/** Reads `MLmodel` and its pipeserve flavor. */
+export async function readMLmodel(dir: string): Promise<{ mlmodel: MLmodel; flavor: PipeserveFlavor }> {
+  const text = await readText(dir, "MLmodel");
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { version: "1.1" });
+  } catch (cause) {
+    throw new ModelLoadError(`MLmodel of the model at ${dir} is not valid YAML: ${(cause as Error).message}`, { code: "INVALID_MODEL_FILE", cause });
+  }
+  const mlmodel = check(MLmodelSchema, raw, "MLmodel", dir);
+  const rawFlavor = mlmodel.flavors["pipeserve"];
+  if (rawFlavor === undefined) {
+    throw new ModelLoadError(
+      `The model at ${dir} has no pipeserve flavor (it has: ${Object.keys(mlmodel.flavors).join(", ") || "none"}); pipeserve serves models packaged by pipeserve.`,
+      { code: "UNSUPPORTED_FLAVOR" },
+    );
+  }
+  const version = (rawFlavor as { format_version?: unknown } | null)?.format_version;
+  if (typeof version === "number" && !SUPPORTED_FORMAT_VERSIONS.includes(version)) {
+    throw new ModelLoadError(
+      `MLmodel of the model at ${dir} has pipeserve format_version ${version}; this pipeserve reads ${SUPPORTED_FORMAT_VERSIONS.join(", ")}. Upgrade pipeserve to serve it.`,
+      { code: "UNSUPPORTED_FORMAT_VERSION" },
+    );
+  }
+  const flavor = check(PipeserveFlavorSchema, rawFlavor, "MLmodel (flavors.pipeserve)", dir);
+  return { mlmodel, flavor };
+}
+
+async function readJson(dir: string, file: string): Promise<unknown> {
+  const text = await readText(dir, file);
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ModelLoadError(`${file} of the model at ${dir} is not valid JSON: ${(cause as Error).message}`, { code: "INVALID_MODEL_FILE", cause });
+  }
+}
+
+export async function readPipelineJson(dir: string, file: string): Promise<PipelineJson> {
+  const pipeline = check(PipelineJsonSchema, await readJson(dir, file), file, dir);
+  if (!SUPPORTED_FORMAT_VERSIONS.includes(pipeline.format_version)) {
+    throw new ModelLoadError(`${file} of the model at ${dir} has format_version ${pipeline.format_version}; this pipeserve reads ${SUPPORTED_FORMAT_VERSIONS.join(", ")}.`, {
+      code: "UNSUPPORTED_FORMAT_VERSION",
+    });
+  }
+  return pipeline;
+}
+
+export async function readEnvironment(dir: string, file: string): Promise<Environment> {
+  return check(EnvironmentSchema, await readJson(dir, file), file, dir);
+}
+
+/** The input example (`{"columns", "data"}`), if the model has one. */
+export async function readInputExample(dir: string, file: string | undefined): Promise<{ columns: string[]; data: unknown[][] } | undefined> {
+  if (!file) return undefined;
+  const value = await readJson(dir, file);
+  const parsed = z.object({ columns: z.array(z.string()), data: z.array(z.array(z.unknown())) }).safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}

@@ -1,0 +1,114 @@
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FileStore, ModelRegistry, extractModelArchive, resolveTrackingUri } from "../store/index.js";
+import { ModelLoadError } from "./errors.js";
+
+/** Where a model URI led. */
+export interface ResolvedModel {
+  /** The model directory on disk. */
+  dir: string;
+  uri: string;
+  registeredName?: string;
+  version?: number;
+  runId?: string;
+  /** Removes what resolving created (an extracted archive). */
+  cleanup(): Promise<void>;
+}
+
+export interface ResolveOptions {
+  /** The run store (`--tracking-uri`); `MLFLOW_TRACKING_URI`, then `./mlruns`, by default. */
+  trackingUri?: string;
+}
+
+type Resolver = (uri: string, options: ResolveOptions) => Promise<ResolvedModel>;
+
+const noCleanup = async (): Promise<void> => {};
+
+function safeSubpath(path: string, uri: string): string {
+  const clean = normalize(path).replace(/^[/\\]+/, "");
+  if (clean === "" || clean.split(/[/\\]/).includes("..") || isAbsolute(clean)) {
+    throw new ModelLoadError(`Invalid artifact path in ${uri}: use a path inside the run's artifacts, like runs:/<run_id>/model.`, { code: "INVALID_URI" });
+  }
+  return clean;
+}
+
+async function checkDir(dir: string, uri: string): Promise<string> {
+  try {
+    if ((await stat(dir)).isDirectory()) return dir;
+  } catch {
+    // reported below
+  }
+  throw new ModelLoadError(`${uri} resolves to ${dir}, which is not a model directory (it does not exist).`, { code: "MODEL_NOT_FOUND" });
+}
+
+const resolveRun: Resolver = async (uri, options) => {
+  const m = /^runs:\/+([^/]+)\/(.+)$/.exec(uri);
+  if (!m) throw new ModelLoadError(`Invalid run URI ${JSON.stringify(uri)}: write runs:/<run_id>/<artifact_path>, e.g. runs:/0a1b…/model.`, { code: "INVALID_URI" });
+  const [, runId, path] = m as unknown as [string, string, string];
+  const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  const dir = join(await store.artifactDir(runId), safeSubpath(path, uri));
+  return { dir: await checkDir(dir, uri), uri, runId, cleanup: noCleanup };
+};
+
+const resolveRegistered: Resolver = async (uri, options) => {
+  const m = /^models:\/+([^/@]+)(?:\/([^/]+)|@([^/]+))\/?$/.exec(uri);
+  if (!m) {
+    throw new ModelLoadError(`Invalid model URI ${JSON.stringify(uri)}: write models:/<name>/<version>, models:/<name>/latest or models:/<name>@<alias>.`, {
+      code: "INVALID_URI",
+    });
+  }
+  const [, name, version, alias] = m as unknown as [string, string, string | undefined, string | undefined];
+  const root = resolveTrackingUri(options.trackingUri);
+  const registry = new ModelRegistry(root);
+  const mv = alias !== undefined ? await registry.getVersionByAlias(name, alias) : version === "latest" ? await registry.getLatestVersion(name) : await registry.getVersion(name, version as string);
+  const target = mv.source.startsWith("models:") ? undefined : await resolveModelUri(mv.source, options);
+  if (!target) throw new ModelLoadError(`Version ${mv.version} of "${name}" points at another registered model (${mv.source}); point it at a run or a folder.`, { code: "INVALID_URI" });
+  return { ...target, uri, registeredName: name, version: mv.version, ...(mv.runId ? { runId: mv.runId } : {}) };
+};
+
+const resolveArchive: Resolver = async (uri) => {
+  const file = uri.startsWith("file:") ? fileURLToPath(uri) : resolve(uri);
+  const dir = await mkdtemp(join(tmpdir(), "pipeserve-model-"));
+  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  try {
+    await extractModelArchive(file, dir);
+  } catch (error) {
+    await cleanup();
+    throw new ModelLoadError(`Cannot load ${uri}: ${(error as Error).message}`, { code: "INVALID_ARCHIVE", cause: error });
+  }
+  return { dir, uri, cleanup };
+};
+
+const resolvePath: Resolver = async (uri) => {
+  const dir = uri.startsWith("file:") ? fileURLToPath(uri) : resolve(uri);
+  return { dir: await checkDir(dir, uri), uri, cleanup: noCleanup };
+};
+
+/** The URI forms, by scheme; the error for an unknown scheme lists them. */
+const SCHEMES: ReadonlyMap<string, Resolver> = new Map([
+  ["runs", resolveRun],
+  ["models", resolveRegistered],
+  ["file", resolvePath],
+]);
+
+/**
+ * Finds the model directory a URI names: `runs:/<run_id>/<path>`, `models:/<name>/<version>`,
+ * `models:/<name>/latest`, `models:/<name>@<alias>`, a path or `file://` URL, or a `.tar.gz`
+ * made by `pipeserve export` (extracted safely into a private temp folder).
+ * @throws ModelLoadError or the store's NotFoundError, naming what exists nearby.
+ */
+export async function resolveModelUri(uri: string, options: ResolveOptions = {}): Promise<ResolvedModel> {
+  if (typeof uri !== "string" || uri.trim() === "") throw new ModelLoadError("A model URI is required, e.g. runs:/<run_id>/model or models:/<name>@<alias>.", { code: "INVALID_URI" });
+  if (/\.(tar\.gz|tgz)$/i.test(uri)) return resolveArchive(uri, options);
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1];
+  if (scheme && scheme.length > 1) {
+    const resolver = SCHEMES.get(scheme.toLowerCase());
+    if (!resolver) {
+      throw new ModelLoadError(`Unknown model URI scheme "${scheme}:" in ${uri}. Use runs:/, models:/, file://, a path, or a .tar.gz archive.`, { code: "INVALID_URI" });
+    }
+    return resolver(uri, options);
+  }
+  return resolvePath(uri, options);
+}

@@ -1,0 +1,210 @@
+import { Table } from "apache-arrow";
+import {
+  ConcurrentRunner,
+  DataCatalog,
+  SequentialRunner,
+  WorkerRunner,
+  type Pipeline,
+  type Runner,
+} from "../runtime/index.js";
+import {
+  JSON_REQUEST_FORMS,
+  asColumnTable,
+  enforceParams,
+  enforceSchema,
+  parseJsonRequest,
+  toInputType,
+  type ColumnTable,
+  type InputType,
+  type Signature,
+} from "../tabular/index.js";
+import { ModelLoadError, RunnerNotAllowedError } from "./errors.js";
+
+/** The runners every model offers; operators may allow more at start-up. */
+export const BUILT_IN_RUNNERS = ["SequentialRunner", "ConcurrentRunner", "WorkerRunner"] as const;
+
+export interface PredictOptions {
+  /** Runtime params (validated against the signature's params; defaults fill the rest). */
+  params?: Record<string, unknown> | null;
+  /** A runner name from the allow-list; the `runner` param or the model's default otherwise. */
+  runner?: string;
+  /** The input's cells are text (a CSV body): numbers and booleans are parsed by column type. */
+  fromText?: boolean;
+}
+
+/** A prediction and what was done to the request on the way. */
+export interface Prediction {
+  output: unknown;
+  /** Request params the model does not declare (ignored, as MLflow does). */
+  ignoredParams: string[];
+  /** Input columns the signature does not have (dropped). */
+  droppedColumns: string[];
+  runner: string;
+  rows: number;
+}
+
+export interface ModelMetadata {
+  runId?: string;
+  modelUuid?: string;
+  utcTimeCreated?: string;
+  artifactPath?: string;
+  registeredName?: string;
+  version?: number;
+  pipeserveVersion?: string;
+  flavor: Record<string, unknown>;
+}
+
+export interface PipelineModelParts {
+  uri: string;
+  dir: string;
+  pipeline: Pipeline;
+  inputName: string;
+  outputName: string;
+  inputType: InputType;
+  rowWise: boolean;
+  defaultRunner: string;
+  signature: Signature | null;
+  /** Parameter values recorded at packaging (nested, as `params:a.b` reads them). */
+  parameters: Record<string, unknown>;
+  /** Artifacts, loaded once, in memory datasets with the model's copy modes. */
+  catalog: DataCatalog;
+  metadata: ModelMetadata;
+  inputExample: { columns: string[]; data: unknown[][] } | undefined;
+  runners?: Readonly<Record<string, Runner>>;
+  cleanup?: () => Promise<void>;
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split(".");
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    node[part] = next !== null && typeof next === "object" && !Array.isArray(next) ? { ...(next as Record<string, unknown>) } : {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts.at(-1) as string] = value;
+}
+
+function isJsonBody(input: unknown): boolean {
+  return typeof input === "string" || (typeof input === "object" && input !== null && !Array.isArray(input) && JSON_REQUEST_FORMS.some((k) => Object.hasOwn(input, k)));
+}
+
+/**
+ * A loaded model: the inference pipeline with its artifacts in memory, ready to predict many
+ * times. Each call gets its own catalog and params, so concurrent calls never share state.
+ */
+export class PipelineModel {
+  readonly uri: string;
+  readonly dir: string;
+  readonly pipeline: Pipeline;
+  readonly inputName: string;
+  readonly outputName: string;
+  readonly inputType: InputType;
+  readonly rowWise: boolean;
+  readonly defaultRunner: string;
+  readonly signature: Signature | null;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly metadata: ModelMetadata;
+  readonly inputExample: { columns: string[]; data: unknown[][] } | undefined;
+  readonly #catalog: DataCatalog;
+  readonly #extraRunners: Readonly<Record<string, Runner>>;
+  readonly #runners = new Map<string, Runner>();
+  readonly #cleanup: (() => Promise<void>) | undefined;
+
+  constructor(parts: PipelineModelParts) {
+    this.uri = parts.uri;
+    this.dir = parts.dir;
+    this.pipeline = parts.pipeline;
+    this.inputName = parts.inputName;
+    this.outputName = parts.outputName;
+    this.inputType = parts.inputType;
+    this.rowWise = parts.rowWise;
+    this.defaultRunner = parts.defaultRunner;
+    this.signature = parts.signature;
+    this.parameters = parts.parameters;
+    this.metadata = parts.metadata;
+    this.inputExample = parts.inputExample;
+    this.#catalog = parts.catalog;
+    this.#extraRunners = parts.runners ?? {};
+    this.#cleanup = parts.cleanup;
+    const clash = Object.keys(this.#extraRunners).filter((n) => (BUILT_IN_RUNNERS as readonly string[]).includes(n));
+    if (clash.length > 0) throw new ModelLoadError(`Extra runners may not reuse the built-in names [${clash.join(", ")}].`, { code: "INVALID_RUNNER" });
+  }
+
+  /** Every runner name a call may choose. */
+  get runnerNames(): string[] {
+    return [...BUILT_IN_RUNNERS, ...Object.keys(this.#extraRunners)];
+  }
+
+  /**
+   * The runner for a name on the allow-list.
+   * @throws RunnerNotAllowedError for any other name: a request can never make the server load code.
+   */
+  runner(name: string): Runner {
+    const existing = this.#runners.get(name);
+    if (existing) return existing;
+    let runner: Runner | undefined;
+    if (Object.hasOwn(this.#extraRunners, name)) runner = this.#extraRunners[name];
+    else if (name === "SequentialRunner") runner = new SequentialRunner();
+    else if (name === "ConcurrentRunner") runner = new ConcurrentRunner();
+    else if (name === "WorkerRunner") runner = new WorkerRunner();
+    if (!runner) throw new RunnerNotAllowedError(name, this.runnerNames);
+    this.#runners.set(name, runner);
+    return runner;
+  }
+
+  /**
+   * Any accepted input as a table: a `ColumnTable`, a danfojs DataFrame, an Arrow table, row
+   * objects, an object of columns, or an MLflow JSON body (object or text).
+   */
+  toTable(input: unknown): { table: ColumnTable; params: Record<string, unknown> | null } {
+    if (isJsonBody(input)) {
+      const parsed = parseJsonRequest(input, this.signature?.inputs?.flatMap((c) => (c.name === undefined ? [] : [c.name])));
+      return { table: parsed.table, params: parsed.params };
+    }
+    if (input instanceof Table) return { table: asColumnTable(input), params: null };
+    return { table: asColumnTable(input), params: null };
+  }
+
+  /** Predicts and returns only the output. */
+  async predict(input: unknown, options: PredictOptions = {}): Promise<unknown> {
+    return (await this.predictWithInfo(input, options)).output;
+  }
+
+  /**
+   * Enforces the signature and params, runs the pipeline with the preloaded artifacts and the
+   * input under `inputName`, and returns its single output.
+   * @throws FormatError / SchemaError / RunnerNotAllowedError for bad input (4xx), NodeError when a node fails.
+   */
+  async predictWithInfo(input: unknown, options: PredictOptions = {}): Promise<Prediction> {
+    const { table: raw, params: bodyParams } = this.toTable(input);
+    let table = raw;
+    let droppedColumns: string[] = [];
+    if (this.signature?.inputs) {
+      const enforced = enforceSchema(raw, this.signature.inputs, options.fromText ? { fromText: true } : {});
+      table = enforced.table;
+      droppedColumns = enforced.droppedColumns;
+    }
+    const given = options.params !== undefined ? options.params : bodyParams;
+    const { params, ignored } = enforceParams(given, this.signature?.params ?? null);
+    const requested = options.runner ?? (typeof params["runner"] === "string" ? (params["runner"] as string) : undefined) ?? this.defaultRunner;
+    const runner = this.runner(requested);
+    let pipelineParams: Record<string, unknown> = this.parameters as Record<string, unknown>;
+    const entries = Object.entries(params).filter(([k]) => k !== "runner");
+    if (entries.length > 0) {
+      pipelineParams = { ...pipelineParams };
+      for (const [k, v] of entries) setPath(pipelineParams, k, v);
+    }
+    const catalog = this.#catalog.derive({ params: pipelineParams, feed: { [this.inputName]: toInputType(table, this.inputType) } });
+    const outputs = await runner.run(this.pipeline, catalog);
+    return { output: outputs[this.outputName], ignoredParams: ignored, droppedColumns, runner: requested, rows: table.numRows };
+  }
+
+  /** Stops worker threads and removes what loading created (an extracted archive). */
+  async close(): Promise<void> {
+    for (const runner of this.#runners.values()) {
+      if (runner instanceof WorkerRunner) await runner.close();
+    }
+    await this.#cleanup?.();
+  }
+}

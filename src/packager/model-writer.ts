@@ -1,0 +1,147 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, extname, join } from "node:path";
+import { toYaml } from "../store/index.js";
+import { toJsonValue, type ColumnTable, type MlflowSignature } from "../tabular/index.js";
+import { pipeserveVersion, type NodeIO } from "../runtime/index.js";
+import { PackagingError } from "./errors.js";
+import type { BundleResult } from "./bundle.js";
+
+/** The pipeserve flavor's format version, written in MLmodel and pipeline.json. */
+export const FORMAT_VERSION = 1;
+
+export interface ModelArtifact {
+  /** The file training wrote. */
+  source: string;
+  /** The dataset type that reads it back (e.g. `JsonArtifactDataset`). */
+  type: string;
+}
+
+export interface ModelContents {
+  nodes: readonly { name: string; inputs: NodeIO; outputs: NodeIO; tags: readonly string[] }[];
+  inputName: string;
+  outputName: string;
+  copyMode: string | Readonly<Record<string, string>>;
+  runner: string;
+  inputType: string;
+  rowWise: boolean;
+  artifacts: Readonly<Record<string, ModelArtifact>>;
+  /** Values of the params the inference pipeline reads, by name (`a.b` for `params:a.b`). */
+  parameters: Readonly<Record<string, unknown>>;
+  bundle: BundleResult;
+  signature: MlflowSignature | null;
+  inputExample?: ColumnTable | undefined;
+  /** Defaults for the serving example's `params`. */
+  exampleParams?: Readonly<Record<string, unknown>> | undefined;
+  runId?: string | undefined;
+  artifactPath?: string | undefined;
+}
+
+async function sha256File(path: string): Promise<{ sha256: string; bytes: number }> {
+  const data = await readFile(path);
+  return { sha256: createHash("sha256").update(data).digest("hex"), bytes: data.byteLength };
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
+
+/** MLflow's `utc_time_created`: UTC, a space between date and time, microseconds, no `Z`. */
+export function utcTimeCreated(now = new Date()): string {
+  return `${now.toISOString().replace("T", " ").replace("Z", "")}000`;
+}
+
+function exampleSplit(table: ColumnTable): { columns: string[]; data: unknown[][] } {
+  const data: unknown[][] = [];
+  for (let r = 0; r < table.numRows; r++) data.push(table.columns.map((c) => toJsonValue(c[r])));
+  return { columns: [...table.names], data };
+}
+
+/**
+ * Writes a model directory (MODEL_FORMAT.md) at `target`: assembled under a temporary name beside
+ * it and renamed into place only when complete, so no reader ever sees half a model.
+ * @throws PackagingError when `target` exists or an artifact file is missing.
+ */
+export async function writeModel(target: string, contents: ModelContents): Promise<void> {
+  try {
+    await stat(target);
+    throw new PackagingError(`A model already exists at ${target}; models are immutable. Use another artifact path or run.`, { code: "MODEL_EXISTS" });
+  } catch (error) {
+    if (error instanceof PackagingError) throw error;
+  }
+  await mkdir(dirname(target), { recursive: true });
+  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.partial`);
+  await mkdir(join(tmp, "artifacts"), { recursive: true });
+  await mkdir(join(tmp, "code"), { recursive: true });
+  try {
+    const artifacts: Record<string, { type: string; path: string; sha256: string; bytes: number }> = {};
+    for (const [name, artifact] of Object.entries(contents.artifacts)) {
+      try {
+        await stat(artifact.source);
+      } catch {
+        throw new PackagingError(`Artifact "${name}" should be at ${artifact.source}, but training did not write it. Check the node that outputs "${name}".`, {
+          code: "MISSING_ARTIFACT",
+        });
+      }
+      const path = `artifacts/${name.replace(/[^\w.-]/g, "_")}${extname(artifact.source)}`;
+      await copyFile(artifact.source, join(tmp, path));
+      artifacts[name] = { type: artifact.type, path, ...(await sha256File(join(tmp, path))) };
+    }
+    const codePath = "code/pipeline.mjs";
+    await writeFile(join(tmp, codePath), contents.bundle.code);
+    const pipelineJson = {
+      format_version: FORMAT_VERSION,
+      input_name: contents.inputName,
+      output_name: contents.outputName,
+      nodes: contents.nodes.map((n) => ({ name: n.name, inputs: n.inputs, outputs: n.outputs, tags: [...n.tags] })),
+      artifacts,
+      parameters: toJsonValue(contents.parameters),
+      code: { path: codePath, export: "inference", sha256: (await sha256File(join(tmp, codePath))).sha256 },
+    };
+    await writeFile(join(tmp, "pipeline.json"), JSON.stringify(pipelineJson, null, 2) + "\n");
+    await writeFile(join(tmp, "environment.json"), JSON.stringify({ node: ">=20", packages: contents.bundle.packages }, null, 2) + "\n");
+    let exampleInfo: Record<string, string> | undefined;
+    if (contents.inputExample && contents.inputExample.numRows > 0) {
+      const split = exampleSplit(contents.inputExample);
+      await writeFile(join(tmp, "input_example.json"), JSON.stringify(split));
+      const serving: Record<string, unknown> = { dataframe_split: split };
+      if (contents.exampleParams && Object.keys(contents.exampleParams).length > 0) serving["params"] = toJsonValue(contents.exampleParams);
+      await writeFile(join(tmp, "serving_input_example.json"), JSON.stringify(serving, null, 2));
+      exampleInfo = { artifact_path: "input_example.json", pandas_orient: "split", serving_input_path: "serving_input_example.json", type: "dataframe" };
+    }
+    const mlmodel: Record<string, unknown> = {
+      flavors: {
+        pipeserve: {
+          code: codePath,
+          copy_mode: contents.copyMode,
+          env: "environment.json",
+          format_version: FORMAT_VERSION,
+          input_name: contents.inputName,
+          input_type: contents.inputType,
+          output_name: contents.outputName,
+          pipeline: "pipeline.json",
+          pipeserve_version: pipeserveVersion(),
+          row_wise: contents.rowWise,
+          runner: contents.runner,
+        },
+      },
+      model_size_bytes: await dirSize(tmp),
+      model_uuid: randomUUID().replaceAll("-", ""),
+      utc_time_created: utcTimeCreated(),
+    };
+    if (contents.artifactPath !== undefined && contents.runId !== undefined) mlmodel["artifact_path"] = contents.artifactPath;
+    if (contents.runId !== undefined) mlmodel["run_id"] = contents.runId;
+    if (exampleInfo) mlmodel["saved_input_example_info"] = exampleInfo;
+    if (contents.signature) mlmodel["signature"] = { inputs: contents.signature.inputs, outputs: contents.signature.outputs, params: contents.signature.params };
+    await writeFile(join(tmp, "MLmodel"), toYaml(mlmodel));
+    await rename(tmp, target);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+}
+

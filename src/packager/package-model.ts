@@ -1,0 +1,171 @@
+import {
+  DataCatalog,
+  MemoryDataset,
+  SequentialRunner,
+  type Dataset,
+  type NodeIO,
+  type Pipeline,
+} from "../runtime/index.js";
+import {
+  asColumnTable,
+  inferSignature,
+  signatureFromMlflow,
+  signatureToMlflow,
+  sliceTable,
+  toInputType,
+  type ColumnTable,
+  type InputType,
+  type MlflowSignature,
+} from "../tabular/index.js";
+import { bundlePipelines } from "./bundle.js";
+import { PackagingError } from "./errors.js";
+import { writeModel, type ModelArtifact } from "./model-writer.js";
+import { getPath, setPath } from "./params.js";
+import type { LogModelOptions, SignatureJson } from "./pipeline-ml.js";
+
+/** What packaging needs to know about the inference side (a PipelineML has all of it). */
+export interface InferenceSpec {
+  inference: Pipeline;
+  inputName: string;
+  outputName: string;
+  copyMode: string | Readonly<Record<string, string>>;
+  runner: string;
+  inputType: InputType;
+  rowWise: boolean;
+  logModel: Readonly<LogModelOptions>;
+  artifactNames(): string[];
+  parameterInputs(): string[];
+}
+
+export interface PackageModelOptions {
+  ml: InferenceSpec;
+  pipelinesFile: string;
+  pipelineName: string;
+  /** The catalog training ran with: artifacts are read from its file datasets. */
+  catalog: DataCatalog;
+  params: Record<string, unknown>;
+  /** Data of the inference input seen in training (for the signature and the input example). */
+  exampleData: unknown;
+  target: string;
+  /** Params written as decimals: inferred as `double` even when their value is whole. */
+  floatParams?: ReadonlySet<string>;
+  runId?: string;
+  artifactPath?: string;
+}
+
+const RUNNER_PARAM = { name: "runner", default: "SequentialRunner", shape: null, type: "string" } as const;
+/** Rows of the input data looked at to infer input types and optional columns. */
+const SIGNATURE_SAMPLE_ROWS = 10_000;
+
+function artifactOf(catalog: DataCatalog, name: string): { dataset: Dataset; artifact: ModelArtifact } {
+  const dataset = catalog.get(name);
+  const filepath = (dataset as { filepath?: unknown } | undefined)?.filepath;
+  if (!dataset || typeof filepath !== "string") {
+    throw new PackagingError(`Artifact "${name}" must be a file dataset in catalog.yml (it is ${dataset ? dataset.constructor.name : "not in the catalog"}).`, {
+      code: "INVALID_PIPELINE_ML",
+    });
+  }
+  return { dataset, artifact: { source: filepath, type: dataset.constructor.name } };
+}
+
+/**
+ * Runs the inference pipeline once on sample data with the artifacts training just wrote, as the
+ * loader will: the output's shape becomes the signature's outputs.
+ */
+async function predictSample(options: PackageModelOptions, sample: ColumnTable, parameters: Record<string, unknown>): Promise<unknown> {
+  const { ml, catalog } = options;
+  const datasets: Record<string, Dataset> = {};
+  for (const name of ml.artifactNames()) {
+    datasets[name] = new MemoryDataset({ data: await artifactOf(catalog, name).dataset.load(), copyMode: "deepcopy" });
+  }
+  const params: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(parameters)) setPath(params, k, v);
+  const run = new DataCatalog(datasets, { params, copyMode: "assign" }).derive({ feed: { [ml.inputName]: toInputType(sample, ml.inputType) } });
+  try {
+    const outputs = await new SequentialRunner().run(ml.inference, run);
+    return outputs[ml.outputName];
+  } catch (cause) {
+    throw new PackagingError(`Running the inference pipeline on the input example failed, so it would fail when served: ${(cause as Error).message}`, {
+      code: "INFERENCE_CHECK_FAILED",
+      cause,
+    });
+  }
+}
+
+function explicitSignature(given: SignatureJson): MlflowSignature {
+  const normalised: MlflowSignature = { inputs: given.inputs ?? null, outputs: given.outputs ?? null, params: given.params ?? null };
+  try {
+    return signatureToMlflow(signatureFromMlflow(normalised));
+  } catch (cause) {
+    throw new PackagingError(`logModel.signature is not a valid MLflow signature: ${(cause as Error).message}`, { code: "INVALID_SIGNATURE", cause });
+  }
+}
+
+/**
+ * Packages an inference pipeline with the artifacts a training run produced into a model
+ * directory at `target` (MODEL_FORMAT.md): copies and hashes the artifacts, infers or takes the
+ * signature, saves an input example, bundles the code, writes MLmodel and pipeline.json.
+ */
+export async function packageModel(options: PackageModelOptions): Promise<void> {
+  const { ml, catalog } = options;
+  const artifacts: Record<string, ModelArtifact> = {};
+  for (const name of ml.artifactNames()) artifacts[name] = artifactOf(catalog, name).artifact;
+
+  const parameters: Record<string, unknown> = {};
+  for (const input of ml.parameterInputs()) {
+    const key = input.slice("params:".length);
+    const { found, value } = getPath(options.params, key);
+    if (!found) throw new PackagingError(`The inference pipeline reads "${input}", which parameters.yml does not define.`, { code: "MISSING_PARAMETER" });
+    parameters[key] = value;
+  }
+
+  let sample: ColumnTable | undefined;
+  if (options.exampleData !== undefined && options.exampleData !== null) {
+    try {
+      sample = sliceTable(asColumnTable(options.exampleData), 0, SIGNATURE_SAMPLE_ROWS);
+    } catch (cause) {
+      throw new PackagingError(`The data of "${ml.inputName}" is not tabular, so no signature or example can be made from it: ${(cause as Error).message}`, { code: "INVALID_EXAMPLE", cause });
+    }
+  }
+  const exampleRows = options.ml.logModel.exampleRows ?? 5;
+  const example = sample && exampleRows > 0 ? sliceTable(sample, 0, exampleRows) : undefined;
+
+  const mode = ml.logModel.signature ?? "auto";
+  let signature: MlflowSignature | null = null;
+  if (mode === "auto") {
+    if (!sample) {
+      throw new PackagingError(
+        `signature "auto" needs sample data for "${ml.inputName}": make it a dataset in catalog.yml or an output of a training node, or give logModel.signature (or false).`,
+        { code: "NO_EXAMPLE" },
+      );
+    }
+    const output = await predictSample(options, example ?? sliceTable(sample, 0, 5), parameters);
+    const inferred = inferSignature(sample, output, parameters);
+    const floats = options.floatParams ?? new Set<string>();
+    const params = (inferred.params ?? []).map((p) => (p.type === "long" && floats.has(p.name) ? { ...p, type: "double" as const } : p));
+    const withRunner = { ...inferred, params: [...params, { ...RUNNER_PARAM, default: ml.runner }] };
+    signature = signatureToMlflow(withRunner as never);
+  } else if (mode !== false) {
+    signature = explicitSignature(mode);
+  }
+
+  const bundle = await bundlePipelines(options.pipelinesFile, { pipelineName: options.pipelineName, exportName: "inference", external: ml.logModel.external ?? [] });
+  const nodes = ml.inference.nodes.map((n) => ({ name: n.name, inputs: n.inputs as NodeIO, outputs: n.outputs as NodeIO, tags: n.tags }));
+  await writeModel(options.target, {
+    nodes,
+    inputName: ml.inputName,
+    outputName: ml.outputName,
+    copyMode: ml.copyMode,
+    runner: ml.runner,
+    inputType: ml.inputType,
+    rowWise: ml.rowWise,
+    artifacts,
+    parameters,
+    bundle,
+    signature,
+    inputExample: example,
+    exampleParams: signature?.params ? { ...parameters, runner: ml.runner } : undefined,
+    runId: options.runId,
+    artifactPath: options.artifactPath,
+  });
+}

@@ -1,0 +1,144 @@
+import { Pipeline, isParameterInput, parseCopyModeSpec, type CopyModeSpec, type DataCatalog, type Dataset } from "../runtime/index.js";
+import { INPUT_TYPES, type InputType } from "../tabular/index.js";
+import { PackagingError } from "./errors.js";
+
+
+/** MLflow's JSON form of a signature, as written in `MLmodel`. */
+export interface SignatureJson {
+  inputs: string | null;
+  outputs: string | null;
+  params?: string | null;
+}
+
+export interface LogModelOptions {
+  /** Folder under the run's artifacts; `model` by default. */
+  artifactPath?: string;
+  /** Registers a new version of this model after packaging. */
+  registeredModelName?: string;
+  /** `"auto"` (default) infers it; an MLflow JSON signature is taken as given; `false` writes none. */
+  signature?: "auto" | SignatureJson | false;
+  /** Rows of the input data saved as the input example; 5 by default, 0 for none. */
+  exampleRows?: number;
+  /** Packages kept out of the code bundle (besides pipeserve and the heavy defaults). */
+  external?: readonly string[];
+}
+
+export interface PipelineMlOptions {
+  training: Pipeline;
+  inference: Pipeline;
+  /** The inference input that receives the request's data. */
+  inputName: string;
+  /** How artifacts are handed to inference nodes; `assign` by default. */
+  copyMode?: CopyModeSpec;
+  /** The default runner when serving; `SequentialRunner` by default. */
+  runner?: string;
+  inputType?: InputType;
+  /** Rows are independent: the server may split or merge batches. `false` by default. */
+  rowWise?: boolean;
+  logModel?: LogModelOptions;
+}
+
+const BUILT_IN_RUNNERS = ["SequentialRunner", "ConcurrentRunner", "WorkerRunner"];
+
+/**
+ * A training pipeline bound to the inference pipeline that uses its outputs (kedro-mlflow's
+ * `pipeline_ml_factory`). Running it trains, then packages the inference pipeline with exactly
+ * the artifacts that run produced. Behaves as the training pipeline everywhere else.
+ */
+export class PipelineML extends Pipeline {
+  readonly training: Pipeline;
+  readonly inference: Pipeline;
+  readonly inputName: string;
+  readonly outputName: string;
+  readonly copyMode: CopyModeSpec;
+  readonly runner: string;
+  readonly inputType: InputType;
+  readonly rowWise: boolean;
+  readonly logModel: Readonly<LogModelOptions>;
+
+  constructor(options: PipelineMlOptions) {
+    const { training, inference, inputName } = options;
+    if (!(training instanceof Pipeline) || !(inference instanceof Pipeline)) {
+      throw new PackagingError("pipelineMl() needs a `training` and an `inference` pipeline, both made with pipeline().", { code: "INVALID_PIPELINE_ML" });
+    }
+    super([training], training.source ? { source: training.source } : {});
+    const inferenceInputs = inference.inputs();
+    if (!inferenceInputs.includes(inputName)) {
+      throw new PackagingError(
+        `inputName "${inputName}" is not an input of the inference pipeline. Its free inputs are [${inferenceInputs.join(", ")}]: set inputName to the one that receives the request's data.`,
+        { code: "INVALID_PIPELINE_ML" },
+      );
+    }
+    const outputs = inference.outputs();
+    if (outputs.length !== 1) {
+      throw new PackagingError(
+        `The inference pipeline must have exactly one output (what a prediction returns); it has ${outputs.length}: [${outputs.join(", ")}]. Combine them in a final node, or consume the extra ones.`,
+        { code: "INVALID_PIPELINE_ML" },
+      );
+    }
+    const trainingOutputs = new Set(training.datasets().filter((d) => training.producerOf(d) !== undefined));
+    const orphans = inferenceInputs.filter((i) => i !== inputName && !isParameterInput(i) && !trainingOutputs.has(i));
+    if (orphans.length > 0) {
+      throw new PackagingError(
+        `Inference input(s) [${orphans.join(", ")}] are neither the inputName "${inputName}", a params: input, nor an output of the training pipeline. Every artifact inference reads must be produced by training, so that what is served is what was trained.`,
+        { code: "INVALID_PIPELINE_ML" },
+      );
+    }
+    if (options.inputType !== undefined && !(INPUT_TYPES as readonly string[]).includes(options.inputType)) {
+      throw new PackagingError(`Invalid inputType "${String(options.inputType)}". Use one of: ${INPUT_TYPES.join(", ")}.`, { code: "INVALID_PIPELINE_ML" });
+    }
+    const runner = options.runner ?? "SequentialRunner";
+    if (!BUILT_IN_RUNNERS.includes(runner)) {
+      throw new PackagingError(`Invalid default runner "${runner}". Use one of: ${BUILT_IN_RUNNERS.join(", ")}.`, { code: "INVALID_PIPELINE_ML" });
+    }
+    const signature = options.logModel?.signature;
+    if (signature !== undefined && signature !== "auto" && signature !== false && (typeof signature !== "object" || signature === null)) {
+      throw new PackagingError(`logModel.signature must be "auto", false, or MLflow's { inputs, outputs, params } JSON form.`, { code: "INVALID_PIPELINE_ML" });
+    }
+    this.training = training;
+    this.inference = inference;
+    this.inputName = inputName;
+    this.outputName = outputs[0] as string;
+    this.copyMode = parseCopyModeSpec(options.copyMode ?? "assign");
+    this.runner = runner;
+    this.inputType = options.inputType ?? "dataframe";
+    this.rowWise = options.rowWise ?? false;
+    this.logModel = Object.freeze({ ...(options.logModel ?? {}) });
+    Object.freeze(this);
+  }
+
+  /** The inference inputs that are artifacts: produced by training and read by inference. */
+  artifactNames(): string[] {
+    return this.inference.inputs().filter((i) => i !== this.inputName && !isParameterInput(i));
+  }
+
+  /** The `params:` inputs of inference. */
+  parameterInputs(): string[] {
+    return this.inference.inputs().filter((i) => i.startsWith("params:"));
+  }
+
+  /**
+   * Checks the rules that need the catalog, before any training node runs: every artifact must
+   * be persisted by a file dataset (a memory dataset is gone when the run ends).
+   * @throws PackagingError naming each dataset and what to add to catalog.yml.
+   */
+  checkCatalog(catalog: DataCatalog): void {
+    const problems: string[] = [];
+    for (const name of this.artifactNames()) {
+      const dataset: Dataset | undefined = catalog.get(name);
+      if (!dataset) {
+        problems.push(`"${name}" is not in the catalog, so it would live only in memory; add it to catalog.yml with a file type (e.g. JsonArtifactDataset with a filepath).`);
+      } else if (!("filepath" in dataset) || typeof (dataset as { filepath?: unknown }).filepath !== "string") {
+        problems.push(`"${name}" is a ${dataset.constructor.name}, which keeps nothing after the run; declare it in catalog.yml with a file type and a filepath.`);
+      }
+    }
+    if (problems.length > 0) {
+      throw new PackagingError(`The inference pipeline cannot be packaged:\n- ${problems.join("\n- ")}`, { code: "INVALID_PIPELINE_ML" });
+    }
+  }
+}
+
+/** Binds a training and an inference pipeline into one packageable pipeline. */
+export function pipelineMl(options: PipelineMlOptions): PipelineML {
+  return new PipelineML(options);
+}

@@ -1,0 +1,102 @@
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { isMap, isScalar, parseDocument, type Node as YamlNode } from "yaml";
+import { DataCatalog, Pipeline } from "../runtime/index.js";
+import { bundlePipelines } from "./bundle.js";
+import { PackagingError } from "./errors.js";
+
+/** A Kedro-like project: `pipelines.ts`, `conf/catalog.yml`, `conf/parameters.yml`, data under `data/`. */
+export interface Project {
+  readonly dir: string;
+  readonly pipelinesFile: string;
+  readonly pipelines: Readonly<Record<string, Pipeline>>;
+  readonly catalogConfig: Record<string, unknown>;
+  readonly parameters: Record<string, unknown>;
+  /** Dotted names of parameters written as decimals in parameters.yml (`0.0`, `1e-3`): they stay `double` params even when whole. */
+  readonly floatParams: ReadonlySet<string>;
+  /** The bundled pipelines module (its URL lets worker threads import the same nodes). */
+  readonly moduleUrl: string;
+}
+
+const PIPELINE_FILES = ["pipelines.ts", "pipelines.mts", "pipelines.js", "pipelines.mjs"];
+
+async function readYamlFile(path: string, what: string, floats?: Set<string>): Promise<Record<string, unknown>> {
+  if (!existsSync(path)) return {};
+  const doc = parseDocument(await readFile(path, "utf8"), { version: "1.1" });
+  if (doc.errors.length > 0) {
+    throw new PackagingError(`${what} (${path}) is not valid YAML: ${doc.errors[0]?.message ?? "parse error"}`, { code: "INVALID_PROJECT", cause: doc.errors[0] });
+  }
+  const value: unknown = doc.toJS();
+  if (value === null || value === undefined) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw new PackagingError(`${what} (${path}) must be a YAML mapping.`, { code: "INVALID_PROJECT" });
+  if (floats) collectFloats(doc.contents, "", floats);
+  return value as Record<string, unknown>;
+}
+
+/** Records the dotted paths of scalars written as decimals, which JavaScript numbers cannot tell from integers. */
+function collectFloats(node: YamlNode | null, prefix: string, out: Set<string>): void {
+  if (!isMap(node)) return;
+  for (const pair of node.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const path = prefix === "" ? key : `${prefix}.${key}`;
+    if (isScalar(pair.value) && typeof pair.value.value === "number" && /[.eEnN]/.test(pair.value.source ?? "")) out.add(path);
+    else collectFloats(pair.value as YamlNode | null, path, out);
+  }
+}
+
+/**
+ * Loads a project: bundles `pipelines.ts` with esbuild (no build step for users; `pipeserve`
+ * resolves to the running runtime), imports it, and reads its conf files.
+ * @throws PackagingError for a missing folder or file, code that does not build, or a `pipelines` export that is not a record of pipelines.
+ */
+export async function loadProject(projectDir: string): Promise<Project> {
+  const dir = resolve(projectDir);
+  if (!existsSync(dir)) throw new PackagingError(`Project folder ${dir} does not exist.`, { code: "INVALID_PROJECT" });
+  const name = PIPELINE_FILES.find((f) => existsSync(join(dir, f)));
+  if (!name) throw new PackagingError(`Project ${dir} has no pipelines file: add pipelines.ts exporting \`pipelines\`, a record of named pipelines.`, { code: "INVALID_PROJECT" });
+  const pipelinesFile = join(dir, name);
+  const { code } = await bundlePipelines(pipelinesFile);
+  const cacheDir = join(tmpdir(), "pipeserve-projects");
+  await mkdir(cacheDir, { recursive: true });
+  const bundlePath = join(cacheDir, `${createHash("sha256").update(dir).update(code).digest("hex").slice(0, 16)}.mjs`);
+  await writeFile(bundlePath, code);
+  const moduleUrl = pathToFileURL(bundlePath).href;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(moduleUrl)) as Record<string, unknown>;
+  } catch (cause) {
+    throw new PackagingError(`Importing ${pipelinesFile} failed: ${(cause as Error).message}`, { code: "INVALID_PROJECT", cause });
+  }
+  const pipelines = mod["pipelines"];
+  if (pipelines === null || typeof pipelines !== "object" || Object.values(pipelines).some((p) => !(p instanceof Pipeline))) {
+    throw new PackagingError(`${pipelinesFile} must export \`pipelines\`: an object of name → pipeline(...) (like Kedro's register_pipelines()).`, {
+      code: "INVALID_PROJECT",
+    });
+  }
+  const floatParams = new Set<string>();
+  return {
+    dir,
+    pipelinesFile,
+    pipelines: pipelines as Record<string, Pipeline>,
+    catalogConfig: await readYamlFile(join(dir, "conf", "catalog.yml"), "The catalog"),
+    parameters: await readYamlFile(join(dir, "conf", "parameters.yml"), "The parameters", floatParams),
+    floatParams,
+    moduleUrl,
+  };
+}
+
+/** The named pipeline of a project, or an error listing the names. */
+export function getPipeline(project: Project, name: string): Pipeline {
+  const p = project.pipelines[name];
+  if (!p) throw new PackagingError(`Project ${project.dir} has no pipeline "${name}". Pipelines: [${Object.keys(project.pipelines).join(", ")}].`, { code: "INVALID_PROJECT" });
+  return p;
+}
+
+/** The project's catalog, with relative file paths resolved against the project folder. */
+export function projectCatalog(project: Project, params: Record<string, unknown>): DataCatalog {
+  return DataCatalog.fromConfig(project.catalogConfig, { baseDir: project.dir, params });
+}

@@ -1,0 +1,34 @@
+import type { Table } from "apache-arrow";
+import type { DataFrame } from "danfojs-node";
+import { toArrow } from "./arrow.js";
+import { tableToColumns, tableToRecords, type Cell, type ColumnTable } from "./column-table.js";
+import { toDataFrame } from "./dataframe.js";
+import { FormatError } from "./errors.js";
+
+/**
+ * What a model's input dataset holds (the `input_type` of its flavor): a danfojs DataFrame, a
+ * plain object of column arrays (the fastest), row objects, or an Arrow table — as MLflow's pyfunc
+ * models choose between DataFrames, arrays and dicts.
+ */
+export const INPUT_TYPES = ["dataframe", "columns", "records", "arrow"] as const;
+export type InputType = (typeof INPUT_TYPES)[number];
+
+/** Checks an input type named in a model or by a user. */
+export function parseInputType(value: unknown): InputType {
+  if (typeof value === "string" && (INPUT_TYPES as readonly string[]).includes(value)) return value as InputType;
+  throw new FormatError(`Invalid input type ${JSON.stringify(value)}. Use one of: ${INPUT_TYPES.join(", ")}.`);
+}
+
+/** Builds what the pipeline's input dataset receives, once, from the request's table. */
+export function toInputType(table: ColumnTable, type: InputType): DataFrame | Record<string, Cell[]> | Record<string, Cell>[] | Table {
+  switch (type) {
+    case "dataframe":
+      return toDataFrame(table);
+    case "columns":
+      return tableToColumns(table);
+    case "records":
+      return tableToRecords(table);
+    case "arrow":
+      return toArrow(table);
+  }
+}

@@ -1,0 +1,277 @@
+import type { Cell, ColumnTable } from "./column-table.js";
+import { FormatError, SchemaError } from "./errors.js";
+import { pyList, pythonTypeName, showValue } from "./messages.js";
+
+/** The JSON body forms `/invocations` accepts, in MLflow's order. */
+export const JSON_REQUEST_FORMS = ["dataframe_split", "dataframe_records", "instances", "inputs"] as const;
+
+/** One of the JSON body forms. */
+export type JsonRequestForm = (typeof JSON_REQUEST_FORMS)[number];
+
+/** A parsed `/invocations` JSON body: the input table, the runtime params, and which form carried the table. */
+export interface JsonRequest {
+  table: ColumnTable;
+  params: Record<string, unknown> | null;
+  form: JsonRequestForm;
+}
+
+const FORMS_TEXT = "{'dataframe_split', 'dataframe_records', 'instances', 'inputs'}";
+const PROTOCOL_NOTE =
+  'IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0: the MLflow 1.x body {"columns": [...], "data": [...]} ' +
+  'is no longer accepted; send {"dataframe_split": {"columns": [...], "data": [...]}} instead.';
+const LLM_KEYS = ["messages", "prompt", "input"];
+const SPLIT_KEYS: ReadonlySet<string> = new Set(["columns", "data", "index"]);
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a dictionary";
+  return `a ${typeof value}`;
+}
+
+function wrongFormsError(body: unknown): FormatError {
+  let received: string;
+  let llmNote = "";
+  if (isPlainObject(body)) {
+    const keys = Object.keys(body);
+    const shown = keys.length > 10 ? [...keys.slice(0, 10), "..."] : keys;
+    received = keys.length === 0 ? "Received an empty dictionary." : `Received a dictionary with fields ${pyList(shown)}.`;
+    if (keys.some((k) => LLM_KEYS.includes(k))) llmNote = ' The LLM fields "messages", "prompt" and "input" are not supported.';
+  } else {
+    received = `Received ${kindOf(body)}.`;
+  }
+  return new FormatError(
+    `The input must be a JSON dictionary with exactly one of the input fields ${FORMS_TEXT}. ${received}${llmNote} ${PROTOCOL_NOTE}`,
+  );
+}
+
+function parseBody(body: unknown): unknown {
+  let text: string;
+  if (typeof body === "string") text = body;
+  else if (body instanceof Uint8Array) {
+    try {
+      text = utf8.decode(body);
+    } catch (cause) {
+      throw new FormatError("Invalid input. Ensure that input is a valid JSON formatted string: the body is not valid UTF-8.", { cause });
+    }
+  } else return body;
+  try {
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as unknown;
+  } catch (cause) {
+    throw new FormatError(`Invalid input. Ensure that input is a valid JSON formatted string. ${(cause as Error).message.replace(/\.?$/, ".")}`, { cause });
+  }
+}
+
+/** Positional column names: "0", "1", ... */
+function positionalNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => String(i));
+}
+
+function checkUniqueNames(names: readonly string[], where: string): void {
+  if (new Set(names).size === names.length) return;
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) throw new FormatError(`${where} names the column "${name}" twice. Column names must be unique.`);
+    seen.add(name);
+  }
+}
+
+/** Columns from row arrays, checking every row's width. */
+function tableFromRowArrays(rows: readonly unknown[], names: string[] | undefined, where: string): ColumnTable {
+  const numRows = rows.length;
+  const first = rows[0];
+  if (names === undefined) {
+    if (numRows === 0) return { names: [], columns: [], numRows: 0 };
+    if (!Array.isArray(first)) {
+      throw new FormatError(`${where}[0] is ${showValue(first)}; each row must be a list of values such as [1, 0.5].`);
+    }
+    names = positionalNames(first.length);
+  }
+  const width = names.length;
+  const columns: Cell[][] = new Array<Cell[]>(width);
+  for (let c = 0; c < width; c++) columns[c] = new Array<Cell>(numRows);
+  for (let r = 0; r < numRows; r++) {
+    const row = rows[r];
+    if (!Array.isArray(row)) {
+      throw new FormatError(`${where}[${r}] is ${showValue(row)}; each row must be a list of values such as [1, 0.5].`);
+    }
+    if (row.length !== width) {
+      throw new FormatError(`${where}[${r}] has ${row.length} values but there are ${width} columns ${pyList(names)}. Give every row one value per column.`);
+    }
+    for (let c = 0; c < width; c++) (columns[c] as Cell[])[r] = row[c] as Cell;
+  }
+  return { names, columns, numRows };
+}
+
+/** Columns from row objects; a key missing from a row is `null`. Columns in first-seen order. */
+function tableFromRowObjects(records: readonly unknown[], where: string): ColumnTable {
+  const numRows = records.length;
+  const index = new Map<string, Cell[]>();
+  for (let r = 0; r < numRows; r++) {
+    const record = records[r];
+    if (!isPlainObject(record)) {
+      throw new FormatError(`${where}[${r}] is ${showValue(record)}; each element must be an object of column values such as {"a": 1, "b": 0.5}.`);
+    }
+    for (const key in record) {
+      let column = index.get(key);
+      if (column === undefined) {
+        column = new Array<Cell>(numRows).fill(null);
+        index.set(key, column);
+      }
+      column[r] = record[key] as Cell;
+    }
+  }
+  return { names: [...index.keys()], columns: [...index.values()], numRows };
+}
+
+function tableFromSplit(split: unknown): ColumnTable {
+  if (!isPlainObject(split)) {
+    throw new FormatError(
+      `Dataframe split format must be a dictionary. Got ${pythonTypeName(split)}. Send {"dataframe_split": {"columns": [...], "data": [[...], ...]}}, ` +
+        'or use "dataframe_records" for a list of row objects.',
+    );
+  }
+  const unknown = Object.keys(split).filter((k) => !SPLIT_KEYS.has(k));
+  if (unknown.length > 0) {
+    throw new FormatError(`dataframe_split has the unknown field(s) ${pyList(unknown)}. It accepts only "columns", "data" and "index" (ignored).`);
+  }
+  const { columns, data } = split;
+  if (!Array.isArray(data)) {
+    throw new FormatError(
+      `dataframe_split.data must be a list of rows such as [[1, 0.5], [2, 1.5]]; got ${data === undefined ? "nothing" : showValue(data)}.`,
+    );
+  }
+  let names: string[] | undefined;
+  if (columns !== undefined && columns !== null) {
+    if (!Array.isArray(columns) || !columns.every((n) => typeof n === "string" || typeof n === "number")) {
+      throw new FormatError(`dataframe_split.columns must be a list of column names such as ["a", "b"]; got ${showValue(columns)}.`);
+    }
+    names = columns.map(String);
+    checkUniqueNames(names, "dataframe_split.columns");
+  }
+  return tableFromRowArrays(data, names, "dataframe_split.data");
+}
+
+/** The single-column table of a bare list of scalars or a bare scalar. */
+function singleColumn(values: Cell[], schemaColumns: readonly string[] | undefined): ColumnTable {
+  const name = schemaColumns?.length === 1 ? (schemaColumns[0] as string) : "0";
+  return { names: [name], columns: [values], numRows: values.length };
+}
+
+function isScalar(value: unknown): boolean {
+  return value === null || (typeof value !== "object" && typeof value !== "function");
+}
+
+function tableFromInstances(value: unknown, form: "instances" | "inputs", schemaColumns: readonly string[] | undefined): ColumnTable {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return { names: [], columns: [], numRows: 0 };
+    const first: unknown = value[0];
+    if (isPlainObject(first)) return tableFromRowObjects(value, form);
+    if (Array.isArray(first)) return tableFromRowArrays(value, undefined, form);
+    for (let r = 0; r < value.length; r++) {
+      if (!isScalar(value[r])) {
+        throw new FormatError(
+          `${form}[${r}] is ${showValue(value[r])} but ${form}[0] is ${showValue(first)}. Send a list of row objects, a list of row lists, or a list of scalars, not a mix.`,
+        );
+      }
+    }
+    return singleColumn(value as Cell[], schemaColumns);
+  }
+  if (isPlainObject(value)) {
+    const names = Object.keys(value);
+    if (names.length === 0) return { names: [], columns: [], numRows: 0 };
+    const arrays = names.filter((n) => Array.isArray(value[n]));
+    if (arrays.length === 0) return { names, columns: names.map((n) => [value[n] as Cell]), numRows: 1 };
+    if (arrays.length !== names.length) {
+      const scalar = names.find((n) => !Array.isArray(value[n])) as string;
+      throw new FormatError(
+        `${form} mixes list columns ("${arrays[0]}") with a single value ("${scalar}"). Give every column a list of values, or every column one value (one row).`,
+      );
+    }
+    const columns = names.map((n) => value[n] as Cell[]);
+    const numRows = (columns[0] as Cell[]).length;
+    columns.forEach((column, i) => {
+      if (column.length !== numRows) {
+        throw new FormatError(
+          `${form} column "${names[i]}" has ${column.length} values but column "${names[0]}" has ${numRows}. All columns must have the same length.`,
+        );
+      }
+    });
+    return { names, columns, numRows };
+  }
+  return singleColumn([value as Cell], schemaColumns);
+}
+
+/**
+ * Parses an `/invocations` JSON body (PROTOCOL.md §2) into a table and the runtime params, with
+ * one `JSON.parse` and no intermediate row objects. `body` is the raw text or bytes (UTF-8), or an
+ * already parsed value.
+ *
+ * The body must be an object with exactly one of `dataframe_split`, `dataframe_records`,
+ * `instances`, `inputs`; other top-level keys are ignored; `params` is an object or null.
+ * - `dataframe_split`: `{data, columns?, index?}`; without `columns` the columns are positional,
+ *   named `"0"`, `"1"`, ...; `index` is ignored.
+ * - `dataframe_records`: a list of row objects; a key missing from a row is `null`.
+ * - `instances` / `inputs`: a list of row objects; an object of column lists; an object of
+ *   scalars (one row); a list of row lists (positional columns `"0"`, `"1"`, ...); or a bare list
+ *   of scalars or a bare scalar — one column, named after `schemaColumns[0]` when the caller
+ *   passes exactly one schema column name, else `"0"` (which `enforceSchema` maps onto a
+ *   one-column signature).
+ *
+ * Columns may share arrays with a pre-parsed `body`; nothing here or in `enforceSchema` writes to them.
+ *
+ * @throws FormatError (BAD_REQUEST) for malformed JSON, a body that is not an object, zero or two
+ *   forms (the message lists the forms and notes that the 1.x `{"columns", "data"}` body is gone),
+ *   a malformed form, ragged rows or columns of unequal length.
+ * @throws SchemaError (INVALID_PARAMETER_VALUE) when `params` is not an object
+ *   (`Parameters must be a dictionary. Got type 'list'.`), as MLflow answers it.
+ */
+export function parseJsonRequest(body: unknown, schemaColumns?: readonly string[]): JsonRequest {
+  const parsed = parseBody(body);
+  if (!isPlainObject(parsed)) throw wrongFormsError(parsed);
+  let form: JsonRequestForm | undefined;
+  let count = 0;
+  for (const key of JSON_REQUEST_FORMS) {
+    if (Object.hasOwn(parsed, key)) {
+      form = key;
+      count++;
+    }
+  }
+  if (count !== 1 || form === undefined) throw wrongFormsError(parsed);
+
+  const rawParams = parsed["params"];
+  let params: Record<string, unknown> | null = null;
+  if (rawParams !== undefined && rawParams !== null) {
+    if (!isPlainObject(rawParams)) {
+      throw new SchemaError(
+        `Parameters must be a dictionary. Got type '${pythonTypeName(rawParams)}'. Send "params" as a JSON object such as {"threshold": 0.5}, or leave it out.`,
+      );
+    }
+    params = rawParams;
+  }
+
+  const value = parsed[form];
+  let table: ColumnTable;
+  switch (form) {
+    case "dataframe_split":
+      table = tableFromSplit(value);
+      break;
+    case "dataframe_records":
+      if (!Array.isArray(value)) {
+        throw new FormatError(`dataframe_records must be a list of row objects such as [{"a": 1, "b": 0.5}]; got ${showValue(value)}.`);
+      }
+      table = tableFromRowObjects(value, "dataframe_records");
+      break;
+    case "instances":
+    case "inputs":
+      table = tableFromInstances(value, form, schemaColumns);
+      break;
+  }
+  return { table, params, form };
+}
