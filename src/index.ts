@@ -11,6 +11,7 @@ export * from "./tabular/index.js";
 export * from "./store/index.js";
 export * from "./packager/index.js";
 export * from "./loader/index.js";
+export * from "./server/index.js";
 
 // NB: packaged model code reaches `pipeserve` through this registration, wherever the model lives.
 provideHostModule("pipeserve", api, import.meta.url);

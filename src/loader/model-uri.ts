@@ -47,13 +47,16 @@ const resolveRun: Resolver = async (uri, options) => {
   const m = /^runs:\/+([^/]+)\/(.+)$/.exec(uri);
   if (!m) throw new ModelLoadError(`Invalid run URI ${JSON.stringify(uri)}: write runs:/<run_id>/<artifact_path>, e.g. runs:/0a1b…/model.`, { code: "INVALID_URI" });
   const [, runId, path] = m as unknown as [string, string, string];
+  // NB: the path is checked before the store is asked, so a malformed URI never reads as "no such run".
+  const subpath = safeSubpath(path, uri);
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
-  const dir = join(await store.artifactDir(runId), safeSubpath(path, uri));
+  const dir = join(await store.artifactDir(runId), subpath);
   return { dir: await checkDir(dir, uri), uri, runId, cleanup: noCleanup };
 };
 
 const resolveRegistered: Resolver = async (uri, options) => {
-  const m = /^models:\/+([^/@]+)(?:\/([^/]+)|@([^/]+))\/?$/.exec(uri);
+  // NB: a version is a whole number from 1 or "latest"; stages (models:/<name>/Production) are not supported.
+  const m = /^models:\/+([^/@]+)(?:\/([1-9]\d*|latest)|@([^/]+))\/?$/.exec(uri);
   if (!m) {
     throw new ModelLoadError(`Invalid model URI ${JSON.stringify(uri)}: write models:/<name>/<version>, models:/<name>/latest or models:/<name>@<alias>.`, {
       code: "INVALID_URI",

@@ -4,6 +4,7 @@ import {
   DataCatalog,
   SequentialRunner,
   WorkerRunner,
+  type Hooks,
   type Pipeline,
   type Runner,
 } from "../runtime/index.js";
@@ -30,6 +31,8 @@ export interface PredictOptions {
   runner?: string;
   /** The input's cells are text (a CSV body): numbers and booleans are parsed by column type. */
   fromText?: boolean;
+  /** Hooks for this call's run (the server times nodes with them). */
+  hooks?: Hooks | readonly Hooks[];
 }
 
 /** A prediction and what was done to the request on the way. */
@@ -196,7 +199,7 @@ export class PipelineModel {
       for (const [k, v] of entries) setPath(pipelineParams, k, v);
     }
     const catalog = this.#catalog.derive({ params: pipelineParams, feed: { [this.inputName]: toInputType(table, this.inputType) } });
-    const outputs = await runner.run(this.pipeline, catalog);
+    const outputs = await runner.run(this.pipeline, catalog, options.hooks ? { hooks: options.hooks } : {});
     return { output: outputs[this.outputName], ignoredParams: ignored, droppedColumns, runner: requested, rows: table.numRows };
   }
 

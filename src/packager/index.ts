@@ -13,3 +13,4 @@ export { writeModel, utcTimeCreated, FORMAT_VERSION, type ModelContents, type Mo
 export { packageModel, type PackageModelOptions, type InferenceSpec } from "./package-model.js";
 export { runProject, type RunProjectOptions, type RunProjectResult } from "./training-run.js";
 export { applyParamOverrides, flattenParams } from "./params.js";
+export { modelify, type ModelifyOptions } from "./modelify.js";

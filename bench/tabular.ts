@@ -1,0 +1,280 @@
+/**
+ * bench/tabular — request decoding throughput and chunked-read memory (issue #3).
+ *
+ * 1. Throughput, for one 100,000-row × 8-column table (long, double, unicode string, boolean,
+ *    optional double with nulls, datetime, integer, string category), generated from a seeded PRNG
+ *    and encoded once in each wire format, then decoded and enforced against its signature:
+ *    - JSON `{"dataframe_split": ...}`: parseJsonRequest + enforceSchema;
+ *    - CSV: parseCsv(text, { raw: true }) + enforceSchema(..., { fromText: true });
+ *    - Arrow IPC stream: decodeArrowIpc + fromArrow + enforceSchema.
+ *    Rows/s is the median of several repetitions; ratios are against JSON.
+ * 2. Memory: flights-3m.parquet (3,000,000 rows, from the vega-datasets package) read with
+ *    readTableChunks in 65,536-row chunks, whole and only its first tenth (300,000 rows), each in
+ *    its own child process; peak RSS must not grow with the amount read (ratio close to 1). Done
+ *    twice: as is (V8 collects when it likes, so peaks include uncollected garbage), and with a
+ *    full GC after each chunk (the memory the reader actually retains).
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Bool, Dictionary, Float64, Int32, Int64, TimestampMillisecond, Utf8 } from "apache-arrow";
+import {
+  decodeArrowIpc,
+  encodeArrowIpc,
+  enforceSchema,
+  fromArrow,
+  parseCsv,
+  parseJsonRequest,
+  toArrow,
+  toCsv,
+  type Cell,
+  type ColumnSpec,
+  type ColumnTable,
+} from "../src/tabular/index.js";
+import { report } from "./harness.js";
+
+const ROWS = 100_000;
+const REPEATS = 7;
+const WARMUP = 2;
+const CHUNK_ROWS = 65_536;
+const PARQUET_ROWS = 3_000_000;
+const TENTH_ROWS = PARQUET_ROWS / 10;
+
+const require = createRequire(import.meta.url);
+
+// ---------------------------------------------------------------------------------------------
+// The table
+// ---------------------------------------------------------------------------------------------
+
+/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NAMES = ["Zürich", "São Paulo", "東京", "Kraków", "naïve café", "Ærøskøbing", "🚀 launch", "plain", "Smith, John", 'say "hi"', "Đà Nẵng", "Москва"];
+const CATEGORIES = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"];
+
+const SPECS: ColumnSpec[] = [
+  { name: "id", type: "long", required: true },
+  { name: "price", type: "double", required: true },
+  { name: "label", type: "string", required: true },
+  { name: "active", type: "boolean", required: true },
+  { name: "score", type: "double", required: false },
+  { name: "ts", type: "datetime", required: true },
+  { name: "qty", type: "integer", required: true },
+  { name: "category", type: "string", required: true },
+];
+
+const ARROW_TYPES = {
+  id: new Int64(),
+  price: new Float64(),
+  label: new Utf8(),
+  active: new Bool(),
+  score: new Float64(),
+  ts: new TimestampMillisecond(),
+  qty: new Int32(),
+  category: new Dictionary(new Utf8(), new Int32()),
+};
+
+interface Generated {
+  /** Datetimes as ISO text (what JSON and CSV carry). */
+  text: ColumnTable;
+  /** Datetimes as Dates (what Arrow carries). */
+  typed: ColumnTable;
+}
+
+function generate(rows: number, seed: number): Generated {
+  const rand = prng(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
+  const id: Cell[] = [];
+  const price: Cell[] = [];
+  const label: Cell[] = [];
+  const active: Cell[] = [];
+  const score: Cell[] = [];
+  const tsDates: Cell[] = [];
+  const tsText: Cell[] = [];
+  const qty: Cell[] = [];
+  const category: Cell[] = [];
+  const t0 = Date.UTC(2020, 0, 1);
+  const span = Date.UTC(2025, 0, 1) - t0;
+  for (let r = 0; r < rows; r++) {
+    id.push(1_000_000_000_000 + r * 7 + Math.floor(rand() * 7));
+    price.push(Math.round(rand() * 1e6) / 100);
+    label.push(`${pick(NAMES)} #${Math.floor(rand() * 10_000)}`);
+    active.push(rand() < 0.5);
+    score.push(rand() < 0.1 ? null : rand() * 2 - 1);
+    const date = new Date(t0 + Math.floor(rand() * span));
+    tsDates.push(date);
+    tsText.push(date.toISOString());
+    qty.push(Math.floor(rand() * 2_000_001) - 1_000_000);
+    category.push(pick(CATEGORIES));
+  }
+  const names = SPECS.map((s) => s.name as string);
+  return {
+    text: { names, columns: [id, price, label, active, score, tsText, qty, category], numRows: rows },
+    typed: { names, columns: [id, price, label, active, score, tsDates, qty, category], numRows: rows },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Throughput
+// ---------------------------------------------------------------------------------------------
+
+interface Throughput {
+  bodyMB: number;
+  medianMs: number;
+  minMs: number;
+  rowsPerSec: number;
+}
+
+function time(rows: number, bodyBytes: number, fn: () => ColumnTable): Throughput {
+  for (let i = 0; i < WARMUP; i++) check(fn(), rows);
+  const ms: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const start = process.hrtime.bigint();
+    const table = fn();
+    ms.push(Number(process.hrtime.bigint() - start) / 1e6);
+    check(table, rows);
+  }
+  ms.sort((a, b) => a - b);
+  const median = ms[Math.floor(ms.length / 2)] as number;
+  return {
+    bodyMB: Math.round((bodyBytes / 1024 / 1024) * 100) / 100,
+    medianMs: Math.round(median * 10) / 10,
+    minMs: Math.round((ms[0] as number) * 10) / 10,
+    rowsPerSec: Math.round(rows / (median / 1000)),
+  };
+}
+
+/** A cheap sanity check that every format decoded to the same table shape and types. */
+function check(table: ColumnTable, rows: number): void {
+  if (table.numRows !== rows || table.names.length !== SPECS.length) throw new Error(`decoded ${table.numRows} × ${table.names.length}`);
+  const ts = table.columns[5]?.[0];
+  const id = table.columns[0]?.[0];
+  const active = table.columns[3]?.[0];
+  if (!(ts instanceof Date) || typeof id !== "number" || typeof active !== "boolean") {
+    throw new Error(`unexpected cell types: ts ${String(ts)}, id ${typeof id}, active ${typeof active}`);
+  }
+}
+
+function throughput(): Record<string, unknown> {
+  const { text, typed } = generate(ROWS, 20240603);
+  const rows = text.columns[0]!.map((_, r) => text.columns.map((c) => c[r]));
+  const jsonBody = JSON.stringify({ dataframe_split: { columns: text.names, data: rows } });
+  const csvBody = toCsv(text);
+  const arrowBody = encodeArrowIpc(toArrow(typed, ARROW_TYPES), "stream");
+  const names = SPECS.map((s) => s.name as string);
+
+  const json = time(ROWS, Buffer.byteLength(jsonBody), () => enforceSchema(parseJsonRequest(jsonBody, names).table, SPECS).table);
+  const csv = time(ROWS, Buffer.byteLength(csvBody), () => enforceSchema(parseCsv(csvBody, { raw: true }), SPECS, { fromText: true }).table);
+  const arrow = time(ROWS, arrowBody.byteLength, () => enforceSchema(fromArrow(decodeArrowIpc(arrowBody)), SPECS).table);
+
+  const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+  return {
+    rows: ROWS,
+    columns: SPECS.map((s) => `${s.name}:${s.type}${s.required ? "" : "?"}`),
+    repeats: REPEATS,
+    jsonDataframeSplit: json,
+    csv,
+    arrowIpcStream: arrow,
+    ratioArrowToJson: ratio(arrow.rowsPerSec, json.rowsPerSec),
+    ratioCsvToJson: ratio(csv.rowsPerSec, json.rowsPerSec),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunked Parquet memory
+// ---------------------------------------------------------------------------------------------
+
+/** flights-3m.parquet from vega-datasets (whose package.json is not exported: walk up from its entry). */
+function flightsPath(): string {
+  let dir = dirname(require.resolve("vega-datasets"));
+  for (;;) {
+    const candidate = join(dir, "data", "flights-3m.parquet");
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("flights-3m.parquet not found in the vega-datasets package");
+    dir = parent;
+  }
+}
+
+interface ChildRead {
+  rows: number;
+  chunks: number;
+  seconds: number;
+  rowsPerSec: number;
+  baselineRssMB: number;
+  peakRssMB: number;
+  maxRssMB: number;
+}
+
+function readInChild(path: string, maxRows: number | undefined, gcEachChunk: boolean): Promise<ChildRead> {
+  const script = join(import.meta.dirname, "tabular-parquet-child.ts");
+  // tsx resolved from here, not from the working directory.
+  const tsx = pathToFileURL(require.resolve("tsx")).href;
+  const args = [
+    ...(gcEachChunk ? ["--expose-gc"] : []),
+    "--import",
+    tsx,
+    script,
+    path,
+    String(CHUNK_ROWS),
+    maxRows === undefined ? "all" : String(maxRows),
+    ...(gcEachChunk ? ["gc"] : []),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const line = out.trim().split("\n").at(-1) ?? "";
+      if (code !== 0) return reject(new Error(`parquet child exited with ${code}: ${out}`));
+      try {
+        resolve(JSON.parse(line) as ChildRead);
+      } catch (cause) {
+        reject(new Error(`parquet child printed no result: ${out}`, { cause }));
+      }
+    });
+  });
+}
+
+async function fullAndTenth(path: string, gcEachChunk: boolean): Promise<Record<string, unknown>> {
+  const tenth = await readInChild(path, TENTH_ROWS, gcEachChunk);
+  const full = await readInChild(path, undefined, gcEachChunk);
+  const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+  return {
+    full,
+    tenth,
+    ratioPeakRssFullToTenth: ratio(full.peakRssMB, tenth.peakRssMB),
+    ratioMaxRssFullToTenth: ratio(full.maxRssMB, tenth.maxRssMB),
+  };
+}
+
+async function parquetMemory(): Promise<Record<string, unknown>> {
+  const path = flightsPath();
+  return {
+    file: "vega-datasets/data/flights-3m.parquet",
+    chunkRows: CHUNK_ROWS,
+    // The tenth stops at the first chunk boundary at or past 300,000 rows.
+    tenthStopsAfterRows: TENTH_ROWS,
+    // As a pipeline would run: V8 collects when it likes, so the peak includes uncollected garbage.
+    asIs: await fullAndTenth(path, false),
+    // A full GC after each chunk (node --expose-gc): the memory the reader actually retains.
+    gcEachChunk: await fullAndTenth(path, true),
+  };
+}
+
+export async function main(): Promise<void> {
+  const results = { decode100kx8: throughput(), parquetChunkedRead: await parquetMemory() };
+  await report("tabular", results);
+}

@@ -1,0 +1,31 @@
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Runner } from "../index.js";
+import { UsageError } from "./errors.js";
+
+/**
+ * Loads the runners an operator allows with `--allow-runner module#Export` at start-up (never
+ * at request time). The export is a Runner instance or a class with a no-argument constructor;
+ * requests then name it by `Export`.
+ */
+export async function loadAllowedRunners(specs: readonly string[]): Promise<Record<string, Runner>> {
+  const out: Record<string, Runner> = {};
+  for (const spec of specs) {
+    const hash = spec.lastIndexOf("#");
+    if (hash <= 0 || hash === spec.length - 1) throw new UsageError(`--allow-runner takes module#Export, e.g. ./runners.mjs#GpuRunner; got "${spec}".`);
+    const specifier = spec.slice(0, hash);
+    const exportName = spec.slice(hash + 1);
+    const url = specifier.startsWith(".") || specifier.startsWith("/") ? pathToFileURL(resolve(specifier)).href : specifier;
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(url)) as Record<string, unknown>;
+    } catch (cause) {
+      throw new UsageError(`--allow-runner ${spec}: cannot import ${specifier}: ${(cause as Error).message}`);
+    }
+    const value = mod[exportName];
+    const runner = typeof value === "function" ? new (value as new () => Runner)() : value;
+    if (!runner || typeof (runner as Runner).run !== "function") throw new UsageError(`--allow-runner ${spec}: "${exportName}" is not a runner (an object with run(pipeline, catalog)) or a runner class.`);
+    out[exportName] = runner as Runner;
+  }
+  return out;
+}

@@ -1,0 +1,35 @@
+import { UsageError } from "./errors.js";
+
+/** A whole number within bounds, for numeric flags. */
+export function parseInteger(flag: string, min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value.trim())) throw new UsageError(`${flag} must be a whole number, got "${value}".`);
+    const n = Number(value);
+    if (n < min || n > max) throw new UsageError(`${flag} must be between ${min} and ${max}, got ${n}.`);
+    return n;
+  };
+}
+
+const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
+
+/** A size like `100mb`, `512k` or `1048576` (bytes). */
+export function parseSize(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = UNITS[(m?.[2] ?? "").toLowerCase() || "b"];
+  if (!m || unit === undefined || Number(m[1]) <= 0) throw new UsageError(`--max-body must be a size such as 100mb, 512kb or 1048576, got "${value}".`);
+  return Math.floor(Number(m[1]) * unit);
+}
+
+/** Seconds (fractions allowed), as milliseconds. */
+export function parseSeconds(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\s*\d+(\.\d+)?\s*$/.test(value) || !(n > 0)) throw new UsageError(`${flag} must be a positive number of seconds, got "${value}".`);
+    return Math.round(n * 1000);
+  };
+}
+
+/** Collects a repeatable flag. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,80 @@
+import { join } from "node:path";
+import { isParameterInput, parseCopyModeSpec, type CopyModeSpec } from "../runtime/index.js";
+import { FileStore, ModelRegistry, resolveTrackingUri } from "../store/index.js";
+import { PackagingError } from "./errors.js";
+import { packageModel, type InferenceSpec } from "./package-model.js";
+import { getPipeline, loadProject, projectCatalog } from "./project.js";
+
+export interface ModelifyOptions {
+  projectDir: string;
+  /** A plain inference pipeline of the project. */
+  pipelineName: string;
+  inputName: string;
+  /** Package into this existing run; a new run otherwise. */
+  runId?: string;
+  copyMode?: CopyModeSpec;
+  registeredModelName?: string;
+  artifactPath?: string;
+  trackingUri?: string;
+  experiment?: string;
+}
+
+/**
+ * Packages an inference pipeline from artifacts that already exist (kedro-mlflow's `modelify`):
+ * every input other than `inputName` and params must be a file dataset in the catalog.
+ */
+export async function modelify(options: ModelifyOptions): Promise<{ runId: string; modelUri: string; registeredVersion?: { name: string; version: number } }> {
+  const project = await loadProject(options.projectDir);
+  const inference = getPipeline(project, options.pipelineName);
+  const inputs = inference.inputs();
+  if (!inputs.includes(options.inputName)) {
+    throw new PackagingError(`--input-name "${options.inputName}" is not an input of pipeline "${options.pipelineName}". Its inputs: [${inputs.join(", ")}].`, { code: "INVALID_PIPELINE_ML" });
+  }
+  const outputs = inference.outputs();
+  if (outputs.length !== 1) {
+    throw new PackagingError(`Pipeline "${options.pipelineName}" must have exactly one output to be served; it has [${outputs.join(", ")}].`, { code: "INVALID_PIPELINE_ML" });
+  }
+  const catalog = projectCatalog(project, project.parameters);
+  const spec: InferenceSpec = {
+    inference,
+    inputName: options.inputName,
+    outputName: outputs[0] as string,
+    copyMode: parseCopyModeSpec(options.copyMode ?? "assign"),
+    runner: "SequentialRunner",
+    inputType: "dataframe",
+    rowWise: false,
+    logModel: {},
+    artifactNames: () => inputs.filter((i) => i !== options.inputName && !isParameterInput(i)),
+    parameterInputs: () => inputs.filter((i) => i.startsWith("params:")),
+  };
+  const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  const runId =
+    options.runId ??
+    (await store.createRun({ experimentId: (await store.getOrCreateExperiment(options.experiment ?? "Default")).experimentId, tags: { "pipeserve.modelify": options.pipelineName } })).runId;
+  const artifactPath = options.artifactPath ?? "model";
+  const exampleData = catalog.has(options.inputName) ? await catalog.load(options.inputName).catch(() => undefined) : undefined;
+  try {
+    await packageModel({
+      ml: spec,
+      pipelinesFile: project.pipelinesFile,
+      pipelineName: options.pipelineName,
+      catalog,
+      params: project.parameters,
+      exampleData,
+      target: join(await store.artifactDir(runId), artifactPath),
+      floatParams: project.floatParams,
+      runId,
+      artifactPath,
+    });
+  } catch (error) {
+    if (!options.runId) await store.endRun(runId, "FAILED").catch(() => undefined);
+    throw error;
+  }
+  if (!options.runId) await store.endRun(runId, "FINISHED");
+  const modelUri = `runs:/${runId}/${artifactPath}`;
+  if (options.registeredModelName) {
+    const mv = await new ModelRegistry(store.root).createVersion(options.registeredModelName, modelUri, { runId, storageLocation: join(await store.artifactDir(runId), artifactPath) });
+    return { runId, modelUri, registeredVersion: { name: options.registeredModelName, version: mv.version } };
+  }
+  return { runId, modelUri };
+}

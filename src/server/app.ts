@@ -1,0 +1,270 @@
+import { randomUUID } from "node:crypto";
+import { Hono, type Context } from "hono";
+import { pino, type Logger } from "pino";
+import { pipeserveVersion } from "../runtime/index.js";
+import { signatureToMlflow, type Signature } from "../tabular/index.js";
+import type { PipelineModel, Prediction, PredictOptions } from "../loader/index.js";
+import { negotiateResponseType, parseContentType } from "./content-type.js";
+import { HttpError, toErrorReply } from "./errors.js";
+import { decodeBody, encodeResponse } from "./invocations.js";
+import { ServerMetrics } from "./metrics.js";
+import { decodeInferRequest, encodeInferResponse, tensorsOf } from "./open-inference.js";
+
+/** Whether the server takes new work; `serve()` turns it off while draining. */
+export class ServerState {
+  ready = true;
+  /** Predictions running or waiting now. */
+  pending = 0;
+}
+
+export interface AppOptions {
+  /** The model's name in the Open Inference Protocol; the registered name for a `models:/` URI, else `model`. */
+  modelName?: string;
+  /** Largest request body in bytes; 100 MB by default. */
+  maxBodyBytes?: number;
+  /** Request timeout in ms; `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT` (seconds) or 60 s by default. */
+  timeoutMs?: number;
+  /** Predictions that may run or wait at once before new ones get 503; 1024 by default. */
+  maxQueue?: number;
+  /** Stack traces and internal messages in error bodies. Off by default. */
+  debug?: boolean;
+  logger?: Logger;
+  metrics?: ServerMetrics;
+  state?: ServerState;
+}
+
+type Env = { Variables: { requestId: string } };
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+function defaultTimeoutMs(): number {
+  const env = Number(process.env["MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"]);
+  return Number.isFinite(env) && env > 0 ? env * 1000 : 60_000;
+}
+
+/** Reads a request body, refusing more than `limit` bytes (413) without buffering the excess. */
+async function readBody(c: Context<Env>, limit: number): Promise<Uint8Array> {
+  const declared = Number(c.req.header("content-length"));
+  const tooLarge = (): HttpError => new HttpError("REQUEST_TOO_LARGE", `The request body is larger than the limit of ${limit} bytes (--max-body).`);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  const stream = c.req.raw.body;
+  if (!stream) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+function paramsView(signature: Signature | null): { name: string; type: string; default: unknown; shape: null | number[] }[] {
+  return (signature?.params ?? []).map((p) => ({ name: p.name, type: p.type, default: p.default, shape: p.shape }));
+}
+
+/**
+ * The scoring app for one loaded model: MLflow's routes (`/ping`, `/health`, `/version`,
+ * `/invocations`), the Open Inference Protocol v2, `/metadata` and `/metrics`. Bad input gets a
+ * 4xx with an MLflow-shaped body; nothing a client sends takes the server down.
+ */
+export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<Env> {
+  const log = options.logger ?? pino({ level: process.env["PIPESERVE_LOG_LEVEL"] ?? "info" });
+  const metrics = options.metrics ?? new ServerMetrics();
+  const state = options.state ?? new ServerState();
+  const maxBody = options.maxBodyBytes ?? 100 * 1024 * 1024;
+  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs();
+  const maxQueue = options.maxQueue ?? 1024;
+  const debug = options.debug ?? false;
+  const modelName = options.modelName ?? model.metadata.registeredName ?? "model";
+  const modelVersion = model.metadata.version !== undefined ? String(model.metadata.version) : undefined;
+  const version = pipeserveVersion();
+  const seenDropped = new Set<string>();
+  const seenIgnored = new Set<string>();
+  const app = new Hono<Env>();
+
+  app.use(async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    c.set("requestId", requestId);
+    const start = process.hrtime.bigint();
+    metrics.inFlight.inc();
+    try {
+      await next();
+    } finally {
+      metrics.inFlight.dec();
+      c.header("X-Request-Id", requestId);
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = c.req.routePath && c.req.routePath !== "/*" ? c.req.routePath : "unmatched";
+      const status = String(c.res.status);
+      metrics.requests.inc({ route, method: c.req.method, status });
+      metrics.latency.observe({ route, status }, seconds);
+      if (log.isLevelEnabled("info")) log.info({ reqId: requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1e6) / 1e3 }, "request");
+    }
+  });
+
+  app.onError((error, c) => {
+    const reply = toErrorReply(error, debug);
+    const requestId = c.get("requestId");
+    if (reply.internal) log.error({ reqId: requestId, err: error }, reply.message);
+    const body: Record<string, unknown> = { error_code: reply.code, message: reply.message };
+    if (reply.stack) body["stack_trace"] = reply.stack;
+    if (c.req.path.startsWith("/v2")) return c.json({ error: reply.message }, reply.status as never, reply.headers);
+    return c.json(body, reply.status as never, reply.headers);
+  });
+
+  app.notFound((c) => {
+    const message = `No route for ${c.req.method} ${c.req.path}. Routes: GET /ping, GET /health, GET /version, POST /invocations, GET /metadata, GET /metrics, /v2/...`;
+    if (c.req.path.startsWith("/v2")) return c.json({ error: message }, 404);
+    return c.json({ error_code: "NOT_FOUND", message }, 404);
+  });
+
+  /** Runs one prediction under the queue bound and the timeout. */
+  const predict = async (input: unknown, opts: PredictOptions): Promise<Prediction> => {
+    if (!state.ready) throw new HttpError("TEMPORARILY_UNAVAILABLE", "The server is shutting down; retry on another instance.", { "Retry-After": "1" });
+    if (state.pending >= maxQueue) throw new HttpError("TEMPORARILY_UNAVAILABLE", `The server is at its limit of ${maxQueue} queued predictions (--max-queue); retry shortly.`, { "Retry-After": "1" });
+    state.pending++;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const run = model.predictWithInfo(input, { ...opts, hooks: metrics.hooks });
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new HttpError("DEADLINE_EXCEEDED", `The prediction took longer than the ${timeoutMs / 1000} s timeout (--timeout).`)), timeoutMs);
+      });
+      run.catch(() => undefined);
+      const result = await Promise.race([run, deadline]);
+      metrics.rows.inc(result.rows);
+      return result;
+    } finally {
+      clearTimeout(timer);
+      state.pending--;
+    }
+  };
+
+  const noteRequest = (c: Context<Env>, result: Prediction): void => {
+    if (result.ignoredParams.length > 0) {
+      c.header("X-Pipeserve-Ignored-Params", result.ignoredParams.join(","));
+      const key = result.ignoredParams.join(",");
+      if (!seenIgnored.has(key) && seenIgnored.size < 1000) {
+        seenIgnored.add(key);
+        log.warn({ reqId: c.get("requestId"), ignored: result.ignoredParams }, "Ignored params the model does not declare");
+      }
+    }
+    if (result.droppedColumns.length > 0) {
+      const key = result.droppedColumns.join(",");
+      if (!seenDropped.has(key) && seenDropped.size < 1000) {
+        seenDropped.add(key);
+        log.warn({ reqId: c.get("requestId"), dropped: result.droppedColumns }, "Dropped input columns the signature does not have");
+      }
+    }
+  };
+
+  const ping = (c: Context<Env>): Response => {
+    if (!state.ready) return c.json({ error_code: "TEMPORARILY_UNAVAILABLE", message: "The server is shutting down." }, 503);
+    return c.body("\n", 200, { "Content-Type": "application/json" });
+  };
+  app.get("/ping", ping);
+  app.get("/health", ping);
+  app.get("/version", (c) => c.body(version, 200, { "Content-Type": "application/json" }));
+
+  app.post("/invocations", async (c) => {
+    const type = parseContentType(c.req.header("content-type"));
+    const responseType = negotiateResponseType(c.req.header("accept"));
+    const decoded = decodeBody(type, await readBody(c, maxBody), c.req.query("params"));
+    const result = await predict(decoded.input, { ...(decoded.params !== undefined ? { params: decoded.params } : {}), fromText: decoded.fromText });
+    noteRequest(c, result);
+    const { body, contentType } = encodeResponse(result.output, responseType);
+    return c.body(body as never, 200, { "Content-Type": contentType });
+  });
+
+  app.get("/metadata", (c) =>
+    c.json({
+      name: modelName,
+      version: modelVersion ?? null,
+      uri: model.uri,
+      run_id: model.metadata.runId ?? null,
+      model_uuid: model.metadata.modelUuid ?? null,
+      utc_time_created: model.metadata.utcTimeCreated ?? null,
+      pipeserve_version: version,
+      flavor: model.metadata.flavor,
+      signature: model.signature ? signatureToMlflow(model.signature) : null,
+      params: paramsView(model.signature),
+      runners: model.runnerNames,
+      input_example: model.inputExample ?? null,
+    }),
+  );
+
+  app.get("/metrics", async (c) => c.body(await metrics.registry.metrics(), 200, { "Content-Type": metrics.registry.contentType }));
+
+  // Open Inference Protocol v2
+  app.get("/v2", (c) => c.json({ name: "pipeserve", version, extensions: [] }));
+  app.get("/v2/health/live", (c) => c.json({ live: true }));
+  app.get("/v2/health/ready", (c) => c.json({ ready: state.ready }, state.ready ? 200 : 503));
+
+  const checkModel = (c: Context<Env>): void => {
+    const name = c.req.param("name");
+    const v = c.req.param("version");
+    if (name !== modelName) throw new HttpError("NOT_FOUND", `Model "${name}" is not served here; this server serves "${modelName}".`);
+    if (v !== undefined && modelVersion !== undefined && v !== modelVersion) throw new HttpError("NOT_FOUND", `Model "${name}" has no version "${v}" here; this server serves version ${modelVersion}.`);
+  };
+  const modelMetadata = (c: Context<Env>): Response => {
+    checkModel(c);
+    return c.json({
+      name: modelName,
+      versions: modelVersion !== undefined ? [modelVersion] : [],
+      platform: "pipeserve",
+      inputs: tensorsOf(model.signature?.inputs),
+      outputs: tensorsOf(model.signature?.outputs),
+    });
+  };
+  const modelReady = (c: Context<Env>): Response => {
+    checkModel(c);
+    return c.json({ name: modelName, ready: state.ready }, state.ready ? 200 : 503);
+  };
+  const infer = async (c: Context<Env>): Promise<Response> => {
+    checkModel(c);
+    const bytes = await readBody(c, maxBody);
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    } catch {
+      throw new HttpError("BAD_REQUEST", "The infer request is not valid UTF-8 JSON.");
+    }
+    const request = decodeInferRequest(body);
+    const result = await predict(request.table, { params: request.params });
+    noteRequest(c, result);
+    return c.json(encodeInferResponse(result.output, model.signature, { modelName, modelVersion, id: request.id }) as object);
+  };
+  app.get("/v2/models/:name", modelMetadata);
+  app.get("/v2/models/:name/versions/:version", modelMetadata);
+  app.get("/v2/models/:name/ready", modelReady);
+  app.get("/v2/models/:name/versions/:version/ready", modelReady);
+  app.post("/v2/models/:name/infer", infer);
+  app.post("/v2/models/:name/versions/:version/infer", infer);
+
+  // Known paths with another method: 405 with Allow, as JSON.
+  const allowed: Record<string, string> = {
+    "/ping": "GET",
+    "/health": "GET",
+    "/version": "GET",
+    "/invocations": "POST",
+    "/metadata": "GET",
+    "/metrics": "GET",
+  };
+  for (const [path, allow] of Object.entries(allowed)) {
+    app.all(path, (c) => c.json({ error_code: "METHOD_NOT_ALLOWED", message: `${c.req.method} is not allowed on ${path}; use ${allow}.` }, 405, { Allow: allow }));
+  }
+  return app;
+}

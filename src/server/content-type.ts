@@ -1,0 +1,56 @@
+import { HttpError } from "./errors.js";
+
+/** The request body types `/invocations` accepts. */
+export const BODY_TYPES = [
+  "application/json",
+  "text/csv",
+  "application/vnd.apache.arrow.stream",
+  "application/vnd.apache.arrow.file",
+  "application/vnd.apache.parquet",
+  "application/x-ndjson",
+] as const;
+export type BodyType = (typeof BODY_TYPES)[number];
+
+/** The response types `Accept` may ask for. */
+export const RESPONSE_TYPES = ["application/json", "text/csv", "application/vnd.apache.arrow.stream"] as const;
+export type ResponseType = (typeof RESPONSE_TYPES)[number];
+
+/**
+ * Checks a request's Content-Type as MLflow does, with its **Better** places: split on `;`, the
+ * media type matched case-insensitively, `charset` must be utf-8, any other parameter (e.g. the
+ * 1.x `format=pandas-split`) or a missing header is 415 with a JSON body naming the accepted types.
+ */
+export function parseContentType(header: string | undefined): BodyType {
+  const accepted = `Accepted: ${BODY_TYPES.join(", ")} (charset=utf-8 only).`;
+  if (header === undefined || header.trim() === "") throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `The request has no Content-Type. ${accepted}`);
+  const [rawType, ...rawParams] = header.split(";");
+  const type = (rawType ?? "").trim().toLowerCase();
+  if (!(BODY_TYPES as readonly string[]).includes(type)) throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `Content-Type "${header}" is not supported. ${accepted}`);
+  for (const param of rawParams) {
+    const [key = "", value = ""] = param.split("=").map((s) => s.trim());
+    if (key === "" && value === "") continue;
+    if (key.toLowerCase() === "charset" && value.replace(/^"|"$/g, "").toLowerCase() === "utf-8") continue;
+    throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `Content-Type parameter "${param.trim()}" is not supported: only charset=utf-8 is. ${accepted}`);
+  }
+  return type as BodyType;
+}
+
+/** Picks the response type from `Accept` (highest q first); JSON when absent, `*\/*`, or nothing we can write. */
+export function negotiateResponseType(accept: string | undefined): ResponseType {
+  if (!accept) return "application/json";
+  const ranges = accept
+    .split(",")
+    .map((part, i) => {
+      const [type = "", ...params] = part.split(";").map((s) => s.trim().toLowerCase());
+      const q = params.map((p) => /^q=([\d.]+)$/.exec(p)?.[1]).find((v) => v !== undefined);
+      return { type, q: q === undefined ? 1 : Number(q), i };
+    })
+    .filter((r) => r.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i);
+  for (const r of ranges) {
+    if ((RESPONSE_TYPES as readonly string[]).includes(r.type)) return r.type as ResponseType;
+    if (r.type === "*/*" || r.type === "application/*") return "application/json";
+    if (r.type === "text/*") return "text/csv";
+  }
+  return "application/json";
+}

@@ -1,0 +1,11 @@
+/**
+ * @module server
+ * The HTTP face of pipeserve: a Hono app built from a loaded model (`createApp`), serving MLflow's
+ * scoring protocol and the Open Inference Protocol v2, with limits, metrics and a lifecycle.
+ */
+export { createApp, ServerState, type AppOptions } from "./app.js";
+export { ERROR_STATUS, HttpError, toErrorReply, type ErrorReply } from "./errors.js";
+export { BODY_TYPES, RESPONSE_TYPES, parseContentType, negotiateResponseType, type BodyType, type ResponseType } from "./content-type.js";
+export { decodeBody, encodeResponse, queryParams, type DecodedBody } from "./invocations.js";
+export { ServerMetrics } from "./metrics.js";
+export { serveApp, type ServeOptions, type RunningServer } from "./serve.js";

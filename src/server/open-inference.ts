@@ -1,0 +1,96 @@
+import { randomUUID } from "node:crypto";
+import { asColumnTable, toJsonValue, type Cell, type ColumnSpec, type ColumnTable, type Signature } from "../tabular/index.js";
+import { HttpError } from "./errors.js";
+
+/** Open Inference Protocol datatypes for MLflow column types. */
+const DATATYPE_OF: Readonly<Record<string, string>> = {
+  boolean: "BOOL",
+  integer: "INT32",
+  long: "INT64",
+  float: "FP32",
+  double: "FP64",
+  string: "BYTES",
+  binary: "BYTES",
+  datetime: "BYTES",
+};
+
+const DATATYPES = ["BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "FP32", "FP64", "BYTES"];
+
+export interface TensorMetadata {
+  name: string;
+  datatype: string;
+  shape: number[];
+}
+
+/** The tensor metadata of a signature's columns (each column a 1-D tensor of any length). */
+export function tensorsOf(specs: readonly ColumnSpec[] | null | undefined): TensorMetadata[] {
+  return (specs ?? []).map((s, i) => ({ name: s.name ?? String(i), datatype: DATATYPE_OF[s.type] ?? "BYTES", shape: [-1] }));
+}
+
+function flatten(data: unknown, into: unknown[]): void {
+  if (Array.isArray(data)) for (const d of data) flatten(d, into);
+  else into.push(data);
+}
+
+/** An infer request's inputs as a table: each input is one column (MLServer's `pd` content type). */
+export function decodeInferRequest(body: unknown): { table: ColumnTable; params: Record<string, unknown> | null; id: string | undefined } {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError("BAD_REQUEST", 'An infer request must be a JSON object with "inputs".');
+  const req = body as { id?: unknown; inputs?: unknown; parameters?: unknown };
+  if (req.id !== undefined && typeof req.id !== "string") throw new HttpError("BAD_REQUEST", '"id" must be a string.');
+  if (!Array.isArray(req.inputs) || req.inputs.length === 0) throw new HttpError("BAD_REQUEST", '"inputs" must be a non-empty list of tensors {name, shape, datatype, data}.');
+  if (req.parameters !== undefined && req.parameters !== null && (typeof req.parameters !== "object" || Array.isArray(req.parameters))) {
+    throw new HttpError("BAD_REQUEST", '"parameters" must be an object.');
+  }
+  const names: string[] = [];
+  const columns: Cell[][] = [];
+  for (const [i, raw] of req.inputs.entries()) {
+    const t = raw as { name?: unknown; shape?: unknown; datatype?: unknown; data?: unknown };
+    if (typeof t?.name !== "string" || t.name === "") throw new HttpError("BAD_REQUEST", `inputs[${i}] needs a "name".`);
+    if (typeof t.datatype !== "string" || !DATATYPES.includes(t.datatype)) throw new HttpError("BAD_REQUEST", `Input "${t.name}" has datatype ${JSON.stringify(t.datatype)}; use one of ${DATATYPES.join(", ")}.`);
+    if (!Array.isArray(t.shape) || t.shape.length === 0 || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new HttpError("BAD_REQUEST", `Input "${t.name}" needs a "shape" of non-negative whole numbers, e.g. [3] or [3, 1].`);
+    }
+    const values: unknown[] = [];
+    flatten(t.data, values);
+    const expected = (t.shape as number[]).reduce((a, b) => a * b, 1);
+    if (values.length !== expected) throw new HttpError("BAD_REQUEST", `Input "${t.name}" has shape [${(t.shape as number[]).join(", ")}] but ${values.length} values.`);
+    const rows = (t.shape as number[])[0] as number;
+    if (expected !== rows) throw new HttpError("BAD_REQUEST", `Input "${t.name}" has shape [${(t.shape as number[]).join(", ")}]: each input is one column, so use [rows] or [rows, 1].`);
+    if (names.includes(t.name)) throw new HttpError("BAD_REQUEST", `Input "${t.name}" is given twice.`);
+    names.push(t.name);
+    columns.push(values as Cell[]);
+  }
+  const numRows = columns[0]?.length ?? 0;
+  columns.forEach((c, i) => {
+    if (c.length !== numRows) throw new HttpError("BAD_REQUEST", `Input "${names[i]}" has ${c.length} rows but "${names[0]}" has ${numRows}; every input must have the same number of rows.`);
+  });
+  return { table: { names, columns, numRows }, params: (req.parameters as Record<string, unknown> | undefined) ?? null, id: req.id as string | undefined };
+}
+
+function inferDatatype(values: readonly Cell[]): string {
+  for (const v of values) {
+    if (v === null || v === undefined) continue;
+    if (typeof v === "boolean") return "BOOL";
+    if (typeof v === "number") return Number.isInteger(v) ? "INT64" : "FP64";
+    if (typeof v === "bigint") return "INT64";
+    return "BYTES";
+  }
+  return "BYTES";
+}
+
+/** A prediction as an infer response: one output tensor per column. */
+export function encodeInferResponse(output: unknown, signature: Signature | null, meta: { modelName: string; modelVersion: string | undefined; id: string | undefined }): unknown {
+  let table: ColumnTable;
+  if (Array.isArray(output) && output.every((v) => v === null || typeof v !== "object")) table = { names: ["output-0"], columns: [output as Cell[]], numRows: output.length };
+  else table = asColumnTable(output);
+  const declared = new Map((signature?.outputs ?? []).map((s) => [s.name, DATATYPE_OF[s.type]]));
+  return {
+    model_name: meta.modelName,
+    ...(meta.modelVersion !== undefined ? { model_version: meta.modelVersion } : {}),
+    id: meta.id ?? randomUUID(),
+    outputs: table.names.map((name, i) => {
+      const column = table.columns[i] as Cell[];
+      return { name, shape: [table.numRows], datatype: declared.get(name) ?? inferDatatype(column), data: toJsonValue(column) };
+    }),
+  };
+}

@@ -1,0 +1,66 @@
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { serve as honoServe } from "@hono/node-server";
+import type { Hono } from "hono";
+import type { Logger } from "pino";
+import type { ServerState } from "./app.js";
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  state: ServerState;
+  logger: Logger;
+  /** How long to wait for in-flight requests after SIGTERM before exiting anyway; 30 s by default. */
+  drainMs?: number;
+  /** Called once the server has stopped (default: exit the process with code 0). */
+  onStopped?: (code: number) => void;
+}
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the app on @hono/node-server. On SIGTERM or SIGINT it stops accepting connections,
+ * reports not-ready, lets in-flight requests finish (up to `drainMs`), then stops.
+ */
+export function serveApp(app: Hono<never>, options: ServeOptions): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    const server = honoServe({ fetch: app.fetch, port: options.port, hostname: options.host }) as Server;
+    server.keepAliveTimeout = 5_000;
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= new Promise<void>((done) => {
+        options.state.ready = false;
+        options.logger.info("Stopping: no new connections; finishing requests in flight");
+        const force = setTimeout(() => {
+          options.logger.warn("Requests still running after the drain period; closing connections");
+          server.closeAllConnections();
+        }, options.drainMs ?? 30_000);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          done();
+        });
+        server.closeIdleConnections();
+        // NB: keep-alive connections that go idle later are closed as their responses finish.
+        const idle = setInterval(() => server.closeIdleConnections(), 100);
+        idle.unref();
+      });
+      return stopping;
+    };
+    const onSignal = (signal: string): void => {
+      options.logger.info({ signal }, "Signal received");
+      void stop().then(() => (options.onStopped ?? ((code: number) => process.exit(code)))(0));
+    };
+    server.once("error", reject);
+    server.once("listening", () => {
+      process.once("SIGTERM", () => onSignal("SIGTERM"));
+      process.once("SIGINT", () => onSignal("SIGINT"));
+      const port = (server.address() as AddressInfo).port;
+      resolve({ server, port, stop });
+    });
+  });
+}
