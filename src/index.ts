@@ -12,6 +12,7 @@ export * from "./store/index.js";
 export * from "./packager/index.js";
 export * from "./loader/index.js";
 export * from "./server/index.js";
+export * from "./batch/index.js";
 
 // NB: packaged model code reaches `pipeserve` through this registration, wherever the model lives.
 provideHostModule("pipeserve", api, import.meta.url);

@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from "commander";
 import { modelify, pipeserveVersion, runProject } from "../index.js";
 import { UsageError } from "./errors.js";
 import { collect, parseInteger, parseSeconds, parseSize } from "./parse-options.js";
+import { predictCommand } from "./predict-command.js";
 import { serveCommand } from "./serve-command.js";
 import { exportModel, importModel, inspect, modelsAlias, modelsList, modelsVersions, runsList, runsShow } from "./store-commands.js";
 
@@ -53,6 +54,38 @@ export function buildProgram(): Command {
         ...(o["maxQueue"] !== undefined ? { maxQueue: o["maxQueue"] as number } : {}),
         ...(o["modelName"] !== undefined ? { modelName: o["modelName"] as string } : {}),
         ...(o["trackingUri"] !== undefined ? { trackingUri: o["trackingUri"] as string } : {}),
+      });
+    });
+
+  program
+    .command("predict")
+    .description("Predict a file with a model (like `mlflow models predict`, streamed in chunks for row-wise models).")
+    .requiredOption("-m, --model-uri <uri>", "the model")
+    .option("-i, --input-path <path>", "input file, or - for stdin")
+    .option("-o, --output-path <path>", "output file, or - for stdout")
+    .option("-t, --content-type <format>", "input format: csv, json, jsonl, parquet, arrow (default: from the extension)")
+    .option("--output-format <format>", "output format: csv, json, jsonl, parquet, arrow (default: from the extension)")
+    .option("--params <json>", "runtime params as a JSON object")
+    .option("--runner <name>", "SequentialRunner, ConcurrentRunner or WorkerRunner")
+    .option("--chunk-rows <n>", "rows per chunk (default 10000)", parseInteger("--chunk-rows", 1))
+    .addOption(new Option("--on-error <mode>", "fail: stop at the first bad row; skip: write bad rows to OUTPUT.errors.jsonl and go on").choices(["fail", "skip"]).default("fail"))
+    .option("--shard <i/n>", "predict only the i-th of n equal parts of the input")
+    .addOption(trackingOption())
+    .action(async (o: Record<string, unknown>) => {
+      if (!o["inputPath"]) throw new UsageError("Missing the input: -i FILE (or --input-path; - reads stdin).");
+      if (!o["outputPath"]) throw new UsageError("Missing the output: -o FILE (or --output-path; - writes stdout).");
+      await predictCommand({
+        modelUri: o["modelUri"] as string,
+        input: o["inputPath"] as string,
+        output: o["outputPath"] as string,
+        onError: o["onError"] as string,
+        ...(o["contentType"] ? { inputFormat: o["contentType"] as string } : {}),
+        ...(o["outputFormat"] ? { outputFormat: o["outputFormat"] as string } : {}),
+        ...(o["params"] !== undefined ? { params: o["params"] as string } : {}),
+        ...(o["runner"] ? { runner: o["runner"] as string } : {}),
+        ...(o["chunkRows"] ? { chunkRows: o["chunkRows"] as number } : {}),
+        ...(o["shard"] ? { shard: o["shard"] as string } : {}),
+        ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}),
       });
     });
 

@@ -19,6 +19,8 @@ export interface EnforceOptions {
    * as a JSON string is.
    */
   fromText?: boolean;
+  /** Added to row numbers in error messages (a chunk's first row in a larger input). */
+  rowOffset?: number;
 }
 
 /** What `enforceParams` hands back: every declared param (defaults filled), and the unknown keys it ignored. */
@@ -163,7 +165,7 @@ function numberFromText(text: string): number | undefined {
  * Checks one column against its type. Returns the input array itself when every value is already
  * right (no copy, no allocation), else a copy with the converted values.
  */
-function enforceColumn(values: readonly Cell[], numRows: number, column: string, spec: ColumnSpec, fromText: boolean): Cell[] {
+function enforceColumn(values: readonly Cell[], numRows: number, column: string, spec: ColumnSpec, fromText: boolean, base = 0): Cell[] {
   const { type, required } = spec;
   let out: Cell[] | undefined;
   const set = (row: number, value: Cell): void => {
@@ -179,22 +181,22 @@ function enforceColumn(values: readonly Cell[], numRows: number, column: string,
         const v = values[r];
         if (typeof v === "number") {
           if (Number.isSafeInteger(v) && (!int32 || (v >= INT32_MIN && v <= INT32_MAX))) continue;
-          throw integerError(column, type, r, v);
+          throw integerError(column, type, base + r, v);
         }
         if (v === null || v === undefined) {
-          if (required) throw missingValueError(column, type, r, v);
+          if (required) throw missingValueError(column, type, base + r, v);
           if (v === undefined) set(r, null);
           continue;
         }
         if (typeof v === "string" && fromText) {
           if (v.trim() === "") {
-            if (required) throw missingValueError(column, type, r, v);
+            if (required) throw missingValueError(column, type, base + r, v);
             set(r, null);
             continue;
           }
           const n = numberFromText(v);
-          if (n === undefined) throw wrongKindError(column, type, r, v);
-          if (!Number.isSafeInteger(n) || (int32 && (n < INT32_MIN || n > INT32_MAX))) throw integerError(column, type, r, n);
+          if (n === undefined) throw wrongKindError(column, type, base + r, v);
+          if (!Number.isSafeInteger(n) || (int32 && (n < INT32_MIN || n > INT32_MAX))) throw integerError(column, type, base + r, n);
           set(r, n);
           continue;
         }
@@ -208,10 +210,10 @@ function enforceColumn(values: readonly Cell[], numRows: number, column: string,
           } else if (!int32 && v >= INT64_MIN && v <= INT64_MAX) {
             continue; // an exact int64 (from Arrow) stays a bigint
           }
-          throw integerError(column, type, r, v);
+          throw integerError(column, type, base + r, v);
         }
-        if (typeof v === "boolean") throw ambiguousError(column, type, r, v);
-        throw wrongKindError(column, type, r, v);
+        if (typeof v === "boolean") throw ambiguousError(column, type, base + r, v);
+        throw wrongKindError(column, type, base + r, v);
       }
       break;
     }
@@ -222,23 +224,23 @@ function enforceColumn(values: readonly Cell[], numRows: number, column: string,
         const v = values[r];
         if (typeof v === "number") {
           if (!float32 || !(Math.abs(v) > FLOAT32_MAX) || !Number.isFinite(v)) continue;
-          throw incompatibleError(column, type, r, v, "which is out of the float32 range", "Declare the column double.");
+          throw incompatibleError(column, type, base + r, v, "which is out of the float32 range", "Declare the column double.");
         }
         if (v === null || v === undefined) {
-          if (required) throw missingValueError(column, type, r, v);
+          if (required) throw missingValueError(column, type, base + r, v);
           if (v === undefined) set(r, null);
           continue;
         }
         if (typeof v === "string" && fromText) {
           if (v.trim() === "") {
-            if (required) throw missingValueError(column, type, r, v);
+            if (required) throw missingValueError(column, type, base + r, v);
             set(r, null);
             continue;
           }
           const n = numberFromText(v);
-          if (n === undefined) throw wrongKindError(column, type, r, v);
+          if (n === undefined) throw wrongKindError(column, type, base + r, v);
           if (float32 && Math.abs(n) > FLOAT32_MAX && Number.isFinite(n)) {
-            throw incompatibleError(column, type, r, n, "which is out of the float32 range", "Declare the column double.");
+            throw incompatibleError(column, type, base + r, n, "which is out of the float32 range", "Declare the column double.");
           }
           set(r, n);
           continue;
@@ -248,10 +250,10 @@ function enforceColumn(values: readonly Cell[], numRows: number, column: string,
             set(r, Number(v));
             continue;
           }
-          throw incompatibleError(column, type, r, v, "which a double cannot hold exactly", "Declare the column long.");
+          throw incompatibleError(column, type, base + r, v, "which a double cannot hold exactly", "Declare the column long.");
         }
-        if (typeof v === "boolean") throw ambiguousError(column, type, r, v);
-        throw wrongKindError(column, type, r, v);
+        if (typeof v === "boolean") throw ambiguousError(column, type, base + r, v);
+        throw wrongKindError(column, type, base + r, v);
       }
       break;
     }
@@ -260,7 +262,7 @@ function enforceColumn(values: readonly Cell[], numRows: number, column: string,
         const v = values[r];
         if (v === true || v === false) continue;
         if (v === null || v === undefined) {
-          if (required) throw missingValueError(column, type, r, v);
+          if (required) throw missingValueError(column, type, base + r, v);
           if (v === undefined) set(r, null);
           continue;
         }
@@ -271,13 +273,13 @@ function enforceColumn(values: readonly Cell[], numRows: number, column: string,
             continue;
           }
           if (lower === "") {
-            if (required) throw missingValueError(column, type, r, v);
+            if (required) throw missingValueError(column, type, base + r, v);
             set(r, null);
             continue;
           }
         }
-        if (typeof v === "object" && !(v instanceof Date) && !(v instanceof Uint8Array)) throw wrongKindError(column, type, r, v);
-        throw ambiguousError(column, type, r, v);
+        if (typeof v === "object" && !(v instanceof Date) && !(v instanceof Uint8Array)) throw wrongKindError(column, type, base + r, v);
+        throw ambiguousError(column, type, base + r, v);
       }
       break;
     }
@@ -286,12 +288,12 @@ function enforceColumn(values: readonly Cell[], numRows: number, column: string,
         const v = values[r];
         if (typeof v === "string") continue;
         if (v === null || v === undefined) {
-          if (required) throw missingValueError(column, type, r, v);
+          if (required) throw missingValueError(column, type, base + r, v);
           if (v === undefined) set(r, null);
           continue;
         }
-        if (typeof v === "object" && !(v instanceof Date) && !(v instanceof Uint8Array)) throw wrongKindError(column, type, r, v);
-        throw ambiguousError(column, type, r, v);
+        if (typeof v === "object" && !(v instanceof Date) && !(v instanceof Uint8Array)) throw wrongKindError(column, type, base + r, v);
+        throw ambiguousError(column, type, base + r, v);
       }
       break;
     }
@@ -299,29 +301,29 @@ function enforceColumn(values: readonly Cell[], numRows: number, column: string,
       for (let r = 0; r < numRows; r++) {
         const v = values[r];
         if (v instanceof Date) {
-          if (Number.isNaN(v.getTime())) throw wrongKindError(column, type, r, v);
+          if (Number.isNaN(v.getTime())) throw wrongKindError(column, type, base + r, v);
           continue;
         }
         if (v === null || v === undefined) {
-          if (required) throw missingValueError(column, type, r, v);
+          if (required) throw missingValueError(column, type, base + r, v);
           if (v === undefined) set(r, null);
           continue;
         }
         if (typeof v === "string") {
           if (fromText && v.trim() === "") {
-            if (required) throw missingValueError(column, type, r, v);
+            if (required) throw missingValueError(column, type, base + r, v);
             set(r, null);
             continue;
           }
           const date = parseIsoDateTime(v);
-          if (date === null) throw wrongKindError(column, type, r, v);
+          if (date === null) throw wrongKindError(column, type, base + r, v);
           set(r, date);
           continue;
         }
         if (typeof v === "number" || typeof v === "bigint") {
-          throw incompatibleError(column, type, r, v, "which could be seconds or milliseconds since 1970", FIX[type]);
+          throw incompatibleError(column, type, base + r, v, "which could be seconds or milliseconds since 1970", FIX[type]);
         }
-        throw wrongKindError(column, type, r, v);
+        throw wrongKindError(column, type, base + r, v);
       }
       break;
     }
@@ -330,17 +332,17 @@ function enforceColumn(values: readonly Cell[], numRows: number, column: string,
         const v = values[r];
         if (v instanceof Uint8Array) continue;
         if (v === null || v === undefined) {
-          if (required) throw missingValueError(column, type, r, v);
+          if (required) throw missingValueError(column, type, base + r, v);
           if (v === undefined) set(r, null);
           continue;
         }
         if (typeof v === "string") {
           const bytes = decodeBase64(v);
-          if (bytes === null) throw wrongKindError(column, type, r, v);
+          if (bytes === null) throw wrongKindError(column, type, base + r, v);
           set(r, bytes);
           continue;
         }
-        throw wrongKindError(column, type, r, v);
+        throw wrongKindError(column, type, base + r, v);
       }
       break;
     }
@@ -353,7 +355,7 @@ function emptyColumn(numRows: number): Cell[] {
 }
 
 /** The positional case: the i-th column is checked against the i-th spec, names are kept. */
-function enforcePositional(table: ColumnTable, inputs: readonly ColumnSpec[], fromText: boolean): EnforcedTable {
+function enforcePositional(table: ColumnTable, inputs: readonly ColumnSpec[], fromText: boolean, base: number): EnforcedTable {
   const { names, columns, numRows } = table;
   if (names.length === 0 && numRows === 0) {
     return { table: { names: inputs.map((_, i) => String(i)), columns: inputs.map(() => []), numRows: 0 }, droppedColumns: [] };
@@ -368,7 +370,7 @@ function enforcePositional(table: ColumnTable, inputs: readonly ColumnSpec[], fr
   let changed = names.length !== inputs.length;
   const outColumns = inputs.map((spec, i) => {
     const input = columns[i] as Cell[];
-    const enforced = enforceColumn(input, numRows, names[i] as string, spec, fromText);
+    const enforced = enforceColumn(input, numRows, names[i] as string, spec, fromText, base);
     if (enforced !== input) changed = true;
     return enforced;
   });
@@ -407,7 +409,8 @@ export function enforceSchema(table: ColumnTable, inputs: readonly ColumnSpec[],
   const fromText = options.fromText ?? false;
   const { names, columns, numRows } = table;
   if (inputs.length === 0) return { table, droppedColumns: [] };
-  if (inputs[0]?.name === undefined) return enforcePositional(table, inputs, fromText);
+  const base = options.rowOffset ?? 0;
+  if (inputs[0]?.name === undefined) return enforcePositional(table, inputs, fromText, base);
 
   if (names.length === 0 && numRows === 0) {
     return { table: { names: inputs.map((s) => s.name as string), columns: inputs.map(() => []), numRows: 0 }, droppedColumns: [] };
@@ -418,7 +421,7 @@ export function enforceSchema(table: ColumnTable, inputs: readonly ColumnSpec[],
   const only = inputs[0] as ColumnSpec;
   const onlyName = only.name as string;
   if (inputs.length === 1 && names.length === 1 && names[0] === "0" && !index.has(onlyName)) {
-    const enforced = enforceColumn(columns[0] as Cell[], numRows, onlyName, only, fromText);
+    const enforced = enforceColumn(columns[0] as Cell[], numRows, onlyName, only, fromText, base);
     return { table: { names: [onlyName], columns: [enforced], numRows }, droppedColumns: [] };
   }
 
@@ -448,7 +451,7 @@ export function enforceSchema(table: ColumnTable, inputs: readonly ColumnSpec[],
     }
     if (at !== i) changed = true;
     const input = columns[at] as Cell[];
-    const enforced = enforceColumn(input, numRows, name, spec, fromText);
+    const enforced = enforceColumn(input, numRows, name, spec, fromText, base);
     if (enforced !== input) changed = true;
     outColumns[i] = enforced;
   }

@@ -1,0 +1,262 @@
+import { openAsBlob } from "node:fs";
+import { appendFile, readFile, rm } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import type { PipelineModel } from "../loader/index.js";
+import {
+  FormatError,
+  SchemaError,
+  asColumnTable,
+  concatTables,
+  enforceSchema,
+  formatFromPath,
+  loadParquetWasm,
+  parseJsonRequest,
+  readTableChunks,
+  sliceTable,
+  tableFromRecords,
+  tableToRecords,
+  toJsonValue,
+  type Cell,
+  type ColumnTable,
+  type TableFormat,
+} from "../tabular/index.js";
+import { BatchError } from "./errors.js";
+import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
+
+export interface Shard {
+  /** 1-based. */
+  index: number;
+  count: number;
+}
+
+export interface PredictFileOptions {
+  /** A path, or `-` for stdin (then `inputFormat` is required). */
+  input: string;
+  /** A path, or `-` for stdout. */
+  output: string;
+  inputFormat?: TableFormat;
+  outputFormat?: OutputFormat;
+  params?: Record<string, unknown> | null;
+  runner?: string;
+  /** Rows per chunk for row-wise models; 10,000 by default. */
+  chunkRows?: number;
+  /** `fail` (default) stops at the first bad row; `skip` writes bad rows to `<output>.errors.jsonl` and goes on. */
+  onError?: "fail" | "skip";
+  shard?: Shard;
+  /** Called after each chunk with the rows done so far and the total when known. */
+  onProgress?: (done: number, total: number | undefined) => void;
+  /** Told when the model is not row-wise and the input is read whole. */
+  onNotice?: (message: string) => void;
+  /** Aborts the run (e.g. on SIGINT); the partial output is removed. */
+  signal?: AbortSignal;
+  stdin?: Readable;
+}
+
+export interface PredictFileResult {
+  rowsRead: number;
+  rowsWritten: number;
+  rowsSkipped: number;
+  errorsFile?: string;
+  chunked: boolean;
+  seconds: number;
+}
+
+const DEFAULT_CHUNK_ROWS = 10_000;
+
+function isBadInput(error: unknown): error is FormatError | SchemaError {
+  return error instanceof FormatError || error instanceof SchemaError;
+}
+
+/** The model output as a table (a list of values becomes one column named `0`, as MLflow names an unnamed Series). */
+function outputTable(output: unknown): ColumnTable {
+  if (Array.isArray(output) && output.every((v) => v === null || typeof v !== "object" || v instanceof Date)) return { names: ["0"], columns: [output as Cell[]], numRows: output.length };
+  return asColumnTable(output);
+}
+
+/** Counts the rows of an input, for shards and progress (Parquet from its footer; others by reading). */
+async function countRows(input: string, format: TableFormat, chunkRows: number): Promise<number> {
+  if (format === "parquet") {
+    const file = await loadParquetWasm().ParquetFile.fromFile(await openAsBlob(input));
+    try {
+      return Number(file.metadata().fileMetadata().numRows());
+    } finally {
+      file.free();
+    }
+  }
+  let n = 0;
+  for await (const chunk of readTableChunks(input, { format, chunkRows: Math.max(chunkRows, 65_536), raw: true })) n += chunk.numRows;
+  return n;
+}
+
+/** Reads `format: json` input: an MLflow request body (`dataframe_split`, …) or an array of row objects. */
+async function readJsonInput(source: string | Readable): Promise<{ table: ColumnTable; params: Record<string, unknown> | null }> {
+  let text: string;
+  if (typeof source === "string") text = await readFile(source, "utf8");
+  else {
+    const parts: Buffer[] = [];
+    for await (const part of source) parts.push(Buffer.from(part as Buffer));
+    text = Buffer.concat(parts).toString("utf8");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new FormatError(`The JSON input is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  if (Array.isArray(value)) return { table: tableFromRecords(value), params: null };
+  const request = parseJsonRequest(value);
+  return { table: request.table, params: request.params };
+}
+
+/**
+ * Predicts a file with a loaded model, like `mlflow models predict` but streaming: a row-wise
+ * model reads, predicts and writes chunk by chunk in bounded memory; another reads the input
+ * whole. The output appears under its name only when complete.
+ * @throws BatchError naming the row (1-based) and the problem for the first bad row (unless `onError: "skip"`).
+ */
+export async function predictFile(model: PipelineModel, options: PredictFileOptions): Promise<PredictFileResult> {
+  const started = process.hrtime.bigint();
+  const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new BatchError(`--chunk-rows must be a whole number of at least 1, got ${chunkRows}.`, { code: "USAGE" });
+  if (options.input === "-" && !options.inputFormat) throw new BatchError("Reading stdin needs its format: pass -t csv|json|jsonl|parquet|arrow.", { code: "USAGE" });
+  const inputFormat = options.inputFormat ?? formatFromPath(options.input);
+  if (options.input === "-" && inputFormat === "parquet") throw new BatchError("Parquet cannot be read from stdin (its footer is at the end); pass a file.", { code: "USAGE" });
+  if (options.output === "-" && !options.outputFormat) throw new BatchError("Writing stdout needs a format: pass --output-format csv|json|jsonl|parquet|arrow.", { code: "USAGE" });
+  const outputFormat: OutputFormat = options.outputFormat ?? (formatFromPath(options.output) as OutputFormat);
+  const onError = options.onError ?? "fail";
+  const shard = options.shard;
+  if (shard && (!Number.isInteger(shard.index) || !Number.isInteger(shard.count) || shard.count < 1 || shard.index < 1 || shard.index > shard.count)) {
+    throw new BatchError(`--shard must be I/N with 1 ≤ I ≤ N, got ${shard.index}/${shard.count}.`, { code: "USAGE" });
+  }
+  if (shard && options.input === "-") throw new BatchError("--shard needs a file input, not stdin.", { code: "USAGE" });
+  const source: string | Readable = options.input === "-" ? (options.stdin ?? process.stdin) : options.input;
+  const chunked = model.rowWise && inputFormat !== "json";
+  const fromText = inputFormat === "csv";
+
+  let total: number | undefined;
+  let range: [number, number] | undefined;
+  if (shard || (options.onProgress && typeof source === "string" && inputFormat === "parquet")) {
+    total = await countRows(source as string, inputFormat, chunkRows);
+    if (shard) {
+      range = [Math.floor(((shard.index - 1) * total) / shard.count), Math.floor((shard.index * total) / shard.count)];
+      total = range[1] - range[0];
+    }
+  }
+
+  const writer = createPredictionsWriter(options.output, outputFormat);
+  const errorsFile = onError === "skip" && options.output !== "-" ? `${options.output}.errors.jsonl` : undefined;
+  if (errorsFile) await rm(errorsFile, { force: true });
+  let rowsRead = 0;
+  let rowsSkipped = 0;
+  let position = 0;
+  const params = options.params;
+
+  /** Sorts a chunk that failed validation into good rows and bad rows (each with its error, rows counted from 1). */
+  const splitBadRows = (table: ColumnTable, firstRow: number): { good: ColumnTable; bad: { row: number; error: Error }[] } => {
+    const bad: { row: number; error: Error }[] = [];
+    const keep: number[] = [];
+    for (let r = 0; r < table.numRows; r++) {
+      try {
+        if (model.signature?.inputs) enforceSchema(sliceTable(table, r, r + 1), model.signature.inputs, { fromText, rowOffset: firstRow + r + 1 });
+        keep.push(r);
+      } catch (error) {
+        if (!isBadInput(error)) throw error;
+        bad.push({ row: firstRow + r, error: error as Error });
+      }
+    }
+    const good: ColumnTable = { names: table.names, columns: table.columns.map((c) => keep.map((r) => c[r])), numRows: keep.length };
+    return { good, bad };
+  };
+
+  const predictChunk = async (table: ColumnTable, firstRow: number, chunkParams: Record<string, unknown> | null | undefined): Promise<void> => {
+    let input = table;
+    try {
+      const result = await model.predictWithInfo(input, {
+        ...(chunkParams !== undefined ? { params: chunkParams } : {}),
+        ...(options.runner ? { runner: options.runner } : {}),
+        fromText,
+      });
+      await writer.write(outputTable(result.output));
+      return;
+    } catch (error) {
+      if (!isBadInput(error)) throw error;
+      if (onError === "fail") {
+        let detail = error as Error;
+        try {
+          if (model.signature?.inputs) enforceSchema(input, model.signature.inputs, { fromText, rowOffset: firstRow + 1 });
+        } catch (located) {
+          detail = located as Error;
+        }
+        throw new BatchError(`Stopped at a bad input row (rows counted from 1, header excluded): ${detail.message} Use --on-error skip to set such rows aside and go on.`, { code: "BAD_ROW", cause: detail });
+      }
+      const { good, bad } = splitBadRows(input, firstRow);
+      if (bad.length === 0) throw error;
+      rowsSkipped += bad.length;
+      if (errorsFile) {
+        const lines = bad.map(({ row, error }) => {
+          const record = tableToRecords(sliceTable(input, row - firstRow, row - firstRow + 1))[0];
+          return JSON.stringify({ row: row + 1, error: error.message, data: toJsonValue(record) });
+        });
+        await appendFile(errorsFile, lines.join("\n") + "\n");
+      }
+      input = good;
+      if (good.numRows === 0) return;
+      const result = await model.predictWithInfo(good, {
+        ...(chunkParams !== undefined ? { params: chunkParams } : {}),
+        ...(options.runner ? { runner: options.runner } : {}),
+        fromText,
+      });
+      await writer.write(outputTable(result.output));
+    }
+  };
+
+  try {
+    if (inputFormat === "json") {
+      const { table, params: bodyParams } = await readJsonInput(source);
+      options.onNotice?.("JSON input is read whole; use JSON Lines (.jsonl) or CSV to stream large inputs.");
+      const part = range ? sliceTable(table, range[0], range[1]) : table;
+      rowsRead = part.numRows;
+      await predictChunk(part, range?.[0] ?? 0, params !== undefined ? params : bodyParams);
+      options.onProgress?.(rowsRead, rowsRead);
+    } else {
+      if (!chunked) options.onNotice?.("The model is not row-wise (row_wise: false), so the whole input is read into memory and predicted at once.");
+      const whole: ColumnTable[] = [];
+      for await (const raw of readTableChunks(source, { format: inputFormat, chunkRows, raw: fromText })) {
+        options.signal?.throwIfAborted();
+        let chunk = raw;
+        const start = position;
+        position += raw.numRows;
+        if (range) {
+          if (position <= range[0]) continue;
+          if (start >= range[1]) break;
+          chunk = sliceTable(raw, Math.max(0, range[0] - start), Math.min(raw.numRows, range[1] - start));
+        }
+        const firstRow = Math.max(start, range?.[0] ?? 0);
+        rowsRead += chunk.numRows;
+        if (chunked) {
+          await predictChunk(chunk, firstRow, params);
+          options.onProgress?.(rowsRead, total);
+        } else {
+          whole.push(chunk);
+        }
+      }
+      if (!chunked) {
+        await predictChunk(concatTables(whole), range?.[0] ?? 0, params);
+        options.onProgress?.(rowsRead, total);
+      }
+    }
+    options.signal?.throwIfAborted();
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return {
+    rowsRead,
+    rowsWritten: writer.rowsWritten,
+    rowsSkipped,
+    ...(errorsFile && rowsSkipped > 0 ? { errorsFile } : {}),
+    chunked,
+    seconds: Number(process.hrtime.bigint() - started) / 1e9,
+  };
+}
