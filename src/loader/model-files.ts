@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ModelLoadError } from "./errors.js";
+import { insideModel } from "./integrity.js";
 
 /** The flavor format versions this loader reads. */
 export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
@@ -12,7 +13,9 @@ const CopyModeSchema = z.enum(["assign", "copy", "deepcopy"]);
 /** The `pipeserve` flavor of `MLmodel`. */
 export const PipeserveFlavorSchema = z.looseObject({
   code: z.string(),
-  copy_mode: z.union([CopyModeSchema, z.record(z.string(), CopyModeSchema)]),
+  copy_mode: z.union([CopyModeSchema, z.record(z.string(), CopyModeSchema)], {
+    error: 'expected one of "assign", "copy", "deepcopy", or a map of dataset name → one of them (with "default" for the rest)',
+  }),
   env: z.string().default("environment.json"),
   format_version: z.number().int(),
   input_name: z.string().min(1),
@@ -74,9 +77,11 @@ function describeIssues(error: z.ZodError): string {
     .join("; ");
 }
 
-async function readText(dir: string, file: string): Promise<string> {
+/** Reads a model file; `what` names where its path came from, for the error when it leads outside the model. */
+async function readText(dir: string, file: string, what: string): Promise<string> {
+  const path = insideModel(dir, file, what);
   try {
-    return await readFile(join(dir, file), "utf8");
+    return await readFile(path, "utf8");
   } catch (cause) {
     const missing = (cause as NodeJS.ErrnoException).code === "ENOENT";
     throw new ModelLoadError(missing ? `The model at ${dir} has no ${file}.` : `Cannot read ${file} of the model at ${dir}: ${(cause as Error).message}`, {
@@ -95,7 +100,7 @@ function check<T extends z.ZodType>(schema: T, value: unknown, file: string, dir
 
 /** Reads `MLmodel` and its pipeserve flavor. */
 export async function readMLmodel(dir: string): Promise<{ mlmodel: MLmodel; flavor: PipeserveFlavor }> {
-  const text = await readText(dir, "MLmodel");
+  const text = await readText(dir, "MLmodel", "MLmodel");
   let raw: unknown;
   try {
     raw = parseYaml(text, { version: "1.1" });
@@ -121,8 +126,8 @@ export async function readMLmodel(dir: string): Promise<{ mlmodel: MLmodel; flav
   return { mlmodel, flavor };
 }
 
-async function readJson(dir: string, file: string): Promise<unknown> {
-  const text = await readText(dir, file);
+async function readJson(dir: string, file: string, what: string): Promise<unknown> {
+  const text = await readText(dir, file, what);
   try {
     return JSON.parse(text);
   } catch (cause) {
@@ -131,7 +136,7 @@ async function readJson(dir: string, file: string): Promise<unknown> {
 }
 
 export async function readPipelineJson(dir: string, file: string): Promise<PipelineJson> {
-  const pipeline = check(PipelineJsonSchema, await readJson(dir, file), file, dir);
+  const pipeline = check(PipelineJsonSchema, await readJson(dir, file, "MLmodel's flavors.pipeserve.pipeline"), file, dir);
   if (!SUPPORTED_FORMAT_VERSIONS.includes(pipeline.format_version)) {
     throw new ModelLoadError(`${file} of the model at ${dir} has format_version ${pipeline.format_version}; this pipeserve reads ${SUPPORTED_FORMAT_VERSIONS.join(", ")}.`, {
       code: "UNSUPPORTED_FORMAT_VERSION",
@@ -141,13 +146,13 @@ export async function readPipelineJson(dir: string, file: string): Promise<Pipel
 }
 
 export async function readEnvironment(dir: string, file: string): Promise<Environment> {
-  return check(EnvironmentSchema, await readJson(dir, file), file, dir);
+  return check(EnvironmentSchema, await readJson(dir, file, "MLmodel's flavors.pipeserve.env"), file, dir);
 }
 
 /** The input example (`{"columns", "data"}`), if the model has one. */
 export async function readInputExample(dir: string, file: string | undefined): Promise<{ columns: string[]; data: unknown[][] } | undefined> {
   if (!file) return undefined;
-  const value = await readJson(dir, file);
+  const value = await readJson(dir, file, "MLmodel's saved_input_example_info.artifact_path");
   const parsed = z.object({ columns: z.array(z.string()), data: z.array(z.array(z.unknown())) }).safeParse(value);
   return parsed.success ? parsed.data : undefined;
 }

@@ -266,5 +266,20 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
   for (const [path, allow] of Object.entries(allowed)) {
     app.all(path, (c) => c.json({ error_code: "METHOD_NOT_ALLOWED", message: `${c.req.method} is not allowed on ${path}; use ${allow}.` }, 405, { Allow: allow }));
   }
+  // The same for the Open Inference Protocol routes, with its `{"error"}` body.
+  const allowedV2: Record<string, string> = {
+    "/v2": "GET",
+    "/v2/health/live": "GET",
+    "/v2/health/ready": "GET",
+    "/v2/models/:name": "GET",
+    "/v2/models/:name/versions/:version": "GET",
+    "/v2/models/:name/ready": "GET",
+    "/v2/models/:name/versions/:version/ready": "GET",
+    "/v2/models/:name/infer": "POST",
+    "/v2/models/:name/versions/:version/infer": "POST",
+  };
+  for (const [path, allow] of Object.entries(allowedV2)) {
+    app.all(path, (c) => c.json({ error: `${c.req.method} is not allowed on ${c.req.path}; use ${allow}.` }, 405, { Allow: allow }));
+  }
   return app;
 }

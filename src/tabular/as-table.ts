@@ -16,6 +16,27 @@ export function isColumnTable(value: unknown): value is ColumnTable {
 }
 
 /**
+ * True for a plain object of equal-length column arrays (`{ species: [...], probability: [...] }`):
+ * what a pipeline with `inputType: "columns"` naturally returns, read as a table.
+ */
+export function isColumnsObject(value: unknown): value is Record<string, ArrayLike<unknown>> {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || ArrayBuffer.isView(value) || value instanceof Date) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  let length = -1;
+  let keys = 0;
+  for (const key in value) {
+    const column = (value as Record<string, unknown>)[key];
+    if (!Array.isArray(column) && !(ArrayBuffer.isView(column) && !(column instanceof DataView))) return false;
+    const n = (column as ArrayLike<unknown>).length;
+    if (length === -1) length = n;
+    else if (n !== length) return false;
+    keys++;
+  }
+  return keys > 0;
+}
+
+/**
  * Any tabular value as a `ColumnTable`: a danfojs DataFrame or Series, an Arrow table, a
  * `ColumnTable`, an array of row objects, or an object of column arrays.
  */

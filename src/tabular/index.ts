@@ -60,7 +60,7 @@ export {
   writeTableFile,
   writeFileAtomic,
 } from "./files.js";
-export { isColumnTable, asColumnTable } from "./as-table.js";
+export { isColumnTable, isColumnsObject, asColumnTable } from "./as-table.js";
 export { readTableChunks, readDataFrameChunks, type ChunkReadOptions } from "./chunked-readers.js";
 export {
   createTableFileWriter,

@@ -1,6 +1,6 @@
 import type { Cell, ColumnTable } from "./column-table.js";
 import { fromDataFrame, isDataFrame, isSeries } from "./dataframe.js";
-import { isColumnTable } from "./as-table.js";
+import { isColumnTable, isColumnsObject } from "./as-table.js";
 import { toJsonValue } from "./json-values.js";
 
 /** One cell as JSON: a fast path for finite numbers, strings, booleans and null; `toJsonValue` for the rest. */
@@ -46,6 +46,7 @@ export function tableToRecordsJson(table: ColumnTable): string {
  * The `/invocations` response body `{"predictions": P}` (PROTOCOL.md §5), compact JSON:
  * - a `ColumnTable` or a danfojs DataFrame → a list of row objects, in column order;
  * - a danfojs Series → `[{"<name>": v}, ...]` (`"0"` when unnamed), as MLflow writes a Series;
+ * - a plain object of equal-length column arrays (what `inputType: "columns"` pipelines return) → row objects too;
  * - a list or a typed array → (nested) lists; NB: a top-level `Uint8Array` is a list of numbers,
  *   while a `Uint8Array` inside a table or list is binary, written as base64;
  * - anything else as is (`undefined` → `null`).
@@ -62,6 +63,9 @@ export function encodePredictions(output: unknown): string {
     const name = (output.columns as string[] | undefined)?.[0] ?? "0";
     const values = output.values as Cell[];
     body = recordsJson([name], [values], values.length);
+  } else if (isColumnsObject(output)) {
+    const names = Object.keys(output);
+    body = recordsJson(names, names.map((n) => output[n] as ArrayLike<Cell>), (output[names[0] as string] as ArrayLike<Cell>).length);
   } else if (ArrayBuffer.isView(output) && !(output instanceof DataView)) {
     body = JSON.stringify(Array.from(output as unknown as ArrayLike<unknown>, (v) => toJsonValue(v)));
   } else body = JSON.stringify(toJsonValue(output)) ?? "null";

@@ -4,7 +4,7 @@ import type { Cell, ColumnTable } from "./column-table.js";
 import { fromDataFrame, isDataFrame, isSeries } from "./dataframe.js";
 import { checkParamValue } from "./enforce.js";
 import { SchemaError } from "./errors.js";
-import { isColumnTable } from "./as-table.js";
+import { isColumnTable, isColumnsObject } from "./as-table.js";
 import { showValue } from "./messages.js";
 
 /** MLflow's column types, in MLflow's order. */
@@ -323,6 +323,9 @@ function inferColumnSpec(values: ArrayLike<Cell>, name: string | undefined, wher
       type = widen(type, t);
     }
   }
+  // NB: whole numbers with gaps are `double`, as pandas (and so MLflow) types an int column with NaN;
+  // a client may then send 181.5 where training only saw 181.
+  if (!required && (type === "long" || type === "integer")) type = "double";
   const spec: ColumnSpec = type === undefined ? { type: "string", required: false } : { type, required };
   if (name !== undefined) spec.name = name;
   return spec;
@@ -350,6 +353,7 @@ function inferOutputSpecs(output: unknown): ColumnSpec[] | null {
   if (output === undefined || output === null) return null;
   if (isColumnTable(output)) return inferTableSpecs(output, "output");
   if (isDataFrame(output)) return inferTableSpecs(fromDataFrame(output), "output");
+  if (isColumnsObject(output)) return Object.keys(output).map((name) => inferColumnSpec(output[name] as ArrayLike<Cell>, name, `output column "${name}"`));
   if (isSeries(output)) {
     const values = output.values as Cell[];
     return [inferColumnSpec(values, undefined, "the output series")];
