@@ -40,7 +40,7 @@ export interface PredictFileOptions {
   runner?: string;
   /** Rows per chunk for row-wise models; 10,000 by default. */
   chunkRows?: number;
-  /** `fail` (default) stops at the first bad row; `skip` writes bad rows to `<output>.errors.jsonl` and goes on. */
+  /** `fail` (default) stops at the first bad row; `skip` writes bad rows to `<output>.errors.jsonl` (stderr when the output is stdout) and goes on. */
   onError?: "fail" | "skip";
   shard?: Shard;
   /** Called after each chunk with the rows done so far and the total when known. */
@@ -83,6 +83,8 @@ async function countRows(input: string, format: TableFormat, chunkRows: number):
       file.free();
     }
   }
+  // NB: JSON cannot be read in chunks; it is read whole anyway, so read it twice rather than fail a shard of it.
+  if (format === "json") return (await readJsonInput(input)).table.numRows;
   let n = 0;
   for await (const chunk of readTableChunks(input, { format, chunkRows: Math.max(chunkRows, 65_536), raw: true })) n += chunk.numRows;
   return n;
@@ -181,24 +183,26 @@ export async function predictFile(model: PipelineModel, options: PredictFileOpti
     } catch (error) {
       if (!isBadInput(error)) throw error;
       if (onError === "fail") {
-        let detail = error as Error;
+        let detail: Error | undefined;
         try {
           if (model.signature?.inputs) enforceSchema(input, model.signature.inputs, { fromText, rowOffset: firstRow + 1 });
         } catch (located) {
           detail = located as Error;
         }
+        // NB: when the rows pass the input schema the fault lies elsewhere (e.g. bad params): no row to name, so no "bad input row".
+        if (!detail) throw error;
         throw new BatchError(`Stopped at a bad input row (rows counted from 1, header excluded): ${detail.message} Use --on-error skip to set such rows aside and go on.`, { code: "BAD_ROW", cause: detail });
       }
       const { good, bad } = splitBadRows(input, firstRow);
       if (bad.length === 0) throw error;
       rowsSkipped += bad.length;
-      if (errorsFile) {
-        const lines = bad.map(({ row, error }) => {
-          const record = tableToRecords(sliceTable(input, row - firstRow, row - firstRow + 1))[0];
-          return JSON.stringify({ row: row + 1, error: error.message, data: toJsonValue(record) });
-        });
-        await appendFile(errorsFile, lines.join("\n") + "\n");
-      }
+      const lines = bad.map(({ row, error }) => {
+        const record = tableToRecords(sliceTable(input, row - firstRow, row - firstRow + 1))[0];
+        return JSON.stringify({ row: row + 1, error: error.message, data: toJsonValue(record) });
+      });
+      // NB: with the output on stdout there is no OUTPUT.errors.jsonl; the bad rows go to stderr, as the CLI's summary says.
+      if (errorsFile) await appendFile(errorsFile, lines.join("\n") + "\n");
+      else process.stderr.write(lines.join("\n") + "\n");
       input = good;
       if (good.numRows === 0) return;
       const result = await model.predictWithInfo(good, {
@@ -221,8 +225,14 @@ export async function predictFile(model: PipelineModel, options: PredictFileOpti
     } else {
       if (!chunked) options.onNotice?.("The model is not row-wise (row_wise: false), so the whole input is read into memory and predicted at once.");
       const whole: ColumnTable[] = [];
-      for await (const raw of readTableChunks(source, { format: inputFormat, chunkRows, raw: fromText })) {
+      // NB: a shard can get no rows (N above the row count); it still predicts the input's columns with no rows, so its output has a schema.
+      let noRows: ColumnTable | undefined;
+      let predicted = false;
+      // NB: a named signature says which columns the model reads; the others are never converted.
+      const wanted = model.signature?.inputs?.every((c) => c.name !== undefined) ? model.signature.inputs.map((c) => c.name as string) : undefined;
+      for await (const raw of readTableChunks(source, { format: inputFormat, chunkRows, raw: fromText, ...(wanted ? { columns: wanted } : {}) })) {
         options.signal?.throwIfAborted();
+        noRows ??= sliceTable(raw, 0, 0);
         let chunk = raw;
         const start = position;
         position += raw.numRows;
@@ -235,14 +245,17 @@ export async function predictFile(model: PipelineModel, options: PredictFileOpti
         rowsRead += chunk.numRows;
         if (chunked) {
           await predictChunk(chunk, firstRow, params);
+          predicted = true;
           options.onProgress?.(rowsRead, total);
         } else {
           whole.push(chunk);
         }
       }
       if (!chunked) {
-        await predictChunk(concatTables(whole), range?.[0] ?? 0, params);
+        await predictChunk(whole.length === 0 && noRows ? noRows : concatTables(whole), range?.[0] ?? 0, params);
         options.onProgress?.(rowsRead, total);
+      } else if (!predicted && noRows) {
+        await predictChunk(noRows, range?.[0] ?? 0, params);
       }
     }
     options.signal?.throwIfAborted();

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { Writable } from "node:stream";
+import { PassThrough, type Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import {
   createTableFileWriter,
@@ -55,13 +55,33 @@ function predictionsJsonWriter(out: Writable, onClose: () => Promise<void>, onAb
 }
 
 /**
+ * A table writer onto stdout. NB: nothing ever ends `process.stdout`, so an encoder that waits
+ * for its target to finish (Arrow's) would wait forever and the process would exit mid-await
+ * (code 13); it writes into a PassThrough instead, piped on to stdout without ending it.
+ */
+function stdoutTableWriter(format: Exclude<OutputFormat, "json">): TableWriter {
+  const pass = new PassThrough();
+  pass.pipe(process.stdout, { end: false });
+  const inner = createTableStreamWriter(pass, { format, end: true });
+  return {
+    get rowsWritten() {
+      return inner.rowsWritten;
+    },
+    write: (chunk) => inner.write(chunk),
+    async close() {
+      await inner.close();
+      await finished(pass);
+    },
+    abort: () => inner.abort(),
+  };
+}
+
+/**
  * A writer for predictions. A file is written under a temporary name and renamed into place by
  * `close()`; `-` writes to stdout.
  */
 export function createPredictionsWriter(target: string, format: OutputFormat): TableWriter {
-  if (format !== "json") {
-    return target === "-" ? createTableStreamWriter(process.stdout, { format, end: false }) : createTableFileWriter(target, { format });
-  }
+  if (format !== "json") return target === "-" ? stdoutTableWriter(format) : createTableFileWriter(target, { format });
   if (target === "-") return predictionsJsonWriter(process.stdout, async () => {}, async () => {});
   const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.partial`);
   const out = createWriteStream(tmp, { flags: "wx" });
@@ -73,7 +93,10 @@ export function createPredictionsWriter(target: string, format: OutputFormat): T
       await rename(tmp, target);
     },
     async () => {
+      // NB: as createTableFileWriter's abort: ERR_STREAM_DESTROYED from a write in flight must not crash the process, and the rm waits for the close.
+      out.on("error", () => undefined);
       out.destroy();
+      await finished(out).catch(() => undefined);
       await rm(tmp, { force: true });
     },
   );

@@ -1,5 +1,5 @@
 import cliProgress from "cli-progress";
-import { loadModel, parseTableFormat, predictFile, type OutputFormat, type TableFormat } from "../index.js";
+import { BatchError, loadModel, parseTableFormat, predictFile, type OutputFormat, type TableFormat } from "../index.js";
 import { UsageError } from "./errors.js";
 
 export interface PredictCommandOptions {
@@ -50,13 +50,8 @@ export async function predictCommand(options: PredictCommandOptions): Promise<vo
     onWarning: (message) => process.stderr.write(`pipeserve: warning: ${message}\n`),
   });
   const interactive = process.stderr.isTTY === true;
-  const bar = interactive
-    ? new cliProgress.SingleBar(
-        { format: "{bar} {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}", hideCursor: true, stream: process.stderr, etaBuffer: 20 },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
-  let barStarted = false;
+  // NB: made at the first progress, once it is known whether the total is (Parquet, shards): without one, a percentage and an ETA would be made up.
+  let bar = undefined as cliProgress.SingleBar | undefined;
   const startedAt = Date.now();
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => abort.abort(new Error(`Interrupted by ${signal}; the partial output was removed.`));
@@ -76,16 +71,20 @@ export async function predictCommand(options: PredictCommandOptions): Promise<vo
       signal: abort.signal,
       onNotice: (message) => process.stderr.write(`pipeserve: ${message}\n`),
       onProgress: (done, total) => {
-        if (!bar) return;
+        if (!interactive) return;
         const speed = Math.round(done / Math.max(0.001, (Date.now() - startedAt) / 1000));
-        if (!barStarted) {
+        if (!bar) {
+          const format = total === undefined ? "{value} rows | {speed} rows/s" : "{bar} {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}";
+          bar = new cliProgress.SingleBar({ format, hideCursor: true, stream: process.stderr, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
           bar.start(total ?? done, done, { speed });
-          barStarted = true;
         } else {
           if (total === undefined) bar.setTotal(done);
           bar.update(done, { speed });
         }
       },
+    }).catch((error: unknown) => {
+      // NB: predictFile checks some options itself (--shard's range, stdin/stdout formats); a bad one is a usage error, exit code 2.
+      throw error instanceof BatchError && error.code === "USAGE" ? new UsageError(error.message) : error;
     });
     bar?.stop();
     const rate = Math.round(result.rowsRead / Math.max(result.seconds, 1e-6));

@@ -24,22 +24,35 @@ export interface ServeCommandOptions {
  * forks N workers sharing the port and forwards SIGTERM to them; each drains its requests.
  */
 export async function serveCommand(options: ServeCommandOptions): Promise<void> {
-  const logger = pino({ level: options.logLevel, base: { pid: process.pid } });
+  // NB: asynchronous writes coalesce under load (one write per batch of lines instead of one
+  // syscall per request); flushed before the process exits.
+  const destination = pino.destination({ dest: 1, sync: false });
+  const logger = pino({ level: options.logLevel, base: { pid: process.pid } }, destination);
+  const exit = (code: number): never => {
+    try {
+      destination.flushSync();
+    } catch {
+      // nothing buffered, or stdout already closed
+    }
+    return process.exit(code);
+  };
   if (options.workers > 1 && cluster.isPrimary) {
     let stopping = false;
+    // NB: 1 once a worker could not load the model, so the last worker's exit does not report success.
+    let exitCode = 0;
     for (let i = 0; i < options.workers; i++) cluster.fork();
     cluster.on("exit", (worker, code, signal) => {
       if (stopping) {
-        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
         return;
       }
       logger.error({ worker: worker.process.pid, code, signal }, "A worker stopped unexpectedly; starting another");
       if (code === 3) {
         logger.fatal("The worker could not load the model; stopping.");
         stopping = true;
+        exitCode = 1;
         for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGTERM");
-        process.exitCode = 1;
-        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(1);
+        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
         return;
       }
       cluster.fork();
@@ -48,7 +61,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
       stopping = true;
       logger.info({ signal }, "Stopping workers");
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGTERM"));
@@ -65,7 +78,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   } catch (error) {
     if (cluster.isWorker) {
       logger.fatal({ err: error }, `Cannot load ${options.modelUri}`);
-      process.exit(3);
+      exit(3);
     }
     throw error;
   }
@@ -86,8 +99,9 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     logger,
     ...(options.timeoutMs !== undefined ? { drainMs: options.timeoutMs + 5_000 } : {}),
     onStopped: (code) => {
-      void model.close().finally(() => process.exit(code));
+      void model.close().finally(() => exit(code));
     },
   });
-  logger.info({ model: options.modelUri, url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${running.port}` }, "Serving");
+  // NB: the one line operators (and scripts) wait for is logged whatever the level.
+  logger.child({}, { level: "info" }).info({ model: options.modelUri, url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${running.port}` }, "Serving");
 }

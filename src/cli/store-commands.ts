@@ -1,7 +1,10 @@
+import { randomBytes } from "node:crypto";
+import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
   FileStore,
   ModelRegistry,
+  checkModelArchive,
   createModelArchive,
   extractModelArchive,
   readEnvironment,
@@ -131,17 +134,26 @@ export async function exportModel(uri: string, output: string, options: { tracki
   print(`Exported ${uri} to ${output}`);
 }
 
-/** `pipeserve import`: unpacks an archive (safely) into a new run of the store, and registers it if named. */
+/**
+ * `pipeserve import`: checks the archive entry by entry before anything is written, then unpacks
+ * it into a new run of the store (under a temp name, renamed into `artifacts/model` only once
+ * complete and valid), and registers it if named.
+ */
 export async function importModel(file: string, options: { name?: string; experiment?: string; trackingUri?: string; json: boolean }, print: Print): Promise<void> {
+  await checkModelArchive(file);
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
   const experiment = await store.getOrCreateExperiment(options.experiment ?? "Imported models");
   const run = await store.createRun({ experimentId: experiment.experimentId, tags: { "pipeserve.imported_from": file } });
-  const target = join(await store.artifactDir(run.runId), "model");
+  const artifacts = await store.artifactDir(run.runId);
+  const target = join(artifacts, "model");
+  const partial = join(artifacts, `.model.${randomBytes(6).toString("hex")}.partial`);
   try {
-    await extractModelArchive(file, target);
-    const { flavor } = await readMLmodel(target);
-    await readPipelineJson(target, flavor.pipeline);
+    await extractModelArchive(file, partial);
+    const { flavor } = await readMLmodel(partial);
+    await readPipelineJson(partial, flavor.pipeline);
+    await rename(partial, target);
   } catch (error) {
+    await rm(partial, { recursive: true, force: true });
     await store.endRun(run.runId, "FAILED");
     throw error;
   }

@@ -26,6 +26,9 @@ export class Pipeline {
   readonly source: PipelineSource | undefined;
   readonly #producers = new Map<string, Node>();
   readonly #consumers = new Map<string, Node[]>();
+  // NB: computed once: runners read them on every run.
+  readonly #freeInputs: readonly string[];
+  readonly #freeOutputs: readonly string[];
 
   constructor(items: readonly (Node | Pipeline)[], options: PipelineOptions = {}) {
     const flat: Node[] = [];
@@ -58,6 +61,14 @@ export class Pipeline {
       }
     }
     this.nodes = Object.freeze(this.#toposort(flat));
+    const freeInputs = new Set<string>();
+    const freeOutputs: string[] = [];
+    for (const n of this.nodes) {
+      for (const i of n.inputNames) if (!this.#producers.has(i)) freeInputs.add(i);
+      for (const o of n.outputNames) if (!this.#consumers.has(o)) freeOutputs.push(o);
+    }
+    this.#freeInputs = [...freeInputs];
+    this.#freeOutputs = freeOutputs;
     this.source = options.source;
     // NB: subclasses (PipelineML) add fields, then freeze themselves.
     if (new.target === Pipeline) Object.freeze(this);
@@ -96,16 +107,12 @@ export class Pipeline {
 
   /** The datasets the pipeline reads but no node of it produces (parameters included), in first-use order. */
   inputs(): string[] {
-    const out = new Set<string>();
-    for (const n of this.nodes) for (const i of n.inputNames) if (!this.#producers.has(i)) out.add(i);
-    return [...out];
+    return [...this.#freeInputs];
   }
 
   /** The datasets the pipeline produces but no node of it reads. */
   outputs(): string[] {
-    const out: string[] = [];
-    for (const n of this.nodes) for (const o of n.outputNames) if (!this.#consumers.has(o)) out.push(o);
-    return out;
+    return [...this.#freeOutputs];
   }
 
   /** Every dataset any node reads or writes. */

@@ -44,9 +44,13 @@ function defaultTimeoutMs(): number {
 
 /** Reads a request body, refusing more than `limit` bytes (413) without buffering the excess. */
 async function readBody(c: Context<Env>, limit: number): Promise<Uint8Array> {
-  const declared = Number(c.req.header("content-length"));
+  const length = c.req.header("content-length");
   const tooLarge = (): HttpError => new HttpError("REQUEST_TOO_LARGE", `The request body is larger than the limit of ${limit} bytes (--max-body).`);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  if (length !== undefined && /^\d+$/.test(length)) {
+    if (Number(length) > limit) throw tooLarge();
+    // NB: the HTTP parser holds the body to its declared length; reading it whole skips web streams.
+    return new Uint8Array(await c.req.arrayBuffer());
+  }
   const stream = c.req.raw.body;
   if (!stream) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
@@ -100,19 +104,26 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set("requestId", requestId);
+    // NB: set before the handler runs: setting a header on a finished response makes Hono rebuild it.
+    c.header("X-Request-Id", requestId);
     const start = process.hrtime.bigint();
     metrics.inFlight.inc();
     try {
       await next();
     } finally {
       metrics.inFlight.dec();
-      c.header("X-Request-Id", requestId);
+      if (!c.res.headers.has("X-Request-Id")) c.res.headers.set("X-Request-Id", requestId);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = c.req.routePath && c.req.routePath !== "/*" ? c.req.routePath : "unmatched";
-      const status = String(c.res.status);
-      metrics.requests.inc({ route, method: c.req.method, status });
-      metrics.latency.observe({ route, status }, seconds);
-      if (log.isLevelEnabled("info")) log.info({ reqId: requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1e6) / 1e3 }, "request");
+      const status = c.res.status;
+      const method = c.req.method;
+      const path = c.req.path;
+      // NB: after the response is on its way, so neither adds to the client's latency.
+      setImmediate(() => {
+        metrics.requests.inc({ route, method, status: String(status) });
+        metrics.latency.observe({ route, status: String(status) }, seconds);
+        if (log.isLevelEnabled("info")) log.info({ reqId: requestId, method, path, status, ms: Math.round(seconds * 1e6) / 1e3 }, "request");
+      });
     }
   });
 

@@ -63,14 +63,25 @@ export function decodeBody(type: BodyType, body: Uint8Array, paramsQuery: string
     case "application/x-ndjson":
       return { input: parseJsonLines(text(body)), params: queryParams(paramsQuery), fromText: false };
     case "application/vnd.apache.arrow.stream":
-    case "application/vnd.apache.arrow.file":
-      return { input: fromArrow(decodeArrowIpc(body)), params: queryParams(paramsQuery), fromText: false };
+    case "application/vnd.apache.arrow.file": {
+      const table = decodeArrowIpc(body);
+      // NB: apache-arrow reads bytes that are not IPC at all as an empty table; that is no request.
+      if (table.schema.fields.length === 0) {
+        throw new HttpError("BAD_REQUEST", `The request body is not Arrow IPC data: no schema with columns was found. Send a table in the Arrow IPC stream or file format as ${type}.`);
+      }
+      return { input: fromArrow(table), params: queryParams(paramsQuery), fromText: false };
+    }
     case "application/vnd.apache.parquet":
       return { input: fromArrow(parquetToArrow(body)), params: queryParams(paramsQuery), fromText: false };
   }
 }
 
 function outputTable(output: unknown, type: ResponseType): ColumnTable {
+  // NB: a typed array (a model's numeric vector, like numpy's ndarray) is a list of numbers, as in JSON.
+  if (ArrayBuffer.isView(output) && !(output instanceof DataView)) {
+    const values = Array.from(output as unknown as ArrayLike<unknown>);
+    return { names: ["0"], columns: [values], numRows: values.length };
+  }
   if (Array.isArray(output) && output.every((v) => v === null || typeof v !== "object" || v instanceof Date)) {
     return { names: ["0"], columns: [output], numRows: output.length };
   }

@@ -81,8 +81,17 @@ function inferDatatype(values: readonly Cell[]): string {
 /** A prediction as an infer response: one output tensor per column. */
 export function encodeInferResponse(output: unknown, signature: Signature | null, meta: { modelName: string; modelVersion: string | undefined; id: string | undefined }): unknown {
   let table: ColumnTable;
-  if (Array.isArray(output) && output.every((v) => v === null || typeof v !== "object")) table = { names: ["output-0"], columns: [output as Cell[]], numRows: output.length };
-  else table = asColumnTable(output);
+  // NB: a typed array (a model's numeric vector, like numpy's ndarray) is a list of numbers here too.
+  const list = ArrayBuffer.isView(output) && !(output instanceof DataView) ? Array.from(output as unknown as ArrayLike<Cell>) : output;
+  if (Array.isArray(list) && list.every((v) => v === null || typeof v !== "object")) table = { names: ["output-0"], columns: [list as Cell[]], numRows: list.length };
+  else {
+    try {
+      table = asColumnTable(list);
+    } catch (cause) {
+      // The request was fine: it is the model's output that has no tensor form, so not a 400.
+      throw new HttpError("INTERNAL_ERROR", `The model's output cannot be sent as Open Inference Protocol tensors: ${(cause as Error).message}`);
+    }
+  }
   const declared = new Map((signature?.outputs ?? []).map((s) => [s.name, DATATYPE_OF[s.type]]));
   return {
     model_name: meta.modelName,

@@ -42,7 +42,9 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
         force.unref();
         server.close(() => {
           clearTimeout(force);
-          done();
+          // NB: the last responses may end in the same turn as the close; their setImmediate work
+          // (the request log line, metrics) runs first, so it is not lost when the process exits.
+          setImmediate(done);
         });
         server.closeIdleConnections();
         // NB: keep-alive connections that go idle later are closed as their responses finish.

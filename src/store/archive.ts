@@ -39,12 +39,11 @@ function unsafeReason(path: string, type: string): string | undefined {
 }
 
 /**
- * Extracts a model archive into `targetDir` (which must be empty or absent). Every entry is
- * checked first: an absolute path, a `..` that climbs out, or a link or device entry rejects
- * the whole archive before anything is written.
- * @throws ArchiveError naming the offending entry.
+ * Checks every entry of a model archive without writing anything: an absolute path, a `..` that
+ * climbs out, or a link or device entry rejects the whole archive, as does a missing `MLmodel`.
+ * @throws ArchiveError naming the offending entries.
  */
-export async function extractModelArchive(archive: string, targetDir: string): Promise<void> {
+export async function checkModelArchive(archive: string): Promise<void> {
   const problems: string[] = [];
   let sawModel = false;
   try {
@@ -63,6 +62,16 @@ export async function extractModelArchive(archive: string, targetDir: string): P
   }
   if (problems.length > 0) throw new ArchiveError(`Refusing to extract ${archive}: entry ${problems.slice(0, 5).join("; entry ")}.`);
   if (!sawModel) throw new ArchiveError(`${archive} is not a model archive: it has no MLmodel at its top level. Make archives with \`pipeserve export\`.`);
+}
+
+/**
+ * Extracts a model archive into `targetDir` (which must be empty or absent). Every entry is
+ * checked first (`checkModelArchive`): a bad entry rejects the whole archive before anything is
+ * written.
+ * @throws ArchiveError naming the offending entry.
+ */
+export async function extractModelArchive(archive: string, targetDir: string): Promise<void> {
+  await checkModelArchive(archive);
   await mkdir(targetDir, { recursive: true });
   if ((await readdir(targetDir)).length > 0) throw new ArchiveError(`Cannot extract into ${targetDir}: the folder is not empty.`);
   await extract({

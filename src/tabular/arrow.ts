@@ -15,6 +15,9 @@ import {
 import type { Cell, ColumnTable } from "./column-table.js";
 import { FormatError } from "./errors.js";
 
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
+
 /** Converts one Arrow vector into a plain column: 64-bit integers become numbers when they are safe, timestamps and dates become `Date`s. */
 function columnFromVector(vector: Vector | null, numRows: number): Cell[] {
   if (!vector) return new Array<Cell>(numRows).fill(null);
@@ -28,7 +31,7 @@ function columnFromVector(vector: Vector | null, numRows: number): Cell[] {
   } else if (DataType.isInt(type) && type.bitWidth === 64) {
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      if (typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)) values[i] = Number(v);
+      if (typeof v === "bigint" && v <= SAFE_MAX && v >= SAFE_MIN) values[i] = Number(v);
     }
   } else if (DataType.isDictionary(type) || DataType.isUtf8(type) || DataType.isLargeUtf8(type)) {
     // already strings / null
@@ -36,10 +39,18 @@ function columnFromVector(vector: Vector | null, numRows: number): Cell[] {
   return values;
 }
 
-/** A plain table from an Arrow table. */
-export function fromArrow(table: Table): ColumnTable {
-  const names = table.schema.fields.map((f) => f.name);
-  const columns = names.map((_, i) => columnFromVector(table.getChildAt(i), table.numRows));
+/**
+ * A plain table from an Arrow table. With `only`, just those columns are converted (the others
+ * are skipped, not copied into JS values), in the table's order.
+ */
+export function fromArrow(table: Table, only?: ReadonlySet<string>): ColumnTable {
+  const names: string[] = [];
+  const columns: Cell[][] = [];
+  table.schema.fields.forEach((f, i) => {
+    if (only && !only.has(f.name)) return;
+    names.push(f.name);
+    columns.push(columnFromVector(table.getChildAt(i), table.numRows));
+  });
   return { names, columns, numRows: table.numRows };
 }
 

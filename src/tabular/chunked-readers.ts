@@ -6,7 +6,7 @@ import { RecordBatchReader, Table, tableFromIPC } from "apache-arrow";
 import { parse } from "csv-parse";
 import type { DataFrame } from "danfojs-node";
 import { fromArrow } from "./arrow.js";
-import { concatTables, sliceTable, tableFromRecords, type ColumnTable } from "./column-table.js";
+import { concatTables, sliceTable, tableFromRecords, type Cell, type ColumnTable } from "./column-table.js";
 import { tableFromCsvRecords } from "./csv.js";
 import { toDataFrame } from "./dataframe.js";
 import { FormatError } from "./errors.js";
@@ -20,6 +20,8 @@ export interface ChunkReadOptions {
   format?: TableFormat;
   /** CSV only: keep cells as strings. */
   raw?: boolean;
+  /** Only these columns (others are skipped; names the file lacks are ignored). */
+  columns?: readonly string[];
 }
 
 const DEFAULT_CHUNK_ROWS = 65_536;
@@ -37,22 +39,23 @@ function checkChunkRows(n: number): number {
  */
 export async function* readTableChunks(source: string | Readable, options: ChunkReadOptions = {}): AsyncGenerator<ColumnTable> {
   const chunkRows = checkChunkRows(options.chunkRows ?? DEFAULT_CHUNK_ROWS);
+  const only = options.columns ? new Set(options.columns) : undefined;
   const format = options.format ?? (typeof source === "string" ? formatFromPath(source) : undefined);
   if (!format) throw new FormatError("Reading a stream needs its format: pass { format }.");
   switch (format) {
     case "csv":
-      yield* csvChunks(source, chunkRows, options.raw ?? false);
+      yield* project(csvChunks(source, chunkRows, options.raw ?? false), only);
       return;
     case "jsonl":
-      yield* jsonLinesChunks(source, chunkRows);
+      yield* project(jsonLinesChunks(source, chunkRows), only);
       return;
     case "arrow":
     case "arrows":
-      yield* rechunk(arrowBatches(source), chunkRows);
+      yield* rechunk(arrowBatches(source, only), chunkRows);
       return;
     case "parquet":
       if (typeof source !== "string") throw new FormatError("Parquet is read from a file path, not a stream (its footer is at the end).");
-      yield* rechunk(parquetBatches(source, chunkRows), chunkRows);
+      yield* rechunk(parquetBatches(source, chunkRows, only), chunkRows);
       return;
     case "json":
       throw new FormatError("A JSON array cannot be read in chunks; use JSON Lines (.jsonl) for large inputs.");
@@ -117,32 +120,32 @@ async function* jsonLinesChunks(source: string | Readable, chunkRows: number): A
   if (records.length > 0 || !emitted) yield tableFromRecords(records);
 }
 
-async function* arrowBatches(source: string | Readable): AsyncGenerator<ColumnTable> {
+async function* arrowBatches(source: string | Readable, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
   let reader: AsyncIterable<unknown> & { schema?: unknown };
   if (typeof source === "string") {
     // NB: a file handle lets arrow read IPC files (footer at the end) and streams alike, lazily.
     const handle = await open(source, "r");
     try {
       reader = (await RecordBatchReader.from(handle)) as never;
-      yield* batchesToTables(reader);
+      yield* batchesToTables(reader, only);
     } finally {
       await handle.close();
     }
     return;
   }
   reader = (await RecordBatchReader.from(source as never)) as never;
-  yield* batchesToTables(reader);
+  yield* batchesToTables(reader, only);
 }
 
-async function* batchesToTables(reader: AsyncIterable<unknown>): AsyncGenerator<ColumnTable> {
+async function* batchesToTables(reader: AsyncIterable<unknown>, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
   try {
-    for await (const batch of reader) yield fromArrow(new Table(batch as never));
+    for await (const batch of reader) yield fromArrow(new Table(batch as never), only);
   } catch (cause) {
     throw new FormatError(`Could not read the Arrow IPC data: ${(cause as Error).message}`, { cause });
   }
 }
 
-async function* parquetBatches(path: string, batchSize: number): AsyncGenerator<ColumnTable> {
+async function* parquetBatches(path: string, batchSize: number, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
   const pq = loadParquetWasm();
   let file: Awaited<ReturnType<typeof pq.ParquetFile.fromFile>>;
   try {
@@ -152,9 +155,21 @@ async function* parquetBatches(path: string, batchSize: number): AsyncGenerator<
   }
   try {
     const stream = (await file.stream({ batchSize })) as unknown as AsyncIterable<{ intoIPCStream(): Uint8Array }>;
-    for await (const batch of stream) yield fromArrow(tableFromIPC(batch.intoIPCStream()));
+    for await (const batch of stream) yield fromArrow(tableFromIPC(batch.intoIPCStream()), only);
   } finally {
     file.free();
+  }
+}
+
+/** Keeps only some columns of each chunk. */
+async function* project(tables: AsyncIterable<ColumnTable>, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
+  for await (const table of tables) {
+    if (!only) {
+      yield table;
+      continue;
+    }
+    const keep = table.names.map((n, i) => [n, i] as const).filter(([n]) => only.has(n));
+    yield { names: keep.map(([n]) => n), columns: keep.map(([, i]) => table.columns[i] as Cell[]), numRows: table.numRows };
   }
 }
 

@@ -179,7 +179,12 @@ export function createTableFileWriter(path: string, options: TableWriterOptions 
     },
     async abort() {
       done = true;
+      // NB: destroyed while a write is in flight, an fs stream emits ERR_STREAM_DESTROYED, which
+      // unheard would crash the process; and the file is removed only once closed, or an open
+      // still under way could create it again after the rm.
+      out.on("error", () => undefined);
       out.destroy();
+      await finished(out).catch(() => undefined);
       await rm(tmp, { force: true });
     },
   };

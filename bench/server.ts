@@ -1,0 +1,158 @@
+/**
+ * bench/server — the penguins model under load, beside a bare Hono echo app, in the same run.
+ *
+ * Trains models/penguins into a temp run store, starts `pipeserve serve` (the built bin, one
+ * worker, default settings) and the echo baseline (bench/echo-server.mjs), then drives both with
+ * autocannon from this process at 1 and 32 connections with the single-row body of
+ * shared/bench-data/req_1row.json, and times single 10,000-row requests (JSON body, and the same
+ * rows as an Arrow IPC stream). Targets: single-row requests/s ≥ 0.5 × the echo app's; p99 < 10 ms
+ * at 32 connections.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtemp, open, readFile, rm } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import autocannon from "autocannon";
+import { encodeArrowIpc, parseJsonRequest, toArrow } from "../src/index.js";
+import { report } from "./harness.js";
+
+const root = join(import.meta.dirname, "..");
+const bin = join(root, "dist", "cli", "main.js");
+const benchData = join(root, "..", "shared", "bench-data");
+const DURATION_S = Number(process.env["BENCH_SECONDS"] ?? 8);
+
+async function waitForPort(child: ChildProcess, pick: (line: Record<string, unknown>) => number | undefined): Promise<number> {
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    try {
+      const port = pick(JSON.parse(line) as Record<string, unknown>);
+      if (port) return port;
+    } catch {
+      // not JSON
+    }
+  }
+  throw new Error("The server exited before listening.");
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForHttp(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/ping`)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Nothing answered on port ${port}.`);
+}
+
+interface LoadResult {
+  connections: number;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function load(port: number, body: string, connections: number): Promise<LoadResult> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/invocations`,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    connections,
+    duration: DURATION_S,
+    pipelining: 1,
+  });
+  return {
+    connections,
+    requestsPerSec: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+async function timeRequests(port: number, body: Uint8Array | string, contentType: string, times: number): Promise<{ medianMs: number; minMs: number; status: number }> {
+  const ms: number[] = [];
+  let status = 0;
+  for (let i = 0; i < times; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`http://127.0.0.1:${port}/invocations`, { method: "POST", headers: { "content-type": contentType }, body });
+    await res.arrayBuffer();
+    status = res.status;
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  return { medianMs: Math.round(ms[Math.floor(ms.length / 2)]! * 10) / 10, minMs: Math.round(ms[0]! * 10) / 10, status };
+}
+
+export async function main(): Promise<void> {
+  const tracking = await mkdtemp(join(tmpdir(), "pipeserve-bench-server-"));
+  const children: ChildProcess[] = [];
+  try {
+    const train = spawnSync(process.execPath, [bin, "run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__", "--tracking-uri", tracking], { encoding: "utf8" });
+    if (train.status !== 0) throw new Error(`Training failed: ${train.stderr}`);
+    // NB: the access log goes to a file, as in production; a pipe drained by this process would
+    // compete with the load generator for the same two cores.
+    const logFile = await open(join(tracking, "serve.log"), "w");
+    const pipeservePort = await freePort();
+    const pipeserve = spawn(
+      process.execPath,
+      [bin, "serve", "-m", "models:/penguins/latest", "--tracking-uri", tracking, "-p", String(pipeservePort), "--log-level", process.env["BENCH_LOG_LEVEL"] ?? "info"],
+      { stdio: ["ignore", logFile.fd, "inherit"] },
+    );
+    children.push(pipeserve);
+    const echo = spawn(process.execPath, [join(import.meta.dirname, "echo-server.mjs")], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(echo);
+    // NB: pipeserve's access log goes to a pipe we drain, as a log collector would.
+    await waitForHttp(pipeservePort);
+    const echoPort = await waitForPort(echo, (l) => (typeof l["port"] === "number" ? l["port"] : undefined));
+
+    const oneRow = await readFile(join(benchData, "req_1row.json"), "utf8");
+    const tenK = await readFile(join(benchData, "req_10000rows.json"), "utf8");
+    const tenKArrow = encodeArrowIpc(toArrow(parseJsonRequest(tenK).table), "stream");
+
+    // Warm both servers up.
+    await load(pipeservePort, oneRow, 8);
+    await load(echoPort, oneRow, 8);
+
+    const rows: Record<string, unknown>[] = [];
+    for (const connections of [1, 32]) {
+      const echoResult = await load(echoPort, oneRow, connections);
+      const pipeResult = await load(pipeservePort, oneRow, connections);
+      rows.push({
+        connections,
+        echo: echoResult,
+        pipeserve: pipeResult,
+        ratioRequestsPerSec: Math.round((pipeResult.requestsPerSec / echoResult.requestsPerSec) * 100) / 100,
+      });
+    }
+    const json10k = await timeRequests(pipeservePort, tenK, "application/json", 15);
+    const arrow10k = await timeRequests(pipeservePort, tenKArrow, "application/vnd.apache.arrow.stream", 15);
+    const echo10k = await timeRequests(echoPort, tenK, "application/json", 15);
+    await report("server", {
+      model: "models/penguins (3 nodes, inputType columns), one worker, default settings",
+      durationSecondsPerRun: DURATION_S,
+      singleRow: rows,
+      tenThousandRows: { pipeserveJson: json10k, pipeserveArrow: arrow10k, echoJson: echo10k, ratioPipeserveJsonToEcho: Math.round((json10k.medianMs / echo10k.medianMs) * 100) / 100 },
+      targets: { ratioRequestsPerSecAtLeast: 0.5, p99MsAt32Below: 10 },
+      pythonReference: "mlflow models serve + KedroPipelineModel: 33 req/s at 1 and 32 connections (p99 60 ms / 1.2 s); 10,000 rows 113 ms (shared/bench-data/README.md)",
+    });
+  } finally {
+    for (const child of children) child.kill("SIGTERM");
+    await rm(tracking, { recursive: true, force: true });
+  }
+}
