@@ -27,8 +27,12 @@ export function buildProgram(): Command {
     .command("serve")
     .description("Serve a model over HTTP: MLflow's /invocations protocol and the Open Inference Protocol v2.")
     .helpOption("--help", "show help for serve")
-    .requiredOption("-m, --model-uri <uri>", "runs:/<run_id>/model, models:/<name>/<version|latest>, models:/<name>@<alias>, a folder, or a .tar.gz")
-    .option("-p, --port <port>", "port to listen on (0 picks a free one)", parseInteger("--port", 0, 65535), 5000)
+    .addOption(
+      new Option("-m, --model-uri <uri>", "runs:/<run_id>/model, models:/<name>/<version|latest>, models:/<name>@<alias>, a folder, or a .tar.gz")
+        .env("MODEL_URI")
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option("-p, --port <port>", "port to listen on (0 picks a free one)").env("PORT").argParser(parseInteger("--port", 0, 65535)).default(5000))
     .option("-h, --host <host>", "address to bind", "127.0.0.1")
     .option("-w, --workers <n>", "worker processes sharing the port", parseInteger("--workers", 1, 256), 1)
     .option("--allow-runner <module#Export>", "allow requests to choose this runner too (repeatable); loaded once at start", collect, [])

@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# pipeserve: build with dev dependencies, run with production ones only.
+#
+#   docker build -t pipeserve .
+#   docker run -p 5000:5000 -v "$PWD/mlruns:/app/mlruns" -e MODEL_URI=models:/penguins/latest pipeserve
+#   (or copy a model into the image and set MODEL_URI=/models/penguins)
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json && npm pack --pack-destination /tmp && mv /tmp/pipeserve-*.tgz /tmp/pipeserve.tgz
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    MODEL_URI=models:/model/latest \
+    PORT=5000 \
+    MLFLOW_TRACKING_URI=/app/mlruns
+WORKDIR /app
+COPY --from=build /src/package.json /src/package-lock.json /src/.npmrc ./
+COPY --from=build /tmp/pipeserve.tgz /tmp/pipeserve.tgz
+# Production dependencies only (from the lock file), then pipeserve itself, scripts off.
+RUN npm ci --omit=dev --ignore-scripts \
+ && npm install --omit=dev --ignore-scripts --no-save /tmp/pipeserve.tgz \
+ && ln -s /app/node_modules/pipeserve/dist/cli/main.js /usr/local/bin/pipeserve \
+ && chmod +x /app/node_modules/pipeserve/dist/cli/main.js \
+ && rm /tmp/pipeserve.tgz && npm cache clean --force \
+ && mkdir -p /app/mlruns && chown -R node:node /app
+USER node
+EXPOSE 5000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||5000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+ENTRYPOINT ["pipeserve"]
+# serve reads MODEL_URI and PORT from the environment; 0.0.0.0 so the published port reaches it.
+CMD ["serve", "-h", "0.0.0.0"]
