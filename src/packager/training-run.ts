@@ -64,7 +64,9 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
     // Bundling now finds code that will not package before hours of training, not after.
     await bundlePipelines(project.pipelinesFile, { pipelineName: options.pipelineName, external: ml.logModel.external ?? [] });
   }
-  const missing = selected.inputs().filter((i) => !catalog.has(i) && !(ml && i === ml.inputName));
+  // NB: the params inference reads are checked now too: packaging needs them only after training.
+  const needed = ml ? [...new Set([...selected.inputs(), ...ml.parameterInputs()])] : selected.inputs();
+  const missing = needed.filter((i) => !catalog.has(i) && !(ml && i === ml.inputName));
   if (missing.length > 0) {
     throw new PackagingError(`Pipeline "${options.pipelineName}" needs [${missing.join(", ")}], which neither catalog.yml nor parameters.yml provide.`, {
       code: "MISSING_INPUTS",

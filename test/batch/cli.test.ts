@@ -1,0 +1,296 @@
+// `pipeserve predict` as users run it: the built bin in a real child process, over files, stdin
+// and stdout, with MLflow's flag spellings, params and runners, bad rows, shards and chunks.
+// Every failure checks the exit code and the message.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { encodeTable, type ColumnTable } from "../../src/index.js";
+import {
+  CENTERER_PROJECT,
+  CLI,
+  FORMATS,
+  SCALER_PROJECT,
+  XS,
+  decodeOutput,
+  ensureBuilt,
+  expectFailure,
+  expectSuccess,
+  expectedCenterer,
+  expectedScaler,
+  readOutput,
+  runCli,
+  tempDir,
+  useTrainedModel,
+  writeInput,
+  xTable,
+  type CliOptions,
+  type CliResult,
+  type Format,
+} from "./helpers.js";
+
+const scaler = useTrainedModel(SCALER_PROJECT);
+const centerer = useTrainedModel(CENTERER_PROJECT);
+let dir: string;
+const inputs = {} as Record<Format, string>;
+let badCsv: string;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  dir = await tempDir();
+  for (const format of FORMATS) inputs[format] = await writeInput(join(dir, `xs.${format}`), xTable(XS), format);
+  badCsv = join(dir, "bad.csv");
+  await writeFile(badCsv, ["x", ...Array.from({ length: 50 }, (_, i) => (i === 37 ? "abc" : String(i / 10)))].join("\n") + "\n");
+}, 120_000);
+
+const expected = (margin = 0, xs: readonly number[] = XS): Promise<ColumnTable> => expectedScaler(scaler().modelDir, xs, margin);
+const NOT_ROW_WISE = "The model is not row-wise (row_wise: false), so the whole input is read into memory and predicted at once.";
+
+/** `pipeserve predict -m <scaler> --tracking-uri <dir> ...args` */
+function predict(args: readonly string[], options?: CliOptions, model = scaler): Promise<CliResult> {
+  return runCli(["predict", "-m", model().modelUri, "--tracking-uri", model().trackingDir, ...args], options);
+}
+
+/** A fresh dir for one run's output. */
+const outDir = (): Promise<string> => tempDir("pipeserve-batch-cli-");
+
+// NB: every run starts a Node process that loads the model and its libraries (~1.5 s of CPU), so
+// each run checks several things at once and the runs of a group go in parallel.
+const SLOW = { timeout: 90_000 };
+
+describe.concurrent("formats, each read once and written once", SLOW, () => {
+  it.each([
+    ["csv", "parquet", "runs:/ URI"],
+    ["parquet", "arrow", "models:/scaler-model/latest"],
+    ["arrow", "jsonl", "runs:/ URI"],
+  ] as const)("%s → %s, the formats from the extensions (%s)", async (inputFormat, outputFormat, uri) => {
+    const output = join(await outDir(), `out.${outputFormat}`);
+    const args = ["-i", inputs[inputFormat], "-o", output];
+    const result =
+      uri === "runs:/ URI" ? await predict(args) : await runCli(["predict", "-m", uri, "--tracking-uri", scaler().trackingDir, ...args]);
+    expectSuccess(result);
+    expect(result.stderr, "the summary line and nothing else").toMatch(/^pipeserve: read 20 rows, wrote 20 predictions in [\d.]+ s \(\d+ rows\/s\); wrote [^\n]+\.\n$/);
+    expect(result.stderr).toContain(`; wrote ${output}.`);
+    expect(result.stdout.length, "nothing on stdout when the output is a file").toBe(0);
+    expect(await readOutput(output, outputFormat)).toEqual(await expected());
+    expect(await readdir(join(output, ".."))).toEqual([`out.${outputFormat}`]);
+  });
+
+  it("MLflow's spellings: --input-path, --output-path, --content-type json (a dataframe_split body) → {\"predictions\": [...]}", async () => {
+    const output = join(await outDir(), "predictions.json");
+    const result = await predict(["--input-path", inputs.json, "--output-path", output, "--content-type", "json"]);
+    expectSuccess(result);
+    expect(result.stderr).toContain("pipeserve: JSON input is read whole");
+    const text = await readFile(output, "utf8");
+    expect(text.startsWith('{"predictions": [{"label":')).toBe(true);
+    expect(decodeOutput(text, "json")).toEqual(await expected());
+  });
+
+  it("-t and --output-format name the formats of files whose extensions do not (ndjson → csv)", async () => {
+    const d = await outDir();
+    await writeFile(join(d, "data.txt"), await readFile(inputs.jsonl));
+    const result = await predict(["-i", join(d, "data.txt"), "-t", "ndjson", "-o", join(d, "preds.bin"), "--output-format", "CSV"]);
+    expectSuccess(result);
+    expect(await readOutput(join(d, "preds.bin"), "csv")).toEqual(await expected());
+  });
+});
+
+describe.concurrent("stdin and stdout", SLOW, () => {
+  it("-i - -t csv reads stdin; -o - --output-format jsonl: stdout holds the predictions only, the summary goes to stderr", async () => {
+    const result = await predict(["-i", "-", "-t", "csv", "-o", "-", "--output-format", "jsonl", "--chunk-rows", "7"], { stdin: await readFile(inputs.csv) });
+    expectSuccess(result);
+    const lines = result.stdout.toString("utf8").split("\n");
+    expect(lines.pop(), "ends with a newline").toBe("");
+    expect(lines).toHaveLength(20);
+    for (const line of lines) expect(Object.keys(JSON.parse(line) as object)).toEqual(["label", "score"]);
+    expect(decodeOutput(result.stdout, "jsonl")).toEqual(await expected());
+    expect(result.stderr).toMatch(/^pipeserve: read 20 rows, wrote 20 predictions in [\d.]+ s \(\d+ rows\/s\); wrote stdout\.\n$/);
+  });
+
+  it("binary formats through pipes: -i - -t arrow -o - --output-format arrow (a complete file, exit 0)", async () => {
+    const result = await predict(["-i", "-", "-t", "arrow", "-o", "-", "--output-format", "arrow"], { stdin: encodeTable(xTable(XS), "arrows") as Uint8Array });
+    expectSuccess(result);
+    expect(decodeOutput(result.stdout, "arrow")).toEqual(await expected());
+  });
+
+  it("-o - --output-format parquet writes a complete Parquet file to stdout", async () => {
+    const result = await predict(["-i", inputs.parquet, "-o", "-", "--output-format", "parquet", "--chunk-rows", "7"]);
+    expectSuccess(result);
+    expect(decodeOutput(result.stdout, "parquet")).toEqual(await expected());
+  });
+
+  it("--on-error skip onto stdout: the bad rows go to stderr as JSON lines, stdout stays data only", async () => {
+    const result = await predict(["-i", badCsv, "-o", "-", "--output-format", "csv", "--on-error", "skip"]);
+    expectSuccess(result);
+    expect(decodeOutput(result.stdout, "csv").numRows).toBe(49);
+    const [errorLine] = result.stderr.split("\n");
+    expect(JSON.parse(errorLine ?? "")).toMatchObject({ row: 38, data: { x: "abc" } });
+    expect(result.stderr).toContain("1 bad rows set aside in (stderr); wrote stdout.");
+  });
+});
+
+/** The CSV text of one run over `input` (the scaler model); runs once per argument list, shared by the tests. */
+const csvRuns = new Map<string, Promise<string>>();
+function csvOutput(input: string, extra: readonly string[]): Promise<string> {
+  const key = JSON.stringify([input, extra]);
+  let run = csvRuns.get(key);
+  if (!run) {
+    run = (async () => {
+      const output = join(await outDir(), "out.csv");
+      const result = await predict(["-i", input, "-o", output, ...extra]);
+      expectSuccess(result);
+      return readFile(output, "utf8");
+    })();
+    csvRuns.set(key, run);
+  }
+  return run;
+}
+/** The reference: the CSV input predicted as one chunk. */
+const wholeCsv = (): Promise<string> => csvOutput(inputs.csv, ["--chunk-rows", "1000000"]);
+
+describe.concurrent("params and runner", SLOW, () => {
+  it("--params '{\"margin\": 5}' changes the labels", async () => {
+    const out = decodeOutput(await csvOutput(inputs.csv, ["--params", '{"margin": 5}']), "csv");
+    expect(out).toEqual(await expected(5));
+    expect(out.columns[0]).not.toEqual((await expected(0)).columns[0]);
+  });
+
+  it("--runner WorkerRunner gives the same output as the default runner", async () => {
+    const [worker, whole] = await Promise.all([csvOutput(inputs.csv, ["--runner", "WorkerRunner", "--chunk-rows", "10"]), wholeCsv()]);
+    expect(worker).toBe(whole);
+  });
+
+  it("--runner ../evil.mjs#X → exit 1 naming the allowed runners, no output", async () => {
+    const d = await outDir();
+    const result = await predict(["-i", inputs.csv, "-o", join(d, "out.csv"), "--runner", "../evil.mjs#X"]);
+    expectFailure(result, 1, 'Runner "../evil.mjs#X" is not allowed', "Use one of: SequentialRunner, ConcurrentRunner, WorkerRunner.");
+    expect(await readdir(d)).toEqual([]);
+  });
+
+  it("a param value of the wrong type → exit 1, 'Invalid parameters found' (not a bad row), no output", async () => {
+    const d = await outDir();
+    const result = await predict(["-i", inputs.csv, "-o", join(d, "out.csv"), "--params", '{"margin": "wide"}']);
+    expectFailure(result, 1, "Invalid parameters found", "'margin' got");
+    expect(result.stderr).not.toContain("bad input row");
+    expect(await readdir(d)).toEqual([]);
+  });
+});
+
+describe.concurrent("usage errors: exit 2, a message naming the fix, nothing written", SLOW, () => {
+  it.each([
+    ["bad --params JSON", ["-i", "IN", "-o", "OUT", "--params", "{margin: 5"], `--params must be a JSON object, e.g. '{"threshold": 0.5}'; got {margin: 5.`],
+    ["--params not an object", ["-i", "IN", "-o", "OUT", "--params", "[1]"], "--params must be a JSON object of param name → value."],
+    ["no -i", ["-o", "OUT"], "Missing the input: -i FILE (or --input-path; - reads stdin)."],
+    ["no -o", ["-i", "IN"], "Missing the output: -o FILE (or --output-path; - writes stdout)."],
+    ["an unknown -t", ["-i", "IN", "-o", "OUT", "-t", "xml"], '--content-type/-t must be one of csv, json, jsonl, parquet, arrow; got "xml".'],
+    ["an unknown --output-format", ["-i", "IN", "-o", "OUT", "--output-format", "xlsx"], '--output-format must be one of csv, json, jsonl, parquet, arrow; got "xlsx".'],
+    ["--shard x", ["-i", "IN", "-o", "OUT", "--shard", "x"], '--shard takes I/N, e.g. 2/4; got "x".'],
+    // These two are checked by predictFile, after the model loads.
+    ["--shard 0/3", ["-i", "IN", "-o", "OUT", "--shard", "0/3"], "--shard must be I/N with 1 ≤ I ≤ N, got 0/3."],
+    ["--shard 4/3", ["-i", "IN", "-o", "OUT", "--shard", "4/3"], "--shard must be I/N with 1 ≤ I ≤ N, got 4/3."],
+    ["--chunk-rows 0", ["-i", "IN", "-o", "OUT", "--chunk-rows", "0"], "--chunk-rows must be between 1 and"],
+    ["--on-error ignore", ["-i", "IN", "-o", "OUT", "--on-error", "ignore"], "argument 'ignore' is invalid. Allowed choices are fail, skip."],
+    ["stdin without -t (checked by predictFile)", ["-i", "-", "-o", "OUT"], "Reading stdin needs its format: pass -t csv|json|jsonl|parquet|arrow."],
+  ])("%s", async (_why, args, message) => {
+    const d = await outDir();
+    const result = await predict(args.map((a) => (a === "IN" ? inputs.csv : a === "OUT" ? join(d, "out.csv") : a)));
+    expectFailure(result, 2, message);
+    expect(result.stdout.length).toBe(0);
+    expect(await readdir(d)).toEqual([]);
+  });
+
+  it("no -m → exit 2 naming the option", async () => {
+    const result = await runCli(["predict", "-i", inputs.csv, "-o", "-"]);
+    expectFailure(result, 2, "required option '-m, --model-uri <uri>' not specified");
+  });
+});
+
+describe.concurrent("bad rows", SLOW, () => {
+  it("a bad cell stops the run: exit 1, the row (1-based, header excluded) and column named, no output file nor .partial", async () => {
+    const d = await outDir();
+    const output = join(d, "out.parquet");
+    const result = await predict(["-i", badCsv, "-o", output, "--chunk-rows", "7"]);
+    expectFailure(result, 1, "Stopped at a bad input row (rows counted from 1, header excluded)", "column x", 'row 38 holds "abc"', "Use --on-error skip");
+    expect(existsSync(output)).toBe(false);
+    expect(await readdir(d)).toEqual([]);
+  });
+
+  it("--on-error skip: every good row predicted; OUTPUT.errors.jsonl holds the bad row, its number and error", async () => {
+    const d = await outDir();
+    const output = join(d, "out.csv");
+    const result = await predict(["-i", badCsv, "-o", output, "--chunk-rows", "7", "--on-error", "skip"]);
+    expectSuccess(result);
+    expect(result.stderr).toContain(`read 50 rows, wrote 49 predictions`);
+    expect(result.stderr).toContain(`1 bad rows set aside in ${output}.errors.jsonl`);
+    const good = Array.from({ length: 50 }, (_, i) => i / 10).filter((_, i) => i !== 37);
+    expect(await readOutput(output, "csv")).toEqual(await expected(0, good));
+    const errors = (await readFile(`${output}.errors.jsonl`, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(errors).toEqual([{ row: 38, error: expect.stringContaining(`Failed to convert column x to type 'float64' (double): row 38 holds "abc"`), data: { x: "abc" } }]);
+    expect((await readdir(d)).sort()).toEqual(["out.csv", "out.csv.errors.jsonl"]);
+  });
+});
+
+describe.concurrent("shards and chunks", SLOW, () => {
+  it.each(["csv", "parquet"] as const)("%s input: --shard 1/3, 2/3, 3/3 concatenated (header once) equal the unsharded output", async (format) => {
+    const [whole, ...parts] = await Promise.all([wholeCsv(), ...[1, 2, 3].map((i) => csvOutput(inputs[format], ["--chunk-rows", "4", "--shard", `${i}/3`]))]);
+    const lines = parts.map((p) => p.split("\n").filter((l) => l !== ""));
+    for (const part of lines) expect(part[0]).toBe("label,score");
+    expect(lines.map((l) => l.length - 1), "rows per shard").toEqual([6, 7, 7]);
+    const joined = ["label,score", ...lines.flatMap((l) => l.slice(1))].join("\n") + "\n";
+    expect(joined).toBe(whole);
+    expect(decodeOutput(joined, "csv")).toEqual(await expected());
+  });
+
+  it("a chunked run (--chunk-rows 7) equals a whole-file run (--chunk-rows 1000000), byte for byte", async () => {
+    const [chunked, whole] = await Promise.all([csvOutput(inputs.csv, ["--chunk-rows", "7"]), wholeCsv()]);
+    expect(chunked).toBe(whole);
+    expect(decodeOutput(whole, "csv")).toEqual(await expected());
+  });
+
+  it("a model that is not row-wise: read whole (stderr says so), predicted as one batch", async () => {
+    const output = join(await outDir(), "out.jsonl");
+    const result = await predict(["-i", inputs.csv, "-o", output, "--chunk-rows", "7"], {}, centerer);
+    expectSuccess(result);
+    expect(result.stderr).toContain(`pipeserve: ${NOT_ROW_WISE}`);
+    const out = await readOutput(output, "jsonl");
+    const want = await expectedCenterer(centerer().modelDir, XS);
+    expect(out.names).toEqual(["centered"]);
+    (out.columns[0] as number[]).forEach((v, i) => expect(v).toBeCloseTo(want.columns[0]?.[i] as number, 12));
+  });
+});
+
+/** util-linux `script`, which runs a command on a pseudo-terminal (absent or different on some systems: then skipped). */
+const hasScript = spawnSync("script", ["-V"], { encoding: "utf8" }).stdout?.includes("util-linux") ?? false;
+
+describe.concurrent("progress on a terminal", SLOW, () => {
+  /** Runs a prediction with stderr on a pseudo-terminal; returns what the terminal showed. */
+  function onTerminal(input: string, output: string): Promise<{ code: number | null; screen: string }> {
+    const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+    const command = [process.execPath, CLI, "predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-i", input, "-o", output, "--chunk-rows", "7"].map(quote).join(" ");
+    return new Promise((resolve, reject) => {
+      const child = spawn("script", ["-qec", command, "/dev/null"], { stdio: ["ignore", "pipe", "inherit"] });
+      const parts: Buffer[] = [];
+      child.stdout.on("data", (b: Buffer) => parts.push(b));
+      child.once("error", reject);
+      child.once("close", (code) => resolve({ code, screen: Buffer.concat(parts).toString("utf8") }));
+    });
+  }
+
+  it.skipIf(!hasScript)("a bar with the rows done, the rate, and the ETA when the total is known (Parquet)", async () => {
+    const output = join(await outDir(), "out.csv");
+    const { code, screen } = await onTerminal(inputs.parquet, output);
+    expect(code, screen).toBe(0);
+    expect(screen).toMatch(/100% \| 20\/20 rows \| \d+ rows\/s \| ETA 0s/);
+    expect(await readOutput(output, "csv")).toEqual(await expected());
+  });
+
+  it.skipIf(!hasScript)("without a known total (CSV): rows and rate, no made-up percentage or ETA", async () => {
+    const output = join(await outDir(), "out.csv");
+    const { code, screen } = await onTerminal(inputs.csv, output);
+    expect(code, screen).toBe(0);
+    expect(screen).toMatch(/20 rows \| \d+ rows\/s/);
+    expect(screen).not.toContain("ETA");
+    expect(screen).not.toContain("%");
+  });
+});

@@ -1,0 +1,209 @@
+// Shared helpers for the batch suite: the fixture models trained once per file into a temp
+// tracking dir, input files in every format, outputs decoded back with the tabular API, the
+// expected scaler predictions computed by hand from the artifacts, and the built CLI run as a
+// real child process.
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect } from "vitest";
+import { FileStore, decodeTable, readTableFile, runProject, tableFromRecords, tableToRecords, toJsonValue, writeTableFile, type ColumnTable } from "../../src/index.js";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const SCALER_PROJECT = join(ROOT, "test/fixtures/projects/scaler");
+/** Not row-wise: each output depends on the whole batch (x minus the batch mean). */
+export const CENTERER_PROJECT = join(ROOT, "test/fixtures/projects/centerer");
+export const CLI = join(ROOT, "dist/cli/main.js");
+
+/** The formats `pipeserve predict` reads and writes. */
+export const FORMATS = ["csv", "json", "jsonl", "parquet", "arrow"] as const;
+export type Format = (typeof FORMATS)[number];
+
+/**
+ * 20 inputs straddling the scaler's cut (so labels differ), with fractions so every format keeps
+ * `x` a double. x = 3 flips from 1 to 0 between margin 0 and margin 1.
+ */
+export const XS = [0.5, 3.5, 4.25, -1.5, 2.75, 1.125, 5.5, 0.25, 3.0625, 2.5, -0.75, 1.875, 4.5, 0.0625, 2.125, 3.375, -2.25, 1.5, 6.5, 2.9375];
+
+const tempDirs: string[] = [];
+
+/** A fresh temp dir, removed when the file's tests are done. */
+export async function tempDir(prefix = "pipeserve-batch-"): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+afterAll(async () => {
+  await Promise.all(tempDirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+export interface TrainedModel {
+  trackingDir: string;
+  /** `runs:/<id>/model` */
+  modelUri: string;
+  /** The model directory inside the run's artifacts. */
+  modelDir: string;
+}
+
+/** Trains a fixture project's `training` pipeline into a new temp tracking dir. */
+export async function train(projectDir: string): Promise<TrainedModel> {
+  const trackingDir = await tempDir("pipeserve-batch-tracking-");
+  const result = await runProject({ projectDir, pipelineName: "training", trackingUri: trackingDir });
+  if (!result.modelUri) throw new Error(`${projectDir} packaged no model`);
+  const store = await FileStore.open(trackingDir);
+  return { trackingDir, modelUri: result.modelUri, modelDir: join(await store.artifactDir(result.runId), "model") };
+}
+
+/** Trains a fixture once for the calling file (in `beforeAll`); the getter works inside tests. */
+export function useTrainedModel(projectDir: string): () => TrainedModel {
+  let trained: TrainedModel | undefined;
+  beforeAll(async () => {
+    trained = await train(projectDir);
+  });
+  return () => {
+    if (!trained) throw new Error("useTrainedModel: the model exists only once beforeAll has run");
+    return trained;
+  };
+}
+
+/** What the scaler model must answer for `xs`, computed from its artifacts by hand. */
+export async function expectedScaler(modelDir: string, xs: readonly number[], margin = 0): Promise<ColumnTable> {
+  const scaler = JSON.parse(await readFile(join(modelDir, "artifacts", "scaler.json"), "utf8")) as { mean: number; std: number };
+  const model = JSON.parse(await readFile(join(modelDir, "artifacts", "model.json"), "utf8")) as { cut: number };
+  const z = xs.map((x) => (x - scaler.mean) / scaler.std);
+  return { names: ["label", "score"], columns: [z.map((v) => (v > model.cut + margin ? 1 : 0)), z.map((v) => v - model.cut)], numRows: xs.length };
+}
+
+/** What the centerer model must answer for `xs` predicted as one batch. */
+export async function expectedCenterer(modelDir: string, xs: readonly number[]): Promise<ColumnTable> {
+  const { std } = JSON.parse(await readFile(join(modelDir, "artifacts", "spread.json"), "utf8")) as { std: number };
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { names: ["centered"], columns: [xs.map((x) => (x - mean) / std)], numRows: xs.length };
+}
+
+export const xTable = (xs: readonly number[]): ColumnTable => ({ names: ["x"], columns: [[...xs]], numRows: xs.length });
+
+/** How a `json` input is written: MLflow's `dataframe_split` request body, or a bare array of records. */
+export type JsonInputForm = "dataframe_split" | "records";
+
+/** Writes `table` as an input file of `format` (JSON as an MLflow request body unless `records`). */
+export async function writeInput(path: string, table: ColumnTable, format: Format, jsonForm: JsonInputForm = "dataframe_split", params?: Record<string, unknown>): Promise<string> {
+  if (format !== "json") {
+    await writeTableFile(path, table, format);
+    return path;
+  }
+  const body =
+    jsonForm === "records"
+      ? toJsonValue(tableToRecords(table))
+      : { dataframe_split: { columns: table.names, data: Array.from({ length: table.numRows }, (_, r) => table.columns.map((c) => c[r])) }, ...(params ? { params } : {}) };
+  await writeFile(path, JSON.stringify(body));
+  return path;
+}
+
+/** Decodes a predictions output: the table formats with the tabular API, `json` as MLflow's `{"predictions": [...]}`. */
+export function decodeOutput(bytes: Uint8Array | string, format: Format): ColumnTable {
+  if (format !== "json") return decodeTable(typeof bytes === "string" ? Buffer.from(bytes) : bytes, format);
+  const value = JSON.parse(Buffer.from(bytes).toString("utf8")) as { predictions?: unknown };
+  expect(Object.keys(value), "MLflow's JSON output is an object with one key, predictions").toEqual(["predictions"]);
+  expect(Array.isArray(value.predictions)).toBe(true);
+  return tableFromRecords(value.predictions as Record<string, unknown>[]);
+}
+
+/** Reads a predictions output file. */
+export async function readOutput(path: string, format: Format): Promise<ColumnTable> {
+  if (format !== "json") return readTableFile(path, format);
+  return decodeOutput(await readFile(path), format);
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+export interface CliOptions {
+  stdin?: string | Uint8Array;
+  cwd?: string;
+}
+
+async function newestSource(dir: string): Promise<number> {
+  let newest = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith(".ts")) newest = Math.max(newest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
+  }
+  return newest;
+}
+
+async function isStale(): Promise<boolean> {
+  return !existsSync(CLI) || (await stat(CLI)).mtimeMs < (await newestSource(join(ROOT, "src")));
+}
+
+/**
+ * Builds dist/ when it is missing or older than src/ (npm test builds before vitest; a bare
+ * `vitest run` may not have). NB: the lock file is the one test/cli uses, so test files of
+ * both suites running in parallel build one at a time, and only once.
+ */
+export async function ensureBuilt(): Promise<void> {
+  if (!(await isStale())) return;
+  await mkdir(join(ROOT, ".tmp"), { recursive: true });
+  const lock = join(ROOT, ".tmp", "cli-build.lock");
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: "wx" });
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${lock}; delete it if no build is running.`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    if (await isStale()) await promisify(execFile)(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT });
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
+/** Starts `node dist/cli/main.js ...args` as a real child process. */
+export function startCli(args: readonly string[], options: CliOptions = {}): { child: ReturnType<typeof spawn>; done: Promise<CliResult> } {
+  const env = { ...process.env };
+  delete env["MLFLOW_TRACKING_URI"];
+  delete env["PIPESERVE_DEBUG"];
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on("data", (b: Buffer) => out.push(b));
+  child.stderr.on("data", (b: Buffer) => err.push(b));
+  if (options.stdin !== undefined) child.stdin.end(options.stdin);
+  else child.stdin.end();
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") }));
+  });
+  return { child, done };
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, options).done;
+}
+
+/** A failed run: checks the exit code and that stderr holds every message part. */
+export function expectFailure(result: CliResult, code: number, ...messages: (string | RegExp)[]): void {
+  expect(result.code, `exit code (stderr: ${result.stderr})`).toBe(code);
+  for (const m of messages) {
+    if (typeof m === "string") expect(result.stderr).toContain(m);
+    else expect(result.stderr).toMatch(m);
+  }
+}
+
+/** A successful run: exit code 0 and the one-line summary on stderr. */
+export function expectSuccess(result: CliResult): void {
+  expect(result.code, `exit code (stderr: ${result.stderr})`).toBe(0);
+  expect(result.stderr).toMatch(/pipeserve: read \d+ rows, wrote \d+ predictions in [\d.]+ s \(\d+ rows\/s\)/);
+}

@@ -1,0 +1,458 @@
+// predictFile, the library under `pipeserve predict`: every input format into every output
+// format, stdin, params and runners, bad rows stopped or set aside, outputs that appear only when
+// complete, shards that add up to the whole, chunked runs equal to whole-file runs, and a model
+// that is not row-wise read whole.
+import { readdirSync } from "node:fs";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  BatchError,
+  FormatError,
+  RunnerNotAllowedError,
+  SchemaError,
+  concatTables,
+  encodeTable,
+  loadModel,
+  predictFile,
+  sliceTable,
+  type ColumnTable,
+  type PipelineModel,
+  type PredictFileOptions,
+} from "../../src/index.js";
+import {
+  CENTERER_PROJECT,
+  FORMATS,
+  SCALER_PROJECT,
+  XS,
+  expectedCenterer,
+  expectedScaler,
+  readOutput,
+  tempDir,
+  useTrainedModel,
+  writeInput,
+  xTable,
+  type Format,
+} from "./helpers.js";
+
+const scalerTrained = useTrainedModel(SCALER_PROJECT);
+const centererTrained = useTrainedModel(CENTERER_PROJECT);
+let scaler: PipelineModel;
+let centerer: PipelineModel;
+let dir: string;
+/** The 20 XS as an input file of each format (JSON as an MLflow `dataframe_split` body). */
+const inputs = {} as Record<Format, string>;
+
+beforeAll(async () => {
+  scaler = await loadModel(scalerTrained().modelUri, { trackingUri: scalerTrained().trackingDir });
+  centerer = await loadModel(centererTrained().modelUri, { trackingUri: centererTrained().trackingDir });
+  dir = await tempDir();
+  for (const format of FORMATS) inputs[format] = await writeInput(join(dir, `xs.${format}`), xTable(XS), format);
+});
+afterAll(async () => {
+  await scaler?.close();
+  await centerer?.close();
+});
+
+const expected = (margin = 0, xs: readonly number[] = XS): Promise<ColumnTable> => expectedScaler(scalerTrained().modelDir, xs, margin);
+
+/** A fresh output path of `format` in its own dir (so leftovers can be listed). */
+async function outPath(format: Format, name = "out"): Promise<string> {
+  return join(await tempDir("pipeserve-batch-out-"), `${name}.${format}`);
+}
+
+/** Awaits `promise`, expects a rejection of class `cls` whose message holds every part, and returns it. */
+async function rejects<E extends Error>(promise: Promise<unknown>, cls: abstract new (...args: never[]) => E, ...messages: (string | RegExp)[]): Promise<E> {
+  let thrown: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, "expected a rejection").toBeInstanceOf(cls);
+  const error = thrown as E;
+  for (const m of messages) {
+    if (typeof m === "string") expect(error.message).toContain(m);
+    else expect(error.message).toMatch(m);
+  }
+  return error;
+}
+
+/** The files in `path`'s directory. */
+async function filesBeside(path: string): Promise<string[]> {
+  return (await readdir(join(path, ".."))).sort();
+}
+
+const predict = (options: PredictFileOptions, model: PipelineModel = scaler) => predictFile(model, options);
+
+describe("every input format into every output format", () => {
+  const pairs = FORMATS.flatMap((input) => FORMATS.map((output) => [input, output] as const));
+
+  it.each(pairs)("%s → %s", async (inputFormat, outputFormat) => {
+    const output = await outPath(outputFormat);
+    const result = await predict({ input: inputs[inputFormat], output, chunkRows: 6 });
+    expect(await readOutput(output, outputFormat)).toEqual(await expected());
+    expect(result).toMatchObject({ rowsRead: 20, rowsWritten: 20, rowsSkipped: 0, chunked: inputFormat !== "json" });
+    expect(await filesBeside(output), "nothing but the output is left").toEqual([`out.${outputFormat}`]);
+  });
+
+  it.each([
+    ["a bare array of records", "records" as const],
+    ["an MLflow dataframe_split body", "dataframe_split" as const],
+  ])("JSON input as %s", async (_why, form) => {
+    const input = await writeInput(join(await tempDir(), "in.json"), xTable(XS), "json", form);
+    const output = await outPath("csv");
+    await predict({ input, output });
+    expect(await readOutput(output, "csv")).toEqual(await expected());
+  });
+
+  it.each([
+    ["dataframe_records", { dataframe_records: XS.map((x) => ({ x })) }],
+    ["inputs (columns)", { inputs: { x: XS } }],
+  ])("JSON input as an MLflow %s body", async (_why, body) => {
+    const input = join(await tempDir(), "in.json");
+    await writeFile(input, JSON.stringify(body));
+    const output = await outPath("jsonl");
+    await predict({ input, output });
+    expect(await readOutput(output, "jsonl")).toEqual(await expected());
+  });
+
+  it("the formats can be named instead of implied by the extensions", async () => {
+    const input = join(await tempDir(), "data.txt");
+    await writeFile(input, await readFile(inputs.parquet));
+    const output = join(await tempDir(), "predictions.bin");
+    await predict({ input, output, inputFormat: "parquet", outputFormat: "arrow" });
+    expect(await readOutput(output, "arrow")).toEqual(await expected());
+  });
+
+  it.each([
+    ["an input", "data.txt", "out.csv", "data.txt"],
+    ["an output", "xs.csv", "out.xyz", "out.xyz"],
+  ])("%s whose extension names no format → FormatError listing the known extensions", async (_why, input, output, named) => {
+    const d = await tempDir();
+    await writeFile(join(d, input), "x\n1.5\n");
+    await rejects(predict({ input: join(d, input), output: join(d, output) }), FormatError, `Cannot tell the format of "${named}"`, ".csv, .json, .jsonl");
+    expect(await readdir(d)).toEqual([input]);
+  });
+
+  it("an empty CSV (a header only) gives an empty output with the output's columns", async () => {
+    const input = join(await tempDir(), "empty.csv");
+    await writeFile(input, "x\n");
+    const output = await outPath("parquet");
+    expect(await predict({ input, output })).toMatchObject({ rowsRead: 0, rowsWritten: 0 });
+    expect(await readOutput(output, "parquet")).toMatchObject({ names: ["label", "score"], numRows: 0 });
+  });
+});
+
+describe("stdin", () => {
+  it.each([
+    ["csv", (t: ColumnTable) => encodeTable(t, "csv")],
+    ["jsonl", (t: ColumnTable) => encodeTable(t, "jsonl")],
+    ["arrow", (t: ColumnTable) => encodeTable(t, "arrows")],
+    ["json", (t: ColumnTable) => JSON.stringify({ dataframe_split: { columns: ["x"], data: t.columns[0]?.map((x) => [x]) } })],
+  ] as const)("input - reads %s from the given stream", async (format, encode) => {
+    const output = await outPath("csv");
+    const stdin = Readable.from([Buffer.from(encode(xTable(XS)))]);
+    const result = await predict({ input: "-", inputFormat: format, output, stdin, chunkRows: 7 });
+    expect(await readOutput(output, "csv")).toEqual(await expected());
+    expect(result.rowsRead).toBe(20);
+  });
+
+  it.each([
+    ["no format", {}, "Reading stdin needs its format: pass -t csv|json|jsonl|parquet|arrow."],
+    ["Parquet", { inputFormat: "parquet" as const }, "Parquet cannot be read from stdin (its footer is at the end); pass a file."],
+    ["a shard", { inputFormat: "csv" as const, shard: { index: 1, count: 2 } }, "--shard needs a file input, not stdin."],
+  ])("stdin with %s → BatchError USAGE", async (_why, extra, message) => {
+    const output = await outPath("csv");
+    const error = await rejects(predict({ input: "-", output, stdin: Readable.from(["x\n1\n"]), ...extra }), BatchError, message);
+    expect(error.code).toBe("USAGE");
+    expect(await filesBeside(output)).toEqual([]);
+  });
+
+  it("stdout without a format → BatchError USAGE naming --output-format", async () => {
+    const error = await rejects(predict({ input: inputs.csv, output: "-" }), BatchError, "Writing stdout needs a format: pass --output-format");
+    expect(error.code).toBe("USAGE");
+  });
+});
+
+describe("params and runner", () => {
+  it("the margin makes a difference for these inputs (so the checks below mean something)", async () => {
+    expect((await expected(5)).columns[0]).not.toEqual((await expected(0)).columns[0]);
+    expect((await expected(1)).columns[0]).not.toEqual((await expected(0)).columns[0]);
+  });
+
+  it("params reach the model: margin 5 changes the labels", async () => {
+    const output = await outPath("csv");
+    await predict({ input: inputs.csv, output, params: { margin: 5 }, chunkRows: 7 });
+    expect(await readOutput(output, "csv")).toEqual(await expected(5));
+  });
+
+  it("a JSON body's own params are used when none are given, and given params win over them", async () => {
+    const input = await writeInput(join(await tempDir(), "in.json"), xTable(XS), "json", "dataframe_split", { margin: 1 });
+    const fromBody = await outPath("csv");
+    await predict({ input, output: fromBody });
+    expect(await readOutput(fromBody, "csv")).toEqual(await expected(1));
+    const given = await outPath("csv");
+    await predict({ input, output: given, params: { margin: 5 } });
+    expect(await readOutput(given, "csv")).toEqual(await expected(5));
+  });
+
+  it("a bad param value → SchemaError 'Invalid parameters found' (not a bad row), and no output", async () => {
+    const output = await outPath("csv");
+    const error = await rejects(predict({ input: inputs.csv, output, params: { margin: "x" } }), SchemaError, /^Invalid parameters found: /, "'margin' got");
+    expect(error.message).not.toContain("bad input row");
+    expect(await filesBeside(output)).toEqual([]);
+  });
+
+  it.each(["SequentialRunner", "ConcurrentRunner", "WorkerRunner"])("runner %s gives the same output", async (runner) => {
+    const output = await outPath("jsonl");
+    await predict({ input: inputs.csv, output, runner, chunkRows: 10 });
+    expect(await readOutput(output, "jsonl")).toEqual(await expected());
+  });
+
+  it("a runner off the allow-list (a module path) → RunnerNotAllowedError naming the allowed ones, and no output", async () => {
+    const output = await outPath("csv");
+    await rejects(predict({ input: inputs.csv, output, runner: "../evil.mjs#X" }), RunnerNotAllowedError, '"../evil.mjs#X" is not allowed', "SequentialRunner, ConcurrentRunner, WorkerRunner");
+    expect(await filesBeside(output)).toEqual([]);
+  });
+});
+
+describe("bad rows", () => {
+  /** 50 rows, x = i/10, with "abc" at row 38 (1-based) and, when asked, a run of bad rows 44–50. */
+  const BAD_AT = 38;
+  const goodXs = (tail: boolean): number[] => Array.from({ length: 50 }, (_, i) => i / 10).filter((_, i) => i !== BAD_AT - 1 && !(tail && i >= 43));
+  let badCsv: string;
+  let badJsonl: string;
+  let manyBadCsv: string;
+
+  beforeAll(async () => {
+    const d = await tempDir();
+    const cell = (i: number, tail: boolean): string => (i === BAD_AT - 1 ? "abc" : tail && i >= 43 ? "" : String(i / 10));
+    badCsv = join(d, "bad.csv");
+    await writeFile(badCsv, ["x", ...Array.from({ length: 50 }, (_, i) => cell(i, false))].join("\n") + "\n");
+    manyBadCsv = join(d, "many-bad.csv");
+    await writeFile(manyBadCsv, ["x", ...Array.from({ length: 50 }, (_, i) => (cell(i, true) === "" ? "oops" : cell(i, true)))].join("\n") + "\n");
+    badJsonl = join(d, "bad.jsonl");
+    await writeFile(badJsonl, Array.from({ length: 50 }, (_, i) => JSON.stringify({ x: i === BAD_AT - 1 ? "abc" : i / 10 })).join("\n") + "\n");
+  });
+
+  it.each([
+    ["CSV, chunks of 7", "csv", 7],
+    ["CSV, one chunk", "csv", 1000],
+    ["JSON Lines, chunks of 7", "jsonl", 7],
+    ["JSON Lines, one chunk", "jsonl", 1000],
+  ] as const)("fail (default), %s: BatchError BAD_ROW naming row 38 and column x; no output, no leftovers", async (_why, format, chunkRows) => {
+    for (const outFormat of ["csv", "parquet"] as const) {
+      const output = await outPath(outFormat);
+      const error = await rejects(
+        predict({ input: format === "csv" ? badCsv : badJsonl, output, chunkRows }),
+        BatchError,
+        "Stopped at a bad input row (rows counted from 1, header excluded)",
+        "column x",
+        `row ${BAD_AT} holds "abc"`,
+        "Use --on-error skip",
+      );
+      expect(error.code).toBe("BAD_ROW");
+      expect(error.cause).toBeInstanceOf(FormatError);
+      expect(await filesBeside(output)).toEqual([]);
+    }
+  });
+
+  it("fail leaves an earlier output under the name untouched", async () => {
+    const output = await outPath("csv");
+    await writeFile(output, "earlier\n");
+    await rejects(predict({ input: badCsv, output, chunkRows: 7 }), BatchError, `row ${BAD_AT}`);
+    expect(await readFile(output, "utf8")).toBe("earlier\n");
+    expect(await filesBeside(output)).toEqual(["out.csv"]);
+  });
+
+  it("a missing column → BatchError naming it", async () => {
+    const input = join(await tempDir(), "nocol.csv");
+    await writeFile(input, "y\n1\n");
+    const output = await outPath("csv");
+    await rejects(predict({ input, output }), BatchError, "Model is missing inputs ['x']");
+    expect(await filesBeside(output)).toEqual([]);
+  });
+
+  it.each([
+    ["CSV", "csv", 7],
+    ["JSON Lines", "jsonl", 7],
+    ["CSV, one chunk", "csv", 1000],
+  ] as const)("skip, %s: the good rows predicted, the bad one in OUTPUT.errors.jsonl with its row and error", async (_why, format, chunkRows) => {
+    const output = await outPath("csv");
+    const result = await predict({ input: format === "csv" ? badCsv : badJsonl, output, chunkRows, onError: "skip" });
+    expect(await readOutput(output, "csv")).toEqual(await expected(0, goodXs(false)));
+    expect(result).toMatchObject({ rowsRead: 50, rowsWritten: 49, rowsSkipped: 1, errorsFile: `${output}.errors.jsonl` });
+    const lines = (await readFile(`${output}.errors.jsonl`, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([{ row: BAD_AT, error: expect.stringContaining(`Failed to convert column x to type 'float64' (double): row ${BAD_AT} holds "abc"`), data: { x: "abc" } }]);
+  });
+
+  it("skip with bad rows in several chunks, one chunk all bad: rows numbered across chunks, output in order", async () => {
+    const output = await outPath("json");
+    const result = await predict({ input: manyBadCsv, output, chunkRows: 7, onError: "skip" });
+    expect(await readOutput(output, "json")).toEqual(await expected(0, goodXs(true)));
+    const rows = (await readFile(`${output}.errors.jsonl`, "utf8")).trim().split("\n").map((l) => (JSON.parse(l) as { row: number }).row);
+    expect(rows).toEqual([38, 44, 45, 46, 47, 48, 49, 50]);
+    expect(result.rowsSkipped).toBe(8);
+  });
+
+  it("skip without bad rows writes no errors file, and replaces a stale one", async () => {
+    const output = await outPath("csv");
+    await writeFile(`${output}.errors.jsonl`, "stale\n");
+    const result = await predict({ input: inputs.csv, output, onError: "skip" });
+    expect(result.errorsFile).toBeUndefined();
+    expect(await filesBeside(output)).toEqual(["out.csv"]);
+  });
+});
+
+describe("atomic output", () => {
+  it("while the run goes on, the output exists only as a hidden .partial beside it", async () => {
+    const output = await outPath("csv");
+    const seen: string[][] = [];
+    await predict({ input: inputs.csv, output, chunkRows: 5, onProgress: () => void seen.push(readdirSync(dirname(output))) });
+    expect(seen).toHaveLength(4);
+    for (const files of seen) expect(files).toEqual([expect.stringMatching(/^\.out\.csv\.[0-9a-f]{12}\.partial$/)]);
+    expect(await filesBeside(output)).toEqual(["out.csv"]);
+  });
+
+  it.each(FORMATS)("an aborted run (the signal, as on SIGINT) leaves nothing under the name, nor a .partial (%s)", async (format) => {
+    const output = await outPath(format);
+    const abort = new AbortController();
+    const reason = new Error("Interrupted by SIGINT; the partial output was removed.");
+    await rejects(
+      predict({ input: inputs.csv, output, chunkRows: 3, signal: abort.signal, onProgress: (done) => void (done >= 6 && abort.abort(reason)) }),
+      Error,
+      "Interrupted by SIGINT",
+    );
+    expect(await filesBeside(output)).toEqual([]);
+  });
+});
+
+describe("shards", () => {
+  const SHARDED = FORMATS.map((f) => [f] as const);
+
+  it.each(SHARDED)("%s input: shards 1/3, 2/3, 3/3 (boundaries inside chunks) add up to the unsharded output", async (format) => {
+    const whole = await outPath("csv", "whole");
+    await predict({ input: inputs[format], output: whole, chunkRows: 4 });
+    const parts: ColumnTable[] = [];
+    for (let index = 1; index <= 3; index++) {
+      const output = await outPath("csv", `part-${index}`);
+      const progress: (number | undefined)[] = [];
+      const result = await predict({ input: inputs[format], output, chunkRows: 4, shard: { index, count: 3 }, onProgress: (_d, total) => progress.push(total) });
+      expect(result.rowsRead).toBe([6, 7, 7][index - 1]);
+      expect(new Set(progress), "a shard knows its size").toEqual(new Set([result.rowsRead]));
+      parts.push(await readOutput(output, "csv"));
+    }
+    expect(concatTables(parts)).toEqual(await readOutput(whole, "csv"));
+    expect(concatTables(parts)).toEqual(await expected());
+  });
+
+  it("more shards than rows: the empty ones still write their columns (Parquet), and all add up", async () => {
+    const parts: ColumnTable[] = [];
+    for (let index = 1; index <= 30; index++) {
+      const output = await outPath("parquet", `part-${index}`);
+      await predict({ input: inputs.parquet, output, chunkRows: 4, shard: { index, count: 30 } });
+      const part = await readOutput(output, "parquet");
+      expect(part.names).toEqual(["label", "score"]);
+      parts.push(part);
+    }
+    expect(parts.filter((p) => p.numRows === 0).length).toBe(10);
+    expect(concatTables(parts)).toEqual(await expected());
+  });
+
+  it("the non-row-wise model sharded: each shard is one batch of its rows", async () => {
+    const output = await outPath("csv");
+    await predict({ input: inputs.csv, output, shard: { index: 2, count: 2 }, chunkRows: 3 }, centerer);
+    expect(await readOutput(output, "csv")).toEqual(await expectedCenterer(centererTrained().modelDir, XS.slice(10)));
+  });
+
+  it("skip in a shard numbers the bad rows of the whole file", async () => {
+    const input = join(await tempDir(), "in.csv");
+    await writeFile(input, ["x", ...XS.map((x, i) => (i === 15 ? "bad" : String(x)))].join("\n") + "\n");
+    const output = await outPath("csv");
+    await predict({ input, output, shard: { index: 3, count: 3 }, onError: "skip", chunkRows: 4 });
+    expect(JSON.parse(await readFile(`${output}.errors.jsonl`, "utf8"))).toMatchObject({ row: 16, data: { x: "bad" } });
+  });
+
+  it.each([
+    ["index 0", { index: 0, count: 3 }, "got 0/3"],
+    ["index above the count", { index: 4, count: 3 }, "got 4/3"],
+    ["count 0", { index: 0, count: 0 }, "got 0/0"],
+    ["a fraction", { index: 1.5, count: 3 }, "got 1.5/3"],
+  ])("%s → BatchError USAGE '--shard must be I/N with 1 ≤ I ≤ N'", async (_why, shard, got) => {
+    const output = await outPath("csv");
+    const error = await rejects(predict({ input: inputs.csv, output, shard }), BatchError, "--shard must be I/N with 1 ≤ I ≤ N", got);
+    expect(error.code).toBe("USAGE");
+  });
+});
+
+describe("chunks", () => {
+  it.each(["csv", "jsonl", "parquet", "arrow"] as const)("%s: chunks of 7 give exactly the bytes of one whole chunk (CSV out) and the same table (Parquet out)", async (format) => {
+    const chunked = await outPath("csv", "chunked");
+    const whole = await outPath("csv", "whole");
+    await predict({ input: inputs[format], output: chunked, chunkRows: 7 });
+    await predict({ input: inputs[format], output: whole, chunkRows: 1_000_000 });
+    expect(await readFile(chunked, "utf8")).toBe(await readFile(whole, "utf8"));
+    const chunkedPq = await outPath("parquet", "chunked");
+    const wholePq = await outPath("parquet", "whole");
+    await predict({ input: inputs[format], output: chunkedPq, chunkRows: 7 });
+    await predict({ input: inputs[format], output: wholePq, chunkRows: 1_000_000 });
+    expect(await readOutput(chunkedPq, "parquet")).toEqual(await readOutput(wholePq, "parquet"));
+  });
+
+  it("progress after each chunk: rows done, and the total where known (Parquet's footer)", async () => {
+    const csvCalls: [number, number | undefined][] = [];
+    await predict({ input: inputs.csv, output: await outPath("csv"), chunkRows: 7, onProgress: (d, t) => csvCalls.push([d, t]) });
+    expect(csvCalls).toEqual([[7, undefined], [14, undefined], [20, undefined]]);
+    const pqCalls: [number, number | undefined][] = [];
+    await predict({ input: inputs.parquet, output: await outPath("csv"), chunkRows: 7, onProgress: (d, t) => pqCalls.push([d, t]) });
+    expect(pqCalls).toEqual([[7, 20], [14, 20], [20, 20]]);
+  });
+
+  it.each([0, -1, 1.5])("chunkRows %s → BatchError USAGE", async (chunkRows) => {
+    const error = await rejects(predict({ input: inputs.csv, output: await outPath("csv"), chunkRows }), BatchError, `--chunk-rows must be a whole number of at least 1, got ${chunkRows}.`);
+    expect(error.code).toBe("USAGE");
+  });
+
+  it("JSON input is read whole, and says so", async () => {
+    const notices: string[] = [];
+    const result = await predict({ input: inputs.json, output: await outPath("csv"), chunkRows: 7, onNotice: (m) => notices.push(m) });
+    expect(result.chunked).toBe(false);
+    expect(notices).toEqual(["JSON input is read whole; use JSON Lines (.jsonl) or CSV to stream large inputs."]);
+  });
+});
+
+describe("a model that is not row-wise", () => {
+  it("predicting it in chunks would differ (so the checks below mean something)", async () => {
+    const { modelDir } = centererTrained();
+    const perChunk = concatTables([await expectedCenterer(modelDir, XS.slice(0, 7)), await expectedCenterer(modelDir, XS.slice(7, 14)), await expectedCenterer(modelDir, XS.slice(14))]);
+    expect(perChunk).not.toEqual(await expectedCenterer(modelDir, XS));
+    expect(centerer.rowWise).toBe(false);
+    expect(scaler.rowWise).toBe(true);
+  });
+
+  it.each(["csv", "jsonl", "parquet", "arrow"] as const)("%s input with chunkRows 7: read whole, predicted as one batch, and it says so", async (format) => {
+    const notices: string[] = [];
+    const output = await outPath("parquet");
+    const progress: number[] = [];
+    const result = await predict({ input: inputs[format], output, chunkRows: 7, onNotice: (m) => notices.push(m), onProgress: (d) => progress.push(d) }, centerer);
+    expect(result).toMatchObject({ chunked: false, rowsRead: 20, rowsWritten: 20 });
+    expect(notices).toEqual(["The model is not row-wise (row_wise: false), so the whole input is read into memory and predicted at once."]);
+    expect(progress).toEqual([20]);
+    const out = await readOutput(output, "parquet");
+    const want = await expectedCenterer(centererTrained().modelDir, XS);
+    expect(out.names).toEqual(want.names);
+    (out.columns[0] as number[]).forEach((v, i) => expect(v).toBeCloseTo(want.columns[0]?.[i] as number, 12));
+  });
+
+  it("a bad row in a model read whole is still named by its row", async () => {
+    const input = join(await tempDir(), "in.csv");
+    await writeFile(input, ["x", ...XS.map((x, i) => (i === 12 ? "nope" : String(x)))].join("\n") + "\n");
+    await rejects(predict({ input, output: await outPath("csv"), chunkRows: 5 }, centerer), BatchError, 'row 13 holds "nope"', "column x");
+    const output = await outPath("csv");
+    const result = await predict({ input, output, chunkRows: 5, onError: "skip" }, centerer);
+    expect(result.rowsSkipped).toBe(1);
+    expect(sliceTable(await readOutput(output, "csv"), 0, 0).names).toEqual(["centered"]);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * The Dockerfile's runtime stage, reproduced without Docker (no engine runs on these machines):
+ * pack pipeserve, install it with production dependencies only into an empty folder, and from
+ * there serve a model packaged beforehand. Proves nothing the server needs lives in devDependencies.
+ */
+import { execFileSync } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli, ensureBuilt, root, spawnNode, stop, waitForServing } from "./helpers.js";
+
+let work: string;
+beforeAll(async () => {
+  ensureBuilt();
+  work = await mkdtemp(join(tmpdir(), "pipeserve-prod-"));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+function npm(args: string[], cwd: string): string {
+  return execFileSync("npm", [...args, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+describe("the Dockerfile", () => {
+  it("builds with dev dependencies and runs with production ones, as a non-root user, with a health check", async () => {
+    const dockerfile = await readFile(join(root, "Dockerfile"), "utf8");
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    expect(stages).toHaveLength(2);
+    const runtime = stages[1] as string;
+    expect(stages[0]).toMatch(/RUN npm ci\n/);
+    expect(runtime).toMatch(/npm ci --omit=dev/);
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toMatch(/^HEALTHCHECK .*\n?.*\/health/m);
+    expect(runtime).toMatch(/^ENTRYPOINT \["pipeserve"\]$/m);
+    expect(runtime).toMatch(/^CMD \["serve"/m);
+    expect(runtime).toMatch(/MODEL_URI=/);
+    expect(runtime).toMatch(/PORT=5000/);
+  });
+});
+
+describe("a production-only install (the runtime stage without Docker)", () => {
+  it("serves a model packaged beforehand and answers a request", async () => {
+    // The model, packaged with the development checkout.
+    const tracking = join(work, "mlruns");
+    const run = cli(["run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__", "--tracking-uri", tracking]);
+    expect(run.code, run.stderr).toBe(0);
+
+    // pipeserve, packed and installed as the image installs it.
+    const packDir = join(work, "pack");
+    await mkdir(packDir);
+    npm(["pack", "--pack-destination", packDir], root);
+    const [tarball] = await readdir(packDir);
+    expect(tarball).toMatch(/^pipeserve-\d+\.\d+\.\d+\.tgz$/);
+    const app = join(work, "app");
+    await mkdir(app);
+    for (const file of ["package.json", "package-lock.json", ".npmrc"]) await copyFile(join(root, file), join(app, file));
+    npm(["ci", "--omit=dev", "--ignore-scripts"], app);
+    npm(["install", "--omit=dev", "--ignore-scripts", "--no-save", join(packDir, tarball as string)], app);
+    const installed = await readdir(join(app, "node_modules"));
+    for (const devOnly of ["vitest", "typescript", "tsx", "vega-datasets", "autocannon"]) expect(installed).not.toContain(devOnly);
+
+    const server = spawnNode([join(app, "node_modules", "pipeserve", "dist", "cli", "main.js"), "serve", "-p", "0", "--tracking-uri", tracking], {
+      cwd: app,
+      env: { MODEL_URI: "models:/penguins/latest" },
+    });
+    let stderr = "";
+    server.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    try {
+      const url = await waitForServing(server);
+      const health = await fetch(`${url}/health`);
+      expect(health.status).toBe(200);
+      const body = await readFile(join(root, "..", "shared", "bench-data", "req_1row.json"), "utf8");
+      const response = await fetch(`${url}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+      expect(response.status, stderr).toBe(200);
+      expect(await response.json()).toMatchObject({ predictions: [{ species: "Adelie" }] });
+    } finally {
+      expect(await stop(server)).toBe(0);
+    }
+  }, 240_000);
+});
