@@ -2,7 +2,7 @@
  * Runs the benchmarks: `npm run bench` runs all, `npm run bench -- runtime` only the named ones.
  * Results go to bench/results/<name>.json (not committed: figures belong to the machine they ran on).
  */
-const ALL = ["runtime", "tabular", "server"] as const;
+const ALL = ["runtime", "tabular", "loader", "server", "batch"] as const;
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(ALL as readonly string[]).includes(w));

@@ -1,0 +1,307 @@
+/**
+ * Every body type `/invocations` accepts and every response type `Accept` can ask for, with
+ * bodies built by the tabular API (encodeTable, toArrow, encodeArrowIpc, arrowToParquet) and
+ * responses decoded back: JSON (and its Content-Type rules), CSV (typed by the signature, params
+ * from `?params=`), Arrow IPC stream and file, Parquet, NDJSON; `Accept: text/csv` and
+ * `Accept: application/vnd.apache.arrow.stream`; and the X-Pipeserve-Ignored-Params header.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  BODY_TYPES,
+  arrowToParquet,
+  decodeArrowIpc,
+  encodeArrowIpc,
+  encodeTable,
+  fromArrow,
+  parseCsv,
+  tableFromColumns,
+  tableToRecords,
+  toArrow,
+  type ColumnTable,
+  type MlflowSignature,
+} from "../../src/index.js";
+import { abBody, expectError, postJson, predictions, quietApp, send, type App } from "./fixtures/http.js";
+import { SIGNATURES, buildModel } from "./fixtures/models.js";
+
+const ACCEPTED = `Accepted: ${BODY_TYPES.join(", ")} (charset=utf-8 only).`;
+const AB_ROWS = [
+  { a: 1, b: 0.5 },
+  { a: 2, b: 1.5 },
+];
+const AB_TABLE = tableFromColumns({ a: [1, 2], b: [0.5, 1.5] });
+
+/** Every column type, for the binary formats (Arrow and Parquet carry types of their own). */
+const TYPED: MlflowSignature = {
+  inputs:
+    '[{"type": "boolean", "name": "flag", "required": true}, {"type": "long", "name": "n", "required": true}, {"type": "double", "name": "x", "required": true}, ' +
+    '{"type": "string", "name": "s", "required": true}, {"type": "binary", "name": "bin", "required": true}, {"type": "datetime", "name": "t", "required": true}, ' +
+    '{"type": "double", "name": "opt", "required": false}]',
+  outputs: null,
+  params: null,
+};
+const TYPED_TABLE = tableFromColumns({
+  flag: [true, false],
+  n: [1n, 9_007_199_254_740_991n],
+  x: [0.25, -3],
+  s: ["0012", "héllo, \"world\""],
+  bin: [new Uint8Array([1, 2, 3]), new Uint8Array([255])],
+  t: [new Date("2021-01-01T00:00:00Z"), new Date("2024-02-29T12:34:56.789Z")],
+});
+const TYPED_ROWS = [
+  { flag: true, n: 1, x: 0.25, s: "0012", bin: "AQID", t: "2021-01-01T00:00:00.000Z", opt: null },
+  { flag: false, n: 9_007_199_254_740_991, x: -3, s: 'héllo, "world"', bin: "/w==", t: "2024-02-29T12:34:56.789Z", opt: null },
+];
+
+/** CSV cells are text: the signature types them. */
+const CSV_TYPED: MlflowSignature = {
+  inputs:
+    '[{"type": "string", "name": "s", "required": true}, {"type": "long", "name": "n", "required": true}, {"type": "boolean", "name": "f", "required": false}, ' +
+    '{"type": "datetime", "name": "t", "required": false}, {"type": "double", "name": "x", "required": false}]',
+  outputs: null,
+  params: null,
+};
+
+/** params_echo with a few params, to see what reaches the pipeline. */
+const WITH_PARAMS: MlflowSignature = {
+  inputs: '[{"type": "string", "name": "x", "required": true}]',
+  outputs: null,
+  params: '[{"name": "threshold", "default": 0.5, "shape": null, "type": "double"}, {"name": "tags", "default": ["a"], "shape": [-1], "type": "string"}]',
+};
+const DEFAULT_PARAMS = { threshold: 0.5, tags: ["a"] };
+
+let ab: App;
+let typed: App;
+let csvTyped: App;
+let paramsEcho: App;
+
+beforeAll(async () => {
+  ab = quietApp(await buildModel("echo", SIGNATURES.ab));
+  typed = quietApp(await buildModel("echo", TYPED));
+  csvTyped = quietApp(await buildModel("echo", CSV_TYPED));
+  paramsEcho = quietApp(await buildModel("params_echo", WITH_PARAMS));
+});
+
+function post(app: App, contentType: string | null, body: string | Uint8Array, options: { query?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  return send(app, `/invocations${options.query ?? ""}`, { method: "POST", contentType, body, ...(options.headers ? { headers: options.headers } : {}) });
+}
+
+function paramsQuery(params: unknown): string {
+  return `?params=${encodeURIComponent(JSON.stringify(params))}`;
+}
+
+describe("application/json", () => {
+  it.each([
+    "application/json",
+    "application/json; charset=utf-8",
+    "application/json;charset=UTF-8",
+    'application/json; charset="utf-8"',
+    "application/json ; Charset=Utf-8",
+    "APPLICATION/JSON",
+    "Application/Json; charset=utf-8",
+  ])("accepts Content-Type %j", async (contentType) => {
+    expect(await predictions(await post(ab, contentType, JSON.stringify(abBody())))).toEqual(AB_ROWS);
+  });
+
+  it.each([
+    { contentType: "application/json; charset=latin-1", parts: ['Content-Type parameter "charset=latin-1" is not supported', "only charset=utf-8"] },
+    { contentType: "application/json; charset=utf-16", parts: ['Content-Type parameter "charset=utf-16" is not supported'] },
+    { contentType: "application/json; format=pandas-split", parts: ['Content-Type parameter "format=pandas-split" is not supported'] },
+    { contentType: "application/json; charset=utf-8; q=1", parts: ['Content-Type parameter "q=1" is not supported'] },
+    { contentType: "text/csv; header=present", parts: ['Content-Type parameter "header=present" is not supported'] },
+  ])("refuses other parameters: $contentType → 415", async ({ contentType, parts }) => {
+    await expectError(await post(ab, contentType, JSON.stringify(abBody())), 415, "UNSUPPORTED_MEDIA_TYPE", [...parts, ACCEPTED]);
+  });
+
+  it.each([null, ""])("refuses a missing Content-Type (%j) with a 415 JSON body, not MLflow's 500", async (contentType) => {
+    const res = await send(ab, "/invocations", { method: "POST", body: JSON.stringify(abBody()), ...(contentType === "" ? { headers: { "Content-Type": "" } } : {}) });
+    await expectError(res, 415, "UNSUPPORTED_MEDIA_TYPE", ["The request has no Content-Type", ACCEPTED]);
+  });
+
+  it.each(["text/plain", "application/xml", "multipart/form-data; boundary=x", "application/jsonl", "application/x-www-form-urlencoded", "not_a_supported_content_type"])(
+    "refuses the unknown type %j with a 415 listing the accepted ones",
+    async (contentType) => {
+      await expectError(await post(ab, contentType, JSON.stringify(abBody())), 415, "UNSUPPORTED_MEDIA_TYPE", [`Content-Type "${contentType}" is not supported`, ACCEPTED]);
+    },
+  );
+
+  it("takes params from the body, not from ?params= (that is for bodies that cannot carry them)", async () => {
+    const res = await post(paramsEcho, "application/json", JSON.stringify({ inputs: ["q"], params: { threshold: 0.75 } }), { query: paramsQuery({ threshold: 0.9 }) });
+    expect(await predictions(res)).toEqual({ ...DEFAULT_PARAMS, threshold: 0.75 });
+  });
+});
+
+describe("text/csv", () => {
+  it("reads a header row and types each cell by the signature", async () => {
+    expect(await predictions(await post(ab, "text/csv", "a,b\n1,0.5\n2,1.5\n"))).toEqual(AB_ROWS);
+  });
+
+  it("keeps a string column's numeric-looking cells as strings, and types the rest by the signature", async () => {
+    const csv = 's,n,f,t,x\n0012,7,true,2021-01-01,1e3\n1e3,8,false,2024-02-29T12:00:00Z,-0.5\ntrue,9,,,\n"12,5",10,,,\n';
+    expect(await predictions(await post(csvTyped, "text/csv; charset=utf-8", csv))).toEqual([
+      { s: "0012", n: 7, f: true, t: "2021-01-01T00:00:00.000Z", x: 1000 },
+      { s: "1e3", n: 8, f: false, t: "2024-02-29T12:00:00.000Z", x: -0.5 },
+      { s: "true", n: 9, f: null, t: null, x: null },
+      { s: "12,5", n: 10, f: null, t: null, x: null },
+    ]);
+  });
+
+  it("fills missing optional columns with null, in the signature's order", async () => {
+    expect(await predictions(await post(csvTyped, "text/csv", "n,s\n1,a\n"))).toEqual([{ s: "a", n: 1, f: null, t: null, x: null }]);
+  });
+
+  it("answers a header with no rows with no predictions", async () => {
+    expect(await predictions(await post(ab, "text/csv", "a,b\n"))).toEqual([]);
+  });
+
+  it.each([
+    { why: "an empty body", csv: "", code: "BAD_REQUEST", parts: ["The request body is empty", "text/csv"] },
+    { why: "a row with too few fields", csv: "a,b\n1\n", code: "BAD_REQUEST", parts: ["CSV line 2 has 1 fields but the header has 2"] },
+    { why: "an unclosed quote", csv: 'a,b\n"1,2\n', code: "BAD_REQUEST", parts: ["Could not parse the CSV input", "Quote Not Closed"] },
+    { why: "text in a long column", csv: "s,n\nx,abc\n", code: "BAD_REQUEST", parts: ["Failed to convert column n to type 'int64'", '"abc"'] },
+    { why: "a fraction in a long column", csv: "s,n\nx,1.5\n", code: "INVALID_PARAMETER_VALUE", parts: ["column n", "1.5"] },
+    { why: "a non-boolean in a boolean column", csv: "s,n,f\nx,1,yes\n", code: "INVALID_PARAMETER_VALUE", parts: ["column f", '"yes"'] },
+    { why: "an empty cell in a required column", csv: "s,n\nx,\n", code: "BAD_REQUEST", parts: ["column n", "but the column is required"] },
+    { why: "a missing required column", csv: "s\nx\n", code: "INVALID_PARAMETER_VALUE", parts: ["Model is missing inputs ['n']"] },
+  ])("refuses $why → 400", async ({ csv, code, parts }) => {
+    await expectError(await post(csvTyped, "text/csv", csv), 400, code, parts);
+  });
+
+  it("refuses a body that is not UTF-8", async () => {
+    await expectError(await post(ab, "text/csv", new Uint8Array([0x61, 0x2c, 0x62, 0x0a, 0xff, 0xfe, 0x0a])), 400, "BAD_REQUEST", ["The request body is not valid UTF-8"]);
+  });
+
+  it("takes params from ?params= (URL-encoded JSON), which MLflow cannot", async () => {
+    const res = await post(paramsEcho, "text/csv", "x\nq\n", { query: paramsQuery({ threshold: 0.9, tags: ["b", "c"] }) });
+    expect(res.headers.get("x-pipeserve-ignored-params")).toBeNull();
+    expect(await predictions(res)).toEqual({ threshold: 0.9, tags: ["b", "c"] });
+  });
+
+  it("uses every default without ?params= (or with ?params=null)", async () => {
+    expect(await predictions(await post(paramsEcho, "text/csv", "x\nq\n"))).toEqual(DEFAULT_PARAMS);
+    expect(await predictions(await post(paramsEcho, "text/csv", "x\nq\n", { query: "?params=null" }))).toEqual(DEFAULT_PARAMS);
+  });
+
+  it.each([
+    { why: "not JSON", query: "?params=%7Bthreshold", code: "BAD_REQUEST", parts: ["The params query parameter is not valid JSON", "?params="] },
+    { why: "a JSON list", query: paramsQuery([1, 2]), code: "INVALID_PARAMETER_VALUE", parts: ["The params query parameter must be a JSON object"] },
+    { why: "a value of the wrong type", query: paramsQuery({ threshold: "high" }), code: "INVALID_PARAMETER_VALUE", parts: ["Invalid parameters found", "threshold"] },
+  ])("refuses ?params= that is $why → 400", async ({ query, code, parts }) => {
+    await expectError(await post(paramsEcho, "text/csv", "x\nq\n", { query }), 400, code, parts);
+  });
+});
+
+describe("Arrow, Parquet and NDJSON bodies", () => {
+  const BODIES: [string, string, (t: ColumnTable) => Uint8Array | string][] = [
+    ["Arrow IPC stream (encodeArrowIpc)", "application/vnd.apache.arrow.stream", (t) => encodeArrowIpc(toArrow(t), "stream")],
+    ["Arrow IPC stream (encodeTable arrows)", "application/vnd.apache.arrow.stream", (t) => encodeTable(t, "arrows")],
+    ["Arrow IPC file (encodeArrowIpc)", "application/vnd.apache.arrow.file", (t) => encodeArrowIpc(toArrow(t), "file")],
+    ["Arrow IPC file (encodeTable arrow)", "application/vnd.apache.arrow.file", (t) => encodeTable(t, "arrow")],
+    ["Parquet (arrowToParquet)", "application/vnd.apache.parquet", (t) => arrowToParquet(toArrow(t))],
+    ["NDJSON (encodeTable jsonl)", "application/x-ndjson", (t) => encodeTable(t, "jsonl")],
+  ];
+
+  it.each(BODIES)("%s: a plain table", async (_, contentType, encode) => {
+    expect(await predictions(await post(ab, contentType, encode(AB_TABLE)))).toEqual(AB_ROWS);
+  });
+
+  it.each(BODIES.filter(([, type]) => type !== "application/x-ndjson"))("%s: every column type, in another column order", async (_, contentType, encode) => {
+    const reordered = { names: [...TYPED_TABLE.names].reverse(), columns: [...TYPED_TABLE.columns].reverse(), numRows: TYPED_TABLE.numRows };
+    expect(await predictions(await post(typed, contentType, encode(reordered)))).toEqual(TYPED_ROWS);
+  });
+
+  it.each(BODIES)("%s: params from ?params=", async (_, contentType, encode) => {
+    const res = await post(paramsEcho, contentType, encode(tableFromColumns({ x: ["q"] })), { query: paramsQuery({ threshold: 0.25, typo: 1 }) });
+    expect(res.headers.get("x-pipeserve-ignored-params")).toBe("typo");
+    expect(await predictions(res)).toEqual({ ...DEFAULT_PARAMS, threshold: 0.25 });
+  });
+
+  it.each(BODIES)("%s: the signature is enforced", async (_, contentType, encode) => {
+    await expectError(await post(ab, contentType, encode(tableFromColumns({ a: [1.5], b: [1] }))), 400, "INVALID_PARAMETER_VALUE", ["column a", "1.5"]);
+    await expectError(await post(ab, contentType, encode(tableFromColumns({ a: [1] }))), 400, "INVALID_PARAMETER_VALUE", ["Model is missing inputs ['b']"]);
+  });
+
+  it.each([
+    { why: "garbage as an Arrow stream", type: "application/vnd.apache.arrow.stream", body: new Uint8Array([1, 2, 3, 4, 5]), parts: ["Arrow IPC data"] },
+    { why: "garbage as an Arrow file", type: "application/vnd.apache.arrow.file", body: new Uint8Array([1, 2, 3, 4, 5]), parts: ["Arrow IPC data"] },
+    { why: "JSON labelled as Arrow", type: "application/vnd.apache.arrow.stream", body: JSON.stringify(abBody()), parts: ["Arrow IPC data"] },
+    { why: "Parquet labelled as Arrow", type: "application/vnd.apache.arrow.file", body: arrowToParquet(toArrow(AB_TABLE)), parts: ["Arrow IPC data"] },
+    { why: "garbage as Parquet", type: "application/vnd.apache.parquet", body: new Uint8Array([1, 2, 3, 4, 5]), parts: ["Could not read the Parquet data"] },
+    { why: "Arrow labelled as Parquet", type: "application/vnd.apache.parquet", body: encodeArrowIpc(toArrow(AB_TABLE), "file"), parts: ["Could not read the Parquet data"] },
+    { why: "a broken NDJSON line", type: "application/x-ndjson", body: '{"a": 1, "b": 0.5}\n{nope\n', parts: ["JSON Lines line 2 is not valid JSON"] },
+    { why: "an NDJSON line that is not an object", type: "application/x-ndjson", body: "[1, 0.5]\n", parts: ["Record 0 is not an object of column values"] },
+    { why: "an empty body", type: "application/vnd.apache.parquet", body: "", parts: ["The request body is empty"] },
+  ])("refuses $why → 400 BAD_REQUEST", async ({ type, body, parts }) => {
+    await expectError(await post(ab, type, body), 400, "BAD_REQUEST", parts);
+  });
+});
+
+describe("response types (Accept)", () => {
+  it.each([
+    ["text/csv", "text/csv"],
+    ["text/csv; q=0.9", "text/csv"],
+    ["text/*", "text/csv"],
+    ["application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.stream"],
+    ["text/csv;q=0.5, application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.stream"],
+    ["application/vnd.apache.arrow.stream;q=0, text/csv", "text/csv"],
+    ["application/json", "application/json"],
+    ["*/*", "application/json"],
+    ["application/*", "application/json"],
+    ["application/xml", "application/json"],
+  ])("Accept: %s → %s", async (accept, expected) => {
+    const res = await postJson(ab, abBody(), { headers: { Accept: accept } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")?.split(";")[0]).toBe(expected);
+  });
+
+  it("Accept: text/csv answers CSV that decodes back to the predictions", async () => {
+    const res = await post(typed, "application/vnd.apache.arrow.stream", encodeTable(TYPED_TABLE, "arrows"), { headers: { Accept: "text/csv" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    const text = await res.text();
+    expect(text.split("\n")[0]).toBe("flag,n,x,s,bin,t,opt");
+    const rows = tableToRecords(parseCsv(text, { raw: true }));
+    expect(rows).toEqual(TYPED_ROWS.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)]))));
+  });
+
+  it("Accept: application/vnd.apache.arrow.stream answers Arrow IPC that decodes back to the predictions", async () => {
+    const res = await post(typed, "application/vnd.apache.parquet", arrowToParquet(toArrow(TYPED_TABLE)), { headers: { Accept: "application/vnd.apache.arrow.stream" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/vnd.apache.arrow.stream");
+    const table = fromArrow(decodeArrowIpc(new Uint8Array(await res.arrayBuffer())));
+    expect(table.names).toEqual(["flag", "n", "x", "s", "bin", "t", "opt"]);
+    const rows = tableToRecords(table);
+    expect(rows.map((r) => ({ ...r, t: (r["t"] as Date).toISOString(), bin: Buffer.from(r["bin"] as Uint8Array).toString("base64") }))).toEqual(TYPED_ROWS);
+  });
+
+  it("a list output (row_sum_ndarray) is one column named 0 in CSV and Arrow", async () => {
+    const sums = quietApp(await buildModel("row_sum_ndarray", SIGNATURES.ab));
+    const csv = await postJson(sums, abBody(), { headers: { Accept: "text/csv" } });
+    expect(await csv.text()).toBe("0\n1.5\n3.5\n");
+    const arrow = await postJson(sums, abBody(), { headers: { Accept: "application/vnd.apache.arrow.stream" } });
+    expect(fromArrow(decodeArrowIpc(new Uint8Array(await arrow.arrayBuffer())))).toEqual({ names: ["0"], columns: [[1.5, 3.5]], numRows: 2 });
+  });
+
+  it.each(["text/csv", "application/vnd.apache.arrow.stream"])("Accept: %s for an output that is no table → 406 NOT_ACCEPTABLE", async (accept) => {
+    const res = await post(paramsEcho, "text/csv", "x\nq\n", { headers: { Accept: accept } });
+    await expectError(res, 406, "NOT_ACCEPTABLE", ["The model's output is not a table", accept, "Ask for application/json"]);
+  });
+});
+
+describe("X-Pipeserve-Ignored-Params", () => {
+  it.each([
+    { why: "only known params", params: { threshold: 0.9 }, header: null },
+    { why: "no params", params: undefined, header: null },
+    { why: "one typo", params: { treshold: 0.9 }, header: "treshold" },
+    { why: "several unknown keys, in order", params: { zeta: 1, threshold: 0.9, alpha: 2 }, header: "zeta,alpha" },
+  ])("$why → $header", async ({ params, header }) => {
+    const res = await postJson(paramsEcho, { inputs: ["q"], ...(params ? { params } : {}) });
+    expect(res.headers.get("x-pipeserve-ignored-params")).toBe(header);
+    expect(res.status).toBe(200);
+  });
+
+  it("names every param sent to a model that declares none (they are all ignored)", async () => {
+    const res = await postJson(ab, abBody(undefined, { str_param: "s", int_array: [1, 2] }));
+    expect(res.headers.get("x-pipeserve-ignored-params")).toBe("str_param,int_array");
+    expect(await predictions(res)).toEqual(AB_ROWS);
+  });
+});

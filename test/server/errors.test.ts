@@ -1,0 +1,306 @@
+/**
+ * Every error class the server answers, each as status + error_code + a message substring, and
+ * each followed by a check that the server still answers: malformed JSON, unknown request forms,
+ * schema and param violations, runners (refused and allowed), a failing node (500 naming it, a
+ * stack trace only with `debug`), an unexpected internal error (a bare 500, details in the log),
+ * the body limit (413), the timeout (504) and the queue bound (503 with Retry-After).
+ */
+import { Writable } from "node:stream";
+import { pino, type Logger } from "pino";
+import { beforeAll, describe, expect, it } from "vitest";
+import { SequentialRunner, ServerState, loadModel, type MlflowSignature, type PipelineModel } from "../../src/index.js";
+import { abBody, expectAlive, expectError, expectV2Error, postJson, predictions, quietApp, send, type App } from "./fixtures/http.js";
+import { SIGNATURES, buildModel, packageBehaviour } from "./fixtures/models.js";
+
+const AB_ROWS = [
+  { a: 1, b: 0.5 },
+  { a: 2, b: 1.5 },
+];
+const BUILT_IN = "SequentialRunner, ConcurrentRunner, WorkerRunner";
+
+/** Every param type, for params_echo. */
+const PARAMS: MlflowSignature = {
+  inputs: '[{"type": "string", "name": "x", "required": true}]',
+  outputs: null,
+  params:
+    '[{"name": "n", "default": 1, "shape": null, "type": "long"}, {"name": "i", "default": 1, "shape": null, "type": "integer"}, {"name": "x", "default": 0.5, "shape": null, "type": "double"}, ' +
+    '{"name": "s", "default": "a", "shape": null, "type": "string"}, {"name": "flag", "default": false, "shape": null, "type": "boolean"}, ' +
+    '{"name": "when", "default": "2024-01-01T00:00:00", "shape": null, "type": "datetime"}, {"name": "xs", "default": [1.0], "shape": [-1], "type": "double"}]',
+};
+
+/** A logger whose lines the test can read. */
+function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { logger: pino({ level: "info" }, stream), lines: () => lines.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+let echo: PipelineModel;
+let app: App;
+
+beforeAll(async () => {
+  echo = await buildModel("echo", SIGNATURES.ab);
+  app = quietApp(echo);
+});
+
+describe("bad request bodies", () => {
+  it.each([
+    { why: "malformed JSON", body: "this is,,,, not valid json", parts: ["Invalid input. Ensure that input is a valid JSON formatted string."] },
+    { why: "truncated JSON", body: '{"dataframe_split": {"columns": ["a"', parts: ["Invalid input. Ensure that input is a valid JSON formatted string."] },
+    { why: "a bare NaN token", body: '{"inputs": {"a": [1], "b": [NaN]}}', parts: ["Invalid input. Ensure that input is a valid JSON formatted string."] },
+    { why: "an empty body", body: "", parts: ["The request body is empty", "application/json"] },
+    { why: "a top-level number", body: "1", parts: ["The input must be a JSON dictionary with exactly one of the input fields"] },
+    { why: "a top-level string", body: '"1"', parts: ["The input must be a JSON dictionary with exactly one of the input fields"] },
+    { why: "an object without a format key", body: "{}", parts: ["The input must be a JSON dictionary with exactly one of the input fields", "'dataframe_split', 'dataframe_records', 'instances', 'inputs'"] },
+    { why: "the 1.x split body", body: '{"columns": ["a", "b"], "data": [[1, 0.5]]}', parts: ["exactly one of the input fields", "IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0"] },
+    { why: "instances together with inputs", body: '{"instances": [{"a": 1, "b": 0.5}], "inputs": {"a": [1], "b": [0.5]}}', parts: ["exactly one of the input fields", "['instances', 'inputs']"] },
+    { why: "an LLM chat body", body: '{"messages": [{"role": "user", "content": "hi"}]}', parts: ["exactly one of the input fields", 'The LLM fields "messages", "prompt" and "input" are not supported'] },
+    { why: "dataframe_split given records", body: '{"dataframe_split": [{"a": 1, "b": 0.5}]}', parts: ["Dataframe split format must be a dictionary. Got list"] },
+    { why: "dataframe_records given an object", body: '{"dataframe_records": {"a": 1, "b": 0.5}}', parts: ["dataframe_records must be a list of row objects", "(an object)"] },
+    { why: "columns of unequal length", body: '{"inputs": {"a": [1, 2], "b": [0.5]}}', parts: ['inputs column "b" has 1 values but column "a" has 2'] },
+  ])("$why → 400 BAD_REQUEST", async ({ body, parts }) => {
+    await expectError(await postJson(app, body), 400, "BAD_REQUEST", parts);
+    await expectAlive(app);
+  });
+});
+
+describe("schema violations → 400 naming the column", () => {
+  it.each([
+    { why: "a missing required column", body: { dataframe_split: { columns: ["a"], data: [[1]] } }, code: "INVALID_PARAMETER_VALUE", parts: ["Model is missing inputs ['b']."] },
+    { why: "a missing column and an extra one", body: { dataframe_records: [{ a: 1, c: 2 }] }, code: "INVALID_PARAMETER_VALUE", parts: ["Model is missing inputs ['b'].", "Note that there were extra inputs: ['c']"] },
+    { why: "a fraction in a long column", body: abBody([[1.7, 0.5]]), code: "INVALID_PARAMETER_VALUE", parts: ["Incompatible input types for column a", "row 0 holds 1.7", "long"] },
+    { why: "a boolean in a double column", body: { dataframe_records: [{ a: 1, b: true }] }, code: "INVALID_PARAMETER_VALUE", parts: ["Incompatible input types for column b", "row 0 holds true (a boolean)"] },
+    { why: "text in a long column", body: { dataframe_records: [{ a: "abc", b: 0.5 }] }, code: "BAD_REQUEST", parts: ["Data is not compatible with model signature", "Failed to convert column a to type 'int64'"] },
+    { why: "null in a required column", body: { dataframe_records: [{ a: 1, b: 0.5 }, { a: null, b: 1 }] }, code: "BAD_REQUEST", parts: ["Failed to convert column a to type 'int64'", "row 1 holds null"] },
+    { why: "a list in a cell", body: { dataframe_records: [{ a: [1], b: 0.5 }] }, code: "BAD_REQUEST", parts: ["Failed to convert column a to type 'int64'", "row 0 holds [1] (a list)"] },
+  ])("$why → $code", async ({ body, code, parts }) => {
+    await expectError(await postJson(app, body), 400, code, parts);
+    await expectAlive(app);
+  });
+});
+
+describe("param violations → 400 INVALID_PARAMETER_VALUE", () => {
+  let params: App;
+  beforeAll(async () => {
+    params = quietApp(await buildModel("params_echo", PARAMS));
+  });
+  const body = (p: unknown): Record<string, unknown> => ({ inputs: ["q"], params: p });
+
+  it.each([
+    { why: "1.5 for a long", params: { n: 1.5 }, parts: ["'n' got 1.5, expected a whole number"] },
+    { why: '"1" for a long', params: { n: "1" }, parts: ["'n' got \"1\" (a string), expected a whole number"] },
+    { why: "2^31 for an integer", params: { i: 2 ** 31 }, parts: ["'i' got 2147483648, expected a whole number (int32)"] },
+    { why: '"1" for a double', params: { x: "1" }, parts: ["'x' got \"1\" (a string), expected a number"] },
+    { why: "true for a double", params: { x: true }, parts: ["'x' got true (a boolean), expected a number"] },
+    { why: "1 for a string", params: { s: 1 }, parts: ["'s' got 1, expected a string"] },
+    { why: '"true" for a boolean', params: { flag: "true" }, parts: ["'flag' got \"true\" (a string), expected true or false"] },
+    { why: "a non-date for a datetime", params: { when: "yesterday" }, parts: ["'when' got \"yesterday\"", "ISO-8601"] },
+    { why: "a scalar for a [-1] shape", params: { xs: 1 }, parts: ["'xs' got 1, expected a list (shape [-1])"] },
+    { why: "a bad element in a [-1] shape", params: { xs: [1, "2"] }, parts: ["'xs' element 1 of the list got \"2\""] },
+    { why: "a list for a scalar", params: { n: [1] }, parts: ["'n' got [1] (a list), expected a single value"] },
+    { why: "several at once, all in one message", params: { n: 1.5, s: 1, flag: "true" }, parts: ["'n' got 1.5", "'s' got 1", "'flag' got \"true\""] },
+  ])("$why", async ({ params: p, parts }) => {
+    await expectError(await postJson(params, body(p)), 400, "INVALID_PARAMETER_VALUE", ["Invalid parameters found", ...parts]);
+    await expectAlive(params, body({}));
+  });
+
+  it("params that are not an object", async () => {
+    await expectError(await postJson(params, body([1, 2, 3])), 400, "INVALID_PARAMETER_VALUE", ["Parameters must be a dictionary. Got type 'list'."]);
+  });
+
+  it("accepts the widenings and fills every default", async () => {
+    const res = await postJson(params, body({ n: 2.0, x: 3, i: 7, xs: [1, 2] }));
+    expect(await predictions(res)).toEqual({ n: 2, i: 7, x: 3, s: "a", flag: false, when: "2024-01-01T00:00:00.000Z", xs: [1, 2] });
+  });
+});
+
+describe("runners", () => {
+  let sums: PipelineModel;
+  let withParams: App;
+  let withoutParams: App;
+  beforeAll(async () => {
+    sums = await buildModel("row_sum_ndarray", SIGNATURES.abParams);
+    withParams = quietApp(sums);
+    withoutParams = quietApp(await buildModel("row_sum_ndarray", SIGNATURES.ab));
+  });
+
+  const HOSTILE = [
+    "../x.mjs#Y",
+    "./runners.mjs#GpuRunner",
+    "/etc/passwd",
+    "data:text/javascript,globalThis.__pipeservePwned=1",
+    "node:child_process#exec",
+    "file:///tmp/evil.mjs#Runner",
+    "https://example.com/runner.mjs",
+    "__proto__",
+    "constructor",
+    "toString",
+    "sequentialrunner",
+    "SequentialRunner ",
+    "",
+  ];
+
+  it.each(HOSTILE.flatMap((runner) => [{ runner, schema: "declared" as const }, { runner, schema: "none" as const }]))(
+    "refuses runner $runner (runner param $schema) → 400 naming the allowed ones",
+    async ({ runner, schema }) => {
+      const target = schema === "declared" ? withParams : withoutParams;
+      await expectError(await postJson(target, abBody(undefined, { runner })), 400, "INVALID_PARAMETER_VALUE", [`Runner ${JSON.stringify(runner)} is not allowed`, `Use one of: ${BUILT_IN}.`]);
+      expect((globalThis as Record<string, unknown>)["__pipeservePwned"]).toBeUndefined();
+      await expectAlive(target);
+    },
+  );
+
+  it.each([
+    { why: "a number", runner: 42, parts: ["Invalid parameters found", "'runner' got 42"] },
+    { why: "an object", runner: { module: "../x.mjs" }, parts: ["Invalid parameters found", "'runner'"] },
+  ])("refuses a runner that is $why → 400", async ({ runner, parts }) => {
+    await expectError(await postJson(withParams, abBody(undefined, { runner })), 400, "INVALID_PARAMETER_VALUE", parts);
+  });
+
+  it.each(["SequentialRunner", "ConcurrentRunner", "WorkerRunner"])("runs the built-in %s → 200", async (runner) => {
+    expect(await predictions(await postJson(withParams, abBody(undefined, { runner })))).toEqual([1.5, 3.5]);
+  });
+
+  it("runs a runner allowed at start-up (--allow-runner), and names it when refusing others", async () => {
+    const model = await loadModel(await packageBehaviour("row_sum_ndarray", SIGNATURES.abParams), { runners: { AuditRunner: new SequentialRunner() } });
+    try {
+      const allowing = quietApp(model);
+      expect(await predictions(await postJson(allowing, abBody(undefined, { runner: "AuditRunner" })))).toEqual([1.5, 3.5]);
+      await expectError(await postJson(allowing, abBody(undefined, { runner: "OtherRunner" })), 400, "INVALID_PARAMETER_VALUE", ['Runner "OtherRunner" is not allowed', `${BUILT_IN}, AuditRunner`]);
+      expect(await (await send(allowing, "/metadata")).json()).toMatchObject({ runners: ["SequentialRunner", "ConcurrentRunner", "WorkerRunner", "AuditRunner"] });
+    } finally {
+      await model.close();
+    }
+  });
+});
+
+describe("failing pipelines", () => {
+  let failing: PipelineModel;
+  beforeAll(async () => {
+    failing = await buildModel("raise_generic", SIGNATURES.ab);
+  });
+
+  it("a failing node → 500 INTERNAL_ERROR naming the node and the error, with no stack trace", async () => {
+    const { logger, lines } = capturingLogger();
+    const server = quietApp(failing, { logger });
+    const res = await postJson(server, abBody(), { headers: { "X-Request-Id": "fail-1" } });
+    const body = await expectError(res, 500, "INTERNAL_ERROR", ['The pipeline failed: Node "raise_generic" failed', "raise_generic always fails: value out of range"]);
+    expect(body.message).not.toMatch(/\n\s+at /);
+    expect(body.message).not.toContain("pipeline.mjs");
+    // Logged loudly, with the request id, for the operator.
+    expect(lines().find((l) => l["level"] === 50 && l["reqId"] === "fail-1")).toMatchObject({ msg: expect.stringContaining('Node "raise_generic" failed') });
+    await expectAlive(server, null);
+  });
+
+  it("with debug, the 500 carries the node's stack trace", async () => {
+    const server = quietApp(failing, { debug: true });
+    const body = await expectError(await postJson(server, abBody()), 500, "INTERNAL_ERROR", ['Node "raise_generic" failed'], { stack: true });
+    expect(body.stack_trace).toContain("RangeError: raise_generic always fails");
+    expect(body.stack_trace).toContain("raiseGeneric");
+  });
+
+  it("an unexpected error → a bare 500 that leaks nothing; the details go to the log under the request id", async () => {
+    const { logger, lines } = capturingLogger();
+    const server = quietApp(await buildModel("unencodable", SIGNATURES.ab), { logger });
+    const res = await postJson(server, abBody(), { headers: { "X-Request-Id": "bare-500" } });
+    expect(res.headers.get("x-request-id")).toBe("bare-500");
+    const body = await expectError(res, 500, "INTERNAL_ERROR", ["Internal server error", "X-Request-Id", "server log"]);
+    expect(body.message).not.toContain("circular");
+    const logged = lines().find((l) => l["level"] === 50 && l["reqId"] === "bare-500");
+    expect(JSON.stringify(logged)).toContain("Cannot write a circular structure as JSON");
+    await expectAlive(quietApp(echo));
+  });
+
+  it("with debug, an unexpected error says what it was, with a stack trace", async () => {
+    const server = quietApp(await buildModel("unencodable", SIGNATURES.ab), { debug: true });
+    const body = await expectError(await postJson(server, abBody()), 500, "INTERNAL_ERROR", ["Internal error: Cannot write a circular structure as JSON."], { stack: true });
+    expect(body.stack_trace).toContain("TypeError");
+  });
+});
+
+describe("limits", () => {
+  describe("the body limit (maxBodyBytes: 100) → 413", () => {
+    let limited: App;
+    beforeAll(() => {
+      limited = quietApp(echo, { maxBodyBytes: 100 });
+    });
+    /** A one-row JSON body padded (an ignored top-level key) to exactly `size` bytes. */
+    function padTo(size: number): string {
+      const base = JSON.stringify({ inputs: { a: [1], b: [0.5] }, pad: "" });
+      return JSON.stringify({ inputs: { a: [1], b: [0.5] }, pad: "x".repeat(size - base.length) });
+    }
+    const exactly100 = padTo(100);
+    const big = padTo(101);
+
+    it("accepts a body of exactly the limit", async () => {
+      expect(exactly100.length).toBe(100);
+      expect(await predictions(await postJson(limited, exactly100))).toEqual([{ a: 1, b: 0.5 }]);
+    });
+
+    it("refuses a larger body, by its Content-Length", async () => {
+      expect(big.length).toBeGreaterThan(100);
+      await expectError(await postJson(limited, big), 413, "REQUEST_TOO_LARGE", ["larger than the limit of 100 bytes", "--max-body"]);
+      await expectAlive(limited, { inputs: { a: [1], b: [0.5] } });
+    });
+
+    it("refuses a larger streamed body without a Content-Length, without reading it all", async () => {
+      let pulled = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled++;
+          if (pulled > 1000) controller.close();
+          else controller.enqueue(new TextEncoder().encode("x".repeat(64)));
+        },
+      });
+      const res = await limited.request("/invocations", { method: "POST", headers: { "Content-Type": "text/csv" }, body: stream, duplex: "half" } as RequestInit);
+      await expectError(res, 413, "REQUEST_TOO_LARGE", ["larger than the limit of 100 bytes"]);
+      expect(pulled).toBeLessThan(10);
+    });
+
+    it("applies to /v2 infer too ({error})", async () => {
+      await expectV2Error(await postJson(limited, { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }], pad: "x".repeat(200) }, { path: "/v2/models/model/infer" }), 413, ["larger than the limit of 100 bytes"]);
+    });
+  });
+
+  describe("the timeout (timeoutMs: 200) → 504", () => {
+    let sleepy: App;
+    beforeAll(async () => {
+      sleepy = quietApp(await buildModel("sleep", SIGNATURES.sleepParams), { timeoutMs: 200 });
+    });
+
+    it("answers DEADLINE_EXCEEDED as JSON once the prediction runs too long", async () => {
+      const started = Date.now();
+      await expectError(await postJson(sleepy, abBody(undefined, { delay_ms: 2_000 })), 504, "DEADLINE_EXCEEDED", ["The prediction took longer than the 0.2 s timeout", "--timeout"]);
+      expect(Date.now() - started).toBeLessThan(1_500);
+      await expectAlive(sleepy, abBody(undefined, { delay_ms: 0 }));
+    });
+
+    it("lets a prediction within the timeout finish", async () => {
+      const patient = quietApp(await buildModel("sleep", SIGNATURES.sleepParams), { timeoutMs: 5_000 });
+      expect(await predictions(await postJson(patient, abBody(undefined, { delay_ms: 300 })))).toEqual(AB_ROWS);
+    });
+  });
+
+  describe("the queue bound (maxQueue: 1) → 503 with Retry-After", () => {
+    it("refuses a second prediction while one runs, and takes new ones once it is done", async () => {
+      const state = new ServerState();
+      const queued = quietApp(await buildModel("sleep", SIGNATURES.sleepParams), { maxQueue: 1, state });
+      const first = postJson(queued, abBody(undefined, { delay_ms: 400 }));
+      while (state.pending < 1) await new Promise((r) => setTimeout(r, 5));
+      const second = await postJson(queued, abBody(undefined, { delay_ms: 0 }));
+      expect(second.headers.get("retry-after")).toBe("1");
+      await expectError(second, 503, "TEMPORARILY_UNAVAILABLE", ["at its limit of 1 queued predictions", "--max-queue", "retry shortly"]);
+      // Health checks are not predictions: they still answer while the queue is full.
+      expect((await send(queued, "/ping")).status).toBe(200);
+      const v2 = await postJson(queued, { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }, { name: "b", shape: [1], datatype: "FP64", data: [0.5] }] }, { path: "/v2/models/model/infer" });
+      await expectV2Error(v2, 503, ["at its limit of 1 queued predictions"]);
+      expect(await predictions(await first)).toEqual(AB_ROWS);
+      await expectAlive(queued, abBody(undefined, { delay_ms: 0 }));
+    });
+  });
+});

@@ -1,0 +1,403 @@
+/**
+ * Every route of the app, in-process through `app.request()`: MLflow's (/ping, /health, /version,
+ * /invocations), /metadata, /metrics, the Open Inference Protocol v2 (health, server and model
+ * metadata, readiness, infer), unknown paths (404 JSON), wrong methods (405 JSON with Allow), the
+ * X-Request-Id on every response, and the model's name in /v2 (`--model-name`, the registered
+ * name, or "model").
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { ServerState, loadModel, pipeserveVersion, type PipelineModel } from "../../src/index.js";
+import { abBody, expectError, expectV2Error, postJson, predictions, quietApp, send, type App } from "./fixtures/http.js";
+import { SIGNATURES, buildModel, trainScaler, type TrainedScaler } from "./fixtures/models.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+let echo: PipelineModel;
+let echoParams: PipelineModel;
+let app: App;
+
+beforeAll(async () => {
+  echo = await buildModel("echo", SIGNATURES.ab);
+  echoParams = await buildModel("echo", SIGNATURES.abParams);
+  app = quietApp(echo);
+});
+
+describe("MLflow routes", () => {
+  it.each(["/ping", "/health"])("GET %s answers 200 with a single newline, typed application/json as MLflow does", async (path) => {
+    const res = await send(app, path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(await res.text()).toBe("\n");
+  });
+
+  it("GET /version answers the bare version string, not JSON-quoted", async () => {
+    const res = await send(app, "/version");
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toBe(pipeserveVersion());
+    expect(text).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("POST /invocations predicts", async () => {
+    expect(await predictions(await postJson(app, abBody()))).toEqual([
+      { a: 1, b: 0.5 },
+      { a: 2, b: 1.5 },
+    ]);
+  });
+
+  it("while not ready (draining), /ping and /health answer 503 and predictions are refused with Retry-After; liveness stays 200", async () => {
+    const state = new ServerState();
+    const draining = quietApp(echo, { state });
+    state.ready = false;
+    for (const path of ["/ping", "/health"]) await expectError(await send(draining, path), 503, "TEMPORARILY_UNAVAILABLE", ["shutting down"]);
+    const res = await postJson(draining, abBody());
+    expect(res.headers.get("retry-after")).toBe("1");
+    await expectError(res, 503, "TEMPORARILY_UNAVAILABLE", ["The server is shutting down", "retry on another instance"]);
+    const infer = await postJson(draining, { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }, { name: "b", shape: [1], datatype: "FP64", data: [0.5] }] }, { path: "/v2/models/model/infer" });
+    await expectV2Error(infer, 503, ["shutting down"]);
+    expect(await (await send(draining, "/v2/health/ready")).json()).toEqual({ ready: false });
+    expect((await send(draining, "/v2/health/ready")).status).toBe(503);
+    const ready = await send(draining, "/v2/models/model/ready");
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ name: "model", ready: false });
+    expect(await (await send(draining, "/v2/health/live")).json()).toEqual({ live: true });
+    state.ready = true;
+    expect((await send(draining, "/ping")).status).toBe(200);
+  });
+});
+
+describe("GET /metadata", () => {
+  let trained: TrainedScaler;
+  let registered: PipelineModel;
+  beforeAll(async () => {
+    trained = await trainScaler();
+    registered = await loadModel(trained.registeredUri, { trackingUri: trained.trackingDir });
+    return () => registered.close();
+  });
+
+  it("describes a trained, registered model: name, version, run, signature, params with defaults, runners, input example", async () => {
+    const res = await send(quietApp(registered), "/metadata");
+    expect(res.status).toBe(200);
+    const meta = (await res.json()) as Record<string, unknown>;
+    expect(meta).toMatchObject({
+      name: "scaler-model",
+      version: "1",
+      uri: trained.registeredUri,
+      run_id: trained.runId,
+      pipeserve_version: pipeserveVersion(),
+      flavor: { input_name: "instances", output_name: "predictions", input_type: "dataframe", runner: "SequentialRunner" },
+      signature: {
+        inputs: '[{"type": "double", "name": "x", "required": true}]',
+        outputs: '[{"type": "long", "name": "label", "required": true}, {"type": "double", "name": "score", "required": true}]',
+      },
+      params: [
+        { name: "margin", type: "double", default: 0, shape: null },
+        { name: "runner", type: "string", default: "SequentialRunner", shape: null },
+      ],
+      runners: ["SequentialRunner", "ConcurrentRunner", "WorkerRunner"],
+      input_example: { columns: ["x"], data: expect.any(Array) },
+    });
+    expect(meta["model_uuid"]).toMatch(/^[0-9a-f]{32}$/);
+    expect(meta["utc_time_created"]).toEqual(expect.any(String));
+  });
+
+  it("says null for what a bare model directory does not have", async () => {
+    const meta = (await (await send(app, "/metadata")).json()) as Record<string, unknown>;
+    expect(meta).toMatchObject({ name: "model", version: null, run_id: null, input_example: null, params: [], signature: { inputs: SIGNATURES.ab.inputs, outputs: null, params: null } });
+  });
+
+  it("names the model as --model-name says", async () => {
+    expect(await (await send(quietApp(echo, { modelName: "iris" }), "/metadata")).json()).toMatchObject({ name: "iris" });
+  });
+});
+
+describe("GET /metrics", () => {
+  it("exposes request counters, latency histograms, rows and per-node timings after a request", async () => {
+    const fresh = quietApp(echo);
+    await predictions(await postJson(fresh, abBody()));
+    await send(fresh, "/nope");
+    // NB: a request is counted as its response leaves (possibly a tick later); in-process there is no I/O between requests to give it that tick.
+    await new Promise((r) => setImmediate(r));
+    const res = await send(fresh, "/metrics");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    for (const line of [
+      'pipeserve_http_requests_total{route="/invocations",method="POST",status="200"} 1',
+      'pipeserve_http_requests_total{route="unmatched",method="GET",status="404"} 1',
+      'pipeserve_http_request_duration_seconds_bucket{le="+Inf",route="/invocations",status="200"} 1',
+      'pipeserve_http_request_duration_seconds_count{route="/invocations",status="200"} 1',
+      "pipeserve_prediction_rows_total 2",
+      'pipeserve_pipeline_node_duration_seconds_count{node="echo"} 1',
+      // The /metrics request itself is in flight while the text is made.
+      "pipeserve_http_requests_in_flight 1",
+    ]) {
+      expect(text).toContain(line);
+    }
+    expect(text).toMatch(/# TYPE pipeserve_pipeline_node_duration_seconds histogram/);
+  });
+});
+
+describe("Open Inference Protocol v2", () => {
+  const inferBody = (extra: Record<string, unknown> = {}, data: { a: unknown; b: unknown; shape: number[] } = { a: [1, 2], b: [0.5, 1.5], shape: [2] }): Record<string, unknown> => ({
+    inputs: [
+      { name: "a", shape: data.shape, datatype: "INT64", data: data.a },
+      { name: "b", shape: data.shape, datatype: "FP64", data: data.b },
+    ],
+    ...extra,
+  });
+  const OUTPUTS = [
+    { name: "a", shape: [2], datatype: "INT64", data: [1, 2] },
+    { name: "b", shape: [2], datatype: "FP64", data: [0.5, 1.5] },
+  ];
+
+  it("GET /v2 describes the server", async () => {
+    expect(await (await send(app, "/v2")).json()).toEqual({ name: "pipeserve", version: pipeserveVersion(), extensions: [] });
+  });
+
+  it.each([
+    ["/v2/health/live", { live: true }],
+    ["/v2/health/ready", { ready: true }],
+    ["/v2/models/model/ready", { name: "model", ready: true }],
+    ["/v2/models/model/versions/1/ready", { name: "model", ready: true }],
+  ])("GET %s → 200", async (path, body) => {
+    const res = await send(app, path);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(body);
+  });
+
+  it.each(["/v2/models/model", "/v2/models/model/versions/7"])("GET %s gives tensor metadata from the signature", async (path) => {
+    const res = await send(quietApp(echoParams), path);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      name: "model",
+      versions: [],
+      platform: "pipeserve",
+      inputs: [
+        { name: "a", datatype: "INT64", shape: [-1] },
+        { name: "b", datatype: "FP64", shape: [-1] },
+      ],
+      outputs: [
+        { name: "a", datatype: "INT64", shape: [-1] },
+        { name: "b", datatype: "FP64", shape: [-1] },
+      ],
+    });
+  });
+
+  it.each([
+    ["flat data, shape [rows]", inferBody()],
+    ["nested data, shape [rows, 1]", inferBody({}, { a: [[1], [2]], b: [[0.5], [1.5]], shape: [2, 1] })],
+  ])("POST /v2/models/model/infer with %s → one output per column", async (_, body) => {
+    const res = await postJson(app, body, { path: "/v2/models/model/infer" });
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as Record<string, unknown>;
+    expect(out).toEqual({ model_name: "model", id: expect.stringMatching(UUID), outputs: OUTPUTS });
+    expect(out).not.toHaveProperty("model_version");
+  });
+
+  it("echoes the request id, and serves /versions/{v}/infer too", async () => {
+    const res = await postJson(app, inferBody({ id: "my-request-7" }), { path: "/v2/models/model/versions/3/infer" });
+    expect(await res.json()).toEqual({ model_name: "model", id: "my-request-7", outputs: OUTPUTS });
+  });
+
+  it("declared output types win over inferred ones", async () => {
+    const res = await postJson(quietApp(echoParams), inferBody({}, { a: [1, 2], b: [1, 2], shape: [2] }), { path: "/v2/models/model/infer" });
+    const out = (await res.json()) as { outputs: { name: string; datatype: string; data: unknown }[] };
+    expect(out.outputs.map((o) => [o.name, o.datatype, o.data])).toEqual([
+      ["a", "INT64", [1, 2]],
+      ["b", "FP64", [1, 2]],
+    ]);
+  });
+
+  it.each([
+    { behaviour: "row_sum_ndarray", outputs: [{ name: "output-0", shape: [2], datatype: "FP64", data: [1.5, 3.5] }] },
+    { behaviour: "row_sum_series", outputs: [{ name: "0", shape: [2], datatype: "FP64", data: [1.5, 3.5] }] },
+    { behaviour: "const_list", outputs: [{ name: "output-0", shape: [1], datatype: "BYTES", data: ["test"] }] },
+  ] as const)("answers a $behaviour output as tensors", async ({ behaviour, outputs }) => {
+    const res = await postJson(quietApp(await buildModel(behaviour, SIGNATURES.ab)), inferBody(), { path: "/v2/models/model/infer" });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(((await res.json()) as { outputs: unknown }).outputs).toEqual(outputs);
+  });
+
+  describe("request-level parameters are the runtime params", () => {
+    it.each([
+      { why: "a declared param", parameters: { threshold: 0.9 }, ignored: null },
+      { why: "a built-in runner", parameters: { runner: "ConcurrentRunner" }, ignored: null },
+      { why: "an unknown key (ignored, and named in a header)", parameters: { threshold: 0.9, tresh: 1 }, ignored: "tresh" },
+      { why: "null (every default)", parameters: null, ignored: null },
+    ])("accepted: $why", async ({ parameters, ignored }) => {
+      const res = await postJson(quietApp(echoParams), inferBody({ parameters }), { path: "/v2/models/model/infer" });
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(res.headers.get("x-pipeserve-ignored-params")).toBe(ignored);
+    });
+
+    it.each([
+      { why: "a param of the wrong type", parameters: { threshold: "high" }, parts: ["Invalid parameters found", "threshold"] },
+      { why: "a runner nobody allowed", parameters: { runner: "../x.mjs#Y" }, parts: ['Runner "../x.mjs#Y" is not allowed', "SequentialRunner, ConcurrentRunner, WorkerRunner"] },
+    ])("refused (400 {error}): $why", async ({ parameters, parts }) => {
+      await expectV2Error(await postJson(quietApp(echoParams), inferBody({ parameters }), { path: "/v2/models/model/infer" }), 400, parts);
+    });
+
+    it("reach the pipeline: the sleep model's delay_ms decides whether the 500 ms timeout trips", async () => {
+      const sleepy = quietApp(await buildModel("sleep", SIGNATURES.sleepParams), { timeoutMs: 500 });
+      const fast = await postJson(sleepy, inferBody({ parameters: { delay_ms: 0 } }), { path: "/v2/models/model/infer" });
+      expect(fast.status).toBe(200);
+      expect(((await fast.json()) as { outputs: unknown }).outputs).toEqual(OUTPUTS);
+      await expectV2Error(await postJson(sleepy, inferBody({ parameters: { delay_ms: 5_000 } }), { path: "/v2/models/model/infer" }), 504, ["The prediction took longer than the 0.5 s timeout"]);
+    });
+  });
+
+  it.each(["/v2/models/other", "/v2/models/other/versions/1", "/v2/models/other/ready"])("GET %s for another model → 404 {error}", async (path) => {
+    await expectV2Error(await send(app, path), 404, ['Model "other" is not served here', 'this server serves "model"']);
+  });
+
+  it("POST infer to another model → 404 {error}", async () => {
+    await expectV2Error(await postJson(app, inferBody(), { path: "/v2/models/other/infer" }), 404, ['Model "other" is not served here']);
+  });
+
+  it.each([
+    { why: "not JSON", body: "{nope", parts: ["not valid UTF-8 JSON"] },
+    { why: "a list", body: [1], parts: ['must be a JSON object with "inputs"'] },
+    { why: "no inputs", body: {}, parts: ['"inputs" must be a non-empty list'] },
+    { why: "a non-string id", body: { ...inferBody(), id: 7 }, parts: ['"id" must be a string'] },
+    { why: "parameters not an object", body: { ...inferBody(), parameters: [1] }, parts: ['"parameters" must be an object'] },
+    { why: "an input without a name", body: { inputs: [{ shape: [1], datatype: "INT64", data: [1] }] }, parts: ['inputs[0] needs a "name"'] },
+    { why: "an unknown datatype", body: { inputs: [{ name: "a", shape: [1], datatype: "FLOAT", data: [1] }] }, parts: ['Input "a" has datatype "FLOAT"', "INT64"] },
+    { why: "a bad shape", body: { inputs: [{ name: "a", shape: [-1], datatype: "INT64", data: [1] }] }, parts: ['Input "a" needs a "shape" of non-negative whole numbers'] },
+    { why: "data that does not fill the shape", body: { inputs: [{ name: "a", shape: [3], datatype: "INT64", data: [1, 2] }] }, parts: ['Input "a" has shape [3] but 2 values'] },
+    { why: "a 2-D tensor (inputs are columns)", body: { inputs: [{ name: "a", shape: [2, 2], datatype: "INT64", data: [1, 2, 3, 4] }] }, parts: ['Input "a" has shape [2, 2]', "use [rows] or [rows, 1]"] },
+    { why: "an input given twice", body: { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }, { name: "a", shape: [1], datatype: "INT64", data: [1] }] }, parts: ['Input "a" is given twice'] },
+    { why: "inputs of unequal length", body: { inputs: [{ name: "a", shape: [2], datatype: "INT64", data: [1, 2] }, { name: "b", shape: [1], datatype: "FP64", data: [0.5] }] }, parts: ['Input "b" has 1 rows but "a" has 2'] },
+    { why: "a required column missing (schema)", body: { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }] }, parts: ["Model is missing inputs ['b']"] },
+    { why: "a fraction in a long column (schema)", body: inferBody({}, { a: [1.5, 2], b: [0.5, 1.5], shape: [2] }), parts: ["column a", "1.5"] },
+  ])("a bad infer request → 400 {error}: $why", async ({ body, parts }) => {
+    await expectV2Error(await postJson(app, body, { path: "/v2/models/model/infer" }), 400, parts);
+  });
+
+  it("a failing node over /v2 → 500 {error} naming the node", async () => {
+    const failing = quietApp(await buildModel("raise_generic", SIGNATURES.ab));
+    await expectV2Error(await postJson(failing, inferBody(), { path: "/v2/models/model/infer" }), 500, ['Node "raise_generic" failed']);
+  });
+});
+
+describe("the model's name in /v2", () => {
+  it('is "model" for a model loaded from a directory', async () => {
+    expect((await send(app, "/v2/models/model")).status).toBe(200);
+  });
+
+  it("is --model-name when given (and the default name is then unknown)", async () => {
+    const named = quietApp(echo, { modelName: "iris" });
+    expect(await (await send(named, "/v2/models/iris/ready")).json()).toEqual({ name: "iris", ready: true });
+    const res = await postJson(named, inferBody(), { path: "/v2/models/iris/infer" });
+    expect(await res.json()).toMatchObject({ model_name: "iris" });
+    await expectV2Error(await send(named, "/v2/models/model"), 404, ['Model "model" is not served here', 'this server serves "iris"']);
+  });
+
+  describe("for a models:/ URI", () => {
+    let registered: PipelineModel;
+    let served: App;
+    beforeAll(async () => {
+      const trained = await trainScaler();
+      registered = await loadModel(trained.registeredUri, { trackingUri: trained.trackingDir });
+      served = quietApp(registered);
+      return () => registered.close();
+    });
+
+    it("is the registered name, with its version", async () => {
+      expect(await (await send(served, "/v2/models/scaler-model/versions/1")).json()).toMatchObject({ name: "scaler-model", versions: ["1"] });
+      const res = await postJson(served, { id: "r1", inputs: [{ name: "x", shape: [2, 1], datatype: "FP64", data: [[0.5], [3]] }] }, { path: "/v2/models/scaler-model/versions/1/infer" });
+      expect(await res.json()).toMatchObject({ model_name: "scaler-model", model_version: "1", id: "r1", outputs: [{ name: "label", datatype: "INT64", data: [0, 1] }, { name: "score", datatype: "FP64" }] });
+      await expectV2Error(await send(served, "/v2/models/model"), 404, ['this server serves "scaler-model"']);
+    });
+
+    it.each(["/v2/models/scaler-model/versions/2", "/v2/models/scaler-model/versions/2/ready"])("GET %s (another version) → 404 {error}", async (path) => {
+      await expectV2Error(await send(served, path), 404, ['Model "scaler-model" has no version "2"', "this server serves version 1"]);
+    });
+
+    it("--model-name overrides the registered name", async () => {
+      expect((await send(quietApp(registered, { modelName: "prod" }), "/v2/models/prod/versions/1")).status).toBe(200);
+    });
+  });
+
+  function inferBody(): Record<string, unknown> {
+    return { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }, { name: "b", shape: [1], datatype: "FP64", data: [0.5] }] };
+  }
+});
+
+describe("unknown paths and wrong methods", () => {
+  it.each(["/nope", "/invocations/x", "/predict"])("GET %s → 404 NOT_FOUND JSON listing the routes", async (path) => {
+    await expectError(await send(app, path), 404, "NOT_FOUND", [`No route for GET ${path}`, "POST /invocations", "/v2/..."]);
+  });
+
+  it.each(["/v2/nope", "/v2/models/model/explain"])("GET %s → 404 {error}", async (path) => {
+    await expectV2Error(await send(app, path), 404, [`No route for GET ${path}`]);
+  });
+
+  it.each([
+    ["GET", "/invocations", "POST"],
+    ["PUT", "/invocations", "POST"],
+    ["POST", "/ping", "GET"],
+    ["DELETE", "/health", "GET"],
+    ["POST", "/version", "GET"],
+    ["POST", "/metadata", "GET"],
+    ["PUT", "/metrics", "GET"],
+  ])("%s %s → 405 METHOD_NOT_ALLOWED with Allow: %s", async (method, path, allow) => {
+    const res = await send(app, path, { method });
+    expect(res.headers.get("allow")).toBe(allow);
+    await expectError(res, 405, "METHOD_NOT_ALLOWED", [`${method} is not allowed on ${path}`, `use ${allow}`]);
+  });
+
+  it.each([
+    ["POST", "/v2", "GET"],
+    ["POST", "/v2/health/ready", "GET"],
+    ["PUT", "/v2/health/live", "GET"],
+    ["DELETE", "/v2/models/model", "GET"],
+    ["POST", "/v2/models/model/versions/1/ready", "GET"],
+    ["GET", "/v2/models/model/infer", "POST"],
+    ["GET", "/v2/models/model/versions/1/infer", "POST"],
+  ])("%s %s → 405 {error} with Allow: %s", async (method, path, allow) => {
+    const res = await send(app, path, { method });
+    expect(res.headers.get("allow")).toBe(allow);
+    await expectV2Error(res, 405, [`${method} is not allowed on ${path}`, `use ${allow}`]);
+  });
+});
+
+describe("X-Request-Id", () => {
+  type Make = (a: App, headers: Record<string, string>) => Promise<Response>;
+  const requests: [string, Make][] = [
+    ["GET /ping", (a, headers) => send(a, "/ping", { headers })],
+    ["GET /health", (a, headers) => send(a, "/health", { headers })],
+    ["GET /version", (a, headers) => send(a, "/version", { headers })],
+    ["GET /metadata", (a, headers) => send(a, "/metadata", { headers })],
+    ["GET /metrics", (a, headers) => send(a, "/metrics", { headers })],
+    ["POST /invocations (200)", (a, headers) => postJson(a, abBody(), { headers })],
+    ["POST /invocations (400)", (a, headers) => postJson(a, "{", { headers })],
+    ["POST /invocations (415)", (a, headers) => send(a, "/invocations", { method: "POST", contentType: "text/plain", body: "x", headers })],
+    ["GET /v2", (a, headers) => send(a, "/v2", { headers })],
+    ["GET /v2/health/live", (a, headers) => send(a, "/v2/health/live", { headers })],
+    ["GET /v2/models/model", (a, headers) => send(a, "/v2/models/model", { headers })],
+    ["GET /v2/models/other (404)", (a, headers) => send(a, "/v2/models/other", { headers })],
+    ["GET /nope (404)", (a, headers) => send(a, "/nope", { headers })],
+    ["GET /invocations (405)", (a, headers) => send(a, "/invocations", { headers })],
+  ];
+
+  it.each(requests)("%s carries a fresh one", async (_, make) => {
+    const first = (await make(app, {})).headers.get("x-request-id");
+    const second = (await make(app, {})).headers.get("x-request-id");
+    expect(first).toMatch(UUID);
+    expect(second).toMatch(UUID);
+    expect(second).not.toBe(first);
+  });
+
+  it.each(requests)("%s echoes an incoming one", async (_, make) => {
+    expect((await make(app, { "X-Request-Id": "trace-42.a:b" })).headers.get("x-request-id")).toBe("trace-42.a:b");
+  });
+
+  it.each([
+    ["spaces", "not a valid id"],
+    ["quotes and semicolons", 'a";b'],
+    ["more than 128 characters", "x".repeat(129)],
+  ])("replaces an incoming one with %s by a fresh UUID", async (_, id) => {
+    expect((await send(app, "/ping", { headers: { "X-Request-Id": id } })).headers.get("x-request-id")).toMatch(UUID);
+  });
+});
