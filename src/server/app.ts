@@ -112,7 +112,6 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
       await next();
     } finally {
       metrics.inFlight.dec();
-      if (!c.res.headers.has("X-Request-Id")) c.res.headers.set("X-Request-Id", requestId);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = c.req.routePath && c.req.routePath !== "/*" ? c.req.routePath : "unmatched";
       const status = c.res.status;

@@ -1,0 +1,131 @@
+// `pipeserve export` and `pipeserve import` as real child processes: a registered model goes out
+// as a .tar.gz and comes back into another store byte for byte, registered under a new name, and
+// predicts the same; hostile archives are refused before anything is written (no run, no store,
+// nothing at any path an entry would have reached), naming the entry.
+import { existsSync } from "node:fs";
+import { readFile, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FileStore, ModelRegistry, loadModel, runProject, type ColumnTable } from "../../src/index.js";
+import { HOSTILE_CASES, MODEL_LOOKALIKE, hostileSandbox, tarball } from "../fixtures/hostile-archives.js";
+import { copyProject, fails, listFiles, ok, readYaml11, sha256Of, tempDir, useBuiltCli } from "./helpers.js";
+
+useBuiltCli();
+
+let tracking: string;
+let runId: string;
+let modelDir: string;
+let archive: string;
+
+beforeAll(async () => {
+  tracking = await tempDir("pipeserve-tracking-");
+  const result = await runProject({ projectDir: await copyProject("linear"), pipelineName: "training", trackingUri: tracking });
+  runId = result.runId;
+  modelDir = join(await (await FileStore.open(tracking)).artifactDir(runId), "model");
+  await new ModelRegistry(tracking).setAlias("linear-model", "champion", 1);
+  archive = join(await tempDir("pipeserve-export-"), "out", "linear.tar.gz");
+}, 60_000);
+
+const XS = { x: [-1, 0.25, 3], group: ["a", "b", "a"] };
+
+describe("pipeserve export", () => {
+  it("packs a model named by alias into a .tar.gz", async () => {
+    expect(await ok(["export", "-m", "models:/linear-model@champion", "-o", archive, "--tracking-uri", tracking])).toBe(`Exported models:/linear-model@champion to ${archive}\n`);
+    expect(await readdir(join(archive, ".."))).toEqual(["linear.tar.gz"]);
+  });
+
+  it("packs the same bytes from runs:/ and from the folder itself", async () => {
+    const dir = await tempDir("pipeserve-export-");
+    await ok(["export", "-m", `runs:/${runId}/model`, "-o", join(dir, "a.tar.gz"), "--tracking-uri", tracking]);
+    await ok(["export", "-m", modelDir, "-o", join(dir, "b.tar.gz")]);
+    expect(await sha256Of(join(dir, "a.tar.gz"))).toBe(await sha256Of(archive));
+    expect(await sha256Of(join(dir, "b.tar.gz"))).toBe(await sha256Of(archive));
+  });
+
+  it.each([
+    ["an unknown model", ["export", "-m", "models:/nope/1", "-o", "x.tar.gz"], 1, ['Registered model "nope" does not exist']],
+    ["a folder that is not a model", ["export", "-m", ".", "-o", "x.tar.gz"], 1, ["MLmodel"]],
+    ["no output", ["export", "-m", "models:/linear-model/1"], 2, ["error: required option '-o, --output <file>' not specified"]],
+  ])("%s: non-zero exit, a clear message, no archive", async (_why, args, code, messages) => {
+    const cwd = await tempDir("pipeserve-cwd-");
+    await fails([...(args as string[]), "--tracking-uri", tracking], code as number, messages as string[], { cwd });
+    expect(await readdir(cwd)).toEqual([]);
+  });
+});
+
+describe("pipeserve import", () => {
+  let other: string;
+  beforeAll(async () => {
+    other = await tempDir("pipeserve-other-store-");
+  });
+
+  it("unpacks into a new FINISHED run of another store, registers it, and the copy predicts the same", async () => {
+    const stdout = await ok(["import", archive, "--name", "copy", "--tracking-uri", other]);
+    const m = /^Imported (.+) as runs:\/([0-9a-f]{32})\/model \(models:\/copy\/1\)\n$/.exec(stdout);
+    expect(m?.[1]).toBe(archive);
+    const imported = m?.[2] as string;
+    const store = await FileStore.open(other);
+    const run = await store.getRun(imported);
+    expect(run.info.status).toBe("FINISHED");
+    expect(run.tags["pipeserve.imported_from"]).toBe(archive);
+    expect((await store.getExperiment(run.info.experimentId)).name).toBe("Imported models");
+    const copyDir = join(await store.artifactDir(imported), "model");
+    expect(await readdir(join(copyDir, ".."))).toEqual(["model"]);
+    expect(await listFiles(copyDir)).toEqual(await listFiles(modelDir));
+    for (const file of await listFiles(modelDir)) expect(await sha256Of(join(copyDir, file)), file).toBe(await sha256Of(join(modelDir, file)));
+    // The MLmodel still names the run that trained it.
+    expect((await readYaml11(join(copyDir, "MLmodel")))["run_id"]).toBe(runId);
+
+    const original = await loadModel("models:/linear-model@champion", { trackingUri: tracking });
+    const copy = await loadModel("models:/copy/1", { trackingUri: other });
+    try {
+      expect(copy.dir).toBe(copyDir);
+      expect((await copy.predict(XS)) as ColumnTable).toEqual((await original.predict(XS)) as ColumnTable);
+    } finally {
+      await original.close();
+      await copy.close();
+    }
+  });
+
+  it("--json prints the run, the model URI and the version; a second import is version 2", async () => {
+    const result = JSON.parse(await ok(["import", archive, "--name", "copy", "--experiment", "restored", "--json", "--tracking-uri", other]));
+    expect(result).toEqual({ runId: expect.stringMatching(/^[0-9a-f]{32}$/), modelUri: `runs:/${result.runId}/model`, registeredModel: "copy", version: 2 });
+    expect((await (await FileStore.open(other)).getExperiment("restored")).name).toBe("restored");
+  });
+
+  it.each(HOSTILE_CASES)("refuses %s: exit 1 naming the entry, nothing written anywhere", async (_why, entries, named, wouldBe) => {
+    const { sandbox, archive: hostile } = await hostileSandbox(await tempDir("pipeserve-hostile-"), entries);
+    const store = join(sandbox, "mlruns");
+    await fails(["import", hostile, "--name", "evil", "--tracking-uri", store], 1, ["Refusing to extract", typeof named === "string" ? named : named(sandbox)], { cwd: sandbox });
+    expect(existsSync(store), "a store (or a run) was written").toBe(false);
+    for (const path of wouldBe(sandbox)) expect(existsSync(path), path).toBe(false);
+    expect((await readdir(sandbox)).sort()).toEqual(["hostile.tar.gz", "outside"]);
+    expect(await readdir(join(sandbox, "outside"))).toEqual(["secret.txt"]);
+    expect(await readFile(join(sandbox, "outside", "secret.txt"), "utf8")).toBe("original");
+  });
+
+  it.each([
+    ["a file that does not exist", (dir: string) => join(dir, "missing.tar.gz"), 1, ["is not a readable .tar.gz archive"]],
+    ["an archive without MLmodel", (dir: string) => join(dir, "nomodel.tar.gz"), 1, ["is not a model archive: it has no MLmodel at its top level", "pipeserve export"]],
+    ["an archive whose MLmodel is not a pipeserve model", (dir: string) => join(dir, "lookalike.tar.gz"), 1, ["has no pipeserve flavor (it has: none)"]],
+  ])("refuses %s: non-zero exit and a clear message", async (_why, file, code, messages) => {
+    const dir = await tempDir("pipeserve-import-");
+    await writeFile(join(dir, "nomodel.tar.gz"), tarball([{ path: "pipeline.json", body: "{}" }]));
+    await writeFile(join(dir, "lookalike.tar.gz"), tarball(MODEL_LOOKALIKE));
+    const store = join(dir, "mlruns");
+    await fails(["import", file(dir), "--name", "bad", "--tracking-uri", store], code as number, messages as string[]);
+    expect(existsSync(join(store, "models", "bad")), "registered anyway").toBe(false);
+    if (existsSync(store)) {
+      // Only an archive that passed the entry check gets a run, which ends FAILED with no model in it.
+      const runs = await (await FileStore.open(store)).searchRuns();
+      for (const run of runs) {
+        expect(run.status).toBe("FAILED");
+        expect(await readdir(join(await (await FileStore.open(store)).artifactDir(run.runId)))).toEqual([]);
+      }
+    }
+  });
+
+  it("no file: exit 2", async () => {
+    await fails(["import"], 2, ["error: missing required argument 'file'"]);
+  });
+});

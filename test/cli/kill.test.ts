@@ -1,0 +1,93 @@
+// A `pipeserve run` killed with SIGKILL in the middle of packaging leaves no visible half model:
+// the model is assembled under `artifacts/.model.<hex>.partial` and renamed into
+// `artifacts/model` only when complete, so after the kill `artifacts/model` is either absent or
+// complete. The `slow-package` fixture writes a large artifact, so packaging takes long enough to
+// be caught while the .partial folder exists.
+import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FileStore, ModelLoadError, ModelRegistry, NotFoundError, loadModel } from "../../src/index.js";
+import { rejects } from "../packager/helpers.js";
+import { copyProject, fails, ok, readJson, sha256Of, spawnCli, tempDir, useBuiltCli } from "./helpers.js";
+
+useBuiltCli();
+
+const PARTIAL = /^\.model\.[0-9a-f]{12}\.partial$/;
+
+/** The first `.partial` folder under any run's artifacts in the Default experiment, if one exists now. */
+async function findPartial(tracking: string): Promise<{ runId: string; partial: string } | undefined> {
+  const exp = join(tracking, "0");
+  if (!existsSync(exp)) return undefined;
+  for (const runId of await readdir(exp)) {
+    const artifacts = join(exp, runId, "artifacts");
+    if (!existsSync(artifacts)) continue;
+    const partial = (await readdir(artifacts)).find((n) => PARTIAL.test(n));
+    if (partial) return { runId, partial };
+  }
+  return undefined;
+}
+
+let project: string;
+beforeAll(async () => {
+  project = await copyProject("slow-package");
+});
+
+describe("SIGKILL while packaging", () => {
+  it("leaves no visible half model, registers nothing, and the store stays usable", async () => {
+    const tracking = await tempDir("pipeserve-tracking-");
+    const child = spawnCli(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--params", "blob_mb=150"]);
+    let stderr = "";
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+    let done = false;
+    void exited.then(() => (done = true));
+
+    let caught: { runId: string; partial: string } | undefined;
+    const deadline = Date.now() + 60_000;
+    while (!done && Date.now() < deadline) {
+      caught = await findPartial(tracking);
+      if (caught) {
+        child.kill("SIGKILL");
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    if (!caught) child.kill("SIGKILL");
+    const { signal } = await exited;
+    expect(caught, `packaging finished before a .partial folder was seen (stderr: ${stderr})`).toBeDefined();
+    expect(signal).toBe("SIGKILL");
+    const { runId } = caught as { runId: string };
+
+    const store = await FileStore.open(tracking);
+    const artifacts = await store.artifactDir(runId);
+    const modelDir = join(artifacts, "model");
+    if (existsSync(modelDir)) {
+      // The rename won the race: then the model must be whole.
+      const pipelineJson = await readJson(join(modelDir, "pipeline.json"));
+      expect(existsSync(join(modelDir, "MLmodel"))).toBe(true);
+      for (const a of Object.values<{ path: string; sha256: string }>(pipelineJson.artifacts)) expect(await sha256Of(join(modelDir, a.path))).toBe(a.sha256);
+    } else {
+      expect((await readdir(artifacts)).every((n) => PARTIAL.test(n)), "only temp folders in the run's artifacts").toBe(true);
+      await rejects(loadModel(`runs:/${runId}/model`, { trackingUri: tracking }), ModelLoadError, "not a model directory");
+      await rejects(new ModelRegistry(tracking).getModel("slow-model"), NotFoundError, 'Registered model "slow-model" does not exist');
+      await fails(["inspect", "-m", `runs:/${runId}/model`, "--tracking-uri", tracking], 1, ["which is not a model directory"]);
+    }
+    // The process died: the run was never marked FINISHED.
+    expect((await store.getRunInfo(runId)).status).toBe("RUNNING");
+
+    // The store is still usable: the next run packages and registers normally.
+    const next = JSON.parse(await ok(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--json"]));
+    expect(next.modelUri).toBe(`runs:/${next.runId}/model`);
+    const model = await loadModel("models:/slow-model/latest", { trackingUri: tracking });
+    try {
+      expect(model.metadata.runId).toBe(next.runId);
+      const out = (await model.predict({ x: [1.5], y: [0] })) as { columns: unknown[][] };
+      expect(out.columns[1]).toEqual([1024 * 1024]);
+    } finally {
+      await model.close();
+    }
+    const runs = JSON.parse(await ok(["runs", "list", "--json", "--tracking-uri", tracking]));
+    expect(runs.map((r: { status: string }) => r.status).sort()).toEqual(["FINISHED", "RUNNING"]);
+  }, 90_000);
+});

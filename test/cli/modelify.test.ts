@@ -1,0 +1,63 @@
+// `pipeserve modelify` as a real child process: packages a plain inference pipeline from artifacts
+// that already exist, into a new run or into the run that trained them, with --copy-mode,
+// --artifact-path, --registered-model-name and --json; and its errors.
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FileStore, loadModel, type ColumnTable } from "../../src/index.js";
+import { copyProject, fails, ok, readJson, readYaml11, sha256Of, tempDir, useBuiltCli } from "./helpers.js";
+
+useBuiltCli();
+
+let project: string;
+let tracking: string;
+
+beforeAll(async () => {
+  project = await copyProject("modelify");
+  tracking = await tempDir("pipeserve-tracking-");
+});
+
+const base = (): string[] => ["modelify", "--project", project, "--tracking-uri", tracking];
+
+describe("pipeserve modelify", () => {
+  it("packages into a new run, registers it, and prints the model URI", async () => {
+    const stdout = await ok([...base(), "--pipeline", "inference", "--input-name", "instances", "--registered-model-name", "mod"]);
+    const runId = /^Model: runs:\/([0-9a-f]{32})\/model\n/.exec(stdout)?.[1] as string;
+    expect(runId).toBeDefined();
+    expect(stdout).toBe(`Model: runs:/${runId}/model\nRegistered: models:/mod/1\n`);
+    const dir = join(await (await FileStore.open(tracking)).artifactDir(runId), "model");
+    expect((await readJson(join(dir, "pipeline.json"))).artifacts.weights.sha256).toBe(await sha256Of(join(project, "artifacts", "weights.json")));
+    const model = await loadModel("models:/mod/1", { trackingUri: tracking });
+    try {
+      expect(((await model.predict({ x: [1] })) as ColumnTable).columns[0]).toEqual([3.25]);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it("packages into the run that trained the artifacts, with --run-id, --artifact-path, --copy-mode and --json", async () => {
+    const trained = /Run ([0-9a-f]{32}) finished/.exec(await ok(["run", "--project", project, "--pipeline", "train", "--tracking-uri", tracking]))?.[1] as string;
+    const result = JSON.parse(
+      await ok([...base(), "--pipeline", "inference", "--input-name", "instances", "--run-id", trained, "--artifact-path", "serving", "--copy-mode", "deepcopy", "--json"]),
+    );
+    expect(result).toEqual({ runId: trained, modelUri: `runs:/${trained}/serving` });
+    const artifacts = await (await FileStore.open(tracking)).artifactDir(trained);
+    expect(await readdir(artifacts)).toEqual(["serving"]);
+    const m = await readYaml11(join(artifacts, "serving", "MLmodel"));
+    expect(m).toMatchObject({ run_id: trained, artifact_path: "serving", flavors: { pipeserve: { copy_mode: "deepcopy", input_name: "instances" } } });
+  });
+
+  it.each([
+    ["no --input-name", ["--pipeline", "inference"], 2, ["error: required option '--input-name <name>' not specified"]],
+    ["an unknown copy mode", ["--pipeline", "inference", "--input-name", "instances", "--copy-mode", "cpy"], 2, ["error: option '--copy-mode <mode>' argument 'cpy' is invalid", "assign, copy, deepcopy"]],
+    ["an input name that is not an input", ["--pipeline", "inference", "--input-name", "rows"], 1, ['--input-name "rows" is not an input of pipeline "inference"', "Its inputs: [instances, weights, params:bias]"]],
+    ["a pipeline with two outputs", ["--pipeline", "two_outputs", "--input-name", "instances"], 1, ['Pipeline "two_outputs" must have exactly one output']],
+    ["an unknown pipeline", ["--pipeline", "inferense", "--input-name", "instances"], 1, ['has no pipeline "inferense"', "Pipelines: [train, inference, two_outputs]"]],
+    ["an unknown run id", ["--pipeline", "inference", "--input-name", "instances", "--run-id", "fedcba9876543210fedcba9876543210"], 1, ['Run "fedcba9876543210fedcba9876543210" is not in the store']],
+  ])("%s: non-zero exit and a clear message", async (_why, args, code, messages) => {
+    const store = await tempDir("pipeserve-tracking-");
+    await fails(["modelify", "--project", project, "--tracking-uri", store, ...(args as string[])], code as number, messages as string[]);
+    const runs = await (await FileStore.open(store)).searchRuns();
+    expect(runs, "a run was created").toEqual([]);
+  });
+});

@@ -1,0 +1,147 @@
+// `pipeserve run` as a real child process: it prints the run id and the model URI, logs params,
+// metrics and tags, honours --experiment / --params / --registered-model-name / --json and the
+// tracking URI order (flag, $MLFLOW_TRACKING_URI, ./mlruns); a failed run exits non-zero, ends
+// FAILED and packages nothing; a broken pipelineMl rule stops it before training and before any
+// run is written; bad input gets a non-zero exit and one clear line.
+import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadModel, type ColumnTable } from "../../src/index.js";
+import { copyProject, fails, ok, readJson, readYaml11, tempDir, useBuiltCli } from "./helpers.js";
+
+useBuiltCli();
+
+let project: string;
+beforeAll(async () => {
+  project = await copyProject("linear");
+});
+
+/** The run folder of `runId` in a store (any experiment). */
+async function runDirOf(tracking: string, runId: string): Promise<string> {
+  for (const exp of await readdir(tracking)) {
+    if (existsSync(join(tracking, exp, runId, "meta.yaml"))) return join(tracking, exp, runId);
+  }
+  throw new Error(`run ${runId} not found in ${tracking}`);
+}
+
+describe("pipeserve run: a pipelineMl", () => {
+  it("trains, packages, registers, and prints the run id and the model URI", async () => {
+    const tracking = await tempDir("pipeserve-tracking-");
+    const args = ["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--params", "scale=2.5", "--params", "model.tol=0.01"];
+    const stdout = await ok(args);
+    const lines = stdout.trim().split("\n");
+    expect(lines).toHaveLength(3);
+    const runId = /^Run ([0-9a-f]{32}) finished\.$/.exec(lines[0] as string)?.[1] as string;
+    expect(runId).toBeDefined();
+    expect(lines[1]).toBe(`Model: runs:/${runId}/model`);
+    expect(lines[2]).toBe("Registered: models:/linear-model/1");
+
+    const dir = await runDirOf(tracking, runId);
+    expect(existsSync(join(dir, "artifacts", "model", "MLmodel"))).toBe(true);
+    expect((await readYaml11(join(dir, "meta.yaml")))["status"]).toBe(3);
+    const show = JSON.parse(await ok(["runs", "show", runId, "--json", "--tracking-uri", tracking]));
+    expect(show.params).toMatchObject({ scale: "2.5", "model.tol": "0.01", "post.offset": "0.5" });
+    expect(Object.keys(show.metrics).sort()).toEqual(["eval.mse", "eval.r2"]);
+    expect(show.tags["pipeserve.pipeline"]).toBe("training");
+    expect(show.tags["pipeserve.command"]).toBe(args.join(" "));
+    const signature = (await readYaml11(join(dir, "artifacts", "model", "MLmodel")))["signature"];
+    expect(signature.params).toContain('{"name": "scale", "default": 2.5, "shape": null, "type": "double"}');
+
+    // What the child process wrote loads and predicts here, through the registry.
+    const weights = (await readJson(join(project, "data", "weights.json"))) as { slope: number; intercept: number };
+    const model = await loadModel("models:/linear-model/latest", { trackingUri: tracking });
+    try {
+      expect(model.metadata.runId).toBe(runId);
+      const out = (await model.predict({ x: [1], group: ["a"] })) as ColumnTable;
+      expect(out.columns[0]?.[0]).toBeCloseTo((weights.slope + weights.intercept) * 2.5 + 0.5, 10);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it("--json prints the result for scripts; --experiment logs into a new named experiment; --registered-model-name overrides the pipeline's", async () => {
+    const tracking = await tempDir("pipeserve-tracking-");
+    const stdout = await ok(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--experiment", "nightly", "--registered-model-name", "nightly-linear", "--run-name", "n1", "--json"]);
+    const result = JSON.parse(stdout);
+    expect(Object.keys(result).sort()).toEqual(["experimentId", "modelUri", "registeredVersion", "runId"]);
+    expect(result.experimentId).toMatch(/^\d+$/);
+    expect(result.experimentId).not.toBe("0");
+    expect(result.modelUri).toBe(`runs:/${result.runId}/model`);
+    expect(result.registeredVersion).toEqual({ name: "nightly-linear", version: 1 });
+    expect(await readYaml11(join(tracking, result.experimentId, "meta.yaml"))).toMatchObject({ name: "nightly", experiment_id: result.experimentId });
+    expect(existsSync(join(tracking, "models", "linear-model"))).toBe(false);
+    expect((await readYaml11(join(tracking, result.experimentId, result.runId, "meta.yaml")))["run_name"]).toBe("n1");
+  });
+
+  it("a plain pipeline is tracked but packages nothing", async () => {
+    const tracking = await tempDir("pipeserve-tracking-");
+    const stdout = await ok(["run", "--project", project, "--pipeline", "plain", "--tracking-uri", tracking]);
+    expect(stdout).toMatch(/^Run [0-9a-f]{32} finished\.\n$/);
+    const runId = /Run ([0-9a-f]{32})/.exec(stdout)?.[1] as string;
+    expect(await readdir(join(await runDirOf(tracking, runId), "artifacts"))).toEqual([]);
+  });
+
+  it("finds the store through $MLFLOW_TRACKING_URI, then ./mlruns", async () => {
+    const cwd = await tempDir("pipeserve-cwd-");
+    const fromEnv = join(cwd, "env-store");
+    await ok(["run", "--project", project, "--pipeline", "plain"], { cwd, env: { MLFLOW_TRACKING_URI: `file://${fromEnv}` } });
+    expect(existsSync(join(fromEnv, "0", "meta.yaml"))).toBe(true);
+    expect(existsSync(join(cwd, "mlruns"))).toBe(false);
+    await ok(["run", "--project", project, "--pipeline", "plain"], { cwd });
+    expect(existsSync(join(cwd, "mlruns", "0", "meta.yaml"))).toBe(true);
+  });
+});
+
+describe("pipeserve run: failures", () => {
+  it("a training node that throws: exit 1 with the node's error, the run FAILED, no model, nothing registered", async () => {
+    const failing = await copyProject("failing-training");
+    const tracking = await tempDir("pipeserve-tracking-");
+    const marker = join(await tempDir("pipeserve-marker-"), "trained");
+    const r = await fails(["run", "--project", failing, "--pipeline", "training", "--tracking-uri", tracking], 1, ['pipeserve: Node "train" failed: diverged: loss is NaN'], {
+      env: { PIPESERVE_TEST_MARKER: marker },
+    });
+    expect(r.stdout).not.toContain("Model:");
+    // The marker the rule tests below rely on: with the same env, a training node that runs writes it.
+    expect(existsSync(marker), "the first training node ran").toBe(true);
+    const runs = JSON.parse(await ok(["runs", "list", "--json", "--tracking-uri", tracking]));
+    expect(runs).toHaveLength(1);
+    expect(runs[0].status).toBe("FAILED");
+    const dir = await runDirOf(tracking, runs[0].runId);
+    expect((await readYaml11(join(dir, "meta.yaml")))["status"]).toBe(4);
+    expect(await readdir(join(dir, "artifacts"))).toEqual([]);
+    expect(await readdir(join(tracking, "models"))).toEqual([]);
+  });
+
+  it.each([
+    ["rules-memory-artifact", "training", ['"stats" is not in the catalog, so it would live only in memory', "add it to catalog.yml"]],
+    ["rules-two-outputs", "training", ["must have exactly one output", "[predictions, explanation]"]],
+    ["rules-missing-filepath", "training", ['Dataset "stats" of type JsonArtifactDataset needs a "filepath" string']],
+    ["rules-bad-input-name", "training", ['inputName "features" is not an input of the inference pipeline']],
+    ["rules-missing-param", "training", ['needs [params:thresold], which neither catalog.yml nor parameters.yml provide']],
+  ])("%s: exit 1 before any training node runs and before any run is written", async (name, pipelineName, messages) => {
+    const broken = await copyProject(name);
+    const scratch = await tempDir("pipeserve-marker-");
+    const marker = join(scratch, "trained");
+    const tracking = join(scratch, "mlruns");
+    await fails(["run", "--project", broken, "--pipeline", pipelineName, "--tracking-uri", tracking], 1, messages, { env: { PIPESERVE_TEST_MARKER: marker } });
+    expect(existsSync(marker), "a training node ran").toBe(false);
+    expect(existsSync(tracking), "a run store was written").toBe(false);
+  });
+});
+
+describe("pipeserve run: bad input", () => {
+  it.each([
+    ["no --project", (_p: string) => ["run", "--pipeline", "training"], 2, ["error: required option '--project <dir>' not specified"]],
+    ["no --pipeline", (p: string) => ["run", "--project", p], 2, ["error: required option '--pipeline <name>' not specified"]],
+    ["an unknown option", (p: string) => ["run", "--project", p, "--pipeline", "training", "--epochs", "3"], 2, ["error: unknown option '--epochs'"]],
+    ["an unknown pipeline", (p: string) => ["run", "--project", p, "--pipeline", "nope"], 1, ['has no pipeline "nope"', "Pipelines: [training, plain]"]],
+    ["a --params entry without =", (p: string) => ["run", "--project", p, "--pipeline", "training", "--params", "scale"], 1, ['Invalid --params entry "scale": write key=value']],
+    ["a project folder that does not exist", (p: string) => ["run", "--project", join(p, "missing"), "--pipeline", "training"], 1, [/Project folder \/.*\/linear\/missing does not exist\./]],
+    ["a remote tracking URI", (p: string) => ["run", "--project", p, "--pipeline", "plain", "--tracking-uri", "https://mlflow.example.com"], 1, ["points to a remote server"]],
+  ])("%s", async (_why, args, code, messages) => {
+    const cwd = await tempDir("pipeserve-cwd-");
+    await fails(args(project), code as number, messages as (string | RegExp)[], { cwd });
+    expect(await readdir(cwd), "nothing written").toEqual([]);
+  });
+});

@@ -1,0 +1,87 @@
+// modelify(): packages a plain inference pipeline from artifacts that already exist (here the
+// fixture's artifacts/weights.json), into a new run or an existing one, and registers it.
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FileStore, ModelRegistry, NotFoundError, PackagingError, loadModel, modelify, runProject, type ColumnTable } from "../../src/index.js";
+import { copyProject, readJson, readYaml11, rejects, sha256Of, tempDir } from "./helpers.js";
+
+let project: string;
+let tracking: string;
+
+beforeAll(async () => {
+  project = await copyProject("modelify");
+  tracking = await tempDir("pipeserve-tracking-");
+});
+
+describe("modelify()", () => {
+  it("packages into a new FINISHED run, with the existing artifact byte for byte, and registers it", async () => {
+    const result = await modelify({ projectDir: project, pipelineName: "inference", inputName: "instances", trackingUri: tracking, registeredModelName: "modelified" });
+    expect(result.modelUri).toBe(`runs:/${result.runId}/model`);
+    expect(result.registeredVersion).toEqual({ name: "modelified", version: 1 });
+    const store = await FileStore.open(tracking);
+    const run = await store.getRun(result.runId);
+    expect(run.info.status).toBe("FINISHED");
+    expect(run.tags["pipeserve.modelify"]).toBe("inference");
+    const dir = join(await store.artifactDir(result.runId), "model");
+    const pipelineJson = await readJson(join(dir, "pipeline.json"));
+    expect(pipelineJson.artifacts.weights.sha256).toBe(await sha256Of(join(project, "artifacts", "weights.json")));
+    expect(pipelineJson.parameters).toEqual({ bias: 0.25 });
+    const m = await readYaml11(join(dir, "MLmodel"));
+    expect(m["flavors"]["pipeserve"]).toMatchObject({ input_name: "instances", output_name: "predictions", copy_mode: "assign", runner: "SequentialRunner" });
+    expect(JSON.parse(m["signature"]["inputs"])).toEqual([{ type: "double", name: "x", required: true }]);
+    expect(JSON.parse(m["signature"]["params"])[0]).toEqual({ name: "bias", default: 0.25, shape: null, type: "double" });
+
+    const model = await loadModel("models:/modelified/1", { trackingUri: tracking });
+    try {
+      expect(((await model.predict({ x: [1, 2] })) as ColumnTable).columns[0]).toEqual([3.25, 5.25]);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it("packages into an existing run, under another artifact path and copy mode, leaving the run's status alone", async () => {
+    const trained = await runProject({ projectDir: project, pipelineName: "train", trackingUri: tracking });
+    expect(trained.modelUri).toBeUndefined();
+    const result = await modelify({ projectDir: project, pipelineName: "inference", inputName: "instances", trackingUri: tracking, runId: trained.runId, artifactPath: "served", copyMode: "deepcopy" });
+    expect(result).toEqual({ runId: trained.runId, modelUri: `runs:/${trained.runId}/served` });
+    const store = await FileStore.open(tracking);
+    expect(await readdir(await store.artifactDir(trained.runId))).toEqual(["served"]);
+    const m = await readYaml11(join(await store.artifactDir(trained.runId), "served", "MLmodel"));
+    expect(m).toMatchObject({ run_id: trained.runId, artifact_path: "served" });
+    expect(m["flavors"]["pipeserve"]["copy_mode"]).toBe("deepcopy");
+    // The weights the `train` run just wrote, not the ones the fixture shipped with.
+    const weights = await readFile(join(project, "artifacts", "weights.json"), "utf8");
+    expect(JSON.parse(weights).slope).not.toBe(2);
+    expect(await readFile(join(await store.artifactDir(trained.runId), "served", "artifacts", "weights.json"), "utf8")).toBe(weights);
+    expect((await store.getRun(trained.runId)).info.status).toBe("FINISHED");
+  });
+
+  it.each([
+    ["an input name that is not an input", { pipelineName: "inference", inputName: "rows" }, ['--input-name "rows" is not an input of pipeline "inference"', "Its inputs: [instances, weights, params:bias]"]],
+    ["a pipeline with two outputs", { pipelineName: "two_outputs", inputName: "instances" }, ['Pipeline "two_outputs" must have exactly one output', "[predictions, rows]"]],
+    ["an unknown pipeline", { pipelineName: "inferense", inputName: "instances" }, ['has no pipeline "inferense"', "Pipelines: [train, inference, two_outputs]"]],
+  ])("rejects %s before creating a run", async (_why, options, messages) => {
+    const store = await tempDir("pipeserve-tracking-");
+    await rejects(modelify({ projectDir: project, trackingUri: store, ...options }), PackagingError, ...messages);
+    expect(await readdir(store)).toEqual([]);
+  });
+
+  it("rejects a run id that is not in the store", async () => {
+    await rejects(
+      modelify({ projectDir: project, pipelineName: "inference", inputName: "instances", trackingUri: tracking, runId: "0123456789abcdef0123456789abcdef" }),
+      NotFoundError,
+      'Run "0123456789abcdef0123456789abcdef" is not in the store',
+    );
+  });
+
+  it("refuses a second model at the same path of a run", async () => {
+    const first = await modelify({ projectDir: project, pipelineName: "inference", inputName: "instances", trackingUri: tracking });
+    await rejects(
+      modelify({ projectDir: project, pipelineName: "inference", inputName: "instances", trackingUri: tracking, runId: first.runId }),
+      PackagingError,
+      "A model already exists at",
+    );
+    expect((await new ModelRegistry(tracking).listModels()).map((m) => m.name)).toEqual(["modelified"]);
+  });
+});

@@ -1,0 +1,216 @@
+// The three signature modes of logModel (an MLflow JSON signature taken as given, none, "auto"),
+// heavy packages kept out of the bundle and listed in environment.json, and packageModel() /
+// writeModel() called directly: bad signatures, missing artifact files, an existing target.
+import { readFile, readdir } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  FileStore,
+  PackagingError,
+  PipelineML,
+  loadModel,
+  loadProject,
+  packageModel,
+  pipelineMl,
+  pipeserveVersion,
+  projectCatalog,
+  runProject,
+  signatureFromMlflow,
+  signatureToMlflow,
+  isDataFrame,
+  asColumnTable,
+  type ColumnTable,
+  type LogModelOptions,
+  type Project,
+} from "../../src/index.js";
+import { copyProject, listFiles, readJson, readYaml11, rejects, tempDir } from "./helpers.js";
+
+const EXPLICIT = {
+  inputs: '[{"type": "double", "name": "x", "required": true}, {"type": "double", "name": "y", "required": false}]',
+  outputs: '[{"type": "double", "name": "y", "required": true}]',
+  params: '[{"name": "factor", "default": 3.0, "shape": null, "type": "double"}]',
+};
+
+let project: string;
+let tracking: string;
+const modelDirs: Record<string, string> = {};
+let mean: number;
+
+beforeAll(async () => {
+  project = await copyProject("signatures");
+  tracking = await tempDir("pipeserve-tracking-");
+  const store = await FileStore.open(tracking);
+  for (const name of ["explicit", "none", "auto"]) {
+    const { runId } = await runProject({ projectDir: project, pipelineName: name, trackingUri: tracking });
+    modelDirs[name] = join(await store.artifactDir(runId), "model");
+  }
+  mean = ((await readJson(join(project, "data", "stats.json"))) as { mean: number }).mean;
+});
+
+describe('signature given explicitly (MLflow\'s JSON form)', () => {
+  it("is written exactly as given", async () => {
+    const m = await readYaml11(join(modelDirs["explicit"] as string, "MLmodel"));
+    expect(m["signature"]).toEqual(EXPLICIT);
+    expect(signatureToMlflow(signatureFromMlflow(m["signature"]))).toEqual(EXPLICIT);
+  });
+
+  it("with exampleRows: 0 saves no input example", async () => {
+    const dir = modelDirs["explicit"] as string;
+    expect(await listFiles(dir)).toEqual(["MLmodel", "artifacts/stats.json", "code/pipeline.mjs", "environment.json", "pipeline.json"]);
+    expect((await readYaml11(join(dir, "MLmodel")))["saved_input_example_info"]).toBeUndefined();
+  });
+
+  it("is what the loaded model enforces: its param default applies, its optional column may be left out", async () => {
+    const model = await loadModel(modelDirs["explicit"] as string);
+    try {
+      expect(model.signature?.params?.map((p) => [p.name, p.default])).toEqual([["factor", 3]]);
+      const out = (await model.predict({ x: [mean + 1, mean + 2] })) as ColumnTable;
+      expect(out.columns[0]).toEqual([3, 6]);
+    } finally {
+      await model.close();
+    }
+  });
+});
+
+describe("signature: false", () => {
+  it("writes no signature, but still an input example, and a serving example without params", async () => {
+    const dir = modelDirs["none"] as string;
+    const m = await readYaml11(join(dir, "MLmodel"));
+    expect(m["signature"]).toBeUndefined();
+    expect(m["saved_input_example_info"]).toMatchObject({ artifact_path: "input_example.json" });
+    const serving = await readJson(join(dir, "serving_input_example.json"));
+    expect(Object.keys(serving)).toEqual(["dataframe_split"]);
+  });
+
+  it("loads and predicts with no enforcement, the packaged param value applying", async () => {
+    const model = await loadModel(modelDirs["none"] as string);
+    try {
+      expect(model.signature).toBeNull();
+      const out = (await model.predict({ x: [mean + 1] })) as ColumnTable;
+      expect(out.columns[0]).toEqual([2]);
+    } finally {
+      await model.close();
+    }
+  });
+});
+
+describe('signature: "auto"', () => {
+  it("infers inputs from the input data, params from params: inputs (with the runner), outputs from a trial prediction", async () => {
+    const dir = modelDirs["auto"] as string;
+    const signature = signatureFromMlflow((await readYaml11(join(dir, "MLmodel")))["signature"]);
+    expect(signature.inputs?.map((c) => [c.name, c.type, c.required])).toEqual([
+      ["x", "double", true],
+      ["y", "double", true],
+    ]);
+    expect(signature.outputs?.map((c) => c.name)).toEqual(["y"]);
+    expect(signature.params?.map((p) => [p.name, p.type, p.default])).toEqual([
+      ["factor", "double", 2],
+      ["runner", "string", "SequentialRunner"],
+    ]);
+  });
+
+  it("saves exampleRows rows as the example", async () => {
+    const example = await readJson(join(modelDirs["auto"] as string, "input_example.json"));
+    expect(example).toEqual({ columns: ["x", "y"], data: [[1.5, 3.9], [2.5, 6.1]] });
+  });
+});
+
+describe("heavy packages stay external and are listed in environment.json", () => {
+  let dir: string;
+  let project: Project;
+
+  beforeAll(async () => {
+    const copy = await copyProject("danfo-env");
+    const store = await tempDir("pipeserve-tracking-");
+    const { runId } = await runProject({ projectDir: copy, pipelineName: "training", trackingUri: store });
+    dir = join(await (await FileStore.open(store)).artifactDir(runId), "model");
+    project = await loadProject(copy);
+  });
+
+  it("lists danfojs-node with the version installed here", async () => {
+    const installed = (createRequire(import.meta.url)("danfojs-node/package.json") as { version: string }).version;
+    expect(await readJson(join(dir, "environment.json"))).toEqual({ node: ">=20", packages: { "danfojs-node": installed, pipeserve: pipeserveVersion() } });
+  });
+
+  it("keeps danfojs out of the bundle: the code reaches it through the host, with no bare import", async () => {
+    const code = await readFile(join(dir, "code", "pipeline.mjs"), "utf8");
+    expect(code).toContain('.require("danfojs-node")');
+    expect(code).not.toMatch(/from\s*["']danfojs-node["']/);
+    expect(code).not.toMatch(/(?<![.\w])require\(["']danfojs-node["']\)/);
+    expect(code.length).toBeLessThan(50_000);
+  });
+
+  it("loads and predicts with the host's danfojs", async () => {
+    const model = await loadModel(dir);
+    try {
+      expect(model.inputType).toBe("dataframe");
+      const out = await model.predict({ x: [4, 5], y: [0, 0] });
+      expect(isDataFrame(out)).toBe(true);
+      expect(asColumnTable(out).names).toEqual(["centered"]);
+      expect(asColumnTable(out).columns[0]).toEqual([1, 2]);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it("the project's pipelineMl is this runtime's PipelineML (pipeserve reached the project through the host)", () => {
+    expect(project.pipelines["training"]).toBeInstanceOf(PipelineML);
+  });
+});
+
+describe("packageModel() and writeModel() directly", () => {
+  let project: Project;
+  let base: PipelineML;
+
+  beforeAll(async () => {
+    project = await loadProject(await copyProject("signatures"));
+    base = project.pipelines["auto"] as PipelineML;
+  });
+
+  const EXAMPLE = { x: [1, 2] };
+  const withLogModel = (logModel: LogModelOptions): PipelineML =>
+    pipelineMl({ training: base.training, inference: base.inference, inputName: base.inputName, inputType: base.inputType, logModel });
+
+  async function pack(ml: PipelineML, target: string, exampleData: unknown = EXAMPLE): Promise<void> {
+    await packageModel({ ml, pipelinesFile: project.pipelinesFile, pipelineName: "auto", catalog: projectCatalog(project, project.parameters), params: project.parameters, exampleData, target });
+  }
+
+  it.each([
+    ["inputs that are not JSON", { inputs: "[{type: double}]", outputs: null }, "logModel.signature is not a valid MLflow signature"],
+    ["an unknown column type", { inputs: '[{"type": "decimal", "name": "x", "required": true}]', outputs: null }, "logModel.signature is not a valid MLflow signature"],
+    ["a binary param", { inputs: null, outputs: null, params: '[{"name": "k", "default": "eA==", "shape": null, "type": "binary"}]' }, "logModel.signature is not a valid MLflow signature"],
+  ])("rejects an explicit signature with %s, writing nothing", async (_why, signature, message) => {
+    const target = join(await tempDir(), "model");
+    const error = await rejects(pack(withLogModel({ signature }), target), PackagingError, message);
+    expect(error.code).toBe("INVALID_SIGNATURE");
+    expect(await readdir(join(target, ".."))).toEqual([]);
+  });
+
+  it('"auto" without sample data says how to give some', async () => {
+    const target = join(await tempDir(), "model");
+    const error = await rejects(pack(withLogModel({ signature: "auto" }), target, null), PackagingError, 'signature "auto" needs sample data for "instances"', "or give logModel.signature (or false)");
+    expect(error.code).toBe("NO_EXAMPLE");
+  });
+
+  it("an artifact file training did not write: names it and leaves no half model", async () => {
+    const target = join(await tempDir(), "model");
+    const error = await rejects(pack(withLogModel({ signature: false }), target), PackagingError, 'Artifact "stats" should be at', "training did not write it");
+    expect(error.code).toBe("MISSING_ARTIFACT");
+    expect(await readdir(join(target, ".."))).toEqual([]);
+  });
+
+  it("refuses to overwrite a model: models are immutable", async () => {
+    const ml = withLogModel({ signature: false });
+    await runProject({ projectDir: project.dir, pipelineName: "none", trackingUri: await tempDir() });
+    const target = join(await tempDir(), "model");
+    await pack(ml, target);
+    expect(await listFiles(target)).toContain("MLmodel");
+    const m = await readYaml11(join(target, "MLmodel"));
+    // Saved outside a run: no run_id and no artifact_path.
+    expect(m["run_id"]).toBeUndefined();
+    expect(m["artifact_path"]).toBeUndefined();
+    const error = await rejects(pack(ml, target), PackagingError, `A model already exists at ${target}`, "Use another artifact path or run");
+    expect(error.code).toBe("MODEL_EXISTS");
+  });
+});
