@@ -191,6 +191,14 @@ export class DataCatalog {
    * @throws DatasetError naming the dataset (and the known ones) when it is not in the catalog.
    */
   async load(name: string): Promise<unknown> {
+    return this.loadEager(name);
+  }
+
+  /**
+   * `load` without the promise when the data is at hand: in-memory datasets and parameters answer
+   * synchronously, file datasets with a promise. Runners use it on every prediction's path.
+   */
+  loadEager(name: string): unknown {
     const dataset = this.#datasets.get(name);
     if (dataset) return dataset.load();
     return this.loadParameter(name);

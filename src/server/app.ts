@@ -35,6 +35,7 @@ export interface AppOptions {
 
 type Env = { Variables: { requestId: string } };
 
+
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 function defaultTimeoutMs(): number {
@@ -106,21 +107,20 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
     c.set("requestId", requestId);
     // NB: set before the handler runs: setting a header on a finished response makes Hono rebuild it.
     c.header("X-Request-Id", requestId);
-    const start = process.hrtime.bigint();
+    const start = performance.now();
     metrics.inFlight.inc();
     try {
       await next();
     } finally {
       metrics.inFlight.dec();
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const seconds = (performance.now() - start) / 1000;
       const route = c.req.routePath && c.req.routePath !== "/*" ? c.req.routePath : "unmatched";
       const status = c.res.status;
       const method = c.req.method;
       const path = c.req.path;
       // NB: after the response is on its way, so neither adds to the client's latency.
       setImmediate(() => {
-        metrics.requests.inc({ route, method, status: String(status) });
-        metrics.latency.observe({ route, status: String(status) }, seconds);
+        metrics.observeRequest(route, method, status, seconds);
         if (log.isLevelEnabled("info")) log.info({ reqId: requestId, method, path, status, ms: Math.round(seconds * 1e6) / 1e3 }, "request");
       });
     }

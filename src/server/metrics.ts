@@ -32,19 +32,36 @@ export class ServerMetrics {
       registers,
     });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: "pipeserve_" });
-    const started = new Map<string, bigint>();
-    const key = (runId: string, node: string): string => `${runId}\u0000${node}`;
-    const end = (runId: string, node: string): void => {
-      const k = key(runId, node);
-      const t0 = started.get(k);
+    // NB: label children are looked up once per label set; observing through a child skips
+    // prom-client's per-call label hashing.
+    const nodeTimers = new Map<string, { observe(value: number): void }>();
+    const started = new WeakMap<object, number>();
+    const end = (inputs: object, node: string): void => {
+      const t0 = started.get(inputs);
       if (t0 === undefined) return;
-      started.delete(k);
-      this.nodeDuration.observe({ node }, Number(process.hrtime.bigint() - t0) / 1e9);
+      let timer = nodeTimers.get(node);
+      if (!timer) nodeTimers.set(node, (timer = this.nodeDuration.labels({ node })));
+      timer.observe((performance.now() - t0) / 1000);
     };
+    // Keyed by the node's inputs object: one per node call, so concurrent runs never collide.
     this.hooks = {
-      beforeNodeRun: ({ runId, node }) => void started.set(key(runId, node.name), process.hrtime.bigint()),
-      afterNodeRun: ({ runId, node }) => end(runId, node.name),
-      onNodeError: ({ runId, node }) => end(runId, node.name),
+      beforeNodeRun: ({ inputs }) => void started.set(inputs, performance.now()),
+      afterNodeRun: ({ node, inputs }) => end(inputs, node.name),
+      onNodeError: ({ node, inputs }) => end(inputs, node.name),
     };
+  }
+
+  readonly #requestChildren = new Map<string, { count: { inc(): void }; latency: { observe(value: number): void } }>();
+
+  /** Counts a finished request and its latency. */
+  observeRequest(route: string, method: string, status: number, seconds: number): void {
+    const key = `${route} ${method} ${status}`;
+    let child = this.#requestChildren.get(key);
+    if (!child) {
+      child = { count: this.requests.labels({ route, method, status: String(status) }), latency: this.latency.labels({ route, status: String(status) }) };
+      this.#requestChildren.set(key, child);
+    }
+    child.count.inc();
+    child.latency.observe(seconds);
   }
 }

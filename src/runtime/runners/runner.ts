@@ -19,6 +19,10 @@ export interface Runner {
   run(pipeline: Pipeline, catalog: DataCatalog, options?: RunOptions): Promise<Record<string, unknown>>;
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as { then?: unknown }).then === "function";
+}
+
 /**
  * The state of one run. Datasets the catalog does not register (intermediate and final outputs)
  * live here, not in the catalog, so concurrent runs against one catalog never see each other's
@@ -46,18 +50,20 @@ export class RunState {
     this.#produced = produced;
   }
 
-  async load(name: string): Promise<unknown> {
+  /** A dataset's data: synchronous for in-memory data (the hot path), a promise for files. */
+  load(name: string): unknown {
     if (this.#local.has(name)) {
       const mode = copyModeFor(this.catalog.copyMode, name);
       const value = this.#local.get(name);
       return mode ? copyData(value, mode) : value;
     }
-    return this.catalog.load(name);
+    return this.catalog.loadEager(name);
   }
 
-  async save(name: string, value: unknown): Promise<void> {
-    if (this.catalog.get(name)) await this.catalog.save(name, value);
-    else this.#local.set(name, value);
+  /** Stores an output: synchronous in the run's memory, a promise for a registered dataset. */
+  save(name: string, value: unknown): void | Promise<void> {
+    if (this.catalog.get(name)) return this.catalog.save(name, value);
+    this.#local.set(name, value);
   }
 
   /** Counts a node's inputs as consumed and drops in-memory data nobody will read again. */
@@ -123,20 +129,34 @@ export abstract class AbstractRunner implements Runner {
 
   /** Loads a node's inputs, runs it between its hooks, saves its outputs and releases what is no longer needed. */
   protected async runNode(node: Node, state: RunState): Promise<void> {
+    // NB: on every prediction's path: values and hook results are awaited only when they are promises.
     const inputs: Record<string, unknown> = {};
-    for (const name of node.inputNames) inputs[name] = await state.load(name);
-    const context: NodeContext = { ...state.context, node, inputs };
-    for (const h of state.hooks) await h.beforeNodeRun?.(context);
+    for (const name of node.inputNames) {
+      const value = state.load(name);
+      inputs[name] = isThenable(value) ? await value : value;
+    }
+    const hooks = state.hooks;
+    const context: NodeContext | undefined = hooks.length > 0 ? { ...state.context, node, inputs } : undefined;
+    for (const h of hooks) {
+      const done = h.beforeNodeRun?.(context as NodeContext);
+      if (isThenable(done)) await done;
+    }
     let outputs: Record<string, unknown>;
     try {
       outputs = await this.execute(node, inputs, state);
     } catch (cause) {
       const error = cause instanceof NodeError ? cause : new NodeError(node.name, cause);
-      for (const h of state.hooks) await h.onNodeError?.({ ...context, error });
+      for (const h of hooks) await h.onNodeError?.({ ...(context ?? { ...state.context, node, inputs }), error });
       throw error;
     }
-    for (const name of node.outputNames) await state.save(name, outputs[name]);
-    for (const h of state.hooks) await h.afterNodeRun?.({ ...context, outputs });
+    for (const name of node.outputNames) {
+      const saved = state.save(name, outputs[name]);
+      if (isThenable(saved)) await saved;
+    }
+    for (const h of hooks) {
+      const done = h.afterNodeRun?.({ ...(context as NodeContext), outputs });
+      if (isThenable(done)) await done;
+    }
     state.release(node);
   }
 }
