@@ -25,6 +25,7 @@ export interface Hooks {
   afterPipelineRun?(context: RunContext & { readonly outputs: Readonly<Record<string, unknown>> }): void | Promise<void>;
   onPipelineError?(context: RunContext & { readonly error: Error }): void | Promise<void>;
   beforeNodeRun?(context: NodeContext): void | Promise<void>;
-  afterNodeRun?(context: NodeContext & { readonly outputs: Readonly<Record<string, unknown>> }): void | Promise<void>;
-  onNodeError?(context: NodeContext & { readonly error: Error }): void | Promise<void>;
+  /** `seconds`: how long the node function ran. */
+  afterNodeRun?(context: NodeContext & { readonly outputs: Readonly<Record<string, unknown>>; readonly seconds: number }): void | Promise<void>;
+  onNodeError?(context: NodeContext & { readonly error: Error; readonly seconds: number }): void | Promise<void>;
 }

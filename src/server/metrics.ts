@@ -33,21 +33,16 @@ export class ServerMetrics {
     });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: "pipeserve_" });
     // NB: label children are looked up once per label set; observing through a child skips
-    // prom-client's per-call label hashing.
+    // prom-client's per-call label hashing. The runner times each node itself.
     const nodeTimers = new Map<string, { observe(value: number): void }>();
-    const started = new WeakMap<object, number>();
-    const end = (inputs: object, node: string): void => {
-      const t0 = started.get(inputs);
-      if (t0 === undefined) return;
+    const observe = (node: string, seconds: number): void => {
       let timer = nodeTimers.get(node);
       if (!timer) nodeTimers.set(node, (timer = this.nodeDuration.labels({ node })));
-      timer.observe((performance.now() - t0) / 1000);
+      timer.observe(seconds);
     };
-    // Keyed by the node's inputs object: one per node call, so concurrent runs never collide.
     this.hooks = {
-      beforeNodeRun: ({ inputs }) => void started.set(inputs, performance.now()),
-      afterNodeRun: ({ node, inputs }) => end(inputs, node.name),
-      onNodeError: ({ node, inputs }) => end(inputs, node.name),
+      afterNodeRun: ({ node, seconds }) => observe(node.name, seconds),
+      onNodeError: ({ node, seconds }) => observe(node.name, seconds),
     };
   }
 

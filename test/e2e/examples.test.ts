@@ -61,7 +61,7 @@ describe("penguins", () => {
 });
 
 describe("spam", () => {
-  it("reaches accuracy ≥ 0.93 and F1 ≥ 0.9 on the held-out split, and flags an obvious spam", async () => {
+  it("reaches accuracy ≥ 0.93 and F1 ≥ 0.9 on the held-out split, serves, flags an obvious spam, and batch-predicts JSON Lines", async () => {
     const { metrics, model } = await train("spam");
     // Always "ham" scores ≈ 0.69 accuracy and F1 0.
     expect(metrics["accuracy"]).toBeGreaterThanOrEqual(0.93);
@@ -75,6 +75,13 @@ describe("spam", () => {
       ],
     })) as { is_spam: boolean[] };
     expect(out.is_spam).toEqual([true, false]);
+
+    const input = join(tracking, "messages.jsonl");
+    await writeFile(input, ['{"text": "FREE money!!! Click here to claim your prize now, limited offer, unsubscribe"}', '{"text": "Meeting notes attached; see you at the design review on Monday."}'].join("\n") + "\n");
+    const outFile = join(tracking, "messages-out.jsonl");
+    const predict = cli(["predict", "-m", "models:/spam/latest", "-i", input, "-o", outFile, "--params", '{"threshold": 0.5}', "--tracking-uri", tracking]);
+    expect(predict.code, predict.stderr).toBe(0);
+    expect((await readTableFile(outFile)).columns[0]).toEqual([true, false]);
     await model.close();
   }, 60_000);
 });

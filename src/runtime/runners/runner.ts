@@ -104,7 +104,10 @@ export abstract class AbstractRunner implements Runner {
     this.validate(pipeline);
     const hooks = options.hooks === undefined ? [] : Array.isArray(options.hooks) ? (options.hooks as readonly Hooks[]) : [options.hooks as Hooks];
     const state = new RunState(pipeline, catalog, hooks, options.runId ?? randomUUID());
-    for (const h of hooks) await h.beforePipelineRun?.(state.context);
+    for (const h of hooks) {
+      const done = h.beforePipelineRun?.(state.context);
+      if (isThenable(done)) await done;
+    }
     try {
       await this._run(pipeline, state);
     } catch (error) {
@@ -112,7 +115,11 @@ export abstract class AbstractRunner implements Runner {
       throw error;
     }
     const outputs = state.outputs();
-    for (const h of hooks) await h.afterPipelineRun?.({ ...state.context, outputs });
+    for (const h of hooks) {
+      if (!h.afterPipelineRun) continue;
+      const done = h.afterPipelineRun({ ...state.context, outputs });
+      if (isThenable(done)) await done;
+    }
     return outputs;
   }
 
@@ -136,25 +143,30 @@ export abstract class AbstractRunner implements Runner {
       inputs[name] = isThenable(value) ? await value : value;
     }
     const hooks = state.hooks;
-    const context: NodeContext | undefined = hooks.length > 0 ? { ...state.context, node, inputs } : undefined;
+    const context: NodeContext | undefined = hooks.length > 0 ? { runId: state.context.runId, pipeline: state.context.pipeline, catalog: state.context.catalog, node, inputs } : undefined;
     for (const h of hooks) {
-      const done = h.beforeNodeRun?.(context as NodeContext);
+      if (!h.beforeNodeRun) continue;
+      const done = h.beforeNodeRun(context as NodeContext);
       if (isThenable(done)) await done;
     }
     let outputs: Record<string, unknown>;
+    const started = context ? performance.now() : 0;
     try {
       outputs = await this.execute(node, inputs, state);
     } catch (cause) {
       const error = cause instanceof NodeError ? cause : new NodeError(node.name, cause);
-      for (const h of hooks) await h.onNodeError?.({ ...(context ?? { ...state.context, node, inputs }), error });
+      const seconds = (performance.now() - started) / 1000;
+      for (const h of hooks) await h.onNodeError?.({ ...(context ?? { ...state.context, node, inputs }), error, seconds });
       throw error;
     }
+    const seconds = context ? (performance.now() - started) / 1000 : 0;
     for (const name of node.outputNames) {
       const saved = state.save(name, outputs[name]);
       if (isThenable(saved)) await saved;
     }
     for (const h of hooks) {
-      const done = h.afterNodeRun?.({ ...(context as NodeContext), outputs });
+      if (!h.afterNodeRun) continue;
+      const done = h.afterNodeRun({ ...(context as NodeContext), outputs, seconds });
       if (isThenable(done)) await done;
     }
     state.release(node);
