@@ -12,10 +12,8 @@ import { join } from "node:path";
 import { report } from "./harness.js";
 
 const root = join(import.meta.dirname, "..");
-const tsx = createRequire(import.meta.url).resolve("tsx/esm/api").replace(/api\/index\.cjs$/, "index.mjs");
-
 function child(args: string[]): Record<string, number | string> {
-  const out = execFileSync(process.execPath, ["--import", tsx, join(import.meta.dirname, "batch-child.ts"), ...args], { encoding: "utf8", maxBuffer: 1 << 20 });
+  const out = execFileSync(process.execPath, [join(import.meta.dirname, "batch-child.mjs"), ...args], { encoding: "utf8", maxBuffer: 1 << 20 });
   return JSON.parse(out.trim().split("\n").at(-1) as string) as Record<string, number | string>;
 }
 

@@ -5,7 +5,7 @@ import type { PipelineModel } from "../loader/index.js";
 import {
   FormatError,
   SchemaError,
-  asColumnTable,
+  outputToTable,
   concatTables,
   enforceSchema,
   formatFromPath,
@@ -65,12 +65,6 @@ const DEFAULT_CHUNK_ROWS = 10_000;
 
 function isBadInput(error: unknown): error is FormatError | SchemaError {
   return error instanceof FormatError || error instanceof SchemaError;
-}
-
-/** The model output as a table (a list of values becomes one column named `0`, as MLflow names an unnamed Series). */
-function outputTable(output: unknown): ColumnTable {
-  if (Array.isArray(output) && output.every((v) => v === null || typeof v !== "object" || v instanceof Date)) return { names: ["0"], columns: [output as Cell[]], numRows: output.length };
-  return asColumnTable(output);
 }
 
 /** Counts the rows of an input, for shards and progress (Parquet from its footer; others by reading). */
@@ -170,16 +164,28 @@ export async function predictFile(model: PipelineModel, options: PredictFileOpti
     return { good, bad };
   };
 
+  /** Writes a prediction; an output that is no table is the model's fault, never a bad input row. */
+  const writeOutput = async (output: unknown): Promise<void> => {
+    let table: ColumnTable;
+    try {
+      table = outputToTable(output);
+    } catch (cause) {
+      throw new BatchError(`The model's output cannot be written as a table: ${(cause as Error).message}`, { code: "BAD_OUTPUT", cause });
+    }
+    await writer.write(table);
+  };
+
   const predictChunk = async (table: ColumnTable, firstRow: number, chunkParams: Record<string, unknown> | null | undefined): Promise<void> => {
     let input = table;
+    let output: unknown;
     try {
-      const result = await model.predictWithInfo(input, {
-        ...(chunkParams !== undefined ? { params: chunkParams } : {}),
-        ...(options.runner ? { runner: options.runner } : {}),
-        fromText,
-      });
-      await writer.write(outputTable(result.output));
-      return;
+      output = (
+        await model.predictWithInfo(input, {
+          ...(chunkParams !== undefined ? { params: chunkParams } : {}),
+          ...(options.runner ? { runner: options.runner } : {}),
+          fromText,
+        })
+      ).output;
     } catch (error) {
       if (!isBadInput(error)) throw error;
       if (onError === "fail") {
@@ -205,13 +211,15 @@ export async function predictFile(model: PipelineModel, options: PredictFileOpti
       else process.stderr.write(lines.join("\n") + "\n");
       input = good;
       if (good.numRows === 0) return;
-      const result = await model.predictWithInfo(good, {
-        ...(chunkParams !== undefined ? { params: chunkParams } : {}),
-        ...(options.runner ? { runner: options.runner } : {}),
-        fromText,
-      });
-      await writer.write(outputTable(result.output));
+      output = (
+        await model.predictWithInfo(good, {
+          ...(chunkParams !== undefined ? { params: chunkParams } : {}),
+          ...(options.runner ? { runner: options.runner } : {}),
+          fromText,
+        })
+      ).output;
     }
+    await writeOutput(output);
   };
 
   try {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
+import { BatchError } from "./errors.js";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { PassThrough, type Writable } from "node:stream";
@@ -8,6 +9,7 @@ import {
   createTableFileWriter,
   createTableStreamWriter,
   tableToRecordsJson,
+  writeBytes,
   type ColumnTable,
   type TableFormat,
   type TableWriter,
@@ -15,16 +17,6 @@ import {
 
 /** Output formats of `pipeserve predict`: the table formats, plus `json` = MLflow's `{"predictions": [...]}`. */
 export type OutputFormat = Exclude<TableFormat, "json"> | "json";
-
-function write(out: Writable, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (out.write(text)) resolve();
-    else {
-      out.once("drain", resolve);
-      out.once("error", reject);
-    }
-  });
-}
 
 /** Streams `{"predictions": [ ...rows ]}` as MLflow's `models predict` writes JSON, chunk by chunk. */
 function predictionsJsonWriter(out: Writable, onClose: () => Promise<void>, onAbort: () => Promise<void>): TableWriter {
@@ -38,16 +30,16 @@ function predictionsJsonWriter(out: Writable, onClose: () => Promise<void>, onAb
       const records = tableToRecordsJson(chunk);
       const inner = records.slice(1, -1);
       if (!started) {
-        await write(out, '{"predictions": [');
+        await writeBytes(out, '{"predictions": [');
         started = true;
       } else if (inner !== "" && rows > 0) {
-        await write(out, ",");
+        await writeBytes(out, ",");
       }
-      if (inner !== "") await write(out, inner);
+      if (inner !== "") await writeBytes(out, inner);
       rows += chunk.numRows;
     },
     async close() {
-      await write(out, started ? "]}\n" : '{"predictions": []}\n');
+      await writeBytes(out, started ? "]}\n" : '{"predictions": []}\n');
       await onClose();
     },
     abort: onAbort,
@@ -83,13 +75,17 @@ function stdoutTableWriter(format: Exclude<OutputFormat, "json">): TableWriter {
 export function createPredictionsWriter(target: string, format: OutputFormat): TableWriter {
   if (format !== "json") return target === "-" ? stdoutTableWriter(format) : createTableFileWriter(target, { format });
   if (target === "-") return predictionsJsonWriter(process.stdout, async () => {}, async () => {});
+  if (!existsSync(dirname(target))) throw new BatchError(`Cannot write ${target}: the folder ${dirname(target)} does not exist. Create it first.`, { code: "USAGE" });
   const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.partial`);
   const out = createWriteStream(tmp, { flags: "wx" });
-  return predictionsJsonWriter(
+  let failure: Error | undefined;
+  out.on("error", (error) => (failure ??= error));
+  const writer = predictionsJsonWriter(
     out,
     async () => {
       out.end();
       await finished(out);
+      if (failure) throw failure;
       await rename(tmp, target);
     },
     async () => {
@@ -100,4 +96,15 @@ export function createPredictionsWriter(target: string, format: OutputFormat): T
       await rm(tmp, { force: true });
     },
   );
+  return {
+    get rowsWritten() {
+      return writer.rowsWritten;
+    },
+    write: async (chunk) => {
+      if (failure) throw failure;
+      await writer.write(chunk);
+    },
+    close: () => writer.close(),
+    abort: () => writer.abort(),
+  };
 }

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   ArrowDataset,
@@ -83,6 +86,11 @@ function nestParameters(flat: Record<string, unknown>): Record<string, unknown> 
  */
 export async function loadModel(uri: string, options: LoadModelOptions = {}): Promise<PipelineModel> {
   const resolved = await resolveModelUri(uri, options);
+  let codeDir: string | undefined;
+  const cleanup = async (): Promise<void> => {
+    if (codeDir !== undefined) await rm(codeDir, { recursive: true, force: true });
+    await resolved.cleanup();
+  };
   try {
     const { dir } = resolved;
     const { mlmodel, flavor } = await readMLmodel(dir);
@@ -90,7 +98,7 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
     if (described.input_name !== flavor.input_name || described.output_name !== flavor.output_name) {
       throw new ModelLoadError(`MLmodel and pipeline.json of the model at ${dir} disagree on the input or output name.`, { code: "INVALID_MODEL_FILE" });
     }
-    await readVerified(dir, described.code.path, described.code.sha256, "The code bundle");
+    const code = await readVerified(dir, described.code.path, described.code.sha256, "The code bundle");
     const artifactFiles: Record<string, string> = {};
     for (const [name, artifact] of Object.entries(described.artifacts)) {
       if (!Object.hasOwn(ARTIFACT_TYPES, artifact.type)) {
@@ -101,7 +109,12 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
     }
     for (const warning of checkEnvironment(await readEnvironment(dir, flavor.env), dir)) options.onWarning?.(warning);
 
-    const moduleUrl = pathToFileURL(insideModel(dir, described.code.path, "The code bundle")).href;
+    // NB: import a private copy of the bytes just verified, never the model's file again (it could change in between);
+    // worker threads import the same copy through the pipeline's source.
+    codeDir = await mkdtemp(join(tmpdir(), "pipeserve-code-"));
+    const codeFile = join(codeDir, "pipeline.mjs");
+    await writeFile(codeFile, code, { flag: "wx" });
+    const moduleUrl = pathToFileURL(codeFile).href;
     let mod: Record<string, unknown>;
     try {
       mod = (await import(moduleUrl)) as Record<string, unknown>;
@@ -160,10 +173,10 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
       },
       inputExample: await readInputExample(dir, mlmodel.saved_input_example_info?.artifact_path),
       ...(options.runners ? { runners: options.runners } : {}),
-      cleanup: resolved.cleanup,
+      cleanup,
     });
   } catch (error) {
-    await resolved.cleanup();
+    await cleanup();
     throw error;
   }
 }

@@ -1,4 +1,3 @@
-import { Table } from "apache-arrow";
 import {
   ConcurrentRunner,
   DataCatalog,
@@ -13,6 +12,7 @@ import {
   asColumnTable,
   enforceParams,
   enforceSchema,
+  inferCsvCell,
   parseJsonRequest,
   toInputType,
   type ColumnTable,
@@ -113,6 +113,8 @@ export class PipelineModel {
   readonly #extraRunners: Readonly<Record<string, Runner>>;
   readonly #runners = new Map<string, Runner>();
   readonly #cleanup: (() => Promise<void>) | undefined;
+  /** The signature's input names, for the bare-value request forms. */
+  readonly #schemaNames: readonly string[] | undefined;
 
   constructor(parts: PipelineModelParts) {
     this.uri = parts.uri;
@@ -130,6 +132,7 @@ export class PipelineModel {
     this.#catalog = parts.catalog;
     this.#extraRunners = parts.runners ?? {};
     this.#cleanup = parts.cleanup;
+    this.#schemaNames = parts.signature?.inputs?.flatMap((c) => (c.name === undefined ? [] : [c.name]));
     const clash = Object.keys(this.#extraRunners).filter((n) => (BUILT_IN_RUNNERS as readonly string[]).includes(n));
     if (clash.length > 0) throw new ModelLoadError(`Extra runners may not reuse the built-in names [${clash.join(", ")}].`, { code: "INVALID_RUNNER" });
   }
@@ -162,10 +165,9 @@ export class PipelineModel {
    */
   toTable(input: unknown): { table: ColumnTable; params: Record<string, unknown> | null } {
     if (isJsonBody(input)) {
-      const parsed = parseJsonRequest(input, this.signature?.inputs?.flatMap((c) => (c.name === undefined ? [] : [c.name])));
+      const parsed = parseJsonRequest(input, this.#schemaNames);
       return { table: parsed.table, params: parsed.params };
     }
-    if (input instanceof Table) return { table: asColumnTable(input), params: null };
     return { table: asColumnTable(input), params: null };
   }
 
@@ -187,6 +189,9 @@ export class PipelineModel {
       const enforced = enforceSchema(raw, this.signature.inputs, options.fromText ? { fromText: true } : {});
       table = enforced.table;
       droppedColumns = enforced.droppedColumns;
+    } else if (options.fromText) {
+      // No signature to type the text by: read each cell as CSV files are read (numbers, booleans, text).
+      table = { names: raw.names, columns: raw.columns.map((c) => c.map((v) => (typeof v === "string" ? inferCsvCell(v) : v))), numRows: raw.numRows };
     }
     const given = options.params !== undefined ? options.params : bodyParams;
     const { params, ignored } = enforceParams(given, this.signature?.params ?? null);

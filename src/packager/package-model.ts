@@ -17,7 +17,7 @@ import {
   type InputType,
   type MlflowSignature,
 } from "../tabular/index.js";
-import { bundlePipelines } from "./bundle.js";
+import { bundlePipelines, type BundleResult } from "./bundle.js";
 import { PackagingError } from "./errors.js";
 import { writeModel, type ModelArtifact } from "./model-writer.js";
 import { getPath, setPath } from "./params.js";
@@ -47,6 +47,8 @@ export interface PackageModelOptions {
   /** Data of the inference input seen in training (for the signature and the input example). */
   exampleData: unknown;
   target: string;
+  /** The inference code, bundled already (by the run, before training); bundled here otherwise. */
+  bundle?: BundleResult;
   /** Params written as decimals: inferred as `double` even when their value is whole. */
   floatParams?: ReadonlySet<string>;
   runId?: string;
@@ -149,7 +151,7 @@ export async function packageModel(options: PackageModelOptions): Promise<void> 
     signature = explicitSignature(mode);
   }
 
-  const bundle = await bundlePipelines(options.pipelinesFile, { pipelineName: options.pipelineName, exportName: "inference", external: ml.logModel.external ?? [] });
+  const bundle = options.bundle ?? (await bundlePipelines(options.pipelinesFile, { pipelineName: options.pipelineName, exportName: "inference", external: ml.logModel.external ?? [] }));
   const nodes = ml.inference.nodes.map((n) => ({ name: n.name, inputs: n.inputs as NodeIO, outputs: n.outputs as NodeIO, tags: n.tags }));
   await writeModel(options.target, {
     nodes,

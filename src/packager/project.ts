@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { existsSync, rmSync } from "node:fs";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -23,6 +23,43 @@ export interface Project {
 }
 
 const PIPELINE_FILES = ["pipelines.ts", "pipelines.mts", "pipelines.js", "pipelines.mjs"];
+
+let bundleDir: Promise<string> | undefined;
+/** Bundle paths already written by this process, by content hash (a project loaded again imports the same module). */
+const bundles = new Map<string, Promise<string>>();
+
+/**
+ * This process's private folder for project bundles (mkdtemp: a fresh name, mode 0700), made
+ * once and removed at exit, so no other local user can plant or swap the code we import.
+ */
+function privateBundleDir(): Promise<string> {
+  bundleDir ??= mkdtemp(join(tmpdir(), "pipeserve-project-")).then(
+    (path) => {
+      process.once("exit", () => rmSync(path, { recursive: true, force: true }));
+      return path;
+    },
+    (error: unknown) => {
+      bundleDir = undefined;
+      throw error;
+    },
+  );
+  return bundleDir;
+}
+
+/** Writes a bundle into the private folder once per content (`wx`: never over an existing file) and returns its path. */
+function writeBundle(hash: string, code: string): Promise<string> {
+  let written = bundles.get(hash);
+  if (!written) {
+    written = privateBundleDir().then(async (dir) => {
+      const path = join(dir, `${hash}.mjs`);
+      await writeFile(path, code, { flag: "wx" });
+      return path;
+    });
+    bundles.set(hash, written);
+    written.catch(() => bundles.delete(hash));
+  }
+  return written;
+}
 
 async function readYamlFile(path: string, what: string, floats?: Set<string>): Promise<Record<string, unknown>> {
   if (!existsSync(path)) return {};
@@ -60,10 +97,7 @@ export async function loadProject(projectDir: string): Promise<Project> {
   if (!name) throw new PackagingError(`Project ${dir} has no pipelines file: add pipelines.ts exporting \`pipelines\`, a record of named pipelines.`, { code: "INVALID_PROJECT" });
   const pipelinesFile = join(dir, name);
   const { code } = await bundlePipelines(pipelinesFile);
-  const cacheDir = join(tmpdir(), "pipeserve-projects");
-  await mkdir(cacheDir, { recursive: true });
-  const bundlePath = join(cacheDir, `${createHash("sha256").update(dir).update(code).digest("hex").slice(0, 16)}.mjs`);
-  await writeFile(bundlePath, code);
+  const bundlePath = await writeBundle(createHash("sha256").update(dir).update(code).digest("hex").slice(0, 16), code);
   const moduleUrl = pathToFileURL(bundlePath).href;
   let mod: Record<string, unknown>;
   try {

@@ -9,7 +9,7 @@ import {
   type Runner,
 } from "../runtime/index.js";
 import { FileStore, ModelRegistry, resolveTrackingUri } from "../store/index.js";
-import { bundlePipelines } from "./bundle.js";
+import { bundlePipelines, type BundleResult } from "./bundle.js";
 import { PackagingError } from "./errors.js";
 import { packageModel } from "./package-model.js";
 import { applyParamOverrides, flattenParams } from "./params.js";
@@ -59,10 +59,12 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
   const params = applyParamOverrides(project.parameters, options.params ?? []);
   const catalog = projectCatalog(project, params);
   const ml = selected instanceof PipelineML ? selected : undefined;
+  let bundle: BundleResult | undefined;
   if (ml) {
     ml.checkCatalog(catalog);
-    // Bundling now finds code that will not package before hours of training, not after.
-    await bundlePipelines(project.pipelinesFile, { pipelineName: options.pipelineName, external: ml.logModel.external ?? [] });
+    // Bundled before training: code that will not package fails now, not after hours of training;
+    // and the model carries the code that trained it, even if the files change meanwhile.
+    bundle = await bundlePipelines(project.pipelinesFile, { pipelineName: options.pipelineName, exportName: "inference", external: ml.logModel.external ?? [] });
   }
   // NB: the params inference reads are checked now too: packaging needs them only after training.
   const needed = ml ? [...new Set([...selected.inputs(), ...ml.parameterInputs()])] : selected.inputs();
@@ -119,6 +121,7 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
         params,
         exampleData,
         target: join(await store.artifactDir(run.runId), artifactPath),
+        ...(bundle ? { bundle } : {}),
         floatParams: new Set([...project.floatParams, ...floatOverrides(options.params ?? [])]),
         runId: run.runId,
         artifactPath,

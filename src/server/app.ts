@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { Hono, type Context } from "hono";
 import { pino, type Logger } from "pino";
-import { pipeserveVersion } from "../runtime/index.js";
 import { signatureToMlflow, type Signature } from "../tabular/index.js";
-import type { PipelineModel, Prediction, PredictOptions } from "../loader/index.js";
+import { pipeserveVersion, type PipelineModel, type Prediction, type PredictOptions } from "../loader/index.js";
 import { negotiateResponseType, parseContentType } from "./content-type.js";
 import { HttpError, toErrorReply } from "./errors.js";
 import { decodeBody, encodeResponse } from "./invocations.js";
@@ -148,24 +147,29 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
     if (state.pending >= maxQueue) throw new HttpError("TEMPORARILY_UNAVAILABLE", `The server is at its limit of ${maxQueue} queued predictions (--max-queue); retry shortly.`, { "Retry-After": "1" });
     state.pending++;
     let timer: NodeJS.Timeout | undefined;
+    const run = model.predictWithInfo(input, { ...opts, hooks: metrics.hooks });
+    // NB: the slot is freed when the pipeline stops, not when the client gets a 504: a timed-out
+    // run still uses the machine, and --max-queue bounds real work.
+    void run.then(
+      () => state.pending--,
+      () => state.pending--,
+    );
     try {
-      const run = model.predictWithInfo(input, { ...opts, hooks: metrics.hooks });
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new HttpError("DEADLINE_EXCEEDED", `The prediction took longer than the ${timeoutMs / 1000} s timeout (--timeout).`)), timeoutMs);
       });
-      run.catch(() => undefined);
       const result = await Promise.race([run, deadline]);
       metrics.rows.inc(result.rows);
       return result;
     } finally {
       clearTimeout(timer);
-      state.pending--;
     }
   };
 
   const noteRequest = (c: Context<Env>, result: Prediction): void => {
     if (result.ignoredParams.length > 0) {
-      c.header("X-Pipeserve-Ignored-Params", result.ignoredParams.join(","));
+      // Names are percent-encoded (any text may be a JSON key, but not a header value), at most 50.
+      c.header("X-Pipeserve-Ignored-Params", result.ignoredParams.slice(0, 50).map(encodeURIComponent).join(","));
       const key = result.ignoredParams.join(",");
       if (!seenIgnored.has(key) && seenIgnored.size < 1000) {
         seenIgnored.add(key);

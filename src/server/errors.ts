@@ -1,6 +1,5 @@
-import { NodeError } from "../runtime/index.js";
 import { FormatError, SchemaError, TabularError } from "../tabular/index.js";
-import { ModelLoadError, RunnerNotAllowedError } from "../loader/index.js";
+import { ModelLoadError, NodeError, RunnerNotAllowedError } from "../loader/index.js";
 
 /** MLflow's error codes and the HTTP status each one means (mlflow/exceptions.py), plus the ones pipeserve adds. */
 export const ERROR_STATUS: Readonly<Record<string, number>> = {

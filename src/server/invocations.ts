@@ -1,5 +1,5 @@
 import {
-  asColumnTable,
+  outputToTable,
   decodeArrowIpc,
   encodeArrowIpc,
   encodePredictions,
@@ -77,16 +77,8 @@ export function decodeBody(type: BodyType, body: Uint8Array, paramsQuery: string
 }
 
 function outputTable(output: unknown, type: ResponseType): ColumnTable {
-  // NB: a typed array (a model's numeric vector, like numpy's ndarray) is a list of numbers, as in JSON.
-  if (ArrayBuffer.isView(output) && !(output instanceof DataView)) {
-    const values = Array.from(output as unknown as ArrayLike<unknown>);
-    return { names: ["0"], columns: [values], numRows: values.length };
-  }
-  if (Array.isArray(output) && output.every((v) => v === null || typeof v !== "object" || v instanceof Date)) {
-    return { names: ["0"], columns: [output], numRows: output.length };
-  }
   try {
-    return asColumnTable(output);
+    return outputToTable(output);
   } catch {
     throw new HttpError("NOT_ACCEPTABLE", `The model's output is not a table, so it cannot be sent as ${type}. Ask for application/json.`);
   }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { Hooks } from "../runtime/index.js";
+import type { Hooks } from "../loader/index.js";
 
 /** The server's Prometheus metrics, in a registry of its own (one per app). */
 export class ServerMetrics {

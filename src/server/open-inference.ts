@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { asColumnTable, toJsonValue, type Cell, type ColumnSpec, type ColumnTable, type Signature } from "../tabular/index.js";
+import { outputToTable, toJsonValue, type Cell, type ColumnSpec, type ColumnTable, type Signature } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
 
 /** Open Inference Protocol datatypes for MLflow column types. */
@@ -68,29 +68,30 @@ export function decodeInferRequest(body: unknown): { table: ColumnTable; params:
 }
 
 function inferDatatype(values: readonly Cell[]): string {
+  let type: string | undefined;
   for (const v of values) {
     if (v === null || v === undefined) continue;
-    if (typeof v === "boolean") return "BOOL";
-    if (typeof v === "number") return Number.isInteger(v) ? "INT64" : "FP64";
-    if (typeof v === "bigint") return "INT64";
-    return "BYTES";
+    let t: string;
+    if (typeof v === "boolean") t = "BOOL";
+    else if (typeof v === "number") t = Number.isInteger(v) ? "INT64" : "FP64";
+    else if (typeof v === "bigint") t = "INT64";
+    else return "BYTES";
+    // Whole and fractional numbers together are FP64; numbers with anything else are BYTES.
+    if (type === undefined || type === t) type = t;
+    else if ((type === "INT64" && t === "FP64") || (type === "FP64" && t === "INT64")) type = "FP64";
+    else return "BYTES";
   }
-  return "BYTES";
+  return type ?? "BYTES";
 }
 
 /** A prediction as an infer response: one output tensor per column. */
 export function encodeInferResponse(output: unknown, signature: Signature | null, meta: { modelName: string; modelVersion: string | undefined; id: string | undefined }): unknown {
   let table: ColumnTable;
-  // NB: a typed array (a model's numeric vector, like numpy's ndarray) is a list of numbers here too.
-  const list = ArrayBuffer.isView(output) && !(output instanceof DataView) ? Array.from(output as unknown as ArrayLike<Cell>) : output;
-  if (Array.isArray(list) && list.every((v) => v === null || typeof v !== "object")) table = { names: ["output-0"], columns: [list as Cell[]], numRows: list.length };
-  else {
-    try {
-      table = asColumnTable(list);
-    } catch (cause) {
-      // The request was fine: it is the model's output that has no tensor form, so not a 400.
-      throw new HttpError("INTERNAL_ERROR", `The model's output cannot be sent as Open Inference Protocol tensors: ${(cause as Error).message}`);
-    }
+  try {
+    table = outputToTable(output, "output-0");
+  } catch (cause) {
+    // The request was fine: it is the model's output that has no tensor form, so not a 400.
+    throw new HttpError("INTERNAL_ERROR", `The model's output cannot be sent as Open Inference Protocol tensors: ${(cause as Error).message}`);
   }
   const declared = new Map((signature?.outputs ?? []).map((s) => [s.name, DATATYPE_OF[s.type]]));
   return {

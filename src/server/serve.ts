@@ -31,6 +31,8 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
     const server = honoServe({ fetch: app.fetch, port: options.port, hostname: options.host }) as Server;
     server.keepAliveTimeout = 5_000;
     let stopping: Promise<void> | undefined;
+    const onSigterm = (): void => onSignal("SIGTERM");
+    const onSigint = (): void => onSignal("SIGINT");
     const stop = (): Promise<void> => {
       stopping ??= new Promise<void>((done) => {
         options.state.ready = false;
@@ -40,16 +42,19 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
           server.closeAllConnections();
         }, options.drainMs ?? 30_000);
         force.unref();
+        // NB: keep-alive connections that go idle later are closed as their responses finish.
+        const idle = setInterval(() => server.closeIdleConnections(), 100);
+        idle.unref();
         server.close(() => {
           clearTimeout(force);
+          clearInterval(idle);
+          process.off("SIGTERM", onSigterm);
+          process.off("SIGINT", onSigint);
           // NB: the last responses may end in the same turn as the close; their setImmediate work
           // (the request log line, metrics) runs first, so it is not lost when the process exits.
           setImmediate(done);
         });
         server.closeIdleConnections();
-        // NB: keep-alive connections that go idle later are closed as their responses finish.
-        const idle = setInterval(() => server.closeIdleConnections(), 100);
-        idle.unref();
       });
       return stopping;
     };
@@ -59,8 +64,11 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
     };
     server.once("error", reject);
     server.once("listening", () => {
-      process.once("SIGTERM", () => onSignal("SIGTERM"));
-      process.once("SIGINT", () => onSignal("SIGINT"));
+      server.off("error", reject);
+      // After start-up a server error (e.g. too many open files) is logged, not thrown unhandled.
+      server.on("error", (error) => options.logger.error({ err: error }, "Server error"));
+      process.once("SIGTERM", onSigterm);
+      process.once("SIGINT", onSigint);
       const port = (server.address() as AddressInfo).port;
       resolve({ server, port, stop });
     });

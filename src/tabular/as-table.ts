@@ -58,3 +58,20 @@ export function asColumnTable(value: unknown): ColumnTable {
     `Expected tabular data (a DataFrame, an Arrow table, an array of row objects or an object of columns), got ${value === null ? "null" : typeof value}.`,
   );
 }
+
+/**
+ * A model's output as a table, for the formats that need one (CSV, Arrow, Parquet, tensors): a
+ * list of plain values or a typed array becomes one column named `unnamed` (`"0"`, as MLflow names
+ * an unnamed Series); anything tabular goes through `asColumnTable`.
+ * @throws FormatError when the output is not tabular.
+ */
+export function outputToTable(output: unknown, unnamed = "0"): ColumnTable {
+  if (ArrayBuffer.isView(output) && !(output instanceof DataView)) {
+    const values = Array.from(output as unknown as ArrayLike<Cell>);
+    return { names: [unnamed], columns: [values], numRows: values.length };
+  }
+  if (Array.isArray(output) && output.every((v) => v === null || typeof v !== "object" || v instanceof Date || v instanceof Uint8Array)) {
+    return { names: [unnamed], columns: [output as Cell[]], numRows: output.length };
+  }
+  return asColumnTable(output);
+}

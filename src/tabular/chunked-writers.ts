@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, type WriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Writable } from "node:stream";
@@ -32,7 +32,7 @@ export interface TableWriterOptions {
 }
 
 /** Writes bytes to a stream, waiting when it asks us to. */
-async function writeBytes(out: Writable, data: Uint8Array | string): Promise<void> {
+export async function writeBytes(out: Writable, data: Uint8Array | string): Promise<void> {
   if (!out.write(data)) {
     await new Promise<void>((resolve, reject) => {
       const onDrain = (): void => {
@@ -148,7 +148,12 @@ function encoderFor(out: Writable, format: TableFormat, types: Readonly<Record<s
 export function createTableFileWriter(path: string, options: TableWriterOptions = {}): TableWriter {
   const format = options.format ?? formatFromPath(path);
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.partial`);
+  const folder = dirname(path);
+  if (!existsSync(folder)) throw new FormatError(`Cannot write ${path}: the folder ${folder} does not exist. Create it first.`);
   const out: WriteStream = createWriteStream(tmp, { flags: "wx" });
+  // NB: an error (disk full, permissions) is kept and raised by the next write or close, never left unhandled.
+  let failure: Error | undefined;
+  out.on("error", (error) => (failure ??= error));
   const encoder = encoderFor(out, format, options.types ?? {});
   let rows = 0;
   let done = false;
@@ -162,6 +167,7 @@ export function createTableFileWriter(path: string, options: TableWriterOptions 
     },
     async write(chunk) {
       if (done) throw new FormatError("The writer is closed.");
+      if (failure) throw failure;
       await encoder.write(chunk);
       rows += chunk.numRows;
     },

@@ -93,7 +93,7 @@ export function tableToRecords(table: ColumnTable): Record<string, Cell>[] {
   const { names, columns } = table;
   for (let r = 0; r < table.numRows; r++) {
     const row: Record<string, Cell> = {};
-    for (let c = 0; c < names.length; c++) row[names[c] as string] = (columns[c] as Cell[])[r];
+    for (let c = 0; c < names.length; c++) setKey(row, names[c] as string, (columns[c] as Cell[])[r]);
     out[r] = row;
   }
   return out;
@@ -102,7 +102,7 @@ export function tableToRecords(table: ColumnTable): Record<string, Cell>[] {
 /** An object of columns from a table (the columns are shared, not copied). */
 export function tableToColumns(table: ColumnTable): Record<string, Cell[]> {
   const out: Record<string, Cell[]> = {};
-  table.names.forEach((n, i) => (out[n] = table.columns[i] as Cell[]));
+  table.names.forEach((n, i) => setKey(out, n, table.columns[i] as Cell[]));
   return out;
 }
 
@@ -124,4 +124,10 @@ export function concatTables(tables: readonly ColumnTable[]): ColumnTable {
   }
   const columns = first.names.map((_, c) => tables.flatMap((t) => t.columns[c] as Cell[]));
   return { names: first.names, columns, numRows: tables.reduce((n, t) => n + t.numRows, 0) };
+}
+
+/** Sets a key that may be any column name: `__proto__` becomes an own key, not the prototype. */
+function setKey(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }

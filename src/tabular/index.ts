@@ -60,11 +60,12 @@ export {
   writeTableFile,
   writeFileAtomic,
 } from "./files.js";
-export { isColumnTable, isColumnsObject, asColumnTable } from "./as-table.js";
+export { isColumnTable, isColumnsObject, asColumnTable, outputToTable } from "./as-table.js";
 export { readTableChunks, readDataFrameChunks, type ChunkReadOptions } from "./chunked-readers.js";
 export {
   createTableFileWriter,
   createTableStreamWriter,
+  writeBytes,
   type TableWriter,
   type TableWriterOptions,
 } from "./chunked-writers.js";

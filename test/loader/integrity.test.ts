@@ -2,9 +2,11 @@
 // truncated file is refused with an error naming it, and code planted in a tampered bundle never
 // runs. A probe (a global counter and a marker file) proves it: the same probe in a bundle whose
 // sha256 was updated does run.
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { appendFile, readFile, truncate, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ModelLoadError, loadModel } from "../../src/index.js";
 import { copyModel, editJson, expectedScaler, rejects, scalerBody, sha256Of, tempDir, useScalerModel } from "./helpers.js";
@@ -127,5 +129,33 @@ describe("a tampered or truncated file is refused before any code runs", () => {
     const error = await rejects(loadModel(dir), ModelLoadError, "needs packages that are not installed: pipeserve-no-such-package@0.0.1");
     expect(error.code).toBe("ENVIRONMENT_MISMATCH");
     expect(probe.ran()).toBe(false);
+  });
+});
+
+describe("the verified code is what runs", () => {
+  it("worker threads import a private copy of the verified bundle, not the model's file, and close() removes it", async () => {
+    const probe = await makeProbe();
+    const dir = await copyModel(trained().modelDir);
+    const model = await loadModel(dir);
+    try {
+      const copy = fileURLToPath(model.pipeline.source?.module as string);
+      const copyDir = dirname(copy);
+      expect(dirname(copyDir)).toBe(tmpdir());
+      expect(basename(copyDir)).toMatch(/^pipeserve-code-/);
+      expect(statSync(copyDir).mode & 0o077).toBe(0);
+      expect(await readFile(copy)).toEqual(await readFile(join(dir, CODE)));
+
+      // Changed after the check: a thread that imported the model's file would run the probe (and write its marker).
+      await plant(dir, probe, { updateSha: false });
+      const prediction = await model.predictWithInfo(scalerBody([1, 5]), { runner: "WorkerRunner" });
+      expect(prediction.runner).toBe("WorkerRunner");
+      expect(prediction.output).toEqual(await expectedScaler(dir, [1, 5]));
+      expect(probe.ran()).toBe(false);
+
+      await model.close();
+      expect(existsSync(copyDir)).toBe(false);
+    } finally {
+      await model.close();
+    }
   });
 });

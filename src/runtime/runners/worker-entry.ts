@@ -19,7 +19,12 @@ async function nodesOf(module: string, exportName: string, hostEntry: string | u
   const key = `${module}#${exportName}`;
   let found = pipelines.get(key);
   if (!found) {
-    if (hostEntry) hostReady ??= import(hostEntry);
+    if (hostEntry) {
+      hostReady ??= import(hostEntry).catch((error: unknown) => {
+        hostReady = undefined;
+        throw error;
+      });
+    }
     found = Promise.resolve(hostReady).then(() => import(module)).then((mod: Record<string, unknown>) => {
       let value: unknown = mod;
       for (const part of exportName.split(".")) value = (value as Record<string, unknown> | undefined)?.[part];
@@ -28,6 +33,11 @@ async function nodesOf(module: string, exportName: string, hostEntry: string | u
       return new Map((nodes as RunnableNode[]).map((n) => [n.name, n]));
     });
     pipelines.set(key, found);
+    // A failed import (a file not there yet, a module that threw) is not kept: the next task retries.
+    const failed = found;
+    failed.catch(() => {
+      if (pipelines.get(key) === failed) pipelines.delete(key);
+    });
   }
   return found;
 }

@@ -99,6 +99,10 @@ class PoolWorker {
  * `pipeline(nodes, { source: { module: import.meta.url, exportName } })`). Inputs and outputs
  * cross threads by structured clone, DataFrames as their columns and Arrow tables as transferred
  * IPC buffers. Threads stay up between runs; `close()` stops them.
+ *
+ * `close()` rejects the nodes still waiting for a thread and starts no thread for them; the nodes
+ * running fail as their threads stop. Closing is not final: a node sent to the runner afterwards
+ * (a later run) starts fresh threads.
  */
 export class WorkerRunner extends SchedulingRunner {
   readonly name = "WorkerRunner";
@@ -106,6 +110,8 @@ export class WorkerRunner extends SchedulingRunner {
   readonly #all = new Set<PoolWorker>();
   readonly #queue: Job[] = [];
   #nextId = 1;
+  /** Set by `close()` so stopping threads start no new ones; cleared when new work arrives. */
+  #closed = false;
 
   constructor(options: WorkerRunnerOptions = {}) {
     super(options.maxWorkers ?? Math.max(1, availableParallelism() - 1), "WorkerRunner maxWorkers");
@@ -132,13 +138,14 @@ export class WorkerRunner extends SchedulingRunner {
       inputs: encodeRecord(inputs, transfer),
     };
     return new Promise((resolve, reject) => {
+      this.#closed = false;
       this.#queue.push({ task, transfer, pending: { resolve, reject } });
       this.#dispatch();
     });
   }
 
   #dispatch(): void {
-    while (this.#queue.length > 0) {
+    while (!this.#closed && this.#queue.length > 0) {
       let worker = this.#idle.pop();
       if (!worker && this.#all.size < this.maxConcurrency) {
         worker = new PoolWorker((w) => {
@@ -167,8 +174,16 @@ export class WorkerRunner extends SchedulingRunner {
     }
   }
 
-  /** Stops every worker thread. The runner starts new ones if it runs again. */
+  /**
+   * Stops every worker thread and rejects the nodes still waiting for one with a `PipelineError`
+   * (their runs fail with a `NodeError` caused by it). The runner starts new threads if it runs again.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
+    const waiting = this.#queue.splice(0);
+    for (const job of waiting) {
+      job.pending.reject(new PipelineError("The WorkerRunner was closed before this node could start.", { code: "RUNNER_CLOSED" }));
+    }
     const workers = [...this.#all];
     this.#all.clear();
     this.#idle.length = 0;

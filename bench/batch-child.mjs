@@ -1,11 +1,12 @@
 /**
- * One measured run for bench/batch, in its own process so peak RSS is its own:
+ * One measured run for bench/batch, in its own process so peak RSS is its own, on the built
+ * pipeserve (dist/, as users run it; no TypeScript loader in the process):
  * `predict` (the flights model over flights-3m.parquet) or `copy` (read and write the same file
  * with the same libraries: the ceiling). Prints one JSON line.
  */
-import { createTableFileWriter, loadModel, predictFile, readTableChunks } from "../src/index.js";
+import { createTableFileWriter, loadModel, predictFile, readTableChunks } from "../dist/index.js";
 
-const [mode, input, output, modelUri, tracking, columns] = process.argv.slice(2) as [string, string, string, string, string, string];
+const [mode, input, output, modelUri, tracking, columns] = process.argv.slice(2);
 const start = process.hrtime.bigint();
 let rows = 0;
 if (mode === "predict") {

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { FormatError, outputToTable, tableToColumns, tableToRecords } from "../../src/index.js";
+
+describe("outputToTable", () => {
+  it.each([
+    ["a typed array", Float64Array.from([1.5, 2]), { names: ["0"], columns: [[1.5, 2]], numRows: 2 }],
+    ["a list of values", [1, "a", null], { names: ["0"], columns: [[1, "a", null]], numRows: 3 }],
+    ["an object of columns", { a: [1, 2], b: ["x", "y"] }, { names: ["a", "b"], columns: [[1, 2], ["x", "y"]], numRows: 2 }],
+    ["row objects", [{ a: 1 }, { a: 2 }], { names: ["a"], columns: [[1, 2]], numRows: 2 }],
+  ])("reads %s as a table", (_, output, table) => {
+    expect(outputToTable(output)).toEqual(table);
+  });
+
+  it("names the one column as asked (Open Inference Protocol: output-0)", () => {
+    expect(outputToTable([1, 2], "output-0").names).toEqual(["output-0"]);
+  });
+
+  it("refuses a value that is no table", () => {
+    expect(() => outputToTable(42)).toThrow(FormatError);
+    expect(() => outputToTable(42)).toThrow(/Expected tabular data/);
+  });
+});
+
+describe("a column named __proto__", () => {
+  const table = { names: ["__proto__", "b"], columns: [[1], [2]], numRows: 1 };
+
+  it("is an own key of row objects, not their prototype", () => {
+    const [row] = tableToRecords(table);
+    expect(Object.keys(row!)).toEqual(["__proto__", "b"]);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(JSON.stringify(row)).toBe('{"__proto__":1,"b":2}');
+  });
+
+  it("is an own key of the columns object", () => {
+    const columns = tableToColumns(table);
+    expect(Object.keys(columns)).toEqual(["__proto__", "b"]);
+    expect(Object.getPrototypeOf(columns)).toBe(Object.prototype);
+  });
+});
