@@ -26,7 +26,7 @@ export class ServerMetrics {
     this.rows = new Counter({ name: "pipeserve_prediction_rows_total", help: "Rows predicted.", registers });
     this.nodeDuration = new Histogram({
       name: "pipeserve_pipeline_node_duration_seconds",
-      help: "Time spent in each pipeline node.",
+      help: "Time spent in each pipeline node, sampled: one prediction in 16 is timed.",
       labelNames: ["node"],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
       registers,
