@@ -176,16 +176,11 @@ export async function predictFile(model: PipelineModel, options: PredictFileOpti
   };
 
   const predictChunk = async (table: ColumnTable, firstRow: number, chunkParams: Record<string, unknown> | null | undefined): Promise<void> => {
-    let input = table;
+    const predictOptions = { ...(chunkParams !== undefined ? { params: chunkParams } : {}), ...(options.runner ? { runner: options.runner } : {}), fromText };
+    const input = table;
     let output: unknown;
     try {
-      output = (
-        await model.predictWithInfo(input, {
-          ...(chunkParams !== undefined ? { params: chunkParams } : {}),
-          ...(options.runner ? { runner: options.runner } : {}),
-          fromText,
-        })
-      ).output;
+      output = await model.predict(input, predictOptions);
     } catch (error) {
       if (!isBadInput(error)) throw error;
       if (onError === "fail") {
@@ -209,15 +204,8 @@ export async function predictFile(model: PipelineModel, options: PredictFileOpti
       // NB: with the output on stdout there is no OUTPUT.errors.jsonl; the bad rows go to stderr, as the CLI's summary says.
       if (errorsFile) await appendFile(errorsFile, lines.join("\n") + "\n");
       else process.stderr.write(lines.join("\n") + "\n");
-      input = good;
       if (good.numRows === 0) return;
-      output = (
-        await model.predictWithInfo(good, {
-          ...(chunkParams !== undefined ? { params: chunkParams } : {}),
-          ...(options.runner ? { runner: options.runner } : {}),
-          fromText,
-        })
-      ).output;
+      output = await model.predict(good, predictOptions);
     }
     await writeOutput(output);
   };
