@@ -111,11 +111,11 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
     // NB: set before the handler runs: setting a header on a finished response makes Hono rebuild it.
     c.header("X-Request-Id", requestId);
     const start = performance.now();
-    metrics.inFlight.inc();
+    metrics.requestsInFlight++;
     try {
       await next();
     } finally {
-      metrics.inFlight.dec();
+      metrics.requestsInFlight--;
       const seconds = (performance.now() - start) / 1000;
       const route = c.req.routePath && c.req.routePath !== "/*" ? c.req.routePath : "unmatched";
       const status = c.res.status;

@@ -7,6 +7,8 @@ export class ServerMetrics {
   readonly requests: Counter<"route" | "method" | "status">;
   readonly latency: Histogram<"route" | "status">;
   readonly inFlight: Gauge;
+  /** Requests being handled now (the server counts; the gauge reads it at scrape time). */
+  requestsInFlight = 0;
   readonly rows: Counter;
   readonly nodeDuration: Histogram<"node">;
   /** Times each node of a prediction; pass to `predict` as hooks. */
@@ -22,7 +24,14 @@ export class ServerMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.inFlight = new Gauge({ name: "pipeserve_http_requests_in_flight", help: "Requests being handled now.", registers });
+    // NB: read when scraped, from a plain counter the server bumps: no prom-client call per request.
+    const inFlight: Gauge = new Gauge({
+      name: "pipeserve_http_requests_in_flight",
+      help: "Requests being handled now.",
+      registers,
+      collect: () => inFlight.set(this.requestsInFlight),
+    });
+    this.inFlight = inFlight;
     this.rows = new Counter({ name: "pipeserve_prediction_rows_total", help: "Rows predicted.", registers });
     this.nodeDuration = new Histogram({
       name: "pipeserve_pipeline_node_duration_seconds",
