@@ -88,6 +88,10 @@ export async function writeModel(target: string, contents: ModelContents): Promi
         });
       }
       const path = `artifacts/${name.replace(/[^\w.-]/g, "_")}${extname(artifact.source)}`;
+      const clash = Object.entries(artifacts).find(([, a]) => a.path === path);
+      if (clash) {
+        throw new PackagingError(`Artifacts "${clash[0]}" and "${name}" would both be stored as ${path}. Rename one of the datasets.`, { code: "ARTIFACT_NAME_CLASH" });
+      }
       await copyFile(artifact.source, join(tmp, path));
       artifacts[name] = { type: artifact.type, path, ...(await sha256File(join(tmp, path))) };
     }

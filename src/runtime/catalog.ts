@@ -200,8 +200,16 @@ export class DataCatalog {
    */
   loadEager(name: string): unknown {
     const dataset = this.#datasets.get(name);
-    if (dataset) return dataset.load();
-    return this.loadParameter(name);
+    if (!dataset) return this.loadParameter(name);
+    try {
+      return dataset.load();
+    } catch (error) {
+      // An in-memory dataset fails synchronously and cannot know its own name.
+      if (error instanceof DatasetError && error.code === "DATASET_EMPTY") {
+        throw new DatasetError(`Dataset "${name}" has no data yet: ${error.message} Save to it (or feed it) before a node reads it.`, { code: "DATASET_EMPTY", cause: error });
+      }
+      throw error;
+    }
   }
 
   /** Resolves `parameters` or `params:a.b.c`; anything else is an unknown dataset. Object values are deep-copied so nodes cannot change them for later runs. */
