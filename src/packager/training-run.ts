@@ -91,7 +91,12 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
     },
   });
   try {
-    await store.logParams(run.runId, flattenParams(params));
+    // Decimals written in parameters.yml (or --params) keep their ".0", as Python logs floats.
+    const floats = new Set([...project.floatParams, ...floatOverrides(options.params ?? [])]);
+    const logged = Object.fromEntries(
+      Object.entries(flattenParams(params)).map(([k, v]) => [k, floats.has(k) && typeof v === "number" && Number.isInteger(v) ? `${v}.0` : v]),
+    );
+    await store.logParams(run.runId, logged);
     const captured = new Map<string, unknown>();
     const hooks: Hooks = {
       async afterNodeRun({ node, outputs }) {
@@ -122,7 +127,7 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
         exampleData,
         target: join(await store.artifactDir(run.runId), artifactPath),
         ...(bundle ? { bundle } : {}),
-        floatParams: new Set([...project.floatParams, ...floatOverrides(options.params ?? [])]),
+        floatParams: floats,
         runId: run.runId,
         artifactPath,
       });
