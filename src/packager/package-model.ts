@@ -141,7 +141,8 @@ export async function packageModel(options: PackageModelOptions): Promise<void> 
         { code: "NO_EXAMPLE" },
       );
     }
-    const output = await predictSample(options, example ?? sliceTable(sample, 0, 5), parameters);
+    // NB: the whole sample (not just the example rows), so a double output is not typed long because a few rows happened to be whole.
+    const output = await predictSample(options, sample, parameters);
     const inferred = inferSignature(sample, output, parameters);
     const floats = options.floatParams ?? new Set<string>();
     const params = (inferred.params ?? []).map((p) => (p.type === "long" && floats.has(p.name) ? { ...p, type: "double" as const } : p));
