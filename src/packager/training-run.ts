@@ -91,10 +91,13 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
     },
   });
   try {
-    // Decimals written in parameters.yml (or --params) keep their ".0", as Python logs floats.
+    // Decimals keep their ".0" when logged, as Python logs floats: an override's own text decides
+    // (scale=2 logs 2), else parameters.yml's. The signature types either as double.
+    const overridden = new Set((options.params ?? []).map((o) => o.slice(0, o.indexOf("="))));
     const floats = new Set([...project.floatParams, ...floatOverrides(options.params ?? [])]);
+    const loggedFloats = new Set([...[...project.floatParams].filter((k) => !overridden.has(k)), ...floatOverrides(options.params ?? [])]);
     const logged = Object.fromEntries(
-      Object.entries(flattenParams(params)).map(([k, v]) => [k, floats.has(k) && typeof v === "number" && Number.isInteger(v) ? `${v}.0` : v]),
+      Object.entries(flattenParams(params)).map(([k, v]) => [k, loggedFloats.has(k) && typeof v === "number" && Number.isInteger(v) ? `${v}.0` : v]),
     );
     await store.logParams(run.runId, logged);
     const captured = new Map<string, unknown>();

@@ -73,7 +73,8 @@ describe("pipeserve runs show", () => {
     const text = await ok(["runs", "show", second, ...T()]);
     expect(text).toContain(`Run ${second} (second)`);
     expect(text).toMatch(/experiment 0, FINISHED, started \d{4}-\d\d-\d\d [\d:]{8}, ended \d{4}/);
-    expect(text).toMatch(/Params:\n(  .+\n)*  scale = 2\n/);
+    // --params scale=2.0 is a float, logged as Python logs it.
+    expect(text).toMatch(/Params:\n(  .+\n)*  scale = 2\.0\n/);
     expect(text).toContain("  post.offset = 0.5\n");
     expect(text).toMatch(/Metrics:\n(  .+\n)*  eval\.r2 = 0\.99\d* \(step 0\)\n/);
     expect(text).toMatch(/  eval\.mse = [\d.e-]+ \(step 3\)\n/);

@@ -29,4 +29,10 @@ describe("parameters written as decimals", () => {
     const runDir = join(await (await FileStore.open(tracking)).artifactDir(result.runId), "..");
     expect(await readFile(join(runDir, "params", "margin"), "utf8")).toBe("1.0");
   });
+
+  it("follow the override's own text (--params margin=1 logs 1)", async () => {
+    const result = await runProject({ projectDir: project, pipelineName: "training", trackingUri: tracking, params: ["margin=1"] });
+    const runDir = join(await (await FileStore.open(tracking)).artifactDir(result.runId), "..");
+    expect(await readFile(join(runDir, "params", "margin"), "utf8")).toBe("1");
+  });
 });
