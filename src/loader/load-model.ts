@@ -14,6 +14,7 @@ import {
   Pipeline,
   copyModeFor,
   isParameterInput,
+  nestParams,
   type CopyModeSpec,
   type Dataset,
   type Runner,
@@ -63,19 +64,6 @@ function checkGraph(pipeline: Pipeline, described: PipelineJson, dir: string): v
   }
 }
 
-function nestParameters(flat: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(flat)) {
-    const parts = key.split(".");
-    let node = out;
-    for (const part of parts.slice(0, -1)) {
-      if (node[part] === null || typeof node[part] !== "object") node[part] = {};
-      node = node[part] as Record<string, unknown>;
-    }
-    node[parts.at(-1) as string] = value;
-  }
-  return out;
-}
 
 /**
  * Loads a model once, so every prediction afterwards is only the pipeline's own work: resolves
@@ -139,7 +127,7 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
       // NB: loaded once; each call gets the artifact through its copy mode, never a hidden clone.
       datasets[name] = new MemoryDataset({ data, copyMode: copyModeFor(copyMode, name) ?? "assign" });
     }
-    const parameters = nestParameters(described.parameters);
+    const parameters = nestParams(described.parameters);
     let signature: Signature | null = null;
     if (mlmodel.signature && (mlmodel.signature.inputs || mlmodel.signature.outputs || mlmodel.signature.params)) {
       try {

@@ -3,6 +3,7 @@ import {
   DataCatalog,
   SequentialRunner,
   WorkerRunner,
+  withParam,
   type Hooks,
   type Pipeline,
   type Runner,
@@ -77,16 +78,6 @@ export interface PipelineModelParts {
   cleanup?: () => Promise<void>;
 }
 
-function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
-  const parts = key.split(".");
-  let node = target;
-  for (const part of parts.slice(0, -1)) {
-    const next = node[part];
-    node[part] = next !== null && typeof next === "object" && !Array.isArray(next) ? { ...(next as Record<string, unknown>) } : {};
-    node = node[part] as Record<string, unknown>;
-  }
-  node[parts.at(-1) as string] = value;
-}
 
 function isJsonBody(input: unknown): boolean {
   return typeof input === "string" || (typeof input === "object" && input !== null && !Array.isArray(input) && JSON_REQUEST_FORMS.some((k) => Object.hasOwn(input, k)));
@@ -198,11 +189,7 @@ export class PipelineModel {
     const requested = options.runner ?? (typeof params["runner"] === "string" ? (params["runner"] as string) : undefined) ?? this.defaultRunner;
     const runner = this.runner(requested);
     let pipelineParams: Record<string, unknown> = this.parameters as Record<string, unknown>;
-    const entries = Object.entries(params).filter(([k]) => k !== "runner");
-    if (entries.length > 0) {
-      pipelineParams = { ...pipelineParams };
-      for (const [k, v] of entries) setPath(pipelineParams, k, v);
-    }
+    for (const [k, v] of Object.entries(params)) if (k !== "runner") pipelineParams = withParam(pipelineParams, k, v);
     const catalog = this.#catalog.derive({ params: pipelineParams, feed: { [this.inputName]: toInputType(table, this.inputType) } });
     const outputs = await runner.run(this.pipeline, catalog, options.hooks ? { hooks: options.hooks } : {});
     return { output: outputs[this.outputName], ignoredParams: ignored, droppedColumns, runner: requested, rows: table.numRows };

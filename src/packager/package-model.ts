@@ -2,6 +2,8 @@ import {
   DataCatalog,
   MemoryDataset,
   SequentialRunner,
+  getParam,
+  nestParams,
   type Dataset,
   type NodeIO,
   type Pipeline,
@@ -20,7 +22,6 @@ import {
 import { bundlePipelines, type BundleResult } from "./bundle.js";
 import { PackagingError } from "./errors.js";
 import { writeModel, type ModelArtifact } from "./model-writer.js";
-import { getPath, setPath } from "./params.js";
 import type { LogModelOptions, SignatureJson } from "./pipeline-ml.js";
 
 /** What packaging needs to know about the inference side (a PipelineML has all of it). */
@@ -80,8 +81,7 @@ async function predictSample(options: PackageModelOptions, sample: ColumnTable, 
   for (const name of ml.artifactNames()) {
     datasets[name] = new MemoryDataset({ data: await artifactOf(catalog, name).dataset.load(), copyMode: "deepcopy" });
   }
-  const params: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(parameters)) setPath(params, k, v);
+  const params = nestParams(parameters);
   const run = new DataCatalog(datasets, { params, copyMode: "assign" }).derive({ feed: { [ml.inputName]: toInputType(sample, ml.inputType) } });
   try {
     const outputs = await new SequentialRunner().run(ml.inference, run);
@@ -116,7 +116,7 @@ export async function packageModel(options: PackageModelOptions): Promise<void> 
   const parameters: Record<string, unknown> = {};
   for (const input of ml.parameterInputs()) {
     const key = input.slice("params:".length);
-    const { found, value } = getPath(options.params, key);
+    const { found, value } = getParam(options.params, key);
     if (!found) throw new PackagingError(`The inference pipeline reads "${input}", which parameters.yml does not define.`, { code: "MISSING_PARAMETER" });
     parameters[key] = value;
   }

@@ -6,6 +6,7 @@ import { ArrowDataset, BinaryDataset, CsvDataset, JsonArtifactDataset, JsonDatas
 import { MemoryDataset } from "./datasets/memory-dataset.js";
 import { MetricsDataset } from "./datasets/metrics-dataset.js";
 import { DatasetError } from "./errors.js";
+import { getParam } from "./param-paths.js";
 
 export interface DataCatalogOptions {
   /** The values `params:x` and `parameters` inputs read. */
@@ -139,7 +140,7 @@ export class DataCatalog {
   has(name: string): boolean {
     if (this.#datasets.has(name)) return true;
     if (name === "parameters") return true;
-    if (name.startsWith("params:")) return lookupParam(this.params, name.slice(7)).found;
+    if (name.startsWith("params:")) return getParam(this.params, name.slice(7)).found;
     return false;
   }
 
@@ -217,7 +218,7 @@ export class DataCatalog {
     if (name === "parameters") return deepClone(this.params);
     if (name.startsWith("params:")) {
       const key = name.slice(7);
-      const { found, value } = lookupParam(this.params, key);
+      const { found, value } = getParam(this.params, key);
       if (!found) {
         const known = this.list().filter((n) => n.startsWith("params:")).map((n) => n.slice(7));
         throw new DatasetError(`Parameter "${key}" is not defined. Known parameters: [${known.join(", ")}].`, { code: "UNKNOWN_PARAMETER" });
@@ -254,11 +255,3 @@ export class DataCatalog {
   }
 }
 
-function lookupParam(params: unknown, key: string): { found: boolean; value: unknown } {
-  let value: unknown = params;
-  for (const part of key.split(".")) {
-    if (!isPlainObject(value) || !Object.prototype.hasOwnProperty.call(value, part)) return { found: false, value: undefined };
-    value = value[part];
-  }
-  return { found: true, value };
-}

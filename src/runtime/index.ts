@@ -46,4 +46,5 @@ export {
   type ConcurrentRunnerOptions,
 } from "./runners/runner.js";
 export { WorkerRunner, type WorkerRunnerOptions } from "./runners/worker-runner.js";
+export { getParam, withParam, nestParams } from "./param-paths.js";
 export { provideHostModule, requireHostModule, hostEntryUrl, installedVersion, pipeserveVersion, HOST_KEY } from "./host-modules.js";
