@@ -1,4 +1,4 @@
-import { FormatError, SchemaError, TabularError } from "../tabular/index.js";
+import { TabularError } from "../tabular/index.js";
 import { ModelLoadError, NodeError, RunnerNotAllowedError } from "../loader/index.js";
 
 /** MLflow's error codes and the HTTP status each one means (mlflow/exceptions.py), plus the ones pipeserve adds. */
@@ -51,10 +51,12 @@ export interface ErrorReply {
 export function toErrorReply(error: unknown, debug = false): ErrorReply {
   const stack = debug && error instanceof Error ? error.stack : undefined;
   if (error instanceof HttpError) return { status: error.status, code: error.code, message: error.message, headers: error.headers, internal: false, stack };
-  if (error instanceof FormatError) return { status: 400, code: "BAD_REQUEST", message: error.message, headers: {}, internal: false, stack };
-  if (error instanceof SchemaError) return { status: 400, code: "INVALID_PARAMETER_VALUE", message: error.message, headers: {}, internal: false, stack };
-  if (error instanceof TabularError) return { status: 400, code: "BAD_REQUEST", message: error.message, headers: {}, internal: false, stack };
-  if (error instanceof RunnerNotAllowedError) return { status: 400, code: "INVALID_PARAMETER_VALUE", message: error.message, headers: {}, internal: false, stack };
+  // Client mistakes carry MLflow's codes (FormatError BAD_REQUEST, SchemaError and
+  // RunnerNotAllowedError INVALID_PARAMETER_VALUE): the table gives their status.
+  if (error instanceof TabularError || error instanceof RunnerNotAllowedError) {
+    const code = Object.hasOwn(ERROR_STATUS, error.code) ? error.code : "BAD_REQUEST";
+    return { status: ERROR_STATUS[code] as number, code, message: error.message, headers: {}, internal: false, stack };
+  }
   if (error instanceof NodeError) {
     return { status: 500, code: "INTERNAL_ERROR", message: `The pipeline failed: ${error.message}`, headers: {}, internal: true, stack: debug ? stackOf(error) : undefined };
   }
