@@ -6,33 +6,41 @@ import { FormatError } from "./errors.js";
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 
 /**
- * Turns one CSV cell into a value: empty is missing (`null`), a decimal number is a number,
- * `true`/`false` (any case) is a boolean, `NaN`/`inf` are those numbers, anything else a string.
- * Every cell is read alone, so a file read in chunks gives the same values as read whole.
+ * A decimal number, `NaN` or ±`inf`/`infinity` (any case) written as text, or `undefined`: the one
+ * reading of numbers in text, for CSV cells and for text typed by a signature.
  */
-export function inferCsvCell(raw: string): Cell {
-  if (raw === "") return null;
-  const c = raw.charCodeAt(0);
-  if ((c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46) {
-    if (NUMBER.test(raw)) return Number(raw);
-  }
-  switch (raw.toLowerCase()) {
-    case "true":
-      return true;
-    case "false":
-      return false;
+export function parseNumberText(text: string): number | undefined {
+  const c = text.charCodeAt(0);
+  if (((c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46) && NUMBER.test(text)) return Number(text);
+  switch (text.toLowerCase()) {
     case "nan":
       return Number.NaN;
     case "inf":
     case "+inf":
     case "infinity":
+    case "+infinity":
       return Number.POSITIVE_INFINITY;
     case "-inf":
     case "-infinity":
       return Number.NEGATIVE_INFINITY;
     default:
-      return raw;
+      return undefined;
   }
+}
+
+/**
+ * Turns one CSV cell into a value: empty is missing (`null`), a number (see `parseNumberText`) is
+ * a number, `true`/`false` (any case) is a boolean, anything else a string. Every cell is read
+ * alone, so a file read in chunks gives the same values as read whole.
+ */
+export function inferCsvCell(raw: string): Cell {
+  if (raw === "") return null;
+  const n = parseNumberText(raw);
+  if (n !== undefined) return n;
+  const lower = raw.toLowerCase();
+  if (lower === "true") return true;
+  if (lower === "false") return false;
+  return raw;
 }
 
 export interface CsvParseOptions {

@@ -1,4 +1,5 @@
 import { decodeBase64, parseIsoDateTime } from "./cell-codecs.js";
+import { parseNumberText } from "./csv.js";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { FormatError, SchemaError } from "./errors.js";
 import { pyList, pythonTypeName, showValue } from "./messages.js";
@@ -38,7 +39,6 @@ const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 /** Every integer of magnitude up to 2^53 is exact in a double. */
 const EXACT_IN_DOUBLE = 2n ** 53n;
-const TEXT_NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 
 /** numpy's name for each type, as MLflow's conversion errors print it. */
 const NUMPY_DTYPES: Readonly<Record<ColumnType, string>> = {
@@ -143,22 +143,7 @@ function integerError(column: string, type: "integer" | "long", row: number, val
 
 /** Reads a CSV-style number; `undefined` when the text is not one. */
 function numberFromText(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (TEXT_NUMBER.test(trimmed)) return Number(trimmed);
-  switch (trimmed.toLowerCase()) {
-    case "nan":
-      return Number.NaN;
-    case "inf":
-    case "+inf":
-    case "infinity":
-    case "+infinity":
-      return Number.POSITIVE_INFINITY;
-    case "-inf":
-    case "-infinity":
-      return Number.NEGATIVE_INFINITY;
-    default:
-      return undefined;
-  }
+  return parseNumberText(text.trim());
 }
 
 /**

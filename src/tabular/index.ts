@@ -20,7 +20,7 @@ export {
 } from "./column-table.js";
 export { loadDanfo, isDataFrame, isSeries, toDataFrame, fromDataFrame, cloneDataFrame } from "./dataframe.js";
 export { fromArrow, toArrow, decodeArrowIpc, encodeArrowIpc } from "./arrow.js";
-export { parseCsv, toCsv, inferCsvCell, formatCsvCell, type CsvParseOptions } from "./csv.js";
+export { parseCsv, toCsv, inferCsvCell, parseNumberText, formatCsvCell, type CsvParseOptions } from "./csv.js";
 export { parseJsonLines, toJsonLines } from "./json-lines.js";
 export { toJsonValue } from "./json-values.js";
 export { parquetToArrow, arrowToParquet, loadParquetWasm } from "./parquet.js";

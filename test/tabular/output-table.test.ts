@@ -37,3 +37,18 @@ describe("a column named __proto__", () => {
     expect(Object.getPrototypeOf(columns)).toBe(Object.prototype);
   });
 });
+
+describe("numbers written as text", () => {
+  it.each([
+    ["1.5", 1.5],
+    ["-2e3", -2000],
+    ["NaN", Number.NaN],
+    ["+Infinity", Number.POSITIVE_INFINITY],
+    ["-inf", Number.NEGATIVE_INFINITY],
+    ["007x", undefined],
+  ])("%j reads the same in CSV cells and in signature-typed text", async (text, number) => {
+    const { parseNumberText, inferCsvCell } = await import("../../src/index.js");
+    expect(parseNumberText(text)).toEqual(number);
+    expect(inferCsvCell(text)).toEqual(number ?? text);
+  });
+});
