@@ -13,7 +13,7 @@ import {
   vectorFromArray,
   type Vector,
 } from "apache-arrow";
-import type { Cell, ColumnTable } from "./column-table.js";
+import { setKey, type Cell, type ColumnTable } from "./column-table.js";
 import { FormatError } from "./errors.js";
 
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
@@ -104,8 +104,9 @@ export function toArrow(table: ColumnTable, types: Readonly<Record<string, DataT
   const vectors: Record<string, Vector> = {};
   table.names.forEach((name, i) => {
     const values = table.columns[i] as Cell[];
-    const type = types[name] ?? arrowTypeFor(values);
-    vectors[name] = vectorFromArray(normaliseForArrow(values, type), type as never) as Vector;
+    // NB: own keys only: a column may be named `__proto__`.
+    const type = (Object.hasOwn(types, name) ? types[name] : undefined) ?? arrowTypeFor(values);
+    setKey(vectors, name, vectorFromArray(normaliseForArrow(values, type), type as never) as Vector);
   });
   return new Table(vectors);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FormatError, outputToTable, tableToColumns, tableToRecords } from "../../src/index.js";
+import { FormatError, decodeArrowIpc, encodeArrowIpc, fromArrow, outputToTable, tableToColumns, tableToRecords, toArrow } from "../../src/index.js";
 
 describe("outputToTable", () => {
   it.each([
@@ -50,5 +50,10 @@ describe("numbers written as text", () => {
     const { parseNumberText, inferCsvCell } = await import("../../src/index.js");
     expect(parseNumberText(text)).toEqual(number);
     expect(inferCsvCell(text)).toEqual(number ?? text);
+  });
+
+  it("survives Arrow: written as a column of its own and read back", () => {
+    const back = fromArrow(decodeArrowIpc(encodeArrowIpc(toArrow({ names: ["__proto__", "b"], columns: [["x", "y"], [1.5, 2]], numRows: 2 }))));
+    expect(back).toEqual({ names: ["__proto__", "b"], columns: [["x", "y"], [1.5, 2]], numRows: 2 });
   });
 });
