@@ -39,6 +39,11 @@ export function buildProgram(): Command {
     .option("--timeout <seconds>", "request timeout (default: $MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT or 60)", parseSeconds("--timeout"))
     .option("--max-body <size>", "largest request body, e.g. 100mb (default 100mb)", parseSize)
     .option("--max-queue <n>", "predictions running or waiting before new ones get 503 (default 1024)", parseInteger("--max-queue", 1))
+    .option(
+      "--max-batch-rows <n>",
+      "row-wise models: small requests that arrive together run as one pipeline run of at most this many rows (default 256; 1 turns batching off)",
+      parseInteger("--max-batch-rows", 1),
+    )
     .option("--model-name <name>", "the model's name in /v2/models/{name} (default: the registered name, else 'model')")
     .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
     .option("--debug", "include stack traces in error responses", false)
@@ -56,6 +61,7 @@ export function buildProgram(): Command {
         ...(o["timeout"] !== undefined ? { timeoutMs: o["timeout"] as number } : {}),
         ...(o["maxBody"] !== undefined ? { maxBodyBytes: o["maxBody"] as number } : {}),
         ...(o["maxQueue"] !== undefined ? { maxQueue: o["maxQueue"] as number } : {}),
+        ...(o["maxBatchRows"] !== undefined ? { maxBatchRows: o["maxBatchRows"] as number } : {}),
         ...(o["modelName"] !== undefined ? { modelName: o["modelName"] as string } : {}),
         ...(o["trackingUri"] !== undefined ? { trackingUri: o["trackingUri"] as string } : {}),
       });

@@ -14,6 +14,7 @@ export interface ServeCommandOptions {
   timeoutMs?: number;
   maxBodyBytes?: number;
   maxQueue?: number;
+  maxBatchRows?: number;
   modelName?: string;
   trackingUri?: string;
   logLevel: string;
@@ -90,6 +91,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
+    ...(options.maxBatchRows !== undefined ? { maxBatchRows: options.maxBatchRows } : {}),
     ...(options.modelName !== undefined ? { modelName: options.modelName } : {}),
   });
   const running = await serveApp(app as never, {

@@ -6,6 +6,7 @@ import {
   withParam,
   type Hooks,
   type Pipeline,
+  type RunOptions,
   type Runner,
 } from "../runtime/index.js";
 import {
@@ -14,7 +15,9 @@ import {
   enforceParams,
   enforceSchema,
   inferCsvCell,
+  concatTables,
   parseJsonRequest,
+  splitRows,
   toInputType,
   type ColumnTable,
   type InputType,
@@ -45,6 +48,25 @@ export interface Prediction {
   droppedColumns: string[];
   runner: string;
   rows: number;
+}
+
+/**
+ * A request checked against the signature, its params enforced and its runner chosen: ready to
+ * run alone (`run`) or stacked with others (`runBatch`). Made by `PipelineModel.prepare`.
+ */
+export interface PreparedInput {
+  /** The input, enforced against the signature. */
+  readonly table: ColumnTable;
+  /** The params the pipeline gets: the request's, checked, with the signature's defaults. */
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly ignoredParams: string[];
+  readonly droppedColumns: string[];
+  readonly runner: string;
+  /**
+   * Inputs with the same key may run as one batch: same columns, params and runner. `undefined`
+   * when this input may not be batched (the model is not row-wise or has no input signature).
+   */
+  readonly batchKey: string | undefined;
 }
 
 export interface ModelMetadata {
@@ -173,6 +195,15 @@ export class PipelineModel {
    * @throws FormatError / SchemaError / RunnerNotAllowedError for bad input (4xx), NodeError when a node fails.
    */
   async predictWithInfo(input: unknown, options: PredictOptions = {}): Promise<Prediction> {
+    return this.run(this.prepare(input, options), options.hooks ? { hooks: options.hooks } : {});
+  }
+
+  /**
+   * Checks an input and its params without running anything: the signature enforced, params
+   * validated with defaults filled, the runner taken from the allow-list.
+   * @throws FormatError / SchemaError / RunnerNotAllowedError for bad input (4xx).
+   */
+  prepare(input: unknown, options: Omit<PredictOptions, "hooks"> = {}): PreparedInput {
     const { table: raw, params: bodyParams } = this.toTable(input);
     let table = raw;
     let droppedColumns: string[] = [];
@@ -186,13 +217,68 @@ export class PipelineModel {
     }
     const given = options.params !== undefined ? options.params : bodyParams;
     const { params, ignored } = enforceParams(given, this.signature?.params ?? null);
-    const requested = options.runner ?? (typeof params["runner"] === "string" ? (params["runner"] as string) : undefined) ?? this.defaultRunner;
-    const runner = this.runner(requested);
+    const runner = options.runner ?? (typeof params["runner"] === "string" ? (params["runner"] as string) : undefined) ?? this.defaultRunner;
+    this.runner(runner);
+    return { table, params, ignoredParams: ignored, droppedColumns, runner, batchKey: this.#batchKey(table, params, runner) };
+  }
+
+  /** Runs one prepared input. @throws NodeError when a node fails. */
+  async run(prepared: PreparedInput, options: RunOptions = {}): Promise<Prediction> {
+    const output = await this.#runTable(prepared.table, prepared.params, prepared.runner, options);
+    return this.#prediction(prepared, output);
+  }
+
+  /**
+   * Runs inputs with one `batchKey` as one pipeline run over their stacked rows, and splits the
+   * output back into one prediction per input: for row-wise models (`row_wise: true`, each output
+   * row depends on its input row alone), whose many small requests then share one run's overhead.
+   * If the run fails, or its output is not row-aligned, each input runs alone, so every input gets
+   * the result or the error it would have had by itself.
+   * @returns one settled prediction per input, in order.
+   */
+  async runBatch(inputs: readonly PreparedInput[], options: RunOptions = {}): Promise<PromiseSettledResult<Prediction>[]> {
+    const key = inputs[0]?.batchKey;
+    if (inputs.length > 1 && key !== undefined && this.#splittable && inputs.every((i) => i.batchKey === key)) {
+      const first = inputs[0] as PreparedInput;
+      let parts: unknown[] | undefined;
+      try {
+        const output = await this.#runTable(concatTables(inputs.map((i) => i.table)), first.params, first.runner, options);
+        parts = splitRows(output, inputs.map((i) => i.table.numRows));
+        // NB: an output that is not row-aligned will not be next time either: stop batching.
+        if (!parts) this.#splittable = false;
+      } catch {
+        // One input may have made the run fail: run each alone below, so only it fails.
+      }
+      if (parts) return inputs.map((input, i) => ({ status: "fulfilled", value: this.#prediction(input, (parts as unknown[])[i]) }));
+    }
+    return Promise.allSettled(inputs.map((input) => this.run(input, options)));
+  }
+
+  /** Whether `runBatch` may stack inputs: the model is row-wise, typed by a signature, and its output splits by rows. */
+  get batchable(): boolean {
+    return this.rowWise && this.#schemaNames !== undefined && this.#splittable;
+  }
+
+  #splittable = true;
+
+  #batchKey(table: ColumnTable, params: Record<string, unknown>, runner: string): string | undefined {
+    if (!this.batchable) return undefined;
+    // NB: tables are enforced (signature order and types), so the names and params decide.
+    const paramsKey = Object.keys(params).length === 0 ? "" : JSON.stringify(params);
+    return `${runner}\u0000${table.names.join("\u0001")}\u0000${paramsKey}`;
+  }
+
+  #prediction(prepared: PreparedInput, output: unknown): Prediction {
+    return { output, ignoredParams: prepared.ignoredParams, droppedColumns: prepared.droppedColumns, runner: prepared.runner, rows: prepared.table.numRows };
+  }
+
+  async #runTable(table: ColumnTable, params: Readonly<Record<string, unknown>>, runnerName: string, options: RunOptions): Promise<unknown> {
+    const runner = this.runner(runnerName);
     let pipelineParams: Record<string, unknown> = this.parameters as Record<string, unknown>;
     for (const [k, v] of Object.entries(params)) if (k !== "runner") pipelineParams = withParam(pipelineParams, k, v);
     const catalog = this.#catalog.derive({ params: pipelineParams, feed: { [this.inputName]: toInputType(table, this.inputType) } });
     const outputs = await runner.run(this.pipeline, catalog, options.hooks ? { hooks: options.hooks } : {});
-    return { output: outputs[this.outputName], ignoredParams: ignored, droppedColumns, runner: requested, rows: table.numRows };
+    return outputs[this.outputName];
   }
 
   /** Stops worker threads and removes what loading created (an extracted archive). */

@@ -6,6 +6,7 @@ import { pipeserveVersion, type PipelineModel, type Prediction, type PredictOpti
 import { negotiateResponseType, parseContentType } from "./content-type.js";
 import { HttpError, toErrorReply } from "./errors.js";
 import { decodeBody, encodeResponse } from "./invocations.js";
+import { PredictionBatcher } from "./batcher.js";
 import { ServerMetrics } from "./metrics.js";
 import { RequestLog } from "./request-log.js";
 import { decodeInferRequest, encodeInferResponse, tensorsOf } from "./open-inference.js";
@@ -26,6 +27,11 @@ export interface AppOptions {
   timeoutMs?: number;
   /** Predictions that may run or wait at once before new ones get 503; 1024 by default. */
   maxQueue?: number;
+  /**
+   * Rows one pipeline run may hold when small concurrent requests to a row-wise model run
+   * together (adaptive batching); 256 by default, 1 turns batching off.
+   */
+  maxBatchRows?: number;
   /** Stack traces and internal messages in error bodies. Off by default. */
   debug?: boolean;
   logger?: Logger;
@@ -37,7 +43,7 @@ type Env = { Variables: { requestId: string } };
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-/** One prediction in this many has its nodes timed for pipeserve_pipeline_node_duration_seconds. */
+/** One pipeline run in this many has its nodes timed for pipeserve_pipeline_node_duration_seconds. */
 export const NODE_TIMING_SAMPLE = 16;
 
 function defaultTimeoutMs(): number {
@@ -110,12 +116,12 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
   const maxBody = options.maxBodyBytes ?? 100 * 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs();
   const maxQueue = options.maxQueue ?? 1024;
+  const maxBatchRows = options.maxBatchRows ?? 256;
   const debug = options.debug ?? false;
   const modelName = options.modelName ?? model.metadata.registeredName ?? "model";
   const modelVersion = model.metadata.version !== undefined ? String(model.metadata.version) : undefined;
   const version = pipeserveVersion();
   const seenDropped = new Set<string>();
-  let predictions = 0;
   const seenIgnored = new Set<string>();
   const app = new Hono<Env>();
 
@@ -186,16 +192,23 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
     ),
   );
 
-  /** Runs one prediction under the queue bound and the timeout. */
+  // NB: node timings are sampled (one pipeline run in NODE_TIMING_SAMPLE): timing every node of
+  // every request cost a fifth of single-row throughput (bench/server).
+  let runs = 0;
+  const batcher = new PredictionBatcher(model, {
+    maxRows: maxBatchRows,
+    hooksForRun: () => (runs++ % NODE_TIMING_SAMPLE === 0 ? metrics.hooks : undefined),
+    onRun: (requests) => metrics.batchRequests.observe(requests),
+  });
+
+  /** Checks one prediction's input, then runs it (in a batch when it may) under the queue bound and the timeout. */
   const predict = async (input: unknown, opts: PredictOptions): Promise<Prediction> => {
     if (!state.ready) throw new HttpError("TEMPORARILY_UNAVAILABLE", "The server is shutting down; retry on another instance.", { "Retry-After": "1" });
     if (state.pending >= maxQueue) throw new HttpError("TEMPORARILY_UNAVAILABLE", `The server is at its limit of ${maxQueue} queued predictions (--max-queue); retry shortly.`, { "Retry-After": "1" });
+    const prepared = model.prepare(input, opts);
     state.pending++;
     let timer: NodeJS.Timeout | undefined;
-    // NB: node timings are sampled (one prediction in NODE_TIMING_SAMPLE): timing every node of
-    // every request cost a fifth of single-row throughput (bench/server).
-    const timed = predictions++ % NODE_TIMING_SAMPLE === 0;
-    const run = model.predictWithInfo(input, timed ? { ...opts, hooks: metrics.hooks } : opts);
+    const run = batcher.submit(prepared);
     // NB: the slot is freed when the pipeline stops, not when the client gets a 504: a timed-out
     // run still uses the machine, and --max-queue bounds real work.
     void run.then(

@@ -11,6 +11,8 @@ export class ServerMetrics {
   requestsInFlight = 0;
   readonly rows: Counter;
   readonly nodeDuration: Histogram<"node">;
+  /** Requests per pipeline run: above 1 when small concurrent requests ran as one batch. */
+  readonly batchRequests: Histogram;
   /** Times each node of a prediction; pass to `predict` as hooks. */
   readonly hooks: Hooks;
 
@@ -35,9 +37,15 @@ export class ServerMetrics {
     this.rows = new Counter({ name: "pipeserve_prediction_rows_total", help: "Rows predicted.", registers });
     this.nodeDuration = new Histogram({
       name: "pipeserve_pipeline_node_duration_seconds",
-      help: "Time spent in each pipeline node, sampled: one prediction in 16 is timed.",
+      help: "Time spent in each pipeline node, sampled: one pipeline run in 16 is timed.",
       labelNames: ["node"],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers,
+    });
+    this.batchRequests = new Histogram({
+      name: "pipeserve_pipeline_run_requests",
+      help: "Requests per pipeline run: more than 1 when small concurrent requests to a row-wise model ran as one batch.",
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: "pipeserve_" });

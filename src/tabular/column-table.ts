@@ -127,7 +127,7 @@ export function concatTables(tables: readonly ColumnTable[]): ColumnTable {
 }
 
 /** Sets a key that may be any column name: `__proto__` becomes an own key, not the prototype. */
-function setKey(target: Record<string, unknown>, key: string, value: unknown): void {
+export function setKey(target: Record<string, unknown>, key: string, value: unknown): void {
   if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }

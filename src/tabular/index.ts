@@ -48,6 +48,7 @@ export {
   checkParamValue,
 } from "./enforce.js";
 export { JSON_REQUEST_FORMS, type JsonRequestForm, type JsonRequest, parseJsonRequest } from "./request-forms.js";
+export { splitRows } from "./split-rows.js";
 export { encodePredictions, tableToRecordsJson } from "./response.js";
 export {
   TABLE_FORMATS,

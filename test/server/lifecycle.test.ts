@@ -254,6 +254,8 @@ describe.concurrent("bad flags → exit 2 with a message, before anything loads"
     { flags: ["-w", "0"], message: "pipeserve: --workers must be between 1 and 256, got 0." },
     { flags: ["--timeout", "-1"], message: 'pipeserve: --timeout must be a positive number of seconds, got "-1".' },
     { flags: ["--max-queue", "0"], message: "pipeserve: --max-queue must be between 1 and" },
+    { flags: ["--max-batch-rows", "0"], message: "pipeserve: --max-batch-rows must be between 1 and" },
+    { flags: ["--max-batch-rows", "many"], message: 'pipeserve: --max-batch-rows must be a whole number, got "many".' },
     { flags: ["--allow-runner", "./runners.mjs"], message: 'pipeserve: --allow-runner takes module#Export, e.g. ./runners.mjs#GpuRunner; got "./runners.mjs".' },
     { flags: ["--bogus"], message: "error: unknown option '--bogus'" },
   ])("$flags", async ({ flags, message }) => {
