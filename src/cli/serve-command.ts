@@ -1,6 +1,6 @@
 import cluster from "node:cluster";
 import { pino } from "pino";
-import { ServerState, createApp, serveApp } from "../server/index.js";
+import { ServerState, TurnBatchedDestination, createApp, serveApp } from "../server/index.js";
 import { loadModel } from "../index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
 
@@ -26,15 +26,21 @@ export interface ServeCommandOptions {
  */
 export async function serveCommand(options: ServeCommandOptions): Promise<void> {
   // NB: asynchronous writes coalesce under load (one write per batch of lines instead of one
-  // syscall per request); flushed before the process exits.
-  const destination = pino.destination({ dest: 1, sync: false });
+  // syscall per request), and the lines of one event-loop turn reach sonic-boom as one write;
+  // flushed before the process exits.
+  const destination = new TurnBatchedDestination(pino.destination({ dest: 1, sync: false }));
   const logger = pino({ level: options.logLevel, base: { pid: process.pid } }, destination);
-  const exit = (code: number): never => {
+  const flushLog = (): void => {
     try {
       destination.flushSync();
     } catch {
       // nothing buffered, or stdout already closed
     }
+  };
+  // NB: whatever path ends the process, the lines of its last turn are written.
+  process.once("exit", flushLog);
+  const exit = (code: number): never => {
+    flushLog();
     return process.exit(code);
   };
   if (options.workers > 1 && cluster.isPrimary) {

@@ -219,7 +219,10 @@ export class PipelineModel {
     const { params, ignored } = enforceParams(given, this.signature?.params ?? null);
     const runner = options.runner ?? (typeof params["runner"] === "string" ? (params["runner"] as string) : undefined) ?? this.defaultRunner;
     this.runner(runner);
-    return { table, params, ignoredParams: ignored, droppedColumns, runner, batchKey: this.#batchKey(table, params, runner) };
+    // NB: most requests send no params and no runner: their key is the same every time.
+    const plain = (given === null || given === undefined) && options.runner === undefined;
+    const batchKey = !this.batchable ? undefined : plain ? (this.#plainBatchKey ??= this.#batchKey(params, runner)) : this.#batchKey(params, runner);
+    return { table, params, ignoredParams: ignored, droppedColumns, runner, batchKey };
   }
 
   /** Runs one prepared input. @throws NodeError when a node fails. */
@@ -260,12 +263,12 @@ export class PipelineModel {
   }
 
   #splittable = true;
+  #plainBatchKey: string | undefined;
 
-  #batchKey(table: ColumnTable, params: Record<string, unknown>, runner: string): string | undefined {
-    if (!this.batchable) return undefined;
-    // NB: tables are enforced (signature order and types), so the names and params decide.
-    const paramsKey = Object.keys(params).length === 0 ? "" : JSON.stringify(params);
-    return `${runner}\u0000${table.names.join("\u0001")}\u0000${paramsKey}`;
+  /** NB: inputs are enforced against the signature (its columns, in its order, typed), so the runner and params decide. */
+  #batchKey(params: Record<string, unknown>, runner: string): string {
+    const paramsKey = Object.keys(params).length === 0 ? "" : JSON.stringify(params, (_, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+    return `${runner}\u0000${paramsKey}`;
   }
 
   #prediction(prepared: PreparedInput, output: unknown): Prediction {

@@ -207,24 +207,26 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
     if (state.pending >= maxQueue) throw new HttpError("TEMPORARILY_UNAVAILABLE", `The server is at its limit of ${maxQueue} queued predictions (--max-queue); retry shortly.`, { "Retry-After": "1" });
     const prepared = model.prepare(input, opts);
     state.pending++;
-    let timer: NodeJS.Timeout | undefined;
-    const run = batcher.submit(prepared);
-    // NB: the slot is freed when the pipeline stops, not when the client gets a 504: a timed-out
-    // run still uses the machine, and --max-queue bounds real work.
-    void run.then(
-      () => state.pending--,
-      () => state.pending--,
-    );
-    try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new HttpError("DEADLINE_EXCEEDED", `The prediction took longer than the ${timeoutMs / 1000} s timeout (--timeout).`)), timeoutMs);
-      });
-      const result = await Promise.race([run, deadline]);
-      metrics.rows.inc(result.rows);
-      return result;
-    } finally {
-      clearTimeout(timer);
-    }
+    // NB: one promise and one timer per prediction (no Promise.race): this is every request's path.
+    return new Promise<Prediction>((resolve, reject) => {
+      // After a 504 the late result is dropped: a settled promise ignores resolve and reject.
+      const timer = setTimeout(() => reject(new HttpError("DEADLINE_EXCEEDED", `The prediction took longer than the ${timeoutMs / 1000} s timeout (--timeout).`)), timeoutMs);
+      // NB: the queue slot is freed when the pipeline stops, not when the client gets a 504: a
+      // timed-out run still uses the machine, and --max-queue bounds real work.
+      batcher.submit(prepared).then(
+        (result) => {
+          state.pending--;
+          clearTimeout(timer);
+          metrics.rows.inc(result.rows);
+          resolve(result);
+        },
+        (error: unknown) => {
+          state.pending--;
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   };
 
   /** Logs what a prediction ignored or dropped (once per kind) and returns the headers that name ignored params. */

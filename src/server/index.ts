@@ -9,3 +9,4 @@ export { BODY_TYPES, RESPONSE_TYPES, parseContentType, negotiateResponseType, ty
 export { decodeBody, encodeResponse, queryParams, type DecodedBody } from "./invocations.js";
 export { ServerMetrics } from "./metrics.js";
 export { serveApp, type ServeOptions, type RunningServer } from "./serve.js";
+export { TurnBatchedDestination, type LineSink } from "./log-destination.js";

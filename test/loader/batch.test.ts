@@ -50,6 +50,9 @@ describe("prepare", () => {
     expect(key(body([[1, 0.5]]))).toBe(key(body([[1, 0.5]], { scale: 2 })));
     expect(key(body([[1, 0.5]], { scale: 3 }))).not.toBe(key(body([[1, 0.5]])));
     expect(key(body([[1, 0.5]]), "ConcurrentRunner")).not.toBe(key(body([[1, 0.5]])));
+    // A caller of the library may pass a bigint for a long param: still a key, not a crash.
+    expect(model.prepare(body([[1, 0.5]]), { params: { scale: 3n } }).batchKey).toBe(key(body([[1, 0.5]], { scale: 3 })));
+    expect(model.prepare(body([[1, 0.5]]), { params: { scale: 2n ** 60n } }).batchKey).toEqual(expect.stringContaining(`${2n ** 60n}n`));
   });
 
   it("gives no batch key when the model is not row-wise, or has no input signature", async () => {

@@ -1,0 +1,39 @@
+/** What the destination writes to: a pino destination (sonic-boom). */
+export interface LineSink {
+  write(data: string): boolean;
+  flushSync?(): void;
+}
+
+/**
+ * A pino destination that hands the log lines of one event-loop turn to the sink as one write.
+ * NB: sonic-boom measures its whole pending buffer on every write; under load one write per line
+ * cost 3 µs a line, one write per turn about 1.5 µs (bench/server's access log).
+ */
+export class TurnBatchedDestination {
+  readonly #sink: LineSink;
+  readonly #lines: string[] = [];
+  readonly #flush = (): void => this.flush();
+
+  constructor(sink: LineSink) {
+    this.#sink = sink;
+  }
+
+  write(line: string): boolean {
+    if (this.#lines.push(line) === 1) setImmediate(this.#flush);
+    return true;
+  }
+
+  /** Hands the lines so far to the sink. */
+  flush(): void {
+    if (this.#lines.length === 0) return;
+    const data = this.#lines.join("");
+    this.#lines.length = 0;
+    this.#sink.write(data);
+  }
+
+  /** Writes everything, the sink's buffer included, before the process exits. */
+  flushSync(): void {
+    this.flush();
+    this.#sink.flushSync?.();
+  }
+}
