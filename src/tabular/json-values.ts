@@ -1,7 +1,10 @@
+import { formatIsoDateTimePython } from "./cell-codecs.js";
+
 /**
  * Makes a value JSON-safe the way pipeserve writes every response: NaN and ±Infinity become
- * `null` (MLflow writes the invalid tokens `NaN`/`Infinity`), dates ISO-8601 strings, bytes base64
- * (without MLflow's trailing newline), big integers numbers when safe and strings otherwise.
+ * `null` (MLflow writes the invalid tokens `NaN`/`Infinity`), dates as MLflow writes them (Python's
+ * naive `isoformat()` in UTC: `2021-01-01T00:00:00`, microseconds only when there are some), bytes
+ * base64 (without MLflow's trailing newline), big integers numbers when safe and strings otherwise.
  */
 export function toJsonValue(value: unknown, ancestors: object[] = []): unknown {
   switch (typeof value) {
@@ -13,7 +16,7 @@ export function toJsonValue(value: unknown, ancestors: object[] = []): unknown {
       return null;
     case "object": {
       if (value === null) return null;
-      if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+      if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : formatIsoDateTimePython(value);
       if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64");
       if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<unknown>, (v) => toJsonValue(v));
       if (ancestors.includes(value)) throw new TypeError("Cannot write a circular structure as JSON.");

@@ -12,6 +12,7 @@ import {
   decodeArrowIpc,
   encodeArrowIpc,
   encodeTable,
+  formatIsoDateTimePython,
   fromArrow,
   parseCsv,
   tableFromColumns,
@@ -48,8 +49,8 @@ const TYPED_TABLE = tableFromColumns({
   t: [new Date("2021-01-01T00:00:00Z"), new Date("2024-02-29T12:34:56.789Z")],
 });
 const TYPED_ROWS = [
-  { flag: true, n: 1, x: 0.25, s: "0012", bin: "AQID", t: "2021-01-01T00:00:00.000Z", opt: null },
-  { flag: false, n: 9_007_199_254_740_991, x: -3, s: 'héllo, "world"', bin: "/w==", t: "2024-02-29T12:34:56.789Z", opt: null },
+  { flag: true, n: 1, x: 0.25, s: "0012", bin: "AQID", t: "2021-01-01T00:00:00", opt: null },
+  { flag: false, n: 9_007_199_254_740_991, x: -3, s: 'héllo, "world"', bin: "/w==", t: "2024-02-29T12:34:56.789000", opt: null },
 ];
 
 /** CSV cells are text: the signature types them. */
@@ -138,8 +139,8 @@ describe("text/csv", () => {
   it("keeps a string column's numeric-looking cells as strings, and types the rest by the signature", async () => {
     const csv = 's,n,f,t,x\n0012,7,true,2021-01-01,1e3\n1e3,8,false,2024-02-29T12:00:00Z,-0.5\ntrue,9,,,\n"12,5",10,,,\n';
     expect(await predictions(await post(csvTyped, "text/csv; charset=utf-8", csv))).toEqual([
-      { s: "0012", n: 7, f: true, t: "2021-01-01T00:00:00.000Z", x: 1000 },
-      { s: "1e3", n: 8, f: false, t: "2024-02-29T12:00:00.000Z", x: -0.5 },
+      { s: "0012", n: 7, f: true, t: "2021-01-01T00:00:00", x: 1000 },
+      { s: "1e3", n: 8, f: false, t: "2024-02-29T12:00:00", x: -0.5 },
       { s: "true", n: 9, f: null, t: null, x: null },
       { s: "12,5", n: 10, f: null, t: null, x: null },
     ]);
@@ -260,7 +261,9 @@ describe("response types (Accept)", () => {
     const text = await res.text();
     expect(text.split("\n")[0]).toBe("flag,n,x,s,bin,t,opt");
     const rows = tableToRecords(parseCsv(text, { raw: true }));
-    expect(rows).toEqual(TYPED_ROWS.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)]))));
+    // CSV cells are text; dates are written as ISO instants (JSON follows MLflow's naive isoformat).
+    const asCsv = (k: string, v: unknown, i: number): unknown => (v === null ? null : k === "t" ? (TYPED_TABLE.columns[5]![i] as Date).toISOString() : String(v));
+    expect(rows).toEqual(TYPED_ROWS.map((r, i) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, asCsv(k, v, i)]))));
   });
 
   it("Accept: application/vnd.apache.arrow.stream answers Arrow IPC that decodes back to the predictions", async () => {
@@ -270,7 +273,7 @@ describe("response types (Accept)", () => {
     const table = fromArrow(decodeArrowIpc(new Uint8Array(await res.arrayBuffer())));
     expect(table.names).toEqual(["flag", "n", "x", "s", "bin", "t", "opt"]);
     const rows = tableToRecords(table);
-    expect(rows.map((r) => ({ ...r, t: (r["t"] as Date).toISOString(), bin: Buffer.from(r["bin"] as Uint8Array).toString("base64") }))).toEqual(TYPED_ROWS);
+    expect(rows.map((r) => ({ ...r, t: formatIsoDateTimePython(r["t"] as Date), bin: Buffer.from(r["bin"] as Uint8Array).toString("base64") }))).toEqual(TYPED_ROWS);
   });
 
   it("a list output (row_sum_ndarray) is one column named 0 in CSV and Arrow", async () => {
