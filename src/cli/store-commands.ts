@@ -28,7 +28,7 @@ function time(ms: number | null | undefined): string {
 }
 
 export async function runsList(options: { experiment?: string; trackingUri?: string; json: boolean }, print: Print): Promise<void> {
-  const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  const store = await FileStore.openExisting(resolveTrackingUri(options.trackingUri));
   const ids = options.experiment ? [(await store.getExperiment(options.experiment)).experimentId] : undefined;
   const runs = await store.searchRuns(ids ? { experimentIds: ids } : {});
   if (options.json) return print(JSON.stringify(runs, null, 2));
@@ -37,7 +37,7 @@ export async function runsList(options: { experiment?: string; trackingUri?: str
 }
 
 export async function runsShow(runId: string, options: { trackingUri?: string; json: boolean }, print: Print): Promise<void> {
-  const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  const store = await FileStore.openExisting(resolveTrackingUri(options.trackingUri));
   const run = await store.getRun(runId);
   if (options.json) return print(JSON.stringify(run, null, 2));
   const lines = [

@@ -80,6 +80,19 @@ export class FileStore {
     this.root = root;
   }
 
+  /**
+   * Opens a store to read it, writing nothing (`runs list`, `runs show`).
+   * @throws NotFoundError when there is no folder at `root`.
+   */
+  static async openExisting(root: string): Promise<FileStore> {
+    if (!(await isDirectory(root))) {
+      throw new NotFoundError(
+        `There is no run store at ${root}: nothing has been logged there. Point --tracking-uri (or MLFLOW_TRACKING_URI) at the folder that holds your runs, e.g. ./mlruns.`,
+      );
+    }
+    return new FileStore(root);
+  }
+
   /** Opens (creating when needed) a store: `0/` (the Default experiment), `.trash/` and `models/` always exist. */
   static async open(root: string): Promise<FileStore> {
     const store = new FileStore(root);

@@ -3,7 +3,7 @@
 // and one failed run in another experiment; and their errors for unknown runs, models, versions,
 // aliases and experiments.
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, loadModel, runProject } from "../../src/index.js";
@@ -61,10 +61,20 @@ describe("pipeserve runs list", () => {
     await fails(["runs", "list", "--experiment", "nope", ...T()], 1, ['No experiment named or numbered "nope"', "Default (0)", "broken ("]);
   });
 
-  it("an empty store says so", async () => {
+  it("an empty store says so, and is left as it was (listing writes nothing)", async () => {
     const empty = await tempDir("pipeserve-tracking-");
     expect(await ok(["runs", "list", "--tracking-uri", empty])).toBe("No runs.\n");
     expect(JSON.parse(await ok(["runs", "list", "--json", "--tracking-uri", empty]))).toEqual([]);
+    expect(await readdir(empty)).toEqual([]);
+  });
+
+  it.each([
+    ["runs list", ["runs", "list"]],
+    ["runs show", ["runs", "show", "0123456789abcdef0123456789abcdef"]],
+  ])("%s where there is no store: exit 1 naming the folder, and no store is created", async (_, args) => {
+    const missing = join(await tempDir("pipeserve-tracking-"), "mlruns");
+    await fails([...args, "--tracking-uri", missing], 1, [`There is no run store at ${missing}`, "--tracking-uri", "MLFLOW_TRACKING_URI"]);
+    expect(existsSync(missing)).toBe(false);
   });
 });
 
