@@ -5,7 +5,7 @@
  * stack traces only with PIPESERVE_DEBUG=1.
  */
 import { Command, CommanderError, Option } from "commander";
-import { modelify, pipeserveVersion, runProject } from "../index.js";
+import { INPUT_TYPES, modelify, pipeserveVersion, runProject, type InputType } from "../index.js";
 import { UsageError } from "./errors.js";
 import { collect, parseInteger, parseSeconds, parseSize } from "./parse-options.js";
 import { predictCommand } from "./predict-command.js";
@@ -135,6 +135,8 @@ export function buildProgram(): Command {
     .requiredOption("--input-name <name>", "the input that receives the request's data")
     .option("--run-id <id>", "package into this run (default: a new run)")
     .addOption(new Option("--copy-mode <mode>", "how artifacts reach the nodes").choices(["assign", "copy", "deepcopy"]).default("assign"))
+    .addOption(new Option("--input-type <type>", "the form the request's data reaches the pipeline in").choices([...INPUT_TYPES]).default("dataframe"))
+    .option("--row-wise", "each output row depends on its input row alone: predict files in chunks, batch small concurrent requests", false)
     .option("--registered-model-name <name>", "register the model under this name")
     .option("--artifact-path <path>", "folder under the run's artifacts", "model")
     .option("--experiment <name>", "experiment for a new run", "Default")
@@ -146,6 +148,8 @@ export function buildProgram(): Command {
         pipelineName: o["pipeline"] as string,
         inputName: o["inputName"] as string,
         copyMode: o["copyMode"] as "assign",
+        inputType: o["inputType"] as InputType,
+        rowWise: o["rowWise"] as boolean,
         artifactPath: o["artifactPath"] as string,
         experiment: o["experiment"] as string,
         ...(o["runId"] ? { runId: o["runId"] as string } : {}),

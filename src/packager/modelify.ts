@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { isParameterInput, parseCopyModeSpec, type CopyModeSpec } from "../runtime/index.js";
 import { FileStore, ModelRegistry, resolveTrackingUri } from "../store/index.js";
+import type { InputType } from "../tabular/index.js";
 import { PackagingError } from "./errors.js";
 import { packageModel, type InferenceSpec } from "./package-model.js";
 import { getPipeline, loadProject, projectCatalog } from "./project.js";
@@ -13,6 +14,10 @@ export interface ModelifyOptions {
   /** Package into this existing run; a new run otherwise. */
   runId?: string;
   copyMode?: CopyModeSpec;
+  /** The form the input reaches the pipeline in; `dataframe` by default. */
+  inputType?: InputType;
+  /** Each output row depends on its input row alone: files are predicted in chunks and small requests batched. */
+  rowWise?: boolean;
   registeredModelName?: string;
   artifactPath?: string;
   trackingUri?: string;
@@ -41,8 +46,8 @@ export async function modelify(options: ModelifyOptions): Promise<{ runId: strin
     outputName: outputs[0] as string,
     copyMode: parseCopyModeSpec(options.copyMode ?? "assign"),
     runner: "SequentialRunner",
-    inputType: "dataframe",
-    rowWise: false,
+    inputType: options.inputType ?? "dataframe",
+    rowWise: options.rowWise ?? false,
     logModel: {},
     artifactNames: () => inputs.filter((i) => i !== options.inputName && !isParameterInput(i)),
     parameterInputs: () => inputs.filter((i) => i.startsWith("params:")),

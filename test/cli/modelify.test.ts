@@ -47,7 +47,24 @@ describe("pipeserve modelify", () => {
     expect(m).toMatchObject({ run_id: trained, artifact_path: "serving", flavors: { pipeserve: { copy_mode: "deepcopy", input_name: "instances" } } });
   });
 
+  it("--input-type and --row-wise are recorded in MLmodel and taken by the loaded model", async () => {
+    const result = JSON.parse(await ok([...base(), "--pipeline", "inference", "--input-name", "instances", "--input-type", "columns", "--row-wise", "--json"]));
+    const dir = join(await (await FileStore.open(tracking)).artifactDir(result.runId), "model");
+    expect((await readYaml11(join(dir, "MLmodel"))).flavors.pipeserve).toMatchObject({ input_type: "columns", row_wise: true });
+    const model = await loadModel(result.modelUri, { trackingUri: tracking });
+    try {
+      expect([model.inputType, model.rowWise]).toEqual(["columns", true]);
+      expect(((await model.predict({ x: [1, 2] })) as ColumnTable).numRows).toBe(2);
+    } finally {
+      await model.close();
+    }
+    const plain = JSON.parse(await ok([...base(), "--pipeline", "inference", "--input-name", "instances", "--json"]));
+    const plainDir = join(await (await FileStore.open(tracking)).artifactDir(plain.runId), "model");
+    expect((await readYaml11(join(plainDir, "MLmodel"))).flavors.pipeserve).toMatchObject({ input_type: "dataframe", row_wise: false });
+  });
+
   it.each([
+    ["an unknown input type", ["--pipeline", "inference", "--input-name", "instances", "--input-type", "rows"], 2, ["error: option '--input-type <type>' argument 'rows' is invalid", "dataframe, columns, records, arrow"]],
     ["no --input-name", ["--pipeline", "inference"], 2, ["error: required option '--input-name <name>' not specified"]],
     ["an unknown copy mode", ["--pipeline", "inference", "--input-name", "instances", "--copy-mode", "cpy"], 2, ["error: option '--copy-mode <mode>' argument 'cpy' is invalid", "assign, copy, deepcopy"]],
     ["an input name that is not an input", ["--pipeline", "inference", "--input-name", "rows"], 1, ['--input-name "rows" is not an input of pipeline "inference"', "Its inputs: [instances, weights, params:bias]"]],
