@@ -10,7 +10,9 @@ import {
 } from "../runtime/index.js";
 import {
   asColumnTable,
+  enforceSchema,
   inferSignature,
+  outputToTable,
   signatureFromMlflow,
   signatureToMlflow,
   sliceTable,
@@ -104,6 +106,35 @@ function explicitSignature(given: SignatureJson): MlflowSignature {
 }
 
 /**
+ * Checks a signature given in logModel against the sample data, as serving will: the sample must
+ * pass the declared inputs, and the inference output on it must pass the declared outputs. A
+ * signature that does not describe the pipeline fails packaging, not the first request.
+ */
+async function checkExplicitSignature(options: PackageModelOptions, sample: ColumnTable, parameters: Record<string, unknown>, given: MlflowSignature): Promise<void> {
+  const { ml } = options;
+  const signature = signatureFromMlflow(given);
+  const fix = 'Fix logModel.signature, or let pipeserve infer it with signature: "auto".';
+  let input = sample;
+  if (signature.inputs) {
+    try {
+      input = enforceSchema(sample, signature.inputs).table;
+    } catch (cause) {
+      throw new PackagingError(`The sample data of "${ml.inputName}" does not fit logModel.signature's inputs, so the served model would refuse data like it: ${(cause as Error).message} ${fix}`, {
+        code: "SIGNATURE_MISMATCH",
+        cause,
+      });
+    }
+  }
+  if (!signature.outputs) return;
+  const output = await predictSample(options, input, parameters);
+  try {
+    enforceSchema(outputToTable(output), signature.outputs);
+  } catch (cause) {
+    throw new PackagingError(`The inference output on the sample data does not match logModel.signature's outputs: ${(cause as Error).message} ${fix}`, { code: "SIGNATURE_MISMATCH", cause });
+  }
+}
+
+/**
  * Packages an inference pipeline with the artifacts a training run produced into a model
  * directory at `target` (MODEL_FORMAT.md): copies and hashes the artifacts, infers or takes the
  * signature, saves an input example, bundles the code, writes MLmodel and pipeline.json.
@@ -150,6 +181,7 @@ export async function packageModel(options: PackageModelOptions): Promise<void> 
     signature = signatureToMlflow(withRunner as never);
   } else if (mode !== false) {
     signature = explicitSignature(mode);
+    if (sample) await checkExplicitSignature(options, sample, parameters, signature);
   }
 
   const bundle = options.bundle ?? (await bundlePipelines(options.pipelinesFile, { pipelineName: options.pipelineName, exportName: "inference", external: ml.logModel.external ?? [] }));

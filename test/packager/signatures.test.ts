@@ -214,3 +214,35 @@ describe("packageModel() and writeModel() directly", () => {
     expect(error.code).toBe("MODEL_EXISTS");
   });
 });
+
+describe("an explicit signature is checked against the pipeline before anything is written", () => {
+  let trained: Project;
+  beforeAll(async () => {
+    // NB: the project trained at the top of this file, so the artifacts exist and the pipeline runs.
+    trained = await loadProject(project);
+  });
+  const withLogModel = (logModel: LogModelOptions): PipelineML => {
+    const base = trained.pipelines["auto"] as PipelineML;
+    return pipelineMl({ training: base.training, inference: base.inference, inputName: base.inputName, inputType: base.inputType, logModel });
+  };
+  const pack = (ml: PipelineML, target: string): Promise<void> =>
+    packageModel({ ml, pipelinesFile: trained.pipelinesFile, pipelineName: "auto", catalog: projectCatalog(trained, trained.parameters), params: trained.parameters, exampleData: { x: [1, 2] }, target });
+
+  it.each([
+    ["inputs the sample data does not fit", { inputs: '[{"type": "string", "name": "x", "required": true}]', outputs: null }, ['The sample data of "instances" does not fit logModel.signature\'s inputs', "column x"]],
+    ["an output of another type", { inputs: EXPLICIT.inputs, outputs: '[{"type": "string", "name": "y", "required": true}]' }, ["The inference output on the sample data does not match logModel.signature's outputs", "column y"]],
+    ["an output the pipeline does not return", { inputs: EXPLICIT.inputs, outputs: '[{"type": "double", "name": "score", "required": true}]' }, ["does not match logModel.signature's outputs", "score"]],
+  ])("rejects an explicit signature with %s before writing anything, saying how to fix it", async (_why, signature, messages) => {
+    const target = join(await tempDir(), "model");
+    const error = await rejects(pack(withLogModel({ signature }), target), PackagingError, ...messages, 'signature: "auto"');
+    expect(error.code).toBe("SIGNATURE_MISMATCH");
+    expect(await readdir(join(target, ".."))).toEqual([]);
+  });
+
+  it("takes an explicit signature that describes the pipeline (a declared optional output may be absent)", async () => {
+    const target = join(await tempDir(), "model");
+    const outputs = '[{"type": "double", "name": "y", "required": true}, {"type": "string", "name": "note", "required": false}]';
+    await pack(withLogModel({ signature: { inputs: EXPLICIT.inputs, outputs } }), target);
+    expect((await readYaml11(join(target, "MLmodel")))["signature"]).toMatchObject({ outputs });
+  });
+});
