@@ -39,6 +39,12 @@ export interface PredictOptions {
   hooks?: Hooks | readonly Hooks[];
 }
 
+/** Options for `runBatch`. */
+export interface BatchRunOptions extends RunOptions {
+  /** Told the number of inputs of every pipeline run it makes (retries of a failed batch included). */
+  onRun?: (inputs: number) => void;
+}
+
 /** A prediction and what was done to the request on the way. */
 export interface Prediction {
   output: unknown;
@@ -128,6 +134,8 @@ export class PipelineModel {
   readonly #cleanup: (() => Promise<void>) | undefined;
   /** The signature's input names, for the bare-value request forms. */
   readonly #schemaNames: readonly string[] | undefined;
+  /** The signature names and types the input's columns. */
+  readonly #typedInputs: boolean;
 
   constructor(parts: PipelineModelParts) {
     this.uri = parts.uri;
@@ -146,6 +154,7 @@ export class PipelineModel {
     this.#extraRunners = parts.runners ?? {};
     this.#cleanup = parts.cleanup;
     this.#schemaNames = parts.signature?.inputs?.flatMap((c) => (c.name === undefined ? [] : [c.name]));
+    this.#typedInputs = (this.#schemaNames?.length ?? 0) > 0;
     const clash = Object.keys(this.#extraRunners).filter((n) => (BUILT_IN_RUNNERS as readonly string[]).includes(n));
     if (clash.length > 0) throw new ModelLoadError(`Extra runners may not reuse the built-in names [${clash.join(", ")}].`, { code: "INVALID_RUNNER" });
   }
@@ -235,31 +244,49 @@ export class PipelineModel {
    * Runs inputs with one `batchKey` as one pipeline run over their stacked rows, and splits the
    * output back into one prediction per input: for row-wise models (`row_wise: true`, each output
    * row depends on its input row alone), whose many small requests then share one run's overhead.
-   * If the run fails, or its output is not row-aligned, each input runs alone, so every input gets
-   * the result or the error it would have had by itself.
+   * If the run fails, each half is run again the same way, down to single inputs, so every input
+   * gets the result or the error it would have had by itself, and one bad input among n costs
+   * about 2·log2(n) more runs. An output that is not row-aligned is answered input by input, and
+   * the model stops batching.
    * @returns one settled prediction per input, in order.
    */
-  async runBatch(inputs: readonly PreparedInput[], options: RunOptions = {}): Promise<PromiseSettledResult<Prediction>[]> {
+  async runBatch(inputs: readonly PreparedInput[], options: BatchRunOptions = {}): Promise<PromiseSettledResult<Prediction>[]> {
     const key = inputs[0]?.batchKey;
-    if (inputs.length > 1 && key !== undefined && this.#splittable && inputs.every((i) => i.batchKey === key)) {
-      const first = inputs[0] as PreparedInput;
-      let parts: unknown[] | undefined;
-      try {
-        const output = await this.#runTable(concatTables(inputs.map((i) => i.table)), first.params, first.runner, options);
-        parts = splitRows(output, inputs.map((i) => i.table.numRows));
-        // NB: an output that is not row-aligned will not be next time either: stop batching.
-        if (!parts) this.#splittable = false;
-      } catch {
-        // One input may have made the run fail: run each alone below, so only it fails.
-      }
-      if (parts) return inputs.map((input, i) => ({ status: "fulfilled", value: this.#prediction(input, (parts as unknown[])[i]) }));
+    if (inputs.length < 2 || key === undefined || !this.#splittable || !inputs.every((i) => i.batchKey === key)) return this.#runEach(inputs, options);
+    const first = inputs[0] as PreparedInput;
+    let parts: unknown[] | undefined;
+    try {
+      options.onRun?.(inputs.length);
+      const output = await this.#runTable(concatTables(inputs.map((i) => i.table)), first.params, first.runner, options);
+      parts = splitRows(output, inputs.map((i) => i.table.numRows));
+    } catch {
+      // Some input made the run fail: halve the batch until the culprits run alone.
+      const half = Math.ceil(inputs.length / 2);
+      return [...(await this.runBatch(inputs.slice(0, half), options)), ...(await this.runBatch(inputs.slice(half), options))];
     }
-    return Promise.allSettled(inputs.map((input) => this.run(input, options)));
+    if (parts) return inputs.map((input, i) => ({ status: "fulfilled", value: this.#prediction(input, (parts as unknown[])[i]) }));
+    // NB: an output that is not row-aligned will not be next time either.
+    this.#splittable = false;
+    return this.#runEach(inputs, options);
   }
 
-  /** Whether `runBatch` may stack inputs: the model is row-wise, typed by a signature, and its output splits by rows. */
+  async #runEach(inputs: readonly PreparedInput[], options: BatchRunOptions): Promise<PromiseSettledResult<Prediction>[]> {
+    return Promise.allSettled(
+      inputs.map((input) => {
+        options.onRun?.(1);
+        return this.run(input, options);
+      }),
+    );
+  }
+
+  /**
+   * Whether `runBatch` may stack inputs: the model is row-wise, its input signature types every
+   * column, its pipeline takes plain `columns` or `records` (a DataFrame or an Arrow table would
+   * type a column from its values, so neighbours could change a request's types), and its output
+   * splits by rows.
+   */
   get batchable(): boolean {
-    return this.rowWise && this.#schemaNames !== undefined && this.#splittable;
+    return this.rowWise && this.#typedInputs && (this.inputType === "columns" || this.inputType === "records") && this.#splittable;
   }
 
   #splittable = true;

@@ -91,7 +91,8 @@ async function readBody(c: Context<Env>, limit: number): Promise<Uint8Array> {
  * which cost a tenth of single-row throughput (bench/server).
  */
 function send(c: Context<Env>, body: string | Uint8Array, status: number, contentType: string, extra?: Readonly<Record<string, string>>): Response {
-  const headers: Record<string, string> = { "Content-Type": contentType, "X-Request-Id": c.get("requestId") };
+  // NB: an error Hono itself raises reaches onError before any endpoint has set an id.
+  const headers: Record<string, string> = { "Content-Type": contentType, "X-Request-Id": (c.get("requestId") as string | undefined) ?? randomUUID() };
   if (extra) for (const name in extra) headers[name] = extra[name] as string;
   return new Response(body, { status, headers });
 }
@@ -209,14 +210,19 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
     state.pending++;
     // NB: one promise and one timer per prediction (no Promise.race): this is every request's path.
     return new Promise<Prediction>((resolve, reject) => {
-      // After a 504 the late result is dropped: a settled promise ignores resolve and reject.
-      const timer = setTimeout(() => reject(new HttpError("DEADLINE_EXCEEDED", `The prediction took longer than the ${timeoutMs / 1000} s timeout (--timeout).`)), timeoutMs);
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        reject(new HttpError("DEADLINE_EXCEEDED", `The prediction took longer than the ${timeoutMs / 1000} s timeout (--timeout).`));
+      }, timeoutMs);
       // NB: the queue slot is freed when the pipeline stops, not when the client gets a 504: a
       // timed-out run still uses the machine, and --max-queue bounds real work.
       batcher.submit(prepared).then(
         (result) => {
           state.pending--;
           clearTimeout(timer);
+          // After a 504 the late result is dropped (and its rows were not served).
+          if (late) return;
           metrics.rows.inc(result.rows);
           resolve(result);
         },

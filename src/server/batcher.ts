@@ -11,7 +11,7 @@ export interface BatcherOptions {
   maxRows: number;
   /** Hooks for the next pipeline run, if it is to be observed (the server samples node timings). */
   hooksForRun?: () => Hooks | undefined;
-  /** Told the number of requests of every pipeline run. */
+  /** Told the number of requests of every pipeline run (retries of a failed batch included). */
   onRun?: (requests: number) => void;
 }
 
@@ -90,11 +90,10 @@ export class PredictionBatcher {
       this.#runAlone(only.input).then(only.resolve, only.reject);
       return;
     }
-    this.#onRun(batch.length);
     const hooks = this.#hooksForRun();
     this.#model.runBatch(
       batch.map((w) => w.input),
-      hooks ? { hooks } : {},
+      hooks ? { hooks, onRun: this.#onRun } : { onRun: this.#onRun },
     ).then(
       (results) =>
         results.forEach((result, i) => {

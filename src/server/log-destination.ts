@@ -1,6 +1,7 @@
 /** What the destination writes to: a pino destination (sonic-boom). */
 export interface LineSink {
   write(data: string): boolean;
+  flush?(callback?: (error?: Error) => void): void;
   flushSync?(): void;
 }
 
@@ -23,12 +24,19 @@ export class TurnBatchedDestination {
     return true;
   }
 
-  /** Hands the lines so far to the sink. */
-  flush(): void {
-    if (this.#lines.length === 0) return;
-    const data = this.#lines.join("");
-    this.#lines.length = 0;
-    this.#sink.write(data);
+  /**
+   * Hands the lines so far to the sink; with a callback (pino's `logger.flush(cb)`), also flushes
+   * the sink and calls back once it has written them.
+   */
+  flush(callback?: (error?: Error) => void): void {
+    if (this.#lines.length > 0) {
+      const data = this.#lines.join("");
+      this.#lines.length = 0;
+      this.#sink.write(data);
+    }
+    if (!callback) return;
+    if (this.#sink.flush) this.#sink.flush(callback);
+    else callback();
   }
 
   /** Writes everything, the sink's buffer included, before the process exits. */

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import type { DataFrame, Series } from "danfojs-node";
-import type { Cell, ColumnTable } from "./column-table.js";
+import { setKey, type Cell, type ColumnTable } from "./column-table.js";
 
 type Danfo = typeof import("danfojs-node");
 
@@ -38,7 +38,8 @@ export function toDataFrame(table: ColumnTable): DataFrame {
   const { DataFrame } = loadDanfo();
   if (table.numRows === 0) return new DataFrame([], { columns: [...table.names] });
   const data: Record<string, Cell[]> = {};
-  table.names.forEach((n, i) => (data[n] = table.columns[i] as Cell[]));
+  // NB: own keys: a column may be named `__proto__`.
+  table.names.forEach((n, i) => setKey(data, n, table.columns[i] as Cell[]));
   return new DataFrame(data as never);
 }
 
@@ -62,7 +63,7 @@ export function cloneDataFrame(frame: DataFrame, deep: boolean): DataFrame {
   const columns = frame.getColumnData as unknown as unknown[][];
   names.forEach((n, i) => {
     const column = columns[i] ?? [];
-    data[n] = deep ? structuredClone(column) : Array.from(column);
+    setKey(data, n, deep ? structuredClone(column) : Array.from(column));
   });
   return new DataFrame(data as never, {
     index: [...(frame.index as (string | number)[])],

@@ -60,7 +60,8 @@ export function encodePredictions(output: unknown): string {
   if (isColumnTable(output)) body = recordsJson(output.names, output.columns, output.numRows);
   else if (isDataFrame(output)) body = tableToRecordsJson(fromDataFrame(output));
   else if (isSeries(output)) {
-    const name = (output.columns as string[] | undefined)?.[0] ?? "0";
+    // NB: a name may be a number; a JSON key is text.
+    const name = String((output.columns as string[] | undefined)?.[0] ?? "0");
     const values = output.values as Cell[];
     body = recordsJson([name], [values], values.length);
   } else if (isColumnsObject(output)) {

@@ -55,6 +55,12 @@ describe("prepare", () => {
     expect(model.prepare(body([[1, 0.5]]), { params: { scale: 2n ** 60n } }).batchKey).toEqual(expect.stringContaining(`${2n ** 60n}n`));
   });
 
+  it("gives no batch key when the signature declares no input columns", async () => {
+    const model = await buildModel("scale_rows", { inputs: "[]", outputs: null, params: SIGNATURES.abScale.params }, { rowWise: true });
+    expect(model.batchable).toBe(false);
+    expect(model.prepare(body([[1, 0.5]])).batchKey).toBeUndefined();
+  });
+
   it("gives no batch key when the model is not row-wise, or has no input signature", async () => {
     const notRowWise = await buildModel("scale_rows", SIGNATURES.abScale, { rowWise: false });
     expect(notRowWise.batchable).toBe(false);
@@ -77,34 +83,46 @@ describe("runBatch", () => {
     expect(batched.map((p) => p.rows)).toEqual([1, 3, 2]);
   });
 
-  it.each([
-    ["a typed array (row_sum_ndarray)", "row_sum_ndarray" as const],
-    ["a danfojs Series (row_sum_series)", "row_sum_series" as const],
-    ["the input DataFrame itself (echo)", "echo" as const],
-  ])("splits %s back into the predictions each input gets alone", async (_, behaviour) => {
-    const model = await buildModel(behaviour, SIGNATURES.ab, { rowWise: true });
+  it("splits a typed array (row_sum_ndarray) back into the predictions each input gets alone", async () => {
+    const model = await buildModel("row_sum_ndarray", SIGNATURES.ab, { rowWise: true });
     const bodies = [body([[1, 0.5], [2, 1]]), body([[3, 1.5]]), body([[4, 2], [5, 2.5], [6, 3]])];
     const count = counter();
     const batched = fulfilled(await model.runBatch(bodies.map((b) => model.prepare(b)), { hooks: count.hooks }));
     expect(count.runs()).toBe(1);
-    const single = await alone(model, bodies);
-    // NB: a DataFrame or Series part comes back as a ColumnTable: compare what a client receives.
-    expect(batched.map((p) => encodePredictions(p.output))).toEqual(single.map((p) => encodePredictions(p.output)));
+    expect(batched.map((p) => encodePredictions(p.output))).toEqual((await alone(model, bodies)).map((p) => encodePredictions(p.output)));
   });
 
-  it("when one input makes the run fail, only that input fails, with its own node error", async () => {
-    const model = await buildModel("scale_rows", SIGNATURES.abScale, { rowWise: true });
-    const bodies = [body([[1, 0.5]]), body([[13, 1]]), body([[2, 1]])];
+  it.each([
+    ["a DataFrame (echo)", "echo" as const],
+    ["a DataFrame, returning a Series (row_sum_series)", "row_sum_series" as const],
+  ])("a model that takes %s never stacks inputs: DataFrame column types are guessed from the values, so neighbours could change them", async (_, behaviour) => {
+    const model = await buildModel(behaviour, SIGNATURES.ab, { rowWise: true });
+    expect(model.batchable).toBe(false);
+    const bodies = [body([[1, 0.5]]), body([[2, 1], [3, 1.5]])];
+    const prepared = bodies.map((b) => model.prepare(b));
+    expect(prepared.map((p) => p.batchKey)).toEqual([undefined, undefined]);
     const count = counter();
-    const results = await model.runBatch(bodies.map((b) => model.prepare(b)), { hooks: count.hooks });
-    expect(count.runs(), "the failed batch, then each input alone").toBe(4);
-    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
-    const failure = (results[1] as PromiseRejectedResult).reason as NodeError;
+    const results = fulfilled(await model.runBatch(prepared, { hooks: count.hooks }));
+    expect(count.runs()).toBe(2);
+    expect(results.map((p) => encodePredictions(p.output))).toEqual((await alone(model, bodies)).map((p) => encodePredictions(p.output)));
+  });
+
+  it("when one input makes the run fail, only that input fails, with its own node error; the batch is halved until it runs alone", async () => {
+    const model = await buildModel("scale_rows", SIGNATURES.abScale, { rowWise: true });
+    const bodies = Array.from({ length: 8 }, (_, i) => body([[i === 5 ? 13 : i, 0.5]]));
+    const sizes: number[] = [];
+    const results = await model.runBatch(bodies.map((b) => model.prepare(b)), { onRun: (n) => sizes.push(n) });
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    const failure = (results[5] as PromiseRejectedResult).reason as NodeError;
     expect(failure).toBeInstanceOf(NodeError);
     expect(failure.message).toContain("scale_rows");
     expect(failure.message).toContain("a = 13");
-    expect((results[0] as PromiseFulfilledResult<Prediction>).value.output).toEqual({ scaled: [2], sum: [1.5] });
-    expect((results[2] as PromiseFulfilledResult<Prediction>).value.output).toEqual({ scaled: [4], sum: [3] });
+    results.forEach((r, i) => {
+      if (i !== 5) expect((r as PromiseFulfilledResult<Prediction>).value.output).toEqual({ scaled: [i * 2], sum: [i + 0.5] });
+    });
+    // [0-7] fails → [0-3] ok, [4-7] fails → [4,5] fails → [4] ok, [5] fails; [6,7] ok: 7 runs, where
+    // re-running one by one would take 9.
+    expect(sizes).toEqual([8, 4, 4, 2, 1, 1, 2]);
     expect(model.batchable).toBe(true);
   });
 

@@ -25,6 +25,22 @@ async function runStats(app: App): Promise<{ requests: number; runs: number }> {
   return { requests: value("pipeserve_pipeline_run_requests_sum"), runs: value("pipeserve_pipeline_run_requests_count") };
 }
 
+/** Sends every request over `connections` keep-alive connections, each sending its next as soon as one is answered. */
+async function load(url: string, rows: [number, number][][], connections: number): Promise<unknown[]> {
+  const results: unknown[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (next < rows.length) {
+        const i = next++;
+        const res = await fetch(`${url}/invocations`, { method: "POST", headers: { "content-type": "application/json" }, body: body(rows[i]!) });
+        results[i] = await res.json();
+      }
+    }),
+  );
+  return results;
+}
+
 interface Reply {
   status: number;
   type: string | null;
@@ -60,7 +76,7 @@ describe("small concurrent requests to a row-wise model", () => {
     ["CSV", { accept: "text/csv" }],
     ["Arrow", { accept: "application/vnd.apache.arrow.stream" }],
   ])("answer %s exactly as they would alone", async (_, headers) => {
-    const model = await buildModel("row_sum_series", SIGNATURES.ab, { rowWise: true });
+    const model = await buildModel("row_sum_ndarray", SIGNATURES.ab, { rowWise: true });
     const app = quietApp(model);
     const rows = requests(12);
     const concurrent = await Promise.all(rows.map((r) => postJson(app, body(r), { headers }).then(reply)));
@@ -126,6 +142,17 @@ describe("small concurrent requests to a row-wise model", () => {
     expect(await runStats(off)).toEqual({ requests: 6, runs: 6 });
   });
 
+  it("requests that time out in a batch get 504, and their rows are not counted as predicted", async () => {
+    const model = await buildModel("sleep", SIGNATURES.sleepParams, { rowWise: true });
+    const app = quietApp(model, { timeoutMs: 100 });
+    const responses = await Promise.all([1, 2, 3].map((i) => postJson(app, body([[i, 0.5]], { delay_ms: 300 }))));
+    for (const res of responses) await expectError(res, 504, "DEADLINE_EXCEEDED", ["took longer than the 0.1 s timeout"]);
+    await new Promise((r) => setTimeout(r, 400));
+    const metrics = await (await send(app, "/metrics")).text();
+    expect(metrics).toMatch(/^pipeserve_prediction_rows_total 0$/m);
+    expect((await runStats(app)).runs, "the three ran as one batch").toBe(1);
+  });
+
   it("a model that is not row-wise never batches", async () => {
     const model = await buildModel("scale_rows", SIGNATURES.abScale, { rowWise: false });
     const app = quietApp(model);
@@ -135,31 +162,24 @@ describe("small concurrent requests to a row-wise model", () => {
 });
 
 describe("over real sockets", () => {
-  it("64 requests from 16 connections at once each get their own rows back", async () => {
+  it("a sustained load from 16 keep-alive connections is batched, and each request gets its own rows back", async () => {
     const model = await buildModel("scale_rows", SIGNATURES.abScale, { rowWise: true });
     const state = new ServerState();
-    const running = await serveApp(quietApp(model, { state }) as never, { port: 0, host: "127.0.0.1", state, logger: quietLogger(), onStopped: () => undefined });
+    const app = quietApp(model, { state });
+    const running = await serveApp(app as never, { port: 0, host: "127.0.0.1", state, logger: quietLogger(), onStopped: () => undefined });
     try {
-      const rows = requests(64);
-      const url = `http://127.0.0.1:${running.port}/invocations`;
-      let next = 0;
-      const results: unknown[] = [];
-      await Promise.all(
-        Array.from({ length: 16 }, async () => {
-          while (next < rows.length) {
-            const i = next++;
-            const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: body(rows[i]!) });
-            results[i] = await res.json();
-          }
-        }),
-      );
+      const rows = requests(800);
+      const results = await load(`http://127.0.0.1:${running.port}`, rows, 16);
       results.forEach((result, i) => expect(result, `request ${i}`).toEqual({ predictions: rows[i]!.map(([a, b]) => ({ scaled: a * 2, sum: a + b })) }));
+      const stats = await runStats(app);
+      expect(stats.requests).toBe(800);
+      expect(stats.runs, "fewer pipeline runs than requests").toBeLessThan(800);
     } finally {
       await running.stop();
     }
   });
 
-  it("pipeserve serve --max-batch-rows is taken (metrics show runs of one request when it is 1)", async () => {
+  it("pipeserve serve --max-batch-rows 1 turns batching off under the same load", async () => {
     const dir = await packageBehaviour("scale_rows", SIGNATURES.abScale, { rowWise: true });
     const p = new ServeProcess(["serve", "-m", dir, "-p", "0", "--max-batch-rows", "1"]);
     try {
@@ -169,10 +189,12 @@ describe("over real sockets", () => {
         if (!url) await new Promise((r) => setTimeout(r, 50));
       }
       expect(url, p.stderr).toBeDefined();
-      await Promise.all(requests(12).map((r) => fetch(`${url}/invocations`, { method: "POST", headers: { "content-type": "application/json" }, body: body(r) })));
+      const rows = requests(400);
+      const results = await load(url as string, rows, 16);
+      expect(results[399]).toEqual({ predictions: rows[399]!.map(([a, b]) => ({ scaled: a * 2, sum: a + b })) });
       const metrics = await (await fetch(`${url}/metrics`)).text();
-      expect(metrics).toContain("pipeserve_pipeline_run_requests_sum 12");
-      expect(metrics).toContain("pipeserve_pipeline_run_requests_count 12");
+      expect(metrics).toContain("pipeserve_pipeline_run_requests_sum 400");
+      expect(metrics).toContain("pipeserve_pipeline_run_requests_count 400");
     } finally {
       p.child.kill("SIGTERM");
       await p.exited;

@@ -17,10 +17,10 @@ afterEach(async () => {
 });
 
 /** A real sonic-boom file destination that also counts the writes it is handed. */
-async function fileSink(): Promise<{ file: string; writes: string[]; sink: ReturnType<typeof pino.destination> }> {
+async function fileSink(sync = true): Promise<{ file: string; writes: string[]; sink: ReturnType<typeof pino.destination> }> {
   dir = await mkdtemp(join(tmpdir(), "pipeserve-log-"));
   const file = join(dir, "log.jsonl");
-  const sink = pino.destination({ dest: file, sync: true });
+  const sink = pino.destination({ dest: file, sync });
   const writes: string[] = [];
   const write = sink.write.bind(sink);
   sink.write = (data: string): boolean => {
@@ -58,5 +58,14 @@ describe("TurnBatchedDestination", () => {
     expect((await readFile(file, "utf8")).trim().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(["first", "last words"]);
     await turn();
     expect((await readFile(file, "utf8")).trim().split("\n")).toHaveLength(2);
+  });
+
+  it("with the asynchronous sink `serve` uses: logger.flush(cb) calls back once every line is in the file", async () => {
+    const { file, sink } = await fileSink(false);
+    const log = pino({ base: null }, new TurnBatchedDestination(sink));
+    for (let i = 0; i < 1000; i++) log.info({ i }, "request");
+    await new Promise<void>((resolve, reject) => log.flush((error) => (error ? reject(error) : resolve())));
+    const lines = (await readFile(file, "utf8")).trim().split("\n").map((l) => (JSON.parse(l) as { i: number }).i);
+    expect(lines).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   });
 });

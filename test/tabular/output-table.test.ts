@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FormatError, decodeArrowIpc, encodeArrowIpc, fromArrow, outputToTable, tableToColumns, tableToRecords, toArrow } from "../../src/index.js";
+import { FormatError, cloneDataFrame, decodeArrowIpc, encodeArrowIpc, fromArrow, fromDataFrame, outputToTable, tableToColumns, tableToRecords, toArrow, toDataFrame } from "../../src/index.js";
 
 describe("outputToTable", () => {
   it.each([
@@ -55,5 +55,13 @@ describe("numbers written as text", () => {
   it("survives Arrow: written as a column of its own and read back", () => {
     const back = fromArrow(decodeArrowIpc(encodeArrowIpc(toArrow({ names: ["__proto__", "b"], columns: [["x", "y"], [1.5, 2]], numRows: 2 }))));
     expect(back).toEqual({ names: ["__proto__", "b"], columns: [["x", "y"], [1.5, 2]], numRows: 2 });
+  });
+
+  it("survives a danfojs DataFrame, and a deep copy of one", () => {
+    const table = { names: ["__proto__", "b"], columns: [["x", "y"], [1.5, 2]], numRows: 2 };
+    const frame = toDataFrame(table);
+    expect(frame.columns).toEqual(["__proto__", "b"]);
+    expect(fromDataFrame(frame)).toEqual(table);
+    expect(fromDataFrame(cloneDataFrame(frame, true))).toEqual(table);
   });
 });

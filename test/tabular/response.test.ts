@@ -114,6 +114,10 @@ describe("danfojs outputs", () => {
   it('writes a Series as [{"<name>": v}, ...], "0" when unnamed', () => {
     expect(encodePredictions(new Series([1, 2]))).toBe('{"predictions":[{"0":1},{"0":2}]}');
     expect(encodePredictions(new Series(["a"], { columns: ["label"] }))).toBe('{"predictions":[{"label":"a"}]}');
+    // A name that is a number is still a JSON key (text).
+    const numbered = encodePredictions(new Series([3], { columns: [7 as never] }));
+    expect(numbered).toBe('{"predictions":[{"7":3}]}');
+    expect(JSON.parse(numbered)).toEqual({ predictions: [{ "7": 3 }] });
   });
 
   it("infers output specs from a DataFrame and a Series", () => {
