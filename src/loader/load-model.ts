@@ -1,6 +1,6 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   ArrowDataset,
@@ -87,19 +87,24 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
       throw new ModelLoadError(`MLmodel and pipeline.json of the model at ${dir} disagree on the input or output name.`, { code: "INVALID_MODEL_FILE" });
     }
     const code = await readVerified(dir, described.code.path, described.code.sha256, "The code bundle");
+    // NB: the code and the artifacts are used from private copies of the bytes just verified, never
+    // from the model's files again (they could change in between); worker threads import the same
+    // copy of the code through the pipeline's source.
+    codeDir = await mkdtemp(join(tmpdir(), "pipeserve-code-"));
+    const artifactsDir = join(codeDir, "artifacts");
+    await mkdir(artifactsDir);
     const artifactFiles: Record<string, string> = {};
-    for (const [name, artifact] of Object.entries(described.artifacts)) {
+    for (const [i, [name, artifact]] of Object.entries(described.artifacts).entries()) {
       if (!Object.hasOwn(ARTIFACT_TYPES, artifact.type)) {
         throw new ModelLoadError(`Artifact "${name}" has the unknown type "${artifact.type}". Known: ${Object.keys(ARTIFACT_TYPES).join(", ")}.`, { code: "INVALID_MODEL_FILE" });
       }
-      await readVerified(dir, artifact.path, artifact.sha256, `Artifact "${name}"`);
-      artifactFiles[name] = insideModel(dir, artifact.path, `Artifact "${name}"`);
+      const bytes = await readVerified(dir, artifact.path, artifact.sha256, `Artifact "${name}"`);
+      const copy = join(artifactsDir, `${i}-${basename(insideModel(dir, artifact.path, `Artifact "${name}"`))}`);
+      await writeFile(copy, bytes, { flag: "wx" });
+      artifactFiles[name] = copy;
     }
     for (const warning of checkEnvironment(await readEnvironment(dir, flavor.env), dir)) options.onWarning?.(warning);
 
-    // NB: import a private copy of the bytes just verified, never the model's file again (it could change in between);
-    // worker threads import the same copy through the pipeline's source.
-    codeDir = await mkdtemp(join(tmpdir(), "pipeserve-code-"));
     const codeFile = join(codeDir, "pipeline.mjs");
     await writeFile(codeFile, code, { flag: "wx" });
     const moduleUrl = pathToFileURL(codeFile).href;
@@ -127,6 +132,8 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
       // NB: loaded once; each call gets the artifact through its copy mode, never a hidden clone.
       datasets[name] = new MemoryDataset({ data, copyMode: copyModeFor(copyMode, name) ?? "assign" });
     }
+    // The artifacts are in memory now; only the code stays on disk, for worker threads.
+    await rm(artifactsDir, { recursive: true, force: true });
     const parameters = nestParams(described.parameters);
     let signature: Signature | null = null;
     if (mlmodel.signature && (mlmodel.signature.inputs || mlmodel.signature.outputs || mlmodel.signature.params)) {

@@ -2,8 +2,8 @@
 // truncated file is refused with an error naming it, and code planted in a tampered bundle never
 // runs. A probe (a global counter and a marker file) proves it: the same probe in a bundle whose
 // sha256 was updated does run.
-import { existsSync, statSync } from "node:fs";
-import { appendFile, readFile, truncate, writeFile } from "node:fs/promises";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { appendFile, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -154,6 +154,21 @@ describe("the verified code is what runs", () => {
 
       await model.close();
       expect(existsSync(copyDir)).toBe(false);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it("artifacts are loaded from private copies of the bytes just verified, removed once in memory", async () => {
+    const dir = await copyModel(trained().modelDir);
+    const expected = await expectedScaler(dir, [1, 5]);
+    const model = await loadModel(dir);
+    try {
+      expect(readdirSync(dirname(fileURLToPath(model.pipeline.source?.module as string)))).toEqual(["pipeline.mjs"]);
+      // Nothing is read from the model's artifact files after loading.
+      const pipelineJson = JSON.parse(await readFile(join(dir, "pipeline.json"), "utf8")) as { artifacts: Record<string, { path: string }> };
+      for (const artifact of Object.values(pipelineJson.artifacts)) await rm(join(dir, artifact.path));
+      expect((await model.predictWithInfo(scalerBody([1, 5]))).output).toEqual(expected);
     } finally {
       await model.close();
     }
