@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import type { DataFrame, Series } from "danfojs-node";
-import { setKey, type Cell, type ColumnTable } from "./column-table.js";
+import type { Cell, ColumnTable } from "./column-table.js";
+import { FormatError } from "./errors.js";
 
 type Danfo = typeof import("danfojs-node");
 
@@ -33,14 +34,37 @@ export function isSeries(value: unknown): value is Series {
   return typeof value === "object" && value !== null && "$isSeries" in value && (value as { $isSeries: unknown }).$isSeries === true;
 }
 
-/** Builds a danfojs DataFrame from a table; an empty table keeps its column names. */
+/** Row arrays of columns, for danfojs. */
+function rowsOf(columns: readonly ArrayLike<unknown>[], numRows: number): unknown[][] {
+  const rows = new Array<unknown[]>(numRows);
+  for (let r = 0; r < numRows; r++) {
+    const row = new Array<unknown>(columns.length);
+    for (let c = 0; c < columns.length; c++) row[c] = (columns[c] as ArrayLike<unknown>)[r];
+    rows[r] = row;
+  }
+  return rows;
+}
+
+/**
+ * Builds a danfojs DataFrame from a table, columns in the table's order; an empty table keeps its
+ * column names.
+ * NB: from rows and a column list, never an object of columns: an object puts whole-number names
+ * ("2019") first, and a column named `constructor` or `__proto__` confuses danfojs.
+ * @throws FormatError for rows without any column (a DataFrame cannot hold them).
+ */
 export function toDataFrame(table: ColumnTable): DataFrame {
+  if (table.numRows > 0 && table.names.length === 0) throw new FormatError(`The input has ${table.numRows} rows but no columns; a DataFrame needs at least one column.`);
+  return frameOfColumns(table.names, table.columns, table.numRows);
+}
+
+/**
+ * A danfojs DataFrame of named columns, in their order (see `toDataFrame`), optionally with an
+ * index and dtypes (to rebuild a frame exactly).
+ */
+export function frameOfColumns(names: readonly string[], columns: readonly ArrayLike<unknown>[], numRows: number, options: { index?: (string | number)[]; dtypes?: string[] } = {}): DataFrame {
   const { DataFrame } = loadDanfo();
-  if (table.numRows === 0) return new DataFrame([], { columns: [...table.names] });
-  const data: Record<string, Cell[]> = {};
-  // NB: own keys: a column may be named `__proto__`.
-  table.names.forEach((n, i) => setKey(data, n, table.columns[i] as Cell[]));
-  return new DataFrame(data as never);
+  if (numRows === 0 || names.length === 0) return new DataFrame([], { columns: [...names] });
+  return new DataFrame(rowsOf(columns, numRows) as never, { columns: [...names], ...(options.index ? { index: options.index } : {}), ...(options.dtypes ? { dtypes: options.dtypes as never } : {}) });
 }
 
 /** The columns of a danfojs DataFrame as a table (cells are shared, arrays are fresh). */
@@ -59,14 +83,6 @@ export function cloneDataFrame(frame: DataFrame, deep: boolean): DataFrame {
   const { DataFrame } = loadDanfo();
   const names = [...(frame.columns as string[])];
   if (frame.shape[0] === 0) return new DataFrame([], { columns: names });
-  const data: Record<string, unknown[]> = {};
-  const columns = frame.getColumnData as unknown as unknown[][];
-  names.forEach((n, i) => {
-    const column = columns[i] ?? [];
-    setKey(data, n, deep ? structuredClone(column) : Array.from(column));
-  });
-  return new DataFrame(data as never, {
-    index: [...(frame.index as (string | number)[])],
-    dtypes: [...(frame.dtypes as string[])] as never,
-  });
+  const columns = (frame.getColumnData as unknown as unknown[][]).map((column) => (deep ? structuredClone(column) : column));
+  return frameOfColumns(names, columns, frame.shape[0] as number, { index: [...(frame.index as (string | number)[])], dtypes: [...(frame.dtypes as string[])] });
 }

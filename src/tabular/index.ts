@@ -18,7 +18,7 @@ export {
   sliceTable,
   concatTables,
 } from "./column-table.js";
-export { loadDanfo, isDataFrame, isSeries, toDataFrame, fromDataFrame, cloneDataFrame } from "./dataframe.js";
+export { loadDanfo, isDataFrame, isSeries, toDataFrame, fromDataFrame, cloneDataFrame, frameOfColumns } from "./dataframe.js";
 export { fromArrow, toArrow, decodeArrowIpc, encodeArrowIpc } from "./arrow.js";
 export { parseCsv, toCsv, inferCsvCell, parseNumberText, formatCsvCell, type CsvParseOptions } from "./csv.js";
 export { parseJsonLines, toJsonLines } from "./json-lines.js";

@@ -12,14 +12,16 @@ import {
   PipelineError,
   SequentialRunner,
   WorkerRunner,
+  fromDataFrame,
   isDataFrame,
   node,
   pipeline,
+  toDataFrame,
   type Hooks,
   type Pipeline,
   type Runner,
 } from "../../src/index.js";
-import { chain, failingChain, features, rendezvousThree, unsendable, ValidationError } from "./fixtures/shared-pipeline.js";
+import { chain, failingChain, features, passThrough, rendezvousThree, unsendable, ValidationError } from "./fixtures/shared-pipeline.js";
 import { pipelines as workerPipelines } from "./fixtures/worker-pipeline.js";
 import { expectRejects, expectThrows, frameColumns, makeTempDir, nextTurn, penguinsFrame } from "./helpers.js";
 
@@ -355,6 +357,14 @@ describe("WorkerRunner", () => {
       scaled_mass: [9, 11.4],
     });
     expect(frameColumns(outputs["light_sorted"])).toEqual(EXPECTED_FEATURES.light_sorted);
+  });
+
+  it("keeps a DataFrame's column order across threads, whole-number names included", async () => {
+    const names = ["name", "2020", "2019", "constructor"];
+    const frame = toDataFrame({ names, columns: [["a", "b"], [1.5, 2.5], [1, 2], [7, 8]], numRows: 2 });
+    const outputs = await workers.run(passThrough, new DataCatalog({ frame: new MemoryDataset({ data: frame, copyMode: "assign" }) }));
+    expect(isDataFrame(outputs["same"])).toBe(true);
+    expect(fromDataFrame(outputs["same"] as never)).toEqual({ names, columns: [["a", "b"], [1.5, 2.5], [1, 2], [7, 8]], numRows: 2 });
   });
 
   it.each<{ why: string; run: () => Promise<unknown>; node: string; message: string | RegExp }>([

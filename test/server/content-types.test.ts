@@ -308,3 +308,33 @@ describe("X-Pipeserve-Ignored-Params", () => {
     expect(await predictions(res)).toEqual(AB_ROWS);
   });
 });
+
+describe("column names that are awkward JavaScript keys", () => {
+  const SIGNATURE = {
+    inputs: '[{"type": "string", "name": "name", "required": true}, {"type": "double", "name": "2020", "required": true}, {"type": "double", "name": "2019", "required": true}, {"type": "long", "name": "constructor", "required": true}]',
+    outputs: null,
+    params: null,
+  };
+  const BODY = { dataframe_split: { columns: ["name", "2020", "2019", "constructor"], data: [["x", 1.5, 2.5, 7]] } };
+
+  it("whole-number names keep the signature's order through a DataFrame pipeline, in JSON and in CSV; `constructor` is just a column", async () => {
+    const app = quietApp(await buildModel("echo", SIGNATURE));
+    // NB: compared as text: JSON.parse would put "2019" and "2020" first itself.
+    const json = await postJson(app, BODY);
+    expect(json.status).toBe(200);
+    expect(await json.text()).toBe('{"predictions":[{"name":"x","2020":1.5,"2019":2.5,"constructor":7}]}');
+    const csv = await postJson(app, BODY, { headers: { Accept: "text/csv" } });
+    expect(await csv.text()).toBe("name,2020,2019,constructor\nx,1.5,2.5,7\n");
+    const infer = await postJson(
+      app,
+      { inputs: ["name", "2020", "2019", "constructor"].map((name, i) => ({ name, shape: [1], datatype: i === 0 ? "BYTES" : i === 3 ? "INT64" : "FP64", data: [["x", 1.5, 2.5, 7][i]] })) },
+      { path: "/v2/models/model/infer" },
+    );
+    expect(((await infer.json()) as { outputs: { name: string }[] }).outputs.map((o) => o.name)).toEqual(["name", "2020", "2019", "constructor"]);
+  });
+
+  it("rows without any column, for a DataFrame model without a signature: 400 saying so", async () => {
+    const app = quietApp(await buildModel("echo", null));
+    await expectError(await postJson(app, { dataframe_records: [{}, {}] }), 400, "BAD_REQUEST", ["2 rows but no columns"]);
+  });
+});

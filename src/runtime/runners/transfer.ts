@@ -1,6 +1,6 @@
 import type { TransferListItem } from "node:worker_threads";
 import { Table } from "apache-arrow";
-import { decodeArrowIpc, encodeArrowIpc, isDataFrame, loadDanfo } from "../../tabular/index.js";
+import { decodeArrowIpc, encodeArrowIpc, frameOfColumns, isDataFrame } from "../../tabular/index.js";
 
 const TAG = "__pipeserve_transfer__";
 
@@ -48,11 +48,8 @@ export function decodeFromTransfer(value: unknown): unknown {
   const tagged = value as EncodedFrame | EncodedArrow;
   if (tagged[TAG] === "arrow") return decodeArrowIpc((tagged as EncodedArrow).bytes);
   const frame = tagged as EncodedFrame;
-  const { DataFrame } = loadDanfo();
-  if (frame.columns.length === 0 || frame.index.length === 0) return new DataFrame([], { columns: frame.names });
-  const data: Record<string, unknown[]> = {};
-  frame.names.forEach((n, i) => (data[n] = frame.columns[i] as unknown[]));
-  return new DataFrame(data as never, { index: frame.index, dtypes: frame.dtypes as never });
+  if (frame.columns.length === 0 || frame.index.length === 0) return frameOfColumns(frame.names, [], 0);
+  return frameOfColumns(frame.names, frame.columns, frame.index.length, { index: frame.index, dtypes: frame.dtypes });
 }
 
 /** Encodes each value of a record. */
