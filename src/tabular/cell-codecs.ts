@@ -50,6 +50,15 @@ export function parseIsoDateTime(text: string): Date | null {
   return date;
 }
 
+/**
+ * True when ISO text has a fraction of a second finer than milliseconds that is not zero
+ * (`…:00.123456`): a `Date` cannot hold it, so reading it would lose data.
+ */
+export function hasSubMillisecondFraction(text: string): boolean {
+  const fraction = ISO_DATETIME.exec(text)?.[7];
+  return fraction !== undefined && /[1-9]/.test(fraction.slice(3));
+}
+
 function pad(value: number, width: number): string {
   return String(value).padStart(width, "0");
 }

@@ -1,4 +1,4 @@
-import { decodeBase64, parseIsoDateTime } from "./cell-codecs.js";
+import { decodeBase64, hasSubMillisecondFraction, parseIsoDateTime } from "./cell-codecs.js";
 import { parseNumberText } from "./csv.js";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { FormatError, SchemaError } from "./errors.js";
@@ -302,6 +302,7 @@ function enforceColumn(values: readonly Cell[], numRows: number, column: string,
           }
           const date = parseIsoDateTime(v);
           if (date === null) throw wrongKindError(column, type, base + r, v);
+          if (hasSubMillisecondFraction(v)) throw incompatibleError(column, type, base + r, v, "whose fraction of a second is finer than a millisecond, which pipeserve's dates cannot hold", "Round it to milliseconds (at most 3 digits after the seconds).");
           set(r, date);
           continue;
         }
@@ -480,13 +481,19 @@ function checkScalarParam(type: ParamType, value: unknown): ParamCheck {
       break;
     case "float":
     case "double":
-      if (typeof value === "number") return { ok: true, value };
+      if (typeof value === "number") {
+        // NB: JSON numbers beyond a double's range parse as Infinity; a float32 param overflows sooner.
+        if (value === Infinity || value === -Infinity) return { ok: false, reason: `got a number beyond the range of a double; expected ${PARAM_EXPECTED[type]}` };
+        if (type === "float" && Math.abs(value) > FLOAT32_MAX) return { ok: false, reason: `got ${showValue(value)}, out of the float32 range (±3.4e38); expected ${PARAM_EXPECTED[type]}` };
+        return { ok: true, value };
+      }
       if (typeof value === "bigint" && value >= SAFE_MIN && value <= SAFE_MAX) return { ok: true, value: Number(value) };
       break;
     case "datetime":
       if (value instanceof Date && !Number.isNaN(value.getTime())) return { ok: true, value };
       if (typeof value === "string") {
         const date = parseIsoDateTime(value);
+        if (date !== null && hasSubMillisecondFraction(value)) return { ok: false, reason: `got ${showValue(value)}, finer than a millisecond, which pipeserve's dates cannot hold; round it to milliseconds` };
         if (date !== null) return { ok: true, value: date };
       }
       break;

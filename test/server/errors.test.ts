@@ -25,7 +25,8 @@ const PARAMS: MlflowSignature = {
   params:
     '[{"name": "n", "default": 1, "shape": null, "type": "long"}, {"name": "i", "default": 1, "shape": null, "type": "integer"}, {"name": "x", "default": 0.5, "shape": null, "type": "double"}, ' +
     '{"name": "s", "default": "a", "shape": null, "type": "string"}, {"name": "flag", "default": false, "shape": null, "type": "boolean"}, ' +
-    '{"name": "when", "default": "2024-01-01T00:00:00", "shape": null, "type": "datetime"}, {"name": "xs", "default": [1.0], "shape": [-1], "type": "double"}]',
+    '{"name": "when", "default": "2024-01-01T00:00:00", "shape": null, "type": "datetime"}, {"name": "xs", "default": [1.0], "shape": [-1], "type": "double"}, ' +
+    '{"name": "f", "default": 0.25, "shape": null, "type": "float"}]',
 };
 
 /** A logger whose lines the test can read. */
@@ -82,6 +83,19 @@ describe("schema violations → 400 naming the column", () => {
     await expectError(await postJson(app, body), 400, code, parts);
     await expectAlive(app);
   });
+
+  it("a datetime finer than a millisecond → 400 (a date holds milliseconds: reading it would lose data); milliseconds and zeros beyond are fine", async () => {
+    const dates = quietApp(await buildModel("echo", { inputs: '[{"type": "datetime", "name": "t", "required": true}]', outputs: null, params: null }));
+    await expectError(await postJson(dates, { dataframe_records: [{ t: "2021-06-01T12:30:00.123456" }] }), 400, "INVALID_PARAMETER_VALUE", [
+      "Incompatible input types for column t",
+      "finer than a millisecond",
+      "Round it to milliseconds",
+    ]);
+    expect(await predictions(await postJson(dates, { dataframe_records: [{ t: "2021-06-01T12:30:00.123000" }, { t: "2021-06-01T12:30:00.5" }] }))).toEqual([
+      { t: "2021-06-01T12:30:00.123000" },
+      { t: "2021-06-01T12:30:00.500000" },
+    ]);
+  });
 });
 
 describe("param violations → 400 INVALID_PARAMETER_VALUE", () => {
@@ -103,6 +117,8 @@ describe("param violations → 400 INVALID_PARAMETER_VALUE", () => {
     { why: "a scalar for a [-1] shape", params: { xs: 1 }, parts: ["'xs' got 1, expected a list (shape [-1])"] },
     { why: "a bad element in a [-1] shape", params: { xs: [1, "2"] }, parts: ["'xs' element 1 of the list got \"2\""] },
     { why: "a list for a scalar", params: { n: [1] }, parts: ["'n' got [1] (a list), expected a single value"] },
+    { why: "1e300 for a float (beyond float32)", params: { f: 1e300 }, parts: ["'f' got 1e+300, out of the float32 range"] },
+    { why: "a datetime finer than a millisecond", params: { when: "2021-06-01T12:30:00.123456" }, parts: ["'when' got \"2021-06-01T12:30:00.123456\" (a string), finer than a millisecond", "round it to milliseconds"] },
     { why: "several at once, all in one message", params: { n: 1.5, s: 1, flag: "true" }, parts: ["'n' got 1.5", "'s' got 1", "'flag' got \"true\""] },
   ])("$why", async ({ params: p, parts }) => {
     await expectError(await postJson(params, body(p)), 400, "INVALID_PARAMETER_VALUE", ["Invalid parameters found", ...parts]);
@@ -115,7 +131,11 @@ describe("param violations → 400 INVALID_PARAMETER_VALUE", () => {
 
   it("accepts the widenings and fills every default", async () => {
     const res = await postJson(params, body({ n: 2.0, x: 3, i: 7, xs: [1, 2] }));
-    expect(await predictions(res)).toEqual({ n: 2, i: 7, x: 3, s: "a", flag: false, when: "2024-01-01T00:00:00", xs: [1, 2] });
+    expect(await predictions(res)).toEqual({ n: 2, i: 7, x: 3, s: "a", flag: false, when: "2024-01-01T00:00:00", xs: [1, 2], f: 0.25 });
+  });
+
+  it("a number beyond a double's range (JSON 1e400 reads as Infinity) is refused, not passed on", async () => {
+    await expectError(await postJson(params, '{"inputs": ["q"], "params": {"x": 1e400}}'), 400, "INVALID_PARAMETER_VALUE", ["'x' got a number beyond the range of a double"]);
   });
 });
 
