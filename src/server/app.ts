@@ -3,7 +3,7 @@ import { Hono, type Context } from "hono";
 import { pino, type Logger } from "pino";
 import { signatureToMlflow, type Signature } from "../tabular/index.js";
 import { pipeserveVersion, type PipelineModel, type Prediction, type PredictOptions } from "../loader/index.js";
-import { negotiateResponseType, parseContentType } from "./content-type.js";
+import { acceptedResponseTypes, parseContentType, type ResponseType } from "./content-type.js";
 import { HttpError, toErrorReply } from "./errors.js";
 import { decodeBody, encodeResponse } from "./invocations.js";
 import { PredictionBatcher } from "./batcher.js";
@@ -99,6 +99,24 @@ function send(c: Context<Env>, body: string | Uint8Array, status: number, conten
 
 function json(c: Context<Env>, value: unknown, status = 200, extra?: Readonly<Record<string, string>>): Response {
   return send(c, JSON.stringify(value), status, "application/json", extra);
+}
+
+/**
+ * The output in the best accepted type that can carry it: an output that is not a table cannot be
+ * CSV or Arrow, so `Accept: text/csv, application/json;q=0.5` gets JSON for it.
+ * @throws HttpError NOT_ACCEPTABLE (406) when no accepted type can.
+ */
+function encodeAccepted(output: unknown, types: readonly ResponseType[]): { body: string | Uint8Array; contentType: string } {
+  let refusal: unknown;
+  for (const type of types) {
+    try {
+      return encodeResponse(output, type);
+    } catch (error) {
+      if (!(error instanceof HttpError && error.code === "NOT_ACCEPTABLE")) throw error;
+      refusal ??= error;
+    }
+  }
+  throw refusal;
 }
 
 function paramsView(signature: Signature | null): { name: string; type: string; default: unknown; shape: null | number[] }[] {
@@ -267,10 +285,10 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
 
   route("POST", "/invocations", async (c) => {
     const type = parseContentType(c.req.header("content-type"));
-    const responseType = negotiateResponseType(c.req.header("accept"));
+    const responseTypes = acceptedResponseTypes(c.req.header("accept"));
     const decoded = decodeBody(type, await readBody(c, maxBody), c.req.query("params"));
     const result = await predict(decoded.input, { ...(decoded.params !== undefined ? { params: decoded.params } : {}), fromText: decoded.fromText });
-    const { body, contentType } = encodeResponse(result.output, responseType);
+    const { body, contentType } = encodeAccepted(result.output, responseTypes);
     return send(c, body, 200, contentType, noteRequest(c, result));
   });
 

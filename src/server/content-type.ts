@@ -35,9 +35,12 @@ export function parseContentType(header: string | undefined): BodyType {
   return type as BodyType;
 }
 
-/** Picks the response type from `Accept` (highest q first); JSON when absent, `*\/*`, or nothing we can write. */
-export function negotiateResponseType(accept: string | undefined): ResponseType {
-  if (!accept) return "application/json";
+/**
+ * The response types `Accept` takes, best first (by q, then order): `*\/*` and `application/*` mean
+ * JSON, `text/*` CSV. JSON alone when the header is absent or names nothing pipeserve can write.
+ */
+export function acceptedResponseTypes(accept: string | undefined): ResponseType[] {
+  if (!accept) return ["application/json"];
   const ranges = accept
     .split(",")
     .map((part, i) => {
@@ -47,10 +50,18 @@ export function negotiateResponseType(accept: string | undefined): ResponseType 
     })
     .filter((r) => r.q > 0)
     .sort((a, b) => b.q - a.q || a.i - b.i);
+  const out: ResponseType[] = [];
   for (const r of ranges) {
-    if ((RESPONSE_TYPES as readonly string[]).includes(r.type)) return r.type as ResponseType;
-    if (r.type === "*/*" || r.type === "application/*") return "application/json";
-    if (r.type === "text/*") return "text/csv";
+    let type: ResponseType | undefined;
+    if ((RESPONSE_TYPES as readonly string[]).includes(r.type)) type = r.type as ResponseType;
+    else if (r.type === "*/*" || r.type === "application/*") type = "application/json";
+    else if (r.type === "text/*") type = "text/csv";
+    if (type && !out.includes(type)) out.push(type);
   }
-  return "application/json";
+  return out.length > 0 ? out : ["application/json"];
+}
+
+/** The best response type `Accept` takes (see `acceptedResponseTypes`). */
+export function negotiateResponseType(accept: string | undefined): ResponseType {
+  return acceptedResponseTypes(accept)[0] as ResponseType;
 }

@@ -288,6 +288,17 @@ describe("response types (Accept)", () => {
     const res = await post(paramsEcho, "text/csv", "x\nq\n", { headers: { Accept: accept } });
     await expectError(res, 406, "NOT_ACCEPTABLE", ["The model's output is not a table", accept, "Ask for application/json"]);
   });
+
+  it.each([
+    ["text/csv, application/json;q=0.5"],
+    ["application/vnd.apache.arrow.stream, */*;q=0.1"],
+    ["text/csv, application/vnd.apache.arrow.stream, application/*;q=0.2"],
+  ])("Accept: %s for an output that is no table → JSON, the next type the client takes", async (accept) => {
+    const res = await post(paramsEcho, "text/csv", "x\nq\n", { headers: { Accept: accept } });
+    expect(res.headers.get("content-type")).toBe("application/json");
+    const asJson = await post(paramsEcho, "text/csv", "x\nq\n", { headers: { Accept: "application/json" } });
+    expect(await predictions(res)).toEqual(await predictions(asJson));
+  });
 });
 
 describe("X-Pipeserve-Ignored-Params", () => {
