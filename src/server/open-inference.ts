@@ -67,6 +67,43 @@ export function decodeInferRequest(body: unknown): { table: ColumnTable; params:
   return { table: { names, columns, numRows }, params: (req.parameters as Record<string, unknown> | undefined) ?? null, id: req.id as string | undefined };
 }
 
+/** The tensor datatype a typed array's own element type names. */
+const TYPED_ARRAY_DATATYPE: readonly [new (...args: never[]) => ArrayBufferView, string][] = [
+  [Float64Array, "FP64"],
+  [Float32Array, "FP32"],
+  [BigInt64Array, "INT64"],
+  [BigUint64Array, "UINT64"],
+  [Int32Array, "INT32"],
+  [Uint32Array, "UINT32"],
+  [Int16Array, "INT16"],
+  [Uint16Array, "UINT16"],
+  [Int8Array, "INT8"],
+  [Uint8Array, "UINT8"],
+];
+
+function typedArrayDatatype(value: unknown): string | undefined {
+  if (!ArrayBuffer.isView(value)) return undefined;
+  return TYPED_ARRAY_DATATYPE.find(([type]) => value instanceof type)?.[1];
+}
+
+/**
+ * The datatypes an output carries itself, by column name: a typed array (one column) or an object
+ * of columns with typed-array columns says its element type, whatever the values happen to be.
+ */
+function nativeDatatypes(output: unknown, unnamed: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const own = typedArrayDatatype(output);
+  if (own) out.set(unnamed, own);
+  else if (output !== null && typeof output === "object" && !Array.isArray(output) && Object.getPrototypeOf(output) === Object.prototype) {
+    for (const [name, column] of Object.entries(output)) {
+      const datatype = typedArrayDatatype(column);
+      if (datatype) out.set(name, datatype);
+    }
+  }
+  return out;
+}
+
+/** A datatype from the values, when neither the signature nor the output's own type says: whole numbers INT64. */
 function inferDatatype(values: readonly Cell[]): string {
   let type: string | undefined;
   for (const v of values) {
@@ -94,13 +131,14 @@ export function encodeInferResponse(output: unknown, signature: Signature | null
     throw new HttpError("INTERNAL_ERROR", `The model's output cannot be sent as Open Inference Protocol tensors: ${(cause as Error).message}`);
   }
   const declared = new Map((signature?.outputs ?? []).map((s) => [s.name, DATATYPE_OF[s.type]]));
+  const native = nativeDatatypes(output, "output-0");
   return {
     model_name: meta.modelName,
     ...(meta.modelVersion !== undefined ? { model_version: meta.modelVersion } : {}),
     id: meta.id ?? randomUUID(),
     outputs: table.names.map((name, i) => {
       const column = table.columns[i] as Cell[];
-      return { name, shape: [table.numRows], datatype: declared.get(name) ?? inferDatatype(column), data: toJsonValue(column) };
+      return { name, shape: [table.numRows], datatype: declared.get(name) ?? native.get(name) ?? inferDatatype(column), data: toJsonValue(column) };
     }),
   };
 }

@@ -219,6 +219,12 @@ describe("Open Inference Protocol v2", () => {
     expect(((await res.json()) as { outputs: unknown }).outputs).toEqual(outputs);
   });
 
+  it("a typed-array output says its own datatype, even when its values happen to be whole (no output signature)", async () => {
+    // row_sum_ndarray returns a Float64Array: sums of 1 + 1 and 2 + 3 are whole, but still FP64.
+    const res = await postJson(quietApp(await buildModel("row_sum_ndarray", SIGNATURES.ab)), inferBody({}, { a: [1, 2], b: [1, 3], shape: [2] }), { path: "/v2/models/model/infer" });
+    expect(((await res.json()) as { outputs: unknown }).outputs).toEqual([{ name: "output-0", shape: [2], datatype: "FP64", data: [2, 5] }]);
+  });
+
   describe("request-level parameters are the runtime params", () => {
     it.each([
       { why: "a declared param", parameters: { threshold: 0.9 }, ignored: null },
