@@ -347,7 +347,7 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
     }
     const request = decodeInferRequest(body);
     const result = await predict(request.table, { params: request.params });
-    return json(c, encodeInferResponse(result.output, model.signature, { modelName, modelVersion, id: request.id }), 200, noteRequest(c, result));
+    return json(c, encodeInferResponse(result.output, model.signature, { modelName, modelVersion, id: request.id, outputs: request.outputs }), 200, noteRequest(c, result));
   };
   route("GET", "/v2/models/:name", modelMetadata);
   route("GET", "/v2/models/:name/versions/:version", modelMetadata);

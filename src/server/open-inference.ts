@@ -16,6 +16,33 @@ const DATATYPE_OF: Readonly<Record<string, string>> = {
 
 const DATATYPES = ["BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "FP32", "FP64", "BYTES"];
 
+/** The whole-number range of each integer datatype (64-bit ones: what a JSON number holds exactly). */
+const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  INT32: [-2147483648, 2147483647],
+  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+  UINT32: [0, 4294967295],
+  UINT64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/** What a tensor's data must hold for its datatype; `null` (a missing value) always passes. */
+function checkTensorData(name: string, datatype: string, values: readonly unknown[]): void {
+  const range = INT_RANGE[datatype];
+  for (const [i, v] of values.entries()) {
+    if (v === null) continue;
+    let ok: boolean;
+    let expected: string;
+    if (datatype === "BOOL") [ok, expected] = [typeof v === "boolean", "true or false"];
+    else if (datatype === "BYTES") [ok, expected] = [typeof v === "string", "strings"];
+    else if (range) [ok, expected] = [typeof v === "number" && Number.isInteger(v) && v >= range[0] && v <= range[1], `whole numbers from ${range[0]} to ${range[1]}`];
+    else [ok, expected] = [typeof v === "number", "numbers"];
+    if (!ok) throw new HttpError("BAD_REQUEST", `Input "${name}" is ${datatype}, but element ${i} of its data is ${JSON.stringify(v) ?? String(v)}; ${datatype} takes ${expected}.`);
+  }
+}
+
 export interface TensorMetadata {
   name: string;
   datatype: string;
@@ -33,9 +60,17 @@ function flatten(data: unknown, into: unknown[]): void {
 }
 
 /** An infer request's inputs as a table: each input is one column (MLServer's `pd` content type). */
-export function decodeInferRequest(body: unknown): { table: ColumnTable; params: Record<string, unknown> | null; id: string | undefined } {
+export function decodeInferRequest(body: unknown): { table: ColumnTable; params: Record<string, unknown> | null; id: string | undefined; outputs: string[] | undefined } {
   if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError("BAD_REQUEST", 'An infer request must be a JSON object with "inputs".');
-  const req = body as { id?: unknown; inputs?: unknown; parameters?: unknown };
+  const req = body as { id?: unknown; inputs?: unknown; parameters?: unknown; outputs?: unknown };
+  let outputs: string[] | undefined;
+  if (req.outputs !== undefined && req.outputs !== null) {
+    const list = req.outputs;
+    if (!Array.isArray(list) || !list.every((o) => typeof (o as { name?: unknown } | null)?.name === "string")) {
+      throw new HttpError("BAD_REQUEST", '"outputs" must be a list of {"name": ...}: the outputs to answer with.');
+    }
+    outputs = list.map((o) => (o as { name: string }).name);
+  }
   if (req.id !== undefined && typeof req.id !== "string") throw new HttpError("BAD_REQUEST", '"id" must be a string.');
   if (!Array.isArray(req.inputs) || req.inputs.length === 0) throw new HttpError("BAD_REQUEST", '"inputs" must be a non-empty list of tensors {name, shape, datatype, data}.');
   if (req.parameters !== undefined && req.parameters !== null && (typeof req.parameters !== "object" || Array.isArray(req.parameters))) {
@@ -54,6 +89,7 @@ export function decodeInferRequest(body: unknown): { table: ColumnTable; params:
     flatten(t.data, values);
     const expected = (t.shape as number[]).reduce((a, b) => a * b, 1);
     if (values.length !== expected) throw new HttpError("BAD_REQUEST", `Input "${t.name}" has shape [${(t.shape as number[]).join(", ")}] but ${values.length} values.`);
+    checkTensorData(t.name, t.datatype, values);
     const rows = (t.shape as number[])[0] as number;
     if (expected !== rows) throw new HttpError("BAD_REQUEST", `Input "${t.name}" has shape [${(t.shape as number[]).join(", ")}]: each input is one column, so use [rows] or [rows, 1].`);
     if (names.includes(t.name)) throw new HttpError("BAD_REQUEST", `Input "${t.name}" is given twice.`);
@@ -64,7 +100,7 @@ export function decodeInferRequest(body: unknown): { table: ColumnTable; params:
   columns.forEach((c, i) => {
     if (c.length !== numRows) throw new HttpError("BAD_REQUEST", `Input "${names[i]}" has ${c.length} rows but "${names[0]}" has ${numRows}; every input must have the same number of rows.`);
   });
-  return { table: { names, columns, numRows }, params: (req.parameters as Record<string, unknown> | undefined) ?? null, id: req.id as string | undefined };
+  return { table: { names, columns, numRows }, params: (req.parameters as Record<string, unknown> | undefined) ?? null, id: req.id as string | undefined, outputs };
 }
 
 /** The tensor datatype a typed array's own element type names. */
@@ -122,7 +158,11 @@ function inferDatatype(values: readonly Cell[]): string {
 }
 
 /** A prediction as an infer response: one output tensor per column. */
-export function encodeInferResponse(output: unknown, signature: Signature | null, meta: { modelName: string; modelVersion: string | undefined; id: string | undefined }): unknown {
+export function encodeInferResponse(
+  output: unknown,
+  signature: Signature | null,
+  meta: { modelName: string; modelVersion: string | undefined; id: string | undefined; outputs?: readonly string[] | undefined },
+): unknown {
   let table: ColumnTable;
   try {
     table = outputToTable(output, "output-0");
@@ -132,12 +172,16 @@ export function encodeInferResponse(output: unknown, signature: Signature | null
   }
   const declared = new Map((signature?.outputs ?? []).map((s) => [s.name, DATATYPE_OF[s.type]]));
   const native = nativeDatatypes(output, "output-0");
+  // The request's "outputs", when given, choose which outputs come back, in its order.
+  const wanted = meta.outputs ?? table.names;
+  const unknown = wanted.filter((name) => !table.names.includes(name));
+  if (unknown.length > 0) throw new HttpError("BAD_REQUEST", `The request asks for outputs [${unknown.join(", ")}], which the model does not return; its outputs: [${table.names.join(", ")}].`);
   return {
     model_name: meta.modelName,
     ...(meta.modelVersion !== undefined ? { model_version: meta.modelVersion } : {}),
     id: meta.id ?? randomUUID(),
-    outputs: table.names.map((name, i) => {
-      const column = table.columns[i] as Cell[];
+    outputs: wanted.map((name) => {
+      const column = table.columns[table.names.indexOf(name)] as Cell[];
       return { name, shape: [table.numRows], datatype: declared.get(name) ?? native.get(name) ?? inferDatatype(column), data: toJsonValue(column) };
     }),
   };

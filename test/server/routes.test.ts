@@ -219,6 +219,13 @@ describe("Open Inference Protocol v2", () => {
     expect(((await res.json()) as { outputs: unknown }).outputs).toEqual(outputs);
   });
 
+  it('"outputs" in the request choose which outputs come back, in its order', async () => {
+    const res = await postJson(app, { ...inferBody(), outputs: [{ name: "b" }] }, { path: "/v2/models/model/infer" });
+    expect(((await res.json()) as { outputs: { name: string }[] }).outputs.map((o) => o.name)).toEqual(["b"]);
+    const both = await postJson(app, { ...inferBody(), outputs: [{ name: "b" }, { name: "a" }] }, { path: "/v2/models/model/infer" });
+    expect(((await both.json()) as { outputs: { name: string }[] }).outputs.map((o) => o.name)).toEqual(["b", "a"]);
+  });
+
   it("a typed-array output says its own datatype, even when its values happen to be whole (no output signature)", async () => {
     // row_sum_ndarray returns a Float64Array: sums of 1 + 1 and 2 + 3 are whole, but still FP64.
     const res = await postJson(quietApp(await buildModel("row_sum_ndarray", SIGNATURES.ab)), inferBody({}, { a: [1, 2], b: [1, 3], shape: [2] }), { path: "/v2/models/model/infer" });
@@ -275,7 +282,13 @@ describe("Open Inference Protocol v2", () => {
     { why: "an input given twice", body: { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }, { name: "a", shape: [1], datatype: "INT64", data: [1] }] }, parts: ['Input "a" is given twice'] },
     { why: "inputs of unequal length", body: { inputs: [{ name: "a", shape: [2], datatype: "INT64", data: [1, 2] }, { name: "b", shape: [1], datatype: "FP64", data: [0.5] }] }, parts: ['Input "b" has 1 rows but "a" has 2'] },
     { why: "a required column missing (schema)", body: { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }] }, parts: ["Model is missing inputs ['b']"] },
-    { why: "a fraction in a long column (schema)", body: inferBody({}, { a: [1.5, 2], b: [0.5, 1.5], shape: [2] }), parts: ["column a", "1.5"] },
+    { why: "a fraction in a long column (schema)", body: { inputs: [{ name: "a", shape: [2], datatype: "FP64", data: [1.5, 2] }, { name: "b", shape: [2], datatype: "FP64", data: [0.5, 1.5] }] }, parts: ["column a", "1.5"] },
+    { why: "data that is not its datatype: 1.5 as INT64", body: inferBody({}, { a: [1.5, 2], b: [0.5, 1.5], shape: [2] }), parts: ['Input "a" is INT64, but element 0 of its data is 1.5', "whole numbers"] },
+    { why: "data that is not its datatype: numbers as BOOL", body: { inputs: [{ name: "a", shape: [2], datatype: "BOOL", data: [1, 2] }] }, parts: ['Input "a" is BOOL, but element 0 of its data is 1', "true or false"] },
+    { why: "data that is not its datatype: 300 as UINT8", body: { inputs: [{ name: "a", shape: [1], datatype: "UINT8", data: [300] }] }, parts: ['Input "a" is UINT8, but element 0 of its data is 300', "from 0 to 255"] },
+    { why: "data that is not its datatype: a number as BYTES", body: { inputs: [{ name: "a", shape: [1], datatype: "BYTES", data: [7] }] }, parts: ['Input "a" is BYTES, but element 0 of its data is 7', "strings"] },
+    { why: "outputs that are not a list of names", body: { ...inferBody(), outputs: ["a"] }, parts: ['"outputs" must be a list of {"name": ...}'] },
+    { why: "an output the model does not return", body: { ...inferBody(), outputs: [{ name: "nope" }] }, parts: ["asks for outputs [nope], which the model does not return", "its outputs: [a, b]"] },
   ])("a bad infer request → 400 {error}: $why", async ({ body, parts }) => {
     await expectV2Error(await postJson(app, body, { path: "/v2/models/model/infer" }), 400, parts);
   });
