@@ -304,6 +304,18 @@ describe("limits", () => {
       const patient = quietApp(await buildModel("sleep", SIGNATURES.sleepParams), { timeoutMs: 5_000 });
       expect(await predictions(await postJson(patient, abBody(undefined, { delay_ms: 300 })))).toEqual(AB_ROWS);
     });
+
+    it("takes MLflow's MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT (seconds) when no timeout is given", async () => {
+      const before = process.env["MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"];
+      process.env["MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"] = "0.15";
+      try {
+        const fromEnv = quietApp(await buildModel("sleep", SIGNATURES.sleepParams));
+        await expectError(await postJson(fromEnv, abBody(undefined, { delay_ms: 1_000 })), 504, "DEADLINE_EXCEEDED", ["longer than the 0.15 s timeout"]);
+      } finally {
+        if (before === undefined) delete process.env["MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"];
+        else process.env["MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"] = before;
+      }
+    });
   });
 
   describe("the queue bound (maxQueue: 1) → 503 with Retry-After", () => {
@@ -322,5 +334,23 @@ describe("limits", () => {
       expect(await predictions(await first)).toEqual(AB_ROWS);
       await expectAlive(queued, abBody(undefined, { delay_ms: 0 }));
     });
+  });
+});
+
+describe("what a request loses is logged once per distinct kind", () => {
+  it("dropped input columns and ignored params: one warning per distinct set, with the request id", async () => {
+    const { logger, lines } = capturingLogger();
+    const logged = quietApp(await buildModel("echo", SIGNATURES.abParams), { logger });
+    const extra = { dataframe_records: [{ a: 1, b: 0.5, c: 3 }], params: { tresh: 1 } };
+    await postJson(logged, extra, { headers: { "X-Request-Id": "lost-1" } });
+    await postJson(logged, extra, { headers: { "X-Request-Id": "lost-2" } });
+    await postJson(logged, { dataframe_records: [{ a: 1, b: 0.5, d: 4 }] }, { headers: { "X-Request-Id": "lost-3" } });
+    await new Promise((r) => setImmediate(r));
+    const warnings = lines().filter((l) => l["level"] === 40);
+    expect(warnings.map((w) => [w["msg"], w["reqId"], w["dropped"] ?? w["ignored"]])).toEqual([
+      ["Ignored params the model does not declare", "lost-1", ["tresh"]],
+      ["Dropped input columns the signature does not have", "lost-1", ["c"]],
+      ["Dropped input columns the signature does not have", "lost-3", ["d"]],
+    ]);
   });
 });

@@ -184,6 +184,22 @@ describe("Open Inference Protocol v2", () => {
     });
   });
 
+  it("maps every column type to its tensor datatype in the metadata", async () => {
+    const inputs = ["boolean", "integer", "long", "float", "double", "string", "binary", "datetime"].map((type) => `{"type": "${type}", "name": "${type}", "required": true}`);
+    const typed = await buildModel("echo", { inputs: `[${inputs.join(", ")}]`, outputs: null, params: null });
+    const res = await send(quietApp(typed), "/v2/models/model");
+    expect(((await res.json()) as { inputs: { name: string; datatype: string }[] }).inputs.map((t) => [t.name, t.datatype])).toEqual([
+      ["boolean", "BOOL"],
+      ["integer", "INT32"],
+      ["long", "INT64"],
+      ["float", "FP32"],
+      ["double", "FP64"],
+      ["string", "BYTES"],
+      ["binary", "BYTES"],
+      ["datetime", "BYTES"],
+    ]);
+  });
+
   it.each([
     ["flat data, shape [rows]", inferBody()],
     ["nested data, shape [rows, 1]", inferBody({}, { a: [[1], [2]], b: [[0.5], [1.5]], shape: [2, 1] })],

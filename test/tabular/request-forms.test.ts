@@ -146,6 +146,7 @@ describe("parseJsonRequest: refusals", () => {
     ["a mixed instances list", '{"instances": [{"a": 1}, 2]}', "instances[1] is 2; each element must be an object of column values"],
     ["scalars mixed with rows", '{"inputs": [1, [2]]}', "inputs[1] is [2] (a list) but inputs[0] is 1. Send a list of row objects, a list of row lists, or a list of scalars, not a mix."],
     ["columns of unequal length", '{"inputs": {"a": [1, 2], "b": [0.5]}}', `inputs column "b" has 1 values but column "a" has 2. All columns must have the same length.`],
+    ["instances columns of unequal length", '{"instances": {"a": [1, 2], "b": [0.5]}}', `instances column "b" has 1 values but column "a" has 2. All columns must have the same length.`],
     ["list columns mixed with a scalar", '{"inputs": {"a": [1, 2], "b": 0.5}}', `inputs mixes list columns ("a") with a single value ("b").`],
   ])("refuses %s with a FormatError (BAD_REQUEST)", (_, body, message) => {
     const error = expectError(() => parseJsonRequest(body), FormatError, message);
