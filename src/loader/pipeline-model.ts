@@ -70,7 +70,7 @@ export interface PreparedInput {
   readonly runner: string;
   /**
    * Inputs with the same key may run as one batch: same columns, params and runner. `undefined`
-   * when this input may not be batched (the model is not row-wise or has no input signature).
+   * when this input may not be batched (see `PipelineModel.batchable`).
    */
   readonly batchKey: string | undefined;
 }
