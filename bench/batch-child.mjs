@@ -24,4 +24,6 @@ if (mode === "predict") {
   await writer.close();
 }
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-process.stdout.write(JSON.stringify({ mode, columns, rows, seconds, rowsPerSec: Math.round(rows / seconds), peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }) + "\n");
+process.stdout.write(
+  JSON.stringify({ mode, columns, rows, seconds, rowsPerSec: Math.round(rows / seconds), peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }) + "\n",
+);

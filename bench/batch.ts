@@ -22,9 +22,13 @@ export async function main(): Promise<void> {
   try {
     const input = join(createRequire(import.meta.url).resolve("vega-datasets"), "..", "..", "data", "flights-3m.parquet");
     const tracking = join(work, "mlruns");
-    const train = spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), "run", "--project", join(root, "models", "flights"), "--pipeline", "__default__", "--tracking-uri", tracking], {
-      encoding: "utf8",
-    });
+    const train = spawnSync(
+      process.execPath,
+      [join(root, "dist", "cli", "main.js"), "run", "--project", join(root, "models", "flights"), "--pipeline", "__default__", "--tracking-uri", tracking],
+      {
+        encoding: "utf8",
+      },
+    );
     if (train.status !== 0) throw new Error(`Training failed: ${train.stderr}`);
     const predict = child(["predict", input, join(work, "predictions.parquet"), "models:/flights/latest", tracking, "-"]);
     const sameColumns = child(["copy", input, join(work, "copy-2.parquet"), "-", "-", "distance,date"]);

@@ -17,14 +17,21 @@ export async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), "pipeserve-bench-loader-"));
   try {
     const tracking = join(work, "mlruns");
-    const train = spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), "run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__", "--tracking-uri", tracking], { encoding: "utf8" });
+    const train = spawnSync(
+      process.execPath,
+      [join(root, "dist", "cli", "main.js"), "run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__", "--tracking-uri", tracking],
+      { encoding: "utf8" },
+    );
     if (train.status !== 0) throw new Error(`Training failed: ${train.stderr}`);
     const source = (await resolveModelUri("models:/penguins/latest", { trackingUri: tracking })).dir;
 
     // Cold: node starts, imports the built pipeserve, loads the model (median of 5 processes).
     const script = `const t0 = performance.now(); const { loadModel } = await import(${JSON.stringify(join(root, "dist", "index.js"))}); const t1 = performance.now(); const m = await loadModel(${JSON.stringify(source)}); const t2 = performance.now(); console.log(JSON.stringify({ importMs: t1 - t0, loadMs: t2 - t1 })); await m.close();`;
     const cold: { importMs: number; loadMs: number }[] = [];
-    for (let i = 0; i < 5; i++) cold.push(JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).trim()) as { importMs: number; loadMs: number });
+    for (let i = 0; i < 5; i++)
+      cold.push(
+        JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).trim()) as { importMs: number; loadMs: number },
+      );
     const median = (xs: number[]): number => Math.round(xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]! * 10) / 10;
     const warm = await measure(async () => (await loadModel(source)).close(), { warmup: 3, batches: 5, perBatch: 4 });
 
@@ -53,4 +60,3 @@ export async function main(): Promise<void> {
     await rm(work, { recursive: true, force: true });
   }
 }
-

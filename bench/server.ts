@@ -90,7 +90,12 @@ async function load(port: number, body: string, connections: number): Promise<Lo
   };
 }
 
-async function timeRequests(port: number, body: Uint8Array | string, contentType: string, times: number): Promise<{ medianMs: number; minMs: number; status: number }> {
+async function timeRequests(
+  port: number,
+  body: Uint8Array | string,
+  contentType: string,
+  times: number,
+): Promise<{ medianMs: number; minMs: number; status: number }> {
   const ms: number[] = [];
   let status = 0;
   for (let i = 0; i < times; i++) {
@@ -108,7 +113,11 @@ export async function main(): Promise<void> {
   const tracking = await mkdtemp(join(tmpdir(), "pipeserve-bench-server-"));
   const children: ChildProcess[] = [];
   try {
-    const train = spawnSync(process.execPath, [bin, "run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__", "--tracking-uri", tracking], { encoding: "utf8" });
+    const train = spawnSync(
+      process.execPath,
+      [bin, "run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__", "--tracking-uri", tracking],
+      { encoding: "utf8" },
+    );
     if (train.status !== 0) throw new Error(`Training failed: ${train.stderr}`);
     // NB: the access log goes to a file, as in production; a pipe drained by this process would
     // compete with the load generator for the same two cores.
@@ -116,7 +125,18 @@ export async function main(): Promise<void> {
     const pipeservePort = await freePort();
     const pipeserve = spawn(
       process.execPath,
-      [bin, "serve", "-m", "models:/penguins/latest", "--tracking-uri", tracking, "-p", String(pipeservePort), "--log-level", process.env["BENCH_LOG_LEVEL"] ?? "info"],
+      [
+        bin,
+        "serve",
+        "-m",
+        "models:/penguins/latest",
+        "--tracking-uri",
+        tracking,
+        "-p",
+        String(pipeservePort),
+        "--log-level",
+        process.env["BENCH_LOG_LEVEL"] ?? "info",
+      ],
       { stdio: ["ignore", logFile.fd, "inherit"] },
     );
     children.push(pipeserve);
@@ -164,9 +184,15 @@ export async function main(): Promise<void> {
       rounds: ROUNDS,
       singleRow: rows,
       singleRowRequestsPerPipelineRun: requestsPerRun,
-      tenThousandRows: { pipeserveJson: json10k, pipeserveArrow: arrow10k, echoJson: echo10k, ratioPipeserveJsonToEcho: Math.round((json10k.medianMs / echo10k.medianMs) * 100) / 100 },
+      tenThousandRows: {
+        pipeserveJson: json10k,
+        pipeserveArrow: arrow10k,
+        echoJson: echo10k,
+        ratioPipeserveJsonToEcho: Math.round((json10k.medianMs / echo10k.medianMs) * 100) / 100,
+      },
       targets: { ratioRequestsPerSecAtLeast: 0.5, p99MsAt32Below: 10 },
-      pythonReference: "mlflow models serve + KedroPipelineModel: 33 req/s at 1 and 32 connections (p99 60 ms / 1.2 s); 10,000 rows 113 ms (shared/bench-data/README.md)",
+      pythonReference:
+        "mlflow models serve + KedroPipelineModel: 33 req/s at 1 and 32 connections (p99 60 ms / 1.2 s); 10,000 rows 113 ms (shared/bench-data/README.md)",
     });
   } finally {
     for (const child of children) child.kill("SIGTERM");

@@ -19,7 +19,9 @@ function newestSource(dir) {
 
 if (!existsSync(bin) || statSync(bin).mtimeMs < newestSource(join(root, "src"))) {
   console.log("Building pipeserve (tsc)…");
-  const build = spawnSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
+  const build = spawnSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], {
+    stdio: "inherit",
+  });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 

@@ -174,9 +174,11 @@ export const pipelines = {
       registeredModelName: "flights",
       // Explicit, so the model takes both the training data's `time` and flights-3m's `date`.
       signature: {
-        inputs: '[{"type": "double", "name": "distance", "required": true}, {"type": "double", "name": "time", "required": false}, {"type": "datetime", "name": "date", "required": false}]',
+        inputs:
+          '[{"type": "double", "name": "distance", "required": true}, {"type": "double", "name": "time", "required": false}, {"type": "datetime", "name": "date", "required": false}]',
         outputs: '[{"type": "double", "name": "delay_probability", "required": true}, {"type": "boolean", "name": "delayed", "required": true}]',
-        params: '[{"name": "threshold", "default": 0.5, "shape": null, "type": "double"}, {"name": "runner", "default": "SequentialRunner", "shape": null, "type": "string"}]',
+        params:
+          '[{"name": "threshold", "default": 0.5, "shape": null, "type": "double"}, {"name": "runner", "default": "SequentialRunner", "shape": null, "type": "string"}]',
       },
     },
   }),

@@ -135,7 +135,10 @@ export function spamProbabilities(vectors: { index: number[]; weight: number[] }
 export function evaluate(test: Columns, vocabulary: Vocabulary, model: NaiveBayes): Record<string, number> {
   const p = spamProbabilities(vectorize(test, vocabulary), model);
   const labels = test["label"] as number[];
-  let tp = 0, fp = 0, fn = 0, correct = 0;
+  let tp = 0,
+    fp = 0,
+    fn = 0,
+    correct = 0;
   p.forEach((prob, i) => {
     const predicted = prob >= 0.5 ? 1 : 0;
     if (predicted === labels[i]) correct++;

@@ -16,7 +16,6 @@ import {
   tableFromRecords,
   tableToRecords,
   toJsonValue,
-  type Cell,
   type ColumnTable,
   type TableFormat,
 } from "../tabular/index.js";
@@ -110,14 +109,19 @@ async function readJsonInput(source: string | Readable): Promise<{ table: Column
  * whole. The output appears under its name only when complete.
  * @throws BatchError naming the row (1-based) and the problem for the first bad row (unless `onError: "skip"`).
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: TODO(issue 16) split this function
 export async function predictFile(model: PipelineModel, options: PredictFileOptions): Promise<PredictFileResult> {
   const started = process.hrtime.bigint();
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
-  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new BatchError(`--chunk-rows must be a whole number of at least 1, got ${chunkRows}.`, { code: "USAGE" });
-  if (options.input === "-" && !options.inputFormat) throw new BatchError("Reading stdin needs its format: pass -t csv|json|jsonl|parquet|arrow.", { code: "USAGE" });
+  if (!Number.isInteger(chunkRows) || chunkRows < 1)
+    throw new BatchError(`--chunk-rows must be a whole number of at least 1, got ${chunkRows}.`, { code: "USAGE" });
+  if (options.input === "-" && !options.inputFormat)
+    throw new BatchError("Reading stdin needs its format: pass -t csv|json|jsonl|parquet|arrow.", { code: "USAGE" });
   const inputFormat = options.inputFormat ?? formatFromPath(options.input);
-  if (options.input === "-" && inputFormat === "parquet") throw new BatchError("Parquet cannot be read from stdin (its footer is at the end); pass a file.", { code: "USAGE" });
-  if (options.output === "-" && !options.outputFormat) throw new BatchError("Writing stdout needs a format: pass --output-format csv|json|jsonl|parquet|arrow.", { code: "USAGE" });
+  if (options.input === "-" && inputFormat === "parquet")
+    throw new BatchError("Parquet cannot be read from stdin (its footer is at the end); pass a file.", { code: "USAGE" });
+  if (options.output === "-" && !options.outputFormat)
+    throw new BatchError("Writing stdout needs a format: pass --output-format csv|json|jsonl|parquet|arrow.", { code: "USAGE" });
   const outputFormat: OutputFormat = options.outputFormat ?? (formatFromPath(options.output) as OutputFormat);
   const onError = options.onError ?? "fail";
   const shard = options.shard;
@@ -192,7 +196,10 @@ export async function predictFile(model: PipelineModel, options: PredictFileOpti
         }
         // NB: when the rows pass the input schema the fault lies elsewhere (e.g. bad params): no row to name, so no "bad input row".
         if (!detail) throw error;
-        throw new BatchError(`Stopped at a bad input row (rows counted from 1, header excluded): ${detail.message} Use --on-error skip to set such rows aside and go on.`, { code: "BAD_ROW", cause: detail });
+        throw new BatchError(
+          `Stopped at a bad input row (rows counted from 1, header excluded): ${detail.message} Use --on-error skip to set such rows aside and go on.`,
+          { code: "BAD_ROW", cause: detail },
+        );
       }
       const { good, bad } = splitBadRows(input, firstRow);
       if (bad.length === 0) throw error;

@@ -74,8 +74,14 @@ function stdoutTableWriter(format: Exclude<OutputFormat, "json">): TableWriter {
  */
 export function createPredictionsWriter(target: string, format: OutputFormat): TableWriter {
   if (format !== "json") return target === "-" ? stdoutTableWriter(format) : createTableFileWriter(target, { format });
-  if (target === "-") return predictionsJsonWriter(process.stdout, async () => {}, async () => {});
-  if (!existsSync(dirname(target))) throw new BatchError(`Cannot write ${target}: the folder ${dirname(target)} does not exist. Create it first.`, { code: "USAGE" });
+  if (target === "-")
+    return predictionsJsonWriter(
+      process.stdout,
+      async () => {},
+      async () => {},
+    );
+  if (!existsSync(dirname(target)))
+    throw new BatchError(`Cannot write ${target}: the folder ${dirname(target)} does not exist. Create it first.`, { code: "USAGE" });
   const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.partial`);
   const out = createWriteStream(tmp, { flags: "wx" });
   let failure: Error | undefined;

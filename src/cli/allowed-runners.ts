@@ -24,7 +24,8 @@ export async function loadAllowedRunners(specs: readonly string[]): Promise<Reco
     }
     const value = mod[exportName];
     const runner = typeof value === "function" ? new (value as new () => Runner)() : value;
-    if (!runner || typeof (runner as Runner).run !== "function") throw new UsageError(`--allow-runner ${spec}: "${exportName}" is not a runner (an object with run(pipeline, catalog)) or a runner class.`);
+    if (!runner || typeof (runner as Runner).run !== "function")
+      throw new UsageError(`--allow-runner ${spec}: "${exportName}" is not a runner (an object with run(pipeline, catalog)) or a runner class.`);
     out[exportName] = runner as Runner;
   }
   return out;

@@ -16,9 +16,12 @@ const print = (text: string): void => void process.stdout.write(text.endsWith("\
 const trackingOption = (): Option => new Option("--tracking-uri <uri>", "the run store folder (default: $MLFLOW_TRACKING_URI, then ./mlruns)");
 const jsonOption = (): Option => new Option("--json", "print JSON for scripts").default(false);
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: TODO(issue 16) split this function
 export function buildProgram(): Command {
   const program = new Command("pipeserve")
-    .description("Package inference pipelines with their training artifacts, and serve them (MLflow /invocations and Open Inference Protocol v2) or run them over files.")
+    .description(
+      "Package inference pipelines with their training artifacts, and serve them (MLflow /invocations and Open Inference Protocol v2) or run them over files.",
+    )
     .version(pipeserveVersion(), "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
@@ -32,7 +35,12 @@ export function buildProgram(): Command {
         .env("MODEL_URI")
         .makeOptionMandatory(),
     )
-    .addOption(new Option("-p, --port <port>", "port to listen on (0 picks a free one)").env("PORT").argParser(parseInteger("--port", 0, 65535)).default(5000))
+    .addOption(
+      new Option("-p, --port <port>", "port to listen on (0 picks a free one)")
+        .env("PORT")
+        .argParser(parseInteger("--port", 0, 65535))
+        .default(5000),
+    )
     .option("-h, --host <host>", "address to bind", "127.0.0.1")
     .option("-w, --workers <n>", "worker processes sharing the port", parseInteger("--workers", 1, 256), 1)
     .option("--allow-runner <module#Export>", "allow requests to choose this runner too (repeatable); loaded once at start", collect, [])
@@ -49,7 +57,8 @@ export function buildProgram(): Command {
     .option("--debug", "include stack traces in error responses", false)
     .addOption(trackingOption())
     .action(async (o: Record<string, unknown>) => {
-      if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(o["logLevel"] as string)) throw new UsageError(`--log-level must be one of fatal, error, warn, info, debug; got "${String(o["logLevel"])}".`);
+      if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(o["logLevel"] as string))
+        throw new UsageError(`--log-level must be one of fatal, error, warn, info, debug; got "${String(o["logLevel"])}".`);
       await serveCommand({
         modelUri: o["modelUri"] as string,
         port: o["port"] as number,
@@ -78,7 +87,11 @@ export function buildProgram(): Command {
     .option("--params <json>", "runtime params as a JSON object")
     .option("--runner <name>", "SequentialRunner, ConcurrentRunner or WorkerRunner")
     .option("--chunk-rows <n>", "rows per chunk (default 10000)", parseInteger("--chunk-rows", 1))
-    .addOption(new Option("--on-error <mode>", "fail: stop at the first bad row; skip: write bad rows to OUTPUT.errors.jsonl and go on").choices(["fail", "skip"]).default("fail"))
+    .addOption(
+      new Option("--on-error <mode>", "fail: stop at the first bad row; skip: write bad rows to OUTPUT.errors.jsonl and go on")
+        .choices(["fail", "skip"])
+        .default("fail"),
+    )
     .option("--shard <i/n>", "predict only the i-th of n equal parts of the input")
     .addOption(trackingOption())
     .action(async (o: Record<string, unknown>) => {
@@ -167,7 +180,9 @@ export function buildProgram(): Command {
     .requiredOption("-m, --model-uri <uri>", "the model")
     .addOption(jsonOption())
     .addOption(trackingOption())
-    .action((o: Record<string, unknown>) => inspect(o["modelUri"] as string, { json: o["json"] as boolean, ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}) }, print));
+    .action((o: Record<string, unknown>) =>
+      inspect(o["modelUri"] as string, { json: o["json"] as boolean, ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}) }, print),
+    );
 
   const runs = program.command("runs").description("List and show tracked runs.");
   runs
@@ -176,13 +191,24 @@ export function buildProgram(): Command {
     .option("--experiment <name-or-id>", "only this experiment")
     .addOption(jsonOption())
     .addOption(trackingOption())
-    .action((o: Record<string, unknown>) => runsList({ json: o["json"] as boolean, ...(o["experiment"] ? { experiment: o["experiment"] as string } : {}), ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}) }, print));
+    .action((o: Record<string, unknown>) =>
+      runsList(
+        {
+          json: o["json"] as boolean,
+          ...(o["experiment"] ? { experiment: o["experiment"] as string } : {}),
+          ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}),
+        },
+        print,
+      ),
+    );
   runs
     .command("show <run-id>")
     .description("Show a run's params, metrics and tags.")
     .addOption(jsonOption())
     .addOption(trackingOption())
-    .action((runId: string, o: Record<string, unknown>) => runsShow(runId, { json: o["json"] as boolean, ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}) }, print));
+    .action((runId: string, o: Record<string, unknown>) =>
+      runsShow(runId, { json: o["json"] as boolean, ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}) }, print),
+    );
 
   const models = program.command("models").description("The model registry: names, versions, aliases.");
   models
@@ -190,13 +216,17 @@ export function buildProgram(): Command {
     .description("List registered models.")
     .addOption(jsonOption())
     .addOption(trackingOption())
-    .action((o: Record<string, unknown>) => modelsList({ json: o["json"] as boolean, ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}) }, print));
+    .action((o: Record<string, unknown>) =>
+      modelsList({ json: o["json"] as boolean, ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}) }, print),
+    );
   models
     .command("versions <name>")
     .description("List a model's versions.")
     .addOption(jsonOption())
     .addOption(trackingOption())
-    .action((name: string, o: Record<string, unknown>) => modelsVersions(name, { json: o["json"] as boolean, ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}) }, print));
+    .action((name: string, o: Record<string, unknown>) =>
+      modelsVersions(name, { json: o["json"] as boolean, ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}) }, print),
+    );
   models
     .command("alias <name> <alias> <version>")
     .description("Point an alias at a version (then serve models:/<name>@<alias>).")
@@ -212,7 +242,9 @@ export function buildProgram(): Command {
     .requiredOption("-m, --model-uri <uri>", "the model")
     .requiredOption("-o, --output <file>", "the archive to write (.tar.gz)")
     .addOption(trackingOption())
-    .action((o: Record<string, unknown>) => exportModel(o["modelUri"] as string, o["output"] as string, o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}, print));
+    .action((o: Record<string, unknown>) =>
+      exportModel(o["modelUri"] as string, o["output"] as string, o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}, print),
+    );
 
   program
     .command("import <file>")
@@ -222,7 +254,16 @@ export function buildProgram(): Command {
     .addOption(jsonOption())
     .addOption(trackingOption())
     .action((file: string, o: Record<string, unknown>) =>
-      importModel(file, { json: o["json"] as boolean, experiment: o["experiment"] as string, ...(o["name"] ? { name: o["name"] as string } : {}), ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}) }, print),
+      importModel(
+        file,
+        {
+          json: o["json"] as boolean,
+          experiment: o["experiment"] as string,
+          ...(o["name"] ? { name: o["name"] as string } : {}),
+          ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}),
+        },
+        print,
+      ),
     );
 
   return program;

@@ -74,7 +74,8 @@ export async function predictCommand(options: PredictCommandOptions): Promise<vo
         if (!interactive) return;
         const speed = Math.round(done / Math.max(0.001, (Date.now() - startedAt) / 1000));
         if (!bar) {
-          const format = total === undefined ? "{value} rows | {speed} rows/s" : "{bar} {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}";
+          const format =
+            total === undefined ? "{value} rows | {speed} rows/s" : "{bar} {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}";
           bar = new cliProgress.SingleBar({ format, hideCursor: true, stream: process.stderr, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
           bar.start(total ?? done, done, { speed });
         } else {
@@ -89,7 +90,9 @@ export async function predictCommand(options: PredictCommandOptions): Promise<vo
     bar?.stop();
     const rate = Math.round(result.rowsRead / Math.max(result.seconds, 1e-6));
     const skipped = result.rowsSkipped > 0 ? `, ${result.rowsSkipped} bad rows set aside in ${result.errorsFile ?? "(stderr)"}` : "";
-    process.stderr.write(`pipeserve: read ${result.rowsRead} rows, wrote ${result.rowsWritten} predictions in ${result.seconds.toFixed(2)} s (${rate} rows/s)${skipped}; wrote ${options.output === "-" ? "stdout" : options.output}.\n`);
+    process.stderr.write(
+      `pipeserve: read ${result.rowsRead} rows, wrote ${result.rowsWritten} predictions in ${result.seconds.toFixed(2)} s (${rate} rows/s)${skipped}; wrote ${options.output === "-" ? "stdout" : options.output}.\n`,
+    );
   } finally {
     bar?.stop();
     process.off("SIGINT", onSignal);

@@ -111,5 +111,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     },
   });
   // NB: the one line operators (and scripts) wait for is logged whatever the level.
-  logger.child({}, { level: "info" }).info({ model: options.modelUri, url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${running.port}` }, "Serving");
+  logger
+    .child({}, { level: "info" })
+    .info({ model: options.modelUri, url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${running.port}` }, "Serving");
 }

@@ -20,7 +20,14 @@ type Print = (text: string) => void;
 function table(rows: string[][]): string {
   if (rows.length === 0) return "";
   const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] as number))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 function time(ms: number | null | undefined): string {
@@ -58,13 +65,30 @@ export async function modelsList(options: { trackingUri?: string; json: boolean 
   const models = await new ModelRegistry(resolveTrackingUri(options.trackingUri)).listModels();
   if (options.json) return print(JSON.stringify(models, null, 2));
   if (models.length === 0) return print("No registered models.");
-  print(table([["NAME", "LATEST", "ALIASES", "UPDATED"], ...models.map((m) => [m.name, String(m.latestVersion ?? "-"), Object.entries(m.aliases).map(([a, v]) => `${a}→${v}`).join(", ") || "-", time(m.lastUpdatedTimestamp)])]));
+  print(
+    table([
+      ["NAME", "LATEST", "ALIASES", "UPDATED"],
+      ...models.map((m) => [
+        m.name,
+        String(m.latestVersion ?? "-"),
+        Object.entries(m.aliases)
+          .map(([a, v]) => `${a}→${v}`)
+          .join(", ") || "-",
+        time(m.lastUpdatedTimestamp),
+      ]),
+    ]),
+  );
 }
 
 export async function modelsVersions(name: string, options: { trackingUri?: string; json: boolean }, print: Print): Promise<void> {
   const versions = await new ModelRegistry(resolveTrackingUri(options.trackingUri)).listVersions(name);
   if (options.json) return print(JSON.stringify(versions, null, 2));
-  print(table([["VERSION", "ALIASES", "RUN ID", "SOURCE", "CREATED"], ...versions.map((v) => [String(v.version), v.aliases.join(", ") || "-", v.runId || "-", v.source, time(v.creationTimestamp)])]));
+  print(
+    table([
+      ["VERSION", "ALIASES", "RUN ID", "SOURCE", "CREATED"],
+      ...versions.map((v) => [String(v.version), v.aliases.join(", ") || "-", v.runId || "-", v.source, time(v.creationTimestamp)]),
+    ]),
+  );
 }
 
 export async function modelsAlias(name: string, alias: string, version: string, options: { trackingUri?: string; json: boolean }, print: Print): Promise<void> {
@@ -80,7 +104,9 @@ export async function inspect(uri: string, options: { trackingUri?: string; json
     const { mlmodel, flavor } = await readMLmodel(resolved.dir);
     const pipelineJson = await readPipelineJson(resolved.dir, flavor.pipeline);
     const environment = await readEnvironment(resolved.dir, flavor.env);
-    const signature = mlmodel.signature ? signatureFromMlflow({ inputs: mlmodel.signature.inputs ?? null, outputs: mlmodel.signature.outputs ?? null, params: mlmodel.signature.params ?? null }) : null;
+    const signature = mlmodel.signature
+      ? signatureFromMlflow({ inputs: mlmodel.signature.inputs ?? null, outputs: mlmodel.signature.outputs ?? null, params: mlmodel.signature.params ?? null })
+      : null;
     const info = {
       uri,
       dir: resolved.dir,
@@ -95,7 +121,16 @@ export async function inspect(uri: string, options: { trackingUri?: string; json
       environment,
     };
     if (options.json) return print(JSON.stringify(info, null, 2));
-    const io = (v: unknown): string => (v === null ? "∅" : typeof v === "string" ? v : Array.isArray(v) ? v.join(", ") : Object.entries(v as Record<string, string>).map(([k, d]) => `${k}=${d}`).join(", "));
+    const io = (v: unknown): string =>
+      v === null
+        ? "∅"
+        : typeof v === "string"
+          ? v
+          : Array.isArray(v)
+            ? v.join(", ")
+            : Object.entries(v as Record<string, string>)
+                .map(([k, d]) => `${k}=${d}`)
+                .join(", ");
     const cols = (specs: { name?: string; type: string; required: boolean }[] | null | undefined): string[] =>
       (specs ?? []).map((s, i) => `  ${s.name ?? `#${i}`}: ${s.type}${s.required ? "" : " (optional)"}`);
     print(
@@ -115,7 +150,9 @@ export async function inspect(uri: string, options: { trackingUri?: string; json
         "Pipeline:",
         ...pipelineJson.nodes.map((n, i) => `  ${i + 1}. ${n.name}: ${io(n.inputs)} → ${io(n.outputs)}`),
         "Environment:",
-        `  node ${environment.node ?? "any"}; ${Object.entries(environment.packages).map(([p, v]) => `${p}@${v}`).join(", ")}`,
+        `  node ${environment.node ?? "any"}; ${Object.entries(environment.packages)
+          .map(([p, v]) => `${p}@${v}`)
+          .join(", ")}`,
       ].join("\n"),
     );
   } finally {
@@ -139,7 +176,11 @@ export async function exportModel(uri: string, output: string, options: { tracki
  * it into a new run of the store (under a temp name, renamed into `artifacts/model` only once
  * complete and valid), and registers it if named.
  */
-export async function importModel(file: string, options: { name?: string; experiment?: string; trackingUri?: string; json: boolean }, print: Print): Promise<void> {
+export async function importModel(
+  file: string,
+  options: { name?: string; experiment?: string; trackingUri?: string; json: boolean },
+  print: Print,
+): Promise<void> {
   await checkModelArchive(file);
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
   const experiment = await store.getOrCreateExperiment(options.experiment ?? "Imported models");
@@ -160,7 +201,8 @@ export async function importModel(file: string, options: { name?: string; experi
   await store.endRun(run.runId, "FINISHED");
   const modelUri = `runs:/${run.runId}/model`;
   let version: number | undefined;
-  if (options.name) version = (await new ModelRegistry(store.root).createVersion(options.name, modelUri, { runId: run.runId, storageLocation: target })).version;
+  if (options.name)
+    version = (await new ModelRegistry(store.root).createVersion(options.name, modelUri, { runId: run.runId, storageLocation: target })).version;
   if (options.json) return print(JSON.stringify({ runId: run.runId, modelUri, ...(version ? { registeredModel: options.name, version } : {}) }, null, 2));
   print(`Imported ${file} as ${modelUri}${version ? ` (models:/${options.name}/${version})` : ""}`);
 }

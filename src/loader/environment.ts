@@ -24,9 +24,12 @@ export function checkEnvironment(env: Environment, dir: string): string[] {
     else if (wanted !== "*" && found !== wanted) warnings.push(`The model was packaged with ${name} ${wanted}; ${found} is installed.`);
   }
   if (missing.length > 0) {
-    throw new ModelLoadError(`The model at ${dir} needs packages that are not installed: ${missing.join(", ")}. Install them next to pipeserve (npm install ${missing.join(" ")}).`, {
-      code: "ENVIRONMENT_MISMATCH",
-    });
+    throw new ModelLoadError(
+      `The model at ${dir} needs packages that are not installed: ${missing.join(", ")}. Install them next to pipeserve (npm install ${missing.join(" ")}).`,
+      {
+        code: "ENVIRONMENT_MISMATCH",
+      },
+    );
   }
   return warnings;
 }

@@ -6,8 +6,29 @@
  */
 export { ModelLoadError, RunnerNotAllowedError } from "./errors.js";
 export { resolveModelUri, type ResolvedModel, type ResolveOptions } from "./model-uri.js";
-export { readMLmodel, readPipelineJson, readEnvironment, MLmodelSchema, PipelineJsonSchema, PipeserveFlavorSchema, EnvironmentSchema, SUPPORTED_FORMAT_VERSIONS, type MLmodel, type PipelineJson, type PipeserveFlavor, type Environment } from "./model-files.js";
-export { PipelineModel, BUILT_IN_RUNNERS, type PredictOptions, type Prediction, type PreparedInput, type BatchRunOptions, type ModelMetadata } from "./pipeline-model.js";
+export {
+  readMLmodel,
+  readPipelineJson,
+  readEnvironment,
+  MLmodelSchema,
+  PipelineJsonSchema,
+  PipeserveFlavorSchema,
+  EnvironmentSchema,
+  SUPPORTED_FORMAT_VERSIONS,
+  type MLmodel,
+  type PipelineJson,
+  type PipeserveFlavor,
+  type Environment,
+} from "./model-files.js";
+export {
+  PipelineModel,
+  BUILT_IN_RUNNERS,
+  type PredictOptions,
+  type Prediction,
+  type PreparedInput,
+  type BatchRunOptions,
+  type ModelMetadata,
+} from "./pipeline-model.js";
 export { loadModel, type LoadModelOptions } from "./load-model.js";
 // NB: what the server needs of the runtime, passed through so the server depends on the loader alone.
 export { NodeError, pipeserveVersion, type Hooks, type RunOptions } from "../runtime/index.js";

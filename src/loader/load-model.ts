@@ -55,15 +55,17 @@ function checkGraph(pipeline: Pipeline, described: PipelineJson, dir: string): v
   for (const d of described.nodes) {
     const n = byName.get(d.name);
     if (!n) problems.push(`node "${d.name}" is missing from the code`);
-    else if (!sameIO(n.inputs, d.inputs) || !sameIO(n.outputs, d.outputs)) problems.push(`node "${d.name}" has other inputs or outputs than pipeline.json records`);
+    else if (!sameIO(n.inputs, d.inputs) || !sameIO(n.outputs, d.outputs))
+      problems.push(`node "${d.name}" has other inputs or outputs than pipeline.json records`);
     byName.delete(d.name);
   }
   for (const extra of byName.keys()) problems.push(`the code has node "${extra}", which pipeline.json does not list`);
   if (problems.length > 0) {
-    throw new ModelLoadError(`The code of the model at ${dir} does not match its pipeline.json: ${problems.join("; ")}. Re-package the model.`, { code: "GRAPH_MISMATCH" });
+    throw new ModelLoadError(`The code of the model at ${dir} does not match its pipeline.json: ${problems.join("; ")}. Re-package the model.`, {
+      code: "GRAPH_MISMATCH",
+    });
   }
 }
-
 
 /**
  * Loads a model once, so every prediction afterwards is only the pipeline's own work: resolves
@@ -72,6 +74,7 @@ function checkGraph(pipeline: Pipeline, described: PipelineJson, dir: string): v
  * artifacts into memory with the model's copy modes.
  * @throws ModelLoadError naming the file and field, or the store's NotFoundError for unknown runs, models, versions and aliases.
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: TODO(issue 16) split this function
 export async function loadModel(uri: string, options: LoadModelOptions = {}): Promise<PipelineModel> {
   const resolved = await resolveModelUri(uri, options);
   let codeDir: string | undefined;
@@ -96,7 +99,9 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
     const artifactFiles: Record<string, string> = {};
     for (const [i, [name, artifact]] of Object.entries(described.artifacts).entries()) {
       if (!Object.hasOwn(ARTIFACT_TYPES, artifact.type)) {
-        throw new ModelLoadError(`Artifact "${name}" has the unknown type "${artifact.type}". Known: ${Object.keys(ARTIFACT_TYPES).join(", ")}.`, { code: "INVALID_MODEL_FILE" });
+        throw new ModelLoadError(`Artifact "${name}" has the unknown type "${artifact.type}". Known: ${Object.keys(ARTIFACT_TYPES).join(", ")}.`, {
+          code: "INVALID_MODEL_FILE",
+        });
       }
       const bytes = await readVerified(dir, artifact.path, artifact.sha256, `Artifact "${name}"`);
       const copy = join(artifactsDir, `${i}-${basename(insideModel(dir, artifact.path, `Artifact "${name}"`))}`);
@@ -122,7 +127,10 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
     const pipeline = exported.withSource({ module: moduleUrl, exportName: described.code.export });
     const needed = pipeline.inputs().filter((i) => i !== flavor.input_name && !isParameterInput(i));
     const unlisted = needed.filter((n) => !(n in artifactFiles));
-    if (unlisted.length > 0) throw new ModelLoadError(`The model at ${dir} needs artifacts [${unlisted.join(", ")}] that pipeline.json does not list.`, { code: "INVALID_MODEL_FILE" });
+    if (unlisted.length > 0)
+      throw new ModelLoadError(`The model at ${dir} needs artifacts [${unlisted.join(", ")}] that pipeline.json does not list.`, {
+        code: "INVALID_MODEL_FILE",
+      });
 
     const copyMode = flavor.copy_mode as CopyModeSpec;
     const datasets: Record<string, Dataset> = {};
@@ -138,7 +146,11 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
     let signature: Signature | null = null;
     if (mlmodel.signature && (mlmodel.signature.inputs || mlmodel.signature.outputs || mlmodel.signature.params)) {
       try {
-        signature = signatureFromMlflow({ inputs: mlmodel.signature.inputs ?? null, outputs: mlmodel.signature.outputs ?? null, params: mlmodel.signature.params ?? null });
+        signature = signatureFromMlflow({
+          inputs: mlmodel.signature.inputs ?? null,
+          outputs: mlmodel.signature.outputs ?? null,
+          params: mlmodel.signature.params ?? null,
+        });
       } catch (cause) {
         throw new ModelLoadError(`MLmodel of the model at ${dir} has an invalid signature: ${(cause as Error).message}`, { code: "INVALID_MODEL_FILE", cause });
       }

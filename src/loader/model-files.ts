@@ -1,5 +1,4 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ModelLoadError } from "./errors.js";
@@ -54,7 +53,10 @@ export const PipelineJsonSchema = z.looseObject({
   input_name: z.string(),
   output_name: z.string(),
   nodes: z.array(z.looseObject({ name: z.string(), inputs: NodeIOSchema, outputs: NodeIOSchema, tags: z.array(z.string()).default([]) })),
-  artifacts: z.record(z.string(), z.looseObject({ type: z.string(), path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative().optional() })),
+  artifacts: z.record(
+    z.string(),
+    z.looseObject({ type: z.string(), path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative().optional() }),
+  ),
   parameters: z.record(z.string(), z.unknown()).default({}),
   code: z.looseObject({ path: z.string(), export: z.string().default("inference"), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
 });
@@ -138,9 +140,12 @@ async function readJson(dir: string, file: string, what: string): Promise<unknow
 export async function readPipelineJson(dir: string, file: string): Promise<PipelineJson> {
   const pipeline = check(PipelineJsonSchema, await readJson(dir, file, "MLmodel's flavors.pipeserve.pipeline"), file, dir);
   if (!SUPPORTED_FORMAT_VERSIONS.includes(pipeline.format_version)) {
-    throw new ModelLoadError(`${file} of the model at ${dir} has format_version ${pipeline.format_version}; this pipeserve reads ${SUPPORTED_FORMAT_VERSIONS.join(", ")}.`, {
-      code: "UNSUPPORTED_FORMAT_VERSION",
-    });
+    throw new ModelLoadError(
+      `${file} of the model at ${dir} has format_version ${pipeline.format_version}; this pipeserve reads ${SUPPORTED_FORMAT_VERSIONS.join(", ")}.`,
+      {
+        code: "UNSUPPORTED_FORMAT_VERSION",
+      },
+    );
   }
   return pipeline;
 }

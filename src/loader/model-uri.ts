@@ -45,7 +45,8 @@ async function checkDir(dir: string, uri: string): Promise<string> {
 
 const resolveRun: Resolver = async (uri, options) => {
   const m = /^runs:\/+([^/]+)\/(.+)$/.exec(uri);
-  if (!m) throw new ModelLoadError(`Invalid run URI ${JSON.stringify(uri)}: write runs:/<run_id>/<artifact_path>, e.g. runs:/0a1b…/model.`, { code: "INVALID_URI" });
+  if (!m)
+    throw new ModelLoadError(`Invalid run URI ${JSON.stringify(uri)}: write runs:/<run_id>/<artifact_path>, e.g. runs:/0a1b…/model.`, { code: "INVALID_URI" });
   const [, runId, path] = m as unknown as [string, string, string];
   // NB: the path is checked before the store is asked, so a malformed URI never reads as "no such run".
   const subpath = safeSubpath(path, uri);
@@ -65,9 +66,17 @@ const resolveRegistered: Resolver = async (uri, options) => {
   const [, name, version, alias] = m as unknown as [string, string, string | undefined, string | undefined];
   const root = resolveTrackingUri(options.trackingUri);
   const registry = new ModelRegistry(root);
-  const mv = alias !== undefined ? await registry.getVersionByAlias(name, alias) : version === "latest" ? await registry.getLatestVersion(name) : await registry.getVersion(name, version as string);
+  const mv =
+    alias !== undefined
+      ? await registry.getVersionByAlias(name, alias)
+      : version === "latest"
+        ? await registry.getLatestVersion(name)
+        : await registry.getVersion(name, version as string);
   const target = mv.source.startsWith("models:") ? undefined : await resolveModelUri(mv.source, options);
-  if (!target) throw new ModelLoadError(`Version ${mv.version} of "${name}" points at another registered model (${mv.source}); point it at a run or a folder.`, { code: "INVALID_URI" });
+  if (!target)
+    throw new ModelLoadError(`Version ${mv.version} of "${name}" points at another registered model (${mv.source}); point it at a run or a folder.`, {
+      code: "INVALID_URI",
+    });
   return { ...target, uri, registeredName: name, version: mv.version, ...(mv.runId ? { runId: mv.runId } : {}) };
 };
 
@@ -103,13 +112,16 @@ const SCHEMES: ReadonlyMap<string, Resolver> = new Map([
  * @throws ModelLoadError or the store's NotFoundError, naming what exists nearby.
  */
 export async function resolveModelUri(uri: string, options: ResolveOptions = {}): Promise<ResolvedModel> {
-  if (typeof uri !== "string" || uri.trim() === "") throw new ModelLoadError("A model URI is required, e.g. runs:/<run_id>/model or models:/<name>@<alias>.", { code: "INVALID_URI" });
+  if (typeof uri !== "string" || uri.trim() === "")
+    throw new ModelLoadError("A model URI is required, e.g. runs:/<run_id>/model or models:/<name>@<alias>.", { code: "INVALID_URI" });
   if (/\.(tar\.gz|tgz)$/i.test(uri)) return resolveArchive(uri, options);
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1];
   if (scheme && scheme.length > 1) {
     const resolver = SCHEMES.get(scheme.toLowerCase());
     if (!resolver) {
-      throw new ModelLoadError(`Unknown model URI scheme "${scheme}:" in ${uri}. Use runs:/, models:/, file://, a path, or a .tar.gz archive.`, { code: "INVALID_URI" });
+      throw new ModelLoadError(`Unknown model URI scheme "${scheme}:" in ${uri}. Use runs:/, models:/, file://, a path, or a .tar.gz archive.`, {
+        code: "INVALID_URI",
+      });
     }
     return resolver(uri, options);
   }

@@ -1,6 +1,6 @@
 import {
   ConcurrentRunner,
-  DataCatalog,
+  type DataCatalog,
   SequentialRunner,
   WorkerRunner,
   withParam,
@@ -106,9 +106,11 @@ export interface PipelineModelParts {
   cleanup?: () => Promise<void>;
 }
 
-
 function isJsonBody(input: unknown): boolean {
-  return typeof input === "string" || (typeof input === "object" && input !== null && !Array.isArray(input) && JSON_REQUEST_FORMS.some((k) => Object.hasOwn(input, k)));
+  return (
+    typeof input === "string" ||
+    (typeof input === "object" && input !== null && !Array.isArray(input) && JSON_REQUEST_FORMS.some((k) => Object.hasOwn(input, k)))
+  );
 }
 
 /**
@@ -258,7 +260,10 @@ export class PipelineModel {
     try {
       options.onRun?.(inputs.length);
       const output = await this.#runTable(concatTables(inputs.map((i) => i.table)), first.params, first.runner, options);
-      parts = splitRows(output, inputs.map((i) => i.table.numRows));
+      parts = splitRows(
+        output,
+        inputs.map((i) => i.table.numRows),
+      );
     } catch {
       // Some input made the run fail: halve the batch until the culprits run alone.
       const half = Math.ceil(inputs.length / 2);

@@ -50,7 +50,8 @@ function hostPackagesPlugin(external: ReadonlySet<string>, used: Set<string>): P
           return { errors: [{ text: `Package "${args.path}" is imported by the pipeline but cannot be loaded here: ${(cause as Error).message}` }] };
         }
         used.add(packageNameOf(args.path));
-        const names = mod !== null && (typeof mod === "object" || typeof mod === "function") ? Object.keys(mod).filter((n) => n !== "default" && IDENTIFIER.test(n)) : [];
+        const names =
+          mod !== null && (typeof mod === "object" || typeof mod === "function") ? Object.keys(mod).filter((n) => n !== "default" && IDENTIFIER.test(n)) : [];
         const lines = [
           `const m = globalThis[Symbol.for(${JSON.stringify(HOST_KEY)})].require(${JSON.stringify(args.path)});`,
           `export default (m && m.__esModule && "default" in m) ? m.default : m;`,

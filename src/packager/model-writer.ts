@@ -90,7 +90,9 @@ export async function writeModel(target: string, contents: ModelContents): Promi
       const path = `artifacts/${name.replace(/[^\w.-]/g, "_")}${extname(artifact.source)}`;
       const clash = Object.entries(artifacts).find(([, a]) => a.path === path);
       if (clash) {
-        throw new PackagingError(`Artifacts "${clash[0]}" and "${name}" would both be stored as ${path}. Rename one of the datasets.`, { code: "ARTIFACT_NAME_CLASH" });
+        throw new PackagingError(`Artifacts "${clash[0]}" and "${name}" would both be stored as ${path}. Rename one of the datasets.`, {
+          code: "ARTIFACT_NAME_CLASH",
+        });
       }
       await copyFile(artifact.source, join(tmp, path));
       artifacts[name] = { type: artifact.type, path, ...(await sha256File(join(tmp, path))) };
@@ -140,7 +142,8 @@ export async function writeModel(target: string, contents: ModelContents): Promi
     if (contents.artifactPath !== undefined && contents.runId !== undefined) mlmodel["artifact_path"] = contents.artifactPath;
     if (contents.runId !== undefined) mlmodel["run_id"] = contents.runId;
     if (exampleInfo) mlmodel["saved_input_example_info"] = exampleInfo;
-    if (contents.signature) mlmodel["signature"] = { inputs: contents.signature.inputs, outputs: contents.signature.outputs, params: contents.signature.params };
+    if (contents.signature)
+      mlmodel["signature"] = { inputs: contents.signature.inputs, outputs: contents.signature.outputs, params: contents.signature.params };
     await writeFile(join(tmp, "MLmodel"), toYaml(mlmodel));
     await rename(tmp, target);
   } catch (error) {
@@ -148,4 +151,3 @@ export async function writeModel(target: string, contents: ModelContents): Promi
     throw error;
   }
 }
-

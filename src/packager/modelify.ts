@@ -33,11 +33,15 @@ export async function modelify(options: ModelifyOptions): Promise<{ runId: strin
   const inference = getPipeline(project, options.pipelineName);
   const inputs = inference.inputs();
   if (!inputs.includes(options.inputName)) {
-    throw new PackagingError(`--input-name "${options.inputName}" is not an input of pipeline "${options.pipelineName}". Its inputs: [${inputs.join(", ")}].`, { code: "INVALID_PIPELINE_ML" });
+    throw new PackagingError(`--input-name "${options.inputName}" is not an input of pipeline "${options.pipelineName}". Its inputs: [${inputs.join(", ")}].`, {
+      code: "INVALID_PIPELINE_ML",
+    });
   }
   const outputs = inference.outputs();
   if (outputs.length !== 1) {
-    throw new PackagingError(`Pipeline "${options.pipelineName}" must have exactly one output to be served; it has [${outputs.join(", ")}].`, { code: "INVALID_PIPELINE_ML" });
+    throw new PackagingError(`Pipeline "${options.pipelineName}" must have exactly one output to be served; it has [${outputs.join(", ")}].`, {
+      code: "INVALID_PIPELINE_ML",
+    });
   }
   const catalog = projectCatalog(project, project.parameters);
   const spec: InferenceSpec = {
@@ -55,7 +59,12 @@ export async function modelify(options: ModelifyOptions): Promise<{ runId: strin
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
   const runId =
     options.runId ??
-    (await store.createRun({ experimentId: (await store.getOrCreateExperiment(options.experiment ?? "Default")).experimentId, tags: { "pipeserve.modelify": options.pipelineName } })).runId;
+    (
+      await store.createRun({
+        experimentId: (await store.getOrCreateExperiment(options.experiment ?? "Default")).experimentId,
+        tags: { "pipeserve.modelify": options.pipelineName },
+      })
+    ).runId;
   const artifactPath = options.artifactPath ?? "model";
   const exampleData = catalog.has(options.inputName) ? await catalog.load(options.inputName).catch(() => undefined) : undefined;
   try {
@@ -78,7 +87,10 @@ export async function modelify(options: ModelifyOptions): Promise<{ runId: strin
   if (!options.runId) await store.endRun(runId, "FINISHED");
   const modelUri = `runs:/${runId}/${artifactPath}`;
   if (options.registeredModelName) {
-    const mv = await new ModelRegistry(store.root).createVersion(options.registeredModelName, modelUri, { runId, storageLocation: join(await store.artifactDir(runId), artifactPath) });
+    const mv = await new ModelRegistry(store.root).createVersion(options.registeredModelName, modelUri, {
+      runId,
+      storageLocation: join(await store.artifactDir(runId), artifactPath),
+    });
     return { runId, modelUri, registeredVersion: { name: options.registeredModelName, version: mv.version } };
   }
   return { runId, modelUri };

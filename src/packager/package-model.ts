@@ -1,13 +1,4 @@
-import {
-  DataCatalog,
-  MemoryDataset,
-  SequentialRunner,
-  getParam,
-  nestParams,
-  type Dataset,
-  type NodeIO,
-  type Pipeline,
-} from "../runtime/index.js";
+import { DataCatalog, MemoryDataset, SequentialRunner, getParam, nestParams, type Dataset, type NodeIO, type Pipeline } from "../runtime/index.js";
 import {
   asColumnTable,
   enforceSchema,
@@ -110,7 +101,12 @@ function explicitSignature(given: SignatureJson): MlflowSignature {
  * pass the declared inputs, and the inference output on it must pass the declared outputs. A
  * signature that does not describe the pipeline fails packaging, not the first request.
  */
-async function checkExplicitSignature(options: PackageModelOptions, sample: ColumnTable, parameters: Record<string, unknown>, given: MlflowSignature): Promise<void> {
+async function checkExplicitSignature(
+  options: PackageModelOptions,
+  sample: ColumnTable,
+  parameters: Record<string, unknown>,
+  given: MlflowSignature,
+): Promise<void> {
   const { ml } = options;
   const signature = signatureFromMlflow(given);
   const fix = 'Fix logModel.signature, or let pipeserve infer it with signature: "auto".';
@@ -119,10 +115,13 @@ async function checkExplicitSignature(options: PackageModelOptions, sample: Colu
     try {
       input = enforceSchema(sample, signature.inputs).table;
     } catch (cause) {
-      throw new PackagingError(`The sample data of "${ml.inputName}" does not fit logModel.signature's inputs, so the served model would refuse data like it: ${(cause as Error).message} ${fix}`, {
-        code: "SIGNATURE_MISMATCH",
-        cause,
-      });
+      throw new PackagingError(
+        `The sample data of "${ml.inputName}" does not fit logModel.signature's inputs, so the served model would refuse data like it: ${(cause as Error).message} ${fix}`,
+        {
+          code: "SIGNATURE_MISMATCH",
+          cause,
+        },
+      );
     }
   }
   if (!signature.outputs) return;
@@ -130,7 +129,10 @@ async function checkExplicitSignature(options: PackageModelOptions, sample: Colu
   try {
     enforceSchema(outputToTable(output), signature.outputs);
   } catch (cause) {
-    throw new PackagingError(`The inference output on the sample data does not match logModel.signature's outputs: ${(cause as Error).message} ${fix}`, { code: "SIGNATURE_MISMATCH", cause });
+    throw new PackagingError(`The inference output on the sample data does not match logModel.signature's outputs: ${(cause as Error).message} ${fix}`, {
+      code: "SIGNATURE_MISMATCH",
+      cause,
+    });
   }
 }
 
@@ -157,7 +159,10 @@ export async function packageModel(options: PackageModelOptions): Promise<void> 
     try {
       sample = sliceTable(asColumnTable(options.exampleData), 0, SIGNATURE_SAMPLE_ROWS);
     } catch (cause) {
-      throw new PackagingError(`The data of "${ml.inputName}" is not tabular, so no signature or example can be made from it: ${(cause as Error).message}`, { code: "INVALID_EXAMPLE", cause });
+      throw new PackagingError(`The data of "${ml.inputName}" is not tabular, so no signature or example can be made from it: ${(cause as Error).message}`, {
+        code: "INVALID_EXAMPLE",
+        cause,
+      });
     }
   }
   const exampleRows = options.ml.logModel.exampleRows ?? 5;
@@ -184,7 +189,9 @@ export async function packageModel(options: PackageModelOptions): Promise<void> 
     if (sample) await checkExplicitSignature(options, sample, parameters, signature);
   }
 
-  const bundle = options.bundle ?? (await bundlePipelines(options.pipelinesFile, { pipelineName: options.pipelineName, exportName: "inference", external: ml.logModel.external ?? [] }));
+  const bundle =
+    options.bundle ??
+    (await bundlePipelines(options.pipelinesFile, { pipelineName: options.pipelineName, exportName: "inference", external: ml.logModel.external ?? [] }));
   const nodes = ml.inference.nodes.map((n) => ({ name: n.name, inputs: n.inputs as NodeIO, outputs: n.outputs as NodeIO, tags: n.tags }));
   await writeModel(options.target, {
     nodes,

@@ -7,7 +7,8 @@ export function applyParamOverrides(params: Record<string, unknown>, overrides: 
   let out: Record<string, unknown> = params;
   for (const item of overrides) {
     const eq = item.indexOf("=");
-    if (eq <= 0) throw new PackagingError(`Invalid --params entry ${JSON.stringify(item)}: write key=value, e.g. --params model.lr=0.1.`, { code: "INVALID_PARAMS" });
+    if (eq <= 0)
+      throw new PackagingError(`Invalid --params entry ${JSON.stringify(item)}: write key=value, e.g. --params model.lr=0.1.`, { code: "INVALID_PARAMS" });
     const key = item.slice(0, eq);
     let value: unknown;
     try {
@@ -15,7 +16,10 @@ export function applyParamOverrides(params: Record<string, unknown>, overrides: 
     } catch {
       value = item.slice(eq + 1);
     }
-    if (key.split(".").some((p) => p === "")) throw new PackagingError(`Invalid parameter name ${JSON.stringify(key)} in --params: dotted names need a name on each side of every dot.`, { code: "INVALID_PARAMS" });
+    if (key.split(".").some((p) => p === ""))
+      throw new PackagingError(`Invalid parameter name ${JSON.stringify(key)} in --params: dotted names need a name on each side of every dot.`, {
+        code: "INVALID_PARAMS",
+      });
     out = withParam(out, key, value ?? null);
   }
   return out;

@@ -2,7 +2,6 @@ import { Pipeline, isParameterInput, parseCopyModeSpec, type CopyModeSpec, type 
 import { INPUT_TYPES, type InputType } from "../tabular/index.js";
 import { PackagingError } from "./errors.js";
 
-
 /** MLflow's JSON form of a signature, as written in `MLmodel`. */
 export interface SignatureJson {
   inputs: string | null;
@@ -127,9 +126,13 @@ export class PipelineML extends Pipeline {
     for (const name of this.artifactNames()) {
       const dataset: Dataset | undefined = catalog.get(name);
       if (!dataset) {
-        problems.push(`"${name}" is not in the catalog, so it would live only in memory; add it to catalog.yml with a file type (e.g. JsonArtifactDataset with a filepath).`);
+        problems.push(
+          `"${name}" is not in the catalog, so it would live only in memory; add it to catalog.yml with a file type (e.g. JsonArtifactDataset with a filepath).`,
+        );
       } else if (!("filepath" in dataset) || typeof (dataset as { filepath?: unknown }).filepath !== "string") {
-        problems.push(`"${name}" is a ${dataset.constructor.name}, which keeps nothing after the run; declare it in catalog.yml with a file type and a filepath.`);
+        problems.push(
+          `"${name}" is a ${dataset.constructor.name}, which keeps nothing after the run; declare it in catalog.yml with a file type and a filepath.`,
+        );
       }
     }
     if (problems.length > 0) {

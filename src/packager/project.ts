@@ -65,7 +65,10 @@ async function readYamlFile(path: string, what: string, floats?: Set<string>): P
   if (!existsSync(path)) return {};
   const doc = parseDocument(await readFile(path, "utf8"), { version: "1.1" });
   if (doc.errors.length > 0) {
-    throw new PackagingError(`${what} (${path}) is not valid YAML: ${doc.errors[0]?.message ?? "parse error"}`, { code: "INVALID_PROJECT", cause: doc.errors[0] });
+    throw new PackagingError(`${what} (${path}) is not valid YAML: ${doc.errors[0]?.message ?? "parse error"}`, {
+      code: "INVALID_PROJECT",
+      cause: doc.errors[0],
+    });
   }
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return {};
@@ -94,7 +97,10 @@ export async function loadProject(projectDir: string): Promise<Project> {
   const dir = resolve(projectDir);
   if (!existsSync(dir)) throw new PackagingError(`Project folder ${dir} does not exist.`, { code: "INVALID_PROJECT" });
   const name = PIPELINE_FILES.find((f) => existsSync(join(dir, f)));
-  if (!name) throw new PackagingError(`Project ${dir} has no pipelines file: add pipelines.ts exporting \`pipelines\`, a record of named pipelines.`, { code: "INVALID_PROJECT" });
+  if (!name)
+    throw new PackagingError(`Project ${dir} has no pipelines file: add pipelines.ts exporting \`pipelines\`, a record of named pipelines.`, {
+      code: "INVALID_PROJECT",
+    });
   const pipelinesFile = join(dir, name);
   const { code } = await bundlePipelines(pipelinesFile);
   const bundlePath = await writeBundle(createHash("sha256").update(dir).update(code).digest("hex").slice(0, 16), code);
@@ -126,7 +132,10 @@ export async function loadProject(projectDir: string): Promise<Project> {
 /** The named pipeline of a project, or an error listing the names. */
 export function getPipeline(project: Project, name: string): Pipeline {
   const p = project.pipelines[name];
-  if (!p) throw new PackagingError(`Project ${project.dir} has no pipeline "${name}". Pipelines: [${Object.keys(project.pipelines).join(", ")}].`, { code: "INVALID_PROJECT" });
+  if (!p)
+    throw new PackagingError(`Project ${project.dir} has no pipeline "${name}". Pipelines: [${Object.keys(project.pipelines).join(", ")}].`, {
+      code: "INVALID_PROJECT",
+    });
   return p;
 }
 

@@ -1,13 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import {
-  DataCatalog,
-  MetricsDataset,
-  SequentialRunner,
-  type Hooks,
-  type Pipeline,
-  type Runner,
-} from "../runtime/index.js";
+import { type DataCatalog, MetricsDataset, SequentialRunner, type Hooks, type Pipeline, type Runner } from "../runtime/index.js";
 import { FileStore, ModelRegistry, resolveTrackingUri } from "../store/index.js";
 import { bundlePipelines, type BundleResult } from "./bundle.js";
 import { PackagingError } from "./errors.js";
@@ -41,7 +34,11 @@ export interface RunProjectResult {
 
 function gitCommit(dir: string): string | undefined {
   try {
-    return execFileSync("git", ["rev-parse", "HEAD"], { cwd: dir, stdio: ["ignore", "pipe", "ignore"], timeout: 5000 }).toString().trim() || undefined;
+    return (
+      execFileSync("git", ["rev-parse", "HEAD"], { cwd: dir, stdio: ["ignore", "pipe", "ignore"], timeout: 5000 })
+        .toString()
+        .trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -64,7 +61,11 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
     ml.checkCatalog(catalog);
     // Bundled before training: code that will not package fails now, not after hours of training;
     // and the model carries the code that trained it, even if the files change meanwhile.
-    bundle = await bundlePipelines(project.pipelinesFile, { pipelineName: options.pipelineName, exportName: "inference", external: ml.logModel.external ?? [] });
+    bundle = await bundlePipelines(project.pipelinesFile, {
+      pipelineName: options.pipelineName,
+      exportName: "inference",
+      external: ml.logModel.external ?? [],
+    });
   }
   // NB: the params inference reads are checked now too: packaging needs them only after training.
   const needed = ml ? [...new Set([...selected.inputs(), ...ml.parameterInputs()])] : selected.inputs();

@@ -99,7 +99,8 @@ export class DataCatalog {
    */
   static fromConfig(config: unknown, options: CatalogConfigOptions): DataCatalog {
     if (config === null || config === undefined) return new DataCatalog({}, options);
-    if (!isPlainObject(config)) throw new DatasetError("The catalog config must be a mapping of dataset name → { type, filepath, ... }.", { code: "INVALID_CATALOG" });
+    if (!isPlainObject(config))
+      throw new DatasetError("The catalog config must be a mapping of dataset name → { type, filepath, ... }.", { code: "INVALID_CATALOG" });
     const datasets: Record<string, Dataset> = {};
     for (const [name, entry] of Object.entries(config)) {
       if (name.startsWith("_")) continue;
@@ -207,7 +208,10 @@ export class DataCatalog {
     } catch (error) {
       // An in-memory dataset fails synchronously and cannot know its own name.
       if (error instanceof DatasetError && error.code === "DATASET_EMPTY") {
-        throw new DatasetError(`Dataset "${name}" has no data yet: ${error.message} Save to it (or feed it) before a node reads it.`, { code: "DATASET_EMPTY", cause: error });
+        throw new DatasetError(`Dataset "${name}" has no data yet: ${error.message} Save to it (or feed it) before a node reads it.`, {
+          code: "DATASET_EMPTY",
+          cause: error,
+        });
       }
       throw error;
     }
@@ -220,12 +224,16 @@ export class DataCatalog {
       const key = name.slice(7);
       const { found, value } = getParam(this.params, key);
       if (!found) {
-        const known = this.list().filter((n) => n.startsWith("params:")).map((n) => n.slice(7));
+        const known = this.list()
+          .filter((n) => n.startsWith("params:"))
+          .map((n) => n.slice(7));
         throw new DatasetError(`Parameter "${key}" is not defined. Known parameters: [${known.join(", ")}].`, { code: "UNKNOWN_PARAMETER" });
       }
       return typeof value === "object" && value !== null ? deepClone(value) : value;
     }
-    throw new DatasetError(`Dataset "${name}" is not in the catalog. Known datasets: [${[...this.#datasets.keys()].join(", ")}].`, { code: "DATASET_NOT_FOUND" });
+    throw new DatasetError(`Dataset "${name}" is not in the catalog. Known datasets: [${[...this.#datasets.keys()].join(", ")}].`, {
+      code: "DATASET_NOT_FOUND",
+    });
   }
 
   /** Saves to a registered dataset, or to a new `MemoryDataset` for an unregistered name. */
@@ -254,4 +262,3 @@ export class DataCatalog {
     this.#datasets.get(name)?.release?.();
   }
 }
-

@@ -97,4 +97,3 @@ export function pipeserveVersion(): string {
   }
   return (ownVersion = "0.0.0");
 }
-

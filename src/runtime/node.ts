@@ -4,7 +4,7 @@ import { PipelineError } from "./errors.js";
 export type NodeIO = string | readonly string[] | Readonly<Record<string, string>> | null;
 
 /** A node function: takes the loaded inputs and returns the outputs, or a promise of them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: parameters must be `any` so that functions with typed parameters are assignable (function parameters are contravariant)
 export type NodeFunction = (...args: any[]) => unknown;
 
 export interface NodeOptions {

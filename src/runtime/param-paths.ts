@@ -11,7 +11,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function getParam(params: unknown, key: string): { found: boolean; value: unknown } {
   let value: unknown = params;
   for (const part of key.split(".")) {
-    if (!isPlainObject(value) || !Object.prototype.hasOwnProperty.call(value, part)) return { found: false, value: undefined };
+    if (!isPlainObject(value) || !Object.hasOwn(value, part)) return { found: false, value: undefined };
     value = value[part];
   }
   return { found: true, value };

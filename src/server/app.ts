@@ -128,6 +128,7 @@ function paramsView(signature: Signature | null): { name: string; type: string; 
  * `/invocations`), the Open Inference Protocol v2, `/metadata` and `/metrics`. Bad input gets a
  * 4xx with an MLflow-shaped body; nothing a client sends takes the server down.
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: TODO(issue 16) split this function
 export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<Env> {
   const log = options.logger ?? pino({ level: process.env["PIPESERVE_LOG_LEVEL"] ?? "info" });
   const metrics = options.metrics ?? new ServerMetrics();
@@ -223,7 +224,10 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
   /** Checks one prediction's input, then runs it (in a batch when it may) under the queue bound and the timeout. */
   const predict = async (input: unknown, opts: PredictOptions): Promise<Prediction> => {
     if (!state.ready) throw new HttpError("TEMPORARILY_UNAVAILABLE", "The server is shutting down; retry on another instance.", { "Retry-After": "1" });
-    if (state.pending >= maxQueue) throw new HttpError("TEMPORARILY_UNAVAILABLE", `The server is at its limit of ${maxQueue} queued predictions (--max-queue); retry shortly.`, { "Retry-After": "1" });
+    if (state.pending >= maxQueue)
+      throw new HttpError("TEMPORARILY_UNAVAILABLE", `The server is at its limit of ${maxQueue} queued predictions (--max-queue); retry shortly.`, {
+        "Retry-After": "1",
+      });
     const prepared = model.prepare(input, opts);
     state.pending++;
     // NB: one promise and one timer per prediction (no Promise.race): this is every request's path.
@@ -320,7 +324,8 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
     const name = c.req.param("name");
     const v = c.req.param("version");
     if (name !== modelName) throw new HttpError("NOT_FOUND", `Model "${name}" is not served here; this server serves "${modelName}".`);
-    if (v !== undefined && modelVersion !== undefined && v !== modelVersion) throw new HttpError("NOT_FOUND", `Model "${name}" has no version "${v}" here; this server serves version ${modelVersion}.`);
+    if (v !== undefined && modelVersion !== undefined && v !== modelVersion)
+      throw new HttpError("NOT_FOUND", `Model "${name}" has no version "${v}" here; this server serves version ${modelVersion}.`);
   };
   const modelMetadata = (c: Context<Env>): Response => {
     checkModel(c);
@@ -347,7 +352,12 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
     }
     const request = decodeInferRequest(body);
     const result = await predict(request.table, { params: request.params });
-    return json(c, encodeInferResponse(result.output, model.signature, { modelName, modelVersion, id: request.id, outputs: request.outputs }), 200, noteRequest(c, result));
+    return json(
+      c,
+      encodeInferResponse(result.output, model.signature, { modelName, modelVersion, id: request.id, outputs: request.outputs }),
+      200,
+      noteRequest(c, result),
+    );
   };
   route("GET", "/v2/models/:name", modelMetadata);
   route("GET", "/v2/models/:name/versions/:version", modelMetadata);

@@ -91,17 +91,19 @@ export class PredictionBatcher {
       return;
     }
     const hooks = this.#hooksForRun();
-    this.#model.runBatch(
-      batch.map((w) => w.input),
-      hooks ? { hooks, onRun: this.#onRun } : { onRun: this.#onRun },
-    ).then(
-      (results) =>
-        results.forEach((result, i) => {
-          const waiting = batch[i] as Waiting;
-          if (result.status === "fulfilled") waiting.resolve(result.value);
-          else waiting.reject(result.reason);
-        }),
-      (error: unknown) => batch.forEach((w) => w.reject(error)),
-    );
+    this.#model
+      .runBatch(
+        batch.map((w) => w.input),
+        hooks ? { hooks, onRun: this.#onRun } : { onRun: this.#onRun },
+      )
+      .then(
+        (results) =>
+          results.forEach((result, i) => {
+            const waiting = batch[i] as Waiting;
+            if (result.status === "fulfilled") waiting.resolve(result.value);
+            else waiting.reject(result.reason);
+          }),
+        (error: unknown) => batch.forEach((w) => w.reject(error)),
+      );
   }
 }

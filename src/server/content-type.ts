@@ -25,7 +25,8 @@ export function parseContentType(header: string | undefined): BodyType {
   if (header === undefined || header.trim() === "") throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `The request has no Content-Type. ${accepted}`);
   const [rawType, ...rawParams] = header.split(";");
   const type = (rawType ?? "").trim().toLowerCase();
-  if (!(BODY_TYPES as readonly string[]).includes(type)) throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `Content-Type "${header}" is not supported. ${accepted}`);
+  if (!(BODY_TYPES as readonly string[]).includes(type))
+    throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `Content-Type "${header}" is not supported. ${accepted}`);
   for (const param of rawParams) {
     const [key = "", value = ""] = param.split("=").map((s) => s.trim());
     if (key === "" && value === "") continue;

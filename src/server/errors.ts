@@ -58,10 +58,20 @@ export function toErrorReply(error: unknown, debug = false): ErrorReply {
     return { status: ERROR_STATUS[code] as number, code, message: error.message, headers: {}, internal: false, stack };
   }
   if (error instanceof NodeError) {
-    return { status: 500, code: "INTERNAL_ERROR", message: `The pipeline failed: ${error.message}`, headers: {}, internal: true, stack: debug ? stackOf(error) : undefined };
+    return {
+      status: 500,
+      code: "INTERNAL_ERROR",
+      message: `The pipeline failed: ${error.message}`,
+      headers: {},
+      internal: true,
+      stack: debug ? stackOf(error) : undefined,
+    };
   }
   if (error instanceof ModelLoadError) return { status: 500, code: "INTERNAL_ERROR", message: error.message, headers: {}, internal: true, stack };
-  const message = debug && error instanceof Error ? `Internal error: ${error.message}` : "Internal server error. The request id in X-Request-Id finds the details in the server log.";
+  const message =
+    debug && error instanceof Error
+      ? `Internal error: ${error.message}`
+      : "Internal server error. The request id in X-Request-Id finds the details in the server log.";
   return { status: 500, code: "INTERNAL_ERROR", message, headers: {}, internal: true, stack };
 }
 

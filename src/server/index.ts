@@ -5,7 +5,15 @@
  */
 export { createApp, ServerState, type AppOptions } from "./app.js";
 export { ERROR_STATUS, HttpError, toErrorReply, type ErrorReply } from "./errors.js";
-export { BODY_TYPES, RESPONSE_TYPES, parseContentType, negotiateResponseType, acceptedResponseTypes, type BodyType, type ResponseType } from "./content-type.js";
+export {
+  BODY_TYPES,
+  RESPONSE_TYPES,
+  parseContentType,
+  negotiateResponseType,
+  acceptedResponseTypes,
+  type BodyType,
+  type ResponseType,
+} from "./content-type.js";
 export { decodeBody, encodeResponse, queryParams, type DecodedBody } from "./invocations.js";
 export { ServerMetrics } from "./metrics.js";
 export { serveApp, type ServeOptions, type RunningServer } from "./serve.js";

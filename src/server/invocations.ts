@@ -41,7 +41,10 @@ export function queryParams(raw: string | undefined): Record<string, unknown> | 
   try {
     value = JSON.parse(raw);
   } catch {
-    throw new HttpError("BAD_REQUEST", `The params query parameter is not valid JSON. Send a URL-encoded object, e.g. ?params=${encodeURIComponent('{"threshold":0.5}')}.`);
+    throw new HttpError(
+      "BAD_REQUEST",
+      `The params query parameter is not valid JSON. Send a URL-encoded object, e.g. ?params=${encodeURIComponent('{"threshold":0.5}')}.`,
+    );
   }
   if (value !== null && (typeof value !== "object" || Array.isArray(value))) {
     throw new HttpError("INVALID_PARAMETER_VALUE", "The params query parameter must be a JSON object of param name → value.");
@@ -67,7 +70,10 @@ export function decodeBody(type: BodyType, body: Uint8Array, paramsQuery: string
       const table = decodeArrowIpc(body);
       // NB: apache-arrow reads bytes that are not IPC at all as an empty table; that is no request.
       if (table.schema.fields.length === 0) {
-        throw new HttpError("BAD_REQUEST", `The request body is not Arrow IPC data: no schema with columns was found. Send a table in the Arrow IPC stream or file format as ${type}.`);
+        throw new HttpError(
+          "BAD_REQUEST",
+          `The request body is not Arrow IPC data: no schema with columns was found. Send a table in the Arrow IPC stream or file format as ${type}.`,
+        );
       }
       return { input: fromArrow(table), params: queryParams(paramsQuery), fromText: false };
     }

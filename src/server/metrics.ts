@@ -18,7 +18,12 @@ export class ServerMetrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: "pipeserve_http_requests_total", help: "HTTP requests by route, method and status.", labelNames: ["route", "method", "status"], registers });
+    this.requests = new Counter({
+      name: "pipeserve_http_requests_total",
+      help: "HTTP requests by route, method and status.",
+      labelNames: ["route", "method", "status"],
+      registers,
+    });
     this.latency = new Histogram({
       name: "pipeserve_http_request_duration_seconds",
       help: "HTTP request latency by route and status.",

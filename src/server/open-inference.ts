@@ -37,9 +37,14 @@ function checkTensorData(name: string, datatype: string, values: readonly unknow
     let expected: string;
     if (datatype === "BOOL") [ok, expected] = [typeof v === "boolean", "true or false"];
     else if (datatype === "BYTES") [ok, expected] = [typeof v === "string", "strings"];
-    else if (range) [ok, expected] = [typeof v === "number" && Number.isInteger(v) && v >= range[0] && v <= range[1], `whole numbers from ${range[0]} to ${range[1]}`];
+    else if (range)
+      [ok, expected] = [typeof v === "number" && Number.isInteger(v) && v >= range[0] && v <= range[1], `whole numbers from ${range[0]} to ${range[1]}`];
     else [ok, expected] = [typeof v === "number", "numbers"];
-    if (!ok) throw new HttpError("BAD_REQUEST", `Input "${name}" is ${datatype}, but element ${i} of its data is ${JSON.stringify(v) ?? String(v)}; ${datatype} takes ${expected}.`);
+    if (!ok)
+      throw new HttpError(
+        "BAD_REQUEST",
+        `Input "${name}" is ${datatype}, but element ${i} of its data is ${JSON.stringify(v) ?? String(v)}; ${datatype} takes ${expected}.`,
+      );
   }
 }
 
@@ -60,8 +65,14 @@ function flatten(data: unknown, into: unknown[]): void {
 }
 
 /** An infer request's inputs as a table: each input is one column (MLServer's `pd` content type). */
-export function decodeInferRequest(body: unknown): { table: ColumnTable; params: Record<string, unknown> | null; id: string | undefined; outputs: string[] | undefined } {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError("BAD_REQUEST", 'An infer request must be a JSON object with "inputs".');
+export function decodeInferRequest(body: unknown): {
+  table: ColumnTable;
+  params: Record<string, unknown> | null;
+  id: string | undefined;
+  outputs: string[] | undefined;
+} {
+  if (body === null || typeof body !== "object" || Array.isArray(body))
+    throw new HttpError("BAD_REQUEST", 'An infer request must be a JSON object with "inputs".');
   const req = body as { id?: unknown; inputs?: unknown; parameters?: unknown; outputs?: unknown };
   let outputs: string[] | undefined;
   if (req.outputs !== undefined && req.outputs !== null) {
@@ -72,7 +83,8 @@ export function decodeInferRequest(body: unknown): { table: ColumnTable; params:
     outputs = list.map((o) => (o as { name: string }).name);
   }
   if (req.id !== undefined && typeof req.id !== "string") throw new HttpError("BAD_REQUEST", '"id" must be a string.');
-  if (!Array.isArray(req.inputs) || req.inputs.length === 0) throw new HttpError("BAD_REQUEST", '"inputs" must be a non-empty list of tensors {name, shape, datatype, data}.');
+  if (!Array.isArray(req.inputs) || req.inputs.length === 0)
+    throw new HttpError("BAD_REQUEST", '"inputs" must be a non-empty list of tensors {name, shape, datatype, data}.');
   if (req.parameters !== undefined && req.parameters !== null && (typeof req.parameters !== "object" || Array.isArray(req.parameters))) {
     throw new HttpError("BAD_REQUEST", '"parameters" must be an object.');
   }
@@ -81,26 +93,41 @@ export function decodeInferRequest(body: unknown): { table: ColumnTable; params:
   for (const [i, raw] of req.inputs.entries()) {
     const t = raw as { name?: unknown; shape?: unknown; datatype?: unknown; data?: unknown };
     if (typeof t?.name !== "string" || t.name === "") throw new HttpError("BAD_REQUEST", `inputs[${i}] needs a "name".`);
-    if (typeof t.datatype !== "string" || !DATATYPES.includes(t.datatype)) throw new HttpError("BAD_REQUEST", `Input "${t.name}" has datatype ${JSON.stringify(t.datatype)}; use one of ${DATATYPES.join(", ")}.`);
+    if (typeof t.datatype !== "string" || !DATATYPES.includes(t.datatype))
+      throw new HttpError("BAD_REQUEST", `Input "${t.name}" has datatype ${JSON.stringify(t.datatype)}; use one of ${DATATYPES.join(", ")}.`);
     if (!Array.isArray(t.shape) || t.shape.length === 0 || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new HttpError("BAD_REQUEST", `Input "${t.name}" needs a "shape" of non-negative whole numbers, e.g. [3] or [3, 1].`);
     }
     const values: unknown[] = [];
     flatten(t.data, values);
     const expected = (t.shape as number[]).reduce((a, b) => a * b, 1);
-    if (values.length !== expected) throw new HttpError("BAD_REQUEST", `Input "${t.name}" has shape [${(t.shape as number[]).join(", ")}] but ${values.length} values.`);
+    if (values.length !== expected)
+      throw new HttpError("BAD_REQUEST", `Input "${t.name}" has shape [${(t.shape as number[]).join(", ")}] but ${values.length} values.`);
     checkTensorData(t.name, t.datatype, values);
     const rows = (t.shape as number[])[0] as number;
-    if (expected !== rows) throw new HttpError("BAD_REQUEST", `Input "${t.name}" has shape [${(t.shape as number[]).join(", ")}]: each input is one column, so use [rows] or [rows, 1].`);
+    if (expected !== rows)
+      throw new HttpError(
+        "BAD_REQUEST",
+        `Input "${t.name}" has shape [${(t.shape as number[]).join(", ")}]: each input is one column, so use [rows] or [rows, 1].`,
+      );
     if (names.includes(t.name)) throw new HttpError("BAD_REQUEST", `Input "${t.name}" is given twice.`);
     names.push(t.name);
     columns.push(values as Cell[]);
   }
   const numRows = columns[0]?.length ?? 0;
   columns.forEach((c, i) => {
-    if (c.length !== numRows) throw new HttpError("BAD_REQUEST", `Input "${names[i]}" has ${c.length} rows but "${names[0]}" has ${numRows}; every input must have the same number of rows.`);
+    if (c.length !== numRows)
+      throw new HttpError(
+        "BAD_REQUEST",
+        `Input "${names[i]}" has ${c.length} rows but "${names[0]}" has ${numRows}; every input must have the same number of rows.`,
+      );
   });
-  return { table: { names, columns, numRows }, params: (req.parameters as Record<string, unknown> | undefined) ?? null, id: req.id as string | undefined, outputs };
+  return {
+    table: { names, columns, numRows },
+    params: (req.parameters as Record<string, unknown> | undefined) ?? null,
+    id: req.id as string | undefined,
+    outputs,
+  };
 }
 
 /** The tensor datatype a typed array's own element type names. */
@@ -175,7 +202,11 @@ export function encodeInferResponse(
   // The request's "outputs", when given, choose which outputs come back, in its order.
   const wanted = meta.outputs ?? table.names;
   const unknown = wanted.filter((name) => !table.names.includes(name));
-  if (unknown.length > 0) throw new HttpError("BAD_REQUEST", `The request asks for outputs [${unknown.join(", ")}], which the model does not return; its outputs: [${table.names.join(", ")}].`);
+  if (unknown.length > 0)
+    throw new HttpError(
+      "BAD_REQUEST",
+      `The request asks for outputs [${unknown.join(", ")}], which the model does not return; its outputs: [${table.names.join(", ")}].`,
+    );
   return {
     model_name: meta.modelName,
     ...(meta.modelVersion !== undefined ? { model_version: meta.modelVersion } : {}),

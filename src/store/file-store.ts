@@ -150,13 +150,15 @@ export class FileStore {
   async getExperiment(nameOrId: string): Promise<Experiment> {
     const all = await this.listExperiments();
     const found = all.find((e) => e.experimentId === nameOrId) ?? all.find((e) => e.name === nameOrId);
-    if (!found) throw new NotFoundError(`No experiment named or numbered "${nameOrId}". Experiments: ${all.map((e) => `${e.name} (${e.experimentId})`).join(", ")}.`);
+    if (!found)
+      throw new NotFoundError(`No experiment named or numbered "${nameOrId}". Experiments: ${all.map((e) => `${e.name} (${e.experimentId})`).join(", ")}.`);
     return found;
   }
 
   /** The experiment with this name, created if missing (safe when several processes race). */
   async getOrCreateExperiment(name: string): Promise<Experiment> {
-    if (typeof name !== "string" || name.trim() === "") throw new StoreError("An experiment name must be a non-empty string.", { code: "INVALID_PARAMETER_VALUE" });
+    if (typeof name !== "string" || name.trim() === "")
+      throw new StoreError("An experiment name must be a non-empty string.", { code: "INVALID_PARAMETER_VALUE" });
     const existing = await this.getExperimentByName(name);
     if (existing) return existing;
     return withLock(join(this.root, ".experiments.lock"), async () => {
@@ -191,7 +193,8 @@ export class FileStore {
   async createRun(options: { experimentId?: string; runName?: string; tags?: Record<string, string>; userId?: string } = {}): Promise<RunInfo> {
     const experimentId = options.experimentId ?? DEFAULT_EXPERIMENT_ID;
     const expDir = join(this.root, experimentId);
-    if (!EXPERIMENT_ID.test(experimentId) || !(await isFile(join(expDir, "meta.yaml")))) throw new NotFoundError(`Experiment "${experimentId}" does not exist.`);
+    if (!EXPERIMENT_ID.test(experimentId) || !(await isFile(join(expDir, "meta.yaml"))))
+      throw new NotFoundError(`Experiment "${experimentId}" does not exist.`);
     const runId = randomUUID().replaceAll("-", "");
     const runName = options.runName ?? `run-${runId.slice(0, 8)}`;
     const dir = join(expDir, runId);
@@ -267,7 +270,7 @@ export class FileStore {
   async logParam(runId: string, key: string, value: unknown): Promise<void> {
     checkKey("param", key);
     const path = join(await this.runDir(runId), "params", key);
-    const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+    const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
     if (await isFile(path)) {
       const old = await readFile(path, "utf8");
       if (old === text) return;
@@ -285,7 +288,10 @@ export class FileStore {
   /** Appends a metric point (`<timestamp_ms> <value> <step>`, integers for time and step). */
   async logMetric(runId: string, key: string, value: number, options: { step?: number; timestamp?: number } = {}): Promise<void> {
     checkKey("metric", key);
-    if (typeof value !== "number" || Number.isNaN(value)) throw new StoreError(`Metric "${key}" must be a number, got ${typeof value === "number" ? String(value) : JSON.stringify(value)}.`, { code: "INVALID_PARAMETER_VALUE" });
+    if (typeof value !== "number" || Number.isNaN(value))
+      throw new StoreError(`Metric "${key}" must be a number, got ${typeof value === "number" ? String(value) : JSON.stringify(value)}.`, {
+        code: "INVALID_PARAMETER_VALUE",
+      });
     const step = Math.trunc(options.step ?? 0);
     const timestamp = Math.trunc(options.timestamp ?? Date.now());
     const path = join(await this.runDir(runId), "metrics", key);
@@ -314,7 +320,10 @@ export class FileStore {
     const metrics: Record<string, MetricPoint> = {};
     for (const key of await listKeyFiles(join(dir, "metrics"))) {
       const history = await this.getMetricHistory(runId, key);
-      const last = history.reduce<MetricPoint | undefined>((best, p) => (!best || p.step > best.step || (p.step === best.step && p.timestamp >= best.timestamp) ? p : best), undefined);
+      const last = history.reduce<MetricPoint | undefined>(
+        (best, p) => (!best || p.step > best.step || (p.step === best.step && p.timestamp >= best.timestamp) ? p : best),
+        undefined,
+      );
       if (last) metrics[key] = last;
     }
     return { info, params, metrics, tags };

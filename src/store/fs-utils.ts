@@ -100,7 +100,13 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promi
 
 /** Rejects keys that would escape their folder or that MLflow cannot store. */
 export function checkKey(kind: string, key: string): string {
-  if (typeof key !== "string" || key === "" || key.length > 250 || !/^[\w\-./ ]+$/.test(key) || key.split("/").some((p) => p === "" || p === "." || p === "..")) {
+  if (
+    typeof key !== "string" ||
+    key === "" ||
+    key.length > 250 ||
+    !/^[\w\-./ ]+$/.test(key) ||
+    key.split("/").some((p) => p === "" || p === "." || p === "..")
+  ) {
     throw new StoreError(
       `Invalid ${kind} name ${JSON.stringify(key)}: use letters, digits, _ - . / and spaces (at most 250 characters), with no empty, "." or ".." path parts.`,
       { code: "INVALID_PARAMETER_VALUE" },

@@ -188,7 +188,10 @@ export class ModelRegistry {
   /** One version, by number. */
   async getVersion(name: string, version: number | string): Promise<ModelVersion> {
     const n = typeof version === "number" ? version : /^\d+$/.test(version) ? Number(version) : Number.NaN;
-    if (!Number.isInteger(n) || n < 1) throw new StoreError(`Invalid version ${JSON.stringify(version)} of model "${name}": versions are whole numbers from 1.`, { code: "INVALID_PARAMETER_VALUE" });
+    if (!Number.isInteger(n) || n < 1)
+      throw new StoreError(`Invalid version ${JSON.stringify(version)} of model "${name}": versions are whole numbers from 1.`, {
+        code: "INVALID_PARAMETER_VALUE",
+      });
     await this.getModel(name);
     const path = join(this.#modelDir(name), `version-${n}`, "meta.yaml");
     if (!(await isFile(path))) {
@@ -246,7 +249,11 @@ export class ModelRegistry {
     const aliases = (await this.getModel(name)).aliases;
     const version = aliases[alias];
     if (version === undefined) {
-      throw new NotFoundError(`Model "${name}" has no alias "${alias}". Aliases: [${Object.entries(aliases).map(([a, v]) => `${a} → ${v}`).join(", ")}].`);
+      throw new NotFoundError(
+        `Model "${name}" has no alias "${alias}". Aliases: [${Object.entries(aliases)
+          .map(([a, v]) => `${a} → ${v}`)
+          .join(", ")}].`,
+      );
     }
     return this.getVersion(name, version);
   }

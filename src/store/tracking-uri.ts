@@ -12,7 +12,10 @@ export function resolveTrackingUri(flag?: string, env: NodeJS.ProcessEnv = proce
     try {
       return fileURLToPath(uri);
     } catch (cause) {
-      throw new StoreError(`Invalid tracking URI ${JSON.stringify(uri)}: use file:///absolute/path or a plain path.`, { code: "INVALID_PARAMETER_VALUE", cause });
+      throw new StoreError(`Invalid tracking URI ${JSON.stringify(uri)}: use file:///absolute/path or a plain path.`, {
+        code: "INVALID_PARAMETER_VALUE",
+        cause,
+      });
     }
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) || /^(databricks|uc)(:|$)/.test(uri)) {

@@ -31,9 +31,7 @@ export function createTable(names: readonly string[], columns: readonly Cell[][]
   const numRows = columns[0]?.length ?? 0;
   columns.forEach((column, i) => {
     if (column.length !== numRows) {
-      throw new FormatError(
-        `Column "${names[i]}" has ${column.length} values but column "${names[0]}" has ${numRows}. All columns must have the same length.`,
-      );
+      throw new FormatError(`Column "${names[i]}" has ${column.length} values but column "${names[0]}" has ${numRows}. All columns must have the same length.`);
     }
   });
   return { names, columns, numRows };

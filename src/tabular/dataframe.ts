@@ -21,11 +21,7 @@ export function loadDanfo(): Danfo {
 /** True for a danfojs DataFrame (from this or any other copy of danfojs). */
 export function isDataFrame(value: unknown): value is DataFrame {
   return (
-    typeof value === "object" &&
-    value !== null &&
-    "$isSeries" in value &&
-    (value as { $isSeries: unknown }).$isSeries === false &&
-    "getColumnData" in value
+    typeof value === "object" && value !== null && "$isSeries" in value && (value as { $isSeries: unknown }).$isSeries === false && "getColumnData" in value
   );
 }
 
@@ -53,7 +49,8 @@ function rowsOf(columns: readonly ArrayLike<unknown>[], numRows: number): unknow
  * @throws FormatError for rows without any column (a DataFrame cannot hold them).
  */
 export function toDataFrame(table: ColumnTable): DataFrame {
-  if (table.numRows > 0 && table.names.length === 0) throw new FormatError(`The input has ${table.numRows} rows but no columns; a DataFrame needs at least one column.`);
+  if (table.numRows > 0 && table.names.length === 0)
+    throw new FormatError(`The input has ${table.numRows} rows but no columns; a DataFrame needs at least one column.`);
   return frameOfColumns(table.names, table.columns, table.numRows);
 }
 
@@ -61,10 +58,19 @@ export function toDataFrame(table: ColumnTable): DataFrame {
  * A danfojs DataFrame of named columns, in their order (see `toDataFrame`), optionally with an
  * index and dtypes (to rebuild a frame exactly).
  */
-export function frameOfColumns(names: readonly string[], columns: readonly ArrayLike<unknown>[], numRows: number, options: { index?: (string | number)[]; dtypes?: string[] } = {}): DataFrame {
+export function frameOfColumns(
+  names: readonly string[],
+  columns: readonly ArrayLike<unknown>[],
+  numRows: number,
+  options: { index?: (string | number)[]; dtypes?: string[] } = {},
+): DataFrame {
   const { DataFrame } = loadDanfo();
   if (numRows === 0 || names.length === 0) return new DataFrame([], { columns: [...names] });
-  return new DataFrame(rowsOf(columns, numRows) as never, { columns: [...names], ...(options.index ? { index: options.index } : {}), ...(options.dtypes ? { dtypes: options.dtypes as never } : {}) });
+  return new DataFrame(rowsOf(columns, numRows) as never, {
+    columns: [...names],
+    ...(options.index ? { index: options.index } : {}),
+    ...(options.dtypes ? { dtypes: options.dtypes as never } : {}),
+  });
 }
 
 /** The columns of a danfojs DataFrame as a table (cells are shared, arrays are fresh). */
@@ -84,5 +90,8 @@ export function cloneDataFrame(frame: DataFrame, deep: boolean): DataFrame {
   const names = [...(frame.columns as string[])];
   if (frame.shape[0] === 0) return new DataFrame([], { columns: names });
   const columns = (frame.getColumnData as unknown as unknown[][]).map((column) => (deep ? structuredClone(column) : column));
-  return frameOfColumns(names, columns, frame.shape[0] as number, { index: [...(frame.index as (string | number)[])], dtypes: [...(frame.dtypes as string[])] });
+  return frameOfColumns(names, columns, frame.shape[0] as number, {
+    index: [...(frame.index as (string | number)[])],
+    dtypes: [...(frame.dtypes as string[])],
+  });
 }

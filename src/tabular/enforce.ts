@@ -150,6 +150,7 @@ function numberFromText(text: string): number | undefined {
  * Checks one column against its type. Returns the input array itself when every value is already
  * right (no copy, no allocation), else a copy with the converted values.
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: TODO(issue 16) split this function
 function enforceColumn(values: readonly Cell[], numRows: number, column: string, spec: ColumnSpec, fromText: boolean, base = 0): Cell[] {
   const { type, required } = spec;
   let out: Cell[] | undefined;
@@ -302,7 +303,15 @@ function enforceColumn(values: readonly Cell[], numRows: number, column: string,
           }
           const date = parseIsoDateTime(v);
           if (date === null) throw wrongKindError(column, type, base + r, v);
-          if (hasSubMillisecondFraction(v)) throw incompatibleError(column, type, base + r, v, "whose fraction of a second is finer than a millisecond, which pipeserve's dates cannot hold", "Round it to milliseconds (at most 3 digits after the seconds).");
+          if (hasSubMillisecondFraction(v))
+            throw incompatibleError(
+              column,
+              type,
+              base + r,
+              v,
+              "whose fraction of a second is finer than a millisecond, which pipeserve's dates cannot hold",
+              "Round it to milliseconds (at most 3 digits after the seconds).",
+            );
           set(r, date);
           continue;
         }
@@ -483,8 +492,10 @@ function checkScalarParam(type: ParamType, value: unknown): ParamCheck {
     case "double":
       if (typeof value === "number") {
         // NB: JSON numbers beyond a double's range parse as Infinity; a float32 param overflows sooner.
-        if (value === Infinity || value === -Infinity) return { ok: false, reason: `got a number beyond the range of a double; expected ${PARAM_EXPECTED[type]}` };
-        if (type === "float" && Math.abs(value) > FLOAT32_MAX) return { ok: false, reason: `got ${showValue(value)}, out of the float32 range (±3.4e38); expected ${PARAM_EXPECTED[type]}` };
+        if (value === Infinity || value === -Infinity)
+          return { ok: false, reason: `got a number beyond the range of a double; expected ${PARAM_EXPECTED[type]}` };
+        if (type === "float" && Math.abs(value) > FLOAT32_MAX)
+          return { ok: false, reason: `got ${showValue(value)}, out of the float32 range (±3.4e38); expected ${PARAM_EXPECTED[type]}` };
         return { ok: true, value };
       }
       if (typeof value === "bigint" && value >= SAFE_MIN && value <= SAFE_MAX) return { ok: true, value: Number(value) };
@@ -493,7 +504,8 @@ function checkScalarParam(type: ParamType, value: unknown): ParamCheck {
       if (value instanceof Date && !Number.isNaN(value.getTime())) return { ok: true, value };
       if (typeof value === "string") {
         const date = parseIsoDateTime(value);
-        if (date !== null && hasSubMillisecondFraction(value)) return { ok: false, reason: `got ${showValue(value)}, finer than a millisecond, which pipeserve's dates cannot hold; round it to milliseconds` };
+        if (date !== null && hasSubMillisecondFraction(value))
+          return { ok: false, reason: `got ${showValue(value)}, finer than a millisecond, which pipeserve's dates cannot hold; round it to milliseconds` };
         if (date !== null) return { ok: true, value: date };
       }
       break;
@@ -554,9 +566,7 @@ function freshDefault(value: unknown): unknown {
  */
 export function enforceParams(params: Record<string, unknown> | null | undefined, schema: readonly ParamSpec[] | null): EnforcedParams {
   if (params !== null && params !== undefined && !isPlainObject(params)) {
-    throw new SchemaError(
-      `Parameters must be a dictionary. Got type '${pythonTypeName(params)}'. Send params as a JSON object such as {"threshold": 0.5}.`,
-    );
+    throw new SchemaError(`Parameters must be a dictionary. Got type '${pythonTypeName(params)}'. Send params as a JSON object such as {"threshold": 0.5}.`);
   }
   const given: Record<string, unknown> = params ?? {};
   const out: Record<string, unknown> = {};
@@ -586,9 +596,7 @@ export function enforceParams(params: Record<string, unknown> | null | undefined
     ignored.push(key);
   }
   if (problems.length > 0) {
-    throw new SchemaError(
-      `Invalid parameters found: ${problems.join("; ")}. Fix these values, or leave them out to use the defaults.`,
-    );
+    throw new SchemaError(`Invalid parameters found: ${problems.join("; ")}. Fix these values, or leave them out to use the defaults.`);
   }
   return { params: out, ignored };
 }

@@ -46,9 +46,7 @@ function wrongFormsError(body: unknown): FormatError {
   } else {
     received = `Received ${kindOf(body)}.`;
   }
-  return new FormatError(
-    `The input must be a JSON dictionary with exactly one of the input fields ${FORMS_TEXT}. ${received}${llmNote} ${PROTOCOL_NOTE}`,
-  );
+  return new FormatError(`The input must be a JSON dictionary with exactly one of the input fields ${FORMS_TEXT}. ${received}${llmNote} ${PROTOCOL_NOTE}`);
 }
 
 function parseBody(body: unknown): unknown {
@@ -143,9 +141,7 @@ function tableFromSplit(split: unknown): ColumnTable {
   }
   const { columns, data } = split;
   if (!Array.isArray(data)) {
-    throw new FormatError(
-      `dataframe_split.data must be a list of rows such as [[1, 0.5], [2, 1.5]]; got ${data === undefined ? "nothing" : showValue(data)}.`,
-    );
+    throw new FormatError(`dataframe_split.data must be a list of rows such as [[1, 0.5], [2, 1.5]]; got ${data === undefined ? "nothing" : showValue(data)}.`);
   }
   let names: string[] | undefined;
   if (columns !== undefined && columns !== null) {

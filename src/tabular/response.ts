@@ -66,7 +66,11 @@ export function encodePredictions(output: unknown): string {
     body = recordsJson([name], [values], values.length);
   } else if (isColumnsObject(output)) {
     const names = Object.keys(output);
-    body = recordsJson(names, names.map((n) => output[n] as ArrayLike<Cell>), (output[names[0] as string] as ArrayLike<Cell>).length);
+    body = recordsJson(
+      names,
+      names.map((n) => output[n] as ArrayLike<Cell>),
+      (output[names[0] as string] as ArrayLike<Cell>).length,
+    );
   } else if (ArrayBuffer.isView(output) && !(output instanceof DataView)) {
     body = JSON.stringify(Array.from(output as unknown as ArrayLike<unknown>, (v) => toJsonValue(v)));
   } else body = JSON.stringify(toJsonValue(output)) ?? "null";

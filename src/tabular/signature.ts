@@ -152,8 +152,7 @@ function paramSpecToJson(spec: ParamSpec): string {
  * @throws SchemaError for a param default that does not fit its type, or that JSON cannot carry (NaN).
  */
 export function signatureToMlflow(signature: Signature): MlflowSignature {
-  const columns = (specs: ColumnSpec[] | null): string | null =>
-    specs && specs.length > 0 ? `[${specs.map(columnSpecToJson).join(", ")}]` : null;
+  const columns = (specs: ColumnSpec[] | null): string | null => (specs && specs.length > 0 ? `[${specs.map(columnSpecToJson).join(", ")}]` : null);
   return {
     inputs: columns(signature.inputs),
     outputs: columns(signature.outputs),
@@ -182,14 +181,14 @@ function zodProblem(error: z.ZodError): string {
 function parseColumnSpecs(text: string, part: "inputs" | "outputs"): ColumnSpec[] {
   const parsed = z.array(ColumnSpecJson).safeParse(parseJsonPart(text, part));
   if (!parsed.success) {
-    throw new SchemaError(
-      `signature.${part} is not a list of column specs like {"type": "long", "name": "a", "required": true}: ${zodProblem(parsed.error)}`,
-    );
+    throw new SchemaError(`signature.${part} is not a list of column specs like {"type": "long", "name": "a", "required": true}: ${zodProblem(parsed.error)}`);
   }
   const specs = parsed.data.map((raw, i): ColumnSpec => {
     const where = `signature.${part}[${i}]${raw.name === undefined ? "" : ` ("${raw.name}")`}`;
     if (raw.type === "tensor") {
-      throw new SchemaError(`${where} is a tensor spec. pipeserve signatures are column-based: declare one column per input, typed ${COLUMN_TYPES.join(", ")}.`);
+      throw new SchemaError(
+        `${where} is a tensor spec. pipeserve signatures are column-based: declare one column per input, typed ${COLUMN_TYPES.join(", ")}.`,
+      );
     }
     if (!isColumnType(raw.type)) {
       throw new SchemaError(`${where} has the unknown type "${raw.type}". Use one of: ${COLUMN_TYPES.join(", ")}.`);
@@ -373,7 +372,13 @@ function inferOutputSpecs(output: unknown): ColumnSpec[] | null {
           names.push(key);
         }
       }
-      return names.map((name) => inferColumnSpec(output.map((row: Record<string, Cell>) => row[name] ?? null), name, `output column "${name}"`));
+      return names.map((name) =>
+        inferColumnSpec(
+          output.map((row: Record<string, Cell>) => row[name] ?? null),
+          name,
+          `output column "${name}"`,
+        ),
+      );
     }
     if (output.some((v) => typeof v === "object" && v !== null && !(v instanceof Date) && !(v instanceof Uint8Array))) return null;
     return [inferColumnSpec(output as Cell[], undefined, "the output list")];
@@ -386,7 +391,9 @@ function inferParamSpec(name: string, value: unknown): ParamSpec {
   if (value === null || value === undefined) return { name, type: "string", default: null, shape: null };
   if (Array.isArray(value)) {
     if (value.length === 0) {
-      throw new SchemaError(`Cannot infer the element type of ${where} from an empty list. Give it at least one element, or declare the params schema by hand.`);
+      throw new SchemaError(
+        `Cannot infer the element type of ${where} from an empty list. Give it at least one element, or declare the params schema by hand.`,
+      );
     }
     let type: ParamType | undefined;
     for (const element of value) {

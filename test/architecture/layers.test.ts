@@ -45,7 +45,9 @@ describe("the layers of ARCHITECTURE.md", () => {
   const parts = Object.keys(ALLOWED);
 
   it("has a rule for every folder of src/", () => {
-    const folders = readdirSync(src, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    const folders = readdirSync(src, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
     expect(folders.sort()).toEqual([...parts].sort());
   });
 
@@ -64,7 +66,8 @@ describe("the layers of ARCHITECTURE.md", () => {
     for (const part of parts) {
       for (const file of files(join(src, part))) {
         for (const { part: imported, specifier } of importedParts(file)) {
-          if (imported !== part && imported !== "index" && !specifier.endsWith(`${imported}/index.js`)) deep.push(`${relative(src, file)} imports ${specifier}`);
+          if (imported !== part && imported !== "index" && !specifier.endsWith(`${imported}/index.js`))
+            deep.push(`${relative(src, file)} imports ${specifier}`);
         }
       }
     }

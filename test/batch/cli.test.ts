@@ -67,17 +67,18 @@ describe.concurrent("formats, each read once and written once", SLOW, () => {
   ] as const)("%s → %s, the formats from the extensions (%s)", async (inputFormat, outputFormat, uri) => {
     const output = join(await outDir(), `out.${outputFormat}`);
     const args = ["-i", inputs[inputFormat], "-o", output];
-    const result =
-      uri === "runs:/ URI" ? await predict(args) : await runCli(["predict", "-m", uri, "--tracking-uri", scaler().trackingDir, ...args]);
+    const result = uri === "runs:/ URI" ? await predict(args) : await runCli(["predict", "-m", uri, "--tracking-uri", scaler().trackingDir, ...args]);
     expectSuccess(result);
-    expect(result.stderr, "the summary line and nothing else").toMatch(/^pipeserve: read 20 rows, wrote 20 predictions in [\d.]+ s \(\d+ rows\/s\); wrote [^\n]+\.\n$/);
+    expect(result.stderr, "the summary line and nothing else").toMatch(
+      /^pipeserve: read 20 rows, wrote 20 predictions in [\d.]+ s \(\d+ rows\/s\); wrote [^\n]+\.\n$/,
+    );
     expect(result.stderr).toContain(`; wrote ${output}.`);
     expect(result.stdout.length, "nothing on stdout when the output is a file").toBe(0);
     expect(await readOutput(output, outputFormat)).toEqual(await expected());
     expect(await readdir(join(output, ".."))).toEqual([`out.${outputFormat}`]);
   });
 
-  it("MLflow's spellings: --input-path, --output-path, --content-type json (a dataframe_split body) → {\"predictions\": [...]}", async () => {
+  it('MLflow\'s spellings: --input-path, --output-path, --content-type json (a dataframe_split body) → {"predictions": [...]}', async () => {
     const output = join(await outDir(), "predictions.json");
     const result = await predict(["--input-path", inputs.json, "--output-path", output, "--content-type", "json"]);
     expectSuccess(result);
@@ -184,7 +185,11 @@ describe.concurrent("usage errors: exit 2, a message naming the fix, nothing wri
     ["no -i", ["-o", "OUT"], "Missing the input: -i FILE (or --input-path; - reads stdin)."],
     ["no -o", ["-i", "IN"], "Missing the output: -o FILE (or --output-path; - writes stdout)."],
     ["an unknown -t", ["-i", "IN", "-o", "OUT", "-t", "xml"], '--content-type/-t must be one of csv, json, jsonl, parquet, arrow; got "xml".'],
-    ["an unknown --output-format", ["-i", "IN", "-o", "OUT", "--output-format", "xlsx"], '--output-format must be one of csv, json, jsonl, parquet, arrow; got "xlsx".'],
+    [
+      "an unknown --output-format",
+      ["-i", "IN", "-o", "OUT", "--output-format", "xlsx"],
+      '--output-format must be one of csv, json, jsonl, parquet, arrow; got "xlsx".',
+    ],
     ["--shard x", ["-i", "IN", "-o", "OUT", "--shard", "x"], '--shard takes I/N, e.g. 2/4; got "x".'],
     // These two are checked by predictFile, after the model loads.
     ["--shard 0/3", ["-i", "IN", "-o", "OUT", "--shard", "0/3"], "--shard must be I/N with 1 ≤ I ≤ N, got 0/3."],
@@ -225,8 +230,13 @@ describe.concurrent("bad rows", SLOW, () => {
     expect(result.stderr).toContain(`1 bad rows set aside in ${output}.errors.jsonl`);
     const good = Array.from({ length: 50 }, (_, i) => i / 10).filter((_, i) => i !== 37);
     expect(await readOutput(output, "csv")).toEqual(await expected(0, good));
-    const errors = (await readFile(`${output}.errors.jsonl`, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(errors).toEqual([{ row: 38, error: expect.stringContaining(`Failed to convert column x to type 'float64' (double): row 38 holds "abc"`), data: { x: "abc" } }]);
+    const errors = (await readFile(`${output}.errors.jsonl`, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(errors).toEqual([
+      { row: 38, error: expect.stringContaining(`Failed to convert column x to type 'float64' (double): row 38 holds "abc"`), data: { x: "abc" } },
+    ]);
     expect((await readdir(d)).sort()).toEqual(["out.csv", "out.csv.errors.jsonl"]);
   });
 });
@@ -236,7 +246,10 @@ describe.concurrent("shards and chunks", SLOW, () => {
     const [whole, ...parts] = await Promise.all([wholeCsv(), ...[1, 2, 3].map((i) => csvOutput(inputs[format], ["--chunk-rows", "4", "--shard", `${i}/3`]))]);
     const lines = parts.map((p) => p.split("\n").filter((l) => l !== ""));
     for (const part of lines) expect(part[0]).toBe("label,score");
-    expect(lines.map((l) => l.length - 1), "rows per shard").toEqual([6, 7, 7]);
+    expect(
+      lines.map((l) => l.length - 1),
+      "rows per shard",
+    ).toEqual([6, 7, 7]);
     const joined = ["label,score", ...lines.flatMap((l) => l.slice(1))].join("\n") + "\n";
     expect(joined).toBe(whole);
     expect(decodeOutput(joined, "csv")).toEqual(await expected());
@@ -267,7 +280,23 @@ describe.concurrent("progress on a terminal", SLOW, () => {
   /** Runs a prediction with stderr on a pseudo-terminal; returns what the terminal showed. */
   function onTerminal(input: string, output: string): Promise<{ code: number | null; screen: string }> {
     const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
-    const command = [process.execPath, CLI, "predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-i", input, "-o", output, "--chunk-rows", "7"].map(quote).join(" ");
+    const command = [
+      process.execPath,
+      CLI,
+      "predict",
+      "-m",
+      scaler().modelUri,
+      "--tracking-uri",
+      scaler().trackingDir,
+      "-i",
+      input,
+      "-o",
+      output,
+      "--chunk-rows",
+      "7",
+    ]
+      .map(quote)
+      .join(" ");
     return new Promise((resolve, reject) => {
       const child = spawn("script", ["-qec", command, "/dev/null"], { stdio: ["ignore", "pipe", "inherit"] });
       const parts: Buffer[] = [];

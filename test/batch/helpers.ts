@@ -10,7 +10,17 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect } from "vitest";
-import { FileStore, decodeTable, readTableFile, runProject, tableFromRecords, tableToRecords, toJsonValue, writeTableFile, type ColumnTable } from "../../src/index.js";
+import {
+  FileStore,
+  decodeTable,
+  readTableFile,
+  runProject,
+  tableFromRecords,
+  tableToRecords,
+  toJsonValue,
+  writeTableFile,
+  type ColumnTable,
+} from "../../src/index.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const SCALER_PROJECT = join(ROOT, "test/fixtures/projects/scaler");
@@ -91,7 +101,13 @@ export const xTable = (xs: readonly number[]): ColumnTable => ({ names: ["x"], c
 export type JsonInputForm = "dataframe_split" | "records";
 
 /** Writes `table` as an input file of `format` (JSON as an MLflow request body unless `records`). */
-export async function writeInput(path: string, table: ColumnTable, format: Format, jsonForm: JsonInputForm = "dataframe_split", params?: Record<string, unknown>): Promise<string> {
+export async function writeInput(
+  path: string,
+  table: ColumnTable,
+  format: Format,
+  jsonForm: JsonInputForm = "dataframe_split",
+  params?: Record<string, unknown>,
+): Promise<string> {
   if (format !== "json") {
     await writeTableFile(path, table, format);
     return path;
@@ -99,7 +115,10 @@ export async function writeInput(path: string, table: ColumnTable, format: Forma
   const body =
     jsonForm === "records"
       ? toJsonValue(tableToRecords(table))
-      : { dataframe_split: { columns: table.names, data: Array.from({ length: table.numRows }, (_, r) => table.columns.map((c) => c[r])) }, ...(params ? { params } : {}) };
+      : {
+          dataframe_split: { columns: table.names, data: Array.from({ length: table.numRows }, (_, r) => table.columns.map((c) => c[r])) },
+          ...(params ? { params } : {}),
+        };
   await writeFile(path, JSON.stringify(body));
   return path;
 }
@@ -163,7 +182,8 @@ export async function ensureBuilt(): Promise<void> {
     }
   }
   try {
-    if (await isStale()) await promisify(execFile)(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT });
+    if (await isStale())
+      await promisify(execFile)(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT });
   } finally {
     await rm(lock, { force: true });
   }

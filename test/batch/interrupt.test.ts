@@ -49,7 +49,19 @@ async function waitForPartial(dir: string, done: Promise<unknown>): Promise<stri
 async function interrupt(signal: NodeJS.Signals): Promise<{ result: CliResult; dir: string; output: string; partial: string }> {
   const dir = await tempDir("pipeserve-batch-kill-");
   const output = join(dir, "out.csv");
-  const { child, done } = startCli(["predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-i", bigCsv, "-o", output, "--chunk-rows", "1000"]);
+  const { child, done } = startCli([
+    "predict",
+    "-m",
+    scaler().modelUri,
+    "--tracking-uri",
+    scaler().trackingDir,
+    "-i",
+    bigCsv,
+    "-o",
+    output,
+    "--chunk-rows",
+    "1000",
+  ]);
   const partial = await waitForPartial(dir, done);
   child.kill(signal);
   return { result: await done, dir, output, partial };

@@ -213,7 +213,12 @@ describe("params and runner", () => {
 
   it("a runner off the allow-list (a module path) → RunnerNotAllowedError naming the allowed ones, and no output", async () => {
     const output = await outPath("csv");
-    await rejects(predict({ input: inputs.csv, output, runner: "../evil.mjs#X" }), RunnerNotAllowedError, '"../evil.mjs#X" is not allowed', "SequentialRunner, ConcurrentRunner, WorkerRunner");
+    await rejects(
+      predict({ input: inputs.csv, output, runner: "../evil.mjs#X" }),
+      RunnerNotAllowedError,
+      '"../evil.mjs#X" is not allowed',
+      "SequentialRunner, ConcurrentRunner, WorkerRunner",
+    );
     expect(await filesBeside(output)).toEqual([]);
   });
 });
@@ -284,15 +289,23 @@ describe("bad rows", () => {
     const result = await predict({ input: format === "csv" ? badCsv : badJsonl, output, chunkRows, onError: "skip" });
     expect(await readOutput(output, "csv")).toEqual(await expected(0, goodXs(false)));
     expect(result).toMatchObject({ rowsRead: 50, rowsWritten: 49, rowsSkipped: 1, errorsFile: `${output}.errors.jsonl` });
-    const lines = (await readFile(`${output}.errors.jsonl`, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toEqual([{ row: BAD_AT, error: expect.stringContaining(`Failed to convert column x to type 'float64' (double): row ${BAD_AT} holds "abc"`), data: { x: "abc" } }]);
+    const lines = (await readFile(`${output}.errors.jsonl`, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([
+      { row: BAD_AT, error: expect.stringContaining(`Failed to convert column x to type 'float64' (double): row ${BAD_AT} holds "abc"`), data: { x: "abc" } },
+    ]);
   });
 
   it("skip with bad rows in several chunks, one chunk all bad: rows numbered across chunks, output in order", async () => {
     const output = await outPath("json");
     const result = await predict({ input: manyBadCsv, output, chunkRows: 7, onError: "skip" });
     expect(await readOutput(output, "json")).toEqual(await expected(0, goodXs(true)));
-    const rows = (await readFile(`${output}.errors.jsonl`, "utf8")).trim().split("\n").map((l) => (JSON.parse(l) as { row: number }).row);
+    const rows = (await readFile(`${output}.errors.jsonl`, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { row: number }).row);
     expect(rows).toEqual([38, 44, 45, 46, 47, 48, 49, 50]);
     expect(result.rowsSkipped).toBe(8);
   });
@@ -339,7 +352,13 @@ describe("shards", () => {
     for (let index = 1; index <= 3; index++) {
       const output = await outPath("csv", `part-${index}`);
       const progress: (number | undefined)[] = [];
-      const result = await predict({ input: inputs[format], output, chunkRows: 4, shard: { index, count: 3 }, onProgress: (_d, total) => progress.push(total) });
+      const result = await predict({
+        input: inputs[format],
+        output,
+        chunkRows: 4,
+        shard: { index, count: 3 },
+        onProgress: (_d, total) => progress.push(total),
+      });
       expect(result.rowsRead).toBe([6, 7, 7][index - 1]);
       expect(new Set(progress), "a shard knows its size").toEqual(new Set([result.rowsRead]));
       parts.push(await readOutput(output, "csv"));
@@ -388,30 +407,45 @@ describe("shards", () => {
 });
 
 describe("chunks", () => {
-  it.each(["csv", "jsonl", "parquet", "arrow"] as const)("%s: chunks of 7 give exactly the bytes of one whole chunk (CSV out) and the same table (Parquet out)", async (format) => {
-    const chunked = await outPath("csv", "chunked");
-    const whole = await outPath("csv", "whole");
-    await predict({ input: inputs[format], output: chunked, chunkRows: 7 });
-    await predict({ input: inputs[format], output: whole, chunkRows: 1_000_000 });
-    expect(await readFile(chunked, "utf8")).toBe(await readFile(whole, "utf8"));
-    const chunkedPq = await outPath("parquet", "chunked");
-    const wholePq = await outPath("parquet", "whole");
-    await predict({ input: inputs[format], output: chunkedPq, chunkRows: 7 });
-    await predict({ input: inputs[format], output: wholePq, chunkRows: 1_000_000 });
-    expect(await readOutput(chunkedPq, "parquet")).toEqual(await readOutput(wholePq, "parquet"));
-  });
+  it.each(["csv", "jsonl", "parquet", "arrow"] as const)(
+    "%s: chunks of 7 give exactly the bytes of one whole chunk (CSV out) and the same table (Parquet out)",
+    async (format) => {
+      const chunked = await outPath("csv", "chunked");
+      const whole = await outPath("csv", "whole");
+      await predict({ input: inputs[format], output: chunked, chunkRows: 7 });
+      await predict({ input: inputs[format], output: whole, chunkRows: 1_000_000 });
+      expect(await readFile(chunked, "utf8")).toBe(await readFile(whole, "utf8"));
+      const chunkedPq = await outPath("parquet", "chunked");
+      const wholePq = await outPath("parquet", "whole");
+      await predict({ input: inputs[format], output: chunkedPq, chunkRows: 7 });
+      await predict({ input: inputs[format], output: wholePq, chunkRows: 1_000_000 });
+      expect(await readOutput(chunkedPq, "parquet")).toEqual(await readOutput(wholePq, "parquet"));
+    },
+  );
 
   it("progress after each chunk: rows done, and the total where known (Parquet's footer)", async () => {
     const csvCalls: [number, number | undefined][] = [];
     await predict({ input: inputs.csv, output: await outPath("csv"), chunkRows: 7, onProgress: (d, t) => csvCalls.push([d, t]) });
-    expect(csvCalls).toEqual([[7, undefined], [14, undefined], [20, undefined]]);
+    expect(csvCalls).toEqual([
+      [7, undefined],
+      [14, undefined],
+      [20, undefined],
+    ]);
     const pqCalls: [number, number | undefined][] = [];
     await predict({ input: inputs.parquet, output: await outPath("csv"), chunkRows: 7, onProgress: (d, t) => pqCalls.push([d, t]) });
-    expect(pqCalls).toEqual([[7, 20], [14, 20], [20, 20]]);
+    expect(pqCalls).toEqual([
+      [7, 20],
+      [14, 20],
+      [20, 20],
+    ]);
   });
 
   it.each([0, -1, 1.5])("chunkRows %s → BatchError USAGE", async (chunkRows) => {
-    const error = await rejects(predict({ input: inputs.csv, output: await outPath("csv"), chunkRows }), BatchError, `--chunk-rows must be a whole number of at least 1, got ${chunkRows}.`);
+    const error = await rejects(
+      predict({ input: inputs.csv, output: await outPath("csv"), chunkRows }),
+      BatchError,
+      `--chunk-rows must be a whole number of at least 1, got ${chunkRows}.`,
+    );
     expect(error.code).toBe("USAGE");
   });
 
@@ -426,7 +460,11 @@ describe("chunks", () => {
 describe("a model that is not row-wise", () => {
   it("predicting it in chunks would differ (so the checks below mean something)", async () => {
     const { modelDir } = centererTrained();
-    const perChunk = concatTables([await expectedCenterer(modelDir, XS.slice(0, 7)), await expectedCenterer(modelDir, XS.slice(7, 14)), await expectedCenterer(modelDir, XS.slice(14))]);
+    const perChunk = concatTables([
+      await expectedCenterer(modelDir, XS.slice(0, 7)),
+      await expectedCenterer(modelDir, XS.slice(7, 14)),
+      await expectedCenterer(modelDir, XS.slice(14)),
+    ]);
     expect(perChunk).not.toEqual(await expectedCenterer(modelDir, XS));
     expect(centerer.rowWise).toBe(false);
     expect(scaler.rowWise).toBe(true);
@@ -436,7 +474,10 @@ describe("a model that is not row-wise", () => {
     const notices: string[] = [];
     const output = await outPath("parquet");
     const progress: number[] = [];
-    const result = await predict({ input: inputs[format], output, chunkRows: 7, onNotice: (m) => notices.push(m), onProgress: (d) => progress.push(d) }, centerer);
+    const result = await predict(
+      { input: inputs[format], output, chunkRows: 7, onNotice: (m) => notices.push(m), onProgress: (d) => progress.push(d) },
+      centerer,
+    );
     expect(result).toMatchObject({ chunked: false, rowsRead: 20, rowsWritten: 20 });
     expect(notices).toEqual(["The model is not row-wise (row_wise: false), so the whole input is read into memory and predicted at once."]);
     expect(progress).toEqual([20]);

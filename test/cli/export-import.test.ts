@@ -30,7 +30,9 @@ const XS = { x: [-1, 0.25, 3], group: ["a", "b", "a"] };
 
 describe("pipeserve export", () => {
   it("packs a model named by alias into a .tar.gz", async () => {
-    expect(await ok(["export", "-m", "models:/linear-model@champion", "-o", archive, "--tracking-uri", tracking])).toBe(`Exported models:/linear-model@champion to ${archive}\n`);
+    expect(await ok(["export", "-m", "models:/linear-model@champion", "-o", archive, "--tracking-uri", tracking])).toBe(
+      `Exported models:/linear-model@champion to ${archive}\n`,
+    );
     expect(await readdir(join(archive, ".."))).toEqual(["linear.tar.gz"]);
   });
 
@@ -96,7 +98,12 @@ describe("pipeserve import", () => {
   it.each(HOSTILE_CASES)("refuses %s: exit 1 naming the entry, nothing written anywhere", async (_why, entries, named, wouldBe) => {
     const { sandbox, archive: hostile } = await hostileSandbox(await tempDir("pipeserve-hostile-"), entries);
     const store = join(sandbox, "mlruns");
-    await fails(["import", hostile, "--name", "evil", "--tracking-uri", store], 1, ["Refusing to extract", typeof named === "string" ? named : named(sandbox)], { cwd: sandbox });
+    await fails(
+      ["import", hostile, "--name", "evil", "--tracking-uri", store],
+      1,
+      ["Refusing to extract", typeof named === "string" ? named : named(sandbox)],
+      { cwd: sandbox },
+    );
     expect(existsSync(store), "a store (or a run) was written").toBe(false);
     for (const path of wouldBe(sandbox)) expect(existsSync(path), path).toBe(false);
     expect((await readdir(sandbox)).sort()).toEqual(["hostile.tar.gz", "outside"]);
@@ -106,7 +113,12 @@ describe("pipeserve import", () => {
 
   it.each([
     ["a file that does not exist", (dir: string) => join(dir, "missing.tar.gz"), 1, ["is not a readable .tar.gz archive"]],
-    ["an archive without MLmodel", (dir: string) => join(dir, "nomodel.tar.gz"), 1, ["is not a model archive: it has no MLmodel at its top level", "pipeserve export"]],
+    [
+      "an archive without MLmodel",
+      (dir: string) => join(dir, "nomodel.tar.gz"),
+      1,
+      ["is not a model archive: it has no MLmodel at its top level", "pipeserve export"],
+    ],
     ["an archive whose MLmodel is not a pipeserve model", (dir: string) => join(dir, "lookalike.tar.gz"), 1, ["has no pipeserve flavor (it has: none)"]],
   ])("refuses %s: non-zero exit and a clear message", async (_why, file, code, messages) => {
     const dir = await tempDir("pipeserve-import-");

@@ -45,11 +45,15 @@ export async function ensureBuilt(): Promise<void> {
   try {
     if (await isStale()) {
       try {
-        await promisify(execFile)(process.execPath, [join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: REPO_ROOT });
+        await promisify(execFile)(process.execPath, [join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
+          cwd: REPO_ROOT,
+        });
       } catch (error) {
         // NB: tsc still emits on type errors; a dist/ that exists is tested as built (npm test typechecks first).
         if (!existsSync(CLI)) throw error;
-        process.stderr.write(`warning: tsc -p tsconfig.build.json reported errors; testing dist/ as emitted.\n${(error as { stdout?: string }).stdout ?? ""}\n`);
+        process.stderr.write(
+          `warning: tsc -p tsconfig.build.json reported errors; testing dist/ as emitted.\n${(error as { stdout?: string }).stdout ?? ""}\n`,
+        );
       }
     }
   } finally {

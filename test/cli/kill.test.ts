@@ -39,7 +39,9 @@ describe("SIGKILL while packaging", () => {
     const child = spawnCli(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--params", "blob_mb=150"]);
     let stderr = "";
     child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on("exit", (code, signal) => resolve({ code, signal })),
+    );
     let done = false;
     void exited.then(() => (done = true));
 
@@ -68,7 +70,10 @@ describe("SIGKILL while packaging", () => {
       expect(existsSync(join(modelDir, "MLmodel"))).toBe(true);
       for (const a of Object.values<{ path: string; sha256: string }>(pipelineJson.artifacts)) expect(await sha256Of(join(modelDir, a.path))).toBe(a.sha256);
     } else {
-      expect((await readdir(artifacts)).every((n) => PARTIAL.test(n)), "only temp folders in the run's artifacts").toBe(true);
+      expect(
+        (await readdir(artifacts)).every((n) => PARTIAL.test(n)),
+        "only temp folders in the run's artifacts",
+      ).toBe(true);
       await rejects(loadModel(`runs:/${runId}/model`, { trackingUri: tracking }), ModelLoadError, "not a model directory");
       await rejects(new ModelRegistry(tracking).getModel("slow-model"), NotFoundError, 'Registered model "slow-model" does not exist');
       await fails(["inspect", "-m", `runs:/${runId}/model`, "--tracking-uri", tracking], 1, ["which is not a model directory"]);

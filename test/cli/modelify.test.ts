@@ -36,9 +36,24 @@ describe("pipeserve modelify", () => {
   });
 
   it("packages into the run that trained the artifacts, with --run-id, --artifact-path, --copy-mode and --json", async () => {
-    const trained = /Run ([0-9a-f]{32}) finished/.exec(await ok(["run", "--project", project, "--pipeline", "train", "--tracking-uri", tracking]))?.[1] as string;
+    const trained = /Run ([0-9a-f]{32}) finished/.exec(
+      await ok(["run", "--project", project, "--pipeline", "train", "--tracking-uri", tracking]),
+    )?.[1] as string;
     const result = JSON.parse(
-      await ok([...base(), "--pipeline", "inference", "--input-name", "instances", "--run-id", trained, "--artifact-path", "serving", "--copy-mode", "deepcopy", "--json"]),
+      await ok([
+        ...base(),
+        "--pipeline",
+        "inference",
+        "--input-name",
+        "instances",
+        "--run-id",
+        trained,
+        "--artifact-path",
+        "serving",
+        "--copy-mode",
+        "deepcopy",
+        "--json",
+      ]),
     );
     expect(result).toEqual({ runId: trained, modelUri: `runs:/${trained}/serving` });
     const artifacts = await (await FileStore.open(tracking)).artifactDir(trained);
@@ -64,13 +79,38 @@ describe("pipeserve modelify", () => {
   });
 
   it.each([
-    ["an unknown input type", ["--pipeline", "inference", "--input-name", "instances", "--input-type", "rows"], 2, ["error: option '--input-type <type>' argument 'rows' is invalid", "dataframe, columns, records, arrow"]],
+    [
+      "an unknown input type",
+      ["--pipeline", "inference", "--input-name", "instances", "--input-type", "rows"],
+      2,
+      ["error: option '--input-type <type>' argument 'rows' is invalid", "dataframe, columns, records, arrow"],
+    ],
     ["no --input-name", ["--pipeline", "inference"], 2, ["error: required option '--input-name <name>' not specified"]],
-    ["an unknown copy mode", ["--pipeline", "inference", "--input-name", "instances", "--copy-mode", "cpy"], 2, ["error: option '--copy-mode <mode>' argument 'cpy' is invalid", "assign, copy, deepcopy"]],
-    ["an input name that is not an input", ["--pipeline", "inference", "--input-name", "rows"], 1, ['--input-name "rows" is not an input of pipeline "inference"', "Its inputs: [instances, weights, params:bias]"]],
+    [
+      "an unknown copy mode",
+      ["--pipeline", "inference", "--input-name", "instances", "--copy-mode", "cpy"],
+      2,
+      ["error: option '--copy-mode <mode>' argument 'cpy' is invalid", "assign, copy, deepcopy"],
+    ],
+    [
+      "an input name that is not an input",
+      ["--pipeline", "inference", "--input-name", "rows"],
+      1,
+      ['--input-name "rows" is not an input of pipeline "inference"', "Its inputs: [instances, weights, params:bias]"],
+    ],
     ["a pipeline with two outputs", ["--pipeline", "two_outputs", "--input-name", "instances"], 1, ['Pipeline "two_outputs" must have exactly one output']],
-    ["an unknown pipeline", ["--pipeline", "inferense", "--input-name", "instances"], 1, ['has no pipeline "inferense"', "Pipelines: [train, inference, two_outputs]"]],
-    ["an unknown run id", ["--pipeline", "inference", "--input-name", "instances", "--run-id", "fedcba9876543210fedcba9876543210"], 1, ['Run "fedcba9876543210fedcba9876543210" is not in the store']],
+    [
+      "an unknown pipeline",
+      ["--pipeline", "inferense", "--input-name", "instances"],
+      1,
+      ['has no pipeline "inferense"', "Pipelines: [train, inference, two_outputs]"],
+    ],
+    [
+      "an unknown run id",
+      ["--pipeline", "inference", "--input-name", "instances", "--run-id", "fedcba9876543210fedcba9876543210"],
+      1,
+      ['Run "fedcba9876543210fedcba9876543210" is not in the store'],
+    ],
   ])("%s: non-zero exit and a clear message", async (_why, args, code, messages) => {
     const store = await tempDir("pipeserve-tracking-");
     await fails(["modelify", "--project", project, "--tracking-uri", store, ...(args as string[])], code as number, messages as string[]);

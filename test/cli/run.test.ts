@@ -62,7 +62,22 @@ describe("pipeserve run: a pipelineMl", () => {
 
   it("--json prints the result for scripts; --experiment logs into a new named experiment; --registered-model-name overrides the pipeline's", async () => {
     const tracking = await tempDir("pipeserve-tracking-");
-    const stdout = await ok(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--experiment", "nightly", "--registered-model-name", "nightly-linear", "--run-name", "n1", "--json"]);
+    const stdout = await ok([
+      "run",
+      "--project",
+      project,
+      "--pipeline",
+      "training",
+      "--tracking-uri",
+      tracking,
+      "--experiment",
+      "nightly",
+      "--registered-model-name",
+      "nightly-linear",
+      "--run-name",
+      "n1",
+      "--json",
+    ]);
     const result = JSON.parse(stdout);
     expect(Object.keys(result).sort()).toEqual(["experimentId", "modelUri", "registeredVersion", "runId"]);
     expect(result.experimentId).toMatch(/^\d+$/);
@@ -98,9 +113,14 @@ describe("pipeserve run: failures", () => {
     const failing = await copyProject("failing-training");
     const tracking = await tempDir("pipeserve-tracking-");
     const marker = join(await tempDir("pipeserve-marker-"), "trained");
-    const r = await fails(["run", "--project", failing, "--pipeline", "training", "--tracking-uri", tracking], 1, ['pipeserve: Node "train" failed: diverged: loss is NaN'], {
-      env: { PIPESERVE_TEST_MARKER: marker },
-    });
+    const r = await fails(
+      ["run", "--project", failing, "--pipeline", "training", "--tracking-uri", tracking],
+      1,
+      ['pipeserve: Node "train" failed: diverged: loss is NaN'],
+      {
+        env: { PIPESERVE_TEST_MARKER: marker },
+      },
+    );
     expect(r.stdout).not.toContain("Model:");
     // The marker the rule tests below rely on: with the same env, a training node that runs writes it.
     expect(existsSync(marker), "the first training node ran").toBe(true);
@@ -118,7 +138,7 @@ describe("pipeserve run: failures", () => {
     ["rules-two-outputs", "training", ["must have exactly one output", "[predictions, explanation]"]],
     ["rules-missing-filepath", "training", ['Dataset "stats" of type JsonArtifactDataset needs a "filepath" string']],
     ["rules-bad-input-name", "training", ['inputName "features" is not an input of the inference pipeline']],
-    ["rules-missing-param", "training", ['needs [params:thresold], which neither catalog.yml nor parameters.yml provide']],
+    ["rules-missing-param", "training", ["needs [params:thresold], which neither catalog.yml nor parameters.yml provide"]],
   ])("%s: exit 1 before any training node runs and before any run is written", async (name, pipelineName, messages) => {
     const broken = await copyProject(name);
     const scratch = await tempDir("pipeserve-marker-");
@@ -136,9 +156,24 @@ describe("pipeserve run: bad input", () => {
     ["no --pipeline", (p: string) => ["run", "--project", p], 2, ["error: required option '--pipeline <name>' not specified"]],
     ["an unknown option", (p: string) => ["run", "--project", p, "--pipeline", "training", "--epochs", "3"], 2, ["error: unknown option '--epochs'"]],
     ["an unknown pipeline", (p: string) => ["run", "--project", p, "--pipeline", "nope"], 1, ['has no pipeline "nope"', "Pipelines: [training, plain]"]],
-    ["a --params entry without =", (p: string) => ["run", "--project", p, "--pipeline", "training", "--params", "scale"], 1, ['Invalid --params entry "scale": write key=value']],
-    ["a project folder that does not exist", (p: string) => ["run", "--project", join(p, "missing"), "--pipeline", "training"], 1, [/Project folder \/.*\/linear\/missing does not exist\./]],
-    ["a remote tracking URI", (p: string) => ["run", "--project", p, "--pipeline", "plain", "--tracking-uri", "https://mlflow.example.com"], 1, ["points to a remote server"]],
+    [
+      "a --params entry without =",
+      (p: string) => ["run", "--project", p, "--pipeline", "training", "--params", "scale"],
+      1,
+      ['Invalid --params entry "scale": write key=value'],
+    ],
+    [
+      "a project folder that does not exist",
+      (p: string) => ["run", "--project", join(p, "missing"), "--pipeline", "training"],
+      1,
+      [/Project folder \/.*\/linear\/missing does not exist\./],
+    ],
+    [
+      "a remote tracking URI",
+      (p: string) => ["run", "--project", p, "--pipeline", "plain", "--tracking-uri", "https://mlflow.example.com"],
+      1,
+      ["points to a remote server"],
+    ],
   ])("%s", async (_why, args, code, messages) => {
     const cwd = await tempDir("pipeserve-cwd-");
     await fails(args(project), code as number, messages as (string | RegExp)[], { cwd });

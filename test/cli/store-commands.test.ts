@@ -45,7 +45,17 @@ describe("pipeserve runs list", () => {
   it("--json prints the runs' info for scripts", async () => {
     const runs = JSON.parse(await ok(["runs", "list", "--json", ...T()]));
     expect(runs.map((r: { runId: string }) => r.runId)).toEqual([failed, second, first]);
-    expect(Object.keys(runs[0]).sort()).toEqual(["artifactUri", "endTime", "experimentId", "lifecycleStage", "runId", "runName", "startTime", "status", "userId"]);
+    expect(Object.keys(runs[0]).sort()).toEqual([
+      "artifactUri",
+      "endTime",
+      "experimentId",
+      "lifecycleStage",
+      "runId",
+      "runName",
+      "startTime",
+      "status",
+      "userId",
+    ]);
     expect(runs.map((r: { status: string }) => r.status)).toEqual(["FAILED", "FINISHED", "FINISHED"]);
     expect(runs[1].artifactUri).toMatch(new RegExp(`^file:///.*/0/${second}/artifacts$`));
   });
@@ -101,7 +111,12 @@ describe("pipeserve runs show", () => {
 
   it.each([
     ["an id that is not a run id", ["runs", "show", "xyz"], 1, ['"xyz" is not a run id: run ids are 32 hexadecimal characters']],
-    ["a run id that is not in the store", ["runs", "show", "0123456789abcdef0123456789abcdef"], 1, ['Run "0123456789abcdef0123456789abcdef" is not in the store', "pipeserve runs list"]],
+    [
+      "a run id that is not in the store",
+      ["runs", "show", "0123456789abcdef0123456789abcdef"],
+      1,
+      ['Run "0123456789abcdef0123456789abcdef" is not in the store', "pipeserve runs list"],
+    ],
     ["no run id", ["runs", "show"], 2, ["error: missing required argument 'run-id'"]],
   ])("%s: non-zero exit and a clear message", async (_why, args, code, messages) => {
     await fails([...args, ...T()], code as number, messages as string[]);
@@ -152,8 +167,18 @@ describe("pipeserve models", () => {
 
   it.each([
     ["versions of an unknown model", ["models", "versions", "nope"], 1, ['Registered model "nope" does not exist', "Registered models: [linear-model]"]],
-    ["an alias to a version that does not exist", ["models", "alias", "linear-model", "best", "9"], 1, ['Model "linear-model" has no version 9', "Versions: [1, 2]"]],
-    ["an alias to a version that is not a number", ["models", "alias", "linear-model", "best", "two"], 1, ['Invalid version "two" of model "linear-model"', "whole numbers from 1"]],
+    [
+      "an alias to a version that does not exist",
+      ["models", "alias", "linear-model", "best", "9"],
+      1,
+      ['Model "linear-model" has no version 9', "Versions: [1, 2]"],
+    ],
+    [
+      "an alias to a version that is not a number",
+      ["models", "alias", "linear-model", "best", "two"],
+      1,
+      ['Invalid version "two" of model "linear-model"', "whole numbers from 1"],
+    ],
     ["the reserved alias latest", ["models", "alias", "linear-model", "latest", "1"], 1, ['Invalid alias "latest"']],
     ["an alias without its version", ["models", "alias", "linear-model", "best"], 2, ["error: missing required argument 'version'"]],
   ])("%s: non-zero exit and a clear message", async (_why, args, code, messages) => {

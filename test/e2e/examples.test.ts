@@ -51,7 +51,10 @@ describe("penguins", () => {
     for (const p of predictions) expect(["Adelie", "Chinstrap", "Gentoo"]).toContain(p.species);
 
     const input = join(tracking, "penguins.csv");
-    await writeFile(input, "island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex\nTorgersen,39.1,18.7,181,3750,MALE\nBiscoe,50.0,15.2,218,5700,MALE\nDream,49.5,19.0,200,3800,\n");
+    await writeFile(
+      input,
+      "island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex\nTorgersen,39.1,18.7,181,3750,MALE\nBiscoe,50.0,15.2,218,5700,MALE\nDream,49.5,19.0,200,3800,\n",
+    );
     const out = join(tracking, "penguins-out.csv");
     const predict = cli(["predict", "-m", "models:/penguins/latest", "-i", input, "-o", out, "--tracking-uri", tracking]);
     expect(predict.code, predict.stderr).toBe(0);
@@ -71,13 +74,21 @@ describe("spam", () => {
     const out = (await model.predict({
       dataframe_records: [
         { text: "CLICK HERE to claim your FREE prize!!! Limited time offer, buy cheap viagra now, unsubscribe here, earn $$$ money fast" },
-        { text: "Hi Tom, the build failed on the CI machine again; I pushed a fix for the linker flags to the branch, can you review it before the release meeting?" },
+        {
+          text: "Hi Tom, the build failed on the CI machine again; I pushed a fix for the linker flags to the branch, can you review it before the release meeting?",
+        },
       ],
     })) as { is_spam: boolean[] };
     expect(out.is_spam).toEqual([true, false]);
 
     const input = join(tracking, "messages.jsonl");
-    await writeFile(input, ['{"text": "FREE money!!! Click here to claim your prize now, limited offer, unsubscribe"}', '{"text": "Meeting notes attached; see you at the design review on Monday."}'].join("\n") + "\n");
+    await writeFile(
+      input,
+      [
+        '{"text": "FREE money!!! Click here to claim your prize now, limited offer, unsubscribe"}',
+        '{"text": "Meeting notes attached; see you at the design review on Monday."}',
+      ].join("\n") + "\n",
+    );
     const outFile = join(tracking, "messages-out.jsonl");
     const predict = cli(["predict", "-m", "models:/spam/latest", "-i", input, "-o", outFile, "--params", '{"threshold": 0.5}', "--tracking-uri", tracking]);
     expect(predict.code, predict.stderr).toBe(0);

@@ -26,7 +26,7 @@ describe("npm start (the README's main job)", () => {
       const readme = await readFile(join(root, "README.md"), "utf8");
       const curl = /curl -s http:\/\/127\.0\.0\.1:5000\/invocations -H 'Content-Type: application\/json' -d '([\s\S]*?)'\n/.exec(readme);
       expect(curl, "the README shows a curl request").not.toBeNull();
-      const response = await fetch(`${url}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body: curl![1] });
+      const response = await fetch(`${url}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body: curl![1] as string });
       expect(response.status, output).toBe(200);
       const body = (await response.json()) as { predictions: { species: string; probability: number; probability_Adelie: number }[] };
       expect(body.predictions).toHaveLength(2);

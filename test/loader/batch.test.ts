@@ -46,7 +46,14 @@ describe("prepare", () => {
     const model = await buildModel("scale_rows", SIGNATURES.abScale, { rowWise: true });
     const key = (b: string, runner?: string): string | undefined => model.prepare(b, runner ? { runner } : {}).batchKey;
     expect(key(body([[1, 0.5]]))).toEqual(expect.any(String));
-    expect(key(body([[1, 0.5]]))).toBe(key(body([[7, 2], [8, 3]])));
+    expect(key(body([[1, 0.5]]))).toBe(
+      key(
+        body([
+          [7, 2],
+          [8, 3],
+        ]),
+      ),
+    );
     expect(key(body([[1, 0.5]]))).toBe(key(body([[1, 0.5]], { scale: 2 })));
     expect(key(body([[1, 0.5]], { scale: 3 }))).not.toBe(key(body([[1, 0.5]])));
     expect(key(body([[1, 0.5]]), "ConcurrentRunner")).not.toBe(key(body([[1, 0.5]])));
@@ -74,9 +81,25 @@ describe("prepare", () => {
 describe("runBatch", () => {
   it("runs the inputs once, stacked, and gives each exactly its own prediction", async () => {
     const model = await buildModel("scale_rows", SIGNATURES.abScale, { rowWise: true });
-    const bodies = [body([[1, 0.5]]), body([[2, 1], [3, 1.5], [4, 2]]), body([[5, 2.5], [6, 3]])];
+    const bodies = [
+      body([[1, 0.5]]),
+      body([
+        [2, 1],
+        [3, 1.5],
+        [4, 2],
+      ]),
+      body([
+        [5, 2.5],
+        [6, 3],
+      ]),
+    ];
     const count = counter();
-    const batched = fulfilled(await model.runBatch(bodies.map((b) => model.prepare(b)), { hooks: count.hooks }));
+    const batched = fulfilled(
+      await model.runBatch(
+        bodies.map((b) => model.prepare(b)),
+        { hooks: count.hooks },
+      ),
+    );
     expect(count.runs(), "one pipeline run for the three inputs").toBe(1);
     expect(batched).toEqual(await alone(model, bodies));
     expect(batched[1]!.output).toEqual({ scaled: [4, 6, 8], sum: [3, 4.5, 6] });
@@ -85,9 +108,25 @@ describe("runBatch", () => {
 
   it("splits a typed array (row_sum_ndarray) back into the predictions each input gets alone", async () => {
     const model = await buildModel("row_sum_ndarray", SIGNATURES.ab, { rowWise: true });
-    const bodies = [body([[1, 0.5], [2, 1]]), body([[3, 1.5]]), body([[4, 2], [5, 2.5], [6, 3]])];
+    const bodies = [
+      body([
+        [1, 0.5],
+        [2, 1],
+      ]),
+      body([[3, 1.5]]),
+      body([
+        [4, 2],
+        [5, 2.5],
+        [6, 3],
+      ]),
+    ];
     const count = counter();
-    const batched = fulfilled(await model.runBatch(bodies.map((b) => model.prepare(b)), { hooks: count.hooks }));
+    const batched = fulfilled(
+      await model.runBatch(
+        bodies.map((b) => model.prepare(b)),
+        { hooks: count.hooks },
+      ),
+    );
     expect(count.runs()).toBe(1);
     expect(batched.map((p) => encodePredictions(p.output))).toEqual((await alone(model, bodies)).map((p) => encodePredictions(p.output)));
   });
@@ -98,7 +137,13 @@ describe("runBatch", () => {
   ])("a model that takes %s never stacks inputs: DataFrame column types are guessed from the values, so neighbours could change them", async (_, behaviour) => {
     const model = await buildModel(behaviour, SIGNATURES.ab, { rowWise: true });
     expect(model.batchable).toBe(false);
-    const bodies = [body([[1, 0.5]]), body([[2, 1], [3, 1.5]])];
+    const bodies = [
+      body([[1, 0.5]]),
+      body([
+        [2, 1],
+        [3, 1.5],
+      ]),
+    ];
     const prepared = bodies.map((b) => model.prepare(b));
     expect(prepared.map((p) => p.batchKey)).toEqual([undefined, undefined]);
     const count = counter();
@@ -111,7 +156,10 @@ describe("runBatch", () => {
     const model = await buildModel("scale_rows", SIGNATURES.abScale, { rowWise: true });
     const bodies = Array.from({ length: 8 }, (_, i) => body([[i === 5 ? 13 : i, 0.5]]));
     const sizes: number[] = [];
-    const results = await model.runBatch(bodies.map((b) => model.prepare(b)), { onRun: (n) => sizes.push(n) });
+    const results = await model.runBatch(
+      bodies.map((b) => model.prepare(b)),
+      { onRun: (n) => sizes.push(n) },
+    );
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
     const failure = (results[5] as PromiseRejectedResult).reason as NodeError;
     expect(failure).toBeInstanceOf(NodeError);
@@ -129,9 +177,20 @@ describe("runBatch", () => {
   it("an output that does not split by rows is answered input by input, and the model stops batching", async () => {
     const model = await buildModel("row_count", SIGNATURES.ab, { rowWise: true });
     expect(model.batchable).toBe(true);
-    const bodies = [body([[1, 0.5]]), body([[2, 1], [3, 1.5]])];
+    const bodies = [
+      body([[1, 0.5]]),
+      body([
+        [2, 1],
+        [3, 1.5],
+      ]),
+    ];
     const count = counter();
-    const batched = fulfilled(await model.runBatch(bodies.map((b) => model.prepare(b)), { hooks: count.hooks }));
+    const batched = fulfilled(
+      await model.runBatch(
+        bodies.map((b) => model.prepare(b)),
+        { hooks: count.hooks },
+      ),
+    );
     expect(batched.map((p) => p.output)).toEqual([[1], [2]]);
     expect(count.runs(), "the batch, then each input alone").toBe(3);
     expect(model.batchable).toBe(false);

@@ -56,7 +56,9 @@ describe("concurrent predict calls with different params", () => {
   it("calls that take the default and calls that set the param interleave without mixing", async () => {
     const model = models.get("assign") as PipelineModel;
     const plan = [undefined, 5, undefined, 0.5, 7, undefined, 2];
-    const outputs = await Promise.all(plan.map((factor) => model.predict({ dataframe_split: { columns: ["x"], data: [[10]] }, ...(factor === undefined ? {} : { params: { factor } }) })));
+    const outputs = await Promise.all(
+      plan.map((factor) => model.predict({ dataframe_split: { columns: ["x"], data: [[10]] }, ...(factor === undefined ? {} : { params: { factor } }) })),
+    );
     outputs.forEach((output, i) => {
       const factor = plan[i] ?? 1;
       expect(column(output, "y")).toEqual([10 * factor + BASE]);

@@ -89,7 +89,9 @@ export async function editMLmodel(dir: string, fn: (value: Record<string, any>) 
 
 /** The sha256 of a file, as pipeline.json records it. */
 export async function sha256Of(file: string): Promise<string> {
-  return createHash("sha256").update(await readFile(file)).digest("hex");
+  return createHash("sha256")
+    .update(await readFile(file))
+    .digest("hex");
 }
 
 type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;

@@ -113,7 +113,12 @@ describe("a tampered or truncated file is refused before any code runs", () => {
       await plant(d, probe, { updateSha: true });
       await edit(join(d, "artifacts", `${name}.json`));
     });
-    const error = await rejects(loadModel(dir), ModelLoadError, `Artifact "${name}" (artifacts/${name}.json) ${INTEGRITY}`, /expected [0-9a-f]{12}…, found [0-9a-f]{12}…/);
+    const error = await rejects(
+      loadModel(dir),
+      ModelLoadError,
+      `Artifact "${name}" (artifacts/${name}.json) ${INTEGRITY}`,
+      /expected [0-9a-f]{12}…, found [0-9a-f]{12}…/,
+    );
     expect(error.code).toBe("INTEGRITY_ERROR");
     expect(probe.ran()).toBe(false);
   });

@@ -151,7 +151,9 @@ describe("pipeline.json", () => {
   });
 
   it("not JSON → INVALID_MODEL_FILE naming pipeline.json", async () => {
-    await expectLoadError((dir) => writeFile(join(dir, "pipeline.json"), "{ not json"), "INVALID_MODEL_FILE", [/pipeline\.json of the model at .* is not valid JSON/]);
+    await expectLoadError((dir) => writeFile(join(dir, "pipeline.json"), "{ not json"), "INVALID_MODEL_FILE", [
+      /pipeline\.json of the model at .* is not valid JSON/,
+    ]);
   });
 
   it("an unknown format_version → UNSUPPORTED_FORMAT_VERSION", async () => {
@@ -176,22 +178,29 @@ describe("pipeline.json", () => {
 
   it.each([
     ["an artifact path climbing out (../x)", (p: Record<string, any>) => (p.artifacts.model.path = "../x"), 'Artifact "model" has the path "../x"'],
-    ["an artifact path climbing out midway", (p: Record<string, any>) => (p.artifacts.model.path = "artifacts/../../model.json"), 'Artifact "model" has the path "artifacts/../../model.json"'],
+    [
+      "an artifact path climbing out midway",
+      (p: Record<string, any>) => (p.artifacts.model.path = "artifacts/../../model.json"),
+      'Artifact "model" has the path "artifacts/../../model.json"',
+    ],
     ["an absolute artifact path", (p: Record<string, any>) => (p.artifacts.model.path = "/etc/passwd"), 'Artifact "model" has the path "/etc/passwd"'],
     ["a code path climbing out", (p: Record<string, any>) => (p.code.path = "../../x.mjs"), 'The code bundle has the path "../../x.mjs"'],
   ])("%s → rejected", async (_why, fn, message) => {
     await expectLoadError(pipelineJson(fn), "INVALID_MODEL_FILE", [message, "which points outside the model directory"]);
   });
 
-  it.each(["EvilDataset", "MemoryDataset", "toString", "__proto__", "constructor"])("an unknown artifact type (%s) → rejected, listing the known ones", async (type) => {
-    await expectLoadError(
-      pipelineJson((p) => {
-        p.artifacts.model.type = type;
-      }),
-      "INVALID_MODEL_FILE",
-      [`Artifact "model" has the unknown type "${type}". Known: JsonArtifactDataset, BinaryDataset, CsvDataset, JsonDataset, ParquetDataset, ArrowDataset.`],
-    );
-  });
+  it.each(["EvilDataset", "MemoryDataset", "toString", "__proto__", "constructor"])(
+    "an unknown artifact type (%s) → rejected, listing the known ones",
+    async (type) => {
+      await expectLoadError(
+        pipelineJson((p) => {
+          p.artifacts.model.type = type;
+        }),
+        "INVALID_MODEL_FILE",
+        [`Artifact "model" has the unknown type "${type}". Known: JsonArtifactDataset, BinaryDataset, CsvDataset, JsonDataset, ParquetDataset, ArrowDataset.`],
+      );
+    },
+  );
 });
 
 describe("paths in MLmodel stay inside the model directory", () => {
@@ -229,16 +238,32 @@ describe("paths in MLmodel stay inside the model directory", () => {
 describe("graph check: the imported code must be the pipeline pipeline.json describes", () => {
   // pipeline.json has no sha256 of its own, so these edits pass every integrity check and reach the graph check.
   it.each([
-    ["a renamed node", (p: Record<string, any>) => (p.nodes[0].name = "predict_v2"), ['node "predict_v2" is missing from the code', 'the code has node "predict", which pipeline.json does not list']],
-    ["other node inputs", (p: Record<string, any>) => (p.nodes[0].inputs = ["instances", "scaler", "model", "params:threshold"]), ['node "predict" has other inputs or outputs than pipeline.json records']],
-    ["other node outputs", (p: Record<string, any>) => (p.nodes[0].outputs = "labels"), ['node "predict" has other inputs or outputs than pipeline.json records']],
+    [
+      "a renamed node",
+      (p: Record<string, any>) => (p.nodes[0].name = "predict_v2"),
+      ['node "predict_v2" is missing from the code', 'the code has node "predict", which pipeline.json does not list'],
+    ],
+    [
+      "other node inputs",
+      (p: Record<string, any>) => (p.nodes[0].inputs = ["instances", "scaler", "model", "params:threshold"]),
+      ['node "predict" has other inputs or outputs than pipeline.json records'],
+    ],
+    [
+      "other node outputs",
+      (p: Record<string, any>) => (p.nodes[0].outputs = "labels"),
+      ['node "predict" has other inputs or outputs than pipeline.json records'],
+    ],
     [
       "an extra node",
       (p: Record<string, any>) => p.nodes.push({ name: "explain", inputs: ["predictions"], outputs: ["explanations"], tags: [] }),
       ['node "explain" is missing from the code'],
     ],
   ])("%s → GRAPH_MISMATCH", async (_why, fn, messages) => {
-    await expectLoadError(pipelineJson(fn), "GRAPH_MISMATCH", [/The code of the model at .* does not match its pipeline\.json: /, ...messages, "Re-package the model."]);
+    await expectLoadError(pipelineJson(fn), "GRAPH_MISMATCH", [
+      /The code of the model at .* does not match its pipeline\.json: /,
+      ...messages,
+      "Re-package the model.",
+    ]);
   });
 });
 
@@ -284,7 +309,10 @@ describe("environment.json", () => {
     );
     const warnings: string[] = [];
     const model = await loadModel(dir, { onWarning: (w) => warnings.push(w) });
-    expect(warnings).toEqual([`The model was packaged with pipeserve 0.0.0-other; ${pipeserveVersion()} is installed.`, `The model was packaged with yaml 0.0.1; ${installedYaml} is installed.`]);
+    expect(warnings).toEqual([
+      `The model was packaged with pipeserve 0.0.0-other; ${pipeserveVersion()} is installed.`,
+      `The model was packaged with yaml 0.0.1; ${installedYaml} is installed.`,
+    ]);
     expect(await model.predict(scalerBody([2]))).toEqual(await expectedScaler(dir, [2]));
     await model.close();
   });

@@ -75,7 +75,11 @@ describe("params", () => {
   });
 
   it("params that are not an object → SchemaError", async () => {
-    await rejects(model.predict(scalerBody(XS), { params: [1] as unknown as Record<string, unknown> }), SchemaError, "Parameters must be a dictionary. Got type 'list'.");
+    await rejects(
+      model.predict(scalerBody(XS), { params: [1] as unknown as Record<string, unknown> }),
+      SchemaError,
+      "Parameters must be a dictionary. Got type 'list'.",
+    );
   });
 
   it("unknown params are ignored and reported in ignoredParams", async () => {
@@ -138,7 +142,11 @@ describe("runners", () => {
   });
 
   it("a custom runner may not take a built-in name", async () => {
-    const error = await rejects(loadModel(trained().modelDir, { runners: { WorkerRunner: new SequentialRunner() } }), ModelLoadError, "Extra runners may not reuse the built-in names [WorkerRunner].");
+    const error = await rejects(
+      loadModel(trained().modelDir, { runners: { WorkerRunner: new SequentialRunner() } }),
+      ModelLoadError,
+      "Extra runners may not reuse the built-in names [WorkerRunner].",
+    );
     expect(error.code).toBe("INVALID_RUNNER");
   });
 
@@ -184,7 +192,7 @@ describe("runners", () => {
       // Nothing was imported or run: no new globals, no flag, and the model still serves.
       expect(Object.getOwnPropertyNames(globalThis).sort()).toEqual(globalsBefore);
       expect((globalThis as Record<string, unknown>)[FLAG]).toBeUndefined();
-      expect(Object.prototype.hasOwnProperty.call(Object.prototype, "polluted")).toBe(false);
+      expect(Object.hasOwn(Object.prototype, "polluted")).toBe(false);
       expect(await model.predict(scalerBody(XS))).toEqual(await expected(0));
     });
   });

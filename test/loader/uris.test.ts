@@ -23,7 +23,10 @@ afterEach(() => {
 });
 
 /** Loads, predicts, closes; returns the prediction and the model (closed). */
-async function predictOnce(uri: string, options: Parameters<typeof loadModel>[1] = { trackingUri: trained().trackingDir }): Promise<{ output: unknown; model: PipelineModel }> {
+async function predictOnce(
+  uri: string,
+  options: Parameters<typeof loadModel>[1] = { trackingUri: trained().trackingDir },
+): Promise<{ output: unknown; model: PipelineModel }> {
   const model = await loadModel(uri, options);
   try {
     return { output: await model.predict(scalerBody(XS)), model };
@@ -71,7 +74,11 @@ describe("each URI form loads the model and predicts the same output", () => {
 
 describe("URIs that lead nowhere name what was asked for and what exists", () => {
   const notFound: [string, () => string, (string | RegExp)[]][] = [
-    ["an unknown run", () => "runs:/0123456789abcdef0123456789abcdef/model", ['Run "0123456789abcdef0123456789abcdef" is not in the store at', "pipeserve runs list"]],
+    [
+      "an unknown run",
+      () => "runs:/0123456789abcdef0123456789abcdef/model",
+      ['Run "0123456789abcdef0123456789abcdef" is not in the store at', "pipeserve runs list"],
+    ],
     ["a run id that is no run id", () => "runs:/not-a-run/model", ['"not-a-run" is not a run id', "32 hexadecimal characters"]],
     ["an unknown registered model", () => "models:/no-such-model/1", ['Registered model "no-such-model" does not exist', "Registered models: [scaler-model]"]],
     ["an unknown version", () => "models:/scaler-model/7", ['Model "scaler-model" has no version 7', "Versions: [1]"]],
@@ -84,7 +91,12 @@ describe("URIs that lead nowhere name what was asked for and what exists", () =>
 
   it("an artifact path the run does not have → ModelLoadError naming the URI and the folder", async () => {
     const uri = `runs:/${trained().runId}/elsewhere`;
-    const error = await rejects(loadModel(uri, { trackingUri: trained().trackingDir }), ModelLoadError, `${uri} resolves to`, "which is not a model directory (it does not exist)");
+    const error = await rejects(
+      loadModel(uri, { trackingUri: trained().trackingDir }),
+      ModelLoadError,
+      `${uri} resolves to`,
+      "which is not a model directory (it does not exist)",
+    );
     expect(error.code).toBe("MODEL_NOT_FOUND");
   });
 

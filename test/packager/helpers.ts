@@ -40,7 +40,9 @@ export async function copyProject(name: string, options: { inRepo?: boolean } = 
 
 /** The sha256 of a file, hex. */
 export async function sha256Of(file: string): Promise<string> {
-  return createHash("sha256").update(await readFile(file)).digest("hex");
+  return createHash("sha256")
+    .update(await readFile(file))
+    .digest("hex");
 }
 
 /** Every file under `dir`, relative and sorted (`artifacts/weights.json`). */
@@ -64,7 +66,11 @@ export async function readJson(file: string): Promise<any> {
 /** The HEAD commit of the repository, or undefined outside git. */
 export function gitHead(cwd = REPO_ROOT): string | undefined {
   try {
-    return execFileSync("git", ["rev-parse", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim() || undefined;
+    return (
+      execFileSync("git", ["rev-parse", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] })
+        .toString()
+        .trim() || undefined
+    );
   } catch {
     return undefined;
   }

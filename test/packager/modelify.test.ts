@@ -16,7 +16,13 @@ beforeAll(async () => {
 
 describe("modelify()", () => {
   it("packages into a new FINISHED run, with the existing artifact byte for byte, and registers it", async () => {
-    const result = await modelify({ projectDir: project, pipelineName: "inference", inputName: "instances", trackingUri: tracking, registeredModelName: "modelified" });
+    const result = await modelify({
+      projectDir: project,
+      pipelineName: "inference",
+      inputName: "instances",
+      trackingUri: tracking,
+      registeredModelName: "modelified",
+    });
     expect(result.modelUri).toBe(`runs:/${result.runId}/model`);
     expect(result.registeredVersion).toEqual({ name: "modelified", version: 1 });
     const store = await FileStore.open(tracking);
@@ -43,7 +49,15 @@ describe("modelify()", () => {
   it("packages into an existing run, under another artifact path and copy mode, leaving the run's status alone", async () => {
     const trained = await runProject({ projectDir: project, pipelineName: "train", trackingUri: tracking });
     expect(trained.modelUri).toBeUndefined();
-    const result = await modelify({ projectDir: project, pipelineName: "inference", inputName: "instances", trackingUri: tracking, runId: trained.runId, artifactPath: "served", copyMode: "deepcopy" });
+    const result = await modelify({
+      projectDir: project,
+      pipelineName: "inference",
+      inputName: "instances",
+      trackingUri: tracking,
+      runId: trained.runId,
+      artifactPath: "served",
+      copyMode: "deepcopy",
+    });
     expect(result).toEqual({ runId: trained.runId, modelUri: `runs:/${trained.runId}/served` });
     const store = await FileStore.open(tracking);
     expect(await readdir(await store.artifactDir(trained.runId))).toEqual(["served"]);
@@ -58,9 +72,21 @@ describe("modelify()", () => {
   });
 
   it.each([
-    ["an input name that is not an input", { pipelineName: "inference", inputName: "rows" }, ['--input-name "rows" is not an input of pipeline "inference"', "Its inputs: [instances, weights, params:bias]"]],
-    ["a pipeline with two outputs", { pipelineName: "two_outputs", inputName: "instances" }, ['Pipeline "two_outputs" must have exactly one output', "[predictions, rows]"]],
-    ["an unknown pipeline", { pipelineName: "inferense", inputName: "instances" }, ['has no pipeline "inferense"', "Pipelines: [train, inference, two_outputs]"]],
+    [
+      "an input name that is not an input",
+      { pipelineName: "inference", inputName: "rows" },
+      ['--input-name "rows" is not an input of pipeline "inference"', "Its inputs: [instances, weights, params:bias]"],
+    ],
+    [
+      "a pipeline with two outputs",
+      { pipelineName: "two_outputs", inputName: "instances" },
+      ['Pipeline "two_outputs" must have exactly one output', "[predictions, rows]"],
+    ],
+    [
+      "an unknown pipeline",
+      { pipelineName: "inferense", inputName: "instances" },
+      ['has no pipeline "inferense"', "Pipelines: [train, inference, two_outputs]"],
+    ],
   ])("rejects %s before creating a run", async (_why, options, messages) => {
     const store = await tempDir("pipeserve-tracking-");
     await rejects(modelify({ projectDir: project, trackingUri: store, ...options }), PackagingError, ...messages);

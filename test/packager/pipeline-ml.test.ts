@@ -93,13 +93,13 @@ describe("pipelineMl(): each broken rule is an error that says which dataset and
     [
       "inputName is not an input of inference",
       { inputName: "features" },
-      ['inputName "features" is not an input of the inference pipeline', "[instances, model, encoder, params:threshold]", "set inputName to the one that receives the request's data"],
+      [
+        'inputName "features" is not an input of the inference pipeline',
+        "[instances, model, encoder, params:threshold]",
+        "set inputName to the one that receives the request's data",
+      ],
     ],
-    [
-      "inputName is a training output that inference never reads",
-      { inputName: "raw" },
-      ['inputName "raw" is not an input of the inference pipeline'],
-    ],
+    ["inputName is a training output that inference never reads", { inputName: "raw" }, ['inputName "raw" is not an input of the inference pipeline']],
     [
       "inference has two outputs",
       { inference: pipeline([...inference.nodes, node(explain, { inputs: "instances", outputs: "explanation", name: "explain" })]) },
@@ -111,7 +111,11 @@ describe("pipelineMl(): each broken rule is an error that says which dataset and
       ["Inference input(s) [vocabulary]", 'neither the inputName "instances", a params: input, nor an output of the training pipeline'],
     ],
     ["an unknown inputType", { inputType: "tensor" as never }, ['Invalid inputType "tensor"', "dataframe, columns, records, arrow"]],
-    ["an unknown default runner", { runner: "ParallelRunner" }, ['Invalid default runner "ParallelRunner"', "SequentialRunner, ConcurrentRunner, WorkerRunner"]],
+    [
+      "an unknown default runner",
+      { runner: "ParallelRunner" },
+      ['Invalid default runner "ParallelRunner"', "SequentialRunner, ConcurrentRunner, WorkerRunner"],
+    ],
     ["a signature that is neither auto, false nor MLflow JSON", { logModel: { signature: "inferred" as never } }, ['logModel.signature must be "auto", false']],
     ["training that is not a pipeline", { training: [] as never }, ["needs a `training` and an `inference` pipeline"]],
   ];
@@ -122,7 +126,13 @@ describe("pipelineMl(): each broken rule is an error that says which dataset and
   });
 
   it("rejects an invalid copy mode, naming the dataset and the accepted modes", () => {
-    const error = throws(() => pipelineMl({ training, inference, inputName: "instances", copyMode: { model: "cpy" } as never }), DatasetError, '"cpy"', "model", "assign, copy, deepcopy");
+    const error = throws(
+      () => pipelineMl({ training, inference, inputName: "instances", copyMode: { model: "cpy" } as never }),
+      DatasetError,
+      '"cpy"',
+      "model",
+      "assign, copy, deepcopy",
+    );
     expect(error.code).toBe("INVALID_COPY_MODE");
   });
 });
@@ -136,8 +146,16 @@ describe("PipelineML.checkCatalog(): artifacts must outlive the run", () => {
   });
 
   const bad: [why: string, datasets: () => Record<string, any>, messages: string[]][] = [
-    ["an artifact missing from the catalog", () => ({ model: file("model") }), ['"encoder" is not in the catalog, so it would live only in memory', "add it to catalog.yml with a file type"]],
-    ["an artifact declared as a MemoryDataset", () => ({ model: new MemoryDataset(), encoder: file("encoder") }), ['"model" is a MemoryDataset, which keeps nothing after the run', "with a file type and a filepath"]],
+    [
+      "an artifact missing from the catalog",
+      () => ({ model: file("model") }),
+      ['"encoder" is not in the catalog, so it would live only in memory', "add it to catalog.yml with a file type"],
+    ],
+    [
+      "an artifact declared as a MemoryDataset",
+      () => ({ model: new MemoryDataset(), encoder: file("encoder") }),
+      ['"model" is a MemoryDataset, which keeps nothing after the run', "with a file type and a filepath"],
+    ],
     ["an artifact declared as a MetricsDataset", () => ({ model: file("model"), encoder: new MetricsDataset() }), ['"encoder" is a MetricsDataset']],
     ["both artifacts in memory, reported together", () => ({}), ['"model" is not in the catalog', '"encoder" is not in the catalog']],
   ];

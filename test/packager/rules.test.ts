@@ -7,7 +7,18 @@ import { existsSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DatasetError, FileStore, ModelLoadError, ModelRegistry, NodeError, NotFoundError, PackagingError, StoreError, loadModel, runProject } from "../../src/index.js";
+import {
+  DatasetError,
+  FileStore,
+  ModelLoadError,
+  ModelRegistry,
+  NodeError,
+  NotFoundError,
+  PackagingError,
+  StoreError,
+  loadModel,
+  runProject,
+} from "../../src/index.js";
 import { copyProject, rejects, tempDir } from "./helpers.js";
 
 let marker: string;
@@ -97,7 +108,11 @@ describe("rules are checked before any training node runs and before a run is cr
 
   it("names the project file when a rule breaks at import time, and keeps the rule's error as the cause", async () => {
     const project = await copyProject("rules-two-outputs");
-    const error = await rejects(runProject({ projectDir: project, pipelineName: "training", trackingUri: tracking }), PackagingError, `Importing ${join(project, "pipelines.ts")} failed`);
+    const error = await rejects(
+      runProject({ projectDir: project, pipelineName: "training", trackingUri: tracking }),
+      PackagingError,
+      `Importing ${join(project, "pipelines.ts")} failed`,
+    );
     expect(error.cause).toBeInstanceOf(PackagingError);
     expect((error.cause as PackagingError).code).toBe("INVALID_PIPELINE_ML");
   });
@@ -106,31 +121,55 @@ describe("rules are checked before any training node runs and before a run is cr
 describe("bad input to runProject", () => {
   it("an unknown pipeline name lists the project's pipelines", async () => {
     const project = await copyProject("linear");
-    const error = await rejects(runProject({ projectDir: project, pipelineName: "trainig", trackingUri: tracking }), PackagingError, 'has no pipeline "trainig"', "Pipelines: [training, plain]");
+    const error = await rejects(
+      runProject({ projectDir: project, pipelineName: "trainig", trackingUri: tracking }),
+      PackagingError,
+      'has no pipeline "trainig"',
+      "Pipelines: [training, plain]",
+    );
     expect(error.code).toBe("INVALID_PROJECT");
     expect(existsSync(tracking)).toBe(false);
   });
 
   it("a bad --params entry says how to write one", async () => {
     const project = await copyProject("linear");
-    const error = await rejects(runProject({ projectDir: project, pipelineName: "training", trackingUri: tracking, params: ["scale"] }), PackagingError, 'Invalid --params entry "scale"', "key=value");
+    const error = await rejects(
+      runProject({ projectDir: project, pipelineName: "training", trackingUri: tracking, params: ["scale"] }),
+      PackagingError,
+      'Invalid --params entry "scale"',
+      "key=value",
+    );
     expect(error.code).toBe("INVALID_PARAMS");
     expect(existsSync(tracking)).toBe(false);
   });
 
   it("a folder that does not exist", async () => {
     const missing = join(await tempDir(), "nowhere");
-    await rejects(runProject({ projectDir: missing, pipelineName: "training", trackingUri: tracking }), PackagingError, `Project folder ${missing} does not exist`);
+    await rejects(
+      runProject({ projectDir: missing, pipelineName: "training", trackingUri: tracking }),
+      PackagingError,
+      `Project folder ${missing} does not exist`,
+    );
   });
 
   it("a folder without pipelines.ts", async () => {
     const empty = await tempDir("pipeserve-empty-project-");
-    await rejects(runProject({ projectDir: empty, pipelineName: "training", trackingUri: tracking }), PackagingError, "has no pipelines file", "add pipelines.ts exporting `pipelines`");
+    await rejects(
+      runProject({ projectDir: empty, pipelineName: "training", trackingUri: tracking }),
+      PackagingError,
+      "has no pipelines file",
+      "add pipelines.ts exporting `pipelines`",
+    );
   });
 
   it("a remote tracking URI", async () => {
     const project = await copyProject("linear");
-    await rejects(runProject({ projectDir: project, pipelineName: "plain", trackingUri: "http://mlflow.example.com:5000" }), StoreError, "points to a remote server", "Use a path or file:// URI");
+    await rejects(
+      runProject({ projectDir: project, pipelineName: "plain", trackingUri: "http://mlflow.example.com:5000" }),
+      StoreError,
+      "points to a remote server",
+      "Use a path or file:// URI",
+    );
   });
 });
 
@@ -153,7 +192,11 @@ describe("a run that fails after it started", () => {
 
   it("a training node that throws: FAILED, nothing packaged, nothing registered", async () => {
     const project = await copyProject("failing-training");
-    const error = await rejects(runProject({ projectDir: project, pipelineName: "training", trackingUri: tracking }), NodeError, 'Node "train" failed: diverged: loss is NaN');
+    const error = await rejects(
+      runProject({ projectDir: project, pipelineName: "training", trackingUri: tracking }),
+      NodeError,
+      'Node "train" failed: diverged: loss is NaN',
+    );
     expect(error.nodeName).toBe("train");
     expect(existsSync(marker), "the first training node ran").toBe(true);
     const runId = await onlyRun();

@@ -35,7 +35,13 @@ let runDir: string;
 beforeAll(async () => {
   project = await copyProject("linear");
   tracking = await tempDir("pipeserve-tracking-");
-  result = await runProject({ projectDir: project, pipelineName: "training", trackingUri: tracking, params: ["scale=2.5"], command: "run --pipeline training" });
+  result = await runProject({
+    projectDir: project,
+    pipelineName: "training",
+    trackingUri: tracking,
+    params: ["scale=2.5"],
+    command: "run --pipeline training",
+  });
   const store = await FileStore.open(tracking);
   runDir = await store.runDir(result.runId);
   modelDir = join(runDir, "artifacts", "model");
@@ -147,7 +153,16 @@ describe("the model directory (MODEL_FORMAT.md §1)", () => {
 
     it("has the top-level keys and flavor fields MLflow writes", async () => {
       const m = await readYaml11(join(modelDir, "MLmodel"));
-      expect(Object.keys(m).sort()).toEqual(["artifact_path", "flavors", "model_size_bytes", "model_uuid", "run_id", "saved_input_example_info", "signature", "utc_time_created"]);
+      expect(Object.keys(m).sort()).toEqual([
+        "artifact_path",
+        "flavors",
+        "model_size_bytes",
+        "model_uuid",
+        "run_id",
+        "saved_input_example_info",
+        "signature",
+        "utc_time_created",
+      ]);
       expect(m["artifact_path"]).toBe("model");
       expect(m["run_id"]).toBe(result.runId);
       expect(m["model_uuid"]).toMatch(/^[0-9a-f]{32}$/);
@@ -197,7 +212,8 @@ describe("the model directory (MODEL_FORMAT.md §1)", () => {
         expect(p).not.toMatch(/[,:](?! )/);
         expect(p).not.toMatch(/ [,:]/);
       }
-      for (const column of [...JSON.parse(signature["inputs"] as string), ...JSON.parse(signature["outputs"] as string)]) expect(Object.keys(column)).toEqual(["type", "name", "required"]);
+      for (const column of [...JSON.parse(signature["inputs"] as string), ...JSON.parse(signature["outputs"] as string)])
+        expect(Object.keys(column)).toEqual(["type", "name", "required"]);
       for (const param of JSON.parse(signature["params"] as string)) expect(Object.keys(param)).toEqual(["name", "default", "shape", "type"]);
     });
 
@@ -239,7 +255,9 @@ describe("the model directory (MODEL_FORMAT.md §1)", () => {
       const p = await readJson(join(modelDir, "pipeline.json"));
       expect(Object.keys(p)).toEqual(["format_version", "input_name", "output_name", "nodes", "artifacts", "parameters", "code"]);
       expect(p).toMatchObject({ format_version: FORMAT_VERSION, input_name: "instances", output_name: "predictions" });
-      expect(p.nodes).toEqual([{ name: "predict", inputs: ["instances", "weights", "params:scale", "params:post.offset"], outputs: "predictions", tags: ["inference"] }]);
+      expect(p.nodes).toEqual([
+        { name: "predict", inputs: ["instances", "weights", "params:scale", "params:post.offset"], outputs: "predictions", tags: ["inference"] },
+      ]);
       expect(p.parameters).toEqual({ scale: 2.5, "post.offset": 0.5 });
       expect(p.code).toEqual({ path: "code/pipeline.mjs", export: "inference", sha256: await sha256Of(join(modelDir, "code", "pipeline.mjs")) });
     });
@@ -389,7 +407,13 @@ describe("the mlruns/ tree (MODEL_FORMAT.md §2: what MLflow's FileStore reads)"
   it("lays out the registry: model meta, version meta with current_stage None, alias files holding the bare number", async () => {
     const modelRoot = join(tracking, "models", "linear-model");
     expect((await readdir(modelRoot)).sort()).toEqual(["aliases", "meta.yaml", "version-1", "version-2"]);
-    expect(Object.keys(await readYaml11(join(modelRoot, "meta.yaml")))).toEqual(["aliases", "creation_timestamp", "description", "last_updated_timestamp", "name"]);
+    expect(Object.keys(await readYaml11(join(modelRoot, "meta.yaml")))).toEqual([
+      "aliases",
+      "creation_timestamp",
+      "description",
+      "last_updated_timestamp",
+      "name",
+    ]);
     const versionText = await readFile(join(modelRoot, "version-1", "meta.yaml"), "utf8");
     expect(versionText).toMatch(/^current_stage: None$/m);
     const version = await readYaml11(join(modelRoot, "version-1", "meta.yaml"));
@@ -408,7 +432,14 @@ describe("the mlruns/ tree (MODEL_FORMAT.md §2: what MLflow's FileStore reads)"
       "user_id",
       "version",
     ]);
-    expect(version).toMatchObject({ name: "linear-model", version: 1, status: "READY", source: `runs:/${result.runId}/model`, run_id: result.runId, storage_location: modelDir });
+    expect(version).toMatchObject({
+      name: "linear-model",
+      version: 1,
+      status: "READY",
+      source: `runs:/${result.runId}/model`,
+      run_id: result.runId,
+      storage_location: modelDir,
+    });
     expect(await readFile(join(modelRoot, "aliases", "champion"), "utf8")).toBe("1");
   });
 

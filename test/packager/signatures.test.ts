@@ -48,7 +48,7 @@ beforeAll(async () => {
   mean = ((await readJson(join(project, "data", "stats.json"))) as { mean: number }).mean;
 });
 
-describe('signature given explicitly (MLflow\'s JSON form)', () => {
+describe("signature given explicitly (MLflow's JSON form)", () => {
   it("is written exactly as given", async () => {
     const m = await readYaml11(join(modelDirs["explicit"] as string, "MLmodel"));
     expect(m["signature"]).toEqual(EXPLICIT);
@@ -112,7 +112,13 @@ describe('signature: "auto"', () => {
 
   it("saves exampleRows rows as the example", async () => {
     const example = await readJson(join(modelDirs["auto"] as string, "input_example.json"));
-    expect(example).toEqual({ columns: ["x", "y"], data: [[1.5, 3.9], [2.5, 6.1]] });
+    expect(example).toEqual({
+      columns: ["x", "y"],
+      data: [
+        [1.5, 3.9],
+        [2.5, 6.1],
+      ],
+    });
   });
 });
 
@@ -173,13 +179,29 @@ describe("packageModel() and writeModel() directly", () => {
     pipelineMl({ training: base.training, inference: base.inference, inputName: base.inputName, inputType: base.inputType, logModel });
 
   async function pack(ml: PipelineML, target: string, exampleData: unknown = EXAMPLE): Promise<void> {
-    await packageModel({ ml, pipelinesFile: project.pipelinesFile, pipelineName: "auto", catalog: projectCatalog(project, project.parameters), params: project.parameters, exampleData, target });
+    await packageModel({
+      ml,
+      pipelinesFile: project.pipelinesFile,
+      pipelineName: "auto",
+      catalog: projectCatalog(project, project.parameters),
+      params: project.parameters,
+      exampleData,
+      target,
+    });
   }
 
   it.each([
     ["inputs that are not JSON", { inputs: "[{type: double}]", outputs: null }, "logModel.signature is not a valid MLflow signature"],
-    ["an unknown column type", { inputs: '[{"type": "decimal", "name": "x", "required": true}]', outputs: null }, "logModel.signature is not a valid MLflow signature"],
-    ["a binary param", { inputs: null, outputs: null, params: '[{"name": "k", "default": "eA==", "shape": null, "type": "binary"}]' }, "logModel.signature is not a valid MLflow signature"],
+    [
+      "an unknown column type",
+      { inputs: '[{"type": "decimal", "name": "x", "required": true}]', outputs: null },
+      "logModel.signature is not a valid MLflow signature",
+    ],
+    [
+      "a binary param",
+      { inputs: null, outputs: null, params: '[{"name": "k", "default": "eA==", "shape": null, "type": "binary"}]' },
+      "logModel.signature is not a valid MLflow signature",
+    ],
   ])("rejects an explicit signature with %s, writing nothing", async (_why, signature, message) => {
     const target = join(await tempDir(), "model");
     const error = await rejects(pack(withLogModel({ signature }), target), PackagingError, message);
@@ -189,7 +211,12 @@ describe("packageModel() and writeModel() directly", () => {
 
   it('"auto" without sample data says how to give some', async () => {
     const target = join(await tempDir(), "model");
-    const error = await rejects(pack(withLogModel({ signature: "auto" }), target, null), PackagingError, 'signature "auto" needs sample data for "instances"', "or give logModel.signature (or false)");
+    const error = await rejects(
+      pack(withLogModel({ signature: "auto" }), target, null),
+      PackagingError,
+      'signature "auto" needs sample data for "instances"',
+      "or give logModel.signature (or false)",
+    );
     expect(error.code).toBe("NO_EXAMPLE");
   });
 
@@ -226,12 +253,32 @@ describe("an explicit signature is checked against the pipeline before anything 
     return pipelineMl({ training: base.training, inference: base.inference, inputName: base.inputName, inputType: base.inputType, logModel });
   };
   const pack = (ml: PipelineML, target: string): Promise<void> =>
-    packageModel({ ml, pipelinesFile: trained.pipelinesFile, pipelineName: "auto", catalog: projectCatalog(trained, trained.parameters), params: trained.parameters, exampleData: { x: [1, 2] }, target });
+    packageModel({
+      ml,
+      pipelinesFile: trained.pipelinesFile,
+      pipelineName: "auto",
+      catalog: projectCatalog(trained, trained.parameters),
+      params: trained.parameters,
+      exampleData: { x: [1, 2] },
+      target,
+    });
 
   it.each([
-    ["inputs the sample data does not fit", { inputs: '[{"type": "string", "name": "x", "required": true}]', outputs: null }, ['The sample data of "instances" does not fit logModel.signature\'s inputs', "column x"]],
-    ["an output of another type", { inputs: EXPLICIT.inputs, outputs: '[{"type": "string", "name": "y", "required": true}]' }, ["The inference output on the sample data does not match logModel.signature's outputs", "column y"]],
-    ["an output the pipeline does not return", { inputs: EXPLICIT.inputs, outputs: '[{"type": "double", "name": "score", "required": true}]' }, ["does not match logModel.signature's outputs", "score"]],
+    [
+      "inputs the sample data does not fit",
+      { inputs: '[{"type": "string", "name": "x", "required": true}]', outputs: null },
+      ['The sample data of "instances" does not fit logModel.signature\'s inputs', "column x"],
+    ],
+    [
+      "an output of another type",
+      { inputs: EXPLICIT.inputs, outputs: '[{"type": "string", "name": "y", "required": true}]' },
+      ["The inference output on the sample data does not match logModel.signature's outputs", "column y"],
+    ],
+    [
+      "an output the pipeline does not return",
+      { inputs: EXPLICIT.inputs, outputs: '[{"type": "double", "name": "score", "required": true}]' },
+      ["does not match logModel.signature's outputs", "score"],
+    ],
   ])("rejects an explicit signature with %s before writing anything, saying how to fix it", async (_why, signature, messages) => {
     const target = join(await tempDir(), "model");
     const error = await rejects(pack(withLogModel({ signature }), target), PackagingError, ...messages, 'signature: "auto"');

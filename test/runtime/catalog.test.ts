@@ -1,17 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import {
-  ConcurrentRunner,
-  CsvDataset,
-  DataCatalog,
-  DatasetError,
-  MemoryDataset,
-  SequentialRunner,
-  node,
-  pipeline,
-  type Hooks,
-} from "../../src/index.js";
+import { ConcurrentRunner, CsvDataset, DataCatalog, DatasetError, MemoryDataset, SequentialRunner, node, pipeline, type Hooks } from "../../src/index.js";
 import { expectRejects, expectThrows, frameColumns, makeTempDir, penguinsFrame } from "./helpers.js";
 
 const params = {
@@ -67,10 +57,7 @@ describe("DataCatalog load / save / has / list", () => {
   });
 
   it("exists() is false for an empty memory dataset or a missing file, true for a parameter", async () => {
-    const catalog = new DataCatalog(
-      { empty: new MemoryDataset(), file: new CsvDataset({ filepath: join(tmp.path, "nope.csv") }) },
-      { params },
-    );
+    const catalog = new DataCatalog({ empty: new MemoryDataset(), file: new CsvDataset({ filepath: join(tmp.path, "nope.csv") }) }, { params });
     await expect(catalog.exists("empty")).resolves.toBe(false);
     await expect(catalog.exists("file")).resolves.toBe(false);
     await expect(catalog.exists("params:alpha")).resolves.toBe(true);
@@ -108,7 +95,11 @@ describe("DataCatalog add / addFeedDict / derive", () => {
 
   it("refuses to replace a dataset unless asked to", async () => {
     const catalog = new DataCatalog({ raw: new MemoryDataset({ data: "old" }) });
-    const error = expectThrows(() => catalog.addFeedDict({ raw: "new" }), DatasetError, 'Dataset "raw" is already in the catalog; pass { replace: true } to replace it.');
+    const error = expectThrows(
+      () => catalog.addFeedDict({ raw: "new" }),
+      DatasetError,
+      'Dataset "raw" is already in the catalog; pass { replace: true } to replace it.',
+    );
     expect(error.code).toBe("DATASET_EXISTS");
     expectThrows(() => catalog.add("raw", new MemoryDataset()), DatasetError, 'Dataset "raw" is already in the catalog');
     catalog.addFeedDict({ raw: "new" }, { replace: true });

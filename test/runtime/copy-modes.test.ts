@@ -142,13 +142,37 @@ describe("parsing copy modes", () => {
   // Each row: a bad spec and the message naming the bad value, the accepted forms and the dataset.
   it.each<{ why: string; parse: () => unknown; message: string }>([
     { why: "a misspelt mode", parse: () => parseCopyMode("cpy"), message: 'Invalid copy mode "cpy". Use one of: assign, copy, deepcopy.' },
-    { why: "a misspelt mode for a dataset", parse: () => parseCopyMode("cpy", "scaler"), message: 'Invalid copy mode "cpy" for dataset "scaler". Use one of: assign, copy, deepcopy.' },
+    {
+      why: "a misspelt mode for a dataset",
+      parse: () => parseCopyMode("cpy", "scaler"),
+      message: 'Invalid copy mode "cpy" for dataset "scaler". Use one of: assign, copy, deepcopy.',
+    },
     { why: "the wrong case", parse: () => parseCopyModeSpec("Copy"), message: 'Invalid copy mode "Copy". Use one of: assign, copy, deepcopy.' },
-    { why: "a bad entry in a map", parse: () => parseCopyModeSpec({ model: "shallow" }), message: 'Invalid copy mode "shallow" for dataset "model". Use one of: assign, copy, deepcopy.' },
-    { why: "a list", parse: () => parseCopyModeSpec(["copy"]), message: 'Invalid copy mode ["copy"]. Use one of assign, copy, deepcopy, or an object of dataset name → mode.' },
-    { why: "null", parse: () => parseCopyModeSpec(null), message: "Invalid copy mode null. Use one of assign, copy, deepcopy, or an object of dataset name → mode." },
-    { why: "a bad mode on a MemoryDataset", parse: () => new MemoryDataset({ copyMode: "clone" as CopyMode }), message: 'Invalid copy mode "clone". Use one of: assign, copy, deepcopy.' },
-    { why: "a bad mode in a catalog map", parse: () => new DataCatalog({}, { copyMode: { default: "none" as CopyMode } }), message: 'Invalid copy mode "none" for dataset "default".' },
+    {
+      why: "a bad entry in a map",
+      parse: () => parseCopyModeSpec({ model: "shallow" }),
+      message: 'Invalid copy mode "shallow" for dataset "model". Use one of: assign, copy, deepcopy.',
+    },
+    {
+      why: "a list",
+      parse: () => parseCopyModeSpec(["copy"]),
+      message: 'Invalid copy mode ["copy"]. Use one of assign, copy, deepcopy, or an object of dataset name → mode.',
+    },
+    {
+      why: "null",
+      parse: () => parseCopyModeSpec(null),
+      message: "Invalid copy mode null. Use one of assign, copy, deepcopy, or an object of dataset name → mode.",
+    },
+    {
+      why: "a bad mode on a MemoryDataset",
+      parse: () => new MemoryDataset({ copyMode: "clone" as CopyMode }),
+      message: 'Invalid copy mode "clone". Use one of: assign, copy, deepcopy.',
+    },
+    {
+      why: "a bad mode in a catalog map",
+      parse: () => new DataCatalog({}, { copyMode: { default: "none" as CopyMode } }),
+      message: 'Invalid copy mode "none" for dataset "default".',
+    },
   ])("rejects $why", ({ parse, message }) => {
     const error = expectThrows(parse, DatasetError, message);
     expect(error.code).toBe("INVALID_COPY_MODE");
@@ -266,11 +290,19 @@ describe("a node that mutates its input", () => {
   it("the catalog mode also guards intermediate datasets between two consumers in one run", async () => {
     // `touch_frame` runs before `read_columns`; both read the intermediate `penguins_kg`.
     const p = pipeline([
-      node((frame: DataFrame) => frame.addColumn("kg", (frame.column("body_mass_g").values as number[]).map((g) => g / 1000), { inplace: false }), {
-        inputs: "penguins",
-        outputs: "penguins_kg",
-        name: "add_kg",
-      }),
+      node(
+        (frame: DataFrame) =>
+          frame.addColumn(
+            "kg",
+            (frame.column("body_mass_g").values as number[]).map((g) => g / 1000),
+            { inplace: false },
+          ),
+        {
+          inputs: "penguins",
+          outputs: "penguins_kg",
+          name: "add_kg",
+        },
+      ),
       node(touchFrame, { inputs: "penguins_kg", outputs: "had_been_touched", name: "touch_frame" }),
       node((frame: DataFrame) => [...frame.columns], { inputs: "penguins_kg", outputs: "columns", name: "read_columns" }),
     ]);

@@ -43,7 +43,12 @@ type TabularClass = new (options: TabularDatasetOptions) => CsvDataset | JsonDat
 const TABULAR: { type: string; Dataset: TabularClass; ext: string; isFormat: (bytes: Buffer) => boolean }[] = [
   { type: "CsvDataset", Dataset: CsvDataset, ext: "csv", isFormat: (b) => b.toString("utf8").startsWith("id,name,score,flag\n") },
   { type: "JsonDataset", Dataset: JsonDataset, ext: "json", isFormat: (b) => Array.isArray(JSON.parse(b.toString("utf8"))) },
-  { type: "ParquetDataset", Dataset: ParquetDataset, ext: "parquet", isFormat: (b) => b.subarray(0, 4).toString() === "PAR1" && b.subarray(-4).toString() === "PAR1" },
+  {
+    type: "ParquetDataset",
+    Dataset: ParquetDataset,
+    ext: "parquet",
+    isFormat: (b) => b.subarray(0, 4).toString() === "PAR1" && b.subarray(-4).toString() === "PAR1",
+  },
   { type: "ArrowDataset", Dataset: ArrowDataset, ext: "arrow", isFormat: (b) => b.subarray(0, 6).toString() === "ARROW1" },
 ];
 
@@ -78,10 +83,37 @@ describe.each(TABULAR)("$type", ({ Dataset, ext, isFormat }) => {
   });
 
   it.each<{ why: string; data: () => unknown }>([
-    { why: "an array of row objects", data: () => [{ id: 1, name: "Zoë" }, { id: 2, name: null }] },
+    {
+      why: "an array of row objects",
+      data: () => [
+        { id: 1, name: "Zoë" },
+        { id: 2, name: null },
+      ],
+    },
     { why: "an object of columns", data: () => ({ id: [1, 2], name: ["Zoë", null] }) },
-    { why: "a ColumnTable", data: () => ({ names: ["id", "name"], columns: [[1, 2], ["Zoë", null]], numRows: 2 }) },
-    { why: "an Arrow table", data: () => toArrow({ names: ["id", "name"], columns: [[1, 2], ["Zoë", null]], numRows: 2 }) },
+    {
+      why: "a ColumnTable",
+      data: () => ({
+        names: ["id", "name"],
+        columns: [
+          [1, 2],
+          ["Zoë", null],
+        ],
+        numRows: 2,
+      }),
+    },
+    {
+      why: "an Arrow table",
+      data: () =>
+        toArrow({
+          names: ["id", "name"],
+          columns: [
+            [1, 2],
+            ["Zoë", null],
+          ],
+          numRows: 2,
+        }),
+    },
   ])("saves $why", async ({ data }) => {
     const dataset = new Dataset({ filepath: join(tmp.path, `other.${ext}`) });
     await dataset.save(data());
@@ -110,7 +142,11 @@ describe.each(TABULAR)("$type", ({ Dataset, ext, isFormat }) => {
 
   it("reports a missing file as a DatasetError naming the dataset, keeping the cause", async () => {
     const filepath = join(tmp.path, `missing.${ext}`);
-    const error = await expectRejects(new Dataset({ filepath }).load(), DatasetError, `Failed to load data from ${Dataset.name}(filepath=${filepath}, as=dataframe): ENOENT`);
+    const error = await expectRejects(
+      new Dataset({ filepath }).load(),
+      DatasetError,
+      `Failed to load data from ${Dataset.name}(filepath=${filepath}, as=dataframe): ENOENT`,
+    );
     expect(error.code).toBe("DATASET_LOAD_FAILED");
     expect((error.cause as NodeJS.ErrnoException).code).toBe("ENOENT");
   });
@@ -141,7 +177,12 @@ describe.each(TABULAR)("$type", ({ Dataset, ext, isFormat }) => {
 describe("CsvDataset load_args", () => {
   it.each<{ why: string; text: string; loadArgs: TabularDatasetOptions["loadArgs"]; expected: Record<string, unknown[]> }>([
     { why: "a semicolon delimiter", text: "a;b\n1;x\n2;\n", loadArgs: { delimiter: ";" }, expected: { a: [1, 2], b: ["x", null] } },
-    { why: "raw strings keep leading zeros", text: "zip,ok\n01234,true\n,false\n", loadArgs: { raw: true }, expected: { zip: ["01234", null], ok: ["true", "false"] } },
+    {
+      why: "raw strings keep leading zeros",
+      text: "zip,ok\n01234,true\n,false\n",
+      loadArgs: { raw: true },
+      expected: { zip: ["01234", null], ok: ["true", "false"] },
+    },
     { why: "inferred cells by default", text: "zip,ok\n01234,TRUE\n,false\n", loadArgs: {}, expected: { zip: [1234, null], ok: [true, false] } },
   ])("reads $why", async ({ text, loadArgs, expected }) => {
     const filepath = join(tmp.path, "input.csv");
@@ -174,7 +215,11 @@ describe("BinaryDataset", () => {
     { why: "an array of numbers", data: [1, 2, 3], seen: "object" },
   ])("refuses $why", async ({ data, seen }) => {
     const filepath = join(tmp.path, "b.bin");
-    await expectRejects(new BinaryDataset({ filepath }).save(data as Uint8Array), DatasetError, `BinaryDataset saves bytes (a Uint8Array or Buffer), got ${seen}.`);
+    await expectRejects(
+      new BinaryDataset({ filepath }).save(data as Uint8Array),
+      DatasetError,
+      `BinaryDataset saves bytes (a Uint8Array or Buffer), got ${seen}.`,
+    );
     expect(existsSync(filepath)).toBe(false);
   });
 });
@@ -222,7 +267,14 @@ describe("JsonArtifactDataset", () => {
   });
 
   it("round-trips plain nested data, unicode included", async () => {
-    const data = { vocab: { "北京": 0, "Zoë": 1 }, weights: [[0.5, -1], [null, 2]], fitted: true };
+    const data = {
+      vocab: { 北京: 0, Zoë: 1 },
+      weights: [
+        [0.5, -1],
+        [null, 2],
+      ],
+      fitted: true,
+    };
     const dataset = new JsonArtifactDataset({ filepath: join(tmp.path, "vocab.json") });
     await dataset.save(data);
     await expect(dataset.load()).resolves.toEqual(data);
@@ -237,7 +289,11 @@ describe("JsonArtifactDataset", () => {
   it("reports invalid JSON on load as a DatasetError with the parse error as cause", async () => {
     const filepath = join(tmp.path, "broken.json");
     await writeFile(filepath, "{ not json");
-    const error = await expectRejects(new JsonArtifactDataset({ filepath }).load(), DatasetError, `Failed to load data from JsonArtifactDataset(filepath=${filepath}):`);
+    const error = await expectRejects(
+      new JsonArtifactDataset({ filepath }).load(),
+      DatasetError,
+      `Failed to load data from JsonArtifactDataset(filepath=${filepath}):`,
+    );
     expect(error.cause).toBeInstanceOf(SyntaxError);
   });
 });
@@ -369,7 +425,15 @@ cache:
 
   it("knows the Kedro spellings of the dataset types", () => {
     expect(CATALOG_DATASET_TYPES).toEqual(
-      expect.arrayContaining(["MemoryDataset", "CsvDataset", "ParquetDataset", "pandas.CSVDataset", "pandas.ParquetDataset", "pandas.FeatherDataset", "json.JSONDataset"]),
+      expect.arrayContaining([
+        "MemoryDataset",
+        "CsvDataset",
+        "ParquetDataset",
+        "pandas.CSVDataset",
+        "pandas.ParquetDataset",
+        "pandas.FeatherDataset",
+        "json.JSONDataset",
+      ]),
     );
   });
 
@@ -454,7 +518,11 @@ cache:
 
   it.each<{ why: string; copyMode: unknown; message: string }>([
     { why: "a misspelt mode", copyMode: "cpy", message: 'Invalid copy mode "cpy". Use one of: assign, copy, deepcopy.' },
-    { why: "a bad mode in a map", copyMode: { scaler: "deep", default: "copy" }, message: 'Invalid copy mode "deep" for dataset "scaler". Use one of: assign, copy, deepcopy.' },
+    {
+      why: "a bad mode in a map",
+      copyMode: { scaler: "deep", default: "copy" },
+      message: 'Invalid copy mode "deep" for dataset "scaler". Use one of: assign, copy, deepcopy.',
+    },
     { why: "a number", copyMode: 1, message: "Invalid copy mode 1. Use one of assign, copy, deepcopy, or an object of dataset name → mode." },
   ])("rejects a catalog copy mode that is $why", ({ copyMode, message }) => {
     const error = expectThrows(() => DataCatalog.fromConfig({}, { baseDir: tmp.path, copyMode: copyMode as never }), DatasetError, message);

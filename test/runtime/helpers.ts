@@ -7,7 +7,6 @@ import { expect } from "vitest";
 import type { DataFrame } from "danfojs-node";
 import { fromDataFrame, isDataFrame, tableFromColumns, toDataFrame, type Cell } from "../../src/index.js";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type ErrorClass = abstract new (...args: any[]) => Error;
 
 /** Calls `fn`, expects it to throw an instance of `cls` whose message matches, and returns the error. */
@@ -50,7 +49,7 @@ export function mixedFrame(): DataFrame {
   return toDataFrame(
     tableFromColumns({
       id: [1, 2, 3, 4],
-      name: ["Zoë", "北京 🐧", null, "naïve, \"quoted\""],
+      name: ["Zoë", "北京 🐧", null, 'naïve, "quoted"'],
       score: [1.5, null, -2.25, 1e-3],
       flag: [true, false, null, true],
     }),

@@ -62,7 +62,11 @@ describe.each(RUNNERS)("hooks under $name", ({ runner }) => {
 
   it("are called in order for a failing node, and nothing runs after it", async () => {
     const log: string[] = [];
-    await expectRejects(runner.run(failingChain, catalogWithX(1), { hooks: recorder(log) }), NodeError, 'Node "reject_negative" failed: y must not be negative, got -99');
+    await expectRejects(
+      runner.run(failingChain, catalogWithX(1), { hooks: recorder(log) }),
+      NodeError,
+      'Node "reject_negative" failed: y must not be negative, got -99',
+    );
     expect(log).toEqual([
       "beforePipelineRun",
       "beforeNodeRun decrement",

@@ -13,10 +13,13 @@ describe("node() inputs", () => {
     { why: "a repeated dataset is passed at each position", inputs: ["a", "a"], expected: [1, 1] },
   ])("$why", async ({ inputs, expected }) => {
     let received: unknown[] = [];
-    const n = node((...args: unknown[]) => {
-      received = args;
-      return "done";
-    }, { inputs, outputs: "out", name: "probe" });
+    const n = node(
+      (...args: unknown[]) => {
+        received = args;
+        return "done";
+      },
+      { inputs, outputs: "out", name: "probe" },
+    );
     await expect(n.run({ a: 1, b: 2 })).resolves.toEqual({ out: "done" });
     expect(received).toEqual(expected);
   });
@@ -157,9 +160,13 @@ describe("node() names and tags", () => {
   it("is immutable", () => {
     const n = node(scale, { inputs: "raw", outputs: "scaled", name: "s" });
     expect(Object.isFrozen(n)).toBe(true);
-    expectThrows(() => {
-      (n as { name: string }).name = "other";
-    }, TypeError, /read only|read-only|Cannot assign/);
+    expectThrows(
+      () => {
+        (n as { name: string }).name = "other";
+      },
+      TypeError,
+      /read only|read-only|Cannot assign/,
+    );
   });
 });
 
@@ -196,11 +203,7 @@ describe("node() validation", () => {
       message: 'Node "bad" names an output twice: [b, c, b].',
     },
   ])("rejects $why", ({ func, inputs, outputs, message }) => {
-    const error = expectThrows(
-      () => node(func as NodeFunction, { inputs: inputs as NodeIO, outputs: outputs as NodeIO, name: "bad" }),
-      PipelineError,
-      message,
-    );
+    const error = expectThrows(() => node(func as NodeFunction, { inputs: inputs as NodeIO, outputs: outputs as NodeIO, name: "bad" }), PipelineError, message);
     expect(error.code).toBe("PIPELINE_ERROR");
   });
 });

@@ -89,8 +89,7 @@ describe("pipeline() validation", () => {
   it.each<{ why: string; build: () => unknown; code: string; message: string }>([
     {
       why: "two nodes produce one dataset",
-      build: () =>
-        pipeline([node(id, { inputs: "a", outputs: "model", name: "fit_a" }), node(id, { inputs: "b", outputs: "model", name: "fit_b" })]),
+      build: () => pipeline([node(id, { inputs: "a", outputs: "model", name: "fit_a" }), node(id, { inputs: "b", outputs: "model", name: "fit_b" })]),
       code: "DUPLICATE_OUTPUT",
       message: 'Dataset "model" is an output of both "fit_a" and "fit_b". Each dataset may be produced by one node only.',
     },
@@ -148,7 +147,11 @@ describe("Pipeline filters", () => {
   const full = pipeline(trainingNodes());
 
   it.each<{ why: string; filter: (p: Pipeline) => Pipeline; expected: string[] }>([
-    { why: "onlyNodesWithTags keeps nodes with any of the tags", filter: (p) => p.onlyNodesWithTags("features", "report"), expected: ["featurize", "evaluate"] },
+    {
+      why: "onlyNodesWithTags keeps nodes with any of the tags",
+      filter: (p) => p.onlyNodesWithTags("features", "report"),
+      expected: ["featurize", "evaluate"],
+    },
     { why: "onlyNodesWithTags with an unused tag is empty", filter: (p) => p.onlyNodesWithTags("nope"), expected: [] },
     { why: "onlyNodes keeps the named nodes in topological order", filter: (p) => p.onlyNodes("evaluate", "clean"), expected: ["clean", "evaluate"] },
     { why: "fromInputs keeps everything downstream of a dataset", filter: (p) => p.fromInputs("features"), expected: ["train", "evaluate"] },

@@ -139,7 +139,9 @@ describe.each(RUNNERS)("$name", ({ name, runner, inProcess }) => {
   it("wraps a node failure in a NodeError that names the node and keeps the cause; later nodes never run", async () => {
     const started: string[] = [];
     const error = await expectRejects(
-      runner.run(failingChain, new DataCatalog({ x: new MemoryDataset({ data: 1 }) }), { hooks: { beforeNodeRun: ({ node: n }) => void started.push(n.name) } }),
+      runner.run(failingChain, new DataCatalog({ x: new MemoryDataset({ data: 1 }) }), {
+        hooks: { beforeNodeRun: ({ node: n }) => void started.push(n.name) },
+      }),
       NodeError,
       'Node "reject_negative" failed: y must not be negative, got -99',
     );
@@ -163,7 +165,9 @@ describe.each(RUNNERS)("$name", ({ name, runner, inProcess }) => {
   it("refuses to start when an input is missing, before any node runs", async () => {
     const started: string[] = [];
     const error = await expectRejects(
-      runner.run(chain, new DataCatalog(), { hooks: { beforePipelineRun: () => void started.push("pipeline"), beforeNodeRun: ({ node: n }) => void started.push(n.name) } }),
+      runner.run(chain, new DataCatalog(), {
+        hooks: { beforePipelineRun: () => void started.push("pipeline"), beforeNodeRun: ({ node: n }) => void started.push(n.name) },
+      }),
       DatasetError,
       "Pipeline input(s) [x] are not provided",
     );
@@ -263,12 +267,14 @@ describe("ConcurrentRunner", () => {
 
   it("starts a node only once all its inputs are produced, and overlaps the branches of a diamond", async () => {
     const events: string[] = [];
-    const step = (name: string) => async (...inputs: number[]) => {
-      events.push(`start ${name}`);
-      await nextTurn();
-      events.push(`end ${name}`);
-      return inputs.reduce((a, b) => a + b, 1);
-    };
+    const step =
+      (name: string) =>
+      async (...inputs: number[]) => {
+        events.push(`start ${name}`);
+        await nextTurn();
+        events.push(`end ${name}`);
+        return inputs.reduce((a, b) => a + b, 1);
+      };
     const diamond = pipeline([
       node(step("join"), { inputs: ["left", "right"], outputs: "joined", name: "join" }),
       node(step("left"), { inputs: "root", outputs: "left", name: "left" }),
@@ -310,10 +316,26 @@ describe("ConcurrentRunner", () => {
 describe("runner options", () => {
   // Each row: a bad limit, and the message that says what is accepted.
   it.each<{ why: string; make: () => unknown; message: string }>([
-    { why: "zero", make: () => new ConcurrentRunner({ maxConcurrency: 0 }), message: "ConcurrentRunner maxConcurrency must be a whole number of at least 1, got 0." },
-    { why: "a fraction", make: () => new ConcurrentRunner({ maxConcurrency: 1.5 }), message: "ConcurrentRunner maxConcurrency must be a whole number of at least 1, got 1.5." },
-    { why: "NaN", make: () => new ConcurrentRunner({ maxConcurrency: Number.NaN }), message: "ConcurrentRunner maxConcurrency must be a whole number of at least 1, got NaN." },
-    { why: "negative workers", make: () => new WorkerRunner({ maxWorkers: -2 }), message: "WorkerRunner maxWorkers must be a whole number of at least 1, got -2." },
+    {
+      why: "zero",
+      make: () => new ConcurrentRunner({ maxConcurrency: 0 }),
+      message: "ConcurrentRunner maxConcurrency must be a whole number of at least 1, got 0.",
+    },
+    {
+      why: "a fraction",
+      make: () => new ConcurrentRunner({ maxConcurrency: 1.5 }),
+      message: "ConcurrentRunner maxConcurrency must be a whole number of at least 1, got 1.5.",
+    },
+    {
+      why: "NaN",
+      make: () => new ConcurrentRunner({ maxConcurrency: Number.NaN }),
+      message: "ConcurrentRunner maxConcurrency must be a whole number of at least 1, got NaN.",
+    },
+    {
+      why: "negative workers",
+      make: () => new WorkerRunner({ maxWorkers: -2 }),
+      message: "WorkerRunner maxWorkers must be a whole number of at least 1, got -2.",
+    },
   ])("rejects $why", ({ make, message }) => {
     const error = expectThrows(make, PipelineError, message);
     expect(error.code).toBe("INVALID_RUNNER_OPTION");
@@ -361,16 +383,38 @@ describe("WorkerRunner", () => {
 
   it("keeps a DataFrame's column order across threads, whole-number names included", async () => {
     const names = ["name", "2020", "2019", "constructor"];
-    const frame = toDataFrame({ names, columns: [["a", "b"], [1.5, 2.5], [1, 2], [7, 8]], numRows: 2 });
+    const frame = toDataFrame({
+      names,
+      columns: [
+        ["a", "b"],
+        [1.5, 2.5],
+        [1, 2],
+        [7, 8],
+      ],
+      numRows: 2,
+    });
     const outputs = await workers.run(passThrough, new DataCatalog({ frame: new MemoryDataset({ data: frame, copyMode: "assign" }) }));
     expect(isDataFrame(outputs["same"])).toBe(true);
-    expect(fromDataFrame(outputs["same"] as never)).toEqual({ names, columns: [["a", "b"], [1.5, 2.5], [1, 2], [7, 8]], numRows: 2 });
+    expect(fromDataFrame(outputs["same"] as never)).toEqual({
+      names,
+      columns: [
+        ["a", "b"],
+        [1.5, 2.5],
+        [1, 2],
+        [7, 8],
+      ],
+      numRows: 2,
+    });
   });
 
   it.each<{ why: string; run: () => Promise<unknown>; node: string; message: string | RegExp }>([
     {
       why: "the source names no pipeline",
-      run: () => workers.run(chain.withSource({ module: chain.source?.module as string, exportName: "pipelines.missing" }), new DataCatalog({ x: new MemoryDataset({ data: 1 }) })),
+      run: () =>
+        workers.run(
+          chain.withSource({ module: chain.source?.module as string, exportName: "pipelines.missing" }),
+          new DataCatalog({ x: new MemoryDataset({ data: 1 }) }),
+        ),
       node: "increment",
       message: /^Node "increment" failed: Module file:.*shared-pipeline\.ts has no pipeline under the export "pipelines\.missing"\.$/,
     },

@@ -49,7 +49,12 @@ interface Reply {
 }
 
 async function reply(res: Response): Promise<Reply> {
-  return { status: res.status, type: res.headers.get("content-type"), ignored: res.headers.get("x-pipeserve-ignored-params"), body: Buffer.from(await res.arrayBuffer()).toString("base64") };
+  return {
+    status: res.status,
+    type: res.headers.get("content-type"),
+    ignored: res.headers.get("x-pipeserve-ignored-params"),
+    body: Buffer.from(await res.arrayBuffer()).toString("base64"),
+  };
 }
 
 /** Each request alone, one after another, through an app that never batches. */
@@ -96,7 +101,13 @@ describe("small concurrent requests to a row-wise model", () => {
     });
     const concurrent = await Promise.all(Array.from({ length: 10 }, (_, i) => postJson(app, infer(i), { path: "/v2/models/model/infer" }).then(reply)));
     expect(concurrent).toEqual(await aloneReplies(model, (a, i) => postJson(a, infer(i), { path: "/v2/models/model/infer" }), 10));
-    expect(JSON.parse(Buffer.from(concurrent[3]!.body, "base64").toString())).toMatchObject({ id: "req-3", outputs: [{ name: "scaled", data: [6, 8] }, { name: "sum", data: [3.5, 5.5] }] });
+    expect(JSON.parse(Buffer.from(concurrent[3]!.body, "base64").toString())).toMatchObject({
+      id: "req-3",
+      outputs: [
+        { name: "scaled", data: [6, 8] },
+        { name: "sum", data: [3.5, 5.5] },
+      ],
+    });
     expect((await runStats(app)).runs).toBeLessThan(10);
   });
 
@@ -128,12 +139,17 @@ describe("small concurrent requests to a row-wise model", () => {
     const model = await buildModel("scale_rows", SIGNATURES.abScale, { rowWise: true });
     const app = quietApp(model);
     const responses = await Promise.all([1, 2, 3, 1, 2, 3].map((scale) => postJson(app, body([[10, 0]], { scale }))));
-    expect(await Promise.all(responses.map(async (r) => ((await r.json()) as { predictions: { scaled: number }[] }).predictions[0]!.scaled))).toEqual([10, 20, 30, 10, 20, 30]);
+    expect(await Promise.all(responses.map(async (r) => ((await r.json()) as { predictions: { scaled: number }[] }).predictions[0]!.scaled))).toEqual([
+      10, 20, 30, 10, 20, 30,
+    ]);
   });
 
   it("a batch holds at most --max-batch-rows rows; 1 turns batching off", async () => {
     const model = await buildModel("scale_rows", SIGNATURES.abScale, { rowWise: true });
-    const twoRows = Array.from({ length: 6 }, (_, i): [number, number][] => [[i, 0], [i, 1]]);
+    const twoRows = Array.from({ length: 6 }, (_, i): [number, number][] => [
+      [i, 0],
+      [i, 1],
+    ]);
     const bounded = quietApp(model, { maxBatchRows: 4 });
     await Promise.all(twoRows.map((r) => postJson(bounded, body(r))));
     expect(await runStats(bounded)).toEqual({ requests: 6, runs: 3 });

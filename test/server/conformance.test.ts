@@ -239,7 +239,8 @@ describe("behaviours the conformance README lists without a case", () => {
     params: null,
   };
   const TYPED: MlflowSignature = {
-    inputs: '[{"type": "long", "name": "a", "required": true}, {"type": "boolean", "name": "f", "required": false}, {"type": "string", "name": "s", "required": false}, {"type": "integer", "name": "i", "required": false}]',
+    inputs:
+      '[{"type": "long", "name": "a", "required": true}, {"type": "boolean", "name": "f", "required": false}, {"type": "string", "name": "s", "required": false}, {"type": "integer", "name": "i", "required": false}]',
     outputs: null,
     params: null,
   };
@@ -251,18 +252,58 @@ describe("behaviours the conformance README lists without a case", () => {
   afterAll(() => void (apps = undefined));
 
   it.each([
-    { why: "an integer beyond 2^53 into a long column (MLflow wraps)", model: "ab", body: '{"dataframe_split": {"columns": ["a", "b"], "data": [[9223372036854775808, 1.0]]}}', code: "INVALID_PARAMETER_VALUE", parts: ["column a", "beyond the whole numbers a JSON number keeps exactly"] },
-    { why: "an integer beyond int32 into an integer column (MLflow wraps)", model: "typed", body: '{"dataframe_records": [{"a": 1, "i": 2147483648}]}', code: "INVALID_PARAMETER_VALUE", parts: ["column i", "2147483648"] },
-    { why: "a bare NaN token (not JSON; MLflow accepts it)", model: "ab", body: '{"dataframe_split": {"columns": ["a", "b"], "data": [[1, NaN]]}}', code: "BAD_REQUEST", parts: ["Invalid input. Ensure that input is a valid JSON formatted string."] },
-    { why: "null in a required double column (MLflow: NaN and 200)", model: "ab", body: '{"dataframe_split": {"columns": ["a", "b"], "data": [[1, null]]}}', code: "BAD_REQUEST", parts: ["column b", "but the column is required"] },
-    { why: '"false" into a boolean column (MLflow: true)', model: "typed", body: '{"dataframe_records": [{"a": 1, "f": "false"}]}', code: "INVALID_PARAMETER_VALUE", parts: ["column f", '"false"', "Send JSON true or false"] },
-    { why: "a number into a string column (MLflow echoes the number)", model: "typed", body: '{"dataframe_records": [{"a": 1, "s": 5}]}', code: "INVALID_PARAMETER_VALUE", parts: ["column s", "holds 5", "Send JSON strings"] },
+    {
+      why: "an integer beyond 2^53 into a long column (MLflow wraps)",
+      model: "ab",
+      body: '{"dataframe_split": {"columns": ["a", "b"], "data": [[9223372036854775808, 1.0]]}}',
+      code: "INVALID_PARAMETER_VALUE",
+      parts: ["column a", "beyond the whole numbers a JSON number keeps exactly"],
+    },
+    {
+      why: "an integer beyond int32 into an integer column (MLflow wraps)",
+      model: "typed",
+      body: '{"dataframe_records": [{"a": 1, "i": 2147483648}]}',
+      code: "INVALID_PARAMETER_VALUE",
+      parts: ["column i", "2147483648"],
+    },
+    {
+      why: "a bare NaN token (not JSON; MLflow accepts it)",
+      model: "ab",
+      body: '{"dataframe_split": {"columns": ["a", "b"], "data": [[1, NaN]]}}',
+      code: "BAD_REQUEST",
+      parts: ["Invalid input. Ensure that input is a valid JSON formatted string."],
+    },
+    {
+      why: "null in a required double column (MLflow: NaN and 200)",
+      model: "ab",
+      body: '{"dataframe_split": {"columns": ["a", "b"], "data": [[1, null]]}}',
+      code: "BAD_REQUEST",
+      parts: ["column b", "but the column is required"],
+    },
+    {
+      why: '"false" into a boolean column (MLflow: true)',
+      model: "typed",
+      body: '{"dataframe_records": [{"a": 1, "f": "false"}]}',
+      code: "INVALID_PARAMETER_VALUE",
+      parts: ["column f", '"false"', "Send JSON true or false"],
+    },
+    {
+      why: "a number into a string column (MLflow echoes the number)",
+      model: "typed",
+      body: '{"dataframe_records": [{"a": 1, "s": 5}]}',
+      code: "INVALID_PARAMETER_VALUE",
+      parts: ["column s", "holds 5", "Send JSON strings"],
+    },
   ] as const)("400 for $why", async ({ model, body, code, parts }) => {
     await expectError(await send(await app(model), "/invocations", { method: "POST", contentType: "application/json", body }), 400, code, parts);
   });
 
   it("matches the media type case-insensitively (RFC 9110; MLflow is case-sensitive)", async () => {
-    const res = await send(await app("ab"), "/invocations", { method: "POST", contentType: 'Application/JSON; Charset="utf-8"', body: '{"inputs": {"a": [1], "b": [0.5]}}' });
+    const res = await send(await app("ab"), "/invocations", {
+      method: "POST",
+      contentType: 'Application/JSON; Charset="utf-8"',
+      body: '{"inputs": {"a": [1], "b": [0.5]}}',
+    });
     expect(await res.json()).toEqual({ predictions: [{ a: 1, b: 0.5 }] });
   });
 

@@ -44,7 +44,7 @@ const TYPED_TABLE = tableFromColumns({
   flag: [true, false],
   n: [1n, 9_007_199_254_740_991n],
   x: [0.25, -3],
-  s: ["0012", "héllo, \"world\""],
+  s: ["0012", 'héllo, "world"'],
   bin: [new Uint8Array([1, 2, 3]), new Uint8Array([255])],
   t: [new Date("2021-01-01T00:00:00Z"), new Date("2024-02-29T12:34:56.789Z")],
 });
@@ -82,7 +82,12 @@ beforeAll(async () => {
   paramsEcho = quietApp(await buildModel("params_echo", WITH_PARAMS));
 });
 
-function post(app: App, contentType: string | null, body: string | Uint8Array, options: { query?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+function post(
+  app: App,
+  contentType: string | null,
+  body: string | Uint8Array,
+  options: { query?: string; headers?: Record<string, string> } = {},
+): Promise<Response> {
   return send(app, `/invocations${options.query ?? ""}`, { method: "POST", contentType, body, ...(options.headers ? { headers: options.headers } : {}) });
 }
 
@@ -114,19 +119,32 @@ describe("application/json", () => {
   });
 
   it.each([null, ""])("refuses a missing Content-Type (%j) with a 415 JSON body, not MLflow's 500", async (contentType) => {
-    const res = await send(ab, "/invocations", { method: "POST", body: JSON.stringify(abBody()), ...(contentType === "" ? { headers: { "Content-Type": "" } } : {}) });
+    const res = await send(ab, "/invocations", {
+      method: "POST",
+      body: JSON.stringify(abBody()),
+      ...(contentType === "" ? { headers: { "Content-Type": "" } } : {}),
+    });
     await expectError(res, 415, "UNSUPPORTED_MEDIA_TYPE", ["The request has no Content-Type", ACCEPTED]);
   });
 
-  it.each(["text/plain", "application/xml", "multipart/form-data; boundary=x", "application/jsonl", "application/x-www-form-urlencoded", "not_a_supported_content_type"])(
-    "refuses the unknown type %j with a 415 listing the accepted ones",
-    async (contentType) => {
-      await expectError(await post(ab, contentType, JSON.stringify(abBody())), 415, "UNSUPPORTED_MEDIA_TYPE", [`Content-Type "${contentType}" is not supported`, ACCEPTED]);
-    },
-  );
+  it.each([
+    "text/plain",
+    "application/xml",
+    "multipart/form-data; boundary=x",
+    "application/jsonl",
+    "application/x-www-form-urlencoded",
+    "not_a_supported_content_type",
+  ])("refuses the unknown type %j with a 415 listing the accepted ones", async (contentType) => {
+    await expectError(await post(ab, contentType, JSON.stringify(abBody())), 415, "UNSUPPORTED_MEDIA_TYPE", [
+      `Content-Type "${contentType}" is not supported`,
+      ACCEPTED,
+    ]);
+  });
 
   it("takes params from the body, not from ?params= (that is for bodies that cannot carry them)", async () => {
-    const res = await post(paramsEcho, "application/json", JSON.stringify({ inputs: ["q"], params: { threshold: 0.75 } }), { query: paramsQuery({ threshold: 0.9 }) });
+    const res = await post(paramsEcho, "application/json", JSON.stringify({ inputs: ["q"], params: { threshold: 0.75 } }), {
+      query: paramsQuery({ threshold: 0.9 }),
+    });
     expect(await predictions(res)).toEqual({ ...DEFAULT_PARAMS, threshold: 0.75 });
   });
 });
@@ -168,7 +186,9 @@ describe("text/csv", () => {
   });
 
   it("refuses a body that is not UTF-8", async () => {
-    await expectError(await post(ab, "text/csv", new Uint8Array([0x61, 0x2c, 0x62, 0x0a, 0xff, 0xfe, 0x0a])), 400, "BAD_REQUEST", ["The request body is not valid UTF-8"]);
+    await expectError(await post(ab, "text/csv", new Uint8Array([0x61, 0x2c, 0x62, 0x0a, 0xff, 0xfe, 0x0a])), 400, "BAD_REQUEST", [
+      "The request body is not valid UTF-8",
+    ]);
   });
 
   it("takes params from ?params= (URL-encoded JSON), which MLflow cannot", async () => {
@@ -185,7 +205,12 @@ describe("text/csv", () => {
   it.each([
     { why: "not JSON", query: "?params=%7Bthreshold", code: "BAD_REQUEST", parts: ["The params query parameter is not valid JSON", "?params="] },
     { why: "a JSON list", query: paramsQuery([1, 2]), code: "INVALID_PARAMETER_VALUE", parts: ["The params query parameter must be a JSON object"] },
-    { why: "a value of the wrong type", query: paramsQuery({ threshold: "high" }), code: "INVALID_PARAMETER_VALUE", parts: ["Invalid parameters found", "threshold"] },
+    {
+      why: "a value of the wrong type",
+      query: paramsQuery({ threshold: "high" }),
+      code: "INVALID_PARAMETER_VALUE",
+      parts: ["Invalid parameters found", "threshold"],
+    },
   ])("refuses ?params= that is $why → 400", async ({ query, code, parts }) => {
     await expectError(await post(paramsEcho, "text/csv", "x\nq\n", { query }), 400, code, parts);
   });
@@ -227,7 +252,12 @@ describe("Arrow, Parquet and NDJSON bodies", () => {
     { why: "JSON labelled as Arrow", type: "application/vnd.apache.arrow.stream", body: JSON.stringify(abBody()), parts: ["Arrow IPC data"] },
     { why: "Parquet labelled as Arrow", type: "application/vnd.apache.arrow.file", body: arrowToParquet(toArrow(AB_TABLE)), parts: ["Arrow IPC data"] },
     { why: "garbage as Parquet", type: "application/vnd.apache.parquet", body: new Uint8Array([1, 2, 3, 4, 5]), parts: ["Could not read the Parquet data"] },
-    { why: "Arrow labelled as Parquet", type: "application/vnd.apache.parquet", body: encodeArrowIpc(toArrow(AB_TABLE), "file"), parts: ["Could not read the Parquet data"] },
+    {
+      why: "Arrow labelled as Parquet",
+      type: "application/vnd.apache.parquet",
+      body: encodeArrowIpc(toArrow(AB_TABLE), "file"),
+      parts: ["Could not read the Parquet data"],
+    },
     { why: "a broken NDJSON line", type: "application/x-ndjson", body: '{"a": 1, "b": 0.5}\n{nope\n', parts: ["JSON Lines line 2 is not valid JSON"] },
     { why: "an NDJSON line that is not an object", type: "application/x-ndjson", body: "[1, 0.5]\n", parts: ["Record 0 is not an object of column values"] },
     { why: "an empty body", type: "application/vnd.apache.parquet", body: "", parts: ["The request body is empty"] },
@@ -262,18 +292,23 @@ describe("response types (Accept)", () => {
     expect(text.split("\n")[0]).toBe("flag,n,x,s,bin,t,opt");
     const rows = tableToRecords(parseCsv(text, { raw: true }));
     // CSV cells are text; dates are written as ISO instants (JSON follows MLflow's naive isoformat).
-    const asCsv = (k: string, v: unknown, i: number): unknown => (v === null ? null : k === "t" ? (TYPED_TABLE.columns[5]![i] as Date).toISOString() : String(v));
+    const asCsv = (k: string, v: unknown, i: number): unknown =>
+      v === null ? null : k === "t" ? (TYPED_TABLE.columns[5]![i] as Date).toISOString() : String(v);
     expect(rows).toEqual(TYPED_ROWS.map((r, i) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, asCsv(k, v, i)]))));
   });
 
   it("Accept: application/vnd.apache.arrow.stream answers Arrow IPC that decodes back to the predictions", async () => {
-    const res = await post(typed, "application/vnd.apache.parquet", arrowToParquet(toArrow(TYPED_TABLE)), { headers: { Accept: "application/vnd.apache.arrow.stream" } });
+    const res = await post(typed, "application/vnd.apache.parquet", arrowToParquet(toArrow(TYPED_TABLE)), {
+      headers: { Accept: "application/vnd.apache.arrow.stream" },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/vnd.apache.arrow.stream");
     const table = fromArrow(decodeArrowIpc(new Uint8Array(await res.arrayBuffer())));
     expect(table.names).toEqual(["flag", "n", "x", "s", "bin", "t", "opt"]);
     const rows = tableToRecords(table);
-    expect(rows.map((r) => ({ ...r, t: formatIsoDateTimePython(r["t"] as Date), bin: Buffer.from(r["bin"] as Uint8Array).toString("base64") }))).toEqual(TYPED_ROWS);
+    expect(rows.map((r) => ({ ...r, t: formatIsoDateTimePython(r["t"] as Date), bin: Buffer.from(r["bin"] as Uint8Array).toString("base64") }))).toEqual(
+      TYPED_ROWS,
+    );
   });
 
   it("a list output (row_sum_ndarray) is one column named 0 in CSV and Arrow", async () => {
@@ -322,7 +357,8 @@ describe("X-Pipeserve-Ignored-Params", () => {
 
 describe("column names that are awkward JavaScript keys", () => {
   const SIGNATURE = {
-    inputs: '[{"type": "string", "name": "name", "required": true}, {"type": "double", "name": "2020", "required": true}, {"type": "double", "name": "2019", "required": true}, {"type": "long", "name": "constructor", "required": true}]',
+    inputs:
+      '[{"type": "string", "name": "name", "required": true}, {"type": "double", "name": "2020", "required": true}, {"type": "double", "name": "2019", "required": true}, {"type": "long", "name": "constructor", "required": true}]',
     outputs: null,
     params: null,
   };
@@ -338,7 +374,14 @@ describe("column names that are awkward JavaScript keys", () => {
     expect(await csv.text()).toBe("name,2020,2019,constructor\nx,1.5,2.5,7\n");
     const infer = await postJson(
       app,
-      { inputs: ["name", "2020", "2019", "constructor"].map((name, i) => ({ name, shape: [1], datatype: i === 0 ? "BYTES" : i === 3 ? "INT64" : "FP64", data: [["x", 1.5, 2.5, 7][i]] })) },
+      {
+        inputs: ["name", "2020", "2019", "constructor"].map((name, i) => ({
+          name,
+          shape: [1],
+          datatype: i === 0 ? "BYTES" : i === 3 ? "INT64" : "FP64",
+          data: [["x", 1.5, 2.5, 7][i]],
+        })),
+      },
       { path: "/v2/models/model/infer" },
     );
     expect(((await infer.json()) as { outputs: { name: string }[] }).outputs.map((o) => o.name)).toEqual(["name", "2020", "2019", "constructor"]);

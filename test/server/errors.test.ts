@@ -38,7 +38,15 @@ function capturingLogger(): { logger: Logger; lines: () => Record<string, unknow
       done();
     },
   });
-  return { logger: pino({ level: "info" }, stream), lines: () => lines.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    logger: pino({ level: "info" }, stream),
+    lines: () =>
+      lines
+        .join("")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 let echo: PipelineModel;
@@ -57,12 +65,36 @@ describe("bad request bodies", () => {
     { why: "an empty body", body: "", parts: ["The request body is empty", "application/json"] },
     { why: "a top-level number", body: "1", parts: ["The input must be a JSON dictionary with exactly one of the input fields"] },
     { why: "a top-level string", body: '"1"', parts: ["The input must be a JSON dictionary with exactly one of the input fields"] },
-    { why: "an object without a format key", body: "{}", parts: ["The input must be a JSON dictionary with exactly one of the input fields", "'dataframe_split', 'dataframe_records', 'instances', 'inputs'"] },
-    { why: "the 1.x split body", body: '{"columns": ["a", "b"], "data": [[1, 0.5]]}', parts: ["exactly one of the input fields", "IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0"] },
-    { why: "instances together with inputs", body: '{"instances": [{"a": 1, "b": 0.5}], "inputs": {"a": [1], "b": [0.5]}}', parts: ["exactly one of the input fields", "['instances', 'inputs']"] },
-    { why: "an LLM chat body", body: '{"messages": [{"role": "user", "content": "hi"}]}', parts: ["exactly one of the input fields", 'The LLM fields "messages", "prompt" and "input" are not supported'] },
-    { why: "dataframe_split given records", body: '{"dataframe_split": [{"a": 1, "b": 0.5}]}', parts: ["Dataframe split format must be a dictionary. Got list"] },
-    { why: "dataframe_records given an object", body: '{"dataframe_records": {"a": 1, "b": 0.5}}', parts: ["dataframe_records must be a list of row objects", "(an object)"] },
+    {
+      why: "an object without a format key",
+      body: "{}",
+      parts: ["The input must be a JSON dictionary with exactly one of the input fields", "'dataframe_split', 'dataframe_records', 'instances', 'inputs'"],
+    },
+    {
+      why: "the 1.x split body",
+      body: '{"columns": ["a", "b"], "data": [[1, 0.5]]}',
+      parts: ["exactly one of the input fields", "IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0"],
+    },
+    {
+      why: "instances together with inputs",
+      body: '{"instances": [{"a": 1, "b": 0.5}], "inputs": {"a": [1], "b": [0.5]}}',
+      parts: ["exactly one of the input fields", "['instances', 'inputs']"],
+    },
+    {
+      why: "an LLM chat body",
+      body: '{"messages": [{"role": "user", "content": "hi"}]}',
+      parts: ["exactly one of the input fields", 'The LLM fields "messages", "prompt" and "input" are not supported'],
+    },
+    {
+      why: "dataframe_split given records",
+      body: '{"dataframe_split": [{"a": 1, "b": 0.5}]}',
+      parts: ["Dataframe split format must be a dictionary. Got list"],
+    },
+    {
+      why: "dataframe_records given an object",
+      body: '{"dataframe_records": {"a": 1, "b": 0.5}}',
+      parts: ["dataframe_records must be a list of row objects", "(an object)"],
+    },
     { why: "columns of unequal length", body: '{"inputs": {"a": [1, 2], "b": [0.5]}}', parts: ['inputs column "b" has 1 values but column "a" has 2'] },
   ])("$why → 400 BAD_REQUEST", async ({ body, parts }) => {
     await expectError(await postJson(app, body), 400, "BAD_REQUEST", parts);
@@ -72,13 +104,53 @@ describe("bad request bodies", () => {
 
 describe("schema violations → 400 naming the column", () => {
   it.each([
-    { why: "a missing required column", body: { dataframe_split: { columns: ["a"], data: [[1]] } }, code: "INVALID_PARAMETER_VALUE", parts: ["Model is missing inputs ['b']."] },
-    { why: "a missing column and an extra one", body: { dataframe_records: [{ a: 1, c: 2 }] }, code: "INVALID_PARAMETER_VALUE", parts: ["Model is missing inputs ['b'].", "Note that there were extra inputs: ['c']"] },
-    { why: "a fraction in a long column", body: abBody([[1.7, 0.5]]), code: "INVALID_PARAMETER_VALUE", parts: ["Incompatible input types for column a", "row 0 holds 1.7", "long"] },
-    { why: "a boolean in a double column", body: { dataframe_records: [{ a: 1, b: true }] }, code: "INVALID_PARAMETER_VALUE", parts: ["Incompatible input types for column b", "row 0 holds true (a boolean)"] },
-    { why: "text in a long column", body: { dataframe_records: [{ a: "abc", b: 0.5 }] }, code: "BAD_REQUEST", parts: ["Data is not compatible with model signature", "Failed to convert column a to type 'int64'"] },
-    { why: "null in a required column", body: { dataframe_records: [{ a: 1, b: 0.5 }, { a: null, b: 1 }] }, code: "BAD_REQUEST", parts: ["Failed to convert column a to type 'int64'", "row 1 holds null"] },
-    { why: "a list in a cell", body: { dataframe_records: [{ a: [1], b: 0.5 }] }, code: "BAD_REQUEST", parts: ["Failed to convert column a to type 'int64'", "row 0 holds [1] (a list)"] },
+    {
+      why: "a missing required column",
+      body: { dataframe_split: { columns: ["a"], data: [[1]] } },
+      code: "INVALID_PARAMETER_VALUE",
+      parts: ["Model is missing inputs ['b']."],
+    },
+    {
+      why: "a missing column and an extra one",
+      body: { dataframe_records: [{ a: 1, c: 2 }] },
+      code: "INVALID_PARAMETER_VALUE",
+      parts: ["Model is missing inputs ['b'].", "Note that there were extra inputs: ['c']"],
+    },
+    {
+      why: "a fraction in a long column",
+      body: abBody([[1.7, 0.5]]),
+      code: "INVALID_PARAMETER_VALUE",
+      parts: ["Incompatible input types for column a", "row 0 holds 1.7", "long"],
+    },
+    {
+      why: "a boolean in a double column",
+      body: { dataframe_records: [{ a: 1, b: true }] },
+      code: "INVALID_PARAMETER_VALUE",
+      parts: ["Incompatible input types for column b", "row 0 holds true (a boolean)"],
+    },
+    {
+      why: "text in a long column",
+      body: { dataframe_records: [{ a: "abc", b: 0.5 }] },
+      code: "BAD_REQUEST",
+      parts: ["Data is not compatible with model signature", "Failed to convert column a to type 'int64'"],
+    },
+    {
+      why: "null in a required column",
+      body: {
+        dataframe_records: [
+          { a: 1, b: 0.5 },
+          { a: null, b: 1 },
+        ],
+      },
+      code: "BAD_REQUEST",
+      parts: ["Failed to convert column a to type 'int64'", "row 1 holds null"],
+    },
+    {
+      why: "a list in a cell",
+      body: { dataframe_records: [{ a: [1], b: 0.5 }] },
+      code: "BAD_REQUEST",
+      parts: ["Failed to convert column a to type 'int64'", "row 0 holds [1] (a list)"],
+    },
   ])("$why → $code", async ({ body, code, parts }) => {
     await expectError(await postJson(app, body), 400, code, parts);
     await expectAlive(app);
@@ -118,7 +190,11 @@ describe("param violations → 400 INVALID_PARAMETER_VALUE", () => {
     { why: "a bad element in a [-1] shape", params: { xs: [1, "2"] }, parts: ["'xs' element 1 of the list got \"2\""] },
     { why: "a list for a scalar", params: { n: [1] }, parts: ["'n' got [1] (a list), expected a single value"] },
     { why: "1e300 for a float (beyond float32)", params: { f: 1e300 }, parts: ["'f' got 1e+300, out of the float32 range"] },
-    { why: "a datetime finer than a millisecond", params: { when: "2021-06-01T12:30:00.123456" }, parts: ["'when' got \"2021-06-01T12:30:00.123456\" (a string), finer than a millisecond", "round it to milliseconds"] },
+    {
+      why: "a datetime finer than a millisecond",
+      params: { when: "2021-06-01T12:30:00.123456" },
+      parts: ["'when' got \"2021-06-01T12:30:00.123456\" (a string), finer than a millisecond", "round it to milliseconds"],
+    },
     { why: "several at once, all in one message", params: { n: 1.5, s: 1, flag: "true" }, parts: ["'n' got 1.5", "'s' got 1", "'flag' got \"true\""] },
   ])("$why", async ({ params: p, parts }) => {
     await expectError(await postJson(params, body(p)), 400, "INVALID_PARAMETER_VALUE", ["Invalid parameters found", ...parts]);
@@ -135,7 +211,9 @@ describe("param violations → 400 INVALID_PARAMETER_VALUE", () => {
   });
 
   it("a number beyond a double's range (JSON 1e400 reads as Infinity) is refused, not passed on", async () => {
-    await expectError(await postJson(params, '{"inputs": ["q"], "params": {"x": 1e400}}'), 400, "INVALID_PARAMETER_VALUE", ["'x' got a number beyond the range of a double"]);
+    await expectError(await postJson(params, '{"inputs": ["q"], "params": {"x": 1e400}}'), 400, "INVALID_PARAMETER_VALUE", [
+      "'x' got a number beyond the range of a double",
+    ]);
   });
 });
 
@@ -165,15 +243,20 @@ describe("runners", () => {
     "",
   ];
 
-  it.each(HOSTILE.flatMap((runner) => [{ runner, schema: "declared" as const }, { runner, schema: "none" as const }]))(
-    "refuses runner $runner (runner param $schema) → 400 naming the allowed ones",
-    async ({ runner, schema }) => {
-      const target = schema === "declared" ? withParams : withoutParams;
-      await expectError(await postJson(target, abBody(undefined, { runner })), 400, "INVALID_PARAMETER_VALUE", [`Runner ${JSON.stringify(runner)} is not allowed`, `Use one of: ${BUILT_IN}.`]);
-      expect((globalThis as Record<string, unknown>)["__pipeservePwned"]).toBeUndefined();
-      await expectAlive(target);
-    },
-  );
+  it.each(
+    HOSTILE.flatMap((runner) => [
+      { runner, schema: "declared" as const },
+      { runner, schema: "none" as const },
+    ]),
+  )("refuses runner $runner (runner param $schema) → 400 naming the allowed ones", async ({ runner, schema }) => {
+    const target = schema === "declared" ? withParams : withoutParams;
+    await expectError(await postJson(target, abBody(undefined, { runner })), 400, "INVALID_PARAMETER_VALUE", [
+      `Runner ${JSON.stringify(runner)} is not allowed`,
+      `Use one of: ${BUILT_IN}.`,
+    ]);
+    expect((globalThis as Record<string, unknown>)["__pipeservePwned"]).toBeUndefined();
+    await expectAlive(target);
+  });
 
   it.each([
     { why: "a number", runner: 42, parts: ["Invalid parameters found", "'runner' got 42"] },
@@ -191,8 +274,13 @@ describe("runners", () => {
     try {
       const allowing = quietApp(model);
       expect(await predictions(await postJson(allowing, abBody(undefined, { runner: "AuditRunner" })))).toEqual([1.5, 3.5]);
-      await expectError(await postJson(allowing, abBody(undefined, { runner: "OtherRunner" })), 400, "INVALID_PARAMETER_VALUE", ['Runner "OtherRunner" is not allowed', `${BUILT_IN}, AuditRunner`]);
-      expect(await (await send(allowing, "/metadata")).json()).toMatchObject({ runners: ["SequentialRunner", "ConcurrentRunner", "WorkerRunner", "AuditRunner"] });
+      await expectError(await postJson(allowing, abBody(undefined, { runner: "OtherRunner" })), 400, "INVALID_PARAMETER_VALUE", [
+        'Runner "OtherRunner" is not allowed',
+        `${BUILT_IN}, AuditRunner`,
+      ]);
+      expect(await (await send(allowing, "/metadata")).json()).toMatchObject({
+        runners: ["SequentialRunner", "ConcurrentRunner", "WorkerRunner", "AuditRunner"],
+      });
     } finally {
       await model.close();
     }
@@ -209,7 +297,10 @@ describe("failing pipelines", () => {
     const { logger, lines } = capturingLogger();
     const server = quietApp(failing, { logger });
     const res = await postJson(server, abBody(), { headers: { "X-Request-Id": "fail-1" } });
-    const body = await expectError(res, 500, "INTERNAL_ERROR", ['The pipeline failed: Node "raise_generic" failed', "raise_generic always fails: value out of range"]);
+    const body = await expectError(res, 500, "INTERNAL_ERROR", [
+      'The pipeline failed: Node "raise_generic" failed',
+      "raise_generic always fails: value out of range",
+    ]);
     expect(body.message).not.toMatch(/\n\s+at /);
     expect(body.message).not.toContain("pipeline.mjs");
     // Logged loudly, with the request id, for the operator.
@@ -238,7 +329,9 @@ describe("failing pipelines", () => {
 
   it("with debug, an unexpected error says what it was, with a stack trace", async () => {
     const server = quietApp(await buildModel("unencodable", SIGNATURES.ab), { debug: true });
-    const body = await expectError(await postJson(server, abBody()), 500, "INTERNAL_ERROR", ["Internal error: Cannot write a circular structure as JSON."], { stack: true });
+    const body = await expectError(await postJson(server, abBody()), 500, "INTERNAL_ERROR", ["Internal error: Cannot write a circular structure as JSON."], {
+      stack: true,
+    });
     expect(body.stack_trace).toContain("TypeError");
   });
 });
@@ -277,13 +370,26 @@ describe("limits", () => {
           else controller.enqueue(new TextEncoder().encode("x".repeat(64)));
         },
       });
-      const res = await limited.request("/invocations", { method: "POST", headers: { "Content-Type": "text/csv" }, body: stream, duplex: "half" } as RequestInit);
+      const res = await limited.request("/invocations", {
+        method: "POST",
+        headers: { "Content-Type": "text/csv" },
+        body: stream,
+        duplex: "half",
+      } as RequestInit);
       await expectError(res, 413, "REQUEST_TOO_LARGE", ["larger than the limit of 100 bytes"]);
       expect(pulled).toBeLessThan(10);
     });
 
     it("applies to /v2 infer too ({error})", async () => {
-      await expectV2Error(await postJson(limited, { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }], pad: "x".repeat(200) }, { path: "/v2/models/model/infer" }), 413, ["larger than the limit of 100 bytes"]);
+      await expectV2Error(
+        await postJson(
+          limited,
+          { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }], pad: "x".repeat(200) },
+          { path: "/v2/models/model/infer" },
+        ),
+        413,
+        ["larger than the limit of 100 bytes"],
+      );
     });
   });
 
@@ -295,7 +401,10 @@ describe("limits", () => {
 
     it("answers DEADLINE_EXCEEDED as JSON once the prediction runs too long", async () => {
       const started = Date.now();
-      await expectError(await postJson(sleepy, abBody(undefined, { delay_ms: 2_000 })), 504, "DEADLINE_EXCEEDED", ["The prediction took longer than the 0.2 s timeout", "--timeout"]);
+      await expectError(await postJson(sleepy, abBody(undefined, { delay_ms: 2_000 })), 504, "DEADLINE_EXCEEDED", [
+        "The prediction took longer than the 0.2 s timeout",
+        "--timeout",
+      ]);
       expect(Date.now() - started).toBeLessThan(1_500);
       await expectAlive(sleepy, abBody(undefined, { delay_ms: 0 }));
     });
@@ -329,7 +438,16 @@ describe("limits", () => {
       await expectError(second, 503, "TEMPORARILY_UNAVAILABLE", ["at its limit of 1 queued predictions", "--max-queue", "retry shortly"]);
       // Health checks are not predictions: they still answer while the queue is full.
       expect((await send(queued, "/ping")).status).toBe(200);
-      const v2 = await postJson(queued, { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }, { name: "b", shape: [1], datatype: "FP64", data: [0.5] }] }, { path: "/v2/models/model/infer" });
+      const v2 = await postJson(
+        queued,
+        {
+          inputs: [
+            { name: "a", shape: [1], datatype: "INT64", data: [1] },
+            { name: "b", shape: [1], datatype: "FP64", data: [0.5] },
+          ],
+        },
+        { path: "/v2/models/model/infer" },
+      );
       await expectV2Error(v2, 503, ["at its limit of 1 queued predictions"]);
       expect(await predictions(await first)).toEqual(AB_ROWS);
       await expectAlive(queued, abBody(undefined, { delay_ms: 0 }));

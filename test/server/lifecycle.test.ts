@@ -19,7 +19,16 @@ const AB_ROWS = [
   { a: 1, b: 0.5 },
   { a: 2, b: 1.5 },
 ];
-const body = (delayMs: number): Record<string, unknown> => ({ dataframe_split: { columns: ["a", "b"], data: [[1, 0.5], [2, 1.5]] }, params: { delay_ms: delayMs } });
+const body = (delayMs: number): Record<string, unknown> => ({
+  dataframe_split: {
+    columns: ["a", "b"],
+    data: [
+      [1, 0.5],
+      [2, 1.5],
+    ],
+  },
+  params: { delay_ms: delayMs },
+});
 
 let modelDir: string;
 let scratch: string;
@@ -94,7 +103,9 @@ beforeAll(async () => {
   if (!existsSync(CLI)) execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO, stdio: "inherit" });
   else if (newestSource(join(REPO, "src")) > statSync(CLI).mtimeMs) {
     // NB: not rebuilt here (a build takes longer than this whole file); say so, since these tests run the built CLI.
-    console.warn("lifecycle.test.ts: dist/ is older than src/; these tests run the built CLI. Run `npm run build` (npm test does) to test the current sources.");
+    console.warn(
+      "lifecycle.test.ts: dist/ is older than src/; these tests run the built CLI. Run `npm run build` (npm test does) to test the current sources.",
+    );
   }
   modelDir = await packageBehaviour("sleep", SIGNATURES.sleepParams);
   scratch = await mkdtemp(join(tmpdir(), "pipeserve-lifecycle-"));
@@ -171,7 +182,13 @@ describe("pipeserve serve", () => {
     const { url } = await p.serving();
     const inFlight = [0, 1, 2].map((i) => invoke(url, body(2_000), { "X-Request-Id": `slow-${i}` }));
     const settled: string[] = [];
-    inFlight.forEach((r, i) => void r.then(() => settled.push(`slow-${i}`), () => settled.push(`slow-${i}`)));
+    inFlight.forEach(
+      (r, i) =>
+        void r.then(
+          () => settled.push(`slow-${i}`),
+          () => settled.push(`slow-${i}`),
+        ),
+    );
     // The three requests are in the pipeline (each sleeps 2 s there) before the signal.
     await waitInFlight(p, url, [p.child.pid as number], 3);
     expect(settled).toEqual([]);
@@ -256,7 +273,10 @@ describe.concurrent("bad flags → exit 2 with a message, before anything loads"
     { flags: ["--max-queue", "0"], message: "pipeserve: --max-queue must be between 1 and" },
     { flags: ["--max-batch-rows", "0"], message: "pipeserve: --max-batch-rows must be between 1 and" },
     { flags: ["--max-batch-rows", "many"], message: 'pipeserve: --max-batch-rows must be a whole number, got "many".' },
-    { flags: ["--allow-runner", "./runners.mjs"], message: 'pipeserve: --allow-runner takes module#Export, e.g. ./runners.mjs#GpuRunner; got "./runners.mjs".' },
+    {
+      flags: ["--allow-runner", "./runners.mjs"],
+      message: 'pipeserve: --allow-runner takes module#Export, e.g. ./runners.mjs#GpuRunner; got "./runners.mjs".',
+    },
     { flags: ["--bogus"], message: "error: unknown option '--bogus'" },
   ])("$flags", async ({ flags, message }) => {
     const p = new ServeProcess(["serve", "-m", modelDir, "-p", "0", ...flags]);

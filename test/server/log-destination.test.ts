@@ -43,7 +43,10 @@ describe("TurnBatchedDestination", () => {
     log.info({ i: 5 }, "request");
     await turn();
     expect(writes).toHaveLength(2);
-    const lines = (await readFile(file, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { i: number; msg: string });
+    const lines = (await readFile(file, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { i: number; msg: string });
     expect(lines.map((l) => l.i)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(lines.every((l) => l.msg === "request")).toBe(true);
   });
@@ -55,7 +58,12 @@ describe("TurnBatchedDestination", () => {
     log.info("first");
     log.error("last words");
     destination.flushSync();
-    expect((await readFile(file, "utf8")).trim().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(["first", "last words"]);
+    expect(
+      (await readFile(file, "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { msg: string }).msg),
+    ).toEqual(["first", "last words"]);
     await turn();
     expect((await readFile(file, "utf8")).trim().split("\n")).toHaveLength(2);
   });
@@ -65,7 +73,10 @@ describe("TurnBatchedDestination", () => {
     const log = pino({ base: null }, new TurnBatchedDestination(sink));
     for (let i = 0; i < 1000; i++) log.info({ i }, "request");
     await new Promise<void>((resolve, reject) => log.flush((error) => (error ? reject(error) : resolve())));
-    const lines = (await readFile(file, "utf8")).trim().split("\n").map((l) => (JSON.parse(l) as { i: number }).i);
+    const lines = (await readFile(file, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { i: number }).i);
     expect(lines).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   });
 });

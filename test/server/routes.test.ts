@@ -53,7 +53,16 @@ describe("MLflow routes", () => {
     const res = await postJson(draining, abBody());
     expect(res.headers.get("retry-after")).toBe("1");
     await expectError(res, 503, "TEMPORARILY_UNAVAILABLE", ["The server is shutting down", "retry on another instance"]);
-    const infer = await postJson(draining, { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }, { name: "b", shape: [1], datatype: "FP64", data: [0.5] }] }, { path: "/v2/models/model/infer" });
+    const infer = await postJson(
+      draining,
+      {
+        inputs: [
+          { name: "a", shape: [1], datatype: "INT64", data: [1] },
+          { name: "b", shape: [1], datatype: "FP64", data: [0.5] },
+        ],
+      },
+      { path: "/v2/models/model/infer" },
+    );
     await expectV2Error(infer, 503, ["shutting down"]);
     expect(await (await send(draining, "/v2/health/ready")).json()).toEqual({ ready: false });
     expect((await send(draining, "/v2/health/ready")).status).toBe(503);
@@ -103,7 +112,14 @@ describe("GET /metadata", () => {
 
   it("says null for what a bare model directory does not have", async () => {
     const meta = (await (await send(app, "/metadata")).json()) as Record<string, unknown>;
-    expect(meta).toMatchObject({ name: "model", version: null, run_id: null, input_example: null, params: [], signature: { inputs: SIGNATURES.ab.inputs, outputs: null, params: null } });
+    expect(meta).toMatchObject({
+      name: "model",
+      version: null,
+      run_id: null,
+      input_example: null,
+      params: [],
+      signature: { inputs: SIGNATURES.ab.inputs, outputs: null, params: null },
+    });
   });
 
   it("names the model as --model-name says", async () => {
@@ -139,7 +155,10 @@ describe("GET /metrics", () => {
 });
 
 describe("Open Inference Protocol v2", () => {
-  const inferBody = (extra: Record<string, unknown> = {}, data: { a: unknown; b: unknown; shape: number[] } = { a: [1, 2], b: [0.5, 1.5], shape: [2] }): Record<string, unknown> => ({
+  const inferBody = (
+    extra: Record<string, unknown> = {},
+    data: { a: unknown; b: unknown; shape: number[] } = { a: [1, 2], b: [0.5, 1.5], shape: [2] },
+  ): Record<string, unknown> => ({
     inputs: [
       { name: "a", shape: data.shape, datatype: "INT64", data: data.a },
       { name: "b", shape: data.shape, datatype: "FP64", data: data.b },
@@ -185,7 +204,9 @@ describe("Open Inference Protocol v2", () => {
   });
 
   it("maps every column type to its tensor datatype in the metadata", async () => {
-    const inputs = ["boolean", "integer", "long", "float", "double", "string", "binary", "datetime"].map((type) => `{"type": "${type}", "name": "${type}", "required": true}`);
+    const inputs = ["boolean", "integer", "long", "float", "double", "string", "binary", "datetime"].map(
+      (type) => `{"type": "${type}", "name": "${type}", "required": true}`,
+    );
     const typed = await buildModel("echo", { inputs: `[${inputs.join(", ")}]`, outputs: null, params: null });
     const res = await send(quietApp(typed), "/v2/models/model");
     expect(((await res.json()) as { inputs: { name: string; datatype: string }[] }).inputs.map((t) => [t.name, t.datatype])).toEqual([
@@ -244,7 +265,9 @@ describe("Open Inference Protocol v2", () => {
 
   it("a typed-array output says its own datatype, even when its values happen to be whole (no output signature)", async () => {
     // row_sum_ndarray returns a Float64Array: sums of 1 + 1 and 2 + 3 are whole, but still FP64.
-    const res = await postJson(quietApp(await buildModel("row_sum_ndarray", SIGNATURES.ab)), inferBody({}, { a: [1, 2], b: [1, 3], shape: [2] }), { path: "/v2/models/model/infer" });
+    const res = await postJson(quietApp(await buildModel("row_sum_ndarray", SIGNATURES.ab)), inferBody({}, { a: [1, 2], b: [1, 3], shape: [2] }), {
+      path: "/v2/models/model/infer",
+    });
     expect(((await res.json()) as { outputs: unknown }).outputs).toEqual([{ name: "output-0", shape: [2], datatype: "FP64", data: [2, 5] }]);
   });
 
@@ -262,7 +285,11 @@ describe("Open Inference Protocol v2", () => {
 
     it.each([
       { why: "a param of the wrong type", parameters: { threshold: "high" }, parts: ["Invalid parameters found", "threshold"] },
-      { why: "a runner nobody allowed", parameters: { runner: "../x.mjs#Y" }, parts: ['Runner "../x.mjs#Y" is not allowed', "SequentialRunner, ConcurrentRunner, WorkerRunner"] },
+      {
+        why: "a runner nobody allowed",
+        parameters: { runner: "../x.mjs#Y" },
+        parts: ['Runner "../x.mjs#Y" is not allowed', "SequentialRunner, ConcurrentRunner, WorkerRunner"],
+      },
     ])("refused (400 {error}): $why", async ({ parameters, parts }) => {
       await expectV2Error(await postJson(quietApp(echoParams), inferBody({ parameters }), { path: "/v2/models/model/infer" }), 400, parts);
     });
@@ -272,7 +299,9 @@ describe("Open Inference Protocol v2", () => {
       const fast = await postJson(sleepy, inferBody({ parameters: { delay_ms: 0 } }), { path: "/v2/models/model/infer" });
       expect(fast.status).toBe(200);
       expect(((await fast.json()) as { outputs: unknown }).outputs).toEqual(OUTPUTS);
-      await expectV2Error(await postJson(sleepy, inferBody({ parameters: { delay_ms: 5_000 } }), { path: "/v2/models/model/infer" }), 504, ["The prediction took longer than the 0.5 s timeout"]);
+      await expectV2Error(await postJson(sleepy, inferBody({ parameters: { delay_ms: 5_000 } }), { path: "/v2/models/model/infer" }), 504, [
+        "The prediction took longer than the 0.5 s timeout",
+      ]);
     });
   });
 
@@ -291,20 +320,87 @@ describe("Open Inference Protocol v2", () => {
     { why: "a non-string id", body: { ...inferBody(), id: 7 }, parts: ['"id" must be a string'] },
     { why: "parameters not an object", body: { ...inferBody(), parameters: [1] }, parts: ['"parameters" must be an object'] },
     { why: "an input without a name", body: { inputs: [{ shape: [1], datatype: "INT64", data: [1] }] }, parts: ['inputs[0] needs a "name"'] },
-    { why: "an unknown datatype", body: { inputs: [{ name: "a", shape: [1], datatype: "FLOAT", data: [1] }] }, parts: ['Input "a" has datatype "FLOAT"', "INT64"] },
-    { why: "a bad shape", body: { inputs: [{ name: "a", shape: [-1], datatype: "INT64", data: [1] }] }, parts: ['Input "a" needs a "shape" of non-negative whole numbers'] },
-    { why: "data that does not fill the shape", body: { inputs: [{ name: "a", shape: [3], datatype: "INT64", data: [1, 2] }] }, parts: ['Input "a" has shape [3] but 2 values'] },
-    { why: "a 2-D tensor (inputs are columns)", body: { inputs: [{ name: "a", shape: [2, 2], datatype: "INT64", data: [1, 2, 3, 4] }] }, parts: ['Input "a" has shape [2, 2]', "use [rows] or [rows, 1]"] },
-    { why: "an input given twice", body: { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }, { name: "a", shape: [1], datatype: "INT64", data: [1] }] }, parts: ['Input "a" is given twice'] },
-    { why: "inputs of unequal length", body: { inputs: [{ name: "a", shape: [2], datatype: "INT64", data: [1, 2] }, { name: "b", shape: [1], datatype: "FP64", data: [0.5] }] }, parts: ['Input "b" has 1 rows but "a" has 2'] },
-    { why: "a required column missing (schema)", body: { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }] }, parts: ["Model is missing inputs ['b']"] },
-    { why: "a fraction in a long column (schema)", body: { inputs: [{ name: "a", shape: [2], datatype: "FP64", data: [1.5, 2] }, { name: "b", shape: [2], datatype: "FP64", data: [0.5, 1.5] }] }, parts: ["column a", "1.5"] },
-    { why: "data that is not its datatype: 1.5 as INT64", body: inferBody({}, { a: [1.5, 2], b: [0.5, 1.5], shape: [2] }), parts: ['Input "a" is INT64, but element 0 of its data is 1.5', "whole numbers"] },
-    { why: "data that is not its datatype: numbers as BOOL", body: { inputs: [{ name: "a", shape: [2], datatype: "BOOL", data: [1, 2] }] }, parts: ['Input "a" is BOOL, but element 0 of its data is 1', "true or false"] },
-    { why: "data that is not its datatype: 300 as UINT8", body: { inputs: [{ name: "a", shape: [1], datatype: "UINT8", data: [300] }] }, parts: ['Input "a" is UINT8, but element 0 of its data is 300', "from 0 to 255"] },
-    { why: "data that is not its datatype: a number as BYTES", body: { inputs: [{ name: "a", shape: [1], datatype: "BYTES", data: [7] }] }, parts: ['Input "a" is BYTES, but element 0 of its data is 7', "strings"] },
+    {
+      why: "an unknown datatype",
+      body: { inputs: [{ name: "a", shape: [1], datatype: "FLOAT", data: [1] }] },
+      parts: ['Input "a" has datatype "FLOAT"', "INT64"],
+    },
+    {
+      why: "a bad shape",
+      body: { inputs: [{ name: "a", shape: [-1], datatype: "INT64", data: [1] }] },
+      parts: ['Input "a" needs a "shape" of non-negative whole numbers'],
+    },
+    {
+      why: "data that does not fill the shape",
+      body: { inputs: [{ name: "a", shape: [3], datatype: "INT64", data: [1, 2] }] },
+      parts: ['Input "a" has shape [3] but 2 values'],
+    },
+    {
+      why: "a 2-D tensor (inputs are columns)",
+      body: { inputs: [{ name: "a", shape: [2, 2], datatype: "INT64", data: [1, 2, 3, 4] }] },
+      parts: ['Input "a" has shape [2, 2]', "use [rows] or [rows, 1]"],
+    },
+    {
+      why: "an input given twice",
+      body: {
+        inputs: [
+          { name: "a", shape: [1], datatype: "INT64", data: [1] },
+          { name: "a", shape: [1], datatype: "INT64", data: [1] },
+        ],
+      },
+      parts: ['Input "a" is given twice'],
+    },
+    {
+      why: "inputs of unequal length",
+      body: {
+        inputs: [
+          { name: "a", shape: [2], datatype: "INT64", data: [1, 2] },
+          { name: "b", shape: [1], datatype: "FP64", data: [0.5] },
+        ],
+      },
+      parts: ['Input "b" has 1 rows but "a" has 2'],
+    },
+    {
+      why: "a required column missing (schema)",
+      body: { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }] },
+      parts: ["Model is missing inputs ['b']"],
+    },
+    {
+      why: "a fraction in a long column (schema)",
+      body: {
+        inputs: [
+          { name: "a", shape: [2], datatype: "FP64", data: [1.5, 2] },
+          { name: "b", shape: [2], datatype: "FP64", data: [0.5, 1.5] },
+        ],
+      },
+      parts: ["column a", "1.5"],
+    },
+    {
+      why: "data that is not its datatype: 1.5 as INT64",
+      body: inferBody({}, { a: [1.5, 2], b: [0.5, 1.5], shape: [2] }),
+      parts: ['Input "a" is INT64, but element 0 of its data is 1.5', "whole numbers"],
+    },
+    {
+      why: "data that is not its datatype: numbers as BOOL",
+      body: { inputs: [{ name: "a", shape: [2], datatype: "BOOL", data: [1, 2] }] },
+      parts: ['Input "a" is BOOL, but element 0 of its data is 1', "true or false"],
+    },
+    {
+      why: "data that is not its datatype: 300 as UINT8",
+      body: { inputs: [{ name: "a", shape: [1], datatype: "UINT8", data: [300] }] },
+      parts: ['Input "a" is UINT8, but element 0 of its data is 300', "from 0 to 255"],
+    },
+    {
+      why: "data that is not its datatype: a number as BYTES",
+      body: { inputs: [{ name: "a", shape: [1], datatype: "BYTES", data: [7] }] },
+      parts: ['Input "a" is BYTES, but element 0 of its data is 7', "strings"],
+    },
     { why: "outputs that are not a list of names", body: { ...inferBody(), outputs: ["a"] }, parts: ['"outputs" must be a list of {"name": ...}'] },
-    { why: "an output the model does not return", body: { ...inferBody(), outputs: [{ name: "nope" }] }, parts: ["asks for outputs [nope], which the model does not return", "its outputs: [a, b]"] },
+    {
+      why: "an output the model does not return",
+      body: { ...inferBody(), outputs: [{ name: "nope" }] },
+      parts: ["asks for outputs [nope], which the model does not return", "its outputs: [a, b]"],
+    },
   ])("a bad infer request → 400 {error}: $why", async ({ body, parts }) => {
     await expectV2Error(await postJson(app, body, { path: "/v2/models/model/infer" }), 400, parts);
   });
@@ -340,8 +436,20 @@ describe("the model's name in /v2", () => {
 
     it("is the registered name, with its version", async () => {
       expect(await (await send(served, "/v2/models/scaler-model/versions/1")).json()).toMatchObject({ name: "scaler-model", versions: ["1"] });
-      const res = await postJson(served, { id: "r1", inputs: [{ name: "x", shape: [2, 1], datatype: "FP64", data: [[0.5], [3]] }] }, { path: "/v2/models/scaler-model/versions/1/infer" });
-      expect(await res.json()).toMatchObject({ model_name: "scaler-model", model_version: "1", id: "r1", outputs: [{ name: "label", datatype: "INT64", data: [0, 1] }, { name: "score", datatype: "FP64" }] });
+      const res = await postJson(
+        served,
+        { id: "r1", inputs: [{ name: "x", shape: [2, 1], datatype: "FP64", data: [[0.5], [3]] }] },
+        { path: "/v2/models/scaler-model/versions/1/infer" },
+      );
+      expect(await res.json()).toMatchObject({
+        model_name: "scaler-model",
+        model_version: "1",
+        id: "r1",
+        outputs: [
+          { name: "label", datatype: "INT64", data: [0, 1] },
+          { name: "score", datatype: "FP64" },
+        ],
+      });
       await expectV2Error(await send(served, "/v2/models/model"), 404, ['this server serves "scaler-model"']);
     });
 
@@ -355,7 +463,12 @@ describe("the model's name in /v2", () => {
   });
 
   function inferBody(): Record<string, unknown> {
-    return { inputs: [{ name: "a", shape: [1], datatype: "INT64", data: [1] }, { name: "b", shape: [1], datatype: "FP64", data: [0.5] }] };
+    return {
+      inputs: [
+        { name: "a", shape: [1], datatype: "INT64", data: [1] },
+        { name: "b", shape: [1], datatype: "FP64", data: [0.5] },
+      ],
+    };
   }
 });
 

@@ -74,7 +74,14 @@ async function waitForFiles(dir: string, names: string[], timeoutMs: number): Pr
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const missing = [];
-    for (const name of names) if (!(await access(join(dir, name)).then(() => true, () => false))) missing.push(name);
+    for (const name of names)
+      if (
+        !(await access(join(dir, name)).then(
+          () => true,
+          () => false,
+        ))
+      )
+        missing.push(name);
     if (missing.length === 0) return;
     if (Date.now() > deadline) throw new Error(`workers never became ready: ${missing.join(", ")}`);
     await sleep(10);
@@ -91,7 +98,14 @@ it(`keeps ${WORKERS} processes logging into one store consistent`, async () => {
   let done: WorkerResult[];
   try {
     // A worker that dies before the barrier must fail the test, not leave it waiting.
-    await Promise.race([waitForFiles(tmp(), Array.from({ length: WORKERS }, (_, i) => `ready-${i}`), 20_000), all.then(() => undefined)]);
+    await Promise.race([
+      waitForFiles(
+        tmp(),
+        Array.from({ length: WORKERS }, (_, i) => `ready-${i}`),
+        20_000,
+      ),
+      all.then(() => undefined),
+    ]);
     await writeFile(join(tmp(), "go"), "");
     done = await all;
   } finally {

@@ -196,7 +196,11 @@ describe("experiments", () => {
   it("getExperiment names the experiments that exist when none matches", async () => {
     const store = await openStore();
     const exp = await store.getOrCreateExperiment("penguins");
-    await expectRejects(store.getExperiment("pengiuns"), NotFoundError, `No experiment named or numbered "pengiuns". Experiments: Default (0), penguins (${exp.experimentId}).`);
+    await expectRejects(
+      store.getExperiment("pengiuns"),
+      NotFoundError,
+      `No experiment named or numbered "pengiuns". Experiments: Default (0), penguins (${exp.experimentId}).`,
+    );
   });
 
   it.each([

@@ -65,7 +65,11 @@ describe("versions", () => {
     ["", "empty"],
   ])("rejects the version %j (%s)", async (version) => {
     const reg = await withVersions("m", 1);
-    await expectRejects(reg.getVersion("m", version), StoreError, `Invalid version ${JSON.stringify(version)} of model "m": versions are whole numbers from 1.`);
+    await expectRejects(
+      reg.getVersion("m", version),
+      StoreError,
+      `Invalid version ${JSON.stringify(version)} of model "m": versions are whole numbers from 1.`,
+    );
   });
 
   it.each([
@@ -112,13 +116,7 @@ describe("aliases", () => {
     expect((await reg.getModel("m")).lastUpdatedTimestamp).toBeGreaterThan(before);
   });
 
-  it.each([
-    ["champion-2"],
-    ["prod_1"],
-    ["v"],
-    ["v3a"],
-    ["Latest1"],
-  ])("accepts the alias %j", async (alias) => {
+  it.each([["champion-2"], ["prod_1"], ["v"], ["v3a"], ["Latest1"]])("accepts the alias %j", async (alias) => {
     const reg = await withVersions("m", 1);
     await reg.setAlias("m", alias, 1);
     expect((await reg.getVersionByAlias("m", alias)).version).toBe(1);

@@ -34,7 +34,11 @@ describe("resolveTrackingUri", () => {
   });
 
   it("rejects a file:// URI with a remote host", () => {
-    const error = expectThrows(() => resolveTrackingUri("file://server/share/mlruns", {}), StoreError, 'Invalid tracking URI "file://server/share/mlruns": use file:///absolute/path or a plain path.');
+    const error = expectThrows(
+      () => resolveTrackingUri("file://server/share/mlruns", {}),
+      StoreError,
+      'Invalid tracking URI "file://server/share/mlruns": use file:///absolute/path or a plain path.',
+    );
     expect(error.code).toBe("INVALID_PARAMETER_VALUE");
     expect(error.cause).toBeInstanceOf(Error);
   });

@@ -74,7 +74,13 @@ describe("chunked readers", () => {
   it("reads CSV and JSON Lines from a stream (stdin)", async () => {
     const csv = Readable.from([Buffer.from("a,b\n1,x\n2,"), Buffer.from("y\n3,z\n")]);
     const chunks = await collect(readTableChunks(csv, { format: "csv", chunkRows: 2 }));
-    expect(chunks.map((c) => c.columns)).toEqual([[[1, 2], ["x", "y"]], [[3], ["z"]]]);
+    expect(chunks.map((c) => c.columns)).toEqual([
+      [
+        [1, 2],
+        ["x", "y"],
+      ],
+      [[3], ["z"]],
+    ]);
     const jsonl = Readable.from(['{"a":1}\n', '{"a":2}\n\n{"a":3}\n']);
     expect((await collect(readTableChunks(jsonl, { format: "jsonl", chunkRows: 10 })))[0]?.columns).toEqual([[1, 2, 3]]);
   });

@@ -85,21 +85,19 @@ describe("enforceSchema: columns", () => {
     ["safe bigints into double (long → double, lossless)", "double", [2n ** 53n], [2 ** 53]],
     ["unicode strings", "string", ["Ærø 🐧", "", "\u0000"], ["Ærø 🐧", "", "\u0000"]],
     ["booleans", "boolean", [true, false], [true, false]],
-    ["ISO dates (no zone read as UTC)", "datetime", ["2021-01-01 00:00:00", "2021-01-01", "2021-01-01T10:20:30.123Z"], [
-      new Date(Date.UTC(2021, 0, 1)),
-      new Date(Date.UTC(2021, 0, 1)),
-      new Date(Date.UTC(2021, 0, 1, 10, 20, 30, 123)),
-    ]],
-    ["ISO dates with an offset", "datetime", ["2021-01-01T02:00:00+02:00", "0099-12-31"], [
-      new Date(Date.UTC(2021, 0, 1)),
-      new Date("0099-12-31T00:00:00Z"),
-    ]],
-    ["base64 text (and MLflow's encodebytes newline)", "binary", ["AQID", "AQID\n", "", "AQ"], [
-      new Uint8Array([1, 2, 3]),
-      new Uint8Array([1, 2, 3]),
-      new Uint8Array([]),
-      new Uint8Array([1]),
-    ]],
+    [
+      "ISO dates (no zone read as UTC)",
+      "datetime",
+      ["2021-01-01 00:00:00", "2021-01-01", "2021-01-01T10:20:30.123Z"],
+      [new Date(Date.UTC(2021, 0, 1)), new Date(Date.UTC(2021, 0, 1)), new Date(Date.UTC(2021, 0, 1, 10, 20, 30, 123))],
+    ],
+    ["ISO dates with an offset", "datetime", ["2021-01-01T02:00:00+02:00", "0099-12-31"], [new Date(Date.UTC(2021, 0, 1)), new Date("0099-12-31T00:00:00Z")]],
+    [
+      "base64 text (and MLflow's encodebytes newline)",
+      "binary",
+      ["AQID", "AQID\n", "", "AQ"],
+      [new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3]), new Uint8Array([]), new Uint8Array([1])],
+    ],
   ] as const)("accepts %s", (_, type, values, expected) => {
     const { table } = enforceSchema(tableFromColumns({ a: values }), col(type));
     expect(table.columns[0]).toEqual(expected);
@@ -136,33 +134,87 @@ describe("enforceSchema: columns", () => {
   type Bad = [string, ColumnType, unknown, typeof FormatError | typeof SchemaError, string];
   it.each<Bad>([
     // Values MLflow cannot convert either → BAD_REQUEST, worded as MLflow's parse-time error.
-    ["a string into long", "long", "abc", FormatError, `Failed to convert column a to type 'int64' (long): row 0 holds "abc" (a string); expected a whole number`],
+    [
+      "a string into long",
+      "long",
+      "abc",
+      FormatError,
+      `Failed to convert column a to type 'int64' (long): row 0 holds "abc" (a string); expected a whole number`,
+    ],
     ["a numeric string into long", "long", "1", FormatError, `Failed to convert column a to type 'int64' (long): row 0 holds "1" (a string)`],
-    ["a string into double", "double", "0.5", FormatError, `Data is not compatible with model signature. Failed to convert column a to type 'float64' (double): row 0 holds "0.5" (a string); expected a number. Send JSON numbers, without quotes.`],
+    [
+      "a string into double",
+      "double",
+      "0.5",
+      FormatError,
+      `Data is not compatible with model signature. Failed to convert column a to type 'float64' (double): row 0 holds "0.5" (a string); expected a number. Send JSON numbers, without quotes.`,
+    ],
     ["a string into integer", "integer", "x", FormatError, "to type 'int32' (integer)"],
     ["an object into double", "double", { x: 1 }, FormatError, `row 0 holds {"x":1} (an object)`],
     ["a list into string", "string", [1], FormatError, "row 0 holds [1] (a list)"],
-    ["null into a required long", "long", null, FormatError, `Failed to convert column a to type 'int64' (long): row 0 holds null, but the column is required. Send a value in every row, or declare column a optional`],
+    [
+      "null into a required long",
+      "long",
+      null,
+      FormatError,
+      `Failed to convert column a to type 'int64' (long): row 0 holds null, but the column is required. Send a value in every row, or declare column a optional`,
+    ],
     ["null into a required double", "double", null, FormatError, "row 0 holds null, but the column is required"],
     ["null into a required string", "string", null, FormatError, "row 0 holds null, but the column is required"],
-    ["text that is no date", "datetime", "yesterday", FormatError, `to type 'datetime64[ns]' (datetime): row 0 holds "yesterday" (a string); expected an ISO-8601 date-time`],
+    [
+      "text that is no date",
+      "datetime",
+      "yesterday",
+      FormatError,
+      `to type 'datetime64[ns]' (datetime): row 0 holds "yesterday" (a string); expected an ISO-8601 date-time`,
+    ],
     ["a date that does not exist", "datetime", "2021-02-29", FormatError, `row 0 holds "2021-02-29" (a string)`],
-    ["text that is no base64", "binary", "not base64!", FormatError, `to type 'bytes' (binary): row 0 holds "not base64!" (a string); expected base64-encoded bytes`],
+    [
+      "text that is no base64",
+      "binary",
+      "not base64!",
+      FormatError,
+      `to type 'bytes' (binary): row 0 holds "not base64!" (a string); expected base64-encoded bytes`,
+    ],
     ["a number into binary", "binary", 5, FormatError, "row 0 holds 5; expected base64-encoded bytes"],
     // Values MLflow would silently mangle → INVALID_PARAMETER_VALUE.
-    ["1.7 into long (MLflow truncates to 1)", "long", 1.7, SchemaError, "Incompatible input types for column a: row 0 holds 1.7, which is not a whole number; column a is long (int64)"],
+    [
+      "1.7 into long (MLflow truncates to 1)",
+      "long",
+      1.7,
+      SchemaError,
+      "Incompatible input types for column a: row 0 holds 1.7, which is not a whole number; column a is long (int64)",
+    ],
     ["1.5 into integer", "integer", 1.5, SchemaError, "pipeserve does not truncate: round the value before sending it, or declare the column double."],
     ["NaN into long", "long", Number.NaN, SchemaError, "row 0 holds NaN, which is not a whole number"],
-    ["2^53 + 1 into long", "long", 9007199254740993, SchemaError, "row 0 holds 9007199254740992, which is beyond the whole numbers a JSON number keeps exactly"],
+    [
+      "2^53 + 1 into long",
+      "long",
+      9007199254740993,
+      SchemaError,
+      "row 0 holds 9007199254740992, which is beyond the whole numbers a JSON number keeps exactly",
+    ],
     ["-2^60 into long", "long", -(2 ** 60), SchemaError, "Send such ids as strings in a string column."],
     ["2^31 into integer", "integer", 2147483648, SchemaError, "row 0 holds 2147483648, which is out of the int32 range; column a is integer (int32)"],
     ["a bigint beyond int64 into long", "long", 2n ** 64n, SchemaError, "row 0 holds 18446744073709551616 (a bigint)"],
     ["a bigint beyond 2^53 into double", "double", 2n ** 60n, SchemaError, "which a double cannot hold exactly"],
     ["1e39 into float", "float", 1e39, SchemaError, "row 0 holds 1e+39, which is out of the float32 range"],
     ["true into long (MLflow reads 1)", "long", true, SchemaError, "row 0 holds true (a boolean), which pipeserve does not reinterpret"],
-    ["a number into string (MLflow passes it on)", "string", 95120, SchemaError, `row 0 holds 95120, which pipeserve does not reinterpret; column a is string (str), which takes a string. Send JSON strings (quoted), e.g. "95120".`],
+    [
+      "a number into string (MLflow passes it on)",
+      "string",
+      95120,
+      SchemaError,
+      `row 0 holds 95120, which pipeserve does not reinterpret; column a is string (str), which takes a string. Send JSON strings (quoted), e.g. "95120".`,
+    ],
     ["a boolean into string", "string", false, SchemaError, "row 0 holds false (a boolean)"],
-    ['"false" into boolean (MLflow reads true)', "boolean", "false", SchemaError, `row 0 holds "false" (a string), which pipeserve does not reinterpret; column a is boolean (bool), which takes true or false. Send JSON true or false, without quotes.`],
+    [
+      '"false" into boolean (MLflow reads true)',
+      "boolean",
+      "false",
+      SchemaError,
+      `row 0 holds "false" (a string), which pipeserve does not reinterpret; column a is boolean (bool), which takes true or false. Send JSON true or false, without quotes.`,
+    ],
     ["0 into boolean", "boolean", 0, SchemaError, "row 0 holds 0, which pipeserve does not reinterpret"],
     ["1 into boolean", "boolean", 1, SchemaError, "row 0 holds 1,"],
     ["epoch milliseconds into datetime", "datetime", 1609459200000, SchemaError, "which could be seconds or milliseconds since 1970"],
@@ -182,15 +234,19 @@ describe("enforceSchema: columns", () => {
     expect(enforceSchema(noColumns, AB)).toEqual({ table: { names: ["a", "b"], columns: [[], []], numRows: 0 }, droppedColumns: [] });
   });
 
-  it("maps a bare single column named \"0\" onto a one-column named signature", () => {
+  it('maps a bare single column named "0" onto a one-column named signature', () => {
     const table = tableFromColumns({ "0": ["x", "y"] });
     const { table: out } = enforceSchema(table, [{ name: "text", type: "string", required: true }]);
     expect(out).toEqual({ names: ["text"], columns: [["x", "y"]], numRows: 2 });
     expect(out.columns[0]).toBe(table.columns[0]);
   });
 
-  it("does not map a column named \"0\" when the signature has more than one column", () => {
-    expectError(() => enforceSchema(tableFromColumns({ "0": [1] }), AB), SchemaError, "Model is missing inputs ['a', 'b']. Note that there were extra inputs: ['0'].");
+  it('does not map a column named "0" when the signature has more than one column', () => {
+    expectError(
+      () => enforceSchema(tableFromColumns({ "0": [1] }), AB),
+      SchemaError,
+      "Model is missing inputs ['a', 'b']. Note that there were extra inputs: ['0'].",
+    );
   });
 
   it("checks an empty signature as nothing to check", () => {
@@ -384,7 +440,11 @@ describe("enforceParams", () => {
   });
 
   it("refuses a runner that is not a name", () => {
-    expectError(() => enforceParams({ runner: 5 }, null), SchemaError, `Invalid parameters found: 'runner' got 5, expected the name of a runner such as "SequentialRunner"`);
+    expectError(
+      () => enforceParams({ runner: 5 }, null),
+      SchemaError,
+      `Invalid parameters found: 'runner' got 5, expected the name of a runner such as "SequentialRunner"`,
+    );
   });
 
   it("gives a declared runner param its default", () => {

@@ -28,7 +28,7 @@ afterAll(async () => {
 
 /** Strings with quoting hazards and unicode, numbers (negative, fractional, large but safe), booleans and missing values. */
 const sample: ColumnTable = tableFromColumns({
-  island: ["Torgersen", "Biscoe, \"north\"", "Dream\nline two", "Ærø 🐧", null],
+  island: ["Torgersen", 'Biscoe, "north"', "Dream\nline two", "Ærø 🐧", null],
   bill_length_mm: [39.1, -0.5, null, 1e-7, 46.2],
   body_mass_g: [3750, 9007199254740991, 0, null, -12],
   male: [true, false, null, true, false],

@@ -1,11 +1,34 @@
 import { describe, expect, it } from "vitest";
-import { FormatError, cloneDataFrame, decodeArrowIpc, encodeArrowIpc, fromArrow, fromDataFrame, outputToTable, tableToColumns, tableToRecords, toArrow, toDataFrame } from "../../src/index.js";
+import {
+  FormatError,
+  cloneDataFrame,
+  decodeArrowIpc,
+  encodeArrowIpc,
+  fromArrow,
+  fromDataFrame,
+  outputToTable,
+  tableToColumns,
+  tableToRecords,
+  toArrow,
+  toDataFrame,
+} from "../../src/index.js";
 
 describe("outputToTable", () => {
   it.each([
     ["a typed array", Float64Array.from([1.5, 2]), { names: ["0"], columns: [[1.5, 2]], numRows: 2 }],
     ["a list of values", [1, "a", null], { names: ["0"], columns: [[1, "a", null]], numRows: 3 }],
-    ["an object of columns", { a: [1, 2], b: ["x", "y"] }, { names: ["a", "b"], columns: [[1, 2], ["x", "y"]], numRows: 2 }],
+    [
+      "an object of columns",
+      { a: [1, 2], b: ["x", "y"] },
+      {
+        names: ["a", "b"],
+        columns: [
+          [1, 2],
+          ["x", "y"],
+        ],
+        numRows: 2,
+      },
+    ],
     ["row objects", [{ a: 1 }, { a: 2 }], { names: ["a"], columns: [[1, 2]], numRows: 2 }],
   ])("reads %s as a table", (_, output, table) => {
     expect(outputToTable(output)).toEqual(table);
@@ -53,12 +76,39 @@ describe("numbers written as text", () => {
   });
 
   it("survives Arrow: written as a column of its own and read back", () => {
-    const back = fromArrow(decodeArrowIpc(encodeArrowIpc(toArrow({ names: ["__proto__", "b"], columns: [["x", "y"], [1.5, 2]], numRows: 2 }))));
-    expect(back).toEqual({ names: ["__proto__", "b"], columns: [["x", "y"], [1.5, 2]], numRows: 2 });
+    const back = fromArrow(
+      decodeArrowIpc(
+        encodeArrowIpc(
+          toArrow({
+            names: ["__proto__", "b"],
+            columns: [
+              ["x", "y"],
+              [1.5, 2],
+            ],
+            numRows: 2,
+          }),
+        ),
+      ),
+    );
+    expect(back).toEqual({
+      names: ["__proto__", "b"],
+      columns: [
+        ["x", "y"],
+        [1.5, 2],
+      ],
+      numRows: 2,
+    });
   });
 
   it("survives a danfojs DataFrame, and a deep copy of one", () => {
-    const table = { names: ["__proto__", "b"], columns: [["x", "y"], [1.5, 2]], numRows: 2 };
+    const table = {
+      names: ["__proto__", "b"],
+      columns: [
+        ["x", "y"],
+        [1.5, 2],
+      ],
+      numRows: 2,
+    };
     const frame = toDataFrame(table);
     expect(frame.columns).toEqual(["__proto__", "b"]);
     expect(fromDataFrame(frame)).toEqual(table);

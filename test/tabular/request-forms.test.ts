@@ -2,24 +2,85 @@ import { describe, expect, it } from "vitest";
 import { FormatError, SchemaError, enforceSchema, parseJsonRequest, type ColumnSpec } from "../../src/tabular/index.js";
 import { expectError } from "./expect-error.js";
 
-const AB_TABLE = { names: ["a", "b"], columns: [[1, 2], [0.5, 1.5]], numRows: 2 };
+const AB_TABLE = {
+  names: ["a", "b"],
+  columns: [
+    [1, 2],
+    [0.5, 1.5],
+  ],
+  numRows: 2,
+};
 
 describe("parseJsonRequest: the four forms", () => {
   it.each([
-    ["dataframe_split", { dataframe_split: { columns: ["a", "b"], index: [0, 1], data: [[1, 0.5], [2, 1.5]] } }],
-    ["dataframe_split", { dataframe_split: { columns: ["a", "b"], data: [[1, 0.5], [2, 1.5]] } }],
-    ["dataframe_records", { dataframe_records: [{ a: 1, b: 0.5 }, { a: 2, b: 1.5 }] }],
-    ["instances", { instances: [{ a: 1, b: 0.5 }, { a: 2, b: 1.5 }] }],
-    ["inputs", { inputs: [{ a: 1, b: 0.5 }, { a: 2, b: 1.5 }] }],
+    [
+      "dataframe_split",
+      {
+        dataframe_split: {
+          columns: ["a", "b"],
+          index: [0, 1],
+          data: [
+            [1, 0.5],
+            [2, 1.5],
+          ],
+        },
+      },
+    ],
+    [
+      "dataframe_split",
+      {
+        dataframe_split: {
+          columns: ["a", "b"],
+          data: [
+            [1, 0.5],
+            [2, 1.5],
+          ],
+        },
+      },
+    ],
+    [
+      "dataframe_records",
+      {
+        dataframe_records: [
+          { a: 1, b: 0.5 },
+          { a: 2, b: 1.5 },
+        ],
+      },
+    ],
+    [
+      "instances",
+      {
+        instances: [
+          { a: 1, b: 0.5 },
+          { a: 2, b: 1.5 },
+        ],
+      },
+    ],
+    [
+      "inputs",
+      {
+        inputs: [
+          { a: 1, b: 0.5 },
+          { a: 2, b: 1.5 },
+        ],
+      },
+    ],
     ["inputs", { inputs: { a: [1, 2], b: [0.5, 1.5] } }],
     ["instances", { instances: { a: [1, 2], b: [0.5, 1.5] } }],
   ])("reads %s %j", (form, body) => {
     expect(parseJsonRequest(JSON.stringify(body))).toEqual({ table: AB_TABLE, params: null, form });
   });
 
-  it("reads dataframe_split without columns as positional columns \"0\", \"1\", ...", () => {
+  it('reads dataframe_split without columns as positional columns "0", "1", ...', () => {
     const { table } = parseJsonRequest('{"dataframe_split": {"data": [[1, "x"], [2, "y"]]}}');
-    expect(table).toEqual({ names: ["0", "1"], columns: [[1, 2], ["x", "y"]], numRows: 2 });
+    expect(table).toEqual({
+      names: ["0", "1"],
+      columns: [
+        [1, 2],
+        ["x", "y"],
+      ],
+      numRows: 2,
+    });
   });
 
   it("reads numeric column names as strings (pandas integer columns)", () => {
@@ -40,7 +101,14 @@ describe("parseJsonRequest: the four forms", () => {
 
   it("reads a key missing from a record as null, columns in first-seen order", () => {
     const { table } = parseJsonRequest('{"dataframe_records": [{"a": 1}, {"b": "x", "a": 2}, {}]}');
-    expect(table).toEqual({ names: ["a", "b"], columns: [[1, 2, null], [null, "x", null]], numRows: 3 });
+    expect(table).toEqual({
+      names: ["a", "b"],
+      columns: [
+        [1, 2, null],
+        [null, "x", null],
+      ],
+      numRows: 3,
+    });
   });
 
   it("reads an object of scalars as one row", () => {
@@ -48,7 +116,14 @@ describe("parseJsonRequest: the four forms", () => {
   });
 
   it("reads a list of row lists as positional columns", () => {
-    expect(parseJsonRequest('{"instances": [[1, 2], [3, 4]]}').table).toEqual({ names: ["0", "1"], columns: [[1, 3], [2, 4]], numRows: 2 });
+    expect(parseJsonRequest('{"instances": [[1, 2], [3, 4]]}').table).toEqual({
+      names: ["0", "1"],
+      columns: [
+        [1, 3],
+        [2, 4],
+      ],
+      numRows: 2,
+    });
   });
 
   it.each([
@@ -56,7 +131,7 @@ describe("parseJsonRequest: the four forms", () => {
     ["a bare scalar", '{"inputs": "a"}', ["a"]],
     ["a bare null", '{"instances": null}', [null]],
     ["a list of scalars with nulls", '{"instances": [1, null, 3]}', [1, null, 3]],
-  ])("reads %s as one column named \"0\"", (_, body, values) => {
+  ])('reads %s as one column named "0"', (_, body, values) => {
     expect(parseJsonRequest(body).table).toEqual({ names: ["0"], columns: [values], numRows: values.length });
   });
 
@@ -73,7 +148,10 @@ describe("parseJsonRequest: the four forms", () => {
 
   it("keeps unicode strings, nulls and big numbers as JSON.parse reads them", () => {
     const { table } = parseJsonRequest('{"dataframe_split": {"columns": ["s", "n"], "data": [["Ærø 🐧 \\u00e9", 9007199254740993], [null, -0.0]]}}');
-    expect(table.columns).toEqual([["Ærø 🐧 é", null], [9007199254740992, -0]]);
+    expect(table.columns).toEqual([
+      ["Ærø 🐧 é", null],
+      [9007199254740992, -0],
+    ]);
   });
 
   it("refuses a big integer for a long column after parsing, naming the column", () => {
@@ -127,26 +205,82 @@ describe("parseJsonRequest: refusals", () => {
     ["a top-level string", '"1"', `${FORMS} Received a string.`],
     ["null", "null", `${FORMS} Received null.`],
     ["an empty object", "{}", `${FORMS} Received an empty dictionary.`],
-    ["two forms", '{"dataframe_records": [], "dataframe_split": {"data": []}}', `${FORMS} Received a dictionary with fields ['dataframe_records', 'dataframe_split'].`],
+    [
+      "two forms",
+      '{"dataframe_records": [], "dataframe_split": {"data": []}}',
+      `${FORMS} Received a dictionary with fields ['dataframe_records', 'dataframe_split'].`,
+    ],
     ["instances with inputs", '{"instances": [], "inputs": []}', FORMS],
-    ["the MLflow 1.x body", '{"columns": ["a", "b"], "data": [[1, 0.5]]}', `Received a dictionary with fields ['columns', 'data']. ${NOTE}: the MLflow 1.x body {"columns": [...], "data": [...]} is no longer accepted`],
+    [
+      "the MLflow 1.x body",
+      '{"columns": ["a", "b"], "data": [[1, 0.5]]}',
+      `Received a dictionary with fields ['columns', 'data']. ${NOTE}: the MLflow 1.x body {"columns": [...], "data": [...]} is no longer accepted`,
+    ],
     ["an LLM body", '{"input": "hello!", "random": "test"}', `The LLM fields "messages", "prompt" and "input" are not supported.`],
     ["records under dataframe_split", '{"dataframe_split": [{"0": 5.1}]}', "Dataframe split format must be a dictionary. Got list."],
-    ["an unknown dataframe_split field", '{"dataframe_split": {"columns": ["a"], "data": [[1]], "dtype": "x"}}', `dataframe_split has the unknown field(s) ['dtype']. It accepts only "columns", "data" and "index"`],
-    ["dataframe_split without data", '{"dataframe_split": {"columns": ["a"]}}', "dataframe_split.data must be a list of rows such as [[1, 0.5], [2, 1.5]]; got nothing."],
-    ["dataframe_split data that is an object", '{"dataframe_split": {"data": {"a": 1}}}', `dataframe_split.data must be a list of rows such as [[1, 0.5], [2, 1.5]]; got {"a":1} (an object).`],
-    ["columns that are not a list", '{"dataframe_split": {"columns": "a", "data": []}}', `dataframe_split.columns must be a list of column names such as ["a", "b"]; got "a" (a string).`],
+    [
+      "an unknown dataframe_split field",
+      '{"dataframe_split": {"columns": ["a"], "data": [[1]], "dtype": "x"}}',
+      `dataframe_split has the unknown field(s) ['dtype']. It accepts only "columns", "data" and "index"`,
+    ],
+    [
+      "dataframe_split without data",
+      '{"dataframe_split": {"columns": ["a"]}}',
+      "dataframe_split.data must be a list of rows such as [[1, 0.5], [2, 1.5]]; got nothing.",
+    ],
+    [
+      "dataframe_split data that is an object",
+      '{"dataframe_split": {"data": {"a": 1}}}',
+      `dataframe_split.data must be a list of rows such as [[1, 0.5], [2, 1.5]]; got {"a":1} (an object).`,
+    ],
+    [
+      "columns that are not a list",
+      '{"dataframe_split": {"columns": "a", "data": []}}',
+      `dataframe_split.columns must be a list of column names such as ["a", "b"]; got "a" (a string).`,
+    ],
     ["duplicate columns", '{"dataframe_split": {"columns": ["a", "a"], "data": []}}', `dataframe_split.columns names the column "a" twice.`],
-    ["a row that is not a list", '{"dataframe_split": {"columns": ["a"], "data": [[1], 2]}}', "dataframe_split.data[1] is 2; each row must be a list of values such as [1, 0.5]."],
-    ["a short row", '{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2], [3]]}}', "dataframe_split.data[1] has 1 values but there are 2 columns ['a', 'b']. Give every row one value per column."],
-    ["ragged rows without columns", '{"dataframe_split": {"data": [[1, 2], [3, 4, 5]]}}', "dataframe_split.data[1] has 3 values but there are 2 columns ['0', '1']."],
+    [
+      "a row that is not a list",
+      '{"dataframe_split": {"columns": ["a"], "data": [[1], 2]}}',
+      "dataframe_split.data[1] is 2; each row must be a list of values such as [1, 0.5].",
+    ],
+    [
+      "a short row",
+      '{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2], [3]]}}',
+      "dataframe_split.data[1] has 1 values but there are 2 columns ['a', 'b']. Give every row one value per column.",
+    ],
+    [
+      "ragged rows without columns",
+      '{"dataframe_split": {"data": [[1, 2], [3, 4, 5]]}}',
+      "dataframe_split.data[1] has 3 values but there are 2 columns ['0', '1'].",
+    ],
     ["ragged instances rows", '{"instances": [[1, 2], [3]]}', "instances[1] has 1 values but there are 2 columns"],
-    ["records that are not a list", '{"dataframe_records": {"a": [1]}}', `dataframe_records must be a list of row objects such as [{"a": 1, "b": 0.5}]; got {"a":[1]} (an object).`],
-    ["a record that is not an object", '{"dataframe_records": [{"a": 1}, [1]]}', `dataframe_records[1] is [1] (a list); each element must be an object of column values such as {"a": 1, "b": 0.5}.`],
+    [
+      "records that are not a list",
+      '{"dataframe_records": {"a": [1]}}',
+      `dataframe_records must be a list of row objects such as [{"a": 1, "b": 0.5}]; got {"a":[1]} (an object).`,
+    ],
+    [
+      "a record that is not an object",
+      '{"dataframe_records": [{"a": 1}, [1]]}',
+      `dataframe_records[1] is [1] (a list); each element must be an object of column values such as {"a": 1, "b": 0.5}.`,
+    ],
     ["a mixed instances list", '{"instances": [{"a": 1}, 2]}', "instances[1] is 2; each element must be an object of column values"],
-    ["scalars mixed with rows", '{"inputs": [1, [2]]}', "inputs[1] is [2] (a list) but inputs[0] is 1. Send a list of row objects, a list of row lists, or a list of scalars, not a mix."],
-    ["columns of unequal length", '{"inputs": {"a": [1, 2], "b": [0.5]}}', `inputs column "b" has 1 values but column "a" has 2. All columns must have the same length.`],
-    ["instances columns of unequal length", '{"instances": {"a": [1, 2], "b": [0.5]}}', `instances column "b" has 1 values but column "a" has 2. All columns must have the same length.`],
+    [
+      "scalars mixed with rows",
+      '{"inputs": [1, [2]]}',
+      "inputs[1] is [2] (a list) but inputs[0] is 1. Send a list of row objects, a list of row lists, or a list of scalars, not a mix.",
+    ],
+    [
+      "columns of unequal length",
+      '{"inputs": {"a": [1, 2], "b": [0.5]}}',
+      `inputs column "b" has 1 values but column "a" has 2. All columns must have the same length.`,
+    ],
+    [
+      "instances columns of unequal length",
+      '{"instances": {"a": [1, 2], "b": [0.5]}}',
+      `instances column "b" has 1 values but column "a" has 2. All columns must have the same length.`,
+    ],
     ["list columns mixed with a scalar", '{"inputs": {"a": [1, 2], "b": 0.5}}', `inputs mixes list columns ("a") with a single value ("b").`],
   ])("refuses %s with a FormatError (BAD_REQUEST)", (_, body, message) => {
     const error = expectError(() => parseJsonRequest(body), FormatError, message);

@@ -22,7 +22,7 @@ describe("encodePredictions: tables", () => {
       small: [5n],
       list: [[1, Number.NaN]],
       obj: [{ k: new Date(0) }],
-      "we\"ird key": [1],
+      'we"ird key': [1],
     });
     const text = encodePredictions(table);
     expect(JSON.parse(text)).toEqual({
@@ -82,7 +82,14 @@ describe("encodePredictions: tables", () => {
 describe("encodePredictions: other outputs", () => {
   it.each([
     ["a list of numbers", [1.5, 3.5], "[1.5,3.5]"],
-    ["nested lists with NaN", [[1, Number.NaN], [Number.POSITIVE_INFINITY, 2]], "[[1,null],[null,2]]"],
+    [
+      "nested lists with NaN",
+      [
+        [1, Number.NaN],
+        [Number.POSITIVE_INFINITY, 2],
+      ],
+      "[[1,null],[null,2]]",
+    ],
     ["a Float64Array", new Float64Array([1.5, Number.NaN]), "[1.5,null]"],
     ["a top-level Uint8Array (numbers, not base64)", new Uint8Array([1, 2]), "[1,2]"],
     ["a BigInt64Array", new BigInt64Array([1n, 2n ** 62n]), '[1,"4611686018427387904"]'],

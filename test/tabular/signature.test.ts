@@ -12,8 +12,7 @@ import { expectError } from "./expect-error.js";
 
 /** Strings exactly as MLflow 3.6 writes them into MLmodel (from the conformance cases and MODEL_FORMAT.md). */
 const MLFLOW_INPUTS_AB = '[{"type": "long", "name": "a", "required": true}, {"type": "double", "name": "b", "required": true}]';
-const MLFLOW_INPUTS_OPTIONAL =
-  '[{"type": "string", "name": "island", "required": true}, {"type": "double", "name": "bill_length_mm", "required": false}]';
+const MLFLOW_INPUTS_OPTIONAL = '[{"type": "string", "name": "island", "required": true}, {"type": "double", "name": "bill_length_mm", "required": false}]';
 const MLFLOW_INPUTS_UNNAMED = '[{"type": "string", "required": true}]';
 const MLFLOW_PARAMS =
   '[{"name": "str_param", "default": "str_a", "shape": null, "type": "string"}, {"name": "int_param", "default": 1, "shape": null, "type": "integer"}, ' +
@@ -75,7 +74,7 @@ describe("signatureFromMlflow / signatureToMlflow", () => {
     ["long", 100, "100"],
     ["integer", -7, "-7"],
     ["boolean", false, "false"],
-    ["string", "Ærø 🐧 \"q\"\n", '"\\u00c6r\\u00f8 \\ud83d\\udc27 \\"q\\"\\n"'],
+    ["string", 'Ærø 🐧 "q"\n', '"\\u00c6r\\u00f8 \\ud83d\\udc27 \\"q\\"\\n"'],
     ["datetime", new Date(Date.UTC(2023, 5, 26)), '"2023-06-26T00:00:00"'],
     ["datetime", new Date(Date.UTC(2023, 5, 26, 1, 2, 3, 45)), '"2023-06-26T01:02:03.045000"'],
     ["string", null, "null"],
@@ -105,17 +104,49 @@ describe("signatureFromMlflow / signatureToMlflow", () => {
     ["a YAML list instead of a JSON string", { inputs: [{ type: "long" }] }, "must be a mapping {inputs, outputs, params} of JSON strings"],
     ["not a mapping", "inputs", "must be a mapping"],
     ["a spec without type", { inputs: '[{"name": "a"}]' }, "signature.inputs is not a list of column specs"],
-    ["an unknown column type", { inputs: '[{"type": "int64", "name": "a", "required": true}]' }, 'signature.inputs[0] ("a") has the unknown type "int64". Use one of: boolean, integer'],
-    ["a tensor spec", { inputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]' }, "is a tensor spec. pipeserve signatures are column-based"],
-    ["an array column type", { outputs: '[{"type": "array", "items": {"type": "long"}, "name": "a"}]' }, 'signature.outputs[0] ("a") has the unknown type "array"'],
+    [
+      "an unknown column type",
+      { inputs: '[{"type": "int64", "name": "a", "required": true}]' },
+      'signature.inputs[0] ("a") has the unknown type "int64". Use one of: boolean, integer',
+    ],
+    [
+      "a tensor spec",
+      { inputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]' },
+      "is a tensor spec. pipeserve signatures are column-based",
+    ],
+    [
+      "an array column type",
+      { outputs: '[{"type": "array", "items": {"type": "long"}, "name": "a"}]' },
+      'signature.outputs[0] ("a") has the unknown type "array"',
+    ],
     ["named and unnamed columns", { inputs: '[{"type": "long", "name": "a"}, {"type": "long"}]' }, "mixes named and unnamed columns"],
     ["a duplicate column", { inputs: '[{"type": "long", "name": "a"}, {"type": "double", "name": "a"}]' }, 'declares the column "a" twice'],
-    ["a binary param", { params: '[{"name": "p", "default": null, "shape": null, "type": "binary"}]' }, 'has the unknown type "binary" (binary is not a param type)'],
+    [
+      "a binary param",
+      { params: '[{"name": "p", "default": null, "shape": null, "type": "binary"}]' },
+      'has the unknown type "binary" (binary is not a param type)',
+    ],
     ["an unknown param type", { params: '[{"name": "p", "default": 1, "shape": null, "type": "int"}]' }, 'signature.params "p" has the unknown type "int"'],
-    ["a 2-D param shape", { params: '[{"name": "p", "default": [1], "shape": [2], "type": "long"}]' }, "has the shape [2]. Use null (a single value) or [-1] (a list)"],
-    ["a default that breaks its type", { params: '[{"name": "p", "default": 1.5, "shape": null, "type": "long"}]' }, 'signature.params "p" has an invalid default: got 1.5'],
-    ["a scalar default for a list param", { params: '[{"name": "p", "default": 1, "shape": [-1], "type": "long"}]' }, "expected a list (shape [-1]) of long values"],
-    ["a duplicate param", { params: '[{"name": "p", "default": 1, "shape": null, "type": "long"}, {"name": "p", "default": 2, "shape": null, "type": "long"}]' }, "is declared twice"],
+    [
+      "a 2-D param shape",
+      { params: '[{"name": "p", "default": [1], "shape": [2], "type": "long"}]' },
+      "has the shape [2]. Use null (a single value) or [-1] (a list)",
+    ],
+    [
+      "a default that breaks its type",
+      { params: '[{"name": "p", "default": 1.5, "shape": null, "type": "long"}]' },
+      'signature.params "p" has an invalid default: got 1.5',
+    ],
+    [
+      "a scalar default for a list param",
+      { params: '[{"name": "p", "default": 1, "shape": [-1], "type": "long"}]' },
+      "expected a list (shape [-1]) of long values",
+    ],
+    [
+      "a duplicate param",
+      { params: '[{"name": "p", "default": 1, "shape": null, "type": "long"}, {"name": "p", "default": 2, "shape": null, "type": "long"}]' },
+      "is declared twice",
+    ],
     ["params that are not a list", { params: '{"name": "p"}' }, "signature.params is not a list of param specs"],
   ])("rejects %s with a SchemaError naming the fix", (_, value, message) => {
     const error = expectError(() => signatureFromMlflow(value), SchemaError, message);
@@ -166,14 +197,22 @@ describe("inferSignature", () => {
 
   it.each([
     ["no output", undefined, null],
-    ["a table", tableFromColumns({ species: ["Adelie"], p: [0.9] }), [
-      { name: "species", type: "string", required: true },
-      { name: "p", type: "double", required: true },
-    ]],
-    ["row objects", [{ y: 1 }, { y: 2, z: "a" }], [
-      { name: "y", type: "long", required: true },
-      { name: "z", type: "string", required: false },
-    ]],
+    [
+      "a table",
+      tableFromColumns({ species: ["Adelie"], p: [0.9] }),
+      [
+        { name: "species", type: "string", required: true },
+        { name: "p", type: "double", required: true },
+      ],
+    ],
+    [
+      "row objects",
+      [{ y: 1 }, { y: 2, z: "a" }],
+      [
+        { name: "y", type: "long", required: true },
+        { name: "z", type: "string", required: false },
+      ],
+    ],
     ["a list of scalars", [0.5, 1.5], [{ type: "double", required: true }]],
     ["a Float32Array", new Float32Array([1, 2]), [{ type: "float", required: true }]],
     ["an Int32Array", new Int32Array([1, 2]), [{ type: "integer", required: true }]],
@@ -214,7 +253,7 @@ describe("inferSignature", () => {
     ["a nested object", { opts: { depth: 3 } }, 'Cannot infer a type for param "opts": it holds {"depth":3} (an object)'],
     ["an empty list", { ids: [] }, 'Cannot infer the element type of param "ids" from an empty list'],
     ["a nested list", { m: [[1]] }, 'Cannot infer a type for param "m": it holds [1] (a list)'],
-    ["a mixed list", { m: [1, "a"] }, 'its list mixes long and string values'],
+    ["a mixed list", { m: [1, "a"] }, "its list mixes long and string values"],
     ["bytes", { b: new Uint8Array([1]) }, 'Cannot infer a type for param "b": it holds 1 bytes'],
   ])("rejects a param holding %s", (_, params, message) => {
     expectError(() => inferSignature(tableFromColumns({ a: [1] }), undefined, params), SchemaError, message);

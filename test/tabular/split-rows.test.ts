@@ -5,16 +5,7 @@
  * output that is not row-aligned is refused, so the caller runs the inputs one by one.
  */
 import { describe, expect, it } from "vitest";
-import {
-  encodeArrowIpc,
-  encodePredictions,
-  loadDanfo,
-  outputToTable,
-  splitRows,
-  toArrow,
-  toCsv,
-  type ColumnTable,
-} from "../../src/index.js";
+import { encodeArrowIpc, encodePredictions, loadDanfo, outputToTable, splitRows, toArrow, toCsv, type ColumnTable } from "../../src/index.js";
 
 /** Rows 0..n-1 of a two-column input: a number and a label. */
 const rows = (from: number, n: number): { x: number[]; label: string[] } => ({
@@ -26,7 +17,10 @@ const rows = (from: number, n: number): { x: number[]; label: string[] } => ({
 const KINDS: [string, (r: { x: number[]; label: string[] }) => unknown][] = [
   ["a ColumnTable", (r) => ({ names: ["x", "label"], columns: [r.x, r.label], numRows: r.x.length }) satisfies ColumnTable],
   ["an object of columns", (r) => ({ x: r.x, label: r.label })],
-  ["an object of columns with a typed-array column and a __proto__ key", (r) => Object.defineProperty({ x: Float64Array.from(r.x) }, "__proto__", { value: r.label, enumerable: true, writable: true, configurable: true })],
+  [
+    "an object of columns with a typed-array column and a __proto__ key",
+    (r) => Object.defineProperty({ x: Float64Array.from(r.x) }, "__proto__", { value: r.label, enumerable: true, writable: true, configurable: true }),
+  ],
   ["a list of values", (r) => r.x],
   ["a list of row objects", (r) => r.x.map((x, i) => ({ x, label: r.label[i] }))],
   ["a list of lists (class probabilities)", (r) => r.x.map((x) => [x, 1 - x])],

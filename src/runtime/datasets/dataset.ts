@@ -50,7 +50,10 @@ export abstract class AbstractDataset<T = unknown> implements Dataset<T> {
     if (cause instanceof DatasetError) return cause;
     const reason = cause instanceof Error ? cause.message : String(cause);
     const preposition = operation === "save" ? "to" : operation === "load" ? "from" : "in";
-    return new DatasetError(`Failed to ${operation} data ${preposition} ${this.toString()}: ${reason}`, { code: `DATASET_${operation.toUpperCase()}_FAILED`, cause });
+    return new DatasetError(`Failed to ${operation} data ${preposition} ${this.toString()}: ${reason}`, {
+      code: `DATASET_${operation.toUpperCase()}_FAILED`,
+      cause,
+    });
   }
 
   toString(): string {

@@ -20,7 +20,9 @@ export class MetricsDataset implements Dataset<Record<string, MetricValue>> {
   /** Checks a record of metrics and returns it as `{ key: { value, step } }` with the prefix applied. */
   static normalise(data: unknown, prefix = ""): Record<string, { value: number; step: number }> {
     if (data === null || typeof data !== "object" || Array.isArray(data)) {
-      throw new DatasetError(`A MetricsDataset saves an object of metric name → number (or { value, step }), got ${Array.isArray(data) ? "an array" : typeof data}.`);
+      throw new DatasetError(
+        `A MetricsDataset saves an object of metric name → number (or { value, step }), got ${Array.isArray(data) ? "an array" : typeof data}.`,
+      );
     }
     const out: Record<string, { value: number; step: number }> = {};
     for (const [key, raw] of Object.entries(data)) {

@@ -143,7 +143,8 @@ export abstract class AbstractRunner implements Runner {
       inputs[name] = isThenable(value) ? await value : value;
     }
     const hooks = state.hooks;
-    const context: NodeContext | undefined = hooks.length > 0 ? { runId: state.context.runId, pipeline: state.context.pipeline, catalog: state.context.catalog, node, inputs } : undefined;
+    const context: NodeContext | undefined =
+      hooks.length > 0 ? { runId: state.context.runId, pipeline: state.context.pipeline, catalog: state.context.catalog, node, inputs } : undefined;
     for (const h of hooks) {
       if (!h.beforeNodeRun) continue;
       const done = h.beforeNodeRun(context as NodeContext);

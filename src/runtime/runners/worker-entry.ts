@@ -25,13 +25,15 @@ async function nodesOf(module: string, exportName: string, hostEntry: string | u
         throw error;
       });
     }
-    found = Promise.resolve(hostReady).then(() => import(module)).then((mod: Record<string, unknown>) => {
-      let value: unknown = mod;
-      for (const part of exportName.split(".")) value = (value as Record<string, unknown> | undefined)?.[part];
-      const nodes = (value as { nodes?: unknown } | undefined)?.nodes;
-      if (!Array.isArray(nodes)) throw new Error(`Module ${module} has no pipeline under the export "${exportName}".`);
-      return new Map((nodes as RunnableNode[]).map((n) => [n.name, n]));
-    });
+    found = Promise.resolve(hostReady)
+      .then(() => import(module))
+      .then((mod: Record<string, unknown>) => {
+        let value: unknown = mod;
+        for (const part of exportName.split(".")) value = (value as Record<string, unknown> | undefined)?.[part];
+        const nodes = (value as { nodes?: unknown } | undefined)?.nodes;
+        if (!Array.isArray(nodes)) throw new Error(`Module ${module} has no pipeline under the export "${exportName}".`);
+        return new Map((nodes as RunnableNode[]).map((n) => [n.name, n]));
+      });
     pipelines.set(key, found);
     // A failed import (a file not there yet, a module that threw) is not kept: the next task retries.
     const failed = found;

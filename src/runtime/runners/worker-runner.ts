@@ -34,7 +34,11 @@ interface Pending {
  */
 function startWorker(): Worker {
   if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker-entry.js", import.meta.url));
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+  const tsx = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve("tsx/esm/api")
+      .replace(/\.cjs$/, ".mjs"),
+  ).href;
   const entry = new URL("./worker-entry.ts", import.meta.url).href;
   const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
   return new Worker(bootstrap, { eval: true });
@@ -47,7 +51,7 @@ const BUILTIN_ERRORS: ReadonlyMap<string, ErrorConstructor> = new Map(
 /** One worker thread and the task it runs, if any. */
 class PoolWorker {
   readonly worker: Worker;
-  busy: Pending & { id: number } | undefined;
+  busy: (Pending & { id: number }) | undefined;
 
   constructor(onExit: (w: PoolWorker, error: Error) => void) {
     this.worker = startWorker();
@@ -120,7 +124,7 @@ export class WorkerRunner extends SchedulingRunner {
   protected override validate(pipeline: Pipeline): void {
     if (!pipeline.source) {
       throw new PipelineError(
-        "WorkerRunner runs nodes in other threads, which must import them: give the pipeline a source, e.g. pipeline(nodes, { source: { module: import.meta.url, exportName: \"inference\" } }), or serve a packaged model.",
+        'WorkerRunner runs nodes in other threads, which must import them: give the pipeline a source, e.g. pipeline(nodes, { source: { module: import.meta.url, exportName: "inference" } }), or serve a packaged model.',
         { code: "NO_PIPELINE_SOURCE" },
       );
     }
