@@ -1,9 +1,12 @@
 /**
  * @module server
  * The HTTP face of pipeserve: a Hono app built from a loaded model (`createApp`), serving MLflow's
- * scoring protocol and the Open Inference Protocol v2, with limits, metrics and a lifecycle.
+ * scoring protocol and the Open Inference Protocol v2, with limits, metrics and a lifecycle. The
+ * scoring itself (limits, timeout, batching, decoding, negotiation, encoding) is the
+ * framework-free `Scorer`, which the routes only wrap.
  */
 export { createApp, ServerState, type AppOptions } from "./app.js";
+export { Scorer, type ErrorShape, type ScoreRequest, type ScoreResponse, type ScorerOptions } from "./scorer.js";
 export { ERROR_STATUS, HttpError, toErrorReply, type ErrorReply } from "./errors.js";
 export {
   BODY_TYPES,

@@ -1,0 +1,53 @@
+import type { Context } from "hono";
+import { signatureToMlflow, type Signature } from "../tabular/index.js";
+import { readBody } from "./read-body.js";
+import { json, reply, send, type AddRoute, type Env, type RouteContext } from "./routing.js";
+
+function paramsView(signature: Signature | null): { name: string; type: string; default: unknown; shape: null | number[] }[] {
+  return (signature?.params ?? []).map((p) => ({ name: p.name, type: p.type, default: p.default, shape: p.shape }));
+}
+
+/**
+ * MLflow's scoring routes: `/ping` and `/health` (503 while shutting down), `/version`,
+ * `/invocations` (the Scorer under a thin route) and pipeserve's `/metadata`.
+ */
+export function mlflowRoutes(route: AddRoute, { scorer, model, modelName, modelVersion, version, maxBodyBytes }: RouteContext): void {
+  const state = scorer.state;
+  const ping = (c: Context<Env>): Response => {
+    if (!state.ready) return json(c, { error_code: "TEMPORARILY_UNAVAILABLE", message: "The server is shutting down." }, 503);
+    return send(c, "\n", 200, "application/json");
+  };
+  route("GET", "/ping", ping);
+  route("GET", "/health", ping);
+  route("GET", "/version", (c) => send(c, version, 200, "application/json"));
+
+  route("POST", "/invocations", async (c) =>
+    reply(
+      c,
+      await scorer.invocations({
+        body: () => readBody(c.req.raw, maxBodyBytes),
+        contentType: c.req.header("content-type"),
+        accept: c.req.header("accept"),
+        params: c.req.query("params"),
+        requestId: c.get("requestId"),
+      }),
+    ),
+  );
+
+  route("GET", "/metadata", (c) =>
+    json(c, {
+      name: modelName,
+      version: modelVersion ?? null,
+      uri: model.uri,
+      run_id: model.metadata.runId ?? null,
+      model_uuid: model.metadata.modelUuid ?? null,
+      utc_time_created: model.metadata.utcTimeCreated ?? null,
+      pipeserve_version: version,
+      flavor: model.metadata.flavor,
+      signature: model.signature ? signatureToMlflow(model.signature) : null,
+      params: paramsView(model.signature),
+      runners: model.runnerNames,
+      input_example: model.inputExample ?? null,
+    }),
+  );
+}

@@ -1,0 +1,61 @@
+import type { Context } from "hono";
+import { HttpError } from "./errors.js";
+import { decodeInferRequest, encodeInferResponse, tensorsOf } from "./open-inference.js";
+import { readBody } from "./read-body.js";
+import { json, type AddRoute, type Env, type RouteContext } from "./routing.js";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The Open Inference Protocol v2 routes (server and model metadata, liveness, readiness, infer):
+ * the protocol's codec (open-inference.ts) around the Scorer's `predict`. Errors are `{error}`
+ * bodies (the app's endpoint wrapper writes them for every `/v2` path).
+ */
+export function openInferenceRoutes(route: AddRoute, { scorer, model, modelName, modelVersion, version, maxBodyBytes }: RouteContext): void {
+  const state = scorer.state;
+  route("GET", "/v2", (c) => json(c, { name: "pipeserve", version, extensions: [] }));
+  route("GET", "/v2/health/live", (c) => json(c, { live: true }));
+  route("GET", "/v2/health/ready", (c) => json(c, { ready: state.ready }, state.ready ? 200 : 503));
+
+  const checkModel = (c: Context<Env>): void => {
+    const name = c.req.param("name");
+    const v = c.req.param("version");
+    if (name !== modelName) throw new HttpError("NOT_FOUND", `Model "${name}" is not served here; this server serves "${modelName}".`);
+    if (v !== undefined && modelVersion !== undefined && v !== modelVersion)
+      throw new HttpError("NOT_FOUND", `Model "${name}" has no version "${v}" here; this server serves version ${modelVersion}.`);
+  };
+  const modelMetadata = (c: Context<Env>): Response => {
+    checkModel(c);
+    return json(c, {
+      name: modelName,
+      versions: modelVersion !== undefined ? [modelVersion] : [],
+      platform: "pipeserve",
+      inputs: tensorsOf(model.signature?.inputs),
+      outputs: tensorsOf(model.signature?.outputs),
+    });
+  };
+  const modelReady = (c: Context<Env>): Response => {
+    checkModel(c);
+    return json(c, { name: modelName, ready: state.ready }, state.ready ? 200 : 503);
+  };
+  const infer = async (c: Context<Env>): Promise<Response> => {
+    checkModel(c);
+    const bytes = await readBody(c.req.raw, maxBodyBytes);
+    let body: unknown;
+    try {
+      body = JSON.parse(utf8.decode(bytes));
+    } catch {
+      throw new HttpError("BAD_REQUEST", "The infer request is not valid UTF-8 JSON.");
+    }
+    const request = decodeInferRequest(body);
+    const result = await scorer.predict(request.table, { params: request.params });
+    const response = encodeInferResponse(result.output, model.signature, { modelName, modelVersion, id: request.id, outputs: request.outputs });
+    return json(c, response, 200, scorer.notePrediction(result, c.get("requestId")));
+  };
+  route("GET", "/v2/models/:name", modelMetadata);
+  route("GET", "/v2/models/:name/versions/:version", modelMetadata);
+  route("GET", "/v2/models/:name/ready", modelReady);
+  route("GET", "/v2/models/:name/versions/:version/ready", modelReady);
+  route("POST", "/v2/models/:name/infer", infer);
+  route("POST", "/v2/models/:name/versions/:version/infer", infer);
+}

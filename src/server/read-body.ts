@@ -1,0 +1,39 @@
+import { HttpError } from "./errors.js";
+
+/**
+ * Reads a request's body, refusing more than `limit` bytes without buffering the excess.
+ * Framework-free: any web `Request` (Hono's `c.req.raw`).
+ * @throws HttpError REQUEST_TOO_LARGE (413) when the declared or the streamed length is over the limit.
+ */
+export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  const length = request.headers.get("content-length");
+  const tooLarge = (): HttpError => new HttpError("REQUEST_TOO_LARGE", `The request body is larger than the limit of ${limit} bytes (--max-body).`);
+  if (length !== null && /^\d+$/.test(length)) {
+    if (Number(length) > limit) throw tooLarge();
+    // NB: the HTTP parser holds the body to its declared length; reading it whole skips web streams.
+    return new Uint8Array(await request.arrayBuffer());
+  }
+  const stream = request.body;
+  if (!stream) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}

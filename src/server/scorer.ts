@@ -1,0 +1,228 @@
+import { pino, type Logger } from "pino";
+import type { PipelineModel, Prediction, PredictOptions } from "../loader/index.js";
+import { PredictionBatcher } from "./batcher.js";
+import { acceptedResponseTypes, parseContentType, type ResponseType } from "./content-type.js";
+import { HttpError, toErrorReply } from "./errors.js";
+import { decodeBody, encodeResponse } from "./invocations.js";
+import { ServerMetrics } from "./metrics.js";
+
+/** Whether the server takes new work; `serve()` turns it off while draining. */
+export class ServerState {
+  ready = true;
+  /** Predictions running or waiting now. */
+  pending = 0;
+}
+
+/** One pipeline run in this many has its nodes timed for pipeserve_pipeline_node_duration_seconds. */
+export const NODE_TIMING_SAMPLE = 16;
+
+export interface ScorerOptions {
+  /** Prediction timeout in ms; `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT` (seconds) or 60 s by default. */
+  timeoutMs?: number;
+  /** Predictions that may run or wait at once before new ones get 503; 1024 by default. */
+  maxQueue?: number;
+  /**
+   * Rows one pipeline run may hold when small concurrent requests to a row-wise model run
+   * together (adaptive batching); 256 by default, 1 turns batching off.
+   */
+  maxBatchRows?: number;
+  /** Stack traces and internal messages in error bodies. Off by default. */
+  debug?: boolean;
+  /** Where internal errors and once-per-kind warnings go; pino at `PIPESERVE_LOG_LEVEL` (info) by default. */
+  logger?: Logger;
+  metrics?: ServerMetrics;
+  state?: ServerState;
+}
+
+/** An `/invocations` request, as bytes and the headers that matter. */
+export interface ScoreRequest {
+  /**
+   * The body, or a function that reads it. NB: the function is called only once the content
+   * type is accepted, so a refused request's body is never read (a 415 wins over a 413).
+   */
+  body: Uint8Array | (() => Promise<Uint8Array>);
+  /** The Content-Type header. */
+  contentType: string | undefined;
+  /** The Accept header. */
+  accept?: string | undefined;
+  /** The `params` query parameter, URL-decoded JSON: params for bodies that cannot carry their own. */
+  params?: string | undefined;
+  /** Names the request in the log lines it causes. */
+  requestId?: string | undefined;
+}
+
+/** What a client gets: `headers` has Content-Type, and Retry-After or X-Pipeserve-Ignored-Params when they apply. */
+export interface ScoreResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Uint8Array;
+}
+
+/** The error body shapes: MLflow's `{error_code, message}`, or the Open Inference Protocol's `{error}`. */
+export type ErrorShape = "mlflow" | "v2";
+
+function defaultTimeoutMs(): number {
+  const env = Number(process.env["MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"]);
+  return Number.isFinite(env) && env > 0 ? env * 1000 : 60_000;
+}
+
+/**
+ * The output in the best accepted type that can carry it: an output that is not a table cannot be
+ * CSV or Arrow, so `Accept: text/csv, application/json;q=0.5` gets JSON for it.
+ * @throws HttpError NOT_ACCEPTABLE (406) when no accepted type can.
+ */
+function encodeAccepted(output: unknown, types: readonly ResponseType[]): { body: string | Uint8Array; contentType: string } {
+  let refusal: unknown;
+  for (const type of types) {
+    try {
+      return encodeResponse(output, type);
+    } catch (error) {
+      if (!(error instanceof HttpError && error.code === "NOT_ACCEPTABLE")) throw error;
+      refusal ??= error;
+    }
+  }
+  throw refusal;
+}
+
+/**
+ * The framework-free scoring core, as MLflow's `invocations(data, content_type, model)`: bytes,
+ * content type and Accept in, `{status, headers, body}` out. It owns what every prediction goes
+ * through, whatever the protocol: the shutdown and queue limits (503 with Retry-After), the
+ * timeout (504), adaptive batching, decoding, content negotiation and encoding, and errors as
+ * bodies. It knows no HTTP framework: routes (MLflow, Open Inference) are thin layers over it.
+ */
+export class Scorer {
+  readonly model: PipelineModel;
+  readonly state: ServerState;
+  readonly metrics: ServerMetrics;
+  readonly #log: Logger;
+  readonly #timeoutMs: number;
+  readonly #maxQueue: number;
+  readonly #debug: boolean;
+  readonly #batcher: PredictionBatcher;
+  readonly #seenDropped = new Set<string>();
+  readonly #seenIgnored = new Set<string>();
+  #runs = 0;
+
+  constructor(model: PipelineModel, options: ScorerOptions = {}) {
+    this.model = model;
+    this.state = options.state ?? new ServerState();
+    this.metrics = options.metrics ?? new ServerMetrics();
+    this.#log = options.logger ?? pino({ level: process.env["PIPESERVE_LOG_LEVEL"] ?? "info" });
+    this.#timeoutMs = options.timeoutMs ?? defaultTimeoutMs();
+    this.#maxQueue = options.maxQueue ?? 1024;
+    this.#debug = options.debug ?? false;
+    const metrics = this.metrics;
+    // NB: node timings are sampled (one pipeline run in NODE_TIMING_SAMPLE): timing every node of
+    // every request cost a fifth of single-row throughput (bench/server).
+    this.#batcher = new PredictionBatcher(model, {
+      maxRows: options.maxBatchRows ?? 256,
+      hooksForRun: () => (this.#runs++ % NODE_TIMING_SAMPLE === 0 ? metrics.hooks : undefined),
+      onRun: (requests) => metrics.batchRequests.observe(requests),
+    });
+  }
+
+  /**
+   * Scores an MLflow `/invocations` request: checks the content type (415), reads and decodes the
+   * body (400), predicts, and encodes the output in the best type Accept takes (406 when none
+   * can carry it). Never throws: every error is a response.
+   */
+  async invocations(request: ScoreRequest): Promise<ScoreResponse> {
+    try {
+      const type = parseContentType(request.contentType);
+      const responseTypes = acceptedResponseTypes(request.accept);
+      const bytes = typeof request.body === "function" ? await request.body() : request.body;
+      const decoded = decodeBody(type, bytes, request.params);
+      const result = await this.predict(decoded.input, { ...(decoded.params !== undefined ? { params: decoded.params } : {}), fromText: decoded.fromText });
+      const { body, contentType } = encodeAccepted(result.output, responseTypes);
+      const headers = this.notePrediction(result, request.requestId) ?? {};
+      headers["Content-Type"] = contentType;
+      return { status: 200, headers, body };
+    } catch (error) {
+      return this.errorResponse(error, request.requestId);
+    }
+  }
+
+  /**
+   * Checks one prediction's input, then runs it (in a batch when it may) under the queue bound and
+   * the timeout. The protocol-neutral step every route's predictions go through.
+   * @throws HttpError TEMPORARILY_UNAVAILABLE (503, Retry-After) while shutting down or when the
+   * queue is full, DEADLINE_EXCEEDED (504) after the timeout; the model's errors for bad input.
+   */
+  async predict(input: unknown, options: Omit<PredictOptions, "hooks">): Promise<Prediction> {
+    const state = this.state;
+    if (!state.ready) throw new HttpError("TEMPORARILY_UNAVAILABLE", "The server is shutting down; retry on another instance.", { "Retry-After": "1" });
+    if (state.pending >= this.#maxQueue)
+      throw new HttpError("TEMPORARILY_UNAVAILABLE", `The server is at its limit of ${this.#maxQueue} queued predictions (--max-queue); retry shortly.`, {
+        "Retry-After": "1",
+      });
+    const prepared = this.model.prepare(input, options);
+    state.pending++;
+    const timeoutMs = this.#timeoutMs;
+    // NB: one promise and one timer per prediction (no Promise.race): this is every request's path.
+    return new Promise<Prediction>((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        reject(new HttpError("DEADLINE_EXCEEDED", `The prediction took longer than the ${timeoutMs / 1000} s timeout (--timeout).`));
+      }, timeoutMs);
+      // NB: the queue slot is freed when the pipeline stops, not when the client gets a 504: a
+      // timed-out run still uses the machine, and --max-queue bounds real work.
+      this.#batcher.submit(prepared).then(
+        (result) => {
+          state.pending--;
+          clearTimeout(timer);
+          // After a 504 the late result is dropped (and its rows were not served).
+          if (late) return;
+          this.metrics.rows.inc(result.rows);
+          resolve(result);
+        },
+        (error: unknown) => {
+          state.pending--;
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * Logs what a served prediction ignored or dropped (once per kind) and returns the header that
+   * names ignored params, if any. Call it once the response is encoded.
+   */
+  notePrediction(result: Prediction, requestId: string | undefined): Record<string, string> | undefined {
+    let headers: Record<string, string> | undefined;
+    if (result.ignoredParams.length > 0) {
+      // Names are percent-encoded (any text may be a JSON key, but not a header value), at most 50.
+      headers = { "X-Pipeserve-Ignored-Params": result.ignoredParams.slice(0, 50).map(encodeURIComponent).join(",") };
+      const key = result.ignoredParams.join(",");
+      if (!this.#seenIgnored.has(key) && this.#seenIgnored.size < 1000) {
+        this.#seenIgnored.add(key);
+        this.#log.warn({ reqId: requestId, ignored: result.ignoredParams }, "Ignored params the model does not declare");
+      }
+    }
+    if (result.droppedColumns.length > 0) {
+      const key = result.droppedColumns.join(",");
+      if (!this.#seenDropped.has(key) && this.#seenDropped.size < 1000) {
+        this.#seenDropped.add(key);
+        this.#log.warn({ reqId: requestId, dropped: result.droppedColumns }, "Dropped input columns the signature does not have");
+      }
+    }
+    return headers;
+  }
+
+  /**
+   * An error as the client sees it: MLflow's `{error_code, message}` (with `stack_trace` when
+   * debugging), or `{error}` for the Open Inference Protocol. Internal errors are logged.
+   */
+  errorResponse(error: unknown, requestId: string | undefined, shape: ErrorShape = "mlflow"): ScoreResponse {
+    const reply = toErrorReply(error, this.#debug);
+    if (reply.internal) this.#log.error({ reqId: requestId, err: error }, reply.message);
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    for (const name in reply.headers) headers[name] = reply.headers[name] as string;
+    if (shape === "v2") return { status: reply.status, headers, body: JSON.stringify({ error: reply.message }) };
+    const body: Record<string, unknown> = { error_code: reply.code, message: reply.message };
+    if (reply.stack) body["stack_trace"] = reply.stack;
+    return { status: reply.status, headers, body: JSON.stringify(body) };
+  }
+}
