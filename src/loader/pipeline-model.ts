@@ -23,6 +23,7 @@ import {
   type InputType,
   type Signature,
 } from "../tabular/index.js";
+import { isPlainObject } from "../util/index.js";
 import { ModelLoadError, RunnerNotAllowedError } from "./errors.js";
 
 /** The runners every model offers; operators may allow more at start-up. */
@@ -107,10 +108,7 @@ export interface PipelineModelParts {
 }
 
 function isJsonBody(input: unknown): boolean {
-  return (
-    typeof input === "string" ||
-    (typeof input === "object" && input !== null && !Array.isArray(input) && JSON_REQUEST_FORMS.some((k) => Object.hasOwn(input, k)))
-  );
+  return typeof input === "string" || (isPlainObject(input) && JSON_REQUEST_FORMS.some((k) => Object.hasOwn(input, k)));
 }
 
 /**

@@ -59,7 +59,6 @@ export {
   encodeTable,
   readTableFile,
   writeTableFile,
-  writeFileAtomic,
 } from "./files.js";
 export { isColumnTable, isColumnsObject, asColumnTable, outputToTable } from "./as-table.js";
 export { readTableChunks, readDataFrameChunks, type ChunkReadOptions } from "./chunked-readers.js";

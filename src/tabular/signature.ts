@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isPlainObject } from "../util/index.js";
 import { formatIsoDateTimePython } from "./cell-codecs.js";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { fromDataFrame, isDataFrame, isSeries } from "./dataframe.js";
@@ -343,8 +344,9 @@ function inferTableSpecs(table: ColumnTable, part: string): ColumnSpec[] {
   return table.names.map((name, i) => inferColumnSpec(table.columns[i] as Cell[], name, `${part} column "${name}"`));
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value) && !(value instanceof Date);
+/** A row object of a list of rows: a mapping, not a value a column holds (a date, bytes). */
+function isRowObject(value: unknown): value is Record<string, unknown> {
+  return isPlainObject(value) && !ArrayBuffer.isView(value) && !(value instanceof Date);
 }
 
 /** Output specs from whatever the pipeline returned, or null when its shape has no column schema. */
@@ -362,7 +364,7 @@ function inferOutputSpecs(output: unknown): ColumnSpec[] | null {
     return type === undefined ? null : [{ type, required: true }];
   }
   if (Array.isArray(output)) {
-    if (output.length > 0 && output.every(isPlainObject)) {
+    if (output.length > 0 && output.every(isRowObject)) {
       const names: string[] = [];
       const seen = new Set<string>();
       for (const row of output as Record<string, unknown>[]) {
