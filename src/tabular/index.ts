@@ -34,10 +34,9 @@ export {
   type ParamSpec,
   type Signature,
   type MlflowSignature,
-  signatureToMlflow,
-  signatureFromMlflow,
-  inferSignature,
 } from "./signature.js";
+export { signatureToMlflow, signatureFromMlflow } from "./mlflow-signature.js";
+export { inferSignature } from "./infer-signature.js";
 export {
   type EnforcedTable,
   type EnforceOptions,
