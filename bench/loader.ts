@@ -7,7 +7,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadModel, resolveModelUri } from "../src/index.js";
+import { loadModel } from "../src/index.js";
+import { resolveModelUri } from "../src/loader/index.js";
 import { measure, report } from "./harness.js";
 
 const root = join(import.meta.dirname, "..");

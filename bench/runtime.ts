@@ -8,7 +8,8 @@
  * Overhead per node = (runner time − direct time) / nodes. Target: under 20 µs per node.
  */
 import type { DataFrame } from "danfojs-node";
-import { DataCatalog, SequentialRunner, cloneDataFrame, node, pipeline, toDataFrame, tableFromColumns, type Node } from "../src/index.js";
+import { DataCatalog, SequentialRunner, node, pipeline, toDataFrame, tableFromColumns, type Node } from "../src/index.js";
+import { cloneDataFrame } from "../src/tabular/index.js";
 import { measure, report } from "./harness.js";
 
 const runner = new SequentialRunner();

@@ -19,7 +19,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
-import { encodeArrowIpc, parseJsonRequest, toArrow } from "../src/index.js";
+import { encodeArrowIpc, toArrow } from "../src/index.js";
+import { parseJsonRequest } from "../src/tabular/index.js";
 import { report } from "./harness.js";
 
 const root = join(import.meta.dirname, "..");

@@ -22,7 +22,6 @@ export {
 } from "./model-files.js";
 export {
   PipelineModel,
-  BUILT_IN_RUNNERS,
   type PredictOptions,
   type Prediction,
   type PreparedInput,

@@ -23,9 +23,9 @@ import { signatureFromMlflow, type Signature } from "../tabular/index.js";
 import { checkEnvironment } from "./environment.js";
 import { ModelLoadError } from "./errors.js";
 import { insideModel, readVerified } from "./integrity.js";
-import { readEnvironment, readInputExample, readMLmodel, readPipelineJson, type PipelineJson } from "./model-files.js";
-import { resolveModelUri, type ResolveOptions } from "./model-uri.js";
-import { PipelineModel } from "./pipeline-model.js";
+import { readEnvironment, readInputExample, readMLmodel, readPipelineJson, type MLmodel, type PipelineJson, type PipeserveFlavor } from "./model-files.js";
+import { resolveModelUri, type ResolvedModel, type ResolveOptions } from "./model-uri.js";
+import { type ModelMetadata, PipelineModel } from "./pipeline-model.js";
 
 export interface LoadModelOptions extends ResolveOptions {
   /** Runners a call may name besides the built-in ones (`--allow-runner`). */
@@ -67,6 +67,93 @@ function checkGraph(pipeline: Pipeline, described: PipelineJson, dir: string): v
   }
 }
 
+/** Copies the verified bytes of every artifact into `artifactsDir`; returns each artifact's copy. */
+async function copyArtifacts(dir: string, described: PipelineJson, artifactsDir: string): Promise<Record<string, string>> {
+  const artifactFiles: Record<string, string> = {};
+  for (const [i, [name, artifact]] of Object.entries(described.artifacts).entries()) {
+    if (!Object.hasOwn(ARTIFACT_TYPES, artifact.type)) {
+      throw new ModelLoadError(`Artifact "${name}" has the unknown type "${artifact.type}". Known: ${Object.keys(ARTIFACT_TYPES).join(", ")}.`, {
+        code: "INVALID_MODEL_FILE",
+      });
+    }
+    const bytes = await readVerified(dir, artifact.path, artifact.sha256, `Artifact "${name}"`);
+    const copy = join(artifactsDir, `${i}-${basename(insideModel(dir, artifact.path, `Artifact "${name}"`))}`);
+    await writeFile(copy, bytes, { flag: "wx" });
+    artifactFiles[name] = copy;
+  }
+  return artifactFiles;
+}
+
+/**
+ * Imports the verified code from its private copy and checks it exports the pipeline that
+ * pipeline.json describes, with every artifact it needs listed there.
+ */
+async function importPipeline(dir: string, described: PipelineJson, code: Buffer, codeDir: string, artifactFiles: Record<string, string>): Promise<Pipeline> {
+  const codeFile = join(codeDir, "pipeline.mjs");
+  await writeFile(codeFile, code, { flag: "wx" });
+  const moduleUrl = pathToFileURL(codeFile).href;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(moduleUrl)) as Record<string, unknown>;
+  } catch (cause) {
+    throw new ModelLoadError(`Importing the code of the model at ${dir} failed: ${(cause as Error).message}`, { code: "CODE_IMPORT_FAILED", cause });
+  }
+  const exported = mod[described.code.export];
+  if (!(exported instanceof Pipeline)) {
+    throw new ModelLoadError(`The code of the model at ${dir} does not export a pipeline as "${described.code.export}".`, { code: "CODE_IMPORT_FAILED" });
+  }
+  checkGraph(exported, described, dir);
+  const pipeline = exported.withSource({ module: moduleUrl, exportName: described.code.export });
+  const needed = pipeline.inputs().filter((i) => i !== described.input_name && !isParameterInput(i));
+  const unlisted = needed.filter((n) => !(n in artifactFiles));
+  if (unlisted.length > 0)
+    throw new ModelLoadError(`The model at ${dir} needs artifacts [${unlisted.join(", ")}] that pipeline.json does not list.`, {
+      code: "INVALID_MODEL_FILE",
+    });
+  return pipeline;
+}
+
+/** Loads every artifact once into a memory dataset with its copy mode. */
+async function preloadArtifacts(described: PipelineJson, artifactFiles: Record<string, string>, copyMode: CopyModeSpec): Promise<Record<string, Dataset>> {
+  const datasets: Record<string, Dataset> = {};
+  for (const [name, file] of Object.entries(artifactFiles)) {
+    const type = described.artifacts[name]?.type as string;
+    const data = await (ARTIFACT_TYPES[type] as (f: string) => Dataset)(file).load();
+    // NB: loaded once; each call gets the artifact through its copy mode, never a hidden clone.
+    datasets[name] = new MemoryDataset({ data, copyMode: copyModeFor(copyMode, name) ?? "assign" });
+  }
+  return datasets;
+}
+
+/** The signature MLmodel records, or null when it has none. */
+function readSignature(mlmodel: MLmodel, dir: string): Signature | null {
+  if (!mlmodel.signature || !(mlmodel.signature.inputs || mlmodel.signature.outputs || mlmodel.signature.params)) return null;
+  try {
+    return signatureFromMlflow({
+      inputs: mlmodel.signature.inputs ?? null,
+      outputs: mlmodel.signature.outputs ?? null,
+      params: mlmodel.signature.params ?? null,
+    });
+  } catch (cause) {
+    throw new ModelLoadError(`MLmodel of the model at ${dir} has an invalid signature: ${(cause as Error).message}`, { code: "INVALID_MODEL_FILE", cause });
+  }
+}
+
+/** Where the model came from and when it was made, from MLmodel and the resolved URI. */
+function modelMetadata(mlmodel: MLmodel, flavor: PipeserveFlavor, resolved: ResolvedModel): ModelMetadata {
+  const created = mlmodel.utc_time_created;
+  return {
+    ...(mlmodel.run_id !== undefined ? { runId: mlmodel.run_id } : resolved.runId ? { runId: resolved.runId } : {}),
+    ...(mlmodel.model_uuid !== undefined ? { modelUuid: mlmodel.model_uuid } : {}),
+    ...(created !== undefined ? { utcTimeCreated: created instanceof Date ? created.toISOString() : created } : {}),
+    ...(mlmodel.artifact_path !== undefined ? { artifactPath: mlmodel.artifact_path } : {}),
+    ...(resolved.registeredName !== undefined ? { registeredName: resolved.registeredName } : {}),
+    ...(resolved.version !== undefined ? { version: resolved.version } : {}),
+    ...(flavor.pipeserve_version !== undefined ? { pipeserveVersion: flavor.pipeserve_version } : {}),
+    flavor: { ...flavor },
+  };
+}
+
 /**
  * Loads a model once, so every prediction afterwards is only the pipeline's own work: resolves
  * the URI, validates MLmodel and pipeline.json, verifies every sha256 before any code runs, checks
@@ -74,7 +161,6 @@ function checkGraph(pipeline: Pipeline, described: PipelineJson, dir: string): v
  * artifacts into memory with the model's copy modes.
  * @throws ModelLoadError naming the file and field, or the store's NotFoundError for unknown runs, models, versions and aliases.
  */
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: TODO(issue 16) split this function
 export async function loadModel(uri: string, options: LoadModelOptions = {}): Promise<PipelineModel> {
   const resolved = await resolveModelUri(uri, options);
   let codeDir: string | undefined;
@@ -96,66 +182,14 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
     codeDir = await mkdtemp(join(tmpdir(), "pipeserve-code-"));
     const artifactsDir = join(codeDir, "artifacts");
     await mkdir(artifactsDir);
-    const artifactFiles: Record<string, string> = {};
-    for (const [i, [name, artifact]] of Object.entries(described.artifacts).entries()) {
-      if (!Object.hasOwn(ARTIFACT_TYPES, artifact.type)) {
-        throw new ModelLoadError(`Artifact "${name}" has the unknown type "${artifact.type}". Known: ${Object.keys(ARTIFACT_TYPES).join(", ")}.`, {
-          code: "INVALID_MODEL_FILE",
-        });
-      }
-      const bytes = await readVerified(dir, artifact.path, artifact.sha256, `Artifact "${name}"`);
-      const copy = join(artifactsDir, `${i}-${basename(insideModel(dir, artifact.path, `Artifact "${name}"`))}`);
-      await writeFile(copy, bytes, { flag: "wx" });
-      artifactFiles[name] = copy;
-    }
+    const artifactFiles = await copyArtifacts(dir, described, artifactsDir);
     for (const warning of checkEnvironment(await readEnvironment(dir, flavor.env), dir)) options.onWarning?.(warning);
-
-    const codeFile = join(codeDir, "pipeline.mjs");
-    await writeFile(codeFile, code, { flag: "wx" });
-    const moduleUrl = pathToFileURL(codeFile).href;
-    let mod: Record<string, unknown>;
-    try {
-      mod = (await import(moduleUrl)) as Record<string, unknown>;
-    } catch (cause) {
-      throw new ModelLoadError(`Importing the code of the model at ${dir} failed: ${(cause as Error).message}`, { code: "CODE_IMPORT_FAILED", cause });
-    }
-    const exported = mod[described.code.export];
-    if (!(exported instanceof Pipeline)) {
-      throw new ModelLoadError(`The code of the model at ${dir} does not export a pipeline as "${described.code.export}".`, { code: "CODE_IMPORT_FAILED" });
-    }
-    checkGraph(exported, described, dir);
-    const pipeline = exported.withSource({ module: moduleUrl, exportName: described.code.export });
-    const needed = pipeline.inputs().filter((i) => i !== flavor.input_name && !isParameterInput(i));
-    const unlisted = needed.filter((n) => !(n in artifactFiles));
-    if (unlisted.length > 0)
-      throw new ModelLoadError(`The model at ${dir} needs artifacts [${unlisted.join(", ")}] that pipeline.json does not list.`, {
-        code: "INVALID_MODEL_FILE",
-      });
-
+    const pipeline = await importPipeline(dir, described, code, codeDir, artifactFiles);
     const copyMode = flavor.copy_mode as CopyModeSpec;
-    const datasets: Record<string, Dataset> = {};
-    for (const [name, file] of Object.entries(artifactFiles)) {
-      const type = described.artifacts[name]?.type as string;
-      const data = await (ARTIFACT_TYPES[type] as (f: string) => Dataset)(file).load();
-      // NB: loaded once; each call gets the artifact through its copy mode, never a hidden clone.
-      datasets[name] = new MemoryDataset({ data, copyMode: copyModeFor(copyMode, name) ?? "assign" });
-    }
+    const datasets = await preloadArtifacts(described, artifactFiles, copyMode);
     // The artifacts are in memory now; only the code stays on disk, for worker threads.
     await rm(artifactsDir, { recursive: true, force: true });
     const parameters = nestParams(described.parameters);
-    let signature: Signature | null = null;
-    if (mlmodel.signature && (mlmodel.signature.inputs || mlmodel.signature.outputs || mlmodel.signature.params)) {
-      try {
-        signature = signatureFromMlflow({
-          inputs: mlmodel.signature.inputs ?? null,
-          outputs: mlmodel.signature.outputs ?? null,
-          params: mlmodel.signature.params ?? null,
-        });
-      } catch (cause) {
-        throw new ModelLoadError(`MLmodel of the model at ${dir} has an invalid signature: ${(cause as Error).message}`, { code: "INVALID_MODEL_FILE", cause });
-      }
-    }
-    const created = mlmodel.utc_time_created;
     return new PipelineModel({
       uri,
       dir,
@@ -165,19 +199,10 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
       inputType: flavor.input_type,
       rowWise: flavor.row_wise,
       defaultRunner: flavor.runner,
-      signature,
+      signature: readSignature(mlmodel, dir),
       parameters,
       catalog: new DataCatalog(datasets, { params: parameters, copyMode }),
-      metadata: {
-        ...(mlmodel.run_id !== undefined ? { runId: mlmodel.run_id } : resolved.runId ? { runId: resolved.runId } : {}),
-        ...(mlmodel.model_uuid !== undefined ? { modelUuid: mlmodel.model_uuid } : {}),
-        ...(created !== undefined ? { utcTimeCreated: created instanceof Date ? created.toISOString() : created } : {}),
-        ...(mlmodel.artifact_path !== undefined ? { artifactPath: mlmodel.artifact_path } : {}),
-        ...(resolved.registeredName !== undefined ? { registeredName: resolved.registeredName } : {}),
-        ...(resolved.version !== undefined ? { version: resolved.version } : {}),
-        ...(flavor.pipeserve_version !== undefined ? { pipeserveVersion: flavor.pipeserve_version } : {}),
-        flavor: { ...flavor },
-      },
+      metadata: modelMetadata(mlmodel, flavor, resolved),
       inputExample: await readInputExample(dir, mlmodel.saved_input_example_info?.artifact_path),
       ...(options.runners ? { runners: options.runners } : {}),
       cleanup,

@@ -1,29 +1,32 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { COPY_MODES, DEFAULT_RUNNER } from "../runtime/index.js";
+import { INPUT_TYPES } from "../tabular/index.js";
 import { ModelLoadError } from "./errors.js";
 import { insideModel } from "./integrity.js";
 
 /** The flavor format versions this loader reads. */
 export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
 
-const CopyModeSchema = z.enum(["assign", "copy", "deepcopy"]);
+const CopyModeSchema = z.enum(COPY_MODES);
+const COPY_MODES_TEXT = COPY_MODES.map((m) => JSON.stringify(m)).join(", ");
 
 /** The `pipeserve` flavor of `MLmodel`. */
 export const PipeserveFlavorSchema = z.looseObject({
   code: z.string(),
   copy_mode: z.union([CopyModeSchema, z.record(z.string(), CopyModeSchema)], {
-    error: 'expected one of "assign", "copy", "deepcopy", or a map of dataset name → one of them (with "default" for the rest)',
+    error: `expected one of ${COPY_MODES_TEXT}, or a map of dataset name → one of them (with "default" for the rest)`,
   }),
   env: z.string().default("environment.json"),
   format_version: z.number().int(),
   input_name: z.string().min(1),
-  input_type: z.enum(["dataframe", "columns", "records", "arrow"]).default("dataframe"),
+  input_type: z.enum(INPUT_TYPES).default("dataframe"),
   output_name: z.string().min(1),
   pipeline: z.string().default("pipeline.json"),
   pipeserve_version: z.string().optional(),
   row_wise: z.boolean().default(false),
-  runner: z.string().default("SequentialRunner"),
+  runner: z.string().default(DEFAULT_RUNNER),
 });
 
 /** `MLmodel` as the loader needs it; unknown keys and other flavors are ignored. */

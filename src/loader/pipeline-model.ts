@@ -1,8 +1,9 @@
 import {
-  ConcurrentRunner,
   type DataCatalog,
-  SequentialRunner,
+  RUNNER_NAMES,
   WorkerRunner,
+  createRunner,
+  isRunnerName,
   withParam,
   type Hooks,
   type Pipeline,
@@ -23,10 +24,8 @@ import {
   type InputType,
   type Signature,
 } from "../tabular/index.js";
+import { isPlainObject } from "../util/index.js";
 import { ModelLoadError, RunnerNotAllowedError } from "./errors.js";
-
-/** The runners every model offers; operators may allow more at start-up. */
-export const BUILT_IN_RUNNERS = ["SequentialRunner", "ConcurrentRunner", "WorkerRunner"] as const;
 
 export interface PredictOptions {
   /** Runtime params (validated against the signature's params; defaults fill the rest). */
@@ -107,10 +106,7 @@ export interface PipelineModelParts {
 }
 
 function isJsonBody(input: unknown): boolean {
-  return (
-    typeof input === "string" ||
-    (typeof input === "object" && input !== null && !Array.isArray(input) && JSON_REQUEST_FORMS.some((k) => Object.hasOwn(input, k)))
-  );
+  return typeof input === "string" || (isPlainObject(input) && JSON_REQUEST_FORMS.some((k) => Object.hasOwn(input, k)));
 }
 
 /**
@@ -157,13 +153,13 @@ export class PipelineModel {
     this.#cleanup = parts.cleanup;
     this.#schemaNames = parts.signature?.inputs?.flatMap((c) => (c.name === undefined ? [] : [c.name]));
     this.#typedInputs = (this.#schemaNames?.length ?? 0) > 0;
-    const clash = Object.keys(this.#extraRunners).filter((n) => (BUILT_IN_RUNNERS as readonly string[]).includes(n));
+    const clash = Object.keys(this.#extraRunners).filter(isRunnerName);
     if (clash.length > 0) throw new ModelLoadError(`Extra runners may not reuse the built-in names [${clash.join(", ")}].`, { code: "INVALID_RUNNER" });
   }
 
   /** Every runner name a call may choose. */
   get runnerNames(): string[] {
-    return [...BUILT_IN_RUNNERS, ...Object.keys(this.#extraRunners)];
+    return [...RUNNER_NAMES, ...Object.keys(this.#extraRunners)];
   }
 
   /**
@@ -175,9 +171,7 @@ export class PipelineModel {
     if (existing) return existing;
     let runner: Runner | undefined;
     if (Object.hasOwn(this.#extraRunners, name)) runner = this.#extraRunners[name];
-    else if (name === "SequentialRunner") runner = new SequentialRunner();
-    else if (name === "ConcurrentRunner") runner = new ConcurrentRunner();
-    else if (name === "WorkerRunner") runner = new WorkerRunner();
+    else if (isRunnerName(name)) runner = createRunner(name);
     if (!runner) throw new RunnerNotAllowedError(name, this.runnerNames);
     this.#runners.set(name, runner);
     return runner;

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { isParameterInput, parseCopyModeSpec, type CopyModeSpec } from "../runtime/index.js";
+import { DEFAULT_RUNNER, isParameterInput, parseCopyModeSpec, type CopyModeSpec } from "../runtime/index.js";
 import { FileStore, ModelRegistry, resolveTrackingUri } from "../store/index.js";
 import type { InputType } from "../tabular/index.js";
 import { PackagingError } from "./errors.js";
@@ -49,7 +49,7 @@ export async function modelify(options: ModelifyOptions): Promise<{ runId: strin
     inputName: options.inputName,
     outputName: outputs[0] as string,
     copyMode: parseCopyModeSpec(options.copyMode ?? "assign"),
-    runner: "SequentialRunner",
+    runner: DEFAULT_RUNNER,
     inputType: options.inputType ?? "dataframe",
     rowWise: options.rowWise ?? false,
     logModel: {},

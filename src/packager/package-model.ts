@@ -1,4 +1,14 @@
-import { DataCatalog, MemoryDataset, SequentialRunner, getParam, nestParams, type Dataset, type NodeIO, type Pipeline } from "../runtime/index.js";
+import {
+  DEFAULT_RUNNER,
+  DataCatalog,
+  MemoryDataset,
+  SequentialRunner,
+  getParam,
+  nestParams,
+  type Dataset,
+  type NodeIO,
+  type Pipeline,
+} from "../runtime/index.js";
 import {
   asColumnTable,
   enforceSchema,
@@ -49,7 +59,7 @@ export interface PackageModelOptions {
   artifactPath?: string;
 }
 
-const RUNNER_PARAM = { name: "runner", default: "SequentialRunner", shape: null, type: "string" } as const;
+const RUNNER_PARAM = { name: "runner", default: DEFAULT_RUNNER, shape: null, type: "string" } as const;
 /** Rows of the input data looked at to infer input types and optional columns. */
 const SIGNATURE_SAMPLE_ROWS = 10_000;
 

@@ -1,4 +1,14 @@
-import { Pipeline, isParameterInput, parseCopyModeSpec, type CopyModeSpec, type DataCatalog, type Dataset } from "../runtime/index.js";
+import {
+  DEFAULT_RUNNER,
+  Pipeline,
+  RUNNER_NAMES,
+  isParameterInput,
+  isRunnerName,
+  parseCopyModeSpec,
+  type CopyModeSpec,
+  type DataCatalog,
+  type Dataset,
+} from "../runtime/index.js";
 import { INPUT_TYPES, type InputType } from "../tabular/index.js";
 import { PackagingError } from "./errors.js";
 
@@ -29,15 +39,13 @@ export interface PipelineMlOptions {
   inputName: string;
   /** How artifacts are handed to inference nodes; `assign` by default. */
   copyMode?: CopyModeSpec;
-  /** The default runner when serving; `SequentialRunner` by default. */
+  /** The default runner when serving, one of `RUNNER_NAMES`; `SequentialRunner` by default. */
   runner?: string;
   inputType?: InputType;
   /** Rows are independent: the server may split or merge batches. `false` by default. */
   rowWise?: boolean;
   logModel?: LogModelOptions;
 }
-
-const BUILT_IN_RUNNERS = ["SequentialRunner", "ConcurrentRunner", "WorkerRunner"];
 
 /**
  * A training pipeline bound to the inference pipeline that uses its outputs (kedro-mlflow's
@@ -86,9 +94,9 @@ export class PipelineML extends Pipeline {
     if (options.inputType !== undefined && !(INPUT_TYPES as readonly string[]).includes(options.inputType)) {
       throw new PackagingError(`Invalid inputType "${String(options.inputType)}". Use one of: ${INPUT_TYPES.join(", ")}.`, { code: "INVALID_PIPELINE_ML" });
     }
-    const runner = options.runner ?? "SequentialRunner";
-    if (!BUILT_IN_RUNNERS.includes(runner)) {
-      throw new PackagingError(`Invalid default runner "${runner}". Use one of: ${BUILT_IN_RUNNERS.join(", ")}.`, { code: "INVALID_PIPELINE_ML" });
+    const runner = options.runner ?? DEFAULT_RUNNER;
+    if (!isRunnerName(runner)) {
+      throw new PackagingError(`Invalid default runner "${runner}". Use one of: ${RUNNER_NAMES.join(", ")}.`, { code: "INVALID_PIPELINE_ML" });
     }
     const signature = options.logModel?.signature;
     if (signature !== undefined && signature !== "auto" && signature !== false && (typeof signature !== "object" || signature === null)) {

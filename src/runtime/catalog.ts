@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { isPlainObject } from "../util/index.js";
 import { copyModeFor, deepClone, parseCopyMode, parseCopyModeSpec, type CopyModeSpec } from "./copy-mode.js";
 import type { Dataset } from "./datasets/dataset.js";
 import { ArrowDataset, BinaryDataset, CsvDataset, JsonArtifactDataset, JsonDataset, ParquetDataset } from "./datasets/file-datasets.js";
@@ -71,10 +72,6 @@ const DATASET_TYPES: Readonly<Record<string, DatasetFactory>> = {
 
 /** The dataset type names `DataCatalog.fromConfig` accepts. */
 export const CATALOG_DATASET_TYPES: readonly string[] = Object.keys(DATASET_TYPES);
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
 
 /**
  * Maps dataset names to datasets, and serves parameters as `params:x`, `params:a.b.c` and

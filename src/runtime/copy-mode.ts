@@ -2,8 +2,8 @@ import { cloneDataFrame, isDataFrame } from "../tabular/index.js";
 import { DatasetError } from "./errors.js";
 
 /** How a memory dataset hands out its data: the same reference, a shallow copy, or a full clone. */
-export type CopyMode = "assign" | "copy" | "deepcopy";
-export const COPY_MODES: readonly CopyMode[] = ["assign", "copy", "deepcopy"];
+export const COPY_MODES = ["assign", "copy", "deepcopy"] as const;
+export type CopyMode = (typeof COPY_MODES)[number];
 
 /** One mode for every dataset, or a map of dataset name → mode with an optional `default`. */
 export type CopyModeSpec = CopyMode | Readonly<Record<string, CopyMode>>;

@@ -46,5 +46,6 @@ export {
   type ConcurrentRunnerOptions,
 } from "./runners/runner.js";
 export { WorkerRunner, type WorkerRunnerOptions } from "./runners/worker-runner.js";
+export { RUNNER_NAMES, DEFAULT_RUNNER, type RunnerName, isRunnerName, createRunner } from "./runners/create-runner.js";
 export { getParam, withParam, nestParams } from "./param-paths.js";
 export { provideHostModule, requireHostModule, hostEntryUrl, installedVersion, pipeserveVersion, HOST_KEY } from "./host-modules.js";

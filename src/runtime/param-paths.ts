@@ -2,10 +2,7 @@
  * Dotted parameter names (`model.lr`) over nested parameter objects, the one implementation for
  * the catalog (`params:model.lr`), packaging and prediction.
  */
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
+import { isPlainObject } from "../util/index.js";
 
 /** Reads `a.b.c` from nested parameters. */
 export function getParam(params: unknown, key: string): { found: boolean; value: unknown } {

@@ -1,20 +1,13 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { parse, stringify } from "yaml";
+import { writeFileAtomic } from "../util/index.js";
 import { StoreError } from "./errors.js";
 
-/** Writes a file atomically: a temp name in the same folder, then a rename. */
+/** Writes a file atomically, creating its folder first (the store makes its folders on demand). */
 export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(path, data);
 }
 
 /**

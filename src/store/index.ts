@@ -8,5 +8,5 @@ export { StoreError, NotFoundError } from "./errors.js";
 export { resolveTrackingUri, toFileUri } from "./tracking-uri.js";
 export { FileStore, RUN_STATUS, type RunStatus, type Experiment, type RunInfo, type Run, type MetricPoint } from "./file-store.js";
 export { ModelRegistry, type RegisteredModel, type ModelVersion } from "./model-registry.js";
-export { writeAtomic, toYaml, readYaml, withLock } from "./fs-utils.js";
+export { toYaml, readYaml, withLock } from "./fs-utils.js";
 export { createModelArchive, checkModelArchive, extractModelArchive, ArchiveError } from "./archive.js";

@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, extname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { basename, extname } from "node:path";
+import { writeFileAtomic } from "../util/index.js";
 import { decodeArrowIpc, encodeArrowIpc, fromArrow, toArrow } from "./arrow.js";
 import { tableFromRecords, tableToRecords, type ColumnTable } from "./column-table.js";
 import { parseCsv, toCsv, type CsvParseOptions } from "./csv.js";
@@ -89,21 +89,6 @@ export function encodeTable(table: ColumnTable, format: TableFormat): Uint8Array
 /** Reads a whole table file; the format comes from the extension unless given. */
 export async function readTableFile(path: string, format: TableFormat = formatFromPath(path), options: CsvParseOptions = {}): Promise<ColumnTable> {
   return decodeTable(await readFile(path), format, options);
-}
-
-/**
- * Writes a file atomically: the bytes go to a temporary name in the same directory, which is
- * renamed over `path` only once complete, so readers never see a half-written file.
- */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
 }
 
 /** Writes a whole table file atomically; the format comes from the extension unless given. */

@@ -34,10 +34,9 @@ export {
   type ParamSpec,
   type Signature,
   type MlflowSignature,
-  signatureToMlflow,
-  signatureFromMlflow,
-  inferSignature,
 } from "./signature.js";
+export { signatureToMlflow, signatureFromMlflow } from "./mlflow-signature.js";
+export { inferSignature } from "./infer-signature.js";
 export {
   type EnforcedTable,
   type EnforceOptions,
@@ -59,7 +58,6 @@ export {
   encodeTable,
   readTableFile,
   writeTableFile,
-  writeFileAtomic,
 } from "./files.js";
 export { isColumnTable, isColumnsObject, asColumnTable, outputToTable } from "./as-table.js";
 export { readTableChunks, readDataFrameChunks, type ChunkReadOptions } from "./chunked-readers.js";

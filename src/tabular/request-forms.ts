@@ -1,3 +1,4 @@
+import { isPlainObject } from "../util/index.js";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { FormatError, SchemaError } from "./errors.js";
 import { pyList, pythonTypeName, showValue } from "./messages.js";
@@ -23,10 +24,6 @@ const LLM_KEYS = ["messages", "prompt", "input"];
 const SPLIT_KEYS: ReadonlySet<string> = new Set(["columns", "data", "index"]);
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function kindOf(value: unknown): string {
   if (value === null) return "null";

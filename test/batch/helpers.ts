@@ -10,17 +10,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect } from "vitest";
-import {
-  FileStore,
-  decodeTable,
-  readTableFile,
-  runProject,
-  tableFromRecords,
-  tableToRecords,
-  toJsonValue,
-  writeTableFile,
-  type ColumnTable,
-} from "../../src/index.js";
+import { FileStore, decodeTable, readTableFile, runProject, tableFromRecords, tableToRecords, writeTableFile, type ColumnTable } from "../../src/index.js";
+import { toJsonValue } from "../../src/tabular/index.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const SCALER_PROJECT = join(ROOT, "test/fixtures/projects/scaler");

@@ -12,15 +12,14 @@ import {
   FormatError,
   RunnerNotAllowedError,
   SchemaError,
-  concatTables,
   encodeTable,
   loadModel,
   predictFile,
-  sliceTable,
   type ColumnTable,
   type PipelineModel,
   type PredictFileOptions,
 } from "../../src/index.js";
+import { concatTables, sliceTable } from "../../src/tabular/index.js";
 import {
   CENTERER_PROJECT,
   FORMATS,

@@ -3,7 +3,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FileStore, createApp, loadModel, readTableChunks, readTableFile, writeTableFile, type PipelineModel } from "../../src/index.js";
+import { FileStore, createApp, loadModel, readTableFile, writeTableFile, type PipelineModel } from "../../src/index.js";
+import { readTableChunks } from "../../src/tabular/index.js";
 import { pino } from "pino";
 import { cli, ensureBuilt, root } from "./helpers.js";
 

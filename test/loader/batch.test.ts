@@ -6,7 +6,8 @@
  * batch key; an output that is not row-aligned stops batching for good.
  */
 import { describe, expect, it } from "vitest";
-import { NodeError, SchemaError, encodePredictions, type Hooks, type PipelineModel, type Prediction } from "../../src/index.js";
+import { NodeError, SchemaError, type Hooks, type PipelineModel, type Prediction } from "../../src/index.js";
+import { encodePredictions } from "../../src/tabular/index.js";
 import { SIGNATURES, buildModel } from "../server/fixtures/models.js";
 
 const body = (rows: [number, number][], params?: Record<string, unknown>): string =>

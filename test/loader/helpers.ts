@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect } from "vitest";
-import { FileStore, readYaml, runProject, toYaml, type ColumnTable, type RunProjectResult } from "../../src/index.js";
+import { FileStore, runProject, type ColumnTable, type RunProjectResult } from "../../src/index.js";
+import { readYaml, toYaml } from "../../src/store/index.js";
 
 export const SCALER_PROJECT = fileURLToPath(new URL("../fixtures/projects/scaler", import.meta.url));
 export const SHIFTER_PROJECT = fileURLToPath(new URL("../fixtures/projects/shifter", import.meta.url));

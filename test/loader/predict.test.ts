@@ -17,10 +17,10 @@ import {
   loadProject,
   pipeserveVersion,
   tableFromColumns,
-  toInputType,
   type PipelineModel,
   type Runner,
 } from "../../src/index.js";
+import { toInputType } from "../../src/tabular/index.js";
 import { SCALER_PROJECT, expectedScaler, rejects, scalerBody, tempDir, useScalerModel } from "./helpers.js";
 
 const trained = useScalerModel();

@@ -5,7 +5,8 @@ import { writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { ModelLoadError, ModelRegistry, NotFoundError, createModelArchive, loadModel, type PipelineModel } from "../../src/index.js";
+import { ModelLoadError, ModelRegistry, NotFoundError, loadModel, type PipelineModel } from "../../src/index.js";
+import { createModelArchive } from "../../src/store/index.js";
 import { expectedScaler, rejects, scalerBody, tempDir, useScalerModel } from "./helpers.js";
 
 const trained = useScalerModel();

@@ -8,17 +8,8 @@ import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { list } from "tar";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  ArchiveError,
-  FileStore,
-  ModelLoadError,
-  StoreError,
-  createModelArchive,
-  extractModelArchive,
-  loadModel,
-  runProject,
-  type ColumnTable,
-} from "../../src/index.js";
+import { ArchiveError, FileStore, ModelLoadError, StoreError, loadModel, runProject, type ColumnTable } from "../../src/index.js";
+import { createModelArchive, extractModelArchive } from "../../src/store/index.js";
 import { HOSTILE_CASES, MODEL_LOOKALIKE, hostileSandbox, tarball } from "../fixtures/hostile-archives.js";
 import { copyProject, listFiles, rejects, sha256Of, tempDir } from "./helpers.js";
 

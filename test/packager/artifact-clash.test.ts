@@ -2,7 +2,8 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PackagingError, writeModel } from "../../src/index.js";
+import { PackagingError } from "../../src/index.js";
+import { writeModel } from "../../src/packager/index.js";
 
 let dir: string;
 beforeAll(async () => {

@@ -13,13 +13,12 @@ import {
   MetricsDataset,
   PackagingError,
   PipelineML,
-  applyParamOverrides,
-  flattenParams,
   node,
   pipeline,
   pipelineMl,
   type PipelineMlOptions,
 } from "../../src/index.js";
+import { applyParamOverrides, flattenParams } from "../../src/packager/index.js";
 import { throws } from "./helpers.js";
 
 const fit = (raw: unknown) => ({ rows: Array.isArray(raw) ? raw.length : 0 });

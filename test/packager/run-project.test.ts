@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isMap, isScalar, parseDocument, Scalar, visit } from "yaml";
 import {
-  FORMAT_VERSION,
   FileStore,
   ModelRegistry,
   loadModel,
@@ -19,6 +18,7 @@ import {
   type ColumnTable,
   type RunProjectResult,
 } from "../../src/index.js";
+import { FORMAT_VERSION } from "../../src/packager/index.js";
 import { copyProject, gitHead, hasPyYaml, listFiles, pyYamlLoad, readJson, readYaml11, sha256Of, tempDir } from "./helpers.js";
 
 interface Weights {

@@ -11,10 +11,8 @@ import {
   PipelineML,
   loadModel,
   loadProject,
-  packageModel,
   pipelineMl,
   pipeserveVersion,
-  projectCatalog,
   runProject,
   signatureFromMlflow,
   signatureToMlflow,
@@ -24,6 +22,7 @@ import {
   type LogModelOptions,
   type Project,
 } from "../../src/index.js";
+import { packageModel, projectCatalog } from "../../src/packager/index.js";
 import { copyProject, listFiles, readJson, readYaml11, rejects, tempDir } from "./helpers.js";
 
 const EXPLICIT = {

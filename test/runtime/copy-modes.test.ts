@@ -6,18 +6,14 @@ import {
   DatasetError,
   MemoryDataset,
   SequentialRunner,
-  copyData,
-  copyModeFor,
-  inferCopyMode,
   isDataFrame,
-  loadDanfo,
   node,
-  parseCopyMode,
-  parseCopyModeSpec,
   pipeline,
   type CopyMode,
   type CopyModeSpec,
 } from "../../src/index.js";
+import { copyData, copyModeFor, inferCopyMode, parseCopyMode, parseCopyModeSpec } from "../../src/runtime/index.js";
+import { loadDanfo } from "../../src/tabular/index.js";
 import { expectThrows, frameColumns, penguinsFrame } from "./helpers.js";
 
 class Encoder {

@@ -7,7 +7,6 @@ import type { DataFrame } from "danfojs-node";
 import {
   ArrowDataset,
   BinaryDataset,
-  CATALOG_DATASET_TYPES,
   CsvDataset,
   DataCatalog,
   DatasetError,
@@ -17,8 +16,6 @@ import {
   MemoryDataset,
   ParquetDataset,
   SequentialRunner,
-  isColumnTable,
-  loadDanfo,
   node,
   pipeline,
   tableToColumns,
@@ -27,6 +24,8 @@ import {
   type Dataset,
   type TabularDatasetOptions,
 } from "../../src/index.js";
+import { CATALOG_DATASET_TYPES } from "../../src/runtime/index.js";
+import { isColumnTable, loadDanfo } from "../../src/tabular/index.js";
 import { expectRejects, expectThrows, frameColumns, makeTempDir, mixedFrame, penguinsFrame } from "./helpers.js";
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Node, Pipeline, PipelineError, isParameterInput, node, pipeline } from "../../src/index.js";
+import { Node, Pipeline, PipelineError, node, pipeline } from "../../src/index.js";
+import { isParameterInput } from "../../src/runtime/index.js";
 import { expectThrows } from "./helpers.js";
 
 const id = (x: unknown): unknown => x;

@@ -5,18 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  FormatError,
-  concatTables,
-  createTableFileWriter,
-  readDataFrameChunks,
-  readTableChunks,
-  readTableFile,
-  sliceTable,
-  tableFromRecords,
-  writeTableFile,
-  type ColumnTable,
-} from "../../src/index.js";
+import { FormatError, readTableFile, tableFromRecords, writeTableFile, type ColumnTable } from "../../src/index.js";
+import { concatTables, createTableFileWriter, readDataFrameChunks, readTableChunks, sliceTable } from "../../src/tabular/index.js";
 
 const require = createRequire(import.meta.url);
 const dataDir = join(require.resolve("vega-datasets"), "..", "..", "data");

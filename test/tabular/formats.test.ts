@@ -4,10 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   FormatError,
-  TABLE_FORMATS,
   decodeTable,
   encodeTable,
-  formatFromPath,
   fromDataFrame,
   parseCsv,
   readTableFile,
@@ -17,6 +15,7 @@ import {
   type ColumnTable,
   type TableFormat,
 } from "../../src/index.js";
+import { TABLE_FORMATS, formatFromPath } from "../../src/tabular/index.js";
 
 let dir: string;
 beforeAll(async () => {

@@ -1,17 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
   FormatError,
-  cloneDataFrame,
   decodeArrowIpc,
   encodeArrowIpc,
   fromArrow,
   fromDataFrame,
-  outputToTable,
   tableToColumns,
   tableToRecords,
   toArrow,
   toDataFrame,
 } from "../../src/index.js";
+import { cloneDataFrame, outputToTable } from "../../src/tabular/index.js";
 
 describe("outputToTable", () => {
   it.each([
@@ -70,7 +69,7 @@ describe("numbers written as text", () => {
     ["-inf", Number.NEGATIVE_INFINITY],
     ["007x", undefined],
   ])("%j reads the same in CSV cells and in signature-typed text", async (text, number) => {
-    const { parseNumberText, inferCsvCell } = await import("../../src/index.js");
+    const { parseNumberText, inferCsvCell } = await import("../../src/tabular/index.js");
     expect(parseNumberText(text)).toEqual(number);
     expect(inferCsvCell(text)).toEqual(number ?? text);
   });

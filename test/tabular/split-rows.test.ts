@@ -5,7 +5,8 @@
  * output that is not row-aligned is refused, so the caller runs the inputs one by one.
  */
 import { describe, expect, it } from "vitest";
-import { encodeArrowIpc, encodePredictions, loadDanfo, outputToTable, splitRows, toArrow, toCsv, type ColumnTable } from "../../src/index.js";
+import { encodeArrowIpc, toArrow, toCsv, type ColumnTable } from "../../src/index.js";
+import { encodePredictions, loadDanfo, outputToTable, splitRows } from "../../src/tabular/index.js";
 
 /** Rows 0..n-1 of a two-column input: a number and a label. */
 const rows = (from: number, n: number): { x: number[]; label: string[] } => ({

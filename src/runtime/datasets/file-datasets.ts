@@ -8,12 +8,12 @@ import {
   readTableFile,
   toArrow,
   toDataFrame,
-  writeFileAtomic,
   writeTableFile,
   type ColumnTable,
   type CsvParseOptions,
   type TableFormat,
 } from "../../tabular/index.js";
+import { writeFileAtomic } from "../../util/index.js";
 import { DatasetError } from "../errors.js";
 import { AbstractDataset } from "./dataset.js";
 

@@ -1,0 +1,233 @@
+/**
+ * The public API of `pipeserve`, written out: adding or removing an export of src/index.ts fails
+ * here until this list changes with it, so growing the API is a decision someone reads in review.
+ * Internals belong in the part folders' index.ts, where tests may import them.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+import * as api from "../../src/index.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+const VALUES = [
+  "AbstractDataset",
+  "ArchiveError",
+  "ArrowDataset",
+  "BatchError",
+  "BinaryDataset",
+  "COLUMN_TYPES",
+  "COPY_MODES",
+  "ConcurrentRunner",
+  "CsvDataset",
+  "DataCatalog",
+  "DatasetError",
+  "FileStore",
+  "FormatError",
+  "INPUT_TYPES",
+  "JsonArtifactDataset",
+  "JsonDataset",
+  "MemoryDataset",
+  "MetricsDataset",
+  "ModelLoadError",
+  "ModelRegistry",
+  "Node",
+  "NodeError",
+  "NotFoundError",
+  "PARAM_TYPES",
+  "PackagingError",
+  "ParquetDataset",
+  "Pipeline",
+  "PipelineError",
+  "PipelineML",
+  "PipelineModel",
+  "RUNNER_NAMES",
+  "RunnerNotAllowedError",
+  "SchemaError",
+  "SequentialRunner",
+  "ServerState",
+  "StoreError",
+  "TabularError",
+  "WorkerRunner",
+  "arrowToParquet",
+  "asColumnTable",
+  "createApp",
+  "decodeArrowIpc",
+  "decodeTable",
+  "encodeArrowIpc",
+  "encodeTable",
+  "fromArrow",
+  "fromDataFrame",
+  "inferSignature",
+  "isDataFrame",
+  "loadModel",
+  "loadProject",
+  "modelify",
+  "node",
+  "parquetToArrow",
+  "parseCsv",
+  "pipeline",
+  "pipelineMl",
+  "pipeserveVersion",
+  "predictFile",
+  "readTableFile",
+  "requireHostModule",
+  "resolveTrackingUri",
+  "runProject",
+  "serveApp",
+  "signatureFromMlflow",
+  "signatureToMlflow",
+  "tableFromColumns",
+  "tableFromRecords",
+  "tableFromRows",
+  "tableToColumns",
+  "tableToRecords",
+  "toArrow",
+  "toCsv",
+  "toDataFrame",
+  "writeTableFile",
+];
+
+const TYPES = [
+  "AppOptions",
+  "CatalogConfigOptions",
+  "Cell",
+  "ColumnSpec",
+  "ColumnTable",
+  "ColumnType",
+  "ConcurrentRunnerOptions",
+  "CopyMode",
+  "CopyModeSpec",
+  "CsvParseOptions",
+  "DataCatalogOptions",
+  "Dataset",
+  "Experiment",
+  "FileDatasetOptions",
+  "Hooks",
+  "InputType",
+  "LoadModelOptions",
+  "LogModelOptions",
+  "MemoryDatasetOptions",
+  "MetricPoint",
+  "MetricValue",
+  "MlflowSignature",
+  "ModelMetadata",
+  "ModelVersion",
+  "ModelifyOptions",
+  "NodeContext",
+  "NodeFunction",
+  "NodeIO",
+  "NodeOptions",
+  "OutputFormat",
+  "ParamSpec",
+  "ParamType",
+  "PipelineMlOptions",
+  "PipelineOptions",
+  "PipelineSource",
+  "PredictFileOptions",
+  "PredictFileResult",
+  "PredictOptions",
+  "Prediction",
+  "Project",
+  "RegisteredModel",
+  "Run",
+  "RunContext",
+  "RunInfo",
+  "RunOptions",
+  "RunProjectOptions",
+  "RunProjectResult",
+  "RunStatus",
+  "Runner",
+  "RunnerName",
+  "RunningServer",
+  "ServeOptions",
+  "Shard",
+  "Signature",
+  "SignatureJson",
+  "TableFormat",
+  "TabularDatasetOptions",
+  "TabularLoadAs",
+  "WorkerRunnerOptions",
+];
+
+/**
+ * TODO(issue 16): internals src/cli and test/server still import from src/index.ts. Not public:
+ * nothing else may start using them through `pipeserve`; this list only shrinks.
+ */
+const TRANSITIONAL = [
+  "BODY_TYPES",
+  "TurnBatchedDestination",
+  "bundlePipelines",
+  "checkModelArchive",
+  "createModelArchive",
+  "extractModelArchive",
+  "formatIsoDateTimePython",
+  "parseTableFormat",
+  "readEnvironment",
+  "readMLmodel",
+  "readPipelineJson",
+  "resolveModelUri",
+  "writeModel",
+];
+
+/** The names src/index.ts exports, read from its source: `export { a, type B } from "…"`. */
+function declaredExports(): { values: string[]; types: string[] } {
+  const file = join(root, "src", "index.ts");
+  const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest);
+  const values: string[] = [];
+  const types: string[] = [];
+  for (const statement of source.statements) {
+    if (!ts.isExportDeclaration(statement)) continue;
+    const clause = statement.exportClause;
+    if (!clause || !ts.isNamedExports(clause)) throw new Error("src/index.ts must export by name (no `export *`).");
+    for (const element of clause.elements) (statement.isTypeOnly || element.isTypeOnly ? types : values).push(element.name.text);
+  }
+  return { values: values.sort(), types: types.sort() };
+}
+
+/** The names a file imports from `pipeserve` (model code, README examples). */
+function importsFromPipeserve(text: string): string[] {
+  const names: string[] = [];
+  for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*["']pipeserve["']/g)) {
+    for (const part of (m[1] as string).split(",")) {
+      const name = part
+        .trim()
+        .replace(/^type\s+/, "")
+        .split(/\s+as\s+/)[0];
+      if (name) names.push(name);
+    }
+  }
+  return names;
+}
+
+function projectPipelines(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => join(root, dir, e.name, "pipelines.ts"));
+}
+
+describe("the public API (src/index.ts)", () => {
+  it("exports exactly these values", () => {
+    expect(Object.keys(api).sort()).toEqual([...VALUES, ...TRANSITIONAL].sort());
+  });
+
+  it("declares exactly these exports, by name", () => {
+    const { values, types } = declaredExports();
+    expect(values).toEqual([...VALUES, ...TRANSITIONAL].sort());
+    expect(types).toEqual([...TYPES].sort());
+  });
+
+  it("keeps the lists sorted, so a diff shows what changed", () => {
+    for (const list of [VALUES, TYPES, TRANSITIONAL]) expect(list).toEqual([...list].sort());
+  });
+
+  it("exports everything model code and the README import from pipeserve", () => {
+    const files = [...projectPipelines("models"), ...projectPipelines(join("test", "fixtures", "projects")), join(root, "README.md")];
+    const imported = files.flatMap((f) => importsFromPipeserve(readFileSync(f, "utf8")).map((name) => ({ name, file: f })));
+    expect(imported.map((i) => i.name)).toEqual(expect.arrayContaining(["node", "pipeline", "pipelineMl", "requireHostModule", "asColumnTable"]));
+    const publicNames = new Set([...VALUES, ...TYPES]);
+    expect(imported.filter((i) => !publicNames.has(i.name)).map((i) => `${i.name} (${i.file})`)).toEqual([]);
+  });
+});
