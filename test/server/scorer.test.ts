@@ -5,7 +5,8 @@
  * limit) is the app's and is tested through it elsewhere.
  */
 import { describe, expect, it } from "vitest";
-import { Scorer, ServerState, parseCsv, tableToRecords, type MlflowSignature, type ScoreRequest, type ScoreResponse } from "../../src/index.js";
+import { ServerState, parseCsv, tableToRecords, type MlflowSignature } from "../../src/index.js";
+import { Scorer, type ScoreRequest, type ScoreResponse } from "../../src/server/index.js";
 import { quietLogger } from "./fixtures/http.js";
 import { SIGNATURES, buildModel } from "./fixtures/models.js";
 
