@@ -88,6 +88,7 @@ function conversionError(column: string, type: ColumnType, row: number, value: u
   return new FormatError(
     `Data is not compatible with model signature. Failed to convert column ${column} to type '${NUMPY_DTYPES[type]}' (${type}): ` +
       `row ${row} holds ${showValue(value)}${why}. ${fix}`,
+    { data: { column, row, expected: type, received: value } },
   );
 }
 
@@ -110,6 +111,7 @@ function incompatibleError(column: string, type: ColumnType, row: number, value:
   return new SchemaError(
     `Incompatible input types for column ${column}: row ${row} holds ${showValue(value)}, ${why}; ` +
       `column ${column} is ${type} (${NUMPY_DTYPES[type]}), which takes ${EXPECTED[type]}. ${fix}`,
+    { data: { column, row, expected: type, received: value } },
   );
 }
 

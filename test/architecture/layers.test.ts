@@ -1,7 +1,8 @@
 /**
  * The one-way layers of ARCHITECTURE.md, kept true by reading every import in src/ (as Kedro's
  * import linter does). src/batch is the batch part beside the server: it may use the loader and
- * tabular, like the server.
+ * tabular, like the server. src/errors is the error foundation under every part: each may import
+ * it, and it imports nothing.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
@@ -10,15 +11,19 @@ import { describe, expect, it } from "vitest";
 
 const src = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src");
 
+/** The part every other part may import. */
+const FOUNDATION = "errors";
+
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
-  tabular: [],
-  store: [],
-  runtime: ["tabular"],
-  packager: ["runtime", "tabular", "store"],
-  loader: ["runtime", "tabular", "store"],
-  server: ["loader", "tabular"],
-  batch: ["loader", "tabular"],
-  cli: ["runtime", "tabular", "store", "packager", "loader", "server", "batch", "index"],
+  errors: [],
+  tabular: [FOUNDATION],
+  store: [FOUNDATION],
+  runtime: [FOUNDATION, "tabular"],
+  packager: [FOUNDATION, "runtime", "tabular", "store"],
+  loader: [FOUNDATION, "runtime", "tabular", "store"],
+  server: [FOUNDATION, "loader", "tabular"],
+  batch: [FOUNDATION, "loader", "tabular"],
+  cli: [FOUNDATION, "runtime", "tabular", "store", "packager", "loader", "server", "batch", "index"],
 };
 
 function files(dir: string): string[] {
