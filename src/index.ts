@@ -156,6 +156,9 @@ export {
 // Serving.
 export { createApp, serveApp, ServerState, type AppOptions, type ServeOptions, type RunningServer } from "./server/index.js";
 
+// Errors: every error pipeserve throws is a PipeserveError with a typed `code`.
+export { PipeserveError, HTTP_STATUS, type ErrorCode } from "./errors/index.js";
+
 // Batch prediction.
 export { predictFile, BatchError, type PredictFileOptions, type PredictFileResult, type Shard, type OutputFormat } from "./batch/index.js";
 

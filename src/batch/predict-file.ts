@@ -4,7 +4,6 @@ import type { Readable } from "node:stream";
 import type { PipelineModel } from "../loader/index.js";
 import {
   FormatError,
-  SchemaError,
   outputToTable,
   concatTables,
   enforceSchema,
@@ -14,11 +13,11 @@ import {
   readTableChunks,
   sliceTable,
   tableFromRecords,
-  tableToRecords,
-  toJsonValue,
   type ColumnTable,
   type TableFormat,
+  type TableWriter,
 } from "../tabular/index.js";
+import { badRowLines, isBadInput, splitBadRows } from "./bad-rows.js";
 import { BatchError } from "./errors.js";
 import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
 
@@ -62,8 +61,204 @@ export interface PredictFileResult {
 
 const DEFAULT_CHUNK_ROWS = 10_000;
 
-function isBadInput(error: unknown): error is FormatError | SchemaError {
-  return error instanceof FormatError || error instanceof SchemaError;
+/** The options of a run, checked and with their defaults. */
+interface Settings {
+  chunkRows: number;
+  inputFormat: TableFormat;
+  outputFormat: OutputFormat;
+  onError: "fail" | "skip";
+  source: string | Readable;
+  /** Read, predicted and written chunk by chunk (a row-wise model, and input that is not JSON). */
+  chunked: boolean;
+  /** The input is CSV: its cells are text, typed by the signature. */
+  fromText: boolean;
+}
+
+function usage(message: string): BatchError {
+  return new BatchError(message, { code: "USAGE" });
+}
+
+/** @throws BatchError (USAGE) for options that cannot work together. */
+function checkOptions(model: PipelineModel, options: PredictFileOptions): Settings {
+  const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw usage(`--chunk-rows must be a whole number of at least 1, got ${chunkRows}.`);
+  if (options.input === "-" && !options.inputFormat) throw usage("Reading stdin needs its format: pass -t csv|json|jsonl|parquet|arrow.");
+  const inputFormat = options.inputFormat ?? formatFromPath(options.input);
+  if (options.input === "-" && inputFormat === "parquet") throw usage("Parquet cannot be read from stdin (its footer is at the end); pass a file.");
+  if (options.output === "-" && !options.outputFormat) throw usage("Writing stdout needs a format: pass --output-format csv|json|jsonl|parquet|arrow.");
+  const outputFormat: OutputFormat = options.outputFormat ?? (formatFromPath(options.output) as OutputFormat);
+  const shard = options.shard;
+  if (shard && (!Number.isInteger(shard.index) || !Number.isInteger(shard.count) || shard.count < 1 || shard.index < 1 || shard.index > shard.count)) {
+    throw usage(`--shard must be I/N with 1 ≤ I ≤ N, got ${shard.index}/${shard.count}.`);
+  }
+  if (shard && options.input === "-") throw usage("--shard needs a file input, not stdin.");
+  return {
+    chunkRows,
+    inputFormat,
+    outputFormat,
+    onError: options.onError ?? "fail",
+    source: options.input === "-" ? (options.stdin ?? process.stdin) : options.input,
+    chunked: model.rowWise && inputFormat !== "json",
+    fromText: inputFormat === "csv",
+  };
+}
+
+/** The rows to predict (a shard's range) and how many they are, when that is known up front (a shard, Parquet with progress). */
+async function plannedRows(options: PredictFileOptions, settings: Settings): Promise<{ total?: number; range?: [number, number] }> {
+  const { source, inputFormat, chunkRows } = settings;
+  const shard = options.shard;
+  if (!shard && !(options.onProgress && typeof source === "string" && inputFormat === "parquet")) return {};
+  const total = await countRows(source as string, inputFormat, chunkRows);
+  if (!shard) return { total };
+  const range: [number, number] = [Math.floor(((shard.index - 1) * total) / shard.count), Math.floor((shard.index * total) / shard.count)];
+  return { total: range[1] - range[0], range };
+}
+
+/** One run of `predictFile`: reads the input, predicts it chunk by chunk (or whole), writes the predictions and sets bad rows aside. */
+class BatchRun {
+  rowsRead = 0;
+  rowsSkipped = 0;
+  readonly errorsFile: string | undefined;
+  readonly writer: TableWriter;
+  readonly #model: PipelineModel;
+  readonly #options: PredictFileOptions;
+  readonly #settings: Settings;
+  readonly #total: number | undefined;
+  readonly #range: [number, number] | undefined;
+
+  constructor(model: PipelineModel, options: PredictFileOptions, settings: Settings, planned: { total?: number; range?: [number, number] }) {
+    this.#model = model;
+    this.#options = options;
+    this.#settings = settings;
+    this.#total = planned.total;
+    this.#range = planned.range;
+    this.writer = createPredictionsWriter(options.output, settings.outputFormat);
+    this.errorsFile = settings.onError === "skip" && options.output !== "-" ? `${options.output}.errors.jsonl` : undefined;
+  }
+
+  /** Predicts the whole input; the output is complete (closed) when this resolves, removed when it rejects. */
+  async run(): Promise<void> {
+    if (this.errorsFile) await rm(this.errorsFile, { force: true });
+    try {
+      if (this.#settings.inputFormat === "json") await this.#predictJson();
+      else await this.#predictChunks();
+      this.#options.signal?.throwIfAborted();
+      await this.writer.close();
+    } catch (error) {
+      await this.writer.abort();
+      throw error;
+    }
+  }
+
+  /** JSON input, read whole: an MLflow request body may bring its own params. */
+  async #predictJson(): Promise<void> {
+    const { table, params: bodyParams } = await readJsonInput(this.#settings.source);
+    this.#options.onNotice?.("JSON input is read whole; use JSON Lines (.jsonl) or CSV to stream large inputs.");
+    const range = this.#range;
+    const part = range ? sliceTable(table, range[0], range[1]) : table;
+    this.rowsRead = part.numRows;
+    const params = this.#options.params;
+    await this.#predictChunk(part, range?.[0] ?? 0, params !== undefined ? params : bodyParams);
+    this.#options.onProgress?.(this.rowsRead, this.rowsRead);
+  }
+
+  async #predictChunks(): Promise<void> {
+    const { chunked, chunkRows, fromText, inputFormat, source } = this.#settings;
+    const { params, onProgress, signal } = this.#options;
+    const range = this.#range;
+    if (!chunked) this.#options.onNotice?.("The model is not row-wise (row_wise: false), so the whole input is read into memory and predicted at once.");
+    const whole: ColumnTable[] = [];
+    // NB: a shard can get no rows (N above the row count); it still predicts the input's columns with no rows, so its output has a schema.
+    let noRows: ColumnTable | undefined;
+    let predicted = false;
+    let position = 0;
+    // NB: a named signature says which columns the model reads; the others are never converted.
+    const inputs = this.#model.signature?.inputs;
+    const wanted = inputs?.every((c) => c.name !== undefined) ? inputs.map((c) => c.name as string) : undefined;
+    for await (const raw of readTableChunks(source, { format: inputFormat, chunkRows, raw: fromText, ...(wanted ? { columns: wanted } : {}) })) {
+      signal?.throwIfAborted();
+      noRows ??= sliceTable(raw, 0, 0);
+      let chunk = raw;
+      const start = position;
+      position += raw.numRows;
+      if (range) {
+        if (position <= range[0]) continue;
+        if (start >= range[1]) break;
+        chunk = sliceTable(raw, Math.max(0, range[0] - start), Math.min(raw.numRows, range[1] - start));
+      }
+      this.rowsRead += chunk.numRows;
+      if (!chunked) {
+        whole.push(chunk);
+        continue;
+      }
+      await this.#predictChunk(chunk, Math.max(start, range?.[0] ?? 0), params);
+      predicted = true;
+      onProgress?.(this.rowsRead, this.#total);
+    }
+    if (!chunked) {
+      await this.#predictChunk(whole.length === 0 && noRows ? noRows : concatTables(whole), range?.[0] ?? 0, params);
+      onProgress?.(this.rowsRead, this.#total);
+    } else if (!predicted && noRows) {
+      await this.#predictChunk(noRows, range?.[0] ?? 0, params);
+    }
+  }
+
+  /** Predicts one chunk (`firstRow`: its first row's number in the input, from 0) and writes the prediction. */
+  async #predictChunk(input: ColumnTable, firstRow: number, params: Record<string, unknown> | null | undefined): Promise<void> {
+    const { runner } = this.#options;
+    const predictOptions = { ...(params !== undefined ? { params } : {}), ...(runner ? { runner } : {}), fromText: this.#settings.fromText };
+    let output: unknown;
+    try {
+      output = await this.#model.predict(input, predictOptions);
+    } catch (error) {
+      if (!isBadInput(error)) throw error;
+      if (this.#settings.onError === "fail") throw this.#stopAtBadRow(error, input, firstRow);
+      const good = await this.#setAsideBadRows(error, input, firstRow);
+      if (good.numRows === 0) return;
+      output = await this.#model.predict(good, predictOptions);
+    }
+    await this.#writeOutput(output);
+  }
+
+  /** The error that stops a run at a bad input row: the chunk checked again, to name the row as the input numbers it. */
+  #stopAtBadRow(error: Error, input: ColumnTable, firstRow: number): Error {
+    const inputs = this.#model.signature?.inputs;
+    let detail: Error | undefined;
+    try {
+      if (inputs) enforceSchema(input, inputs, { fromText: this.#settings.fromText, rowOffset: firstRow + 1 });
+    } catch (located) {
+      detail = located as Error;
+    }
+    // NB: when the rows pass the input schema the fault lies elsewhere (e.g. bad params): no row to name, so no "bad input row".
+    if (!detail) return error;
+    return new BatchError(
+      `Stopped at a bad input row (rows counted from 1, header excluded): ${detail.message} Use --on-error skip to set such rows aside and go on.`,
+      { code: "BAD_ROW", cause: detail },
+    );
+  }
+
+  /** Writes a chunk's bad rows to OUTPUT.errors.jsonl (stderr for stdout) and returns its good rows. @throws `error` when no row is bad. */
+  async #setAsideBadRows(error: Error, input: ColumnTable, firstRow: number): Promise<ColumnTable> {
+    const { good, bad } = splitBadRows(input, this.#model.signature?.inputs ?? undefined, this.#settings.fromText, firstRow);
+    if (bad.length === 0) throw error;
+    this.rowsSkipped += bad.length;
+    const lines = badRowLines(input, firstRow, bad);
+    // NB: with the output on stdout there is no OUTPUT.errors.jsonl; the bad rows go to stderr, as the CLI's summary says.
+    if (this.errorsFile) await appendFile(this.errorsFile, lines);
+    else process.stderr.write(lines);
+    return good;
+  }
+
+  /** Writes a prediction; an output that is no table is the model's fault, never a bad input row. */
+  async #writeOutput(output: unknown): Promise<void> {
+    let table: ColumnTable;
+    try {
+      table = outputToTable(output);
+    } catch (cause) {
+      throw new BatchError(`The model's output cannot be written as a table: ${(cause as Error).message}`, { code: "BAD_OUTPUT", cause });
+    }
+    await this.writer.write(table);
+  }
 }
 
 /** Counts the rows of an input, for shards and progress (Parquet from its footer; others by reading). */
@@ -109,170 +304,17 @@ async function readJsonInput(source: string | Readable): Promise<{ table: Column
  * whole. The output appears under its name only when complete.
  * @throws BatchError naming the row (1-based) and the problem for the first bad row (unless `onError: "skip"`).
  */
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: TODO(issue 16) split this function
 export async function predictFile(model: PipelineModel, options: PredictFileOptions): Promise<PredictFileResult> {
   const started = process.hrtime.bigint();
-  const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
-  if (!Number.isInteger(chunkRows) || chunkRows < 1)
-    throw new BatchError(`--chunk-rows must be a whole number of at least 1, got ${chunkRows}.`, { code: "USAGE" });
-  if (options.input === "-" && !options.inputFormat)
-    throw new BatchError("Reading stdin needs its format: pass -t csv|json|jsonl|parquet|arrow.", { code: "USAGE" });
-  const inputFormat = options.inputFormat ?? formatFromPath(options.input);
-  if (options.input === "-" && inputFormat === "parquet")
-    throw new BatchError("Parquet cannot be read from stdin (its footer is at the end); pass a file.", { code: "USAGE" });
-  if (options.output === "-" && !options.outputFormat)
-    throw new BatchError("Writing stdout needs a format: pass --output-format csv|json|jsonl|parquet|arrow.", { code: "USAGE" });
-  const outputFormat: OutputFormat = options.outputFormat ?? (formatFromPath(options.output) as OutputFormat);
-  const onError = options.onError ?? "fail";
-  const shard = options.shard;
-  if (shard && (!Number.isInteger(shard.index) || !Number.isInteger(shard.count) || shard.count < 1 || shard.index < 1 || shard.index > shard.count)) {
-    throw new BatchError(`--shard must be I/N with 1 ≤ I ≤ N, got ${shard.index}/${shard.count}.`, { code: "USAGE" });
-  }
-  if (shard && options.input === "-") throw new BatchError("--shard needs a file input, not stdin.", { code: "USAGE" });
-  const source: string | Readable = options.input === "-" ? (options.stdin ?? process.stdin) : options.input;
-  const chunked = model.rowWise && inputFormat !== "json";
-  const fromText = inputFormat === "csv";
-
-  let total: number | undefined;
-  let range: [number, number] | undefined;
-  if (shard || (options.onProgress && typeof source === "string" && inputFormat === "parquet")) {
-    total = await countRows(source as string, inputFormat, chunkRows);
-    if (shard) {
-      range = [Math.floor(((shard.index - 1) * total) / shard.count), Math.floor((shard.index * total) / shard.count)];
-      total = range[1] - range[0];
-    }
-  }
-
-  const writer = createPredictionsWriter(options.output, outputFormat);
-  const errorsFile = onError === "skip" && options.output !== "-" ? `${options.output}.errors.jsonl` : undefined;
-  if (errorsFile) await rm(errorsFile, { force: true });
-  let rowsRead = 0;
-  let rowsSkipped = 0;
-  let position = 0;
-  const params = options.params;
-
-  /** Sorts a chunk that failed validation into good rows and bad rows (each with its error, rows counted from 1). */
-  const splitBadRows = (table: ColumnTable, firstRow: number): { good: ColumnTable; bad: { row: number; error: Error }[] } => {
-    const bad: { row: number; error: Error }[] = [];
-    const keep: number[] = [];
-    for (let r = 0; r < table.numRows; r++) {
-      try {
-        if (model.signature?.inputs) enforceSchema(sliceTable(table, r, r + 1), model.signature.inputs, { fromText, rowOffset: firstRow + r + 1 });
-        keep.push(r);
-      } catch (error) {
-        if (!isBadInput(error)) throw error;
-        bad.push({ row: firstRow + r, error: error as Error });
-      }
-    }
-    const good: ColumnTable = { names: table.names, columns: table.columns.map((c) => keep.map((r) => c[r])), numRows: keep.length };
-    return { good, bad };
-  };
-
-  /** Writes a prediction; an output that is no table is the model's fault, never a bad input row. */
-  const writeOutput = async (output: unknown): Promise<void> => {
-    let table: ColumnTable;
-    try {
-      table = outputToTable(output);
-    } catch (cause) {
-      throw new BatchError(`The model's output cannot be written as a table: ${(cause as Error).message}`, { code: "BAD_OUTPUT", cause });
-    }
-    await writer.write(table);
-  };
-
-  const predictChunk = async (table: ColumnTable, firstRow: number, chunkParams: Record<string, unknown> | null | undefined): Promise<void> => {
-    const predictOptions = { ...(chunkParams !== undefined ? { params: chunkParams } : {}), ...(options.runner ? { runner: options.runner } : {}), fromText };
-    const input = table;
-    let output: unknown;
-    try {
-      output = await model.predict(input, predictOptions);
-    } catch (error) {
-      if (!isBadInput(error)) throw error;
-      if (onError === "fail") {
-        let detail: Error | undefined;
-        try {
-          if (model.signature?.inputs) enforceSchema(input, model.signature.inputs, { fromText, rowOffset: firstRow + 1 });
-        } catch (located) {
-          detail = located as Error;
-        }
-        // NB: when the rows pass the input schema the fault lies elsewhere (e.g. bad params): no row to name, so no "bad input row".
-        if (!detail) throw error;
-        throw new BatchError(
-          `Stopped at a bad input row (rows counted from 1, header excluded): ${detail.message} Use --on-error skip to set such rows aside and go on.`,
-          { code: "BAD_ROW", cause: detail },
-        );
-      }
-      const { good, bad } = splitBadRows(input, firstRow);
-      if (bad.length === 0) throw error;
-      rowsSkipped += bad.length;
-      const lines = bad.map(({ row, error }) => {
-        const record = tableToRecords(sliceTable(input, row - firstRow, row - firstRow + 1))[0];
-        return JSON.stringify({ row: row + 1, error: error.message, data: toJsonValue(record) });
-      });
-      // NB: with the output on stdout there is no OUTPUT.errors.jsonl; the bad rows go to stderr, as the CLI's summary says.
-      if (errorsFile) await appendFile(errorsFile, lines.join("\n") + "\n");
-      else process.stderr.write(lines.join("\n") + "\n");
-      if (good.numRows === 0) return;
-      output = await model.predict(good, predictOptions);
-    }
-    await writeOutput(output);
-  };
-
-  try {
-    if (inputFormat === "json") {
-      const { table, params: bodyParams } = await readJsonInput(source);
-      options.onNotice?.("JSON input is read whole; use JSON Lines (.jsonl) or CSV to stream large inputs.");
-      const part = range ? sliceTable(table, range[0], range[1]) : table;
-      rowsRead = part.numRows;
-      await predictChunk(part, range?.[0] ?? 0, params !== undefined ? params : bodyParams);
-      options.onProgress?.(rowsRead, rowsRead);
-    } else {
-      if (!chunked) options.onNotice?.("The model is not row-wise (row_wise: false), so the whole input is read into memory and predicted at once.");
-      const whole: ColumnTable[] = [];
-      // NB: a shard can get no rows (N above the row count); it still predicts the input's columns with no rows, so its output has a schema.
-      let noRows: ColumnTable | undefined;
-      let predicted = false;
-      // NB: a named signature says which columns the model reads; the others are never converted.
-      const wanted = model.signature?.inputs?.every((c) => c.name !== undefined) ? model.signature.inputs.map((c) => c.name as string) : undefined;
-      for await (const raw of readTableChunks(source, { format: inputFormat, chunkRows, raw: fromText, ...(wanted ? { columns: wanted } : {}) })) {
-        options.signal?.throwIfAborted();
-        noRows ??= sliceTable(raw, 0, 0);
-        let chunk = raw;
-        const start = position;
-        position += raw.numRows;
-        if (range) {
-          if (position <= range[0]) continue;
-          if (start >= range[1]) break;
-          chunk = sliceTable(raw, Math.max(0, range[0] - start), Math.min(raw.numRows, range[1] - start));
-        }
-        const firstRow = Math.max(start, range?.[0] ?? 0);
-        rowsRead += chunk.numRows;
-        if (chunked) {
-          await predictChunk(chunk, firstRow, params);
-          predicted = true;
-          options.onProgress?.(rowsRead, total);
-        } else {
-          whole.push(chunk);
-        }
-      }
-      if (!chunked) {
-        await predictChunk(whole.length === 0 && noRows ? noRows : concatTables(whole), range?.[0] ?? 0, params);
-        options.onProgress?.(rowsRead, total);
-      } else if (!predicted && noRows) {
-        await predictChunk(noRows, range?.[0] ?? 0, params);
-      }
-    }
-    options.signal?.throwIfAborted();
-    await writer.close();
-  } catch (error) {
-    await writer.abort();
-    throw error;
-  }
+  const settings = checkOptions(model, options);
+  const run = new BatchRun(model, options, settings, await plannedRows(options, settings));
+  await run.run();
   return {
-    rowsRead,
-    rowsWritten: writer.rowsWritten,
-    rowsSkipped,
-    ...(errorsFile && rowsSkipped > 0 ? { errorsFile } : {}),
-    chunked,
+    rowsRead: run.rowsRead,
+    rowsWritten: run.writer.rowsWritten,
+    rowsSkipped: run.rowsSkipped,
+    ...(run.errorsFile && run.rowsSkipped > 0 ? { errorsFile: run.errorsFile } : {}),
+    chunked: settings.chunked,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
 }

@@ -1,8 +1,8 @@
+import { PipeserveError, type UsageErrorCode } from "../errors/index.js";
+
 /** A mistake in how a command was called: printed without a stack, exit code 2. */
-export class UsageError extends Error {
-  readonly code = "USAGE";
+export class UsageError extends PipeserveError<UsageErrorCode> {
   constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
+    super(message, { code: "USAGE" });
   }
 }

@@ -1,9 +1,8 @@
+import { type PackagingErrorCode, type PartErrorOptions, PipeserveError } from "../errors/index.js";
+
 /** Base of the errors about building, checking and writing a packaged model. */
-export class PackagingError extends Error {
-  readonly code: string;
-  constructor(message: string, options?: { code?: string; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = options?.code ?? "PACKAGING_ERROR";
+export class PackagingError extends PipeserveError<PackagingErrorCode> {
+  constructor(message: string, options: PartErrorOptions<PackagingErrorCode> = {}) {
+    super(message, { ...options, code: options.code ?? "PACKAGING_ERROR" });
   }
 }

@@ -1,10 +1,9 @@
+import { type DatasetErrorCode, type PartErrorOptions, type PipelineErrorCode, PipeserveError } from "../errors/index.js";
+
 /** Base of the errors about how a pipeline is built or run. */
-export class PipelineError extends Error {
-  readonly code: string;
-  constructor(message: string, options?: { code?: string; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = options?.code ?? "PIPELINE_ERROR";
+export class PipelineError extends PipeserveError<PipelineErrorCode> {
+  constructor(message: string, options: PartErrorOptions<PipelineErrorCode> = {}) {
+    super(message, { ...options, code: options.code ?? "PIPELINE_ERROR" });
   }
 }
 
@@ -19,11 +18,8 @@ export class NodeError extends PipelineError {
 }
 
 /** Base of the errors about datasets and the catalog: a missing dataset, a failed load or save, an unknown parameter. */
-export class DatasetError extends Error {
-  readonly code: string;
-  constructor(message: string, options?: { code?: string; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = options?.code ?? "DATASET_ERROR";
+export class DatasetError extends PipeserveError<DatasetErrorCode> {
+  constructor(message: string, options: PartErrorOptions<DatasetErrorCode> = {}) {
+    super(message, { ...options, code: options.code ?? "DATASET_ERROR" });
   }
 }

@@ -1,33 +1,22 @@
+import { ERROR_CODES, HTTP_STATUS, type HttpErrorCode, type HttpStatus, PipeserveError, isErrorCodeOf } from "../errors/index.js";
 import { TabularError } from "../tabular/index.js";
 import { ModelLoadError, NodeError, RunnerNotAllowedError } from "../loader/index.js";
 
-/** MLflow's error codes and the HTTP status each one means (mlflow/exceptions.py), plus the ones pipeserve adds. */
-export const ERROR_STATUS: Readonly<Record<string, number>> = {
-  BAD_REQUEST: 400,
-  INVALID_PARAMETER_VALUE: 400,
-  MALFORMED_REQUEST: 400,
-  NOT_FOUND: 404,
-  RESOURCE_DOES_NOT_EXIST: 404,
-  METHOD_NOT_ALLOWED: 405,
-  NOT_ACCEPTABLE: 406,
-  REQUEST_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  RESOURCE_EXHAUSTED: 429,
-  REQUEST_LIMIT_EXCEEDED: 429,
-  INTERNAL_ERROR: 500,
-  TEMPORARILY_UNAVAILABLE: 503,
-  DEADLINE_EXCEEDED: 504,
-};
+/**
+ * The codes a reply may carry and their HTTP statuses: MLflow's (mlflow/exceptions.py) and the
+ * HTTP-level ones pipeserve adds, taken from the one table of src/errors.
+ */
+export const ERROR_STATUS: Readonly<Record<HttpErrorCode, HttpStatus>> = Object.fromEntries(
+  ERROR_CODES.http.map((code) => [code, HTTP_STATUS[code]]),
+) as Record<HttpErrorCode, HttpStatus>;
 
 /** An error meant for the client: its code sets the status, its message is safe to send. */
-export class HttpError extends Error {
-  readonly code: string;
+export class HttpError extends PipeserveError<HttpErrorCode> {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  constructor(code: string, message: string, headers: Record<string, string> = {}) {
-    super(message);
-    this.name = new.target.name;
-    this.code = code;
+  constructor(code: HttpErrorCode, message: string, headers: Record<string, string> = {}) {
+    super(message, { code });
+    // NB: the fallback is for JavaScript callers, whose codes the type does not check.
     this.status = ERROR_STATUS[code] ?? 500;
     this.headers = headers;
   }
@@ -54,8 +43,8 @@ export function toErrorReply(error: unknown, debug = false): ErrorReply {
   // Client mistakes carry MLflow's codes (FormatError BAD_REQUEST, SchemaError and
   // RunnerNotAllowedError INVALID_PARAMETER_VALUE): the table gives their status.
   if (error instanceof TabularError || error instanceof RunnerNotAllowedError) {
-    const code = Object.hasOwn(ERROR_STATUS, error.code) ? error.code : "BAD_REQUEST";
-    return { status: ERROR_STATUS[code] as number, code, message: error.message, headers: {}, internal: false, stack };
+    const code = isErrorCodeOf("http", error.code) ? error.code : "BAD_REQUEST";
+    return { status: ERROR_STATUS[code], code, message: error.message, headers: {}, internal: false, stack };
   }
   if (error instanceof NodeError) {
     return {

@@ -1,10 +1,9 @@
+import { type PartErrorOptions, PipeserveError, type StoreErrorCode } from "../errors/index.js";
+
 /** Base of the errors about the run store and the model registry. */
-export class StoreError extends Error {
-  readonly code: string;
-  constructor(message: string, options?: { code?: string; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = options?.code ?? "STORE_ERROR";
+export class StoreError extends PipeserveError<StoreErrorCode> {
+  constructor(message: string, options: PartErrorOptions<StoreErrorCode> = {}) {
+    super(message, { ...options, code: options.code ?? "STORE_ERROR" });
   }
 }
 

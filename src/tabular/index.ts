@@ -5,7 +5,7 @@
  * request forms and responses, and MLflow signatures (read, written, inferred and enforced).
  * Imports no other part of pipeserve.
  */
-export { TabularError, FormatError, SchemaError } from "./errors.js";
+export { TabularError, FormatError, SchemaError, type ColumnValueIssue, type TabularErrorOptions } from "./errors.js";
 export {
   type Cell,
   type ColumnTable,

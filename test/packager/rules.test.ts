@@ -99,7 +99,7 @@ const RULES: RuleCase[] = [
 describe("rules are checked before any training node runs and before a run is created", () => {
   it.each(RULES)("rejects %s", async (_why, name, pipelineName, cls, code, messages) => {
     const project = await copyProject(name);
-    const error = await rejects(runProject({ projectDir: project, pipelineName, trackingUri: tracking }), cls, ...messages);
+    const error = await rejects<PackagingError | DatasetError>(runProject({ projectDir: project, pipelineName, trackingUri: tracking }), cls, ...messages);
     expect((error as PackagingError).code).toBe(code);
     expect(existsSync(marker), "a training node ran").toBe(false);
     expect(existsSync(tracking), "a run store was created").toBe(false);

@@ -1,5 +1,8 @@
 import { DatasetError } from "../errors.js";
 
+/** The code of a failed load, save or exists check. */
+const FAILED = { load: "DATASET_LOAD_FAILED", save: "DATASET_SAVE_FAILED", check: "DATASET_CHECK_FAILED" } as const;
+
 /**
  * What every dataset does: load its data, save data, tell whether data exists, and describe
  * itself for messages. Optional `release` drops data held in memory.
@@ -46,12 +49,12 @@ export abstract class AbstractDataset<T = unknown> implements Dataset<T> {
     }
   }
 
-  #wrap(operation: string, cause: unknown): DatasetError {
+  #wrap(operation: "load" | "save" | "check", cause: unknown): DatasetError {
     if (cause instanceof DatasetError) return cause;
     const reason = cause instanceof Error ? cause.message : String(cause);
     const preposition = operation === "save" ? "to" : operation === "load" ? "from" : "in";
     return new DatasetError(`Failed to ${operation} data ${preposition} ${this.toString()}: ${reason}`, {
-      code: `DATASET_${operation.toUpperCase()}_FAILED`,
+      code: FAILED[operation],
       cause,
     });
   }

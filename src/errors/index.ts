@@ -1,0 +1,27 @@
+/**
+ * @module errors
+ * The error foundation every part builds on: `PipeserveError` (a stable typed `code`, `cause`
+ * passed through, optional `data` beside the message), the codes of each part as string-literal
+ * unions, and the one table from code to HTTP status that the server answers with. It imports
+ * nothing, so every part may import it.
+ */
+export {
+  ERROR_CODES,
+  HTTP_STATUS,
+  isErrorCodeOf,
+  type ErrorKind,
+  type ErrorCodeOf,
+  type ErrorCode,
+  type HttpStatus,
+  type HttpErrorCode,
+  type PipelineErrorCode,
+  type DatasetErrorCode,
+  type TabularErrorCode,
+  type StoreErrorCode,
+  type PackagingErrorCode,
+  type ModelLoadErrorCode,
+  type RunnerNotAllowedErrorCode,
+  type BatchErrorCode,
+  type UsageErrorCode,
+} from "./codes.js";
+export { PipeserveError, type PipeserveErrorOptions, type PartErrorOptions } from "./pipeserve-error.js";

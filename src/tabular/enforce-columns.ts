@@ -1,0 +1,462 @@
+import { decodeBase64, hasSubMillisecondFraction, parseIsoDateTime } from "./cell-codecs.js";
+import type { Cell, ColumnTable } from "./column-table.js";
+import { parseNumberText } from "./csv.js";
+import { EXACT_IN_DOUBLE, FLOAT32_MAX, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, SAFE_MAX, SAFE_MIN, isMissing } from "./enforce-common.js";
+import { FormatError, SchemaError } from "./errors.js";
+import { pyList, showValue } from "./messages.js";
+import type { ColumnSpec, ColumnType } from "./signature.js";
+
+/** What `enforceSchema` hands back: the table in signature order, and the input columns it left out. */
+export interface EnforcedTable {
+  table: ColumnTable;
+  droppedColumns: string[];
+}
+
+/** Options of `enforceSchema`. */
+export interface EnforceOptions {
+  /**
+   * The cells are text (a CSV body parsed with `parseCsv(text, { raw: true })`): strings are
+   * parsed for `integer`/`long`/`float`/`double` columns (decimal numbers, `nan`, `inf`) and
+   * `boolean` columns (`true`/`false`, any case). Without it a string in such a column is refused,
+   * as a JSON string is.
+   */
+  fromText?: boolean;
+  /** Added to row numbers in error messages (a chunk's first row in a larger input). */
+  rowOffset?: number;
+}
+
+/** numpy's name for each type, as MLflow's conversion errors print it. */
+const NUMPY_DTYPES: Readonly<Record<ColumnType, string>> = {
+  boolean: "bool",
+  integer: "int32",
+  long: "int64",
+  float: "float32",
+  double: "float64",
+  string: "str",
+  binary: "bytes",
+  datetime: "datetime64[ns]",
+};
+
+/** What each type accepts, in words. */
+const EXPECTED: Readonly<Record<ColumnType, string>> = {
+  boolean: "true or false",
+  integer: `a whole number from ${INT32_MIN} to ${INT32_MAX}`,
+  long: `a whole number from ${Number.MIN_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER} (the integers a JSON number keeps exactly)`,
+  float: "a number",
+  double: "a number",
+  string: "a string",
+  binary: "base64-encoded bytes",
+  datetime: 'an ISO-8601 date-time such as "2021-01-01T00:00:00" or "2021-01-01"',
+};
+
+/** How to send each type right. */
+const FIX: Readonly<Record<ColumnType, string>> = {
+  boolean: "Send JSON true or false, without quotes.",
+  integer: "Send JSON numbers, without quotes.",
+  long: "Send JSON numbers, without quotes.",
+  float: "Send JSON numbers, without quotes.",
+  double: "Send JSON numbers, without quotes.",
+  string: 'Send JSON strings (quoted), e.g. "95120".',
+  binary: "Send the bytes base64-encoded.",
+  datetime: 'Send ISO-8601 text such as "2021-01-01T00:00:00" or "2021-01-01".',
+};
+
+/*
+ * Two kinds of refusal, mirroring MLflow's two stages:
+ * - a value MLflow cannot convert either (a string into a number column, null in a required
+ *   column, text that is no date or base64, an object) → FormatError, code BAD_REQUEST, worded as
+ *   MLflow's "Failed to convert column a to type 'int64'" (the conformance cases pin the code);
+ * - a value MLflow would silently mangle (1.7 truncated into a long, "false" read as true, a number
+ *   passed into a string column, an int64 beyond 2^53) → SchemaError, INVALID_PARAMETER_VALUE.
+ * Both carry the refused value as data: {column, row, expected, received}.
+ */
+
+/**
+ * One column being checked: what its errors name, and the copy of its values made at the first
+ * value that changes (none while every value is already right).
+ */
+class ColumnCheck {
+  readonly values: readonly Cell[];
+  readonly numRows: number;
+  readonly column: string;
+  readonly type: ColumnType;
+  readonly required: boolean;
+  readonly fromText: boolean;
+  /** Added to a position to give the row a message names. */
+  readonly base: number;
+  private out: Cell[] | undefined;
+
+  constructor(values: readonly Cell[], numRows: number, column: string, spec: ColumnSpec, fromText: boolean, base: number) {
+    this.values = values;
+    this.numRows = numRows;
+    this.column = column;
+    this.type = spec.type;
+    this.required = spec.required;
+    this.fromText = fromText;
+    this.base = base;
+  }
+
+  set(r: number, value: Cell): void {
+    // Array.prototype.slice also copies a typed-array column (BigInt64Array...) into a plain array.
+    this.out ??= Array.prototype.slice.call(this.values, 0, this.numRows) as Cell[];
+    this.out[r] = value;
+  }
+
+  /** The input array itself when nothing changed, else the copy. */
+  result(): Cell[] {
+    return this.out ?? (this.values as Cell[]);
+  }
+
+  /** A missing value: refused in a required column, else `null`. */
+  missing(r: number, v: Cell | undefined): void {
+    if (this.required) {
+      throw this.conversionError(
+        r,
+        v,
+        ", but the column is required",
+        `Send a value in every row, or declare column ${this.column} optional ("required": false) in the signature.`,
+      );
+    }
+    if (v !== null) this.set(r, null);
+  }
+
+  /** The number in a number column's text cell (CSV). */
+  parseNumber(r: number, text: string): number {
+    const n = parseNumberText(text.trim());
+    if (n === undefined) throw this.wrongKindError(r, text);
+    return n;
+  }
+
+  conversionError(r: number, value: unknown, why: string, fix: string): FormatError {
+    const { column, type } = this;
+    const row = this.base + r;
+    return new FormatError(
+      `Data is not compatible with model signature. Failed to convert column ${column} to type '${NUMPY_DTYPES[type]}' (${type}): ` +
+        `row ${row} holds ${showValue(value)}${why}. ${fix}`,
+      { data: { column, row, expected: type, received: value } },
+    );
+  }
+
+  wrongKindError(r: number, value: unknown): FormatError {
+    return this.conversionError(r, value, `; expected ${EXPECTED[this.type]}`, FIX[this.type]);
+  }
+
+  incompatibleError(r: number, value: unknown, why: string, fix: string): SchemaError {
+    const { column, type } = this;
+    const row = this.base + r;
+    return new SchemaError(
+      `Incompatible input types for column ${column}: row ${row} holds ${showValue(value)}, ${why}; ` +
+        `column ${column} is ${type} (${NUMPY_DTYPES[type]}), which takes ${EXPECTED[type]}. ${fix}`,
+      { data: { column, row, expected: type, received: value } },
+    );
+  }
+
+  ambiguousError(r: number, value: unknown): SchemaError {
+    return this.incompatibleError(r, value, "which pipeserve does not reinterpret", FIX[this.type]);
+  }
+
+  /** A value of the wrong kind for a number column: a boolean is ambiguous, anything else cannot be converted. */
+  notANumberError(r: number, value: unknown): FormatError | SchemaError {
+    return typeof value === "boolean" ? this.ambiguousError(r, value) : this.wrongKindError(r, value);
+  }
+
+  /** A value of the wrong kind for a boolean or string column: an object or list cannot be converted, a scalar is ambiguous. */
+  notAScalarError(r: number, value: unknown): FormatError | SchemaError {
+    return typeof value === "object" && !(value instanceof Date) && !(value instanceof Uint8Array)
+      ? this.wrongKindError(r, value)
+      : this.ambiguousError(r, value);
+  }
+
+  integerError(r: number, value: number | bigint): SchemaError {
+    if (typeof value === "number" && !Number.isInteger(value)) {
+      return this.incompatibleError(
+        r,
+        value,
+        "which is not a whole number",
+        "pipeserve does not truncate: round the value before sending it, or declare the column double.",
+      );
+    }
+    if (this.type === "integer") return this.incompatibleError(r, value, "which is out of the int32 range", "Declare the column long, or send smaller values.");
+    return this.incompatibleError(
+      r,
+      value,
+      "which is beyond the whole numbers a JSON number keeps exactly (the digits may already have changed in parsing)",
+      "Send such ids as strings in a string column.",
+    );
+  }
+
+  float32Error(r: number, value: number): SchemaError {
+    return this.incompatibleError(r, value, "which is out of the float32 range", "Declare the column double.");
+  }
+}
+
+/** Whether a number is a whole number an `integer` (int32) or `long` column keeps exactly. */
+function fitsInteger(n: number, int32: boolean): boolean {
+  return Number.isSafeInteger(n) && (!int32 || (n >= INT32_MIN && n <= INT32_MAX));
+}
+
+/** Whether a number overflows a `float` (float32) column; infinities and NaN do not. */
+function overflowsFloat32(n: number): boolean {
+  return Math.abs(n) > FLOAT32_MAX && Number.isFinite(n);
+}
+
+/** A bigint (from Arrow) in an integer column: a number when it is exact, an int64 kept as a bigint. */
+function integerFromBigInt(c: ColumnCheck, r: number, v: bigint, int32: boolean): void {
+  if (v >= SAFE_MIN && v <= SAFE_MAX) {
+    const n = Number(v);
+    if (int32 && (n < INT32_MIN || n > INT32_MAX)) throw c.integerError(r, v);
+    c.set(r, n);
+  } else if (int32 || v < INT64_MIN || v > INT64_MAX) {
+    throw c.integerError(r, v);
+  }
+}
+
+function checkIntegers(c: ColumnCheck, int32: boolean): void {
+  const { values, numRows, fromText } = c;
+  for (let r = 0; r < numRows; r++) {
+    const v = values[r];
+    if (typeof v === "number") {
+      if (fitsInteger(v, int32)) continue;
+      throw c.integerError(r, v);
+    }
+    if (isMissing(v, fromText)) c.missing(r, v);
+    else if (typeof v === "string" && fromText) {
+      const n = c.parseNumber(r, v);
+      if (!fitsInteger(n, int32)) throw c.integerError(r, n);
+      c.set(r, n);
+    } else if (typeof v === "bigint") integerFromBigInt(c, r, v, int32);
+    else throw c.notANumberError(r, v);
+  }
+}
+
+function checkFloats(c: ColumnCheck, float32: boolean): void {
+  const { values, numRows, fromText } = c;
+  for (let r = 0; r < numRows; r++) {
+    const v = values[r];
+    if (typeof v === "number") {
+      if (!float32 || !overflowsFloat32(v)) continue;
+      throw c.float32Error(r, v);
+    }
+    if (isMissing(v, fromText)) c.missing(r, v);
+    else if (typeof v === "string" && fromText) {
+      const n = c.parseNumber(r, v);
+      if (float32 && overflowsFloat32(n)) throw c.float32Error(r, n);
+      c.set(r, n);
+    } else if (typeof v === "bigint") {
+      if (v < -EXACT_IN_DOUBLE || v > EXACT_IN_DOUBLE) throw c.incompatibleError(r, v, "which a double cannot hold exactly", "Declare the column long.");
+      c.set(r, Number(v));
+    } else throw c.notANumberError(r, v);
+  }
+}
+
+function checkBooleans(c: ColumnCheck): void {
+  const { values, numRows, fromText } = c;
+  for (let r = 0; r < numRows; r++) {
+    const v = values[r];
+    if (v === true || v === false) continue;
+    if (typeof v === "string" && fromText) {
+      const lower = v.trim().toLowerCase();
+      if (lower === "true" || lower === "false") {
+        c.set(r, lower === "true");
+        continue;
+      }
+    }
+    if (isMissing(v, fromText)) c.missing(r, v);
+    else throw c.notAScalarError(r, v);
+  }
+}
+
+function checkStrings(c: ColumnCheck): void {
+  const { values, numRows } = c;
+  for (let r = 0; r < numRows; r++) {
+    const v = values[r];
+    if (typeof v === "string") continue;
+    if (isMissing(v)) c.missing(r, v);
+    else throw c.notAScalarError(r, v);
+  }
+}
+
+/** An ISO-8601 text cell of a datetime column, as a `Date`. */
+function dateFromText(c: ColumnCheck, r: number, v: string): Date {
+  const date = parseIsoDateTime(v);
+  if (date === null) throw c.wrongKindError(r, v);
+  if (hasSubMillisecondFraction(v)) {
+    throw c.incompatibleError(
+      r,
+      v,
+      "whose fraction of a second is finer than a millisecond, which pipeserve's dates cannot hold",
+      "Round it to milliseconds (at most 3 digits after the seconds).",
+    );
+  }
+  return date;
+}
+
+function checkDatetimes(c: ColumnCheck): void {
+  const { values, numRows, fromText } = c;
+  for (let r = 0; r < numRows; r++) {
+    const v = values[r];
+    if (v instanceof Date) {
+      if (Number.isNaN(v.getTime())) throw c.wrongKindError(r, v);
+      continue;
+    }
+    if (isMissing(v, fromText)) c.missing(r, v);
+    else if (typeof v === "string") c.set(r, dateFromText(c, r, v));
+    else if (typeof v === "number" || typeof v === "bigint") {
+      throw c.incompatibleError(r, v, "which could be seconds or milliseconds since 1970", FIX.datetime);
+    } else throw c.wrongKindError(r, v);
+  }
+}
+
+function checkBinaries(c: ColumnCheck): void {
+  const { values, numRows } = c;
+  for (let r = 0; r < numRows; r++) {
+    const v = values[r];
+    if (v instanceof Uint8Array) continue;
+    if (isMissing(v)) c.missing(r, v);
+    else if (typeof v === "string") {
+      const bytes = decodeBase64(v);
+      if (bytes === null) throw c.wrongKindError(r, v);
+      c.set(r, bytes);
+    } else throw c.wrongKindError(r, v);
+  }
+}
+
+/**
+ * Checks one column against its type. Returns the input array itself when every value is already
+ * right (no copy, no allocation), else a copy with the converted values.
+ */
+function enforceColumn(values: readonly Cell[], numRows: number, column: string, spec: ColumnSpec, fromText: boolean, base = 0): Cell[] {
+  const c = new ColumnCheck(values, numRows, column, spec, fromText, base);
+  switch (spec.type) {
+    case "integer":
+    case "long":
+      checkIntegers(c, spec.type === "integer");
+      break;
+    case "float":
+    case "double":
+      checkFloats(c, spec.type === "float");
+      break;
+    case "boolean":
+      checkBooleans(c);
+      break;
+    case "string":
+      checkStrings(c);
+      break;
+    case "datetime":
+      checkDatetimes(c);
+      break;
+    case "binary":
+      checkBinaries(c);
+      break;
+  }
+  return c.result();
+}
+
+function emptyColumn(numRows: number): Cell[] {
+  return new Array<Cell>(numRows).fill(null);
+}
+
+/** The positional case: the i-th column is checked against the i-th spec, names are kept. */
+function enforcePositional(table: ColumnTable, inputs: readonly ColumnSpec[], fromText: boolean, base: number): EnforcedTable {
+  const { names, columns, numRows } = table;
+  if (names.length === 0 && numRows === 0) {
+    return { table: { names: inputs.map((_, i) => String(i)), columns: inputs.map(() => []), numRows: 0 }, droppedColumns: [] };
+  }
+  if (names.length < inputs.length) {
+    throw new SchemaError(
+      `Model inference is missing inputs. The model signature declares ${inputs.length} inputs but the provided value only has ` +
+        `${names.length} inputs (${pyList(names)}). Note: the inputs were not named in the signature so we can only verify their count. ` +
+        `Send ${inputs.length} columns, in the signature's order.`,
+    );
+  }
+  let changed = names.length !== inputs.length;
+  const outColumns = inputs.map((spec, i) => {
+    const input = columns[i] as Cell[];
+    const enforced = enforceColumn(input, numRows, names[i] as string, spec, fromText, base);
+    if (enforced !== input) changed = true;
+    return enforced;
+  });
+  const droppedColumns = names.slice(inputs.length);
+  if (!changed) return { table, droppedColumns };
+  return { table: { names: names.slice(0, inputs.length), columns: outColumns, numRows }, droppedColumns };
+}
+
+/**
+ * Checks a table against the signature's input columns (PROTOCOL.md §3) and returns the table the
+ * model receives: the signature's columns in the signature's order, values converted where the
+ * widening is safe (integer → long/float/double, long → double when exact, ISO text → `Date` for
+ * `datetime`, base64 text → `Uint8Array` for `binary`). Extra columns are dropped and named in
+ * `droppedColumns`; a missing optional column is added, filled with `null`; `null` in an optional
+ * column is a missing value.
+ *
+ * Unnamed (positional) specs check only the count and position of the columns; the input's names
+ * are kept and columns past the signature's count are dropped. A table holding one column named
+ * `"0"` (what `parseJsonRequest` builds from a bare array or scalar) against a one-column named
+ * signature is that column, renamed. A table with no columns and no rows (`"dataframe_records": []`)
+ * becomes the signature's columns, empty (positional ones named `"0"`, `"1"`, ...).
+ *
+ * NB: on the request hot path. One pass per column; a column whose values are already right is
+ * passed on as the same array, and when nothing changes the input table itself is returned.
+ * Input arrays are never written to.
+ *
+ * @throws SchemaError (INVALID_PARAMETER_VALUE) for a missing required column
+ *   (`Model is missing inputs ['b'].`), too few positional columns, and values MLflow would
+ *   silently mangle: a non-whole number or out-of-range number for `integer`/`long`, anything but
+ *   `true`/`false` for `boolean`, a non-string for `string`, a boolean for a number column.
+ * @throws FormatError (BAD_REQUEST) for values that cannot be converted at all, as MLflow answers
+ *   them (`Failed to convert column a to type 'int64'`): a string for a number column, `null` in a
+ *   required column, text that is no ISO date or no base64, objects and lists.
+ */
+export function enforceSchema(table: ColumnTable, inputs: readonly ColumnSpec[], options: EnforceOptions = {}): EnforcedTable {
+  const fromText = options.fromText ?? false;
+  const { names, columns, numRows } = table;
+  if (inputs.length === 0) return { table, droppedColumns: [] };
+  const base = options.rowOffset ?? 0;
+  if (inputs[0]?.name === undefined) return enforcePositional(table, inputs, fromText, base);
+
+  if (names.length === 0 && numRows === 0) {
+    return { table: { names: inputs.map((s) => s.name as string), columns: inputs.map(() => []), numRows: 0 }, droppedColumns: [] };
+  }
+
+  const index = new Map<string, number>();
+  for (let i = 0; i < names.length; i++) index.set(names[i] as string, i);
+  const only = inputs[0] as ColumnSpec;
+  const onlyName = only.name as string;
+  if (inputs.length === 1 && names.length === 1 && names[0] === "0" && !index.has(onlyName)) {
+    const enforced = enforceColumn(columns[0] as Cell[], numRows, onlyName, only, fromText, base);
+    return { table: { names: [onlyName], columns: [enforced], numRows }, droppedColumns: [] };
+  }
+
+  let missing: string[] | undefined;
+  for (const spec of inputs) {
+    if (spec.required && !index.has(spec.name as string)) (missing ??= []).push(spec.name as string);
+  }
+  const wanted = new Set(inputs.map((s) => s.name as string));
+  const droppedColumns = names.filter((n) => !wanted.has(n));
+  if (missing) {
+    const note = droppedColumns.length > 0 ? ` Note that there were extra inputs: ${pyList(droppedColumns)}.` : "";
+    throw new SchemaError(`Model is missing inputs ${pyList(missing)}.${note}`);
+  }
+
+  let changed = names.length !== inputs.length;
+  const outNames = new Array<string>(inputs.length);
+  const outColumns = new Array<Cell[]>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    const spec = inputs[i] as ColumnSpec;
+    const name = spec.name as string;
+    const at = index.get(name);
+    outNames[i] = name;
+    if (at === undefined) {
+      outColumns[i] = emptyColumn(numRows);
+      changed = true;
+      continue;
+    }
+    if (at !== i) changed = true;
+    const input = columns[at] as Cell[];
+    const enforced = enforceColumn(input, numRows, name, spec, fromText, base);
+    if (enforced !== input) changed = true;
+    outColumns[i] = enforced;
+  }
+  if (!changed) return { table, droppedColumns };
+  return { table: { names: outNames, columns: outColumns, numRows }, droppedColumns };
+}

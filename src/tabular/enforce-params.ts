@@ -1,0 +1,158 @@
+import { hasSubMillisecondFraction, parseIsoDateTime } from "./cell-codecs.js";
+import { FLOAT32_MAX, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, SAFE_MAX, SAFE_MIN, isMissing } from "./enforce-common.js";
+import { SchemaError } from "./errors.js";
+import { pythonTypeName, showValue } from "./messages.js";
+import type { ParamSpec, ParamType } from "./signature.js";
+
+/** What `enforceParams` hands back: every declared param (defaults filled), and the unknown keys it ignored. */
+export interface EnforcedParams {
+  params: Record<string, unknown>;
+  ignored: string[];
+}
+
+/** The outcome of checking one param value: the value to use, or why it was refused. */
+export type ParamCheck = { ok: true; value: unknown } | { ok: false; reason: string };
+
+const PARAM_EXPECTED: Readonly<Record<ParamType, string>> = {
+  boolean: "true or false",
+  integer: "a whole number (int32)",
+  long: "a whole number",
+  float: "a number",
+  double: "a number",
+  string: "a string",
+  datetime: 'an ISO-8601 date-time string such as "2023-06-26T00:00:00"',
+};
+
+function checkScalarParam(type: ParamType, value: unknown): ParamCheck {
+  switch (type) {
+    case "string":
+      if (typeof value === "string") return { ok: true, value };
+      break;
+    case "boolean":
+      if (typeof value === "boolean") return { ok: true, value };
+      break;
+    case "integer":
+      if (typeof value === "number" && Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX) return { ok: true, value };
+      if (typeof value === "bigint" && value >= BigInt(INT32_MIN) && value <= BigInt(INT32_MAX)) return { ok: true, value: Number(value) };
+      break;
+    case "long":
+      if (typeof value === "number" && Number.isInteger(value)) {
+        if (Number.isSafeInteger(value)) return { ok: true, value };
+        return { ok: false, reason: `got ${showValue(value)}, beyond the whole numbers a JSON number keeps exactly; expected ${PARAM_EXPECTED[type]}` };
+      }
+      if (typeof value === "bigint" && value >= INT64_MIN && value <= INT64_MAX) {
+        return { ok: true, value: value >= SAFE_MIN && value <= SAFE_MAX ? Number(value) : value };
+      }
+      break;
+    case "float":
+    case "double":
+      if (typeof value === "number") {
+        // NB: JSON numbers beyond a double's range parse as Infinity; a float32 param overflows sooner.
+        if (value === Infinity || value === -Infinity)
+          return { ok: false, reason: `got a number beyond the range of a double; expected ${PARAM_EXPECTED[type]}` };
+        if (type === "float" && Math.abs(value) > FLOAT32_MAX)
+          return { ok: false, reason: `got ${showValue(value)}, out of the float32 range (±3.4e38); expected ${PARAM_EXPECTED[type]}` };
+        return { ok: true, value };
+      }
+      if (typeof value === "bigint" && value >= SAFE_MIN && value <= SAFE_MAX) return { ok: true, value: Number(value) };
+      break;
+    case "datetime":
+      if (value instanceof Date && !Number.isNaN(value.getTime())) return { ok: true, value };
+      if (typeof value === "string") {
+        const date = parseIsoDateTime(value);
+        if (date !== null && hasSubMillisecondFraction(value))
+          return { ok: false, reason: `got ${showValue(value)}, finer than a millisecond, which pipeserve's dates cannot hold; round it to milliseconds` };
+        if (date !== null) return { ok: true, value: date };
+      }
+      break;
+  }
+  return { ok: false, reason: `got ${showValue(value)}, expected ${PARAM_EXPECTED[type]}` };
+}
+
+/**
+ * Checks one param value against its type and shape: the exact type or a widening (integer →
+ * long → float → double; an integral number is fine for `long`/`integer`), ISO text → `Date` for
+ * `datetime`; `shape: [-1]` takes a 1-D list whose every element passes. `null` passes (a
+ * missing value). Used for request params and for defaults read from `MLmodel`.
+ */
+export function checkParamValue(type: ParamType, shape: null | readonly [-1], value: unknown): ParamCheck {
+  if (value === null) return { ok: true, value: null };
+  if (shape === null) {
+    if (Array.isArray(value)) return { ok: false, reason: `got ${showValue(value)}, expected a single value: ${PARAM_EXPECTED[type]}` };
+    return checkScalarParam(type, value);
+  }
+  if (!Array.isArray(value)) {
+    return { ok: false, reason: `got ${showValue(value)}, expected a list (shape [-1]) of ${type} values` };
+  }
+  let out: unknown[] | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const element: unknown = value[i];
+    const check = checkScalarParam(type, element);
+    if (!check.ok) return { ok: false, reason: `element ${i} of the list ${check.reason}` };
+    if (check.value !== element) (out ??= value.slice())[i] = check.value;
+  }
+  return { ok: true, value: out ?? value.slice() };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A fresh copy of a default, so a node that changes its param cannot change the next request's. */
+function freshDefault(value: unknown): unknown {
+  if (value instanceof Date) return new Date(value.getTime());
+  if (Array.isArray(value)) return value.map(freshDefault);
+  return value;
+}
+
+/**
+ * Checks request params against the model's params schema (PROTOCOL.md §4) and returns what the
+ * pipeline receives: every declared param, in schema order, with the request's value or its
+ * default (a key given as `null` also takes the default). Unknown keys are ignored and named in
+ * `ignored` (for the `X-Pipeserve-Ignored-Params` header and the log). A model without a params
+ * schema (`schema` null) ignores every key.
+ *
+ * `runner` is reserved: when given and not declared, it is passed on as-is in `params` (a string
+ * is required); whether the runner is allowed is checked elsewhere. When declared, it is checked
+ * like any other param and gets its default.
+ *
+ * @throws SchemaError (INVALID_PARAMETER_VALUE) when params is not an object
+ *   (`Parameters must be a dictionary. Got type 'list'.`), and listing every bad value at once:
+ *   `Invalid parameters found: 'long_param' got 1.5, expected a whole number; ...`.
+ */
+export function enforceParams(params: Record<string, unknown> | null | undefined, schema: readonly ParamSpec[] | null): EnforcedParams {
+  if (params !== null && params !== undefined && !isPlainObject(params)) {
+    throw new SchemaError(`Parameters must be a dictionary. Got type '${pythonTypeName(params)}'. Send params as a JSON object such as {"threshold": 0.5}.`);
+  }
+  const given: Record<string, unknown> = params ?? {};
+  const out: Record<string, unknown> = {};
+  const ignored: string[] = [];
+  const problems: string[] = [];
+  const declared = new Set<string>();
+  for (const spec of schema ?? []) {
+    declared.add(spec.name);
+    const value = Object.hasOwn(given, spec.name) ? given[spec.name] : undefined;
+    if (isMissing(value)) {
+      out[spec.name] = freshDefault(spec.default ?? null);
+      continue;
+    }
+    const check = checkParamValue(spec.type, spec.shape, value);
+    if (check.ok) out[spec.name] = check.value;
+    else problems.push(`'${spec.name}' ${check.reason}`);
+  }
+  for (const key of Object.keys(given)) {
+    if (declared.has(key)) continue;
+    if (key === "runner") {
+      const runner = given[key];
+      if (isMissing(runner)) continue;
+      if (typeof runner === "string") out[key] = runner;
+      else problems.push(`'runner' got ${showValue(runner)}, expected the name of a runner such as "SequentialRunner"`);
+      continue;
+    }
+    ignored.push(key);
+  }
+  if (problems.length > 0) {
+    throw new SchemaError(`Invalid parameters found: ${problems.join("; ")}. Fix these values, or leave them out to use the defaults.`);
+  }
+  return { params: out, ignored };
+}
