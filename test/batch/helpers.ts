@@ -26,7 +26,7 @@ export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const SCALER_PROJECT = join(ROOT, "test/fixtures/projects/scaler");
 /** Not row-wise: each output depends on the whole batch (x minus the batch mean). */
 export const CENTERER_PROJECT = join(ROOT, "test/fixtures/projects/centerer");
-export const CLI = join(ROOT, "dist/cli/main.js");
+export const CLI = join(ROOT, "dist/cli/bin.js");
 
 /** The formats `pipeserve predict` reads and writes. */
 export const FORMATS = ["csv", "json", "jsonl", "parquet", "arrow"] as const;
@@ -189,7 +189,7 @@ export async function ensureBuilt(): Promise<void> {
   }
 }
 
-/** Starts `node dist/cli/main.js ...args` as a real child process. */
+/** Starts `node dist/cli/bin.js ...args` as a real child process. */
 export function startCli(args: readonly string[], options: CliOptions = {}): { child: ReturnType<typeof spawn>; done: Promise<CliResult> } {
   const env = { ...process.env };
   delete env["MLFLOW_TRACKING_URI"];

@@ -1,4 +1,4 @@
-// Shared helpers for the CLI suite: real child processes running `node dist/cli/main.js`, built
+// Shared helpers for the CLI suite: real child processes running `node dist/cli/bin.js`, built
 // first when dist/ is missing or older than src/ (one build at a time across test files), and
 // exit-code + message checks.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
@@ -11,7 +11,7 @@ import { REPO_ROOT } from "../packager/helpers.js";
 
 export { copyProject, tempDir, readJson, readYaml11, sha256Of, listFiles, gitHead } from "../packager/helpers.js";
 
-export const CLI = join(REPO_ROOT, "dist", "cli", "main.js");
+export const CLI = join(REPO_ROOT, "dist", "cli", "bin.js");
 
 async function newestMtime(dir: string): Promise<number> {
   let newest = 0;
@@ -91,12 +91,12 @@ function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
   return env;
 }
 
-/** Starts `node dist/cli/main.js ...args` without waiting. */
+/** Starts `node dist/cli/bin.js ...args` without waiting. */
 export function spawnCli(args: readonly string[], options: CliOptions = {}): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, env: childEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
 }
 
-/** Runs `node dist/cli/main.js ...args` to completion. */
+/** Runs `node dist/cli/bin.js ...args` to completion. */
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, options);

@@ -65,7 +65,7 @@ describe("a production-only install (the runtime stage without Docker)", () => {
     const installed = await readdir(join(app, "node_modules"));
     for (const devOnly of ["vitest", "typescript", "tsx", "vega-datasets", "autocannon"]) expect(installed).not.toContain(devOnly);
 
-    const server = spawnNode([join(app, "node_modules", "pipeserve", "dist", "cli", "main.js"), "serve", "-p", "0", "--tracking-uri", tracking], {
+    const server = spawnNode([join(app, "node_modules", "pipeserve", "dist", "cli", "bin.js"), "serve", "-p", "0", "--tracking-uri", tracking], {
       cwd: app,
       env: { MODEL_URI: "models:/penguins/latest" },
     });
