@@ -1,10 +1,20 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+/**
+ * Tests that need real processes (the built bin, signals, pipes, a terminal, `serve`, npm):
+ * test/e2e and every `*.process.test.ts`. `npm run test:e2e` runs them; `npm run test:unit`
+ * runs the rest, in-process; `npm test` runs both.
+ */
+const REAL_PROCESS = ["test/e2e/**/*.test.ts", "test/**/*.process.test.ts"];
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...REAL_PROCESS] } },
+      { extends: true, test: { name: "e2e", include: REAL_PROCESS } },
+    ],
   },
 });

@@ -13,9 +13,6 @@ import { registerProjectCommands } from "./project-commands.js";
 import { registerServeCommand } from "./serve-command.js";
 import { registerStoreCommands } from "./store-commands.js";
 
-export type { CliIo, CliOutput } from "./io.js";
-export { processIo } from "./io.js";
-
 /**
  * The commander program, writing its help and usage errors to `io` (subcommands inherit that).
  * `argv` is the command line, which `run` logs as its run's command tag.

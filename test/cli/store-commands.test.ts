@@ -1,4 +1,4 @@
-// `pipeserve runs list/show`, `models list/versions/alias` and `inspect` as real child processes,
+// `pipeserve runs list/show`, `models list/versions/alias` and `inspect` (in-process, main with its own io),
 // in their human and --json forms, over a store with two finished runs (two registered versions)
 // and one failed run in another experiment; and their errors for unknown runs, models, versions,
 // aliases and experiments.
@@ -7,9 +7,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, loadModel, runProject } from "../../src/index.js";
-import { copyProject, fails, ok, tempDir, useBuiltCli } from "./helpers.js";
-
-useBuiltCli();
+import { copyProject, fails, ok, tempDir } from "./helpers.js";
 
 let tracking: string;
 let first: string;
