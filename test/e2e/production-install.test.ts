@@ -75,7 +75,8 @@ describe("a production-only install (the runtime stage without Docker)", () => {
       const url = await waitForServing(server);
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
-      const body = await readFile(join(root, "..", "shared", "bench-data", "req_1row.json"), "utf8");
+      // NB: shared/bench-data/req_1row.json, copied so the tests read nothing outside the repository.
+      const body = await readFile(join(root, "test", "fixtures", "requests", "penguins-1row.json"), "utf8");
       const response = await fetch(`${url}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
       expect(response.status, stderr).toBe(200);
       expect(await response.json()).toMatchObject({ predictions: [{ species: "Adelie" }] });
