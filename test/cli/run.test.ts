@@ -118,9 +118,9 @@ describe("pipeserve run: failures", () => {
   });
 
   it("a training node that throws: exit 1 with the node's error, the run FAILED, no model, nothing registered", async () => {
-    const failing = await copyProject("failing-training");
+    const failing = await copyProject("broken");
     const tracking = await tempDir("pipeserve-tracking-");
-    const r = await fails(["run", "--project", failing, "--pipeline", "training", "--tracking-uri", tracking], 1, [
+    const r = await fails(["run", "--project", failing, "--pipeline", "diverging", "--tracking-uri", tracking], 1, [
       'pipeserve: Node "train" failed: diverged: loss is NaN',
     ]);
     expect(r.stdout).not.toContain("Model:");
@@ -136,12 +136,12 @@ describe("pipeserve run: failures", () => {
   });
 
   it.each([
-    ["rules-memory-artifact", "training", ['"stats" is not in the catalog, so it would live only in memory', "add it to catalog.yml"]],
+    ["broken", "memory_artifact", ['"unsaved_stats" is not in the catalog, so it would live only in memory', "add it to catalog.yml"]],
     ["rules-two-outputs", "training", ["must have exactly one output", "[predictions, explanation]"]],
     ["rules-missing-filepath", "training", ['Dataset "stats" of type JsonArtifactDataset needs a "filepath" string']],
     ["rules-bad-input-name", "training", ['inputName "features" is not an input of the inference pipeline']],
-    ["rules-missing-param", "training", ["needs [params:thresold], which neither catalog.yml nor parameters.yml provide"]],
-  ])("%s: exit 1 before any training node runs and before any run is written", async (name, pipelineName, messages) => {
+    ["broken", "missing_param", ["needs [params:thresold], which neither catalog.yml nor parameters.yml provide"]],
+  ])("%s %s: exit 1 before any training node runs and before any run is written", async (name, pipelineName, messages) => {
     const broken = await copyProject(name);
     const tracking = join(await tempDir("pipeserve-tracking-"), "mlruns");
     await fails(["run", "--project", broken, "--pipeline", pipelineName, "--tracking-uri", tracking], 1, messages);

@@ -19,8 +19,8 @@ beforeAll(async () => {
   const linear = await copyProject("linear");
   first = (await runProject({ projectDir: linear, pipelineName: "training", trackingUri: tracking, runName: "first" })).runId;
   second = (await runProject({ projectDir: linear, pipelineName: "training", trackingUri: tracking, params: ["scale=2.0"], runName: "second" })).runId;
-  const failing = await copyProject("failing-training");
-  failed = await runProject({ projectDir: failing, pipelineName: "training", trackingUri: tracking, experiment: "broken" }).then(
+  const failing = await copyProject("broken");
+  failed = await runProject({ projectDir: failing, pipelineName: "diverging", trackingUri: tracking, experiment: "broken" }).then(
     () => {
       throw new Error("the failing fixture succeeded");
     },
@@ -104,7 +104,7 @@ describe("pipeserve runs show", () => {
     expect(Object.keys(run)).toEqual(["info", "params", "metrics", "tags"]);
     expect(run.info).toMatchObject({ runId: failed, status: "FAILED" });
     expect(run.metrics).toEqual({});
-    expect(run.tags["pipeserve.pipeline"]).toBe("training");
+    expect(run.tags["pipeserve.pipeline"]).toBe("diverging");
   });
 
   it.each([
