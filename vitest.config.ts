@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { configDefaults, defineConfig } from "vitest/config";
 
 /**
@@ -12,6 +13,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // NB: one test file per core, not vitest's default of one fewer (on 2 cores: one file at a
+    // time); much of the suite waits on child processes, sockets, timers and disk.
+    maxWorkers: availableParallelism(),
     projects: [
       { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...REAL_PROCESS] } },
       { extends: true, test: { name: "e2e", include: REAL_PROCESS } },
