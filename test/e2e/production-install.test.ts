@@ -65,7 +65,12 @@ describe("a production-only install (the runtime stage without Docker)", () => {
     const installed = await readdir(join(app, "node_modules"));
     for (const devOnly of ["vitest", "typescript", "tsx", "vega-datasets", "autocannon"]) expect(installed).not.toContain(devOnly);
 
-    const server = spawnNode([join(app, "node_modules", "pipeserve", "dist", "cli", "bin.js"), "serve", "-p", "0", "--tracking-uri", tracking], {
+    // The executable package.json's "bin" names (the Dockerfile links the same file).
+    const installedPackage = JSON.parse(await readFile(join(app, "node_modules", "pipeserve", "package.json"), "utf8")) as { bin: Record<string, string> };
+    expect(installedPackage.bin).toEqual({ pipeserve: "dist/cli/bin.js" });
+    expect(await readFile(join(root, "Dockerfile"), "utf8")).toContain("/app/node_modules/pipeserve/dist/cli/bin.js /usr/local/bin/pipeserve");
+    const bin = join(app, "node_modules", "pipeserve", installedPackage.bin["pipeserve"] as string);
+    const server = spawnNode([bin, "serve", "-p", "0", "--tracking-uri", tracking], {
       cwd: app,
       env: { MODEL_URI: "models:/penguins/latest" },
     });
