@@ -24,8 +24,8 @@ COPY --from=build /tmp/pipeserve.tgz /tmp/pipeserve.tgz
 # Production dependencies only (from the lock file), then pipeserve itself, scripts off.
 RUN npm ci --omit=dev --ignore-scripts \
  && npm install --omit=dev --ignore-scripts --no-save /tmp/pipeserve.tgz \
- && ln -s /app/node_modules/pipeserve/dist/cli/main.js /usr/local/bin/pipeserve \
- && chmod +x /app/node_modules/pipeserve/dist/cli/main.js \
+ && ln -s /app/node_modules/pipeserve/dist/cli/bin.js /usr/local/bin/pipeserve \
+ && chmod +x /app/node_modules/pipeserve/dist/cli/bin.js \
  && rm /tmp/pipeserve.tgz && npm cache clean --force \
  && mkdir -p /app/mlruns && chown -R node:node /app
 USER node

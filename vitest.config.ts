@@ -1,10 +1,24 @@
-import { defineConfig } from "vitest/config";
+import { availableParallelism } from "node:os";
+import { configDefaults, defineConfig } from "vitest/config";
+
+/**
+ * Tests that need real processes (the built bin, signals, pipes, a terminal, `serve`, npm):
+ * test/e2e and every `*.process.test.ts`. `npm run test:e2e` runs them; `npm run test:unit`
+ * runs the rest, in-process; `npm test` runs both.
+ */
+const REAL_PROCESS = ["test/e2e/**/*.test.ts", "test/**/*.process.test.ts"];
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // NB: one test file per core, not vitest's default of one fewer (on 2 cores: one file at a
+    // time); much of the suite waits on child processes, sockets, timers and disk.
+    maxWorkers: availableParallelism(),
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...REAL_PROCESS] } },
+      { extends: true, test: { name: "e2e", include: REAL_PROCESS } },
+    ],
   },
 });

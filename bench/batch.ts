@@ -24,7 +24,7 @@ export async function main(): Promise<void> {
     const tracking = join(work, "mlruns");
     const train = spawnSync(
       process.execPath,
-      [join(root, "dist", "cli", "main.js"), "run", "--project", join(root, "models", "flights"), "--pipeline", "__default__", "--tracking-uri", tracking],
+      [join(root, "dist", "cli", "bin.js"), "run", "--project", join(root, "models", "flights"), "--pipeline", "__default__", "--tracking-uri", tracking],
       {
         encoding: "utf8",
       },

@@ -20,7 +20,7 @@ export async function main(): Promise<void> {
     const tracking = join(work, "mlruns");
     const train = spawnSync(
       process.execPath,
-      [join(root, "dist", "cli", "main.js"), "run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__", "--tracking-uri", tracking],
+      [join(root, "dist", "cli", "bin.js"), "run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__", "--tracking-uri", tracking],
       { encoding: "utf8" },
     );
     if (train.status !== 0) throw new Error(`Training failed: ${train.stderr}`);

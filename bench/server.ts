@@ -24,7 +24,7 @@ import { parseJsonRequest } from "../src/tabular/index.js";
 import { report } from "./harness.js";
 
 const root = join(import.meta.dirname, "..");
-const bin = join(root, "dist", "cli", "main.js");
+const bin = join(root, "dist", "cli", "bin.js");
 const benchData = join(root, "..", "shared", "bench-data");
 const DURATION_S = Number(process.env["BENCH_SECONDS"] ?? 5);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const bin = join(root, "dist", "cli", "main.js");
+const bin = join(root, "dist", "cli", "bin.js");
 
 function newestSource(dir) {
   let newest = 0;

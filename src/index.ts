@@ -162,14 +162,5 @@ export { PipeserveError, HTTP_STATUS, type ErrorCode } from "./errors/index.js";
 // Batch prediction.
 export { predictFile, BatchError, type PredictFileOptions, type PredictFileResult, type Shard, type OutputFormat } from "./batch/index.js";
 
-// TODO(issue 16): internals still imported from this module by src/cli and by test/server (both
-// changed by other engineers while this API was narrowed). Drop them once those import from the
-// part folders' index.ts instead; test/api/public-api.test.ts lists them apart.
-export { parseTableFormat, formatIsoDateTimePython } from "./tabular/index.js";
-export { createModelArchive, checkModelArchive, extractModelArchive } from "./store/index.js";
-export { bundlePipelines, writeModel } from "./packager/index.js";
-export { resolveModelUri, readMLmodel, readPipelineJson, readEnvironment } from "./loader/index.js";
-export { BODY_TYPES, TurnBatchedDestination } from "./server/index.js";
-
 // NB: packaged model code reaches `pipeserve` through this registration, wherever the model lives.
 provideHostModule("pipeserve", api, import.meta.url);

@@ -6,16 +6,16 @@ import { UsageError } from "./errors.js";
 /**
  * Loads the runners an operator allows with `--allow-runner module#Export` at start-up (never
  * at request time). The export is a Runner instance or a class with a no-argument constructor;
- * requests then name it by `Export`.
+ * requests then name it by `Export`. A relative module path is relative to `cwd`.
  */
-export async function loadAllowedRunners(specs: readonly string[]): Promise<Record<string, Runner>> {
+export async function loadAllowedRunners(specs: readonly string[], cwd: string = process.cwd()): Promise<Record<string, Runner>> {
   const out: Record<string, Runner> = {};
   for (const spec of specs) {
     const hash = spec.lastIndexOf("#");
     if (hash <= 0 || hash === spec.length - 1) throw new UsageError(`--allow-runner takes module#Export, e.g. ./runners.mjs#GpuRunner; got "${spec}".`);
     const specifier = spec.slice(0, hash);
     const exportName = spec.slice(hash + 1);
-    const url = specifier.startsWith(".") || specifier.startsWith("/") ? pathToFileURL(resolve(specifier)).href : specifier;
+    const url = specifier.startsWith(".") || specifier.startsWith("/") ? pathToFileURL(resolve(cwd, specifier)).href : specifier;
     let mod: Record<string, unknown>;
     try {
       mod = (await import(url)) as Record<string, unknown>;

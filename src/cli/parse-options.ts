@@ -1,3 +1,4 @@
+import { Option } from "commander";
 import { UsageError } from "./errors.js";
 
 /** A whole number within bounds, for numeric flags. */
@@ -33,3 +34,12 @@ export function parseSeconds(flag: string): (value: string) => number {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** `--tracking-uri`, which most commands take. */
+export const trackingOption = (): Option => new Option("--tracking-uri <uri>", "the run store folder (default: $MLFLOW_TRACKING_URI, then ./mlruns)");
+
+/** `--json`, for commands that print something scripts read. */
+export const jsonOption = (): Option => new Option("--json", "print JSON for scripts").default(false);
+
+/** A string flag's value when given and not empty. */
+export const given = (value: unknown): string | undefined => (value ? (value as string) : undefined);

@@ -1,6 +1,10 @@
 import cliProgress from "cli-progress";
-import { BatchError, loadModel, parseTableFormat, predictFile, type OutputFormat, type TableFormat } from "../index.js";
+import { type Command, Option } from "commander";
+import { BatchError, loadModel, predictFile, type OutputFormat, type TableFormat } from "../index.js";
+import { parseTableFormat } from "../tabular/index.js";
 import { UsageError } from "./errors.js";
+import { type CliIo, fromCwd, modelUriFromCwd, trackingUriOf } from "./io.js";
+import { parseInteger, trackingOption } from "./parse-options.js";
 
 export interface PredictCommandOptions {
   modelUri: string;
@@ -26,7 +30,7 @@ function format(flag: string, value: string | undefined): TableFormat | undefine
 }
 
 /** `pipeserve predict`: batch prediction over files, with a progress bar on a terminal and a summary otherwise. */
-export async function predictCommand(options: PredictCommandOptions): Promise<void> {
+export async function predictCommand(options: PredictCommandOptions, io: CliIo): Promise<void> {
   let params: Record<string, unknown> | undefined;
   if (options.params !== undefined) {
     try {
@@ -45,11 +49,11 @@ export async function predictCommand(options: PredictCommandOptions): Promise<vo
   if (!["fail", "skip"].includes(options.onError)) throw new UsageError(`--on-error must be fail or skip; got "${options.onError}".`);
   const inputFormat = format("--content-type/-t", options.inputFormat);
   const outputFormat = format("--output-format", options.outputFormat) as OutputFormat | undefined;
-  const model = await loadModel(options.modelUri, {
-    ...(options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {}),
-    onWarning: (message) => process.stderr.write(`pipeserve: warning: ${message}\n`),
+  const model = await loadModel(modelUriFromCwd(io, options.modelUri), {
+    trackingUri: trackingUriOf(io, options.trackingUri),
+    onWarning: (message) => io.stderr.write(`pipeserve: warning: ${message}\n`),
   });
-  const interactive = process.stderr.isTTY === true;
+  const interactive = io.stderr.isTTY === true;
   // NB: made at the first progress, once it is known whether the total is (Parquet, shards): without one, a percentage and an ETA would be made up.
   let bar = undefined as cliProgress.SingleBar | undefined;
   const startedAt = Date.now();
@@ -59,8 +63,8 @@ export async function predictCommand(options: PredictCommandOptions): Promise<vo
   process.once("SIGTERM", onSignal);
   try {
     const result = await predictFile(model, {
-      input: options.input,
-      output: options.output,
+      input: fromCwd(io, options.input),
+      output: fromCwd(io, options.output),
       ...(inputFormat ? { inputFormat } : {}),
       ...(outputFormat ? { outputFormat } : {}),
       ...(params !== undefined ? { params } : {}),
@@ -69,14 +73,15 @@ export async function predictCommand(options: PredictCommandOptions): Promise<vo
       onError: options.onError as "fail" | "skip",
       ...(shard ? { shard } : {}),
       signal: abort.signal,
-      onNotice: (message) => process.stderr.write(`pipeserve: ${message}\n`),
+      ...(options.input === "-" ? { stdin: io.stdin } : {}),
+      onNotice: (message) => io.stderr.write(`pipeserve: ${message}\n`),
       onProgress: (done, total) => {
         if (!interactive) return;
         const speed = Math.round(done / Math.max(0.001, (Date.now() - startedAt) / 1000));
         if (!bar) {
           const format =
             total === undefined ? "{value} rows | {speed} rows/s" : "{bar} {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}";
-          bar = new cliProgress.SingleBar({ format, hideCursor: true, stream: process.stderr, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
+          bar = new cliProgress.SingleBar({ format, hideCursor: true, stream: io.stderr, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
           bar.start(total ?? done, done, { speed });
         } else {
           if (total === undefined) bar.setTotal(done);
@@ -90,7 +95,7 @@ export async function predictCommand(options: PredictCommandOptions): Promise<vo
     bar?.stop();
     const rate = Math.round(result.rowsRead / Math.max(result.seconds, 1e-6));
     const skipped = result.rowsSkipped > 0 ? `, ${result.rowsSkipped} bad rows set aside in ${result.errorsFile ?? "(stderr)"}` : "";
-    process.stderr.write(
+    io.stderr.write(
       `pipeserve: read ${result.rowsRead} rows, wrote ${result.rowsWritten} predictions in ${result.seconds.toFixed(2)} s (${rate} rows/s)${skipped}; wrote ${options.output === "-" ? "stdout" : options.output}.\n`,
     );
   } finally {
@@ -99,4 +104,46 @@ export async function predictCommand(options: PredictCommandOptions): Promise<vo
     process.off("SIGTERM", onSignal);
     await model.close();
   }
+}
+
+/** Registers `pipeserve predict`. */
+export function registerPredictCommand(program: Command, io: CliIo): void {
+  program
+    .command("predict")
+    .description("Predict a file with a model (like `mlflow models predict`, streamed in chunks for row-wise models).")
+    .requiredOption("-m, --model-uri <uri>", "the model")
+    .option("-i, --input-path <path>", "input file, or - for stdin")
+    .option("-o, --output-path <path>", "output file, or - for stdout")
+    .option("-t, --content-type <format>", "input format: csv, json, jsonl, parquet, arrow (default: from the extension)")
+    .option("--output-format <format>", "output format: csv, json, jsonl, parquet, arrow (default: from the extension)")
+    .option("--params <json>", "runtime params as a JSON object")
+    .option("--runner <name>", "SequentialRunner, ConcurrentRunner or WorkerRunner")
+    .option("--chunk-rows <n>", "rows per chunk (default 10000)", parseInteger("--chunk-rows", 1))
+    .addOption(
+      new Option("--on-error <mode>", "fail: stop at the first bad row; skip: write bad rows to OUTPUT.errors.jsonl and go on")
+        .choices(["fail", "skip"])
+        .default("fail"),
+    )
+    .option("--shard <i/n>", "predict only the i-th of n equal parts of the input")
+    .addOption(trackingOption())
+    .action(async (o: Record<string, unknown>) => {
+      if (!o["inputPath"]) throw new UsageError("Missing the input: -i FILE (or --input-path; - reads stdin).");
+      if (!o["outputPath"]) throw new UsageError("Missing the output: -o FILE (or --output-path; - writes stdout).");
+      await predictCommand(
+        {
+          modelUri: o["modelUri"] as string,
+          input: o["inputPath"] as string,
+          output: o["outputPath"] as string,
+          onError: o["onError"] as string,
+          ...(o["contentType"] ? { inputFormat: o["contentType"] as string } : {}),
+          ...(o["outputFormat"] ? { outputFormat: o["outputFormat"] as string } : {}),
+          ...(o["params"] !== undefined ? { params: o["params"] as string } : {}),
+          ...(o["runner"] ? { runner: o["runner"] as string } : {}),
+          ...(o["chunkRows"] ? { chunkRows: o["chunkRows"] as number } : {}),
+          ...(o["shard"] ? { shard: o["shard"] as string } : {}),
+          ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}),
+        },
+        io,
+      );
+    });
 }

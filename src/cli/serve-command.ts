@@ -1,11 +1,17 @@
 import cluster from "node:cluster";
+import { type Command, Option } from "commander";
 import { pino } from "pino";
 import { ServerState, TurnBatchedDestination, createApp, serveApp } from "../server/index.js";
 import { loadModel } from "../index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
+import { UsageError } from "./errors.js";
+import { type CliIo, modelUriFromCwd, trackingUriOf } from "./io.js";
+import { collect, parseInteger, parseSeconds, parseSize, trackingOption } from "./parse-options.js";
 
 export interface ServeCommandOptions {
   modelUri: string;
+  /** The folder `--allow-runner ./module.mjs#Export` paths are relative to. */
+  cwd: string;
   port: number;
   host: string;
   workers: number;
@@ -79,7 +85,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   try {
     model = await loadModel(options.modelUri, {
       ...(options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {}),
-      runners: await loadAllowedRunners(options.allowRunner),
+      runners: await loadAllowedRunners(options.allowRunner, options.cwd),
       onWarning: (message) => logger.warn(message),
     });
   } catch (error) {
@@ -114,4 +120,64 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   logger
     .child({}, { level: "info" })
     .info({ model: options.modelUri, url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${running.port}` }, "Serving");
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/**
+ * Registers `pipeserve serve`. NB: serve is a real process's command: it logs to fd 1, forks
+ * workers, exits the process when it stops, and commander reads `MODEL_URI` and `PORT` from
+ * `process.env` (not `io.env`).
+ */
+export function registerServeCommand(program: Command, io: CliIo): void {
+  program
+    .command("serve")
+    .description("Serve a model over HTTP: MLflow's /invocations protocol and the Open Inference Protocol v2.")
+    .helpOption("--help", "show help for serve")
+    .addOption(
+      new Option("-m, --model-uri <uri>", "runs:/<run_id>/model, models:/<name>/<version|latest>, models:/<name>@<alias>, a folder, or a .tar.gz")
+        .env("MODEL_URI")
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option("-p, --port <port>", "port to listen on (0 picks a free one)")
+        .env("PORT")
+        .argParser(parseInteger("--port", 0, 65535))
+        .default(5000),
+    )
+    .option("-h, --host <host>", "address to bind", "127.0.0.1")
+    .option("-w, --workers <n>", "worker processes sharing the port", parseInteger("--workers", 1, 256), 1)
+    .option("--allow-runner <module#Export>", "allow requests to choose this runner too (repeatable); loaded once at start", collect, [])
+    .option("--timeout <seconds>", "request timeout (default: $MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT or 60)", parseSeconds("--timeout"))
+    .option("--max-body <size>", "largest request body, e.g. 100mb (default 100mb)", parseSize)
+    .option("--max-queue <n>", "predictions running or waiting before new ones get 503 (default 1024)", parseInteger("--max-queue", 1))
+    .option(
+      "--max-batch-rows <n>",
+      "row-wise models: small requests that arrive together run as one pipeline run of at most this many rows (default 256; 1 turns batching off)",
+      parseInteger("--max-batch-rows", 1),
+    )
+    .option("--model-name <name>", "the model's name in /v2/models/{name} (default: the registered name, else 'model')")
+    .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
+    .option("--debug", "include stack traces in error responses", false)
+    .addOption(trackingOption())
+    .action(async (o: Record<string, unknown>) => {
+      if (!LOG_LEVELS.includes(o["logLevel"] as string))
+        throw new UsageError(`--log-level must be one of fatal, error, warn, info, debug; got "${String(o["logLevel"])}".`);
+      await serveCommand({
+        modelUri: modelUriFromCwd(io, o["modelUri"] as string),
+        cwd: io.cwd,
+        port: o["port"] as number,
+        host: o["host"] as string,
+        workers: o["workers"] as number,
+        allowRunner: o["allowRunner"] as string[],
+        debug: o["debug"] as boolean,
+        logLevel: o["logLevel"] as string,
+        trackingUri: trackingUriOf(io, o["trackingUri"] as string | undefined),
+        ...(o["timeout"] !== undefined ? { timeoutMs: o["timeout"] as number } : {}),
+        ...(o["maxBody"] !== undefined ? { maxBodyBytes: o["maxBody"] as number } : {}),
+        ...(o["maxQueue"] !== undefined ? { maxQueue: o["maxQueue"] as number } : {}),
+        ...(o["maxBatchRows"] !== undefined ? { maxBatchRows: o["maxBatchRows"] as number } : {}),
+        ...(o["modelName"] !== undefined ? { modelName: o["modelName"] as string } : {}),
+      });
+    });
 }

@@ -1,21 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  FileStore,
-  ModelRegistry,
-  checkModelArchive,
-  createModelArchive,
-  extractModelArchive,
-  readEnvironment,
-  readMLmodel,
-  readPipelineJson,
-  resolveModelUri,
-  resolveTrackingUri,
-  signatureFromMlflow,
-} from "../index.js";
-
-type Print = (text: string) => void;
+import type { Command } from "commander";
+import { FileStore, ModelRegistry, resolveTrackingUri, signatureFromMlflow } from "../index.js";
+import { checkModelArchive, createModelArchive, extractModelArchive } from "../store/index.js";
+import { readEnvironment, readMLmodel, readPipelineJson, resolveModelUri } from "../loader/index.js";
+import { type CliIo, type Print, fromCwd, modelUriFromCwd, printer, trackingUriOf } from "./io.js";
+import { given, jsonOption, trackingOption } from "./parse-options.js";
 
 function table(rows: string[][]): string {
   if (rows.length === 0) return "";
@@ -34,7 +25,7 @@ function time(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) : "-";
 }
 
-export async function runsList(options: { experiment?: string; trackingUri?: string; json: boolean }, print: Print): Promise<void> {
+export async function runsList(options: { experiment?: string; trackingUri: string; json: boolean }, print: Print): Promise<void> {
   const store = await FileStore.openExisting(resolveTrackingUri(options.trackingUri));
   const ids = options.experiment ? [(await store.getExperiment(options.experiment)).experimentId] : undefined;
   const runs = await store.searchRuns(ids ? { experimentIds: ids } : {});
@@ -43,7 +34,7 @@ export async function runsList(options: { experiment?: string; trackingUri?: str
   print(table([["RUN ID", "NAME", "EXPERIMENT", "STATUS", "STARTED"], ...runs.map((r) => [r.runId, r.runName, r.experimentId, r.status, time(r.startTime)])]));
 }
 
-export async function runsShow(runId: string, options: { trackingUri?: string; json: boolean }, print: Print): Promise<void> {
+export async function runsShow(runId: string, options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {
   const store = await FileStore.openExisting(resolveTrackingUri(options.trackingUri));
   const run = await store.getRun(runId);
   if (options.json) return print(JSON.stringify(run, null, 2));
@@ -61,7 +52,7 @@ export async function runsShow(runId: string, options: { trackingUri?: string; j
   print(lines.join("\n"));
 }
 
-export async function modelsList(options: { trackingUri?: string; json: boolean }, print: Print): Promise<void> {
+export async function modelsList(options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {
   const models = await new ModelRegistry(resolveTrackingUri(options.trackingUri)).listModels();
   if (options.json) return print(JSON.stringify(models, null, 2));
   if (models.length === 0) return print("No registered models.");
@@ -80,7 +71,7 @@ export async function modelsList(options: { trackingUri?: string; json: boolean 
   );
 }
 
-export async function modelsVersions(name: string, options: { trackingUri?: string; json: boolean }, print: Print): Promise<void> {
+export async function modelsVersions(name: string, options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {
   const versions = await new ModelRegistry(resolveTrackingUri(options.trackingUri)).listVersions(name);
   if (options.json) return print(JSON.stringify(versions, null, 2));
   print(
@@ -91,15 +82,16 @@ export async function modelsVersions(name: string, options: { trackingUri?: stri
   );
 }
 
-export async function modelsAlias(name: string, alias: string, version: string, options: { trackingUri?: string; json: boolean }, print: Print): Promise<void> {
+export async function modelsAlias(name: string, alias: string, version: string, options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {
   const mv = await new ModelRegistry(resolveTrackingUri(options.trackingUri)).setAlias(name, alias, version);
   if (options.json) return print(JSON.stringify(mv, null, 2));
   print(`models:/${name}@${alias} → version ${mv.version}`);
 }
 
 /** `pipeserve inspect`: reads the model's files without running its code. */
-export async function inspect(uri: string, options: { trackingUri?: string; json: boolean }, print: Print): Promise<void> {
-  const resolved = await resolveModelUri(uri, options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {});
+export async function inspect(uri: string, options: { trackingUri: string; json: boolean }, io: CliIo): Promise<void> {
+  const print = printer(io.stdout);
+  const resolved = await resolveModelUri(modelUriFromCwd(io, uri), { trackingUri: options.trackingUri });
   try {
     const { mlmodel, flavor } = await readMLmodel(resolved.dir);
     const pipelineJson = await readPipelineJson(resolved.dir, flavor.pipeline);
@@ -160,15 +152,15 @@ export async function inspect(uri: string, options: { trackingUri?: string; json
   }
 }
 
-export async function exportModel(uri: string, output: string, options: { trackingUri?: string }, print: Print): Promise<void> {
-  const resolved = await resolveModelUri(uri, options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {});
+export async function exportModel(uri: string, output: string, options: { trackingUri: string }, io: CliIo): Promise<void> {
+  const resolved = await resolveModelUri(modelUriFromCwd(io, uri), { trackingUri: options.trackingUri });
   try {
     await readMLmodel(resolved.dir);
-    await createModelArchive(resolved.dir, output);
+    await createModelArchive(resolved.dir, fromCwd(io, output));
   } finally {
     await resolved.cleanup();
   }
-  print(`Exported ${uri} to ${output}`);
+  printer(io.stdout)(`Exported ${uri} to ${output}`);
 }
 
 /**
@@ -176,12 +168,10 @@ export async function exportModel(uri: string, output: string, options: { tracki
  * it into a new run of the store (under a temp name, renamed into `artifacts/model` only once
  * complete and valid), and registers it if named.
  */
-export async function importModel(
-  file: string,
-  options: { name?: string; experiment?: string; trackingUri?: string; json: boolean },
-  print: Print,
-): Promise<void> {
-  await checkModelArchive(file);
+export async function importModel(file: string, options: { name?: string; experiment?: string; trackingUri: string; json: boolean }, io: CliIo): Promise<void> {
+  const print = printer(io.stdout);
+  const archive = fromCwd(io, file);
+  await checkModelArchive(archive);
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
   const experiment = await store.getOrCreateExperiment(options.experiment ?? "Imported models");
   const run = await store.createRun({ experimentId: experiment.experimentId, tags: { "pipeserve.imported_from": file } });
@@ -189,7 +179,7 @@ export async function importModel(
   const target = join(artifacts, "model");
   const partial = join(artifacts, `.model.${randomBytes(6).toString("hex")}.partial`);
   try {
-    await extractModelArchive(file, partial);
+    await extractModelArchive(archive, partial);
     const { flavor } = await readMLmodel(partial);
     await readPipelineJson(partial, flavor.pipeline);
     await rename(partial, target);
@@ -205,4 +195,98 @@ export async function importModel(
     version = (await new ModelRegistry(store.root).createVersion(options.name, modelUri, { runId: run.runId, storageLocation: target })).version;
   if (options.json) return print(JSON.stringify({ runId: run.runId, modelUri, ...(version ? { registeredModel: options.name, version } : {}) }, null, 2));
   print(`Imported ${file} as ${modelUri}${version ? ` (models:/${options.name}/${version})` : ""}`);
+}
+
+/** `--tracking-uri` as the library gets it (see trackingUriOf). */
+const tracking = (io: CliIo, o: Record<string, unknown>): string => trackingUriOf(io, given(o["trackingUri"]));
+
+/** Registers `pipeserve runs list|show`. */
+function registerRunsCommands(program: Command, io: CliIo): void {
+  const print = printer(io.stdout);
+  const runs = program.command("runs").description("List and show tracked runs.");
+  runs
+    .command("list")
+    .description("List runs, newest first.")
+    .option("--experiment <name-or-id>", "only this experiment")
+    .addOption(jsonOption())
+    .addOption(trackingOption())
+    .action((o: Record<string, unknown>) =>
+      runsList({ json: o["json"] as boolean, trackingUri: tracking(io, o), ...(o["experiment"] ? { experiment: o["experiment"] as string } : {}) }, print),
+    );
+  runs
+    .command("show <run-id>")
+    .description("Show a run's params, metrics and tags.")
+    .addOption(jsonOption())
+    .addOption(trackingOption())
+    .action((runId: string, o: Record<string, unknown>) => runsShow(runId, { json: o["json"] as boolean, trackingUri: tracking(io, o) }, print));
+}
+
+/** Registers `pipeserve models list|versions|alias`. */
+function registerModelsCommands(program: Command, io: CliIo): void {
+  const print = printer(io.stdout);
+  const models = program.command("models").description("The model registry: names, versions, aliases.");
+  models
+    .command("list")
+    .description("List registered models.")
+    .addOption(jsonOption())
+    .addOption(trackingOption())
+    .action((o: Record<string, unknown>) => modelsList({ json: o["json"] as boolean, trackingUri: tracking(io, o) }, print));
+  models
+    .command("versions <name>")
+    .description("List a model's versions.")
+    .addOption(jsonOption())
+    .addOption(trackingOption())
+    .action((name: string, o: Record<string, unknown>) => modelsVersions(name, { json: o["json"] as boolean, trackingUri: tracking(io, o) }, print));
+  models
+    .command("alias <name> <alias> <version>")
+    .description("Point an alias at a version (then serve models:/<name>@<alias>).")
+    .addOption(jsonOption())
+    .addOption(trackingOption())
+    .action((name: string, alias: string, version: string, o: Record<string, unknown>) =>
+      modelsAlias(name, alias, version, { json: o["json"] as boolean, trackingUri: tracking(io, o) }, print),
+    );
+}
+
+/** Registers `pipeserve export` and `pipeserve import`: models as .tar.gz archives. */
+function registerArchiveCommands(program: Command, io: CliIo): void {
+  program
+    .command("export")
+    .description("Pack a model into a .tar.gz to copy elsewhere.")
+    .requiredOption("-m, --model-uri <uri>", "the model")
+    .requiredOption("-o, --output <file>", "the archive to write (.tar.gz)")
+    .addOption(trackingOption())
+    .action((o: Record<string, unknown>) => exportModel(o["modelUri"] as string, o["output"] as string, { trackingUri: tracking(io, o) }, io));
+  program
+    .command("import <file>")
+    .description("Unpack a model archive (checked entry by entry) into a new run, and register it with --name.")
+    .option("--name <name>", "register the model under this name")
+    .option("--experiment <name>", "experiment for the new run", "Imported models")
+    .addOption(jsonOption())
+    .addOption(trackingOption())
+    .action((file: string, o: Record<string, unknown>) =>
+      importModel(
+        file,
+        {
+          json: o["json"] as boolean,
+          experiment: o["experiment"] as string,
+          trackingUri: tracking(io, o),
+          ...(o["name"] ? { name: o["name"] as string } : {}),
+        },
+        io,
+      ),
+    );
+}
+
+/** Registers the commands over the run store and its models: inspect, runs, models, export, import (in the help's order). */
+export function registerStoreCommands(program: Command, io: CliIo): void {
+  program
+    .command("inspect")
+    .description("Show a model's signature, params, artifacts, pipeline graph and environment (without running its code).")
+    .requiredOption("-m, --model-uri <uri>", "the model")
+    .addOption(jsonOption())
+    .addOption(trackingOption())
+    .action((o: Record<string, unknown>) => inspect(o["modelUri"] as string, { json: o["json"] as boolean, trackingUri: tracking(io, o) }, io));
+  registerRunsCommands(program, io);
+  registerModelsCommands(program, io);
+  registerArchiveCommands(program, io);
 }

@@ -25,8 +25,10 @@ export class TurnBatchedDestination {
   }
 
   /**
-   * Hands the lines so far to the sink; with a callback (pino's `logger.flush(cb)`), also flushes
-   * the sink and calls back once it has written them.
+   * Hands the lines so far to the sink; with a callback (pino's `logger.flush(cb)`), also asks the
+   * sink to flush and calls back when the sink does. NB: sonic-boom with `minLength: 0` (pino's
+   * default) writes as soon as it can and calls back at once, before its writes are done; to know
+   * every line is on disk, use `flushSync()` (as `serve` does before it exits) or end the sink.
    */
   flush(callback?: (error?: Error) => void): void {
     if (this.#lines.length > 0) {

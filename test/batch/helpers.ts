@@ -1,23 +1,23 @@
 // Shared helpers for the batch suite: the fixture models trained once per file into a temp
 // tracking dir, input files in every format, outputs decoded back with the tabular API, the
-// expected scaler predictions computed by hand from the artifacts, and the built CLI run as a
-// real child process.
-import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+// expected scaler predictions computed by hand from the artifacts, and `pipeserve` run in-process
+// (or, for signals and pipes, as the built bin in a real child process).
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, expect } from "vitest";
 import { FileStore, decodeTable, readTableFile, runProject, tableFromRecords, tableToRecords, writeTableFile, type ColumnTable } from "../../src/index.js";
 import { toJsonValue } from "../../src/tabular/index.js";
+import { finished, runMain, spawnBin } from "../fixtures/cli.js";
+
+export { BIN, ensureBuilt, useBuiltBin } from "../fixtures/cli.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const SCALER_PROJECT = join(ROOT, "test/fixtures/projects/scaler");
 /** Not row-wise: each output depends on the whole batch (x minus the batch mean). */
 export const CENTERER_PROJECT = join(ROOT, "test/fixtures/projects/centerer");
-export const CLI = join(ROOT, "dist/cli/main.js");
 
 /** The formats `pipeserve predict` reads and writes. */
 export const FORMATS = ["csv", "json", "jsonl", "parquet", "arrow"] as const;
@@ -141,66 +141,22 @@ export interface CliOptions {
   cwd?: string;
 }
 
-async function newestSource(dir: string): Promise<number> {
-  let newest = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith(".ts")) newest = Math.max(newest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
-  }
-  return newest;
+/** Runs `pipeserve ...args` in-process (`main` with its own io), to completion. */
+export async function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  const r = await runMain(args, options);
+  return { code: r.code, signal: null, stdout: r.stdout, stderr: r.stderr.toString("utf8") };
 }
 
-async function isStale(): Promise<boolean> {
-  return !existsSync(CLI) || (await stat(CLI)).mtimeMs < (await newestSource(join(ROOT, "src")));
-}
-
-/**
- * Builds dist/ when it is missing or older than src/ (npm test builds before vitest; a bare
- * `vitest run` may not have). NB: the lock file is the one test/cli uses, so test files of
- * both suites running in parallel build one at a time, and only once.
- */
-export async function ensureBuilt(): Promise<void> {
-  if (!(await isStale())) return;
-  await mkdir(join(ROOT, ".tmp"), { recursive: true });
-  const lock = join(ROOT, ".tmp", "cli-build.lock");
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      await writeFile(lock, String(process.pid), { flag: "wx" });
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${lock}; delete it if no build is running.`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  try {
-    if (await isStale())
-      await promisify(execFile)(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT });
-  } finally {
-    await rm(lock, { force: true });
-  }
-}
-
-/** Starts `node dist/cli/main.js ...args` as a real child process. */
-export function startCli(args: readonly string[], options: CliOptions = {}): { child: ReturnType<typeof spawn>; done: Promise<CliResult> } {
-  const env = { ...process.env };
-  delete env["MLFLOW_TRACKING_URI"];
-  delete env["PIPESERVE_DEBUG"];
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on("data", (b: Buffer) => out.push(b));
-  child.stderr.on("data", (b: Buffer) => err.push(b));
-  if (options.stdin !== undefined) child.stdin.end(options.stdin);
-  else child.stdin.end();
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") }));
-  });
+/** Starts the built bin as a real child process (for signals and pipes), stdin piped and ended. */
+export function startCli(args: readonly string[], options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawnBin(args, { ...(options.cwd ? { cwd: options.cwd } : {}), stdio: ["pipe", "pipe", "pipe"] });
+  const done = finished(child).then((r) => ({ ...r, stderr: r.stderr.toString("utf8") }));
+  child.stdin?.end(options.stdin ?? "");
   return { child, done };
 }
 
-/** Runs the CLI to completion. */
-export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+/** Runs the built bin to completion in a real child process. */
+export function runBinCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).done;
 }
 

@@ -339,6 +339,13 @@ describe("atomic output", () => {
     );
     expect(await filesBeside(output)).toEqual([]);
   });
+
+  it.each(FORMATS)("an output folder that does not exist: a clear error, no crash, nothing written (%s)", async (format) => {
+    const output = join(await tempDir("pipeserve-batch-out-"), "missing", `out.${format}`);
+    const error = await rejects(predict({ input: inputs.csv, output }), Error, /the folder .*missing does not exist\. Create it first\./);
+    expect(error instanceof FormatError || error instanceof BatchError, `${error.constructor.name}`).toBe(true);
+    expect(await filesBeside(join(output, ".."))).toEqual([]);
+  });
 });
 
 describe("shards", () => {

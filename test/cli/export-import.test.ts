@@ -1,4 +1,4 @@
-// `pipeserve export` and `pipeserve import` as real child processes: a registered model goes out
+// `pipeserve export` and `pipeserve import` (in-process, main with its own io): a registered model goes out
 // as a .tar.gz and comes back into another store byte for byte, registered under a new name, and
 // predicts the same; hostile archives are refused before anything is written (no run, no store,
 // nothing at any path an entry would have reached), naming the entry.
@@ -8,9 +8,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, ModelRegistry, loadModel, runProject, type ColumnTable } from "../../src/index.js";
 import { HOSTILE_CASES, MODEL_LOOKALIKE, hostileSandbox, tarball } from "../fixtures/hostile-archives.js";
-import { copyProject, fails, listFiles, ok, readYaml11, sha256Of, tempDir, useBuiltCli } from "./helpers.js";
-
-useBuiltCli();
+import { copyProject, fails, listFiles, ok, readYaml11, sha256Of, tempDir } from "./helpers.js";
 
 let tracking: string;
 let runId: string;

@@ -1,13 +1,11 @@
-// `pipeserve modelify` as a real child process: packages a plain inference pipeline from artifacts
+// `pipeserve modelify` (in-process, main with its own io): packages a plain inference pipeline from artifacts
 // that already exist, into a new run or into the run that trained them, with --copy-mode,
 // --artifact-path, --registered-model-name and --json; and its errors.
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, loadModel, type ColumnTable } from "../../src/index.js";
-import { copyProject, fails, ok, readJson, readYaml11, sha256Of, tempDir, useBuiltCli } from "./helpers.js";
-
-useBuiltCli();
+import { copyProject, fails, ok, readJson, readYaml11, sha256Of, tempDir } from "./helpers.js";
 
 let project: string;
 let tracking: string;

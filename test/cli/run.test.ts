@@ -1,4 +1,4 @@
-// `pipeserve run` as a real child process: it prints the run id and the model URI, logs params,
+// `pipeserve run` (in-process, main with its own io): it prints the run id and the model URI, logs params,
 // metrics and tags, honours --experiment / --params / --registered-model-name / --json and the
 // tracking URI order (flag, $MLFLOW_TRACKING_URI, ./mlruns); a failed run exits non-zero, ends
 // FAILED and packages nothing; a broken pipelineMl rule stops it before training and before any
@@ -6,11 +6,9 @@
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadModel, type ColumnTable } from "../../src/index.js";
-import { copyProject, fails, ok, readJson, readYaml11, tempDir, useBuiltCli } from "./helpers.js";
-
-useBuiltCli();
+import { copyProject, fails, ok, readJson, readYaml11, tempDir } from "./helpers.js";
 
 let project: string;
 beforeAll(async () => {
@@ -109,20 +107,24 @@ describe("pipeserve run: a pipelineMl", () => {
 });
 
 describe("pipeserve run: failures", () => {
+  // NB: the fixtures' training nodes write $PIPESERVE_TEST_MARKER; they run in this process, so it is this process's env.
+  let marker: string;
+  beforeEach(async () => {
+    marker = join(await tempDir("pipeserve-marker-"), "trained");
+    process.env["PIPESERVE_TEST_MARKER"] = marker;
+  });
+  afterEach(() => {
+    delete process.env["PIPESERVE_TEST_MARKER"];
+  });
+
   it("a training node that throws: exit 1 with the node's error, the run FAILED, no model, nothing registered", async () => {
-    const failing = await copyProject("failing-training");
+    const failing = await copyProject("broken");
     const tracking = await tempDir("pipeserve-tracking-");
-    const marker = join(await tempDir("pipeserve-marker-"), "trained");
-    const r = await fails(
-      ["run", "--project", failing, "--pipeline", "training", "--tracking-uri", tracking],
-      1,
-      ['pipeserve: Node "train" failed: diverged: loss is NaN'],
-      {
-        env: { PIPESERVE_TEST_MARKER: marker },
-      },
-    );
+    const r = await fails(["run", "--project", failing, "--pipeline", "diverging", "--tracking-uri", tracking], 1, [
+      'pipeserve: Node "train" failed: diverged: loss is NaN',
+    ]);
     expect(r.stdout).not.toContain("Model:");
-    // The marker the rule tests below rely on: with the same env, a training node that runs writes it.
+    // The marker the rule tests below rely on: a training node that runs writes it.
     expect(existsSync(marker), "the first training node ran").toBe(true);
     const runs = JSON.parse(await ok(["runs", "list", "--json", "--tracking-uri", tracking]));
     expect(runs).toHaveLength(1);
@@ -134,17 +136,15 @@ describe("pipeserve run: failures", () => {
   });
 
   it.each([
-    ["rules-memory-artifact", "training", ['"stats" is not in the catalog, so it would live only in memory', "add it to catalog.yml"]],
+    ["broken", "memory_artifact", ['"unsaved_stats" is not in the catalog, so it would live only in memory', "add it to catalog.yml"]],
     ["rules-two-outputs", "training", ["must have exactly one output", "[predictions, explanation]"]],
     ["rules-missing-filepath", "training", ['Dataset "stats" of type JsonArtifactDataset needs a "filepath" string']],
     ["rules-bad-input-name", "training", ['inputName "features" is not an input of the inference pipeline']],
-    ["rules-missing-param", "training", ["needs [params:thresold], which neither catalog.yml nor parameters.yml provide"]],
-  ])("%s: exit 1 before any training node runs and before any run is written", async (name, pipelineName, messages) => {
+    ["broken", "missing_param", ["needs [params:thresold], which neither catalog.yml nor parameters.yml provide"]],
+  ])("%s %s: exit 1 before any training node runs and before any run is written", async (name, pipelineName, messages) => {
     const broken = await copyProject(name);
-    const scratch = await tempDir("pipeserve-marker-");
-    const marker = join(scratch, "trained");
-    const tracking = join(scratch, "mlruns");
-    await fails(["run", "--project", broken, "--pipeline", pipelineName, "--tracking-uri", tracking], 1, messages, { env: { PIPESERVE_TEST_MARKER: marker } });
+    const tracking = join(await tempDir("pipeserve-tracking-"), "mlruns");
+    await fails(["run", "--project", broken, "--pipeline", pipelineName, "--tracking-uri", tracking], 1, messages);
     expect(existsSync(marker), "a training node ran").toBe(false);
     expect(existsSync(tracking), "a run store was written").toBe(false);
   });

@@ -1,4 +1,4 @@
-// `pipeserve runs list/show`, `models list/versions/alias` and `inspect` as real child processes,
+// `pipeserve runs list/show`, `models list/versions/alias` and `inspect` (in-process, main with its own io),
 // in their human and --json forms, over a store with two finished runs (two registered versions)
 // and one failed run in another experiment; and their errors for unknown runs, models, versions,
 // aliases and experiments.
@@ -7,9 +7,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, loadModel, runProject } from "../../src/index.js";
-import { copyProject, fails, ok, tempDir, useBuiltCli } from "./helpers.js";
-
-useBuiltCli();
+import { copyProject, fails, ok, tempDir } from "./helpers.js";
 
 let tracking: string;
 let first: string;
@@ -21,8 +19,8 @@ beforeAll(async () => {
   const linear = await copyProject("linear");
   first = (await runProject({ projectDir: linear, pipelineName: "training", trackingUri: tracking, runName: "first" })).runId;
   second = (await runProject({ projectDir: linear, pipelineName: "training", trackingUri: tracking, params: ["scale=2.0"], runName: "second" })).runId;
-  const failing = await copyProject("failing-training");
-  failed = await runProject({ projectDir: failing, pipelineName: "training", trackingUri: tracking, experiment: "broken" }).then(
+  const failing = await copyProject("broken");
+  failed = await runProject({ projectDir: failing, pipelineName: "diverging", trackingUri: tracking, experiment: "broken" }).then(
     () => {
       throw new Error("the failing fixture succeeded");
     },
@@ -106,7 +104,7 @@ describe("pipeserve runs show", () => {
     expect(Object.keys(run)).toEqual(["info", "params", "metrics", "tags"]);
     expect(run.info).toMatchObject({ runId: failed, status: "FAILED" });
     expect(run.metrics).toEqual({});
-    expect(run.tags["pipeserve.pipeline"]).toBe("training");
+    expect(run.tags["pipeserve.pipeline"]).toBe("diverging");
   });
 
   it.each([

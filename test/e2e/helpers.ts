@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const bin = join(root, "dist", "cli", "main.js");
+export const bin = join(root, "dist", "cli", "bin.js");
 
 /** Builds dist/ when a test runs without `npm test` having built it. */
 export function ensureBuilt(): void {

@@ -65,7 +65,12 @@ describe("a production-only install (the runtime stage without Docker)", () => {
     const installed = await readdir(join(app, "node_modules"));
     for (const devOnly of ["vitest", "typescript", "tsx", "vega-datasets", "autocannon"]) expect(installed).not.toContain(devOnly);
 
-    const server = spawnNode([join(app, "node_modules", "pipeserve", "dist", "cli", "main.js"), "serve", "-p", "0", "--tracking-uri", tracking], {
+    // The executable package.json's "bin" names (the Dockerfile links the same file).
+    const installedPackage = JSON.parse(await readFile(join(app, "node_modules", "pipeserve", "package.json"), "utf8")) as { bin: Record<string, string> };
+    expect(installedPackage.bin).toEqual({ pipeserve: "dist/cli/bin.js" });
+    expect(await readFile(join(root, "Dockerfile"), "utf8")).toContain("/app/node_modules/pipeserve/dist/cli/bin.js /usr/local/bin/pipeserve");
+    const bin = join(app, "node_modules", "pipeserve", installedPackage.bin["pipeserve"] as string);
+    const server = spawnNode([bin, "serve", "-p", "0", "--tracking-uri", tracking], {
       cwd: app,
       env: { MODEL_URI: "models:/penguins/latest" },
     });
@@ -75,7 +80,8 @@ describe("a production-only install (the runtime stage without Docker)", () => {
       const url = await waitForServing(server);
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
-      const body = await readFile(join(root, "..", "shared", "bench-data", "req_1row.json"), "utf8");
+      // NB: shared/bench-data/req_1row.json, copied so the tests read nothing outside the repository.
+      const body = await readFile(join(root, "test", "fixtures", "requests", "penguins-1row.json"), "utf8");
       const response = await fetch(`${url}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
       expect(response.status, stderr).toBe(200);
       expect(await response.json()).toMatchObject({ predictions: [{ species: "Adelie" }] });

@@ -40,15 +40,15 @@ type RuleCase = [why: string, project: string, pipeline: string, cls: ErrorClass
 const RULES: RuleCase[] = [
   [
     "an artifact that is not in the catalog (it would live only in memory)",
-    "rules-memory-artifact",
-    "training",
+    "broken",
+    "memory_artifact",
     PackagingError,
     "INVALID_PIPELINE_ML",
-    ["cannot be packaged", '"stats" is not in the catalog, so it would live only in memory', "add it to catalog.yml with a file type"],
+    ["cannot be packaged", '"unsaved_stats" is not in the catalog, so it would live only in memory', "add it to catalog.yml with a file type"],
   ],
   [
     "an artifact declared as a MemoryDataset",
-    "rules-memory-artifact",
+    "broken",
     "declared_memory",
     PackagingError,
     "INVALID_PIPELINE_ML",
@@ -80,11 +80,11 @@ const RULES: RuleCase[] = [
   ],
   [
     "an inference params: input that parameters.yml does not define",
-    "rules-missing-param",
-    "training",
+    "broken",
+    "missing_param",
     PackagingError,
     "MISSING_INPUTS",
-    ['Pipeline "training" needs [params:thresold], which neither catalog.yml nor parameters.yml provide'],
+    ['Pipeline "missing_param" needs [params:thresold], which neither catalog.yml nor parameters.yml provide'],
   ],
   [
     "an artifact file dataset without a filepath",
@@ -191,9 +191,9 @@ describe("a run that fails after it started", () => {
   }
 
   it("a training node that throws: FAILED, nothing packaged, nothing registered", async () => {
-    const project = await copyProject("failing-training");
+    const project = await copyProject("broken");
     const error = await rejects(
-      runProject({ projectDir: project, pipelineName: "training", trackingUri: tracking }),
+      runProject({ projectDir: project, pipelineName: "diverging", trackingUri: tracking }),
       NodeError,
       'Node "train" failed: diverged: loss is NaN',
     );
@@ -202,11 +202,11 @@ describe("a run that fails after it started", () => {
     const runId = await onlyRun();
     await expectNoModel(runId);
     const run = await (await FileStore.open(tracking)).getRun(runId);
-    expect(run.tags["pipeserve.pipeline"]).toBe("training");
+    expect(run.tags["pipeserve.pipeline"]).toBe("diverging");
   });
 
   it("an inference pipeline that fails on the input example: FAILED, nothing packaged, nothing registered", async () => {
-    const project = await copyProject("failing-training");
+    const project = await copyProject("broken");
     const error = await rejects(
       runProject({ projectDir: project, pipelineName: "bad_inference", trackingUri: tracking }),
       PackagingError,

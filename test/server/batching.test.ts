@@ -3,13 +3,13 @@
  * run. What a client must see is nothing at all: each response is byte for byte the response its
  * request gets alone (JSON, CSV, Arrow, Open Inference), a request that fails fails alone, and a
  * bad request is refused before it joins anyone. What the operator sees is the
- * pipeserve_pipeline_run_requests histogram (requests per run), and `--max-batch-rows` bounds it.
+ * pipeserve_pipeline_run_requests histogram (requests per run), and `--max-batch-rows` bounds it
+ * (the flag on a real `pipeserve serve`: batching.process.test.ts).
  */
 import { describe, expect, it } from "vitest";
 import { serveApp, ServerState, type PipelineModel } from "../../src/index.js";
 import { expectError, postJson, quietApp, quietLogger, send, type App } from "./fixtures/http.js";
-import { SIGNATURES, buildModel, packageBehaviour } from "./fixtures/models.js";
-import { ServeProcess } from "./fixtures/server-process.js";
+import { SIGNATURES, buildModel } from "./fixtures/models.js";
 
 const body = (rows: [number, number][], params?: Record<string, unknown>): string =>
   JSON.stringify({ dataframe_split: { columns: ["a", "b"], data: rows }, ...(params ? { params } : {}) });
@@ -192,28 +192,6 @@ describe("over real sockets", () => {
       expect(stats.runs, "fewer pipeline runs than requests").toBeLessThan(800);
     } finally {
       await running.stop();
-    }
-  });
-
-  it("pipeserve serve --max-batch-rows 1 turns batching off under the same load", async () => {
-    const dir = await packageBehaviour("scale_rows", SIGNATURES.abScale, { rowWise: true });
-    const p = new ServeProcess(["serve", "-m", dir, "-p", "0", "--max-batch-rows", "1"]);
-    try {
-      let url: string | undefined;
-      for (let i = 0; i < 300 && !url; i++) {
-        url = p.logs().find((l) => l.msg === "Serving")?.["url"] as string | undefined;
-        if (!url) await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(url, p.stderr).toBeDefined();
-      const rows = requests(400);
-      const results = await load(url as string, rows, 16);
-      expect(results[399]).toEqual({ predictions: rows[399]!.map(([a, b]) => ({ scaled: a * 2, sum: a + b })) });
-      const metrics = await (await fetch(`${url}/metrics`)).text();
-      expect(metrics).toContain("pipeserve_pipeline_run_requests_sum 400");
-      expect(metrics).toContain("pipeserve_pipeline_run_requests_count 400");
-    } finally {
-      p.child.kill("SIGTERM");
-      await p.exited;
     }
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Replays EVERY applicable MLflow conformance case (shared/conformance/mlflow-cases.json) against
+ * Replays EVERY applicable MLflow conformance case (test/fixtures/conformance/mlflow-cases.json, a copy of shared/conformance/) against
  * the real server: a packaged model of the case's behaviour and signature (fixtures/models.ts),
  * `createApp`, and the case's request through `app.request()` — method, path, Content-Type (or
  * none at all) and body bytes exactly as recorded.
@@ -42,8 +42,8 @@ interface ConformanceCase {
   pipeserve: { applies?: boolean; same_as_mlflow?: boolean; status?: number; error_code?: string; note?: string };
 }
 
-// The shared folder sits beside the repository, here and in CI.
-const CASES = JSON.parse(readFileSync(new URL("../../../shared/conformance/mlflow-cases.json", import.meta.url), "utf8")) as ConformanceCase[];
+// A copy of shared/conformance/ (test/fixtures/conformance/README.md), so the tests need nothing outside the repository.
+const CASES = JSON.parse(readFileSync(new URL("../fixtures/conformance/mlflow-cases.json", import.meta.url), "utf8")) as ConformanceCase[];
 const APPLICABLE = CASES.filter((c) => c.pipeserve.applies !== false);
 
 /** Out of scope (applies: false), and why; a new out-of-scope case must be added here on purpose. */

@@ -7,12 +7,10 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  BODY_TYPES,
   arrowToParquet,
   decodeArrowIpc,
   encodeArrowIpc,
   encodeTable,
-  formatIsoDateTimePython,
   fromArrow,
   parseCsv,
   tableFromColumns,
@@ -21,6 +19,8 @@ import {
   type ColumnTable,
   type MlflowSignature,
 } from "../../src/index.js";
+import { BODY_TYPES } from "../../src/server/index.js";
+import { formatIsoDateTimePython } from "../../src/tabular/index.js";
 import { abBody, expectError, postJson, predictions, quietApp, send, type App } from "./fixtures/http.js";
 import { SIGNATURES, buildModel } from "./fixtures/models.js";
 
@@ -214,6 +214,16 @@ describe("text/csv", () => {
   ])("refuses ?params= that is $why → 400", async ({ query, code, parts }) => {
     await expectError(await post(paramsEcho, "text/csv", "x\nq\n", { query }), 400, code, parts);
   });
+
+  it("to a model without a signature: reads numbers and booleans as CSV files are read, not as text", async () => {
+    const app = quietApp(await buildModel("echo", null));
+    const res = await send(app, "/invocations", { contentType: "text/csv", body: "a,b,c\n39.1,true,x\n2,,FALSE\n" });
+    expect(res.status).toBe(200);
+    expect(await predictions(res)).toEqual([
+      { a: 39.1, b: true, c: "x" },
+      { a: 2, b: null, c: false },
+    ]);
+  });
 });
 
 describe("Arrow, Parquet and NDJSON bodies", () => {
@@ -352,6 +362,17 @@ describe("X-Pipeserve-Ignored-Params", () => {
     const res = await postJson(ab, abBody(undefined, { str_param: "s", int_array: [1, 2] }));
     expect(res.headers.get("x-pipeserve-ignored-params")).toBe("str_param,int_array");
     expect(await predictions(res)).toEqual(AB_ROWS);
+  });
+
+  it.each([
+    ["日本", "%E6%97%A5%E6%9C%AC"],
+    ["a\r\nInjected: yes", "a%0D%0AInjected%3A%20yes"],
+    ["plain", "plain"],
+  ])("carries %j percent-encoded, and the request still succeeds", async (name, encoded) => {
+    const res = await postJson(ab, { dataframe_split: { columns: ["a", "b"], data: [[1, 0.5]] }, params: { [name]: 1 } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Pipeserve-Ignored-Params")).toBe(encoded);
+    expect(res.headers.has("Injected")).toBe(false);
   });
 });
 

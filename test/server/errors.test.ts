@@ -452,6 +452,20 @@ describe("limits", () => {
       expect(await predictions(await first)).toEqual(AB_ROWS);
       await expectAlive(queued, abBody(undefined, { delay_ms: 0 }));
     });
+
+    it("a timed-out prediction keeps its slot until its pipeline stops, so --max-queue bounds real work", async () => {
+      const state = new ServerState();
+      const app = quietApp(await buildModel("sleep", SIGNATURES.sleepParams), { timeoutMs: 50, maxQueue: 1, state });
+      const body = abBody(undefined, { delay_ms: 400 });
+      expect((await postJson(app, body)).status).toBe(504);
+      // The first pipeline is still sleeping: its slot is taken.
+      expect(state.pending).toBe(1);
+      const second = await postJson(app, body);
+      expect(second.status).toBe(503);
+      expect(second.headers.get("Retry-After")).toBe("1");
+      await new Promise((r) => setTimeout(r, 450));
+      expect(state.pending).toBe(0);
+    });
   });
 });
 

@@ -3,12 +3,13 @@
  * (sonic-boom, on a real file) as one write, in order, and nothing is lost at flushSync — the
  * path `pipeserve serve` takes before it exits.
  */
+import { once } from "node:events";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { TurnBatchedDestination } from "../../src/index.js";
+import { TurnBatchedDestination } from "../../src/server/index.js";
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -68,11 +69,18 @@ describe("TurnBatchedDestination", () => {
     expect((await readFile(file, "utf8")).trim().split("\n")).toHaveLength(2);
   });
 
-  it("with the asynchronous sink `serve` uses: logger.flush(cb) calls back once every line is in the file", async () => {
+  it("with the asynchronous sink `serve` uses: every line reaches the file, in order", async () => {
     const { file, sink } = await fileSink(false);
-    const log = pino({ base: null }, new TurnBatchedDestination(sink));
+    const destination = new TurnBatchedDestination(sink);
+    const log = pino({ base: null }, destination);
     for (let i = 0; i < 1000; i++) log.info({ i }, "request");
-    await new Promise<void>((resolve, reject) => log.flush((error) => (error ? reject(error) : resolve())));
+    destination.flush();
+    // NB: wait for sonic-boom itself (its file opened, every write done, closed), not for
+    // logger.flush(cb): that calls back before the writes are done (the known bug below), and
+    // reading the file then saw a torn last line under load ("Unterminated string in JSON").
+    const closed = once(sink, "close");
+    sink.end();
+    await closed;
     const lines = (await readFile(file, "utf8"))
       .trim()
       .split("\n")

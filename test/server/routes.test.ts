@@ -271,6 +271,16 @@ describe("Open Inference Protocol v2", () => {
     expect(((await res.json()) as { outputs: unknown }).outputs).toEqual([{ name: "output-0", shape: [2], datatype: "FP64", data: [2, 5] }]);
   });
 
+  it("reports FP64 for an output column of whole and fractional numbers, whatever comes first (no signature)", async () => {
+    const res = await send(quietApp(await buildModel("echo", null)), "/v2/models/model/infer", {
+      contentType: "application/json",
+      body: JSON.stringify({ inputs: [{ name: "x", shape: [3], datatype: "FP64", data: [1, 2.5, 3] }] }),
+    });
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { outputs: { name: string; datatype: string; data: number[] }[] };
+    expect(out.outputs[0]).toMatchObject({ name: "x", datatype: "FP64", data: [1, 2.5, 3] });
+  });
+
   describe("request-level parameters are the runtime params", () => {
     it.each([
       { why: "a declared param", parameters: { threshold: 0.9 }, ignored: null },

@@ -1,5 +1,5 @@
 /**
- * Replays the MLflow conformance cases (shared/conformance/mlflow-cases.json) whose outcome the
+ * Replays the MLflow conformance cases (test/fixtures/conformance/mlflow-cases.json, a copy of shared/conformance/) whose outcome the
  * tabular core decides: a JSON `/invocations` body goes through parseJsonRequest → enforceSchema →
  * enforceParams → a tiny model → encodePredictions, and the outcome must be the case's (pipeserve's
  * own status and error code where the case says pipeserve does better).
@@ -28,10 +28,8 @@ interface ConformanceCase {
   pipeserve: { applies?: boolean; same_as_mlflow?: boolean; status?: number; error_code?: string };
 }
 
-// The shared folder sits beside the repository, here and in CI.
-const CASES: ConformanceCase[] = JSON.parse(
-  readFileSync(new URL("../../../shared/conformance/mlflow-cases.json", import.meta.url), "utf8"),
-) as ConformanceCase[];
+// A copy of shared/conformance/ (test/fixtures/conformance/README.md), so the tests need nothing outside the repository.
+const CASES: ConformanceCase[] = JSON.parse(readFileSync(new URL("../fixtures/conformance/mlflow-cases.json", import.meta.url), "utf8")) as ConformanceCase[];
 
 /** The tiny models the cases name, as functions of the enforced table and params. */
 const MODELS: Readonly<Record<string, (table: ColumnTable, params: Record<string, unknown>) => unknown>> = {

@@ -1,6 +1,6 @@
 /**
  * The server's lifecycle over REAL sockets and REAL processes: the built CLI
- * (`node dist/cli/main.js serve`, which `npm test` builds first) serving a packaged model on a
+ * (`node dist/cli/bin.js serve`, which `npm test` builds first) serving a packaged model on a
  * free port (`-p 0`, the port read from the "Serving" log line): predictions over TCP, `-w 2`
  * spreading requests over two worker processes (seen by the pid on each request's log line),
  * SIGTERM draining in-flight requests while refusing new connections and exiting 0, a model that

@@ -1,11 +1,12 @@
 // Outputs appear only when complete: a real `pipeserve predict` over a large input, stopped in
 // the middle by SIGTERM, SIGINT, a bad row or SIGKILL, never leaves a file under the output name.
+// The signalled runs are the built bin in a real process; the bad row runs in-process.
 import { existsSync } from "node:fs";
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SCALER_PROJECT, ensureBuilt, expectFailure, startCli, tempDir, useTrainedModel, type CliResult } from "./helpers.js";
+import { SCALER_PROJECT, ensureBuilt, expectFailure, runCli, startCli, tempDir, useTrainedModel, type CliResult } from "./helpers.js";
 
 const scaler = useTrainedModel(SCALER_PROJECT);
 const ROWS = 2_000_000;
@@ -80,8 +81,19 @@ describe("an interrupted run leaves no file under the output name", { timeout: 9
   it("a bad row many chunks in (after 10 chunks were written): exit 1 naming it, and the partial output removed", async () => {
     const dir = await tempDir("pipeserve-batch-kill-");
     const output = join(dir, "out.parquet");
-    const { done } = startCli(["predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-i", badCsv, "-o", output, "--chunk-rows", "1000"]);
-    const result = await done;
+    const result = await runCli([
+      "predict",
+      "-m",
+      scaler().modelUri,
+      "--tracking-uri",
+      scaler().trackingDir,
+      "-i",
+      badCsv,
+      "-o",
+      output,
+      "--chunk-rows",
+      "1000",
+    ]);
     expectFailure(result, 1, `row ${BAD_ROW} holds "abc"`, "column x", "Stopped at a bad input row");
     expect(await readdir(dir)).toEqual([]);
   });

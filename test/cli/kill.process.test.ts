@@ -2,16 +2,17 @@
 // the model is assembled under `artifacts/.model.<hex>.partial` and renamed into
 // `artifacts/model` only when complete, so after the kill `artifacts/model` is either absent or
 // complete. The `slow-package` fixture writes a large artifact, so packaging takes long enough to
-// be caught while the .partial folder exists.
+// be caught while the .partial folder exists. The killed run is the built bin in a real process;
+// the checks after it run in-process.
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, ModelLoadError, ModelRegistry, NotFoundError, loadModel } from "../../src/index.js";
 import { rejects } from "../packager/helpers.js";
-import { copyProject, fails, ok, readJson, sha256Of, spawnCli, tempDir, useBuiltCli } from "./helpers.js";
+import { copyProject, fails, ok, readJson, sha256Of, spawnBin, tempDir, useBuiltBin } from "./helpers.js";
 
-useBuiltCli();
+useBuiltBin();
 
 const PARTIAL = /^\.model\.[0-9a-f]{12}\.partial$/;
 
@@ -36,7 +37,7 @@ beforeAll(async () => {
 describe("SIGKILL while packaging", () => {
   it("leaves no visible half model, registers nothing, and the store stays usable", async () => {
     const tracking = await tempDir("pipeserve-tracking-");
-    const child = spawnCli(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--params", "blob_mb=150"]);
+    const child = spawnBin(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--params", "blob_mb=150"]);
     let stderr = "";
     child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+/** The `pipeserve` executable: `main` over the real process. */
+import { processIo } from "./io.js";
+import { main } from "./main.js";
+
+const code = await main(process.argv.slice(2), processIo());
+if (code !== 0) process.exitCode = code;

@@ -1,0 +1,80 @@
+import { type Command, Option } from "commander";
+import { INPUT_TYPES, modelify, runProject, type InputType } from "../index.js";
+import { type CliIo, fromCwd, printer, trackingUriOf } from "./io.js";
+import { collect, given, jsonOption, trackingOption } from "./parse-options.js";
+
+/** Registers `pipeserve run`: a project's pipeline in a tracked run. */
+function registerRunCommand(program: Command, argv: readonly string[], io: CliIo): void {
+  const print = printer(io.stdout);
+  program
+    .command("run")
+    .description("Run a project's pipeline in a tracked run; a pipelineMl also packages (and maybe registers) its inference pipeline.")
+    .requiredOption("--project <dir>", "the project folder (pipelines.ts, conf/catalog.yml, conf/parameters.yml)")
+    .requiredOption("--pipeline <name>", "the pipeline to run (a key of the exported `pipelines`)")
+    .option("--params <key=value>", "override a parameter (repeatable; dotted keys for nested ones)", collect, [])
+    .option("--experiment <name>", "experiment to log into", "Default")
+    .option("--run-name <name>", "name of the run")
+    .option("--registered-model-name <name>", "register the packaged model under this name")
+    .addOption(jsonOption())
+    .addOption(trackingOption())
+    .action(async (o: Record<string, unknown>) => {
+      const result = await runProject({
+        projectDir: fromCwd(io, o["project"] as string),
+        pipelineName: o["pipeline"] as string,
+        params: o["params"] as string[],
+        experiment: o["experiment"] as string,
+        command: argv.join(" "),
+        trackingUri: trackingUriOf(io, given(o["trackingUri"])),
+        ...(o["runName"] ? { runName: o["runName"] as string } : {}),
+        ...(o["registeredModelName"] ? { registeredModelName: o["registeredModelName"] as string } : {}),
+      });
+      if (o["json"]) return print(JSON.stringify(result, null, 2));
+      print(`Run ${result.runId} finished.`);
+      if (result.modelUri) print(`Model: ${result.modelUri}`);
+      if (result.registeredVersion) print(`Registered: models:/${result.registeredVersion.name}/${result.registeredVersion.version}`);
+    });
+}
+
+/** Registers `pipeserve modelify`: an inference pipeline packaged from artifacts that already exist. */
+function registerModelifyCommand(program: Command, io: CliIo): void {
+  const print = printer(io.stdout);
+  program
+    .command("modelify")
+    .description("Package an inference pipeline from artifacts that already exist (like kedro-mlflow's modelify).")
+    .requiredOption("--project <dir>", "the project folder")
+    .requiredOption("--pipeline <name>", "the inference pipeline")
+    .requiredOption("--input-name <name>", "the input that receives the request's data")
+    .option("--run-id <id>", "package into this run (default: a new run)")
+    .addOption(new Option("--copy-mode <mode>", "how artifacts reach the nodes").choices(["assign", "copy", "deepcopy"]).default("assign"))
+    .addOption(new Option("--input-type <type>", "the form the request's data reaches the pipeline in").choices([...INPUT_TYPES]).default("dataframe"))
+    .option("--row-wise", "each output row depends on its input row alone: predict files in chunks, batch small concurrent requests", false)
+    .option("--registered-model-name <name>", "register the model under this name")
+    .option("--artifact-path <path>", "folder under the run's artifacts", "model")
+    .option("--experiment <name>", "experiment for a new run", "Default")
+    .addOption(jsonOption())
+    .addOption(trackingOption())
+    .action(async (o: Record<string, unknown>) => {
+      const result = await modelify({
+        projectDir: fromCwd(io, o["project"] as string),
+        pipelineName: o["pipeline"] as string,
+        inputName: o["inputName"] as string,
+        copyMode: o["copyMode"] as "assign",
+        inputType: o["inputType"] as InputType,
+        rowWise: o["rowWise"] as boolean,
+        artifactPath: o["artifactPath"] as string,
+        experiment: o["experiment"] as string,
+        trackingUri: trackingUriOf(io, given(o["trackingUri"])),
+        ...(o["runId"] ? { runId: o["runId"] as string } : {}),
+        ...(o["registeredModelName"] ? { registeredModelName: o["registeredModelName"] as string } : {}),
+      });
+      if (o["json"]) return print(JSON.stringify(result, null, 2));
+      print(`Model: ${result.modelUri}`);
+      if (result.registeredVersion) print(`Registered: models:/${result.registeredVersion.name}/${result.registeredVersion.version}`);
+    });
+}
+
+/** Registers the commands over a project folder: `run` (which logs `argv`, the command line, in its run's tags) and `modelify`. */
+export function registerProjectCommands(program: Command, argv: readonly string[], io: CliIo): void {
+  registerRunCommand(program, argv, io);
+  registerModelifyCommand(program, io);
+}

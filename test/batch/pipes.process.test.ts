@@ -1,0 +1,135 @@
+// `pipeserve predict` where it needs a real process: the built bin reading stdin and writing
+// stdout through pipes (binary formats included), bad rows on stderr beside predictions on
+// stdout, and the progress bar on a pseudo-terminal.
+import { spawn, spawnSync } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { encodeTable, type ColumnTable } from "../../src/index.js";
+import {
+  BIN,
+  SCALER_PROJECT,
+  XS,
+  decodeOutput,
+  ensureBuilt,
+  expectSuccess,
+  expectedScaler,
+  readOutput,
+  runBinCli,
+  tempDir,
+  useTrainedModel,
+  writeInput,
+  xTable,
+  type CliOptions,
+  type CliResult,
+} from "./helpers.js";
+
+const scaler = useTrainedModel(SCALER_PROJECT);
+const inputs = {} as Record<"csv" | "parquet", string>;
+let badCsv: string;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  const dir = await tempDir();
+  for (const format of ["csv", "parquet"] as const) inputs[format] = await writeInput(join(dir, `xs.${format}`), xTable(XS), format);
+  badCsv = join(dir, "bad.csv");
+  await writeFile(badCsv, ["x", ...Array.from({ length: 50 }, (_, i) => (i === 37 ? "abc" : String(i / 10)))].join("\n") + "\n");
+}, 120_000);
+
+const expected = (margin = 0, xs: readonly number[] = XS): Promise<ColumnTable> => expectedScaler(scaler().modelDir, xs, margin);
+
+/** `pipeserve predict -m <scaler> --tracking-uri <dir> ...args`, the built bin in a real process. */
+function predict(args: readonly string[], options?: CliOptions): Promise<CliResult> {
+  return runBinCli(["predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, ...args], options);
+}
+
+/** A fresh dir for one run's output. */
+const outDir = (): Promise<string> => tempDir("pipeserve-batch-cli-");
+
+// NB: every run starts a Node process that loads the model and its libraries (~1.5 s of CPU).
+const SLOW = { timeout: 90_000 };
+
+describe.concurrent("stdin and stdout", SLOW, () => {
+  it("-i - -t csv reads stdin; -o - --output-format jsonl: stdout holds the predictions only, the summary goes to stderr", async () => {
+    const result = await predict(["-i", "-", "-t", "csv", "-o", "-", "--output-format", "jsonl", "--chunk-rows", "7"], { stdin: await readFile(inputs.csv) });
+    expectSuccess(result);
+    const lines = result.stdout.toString("utf8").split("\n");
+    expect(lines.pop(), "ends with a newline").toBe("");
+    expect(lines).toHaveLength(20);
+    for (const line of lines) expect(Object.keys(JSON.parse(line) as object)).toEqual(["label", "score"]);
+    expect(decodeOutput(result.stdout, "jsonl")).toEqual(await expected());
+    expect(result.stderr).toMatch(/^pipeserve: read 20 rows, wrote 20 predictions in [\d.]+ s \(\d+ rows\/s\); wrote stdout\.\n$/);
+  });
+
+  it("binary formats through pipes: -i - -t arrow -o - --output-format arrow (a complete file, exit 0)", async () => {
+    const result = await predict(["-i", "-", "-t", "arrow", "-o", "-", "--output-format", "arrow"], { stdin: encodeTable(xTable(XS), "arrows") as Uint8Array });
+    expectSuccess(result);
+    expect(decodeOutput(result.stdout, "arrow")).toEqual(await expected());
+  });
+
+  it("-o - --output-format parquet writes a complete Parquet file to stdout", async () => {
+    const result = await predict(["-i", inputs.parquet, "-o", "-", "--output-format", "parquet", "--chunk-rows", "7"]);
+    expectSuccess(result);
+    expect(decodeOutput(result.stdout, "parquet")).toEqual(await expected());
+  });
+
+  it("--on-error skip onto stdout: the bad rows go to stderr as JSON lines, stdout stays data only", async () => {
+    const result = await predict(["-i", badCsv, "-o", "-", "--output-format", "csv", "--on-error", "skip"]);
+    expectSuccess(result);
+    expect(decodeOutput(result.stdout, "csv").numRows).toBe(49);
+    const [errorLine] = result.stderr.split("\n");
+    expect(JSON.parse(errorLine ?? "")).toMatchObject({ row: 38, data: { x: "abc" } });
+    expect(result.stderr).toContain("1 bad rows set aside in (stderr); wrote stdout.");
+  });
+});
+
+/** util-linux `script`, which runs a command on a pseudo-terminal (absent or different on some systems: then skipped). */
+const hasScript = spawnSync("script", ["-V"], { encoding: "utf8" }).stdout?.includes("util-linux") ?? false;
+
+describe.concurrent("progress on a terminal", SLOW, () => {
+  /** Runs a prediction with stderr on a pseudo-terminal; returns what the terminal showed. */
+  function onTerminal(input: string, output: string): Promise<{ code: number | null; screen: string }> {
+    const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+    const command = [
+      process.execPath,
+      BIN,
+      "predict",
+      "-m",
+      scaler().modelUri,
+      "--tracking-uri",
+      scaler().trackingDir,
+      "-i",
+      input,
+      "-o",
+      output,
+      "--chunk-rows",
+      "7",
+    ]
+      .map(quote)
+      .join(" ");
+    return new Promise((resolve, reject) => {
+      const child = spawn("script", ["-qec", command, "/dev/null"], { stdio: ["ignore", "pipe", "inherit"] });
+      const parts: Buffer[] = [];
+      child.stdout.on("data", (b: Buffer) => parts.push(b));
+      child.once("error", reject);
+      child.once("close", (code) => resolve({ code, screen: Buffer.concat(parts).toString("utf8") }));
+    });
+  }
+
+  it.skipIf(!hasScript)("a bar with the rows done, the rate, and the ETA when the total is known (Parquet)", async () => {
+    const output = join(await outDir(), "out.csv");
+    const { code, screen } = await onTerminal(inputs.parquet, output);
+    expect(code, screen).toBe(0);
+    expect(screen).toMatch(/100% \| 20\/20 rows \| \d+ rows\/s \| ETA 0s/);
+    expect(await readOutput(output, "csv")).toEqual(await expected());
+  });
+
+  it.skipIf(!hasScript)("without a known total (CSV): rows and rate, no made-up percentage or ETA", async () => {
+    const output = join(await outDir(), "out.csv");
+    const { code, screen } = await onTerminal(inputs.csv, output);
+    expect(code, screen).toBe(0);
+    expect(screen).toMatch(/20 rows \| \d+ rows\/s/);
+    expect(screen).not.toContain("ETA");
+    expect(screen).not.toContain("%");
+  });
+});

@@ -1,0 +1,59 @@
+// The built bin (dist/cli/bin.js, package.json's "bin") in real processes: it passes the real
+// process's argv, streams, environment and folder to main, turns main's code into the exit code,
+// and prints the same help and output as main in-process.
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FileStore, pipeserveVersion } from "../../src/index.js";
+import { runMain } from "../fixtures/cli.js";
+import { runBin, tempDir, useBuiltBin } from "./helpers.js";
+
+useBuiltBin();
+
+let cwd: string;
+beforeAll(async () => {
+  cwd = await tempDir("pipeserve-bin-");
+  await FileStore.open(join(cwd, "mlruns"));
+  const other = await FileStore.open(join(cwd, "env-store"));
+  await other.createRun({ experimentId: "0" });
+});
+
+describe.concurrent("the pipeserve bin", () => {
+  it.each(["--help", "-V", "serve --help", "predict --help"])("pipeserve %s: exit 0, the same bytes as main in-process", async (line) => {
+    const args = line.split(" ");
+    const [bin, inProcess] = await Promise.all([runBin(args), runMain(args)]);
+    expect([bin.code, bin.stderr.toString()]).toEqual([0, ""]);
+    expect(bin.stdout.toString()).toBe(inProcess.stdout.toString());
+    const stdout = bin.stdout.toString();
+    if (line === "-V") expect(stdout).toBe(`${pipeserveVersion()}\n`);
+    if (line === "--help") {
+      expect(stdout).toMatch(/^Usage: pipeserve \[options\] \[command\]\n/);
+      for (const command of ["serve", "predict", "run", "modelify", "inspect", "runs", "models", "export", "import"])
+        expect(stdout).toMatch(new RegExp(`^  ${command} `, "m"));
+    }
+  });
+
+  it("a usage error: exit 2, commander's message and the hint on stderr", async () => {
+    const r = await runBin(["nope"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout.toString()).toBe("");
+    expect(r.stderr.toString()).toBe("error: unknown command 'nope'\n(run with --help for usage)\n");
+  });
+
+  it("a failure: exit 1 and one line; PIPESERVE_DEBUG=1 adds the stack", async () => {
+    const missing = join(cwd, "nowhere");
+    const plain = await runBin(["runs", "list", "--tracking-uri", missing]);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr.toString()).toMatch(new RegExp(`^pipeserve: There is no run store at ${missing}: .*\\n$`));
+    const debug = await runBin(["runs", "list", "--tracking-uri", missing], { env: { PIPESERVE_DEBUG: "1" } });
+    expect(debug.code).toBe(1);
+    expect(debug.stderr.toString()).toMatch(/^NotFoundError: There is no run store .*\n\s+at /m);
+  });
+
+  it("reads ./mlruns from its working folder, and $MLFLOW_TRACKING_URI from its environment", async () => {
+    const fromCwd = await runBin(["runs", "list"], { cwd });
+    expect([fromCwd.code, fromCwd.stdout.toString()]).toEqual([0, "No runs.\n"]);
+    const fromEnv = await runBin(["runs", "list", "--json"], { cwd, env: { MLFLOW_TRACKING_URI: join(cwd, "env-store") } });
+    expect(fromEnv.code).toBe(0);
+    expect(JSON.parse(fromEnv.stdout.toString())).toHaveLength(1);
+  });
+});
