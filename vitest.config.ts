@@ -4,9 +4,12 @@ import { configDefaults, defineConfig } from "vitest/config";
 /**
  * Tests that need real processes (the built bin, signals, pipes, a terminal, `serve`, npm):
  * test/e2e and every `*.process.test.ts`. `npm run test:e2e` runs them; `npm run test:unit`
- * runs the rest, in-process; `npm test` runs both.
+ * runs the rest, in-process; `npm test` runs both. Long reliability scenarios (load, kills,
+ * soak-like loops) live in test/reliability: `npm run test:reliability`, run by .ci/run after
+ * `npm test`, so the main suite stays within its time budget.
  */
 const REAL_PROCESS = ["test/e2e/**/*.test.ts", "test/**/*.process.test.ts"];
+const RELIABILITY = ["test/reliability/**/*.test.ts"];
 
 export default defineConfig({
   test: {
@@ -17,8 +20,9 @@ export default defineConfig({
     // time); much of the suite waits on child processes, sockets, timers and disk.
     maxWorkers: availableParallelism(),
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...REAL_PROCESS] } },
-      { extends: true, test: { name: "e2e", include: REAL_PROCESS } },
+      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...REAL_PROCESS, ...RELIABILITY] } },
+      { extends: true, test: { name: "e2e", include: REAL_PROCESS, exclude: [...configDefaults.exclude, ...RELIABILITY] } },
+      { extends: true, test: { name: "reliability", include: RELIABILITY, testTimeout: 300_000 } },
     ],
   },
 });
