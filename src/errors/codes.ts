@@ -20,6 +20,7 @@ export const ERROR_CODES = {
     "INTERNAL_ERROR",
     "TEMPORARILY_UNAVAILABLE",
     "DEADLINE_EXCEEDED",
+    "CLIENT_CLOSED_REQUEST",
   ],
   /** runtime: building and running pipelines (`PipelineError`). */
   pipeline: [
@@ -137,6 +138,8 @@ export const HTTP_STATUS = {
   INTERNAL_ERROR: 500,
   TEMPORARILY_UNAVAILABLE: 503,
   DEADLINE_EXCEEDED: 504,
+  // NB: nginx's status for a client that closed its connection before the answer; no client sees it.
+  CLIENT_CLOSED_REQUEST: 499,
   // runtime: pipelines built wrong are the caller's mistake; failures while running are not.
   PIPELINE_ERROR: 500,
   NODE_FAILED: 500,

@@ -22,6 +22,19 @@ export class HttpError extends PipeserveError<HttpErrorCode> {
   }
 }
 
+/**
+ * The status of a request whose client closed the connection before its body was read (nginx's
+ * 499): no client sees it; the request log and metrics label it `aborted`.
+ */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/** A client that closed its connection while uploading its request: there is no one left to answer. */
+export class ClientAbortError extends HttpError {
+  constructor() {
+    super("CLIENT_CLOSED_REQUEST", "The client closed the connection before its request body was read.");
+  }
+}
+
 /** What the client gets for an error: status, MLflow-shaped body, extra headers; and whether it is our fault (to log loudly). */
 export interface ErrorReply {
   status: number;

@@ -70,8 +70,8 @@ export class ServerMetrics {
 
   readonly #requestChildren = new Map<string, { count: { inc(): void }; latency: { observe(value: number): void } }>();
 
-  /** Counts a finished request and its latency. */
-  observeRequest(route: string, method: string, status: number, seconds: number): void {
+  /** Counts a finished request and its latency; `status` is the response's, or `aborted`. */
+  observeRequest(route: string, method: string, status: number | "aborted", seconds: number): void {
     const key = `${route} ${method} ${status}`;
     let child = this.#requestChildren.get(key);
     if (!child) {

@@ -1,11 +1,28 @@
-import { HttpError } from "./errors.js";
+import { ClientAbortError, HttpError } from "./errors.js";
+
+/** Whether reading failed because the client went away (its request is aborted, or its socket reset). */
+function clientGone(request: Request, error: unknown): boolean {
+  if (request.signal.aborted) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE" || (error instanceof Error && error.name === "AbortError");
+}
 
 /**
  * Reads a request's body, refusing more than `limit` bytes without buffering the excess.
  * Framework-free: any web `Request` (Hono's `c.req.raw`).
- * @throws HttpError REQUEST_TOO_LARGE (413) when the declared or the streamed length is over the limit.
+ * @throws HttpError REQUEST_TOO_LARGE (413) when the declared or the streamed length is over the limit;
+ * ClientAbortError when the client closes its connection before the body is read.
  */
 export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  try {
+    return await readWhole(request, limit);
+  } catch (error) {
+    if (error instanceof HttpError || !clientGone(request, error)) throw error;
+    throw new ClientAbortError();
+  }
+}
+
+async function readWhole(request: Request, limit: number): Promise<Uint8Array> {
   const length = request.headers.get("content-length");
   const tooLarge = (): HttpError => new HttpError("REQUEST_TOO_LARGE", `The request body is larger than the limit of ${limit} bytes (--max-body).`);
   if (length !== null && /^\d+$/.test(length)) {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { CLIENT_CLOSED_STATUS } from "./errors.js";
 import type { ServerMetrics } from "./metrics.js";
 
 /** What the access log and the request metrics record of a finished request. */
@@ -8,6 +9,7 @@ export interface FinishedRequest {
   route: string;
   method: string;
   path: string;
+  /** The response's status; CLIENT_CLOSED_STATUS (499) for a client that left while uploading. */
   status: number;
   seconds: number;
 }
@@ -15,7 +17,8 @@ export interface FinishedRequest {
 /**
  * Counts finished requests in the metrics and writes one JSON access-log line for each, after
  * their responses are on their way: one `setImmediate` per event-loop turn takes every request
- * that finished in it, so neither adds to a client's latency.
+ * that finished in it, so neither adds to a client's latency. A client that closed its connection
+ * while uploading is no server error: it is labelled `aborted` and logged at info, without a stack.
  */
 export class RequestLog {
   readonly #pending: FinishedRequest[] = [];
@@ -37,8 +40,11 @@ export class RequestLog {
     const done = this.#pending.splice(0);
     const info = this.#log.isLevelEnabled("info");
     for (const r of done) {
-      this.#metrics.observeRequest(r.route, r.method, r.status, r.seconds);
-      if (info) this.#log.info({ reqId: r.reqId, method: r.method, path: r.path, status: r.status, ms: Math.round(r.seconds * 1e6) / 1e3 }, "request");
+      const status = r.status === CLIENT_CLOSED_STATUS ? "aborted" : r.status;
+      this.#metrics.observeRequest(r.route, r.method, status, r.seconds);
+      if (!info) continue;
+      const line = { reqId: r.reqId, method: r.method, path: r.path, status, ms: Math.round(r.seconds * 1e6) / 1e3 };
+      this.#log.info(line, status === "aborted" ? "request aborted: the client closed the connection while uploading" : "request");
     }
   }
 }

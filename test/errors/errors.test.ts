@@ -58,6 +58,7 @@ describe("the code → HTTP status table", () => {
       INTERNAL_ERROR: 500,
       TEMPORARILY_UNAVAILABLE: 503,
       DEADLINE_EXCEEDED: 504,
+      CLIENT_CLOSED_REQUEST: 499,
     });
   });
 

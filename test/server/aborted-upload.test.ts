@@ -1,0 +1,80 @@
+/**
+ * A client that closes its connection while its request body is still uploading (issue 14, item
+ * 5): no server error. It is counted under its own status label, `aborted`, and logged at info
+ * without a stack, on both protocols and for declared and chunked bodies; the server keeps serving.
+ */
+import { connect } from "node:net";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServerState, createApp, serveApp, type RunningServer } from "../../src/index.js";
+import { ServerMetrics } from "../../src/server/index.js";
+import { SIGNATURES, buildModel } from "./fixtures/models.js";
+
+const lines: Record<string, unknown>[] = [];
+const metrics = new ServerMetrics();
+let running: RunningServer;
+
+beforeAll(async () => {
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const logger = pino({ level: "info" }, sink);
+  const state = new ServerState();
+  const app = createApp(await buildModel("echo", SIGNATURES.ab), { logger, metrics, state });
+  running = await serveApp(app as never, { port: 0, host: "127.0.0.1", state, logger: pino({ level: "silent" }), onStopped: () => undefined });
+});
+
+afterAll(async () => {
+  await running?.stop();
+});
+
+/** Sends the head and part of a body on a raw socket, then closes the connection. */
+async function uploadThenLeave(path: string, chunked: boolean): Promise<void> {
+  const socket = connect(running.port, "127.0.0.1");
+  await new Promise((resolve) => socket.once("connect", resolve));
+  const part = '{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 0.5]';
+  const framing = chunked ? `Transfer-Encoding: chunked\r\n\r\n${part.length.toString(16)}\r\n${part}\r\n` : `Content-Length: 10000\r\n\r\n${part}`;
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${framing}`);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  socket.destroy();
+}
+
+async function until<T>(what: string, find: () => T | undefined): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const found = find();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+describe("a client that leaves mid-upload", () => {
+  it.each([
+    { path: "/invocations", route: "/invocations", chunked: false },
+    { path: "/invocations", route: "/invocations", chunked: true },
+    { path: "/v2/models/model/infer", route: "/v2/models/:name/infer", chunked: false },
+    { path: "/v2/models/model/infer", route: "/v2/models/:name/infer", chunked: true },
+  ])("$path (chunked: $chunked) → counted as aborted, logged at info without a stack", async ({ path, route, chunked }) => {
+    const before = lines.length;
+    await uploadThenLeave(path, chunked);
+    const line = await until("the request's log line", () => lines.slice(before).find((l) => l["path"] === path));
+    expect(line).toMatchObject({ level: 30, status: "aborted", msg: expect.stringContaining("the client closed the connection") });
+    expect(lines.slice(before).filter((l) => (l["level"] as number) >= 40 || "err" in l)).toEqual([]);
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(new RegExp(`pipeserve_http_requests_total\\{route="${route.replace(/[/:]/g, "\\$&")}",method="POST",status="aborted"\\} [1-9]`));
+    expect(text).not.toContain('status="500"');
+  });
+
+  it("leaves the server serving", async () => {
+    const res = await fetch(`http://127.0.0.1:${running.port}/invocations`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: '{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 0.5]]}}',
+    });
+    expect(res.status).toBe(200);
+  });
+});
