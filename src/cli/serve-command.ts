@@ -21,6 +21,8 @@ export interface ServeCommandOptions {
   maxBodyBytes?: number;
   maxQueue?: number;
   maxBatchRows?: number;
+  maxRows?: number;
+  maxCells?: number;
   modelName?: string;
   trackingUri?: string;
   logLevel: string;
@@ -104,6 +106,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
     ...(options.maxBatchRows !== undefined ? { maxBatchRows: options.maxBatchRows } : {}),
+    ...(options.maxRows !== undefined ? { maxRows: options.maxRows } : {}),
+    ...(options.maxCells !== undefined ? { maxCells: options.maxCells } : {}),
     ...(options.modelName !== undefined ? { modelName: options.modelName } : {}),
   });
   const running = await serveApp(app as never, {
@@ -156,6 +160,12 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       "row-wise models: small requests that arrive together run as one pipeline run of at most this many rows (default 256; 1 turns batching off)",
       parseInteger("--max-batch-rows", 1),
     )
+    .option("--max-rows <n>", "rows one request may hold; more is refused with 413 while the body is read (default 1000000)", parseInteger("--max-rows", 1))
+    .option(
+      "--max-cells <n>",
+      "cells (rows × columns, or values of a JSON body) one request may hold; more is refused with 413 (default 20000000)",
+      parseInteger("--max-cells", 1),
+    )
     .option("--model-name <name>", "the model's name in /v2/models/{name} (default: the registered name, else 'model')")
     .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
     .option("--debug", "include stack traces in error responses", false)
@@ -177,6 +187,8 @@ export function registerServeCommand(program: Command, io: CliIo): void {
         ...(o["maxBody"] !== undefined ? { maxBodyBytes: o["maxBody"] as number } : {}),
         ...(o["maxQueue"] !== undefined ? { maxQueue: o["maxQueue"] as number } : {}),
         ...(o["maxBatchRows"] !== undefined ? { maxBatchRows: o["maxBatchRows"] as number } : {}),
+        ...(o["maxRows"] !== undefined ? { maxRows: o["maxRows"] as number } : {}),
+        ...(o["maxCells"] !== undefined ? { maxCells: o["maxCells"] as number } : {}),
         ...(o["modelName"] !== undefined ? { modelName: o["modelName"] as string } : {}),
       });
     });

@@ -53,7 +53,7 @@ export const ERROR_CODES = {
     "READ_ONLY",
   ],
   /** tabular: reading, converting and checking data (`TabularError`); bad input carries MLflow's codes. */
-  tabular: ["TABULAR_ERROR", "BAD_REQUEST", "INVALID_PARAMETER_VALUE"],
+  tabular: ["TABULAR_ERROR", "BAD_REQUEST", "INVALID_PARAMETER_VALUE", "REQUEST_TOO_LARGE"],
   /** store: runs, the registry, archives (`StoreError`). */
   store: ["STORE_ERROR", "RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "INVALID_ARCHIVE", "CORRUPT_STORE"],
   /** packager: building and writing a model (`PackagingError`). */

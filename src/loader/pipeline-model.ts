@@ -23,6 +23,7 @@ import {
   type ColumnTable,
   type InputType,
   type Signature,
+  type TableLimits,
 } from "../tabular/index.js";
 import { isPlainObject } from "../util/index.js";
 import { ModelLoadError, RunnerNotAllowedError } from "./errors.js";
@@ -182,11 +183,18 @@ export class PipelineModel {
    * objects, an object of columns, or an MLflow JSON body (object or text).
    */
   toTable(input: unknown): { table: ColumnTable; params: Record<string, unknown> | null } {
-    if (isJsonBody(input)) {
-      const parsed = parseJsonRequest(input, this.#schemaNames);
-      return { table: parsed.table, params: parsed.params };
-    }
+    if (isJsonBody(input)) return this.parseJsonBody(input);
     return { table: asColumnTable(input), params: null };
+  }
+
+  /**
+   * An MLflow JSON request body (text, bytes or already parsed) as a table, against the signature's
+   * column names, and the params it carries; bounded by `limits` as it is built.
+   * @throws FormatError / SchemaError (4xx) for a bad body, LimitError (413) past the limits.
+   */
+  parseJsonBody(body: unknown, limits?: TableLimits): { table: ColumnTable; params: Record<string, unknown> | null } {
+    const parsed = parseJsonRequest(body, this.#schemaNames, limits);
+    return { table: parsed.table, params: parsed.params };
   }
 
   /** Predicts and returns only the output. */

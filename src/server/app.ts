@@ -20,6 +20,10 @@ export interface AppOptions {
   timeoutMs?: number;
   /** Predictions that may run or wait at once before new ones get 503; 1024 by default. */
   maxQueue?: number;
+  /** Rows one request may hold (`--max-rows`): more is refused with 413 while its body is decoded; 1,000,000 by default. */
+  maxRows?: number;
+  /** Cells (rows × columns; values of a JSON body) one request may hold (`--max-cells`); 20,000,000 by default. */
+  maxCells?: number;
   /**
    * Rows one pipeline run may hold when small concurrent requests to a row-wise model run
    * together (adaptive batching); 256 by default, 1 turns batching off.

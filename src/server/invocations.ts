@@ -1,28 +1,42 @@
 import {
+  NO_LIMITS,
   outputToTable,
   decodeArrowIpc,
   encodeArrowIpc,
   encodePredictions,
-  fromArrow,
-  parquetToArrow,
+  SLICED_JSON_MIN,
+  fromArrowInSlices,
+  invalidJsonError,
+  parquetToTable,
   parseCsv,
+  parseCsvInSlices,
+  parseJsonInSlices,
   parseJsonLines,
+  parseJsonLinesInSlices,
+  parseJsonWithin,
   toArrow,
   toCsv,
+  withoutBom,
   type ColumnTable,
+  type TableLimits,
 } from "../tabular/index.js";
 import type { BodyType, ResponseType } from "./content-type.js";
 import { HttpError } from "./errors.js";
 
-/** A decoded `/invocations` body: what `PipelineModel.predict` takes. */
-export interface DecodedBody {
-  /** JSON text (parsed by the model against its signature) or a table. */
-  input: string | ColumnTable;
-  /** Params from `?params=` (non-JSON bodies); JSON bodies carry their own. */
-  params: Record<string, unknown> | null | undefined;
-  /** CSV cells are text, typed by the signature. */
-  fromText: boolean;
-}
+/**
+ * A decoded `/invocations` body: a JSON body parsed (an MLflow request, made a table by the model
+ * against its signature, carrying its own params), or the table of any other body.
+ */
+export type DecodedBody =
+  | { kind: "json"; body: unknown }
+  | {
+      kind: "table";
+      table: ColumnTable;
+      /** Params from `?params=`: bodies that are not JSON cannot carry their own. */
+      params: Record<string, unknown> | null | undefined;
+      /** CSV cells are text, typed by the signature. */
+      fromText: boolean;
+    };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -39,8 +53,9 @@ export function queryParams(raw: string | undefined): Record<string, unknown> | 
   if (raw === undefined) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(raw);
-  } catch {
+    value = parseJsonWithin(raw);
+  } catch (cause) {
+    if (!(cause instanceof SyntaxError)) throw cause;
     throw new HttpError(
       "BAD_REQUEST",
       `The params query parameter is not valid JSON. Send a URL-encoded object, e.g. ?params=${encodeURIComponent('{"threshold":0.5}')}.`,
@@ -52,34 +67,86 @@ export function queryParams(raw: string | undefined): Record<string, unknown> | 
   return value as Record<string, unknown>;
 }
 
-/**
- * Decodes a request body by its type. Framework-free: bytes in, input out.
- * @throws HttpError / FormatError (400) for an empty or unparsable body.
- */
-export function decodeBody(type: BodyType, body: Uint8Array, paramsQuery: string | undefined): DecodedBody {
-  if (body.byteLength === 0) throw new HttpError("BAD_REQUEST", `The request body is empty: send the input as ${type}.`);
-  switch (type) {
-    case "application/json":
-      return { input: text(body), params: undefined, fromText: false };
-    case "text/csv":
-      return { input: parseCsv(text(body), { raw: true }), params: queryParams(paramsQuery), fromText: true };
-    case "application/x-ndjson":
-      return { input: parseJsonLines(text(body)), params: queryParams(paramsQuery), fromText: false };
-    case "application/vnd.apache.arrow.stream":
-    case "application/vnd.apache.arrow.file": {
-      const table = decodeArrowIpc(body);
-      // NB: apache-arrow reads bytes that are not IPC at all as an empty table; that is no request.
-      if (table.schema.fields.length === 0) {
-        throw new HttpError(
-          "BAD_REQUEST",
-          `The request body is not Arrow IPC data: no schema with columns was found. Send a table in the Arrow IPC stream or file format as ${type}.`,
-        );
-      }
-      return { input: fromArrow(table), params: queryParams(paramsQuery), fromText: false };
-    }
-    case "application/vnd.apache.parquet":
-      return { input: fromArrow(parquetToArrow(body)), params: queryParams(paramsQuery), fromText: false };
+/** Bodies smaller than this are decoded at once, synchronously (no promise on the hot path); bigger ones in slices. */
+export const SLICED_BODY_MIN = 1 << 20;
+
+function parseJsonText(text: string, limits: TableLimits): unknown {
+  try {
+    return parseJsonWithin(text, limits);
+  } catch (cause) {
+    throw cause instanceof SyntaxError ? invalidJsonError(cause) : cause;
   }
+}
+
+async function parseJsonTextInSlices(text: string, limits: TableLimits): Promise<unknown> {
+  try {
+    return await parseJsonInSlices(text, limits);
+  } catch (cause) {
+    throw cause instanceof SyntaxError ? invalidJsonError(cause) : cause;
+  }
+}
+
+/**
+ * Parses a JSON request body within `limits` (MAX_JSON_DEPTH levels of nesting, rows, values): a
+ * short text at once, a long one in slices that let other requests through (`parseJsonInSlices`).
+ * @throws FormatError (400) with MLflow's wording for text that is not JSON, or nests too deep;
+ * LimitError (413) past the limits.
+ */
+export function parseJsonBody(text: string, limits: TableLimits = NO_LIMITS): unknown {
+  const json = withoutBom(text);
+  return json.length < SLICED_JSON_MIN ? parseJsonText(json, limits) : parseJsonTextInSlices(json, limits);
+}
+
+function decodeArrow(type: BodyType, body: Uint8Array, limits: TableLimits): ColumnTable | Promise<ColumnTable> {
+  const table = decodeArrowIpc(body);
+  // NB: apache-arrow reads bytes that are not IPC at all as an empty table; that is no request.
+  if (table.schema.fields.length === 0) {
+    throw new HttpError(
+      "BAD_REQUEST",
+      `The request body is not Arrow IPC data: no schema with columns was found. Send a table in the Arrow IPC stream or file format as ${type}.`,
+    );
+  }
+  return fromArrowInSlices(table, limits);
+}
+
+function decodeTable(type: Exclude<BodyType, "application/json">, body: Uint8Array, limits: TableLimits): ColumnTable | Promise<ColumnTable> {
+  const small = body.byteLength < SLICED_BODY_MIN;
+  switch (type) {
+    case "text/csv":
+      return small ? parseCsv(text(body), { raw: true, limits }) : parseCsvInSlices(text(body), { raw: true, limits });
+    case "application/x-ndjson":
+      return small ? parseJsonLines(text(body), 1, limits) : parseJsonLinesInSlices(text(body), limits);
+    case "application/vnd.apache.arrow.stream":
+    case "application/vnd.apache.arrow.file":
+      return decodeArrow(type, body, limits);
+    case "application/vnd.apache.parquet":
+      return parquetToTable(body, limits);
+  }
+}
+
+/**
+ * Decodes a request body by its type. Framework-free: bytes in, input out. Bounded by `limits`
+ * (rows and cells, counted before the table is built) and, for JSON, by MAX_JSON_DEPTH. NB: a small
+ * body is decoded at once and returned as is; a big one (and Parquet, which may unpack to far more
+ * than its bytes) in slices that let the event loop serve other requests in between, as a promise.
+ * @throws HttpError / FormatError (400) for an empty or unparsable body; LimitError (413) past the limits.
+ */
+export function decodeBody(
+  type: BodyType,
+  body: Uint8Array,
+  paramsQuery: string | undefined,
+  limits: TableLimits = NO_LIMITS,
+): DecodedBody | Promise<DecodedBody> {
+  if (body.byteLength === 0) throw new HttpError("BAD_REQUEST", `The request body is empty: send the input as ${type}.`);
+  if (type === "application/json") {
+    const parsed = parseJsonBody(text(body), limits);
+    return parsed instanceof Promise ? parsed.then((json) => ({ kind: "json", body: json })) : { kind: "json", body: parsed };
+  }
+  const fromText = type === "text/csv";
+  // NB: the body before the params, as ever: a body that cannot be read is refused first.
+  const table = decodeTable(type, body, limits);
+  if (table instanceof Promise) return table.then((t) => ({ kind: "table", table: t, params: queryParams(paramsQuery), fromText }));
+  return { kind: "table", table, params: queryParams(paramsQuery), fromText };
 }
 
 function outputTable(output: unknown, type: ResponseType): ColumnTable {

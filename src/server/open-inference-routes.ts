@@ -1,10 +1,27 @@
 import type { Context } from "hono";
+import { SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin, type TableLimits } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
 import { decodeInferRequest, encodeInferResponse, tensorsOf } from "./open-inference.js";
 import { readBody } from "./read-body.js";
 import { json, type AddRoute, type Env, type RouteContext } from "./routing.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** An infer request's JSON, within the scorer's limits (nesting, rows, values), a big one in slices. */
+async function parseInferBody(bytes: Uint8Array, limits: TableLimits): Promise<unknown> {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new HttpError("BAD_REQUEST", "The infer request is not valid UTF-8 JSON.");
+  }
+  try {
+    return text.length < SLICED_JSON_MIN ? parseJsonWithin(text, limits) : await parseJsonInSlices(text, limits);
+  } catch (cause) {
+    if (cause instanceof SyntaxError) throw new HttpError("BAD_REQUEST", "The infer request is not valid UTF-8 JSON.");
+    throw cause;
+  }
+}
 
 /**
  * The Open Inference Protocol v2 routes (server and model metadata, liveness, readiness, infer):
@@ -41,13 +58,7 @@ export function openInferenceRoutes(route: AddRoute, { scorer, model, modelName,
   const infer = async (c: Context<Env>): Promise<Response> => {
     checkModel(c);
     const bytes = await readBody(c.req.raw, maxBodyBytes);
-    let body: unknown;
-    try {
-      body = JSON.parse(utf8.decode(bytes));
-    } catch {
-      throw new HttpError("BAD_REQUEST", "The infer request is not valid UTF-8 JSON.");
-    }
-    const request = decodeInferRequest(body);
+    const request = decodeInferRequest(await parseInferBody(bytes, scorer.limits), scorer.limits);
     const result = await scorer.predict(request.table, { params: request.params });
     const response = encodeInferResponse(result.output, model.signature, { modelName, modelVersion, id: request.id, outputs: request.outputs });
     return json(c, response, 200, scorer.notePrediction(result, c.get("requestId")));

@@ -1,5 +1,17 @@
 import { randomUUID } from "node:crypto";
-import { outputToTable, toJsonValue, type Cell, type ColumnSpec, type ColumnTable, type Signature } from "../tabular/index.js";
+import {
+  NO_LIMITS,
+  checkTableSize,
+  formatCount,
+  outputToTable,
+  tooManyCells,
+  toJsonValue,
+  type Cell,
+  type ColumnSpec,
+  type ColumnTable,
+  type Signature,
+  type TableLimits,
+} from "../tabular/index.js";
 import { HttpError } from "./errors.js";
 
 /** Open Inference Protocol datatypes for MLflow column types. */
@@ -59,13 +71,55 @@ export function tensorsOf(specs: readonly ColumnSpec[] | null | undefined): Tens
   return (specs ?? []).map((s, i) => ({ name: s.name ?? String(i), datatype: DATATYPE_OF[s.type] ?? "BYTES", shape: [-1] }));
 }
 
+/** The leaves of nested lists, in row-major order (without recursion: any depth is safe). */
 function flatten(data: unknown, into: unknown[]): void {
-  if (Array.isArray(data)) for (const d of data) flatten(d, into);
-  else into.push(data);
+  if (!Array.isArray(data)) {
+    into.push(data);
+    return;
+  }
+  const lists: unknown[][] = [data];
+  const positions: number[] = [0];
+  while (lists.length > 0) {
+    const top = lists.length - 1;
+    const list = lists[top] as unknown[];
+    const at = positions[top] as number;
+    if (at === list.length) {
+      lists.pop();
+      positions.pop();
+      continue;
+    }
+    positions[top] = at + 1;
+    const value = list[at];
+    if (Array.isArray(value)) {
+      lists.push(value);
+      positions.push(0);
+    } else into.push(value);
+  }
 }
 
-/** An infer request's inputs as a table: each input is one column (MLServer's `pd` content type). */
-export function decodeInferRequest(body: unknown): {
+/**
+ * Checks the inputs' declared shapes against the limits before any data is read: each input is
+ * one column of `shape[0]` rows, and all of them together hold the product of their shapes.
+ */
+function checkShapes(inputs: readonly unknown[], limits: TableLimits): void {
+  let cells = 0;
+  for (const raw of inputs) {
+    const shape = (raw as { shape?: unknown } | null)?.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) continue;
+    checkTableSize((shape[0] as number | undefined) ?? 0, 1, limits, `the shape of input "${String((raw as { name?: unknown }).name)}"`);
+    cells += (shape as number[]).reduce((a, b) => a * b, 1);
+  }
+  if (cells > limits.maxCells) throw tooManyCells(formatCount(cells), limits, "the product of the inputs' shapes");
+}
+
+/**
+ * An infer request's inputs as a table: each input is one column (MLServer's `pd` content type).
+ * Declared shapes are checked against `limits` before any tensor data is read.
+ */
+export function decodeInferRequest(
+  body: unknown,
+  limits: TableLimits = NO_LIMITS,
+): {
   table: ColumnTable;
   params: Record<string, unknown> | null;
   id: string | undefined;
@@ -88,6 +142,7 @@ export function decodeInferRequest(body: unknown): {
   if (req.parameters !== undefined && req.parameters !== null && (typeof req.parameters !== "object" || Array.isArray(req.parameters))) {
     throw new HttpError("BAD_REQUEST", '"parameters" must be an object.');
   }
+  checkShapes(req.inputs, limits);
   const names: string[] = [];
   const columns: Cell[][] = [];
   for (const [i, raw] of req.inputs.entries()) {

@@ -1,5 +1,6 @@
 import { pino, type Logger } from "pino";
 import type { PipelineModel, Prediction, PredictOptions } from "../loader/index.js";
+import { DEFAULT_LIMITS, type TableLimits } from "../tabular/index.js";
 import { PredictionBatcher } from "./batcher.js";
 import { acceptedResponseTypes, parseContentType, type ResponseType } from "./content-type.js";
 import { HttpError, toErrorReply } from "./errors.js";
@@ -26,6 +27,10 @@ export interface ScorerOptions {
    * together (adaptive batching); 256 by default, 1 turns batching off.
    */
   maxBatchRows?: number;
+  /** Rows one request may hold (`--max-rows`): more is refused with 413 while its body is decoded; 1,000,000 by default. */
+  maxRows?: number;
+  /** Cells (rows × columns; values of a JSON body) one request may hold (`--max-cells`); 20,000,000 by default. */
+  maxCells?: number;
   /** Stack traces and internal messages in error bodies. Off by default. */
   debug?: boolean;
   /** Where internal errors and once-per-kind warnings go; pino at `PIPESERVE_LOG_LEVEL` (info) by default. */
@@ -98,6 +103,8 @@ export class Scorer {
   readonly #log: Logger;
   readonly #timeoutMs: number;
   readonly #maxQueue: number;
+  /** The rows and cells a request may hold. */
+  readonly limits: TableLimits;
   readonly #debug: boolean;
   readonly #batcher: PredictionBatcher;
   readonly #seenDropped = new Set<string>();
@@ -111,6 +118,7 @@ export class Scorer {
     this.#log = options.logger ?? pino({ level: process.env["PIPESERVE_LOG_LEVEL"] ?? "info" });
     this.#timeoutMs = options.timeoutMs ?? defaultTimeoutMs();
     this.#maxQueue = options.maxQueue ?? 1024;
+    this.limits = { maxRows: options.maxRows ?? DEFAULT_LIMITS.maxRows, maxCells: options.maxCells ?? DEFAULT_LIMITS.maxCells };
     this.#debug = options.debug ?? false;
     const metrics = this.metrics;
     // NB: node timings are sampled (one pipeline run in NODE_TIMING_SAMPLE): timing every node of
@@ -124,16 +132,25 @@ export class Scorer {
 
   /**
    * Scores an MLflow `/invocations` request: checks the content type (415), reads and decodes the
-   * body (400), predicts, and encodes the output in the best type Accept takes (406 when none
-   * can carry it). Never throws: every error is a response.
+   * body (400; 413 past the row and cell limits), predicts, and encodes the output in the best type
+   * Accept takes (406 when none can carry it). Never throws: every error is a response.
    */
   async invocations(request: ScoreRequest): Promise<ScoreResponse> {
     try {
       const type = parseContentType(request.contentType);
       const responseTypes = acceptedResponseTypes(request.accept);
       const bytes = typeof request.body === "function" ? await request.body() : request.body;
-      const decoded = decodeBody(type, bytes, request.params);
-      const result = await this.predict(decoded.input, { ...(decoded.params !== undefined ? { params: decoded.params } : {}), fromText: decoded.fromText });
+      // NB: a server that takes no more predictions decodes no more bodies; an empty body is a 400 first, as ever.
+      if (bytes.byteLength > 0) this.#admit();
+      const decoding = decodeBody(type, bytes, request.params, this.limits);
+      const decoded = decoding instanceof Promise ? await decoding : decoding;
+      let result: Prediction;
+      if (decoded.kind === "json") {
+        const { table, params } = this.model.parseJsonBody(decoded.body, this.limits);
+        result = await this.predict(table, { params, fromText: false });
+      } else {
+        result = await this.predict(decoded.table, { ...(decoded.params !== undefined ? { params: decoded.params } : {}), fromText: decoded.fromText });
+      }
       const { body, contentType } = encodeAccepted(result.output, responseTypes);
       const headers = this.notePrediction(result, request.requestId) ?? {};
       headers["Content-Type"] = contentType;
@@ -151,11 +168,7 @@ export class Scorer {
    */
   async predict(input: unknown, options: Omit<PredictOptions, "hooks">): Promise<Prediction> {
     const state = this.state;
-    if (!state.ready) throw new HttpError("TEMPORARILY_UNAVAILABLE", "The server is shutting down; retry on another instance.", { "Retry-After": "1" });
-    if (state.pending >= this.#maxQueue)
-      throw new HttpError("TEMPORARILY_UNAVAILABLE", `The server is at its limit of ${this.#maxQueue} queued predictions (--max-queue); retry shortly.`, {
-        "Retry-After": "1",
-      });
+    this.#admit();
     const prepared = this.model.prepare(input, options);
     state.pending++;
     const timeoutMs = this.#timeoutMs;
@@ -184,6 +197,15 @@ export class Scorer {
         },
       );
     });
+  }
+
+  /** @throws HttpError TEMPORARILY_UNAVAILABLE (503, Retry-After) while shutting down or when the queue is full. */
+  #admit(): void {
+    if (!this.state.ready) throw new HttpError("TEMPORARILY_UNAVAILABLE", "The server is shutting down; retry on another instance.", { "Retry-After": "1" });
+    if (this.state.pending >= this.#maxQueue)
+      throw new HttpError("TEMPORARILY_UNAVAILABLE", `The server is at its limit of ${this.#maxQueue} queued predictions (--max-queue); retry shortly.`, {
+        "Retry-After": "1",
+      });
   }
 
   /**

@@ -15,6 +15,7 @@ import {
 } from "apache-arrow";
 import { setKey, type Cell, type ColumnTable } from "./column-table.js";
 import { FormatError } from "./errors.js";
+import { NO_LIMITS, type TableLimits, checkTableSize, nextTurn } from "./limits.js";
 
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
@@ -55,6 +56,40 @@ export function fromArrow(table: Table, only?: ReadonlySet<string>): ColumnTable
     names.push(f.name);
     columns.push(columnFromVector(table.getChildAt(i), table.numRows));
   });
+  return { names, columns, numRows: table.numRows };
+}
+
+/** Cells converted per event-loop turn by `fromArrowInSlices`. */
+const ARROW_SLICE_CELLS = 1 << 18;
+
+/** Appends `part`'s columns to `columns`. */
+function appendColumns(columns: Cell[][], part: ColumnTable): void {
+  part.columns.forEach((values, c) => {
+    const column = columns[c] as Cell[];
+    for (let r = 0; r < values.length; r++) column.push(values[r]);
+  });
+}
+
+/**
+ * `fromArrow` for a request's table: refused (LimitError, 413) when it has more rows or cells than
+ * `limits` allow, before any value is converted. A small table is converted at once (no promise);
+ * a big one a slice of rows per event-loop turn, so other requests are answered meanwhile.
+ */
+export function fromArrowInSlices(table: Table, limits: TableLimits = NO_LIMITS, where = "the Arrow table"): ColumnTable | Promise<ColumnTable> {
+  const width = table.schema.fields.length;
+  checkTableSize(table.numRows, width, limits, where);
+  if (table.numRows * width <= ARROW_SLICE_CELLS) return fromArrow(table);
+  return fromArrowSliced(table, width);
+}
+
+async function fromArrowSliced(table: Table, width: number): Promise<ColumnTable> {
+  const step = Math.max(1, Math.floor(ARROW_SLICE_CELLS / Math.max(width, 1)));
+  const names = table.schema.fields.map((f) => f.name);
+  const columns: Cell[][] = names.map(() => []);
+  for (let start = 0; start < table.numRows; start += step) {
+    appendColumns(columns, fromArrow(table.slice(start, start + step)));
+    await nextTurn();
+  }
   return { names, columns, numRows: table.numRows };
 }
 

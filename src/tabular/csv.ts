@@ -1,7 +1,9 @@
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import type { Cell, ColumnTable } from "./column-table.js";
+import { CsvScan } from "./csv-scan.js";
 import { FormatError } from "./errors.js";
+import { type TableLimits, checkTableSize, nextTurn } from "./limits.js";
 
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 
@@ -48,35 +50,44 @@ export interface CsvParseOptions {
   delimiter?: string;
   /** Keep every cell as its raw string (empty cells still become `null`). */
   raw?: boolean;
+  /** Refuse more rows or cells than these (a LimitError, 413), counted before any record is built. */
+  limits?: TableLimits;
 }
 
-/** Builds columns from parsed CSV records whose first row is the header. */
-export function tableFromCsvRecords(header: readonly string[], rows: readonly string[][], raw: boolean, firstLine = 2): ColumnTable {
+function checkCsvHeader(header: readonly string[]): void {
   const seen = new Set<string>();
   for (const name of header) {
     if (seen.has(name)) throw new FormatError(`The CSV header names the column "${name}" twice. Column names must be unique.`);
     seen.add(name);
   }
-  const columns: Cell[][] = header.map(() => new Array<Cell>(rows.length));
+}
+
+/** Writes parsed CSV records into `columns` from row `at` on; `firstLine` numbers the first record in messages. */
+function putCsvRecords(columns: Cell[][], at: number, width: number, rows: readonly string[][], raw: boolean, firstLine: number): void {
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r] as string[];
-    if (row.length !== header.length) {
-      throw new FormatError(`CSV line ${firstLine + r} has ${row.length} fields but the header has ${header.length}.`);
+    if (row.length !== width) {
+      throw new FormatError(`CSV line ${firstLine + r} has ${row.length} fields but the header has ${width}.`);
     }
-    for (let c = 0; c < header.length; c++) {
+    for (let c = 0; c < width; c++) {
       const cell = row[c] as string;
-      (columns[c] as Cell[])[r] = raw ? (cell === "" ? null : cell) : inferCsvCell(cell);
+      (columns[c] as Cell[])[at + r] = raw ? (cell === "" ? null : cell) : inferCsvCell(cell);
     }
   }
+}
+
+/** Builds columns from parsed CSV records whose first row is the header. */
+export function tableFromCsvRecords(header: readonly string[], rows: readonly string[][], raw: boolean, firstLine = 2): ColumnTable {
+  checkCsvHeader(header);
+  const columns: Cell[][] = header.map(() => new Array<Cell>(rows.length));
+  putCsvRecords(columns, 0, header.length, rows, raw, firstLine);
   return { names: [...header], columns, numRows: rows.length };
 }
 
-/** Parses CSV text with a header row into a table. */
-export function parseCsv(text: string | Uint8Array, options: CsvParseOptions = {}): ColumnTable {
-  let records: string[][];
+function csvRecords(text: string | Uint8Array, delimiter: string): string[][] {
   try {
-    records = parse(typeof text === "string" ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength), {
-      delimiter: options.delimiter ?? ",",
+    return parse(typeof text === "string" ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength), {
+      delimiter,
       bom: true,
       relax_column_count: true,
       skip_empty_lines: true,
@@ -84,9 +95,69 @@ export function parseCsv(text: string | Uint8Array, options: CsvParseOptions = {
   } catch (cause) {
     throw new FormatError(`Could not parse the CSV input: ${(cause as Error).message}`, { cause });
   }
-  const [header, ...rows] = records;
-  if (!header) throw new FormatError("The CSV input is empty: it needs a header row naming the columns.");
+}
+
+const EMPTY_CSV = "The CSV input is empty: it needs a header row naming the columns.";
+
+/**
+ * Parses CSV text with a header row into a table. With `limits`, the text's records are counted
+ * first (quote-aware), so a body with too many rows or cells is refused before any is built.
+ */
+export function parseCsv(text: string | Uint8Array, options: CsvParseOptions = {}): ColumnTable {
+  const delimiter = options.delimiter ?? ",";
+  if (options.limits && typeof text === "string" && delimiter.length === 1) {
+    const scan = new CsvScan(text, delimiter, options.limits);
+    scan.run(text.length);
+    scan.finish();
+  }
+  const [header, ...rows] = csvRecords(text, delimiter);
+  if (!header) throw new FormatError(EMPTY_CSV);
+  // NB: the scan and csv-parse may read a lone \r differently: the limits hold for what was parsed.
+  if (options.limits) checkTableSize(rows.length, header.length, options.limits, "CSV");
   return tableFromCsvRecords(header, rows, options.raw ?? false);
+}
+
+/** CSV request bodies at least this long are counted and parsed in slices. */
+const SLICED_CSV_MIN = 1 << 20;
+/** Characters counted per event-loop turn, and about as many parsed per turn, at line ends. */
+const CSV_SLICE = 1 << 20;
+const CSV_CHUNK = 1 << 18;
+
+/**
+ * `parseCsv` for a request body of any size (comma-delimited) without holding the event loop for
+ * long: a megabyte or more is counted a slice per turn (refused as soon as a limit is passed), then
+ * parsed a quarter megabyte of whole records at a time, so other requests are answered meanwhile.
+ */
+export async function parseCsvInSlices(text: string, options: { raw?: boolean; limits?: TableLimits } = {}): Promise<ColumnTable> {
+  if (text.length < SLICED_CSV_MIN) return parseCsv(text, options);
+  const scan = new CsvScan(text, ",", options.limits, CSV_CHUNK);
+  for (let until = CSV_SLICE; !scan.done; until += CSV_SLICE) {
+    scan.run(Math.min(until, text.length));
+    await nextTurn();
+  }
+  scan.finish();
+  let header: string[] | undefined;
+  let columns: Cell[][] = [];
+  let numRows = 0;
+  let from = 0;
+  for (const end of [...scan.bounds, text.length]) {
+    const records = csvRecords(text.slice(from, end), ",");
+    from = end;
+    await nextTurn();
+    if (!header) {
+      header = records.shift();
+      if (!header) continue;
+      checkCsvHeader(header);
+      columns = header.map(() => new Array<Cell>(scan.rows));
+    }
+    // NB: the scan's count is csv-parse's unless a lone \r reads differently: the limits still hold.
+    if (options.limits) checkTableSize(numRows + records.length, header.length, options.limits, "CSV");
+    putCsvRecords(columns, numRows, header.length, records, options.raw ?? false, 2 + numRows);
+    numRows += records.length;
+  }
+  if (!header) throw new FormatError(EMPTY_CSV);
+  for (const column of columns) column.length = numRows;
+  return { names: [...header], columns, numRows };
 }
 
 /** Formats one value for CSV: missing is an empty cell, dates ISO-8601, bytes base64. */

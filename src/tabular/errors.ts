@@ -36,3 +36,10 @@ export class SchemaError extends TabularError {
     super(message, { ...options, code: "INVALID_PARAMETER_VALUE" });
   }
 }
+
+/** Input bigger than the work one request may cause: more rows or cells than the server's limits (413). */
+export class LimitError extends TabularError {
+  constructor(message: string, options: TabularErrorOptions = {}) {
+    super(message, { ...options, code: "REQUEST_TOO_LARGE" });
+  }
+}

@@ -5,7 +5,9 @@
  * request forms and responses, and MLflow signatures (read, written, inferred and enforced).
  * Imports no other part of pipeserve.
  */
-export { TabularError, FormatError, SchemaError, type ColumnValueIssue, type TabularErrorOptions } from "./errors.js";
+export { TabularError, FormatError, SchemaError, LimitError, type ColumnValueIssue, type TabularErrorOptions } from "./errors.js";
+export { DEFAULT_LIMITS, NO_LIMITS, type TableLimits, checkTableSize, formatCount, nextTurn, tooManyCells, tooManyRows } from "./limits.js";
+export { MAX_JSON_DEPTH, SLICED_JSON_MIN, parseJsonWithin, parseJsonInSlices } from "./json-text.js";
 export {
   type Cell,
   type ColumnTable,
@@ -19,11 +21,11 @@ export {
   concatTables,
 } from "./column-table.js";
 export { loadDanfo, isDataFrame, isSeries, toDataFrame, fromDataFrame, cloneDataFrame, frameOfColumns } from "./dataframe.js";
-export { fromArrow, toArrow, decodeArrowIpc, encodeArrowIpc } from "./arrow.js";
-export { parseCsv, toCsv, inferCsvCell, parseNumberText, formatCsvCell, type CsvParseOptions } from "./csv.js";
-export { parseJsonLines, toJsonLines } from "./json-lines.js";
+export { fromArrow, fromArrowInSlices, toArrow, decodeArrowIpc, encodeArrowIpc } from "./arrow.js";
+export { parseCsv, parseCsvInSlices, toCsv, inferCsvCell, parseNumberText, formatCsvCell, type CsvParseOptions } from "./csv.js";
+export { parseJsonLines, parseJsonLinesInSlices, toJsonLines } from "./json-lines.js";
 export { toJsonValue } from "./json-values.js";
-export { parquetToArrow, arrowToParquet, loadParquetWasm } from "./parquet.js";
+export { parquetToArrow, parquetToTable, arrowToParquet, loadParquetWasm } from "./parquet.js";
 export { parseIsoDateTime, formatIsoDateTimePython, decodeBase64 } from "./cell-codecs.js";
 export {
   COLUMN_TYPES,
@@ -46,7 +48,7 @@ export {
   enforceParams,
   checkParamValue,
 } from "./enforce.js";
-export { JSON_REQUEST_FORMS, type JsonRequestForm, type JsonRequest, parseJsonRequest } from "./request-forms.js";
+export { JSON_REQUEST_FORMS, type JsonRequestForm, type JsonRequest, parseJsonRequest, invalidJsonError, withoutBom } from "./request-forms.js";
 export { splitRows } from "./split-rows.js";
 export { encodePredictions, tableToRecordsJson } from "./response.js";
 export {

@@ -1,21 +1,90 @@
 import { tableFromRecords, tableToRecords, type ColumnTable } from "./column-table.js";
-import { FormatError } from "./errors.js";
+import { FormatError, LimitError } from "./errors.js";
+import { SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin } from "./json-text.js";
 import { toJsonValue } from "./json-values.js";
+import { NO_LIMITS, type TableLimits, checkTableSize, formatCount, nextTurn, tooManyRows } from "./limits.js";
 
-/** Parses JSON Lines (one row object per line; blank lines skipped) into a table. */
-export function parseJsonLines(text: string, firstLine = 1): ColumnTable {
-  const records: unknown[] = [];
+/** About this many characters of JSON Lines are read per event-loop turn by `parseJsonLinesInSlices`. */
+const LINES_SLICE = 1 << 18;
+
+/** The error for a line that cannot be read, naming the line (a limit's error stays as it is). */
+function lineError(cause: unknown, lineNo: number): unknown {
+  if (cause instanceof SyntaxError) return new FormatError(`JSON Lines line ${lineNo} is not valid JSON: ${cause.message}`, { cause });
+  if (cause instanceof FormatError && !(cause instanceof LimitError)) return new FormatError(`JSON Lines line ${lineNo}: ${cause.message}`, { cause });
+  return cause;
+}
+
+/** The rows of JSON Lines as they are read: refused as soon as there are more than `maxRows`. */
+class LineRecords {
+  readonly records: unknown[] = [];
+  readonly #limits: TableLimits;
+
+  constructor(limits: TableLimits) {
+    this.#limits = limits;
+  }
+
+  add(record: unknown): void {
+    if (this.records.length >= this.#limits.maxRows) throw tooManyRows(`more than ${formatCount(this.#limits.maxRows)}`, this.#limits, "lines of JSON Lines");
+    this.records.push(record);
+  }
+
+  /** The table, once its size is known to be within the limits (every distinct key is a column of every row). */
+  table(): ColumnTable {
+    const keys = new Set<string>();
+    for (const record of this.records) {
+      if (record !== null && typeof record === "object" && !Array.isArray(record)) for (const key in record) keys.add(key);
+    }
+    checkTableSize(this.records.length, keys.size, this.#limits, "JSON Lines");
+    return tableFromRecords(this.records);
+  }
+}
+
+/**
+ * Parses JSON Lines (one row object per line; blank lines skipped) into a table. With `limits`,
+ * refused past `maxRows` lines or `maxCells` cells; every line is refused past MAX_JSON_DEPTH levels of nesting.
+ */
+export function parseJsonLines(text: string, firstLine = 1, limits: TableLimits = NO_LIMITS): ColumnTable {
+  const rows = new LineRecords(limits);
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] as string).trim();
     if (line === "") continue;
     try {
-      records.push(JSON.parse(line));
+      rows.add(parseJsonWithin(line, limits));
     } catch (cause) {
-      throw new FormatError(`JSON Lines line ${firstLine + i} is not valid JSON: ${(cause as Error).message}`, { cause });
+      throw lineError(cause, firstLine + i);
     }
   }
-  return tableFromRecords(records);
+  return rows.table();
+}
+
+/**
+ * `parseJsonLines` for a request body of any size, letting the event loop run every quarter
+ * megabyte or so (and inside a line of a megabyte or more), so other requests are answered meanwhile.
+ */
+export async function parseJsonLinesInSlices(text: string, limits: TableLimits = NO_LIMITS): Promise<ColumnTable> {
+  const rows = new LineRecords(limits);
+  let lineNo = 0;
+  let sinceTurn = 0;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf("\n", start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end).trim();
+    lineNo++;
+    sinceTurn += end - start + 1;
+    start = end + 1;
+    if (line === "") continue;
+    try {
+      rows.add(line.length >= SLICED_JSON_MIN ? await parseJsonInSlices(line, limits) : parseJsonWithin(line, limits));
+    } catch (cause) {
+      throw lineError(cause, lineNo);
+    }
+    if (sinceTurn >= LINES_SLICE) {
+      sinceTurn = 0;
+      await nextTurn();
+    }
+  }
+  return rows.table();
 }
 
 /** Writes a table as JSON Lines, one row object per line. */

@@ -1,6 +1,8 @@
 import { isPlainObject } from "../util/index.js";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { FormatError, SchemaError } from "./errors.js";
+import { parseJsonWithin } from "./json-text.js";
+import { NO_LIMITS, type TableLimits, checkTableSize } from "./limits.js";
 import { pyList, pythonTypeName, showValue } from "./messages.js";
 
 /** The JSON body forms `/invocations` accepts, in MLflow's order. */
@@ -46,7 +48,17 @@ function wrongFormsError(body: unknown): FormatError {
   return new FormatError(`The input must be a JSON dictionary with exactly one of the input fields ${FORMS_TEXT}. ${received}${llmNote} ${PROTOCOL_NOTE}`);
 }
 
-function parseBody(body: unknown): unknown {
+/** MLflow's wording for a body that is not JSON, with the parser's reason. */
+export function invalidJsonError(cause: unknown): FormatError {
+  return new FormatError(`Invalid input. Ensure that input is a valid JSON formatted string. ${(cause as Error).message.replace(/\.?$/, ".")}`, { cause });
+}
+
+/** Text without the byte-order mark a UTF-8 body may start with. */
+export function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+function parseBody(body: unknown, limits: TableLimits): unknown {
   let text: string;
   if (typeof body === "string") text = body;
   else if (body instanceof Uint8Array) {
@@ -57,9 +69,10 @@ function parseBody(body: unknown): unknown {
     }
   } else return body;
   try {
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as unknown;
+    return parseJsonWithin(withoutBom(text), limits);
   } catch (cause) {
-    throw new FormatError(`Invalid input. Ensure that input is a valid JSON formatted string. ${(cause as Error).message.replace(/\.?$/, ".")}`, { cause });
+    if (cause instanceof SyntaxError) throw invalidJsonError(cause);
+    throw cause;
   }
 }
 
@@ -78,9 +91,10 @@ function checkUniqueNames(names: readonly string[], where: string): void {
 }
 
 /** Columns from row arrays, checking every row's width. */
-function tableFromRowArrays(rows: readonly unknown[], names: string[] | undefined, where: string): ColumnTable {
+function tableFromRowArrays(rows: readonly unknown[], names: string[] | undefined, where: string, limits: TableLimits): ColumnTable {
   const numRows = rows.length;
   const first = rows[0];
+  checkTableSize(numRows, 0, limits, where);
   if (names === undefined) {
     if (numRows === 0) return { names: [], columns: [], numRows: 0 };
     if (!Array.isArray(first)) {
@@ -89,6 +103,7 @@ function tableFromRowArrays(rows: readonly unknown[], names: string[] | undefine
     names = positionalNames(first.length);
   }
   const width = names.length;
+  checkTableSize(numRows, width, limits, where);
   const columns: Cell[][] = new Array<Cell[]>(width);
   for (let c = 0; c < width; c++) columns[c] = new Array<Cell>(numRows);
   for (let r = 0; r < numRows; r++) {
@@ -104,9 +119,13 @@ function tableFromRowArrays(rows: readonly unknown[], names: string[] | undefine
   return { names, columns, numRows };
 }
 
-/** Columns from row objects; a key missing from a row is `null`. Columns in first-seen order. */
-function tableFromRowObjects(records: readonly unknown[], where: string): ColumnTable {
+/**
+ * Columns from row objects; a key missing from a row is `null`. Columns in first-seen order. NB:
+ * every new key is a column of `numRows` cells, so the limits are checked as columns appear.
+ */
+function tableFromRowObjects(records: readonly unknown[], where: string, limits: TableLimits): ColumnTable {
   const numRows = records.length;
+  checkTableSize(numRows, 0, limits, where);
   const index = new Map<string, Cell[]>();
   for (let r = 0; r < numRows; r++) {
     const record = records[r];
@@ -116,6 +135,7 @@ function tableFromRowObjects(records: readonly unknown[], where: string): Column
     for (const key in record) {
       let column = index.get(key);
       if (column === undefined) {
+        checkTableSize(numRows, index.size + 1, limits, where);
         column = new Array<Cell>(numRows).fill(null);
         index.set(key, column);
       }
@@ -125,7 +145,7 @@ function tableFromRowObjects(records: readonly unknown[], where: string): Column
   return { names: [...index.keys()], columns: [...index.values()], numRows };
 }
 
-function tableFromSplit(split: unknown): ColumnTable {
+function tableFromSplit(split: unknown, limits: TableLimits): ColumnTable {
   if (!isPlainObject(split)) {
     throw new FormatError(
       `Dataframe split format must be a dictionary. Got ${pythonTypeName(split)}. Send {"dataframe_split": {"columns": [...], "data": [[...], ...]}}, ` +
@@ -148,7 +168,7 @@ function tableFromSplit(split: unknown): ColumnTable {
     names = columns.map(String);
     checkUniqueNames(names, "dataframe_split.columns");
   }
-  return tableFromRowArrays(data, names, "dataframe_split.data");
+  return tableFromRowArrays(data, names, "dataframe_split.data", limits);
 }
 
 /** The single-column table of a bare list of scalars or a bare scalar. */
@@ -161,12 +181,13 @@ function isScalar(value: unknown): boolean {
   return value === null || (typeof value !== "object" && typeof value !== "function");
 }
 
-function tableFromInstances(value: unknown, form: "instances" | "inputs", schemaColumns: readonly string[] | undefined): ColumnTable {
+function tableFromInstances(value: unknown, form: "instances" | "inputs", schemaColumns: readonly string[] | undefined, limits: TableLimits): ColumnTable {
   if (Array.isArray(value)) {
     if (value.length === 0) return { names: [], columns: [], numRows: 0 };
     const first: unknown = value[0];
-    if (isPlainObject(first)) return tableFromRowObjects(value, form);
-    if (Array.isArray(first)) return tableFromRowArrays(value, undefined, form);
+    if (isPlainObject(first)) return tableFromRowObjects(value, form, limits);
+    if (Array.isArray(first)) return tableFromRowArrays(value, undefined, form, limits);
+    checkTableSize(value.length, 1, limits, form);
     for (let r = 0; r < value.length; r++) {
       if (!isScalar(value[r])) {
         throw new FormatError(
@@ -180,7 +201,10 @@ function tableFromInstances(value: unknown, form: "instances" | "inputs", schema
     const names = Object.keys(value);
     if (names.length === 0) return { names: [], columns: [], numRows: 0 };
     const arrays = names.filter((n) => Array.isArray(value[n]));
-    if (arrays.length === 0) return { names, columns: names.map((n) => [value[n] as Cell]), numRows: 1 };
+    if (arrays.length === 0) {
+      checkTableSize(1, names.length, limits, form);
+      return { names, columns: names.map((n) => [value[n] as Cell]), numRows: 1 };
+    }
     if (arrays.length !== names.length) {
       const scalar = names.find((n) => !Array.isArray(value[n])) as string;
       throw new FormatError(
@@ -189,6 +213,7 @@ function tableFromInstances(value: unknown, form: "instances" | "inputs", schema
     }
     const columns = names.map((n) => value[n] as Cell[]);
     const numRows = (columns[0] as Cell[]).length;
+    checkTableSize(numRows, names.length, limits, form);
     columns.forEach((column, i) => {
       if (column.length !== numRows) {
         throw new FormatError(
@@ -219,14 +244,19 @@ function tableFromInstances(value: unknown, form: "instances" | "inputs", schema
  *
  * Columns may share arrays with a pre-parsed `body`; nothing here or in `enforceSchema` writes to them.
  *
+ * `limits` bound the table (rows, and rows × columns) as it is built: a request form whose rows
+ * would pass them is refused before its columns are made. Text is refused beyond MAX_JSON_DEPTH
+ * levels of nesting whatever the limits.
+ *
  * @throws FormatError (BAD_REQUEST) for malformed JSON, a body that is not an object, zero or two
  *   forms (the message lists the forms and notes that the 1.x `{"columns", "data"}` body is gone),
  *   a malformed form, ragged rows or columns of unequal length.
  * @throws SchemaError (INVALID_PARAMETER_VALUE) when `params` is not an object
  *   (`Parameters must be a dictionary. Got type 'list'.`), as MLflow answers it.
+ * @throws LimitError (REQUEST_TOO_LARGE) when the table would pass `limits`.
  */
-export function parseJsonRequest(body: unknown, schemaColumns?: readonly string[]): JsonRequest {
-  const parsed = parseBody(body);
+export function parseJsonRequest(body: unknown, schemaColumns?: readonly string[], limits: TableLimits = NO_LIMITS): JsonRequest {
+  const parsed = parseBody(body, limits);
   if (!isPlainObject(parsed)) throw wrongFormsError(parsed);
   let form: JsonRequestForm | undefined;
   let count = 0;
@@ -253,17 +283,17 @@ export function parseJsonRequest(body: unknown, schemaColumns?: readonly string[
   let table: ColumnTable;
   switch (form) {
     case "dataframe_split":
-      table = tableFromSplit(value);
+      table = tableFromSplit(value, limits);
       break;
     case "dataframe_records":
       if (!Array.isArray(value)) {
         throw new FormatError(`dataframe_records must be a list of row objects such as [{"a": 1, "b": 0.5}]; got ${showValue(value)}.`);
       }
-      table = tableFromRowObjects(value, "dataframe_records");
+      table = tableFromRowObjects(value, "dataframe_records", limits);
       break;
     case "instances":
     case "inputs":
-      table = tableFromInstances(value, form, schemaColumns);
+      table = tableFromInstances(value, form, schemaColumns, limits);
       break;
   }
   return { table, params, form };

@@ -1,0 +1,321 @@
+import { randomUUID } from "node:crypto";
+import { FormatError } from "./errors.js";
+import { NO_LIMITS, type TableLimits, formatCount, nextTurn, tooManyCells, tooManyRows } from "./limits.js";
+
+/**
+ * How deep arrays and objects may nest in a JSON body (the body itself is level 1). Deeper values
+ * would overflow the stack of the code that walks them (flattening, messages, JSON writing), and no
+ * request form needs more than a handful of levels.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** Arrays this deep or less (the body is level 1) may hold rows: their length is checked against `maxRows`. */
+const ROW_DEPTH = 4;
+/**
+ * Values a JSON body may hold beyond `maxCells` cells and one list or object per row (`maxRows`):
+ * column names, params and the form's own structure. NB: a bound on the work before the table is
+ * built; the table itself is held to `maxCells` exactly.
+ */
+const STRUCTURE_VALUES = 1024;
+/** JSON text at least this long is scanned and parsed in slices, letting the event loop run in between. */
+export const SLICED_JSON_MIN = 1 << 20;
+/** Characters scanned per event-loop turn (a few milliseconds). */
+const SCAN_SLICE = 1 << 18;
+/** About this many characters of a big array's or object's members are parsed per event-loop turn. */
+const PARSE_CHUNK = 1 << 18;
+
+const QUOTE = 34;
+const COMMA = 44;
+const BACKSLASH = 92;
+const OPEN_ARRAY = 91;
+const CLOSE_ARRAY = 93;
+
+/**
+ * An array or object of at least PARSE_CHUNK characters: parsed chunk by chunk (its members split at
+ * the commas in `bounds`), with its big members (`children`) parsed apart and put in their places.
+ */
+interface BigContainer {
+  id: number;
+  array: boolean;
+  /** The positions of its opening and closing brackets. */
+  start: number;
+  end: number;
+  bounds: number[];
+  children: BigContainer[];
+}
+
+/**
+ * One pass over JSON text that reads only its structure (strings, brackets, commas), never a value:
+ * it refuses nesting deeper than `maxDepth`, an array that may hold rows with more than `maxRows`
+ * elements and more than `maxCells` values in all (a 413 as soon as the count is passed, not after
+ * the whole body is read), and, when `record` is set, notes the big containers so they can be parsed
+ * in chunks. It does not validate: JSON.parse does that, and it can not get past a place where this
+ * scan found the structure broken.
+ */
+class JsonScan {
+  private readonly text: string;
+  private readonly limits: TableLimits;
+  private readonly maxDepth: number;
+  private readonly record: boolean;
+  /** Where the next `run` starts, and how deep it is there. */
+  private pos = 0;
+  private depth = 0;
+  /** Arrays and objects opened plus commas seen: the values in the text so far (each empty container counts one). */
+  private values = 0;
+  /** The values the text may hold: `maxCells` plus a list or object per row, plus STRUCTURE_VALUES. */
+  private readonly maxValues: number;
+  private ids = 0;
+  /** Why the structure is broken (and the scan stopped), if it is. */
+  broken: string | undefined;
+  /** The outermost container, if it is big. */
+  root: BigContainer | undefined;
+  // One entry per level of nesting (1 is the outermost): where it opened, whether it is an array,
+  // its commas, where its current chunk starts, its chunk bounds and its big members so far.
+  private readonly open: number[] = [];
+  private readonly isArray: boolean[] = [];
+  private readonly commas: number[] = [];
+  private readonly chunkStart: number[] = [];
+  private readonly bounds: (number[] | undefined)[] = [];
+  private readonly kids: (BigContainer[] | undefined)[] = [];
+  // For the shallow objects: whether the next string is a key, and where their last key is (for messages).
+  private readonly expectKey: boolean[] = [];
+  private readonly keyAt: number[] = [];
+  private readonly keyEnd: number[] = [];
+
+  constructor(text: string, limits: TableLimits, maxDepth: number, record: boolean) {
+    this.text = text;
+    this.limits = limits;
+    this.maxDepth = maxDepth;
+    this.record = record;
+    this.maxValues = limits.maxCells + limits.maxRows + STRUCTURE_VALUES;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.text.length || this.broken !== undefined;
+  }
+
+  /** Scans on to `until` (a string that starts before it is read to its end). */
+  run(until: number): void {
+    const text = this.text;
+    let i = this.pos;
+    for (; i < until; i++) {
+      const c = text.charCodeAt(i);
+      // NB: [ and { (0x5B, 0x7B), ] and } (0x5D, 0x7D) differ in bit 5 only: one test finds both.
+      const folded = c & 0xffdf;
+      if (c === QUOTE) i = this.string(i);
+      else if (c === COMMA) this.comma(i);
+      else if (folded === OPEN_ARRAY) this.openAt(i, c === OPEN_ARRAY);
+      else if (folded === CLOSE_ARRAY) this.closeAt(i, c === CLOSE_ARRAY);
+      else continue;
+      if (this.broken !== undefined) break;
+    }
+    this.pos = i;
+  }
+
+  /** @throws SyntaxError when the text ends inside a string, array or object, or its structure is broken. */
+  finish(): void {
+    if (this.broken !== undefined) throw new SyntaxError(this.broken);
+    if (this.depth !== 0) throw new SyntaxError("Unexpected end of JSON input");
+  }
+
+  /** Reads the string that opens at `i`; returns the position of its closing quote. */
+  private string(i: number): number {
+    const text = this.text;
+    const n = text.length;
+    let q = i + 1;
+    for (; q < n; q++) {
+      const c = text.charCodeAt(q);
+      if (c === QUOTE) break;
+      if (c === BACKSLASH) q++;
+    }
+    if (q >= n) {
+      this.broken = `Unterminated string in JSON at position ${i}`;
+      return n;
+    }
+    const depth = this.depth;
+    if (depth <= ROW_DEPTH && this.expectKey[depth]) {
+      this.expectKey[depth] = false;
+      this.keyAt[depth] = i;
+      this.keyEnd[depth] = q;
+    }
+    return q;
+  }
+
+  private countValue(): void {
+    if (++this.values > this.maxValues) {
+      throw tooManyCells(`more than ${formatCount(this.limits.maxCells)}`, this.limits, `its JSON body holds more than ${formatCount(this.maxValues)} values`);
+    }
+  }
+
+  private comma(i: number): void {
+    const depth = this.depth;
+    if (depth === 0) {
+      this.broken = `Unexpected ',' in JSON at position ${i}`;
+      return;
+    }
+    this.countValue();
+    const commas = ++(this.commas[depth] as number);
+    if (this.isArray[depth]) {
+      if (depth <= ROW_DEPTH && commas >= this.limits.maxRows) {
+        throw tooManyRows(`more than ${formatCount(this.limits.maxRows)}`, this.limits, `${this.path(depth)} holds more than that many values`);
+      }
+    } else if (depth <= ROW_DEPTH) this.expectKey[depth] = true;
+    if (this.record && i - (this.chunkStart[depth] as number) >= PARSE_CHUNK) {
+      let bounds = this.bounds[depth];
+      if (!bounds) this.bounds[depth] = bounds = [];
+      bounds.push(i);
+      this.chunkStart[depth] = i + 1;
+    }
+  }
+
+  private openAt(i: number, array: boolean): void {
+    const depth = ++this.depth;
+    if (depth > this.maxDepth) {
+      throw new FormatError(
+        `The JSON body nests arrays and objects more than ${this.maxDepth} levels deep (at position ${i}); pipeserve reads at most ${this.maxDepth} levels. Send flatter values.`,
+      );
+    }
+    this.countValue();
+    this.open[depth] = i;
+    this.isArray[depth] = array;
+    this.commas[depth] = 0;
+    this.chunkStart[depth] = i + 1;
+    this.bounds[depth] = undefined;
+    this.kids[depth] = undefined;
+    this.expectKey[depth] = !array;
+  }
+
+  private closeAt(i: number, array: boolean): void {
+    const depth = this.depth;
+    if (depth === 0 || this.isArray[depth] !== array) {
+      this.broken = `Unexpected '${array ? "]" : "}"}' in JSON at position ${i}`;
+      return;
+    }
+    const start = this.open[depth] as number;
+    if (this.record && i - start >= PARSE_CHUNK) {
+      const big: BigContainer = { id: this.ids++, array, start, end: i, bounds: this.bounds[depth] ?? [], children: this.kids[depth] ?? [] };
+      if (depth === 1) this.root = big;
+      else {
+        let kids = this.kids[depth - 1];
+        if (!kids) this.kids[depth - 1] = kids = [];
+        kids.push(big);
+      }
+    }
+    this.bounds[depth] = undefined;
+    this.kids[depth] = undefined;
+    this.depth = depth - 1;
+  }
+
+  /** Where the container at `depth` is, for messages: `inputs.island`, `inputs[0].data`. */
+  private path(depth: number): string {
+    let path = "";
+    for (let level = 1; level < depth; level++) {
+      if (this.isArray[level]) path += `[${this.commas[level]}]`;
+      else {
+        const raw = this.text.slice(this.keyAt[level], (this.keyEnd[level] as number) + 1);
+        let key: string;
+        try {
+          key = JSON.parse(raw) as string;
+        } catch {
+          key = raw;
+        }
+        path += path === "" ? key : `.${key}`;
+      }
+    }
+    return path === "" ? "the body's list" : path;
+  }
+}
+
+/**
+ * Parses JSON text in one go, after a scan of its structure that refuses a body nested deeper than
+ * `maxDepth` or holding more rows or values than `limits` allow. For texts short enough to parse at
+ * once; `parseJsonInSlices` takes any.
+ * @throws SyntaxError for text that is not JSON (callers word it for their protocol);
+ * FormatError (400) for nesting too deep; LimitError (413) for too many rows or values.
+ */
+export function parseJsonWithin(text: string, limits: TableLimits = NO_LIMITS, maxDepth = MAX_JSON_DEPTH): unknown {
+  new JsonScan(text, limits, maxDepth, false).run(text.length);
+  return JSON.parse(text);
+}
+
+/**
+ * Parses JSON text as `JSON.parse` does (the same value, key order, duplicate keys and
+ * `__proto__` keys included), with `parseJsonWithin`'s bounds, without holding the event loop for
+ * long: a text of SLICED_JSON_MIN characters or more is scanned a slice per turn, refused as soon
+ * as a bound is passed, then parsed chunk by chunk (the members of its big arrays and objects, a
+ * quarter megabyte at a time), so other requests are answered in between.
+ * @throws as `parseJsonWithin` (a SyntaxError's wording may differ from JSON.parse's).
+ */
+export async function parseJsonInSlices(text: string, limits: TableLimits = NO_LIMITS, maxDepth = MAX_JSON_DEPTH): Promise<unknown> {
+  if (text.length < SLICED_JSON_MIN) return parseJsonWithin(text, limits, maxDepth);
+  const scan = new JsonScan(text, limits, maxDepth, true);
+  for (let until = SCAN_SLICE; !scan.done; until += SCAN_SLICE) {
+    scan.run(Math.min(until, text.length));
+    await nextTurn();
+  }
+  scan.finish();
+  const root = scan.root;
+  if (!root) return JSON.parse(text);
+  // Whatever is around the outermost container must be whitespace: JSON.parse says so, or why not.
+  JSON.parse(`${text.slice(0, root.start)}0${text.slice(root.end + 1)}`);
+  return new ChunkedParse(text).container(root);
+}
+
+/** Parses the big containers a scan found, chunk by chunk, a turn of the event loop each. */
+class ChunkedParse {
+  readonly #text: string;
+  /** What stands in for a big member while its container's chunk is parsed: no client can guess it. */
+  readonly #placeholder = `pipeserve-chunk-${randomUUID()}:`;
+
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  async container(node: BigContainer): Promise<unknown> {
+    const result: unknown[] | Record<string, unknown> = node.array ? [] : {};
+    const children = new Map(node.children.map((c) => [c.id, c]));
+    let from = node.start + 1;
+    let next = 0;
+    for (const end of [...node.bounds, node.end]) {
+      let piece = node.array ? "[" : "{";
+      let cursor = from;
+      let replaced = false;
+      for (; next < node.children.length && (node.children[next] as BigContainer).start < end; next++) {
+        const child = node.children[next] as BigContainer;
+        piece += `${this.#text.slice(cursor, child.start)}"${this.#placeholder}${child.id}"`;
+        cursor = child.end + 1;
+        replaced = true;
+      }
+      piece += this.#text.slice(cursor, end) + (node.array ? "]" : "}");
+      const parsed = JSON.parse(piece) as unknown[] | Record<string, unknown>;
+      await nextTurn();
+      if (replaced) await this.#putChildren(parsed, children);
+      if (Array.isArray(result)) for (const value of parsed as unknown[]) result.push(value);
+      else mergeInto(result, parsed as Record<string, unknown>);
+      from = end + 1;
+    }
+    return result;
+  }
+
+  /** Parses the big members whose placeholders are still in `parsed` (a later duplicate key drops one) and puts them in their places. */
+  async #putChildren(parsed: unknown[] | Record<string, unknown>, children: ReadonlyMap<number, BigContainer>): Promise<void> {
+    const slots = parsed as Record<string, unknown>;
+    for (const key in slots) {
+      const value = slots[key];
+      if (typeof value !== "string" || !value.startsWith(this.#placeholder)) continue;
+      const child = children.get(Number(value.slice(this.#placeholder.length)));
+      if (child) setOwn(slots, key, await this.container(child));
+    }
+  }
+}
+
+/** Sets an own property as JSON.parse makes it: `__proto__` too, as data, not the prototype. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** Adds one chunk's members to an object: later keys win, as in JSON.parse. */
+function mergeInto(target: Record<string, unknown>, chunk: Record<string, unknown>): void {
+  for (const key in chunk) setOwn(target, key, chunk[key]);
+}
