@@ -197,6 +197,16 @@ export class PipelineModel {
     return { table: parsed.table, params: parsed.params };
   }
 
+  /**
+   * What a row-wise model answers for zero rows, without running: a table of the signature's output
+   * columns with no rows (no columns when the signature names none). Its rows depend on input rows
+   * alone, so there are none; other models must run to say.
+   */
+  emptyOutput(): ColumnTable {
+    const names = (this.signature?.outputs ?? []).map((spec, i) => spec.name ?? String(i));
+    return { names, columns: names.map(() => []), numRows: 0 };
+  }
+
   /** Predicts and returns only the output. */
   async predict(input: unknown, options: PredictOptions = {}): Promise<unknown> {
     return (await this.predictWithInfo(input, options)).output;

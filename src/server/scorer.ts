@@ -1,5 +1,5 @@
 import { pino, type Logger } from "pino";
-import type { PipelineModel, Prediction, PredictOptions } from "../loader/index.js";
+import { NodeError, type PipelineModel, type Prediction, type PredictOptions, type PreparedInput } from "../loader/index.js";
 import { DEFAULT_LIMITS, type TableLimits } from "../tabular/index.js";
 import { PredictionBatcher } from "./batcher.js";
 import { acceptedResponseTypes, parseContentType, type ResponseType } from "./content-type.js";
@@ -89,6 +89,11 @@ function encodeAccepted(output: unknown, types: readonly ResponseType[]): { body
   throw refusal;
 }
 
+/** A node that fails on an input with no rows: the client's to fix (send rows), so a 400 naming the node. */
+function emptyInputError(error: NodeError): HttpError {
+  return new HttpError("BAD_REQUEST", `The input has no rows, and the pipeline failed on it: ${error.message.replace(/\.?$/, ".")} Send at least one row.`);
+}
+
 /**
  * The framework-free scoring core, as MLflow's `invocations(data, content_type, model)`: bytes,
  * content type and Accept in, `{status, headers, body}` out. It owns what every prediction goes
@@ -170,6 +175,8 @@ export class Scorer {
     const state = this.state;
     this.#admit();
     const prepared = this.model.prepare(input, options);
+    // A row-wise model's output has a row per input row: for none, there is nothing to run.
+    if (prepared.table.numRows === 0 && this.model.rowWise) return this.#emptyPrediction(prepared);
     state.pending++;
     const timeoutMs = this.#timeoutMs;
     // NB: one promise and one timer per prediction (no Promise.race): this is every request's path.
@@ -193,7 +200,7 @@ export class Scorer {
         (error: unknown) => {
           state.pending--;
           clearTimeout(timer);
-          reject(error);
+          reject(prepared.table.numRows === 0 && error instanceof NodeError ? emptyInputError(error) : error);
         },
       );
     });
@@ -206,6 +213,16 @@ export class Scorer {
       throw new HttpError("TEMPORARILY_UNAVAILABLE", `The server is at its limit of ${this.#maxQueue} queued predictions (--max-queue); retry shortly.`, {
         "Retry-After": "1",
       });
+  }
+
+  #emptyPrediction(prepared: PreparedInput): Prediction {
+    return {
+      output: this.model.emptyOutput(),
+      ignoredParams: prepared.ignoredParams,
+      droppedColumns: prepared.droppedColumns,
+      runner: prepared.runner,
+      rows: 0,
+    };
   }
 
   /**
