@@ -16,7 +16,6 @@ import {
   parseJsonWithin,
   toArrow,
   toCsv,
-  withoutBom,
   type ColumnTable,
   type TableLimits,
 } from "../tabular/index.js";
@@ -70,31 +69,31 @@ export function queryParams(raw: string | undefined): Record<string, unknown> | 
 /** Bodies smaller than this are decoded at once, synchronously (no promise on the hot path); bigger ones in slices. */
 export const SLICED_BODY_MIN = 1 << 20;
 
-function parseJsonText(text: string, limits: TableLimits): unknown {
+function parseJsonAtOnce(bytes: Uint8Array, limits: TableLimits): unknown {
   try {
-    return parseJsonWithin(text, limits);
+    return parseJsonWithin(bytes, limits);
   } catch (cause) {
     throw cause instanceof SyntaxError ? invalidJsonError(cause) : cause;
   }
 }
 
-async function parseJsonTextInSlices(text: string, limits: TableLimits): Promise<unknown> {
+async function parseJsonSliced(bytes: Uint8Array, limits: TableLimits): Promise<unknown> {
   try {
-    return await parseJsonInSlices(text, limits);
+    return await parseJsonInSlices(bytes, limits);
   } catch (cause) {
     throw cause instanceof SyntaxError ? invalidJsonError(cause) : cause;
   }
 }
 
 /**
- * Parses a JSON request body within `limits` (MAX_JSON_DEPTH levels of nesting, rows, values): a
- * short text at once, a long one in slices that let other requests through (`parseJsonInSlices`).
- * @throws FormatError (400) with MLflow's wording for text that is not JSON, or nests too deep;
- * LimitError (413) past the limits.
+ * Parses a JSON request body (UTF-8, a byte-order mark allowed) within `limits` (MAX_JSON_DEPTH
+ * levels of nesting, rows, values): a small one at once, a big one in slices that let other
+ * requests through (`parseJsonInSlices`).
+ * @throws FormatError (400) with MLflow's wording for text that is not JSON, for nesting too deep
+ * or bytes that are not UTF-8; LimitError (413) past the limits.
  */
-export function parseJsonBody(text: string, limits: TableLimits = NO_LIMITS): unknown {
-  const json = withoutBom(text);
-  return json.length < SLICED_JSON_MIN ? parseJsonText(json, limits) : parseJsonTextInSlices(json, limits);
+export function parseJsonBody(bytes: Uint8Array, limits: TableLimits = NO_LIMITS): unknown {
+  return bytes.length < SLICED_JSON_MIN ? parseJsonAtOnce(bytes, limits) : parseJsonSliced(bytes, limits);
 }
 
 function decodeArrow(type: BodyType, body: Uint8Array, limits: TableLimits): ColumnTable | Promise<ColumnTable> {
@@ -113,9 +112,9 @@ function decodeTable(type: Exclude<BodyType, "application/json">, body: Uint8Arr
   const small = body.byteLength < SLICED_BODY_MIN;
   switch (type) {
     case "text/csv":
-      return small ? parseCsv(text(body), { raw: true, limits }) : parseCsvInSlices(text(body), { raw: true, limits });
+      return small ? parseCsv(text(body), { raw: true, limits }) : parseCsvInSlices(body, { raw: true, limits });
     case "application/x-ndjson":
-      return small ? parseJsonLines(text(body), 1, limits) : parseJsonLinesInSlices(text(body), limits);
+      return small ? parseJsonLines(text(body), 1, limits) : parseJsonLinesInSlices(body, limits);
     case "application/vnd.apache.arrow.stream":
     case "application/vnd.apache.arrow.file":
       return decodeArrow(type, body, limits);
@@ -139,7 +138,7 @@ export function decodeBody(
 ): DecodedBody | Promise<DecodedBody> {
   if (body.byteLength === 0) throw new HttpError("BAD_REQUEST", `The request body is empty: send the input as ${type}.`);
   if (type === "application/json") {
-    const parsed = parseJsonBody(text(body), limits);
+    const parsed = parseJsonBody(body, limits);
     return parsed instanceof Promise ? parsed.then((json) => ({ kind: "json", body: json })) : { kind: "json", body: parsed };
   }
   const fromText = type === "text/csv";

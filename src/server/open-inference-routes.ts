@@ -1,24 +1,19 @@
 import type { Context } from "hono";
-import { SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin, type TableLimits } from "../tabular/index.js";
+import { NotUtf8Error, SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin, type TableLimits } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
 import { decodeInferRequest, encodeInferResponse, tensorsOf } from "./open-inference.js";
 import { readBody } from "./read-body.js";
 import { json, type AddRoute, type Env, type RouteContext } from "./routing.js";
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
 /** An infer request's JSON, within the scorer's limits (nesting, rows, values), a big one in slices. */
 async function parseInferBody(bytes: Uint8Array, limits: TableLimits): Promise<unknown> {
-  let text: string;
   try {
-    text = utf8.decode(bytes);
-  } catch {
-    throw new HttpError("BAD_REQUEST", "The infer request is not valid UTF-8 JSON.");
-  }
-  try {
-    return text.length < SLICED_JSON_MIN ? parseJsonWithin(text, limits) : await parseJsonInSlices(text, limits);
+    return bytes.length < SLICED_JSON_MIN ? parseJsonWithin(bytes, limits) : await parseJsonInSlices(bytes, limits);
   } catch (cause) {
-    if (cause instanceof SyntaxError) throw new HttpError("BAD_REQUEST", "The infer request is not valid UTF-8 JSON.");
+    // Text that is not JSON, or bytes that are not UTF-8; nesting too deep and the limits say so themselves.
+    if (cause instanceof SyntaxError || cause instanceof NotUtf8Error) {
+      throw new HttpError("BAD_REQUEST", "The infer request is not valid UTF-8 JSON.");
+    }
     throw cause;
   }
 }

@@ -5,17 +5,17 @@ const LF = 10;
 const CR = 13;
 
 /**
- * One pass over CSV text that reads only its records' structure (quotes, delimiters, line ends),
+ * One pass over CSV (UTF-8 bytes) that reads only its records' structure (quotes, delimiters, line ends),
  * never a field: it counts the rows after the header and their cells, refusing as soon as
- * `limits` are passed (a 413 before any record is built), and, when `chunkChars` is given, notes
+ * `limits` are passed (a 413 before any record is built), and, when `chunkBytes` is given, notes
  * the line ends outside quotes where the text may be cut into chunks that parse alone. Blank
  * lines are no records (as csv-parse's `skip_empty_lines`). It does not validate: csv-parse does.
  */
 export class CsvScan {
-  readonly #text: string;
+  readonly #bytes: Uint8Array;
   readonly #delimiter: number;
   readonly #limits: TableLimits;
-  readonly #chunkChars: number;
+  readonly #chunkBytes: number;
   #pos = 0;
   #inQuotes = false;
   /** The current record's fields so far, and whether it has any content (blank lines are skipped). */
@@ -26,27 +26,27 @@ export class CsvScan {
   width = -1;
   rows = 0;
   cells = 0;
-  /** Where chunks may start (after a line end outside quotes), if `chunkChars` was given. */
+  /** Where chunks may start (after a line end outside quotes), if `chunkBytes` was given. */
   readonly bounds: number[] = [];
 
-  constructor(text: string, delimiter: string, limits: TableLimits = NO_LIMITS, chunkChars = 0) {
-    this.#text = text;
+  constructor(bytes: Uint8Array, delimiter: string, limits: TableLimits = NO_LIMITS, chunkBytes = 0) {
+    this.#bytes = bytes;
     this.#delimiter = delimiter.charCodeAt(0);
     this.#limits = limits;
-    this.#chunkChars = chunkChars;
+    this.#chunkBytes = chunkBytes;
   }
 
   get done(): boolean {
-    return this.#pos >= this.#text.length;
+    return this.#pos >= this.#bytes.length;
   }
 
   /** Scans on to `until`. */
   run(until: number): void {
-    const text = this.#text;
+    const bytes = this.#bytes;
     const delimiter = this.#delimiter;
     let i = this.#pos;
     for (; i < until; i++) {
-      const c = text.charCodeAt(i);
+      const c = bytes[i] as number;
       if (this.#inQuotes) {
         // NB: an escaped quote ("") closes and reopens.
         if (c === QUOTE) this.#inQuotes = false;
@@ -58,7 +58,7 @@ export class CsvScan {
         this.#content = true;
       } else if (c === LF) this.#endRecord(i + 1);
       else if (c === CR) {
-        if (text.charCodeAt(i + 1) !== LF) this.#endRecord(-1);
+        if (bytes[i + 1] !== LF) this.#endRecord(-1);
       } else this.#content = true;
     }
     this.#pos = i;
@@ -85,7 +85,7 @@ export class CsvScan {
     }
     this.#fields = 1;
     this.#content = false;
-    if (this.#chunkChars > 0 && next > 0 && next - this.#chunkStart >= this.#chunkChars) {
+    if (this.#chunkBytes > 0 && next > 0 && next - this.#chunkStart >= this.#chunkBytes) {
       this.bounds.push(next);
       this.#chunkStart = next;
     }

@@ -3,6 +3,7 @@ import { stringify } from "csv-stringify/sync";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { CsvScan } from "./csv-scan.js";
 import { FormatError } from "./errors.js";
+import { utf8Text } from "./json-text.js";
 import { type TableLimits, checkTableSize, nextTurn } from "./limits.js";
 
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
@@ -105,9 +106,10 @@ const EMPTY_CSV = "The CSV input is empty: it needs a header row naming the colu
  */
 export function parseCsv(text: string | Uint8Array, options: CsvParseOptions = {}): ColumnTable {
   const delimiter = options.delimiter ?? ",";
-  if (options.limits && typeof text === "string" && delimiter.length === 1) {
-    const scan = new CsvScan(text, delimiter, options.limits);
-    scan.run(text.length);
+  if (options.limits && delimiter.length === 1) {
+    const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
+    const scan = new CsvScan(bytes, delimiter, options.limits);
+    scan.run(bytes.length);
     scan.finish();
   }
   const [header, ...rows] = csvRecords(text, delimiter);
@@ -117,22 +119,24 @@ export function parseCsv(text: string | Uint8Array, options: CsvParseOptions = {
   return tableFromCsvRecords(header, rows, options.raw ?? false);
 }
 
-/** CSV request bodies at least this long are counted and parsed in slices. */
+/** CSV request bodies of at least this many bytes are counted and parsed in slices. */
 const SLICED_CSV_MIN = 1 << 20;
-/** Characters counted per event-loop turn, and about as many parsed per turn, at line ends. */
-const CSV_SLICE = 1 << 20;
+/** Bytes counted per event-loop turn, and about as many parsed per turn, at line ends. */
+const CSV_SLICE = 1 << 18;
 const CSV_CHUNK = 1 << 18;
 
 /**
- * `parseCsv` for a request body of any size (comma-delimited) without holding the event loop for
- * long: a megabyte or more is counted a slice per turn (refused as soon as a limit is passed), then
- * parsed a quarter megabyte of whole records at a time, so other requests are answered meanwhile.
+ * `parseCsv` for a request body (UTF-8 bytes, comma-delimited) of any size, without holding the
+ * event loop for long: a megabyte or more is counted a slice per turn (refused as soon as a limit
+ * is passed), then decoded and parsed a quarter megabyte of whole records at a time, so other
+ * requests are answered meanwhile.
+ * @throws FormatError (400) for bytes that are not UTF-8 or not CSV; LimitError (413) past the limits.
  */
-export async function parseCsvInSlices(text: string, options: { raw?: boolean; limits?: TableLimits } = {}): Promise<ColumnTable> {
-  if (text.length < SLICED_CSV_MIN) return parseCsv(text, options);
-  const scan = new CsvScan(text, ",", options.limits, CSV_CHUNK);
+export async function parseCsvInSlices(bytes: Uint8Array, options: { raw?: boolean; limits?: TableLimits } = {}): Promise<ColumnTable> {
+  if (bytes.length < SLICED_CSV_MIN) return parseCsv(utf8Text(bytes), options);
+  const scan = new CsvScan(bytes, ",", options.limits, CSV_CHUNK);
   for (let until = CSV_SLICE; !scan.done; until += CSV_SLICE) {
-    scan.run(Math.min(until, text.length));
+    scan.run(Math.min(until, bytes.length));
     await nextTurn();
   }
   scan.finish();
@@ -140,8 +144,9 @@ export async function parseCsvInSlices(text: string, options: { raw?: boolean; l
   let columns: Cell[][] = [];
   let numRows = 0;
   let from = 0;
-  for (const end of [...scan.bounds, text.length]) {
-    const records = csvRecords(text.slice(from, end), ",");
+  for (const end of [...scan.bounds, bytes.length]) {
+    // NB: chunks end at line ends, never inside a UTF-8 sequence.
+    const records = csvRecords(utf8Text(bytes.subarray(from, end)), ",");
     from = end;
     await nextTurn();
     if (!header) {

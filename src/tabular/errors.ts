@@ -43,3 +43,6 @@ export class LimitError extends TabularError {
     super(message, { ...options, code: "REQUEST_TOO_LARGE" });
   }
 }
+
+/** Bytes that are not UTF-8 where text is expected (a request body): a FormatError (400) a protocol may word its own way. */
+export class NotUtf8Error extends FormatError {}

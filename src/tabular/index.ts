@@ -5,9 +5,9 @@
  * request forms and responses, and MLflow signatures (read, written, inferred and enforced).
  * Imports no other part of pipeserve.
  */
-export { TabularError, FormatError, SchemaError, LimitError, type ColumnValueIssue, type TabularErrorOptions } from "./errors.js";
+export { TabularError, FormatError, SchemaError, LimitError, NotUtf8Error, type ColumnValueIssue, type TabularErrorOptions } from "./errors.js";
 export { DEFAULT_LIMITS, NO_LIMITS, type TableLimits, checkTableSize, formatCount, nextTurn, tooManyCells, tooManyRows } from "./limits.js";
-export { MAX_JSON_DEPTH, SLICED_JSON_MIN, parseJsonWithin, parseJsonInSlices } from "./json-text.js";
+export { MAX_JSON_DEPTH, SLICED_JSON_MIN, parseJsonWithin, parseJsonInSlices, utf8Text } from "./json-text.js";
 export {
   type Cell,
   type ColumnTable,

@@ -4,8 +4,9 @@ import { SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin } from "./json-text
 import { toJsonValue } from "./json-values.js";
 import { NO_LIMITS, type TableLimits, checkTableSize, formatCount, nextTurn, tooManyRows } from "./limits.js";
 
-/** About this many characters of JSON Lines are read per event-loop turn by `parseJsonLinesInSlices`. */
+/** About this many bytes of JSON Lines are read per event-loop turn by `parseJsonLinesInSlices`. */
 const LINES_SLICE = 1 << 18;
+const LF = 10;
 
 /** The error for a line that cannot be read, naming the line (a limit's error stays as it is). */
 function lineError(cause: unknown, lineNo: number): unknown {
@@ -58,22 +59,29 @@ export function parseJsonLines(text: string, firstLine = 1, limits: TableLimits 
   return rows.table();
 }
 
+/** Whether a line holds only whitespace (a blank line, skipped). */
+function isBlank(line: Uint8Array): boolean {
+  for (const b of line) if (b !== 32 && b !== 9 && b !== 13) return false;
+  return true;
+}
+
 /**
- * `parseJsonLines` for a request body of any size, letting the event loop run every quarter
- * megabyte or so (and inside a line of a megabyte or more), so other requests are answered meanwhile.
+ * `parseJsonLines` for a request body (UTF-8 bytes) of any size, letting the event loop run every
+ * quarter megabyte or so (and inside a line of a megabyte or more), so other requests are answered
+ * meanwhile. Each line is decoded alone: the whole body is never one string.
  */
-export async function parseJsonLinesInSlices(text: string, limits: TableLimits = NO_LIMITS): Promise<ColumnTable> {
+export async function parseJsonLinesInSlices(bytes: Uint8Array, limits: TableLimits = NO_LIMITS): Promise<ColumnTable> {
   const rows = new LineRecords(limits);
   let lineNo = 0;
   let sinceTurn = 0;
-  for (let start = 0; start <= text.length; ) {
-    let end = text.indexOf("\n", start);
-    if (end === -1) end = text.length;
-    const line = text.slice(start, end).trim();
+  for (let start = 0; start <= bytes.length; ) {
+    let end = bytes.indexOf(LF, start);
+    if (end === -1) end = bytes.length;
+    const line = bytes.subarray(start, end);
     lineNo++;
     sinceTurn += end - start + 1;
     start = end + 1;
-    if (line === "") continue;
+    if (isBlank(line)) continue;
     try {
       rows.add(line.length >= SLICED_JSON_MIN ? await parseJsonInSlices(line, limits) : parseJsonWithin(line, limits));
     } catch (cause) {

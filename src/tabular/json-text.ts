@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { FormatError } from "./errors.js";
+import { FormatError, NotUtf8Error } from "./errors.js";
 import { NO_LIMITS, type TableLimits, formatCount, nextTurn, tooManyCells, tooManyRows } from "./limits.js";
 
 /**
@@ -17,11 +17,11 @@ const ROW_DEPTH = 4;
  * built; the table itself is held to `maxCells` exactly.
  */
 const STRUCTURE_VALUES = 1024;
-/** JSON text at least this long is scanned and parsed in slices, letting the event loop run in between. */
+/** JSON of at least this many bytes is scanned and parsed in slices, letting the event loop run in between. */
 export const SLICED_JSON_MIN = 1 << 20;
-/** Characters scanned per event-loop turn (a few milliseconds). */
+/** Bytes scanned per event-loop turn (a few milliseconds). */
 const SCAN_SLICE = 1 << 18;
-/** About this many characters of a big array's or object's members are parsed per event-loop turn. */
+/** About this many bytes of a big array's or object's members are parsed per event-loop turn. */
 const PARSE_CHUNK = 1 << 18;
 
 const QUOTE = 34;
@@ -45,7 +45,7 @@ interface BigContainer {
 }
 
 /**
- * One pass over JSON text that reads only its structure (strings, brackets, commas), never a value:
+ * One pass over JSON (UTF-8 bytes) that reads only its structure (strings, brackets, commas), never a value:
  * it refuses nesting deeper than `maxDepth`, an array that may hold rows with more than `maxRows`
  * elements and more than `maxCells` values in all (a 413 as soon as the count is passed, not after
  * the whole body is read), and, when `record` is set, notes the big containers so they can be parsed
@@ -53,7 +53,7 @@ interface BigContainer {
  * scan found the structure broken.
  */
 class JsonScan {
-  private readonly text: string;
+  private readonly bytes: Uint8Array;
   private readonly limits: TableLimits;
   private readonly maxDepth: number;
   private readonly record: boolean;
@@ -82,8 +82,8 @@ class JsonScan {
   private readonly keyAt: number[] = [];
   private readonly keyEnd: number[] = [];
 
-  constructor(text: string, limits: TableLimits, maxDepth: number, record: boolean) {
-    this.text = text;
+  constructor(bytes: Uint8Array, limits: TableLimits, maxDepth: number, record: boolean) {
+    this.bytes = bytes;
     this.limits = limits;
     this.maxDepth = maxDepth;
     this.record = record;
@@ -91,17 +91,17 @@ class JsonScan {
   }
 
   get done(): boolean {
-    return this.pos >= this.text.length || this.broken !== undefined;
+    return this.pos >= this.bytes.length || this.broken !== undefined;
   }
 
   /** Scans on to `until` (a string that starts before it is read to its end). */
   run(until: number): void {
-    const text = this.text;
+    const bytes = this.bytes;
     let i = this.pos;
     for (; i < until; i++) {
-      const c = text.charCodeAt(i);
+      const c = bytes[i] as number;
       // NB: [ and { (0x5B, 0x7B), ] and } (0x5D, 0x7D) differ in bit 5 only: one test finds both.
-      const folded = c & 0xffdf;
+      const folded = c & 0xdf;
       if (c === QUOTE) i = this.string(i);
       else if (c === COMMA) this.comma(i);
       else if (folded === OPEN_ARRAY) this.openAt(i, c === OPEN_ARRAY);
@@ -120,11 +120,11 @@ class JsonScan {
 
   /** Reads the string that opens at `i`; returns the position of its closing quote. */
   private string(i: number): number {
-    const text = this.text;
-    const n = text.length;
+    const bytes = this.bytes;
+    const n = bytes.length;
     let q = i + 1;
     for (; q < n; q++) {
-      const c = text.charCodeAt(q);
+      const c = bytes[q];
       if (c === QUOTE) break;
       if (c === BACKSLASH) q++;
     }
@@ -212,7 +212,7 @@ class JsonScan {
     for (let level = 1; level < depth; level++) {
       if (this.isArray[level]) path += `[${this.commas[level]}]`;
       else {
-        const raw = this.text.slice(this.keyAt[level], (this.keyEnd[level] as number) + 1);
+        const raw = lenient.decode(this.bytes.subarray(this.keyAt[level], (this.keyEnd[level] as number) + 1));
         let key: string;
         try {
           key = JSON.parse(raw) as string;
@@ -226,49 +226,75 @@ class JsonScan {
   }
 }
 
-/**
- * Parses JSON text in one go, after a scan of its structure that refuses a body nested deeper than
- * `maxDepth` or holding more rows or values than `limits` allow. For texts short enough to parse at
- * once; `parseJsonInSlices` takes any.
- * @throws SyntaxError for text that is not JSON (callers word it for their protocol);
- * FormatError (400) for nesting too deep; LimitError (413) for too many rows or values.
- */
-export function parseJsonWithin(text: string, limits: TableLimits = NO_LIMITS, maxDepth = MAX_JSON_DEPTH): unknown {
-  new JsonScan(text, limits, maxDepth, false).run(text.length);
-  return JSON.parse(text);
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const lenient = new TextDecoder("utf-8");
+
+/** UTF-8 bytes as text (a byte-order mark dropped). @throws NotUtf8Error (400) for bytes that are not UTF-8. */
+export function utf8Text(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch (cause) {
+    throw new NotUtf8Error("The request body is not valid UTF-8.", { cause });
+  }
+}
+
+function scanWhole(bytes: Uint8Array, limits: TableLimits, maxDepth: number): void {
+  new JsonScan(bytes, limits, maxDepth, false).run(bytes.length);
 }
 
 /**
- * Parses JSON text as `JSON.parse` does (the same value, key order, duplicate keys and
+ * Parses JSON in one go, after a scan of its structure that refuses a body nested deeper than
+ * `maxDepth` or holding more rows or values than `limits` allow. For JSON short enough to parse at
+ * once (text, or UTF-8 bytes); `parseJsonInSlices` takes any.
+ * @throws SyntaxError for text that is not JSON (callers word it for their protocol);
+ * FormatError (400) for nesting too deep or bytes that are not UTF-8; LimitError (413) for too many rows or values.
+ */
+export function parseJsonWithin(json: string | Uint8Array, limits: TableLimits = NO_LIMITS, maxDepth = MAX_JSON_DEPTH): unknown {
+  if (typeof json === "string") {
+    scanWhole(Buffer.from(json, "utf8"), limits, maxDepth);
+    return JSON.parse(json);
+  }
+  scanWhole(json, limits, maxDepth);
+  return JSON.parse(utf8Text(json));
+}
+
+/**
+ * Parses JSON (UTF-8 bytes) as `JSON.parse` does (the same value, key order, duplicate keys and
  * `__proto__` keys included), with `parseJsonWithin`'s bounds, without holding the event loop for
- * long: a text of SLICED_JSON_MIN characters or more is scanned a slice per turn, refused as soon
- * as a bound is passed, then parsed chunk by chunk (the members of its big arrays and objects, a
- * quarter megabyte at a time), so other requests are answered in between.
+ * long: SLICED_JSON_MIN bytes or more are scanned a slice per turn, refused as soon as a bound is
+ * passed, then decoded and parsed chunk by chunk (the members of its big arrays and objects, a
+ * quarter megabyte at a time), so other requests are answered in between. The whole text is never
+ * built: no copy of the body as one string, no single long decode.
  * @throws as `parseJsonWithin` (a SyntaxError's wording may differ from JSON.parse's).
  */
-export async function parseJsonInSlices(text: string, limits: TableLimits = NO_LIMITS, maxDepth = MAX_JSON_DEPTH): Promise<unknown> {
-  if (text.length < SLICED_JSON_MIN) return parseJsonWithin(text, limits, maxDepth);
-  const scan = new JsonScan(text, limits, maxDepth, true);
+export async function parseJsonInSlices(bytes: Uint8Array, limits: TableLimits = NO_LIMITS, maxDepth = MAX_JSON_DEPTH): Promise<unknown> {
+  if (bytes.length < SLICED_JSON_MIN) return parseJsonWithin(bytes, limits, maxDepth);
+  const scan = new JsonScan(bytes, limits, maxDepth, true);
   for (let until = SCAN_SLICE; !scan.done; until += SCAN_SLICE) {
-    scan.run(Math.min(until, text.length));
+    scan.run(Math.min(until, bytes.length));
     await nextTurn();
   }
   scan.finish();
   const root = scan.root;
-  if (!root) return JSON.parse(text);
+  if (!root) return JSON.parse(utf8Text(bytes));
   // Whatever is around the outermost container must be whitespace: JSON.parse says so, or why not.
-  JSON.parse(`${text.slice(0, root.start)}0${text.slice(root.end + 1)}`);
-  return new ChunkedParse(text).container(root);
+  JSON.parse(`${utf8Text(bytes.subarray(0, root.start))}0${utf8Text(bytes.subarray(root.end + 1))}`);
+  return new ChunkedParse(bytes).container(root);
 }
 
 /** Parses the big containers a scan found, chunk by chunk, a turn of the event loop each. */
 class ChunkedParse {
-  readonly #text: string;
+  readonly #bytes: Uint8Array;
   /** What stands in for a big member while its container's chunk is parsed: no client can guess it. */
   readonly #placeholder = `pipeserve-chunk-${randomUUID()}:`;
 
-  constructor(text: string) {
-    this.#text = text;
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  /** The text of bytes `from` to `to`. NB: chunks are cut at ASCII characters, never inside a UTF-8 sequence. */
+  #text(from: number, to: number): string {
+    return utf8Text(this.#bytes.subarray(from, to));
   }
 
   async container(node: BigContainer): Promise<unknown> {
@@ -282,11 +308,11 @@ class ChunkedParse {
       let replaced = false;
       for (; next < node.children.length && (node.children[next] as BigContainer).start < end; next++) {
         const child = node.children[next] as BigContainer;
-        piece += `${this.#text.slice(cursor, child.start)}"${this.#placeholder}${child.id}"`;
+        piece += `${this.#text(cursor, child.start)}"${this.#placeholder}${child.id}"`;
         cursor = child.end + 1;
         replaced = true;
       }
-      piece += this.#text.slice(cursor, end) + (node.array ? "]" : "}");
+      piece += this.#text(cursor, end) + (node.array ? "]" : "}");
       const parsed = JSON.parse(piece) as unknown[] | Record<string, unknown>;
       await nextTurn();
       if (replaced) await this.#putChildren(parsed, children);

@@ -6,9 +6,19 @@
  * letting the event loop run in between.
  */
 import { describe, expect, it } from "vitest";
-import { FormatError, LimitError, MAX_JSON_DEPTH, SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin, type TableLimits } from "../../src/tabular/index.js";
+import {
+  FormatError,
+  LimitError,
+  MAX_JSON_DEPTH,
+  NotUtf8Error,
+  SLICED_JSON_MIN,
+  parseJsonInSlices,
+  parseJsonWithin,
+  type TableLimits,
+} from "../../src/tabular/index.js";
 
 const LIMITS: TableLimits = { maxRows: 1_000, maxCells: 10_000 };
+const bytes = (text: string): Uint8Array => Buffer.from(text, "utf8");
 
 /** A JSON text of at least `min` characters: `make(n)` with n doubled until it is long enough. */
 function atLeast(min: number, make: (n: number) => string): string {
@@ -40,7 +50,7 @@ describe("parseJsonInSlices gives JSON.parse's value", () => {
   ])("$what", async ({ make }) => {
     const text = atLeast(SLICED_JSON_MIN * 2, make);
     const expected: unknown = JSON.parse(text);
-    const got = await parseJsonInSlices(text);
+    const got = await parseJsonInSlices(bytes(text));
     expect(got).toEqual(expected);
     // NB: the same key order, and `__proto__` as an own key, not the prototype.
     expect(JSON.stringify(got)).toBe(JSON.stringify(expected));
@@ -59,9 +69,17 @@ describe("parseJsonInSlices gives JSON.parse's value", () => {
     };
     let pending = true;
     setImmediate(count);
-    await parseJsonInSlices(text);
+    await parseJsonInSlices(bytes(text));
     pending = false;
     expect(turns).toBeGreaterThan(10);
+  });
+
+  it("decodes each chunk alone: a byte-order mark is dropped, bytes that are not UTF-8 are refused wherever they are", async () => {
+    const text = atLeast(SLICED_JSON_MIN * 2, rowArrays);
+    expect(await parseJsonInSlices(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes(text)]))).toEqual(JSON.parse(text));
+    const broken = bytes(text);
+    broken[Math.floor(broken.length / 2)] = 0xff;
+    await expect(parseJsonInSlices(broken)).rejects.toThrow(NotUtf8Error);
   });
 
   it.each([
@@ -75,7 +93,7 @@ describe("parseJsonInSlices gives JSON.parse's value", () => {
   ])("refuses $what as JSON.parse does (SyntaxError)", async ({ edit }) => {
     const text = edit(atLeast(SLICED_JSON_MIN * 2, rowArrays));
     expect(() => JSON.parse(text)).toThrow(SyntaxError);
-    await expect(parseJsonInSlices(text)).rejects.toThrow(SyntaxError);
+    await expect(parseJsonInSlices(bytes(text))).rejects.toThrow(SyntaxError);
   });
 });
 
@@ -83,7 +101,8 @@ const deep = (levels: number, inner = "1"): string => `${"[".repeat(levels)}${in
 
 describe.each([
   { name: "parseJsonWithin", parse: async (text: string, limits?: TableLimits) => parseJsonWithin(text, limits) },
-  { name: "parseJsonInSlices", parse: (text: string, limits?: TableLimits) => parseJsonInSlices(text, limits) },
+  { name: "parseJsonWithin on bytes", parse: async (text: string, limits?: TableLimits) => parseJsonWithin(bytes(text), limits) },
+  { name: "parseJsonInSlices", parse: (text: string, limits?: TableLimits) => parseJsonInSlices(bytes(text), limits) },
 ])("$name: bounds", ({ parse }) => {
   it(`reads ${MAX_JSON_DEPTH} levels of nesting, and refuses more with a 400 naming the limit`, async () => {
     expect(await parse(`{"inputs": ${deep(MAX_JSON_DEPTH - 1)}}`)).toEqual({ inputs: JSON.parse(deep(MAX_JSON_DEPTH - 1)) });
@@ -134,7 +153,7 @@ describe("a big body past the limits is refused early", () => {
   it("a 50 MB list of 13 million strings is refused after reading a few megabytes", async () => {
     const text = `{"inputs": {"island": [${'"D",'.repeat(13_000_000)}"D"]}}`;
     const started = performance.now();
-    await expect(parseJsonInSlices(text, { maxRows: 1_000_000, maxCells: 20_000_000 })).rejects.toThrow(
+    await expect(parseJsonInSlices(bytes(text), { maxRows: 1_000_000, maxCells: 20_000_000 })).rejects.toThrow(
       "The request has more than 1,000,000 rows (inputs.island holds more than that many values)",
     );
     expect(performance.now() - started).toBeLessThan(2_000);
