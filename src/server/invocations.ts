@@ -119,7 +119,8 @@ function decodeTable(type: Exclude<BodyType, "application/json">, body: Uint8Arr
     case "application/vnd.apache.arrow.file":
       return decodeArrow(type, body, limits);
     case "application/vnd.apache.parquet":
-      return parquetToTable(body, limits);
+      // NB: the body is not read again after it is decoded: a big one may move to the decoding thread.
+      return parquetToTable(body, limits, { transfer: true });
   }
 }
 

@@ -4,7 +4,7 @@ import type { Cell, ColumnTable } from "./column-table.js";
 import { CsvScan } from "./csv-scan.js";
 import { FormatError } from "./errors.js";
 import { utf8Text } from "./json-text.js";
-import { type TableLimits, checkTableSize, nextTurn } from "./limits.js";
+import { type TableLimits, checkTableSize, joinParts, nextTurn } from "./limits.js";
 
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 
@@ -63,8 +63,8 @@ function checkCsvHeader(header: readonly string[]): void {
   }
 }
 
-/** Writes parsed CSV records into `columns` from row `at` on; `firstLine` numbers the first record in messages. */
-function putCsvRecords(columns: Cell[][], at: number, width: number, rows: readonly string[][], raw: boolean, firstLine: number): void {
+/** Writes parsed CSV records into `columns`; `firstLine` numbers the first record in messages. */
+function putCsvRecords(columns: Cell[][], width: number, rows: readonly string[][], raw: boolean, firstLine: number): void {
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r] as string[];
     if (row.length !== width) {
@@ -72,7 +72,7 @@ function putCsvRecords(columns: Cell[][], at: number, width: number, rows: reado
     }
     for (let c = 0; c < width; c++) {
       const cell = row[c] as string;
-      (columns[c] as Cell[])[at + r] = raw ? (cell === "" ? null : cell) : inferCsvCell(cell);
+      (columns[c] as Cell[])[r] = raw ? (cell === "" ? null : cell) : inferCsvCell(cell);
     }
   }
 }
@@ -81,7 +81,7 @@ function putCsvRecords(columns: Cell[][], at: number, width: number, rows: reado
 export function tableFromCsvRecords(header: readonly string[], rows: readonly string[][], raw: boolean, firstLine = 2): ColumnTable {
   checkCsvHeader(header);
   const columns: Cell[][] = header.map(() => new Array<Cell>(rows.length));
-  putCsvRecords(columns, 0, header.length, rows, raw, firstLine);
+  putCsvRecords(columns, header.length, rows, raw, firstLine);
   return { names: [...header], columns, numRows: rows.length };
 }
 
@@ -141,28 +141,28 @@ export async function parseCsvInSlices(bytes: Uint8Array, options: { raw?: boole
   }
   scan.finish();
   let header: string[] | undefined;
-  let columns: Cell[][] = [];
+  const parts: ColumnTable[] = [];
   let numRows = 0;
   let from = 0;
   for (const end of [...scan.bounds, bytes.length]) {
     // NB: chunks end at line ends, never inside a UTF-8 sequence.
     const records = csvRecords(utf8Text(bytes.subarray(from, end)), ",");
     from = end;
-    await nextTurn();
     if (!header) {
       header = records.shift();
       if (!header) continue;
       checkCsvHeader(header);
-      columns = header.map(() => new Array<Cell>(scan.rows));
     }
     // NB: the scan's count is csv-parse's unless a lone \r reads differently: the limits still hold.
     if (options.limits) checkTableSize(numRows + records.length, header.length, options.limits, "CSV");
-    putCsvRecords(columns, numRows, header.length, records, options.raw ?? false, 2 + numRows);
+    const columns: Cell[][] = header.map(() => new Array<Cell>(records.length));
+    putCsvRecords(columns, header.length, records, options.raw ?? false, 2 + numRows);
+    parts.push({ names: header, columns, numRows: records.length });
     numRows += records.length;
+    await nextTurn();
   }
   if (!header) throw new FormatError(EMPTY_CSV);
-  for (const column of columns) column.length = numRows;
-  return { names: [...header], columns, numRows };
+  return parts.length === 0 ? { names: [...header], columns: header.map(() => []), numRows: 0 } : joinParts(parts);
 }
 
 /** Formats one value for CSV: missing is an empty cell, dates ISO-8601, bytes base64. */

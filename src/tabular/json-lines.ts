@@ -2,7 +2,7 @@ import { tableFromRecords, tableToRecords, type ColumnTable } from "./column-tab
 import { FormatError, LimitError } from "./errors.js";
 import { SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin } from "./json-text.js";
 import { toJsonValue } from "./json-values.js";
-import { NO_LIMITS, type TableLimits, checkTableSize, formatCount, nextTurn, tooManyRows } from "./limits.js";
+import { NO_LIMITS, type TableLimits, checkTableSize, formatCount, joinParts, nextTurn, tooManyRows } from "./limits.js";
 
 /** About this many bytes of JSON Lines are read per event-loop turn by `parseJsonLinesInSlices`. */
 const LINES_SLICE = 1 << 18;
@@ -65,13 +65,42 @@ function isBlank(line: Uint8Array): boolean {
   return true;
 }
 
+/** The rows of a big JSON Lines body, made into a table a slice of lines at a time. */
+class LineParts {
+  readonly parts: ColumnTable[] = [];
+  readonly #limits: TableLimits;
+  readonly #keys = new Set<string>();
+  #records: unknown[] = [];
+  #rows = 0;
+
+  constructor(limits: TableLimits) {
+    this.#limits = limits;
+  }
+
+  add(record: unknown): void {
+    const row = this.#rows + this.#records.length;
+    if (row >= this.#limits.maxRows) throw tooManyRows(`more than ${formatCount(this.#limits.maxRows)}`, this.#limits, "lines of JSON Lines");
+    if (record === null || typeof record !== "object" || Array.isArray(record)) throw new FormatError(`Record ${row} is not an object of column values.`);
+    this.#records.push(record);
+  }
+
+  /** Makes the lines read since the last flush a table, once every distinct key so far is known to fit the limits. */
+  flush(): void {
+    for (const record of this.#records) for (const key in record as object) this.#keys.add(key);
+    this.#rows += this.#records.length;
+    checkTableSize(this.#rows, this.#keys.size, this.#limits, "JSON Lines");
+    if (this.#records.length > 0) this.parts.push(tableFromRecords(this.#records));
+    this.#records = [];
+  }
+}
+
 /**
  * `parseJsonLines` for a request body (UTF-8 bytes) of any size, letting the event loop run every
  * quarter megabyte or so (and inside a line of a megabyte or more), so other requests are answered
  * meanwhile. Each line is decoded alone: the whole body is never one string.
  */
 export async function parseJsonLinesInSlices(bytes: Uint8Array, limits: TableLimits = NO_LIMITS): Promise<ColumnTable> {
-  const rows = new LineRecords(limits);
+  const rows = new LineParts(limits);
   let lineNo = 0;
   let sinceTurn = 0;
   for (let start = 0; start <= bytes.length; ) {
@@ -89,10 +118,12 @@ export async function parseJsonLinesInSlices(bytes: Uint8Array, limits: TableLim
     }
     if (sinceTurn >= LINES_SLICE) {
       sinceTurn = 0;
+      rows.flush();
       await nextTurn();
     }
   }
-  return rows.table();
+  rows.flush();
+  return joinParts(rows.parts);
 }
 
 /** Writes a table as JSON Lines, one row object per line. */

@@ -172,7 +172,7 @@ class JsonScan {
     const depth = ++this.depth;
     if (depth > this.maxDepth) {
       throw new FormatError(
-        `The JSON body nests arrays and objects more than ${this.maxDepth} levels deep (at position ${i}); pipeserve reads at most ${this.maxDepth} levels. Send flatter values.`,
+        `The JSON nests arrays and objects more than ${this.maxDepth} levels deep (at byte ${i}); pipeserve reads at most ${this.maxDepth} levels. Send flatter values.`,
       );
     }
     this.countValue();

@@ -1,9 +1,10 @@
 import { createRequire } from "node:module";
-import { type Table, tableFromIPC } from "apache-arrow";
-import { decodeArrowIpc, encodeArrowIpc, fromArrow, fromArrowInSlices } from "./arrow.js";
-import type { Cell, ColumnTable } from "./column-table.js";
-import { FormatError, TabularError } from "./errors.js";
-import { NO_LIMITS, type TableLimits, checkTableSize, nextTurn } from "./limits.js";
+import { Worker } from "node:worker_threads";
+import type { Table } from "apache-arrow";
+import { decodeArrowIpc, encodeArrowIpc, fromArrowInSlices } from "./arrow.js";
+import type { ColumnTable } from "./column-table.js";
+import { FormatError } from "./errors.js";
+import { NO_LIMITS, type TableLimits, checkTableSize } from "./limits.js";
 
 type ParquetWasm = typeof import("parquet-wasm");
 
@@ -28,61 +29,102 @@ export function parquetToArrow(bytes: Uint8Array): Table {
   return decodeArrowIpc(ipc);
 }
 
-/** Rows decoded per event-loop turn by `parquetToTable`, and the cells of a file small enough to decode at once. */
-const PARQUET_BATCH_ROWS = 65_536;
-const PARQUET_WHOLE_CELLS = 1 << 18;
+/** Parquet bodies of at least this many bytes are decoded in a worker thread (`parquetToTable`). */
+const WORKER_MIN = 1 << 20;
+/** Rows per Arrow record batch of a decoded body. NB: parquet-wasm's default, 1,024, made reading the IPC ten times slower. */
+const IPC_BATCH_ROWS = 65_536;
 
 function unreadable(cause: unknown): FormatError {
   return new FormatError(`Could not read the Parquet data: ${String((cause as Error)?.message ?? cause)}`, { cause });
 }
 
+/** What the decoding thread answers: the footer's rows and columns, and the table (Arrow IPC) unless they pass the limits. */
+interface Decoded {
+  rows: number;
+  columns: number;
+  ipc?: Uint8Array;
+  error?: string;
+}
+
 /**
- * Parquet bytes (a request body) as a table, within `limits`: the rows and columns its footer
- * declares are checked before any page is decoded (a small file may hold millions of rows), and a
- * big file is decoded a batch of rows per event-loop turn, its rows counted as they come.
- * @throws FormatError (400) for bytes that are not Parquet, LimitError (413) past the limits.
+ * The decoding thread (CommonJS, run with `eval`): reads the footer, refuses to decode past the
+ * limits, else decodes the whole file and hands its Arrow IPC bytes back (transferred, not copied).
  */
-export async function parquetToTable(bytes: Uint8Array, limits: TableLimits = NO_LIMITS): Promise<ColumnTable> {
+const DECODER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const pq = require(workerData.wasm);
+parentPort.once("message", async ({ bytes, maxRows, maxCells }) => {
+  try {
+    const file = await pq.ParquetFile.fromFile(new Blob([bytes]));
+    const meta = file.metadata();
+    const rows = meta.fileMetadata().numRows();
+    const groups = meta.rowGroups();
+    const columns = groups.length > 0 ? groups[0].numColumns() : 0;
+    if (rows > maxRows || Math.max(rows, 1) * columns > maxCells) return parentPort.postMessage({ rows, columns });
+    const ipc = pq.readParquet(bytes, { batchSize: workerData.batchRows }).intoIPCStream();
+    const own = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength;
+    parentPort.postMessage({ rows, columns, ipc }, own ? [ipc.buffer] : []);
+  } catch (error) {
+    parentPort.postMessage({ error: String((error && error.message) || error) });
+  }
+});
+`;
+
+/**
+ * Decodes Parquet bytes in a thread of its own, which ends with the call (and frees the WebAssembly
+ * memory it grew). With `transfer`, bytes that own their whole buffer are moved to it, not copied
+ * (they are unusable here afterwards).
+ */
+function decodeInThread(bytes: Uint8Array, limits: TableLimits, transfer: boolean): Promise<Decoded> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(DECODER, { eval: true, workerData: { wasm: createRequire(import.meta.url).resolve("parquet-wasm"), batchRows: IPC_BATCH_ROWS } });
+    worker.once("message", (answer: Decoded) => {
+      void worker.terminate();
+      if (answer.error !== undefined) reject(unreadable(answer.error));
+      else resolve(answer);
+    });
+    worker.once("error", (error) => {
+      void worker.terminate();
+      reject(unreadable(error));
+    });
+    worker.once("exit", () => reject(unreadable("the decoding thread stopped")));
+    const movable = transfer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+    worker.postMessage({ bytes, maxRows: limits.maxRows, maxCells: limits.maxCells }, movable ? [bytes.buffer as ArrayBuffer] : []);
+  });
+}
+
+/** Decodes small Parquet bytes here, checking the footer first. */
+async function decodeHere(bytes: Uint8Array, limits: TableLimits): Promise<Decoded> {
   const pq = loadParquetWasm();
-  let file: Awaited<ReturnType<typeof pq.ParquetFile.fromFile>>;
-  let rows: number;
-  let names: string[];
+  let file: Awaited<ReturnType<typeof pq.ParquetFile.fromFile>> | undefined;
   try {
     file = await pq.ParquetFile.fromFile(new Blob([bytes]));
-    rows = file.metadata().fileMetadata().numRows();
-    names = tableFromIPC(file.schema().intoIPCStream()).schema.fields.map((f) => f.name);
+    const meta = file.metadata();
+    const rows = meta.fileMetadata().numRows();
+    const groups = meta.rowGroups();
+    const columns = groups.length > 0 ? (groups[0] as { numColumns(): number }).numColumns() : 0;
+    if (rows > limits.maxRows || Math.max(rows, 1) * columns > limits.maxCells) return { rows, columns };
+    return { rows, columns, ipc: pq.readParquet(bytes, { batchSize: IPC_BATCH_ROWS }).intoIPCStream() };
   } catch (cause) {
     throw unreadable(cause);
-  }
-  try {
-    checkTableSize(rows, names.length, limits, "the Parquet file");
-    if (rows * names.length <= PARQUET_WHOLE_CELLS) return await fromArrowInSlices(parquetToArrow(bytes), limits, "the Parquet file");
-    return await parquetBatches(file, names, limits);
   } finally {
-    file.free();
+    file?.free();
   }
 }
 
-async function parquetBatches(file: { stream(options: { batchSize: number }): Promise<unknown> }, names: string[], limits: TableLimits): Promise<ColumnTable> {
-  const columns: Cell[][] = names.map(() => []);
-  let numRows = 0;
-  try {
-    const stream = (await file.stream({ batchSize: PARQUET_BATCH_ROWS })) as AsyncIterable<{ intoIPCStream(): Uint8Array }>;
-    for await (const batch of stream) {
-      const part = fromArrow(tableFromIPC(batch.intoIPCStream()));
-      // NB: the footer's count is the file's word; the rows decoded are what count.
-      checkTableSize(numRows + part.numRows, names.length, limits, "the Parquet file");
-      part.columns.forEach((values, c) => {
-        const column = columns[c] as Cell[];
-        for (let r = 0; r < values.length; r++) column.push(values[r]);
-      });
-      numRows += part.numRows;
-      await nextTurn();
-    }
-  } catch (cause) {
-    throw cause instanceof TabularError ? cause : unreadable(cause);
-  }
-  return { names, columns, numRows };
+/**
+ * Parquet bytes (a request body) as a table, within `limits`: the rows and columns its footer
+ * declares are checked before any page is decoded (a small file may hold millions of rows); a
+ * big file is decoded in a worker thread (the decoder cannot stop before the end of a row group,
+ * which may be the whole file), and its values converted a slice per event-loop turn. With
+ * `transfer`, a big body's bytes are moved to that thread rather than copied: do not use them after.
+ * @throws FormatError (400) for bytes that are not Parquet, LimitError (413) past the limits.
+ */
+export async function parquetToTable(bytes: Uint8Array, limits: TableLimits = NO_LIMITS, options: { transfer?: boolean } = {}): Promise<ColumnTable> {
+  const decoded = bytes.byteLength >= WORKER_MIN ? await decodeInThread(bytes, limits, options.transfer ?? false) : await decodeHere(bytes, limits);
+  checkTableSize(decoded.rows, decoded.columns, limits, "the Parquet file");
+  // NB: the footer's count is the file's word; the rows decoded are checked again.
+  return fromArrowInSlices(decodeArrowIpc(decoded.ipc as Uint8Array), limits, "the Parquet file");
 }
 
 /** Encodes an Arrow table as Parquet bytes (zstd-free defaults of parquet-wasm). */

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { arrowToParquet, encodeArrowIpc, tableFromColumns, toArrow, type ColumnTable } from "../../src/index.js";
 import { useBuiltBin } from "../fixtures/cli.js";
 import { SIGNATURES, packageBehaviour } from "../server/fixtures/models.js";
 import { ServeProcess } from "../server/fixtures/server-process.js";
@@ -23,7 +24,7 @@ interface Answer {
   ms: number;
 }
 
-function post(url: string, body: string | Buffer, contentType = "application/json"): Promise<Answer> {
+function post(url: string, body: string | Uint8Array, contentType = "application/json"): Promise<Answer> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = request(
@@ -111,15 +112,21 @@ describe("bodies past the limits are refused early, and others are served meanwh
   });
 });
 
+const ROWS = 800_000;
+const AB = (): ColumnTable => tableFromColumns({ a: Array.from({ length: ROWS }, (_, i) => i), b: Array.from({ length: ROWS }, (_, i) => i / 2) });
+
 describe("a big body within the limits", () => {
   it.each([
     {
-      what: "800,000 rows of dataframe_split",
+      what: "dataframe_split",
       contentType: "application/json",
-      body: () => JSON.stringify({ dataframe_split: { columns: ["a", "b"], data: Array.from({ length: 800_000 }, (_, i) => [i, i / 2]) } }),
+      body: () => JSON.stringify({ dataframe_split: { columns: ["a", "b"], data: Array.from({ length: ROWS }, (_, i) => [i, i / 2]) } }),
     },
-    { what: "800,000 rows of CSV", contentType: "text/csv", body: () => `a,b\n${Array.from({ length: 800_000 }, (_, i) => `${i},${i / 2}`).join("\n")}\n` },
-  ])("$what is decoded while small requests are answered", async ({ contentType, body }) => {
+    { what: "CSV", contentType: "text/csv", body: () => `a,b\n${Array.from({ length: ROWS }, (_, i) => `${i},${i / 2}`).join("\n")}\n` },
+    { what: "NDJSON", contentType: "application/x-ndjson", body: () => Array.from({ length: ROWS }, (_, i) => `{"a":${i},"b":${i / 2}}`).join("\n") },
+    { what: "an Arrow stream", contentType: "application/vnd.apache.arrow.stream", body: () => encodeArrowIpc(toArrow(AB()), "stream") },
+    { what: "Parquet", contentType: "application/vnd.apache.parquet", body: () => arrowToParquet(toArrow(AB())) },
+  ])("800,000 rows of $what are decoded while small requests are answered", async ({ contentType, body }) => {
     const big = Buffer.from(body());
     const answer = post(url, big, contentType);
     const latencies = stats(await probe(url, answer));
@@ -132,7 +139,7 @@ describe("a big body within the limits", () => {
       peakRssMb: peakRssMb(server.child.pid as number),
     });
     expect(status, text.slice(0, 300)).toBe(200);
-    expect(JSON.parse(text)).toEqual({ predictions: [800_000] });
+    expect(JSON.parse(text)).toEqual({ predictions: [ROWS] });
     // NB: decoding yields every few milliseconds; checking 1.6 million cells against the signature and
     // running the pipeline still hold the event loop (about 0.1 s per million cells here).
     expect(latencies.n).toBeGreaterThan(5);
