@@ -298,7 +298,8 @@ class ChunkedParse {
   }
 
   async container(node: BigContainer): Promise<unknown> {
-    const result: unknown[] | Record<string, unknown> = node.array ? [] : {};
+    const chunks: unknown[][] = [];
+    const result: Record<string, unknown> = {};
     const children = new Map(node.children.map((c) => [c.id, c]));
     let from = node.start + 1;
     let next = 0;
@@ -316,11 +317,11 @@ class ChunkedParse {
       const parsed = JSON.parse(piece) as unknown[] | Record<string, unknown>;
       await nextTurn();
       if (replaced) await this.#putChildren(parsed, children);
-      if (Array.isArray(result)) for (const value of parsed as unknown[]) result.push(value);
+      if (node.array) chunks.push(parsed as unknown[]);
       else mergeInto(result, parsed as Record<string, unknown>);
       from = end + 1;
     }
-    return result;
+    return node.array ? joinChunks(chunks) : result;
   }
 
   /** Parses the big members whose placeholders are still in `parsed` (a later duplicate key drops one) and puts them in their places. */
@@ -333,6 +334,30 @@ class ChunkedParse {
       if (child) setOwn(slots, key, await this.container(child));
     }
   }
+}
+
+/** Elements copied per event-loop turn by `joinChunks`. */
+const JOIN_SLICE = 1 << 17;
+
+/**
+ * One array of the chunks' elements, in order, a slice per event-loop turn. NB: allocated whole
+ * and filled by index: pushing a million elements copies the array each time it outgrows its store.
+ */
+async function joinChunks(chunks: readonly unknown[][]): Promise<unknown[]> {
+  if (chunks.length === 1) return chunks[0] as unknown[];
+  const out = new Array<unknown>(chunks.reduce((n, chunk) => n + chunk.length, 0));
+  let at = 0;
+  let sinceTurn = 0;
+  for (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) out[at + i] = chunk[i];
+    at += chunk.length;
+    sinceTurn += chunk.length;
+    if (sinceTurn >= JOIN_SLICE) {
+      sinceTurn = 0;
+      await nextTurn();
+    }
+  }
+  return out;
 }
 
 /** Sets an own property as JSON.parse makes it: `__proto__` too, as data, not the prototype. */
