@@ -37,15 +37,8 @@ export {
 } from "./signature.js";
 export { signatureToMlflow, signatureFromMlflow } from "./mlflow-signature.js";
 export { inferSignature } from "./infer-signature.js";
-export {
-  type EnforcedTable,
-  type EnforceOptions,
-  type EnforcedParams,
-  type ParamCheck,
-  enforceSchema,
-  enforceParams,
-  checkParamValue,
-} from "./enforce.js";
+export { type EnforcedTable, type EnforceOptions, enforceSchema } from "./enforce-columns.js";
+export { type EnforcedParams, type ParamCheck, enforceParams, checkParamValue } from "./enforce-params.js";
 export { JSON_REQUEST_FORMS, type JsonRequestForm, type JsonRequest, parseJsonRequest } from "./request-forms.js";
 export { splitRows } from "./split-rows.js";
 export { encodePredictions, tableToRecordsJson } from "./response.js";
