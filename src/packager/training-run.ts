@@ -8,6 +8,7 @@ import { packageModel } from "./package-model.js";
 import { applyParamOverrides, flattenParams } from "./params.js";
 import { PipelineML } from "./pipeline-ml.js";
 import { getPipeline, loadProject, projectCatalog } from "./project.js";
+import { RunCatalog } from "./run-catalog.js";
 
 export interface RunProjectOptions {
   projectDir: string;
@@ -54,11 +55,11 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
   const project = await loadProject(options.projectDir);
   const selected = getPipeline(project, options.pipelineName);
   const params = applyParamOverrides(project.parameters, options.params ?? []);
-  const catalog = projectCatalog(project, params);
+  const shared = projectCatalog(project, params);
   const ml = selected instanceof PipelineML ? selected : undefined;
   let bundle: BundleResult | undefined;
   if (ml) {
-    ml.checkCatalog(catalog);
+    ml.checkCatalog(shared);
     // Bundled before training: code that will not package fails now, not after hours of training;
     // and the model carries the code that trained it, even if the files change meanwhile.
     bundle = await bundlePipelines(project.pipelinesFile, {
@@ -69,7 +70,7 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
   }
   // NB: the params inference reads are checked now too: packaging needs them only after training.
   const needed = ml ? [...new Set([...selected.inputs(), ...ml.parameterInputs()])] : selected.inputs();
-  const missing = needed.filter((i) => !catalog.has(i) && !(ml && i === ml.inputName));
+  const missing = needed.filter((i) => !shared.has(i) && !(ml && i === ml.inputName));
   if (missing.length > 0) {
     throw new PackagingError(`Pipeline "${options.pipelineName}" needs [${missing.join(", ")}], which neither catalog.yml nor parameters.yml provide.`, {
       code: "MISSING_INPUTS",
@@ -91,7 +92,12 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
       ...(commit ? { "mlflow.source.git.commit": commit } : {}),
     },
   });
+  const training: Pipeline = ml ? ml.training.withSource({ module: project.moduleUrl, exportName: `pipelines.${options.pipelineName}` }) : selected;
+  let opened: RunCatalog | undefined;
   try {
+    // This run's nodes, and its packaging, read only the files this run wrote (see RunCatalog).
+    const catalog = await RunCatalog.open(project.catalogConfig, { baseDir: project.dir, params }, training);
+    opened = catalog;
     // Decimals keep their ".0" when logged, as Python logs floats: an override's own text decides
     // (scale=2 logs 2), else parameters.yml's. The signature types either as double.
     const overridden = new Set((options.params ?? []).map((o) => o.slice(0, o.indexOf("="))));
@@ -115,7 +121,6 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
         }
       },
     };
-    const training: Pipeline = ml ? ml.training.withSource({ module: project.moduleUrl, exportName: `pipelines.${options.pipelineName}` }) : selected;
     await (options.runner ?? new SequentialRunner()).run(training, catalog, { hooks, runId: run.runId });
 
     const result: RunProjectResult = { runId: run.runId, experimentId: experiment.experimentId };
@@ -150,6 +155,8 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
   } catch (error) {
     await store.endRun(run.runId, "FAILED").catch(() => undefined);
     throw error;
+  } finally {
+    await opened?.close();
   }
 }
 
