@@ -68,7 +68,7 @@ async function publish(route: Route): Promise<void> {
     await copyFile(route.privatePath, tmp, constants.COPYFILE_FICLONE);
     await rename(tmp, route.publicPath);
   } catch (cause) {
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true }).catch(() => undefined);
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new DatasetError(`Failed to save data to ${String(route.publicDataset)}: ${reason}`, { code: "DATASET_SAVE_FAILED", cause });
   }
