@@ -152,6 +152,7 @@ export class RunCatalog extends DataCatalog {
     await publish(route);
   }
 
+  /** Loads as the base does (from the run's own file for a redirected dataset); errors name the catalog's file. */
   override loadEager(name: string): unknown {
     const route = this.#routes.get(name);
     if (!route) return super.loadEager(name);

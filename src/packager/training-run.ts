@@ -49,7 +49,9 @@ function gitCommit(dir: string): string | undefined {
  * Runs a project's pipeline inside a tracked run: logs the parameters (flattened with dots) and
  * the metrics nodes save to MetricsDatasets; for a pipelineMl, packages the inference pipeline
  * into the run's artifacts and registers it if asked. A failed run is marked FAILED and packages
- * nothing. Every pipelineMl rule is checked against the catalog before the run starts.
+ * nothing. Every pipelineMl rule is checked against the catalog before the run starts. The files
+ * the run's nodes save go to a folder of its own (RunCatalog), then to the catalog's paths: runs
+ * of one project at once never read back or package each other's files.
  */
 export async function runProject(options: RunProjectOptions): Promise<RunProjectResult> {
   const project = await loadProject(options.projectDir);
