@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
-import { link, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { StoreError } from "./errors.js";
 
 /** A lock whose owner cannot be checked (another host, no owner recorded) is broken after this long. */
@@ -159,9 +159,25 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promi
     await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt * 2) + Math.random() * 5));
   }
   try {
+    await sweepLeftovers(lockFile);
     return await fn();
   } finally {
     await release(lockFile, owner.token);
+  }
+}
+
+/**
+ * Removes what writers killed while taking or breaking this lock left beside it (their
+ * `<lock>.<token>.tmp` and `<lock>.<token>.stale` files, which hold an owner): those whose owner is
+ * gone, or older than the stale age.
+ */
+async function sweepLeftovers(lockFile: string): Promise<void> {
+  const base = basename(lockFile);
+  const names = await readdir(dirname(lockFile)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(`${base}.`) || !/^\.[0-9a-f]{12}\.(tmp|stale)$/.test(name.slice(base.length))) continue;
+    const seen = await inspectLock(join(dirname(lockFile), name)).catch(() => undefined);
+    if (seen !== undefined && staleReason(seen) !== undefined) await rm(join(dirname(lockFile), name), { force: true });
   }
 }
 
