@@ -8,6 +8,7 @@ import { packageModel } from "./package-model.js";
 import { applyParamOverrides, flattenParams } from "./params.js";
 import { PipelineML } from "./pipeline-ml.js";
 import { getPipeline, loadProject, projectCatalog } from "./project.js";
+import { registryTags } from "./registry-tags.js";
 
 export interface RunProjectOptions {
   projectDir: string;
@@ -138,9 +139,11 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
       result.modelUri = `runs:/${run.runId}/${artifactPath}`;
       const registeredName = options.registeredModelName ?? ml.logModel.registeredModelName;
       if (registeredName) {
+        const modelDir = join(await store.artifactDir(run.runId), artifactPath);
         const mv = await new ModelRegistry(store.root).createVersion(registeredName, result.modelUri, {
           runId: run.runId,
-          storageLocation: join(await store.artifactDir(run.runId), artifactPath),
+          storageLocation: modelDir,
+          tags: await registryTags(modelDir),
         });
         result.registeredVersion = { name: registeredName, version: mv.version };
       }

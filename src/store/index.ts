@@ -17,4 +17,15 @@ export {
 } from "./model-registry.js";
 export { toYaml, readYaml } from "./fs-utils.js";
 export { withLock, LOCK_STALE_MS, type LockOwner } from "./lock.js";
-export { createModelArchive, checkModelArchive, extractModelArchive, ArchiveError } from "./archive.js";
+export {
+  createModelArchive,
+  checkModelArchive,
+  extractModelArchive,
+  maxExtractBytes,
+  ArchiveError,
+  DEFAULT_MAX_EXTRACT_BYTES,
+  MAX_ARCHIVE_ENTRIES,
+  MAX_EXTRACT_SIZE_ENV,
+  type ArchiveLimits,
+  type ArchiveSummary,
+} from "./archive.js";

@@ -6,3 +6,4 @@
  */
 export { isPlainObject } from "./is-plain-object.js";
 export { writeFileAtomic } from "./write-file-atomic.js";
+export { parseByteSize, formatByteSize } from "./byte-size.js";
