@@ -54,7 +54,7 @@ export const ERROR_CODES = {
   /** tabular: reading, converting and checking data (`TabularError`); bad input carries MLflow's codes. */
   tabular: ["TABULAR_ERROR", "BAD_REQUEST", "INVALID_PARAMETER_VALUE"],
   /** store: runs, the registry, archives (`StoreError`). */
-  store: ["STORE_ERROR", "RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "INVALID_ARCHIVE", "CORRUPT_STORE"],
+  store: ["STORE_ERROR", "RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "INVALID_ARCHIVE", "ARCHIVE_TOO_LARGE", "CORRUPT_STORE"],
   /** packager: building and writing a model (`PackagingError`). */
   packaging: [
     "PACKAGING_ERROR",
@@ -78,6 +78,7 @@ export const ERROR_CODES = {
     "MODEL_LOAD_ERROR",
     "INVALID_URI",
     "INVALID_ARCHIVE",
+    "ARCHIVE_TOO_LARGE",
     "MODEL_NOT_FOUND",
     "INVALID_MODEL_FILE",
     "UNSUPPORTED_FLAVOR",
@@ -85,6 +86,7 @@ export const ERROR_CODES = {
     "MISSING_FILE",
     "UNREADABLE_FILE",
     "INTEGRITY_ERROR",
+    "REGISTRY_DIGEST_MISMATCH",
     "GRAPH_MISMATCH",
     "ENVIRONMENT_MISMATCH",
     "CODE_IMPORT_FAILED",
@@ -167,6 +169,8 @@ export const HTTP_STATUS = {
   // store
   STORE_ERROR: 500,
   INVALID_ARCHIVE: 400,
+  // an archive whose files add up to more than the extraction limit
+  ARCHIVE_TOO_LARGE: 413,
   CORRUPT_STORE: 500,
   // packager
   PACKAGING_ERROR: 500,
@@ -193,6 +197,8 @@ export const HTTP_STATUS = {
   MISSING_FILE: 400,
   UNREADABLE_FILE: 500,
   INTEGRITY_ERROR: 400,
+  // the model's pipeline.json is not the one its registry version recorded
+  REGISTRY_DIGEST_MISMATCH: 400,
   GRAPH_MISMATCH: 400,
   ENVIRONMENT_MISMATCH: 500,
   CODE_IMPORT_FAILED: 500,

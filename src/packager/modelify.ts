@@ -5,6 +5,7 @@ import type { InputType } from "../tabular/index.js";
 import { PackagingError } from "./errors.js";
 import { packageModel, type InferenceSpec } from "./package-model.js";
 import { getPipeline, loadProject, projectCatalog } from "./project.js";
+import { registryTags } from "./registry-tags.js";
 
 export interface ModelifyOptions {
   projectDir: string;
@@ -87,9 +88,11 @@ export async function modelify(options: ModelifyOptions): Promise<{ runId: strin
   if (!options.runId) await store.endRun(runId, "FINISHED");
   const modelUri = `runs:/${runId}/${artifactPath}`;
   if (options.registeredModelName) {
+    const modelDir = join(await store.artifactDir(runId), artifactPath);
     const mv = await new ModelRegistry(store.root).createVersion(options.registeredModelName, modelUri, {
       runId,
-      storageLocation: join(await store.artifactDir(runId), artifactPath),
+      storageLocation: modelDir,
+      tags: await registryTags(modelDir),
     });
     return { runId, modelUri, registeredVersion: { name: options.registeredModelName, version: mv.version } };
   }

@@ -4,6 +4,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises"
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { DataCatalog, DatasetError, type CatalogConfigOptions, type Dataset, type Pipeline } from "../runtime/index.js";
+import { processIsGone } from "../util/index.js";
 
 /** Where one file dataset's data goes in a run: the run's own file, and the catalog's file it is published to. */
 interface Route {
@@ -26,16 +27,6 @@ function safeHost(): string {
   return hostname().replace(/[^\w.]/g, "_");
 }
 
-/** True unless the process with this pid is certainly gone (EPERM: alive, someone else's). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-}
-
 /**
  * Removes the run folders that runs of this host left when they were killed (SIGKILL skips every
  * clean-up): their process is gone, so nothing reads them again. Best effort: a folder that
@@ -51,7 +42,7 @@ async function removeStaleRunFolders(parent: string): Promise<void> {
   }
   for (const name of names) {
     const pid = Number(mine.exec(name)?.[1] ?? Number.NaN);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    if (!Number.isInteger(pid) || !processIsGone(pid)) continue;
     await rm(join(parent, name), { recursive: true, force: true }).catch(() => undefined);
   }
 }
