@@ -1,5 +1,6 @@
 import { openAsBlob } from "node:fs";
-import { appendFile, readFile, rm } from "node:fs/promises";
+import { appendFile, readFile, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import type { PipelineModel } from "../loader/index.js";
 import {
@@ -17,6 +18,7 @@ import {
   type TableFormat,
   type TableWriter,
 } from "../tabular/index.js";
+import { partialPath, removeStalePartials } from "../util/index.js";
 import { badRowLines, isBadInput, splitBadRows } from "./bad-rows.js";
 import { BatchError } from "./errors.js";
 import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
@@ -119,6 +121,9 @@ class BatchRun {
   rowsRead = 0;
   rowsSkipped = 0;
   readonly errorsFile: string | undefined;
+  /** Where bad rows are written until the run completes (then renamed to `errorsFile`). */
+  readonly #errorsPartial: string | undefined;
+  #errorsWritten = false;
   readonly writer: TableWriter;
   readonly #model: PipelineModel;
   readonly #options: PredictFileOptions;
@@ -134,11 +139,15 @@ class BatchRun {
     this.#range = planned.range;
     this.writer = createPredictionsWriter(options.output, settings.outputFormat);
     this.errorsFile = settings.onError === "skip" && options.output !== "-" ? `${options.output}.errors.jsonl` : undefined;
+    this.#errorsPartial = this.errorsFile ? partialPath(this.errorsFile) : undefined;
   }
 
-  /** Predicts the whole input; the output is complete (closed) when this resolves, removed when it rejects. */
+  /**
+   * Predicts the whole input; the output is complete (closed) when this resolves, removed when it
+   * rejects. So is OUTPUT.errors.jsonl: written under a temporary name, put in place (or a stale
+   * one from an earlier run removed) only once the output is.
+   */
   async run(): Promise<void> {
-    if (this.errorsFile) await rm(this.errorsFile, { force: true });
     try {
       if (this.#settings.inputFormat === "json") await this.#predictJson();
       else await this.#predictChunks();
@@ -146,8 +155,12 @@ class BatchRun {
       await this.writer.close();
     } catch (error) {
       await this.writer.abort();
+      if (this.#errorsPartial) await rm(this.#errorsPartial, { force: true });
       throw error;
     }
+    if (!this.errorsFile || !this.#errorsPartial) return;
+    if (this.#errorsWritten) await rename(this.#errorsPartial, this.errorsFile);
+    else await rm(this.errorsFile, { force: true });
   }
 
   /** JSON input, read whole: an MLflow request body may bring its own params. */
@@ -244,8 +257,10 @@ class BatchRun {
     this.rowsSkipped += bad.length;
     const lines = badRowLines(input, firstRow, bad);
     // NB: with the output on stdout there is no OUTPUT.errors.jsonl; the bad rows go to stderr, as the CLI's summary says.
-    if (this.errorsFile) await appendFile(this.errorsFile, lines);
-    else process.stderr.write(lines);
+    if (this.#errorsPartial) {
+      this.#errorsWritten = true;
+      await appendFile(this.#errorsPartial, lines);
+    } else process.stderr.write(lines);
     return good;
   }
 
@@ -307,6 +322,8 @@ async function readJsonInput(source: string | Readable): Promise<{ table: Column
 export async function predictFile(model: PipelineModel, options: PredictFileOptions): Promise<PredictFileResult> {
   const started = process.hrtime.bigint();
   const settings = checkOptions(model, options);
+  // NB: the temporary outputs of runs into this folder that were killed (SIGKILL, a crash): their writers are gone.
+  if (options.output !== "-") await removeStalePartials(dirname(options.output));
   const run = new BatchRun(model, options, settings, await plannedRows(options, settings));
   await run.run();
   return {

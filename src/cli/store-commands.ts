@@ -1,11 +1,12 @@
-import { randomBytes } from "node:crypto";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { FileStore, ModelRegistry, resolveTrackingUri, signatureFromMlflow } from "../index.js";
 import { checkModelArchive, createModelArchive, extractModelArchive } from "../store/index.js";
 import { readEnvironment, readMLmodel, readPipelineJson, resolveModelUri } from "../loader/index.js";
+import { removeStaleModelPartials } from "../packager/index.js";
 import { type CliIo, type Print, fromCwd, modelUriFromCwd, printer, trackingUriOf } from "./io.js";
+import { partialPath } from "../util/index.js";
 import { given, jsonOption, trackingOption } from "./parse-options.js";
 
 function table(rows: string[][]): string {
@@ -173,11 +174,12 @@ export async function importModel(file: string, options: { name?: string; experi
   const archive = fromCwd(io, file);
   await checkModelArchive(archive);
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  await removeStaleModelPartials(store);
   const experiment = await store.getOrCreateExperiment(options.experiment ?? "Imported models");
   const run = await store.createRun({ experimentId: experiment.experimentId, tags: { "pipeserve.imported_from": file } });
   const artifacts = await store.artifactDir(run.runId);
   const target = join(artifacts, "model");
-  const partial = join(artifacts, `.model.${randomBytes(6).toString("hex")}.partial`);
+  const partial = partialPath(target);
   try {
     await extractModelArchive(archive, partial);
     const { flavor } = await readMLmodel(partial);

@@ -14,3 +14,4 @@ export { packageModel, type PackageModelOptions, type InferenceSpec } from "./pa
 export { runProject, type RunProjectOptions, type RunProjectResult } from "./training-run.js";
 export { applyParamOverrides, flattenParams } from "./params.js";
 export { modelify, type ModelifyOptions } from "./modelify.js";
+export { removeStaleModelPartials } from "./stale-partials.js";

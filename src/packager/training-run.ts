@@ -7,6 +7,7 @@ import { PackagingError } from "./errors.js";
 import { packageModel } from "./package-model.js";
 import { applyParamOverrides, flattenParams } from "./params.js";
 import { PipelineML } from "./pipeline-ml.js";
+import { removeStaleModelPartials } from "./stale-partials.js";
 import { getPipeline, loadProject, projectCatalog } from "./project.js";
 
 export interface RunProjectOptions {
@@ -77,6 +78,8 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
   }
 
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  // NB: model folders that an earlier run, killed while packaging, left half-written.
+  await removeStaleModelPartials(store);
   const experiment = await store.getOrCreateExperiment(options.experiment ?? "Default");
   const commit = gitCommit(project.dir);
   const run = await store.createRun({

@@ -319,12 +319,13 @@ describe("bad rows", () => {
 });
 
 describe("atomic output", () => {
-  it("while the run goes on, the output exists only as a hidden .partial beside it", async () => {
+  it("while the run goes on, the output exists only as a hidden .partial beside it, named after this process (its writer)", async () => {
     const output = await outPath("csv");
     const seen: string[][] = [];
     await predict({ input: inputs.csv, output, chunkRows: 5, onProgress: () => void seen.push(readdirSync(dirname(output))) });
     expect(seen).toHaveLength(4);
-    for (const files of seen) expect(files).toEqual([expect.stringMatching(/^\.out\.csv\.[0-9a-f]{12}\.partial$/)]);
+    const partial = new RegExp(`^\\.out\\.csv\\.${process.pid}-[0-9a-f]{6}-[0-9a-z]+\\.[0-9a-f]{12}\\.partial$`);
+    for (const files of seen) expect(files).toEqual([expect.stringMatching(partial)]);
     expect(await filesBeside(output)).toEqual(["out.csv"]);
   });
 
