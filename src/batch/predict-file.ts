@@ -5,6 +5,9 @@ import type { Readable } from "node:stream";
 import type { PipelineModel } from "../loader/index.js";
 import {
   FormatError,
+  checkInputFile,
+  checkOutputFile,
+  inputFileError,
   outputToTable,
   concatTables,
   enforceSchema,
@@ -279,7 +282,13 @@ class BatchRun {
 /** Counts the rows of an input, for shards and progress (Parquet from its footer; others by reading). */
 async function countRows(input: string, format: TableFormat, chunkRows: number): Promise<number> {
   if (format === "parquet") {
-    const file = await loadParquetWasm().ParquetFile.fromFile(await openAsBlob(input));
+    let file: Awaited<ReturnType<ReturnType<typeof loadParquetWasm>["ParquetFile"]["fromFile"]>>;
+    try {
+      file = await loadParquetWasm().ParquetFile.fromFile(await openAsBlob(input));
+    } catch (cause) {
+      const error = inputFileError(input, cause);
+      throw error !== cause ? error : new FormatError(`Could not read the Parquet file ${input}: ${String((cause as Error)?.message ?? cause)}`, { cause });
+    }
     try {
       return Number(file.metadata().fileMetadata().numRows());
     } finally {
@@ -296,7 +305,7 @@ async function countRows(input: string, format: TableFormat, chunkRows: number):
 /** Reads `format: json` input: an MLflow request body (`dataframe_split`, …) or an array of row objects. */
 async function readJsonInput(source: string | Readable): Promise<{ table: ColumnTable; params: Record<string, unknown> | null }> {
   let text: string;
-  if (typeof source === "string") text = await readFile(source, "utf8");
+  if (typeof source === "string") text = await readFile(source, "utf8").catch((cause: unknown) => Promise.reject(inputFileError(source, cause)));
   else {
     const parts: Buffer[] = [];
     for await (const part of source) parts.push(Buffer.from(part as Buffer));
@@ -314,6 +323,16 @@ async function readJsonInput(source: string | Readable): Promise<{ table: Column
 }
 
 /**
+ * Checks, before any work, that the input can be read and the output written (`-`, stdin or
+ * stdout, always can): `predictFile` does, and a caller may too before it loads the model.
+ * @throws FileAccessError naming the path, what is wrong with it and the fix.
+ */
+export async function checkPredictFiles(options: Pick<PredictFileOptions, "input" | "output">): Promise<void> {
+  if (options.input !== "-") await checkInputFile(options.input);
+  if (options.output !== "-") await checkOutputFile(options.output);
+}
+
+/**
  * Predicts a file with a loaded model, like `mlflow models predict` but streaming: a row-wise
  * model reads, predicts and writes chunk by chunk in bounded memory; another reads the input
  * whole. The output appears under its name only when complete.
@@ -321,7 +340,9 @@ async function readJsonInput(source: string | Readable): Promise<{ table: Column
  */
 export async function predictFile(model: PipelineModel, options: PredictFileOptions): Promise<PredictFileResult> {
   const started = process.hrtime.bigint();
+  await checkPredictFiles(options);
   const settings = checkOptions(model, options);
+  if (typeof settings.source === "string") await checkInputFile(settings.source, settings.inputFormat);
   // NB: the temporary outputs of runs into this folder that were killed (SIGKILL, a crash): their writers are gone.
   if (options.output !== "-") await removeStalePartials(dirname(options.output));
   const run = new BatchRun(model, options, settings, await plannedRows(options, settings));

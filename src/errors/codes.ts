@@ -51,8 +51,8 @@ export const ERROR_CODES = {
     "MISSING_INPUTS",
     "READ_ONLY",
   ],
-  /** tabular: reading, converting and checking data (`TabularError`); bad input carries MLflow's codes. */
-  tabular: ["TABULAR_ERROR", "BAD_REQUEST", "INVALID_PARAMETER_VALUE"],
+  /** tabular: reading, converting and checking data (`TabularError`); bad input carries MLflow's codes; files that cannot be read or written (`FileAccessError`). */
+  tabular: ["TABULAR_ERROR", "BAD_REQUEST", "INVALID_PARAMETER_VALUE", "UNREADABLE_INPUT", "UNWRITABLE_OUTPUT"],
   /** store: runs, the registry, archives (`StoreError`). */
   store: ["STORE_ERROR", "RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "INVALID_ARCHIVE", "CORRUPT_STORE"],
   /** packager: building and writing a model (`PackagingError`). */
@@ -162,8 +162,10 @@ export const HTTP_STATUS = {
   UNKNOWN_PARAMETER: 400,
   MISSING_INPUTS: 400,
   READ_ONLY: 400,
-  // tabular
+  // tabular: the caller names the files.
   TABULAR_ERROR: 400,
+  UNREADABLE_INPUT: 400,
+  UNWRITABLE_OUTPUT: 400,
   // store
   STORE_ERROR: 500,
   INVALID_ARCHIVE: 400,

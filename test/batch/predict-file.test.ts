@@ -19,7 +19,7 @@ import {
   type PipelineModel,
   type PredictFileOptions,
 } from "../../src/index.js";
-import { concatTables, sliceTable } from "../../src/tabular/index.js";
+import { FileAccessError, concatTables, sliceTable } from "../../src/tabular/index.js";
 import {
   CENTERER_PROJECT,
   FORMATS,
@@ -343,8 +343,8 @@ describe("atomic output", () => {
 
   it.each(FORMATS)("an output folder that does not exist: a clear error, no crash, nothing written (%s)", async (format) => {
     const output = join(await tempDir("pipeserve-batch-out-"), "missing", `out.${format}`);
-    const error = await rejects(predict({ input: inputs.csv, output }), Error, /the folder .*missing does not exist\. Create it first\./);
-    expect(error instanceof FormatError || error instanceof BatchError, `${error.constructor.name}`).toBe(true);
+    const error = await rejects(predict({ input: inputs.csv, output }), FileAccessError, /the folder .*missing does not exist\. Create it first\./);
+    expect(error.code).toBe("UNWRITABLE_OUTPUT");
     expect(await filesBeside(join(output, ".."))).toEqual([]);
   });
 });
