@@ -96,6 +96,8 @@ export const ERROR_CODES = {
   batch: ["BATCH_ERROR", "USAGE", "BAD_ROW", "BAD_OUTPUT"],
   /** cli: how a command was called (`UsageError`). */
   usage: ["USAGE"],
+  /** server: `serve` could not listen on its address and port (`ListenError`). */
+  listen: ["ADDRESS_IN_USE", "LISTEN_FAILED"],
 } as const;
 
 /** The error bases, by the key `ERROR_CODES` lists their codes under. */
@@ -113,6 +115,7 @@ export type ModelLoadErrorCode = ErrorCodeOf<"modelLoad">;
 export type RunnerNotAllowedErrorCode = ErrorCodeOf<"runnerNotAllowed">;
 export type BatchErrorCode = ErrorCodeOf<"batch">;
 export type UsageErrorCode = ErrorCodeOf<"usage">;
+export type ListenErrorCode = ErrorCodeOf<"listen">;
 /** Every code pipeserve raises. */
 export type ErrorCode = ErrorCodeOf<ErrorKind>;
 
@@ -204,6 +207,9 @@ export const HTTP_STATUS = {
   USAGE: 400,
   BAD_ROW: 400,
   BAD_OUTPUT: 500,
+  // server start-up: no request ever carries these.
+  ADDRESS_IN_USE: 500,
+  LISTEN_FAILED: 500,
 } as const satisfies Record<ErrorCode, number>;
 
 /** An HTTP status some code maps to. */
