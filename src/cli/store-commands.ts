@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { cp, mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +16,8 @@ import {
   resolveModelUri,
   verifyModelFiles,
 } from "../loader/index.js";
+import { removeStaleModelPartials } from "../packager/index.js";
+import { partialPath } from "../util/index.js";
 import { type CliIo, type Print, fromCwd, modelUriFromCwd, printer, trackingUriOf } from "./io.js";
 import { given, jsonOption, sizeParser, trackingOption } from "./parse-options.js";
 
@@ -216,11 +217,12 @@ async function stageModel(archive: string, file: string, staged: string, options
 /** Moves a verified model into a new run of the store (under a temp name, renamed into `artifacts/model` once complete). */
 async function storeModel(staged: string, file: string, options: ImportOptions): Promise<{ store: FileStore; runId: string; target: string }> {
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  await removeStaleModelPartials(store);
   const experiment = await store.getOrCreateExperiment(options.experiment ?? "Imported models");
   const run = await store.createRun({ experimentId: experiment.experimentId, tags: { "pipeserve.imported_from": file } });
   const artifacts = await store.artifactDir(run.runId);
   const target = join(artifacts, "model");
-  const partial = join(artifacts, `.model.${randomBytes(6).toString("hex")}.partial`);
+  const partial = partialPath(target);
   try {
     await moveFolder(staged, partial);
     await rename(partial, target);

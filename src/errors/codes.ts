@@ -51,8 +51,8 @@ export const ERROR_CODES = {
     "MISSING_INPUTS",
     "READ_ONLY",
   ],
-  /** tabular: reading, converting and checking data (`TabularError`); bad input carries MLflow's codes. */
-  tabular: ["TABULAR_ERROR", "BAD_REQUEST", "INVALID_PARAMETER_VALUE"],
+  /** tabular: reading, converting and checking data (`TabularError`); bad input carries MLflow's codes; files that cannot be read or written (`FileAccessError`). */
+  tabular: ["TABULAR_ERROR", "BAD_REQUEST", "INVALID_PARAMETER_VALUE", "UNREADABLE_INPUT", "UNWRITABLE_OUTPUT"],
   /** store: runs, the registry, archives (`StoreError`). */
   store: ["STORE_ERROR", "RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "INVALID_ARCHIVE", "ARCHIVE_TOO_LARGE", "CORRUPT_STORE"],
   /** packager: building and writing a model (`PackagingError`). */
@@ -98,6 +98,8 @@ export const ERROR_CODES = {
   batch: ["BATCH_ERROR", "USAGE", "BAD_ROW", "BAD_OUTPUT"],
   /** cli: how a command was called (`UsageError`). */
   usage: ["USAGE"],
+  /** server: `serve` could not listen on its address and port (`ListenError`). */
+  listen: ["ADDRESS_IN_USE", "LISTEN_FAILED"],
 } as const;
 
 /** The error bases, by the key `ERROR_CODES` lists their codes under. */
@@ -115,6 +117,7 @@ export type ModelLoadErrorCode = ErrorCodeOf<"modelLoad">;
 export type RunnerNotAllowedErrorCode = ErrorCodeOf<"runnerNotAllowed">;
 export type BatchErrorCode = ErrorCodeOf<"batch">;
 export type UsageErrorCode = ErrorCodeOf<"usage">;
+export type ListenErrorCode = ErrorCodeOf<"listen">;
 /** Every code pipeserve raises. */
 export type ErrorCode = ErrorCodeOf<ErrorKind>;
 
@@ -164,8 +167,10 @@ export const HTTP_STATUS = {
   UNKNOWN_PARAMETER: 400,
   MISSING_INPUTS: 400,
   READ_ONLY: 400,
-  // tabular
+  // tabular: the caller names the files.
   TABULAR_ERROR: 400,
+  UNREADABLE_INPUT: 400,
+  UNWRITABLE_OUTPUT: 400,
   // store
   STORE_ERROR: 500,
   INVALID_ARCHIVE: 400,
@@ -208,6 +213,9 @@ export const HTTP_STATUS = {
   USAGE: 400,
   BAD_ROW: 400,
   BAD_OUTPUT: 500,
+  // server start-up: no request ever carries these.
+  ADDRESS_IN_USE: 500,
+  LISTEN_FAILED: 500,
 } as const satisfies Record<ErrorCode, number>;
 
 /** An HTTP status some code maps to. */

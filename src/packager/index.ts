@@ -15,3 +15,4 @@ export { runProject, type RunProjectOptions, type RunProjectResult } from "./tra
 export { RunCatalog } from "./run-catalog.js";
 export { applyParamOverrides, flattenParams } from "./params.js";
 export { modelify, type ModelifyOptions } from "./modelify.js";
+export { removeStaleModelPartials } from "./stale-partials.js";

@@ -6,6 +6,7 @@ import { PackagingError } from "./errors.js";
 import { packageModel, type InferenceSpec } from "./package-model.js";
 import { getPipeline, loadProject, projectCatalog } from "./project.js";
 import { registryTags } from "./registry-tags.js";
+import { removeStaleModelPartials } from "./stale-partials.js";
 
 export interface ModelifyOptions {
   projectDir: string;
@@ -58,6 +59,7 @@ export async function modelify(options: ModelifyOptions): Promise<{ runId: strin
     parameterInputs: () => inputs.filter((i) => i.startsWith("params:")),
   };
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  await removeStaleModelPartials(store);
   const runId =
     options.runId ??
     (

@@ -10,6 +10,7 @@ import { PipelineML } from "./pipeline-ml.js";
 import { getPipeline, loadProject, projectCatalog, type Project } from "./project.js";
 import { registryTags } from "./registry-tags.js";
 import { RunCatalog } from "./run-catalog.js";
+import { removeStaleModelPartials } from "./stale-partials.js";
 
 export interface RunProjectOptions {
   projectDir: string;
@@ -57,6 +58,8 @@ function gitCommit(dir: string): string | undefined {
 export async function runProject(options: RunProjectOptions): Promise<RunProjectResult> {
   const { project, selected, params, ml, bundle } = await checkRun(options);
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  // NB: model folders that an earlier run, killed while packaging, left half-written.
+  await removeStaleModelPartials(store);
   const experiment = await store.getOrCreateExperiment(options.experiment ?? "Default");
   const run = await createTrackedRun(store, experiment.experimentId, project, options);
   const training: Pipeline = ml ? ml.training.withSource({ module: project.moduleUrl, exportName: `pipelines.${options.pipelineName}` }) : selected;

@@ -3,7 +3,34 @@ import type { Server } from "node:http";
 import { serve as honoServe } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { Logger } from "pino";
+import { type ListenErrorCode, PipeserveError } from "../errors/index.js";
 import type { ServerState } from "./app.js";
+
+/** The server could not listen: the port is taken, or the address or port cannot be used. The message names both and the fix. */
+export class ListenError extends PipeserveError<ListenErrorCode> {}
+
+/** The error for a failed listen on `host:port`, worded for the operator. */
+export function listenError(error: NodeJS.ErrnoException, host: string, port: number): ListenError {
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const failed = (why: string, code: ListenErrorCode = "LISTEN_FAILED"): ListenError =>
+    new ListenError(`Cannot listen on ${where}: ${why}`, { code, cause: error });
+  switch (error.code) {
+    case "EADDRINUSE":
+      return failed(
+        `port ${port} is already in use (EADDRINUSE). Stop the process that holds it, or choose another port with -p/--port (-p 0 picks a free one).`,
+        "ADDRESS_IN_USE",
+      );
+    case "EACCES":
+      return failed(`permission denied (EACCES): ports below 1024 need privileges. Choose port 1024 or above with -p/--port.`);
+    case "EADDRNOTAVAIL":
+      return failed(`this machine has no address ${host} (EADDRNOTAVAIL). Choose one of its addresses with -h/--host (127.0.0.1, or 0.0.0.0 for all).`);
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return failed(`the host name ${host} does not resolve (${error.code}). Use an address with -h/--host (127.0.0.1, or 0.0.0.0 for all).`);
+    default:
+      return failed(error.message);
+  }
+}
 
 export interface ServeOptions {
   port: number;
@@ -62,9 +89,10 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
       options.logger.info({ signal }, "Signal received");
       void stop().then(() => (options.onStopped ?? ((code: number) => process.exit(code)))(0));
     };
-    server.once("error", reject);
+    const refuse = (error: NodeJS.ErrnoException): void => reject(listenError(error, options.host, options.port));
+    server.once("error", refuse);
     server.once("listening", () => {
-      server.off("error", reject);
+      server.off("error", refuse);
       // After start-up a server error (e.g. too many open files) is logged, not thrown unhandled.
       server.on("error", (error) => options.logger.error({ err: error }, "Server error"));
       process.once("SIGTERM", onSigterm);

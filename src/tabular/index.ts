@@ -54,6 +54,7 @@ export {
 } from "./files.js";
 export { isColumnTable, isColumnsObject, asColumnTable, outputToTable } from "./as-table.js";
 export { readTableChunks, readDataFrameChunks, type ChunkReadOptions } from "./chunked-readers.js";
+export { FileAccessError, checkInputFile, checkOutputFile, inputFileError } from "./file-access.js";
 export {
   createTableFileWriter,
   createTableStreamWriter,
