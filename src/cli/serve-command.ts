@@ -1,7 +1,7 @@
 import cluster from "node:cluster";
 import { type Command, Option } from "commander";
 import { type Logger, pino } from "pino";
-import { ServerState, TurnBatchedDestination, createApp, serveApp } from "../server/index.js";
+import { ServerMetrics, ServerState, TurnBatchedDestination, createApp, serveApp } from "../server/index.js";
 import { loadModel } from "../index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
 import { UsageError } from "./errors.js";
@@ -21,6 +21,7 @@ export interface ServeCommandOptions {
   maxBodyBytes?: number;
   maxQueue?: number;
   maxBatchRows?: number;
+  maxConnections?: number;
   modelName?: string;
   trackingUri?: string;
   logLevel: string;
@@ -116,9 +117,11 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     throw error;
   }
   const state = new ServerState();
+  const metrics = new ServerMetrics({ defaultMetrics: true });
   const app = createApp(model, {
     logger,
     state,
+    metrics,
     debug: options.debug,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
@@ -133,6 +136,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
       host: options.host,
       state,
       logger,
+      metrics,
+      ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
       ...(options.timeoutMs !== undefined ? { drainMs: options.timeoutMs + 5_000 } : {}),
       onStopped: (code) => {
         void model.close().finally(() => exit(code));
@@ -189,6 +194,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       "row-wise models: small requests that arrive together run as one pipeline run of at most this many rows (default 256; 1 turns batching off)",
       parseInteger("--max-batch-rows", 1),
     )
+    .option(
+      "--max-connections <n>",
+      "client connections open at once per process; more are closed on arrival, so clients fail fast instead of waiting in the kernel's queue (default: no limit)",
+      parseInteger("--max-connections", 1),
+    )
     .option("--model-name <name>", "the model's name in /v2/models/{name} (default: the registered name, else 'model')")
     .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
     .option("--debug", "include stack traces in error responses", false)
@@ -210,6 +220,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
         ...(o["maxBody"] !== undefined ? { maxBodyBytes: o["maxBody"] as number } : {}),
         ...(o["maxQueue"] !== undefined ? { maxQueue: o["maxQueue"] as number } : {}),
         ...(o["maxBatchRows"] !== undefined ? { maxBatchRows: o["maxBatchRows"] as number } : {}),
+        ...(o["maxConnections"] !== undefined ? { maxConnections: o["maxConnections"] as number } : {}),
         ...(o["modelName"] !== undefined ? { modelName: o["modelName"] as string } : {}),
       });
     });

@@ -5,6 +5,7 @@ import type { Hono } from "hono";
 import type { Logger } from "pino";
 import { type ListenErrorCode, PipeserveError } from "../errors/index.js";
 import type { ServerState } from "./app.js";
+import type { ServerMetrics } from "./metrics.js";
 
 /** The server could not listen: the port is taken, or the address or port cannot be used. The message names both and the fix. */
 export class ListenError extends PipeserveError<ListenErrorCode> {}
@@ -41,6 +42,14 @@ export interface ServeOptions {
   drainMs?: number;
   /** Called once the server has stopped (default: exit the process with code 0). */
   onStopped?: (code: number) => void;
+  /**
+   * Connections open at once; more are closed on arrival (counted in
+   * `pipeserve_http_connections_dropped_total`), so a client fails fast and retries elsewhere
+   * instead of waiting unseen in the kernel's accept queue. No limit by default.
+   */
+  maxConnections?: number;
+  /** The app's metrics, to count open and dropped connections. */
+  metrics?: ServerMetrics;
 }
 
 export interface RunningServer {
@@ -57,6 +66,8 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
   return new Promise((resolve, reject) => {
     const server = honoServe({ fetch: app.fetch, port: options.port, hostname: options.host }) as Server;
     server.keepAliveTimeout = 5_000;
+    if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+    options.metrics?.trackConnections(server);
     let stopping: Promise<void> | undefined;
     const onSigterm = (): void => onSignal("SIGTERM");
     const onSigint = (): void => onSignal("SIGINT");
