@@ -5,5 +5,5 @@
  * A peer of the server: both turn a loaded model into a service, one over HTTP, one over files.
  */
 export { BatchError } from "./errors.js";
-export { predictFile, type PredictFileOptions, type PredictFileResult, type Shard } from "./predict-file.js";
+export { checkPredictFiles, predictFile, type PredictFileOptions, type PredictFileResult, type Shard } from "./predict-file.js";
 export { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";

@@ -1,9 +1,13 @@
 import { openAsBlob } from "node:fs";
-import { appendFile, readFile, rm } from "node:fs/promises";
+import { appendFile, readFile, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import type { PipelineModel } from "../loader/index.js";
 import {
   FormatError,
+  checkInputFile,
+  checkOutputFile,
+  inputFileError,
   outputToTable,
   concatTables,
   enforceSchema,
@@ -17,6 +21,7 @@ import {
   type TableFormat,
   type TableWriter,
 } from "../tabular/index.js";
+import { partialPath, removeStalePartials } from "../util/index.js";
 import { badRowLines, isBadInput, splitBadRows } from "./bad-rows.js";
 import { BatchError } from "./errors.js";
 import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
@@ -119,6 +124,9 @@ class BatchRun {
   rowsRead = 0;
   rowsSkipped = 0;
   readonly errorsFile: string | undefined;
+  /** Where bad rows are written until the run completes (then renamed to `errorsFile`). */
+  readonly #errorsPartial: string | undefined;
+  #errorsWritten = false;
   readonly writer: TableWriter;
   readonly #model: PipelineModel;
   readonly #options: PredictFileOptions;
@@ -134,11 +142,15 @@ class BatchRun {
     this.#range = planned.range;
     this.writer = createPredictionsWriter(options.output, settings.outputFormat);
     this.errorsFile = settings.onError === "skip" && options.output !== "-" ? `${options.output}.errors.jsonl` : undefined;
+    this.#errorsPartial = this.errorsFile ? partialPath(this.errorsFile) : undefined;
   }
 
-  /** Predicts the whole input; the output is complete (closed) when this resolves, removed when it rejects. */
+  /**
+   * Predicts the whole input; the output is complete (closed) when this resolves, removed when it
+   * rejects. So is OUTPUT.errors.jsonl: written under a temporary name, put in place (or a stale
+   * one from an earlier run removed) only once the output is.
+   */
   async run(): Promise<void> {
-    if (this.errorsFile) await rm(this.errorsFile, { force: true });
     try {
       if (this.#settings.inputFormat === "json") await this.#predictJson();
       else await this.#predictChunks();
@@ -146,8 +158,12 @@ class BatchRun {
       await this.writer.close();
     } catch (error) {
       await this.writer.abort();
+      if (this.#errorsPartial) await rm(this.#errorsPartial, { force: true });
       throw error;
     }
+    if (!this.errorsFile || !this.#errorsPartial) return;
+    if (this.#errorsWritten) await rename(this.#errorsPartial, this.errorsFile);
+    else await rm(this.errorsFile, { force: true });
   }
 
   /** JSON input, read whole: an MLflow request body may bring its own params. */
@@ -244,8 +260,10 @@ class BatchRun {
     this.rowsSkipped += bad.length;
     const lines = badRowLines(input, firstRow, bad);
     // NB: with the output on stdout there is no OUTPUT.errors.jsonl; the bad rows go to stderr, as the CLI's summary says.
-    if (this.errorsFile) await appendFile(this.errorsFile, lines);
-    else process.stderr.write(lines);
+    if (this.#errorsPartial) {
+      this.#errorsWritten = true;
+      await appendFile(this.#errorsPartial, lines);
+    } else process.stderr.write(lines);
     return good;
   }
 
@@ -264,7 +282,13 @@ class BatchRun {
 /** Counts the rows of an input, for shards and progress (Parquet from its footer; others by reading). */
 async function countRows(input: string, format: TableFormat, chunkRows: number): Promise<number> {
   if (format === "parquet") {
-    const file = await loadParquetWasm().ParquetFile.fromFile(await openAsBlob(input));
+    let file: Awaited<ReturnType<ReturnType<typeof loadParquetWasm>["ParquetFile"]["fromFile"]>>;
+    try {
+      file = await loadParquetWasm().ParquetFile.fromFile(await openAsBlob(input));
+    } catch (cause) {
+      const error = inputFileError(input, cause);
+      throw error !== cause ? error : new FormatError(`Could not read the Parquet file ${input}: ${String((cause as Error)?.message ?? cause)}`, { cause });
+    }
     try {
       return Number(file.metadata().fileMetadata().numRows());
     } finally {
@@ -281,7 +305,7 @@ async function countRows(input: string, format: TableFormat, chunkRows: number):
 /** Reads `format: json` input: an MLflow request body (`dataframe_split`, …) or an array of row objects. */
 async function readJsonInput(source: string | Readable): Promise<{ table: ColumnTable; params: Record<string, unknown> | null }> {
   let text: string;
-  if (typeof source === "string") text = await readFile(source, "utf8");
+  if (typeof source === "string") text = await readFile(source, "utf8").catch((cause: unknown) => Promise.reject(inputFileError(source, cause)));
   else {
     const parts: Buffer[] = [];
     for await (const part of source) parts.push(Buffer.from(part as Buffer));
@@ -299,6 +323,16 @@ async function readJsonInput(source: string | Readable): Promise<{ table: Column
 }
 
 /**
+ * Checks, before any work, that the input can be read and the output written (`-`, stdin or
+ * stdout, always can): `predictFile` does, and a caller may too before it loads the model.
+ * @throws FileAccessError naming the path, what is wrong with it and the fix.
+ */
+export async function checkPredictFiles(options: Pick<PredictFileOptions, "input" | "output">): Promise<void> {
+  if (options.input !== "-") await checkInputFile(options.input);
+  if (options.output !== "-") await checkOutputFile(options.output);
+}
+
+/**
  * Predicts a file with a loaded model, like `mlflow models predict` but streaming: a row-wise
  * model reads, predicts and writes chunk by chunk in bounded memory; another reads the input
  * whole. The output appears under its name only when complete.
@@ -306,7 +340,11 @@ async function readJsonInput(source: string | Readable): Promise<{ table: Column
  */
 export async function predictFile(model: PipelineModel, options: PredictFileOptions): Promise<PredictFileResult> {
   const started = process.hrtime.bigint();
+  await checkPredictFiles(options);
   const settings = checkOptions(model, options);
+  if (typeof settings.source === "string") await checkInputFile(settings.source, settings.inputFormat);
+  // NB: the temporary outputs of runs into this folder that were killed (SIGKILL, a crash): their writers are gone.
+  if (options.output !== "-") await removeStalePartials(dirname(options.output));
   const run = new BatchRun(model, options, settings, await plannedRows(options, settings));
   await run.run();
   return {

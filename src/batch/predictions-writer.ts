@@ -1,8 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
 import { BatchError } from "./errors.js";
 import { rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { PassThrough, type Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import {
@@ -14,6 +13,7 @@ import {
   type TableFormat,
   type TableWriter,
 } from "../tabular/index.js";
+import { partialPath } from "../util/index.js";
 
 /** Output formats of `pipeserve predict`: the table formats, plus `json` = MLflow's `{"predictions": [...]}`. */
 export type OutputFormat = Exclude<TableFormat, "json"> | "json";
@@ -82,7 +82,7 @@ export function createPredictionsWriter(target: string, format: OutputFormat): T
     );
   if (!existsSync(dirname(target)))
     throw new BatchError(`Cannot write ${target}: the folder ${dirname(target)} does not exist. Create it first.`, { code: "USAGE" });
-  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.partial`);
+  const tmp = partialPath(target);
   const out = createWriteStream(tmp, { flags: "wx" });
   let failure: Error | undefined;
   out.on("error", (error) => (failure ??= error));

@@ -1,4 +1,5 @@
 import { Option } from "commander";
+import { parseByteSize } from "../util/index.js";
 import { UsageError } from "./errors.js";
 
 /** A whole number within bounds, for numeric flags. */
@@ -11,15 +12,17 @@ export function parseInteger(flag: string, min: number, max = Number.MAX_SAFE_IN
   };
 }
 
-const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
-
-/** A size like `100mb`, `512k` or `1048576` (bytes). */
-export function parseSize(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
-  const unit = UNITS[(m?.[2] ?? "").toLowerCase() || "b"];
-  if (!m || unit === undefined || Number(m[1]) <= 0) throw new UsageError(`--max-body must be a size such as 100mb, 512kb or 1048576, got "${value}".`);
-  return Math.floor(Number(m[1]) * unit);
+/** A parser of a size flag like `100mb`, `512k`, `2gb` or `1048576` (bytes). */
+export function sizeParser(flag: string): (value: string) => number {
+  return (value) => {
+    const bytes = parseByteSize(value);
+    if (bytes === undefined) throw new UsageError(`${flag} must be a size such as 100mb, 512kb or 1048576, got "${value}".`);
+    return bytes;
+  };
 }
+
+/** `--max-body`'s size (see sizeParser). */
+export const parseSize = sizeParser("--max-body");
 
 /** Seconds (fractions allowed), as milliseconds. */
 export function parseSeconds(flag: string): (value: string) => number {

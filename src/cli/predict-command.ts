@@ -1,5 +1,6 @@
 import cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
+import { checkPredictFiles } from "../batch/index.js";
 import { BatchError, loadModel, predictFile, type OutputFormat, type TableFormat } from "../index.js";
 import { parseTableFormat } from "../tabular/index.js";
 import { UsageError } from "./errors.js";
@@ -49,6 +50,10 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
   if (!["fail", "skip"].includes(options.onError)) throw new UsageError(`--on-error must be fail or skip; got "${options.onError}".`);
   const inputFormat = format("--content-type/-t", options.inputFormat);
   const outputFormat = format("--output-format", options.outputFormat) as OutputFormat | undefined;
+  const input = fromCwd(io, options.input);
+  const output = fromCwd(io, options.output);
+  // NB: a missing input or output folder is said before the model loads, which may take a while.
+  await checkPredictFiles({ input, output });
   const model = await loadModel(modelUriFromCwd(io, options.modelUri), {
     trackingUri: trackingUriOf(io, options.trackingUri),
     onWarning: (message) => io.stderr.write(`pipeserve: warning: ${message}\n`),
@@ -63,8 +68,8 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
   process.once("SIGTERM", onSignal);
   try {
     const result = await predictFile(model, {
-      input: fromCwd(io, options.input),
-      output: fromCwd(io, options.output),
+      input,
+      output,
       ...(inputFormat ? { inputFormat } : {}),
       ...(outputFormat ? { outputFormat } : {}),
       ...(params !== undefined ? { params } : {}),

@@ -1,7 +1,7 @@
 import cluster from "node:cluster";
 import { type Command, Option } from "commander";
-import { pino } from "pino";
-import { ServerState, TurnBatchedDestination, createApp, serveApp } from "../server/index.js";
+import { type Logger, pino } from "pino";
+import { ServerMetrics, ServerState, TurnBatchedDestination, createApp, serveApp } from "../server/index.js";
 import { loadModel } from "../index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
 import { UsageError } from "./errors.js";
@@ -23,9 +23,61 @@ export interface ServeCommandOptions {
   maxBatchRows?: number;
   maxRows?: number;
   maxCells?: number;
+  maxConnections?: number;
   modelName?: string;
   trackingUri?: string;
   logLevel: string;
+}
+
+/** A worker's exit code when it could not load the model: the primary stops, since every worker would fail alike. */
+const EXIT_LOAD_FAILED = 3;
+/** A worker's exit code when it could not listen (the port in use…): the primary stops, after saying why once. */
+const EXIT_LISTEN_FAILED = 4;
+/** The message a worker sends the primary before it exits with EXIT_LISTEN_FAILED. */
+const LISTEN_FAILED = "listen-failed";
+
+/**
+ * The primary of `serve -w N`: forks the workers, starts another when one dies, forwards SIGTERM
+ * and SIGINT, and stops everything (exit 1) when a worker cannot load the model or listen — which
+ * every other worker would meet too — saying why once.
+ */
+function startWorkers(options: ServeCommandOptions, logger: Logger): void {
+  let stopping = false;
+  // NB: 1 once a worker could not load the model or listen, so the last worker's exit does not report success.
+  let exitCode = 0;
+  let listenFailure: string | undefined;
+  const stopAll = (signal: NodeJS.Signals): void => {
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
+  };
+  for (let i = 0; i < options.workers; i++) cluster.fork();
+  cluster.on("message", (_worker, message: { pipeserve?: string; message?: string }) => {
+    if (message?.pipeserve === LISTEN_FAILED) listenFailure ??= message.message;
+  });
+  cluster.on("exit", (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
+      return;
+    }
+    if (code === EXIT_LOAD_FAILED || code === EXIT_LISTEN_FAILED) {
+      exitCode = 1;
+      if (code === EXIT_LOAD_FAILED) logger.fatal({ worker: worker.process.pid }, "The worker could not load the model; stopping.");
+      // NB: on stderr, as `serve -w 1` (and every other command) says why it failed: one line.
+      else process.stderr.write(`pipeserve: ${listenFailure ?? `Cannot listen on ${options.host}:${options.port}.`}\n`);
+      stopAll("SIGTERM");
+      return;
+    }
+    logger.error({ worker: worker.process.pid, code, signal }, "A worker stopped unexpectedly; starting another");
+    cluster.fork();
+  });
+  const stop = (): void => {
+    logger.info({ signal: "SIGTERM" }, "Stopping workers");
+    stopAll("SIGTERM");
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  logger.info({ workers: options.workers, port: options.port, host: options.host }, "Started workers");
 }
 
 /**
@@ -51,38 +103,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     flushLog();
     return process.exit(code);
   };
-  if (options.workers > 1 && cluster.isPrimary) {
-    let stopping = false;
-    // NB: 1 once a worker could not load the model, so the last worker's exit does not report success.
-    let exitCode = 0;
-    for (let i = 0; i < options.workers; i++) cluster.fork();
-    cluster.on("exit", (worker, code, signal) => {
-      if (stopping) {
-        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
-        return;
-      }
-      logger.error({ worker: worker.process.pid, code, signal }, "A worker stopped unexpectedly; starting another");
-      if (code === 3) {
-        logger.fatal("The worker could not load the model; stopping.");
-        stopping = true;
-        exitCode = 1;
-        for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGTERM");
-        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
-        return;
-      }
-      cluster.fork();
-    });
-    const stop = (signal: NodeJS.Signals): void => {
-      stopping = true;
-      logger.info({ signal }, "Stopping workers");
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGTERM"));
-    logger.info({ workers: options.workers, port: options.port, host: options.host }, "Started workers");
-    return;
-  }
+  if (options.workers > 1 && cluster.isPrimary) return startWorkers(options, logger);
   let model;
   try {
     model = await loadModel(options.modelUri, {
@@ -93,14 +114,16 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   } catch (error) {
     if (cluster.isWorker) {
       logger.fatal({ err: error }, `Cannot load ${options.modelUri}`);
-      exit(3);
+      exit(EXIT_LOAD_FAILED);
     }
     throw error;
   }
   const state = new ServerState();
+  const metrics = new ServerMetrics({ defaultMetrics: true });
   const app = createApp(model, {
     logger,
     state,
+    metrics,
     debug: options.debug,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
@@ -110,16 +133,31 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     ...(options.maxCells !== undefined ? { maxCells: options.maxCells } : {}),
     ...(options.modelName !== undefined ? { modelName: options.modelName } : {}),
   });
-  const running = await serveApp(app as never, {
-    port: options.port,
-    host: options.host,
-    state,
-    logger,
-    ...(options.timeoutMs !== undefined ? { drainMs: options.timeoutMs + 5_000 } : {}),
-    onStopped: (code) => {
-      void model.close().finally(() => exit(code));
-    },
-  });
+  let running: Awaited<ReturnType<typeof serveApp>>;
+  try {
+    running = await serveApp(app as never, {
+      port: options.port,
+      host: options.host,
+      state,
+      logger,
+      metrics,
+      ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+      ...(options.timeoutMs !== undefined ? { drainMs: options.timeoutMs + 5_000 } : {}),
+      onStopped: (code) => {
+        void model.close().finally(() => exit(code));
+      },
+    });
+  } catch (error) {
+    // NB: nothing is served: the model's resources (worker threads) must not keep the process alive.
+    await model.close().catch(() => undefined);
+    // NB: a worker says why to the primary, which says it once for all workers and stops them.
+    if (cluster.isWorker) {
+      const send = process.send?.bind(process);
+      if (send) await new Promise<void>((resolve) => send({ pipeserve: LISTEN_FAILED, message: (error as Error).message }, undefined, {}, () => resolve()));
+      exit(EXIT_LISTEN_FAILED);
+    }
+    throw error;
+  }
   // NB: the one line operators (and scripts) wait for is logged whatever the level.
   logger
     .child({}, { level: "info" })
@@ -166,6 +204,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       "cells (rows × columns, or values of a JSON body) one request may hold; more is refused with 413 (default 20000000)",
       parseInteger("--max-cells", 1),
     )
+    .option(
+      "--max-connections <n>",
+      "client connections open at once per process; more are closed on arrival, so clients fail fast instead of waiting in the kernel's queue (default: no limit)",
+      parseInteger("--max-connections", 1),
+    )
     .option("--model-name <name>", "the model's name in /v2/models/{name} (default: the registered name, else 'model')")
     .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
     .option("--debug", "include stack traces in error responses", false)
@@ -189,6 +232,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
         ...(o["maxBatchRows"] !== undefined ? { maxBatchRows: o["maxBatchRows"] as number } : {}),
         ...(o["maxRows"] !== undefined ? { maxRows: o["maxRows"] as number } : {}),
         ...(o["maxCells"] !== undefined ? { maxCells: o["maxCells"] as number } : {}),
+        ...(o["maxConnections"] !== undefined ? { maxConnections: o["maxConnections"] as number } : {}),
         ...(o["modelName"] !== undefined ? { modelName: o["modelName"] as string } : {}),
       });
     });

@@ -1,12 +1,25 @@
-import { randomBytes } from "node:crypto";
-import { rename, rm } from "node:fs/promises";
+import { cp, mkdtemp, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { FileStore, ModelRegistry, resolveTrackingUri, signatureFromMlflow } from "../index.js";
-import { checkModelArchive, createModelArchive, extractModelArchive } from "../store/index.js";
-import { readEnvironment, readMLmodel, readPipelineJson, resolveModelUri } from "../loader/index.js";
+import { createModelArchive, extractModelArchive } from "../store/index.js";
+import {
+  ModelLoadError,
+  type VerifiedModel,
+  checkRegisteredDigest,
+  readEnvironment,
+  readMLmodel,
+  readPipelineJson,
+  readPipelineJsonWithDigest,
+  registryTags,
+  resolveModelUri,
+  verifyModelFiles,
+} from "../loader/index.js";
+import { removeStaleModelPartials } from "../packager/index.js";
+import { partialPath } from "../util/index.js";
 import { type CliIo, type Print, fromCwd, modelUriFromCwd, printer, trackingUriOf } from "./io.js";
-import { given, jsonOption, trackingOption } from "./parse-options.js";
+import { given, jsonOption, sizeParser, trackingOption } from "./parse-options.js";
 
 function table(rows: string[][]): string {
   if (rows.length === 0) return "";
@@ -155,7 +168,12 @@ export async function inspect(uri: string, options: { trackingUri: string; json:
 export async function exportModel(uri: string, output: string, options: { trackingUri: string }, io: CliIo): Promise<void> {
   const resolved = await resolveModelUri(modelUriFromCwd(io, uri), { trackingUri: options.trackingUri });
   try {
-    await readMLmodel(resolved.dir);
+    const { flavor } = await readMLmodel(resolved.dir);
+    // NB: a registered model is checked against its registry digest, so an archive never launders a changed model into another store.
+    if (resolved.registeredName !== undefined) {
+      const { sha256 } = await readPipelineJsonWithDigest(resolved.dir, flavor.pipeline);
+      checkRegisteredDigest(resolved, sha256, (message) => io.stderr.write(`pipeserve: warning: ${message}\n`));
+    }
     await createModelArchive(resolved.dir, fromCwd(io, output));
   } finally {
     await resolved.cleanup();
@@ -163,25 +181,50 @@ export async function exportModel(uri: string, output: string, options: { tracki
   printer(io.stdout)(`Exported ${uri} to ${output}`);
 }
 
-/**
- * `pipeserve import`: checks the archive entry by entry before anything is written, then unpacks
- * it into a new run of the store (under a temp name, renamed into `artifacts/model` only once
- * complete and valid), and registers it if named.
- */
-export async function importModel(file: string, options: { name?: string; experiment?: string; trackingUri: string; json: boolean }, io: CliIo): Promise<void> {
-  const print = printer(io.stdout);
-  const archive = fromCwd(io, file);
-  await checkModelArchive(archive);
+interface ImportOptions {
+  name?: string;
+  experiment?: string;
+  trackingUri: string;
+  json: boolean;
+  /** `--max-extract-size`; `PIPESERVE_MAX_EXTRACT_SIZE`, then 2 GB, by default. */
+  maxExtractBytes?: number;
+}
+
+/** Moves a folder, copying it when it is on another file system (the staging folder is in the system's temp folder). */
+async function moveFolder(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    await cp(from, to, { recursive: true, errorOnExist: true, force: false });
+  }
+}
+
+/** Extracts and verifies an archive in a private staging folder; errors name the archive, not the staging folder. */
+async function stageModel(archive: string, file: string, staged: string, options: ImportOptions): Promise<VerifiedModel> {
+  await extractModelArchive(archive, staged, options.maxExtractBytes === undefined ? {} : { maxExtractBytes: options.maxExtractBytes });
+  try {
+    return await verifyModelFiles(staged);
+  } catch (error) {
+    if (!(error instanceof ModelLoadError)) throw error;
+    throw new ModelLoadError(`Refusing to import ${file}: ${error.message.replaceAll(staged, file)} Nothing was written to the store.`, {
+      code: error.code,
+      cause: error,
+    });
+  }
+}
+
+/** Moves a verified model into a new run of the store (under a temp name, renamed into `artifacts/model` once complete). */
+async function storeModel(staged: string, file: string, options: ImportOptions): Promise<{ store: FileStore; runId: string; target: string }> {
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  await removeStaleModelPartials(store);
   const experiment = await store.getOrCreateExperiment(options.experiment ?? "Imported models");
   const run = await store.createRun({ experimentId: experiment.experimentId, tags: { "pipeserve.imported_from": file } });
   const artifacts = await store.artifactDir(run.runId);
   const target = join(artifacts, "model");
-  const partial = join(artifacts, `.model.${randomBytes(6).toString("hex")}.partial`);
+  const partial = partialPath(target);
   try {
-    await extractModelArchive(archive, partial);
-    const { flavor } = await readMLmodel(partial);
-    await readPipelineJson(partial, flavor.pipeline);
+    await moveFolder(staged, partial);
     await rename(partial, target);
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
@@ -189,12 +232,33 @@ export async function importModel(file: string, options: { name?: string; experi
     throw error;
   }
   await store.endRun(run.runId, "FINISHED");
-  const modelUri = `runs:/${run.runId}/model`;
-  let version: number | undefined;
-  if (options.name)
-    version = (await new ModelRegistry(store.root).createVersion(options.name, modelUri, { runId: run.runId, storageLocation: target })).version;
-  if (options.json) return print(JSON.stringify({ runId: run.runId, modelUri, ...(version ? { registeredModel: options.name, version } : {}) }, null, 2));
-  print(`Imported ${file} as ${modelUri}${version ? ` (models:/${options.name}/${version})` : ""}`);
+  return { store, runId: run.runId, target };
+}
+
+/**
+ * `pipeserve import`: checks the archive entry by entry (paths, types, the extraction limit)
+ * before anything is written, extracts it into a private staging folder, verifies every sha256 of
+ * the model, and only then writes it into a new run of the store and registers it if named, with
+ * the digest of its pipeline.json as a version tag.
+ */
+export async function importModel(file: string, options: ImportOptions, io: CliIo): Promise<void> {
+  const print = printer(io.stdout);
+  const archive = fromCwd(io, file);
+  const staging = await mkdtemp(join(tmpdir(), "pipeserve-import-"));
+  try {
+    const staged = join(staging, "model");
+    const verified = await stageModel(archive, file, staged, options);
+    const { store, runId, target } = await storeModel(staged, file, options);
+    const modelUri = `runs:/${runId}/model`;
+    let version: number | undefined;
+    if (options.name)
+      version = (await new ModelRegistry(store.root).createVersion(options.name, modelUri, { runId, storageLocation: target, tags: registryTags(verified) }))
+        .version;
+    if (options.json) return print(JSON.stringify({ runId, modelUri, ...(version ? { registeredModel: options.name, version } : {}) }, null, 2));
+    print(`Imported ${file} as ${modelUri}${version ? ` (models:/${options.name}/${version})` : ""}`);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
 }
 
 /** `--tracking-uri` as the library gets it (see trackingUriOf). */
@@ -258,9 +322,14 @@ function registerArchiveCommands(program: Command, io: CliIo): void {
     .action((o: Record<string, unknown>) => exportModel(o["modelUri"] as string, o["output"] as string, { trackingUri: tracking(io, o) }, io));
   program
     .command("import <file>")
-    .description("Unpack a model archive (checked entry by entry) into a new run, and register it with --name.")
+    .description("Unpack a model archive (checked entry by entry, every sha256 verified) into a new run, and register it with --name.")
     .option("--name <name>", "register the model under this name")
     .option("--experiment <name>", "experiment for the new run", "Imported models")
+    .option(
+      "--max-extract-size <size>",
+      "refuse an archive whose files add up to more than this, e.g. 500mb (default: $PIPESERVE_MAX_EXTRACT_SIZE, then 2gb)",
+      sizeParser("--max-extract-size"),
+    )
     .addOption(jsonOption())
     .addOption(trackingOption())
     .action((file: string, o: Record<string, unknown>) =>
@@ -271,6 +340,7 @@ function registerArchiveCommands(program: Command, io: CliIo): void {
           experiment: o["experiment"] as string,
           trackingUri: tracking(io, o),
           ...(o["name"] ? { name: o["name"] as string } : {}),
+          ...(o["maxExtractSize"] !== undefined ? { maxExtractBytes: o["maxExtractSize"] as number } : {}),
         },
         io,
       ),

@@ -52,10 +52,10 @@ export const ERROR_CODES = {
     "MISSING_INPUTS",
     "READ_ONLY",
   ],
-  /** tabular: reading, converting and checking data (`TabularError`); bad input carries MLflow's codes. */
-  tabular: ["TABULAR_ERROR", "BAD_REQUEST", "INVALID_PARAMETER_VALUE", "REQUEST_TOO_LARGE"],
+  /** tabular: reading, converting and checking data (`TabularError`); bad input carries MLflow's codes; files that cannot be read or written (`FileAccessError`); a request past the row and cell limits (`LimitError`). */
+  tabular: ["TABULAR_ERROR", "BAD_REQUEST", "INVALID_PARAMETER_VALUE", "UNREADABLE_INPUT", "UNWRITABLE_OUTPUT", "REQUEST_TOO_LARGE"],
   /** store: runs, the registry, archives (`StoreError`). */
-  store: ["STORE_ERROR", "RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "INVALID_ARCHIVE", "CORRUPT_STORE"],
+  store: ["STORE_ERROR", "RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "INVALID_ARCHIVE", "ARCHIVE_TOO_LARGE", "CORRUPT_STORE"],
   /** packager: building and writing a model (`PackagingError`). */
   packaging: [
     "PACKAGING_ERROR",
@@ -79,6 +79,7 @@ export const ERROR_CODES = {
     "MODEL_LOAD_ERROR",
     "INVALID_URI",
     "INVALID_ARCHIVE",
+    "ARCHIVE_TOO_LARGE",
     "MODEL_NOT_FOUND",
     "INVALID_MODEL_FILE",
     "UNSUPPORTED_FLAVOR",
@@ -86,6 +87,7 @@ export const ERROR_CODES = {
     "MISSING_FILE",
     "UNREADABLE_FILE",
     "INTEGRITY_ERROR",
+    "REGISTRY_DIGEST_MISMATCH",
     "GRAPH_MISMATCH",
     "ENVIRONMENT_MISMATCH",
     "CODE_IMPORT_FAILED",
@@ -97,6 +99,8 @@ export const ERROR_CODES = {
   batch: ["BATCH_ERROR", "USAGE", "BAD_ROW", "BAD_OUTPUT"],
   /** cli: how a command was called (`UsageError`). */
   usage: ["USAGE"],
+  /** server: `serve` could not listen on its address and port (`ListenError`). */
+  listen: ["ADDRESS_IN_USE", "LISTEN_FAILED"],
 } as const;
 
 /** The error bases, by the key `ERROR_CODES` lists their codes under. */
@@ -114,6 +118,7 @@ export type ModelLoadErrorCode = ErrorCodeOf<"modelLoad">;
 export type RunnerNotAllowedErrorCode = ErrorCodeOf<"runnerNotAllowed">;
 export type BatchErrorCode = ErrorCodeOf<"batch">;
 export type UsageErrorCode = ErrorCodeOf<"usage">;
+export type ListenErrorCode = ErrorCodeOf<"listen">;
 /** Every code pipeserve raises. */
 export type ErrorCode = ErrorCodeOf<ErrorKind>;
 
@@ -165,11 +170,15 @@ export const HTTP_STATUS = {
   UNKNOWN_PARAMETER: 400,
   MISSING_INPUTS: 400,
   READ_ONLY: 400,
-  // tabular
+  // tabular: the caller names the files.
   TABULAR_ERROR: 400,
+  UNREADABLE_INPUT: 400,
+  UNWRITABLE_OUTPUT: 400,
   // store
   STORE_ERROR: 500,
   INVALID_ARCHIVE: 400,
+  // an archive whose files add up to more than the extraction limit
+  ARCHIVE_TOO_LARGE: 413,
   CORRUPT_STORE: 500,
   // packager
   PACKAGING_ERROR: 500,
@@ -196,6 +205,8 @@ export const HTTP_STATUS = {
   MISSING_FILE: 400,
   UNREADABLE_FILE: 500,
   INTEGRITY_ERROR: 400,
+  // the model's pipeline.json is not the one its registry version recorded
+  REGISTRY_DIGEST_MISMATCH: 400,
   GRAPH_MISMATCH: 400,
   ENVIRONMENT_MISMATCH: 500,
   CODE_IMPORT_FAILED: 500,
@@ -205,6 +216,9 @@ export const HTTP_STATUS = {
   USAGE: 400,
   BAD_ROW: 400,
   BAD_OUTPUT: 500,
+  // server start-up: no request ever carries these.
+  ADDRESS_IN_USE: 500,
+  LISTEN_FAILED: 500,
 } as const satisfies Record<ErrorCode, number>;
 
 /** An HTTP status some code maps to. */

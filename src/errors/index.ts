@@ -23,5 +23,6 @@ export {
   type RunnerNotAllowedErrorCode,
   type BatchErrorCode,
   type UsageErrorCode,
+  type ListenErrorCode,
 } from "./codes.js";
 export { PipeserveError, type PipeserveErrorOptions, type PartErrorOptions } from "./pipeserve-error.js";

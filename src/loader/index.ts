@@ -9,6 +9,7 @@ export { resolveModelUri, type ResolvedModel, type ResolveOptions } from "./mode
 export {
   readMLmodel,
   readPipelineJson,
+  readPipelineJsonWithDigest,
   readEnvironment,
   MLmodelSchema,
   PipelineJsonSchema,
@@ -29,5 +30,6 @@ export {
   type ModelMetadata,
 } from "./pipeline-model.js";
 export { loadModel, type LoadModelOptions } from "./load-model.js";
+export { verifyModelFiles, checkRegisteredDigest, registryTags, type VerifiedModel } from "./verify-model.js";
 // NB: what the server needs of the runtime, passed through so the server depends on the loader alone.
 export { NodeError, pipeserveVersion, type Hooks, type RunOptions } from "../runtime/index.js";

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, normalize } from "node:path";
 import { ModelLoadError } from "./errors.js";
@@ -26,12 +27,31 @@ export async function readVerified(dir: string, path: string, sha256: string, wh
   } catch (cause) {
     throw new ModelLoadError(`${what} (${path}) is missing from the model at ${dir}.`, { code: "MISSING_FILE", cause });
   }
-  const actual = createHash("sha256").update(data).digest("hex");
+  checkDigest(createHash("sha256").update(data).digest("hex"), sha256, path, what);
+  return data;
+}
+
+function checkDigest(actual: string, sha256: string, path: string, what: string): void {
   if (actual !== sha256) {
     throw new ModelLoadError(
       `${what} (${path}) does not match its recorded sha256: the file was changed or truncated after packaging (expected ${sha256.slice(0, 12)}…, found ${actual.slice(0, 12)}…). Re-package the model; never edit one in place.`,
       { code: "INTEGRITY_ERROR" },
     );
   }
-  return data;
+}
+
+/**
+ * Checks a file's sha256 against the one recorded at packaging time, streaming it (an artifact
+ * may be larger than memory should hold).
+ * @throws ModelLoadError naming the file when it is missing, truncated or changed.
+ */
+export async function verifyFile(dir: string, path: string, sha256: string, what: string): Promise<void> {
+  const file = insideModel(dir, path, what);
+  const hash = createHash("sha256");
+  try {
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  } catch (cause) {
+    throw new ModelLoadError(`${what} (${path}) is missing from the model at ${dir}.`, { code: "MISSING_FILE", cause });
+  }
+  checkDigest(hash.digest("hex"), sha256, path, what);
 }

@@ -3,14 +3,8 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
-  ArrowDataset,
-  BinaryDataset,
-  CsvDataset,
   DataCatalog,
-  JsonArtifactDataset,
-  JsonDataset,
   MemoryDataset,
-  ParquetDataset,
   Pipeline,
   copyModeFor,
   isParameterInput,
@@ -20,12 +14,22 @@ import {
   type Runner,
 } from "../runtime/index.js";
 import { signatureFromMlflow, type Signature } from "../tabular/index.js";
+import { ARTIFACT_TYPES, checkArtifactType } from "./artifact-types.js";
 import { checkEnvironment } from "./environment.js";
 import { ModelLoadError } from "./errors.js";
 import { insideModel, readVerified } from "./integrity.js";
-import { readEnvironment, readInputExample, readMLmodel, readPipelineJson, type MLmodel, type PipelineJson, type PipeserveFlavor } from "./model-files.js";
+import {
+  readEnvironment,
+  readInputExample,
+  readMLmodel,
+  readPipelineJsonWithDigest,
+  type MLmodel,
+  type PipelineJson,
+  type PipeserveFlavor,
+} from "./model-files.js";
 import { resolveModelUri, type ResolvedModel, type ResolveOptions } from "./model-uri.js";
 import { type ModelMetadata, PipelineModel } from "./pipeline-model.js";
+import { checkNamesAgree, checkRegisteredDigest } from "./verify-model.js";
 
 export interface LoadModelOptions extends ResolveOptions {
   /** Runners a call may name besides the built-in ones (`--allow-runner`). */
@@ -33,16 +37,6 @@ export interface LoadModelOptions extends ResolveOptions {
   /** Told about non-fatal findings (a package version that differs from the one packaged with). */
   onWarning?: (message: string) => void;
 }
-
-/** The dataset types an artifact may have: the only code a model file can choose. */
-const ARTIFACT_TYPES: Readonly<Record<string, (filepath: string) => Dataset>> = {
-  JsonArtifactDataset: (filepath) => new JsonArtifactDataset({ filepath }),
-  BinaryDataset: (filepath) => new BinaryDataset({ filepath }),
-  CsvDataset: (filepath) => new CsvDataset({ filepath }),
-  JsonDataset: (filepath) => new JsonDataset({ filepath }),
-  ParquetDataset: (filepath) => new ParquetDataset({ filepath }),
-  ArrowDataset: (filepath) => new ArrowDataset({ filepath }),
-};
 
 function sameIO(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
@@ -71,11 +65,7 @@ function checkGraph(pipeline: Pipeline, described: PipelineJson, dir: string): v
 async function copyArtifacts(dir: string, described: PipelineJson, artifactsDir: string): Promise<Record<string, string>> {
   const artifactFiles: Record<string, string> = {};
   for (const [i, [name, artifact]] of Object.entries(described.artifacts).entries()) {
-    if (!Object.hasOwn(ARTIFACT_TYPES, artifact.type)) {
-      throw new ModelLoadError(`Artifact "${name}" has the unknown type "${artifact.type}". Known: ${Object.keys(ARTIFACT_TYPES).join(", ")}.`, {
-        code: "INVALID_MODEL_FILE",
-      });
-    }
+    checkArtifactType(name, artifact.type);
     const bytes = await readVerified(dir, artifact.path, artifact.sha256, `Artifact "${name}"`);
     const copy = join(artifactsDir, `${i}-${basename(insideModel(dir, artifact.path, `Artifact "${name}"`))}`);
     await writeFile(copy, bytes, { flag: "wx" });
@@ -171,10 +161,10 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
   try {
     const { dir } = resolved;
     const { mlmodel, flavor } = await readMLmodel(dir);
-    const described = await readPipelineJson(dir, flavor.pipeline);
-    if (described.input_name !== flavor.input_name || described.output_name !== flavor.output_name) {
-      throw new ModelLoadError(`MLmodel and pipeline.json of the model at ${dir} disagree on the input or output name.`, { code: "INVALID_MODEL_FILE" });
-    }
+    const { pipeline: described, sha256 } = await readPipelineJsonWithDigest(dir, flavor.pipeline);
+    // NB: the digest is of the very bytes parsed, so the pipeline.json used is the one the registry pinned.
+    checkRegisteredDigest(resolved, sha256, options.onWarning);
+    checkNamesAgree(flavor, described, dir);
     const code = await readVerified(dir, described.code.path, described.code.sha256, "The code bundle");
     // NB: the code and the artifacts are used from private copies of the bytes just verified, never
     // from the model's files again (they could change in between); worker threads import the same

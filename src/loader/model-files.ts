@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -84,9 +85,13 @@ function describeIssues(error: z.ZodError): string {
 
 /** Reads a model file; `what` names where its path came from, for the error when it leads outside the model. */
 async function readText(dir: string, file: string, what: string): Promise<string> {
+  return (await readBytes(dir, file, what)).toString("utf8");
+}
+
+async function readBytes(dir: string, file: string, what: string): Promise<Buffer> {
   const path = insideModel(dir, file, what);
   try {
-    return await readFile(path, "utf8");
+    return await readFile(path);
   } catch (cause) {
     const missing = (cause as NodeJS.ErrnoException).code === "ENOENT";
     throw new ModelLoadError(missing ? `The model at ${dir} has no ${file}.` : `Cannot read ${file} of the model at ${dir}: ${(cause as Error).message}`, {
@@ -132,7 +137,10 @@ export async function readMLmodel(dir: string): Promise<{ mlmodel: MLmodel; flav
 }
 
 async function readJson(dir: string, file: string, what: string): Promise<unknown> {
-  const text = await readText(dir, file, what);
+  return parseJson(await readText(dir, file, what), dir, file);
+}
+
+function parseJson(text: string, dir: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (cause) {
@@ -141,7 +149,14 @@ async function readJson(dir: string, file: string, what: string): Promise<unknow
 }
 
 export async function readPipelineJson(dir: string, file: string): Promise<PipelineJson> {
-  const pipeline = check(PipelineJsonSchema, await readJson(dir, file, "MLmodel's flavors.pipeserve.pipeline"), file, dir);
+  return (await readPipelineJsonWithDigest(dir, file)).pipeline;
+}
+
+/** Reads `pipeline.json` with the sha256 of the very bytes parsed (what a registry version records). */
+export async function readPipelineJsonWithDigest(dir: string, file: string): Promise<{ pipeline: PipelineJson; sha256: string }> {
+  const bytes = await readBytes(dir, file, "MLmodel's flavors.pipeserve.pipeline");
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const pipeline = check(PipelineJsonSchema, parseJson(bytes.toString("utf8"), dir, file), file, dir);
   if (!SUPPORTED_FORMAT_VERSIONS.includes(pipeline.format_version)) {
     throw new ModelLoadError(
       `${file} of the model at ${dir} has format_version ${pipeline.format_version}; this pipeserve reads ${SUPPORTED_FORMAT_VERSIONS.join(", ")}.`,
@@ -150,7 +165,7 @@ export async function readPipelineJson(dir: string, file: string): Promise<Pipel
       },
     );
   }
-  return pipeline;
+  return { pipeline, sha256 };
 }
 
 export async function readEnvironment(dir: string, file: string): Promise<Environment> {

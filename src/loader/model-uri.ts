@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FileStore, ModelRegistry, extractModelArchive, resolveTrackingUri } from "../store/index.js";
+import { FileStore, ModelRegistry, PIPELINE_SHA256_TAG, extractModelArchive, resolveTrackingUri } from "../store/index.js";
 import { ModelLoadError } from "./errors.js";
 
 /** Where a model URI led. */
@@ -13,6 +13,8 @@ export interface ResolvedModel {
   registeredName?: string;
   version?: number;
   runId?: string;
+  /** For a registered version: the sha256 of `pipeline.json` its registry tag records, when it has one. */
+  registeredPipelineSha256?: string;
   /** Removes what resolving created (an extracted archive). */
   cleanup(): Promise<void>;
 }
@@ -20,6 +22,8 @@ export interface ResolvedModel {
 export interface ResolveOptions {
   /** The run store (`--tracking-uri`); `MLFLOW_TRACKING_URI`, then `./mlruns`, by default. */
   trackingUri?: string;
+  /** The most a `.tar.gz` model may extract to; `PIPESERVE_MAX_EXTRACT_SIZE`, then 2 GB, by default. */
+  maxExtractBytes?: number;
 }
 
 type Resolver = (uri: string, options: ResolveOptions) => Promise<ResolvedModel>;
@@ -77,18 +81,27 @@ const resolveRegistered: Resolver = async (uri, options) => {
     throw new ModelLoadError(`Version ${mv.version} of "${name}" points at another registered model (${mv.source}); point it at a run or a folder.`, {
       code: "INVALID_URI",
     });
-  return { ...target, uri, registeredName: name, version: mv.version, ...(mv.runId ? { runId: mv.runId } : {}) };
+  const digest = mv.tags[PIPELINE_SHA256_TAG];
+  return {
+    ...target,
+    uri,
+    registeredName: name,
+    version: mv.version,
+    ...(mv.runId ? { runId: mv.runId } : {}),
+    ...(digest !== undefined ? { registeredPipelineSha256: digest } : {}),
+  };
 };
 
-const resolveArchive: Resolver = async (uri) => {
+const resolveArchive: Resolver = async (uri, options) => {
   const file = uri.startsWith("file:") ? fileURLToPath(uri) : resolve(uri);
   const dir = await mkdtemp(join(tmpdir(), "pipeserve-model-"));
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
-    await extractModelArchive(file, dir);
+    await extractModelArchive(file, dir, options.maxExtractBytes === undefined ? {} : { maxExtractBytes: options.maxExtractBytes });
   } catch (error) {
     await cleanup();
-    throw new ModelLoadError(`Cannot load ${uri}: ${(error as Error).message}`, { code: "INVALID_ARCHIVE", cause: error });
+    const code = (error as { code?: unknown }).code === "ARCHIVE_TOO_LARGE" ? "ARCHIVE_TOO_LARGE" : "INVALID_ARCHIVE";
+    throw new ModelLoadError(`Cannot load ${uri}: ${(error as Error).message}`, { code, cause: error });
   }
   return { dir, uri, cleanup };
 };

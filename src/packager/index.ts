@@ -12,5 +12,7 @@ export { bundlePipelines, DEFAULT_EXTERNAL_PACKAGES, type BundleResult } from ".
 export { writeModel, utcTimeCreated, FORMAT_VERSION, type ModelContents, type ModelArtifact } from "./model-writer.js";
 export { packageModel, type PackageModelOptions, type InferenceSpec } from "./package-model.js";
 export { runProject, type RunProjectOptions, type RunProjectResult } from "./training-run.js";
+export { RunCatalog } from "./run-catalog.js";
 export { applyParamOverrides, flattenParams } from "./params.js";
 export { modelify, type ModelifyOptions } from "./modelify.js";
+export { removeStaleModelPartials } from "./stale-partials.js";

@@ -1,7 +1,8 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, extname, join } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { toYaml } from "../store/index.js";
+import { partialPath } from "../util/index.js";
 import { toJsonValue, type ColumnTable, type MlflowSignature } from "../tabular/index.js";
 import { pipeserveVersion, type NodeIO } from "../runtime/index.js";
 import { PackagingError } from "./errors.js";
@@ -74,7 +75,7 @@ export async function writeModel(target: string, contents: ModelContents): Promi
     if (error instanceof PackagingError) throw error;
   }
   await mkdir(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.partial`);
+  const tmp = partialPath(target);
   await mkdir(join(tmp, "artifacts"), { recursive: true });
   await mkdir(join(tmp, "code"), { recursive: true });
   try {

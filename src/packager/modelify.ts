@@ -5,6 +5,8 @@ import type { InputType } from "../tabular/index.js";
 import { PackagingError } from "./errors.js";
 import { packageModel, type InferenceSpec } from "./package-model.js";
 import { getPipeline, loadProject, projectCatalog } from "./project.js";
+import { registryTags } from "./registry-tags.js";
+import { removeStaleModelPartials } from "./stale-partials.js";
 
 export interface ModelifyOptions {
   projectDir: string;
@@ -57,6 +59,7 @@ export async function modelify(options: ModelifyOptions): Promise<{ runId: strin
     parameterInputs: () => inputs.filter((i) => i.startsWith("params:")),
   };
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  await removeStaleModelPartials(store);
   const runId =
     options.runId ??
     (
@@ -87,9 +90,11 @@ export async function modelify(options: ModelifyOptions): Promise<{ runId: strin
   if (!options.runId) await store.endRun(runId, "FINISHED");
   const modelUri = `runs:/${runId}/${artifactPath}`;
   if (options.registeredModelName) {
+    const modelDir = join(await store.artifactDir(runId), artifactPath);
     const mv = await new ModelRegistry(store.root).createVersion(options.registeredModelName, modelUri, {
       runId,
-      storageLocation: join(await store.artifactDir(runId), artifactPath),
+      storageLocation: modelDir,
+      tags: await registryTags(modelDir),
     });
     return { runId, modelUri, registeredVersion: { name: options.registeredModelName, version: mv.version } };
   }

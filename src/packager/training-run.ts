@@ -7,7 +7,10 @@ import { PackagingError } from "./errors.js";
 import { packageModel } from "./package-model.js";
 import { applyParamOverrides, flattenParams } from "./params.js";
 import { PipelineML } from "./pipeline-ml.js";
-import { getPipeline, loadProject, projectCatalog } from "./project.js";
+import { getPipeline, loadProject, projectCatalog, type Project } from "./project.js";
+import { registryTags } from "./registry-tags.js";
+import { RunCatalog } from "./run-catalog.js";
+import { removeStaleModelPartials } from "./stale-partials.js";
 
 export interface RunProjectOptions {
   projectDir: string;
@@ -48,17 +51,56 @@ function gitCommit(dir: string): string | undefined {
  * Runs a project's pipeline inside a tracked run: logs the parameters (flattened with dots) and
  * the metrics nodes save to MetricsDatasets; for a pipelineMl, packages the inference pipeline
  * into the run's artifacts and registers it if asked. A failed run is marked FAILED and packages
- * nothing. Every pipelineMl rule is checked against the catalog before the run starts.
+ * nothing. Every pipelineMl rule is checked against the catalog before the run starts. The files
+ * the run's nodes save go to a folder of its own (RunCatalog), then to the catalog's paths: runs
+ * of one project at once never read back or package each other's files.
  */
 export async function runProject(options: RunProjectOptions): Promise<RunProjectResult> {
+  const { project, selected, params, ml, bundle } = await checkRun(options);
+  const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  // NB: model folders that an earlier run, killed while packaging, left half-written.
+  await removeStaleModelPartials(store);
+  const experiment = await store.getOrCreateExperiment(options.experiment ?? "Default");
+  const run = await createTrackedRun(store, experiment.experimentId, project, options);
+  const training: Pipeline = ml ? ml.training.withSource({ module: project.moduleUrl, exportName: `pipelines.${options.pipelineName}` }) : selected;
+  let opened: RunCatalog | undefined;
+  try {
+    // This run's nodes, and its packaging, read only the files this run wrote (see RunCatalog).
+    const catalog = await RunCatalog.open(project.catalogConfig, { baseDir: project.dir, params }, training);
+    opened = catalog;
+    const floats = await logRunParams(store, run.runId, project, params, options.params ?? []);
+    const captured = new Map<string, unknown>();
+    const hooks = trackingHooks(store, run.runId, catalog, ml?.inputName, captured);
+    await (options.runner ?? new SequentialRunner()).run(training, catalog, { hooks, runId: run.runId });
+
+    const result: RunProjectResult = { runId: run.runId, experimentId: experiment.experimentId };
+    if (ml) {
+      const exampleData = captured.has(ml.inputName) ? captured.get(ml.inputName) : await loadExample(catalog, ml.inputName);
+      Object.assign(result, await packageAndRegister(store, run.runId, { ml, project, options, catalog, params, exampleData, bundle, floats }));
+    }
+    await store.endRun(run.runId, "FINISHED");
+    return result;
+  } catch (error) {
+    await store.endRun(run.runId, "FAILED").catch(() => undefined);
+    throw error;
+  } finally {
+    await opened?.close();
+  }
+}
+
+/**
+ * Loads the project and checks, before any run starts, what would otherwise fail after training:
+ * the pipelineMl rules against the catalog, code that will not bundle, and missing inputs.
+ */
+async function checkRun(options: RunProjectOptions) {
   const project = await loadProject(options.projectDir);
   const selected = getPipeline(project, options.pipelineName);
   const params = applyParamOverrides(project.parameters, options.params ?? []);
-  const catalog = projectCatalog(project, params);
+  const shared = projectCatalog(project, params);
   const ml = selected instanceof PipelineML ? selected : undefined;
   let bundle: BundleResult | undefined;
   if (ml) {
-    ml.checkCatalog(catalog);
+    ml.checkCatalog(shared);
     // Bundled before training: code that will not package fails now, not after hours of training;
     // and the model carries the code that trained it, even if the files change meanwhile.
     bundle = await bundlePipelines(project.pipelinesFile, {
@@ -69,18 +111,20 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
   }
   // NB: the params inference reads are checked now too: packaging needs them only after training.
   const needed = ml ? [...new Set([...selected.inputs(), ...ml.parameterInputs()])] : selected.inputs();
-  const missing = needed.filter((i) => !catalog.has(i) && !(ml && i === ml.inputName));
+  const missing = needed.filter((i) => !shared.has(i) && !(ml && i === ml.inputName));
   if (missing.length > 0) {
     throw new PackagingError(`Pipeline "${options.pipelineName}" needs [${missing.join(", ")}], which neither catalog.yml nor parameters.yml provide.`, {
       code: "MISSING_INPUTS",
     });
   }
+  return { project, selected, params, ml, bundle };
+}
 
-  const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
-  const experiment = await store.getOrCreateExperiment(options.experiment ?? "Default");
+/** Opens the run with MLflow's source tags and pipeserve's pipeline, project and command tags. */
+function createTrackedRun(store: FileStore, experimentId: string, project: Project, options: RunProjectOptions) {
   const commit = gitCommit(project.dir);
-  const run = await store.createRun({
-    experimentId: experiment.experimentId,
+  return store.createRun({
+    experimentId,
     ...(options.runName ? { runName: options.runName } : {}),
     tags: {
       "mlflow.source.name": project.pipelinesFile,
@@ -91,66 +135,84 @@ export async function runProject(options: RunProjectOptions): Promise<RunProject
       ...(commit ? { "mlflow.source.git.commit": commit } : {}),
     },
   });
-  try {
-    // Decimals keep their ".0" when logged, as Python logs floats: an override's own text decides
-    // (scale=2 logs 2), else parameters.yml's. The signature types either as double.
-    const overridden = new Set((options.params ?? []).map((o) => o.slice(0, o.indexOf("="))));
-    const floats = new Set([...project.floatParams, ...floatOverrides(options.params ?? [])]);
-    const loggedFloats = new Set([...[...project.floatParams].filter((k) => !overridden.has(k)), ...floatOverrides(options.params ?? [])]);
-    const logged = Object.fromEntries(
-      Object.entries(flattenParams(params)).map(([k, v]) => [k, loggedFloats.has(k) && typeof v === "number" && Number.isInteger(v) ? `${v}.0` : v]),
-    );
-    await store.logParams(run.runId, logged);
-    const captured = new Map<string, unknown>();
-    const hooks: Hooks = {
-      async afterNodeRun({ node, outputs }) {
-        for (const name of node.outputNames) {
-          const dataset = catalog.get(name);
-          if (dataset instanceof MetricsDataset) {
-            for (const [key, point] of Object.entries(MetricsDataset.normalise(outputs[name], dataset.prefix))) {
-              await store.logMetric(run.runId, key, point.value, { step: point.step });
-            }
-          }
-          if (ml && name === ml.inputName) captured.set(name, outputs[name]);
-        }
-      },
-    };
-    const training: Pipeline = ml ? ml.training.withSource({ module: project.moduleUrl, exportName: `pipelines.${options.pipelineName}` }) : selected;
-    await (options.runner ?? new SequentialRunner()).run(training, catalog, { hooks, runId: run.runId });
+}
 
-    const result: RunProjectResult = { runId: run.runId, experimentId: experiment.experimentId };
-    if (ml) {
-      const artifactPath = ml.logModel.artifactPath ?? "model";
-      const exampleData = captured.has(ml.inputName) ? captured.get(ml.inputName) : await loadExample(catalog, ml.inputName);
-      await packageModel({
-        ml,
-        pipelinesFile: project.pipelinesFile,
-        pipelineName: options.pipelineName,
-        catalog,
-        params,
-        exampleData,
-        target: join(await store.artifactDir(run.runId), artifactPath),
-        ...(bundle ? { bundle } : {}),
-        floatParams: floats,
-        runId: run.runId,
-        artifactPath,
-      });
-      result.modelUri = `runs:/${run.runId}/${artifactPath}`;
-      const registeredName = options.registeredModelName ?? ml.logModel.registeredModelName;
-      if (registeredName) {
-        const mv = await new ModelRegistry(store.root).createVersion(registeredName, result.modelUri, {
-          runId: run.runId,
-          storageLocation: join(await store.artifactDir(run.runId), artifactPath),
-        });
-        result.registeredVersion = { name: registeredName, version: mv.version };
+/**
+ * Logs the params flattened with dots. Decimals keep their ".0" when logged, as Python logs
+ * floats: an override's own text decides (scale=2 logs 2), else parameters.yml's. Returns the
+ * params the signature types as double.
+ */
+async function logRunParams(
+  store: FileStore,
+  runId: string,
+  project: Project,
+  params: Record<string, unknown>,
+  overrides: readonly string[],
+): Promise<Set<string>> {
+  const overridden = new Set(overrides.map((o) => o.slice(0, o.indexOf("="))));
+  const floats = new Set([...project.floatParams, ...floatOverrides(overrides)]);
+  const loggedFloats = new Set([...[...project.floatParams].filter((k) => !overridden.has(k)), ...floatOverrides(overrides)]);
+  const logged = Object.fromEntries(
+    Object.entries(flattenParams(params)).map(([k, v]) => [k, loggedFloats.has(k) && typeof v === "number" && Number.isInteger(v) ? `${v}.0` : v]),
+  );
+  await store.logParams(runId, logged);
+  return floats;
+}
+
+/** Hooks that log what nodes save to MetricsDatasets, and keep the model's input data as the example. */
+function trackingHooks(store: FileStore, runId: string, catalog: DataCatalog, inputName: string | undefined, captured: Map<string, unknown>): Hooks {
+  return {
+    async afterNodeRun({ node, outputs }) {
+      for (const name of node.outputNames) {
+        const dataset = catalog.get(name);
+        if (dataset instanceof MetricsDataset) {
+          for (const [key, point] of Object.entries(MetricsDataset.normalise(outputs[name], dataset.prefix))) {
+            await store.logMetric(runId, key, point.value, { step: point.step });
+          }
+        }
+        if (name === inputName) captured.set(name, outputs[name]);
       }
-    }
-    await store.endRun(run.runId, "FINISHED");
-    return result;
-  } catch (error) {
-    await store.endRun(run.runId, "FAILED").catch(() => undefined);
-    throw error;
-  }
+    },
+  };
+}
+
+interface PackageInputs {
+  ml: PipelineML;
+  project: Project;
+  options: RunProjectOptions;
+  catalog: DataCatalog;
+  params: Record<string, unknown>;
+  exampleData: unknown;
+  bundle: BundleResult | undefined;
+  floats: Set<string>;
+}
+
+/** Packages the inference pipeline into the run's artifacts, and registers a version if asked. */
+async function packageAndRegister(store: FileStore, runId: string, p: PackageInputs): Promise<Pick<RunProjectResult, "modelUri" | "registeredVersion">> {
+  const artifactPath = p.ml.logModel.artifactPath ?? "model";
+  const modelDir = join(await store.artifactDir(runId), artifactPath);
+  await packageModel({
+    ml: p.ml,
+    pipelinesFile: p.project.pipelinesFile,
+    pipelineName: p.options.pipelineName,
+    catalog: p.catalog,
+    params: p.params,
+    exampleData: p.exampleData,
+    target: modelDir,
+    ...(p.bundle ? { bundle: p.bundle } : {}),
+    floatParams: p.floats,
+    runId,
+    artifactPath,
+  });
+  const modelUri = `runs:/${runId}/${artifactPath}`;
+  const registeredName = p.options.registeredModelName ?? p.ml.logModel.registeredModelName;
+  if (!registeredName) return { modelUri };
+  const mv = await new ModelRegistry(store.root).createVersion(registeredName, modelUri, {
+    runId,
+    storageLocation: modelDir,
+    tags: await registryTags(modelDir),
+  });
+  return { modelUri, registeredVersion: { name: registeredName, version: mv.version } };
 }
 
 /** Overrides written as decimals (`lr=0.10`). */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Hono, type Context } from "hono";
-import { pino, type Logger } from "pino";
+import { pino } from "pino";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
 import { ServerMetrics } from "./metrics.js";
 import { mlflowRoutes } from "./mlflow-routes.js";
@@ -11,29 +11,12 @@ import { Scorer, ServerState, type ScorerOptions } from "./scorer.js";
 
 export { NODE_TIMING_SAMPLE, ServerState } from "./scorer.js";
 
-export interface AppOptions {
+/** The Scorer's options (limits, timeout, batching, logging) and what the HTTP layer adds. */
+export interface AppOptions extends ScorerOptions {
   /** The model's name in the Open Inference Protocol; the registered name for a `models:/` URI, else `model`. */
   modelName?: string;
   /** Largest request body in bytes; 100 MB by default. */
   maxBodyBytes?: number;
-  /** Request timeout in ms; `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT` (seconds) or 60 s by default. */
-  timeoutMs?: number;
-  /** Predictions that may run or wait at once before new ones get 503; 1024 by default. */
-  maxQueue?: number;
-  /** Rows one request may hold (`--max-rows`): more is refused with 413 while its body is decoded; 1,000,000 by default. */
-  maxRows?: number;
-  /** Cells (rows × columns; values of a JSON body) one request may hold (`--max-cells`); 20,000,000 by default. */
-  maxCells?: number;
-  /**
-   * Rows one pipeline run may hold when small concurrent requests to a row-wise model run
-   * together (adaptive batching); 256 by default, 1 turns batching off.
-   */
-  maxBatchRows?: number;
-  /** Stack traces and internal messages in error bodies. Off by default. */
-  debug?: boolean;
-  logger?: Logger;
-  metrics?: ServerMetrics;
-  state?: ServerState;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;

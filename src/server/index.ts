@@ -19,5 +19,5 @@ export {
 } from "./content-type.js";
 export { decodeBody, encodeResponse, queryParams, type DecodedBody } from "./invocations.js";
 export { ServerMetrics } from "./metrics.js";
-export { serveApp, type ServeOptions, type RunningServer } from "./serve.js";
+export { serveApp, ListenError, listenError, type ServeOptions, type RunningServer } from "./serve.js";
 export { TurnBatchedDestination, type LineSink } from "./log-destination.js";

@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Hooks } from "../loader/index.js";
 
@@ -15,6 +16,10 @@ export class ServerMetrics {
   readonly batchRequests: Histogram;
   /** Times each node of a prediction; pass to `predict` as hooks. */
   readonly hooks: Hooks;
+  /** Client connections open now (counted by `trackConnections`; read at scrape time). */
+  openConnections = 0;
+  /** Connections the server closed at once because `--max-connections` were open. */
+  readonly connectionsDropped: Counter;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -53,6 +58,18 @@ export class ServerMetrics {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     });
+    const open: Gauge = new Gauge({
+      name: "pipeserve_http_open_connections",
+      help: "Client connections open now (idle keep-alive ones included).",
+      registers,
+      collect: () => open.set(this.openConnections),
+    });
+    this.connectionsDropped = new Counter({
+      name: "pipeserve_http_connections_dropped_total",
+      help: "Connections closed on arrival because --max-connections were already open (the client may retry elsewhere).",
+      registers,
+    });
+    // NB: process metrics (resident memory, heap, event-loop lag, open handles), as `serve` asks.
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: "pipeserve_" });
     // NB: label children are looked up once per label set; observing through a child skips
     // prom-client's per-call label hashing. The runner times each node itself.
@@ -66,6 +83,15 @@ export class ServerMetrics {
       afterNodeRun: ({ node, seconds }) => observe(node.name, seconds),
       onNodeError: ({ node, seconds }) => observe(node.name, seconds),
     };
+  }
+
+  /** Counts the connections `server` opens and closes, and those it drops at `maxConnections`. */
+  trackConnections(server: Server): void {
+    server.on("connection", (socket) => {
+      this.openConnections++;
+      socket.once("close", () => this.openConnections--);
+    });
+    server.on("drop", () => this.connectionsDropped.inc());
   }
 
   readonly #requestChildren = new Map<string, { count: { inc(): void }; latency: { observe(value: number): void } }>();

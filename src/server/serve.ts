@@ -3,7 +3,35 @@ import type { Server } from "node:http";
 import { serve as honoServe } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { Logger } from "pino";
+import { type ListenErrorCode, PipeserveError } from "../errors/index.js";
 import type { ServerState } from "./app.js";
+import type { ServerMetrics } from "./metrics.js";
+
+/** The server could not listen: the port is taken, or the address or port cannot be used. The message names both and the fix. */
+export class ListenError extends PipeserveError<ListenErrorCode> {}
+
+/** The error for a failed listen on `host:port`, worded for the operator. */
+export function listenError(error: NodeJS.ErrnoException, host: string, port: number): ListenError {
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const failed = (why: string, code: ListenErrorCode = "LISTEN_FAILED"): ListenError =>
+    new ListenError(`Cannot listen on ${where}: ${why}`, { code, cause: error });
+  switch (error.code) {
+    case "EADDRINUSE":
+      return failed(
+        `port ${port} is already in use (EADDRINUSE). Stop the process that holds it, or choose another port with -p/--port (-p 0 picks a free one).`,
+        "ADDRESS_IN_USE",
+      );
+    case "EACCES":
+      return failed(`permission denied (EACCES): ports below 1024 need privileges. Choose port 1024 or above with -p/--port.`);
+    case "EADDRNOTAVAIL":
+      return failed(`this machine has no address ${host} (EADDRNOTAVAIL). Choose one of its addresses with -h/--host (127.0.0.1, or 0.0.0.0 for all).`);
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return failed(`the host name ${host} does not resolve (${error.code}). Use an address with -h/--host (127.0.0.1, or 0.0.0.0 for all).`);
+    default:
+      return failed(error.message);
+  }
+}
 
 export interface ServeOptions {
   port: number;
@@ -14,6 +42,14 @@ export interface ServeOptions {
   drainMs?: number;
   /** Called once the server has stopped (default: exit the process with code 0). */
   onStopped?: (code: number) => void;
+  /**
+   * Connections open at once; more are closed on arrival (counted in
+   * `pipeserve_http_connections_dropped_total`), so a client fails fast and retries elsewhere
+   * instead of waiting unseen in the kernel's accept queue. No limit by default.
+   */
+  maxConnections?: number;
+  /** The app's metrics, to count open and dropped connections. */
+  metrics?: ServerMetrics;
 }
 
 export interface RunningServer {
@@ -30,6 +66,8 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
   return new Promise((resolve, reject) => {
     const server = honoServe({ fetch: app.fetch, port: options.port, hostname: options.host }) as Server;
     server.keepAliveTimeout = 5_000;
+    if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+    options.metrics?.trackConnections(server);
     let stopping: Promise<void> | undefined;
     const onSigterm = (): void => onSignal("SIGTERM");
     const onSigint = (): void => onSignal("SIGINT");
@@ -62,9 +100,10 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
       options.logger.info({ signal }, "Signal received");
       void stop().then(() => (options.onStopped ?? ((code: number) => process.exit(code)))(0));
     };
-    server.once("error", reject);
+    const refuse = (error: NodeJS.ErrnoException): void => reject(listenError(error, options.host, options.port));
+    server.once("error", refuse);
     server.once("listening", () => {
-      server.off("error", reject);
+      server.off("error", refuse);
       // After start-up a server error (e.g. too many open files) is logged, not thrown unhandled.
       server.on("error", (error) => options.logger.error({ err: error }, "Server error"));
       process.once("SIGTERM", onSigterm);

@@ -1,14 +1,50 @@
+import { randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize } from "node:path";
-import { randomBytes } from "node:crypto";
-import { create, extract, list } from "tar";
+import { Parser, type ReadEntry, create, extract } from "tar";
+import type { StoreErrorCode } from "../errors/index.js";
+import { formatByteSize, parseByteSize } from "../util/index.js";
 import { StoreError } from "./errors.js";
+
+/** What an archive's files may add up to when extracted, unless told otherwise. */
+export const DEFAULT_MAX_EXTRACT_BYTES = 2 * 1024 ** 3;
+/** The most entries a model archive may have (each one a file or folder to create). */
+export const MAX_ARCHIVE_ENTRIES = 100_000;
+/** The environment variable that sets the extraction limit where no flag does (`serve -m x.tar.gz`, `predict`). */
+export const MAX_EXTRACT_SIZE_ENV = "PIPESERVE_MAX_EXTRACT_SIZE";
 
 /** An archive that cannot be extracted safely or is not a model archive. */
 export class ArchiveError extends StoreError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; code?: Extract<StoreErrorCode, "INVALID_ARCHIVE" | "ARCHIVE_TOO_LARGE"> }) {
     super(message, { code: "INVALID_ARCHIVE", ...options });
   }
+}
+
+/** How much an extraction may write. */
+export interface ArchiveLimits {
+  /** The most bytes the archive's files may add up to (default: `PIPESERVE_MAX_EXTRACT_SIZE`, else 2 GB). */
+  maxExtractBytes?: number;
+}
+
+/** What an archive holds, once checked. */
+export interface ArchiveSummary {
+  entries: number;
+  /** What its files add up to when extracted. */
+  bytes: number;
+}
+
+/**
+ * The extraction limit: the one given, else `PIPESERVE_MAX_EXTRACT_SIZE`, else 2 GB.
+ * @throws ArchiveError when the environment variable is not a size.
+ */
+export function maxExtractBytes(given?: number, env: NodeJS.ProcessEnv = process.env): number {
+  if (given !== undefined) return given;
+  const raw = env[MAX_EXTRACT_SIZE_ENV];
+  if (raw === undefined || raw.trim() === "") return DEFAULT_MAX_EXTRACT_BYTES;
+  const bytes = parseByteSize(raw);
+  if (bytes === undefined) throw new ArchiveError(`${MAX_EXTRACT_SIZE_ENV} must be a size such as 2gb, 500mb or 1048576, got "${raw}".`);
+  return bytes;
 }
 
 /**
@@ -38,48 +74,133 @@ function unsafeReason(path: string, type: string): string | undefined {
   return undefined;
 }
 
-/**
- * Checks every entry of a model archive without writing anything: an absolute path, a `..` that
- * climbs out, or a link or device entry rejects the whole archive, as does a missing `MLmodel`.
- * @throws ArchiveError naming the offending entries.
- */
-export async function checkModelArchive(archive: string): Promise<void> {
-  const problems: string[] = [];
-  let sawModel = false;
+/** Counts what an archive's entries would write, and says when that passes the limits. */
+class Tally {
+  entries = 0;
+  bytes = 0;
+  constructor(
+    readonly archive: string,
+    readonly maxBytes: number,
+  ) {}
+
+  /** Adds an entry; returns the error to refuse the archive with once over a limit. */
+  add(entry: ReadEntry): ArchiveError | undefined {
+    this.entries++;
+    if (entry.type !== "Directory") this.bytes += entry.size ?? 0;
+    if (this.bytes > this.maxBytes) {
+      return new ArchiveError(
+        `Refusing to extract ${this.archive}: its files add up to more than the limit of ${formatByteSize(this.maxBytes)} (${this.maxBytes} bytes; ${formatByteSize(this.bytes)} by entry "${entry.path}"). If you trust this archive, raise the limit with --max-extract-size (import) or ${MAX_EXTRACT_SIZE_ENV}.`,
+        { code: "ARCHIVE_TOO_LARGE" },
+      );
+    }
+    if (this.entries > MAX_ARCHIVE_ENTRIES) {
+      return new ArchiveError(`Refusing to extract ${this.archive}: it has more than ${MAX_ARCHIVE_ENTRIES} entries; a model archive has a few files.`, {
+        code: "ARCHIVE_TOO_LARGE",
+      });
+    }
+    return undefined;
+  }
+}
+
+/** Reads every entry header of an archive (bodies skipped), stopping at the first over the limits. */
+async function scanArchive(archive: string, tally: Tally, onEntry: (entry: ReadEntry) => void): Promise<void> {
+  let refused: ArchiveError | undefined;
+  const input = createReadStream(archive);
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (entry) => {
+      onEntry(entry);
+      refused ??= tally.add(entry);
+      if (refused) {
+        // NB: stop reading at once: a bomb is refused after its first too-large header, not after inflating it.
+        input.unpipe(parser);
+        input.destroy();
+        parser.abort(refused);
+      }
+      entry.resume();
+    },
+  });
   try {
-    await list({
-      file: archive,
-      strict: true,
-      onReadEntry: (entry) => {
-        const reason = unsafeReason(entry.path, entry.type);
-        if (reason) problems.push(`"${entry.path}" ${reason}`);
-        if (normalize(entry.path) === "MLmodel") sawModel = true;
-        entry.resume();
-      },
+    await new Promise<void>((resolve, reject) => {
+      input.on("error", reject);
+      parser.on("error", reject);
+      parser.on("end", resolve);
+      input.pipe(parser);
     });
   } catch (cause) {
+    if (refused) throw refused;
     throw new ArchiveError(`${archive} is not a readable .tar.gz archive: ${(cause as Error).message}`, { cause });
   }
+}
+
+/**
+ * Checks every entry of a model archive without writing anything: an absolute path, a `..` that
+ * climbs out, or a link or device entry rejects the whole archive, as does a missing `MLmodel`,
+ * or files that add up to more than the extraction limit.
+ * @throws ArchiveError naming the offending entries, or the figure passed (code ARCHIVE_TOO_LARGE).
+ */
+export async function checkModelArchive(archive: string, limits: ArchiveLimits = {}): Promise<ArchiveSummary> {
+  const problems: string[] = [];
+  let sawModel = false;
+  const tally = new Tally(archive, maxExtractBytes(limits.maxExtractBytes));
+  await scanArchive(archive, tally, (entry) => {
+    const reason = unsafeReason(entry.path, entry.type);
+    if (reason) problems.push(`"${entry.path}" ${reason}`);
+    if (normalize(entry.path) === "MLmodel") sawModel = true;
+  });
   if (problems.length > 0) throw new ArchiveError(`Refusing to extract ${archive}: entry ${problems.slice(0, 5).join("; entry ")}.`);
   if (!sawModel) throw new ArchiveError(`${archive} is not a model archive: it has no MLmodel at its top level. Make archives with \`pipeserve export\`.`);
+  return { entries: tally.entries, bytes: tally.bytes };
+}
+
+/** The mode an extracted entry gets: 0755 for folders and executables, 0644 for other files; never setuid, setgid or sticky. */
+function safeMode(entry: ReadEntry): number {
+  return entry.type === "Directory" || ((entry.mode ?? 0) & 0o111) !== 0 ? 0o755 : 0o644;
 }
 
 /**
  * Extracts a model archive into `targetDir` (which must be empty or absent). Every entry is
- * checked first (`checkModelArchive`): a bad entry rejects the whole archive before anything is
- * written.
- * @throws ArchiveError naming the offending entry.
+ * checked first (`checkModelArchive`): a bad entry, or files adding up to more than the limit,
+ * reject the whole archive before anything is written. The limit is enforced again while writing
+ * (the file could change in between); whatever was written is then removed. Modes are masked to
+ * 0644/0755.
+ * @throws ArchiveError naming the offending entry or the figure passed.
  */
-export async function extractModelArchive(archive: string, targetDir: string): Promise<void> {
-  await checkModelArchive(archive);
+export async function extractModelArchive(archive: string, targetDir: string, limits: ArchiveLimits = {}): Promise<ArchiveSummary> {
+  const summary = await checkModelArchive(archive, limits);
+  const existed = await readdir(targetDir).then(
+    (entries) => {
+      if (entries.length > 0) throw new ArchiveError(`Cannot extract into ${targetDir}: the folder is not empty.`);
+      return true;
+    },
+    () => false,
+  );
   await mkdir(targetDir, { recursive: true });
-  if ((await readdir(targetDir)).length > 0) throw new ArchiveError(`Cannot extract into ${targetDir}: the folder is not empty.`);
-  await extract({
-    file: archive,
-    cwd: targetDir,
-    strict: true,
-    preservePaths: false,
-    preserveOwner: false,
-    filter: (path, entry) => unsafeReason(path, (entry as { type: string }).type) === undefined,
-  });
+  const tally = new Tally(archive, maxExtractBytes(limits.maxExtractBytes));
+  let refused: ArchiveError | undefined;
+  try {
+    await extract({
+      file: archive,
+      cwd: targetDir,
+      strict: true,
+      preservePaths: false,
+      preserveOwner: false,
+      filter: (path, entry) => {
+        const e = entry as ReadEntry;
+        if (refused || unsafeReason(path, e.type) !== undefined) return false;
+        refused = tally.add(e);
+        e.mode = safeMode(e);
+        return refused === undefined;
+      },
+    });
+    if (refused) throw refused;
+  } catch (error) {
+    await (existed ? emptyFolder(targetDir) : rm(targetDir, { recursive: true, force: true }));
+    throw error;
+  }
+  return summary;
+}
+
+async function emptyFolder(dir: string): Promise<void> {
+  for (const entry of await readdir(dir)) await rm(join(dir, entry), { recursive: true, force: true });
 }

@@ -4,7 +4,8 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NotFoundError, StoreError } from "./errors.js";
-import { checkKey, isDirectory, isFile, readYaml, withLock, writeAtomic, writeYaml } from "./fs-utils.js";
+import { checkKey, isDirectory, isFile, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
+import { withLock } from "./lock.js";
 import { toFileUri } from "./tracking-uri.js";
 
 /** MLflow's run status codes, as written in `meta.yaml`. */

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { parse, stringify } from "yaml";
 import { writeFileAtomic } from "../util/index.js";
@@ -53,41 +53,6 @@ export async function isFile(path: string): Promise<boolean> {
     return (await stat(path)).isFile();
   } catch {
     return false;
-  }
-}
-
-const LOCK_STALE_MS = 30_000;
-
-/**
- * Runs `fn` while holding a lock shared by every process using this store: a file created with
- * `O_CREAT | O_EXCL` (flag `wx`, atomic on local file systems). A lock older than 30 s is taken
- * to be left by a dead process and broken.
- *
- * NB: a file, not a directory: MLflow reads every folder at the store root as an experiment and
- * its `search_experiments` fails on a name such as `.locks`.
- */
-export async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
-  await mkdir(dirname(lockFile), { recursive: true });
-  const deadline = Date.now() + 60_000;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await writeFile(lockFile, String(process.pid), { flag: "wx" });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      try {
-        if (Date.now() - (await stat(lockFile)).mtimeMs > LOCK_STALE_MS) await rm(lockFile, { force: true });
-      } catch {
-        // the holder released it meanwhile
-      }
-      if (Date.now() > deadline) throw new StoreError(`Timed out waiting for the store lock ${lockFile}. If no other pipeserve process is running, delete it.`);
-      await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt * 2) + Math.random() * 5));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lockFile, { force: true });
   }
 }
 

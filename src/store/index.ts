@@ -7,6 +7,25 @@
 export { StoreError, NotFoundError } from "./errors.js";
 export { resolveTrackingUri, toFileUri } from "./tracking-uri.js";
 export { FileStore, RUN_STATUS, type RunStatus, type Experiment, type RunInfo, type Run, type MetricPoint } from "./file-store.js";
-export { ModelRegistry, type RegisteredModel, type ModelVersion } from "./model-registry.js";
-export { toYaml, readYaml, withLock } from "./fs-utils.js";
-export { createModelArchive, checkModelArchive, extractModelArchive, ArchiveError } from "./archive.js";
+export {
+  ModelRegistry,
+  PIPELINE_SHA256_TAG,
+  type RegisteredModel,
+  type ModelVersion,
+  type CreateVersionOptions,
+  type RegistryHooks,
+} from "./model-registry.js";
+export { toYaml, readYaml } from "./fs-utils.js";
+export { withLock, LOCK_STALE_MS, type LockOwner } from "./lock.js";
+export {
+  createModelArchive,
+  checkModelArchive,
+  extractModelArchive,
+  maxExtractBytes,
+  ArchiveError,
+  DEFAULT_MAX_EXTRACT_BYTES,
+  MAX_ARCHIVE_ENTRIES,
+  MAX_EXTRACT_SIZE_ENV,
+  type ArchiveLimits,
+  type ArchiveSummary,
+} from "./archive.js";

@@ -1,8 +1,16 @@
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { NotFoundError, StoreError } from "./errors.js";
-import { isDirectory, isFile, readYaml, withLock, writeAtomic, writeYaml } from "./fs-utils.js";
+import { checkKey, isDirectory, isFile, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
+import { hostTag, ownerIsGone, withLock } from "./lock.js";
+
+/**
+ * The version tag that records the sha256 of a registered model's `pipeline.json` (which lists the
+ * sha256 of its code and artifacts). Loading through `models:/` checks the model against it.
+ */
+export const PIPELINE_SHA256_TAG = "pipeserve.pipeline_sha256";
 
 export interface RegisteredModel {
   name: string;
@@ -26,7 +34,29 @@ export interface ModelVersion {
   description: string;
   /** Aliases that point at this version. */
   aliases: string[];
+  /** The version's tags (`version-<n>/tags/<key>`), e.g. `PIPELINE_SHA256_TAG`. */
+  tags: Record<string, string>;
 }
+
+/** Options of `createVersion`. */
+export interface CreateVersionOptions {
+  runId?: string;
+  storageLocation?: string;
+  description?: string;
+  /** Version tags, published with the version (never visible without them). */
+  tags?: Readonly<Record<string, string>>;
+}
+
+/** Fault-injection points, for tests that kill a real registering process at a precise step. */
+export interface RegistryHooks {
+  /** Called when a version is complete in its partial folder, before it is published under its number. */
+  beforePublish?: (partialDir: string, version: number) => Promise<void>;
+}
+
+/** A version being assembled: `.version.<pid>.<host tag>.<12 hex>.partial` (MLflow reads only `version-*` folders). */
+const PARTIAL_VERSION = /^\.version\.(\d+)\.([0-9a-f]{8})\.[0-9a-f]{12}\.partial$/;
+/** A partial folder this old is left by a dead writer whatever its host: a registration takes milliseconds. */
+const PARTIAL_STALE_MS = 60 * 60 * 1000;
 
 const MODEL_NAME = /^[^/\\%:\0]{1,256}$/;
 const ALIAS = /^[A-Za-z0-9_-]{1,255}$/;
@@ -58,16 +88,55 @@ function safeUser(): string {
   }
 }
 
+/** A version's meta.yaml, as MLflow's FileStore writes it. */
+function versionMeta(name: string, source: string, version: number, now: number, options: CreateVersionOptions): Record<string, unknown> {
+  return {
+    creation_timestamp: now,
+    current_stage: "None",
+    description: options.description ?? "",
+    last_updated_timestamp: now,
+    name,
+    run_id: options.runId ?? "",
+    run_link: "",
+    source,
+    status: "READY",
+    status_message: "",
+    storage_location: options.storageLocation ?? source,
+    user_id: safeUser(),
+    version,
+  };
+}
+
+/**
+ * Publishes a complete version folder under its number: false when the number is taken. A rename
+ * replaces an empty folder, so an empty `version-<n>/` left by an older pipeserve killed midway is
+ * reused, not skipped.
+ */
+async function publish(partial: string, target: string): Promise<boolean> {
+  try {
+    await rename(partial, target);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOTEMPTY" || code === "EEXIST") return false;
+    throw error;
+  }
+}
+
 /**
  * The model registry in MLflow's file layout (`mlruns/models/<name>/version-<n>/`): registered
- * models, numbered versions pointing at a model `source`, aliases. Version numbers are claimed
- * with an atomic `mkdir`, so processes registering at once never share a number.
+ * models, numbered versions pointing at a model `source`, aliases. A version is assembled in a
+ * partial folder and published by renaming it to `version-<n>`: readers (and MLflow) never see a
+ * half-written version, a writer killed midway leaves no gap, and processes registering at once
+ * never share a number (the rename fails for all but one).
  */
 export class ModelRegistry {
   readonly root: string;
+  readonly #hooks: RegistryHooks;
 
-  constructor(trackingRoot: string) {
+  constructor(trackingRoot: string, options: { hooks?: RegistryHooks } = {}) {
     this.root = join(trackingRoot, "models");
+    this.#hooks = options.hooks ?? {};
   }
 
   #modelDir(name: string): string {
@@ -128,7 +197,8 @@ export class ModelRegistry {
   async #readKeyFiles(dir: string): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     if (!(await isDirectory(dir))) return out;
-    for (const entry of await readdir(dir)) if (!entry.startsWith(".")) out[entry] = await readFile(join(dir, entry), "utf8");
+    for (const entry of await readdir(dir, { withFileTypes: true }))
+      if (entry.isFile() && !entry.name.startsWith(".")) out[entry.name] = await readFile(join(dir, entry.name), "utf8");
     return out;
   }
 
@@ -139,41 +209,45 @@ export class ModelRegistry {
 
   /**
    * Registers a new version of a model (creating the model when needed) pointing at `source`
-   * (e.g. `runs:/<id>/model`). Returns it with its number.
+   * (e.g. `runs:/<id>/model`), with its tags. Returns it with its number.
    */
-  async createVersion(name: string, source: string, options: { runId?: string; storageLocation?: string; description?: string } = {}): Promise<ModelVersion> {
+  async createVersion(name: string, source: string, options: CreateVersionOptions = {}): Promise<ModelVersion> {
     await this.ensureModel(name);
     const dir = this.#modelDir(name);
+    await this.#removeStalePartials(dir);
+    const partial = join(dir, `.version.${process.pid}.${hostTag()}.${randomBytes(6).toString("hex")}.partial`);
     let version = ((await this.#versionNumbers(name)).at(-1) ?? 0) + 1;
-    // NB: mkdir is the atomic claim: a process that loses the race tries the next number.
-    for (;;) {
-      try {
-        await mkdir(join(dir, `version-${version}`));
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    let now = Date.now();
+    try {
+      await mkdir(partial);
+      for (const [key, value] of Object.entries(options.tags ?? {})) await writeAtomic(join(partial, "tags", checkKey("tag", key)), String(value));
+      for (;;) {
+        now = Date.now();
+        await writeYaml(join(partial, "meta.yaml"), versionMeta(name, source, version, now, options));
+        await this.#hooks.beforePublish?.(partial, version);
+        if (await publish(partial, join(dir, `version-${version}`))) break;
         version++;
       }
+    } catch (error) {
+      await rm(partial, { recursive: true, force: true });
+      throw error;
     }
-    const now = Date.now();
-    const mv = {
-      creation_timestamp: now,
-      current_stage: "None",
-      description: options.description ?? "",
-      last_updated_timestamp: now,
-      name,
-      run_id: options.runId ?? "",
-      run_link: "",
-      source,
-      status: "READY",
-      status_message: "",
-      storage_location: options.storageLocation ?? source,
-      user_id: safeUser(),
-      version,
-    };
-    await writeYaml(join(dir, `version-${version}`, "meta.yaml"), mv);
     await this.#touch(name, now);
     return this.getVersion(name, version);
+  }
+
+  /** Removes partial versions whose writer is gone (killed mid-registration): nothing else would. */
+  async #removeStalePartials(dir: string): Promise<void> {
+    for (const entry of await readdir(dir)) {
+      const m = PARTIAL_VERSION.exec(entry);
+      if (!m) continue;
+      const path = join(dir, entry);
+      const old = await stat(path).then(
+        (s) => Date.now() - s.mtimeMs > PARTIAL_STALE_MS,
+        () => false,
+      );
+      if (old || ownerIsGone(Number(m[1]), m[2] === hostTag())) await rm(path, { recursive: true, force: true });
+    }
   }
 
   async #touch(name: string, when: number): Promise<void> {
@@ -213,6 +287,7 @@ export class ModelRegistry {
       userId: String(m["user_id"] ?? ""),
       description: m["description"] == null ? "" : String(m["description"]),
       aliases,
+      tags: await this.#readKeyFiles(join(this.#modelDir(name), `version-${n}`, "tags")),
     };
   }
 

@@ -10,6 +10,7 @@ import { concatTables, sliceTable, tableFromRecords, type Cell, type ColumnTable
 import { tableFromCsvRecords } from "./csv.js";
 import { toDataFrame } from "./dataframe.js";
 import { FormatError } from "./errors.js";
+import { checkInputFile, inputFileError } from "./file-access.js";
 import { formatFromPath, type TableFormat } from "./files.js";
 import { loadParquetWasm } from "./parquet.js";
 
@@ -39,9 +40,24 @@ function checkChunkRows(n: number): number {
  */
 export async function* readTableChunks(source: string | Readable, options: ChunkReadOptions = {}): AsyncGenerator<ColumnTable> {
   const chunkRows = checkChunkRows(options.chunkRows ?? DEFAULT_CHUNK_ROWS);
-  const only = options.columns ? new Set(options.columns) : undefined;
   const format = options.format ?? (typeof source === "string" ? formatFromPath(source) : undefined);
   if (!format) throw new FormatError("Reading a stream needs its format: pass { format }.");
+  if (format === "json") throw new FormatError("A JSON array cannot be read in chunks; use JSON Lines (.jsonl) for large inputs.");
+  if (typeof source !== "string") {
+    yield* formatChunks(source, format, chunkRows, options);
+    return;
+  }
+  await checkInputFile(source);
+  try {
+    yield* formatChunks(source, format, chunkRows, options);
+  } catch (error) {
+    // NB: the file may go (or change) between the check and the read.
+    throw inputFileError(source, error);
+  }
+}
+
+async function* formatChunks(source: string | Readable, format: TableFormat, chunkRows: number, options: ChunkReadOptions): AsyncGenerator<ColumnTable> {
+  const only = options.columns ? new Set(options.columns) : undefined;
   switch (format) {
     case "csv":
       yield* project(csvChunks(source, chunkRows, options.raw ?? false), only);
@@ -72,7 +88,11 @@ function streamOf(source: string | Readable): Readable {
 }
 
 async function* csvChunks(source: string | Readable, chunkRows: number, raw: boolean): AsyncGenerator<ColumnTable> {
-  const parser = streamOf(source).pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true }));
+  const input = streamOf(source);
+  const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true });
+  // NB: pipe() does not pass a read error on (ENOENT, EISDIR): unheard, it would crash the process.
+  input.once("error", (error) => parser.destroy(error));
+  input.pipe(parser);
   let header: string[] | undefined;
   let rows: string[][] = [];
   let line = 2;
@@ -90,7 +110,7 @@ async function* csvChunks(source: string | Readable, chunkRows: number, raw: boo
       }
     }
   } catch (cause) {
-    if (cause instanceof FormatError) throw cause;
+    if (cause instanceof FormatError || (cause as NodeJS.ErrnoException).syscall !== undefined) throw cause;
     throw new FormatError(`Could not parse the CSV input: ${(cause as Error).message}`, { cause });
   }
   if (!header) throw new FormatError("The CSV input is empty: it needs a header row naming the columns.");

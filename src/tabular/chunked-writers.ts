@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, type WriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { RecordBatch, RecordBatchFileWriter, RecordBatchStreamWriter, Schema, tableToIPC, type DataType, type Table } from "apache-arrow";
+import { partialPath } from "../util/index.js";
 import { toArrow } from "./arrow.js";
 import type { ColumnTable } from "./column-table.js";
 import { toCsv } from "./csv.js";
@@ -147,7 +147,7 @@ function encoderFor(out: Writable, format: TableFormat, types: Readonly<Record<s
  */
 export function createTableFileWriter(path: string, options: TableWriterOptions = {}): TableWriter {
   const format = options.format ?? formatFromPath(path);
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.partial`);
+  const tmp = partialPath(path);
   const folder = dirname(path);
   if (!existsSync(folder)) throw new FormatError(`Cannot write ${path}: the folder ${folder} does not exist. Create it first.`);
   const out: WriteStream = createWriteStream(tmp, { flags: "wx" });

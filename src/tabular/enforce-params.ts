@@ -1,3 +1,4 @@
+import { isPlainObject } from "../util/index.js";
 import { hasSubMillisecondFraction, parseIsoDateTime } from "./cell-codecs.js";
 import { FLOAT32_MAX, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, SAFE_MAX, SAFE_MIN, isMissing } from "./enforce-common.js";
 import { SchemaError } from "./errors.js";
@@ -92,10 +93,6 @@ export function checkParamValue(type: ParamType, shape: null | readonly [-1], va
     if (check.value !== element) (out ??= value.slice())[i] = check.value;
   }
   return { ok: true, value: out ?? value.slice() };
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A fresh copy of a default, so a node that changes its param cannot change the next request's. */

@@ -39,15 +39,8 @@ export {
 } from "./signature.js";
 export { signatureToMlflow, signatureFromMlflow } from "./mlflow-signature.js";
 export { inferSignature } from "./infer-signature.js";
-export {
-  type EnforcedTable,
-  type EnforceOptions,
-  type EnforcedParams,
-  type ParamCheck,
-  enforceSchema,
-  enforceParams,
-  checkParamValue,
-} from "./enforce.js";
+export { type EnforcedTable, type EnforceOptions, enforceSchema } from "./enforce-columns.js";
+export { type EnforcedParams, type ParamCheck, enforceParams, checkParamValue } from "./enforce-params.js";
 export { JSON_REQUEST_FORMS, type JsonRequestForm, type JsonRequest, parseJsonRequest, invalidJsonError, withoutBom } from "./request-forms.js";
 export { splitRows } from "./split-rows.js";
 export { encodePredictions, tableToRecordsJson } from "./response.js";
@@ -63,6 +56,7 @@ export {
 } from "./files.js";
 export { isColumnTable, isColumnsObject, asColumnTable, outputToTable } from "./as-table.js";
 export { readTableChunks, readDataFrameChunks, type ChunkReadOptions } from "./chunked-readers.js";
+export { FileAccessError, checkInputFile, checkOutputFile, inputFileError } from "./file-access.js";
 export {
   createTableFileWriter,
   createTableStreamWriter,

@@ -1,6 +1,6 @@
 /** Signatures to and from MLflow's form in `MLmodel`: JSON strings as Python's `json.dumps` writes them. */
 import { z } from "zod";
-import { checkParamValue } from "./enforce.js";
+import { checkParamValue } from "./enforce-params.js";
 import { SchemaError } from "./errors.js";
 import { pyJsonString, pyJsonValue } from "./python-json.js";
 import {

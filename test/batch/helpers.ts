@@ -139,6 +139,8 @@ export interface CliResult {
 export interface CliOptions {
   stdin?: string | Uint8Array;
   cwd?: string;
+  /** The whole environment an in-process run sees (none by default). */
+  env?: Record<string, string | undefined>;
 }
 
 /** Runs `pipeserve ...args` in-process (`main` with its own io), to completion. */

@@ -1,12 +1,29 @@
 // Outputs appear only when complete: a real `pipeserve predict` over a large input, stopped in
-// the middle by SIGTERM, SIGINT, a bad row or SIGKILL, never leaves a file under the output name.
-// The signalled runs are the built bin in a real process; the bad row runs in-process.
+// the middle by SIGTERM, SIGINT, a bad row or SIGKILL, never leaves a file under the output name
+// — OUTPUT.errors.jsonl (--on-error skip) included. What SIGKILL cannot clean (the hidden
+// `.OUTPUT.<pid>-….partial`) the next run into the folder removes, as its writer is gone; a
+// partial whose writer still runs is left alone. The signalled runs are the built bin in a real
+// process; the bad row and the runs after a kill run in-process.
 import { existsSync } from "node:fs";
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SCALER_PROJECT, ensureBuilt, expectFailure, runCli, startCli, tempDir, useTrainedModel, type CliResult } from "./helpers.js";
+import {
+  SCALER_PROJECT,
+  ensureBuilt,
+  expectFailure,
+  expectSuccess,
+  expectedScaler,
+  readOutput,
+  runCli,
+  startCli,
+  tempDir,
+  useTrainedModel,
+  writeInput,
+  xTable,
+  type CliResult,
+} from "./helpers.js";
 
 const scaler = useTrainedModel(SCALER_PROJECT);
 const ROWS = 2_000_000;
@@ -14,6 +31,11 @@ const ROWS = 2_000_000;
 const BAD_ROW = 10_001;
 let bigCsv: string;
 let badCsv: string;
+/** `bigCsv` with bad rows near its start, so --on-error skip writes OUTPUT.errors.jsonl early. */
+let bigBadCsv: string;
+/** A small input for the runs after a kill. */
+let smallCsv: string;
+const SMALL_XS = [0.5, 3.5, 4.25, -1.5, 2.75];
 
 /** CSV text of x values for rows [from, to), with `bad` at row `badRow` (1-based) if given. */
 function csvRows(from: number, to: number, badRow?: number): string {
@@ -31,7 +53,20 @@ beforeAll(async () => {
   await writeFile(bigCsv, parts.join(""));
   badCsv = join(dir, "bad.csv");
   await writeFile(badCsv, "x\n" + csvRows(0, 12_000, BAD_ROW));
+  bigBadCsv = join(dir, "big-bad.csv");
+  await writeFile(bigBadCsv, ["x\n", "abc\n", ...parts.slice(1)].join(""));
+  smallCsv = await writeInput(join(dir, "small.csv"), xTable(SMALL_XS), "csv");
 }, 120_000);
+
+/** `pipeserve predict` of the scaler, in-process or as a real child process. */
+function predictArgs(input: string, output: string, ...extra: string[]): string[] {
+  return ["predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-i", input, "-o", output, "--chunk-rows", "1000", ...extra];
+}
+
+/** The partial a writer with this pid names: `.NAME.<pid>-<machine>-<started>.<12 hex>.partial`. */
+function partialOf(name: string, pid: number | undefined): RegExp {
+  return new RegExp(`^\\.${name.replaceAll(".", "\\.")}\\.${pid}-[0-9a-f]{6}-[0-9a-z]+\\.[0-9a-f]{12}\\.partial$`);
+}
 
 /** Polls `dir` until a non-empty hidden `.partial` is there: the run is writing its output. */
 async function waitForPartial(dir: string, done: Promise<unknown>): Promise<string> {
@@ -47,25 +82,17 @@ async function waitForPartial(dir: string, done: Promise<unknown>): Promise<stri
 }
 
 /** Starts a long run into a fresh dir, waits until its output is partly written, and sends `signal`. */
-async function interrupt(signal: NodeJS.Signals): Promise<{ result: CliResult; dir: string; output: string; partial: string }> {
+async function interrupt(
+  signal: NodeJS.Signals,
+  input = bigCsv,
+  ...extra: string[]
+): Promise<{ result: CliResult; dir: string; output: string; partial: string; pid: number | undefined }> {
   const dir = await tempDir("pipeserve-batch-kill-");
   const output = join(dir, "out.csv");
-  const { child, done } = startCli([
-    "predict",
-    "-m",
-    scaler().modelUri,
-    "--tracking-uri",
-    scaler().trackingDir,
-    "-i",
-    bigCsv,
-    "-o",
-    output,
-    "--chunk-rows",
-    "1000",
-  ]);
+  const { child, done } = startCli(predictArgs(input, output, ...extra));
   const partial = await waitForPartial(dir, done);
   child.kill(signal);
-  return { result: await done, dir, output, partial };
+  return { result: await done, dir, output, partial, pid: child.pid };
 }
 
 describe("an interrupted run leaves no file under the output name", { timeout: 90_000 }, () => {
@@ -98,15 +125,46 @@ describe("an interrupted run leaves no file under the output name", { timeout: 9
     expect(await readdir(dir)).toEqual([]);
   });
 
-  // NB: SIGKILL cannot be handled, so nothing removes the temporary file: a hidden
-  // `.OUTPUT.<random>.partial` may remain beside the output. The output name itself is never
-  // written until the final rename, so it still does not exist.
-  it("SIGKILL mid-run: no file under the output name (the hidden .partial may remain)", async () => {
-    const { result, dir, output, partial } = await interrupt("SIGKILL");
+  it("SIGTERM mid-run with --on-error skip: no OUTPUT.errors.jsonl under its real name either, nothing left", async () => {
+    const { result, dir } = await interrupt("SIGTERM", bigBadCsv, "--on-error", "skip");
+    expectFailure(result, 1, "pipeserve: Interrupted by SIGTERM; the partial output was removed.");
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  // NB: SIGKILL cannot be handled, so nothing removes the temporary file then: a hidden
+  // `.OUTPUT.<pid>-….partial` remains beside the output, named after its writer. The output name
+  // itself is never written until the final rename, so it still does not exist. The next run into
+  // the folder finds the partial's writer gone and removes it.
+  it("SIGKILL mid-run: no file under the output name; the next run removes the stale partial and writes the right output", async () => {
+    const { result, dir, output, pid } = await interrupt("SIGKILL", bigBadCsv, "--on-error", "skip");
     expect(result.code).toBeNull();
     expect(result.signal).toBe("SIGKILL");
     expect(existsSync(output)).toBe(false);
-    expect(partial).toMatch(/^\.out\.csv\.[0-9a-f]{12}\.partial$/);
-    expect((await readdir(dir)).filter((n) => !n.endsWith(".partial"))).toEqual([]);
+    const left = await readdir(dir);
+    expect(left.filter((n) => !n.endsWith(".partial"))).toEqual([]);
+    // NB: the first chunk's bad row is set aside before its predictions are written, so both partials exist.
+    expect(
+      left.some((n) => partialOf("out.csv", pid).test(n)),
+      `the output's partial names its writer: ${left}`,
+    ).toBe(true);
+    expect(
+      left.some((n) => partialOf("out.csv.errors.jsonl", pid).test(n)),
+      `the errors file is a partial too: ${left}`,
+    ).toBe(true);
+
+    expectSuccess(await runCli(predictArgs(smallCsv, output)));
+    expect((await readdir(dir)).sort()).toEqual(["out.csv"]);
+    expect(await readOutput(output, "csv")).toEqual(await expectedScaler(scaler().modelDir, SMALL_XS));
+  });
+
+  it("a partial whose writer still runs is left alone by another run into the folder, and its run completes", async () => {
+    const dir = await tempDir("pipeserve-batch-kill-");
+    const { child, done } = startCli(predictArgs(bigCsv, join(dir, "big.csv")));
+    const partial = await waitForPartial(dir, done);
+    expect(partial).toMatch(partialOf("big.csv", child.pid));
+    expectSuccess(await runCli(predictArgs(smallCsv, join(dir, "small.csv"))));
+    expect(await readdir(dir)).toContain(partial);
+    expectSuccess(await done);
+    expect((await readdir(dir)).sort()).toEqual(["big.csv", "small.csv"]);
   });
 });

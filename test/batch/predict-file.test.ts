@@ -19,7 +19,7 @@ import {
   type PipelineModel,
   type PredictFileOptions,
 } from "../../src/index.js";
-import { concatTables, sliceTable } from "../../src/tabular/index.js";
+import { FileAccessError, concatTables, sliceTable } from "../../src/tabular/index.js";
 import {
   CENTERER_PROJECT,
   FORMATS,
@@ -319,12 +319,13 @@ describe("bad rows", () => {
 });
 
 describe("atomic output", () => {
-  it("while the run goes on, the output exists only as a hidden .partial beside it", async () => {
+  it("while the run goes on, the output exists only as a hidden .partial beside it, named after this process (its writer)", async () => {
     const output = await outPath("csv");
     const seen: string[][] = [];
     await predict({ input: inputs.csv, output, chunkRows: 5, onProgress: () => void seen.push(readdirSync(dirname(output))) });
     expect(seen).toHaveLength(4);
-    for (const files of seen) expect(files).toEqual([expect.stringMatching(/^\.out\.csv\.[0-9a-f]{12}\.partial$/)]);
+    const partial = new RegExp(`^\\.out\\.csv\\.${process.pid}-[0-9a-f]{6}-[0-9a-z]+\\.[0-9a-f]{12}\\.partial$`);
+    for (const files of seen) expect(files).toEqual([expect.stringMatching(partial)]);
     expect(await filesBeside(output)).toEqual(["out.csv"]);
   });
 
@@ -342,8 +343,8 @@ describe("atomic output", () => {
 
   it.each(FORMATS)("an output folder that does not exist: a clear error, no crash, nothing written (%s)", async (format) => {
     const output = join(await tempDir("pipeserve-batch-out-"), "missing", `out.${format}`);
-    const error = await rejects(predict({ input: inputs.csv, output }), Error, /the folder .*missing does not exist\. Create it first\./);
-    expect(error instanceof FormatError || error instanceof BatchError, `${error.constructor.name}`).toBe(true);
+    const error = await rejects(predict({ input: inputs.csv, output }), FileAccessError, /the folder .*missing does not exist\. Create it first\./);
+    expect(error.code).toBe("UNWRITABLE_OUTPUT");
     expect(await filesBeside(join(output, ".."))).toEqual([]);
   });
 });

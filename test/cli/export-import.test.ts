@@ -3,11 +3,12 @@
 // predicts the same; hostile archives are refused before anything is written (no run, no store,
 // nothing at any path an entry would have reached), naming the entry.
 import { existsSync } from "node:fs";
-import { readFile, readdir, writeFile } from "node:fs/promises";
+import { appendFile, chmod, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, ModelRegistry, loadModel, runProject, type ColumnTable } from "../../src/index.js";
-import { HOSTILE_CASES, MODEL_LOOKALIKE, hostileSandbox, tarball } from "../fixtures/hostile-archives.js";
+import { createModelArchive, extractModelArchive } from "../../src/store/index.js";
+import { HOSTILE_CASES, MODEL_LOOKALIKE, hostileSandbox, tarball, writeZeroBomb } from "../fixtures/hostile-archives.js";
 import { copyProject, fails, listFiles, ok, readYaml11, sha256Of, tempDir } from "./helpers.js";
 
 let tracking: string;
@@ -25,6 +26,18 @@ beforeAll(async () => {
 }, 60_000);
 
 const XS = { x: [-1, 0.25, 3], group: ["a", "b", "a"] };
+
+/** Runs `fn` with the system's temp folder (where import stages archives) at `dir`. */
+async function withTmpdir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const saved = process.env["TMPDIR"];
+  process.env["TMPDIR"] = dir;
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env["TMPDIR"];
+    else process.env["TMPDIR"] = saved;
+  }
+}
 
 describe("pipeserve export", () => {
   it("packs a model named by alias into a .tar.gz", async () => {
@@ -133,6 +146,85 @@ describe("pipeserve import", () => {
         expect(await readdir(join(await (await FileStore.open(store)).artifactDir(run.runId)))).toEqual([]);
       }
     }
+  });
+
+  /** The exported model, unpacked to edit, then packed again. */
+  async function repack(edit: (dir: string) => Promise<void>): Promise<string> {
+    const dir = await tempDir("pipeserve-repack-");
+    await extractModelArchive(archive, join(dir, "model"));
+    await edit(join(dir, "model"));
+    await createModelArchive(join(dir, "model"), join(dir, "edited.tar.gz"));
+    return join(dir, "edited.tar.gz");
+  }
+
+  it.each<[string, (dir: string) => Promise<void>, string[]]>([
+    [
+      "an artifact changed after packaging",
+      async (dir) => {
+        const weights = join(dir, "artifacts", (await readdir(join(dir, "artifacts")))[0] as string);
+        await writeFile(weights, `${await readFile(weights, "utf8")} `);
+      },
+      ["does not match its recorded sha256"],
+    ],
+    [
+      "the code bundle changed after packaging",
+      (dir) => appendFile(join(dir, "code", "pipeline.mjs"), "\n// edited\n"),
+      ["The code bundle (code/pipeline.mjs) does not match"],
+    ],
+    ["an artifact missing", async (dir) => rm(join(dir, "artifacts"), { recursive: true }), ["is missing from the model"]],
+  ])("refuses an archive with %s before writing anything: no run, no version", async (_why, edit, messages) => {
+    const tampered = await repack(edit);
+    const store = join(await tempDir("pipeserve-store-"), "mlruns");
+    const scratch = await tempDir("pipeserve-tmpdir-");
+    const r = await withTmpdir(scratch, () =>
+      fails(["import", tampered, "--name", "tampered", "--tracking-uri", store], 1, [
+        `Refusing to import ${tampered}`,
+        ...messages,
+        "Nothing was written to the store.",
+      ]),
+    );
+    expect(r.stderr).not.toContain(scratch);
+    expect(existsSync(store), "the store was written").toBe(false);
+    expect(await readdir(scratch), "the staging folder was left behind").toEqual([]);
+  });
+
+  it("refuses an archive whose files add up to more than --max-extract-size, naming the figure, with nothing left behind", async () => {
+    const dir = await tempDir("pipeserve-bomb-");
+    const bomb = join(dir, "bomb.tar.gz");
+    await writeZeroBomb(bomb, 4, 16 * 1024 * 1024);
+    const store = join(dir, "mlruns");
+    const scratch = await tempDir("pipeserve-tmpdir-");
+    await withTmpdir(scratch, () =>
+      fails(["import", bomb, "--name", "bomb", "--max-extract-size", "40mb", "--tracking-uri", store], 1, [
+        "its files add up to more than the limit of 40 MB",
+        "--max-extract-size",
+      ]),
+    );
+    expect(existsSync(store)).toBe(false);
+    expect(await readdir(scratch)).toEqual([]);
+    expect(await readdir(dir)).toEqual(["bomb.tar.gz"]);
+    await fails(["import", bomb, "--max-extract-size", "lots", "--tracking-uri", store], 2, [
+      '--max-extract-size must be a size such as 100mb, 512kb or 1048576, got "lots"',
+    ]);
+  });
+
+  it("imports a model within --max-extract-size", async () => {
+    const store = join(await tempDir("pipeserve-store-"), "mlruns");
+    expect(await ok(["import", archive, "--name", "small", "--max-extract-size", "10mb", "--tracking-uri", store])).toContain("(models:/small/1)");
+  });
+
+  it("masks a setuid code bundle and a setgid folder to 0755", async () => {
+    const suid = await repack(async (dir) => {
+      await chmod(join(dir, "code", "pipeline.mjs"), 0o4755);
+      await chmod(join(dir, "code"), 0o2775);
+    });
+    const store = join(await tempDir("pipeserve-store-"), "mlruns");
+    const m = /runs:\/([0-9a-f]{32})\/model/.exec(await ok(["import", suid, "--tracking-uri", store]));
+    const imported = join(await (await FileStore.open(store)).artifactDir(m?.[1] as string), "model");
+    const umask = process.umask();
+    expect((await stat(join(imported, "code", "pipeline.mjs"))).mode & 0o7777).toBe(0o755 & ~umask);
+    expect((await stat(join(imported, "code"))).mode & 0o7777).toBe(0o755 & ~umask);
+    expect((await stat(join(imported, "MLmodel"))).mode & 0o7777).toBe(0o644 & ~umask);
   });
 
   it("no file: exit 2", async () => {

@@ -1,20 +1,24 @@
 // A `pipeserve run` killed with SIGKILL in the middle of packaging leaves no visible half model:
-// the model is assembled under `artifacts/.model.<hex>.partial` and renamed into
-// `artifacts/model` only when complete, so after the kill `artifacts/model` is either absent or
-// complete. The `slow-package` fixture writes a large artifact, so packaging takes long enough to
+// the model is assembled under `artifacts/.model.<pid>-<machine>-<started>.<hex>.partial` and
+// renamed into `artifacts/model` only when complete, so after the kill `artifacts/model` is either
+// absent or complete; the next `run` (or `modelify`, `import`) removes the folder its killed
+// writer left, and leaves alone those whose writer still runs. The `slow-package` fixture writes a large artifact, so packaging takes long enough to
 // be caught while the .partial folder exists. The killed run is the built bin in a real process;
 // the checks after it run in-process.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, ModelLoadError, ModelRegistry, NotFoundError, loadModel } from "../../src/index.js";
+import { writerTag } from "../../src/util/index.js";
 import { rejects } from "../packager/helpers.js";
 import { copyProject, fails, ok, readJson, sha256Of, spawnBin, tempDir, useBuiltBin } from "./helpers.js";
 
 useBuiltBin();
 
-const PARTIAL = /^\.model\.[0-9a-f]{12}\.partial$/;
+const PARTIAL = /^\.model\.\d+-[0-9a-f]{6}-[0-9a-z]+\.[0-9a-f]{12}\.partial$/;
 
 /** The first `.partial` folder under any run's artifacts in the Default experiment, if one exists now. */
 async function findPartial(tracking: string): Promise<{ runId: string; partial: string } | undefined> {
@@ -60,7 +64,8 @@ describe("SIGKILL while packaging", () => {
     const { signal } = await exited;
     expect(caught, `packaging finished before a .partial folder was seen (stderr: ${stderr})`).toBeDefined();
     expect(signal).toBe("SIGKILL");
-    const { runId } = caught as { runId: string };
+    const { runId, partial } = caught as { runId: string; partial: string };
+    expect(partial.startsWith(`.model.${child.pid}-`), `the partial names its writer: ${partial}`).toBe(true);
 
     const store = await FileStore.open(tracking);
     const artifacts = await store.artifactDir(runId);
@@ -85,6 +90,9 @@ describe("SIGKILL while packaging", () => {
     // The store is still usable: the next run packages and registers normally.
     const next = JSON.parse(await ok(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--json"]));
     expect(next.modelUri).toBe(`runs:/${next.runId}/model`);
+    // …and removes the half model folder the killed run left: its writer is gone.
+    expect(await findPartial(tracking)).toBeUndefined();
+    expect(existsSync(join(artifacts, partial))).toBe(false);
     const model = await loadModel("models:/slow-model/latest", { trackingUri: tracking });
     try {
       expect(model.metadata.runId).toBe(next.runId);
@@ -96,4 +104,48 @@ describe("SIGKILL while packaging", () => {
     const runs = JSON.parse(await ok(["runs", "list", "--json", "--tracking-uri", tracking]));
     expect(runs.map((r: { status: string }) => r.status).sort()).toEqual(["FINISHED", "RUNNING"]);
   }, 90_000);
+});
+
+/** A node process that idles until killed: a writer that still runs. */
+async function idleProcess(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+  await once(child, "spawn");
+  return child;
+}
+
+describe("half model folders left in runs' artifacts", () => {
+  it.each([
+    ["run", (project: string, tracking: string) => ["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking]],
+    ["import", (_project: string, tracking: string, archive: string) => ["import", archive, "--tracking-uri", tracking]],
+  ] as const)(
+    "%s removes those whose writer is gone and leaves those whose writer still runs",
+    async (_command, args) => {
+      const project = await copyProject("scaler");
+      const tracking = await tempDir("pipeserve-tracking-");
+      const first = JSON.parse(await ok(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--json"]));
+      const archive = join(await tempDir("pipeserve-archive-"), "model.tar.gz");
+      await ok(["export", "-m", first.modelUri, "-o", archive, "--tracking-uri", tracking]);
+      const artifacts = await (await FileStore.open(tracking)).artifactDir(first.runId);
+      const gone = await idleProcess();
+      const goneTag = writerTag(gone.pid);
+      gone.kill("SIGKILL");
+      await once(gone, "exit");
+      const writer = await idleProcess();
+      try {
+        const stale = `.model.${goneTag}.0123456789ab.partial`;
+        const live = `.model.${writerTag(writer.pid)}.0123456789ab.partial`;
+        const nested = join("nested", `.deep.${goneTag}.0123456789ab.partial`);
+        for (const name of [stale, live, nested]) {
+          await mkdir(join(artifacts, name, "artifacts"), { recursive: true });
+          await writeFile(join(artifacts, name, "artifacts", "model.json"), "{}");
+        }
+        await ok(args(project, tracking, archive));
+        expect((await readdir(artifacts)).sort()).toEqual([live, "model", "nested"]);
+        expect(await readdir(join(artifacts, "nested"))).toEqual([]);
+      } finally {
+        writer.kill("SIGKILL");
+      }
+    },
+    60_000,
+  );
 });

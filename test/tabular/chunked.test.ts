@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FormatError, readTableFile, tableFromRecords, writeTableFile, type ColumnTable } from "../../src/index.js";
-import { concatTables, createTableFileWriter, readDataFrameChunks, readTableChunks, sliceTable } from "../../src/tabular/index.js";
+import { FileAccessError, concatTables, createTableFileWriter, readDataFrameChunks, readTableChunks, sliceTable } from "../../src/tabular/index.js";
 
 const require = createRequire(import.meta.url);
 const dataDir = join(require.resolve("vega-datasets"), "..", "..", "data");
@@ -122,6 +122,17 @@ describe("chunked readers", () => {
 
   it("rejects a JSON array, which cannot be streamed", async () => {
     await expect(collect(readTableChunks(join(dir, "x.json")))).rejects.toThrow(/use JSON Lines/);
+  });
+
+  it.each(["csv", "jsonl", "parquet", "arrow"] as const)("a %s path that is missing or a folder: FileAccessError naming it, no crash", async (format) => {
+    const missing = join(dir, `missing.${format}`);
+    const error = await collect(readTableChunks(missing)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FileAccessError);
+    expect((error as FileAccessError).code).toBe("UNREADABLE_INPUT");
+    expect((error as Error).message).toBe(`Cannot read ${missing}: there is no such file. Check the path (a relative path starts from the current folder).`);
+    const folder = join(dir, `folder-${format}`);
+    await mkdir(folder, { recursive: true });
+    await expect(collect(readTableChunks(folder, { format }))).rejects.toThrow(`Cannot read ${folder}: it is a folder, not a file.`);
   });
 });
 

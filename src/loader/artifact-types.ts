@@ -1,0 +1,21 @@
+import { ArrowDataset, BinaryDataset, CsvDataset, type Dataset, JsonArtifactDataset, JsonDataset, ParquetDataset } from "../runtime/index.js";
+import { ModelLoadError } from "./errors.js";
+
+/** The dataset types an artifact may have: the only code a model file can choose. */
+export const ARTIFACT_TYPES: Readonly<Record<string, (filepath: string) => Dataset>> = {
+  JsonArtifactDataset: (filepath) => new JsonArtifactDataset({ filepath }),
+  BinaryDataset: (filepath) => new BinaryDataset({ filepath }),
+  CsvDataset: (filepath) => new CsvDataset({ filepath }),
+  JsonDataset: (filepath) => new JsonDataset({ filepath }),
+  ParquetDataset: (filepath) => new ParquetDataset({ filepath }),
+  ArrowDataset: (filepath) => new ArrowDataset({ filepath }),
+};
+
+/** @throws ModelLoadError when an artifact's type is not one of `ARTIFACT_TYPES`. */
+export function checkArtifactType(name: string, type: string): void {
+  if (!Object.hasOwn(ARTIFACT_TYPES, type)) {
+    throw new ModelLoadError(`Artifact "${name}" has the unknown type "${type}". Known: ${Object.keys(ARTIFACT_TYPES).join(", ")}.`, {
+      code: "INVALID_MODEL_FILE",
+    });
+  }
+}
