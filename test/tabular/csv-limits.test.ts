@@ -4,7 +4,7 @@
  * chunk of whole records at a time with exactly `parseCsv`'s result.
  */
 import { describe, expect, it } from "vitest";
-import { LimitError, NotUtf8Error, parseCsv, parseCsvInSlices, type TableLimits } from "../../src/tabular/index.js";
+import { FormatError, LimitError, NotUtf8Error, parseCsv, parseCsvInSlices, type TableLimits } from "../../src/tabular/index.js";
 
 const bytes = (text: string): Uint8Array => Buffer.from(text, "utf8");
 
@@ -31,8 +31,12 @@ describe("parseCsvInSlices", () => {
   it("refuses bytes that are not UTF-8, and what csv-parse refuses", async () => {
     const body = bytes(tricky(60_000));
     body[body.length - 100] = 0xff;
-    await expect(parseCsvInSlices(body)).rejects.toThrow(NotUtf8Error);
-    await expect(parseCsvInSlices(bytes(`${tricky(60_000)}1,"unclosed\n`))).rejects.toThrow("Could not parse the CSV input");
+    const notUtf8 = await parseCsvInSlices(body).catch((e: unknown) => e);
+    expect(notUtf8).toBeInstanceOf(NotUtf8Error);
+    expect((notUtf8 as Error).message).toBe("The request body is not valid UTF-8.");
+    const notCsv = await parseCsvInSlices(bytes(`${tricky(60_000)}1,"unclosed\n`)).catch((e: unknown) => e);
+    expect(notCsv).toBeInstanceOf(FormatError);
+    expect((notCsv as Error).message).toContain("Could not parse the CSV input");
   });
 });
 
