@@ -16,7 +16,7 @@ export {
   type RegistryHooks,
 } from "./model-registry.js";
 export { toYaml, readYaml } from "./fs-utils.js";
-export { withLock, LOCK_STALE_MS, type LockOwner } from "./lock.js";
+export { withLock, hostTag, LOCK_STALE_MS, type LockOwner } from "./lock.js";
 export {
   createModelArchive,
   checkModelArchive,

@@ -60,7 +60,9 @@ function parseOwner(text: string): LockOwner | undefined {
  */
 async function tryCreate(lockFile: string, owner: LockOwner): Promise<boolean> {
   const text = JSON.stringify(owner);
-  const tmp = `${lockFile}.${owner.token}.tmp`;
+  // NB: the writer's host and pid are in the name too: a writer killed before the owner reached
+  // the file leaves it empty, and the sweep must still know whose it was.
+  const tmp = `${lockFile}.${hostTag()}-${owner.pid}.${owner.token}.tmp`;
   await writeFile(tmp, text);
   try {
     await link(tmp, lockFile);
@@ -163,16 +165,25 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promi
 
 /**
  * Removes what writers killed while taking or breaking this lock left beside it (their
- * `<lock>.<token>.tmp` and `<lock>.<token>.stale` files, which hold an owner): those whose owner is
- * gone, or older than the stale age.
+ * `<lock>.<host>-<pid>.<token>.tmp` and `<lock>.<hex>.stale` files): those whose writer, by their name
+ * or the owner they hold, is gone, or older than the stale age.
  */
+/** `.<host tag>-<pid>.<token>.tmp` (`.<token>.tmp` from older versions) and `.<hex>.stale`, after the lock's name. */
+const LEFTOVER = /^\.(?:([0-9a-f]{8})-(\d+)\.)?[0-9a-f]{12}\.(tmp|stale)$/;
+
 async function sweepLeftovers(lockFile: string): Promise<void> {
   const base = basename(lockFile);
   const names = await readdir(dirname(lockFile)).catch(() => [] as string[]);
   for (const name of names) {
-    if (!name.startsWith(`${base}.`) || !/^\.[0-9a-f]{12}\.(tmp|stale)$/.test(name.slice(base.length))) continue;
-    const seen = await inspectLock(join(dirname(lockFile), name)).catch(() => undefined);
-    if (seen !== undefined && staleReason(seen) !== undefined) await rm(join(dirname(lockFile), name), { force: true });
+    const m = name.startsWith(`${base}.`) ? LEFTOVER.exec(name.slice(base.length)) : null;
+    if (!m) continue;
+    const path = join(dirname(lockFile), name);
+    if (m[1] !== undefined && ownerIsGone(Number(m[2]), m[1] === hostTag())) {
+      await rm(path, { force: true });
+      continue;
+    }
+    const seen = await inspectLock(path).catch(() => undefined);
+    if (seen !== undefined && staleReason(seen) !== undefined) await rm(path, { force: true });
   }
 }
 

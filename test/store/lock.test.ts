@@ -6,7 +6,7 @@ import { readFile, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { LOCK_STALE_MS, withLock } from "../../src/store/index.js";
+import { LOCK_STALE_MS, hostTag, withLock } from "../../src/store/index.js";
 import { sleep, useTempDir } from "./helpers.js";
 
 const tmp = useTempDir("pipeserve-lock-");
@@ -75,4 +75,19 @@ it("serialises writers in one process", async () => {
     ),
   );
   expect(most).toBe(1);
+});
+
+it.each<[string, (lock: string) => string, "removed" | "kept"]>([
+  // A writer killed after creating its temp file but before writing its owner into it leaves it
+  // empty: only the name says whose it was (found by the registry's SIGKILL loop).
+  ["an empty temp file of a writer that is gone", (lock) => `${lock}.${hostTag()}-${deadPid()}.cdb9aa710720.tmp`, "removed"],
+  ["an empty temp file of a live writer", (lock) => `${lock}.${hostTag()}-${process.pid}.cdb9aa710721.tmp`, "kept"],
+  ["an empty temp file of a writer on another host", (lock) => `${lock}.00000000-${deadPid()}.cdb9aa710722.tmp`, "kept"],
+])("taking the lock sweeps %s: %s", async (_what, name, expected) => {
+  const lockFile = join(tmp(), ".model-m.lock");
+  const leftover = name(lockFile);
+  await writeFile(leftover, "");
+  await withLock(lockFile, async () => undefined);
+  const left = await readdir(tmp());
+  expect(left).toEqual(expected === "removed" ? [] : [leftover.slice(tmp().length + 1)]);
 });
