@@ -36,6 +36,8 @@ export {
   pipeserveVersion,
   PipelineError,
   NodeError,
+  RunTimeoutError,
+  RunAbortedError,
   DatasetError,
   type NodeFunction,
   type NodeIO,

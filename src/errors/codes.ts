@@ -35,6 +35,8 @@ export const ERROR_CODES = {
     "INVALID_RUNNER_OPTION",
     "NO_PIPELINE_SOURCE",
     "RUNNER_CLOSED",
+    "RUN_TIMED_OUT",
+    "RUN_ABORTED",
   ],
   /** runtime: datasets and the catalog (`DatasetError`). */
   dataset: [
@@ -157,6 +159,8 @@ export const HTTP_STATUS = {
   INVALID_RUNNER_OPTION: 400,
   NO_PIPELINE_SOURCE: 500,
   RUNNER_CLOSED: 503,
+  RUN_TIMED_OUT: 504,
+  RUN_ABORTED: 503,
   DATASET_ERROR: 500,
   INVALID_CATALOG: 400,
   INVALID_DATASET: 400,

@@ -32,4 +32,4 @@ export {
 export { loadModel, type LoadModelOptions } from "./load-model.js";
 export { verifyModelFiles, checkRegisteredDigest, registryTags, type VerifiedModel } from "./verify-model.js";
 // NB: what the server needs of the runtime, passed through so the server depends on the loader alone.
-export { NodeError, pipeserveVersion, type Hooks, type RunOptions } from "../runtime/index.js";
+export { NodeError, RunTimeoutError, pipeserveVersion, type Hooks, type RunOptions } from "../runtime/index.js";

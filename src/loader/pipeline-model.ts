@@ -1,6 +1,7 @@
 import {
   type DataCatalog,
   RUNNER_NAMES,
+  RunTimeoutError,
   WorkerRunner,
   createRunner,
   isRunnerName,
@@ -37,6 +38,8 @@ export interface PredictOptions {
   fromText?: boolean;
   /** Hooks for this call's run (the server times nodes with them). */
   hooks?: Hooks | readonly Hooks[];
+  /** Stops the run when it fires (see `RunOptions.signal`). */
+  signal?: AbortSignal;
 }
 
 /** Options for `runBatch`. */
@@ -218,7 +221,11 @@ export class PipelineModel {
    * @throws FormatError / SchemaError / RunnerNotAllowedError for bad input (4xx), NodeError when a node fails.
    */
   async predictWithInfo(input: unknown, options: PredictOptions = {}): Promise<Prediction> {
-    return this.run(this.prepare(input, options), options.hooks ? { hooks: options.hooks } : {});
+    const prepared = this.prepare(input, options);
+    const run: RunOptions = {};
+    if (options.hooks) run.hooks = options.hooks;
+    if (options.signal) run.signal = options.signal;
+    return this.run(prepared, run);
   }
 
   /**
@@ -276,7 +283,11 @@ export class PipelineModel {
         output,
         inputs.map((i) => i.table.numRows),
       );
-    } catch {
+    } catch (error) {
+      // A run stopped by its signal or deadline is not any input's fault: no retries.
+      if (options.signal?.aborted || error instanceof RunTimeoutError) {
+        return inputs.map(() => ({ status: "rejected", reason: error }));
+      }
       // Some input made the run fail: halve the batch until the culprits run alone.
       const half = Math.ceil(inputs.length / 2);
       return [...(await this.runBatch(inputs.slice(0, half), options)), ...(await this.runBatch(inputs.slice(half), options))];
@@ -324,7 +335,7 @@ export class PipelineModel {
     let pipelineParams: Record<string, unknown> = this.parameters as Record<string, unknown>;
     for (const [k, v] of Object.entries(params)) if (k !== "runner") pipelineParams = withParam(pipelineParams, k, v);
     const catalog = this.#catalog.derive({ params: pipelineParams, feed: { [this.inputName]: toInputType(table, this.inputType) } });
-    const outputs = await runner.run(this.pipeline, catalog, options.hooks ? { hooks: options.hooks } : {});
+    const outputs = await runner.run(this.pipeline, catalog, options);
     return outputs[this.outputName];
   }
 

@@ -45,6 +45,7 @@ export {
   RunState,
   type ConcurrentRunnerOptions,
 } from "./runners/runner.js";
+export { RunStop, RunTimeoutError, RunAbortedError, neverAborted } from "./runners/run-stop.js";
 export { WorkerRunner, type WorkerRunnerOptions } from "./runners/worker-runner.js";
 export { RUNNER_NAMES, DEFAULT_RUNNER, type RunnerName, isRunnerName, createRunner } from "./runners/create-runner.js";
 export { getParam, withParam, nestParams } from "./param-paths.js";

@@ -13,6 +13,13 @@ export interface NodeOptions {
   /** Unique within a pipeline; defaults to `func([inputs]) -> [outputs]`. */
   name?: string;
   tags?: string | readonly string[];
+  /**
+   * Pass the run's `AbortSignal` as the function's last argument, after its inputs: it fires when
+   * the run is stopped (its deadline passed, the server's timeout, the caller's signal), so a slow
+   * or waiting node can stop its work (`signal.throwIfAborted()`, `fetch(url, { signal })`).
+   * Off by default, so functions with optional parameters never get an argument they do not expect.
+   */
+  signal?: boolean;
 }
 
 function datasetNames(io: NodeIO): string[] {
@@ -49,6 +56,8 @@ export class Node {
   readonly inputNames: readonly string[];
   /** The dataset names this node writes. */
   readonly outputNames: readonly string[];
+  /** Whether the function takes the run's AbortSignal as its last argument (`signal: true`). */
+  readonly takesSignal: boolean;
 
   constructor(func: NodeFunction, options: NodeOptions) {
     if (typeof func !== "function") throw new PipelineError(`node() needs a function, got ${typeof func}.`);
@@ -67,26 +76,37 @@ export class Node {
     this.name = options.name ?? `${fallback}([${this.inputNames.join(",")}]) -> [${outputNames.join(",")}]`;
     const tags = options.tags === undefined ? [] : typeof options.tags === "string" ? [options.tags] : [...options.tags];
     this.tags = [...new Set(tags)];
+    this.takesSignal = options.signal === true;
     Object.freeze(this);
   }
 
   /**
    * Calls the function with the inputs (dataset name → value) and returns the outputs (dataset
    * name → value). A return value that does not match the declared outputs is an error naming the node.
+   * A node made with `signal: true` gets `signal` after its inputs (one that never fires when none is given).
    */
-  async run(inputs: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
-    const result = await this.call(inputs);
+  async run(inputs: Readonly<Record<string, unknown>>, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const result = await this.call(inputs, this.takesSignal ? (signal ?? new AbortController().signal) : undefined);
     return this.collectOutputs(result);
   }
 
-  private call(inputs: Readonly<Record<string, unknown>>): unknown {
+  private call(inputs: Readonly<Record<string, unknown>>, signal: AbortSignal | undefined): unknown {
     const io = this.inputs;
-    if (io === null) return this.func();
+    if (signal) return this.func(...this.args(inputs), signal);
+    // NB: every prediction's path: one input, the common case, is passed without an array.
     if (typeof io === "string") return this.func(inputs[io]);
-    if (Array.isArray(io)) return this.func(...(io as readonly string[]).map((n) => inputs[n]));
+    return this.func(...this.args(inputs));
+  }
+
+  /** The function's arguments: none, one per input, or one object of argument name → value. */
+  private args(inputs: Readonly<Record<string, unknown>>): unknown[] {
+    const io = this.inputs;
+    if (io === null) return [];
+    if (typeof io === "string") return [inputs[io]];
+    if (Array.isArray(io)) return (io as readonly string[]).map((n) => inputs[n]);
     const args: Record<string, unknown> = {};
     for (const [arg, dataset] of Object.entries(io as Record<string, string>)) args[arg] = inputs[dataset];
-    return this.func(args);
+    return [args];
   }
 
   private collectOutputs(result: unknown): Record<string, unknown> {
@@ -126,7 +146,7 @@ export class Node {
 
   /** A copy of this node with more tags. */
   tag(...tags: string[]): Node {
-    return new Node(this.func, { inputs: this.inputs, outputs: this.outputs, name: this.name, tags: [...this.tags, ...tags] });
+    return new Node(this.func, { inputs: this.inputs, outputs: this.outputs, name: this.name, tags: [...this.tags, ...tags], signal: this.takesSignal });
   }
 
   toString(): string {

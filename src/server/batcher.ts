@@ -1,7 +1,9 @@
-import type { Hooks, PipelineModel, Prediction, PreparedInput } from "../loader/index.js";
+import type { BatchRunOptions, Hooks, PipelineModel, Prediction, PreparedInput } from "../loader/index.js";
 
 interface Waiting {
   input: PreparedInput;
+  /** When the request's run must end (ms, `performance.now()` clock). */
+  deadline: number;
   resolve(prediction: Prediction): void;
   reject(error: unknown): void;
 }
@@ -13,6 +15,8 @@ export interface BatcherOptions {
   hooksForRun?: () => Hooks | undefined;
   /** Told the number of requests of every pipeline run (retries of a failed batch included). */
   onRun?: (requests: number) => void;
+  /** Told when a run stopped at its deadline with nodes still running (see `RunOptions.onAbandoned`). */
+  onAbandoned?: (settled: Promise<void>) => void;
 }
 
 /**
@@ -28,6 +32,7 @@ export class PredictionBatcher {
   readonly #maxRows: number;
   readonly #hooksForRun: () => Hooks | undefined;
   readonly #onRun: (requests: number) => void;
+  readonly #onAbandoned: ((settled: Promise<void>) => void) | undefined;
   #waiting = new Map<string, Waiting[]>();
   #scheduled = false;
   readonly #flush = (): void => this.flush();
@@ -37,18 +42,23 @@ export class PredictionBatcher {
     this.#maxRows = options.maxRows;
     this.#hooksForRun = options.hooksForRun ?? (() => undefined);
     this.#onRun = options.onRun ?? (() => undefined);
+    this.#onAbandoned = options.onAbandoned;
   }
 
-  /** Runs a prepared request, alone or in the batch of its turn. */
-  submit(input: PreparedInput): Promise<Prediction> {
+  /**
+   * Runs a prepared request, alone or in the batch of its turn, to end by `deadline` (ms on the
+   * `performance.now()` clock; a batch's run ends by its members' latest, a turn apart at most).
+   * @throws RunTimeoutError when the run passes its deadline.
+   */
+  submit(input: PreparedInput, deadline: number): Promise<Prediction> {
     const key = input.batchKey;
     const rows = input.table.numRows;
     // NB: an empty input runs alone: zero rows can not be told apart in a stacked output.
-    if (key === undefined || rows === 0 || rows >= this.#maxRows) return this.#runAlone(input);
+    if (key === undefined || rows === 0 || rows >= this.#maxRows) return this.#runAlone(input, deadline);
     return new Promise<Prediction>((resolve, reject) => {
       let group = this.#waiting.get(key);
       if (!group) this.#waiting.set(key, (group = []));
-      group.push({ input, resolve, reject });
+      group.push({ input, deadline, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(this.#flush);
@@ -78,23 +88,31 @@ export class PredictionBatcher {
     }
   }
 
-  #runAlone(input: PreparedInput): Promise<Prediction> {
-    this.#onRun(1);
+  #runOptions(deadline: number): BatchRunOptions {
+    const options: BatchRunOptions = { deadline, onRun: this.#onRun };
     const hooks = this.#hooksForRun();
-    return this.#model.run(input, hooks ? { hooks } : {});
+    if (hooks) options.hooks = hooks;
+    if (this.#onAbandoned) options.onAbandoned = this.#onAbandoned;
+    return options;
+  }
+
+  #runAlone(input: PreparedInput, deadline: number): Promise<Prediction> {
+    this.#onRun(1);
+    return this.#model.run(input, this.#runOptions(deadline));
   }
 
   #start(batch: Waiting[]): void {
     if (batch.length === 1) {
       const only = batch[0] as Waiting;
-      this.#runAlone(only.input).then(only.resolve, only.reject);
+      this.#runAlone(only.input, only.deadline).then(only.resolve, only.reject);
       return;
     }
-    const hooks = this.#hooksForRun();
+    let deadline = 0;
+    for (const w of batch) deadline = Math.max(deadline, w.deadline);
     this.#model
       .runBatch(
         batch.map((w) => w.input),
-        hooks ? { hooks, onRun: this.#onRun } : { onRun: this.#onRun },
+        this.#runOptions(deadline),
       )
       .then(
         (results) =>

@@ -20,6 +20,12 @@ export class ServerMetrics {
   openConnections = 0;
   /** Connections the server closed at once because `--max-connections` were open. */
   readonly connectionsDropped: Counter;
+  /** Predictions answered 504 because their run passed the timeout. */
+  readonly timedOut: Counter;
+  /** Runs stopped at their deadline while nodes were still running. */
+  readonly abandonedRuns: Counter;
+  /** Abandoned runs whose nodes have not ended yet (read at scrape time). */
+  abandonedRunning = 0;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -69,6 +75,22 @@ export class ServerMetrics {
       help: "Connections closed on arrival because --max-connections were already open (the client may retry elsewhere).",
       registers,
     });
+    this.timedOut = new Counter({
+      name: "pipeserve_prediction_timeouts_total",
+      help: "Predictions answered 504 because their pipeline run passed the timeout (--timeout).",
+      registers,
+    });
+    this.abandonedRuns = new Counter({
+      name: "pipeserve_abandoned_runs_total",
+      help: "Pipeline runs stopped at their deadline while nodes were still running (their worker threads are ended; other nodes are left to finish).",
+      registers,
+    });
+    const abandonedRunning: Gauge = new Gauge({
+      name: "pipeserve_abandoned_runs_running",
+      help: "Abandoned pipeline runs whose nodes are still running: a value that only grows means nodes that never return.",
+      registers,
+      collect: () => abandonedRunning.set(this.abandonedRunning),
+    });
     // NB: process metrics (resident memory, heap, event-loop lag, open handles), as `serve` asks.
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: "pipeserve_" });
     // NB: label children are looked up once per label set; observing through a child skips
@@ -83,6 +105,13 @@ export class ServerMetrics {
       afterNodeRun: ({ node, seconds }) => observe(node.name, seconds),
       onNodeError: ({ node, seconds }) => observe(node.name, seconds),
     };
+  }
+
+  /** Counts a run abandoned at its deadline, running until `settled` settles. */
+  abandon(settled: Promise<void>): void {
+    this.abandonedRuns.inc();
+    this.abandonedRunning++;
+    void settled.then(() => this.abandonedRunning--);
   }
 
   /** Counts the connections `server` opens and closes, and those it drops at `maxConnections`. */

@@ -8,13 +8,14 @@ function paramsView(signature: Signature | null): { name: string; type: string; 
 }
 
 /**
- * MLflow's scoring routes: `/ping` and `/health` (503 while shutting down), `/version`,
+ * MLflow's scoring routes: `/ping` and `/health` (503 while shutting down or while the queue is full), `/version`,
  * `/invocations` (the Scorer under a thin route) and pipeserve's `/metadata`.
  */
 export function mlflowRoutes(route: AddRoute, { scorer, model, modelName, modelVersion, version, maxBodyBytes }: RouteContext): void {
   const state = scorer.state;
   const ping = (c: Context<Env>): Response => {
-    if (!state.ready) return json(c, { error_code: "TEMPORARILY_UNAVAILABLE", message: "The server is shutting down." }, 503);
+    const notReady = state.notReadyReason();
+    if (notReady !== undefined) return json(c, { error_code: "TEMPORARILY_UNAVAILABLE", message: notReady }, 503, { "Retry-After": "1" });
     return send(c, "\n", 200, "application/json");
   };
   route("GET", "/ping", ping);

@@ -27,7 +27,11 @@ export function openInferenceRoutes(route: AddRoute, { scorer, model, modelName,
   const state = scorer.state;
   route("GET", "/v2", (c) => json(c, { name: "pipeserve", version, extensions: [] }));
   route("GET", "/v2/health/live", (c) => json(c, { live: true }));
-  route("GET", "/v2/health/ready", (c) => json(c, { ready: state.ready }, state.ready ? 200 : 503));
+  // NB: not ready while shutting down or while the queue is full, so a balancer sends work elsewhere; live all the while.
+  route("GET", "/v2/health/ready", (c) => {
+    const ready = state.notReadyReason() === undefined;
+    return json(c, { ready }, ready ? 200 : 503);
+  });
 
   const checkModel = (c: Context<Env>): void => {
     const name = c.req.param("name");
@@ -48,10 +52,12 @@ export function openInferenceRoutes(route: AddRoute, { scorer, model, modelName,
   };
   const modelReady = (c: Context<Env>): Response => {
     checkModel(c);
-    return json(c, { name: modelName, ready: state.ready }, state.ready ? 200 : 503);
+    const ready = state.notReadyReason() === undefined;
+    return json(c, { name: modelName, ready }, ready ? 200 : 503);
   };
   const infer = async (c: Context<Env>): Promise<Response> => {
     checkModel(c);
+    scorer.admitRequest();
     const bytes = await readBody(c.req.raw, maxBodyBytes);
     const request = decodeInferRequest(await parseInferBody(bytes, scorer.limits), scorer.limits);
     const result = await scorer.predict(request.table, { params: request.params });

@@ -1,5 +1,5 @@
 import { pino, type Logger } from "pino";
-import { NodeError, type PipelineModel, type Prediction, type PredictOptions, type PreparedInput } from "../loader/index.js";
+import { NodeError, RunTimeoutError, type PipelineModel, type Prediction, type PredictOptions, type PreparedInput } from "../loader/index.js";
 import { DEFAULT_LIMITS, type TableLimits } from "../tabular/index.js";
 import { PredictionBatcher } from "./batcher.js";
 import { acceptedResponseTypes, parseContentType, type ResponseType } from "./content-type.js";
@@ -12,6 +12,15 @@ export class ServerState {
   ready = true;
   /** Predictions running or waiting now. */
   pending = 0;
+  /** Predictions that may run or wait at once (`--max-queue`); the Scorer sets it. */
+  maxQueue = Number.POSITIVE_INFINITY;
+
+  /** Why the server cannot take a prediction now (shutting down, queue full), or undefined when it can: what readiness reports. */
+  notReadyReason(): string | undefined {
+    if (!this.ready) return "The server is shutting down.";
+    if (this.pending >= this.maxQueue) return `The server is at its limit of ${this.maxQueue} queued predictions (--max-queue).`;
+    return undefined;
+  }
 }
 
 /** One pipeline run in this many has its nodes timed for pipeserve_pipeline_node_duration_seconds. */
@@ -132,7 +141,9 @@ export class Scorer {
       maxRows: options.maxBatchRows ?? 256,
       hooksForRun: () => (this.#runs++ % NODE_TIMING_SAMPLE === 0 ? metrics.hooks : undefined),
       onRun: (requests) => metrics.batchRequests.observe(requests),
+      onAbandoned: (settled) => metrics.abandon(settled),
     });
+    this.state.maxQueue = this.#maxQueue;
   }
 
   /**
@@ -142,11 +153,12 @@ export class Scorer {
    */
   async invocations(request: ScoreRequest): Promise<ScoreResponse> {
     try {
+      this.admitRequest();
       const type = parseContentType(request.contentType);
       const responseTypes = acceptedResponseTypes(request.accept);
       const bytes = typeof request.body === "function" ? await request.body() : request.body;
-      // NB: a server that takes no more predictions decodes no more bodies; an empty body is a 400 first, as ever.
-      if (bytes.byteLength > 0) this.#admit();
+      // NB: a full queue decodes no more bodies; an empty body is a 400 first, as ever.
+      if (bytes.byteLength > 0) this.#admitToQueue();
       const decoding = decodeBody(type, bytes, request.params, this.limits);
       const decoded = decoding instanceof Promise ? await decoding : decoding;
       let result: Prediction;
@@ -173,42 +185,36 @@ export class Scorer {
    */
   async predict(input: unknown, options: Omit<PredictOptions, "hooks">): Promise<Prediction> {
     const state = this.state;
-    this.#admit();
+    this.#admitToQueue();
     const prepared = this.model.prepare(input, options);
     // A row-wise model's output has a row per input row: for none, there is nothing to run.
     if (prepared.table.numRows === 0 && this.model.rowWise) return this.#emptyPrediction(prepared);
     state.pending++;
-    const timeoutMs = this.#timeoutMs;
-    // NB: one promise and one timer per prediction (no Promise.race): this is every request's path.
-    return new Promise<Prediction>((resolve, reject) => {
-      let late = false;
-      const timer = setTimeout(() => {
-        late = true;
-        reject(new HttpError("DEADLINE_EXCEEDED", `The prediction took longer than the ${timeoutMs / 1000} s timeout (--timeout).`));
-      }, timeoutMs);
-      // NB: the queue slot is freed when the pipeline stops, not when the client gets a 504: a
-      // timed-out run still uses the machine, and --max-queue bounds real work.
-      this.#batcher.submit(prepared).then(
-        (result) => {
-          state.pending--;
-          clearTimeout(timer);
-          // After a 504 the late result is dropped (and its rows were not served).
-          if (late) return;
-          this.metrics.rows.inc(result.rows);
-          resolve(result);
-        },
-        (error: unknown) => {
-          state.pending--;
-          clearTimeout(timer);
-          reject(prepared.table.numRows === 0 && error instanceof NodeError ? emptyInputError(error) : error);
-        },
-      );
-    });
+    // NB: the run itself ends at the deadline (its runner stops it, and the queue slot is freed
+    // then), whatever its nodes do; nodes still running are abandoned and counted.
+    const deadline = performance.now() + this.#timeoutMs;
+    try {
+      const result = await this.#batcher.submit(prepared, deadline);
+      this.metrics.rows.inc(result.rows);
+      return result;
+    } catch (error) {
+      if (error instanceof RunTimeoutError) {
+        this.metrics.timedOut.inc();
+        throw new HttpError("DEADLINE_EXCEEDED", `The prediction took longer than the ${this.#timeoutMs / 1000} s timeout (--timeout).`);
+      }
+      throw prepared.table.numRows === 0 && error instanceof NodeError ? emptyInputError(error) : error;
+    } finally {
+      state.pending--;
+    }
   }
 
-  /** @throws HttpError TEMPORARILY_UNAVAILABLE (503, Retry-After) while shutting down or when the queue is full. */
-  #admit(): void {
+  /** Refuses a new request while shutting down: one that arrived before (an upload still in flight) is finished. */
+  admitRequest(): void {
     if (!this.state.ready) throw new HttpError("TEMPORARILY_UNAVAILABLE", "The server is shutting down; retry on another instance.", { "Retry-After": "1" });
+  }
+
+  /** @throws HttpError TEMPORARILY_UNAVAILABLE (503, Retry-After) when the queue is full. */
+  #admitToQueue(): void {
     if (this.state.pending >= this.#maxQueue)
       throw new HttpError("TEMPORARILY_UNAVAILABLE", `The server is at its limit of ${this.#maxQueue} queued predictions (--max-queue); retry shortly.`, {
         "Retry-After": "1",

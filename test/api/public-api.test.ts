@@ -46,6 +46,8 @@ const VALUES = [
   "PipelineModel",
   "PipeserveError",
   "RUNNER_NAMES",
+  "RunAbortedError",
+  "RunTimeoutError",
   "RunnerNotAllowedError",
   "SchemaError",
   "SequentialRunner",

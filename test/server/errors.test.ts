@@ -436,8 +436,15 @@ describe("limits", () => {
       const second = await postJson(queued, abBody(undefined, { delay_ms: 0 }));
       expect(second.headers.get("retry-after")).toBe("1");
       await expectError(second, 503, "TEMPORARILY_UNAVAILABLE", ["at its limit of 1 queued predictions", "--max-queue", "retry shortly"]);
-      // Health checks are not predictions: they still answer while the queue is full.
-      expect((await send(queued, "/ping")).status).toBe(200);
+      // Readiness says so while the queue is full, so a balancer sends work elsewhere; liveness does not.
+      for (const path of ["/ping", "/health"]) {
+        const res = await send(queued, path);
+        expect(res.headers.get("retry-after")).toBe("1");
+        await expectError(res, 503, "TEMPORARILY_UNAVAILABLE", ["at its limit of 1 queued predictions"]);
+      }
+      expect((await send(queued, "/v2/health/ready")).status).toBe(503);
+      expect(await (await send(queued, "/v2/models/model/ready")).json()).toEqual({ name: "model", ready: false });
+      expect((await send(queued, "/v2/health/live")).status).toBe(200);
       const v2 = await postJson(
         queued,
         {
@@ -453,18 +460,16 @@ describe("limits", () => {
       await expectAlive(queued, abBody(undefined, { delay_ms: 0 }));
     });
 
-    it("a timed-out prediction keeps its slot until its pipeline stops, so --max-queue bounds real work", async () => {
+    it("a timed-out prediction frees its slot at the deadline: the next prediction is taken while the first still sleeps", async () => {
       const state = new ServerState();
       const app = quietApp(await buildModel("sleep", SIGNATURES.sleepParams), { timeoutMs: 50, maxQueue: 1, state });
-      const body = abBody(undefined, { delay_ms: 400 });
-      expect((await postJson(app, body)).status).toBe(504);
-      // The first pipeline is still sleeping: its slot is taken.
-      expect(state.pending).toBe(1);
-      const second = await postJson(app, body);
-      expect(second.status).toBe(503);
-      expect(second.headers.get("Retry-After")).toBe("1");
-      await new Promise((r) => setTimeout(r, 450));
+      expect((await postJson(app, abBody(undefined, { delay_ms: 400 }))).status).toBe(504);
       expect(state.pending).toBe(0);
+      expect((await send(app, "/ping")).status).toBe(200);
+      expect(await predictions(await postJson(app, abBody(undefined, { delay_ms: 0 })))).toEqual(AB_ROWS);
+      const metrics = await (await send(app, "/metrics")).text();
+      expect(metrics).toMatch(/^pipeserve_abandoned_runs_total 1$/m);
+      expect(metrics).toMatch(/^pipeserve_abandoned_runs_running 1$/m);
     });
   });
 });

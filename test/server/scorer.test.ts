@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ServerState, parseCsv, tableToRecords, type MlflowSignature } from "../../src/index.js";
-import { Scorer, type ScoreRequest, type ScoreResponse } from "../../src/server/index.js";
+import { Scorer, ServerMetrics, type ScoreRequest, type ScoreResponse } from "../../src/server/index.js";
 import { quietLogger } from "./fixtures/http.js";
 import { SIGNATURES, buildModel } from "./fixtures/models.js";
 
@@ -140,15 +140,21 @@ describe("Scorer.invocations: Accept", () => {
 describe("Scorer limits", () => {
   const sleepBody = (delayMs: number): string => JSON.stringify({ dataframe_split: { columns: ["a", "b"], data: [[1, 0.5]] }, params: { delay_ms: delayMs } });
 
-  it("answers 504 after the timeout, and keeps the queue slot until the pipeline stops", async () => {
+  it("answers 504 at the timeout and frees the queue slot then; the run still sleeping is counted as abandoned until its node returns", async () => {
     const state = new ServerState();
-    const s = await scorer("sleep", SIGNATURES.sleepParams, { timeoutMs: 50, state });
+    const metrics = new ServerMetrics();
+    const s = await scorer("sleep", SIGNATURES.sleepParams, { timeoutMs: 50, state, metrics });
     const started = Date.now();
     expectError(await s.invocations(jsonRequest(sleepBody(300))), 504, "DEADLINE_EXCEEDED", "longer than the 0.05 s timeout");
     expect(Date.now() - started).toBeLessThan(290);
-    expect(state.pending).toBe(1);
-    await new Promise((r) => setTimeout(r, 350));
     expect(state.pending).toBe(0);
+    const scrape = async (): Promise<string> => await metrics.registry.metrics();
+    expect(await scrape()).toMatch(/^pipeserve_abandoned_runs_total 1$/m);
+    expect(await scrape()).toMatch(/^pipeserve_abandoned_runs_running 1$/m);
+    expect(await scrape()).toMatch(/^pipeserve_prediction_timeouts_total 1$/m);
+    await new Promise((r) => setTimeout(r, 350));
+    expect(await scrape()).toMatch(/^pipeserve_abandoned_runs_running 0$/m);
+    expect(await scrape()).toMatch(/^pipeserve_abandoned_runs_total 1$/m);
   });
 
   it("answers 503 with Retry-After when the queue is full, and scores again once it drains", async () => {

@@ -6,11 +6,28 @@ import { DatasetError, NodeError, PipelineError } from "../errors.js";
 import type { Hooks, NodeContext, RunContext } from "../hooks.js";
 import type { Node } from "../node.js";
 import type { Pipeline } from "../pipeline.js";
+import { RunStop, neverAborted } from "./run-stop.js";
 
 export interface RunOptions {
   hooks?: Hooks | readonly Hooks[];
   /** Names the run in hook calls; a random UUID by default. */
   runId?: string;
+  /**
+   * Stops the run when it fires: no node starts afterwards, and the run rejects at once with the
+   * signal's reason (a `RunAbortedError` when it is no Error). Nodes still running are abandoned:
+   * the `WorkerRunner` ends their threads; a node made with `signal: true` gets the run's signal
+   * to stop itself.
+   */
+  signal?: AbortSignal;
+  /**
+   * When the run must end, in ms on the `performance.now()` clock: past it no node starts and the
+   * run rejects with a `RunTimeoutError`, as if `signal` had fired. NB: checked before each node
+   * too, since a timer cannot fire while nodes compute synchronously; a single node that blocks
+   * the thread delays the rejection until it returns (run it on the `WorkerRunner` to be stopped on time).
+   */
+  deadline?: number;
+  /** Told when the run stopped while nodes were still running, with a promise that settles once they end (never, for a node that hangs). */
+  onAbandoned?: (settled: Promise<void>) => void;
 }
 
 /** What every runner offers: run a pipeline against a catalog and return its free outputs. */
@@ -36,10 +53,15 @@ export class RunState {
   readonly catalog: DataCatalog;
   readonly context: RunContext;
   readonly hooks: readonly Hooks[];
+  /** When the run must stop (its signal and deadline), if it has either. */
+  readonly stop: RunStop | undefined;
+  /** Nodes running now. */
+  running = 0;
 
-  constructor(pipeline: Pipeline, catalog: DataCatalog, hooks: readonly Hooks[], runId: string) {
+  constructor(pipeline: Pipeline, catalog: DataCatalog, hooks: readonly Hooks[], runId: string, stop?: RunStop) {
     this.catalog = catalog;
     this.hooks = hooks;
+    this.stop = stop;
     this.context = { runId, pipeline, catalog };
     this.#keep = new Set(pipeline.outputs());
     const produced = new Set<string>();
@@ -103,16 +125,21 @@ export abstract class AbstractRunner implements Runner {
     }
     this.validate(pipeline);
     const hooks = options.hooks === undefined ? [] : Array.isArray(options.hooks) ? (options.hooks as readonly Hooks[]) : [options.hooks as Hooks];
-    const state = new RunState(pipeline, catalog, hooks, options.runId ?? randomUUID());
-    for (const h of hooks) {
-      const done = h.beforePipelineRun?.(state.context);
-      if (isThenable(done)) await done;
-    }
+    const stop = options.signal !== undefined || options.deadline !== undefined ? new RunStop(options.signal, options.deadline) : undefined;
+    const state = new RunState(pipeline, catalog, hooks, options.runId ?? randomUUID(), stop);
     try {
-      await this._run(pipeline, state);
-    } catch (error) {
-      for (const h of hooks) await h.onPipelineError?.({ ...state.context, error: error as Error });
-      throw error;
+      for (const h of hooks) {
+        const done = h.beforePipelineRun?.(state.context);
+        if (isThenable(done)) await done;
+      }
+      try {
+        await (stop ? stop.race(this._run(pipeline, state), () => state.running > 0, options.onAbandoned) : this._run(pipeline, state));
+      } catch (error) {
+        for (const h of hooks) await h.onPipelineError?.({ ...state.context, error: error as Error });
+        throw error;
+      }
+    } finally {
+      stop?.dispose();
     }
     const outputs = state.outputs();
     for (const h of hooks) {
@@ -129,14 +156,15 @@ export abstract class AbstractRunner implements Runner {
   /** Runs every node of the pipeline through `runNode`. */
   protected abstract _run(pipeline: Pipeline, state: RunState): Promise<void>;
 
-  /** Calls a node with its loaded inputs; returns its outputs by dataset name. */
-  protected execute(node: Node, inputs: Record<string, unknown>, _state: RunState): Promise<Record<string, unknown>> {
-    return node.run(inputs);
+  /** Calls a node with its loaded inputs (and the run's signal, for a node that takes one); returns its outputs by dataset name. */
+  protected execute(node: Node, inputs: Record<string, unknown>, state: RunState): Promise<Record<string, unknown>> {
+    return node.takesSignal ? node.run(inputs, state.stop?.signal ?? neverAborted()) : node.run(inputs);
   }
 
   /** Loads a node's inputs, runs it between its hooks, saves its outputs and releases what is no longer needed. */
   protected async runNode(node: Node, state: RunState): Promise<void> {
     // NB: on every prediction's path: values and hook results are awaited only when they are promises.
+    state.stop?.check(node.name);
     const inputs: Record<string, unknown> = {};
     for (const name of node.inputNames) {
       const value = state.load(name);
@@ -152,15 +180,20 @@ export abstract class AbstractRunner implements Runner {
     }
     let outputs: Record<string, unknown>;
     const started = context ? performance.now() : 0;
+    state.running++;
     try {
       outputs = await this.execute(node, inputs, state);
     } catch (cause) {
+      state.running--;
       const error = cause instanceof NodeError ? cause : new NodeError(node.name, cause);
       const seconds = (performance.now() - started) / 1000;
       for (const h of hooks) await h.onNodeError?.({ ...(context ?? { ...state.context, node, inputs }), error, seconds });
       throw error;
     }
+    state.running--;
     const seconds = context ? (performance.now() - started) / 1000 : 0;
+    // A run that stopped, or passed its deadline, while this node ran keeps nothing it returned.
+    state.stop?.checkAfter(node.name);
     for (const name of node.outputNames) {
       const saved = state.save(name, outputs[name]);
       if (isThenable(saved)) await saved;

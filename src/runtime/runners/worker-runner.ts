@@ -19,6 +19,8 @@ interface Job {
   task: TaskMessage;
   transfer: TransferListItem[];
   pending: Pending;
+  /** The thread running it, once it runs. */
+  worker?: PoolWorker;
 }
 
 interface Pending {
@@ -141,12 +143,51 @@ export class WorkerRunner extends SchedulingRunner {
       nodeName: node.name,
       inputs: encodeRecord(inputs, transfer),
     };
+    const stop = state.stop;
     return new Promise((resolve, reject) => {
       this.#closed = false;
-      this.#queue.push({ task, transfer, pending: { resolve, reject } });
+      if (!stop) {
+        this.#queue.push({ task, transfer, pending: { resolve, reject } });
+        this.#dispatch();
+        return;
+      }
+      // A stopped run's node leaves the queue, or its thread is ended: abandoned work does not keep a thread busy.
+      const job: Job = {
+        task,
+        transfer,
+        pending: {
+          resolve: (outputs) => {
+            unsubscribe();
+            resolve(outputs);
+          },
+          reject: (error) => {
+            unsubscribe();
+            reject(error);
+          },
+        },
+      };
+      const unsubscribe = stop.onStop(() => this.#abandon(job, stop.reason as Error));
+      this.#queue.push(job);
       this.#dispatch();
     });
   }
+
+  /** Drops a job of a stopped run: out of the queue, or its thread terminated (the pool starts another when needed). */
+  #abandon(job: Job, reason: Error): void {
+    const i = this.#queue.indexOf(job);
+    if (i >= 0) {
+      this.#queue.splice(i, 1);
+      job.pending.reject(reason);
+      return;
+    }
+    if (job.worker && job.worker.busy?.id === job.task.id) {
+      this.abandonedThreads++;
+      void job.worker.worker.terminate();
+    }
+  }
+
+  /** Threads ended because the run of the node they ran was stopped. */
+  abandonedThreads = 0;
 
   #dispatch(): void {
     while (!this.#closed && this.#queue.length > 0) {
@@ -163,6 +204,7 @@ export class WorkerRunner extends SchedulingRunner {
       if (!worker) return;
       const job = this.#queue.shift() as Job;
       const w = worker;
+      job.worker = w;
       w.run(job.task, job.transfer).then(
         (outputs) => {
           if (this.#all.has(w)) this.#idle.push(w);
