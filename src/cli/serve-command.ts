@@ -1,7 +1,7 @@
 import cluster from "node:cluster";
 import { type Command, Option } from "commander";
 import { type Logger, pino } from "pino";
-import { ServerMetrics, ServerState, TurnBatchedDestination, createApp, serveApp } from "../server/index.js";
+import { ServerMetrics, ServerState, TurnBatchedDestination, createApp, defaultTimeoutMs, serveApp } from "../server/index.js";
 import { loadModel } from "../index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
 import { UsageError } from "./errors.js";
@@ -142,7 +142,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
       logger,
       metrics,
       ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
-      ...(options.timeoutMs !== undefined ? { drainMs: options.timeoutMs + 5_000 } : {}),
+      // NB: a request accepted just before the signal may run its whole timeout, then write its answer.
+      drainMs: (options.timeoutMs ?? defaultTimeoutMs()) + 5_000,
       onStopped: (code) => {
         void model.close().finally(() => exit(code));
       },

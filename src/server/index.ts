@@ -6,7 +6,7 @@
  * framework-free `Scorer`, which the routes only wrap.
  */
 export { createApp, ServerState, type AppOptions } from "./app.js";
-export { Scorer, type ErrorShape, type ScoreRequest, type ScoreResponse, type ScorerOptions } from "./scorer.js";
+export { Scorer, defaultTimeoutMs, type ErrorShape, type ScoreRequest, type ScoreResponse, type ScorerOptions } from "./scorer.js";
 export { ERROR_STATUS, HttpError, toErrorReply, type ErrorReply } from "./errors.js";
 export {
   BODY_TYPES,

@@ -75,7 +75,8 @@ export interface ScoreResponse {
 /** The error body shapes: MLflow's `{error_code, message}`, or the Open Inference Protocol's `{error}`. */
 export type ErrorShape = "mlflow" | "v2";
 
-function defaultTimeoutMs(): number {
+/** The prediction timeout when none is given: `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT` (seconds) or 60 s. */
+export function defaultTimeoutMs(): number {
   const env = Number(process.env["MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"]);
   return Number.isFinite(env) && env > 0 ? env * 1000 : 60_000;
 }

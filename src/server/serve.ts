@@ -1,10 +1,11 @@
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, Server as NetServer } from "node:net";
 import type { Server } from "node:http";
 import { serve as honoServe } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { Logger } from "pino";
 import { type ListenErrorCode, PipeserveError } from "../errors/index.js";
 import type { ServerState } from "./app.js";
+import { ConnectionDrain } from "./connection-drain.js";
 import type { ServerMetrics } from "./metrics.js";
 
 /** The server could not listen: the port is taken, or the address or port cannot be used. The message names both and the fix. */
@@ -33,6 +34,8 @@ export function listenError(error: NodeJS.ErrnoException, host: string, port: nu
   }
 }
 
+const netServerClose = NetServer.prototype.close;
+
 export interface ServeOptions {
   port: number;
   host: string;
@@ -60,7 +63,9 @@ export interface RunningServer {
 
 /**
  * Starts the app on @hono/node-server. On SIGTERM or SIGINT it stops accepting connections,
- * reports not-ready, lets in-flight requests finish (up to `drainMs`), then stops.
+ * reports not-ready, finishes every request already accepted (uploads included) and every byte of
+ * its response, with `Connection: close`, refuses new requests on open connections with 503, and
+ * stops when the last connection has ended (after `drainMs` at most).
  */
 export function serveApp(app: Hono<never>, options: ServeOptions): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
@@ -71,28 +76,27 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
     let stopping: Promise<void> | undefined;
     const onSigterm = (): void => onSignal("SIGTERM");
     const onSigint = (): void => onSignal("SIGINT");
+    const drain = new ConnectionDrain(server);
     const stop = (): Promise<void> => {
       stopping ??= new Promise<void>((done) => {
         options.state.ready = false;
-        options.logger.info("Stopping: no new connections; finishing requests in flight");
+        options.logger.info({ connections: drain.connections }, "Stopping: no new connections; finishing requests in flight");
         const force = setTimeout(() => {
-          options.logger.warn("Requests still running after the drain period; closing connections");
-          server.closeAllConnections();
+          options.logger.warn({ connections: drain.connections }, "Requests still running after the drain period; closing connections");
+          drain.destroyAll();
         }, options.drainMs ?? 30_000);
         force.unref();
-        // NB: keep-alive connections that go idle later are closed as their responses finish.
-        const idle = setInterval(() => server.closeIdleConnections(), 100);
-        idle.unref();
-        server.close(() => {
+        // NB: net.Server's close, not http.Server's: the latter first destroys every connection it
+        // thinks idle, including responses still flushing to slow readers (see ConnectionDrain).
+        netServerClose.call(server, () => {
           clearTimeout(force);
-          clearInterval(idle);
           process.off("SIGTERM", onSigterm);
           process.off("SIGINT", onSigint);
           // NB: the last responses may end in the same turn as the close; their setImmediate work
           // (the request log line, metrics) runs first, so it is not lost when the process exits.
           setImmediate(done);
         });
-        server.closeIdleConnections();
+        drain.drain();
       });
       return stopping;
     };
