@@ -6,7 +6,16 @@
  * format.
  */
 export { PackagingError } from "./errors.js";
-export { PipelineML, pipelineMl, type PipelineMlOptions, type LogModelOptions, type SignatureJson } from "./pipeline-ml.js";
+export {
+  PipelineML,
+  pipelineMl,
+  type ColumnOverride,
+  type ParamOverride,
+  type PipelineMlOptions,
+  type LogModelOptions,
+  type SignatureJson,
+  type SignatureOverrides,
+} from "./pipeline-ml.js";
 export { loadProject, getPipeline, projectCatalog, type Project } from "./project.js";
 export { bundlePipelines, DEFAULT_EXTERNAL_PACKAGES, type BundleResult } from "./bundle.js";
 export { writeModel, utcTimeCreated, FORMAT_VERSION, type ModelContents, type ModelArtifact } from "./model-writer.js";

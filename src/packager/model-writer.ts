@@ -62,6 +62,17 @@ function exampleSplit(table: ColumnTable): { columns: string[]; data: unknown[][
   return { columns: [...table.names], data };
 }
 
+/** @throws PackagingError MISSING_ARTIFACT when training did not write the artifact's file. */
+export async function assertArtifactWritten(name: string, artifact: ModelArtifact): Promise<void> {
+  try {
+    await stat(artifact.source);
+  } catch {
+    throw new PackagingError(`Artifact "${name}" should be at ${artifact.source}, but training did not write it. Check the node that outputs "${name}".`, {
+      code: "MISSING_ARTIFACT",
+    });
+  }
+}
+
 /**
  * Writes a model directory (MODEL_FORMAT.md) at `target`: assembled under a temporary name beside
  * it and renamed into place only when complete, so no reader ever sees half a model.
@@ -81,13 +92,7 @@ export async function writeModel(target: string, contents: ModelContents): Promi
   try {
     const artifacts: Record<string, { type: string; path: string; sha256: string; bytes: number }> = {};
     for (const [name, artifact] of Object.entries(contents.artifacts)) {
-      try {
-        await stat(artifact.source);
-      } catch {
-        throw new PackagingError(`Artifact "${name}" should be at ${artifact.source}, but training did not write it. Check the node that outputs "${name}".`, {
-          code: "MISSING_ARTIFACT",
-        });
-      }
+      await assertArtifactWritten(name, artifact);
       const path = `artifacts/${name.replace(/[^\w.-]/g, "_")}${extname(artifact.source)}`;
       const clash = Object.entries(artifacts).find(([, a]) => a.path === path);
       if (clash) {

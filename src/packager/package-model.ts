@@ -1,31 +1,10 @@
-import {
-  DEFAULT_RUNNER,
-  DataCatalog,
-  MemoryDataset,
-  SequentialRunner,
-  getParam,
-  nestParams,
-  type Dataset,
-  type NodeIO,
-  type Pipeline,
-} from "../runtime/index.js";
-import {
-  asColumnTable,
-  enforceSchema,
-  inferSignature,
-  outputToTable,
-  signatureFromMlflow,
-  signatureToMlflow,
-  sliceTable,
-  toInputType,
-  type ColumnTable,
-  type InputType,
-  type MlflowSignature,
-} from "../tabular/index.js";
+import { DataCatalog, MemoryDataset, SequentialRunner, getParam, nestParams, type Dataset, type NodeIO, type Pipeline } from "../runtime/index.js";
+import { asColumnTable, declaredColumnTypes, sliceTable, toInputType, type ColumnTable, type InputType } from "../tabular/index.js";
 import { bundlePipelines, type BundleResult } from "./bundle.js";
 import { PackagingError } from "./errors.js";
-import { writeModel, type ModelArtifact } from "./model-writer.js";
-import type { LogModelOptions, SignatureJson } from "./pipeline-ml.js";
+import { assertArtifactWritten, writeModel, type ModelArtifact } from "./model-writer.js";
+import { resolveSignature } from "./model-signature.js";
+import type { LogModelOptions } from "./pipeline-ml.js";
 
 /** What packaging needs to know about the inference side (a PipelineML has all of it). */
 export interface InferenceSpec {
@@ -59,7 +38,6 @@ export interface PackageModelOptions {
   artifactPath?: string;
 }
 
-const RUNNER_PARAM = { name: "runner", default: DEFAULT_RUNNER, shape: null, type: "string" } as const;
 /** Rows of the input data looked at to infer input types and optional columns. */
 const SIGNATURE_SAMPLE_ROWS = 10_000;
 
@@ -82,7 +60,9 @@ async function predictSample(options: PackageModelOptions, sample: ColumnTable, 
   const { ml, catalog } = options;
   const datasets: Record<string, Dataset> = {};
   for (const name of ml.artifactNames()) {
-    datasets[name] = new MemoryDataset({ data: await artifactOf(catalog, name).dataset.load(), copyMode: "deepcopy" });
+    const { dataset, artifact } = artifactOf(catalog, name);
+    await assertArtifactWritten(name, artifact);
+    datasets[name] = new MemoryDataset({ data: await dataset.load(), copyMode: "deepcopy" });
   }
   const params = nestParams(parameters);
   const run = new DataCatalog(datasets, { params, copyMode: "assign" }).derive({ feed: { [ml.inputName]: toInputType(sample, ml.inputType) } });
@@ -92,55 +72,6 @@ async function predictSample(options: PackageModelOptions, sample: ColumnTable, 
   } catch (cause) {
     throw new PackagingError(`Running the inference pipeline on the input example failed, so it would fail when served: ${(cause as Error).message}`, {
       code: "INFERENCE_CHECK_FAILED",
-      cause,
-    });
-  }
-}
-
-function explicitSignature(given: SignatureJson): MlflowSignature {
-  const normalised: MlflowSignature = { inputs: given.inputs ?? null, outputs: given.outputs ?? null, params: given.params ?? null };
-  try {
-    return signatureToMlflow(signatureFromMlflow(normalised));
-  } catch (cause) {
-    throw new PackagingError(`logModel.signature is not a valid MLflow signature: ${(cause as Error).message}`, { code: "INVALID_SIGNATURE", cause });
-  }
-}
-
-/**
- * Checks a signature given in logModel against the sample data, as serving will: the sample must
- * pass the declared inputs, and the inference output on it must pass the declared outputs. A
- * signature that does not describe the pipeline fails packaging, not the first request.
- */
-async function checkExplicitSignature(
-  options: PackageModelOptions,
-  sample: ColumnTable,
-  parameters: Record<string, unknown>,
-  given: MlflowSignature,
-): Promise<void> {
-  const { ml } = options;
-  const signature = signatureFromMlflow(given);
-  const fix = 'Fix logModel.signature, or let pipeserve infer it with signature: "auto".';
-  let input = sample;
-  if (signature.inputs) {
-    try {
-      input = enforceSchema(sample, signature.inputs).table;
-    } catch (cause) {
-      throw new PackagingError(
-        `The sample data of "${ml.inputName}" does not fit logModel.signature's inputs, so the served model would refuse data like it: ${(cause as Error).message} ${fix}`,
-        {
-          code: "SIGNATURE_MISMATCH",
-          cause,
-        },
-      );
-    }
-  }
-  if (!signature.outputs) return;
-  const output = await predictSample(options, input, parameters);
-  try {
-    enforceSchema(outputToTable(output), signature.outputs);
-  } catch (cause) {
-    throw new PackagingError(`The inference output on the sample data does not match logModel.signature's outputs: ${(cause as Error).message} ${fix}`, {
-      code: "SIGNATURE_MISMATCH",
       cause,
     });
   }
@@ -178,26 +109,16 @@ export async function packageModel(options: PackageModelOptions): Promise<void> 
   const exampleRows = options.ml.logModel.exampleRows ?? 5;
   const example = sample && exampleRows > 0 ? sliceTable(sample, 0, exampleRows) : undefined;
 
-  const mode = ml.logModel.signature ?? "auto";
-  let signature: MlflowSignature | null = null;
-  if (mode === "auto") {
-    if (!sample) {
-      throw new PackagingError(
-        `signature "auto" needs sample data for "${ml.inputName}": make it a dataset in catalog.yml or an output of a training node, or give logModel.signature (or false).`,
-        { code: "NO_EXAMPLE" },
-      );
-    }
-    // NB: the whole sample (not just the example rows), so a double output is not typed long because a few rows happened to be whole.
-    const output = await predictSample(options, sample, parameters);
-    const inferred = inferSignature(sample, output, parameters);
-    const floats = options.floatParams ?? new Set<string>();
-    const params = (inferred.params ?? []).map((p) => (p.type === "long" && floats.has(p.name) ? { ...p, type: "double" as const } : p));
-    const withRunner = { ...inferred, params: [...params, { ...RUNNER_PARAM, default: ml.runner }] };
-    signature = signatureToMlflow(withRunner as never);
-  } else if (mode !== false) {
-    signature = explicitSignature(mode);
-    if (sample) await checkExplicitSignature(options, sample, parameters, signature);
-  }
+  const signature = await resolveSignature({
+    mode: ml.logModel.signature ?? "auto",
+    inputName: ml.inputName,
+    runner: ml.runner,
+    sample,
+    declared: options.exampleData === undefined || options.exampleData === null ? {} : declaredColumnTypes(options.exampleData),
+    parameters,
+    floatParams: options.floatParams ?? new Set<string>(),
+    predict: (input) => predictSample(options, input, parameters),
+  });
 
   const bundle =
     options.bundle ??

@@ -9,7 +9,7 @@ import {
   type DataCatalog,
   type Dataset,
 } from "../runtime/index.js";
-import { INPUT_TYPES, type InputType } from "../tabular/index.js";
+import { COLUMN_TYPES, INPUT_TYPES, PARAM_TYPES, type ColumnType, type InputType, type ParamType } from "../tabular/index.js";
 import { PackagingError } from "./errors.js";
 
 /** MLflow's JSON form of a signature, as written in `MLmodel`. */
@@ -19,13 +19,39 @@ export interface SignatureJson {
   params?: string | null;
 }
 
+/** A column's type in `SignatureOverrides`, or its type and whether it may be missing. */
+export type ColumnOverride = ColumnType | { type?: ColumnType; required?: boolean };
+
+/** A param's type in `SignatureOverrides`, or any of its type, default and shape (`[-1]` for a list). */
+export type ParamOverride = ParamType | { type?: ParamType; default?: unknown; shape?: readonly [-1] | null };
+
+/**
+ * Changes to the inferred signature, by name: `{ inputs: { Cylinders: "long" } }`. What is not
+ * named stays inferred; a name the data does not have fails packaging.
+ */
+export interface SignatureOverrides {
+  inputs?: Readonly<Record<string, ColumnOverride>>;
+  outputs?: Readonly<Record<string, ColumnOverride>>;
+  params?: Readonly<Record<string, ParamOverride>>;
+}
+
+/** Whether a logModel.signature is MLflow's JSON form (strings or null), not overrides (objects). */
+export function isSignatureJson(value: SignatureJson | SignatureOverrides): value is SignatureJson {
+  return [value.inputs, value.outputs, value.params].some((part) => part === null || typeof part === "string");
+}
+
 export interface LogModelOptions {
   /** Folder under the run's artifacts; `model` by default. */
   artifactPath?: string;
   /** Registers a new version of this model after packaging. */
   registeredModelName?: string;
-  /** `"auto"` (default) infers it; an MLflow JSON signature is taken as given; `false` writes none. */
-  signature?: "auto" | SignatureJson | false;
+  /**
+   * `"auto"` (default) infers it from the training data and the inference output; overrides
+   * (`{ inputs: { Cylinders: "long" } }`) change parts of the inferred one; an MLflow JSON
+   * signature (`{ inputs: "[…]", outputs: "[…]" }`) is taken as given, with the params inferred
+   * when it has no `params` key; `false` writes none.
+   */
+  signature?: "auto" | SignatureJson | SignatureOverrides | false;
   /** Rows of the input data saved as the input example; 5 by default, 0 for none. */
   exampleRows?: number;
   /** Packages kept out of the code bundle (besides pipeserve and the heavy defaults). */
@@ -98,10 +124,7 @@ export class PipelineML extends Pipeline {
     if (!isRunnerName(runner)) {
       throw new PackagingError(`Invalid default runner "${runner}". Use one of: ${RUNNER_NAMES.join(", ")}.`, { code: "INVALID_PIPELINE_ML" });
     }
-    const signature = options.logModel?.signature;
-    if (signature !== undefined && signature !== "auto" && signature !== false && (typeof signature !== "object" || signature === null)) {
-      throw new PackagingError(`logModel.signature must be "auto", false, or MLflow's { inputs, outputs, params } JSON form.`, { code: "INVALID_PIPELINE_ML" });
-    }
+    checkSignatureOption(options.logModel?.signature);
     this.training = training;
     this.inference = inference;
     this.inputName = inputName;
@@ -152,4 +175,40 @@ export class PipelineML extends Pipeline {
 /** Binds a training and an inference pipeline into one packageable pipeline. */
 export function pipelineMl(options: PipelineMlOptions): PipelineML {
   return new PipelineML(options);
+}
+
+const SIGNATURE_FORMS = `"auto", false, overrides such as { inputs: { Cylinders: "long" } }, or MLflow's { inputs, outputs, params } JSON strings`;
+
+function invalidSignature(problem: string): PackagingError {
+  return new PackagingError(`logModel.signature ${problem}. It may be ${SIGNATURE_FORMS}.`, { code: "INVALID_PIPELINE_ML" });
+}
+
+/** @throws PackagingError when logModel.signature is none of its forms, or an override names an unknown type. */
+function checkSignatureOption(signature: unknown): void {
+  if (signature === undefined || signature === "auto" || signature === false) return;
+  if (typeof signature !== "object" || signature === null || Array.isArray(signature))
+    throw invalidSignature(`is ${JSON.stringify(signature) ?? typeof signature}`);
+  const parts = signature as Record<string, unknown>;
+  const unknown = Object.keys(parts).filter((k) => k !== "inputs" && k !== "outputs" && k !== "params");
+  if (unknown.length > 0) throw invalidSignature(`has unknown key(s) ${unknown.map((k) => `"${k}"`).join(", ")}`);
+  const json = ["inputs", "outputs", "params"].filter((k) => parts[k] === null || typeof parts[k] === "string");
+  const objects = ["inputs", "outputs", "params"].filter((k) => typeof parts[k] === "object" && parts[k] !== null);
+  if (json.length > 0 && objects.length > 0) {
+    throw invalidSignature(`mixes MLflow JSON strings (${json.join(", ")}) with overrides (${objects.join(", ")}); use one form`);
+  }
+  if (json.length > 0) return;
+  for (const part of ["inputs", "outputs", "params"] as const) {
+    const entries = parts[part];
+    if (entries === undefined) continue;
+    if (typeof entries !== "object" || entries === null || Array.isArray(entries)) throw invalidSignature(`.${part} is not an object of names`);
+    const types: readonly string[] = part === "params" ? PARAM_TYPES : COLUMN_TYPES;
+    for (const [name, given] of Object.entries(entries)) {
+      const type = typeof given === "string" ? given : typeof given === "object" && given !== null ? (given as { type?: unknown }).type : given;
+      if (type !== undefined && (typeof type !== "string" || !types.includes(type))) {
+        throw new PackagingError(`logModel.signature.${part}.${name} has type ${JSON.stringify(type)}. Use one of: ${types.join(", ")}.`, {
+          code: "INVALID_PIPELINE_ML",
+        });
+      }
+    }
+  }
 }

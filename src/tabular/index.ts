@@ -38,7 +38,7 @@ export {
   type MlflowSignature,
 } from "./signature.js";
 export { signatureToMlflow, signatureFromMlflow } from "./mlflow-signature.js";
-export { inferSignature } from "./infer-signature.js";
+export { declaredColumnTypes, inferSignature } from "./infer-signature.js";
 export { type EnforcedTable, type EnforceOptions, enforceSchema } from "./enforce-columns.js";
 export { type EnforcedParams, type ParamCheck, enforceParams, checkParamValue } from "./enforce-params.js";
 export { JSON_REQUEST_FORMS, type JsonRequestForm, type JsonRequest, parseJsonRequest, invalidJsonError, withoutBom } from "./request-forms.js";

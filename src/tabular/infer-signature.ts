@@ -1,4 +1,5 @@
 /** Signatures inferred from example data, as the packager does after a training run. */
+import { DataType, Precision, Table } from "apache-arrow";
 import { isPlainObject } from "../util/index.js";
 import { isColumnTable, isColumnsObject } from "./as-table.js";
 import type { Cell, ColumnTable } from "./column-table.js";
@@ -7,11 +8,14 @@ import { SchemaError } from "./errors.js";
 import { showValue } from "./messages.js";
 import { COLUMN_TYPES, type ColumnSpec, type ColumnType, PARAM_TYPES, type ParamSpec, type ParamType, type Signature } from "./signature.js";
 
-/** The column type of one non-missing value, or undefined when no column type holds it. */
-function typeOfValue(value: unknown): ColumnType | undefined {
+/**
+ * The type of one non-missing value, or undefined when no column type holds it. A JS number is a
+ * double; `wholeNumbers: "long"` types whole ones `long` (params, whose YAML spelling says which).
+ */
+function typeOfValue(value: unknown, wholeNumbers: "long" | "double" = "double"): ColumnType | undefined {
   switch (typeof value) {
     case "number":
-      return Number.isSafeInteger(value) ? "long" : "double";
+      return wholeNumbers === "long" && Number.isSafeInteger(value) ? "long" : "double";
     case "bigint":
       return "long";
     case "string":
@@ -35,10 +39,14 @@ function widen(a: ColumnType, b: ColumnType): ColumnType {
 }
 
 /**
- * Infers one column spec. NaN counts as a missing value (as pandas does) and makes the column
- * `double`. A column with no value at all is `string` and optional.
+ * Infers one column spec. NaN counts as a missing value (as pandas does). A column with no value
+ * at all is `string` and optional. A typed array's element type is its column type.
  */
 function inferColumnSpec(values: ArrayLike<Cell>, name: string | undefined, where: string): ColumnSpec {
+  if (ArrayBuffer.isView(values)) {
+    const typed = typedArrayType(values);
+    if (typed !== undefined) return typedColumnSpec(values as ArrayLike<number | bigint>, typed, name);
+  }
   let type: ColumnType | undefined;
   let firstRow = -1;
   let required = true;
@@ -65,12 +73,23 @@ function inferColumnSpec(values: ArrayLike<Cell>, name: string | undefined, wher
       type = widen(type, t);
     }
   }
-  // NB: whole numbers with gaps are `double`, as pandas (and so MLflow) types an int column with NaN;
-  // a client may then send 181.5 where training only saw 181.
-  if (!required && (type === "long" || type === "integer")) type = "double";
   const spec: ColumnSpec = type === undefined ? { type: "string", required: false } : { type, required };
   if (name !== undefined) spec.name = name;
   return spec;
+}
+
+/** The spec of a typed-array column: its element type; optional when a float array holds NaN. */
+function typedColumnSpec(values: ArrayLike<number | bigint>, type: ColumnType, name: string | undefined): ColumnSpec {
+  let required = true;
+  if (type === "double" || type === "float") {
+    for (let r = 0; r < values.length; r++) {
+      if (Number.isNaN(values[r])) {
+        required = false;
+        break;
+      }
+    }
+  }
+  return name === undefined ? { type, required } : { type, required, name };
 }
 
 function typedArrayType(value: ArrayBufferView): ColumnType | undefined {
@@ -82,8 +101,40 @@ function typedArrayType(value: ArrayBufferView): ColumnType | undefined {
   return undefined;
 }
 
-function inferTableSpecs(table: ColumnTable, part: string): ColumnSpec[] {
-  return table.names.map((name, i) => inferColumnSpec(table.columns[i] as Cell[], name, `${part} column "${name}"`));
+function inferTableSpecs(table: ColumnTable, part: string, declared: Readonly<Record<string, ColumnType>> = {}): ColumnSpec[] {
+  return table.names.map((name, i) => {
+    const spec = inferColumnSpec(table.columns[i] as Cell[], name, `${part} column "${name}"`);
+    const type = Object.hasOwn(declared, name) ? declared[name] : undefined;
+    return type === undefined ? spec : { ...spec, type };
+  });
+}
+
+/**
+ * Column types the data declares itself, beyond what its values say: integer and float widths of
+ * typed-array columns (an object of `Int32Array`s…) and of Arrow fields (Int32 → `integer`,
+ * Int64 → `long`, Float32 → `float`…). Plain JS numbers declare nothing: they are doubles.
+ */
+export function declaredColumnTypes(data: unknown): Record<string, ColumnType> {
+  const declared: Record<string, ColumnType> = {};
+  if (data instanceof Table) {
+    for (const field of data.schema.fields) {
+      const type = arrowColumnType(field.type as DataType);
+      if (type !== undefined) declared[field.name] = type;
+    }
+  } else if (isPlainObject(data)) {
+    for (const [name, column] of Object.entries(data)) {
+      if (!ArrayBuffer.isView(column)) continue;
+      const type = typedArrayType(column);
+      if (type !== undefined) declared[name] = type;
+    }
+  }
+  return declared;
+}
+
+function arrowColumnType(type: DataType): ColumnType | undefined {
+  if (DataType.isInt(type)) return type.bitWidth < 32 || (type.bitWidth === 32 && type.isSigned) ? "integer" : "long";
+  if (DataType.isFloat(type)) return type.precision === Precision.DOUBLE ? "double" : "float";
+  return undefined;
 }
 
 /** A row object of a list of rows: a mapping, not a value a column holds (a date, bytes). */
@@ -141,7 +192,7 @@ function inferParamSpec(name: string, value: unknown): ParamSpec {
     }
     let type: ParamType | undefined;
     for (const element of value) {
-      const t = Array.isArray(element) ? undefined : typeOfValue(element);
+      const t = Array.isArray(element) ? undefined : typeOfValue(element, "long");
       if (t === undefined || t === "binary") {
         throw new SchemaError(`Cannot infer a type for ${where}: it holds ${showValue(element)}. Params are scalars or 1-D lists of scalars.`);
       }
@@ -152,7 +203,7 @@ function inferParamSpec(name: string, value: unknown): ParamSpec {
     }
     return { name, type: type as ParamType, default: value, shape: [-1] };
   }
-  const type = typeOfValue(value);
+  const type = typeOfValue(value, "long");
   if (type === undefined || type === "binary") {
     throw new SchemaError(
       `Cannot infer a type for ${where}: it holds ${showValue(value)}. Params are scalars (${PARAM_TYPES.join(", ")}) or 1-D lists of them; split nested params into separate keys.`,
@@ -164,11 +215,13 @@ function inferParamSpec(name: string, value: unknown): ParamSpec {
 /**
  * Infers a signature from example data, as the packager does after a training run.
  *
- * Column types from the values: whole JS numbers (safe integers) → `long`, other numbers →
- * `double` (a column mixing both is `double`), strings → `string`, booleans → `boolean`, `Date` →
- * `datetime`, `Uint8Array` → `binary`, bigint → `long`. A column with any `null` (or NaN) is
- * `required: false`. A column with no value at all (all null, or no rows) is `string`, optional:
- * pass an example with values to get a better type.
+ * Column types from the values: JS numbers → `double`, whole or not (JavaScript has no integer
+ * type, and a column typed `long` because its sample held whole numbers would refuse 97.5 later),
+ * strings → `string`, booleans → `boolean`, `Date` → `datetime`, `Uint8Array` → `binary`, bigint →
+ * `long`; typed-array columns by their element type (`Int32Array` → `integer`, `Float32Array` →
+ * `float`…), and `options.declared` (see `declaredColumnTypes`) for the input's columns. A column
+ * with any `null` (or NaN) is `required: false`. A column with no value at all (all null, or no
+ * rows) is `string`, optional: pass an example with values to get a better type.
  *
  * `output` may be a `ColumnTable`, a danfojs DataFrame or Series, a typed array, a list of row
  * objects or a list of scalars (one unnamed column); anything else gives `outputs: null`.
@@ -180,10 +233,15 @@ function inferParamSpec(name: string, value: unknown): ParamSpec {
  * @throws SchemaError for a column mixing types (other than numbers), a value no column type
  *   holds (objects, lists), and params that are objects, nested or empty lists, or bytes.
  */
-export function inferSignature(input: ColumnTable, output?: ColumnTable | unknown, params?: Record<string, unknown>): Signature {
+export function inferSignature(
+  input: ColumnTable,
+  output?: ColumnTable | unknown,
+  params?: Record<string, unknown>,
+  options: { declared?: Readonly<Record<string, ColumnType>> } = {},
+): Signature {
   const paramSpecs = params === undefined ? [] : Object.keys(params).map((name) => inferParamSpec(name, params[name]));
   return {
-    inputs: inferTableSpecs(input, "input"),
+    inputs: inferTableSpecs(input, "input", options.declared),
     outputs: inferOutputSpecs(output),
     params: paramSpecs.length > 0 ? paramSpecs : null,
   };

@@ -225,6 +225,7 @@ describe("what a loaded model exposes", () => {
     expect(model.signature).toEqual({
       inputs: [{ type: "double", name: "x", required: true }],
       outputs: [
+        // NB: JS numbers are inferred double; the project declares its labels long (logModel.signature.outputs).
         { type: "long", name: "label", required: true },
         { type: "double", name: "score", required: true },
       ],

@@ -115,7 +115,11 @@ describe("pipelineMl(): each broken rule is an error that says which dataset and
       { runner: "ParallelRunner" },
       ['Invalid default runner "ParallelRunner"', "SequentialRunner, ConcurrentRunner, WorkerRunner"],
     ],
-    ["a signature that is neither auto, false nor MLflow JSON", { logModel: { signature: "inferred" as never } }, ['logModel.signature must be "auto", false']],
+    [
+      "a signature that is neither auto, false nor MLflow JSON",
+      { logModel: { signature: "inferred" as never } },
+      ['logModel.signature is "inferred"', 'It may be "auto", false, overrides'],
+    ],
     ["training that is not a pipeline", { training: [] as never }, ["needs a `training` and an `inference` pipeline"]],
   ];
 

@@ -11,6 +11,8 @@ import {
   PipelineML,
   loadModel,
   loadProject,
+  node,
+  pipeline,
   pipelineMl,
   pipeserveVersion,
   runProject,
@@ -20,6 +22,7 @@ import {
   asColumnTable,
   type ColumnTable,
   type LogModelOptions,
+  type Pipeline,
   type Project,
 } from "../../src/index.js";
 import { packageModel, projectCatalog } from "../../src/packager/index.js";
@@ -290,5 +293,157 @@ describe("an explicit signature is checked against the pipeline before anything 
     const outputs = '[{"type": "double", "name": "y", "required": true}, {"type": "string", "name": "note", "required": false}]';
     await pack(withLogModel({ signature: { inputs: EXPLICIT.inputs, outputs } }), target);
     expect((await readYaml11(join(target, "MLmodel")))["signature"]).toMatchObject({ outputs });
+  });
+});
+
+describe("signature overrides, params and the inference check (what a TypeScript user writes)", () => {
+  let trained: Project;
+  beforeAll(async () => {
+    trained = await loadProject(project);
+  });
+  const bind = (logModel: LogModelOptions, inference?: Pipeline): PipelineML => {
+    const base = trained.pipelines["auto"] as PipelineML;
+    return pipelineMl({ training: base.training, inference: inference ?? base.inference, inputName: base.inputName, inputType: base.inputType, logModel });
+  };
+  const pack = async (ml: PipelineML, exampleData: unknown = { x: [307, 350, 318] }): Promise<{ target: string; signature: Record<string, string | null> }> => {
+    const target = join(await tempDir(), "model");
+    await packageModel({
+      ml,
+      pipelinesFile: trained.pipelinesFile,
+      pipelineName: "auto",
+      catalog: projectCatalog(trained, trained.parameters),
+      params: trained.parameters,
+      floatParams: trained.floatParams,
+      exampleData,
+      target,
+    });
+    return { target, signature: (await readYaml11(join(target, "MLmodel")))["signature"] as Record<string, string | null> };
+  };
+  const columns = (json: string | null | undefined): unknown => JSON.parse(json ?? "null");
+
+  it("infers double for whole JS numbers, so the served model takes 97.5 in a column whose sample was whole", async () => {
+    const { target, signature } = await pack(bind({ signature: "auto" }));
+    expect(columns(signature["inputs"])).toEqual([{ type: "double", name: "x", required: true }]);
+    const model = await loadModel(target);
+    try {
+      const out = (await model.predict({ x: [97.5] })) as ColumnTable;
+      expect(out.columns[0]).toEqual([(97.5 - mean) * 2]);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it("types an Int32Array column integer: the data declares it", async () => {
+    const { signature } = await pack(bind({ signature: "auto" }), { x: new Int32Array([307, 350]) });
+    expect(columns(signature["inputs"])).toEqual([{ type: "integer", name: "x", required: true }]);
+  });
+
+  it("overrides change only what they name; params stay inferred, the runner param included", async () => {
+    const ml = bind({ signature: { inputs: { x: { type: "long", required: false } }, params: { factor: { default: 5 } } } });
+    const { target, signature } = await pack(ml);
+    expect(columns(signature["inputs"])).toEqual([{ type: "long", name: "x", required: false }]);
+    expect(columns(signature["outputs"])).toEqual([{ type: "double", name: "y", required: true }]);
+    expect(columns(signature["params"])).toEqual([
+      { name: "factor", type: "double", default: 5, shape: null },
+      { name: "runner", type: "string", default: "SequentialRunner", shape: null },
+    ]);
+    const model = await loadModel(target);
+    try {
+      await expect(model.predict({ x: [1.5] })).rejects.toThrow(/column x/);
+      expect(((await model.predict({ x: [mean + 1] })) as ColumnTable).columns[0]).toEqual([5]);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it.each([
+    [
+      "a column the data does not have",
+      { inputs: { Cylinders: "long" } },
+      'logModel.signature.inputs names "Cylinders", which the input data does not have; it has [x]',
+    ],
+    [
+      "an output the pipeline does not return",
+      { outputs: { score: "double" } },
+      'logModel.signature.outputs names "score", which the inference output does not have; it has [y]',
+    ],
+    [
+      "a param the pipeline does not read",
+      { params: { depth: "long" } },
+      'logModel.signature.params names "depth", which the inference pipeline does not read (it reads factor)',
+    ],
+    ["a param default of the wrong type", { params: { factor: { default: "high" } } }, "logModel.signature's overrides do not make a valid signature"],
+  ] as const)("refuses an override naming %s, writing nothing", async (_why, signature, message) => {
+    const target = join(await tempDir(), "model");
+    const ml = bind({ signature: signature as never });
+    const error = await rejects(
+      packageModel({
+        ml,
+        pipelinesFile: trained.pipelinesFile,
+        pipelineName: "auto",
+        catalog: projectCatalog(trained, trained.parameters),
+        params: trained.parameters,
+        floatParams: trained.floatParams,
+        exampleData: { x: [1, 2] },
+        target,
+      }),
+      PackagingError,
+      message,
+    );
+    expect(error.code).toBe("INVALID_SIGNATURE");
+    expect(await readdir(join(target, ".."))).toEqual([]);
+  });
+
+  it("refuses an override the training data does not fit (long for a column holding 97.5)", async () => {
+    const error = await rejects(
+      pack(bind({ signature: { inputs: { x: "long" } } }), { x: [307, 97.5] }),
+      PackagingError,
+      "does not fit logModel.signature's inputs",
+      "97.5",
+    );
+    expect(error.code).toBe("SIGNATURE_MISMATCH");
+  });
+
+  it("an MLflow JSON signature without params gets the params inferred (else every runtime param would be ignored)", async () => {
+    const { signature } = await pack(bind({ signature: { inputs: EXPLICIT.inputs, outputs: EXPLICIT.outputs } }));
+    expect(columns(signature["params"])).toEqual([
+      { name: "factor", type: "double", default: 2, shape: null },
+      { name: "runner", type: "string", default: "SequentialRunner", shape: null },
+    ]);
+    expect(signature["inputs"]).toBe(EXPLICIT.inputs);
+  });
+
+  it.each([
+    ["an MLflow JSON signature with no outputs", { inputs: EXPLICIT.inputs, outputs: null }],
+    ["signature: false", false],
+    ["overrides", { inputs: { x: "double" } }],
+  ] as const)("runs the inference pipeline on the example with %s: one that always throws is never packaged", async (_why, signature) => {
+    const boom = pipeline([
+      node(
+        (_instances: unknown, _stats: unknown) => {
+          throw new Error("always fails");
+        },
+        { inputs: ["instances", "stats"], outputs: "predictions", name: "boom" },
+      ),
+    ]);
+    const target = join(await tempDir(), "model");
+    const ml = bind({ signature: signature as never }, boom);
+    const error = await rejects(
+      packageModel({
+        ml,
+        pipelinesFile: trained.pipelinesFile,
+        pipelineName: "auto",
+        catalog: projectCatalog(trained, trained.parameters),
+        params: trained.parameters,
+        floatParams: trained.floatParams,
+        exampleData: { x: [1, 2] },
+        target,
+      }),
+      PackagingError,
+      "Running the inference pipeline on the input example failed",
+      "always fails",
+    );
+    expect(error.code).toBe("INFERENCE_CHECK_FAILED");
+    expect(await readdir(join(target, ".."))).toEqual([]);
   });
 });

@@ -133,6 +133,6 @@ describe("danfojs outputs", () => {
       { name: "label", type: "string", required: true },
       { name: "p", type: "double", required: true },
     ]);
-    expect(inferSignature(input, new Series([1, 2])).outputs).toEqual([{ type: "long", required: true }]);
+    expect(inferSignature(input, new Series([1, 2])).outputs).toEqual([{ type: "double", required: true }]);
   });
 });

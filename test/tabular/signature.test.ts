@@ -1,6 +1,9 @@
+import { tableFromArrays } from "apache-arrow";
 import { describe, expect, it } from "vitest";
 import {
   SchemaError,
+  asColumnTable,
+  declaredColumnTypes,
   inferSignature,
   signatureFromMlflow,
   signatureToMlflow,
@@ -169,7 +172,7 @@ describe("inferSignature", () => {
       huge: [1, 2 ** 60, 3],
     });
     expect(inferSignature(input).inputs).toEqual([
-      { name: "id", type: "long", required: true },
+      { name: "id", type: "double", required: true },
       { name: "score", type: "double", required: true },
       { name: "name", type: "string", required: false },
       { name: "flag", type: "boolean", required: true },
@@ -180,6 +183,42 @@ describe("inferSignature", () => {
       { name: "nan", type: "double", required: false },
       { name: "huge", type: "double", required: true },
     ]);
+  });
+
+  it("types JS numbers double even when every one is whole: a whole-number sample must not refuse 97.5 later", () => {
+    const input = tableFromColumns({ Displacement: [307, 350, 318], Cylinders: [8, 8, 8] });
+    expect(inferSignature(input).inputs).toEqual([
+      { name: "Displacement", type: "double", required: true },
+      { name: "Cylinders", type: "double", required: true },
+    ]);
+  });
+
+  it("takes integer and float widths from what the data declares: typed-array columns and Arrow fields", () => {
+    const columns = { n: new Int32Array([1, 2]), big: new BigInt64Array([1n, 2n]), f: new Float32Array([0.5, Number.NaN]), x: [1, 2] };
+    const declared = declaredColumnTypes(columns);
+    expect(declared).toEqual({ n: "integer", big: "long", f: "float" });
+    expect(inferSignature(asColumnTable(columns), undefined, undefined, { declared }).inputs).toEqual([
+      { name: "n", type: "integer", required: true },
+      { name: "big", type: "long", required: true },
+      { name: "f", type: "float", required: false },
+      { name: "x", type: "double", required: true },
+    ]);
+    const arrow = tableFromArrays({
+      i8: Int8Array.from([1]),
+      i64: BigInt64Array.from([5n]),
+      u32: Uint32Array.from([7]),
+      f64: Float64Array.from([1]),
+      s: ["a"],
+    });
+    expect(declaredColumnTypes(arrow)).toEqual({ i8: "integer", i64: "long", u32: "long", f64: "double" });
+    expect(inferSignature(asColumnTable(arrow), undefined, undefined, { declared: declaredColumnTypes(arrow) }).inputs?.map((c) => c.type)).toEqual([
+      "integer",
+      "long",
+      "long",
+      "double",
+      "string",
+    ]);
+    expect(declaredColumnTypes([{ a: 1 }])).toEqual({});
   });
 
   it("gives a table with no rows string, optional columns (there is nothing to infer from)", () => {
@@ -209,13 +248,21 @@ describe("inferSignature", () => {
       "row objects",
       [{ y: 1 }, { y: 2, z: "a" }],
       [
-        { name: "y", type: "long", required: true },
+        { name: "y", type: "double", required: true },
         { name: "z", type: "string", required: false },
       ],
     ],
     ["a list of scalars", [0.5, 1.5], [{ type: "double", required: true }]],
     ["a Float32Array", new Float32Array([1, 2]), [{ type: "float", required: true }]],
     ["an Int32Array", new Int32Array([1, 2]), [{ type: "integer", required: true }]],
+    [
+      "an object of typed-array columns",
+      { label: new Int32Array([1, 0]), p: new Float64Array([0.5, Number.NaN]) },
+      [
+        { name: "label", type: "integer", required: true },
+        { name: "p", type: "double", required: false },
+      ],
+    ],
     ["a list of lists (no column schema)", [[1, 2]], null],
     ["a plain object (no column schema)", { a: 1 }, null],
   ])("infers outputs from %s", (_, output, expected) => {
