@@ -5,6 +5,7 @@
  */
 export { PipelineError, NodeError, DatasetError } from "./errors.js";
 export { Node, node, type NodeFunction, type NodeIO, type NodeOptions } from "./node.js";
+export type { InputValue, NodeArgs, NodeCheck, NodeFunctionFor, PipelineDatasets, PipelineParameters } from "./node-types.js";
 export { Pipeline, pipeline, isParameterInput, type PipelineOptions, type PipelineSource } from "./pipeline.js";
 export {
   type CopyMode,

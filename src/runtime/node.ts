@@ -1,4 +1,5 @@
 import { PipelineError } from "./errors.js";
+import type { NodeCheck, NodeFunctionFor } from "./node-types.js";
 
 /** How a node names its inputs or outputs: one dataset, datasets by position, datasets by argument name, or none. */
 export type NodeIO = string | readonly string[] | Readonly<Record<string, string>> | null;
@@ -160,7 +161,16 @@ function describe(value: unknown): string {
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
-/** Creates a pipeline node (Kedro's `node()`). */
-export function node(func: NodeFunction, options: NodeOptions): Node {
-  return new Node(func, options);
+/**
+ * Creates a pipeline node (Kedro's `node()`). In TypeScript the function is checked against the
+ * options: its parameters against `inputs` (one per name for an array, one object for an object
+ * of names, the AbortSignal last with `signal: true`), its result against `outputs` (an array of
+ * as many values, or an object with those keys), and `params:` inputs typed from
+ * `PipelineParameters` when the project declares it.
+ */
+export function node<const I extends NodeIO, const O extends NodeIO, F extends NodeFunctionFor<I, S>, S extends boolean = false>(
+  func: F & NodeCheck<F, I, O, S>,
+  options: NodeOptions & { inputs: I; outputs: O; signal?: S },
+): Node {
+  return new Node(func as NodeFunction, options);
 }

@@ -123,7 +123,7 @@ describe("node() outputs", () => {
 });
 
 describe("node() names and tags", () => {
-  function scale(frame: unknown): unknown {
+  function scale(frame: unknown, _k?: unknown): unknown {
     return frame;
   }
 

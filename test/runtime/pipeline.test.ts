@@ -5,6 +5,7 @@ import { expectThrows } from "./helpers.js";
 
 const id = (x: unknown): unknown => x;
 const pair = (x: unknown, y: unknown): unknown => [x, y];
+const named = (inputs: { features: unknown; alpha: unknown }): unknown => inputs;
 
 /**
  * raw ─▶ clean ─▶ cleaned ─▶ featurize ─▶ features ─▶ train ─▶ model
@@ -15,7 +16,7 @@ function trainingNodes(): Node[] {
   return [
     node(pair, { inputs: ["raw", "params:clean.min_rows"], outputs: "cleaned", name: "clean", tags: ["prep"] }),
     node(id, { inputs: "cleaned", outputs: "features", name: "featurize", tags: ["prep", "features"] }),
-    node(pair, { inputs: { features: "features", alpha: "params:alpha" }, outputs: "model", name: "train", tags: "training" }),
+    node(named, { inputs: { features: "features", alpha: "params:alpha" }, outputs: "model", name: "train", tags: "training" }),
     node(pair, { inputs: ["features", "model"], outputs: { value: "score" }, name: "evaluate", tags: ["training", "report"] }),
   ];
 }

@@ -1,0 +1,50 @@
+/**
+ * node()'s compile-time checks, as a TypeScript user meets them in the editor: the real compiler
+ * (tsc, as a child process) over test/fixtures/typed-nodes, a project that declares its parameter
+ * and dataset types and writes correct nodes and wrong ones. Every line marked `// ERROR: text`
+ * must fail with that text; every other line must compile.
+ */
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { expect, it } from "vitest";
+
+const FIXTURE = fileURLToPath(new URL("../fixtures/typed-nodes/", import.meta.url));
+const TSC = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+
+/** tsc's errors by line: each message with its indented detail lines. */
+function errorsByLine(output: string): Map<number, string> {
+  const byLine = new Map<number, string>();
+  let current: number | undefined;
+  for (const line of output.split("\n")) {
+    const start = /^pipelines\.ts\((\d+),\d+\): error (.*)$/.exec(line);
+    if (start) {
+      current = Number(start[1]);
+      byLine.set(current, `${byLine.get(current) ?? ""}${start[2]}\n`);
+    } else if (current !== undefined && line.startsWith(" ")) {
+      byLine.set(current, `${byLine.get(current)}${line.trim()}\n`);
+    }
+  }
+  return byLine;
+}
+
+it("node() checks parameters against inputs, results against outputs, and params: against PipelineParameters", async () => {
+  const output = await new Promise<string>((resolve) => {
+    execFile(process.execPath, [TSC, "-p", "tsconfig.json", "--pretty", "false"], { cwd: FIXTURE }, (_error, stdout, stderr) => resolve(stdout + stderr));
+  });
+  const expected = new Map<number, string>();
+  readFileSync(`${FIXTURE}pipelines.ts`, "utf8")
+    .split("\n")
+    .forEach((line, i) => {
+      const marked = /\/\/ ERROR: (.*)$/.exec(line);
+      if (marked) expected.set(i + 1, marked[1] as string);
+    });
+  expect(expected.size).toBe(8);
+  const errors = errorsByLine(output);
+  expect(
+    [...errors.keys()].sort((a, b) => a - b),
+    output,
+  ).toEqual([...expected.keys()].sort((a, b) => a - b));
+  for (const [line, text] of expected) expect(errors.get(line), `line ${line}`).toContain(text);
+}, 120_000);
