@@ -57,6 +57,8 @@ export interface PackageModelOptions {
   floatParams?: ReadonlySet<string>;
   runId?: string;
   artifactPath?: string;
+  /** The MLflow 3 LoggedModel the model directory is written for (see `writeModel`). */
+  loggedModel?: { modelId: string; artifactLocation: string };
 }
 
 const RUNNER_PARAM = { name: "runner", default: DEFAULT_RUNNER, shape: null, type: "string" } as const;
@@ -219,5 +221,6 @@ export async function packageModel(options: PackageModelOptions): Promise<void> 
     exampleParams: signature?.params ? { ...parameters, runner: ml.runner } : undefined,
     runId: options.runId,
     artifactPath: options.artifactPath,
+    loggedModel: options.loggedModel,
   });
 }
