@@ -527,11 +527,18 @@ describe("the mlruns/ tree (MODEL_FORMAT.md §2: what MLflow's FileStore reads)"
   });
 
   it.skipIf(!hasPyYaml())("reads in PyYAML with ids as strings and the stage as the word None", () => {
-    const [runMeta, expMeta, versionMeta] = pyYamlLoad([
+    const [runMeta, expMeta, versionMeta, loggedMeta, modelMeta] = pyYamlLoad([
       join(runDir, "meta.yaml"),
       join(tracking, "0", "meta.yaml"),
       join(tracking, "models", "linear-model", "version-1", "meta.yaml"),
+      join(loggedDir, "meta.yaml"),
+      join(tracking, "models", "linear-model", "meta.yaml"),
     ]);
+    expect(loggedMeta).toMatchObject({ experiment_id: "0", status: 2, model_id: modelId, status_message: null, model_type: null });
+    // As the reference's {challenger: '2', champion: '1'}: versions as strings.
+    expect(modelMeta.aliases).toEqual({ champion: "1" });
+    expect(versionMeta.model_id).toBe(modelId);
+    expect(versionMeta.description).toBeNull();
     expect(runMeta.experiment_id).toBe("0");
     expect(runMeta.status).toBe(3);
     expect(expMeta.experiment_id).toBe("0");
