@@ -58,8 +58,10 @@ export async function logModelInRun(
   write: (modelDir: string, loggedModel: { modelId: string; artifactLocation: string }) => Promise<void>,
 ): Promise<LoggedModelFiles> {
   const run = await store.getRun(runId);
-  // NB: runs:/<run_id>/<name> must keep naming one model: models are immutable.
-  const taken = (await store.findRunLoggedModel(runId, name)) !== undefined || (await isDirectory(join(await store.artifactDir(runId), name)));
+  // NB: runs:/<run_id>/<name> must keep naming one model: models are immutable. One whose packaging
+  // failed (FAILED, no files) does not count, so packaging into the run can be tried again.
+  const existing = await store.findRunLoggedModel(runId, name);
+  const taken = (existing !== undefined && existing.status !== "FAILED") || (await isDirectory(join(await store.artifactDir(runId), name)));
   if (taken) {
     throw new PackagingError(
       `Run ${runId} already has a model named "${name}" (runs:/${runId}/${name}); models are immutable. Use another artifact path or run.`,

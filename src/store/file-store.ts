@@ -17,6 +17,7 @@ import {
   parseMetricValue,
   readKeyFiles,
   readLoggedModel,
+  readLoggedModelMeta,
   readRunOutputs,
   runOutputMeta,
 } from "./logged-model.js";
@@ -443,12 +444,25 @@ export class FileStore {
 
   /**
    * The LoggedModel named `name` that a run logged, as MLflow 3 finds it for `runs:/<run_id>/<name>`
-   * (the newest of that name whose source run is this one), or undefined.
+   * (a model of that name whose source run is this one; the newest READY one when there are
+   * several, so a packaging that failed does not hide the model that succeeded), or undefined.
+   * NB: the run's `outputs/` links are looked at first, then the metas of its experiment's models
+   * (a model created without a link); metric files are never read.
    */
   async findRunLoggedModel(runId: string, name: string): Promise<LoggedModel | undefined> {
     const info = await this.getRunInfo(runId);
-    const models = await this.searchLoggedModels({ experimentIds: [info.experimentId] });
-    return models.find((m) => m.name === name && m.sourceRunId === runId);
+    const linked = (await this.getRunOutputs(runId)).map((o) => o.modelId);
+    const dir = join(this.root, info.experimentId, "models");
+    const ids = [...linked, ...(await readdir(dir).catch(() => [] as string[])).filter((id) => !linked.includes(id))];
+    const found: Awaited<ReturnType<typeof readLoggedModelMeta>>[] = [];
+    for (const id of ids) {
+      if (!LOGGED_MODEL_ID.test(id) || !(await isFile(join(dir, id, "meta.yaml")))) continue;
+      const meta = await readLoggedModelMeta(join(dir, id));
+      if (meta.name === name && meta.sourceRunId === runId) found.push(meta);
+    }
+    const newest = found.sort((a, b) => b.creationTimestamp - a.creationTimestamp);
+    const best = newest.find((m) => m.status === "READY") ?? newest[0];
+    return best ? this.getLoggedModel(best.modelId) : undefined;
   }
 
   /**

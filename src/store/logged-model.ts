@@ -120,6 +120,16 @@ async function readModelMetrics(dir: string, skip: (name: string) => boolean): P
 
 /** Reads the LoggedModel in `dir` (`<experiment>/models/<model_id>/`). */
 export async function readLoggedModel(dir: string, skip: (name: string) => boolean): Promise<LoggedModel> {
+  return {
+    ...(await readLoggedModelMeta(dir)),
+    params: await readKeyFiles(join(dir, "params"), skip),
+    tags: await readKeyFiles(join(dir, "tags"), skip),
+    metrics: await readModelMetrics(join(dir, "metrics"), skip),
+  };
+}
+
+/** A LoggedModel's `meta.yaml` alone: enough to find one by name and run without reading its metric files. */
+export async function readLoggedModelMeta(dir: string): Promise<Omit<LoggedModel, "params" | "tags" | "metrics">> {
   const m = await readYaml(join(dir, "meta.yaml"));
   return {
     modelId: String(m["model_id"]),
@@ -132,9 +142,6 @@ export async function readLoggedModel(dir: string, skip: (name: string) => boole
     artifactLocation: String(m["artifact_location"]),
     creationTimestamp: Number(m["creation_timestamp"]),
     lastUpdatedTimestamp: Number(m["last_updated_timestamp"]),
-    params: await readKeyFiles(join(dir, "params"), skip),
-    tags: await readKeyFiles(join(dir, "tags"), skip),
-    metrics: await readModelMetrics(join(dir, "metrics"), skip),
   };
 }
 

@@ -1,9 +1,9 @@
 // modelify(): packages a plain inference pipeline from artifacts that already exist (here the
 // fixture's artifacts/weights.json), into a new run or an existing one, and registers it.
-import { readFile, readdir } from "node:fs/promises";
+import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FileStore, ModelRegistry, NotFoundError, PackagingError, loadModel, modelify, runProject, type ColumnTable } from "../../src/index.js";
+import { FileStore, ModelRegistry, NotFoundError, PackagingError, PipeserveError, loadModel, modelify, runProject, type ColumnTable } from "../../src/index.js";
 import { copyProject, readJson, readYaml11, rejects, sha256Of, tempDir } from "./helpers.js";
 import { loggedModelDir } from "../fixtures/model-dir.js";
 
@@ -103,6 +103,41 @@ describe("modelify()", () => {
       NotFoundError,
       'Run "0123456789abcdef0123456789abcdef" is not in the store',
     );
+  });
+
+  it("a packaging that fails leaves a FAILED LoggedModel; packaging into the run again works, and runs:/ reaches the READY one", async () => {
+    const trained = await runProject({ projectDir: project, pipelineName: "train", trackingUri: tracking });
+    const weights = join(project, "artifacts", "weights.json");
+    const saved = await readFile(weights);
+    const options = {
+      projectDir: project,
+      pipelineName: "inference",
+      inputName: "instances",
+      trackingUri: tracking,
+      runId: trained.runId,
+      artifactPath: "retry",
+    };
+    await rm(weights);
+    try {
+      await rejects(modelify(options), PipeserveError, "weights");
+    } finally {
+      await writeFile(weights, saved);
+    }
+    const store = await FileStore.open(tracking);
+    const mine = async () => (await store.searchLoggedModels()).filter((m) => m.sourceRunId === trained.runId && m.name === "retry");
+    const [failed] = await mine();
+    expect(failed).toMatchObject({ status: "FAILED", statusMessage: expect.stringContaining("weights") });
+    const again = await modelify(options);
+    expect((await mine()).map((m) => [m.modelId, m.status])).toEqual([
+      [again.modelId, "READY"],
+      [failed?.modelId, "FAILED"],
+    ]);
+    const model = await loadModel(`runs:/${trained.runId}/retry`, { trackingUri: tracking });
+    try {
+      expect(model.metadata.modelId).toBe(again.modelId);
+    } finally {
+      await model.close();
+    }
   });
 
   it("refuses a second model at the same path of a run", async () => {
