@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from "node:crypto";
 import { appendFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NotFoundError, StoreError } from "./errors.js";
 import { checkKey, isDirectory, isFile, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
@@ -418,10 +418,18 @@ export class FileStore {
     return readLoggedModel(await this.loggedModelDir(modelId), isTempFile);
   }
 
-  /** The folder of a LoggedModel's files (its model directory), from its `artifact_location`. */
+  /**
+   * The folder of a LoggedModel's files (its model directory), from its `artifact_location`.
+   * @throws StoreError when that location is not a local folder (an `s3://` one, say).
+   */
   async loggedModelArtifactDir(modelId: string): Promise<string> {
     const { artifactLocation } = await this.getLoggedModel(modelId);
-    return artifactLocation.startsWith("file:") ? fileURLToPath(artifactLocation) : artifactLocation;
+    if (artifactLocation.startsWith("file:")) return fileURLToPath(artifactLocation);
+    if (isAbsolute(artifactLocation)) return artifactLocation;
+    throw new StoreError(
+      `LoggedModel "${modelId}" keeps its files at ${artifactLocation}, which is not a local folder; pipeserve reads and writes models in local stores only.`,
+      { code: "INVALID_PARAMETER_VALUE" },
+    );
   }
 
   /** The LoggedModels of some experiments (all when none given), newest first. */

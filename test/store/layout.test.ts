@@ -1,12 +1,12 @@
 // The files the store writes, checked byte for byte against MODEL_FORMAT.md §2 and the
 // "Checked against MLflow 3.6" list: these are what MLflow's own UI and client read.
-import { readdir, stat } from "node:fs/promises";
+import { readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { FileStore, ModelRegistry } from "../../src/store/index.js";
+import { FileStore, ModelRegistry, StoreError } from "../../src/store/index.js";
 import { REFERENCE, REFERENCE_FILESTORE } from "../fixtures/mlflow-reference.js";
-import { MLFLOW_EXPERIMENT_ID, parseAsMlflow, readText, readYamlFile, sleep, topLevelKeys, useTempDir } from "./helpers.js";
+import { MLFLOW_EXPERIMENT_ID, expectRejects, parseAsMlflow, readText, readYamlFile, sleep, topLevelKeys, useTempDir } from "./helpers.js";
 
 const tmp = useTempDir("pipeserve-layout-");
 const storeRoot = (): string => join(tmp(), "mlruns");
@@ -320,6 +320,19 @@ describe("LoggedModel files (MLflow 3)", () => {
     const ready = await readYamlFile(dir, "meta.yaml");
     expect(topLevelKeys(ready.raw)).toEqual(LOGGED_MODEL_KEYS);
     expect(ready.raw).toMatch(/^status: 2$/m);
+  });
+
+  it("finds a LoggedModel's files at its artifact_location, and refuses one that is not a local folder", async () => {
+    const store = await FileStore.open(storeRoot());
+    const model = await store.createLoggedModel("0");
+    expect(await store.loggedModelArtifactDir(model.modelId)).toBe(join(storeRoot(), "0", "models", model.modelId, "artifacts"));
+    const meta = join(storeRoot(), "0", "models", model.modelId, "meta.yaml");
+    await writeFile(meta, (await readText(meta)).replace(/^artifact_location: .*$/m, "artifact_location: s3://bucket/models/x/artifacts"));
+    await expectRejects(
+      store.loggedModelArtifactDir(model.modelId),
+      StoreError,
+      "keeps its files at s3://bucket/models/x/artifacts, which is not a local folder",
+    );
   });
 
   it("writes model metric lines with the run id as a 4th column, and the run's outputs link as the reference's", async () => {
