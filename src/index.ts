@@ -146,6 +146,11 @@ export {
   type MetricPoint,
   type RegisteredModel,
   type ModelVersion,
+  type LoggedModel,
+  type LoggedModelMetric,
+  type LoggedModelStatus,
+  type RunModelOutput,
+  type CreateLoggedModelOptions,
 } from "./store/index.js";
 
 // Loading models and predicting.

@@ -30,7 +30,7 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
       });
       if (o["json"]) return print(JSON.stringify(result, null, 2));
       print(`Run ${result.runId} finished.`);
-      if (result.modelUri) print(`Model: ${result.modelUri}`);
+      if (result.modelUri) print(`Model: ${result.modelUri}${result.modelId ? ` (LoggedModel models:/${result.modelId})` : ""}`);
       if (result.registeredVersion) print(`Registered: models:/${result.registeredVersion.name}/${result.registeredVersion.version}`);
     });
 }
@@ -49,7 +49,7 @@ function registerModelifyCommand(program: Command, io: CliIo): void {
     .addOption(new Option("--input-type <type>", "the form the request's data reaches the pipeline in").choices([...INPUT_TYPES]).default("dataframe"))
     .option("--row-wise", "each output row depends on its input row alone: predict files in chunks, batch small concurrent requests", false)
     .option("--registered-model-name <name>", "register the model under this name")
-    .option("--artifact-path <path>", "folder under the run's artifacts", "model")
+    .option("--artifact-path <path>", "the logged model's name: runs:/<run_id>/<name> reaches it", "model")
     .option("--experiment <name>", "experiment for a new run", "Default")
     .addOption(jsonOption())
     .addOption(trackingOption())
@@ -68,7 +68,7 @@ function registerModelifyCommand(program: Command, io: CliIo): void {
         ...(o["registeredModelName"] ? { registeredModelName: o["registeredModelName"] as string } : {}),
       });
       if (o["json"]) return print(JSON.stringify(result, null, 2));
-      print(`Model: ${result.modelUri}`);
+      print(`Model: ${result.modelUri} (LoggedModel models:/${result.modelId})`);
       if (result.registeredVersion) print(`Registered: models:/${result.registeredVersion.name}/${result.registeredVersion.version}`);
     });
 }

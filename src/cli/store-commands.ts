@@ -62,6 +62,13 @@ export async function runsShow(runId: string, options: { trackingUri: string; js
     "Tags:",
     ...Object.entries(run.tags).map(([k, v]) => `  ${k} = ${v}`),
   ];
+  if (run.outputs.length > 0) {
+    lines.push("Logged models:");
+    for (const output of run.outputs) {
+      const model = await store.getLoggedModel(output.modelId).catch(() => undefined);
+      lines.push(`  models:/${output.modelId}${model ? ` (${model.name}, ${model.status})` : " (not in this store)"}`);
+    }
+  }
   print(lines.join("\n"));
 }
 
@@ -116,6 +123,7 @@ export async function inspect(uri: string, options: { trackingUri: string; json:
       uri,
       dir: resolved.dir,
       run_id: mlmodel.run_id ?? null,
+      model_id: mlmodel.model_id ?? resolved.modelId ?? null,
       model_uuid: mlmodel.model_uuid ?? null,
       created: mlmodel.utc_time_created ?? null,
       flavor,
@@ -143,6 +151,7 @@ export async function inspect(uri: string, options: { trackingUri: string; json:
         `Model ${uri}`,
         `  folder  ${resolved.dir}`,
         `  run     ${mlmodel.run_id ?? "-"}   uuid ${mlmodel.model_uuid ?? "-"}   created ${String(mlmodel.utc_time_created ?? "-")}`,
+        ...((mlmodel.model_id ?? resolved.modelId) ? [`  logged  models:/${mlmodel.model_id ?? resolved.modelId} (MLflow 3 LoggedModel)`] : []),
         `  input   "${flavor.input_name}" (${flavor.input_type}) → output "${flavor.output_name}"; runner ${flavor.runner}; row-wise ${flavor.row_wise}; copy mode ${JSON.stringify(flavor.copy_mode)}`,
         "Inputs:",
         ...(signature ? cols(signature.inputs) : ["  (no signature)"]),
@@ -279,7 +288,7 @@ function registerRunsCommands(program: Command, io: CliIo): void {
     );
   runs
     .command("show <run-id>")
-    .description("Show a run's params, metrics and tags.")
+    .description("Show a run's params, metrics, tags and logged models.")
     .addOption(jsonOption())
     .addOption(trackingOption())
     .action((runId: string, o: Record<string, unknown>) => runsShow(runId, { json: o["json"] as boolean, trackingUri: tracking(io, o) }, print));

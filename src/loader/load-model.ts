@@ -135,6 +135,7 @@ function modelMetadata(mlmodel: MLmodel, flavor: PipeserveFlavor, resolved: Reso
   return {
     ...(mlmodel.run_id !== undefined ? { runId: mlmodel.run_id } : resolved.runId ? { runId: resolved.runId } : {}),
     ...(mlmodel.model_uuid !== undefined ? { modelUuid: mlmodel.model_uuid } : {}),
+    ...(typeof mlmodel.model_id === "string" ? { modelId: mlmodel.model_id } : resolved.modelId ? { modelId: resolved.modelId } : {}),
     ...(created !== undefined ? { utcTimeCreated: created instanceof Date ? created.toISOString() : created } : {}),
     ...(mlmodel.artifact_path !== undefined ? { artifactPath: mlmodel.artifact_path } : {}),
     ...(resolved.registeredName !== undefined ? { registeredName: resolved.registeredName } : {}),

@@ -34,6 +34,7 @@ export const PipeserveFlavorSchema = z.looseObject({
 export const MLmodelSchema = z.looseObject({
   artifact_path: z.string().optional(),
   flavors: z.record(z.string(), z.unknown()),
+  model_id: z.string().nullable().optional(),
   model_size_bytes: z.number().optional(),
   model_uuid: z.string().optional(),
   run_id: z.string().optional(),

@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FileStore, ModelRegistry, PIPELINE_SHA256_TAG, extractModelArchive, resolveTrackingUri } from "../store/index.js";
+import { FileStore, LOGGED_MODEL_ID, ModelRegistry, NotFoundError, PIPELINE_SHA256_TAG, extractModelArchive, resolveTrackingUri } from "../store/index.js";
 import { ModelLoadError } from "./errors.js";
 
 /** Where a model URI led. */
@@ -13,6 +13,8 @@ export interface ResolvedModel {
   registeredName?: string;
   version?: number;
   runId?: string;
+  /** The MLflow 3 LoggedModel the directory belongs to (`models:/<model_id>`), when it is one. */
+  modelId?: string;
   /** For a registered version: the sha256 of `pipeline.json` its registry tag records, when it has one. */
   registeredPipelineSha256?: string;
   /** Removes what resolving created (an extracted archive). */
@@ -47,6 +49,18 @@ async function checkDir(dir: string, uri: string): Promise<string> {
   throw new ModelLoadError(`${uri} resolves to ${dir}, which is not a model directory (it does not exist).`, { code: "MODEL_NOT_FOUND" });
 }
 
+async function isDir(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+/**
+ * `runs:/<run_id>/<path>`: the run's artifacts at `<path>` (a model logged as run artifacts, as
+ * MLflow 2 and older pipeserve did); failing that, as MLflow 3 reads it, the LoggedModel that the
+ * run logged under the name `<path>`'s first part, and the rest of `<path>` inside its files.
+ */
 const resolveRun: Resolver = async (uri, options) => {
   const m = /^runs:\/+([^/]+)\/(.+)$/.exec(uri);
   if (!m)
@@ -56,16 +70,72 @@ const resolveRun: Resolver = async (uri, options) => {
   const subpath = safeSubpath(path, uri);
   const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
   const dir = join(await store.artifactDir(runId), subpath);
+  if (!(await isDir(dir))) {
+    const [name, ...rest] = subpath.split(/[/\\]/) as [string, ...string[]];
+    const logged = await store.findRunLoggedModel(runId, name);
+    if (logged) {
+      const modelDir = join(await store.loggedModelArtifactDir(logged.modelId), ...rest);
+      return { dir: await checkDir(modelDir, uri), uri, runId, modelId: logged.modelId, cleanup: noCleanup };
+    }
+  }
   return { dir: await checkDir(dir, uri), uri, runId, cleanup: noCleanup };
 };
 
+/** `models:/<model_id>`: an MLflow 3 LoggedModel's files (`<experiment>/models/<model_id>/artifacts`). */
+async function resolveLoggedModel(uri: string, modelId: string, options: ResolveOptions): Promise<ResolvedModel> {
+  const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  const model = await store.getLoggedModel(modelId);
+  const dir = await store.loggedModelArtifactDir(modelId);
+  return { dir: await checkDir(dir, uri), uri, modelId, ...(model.sourceRunId ? { runId: model.sourceRunId } : {}), cleanup: noCleanup };
+}
+
+/** The id in `models:/<model_id>`, MLflow 3's URI of a LoggedModel (a registered model always has a version or alias after its name). */
+function loggedModelIdOf(uri: string): string | undefined {
+  const m = /^models:\/+([^/@]+)\/?$/.exec(uri);
+  return m && LOGGED_MODEL_ID.test(m[1] as string) ? m[1] : undefined;
+}
+
+/**
+ * Where a registered version's files are: its `source` (a run, a path or `file://` URI, or, as
+ * `mlflow.register_model` records it, `models:/<model_id>`); for a LoggedModel missing from this
+ * tracking store, the version's `storage_location` when it is a local folder.
+ */
+async function resolveVersionSource(
+  mv: { version: number; source: string; storageLocation?: string },
+  name: string,
+  options: ResolveOptions,
+): Promise<ResolvedModel> {
+  const modelId = loggedModelIdOf(mv.source);
+  if (modelId !== undefined) {
+    try {
+      return await resolveLoggedModel(mv.source, modelId, options);
+    } catch (error) {
+      const location = mv.storageLocation;
+      if (!(error instanceof NotFoundError) || !location?.startsWith("file:")) throw error;
+      return { ...(await resolvePath(location, options)), modelId };
+    }
+  }
+  if (mv.source.startsWith("models:")) {
+    throw new ModelLoadError(
+      `Version ${mv.version} of "${name}" points at another registered model (${mv.source}); point it at a run, a LoggedModel (models:/m-<id>) or a folder.`,
+      { code: "INVALID_URI" },
+    );
+  }
+  return resolveModelUri(mv.source, options);
+}
+
 const resolveRegistered: Resolver = async (uri, options) => {
+  const loggedModelId = loggedModelIdOf(uri);
+  if (loggedModelId !== undefined) return resolveLoggedModel(uri, loggedModelId, options);
   // NB: a version is a whole number from 1 or "latest"; stages (models:/<name>/Production) are not supported.
   const m = /^models:\/+([^/@]+)(?:\/([1-9]\d*|latest)|@([^/]+))\/?$/.exec(uri);
   if (!m) {
-    throw new ModelLoadError(`Invalid model URI ${JSON.stringify(uri)}: write models:/<name>/<version>, models:/<name>/latest or models:/<name>@<alias>.`, {
-      code: "INVALID_URI",
-    });
+    throw new ModelLoadError(
+      `Invalid model URI ${JSON.stringify(uri)}: write models:/<name>/<version>, models:/<name>/latest, models:/<name>@<alias> or models:/<model_id> (an MLflow 3 LoggedModel, m-<32 hex>).`,
+      {
+        code: "INVALID_URI",
+      },
+    );
   }
   const [, name, version, alias] = m as unknown as [string, string, string | undefined, string | undefined];
   const root = resolveTrackingUri(options.trackingUri);
@@ -76,11 +146,7 @@ const resolveRegistered: Resolver = async (uri, options) => {
       : version === "latest"
         ? await registry.getLatestVersion(name)
         : await registry.getVersion(name, version as string);
-  const target = mv.source.startsWith("models:") ? undefined : await resolveModelUri(mv.source, options);
-  if (!target)
-    throw new ModelLoadError(`Version ${mv.version} of "${name}" points at another registered model (${mv.source}); point it at a run or a folder.`, {
-      code: "INVALID_URI",
-    });
+  const target = await resolveVersionSource(mv, name, options);
   const digest = mv.tags[PIPELINE_SHA256_TAG];
   return {
     ...target,
@@ -119,8 +185,10 @@ const SCHEMES: ReadonlyMap<string, Resolver> = new Map([
 ]);
 
 /**
- * Finds the model directory a URI names: `runs:/<run_id>/<path>`, `models:/<name>/<version>`,
- * `models:/<name>/latest`, `models:/<name>@<alias>`, a path or `file://` URL, or a `.tar.gz`
+ * Finds the model directory a URI names: `runs:/<run_id>/<path>` (the run's artifacts, or the
+ * MLflow 3 LoggedModel the run logged under that name), `models:/<name>/<version>`,
+ * `models:/<name>/latest`, `models:/<name>@<alias>`, `models:/<model_id>` (an MLflow 3
+ * LoggedModel), a path or `file://` URL, or a `.tar.gz`
  * made by `pipeserve export` (extracted safely into a private temp folder).
  * @throws ModelLoadError or the store's NotFoundError, naming what exists nearby.
  */

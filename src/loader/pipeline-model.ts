@@ -81,6 +81,8 @@ export interface PreparedInput {
 export interface ModelMetadata {
   runId?: string;
   modelUuid?: string;
+  /** The MLflow 3 LoggedModel (`models:/<model_id>`) the model was logged as, if it was. */
+  modelId?: string;
   utcTimeCreated?: string;
   artifactPath?: string;
   registeredName?: string;

@@ -7,9 +7,16 @@ import { toJsonValue, type ColumnTable, type MlflowSignature } from "../tabular/
 import { pipeserveVersion, type NodeIO } from "../runtime/index.js";
 import { PackagingError } from "./errors.js";
 import type { BundleResult } from "./bundle.js";
+import { markDoubleColumns, markDoubleParams, stringifyExample } from "./example-json.js";
 
 /** The pipeserve flavor's format version, written in MLmodel and pipeline.json. */
 export const FORMAT_VERSION = 1;
+
+/**
+ * The MLflow release whose model format and store layout pipeserve writes, recorded as MLmodel's
+ * `mlflow_version` (MLflow records the version that saved a model there).
+ */
+export const MLFLOW_FORMAT_VERSION = "3.6.0";
 
 export interface ModelArtifact {
   /** The file training wrote. */
@@ -36,6 +43,11 @@ export interface ModelContents {
   exampleParams?: Readonly<Record<string, unknown>> | undefined;
   runId?: string | undefined;
   artifactPath?: string | undefined;
+  /**
+   * The MLflow 3 LoggedModel the model is written for: MLmodel gets its `model_id` (also as
+   * `model_uuid`) and, as `artifact_path`, its artifact location, as MLflow 3's `log_model` writes.
+   */
+  loggedModel?: { modelId: string; artifactLocation: string } | undefined;
 }
 
 async function sha256File(path: string): Promise<{ sha256: string; bytes: number }> {
@@ -118,14 +130,21 @@ export async function writeModel(target: string, contents: ModelContents): Promi
     await writeFile(join(tmp, "environment.json"), JSON.stringify({ node: ">=20", packages: contents.bundle.packages }, null, 2) + "\n");
     let exampleInfo: Record<string, string> | undefined;
     if (contents.inputExample && contents.inputExample.numRows > 0) {
-      const split = exampleSplit(contents.inputExample);
-      await writeFile(join(tmp, "input_example.json"), JSON.stringify(split));
+      // NB: whole values of double columns and params are written 17.0, as MLflow writes them from pandas.
+      const split = markDoubleColumns(exampleSplit(contents.inputExample), contents.signature);
+      await writeFile(join(tmp, "input_example.json"), stringifyExample(split));
       const serving: Record<string, unknown> = { dataframe_split: split };
-      if (contents.exampleParams && Object.keys(contents.exampleParams).length > 0) serving["params"] = toJsonValue(contents.exampleParams);
-      await writeFile(join(tmp, "serving_input_example.json"), JSON.stringify(serving, null, 2));
+      if (contents.exampleParams && Object.keys(contents.exampleParams).length > 0)
+        serving["params"] = markDoubleParams(toJsonValue(contents.exampleParams) as Record<string, unknown>, contents.signature);
+      await writeFile(join(tmp, "serving_input_example.json"), stringifyExample(serving, 2));
       exampleInfo = { artifact_path: "input_example.json", pandas_orient: "split", serving_input_path: "serving_input_example.json", type: "dataframe" };
     }
     const mlmodel: Record<string, unknown> = {
+      // The fields MLflow 3 writes in every MLmodel (the reference's, test/fixtures/mlflow-reference).
+      is_signature_from_type_hint: false,
+      mlflow_version: MLFLOW_FORMAT_VERSION,
+      prompts: null,
+      type_hint_from_example: false,
       flavors: {
         pipeserve: {
           code: codePath,
@@ -146,6 +165,11 @@ export async function writeModel(target: string, contents: ModelContents): Promi
       utc_time_created: utcTimeCreated(),
     };
     if (contents.artifactPath !== undefined && contents.runId !== undefined) mlmodel["artifact_path"] = contents.artifactPath;
+    if (contents.loggedModel) {
+      mlmodel["artifact_path"] = contents.loggedModel.artifactLocation;
+      mlmodel["model_id"] = contents.loggedModel.modelId;
+      mlmodel["model_uuid"] = contents.loggedModel.modelId;
+    }
     if (contents.runId !== undefined) mlmodel["run_id"] = contents.runId;
     if (exampleInfo) mlmodel["saved_input_example_info"] = exampleInfo;
     if (contents.signature)

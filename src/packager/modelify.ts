@@ -1,11 +1,10 @@
-import { join } from "node:path";
 import { DEFAULT_RUNNER, isParameterInput, parseCopyModeSpec, type CopyModeSpec } from "../runtime/index.js";
-import { FileStore, ModelRegistry, resolveTrackingUri } from "../store/index.js";
+import { FileStore, resolveTrackingUri } from "../store/index.js";
 import type { InputType } from "../tabular/index.js";
 import { PackagingError } from "./errors.js";
+import { checkModelName, logModelInRun, registerLoggedModel } from "./logged-model.js";
 import { packageModel, type InferenceSpec } from "./package-model.js";
 import { getPipeline, loadProject, projectCatalog } from "./project.js";
-import { registryTags } from "./registry-tags.js";
 import { removeStaleModelPartials } from "./stale-partials.js";
 
 export interface ModelifyOptions {
@@ -30,7 +29,10 @@ export interface ModelifyOptions {
  * Packages an inference pipeline from artifacts that already exist (kedro-mlflow's `modelify`):
  * every input other than `inputName` and params must be a file dataset in the catalog.
  */
-export async function modelify(options: ModelifyOptions): Promise<{ runId: string; modelUri: string; registeredVersion?: { name: string; version: number } }> {
+export async function modelify(
+  options: ModelifyOptions,
+): Promise<{ runId: string; modelUri: string; modelId: string; registeredVersion?: { name: string; version: number } }> {
+  const artifactPath = checkModelName(options.artifactPath ?? "model", "--artifact-path");
   const project = await loadProject(options.projectDir);
   const inference = getPipeline(project, options.pipelineName);
   const inputs = inference.inputs();
@@ -68,21 +70,24 @@ export async function modelify(options: ModelifyOptions): Promise<{ runId: strin
         tags: { "pipeserve.modelify": options.pipelineName },
       })
     ).runId;
-  const artifactPath = options.artifactPath ?? "model";
   const exampleData = catalog.has(options.inputName) ? await catalog.load(options.inputName).catch(() => undefined) : undefined;
+  let logged: Awaited<ReturnType<typeof logModelInRun>>;
   try {
-    await packageModel({
-      ml: spec,
-      pipelinesFile: project.pipelinesFile,
-      pipelineName: options.pipelineName,
-      catalog,
-      params: project.parameters,
-      exampleData,
-      target: join(await store.artifactDir(runId), artifactPath),
-      floatParams: project.floatParams,
-      runId,
-      artifactPath,
-    });
+    logged = await logModelInRun(store, runId, artifactPath, (target, loggedModel) =>
+      packageModel({
+        ml: spec,
+        pipelinesFile: project.pipelinesFile,
+        pipelineName: options.pipelineName,
+        catalog,
+        params: project.parameters,
+        exampleData,
+        target,
+        floatParams: project.floatParams,
+        runId,
+        artifactPath,
+        loggedModel,
+      }),
+    );
   } catch (error) {
     if (!options.runId) await store.endRun(runId, "FAILED").catch(() => undefined);
     throw error;
@@ -90,13 +95,8 @@ export async function modelify(options: ModelifyOptions): Promise<{ runId: strin
   if (!options.runId) await store.endRun(runId, "FINISHED");
   const modelUri = `runs:/${runId}/${artifactPath}`;
   if (options.registeredModelName) {
-    const modelDir = join(await store.artifactDir(runId), artifactPath);
-    const mv = await new ModelRegistry(store.root).createVersion(options.registeredModelName, modelUri, {
-      runId,
-      storageLocation: modelDir,
-      tags: await registryTags(modelDir),
-    });
-    return { runId, modelUri, registeredVersion: { name: options.registeredModelName, version: mv.version } };
+    const mv = await registerLoggedModel(store, options.registeredModelName, runId, logged);
+    return { runId, modelUri, modelId: logged.modelId, registeredVersion: { name: options.registeredModelName, version: mv.version } };
   }
-  return { runId, modelUri };
+  return { runId, modelUri, modelId: logged.modelId };
 }

@@ -36,6 +36,8 @@ export interface PackageModelOptions {
   floatParams?: ReadonlySet<string>;
   runId?: string;
   artifactPath?: string;
+  /** The MLflow 3 LoggedModel the model directory is written for (see `writeModel`). */
+  loggedModel?: { modelId: string; artifactLocation: string };
 }
 
 /** Rows of the input data looked at to infer input types and optional columns. */
@@ -140,5 +142,6 @@ export async function packageModel(options: PackageModelOptions): Promise<void> 
     exampleParams: signature?.params ? { ...parameters, runner: ml.runner } : undefined,
     runId: options.runId,
     artifactPath: options.artifactPath,
+    loggedModel: options.loggedModel,
   });
 }

@@ -41,7 +41,7 @@ export function isSignatureJson(value: SignatureJson | SignatureOverrides): valu
 }
 
 export interface LogModelOptions {
-  /** Folder under the run's artifacts; `model` by default. */
+  /** The name of the MLflow 3 LoggedModel the run logs (`runs:/<run_id>/<artifactPath>` reaches it); `model` by default. */
   artifactPath?: string;
   /** Registers a new version of this model after packaging. */
   registeredModelName?: string;

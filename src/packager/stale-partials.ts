@@ -19,9 +19,19 @@ async function sweepTree(dir: string, depth: number, removed: string[]): Promise
   }
 }
 
+/** Sweeps each LoggedModel folder (`<experiment>/models/<model_id>/`), where packaging assembles `.artifacts.….partial`. */
+async function sweepLoggedModels(store: FileStore, removed: string[]): Promise<void> {
+  for (const experiment of await store.listExperiments()) {
+    const models = join(store.root, experiment.experimentId, "models");
+    const entries = await readdir(models, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) if (entry.isDirectory()) await sweepTree(join(models, entry.name), MAX_DEPTH, removed).catch(() => undefined);
+  }
+}
+
 /**
  * Removes the temporary model folders (`.model.<writer>.<hex>.partial`, see util's partialPath)
- * that packaging or `import` left in runs' artifacts when they were killed (SIGKILL, a crash):
+ * that packaging or `import` left in runs' artifacts or in LoggedModels' folders (`.artifacts.….partial`)
+ * when they were killed (SIGKILL, a crash):
  * only those whose writing process is gone, so a packaging still under way elsewhere keeps its
  * folder. Called when `run`, `modelify` and `import` start: the commands that write model folders.
  * Best effort: it never fails the command. Returns the paths removed.
@@ -39,5 +49,6 @@ export async function removeStaleModelPartials(store: FileStore): Promise<string
     const artifacts = run.artifactUri.startsWith("file:") ? fileURLToPath(run.artifactUri) : run.artifactUri;
     await sweepTree(artifacts, 0, removed).catch(() => undefined);
   }
+  await sweepLoggedModels(store, removed).catch(() => undefined);
   return removed;
 }

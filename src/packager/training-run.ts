@@ -1,14 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { join } from "node:path";
 import { type DataCatalog, MetricsDataset, SequentialRunner, type Hooks, type Pipeline, type Runner } from "../runtime/index.js";
-import { FileStore, ModelRegistry, resolveTrackingUri } from "../store/index.js";
+import { FileStore, resolveTrackingUri } from "../store/index.js";
 import { bundlePipelines, type BundleResult } from "./bundle.js";
 import { PackagingError } from "./errors.js";
 import { packageModel } from "./package-model.js";
 import { applyParamOverrides, flattenParams } from "./params.js";
 import { PipelineML } from "./pipeline-ml.js";
+import { checkModelName, logModelInRun, registerLoggedModel } from "./logged-model.js";
 import { getPipeline, loadProject, projectCatalog, type Project } from "./project.js";
-import { registryTags } from "./registry-tags.js";
 import { RunCatalog } from "./run-catalog.js";
 import { removeStaleModelPartials } from "./stale-partials.js";
 
@@ -32,6 +31,8 @@ export interface RunProjectResult {
   experimentId: string;
   /** `runs:/<id>/<artifactPath>` when a model was packaged. */
   modelUri?: string;
+  /** The MLflow 3 LoggedModel the packaged model was logged as (`models:/<modelId>`). */
+  modelId?: string;
   registeredVersion?: { name: string; version: number };
 }
 
@@ -100,6 +101,7 @@ async function checkRun(options: RunProjectOptions) {
   const ml = selected instanceof PipelineML ? selected : undefined;
   let bundle: BundleResult | undefined;
   if (ml) {
+    checkModelName(ml.logModel.artifactPath ?? "model", "logModel.artifactPath");
     ml.checkCatalog(shared);
     // Bundled before training: code that will not package fails now, not after hours of training;
     // and the model carries the code that trained it, even if the files change meanwhile.
@@ -187,32 +189,37 @@ interface PackageInputs {
   floats: Set<string>;
 }
 
-/** Packages the inference pipeline into the run's artifacts, and registers a version if asked. */
-async function packageAndRegister(store: FileStore, runId: string, p: PackageInputs): Promise<Pick<RunProjectResult, "modelUri" | "registeredVersion">> {
+/**
+ * Packages the inference pipeline as the run's MLflow 3 LoggedModel (named after the artifact
+ * path; `runs:/<run_id>/<artifactPath>` reaches it), and registers a version if asked.
+ */
+async function packageAndRegister(
+  store: FileStore,
+  runId: string,
+  p: PackageInputs,
+): Promise<Pick<RunProjectResult, "modelUri" | "modelId" | "registeredVersion">> {
   const artifactPath = p.ml.logModel.artifactPath ?? "model";
-  const modelDir = join(await store.artifactDir(runId), artifactPath);
-  await packageModel({
-    ml: p.ml,
-    pipelinesFile: p.project.pipelinesFile,
-    pipelineName: p.options.pipelineName,
-    catalog: p.catalog,
-    params: p.params,
-    exampleData: p.exampleData,
-    target: modelDir,
-    ...(p.bundle ? { bundle: p.bundle } : {}),
-    floatParams: p.floats,
-    runId,
-    artifactPath,
-  });
-  const modelUri = `runs:/${runId}/${artifactPath}`;
+  const logged = await logModelInRun(store, runId, artifactPath, (target, loggedModel) =>
+    packageModel({
+      ml: p.ml,
+      pipelinesFile: p.project.pipelinesFile,
+      pipelineName: p.options.pipelineName,
+      catalog: p.catalog,
+      params: p.params,
+      exampleData: p.exampleData,
+      target,
+      ...(p.bundle ? { bundle: p.bundle } : {}),
+      floatParams: p.floats,
+      runId,
+      artifactPath,
+      loggedModel,
+    }),
+  );
+  const result = { modelUri: `runs:/${runId}/${artifactPath}`, modelId: logged.modelId };
   const registeredName = p.options.registeredModelName ?? p.ml.logModel.registeredModelName;
-  if (!registeredName) return { modelUri };
-  const mv = await new ModelRegistry(store.root).createVersion(registeredName, modelUri, {
-    runId,
-    storageLocation: modelDir,
-    tags: await registryTags(modelDir),
-  });
-  return { modelUri, registeredVersion: { name: registeredName, version: mv.version } };
+  if (!registeredName) return result;
+  const mv = await registerLoggedModel(store, registeredName, runId, logged);
+  return { ...result, registeredVersion: { name: registeredName, version: mv.version } };
 }
 
 /** Overrides written as decimals (`lr=0.10`). */

@@ -42,6 +42,7 @@ export function mlflowRoutes(route: AddRoute, { scorer, model, modelName, modelV
       uri: model.uri,
       run_id: model.metadata.runId ?? null,
       model_uuid: model.metadata.modelUuid ?? null,
+      model_id: model.metadata.modelId ?? null,
       utc_time_created: model.metadata.utcTimeCreated ?? null,
       pipeserve_version: version,
       flavor: model.metadata.flavor,

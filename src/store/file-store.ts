@@ -1,11 +1,26 @@
 import { randomInt, randomUUID } from "node:crypto";
 import { appendFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NotFoundError, StoreError } from "./errors.js";
 import { checkKey, isDirectory, isFile, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
 import { withLock } from "./lock.js";
+import {
+  LOGGED_MODEL_ID,
+  type LoggedModel,
+  type LoggedModelStatus,
+  type RunModelOutput,
+  checkLoggedModelName,
+  loggedModelMeta,
+  newLoggedModelId,
+  parseMetricValue,
+  readKeyFiles,
+  readLoggedModel,
+  readLoggedModelMeta,
+  readRunOutputs,
+  runOutputMeta,
+} from "./logged-model.js";
 import { toFileUri } from "./tracking-uri.js";
 
 /** MLflow's run status codes, as written in `meta.yaml`. */
@@ -19,6 +34,8 @@ export interface Experiment {
   lifecycleStage: string;
   creationTime: number;
   lastUpdateTime: number;
+  /** The experiment's tags (`<experiment>/tags/<key>`). */
+  tags: Record<string, string>;
 }
 
 export interface RunInfo {
@@ -45,12 +62,27 @@ export interface Run {
   /** The last point logged for each metric. */
   metrics: Record<string, MetricPoint>;
   tags: Record<string, string>;
+  /** The MLflow 3 LoggedModels the run logged (`outputs/<model_id>/meta.yaml`). */
+  outputs: RunModelOutput[];
+}
+
+/** What `createLoggedModel` records besides the experiment. */
+export interface CreateLoggedModelOptions {
+  /** The model's name: one path part, as MLflow 3 requires (`model` by default). */
+  name?: string;
+  sourceRunId?: string;
+  modelType?: string;
+  params?: Readonly<Record<string, string>>;
+  tags?: Readonly<Record<string, string>>;
 }
 
 const DEFAULT_EXPERIMENT_ID = "0";
 const RUN_ID = /^[0-9a-f]{32}$/;
 const EXPERIMENT_ID = /^\d+$/;
 const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
+/** NB: only writeAtomic's temp files (`.<key>.<12 hex>.tmp`) are skipped; MLflow allows keys that start with ".". */
+const isTempFile = (name: string): boolean => TEMP_FILE.test(name);
 
 function statusName(code: unknown): RunStatus {
   const entry = Object.entries(RUN_STATUS).find(([, v]) => v === code);
@@ -119,7 +151,7 @@ export class FileStore {
       lifecycle_stage: "active",
       name,
     });
-    return { experimentId: id, name, artifactLocation: toFileUri(dir), lifecycleStage: "active", creationTime: now, lastUpdateTime: now };
+    return { experimentId: id, name, artifactLocation: toFileUri(dir), lifecycleStage: "active", creationTime: now, lastUpdateTime: now, tags: {} };
   }
 
   /** Every active experiment. */
@@ -138,6 +170,7 @@ export class FileStore {
         lifecycleStage: String(m["lifecycle_stage"]),
         creationTime: Number(m["creation_time"]),
         lastUpdateTime: Number(m["last_update_time"]),
+        tags: await readKeyFiles(join(this.root, entry.name, "tags"), isTempFile),
       });
     }
     return out.sort((a, b) => a.creationTime - b.creationTime);
@@ -327,7 +360,7 @@ export class FileStore {
       );
       if (last) metrics[key] = last;
     }
-    return { info, params, metrics, tags };
+    return { info, params, metrics, tags, outputs: await readRunOutputs(dir) };
   }
 
   async getMetricHistory(runId: string, key: string): Promise<MetricPoint[]> {
@@ -338,7 +371,7 @@ export class FileStore {
       .filter((l) => l.trim() !== "")
       .map((line) => {
         const [t, v, s] = line.trim().split(/\s+/);
-        return { timestamp: Number(t), value: parseMetric(v), step: Number(s ?? 0) };
+        return { timestamp: Number(t), value: parseMetricValue(v), step: Number(s ?? 0) };
       });
   }
 
@@ -358,6 +391,158 @@ export class FileStore {
     }
     return out.sort((a, b) => b.startTime - a.startTime);
   }
+
+  // MLflow 3 LoggedModels: `<experiment>/models/<model_id>/` with meta.yaml, params/, metrics/, tags/, artifacts/.
+
+  #modelDirCache = new Map<string, string>();
+
+  /** The folder of a LoggedModel, found in whichever experiment holds it. */
+  async loggedModelDir(modelId: string): Promise<string> {
+    if (typeof modelId !== "string" || !LOGGED_MODEL_ID.test(modelId))
+      throw new NotFoundError(`"${modelId}" is not a LoggedModel id: MLflow 3 model ids are "m-" and 32 hexadecimal characters, as in models:/m-<id>.`);
+    const cached = this.#modelDirCache.get(modelId);
+    if (cached) return cached;
+    for (const entry of await readdir(this.root, { withFileTypes: true })) {
+      if (!entry.isDirectory() || !EXPERIMENT_ID.test(entry.name)) continue;
+      const dir = join(this.root, entry.name, "models", modelId);
+      if (await isFile(join(dir, "meta.yaml"))) {
+        this.#modelDirCache.set(modelId, dir);
+        return dir;
+      }
+    }
+    throw new NotFoundError(`LoggedModel "${modelId}" is not in the store at ${this.root}. A run's models are listed by \`pipeserve runs show <run_id>\`.`);
+  }
+
+  /** A LoggedModel with its params, tags and metric points. */
+  async getLoggedModel(modelId: string): Promise<LoggedModel> {
+    return readLoggedModel(await this.loggedModelDir(modelId), isTempFile);
+  }
+
+  /**
+   * The folder of a LoggedModel's files (its model directory), from its `artifact_location`.
+   * @throws StoreError when that location is not a local folder (an `s3://` one, say).
+   */
+  async loggedModelArtifactDir(modelId: string): Promise<string> {
+    const { artifactLocation } = await this.getLoggedModel(modelId);
+    if (artifactLocation.startsWith("file:")) return fileURLToPath(artifactLocation);
+    if (isAbsolute(artifactLocation)) return artifactLocation;
+    throw new StoreError(
+      `LoggedModel "${modelId}" keeps its files at ${artifactLocation}, which is not a local folder; pipeserve reads and writes models in local stores only.`,
+      { code: "INVALID_PARAMETER_VALUE" },
+    );
+  }
+
+  /** The LoggedModels of some experiments (all when none given), newest first. */
+  async searchLoggedModels(options: { experimentIds?: string[] } = {}): Promise<LoggedModel[]> {
+    const ids = options.experimentIds ?? (await this.listExperiments()).map((e) => e.experimentId);
+    const out: LoggedModel[] = [];
+    for (const id of ids) {
+      if (!EXPERIMENT_ID.test(id) || !(await isDirectory(join(this.root, id)))) throw new NotFoundError(`Experiment "${id}" does not exist.`);
+      const dir = join(this.root, id, "models");
+      if (!(await isDirectory(dir))) continue;
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        if (entry.isDirectory() && LOGGED_MODEL_ID.test(entry.name) && (await isFile(join(dir, entry.name, "meta.yaml")))) {
+          this.#modelDirCache.set(entry.name, join(dir, entry.name));
+          out.push(await readLoggedModel(join(dir, entry.name), isTempFile));
+        }
+      }
+    }
+    return out.sort((a, b) => b.creationTimestamp - a.creationTimestamp);
+  }
+
+  /**
+   * The LoggedModel named `name` that a run logged, as MLflow 3 finds it for `runs:/<run_id>/<name>`
+   * (a model of that name whose source run is this one; the newest READY one when there are
+   * several, so a packaging that failed does not hide the model that succeeded), or undefined.
+   * NB: the run's `outputs/` links are looked at first, then the metas of its experiment's models
+   * (a model created without a link); metric files are never read.
+   */
+  async findRunLoggedModel(runId: string, name: string): Promise<LoggedModel | undefined> {
+    const info = await this.getRunInfo(runId);
+    const linked = (await this.getRunOutputs(runId)).map((o) => o.modelId);
+    const dir = join(this.root, info.experimentId, "models");
+    const ids = [...linked, ...(await readdir(dir).catch(() => [] as string[])).filter((id) => !linked.includes(id))];
+    const found: Awaited<ReturnType<typeof readLoggedModelMeta>>[] = [];
+    for (const id of ids) {
+      if (!LOGGED_MODEL_ID.test(id) || !(await isFile(join(dir, id, "meta.yaml")))) continue;
+      const meta = await readLoggedModelMeta(join(dir, id));
+      if (meta.name === name && meta.sourceRunId === runId) found.push(meta);
+    }
+    const newest = found.sort((a, b) => b.creationTimestamp - a.creationTimestamp);
+    const best = newest.find((m) => m.status === "READY") ?? newest[0];
+    return best ? this.getLoggedModel(best.modelId) : undefined;
+  }
+
+  /**
+   * Creates a LoggedModel (status PENDING, no files yet) in an experiment, with its params and tags,
+   * as MLflow 3's `create_logged_model` does. Its files go to `loggedModelArtifactDir`; then
+   * `finalizeLoggedModel` marks it READY.
+   * @throws NotFoundError for an unknown experiment; StoreError for a name MLflow would refuse.
+   */
+  async createLoggedModel(experimentId: string, options: CreateLoggedModelOptions = {}): Promise<LoggedModel> {
+    const name = checkLoggedModelName(options.name ?? "model");
+    const experiment = await this.getExperiment(experimentId);
+    if (experiment.experimentId !== experimentId) throw new NotFoundError(`Experiment "${experimentId}" does not exist.`);
+    const modelId = newLoggedModelId();
+    const dir = join(this.root, experimentId, "models", modelId);
+    const now = Date.now();
+    const model: LoggedModel = {
+      modelId,
+      name,
+      experimentId,
+      sourceRunId: options.sourceRunId ?? null,
+      status: "PENDING",
+      statusMessage: null,
+      modelType: options.modelType ?? null,
+      artifactLocation: `${experiment.artifactLocation.replace(/\/+$/, "")}/models/${modelId}/artifacts`,
+      creationTimestamp: now,
+      lastUpdatedTimestamp: now,
+      params: { ...(options.params ?? {}) },
+      tags: { ...(options.tags ?? {}) },
+      metrics: [],
+    };
+    await Promise.all(["params", "metrics", "tags"].map((d) => mkdir(join(dir, d), { recursive: true })));
+    for (const [k, v] of Object.entries(model.params)) await writeAtomic(join(dir, "params", checkKey("param", k)), String(v));
+    for (const [k, v] of Object.entries(model.tags)) await writeAtomic(join(dir, "tags", checkKey("tag", k)), String(v));
+    // NB: meta.yaml last: a folder without it is not a model to readers.
+    await writeYaml(join(dir, "meta.yaml"), loggedModelMeta(model));
+    this.#modelDirCache.set(modelId, dir);
+    return model;
+  }
+
+  /** Sets a LoggedModel's final status (READY once its files are complete) and its last update time. */
+  async finalizeLoggedModel(modelId: string, status: Extract<LoggedModelStatus, "READY" | "FAILED">, statusMessage?: string): Promise<LoggedModel> {
+    const dir = await this.loggedModelDir(modelId);
+    const model = { ...(await readLoggedModel(dir, isTempFile)), status, lastUpdatedTimestamp: Date.now() };
+    if (statusMessage !== undefined) model.statusMessage = statusMessage;
+    await writeYaml(join(dir, "meta.yaml"), loggedModelMeta(model));
+    return model;
+  }
+
+  async setLoggedModelTag(modelId: string, key: string, value: string): Promise<void> {
+    checkKey("tag", key);
+    await writeAtomic(join(await this.loggedModelDir(modelId), "tags", key), String(value));
+  }
+
+  /** Appends a point to a LoggedModel's metric: `<timestamp_ms> <value> <step> <run_id>`, as MLflow 3 writes it. */
+  async logLoggedModelMetric(modelId: string, key: string, point: { value: number; timestamp: number; step: number; runId?: string }): Promise<void> {
+    checkKey("metric", key);
+    const path = join(await this.loggedModelDir(modelId), "metrics", key);
+    await mkdir(join(path, ".."), { recursive: true });
+    const runId = point.runId === undefined ? "" : ` ${point.runId}`;
+    await appendFile(path, `${Math.trunc(point.timestamp)} ${formatMetric(point.value)} ${Math.trunc(point.step)}${runId}\n`);
+  }
+
+  /** Links a run to a model it logged (`outputs/<model_id>/meta.yaml`), as MLflow 3's `log_outputs` does. */
+  async logRunOutput(runId: string, output: RunModelOutput): Promise<void> {
+    if (!LOGGED_MODEL_ID.test(output.modelId)) throw new StoreError(`"${output.modelId}" is not a LoggedModel id.`, { code: "INVALID_PARAMETER_VALUE" });
+    await writeYaml(join(await this.runDir(runId), "outputs", output.modelId, "meta.yaml"), runOutputMeta(output));
+  }
+
+  /** The LoggedModels a run logged, by its `outputs/` links. */
+  async getRunOutputs(runId: string): Promise<RunModelOutput[]> {
+    return readRunOutputs(await this.runDir(runId));
+  }
 }
 
 function safeUser(): string {
@@ -366,14 +551,6 @@ function safeUser(): string {
   } catch {
     return "unknown";
   }
-}
-
-/** A metric value as Python writes it: `Number` does not read `inf`, `-inf` or `nan`. */
-function parseMetric(text: string | undefined): number {
-  const lower = text?.toLowerCase();
-  if (lower === "inf" || lower === "+inf" || lower === "infinity") return Infinity;
-  if (lower === "-inf" || lower === "-infinity") return -Infinity;
-  return Number(text);
 }
 
 /** Metric values as MLflow writes them (Python's float repr: `1.0`, `0.97`, `inf`). */

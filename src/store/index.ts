@@ -1,12 +1,31 @@
 /**
  * @module store
- * The tracking store (`mlruns/`, MLflow's FileStore layout) and the model registry
- * (`mlruns/models/`), written atomically so several processes can share one store and MLflow's
- * own UI can browse it. Imports no other part of pipeserve.
+ * The tracking store (`mlruns/`, MLflow's FileStore layout, with MLflow 3's LoggedModels under
+ * `<experiment>/models/`) and the model registry (`mlruns/models/`), written atomically so
+ * several processes can share one store and MLflow's own UI can browse it. Imports no other part
+ * of pipeserve.
  */
 export { StoreError, NotFoundError } from "./errors.js";
 export { resolveTrackingUri, toFileUri } from "./tracking-uri.js";
-export { FileStore, RUN_STATUS, type RunStatus, type Experiment, type RunInfo, type Run, type MetricPoint } from "./file-store.js";
+export {
+  FileStore,
+  RUN_STATUS,
+  type RunStatus,
+  type Experiment,
+  type RunInfo,
+  type Run,
+  type MetricPoint,
+  type CreateLoggedModelOptions,
+} from "./file-store.js";
+export {
+  LOGGED_MODEL_STATUS,
+  LOGGED_MODEL_ID,
+  checkLoggedModelName,
+  type LoggedModel,
+  type LoggedModelStatus,
+  type LoggedModelMetric,
+  type RunModelOutput,
+} from "./logged-model.js";
 export {
   ModelRegistry,
   PIPELINE_SHA256_TAG,

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { userInfo } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { NotFoundError, StoreError } from "./errors.js";
 import { checkKey, isDirectory, isFile, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
 import { hostTag, ownerIsGone, withLock } from "./lock.js";
+import { toFileUri } from "./tracking-uri.js";
 
 /**
  * The version tag that records the sha256 of a registered model's `pipeline.json` (which lists the
@@ -36,12 +37,19 @@ export interface ModelVersion {
   aliases: string[];
   /** The version's tags (`version-<n>/tags/<key>`), e.g. `PIPELINE_SHA256_TAG`. */
   tags: Record<string, string>;
+  /** The MLflow 3 LoggedModel the version is of (`model_id`), when it is one. */
+  modelId?: string;
+  /** Where the version's files are (`storage_location`): a `file://` URI, or the source as given. */
+  storageLocation?: string;
 }
 
 /** Options of `createVersion`. */
 export interface CreateVersionOptions {
   runId?: string;
+  /** Where the files are: a `file://` URI or an absolute path (written as a `file://` URI). */
   storageLocation?: string;
+  /** The MLflow 3 LoggedModel the source names (`models:/<model_id>`). */
+  modelId?: string;
   description?: string;
   /** Version tags, published with the version (never visible without them). */
   tags?: Readonly<Record<string, string>>;
@@ -88,23 +96,67 @@ function safeUser(): string {
   }
 }
 
-/** A version's meta.yaml, as MLflow's FileStore writes it. */
+/** A location as MLflow's FileStore records it: absolute paths become `file://` URIs; URIs stay as given. */
+function locationUri(location: string): string {
+  return isAbsolute(location) ? toFileUri(location) : location;
+}
+
+/**
+ * A version's meta.yaml, as MLflow 3.6's FileStore writes it: `null` where it has no value
+ * (description, run_link, status_message, model_id), `storage_location` a URI.
+ */
 function versionMeta(name: string, source: string, version: number, now: number, options: CreateVersionOptions): Record<string, unknown> {
   return {
     creation_timestamp: now,
     current_stage: "None",
-    description: options.description ?? "",
+    deployment_job_state: null,
+    description: options.description || null,
     last_updated_timestamp: now,
+    model_id: options.modelId ?? null,
     name,
-    run_id: options.runId ?? "",
-    run_link: "",
+    run_id: options.runId || null,
+    run_link: null,
     source,
     status: "READY",
-    status_message: "",
-    storage_location: options.storageLocation ?? source,
+    status_message: null,
+    storage_location: locationUri(options.storageLocation ?? source),
     user_id: safeUser(),
     version,
   };
+}
+
+/** A registered model's meta.yaml, as MLflow 3.6's FileStore writes it: aliases as `{alias: "version"}`. */
+function registeredModelMeta(meta: {
+  name: string;
+  description: string | null;
+  creationTimestamp: number;
+  lastUpdatedTimestamp: number;
+  aliases: Record<string, number>;
+}): Record<string, unknown> {
+  return {
+    aliases: Object.fromEntries(Object.entries(meta.aliases).map(([alias, version]) => [alias, String(version)])),
+    creation_timestamp: meta.creationTimestamp,
+    deployment_job_id: null,
+    deployment_job_state: null,
+    description: meta.description || null,
+    last_updated_timestamp: meta.lastUpdatedTimestamp,
+    name: meta.name,
+  };
+}
+
+/**
+ * The aliases a registered model's meta.yaml records: MLflow's `{alias: version}` mapping; the
+ * older pipeserve form (a list, always empty) has none.
+ */
+function metaAliases(value: unknown): Record<string, number> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return {};
+  const out: Record<string, number> = {};
+  for (const [alias, version] of Object.entries(value)) {
+    const n = Number(String(version).trim());
+    // NB: an alias becomes a file name: one that could not (e.g. "../x") is not an alias.
+    if (ALIAS.test(alias) && Number.isInteger(n) && n > 0) out[alias] = n;
+  }
+  return out;
 }
 
 /**
@@ -151,7 +203,7 @@ export class ModelRegistry {
       if (await isFile(join(dir, "meta.yaml"))) return;
       await mkdir(dir, { recursive: true });
       const now = Date.now();
-      await writeYaml(join(dir, "meta.yaml"), { aliases: [], creation_timestamp: now, description, last_updated_timestamp: now, name });
+      await writeYaml(join(dir, "meta.yaml"), registeredModelMeta({ name, description, creationTimestamp: now, lastUpdatedTimestamp: now, aliases: {} }));
     });
   }
 
@@ -177,7 +229,7 @@ export class ModelRegistry {
       description: meta["description"] == null ? "" : String(meta["description"]),
       creationTimestamp: Number(meta["creation_timestamp"]),
       lastUpdatedTimestamp: Number(meta["last_updated_timestamp"]),
-      aliases: await this.#aliases(name),
+      aliases: await this.#aliases(name, meta),
       tags: await this.#readKeyFiles(join(dir, "tags")),
       latestVersion: versions.at(-1),
     };
@@ -202,8 +254,14 @@ export class ModelRegistry {
     return out;
   }
 
-  async #aliases(name: string): Promise<Record<string, number>> {
-    const raw = await this.#readKeyFiles(join(this.#modelDir(name), "aliases"));
+  /**
+   * The model's aliases. NB: the `aliases/<alias>` files are what MLflow reads (meta.yaml's mapping
+   * is a copy it rewrites beside them); the mapping counts only in a store that has no such folder.
+   */
+  async #aliases(name: string, meta?: Record<string, unknown>): Promise<Record<string, number>> {
+    const dir = join(this.#modelDir(name), "aliases");
+    if (!(await isDirectory(dir))) return metaAliases((meta ?? (await readYaml(join(this.#modelDir(name), "meta.yaml"))))["aliases"]);
+    const raw = await this.#readKeyFiles(dir);
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v.trim())]));
   }
 
@@ -250,12 +308,22 @@ export class ModelRegistry {
     }
   }
 
+  /** Rewrites the model's meta.yaml in MLflow's form, with this update time and the aliases as they are now. */
   async #touch(name: string, when: number): Promise<void> {
     await withLock(join(this.root, "..", `.model-${name}.lock`), async () => {
       const path = join(this.#modelDir(name), "meta.yaml");
       const meta = await readYaml(path);
-      meta["last_updated_timestamp"] = when;
-      await writeYaml(path, meta);
+      const aliases = await this.#aliases(name, meta);
+      await writeYaml(path, {
+        ...meta,
+        ...registeredModelMeta({
+          name: String(meta["name"] ?? name),
+          description: meta["description"] == null ? null : String(meta["description"]),
+          creationTimestamp: Number(meta["creation_timestamp"]),
+          lastUpdatedTimestamp: when,
+          aliases,
+        }),
+      });
     });
   }
 
@@ -288,6 +356,8 @@ export class ModelRegistry {
       description: m["description"] == null ? "" : String(m["description"]),
       aliases,
       tags: await this.#readKeyFiles(join(this.#modelDir(name), `version-${n}`, "tags")),
+      ...(m["model_id"] == null ? {} : { modelId: String(m["model_id"]) }),
+      ...(m["storage_location"] == null ? {} : { storageLocation: String(m["storage_location"]) }),
     };
   }
 
@@ -304,10 +374,18 @@ export class ModelRegistry {
     return this.getVersion(name, model.latestVersion);
   }
 
+  /** Writes the `aliases/` files of a store that records its aliases only in meta.yaml, before the files become what counts. */
+  async #materializeAliases(name: string): Promise<void> {
+    const dir = join(this.#modelDir(name), "aliases");
+    if (await isDirectory(dir)) return;
+    for (const [alias, version] of Object.entries(await this.#aliases(name))) await writeAtomic(join(dir, alias), String(version));
+  }
+
   /** Points an alias at a version (like MLflow's `set_registered_model_alias`). */
   async setAlias(name: string, alias: string, version: number | string): Promise<ModelVersion> {
     checkAlias(alias);
     const mv = await this.getVersion(name, version);
+    await this.#materializeAliases(name);
     await writeAtomic(join(this.#modelDir(name), "aliases", alias), String(mv.version));
     await this.#touch(name, Date.now());
     return this.getVersion(name, mv.version);
@@ -316,7 +394,9 @@ export class ModelRegistry {
   async deleteAlias(name: string, alias: string): Promise<void> {
     checkAlias(alias);
     await this.getModel(name);
+    await this.#materializeAliases(name);
     await rm(join(this.#modelDir(name), "aliases", alias), { force: true });
+    await this.#touch(name, Date.now());
   }
 
   /** The version an alias points at. */

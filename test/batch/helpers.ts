@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect } from "vitest";
 import { FileStore, decodeTable, readTableFile, runProject, tableFromRecords, tableToRecords, writeTableFile, type ColumnTable } from "../../src/index.js";
 import { toJsonValue } from "../../src/tabular/index.js";
 import { finished, runMain, spawnBin } from "../fixtures/cli.js";
+import { loggedModelDir } from "../fixtures/model-dir.js";
 
 export { BIN, ensureBuilt, useBuiltBin } from "../fixtures/cli.js";
 
@@ -56,7 +57,7 @@ export async function train(projectDir: string): Promise<TrainedModel> {
   const result = await runProject({ projectDir, pipelineName: "training", trackingUri: trackingDir });
   if (!result.modelUri) throw new Error(`${projectDir} packaged no model`);
   const store = await FileStore.open(trackingDir);
-  return { trackingDir, modelUri: result.modelUri, modelDir: join(await store.artifactDir(result.runId), "model") };
+  return { trackingDir, modelUri: result.modelUri, modelDir: await loggedModelDir(store.root, result.runId) };
 }
 
 /** Trains a fixture once for the calling file (in `beforeAll`); the getter works inside tests. */

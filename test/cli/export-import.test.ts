@@ -10,6 +10,7 @@ import { FileStore, ModelRegistry, loadModel, runProject, type ColumnTable } fro
 import { createModelArchive, extractModelArchive } from "../../src/store/index.js";
 import { HOSTILE_CASES, MODEL_LOOKALIKE, hostileSandbox, tarball, writeZeroBomb } from "../fixtures/hostile-archives.js";
 import { copyProject, fails, listFiles, ok, readYaml11, sha256Of, tempDir } from "./helpers.js";
+import { loggedModelDir } from "../fixtures/model-dir.js";
 
 let tracking: string;
 let runId: string;
@@ -20,7 +21,7 @@ beforeAll(async () => {
   tracking = await tempDir("pipeserve-tracking-");
   const result = await runProject({ projectDir: await copyProject("linear"), pipelineName: "training", trackingUri: tracking });
   runId = result.runId;
-  modelDir = join(await (await FileStore.open(tracking)).artifactDir(runId), "model");
+  modelDir = await loggedModelDir(tracking, runId);
   await new ModelRegistry(tracking).setAlias("linear-model", "champion", 1);
   archive = join(await tempDir("pipeserve-export-"), "out", "linear.tar.gz");
 }, 60_000);

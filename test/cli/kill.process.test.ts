@@ -1,8 +1,10 @@
 // A `pipeserve run` killed with SIGKILL in the middle of packaging leaves no visible half model:
-// the model is assembled under `artifacts/.model.<pid>-<machine>-<started>.<hex>.partial` and
-// renamed into `artifacts/model` only when complete, so after the kill `artifacts/model` is either
-// absent or complete; the next `run` (or `modelify`, `import`) removes the folder its killed
-// writer left, and leaves alone those whose writer still runs. The `slow-package` fixture writes a large artifact, so packaging takes long enough to
+// the model is the run's MLflow 3 LoggedModel, assembled under
+// `<experiment>/models/<model_id>/.artifacts.<pid>-<machine>-<started>.<hex>.partial` and renamed
+// into that LoggedModel's `artifacts/` only when complete, so after the kill `artifacts/` is either
+// absent (the LoggedModel stays PENDING) or complete; the next `run` (or `modelify`, `import`)
+// removes the folder its killed writer left, there or in runs' artifacts, and leaves alone those
+// whose writer still runs. The `slow-package` fixture writes a large artifact, so packaging takes long enough to
 // be caught while the .partial folder exists. The killed run is the built bin in a real process;
 // the checks after it run in-process.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -18,17 +20,15 @@ import { copyProject, fails, ok, readJson, sha256Of, spawnBin, tempDir, useBuilt
 
 useBuiltBin();
 
-const PARTIAL = /^\.model\.\d+-[0-9a-f]{6}-[0-9a-z]+\.[0-9a-f]{12}\.partial$/;
+const PARTIAL = /^\.artifacts\.\d+-[0-9a-f]{6}-[0-9a-z]+\.[0-9a-f]{12}\.partial$/;
 
-/** The first `.partial` folder under any run's artifacts in the Default experiment, if one exists now. */
-async function findPartial(tracking: string): Promise<{ runId: string; partial: string } | undefined> {
-  const exp = join(tracking, "0");
-  if (!existsSync(exp)) return undefined;
-  for (const runId of await readdir(exp)) {
-    const artifacts = join(exp, runId, "artifacts");
-    if (!existsSync(artifacts)) continue;
-    const partial = (await readdir(artifacts)).find((n) => PARTIAL.test(n));
-    if (partial) return { runId, partial };
+/** The first `.partial` folder in any LoggedModel's folder of the Default experiment, if one exists now. */
+async function findPartial(tracking: string): Promise<{ modelId: string; partial: string } | undefined> {
+  const models = join(tracking, "0", "models");
+  if (!existsSync(models)) return undefined;
+  for (const modelId of await readdir(models)) {
+    const partial = (await readdir(join(models, modelId)).catch(() => [])).find((n) => PARTIAL.test(n));
+    if (partial) return { modelId, partial };
   }
   return undefined;
 }
@@ -50,7 +50,7 @@ describe("SIGKILL while packaging", () => {
     let done = false;
     void exited.then(() => (done = true));
 
-    let caught: { runId: string; partial: string } | undefined;
+    let caught: { modelId: string; partial: string } | undefined;
     const deadline = Date.now() + 60_000;
     while (!done && Date.now() < deadline) {
       caught = await findPartial(tracking);
@@ -64,12 +64,14 @@ describe("SIGKILL while packaging", () => {
     const { signal } = await exited;
     expect(caught, `packaging finished before a .partial folder was seen (stderr: ${stderr})`).toBeDefined();
     expect(signal).toBe("SIGKILL");
-    const { runId, partial } = caught as { runId: string; partial: string };
-    expect(partial.startsWith(`.model.${child.pid}-`), `the partial names its writer: ${partial}`).toBe(true);
+    const { modelId, partial } = caught as { modelId: string; partial: string };
+    expect(partial.startsWith(`.artifacts.${child.pid}-`), `the partial names its writer: ${partial}`).toBe(true);
 
     const store = await FileStore.open(tracking);
-    const artifacts = await store.artifactDir(runId);
-    const modelDir = join(artifacts, "model");
+    const runId = (await store.getLoggedModel(modelId)).sourceRunId as string;
+    const loggedDir = join(tracking, "0", "models", modelId);
+    const modelDir = join(loggedDir, "artifacts");
+    expect(await readdir(await store.artifactDir(runId)), "the run's own artifacts stay empty").toEqual([]);
     if (existsSync(modelDir)) {
       // The rename won the race: then the model must be whole.
       const pipelineJson = await readJson(join(modelDir, "pipeline.json"));
@@ -77,9 +79,11 @@ describe("SIGKILL while packaging", () => {
       for (const a of Object.values<{ path: string; sha256: string }>(pipelineJson.artifacts)) expect(await sha256Of(join(modelDir, a.path))).toBe(a.sha256);
     } else {
       expect(
-        (await readdir(artifacts)).every((n) => PARTIAL.test(n)),
-        "only temp folders in the run's artifacts",
+        (await readdir(loggedDir)).filter((n) => n.startsWith(".")).every((n) => PARTIAL.test(n)),
+        "only temp folders beside the LoggedModel's meta.yaml",
       ).toBe(true);
+      // Killed before its files were whole: the LoggedModel never became READY.
+      expect((await store.getLoggedModel(modelId)).status).toBe("PENDING");
       await rejects(loadModel(`runs:/${runId}/model`, { trackingUri: tracking }), ModelLoadError, "not a model directory");
       await rejects(new ModelRegistry(tracking).getModel("slow-model"), NotFoundError, 'Registered model "slow-model" does not exist');
       await fails(["inspect", "-m", `runs:/${runId}/model`, "--tracking-uri", tracking], 1, ["which is not a model directory"]);
@@ -92,7 +96,7 @@ describe("SIGKILL while packaging", () => {
     expect(next.modelUri).toBe(`runs:/${next.runId}/model`);
     // …and removes the half model folder the killed run left: its writer is gone.
     expect(await findPartial(tracking)).toBeUndefined();
-    expect(existsSync(join(artifacts, partial))).toBe(false);
+    expect(existsSync(join(loggedDir, partial))).toBe(false);
     const model = await loadModel("models:/slow-model/latest", { trackingUri: tracking });
     try {
       expect(model.metadata.runId).toBe(next.runId);
@@ -113,7 +117,7 @@ async function idleProcess(): Promise<ChildProcess> {
   return child;
 }
 
-describe("half model folders left in runs' artifacts", () => {
+describe("half model folders left in runs' artifacts and LoggedModels' folders", () => {
   it.each([
     ["run", (project: string, tracking: string) => ["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking]],
     ["import", (_project: string, tracking: string, archive: string) => ["import", archive, "--tracking-uri", tracking]],
@@ -126,6 +130,7 @@ describe("half model folders left in runs' artifacts", () => {
       const archive = join(await tempDir("pipeserve-archive-"), "model.tar.gz");
       await ok(["export", "-m", first.modelUri, "-o", archive, "--tracking-uri", tracking]);
       const artifacts = await (await FileStore.open(tracking)).artifactDir(first.runId);
+      const loggedDir = join(tracking, "0", "models", first.modelId);
       const gone = await idleProcess();
       const goneTag = writerTag(gone.pid);
       gone.kill("SIGKILL");
@@ -135,13 +140,19 @@ describe("half model folders left in runs' artifacts", () => {
         const stale = `.model.${goneTag}.0123456789ab.partial`;
         const live = `.model.${writerTag(writer.pid)}.0123456789ab.partial`;
         const nested = join("nested", `.deep.${goneTag}.0123456789ab.partial`);
+        // Older stores' models sat in runs' artifacts (and `import` still writes there) …
         for (const name of [stale, live, nested]) {
           await mkdir(join(artifacts, name, "artifacts"), { recursive: true });
           await writeFile(join(artifacts, name, "artifacts", "model.json"), "{}");
         }
+        // … and packaging assembles a LoggedModel's files beside its meta.yaml.
+        const staleLogged = `.artifacts.${goneTag}.0123456789ab.partial`;
+        const liveLogged = `.artifacts.${writerTag(writer.pid)}.0123456789ab.partial`;
+        for (const name of [staleLogged, liveLogged]) await mkdir(join(loggedDir, name, "artifacts"), { recursive: true });
         await ok(args(project, tracking, archive));
-        expect((await readdir(artifacts)).sort()).toEqual([live, "model", "nested"]);
+        expect((await readdir(artifacts)).sort()).toEqual([live, "nested"]);
         expect(await readdir(join(artifacts, "nested"))).toEqual([]);
+        expect((await readdir(loggedDir)).sort()).toEqual([liveLogged, "artifacts", "meta.yaml", "metrics", "params", "tags"]);
       } finally {
         writer.kill("SIGKILL");
       }

@@ -3,9 +3,11 @@
 // --artifact-path, --registered-model-name and --json; and its errors.
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, loadModel, type ColumnTable } from "../../src/index.js";
 import { copyProject, fails, ok, readJson, readYaml11, sha256Of, tempDir } from "./helpers.js";
+import { loggedModelDir } from "../fixtures/model-dir.js";
 
 let project: string;
 let tracking: string;
@@ -20,10 +22,10 @@ const base = (): string[] => ["modelify", "--project", project, "--tracking-uri"
 describe("pipeserve modelify", () => {
   it("packages into a new run, registers it, and prints the model URI", async () => {
     const stdout = await ok([...base(), "--pipeline", "inference", "--input-name", "instances", "--registered-model-name", "mod"]);
-    const runId = /^Model: runs:\/([0-9a-f]{32})\/model\n/.exec(stdout)?.[1] as string;
-    expect(runId).toBeDefined();
-    expect(stdout).toBe(`Model: runs:/${runId}/model\nRegistered: models:/mod/1\n`);
-    const dir = join(await (await FileStore.open(tracking)).artifactDir(runId), "model");
+    const [, runId = "", modelId] = /^Model: runs:\/([0-9a-f]{32})\/model \(LoggedModel models:\/(m-[0-9a-f]{32})\)\n/.exec(stdout) ?? [];
+    expect(runId).toMatch(/^[0-9a-f]{32}$/);
+    expect(stdout).toBe(`Model: runs:/${runId}/model (LoggedModel models:/${modelId})\nRegistered: models:/mod/1\n`);
+    const dir = await loggedModelDir(tracking, runId);
     expect((await readJson(join(dir, "pipeline.json"))).artifacts.weights.sha256).toBe(await sha256Of(join(project, "artifacts", "weights.json")));
     const model = await loadModel("models:/mod/1", { trackingUri: tracking });
     try {
@@ -53,16 +55,18 @@ describe("pipeserve modelify", () => {
         "--json",
       ]),
     );
-    expect(result).toEqual({ runId: trained, modelUri: `runs:/${trained}/serving` });
-    const artifacts = await (await FileStore.open(tracking)).artifactDir(trained);
-    expect(await readdir(artifacts)).toEqual(["serving"]);
-    const m = await readYaml11(join(artifacts, "serving", "MLmodel"));
-    expect(m).toMatchObject({ run_id: trained, artifact_path: "serving", flavors: { pipeserve: { copy_mode: "deepcopy", input_name: "instances" } } });
+    expect(result).toEqual({ runId: trained, modelUri: `runs:/${trained}/serving`, modelId: expect.stringMatching(/^m-[0-9a-f]{32}$/) });
+    // The model is the run's LoggedModel named "serving"; the run's own artifacts stay empty.
+    expect(await readdir(await (await FileStore.open(tracking)).artifactDir(trained))).toEqual([]);
+    const dir = await loggedModelDir(tracking, trained, "serving");
+    const m = await readYaml11(join(dir, "MLmodel"));
+    expect(m).toMatchObject({ run_id: trained, model_id: result.modelId, flavors: { pipeserve: { copy_mode: "deepcopy", input_name: "instances" } } });
+    expect(m["artifact_path"]).toBe(pathToFileURL(dir).href);
   });
 
   it("--input-type and --row-wise are recorded in MLmodel and taken by the loaded model", async () => {
     const result = JSON.parse(await ok([...base(), "--pipeline", "inference", "--input-name", "instances", "--input-type", "columns", "--row-wise", "--json"]));
-    const dir = join(await (await FileStore.open(tracking)).artifactDir(result.runId), "model");
+    const dir = await loggedModelDir(tracking, result.runId);
     expect((await readYaml11(join(dir, "MLmodel"))).flavors.pipeserve).toMatchObject({ input_type: "columns", row_wise: true });
     const model = await loadModel(result.modelUri, { trackingUri: tracking });
     try {
@@ -72,7 +76,7 @@ describe("pipeserve modelify", () => {
       await model.close();
     }
     const plain = JSON.parse(await ok([...base(), "--pipeline", "inference", "--input-name", "instances", "--json"]));
-    const plainDir = join(await (await FileStore.open(tracking)).artifactDir(plain.runId), "model");
+    const plainDir = await loggedModelDir(tracking, plain.runId);
     expect((await readYaml11(join(plainDir, "MLmodel"))).flavors.pipeserve).toMatchObject({ input_type: "dataframe", row_wise: false });
   });
 

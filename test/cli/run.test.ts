@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadModel, type ColumnTable } from "../../src/index.js";
 import { copyProject, fails, ok, readJson, readYaml11, tempDir } from "./helpers.js";
+import { loggedModelDir } from "../fixtures/model-dir.js";
 
 let project: string;
 beforeAll(async () => {
@@ -32,18 +33,19 @@ describe("pipeserve run: a pipelineMl", () => {
     expect(lines).toHaveLength(3);
     const runId = /^Run ([0-9a-f]{32}) finished\.$/.exec(lines[0] as string)?.[1] as string;
     expect(runId).toBeDefined();
-    expect(lines[1]).toBe(`Model: runs:/${runId}/model`);
+    expect(lines[1]).toMatch(new RegExp(`^Model: runs:/${runId}/model \\(LoggedModel models:/m-[0-9a-f]{32}\\)$`));
     expect(lines[2]).toBe("Registered: models:/linear-model/1");
 
     const dir = await runDirOf(tracking, runId);
-    expect(existsSync(join(dir, "artifacts", "model", "MLmodel"))).toBe(true);
+    const modelDir = await loggedModelDir(tracking, runId);
+    expect(existsSync(join(modelDir, "MLmodel"))).toBe(true);
     expect((await readYaml11(join(dir, "meta.yaml")))["status"]).toBe(3);
     const show = JSON.parse(await ok(["runs", "show", runId, "--json", "--tracking-uri", tracking]));
     expect(show.params).toMatchObject({ scale: "2.5", "model.tol": "0.01", "post.offset": "0.5" });
     expect(Object.keys(show.metrics).sort()).toEqual(["eval.mse", "eval.r2"]);
     expect(show.tags["pipeserve.pipeline"]).toBe("training");
     expect(show.tags["pipeserve.command"]).toBe(args.join(" "));
-    const signature = (await readYaml11(join(dir, "artifacts", "model", "MLmodel")))["signature"];
+    const signature = (await readYaml11(join(modelDir, "MLmodel")))["signature"];
     expect(signature.params).toContain('{"name": "scale", "default": 2.5, "shape": null, "type": "double"}');
 
     // What the child process wrote loads and predicts here, through the registry.
@@ -77,7 +79,8 @@ describe("pipeserve run: a pipelineMl", () => {
       "--json",
     ]);
     const result = JSON.parse(stdout);
-    expect(Object.keys(result).sort()).toEqual(["experimentId", "modelUri", "registeredVersion", "runId"]);
+    expect(Object.keys(result).sort()).toEqual(["experimentId", "modelId", "modelUri", "registeredVersion", "runId"]);
+    expect(result.modelId).toMatch(/^m-[0-9a-f]{32}$/);
     expect(result.experimentId).toMatch(/^\d+$/);
     expect(result.experimentId).not.toBe("0");
     expect(result.modelUri).toBe(`runs:/${result.runId}/model`);

@@ -101,7 +101,8 @@ describe("pipeserve runs show", () => {
 
   it("--json prints info, params, metrics and tags", async () => {
     const run = JSON.parse(await ok(["runs", "show", failed, "--json", ...T()]));
-    expect(Object.keys(run)).toEqual(["info", "params", "metrics", "tags"]);
+    expect(Object.keys(run)).toEqual(["info", "params", "metrics", "tags", "outputs"]);
+    expect(run.outputs).toEqual([]);
     expect(run.info).toMatchObject({ runId: failed, status: "FAILED" });
     expect(run.metrics).toEqual({});
     expect(run.tags["pipeserve.pipeline"]).toBe("diverging");
@@ -137,8 +138,9 @@ describe("pipeserve models", () => {
   it("versions: a table, and --json", async () => {
     const lines = (await ok(["models", "versions", "linear-model", ...T()])).trim().split("\n");
     expect(lines[0]).toMatch(/^VERSION\s+ALIASES\s+RUN ID\s+SOURCE\s+CREATED$/);
-    expect(lines[1]).toMatch(new RegExp(`^1\\s+-\\s+${first}\\s+runs:/${first}/model\\s`));
-    expect(lines[2]).toMatch(new RegExp(`^2\\s+-\\s+${second}\\s+runs:/${second}/model\\s`));
+    // As mlflow.register_model records a logged model: source models:/<model_id>.
+    expect(lines[1]).toMatch(new RegExp(`^1\\s+-\\s+${first}\\s+models:/m-[0-9a-f]{32}\\s`));
+    expect(lines[2]).toMatch(new RegExp(`^2\\s+-\\s+${second}\\s+models:/m-[0-9a-f]{32}\\s`));
     const versions = JSON.parse(await ok(["models", "versions", "linear-model", "--json", ...T()]));
     expect(versions.map((v: { version: number; runId: string; status: string }) => [v.version, v.runId, v.status])).toEqual([
       [1, first, "READY"],

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect } from "vitest";
 import { FileStore, runProject, type ColumnTable, type RunProjectResult } from "../../src/index.js";
 import { readYaml, toYaml } from "../../src/store/index.js";
+import { loggedModelDir } from "../fixtures/model-dir.js";
 
 export const SCALER_PROJECT = fileURLToPath(new URL("../fixtures/projects/scaler", import.meta.url));
 export const SHIFTER_PROJECT = fileURLToPath(new URL("../fixtures/projects/shifter", import.meta.url));
@@ -46,7 +47,7 @@ export async function train(projectDir: string, pipelineName: string, trackingDi
     trackingDir: tracking,
     runId: result.runId,
     modelUri: result.modelUri,
-    modelDir: join(await store.artifactDir(result.runId), "model"),
+    modelDir: await loggedModelDir(store.root, result.runId),
     registeredVersion: result.registeredVersion,
   };
 }

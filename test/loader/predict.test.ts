@@ -239,9 +239,11 @@ describe("what a loaded model exposes", () => {
   it("its metadata: run id, model uuid, creation time, flavor", () => {
     expect(model.metadata).toEqual({
       runId: trained().runId,
-      modelUuid: expect.stringMatching(/^[0-9a-f]{32}$/),
+      // The MLflow 3 LoggedModel the run logged: model_uuid is its id, artifact_path its location.
+      modelUuid: expect.stringMatching(/^m-[0-9a-f]{32}$/),
+      modelId: model.metadata.modelUuid,
       utcTimeCreated: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/),
-      artifactPath: "model",
+      artifactPath: pathToFileURL(trained().modelDir).href,
       pipeserveVersion: pipeserveVersion(),
       flavor: {
         code: "code/pipeline.mjs",

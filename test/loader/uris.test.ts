@@ -117,7 +117,11 @@ describe("malformed URIs and unknown schemes list the accepted forms", () => {
     ["runs:/ without a path", "runs:/0123456789abcdef0123456789abcdef", ["Invalid run URI", "runs:/<run_id>/<artifact_path>"]],
     ["runs: with nothing", "runs:", ["Invalid run URI", "runs:/<run_id>/<artifact_path>"]],
     ["runs:/ climbing out of the run", "runs:/0123456789abcdef0123456789abcdef/../../x", ["Invalid artifact path", "runs:/<run_id>/model"]],
-    ["models:/ without a version", "models:/scaler-model", ["Invalid model URI", "models:/<name>/<version>, models:/<name>/latest or models:/<name>@<alias>"]],
+    [
+      "models:/ without a version",
+      "models:/scaler-model",
+      ["Invalid model URI", "models:/<name>/<version>, models:/<name>/latest, models:/<name>@<alias> or models:/<model_id>"],
+    ],
     ["models:/ with too many parts", "models:/scaler-model/1/extra", ["Invalid model URI", "models:/<name>/<version>"]],
     ["models:/ with an empty alias", "models:/scaler-model@", ["Invalid model URI", "models:/<name>@<alias>"]],
     ["models:/ with a stage instead of a version", "models:/scaler-model/Production", ["Invalid model URI", "models:/<name>/latest"]],

@@ -8,17 +8,18 @@ import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { list } from "tar";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ArchiveError, FileStore, ModelLoadError, StoreError, loadModel, runProject, type ColumnTable } from "../../src/index.js";
+import { ArchiveError, ModelLoadError, StoreError, loadModel, runProject, type ColumnTable } from "../../src/index.js";
 import { createModelArchive, extractModelArchive } from "../../src/store/index.js";
 import { HOSTILE_CASES, MODEL_LOOKALIKE, hostileSandbox, tarball } from "../fixtures/hostile-archives.js";
 import { copyProject, listFiles, rejects, sha256Of, tempDir } from "./helpers.js";
+import { loggedModelDir } from "../fixtures/model-dir.js";
 
 let modelDir: string;
 
 beforeAll(async () => {
   const tracking = await tempDir("pipeserve-tracking-");
   const { runId } = await runProject({ projectDir: await copyProject("linear"), pipelineName: "training", trackingUri: tracking });
-  modelDir = join(await (await FileStore.open(tracking)).artifactDir(runId), "model");
+  modelDir = await loggedModelDir(tracking, runId);
 });
 
 describe("a model round-trips through an archive", () => {

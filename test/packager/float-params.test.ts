@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore, runProject } from "../../src/index.js";
+import { loggedModelDir } from "../fixtures/model-dir.js";
 
 const project = join(import.meta.dirname, "..", "fixtures", "projects", "scaler");
 let tracking: string;
@@ -20,7 +21,7 @@ describe("parameters written as decimals", () => {
     const runDir = join(await store.artifactDir(result.runId), "..");
     expect(await readFile(join(runDir, "params", "margin"), "utf8")).toBe("0.0");
     expect(await readFile(join(runDir, "params", "seed"), "utf8")).toBe("42");
-    const mlmodel = await readFile(join(runDir, "artifacts", "model", "MLmodel"), "utf8");
+    const mlmodel = await readFile(join(await loggedModelDir(tracking, result.runId), "MLmodel"), "utf8");
     expect(mlmodel).toContain('{"name": "margin", "default": 0.0, "shape": null, "type": "double"}');
   });
 

@@ -1,10 +1,11 @@
 // modelify(): packages a plain inference pipeline from artifacts that already exist (here the
 // fixture's artifacts/weights.json), into a new run or an existing one, and registers it.
-import { readFile, readdir } from "node:fs/promises";
+import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FileStore, ModelRegistry, NotFoundError, PackagingError, loadModel, modelify, runProject, type ColumnTable } from "../../src/index.js";
+import { FileStore, ModelRegistry, NotFoundError, PackagingError, PipeserveError, loadModel, modelify, runProject, type ColumnTable } from "../../src/index.js";
 import { copyProject, readJson, readYaml11, rejects, sha256Of, tempDir } from "./helpers.js";
+import { loggedModelDir } from "../fixtures/model-dir.js";
 
 let project: string;
 let tracking: string;
@@ -29,7 +30,7 @@ describe("modelify()", () => {
     const run = await store.getRun(result.runId);
     expect(run.info.status).toBe("FINISHED");
     expect(run.tags["pipeserve.modelify"]).toBe("inference");
-    const dir = join(await store.artifactDir(result.runId), "model");
+    const dir = await loggedModelDir(store.root, result.runId);
     const pipelineJson = await readJson(join(dir, "pipeline.json"));
     expect(pipelineJson.artifacts.weights.sha256).toBe(await sha256Of(join(project, "artifacts", "weights.json")));
     expect(pipelineJson.parameters).toEqual({ bias: 0.25 });
@@ -58,16 +59,19 @@ describe("modelify()", () => {
       artifactPath: "served",
       copyMode: "deepcopy",
     });
-    expect(result).toEqual({ runId: trained.runId, modelUri: `runs:/${trained.runId}/served` });
+    expect(result).toEqual({ runId: trained.runId, modelUri: `runs:/${trained.runId}/served`, modelId: expect.stringMatching(/^m-[0-9a-f]{32}$/) });
     const store = await FileStore.open(tracking);
-    expect(await readdir(await store.artifactDir(trained.runId))).toEqual(["served"]);
-    const m = await readYaml11(join(await store.artifactDir(trained.runId), "served", "MLmodel"));
-    expect(m).toMatchObject({ run_id: trained.runId, artifact_path: "served" });
+    // The model is the run's LoggedModel named "served"; the run's own artifacts stay empty.
+    expect(await readdir(await store.artifactDir(trained.runId))).toEqual([]);
+    const served = await loggedModelDir(tracking, trained.runId, "served");
+    expect((await store.getLoggedModel(result.modelId)).name).toBe("served");
+    const m = await readYaml11(join(served, "MLmodel"));
+    expect(m).toMatchObject({ run_id: trained.runId, model_id: result.modelId, artifact_path: (await store.getLoggedModel(result.modelId)).artifactLocation });
     expect(m["flavors"]["pipeserve"]["copy_mode"]).toBe("deepcopy");
     // The weights the `train` run just wrote, not the ones the fixture shipped with.
     const weights = await readFile(join(project, "artifacts", "weights.json"), "utf8");
     expect(JSON.parse(weights).slope).not.toBe(2);
-    expect(await readFile(join(await store.artifactDir(trained.runId), "served", "artifacts", "weights.json"), "utf8")).toBe(weights);
+    expect(await readFile(join(served, "artifacts", "weights.json"), "utf8")).toBe(weights);
     expect((await store.getRun(trained.runId)).info.status).toBe("FINISHED");
   });
 
@@ -101,12 +105,47 @@ describe("modelify()", () => {
     );
   });
 
+  it("a packaging that fails leaves a FAILED LoggedModel; packaging into the run again works, and runs:/ reaches the READY one", async () => {
+    const trained = await runProject({ projectDir: project, pipelineName: "train", trackingUri: tracking });
+    const weights = join(project, "artifacts", "weights.json");
+    const saved = await readFile(weights);
+    const options = {
+      projectDir: project,
+      pipelineName: "inference",
+      inputName: "instances",
+      trackingUri: tracking,
+      runId: trained.runId,
+      artifactPath: "retry",
+    };
+    await rm(weights);
+    try {
+      await rejects(modelify(options), PipeserveError, "weights");
+    } finally {
+      await writeFile(weights, saved);
+    }
+    const store = await FileStore.open(tracking);
+    const mine = async () => (await store.searchLoggedModels()).filter((m) => m.sourceRunId === trained.runId && m.name === "retry");
+    const [failed] = await mine();
+    expect(failed).toMatchObject({ status: "FAILED", statusMessage: expect.stringContaining("weights") });
+    const again = await modelify(options);
+    expect((await mine()).map((m) => [m.modelId, m.status])).toEqual([
+      [again.modelId, "READY"],
+      [failed?.modelId, "FAILED"],
+    ]);
+    const model = await loadModel(`runs:/${trained.runId}/retry`, { trackingUri: tracking });
+    try {
+      expect(model.metadata.modelId).toBe(again.modelId);
+    } finally {
+      await model.close();
+    }
+  });
+
   it("refuses a second model at the same path of a run", async () => {
     const first = await modelify({ projectDir: project, pipelineName: "inference", inputName: "instances", trackingUri: tracking });
     await rejects(
       modelify({ projectDir: project, pipelineName: "inference", inputName: "instances", trackingUri: tracking, runId: first.runId }),
       PackagingError,
-      "A model already exists at",
+      `Run ${first.runId} already has a model named "model" (runs:/${first.runId}/model); models are immutable.`,
     );
     expect((await new ModelRegistry(tracking).listModels()).map((m) => m.name)).toEqual(["modelified"]);
   });

@@ -9,6 +9,7 @@ import { expect } from "vitest";
 import { FileStore, loadModel, runProject, type ColumnTable } from "../../src/index.js";
 import { finished, spawnBin } from "../fixtures/cli.js";
 import { readJson, sha256Of } from "./helpers.js";
+import { loggedModelDir } from "../fixtures/model-dir.js";
 
 /** The mean of the fixture's data/raw.csv column x (1, 2, 3, 4). */
 const MEAN = 2.5;
@@ -55,7 +56,7 @@ export async function expectOwnModel(tracking: string, runId: string, scale: num
   expect(run.params["scale"]).toBe(String(scale));
   for (const metric of ["preprocessor_scale", "model_scale", "trained_with"]) expect(run.metrics[metric]?.value, `${metric} of run ${scale}`).toBe(scale);
 
-  const modelDir = join(await store.artifactDir(runId), "model");
+  const modelDir = await loggedModelDir(store.root, runId);
   const pipelineJson = await readJson(join(modelDir, "pipeline.json"));
   const own = {
     preprocessor: JSON.stringify({ scale, mean: MEAN }),

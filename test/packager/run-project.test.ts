@@ -1,10 +1,12 @@
 // runProject() end to end on the `linear` fixture (a small training + inference pipeline): one
-// tracked run trains, logs params / metrics / tags, packages the inference pipeline into
-// artifacts/model and registers it. The model directory is checked file by file against
-// MODEL_FORMAT.md, the MLmodel is parsed back (YAML 1.1, as PyYAML reads it) into the same
-// signature, and the mlruns/ tree is checked against the layout MLflow's FileStore reads.
+// tracked run trains, logs params / metrics / tags, packages the inference pipeline as the run's
+// MLflow 3 LoggedModel (its model directory is the LoggedModel's artifacts/) and registers it.
+// The model directory is checked file by file against MODEL_FORMAT.md, the MLmodel is parsed back
+// (YAML 1.1, as PyYAML reads it) into the same signature, and the mlruns/ tree — run, LoggedModel,
+// registry — is checked against the store MLflow 3.6 itself wrote (test/fixtures/mlflow-reference).
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isMap, isScalar, parseDocument, Scalar, visit } from "yaml";
 import {
@@ -19,6 +21,8 @@ import {
   type RunProjectResult,
 } from "../../src/index.js";
 import { FORMAT_VERSION } from "../../src/packager/index.js";
+import { REFERENCE, REFERENCE_FILESTORE } from "../fixtures/mlflow-reference.js";
+import { loggedModelDir } from "../fixtures/model-dir.js";
 import { copyProject, gitHead, hasPyYaml, listFiles, pyYamlLoad, readJson, readYaml11, sha256Of, tempDir } from "./helpers.js";
 
 interface Weights {
@@ -31,6 +35,15 @@ let tracking: string;
 let result: RunProjectResult;
 let modelDir: string;
 let runDir: string;
+let modelId: string;
+/** The LoggedModel's folder: meta.yaml, params/, metrics/, tags/ and artifacts/ (the model directory). */
+let loggedDir: string;
+
+/** The reference store MLflow 3.6 wrote, as committed (only its structure and keys are compared, no ids). */
+const REF = join(REFERENCE_FILESTORE, "mlruns");
+const REF_MODEL = join(REF, REFERENCE.experimentId, "models", REFERENCE.modelId);
+const REF_RUN = join(REF, REFERENCE.experimentId, REFERENCE.referenceRunId);
+const keysOf = async (file: string): Promise<string[]> => Object.keys(await readYaml11(file));
 
 beforeAll(async () => {
   project = await copyProject("linear");
@@ -44,7 +57,9 @@ beforeAll(async () => {
   });
   const store = await FileStore.open(tracking);
   runDir = await store.runDir(result.runId);
-  modelDir = join(runDir, "artifacts", "model");
+  modelDir = await loggedModelDir(tracking, result.runId);
+  loggedDir = join(modelDir, "..");
+  modelId = result.modelId as string;
 });
 
 const EXPECTED_SIGNATURE = {
@@ -62,6 +77,7 @@ describe("the run", () => {
     expect(result.runId).toMatch(/^[0-9a-f]{32}$/);
     expect(result.experimentId).toBe("0");
     expect(result.modelUri).toBe(`runs:/${result.runId}/model`);
+    expect(result.modelId).toMatch(/^m-[0-9a-f]{32}$/);
     expect(result.registeredVersion).toEqual({ name: "linear-model", version: 1 });
   });
 
@@ -127,8 +143,11 @@ describe("the model directory (MODEL_FORMAT.md §1)", () => {
       "pipeline.json",
       "serving_input_example.json",
     ]);
-    // Assembled under a temp name, then renamed: nothing is left beside it.
-    expect(await readdir(join(runDir, "artifacts"))).toEqual(["model"]);
+    // Assembled under a temp name, then renamed: nothing is left beside it. The run's own
+    // artifacts/ stays empty, as in the reference store: the model lives in the LoggedModel.
+    expect(modelDir).toBe(join(tracking, "0", "models", modelId, "artifacts"));
+    expect((await readdir(loggedDir)).sort()).toEqual(["artifacts", "meta.yaml", "metrics", "params", "tags"]);
+    expect(await readdir(join(runDir, "artifacts"))).toEqual([]);
   });
 
   describe("MLmodel", () => {
@@ -151,22 +170,17 @@ describe("the model directory (MODEL_FORMAT.md §1)", () => {
       expect(isMap(doc.contents)).toBe(true);
     });
 
-    it("has the top-level keys and flavor fields MLflow writes", async () => {
+    it("has the top-level keys of the MLmodel MLflow 3 logged (the reference's), and the flavor fields", async () => {
       const m = await readYaml11(join(modelDir, "MLmodel"));
-      expect(Object.keys(m).sort()).toEqual([
-        "artifact_path",
-        "flavors",
-        "model_size_bytes",
-        "model_uuid",
-        "run_id",
-        "saved_input_example_info",
-        "signature",
-        "utc_time_created",
-      ]);
-      expect(m["artifact_path"]).toBe("model");
+      const reference = await readYaml11(join(REF_MODEL, "artifacts", "MLmodel"));
+      expect(Object.keys(m).sort()).toEqual(Object.keys(reference).sort());
+      // As MLflow 3's log_model: artifact_path is the LoggedModel's artifact location, model_uuid its id.
+      expect(m["artifact_path"]).toBe(pathToFileURL(modelDir).href);
       expect(m["run_id"]).toBe(result.runId);
-      expect(m["model_uuid"]).toMatch(/^[0-9a-f]{32}$/);
-      expect(m["model_id"]).toBeUndefined();
+      expect(m["model_id"]).toBe(modelId);
+      expect(m["model_uuid"]).toBe(modelId);
+      for (const key of ["is_signature_from_type_hint", "type_hint_from_example", "prompts"]) expect(m[key], key).toBe(reference[key]);
+      expect(m["mlflow_version"]).toMatch(/^3\.\d+\.\d+/);
       expect(Object.keys(m["flavors"])).toEqual(["pipeserve"]);
       expect(m["flavors"]["pipeserve"]).toEqual({
         code: "code/pipeline.mjs",
@@ -291,7 +305,8 @@ describe("the model directory (MODEL_FORMAT.md §1)", () => {
   it("saves a compact split input example: the first 5 rows of the input, index dropped", async () => {
     const text = await readFile(join(modelDir, "input_example.json"), "utf8");
     const example = JSON.parse(text);
-    expect(text).toBe(JSON.stringify(example));
+    // Compact, and (x is a double column) whole values would be written 17.0: test/packager/example-json.test.ts.
+    expect(text.replaceAll(/(\d)\.0(?=[,\]])/g, "$1")).toBe(JSON.stringify(example));
     expect(Object.keys(example)).toEqual(["columns", "data"]);
     expect(example.columns).toEqual(["x", "group"]);
     const raw = (await readFile(join(project, "data", "raw.csv"), "utf8")).trim().split("\n").slice(1, 6);
@@ -301,7 +316,7 @@ describe("the model directory (MODEL_FORMAT.md §1)", () => {
   it("saves a serving example: a ready /invocations body with 2-space indent and the params' defaults", async () => {
     const text = await readFile(join(modelDir, "serving_input_example.json"), "utf8");
     const body = JSON.parse(text);
-    expect(text).toBe(JSON.stringify(body, null, 2));
+    expect(text.replaceAll(/(\d)\.0(?=,?\n)/g, "$1")).toBe(JSON.stringify(body, null, 2));
     expect(body.dataframe_split).toEqual(await readJson(join(modelDir, "input_example.json")));
     expect(body.params).toEqual({ scale: 2.5, "post.offset": 0.5, runner: "SequentialRunner" });
   });
@@ -328,7 +343,8 @@ describe("loading what was packaged", () => {
   it("registers a version whose URI, latest and alias all resolve to this model", async () => {
     const registry = new ModelRegistry(tracking);
     const v1 = await registry.getVersion("linear-model", 1);
-    expect(v1).toMatchObject({ name: "linear-model", version: 1, source: `runs:/${result.runId}/model`, runId: result.runId, status: "READY" });
+    // As mlflow.register_model records a logged model: source models:/<model_id>, never runs:/.
+    expect(v1).toMatchObject({ name: "linear-model", version: 1, source: `models:/${modelId}`, runId: result.runId, modelId, status: "READY" });
     await registry.setAlias("linear-model", "champion", 1);
     for (const uri of ["models:/linear-model/1", "models:/linear-model/latest", "models:/linear-model@champion"]) {
       const model = await loadModel(uri, { trackingUri: tracking });
@@ -357,6 +373,89 @@ describe("loading what was packaged", () => {
     } finally {
       await latest.close();
       await champion.close();
+    }
+  });
+});
+
+describe("the LoggedModel (MLflow 3), laid out as the one MLflow 3.6 logged in the reference store", () => {
+  it("has the reference's folders: meta.yaml, params/, metrics/, tags/, artifacts/", async () => {
+    expect((await readdir(loggedDir)).sort()).toEqual((await readdir(REF_MODEL)).sort());
+  });
+
+  it("writes meta.yaml with the reference's keys: status 2 (READY), its name, experiment, source run and artifact location", async () => {
+    const text = await readFile(join(loggedDir, "meta.yaml"), "utf8");
+    const meta = await readYaml11(join(loggedDir, "meta.yaml"));
+    expect(Object.keys(meta)).toEqual(await keysOf(join(REF_MODEL, "meta.yaml")));
+    expect(meta).toMatchObject({
+      model_id: modelId,
+      name: "model",
+      experiment_id: "0",
+      source_run_id: result.runId,
+      status: 2,
+      status_message: null,
+      model_type: null,
+      artifact_location: pathToFileURL(modelDir).href,
+    });
+    expect(text).toMatch(/^experiment_id: (['"])0\1$/m);
+    expect(meta["last_updated_timestamp"]).toBeGreaterThanOrEqual(meta["creation_timestamp"]);
+  });
+
+  it("links params as the reference does: the run's params, each a file", async () => {
+    // In the reference, every param of the run is a param of its LoggedModel, with the same value.
+    const refRunParams = await readdir(join(REF_RUN, "params"));
+    expect(await readdir(join(REF_MODEL, "params"))).toEqual(expect.arrayContaining(refRunParams));
+    const run = await (await FileStore.open(tracking)).getRun(result.runId);
+    expect((await readdir(join(loggedDir, "params"))).sort()).toEqual(Object.keys(run.params).sort());
+    for (const [key, value] of Object.entries(run.params)) expect(await readFile(join(loggedDir, "params", key), "utf8"), key).toBe(value);
+  });
+
+  it("links metrics as the reference does: the run's step-0 points, with the run id as a 4th column", async () => {
+    const refLine = (await readFile(join(REF_MODEL, "metrics", "accuracy"), "utf8")).trim();
+    expect(refLine).toMatch(new RegExp(`^\\d{13} \\S+ 0 ${REFERENCE.referenceRunId}$`));
+    const store = await FileStore.open(tracking);
+    const run = await store.getRun(result.runId);
+    const model = await store.getLoggedModel(modelId);
+    const expected = [];
+    for (const key of Object.keys(run.metrics).sort()) {
+      for (const p of await store.getMetricHistory(result.runId, key))
+        if (p.step === 0) expected.push({ key, value: p.value, timestamp: p.timestamp, step: 0, runId: result.runId });
+    }
+    expect(expected.length).toBeGreaterThan(0);
+    expect(model.metrics).toEqual(expected);
+    for (const key of await readdir(join(loggedDir, "metrics"))) {
+      expect(await readFile(join(loggedDir, "metrics", key), "utf8"), key).toMatch(new RegExp(`^(\\d{13} \\S+ 0 ${result.runId}\n)+$`));
+    }
+  });
+
+  it("tags it as the reference's: who and what logged it (from the run), and the registered versions", async () => {
+    const refTags = (await readdir(join(REF_MODEL, "tags"))).filter((t) => t.startsWith("mlflow."));
+    const tags = await readdir(join(loggedDir, "tags"));
+    expect(tags.sort()).toEqual(refTags.sort());
+    const run = await (await FileStore.open(tracking)).getRun(result.runId);
+    for (const key of ["mlflow.user", "mlflow.source.name", "mlflow.source.type"])
+      expect(await readFile(join(loggedDir, "tags", key), "utf8")).toBe(run.tags[key]);
+    // json.dumps' spacing, as in the reference's [{"name": "ref", "version": 1}, …]
+    expect(await readFile(join(loggedDir, "tags", "mlflow.modelVersions"), "utf8")).toBe('[{"name": "linear-model", "version": 1}]');
+  });
+
+  it("links the run to it with outputs/<model_id>/meta.yaml, as the reference's run", async () => {
+    const link = join(runDir, "outputs", modelId, "meta.yaml");
+    const ref = join(REF_RUN, "outputs", REFERENCE.modelId, "meta.yaml");
+    expect(await keysOf(link)).toEqual(await keysOf(ref));
+    const refMeta = await readYaml11(ref);
+    expect(await readYaml11(link)).toEqual({ ...refMeta, destination_id: modelId, source_id: modelId });
+    expect((await (await FileStore.open(tracking)).getRun(result.runId)).outputs).toEqual([{ modelId, step: 0 }]);
+  });
+
+  it("is reached by runs:/<run_id>/model and models:/<model_id>", async () => {
+    for (const uri of [`runs:/${result.runId}/model`, `models:/${modelId}`]) {
+      const model = await loadModel(uri, { trackingUri: tracking });
+      try {
+        expect(model.dir, uri).toBe(modelDir);
+        expect(model.metadata.modelId, uri).toBe(modelId);
+      } finally {
+        await model.close();
+      }
     }
   });
 });
@@ -407,48 +506,39 @@ describe("the mlruns/ tree (MODEL_FORMAT.md §2: what MLflow's FileStore reads)"
   it("lays out the registry: model meta, version meta with current_stage None, alias files holding the bare number", async () => {
     const modelRoot = join(tracking, "models", "linear-model");
     expect((await readdir(modelRoot)).sort()).toEqual(["aliases", "meta.yaml", "version-1", "version-2"]);
-    expect(Object.keys(await readYaml11(join(modelRoot, "meta.yaml")))).toEqual([
-      "aliases",
-      "creation_timestamp",
-      "description",
-      "last_updated_timestamp",
-      "name",
-    ]);
+    expect(await keysOf(join(modelRoot, "meta.yaml"))).toEqual(await keysOf(join(REF, "models", "ref", "meta.yaml")));
+    expect((await readYaml11(join(modelRoot, "meta.yaml")))["aliases"]).toEqual({ champion: "1" });
     const versionText = await readFile(join(modelRoot, "version-1", "meta.yaml"), "utf8");
     expect(versionText).toMatch(/^current_stage: None$/m);
     const version = await readYaml11(join(modelRoot, "version-1", "meta.yaml"));
-    expect(Object.keys(version)).toEqual([
-      "creation_timestamp",
-      "current_stage",
-      "description",
-      "last_updated_timestamp",
-      "name",
-      "run_id",
-      "run_link",
-      "source",
-      "status",
-      "status_message",
-      "storage_location",
-      "user_id",
-      "version",
-    ]);
+    expect(Object.keys(version)).toEqual(await keysOf(join(REF, "models", "ref", "version-1", "meta.yaml")));
     expect(version).toMatchObject({
       name: "linear-model",
       version: 1,
       status: "READY",
-      source: `runs:/${result.runId}/model`,
+      source: `models:/${modelId}`,
+      model_id: modelId,
       run_id: result.runId,
-      storage_location: modelDir,
+      storage_location: pathToFileURL(modelDir).href,
+      description: null,
+      run_link: null,
     });
     expect(await readFile(join(modelRoot, "aliases", "champion"), "utf8")).toBe("1");
   });
 
   it.skipIf(!hasPyYaml())("reads in PyYAML with ids as strings and the stage as the word None", () => {
-    const [runMeta, expMeta, versionMeta] = pyYamlLoad([
+    const [runMeta, expMeta, versionMeta, loggedMeta, modelMeta] = pyYamlLoad([
       join(runDir, "meta.yaml"),
       join(tracking, "0", "meta.yaml"),
       join(tracking, "models", "linear-model", "version-1", "meta.yaml"),
+      join(loggedDir, "meta.yaml"),
+      join(tracking, "models", "linear-model", "meta.yaml"),
     ]);
+    expect(loggedMeta).toMatchObject({ experiment_id: "0", status: 2, model_id: modelId, status_message: null, model_type: null });
+    // As the reference's {challenger: '2', champion: '1'}: versions as strings.
+    expect(modelMeta.aliases).toEqual({ champion: "1" });
+    expect(versionMeta.model_id).toBe(modelId);
+    expect(versionMeta.description).toBeNull();
     expect(runMeta.experiment_id).toBe("0");
     expect(runMeta.status).toBe(3);
     expect(expMeta.experiment_id).toBe("0");

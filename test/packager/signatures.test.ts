@@ -27,6 +27,7 @@ import {
 } from "../../src/index.js";
 import { packageModel, projectCatalog } from "../../src/packager/index.js";
 import { copyProject, listFiles, readJson, readYaml11, rejects, tempDir } from "./helpers.js";
+import { loggedModelDir } from "../fixtures/model-dir.js";
 
 const EXPLICIT = {
   inputs: '[{"type": "double", "name": "x", "required": true}, {"type": "double", "name": "y", "required": false}]',
@@ -45,7 +46,7 @@ beforeAll(async () => {
   const store = await FileStore.open(tracking);
   for (const name of ["explicit", "none", "auto"]) {
     const { runId } = await runProject({ projectDir: project, pipelineName: name, trackingUri: tracking });
-    modelDirs[name] = join(await store.artifactDir(runId), "model");
+    modelDirs[name] = await loggedModelDir(store.root, runId);
   }
   mean = ((await readJson(join(project, "data", "stats.json"))) as { mean: number }).mean;
 });
@@ -132,7 +133,7 @@ describe("heavy packages stay external and are listed in environment.json", () =
     const copy = await copyProject("danfo-env");
     const store = await tempDir("pipeserve-tracking-");
     const { runId } = await runProject({ projectDir: copy, pipelineName: "training", trackingUri: store });
-    dir = join(await (await FileStore.open(store)).artifactDir(runId), "model");
+    dir = await loggedModelDir(store, runId);
     project = await loadProject(copy);
   });
 

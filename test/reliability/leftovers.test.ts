@@ -96,15 +96,20 @@ describe("kill loops, then one more run", () => {
     expect(await readOutput(output, "csv")).toEqual(await expectedScaler(scaler().modelDir, XS));
   }, 240_000);
 
-  it("run: SIGKILLs while packaging, then a run leaves no half model folder in any run's artifacts", async () => {
+  it("run: SIGKILLs while packaging, then a run leaves no half model folder in any LoggedModel's folder or run's artifacts", async () => {
     const project = await copyProject("slow-package");
     const tracking = await tempDir("pipeserve-leftovers-tracking-");
     const halfModels = async (): Promise<string[]> => {
       const found: string[] = [];
       for (const exp of await readdir(tracking).catch(() => [] as string[])) {
         for (const run of await readdir(join(tracking, exp)).catch(() => [] as string[])) {
-          const artifacts = join(tracking, exp, run, "artifacts");
-          for (const name of await readdir(artifacts).catch(() => [] as string[])) if (name.endsWith(".partial")) found.push(join(artifacts, name));
+          // A packaged model is the run's LoggedModel: its files are assembled in <exp>/models/<model_id>/.
+          const folders =
+            run === "models"
+              ? (await readdir(join(tracking, exp, "models")).catch(() => [] as string[])).map((id) => join(tracking, exp, "models", id))
+              : [join(tracking, exp, run, "artifacts")];
+          for (const folder of folders)
+            for (const name of await readdir(folder).catch(() => [] as string[])) if (name.endsWith(".partial")) found.push(join(folder, name));
         }
       }
       return found;
@@ -113,12 +118,12 @@ describe("kill loops, then one more run", () => {
     for (let i = 0; i < 5; i++) {
       const child = spawnBin(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--params", "blob_mb=150"]);
       const done = new Promise((resolve) => child.once("exit", resolve));
-      const mine = async (): Promise<string | undefined> => (await halfModels()).find((p) => p.includes(`.model.${child.pid}-`));
+      const mine = async (): Promise<string | undefined> => (await halfModels()).find((p) => p.includes(`.artifacts.${child.pid}-`));
       if (await waitFor(mine, done)) caught++;
       child.kill("SIGKILL");
       await done;
       // NB: each run, as it starts, removed the half model folders of the runs killed before it.
-      expect((await halfModels()).every((p) => p.includes(`.model.${child.pid}-`))).toBe(true);
+      expect((await halfModels()).every((p) => p.includes(`.artifacts.${child.pid}-`))).toBe(true);
     }
     expect(caught, "some runs were killed while packaging").toBeGreaterThan(0);
     await ok(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking]);

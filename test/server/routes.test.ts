@@ -106,7 +106,9 @@ describe("GET /metadata", () => {
       runners: ["SequentialRunner", "ConcurrentRunner", "WorkerRunner"],
       input_example: { columns: ["x"], data: expect.any(Array) },
     });
-    expect(meta["model_uuid"]).toMatch(/^[0-9a-f]{32}$/);
+    // The MLflow 3 LoggedModel the run logged: its id is the model's uuid.
+    expect(meta["model_uuid"]).toMatch(/^m-[0-9a-f]{32}$/);
+    expect(meta["model_id"]).toBe(meta["model_uuid"]);
     expect(meta["utc_time_created"]).toEqual(expect.any(String));
   });
 

@@ -1,11 +1,12 @@
 // The files the store writes, checked byte for byte against MODEL_FORMAT.md §2 and the
 // "Checked against MLflow 3.6" list: these are what MLflow's own UI and client read.
-import { readdir, stat } from "node:fs/promises";
+import { readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { FileStore, ModelRegistry } from "../../src/store/index.js";
-import { MLFLOW_EXPERIMENT_ID, parseAsMlflow, readText, readYamlFile, sleep, topLevelKeys, useTempDir } from "./helpers.js";
+import { FileStore, ModelRegistry, StoreError } from "../../src/store/index.js";
+import { REFERENCE, REFERENCE_FILESTORE } from "../fixtures/mlflow-reference.js";
+import { MLFLOW_EXPERIMENT_ID, expectRejects, parseAsMlflow, readText, readYamlFile, sleep, topLevelKeys, useTempDir } from "./helpers.js";
 
 const tmp = useTempDir("pipeserve-layout-");
 const storeRoot = (): string => join(tmp(), "mlruns");
@@ -27,22 +28,13 @@ const RUN_KEYS = [
   "tags",
   "user_id",
 ];
-const MODEL_KEYS = ["aliases", "creation_timestamp", "description", "last_updated_timestamp", "name"];
-const VERSION_KEYS = [
-  "creation_timestamp",
-  "current_stage",
-  "description",
-  "last_updated_timestamp",
-  "name",
-  "run_id",
-  "run_link",
-  "source",
-  "status",
-  "status_message",
-  "storage_location",
-  "user_id",
-  "version",
-];
+// The registry and LoggedModel files are checked against those MLflow 3.6 itself wrote (test/fixtures/mlflow-reference).
+const REF = join(REFERENCE_FILESTORE, "mlruns");
+const refKeys = async (...parts: string[]): Promise<string[]> => topLevelKeys(await readText(REF, ...parts));
+const MODEL_KEYS = await refKeys("models", "ref", "meta.yaml");
+const VERSION_KEYS = await refKeys("models", "ref", "version-1", "meta.yaml");
+const LOGGED_MODEL_KEYS = await refKeys(REFERENCE.experimentId, "models", REFERENCE.modelId, "meta.yaml");
+const RUN_OUTPUT_KEYS = await refKeys(REFERENCE.experimentId, REFERENCE.referenceRunId, "outputs", REFERENCE.modelId, "meta.yaml");
 
 async function isDir(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
@@ -234,7 +226,9 @@ describe("registry files", () => {
     const model = await readYamlFile(storeRoot(), "models", "penguins", "meta.yaml");
     expect(topLevelKeys(model.raw)).toEqual(MODEL_KEYS);
     expect(model.data["name"]).toBe("penguins");
-    expect(model.data["aliases"]).toEqual([]);
+    // As MLflow writes them: no aliases is an empty mapping, no description is null.
+    expect(model.raw).toMatch(/^aliases: \{\}$/m);
+    expect(model.data).toMatchObject({ aliases: {}, description: null, deployment_job_id: null, deployment_job_state: null });
     expect(Number.isInteger(model.data["creation_timestamp"])).toBe(true);
     expect(Number.isInteger(model.data["last_updated_timestamp"])).toBe(true);
 
@@ -250,8 +244,27 @@ describe("registry files", () => {
       source: `runs:/${run.runId}/model`,
       status: "READY",
       version: 1,
+      // null where MLflow writes null (the reference's version-1/meta.yaml)
+      description: null,
+      run_link: null,
+      status_message: null,
+      deployment_job_state: null,
+      model_id: null,
     });
+    expect(raw).toMatch(/^description: null$/m);
+    expect(raw).toMatch(/^run_link: null$/m);
     expect(Number.isInteger(data["creation_timestamp"])).toBe(true);
+  });
+
+  it("writes storage_location as a file:// URI, and model_id for a LoggedModel's version", async () => {
+    const registry = new ModelRegistry(storeRoot());
+    const dir = join(storeRoot(), "0", "models", "m-0123456789abcdef0123456789abcdef", "artifacts");
+    await registry.createVersion("m", "models:/m-0123456789abcdef0123456789abcdef", { storageLocation: dir, modelId: "m-0123456789abcdef0123456789abcdef" });
+    await registry.createVersion("m", "runs:/abc/model", { storageLocation: pathToFileURL(dir).href });
+    const v1 = (await readYamlFile(storeRoot(), "models", "m", "version-1", "meta.yaml")).data;
+    expect(v1).toMatchObject({ storage_location: pathToFileURL(dir).href, model_id: "m-0123456789abcdef0123456789abcdef", run_id: null });
+    expect((await readYamlFile(storeRoot(), "models", "m", "version-2", "meta.yaml")).data["storage_location"]).toBe(pathToFileURL(dir).href);
+    expect(await registry.getVersion("m", 1)).toMatchObject({ modelId: "m-0123456789abcdef0123456789abcdef", storageLocation: pathToFileURL(dir).href });
   });
 
   it("writes an alias file holding the bare version number", async () => {
@@ -260,5 +273,84 @@ describe("registry files", () => {
     await registry.createVersion("m", "runs:/b/model");
     await registry.setAlias("m", "champion", 2);
     expect(await readText(storeRoot(), "models", "m", "aliases", "champion")).toBe("2");
+  });
+
+  it("keeps meta.yaml's aliases as MLflow's {alias: version} mapping beside the alias files", async () => {
+    const registry = new ModelRegistry(storeRoot());
+    await registry.createVersion("m", "runs:/a/model");
+    await registry.createVersion("m", "runs:/b/model");
+    await registry.setAlias("m", "champion", 1);
+    await registry.setAlias("m", "challenger", 2);
+    const { raw, data } = await readYamlFile(storeRoot(), "models", "m", "meta.yaml");
+    // The reference writes `challenger: '2'`: versions as strings, keys sorted.
+    expect(data["aliases"]).toEqual({ challenger: "2", champion: "1" });
+    expect(raw).toMatch(/^ {2}challenger: ["']2["']$/m);
+    expect(topLevelKeys(raw)).toEqual(MODEL_KEYS);
+    await registry.deleteAlias("m", "challenger");
+    expect((await readYamlFile(storeRoot(), "models", "m", "meta.yaml")).data["aliases"]).toEqual({ champion: "1" });
+  });
+});
+
+describe("LoggedModel files (MLflow 3)", () => {
+  it("writes meta.yaml with the keys of the reference's, status 1 (PENDING) then 2 (READY)", async () => {
+    const store = await FileStore.open(storeRoot());
+    const exp = await store.getOrCreateExperiment("lm");
+    const run = await store.createRun({ experimentId: exp.experimentId });
+    const model = await store.createLoggedModel(exp.experimentId, { name: "model", sourceRunId: run.runId, params: { lr: "0.1" }, tags: { t: "v" } });
+    expect(model.modelId).toMatch(/^m-[0-9a-f]{32}$/);
+    const dir = join(storeRoot(), exp.experimentId, "models", model.modelId);
+    const pending = await readYamlFile(dir, "meta.yaml");
+    expect(topLevelKeys(pending.raw)).toEqual(LOGGED_MODEL_KEYS);
+    expect(pending.raw).toMatch(new RegExp(`^experiment_id: (["'])${exp.experimentId}\\1$`, "m"));
+    expect(pending.data).toEqual({
+      artifact_location: `${pathToFileURL(join(storeRoot(), exp.experimentId)).href}/models/${model.modelId}/artifacts`,
+      creation_timestamp: model.creationTimestamp,
+      experiment_id: exp.experimentId,
+      last_updated_timestamp: model.creationTimestamp,
+      model_id: model.modelId,
+      model_type: null,
+      name: "model",
+      source_run_id: run.runId,
+      status: 1,
+      status_message: null,
+    });
+    expect(await readText(dir, "params", "lr")).toBe("0.1");
+    expect(await readText(dir, "tags", "t")).toBe("v");
+    await store.finalizeLoggedModel(model.modelId, "READY");
+    const ready = await readYamlFile(dir, "meta.yaml");
+    expect(topLevelKeys(ready.raw)).toEqual(LOGGED_MODEL_KEYS);
+    expect(ready.raw).toMatch(/^status: 2$/m);
+  });
+
+  it("finds a LoggedModel's files at its artifact_location, and refuses one that is not a local folder", async () => {
+    const store = await FileStore.open(storeRoot());
+    const model = await store.createLoggedModel("0");
+    expect(await store.loggedModelArtifactDir(model.modelId)).toBe(join(storeRoot(), "0", "models", model.modelId, "artifacts"));
+    const meta = join(storeRoot(), "0", "models", model.modelId, "meta.yaml");
+    await writeFile(meta, (await readText(meta)).replace(/^artifact_location: .*$/m, "artifact_location: s3://bucket/models/x/artifacts"));
+    await expectRejects(
+      store.loggedModelArtifactDir(model.modelId),
+      StoreError,
+      "keeps its files at s3://bucket/models/x/artifacts, which is not a local folder",
+    );
+  });
+
+  it("writes model metric lines with the run id as a 4th column, and the run's outputs link as the reference's", async () => {
+    const store = await FileStore.open(storeRoot());
+    const run = await store.createRun();
+    const model = await store.createLoggedModel("0", { sourceRunId: run.runId });
+    await store.logLoggedModelMetric(model.modelId, "accuracy", { value: 1, timestamp: 1796396223284, step: 0, runId: run.runId });
+    expect(await readText(storeRoot(), "0", "models", model.modelId, "metrics", "accuracy")).toBe(`1796396223284 1.0 0 ${run.runId}\n`);
+    await store.logRunOutput(run.runId, { modelId: model.modelId, step: 0 });
+    const link = await readYamlFile(storeRoot(), "0", run.runId, "outputs", model.modelId, "meta.yaml");
+    expect(topLevelKeys(link.raw)).toEqual(RUN_OUTPUT_KEYS);
+    expect(link.data).toEqual({
+      destination_id: model.modelId,
+      destination_type: "MODEL_OUTPUT",
+      source_id: model.modelId,
+      source_type: "RUN_OUTPUT",
+      step: 0,
+      tags: {},
+    });
   });
 });
