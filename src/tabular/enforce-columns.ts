@@ -113,7 +113,8 @@ class ColumnCheck {
       throw this.conversionError(
         r,
         v,
-        ", but the column is required",
+        // NB: a bare NaN token in JSON is read as null: say so, since the client may have sent one.
+        v === null ? ", a missing value (as is a bare NaN token in JSON), but the column is required" : ", but the column is required",
         `Send a value in every row, or declare column ${this.column} optional ("required": false) in the signature.`,
       );
     }

@@ -48,10 +48,8 @@ function checkScalarParam(type: ParamType, value: unknown): ParamCheck {
     case "float":
     case "double":
       if (typeof value === "number") {
-        // NB: JSON numbers beyond a double's range parse as Infinity; a float32 param overflows sooner.
-        if (value === Infinity || value === -Infinity)
-          return { ok: false, reason: `got a number beyond the range of a double; expected ${PARAM_EXPECTED[type]}` };
-        if (type === "float" && Math.abs(value) > FLOAT32_MAX)
+        // NB: NaN and ±Infinity are doubles (the bare tokens, or 1e400), as Python's json reads them; a float32 overflows sooner.
+        if (type === "float" && Math.abs(value) > FLOAT32_MAX && Number.isFinite(value))
           return { ok: false, reason: `got ${showValue(value)}, out of the float32 range (±3.4e38); expected ${PARAM_EXPECTED[type]}` };
         return { ok: true, value };
       }

@@ -1,6 +1,7 @@
 import { isPlainObject } from "../util/index.js";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { FormatError, SchemaError } from "./errors.js";
+import { holdsNaN, nanAsMissing } from "./json-parse.js";
 import { parseJsonWithin } from "./json-text.js";
 import { NO_LIMITS, type TableLimits, checkTableSize } from "./limits.js";
 import { pyList, pythonTypeName, showValue } from "./messages.js";
@@ -244,6 +245,10 @@ function tableFromInstances(value: unknown, form: "instances" | "inputs", schema
  *
  * Columns may share arrays with a pre-parsed `body`; nothing here or in `enforceSchema` writes to them.
  *
+ * The bare tokens `NaN`, `Infinity` and `-Infinity` are read as Python's `json` reads them (MLflow's
+ * client writes every missing float as `NaN`): in the table `NaN` is a missing value (`null`), as
+ * pandas reads it, and ±Infinity the doubles; in `params` all three stay numbers.
+ *
  * `limits` bound the table (rows, and rows × columns) as it is built: a request form whose rows
  * would pass them is refused before its columns are made. Text is refused beyond MAX_JSON_DEPTH
  * levels of nesting whatever the limits.
@@ -296,5 +301,7 @@ export function parseJsonRequest(body: unknown, schemaColumns?: readonly string[
       table = tableFromInstances(value, form, schemaColumns, limits);
       break;
   }
+  // NB: only a body that held a bare NaN token is walked again; in params NaN stays a number.
+  if (holdsNaN(parsed)) table = nanAsMissing(table);
   return { table, params, form };
 }

@@ -61,7 +61,16 @@ describe("bad request bodies", () => {
   it.each([
     { why: "malformed JSON", body: "this is,,,, not valid json", parts: ["Invalid input. Ensure that input is a valid JSON formatted string."] },
     { why: "truncated JSON", body: '{"dataframe_split": {"columns": ["a"', parts: ["Invalid input. Ensure that input is a valid JSON formatted string."] },
-    { why: "a bare NaN token", body: '{"inputs": {"a": [1], "b": [NaN]}}', parts: ["Invalid input. Ensure that input is a valid JSON formatted string."] },
+    {
+      why: "a lower-case nan token (Python's json refuses it too)",
+      body: '{"inputs": {"a": [1], "b": [nan]}}',
+      parts: ["Invalid input. Ensure that input is a valid JSON formatted string."],
+    },
+    {
+      why: "a NaN token with a tail",
+      body: '{"inputs": {"a": [1], "b": [NaNx]}}',
+      parts: ["Invalid input. Ensure that input is a valid JSON formatted string."],
+    },
     { why: "an empty body", body: "", parts: ["The request body is empty", "application/json"] },
     { why: "a top-level number", body: "1", parts: ["The input must be a JSON dictionary with exactly one of the input fields"] },
     { why: "a top-level string", body: '"1"', parts: ["The input must be a JSON dictionary with exactly one of the input fields"] },
@@ -210,9 +219,11 @@ describe("param violations → 400 INVALID_PARAMETER_VALUE", () => {
     expect(await predictions(res)).toEqual({ n: 2, i: 7, x: 3, s: "a", flag: false, when: "2024-01-01T00:00:00", xs: [1, 2], f: 0.25 });
   });
 
-  it("a number beyond a double's range (JSON 1e400 reads as Infinity) is refused, not passed on", async () => {
-    await expectError(await postJson(params, '{"inputs": ["q"], "params": {"x": 1e400}}'), 400, "INVALID_PARAMETER_VALUE", [
-      "'x' got a number beyond the range of a double",
+  it("NaN and ±Infinity for double params (bare tokens, or 1e400) are passed on, as Python's json reads them; a long refuses them", async () => {
+    const res = await postJson(params, '{"inputs": ["q"], "params": {"x": NaN, "f": Infinity, "xs": [-Infinity, 1e400, 1.5]}}');
+    expect(await predictions(res)).toMatchObject({ x: null, f: null, xs: [null, null, 1.5] });
+    await expectError(await postJson(params, '{"inputs": ["q"], "params": {"n": NaN}}'), 400, "INVALID_PARAMETER_VALUE", [
+      "'n' got NaN, expected a whole number",
     ]);
   });
 });

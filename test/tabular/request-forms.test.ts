@@ -191,6 +191,64 @@ describe("parseJsonRequest: the four forms", () => {
   });
 });
 
+describe("parseJsonRequest: the bare NaN, Infinity and -Infinity tokens MLflow's client writes", () => {
+  // As ScoringServerClient / convert_input_example_to_serving_input write a DataFrame with missing numbers.
+  const SPLIT = '{"dataframe_split": {"columns": ["island", "bill", "depth", "flipper", "mass", "sex"], "data": [["Biscoe", NaN, NaN, 230.0, NaN, null]]}}';
+
+  it("reads NaN in a column as a missing value (null), as pandas does", () => {
+    expect(parseJsonRequest(SPLIT).table).toEqual({
+      names: ["island", "bill", "depth", "flipper", "mass", "sex"],
+      columns: [["Biscoe"], [null], [null], [230], [null], [null]],
+      numRows: 1,
+    });
+  });
+
+  it.each([
+    ["dataframe_split", '{"dataframe_split": {"columns": ["x", "y"], "data": [[NaN, Infinity], [-Infinity, 1]]}}'],
+    ["dataframe_records", '{"dataframe_records": [{"x": NaN, "y": Infinity}, {"x": -Infinity, "y": 1}]}'],
+    ["instances", '{"instances": [{"x": NaN, "y": Infinity}, {"x": -Infinity, "y": 1}]}'],
+    ["inputs (columns)", '{"inputs": {"x": [NaN, -Infinity], "y": [Infinity, 1]}}'],
+  ])("in %s: NaN is null, ±Infinity the doubles", (_form, body) => {
+    const { table } = parseJsonRequest(body);
+    expect(table).toEqual({
+      names: ["x", "y"],
+      columns: [
+        [null, -Infinity],
+        [Infinity, 1],
+      ],
+      numRows: 2,
+    });
+    // As bytes, and once parsed (what the server hands over), the same.
+    expect(parseJsonRequest(new TextEncoder().encode(body)).table).toEqual(table);
+  });
+
+  it("reads one row of scalars, a bare list and a bare scalar the same way", () => {
+    expect(parseJsonRequest('{"inputs": {"x": NaN, "y": -Infinity}}').table.columns).toEqual([[null], [-Infinity]]);
+    expect(parseJsonRequest('{"inputs": [1.5, NaN, Infinity]}', ["x"]).table.columns).toEqual([[1.5, null, Infinity]]);
+    expect(parseJsonRequest('{"inputs": NaN}', ["x"]).table.columns).toEqual([[null]]);
+  });
+
+  it("keeps NaN and ±Infinity as numbers in params (NaN for a double param), and the tokens inside strings as strings", () => {
+    const parsed = parseJsonRequest('{"inputs": {"s": ["NaN", "Infinity", "-Infinity NaN"]}, "params": {"t": NaN, "u": [Infinity, -Infinity], "v": "NaN"}}');
+    expect(parsed.table.columns).toEqual([["NaN", "Infinity", "-Infinity NaN"]]);
+    expect(parsed.params).toEqual({ t: Number.NaN, u: [Infinity, -Infinity], v: "NaN" });
+  });
+
+  it("ignores a NaN in the index or the column names (they are no cells)", () => {
+    const { table } = parseJsonRequest('{"dataframe_split": {"index": [NaN], "columns": ["a"], "data": [[1]]}}');
+    expect(table).toEqual({ names: ["a"], columns: [[1]], numRows: 1 });
+  });
+
+  it("makes NaN missing before the signature is enforced: refused in a required column like null, null in an optional one", () => {
+    const specs: ColumnSpec[] = [
+      { name: "a", type: "long", required: false },
+      { name: "b", type: "double", required: true },
+    ];
+    expect(enforceSchema(parseJsonRequest('{"inputs": {"a": [NaN], "b": [Infinity]}}').table, specs).table.columns).toEqual([[null], [Infinity]]);
+    expectError(() => enforceSchema(parseJsonRequest('{"inputs": {"a": [1], "b": [NaN]}}').table, specs), FormatError, "row 0 holds null");
+  });
+});
+
 describe("parseJsonRequest: refusals", () => {
   const FORMS = "The input must be a JSON dictionary with exactly one of the input fields {'dataframe_split', 'dataframe_records', 'instances', 'inputs'}.";
   const NOTE = "IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0";
@@ -198,7 +256,10 @@ describe("parseJsonRequest: refusals", () => {
   it.each([
     ["malformed JSON", "this is,,,, not valid json", "Invalid input. Ensure that input is a valid JSON formatted string."],
     ["truncated JSON", '{"inputs": [1, 2', "Invalid input. Ensure that input is a valid JSON formatted string."],
-    ["bare NaN tokens", '{"inputs": [NaN]}', "Invalid input. Ensure that input is a valid JSON formatted string."],
+    ["a lower-case nan token (Python's json refuses it too)", '{"inputs": [nan]}', "Invalid input. Ensure that input is a valid JSON formatted string."],
+    ["a NaN token with a tail", '{"inputs": [NaNx]}', "Invalid input. Ensure that input is a valid JSON formatted string."],
+    ["a signed NaN token", '{"inputs": [-NaN]}', "Invalid input. Ensure that input is a valid JSON formatted string."],
+    ["a +Infinity token", '{"inputs": [+Infinity]}', "Invalid input. Ensure that input is a valid JSON formatted string."],
     ["invalid UTF-8", new Uint8Array([0x7b, 0xff, 0x7d]), "the body is not valid UTF-8"],
     ["a top-level list", "[1]", `${FORMS} Received a list. ${NOTE}`],
     ["a top-level number", "1", `${FORMS} Received a number.`],
