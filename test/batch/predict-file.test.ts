@@ -199,7 +199,13 @@ describe("params and runner", () => {
 
   it("a bad param value → SchemaError 'Invalid parameters found' (not a bad row), and no output", async () => {
     const output = await outPath("csv");
-    const error = await rejects(predict({ input: inputs.csv, output, params: { margin: "x" } }), SchemaError, /^Invalid parameters found: /, "'margin' got");
+    const error = await rejects(
+      predict({ input: inputs.csv, output, params: { margin: "x" } }),
+      SchemaError,
+      /^Invalid parameters found: /,
+      "Failed to validate type and shape for 'margin'",
+      'got "x" (a string)',
+    );
     expect(error.message).not.toContain("bad input row");
     expect(await filesBeside(output)).toEqual([]);
   });
@@ -293,7 +299,11 @@ describe("bad rows", () => {
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toEqual([
-      { row: BAD_AT, error: expect.stringContaining(`Failed to convert column x to type 'float64' (double): row ${BAD_AT} holds "abc"`), data: { x: "abc" } },
+      {
+        row: BAD_AT,
+        error: expect.stringContaining(`Failed to convert column x to type 'float64'. Column x is double: row ${BAD_AT} holds "abc"`),
+        data: { x: "abc" },
+      },
     ]);
   });
 

@@ -63,11 +63,6 @@ const MLFLOW_ONLY_WORDING: Readonly<Record<string, { drop: string[]; instead: st
     instead: [],
     why: "MLflow wraps errors raised inside predict; pipeserve enforces the signature before predicting, so there is no wrapper",
   },
-  "csv-empty": {
-    drop: ["Failed to parse input as a Pandas DataFrame"],
-    instead: ["The request body is empty", "text/csv"],
-    why: "pipeserve has no pandas: an empty body is refused before any parser runs",
-  },
 };
 
 /** What pipeserve answers where it deliberately differs from MLflow (cases without same_as_mlflow). */
