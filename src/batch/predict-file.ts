@@ -12,8 +12,11 @@ import {
   concatTables,
   enforceSchema,
   formatFromPath,
+  holdsNaN,
   loadParquetWasm,
+  nanAsMissing,
   parseJsonRequest,
+  parseJsonText,
   readTableChunks,
   sliceTable,
   tableFromRecords,
@@ -313,11 +316,12 @@ async function readJsonInput(source: string | Readable): Promise<{ table: Column
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonText(text);
   } catch (cause) {
     throw new FormatError(`The JSON input is not valid JSON: ${(cause as Error).message}`, { cause });
   }
-  if (Array.isArray(value)) return { table: tableFromRecords(value), params: null };
+  // A bare NaN token (as Python's json writes a missing float) is a missing value; parseJsonRequest does the same.
+  if (Array.isArray(value)) return { table: holdsNaN(value) ? nanAsMissing(tableFromRecords(value)) : tableFromRecords(value), params: null };
   const request = parseJsonRequest(value);
   return { table: request.table, params: request.params };
 }

@@ -2,7 +2,7 @@ import cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
 import { checkPredictFiles } from "../batch/index.js";
 import { BatchError, loadModel, predictFile, type OutputFormat, type TableFormat } from "../index.js";
-import { parseTableFormat } from "../tabular/index.js";
+import { parseJsonText, parseTableFormat } from "../tabular/index.js";
 import { UsageError } from "./errors.js";
 import { type CliIo, fromCwd, modelUriFromCwd, trackingUriOf } from "./io.js";
 import { parseInteger, trackingOption } from "./parse-options.js";
@@ -35,7 +35,8 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
   let params: Record<string, unknown> | undefined;
   if (options.params !== undefined) {
     try {
-      params = JSON.parse(options.params) as Record<string, unknown>;
+      // NB: as Python's json reads it (NaN, Infinity), like params in a request.
+      params = parseJsonText(options.params) as Record<string, unknown>;
     } catch {
       throw new UsageError(`--params must be a JSON object, e.g. '{"threshold": 0.5}'; got ${options.params}.`);
     }

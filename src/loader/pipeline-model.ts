@@ -324,7 +324,11 @@ export class PipelineModel {
 
   /** NB: inputs are enforced against the signature (its columns, in its order, typed), so the runner and params decide. */
   #batchKey(params: Record<string, unknown>, runner: string): string {
-    const paramsKey = Object.keys(params).length === 0 ? "" : JSON.stringify(params, (_, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+    // NB: JSON would write NaN and ±Infinity all as null: each gets its own spelling, so they never share a run.
+    const paramsKey =
+      Object.keys(params).length === 0
+        ? ""
+        : JSON.stringify(params, (_, v: unknown) => (typeof v === "bigint" ? `${v}n` : typeof v === "number" && !Number.isFinite(v) ? `${v}` : v));
     return `${runner}\u0000${paramsKey}`;
   }
 

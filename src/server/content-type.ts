@@ -1,3 +1,4 @@
+import { MLFLOW_WORDING } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
 
 /** The request body types `/invocations` accepts. */
@@ -18,20 +19,24 @@ export type ResponseType = (typeof RESPONSE_TYPES)[number];
 /**
  * Checks a request's Content-Type as MLflow does, with its **Better** places: split on `;`, the
  * media type matched case-insensitively, `charset` must be utf-8, any other parameter (e.g. the
- * 1.x `format=pandas-split`) or a missing header is 415 with a JSON body naming the accepted types.
+ * 1.x `format=pandas-split`) or a missing header is 415 with a JSON body naming the accepted types,
+ * its message starting with MLflow's words for the same refusal.
  */
 export function parseContentType(header: string | undefined): BodyType {
   const accepted = `Accepted: ${BODY_TYPES.join(", ")} (charset=utf-8 only).`;
   if (header === undefined || header.trim() === "") throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `The request has no Content-Type. ${accepted}`);
   const [rawType, ...rawParams] = header.split(";");
   const type = (rawType ?? "").trim().toLowerCase();
-  if (!(BODY_TYPES as readonly string[]).includes(type))
-    throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `Content-Type "${header}" is not supported. ${accepted}`);
+  if (!(BODY_TYPES as readonly string[]).includes(type)) {
+    throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `${MLFLOW_WORDING.contentType}. Content-Type "${header}" is not supported. ${accepted}`);
+  }
   for (const param of rawParams) {
     const [key = "", value = ""] = param.split("=").map((s) => s.trim());
     if (key === "" && value === "") continue;
-    if (key.toLowerCase() === "charset" && value.replace(/^"|"$/g, "").toLowerCase() === "utf-8") continue;
-    throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `Content-Type parameter "${param.trim()}" is not supported: only charset=utf-8 is. ${accepted}`);
+    const charset = key.toLowerCase() === "charset";
+    if (charset && value.replace(/^"|"$/g, "").toLowerCase() === "utf-8") continue;
+    const mlflow = charset ? `${MLFLOW_WORDING.charset}.` : `${MLFLOW_WORDING.contentTypeParameter} ${key}.`;
+    throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `${mlflow} Content-Type parameter "${param.trim()}" is not supported: only charset=utf-8 is. ${accepted}`);
   }
   return type as BodyType;
 }

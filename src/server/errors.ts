@@ -1,5 +1,5 @@
 import { ERROR_CODES, HTTP_STATUS, type HttpErrorCode, type HttpStatus, PipeserveError, isErrorCodeOf } from "../errors/index.js";
-import { TabularError } from "../tabular/index.js";
+import { MLFLOW_WORDING, TabularError } from "../tabular/index.js";
 import { ModelLoadError, NodeError, RunnerNotAllowedError } from "../loader/index.js";
 
 /**
@@ -63,7 +63,7 @@ export function toErrorReply(error: unknown, debug = false): ErrorReply {
     return {
       status: 500,
       code: "INTERNAL_ERROR",
-      message: `The pipeline failed: ${error.message}`,
+      message: `${MLFLOW_WORDING.modelFailed} The pipeline failed: ${error.message}`,
       headers: {},
       internal: true,
       stack: debug ? stackOf(error) : undefined,

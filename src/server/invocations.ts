@@ -1,4 +1,7 @@
 import {
+  FormatError,
+  LimitError,
+  MLFLOW_WORDING,
   NO_LIMITS,
   outputToTable,
   decodeArrowIpc,
@@ -108,11 +111,26 @@ function decodeArrow(type: BodyType, body: Uint8Array, limits: TableLimits): Col
   return fromArrowInSlices(table, limits);
 }
 
+/** A CSV body's refusal, starting with MLflow's words for a CSV pandas cannot read (a limit's 413 stays as it is). */
+function csvRefusal(error: unknown): unknown {
+  if (!(error instanceof FormatError) || error instanceof LimitError) return error;
+  return new FormatError(`${MLFLOW_WORDING.csvParse} ${error.message}`, { cause: error });
+}
+
+function decodeCsv(body: Uint8Array, limits: TableLimits): ColumnTable | Promise<ColumnTable> {
+  try {
+    if (body.byteLength < SLICED_BODY_MIN) return parseCsv(text(body), { raw: true, limits });
+    return parseCsvInSlices(body, { raw: true, limits }).catch((error: unknown) => Promise.reject(csvRefusal(error)));
+  } catch (error) {
+    throw csvRefusal(error);
+  }
+}
+
 function decodeTable(type: Exclude<BodyType, "application/json">, body: Uint8Array, limits: TableLimits): ColumnTable | Promise<ColumnTable> {
   const small = body.byteLength < SLICED_BODY_MIN;
   switch (type) {
     case "text/csv":
-      return small ? parseCsv(text(body), { raw: true, limits }) : parseCsvInSlices(body, { raw: true, limits });
+      return decodeCsv(body, limits);
     case "application/x-ndjson":
       return small ? parseJsonLines(text(body), 1, limits) : parseJsonLinesInSlices(body, limits);
     case "application/vnd.apache.arrow.stream":
@@ -137,7 +155,11 @@ export function decodeBody(
   paramsQuery: string | undefined,
   limits: TableLimits = NO_LIMITS,
 ): DecodedBody | Promise<DecodedBody> {
-  if (body.byteLength === 0) throw new HttpError("BAD_REQUEST", `The request body is empty: send the input as ${type}.`);
+  if (body.byteLength === 0) {
+    // MLflow's words for the two types it reads: json.loads("") and read_csv("") fail.
+    const mlflow = type === "application/json" ? `${MLFLOW_WORDING.invalidJson} ` : type === "text/csv" ? `${MLFLOW_WORDING.csvParse} ` : "";
+    throw new HttpError("BAD_REQUEST", `${mlflow}The request body is empty: send the input as ${type}.`);
+  }
   if (type === "application/json") {
     const parsed = parseJsonBody(body, limits);
     return parsed instanceof Promise ? parsed.then((json) => ({ kind: "json", body: json })) : { kind: "json", body: parsed };

@@ -40,11 +40,18 @@ const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
   UINT64: [0, Number.MAX_SAFE_INTEGER],
 };
 
-/** What a tensor's data must hold for its datatype; `null` (a missing value) always passes. */
-function checkTensorData(name: string, datatype: string, values: readonly unknown[]): void {
+/**
+ * What a tensor's data must hold for its datatype; `null` (a missing value) always passes, and a
+ * bare `NaN` token is a missing value too (made `null` in `values`), as in MLflow's request forms.
+ */
+function checkTensorData(name: string, datatype: string, values: unknown[]): void {
   const range = INT_RANGE[datatype];
   for (const [i, v] of values.entries()) {
     if (v === null) continue;
+    if (typeof v === "number" && Number.isNaN(v)) {
+      values[i] = null;
+      continue;
+    }
     let ok: boolean;
     let expected: string;
     if (datatype === "BOOL") [ok, expected] = [typeof v === "boolean", "true or false"];

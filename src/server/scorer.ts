@@ -1,6 +1,6 @@
 import { pino, type Logger } from "pino";
 import { NodeError, RunTimeoutError, type PipelineModel, type Prediction, type PredictOptions, type PreparedInput } from "../loader/index.js";
-import { DEFAULT_LIMITS, type TableLimits } from "../tabular/index.js";
+import { DEFAULT_LIMITS, MLFLOW_WORDING, type TableLimits } from "../tabular/index.js";
 import { PredictionBatcher } from "./batcher.js";
 import { acceptedResponseTypes, parseContentType, type ResponseType } from "./content-type.js";
 import { HttpError, toErrorReply } from "./errors.js";
@@ -101,7 +101,10 @@ function encodeAccepted(output: unknown, types: readonly ResponseType[]): { body
 
 /** A node that fails on an input with no rows: the client's to fix (send rows), so a 400 naming the node. */
 function emptyInputError(error: NodeError): HttpError {
-  return new HttpError("BAD_REQUEST", `The input has no rows, and the pipeline failed on it: ${error.message.replace(/\.?$/, ".")} Send at least one row.`);
+  return new HttpError(
+    "BAD_REQUEST",
+    `${MLFLOW_WORDING.modelFailed} The input has no rows, and the pipeline failed on it: ${error.message.replace(/\.?$/, ".")} Send at least one row.`,
+  );
 }
 
 /**
@@ -201,7 +204,10 @@ export class Scorer {
     } catch (error) {
       if (error instanceof RunTimeoutError) {
         this.metrics.timedOut.inc();
-        throw new HttpError("DEADLINE_EXCEEDED", `The prediction took longer than the ${this.#timeoutMs / 1000} s timeout (--timeout).`);
+        throw new HttpError(
+          "DEADLINE_EXCEEDED",
+          `${MLFLOW_WORDING.timeout}. The prediction took longer than the ${this.#timeoutMs / 1000} s timeout (--timeout).`,
+        );
       }
       throw prepared.table.numRows === 0 && error instanceof NodeError ? emptyInputError(error) : error;
     } finally {

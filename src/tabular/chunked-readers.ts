@@ -11,6 +11,7 @@ import { tableFromCsvRecords } from "./csv.js";
 import { toDataFrame } from "./dataframe.js";
 import { FormatError } from "./errors.js";
 import { checkInputFile, inputFileError } from "./file-access.js";
+import { holdsNaN, nanAsMissing, parseJsonText } from "./json-parse.js";
 import { formatFromPath, type TableFormat } from "./files.js";
 import { loadParquetWasm } from "./parquet.js";
 
@@ -120,6 +121,9 @@ async function* csvChunks(source: string | Readable, chunkRows: number, raw: boo
 async function* jsonLinesChunks(source: string | Readable, chunkRows: number): AsyncGenerator<ColumnTable> {
   const lines = createInterface({ input: streamOf(source), crlfDelay: Infinity });
   let records: unknown[] = [];
+  // Whether a line of this chunk held a bare NaN token: a missing value, as Python's json writes one.
+  let nan = false;
+  const chunk = (): ColumnTable => (nan ? nanAsMissing(tableFromRecords(records)) : tableFromRecords(records));
   let lineNo = 0;
   let emitted = false;
   for await (const text of lines) {
@@ -127,17 +131,20 @@ async function* jsonLinesChunks(source: string | Readable, chunkRows: number): A
     const trimmed = text.trim();
     if (trimmed === "") continue;
     try {
-      records.push(JSON.parse(trimmed));
+      const record = parseJsonText(trimmed);
+      if (holdsNaN(record)) nan = true;
+      records.push(record);
     } catch (cause) {
       throw new FormatError(`JSON Lines line ${lineNo} is not valid JSON: ${(cause as Error).message}`, { cause });
     }
     if (records.length === chunkRows) {
-      yield tableFromRecords(records);
+      yield chunk();
       emitted = true;
       records = [];
+      nan = false;
     }
   }
-  if (records.length > 0 || !emitted) yield tableFromRecords(records);
+  if (records.length > 0 || !emitted) yield chunk();
 }
 
 async function* arrowBatches(source: string | Readable, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {

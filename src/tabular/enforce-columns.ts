@@ -3,7 +3,7 @@ import type { Cell, ColumnTable } from "./column-table.js";
 import { parseNumberText } from "./csv.js";
 import { EXACT_IN_DOUBLE, FLOAT32_MAX, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, SAFE_MAX, SAFE_MIN, isMissing } from "./enforce-common.js";
 import { FormatError, SchemaError } from "./errors.js";
-import { pyList, showValue } from "./messages.js";
+import { MLFLOW_WORDING, mlflowConversion, mlflowIncompatible, pyList, showValue } from "./messages.js";
 import type { ColumnSpec, ColumnType } from "./signature.js";
 
 /** What `enforceSchema` hands back: the table in signature order, and the input columns it left out. */
@@ -113,7 +113,8 @@ class ColumnCheck {
       throw this.conversionError(
         r,
         v,
-        ", but the column is required",
+        // NB: a bare NaN token in JSON is read as null: say so, since the client may have sent one.
+        v === null ? ", a missing value (as is a bare NaN token in JSON), but the column is required" : ", but the column is required",
         `Send a value in every row, or declare column ${this.column} optional ("required": false) in the signature.`,
       );
     }
@@ -130,11 +131,13 @@ class ColumnCheck {
   conversionError(r: number, value: unknown, why: string, fix: string): FormatError {
     const { column, type } = this;
     const row = this.base + r;
-    return new FormatError(
-      `Data is not compatible with model signature. Failed to convert column ${column} to type '${NUMPY_DTYPES[type]}' (${type}): ` +
-        `row ${row} holds ${showValue(value)}${why}. ${fix}`,
-      { data: { column, row, expected: type, received: value } },
-    );
+    // MLflow's words: a JSON body's refusal (cast_df_types_according_to_schema), or a CSV body's (pandas.read_csv with the signature's types).
+    const mlflow = this.fromText
+      ? `${MLFLOW_WORDING.csvParse} Failed to convert column ${column} to type '${NUMPY_DTYPES[type]}'.`
+      : mlflowConversion(column, NUMPY_DTYPES[type]);
+    return new FormatError(`${mlflow} Column ${column} is ${type}: row ${row} holds ${showValue(value)}${why}. ${fix}`, {
+      data: { column, row, expected: type, received: value },
+    });
   }
 
   wrongKindError(r: number, value: unknown): FormatError {
@@ -145,7 +148,7 @@ class ColumnCheck {
     const { column, type } = this;
     const row = this.base + r;
     return new SchemaError(
-      `Incompatible input types for column ${column}: row ${row} holds ${showValue(value)}, ${why}; ` +
+      `${mlflowIncompatible(column)} Its row ${row} holds ${showValue(value)}, ${why}; ` +
         `column ${column} is ${type} (${NUMPY_DTYPES[type]}), which takes ${EXPECTED[type]}. ${fix}`,
       { data: { column, row, expected: type, received: value } },
     );
@@ -364,7 +367,7 @@ function enforcePositional(table: ColumnTable, inputs: readonly ColumnSpec[], fr
   }
   if (names.length < inputs.length) {
     throw new SchemaError(
-      `Model inference is missing inputs. The model signature declares ${inputs.length} inputs but the provided value only has ` +
+      `${MLFLOW_WORDING.missingPositional} The model signature declares ${inputs.length} inputs but the provided value only has ` +
         `${names.length} inputs (${pyList(names)}). Note: the inputs were not named in the signature so we can only verify their count. ` +
         `Send ${inputs.length} columns, in the signature's order.`,
     );
@@ -435,7 +438,7 @@ export function enforceSchema(table: ColumnTable, inputs: readonly ColumnSpec[],
   const droppedColumns = names.filter((n) => !wanted.has(n));
   if (missing) {
     const note = droppedColumns.length > 0 ? ` Note that there were extra inputs: ${pyList(droppedColumns)}.` : "";
-    throw new SchemaError(`Model is missing inputs ${pyList(missing)}.${note}`);
+    throw new SchemaError(`${MLFLOW_WORDING.missingInputs} ${pyList(missing)}.${note}`);
   }
 
   let changed = names.length !== inputs.length;

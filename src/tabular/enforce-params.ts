@@ -2,7 +2,8 @@ import { isPlainObject } from "../util/index.js";
 import { hasSubMillisecondFraction, parseIsoDateTime } from "./cell-codecs.js";
 import { FLOAT32_MAX, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, SAFE_MAX, SAFE_MIN, isMissing } from "./enforce-common.js";
 import { SchemaError } from "./errors.js";
-import { pythonTypeName, showValue } from "./messages.js";
+import { MLFLOW_WORDING, pyRepr, pythonClass, pythonTypeName, showValue } from "./messages.js";
+import { pyStr } from "./python-json.js";
 import type { ParamSpec, ParamType } from "./signature.js";
 
 /** What `enforceParams` hands back: every declared param (defaults filled), and the unknown keys it ignored. */
@@ -11,8 +12,19 @@ export interface EnforcedParams {
   ignored: string[];
 }
 
-/** The outcome of checking one param value: the value to use, or why it was refused. */
-export type ParamCheck = { ok: true; value: unknown } | { ok: false; reason: string };
+/**
+ * The outcome of checking one param value: the value to use, or why it was refused — pipeserve's
+ * `reason`, MLflow's own words for the same refusal in `mlflow` when MLflow refuses it too, and
+ * `shape` when the value is not the 1-D list a `shape: [-1]` param takes.
+ */
+export type ParamCheck = { ok: true; value: unknown } | { ok: false; reason: string; mlflow?: string; shape?: true };
+
+/** MLflow's words for a value its `_enforce_param_datatype` refuses. */
+function mlflowRefusal(type: ParamType, value: unknown): string {
+  if (type === "datetime") return `Failed to convert value \`${pyStr(value)}\` from type \`${pythonClass(value)}\` to \`${type}\``;
+  if (typeof value === "object" && value !== null) return `Value must be a scalar for type \`${type}\`, got \`${pyStr(value)}\``;
+  return `Can not safely convert \`${pythonClass(value)}\` to \`${type}\` for value \`${pyStr(value)}\``;
+}
 
 const PARAM_EXPECTED: Readonly<Record<ParamType, string>> = {
   boolean: "true or false",
@@ -48,10 +60,8 @@ function checkScalarParam(type: ParamType, value: unknown): ParamCheck {
     case "float":
     case "double":
       if (typeof value === "number") {
-        // NB: JSON numbers beyond a double's range parse as Infinity; a float32 param overflows sooner.
-        if (value === Infinity || value === -Infinity)
-          return { ok: false, reason: `got a number beyond the range of a double; expected ${PARAM_EXPECTED[type]}` };
-        if (type === "float" && Math.abs(value) > FLOAT32_MAX)
+        // NB: NaN and ±Infinity are doubles (the bare tokens, or 1e400), as Python's json reads them; a float32 overflows sooner.
+        if (type === "float" && Math.abs(value) > FLOAT32_MAX && Number.isFinite(value))
           return { ok: false, reason: `got ${showValue(value)}, out of the float32 range (±3.4e38); expected ${PARAM_EXPECTED[type]}` };
         return { ok: true, value };
       }
@@ -67,7 +77,7 @@ function checkScalarParam(type: ParamType, value: unknown): ParamCheck {
       }
       break;
   }
-  return { ok: false, reason: `got ${showValue(value)}, expected ${PARAM_EXPECTED[type]}` };
+  return { ok: false, reason: `got ${showValue(value)}, expected ${PARAM_EXPECTED[type]}`, mlflow: mlflowRefusal(type, value) };
 }
 
 /**
@@ -79,20 +89,46 @@ function checkScalarParam(type: ParamType, value: unknown): ParamCheck {
 export function checkParamValue(type: ParamType, shape: null | readonly [-1], value: unknown): ParamCheck {
   if (value === null) return { ok: true, value: null };
   if (shape === null) {
-    if (Array.isArray(value)) return { ok: false, reason: `got ${showValue(value)}, expected a single value: ${PARAM_EXPECTED[type]}` };
+    if (Array.isArray(value)) {
+      return { ok: false, reason: `got ${showValue(value)}, expected a single value: ${PARAM_EXPECTED[type]}`, mlflow: mlflowRefusal(type, value) };
+    }
     return checkScalarParam(type, value);
   }
-  if (!Array.isArray(value)) {
-    return { ok: false, reason: `got ${showValue(value)}, expected a list (shape [-1]) of ${type} values` };
+  if (!Array.isArray(value) || value.some(Array.isArray)) {
+    return { ok: false, reason: `got ${showValue(value)}, expected a list (shape [-1]) of ${type} values`, shape: true };
   }
   let out: unknown[] | undefined;
   for (let i = 0; i < value.length; i++) {
     const element: unknown = value[i];
     const check = checkScalarParam(type, element);
-    if (!check.ok) return { ok: false, reason: `element ${i} of the list ${check.reason}` };
+    if (!check.ok) return { ...check, reason: `element ${i} of the list ${check.reason}` };
     if (check.value !== element) (out ??= value.slice())[i] = check.value;
   }
   return { ok: true, value: out ?? value.slice() };
+}
+
+/** How MLflow prints a param spec in its messages (`repr(ParamSpec)`): `'n': long (default: 1)`, `... (shape: (-1,))` for a list. */
+function mlflowSpec(spec: ParamSpec): string {
+  return `${pyRepr(spec.name)}: ${spec.type} (default: ${pyStr(spec.default ?? null, spec.type)})${spec.shape === null ? "" : " (shape: (-1,))"}`;
+}
+
+/** The number of list levels a value has, as numpy counts them (`ndim`), following first elements. */
+function ndim(value: unknown): number {
+  let n = 0;
+  for (let v = value; Array.isArray(v); v = v[0]) n++;
+  return n;
+}
+
+/**
+ * One refused param as MLflow words it (`ParamSpec.validate_type_and_shape`), then pipeserve's
+ * reason: `Failed to validate type and shape for 'n': long (default: 1), error: Can not safely
+ * convert ... : got 1.5, expected a whole number`.
+ */
+function paramProblem(spec: ParamSpec, value: unknown, check: { reason: string; mlflow?: string; shape?: true }): string {
+  if (check.shape) {
+    return `Value must be a 1D array with shape (-1,) for param ${mlflowSpec(spec)}, received ${pythonTypeName(value)} with ndim ${ndim(value)}: ${check.reason}`;
+  }
+  return `Failed to validate type and shape for ${mlflowSpec(spec)}, error: ${check.mlflow ? `${check.mlflow}: ` : ""}${check.reason}`;
 }
 
 /** A fresh copy of a default, so a node that changes its param cannot change the next request's. */
@@ -114,12 +150,13 @@ function freshDefault(value: unknown): unknown {
  * like any other param and gets its default.
  *
  * @throws SchemaError (INVALID_PARAMETER_VALUE) when params is not an object
- *   (`Parameters must be a dictionary. Got type 'list'.`), and listing every bad value at once:
- *   `Invalid parameters found: 'long_param' got 1.5, expected a whole number; ...`.
+ *   (`Parameters must be a dictionary. Got type 'list'.`), and listing every bad value at once,
+ *   each as MLflow words it, then why: `Invalid parameters found: Failed to validate type and shape
+ *   for 'n': long (default: 1), error: Can not safely convert ...: got 1.5, expected a whole number; ...`.
  */
 export function enforceParams(params: Record<string, unknown> | null | undefined, schema: readonly ParamSpec[] | null): EnforcedParams {
   if (params !== null && params !== undefined && !isPlainObject(params)) {
-    throw new SchemaError(`Parameters must be a dictionary. Got type '${pythonTypeName(params)}'. Send params as a JSON object such as {"threshold": 0.5}.`);
+    throw new SchemaError(`${MLFLOW_WORDING.paramsNotAnObject} Got type '${pythonTypeName(params)}'. Send params as a JSON object such as {"threshold": 0.5}.`);
   }
   const given: Record<string, unknown> = params ?? {};
   const out: Record<string, unknown> = {};
@@ -135,7 +172,7 @@ export function enforceParams(params: Record<string, unknown> | null | undefined
     }
     const check = checkParamValue(spec.type, spec.shape, value);
     if (check.ok) out[spec.name] = check.value;
-    else problems.push(`'${spec.name}' ${check.reason}`);
+    else problems.push(paramProblem(spec, value, check));
   }
   for (const key of Object.keys(given)) {
     if (declared.has(key)) continue;
@@ -149,7 +186,7 @@ export function enforceParams(params: Record<string, unknown> | null | undefined
     ignored.push(key);
   }
   if (problems.length > 0) {
-    throw new SchemaError(`Invalid parameters found: ${problems.join("; ")}. Fix these values, or leave them out to use the defaults.`);
+    throw new SchemaError(`${MLFLOW_WORDING.invalidParams} ${problems.join("; ")}. Fix these values, or leave them out to use the defaults.`);
   }
   return { params: out, ignored };
 }

@@ -6,6 +6,7 @@ import { tableFromRecords, tableToRecords, type ColumnTable } from "./column-tab
 import { parseCsv, toCsv, type CsvParseOptions } from "./csv.js";
 import { FormatError } from "./errors.js";
 import { parseJsonLines, toJsonLines } from "./json-lines.js";
+import { holdsNaN, nanAsMissing, parseJsonText } from "./json-parse.js";
 import { toJsonValue } from "./json-values.js";
 import { arrowToParquet, parquetToArrow } from "./parquet.js";
 
@@ -53,12 +54,13 @@ export function decodeTable(bytes: Uint8Array, format: TableFormat, options: Csv
     case "json": {
       let value: unknown;
       try {
-        value = JSON.parse(Buffer.from(bytes).toString("utf8"));
+        value = parseJsonText(Buffer.from(bytes).toString("utf8"));
       } catch (cause) {
         throw new FormatError(`Invalid JSON: ${(cause as Error).message}`, { cause });
       }
       if (!Array.isArray(value)) throw new FormatError("A JSON table file must hold an array of row objects.");
-      return tableFromRecords(value);
+      // A bare NaN token (as Python's json writes a missing float) is a missing value.
+      return holdsNaN(value) ? nanAsMissing(tableFromRecords(value)) : tableFromRecords(value);
     }
     case "parquet":
       return fromArrow(parquetToArrow(bytes));

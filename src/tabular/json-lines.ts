@@ -1,5 +1,6 @@
 import { tableFromRecords, tableToRecords, type ColumnTable } from "./column-table.js";
 import { FormatError, LimitError } from "./errors.js";
+import { holdsNaN, nanAsMissing } from "./json-parse.js";
 import { SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin } from "./json-text.js";
 import { toJsonValue } from "./json-values.js";
 import { NO_LIMITS, type TableLimits, checkTableSize, formatCount, joinParts, nextTurn, tooManyRows } from "./limits.js";
@@ -19,6 +20,8 @@ function lineError(cause: unknown, lineNo: number): unknown {
 class LineRecords {
   readonly records: unknown[] = [];
   readonly #limits: TableLimits;
+  /** Whether a line held a bare NaN token (a missing value). */
+  #nan = false;
 
   constructor(limits: TableLimits) {
     this.#limits = limits;
@@ -26,6 +29,7 @@ class LineRecords {
 
   add(record: unknown): void {
     if (this.records.length >= this.#limits.maxRows) throw tooManyRows(`more than ${formatCount(this.#limits.maxRows)}`, this.#limits, "lines of JSON Lines");
+    if (holdsNaN(record)) this.#nan = true;
     this.records.push(record);
   }
 
@@ -36,7 +40,8 @@ class LineRecords {
       if (record !== null && typeof record === "object" && !Array.isArray(record)) for (const key in record) keys.add(key);
     }
     checkTableSize(this.records.length, keys.size, this.#limits, "JSON Lines");
-    return tableFromRecords(this.records);
+    const table = tableFromRecords(this.records);
+    return this.#nan ? nanAsMissing(table) : table;
   }
 }
 
@@ -72,6 +77,8 @@ class LineParts {
   readonly #keys = new Set<string>();
   #records: unknown[] = [];
   #rows = 0;
+  /** Whether a line since the last flush held a bare NaN token (a missing value). */
+  #nan = false;
 
   constructor(limits: TableLimits) {
     this.#limits = limits;
@@ -81,6 +88,7 @@ class LineParts {
     const row = this.#rows + this.#records.length;
     if (row >= this.#limits.maxRows) throw tooManyRows(`more than ${formatCount(this.#limits.maxRows)}`, this.#limits, "lines of JSON Lines");
     if (record === null || typeof record !== "object" || Array.isArray(record)) throw new FormatError(`Record ${row} is not an object of column values.`);
+    if (holdsNaN(record)) this.#nan = true;
     this.#records.push(record);
   }
 
@@ -89,8 +97,12 @@ class LineParts {
     for (const record of this.#records) for (const key in record as object) this.#keys.add(key);
     this.#rows += this.#records.length;
     checkTableSize(this.#rows, this.#keys.size, this.#limits, "JSON Lines");
-    if (this.#records.length > 0) this.parts.push(tableFromRecords(this.#records));
+    if (this.#records.length > 0) {
+      const part = tableFromRecords(this.#records);
+      this.parts.push(this.#nan ? nanAsMissing(part) : part);
+    }
     this.#records = [];
+    this.#nan = false;
   }
 }
 

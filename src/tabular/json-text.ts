@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { FormatError, NotUtf8Error } from "./errors.js";
+import { holdsNaN, markNaN, parseJsonText, setOwn } from "./json-parse.js";
 import { NO_LIMITS, type TableLimits, formatCount, nextTurn, tooManyCells, tooManyRows } from "./limits.js";
 
 /**
@@ -245,22 +246,24 @@ function scanWhole(bytes: Uint8Array, limits: TableLimits, maxDepth: number): vo
 /**
  * Parses JSON in one go, after a scan of its structure that refuses a body nested deeper than
  * `maxDepth` or holding more rows or values than `limits` allow. For JSON short enough to parse at
- * once (text, or UTF-8 bytes); `parseJsonInSlices` takes any.
+ * once (text, or UTF-8 bytes); `parseJsonInSlices` takes any. The bare tokens `NaN`, `Infinity`
+ * and `-Infinity` are numbers, as Python's `json` reads them (`parseJsonText`).
  * @throws SyntaxError for text that is not JSON (callers word it for their protocol);
  * FormatError (400) for nesting too deep or bytes that are not UTF-8; LimitError (413) for too many rows or values.
  */
 export function parseJsonWithin(json: string | Uint8Array, limits: TableLimits = NO_LIMITS, maxDepth = MAX_JSON_DEPTH): unknown {
   if (typeof json === "string") {
     scanWhole(Buffer.from(json, "utf8"), limits, maxDepth);
-    return JSON.parse(json);
+    return parseJsonText(json);
   }
   scanWhole(json, limits, maxDepth);
-  return JSON.parse(utf8Text(json));
+  return parseJsonText(utf8Text(json));
 }
 
 /**
- * Parses JSON (UTF-8 bytes) as `JSON.parse` does (the same value, key order, duplicate keys and
- * `__proto__` keys included), with `parseJsonWithin`'s bounds, without holding the event loop for
+ * Parses JSON (UTF-8 bytes) as `parseJsonWithin` does (`JSON.parse`'s value, key order, duplicate
+ * keys and `__proto__` keys included; the bare tokens `NaN`, `Infinity` and `-Infinity` as
+ * numbers, a body holding `NaN` marked for `holdsNaN`), with `parseJsonWithin`'s bounds, without holding the event loop for
  * long: SLICED_JSON_MIN bytes or more are scanned a slice per turn, refused as soon as a bound is
  * passed, then decoded and parsed chunk by chunk (the members of its big arrays and objects, a
  * quarter megabyte at a time), so other requests are answered in between. The whole text is never
@@ -276,10 +279,13 @@ export async function parseJsonInSlices(bytes: Uint8Array, limits: TableLimits =
   }
   scan.finish();
   const root = scan.root;
-  if (!root) return JSON.parse(utf8Text(bytes));
+  if (!root) return parseJsonText(utf8Text(bytes));
   // Whatever is around the outermost container must be whitespace: JSON.parse says so, or why not.
   JSON.parse(`${utf8Text(bytes.subarray(0, root.start))}0${utf8Text(bytes.subarray(root.end + 1))}`);
-  return new ChunkedParse(bytes).container(root);
+  const parse = new ChunkedParse(bytes);
+  const value = await parse.container(root);
+  if (parse.sawNaN) markNaN(value);
+  return value;
 }
 
 /** Parses the big containers a scan found, chunk by chunk, a turn of the event loop each. */
@@ -287,6 +293,8 @@ class ChunkedParse {
   readonly #bytes: Uint8Array;
   /** What stands in for a big member while its container's chunk is parsed: no client can guess it. */
   readonly #placeholder = `pipeserve-chunk-${randomUUID()}:`;
+  /** Whether a chunk held a bare `NaN` token. */
+  sawNaN = false;
 
   constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
@@ -314,7 +322,8 @@ class ChunkedParse {
         replaced = true;
       }
       piece += this.#text(cursor, end) + (node.array ? "]" : "}");
-      const parsed = JSON.parse(piece) as unknown[] | Record<string, unknown>;
+      const parsed = parseJsonText(piece) as unknown[] | Record<string, unknown>;
+      if (holdsNaN(parsed)) this.sawNaN = true;
       await nextTurn();
       if (replaced) await this.#putChildren(parsed, children);
       if (node.array) chunks.push(parsed as unknown[]);
@@ -358,12 +367,6 @@ async function joinChunks(chunks: readonly unknown[][]): Promise<unknown[]> {
     }
   }
   return out;
-}
-
-/** Sets an own property as JSON.parse makes it: `__proto__` too, as data, not the prototype. */
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
-  else target[key] = value;
 }
 
 /** Adds one chunk's members to an object: later keys win, as in JSON.parse. */

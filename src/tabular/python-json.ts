@@ -1,10 +1,11 @@
 /**
  * JSON as Python's `json.dumps` writes it, byte for byte, for the signature strings of `MLmodel`
- * (MLflow writes them with Python; pipeserve writes the same bytes).
+ * (MLflow writes them with Python; pipeserve writes the same bytes); and values as Python's `str()`
+ * prints them, for messages worded as MLflow's.
  */
 import { formatIsoDateTimePython } from "./cell-codecs.js";
 import { SchemaError } from "./errors.js";
-import { showValue } from "./messages.js";
+import { pyRepr, showValue } from "./messages.js";
 import type { ParamType } from "./signature.js";
 
 const NON_ASCII = /[\u007f-\uffff]/g;
@@ -19,6 +20,8 @@ export function pyJsonString(text: string): string {
  * exponents -4 to 15, a `.0` on whole numbers, and two-digit exponents (`1e-05`, `1e+16`).
  */
 function pyFloatRepr(value: number): string {
+  if (Number.isNaN(value)) return "nan";
+  if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
   if (Object.is(value, -0)) return "-0.0";
   const [mantissa = "", exponentText = "0"] = value.toExponential().split("e");
   const exponent = Number(exponentText);
@@ -55,5 +58,36 @@ export function pyJsonValue(value: unknown, type: ParamType, where: string): str
     default:
       if (value instanceof Date) return pyJsonString(formatIsoDateTimePython(value));
       throw new SchemaError(`${where} has the default ${showValue(value)}, which a param cannot hold. Use a ${type} value.`);
+  }
+}
+
+/**
+ * A value as Python's `str()` prints it once `json` has read it (what MLflow's messages show):
+ * `None`, `True`, `1`, `1.5`, `nan`, a string as is, `['a', 'b']`, `{'k': 1}`. With `type` float or
+ * double a whole number is a float (`1.0`), as MLflow keeps a double param's default.
+ */
+export function pyStr(value: unknown, type?: ParamType): string {
+  return typeof value === "string" ? value : pyReprOf(value, type);
+}
+
+function pyReprOf(value: unknown, type: ParamType | undefined): string {
+  if (value === null || value === undefined) return "None";
+  if (Array.isArray(value)) return `[${value.map((v) => pyReprOf(v, type)).join(", ")}]`;
+  switch (typeof value) {
+    case "string":
+      return pyRepr(value);
+    case "boolean":
+      return value ? "True" : "False";
+    case "bigint":
+      return value.toString();
+    case "number":
+      return type === "float" || type === "double" || !Number.isInteger(value) ? pyFloatRepr(value) : String(value);
+    case "object": {
+      if (value instanceof Date) return formatIsoDateTimePython(value).replace("T", " ");
+      const entries = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${pyRepr(k)}: ${pyReprOf(v, type)}`);
+      return `{${entries.join(", ")}}`;
+    }
+    default:
+      return String(value);
   }
 }

@@ -1,9 +1,10 @@
 import { isPlainObject } from "../util/index.js";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { FormatError, SchemaError } from "./errors.js";
+import { holdsNaN, nanAsMissing } from "./json-parse.js";
 import { parseJsonWithin } from "./json-text.js";
 import { NO_LIMITS, type TableLimits, checkTableSize } from "./limits.js";
-import { pyList, pythonTypeName, showValue } from "./messages.js";
+import { MLFLOW_WORDING, pyList, pySet, pythonClass, pythonTypeName, showValue } from "./messages.js";
 
 /** The JSON body forms `/invocations` accepts, in MLflow's order. */
 export const JSON_REQUEST_FORMS = ["dataframe_split", "dataframe_records", "instances", "inputs"] as const;
@@ -18,39 +19,29 @@ export interface JsonRequest {
   form: JsonRequestForm;
 }
 
-const FORMS_TEXT = "{'dataframe_split', 'dataframe_records', 'instances', 'inputs'}";
 const PROTOCOL_NOTE =
-  'IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0: the MLflow 1.x body {"columns": [...], "data": [...]} ' +
+  `${MLFLOW_WORDING.protocolChange} The MLflow 1.x body {"columns": [...], "data": [...]} ` +
   'is no longer accepted; send {"dataframe_split": {"columns": [...], "data": [...]}} instead.';
 const LLM_KEYS = ["messages", "prompt", "input"];
 const SPLIT_KEYS: ReadonlySet<string> = new Set(["columns", "data", "index"]);
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-function kindOf(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "a dictionary";
-  return `a ${typeof value}`;
-}
-
+/** MLflow's two wordings: a body that is no object is "Invalid input." (`_decode_json_input`), an object without one form is not. */
 function wrongFormsError(body: unknown): FormatError {
-  let received: string;
-  let llmNote = "";
-  if (isPlainObject(body)) {
-    const keys = Object.keys(body);
-    const shown = keys.length > 10 ? [...keys.slice(0, 10), "..."] : keys;
-    received = keys.length === 0 ? "Received an empty dictionary." : `Received a dictionary with fields ${pyList(shown)}.`;
-    if (keys.some((k) => LLM_KEYS.includes(k))) llmNote = ' The LLM fields "messages", "prompt" and "input" are not supported.';
-  } else {
-    received = `Received ${kindOf(body)}.`;
+  if (!isPlainObject(body)) {
+    const received = Array.isArray(body) ? "Received a list." : `Received unexpected input type '${pythonClass(body)}'.`;
+    return new FormatError(`${MLFLOW_WORDING.notAnObject} ${received} ${PROTOCOL_NOTE}`);
   }
-  return new FormatError(`The input must be a JSON dictionary with exactly one of the input fields ${FORMS_TEXT}. ${received}${llmNote} ${PROTOCOL_NOTE}`);
+  const keys = Object.keys(body);
+  const shown = keys.length > 10 ? [...keys.slice(0, 10), "..."] : keys;
+  const llmNote = keys.some((k) => LLM_KEYS.includes(k)) ? ' The LLM fields "messages", "prompt" and "input" are not supported.' : "";
+  return new FormatError(`${MLFLOW_WORDING.notOneForm} Received dictionary with input fields: ${pyList(shown)}.${llmNote} ${PROTOCOL_NOTE}`);
 }
 
 /** MLflow's wording for a body that is not JSON, with the parser's reason. */
 export function invalidJsonError(cause: unknown): FormatError {
-  return new FormatError(`Invalid input. Ensure that input is a valid JSON formatted string. ${(cause as Error).message.replace(/\.?$/, ".")}`, { cause });
+  return new FormatError(`${MLFLOW_WORDING.invalidJson} ${(cause as Error).message.replace(/\.?$/, ".")}`, { cause });
 }
 
 /** Text without the byte-order mark a UTF-8 body may start with. */
@@ -65,7 +56,7 @@ function parseBody(body: unknown, limits: TableLimits): unknown {
     try {
       text = utf8.decode(body);
     } catch (cause) {
-      throw new FormatError("Invalid input. Ensure that input is a valid JSON formatted string: the body is not valid UTF-8.", { cause });
+      throw new FormatError(`${MLFLOW_WORDING.invalidJson} The body is not valid UTF-8.`, { cause });
     }
   } else return body;
   try {
@@ -81,24 +72,29 @@ function positionalNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => String(i));
 }
 
-function checkUniqueNames(names: readonly string[], where: string): void {
+/** MLflow's wording for a form it could not make a frame of, and a space; nothing where MLflow has none. */
+function lead(wording: string): string {
+  return wording === "" ? "" : `${wording} `;
+}
+
+function checkUniqueNames(names: readonly string[], where: string, wording: string): void {
   if (new Set(names).size === names.length) return;
   const seen = new Set<string>();
   for (const name of names) {
-    if (seen.has(name)) throw new FormatError(`${where} names the column "${name}" twice. Column names must be unique.`);
+    if (seen.has(name)) throw new FormatError(`${lead(wording)}${where} names the column "${name}" twice. Column names must be unique.`);
     seen.add(name);
   }
 }
 
-/** Columns from row arrays, checking every row's width. */
-function tableFromRowArrays(rows: readonly unknown[], names: string[] | undefined, where: string, limits: TableLimits): ColumnTable {
+/** Columns from row arrays, checking every row's width; `wording` starts the refusals (MLflow's for the form, or ""). */
+function tableFromRowArrays(rows: readonly unknown[], names: string[] | undefined, where: string, limits: TableLimits, wording = ""): ColumnTable {
   const numRows = rows.length;
   const first = rows[0];
   checkTableSize(numRows, 0, limits, where);
   if (names === undefined) {
     if (numRows === 0) return { names: [], columns: [], numRows: 0 };
     if (!Array.isArray(first)) {
-      throw new FormatError(`${where}[0] is ${showValue(first)}; each row must be a list of values such as [1, 0.5].`);
+      throw new FormatError(`${lead(wording)}${where}[0] is ${showValue(first)}; each row must be a list of values such as [1, 0.5].`);
     }
     names = positionalNames(first.length);
   }
@@ -109,10 +105,12 @@ function tableFromRowArrays(rows: readonly unknown[], names: string[] | undefine
   for (let r = 0; r < numRows; r++) {
     const row = rows[r];
     if (!Array.isArray(row)) {
-      throw new FormatError(`${where}[${r}] is ${showValue(row)}; each row must be a list of values such as [1, 0.5].`);
+      throw new FormatError(`${lead(wording)}${where}[${r}] is ${showValue(row)}; each row must be a list of values such as [1, 0.5].`);
     }
     if (row.length !== width) {
-      throw new FormatError(`${where}[${r}] has ${row.length} values but there are ${width} columns ${pyList(names)}. Give every row one value per column.`);
+      throw new FormatError(
+        `${lead(wording)}${where}[${r}] has ${row.length} values but there are ${width} columns ${pyList(names)}. Give every row one value per column.`,
+      );
     }
     for (let c = 0; c < width; c++) (columns[c] as Cell[])[r] = row[c] as Cell;
   }
@@ -122,15 +120,18 @@ function tableFromRowArrays(rows: readonly unknown[], names: string[] | undefine
 /**
  * Columns from row objects; a key missing from a row is `null`. Columns in first-seen order. NB:
  * every new key is a column of `numRows` cells, so the limits are checked as columns appear.
+ * `wording` starts the refusals (MLflow's for the form, or "").
  */
-function tableFromRowObjects(records: readonly unknown[], where: string, limits: TableLimits): ColumnTable {
+function tableFromRowObjects(records: readonly unknown[], where: string, limits: TableLimits, wording = ""): ColumnTable {
   const numRows = records.length;
   checkTableSize(numRows, 0, limits, where);
   const index = new Map<string, Cell[]>();
   for (let r = 0; r < numRows; r++) {
     const record = records[r];
     if (!isPlainObject(record)) {
-      throw new FormatError(`${where}[${r}] is ${showValue(record)}; each element must be an object of column values such as {"a": 1, "b": 0.5}.`);
+      throw new FormatError(
+        `${lead(wording)}${where}[${r}] is ${showValue(record)}; each element must be an object of column values such as {"a": 1, "b": 0.5}.`,
+      );
     }
     for (const key in record) {
       let column = index.get(key);
@@ -148,27 +149,44 @@ function tableFromRowObjects(records: readonly unknown[], where: string, limits:
 function tableFromSplit(split: unknown, limits: TableLimits): ColumnTable {
   if (!isPlainObject(split)) {
     throw new FormatError(
-      `Dataframe split format must be a dictionary. Got ${pythonTypeName(split)}. Send {"dataframe_split": {"columns": [...], "data": [[...], ...]}}, ` +
-        'or use "dataframe_records" for a list of row objects.',
+      `${MLFLOW_WORDING.splitNotAnObject} Got ${Array.isArray(split) ? "list" : `type ${pythonClass(split)}`}. ` +
+        'Send {"dataframe_split": {"columns": [...], "data": [[...], ...]}}, or use "dataframe_records" for a list of row objects.',
     );
   }
-  const unknown = Object.keys(split).filter((k) => !SPLIT_KEYS.has(k));
-  if (unknown.length > 0) {
-    throw new FormatError(`dataframe_split has the unknown field(s) ${pyList(unknown)}. It accepts only "columns", "data" and "index" (ignored).`);
+  const keys = Object.keys(split);
+  const unknown = keys.filter((k) => !SPLIT_KEYS.has(k));
+  const { columns, data, index } = split;
+  if (unknown.length > 0 || data === undefined) {
+    const why =
+      unknown.length > 0
+        ? `dataframe_split has the unknown field(s) ${pyList(unknown)}; it accepts only "data", "columns" and "index".`
+        : 'dataframe_split has no "data": send the rows as "data": [[1, 0.5], [2, 1.5]].';
+    throw new FormatError(`${MLFLOW_WORDING.splitFields} Got ${pySet(keys)}. ${why}`);
   }
-  const { columns, data } = split;
+  const invalid = MLFLOW_WORDING.splitInvalid;
   if (!Array.isArray(data)) {
-    throw new FormatError(`dataframe_split.data must be a list of rows such as [[1, 0.5], [2, 1.5]]; got ${data === undefined ? "nothing" : showValue(data)}.`);
+    throw new FormatError(`${invalid} dataframe_split.data must be a list of rows such as [[1, 0.5], [2, 1.5]]; got ${showValue(data)}.`);
   }
   let names: string[] | undefined;
   if (columns !== undefined && columns !== null) {
     if (!Array.isArray(columns) || !columns.every((n) => typeof n === "string" || typeof n === "number")) {
-      throw new FormatError(`dataframe_split.columns must be a list of column names such as ["a", "b"]; got ${showValue(columns)}.`);
+      throw new FormatError(`${invalid} dataframe_split.columns must be a list of column names such as ["a", "b"]; got ${showValue(columns)}.`);
     }
     names = columns.map(String);
-    checkUniqueNames(names, "dataframe_split.columns");
+    checkUniqueNames(names, "dataframe_split.columns", invalid);
   }
-  return tableFromRowArrays(data, names, "dataframe_split.data", limits);
+  if (index !== undefined && index !== null) {
+    // NB: the index labels the rows and is dropped, as MLflow drops it; but pandas refuses one of another length, and so does pipeserve.
+    if (!Array.isArray(index)) {
+      throw new FormatError(`${invalid} dataframe_split.index must be a list of row labels, one per row, such as [0, 1]; got ${showValue(index)}.`);
+    }
+    if (index.length !== data.length) {
+      throw new FormatError(
+        `${invalid} dataframe_split.index has ${index.length} labels but "data" has ${data.length} rows. Give one label per row, or leave "index" out.`,
+      );
+    }
+  }
+  return tableFromRowArrays(data, names, "dataframe_split.data", limits, invalid);
 }
 
 /** The single-column table of a bare list of scalars or a bare scalar. */
@@ -217,7 +235,8 @@ function tableFromInstances(value: unknown, form: "instances" | "inputs", schema
     columns.forEach((column, i) => {
       if (column.length !== numRows) {
         throw new FormatError(
-          `${form} column "${names[i]}" has ${column.length} values but column "${names[0]}" has ${numRows}. All columns must have the same length.`,
+          `${MLFLOW_WORDING.columnLengths}: ${form} column "${names[i]}" has ${column.length} values but column "${names[0]}" has ${numRows}. ` +
+            "All columns must have the same length.",
         );
       }
     });
@@ -234,7 +253,8 @@ function tableFromInstances(value: unknown, form: "instances" | "inputs", schema
  * The body must be an object with exactly one of `dataframe_split`, `dataframe_records`,
  * `instances`, `inputs`; other top-level keys are ignored; `params` is an object or null.
  * - `dataframe_split`: `{data, columns?, index?}`; without `columns` the columns are positional,
- *   named `"0"`, `"1"`, ...; `index` is ignored.
+ *   named `"0"`, `"1"`, ...; `index`, when given, must have one label per row (as pandas requires),
+ *   and is then dropped.
  * - `dataframe_records`: a list of row objects; a key missing from a row is `null`.
  * - `instances` / `inputs`: a list of row objects; an object of column lists; an object of
  *   scalars (one row); a list of row lists (positional columns `"0"`, `"1"`, ...); or a bare list
@@ -244,13 +264,19 @@ function tableFromInstances(value: unknown, form: "instances" | "inputs", schema
  *
  * Columns may share arrays with a pre-parsed `body`; nothing here or in `enforceSchema` writes to them.
  *
+ * The bare tokens `NaN`, `Infinity` and `-Infinity` are read as Python's `json` reads them (MLflow's
+ * client writes every missing float as `NaN`): in the table `NaN` is a missing value (`null`), as
+ * pandas reads it, and ±Infinity the doubles; in `params` all three stay numbers.
+ *
  * `limits` bound the table (rows, and rows × columns) as it is built: a request form whose rows
  * would pass them is refused before its columns are made. Text is refused beyond MAX_JSON_DEPTH
  * levels of nesting whatever the limits.
  *
  * @throws FormatError (BAD_REQUEST) for malformed JSON, a body that is not an object, zero or two
  *   forms (the message lists the forms and notes that the 1.x `{"columns", "data"}` body is gone),
- *   a malformed form, ragged rows or columns of unequal length.
+ *   a malformed form, ragged rows, an index of another length than the rows, or columns of
+ *   unequal length. Each message starts with MLflow's own wording for the refusal
+ *   (`MLFLOW_WORDING`), then says what is wrong and how to fix it.
  * @throws SchemaError (INVALID_PARAMETER_VALUE) when `params` is not an object
  *   (`Parameters must be a dictionary. Got type 'list'.`), as MLflow answers it.
  * @throws LimitError (REQUEST_TOO_LARGE) when the table would pass `limits`.
@@ -273,7 +299,7 @@ export function parseJsonRequest(body: unknown, schemaColumns?: readonly string[
   if (rawParams !== undefined && rawParams !== null) {
     if (!isPlainObject(rawParams)) {
       throw new SchemaError(
-        `Parameters must be a dictionary. Got type '${pythonTypeName(rawParams)}'. Send "params" as a JSON object such as {"threshold": 0.5}, or leave it out.`,
+        `${MLFLOW_WORDING.paramsNotAnObject} Got type '${pythonTypeName(rawParams)}'. Send "params" as a JSON object such as {"threshold": 0.5}, or leave it out.`,
       );
     }
     params = rawParams;
@@ -287,14 +313,19 @@ export function parseJsonRequest(body: unknown, schemaColumns?: readonly string[
       break;
     case "dataframe_records":
       if (!Array.isArray(value)) {
-        throw new FormatError(`dataframe_records must be a list of row objects such as [{"a": 1, "b": 0.5}]; got ${showValue(value)}.`);
+        throw new FormatError(
+          `${MLFLOW_WORDING.recordsNotAList} Got ${isPlainObject(value) ? "dictionary" : `type ${pythonClass(value)}`}. ` +
+            `Send a list of row objects such as [{"a": 1, "b": 0.5}]; got ${showValue(value)}.`,
+        );
       }
-      table = tableFromRowObjects(value, "dataframe_records", limits);
+      table = tableFromRowObjects(value, "dataframe_records", limits, MLFLOW_WORDING.recordsInvalid);
       break;
     case "instances":
     case "inputs":
       table = tableFromInstances(value, form, schemaColumns, limits);
       break;
   }
+  // NB: only a body that held a bare NaN token is walked again; in params NaN stays a number.
+  if (holdsNaN(parsed)) table = nanAsMissing(table);
   return { table, params, form };
 }

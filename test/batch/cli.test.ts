@@ -133,7 +133,7 @@ describe.concurrent("params and runner", SLOW, () => {
   it("a param value of the wrong type → exit 1, 'Invalid parameters found' (not a bad row), no output", async () => {
     const d = await outDir();
     const result = await predict(["-i", inputs.csv, "-o", join(d, "out.csv"), "--params", '{"margin": "wide"}']);
-    expectFailure(result, 1, "Invalid parameters found", "'margin' got");
+    expectFailure(result, 1, "Invalid parameters found", "for 'margin': double (default: 0.0), error: ", 'got "wide" (a string)');
     expect(result.stderr).not.toContain("bad input row");
     expect(await readdir(d)).toEqual([]);
   });
@@ -196,7 +196,7 @@ describe.concurrent("bad rows", SLOW, () => {
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(errors).toEqual([
-      { row: 38, error: expect.stringContaining(`Failed to convert column x to type 'float64' (double): row 38 holds "abc"`), data: { x: "abc" } },
+      { row: 38, error: expect.stringContaining(`Failed to convert column x to type 'float64'. Column x is double: row 38 holds "abc"`), data: { x: "abc" } },
     ]);
     expect((await readdir(d)).sort()).toEqual(["out.csv", "out.csv.errors.jsonl"]);
   });

@@ -199,7 +199,13 @@ describe("params and runner", () => {
 
   it("a bad param value → SchemaError 'Invalid parameters found' (not a bad row), and no output", async () => {
     const output = await outPath("csv");
-    const error = await rejects(predict({ input: inputs.csv, output, params: { margin: "x" } }), SchemaError, /^Invalid parameters found: /, "'margin' got");
+    const error = await rejects(
+      predict({ input: inputs.csv, output, params: { margin: "x" } }),
+      SchemaError,
+      /^Invalid parameters found: /,
+      "Failed to validate type and shape for 'margin'",
+      'got "x" (a string)',
+    );
     expect(error.message).not.toContain("bad input row");
     expect(await filesBeside(output)).toEqual([]);
   });
@@ -293,7 +299,11 @@ describe("bad rows", () => {
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toEqual([
-      { row: BAD_AT, error: expect.stringContaining(`Failed to convert column x to type 'float64' (double): row ${BAD_AT} holds "abc"`), data: { x: "abc" } },
+      {
+        row: BAD_AT,
+        error: expect.stringContaining(`Failed to convert column x to type 'float64'. Column x is double: row ${BAD_AT} holds "abc"`),
+        data: { x: "abc" },
+      },
     ]);
   });
 
@@ -315,6 +325,29 @@ describe("bad rows", () => {
     const result = await predict({ input: inputs.csv, output, onError: "skip" });
     expect(result.errorsFile).toBeUndefined();
     expect(await filesBeside(output)).toEqual(["out.csv"]);
+  });
+});
+
+describe("JSON inputs with the bare NaN and Infinity tokens Python's json writes", () => {
+  // x is a required double: a NaN is a missing value there (a bad row), Infinity a double.
+  const XS_WITH_NAN = ["0.5", "NaN", "3.5", "-Infinity"];
+  it.each([
+    ["a dataframe_split body", "json", `{"dataframe_split": {"columns": ["x"], "data": [${XS_WITH_NAN.map((x) => `[${x}]`).join(", ")}]}}`],
+    ["an array of records", "json", `[${XS_WITH_NAN.map((x) => `{"x": ${x}}`).join(", ")}]`],
+    ["JSON Lines", "jsonl", `${XS_WITH_NAN.map((x) => `{"x": ${x}}`).join("\n")}\n`],
+  ] as const)("%s: read, the NaN row set aside as missing, -Infinity predicted", async (_why, format, text) => {
+    const input = join(await tempDir(), `nan.${format}`);
+    await writeFile(input, text);
+    const output = await outPath("csv");
+    const result = await predict({ input, output, onError: "skip" });
+    expect(result).toMatchObject({ rowsRead: 4, rowsWritten: 3, rowsSkipped: 1 });
+    const kept = await readOutput(output, "csv");
+    const finite = await expected(0, [0.5, 3.5]);
+    expect(kept.columns.map((c) => [c[0], c[1]])).toEqual(finite.columns);
+    expect(kept.columns[0]?.[2]).toBe(0);
+    const errors = (await readFile(`${output}.errors.jsonl`, "utf8")).trim().split("\n");
+    expect(errors).toHaveLength(1);
+    expect(JSON.parse(errors[0] as string)).toMatchObject({ row: 2, error: expect.stringContaining("a missing value (as is a bare NaN token in JSON)") });
   });
 });
 

@@ -63,6 +63,16 @@ describe("prepare", () => {
     expect(model.prepare(body([[1, 0.5]]), { params: { scale: 2n ** 60n } }).batchKey).toEqual(expect.stringContaining(`${2n ** 60n}n`));
   });
 
+  it("gives NaN, Infinity, -Infinity and the default of a double param each its own batch key (JSON writes all three as null)", async () => {
+    const signature = { ...SIGNATURES.abScale, params: '[{"name": "scale", "default": 2.0, "shape": null, "type": "double"}]' };
+    const model = await buildModel("scale_rows", signature, { rowWise: true });
+    const withScale = (scale: string): string => `{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 0.5]]}, "params": {"scale": ${scale}}}`;
+    const keys = ["NaN", "Infinity", "-Infinity", "null"].map((scale) => model.prepare(withScale(scale)).batchKey);
+    expect(new Set(keys).size).toBe(4);
+    expect(model.prepare(withScale("NaN")).batchKey).toBe(keys[0]);
+    expect(model.prepare(withScale("NaN")).params).toEqual({ scale: Number.NaN });
+  });
+
   it("gives no batch key when the signature declares no input columns", async () => {
     const model = await buildModel("scale_rows", { inputs: "[]", outputs: null, params: SIGNATURES.abScale.params }, { rowWise: true });
     expect(model.batchable).toBe(false);

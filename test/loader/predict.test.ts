@@ -64,11 +64,15 @@ describe("params", () => {
   });
 
   it.each([
-    ["a string for a number", { margin: "1" }, "'margin' got"],
-    ["a boolean for a number", { margin: true }, "'margin' got true"],
-    ["a list for a scalar", { margin: [1] }, "'margin' got"],
-    ["a number for the runner", { runner: 5 }, "'runner' got 5"],
-    ["two bad values at once", { margin: "x", runner: false }, /'margin' got .*; 'runner' got false/],
+    ["a string for a number", { margin: "1" }, "Failed to validate type and shape for 'margin': double (default: 0.0), error: "],
+    ["a boolean for a number", { margin: true }, "got true (a boolean), expected a number"],
+    ["a list for a scalar", { margin: [1] }, "Value must be a scalar for type `double`"],
+    [
+      "a number for the runner",
+      { runner: 5 },
+      "for 'runner': string (default: SequentialRunner), error: Can not safely convert `<class 'int'>` to `string` for value `5`",
+    ],
+    ["two bad values at once", { margin: "x", runner: false }, /for 'margin': .*; Failed to validate type and shape for 'runner': .*got false/],
   ])("%s → SchemaError starting 'Invalid parameters found'", async (_why, params, message) => {
     const error = await rejects(model.predict(scalerBody(XS), { params }), SchemaError, /^Invalid parameters found: /, message);
     expect(error.code).toBe("INVALID_PARAMETER_VALUE");
@@ -102,7 +106,7 @@ describe("params", () => {
   });
 
   it("a bad param in the body is rejected like one in the option", async () => {
-    await rejects(model.predict(scalerBody(XS, { margin: "1" })), SchemaError, /^Invalid parameters found: 'margin' got/);
+    await rejects(model.predict(scalerBody(XS, { margin: "1" })), SchemaError, /^Invalid parameters found: Failed to validate type and shape for 'margin'/);
   });
 });
 

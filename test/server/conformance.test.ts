@@ -63,11 +63,6 @@ const MLFLOW_ONLY_WORDING: Readonly<Record<string, { drop: string[]; instead: st
     instead: [],
     why: "MLflow wraps errors raised inside predict; pipeserve enforces the signature before predicting, so there is no wrapper",
   },
-  "csv-empty": {
-    drop: ["Failed to parse input as a Pandas DataFrame"],
-    instead: ["The request body is empty", "text/csv"],
-    why: "pipeserve has no pandas: an empty body is refused before any parser runs",
-  },
 };
 
 /** What pipeserve answers where it deliberately differs from MLflow (cases without same_as_mlflow). */
@@ -267,18 +262,18 @@ describe("behaviours the conformance README lists without a case", () => {
       parts: ["column i", "2147483648"],
     },
     {
-      why: "a bare NaN token (not JSON; MLflow accepts it)",
-      model: "ab",
-      body: '{"dataframe_split": {"columns": ["a", "b"], "data": [[1, NaN]]}}',
-      code: "BAD_REQUEST",
-      parts: ["Invalid input. Ensure that input is a valid JSON formatted string."],
-    },
-    {
       why: "null in a required double column (MLflow: NaN and 200)",
       model: "ab",
       body: '{"dataframe_split": {"columns": ["a", "b"], "data": [[1, null]]}}',
       code: "BAD_REQUEST",
       parts: ["column b", "but the column is required"],
+    },
+    {
+      why: "a bare NaN token in a required double column: a missing value, as null (MLflow: NaN and 200)",
+      model: "ab",
+      body: '{"dataframe_split": {"columns": ["a", "b"], "data": [[1, NaN]]}}',
+      code: "BAD_REQUEST",
+      parts: ["column b", "as is a bare NaN token in JSON", "but the column is required"],
     },
     {
       why: '"false" into a boolean column (MLflow: true)',
@@ -305,6 +300,20 @@ describe("behaviours the conformance README lists without a case", () => {
       body: '{"inputs": {"a": [1], "b": [0.5]}}',
     });
     expect(await res.json()).toEqual({ predictions: [{ a: 1, b: 0.5 }] });
+  });
+
+  it("reads the bare NaN, Infinity and -Infinity tokens as MLflow does (NaN a missing value), and writes null for them", async () => {
+    const floats = quietApp(
+      await buildModel("echo", {
+        inputs:
+          '[{"type": "long", "name": "a", "required": true}, {"type": "double", "name": "b", "required": true}, {"type": "double", "name": "c", "required": false}]',
+        outputs: null,
+        params: null,
+      }),
+    );
+    const body = '{"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, Infinity, NaN], [2, -Infinity, 0.5]]}}';
+    const res = await send(floats, "/invocations", { method: "POST", contentType: "application/json", body });
+    expect(await res.text()).toBe('{"predictions":[{"a":1,"b":null,"c":null},{"a":2,"b":null,"c":0.5}]}');
   });
 
   it("writes NaN and ±Infinity as null (MLflow writes the invalid tokens)", async () => {

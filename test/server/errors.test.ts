@@ -61,7 +61,16 @@ describe("bad request bodies", () => {
   it.each([
     { why: "malformed JSON", body: "this is,,,, not valid json", parts: ["Invalid input. Ensure that input is a valid JSON formatted string."] },
     { why: "truncated JSON", body: '{"dataframe_split": {"columns": ["a"', parts: ["Invalid input. Ensure that input is a valid JSON formatted string."] },
-    { why: "a bare NaN token", body: '{"inputs": {"a": [1], "b": [NaN]}}', parts: ["Invalid input. Ensure that input is a valid JSON formatted string."] },
+    {
+      why: "a lower-case nan token (Python's json refuses it too)",
+      body: '{"inputs": {"a": [1], "b": [nan]}}',
+      parts: ["Invalid input. Ensure that input is a valid JSON formatted string."],
+    },
+    {
+      why: "a NaN token with a tail",
+      body: '{"inputs": {"a": [1], "b": [NaNx]}}',
+      parts: ["Invalid input. Ensure that input is a valid JSON formatted string."],
+    },
     { why: "an empty body", body: "", parts: ["The request body is empty", "application/json"] },
     { why: "a top-level number", body: "1", parts: ["The input must be a JSON dictionary with exactly one of the input fields"] },
     { why: "a top-level string", body: '"1"', parts: ["The input must be a JSON dictionary with exactly one of the input fields"] },
@@ -93,7 +102,7 @@ describe("bad request bodies", () => {
     {
       why: "dataframe_records given an object",
       body: '{"dataframe_records": {"a": 1, "b": 0.5}}',
-      parts: ["dataframe_records must be a list of row objects", "(an object)"],
+      parts: ["Invalid input. Dataframe records format must be a list of records. Got dictionary.", "(an object)"],
     },
     { why: "columns of unequal length", body: '{"inputs": {"a": [1, 2], "b": [0.5]}}', parts: ['inputs column "b" has 1 values but column "a" has 2'] },
   ])("$why → 400 BAD_REQUEST", async ({ body, parts }) => {
@@ -178,24 +187,55 @@ describe("param violations → 400 INVALID_PARAMETER_VALUE", () => {
   const body = (p: unknown): Record<string, unknown> => ({ inputs: ["q"], params: p });
 
   it.each([
-    { why: "1.5 for a long", params: { n: 1.5 }, parts: ["'n' got 1.5, expected a whole number"] },
-    { why: '"1" for a long', params: { n: "1" }, parts: ["'n' got \"1\" (a string), expected a whole number"] },
-    { why: "2^31 for an integer", params: { i: 2 ** 31 }, parts: ["'i' got 2147483648, expected a whole number (int32)"] },
-    { why: '"1" for a double', params: { x: "1" }, parts: ["'x' got \"1\" (a string), expected a number"] },
-    { why: "true for a double", params: { x: true }, parts: ["'x' got true (a boolean), expected a number"] },
-    { why: "1 for a string", params: { s: 1 }, parts: ["'s' got 1, expected a string"] },
-    { why: '"true" for a boolean', params: { flag: "true" }, parts: ["'flag' got \"true\" (a string), expected true or false"] },
-    { why: "a non-date for a datetime", params: { when: "yesterday" }, parts: ["'when' got \"yesterday\"", "ISO-8601"] },
-    { why: "a scalar for a [-1] shape", params: { xs: 1 }, parts: ["'xs' got 1, expected a list (shape [-1])"] },
-    { why: "a bad element in a [-1] shape", params: { xs: [1, "2"] }, parts: ["'xs' element 1 of the list got \"2\""] },
-    { why: "a list for a scalar", params: { n: [1] }, parts: ["'n' got [1] (a list), expected a single value"] },
-    { why: "1e300 for a float (beyond float32)", params: { f: 1e300 }, parts: ["'f' got 1e+300, out of the float32 range"] },
+    { why: "1.5 for a long", params: { n: 1.5 }, parts: ["Failed to validate type and shape for 'n'", "got 1.5, expected a whole number"] },
+    { why: '"1" for a long', params: { n: "1" }, parts: ["Failed to validate type and shape for 'n'", 'got "1" (a string), expected a whole number'] },
+    {
+      why: "2^31 for an integer",
+      params: { i: 2 ** 31 },
+      parts: ["Failed to validate type and shape for 'i'", "got 2147483648, expected a whole number (int32)"],
+    },
+    { why: '"1" for a double', params: { x: "1" }, parts: ["Failed to validate type and shape for 'x'", 'got "1" (a string), expected a number'] },
+    { why: "true for a double", params: { x: true }, parts: ["Failed to validate type and shape for 'x'", "got true (a boolean), expected a number"] },
+    { why: "1 for a string", params: { s: 1 }, parts: ["Failed to validate type and shape for 's'", "got 1, expected a string"] },
+    {
+      why: '"true" for a boolean',
+      params: { flag: "true" },
+      parts: ["Failed to validate type and shape for 'flag'", 'got "true" (a string), expected true or false'],
+    },
+    { why: "a non-date for a datetime", params: { when: "yesterday" }, parts: ["Failed to validate type and shape for 'when'", 'got "yesterday"', "ISO-8601"] },
+    {
+      why: "a scalar for a [-1] shape",
+      params: { xs: 1 },
+      parts: ["Value must be a 1D array with shape (-1,) for param 'xs'", "got 1, expected a list (shape [-1])"],
+    },
+    { why: "a bad element in a [-1] shape", params: { xs: [1, "2"] }, parts: ["Failed to validate type and shape for 'xs'", 'element 1 of the list got "2"'] },
+    { why: "a list for a scalar", params: { n: [1] }, parts: ["Failed to validate type and shape for 'n'", "got [1] (a list), expected a single value"] },
+    {
+      why: "1e300 for a float (beyond float32)",
+      params: { f: 1e300 },
+      parts: ["Failed to validate type and shape for 'f'", "got 1e+300, out of the float32 range"],
+    },
     {
       why: "a datetime finer than a millisecond",
       params: { when: "2021-06-01T12:30:00.123456" },
-      parts: ["'when' got \"2021-06-01T12:30:00.123456\" (a string), finer than a millisecond", "round it to milliseconds"],
+      parts: [
+        "Failed to validate type and shape for 'when'",
+        'got "2021-06-01T12:30:00.123456" (a string), finer than a millisecond',
+        "round it to milliseconds",
+      ],
     },
-    { why: "several at once, all in one message", params: { n: 1.5, s: 1, flag: "true" }, parts: ["'n' got 1.5", "'s' got 1", "'flag' got \"true\""] },
+    {
+      why: "several at once, all in one message",
+      params: { n: 1.5, s: 1, flag: "true" },
+      parts: [
+        "Failed to validate type and shape for 'n'",
+        "got 1.5",
+        "Failed to validate type and shape for 's'",
+        "got 1",
+        "Failed to validate type and shape for 'flag'",
+        'got "true"',
+      ],
+    },
   ])("$why", async ({ params: p, parts }) => {
     await expectError(await postJson(params, body(p)), 400, "INVALID_PARAMETER_VALUE", ["Invalid parameters found", ...parts]);
     await expectAlive(params, body({}));
@@ -210,9 +250,12 @@ describe("param violations → 400 INVALID_PARAMETER_VALUE", () => {
     expect(await predictions(res)).toEqual({ n: 2, i: 7, x: 3, s: "a", flag: false, when: "2024-01-01T00:00:00", xs: [1, 2], f: 0.25 });
   });
 
-  it("a number beyond a double's range (JSON 1e400 reads as Infinity) is refused, not passed on", async () => {
-    await expectError(await postJson(params, '{"inputs": ["q"], "params": {"x": 1e400}}'), 400, "INVALID_PARAMETER_VALUE", [
-      "'x' got a number beyond the range of a double",
+  it("NaN and ±Infinity for double params (bare tokens, or 1e400) are passed on, as Python's json reads them; a long refuses them", async () => {
+    const res = await postJson(params, '{"inputs": ["q"], "params": {"x": NaN, "f": Infinity, "xs": [-Infinity, 1e400, 1.5]}}');
+    expect(await predictions(res)).toMatchObject({ x: null, f: null, xs: [null, null, 1.5] });
+    await expectError(await postJson(params, '{"inputs": ["q"], "params": {"n": NaN}}'), 400, "INVALID_PARAMETER_VALUE", [
+      "Failed to validate type and shape for 'n'",
+      "got NaN, expected a whole number",
     ]);
   });
 });
@@ -259,7 +302,7 @@ describe("runners", () => {
   });
 
   it.each([
-    { why: "a number", runner: 42, parts: ["Invalid parameters found", "'runner' got 42"] },
+    { why: "a number", runner: 42, parts: ["Invalid parameters found", "for 'runner'", "got 42"] },
     { why: "an object", runner: { module: "../x.mjs" }, parts: ["Invalid parameters found", "'runner'"] },
   ])("refuses a runner that is $why → 400", async ({ runner, parts }) => {
     await expectError(await postJson(withParams, abBody(undefined, { runner })), 400, "INVALID_PARAMETER_VALUE", parts);

@@ -139,17 +139,17 @@ describe("enforceSchema: columns", () => {
       "long",
       "abc",
       FormatError,
-      `Failed to convert column a to type 'int64' (long): row 0 holds "abc" (a string); expected a whole number`,
+      `Failed to convert column a to type 'int64'. Column a is long: row 0 holds "abc" (a string); expected a whole number`,
     ],
-    ["a numeric string into long", "long", "1", FormatError, `Failed to convert column a to type 'int64' (long): row 0 holds "1" (a string)`],
+    ["a numeric string into long", "long", "1", FormatError, `Failed to convert column a to type 'int64'. Column a is long: row 0 holds "1" (a string)`],
     [
       "a string into double",
       "double",
       "0.5",
       FormatError,
-      `Data is not compatible with model signature. Failed to convert column a to type 'float64' (double): row 0 holds "0.5" (a string); expected a number. Send JSON numbers, without quotes.`,
+      `Data is not compatible with model signature. Failed to convert column a to type 'float64'. Column a is double: row 0 holds "0.5" (a string); expected a number. Send JSON numbers, without quotes.`,
     ],
-    ["a string into integer", "integer", "x", FormatError, "to type 'int32' (integer)"],
+    ["a string into integer", "integer", "x", FormatError, "to type 'int32'. Column a is integer"],
     ["an object into double", "double", { x: 1 }, FormatError, `row 0 holds {"x":1} (an object)`],
     ["a list into string", "string", [1], FormatError, "row 0 holds [1] (a list)"],
     [
@@ -157,16 +157,28 @@ describe("enforceSchema: columns", () => {
       "long",
       null,
       FormatError,
-      `Failed to convert column a to type 'int64' (long): row 0 holds null, but the column is required. Send a value in every row, or declare column a optional`,
+      `Failed to convert column a to type 'int64'. Column a is long: row 0 holds null, a missing value (as is a bare NaN token in JSON), but the column is required. Send a value in every row, or declare column a optional`,
     ],
-    ["null into a required double", "double", null, FormatError, "row 0 holds null, but the column is required"],
-    ["null into a required string", "string", null, FormatError, "row 0 holds null, but the column is required"],
+    [
+      "null into a required double",
+      "double",
+      null,
+      FormatError,
+      "row 0 holds null, a missing value (as is a bare NaN token in JSON), but the column is required",
+    ],
+    [
+      "null into a required string",
+      "string",
+      null,
+      FormatError,
+      "row 0 holds null, a missing value (as is a bare NaN token in JSON), but the column is required",
+    ],
     [
       "text that is no date",
       "datetime",
       "yesterday",
       FormatError,
-      `to type 'datetime64[ns]' (datetime): row 0 holds "yesterday" (a string); expected an ISO-8601 date-time`,
+      `to type 'datetime64[ns]'. Column a is datetime: row 0 holds "yesterday" (a string); expected an ISO-8601 date-time`,
     ],
     ["a date that does not exist", "datetime", "2021-02-29", FormatError, `row 0 holds "2021-02-29" (a string)`],
     [
@@ -174,7 +186,7 @@ describe("enforceSchema: columns", () => {
       "binary",
       "not base64!",
       FormatError,
-      `to type 'bytes' (binary): row 0 holds "not base64!" (a string); expected base64-encoded bytes`,
+      `to type 'bytes'. Column a is binary: row 0 holds "not base64!" (a string); expected base64-encoded bytes`,
     ],
     ["a number into binary", "binary", 5, FormatError, "row 0 holds 5; expected base64-encoded bytes"],
     // Values MLflow would silently mangle → INVALID_PARAMETER_VALUE.
@@ -183,7 +195,7 @@ describe("enforceSchema: columns", () => {
       "long",
       1.7,
       SchemaError,
-      "Incompatible input types for column a: row 0 holds 1.7, which is not a whole number; column a is long (int64)",
+      "Incompatible input types for column a. Its row 0 holds 1.7, which is not a whole number; column a is long (int64)",
     ],
     ["1.5 into integer", "integer", 1.5, SchemaError, "pipeserve does not truncate: round the value before sending it, or declare the column double."],
     ["NaN into long", "long", Number.NaN, SchemaError, "row 0 holds NaN, which is not a whole number"],
@@ -311,7 +323,12 @@ describe("enforceSchema: text cells (CSV)", () => {
   });
 
   it.each([
-    ["a word in a number column", "zip,n\n1,many\n", FormatError, `Failed to convert column n to type 'int64' (long): row 0 holds "many" (a string)`],
+    [
+      "a word in a number column",
+      "zip,n\n1,many\n",
+      FormatError,
+      `Failed to convert column n to type 'int64'. Column n is long: row 0 holds "many" (a string)`,
+    ],
     ["a decimal in a long column", "zip,n\n1,1.5\n", SchemaError, "row 0 holds 1.5, which is not a whole number"],
     ["an empty cell in a required column", "zip,n\n1, \n", FormatError, "but the column is required"],
     ["a word in a boolean column", "zip,n,ok\n1,1,yes\n", SchemaError, `row 0 holds "yes" (a string)`],
@@ -319,6 +336,9 @@ describe("enforceSchema: text cells (CSV)", () => {
     expectError(() => enforceSchema(parseCsv(csv, { raw: true }), specs, { fromText: true }), errorClass, message);
   });
 });
+
+/** MLflow's words for each refused param (`ParamSpec.validate_type_and_shape`), before the spec. */
+const F = "Failed to validate type and shape for ";
 
 const PARAMS: ParamSpec[] = [
   { name: "str_param", type: "string", default: "str_a", shape: null },
@@ -394,19 +414,71 @@ describe("enforceParams", () => {
   });
 
   it.each([
-    ["1.5 for long", { long_param: 1.5 }, "'long_param' got 1.5, expected a whole number"],
-    ["2^53 + 1 for long", { seed: 9007199254740993 }, "'seed' got 9007199254740992, beyond the whole numbers a JSON number keeps exactly"],
-    ['"1" for a number', { double_param: "1" }, `'double_param' got "1" (a string), expected a number`],
-    ["true for a number", { float_param: true }, "'float_param' got true (a boolean), expected a number"],
-    ["1 for a string", { str_param: 1 }, "'str_param' got 1, expected a string"],
-    ['"true" for a boolean', { bool_param: "true" }, `'bool_param' got "true" (a string), expected true or false`],
-    ["2^31 for integer", { int_param: 2147483648 }, "'int_param' got 2147483648, expected a whole number (int32)"],
-    ["text that is no date", { datetime_param: "soon" }, `'datetime_param' got "soon" (a string), expected an ISO-8601 date-time string`],
-    ["a scalar for a list", { str_list: "a" }, `'str_list' got "a" (a string), expected a list (shape [-1]) of string values`],
-    ["a list for a scalar", { long_param: [1] }, "'long_param' got [1] (a list), expected a single value: a whole number"],
-    ["a bad list element", { str_list: ["a", 2] }, "'str_list' element 1 of the list got 2, expected a string"],
-    ["a 2-D list", { double_array: [[1]] }, "'double_array' element 0 of the list got [1] (a list), expected a number"],
-    ["an object", { str_param: { a: 1 } }, `'str_param' got {"a":1} (an object), expected a string`],
+    [
+      "1.5 for long",
+      { long_param: 1.5 },
+      `${F}'long_param': long (default: 100), error: Can not safely convert \`<class 'float'>\` to \`long\` for value \`1.5\`: got 1.5, expected a whole number`,
+    ],
+    [
+      "2^53 + 1 for long",
+      { seed: 9007199254740993 },
+      `${F}'seed': long (default: None), error: got 9007199254740992, beyond the whole numbers a JSON number keeps exactly`,
+    ],
+    [
+      '"1" for a number',
+      { double_param: "1" },
+      `${F}'double_param': double (default: 1.0), error: Can not safely convert \`<class 'str'>\` to \`double\` for value \`1\`: got "1" (a string), expected a number`,
+    ],
+    [
+      "true for a number",
+      { float_param: true },
+      `${F}'float_param': float (default: 0.5), error: Can not safely convert \`<class 'bool'>\` to \`float\` for value \`True\`: got true (a boolean)`,
+    ],
+    [
+      "1 for a string",
+      { str_param: 1 },
+      `${F}'str_param': string (default: str_a), error: Can not safely convert \`<class 'int'>\` to \`string\` for value \`1\`: got 1, expected a string`,
+    ],
+    [
+      '"true" for a boolean',
+      { bool_param: "true" },
+      `${F}'bool_param': boolean (default: True), error: Can not safely convert \`<class 'str'>\` to \`boolean\` for value \`true\`: got "true" (a string), expected true or false`,
+    ],
+    [
+      "2^31 for integer",
+      { int_param: 2147483648 },
+      `${F}'int_param': integer (default: 1), error: Can not safely convert \`<class 'int'>\` to \`integer\` for value \`2147483648\`: got 2147483648, expected a whole number (int32)`,
+    ],
+    [
+      "text that is no date",
+      { datetime_param: "soon" },
+      `${F}'datetime_param': datetime (default: 2023-06-26 00:00:00), error: Failed to convert value \`soon\` from type \`<class 'str'>\` to \`datetime\`: got "soon" (a string), expected an ISO-8601 date-time string`,
+    ],
+    [
+      "a scalar for a list",
+      { str_list: "a" },
+      `Value must be a 1D array with shape (-1,) for param 'str_list': string (default: ['a', 'b', 'c']) (shape: (-1,)), received str with ndim 0: got "a" (a string), expected a list (shape [-1]) of string values`,
+    ],
+    [
+      "a list for a scalar",
+      { long_param: [1] },
+      `${F}'long_param': long (default: 100), error: Value must be a scalar for type \`long\`, got \`[1]\`: got [1] (a list), expected a single value: a whole number`,
+    ],
+    [
+      "a bad list element",
+      { str_list: ["a", 2] },
+      `${F}'str_list': string (default: ['a', 'b', 'c']) (shape: (-1,)), error: Can not safely convert \`<class 'int'>\` to \`string\` for value \`2\`: element 1 of the list got 2, expected a string`,
+    ],
+    [
+      "a 2-D list",
+      { double_array: [[1]] },
+      `Value must be a 1D array with shape (-1,) for param 'double_array': double (default: [1.0, 2.0]) (shape: (-1,)), received list with ndim 2: got [[1]] (a list)`,
+    ],
+    [
+      "an object",
+      { str_param: { a: 1 } },
+      `${F}'str_param': string (default: str_a), error: Value must be a scalar for type \`string\`, got \`{'a': 1}\`: got {"a":1} (an object), expected a string`,
+    ],
   ])("refuses %s", (_, params, message) => {
     const error = expectError(() => enforceParams(params, PARAMS), SchemaError, message);
     expect(error.message.startsWith("Invalid parameters found: ")).toBe(true);
@@ -417,7 +489,9 @@ describe("enforceParams", () => {
     expectError(
       () => enforceParams({ long_param: 1.5, str_param: 1, bool_param: "true", unknown: 1 }, PARAMS),
       SchemaError,
-      `Invalid parameters found: 'str_param' got 1, expected a string; 'bool_param' got "true" (a string), expected true or false; 'long_param' got 1.5, expected a whole number.`,
+      `Invalid parameters found: ${F}'str_param': string (default: str_a), error: Can not safely convert \`<class 'int'>\` to \`string\` for value \`1\`: got 1, expected a string; ` +
+        `${F}'bool_param': boolean (default: True), error: Can not safely convert \`<class 'str'>\` to \`boolean\` for value \`true\`: got "true" (a string), expected true or false; ` +
+        `${F}'long_param': long (default: 100), error: Can not safely convert \`<class 'float'>\` to \`long\` for value \`1.5\`: got 1.5, expected a whole number.`,
     );
   });
 
@@ -450,7 +524,11 @@ describe("enforceParams", () => {
   it("gives a declared runner param its default", () => {
     const schema: ParamSpec[] = [{ name: "runner", type: "string", default: "SequentialRunner", shape: null }];
     expect(enforceParams(undefined, schema).params).toEqual({ runner: "SequentialRunner" });
-    expectError(() => enforceParams({ runner: ["x"] }, schema), SchemaError, `'runner' got ["x"] (a list), expected a single value: a string`);
+    expectError(
+      () => enforceParams({ runner: ["x"] }, schema),
+      SchemaError,
+      `for 'runner': string (default: SequentialRunner), error: Value must be a scalar for type \`string\`, got \`['x']\`: got ["x"] (a list), expected a single value: a string`,
+    );
   });
 
   it.each([
