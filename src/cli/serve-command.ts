@@ -165,6 +165,27 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     .info({ model: options.modelUri, url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${running.port}` }, "Serving");
 }
 
+/**
+ * MLflow's `mlflow models serve` flags, so its users' command lines work: the environment flags are
+ * accepted and ignored with a note on stderr; --enable-mlserver is refused, since /v2 is always on.
+ * @throws UsageError for --enable-mlserver.
+ */
+function acceptMlflowFlags(o: Record<string, unknown>, io: CliIo): void {
+  if (o["enableMlserver"] === true) {
+    throw new UsageError(
+      "--enable-mlserver is not needed: pipeserve serves the Open Inference Protocol (MLServer's /v2 routes: /v2/models/{name}/infer, /v2/health/ready…) beside /invocations, always. Drop the flag.",
+    );
+  }
+  const ignored = [
+    ...(o["envManager"] !== undefined ? [`--env-manager ${String(o["envManager"])}`] : []),
+    ...(o["conda"] === false ? ["--no-conda"] : []),
+    ...(o["installMlflow"] === true ? ["--install-mlflow"] : []),
+  ];
+  if (ignored.length > 0) {
+    io.stderr.write(`pipeserve: ignoring ${ignored.join(", ")}: pipeserve needs no Python environment; the model's code and artifacts are bundled in it.\n`);
+  }
+}
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 /**
@@ -191,7 +212,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option("-h, --host <host>", "address to bind", "127.0.0.1")
     .option("-w, --workers <n>", "worker processes sharing the port", parseInteger("--workers", 1, 256), 1)
     .option("--allow-runner <module#Export>", "allow requests to choose this runner too (repeatable); loaded once at start", collect, [])
-    .option("--timeout <seconds>", "request timeout (default: $MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT or 60)", parseSeconds("--timeout"))
+    .option("-t, --timeout <seconds>", "request timeout (default: $MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT or 60)", parseSeconds("--timeout"))
     .option("--max-body <size>", "largest request body, e.g. 100mb (default 100mb)", parseSize)
     .option("--max-queue <n>", "predictions running or waiting before new ones get 503 (default 1024)", parseInteger("--max-queue", 1))
     .option(
@@ -214,7 +235,16 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
     .option("--debug", "include stack traces in error responses", false)
     .addOption(trackingOption())
+    .addOption(new Option("--env-manager <manager>", "accepted for MLflow's command lines; pipeserve needs no environment").hideHelp())
+    .addOption(new Option("--no-conda", "accepted for MLflow's command lines; pipeserve needs no environment").hideHelp())
+    .addOption(new Option("--install-mlflow", "accepted for MLflow's command lines; pipeserve needs no environment").hideHelp())
+    .addOption(new Option("--enable-mlserver", "refused: the Open Inference Protocol routes are always on").hideHelp())
+    .addHelpText(
+      "after",
+      "\nMLflow's flags: --env-manager, --no-conda and --install-mlflow are accepted and ignored (the model's code is bundled in it:\nthere is no environment to build); --enable-mlserver is not needed: /v2 (the Open Inference Protocol) is always served.",
+    )
     .action(async (o: Record<string, unknown>) => {
+      acceptMlflowFlags(o, io);
       if (!LOG_LEVELS.includes(o["logLevel"] as string))
         throw new UsageError(`--log-level must be one of fatal, error, warn, info, debug; got "${String(o["logLevel"])}".`);
       await serveCommand({

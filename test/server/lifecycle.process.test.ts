@@ -146,6 +146,16 @@ describe("pipeserve serve", () => {
     expect(await exitWithin(p, 10_000)).toEqual({ code: 0, signal: null });
   });
 
+  it("takes `mlflow models serve`'s command line: -t, and --env-manager/--no-conda/--install-mlflow ignored with a note", async () => {
+    const p = serve("--env-manager", "conda", "--no-conda", "--install-mlflow", "-t", "0.2");
+    const { url } = await p.serving();
+    expect(p.stderr).toContain("pipeserve: ignoring --env-manager conda, --no-conda, --install-mlflow: pipeserve needs no Python environment");
+    expect((await invoke(url, body(0))).status).toBe(200);
+    // -t is --timeout: a prediction of 1 s is past a 0.2 s timeout.
+    const late = await invoke(url, body(1_000));
+    expect([late.status, JSON.parse(late.body).error_code]).toEqual([504, "DEADLINE_EXCEEDED"]);
+  });
+
   it("-w 2 serves from two worker processes sharing the port, and stops them all on SIGTERM", async () => {
     const p = serve("-w", "2");
     const { url, pids } = await p.serving(2);
@@ -278,6 +288,8 @@ describe.concurrent("bad flags → exit 2 with a message, before anything loads"
       message: 'pipeserve: --allow-runner takes module#Export, e.g. ./runners.mjs#GpuRunner; got "./runners.mjs".',
     },
     { flags: ["--bogus"], message: "error: unknown option '--bogus'" },
+    { flags: ["--enable-mlserver"], message: "pipeserve: --enable-mlserver is not needed: pipeserve serves the Open Inference Protocol" },
+    { flags: ["-t", "0"], message: 'pipeserve: --timeout must be a positive number of seconds, got "0".' },
   ])("$flags", async ({ flags, message }) => {
     const p = new ServeProcess(["serve", "-m", modelDir, "-p", "0", ...flags]);
     expect(await exitWithin(p, 15_000)).toEqual({ code: 2, signal: null });
