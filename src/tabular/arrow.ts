@@ -5,12 +5,14 @@ import {
   Float64,
   Int64,
   Precision,
+  RecordBatchReader,
   Table,
   TimestampMillisecond,
   Utf8,
-  tableFromIPC,
   tableToIPC,
   vectorFromArray,
+  type RecordBatch,
+  type Schema,
   type Vector,
 } from "apache-arrow";
 import { setKey, type Cell, type ColumnTable } from "./column-table.js";
@@ -137,11 +139,62 @@ export function toArrow(table: ColumnTable, types: Readonly<Record<string, DataT
   return new Table(vectors);
 }
 
-/** Decodes Arrow IPC bytes (stream or file format). */
+/** What apache-arrow's file readers have, sync (bytes) or async (a file handle). */
+interface ArrowFileReader<Batch = RecordBatch | null | Promise<RecordBatch | null>> {
+  open(): unknown;
+  readonly schema: Schema;
+  readonly numRecordBatches: number;
+  readRecordBatch(index: number): Batch;
+}
+
+/** The error for an Arrow file whose footer names a block that holds no record batch. */
+function notABatch(index: number): FormatError {
+  return new FormatError(`Could not decode the Arrow IPC data: record batch ${index} of the file's footer points at no record batch. The file is damaged.`);
+}
+
+/**
+ * The record batches of an Arrow IPC file, each read once by its index in the footer.
+ * NB: apache-arrow's own iteration of a file (`tableFromIPC`, `for … of reader`) loops forever when
+ * the footer points a record batch's block at another message (its schema, a dictionary): it reads
+ * that block again and again. Read by index, such a block is refused.
+ */
+function* fileBatches(reader: ArrowFileReader<RecordBatch | null>): Generator<RecordBatch> {
+  for (let i = 0; i < reader.numRecordBatches; i++) {
+    const batch = reader.readRecordBatch(i);
+    if (!batch) throw notABatch(i);
+    yield batch;
+  }
+}
+
+/**
+ * Tables of an Arrow IPC reader's record batches, one per batch; a file with none gives one
+ * table of its schema with no rows. A file's batches are read by index (see `fileBatches`).
+ * @throws FormatError for a file whose footer points at no record batch; apache-arrow's errors for bytes it cannot read.
+ */
+export async function* arrowReaderTables(reader: RecordBatchReader): AsyncGenerator<Table> {
+  if (!reader.isFile()) {
+    for await (const batch of reader) yield new Table(batch);
+    return;
+  }
+  const file = reader as unknown as ArrowFileReader;
+  await file.open();
+  for (let i = 0; i < file.numRecordBatches; i++) {
+    const batch = await file.readRecordBatch(i);
+    if (!batch) throw notABatch(i);
+    yield new Table(batch);
+  }
+  if (file.numRecordBatches === 0) yield new Table(file.schema);
+}
+
+/** Decodes Arrow IPC bytes (stream or file format). @throws FormatError for bytes that are not Arrow IPC, or a damaged file. */
 export function decodeArrowIpc(bytes: Uint8Array): Table {
   try {
-    return tableFromIPC(bytes);
+    const reader = RecordBatchReader.from(bytes);
+    if (!reader.isFile()) return new Table(reader.readAll());
+    const file = reader.open() as unknown as ArrowFileReader<RecordBatch | null>;
+    return new Table(file.schema, [...fileBatches(file)]);
   } catch (cause) {
+    if (cause instanceof FormatError) throw cause;
     throw new FormatError(`Could not decode the Arrow IPC data: ${(cause as Error).message}`, { cause });
   }
 }

@@ -2,10 +2,10 @@ import { createReadStream, openAsBlob } from "node:fs";
 import { open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { RecordBatchReader, Table, tableFromIPC } from "apache-arrow";
+import { RecordBatchReader, tableFromIPC } from "apache-arrow";
 import { parse } from "csv-parse";
 import type { DataFrame } from "danfojs-node";
-import { fromArrow } from "./arrow.js";
+import { arrowReaderTables, fromArrow } from "./arrow.js";
 import { concatTables, sliceTable, tableFromRecords, type Cell, type ColumnTable } from "./column-table.js";
 import { tableFromCsvRecords } from "./csv.js";
 import { toDataFrame } from "./dataframe.js";
@@ -141,26 +141,24 @@ async function* jsonLinesChunks(source: string | Readable, chunkRows: number): A
 }
 
 async function* arrowBatches(source: string | Readable, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
-  let reader: AsyncIterable<unknown> & { schema?: unknown };
   if (typeof source === "string") {
     // NB: a file handle lets arrow read IPC files (footer at the end) and streams alike, lazily.
     const handle = await open(source, "r");
     try {
-      reader = (await RecordBatchReader.from(handle)) as never;
-      yield* batchesToTables(reader, only);
+      yield* batchesToTables((await RecordBatchReader.from(handle)) as RecordBatchReader, only);
     } finally {
       await handle.close();
     }
     return;
   }
-  reader = (await RecordBatchReader.from(source as never)) as never;
-  yield* batchesToTables(reader, only);
+  yield* batchesToTables((await RecordBatchReader.from(source as never)) as RecordBatchReader, only);
 }
 
-async function* batchesToTables(reader: AsyncIterable<unknown>, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
+async function* batchesToTables(reader: RecordBatchReader, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
   try {
-    for await (const batch of reader) yield fromArrow(new Table(batch as never), only);
+    for await (const table of arrowReaderTables(reader)) yield fromArrow(table, only);
   } catch (cause) {
+    if (cause instanceof FormatError) throw cause;
     throw new FormatError(`Could not read the Arrow IPC data: ${(cause as Error).message}`, { cause });
   }
 }
