@@ -47,10 +47,24 @@ function columnFromVector(vector: Vector | null, numRows: number): Cell[] {
 }
 
 /**
+ * @throws FormatError when two columns share a name (Arrow and Parquet allow it): which one a name
+ * means would be a guess, and a DataFrame refuses them.
+ */
+function checkUniqueNames(table: Table, where: string): void {
+  const seen = new Set<string>();
+  for (const { name } of table.schema.fields) {
+    if (seen.has(name)) throw new FormatError(`${where} has two columns named "${name}". Column names must be unique: rename one.`);
+    seen.add(name);
+  }
+}
+
+/**
  * A plain table from an Arrow table. With `only`, just those columns are converted (the others
  * are skipped, not copied into JS values), in the table's order.
+ * @throws FormatError when two columns share a name.
  */
 export function fromArrow(table: Table, only?: ReadonlySet<string>): ColumnTable {
+  checkUniqueNames(table, "The Arrow data");
   const names: string[] = [];
   const columns: Cell[][] = [];
   table.schema.fields.forEach((f, i) => {
@@ -66,10 +80,11 @@ const ARROW_SLICE_CELLS = 1 << 16;
 
 /**
  * `fromArrow` for a request's table: refused (LimitError, 413) when it has more rows or cells than
- * `limits` allow, before any value is converted. A small table is converted at once (no promise);
+ * `limits` allow, before any value is converted (FormatError, 400, when two columns share a name). A small table is converted at once (no promise);
  * a big one a slice of rows per event-loop turn, so other requests are answered meanwhile.
  */
 export function fromArrowInSlices(table: Table, limits: TableLimits = NO_LIMITS, where = "the Arrow table"): ColumnTable | Promise<ColumnTable> {
+  checkUniqueNames(table, where.charAt(0).toUpperCase() + where.slice(1));
   const width = table.schema.fields.length;
   checkTableSize(table.numRows, width, limits, where);
   if (table.numRows * width <= ARROW_SLICE_CELLS) return fromArrow(table);
