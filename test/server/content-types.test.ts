@@ -426,6 +426,18 @@ describe("column names that are awkward JavaScript keys", () => {
     expect(((await infer.json()) as { outputs: { name: string }[] }).outputs.map((o) => o.name)).toEqual(["name", "2020", "2019", "constructor"]);
   });
 
+  // Found by the fuzz suite: danfojs makes each column a property of its frame, so a column named
+  // `columns` replaced the frame's own list of columns and every use recursed without end: a 500.
+  it.each(["columns", "getColumnData", "$data"])(
+    "a column named %j, which a DataFrame cannot hold, for a DataFrame model without a signature: 400 naming it",
+    async (name) => {
+      const app = quietApp(await buildModel("echo", null));
+      const parts = [`The column "${name}" cannot be a DataFrame column`, "Rename the column"];
+      await expectError(await postJson(app, { dataframe_records: [{ [name]: 1, b: 2 }] }), 400, "BAD_REQUEST", parts);
+      await expectError(await post(app, "application/x-ndjson", `${JSON.stringify({ [name]: 1 })}\n`), 400, "BAD_REQUEST", parts);
+    },
+  );
+
   it("rows without any column, for a DataFrame model without a signature: 400 saying so", async () => {
     const app = quietApp(await buildModel("echo", null));
     await expectError(await postJson(app, { dataframe_records: [{}, {}] }), 400, "BAD_REQUEST", ["2 rows but no columns"]);
