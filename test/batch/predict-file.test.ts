@@ -309,6 +309,18 @@ describe("bad rows", () => {
     expect(result.rowsSkipped).toBe(8);
   });
 
+  // Found by the fuzz suite: with no row left to write, the Parquet writer had no schema and
+  // failed with parquet-wasm's bare "Dyn casting error" (not a pipeserve error).
+  it.each(FORMATS)("skip where every row is bad, into %s: an empty output, and every row in the errors file", async (outFormat) => {
+    const input = join(await tempDir(), "all-bad.csv");
+    await writeFile(input, "x\nabc\nxyz\n");
+    const output = await outPath(outFormat);
+    const result = await predict({ input, output, chunkRows: 1, onError: "skip" });
+    expect(result).toMatchObject({ rowsRead: 2, rowsWritten: 0, rowsSkipped: 2 });
+    expect(await filesBeside(output)).toEqual([`out.${outFormat}`, `out.${outFormat}.errors.jsonl`]);
+    if (outFormat === "parquet") expect(await readOutput(output, "parquet")).toEqual({ names: [], columns: [], numRows: 0 });
+  });
+
   it("skip without bad rows writes no errors file, and replaces a stale one", async () => {
     const output = await outPath("csv");
     await writeFile(`${output}.errors.jsonl`, "stale\n");
