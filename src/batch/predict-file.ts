@@ -14,6 +14,7 @@ import {
   formatFromPath,
   loadParquetWasm,
   parseJsonRequest,
+  parseJsonWithin,
   readTableChunks,
   sliceTable,
   tableFromRecords,
@@ -313,9 +314,11 @@ async function readJsonInput(source: string | Readable): Promise<{ table: Column
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // NB: within MAX_JSON_DEPTH, as a request body: deeper values overflow the stack of what walks them (bad rows' JSON).
+    value = parseJsonWithin(text);
   } catch (cause) {
-    throw new FormatError(`The JSON input is not valid JSON: ${(cause as Error).message}`, { cause });
+    if (!(cause instanceof SyntaxError)) throw cause;
+    throw new FormatError(`The JSON input is not valid JSON: ${cause.message}`, { cause });
   }
   if (Array.isArray(value)) return { table: tableFromRecords(value), params: null };
   const request = parseJsonRequest(value);

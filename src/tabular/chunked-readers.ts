@@ -12,6 +12,8 @@ import { toDataFrame } from "./dataframe.js";
 import { FormatError } from "./errors.js";
 import { checkInputFile, inputFileError } from "./file-access.js";
 import { formatFromPath, type TableFormat } from "./files.js";
+import { lineError } from "./json-lines.js";
+import { parseJsonWithin } from "./json-text.js";
 import { loadParquetWasm } from "./parquet.js";
 
 export interface ChunkReadOptions {
@@ -127,9 +129,10 @@ async function* jsonLinesChunks(source: string | Readable, chunkRows: number): A
     const trimmed = text.trim();
     if (trimmed === "") continue;
     try {
-      records.push(JSON.parse(trimmed));
+      // NB: within MAX_JSON_DEPTH, as a request's lines: deeper values overflow the stack of what walks them (bad rows' JSON).
+      records.push(parseJsonWithin(trimmed));
     } catch (cause) {
-      throw new FormatError(`JSON Lines line ${lineNo} is not valid JSON: ${(cause as Error).message}`, { cause });
+      throw lineError(cause, lineNo);
     }
     if (records.length === chunkRows) {
       yield tableFromRecords(records);

@@ -321,6 +321,26 @@ describe("bad rows", () => {
     if (outFormat === "parquet") expect(await readOutput(output, "parquet")).toEqual({ names: [], columns: [], numRows: 0 });
   });
 
+  // Found by the fuzz suite: the file readers took values nested thousands deep, and setting such
+  // a row aside (written as JSON) overflowed the stack: a RangeError, not a pipeserve error.
+  it.each([
+    [
+      "JSON Lines",
+      "jsonl",
+      `{"x": ${"[".repeat(5_000)}${"]".repeat(5_000)}}\n`,
+      "JSON Lines line 1: The JSON nests arrays and objects more than 100 levels deep",
+    ],
+    ["JSON", "json", `{"dataframe_records": [{"x": ${"[".repeat(5_000)}${"]".repeat(5_000)}}]}`, "The JSON nests arrays and objects more than 100 levels deep"],
+  ] as const)("%s nested past 100 levels → FormatError saying so, with skip too; nothing written", async (_why, format, text, message) => {
+    const input = join(await tempDir(), `deep.${format}`);
+    await writeFile(input, text);
+    for (const onError of ["fail", "skip"] as const) {
+      const output = await outPath("csv");
+      await rejects(predict({ input, output, onError }), FormatError, message);
+      expect(await filesBeside(output)).toEqual([]);
+    }
+  });
+
   it("skip without bad rows writes no errors file, and replaces a stale one", async () => {
     const output = await outPath("csv");
     await writeFile(`${output}.errors.jsonl`, "stale\n");
