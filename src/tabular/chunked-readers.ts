@@ -1,5 +1,5 @@
 import { createReadStream, openAsBlob } from "node:fs";
-import { open } from "node:fs/promises";
+import { type FileHandle, type FileReadResult, open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { RecordBatchReader, tableFromIPC } from "apache-arrow";
@@ -143,12 +143,39 @@ async function* jsonLinesChunks(source: string | Readable, chunkRows: number): A
   if (records.length > 0 || !emitted) yield tableFromRecords(records);
 }
 
+/** The error for Arrow data whose lengths point outside the file. */
+function arrowDamaged(): FormatError {
+  return new FormatError("Could not read the Arrow IPC data: a length in it points outside the file. The file is damaged or cut short.");
+}
+
+/**
+ * A file handle for apache-arrow's lazy reader that refuses the reads it would loop on. NB: its
+ * reader reads until it has the bytes a length asks for and never stops at the end of the file;
+ * and a negative length in damaged data moves its position before the start, where Node reads
+ * from the handle's own position instead, soon at the end: a damaged 216-byte file read forever.
+ */
+function guardedHandle(handle: FileHandle): FileHandle {
+  const read = async (buffer: Uint8Array, offset: number, length: number, position: number): Promise<FileReadResult<Uint8Array>> => {
+    if (!(position >= 0)) throw arrowDamaged();
+    const result = await handle.read(buffer, offset, length, position);
+    if (result.bytesRead === 0 && length > 0) throw arrowDamaged();
+    return result;
+  };
+  return new Proxy(handle, {
+    get(target, key) {
+      if (key === "read") return read;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 async function* arrowBatches(source: string | Readable, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
   if (typeof source === "string") {
     // NB: a file handle lets arrow read IPC files (footer at the end) and streams alike, lazily.
     const handle = await open(source, "r");
     try {
-      yield* batchesToTables((await RecordBatchReader.from(handle)) as RecordBatchReader, only);
+      yield* batchesToTables((await RecordBatchReader.from(guardedHandle(handle))) as RecordBatchReader, only);
     } finally {
       await handle.close();
     }

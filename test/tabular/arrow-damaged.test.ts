@@ -1,8 +1,12 @@
 /**
- * An Arrow IPC file whose footer points a record batch's block at another message, such as a
- * dictionary batch (found by the fuzz suite, test/reliability/fuzz): apache-arrow's reader read that block again and again,
- * forever, so a 1 KB request body held the server's event loop for good and `pipeserve predict`
- * spun without end. Both readers now refuse it with a FormatError; good files read as before.
+ * Damaged Arrow IPC data that apache-arrow read forever (found by the fuzz suite,
+ * test/reliability/fuzz); pipeserve's readers now refuse each with a FormatError at once:
+ * - a file whose footer points a record batch's block at another message, such as a dictionary
+ *   batch: read again and again, so a 1 KB request body held the server's event loop for good and
+ *   `pipeserve predict` spun without end;
+ * - a stream whose length prefix is negative, read lazily from a file (`pipeserve predict`): the
+ *   reader's position went before the start of the file, where every read gives nothing.
+ * Good files read as before.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -87,6 +91,21 @@ describe("an Arrow file whose footer points a record batch at a dictionary batch
     const reading = orTimeout(readAll(path), 10_000);
     await expect(reading).rejects.toThrow(FormatError);
     await expect(reading).rejects.toThrow("Could not read the Arrow IPC data");
+  });
+});
+
+/** The 216 bytes the fuzz suite found: an Arrow stream whose first length prefix is negative. */
+const NEGATIVE_LENGTH_STREAM =
+  "L6Lo6JdPQVJST1cxAAD/////UAAAABQAAAAAAAAAAAAKAA4ADAAHAAgACgAAAAAAAAMQAAAABAAKABgADAAIAAQACgAAABQAAAAYAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" +
+  "/////wAAAAAQAAAADAAUAA4AEAAEAAgADAAAABAAAAAUAAAAAAAEADQAAAAAAAAAAAAAAAEAAAAIAAAAAAAAAFgAAAAAAAAAAAAAAAAAAAAAAAAACAAIAAAABAAIAAAABAAAAAAAAABgAAAAQVJST1cx";
+
+describe("an Arrow stream whose length prefix is negative, read from a file", () => {
+  it("readTableChunks (pipeserve predict) refuses it at once (before: it never ended)", async () => {
+    const path = join(dir, "negative.arrows");
+    await writeFile(path, Buffer.from(NEGATIVE_LENGTH_STREAM, "base64"));
+    const reading = orTimeout(readAll(path), 10_000);
+    await expect(reading).rejects.toThrow(FormatError);
+    await expect(reading).rejects.toThrow("Could not read the Arrow IPC data: a length in it points outside the file");
   });
 });
 
