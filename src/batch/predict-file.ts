@@ -16,7 +16,7 @@ import {
   loadParquetWasm,
   nanAsMissing,
   parseJsonRequest,
-  parseJsonText,
+  parseJsonWithin,
   readTableChunks,
   sliceTable,
   tableFromRecords,
@@ -316,9 +316,11 @@ async function readJsonInput(source: string | Readable): Promise<{ table: Column
   }
   let value: unknown;
   try {
-    value = parseJsonText(text);
+    // NB: within MAX_JSON_DEPTH, as a request body: deeper values overflow the stack of what walks them (bad rows' JSON).
+    value = parseJsonWithin(text);
   } catch (cause) {
-    throw new FormatError(`The JSON input is not valid JSON: ${(cause as Error).message}`, { cause });
+    if (!(cause instanceof SyntaxError)) throw cause;
+    throw new FormatError(`The JSON input is not valid JSON: ${cause.message}`, { cause });
   }
   // A bare NaN token (as Python's json writes a missing float) is a missing value; parseJsonRequest does the same.
   if (Array.isArray(value)) return { table: holdsNaN(value) ? nanAsMissing(tableFromRecords(value)) : tableFromRecords(value), params: null };

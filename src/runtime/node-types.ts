@@ -16,7 +16,6 @@
  * Then `node((x, factor: string) => …, { inputs: ["x", "params:factor"], … })` is a type error,
  * and `params:model.depth` is a `number`.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: declared empty, to be merged into by projects (declaration merging)
 export interface PipelineParameters {}
 
 /**
@@ -24,7 +23,6 @@ export interface PipelineParameters {}
  * `any`); declare them as `PipelineParameters` to have inputs checked:
  * `interface PipelineDatasets { instances: ColumnTable }`.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: declared empty, to be merged into by projects (declaration merging)
 export interface PipelineDatasets {}
 
 type IsAny<T> = 0 extends 1 & T ? true : false;

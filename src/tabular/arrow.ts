@@ -5,12 +5,14 @@ import {
   Float64,
   Int64,
   Precision,
+  RecordBatchReader,
   Table,
   TimestampMillisecond,
   Utf8,
-  tableFromIPC,
   tableToIPC,
   vectorFromArray,
+  type RecordBatch,
+  type Schema,
   type Vector,
 } from "apache-arrow";
 import { setKey, type Cell, type ColumnTable } from "./column-table.js";
@@ -45,10 +47,24 @@ function columnFromVector(vector: Vector | null, numRows: number): Cell[] {
 }
 
 /**
+ * @throws FormatError when two columns share a name (Arrow and Parquet allow it): which one a name
+ * means would be a guess, and a DataFrame refuses them.
+ */
+function checkUniqueNames(table: Table, where: string): void {
+  const seen = new Set<string>();
+  for (const { name } of table.schema.fields) {
+    if (seen.has(name)) throw new FormatError(`${where} has two columns named "${name}". Column names must be unique: rename one.`);
+    seen.add(name);
+  }
+}
+
+/**
  * A plain table from an Arrow table. With `only`, just those columns are converted (the others
  * are skipped, not copied into JS values), in the table's order.
+ * @throws FormatError when two columns share a name.
  */
 export function fromArrow(table: Table, only?: ReadonlySet<string>): ColumnTable {
+  checkUniqueNames(table, "The Arrow data");
   const names: string[] = [];
   const columns: Cell[][] = [];
   table.schema.fields.forEach((f, i) => {
@@ -64,10 +80,11 @@ const ARROW_SLICE_CELLS = 1 << 16;
 
 /**
  * `fromArrow` for a request's table: refused (LimitError, 413) when it has more rows or cells than
- * `limits` allow, before any value is converted. A small table is converted at once (no promise);
+ * `limits` allow, before any value is converted (FormatError, 400, when two columns share a name). A small table is converted at once (no promise);
  * a big one a slice of rows per event-loop turn, so other requests are answered meanwhile.
  */
 export function fromArrowInSlices(table: Table, limits: TableLimits = NO_LIMITS, where = "the Arrow table"): ColumnTable | Promise<ColumnTable> {
+  checkUniqueNames(table, where.charAt(0).toUpperCase() + where.slice(1));
   const width = table.schema.fields.length;
   checkTableSize(table.numRows, width, limits, where);
   if (table.numRows * width <= ARROW_SLICE_CELLS) return fromArrow(table);
@@ -137,11 +154,62 @@ export function toArrow(table: ColumnTable, types: Readonly<Record<string, DataT
   return new Table(vectors);
 }
 
-/** Decodes Arrow IPC bytes (stream or file format). */
+/** What apache-arrow's file readers have, sync (bytes) or async (a file handle). */
+interface ArrowFileReader<Batch = RecordBatch | null | Promise<RecordBatch | null>> {
+  open(): unknown;
+  readonly schema: Schema;
+  readonly numRecordBatches: number;
+  readRecordBatch(index: number): Batch;
+}
+
+/** The error for an Arrow file whose footer names a block that holds no record batch. */
+function notABatch(index: number): FormatError {
+  return new FormatError(`Could not decode the Arrow IPC data: record batch ${index} of the file's footer points at no record batch. The file is damaged.`);
+}
+
+/**
+ * The record batches of an Arrow IPC file, each read once by its index in the footer.
+ * NB: apache-arrow's own iteration of a file (`tableFromIPC`, `for … of reader`) loops forever when
+ * the footer points a record batch's block at another message (its schema, a dictionary): it reads
+ * that block again and again. Read by index, such a block is refused.
+ */
+function* fileBatches(reader: ArrowFileReader<RecordBatch | null>): Generator<RecordBatch> {
+  for (let i = 0; i < reader.numRecordBatches; i++) {
+    const batch = reader.readRecordBatch(i);
+    if (!batch) throw notABatch(i);
+    yield batch;
+  }
+}
+
+/**
+ * Tables of an Arrow IPC reader's record batches, one per batch; a file with none gives one
+ * table of its schema with no rows. A file's batches are read by index (see `fileBatches`).
+ * @throws FormatError for a file whose footer points at no record batch; apache-arrow's errors for bytes it cannot read.
+ */
+export async function* arrowReaderTables(reader: RecordBatchReader): AsyncGenerator<Table> {
+  if (!reader.isFile()) {
+    for await (const batch of reader) yield new Table(batch);
+    return;
+  }
+  const file = reader as unknown as ArrowFileReader;
+  await file.open();
+  for (let i = 0; i < file.numRecordBatches; i++) {
+    const batch = await file.readRecordBatch(i);
+    if (!batch) throw notABatch(i);
+    yield new Table(batch);
+  }
+  if (file.numRecordBatches === 0) yield new Table(file.schema);
+}
+
+/** Decodes Arrow IPC bytes (stream or file format). @throws FormatError for bytes that are not Arrow IPC, or a damaged file. */
 export function decodeArrowIpc(bytes: Uint8Array): Table {
   try {
-    return tableFromIPC(bytes);
+    const reader = RecordBatchReader.from(bytes);
+    if (!reader.isFile()) return new Table(reader.readAll());
+    const file = reader.open() as unknown as ArrowFileReader<RecordBatch | null>;
+    return new Table(file.schema, [...fileBatches(file)]);
   } catch (cause) {
+    if (cause instanceof FormatError) throw cause;
     throw new FormatError(`Could not decode the Arrow IPC data: ${(cause as Error).message}`, { cause });
   }
 }

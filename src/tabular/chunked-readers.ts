@@ -1,18 +1,20 @@
 import { createReadStream, openAsBlob } from "node:fs";
-import { open } from "node:fs/promises";
+import { type FileHandle, type FileReadResult, open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { RecordBatchReader, Table, tableFromIPC } from "apache-arrow";
+import { RecordBatchReader, tableFromIPC } from "apache-arrow";
 import { parse } from "csv-parse";
 import type { DataFrame } from "danfojs-node";
-import { fromArrow } from "./arrow.js";
+import { arrowReaderTables, fromArrow } from "./arrow.js";
 import { concatTables, sliceTable, tableFromRecords, type Cell, type ColumnTable } from "./column-table.js";
 import { tableFromCsvRecords } from "./csv.js";
 import { toDataFrame } from "./dataframe.js";
 import { FormatError } from "./errors.js";
 import { checkInputFile, inputFileError } from "./file-access.js";
-import { holdsNaN, nanAsMissing, parseJsonText } from "./json-parse.js";
+import { holdsNaN, nanAsMissing } from "./json-parse.js";
 import { formatFromPath, type TableFormat } from "./files.js";
+import { lineError } from "./json-lines.js";
+import { parseJsonWithin } from "./json-text.js";
 import { loadParquetWasm } from "./parquet.js";
 
 export interface ChunkReadOptions {
@@ -131,11 +133,12 @@ async function* jsonLinesChunks(source: string | Readable, chunkRows: number): A
     const trimmed = text.trim();
     if (trimmed === "") continue;
     try {
-      const record = parseJsonText(trimmed);
+      // NB: within MAX_JSON_DEPTH, as a request's lines: deeper values overflow the stack of what walks them (bad rows' JSON).
+      const record = parseJsonWithin(trimmed);
       if (holdsNaN(record)) nan = true;
       records.push(record);
     } catch (cause) {
-      throw new FormatError(`JSON Lines line ${lineNo} is not valid JSON: ${(cause as Error).message}`, { cause });
+      throw lineError(cause, lineNo);
     }
     if (records.length === chunkRows) {
       yield chunk();
@@ -147,27 +150,52 @@ async function* jsonLinesChunks(source: string | Readable, chunkRows: number): A
   if (records.length > 0 || !emitted) yield chunk();
 }
 
+/** The error for Arrow data whose lengths point outside the file. */
+function arrowDamaged(): FormatError {
+  return new FormatError("Could not read the Arrow IPC data: a length in it points outside the file. The file is damaged or cut short.");
+}
+
+/**
+ * A file handle for apache-arrow's lazy reader that refuses the reads it would loop on. NB: its
+ * reader reads until it has the bytes a length asks for and never stops at the end of the file;
+ * and a negative length in damaged data moves its position before the start, where Node reads
+ * from the handle's own position instead, soon at the end: a damaged 216-byte file read forever.
+ */
+function guardedHandle(handle: FileHandle): FileHandle {
+  const read = async (buffer: Uint8Array, offset: number, length: number, position: number): Promise<FileReadResult<Uint8Array>> => {
+    if (!(position >= 0)) throw arrowDamaged();
+    const result = await handle.read(buffer, offset, length, position);
+    if (result.bytesRead === 0 && length > 0) throw arrowDamaged();
+    return result;
+  };
+  return new Proxy(handle, {
+    get(target, key) {
+      if (key === "read") return read;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 async function* arrowBatches(source: string | Readable, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
-  let reader: AsyncIterable<unknown> & { schema?: unknown };
   if (typeof source === "string") {
     // NB: a file handle lets arrow read IPC files (footer at the end) and streams alike, lazily.
     const handle = await open(source, "r");
     try {
-      reader = (await RecordBatchReader.from(handle)) as never;
-      yield* batchesToTables(reader, only);
+      yield* batchesToTables((await RecordBatchReader.from(guardedHandle(handle))) as RecordBatchReader, only);
     } finally {
       await handle.close();
     }
     return;
   }
-  reader = (await RecordBatchReader.from(source as never)) as never;
-  yield* batchesToTables(reader, only);
+  yield* batchesToTables((await RecordBatchReader.from(source as never)) as RecordBatchReader, only);
 }
 
-async function* batchesToTables(reader: AsyncIterable<unknown>, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
+async function* batchesToTables(reader: RecordBatchReader, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
   try {
-    for await (const batch of reader) yield fromArrow(new Table(batch as never), only);
+    for await (const table of arrowReaderTables(reader)) yield fromArrow(table, only);
   } catch (cause) {
+    if (cause instanceof FormatError) throw cause;
     throw new FormatError(`Could not read the Arrow IPC data: ${(cause as Error).message}`, { cause });
   }
 }

@@ -3,7 +3,7 @@ import { rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
-import { RecordBatch, RecordBatchFileWriter, RecordBatchStreamWriter, Schema, tableToIPC, type DataType, type Table } from "apache-arrow";
+import { RecordBatch, RecordBatchFileWriter, RecordBatchStreamWriter, Schema, Table, tableToIPC, type DataType } from "apache-arrow";
 import { partialPath } from "../util/index.js";
 import { toArrow } from "./arrow.js";
 import type { ColumnTable } from "./column-table.js";
@@ -103,22 +103,33 @@ function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>
   const pq = loadParquetWasm();
   let names: readonly string[] | undefined;
   let fixed: Record<string, DataType> = { ...types };
-  let controller!: ReadableStreamDefaultController<unknown>;
-  const batches = new ReadableStream<unknown>({ start: (c) => void (controller = c) }, { highWaterMark: 1 });
+  let stream: { controller: ReadableStreamDefaultController<unknown>; pumped: Promise<void> } | undefined;
   // NB: parquet-wasm turns a stream of record batches into a stream of Parquet bytes, one row group per batch.
-  const pumped = pq.transformParquetStream(batches as ReadableStream).then(async (bytes) => {
-    for await (const piece of bytes as unknown as AsyncIterable<Uint8Array>) await writeBytes(out, piece);
-  });
+  const start = (): NonNullable<typeof stream> => {
+    let controller!: ReadableStreamDefaultController<unknown>;
+    const batches = new ReadableStream<unknown>({ start: (c) => void (controller = c) }, { highWaterMark: 1 });
+    const pumped = pq.transformParquetStream(batches as ReadableStream).then(async (bytes) => {
+      for await (const piece of bytes as unknown as AsyncIterable<Uint8Array>) await writeBytes(out, piece);
+    });
+    return { controller, pumped };
+  };
   return {
     async write(chunk) {
       names = checkColumns(names, chunk);
       const table = toArrow(chunk, fixed);
       if (Object.keys(fixed).length < chunk.names.length) fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
-      for (const batch of pq.Table.fromIPCStream(tableToIPC(table, "stream")).recordBatches()) controller.enqueue(batch);
+      stream ??= start();
+      for (const batch of pq.Table.fromIPCStream(tableToIPC(table, "stream")).recordBatches()) stream.controller.enqueue(batch);
     },
     async finish() {
-      controller.close();
-      await pumped;
+      if (stream) {
+        stream.controller.close();
+        await stream.pumped;
+      } else {
+        // NB: the stream takes its schema from its first batch, and fails without one: with no chunk
+        // at all (every row set aside) the file is written whole, with no columns and no rows.
+        await writeBytes(out, pq.writeParquet(pq.Table.fromIPCStream(tableToIPC(new Table(new Schema([])), "stream"))));
+      }
       out.end();
       await finished(out);
     },

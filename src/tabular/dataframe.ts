@@ -41,16 +41,44 @@ function rowsOf(columns: readonly ArrayLike<unknown>[], numRows: number): unknow
   return rows;
 }
 
+let reserved: ReadonlySet<string> | undefined;
+
+/**
+ * Column names a DataFrame cannot hold. NB: danfojs makes each column a property of its frame, so a
+ * column named after a member the frame reads its own data through — `columns`, `getColumnData`,
+ * the `$`-prefixed internals — replaces that member, and the frame breaks (`columns`: an endless
+ * recursion on first use).
+ */
+function reservedNames(): ReadonlySet<string> {
+  if (!reserved) {
+    const names = new Set(["columns", "getColumnData"]);
+    const { DataFrame } = loadDanfo();
+    for (let o: object | null = new DataFrame([[0]], { columns: ["a"] }); o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+      for (const name of Object.getOwnPropertyNames(o)) if (name.startsWith("$")) names.add(name);
+    }
+    reserved = names;
+  }
+  return reserved;
+}
+
 /**
  * Builds a danfojs DataFrame from a table, columns in the table's order; an empty table keeps its
  * column names.
  * NB: from rows and a column list, never an object of columns: an object puts whole-number names
  * ("2019") first, and a column named `constructor` or `__proto__` confuses danfojs.
- * @throws FormatError for rows without any column (a DataFrame cannot hold them).
+ * @throws FormatError for rows without any column, or a column named after a member danfojs reads
+ * its frame through (`columns`, `$data`, ...): a DataFrame cannot hold them.
  */
 export function toDataFrame(table: ColumnTable): DataFrame {
   if (table.numRows > 0 && table.names.length === 0)
     throw new FormatError(`The input has ${table.numRows} rows but no columns; a DataFrame needs at least one column.`);
+  const names = reservedNames();
+  const clash = table.names.find((name) => names.has(name));
+  if (clash !== undefined) {
+    throw new FormatError(
+      `The column "${clash}" cannot be a DataFrame column: danfojs makes each column a property of its frame, and "${clash}" is one the frame uses itself. Rename the column.`,
+    );
+  }
   return frameOfColumns(table.names, table.columns, table.numRows);
 }
 

@@ -10,7 +10,7 @@ const LINES_SLICE = 1 << 18;
 const LF = 10;
 
 /** The error for a line that cannot be read, naming the line (a limit's error stays as it is). */
-function lineError(cause: unknown, lineNo: number): unknown {
+export function lineError(cause: unknown, lineNo: number): unknown {
   if (cause instanceof SyntaxError) return new FormatError(`JSON Lines line ${lineNo} is not valid JSON: ${cause.message}`, { cause });
   if (cause instanceof FormatError && !(cause instanceof LimitError)) return new FormatError(`JSON Lines line ${lineNo}: ${cause.message}`, { cause });
   return cause;

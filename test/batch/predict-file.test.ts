@@ -319,6 +319,38 @@ describe("bad rows", () => {
     expect(result.rowsSkipped).toBe(8);
   });
 
+  // Found by the fuzz suite: with no row left to write, the Parquet writer had no schema and
+  // failed with parquet-wasm's bare "Dyn casting error" (not a pipeserve error).
+  it.each(FORMATS)("skip where every row is bad, into %s: an empty output, and every row in the errors file", async (outFormat) => {
+    const input = join(await tempDir(), "all-bad.csv");
+    await writeFile(input, "x\nabc\nxyz\n");
+    const output = await outPath(outFormat);
+    const result = await predict({ input, output, chunkRows: 1, onError: "skip" });
+    expect(result).toMatchObject({ rowsRead: 2, rowsWritten: 0, rowsSkipped: 2 });
+    expect(await filesBeside(output)).toEqual([`out.${outFormat}`, `out.${outFormat}.errors.jsonl`]);
+    if (outFormat === "parquet") expect(await readOutput(output, "parquet")).toEqual({ names: [], columns: [], numRows: 0 });
+  });
+
+  // Found by the fuzz suite: the file readers took values nested thousands deep, and setting such
+  // a row aside (written as JSON) overflowed the stack: a RangeError, not a pipeserve error.
+  it.each([
+    [
+      "JSON Lines",
+      "jsonl",
+      `{"x": ${"[".repeat(5_000)}${"]".repeat(5_000)}}\n`,
+      "JSON Lines line 1: The JSON nests arrays and objects more than 100 levels deep",
+    ],
+    ["JSON", "json", `{"dataframe_records": [{"x": ${"[".repeat(5_000)}${"]".repeat(5_000)}}]}`, "The JSON nests arrays and objects more than 100 levels deep"],
+  ] as const)("%s nested past 100 levels → FormatError saying so, with skip too; nothing written", async (_why, format, text, message) => {
+    const input = join(await tempDir(), `deep.${format}`);
+    await writeFile(input, text);
+    for (const onError of ["fail", "skip"] as const) {
+      const output = await outPath("csv");
+      await rejects(predict({ input, output, onError }), FormatError, message);
+      expect(await filesBeside(output)).toEqual([]);
+    }
+  });
+
   it("skip without bad rows writes no errors file, and replaces a stale one", async () => {
     const output = await outPath("csv");
     await writeFile(`${output}.errors.jsonl`, "stale\n");

@@ -5,6 +5,7 @@
  * from `?params=`), Arrow IPC stream and file, Parquet, NDJSON; `Accept: text/csv` and
  * `Accept: application/vnd.apache.arrow.stream`; and the X-Pipeserve-Ignored-Params header.
  */
+import { Field, RecordBatch, Schema, Struct, Table, makeData, type Data, type Vector } from "apache-arrow";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   arrowToParquet,
@@ -274,6 +275,23 @@ describe("Arrow, Parquet and NDJSON bodies", () => {
   ])("refuses $why → 400 BAD_REQUEST", async ({ type, body, parts }) => {
     await expectError(await post(ab, type, body), 400, "BAD_REQUEST", parts);
   });
+
+  // Found by the fuzz suite: Arrow and Parquet allow two columns of one name; the DataFrame of a
+  // model without a signature refused them with a plain error, so the client got a bare 500.
+  it.each([
+    { what: "an Arrow stream", type: "application/vnd.apache.arrow.stream", encode: (t: Table) => encodeArrowIpc(t, "stream"), where: "The Arrow table" },
+    { what: "an Arrow file", type: "application/vnd.apache.arrow.file", encode: (t: Table) => encodeArrowIpc(t, "file"), where: "The Arrow table" },
+    { what: "Parquet", type: "application/vnd.apache.parquet", encode: arrowToParquet, where: "The Parquet file" },
+  ])("refuses two columns of one name in $what → 400 naming it, with a signature or without", async ({ type, encode, where }) => {
+    const a = toArrow(tableFromColumns({ a: [1, 2] })).getChild("a") as Vector;
+    const b = toArrow(tableFromColumns({ b: [0.5, 1.5] })).getChild("b") as Vector;
+    const fields = [new Field("a", a.type, true), new Field("b", b.type, true), new Field("a", a.type, true)];
+    const data = makeData({ type: new Struct(fields), length: 2, nullCount: 0, children: [a.data[0], b.data[0], a.data[0]] as Data[] });
+    const body = encode(new Table(new RecordBatch(new Schema(fields), data)));
+    for (const app of [ab, quietApp(await buildModel("echo", null))]) {
+      await expectError(await post(app, type, body), 400, "BAD_REQUEST", [`${where} has two columns named "a"`]);
+    }
+  });
 });
 
 describe("response types (Accept)", () => {
@@ -407,6 +425,18 @@ describe("column names that are awkward JavaScript keys", () => {
     );
     expect(((await infer.json()) as { outputs: { name: string }[] }).outputs.map((o) => o.name)).toEqual(["name", "2020", "2019", "constructor"]);
   });
+
+  // Found by the fuzz suite: danfojs makes each column a property of its frame, so a column named
+  // `columns` replaced the frame's own list of columns and every use recursed without end: a 500.
+  it.each(["columns", "getColumnData", "$data"])(
+    "a column named %j, which a DataFrame cannot hold, for a DataFrame model without a signature: 400 naming it",
+    async (name) => {
+      const app = quietApp(await buildModel("echo", null));
+      const parts = [`The column "${name}" cannot be a DataFrame column`, "Rename the column"];
+      await expectError(await postJson(app, { dataframe_records: [{ [name]: 1, b: 2 }] }), 400, "BAD_REQUEST", parts);
+      await expectError(await post(app, "application/x-ndjson", `${JSON.stringify({ [name]: 1 })}\n`), 400, "BAD_REQUEST", parts);
+    },
+  );
 
   it("rows without any column, for a DataFrame model without a signature: 400 saying so", async () => {
     const app = quietApp(await buildModel("echo", null));

@@ -1,0 +1,143 @@
+/**
+ * Damaged Arrow IPC data that apache-arrow read forever (found by the fuzz suite,
+ * test/reliability/fuzz); pipeserve's readers now refuse each with a FormatError at once:
+ * - a file whose footer points a record batch's block at another message, such as a dictionary
+ *   batch: read again and again, so a 1 KB request body held the server's event loop for good and
+ *   `pipeserve predict` spun without end;
+ * - a stream whose length prefix is negative, read lazily from a file (`pipeserve predict`): the
+ *   reader's position went before the start of the file, where every read gives nothing.
+ * Good files read as before.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runInNewContext } from "node:vm";
+import { Float64, RecordBatchReader, Table, vectorFromArray, type RecordBatchFileReader } from "apache-arrow";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FormatError, decodeArrowIpc, encodeArrowIpc, tableFromColumns, toArrow, type ColumnTable } from "../../src/index.js";
+import { readTableChunks } from "../../src/tabular/index.js";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "pipeserve-arrow-footer-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A file of two record batches: rows 1–2, then row 3. */
+function twoBatchFile(): Uint8Array {
+  return encodeArrowIpc(toArrow(tableFromColumns({ a: [1, 2], b: [0.5, 1.5] })).concat(toArrow(tableFromColumns({ a: [3], b: [2.5] }))), "file");
+}
+
+/** A file with a dictionary-encoded column: a dictionary batch, then a record batch. */
+function dictionaryFile(): Uint8Array {
+  return encodeArrowIpc(new Table({ a: vectorFromArray([1, 2], new Float64()), tag: vectorFromArray(["x", "y"]) }), "file");
+}
+
+/** The file with its footer's first record batch block pointing at the file's dictionary batch instead. */
+function batchPointingAtDictionary(): Uint8Array {
+  const bytes = Buffer.from(dictionaryFile());
+  const reader = RecordBatchReader.from(bytes) as RecordBatchFileReader;
+  reader.open();
+  const batchOffset = reader.footer?.getRecordBatch(0)?.offset as number;
+  const dictionaryOffset = reader.footer?.getDictionaryBatch(0)?.offset as number;
+  expect(dictionaryOffset, "a dictionary batch before the record batch").toBeLessThan(batchOffset);
+  const footerStart = bytes.length - 10 - bytes.readInt32LE(bytes.length - 10);
+  const needle = Buffer.alloc(8);
+  needle.writeBigInt64LE(BigInt(batchOffset));
+  const at = bytes.indexOf(needle, footerStart);
+  expect(at, "the batch's offset in the footer").toBeGreaterThan(footerStart);
+  bytes.writeBigInt64LE(BigInt(dictionaryOffset), at);
+  return new Uint8Array(bytes);
+}
+
+/** Runs `fn`, stopped after `ms` if it never returns: a regression must fail the test, not hold the runner for good. */
+function within<T>(ms: number, fn: () => T): T {
+  return runInNewContext("run()", { run: fn }, { timeout: ms }) as T;
+}
+
+async function readAll(path: string): Promise<ColumnTable[]> {
+  const chunks: ColumnTable[] = [];
+  for await (const chunk of readTableChunks(path)) chunks.push(chunk);
+  return chunks;
+}
+
+/** `promise`, or a rejection after `ms`. */
+function orTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still reading after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+describe("an Arrow file whose footer points a record batch at a dictionary batch", () => {
+  it("decodeArrowIpc refuses it at once (before: an endless loop)", () => {
+    const bytes = batchPointingAtDictionary();
+    let caught: unknown;
+    try {
+      within(5_000, () => decodeArrowIpc(bytes));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(FormatError);
+    expect((caught as Error).message).toContain("Could not decode the Arrow IPC data");
+  });
+
+  it("readTableChunks (pipeserve predict) refuses it at once (before: it never ended)", async () => {
+    const path = join(dir, "damaged.arrow");
+    await writeFile(path, batchPointingAtDictionary());
+    const reading = orTimeout(readAll(path), 10_000);
+    await expect(reading).rejects.toThrow(FormatError);
+    await expect(reading).rejects.toThrow("Could not read the Arrow IPC data");
+  });
+});
+
+/** The 216 bytes the fuzz suite found: an Arrow stream whose first length prefix is negative. */
+const NEGATIVE_LENGTH_STREAM =
+  "L6Lo6JdPQVJST1cxAAD/////UAAAABQAAAAAAAAAAAAKAA4ADAAHAAgACgAAAAAAAAMQAAAABAAKABgADAAIAAQACgAAABQAAAAYAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" +
+  "/////wAAAAAQAAAADAAUAA4AEAAEAAgADAAAABAAAAAUAAAAAAAEADQAAAAAAAAAAAAAAAEAAAAIAAAAAAAAAFgAAAAAAAAAAAAAAAAAAAAAAAAACAAIAAAABAAIAAAABAAAAAAAAABgAAAAQVJST1cx";
+
+describe("an Arrow stream whose length prefix is negative, read from a file", () => {
+  it("readTableChunks (pipeserve predict) refuses it at once (before: it never ended)", async () => {
+    const path = join(dir, "negative.arrows");
+    await writeFile(path, Buffer.from(NEGATIVE_LENGTH_STREAM, "base64"));
+    const reading = orTimeout(readAll(path), 10_000);
+    await expect(reading).rejects.toThrow(FormatError);
+    await expect(reading).rejects.toThrow("Could not read the Arrow IPC data: a length in it points outside the file");
+  });
+});
+
+describe("good Arrow files still read whole", () => {
+  it("every record batch of a file, in order", async () => {
+    const decoded = decodeArrowIpc(twoBatchFile());
+    expect(decoded.numRows).toBe(3);
+    expect([...(decoded.getChild("a") ?? [])]).toEqual([1, 2, 3]);
+    const path = join(dir, "two.arrow");
+    await writeFile(path, twoBatchFile());
+    expect(await readAll(path)).toEqual([
+      {
+        names: ["a", "b"],
+        columns: [
+          [1, 2, 3],
+          [0.5, 1.5, 2.5],
+        ],
+        numRows: 3,
+      },
+    ]);
+  });
+
+  it("a file with a dictionary-encoded column", () => {
+    const decoded = decodeArrowIpc(dictionaryFile());
+    expect([...(decoded.getChild("tag") ?? [])]).toEqual(["x", "y"]);
+  });
+
+  it("a file with no record batches is its schema with no rows", async () => {
+    const schemaOnly = encodeArrowIpc(toArrow(tableFromColumns({ a: [1] })).slice(0, 0), "file");
+    expect(decodeArrowIpc(schemaOnly).schema.fields.map((f) => f.name)).toEqual(["a"]);
+    const path = join(dir, "empty.arrow");
+    await writeFile(path, schemaOnly);
+    expect(await readAll(path)).toEqual([{ names: ["a"], columns: [[]], numRows: 0 }]);
+  });
+});
