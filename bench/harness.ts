@@ -4,15 +4,27 @@
  * benchmarks that drive a real `pipeserve serve` (server, soak).
  */
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export const root = join(import.meta.dirname, "..");
 /** The built CLI (`npm run bench` builds first). */
 export const bin = join(root, "dist", "cli", "bin.js");
-/** The fixed workloads (shared/bench-data/README.md). */
-export const benchData = join(root, "..", "shared", "bench-data");
+/**
+ * The fixed workloads (shared/bench-data/README.md): `shared/bench-data` in the nearest folder above
+ * the clone that has one — beside a clone, or beside the folder of its git worktrees.
+ */
+export const benchData = findBenchData(dirname(root));
+
+function findBenchData(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, "shared", "bench-data");
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return join(from, "shared", "bench-data");
+  }
+}
 
 export interface Timing {
   /** Mean time of one iteration, in microseconds. */
