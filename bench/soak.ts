@@ -27,6 +27,11 @@
  * the samples) at most max(10 %, 10 MB) above its start level (median of the first fifth).
  * Either failing sets the exit code to 1. Results: bench/results/soak.json and soak-samples.csv.
  *
+ * The server runs with SOAK_NODE_OPTIONS (default `--trace-gc`): the heap left after each full
+ * collection of its main isolate, read from that trace in its log, is the live set, the steadiest
+ * sign of a JavaScript leak (heap used at a random moment also holds garbage not yet collected);
+ * the table shows its line beside the two the verdict uses.
+ *
  * NB: the load generator shares the machine (2 cores) with the server and with whatever else runs:
  * the figures are for leaks and errors, not throughput (bench/server measures that).
  */
@@ -66,6 +71,8 @@ const END_MARGIN_MB = 10;
 const LAG_RESOLUTION_MS = 10;
 const REQUEST_TIMEOUT_MS = 60_000;
 const MODEL = "penguins";
+/** V8 flags for the server only (NODE_OPTIONS of the child); `--heapsnapshot-signal=SIGUSR2` helps a hunt. */
+const SERVER_NODE_OPTIONS = process.env["SOAK_NODE_OPTIONS"] ?? "--trace-gc";
 
 // ---------------------------------------------------------------- workloads
 
@@ -685,14 +692,13 @@ interface MemoryLine {
  * the samples: heap used swings by 100 MB between collections and while a 100,000-row request
  * runs, and a narrower window lets one such moment decide the verdict.
  */
-function memoryLine(samples: Sample[], pick: (s: Sample) => number): MemoryLine {
-  const values = samples.map(pick);
+function memoryLine(seconds: number[], values: number[]): MemoryLine {
   const w = Math.max(3, Math.round(values.length / 5));
   const mid = Math.floor(values.length / 2);
   const startMb = median(values.slice(0, w));
   const endMb = median(values.slice(-w));
   const slopeMbPerMin = slope(
-    samples.map((s) => s.t / 60),
+    seconds.map((t) => t / 60),
     values,
   );
   const endMarginMb = Math.max(END_MARGIN_FRACTION * startMb, END_MARGIN_MB);
@@ -707,11 +713,36 @@ function memoryLine(samples: Sample[], pick: (s: Sample) => number): MemoryLine 
   };
 }
 
-/** Counts the server log's lines by level, keeping the first warnings and errors. */
-async function scanLog(file: string): Promise<{ lines: number; warnings: number; errors: number; firstWarnings: string[]; firstErrors: string[] }> {
-  const out = { lines: 0, warnings: 0, errors: 0, firstWarnings: [] as string[], firstErrors: [] as string[] };
+interface LogScan {
+  lines: number;
+  warnings: number;
+  errors: number;
+  gcTraceLines: number;
+  firstWarnings: string[];
+  firstErrors: string[];
+  /** The main isolate's full collections: milliseconds since it started, MB left after. */
+  fullGcs: { ms: number; afterMb: number }[];
+}
+
+/** V8's --trace-gc lines start `[pid:isolate]`; a full one: `…  ms: Mark-Compact before (committed) -> after (committed) MB, …`. */
+const GC_TRACE = /^\[\d+:(0x[0-9a-f]+)\]/;
+const FULL_GC = /^\[\d+:(0x[0-9a-f]+)\]\s+(\d+) ms: Mark-Compact[^\d]*[\d.]+ \([\d.]+\) -> ([\d.]+) \(/;
+
+/** Counts the server log's lines by level, keeping the first warnings and errors, and reads the GC trace. */
+async function scanLog(file: string): Promise<LogScan> {
+  const out: LogScan = { lines: 0, warnings: 0, errors: 0, gcTraceLines: 0, firstWarnings: [], firstErrors: [], fullGcs: [] };
+  const fullGcs = new Map<string, { ms: number; afterMb: number }[]>();
   for await (const line of createInterface({ input: createReadStream(file) })) {
     out.lines++;
+    if (line.startsWith("[") && GC_TRACE.test(line)) {
+      out.gcTraceLines++;
+      const full = FULL_GC.exec(line);
+      if (!full) continue;
+      const isolate = full[1] as string;
+      if (!fullGcs.has(isolate)) fullGcs.set(isolate, []);
+      fullGcs.get(isolate)?.push({ ms: Number(full[2]), afterMb: Number(full[3]) });
+      continue;
+    }
     // NB: pino writes the level first; matching text keeps a multi-million-line scan fast.
     if (line.includes('"level":40')) {
       out.warnings++;
@@ -721,6 +752,9 @@ async function scanLog(file: string): Promise<{ lines: number; warnings: number;
       if (out.firstErrors.length < 20) out.firstErrors.push(line.slice(0, 600));
     }
   }
+  // NB: worker threads (WorkerRunner, big Parquet bodies) trace their own isolates; the main one holds the most.
+  const biggest = (gcs: { afterMb: number }[]): number => Math.max(...gcs.map((g) => g.afterMb));
+  out.fullGcs = [...fullGcs.values()].sort((a, b) => biggest(b) - biggest(a))[0] ?? [];
   return out;
 }
 
@@ -730,6 +764,8 @@ interface Server {
   child: ChildProcess;
   port: number;
   log: string;
+  /** When it was spawned (Date.now()): its GC trace counts from about then. */
+  startedAt: number;
   /** Set when the server exits, with how. */
   exited?: string;
 }
@@ -751,9 +787,11 @@ async function startServer(tracking: string): Promise<Server> {
   ];
   if (WORKERS > 1) args.push("-w", String(WORKERS));
   // NB: the access log goes to a file, as in production (see bench/server).
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", logFile.fd, "inherit"] });
+  const env = { ...process.env, NODE_OPTIONS: [process.env["NODE_OPTIONS"], SERVER_NODE_OPTIONS].filter(Boolean).join(" ") };
+  const startedAt = Date.now();
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", logFile.fd, "inherit"], env });
   await logFile.close();
-  const server: Server = { child, port, log };
+  const server: Server = { child, port, log, startedAt };
   child.once("exit", (code, signal) => (server.exited = signal ? `signal ${signal}` : `code ${code}`));
   await waitForHttp(port);
   return server;
@@ -788,7 +826,11 @@ async function afterLoad(
   };
 }
 
-async function runLoad(server: Server, rows: Rows, samples: Sample[]): Promise<{ load: Load; seconds: number; autocannon: autocannon.Result }> {
+async function runLoad(
+  server: Server,
+  rows: Rows,
+  samples: Sample[],
+): Promise<{ load: Load; startedAt: number; seconds: number; autocannon: autocannon.Result }> {
   const csv100k = await readFile(join(benchData, "input_100k.csv"), "utf8");
   const kinds = mix(rows);
   const startedAt = Date.now();
@@ -815,7 +857,7 @@ async function runLoad(server: Server, rows: Rows, samples: Sample[]): Promise<{
   ];
   try {
     const result = await keepAlive.done;
-    return { load, seconds: (Date.now() - startedAt) / 1000, autocannon: result };
+    return { load, startedAt, seconds: (Date.now() - startedAt) / 1000, autocannon: result };
   } finally {
     stopped = true;
     process.off("SIGINT", onSignal);
@@ -823,12 +865,27 @@ async function runLoad(server: Server, rows: Rows, samples: Sample[]): Promise<{
   }
 }
 
-function summarise(run: Awaited<ReturnType<typeof runLoad>>, samples: Sample[], checks: string[]) {
+function summarise(run: Awaited<ReturnType<typeof runLoad>>, samples: Sample[], checks: string[], fullGcs: { seconds: number; afterMb: number }[]) {
   const { load, seconds } = run;
   const soaked = samples.filter((s) => s.t >= WARMUP_SECONDS);
   if (soaked.length < 6) checks.push(`only ${soaked.length} samples after the warm-up: run longer (SOAK_MINUTES) or warm up shorter (SOAK_WARMUP_SECONDS)`);
-  const rss = memoryLine(soaked, (s) => s.rssMb);
-  const heap = memoryLine(soaked, (s) => s.heapUsedMb);
+  const times = soaked.map((s) => s.t);
+  const rss = memoryLine(
+    times,
+    soaked.map((s) => s.rssMb),
+  );
+  const heap = memoryLine(
+    times,
+    soaked.map((s) => s.heapUsedMb),
+  );
+  const gcs = fullGcs.filter((g) => g.seconds >= WARMUP_SECONDS && g.seconds <= seconds);
+  const heapAfterFullGc =
+    gcs.length >= 6
+      ? memoryLine(
+          gcs.map((g) => g.seconds),
+          gcs.map((g) => g.afterMb),
+        )
+      : undefined;
   const p = (h: Histogram) => ({ requests: h.count, p50Ms: h.quantile(0.5), p99Ms: h.quantile(0.99) });
   return {
     seconds: round(seconds),
@@ -842,6 +899,7 @@ function summarise(run: Awaited<ReturnType<typeof runLoad>>, samples: Sample[], 
     rss,
     heapUsed: heap,
     flatMemory: rss.flat && heap.flat,
+    heapAfterFullGc: heapAfterFullGc ? { ...heapAfterFullGc, collections: gcs.length } : undefined,
     maxLoopLagMs: Math.max(...soaked.map((s) => s.lagMaxMs)),
     maxLoopLagWarmupIncludedMs: Math.max(...samples.map((s) => s.lagMaxMs)),
     worstIntervalLoopLagP99Ms: Math.max(...soaked.map((s) => s.lagP99Ms)),
@@ -866,6 +924,9 @@ function table(summary: ReturnType<typeof summarise>): string {
     `memory after warm-up (MB)          start     mid     end     max  slope MB/min`,
     row("RSS", rss),
     row("heap used", heap),
+    summary.heapAfterFullGc
+      ? `${row("after full GC", summary.heapAfterFullGc)} (live heap, ${summary.heapAfterFullGc.collections} collections; not in the verdict)`
+      : "after full GC    (no GC trace: SOAK_NODE_OPTIONS without --trace-gc, or too few full collections)",
     `max event-loop lag                ${summary.maxLoopLagMs} ms after warm-up (${summary.maxLoopLagWarmupIncludedMs} ms with it); worst ${SAMPLE_SECONDS}-s p99 ${summary.worstIntervalLoopLagP99Ms} ms`,
     lat("latency, keep-alive mix", latency.keepAlive),
     lat("latency, fresh connections", latency.freshConnection),
@@ -937,9 +998,11 @@ export async function main(): Promise<void> {
       const stopped = await stopServer(server);
       if (stopped) checks.push(stopped);
     }
-    const log = await scanLog(server.log);
+    const { fullGcs, ...log } = await scanLog(server.log);
     if (log.errors > 0) checks.push(`${log.errors} error lines in the server log`);
-    const summary = summarise(run, samples, checks);
+    const loadAfterMs = run.startedAt - server.startedAt;
+    const sinceLoad = fullGcs.map((g) => ({ seconds: round((g.ms - loadAfterMs) / 1000), afterMb: g.afterMb }));
+    const summary = summarise(run, samples, checks, sinceLoad);
     const result = verdict(summary);
     console.log(`\n${table(summary)}\n\n${result.text}`);
     const file = await report(
@@ -966,6 +1029,7 @@ export async function main(): Promise<void> {
           statusCodeStats: run.autocannon.statusCodeStats,
         },
         samples,
+        fullGcs: sinceLoad,
       },
       { print: false },
     );
