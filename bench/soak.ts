@@ -27,7 +27,10 @@
  * the samples) at most max(10 %, 10 MB) above its start level (median of the first fifth).
  * Either failing sets the exit code to 1. Results: bench/results/soak.json and soak-samples.csv.
  *
- * The server runs with SOAK_NODE_OPTIONS (default `--trace-gc`): the heap left after each full
+ * SOAK_SKIP (comma-separated) leaves out the kinds whose names contain one of its words, e.g.
+ * `parquet`, to tell which part of the mix a growing line comes from.
+ *
+ * The server runs with the node flags SOAK_NODE_FLAGS (default `--trace-gc`): the heap left after each full
  * collection of its main isolate, read from that trace in its log, is the live set, the steadiest
  * sign of a JavaScript leak (heap used at a random moment also holds garbage not yet collected);
  * the table shows its line beside the two the verdict uses.
@@ -71,8 +74,14 @@ const END_MARGIN_MB = 10;
 const LAG_RESOLUTION_MS = 10;
 const REQUEST_TIMEOUT_MS = 60_000;
 const MODEL = "penguins";
-/** V8 flags for the server only (NODE_OPTIONS of the child); `--heapsnapshot-signal=SIGUSR2` helps a hunt. */
-const SERVER_NODE_OPTIONS = process.env["SOAK_NODE_OPTIONS"] ?? "--trace-gc";
+/**
+ * Node flags for the server only, e.g. `--trace-gc --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=/tmp`
+ * to compare heap snapshots. NB: flags, not NODE_OPTIONS, which refuses --trace-gc.
+ */
+/** Words of request kinds to leave out (SOAK_SKIP=parquet,arrow). */
+const SKIP = (process.env["SOAK_SKIP"] ?? "").split(",").filter((w) => w !== "");
+const kept = (kind: Kind): boolean => !SKIP.some((word) => kind.name.includes(word));
+const SERVER_NODE_FLAGS = (process.env["SOAK_NODE_FLAGS"] ?? "--trace-gc").split(" ").filter((f) => f !== "");
 
 // ---------------------------------------------------------------- workloads
 
@@ -284,8 +293,8 @@ function badKinds(rows: Rows): Kind[] {
 /** The weighted mix, shuffled with a fixed seed so that bad requests are spread out. */
 function mix(rows: Rows): Kind[] {
   const list: Kind[] = [];
-  for (const [kind, weight] of goodKinds(rows)) for (let i = 0; i < weight; i++) list.push(kind);
-  list.push(...badKinds(rows));
+  for (const [kind, weight] of goodKinds(rows)) for (let i = 0; i < weight && kept(kind); i++) list.push(kind);
+  list.push(...badKinds(rows).filter(kept));
   let seed = 14;
   const random = (): number => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -787,9 +796,8 @@ async function startServer(tracking: string): Promise<Server> {
   ];
   if (WORKERS > 1) args.push("-w", String(WORKERS));
   // NB: the access log goes to a file, as in production (see bench/server).
-  const env = { ...process.env, NODE_OPTIONS: [process.env["NODE_OPTIONS"], SERVER_NODE_OPTIONS].filter(Boolean).join(" ") };
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", logFile.fd, "inherit"], env });
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, bin, ...args], { stdio: ["ignore", logFile.fd, "inherit"] });
   await logFile.close();
   const server: Server = { child, port, log, startedAt };
   child.once("exit", (code, signal) => (server.exited = signal ? `signal ${signal}` : `code ${code}`));
@@ -833,6 +841,7 @@ async function runLoad(
 ): Promise<{ load: Load; startedAt: number; seconds: number; autocannon: autocannon.Result }> {
   const csv100k = await readFile(join(benchData, "input_100k.csv"), "utf8");
   const kinds = mix(rows);
+  const large = largeKinds(rows, csv100k);
   const startedAt = Date.now();
   let stopped = false;
   const load: Load = {
@@ -852,7 +861,7 @@ async function runLoad(
     sampler(load, server.child.pid as number, startedAt, samples),
     freshConnectionClient(load, kinds, 0),
     freshConnectionClient(load, kinds, Math.floor(kinds.length / 2)),
-    largeBodyClient(load, largeKinds(rows, csv100k)),
+    largeBodyClient(load, { regular: large.regular.filter(kept), huge: large.huge }),
     hangUpClient(load, rows),
   ];
   try {
@@ -926,7 +935,7 @@ function table(summary: ReturnType<typeof summarise>): string {
     row("heap used", heap),
     summary.heapAfterFullGc
       ? `${row("after full GC", summary.heapAfterFullGc)} (live heap, ${summary.heapAfterFullGc.collections} collections; not in the verdict)`
-      : "after full GC    (no GC trace: SOAK_NODE_OPTIONS without --trace-gc, or too few full collections)",
+      : "after full GC    (no GC trace: SOAK_NODE_FLAGS without --trace-gc, or too few full collections)",
     `max event-loop lag                ${summary.maxLoopLagMs} ms after warm-up (${summary.maxLoopLagWarmupIncludedMs} ms with it); worst ${SAMPLE_SECONDS}-s p99 ${summary.worstIntervalLoopLagP99Ms} ms`,
     lat("latency, keep-alive mix", latency.keepAlive),
     lat("latency, fresh connections", latency.freshConnection),
@@ -982,7 +991,7 @@ export async function main(): Promise<void> {
     server = await startServer(tracking);
     const rows = await Rows.load();
     console.log(
-      `soak: ${MINUTES} min (warm-up ${WARMUP_SECONDS} s), ${CONNECTIONS} keep-alive connections + 2 fresh-connection, 1 large-body and 1 hang-up client; ${WORKERS} worker(s); pid ${server.child.pid}, port ${server.port}`,
+      `soak: ${MINUTES} min (warm-up ${WARMUP_SECONDS} s)${SKIP.length > 0 ? `, skipping ${SKIP.join(", ")}` : ""}, ${CONNECTIONS} keep-alive connections + 2 fresh-connection, 1 large-body and 1 hang-up client; ${WORKERS} worker(s); pid ${server.child.pid}, port ${server.port}`,
     );
     const samples: Sample[] = [];
     const run = await runLoad(server, rows, samples);
@@ -1015,6 +1024,8 @@ export async function main(): Promise<void> {
           warmupSeconds: WARMUP_SECONDS,
           sampleSeconds: SAMPLE_SECONDS,
           maxSlopeMbPerMin: MAX_SLOPE_MB_PER_MIN,
+          skipped: SKIP,
+          serverNodeFlags: SERVER_NODE_FLAGS,
         },
         machine: "load generator and server on the same machine, shared with other work",
         summary,
