@@ -1,9 +1,30 @@
 /**
  * Tiny helpers shared by the benchmarks: time a function over many iterations after a warm-up,
- * and write results as JSON under bench/results/.
+ * write results as JSON under bench/results/, and train and start the penguins model for the
+ * benchmarks that drive a real `pipeserve serve` (server, soak).
  */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { createServer, type AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
+
+export const root = join(import.meta.dirname, "..");
+/** The built CLI (`npm run bench` builds first). */
+export const bin = join(root, "dist", "cli", "bin.js");
+/**
+ * The fixed workloads (shared/bench-data/README.md): `shared/bench-data` in the nearest folder above
+ * the clone that has one — beside a clone, or beside the folder of its git worktrees.
+ */
+export const benchData = findBenchData(dirname(root));
+
+function findBenchData(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, "shared", "bench-data");
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return join(from, "shared", "bench-data");
+  }
+}
 
 export interface Timing {
   /** Mean time of one iteration, in microseconds. */
@@ -30,11 +51,45 @@ export async function measure(fn: () => unknown, options: { warmup?: number; bat
   return { meanUs: total / (batches * perBatch) / 1000, medianUs: means[Math.floor(means.length / 2)] as number, iterations: batches * perBatch };
 }
 
-/** Writes a benchmark's results to bench/results/<name>.json and prints them. */
-export async function report(name: string, results: unknown): Promise<void> {
+/** Writes a benchmark's results to bench/results/<name>.json and prints them (unless `print` is false). */
+export async function report(name: string, results: unknown, options: { print?: boolean } = {}): Promise<string> {
   const dir = join(import.meta.dirname, "results");
   await mkdir(dir, { recursive: true });
   const body = { bench: name, node: process.version, date: new Date().toISOString(), results };
-  await writeFile(join(dir, `${name}.json`), JSON.stringify(body, null, 2) + "\n");
-  console.log(JSON.stringify(body, null, 2));
+  const file = join(dir, `${name}.json`);
+  await writeFile(file, JSON.stringify(body, null, 2) + "\n");
+  if (options.print ?? true) console.log(JSON.stringify(body, null, 2));
+  return file;
+}
+
+/** Trains models/penguins into the run store `tracking`, registering it as models:/penguins/1. */
+export function trainPenguins(tracking: string): void {
+  const train = spawnSync(
+    process.execPath,
+    [bin, "run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__", "--tracking-uri", tracking],
+    { encoding: "utf8" },
+  );
+  if (train.status !== 0) throw new Error(`Training failed: ${train.stderr}`);
+}
+
+/** A port free now on 127.0.0.1 (for a child to listen on). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Waits until GET /ping answers 200 on `port` (10 s at most). */
+export async function waitForHttp(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/ping`)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Nothing answered on port ${port}.`);
 }

@@ -3,11 +3,14 @@
  * Results go to bench/results/<name>.json (not committed: figures belong to the machine they ran on).
  */
 const ALL = ["runtime", "tabular", "loader", "server", "batch"] as const;
+/** Benchmarks that take minutes: run only when named (`SOAK_MINUTES=30 npm run bench -- soak`). */
+const NAMED_ONLY = ["soak"] as const;
 
 const wanted = process.argv.slice(2);
-const unknown = wanted.filter((w) => !(ALL as readonly string[]).includes(w));
+const known: readonly string[] = [...ALL, ...NAMED_ONLY];
+const unknown = wanted.filter((w) => !known.includes(w));
 if (unknown.length > 0) {
-  console.error(`Unknown benchmark(s): ${unknown.join(", ")}. Known: ${ALL.join(", ")}.`);
+  console.error(`Unknown benchmark(s): ${unknown.join(", ")}. Known: ${known.join(", ")} (${NAMED_ONLY.join(", ")} only when named).`);
   process.exit(2);
 }
 for (const name of wanted.length > 0 ? wanted : ALL) {

@@ -12,20 +12,16 @@
  * echo and pipeserve back to back; the ratio reported is the median of the rounds' ratios, each
  * taken from two runs seconds apart (BENCH_SECONDS, BENCH_ROUNDS to change them).
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import { encodeArrowIpc, toArrow } from "../src/index.js";
 import { parseJsonRequest } from "../src/tabular/index.js";
-import { report } from "./harness.js";
+import { benchData, bin, freePort, report, trainPenguins, waitForHttp } from "./harness.js";
 
-const root = join(import.meta.dirname, "..");
-const bin = join(root, "dist", "cli", "bin.js");
-const benchData = join(root, "..", "shared", "bench-data");
 const DURATION_S = Number(process.env["BENCH_SECONDS"] ?? 5);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
 
@@ -40,26 +36,6 @@ async function waitForPort(child: ChildProcess, pick: (line: Record<string, unkn
     }
   }
   throw new Error("The server exited before listening.");
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitForHttp(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/ping`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`Nothing answered on port ${port}.`);
 }
 
 interface LoadResult {
@@ -114,12 +90,7 @@ export async function main(): Promise<void> {
   const tracking = await mkdtemp(join(tmpdir(), "pipeserve-bench-server-"));
   const children: ChildProcess[] = [];
   try {
-    const train = spawnSync(
-      process.execPath,
-      [bin, "run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__", "--tracking-uri", tracking],
-      { encoding: "utf8" },
-    );
-    if (train.status !== 0) throw new Error(`Training failed: ${train.stderr}`);
+    trainPenguins(tracking);
     // NB: the access log goes to a file, as in production; a pipe drained by this process would
     // compete with the load generator for the same two cores.
     const logFile = await open(join(tracking, "serve.log"), "w");

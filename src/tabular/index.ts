@@ -28,6 +28,7 @@ export { parseCsv, parseCsvInSlices, toCsv, inferCsvCell, parseNumberText, forma
 export { parseJsonLines, parseJsonLinesInSlices, toJsonLines } from "./json-lines.js";
 export { toJsonValue } from "./json-values.js";
 export { parquetToArrow, parquetToTable, arrowToParquet, loadParquetWasm } from "./parquet.js";
+export { readParquetFooter } from "./parquet-footer.js";
 export { parseIsoDateTime, formatIsoDateTimePython, decodeBase64 } from "./cell-codecs.js";
 export {
   COLUMN_TYPES,

@@ -5,6 +5,7 @@ import { decodeArrowIpc, encodeArrowIpc, fromArrowInSlices } from "./arrow.js";
 import type { ColumnTable } from "./column-table.js";
 import { FormatError } from "./errors.js";
 import { NO_LIMITS, type TableLimits, checkTableSize } from "./limits.js";
+import { readParquetFooter } from "./parquet-footer.js";
 
 type ParquetWasm = typeof import("parquet-wasm");
 
@@ -93,22 +94,17 @@ function decodeInThread(bytes: Uint8Array, limits: TableLimits, transfer: boolea
   });
 }
 
-/** Decodes small Parquet bytes here, checking the footer first. */
-async function decodeHere(bytes: Uint8Array, limits: TableLimits): Promise<Decoded> {
-  const pq = loadParquetWasm();
-  let file: Awaited<ReturnType<typeof pq.ParquetFile.fromFile>> | undefined;
+/**
+ * Decodes small Parquet bytes here, checking the footer first. NB: the footer is read by
+ * `readParquetFooter`, not parquet-wasm's `ParquetFile.fromFile`, which leaks on every call.
+ */
+function decodeHere(bytes: Uint8Array, limits: TableLimits): Decoded {
+  const { rows, columns } = readParquetFooter(bytes);
+  if (rows > limits.maxRows || Math.max(rows, 1) * columns > limits.maxCells) return { rows, columns };
   try {
-    file = await pq.ParquetFile.fromFile(new Blob([bytes]));
-    const meta = file.metadata();
-    const rows = meta.fileMetadata().numRows();
-    const groups = meta.rowGroups();
-    const columns = groups.length > 0 ? (groups[0] as { numColumns(): number }).numColumns() : 0;
-    if (rows > limits.maxRows || Math.max(rows, 1) * columns > limits.maxCells) return { rows, columns };
-    return { rows, columns, ipc: pq.readParquet(bytes, { batchSize: IPC_BATCH_ROWS }).intoIPCStream() };
+    return { rows, columns, ipc: loadParquetWasm().readParquet(bytes, { batchSize: IPC_BATCH_ROWS }).intoIPCStream() };
   } catch (cause) {
     throw unreadable(cause);
-  } finally {
-    file?.free();
   }
 }
 
@@ -121,7 +117,7 @@ async function decodeHere(bytes: Uint8Array, limits: TableLimits): Promise<Decod
  * @throws FormatError (400) for bytes that are not Parquet, LimitError (413) past the limits.
  */
 export async function parquetToTable(bytes: Uint8Array, limits: TableLimits = NO_LIMITS, options: { transfer?: boolean } = {}): Promise<ColumnTable> {
-  const decoded = bytes.byteLength >= WORKER_MIN ? await decodeInThread(bytes, limits, options.transfer ?? false) : await decodeHere(bytes, limits);
+  const decoded = bytes.byteLength >= WORKER_MIN ? await decodeInThread(bytes, limits, options.transfer ?? false) : decodeHere(bytes, limits);
   checkTableSize(decoded.rows, decoded.columns, limits, "the Parquet file");
   // NB: the footer's count is the file's word; the rows decoded are checked again.
   return fromArrowInSlices(decodeArrowIpc(decoded.ipc as Uint8Array), limits, "the Parquet file");

@@ -5,6 +5,8 @@
  * from `?params=`), Arrow IPC stream and file, Parquet, NDJSON; `Accept: text/csv` and
  * `Accept: application/vnd.apache.arrow.stream`; and the X-Pipeserve-Ignored-Params header.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Field, RecordBatch, Schema, Struct, Table, makeData, type Data, type Vector } from "apache-arrow";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -263,6 +265,12 @@ describe("Arrow, Parquet and NDJSON bodies", () => {
     { why: "JSON labelled as Arrow", type: "application/vnd.apache.arrow.stream", body: JSON.stringify(abBody()), parts: ["Arrow IPC data"] },
     { why: "Parquet labelled as Arrow", type: "application/vnd.apache.arrow.file", body: arrowToParquet(toArrow(AB_TABLE)), parts: ["Arrow IPC data"] },
     { why: "garbage as Parquet", type: "application/vnd.apache.parquet", body: new Uint8Array([1, 2, 3, 4, 5]), parts: ["Could not read the Parquet data"] },
+    {
+      why: "a Parquet footer parquet-wasm panics on (it ended the server)",
+      type: "application/vnd.apache.parquet",
+      body: new Uint8Array(readFileSync(join(import.meta.dirname, "..", "fixtures", "requests", "parquet-wasm-panic.parquet"))),
+      parts: ["Could not read the Parquet data: the footer ends inside a value."],
+    },
     {
       why: "Arrow labelled as Parquet",
       type: "application/vnd.apache.parquet",
