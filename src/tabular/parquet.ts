@@ -127,6 +127,105 @@ export async function parquetToTable(bytes: Uint8Array, limits: TableLimits = NO
   return fromArrowInSlices(decodeArrowIpc(decoded.ipc as Uint8Array), limits, "the Parquet file");
 }
 
+/** What the file-reading thread answers: a record batch (Arrow IPC), the end, or why it stopped. */
+type FileAnswer = { ipc: Uint8Array } | { done: true } | { error: string };
+
+/**
+ * The file-reading thread (CommonJS, run with `eval`): streams a Parquet file's record batches
+ * one at a time, each when the reader asks for the next (so memory holds one batch, not the file).
+ */
+const FILE_READER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { openAsBlob } = require("node:fs");
+const pq = require(workerData.wasm);
+(async () => {
+  try {
+    const file = await pq.ParquetFile.fromFile(await openAsBlob(workerData.path));
+    const stream = await file.stream({ batchSize: workerData.batchSize });
+    for await (const batch of stream) {
+      const ipc = batch.intoIPCStream();
+      const own = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength;
+      parentPort.postMessage({ ipc }, own ? [ipc.buffer] : []);
+      await new Promise((resolve) => parentPort.once("message", resolve));
+    }
+    parentPort.postMessage({ done: true });
+  } catch (error) {
+    parentPort.postMessage({ error: String((error && error.message) || error) });
+  }
+})();
+`;
+
+/** The answers of a file-reading thread, one per call; its crash (a decoder panic) or exit is an error. */
+class FileReaderThread {
+  readonly #worker: Worker;
+  #failure: Error | undefined;
+  #waiting: { resolve: (answer: FileAnswer) => void; reject: (error: Error) => void } | undefined;
+  readonly #answers: FileAnswer[] = [];
+
+  constructor(path: string, batchSize: number) {
+    this.#worker = new Worker(FILE_READER, { eval: true, workerData: { wasm: createRequire(import.meta.url).resolve("parquet-wasm"), path, batchSize } });
+    this.#worker.on("message", (answer: FileAnswer) => {
+      if (this.#waiting) this.#waiting.resolve(answer);
+      else this.#answers.push(answer);
+      this.#waiting = undefined;
+    });
+    const fail = (error: Error): void => {
+      this.#failure ??= error;
+      this.#waiting?.reject(this.#failure);
+      this.#waiting = undefined;
+    };
+    this.#worker.on("error", fail);
+    this.#worker.on("exit", () => fail(new Error("the decoding thread stopped")));
+  }
+
+  next(): Promise<FileAnswer> {
+    const answer = this.#answers.shift();
+    if (answer) return Promise.resolve(answer);
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+    });
+  }
+
+  more(): void {
+    this.#worker.postMessage("next");
+  }
+
+  async stop(): Promise<void> {
+    await this.#worker.terminate();
+  }
+}
+
+/**
+ * A Parquet file's record batches of up to `batchSize` rows, as Arrow tables, decoded lazily in a
+ * thread of its own. NB: parquet-wasm's stream decoder panics on some damaged pages, inside a task
+ * of its own: here that was an uncaught exception (a crash with a stack) and a stream that never
+ * ended; in a thread it is that thread's error, a FormatError here, and the panic cannot leave this
+ * process's WebAssembly instance broken.
+ * @throws FormatError naming the file for a file that is not Parquet or is damaged.
+ */
+export async function* parquetFileTables(path: string, batchSize: number): AsyncGenerator<Table> {
+  const thread = new FileReaderThread(path, batchSize);
+  const unreadable = (why: unknown): FormatError =>
+    new FormatError(`Could not read the Parquet file ${path}: ${String((why as Error)?.message ?? why)}`, { cause: why });
+  try {
+    for (;;) {
+      let answer: FileAnswer;
+      try {
+        answer = await thread.next();
+      } catch (error) {
+        throw unreadable(error);
+      }
+      if ("error" in answer) throw unreadable(answer.error);
+      if ("done" in answer) return;
+      yield decodeArrowIpc(answer.ipc);
+      thread.more();
+    }
+  } finally {
+    await thread.stop();
+  }
+}
+
 /** Encodes an Arrow table as Parquet bytes (zstd-free defaults of parquet-wasm). */
 export function arrowToParquet(table: Table): Uint8Array {
   const pq = loadParquetWasm();
