@@ -98,6 +98,10 @@ async function decodeHere(bytes: Uint8Array, limits: TableLimits): Promise<Decod
   const pq = loadParquetWasm();
   let file: Awaited<ReturnType<typeof pq.ParquetFile.fromFile>> | undefined;
   try {
+    // NB: the footer is parsed synchronously first. parquet-wasm panics on some damaged footers, and
+    // in `ParquetFile.fromFile` the panic comes out of a task of its own: an uncaught exception that
+    // took the server down, and a promise that never settled. Here it is an error like any other.
+    pq.readSchema(bytes);
     file = await pq.ParquetFile.fromFile(new Blob([bytes]));
     const meta = file.metadata();
     const rows = meta.fileMetadata().numRows();
