@@ -131,8 +131,8 @@ export async function parquetToTable(bytes: Uint8Array, limits: TableLimits = NO
   return fromArrowInSlices(decodeArrowIpc(decoded.ipc as Uint8Array), limits, "the Parquet file");
 }
 
-/** What the file-reading thread answers: a record batch (Arrow IPC), the end, or why it stopped. */
-type FileAnswer = { ipc: Uint8Array } | { done: true } | { error: string };
+/** What the file-reading thread answers: the footer's row count, a record batch (Arrow IPC), the end, or why it stopped. */
+type FileAnswer = { rows: number } | { ipc: Uint8Array } | { done: true } | { error: string };
 
 /**
  * The file-reading thread (CommonJS, run with `eval`): streams a Parquet file's record batches
@@ -145,6 +145,7 @@ const pq = require(workerData.wasm);
 (async () => {
   try {
     const file = await pq.ParquetFile.fromFile(await openAsBlob(workerData.path));
+    if (workerData.rowsOnly) return parentPort.postMessage({ rows: Number(file.metadata().fileMetadata().numRows()) });
     const stream = await file.stream({ batchSize: workerData.batchSize });
     for await (const batch of stream) {
       const ipc = batch.intoIPCStream();
@@ -166,8 +167,9 @@ class FileReaderThread {
   #waiting: { resolve: (answer: FileAnswer) => void; reject: (error: Error) => void } | undefined;
   readonly #answers: FileAnswer[] = [];
 
-  constructor(path: string, batchSize: number) {
-    this.#worker = new Worker(FILE_READER, { eval: true, workerData: { wasm: createRequire(import.meta.url).resolve("parquet-wasm"), path, batchSize } });
+  constructor(path: string, batchSize: number, rowsOnly = false) {
+    const wasm = createRequire(import.meta.url).resolve("parquet-wasm");
+    this.#worker = new Worker(FILE_READER, { eval: true, workerData: { wasm, path, batchSize, rowsOnly } });
     this.#worker.on("message", (answer: FileAnswer) => {
       if (this.#waiting) this.#waiting.resolve(answer);
       else this.#answers.push(answer);
@@ -200,6 +202,26 @@ class FileReaderThread {
   }
 }
 
+function unreadableFile(path: string, why: unknown): FormatError {
+  return new FormatError(`Could not read the Parquet file ${path}: ${String((why as Error)?.message ?? why)}`, { cause: why });
+}
+
+/**
+ * The rows a Parquet file's footer declares, read in a thread of its own (see `parquetFileTables`).
+ * @throws FormatError naming the file for a file that is not Parquet or is damaged.
+ */
+export async function parquetFileRows(path: string): Promise<number> {
+  const thread = new FileReaderThread(path, 1, true);
+  try {
+    const answer = await thread.next().catch((error: unknown) => Promise.reject(unreadableFile(path, error)));
+    if ("error" in answer) throw unreadableFile(path, answer.error);
+    if (!("rows" in answer)) throw unreadableFile(path, "its footer gave no row count");
+    return answer.rows;
+  } finally {
+    await thread.stop();
+  }
+}
+
 /**
  * A Parquet file's record batches of up to `batchSize` rows, as Arrow tables, decoded lazily in a
  * thread of its own. NB: parquet-wasm's stream decoder panics on some damaged pages, inside a task
@@ -210,8 +232,7 @@ class FileReaderThread {
  */
 export async function* parquetFileTables(path: string, batchSize: number): AsyncGenerator<Table> {
   const thread = new FileReaderThread(path, batchSize);
-  const unreadable = (why: unknown): FormatError =>
-    new FormatError(`Could not read the Parquet file ${path}: ${String((why as Error)?.message ?? why)}`, { cause: why });
+  const unreadable = (why: unknown): FormatError => unreadableFile(path, why);
   try {
     for (;;) {
       let answer: FileAnswer;
@@ -221,7 +242,7 @@ export async function* parquetFileTables(path: string, batchSize: number): Async
         throw unreadable(error);
       }
       if ("error" in answer) throw unreadable(answer.error);
-      if ("done" in answer) return;
+      if (!("ipc" in answer)) return;
       yield decodeArrowIpc(answer.ipc);
       thread.more();
     }

@@ -1,16 +1,17 @@
 /**
- * A damaged Parquet file on which parquet-wasm's stream decoder panics (found by the fuzz suite,
- * test/reliability/fuzz): the panic came out of a task of the decoder's own as an uncaught
- * exception — `pipeserve predict` crashed with a stack — and the stream of batches never ended.
- * The file is now read in a thread of its own, so the panic is that thread's error: a FormatError
- * naming the file. Good files read as before.
+ * Damaged Parquet files on which parquet-wasm panics (found by the fuzz suite, test/reliability/fuzz):
+ * in its stream decoder (a damaged page) or its footer reader (a damaged footer, read for the row
+ * count of `--shard` and progress). The panic came out of a task of parquet-wasm's own as an
+ * uncaught exception — `pipeserve predict` crashed with a stack — and the read never ended. Files
+ * are now read in a thread of their own, so the panic is that thread's error: a FormatError naming
+ * the file. Good files read as before.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FormatError, arrowToParquet, tableFromColumns, toArrow, type ColumnTable } from "../../src/index.js";
-import { readTableChunks } from "../../src/tabular/index.js";
+import { parquetFileRows, readTableChunks } from "../../src/tabular/index.js";
 
 /** The 1,503 bytes the fuzz suite found: a generated table's Parquet, with some bytes changed. */
 const PANICKING_FILE =
@@ -28,6 +29,14 @@ const PANICKING_FILE =
   "8vLy9GQUFBQUF3QUFBQUFBQUVLR0FBQUFBQUFBQUNXLy8vL0FBQUJBQUFBQUFBQUFBQUFBUUFBQURBQUFBRFkvLy8vRkFBQUFCUUFBQUFBQUFFREVBQUFBQVFBQkFBRUFBQUFBQUFBQUFFQUFBQm5B" +
   "QUFBRUFBVUFCQUFEZ0FQQUFRQUFBQUlBQkFBQUFBY0FBQUFEQUFBQUFBQUFRb2dBQUFBQUFBQUFBQUFCZ0FJQUFZQUJnQUFBQUFBQVFBQUFBQUFBQUFBQUFFQUFBQnpBQUFBABgZcGFycXVldC1ycy" +
   "B2ZXJzaW9uIDU2LjIuMBlcHAAAHAAAHAAAHAAAHAAAABsEAABQQVIx";
+
+/** The 533 bytes the fuzz suite found: a Parquet file whose footer makes parquet-wasm panic. */
+const PANICKING_FOOTER =
+  "UEFSMRUEFYABFYABTBUQFQASAAArnLOBdwAAANjZTAaL////aqN4/KAAAAAZM5HPuv///zMQk32MAAAAr0OPAUj///83ZAViygAAAEbC1reJ////FQAVGBUYLBUWFRAVBhUGAAADAAAABc8DAwOIxv" +
+  "oZEQIZGAivQ48BSP///xkYCDdkBWLKAAAAFQIZFgYpJgYQABkcFqgBFToWAAAAFQIZLEgMYXJyb3dfc2NoZW1hFQIAFQQlAhgBMQAWFhkcGRwmABwVBBk1AAYQGRgBMRUAFhYW2gEW2gEmqAEmCBwY" +
+  "CDdkBWLKAAAAGAivQ48BSP///xYGKAg3ZAViygAAABgIr0OPAUj///8REQAZLBUEFQAVAgAVABUQFQIAPDkmBhAAABaoAhUWFuIBFUYAFtoBFhYmCBbaARQAABkcGAxBUlJPVzpzY2hlbWEYnAEvLy" +
+  "8vLzJ3QUFBQVFBQUFBQUFBS0FBd0FDZ0FKQUFRQUNnQUFBQkFBQUFBQUFRUUFDQUFJQUFBQUJBQUlBQUFBQkFBQUFBRUFBQUFVQUFBQUVBQVVBQkFBRGdBUEFBUUFBQUFJQUJBQUFBQVlBQUFBREFB" +
+  "QUFBQUFBcklRQUFBQUFBQUFBQVFBQkFBRUFBQUFBUUFBQURFQUFBQT0AGBlwYXJxdWV0LXJzIHZlcnNpb24gNTYuMi4wGRwcAAAAbgEAAFBBUjE=";
 
 let dir: string;
 const uncaught: unknown[] = [];
@@ -70,6 +79,20 @@ describe("a Parquet file on which the decoder panics", () => {
   });
 });
 
+describe("a Parquet file whose footer makes the decoder panic", () => {
+  it.each([
+    ["parquetFileRows (--shard, progress)", (path: string): Promise<unknown> => parquetFileRows(path)],
+    ["readTableChunks (pipeserve predict)", (path: string): Promise<unknown> => readAll(path, 3)],
+  ])("%s refuses it with a FormatError naming the file (before: an uncaught exception, and no end)", async (_what, read) => {
+    const path = join(dir, "footer.parquet");
+    await writeFile(path, Buffer.from(PANICKING_FOOTER, "base64"));
+    const reading = orTimeout(read(path), 20_000);
+    await expect(reading).rejects.toThrow(FormatError);
+    await expect(reading).rejects.toThrow(`Could not read the Parquet file ${path}: unreachable`);
+    expect(uncaught).toEqual([]);
+  });
+});
+
 describe("good Parquet files still read, in chunks", () => {
   it("every row, in order, a chunk at a time", async () => {
     const path = join(dir, "good.parquet");
@@ -77,6 +100,7 @@ describe("good Parquet files still read, in chunks", () => {
     const chunks = await readAll(path, 2);
     expect(chunks.map((c) => c.numRows)).toEqual([2, 2, 1]);
     expect(chunks.flatMap((c) => c.columns[1])).toEqual(["p", "q", "r", "s", "t"]);
+    expect(await parquetFileRows(path)).toBe(5);
   });
 
   it("a file that is not Parquet: a FormatError naming it", async () => {
