@@ -2,7 +2,8 @@
  * Fuzzing the file readers of `pipeserve predict` (issue 14): generated bad CSV, JSON, JSON Lines,
  * Parquet and Arrow files through `predictFile` with real packaged models — a row-wise model read
  * chunk by chunk (chunks of 1 to 5 rows, so chunk edges fall everywhere), a DataFrame model read
- * whole, and one without a signature — writing every output format, stopping or skipping bad rows.
+ * whole, and one without a signature — writing every output format, stopping or skipping bad rows,
+ * in shards or whole, with progress (which counts a Parquet file's rows from its footer first) or not.
  * Each run ends, in time, with predictions or with a typed pipeserve error carrying a message:
  * never another exception, an unhandled rejection, a hang or a crash; and a failed run leaves
  * no output, partial or errors file behind.
@@ -46,12 +47,17 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** How one run is made: which model, the output's format, the chunk size, what a bad row does. */
+/** How one run is made: which model, the output's format, the chunk size, what a bad row does, a shard, progress (which counts the rows first). */
 const runOptions = fc.record({
   model: fc.constantFrom("rowwise", "whole", "untyped"),
   output: fc.constantFrom("csv", "json", "jsonl", "parquet", "arrow"),
   chunkRows: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
   onError: fc.constantFrom("fail" as const, "skip" as const),
+  shard: fc.option(
+    fc.integer({ min: 1, max: 3 }).chain((count) => fc.record({ index: fc.integer({ min: 1, max: count }), count: fc.constant(count) })),
+    { freq: 4, nil: undefined },
+  ),
+  progress: fc.boolean(),
 });
 
 type RunOptions = typeof runOptions extends fc.Arbitrary<infer T> ? T : never;
@@ -98,6 +104,8 @@ async function predictOne(extension: string, bytes: Uint8Array, options: RunOpti
         output,
         onError: options.onError,
         ...(options.chunkRows !== undefined ? { chunkRows: options.chunkRows } : {}),
+        ...(options.shard !== undefined ? { shard: options.shard } : {}),
+        ...(options.progress ? { onProgress: () => undefined } : {}),
       }),
       what,
     );
