@@ -251,8 +251,17 @@ export async function* parquetFileTables(path: string, batchSize: number): Async
   }
 }
 
-/** Encodes an Arrow table as Parquet bytes (zstd-free defaults of parquet-wasm). */
+/**
+ * @throws FormatError for a column with an empty name. NB: parquet-wasm's writer panics on one
+ * (RuntimeError: unreachable), which is no error a caller can tell from a bug.
+ */
+export function checkParquetNames(names: readonly string[]): void {
+  if (names.includes("")) throw new FormatError("A column has an empty name, which Parquet cannot hold. Name the column, or write another format.");
+}
+
+/** Encodes an Arrow table as Parquet bytes (zstd-free defaults of parquet-wasm). @throws FormatError for a column with an empty name. */
 export function arrowToParquet(table: Table): Uint8Array {
+  checkParquetNames(table.schema.fields.map((f) => f.name));
   const pq = loadParquetWasm();
   const wasmTable = pq.Table.fromIPCStream(encodeArrowIpc(table, "stream"));
   return pq.writeParquet(wasmTable);
