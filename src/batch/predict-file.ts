@@ -1,4 +1,3 @@
-import { openAsBlob } from "node:fs";
 import { appendFile, readFile, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
@@ -13,8 +12,8 @@ import {
   enforceSchema,
   formatFromPath,
   holdsNaN,
-  loadParquetWasm,
   nanAsMissing,
+  parquetFileRows,
   parseJsonRequest,
   parseJsonWithin,
   readTableChunks,
@@ -285,18 +284,8 @@ class BatchRun {
 /** Counts the rows of an input, for shards and progress (Parquet from its footer; others by reading). */
 async function countRows(input: string, format: TableFormat, chunkRows: number): Promise<number> {
   if (format === "parquet") {
-    let file: Awaited<ReturnType<ReturnType<typeof loadParquetWasm>["ParquetFile"]["fromFile"]>>;
-    try {
-      file = await loadParquetWasm().ParquetFile.fromFile(await openAsBlob(input));
-    } catch (cause) {
-      const error = inputFileError(input, cause);
-      throw error !== cause ? error : new FormatError(`Could not read the Parquet file ${input}: ${String((cause as Error)?.message ?? cause)}`, { cause });
-    }
-    try {
-      return Number(file.metadata().fileMetadata().numRows());
-    } finally {
-      file.free();
-    }
+    // NB: read in a thread of its own: parquet-wasm panics on some damaged footers (see parquetFileTables).
+    return parquetFileRows(input);
   }
   // NB: JSON cannot be read in chunks; it is read whole anyway, so read it twice rather than fail a shard of it.
   if (format === "json") return (await readJsonInput(input)).table.numRows;

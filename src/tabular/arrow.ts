@@ -59,9 +59,22 @@ function checkUniqueNames(table: Table, where: string): void {
 }
 
 /**
+ * A column's values. NB: apache-arrow decodes values only when they are read, so damaged buffers
+ * (an offset past the data, a length out of range) fail here, with whatever error arrow throws.
+ * @throws FormatError naming the column.
+ */
+function columnOf(table: Table, index: number, name: string): Cell[] {
+  try {
+    return columnFromVector(table.getChildAt(index), table.numRows);
+  } catch (cause) {
+    throw new FormatError(`Could not read the values of column "${name}" of the Arrow data, which is damaged: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
  * A plain table from an Arrow table. With `only`, just those columns are converted (the others
  * are skipped, not copied into JS values), in the table's order.
- * @throws FormatError when two columns share a name.
+ * @throws FormatError when two columns share a name, or values cannot be read (damaged data).
  */
 export function fromArrow(table: Table, only?: ReadonlySet<string>): ColumnTable {
   checkUniqueNames(table, "The Arrow data");
@@ -70,7 +83,7 @@ export function fromArrow(table: Table, only?: ReadonlySet<string>): ColumnTable
   table.schema.fields.forEach((f, i) => {
     if (only && !only.has(f.name)) return;
     names.push(f.name);
-    columns.push(columnFromVector(table.getChildAt(i), table.numRows));
+    columns.push(columnOf(table, i, f.name));
   });
   return { names, columns, numRows: table.numRows };
 }

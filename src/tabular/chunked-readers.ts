@@ -1,8 +1,8 @@
-import { createReadStream, openAsBlob } from "node:fs";
+import { createReadStream } from "node:fs";
 import { type FileHandle, type FileReadResult, open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { RecordBatchReader, tableFromIPC } from "apache-arrow";
+import { RecordBatchReader } from "apache-arrow";
 import { parse } from "csv-parse";
 import type { DataFrame } from "danfojs-node";
 import { arrowReaderTables, fromArrow } from "./arrow.js";
@@ -15,7 +15,7 @@ import { holdsNaN, nanAsMissing } from "./json-parse.js";
 import { formatFromPath, type TableFormat } from "./files.js";
 import { lineError } from "./json-lines.js";
 import { parseJsonWithin } from "./json-text.js";
-import { loadParquetWasm } from "./parquet.js";
+import { parquetFileTables } from "./parquet.js";
 
 export interface ChunkReadOptions {
   /** Rows per chunk at most; 65,536 by default. */
@@ -201,19 +201,7 @@ async function* batchesToTables(reader: RecordBatchReader, only: ReadonlySet<str
 }
 
 async function* parquetBatches(path: string, batchSize: number, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
-  const pq = loadParquetWasm();
-  let file: Awaited<ReturnType<typeof pq.ParquetFile.fromFile>>;
-  try {
-    file = await pq.ParquetFile.fromFile(await openAsBlob(path));
-  } catch (cause) {
-    throw new FormatError(`Could not read the Parquet file ${path}: ${String((cause as Error)?.message ?? cause)}`, { cause });
-  }
-  try {
-    const stream = (await file.stream({ batchSize })) as unknown as AsyncIterable<{ intoIPCStream(): Uint8Array }>;
-    for await (const batch of stream) yield fromArrow(tableFromIPC(batch.intoIPCStream()), only);
-  } finally {
-    file.free();
-  }
+  for await (const table of parquetFileTables(path, batchSize)) yield fromArrow(table, only);
 }
 
 /** Keeps only some columns of each chunk. */

@@ -11,7 +11,7 @@ import { toCsv } from "./csv.js";
 import { FormatError } from "./errors.js";
 import { formatFromPath, type TableFormat } from "./files.js";
 import { toJsonLines } from "./json-lines.js";
-import { loadParquetWasm } from "./parquet.js";
+import { checkParquetNames, loadParquetWasm } from "./parquet.js";
 
 /**
  * Writes a table chunk by chunk. Every chunk must have the first chunk's columns. `close()`
@@ -116,6 +116,7 @@ function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>
   return {
     async write(chunk) {
       names = checkColumns(names, chunk);
+      checkParquetNames(chunk.names);
       const table = toArrow(chunk, fixed);
       if (Object.keys(fixed).length < chunk.names.length) fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
       stream ??= start();

@@ -27,7 +27,7 @@ export { fromArrow, fromArrowInSlices, toArrow, decodeArrowIpc, encodeArrowIpc }
 export { parseCsv, parseCsvInSlices, toCsv, inferCsvCell, parseNumberText, formatCsvCell, type CsvParseOptions } from "./csv.js";
 export { parseJsonLines, parseJsonLinesInSlices, toJsonLines } from "./json-lines.js";
 export { toJsonValue } from "./json-values.js";
-export { parquetToArrow, parquetToTable, arrowToParquet, loadParquetWasm } from "./parquet.js";
+export { parquetToArrow, parquetToTable, parquetFileRows, arrowToParquet, loadParquetWasm } from "./parquet.js";
 export { readParquetFooter } from "./parquet-footer.js";
 export { parseIsoDateTime, formatIsoDateTimePython, decodeBase64 } from "./cell-codecs.js";
 export {

@@ -123,8 +123,137 @@ export async function parquetToTable(bytes: Uint8Array, limits: TableLimits = NO
   return fromArrowInSlices(decodeArrowIpc(decoded.ipc as Uint8Array), limits, "the Parquet file");
 }
 
-/** Encodes an Arrow table as Parquet bytes (zstd-free defaults of parquet-wasm). */
+/** What the file-reading thread answers: the footer's row count, a record batch (Arrow IPC), the end, or why it stopped. */
+type FileAnswer = { rows: number } | { ipc: Uint8Array } | { done: true } | { error: string };
+
+/**
+ * The file-reading thread (CommonJS, run with `eval`): streams a Parquet file's record batches
+ * one at a time, each when the reader asks for the next (so memory holds one batch, not the file).
+ */
+const FILE_READER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { openAsBlob } = require("node:fs");
+const pq = require(workerData.wasm);
+(async () => {
+  try {
+    const file = await pq.ParquetFile.fromFile(await openAsBlob(workerData.path));
+    if (workerData.rowsOnly) return parentPort.postMessage({ rows: Number(file.metadata().fileMetadata().numRows()) });
+    const stream = await file.stream({ batchSize: workerData.batchSize });
+    for await (const batch of stream) {
+      const ipc = batch.intoIPCStream();
+      const own = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength;
+      parentPort.postMessage({ ipc }, own ? [ipc.buffer] : []);
+      await new Promise((resolve) => parentPort.once("message", resolve));
+    }
+    parentPort.postMessage({ done: true });
+  } catch (error) {
+    parentPort.postMessage({ error: String((error && error.message) || error) });
+  }
+})();
+`;
+
+/** The answers of a file-reading thread, one per call; its crash (a decoder panic) or exit is an error. */
+class FileReaderThread {
+  readonly #worker: Worker;
+  #failure: Error | undefined;
+  #waiting: { resolve: (answer: FileAnswer) => void; reject: (error: Error) => void } | undefined;
+  readonly #answers: FileAnswer[] = [];
+
+  constructor(path: string, batchSize: number, rowsOnly = false) {
+    const wasm = createRequire(import.meta.url).resolve("parquet-wasm");
+    this.#worker = new Worker(FILE_READER, { eval: true, workerData: { wasm, path, batchSize, rowsOnly } });
+    this.#worker.on("message", (answer: FileAnswer) => {
+      if (this.#waiting) this.#waiting.resolve(answer);
+      else this.#answers.push(answer);
+      this.#waiting = undefined;
+    });
+    const fail = (error: Error): void => {
+      this.#failure ??= error;
+      this.#waiting?.reject(this.#failure);
+      this.#waiting = undefined;
+    };
+    this.#worker.on("error", fail);
+    this.#worker.on("exit", () => fail(new Error("the decoding thread stopped")));
+  }
+
+  next(): Promise<FileAnswer> {
+    const answer = this.#answers.shift();
+    if (answer) return Promise.resolve(answer);
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+    });
+  }
+
+  more(): void {
+    this.#worker.postMessage("next");
+  }
+
+  async stop(): Promise<void> {
+    await this.#worker.terminate();
+  }
+}
+
+function unreadableFile(path: string, why: unknown): FormatError {
+  return new FormatError(`Could not read the Parquet file ${path}: ${String((why as Error)?.message ?? why)}`, { cause: why });
+}
+
+/**
+ * The rows a Parquet file's footer declares, read in a thread of its own (see `parquetFileTables`).
+ * @throws FormatError naming the file for a file that is not Parquet or is damaged.
+ */
+export async function parquetFileRows(path: string): Promise<number> {
+  const thread = new FileReaderThread(path, 1, true);
+  try {
+    const answer = await thread.next().catch((error: unknown) => Promise.reject(unreadableFile(path, error)));
+    if ("error" in answer) throw unreadableFile(path, answer.error);
+    if (!("rows" in answer)) throw unreadableFile(path, "its footer gave no row count");
+    return answer.rows;
+  } finally {
+    await thread.stop();
+  }
+}
+
+/**
+ * A Parquet file's record batches of up to `batchSize` rows, as Arrow tables, decoded lazily in a
+ * thread of its own. NB: parquet-wasm's stream decoder panics on some damaged pages, inside a task
+ * of its own: here that was an uncaught exception (a crash with a stack) and a stream that never
+ * ended; in a thread it is that thread's error, a FormatError here, and the panic cannot leave this
+ * process's WebAssembly instance broken.
+ * @throws FormatError naming the file for a file that is not Parquet or is damaged.
+ */
+export async function* parquetFileTables(path: string, batchSize: number): AsyncGenerator<Table> {
+  const thread = new FileReaderThread(path, batchSize);
+  const unreadable = (why: unknown): FormatError => unreadableFile(path, why);
+  try {
+    for (;;) {
+      let answer: FileAnswer;
+      try {
+        answer = await thread.next();
+      } catch (error) {
+        throw unreadable(error);
+      }
+      if ("error" in answer) throw unreadable(answer.error);
+      if (!("ipc" in answer)) return;
+      yield decodeArrowIpc(answer.ipc);
+      thread.more();
+    }
+  } finally {
+    await thread.stop();
+  }
+}
+
+/**
+ * @throws FormatError for a column with an empty name. NB: parquet-wasm's writer panics on one
+ * (RuntimeError: unreachable), which is no error a caller can tell from a bug.
+ */
+export function checkParquetNames(names: readonly string[]): void {
+  if (names.includes("")) throw new FormatError("A column has an empty name, which Parquet cannot hold. Name the column, or write another format.");
+}
+
+/** Encodes an Arrow table as Parquet bytes (zstd-free defaults of parquet-wasm). @throws FormatError for a column with an empty name. */
 export function arrowToParquet(table: Table): Uint8Array {
+  checkParquetNames(table.schema.fields.map((f) => f.name));
   const pq = loadParquetWasm();
   const wasmTable = pq.Table.fromIPCStream(encodeArrowIpc(table, "stream"));
   return pq.writeParquet(wasmTable);

@@ -284,6 +284,36 @@ describe("Arrow, Parquet and NDJSON bodies", () => {
     await expectError(await post(ab, type, body), 400, "BAD_REQUEST", parts);
   });
 
+  // Found by the fuzz suite: parquet-wasm panics on this damaged footer, and read asynchronously the
+  // panic was an uncaught exception — `pipeserve serve` went down — and the request never got an answer.
+  it("refuses a Parquet body whose footer makes the decoder panic → 400, the process unharmed", async () => {
+    const body = Buffer.from(
+      "UEFSMRUEFYABFYABTBUQFQASAAArnLOBdwAAANjZTAaL////aqN4/KAAAAAZM5HPuv///zMQk32MAAAAr0OPAUj///83ZAViygAAAEbC1reJ////FQAVGBUYLBUWFRAVBhUGAAADAAAABc8DAwOIxv" +
+        "oZEQIZGAivQ48BSP///xkYCDdkBWLKAAAAFQIZFgYpJgYQABkcFqgBFToWAAAAFQIZLEgMYXJyb3dfc2NoZW1hFQIAFQQlAhgBMQAWFhkcGRwmABwVBBk1AAYQGRgBMRUAFhYW2gEW2gEmqAEmCBwY" +
+        "CDdkBWLKAAAAGAivQ48BSP///xYGKAg3ZAViygAAABgIr0OPAUj///8REQAZLBUEFQAVAgAVABUQFQIAPDkmBhAAABaoAhUWFuIBFUYAFtoBFhYmCBbaARQAABkcGAxBUlJPVzpzY2hlbWEYnAEvLy" +
+        "8vLzJ3QUFBQVFBQUFBQUFBS0FBd0FDZ0FKQUFRQUNnQUFBQkFBQUFBQUFRUUFDQUFJQUFBQUJBQUlBQUFBQkFBQUFBRUFBQUFVQUFBQUVBQVVBQkFBRGdBUEFBUUFBQUFJQUJBQUFBQVlBQUFBREFB" +
+        "QUFBQUFBcklRQUFBQUFBQUFBQVFBQkFBRUFBQUFBUUFBQURFQUFBQT0AGBlwYXJxdWV0LXJzIHZlcnNpb24gNTYuMi4wGRwcAAAAbgEAAFBBUjE=",
+      "base64",
+    );
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): void => {
+      uncaught.push(error);
+    };
+    process.on("uncaughtException", onUncaught);
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no answer within 10 s")), 10_000);
+      });
+      const res = await Promise.race([post(ab, "application/vnd.apache.parquet", new Uint8Array(body)), late]).finally(() => clearTimeout(timer));
+      await expectError(res, 400, "BAD_REQUEST", ["Could not read the Parquet data"]);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+    }
+    expect(await predictions(await post(ab, "application/vnd.apache.parquet", arrowToParquet(toArrow(AB_TABLE))))).toEqual(AB_ROWS);
+  });
+
   // Found by the fuzz suite: Arrow and Parquet allow two columns of one name; the DataFrame of a
   // model without a signature refused them with a plain error, so the client got a bare 500.
   it.each([

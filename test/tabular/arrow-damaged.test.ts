@@ -5,16 +5,18 @@
  *   batch: read again and again, so a 1 KB request body held the server's event loop for good and
  *   `pipeserve predict` spun without end;
  * - a stream whose length prefix is negative, read lazily from a file (`pipeserve predict`): the
- *   reader's position went before the start of the file, where every read gives nothing.
+ *   reader's position went before the start of the file, where every read gives nothing;
+ * - a column whose offsets are out of range: arrow threw a TypeError when the values were read,
+ *   which the server answered with a bare 500.
  * Good files read as before.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runInNewContext } from "node:vm";
-import { Float64, RecordBatchReader, Table, vectorFromArray, type RecordBatchFileReader } from "apache-arrow";
+import { Float64, LargeUtf8, RecordBatchReader, Table, vectorFromArray, type RecordBatchFileReader } from "apache-arrow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FormatError, decodeArrowIpc, encodeArrowIpc, tableFromColumns, toArrow, type ColumnTable } from "../../src/index.js";
+import { FormatError, decodeArrowIpc, encodeArrowIpc, fromArrow, tableFromColumns, toArrow, type ColumnTable } from "../../src/index.js";
 import { readTableChunks } from "../../src/tabular/index.js";
 
 let dir: string;
@@ -106,6 +108,21 @@ describe("an Arrow stream whose length prefix is negative, read from a file", ()
     const reading = orTimeout(readAll(path), 10_000);
     await expect(reading).rejects.toThrow(FormatError);
     await expect(reading).rejects.toThrow("Could not read the Arrow IPC data: a length in it points outside the file");
+  });
+});
+
+describe("an Arrow column whose offsets are out of range", () => {
+  it("fromArrow refuses it with a FormatError naming the column (before: a TypeError, a 500 over HTTP)", () => {
+    const bytes = Buffer.from(encodeArrowIpc(new Table({ s: vectorFromArray(["a", "b"], new LargeUtf8()) }), "stream"));
+    const offsets = Buffer.alloc(24);
+    offsets.writeBigInt64LE(1n, 8);
+    offsets.writeBigInt64LE(2n, 16);
+    const at = bytes.indexOf(offsets);
+    expect(at, "the offsets 0, 1, 2 in the body").toBeGreaterThan(0);
+    bytes.writeBigInt64LE(2n ** 53n, at + 16);
+    const table = decodeArrowIpc(bytes);
+    expect(() => fromArrow(table)).toThrow(FormatError);
+    expect(() => fromArrow(table)).toThrow('Could not read the values of column "s" of the Arrow data, which is damaged');
   });
 });
 

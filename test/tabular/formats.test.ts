@@ -15,7 +15,7 @@ import {
   type ColumnTable,
   type TableFormat,
 } from "../../src/index.js";
-import { TABLE_FORMATS, formatFromPath } from "../../src/tabular/index.js";
+import { TABLE_FORMATS, createTableFileWriter, formatFromPath } from "../../src/tabular/index.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -115,6 +115,20 @@ describe("bad input", () => {
     const run = (): unknown => decodeTable(Buffer.from(text), format as TableFormat);
     expect(run).toThrow(FormatError);
     expect(run).toThrow(message);
+  });
+
+  // Found by the fuzz suite: parquet-wasm's writer panicked on a column named "" (RuntimeError:
+  // unreachable), which `pipeserve predict` reported as no pipeserve error at all.
+  it('refuses to write Parquet with a column named "": a FormatError, whole or in chunks', async () => {
+    const table = tableFromColumns({ "": [1, 2], b: ["x", "y"] });
+    const message = "A column has an empty name, which Parquet cannot hold";
+    expect(() => encodeTable(table, "parquet")).toThrow(FormatError);
+    expect(() => encodeTable(table, "parquet")).toThrow(message);
+    const writer = createTableFileWriter(join(dir, "empty-name.parquet"));
+    await expect(writer.write(table)).rejects.toThrow(FormatError);
+    await writer.abort();
+    expect((await readdir(dir)).filter((f) => f.includes("empty-name"))).toEqual([]);
+    expect(encodeTable(tableFromColumns({ " ": [1] }), "parquet")).toBeInstanceOf(Uint8Array);
   });
 
   it("names the known extensions for an unknown one", () => {

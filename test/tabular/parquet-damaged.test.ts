@@ -1,0 +1,111 @@
+/**
+ * Damaged Parquet files on which parquet-wasm panics (found by the fuzz suite, test/reliability/fuzz):
+ * in its stream decoder (a damaged page) or its footer reader (a damaged footer, read for the row
+ * count of `--shard` and progress). The panic came out of a task of parquet-wasm's own as an
+ * uncaught exception — `pipeserve predict` crashed with a stack — and the read never ended. Files
+ * are now read in a thread of their own, so the panic is that thread's error: a FormatError naming
+ * the file. Good files read as before.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FormatError, arrowToParquet, tableFromColumns, toArrow, type ColumnTable } from "../../src/index.js";
+import { parquetFileRows, readTableChunks } from "../../src/tabular/index.js";
+
+/** The 1,503 bytes the fuzz suite found: a generated table's Parquet, with some bytes changed. */
+const PANICKING_FILE =
+  "4VIxFQQVMBUwTBUGFQASAACvEJIN2d39/4jCD6+Uww8AKlqVaMMSCwAVABUUFRQsFQgVEBUGFQYAAAIAAAADBwIDJAAVABUUFRQsFQgVABUGFQYAAAIAAAADCmPOB4AVBBUwFTBMFQYVABIAAAtqjZ" +
+  "Ln8Of/XCmVMkV2CQCkLTCMsCcQABUAFRQVFCwVCBUQFQYVBgAAAgAAAAMHAgMkABUEFQAVAEwVABUAEgAAFQAVDhUOLBUIFRAVBhUGAAACAAAACAAAFQQVGBUYTBUGFQASAABPsZj64nZb/sUU3wAV" +
+  "ABUUFRQsFQgVEBUGFQYAAAIAAAADBwIDJAAZEQIZGAivEJIN2d39/xkYCIjCD6+Uww8AFQIZFgIpJgIGABkRAhkYAmPOGRgCB4AVAhkWBCkmBAQAGRECGRgIC2qNkufw5/8ZGAikLTCMsCcQABUCGR" +
+  "YCKSYCBgAZEQEZGAAZGAAVAhkWCCkmCAAAGRECGRgET7GY+hkYBMUU3wAVAhkWAikmAgYAGRwWVBU2FgAAABkcFooBFTYWAAAAGRwWjAIVNhYAAAAZHBbeAhUwFgAAABkcFsIDFTYWAAAAFQIZbEgM" +
+  "YXJyb3dfc2NoZW1hFQoAFQQlAhgBcyUSTIwSHBwAAAAAABUOFQQVAhgBZ2wMHgAAABUEJQIYATAlEkyMEhwcAAAAAAAVAiUCGAFmbLwAAAAVAiUCGAFpJQxMbAAAABYIGRwZXCYAHBUEGTUABhAZGA" +
+  "FzFQAWCBaCARaCASZUJggcGAiIwg+vlMMPABgIrxCSDdnd/f8WAigIiMIPr5TDDwAYCK8Qkg3Z3f3/EREAGSwVBBUAFQIAFQAVEBUCADw5JgIGAAAWjgYVFBb4AxVGACYAHBUOGSUABhkYAWcVABYI" +
+  "FjYWNiaKATwYAgeAGAJjzhYEKAIHgBgCY84REQAZHBUAFQAVAgA8OSYEBAAAFqIGFRYWvgQVLgAmABwVBBk1AAYQGRgBMBUAFggWggEWggEmjAImwAEcGAikLTCMsCcQABgIC2qNkufw5/8WAigIpC" +
+  "0wjLAnEAAYCAtqjZLn8Of/EREAGSwVBBUAFQIAFQAVEBUCADw5JgIGAAAWuAYVFhbsBBVGACYAHBUCGTUABhAZGAFmFQAWCBZMFkwm3gImwgIcNghCEgAZLBUEFQAVAgAVABUQFQIAPDkmCAAAABbO" +
+  "BhUWFrIFFSYAJgAcFQIZNQAGEBkYAWkVABYIFmoWaibCAyaOAxwYBMUU3wAYBE+xmPoWAigExRTfABgET7GY+hERABksFQQVABUCABUAFRAVAgA8OSYCBgAAFuQGFRYW2AUVNgAW8AMWCCYIFvADFA" +
+  "AAGRwYDEFSUk9XOnNjaGVtYRigAy8vLy8vekFCQUFBUUFBQUFBQUFLQUF3QUNnQUpBQVFBQ2dBQUFCQUFBQUFBQVFRQUNBQUlBQUFBQkFBSUFBQUFCQUFBQUFVQUFBRElBQUFBakFBQUFGZ0FBQUF3" +
+  "QUFBQUJBQUFBRnovLy84VUFBQUFEQUFBQUFBQUFRZ1FBQUFBQUFBQUFFci8vLzhBQUFBQUFRQUFBR2tBQUFDRS8vLy9GQUFBQUF3QUFBQUFBQUVCREFBQUFBQUFBQUN3Ly8vL0FRQUFBR1lBQUFDby" +
+  "8vLy9GQUFBQUF3QUFBQUFBQUVLR0FBQUFBQUFBQUNXLy8vL0FBQUJBQUFBQUFBQUFBQUFBUUFBQURBQUFBRFkvLy8vRkFBQUFCUUFBQUFBQUFFREVBQUFBQVFBQkFBRUFBQUFBQUFBQUFFQUFBQm5B" +
+  "QUFBRUFBVUFCQUFEZ0FQQUFRQUFBQUlBQkFBQUFBY0FBQUFEQUFBQUFBQUFRb2dBQUFBQUFBQUFBQUFCZ0FJQUFZQUJnQUFBQUFBQVFBQUFBQUFBQUFBQUFFQUFBQnpBQUFBABgZcGFycXVldC1ycy" +
+  "B2ZXJzaW9uIDU2LjIuMBlcHAAAHAAAHAAAHAAAHAAAABsEAABQQVIx";
+
+/** The 533 bytes the fuzz suite found: a Parquet file whose footer makes parquet-wasm panic. */
+const PANICKING_FOOTER =
+  "UEFSMRUEFYABFYABTBUQFQASAAArnLOBdwAAANjZTAaL////aqN4/KAAAAAZM5HPuv///zMQk32MAAAAr0OPAUj///83ZAViygAAAEbC1reJ////FQAVGBUYLBUWFRAVBhUGAAADAAAABc8DAwOIxv" +
+  "oZEQIZGAivQ48BSP///xkYCDdkBWLKAAAAFQIZFgYpJgYQABkcFqgBFToWAAAAFQIZLEgMYXJyb3dfc2NoZW1hFQIAFQQlAhgBMQAWFhkcGRwmABwVBBk1AAYQGRgBMRUAFhYW2gEW2gEmqAEmCBwY" +
+  "CDdkBWLKAAAAGAivQ48BSP///xYGKAg3ZAViygAAABgIr0OPAUj///8REQAZLBUEFQAVAgAVABUQFQIAPDkmBhAAABaoAhUWFuIBFUYAFtoBFhYmCBbaARQAABkcGAxBUlJPVzpzY2hlbWEYnAEvLy" +
+  "8vLzJ3QUFBQVFBQUFBQUFBS0FBd0FDZ0FKQUFRQUNnQUFBQkFBQUFBQUFRUUFDQUFJQUFBQUJBQUlBQUFBQkFBQUFBRUFBQUFVQUFBQUVBQVVBQkFBRGdBUEFBUUFBQUFJQUJBQUFBQVlBQUFBREFB" +
+  "QUFBQUFBcklRQUFBQUFBQUFBQVFBQkFBRUFBQUFBUUFBQURFQUFBQT0AGBlwYXJxdWV0LXJzIHZlcnNpb24gNTYuMi4wGRwcAAAAbgEAAFBBUjE=";
+
+let dir: string;
+const uncaught: unknown[] = [];
+const onUncaught = (error: unknown): void => {
+  uncaught.push(error);
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "pipeserve-parquet-damaged-"));
+  process.on("uncaughtException", onUncaught);
+});
+afterAll(async () => {
+  process.off("uncaughtException", onUncaught);
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function readAll(path: string, chunkRows: number): Promise<ColumnTable[]> {
+  const chunks: ColumnTable[] = [];
+  for await (const chunk of readTableChunks(path, { chunkRows })) chunks.push(chunk);
+  return chunks;
+}
+
+/** `promise`, or a rejection after `ms`. */
+function orTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still reading after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+describe("a Parquet file on which the decoder panics", () => {
+  it("readTableChunks (pipeserve predict) refuses it with a FormatError naming the file (before: an uncaught exception, and no end)", async () => {
+    const path = join(dir, "damaged.parquet");
+    await writeFile(path, Buffer.from(PANICKING_FILE, "base64"));
+    const reading = orTimeout(readAll(path, 3), 20_000);
+    await expect(reading).rejects.toThrow(FormatError);
+    await expect(reading).rejects.toThrow(`Could not read the Parquet file ${path}: unreachable`);
+    expect(uncaught).toEqual([]);
+  });
+});
+
+describe("a Parquet file whose footer makes the decoder panic", () => {
+  it.each([
+    ["parquetFileRows (--shard, progress)", (path: string): Promise<unknown> => parquetFileRows(path)],
+    ["readTableChunks (pipeserve predict)", (path: string): Promise<unknown> => readAll(path, 3)],
+  ])("%s refuses it with a FormatError naming the file (before: an uncaught exception, and no end)", async (_what, read) => {
+    const path = join(dir, "footer.parquet");
+    await writeFile(path, Buffer.from(PANICKING_FOOTER, "base64"));
+    const reading = orTimeout(read(path), 20_000);
+    await expect(reading).rejects.toThrow(FormatError);
+    await expect(reading).rejects.toThrow(`Could not read the Parquet file ${path}: unreachable`);
+    expect(uncaught).toEqual([]);
+  });
+});
+
+describe("good Parquet files still read, in chunks", () => {
+  it("every row, in order, a chunk at a time", async () => {
+    const path = join(dir, "good.parquet");
+    await writeFile(path, arrowToParquet(toArrow(tableFromColumns({ a: [1, 2, 3, 4, 5], b: ["p", "q", "r", "s", "t"] }))));
+    const chunks = await readAll(path, 2);
+    expect(chunks.map((c) => c.numRows)).toEqual([2, 2, 1]);
+    expect(chunks.flatMap((c) => c.columns[1])).toEqual(["p", "q", "r", "s", "t"]);
+    expect(await parquetFileRows(path)).toBe(5);
+  });
+
+  it("a file that is not Parquet: a FormatError naming it", async () => {
+    const path = join(dir, "not.parquet");
+    await writeFile(path, "PAR1 but not really");
+    await expect(readAll(path, 2)).rejects.toThrow(`Could not read the Parquet file ${path}`);
+  });
+});
