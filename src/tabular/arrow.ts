@@ -17,7 +17,11 @@ import {
 } from "apache-arrow";
 import { setKey, type Cell, type ColumnTable } from "./column-table.js";
 import { FormatError } from "./errors.js";
+import { guardFlatbufferVectors } from "./flatbuffer-guard.js";
 import { NO_LIMITS, type TableLimits, checkTableSize, joinParts, nextTurn } from "./limits.js";
+
+// NB: before any Arrow metadata is decoded in this process: a damaged vector length must not loop for minutes.
+guardFlatbufferVectors();
 
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);

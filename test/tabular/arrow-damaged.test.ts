@@ -7,7 +7,9 @@
  * - a stream whose length prefix is negative, read lazily from a file (`pipeserve predict`): the
  *   reader's position went before the start of the file, where every read gives nothing;
  * - a column whose offsets are out of range: arrow threw a TypeError when the values were read,
- *   which the server answered with a bare 500.
+ *   which the server answered with a bare 500;
+ * - a schema whose field list claims 2^31 entries in a 420-byte body: apache-arrow's FlatBuffers
+ *   decoding looped two billion times over reads past the end (fuzz seed 7).
  * Good files read as before.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -108,6 +110,33 @@ describe("an Arrow stream whose length prefix is negative, read from a file", ()
     const reading = orTimeout(readAll(path), 10_000);
     await expect(reading).rejects.toThrow(FormatError);
     await expect(reading).rejects.toThrow("Could not read the Arrow IPC data: a length in it points outside the file");
+  });
+});
+
+/** The 420 bytes the fuzz suite found (seed 7): a stream whose schema's field list claims 2,013,265,921 entries. */
+const HUGE_VECTOR_STREAM =
+  "eAAAABAAAAAAAAoAEAAOAAcACAAKAAAAAAAAARAAAAAAAAQACAAIAAAABAAIAAAABAAAAAEAAHgAAAAQAAAAAAAKABAADgAHAAgACgAAAAAAAAEQAAAAAAAEAAgACAAAAAQACAAAAAQAAAABAAAAFAAAABAAGAAEAAsAEwAUAAAADAAQAAAAFAAAAAAAAAEUAAAAAAAAARQAAAABAAAAaQAAAAAAAAAEAAQABAAAAAAAAAD/////YAAAABQAAAAAAAAAAAAKAA4ADAAHAAgACgAAAAAAAAMQAAAABAAKABgADAAIAAQACgAAABQAAAAYAAAABQAAAAAAAAAAAAAAAAAAAAAAAAABAAAABQAAAAAAAAAFAAAAAAAAAP////8AAAAA";
+
+describe("an Arrow schema whose list of fields claims more entries than the bytes hold", () => {
+  it("decodeArrowIpc refuses it at once (before: two billion reads past the end, minutes of a blocked event loop)", () => {
+    let caught: unknown;
+    try {
+      within(5_000, () => decodeArrowIpc(Buffer.from(HUGE_VECTOR_STREAM, "base64")));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(FormatError);
+    expect((caught as Error).message).toBe(
+      "Could not decode the Arrow IPC data: its metadata declares a list of 2013265921 entries where 68 bytes remain. The data is damaged or not Arrow IPC",
+    );
+  });
+
+  it("readTableChunks (pipeserve predict) refuses it at once", async () => {
+    const path = join(dir, "huge-vector.arrows");
+    await writeFile(path, Buffer.from(HUGE_VECTOR_STREAM, "base64"));
+    const reading = orTimeout(readAll(path), 10_000);
+    await expect(reading).rejects.toThrow(FormatError);
+    await expect(reading).rejects.toThrow("its metadata declares a list of 2013265921 entries");
   });
 });
 
