@@ -62,7 +62,28 @@ export function modelUriFromCwd(io: CliIo, uri: string): string {
  * ones included, are passed on as given, for resolveTrackingUri to read or refuse.
  */
 export function trackingUriOf(io: CliIo, flag: string | undefined): string {
-  const uri = flag ?? (io.env["MLFLOW_TRACKING_URI"] || undefined) ?? "./mlruns";
-  const isUri = uri.startsWith("file:") || /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) || /^(databricks|uc)(:|$)/.test(uri);
+  return storeUriFromCwd(io, flag ?? (io.env["MLFLOW_TRACKING_URI"] || undefined) ?? "./mlruns");
+}
+
+/**
+ * The registry URI the library gets: `--registry-uri`, then `io.env.MLFLOW_REGISTRY_URI`, else
+ * undefined (the tracking URI's registry, as in MLflow).
+ */
+export function registryUriOf(io: CliIo, flag: string | undefined): string | undefined {
+  const uri = flag ?? (io.env["MLFLOW_REGISTRY_URI"] || undefined);
+  return uri === undefined ? undefined : storeUriFromCwd(io, uri);
+}
+
+/** A store URI with its relative parts taken from `io.cwd`: a plain path, and `sqlite:///relative.db`. */
+function storeUriFromCwd(io: CliIo, uri: string): string {
+  const sqlite = /^sqlite:\/\/\/(?!\/)(.+)$/i.exec(uri);
+  if (sqlite) return `sqlite:///${fromCwd(io, sqlite[1] as string)}`;
+  const isUri = uri.startsWith("file:") || /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) || /^(databricks|uc)(:|$)/.test(uri) || /^sqlite:/i.test(uri);
   return isUri ? uri : fromCwd(io, uri);
+}
+
+/** `{ registryUri }` when `--registry-uri` or MLFLOW_REGISTRY_URI gives one, else nothing: spread into a command's options. */
+export function optionalRegistry(io: CliIo, o: Record<string, unknown>): { registryUri?: string } {
+  const uri = registryUriOf(io, o["registryUri"] ? (o["registryUri"] as string) : undefined);
+  return uri === undefined ? {} : { registryUri: uri };
 }

@@ -39,7 +39,15 @@ export function collect(value: string, previous: string[] = []): string[] {
 }
 
 /** `--tracking-uri`, which most commands take. */
-export const trackingOption = (): Option => new Option("--tracking-uri <uri>", "the run store folder (default: $MLFLOW_TRACKING_URI, then ./mlruns)");
+export const trackingOption = (): Option =>
+  new Option(
+    "--tracking-uri <uri>",
+    "where runs are tracked: a folder (./mlruns), sqlite:///mlflow.db or http(s)://an-mlflow-server (default: $MLFLOW_TRACKING_URI, then ./mlruns)",
+  );
+
+/** `--registry-uri`, for commands that read or write the model registry. */
+export const registryOption = (): Option =>
+  new Option("--registry-uri <uri>", "the model registry, when not the tracking store's (default: $MLFLOW_REGISTRY_URI, then the tracking URI)");
 
 /** `--json`, for commands that print something scripts read. */
 export const jsonOption = (): Option => new Option("--json", "print JSON for scripts").default(false);

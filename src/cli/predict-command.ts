@@ -4,8 +4,8 @@ import { checkPredictFiles } from "../batch/index.js";
 import { BatchError, loadModel, predictFile, type OutputFormat, type TableFormat } from "../index.js";
 import { parseJsonText, parseTableFormat } from "../tabular/index.js";
 import { UsageError } from "./errors.js";
-import { type CliIo, fromCwd, modelUriFromCwd, trackingUriOf } from "./io.js";
-import { parseInteger, trackingOption } from "./parse-options.js";
+import { type CliIo, fromCwd, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
+import { parseInteger, registryOption, trackingOption } from "./parse-options.js";
 
 export interface PredictCommandOptions {
   modelUri: string;
@@ -19,6 +19,7 @@ export interface PredictCommandOptions {
   onError: string;
   shard?: string;
   trackingUri?: string;
+  registryUri?: string;
 }
 
 const FORMATS = ["csv", "json", "jsonl", "parquet", "arrow"];
@@ -57,6 +58,7 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
   await checkPredictFiles({ input, output });
   const model = await loadModel(modelUriFromCwd(io, options.modelUri), {
     trackingUri: trackingUriOf(io, options.trackingUri),
+    ...optionalRegistry(io, { registryUri: options.registryUri }),
     onWarning: (message) => io.stderr.write(`pipeserve: warning: ${message}\n`),
   });
   const interactive = io.stderr.isTTY === true;
@@ -132,6 +134,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     )
     .option("--shard <i/n>", "predict only the i-th of n equal parts of the input")
     .addOption(trackingOption())
+    .addOption(registryOption())
     .action(async (o: Record<string, unknown>) => {
       if (!o["inputPath"]) throw new UsageError("Missing the input: -i FILE (or --input-path; - reads stdin).");
       if (!o["outputPath"]) throw new UsageError("Missing the output: -o FILE (or --output-path; - writes stdout).");
@@ -148,6 +151,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
           ...(o["chunkRows"] ? { chunkRows: o["chunkRows"] as number } : {}),
           ...(o["shard"] ? { shard: o["shard"] as string } : {}),
           ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}),
+          ...(o["registryUri"] ? { registryUri: o["registryUri"] as string } : {}),
         },
         io,
       );

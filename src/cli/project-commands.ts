@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import { INPUT_TYPES, modelify, runProject, type InputType } from "../index.js";
-import { type CliIo, fromCwd, printer, trackingUriOf } from "./io.js";
-import { collect, given, jsonOption, trackingOption } from "./parse-options.js";
+import { type CliIo, fromCwd, optionalRegistry, printer, trackingUriOf } from "./io.js";
+import { collect, given, jsonOption, registryOption, trackingOption } from "./parse-options.js";
 
 /** Registers `pipeserve run`: a project's pipeline in a tracked run. */
 function registerRunCommand(program: Command, argv: readonly string[], io: CliIo): void {
@@ -17,6 +17,7 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
     .option("--registered-model-name <name>", "register the packaged model under this name")
     .addOption(jsonOption())
     .addOption(trackingOption())
+    .addOption(registryOption())
     .action(async (o: Record<string, unknown>) => {
       const result = await runProject({
         projectDir: fromCwd(io, o["project"] as string),
@@ -25,6 +26,7 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
         experiment: o["experiment"] as string,
         command: argv.join(" "),
         trackingUri: trackingUriOf(io, given(o["trackingUri"])),
+        ...optionalRegistry(io, o),
         ...(o["runName"] ? { runName: o["runName"] as string } : {}),
         ...(o["registeredModelName"] ? { registeredModelName: o["registeredModelName"] as string } : {}),
       });
@@ -53,6 +55,7 @@ function registerModelifyCommand(program: Command, io: CliIo): void {
     .option("--experiment <name>", "experiment for a new run", "Default")
     .addOption(jsonOption())
     .addOption(trackingOption())
+    .addOption(registryOption())
     .action(async (o: Record<string, unknown>) => {
       const result = await modelify({
         projectDir: fromCwd(io, o["project"] as string),
@@ -64,6 +67,7 @@ function registerModelifyCommand(program: Command, io: CliIo): void {
         artifactPath: o["artifactPath"] as string,
         experiment: o["experiment"] as string,
         trackingUri: trackingUriOf(io, given(o["trackingUri"])),
+        ...optionalRegistry(io, o),
         ...(o["runId"] ? { runId: o["runId"] as string } : {}),
         ...(o["registeredModelName"] ? { registeredModelName: o["registeredModelName"] as string } : {}),
       });

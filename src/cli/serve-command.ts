@@ -5,8 +5,8 @@ import { ServerMetrics, ServerState, TurnBatchedDestination, createApp, defaultT
 import { loadModel } from "../index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
 import { UsageError } from "./errors.js";
-import { type CliIo, modelUriFromCwd, trackingUriOf } from "./io.js";
-import { collect, parseInteger, parseSeconds, parseSize, trackingOption } from "./parse-options.js";
+import { type CliIo, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
+import { collect, parseInteger, parseSeconds, parseSize, registryOption, trackingOption } from "./parse-options.js";
 
 export interface ServeCommandOptions {
   modelUri: string;
@@ -26,6 +26,8 @@ export interface ServeCommandOptions {
   maxConnections?: number;
   modelName?: string;
   trackingUri?: string;
+  /** The model registry (`--registry-uri`), when not the tracking store's. */
+  registryUri?: string;
   logLevel: string;
 }
 
@@ -108,6 +110,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   try {
     model = await loadModel(options.modelUri, {
       ...(options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {}),
+      ...(options.registryUri !== undefined ? { registryUri: options.registryUri } : {}),
       runners: await loadAllowedRunners(options.allowRunner, options.cwd),
       onWarning: (message) => logger.warn(message),
     });
@@ -235,6 +238,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
     .option("--debug", "include stack traces in error responses", false)
     .addOption(trackingOption())
+    .addOption(registryOption())
     .addOption(new Option("--env-manager <manager>", "accepted for MLflow's command lines; pipeserve needs no environment").hideHelp())
     .addOption(new Option("--no-conda", "accepted for MLflow's command lines; pipeserve needs no environment").hideHelp())
     .addOption(new Option("--install-mlflow", "accepted for MLflow's command lines; pipeserve needs no environment").hideHelp())
@@ -257,6 +261,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
         debug: o["debug"] as boolean,
         logLevel: o["logLevel"] as string,
         trackingUri: trackingUriOf(io, o["trackingUri"] as string | undefined),
+        ...optionalRegistry(io, o),
         ...(o["timeout"] !== undefined ? { timeoutMs: o["timeout"] as number } : {}),
         ...(o["maxBody"] !== undefined ? { maxBodyBytes: o["maxBody"] as number } : {}),
         ...(o["maxQueue"] !== undefined ? { maxQueue: o["maxQueue"] as number } : {}),

@@ -2,8 +2,16 @@ import { cp, mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { FileStore, ModelRegistry, resolveTrackingUri, signatureFromMlflow } from "../index.js";
-import { createModelArchive, extractModelArchive } from "../store/index.js";
+import { signatureFromMlflow } from "../index.js";
+import {
+  type RegistryStore,
+  type TrackingStore,
+  createModelArchive,
+  extractModelArchive,
+  joinArtifactUri,
+  openRegistryStore,
+  openTrackingStore,
+} from "../store/index.js";
 import {
   ModelLoadError,
   type VerifiedModel,
@@ -18,8 +26,8 @@ import {
 } from "../loader/index.js";
 import { removeStaleModelPartials } from "../packager/index.js";
 import { partialPath } from "../util/index.js";
-import { type CliIo, type Print, fromCwd, modelUriFromCwd, printer, trackingUriOf } from "./io.js";
-import { given, jsonOption, sizeParser, trackingOption } from "./parse-options.js";
+import { type CliIo, type Print, fromCwd, modelUriFromCwd, optionalRegistry, printer, trackingUriOf } from "./io.js";
+import { given, jsonOption, registryOption, sizeParser, trackingOption } from "./parse-options.js";
 
 function table(rows: string[][]): string {
   if (rows.length === 0) return "";
@@ -38,8 +46,31 @@ function time(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) : "-";
 }
 
+/** Runs `fn` with the tracking store, closed afterwards; `create: false`: a store that is not there is an error, not made. */
+async function withStore<T>(trackingUri: string, fn: (store: TrackingStore) => Promise<T>, create = false): Promise<T> {
+  const store = await openTrackingStore(trackingUri, { create });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Runs `fn` with the model registry, closed afterwards. */
+async function withRegistry<T>(options: { trackingUri: string; registryUri?: string }, fn: (registry: RegistryStore) => Promise<T>): Promise<T> {
+  const registry = await openRegistryStore(options.trackingUri, options.registryUri);
+  try {
+    return await fn(registry);
+  } finally {
+    await registry.close();
+  }
+}
+
 export async function runsList(options: { experiment?: string; trackingUri: string; json: boolean }, print: Print): Promise<void> {
-  const store = await FileStore.openExisting(resolveTrackingUri(options.trackingUri));
+  return withStore(options.trackingUri, (store) => listRuns(store, options, print));
+}
+
+async function listRuns(store: TrackingStore, options: { experiment?: string; json: boolean }, print: Print): Promise<void> {
   const ids = options.experiment ? [(await store.getExperiment(options.experiment)).experimentId] : undefined;
   const runs = await store.searchRuns(ids ? { experimentIds: ids } : {});
   if (options.json) return print(JSON.stringify(runs, null, 2));
@@ -48,7 +79,10 @@ export async function runsList(options: { experiment?: string; trackingUri: stri
 }
 
 export async function runsShow(runId: string, options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {
-  const store = await FileStore.openExisting(resolveTrackingUri(options.trackingUri));
+  return withStore(options.trackingUri, (store) => showRun(store, runId, options, print));
+}
+
+async function showRun(store: TrackingStore, runId: string, options: { json: boolean }, print: Print): Promise<void> {
   const run = await store.getRun(runId);
   if (options.json) return print(JSON.stringify(run, null, 2));
   const lines = [
@@ -72,8 +106,8 @@ export async function runsShow(runId: string, options: { trackingUri: string; js
   print(lines.join("\n"));
 }
 
-export async function modelsList(options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {
-  const models = await new ModelRegistry(resolveTrackingUri(options.trackingUri)).listModels();
+export async function modelsList(options: { trackingUri: string; registryUri?: string; json: boolean }, print: Print): Promise<void> {
+  const models = await withRegistry(options, (registry) => registry.listModels());
   if (options.json) return print(JSON.stringify(models, null, 2));
   if (models.length === 0) return print("No registered models.");
   print(
@@ -91,8 +125,8 @@ export async function modelsList(options: { trackingUri: string; json: boolean }
   );
 }
 
-export async function modelsVersions(name: string, options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {
-  const versions = await new ModelRegistry(resolveTrackingUri(options.trackingUri)).listVersions(name);
+export async function modelsVersions(name: string, options: { trackingUri: string; registryUri?: string; json: boolean }, print: Print): Promise<void> {
+  const versions = await withRegistry(options, (registry) => registry.listVersions(name));
   if (options.json) return print(JSON.stringify(versions, null, 2));
   print(
     table([
@@ -102,16 +136,22 @@ export async function modelsVersions(name: string, options: { trackingUri: strin
   );
 }
 
-export async function modelsAlias(name: string, alias: string, version: string, options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {
-  const mv = await new ModelRegistry(resolveTrackingUri(options.trackingUri)).setAlias(name, alias, version);
+export async function modelsAlias(
+  name: string,
+  alias: string,
+  version: string,
+  options: { trackingUri: string; registryUri?: string; json: boolean },
+  print: Print,
+): Promise<void> {
+  const mv = await withRegistry(options, (registry) => registry.setAlias(name, alias, version));
   if (options.json) return print(JSON.stringify(mv, null, 2));
   print(`models:/${name}@${alias} → version ${mv.version}`);
 }
 
 /** `pipeserve inspect`: reads the model's files without running its code. */
-export async function inspect(uri: string, options: { trackingUri: string; json: boolean }, io: CliIo): Promise<void> {
+export async function inspect(uri: string, options: { trackingUri: string; registryUri?: string; json: boolean }, io: CliIo): Promise<void> {
   const print = printer(io.stdout);
-  const resolved = await resolveModelUri(modelUriFromCwd(io, uri), { trackingUri: options.trackingUri });
+  const resolved = await resolveModelUri(modelUriFromCwd(io, uri), options);
   try {
     const { mlmodel, flavor } = await readMLmodel(resolved.dir);
     const pipelineJson = await readPipelineJson(resolved.dir, flavor.pipeline);
@@ -174,8 +214,8 @@ export async function inspect(uri: string, options: { trackingUri: string; json:
   }
 }
 
-export async function exportModel(uri: string, output: string, options: { trackingUri: string }, io: CliIo): Promise<void> {
-  const resolved = await resolveModelUri(modelUriFromCwd(io, uri), { trackingUri: options.trackingUri });
+export async function exportModel(uri: string, output: string, options: { trackingUri: string; registryUri?: string }, io: CliIo): Promise<void> {
+  const resolved = await resolveModelUri(modelUriFromCwd(io, uri), options);
   try {
     const { flavor } = await readMLmodel(resolved.dir);
     // NB: a registered model is checked against its registry digest, so an archive never launders a changed model into another store.
@@ -194,6 +234,7 @@ interface ImportOptions {
   name?: string;
   experiment?: string;
   trackingUri: string;
+  registryUri?: string;
   json: boolean;
   /** `--max-extract-size`; `PIPESERVE_MAX_EXTRACT_SIZE`, then 2 GB, by default. */
   maxExtractBytes?: number;
@@ -223,25 +264,32 @@ async function stageModel(archive: string, file: string, staged: string, options
   }
 }
 
-/** Moves a verified model into a new run of the store (under a temp name, renamed into `artifacts/model` once complete). */
-async function storeModel(staged: string, file: string, options: ImportOptions): Promise<{ store: FileStore; runId: string; target: string }> {
-  const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+/**
+ * Moves a verified model into a new run of the store, at `artifacts/model` (locally: under a temp
+ * name, renamed once complete; on a tracking server: uploaded). Returns the run and the files' URI.
+ */
+async function storeModel(store: TrackingStore, staged: string, file: string, options: ImportOptions): Promise<{ runId: string; target: string }> {
   await removeStaleModelPartials(store);
   const experiment = await store.getOrCreateExperiment(options.experiment ?? "Imported models");
   const run = await store.createRun({ experimentId: experiment.experimentId, tags: { "pipeserve.imported_from": file } });
-  const artifacts = await store.artifactDir(run.runId);
-  const target = join(artifacts, "model");
-  const partial = partialPath(target);
+  const target = joinArtifactUri(run.artifactUri, "model");
   try {
-    await moveFolder(staged, partial);
-    await rename(partial, target);
+    await store.artifacts.writeFolder(target, async (dir) => {
+      const partial = partialPath(dir);
+      try {
+        await moveFolder(staged, partial);
+        await rename(partial, dir);
+      } catch (error) {
+        await rm(partial, { recursive: true, force: true });
+        throw error;
+      }
+    });
   } catch (error) {
-    await rm(partial, { recursive: true, force: true });
     await store.endRun(run.runId, "FAILED");
     throw error;
   }
   await store.endRun(run.runId, "FINISHED");
-  return { store, runId: run.runId, target };
+  return { runId: run.runId, target };
 }
 
 /**
@@ -257,12 +305,15 @@ export async function importModel(file: string, options: ImportOptions, io: CliI
   try {
     const staged = join(staging, "model");
     const verified = await stageModel(archive, file, staged, options);
-    const { store, runId, target } = await storeModel(staged, file, options);
+    const { runId, target } = await withStore(options.trackingUri, (store) => storeModel(store, staged, file, options), true);
     const modelUri = `runs:/${runId}/model`;
     let version: number | undefined;
-    if (options.name)
-      version = (await new ModelRegistry(store.root).createVersion(options.name, modelUri, { runId, storageLocation: target, tags: registryTags(verified) }))
-        .version;
+    if (options.name) {
+      const name = options.name;
+      version = (
+        await withRegistry(options, (registry) => registry.createVersion(name, modelUri, { runId, storageLocation: target, tags: registryTags(verified) }))
+      ).version;
+    }
     if (options.json) return print(JSON.stringify({ runId, modelUri, ...(version ? { registeredModel: options.name, version } : {}) }, null, 2));
     print(`Imported ${file} as ${modelUri}${version ? ` (models:/${options.name}/${version})` : ""}`);
   } finally {
@@ -303,20 +354,25 @@ function registerModelsCommands(program: Command, io: CliIo): void {
     .description("List registered models.")
     .addOption(jsonOption())
     .addOption(trackingOption())
-    .action((o: Record<string, unknown>) => modelsList({ json: o["json"] as boolean, trackingUri: tracking(io, o) }, print));
+    .addOption(registryOption())
+    .action((o: Record<string, unknown>) => modelsList({ json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o) }, print));
   models
     .command("versions <name>")
     .description("List a model's versions.")
     .addOption(jsonOption())
     .addOption(trackingOption())
-    .action((name: string, o: Record<string, unknown>) => modelsVersions(name, { json: o["json"] as boolean, trackingUri: tracking(io, o) }, print));
+    .addOption(registryOption())
+    .action((name: string, o: Record<string, unknown>) =>
+      modelsVersions(name, { json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o) }, print),
+    );
   models
     .command("alias <name> <alias> <version>")
     .description("Point an alias at a version (then serve models:/<name>@<alias>).")
     .addOption(jsonOption())
     .addOption(trackingOption())
+    .addOption(registryOption())
     .action((name: string, alias: string, version: string, o: Record<string, unknown>) =>
-      modelsAlias(name, alias, version, { json: o["json"] as boolean, trackingUri: tracking(io, o) }, print),
+      modelsAlias(name, alias, version, { json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o) }, print),
     );
 }
 
@@ -328,7 +384,10 @@ function registerArchiveCommands(program: Command, io: CliIo): void {
     .requiredOption("-m, --model-uri <uri>", "the model")
     .requiredOption("-o, --output <file>", "the archive to write (.tar.gz)")
     .addOption(trackingOption())
-    .action((o: Record<string, unknown>) => exportModel(o["modelUri"] as string, o["output"] as string, { trackingUri: tracking(io, o) }, io));
+    .addOption(registryOption())
+    .action((o: Record<string, unknown>) =>
+      exportModel(o["modelUri"] as string, o["output"] as string, { trackingUri: tracking(io, o), ...optionalRegistry(io, o) }, io),
+    );
   program
     .command("import <file>")
     .description("Unpack a model archive (checked entry by entry, every sha256 verified) into a new run, and register it with --name.")
@@ -341,6 +400,7 @@ function registerArchiveCommands(program: Command, io: CliIo): void {
     )
     .addOption(jsonOption())
     .addOption(trackingOption())
+    .addOption(registryOption())
     .action((file: string, o: Record<string, unknown>) =>
       importModel(
         file,
@@ -348,6 +408,7 @@ function registerArchiveCommands(program: Command, io: CliIo): void {
           json: o["json"] as boolean,
           experiment: o["experiment"] as string,
           trackingUri: tracking(io, o),
+          ...optionalRegistry(io, o),
           ...(o["name"] ? { name: o["name"] as string } : {}),
           ...(o["maxExtractSize"] !== undefined ? { maxExtractBytes: o["maxExtractSize"] as number } : {}),
         },
@@ -364,7 +425,10 @@ export function registerStoreCommands(program: Command, io: CliIo): void {
     .requiredOption("-m, --model-uri <uri>", "the model")
     .addOption(jsonOption())
     .addOption(trackingOption())
-    .action((o: Record<string, unknown>) => inspect(o["modelUri"] as string, { json: o["json"] as boolean, trackingUri: tracking(io, o) }, io));
+    .addOption(registryOption())
+    .action((o: Record<string, unknown>) =>
+      inspect(o["modelUri"] as string, { json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o) }, io),
+    );
   registerRunsCommands(program, io);
   registerModelsCommands(program, io);
   registerArchiveCommands(program, io);

@@ -2,7 +2,18 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FileStore, LOGGED_MODEL_ID, ModelRegistry, NotFoundError, PIPELINE_SHA256_TAG, extractModelArchive, resolveTrackingUri } from "../store/index.js";
+import {
+  LOGGED_MODEL_ID,
+  NotFoundError,
+  PIPELINE_SHA256_TAG,
+  type TrackingStore,
+  extractModelArchive,
+  joinArtifactUri,
+  openRegistryStore,
+  openTrackingStore,
+  registryUriFrom,
+  trackingUriFrom,
+} from "../store/index.js";
 import { ModelLoadError } from "./errors.js";
 
 /** Where a model URI led. */
@@ -24,6 +35,8 @@ export interface ResolvedModel {
 export interface ResolveOptions {
   /** The run store (`--tracking-uri`); `MLFLOW_TRACKING_URI`, then `./mlruns`, by default. */
   trackingUri?: string;
+  /** The model registry (`--registry-uri`); `MLFLOW_REGISTRY_URI`, then the tracking URI, by default. */
+  registryUri?: string;
   /** The most a `.tar.gz` model may extract to; `PIPESERVE_MAX_EXTRACT_SIZE`, then 2 GB, by default. */
   maxExtractBytes?: number;
 }
@@ -49,11 +62,23 @@ async function checkDir(dir: string, uri: string): Promise<string> {
   throw new ModelLoadError(`${uri} resolves to ${dir}, which is not a model directory (it does not exist).`, { code: "MODEL_NOT_FOUND" });
 }
 
-async function isDir(path: string): Promise<boolean> {
-  return stat(path).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
+/** Runs `fn` with the tracking store of `options`, closed afterwards. */
+async function withTrackingStore<T>(options: ResolveOptions, fn: (store: TrackingStore) => Promise<T>): Promise<T> {
+  const store = await openTrackingStore(trackingUriFrom(options.trackingUri));
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The local folder of the artifacts at `uri` in `store`, or the MODEL_NOT_FOUND error naming both. */
+async function storedFolder(store: TrackingStore, artifactUri: string, uri: string): Promise<string> {
+  const dir = await store.artifacts.localFolder(artifactUri);
+  if (dir === undefined) {
+    throw new ModelLoadError(`${uri} resolves to ${artifactUri}, which is not a model directory (it does not exist).`, { code: "MODEL_NOT_FOUND" });
+  }
+  return dir;
 }
 
 /**
@@ -68,25 +93,29 @@ const resolveRun: Resolver = async (uri, options) => {
   const [, runId, path] = m as unknown as [string, string, string];
   // NB: the path is checked before the store is asked, so a malformed URI never reads as "no such run".
   const subpath = safeSubpath(path, uri);
-  const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
-  const dir = join(await store.artifactDir(runId), subpath);
-  if (!(await isDir(dir))) {
-    const [name, ...rest] = subpath.split(/[/\\]/) as [string, ...string[]];
+  return withTrackingStore(options, async (store) => {
+    const run = await store.getRunInfo(runId);
+    const parts = subpath.split(/[/\\]/);
+    const asRunArtifacts = joinArtifactUri(run.artifactUri, ...parts);
+    const dir = await store.artifacts.localFolder(asRunArtifacts);
+    if (dir !== undefined) return { dir, uri, runId, cleanup: noCleanup };
+    const [name, ...rest] = parts as [string, ...string[]];
     const logged = await store.findRunLoggedModel(runId, name);
     if (logged) {
-      const modelDir = join(await store.loggedModelArtifactDir(logged.modelId), ...rest);
-      return { dir: await checkDir(modelDir, uri), uri, runId, modelId: logged.modelId, cleanup: noCleanup };
+      const modelDir = await storedFolder(store, joinArtifactUri(logged.artifactLocation, ...rest), uri);
+      return { dir: modelDir, uri, runId, modelId: logged.modelId, cleanup: noCleanup };
     }
-  }
-  return { dir: await checkDir(dir, uri), uri, runId, cleanup: noCleanup };
+    return { dir: await storedFolder(store, asRunArtifacts, uri), uri, runId, cleanup: noCleanup };
+  });
 };
 
 /** `models:/<model_id>`: an MLflow 3 LoggedModel's files (`<experiment>/models/<model_id>/artifacts`). */
 async function resolveLoggedModel(uri: string, modelId: string, options: ResolveOptions): Promise<ResolvedModel> {
-  const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
-  const model = await store.getLoggedModel(modelId);
-  const dir = await store.loggedModelArtifactDir(modelId);
-  return { dir: await checkDir(dir, uri), uri, modelId, ...(model.sourceRunId ? { runId: model.sourceRunId } : {}), cleanup: noCleanup };
+  return withTrackingStore(options, async (store) => {
+    const model = await store.getLoggedModel(modelId);
+    const dir = await storedFolder(store, model.artifactLocation, uri);
+    return { dir, uri, modelId, ...(model.sourceRunId ? { runId: model.sourceRunId } : {}), cleanup: noCleanup };
+  });
 }
 
 /** The id in `models:/<model_id>`, MLflow 3's URI of a LoggedModel (a registered model always has a version or alias after its name). */
@@ -115,6 +144,10 @@ async function resolveVersionSource(
       return { ...(await resolvePath(location, options)), modelId };
     }
   }
+  if (mv.source.startsWith("mlflow-artifacts:")) {
+    // NB: what an MLflow tracking server records for a version registered from a run's files.
+    return withTrackingStore(options, async (store) => ({ dir: await storedFolder(store, mv.source, mv.source), uri: mv.source, cleanup: noCleanup }));
+  }
   if (mv.source.startsWith("models:")) {
     throw new ModelLoadError(
       `Version ${mv.version} of "${name}" points at another registered model (${mv.source}); point it at a run, a LoggedModel (models:/m-<id>) or a folder.`,
@@ -138,14 +171,18 @@ const resolveRegistered: Resolver = async (uri, options) => {
     );
   }
   const [, name, version, alias] = m as unknown as [string, string, string | undefined, string | undefined];
-  const root = resolveTrackingUri(options.trackingUri);
-  const registry = new ModelRegistry(root);
-  const mv =
-    alias !== undefined
-      ? await registry.getVersionByAlias(name, alias)
-      : version === "latest"
-        ? await registry.getLatestVersion(name)
-        : await registry.getVersion(name, version as string);
+  const registry = await openRegistryStore(trackingUriFrom(options.trackingUri), options.registryUri ?? registryUriFrom(undefined));
+  let mv: Awaited<ReturnType<typeof registry.getVersion>>;
+  try {
+    mv =
+      alias !== undefined
+        ? await registry.getVersionByAlias(name, alias)
+        : version === "latest"
+          ? await registry.getLatestVersion(name)
+          : await registry.getVersion(name, version as string);
+  } finally {
+    await registry.close();
+  }
   const target = await resolveVersionSource(mv, name, options);
   const digest = mv.tags[PIPELINE_SHA256_TAG];
   return {

@@ -1,23 +1,22 @@
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
-import { type FileStore, type LoggedModel, type ModelVersion, ModelRegistry, StoreError, checkLoggedModelName } from "../store/index.js";
+import {
+  type LoggedModel,
+  type ModelVersion,
+  type RegistryStore,
+  StoreError,
+  type TrackingStore,
+  checkLoggedModelName,
+  joinArtifactUri,
+} from "../store/index.js";
 import { PackagingError } from "./errors.js";
 import { registryTags } from "./registry-tags.js";
-
-async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-}
 
 /** Where a logged model's files went, and under which ids. */
 export interface LoggedModelFiles {
   modelId: string;
-  /** Its `artifact_location` (a `file://` URI). */
+  /** Its `artifact_location` (`file://…` in local stores, `mlflow-artifacts:/…` on a tracking server). */
   artifactLocation: string;
-  /** The model directory on disk: the LoggedModel's `artifacts/`. */
-  modelDir: string;
+  /** The registry tags of the files written (the digest of their `pipeline.json`). */
+  registryTags: Record<string, string>;
 }
 
 /** The run tags MLflow 3 copies onto a LoggedModel it creates (who and what logged it). */
@@ -52,7 +51,7 @@ export function checkModelName(artifactPath: string, option: string): string {
  * pipeserve leaves the run's files as training wrote them.
  */
 export async function logModelInRun(
-  store: FileStore,
+  store: TrackingStore,
   runId: string,
   name: string,
   write: (modelDir: string, loggedModel: { modelId: string; artifactLocation: string }) => Promise<void>,
@@ -61,7 +60,8 @@ export async function logModelInRun(
   // NB: runs:/<run_id>/<name> must keep naming one model: models are immutable. One whose packaging
   // failed (FAILED, no files) does not count, so packaging into the run can be tried again.
   const existing = await store.findRunLoggedModel(runId, name);
-  const taken = (existing !== undefined && existing.status !== "FAILED") || (await isDirectory(join(await store.artifactDir(runId), name)));
+  const taken =
+    (existing !== undefined && existing.status !== "FAILED") || (await store.artifacts.localFolder(joinArtifactUri(run.info.artifactUri, name))) !== undefined;
   if (taken) {
     throw new PackagingError(
       `Run ${runId} already has a model named "${name}" (runs:/${runId}/${name}); models are immutable. Use another artifact path or run.`,
@@ -84,10 +84,12 @@ export async function logModelInRun(
         if (point.step === 0) await store.logLoggedModelMetric(modelId, key, { ...point, runId });
       }
     }
-    const modelDir = await store.loggedModelArtifactDir(modelId);
-    await write(modelDir, { modelId, artifactLocation });
+    const tags = await store.artifacts.writeFolder(artifactLocation, async (modelDir) => {
+      await write(modelDir, { modelId, artifactLocation });
+      return registryTags(modelDir);
+    });
     await store.finalizeLoggedModel(modelId, "READY");
-    return { modelId, artifactLocation, modelDir };
+    return { modelId, artifactLocation, registryTags: tags };
   } catch (error) {
     await store.finalizeLoggedModel(modelId, "FAILED", (error as Error).message).catch(() => undefined);
     throw error;
@@ -105,12 +107,18 @@ function pyString(text: string): string {
  * artifact location) and pipeserve's digest tag; and the LoggedModel's `mlflow.modelVersions` tag
  * lists the version.
  */
-export async function registerLoggedModel(store: FileStore, registeredName: string, runId: string, files: LoggedModelFiles): Promise<ModelVersion> {
-  const mv = await new ModelRegistry(store.root).createVersion(registeredName, `models:/${files.modelId}`, {
+export async function registerLoggedModel(
+  store: TrackingStore,
+  registry: RegistryStore,
+  registeredName: string,
+  runId: string,
+  files: LoggedModelFiles,
+): Promise<ModelVersion> {
+  const mv = await registry.createVersion(registeredName, `models:/${files.modelId}`, {
     runId,
     modelId: files.modelId,
     storageLocation: files.artifactLocation,
-    tags: await registryTags(files.modelDir),
+    tags: files.registryTags,
   });
   const model: LoggedModel = await store.getLoggedModel(files.modelId);
   const versions = parseVersions(model.tags["mlflow.modelVersions"]);

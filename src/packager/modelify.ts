@@ -1,5 +1,5 @@
 import { DEFAULT_RUNNER, isParameterInput, parseCopyModeSpec, type CopyModeSpec } from "../runtime/index.js";
-import { FileStore, resolveTrackingUri } from "../store/index.js";
+import { type TrackingStore, openRegistryStore, openTrackingStore, registryUriFrom, trackingUriFrom } from "../store/index.js";
 import type { InputType } from "../tabular/index.js";
 import { PackagingError } from "./errors.js";
 import { checkModelName, logModelInRun, registerLoggedModel } from "./logged-model.js";
@@ -22,6 +22,8 @@ export interface ModelifyOptions {
   registeredModelName?: string;
   artifactPath?: string;
   trackingUri?: string;
+  /** The model registry (`--registry-uri`); `MLFLOW_REGISTRY_URI`, then the tracking URI, by default. */
+  registryUri?: string;
   experiment?: string;
 }
 
@@ -29,9 +31,15 @@ export interface ModelifyOptions {
  * Packages an inference pipeline from artifacts that already exist (kedro-mlflow's `modelify`):
  * every input other than `inputName` and params must be a file dataset in the catalog.
  */
-export async function modelify(
-  options: ModelifyOptions,
-): Promise<{ runId: string; modelUri: string; modelId: string; registeredVersion?: { name: string; version: number } }> {
+/** What `modelify` made: the run, the model's URIs and the registered version, if any. */
+export interface ModelifyResult {
+  runId: string;
+  modelUri: string;
+  modelId: string;
+  registeredVersion?: { name: string; version: number };
+}
+
+export async function modelify(options: ModelifyOptions): Promise<ModelifyResult> {
   const artifactPath = checkModelName(options.artifactPath ?? "model", "--artifact-path");
   const project = await loadProject(options.projectDir);
   const inference = getPipeline(project, options.pipelineName);
@@ -60,7 +68,20 @@ export async function modelify(
     artifactNames: () => inputs.filter((i) => i !== options.inputName && !isParameterInput(i)),
     parameterInputs: () => inputs.filter((i) => i.startsWith("params:")),
   };
-  const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  const store = await openTrackingStore(trackingUriFrom(options.trackingUri));
+  try {
+    return await modelifyInStore(store, { project, catalog, spec, artifactPath }, options);
+  } finally {
+    await store.close();
+  }
+}
+
+async function modelifyInStore(
+  store: TrackingStore,
+  p: { project: Awaited<ReturnType<typeof loadProject>>; catalog: ReturnType<typeof projectCatalog>; spec: InferenceSpec; artifactPath: string },
+  options: ModelifyOptions,
+): Promise<ModelifyResult> {
+  const { project, catalog, spec, artifactPath } = p;
   await removeStaleModelPartials(store);
   const runId =
     options.runId ??
@@ -95,8 +116,13 @@ export async function modelify(
   if (!options.runId) await store.endRun(runId, "FINISHED");
   const modelUri = `runs:/${runId}/${artifactPath}`;
   if (options.registeredModelName) {
-    const mv = await registerLoggedModel(store, options.registeredModelName, runId, logged);
-    return { runId, modelUri, modelId: logged.modelId, registeredVersion: { name: options.registeredModelName, version: mv.version } };
+    const registry = await openRegistryStore(trackingUriFrom(options.trackingUri), options.registryUri ?? registryUriFrom(undefined));
+    try {
+      const mv = await registerLoggedModel(store, registry, options.registeredModelName, runId, logged);
+      return { runId, modelUri, modelId: logged.modelId, registeredVersion: { name: options.registeredModelName, version: mv.version } };
+    } finally {
+      await registry.close();
+    }
   }
   return { runId, modelUri, modelId: logged.modelId };
 }

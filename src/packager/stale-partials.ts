@@ -1,7 +1,6 @@
 import { readdir } from "node:fs/promises";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { FileStore } from "../store/index.js";
+import { dirname, join } from "node:path";
+import { type TrackingStore, localArtifactPath } from "../store/index.js";
 import { removeStalePartials } from "../util/index.js";
 
 /**
@@ -19,12 +18,24 @@ async function sweepTree(dir: string, depth: number, removed: string[]): Promise
   }
 }
 
-/** Sweeps each LoggedModel folder (`<experiment>/models/<model_id>/`), where packaging assembles `.artifacts.….partial`. */
-async function sweepLoggedModels(store: FileStore, removed: string[]): Promise<void> {
-  for (const experiment of await store.listExperiments()) {
-    const models = join(store.root, experiment.experimentId, "models");
-    const entries = await readdir(models, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries) if (entry.isDirectory()) await sweepTree(join(models, entry.name), MAX_DEPTH, removed).catch(() => undefined);
+/** The local folder of an artifact URI, or undefined for one elsewhere (a tracking server's). */
+function localFolderOf(uri: string): string | undefined {
+  try {
+    return localArtifactPath(uri);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sweeps the folder around each LoggedModel's files (`<experiment>/models/<model_id>/`), where
+ * packaging assembles `.artifacts.….partial`: every LoggedModel of the store, listed through the
+ * store (a folder or a database alike).
+ */
+async function sweepLoggedModels(store: TrackingStore, removed: string[]): Promise<void> {
+  for (const model of await store.searchLoggedModels()) {
+    const files = localFolderOf(model.artifactLocation);
+    if (files !== undefined) await sweepTree(dirname(files), MAX_DEPTH, removed).catch(() => undefined);
   }
 }
 
@@ -36,18 +47,19 @@ async function sweepLoggedModels(store: FileStore, removed: string[]): Promise<v
  * folder. Called when `run`, `modelify` and `import` start: the commands that write model folders.
  * Best effort: it never fails the command. Returns the paths removed.
  */
-export async function removeStaleModelPartials(store: FileStore): Promise<string[]> {
+export async function removeStaleModelPartials(store: TrackingStore): Promise<string[]> {
   const removed: string[] = [];
-  let runs: Awaited<ReturnType<FileStore["searchRuns"]>>;
+  // NB: a tracking server's files are never half-written here: packaging stages them in a temp folder.
+  if (store.kind === "rest") return removed;
+  let runs: Awaited<ReturnType<TrackingStore["searchRuns"]>>;
   try {
     runs = await store.searchRuns();
   } catch {
     return removed;
   }
   for (const run of runs) {
-    if (!run.artifactUri.startsWith("file:") && !run.artifactUri.startsWith("/")) continue;
-    const artifacts = run.artifactUri.startsWith("file:") ? fileURLToPath(run.artifactUri) : run.artifactUri;
-    await sweepTree(artifacts, 0, removed).catch(() => undefined);
+    const artifacts = localFolderOf(run.artifactUri);
+    if (artifacts !== undefined) await sweepTree(artifacts, 0, removed).catch(() => undefined);
   }
   await sweepLoggedModels(store, removed).catch(() => undefined);
   return removed;

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { type DataCatalog, MetricsDataset, SequentialRunner, type Hooks, type Pipeline, type Runner } from "../runtime/index.js";
-import { FileStore, resolveTrackingUri } from "../store/index.js";
+import { type TrackingStore, openRegistryStore, openTrackingStore, registryUriFrom, trackingUriFrom } from "../store/index.js";
 import { bundlePipelines, type BundleResult } from "./bundle.js";
 import { PackagingError } from "./errors.js";
 import { packageModel } from "./package-model.js";
@@ -17,6 +17,8 @@ export interface RunProjectOptions {
   /** `key=value` parameter overrides. */
   params?: readonly string[];
   trackingUri?: string;
+  /** The model registry (`--registry-uri`); `MLFLOW_REGISTRY_URI`, then the tracking URI, by default. */
+  registryUri?: string;
   experiment?: string;
   runName?: string;
   /** Registers the packaged model under this name (overrides the pipeline's `logModel.registeredModelName`). */
@@ -58,7 +60,23 @@ function gitCommit(dir: string): string | undefined {
  */
 export async function runProject(options: RunProjectOptions): Promise<RunProjectResult> {
   const { project, selected, params, ml, bundle } = await checkRun(options);
-  const store = await FileStore.open(resolveTrackingUri(options.trackingUri));
+  const store = await openTrackingStore(trackingUriFrom(options.trackingUri));
+  try {
+    return await runInStore(store, project, selected, params, ml, bundle, options);
+  } finally {
+    await store.close();
+  }
+}
+
+async function runInStore(
+  store: TrackingStore,
+  project: Awaited<ReturnType<typeof checkRun>>["project"],
+  selected: Awaited<ReturnType<typeof checkRun>>["selected"],
+  params: Awaited<ReturnType<typeof checkRun>>["params"],
+  ml: Awaited<ReturnType<typeof checkRun>>["ml"],
+  bundle: Awaited<ReturnType<typeof checkRun>>["bundle"],
+  options: RunProjectOptions,
+): Promise<RunProjectResult> {
   // NB: model folders that an earlier run, killed while packaging, left half-written.
   await removeStaleModelPartials(store);
   const experiment = await store.getOrCreateExperiment(options.experiment ?? "Default");
@@ -123,7 +141,7 @@ async function checkRun(options: RunProjectOptions) {
 }
 
 /** Opens the run with MLflow's source tags and pipeserve's pipeline, project and command tags. */
-function createTrackedRun(store: FileStore, experimentId: string, project: Project, options: RunProjectOptions) {
+function createTrackedRun(store: TrackingStore, experimentId: string, project: Project, options: RunProjectOptions) {
   const commit = gitCommit(project.dir);
   return store.createRun({
     experimentId,
@@ -145,7 +163,7 @@ function createTrackedRun(store: FileStore, experimentId: string, project: Proje
  * params the signature types as double.
  */
 async function logRunParams(
-  store: FileStore,
+  store: TrackingStore,
   runId: string,
   project: Project,
   params: Record<string, unknown>,
@@ -162,7 +180,7 @@ async function logRunParams(
 }
 
 /** Hooks that log what nodes save to MetricsDatasets, and keep the model's input data as the example. */
-function trackingHooks(store: FileStore, runId: string, catalog: DataCatalog, inputName: string | undefined, captured: Map<string, unknown>): Hooks {
+function trackingHooks(store: TrackingStore, runId: string, catalog: DataCatalog, inputName: string | undefined, captured: Map<string, unknown>): Hooks {
   return {
     async afterNodeRun({ node, outputs }) {
       for (const name of node.outputNames) {
@@ -194,7 +212,7 @@ interface PackageInputs {
  * path; `runs:/<run_id>/<artifactPath>` reaches it), and registers a version if asked.
  */
 async function packageAndRegister(
-  store: FileStore,
+  store: TrackingStore,
   runId: string,
   p: PackageInputs,
 ): Promise<Pick<RunProjectResult, "modelUri" | "modelId" | "registeredVersion">> {
@@ -218,8 +236,13 @@ async function packageAndRegister(
   const result = { modelUri: `runs:/${runId}/${artifactPath}`, modelId: logged.modelId };
   const registeredName = p.options.registeredModelName ?? p.ml.logModel.registeredModelName;
   if (!registeredName) return result;
-  const mv = await registerLoggedModel(store, registeredName, runId, logged);
-  return { ...result, registeredVersion: { name: registeredName, version: mv.version } };
+  const registry = await openRegistryStore(trackingUriFrom(p.options.trackingUri), p.options.registryUri ?? registryUriFrom(undefined));
+  try {
+    const mv = await registerLoggedModel(store, registry, registeredName, runId, logged);
+    return { ...result, registeredVersion: { name: registeredName, version: mv.version } };
+  } finally {
+    await registry.close();
+  }
 }
 
 /** Overrides written as decimals (`lr=0.10`). */

@@ -3,6 +3,7 @@ import { appendFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LocalArtifactRepository } from "./artifact-repository.js";
 import { NotFoundError, StoreError } from "./errors.js";
 import { checkKey, isDirectory, isFile, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
 import { withLock } from "./lock.js";
@@ -107,11 +108,21 @@ async function listKeyFiles(dir: string, prefix = ""): Promise<string[]> {
  * written atomically; several processes may log into one store at once.
  */
 export class FileStore {
+  readonly kind = "file" as const;
   readonly root: string;
+  readonly artifacts = new LocalArtifactRepository();
 
   private constructor(root: string) {
     this.root = root;
   }
+
+  /** The store's folder, as a tracking URI. */
+  get uri(): string {
+    return this.root;
+  }
+
+  /** Nothing to release: every call opens and closes its own files. */
+  async close(): Promise<void> {}
 
   /**
    * Opens a store to read it, writing nothing (`runs list`, `runs show`).

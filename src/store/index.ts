@@ -7,6 +7,27 @@
  */
 export { StoreError, NotFoundError } from "./errors.js";
 export { resolveTrackingUri, toFileUri } from "./tracking-uri.js";
+export type { TrackingStore, RegistryStore, StoreKind } from "./tracking-store.js";
+export {
+  parseStoreUri,
+  openTrackingStore,
+  openRegistryStore,
+  registerStoreBackend,
+  trackingUriFrom,
+  registryUriFrom,
+  type StoreTarget,
+  type StoreBackend,
+  type OpenStoreOptions,
+} from "./open-store.js";
+export {
+  LocalArtifactRepository,
+  SUPPORTED_ARTIFACT_SCHEMES,
+  artifactScheme,
+  joinArtifactUri,
+  localArtifactPath,
+  unreachableArtifacts,
+  type ArtifactRepository,
+} from "./artifact-repository.js";
 export {
   FileStore,
   RUN_STATUS,

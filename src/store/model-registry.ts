@@ -183,13 +183,20 @@ async function publish(partial: string, target: string): Promise<boolean> {
  * never share a number (the rename fails for all but one).
  */
 export class ModelRegistry {
+  readonly kind = "file" as const;
   readonly root: string;
+  /** The tracking store's folder, as a registry URI. */
+  readonly uri: string;
   readonly #hooks: RegistryHooks;
 
   constructor(trackingRoot: string, options: { hooks?: RegistryHooks } = {}) {
     this.root = join(trackingRoot, "models");
+    this.uri = trackingRoot;
     this.#hooks = options.hooks ?? {};
   }
+
+  /** Nothing to release: every call opens and closes its own files. */
+  async close(): Promise<void> {}
 
   #modelDir(name: string): string {
     return join(this.root, checkModelName(name));

@@ -172,10 +172,10 @@ describe("pipeserve run: bad input", () => {
       [/Project folder \/.*\/linear\/missing does not exist\./],
     ],
     [
-      "a remote tracking URI",
-      (p: string) => ["run", "--project", p, "--pipeline", "plain", "--tracking-uri", "https://mlflow.example.com"],
+      "a tracking URI of a database pipeserve does not speak",
+      (p: string) => ["run", "--project", p, "--pipeline", "plain", "--tracking-uri", "postgresql://db.example.com/mlflow"],
       1,
-      ["points to a remote server"],
+      ["over SQLite only", "mlflow server --backend-store-uri postgresql://db.example.com/mlflow", "Supported: a folder"],
     ],
   ])("%s", async (_why, args, code, messages) => {
     const cwd = await tempDir("pipeserve-cwd-");

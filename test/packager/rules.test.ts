@@ -162,13 +162,13 @@ describe("bad input to runProject", () => {
     );
   });
 
-  it("a remote tracking URI", async () => {
+  it("a tracking URI whose scheme is no store", async () => {
     const project = await copyProject("linear");
     await rejects(
-      runProject({ projectDir: project, pipelineName: "plain", trackingUri: "http://mlflow.example.com:5000" }),
+      runProject({ projectDir: project, pipelineName: "plain", trackingUri: "databricks://workspace" }),
       StoreError,
-      "points to a remote server",
-      "Use a path or file:// URI",
+      'the scheme "databricks:" is not one pipeserve can use',
+      "Supported: a folder (./mlruns, file:///abs/path), sqlite:///path.db",
     );
   });
 });
