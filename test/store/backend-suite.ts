@@ -179,7 +179,10 @@ export function describeBackend(kind: string, open: () => Promise<OpenedBackend>
     describe("the registry", () => {
       it("numbers versions from 1, tags them, points aliases, finds the latest", async () => {
         const run = await store.createRun();
-        const v1 = await registry.createVersion("fraud", `runs:/${run.runId}/model`, { runId: run.runId, tags: { "pipeserve.pipeline_sha256": "ab".repeat(32) } });
+        const v1 = await registry.createVersion("fraud", `runs:/${run.runId}/model`, {
+          runId: run.runId,
+          tags: { "pipeserve.pipeline_sha256": "ab".repeat(32) },
+        });
         const v2 = await registry.createVersion("fraud", "models:/m-0123456789abcdef0123456789abcdef", {
           runId: run.runId,
           modelId: "m-0123456789abcdef0123456789abcdef",
