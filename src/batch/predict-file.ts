@@ -35,11 +35,13 @@ export interface Shard {
 }
 
 export interface PredictFileOptions {
-  /** A path, or `-` for stdin (then `inputFormat` is required). */
+  /** A path, or `-` for stdin. */
   input: string;
   /** A path, or `-` for stdout. */
   output: string;
+  /** The input's format: from the file's extension by default; JSON for stdin, as `mlflow models predict`. */
   inputFormat?: TableFormat;
+  /** The output's format: from the file's extension by default; JSON (`{"predictions": …}`) for stdout. */
   outputFormat?: OutputFormat;
   params?: Record<string, unknown> | null;
   runner?: string;
@@ -89,11 +91,10 @@ function usage(message: string): BatchError {
 function checkOptions(model: PipelineModel, options: PredictFileOptions): Settings {
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
   if (!Number.isInteger(chunkRows) || chunkRows < 1) throw usage(`--chunk-rows must be a whole number of at least 1, got ${chunkRows}.`);
-  if (options.input === "-" && !options.inputFormat) throw usage("Reading stdin needs its format: pass -t csv|json|jsonl|parquet|arrow.");
-  const inputFormat = options.inputFormat ?? formatFromPath(options.input);
+  // NB: stdin and stdout default to JSON, as `mlflow models predict` reads and writes them.
+  const inputFormat = options.inputFormat ?? (options.input === "-" ? "json" : formatFromPath(options.input));
   if (options.input === "-" && inputFormat === "parquet") throw usage("Parquet cannot be read from stdin (its footer is at the end); pass a file.");
-  if (options.output === "-" && !options.outputFormat) throw usage("Writing stdout needs a format: pass --output-format csv|json|jsonl|parquet|arrow.");
-  const outputFormat: OutputFormat = options.outputFormat ?? (formatFromPath(options.output) as OutputFormat);
+  const outputFormat: OutputFormat = options.outputFormat ?? (options.output === "-" ? "json" : (formatFromPath(options.output) as OutputFormat));
   const shard = options.shard;
   if (shard && (!Number.isInteger(shard.index) || !Number.isInteger(shard.count) || shard.count < 1 || shard.index < 1 || shard.index > shard.count)) {
     throw usage(`--shard must be I/N with 1 ≤ I ≤ N, got ${shard.index}/${shard.count}.`);

@@ -121,9 +121,9 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     .description("Predict a file with a model (like `mlflow models predict`, streamed in chunks for row-wise models).")
     .requiredOption("-m, --model-uri <uri>", "the model")
     .option("-i, --input-path <path>", "input file, or - for stdin")
-    .option("-o, --output-path <path>", "output file, or - for stdout")
-    .option("-t, --content-type <format>", "input format: csv, json, jsonl, parquet, arrow (default: from the extension)")
-    .option("--output-format <format>", "output format: csv, json, jsonl, parquet, arrow (default: from the extension)")
+    .option("-o, --output-path <path>", "output file, or - for stdout (default: stdout)")
+    .option("-t, --content-type <format>", "input format: csv, json, jsonl, parquet, arrow (default: from the extension; json for stdin)")
+    .option("--output-format <format>", "output format: csv, json, jsonl, parquet, arrow (default: from the extension; json for stdout)")
     .option("--params <json>", "runtime params as a JSON object")
     .option("--runner <name>", "SequentialRunner, ConcurrentRunner or WorkerRunner")
     .option("--chunk-rows <n>", "rows per chunk (default 10000)", parseInteger("--chunk-rows", 1))
@@ -137,12 +137,12 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     .addOption(registryOption())
     .action(async (o: Record<string, unknown>) => {
       if (!o["inputPath"]) throw new UsageError("Missing the input: -i FILE (or --input-path; - reads stdin).");
-      if (!o["outputPath"]) throw new UsageError("Missing the output: -o FILE (or --output-path; - writes stdout).");
       await predictCommand(
         {
           modelUri: o["modelUri"] as string,
           input: o["inputPath"] as string,
-          output: o["outputPath"] as string,
+          // NB: no -o writes stdout, as `mlflow models predict` does.
+          output: (o["outputPath"] as string | undefined) ?? "-",
           onError: o["onError"] as string,
           ...(o["contentType"] ? { inputFormat: o["contentType"] as string } : {}),
           ...(o["outputFormat"] ? { outputFormat: o["outputFormat"] as string } : {}),

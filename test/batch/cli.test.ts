@@ -144,7 +144,6 @@ describe.concurrent("usage errors: exit 2, a message naming the fix, nothing wri
     ["bad --params JSON", ["-i", "IN", "-o", "OUT", "--params", "{margin: 5"], `--params must be a JSON object, e.g. '{"threshold": 0.5}'; got {margin: 5.`],
     ["--params not an object", ["-i", "IN", "-o", "OUT", "--params", "[1]"], "--params must be a JSON object of param name → value."],
     ["no -i", ["-o", "OUT"], "Missing the input: -i FILE (or --input-path; - reads stdin)."],
-    ["no -o", ["-i", "IN"], "Missing the output: -o FILE (or --output-path; - writes stdout)."],
     ["an unknown -t", ["-i", "IN", "-o", "OUT", "-t", "xml"], '--content-type/-t must be one of csv, json, jsonl, parquet, arrow; got "xml".'],
     [
       "an unknown --output-format",
@@ -157,7 +156,7 @@ describe.concurrent("usage errors: exit 2, a message naming the fix, nothing wri
     ["--shard 4/3", ["-i", "IN", "-o", "OUT", "--shard", "4/3"], "--shard must be I/N with 1 ≤ I ≤ N, got 4/3."],
     ["--chunk-rows 0", ["-i", "IN", "-o", "OUT", "--chunk-rows", "0"], "--chunk-rows must be between 1 and"],
     ["--on-error ignore", ["-i", "IN", "-o", "OUT", "--on-error", "ignore"], "argument 'ignore' is invalid. Allowed choices are fail, skip."],
-    ["stdin without -t (checked by predictFile)", ["-i", "-", "-o", "OUT"], "Reading stdin needs its format: pass -t csv|json|jsonl|parquet|arrow."],
+    ["Parquet from stdin (checked by predictFile)", ["-i", "-", "-t", "parquet", "-o", "OUT"], "Parquet cannot be read from stdin (its footer is at the end)"],
   ])("%s", async (_why, args, message) => {
     const d = await outDir();
     const result = await predict(args.map((a) => (a === "IN" ? inputs.csv : a === "OUT" ? join(d, "out.csv") : a)));

@@ -61,6 +61,18 @@ describe.concurrent("stdin and stdout", SLOW, () => {
     expect(result.stderr).toMatch(/^pipeserve: read 20 rows, wrote 20 predictions in [\d.]+ s \(\d+ rows\/s\); wrote stdout\.\n$/);
   });
 
+  it("as `mlflow models predict`: no -o writes JSON to stdout; stdin without -t is read as JSON", async () => {
+    const noOutput = await predict(["-i", inputs.csv]);
+    expectSuccess(noOutput);
+    expect(decodeOutput(noOutput.stdout, "json")).toEqual(await expected());
+    expect(noOutput.stderr).toContain("; wrote stdout.");
+    const body = JSON.stringify({ dataframe_split: { columns: ["x"], data: XS.map((x) => [x]) } });
+    const fromStdin = await predict(["-i", "-", "-o", "-"], { stdin: Buffer.from(body) });
+    expectSuccess(fromStdin);
+    expect(JSON.parse(fromStdin.stdout.toString("utf8"))).toHaveProperty("predictions");
+    expect(decodeOutput(fromStdin.stdout, "json")).toEqual(await expected());
+  });
+
   it("binary formats through pipes: -i - -t arrow -o - --output-format arrow (a complete file, exit 0)", async () => {
     const result = await predict(["-i", "-", "-t", "arrow", "-o", "-", "--output-format", "arrow"], { stdin: encodeTable(xTable(XS), "arrows") as Uint8Array });
     expectSuccess(result);
