@@ -10,7 +10,7 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
     .command("run")
     .description("Run a project's pipeline in a tracked run; a pipelineMl also packages (and maybe registers) its inference pipeline.")
     .requiredOption("--project <dir>", "the project folder (pipelines.ts, conf/catalog.yml, conf/parameters.yml)")
-    .requiredOption("--pipeline <name>", "the pipeline to run (a key of the exported `pipelines`)")
+    .option("--pipeline <name>", "the pipeline to run (a key of the exported `pipelines`)", "__default__")
     .option("--params <key=value>", "override a parameter (repeatable; dotted keys for nested ones)", collect, [])
     .option("--experiment <name>", "experiment to log into", "Default")
     .option("--run-name <name>", "name of the run")
@@ -19,22 +19,48 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
     .addOption(trackingOption())
     .addOption(registryOption())
     .action(async (o: Record<string, unknown>) => {
-      const result = await runProject({
-        projectDir: fromCwd(io, o["project"] as string),
-        pipelineName: o["pipeline"] as string,
-        params: o["params"] as string[],
-        experiment: o["experiment"] as string,
-        command: argv.join(" "),
-        trackingUri: trackingUriOf(io, given(o["trackingUri"])),
-        ...optionalRegistry(io, o),
-        ...(o["runName"] ? { runName: o["runName"] as string } : {}),
-        ...(o["registeredModelName"] ? { registeredModelName: o["registeredModelName"] as string } : {}),
-      });
+      let runId: string | undefined;
+      const trackingUri = trackingUriOf(io, given(o["trackingUri"]));
+      let result: Awaited<ReturnType<typeof runProject>>;
+      try {
+        result = await runProject({
+          projectDir: fromCwd(io, o["project"] as string),
+          pipelineName: o["pipeline"] as string,
+          params: o["params"] as string[],
+          experiment: o["experiment"] as string,
+          command: argv.join(" "),
+          trackingUri,
+          ...optionalRegistry(io, o),
+          ...(o["runName"] ? { runName: o["runName"] as string } : {}),
+          ...(o["registeredModelName"] ? { registeredModelName: o["registeredModelName"] as string } : {}),
+          onRunStarted: (id) => {
+            runId = id;
+          },
+        });
+      } catch (error) {
+        // NB: said before the error itself (which main prints): the run exists, marked FAILED, with the error on it.
+        if (runId !== undefined) {
+          io.stderr.write(`pipeserve: run ${runId} is marked FAILED, with this error recorded on it (pipeserve runs show ${runId}).\n`);
+        }
+        throw error;
+      }
       if (o["json"]) return print(JSON.stringify(result, null, 2));
-      print(`Run ${result.runId} finished.`);
-      if (result.modelUri) print(`Model: ${result.modelUri}${result.modelId ? ` (LoggedModel models:/${result.modelId})` : ""}`);
-      if (result.registeredVersion) print(`Registered: models:/${result.registeredVersion.name}/${result.registeredVersion.version}`);
+      print(runSummary(result, trackingUri));
     });
+}
+
+/** The lines `pipeserve run` ends with: the run, its metrics, the model and its version, and how to serve it. */
+function runSummary(result: Awaited<ReturnType<typeof runProject>>, trackingUri: string): string {
+  const lines = [`Run ${result.runId} finished (experiment ${result.experimentId}).`];
+  const metrics = Object.entries(result.metrics);
+  if (metrics.length > 0) lines.push(`Metrics: ${metrics.map(([k, v]) => `${k}=${Number.isInteger(v) ? v : Number(v.toPrecision(6))}`).join(", ")}`);
+  if (result.modelUri) lines.push(`Model: ${result.modelUri}${result.modelId ? ` (LoggedModel models:/${result.modelId})` : ""}`);
+  if (result.registeredVersion) lines.push(`Registered: models:/${result.registeredVersion.name}/${result.registeredVersion.version}`);
+  if (result.modelUri) {
+    const served = result.registeredVersion ? `models:/${result.registeredVersion.name}/${result.registeredVersion.version}` : result.modelUri;
+    lines.push(`Serve it: pipeserve serve -m ${served} --tracking-uri ${trackingUri}`);
+  }
+  return lines.join("\n");
 }
 
 /** Registers `pipeserve modelify`: an inference pipeline packaged from artifacts that already exist. */

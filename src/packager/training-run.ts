@@ -19,6 +19,8 @@ export interface RunProjectOptions {
   trackingUri?: string;
   /** The model registry (`--registry-uri`); `MLFLOW_REGISTRY_URI`, then the tracking URI, by default. */
   registryUri?: string;
+  /** Told the run's id once the run exists (before training), so a caller can name it if the run fails. */
+  onRunStarted?: (runId: string) => void;
   experiment?: string;
   runName?: string;
   /** Registers the packaged model under this name (overrides the pipeline's `logModel.registeredModelName`). */
@@ -36,7 +38,12 @@ export interface RunProjectResult {
   /** The MLflow 3 LoggedModel the packaged model was logged as (`models:/<modelId>`). */
   modelId?: string;
   registeredVersion?: { name: string; version: number };
+  /** The last value of each metric the run logged. */
+  metrics: Record<string, number>;
 }
+
+/** The tag a failed run's error is recorded in, beside MLflow's run description (`mlflow.note.content`). */
+export const RUN_ERROR_TAG = "pipeserve.error";
 
 function gitCommit(dir: string): string | undefined {
   try {
@@ -81,6 +88,7 @@ async function runInStore(
   await removeStaleModelPartials(store);
   const experiment = await store.getOrCreateExperiment(options.experiment ?? "Default");
   const run = await createTrackedRun(store, experiment.experimentId, project, options);
+  options.onRunStarted?.(run.runId);
   const training: Pipeline = ml ? ml.training.withSource({ module: project.moduleUrl, exportName: `pipelines.${options.pipelineName}` }) : selected;
   let opened: RunCatalog | undefined;
   try {
@@ -92,14 +100,21 @@ async function runInStore(
     const hooks = trackingHooks(store, run.runId, catalog, ml?.inputName, captured);
     await (options.runner ?? new SequentialRunner()).run(training, catalog, { hooks, runId: run.runId });
 
-    const result: RunProjectResult = { runId: run.runId, experimentId: experiment.experimentId };
+    const result: RunProjectResult = { runId: run.runId, experimentId: experiment.experimentId, metrics: {} };
     if (ml) {
       const exampleData = captured.has(ml.inputName) ? captured.get(ml.inputName) : await loadExample(catalog, ml.inputName);
       Object.assign(result, await packageAndRegister(store, run.runId, { ml, project, options, catalog, params, exampleData, bundle, floats }));
     }
     await store.endRun(run.runId, "FINISHED");
+    const logged = await store.getRun(run.runId);
+    result.metrics = Object.fromEntries(Object.entries(logged.metrics).map(([key, point]) => [key, point.value]));
     return result;
   } catch (error) {
+    // NB: the error stays with the run, where `runs show` and MLflow's UI (the run's description) find it.
+    const message = (error as Error)?.message ?? String(error);
+    await store
+      .setTags(run.runId, { [RUN_ERROR_TAG]: message, "mlflow.note.content": `This run failed: ${message}` })
+      .catch(() => undefined);
     await store.endRun(run.runId, "FAILED").catch(() => undefined);
     throw error;
   } finally {

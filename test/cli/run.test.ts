@@ -30,11 +30,13 @@ describe("pipeserve run: a pipelineMl", () => {
     const args = ["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--params", "scale=2.5", "--params", "model.tol=0.01"];
     const stdout = await ok(args);
     const lines = stdout.trim().split("\n");
-    expect(lines).toHaveLength(3);
-    const runId = /^Run ([0-9a-f]{32}) finished\.$/.exec(lines[0] as string)?.[1] as string;
+    expect(lines, "a summary: the run, its metrics, the model, its version, how to serve it").toHaveLength(5);
+    const runId = /^Run ([0-9a-f]{32}) finished \(experiment 0\)\.$/.exec(lines[0] as string)?.[1] as string;
     expect(runId).toBeDefined();
-    expect(lines[1]).toMatch(new RegExp(`^Model: runs:/${runId}/model \\(LoggedModel models:/m-[0-9a-f]{32}\\)$`));
-    expect(lines[2]).toBe("Registered: models:/linear-model/1");
+    expect(lines[1]).toMatch(/^Metrics: eval\.mse=[-\d.e]+, eval\.r2=[-\d.e]+$/);
+    expect(lines[2]).toMatch(new RegExp(`^Model: runs:/${runId}/model \\(LoggedModel models:/m-[0-9a-f]{32}\\)$`));
+    expect(lines[3]).toBe("Registered: models:/linear-model/1");
+    expect(lines[4]).toBe(`Serve it: pipeserve serve -m models:/linear-model/1 --tracking-uri ${tracking}`);
 
     const dir = await runDirOf(tracking, runId);
     const modelDir = await loggedModelDir(tracking, runId);
@@ -79,7 +81,9 @@ describe("pipeserve run: a pipelineMl", () => {
       "--json",
     ]);
     const result = JSON.parse(stdout);
-    expect(Object.keys(result).sort()).toEqual(["experimentId", "modelId", "modelUri", "registeredVersion", "runId"]);
+    expect(Object.keys(result).sort()).toEqual(["experimentId", "metrics", "modelId", "modelUri", "registeredVersion", "runId"]);
+    expect(Object.keys(result.metrics).sort()).toEqual(["eval.mse", "eval.r2"]);
+    expect(typeof result.metrics["eval.r2"]).toBe("number");
     expect(result.modelId).toMatch(/^m-[0-9a-f]{32}$/);
     expect(result.experimentId).toMatch(/^\d+$/);
     expect(result.experimentId).not.toBe("0");
@@ -93,7 +97,8 @@ describe("pipeserve run: a pipelineMl", () => {
   it("a plain pipeline is tracked but packages nothing", async () => {
     const tracking = await tempDir("pipeserve-tracking-");
     const stdout = await ok(["run", "--project", project, "--pipeline", "plain", "--tracking-uri", tracking]);
-    expect(stdout).toMatch(/^Run [0-9a-f]{32} finished\.\n$/);
+    expect(stdout).toMatch(/^Run [0-9a-f]{32} finished \(experiment 0\)\.\n(Metrics: [^\n]+\n)?$/);
+    expect(stdout, "no model: nothing to serve").not.toContain("Serve it");
     const runId = /Run ([0-9a-f]{32})/.exec(stdout)?.[1] as string;
     expect(await readdir(join(await runDirOf(tracking, runId), "artifacts"))).toEqual([]);
   });
@@ -125,6 +130,7 @@ describe("pipeserve run: failures", () => {
     const tracking = await tempDir("pipeserve-tracking-");
     const r = await fails(["run", "--project", failing, "--pipeline", "diverging", "--tracking-uri", tracking], 1, [
       'pipeserve: Node "train" failed: diverged: loss is NaN',
+      /pipeserve: run [0-9a-f]{32} is marked FAILED, with this error recorded on it \(pipeserve runs show [0-9a-f]{32}\)\./,
     ]);
     expect(r.stdout).not.toContain("Model:");
     // The marker the rule tests below rely on: a training node that runs writes it.
@@ -132,6 +138,10 @@ describe("pipeserve run: failures", () => {
     const runs = JSON.parse(await ok(["runs", "list", "--json", "--tracking-uri", tracking]));
     expect(runs).toHaveLength(1);
     expect(runs[0].status).toBe("FAILED");
+    expect(r.stderr).toContain(`run ${runs[0].runId} is marked FAILED`);
+    const shown = JSON.parse(await ok(["runs", "show", runs[0].runId, "--json", "--tracking-uri", tracking]));
+    expect(shown.tags["pipeserve.error"]).toContain('Node "train" failed: diverged: loss is NaN');
+    expect(shown.tags["mlflow.note.content"]).toMatch(/^This run failed: .*diverged: loss is NaN/);
     const dir = await runDirOf(tracking, runs[0].runId);
     expect((await readYaml11(join(dir, "meta.yaml")))["status"]).toBe(4);
     expect(await readdir(join(dir, "artifacts"))).toEqual([]);
@@ -156,7 +166,7 @@ describe("pipeserve run: failures", () => {
 describe("pipeserve run: bad input", () => {
   it.each([
     ["no --project", (_p: string) => ["run", "--pipeline", "training"], 2, ["error: required option '--project <dir>' not specified"]],
-    ["no --pipeline", (p: string) => ["run", "--project", p], 2, ["error: required option '--pipeline <name>' not specified"]],
+    ["no --pipeline, and no __default__ pipeline", (p: string) => ["run", "--project", p], 1, ['has no pipeline "__default__"', "Pipelines: [training, plain]"]],
     ["an unknown option", (p: string) => ["run", "--project", p, "--pipeline", "training", "--epochs", "3"], 2, ["error: unknown option '--epochs'"]],
     ["an unknown pipeline", (p: string) => ["run", "--project", p, "--pipeline", "nope"], 1, ['has no pipeline "nope"', "Pipelines: [training, plain]"]],
     [
