@@ -50,6 +50,12 @@ export interface PredictFileOptions {
   /** `fail` (default) stops at the first bad row; `skip` writes bad rows to `<output>.errors.jsonl` (stderr when the output is stdout) and goes on. */
   onError?: "fail" | "skip";
   shard?: Shard;
+  /**
+   * Adds a column of this name to the predictions holding each one's input row number (from 1,
+   * the numbering of `.errors.jsonl`'s `row`), so outputs join back to inputs when bad rows are
+   * set aside or a shard is predicted. Needs one prediction row per input row.
+   */
+  rowNumberColumn?: string;
   /** Called after each chunk with the rows done so far and the total when known. */
   onProgress?: (done: number, total: number | undefined) => void;
   /** Told when the model is not row-wise and the input is read whole. */
@@ -81,6 +87,7 @@ interface Settings {
   chunked: boolean;
   /** The input is CSV: its cells are text, typed by the signature. */
   fromText: boolean;
+  rowNumberColumn: string | undefined;
 }
 
 function usage(message: string): BatchError {
@@ -108,7 +115,14 @@ function checkOptions(model: PipelineModel, options: PredictFileOptions): Settin
     source: options.input === "-" ? (options.stdin ?? process.stdin) : options.input,
     chunked: model.rowWise && inputFormat !== "json",
     fromText: inputFormat === "csv",
+    rowNumberColumn: checkRowNumberColumn(options.rowNumberColumn),
   };
+}
+
+function checkRowNumberColumn(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  if (typeof name !== "string" || name.trim() === "") throw usage("--row-number needs a column name, e.g. --row-number row.");
+  return name;
 }
 
 /** The rows to predict (a shard's range) and how many they are, when that is known up front (a shard, Parquet with progress). */
@@ -227,16 +241,20 @@ class BatchRun {
     const { runner } = this.#options;
     const predictOptions = { ...(params !== undefined ? { params } : {}), ...(runner ? { runner } : {}), fromText: this.#settings.fromText };
     let output: unknown;
+    // NB: the input row numbers (from 1) of the rows predicted, for --row-number.
+    let rows: (skip?: ReadonlySet<number>) => number[] = () => Array.from({ length: input.numRows }, (_, i) => firstRow + i + 1);
     try {
       output = await this.#model.predict(input, predictOptions);
     } catch (error) {
       if (!isBadInput(error)) throw error;
       if (this.#settings.onError === "fail") throw this.#stopAtBadRow(error, input, firstRow);
-      const good = await this.#setAsideBadRows(error, input, firstRow);
+      const { good, badRows } = await this.#setAsideBadRows(error, input, firstRow);
       if (good.numRows === 0) return;
+      const all = rows;
+      rows = () => all().filter((n) => !badRows.has(n - 1));
       output = await this.#model.predict(good, predictOptions);
     }
-    await this.#writeOutput(output);
+    await this.#writeOutput(output, rows);
   }
 
   /** The error that stops a run at a bad input row: the chunk checked again, to name the row as the input numbers it. */
@@ -257,7 +275,7 @@ class BatchRun {
   }
 
   /** Writes a chunk's bad rows to OUTPUT.errors.jsonl (stderr for stdout) and returns its good rows. @throws `error` when no row is bad. */
-  async #setAsideBadRows(error: Error, input: ColumnTable, firstRow: number): Promise<ColumnTable> {
+  async #setAsideBadRows(error: Error, input: ColumnTable, firstRow: number): Promise<{ good: ColumnTable; badRows: ReadonlySet<number> }> {
     const { good, bad } = splitBadRows(input, this.#model.signature?.inputs ?? undefined, this.#settings.fromText, firstRow);
     if (bad.length === 0) throw error;
     this.rowsSkipped += bad.length;
@@ -267,19 +285,35 @@ class BatchRun {
       this.#errorsWritten = true;
       await appendFile(this.#errorsPartial, lines);
     } else process.stderr.write(lines);
-    return good;
+    return { good, badRows: new Set(bad.map((b) => b.row)) };
   }
 
   /** Writes a prediction; an output that is no table is the model's fault, never a bad input row. */
-  async #writeOutput(output: unknown): Promise<void> {
+  async #writeOutput(output: unknown, rows: () => number[]): Promise<void> {
     let table: ColumnTable;
     try {
       table = outputToTable(output);
     } catch (cause) {
       throw new BatchError(`The model's output cannot be written as a table: ${(cause as Error).message}`, { code: "BAD_OUTPUT", cause });
     }
+    const column = this.#settings.rowNumberColumn;
+    if (column !== undefined) table = withRowNumbers(table, column, rows());
     await this.writer.write(table);
   }
+}
+
+/** The predictions with their input row numbers as the first column. @throws BatchError when they cannot be paired up. */
+function withRowNumbers(table: ColumnTable, column: string, rows: number[]): ColumnTable {
+  if (table.names.includes(column)) {
+    throw new BatchError(`--row-number ${column}: the predictions already have a column "${column}"; pick another name.`, { code: "USAGE" });
+  }
+  if (table.numRows !== rows.length) {
+    throw new BatchError(
+      `--row-number needs one prediction per input row; the model answered ${table.numRows} rows for ${rows.length}. Predict without --row-number.`,
+      { code: "BAD_OUTPUT" },
+    );
+  }
+  return { names: [column, ...table.names], columns: [rows, ...table.columns], numRows: table.numRows };
 }
 
 /** Counts the rows of an input, for shards and progress (Parquet from its footer; others by reading). */

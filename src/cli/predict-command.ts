@@ -20,6 +20,7 @@ export interface PredictCommandOptions {
   shard?: string;
   trackingUri?: string;
   registryUri?: string;
+  rowNumberColumn?: string;
 }
 
 const FORMATS = ["csv", "json", "jsonl", "parquet", "arrow"];
@@ -80,6 +81,7 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
       ...(options.chunkRows ? { chunkRows: options.chunkRows } : {}),
       onError: options.onError as "fail" | "skip",
       ...(shard ? { shard } : {}),
+      ...(options.rowNumberColumn !== undefined ? { rowNumberColumn: options.rowNumberColumn } : {}),
       signal: abort.signal,
       ...(options.input === "-" ? { stdin: io.stdin } : {}),
       onNotice: (message) => io.stderr.write(`pipeserve: ${message}\n`),
@@ -133,6 +135,10 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
         .default("fail"),
     )
     .option("--shard <i/n>", "predict only the i-th of n equal parts of the input")
+    .option(
+      "--row-number <column>",
+      "add a column of this name with each prediction's input row number (from 1, as OUTPUT.errors.jsonl numbers rows): outputs join back to inputs",
+    )
     .addOption(trackingOption())
     .addOption(registryOption())
     .action(async (o: Record<string, unknown>) => {
@@ -150,6 +156,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
           ...(o["runner"] ? { runner: o["runner"] as string } : {}),
           ...(o["chunkRows"] ? { chunkRows: o["chunkRows"] as number } : {}),
           ...(o["shard"] ? { shard: o["shard"] as string } : {}),
+          ...(o["rowNumber"] !== undefined ? { rowNumberColumn: o["rowNumber"] as string } : {}),
           ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}),
           ...(o["registryUri"] ? { registryUri: o["registryUri"] as string } : {}),
         },

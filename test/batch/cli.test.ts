@@ -181,6 +181,17 @@ describe.concurrent("bad rows", SLOW, () => {
     expect(await readdir(d)).toEqual([]);
   });
 
+  it("--on-error skip --row-number row: the predictions carry their input rows; row 38 is the one in errors.jsonl", async () => {
+    const d = await outDir();
+    const output = join(d, "out.jsonl");
+    const result = await predict(["-i", badCsv, "-o", output, "--chunk-rows", "7", "--on-error", "skip", "--row-number", "row"]);
+    expectSuccess(result);
+    const out = await readOutput(output, "jsonl");
+    expect(out.names[0]).toBe("row");
+    expect(out.columns[0]).toEqual(Array.from({ length: 50 }, (_, i) => i + 1).filter((n) => n !== 38));
+    expect(JSON.parse(await readFile(`${output}.errors.jsonl`, "utf8"))).toMatchObject({ row: 38 });
+  });
+
   it("--on-error skip: every good row predicted; OUTPUT.errors.jsonl holds the bad row, its number and error", async () => {
     const d = await outDir();
     const output = join(d, "out.csv");

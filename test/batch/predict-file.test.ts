@@ -322,6 +322,34 @@ describe("bad rows", () => {
     expect(result.rowsSkipped).toBe(8);
   });
 
+  it("--row-number with skip: each prediction keeps its input row number, the numbers errors.jsonl leaves out", async () => {
+    const output = await outPath("csv");
+    await predict({ input: manyBadCsv, output, chunkRows: 7, onError: "skip", rowNumberColumn: "row" });
+    const out = await readOutput(output, "csv");
+    const want = await expected(0, goodXs(true));
+    expect(out.names).toEqual(["row", ...want.names]);
+    expect(out.columns.slice(1)).toEqual(want.columns);
+    const bad = (await readFile(`${output}.errors.jsonl`, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { row: number }).row);
+    const numbered = out.columns[0] as number[];
+    expect(numbered).toEqual(Array.from({ length: 50 }, (_, i) => i + 1).filter((n) => !bad.includes(n)));
+    expect([...numbered, ...bad].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
+  it("--row-number in a shard numbers rows in the whole file; a name the predictions use is refused", async () => {
+    const output = await outPath("jsonl");
+    await predict({ input: inputs.csv, output, shard: { index: 2, count: 2 }, chunkRows: 3, rowNumberColumn: "input_row" });
+    const out = await readOutput(output, "jsonl");
+    expect(out.names[0]).toBe("input_row");
+    expect(out.columns[0]).toEqual(Array.from({ length: 10 }, (_, i) => i + 11));
+    const clash = await outPath("csv", "clash");
+    const error = await rejects(predict({ input: inputs.csv, output: clash, rowNumberColumn: "label" }), BatchError, 'already have a column "label"');
+    expect(error.code).toBe("USAGE");
+    expect(await filesBeside(clash)).toEqual([]);
+  });
+
   // Found by the fuzz suite: with no row left to write, the Parquet writer had no schema and
   // failed with parquet-wasm's bare "Dyn casting error" (not a pipeserve error).
   it.each(FORMATS)("skip where every row is bad, into %s: an empty output, and every row in the errors file", async (outFormat) => {
