@@ -25,6 +25,7 @@ import {
   verifyModelFiles,
 } from "../loader/index.js";
 import { removeStaleModelPartials } from "../packager/index.js";
+import { checkOutputFile } from "../tabular/index.js";
 import { partialPath } from "../util/index.js";
 import { type CliIo, type Print, fromCwd, modelUriFromCwd, optionalRegistry, printer, trackingUriOf } from "./io.js";
 import { given, jsonOption, registryOption, sizeParser, trackingOption } from "./parse-options.js";
@@ -215,6 +216,8 @@ export async function inspect(uri: string, options: { trackingUri: string; regis
 }
 
 export async function exportModel(uri: string, output: string, options: { trackingUri: string; registryUri?: string }, io: CliIo): Promise<void> {
+  // NB: as `predict -o`: a missing output folder is refused (not created), before the model is looked up.
+  await checkOutputFile(fromCwd(io, output));
   const resolved = await resolveModelUri(modelUriFromCwd(io, uri), options);
   try {
     const { flavor } = await readMLmodel(resolved.dir);

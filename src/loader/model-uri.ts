@@ -54,10 +54,14 @@ function safeSubpath(path: string, uri: string): string {
 }
 
 async function checkDir(dir: string, uri: string): Promise<string> {
-  try {
-    if ((await stat(dir)).isDirectory()) return dir;
-  } catch {
-    // reported below
+  const found = await stat(dir).catch(() => undefined);
+  if (found?.isDirectory()) return dir;
+  if (found) {
+    // NB: a data file given as -m (a common slip: `-m input.csv`) is said to be one, not "missing".
+    throw new ModelLoadError(
+      `${uri} is a file, not a model: a model is a folder holding MLmodel (made by \`pipeserve run\`), a models:/ or runs:/ URI, or a .tar.gz from \`pipeserve export\`. Data to predict goes to \`pipeserve predict -i\`.`,
+      { code: "MODEL_NOT_FOUND" },
+    );
   }
   throw new ModelLoadError(`${uri} resolves to ${dir}, which is not a model directory (it does not exist).`, { code: "MODEL_NOT_FOUND" });
 }

@@ -3,7 +3,7 @@
 // predicts the same; hostile archives are refused before anything is written (no run, no store,
 // nothing at any path an entry would have reached), naming the entry.
 import { existsSync } from "node:fs";
-import { appendFile, chmod, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, chmod, mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, ModelRegistry, loadModel, runProject, type ColumnTable } from "../../src/index.js";
@@ -23,7 +23,9 @@ beforeAll(async () => {
   runId = result.runId;
   modelDir = await loggedModelDir(tracking, runId);
   await new ModelRegistry(tracking).setAlias("linear-model", "champion", 1);
+  // NB: the archive goes into a folder of its own, made first: export refuses a missing folder, as predict -o does.
   archive = join(await tempDir("pipeserve-export-"), "out", "linear.tar.gz");
+  await mkdir(join(archive, ".."));
 }, 60_000);
 
 const XS = { x: [-1, 0.25, 3], group: ["a", "b", "a"] };
@@ -60,6 +62,12 @@ describe("pipeserve export", () => {
     ["an unknown model", ["export", "-m", "models:/nope/1", "-o", "x.tar.gz"], 1, ['Registered model "nope" does not exist']],
     ["a folder that is not a model", ["export", "-m", ".", "-o", "x.tar.gz"], 1, ["MLmodel"]],
     ["no output", ["export", "-m", "models:/linear-model/1"], 2, ["error: required option '-o, --output <file>' not specified"]],
+    [
+      "an output folder that does not exist (as predict -o says it)",
+      ["export", "-m", "models:/linear-model/1", "-o", "missing/x.tar.gz"],
+      1,
+      ["Cannot write", "the folder", "missing does not exist. Create it first."],
+    ],
   ])("%s: non-zero exit, a clear message, no archive", async (_why, args, code, messages) => {
     const cwd = await tempDir("pipeserve-cwd-");
     await fails([...(args as string[]), "--tracking-uri", tracking], code as number, messages as string[], { cwd });

@@ -101,6 +101,14 @@ describe("URIs that lead nowhere name what was asked for and what exists", () =>
     expect(error.code).toBe("MODEL_NOT_FOUND");
   });
 
+  it("a data file given as the model (serve -m input.csv) → ModelLoadError saying it is a file, not a model", async () => {
+    const file = join(trained().trackingDir, "input.csv");
+    await writeFile(file, "x\n1\n");
+    const error = await rejects(loadModel(file), ModelLoadError, `${file} is a file, not a model`, "pipeserve predict -i");
+    expect(error.message).not.toContain("does not exist");
+    expect(error.code).toBe("MODEL_NOT_FOUND");
+  });
+
   it.each([
     ["a path", () => join(trained().trackingDir, "no-model-here")],
     ["a file:// URL", () => pathToFileURL(join(trained().trackingDir, "no-model-here")).href],
