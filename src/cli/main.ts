@@ -10,6 +10,7 @@ import { UsageError } from "./errors.js";
 import type { CliIo } from "./io.js";
 import { registerPredictCommand } from "./predict-command.js";
 import { registerProjectCommands } from "./project-commands.js";
+import { registerInitCommand } from "./init-command.js";
 import { registerServeCommand } from "./serve-command.js";
 import { registerStoreCommands } from "./store-commands.js";
 
@@ -34,6 +35,7 @@ export function buildProgram(argv: readonly string[], io: CliIo): Command {
     .exitOverride();
   registerServeCommand(program, io);
   registerPredictCommand(program, io);
+  registerInitCommand(program, io);
   registerProjectCommands(program, argv, io);
   registerStoreCommands(program, io);
   return program;

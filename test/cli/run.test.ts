@@ -166,7 +166,12 @@ describe("pipeserve run: failures", () => {
 describe("pipeserve run: bad input", () => {
   it.each([
     ["no --project", (_p: string) => ["run", "--pipeline", "training"], 2, ["error: required option '--project <dir>' not specified"]],
-    ["no --pipeline, and no __default__ pipeline", (p: string) => ["run", "--project", p], 1, ['has no pipeline "__default__"', "Pipelines: [training, plain]"]],
+    [
+      "no --pipeline, and no __default__ pipeline",
+      (p: string) => ["run", "--project", p],
+      1,
+      ['has no pipeline "__default__"', "Pipelines: [training, plain]"],
+    ],
     ["an unknown option", (p: string) => ["run", "--project", p, "--pipeline", "training", "--epochs", "3"], 2, ["error: unknown option '--epochs'"]],
     ["an unknown pipeline", (p: string) => ["run", "--project", p, "--pipeline", "nope"], 1, ['has no pipeline "nope"', "Pipelines: [training, plain]"]],
     [

@@ -1,0 +1,104 @@
+/**
+ * `pipeserve init` as a new user runs it (issue 21): in an empty folder outside the repo, the built
+ * bin writes a project; `pipeserve run` in that folder trains, packages and registers it with no
+ * flags; `pipeserve serve -m models:/<name>/latest` answers the request its README shows, and the
+ * runtime param changes the labels; the project type-checks under `tsc --strict`. A folder that
+ * holds anything is refused, and nothing is written into it.
+ */
+import { execFile } from "node:child_process";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT, ensureBuilt, runBin } from "../fixtures/cli.js";
+import { ServeProcess, http } from "../server/fixtures/server-process.js";
+import { tempDir } from "./helpers.js";
+
+const TSC = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+
+beforeAll(async () => {
+  await ensureBuilt();
+}, 180_000);
+
+describe("pipeserve init → run → serve, in an empty folder", () => {
+  it("writes a project that trains, registers and serves as it is", { timeout: 180_000 }, async () => {
+    const cwd = await tempDir("pipeserve-init-");
+    const init = await runBin(["init", "fraud-demo"], { cwd });
+    expect(init.code, init.stderr.toString()).toBe(0);
+    expect(init.stdout.toString()).toContain('Created a pipeserve project in fraud-demo (model "fraud-demo")');
+    const project = join(cwd, "fraud-demo");
+    expect((await readdir(project)).sort()).toEqual([".gitignore", "README.md", "conf", "data", "pipelines.ts", "tsconfig.json"]);
+
+    // The user's next step, as printed: no flags but the project (the store is ./mlruns of the cwd).
+    const run = await runBin(["run", "--project", "fraud-demo"], { cwd });
+    expect(run.code, run.stderr.toString()).toBe(0);
+    const summary = run.stdout.toString();
+    expect(summary).toMatch(/Metrics: accuracy=0\.9\d*, log_loss=/);
+    expect(summary).toContain("Registered: models:/fraud-demo/1");
+
+    const serve = new ServeProcess(["serve", "-m", "models:/fraud-demo/latest", "--tracking-uri", join(cwd, "mlruns"), "-p", "0"]);
+    try {
+      const { url } = await serve.serving();
+      const ask = async (params: Record<string, number>) => {
+        const body = JSON.stringify({
+          dataframe_split: {
+            columns: ["x1", "x2"],
+            data: [
+              [1.5, 0.2],
+              [-1, -1],
+              [0.1, 0],
+            ],
+          },
+          params,
+        });
+        const r = await http(`${url}/invocations`, { headers: { "Content-Type": "application/json" }, body });
+        expect(r.status, r.body).toBe(200);
+        return (JSON.parse(r.body) as { predictions: { score: number; label: number }[] }).predictions;
+      };
+      const normal = await ask({ threshold: 0.5 });
+      expect(normal.slice(0, 2).map((p) => p.label)).toEqual([1, 0]);
+      expect(normal.map((p) => p.label)).toEqual(normal.map((p) => (p.score >= 0.5 ? 1 : 0)));
+      const strict = await ask({ threshold: 0.9999999 });
+      expect(
+        strict.map((p) => p.label),
+        "the threshold is a runtime param",
+      ).toEqual([0, 0, 0]);
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  it("the project type-checks with tsc --strict against pipeserve's types", { timeout: 120_000 }, async () => {
+    const cwd = await tempDir("pipeserve-init-");
+    expect((await runBin(["init", "typed"], { cwd })).code).toBe(0);
+    const project = join(cwd, "typed");
+    // NB: as if pipeserve were installed in the project: "pipeserve" maps to this repo's sources.
+    const config = JSON.parse(await readFile(join(project, "tsconfig.json"), "utf8")) as { compilerOptions: Record<string, unknown> };
+    config.compilerOptions["paths"] = { pipeserve: [join(REPO_ROOT, "src", "index.ts")] };
+    config.compilerOptions["types"] = ["node"];
+    config.compilerOptions["typeRoots"] = [join(REPO_ROOT, "node_modules", "@types")];
+    await writeFile(join(project, "tsconfig.check.json"), JSON.stringify(config));
+    const output = await new Promise<string>((resolve) => {
+      execFile(process.execPath, [TSC, "-p", "tsconfig.check.json", "--pretty", "false"], { cwd: project }, (_e, stdout, stderr) => resolve(stdout + stderr));
+    });
+    expect(
+      output.split("\n").filter((l) => l.startsWith("pipelines.ts")),
+      output,
+    ).toEqual([]);
+  });
+
+  it("refuses a folder that holds anything, writing nothing; and a --name that cannot name a model", async () => {
+    const cwd = await tempDir("pipeserve-init-");
+    const taken = join(cwd, "taken");
+    await mkdir(taken);
+    await writeFile(join(taken, "notes.txt"), "mine");
+    const refused = await runBin(["init", "taken"], { cwd });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.toString()).toContain("the folder is not empty (notes.txt). Name a new or empty folder.");
+    expect(await readdir(taken)).toEqual(["notes.txt"]);
+    const badName = await runBin(["init", "fresh", "--name", "no spaces/please"], { cwd });
+    expect(badName.code).toBe(2);
+    expect(badName.stderr.toString()).toContain('--name "no spaces/please" cannot name a registered model here');
+    expect(await readdir(cwd)).toEqual(["taken"]);
+  });
+});
