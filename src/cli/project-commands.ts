@@ -15,6 +15,7 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
     .option("--experiment <name>", "experiment to log into", "Default")
     .option("--run-name <name>", "name of the run")
     .option("--registered-model-name <name>", "register the packaged model under this name")
+    .option("--no-typecheck", "train without type-checking the project first (done with the project's own TypeScript, when it has one)")
     .addOption(jsonOption())
     .addOption(trackingOption())
     .addOption(registryOption())
@@ -33,6 +34,10 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
           ...optionalRegistry(io, o),
           ...(o["runName"] ? { runName: o["runName"] as string } : {}),
           ...(o["registeredModelName"] ? { registeredModelName: o["registeredModelName"] as string } : {}),
+          typecheck: o["typecheck"] !== false,
+          onTypecheck: (outcome) => {
+            if (outcome.ran) io.stderr.write(`pipeserve: type-checked the project (${outcome.config ? "its tsconfig.json" : "tsc --strict"}): no errors.\n`);
+          },
           onRunStarted: (id) => {
             runId = id;
           },

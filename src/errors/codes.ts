@@ -75,6 +75,7 @@ export const ERROR_CODES = {
     "MODEL_EXISTS",
     "MISSING_ARTIFACT",
     "ARTIFACT_NAME_CLASH",
+    "TYPE_ERRORS",
   ],
   /** loader: finding, checking and loading a model (`ModelLoadError`). */
   modelLoad: [
@@ -187,6 +188,7 @@ export const HTTP_STATUS = {
   // packager
   PACKAGING_ERROR: 500,
   INVALID_PROJECT: 400,
+  TYPE_ERRORS: 400,
   INVALID_PIPELINE_ML: 400,
   INVALID_PARAMS: 400,
   MISSING_PARAMETER: 400,

@@ -20,7 +20,8 @@ export { loadProject, getPipeline, projectCatalog, type Project } from "./projec
 export { bundlePipelines, DEFAULT_EXTERNAL_PACKAGES, type BundleResult } from "./bundle.js";
 export { writeModel, utcTimeCreated, FORMAT_VERSION, type ModelContents, type ModelArtifact } from "./model-writer.js";
 export { packageModel, type PackageModelOptions, type InferenceSpec } from "./package-model.js";
-export { runProject, type RunProjectOptions, type RunProjectResult } from "./training-run.js";
+export { runProject, RUN_ERROR_TAG, type RunProjectOptions, type RunProjectResult } from "./training-run.js";
+export { typecheckProject, projectTsc, type TypecheckOutcome } from "./typecheck.js";
 export { RunCatalog } from "./run-catalog.js";
 export { applyParamOverrides, flattenParams } from "./params.js";
 export { modelify, type ModelifyOptions } from "./modelify.js";

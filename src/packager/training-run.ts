@@ -10,6 +10,7 @@ import { checkModelName, logModelInRun, registerLoggedModel } from "./logged-mod
 import { getPipeline, loadProject, projectCatalog, type Project } from "./project.js";
 import { RunCatalog } from "./run-catalog.js";
 import { removeStaleModelPartials } from "./stale-partials.js";
+import { type TypecheckOutcome, typecheckProject } from "./typecheck.js";
 
 export interface RunProjectOptions {
   projectDir: string;
@@ -19,6 +20,13 @@ export interface RunProjectOptions {
   trackingUri?: string;
   /** The model registry (`--registry-uri`); `MLFLOW_REGISTRY_URI`, then the tracking URI, by default. */
   registryUri?: string;
+  /**
+   * Type-check the project with its own TypeScript before training (true by default; a project
+   * without TypeScript installed is not checked). `pipeserve run --no-typecheck` sets it false.
+   */
+  typecheck?: boolean;
+  /** Told whether the type-check ran, before training. */
+  onTypecheck?: (outcome: TypecheckOutcome) => void;
   /** Told the run's id once the run exists (before training), so a caller can name it if the run fails. */
   onRunStarted?: (runId: string) => void;
   experiment?: string;
@@ -67,6 +75,8 @@ function gitCommit(dir: string): string | undefined {
  */
 export async function runProject(options: RunProjectOptions): Promise<RunProjectResult> {
   const { project, selected, params, ml, bundle } = await checkRun(options);
+  // NB: after the rules (cheap, and they name the pipeline's mistakes) and before any run is written.
+  if (options.typecheck !== false) options.onTypecheck?.(await typecheckProject(project.dir, project.pipelinesFile));
   const store = await openTrackingStore(trackingUriFrom(options.trackingUri));
   try {
     return await runInStore(store, project, selected, params, ml, bundle, options);
@@ -112,9 +122,7 @@ async function runInStore(
   } catch (error) {
     // NB: the error stays with the run, where `runs show` and MLflow's UI (the run's description) find it.
     const message = (error as Error)?.message ?? String(error);
-    await store
-      .setTags(run.runId, { [RUN_ERROR_TAG]: message, "mlflow.note.content": `This run failed: ${message}` })
-      .catch(() => undefined);
+    await store.setTags(run.runId, { [RUN_ERROR_TAG]: message, "mlflow.note.content": `This run failed: ${message}` }).catch(() => undefined);
     await store.endRun(run.runId, "FAILED").catch(() => undefined);
     throw error;
   } finally {

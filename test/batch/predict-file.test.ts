@@ -175,7 +175,6 @@ describe("stdin", () => {
     expect(error.code).toBe("USAGE");
     expect(await filesBeside(output)).toEqual([]);
   });
-
 });
 
 describe("params and runner", () => {

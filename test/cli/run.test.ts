@@ -4,11 +4,11 @@
 // FAILED and packages nothing; a broken pipelineMl rule stops it before training and before any
 // run is written; bad input gets a non-zero exit and one clear line.
 import { existsSync } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { appendFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadModel, type ColumnTable } from "../../src/index.js";
-import { copyProject, fails, ok, readJson, readYaml11, tempDir } from "./helpers.js";
+import { copyProject, fails, ok, readJson, readYaml11, runCli, tempDir } from "./helpers.js";
 import { loggedModelDir } from "../fixtures/model-dir.js";
 
 let project: string;
@@ -111,6 +111,35 @@ describe("pipeserve run: a pipelineMl", () => {
     expect(existsSync(join(cwd, "mlruns"))).toBe(false);
     await ok(["run", "--project", project, "--pipeline", "plain"], { cwd });
     expect(existsSync(join(cwd, "mlruns", "0", "meta.yaml"))).toBe(true);
+  });
+});
+
+describe("pipeserve run: the type-check before training", () => {
+  it("a project with a type error does not train (exit 1, tsc's message); --no-typecheck trains it anyway", { timeout: 120_000 }, async () => {
+    // NB: inside the repository, so the project finds a TypeScript (the repo's) as an installed one would.
+    const typed = await copyProject("linear", { inRepo: true });
+    const tracking = join(await tempDir("pipeserve-tracking-"), "mlruns");
+    const clean = await runCli(["run", "--project", typed, "--pipeline", "plain", "--tracking-uri", tracking]);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stderr).toContain("pipeserve: type-checked the project (tsc --strict): no errors.");
+    await appendFile(join(typed, "pipelines.ts"), '\nexport const cut: number = "oops";\n');
+    const runsBefore = JSON.parse(await ok(["runs", "list", "--json", "--tracking-uri", tracking])).length;
+    await fails(["run", "--project", typed, "--pipeline", "plain", "--tracking-uri", tracking], 1, [
+      "The project does not type-check (tsc --strict",
+      "error TS2322: Type 'string' is not assignable to type 'number'.",
+      "Fix these, or pass --no-typecheck to train anyway.",
+    ]);
+    expect(JSON.parse(await ok(["runs", "list", "--json", "--tracking-uri", tracking])), "no run was written").toHaveLength(runsBefore);
+    const forced = await runCli(["run", "--project", typed, "--pipeline", "plain", "--tracking-uri", tracking, "--no-typecheck"]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).not.toContain("type-checked");
+  });
+
+  it("a project whose folder has no TypeScript is not checked, and trains", async () => {
+    const tracking = await tempDir("pipeserve-tracking-");
+    const r = await runCli(["run", "--project", project, "--pipeline", "plain", "--tracking-uri", tracking]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("type-checked");
   });
 });
 
