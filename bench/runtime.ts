@@ -29,7 +29,9 @@ async function chain(): Promise<Record<string, number>> {
 }
 
 async function frames(): Promise<Record<string, number>> {
-  const base = toDataFrame(tableFromColumns({ a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], b: [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5] }));
+  const base = toDataFrame<import("danfojs-node").DataFrame>(
+    tableFromColumns({ a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], b: [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5] }),
+  );
   const fns = Array.from({ length: 10 }, (_, i) => (df: DataFrame): DataFrame => {
     const values = (df.column("a").values as number[]).map((v) => v * 2);
     df.addColumn(`c${i}`, values, { inplace: true });

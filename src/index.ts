@@ -77,6 +77,8 @@ export {
   toDataFrame,
   fromDataFrame,
   isDataFrame,
+  type DataFrame,
+  type Series,
   fromArrow,
   toArrow,
   decodeArrowIpc,

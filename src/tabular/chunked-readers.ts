@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { RecordBatchReader } from "apache-arrow";
 import { parse } from "csv-parse";
-import type { DataFrame } from "danfojs-node";
+import type { DataFrame } from "./dataframe-types.js";
 import { arrowReaderTables, fromArrow } from "./arrow.js";
 import { concatTables, sliceTable, tableFromRecords, type Cell, type ColumnTable } from "./column-table.js";
 import { tableFromCsvRecords } from "./csv.js";

@@ -22,6 +22,7 @@ export {
   sliceTable,
   concatTables,
 } from "./column-table.js";
+export type { DataFrame, Series } from "./dataframe-types.js";
 export { loadDanfo, isDataFrame, isSeries, toDataFrame, fromDataFrame, cloneDataFrame, frameOfColumns } from "./dataframe.js";
 export { fromArrow, fromArrowInSlices, toArrow, decodeArrowIpc, encodeArrowIpc } from "./arrow.js";
 export { parseCsv, parseCsvInSlices, toCsv, inferCsvCell, parseNumberText, formatCsvCell, type CsvParseOptions } from "./csv.js";

@@ -1,5 +1,5 @@
 import type { Table } from "apache-arrow";
-import type { DataFrame } from "danfojs-node";
+import type { DataFrame } from "./dataframe-types.js";
 import { toArrow } from "./arrow.js";
 import { tableToColumns, tableToRecords, type Cell, type ColumnTable } from "./column-table.js";
 import { toDataFrame } from "./dataframe.js";

@@ -84,7 +84,7 @@ describe("copyData", () => {
   });
 
   it.each<CopyMode>(["copy", "deepcopy"])("%s of a DataFrame is still a DataFrame, with the same data, index and dtypes", (mode) => {
-    const { DataFrame } = loadDanfo();
+    const { DataFrame } = loadDanfo<typeof import("danfojs-node")>();
     const original = new DataFrame({ species: ["Adelie", "Gentoo"], mass: [3750, 5700], ok: [true, false] }, { index: ["a", "b"] });
     const copied = copyData(original, mode);
     expect(copied).not.toBe(original);
@@ -98,7 +98,7 @@ describe("copyData", () => {
   });
 
   it("deepcopy of a DataFrame clones object cells; copy shares them", () => {
-    const { DataFrame } = loadDanfo();
+    const { DataFrame } = loadDanfo<typeof import("danfojs-node")>();
     const original = new DataFrame({ meta: [{ k: 1 }, { k: 2 }] });
     const cell = (frame: DataFrame): unknown => (frame.getColumnData as unknown as unknown[][])[0]?.[0];
     expect(cell(copyData(original, "copy"))).toBe(cell(original));

@@ -68,7 +68,7 @@ describe.each(TABULAR)("$type", ({ Dataset, ext, isFormat }) => {
     expect(isFormat(await readFile(filepath))).toBe(true);
 
     const loaded = await dataset.load();
-    expect(loaded).toBeInstanceOf(loadDanfo().DataFrame);
+    expect(loaded).toBeInstanceOf(loadDanfo<typeof import("danfojs-node")>().DataFrame);
     expect(frameColumns(loaded)).toEqual(MIXED_COLUMNS);
   });
 

@@ -107,7 +107,7 @@ describe("encodePredictions: other outputs", () => {
 });
 
 describe("danfojs outputs", () => {
-  const { DataFrame, Series } = loadDanfo();
+  const { DataFrame, Series } = loadDanfo<typeof import("danfojs-node")>();
 
   it("writes a DataFrame as row objects, column order kept", () => {
     const frame = new DataFrame({ species: ["Adelie", "Gentoo"], p: [0.9, Number.NaN] });

@@ -26,9 +26,9 @@ const KINDS: [string, (r: { x: number[]; label: string[] }) => unknown][] = [
   ["a list of row objects", (r) => r.x.map((x, i) => ({ x, label: r.label[i] }))],
   ["a list of lists (class probabilities)", (r) => r.x.map((x) => [x, 1 - x])],
   ["a typed array", (r) => Float64Array.from(r.x)],
-  ["a danfojs DataFrame", (r) => new (loadDanfo().DataFrame)({ x: r.x, label: r.label })],
-  ["a named danfojs Series", (r) => new (loadDanfo().Series)(r.x, { columns: ["score"] })],
-  ["an unnamed danfojs Series", (r) => new (loadDanfo().Series)(r.x)],
+  ["a danfojs DataFrame", (r) => new (loadDanfo<typeof import("danfojs-node")>().DataFrame)({ x: r.x, label: r.label })],
+  ["a named danfojs Series", (r) => new (loadDanfo<typeof import("danfojs-node")>().Series)(r.x, { columns: ["score"] })],
+  ["an unnamed danfojs Series", (r) => new (loadDanfo<typeof import("danfojs-node")>().Series)(r.x)],
 ];
 
 /** Every encoding a response may use, as text or bytes. */

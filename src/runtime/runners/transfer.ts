@@ -27,7 +27,7 @@ export function encodeForTransfer(value: unknown, transfer: TransferListItem[]):
     const frame: EncodedFrame = {
       [TAG]: "dataframe",
       names: [...(value.columns as string[])],
-      columns: value.shape[0] === 0 ? [] : (value.getColumnData as unknown as unknown[][]),
+      columns: value.shape[0] === 0 ? [] : (value as unknown as { getColumnData: unknown[][] }).getColumnData,
       index: [...(value.index as (string | number)[])],
       dtypes: [...(value.dtypes as string[])],
     };
