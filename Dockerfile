@@ -11,7 +11,8 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json && npm pack --pack-destination /tmp && mv /tmp/pipeserve-*.tgz /tmp/pipeserve.tgz
+# NB: npm pack builds dist/ first (the prepack script).
+RUN npm pack --pack-destination /tmp && mv /tmp/pipeserve-*.tgz /tmp/pipeserve.tgz
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \

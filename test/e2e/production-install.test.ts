@@ -54,7 +54,8 @@ describe("a production-only install (the runtime stage without Docker)", () => {
     // pipeserve, packed and installed as the image installs it.
     const packDir = join(work, "pack");
     await mkdir(packDir);
-    npm(["pack", "--pack-destination", packDir], root);
+    // NB: --ignore-scripts: dist/ is built already (ensureBuilt); prepack would rebuild it under the feet of other tests.
+    npm(["pack", "--ignore-scripts", "--pack-destination", packDir], root);
     const [tarball] = await readdir(packDir);
     expect(tarball).toMatch(/^pipeserve-\d+\.\d+\.\d+\.tgz$/);
     const app = join(work, "app");
