@@ -1,8 +1,6 @@
-import cliProgress from "cli-progress";
+import type cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
-import { checkPredictFiles } from "../batch/index.js";
-import { BatchError, loadModel, predictFile, type OutputFormat, type TableFormat } from "../index.js";
-import { parseJsonText, parseTableFormat } from "../tabular/index.js";
+import type { OutputFormat, TableFormat } from "../index.js";
 import { UsageError } from "./errors.js";
 import { type CliIo, fromCwd, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
 import { parseInteger, registryOption, trackingOption } from "./parse-options.js";
@@ -29,11 +27,18 @@ function format(flag: string, value: string | undefined): TableFormat | undefine
   if (value === undefined) return undefined;
   const v = value.toLowerCase() === "ndjson" ? "jsonl" : value.toLowerCase();
   if (!FORMATS.includes(v)) throw new UsageError(`${flag} must be one of ${FORMATS.join(", ")}; got "${value}".`);
-  return parseTableFormat(v);
+  return v as TableFormat;
 }
 
 /** `pipeserve predict`: batch prediction over files, with a progress bar on a terminal and a summary otherwise. */
 export async function predictCommand(options: PredictCommandOptions, io: CliIo): Promise<void> {
+  // NB: imported here, not at the top: `pipeserve --help` and the other commands never load them.
+  const [{ default: progress }, { checkPredictFiles }, { BatchError, loadModel, predictFile }, { parseJsonText }] = await Promise.all([
+    import("cli-progress"),
+    import("../batch/index.js"),
+    import("../index.js"),
+    import("../tabular/index.js"),
+  ]);
   let params: Record<string, unknown> | undefined;
   if (options.params !== undefined) {
     try {
@@ -91,7 +96,7 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
         if (!bar) {
           const format =
             total === undefined ? "{value} rows | {speed} rows/s" : "{bar} {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}";
-          bar = new cliProgress.SingleBar({ format, hideCursor: true, stream: io.stderr, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
+          bar = new progress.SingleBar({ format, hideCursor: true, stream: io.stderr, etaBuffer: 20 }, progress.Presets.shades_classic);
           bar.start(total ?? done, done, { speed });
         } else {
           if (total === undefined) bar.setTotal(done);

@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
-import { INPUT_TYPES, modelify, runProject, type InputType } from "../index.js";
+import type { runProject } from "../index.js";
+import { INPUT_TYPES, type InputType } from "../tabular/input-type-names.js";
 import { type CliIo, fromCwd, optionalRegistry, printer, trackingUriOf } from "./io.js";
 import { collect, given, jsonOption, registryOption, trackingOption } from "./parse-options.js";
 
@@ -24,6 +25,7 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
       const trackingUri = trackingUriOf(io, given(o["trackingUri"]));
       let result: Awaited<ReturnType<typeof runProject>>;
       try {
+        const { runProject } = await import("../index.js");
         result = await runProject({
           projectDir: fromCwd(io, o["project"] as string),
           pipelineName: o["pipeline"] as string,
@@ -88,6 +90,7 @@ function registerModelifyCommand(program: Command, io: CliIo): void {
     .addOption(trackingOption())
     .addOption(registryOption())
     .action(async (o: Record<string, unknown>) => {
+      const { modelify } = await import("../index.js");
       const result = await modelify({
         projectDir: fromCwd(io, o["project"] as string),
         pipelineName: o["pipeline"] as string,

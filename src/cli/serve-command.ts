@@ -1,8 +1,6 @@
 import cluster from "node:cluster";
 import { type Command, Option } from "commander";
-import { type Logger, pino } from "pino";
-import { ServerMetrics, ServerState, TurnBatchedDestination, createApp, defaultTimeoutMs, serveApp } from "../server/index.js";
-import { loadModel } from "../index.js";
+import type { Logger } from "pino";
 import { loadAllowedRunners } from "./allowed-runners.js";
 import { UsageError } from "./errors.js";
 import { type CliIo, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
@@ -87,6 +85,12 @@ function startWorkers(options: ServeCommandOptions, logger: Logger): void {
  * forks N workers sharing the port and forwards SIGTERM to them; each drains its requests.
  */
 export async function serveCommand(options: ServeCommandOptions): Promise<void> {
+  // NB: imported here, not at the top: `pipeserve --help` and the other commands never load the server.
+  const [{ pino }, { ServerMetrics, ServerState, TurnBatchedDestination, createApp, defaultTimeoutMs, serveApp }, { loadModel }] = await Promise.all([
+    import("pino"),
+    import("../server/index.js"),
+    import("../index.js"),
+  ]);
   // NB: asynchronous writes coalesce under load (one write per batch of lines instead of one
   // syscall per request), and the lines of one event-loop turn reach sonic-boom as one write;
   // flushed before the process exits.

@@ -5,13 +5,9 @@ import { tableToColumns, tableToRecords, type Cell, type ColumnTable } from "./c
 import { toDataFrame } from "./dataframe.js";
 import { FormatError } from "./errors.js";
 
-/**
- * What a model's input dataset holds (the `input_type` of its flavor): a danfojs DataFrame, a
- * plain object of column arrays (the fastest), row objects, or an Arrow table — as MLflow's pyfunc
- * models choose between DataFrames, arrays and dicts.
- */
-export const INPUT_TYPES = ["dataframe", "columns", "records", "arrow"] as const;
-export type InputType = (typeof INPUT_TYPES)[number];
+import { INPUT_TYPES, type InputType } from "./input-type-names.js";
+
+export { INPUT_TYPES, type InputType };
 
 /** Checks an input type named in a model or by a user. */
 export function parseInputType(value: unknown): InputType {

@@ -1,0 +1,325 @@
+// What \`inspect\`, \`runs\`, \`models\`, \`export\` and \`import\` do; store-commands.ts registers them and
+// imports this module only when one of them runs (\`pipeserve --help\` loads none of it).
+import { cp, mkdtemp, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { signatureFromMlflow } from "../index.js";
+import {
+  type RegistryStore,
+  type TrackingStore,
+  createModelArchive,
+  extractModelArchive,
+  joinArtifactUri,
+  openRegistryStore,
+  openTrackingStore,
+} from "../store/index.js";
+import {
+  ModelLoadError,
+  type VerifiedModel,
+  checkRegisteredDigest,
+  readEnvironment,
+  readMLmodel,
+  readPipelineJson,
+  readPipelineJsonWithDigest,
+  registryTags,
+  resolveModelUri,
+  verifyModelFiles,
+} from "../loader/index.js";
+import { removeStaleModelPartials } from "../packager/index.js";
+import { checkOutputFile } from "../tabular/index.js";
+import { partialPath } from "../util/index.js";
+import { type CliIo, type Print, fromCwd, modelUriFromCwd, printer } from "./io.js";
+
+function table(rows: string[][]): string {
+  if (rows.length === 0) return "";
+  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] as number))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+function time(ms: number | null | undefined): string {
+  return ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) : "-";
+}
+
+/** Runs `fn` with the tracking store, closed afterwards; `create: false`: a store that is not there is an error, not made. */
+async function withStore<T>(trackingUri: string, fn: (store: TrackingStore) => Promise<T>, create = false): Promise<T> {
+  const store = await openTrackingStore(trackingUri, { create });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Runs `fn` with the model registry, closed afterwards. */
+async function withRegistry<T>(options: { trackingUri: string; registryUri?: string }, fn: (registry: RegistryStore) => Promise<T>): Promise<T> {
+  const registry = await openRegistryStore(options.trackingUri, options.registryUri);
+  try {
+    return await fn(registry);
+  } finally {
+    await registry.close();
+  }
+}
+
+export async function runsList(options: { experiment?: string; trackingUri: string; json: boolean }, print: Print): Promise<void> {
+  return withStore(options.trackingUri, (store) => listRuns(store, options, print));
+}
+
+async function listRuns(store: TrackingStore, options: { experiment?: string; json: boolean }, print: Print): Promise<void> {
+  const ids = options.experiment ? [(await store.getExperiment(options.experiment)).experimentId] : undefined;
+  const runs = await store.searchRuns(ids ? { experimentIds: ids } : {});
+  if (options.json) return print(JSON.stringify(runs, null, 2));
+  if (runs.length === 0) return print("No runs.");
+  print(table([["RUN ID", "NAME", "EXPERIMENT", "STATUS", "STARTED"], ...runs.map((r) => [r.runId, r.runName, r.experimentId, r.status, time(r.startTime)])]));
+}
+
+export async function runsShow(runId: string, options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {
+  return withStore(options.trackingUri, (store) => showRun(store, runId, options, print));
+}
+
+async function showRun(store: TrackingStore, runId: string, options: { json: boolean }, print: Print): Promise<void> {
+  const run = await store.getRun(runId);
+  if (options.json) return print(JSON.stringify(run, null, 2));
+  const lines = [
+    `Run ${run.info.runId} (${run.info.runName})`,
+    `  experiment ${run.info.experimentId}, ${run.info.status}, started ${time(run.info.startTime)}, ended ${time(run.info.endTime)}`,
+    `  artifacts  ${run.info.artifactUri}`,
+    "Params:",
+    ...Object.entries(run.params).map(([k, v]) => `  ${k} = ${v}`),
+    "Metrics:",
+    ...Object.entries(run.metrics).map(([k, p]) => `  ${k} = ${p.value} (step ${p.step})`),
+    "Tags:",
+    ...Object.entries(run.tags).map(([k, v]) => `  ${k} = ${v}`),
+  ];
+  if (run.outputs.length > 0) {
+    lines.push("Logged models:");
+    for (const output of run.outputs) {
+      const model = await store.getLoggedModel(output.modelId).catch(() => undefined);
+      lines.push(`  models:/${output.modelId}${model ? ` (${model.name}, ${model.status})` : " (not in this store)"}`);
+    }
+  }
+  print(lines.join("\n"));
+}
+
+export async function modelsList(options: { trackingUri: string; registryUri?: string; json: boolean }, print: Print): Promise<void> {
+  const models = await withRegistry(options, (registry) => registry.listModels());
+  if (options.json) return print(JSON.stringify(models, null, 2));
+  if (models.length === 0) return print("No registered models.");
+  print(
+    table([
+      ["NAME", "LATEST", "ALIASES", "UPDATED"],
+      ...models.map((m) => [
+        m.name,
+        String(m.latestVersion ?? "-"),
+        Object.entries(m.aliases)
+          .map(([a, v]) => `${a}→${v}`)
+          .join(", ") || "-",
+        time(m.lastUpdatedTimestamp),
+      ]),
+    ]),
+  );
+}
+
+export async function modelsVersions(name: string, options: { trackingUri: string; registryUri?: string; json: boolean }, print: Print): Promise<void> {
+  const versions = await withRegistry(options, (registry) => registry.listVersions(name));
+  if (options.json) return print(JSON.stringify(versions, null, 2));
+  print(
+    table([
+      ["VERSION", "ALIASES", "RUN ID", "SOURCE", "CREATED"],
+      ...versions.map((v) => [String(v.version), v.aliases.join(", ") || "-", v.runId || "-", v.source, time(v.creationTimestamp)]),
+    ]),
+  );
+}
+
+export async function modelsAlias(
+  name: string,
+  alias: string,
+  version: string,
+  options: { trackingUri: string; registryUri?: string; json: boolean },
+  print: Print,
+): Promise<void> {
+  const mv = await withRegistry(options, (registry) => registry.setAlias(name, alias, version));
+  if (options.json) return print(JSON.stringify(mv, null, 2));
+  print(`models:/${name}@${alias} → version ${mv.version}`);
+}
+
+/** `pipeserve inspect`: reads the model's files without running its code. */
+export async function inspect(uri: string, options: { trackingUri: string; registryUri?: string; json: boolean }, io: CliIo): Promise<void> {
+  const print = printer(io.stdout);
+  const resolved = await resolveModelUri(modelUriFromCwd(io, uri), options);
+  try {
+    const { mlmodel, flavor } = await readMLmodel(resolved.dir);
+    const pipelineJson = await readPipelineJson(resolved.dir, flavor.pipeline);
+    const environment = await readEnvironment(resolved.dir, flavor.env);
+    const signature = mlmodel.signature
+      ? signatureFromMlflow({ inputs: mlmodel.signature.inputs ?? null, outputs: mlmodel.signature.outputs ?? null, params: mlmodel.signature.params ?? null })
+      : null;
+    const info = {
+      uri,
+      dir: resolved.dir,
+      run_id: mlmodel.run_id ?? null,
+      model_id: mlmodel.model_id ?? resolved.modelId ?? null,
+      model_uuid: mlmodel.model_uuid ?? null,
+      created: mlmodel.utc_time_created ?? null,
+      flavor,
+      signature,
+      artifacts: pipelineJson.artifacts,
+      nodes: pipelineJson.nodes,
+      parameters: pipelineJson.parameters,
+      environment,
+    };
+    if (options.json) return print(JSON.stringify(info, null, 2));
+    const io = (v: unknown): string =>
+      v === null
+        ? "∅"
+        : typeof v === "string"
+          ? v
+          : Array.isArray(v)
+            ? v.join(", ")
+            : Object.entries(v as Record<string, string>)
+                .map(([k, d]) => `${k}=${d}`)
+                .join(", ");
+    const cols = (specs: { name?: string; type: string; required: boolean }[] | null | undefined): string[] =>
+      (specs ?? []).map((s, i) => `  ${s.name ?? `#${i}`}: ${s.type}${s.required ? "" : " (optional)"}`);
+    print(
+      [
+        `Model ${uri}`,
+        `  folder  ${resolved.dir}`,
+        `  run     ${mlmodel.run_id ?? "-"}   uuid ${mlmodel.model_uuid ?? "-"}   created ${String(mlmodel.utc_time_created ?? "-")}`,
+        ...((mlmodel.model_id ?? resolved.modelId) ? [`  logged  models:/${mlmodel.model_id ?? resolved.modelId} (MLflow 3 LoggedModel)`] : []),
+        `  input   "${flavor.input_name}" (${flavor.input_type}) → output "${flavor.output_name}"; runner ${flavor.runner}; row-wise ${flavor.row_wise}; copy mode ${JSON.stringify(flavor.copy_mode)}`,
+        "Inputs:",
+        ...(signature ? cols(signature.inputs) : ["  (no signature)"]),
+        "Outputs:",
+        ...(signature ? cols(signature.outputs) : ["  (no signature)"]),
+        "Params:",
+        ...(signature?.params ?? []).map((p) => `  ${p.name}: ${p.type}${p.shape ? "[]" : ""} = ${JSON.stringify(p.default)}`),
+        "Artifacts:",
+        ...Object.entries(pipelineJson.artifacts).map(([n, a]) => `  ${n}: ${a.type} ${a.path} (${a.bytes ?? "?"} bytes, sha256 ${a.sha256.slice(0, 12)}…)`),
+        "Pipeline:",
+        ...pipelineJson.nodes.map((n, i) => `  ${i + 1}. ${n.name}: ${io(n.inputs)} → ${io(n.outputs)}`),
+        "Environment:",
+        `  node ${environment.node ?? "any"}; ${Object.entries(environment.packages)
+          .map(([p, v]) => `${p}@${v}`)
+          .join(", ")}`,
+      ].join("\n"),
+    );
+  } finally {
+    await resolved.cleanup();
+  }
+}
+
+export async function exportModel(uri: string, output: string, options: { trackingUri: string; registryUri?: string }, io: CliIo): Promise<void> {
+  // NB: as `predict -o`: a missing output folder is refused (not created), before the model is looked up.
+  await checkOutputFile(fromCwd(io, output));
+  const resolved = await resolveModelUri(modelUriFromCwd(io, uri), options);
+  try {
+    const { flavor } = await readMLmodel(resolved.dir);
+    // NB: a registered model is checked against its registry digest, so an archive never launders a changed model into another store.
+    if (resolved.registeredName !== undefined) {
+      const { sha256 } = await readPipelineJsonWithDigest(resolved.dir, flavor.pipeline);
+      checkRegisteredDigest(resolved, sha256, (message) => io.stderr.write(`pipeserve: warning: ${message}\n`));
+    }
+    await createModelArchive(resolved.dir, fromCwd(io, output));
+  } finally {
+    await resolved.cleanup();
+  }
+  printer(io.stdout)(`Exported ${uri} to ${output}`);
+}
+
+interface ImportOptions {
+  name?: string;
+  experiment?: string;
+  trackingUri: string;
+  registryUri?: string;
+  json: boolean;
+  /** `--max-extract-size`; `PIPESERVE_MAX_EXTRACT_SIZE`, then 2 GB, by default. */
+  maxExtractBytes?: number;
+}
+
+/** Moves a folder, copying it when it is on another file system (the staging folder is in the system's temp folder). */
+async function moveFolder(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    await cp(from, to, { recursive: true, errorOnExist: true, force: false });
+  }
+}
+
+/** Extracts and verifies an archive in a private staging folder; errors name the archive, not the staging folder. */
+async function stageModel(archive: string, file: string, staged: string, options: ImportOptions): Promise<VerifiedModel> {
+  await extractModelArchive(archive, staged, options.maxExtractBytes === undefined ? {} : { maxExtractBytes: options.maxExtractBytes });
+  try {
+    return await verifyModelFiles(staged);
+  } catch (error) {
+    if (!(error instanceof ModelLoadError)) throw error;
+    throw new ModelLoadError(`Refusing to import ${file}: ${error.message.replaceAll(staged, file)} Nothing was written to the store.`, {
+      code: error.code,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Moves a verified model into a new run of the store, at `artifacts/model` (locally: under a temp
+ * name, renamed once complete; on a tracking server: uploaded). Returns the run and the files' URI.
+ */
+async function storeModel(store: TrackingStore, staged: string, file: string, options: ImportOptions): Promise<{ runId: string; target: string }> {
+  await removeStaleModelPartials(store);
+  const experiment = await store.getOrCreateExperiment(options.experiment ?? "Imported models");
+  const run = await store.createRun({ experimentId: experiment.experimentId, tags: { "pipeserve.imported_from": file } });
+  const target = joinArtifactUri(run.artifactUri, "model");
+  try {
+    await store.artifacts.writeFolder(target, async (dir) => {
+      const partial = partialPath(dir);
+      try {
+        await moveFolder(staged, partial);
+        await rename(partial, dir);
+      } catch (error) {
+        await rm(partial, { recursive: true, force: true });
+        throw error;
+      }
+    });
+  } catch (error) {
+    await store.endRun(run.runId, "FAILED");
+    throw error;
+  }
+  await store.endRun(run.runId, "FINISHED");
+  return { runId: run.runId, target };
+}
+
+/**
+ * `pipeserve import`: checks the archive entry by entry (paths, types, the extraction limit)
+ * before anything is written, extracts it into a private staging folder, verifies every sha256 of
+ * the model, and only then writes it into a new run of the store and registers it if named, with
+ * the digest of its pipeline.json as a version tag.
+ */
+export async function importModel(file: string, options: ImportOptions, io: CliIo): Promise<void> {
+  const print = printer(io.stdout);
+  const archive = fromCwd(io, file);
+  const staging = await mkdtemp(join(tmpdir(), "pipeserve-import-"));
+  try {
+    const staged = join(staging, "model");
+    const verified = await stageModel(archive, file, staged, options);
+    const { runId, target } = await withStore(options.trackingUri, (store) => storeModel(store, staged, file, options), true);
+    const modelUri = `runs:/${runId}/model`;
+    let version: number | undefined;
+    if (options.name) {
+      const name = options.name;
+      version = (
+        await withRegistry(options, (registry) => registry.createVersion(name, modelUri, { runId, storageLocation: target, tags: registryTags(verified) }))
+      ).version;
+    }
+    if (options.json) return print(JSON.stringify({ runId, modelUri, ...(version ? { registeredModel: options.name, version } : {}) }, null, 2));
+    print(`Imported ${file} as ${modelUri}${version ? ` (models:/${options.name}/${version})` : ""}`);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
