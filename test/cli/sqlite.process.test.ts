@@ -2,11 +2,14 @@
 // linear fixture project into a new database (created with MLflow 3.6's schema), packages and
 // registers the model; `pipeserve models alias` points an alias at the version; then the built
 // `pipeserve serve -m models:/linear-model@prod --tracking-uri sqlite:///…` answers /invocations
-// over real HTTP on an ephemeral port, with the fitted line.
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
+// over real HTTP on an ephemeral port, with the fitted line. And the database MLflow 3.6 wrote
+// (test/fixtures/mlflow-reference/sqlite): `serve -m models:/penguins-via-mlflow/1` serves the
+// pipeserve model MLflow registered there from the run's file:// artifacts.
+import { readFile, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyReferenceSqlite, REFERENCE_SQL } from "../fixtures/mlflow-reference.js";
 import { http, ServeProcess } from "../server/fixtures/server-process.js";
 import { copyProject, ok, readJson, tempDir, useBuiltBin } from "./helpers.js";
 
@@ -69,4 +72,23 @@ describe("run, alias and serve over sqlite:///", () => {
       await server.stop();
     }
   }, 120_000);
+});
+
+describe("serve over the database MLflow wrote", () => {
+  it("serves models:/penguins-via-mlflow/1 over HTTP and predicts its own serving example", async () => {
+    const ref = await copyReferenceSqlite();
+    const server = new ServeProcess(["serve", "-m", "models:/penguins-via-mlflow/1", "-p", "0", "--tracking-uri", ref.uri]);
+    try {
+      const { url } = await server.serving();
+      const body = await readFile(join(ref.root, "mlartifacts", "1", REFERENCE_SQL.importRunId, "artifacts", "model", "serving_input_example.json"), "utf8");
+      const res = await http(`${url}/invocations`, { body, headers: { "Content-Type": "application/json" } });
+      expect(res.status, res.body).toBe(200);
+      const { predictions } = JSON.parse(res.body) as { predictions: { species: string; probability: number }[] };
+      expect(predictions.map((p) => p.species)).toEqual(["Adelie", "Gentoo", "Gentoo", "Gentoo", "Chinstrap"]);
+      expect(JSON.parse((await http(`${url}/metadata`)).body)).toMatchObject({ name: "penguins-via-mlflow", version: "1", run_id: expect.any(String) });
+    } finally {
+      await server.stop();
+      await rm(dirname(ref.root), { recursive: true, force: true });
+    }
+  }, 60_000);
 });
