@@ -128,7 +128,13 @@ function checkSchema(db: Db, path: string): void {
  */
 export async function openMlflowDatabase(path: string, create: boolean): Promise<Db> {
   const state = checkPath(path, create);
-  if (state === "missing") mkdirSync(dirname(path), { recursive: true });
+  if (state === "missing") {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (cause) {
+      throw new StoreError(`Cannot create the folder of the database ${path}: ${(cause as Error).message}`, { code: "STORE_ERROR", cause });
+    }
+  }
   let db: Db;
   try {
     db = new Database(path, { fileMustExist: state === "file", timeout: BUSY_TIMEOUT_MS });
