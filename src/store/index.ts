@@ -1,7 +1,8 @@
 /**
  * @module store
  * The tracking store (`mlruns/`, MLflow's FileStore layout, with MLflow 3's LoggedModels under
- * `<experiment>/models/`) and the model registry (`mlruns/models/`), written atomically so
+ * `<experiment>/models/`; or `sqlite:///path.db`, MLflow's SQL schema) and the model registry
+ * (`mlruns/models/`, or the same database), written atomically so
  * several processes can share one store and MLflow's own UI can browse it. Imports no other part
  * of pipeserve.
  */
@@ -55,6 +56,11 @@ export {
   type CreateVersionOptions,
   type RegistryHooks,
 } from "./model-registry.js";
+export { SqlTrackingStore } from "./sql-tracking-store.js";
+export { SqlModelRegistry } from "./sql-registry.js";
+export { MLFLOW_ALEMBIC_VERSION, MLFLOW_SCHEMA_SQL } from "./sql-schema.js";
+// NB: imported for its effect: registers the sqlite backend with openTrackingStore / openRegistryStore.
+export { sqliteBackend } from "./sql-backend.js";
 export { toYaml, readYaml } from "./fs-utils.js";
 export { withLock, hostTag, LOCK_STALE_MS, type LockOwner } from "./lock.js";
 export {

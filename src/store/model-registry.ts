@@ -69,7 +69,8 @@ const PARTIAL_STALE_MS = 60 * 60 * 1000;
 const MODEL_NAME = /^[^/\\%:\0]{1,256}$/;
 const ALIAS = /^[A-Za-z0-9_-]{1,255}$/;
 
-function checkModelName(name: string): string {
+/** @throws StoreError (INVALID_PARAMETER_VALUE) for a name MLflow's registries would refuse. */
+export function checkModelName(name: string): string {
   if (typeof name !== "string" || !MODEL_NAME.test(name) || name === "." || name === ".." || name.trim() !== name) {
     throw new StoreError(`Invalid model name ${JSON.stringify(name)}: no path separators, "%" or ":", no surrounding spaces, at most 256 characters.`, {
       code: "INVALID_PARAMETER_VALUE",
@@ -78,7 +79,8 @@ function checkModelName(name: string): string {
   return name;
 }
 
-function checkAlias(alias: string): string {
+/** @throws StoreError (INVALID_PARAMETER_VALUE) for an alias that could read as a version or is not one path part. */
+export function checkAlias(alias: string): string {
   if (typeof alias !== "string" || !ALIAS.test(alias) || /^v\d+$/i.test(alias) || alias.toLowerCase() === "latest") {
     throw new StoreError(
       `Invalid alias ${JSON.stringify(alias)}: use letters, digits, "_" and "-" (not "latest", and not v<number>, which would read as a version).`,
@@ -97,7 +99,7 @@ function safeUser(): string {
 }
 
 /** A location as MLflow's FileStore records it: absolute paths become `file://` URIs; URIs stay as given. */
-function locationUri(location: string): string {
+export function locationUri(location: string): string {
   return isAbsolute(location) ? toFileUri(location) : location;
 }
 
