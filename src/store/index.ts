@@ -56,6 +56,12 @@ export {
   type RegistryHooks,
 } from "./model-registry.js";
 export { toYaml, readYaml } from "./fs-utils.js";
+// NB: registers the http(s):// backend with openTrackingStore / openRegistryStore.
+import "./rest-backend.js";
+export { RestClient, restSettingsFrom, type RestSettings } from "./rest-client.js";
+export { ArtifactProxyRepository, cacheDirFrom, guessMimeType } from "./artifact-proxy.js";
+export { RestTrackingStore } from "./rest-tracking-store.js";
+export { RestRegistryStore } from "./rest-registry.js";
 export { withLock, hostTag, LOCK_STALE_MS, type LockOwner } from "./lock.js";
 export {
   createModelArchive,

@@ -78,7 +78,7 @@ function checkModelName(name: string): string {
   return name;
 }
 
-function checkAlias(alias: string): string {
+export function checkAlias(alias: string): string {
   if (typeof alias !== "string" || !ALIAS.test(alias) || /^v\d+$/i.test(alias) || alias.toLowerCase() === "latest") {
     throw new StoreError(
       `Invalid alias ${JSON.stringify(alias)}: use letters, digits, "_" and "-" (not "latest", and not v<number>, which would read as a version).`,
