@@ -164,6 +164,7 @@ export class ArtifactProxyRepository implements ArtifactRepository {
   async #cached(client: RestClient, path: string, files: ListedFile[]): Promise<string> {
     const root = join(this.#cacheDir, "models");
     await mkdir(root, { recursive: true });
+    await removeLeftovers(root);
     const staging = await mkdtemp(join(root, ".download-"));
     try {
       await this.#download(client, `${path}/pipeline.json`, join(staging, "pipeline.json"));
@@ -240,6 +241,23 @@ export class ArtifactProxyRepository implements ArtifactRepository {
   async #download(client: RestClient, path: string, dest: string): Promise<void> {
     await mkdir(dirname(dest), { recursive: true });
     await client.download(`${ARTIFACTS_API}/${encodePath(path)}`, (res) => pipeline(res, createWriteStream(dest)));
+  }
+}
+
+/** A download or set-aside copy this old was left by a process that died: downloads take minutes, not an hour. */
+const LEFTOVER_MS = 60 * 60 * 1000;
+
+/** Removes the temp folders (`.download-*`, `*.stale-*`) killed processes left in the cache. Best effort. */
+async function removeLeftovers(root: string): Promise<void> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(".download-") && !name.includes(".stale-")) continue;
+    const path = join(root, name);
+    const old = await stat(path).then(
+      (s) => Date.now() - s.mtimeMs > LEFTOVER_MS,
+      () => false,
+    );
+    if (old) await rm(path, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 

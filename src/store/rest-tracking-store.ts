@@ -293,7 +293,14 @@ export class RestTrackingStore implements TrackingStore {
     const info = await this.getRunInfo(runId);
     // NB: a name with quotes is no LoggedModel's (MLflow refuses them) and would break the filter.
     if (/['"\\]/.test(name)) return undefined;
-    const found = await this.#searchLoggedModels([info.experimentId], `source_run_id = '${runId}' AND name = '${name}'`);
+    let found: LoggedModel[];
+    try {
+      found = await this.#searchLoggedModels([info.experimentId], `source_run_id = '${runId}' AND name = '${name}'`);
+    } catch (error) {
+      // NB: a server whose search cannot filter on these attributes: the experiment's models, filtered here.
+      if (!(error instanceof StoreError) || error.code !== "INVALID_PARAMETER_VALUE") throw error;
+      found = await this.#searchLoggedModels([info.experimentId]);
+    }
     const mine = found.filter((m) => m.name === name && m.sourceRunId === runId);
     return mine.find((m) => m.status === "READY") ?? mine[0];
   }

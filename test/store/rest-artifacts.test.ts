@@ -3,7 +3,7 @@
 // pipeline.json downloaded afresh each time, mlflow-artifacts://host:port/… URIs, and artifact
 // locations of schemes pipeserve cannot reach (s3://…) refused naming the scheme and what works.
 import { createHash } from "node:crypto";
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -66,6 +66,18 @@ describe("the download cache", () => {
     expect(await store.artifacts.localFolder(uri)).toBe(dir);
     expect(server.artifactDownloads().slice(8)).toHaveLength(8);
     expect(await sha256(join(dir, "code", "pipeline.mjs"))).toBe(await sha256(join(PENGUINS, "code", "pipeline.mjs")));
+  });
+
+  it("removes the temp folders a killed download left (an hour old), not one under way", async () => {
+    const uri = await uploadPenguins();
+    await mkdir(join(cache, "models", ".download-old"), { recursive: true });
+    await mkdir(join(cache, "models", ".download-new"), { recursive: true });
+    const hourAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(join(cache, "models", ".download-old"), hourAgo, hourAgo);
+    await store.artifacts.localFolder(uri);
+    const left = await readdir(join(cache, "models"));
+    expect(left).toContain(".download-new");
+    expect(left).not.toContain(".download-old");
   });
 
   it("a folder without pipeline.json goes to a fresh temp folder each time", async () => {

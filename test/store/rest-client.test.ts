@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NotFoundError, StoreError, type TrackingStore, openRegistryStore, openTrackingStore, restSettingsFrom } from "../../src/store/index.js";
 import { backoffMs } from "../../src/store/rest-client.js";
-import { FakeMlflowServer } from "../fixtures/mlflow-server.js";
+import { FakeMlflowServer, TLS_CERT } from "../fixtures/mlflow-server.js";
 import { expectRejects } from "./helpers.js";
 
 const FAST = { MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: "0.001", MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: "0" };
@@ -156,6 +156,31 @@ describe("the server's errors", () => {
     opened.push(store);
     await expectRejects(store.listExperiments(), StoreError, /HTTP 404.*MLflow 3 tracking server/);
     server.mismatches.length = 0;
+  });
+});
+
+describe("https://", () => {
+  it("checks the certificate; MLFLOW_TRACKING_INSECURE_TLS skips the check, MLFLOW_TRACKING_SERVER_CERT_PATH trusts a CA", async () => {
+    const tls = await FakeMlflowServer.start({ tls: true });
+    const stores: TrackingStore[] = [];
+    const openTls = async (env: Record<string, string>): Promise<TrackingStore> => {
+      const store = await openTrackingStore(tls.url, { env: { ...FAST, MLFLOW_HTTP_REQUEST_MAX_RETRIES: "0", ...env } });
+      stores.push(store);
+      return store;
+    };
+    try {
+      await expectRejects(
+        (await openTls({})).listExperiments(),
+        StoreError,
+        /Cannot reach the MLflow tracking server https:\/\/127\.0\.0\.1:\d+ .*SELF_SIGNED/,
+      );
+      expect((await (await openTls({ MLFLOW_TRACKING_INSECURE_TLS: "true" })).listExperiments()).map((e) => e.name)).toEqual(["Default"]);
+      expect((await (await openTls({ MLFLOW_TRACKING_SERVER_CERT_PATH: TLS_CERT })).listExperiments()).map((e) => e.name)).toEqual(["Default"]);
+    } finally {
+      for (const store of stores) await store.close();
+      await tls.stop();
+    }
+    expect(tls.mismatches).toEqual([]);
   });
 });
 
