@@ -162,11 +162,15 @@ export class RestClient {
   async download(path: string, sink: (res: IncomingMessage) => Promise<void>): Promise<void> {
     const what = `GET ${path}`;
     const { status, body } = await this.#withRetries("GET", path, {}, async (res) => {
-      if (res.statusCode === 200) {
+      if (res.statusCode !== 200) return collect(res);
+      try {
         await sink(res);
-        return Buffer.alloc(0);
+      } catch (error) {
+        // NB: the connection ending early is retried; the sink's own failure (a full disk) is not the server's.
+        if (!res.complete) throw Object.assign(new Error("the connection closed mid-download", { cause: error }), { code: "ECONNRESET" });
+        throw new SinkError(error);
       }
-      return collect(res);
+      return Buffer.alloc(0);
     });
     if (status !== 200) throw this.errorOf(what, status, body);
   }
@@ -208,6 +212,7 @@ export class RestClient {
       try {
         answer = await this.#once(method, url, options, read);
       } catch (error) {
+        if (error instanceof SinkError) throw error.error;
         const code = (error as NodeJS.ErrnoException).code ?? "";
         if (attempt < maxRetries && RETRY_ERRORS.has(code)) {
           await sleep(backoffMs(this.settings, attempt + 1));
@@ -279,6 +284,11 @@ export class RestClient {
       } else req.end(body);
     });
   }
+}
+
+/** A failure of a download's sink (writing the file), passed on as it is. */
+class SinkError {
+  constructor(readonly error: unknown) {}
 }
 
 function retried(attempt: number): string {

@@ -80,6 +80,16 @@ describe("the download cache", () => {
     expect(left).not.toContain(".download-old");
   });
 
+  it("a download cut off midway is tried again, whole", async () => {
+    const uri = await uploadPenguins();
+    await store.close();
+    store = await openTrackingStore(server.url, { env: { PIPESERVE_CACHE_DIR: cache, MLFLOW_HTTP_REQUEST_MAX_RETRIES: "1" } });
+    server.truncateNext(1, (r) => r.method === "GET" && r.path.endsWith("/code/pipeline.mjs"));
+    const dir = (await store.artifacts.localFolder(uri)) as string;
+    expect(await sha256(join(dir, "code", "pipeline.mjs"))).toBe(await sha256(join(PENGUINS, "code", "pipeline.mjs")));
+    expect(server.artifactDownloads().filter((p) => p.endsWith("/code/pipeline.mjs"))).toHaveLength(2);
+  });
+
   it("a folder without pipeline.json goes to a fresh temp folder each time", async () => {
     const run = await store.createRun();
     const uri = `${run.artifactUri}/plain`;
