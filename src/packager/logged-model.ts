@@ -122,6 +122,9 @@ export async function registerLoggedModel(
   });
   const model: LoggedModel = await store.getLoggedModel(files.modelId);
   const versions = parseVersions(model.tags["mlflow.modelVersions"]);
+  // NB: a tracking server's handler lists the version itself when it registers it; MLflow's client
+  // then adds it again (the tag ends up with it twice); pipeserve lists each version once.
+  if (versions.some((v) => v.name === mv.name && String(v.version) === String(mv.version))) return mv;
   versions.push({ name: mv.name, version: mv.version });
   const text = `[${versions.map((v) => `{"name": ${pyString(v.name)}, "version": ${v.version}}`).join(", ")}]`;
   await store.setLoggedModelTag(files.modelId, "mlflow.modelVersions", text);

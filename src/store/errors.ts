@@ -9,7 +9,8 @@ export class StoreError extends PipeserveError<StoreErrorCode> {
 
 /** A run, experiment, model, version or alias that does not exist; the message names what does. */
 export class NotFoundError extends StoreError {
-  constructor(message: string) {
-    super(message, { code: "RESOURCE_DOES_NOT_EXIST" });
+  /** `data`: for an answer of a tracking server, its `error_code` and HTTP status. */
+  constructor(message: string, options: Omit<PartErrorOptions<StoreErrorCode>, "code"> = {}) {
+    super(message, { ...options, code: "RESOURCE_DOES_NOT_EXIST" });
   }
 }

@@ -62,6 +62,12 @@ export { MLFLOW_ALEMBIC_VERSION, MLFLOW_SCHEMA_SQL } from "./sql-schema.js";
 // NB: imported for its effect: registers the sqlite backend with openTrackingStore / openRegistryStore.
 export { sqliteBackend } from "./sql-backend.js";
 export { toYaml, readYaml } from "./fs-utils.js";
+// NB: registers the http(s):// backend with openTrackingStore / openRegistryStore.
+import "./rest-backend.js";
+export { RestClient, restSettingsFrom, type RestSettings } from "./rest-client.js";
+export { ArtifactProxyRepository, cacheDirFrom, guessMimeType } from "./artifact-proxy.js";
+export { RestTrackingStore } from "./rest-tracking-store.js";
+export { RestRegistryStore } from "./rest-registry.js";
 export { withLock, hostTag, LOCK_STALE_MS, type LockOwner } from "./lock.js";
 export {
   createModelArchive,

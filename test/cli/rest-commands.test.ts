@@ -1,0 +1,59 @@
+// The store commands against an MLflow tracking server (the in-test fake, which checks each request
+// against MLflow's client): `run` logs and registers, then `runs list|show`, `models list|versions`,
+// `inspect`, `export` and `import` (a new run's artifacts, uploaded, registered as version 2) read and
+// write through the REST stores, and `predict` loads the imported version.
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeMlflowServer } from "../fixtures/mlflow-server.js";
+import { copyProject, ok, tempDir } from "./helpers.js";
+
+let server: FakeMlflowServer;
+let project: string;
+let runId: string;
+beforeAll(async () => {
+  // NB: in-process commands read the store's settings from process.env (this file's own process).
+  process.env["PIPESERVE_CACHE_DIR"] = await tempDir("pipeserve-rest-cli-cache-");
+  server = await FakeMlflowServer.start();
+  project = await copyProject("linear");
+  const result = JSON.parse(await ok(["run", "--project", project, "--pipeline", "training", "--tracking-uri", server.url, "--json"]));
+  runId = result.runId;
+});
+afterAll(async () => {
+  delete process.env["PIPESERVE_CACHE_DIR"];
+  await server.stop();
+  expect(server.mismatches).toEqual([]);
+});
+
+describe("store commands over http://", () => {
+  it("runs list and show: the run, its params, metrics and LoggedModel", async () => {
+    const runs = JSON.parse(await ok(["runs", "list", "--json", "--tracking-uri", server.url]));
+    expect(runs.map((r: { runId: string }) => r.runId)).toContain(runId);
+    const show = JSON.parse(await ok(["runs", "show", runId, "--json", "--tracking-uri", server.url]));
+    expect(show.info.status).toBe("FINISHED");
+    expect(Object.keys(show.metrics).sort()).toEqual(["eval.mse", "eval.r2"]);
+    expect(show.outputs).toHaveLength(1);
+  });
+
+  it("models list, versions, inspect", async () => {
+    const models = JSON.parse(await ok(["models", "list", "--json", "--tracking-uri", server.url]));
+    expect(models.map((m: { name: string }) => m.name)).toEqual(["linear-model"]);
+    const versions = JSON.parse(await ok(["models", "versions", "linear-model", "--json", "--tracking-uri", server.url]));
+    expect(versions.map((v: { version: number; source: string }) => [v.version, v.source.startsWith("models:/m-")])).toEqual([[1, true]]);
+    const info = JSON.parse(await ok(["inspect", "-m", "models:/linear-model/1", "--json", "--tracking-uri", server.url]));
+    expect(JSON.stringify(info)).toContain("linear-model");
+  });
+
+  it("export, import (uploaded into a new run, registered), predict the imported version", async () => {
+    const dir = await tempDir("pipeserve-rest-cli-");
+    const archive = join(dir, "linear.tar.gz");
+    await ok(["export", "-m", "models:/linear-model/1", "-o", archive, "--tracking-uri", server.url]);
+    const imported = JSON.parse(await ok(["import", archive, "--name", "linear-model", "--json", "--tracking-uri", server.url]));
+    expect(imported).toMatchObject({ registeredModel: "linear-model", version: 2 });
+    const input = join(dir, "in.json");
+    await writeFile(input, JSON.stringify([{ x: 1, group: "a" }]));
+    const output = join(dir, "out.json");
+    await ok(["predict", "-m", "models:/linear-model/2", "-i", input, "-o", output, "--tracking-uri", server.url]);
+    expect((await readFile(output, "utf8")).length).toBeGreaterThan(2);
+  });
+});
