@@ -5,7 +5,7 @@
  * process. Errors print one clear line and exit non-zero; stack traces only with PIPESERVE_DEBUG=1.
  */
 import { Command, CommanderError } from "commander";
-import { pipeserveVersion } from "../runtime/host-modules.js";
+import { pipeserveVersion } from "../util/index.js";
 import { UsageError } from "./errors.js";
 import type { CliIo } from "./io.js";
 import { registerPredictCommand } from "./predict-command.js";

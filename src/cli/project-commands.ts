@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import type { runProject } from "../index.js";
-import { INPUT_TYPES, type InputType } from "../tabular/input-type-names.js";
+import { INPUT_TYPES, type InputType } from "../util/index.js";
 import { type CliIo, fromCwd, optionalRegistry, printer, trackingUriOf } from "./io.js";
 import { collect, given, jsonOption, registryOption, trackingOption } from "./parse-options.js";
 

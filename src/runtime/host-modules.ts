@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { pipeserveVersion } from "../util/index.js";
 
 /**
  * How packaged pipeline code reaches the packages it shares with the server. A model's code
@@ -84,16 +84,4 @@ export function installedVersion(name: string): string | undefined {
   return undefined;
 }
 
-let ownVersion: string | undefined;
-
-/** This pipeserve's version (from its package.json). */
-export function pipeserveVersion(): string {
-  if (ownVersion) return ownVersion;
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    const pkg = join(dir, "package.json");
-    if (!existsSync(pkg)) continue;
-    const meta = JSON.parse(readFileSync(pkg, "utf8")) as { name?: string; version?: string };
-    if (meta.name === "pipeserve" && meta.version) return (ownVersion = meta.version);
-  }
-  return (ownVersion = "0.0.0");
-}
+export { pipeserveVersion };

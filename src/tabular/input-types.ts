@@ -5,7 +5,7 @@ import { tableToColumns, tableToRecords, type Cell, type ColumnTable } from "./c
 import { toDataFrame } from "./dataframe.js";
 import { FormatError } from "./errors.js";
 
-import { INPUT_TYPES, type InputType } from "./input-type-names.js";
+import { INPUT_TYPES, type InputType } from "../util/index.js";
 
 export { INPUT_TYPES, type InputType };
 

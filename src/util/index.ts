@@ -3,7 +3,8 @@
  * Small leaf helpers that several parts need and none owns (store and tabular may not import each
  * other): the one atomic file write, the temporary ("partial") names of atomic outputs with the
  * sweep of those whose writers are gone, whether a process that left files behind is gone, byte
- * sizes, and the one plain-object check. Imports no other part of
+ * sizes, the one plain-object check, this pipeserve's version and the names of the input types (so
+ * the CLI prints its help without loading the parts that use them). Imports no other part of
  * pipeserve; every part may import it.
  */
 export { isPlainObject } from "./is-plain-object.js";
@@ -11,3 +12,5 @@ export { writeFileAtomic } from "./write-file-atomic.js";
 export { parseByteSize, formatByteSize } from "./byte-size.js";
 export { processIsGone } from "./process-gone.js";
 export { isStalePartial, partialPath, removeStalePartials, writerTag, type StalePartialOptions } from "./partial-files.js";
+export { pipeserveVersion } from "./pipeserve-version.js";
+export { INPUT_TYPES, type InputType } from "./input-type-names.js";

@@ -51,7 +51,7 @@ describe("pipeserve and an MLflow tracking server", () => {
   it("run → register → alias → serve models:/name@alias; the second serve uses the cache; predictions outlive the tracking server", async () => {
     const stdout = await ok(["run", "--project", project, "--pipeline", "training", "--tracking-uri", server.url]);
     expect(stdout).toMatch(
-      /^Run [0-9a-f]{32} finished\.\nModel: runs:\/[0-9a-f]{32}\/model \(LoggedModel models:\/m-[0-9a-f]{32}\)\nRegistered: models:\/linear-model\/1\n$/,
+      /^Run [0-9a-f]{32} finished \(experiment \d+\)\.\nMetrics: [^\n]+\nModel: runs:\/[0-9a-f]{32}\/model \(LoggedModel models:\/m-[0-9a-f]{32}\)\nRegistered: models:\/linear-model\/1\nServe it: pipeserve serve -m models:\/linear-model\/1 --tracking-uri http:\/\/[^\n]+\n$/,
     );
     expect(await ok(["models", "alias", "linear-model", "champion", "1", "--tracking-uri", server.url])).toContain("models:/linear-model@champion → version 1");
     // The LoggedModel flow, in MLflow 3's order.

@@ -30,7 +30,7 @@ describe("run, alias and serve over sqlite:///", () => {
     const db = join(dir, "mlflow.db");
     const uri = `sqlite:///${db}`;
     const stdout = await ok(["run", "--project", project, "--pipeline", "training", "--tracking-uri", uri, "--params", "scale=2"]);
-    const runId = /^Run ([0-9a-f]{32}) finished\.$/m.exec(stdout)?.[1] as string;
+    const runId = /^Run ([0-9a-f]{32}) finished \(experiment \d+\)\.$/m.exec(stdout)?.[1] as string;
     expect(runId).toBeDefined();
     expect(stdout).toContain("Registered: models:/linear-model/1");
     expect(await ok(["models", "alias", "linear-model", "prod", "1", "--tracking-uri", uri])).toContain("models:/linear-model@prod → version 1");
