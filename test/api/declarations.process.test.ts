@@ -2,7 +2,8 @@
  * pipeserve's published types (dist/index.d.ts) compile in a strict project WITHOUT skipLibCheck
  * (issue 21): before, danfojs-node's own declarations came along (they import request, papaparse and
  * plotly.js-dist-min, which ship no types) and failed such a project three times. The project here
- * uses the API as a user does, danfojs-node's full DataFrame type included, by choice.
+ * uses the API as a user does, and holds the pipelines.ts `pipeserve init` writes (typed nodes,
+ * parameters declared on PipelineParameters): both compile against the published types.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -10,6 +11,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { initFiles } from "../../src/cli/init-template.js";
 import { REPO_ROOT, ensureBuilt } from "../fixtures/cli.js";
 
 const TSC = createRequire(import.meta.url).resolve("typescript/bin/tsc");
@@ -29,7 +31,7 @@ function tsc(project: string): Promise<string> {
   });
 }
 
-it("dist/index.d.ts type-checks with strict and skipLibCheck: false", { timeout: 120_000 }, async () => {
+it("dist/index.d.ts type-checks with strict and skipLibCheck: false, with user code and the project pipeserve init writes", { timeout: 120_000 }, async () => {
   await writeFile(
     join(dir, "user.ts"),
     [
@@ -56,6 +58,8 @@ it("dist/index.d.ts type-checks with strict and skipLibCheck: false", { timeout:
     },
     files: ["user.ts"],
   };
+  await writeFile(join(dir, "pipelines.ts"), initFiles("typed")["pipelines.ts"] as string);
+  config.files.push("pipelines.ts");
   await writeFile(join(dir, "tsconfig.json"), JSON.stringify(config));
   expect(await tsc("tsconfig.json")).toBe("");
 });
