@@ -2,13 +2,14 @@
  * The Dockerfile's runtime stage, reproduced without Docker (no engine runs on these machines):
  * pack pipeserve, install it with production dependencies only into an empty folder, and from
  * there serve a model packaged beforehand. Proves nothing the server needs lives in devDependencies.
+ * In test:reliability (run by .ci/run), not npm test: it installs packages, ~25 s of one core.
  */
 import { execFileSync } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, ensureBuilt, root, spawnNode, stop, waitForServing } from "./helpers.js";
+import { cli, ensureBuilt, root, spawnNode, stop, waitForServing } from "../e2e/helpers.js";
 
 let work: string;
 beforeAll(async () => {
