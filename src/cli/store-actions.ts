@@ -149,6 +149,22 @@ export async function modelsAlias(
   print(`models:/${name}@${alias} → version ${mv.version}`);
 }
 
+/** `pipeserve models alias NAME ALIAS --delete`: removes the alias (the version it pointed at stays). */
+export async function modelsDeleteAlias(
+  name: string,
+  alias: string,
+  options: { trackingUri: string; registryUri?: string; json: boolean },
+  print: Print,
+): Promise<void> {
+  const before = await withRegistry(options, async (registry) => {
+    const mv = await registry.getVersionByAlias(name, alias);
+    await registry.deleteAlias(name, alias);
+    return mv.version;
+  });
+  if (options.json) return print(JSON.stringify({ name, alias, deleted: true, version: before }, null, 2));
+  print(`models:/${name}@${alias} removed (it pointed at version ${before}).`);
+}
+
 /** `pipeserve inspect`: reads the model's files without running its code. */
 export async function inspect(uri: string, options: { trackingUri: string; registryUri?: string; json: boolean }, io: CliIo): Promise<void> {
   const print = printer(io.stdout);

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { UsageError } from "./errors.js";
 import { type CliIo, optionalRegistry, printer, trackingUriOf } from "./io.js";
 import { given, jsonOption, registryOption, sizeParser, trackingOption } from "./parse-options.js";
 
@@ -57,14 +58,22 @@ function registerModelsCommands(program: Command, io: CliIo): void {
       (await actions()).modelsVersions(name, { json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o) }, print),
     );
   models
-    .command("alias <name> <alias> <version>")
-    .description("Point an alias at a version (then serve models:/<name>@<alias>).")
+    .command("alias <name> <alias> [version]")
+    .description("Point an alias at a version (then serve models:/<name>@<alias>); --delete removes the alias.")
+    .option("--delete", "remove the alias (no version then)", false)
     .addOption(jsonOption())
     .addOption(trackingOption())
     .addOption(registryOption())
-    .action(async (name: string, alias: string, version: string, o: Record<string, unknown>) =>
-      (await actions()).modelsAlias(name, alias, version, { json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o) }, print),
-    );
+    .action(async (name: string, alias: string, version: string | undefined, o: Record<string, unknown>) => {
+      const options = { json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o) };
+      if (o["delete"]) {
+        if (version !== undefined) throw new UsageError(`--delete removes the alias "${alias}"; give no version (got ${version}).`);
+        return (await actions()).modelsDeleteAlias(name, alias, options, print);
+      }
+      if (version === undefined)
+        throw new UsageError(`Missing the version: pipeserve models alias ${name} ${alias} VERSION (or --delete to remove the alias).`);
+      return (await actions()).modelsAlias(name, alias, version, options, print);
+    });
 }
 
 /** Registers `pipeserve export` and `pipeserve import`: models as .tar.gz archives. */

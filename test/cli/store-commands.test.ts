@@ -165,6 +165,19 @@ describe("pipeserve models", () => {
     expect(await ok(["models", "list", ...T()])).toMatch(/^linear-model\s+2\s+champion→2\s/m);
   });
 
+  it("alias --delete removes an alias (the version stays); without a version and without --delete: exit 2", async () => {
+    expect(await ok(["models", "alias", "linear-model", "staging", "1", ...T()])).toBe("models:/linear-model@staging → version 1\n");
+    expect(await ok(["models", "alias", "linear-model", "staging", "--delete", ...T()])).toBe(
+      "models:/linear-model@staging removed (it pointed at version 1).\n",
+    );
+    await fails(["models", "alias", "linear-model", "staging", "--delete", ...T()], 1, ['Model "linear-model" has no alias "staging"']);
+    expect(JSON.parse(await ok(["models", "versions", "linear-model", "--json", ...T()])).map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    await fails(["models", "alias", "linear-model", "staging", ...T()], 2, [
+      "Missing the version: pipeserve models alias linear-model staging VERSION (or --delete",
+    ]);
+    await fails(["models", "alias", "linear-model", "staging", "1", "--delete", ...T()], 2, ['--delete removes the alias "staging"; give no version (got 1).']);
+  });
+
   it.each([
     ["versions of an unknown model", ["models", "versions", "nope"], 1, ['Registered model "nope" does not exist', "Registered models: [linear-model]"]],
     [
@@ -180,7 +193,12 @@ describe("pipeserve models", () => {
       ['Invalid version "two" of model "linear-model"', "whole numbers from 1"],
     ],
     ["the reserved alias latest", ["models", "alias", "linear-model", "latest", "1"], 1, ['Invalid alias "latest"']],
-    ["an alias without its version", ["models", "alias", "linear-model", "best"], 2, ["error: missing required argument 'version'"]],
+    [
+      "an alias without its version",
+      ["models", "alias", "linear-model", "best"],
+      2,
+      ["Missing the version: pipeserve models alias linear-model best VERSION (or --delete to remove the alias)."],
+    ],
   ])("%s: non-zero exit and a clear message", async (_why, args, code, messages) => {
     await fails([...args, ...T()], code as number, messages as string[]);
     expect(existsSync(join(tracking, "models", "linear-model", "aliases", "best"))).toBe(false);
