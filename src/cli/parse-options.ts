@@ -50,6 +50,10 @@ export const registryOption = (): Option =>
   new Option("--registry-uri <uri>", "the model registry, when not the tracking store's (default: $MLFLOW_REGISTRY_URI, then the tracking URI)");
 
 /** `--json`, for commands that print something scripts read. */
+/** `--allow-deleted`: the commands that load a model refuse one whose run was deleted unless it is given. */
+export const allowDeletedOption = (): Option =>
+  new Option("--allow-deleted", "load the model even though its run was deleted (`pipeserve runs delete`); refused by default").default(false);
+
 export const jsonOption = (): Option => new Option("--json", "print JSON for scripts").default(false);
 
 /** A string flag's value when given and not empty. */

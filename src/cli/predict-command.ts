@@ -3,7 +3,7 @@ import { type Command, Option } from "commander";
 import type { OutputFormat, TableFormat } from "../index.js";
 import { UsageError } from "./errors.js";
 import { type CliIo, fromCwd, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
-import { parseInteger, registryOption, trackingOption } from "./parse-options.js";
+import { allowDeletedOption, parseInteger, registryOption, trackingOption } from "./parse-options.js";
 
 export interface PredictCommandOptions {
   modelUri: string;
@@ -18,6 +18,8 @@ export interface PredictCommandOptions {
   shard?: string;
   trackingUri?: string;
   registryUri?: string;
+  /** Predict with the model of a deleted run (`--allow-deleted`). */
+  allowDeleted?: boolean;
   rowNumberColumn?: string;
 }
 
@@ -65,6 +67,7 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
   const model = await loadModel(modelUriFromCwd(io, options.modelUri), {
     trackingUri: trackingUriOf(io, options.trackingUri),
     ...optionalRegistry(io, { registryUri: options.registryUri }),
+    ...(options.allowDeleted ? { allowDeleted: true } : {}),
     onWarning: (message) => io.stderr.write(`pipeserve: warning: ${message}\n`),
   });
   const interactive = io.stderr.isTTY === true;
@@ -146,6 +149,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     )
     .addOption(trackingOption())
     .addOption(registryOption())
+    .addOption(allowDeletedOption())
     .action(async (o: Record<string, unknown>) => {
       if (!o["inputPath"]) throw new UsageError("Missing the input: -i FILE (or --input-path; - reads stdin).");
       await predictCommand(
@@ -164,6 +168,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
           ...(o["rowNumber"] !== undefined ? { rowNumberColumn: o["rowNumber"] as string } : {}),
           ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}),
           ...(o["registryUri"] ? { registryUri: o["registryUri"] as string } : {}),
+          ...(o["allowDeleted"] ? { allowDeleted: true } : {}),
         },
         io,
       );

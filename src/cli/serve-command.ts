@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { loadAllowedRunners } from "./allowed-runners.js";
 import { UsageError } from "./errors.js";
 import { type CliIo, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
-import { collect, parseInteger, parseSeconds, parseSize, registryOption, trackingOption } from "./parse-options.js";
+import { allowDeletedOption, collect, parseInteger, parseSeconds, parseSize, registryOption, trackingOption } from "./parse-options.js";
 
 export interface ServeCommandOptions {
   modelUri: string;
@@ -26,6 +26,8 @@ export interface ServeCommandOptions {
   trackingUri?: string;
   /** The model registry (`--registry-uri`), when not the tracking store's. */
   registryUri?: string;
+  /** Serve the model of a deleted run (`--allow-deleted`). */
+  allowDeleted?: boolean;
   logLevel: string;
 }
 
@@ -115,6 +117,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     model = await loadModel(options.modelUri, {
       ...(options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {}),
       ...(options.registryUri !== undefined ? { registryUri: options.registryUri } : {}),
+      ...(options.allowDeleted ? { allowDeleted: true } : {}),
       runners: await loadAllowedRunners(options.allowRunner, options.cwd),
       onWarning: (message) => logger.warn(message),
     });
@@ -243,6 +246,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option("--debug", "include stack traces in error responses", false)
     .addOption(trackingOption())
     .addOption(registryOption())
+    .addOption(allowDeletedOption())
     .addOption(new Option("--env-manager <manager>", "accepted for MLflow's command lines; pipeserve needs no environment").hideHelp())
     .addOption(new Option("--no-conda", "accepted for MLflow's command lines; pipeserve needs no environment").hideHelp())
     .addOption(new Option("--install-mlflow", "accepted for MLflow's command lines; pipeserve needs no environment").hideHelp())
@@ -266,6 +270,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
         logLevel: o["logLevel"] as string,
         trackingUri: trackingUriOf(io, o["trackingUri"] as string | undefined),
         ...optionalRegistry(io, o),
+        ...(o["allowDeleted"] ? { allowDeleted: true } : {}),
         ...(o["timeout"] !== undefined ? { timeoutMs: o["timeout"] as number } : {}),
         ...(o["maxBody"] !== undefined ? { maxBodyBytes: o["maxBody"] as number } : {}),
         ...(o["maxQueue"] !== undefined ? { maxQueue: o["maxQueue"] as number } : {}),

@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { signatureFromMlflow } from "../index.js";
 import {
   type RegistryStore,
+  type RunInfo,
+  type RunView,
   type TrackingStore,
   createModelArchive,
   extractModelArchive,
@@ -67,16 +69,82 @@ async function withRegistry<T>(options: { trackingUri: string; registryUri?: str
   }
 }
 
-export async function runsList(options: { experiment?: string; trackingUri: string; json: boolean }, print: Print): Promise<void> {
+interface RunsListOptions {
+  experiment?: string;
+  /** Which runs by lifecycle stage (MLflow's `--view`); active ones by default. */
+  view?: RunView;
+  trackingUri: string;
+  json: boolean;
+}
+
+export async function runsList(options: RunsListOptions, print: Print): Promise<void> {
   return withStore(options.trackingUri, (store) => listRuns(store, options, print));
 }
 
-async function listRuns(store: TrackingStore, options: { experiment?: string; json: boolean }, print: Print): Promise<void> {
+async function listRuns(store: TrackingStore, options: RunsListOptions, print: Print): Promise<void> {
   const ids = options.experiment ? [(await store.getExperiment(options.experiment)).experimentId] : undefined;
-  const runs = await store.searchRuns(ids ? { experimentIds: ids } : {});
+  const view = options.view ?? "active_only";
+  const runs = await store.searchRuns({ ...(ids ? { experimentIds: ids } : {}), view });
   if (options.json) return print(JSON.stringify(runs, null, 2));
-  if (runs.length === 0) return print("No runs.");
-  print(table([["RUN ID", "NAME", "EXPERIMENT", "STATUS", "STARTED"], ...runs.map((r) => [r.runId, r.runName, r.experimentId, r.status, time(r.startTime)])]));
+  if (runs.length === 0) return print(view === "deleted_only" ? "No deleted runs." : "No runs.");
+  // NB: the lifecycle column only when deleted runs may be listed, so the everyday table stays as it was.
+  const stage = view !== "active_only";
+  print(
+    table([
+      ["RUN ID", "NAME", "EXPERIMENT", "STATUS", ...(stage ? ["STAGE"] : []), "STARTED"],
+      ...runs.map((r) => [r.runId, r.runName, r.experimentId, r.status, ...(stage ? [r.lifecycleStage] : []), time(r.startTime)]),
+    ]),
+  );
+}
+
+/** The registered versions that name `runId` as their run, as `models:/NAME/N (@alias…)`; best effort (a registry that cannot be read gives none). */
+async function versionsOfRun(runId: string, options: { trackingUri: string; registryUri?: string }): Promise<string[]> {
+  try {
+    return await withRegistry(options, async (registry) => {
+      const out: string[] = [];
+      for (const model of await registry.listModels())
+        for (const mv of await registry.listVersions(model.name))
+          if (mv.runId === runId) out.push(`models:/${model.name}/${mv.version}${mv.aliases.length ? ` (${mv.aliases.map((a) => `@${a}`).join(", ")})` : ""}`);
+      return out;
+    });
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * `pipeserve runs delete RUN_ID…`: marks runs deleted, as `mlflow runs delete` (files and rows
+ * stay; `runs restore` undoes it). Loading a deleted run's model is refused from then on unless
+ * `--allow-deleted`, so registered versions still pointing at the run are named on stderr.
+ */
+export async function runsDelete(runIds: string[], options: { trackingUri: string; registryUri?: string; json: boolean }, io: CliIo): Promise<void> {
+  const print = printer(io.stdout);
+  const deleted = await withStore(options.trackingUri, async (store) => {
+    const out: RunInfo[] = [];
+    for (const runId of runIds) out.push(await store.deleteRun(runId));
+    return out;
+  });
+  for (const run of deleted) {
+    const versions = await versionsOfRun(run.runId, options);
+    if (versions.length > 0) {
+      io.stderr.write(
+        `pipeserve: warning: run ${run.runId} is registered as ${versions.join(", ")}; loading it is now refused unless --allow-deleted (or \`pipeserve runs restore ${run.runId}\`).\n`,
+      );
+    }
+  }
+  if (options.json) return print(JSON.stringify(deleted, null, 2));
+  for (const run of deleted) print(`Deleted run ${run.runId} (${run.runName}). Undo with \`pipeserve runs restore ${run.runId}\`.`);
+}
+
+/** `pipeserve runs restore RUN_ID…`: brings deleted runs back, as `mlflow runs restore`. */
+export async function runsRestore(runIds: string[], options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {
+  const restored = await withStore(options.trackingUri, async (store) => {
+    const out: RunInfo[] = [];
+    for (const runId of runIds) out.push(await store.restoreRun(runId));
+    return out;
+  });
+  if (options.json) return print(JSON.stringify(restored, null, 2));
+  for (const run of restored) print(`Restored run ${run.runId} (${run.runName}).`);
 }
 
 export async function runsShow(runId: string, options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {
@@ -165,8 +233,28 @@ export async function modelsDeleteAlias(
   print(`models:/${name}@${alias} removed (it pointed at version ${before}).`);
 }
 
+/**
+ * `pipeserve models delete-version NAME VERSION`: deletes a version as MLflow does (its number is
+ * never given again; the aliases that pointed at it go; the model's files stay with its run).
+ */
+export async function modelsDeleteVersion(
+  name: string,
+  version: string,
+  options: { trackingUri: string; registryUri?: string; json: boolean },
+  print: Print,
+): Promise<void> {
+  const mv = await withRegistry(options, (registry) => registry.deleteVersion(name, version));
+  if (options.json) return print(JSON.stringify({ ...mv, deleted: true }, null, 2));
+  const aliases = mv.aliases.length > 0 ? `; removed its aliases ${mv.aliases.map((a) => `@${a}`).join(", ")}` : "";
+  print(`Deleted version ${mv.version} of "${name}"${aliases}.`);
+}
+
 /** `pipeserve inspect`: reads the model's files without running its code. */
-export async function inspect(uri: string, options: { trackingUri: string; registryUri?: string; json: boolean }, io: CliIo): Promise<void> {
+export async function inspect(
+  uri: string,
+  options: { trackingUri: string; registryUri?: string; allowDeleted?: boolean; json: boolean },
+  io: CliIo,
+): Promise<void> {
   const print = printer(io.stdout);
   const resolved = await resolveModelUri(modelUriFromCwd(io, uri), options);
   try {
@@ -231,7 +319,12 @@ export async function inspect(uri: string, options: { trackingUri: string; regis
   }
 }
 
-export async function exportModel(uri: string, output: string, options: { trackingUri: string; registryUri?: string }, io: CliIo): Promise<void> {
+export async function exportModel(
+  uri: string,
+  output: string,
+  options: { trackingUri: string; registryUri?: string; allowDeleted?: boolean },
+  io: CliIo,
+): Promise<void> {
   // NB: as `predict -o`: a missing output folder is refused (not created), before the model is looked up.
   await checkOutputFile(fromCwd(io, output));
   const resolved = await resolveModelUri(modelUriFromCwd(io, uri), options);

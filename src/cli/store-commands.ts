@@ -1,7 +1,20 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { UsageError } from "./errors.js";
 import { type CliIo, optionalRegistry, printer, trackingUriOf } from "./io.js";
-import { given, jsonOption, registryOption, sizeParser, trackingOption } from "./parse-options.js";
+import { allowDeletedOption, given, jsonOption, registryOption, sizeParser, trackingOption } from "./parse-options.js";
+
+/** MLflow's run views (`mlflow runs list --view`), kept here so `--help` loads no store code. */
+const RUN_VIEWS = ["active_only", "deleted_only", "all"] as const;
+
+/** The run ids of `runs delete|restore`: positional, or MLflow's `--run-id` (either, not both). */
+function runIdsOf(command: string, positional: string[], o: Record<string, unknown>): string[] {
+  const flagged = o["runId"] as string | undefined;
+  if (flagged !== undefined && positional.length > 0)
+    throw new UsageError(`Give the run ids either as arguments or with --run-id, not both: pipeserve runs ${command} RUN_ID… or --run-id RUN_ID.`);
+  const ids = flagged !== undefined ? [flagged] : positional;
+  if (ids.length === 0) throw new UsageError(`Missing the run id: pipeserve runs ${command} RUN_ID… (list runs with \`pipeserve runs list\`).`);
+  return ids;
+}
 
 /** The commands' code, loaded when one runs. */
 const actions = () => import("./store-actions.js");
@@ -9,22 +22,31 @@ const actions = () => import("./store-actions.js");
 /** `--tracking-uri` as the library gets it (see trackingUriOf). */
 const tracking = (io: CliIo, o: Record<string, unknown>): string => trackingUriOf(io, given(o["trackingUri"]));
 
-/** Registers `pipeserve runs list|show`. */
+/** Registers `pipeserve runs list|show|delete|restore`. */
 function registerRunsCommands(program: Command, io: CliIo): void {
   const print = printer(io.stdout);
-  const runs = program.command("runs").description("List and show tracked runs.");
+  const runs = program.command("runs").description("List, show, delete and restore tracked runs.");
   runs
     .command("list")
-    .description("List runs, newest first.")
+    .description("List runs, newest first (active ones; --all adds deleted runs).")
     .option("--experiment <name-or-id>", "only this experiment")
+    .option("--all", "deleted runs too (as --view all)", false)
+    .addOption(new Option("--view <view>", "which runs by lifecycle stage, as MLflow's --view").choices([...RUN_VIEWS]))
     .addOption(jsonOption())
     .addOption(trackingOption())
-    .action(async (o: Record<string, unknown>) =>
-      (await actions()).runsList(
-        { json: o["json"] as boolean, trackingUri: tracking(io, o), ...(o["experiment"] ? { experiment: o["experiment"] as string } : {}) },
+    .action(async (o: Record<string, unknown>) => {
+      const view = o["view"] as (typeof RUN_VIEWS)[number] | undefined;
+      if (o["all"] && view !== undefined && view !== "all") throw new UsageError(`--all lists every run; it contradicts --view ${view}. Give one of them.`);
+      return (await actions()).runsList(
+        {
+          json: o["json"] as boolean,
+          trackingUri: tracking(io, o),
+          view: o["all"] ? "all" : (view ?? "active_only"),
+          ...(o["experiment"] ? { experiment: o["experiment"] as string } : {}),
+        },
         print,
-      ),
-    );
+      );
+    });
   runs
     .command("show <run-id>")
     .description("Show a run's params, metrics, tags and logged models.")
@@ -33,9 +55,28 @@ function registerRunsCommands(program: Command, io: CliIo): void {
     .action(async (runId: string, o: Record<string, unknown>) =>
       (await actions()).runsShow(runId, { json: o["json"] as boolean, trackingUri: tracking(io, o) }, print),
     );
+  runs
+    .command("delete [run-ids...]")
+    .description("Mark runs deleted, as `mlflow runs delete` (files stay; `runs restore` undoes it). Their models are then refused unless --allow-deleted.")
+    .option("--run-id <id>", "the run, as MLflow's CLI takes it")
+    .addOption(jsonOption())
+    .addOption(trackingOption())
+    .addOption(registryOption())
+    .action(async (ids: string[], o: Record<string, unknown>) =>
+      (await actions()).runsDelete(runIdsOf("delete", ids, o), { json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o) }, io),
+    );
+  runs
+    .command("restore [run-ids...]")
+    .description("Bring deleted runs back, as `mlflow runs restore`.")
+    .option("--run-id <id>", "the run, as MLflow's CLI takes it")
+    .addOption(jsonOption())
+    .addOption(trackingOption())
+    .action(async (ids: string[], o: Record<string, unknown>) =>
+      (await actions()).runsRestore(runIdsOf("restore", ids, o), { json: o["json"] as boolean, trackingUri: tracking(io, o) }, print),
+    );
 }
 
-/** Registers `pipeserve models list|versions|alias`. */
+/** Registers `pipeserve models list|versions|alias|delete-version`. */
 function registerModelsCommands(program: Command, io: CliIo): void {
   const print = printer(io.stdout);
   const models = program.command("models").description("The model registry: names, versions, aliases.");
@@ -74,6 +115,15 @@ function registerModelsCommands(program: Command, io: CliIo): void {
         throw new UsageError(`Missing the version: pipeserve models alias ${name} ${alias} VERSION (or --delete to remove the alias).`);
       return (await actions()).modelsAlias(name, alias, version, options, print);
     });
+  models
+    .command("delete-version <name> <version>")
+    .description("Delete a version, as MLflow does: its number is never reused, its aliases are removed, the run and its files stay.")
+    .addOption(jsonOption())
+    .addOption(trackingOption())
+    .addOption(registryOption())
+    .action(async (name: string, version: string, o: Record<string, unknown>) =>
+      (await actions()).modelsDeleteVersion(name, version, { json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o) }, print),
+    );
 }
 
 /** Registers `pipeserve export` and `pipeserve import`: models as .tar.gz archives. */
@@ -85,8 +135,14 @@ function registerArchiveCommands(program: Command, io: CliIo): void {
     .requiredOption("-o, --output <file>", "the archive to write (.tar.gz)")
     .addOption(trackingOption())
     .addOption(registryOption())
+    .addOption(allowDeletedOption())
     .action(async (o: Record<string, unknown>) =>
-      (await actions()).exportModel(o["modelUri"] as string, o["output"] as string, { trackingUri: tracking(io, o), ...optionalRegistry(io, o) }, io),
+      (await actions()).exportModel(
+        o["modelUri"] as string,
+        o["output"] as string,
+        { trackingUri: tracking(io, o), ...optionalRegistry(io, o), ...(o["allowDeleted"] ? { allowDeleted: true } : {}) },
+        io,
+      ),
     );
   program
     .command("import <file>")
@@ -126,8 +182,13 @@ export function registerStoreCommands(program: Command, io: CliIo): void {
     .addOption(jsonOption())
     .addOption(trackingOption())
     .addOption(registryOption())
+    .addOption(allowDeletedOption())
     .action(async (o: Record<string, unknown>) =>
-      (await actions()).inspect(o["modelUri"] as string, { json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o) }, io),
+      (await actions()).inspect(
+        o["modelUri"] as string,
+        { json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o), ...(o["allowDeleted"] ? { allowDeleted: true } : {}) },
+        io,
+      ),
     );
   registerRunsCommands(program, io);
   registerModelsCommands(program, io);

@@ -84,6 +84,7 @@ export const ERROR_CODES = {
     "INVALID_ARCHIVE",
     "ARCHIVE_TOO_LARGE",
     "MODEL_NOT_FOUND",
+    "RUN_DELETED",
     "INVALID_MODEL_FILE",
     "UNSUPPORTED_FLAVOR",
     "UNSUPPORTED_FORMAT_VERSION",
@@ -205,6 +206,8 @@ export const HTTP_STATUS = {
   MODEL_LOAD_ERROR: 500,
   INVALID_URI: 400,
   MODEL_NOT_FOUND: 404,
+  // the model's run was deleted (`pipeserve runs delete`); `--allow-deleted` serves it anyway
+  RUN_DELETED: 410,
   INVALID_MODEL_FILE: 400,
   UNSUPPORTED_FLAVOR: 400,
   UNSUPPORTED_FORMAT_VERSION: 400,

@@ -39,6 +39,8 @@ export interface ResolveOptions {
   registryUri?: string;
   /** The most a `.tar.gz` model may extract to; `PIPESERVE_MAX_EXTRACT_SIZE`, then 2 GB, by default. */
   maxExtractBytes?: number;
+  /** Load the model of a deleted run (`--allow-deleted`); refused by default, as a deleted run is one someone meant to retire. */
+  allowDeleted?: boolean;
 }
 
 type Resolver = (uri: string, options: ResolveOptions) => Promise<ResolvedModel>;
@@ -64,6 +66,15 @@ async function checkDir(dir: string, uri: string): Promise<string> {
     );
   }
   throw new ModelLoadError(`${uri} resolves to ${dir}, which is not a model directory (it does not exist).`, { code: "MODEL_NOT_FOUND" });
+}
+
+/** Refuses the model of a deleted run unless `allowDeleted`, naming the run and both ways on. */
+function checkRunNotDeleted(run: { runId: string; lifecycleStage: string }, uri: string, options: ResolveOptions): void {
+  if (run.lifecycleStage !== "deleted" || options.allowDeleted) return;
+  throw new ModelLoadError(
+    `${uri} belongs to run ${run.runId}, which was deleted. Restore it with \`pipeserve runs restore ${run.runId}\`, or pass --allow-deleted to load it anyway.`,
+    { code: "RUN_DELETED" },
+  );
 }
 
 /** Runs `fn` with the tracking store of `options`, closed afterwards. */
@@ -99,6 +110,7 @@ const resolveRun: Resolver = async (uri, options) => {
   const subpath = safeSubpath(path, uri);
   return withTrackingStore(options, async (store) => {
     const run = await store.getRunInfo(runId);
+    checkRunNotDeleted(run, uri, options);
     const parts = subpath.split(/[/\\]/);
     const asRunArtifacts = joinArtifactUri(run.artifactUri, ...parts);
     const dir = await store.artifacts.localFolder(asRunArtifacts);
@@ -117,6 +129,11 @@ const resolveRun: Resolver = async (uri, options) => {
 async function resolveLoggedModel(uri: string, modelId: string, options: ResolveOptions): Promise<ResolvedModel> {
   return withTrackingStore(options, async (store) => {
     const model = await store.getLoggedModel(modelId);
+    if (model.sourceRunId && !options.allowDeleted) {
+      // NB: a LoggedModel whose run is not in this store (copied in alone) is not refused.
+      const run = await store.getRunInfo(model.sourceRunId).catch((error: unknown) => (error instanceof NotFoundError ? undefined : Promise.reject(error)));
+      if (run) checkRunNotDeleted(run, uri, options);
+    }
     const dir = await storedFolder(store, model.artifactLocation, uri);
     return { dir, uri, modelId, ...(model.sourceRunId ? { runId: model.sourceRunId } : {}), cleanup: noCleanup };
   });

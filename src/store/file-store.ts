@@ -22,6 +22,7 @@ import {
   readRunOutputs,
   runOutputMeta,
 } from "./logged-model.js";
+import { type SearchRunsOptions, checkRunStage, inRunView } from "./run-lifecycle.js";
 import { toFileUri } from "./tracking-uri.js";
 
 /** MLflow's run status codes, as written in `meta.yaml`. */
@@ -262,8 +263,10 @@ export class FileStore {
     return info;
   }
 
-  async #writeRunMeta(dir: string, info: RunInfo): Promise<void> {
+  /** Writes a run's meta.yaml; `deletedTime` only for a deleted run (MLflow's `deleted_time`, which its `gc` reads). */
+  async #writeRunMeta(dir: string, info: RunInfo, deletedTime?: number): Promise<void> {
     await writeYaml(join(dir, "meta.yaml"), {
+      ...(deletedTime === undefined ? {} : { deleted_time: deletedTime }),
       artifact_uri: info.artifactUri,
       end_time: info.endTime,
       entry_point_name: "",
@@ -307,8 +310,36 @@ export class FileStore {
   async endRun(runId: string, status: Exclude<RunStatus, "RUNNING" | "SCHEDULED"> = "FINISHED"): Promise<RunInfo> {
     const dir = await this.runDir(runId);
     const info = { ...(await this.getRunInfo(runId)), status, endTime: Date.now() };
-    await this.#writeRunMeta(dir, info);
+    await this.#writeRunMeta(dir, info, await this.#deletedTime(dir));
     return info;
+  }
+
+  async #deletedTime(dir: string): Promise<number | undefined> {
+    const value = (await readYaml(join(dir, "meta.yaml")))["deleted_time"];
+    return typeof value === "number" ? value : undefined;
+  }
+
+  /**
+   * Marks a run deleted (lifecycle stage `deleted`, `deleted_time` now), as `mlflow runs delete`:
+   * its files stay, searches leave it out, and `restoreRun` brings it back.
+   */
+  async deleteRun(runId: string): Promise<RunInfo> {
+    const dir = await this.runDir(runId);
+    const info = await this.getRunInfo(runId);
+    checkRunStage(info, "delete");
+    const deleted = { ...info, lifecycleStage: "deleted" };
+    await this.#writeRunMeta(dir, deleted, Date.now());
+    return deleted;
+  }
+
+  /** Brings a deleted run back (lifecycle stage `active`), as `mlflow runs restore`. */
+  async restoreRun(runId: string): Promise<RunInfo> {
+    const dir = await this.runDir(runId);
+    const info = await this.getRunInfo(runId);
+    checkRunStage(info, "restore");
+    const restored = { ...info, lifecycleStage: "active" };
+    await this.#writeRunMeta(dir, restored);
+    return restored;
   }
 
   /** Logs a param. Params are immutable: logging a key again with another value is an error. */
@@ -386,8 +417,8 @@ export class FileStore {
       });
   }
 
-  /** The runs of some experiments (all when none given), newest first. */
-  async searchRuns(options: { experimentIds?: string[] } = {}): Promise<RunInfo[]> {
+  /** The runs of some experiments (all active experiments when none given) in a view (active runs by default), newest first. */
+  async searchRuns(options: SearchRunsOptions = {}): Promise<RunInfo[]> {
     const ids = options.experimentIds ?? (await this.listExperiments()).map((e) => e.experimentId);
     const out: RunInfo[] = [];
     for (const id of ids) {
@@ -396,7 +427,8 @@ export class FileStore {
       for (const entry of await readdir(expDir, { withFileTypes: true })) {
         if (entry.isDirectory() && RUN_ID.test(entry.name) && (await isFile(join(expDir, entry.name, "meta.yaml")))) {
           this.#runDirCache.set(entry.name, join(expDir, entry.name));
-          out.push(await this.getRunInfo(entry.name));
+          const info = await this.getRunInfo(entry.name);
+          if (inRunView(info.lifecycleStage, options.view)) out.push(info);
         }
       }
     }

@@ -9,6 +9,7 @@
 export { StoreError, NotFoundError } from "./errors.js";
 export { resolveTrackingUri, toFileUri } from "./tracking-uri.js";
 export type { TrackingStore, RegistryStore, StoreKind } from "./tracking-store.js";
+export { RUN_VIEWS, type RunView, type SearchRunsOptions } from "./run-lifecycle.js";
 export {
   parseStoreUri,
   openTrackingStore,
@@ -51,6 +52,7 @@ export {
 export {
   ModelRegistry,
   PIPELINE_SHA256_TAG,
+  DELETED_STAGE,
   type RegisteredModel,
   type ModelVersion,
   type CreateVersionOptions,

@@ -62,6 +62,8 @@ export interface RegistryHooks {
 }
 
 /** A version being assembled: `.version.<pid>.<host tag>.<12 hex>.partial` (MLflow reads only `version-*` folders). */
+/** The stage MLflow gives a deleted version: its record stays (so its number is never reused) and reads skip it. */
+export const DELETED_STAGE = "Deleted_Internal";
 const PARTIAL_VERSION = /^\.version\.(\d+)\.([0-9a-f]{8})\.[0-9a-f]{12}\.partial$/;
 /** A partial folder this old is left by a dead writer whatever its host: a registration takes milliseconds. */
 const PARTIAL_STALE_MS = 60 * 60 * 1000;
@@ -244,15 +246,21 @@ export class ModelRegistry {
     };
   }
 
-  async #versionNumbers(name: string): Promise<number[]> {
+  /** The numbers of the model's versions, oldest first: the live ones, or with `all` the deleted ones too (numbers are never reused). */
+  async #versionNumbers(name: string, all = false): Promise<number[]> {
     const dir = this.#modelDir(name);
     if (!(await isDirectory(dir))) return [];
     const numbers: number[] = [];
     for (const entry of await readdir(dir)) {
       const m = /^version-(\d+)$/.exec(entry);
-      if (m && (await isFile(join(dir, entry, "meta.yaml")))) numbers.push(Number(m[1]));
+      if (!m || !(await isFile(join(dir, entry, "meta.yaml")))) continue;
+      if (all || !(await this.#isDeleted(join(dir, entry, "meta.yaml")))) numbers.push(Number(m[1]));
     }
     return numbers.sort((a, b) => a - b);
+  }
+
+  async #isDeleted(metaPath: string): Promise<boolean> {
+    return (await readYaml(metaPath))["current_stage"] === DELETED_STAGE;
   }
 
   async #readKeyFiles(dir: string): Promise<Record<string, string>> {
@@ -283,7 +291,7 @@ export class ModelRegistry {
     const dir = this.#modelDir(name);
     await this.#removeStalePartials(dir);
     const partial = join(dir, `.version.${process.pid}.${hostTag()}.${randomBytes(6).toString("hex")}.partial`);
-    let version = ((await this.#versionNumbers(name)).at(-1) ?? 0) + 1;
+    let version = ((await this.#versionNumbers(name, true)).at(-1) ?? 0) + 1;
     let now = Date.now();
     try {
       await mkdir(partial);
@@ -345,11 +353,12 @@ export class ModelRegistry {
       });
     await this.getModel(name);
     const path = join(this.#modelDir(name), `version-${n}`, "meta.yaml");
-    if (!(await isFile(path))) {
+    const m = (await isFile(path)) ? await readYaml(path) : undefined;
+    if (m === undefined || m["current_stage"] === DELETED_STAGE) {
       const versions = await this.#versionNumbers(name);
-      throw new NotFoundError(`Model "${name}" has no version ${n}. Versions: [${versions.join(", ")}].`);
+      const why = m === undefined ? "" : " (it was deleted)";
+      throw new NotFoundError(`Model "${name}" has no version ${n}${why}. Versions: [${versions.join(", ")}].`);
     }
-    const m = await readYaml(path);
     const aliases = Object.entries(await this.#aliases(name))
       .filter(([, v]) => v === n)
       .map(([k]) => k);
@@ -406,6 +415,22 @@ export class ModelRegistry {
     await this.#materializeAliases(name);
     await rm(join(this.#modelDir(name), "aliases", alias), { force: true });
     await this.#touch(name, Date.now());
+  }
+
+  /**
+   * Deletes a version as MLflow's FileStore does (`delete_model_version`): its folder stays with
+   * stage `Deleted_Internal`, so its number is never given again, and reads no longer find it;
+   * the aliases that pointed at it are removed. The model's files are not touched.
+   */
+  async deleteVersion(name: string, version: number | string): Promise<ModelVersion> {
+    const mv = await this.getVersion(name, version);
+    const path = join(this.#modelDir(name), `version-${mv.version}`, "meta.yaml");
+    const now = Date.now();
+    await writeYaml(path, { ...(await readYaml(path)), current_stage: DELETED_STAGE, last_updated_timestamp: now });
+    await this.#materializeAliases(name);
+    for (const alias of mv.aliases) await rm(join(this.#modelDir(name), "aliases", alias), { force: true });
+    await this.#touch(name, now);
+    return mv;
   }
 
   /** The version an alias points at. */

@@ -158,6 +158,13 @@ export class RestRegistryStore implements RegistryStore {
     await this.#call("DELETE", "/registered-models/alias", { json: { name, alias } });
   }
 
+  /** `model-versions/delete`: the server keeps the version's number taken and drops its aliases. */
+  async deleteVersion(name: string, version: number | string): Promise<ModelVersion> {
+    const mv = await this.getVersion(name, version);
+    await this.#call("DELETE", "/model-versions/delete", { json: { name, version: String(mv.version) } });
+    return mv;
+  }
+
   async getVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
     const answer = await this.#call<{ model_version: WireModelVersion }>("GET", "/registered-models/alias", { query: { name, alias } });
     return modelVersionOf(answer.model_version);

@@ -2,6 +2,7 @@ import { userInfo } from "node:os";
 import type { ArtifactProxyRepository } from "./artifact-proxy.js";
 import { NotFoundError, StoreError } from "./errors.js";
 import type { CreateLoggedModelOptions, Experiment, MetricPoint, Run, RunInfo, RunStatus } from "./file-store.js";
+import { type SearchRunsOptions, checkRunStage } from "./run-lifecycle.js";
 import { checkKey } from "./fs-utils.js";
 import { LOGGED_MODEL_ID, type LoggedModel, type LoggedModelStatus, type RunModelOutput, checkLoggedModelName } from "./logged-model.js";
 import type { RestClient } from "./rest-client.js";
@@ -164,6 +165,20 @@ export class RestTrackingStore implements TrackingStore {
     return runInfoOf(answer.run_info);
   }
 
+  /** `runs/delete`: the server marks the run deleted (MLflow's own stores check first; so do we, for one message on every backend). */
+  async deleteRun(runId: string): Promise<RunInfo> {
+    checkRunStage(await this.getRunInfo(runId), "delete");
+    await this.#call("POST", "/runs/delete", { json: { run_id: runId } });
+    return this.getRunInfo(runId);
+  }
+
+  /** `runs/restore`. */
+  async restoreRun(runId: string): Promise<RunInfo> {
+    checkRunStage(await this.getRunInfo(runId), "restore");
+    await this.#call("POST", "/runs/restore", { json: { run_id: runId } });
+    return this.getRunInfo(runId);
+  }
+
   async logParam(runId: string, key: string, value: unknown): Promise<void> {
     checkKey("param", key);
     await this.#call("POST", "/runs/log-parameter", { json: { run_uuid: runId, key, value: paramText(value), run_id: runId } });
@@ -228,7 +243,7 @@ export class RestTrackingStore implements TrackingStore {
     return out;
   }
 
-  async searchRuns(options: { experimentIds?: string[] } = {}): Promise<RunInfo[]> {
+  async searchRuns(options: SearchRunsOptions = {}): Promise<RunInfo[]> {
     const ids = options.experimentIds ?? (await this.listExperiments()).map((e) => e.experimentId);
     if (ids.length === 0) return [];
     const out: RunInfo[] = [];
@@ -237,7 +252,7 @@ export class RestTrackingStore implements TrackingStore {
       const page = await this.#call<{ runs?: WireRun[]; next_page_token?: string }>("POST", "/runs/search", {
         json: {
           experiment_ids: ids,
-          run_view_type: "ACTIVE_ONLY",
+          run_view_type: (options.view ?? "active_only").toUpperCase(),
           max_results: 1000,
           order_by: ["attributes.start_time DESC"],
           ...(pageToken ? { page_token: pageToken } : {}),

@@ -1,11 +1,17 @@
 import { NotFoundError, StoreError } from "./errors.js";
 import { checkKey } from "./fs-utils.js";
-import { type CreateVersionOptions, type ModelVersion, type RegisteredModel, checkAlias, checkModelName, locationUri } from "./model-registry.js";
+import {
+  type CreateVersionOptions,
+  DELETED_STAGE,
+  type ModelVersion,
+  type RegisteredModel,
+  checkAlias,
+  checkModelName,
+  locationUri,
+} from "./model-registry.js";
 import { type Db, immediate, openMlflowDatabase, withRetry } from "./sql-database.js";
 import type { RegistryStore } from "./tracking-store.js";
 
-/** What MLflow's SQL store leaves of a deleted version: the row stays (so its number is never reused) with this stage. */
-const DELETED_STAGE = "Deleted_Internal";
 /** A version's source naming an MLflow 3 LoggedModel: the only link from a version to its model in this schema. */
 const LOGGED_MODEL_SOURCE = /^models:\/(m-[0-9A-Za-z]{1,64})\/?$/;
 
@@ -119,7 +125,12 @@ export class SqlModelRegistry implements RegistryStore {
     const row = db.prepare("SELECT * FROM model_versions WHERE name = ? AND version = ? AND coalesce(current_stage, '') != ?").get(name, n, DELETED_STAGE) as
       | VersionRow
       | undefined;
-    if (!row) throw new NotFoundError(`Model "${name}" has no version ${n}. Versions: [${this.#versionNumbers(db, name).join(", ")}].`);
+    if (!row) {
+      const deleted = db.prepare("SELECT 1 FROM model_versions WHERE name = ? AND version = ?").get(name, n) !== undefined;
+      throw new NotFoundError(
+        `Model "${name}" has no version ${n}${deleted ? " (it was deleted)" : ""}. Versions: [${this.#versionNumbers(db, name).join(", ")}].`,
+      );
+    }
     const tags: Record<string, string> = {};
     for (const t of db.prepare('SELECT "key", value FROM model_version_tags WHERE name = ? AND version = ?').all(name, n) as {
       key: string;
@@ -240,6 +251,26 @@ export class SqlModelRegistry implements RegistryStore {
       this.#modelRow(db, name);
       db.prepare("DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?").run(name, alias);
       db.prepare("UPDATE registered_models SET last_updated_time = ? WHERE name = ?").run(Date.now(), name);
+    });
+  }
+
+  /**
+   * Deletes a version as MLflow's SqlAlchemyStore does (`delete_model_version`): the row stays with
+   * stage `Deleted_Internal` (its number is never given again) and its source, run id and run link
+   * redacted, its description cleared; its aliases go. The model's files are not touched.
+   */
+  async deleteVersion(name: string, version: number | string): Promise<ModelVersion> {
+    const n = versionNumber(name, version);
+    return this.#write((db) => {
+      const mv = this.#version(db, name, n);
+      const now = Date.now();
+      db.prepare(
+        `UPDATE model_versions SET current_stage = ?, last_updated_time = ?, description = NULL, user_id = NULL, source = 'REDACTED-SOURCE-PATH',
+           run_id = 'REDACTED-RUN-ID', run_link = 'REDACTED-RUN-LINK', status_message = NULL WHERE name = ? AND version = ?`,
+      ).run(DELETED_STAGE, now, name, n);
+      db.prepare("DELETE FROM registered_model_aliases WHERE name = ? AND version = ?").run(name, n);
+      db.prepare("UPDATE registered_models SET last_updated_time = ? WHERE name = ?").run(now, name);
+      return mv;
     });
   }
 

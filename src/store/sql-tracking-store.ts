@@ -4,6 +4,7 @@ import { LocalArtifactRepository } from "./artifact-repository.js";
 import { NotFoundError, StoreError } from "./errors.js";
 import type { CreateLoggedModelOptions, Experiment, MetricPoint, Run, RunInfo, RunStatus } from "./file-store.js";
 import { RUN_STATUS } from "./file-store.js";
+import { type SearchRunsOptions, checkRunStage, inRunView } from "./run-lifecycle.js";
 import { checkKey } from "./fs-utils.js";
 import {
   LOGGED_MODEL_ID,
@@ -278,6 +279,24 @@ export class SqlTrackingStore implements TrackingStore {
     });
   }
 
+  /** Marks a run deleted (`lifecycle_stage` 'deleted', `deleted_time` now), as `mlflow runs delete`; its rows and files stay. */
+  async deleteRun(runId: string): Promise<RunInfo> {
+    return this.#write((db) => {
+      checkRunStage(this.#runInfo(this.#runRow(db, runId)), "delete");
+      db.prepare("UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? WHERE run_uuid = ?").run(Date.now(), runId);
+      return this.#runInfo(this.#runRow(db, runId));
+    });
+  }
+
+  /** Brings a deleted run back, as `mlflow runs restore`. */
+  async restoreRun(runId: string): Promise<RunInfo> {
+    return this.#write((db) => {
+      checkRunStage(this.#runInfo(this.#runRow(db, runId)), "restore");
+      db.prepare("UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE run_uuid = ?").run(runId);
+      return this.#runInfo(this.#runRow(db, runId));
+    });
+  }
+
   /** Logs a param. Params are immutable: logging a key again with another value is an error. */
   async logParam(runId: string, key: string, value: unknown): Promise<void> {
     checkKey("param", key);
@@ -386,15 +405,15 @@ export class SqlTrackingStore implements TrackingStore {
     });
   }
 
-  /** The active runs of some experiments (all active experiments when none given), newest first. */
-  async searchRuns(options: { experimentIds?: string[] } = {}): Promise<RunInfo[]> {
+  /** The runs of some experiments (all active experiments when none given) in a view (active runs by default), newest first. */
+  async searchRuns(options: SearchRunsOptions = {}): Promise<RunInfo[]> {
     const ids = options.experimentIds ?? (await this.listExperiments()).map((e) => e.experimentId);
     return this.#read((db) => {
       const out: RunInfo[] = [];
       for (const id of ids) {
         this.#experimentRow(db, id);
-        const rows = db.prepare("SELECT * FROM runs WHERE experiment_id = ? AND lifecycle_stage = 'active'").all(Number(id)) as RunRow[];
-        out.push(...rows.map((r) => this.#runInfo(r)));
+        const rows = db.prepare("SELECT * FROM runs WHERE experiment_id = ?").all(Number(id)) as RunRow[];
+        for (const r of rows) if (inRunView(r.lifecycle_stage ?? "active", options.view)) out.push(this.#runInfo(r));
       }
       return out.sort((a, b) => b.startTime - a.startTime || a.runId.localeCompare(b.runId));
     });

@@ -11,6 +11,8 @@ type TrackingMethod =
   | "createRun"
   | "getRunInfo"
   | "endRun"
+  | "deleteRun"
+  | "restoreRun"
   | "logParam"
   | "logParams"
   | "logMetric"
@@ -58,6 +60,7 @@ type RegistryMethod =
   | "getLatestVersion"
   | "setAlias"
   | "deleteAlias"
+  | "deleteVersion"
   | "getVersionByAlias";
 
 /** A model registry: registered models, numbered versions, aliases, tags. */

@@ -8,7 +8,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { NotFoundError, type RegistryStore, type TrackingStore, joinArtifactUri } from "../../src/store/index.js";
+import { NotFoundError, type RegistryStore, StoreError, type TrackingStore, joinArtifactUri } from "../../src/store/index.js";
 
 /** A fresh, empty store of one backend, and how to put it away. */
 export interface OpenedBackend {
@@ -109,6 +109,30 @@ export function describeBackend(kind: string, open: () => Promise<OpenedBackend>
         expect(all).toEqual(expect.arrayContaining([first.runId, second.runId, other.runId]));
       });
 
+      it("deletes and restores a run: searches leave a deleted run out unless asked, its data stays", async () => {
+        const exp = await store.getOrCreateExperiment("lifecycle");
+        const kept = await store.createRun({ experimentId: exp.experimentId });
+        const gone = await store.createRun({ experimentId: exp.experimentId });
+        await store.logParam(gone.runId, "alpha", 0.5);
+        const deleted = await store.deleteRun(gone.runId);
+        expect(deleted.lifecycleStage).toBe("deleted");
+        expect((await store.getRunInfo(gone.runId)).lifecycleStage).toBe("deleted");
+        expect((await store.getRun(gone.runId)).params).toEqual({ alpha: "0.5" });
+        const ids = (view?: "active_only" | "deleted_only" | "all") =>
+          store.searchRuns({ experimentIds: [exp.experimentId], ...(view ? { view } : {}) }).then((rs) => rs.map((r) => r.runId).sort());
+        expect(await ids()).toEqual([kept.runId]);
+        expect(await ids("active_only")).toEqual([kept.runId]);
+        expect(await ids("deleted_only")).toEqual([gone.runId]);
+        expect(await ids("all")).toEqual([kept.runId, gone.runId].sort());
+        expect((await store.searchRuns()).map((r) => r.runId)).not.toContain(gone.runId);
+
+        await rejectsWith(store.deleteRun(gone.runId), StoreError, /already deleted.*runs restore/);
+        await rejectsWith(store.restoreRun(kept.runId), StoreError, "not deleted");
+        expect((await store.restoreRun(gone.runId)).lifecycleStage).toBe("active");
+        expect(await ids()).toEqual([kept.runId, gone.runId].sort());
+        await rejectsWith(store.deleteRun("0123456789abcdef0123456789abcdef"), NotFoundError, "0123456789abcdef0123456789abcdef");
+      });
+
       it("refuses an unknown run with NotFoundError", async () => {
         await rejectsWith(store.getRun("0123456789abcdef0123456789abcdef"), NotFoundError, "0123456789abcdef0123456789abcdef");
         await rejectsWith(store.logParam("0123456789abcdef0123456789abcdef", "a", 1), NotFoundError, "0123456789abcdef0123456789abcdef");
@@ -205,6 +229,25 @@ export function describeBackend(kind: string, open: () => Promise<OpenedBackend>
         const models = await registry.listModels();
         expect(models.map((m) => m.name)).toEqual(["fraud"]);
         expect(models[0]?.latestVersion).toBe(2);
+      });
+
+      it("deletes a version: reads no longer find it, its aliases go, its number is never given again", async () => {
+        const run = await store.createRun();
+        for (let i = 0; i < 3; i++) await registry.createVersion("churn", `runs:/${run.runId}/model`, { runId: run.runId });
+        await registry.setAlias("churn", "champion", 3);
+        await registry.setAlias("churn", "shadow", 2);
+        const removed = await registry.deleteVersion("churn", 3);
+        expect(removed.version).toBe(3);
+        await rejectsWith(registry.getVersion("churn", 3), NotFoundError, /no version 3|version=3\)/);
+        await rejectsWith(registry.getVersionByAlias("churn", "champion"), NotFoundError, "champion");
+        expect((await registry.getModel("churn")).aliases).toEqual({ shadow: 2 });
+        expect((await registry.listVersions("churn")).map((v) => v.version)).toEqual([1, 2]);
+        expect((await registry.getLatestVersion("churn")).version).toBe(2);
+        expect((await registry.listModels()).find((m) => m.name === "churn")?.latestVersion).toBe(2);
+        await rejectsWith(registry.deleteVersion("churn", 3), NotFoundError, "3");
+        expect((await registry.createVersion("churn", `runs:/${run.runId}/model`, { runId: run.runId })).version).toBe(4);
+        await registry.deleteVersion("churn", 1);
+        expect((await registry.listVersions("churn")).map((v) => v.version)).toEqual([2, 4]);
       });
 
       it("refuses unknown names and versions with NotFoundError", async () => {

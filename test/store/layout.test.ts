@@ -216,7 +216,43 @@ describe("value files", () => {
   });
 });
 
+describe("a deleted run's meta.yaml", () => {
+  it("is as `mlflow runs delete` leaves it: lifecycle_stage deleted and an integer deleted_time, both undone by restore", async () => {
+    const store = await FileStore.open(storeRoot());
+    const run = await store.createRun();
+    await store.endRun(run.runId);
+    const before = Date.now();
+    await store.deleteRun(run.runId);
+    const deleted = await readYamlFile(storeRoot(), "0", run.runId, "meta.yaml");
+    expect(topLevelKeys(deleted.raw)).toEqual(["artifact_uri", "deleted_time", ...RUN_KEYS.slice(1)]);
+    expect(deleted.data["lifecycle_stage"]).toBe("deleted");
+    expect(Number.isInteger(deleted.data["deleted_time"])).toBe(true);
+    expect(deleted.data["deleted_time"] as number).toBeGreaterThanOrEqual(before);
+    expect(deleted.data["status"]).toBe(3);
+    await store.restoreRun(run.runId);
+    const restored = await readYamlFile(storeRoot(), "0", run.runId, "meta.yaml");
+    expect(topLevelKeys(restored.raw)).toEqual(RUN_KEYS);
+    expect(restored.data["lifecycle_stage"]).toBe("active");
+  });
+});
+
 describe("registry files", () => {
+  it("a deleted version keeps its folder with current_stage Deleted_Internal, as MLflow's FileStore leaves it", async () => {
+    const store = await FileStore.open(storeRoot());
+    const run = await store.createRun();
+    const registry = new ModelRegistry(storeRoot());
+    await registry.createVersion("penguins", `runs:/${run.runId}/model`, { runId: run.runId });
+    await registry.setAlias("penguins", "champion", 1);
+    await registry.deleteVersion("penguins", 1);
+    const { raw, data } = await readYamlFile(storeRoot(), "models", "penguins", "version-1", "meta.yaml");
+    expect(topLevelKeys(raw)).toEqual(VERSION_KEYS);
+    expect(raw).toMatch(/^current_stage: Deleted_Internal$/m);
+    expect(data["source"]).toBe(`runs:/${run.runId}/model`);
+    const model = await readYamlFile(storeRoot(), "models", "penguins", "meta.yaml");
+    expect(model.data["aliases"]).toEqual({});
+    expect(await readdir(join(storeRoot(), "models", "penguins", "aliases"))).toEqual([]);
+  });
+
   it("writes the model and version meta.yaml with MLflow's keys, current_stage: None and an integer version", async () => {
     const store = await FileStore.open(storeRoot());
     const run = await store.createRun();

@@ -136,6 +136,39 @@ describe("a new database", () => {
   });
 });
 
+describe("deleting, as MLflow's SqlAlchemyStore does", () => {
+  it("a run: lifecycle_stage 'deleted' with deleted_time, cleared by restore; a version: Deleted_Internal, redacted, its aliases gone", async () => {
+    const path = join(dir, "mlflow.db");
+    const store = await openTrackingStore(`sqlite:///${path}`);
+    const registry = await openRegistryStore(`sqlite:///${path}`);
+    try {
+      const run = await store.createRun();
+      await store.deleteRun(run.runId);
+      expect(rows(path, "SELECT lifecycle_stage, deleted_time IS NOT NULL AS has_time FROM runs")).toEqual([{ lifecycle_stage: "deleted", has_time: 1 }]);
+      await store.restoreRun(run.runId);
+      expect(rows(path, "SELECT lifecycle_stage, deleted_time FROM runs")).toEqual([{ lifecycle_stage: "active", deleted_time: null }]);
+
+      await registry.createVersion("m", `runs:/${run.runId}/model`, { runId: run.runId, description: "first" });
+      await registry.setAlias("m", "prod", 1);
+      await registry.deleteVersion("m", 1);
+      expect(rows(path, "SELECT version, current_stage, source, run_id, run_link, description FROM model_versions")).toEqual([
+        {
+          version: 1,
+          current_stage: "Deleted_Internal",
+          source: "REDACTED-SOURCE-PATH",
+          run_id: "REDACTED-RUN-ID",
+          run_link: "REDACTED-RUN-LINK",
+          description: null,
+        },
+      ]);
+      expect(rows(path, "SELECT COUNT(*) AS n FROM registered_model_aliases")).toEqual([{ n: 0 }]);
+    } finally {
+      await store.close();
+      await registry.close();
+    }
+  });
+});
+
 describe("what is refused, and left as it was", () => {
   it("a missing database with create:false: NotFoundError naming the path, nothing created", async () => {
     const path = join(dir, "missing.db");
