@@ -3,7 +3,7 @@
  * write results as JSON under bench/results/, and train and start the penguins model for the
  * benchmarks that drive a real `pipeserve serve` (server, soak).
  */
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
@@ -93,3 +93,34 @@ export async function waitForHttp(port: number): Promise<void> {
   }
   throw new Error(`Nothing answered on port ${port}.`);
 }
+
+/** Milliseconds from spawning `serve` to its first 200 on POST /invocations. */
+export async function timeToFirstPrediction(args: string[], env: NodeJS.ProcessEnv, body: string): Promise<number> {
+  const port = await freePort();
+  const started = performance.now();
+  const child: ChildProcess = spawn(process.execPath, [bin, "serve", ...args, "-p", String(port), "--log-level", "warn"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`serve ${args.join(" ")} exited: ${stderr}`);
+      if (performance.now() - started > 60_000) throw new Error(`serve ${args.join(" ")} answered nothing in 60 s: ${stderr}`);
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+        if (r.status === 200) return performance.now() - started;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("close", r));
+  }
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+export const round = (x: number, d = 0): number => Math.round(x * 10 ** d) / 10 ** d;

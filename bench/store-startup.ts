@@ -11,42 +11,14 @@
  *
  *   npm run bench -- store-startup            STARTUP_ROUNDS=9 for more rounds (default 5)
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FakeMlflowServer } from "../test/fixtures/mlflow-server.js";
-import { bin, freePort, report, root } from "./harness.js";
+import { bin, median, report, root, round, timeToFirstPrediction } from "./harness.js";
 
 const ROUNDS = Number(process.env["STARTUP_ROUNDS"] ?? 5);
-
-/** Milliseconds from spawning `serve` to its first 200 on POST /invocations. */
-async function timeToFirstPrediction(args: string[], env: NodeJS.ProcessEnv, body: string): Promise<number> {
-  const port = await freePort();
-  const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [bin, "serve", ...args, "-p", String(port), "--log-level", "warn"], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`serve ${args.join(" ")} exited: ${stderr}`);
-      if (performance.now() - started > 60_000) throw new Error(`serve ${args.join(" ")} answered nothing in 60 s: ${stderr}`);
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
-        if (r.status === 200) return performance.now() - started;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  } finally {
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("close", r));
-  }
-}
 
 /**
  * Runs a pipeserve command to its end without blocking this process. NB: not spawnSync (as
@@ -62,9 +34,6 @@ function pipeserve(args: string[]): Promise<string> {
     child.once("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`pipeserve ${args.join(" ")} failed: ${err}`))));
   });
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const round = (x: number, d = 0): number => Math.round(x * 10 ** d) / 10 ** d;
 
 export async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "pipeserve-bench-startup-"));

@@ -35,9 +35,10 @@ function format(flag: string, value: string | undefined): TableFormat | undefine
 /** `pipeserve predict`: batch prediction over files, with a progress bar on a terminal and a summary otherwise. */
 export async function predictCommand(options: PredictCommandOptions, io: CliIo): Promise<void> {
   // NB: imported here, not at the top: `pipeserve --help` and the other commands never load them.
-  const [{ default: progress }, { checkPredictFiles }, { BatchError, loadModel, predictFile }, { parseJsonText }] = await Promise.all([
+  const [{ default: progress }, { BatchError, checkPredictFiles, predictFile }, { loadModel }, { parseJsonText }] = await Promise.all([
     import("cli-progress"),
     import("../batch/index.js"),
+    // NB: the package's main entry: it registers the `pipeserve` API that the model's code imports.
     import("../index.js"),
     import("../tabular/index.js"),
   ]);

@@ -91,6 +91,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   const [{ pino }, { ServerMetrics, ServerState, TurnBatchedDestination, createApp, defaultTimeoutMs, serveApp }, { loadModel }] = await Promise.all([
     import("pino"),
     import("../server/index.js"),
+    // NB: the package's main entry: it registers the `pipeserve` API that the model's code imports.
     import("../index.js"),
   ]);
   // NB: asynchronous writes coalesce under load (one write per batch of lines instead of one

@@ -3,7 +3,7 @@
 import { cp, mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { signatureFromMlflow } from "../index.js";
+import { signatureFromMlflow } from "../tabular/index.js";
 import {
   type RegistryStore,
   type RunInfo,

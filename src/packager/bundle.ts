@@ -1,6 +1,6 @@
 import { builtinModules } from "node:module";
 import { dirname, resolve } from "node:path";
-import { build, type Plugin } from "esbuild";
+import type { Plugin } from "esbuild";
 import { HOST_KEY, installedVersion, pipeserveVersion, requireHostModule } from "../runtime/index.js";
 import { PackagingError } from "./errors.js";
 
@@ -89,6 +89,8 @@ export async function bundlePipelines(
           `const chosen = pipelines[${JSON.stringify(options.pipelineName)}];`,
           `export const ${options.exportName ?? "inference"} = chosen && chosen.inference ? chosen.inference : chosen;`,
         ].join("\n");
+  // NB: esbuild is loaded when packaging, not by `import("pipeserve")` nor by serving.
+  const { build } = await import("esbuild");
   try {
     const result = await build({
       stdin: { contents: entry, resolveDir: dirname(file), sourcefile: "pipeserve-entry.mjs", loader: "js" },

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize } from "node:path";
-import { Parser, type ReadEntry, create, extract } from "tar";
+import type { ReadEntry } from "tar";
 import type { StoreErrorCode } from "../errors/index.js";
 import { formatByteSize, parseByteSize } from "../util/index.js";
 import { StoreError } from "./errors.js";
@@ -57,6 +57,7 @@ export async function createModelArchive(modelDir: string, outFile: string): Pro
   await mkdir(dirname(outFile), { recursive: true });
   const tmp = join(dirname(outFile), `.${basename(outFile)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
+    const { create } = await import("tar");
     await create({ gzip: true, file: tmp, cwd: modelDir, portable: true, noMtime: true }, entries.filter((e) => !e.startsWith(".")).sort());
     await rename(tmp, outFile);
   } catch (error) {
@@ -105,6 +106,8 @@ class Tally {
 /** Reads every entry header of an archive (bodies skipped), stopping at the first over the limits. */
 async function scanArchive(archive: string, tally: Tally, onEntry: (entry: ReadEntry) => void): Promise<void> {
   let refused: ArchiveError | undefined;
+  // NB: tar is loaded when an archive is read or written, not with the store (`serve` of a folder never needs it).
+  const { Parser } = await import("tar");
   const input = createReadStream(archive);
   const parser = new Parser({
     strict: true,
@@ -178,6 +181,7 @@ export async function extractModelArchive(archive: string, targetDir: string, li
   await mkdir(targetDir, { recursive: true });
   const tally = new Tally(archive, maxExtractBytes(limits.maxExtractBytes));
   let refused: ArchiveError | undefined;
+  const { extract } = await import("tar");
   try {
     await extract({
       file: archive,

@@ -1,12 +1,20 @@
 import { mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import Database from "better-sqlite3";
+import { createRequire } from "node:module";
+import type BetterSqlite3 from "better-sqlite3";
 import { NotFoundError, StoreError } from "./errors.js";
 import { MLFLOW_ALEMBIC_VERSION, MLFLOW_SCHEMA_SQL } from "./sql-schema.js";
 import { toFileUri } from "./tracking-uri.js";
 
-export type Db = Database.Database;
+export type Db = BetterSqlite3.Database;
+
+/** better-sqlite3, loaded with the first database opened (a folder store or a tracking server never loads its native addon). */
+let sqlite: typeof BetterSqlite3 | undefined;
+function loadSqlite(): typeof BetterSqlite3 {
+  sqlite ??= createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
+  return sqlite;
+}
 
 /** How long one statement waits for another process's lock before SQLite reports SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -137,6 +145,7 @@ export async function openMlflowDatabase(path: string, create: boolean): Promise
   }
   let db: Db;
   try {
+    const Database = loadSqlite();
     db = new Database(path, { fileMustExist: state === "file", timeout: BUSY_TIMEOUT_MS });
   } catch (error) {
     throw storeErrorOf(path, error);

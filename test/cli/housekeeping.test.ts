@@ -48,7 +48,11 @@ describe.each([["file"], ["sqlite"]])("over the %s store", (kind) => {
 
     const output = join(dir, "out.json");
     for (const uri of [`runs:/${first}/model`, "models:/linear-model/1"]) {
-      await fails(["predict", "-m", uri, "-i", input, "-o", output, ...T()], 1, [`belongs to run ${first}, which was deleted`, `pipeserve runs restore ${first}`, "--allow-deleted"]);
+      await fails(["predict", "-m", uri, "-i", input, "-o", output, ...T()], 1, [
+        `belongs to run ${first}, which was deleted`,
+        `pipeserve runs restore ${first}`,
+        "--allow-deleted",
+      ]);
       await fails(["inspect", "-m", uri, ...T()], 1, ["which was deleted"]);
     }
     await fails(["export", "-m", `runs:/${first}/model`, "-o", join(dir, "m.tar.gz"), ...T()], 1, ["which was deleted"]);

@@ -56,7 +56,8 @@ describe("store commands over http://", () => {
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.stderr).toContain(`registered as models:/linear-model/2`);
     expect(server.requests.some((r) => r.endpoint === "POST /api/2.0/mlflow/runs/delete" && r.json?.["run_id"] === other.runId)).toBe(true);
-    const listed = (args: string[]) => ok(["runs", "list", "--json", ...args, "--tracking-uri", server.url]).then((t) => JSON.parse(t).map((r: { runId: string }) => r.runId));
+    const listed = (args: string[]) =>
+      ok(["runs", "list", "--json", ...args, "--tracking-uri", server.url]).then((t) => JSON.parse(t).map((r: { runId: string }) => r.runId));
     expect(await listed([])).not.toContain(other.runId);
     expect(await listed(["--view", "deleted_only"])).toEqual([other.runId]);
     await fails(["predict", "-m", "models:/linear-model/2", "-i", input, "-o", join(dir, "out.json"), "--tracking-uri", server.url], 1, [
