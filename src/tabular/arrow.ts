@@ -1,27 +1,8 @@
-import {
-  Binary,
-  Bool,
-  DataType,
-  Float64,
-  Int64,
-  Precision,
-  RecordBatchReader,
-  Table,
-  TimestampMillisecond,
-  Utf8,
-  tableToIPC,
-  vectorFromArray,
-  type RecordBatch,
-  type Schema,
-  type Vector,
-} from "apache-arrow";
+import type { DataType, RecordBatch, RecordBatchReader, Schema, Table, Vector } from "apache-arrow";
+import { arrowLib } from "./arrow-lib.js";
 import { setKey, type Cell, type ColumnTable } from "./column-table.js";
 import { FormatError } from "./errors.js";
-import { guardFlatbufferVectors } from "./flatbuffer-guard.js";
 import { NO_LIMITS, type TableLimits, checkTableSize, joinParts, nextTurn } from "./limits.js";
-
-// NB: before any Arrow metadata is decoded in this process: a damaged vector length must not loop for minutes.
-guardFlatbufferVectors();
 
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
@@ -30,6 +11,7 @@ const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
 function columnFromVector(vector: Vector | null, numRows: number): Cell[] {
   if (!vector) return new Array<Cell>(numRows).fill(null);
   const type = vector.type as DataType;
+  const { DataType, Precision } = arrowLib();
   // NB: numbers without missing values come out of their typed array in one copy, not cell by cell.
   // (Float16 is left out: its typed array holds raw half-precision bits.)
   if (vector.nullCount === 0 && ((DataType.isFloat(type) && type.precision !== Precision.HALF) || (DataType.isInt(type) && type.bitWidth <= 32))) {
@@ -120,6 +102,7 @@ async function fromArrowSliced(table: Table, width: number): Promise<ColumnTable
 
 /** Picks an Arrow type for a column of plain values (the first non-null value decides). */
 function arrowTypeFor(values: readonly Cell[]): DataType {
+  const { Binary, Bool, Float64, Int64, TimestampMillisecond, Utf8 } = arrowLib();
   for (const v of values) {
     if (v === null || v === undefined) continue;
     switch (typeof v) {
@@ -141,6 +124,7 @@ function arrowTypeFor(values: readonly Cell[]): DataType {
 }
 
 function normaliseForArrow(values: readonly Cell[], type: DataType): unknown[] {
+  const { DataType } = arrowLib();
   if (DataType.isUtf8(type)) {
     return values.map((v) => (v === null || v === undefined ? null : typeof v === "string" ? v : v instanceof Date ? v.toISOString() : JSON.stringify(v)));
   }
@@ -161,6 +145,7 @@ function normaliseForArrow(values: readonly Cell[], type: DataType): unknown[] {
  * are inferred from their values.
  */
 export function toArrow(table: ColumnTable, types: Readonly<Record<string, DataType>> = {}): Table {
+  const { Table, vectorFromArray } = arrowLib();
   const vectors: Record<string, Vector> = {};
   table.names.forEach((name, i) => {
     const values = table.columns[i] as Cell[];
@@ -204,6 +189,7 @@ function* fileBatches(reader: ArrowFileReader<RecordBatch | null>): Generator<Re
  * @throws FormatError for a file whose footer points at no record batch; apache-arrow's errors for bytes it cannot read.
  */
 export async function* arrowReaderTables(reader: RecordBatchReader): AsyncGenerator<Table> {
+  const { Table } = arrowLib();
   if (!reader.isFile()) {
     for await (const batch of reader) yield new Table(batch);
     return;
@@ -220,6 +206,7 @@ export async function* arrowReaderTables(reader: RecordBatchReader): AsyncGenera
 
 /** Decodes Arrow IPC bytes (stream or file format). @throws FormatError for bytes that are not Arrow IPC, or a damaged file. */
 export function decodeArrowIpc(bytes: Uint8Array): Table {
+  const { RecordBatchReader, Table } = arrowLib();
   try {
     const reader = RecordBatchReader.from(bytes);
     if (!reader.isFile()) return new Table(reader.readAll());
@@ -231,7 +218,44 @@ export function decodeArrowIpc(bytes: Uint8Array): Table {
   }
 }
 
+/**
+ * Another build's column type as one of this process's (by its type id and parameters), for the
+ * types `toArrow` writes; undefined for the others, inferred from the values then. A dictionary's
+ * values keep their type (the dictionary encoding itself is not carried over).
+ */
+function ownType(type: DataType): DataType | undefined {
+  const A = arrowLib();
+  const t = type as unknown as Record<string, unknown>;
+  if (A.DataType.isDictionary(type)) return ownType(t.dictionary as DataType);
+  if (A.DataType.isInt(type)) return new A.Int(t.isSigned as boolean, t.bitWidth as 8 | 16 | 32 | 64) as DataType;
+  if (A.DataType.isFloat(type)) return new A.Float(t.precision as number) as DataType;
+  if (A.DataType.isUtf8(type) || A.DataType.isLargeUtf8(type)) return new A.Utf8();
+  if (A.DataType.isBool(type)) return new A.Bool();
+  if (A.DataType.isBinary(type)) return new A.Binary();
+  if (A.DataType.isTimestamp(type)) return new A.Timestamp(t.unit as number, (t.timezone as string | null) ?? null) as DataType;
+  if (A.DataType.isDate(type)) return new A.TimestampMillisecond();
+  return undefined;
+}
+
+/**
+ * The table as one of this process's apache-arrow (see arrowLib): itself, or for a table of
+ * another copy of the library (an ES module import of apache-arrow), rebuilt with the same column
+ * types: arrow's writers dispatch on `instanceof` and would write a foreign table wrongly.
+ */
+export function ownArrowTable(table: Table): Table {
+  const { Table } = arrowLib();
+  // NB: not `instanceof`: apache-arrow answers it for any build's tables (by a Symbol.for mark), yet its
+  // writer misencodes another build's dictionary columns (their bytes do not decode).
+  if (Object.getPrototypeOf(table) === Table.prototype) return table;
+  const types: Record<string, DataType> = {};
+  for (const field of table.schema.fields) {
+    const type = ownType(field.type as DataType);
+    if (type !== undefined) setKey(types, field.name, type);
+  }
+  return toArrow(fromArrow(table), types);
+}
+
 /** Encodes an Arrow table as IPC bytes, in the `stream` (default) or `file` format. */
 export function encodeArrowIpc(table: Table, format: "stream" | "file" = "stream"): Uint8Array {
-  return tableToIPC(table, format);
+  return arrowLib().tableToIPC(ownArrowTable(table), format);
 }

@@ -1,4 +1,4 @@
-import { Table } from "apache-arrow";
+import { isArrowTable } from "./arrow-lib.js";
 import { fromArrow } from "./arrow.js";
 import { tableFromColumns, tableFromRecords, type Cell, type ColumnTable } from "./column-table.js";
 import { fromDataFrame, isDataFrame, isSeries } from "./dataframe.js";
@@ -47,7 +47,7 @@ export function asColumnTable(value: unknown): ColumnTable {
     const name = String((value.columns as string[] | undefined)?.[0] ?? "0");
     return { names: [name], columns: [Array.from(value.values as Cell[])], numRows: value.shape[0] as number };
   }
-  if (value instanceof Table) return fromArrow(value);
+  if (isArrowTable(value)) return fromArrow(value);
   if (Array.isArray(value)) return tableFromRecords(value);
   if (value !== null && typeof value === "object" && Object.values(value).every((c) => Array.isArray(c) || ArrayBuffer.isView(c))) {
     return tableFromColumns(

@@ -2,7 +2,8 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, type FileReadResult, open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { RecordBatchReader } from "apache-arrow";
+import type { RecordBatchReader } from "apache-arrow";
+import { arrowLib } from "./arrow-lib.js";
 import { parse } from "csv-parse";
 import type { DataFrame } from "./dataframe-types.js";
 import { arrowReaderTables, fromArrow } from "./arrow.js";
@@ -182,13 +183,13 @@ async function* arrowBatches(source: string | Readable, only: ReadonlySet<string
     // NB: a file handle lets arrow read IPC files (footer at the end) and streams alike, lazily.
     const handle = await open(source, "r");
     try {
-      yield* batchesToTables((await RecordBatchReader.from(guardedHandle(handle))) as RecordBatchReader, only);
+      yield* batchesToTables((await arrowLib().RecordBatchReader.from(guardedHandle(handle))) as RecordBatchReader, only);
     } finally {
       await handle.close();
     }
     return;
   }
-  yield* batchesToTables((await RecordBatchReader.from(source as never)) as RecordBatchReader, only);
+  yield* batchesToTables((await arrowLib().RecordBatchReader.from(source as never)) as RecordBatchReader, only);
 }
 
 async function* batchesToTables(reader: RecordBatchReader, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {

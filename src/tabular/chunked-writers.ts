@@ -3,7 +3,8 @@ import { rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
-import { RecordBatch, RecordBatchFileWriter, RecordBatchStreamWriter, Schema, Table, tableToIPC, type DataType } from "apache-arrow";
+import type { DataType, Schema, Table } from "apache-arrow";
+import { arrowLib } from "./arrow-lib.js";
 import { partialPath } from "../util/index.js";
 import { toArrow } from "./arrow.js";
 import type { ColumnTable } from "./column-table.js";
@@ -79,6 +80,7 @@ function arrowEncoder(out: Writable, format: "arrow" | "arrows", types: Readonly
   let names: readonly string[] | undefined;
   let schema: Schema | undefined;
   let fixed: Record<string, DataType> = { ...types };
+  const { RecordBatch, RecordBatchFileWriter, RecordBatchStreamWriter, Schema } = arrowLib();
   const writer = format === "arrow" ? new RecordBatchFileWriter() : new RecordBatchStreamWriter();
   const piped = (writer.toNodeStream() as unknown as NodeJS.ReadableStream).pipe(out);
   return {
@@ -101,6 +103,7 @@ function arrowEncoder(out: Writable, format: "arrow" | "arrows", types: Readonly
 
 function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>): Encoder {
   const pq = loadParquetWasm();
+  const { Schema, Table, tableToIPC } = arrowLib();
   let names: readonly string[] | undefined;
   let fixed: Record<string, DataType> = { ...types };
   let stream: { controller: ReadableStreamDefaultController<unknown>; pumped: Promise<void> } | undefined;

@@ -1,5 +1,6 @@
 /** Signatures inferred from example data, as the packager does after a training run. */
-import { DataType, Precision, Table } from "apache-arrow";
+import type { DataType } from "apache-arrow";
+import { arrowLib, isArrowTable } from "./arrow-lib.js";
 import { isPlainObject } from "../util/index.js";
 import { isColumnTable, isColumnsObject } from "./as-table.js";
 import type { Cell, ColumnTable } from "./column-table.js";
@@ -116,7 +117,7 @@ function inferTableSpecs(table: ColumnTable, part: string, declared: Readonly<Re
  */
 export function declaredColumnTypes(data: unknown): Record<string, ColumnType> {
   const declared: Record<string, ColumnType> = {};
-  if (data instanceof Table) {
+  if (isArrowTable(data)) {
     for (const field of data.schema.fields) {
       const type = arrowColumnType(field.type as DataType);
       if (type !== undefined) declared[field.name] = type;
@@ -132,6 +133,7 @@ export function declaredColumnTypes(data: unknown): Record<string, ColumnType> {
 }
 
 function arrowColumnType(type: DataType): ColumnType | undefined {
+  const { DataType, Precision } = arrowLib();
   if (DataType.isInt(type)) return type.bitWidth < 32 || (type.bitWidth === 32 && type.isSigned) ? "integer" : "long";
   if (DataType.isFloat(type)) return type.precision === Precision.DOUBLE ? "double" : "float";
   return undefined;

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Field, RecordBatch, Schema, Struct, Table, makeData, type Data, type Vector } from "apache-arrow";
+import type { Data, Table, Vector } from "apache-arrow";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   arrowToParquet,
@@ -23,7 +23,7 @@ import {
   type MlflowSignature,
 } from "../../src/index.js";
 import { BODY_TYPES } from "../../src/server/index.js";
-import { formatIsoDateTimePython } from "../../src/tabular/index.js";
+import { arrowLib, formatIsoDateTimePython } from "../../src/tabular/index.js";
 import { abBody, expectError, postJson, predictions, quietApp, send, type App } from "./fixtures/http.js";
 import { SIGNATURES, buildModel } from "./fixtures/models.js";
 
@@ -321,6 +321,8 @@ describe("Arrow, Parquet and NDJSON bodies", () => {
     { what: "an Arrow file", type: "application/vnd.apache.arrow.file", encode: (t: Table) => encodeArrowIpc(t, "file"), where: "The Arrow table" },
     { what: "Parquet", type: "application/vnd.apache.parquet", encode: arrowToParquet, where: "The Parquet file" },
   ])("refuses two columns of one name in $what → 400 naming it, with a signature or without", async ({ type, encode, where }) => {
+    // NB: built with pipeserve's own apache-arrow (its CommonJS build), as model code gets it.
+    const { Field, RecordBatch, Schema, Struct, Table, makeData } = arrowLib();
     const a = toArrow(tableFromColumns({ a: [1, 2] })).getChild("a") as Vector;
     const b = toArrow(tableFromColumns({ b: [0.5, 1.5] })).getChild("b") as Vector;
     const fields = [new Field("a", a.type, true), new Field("b", b.type, true), new Field("a", a.type, true)];

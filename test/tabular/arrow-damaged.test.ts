@@ -16,7 +16,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runInNewContext } from "node:vm";
-import { Float64, LargeUtf8, RecordBatchReader, Table, vectorFromArray, type RecordBatchFileReader } from "apache-arrow";
+import { Float64, LargeUtf8, RecordBatchReader, Table, tableToIPC, vectorFromArray, type RecordBatchFileReader } from "apache-arrow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FormatError, decodeArrowIpc, encodeArrowIpc, fromArrow, tableFromColumns, toArrow, type ColumnTable } from "../../src/index.js";
 import { readTableChunks } from "../../src/tabular/index.js";
@@ -36,7 +36,8 @@ function twoBatchFile(): Uint8Array {
 
 /** A file with a dictionary-encoded column: a dictionary batch, then a record batch. */
 function dictionaryFile(): Uint8Array {
-  return encodeArrowIpc(new Table({ a: vectorFromArray([1, 2], new Float64()), tag: vectorFromArray(["x", "y"]) }), "file");
+  // NB: written by the test's own apache-arrow (an ES module build; pipeserve's is the CommonJS one).
+  return tableToIPC(new Table({ a: vectorFromArray([1, 2], new Float64()), tag: vectorFromArray(["x", "y"]) }), "file");
 }
 
 /** The file with its footer's first record batch block pointing at the file's dictionary batch instead. */
@@ -142,7 +143,7 @@ describe("an Arrow schema whose list of fields claims more entries than the byte
 
 describe("an Arrow column whose offsets are out of range", () => {
   it("fromArrow refuses it with a FormatError naming the column (before: a TypeError, a 500 over HTTP)", () => {
-    const bytes = Buffer.from(encodeArrowIpc(new Table({ s: vectorFromArray(["a", "b"], new LargeUtf8()) }), "stream"));
+    const bytes = Buffer.from(tableToIPC(new Table({ s: vectorFromArray(["a", "b"], new LargeUtf8()) }), "stream"));
     const offsets = Buffer.alloc(24);
     offsets.writeBigInt64LE(1n, 8);
     offsets.writeBigInt64LE(2n, 16);

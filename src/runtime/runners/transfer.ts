@@ -1,6 +1,5 @@
 import type { TransferListItem } from "node:worker_threads";
-import { Table } from "apache-arrow";
-import { decodeArrowIpc, encodeArrowIpc, frameOfColumns, isDataFrame } from "../../tabular/index.js";
+import { decodeArrowIpc, encodeArrowIpc, frameOfColumns, isArrowTable, isDataFrame } from "../../tabular/index.js";
 
 const TAG = "__pipeserve_transfer__";
 
@@ -33,7 +32,7 @@ export function encodeForTransfer(value: unknown, transfer: TransferListItem[]):
     };
     return frame;
   }
-  if (value instanceof Table) {
+  if (isArrowTable(value)) {
     const bytes = encodeArrowIpc(value, "stream");
     transfer.push(bytes.buffer as ArrayBuffer);
     const encoded: EncodedArrow = { [TAG]: "arrow", bytes };
