@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+// NB: zod's v3 API (shipped and kept in zod 4): it loads in ~15 ms where zod 4's takes ~70 ms, and
+// every model load reads these files (bench/startup).
+import { z } from "zod/v3";
 import { COPY_MODES, DEFAULT_RUNNER } from "../runtime/index.js";
 import { INPUT_TYPES } from "../tabular/index.js";
 import { ModelLoadError } from "./errors.js";
@@ -10,67 +12,78 @@ import { insideModel } from "./integrity.js";
 /** The flavor format versions this loader reads. */
 export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
 
-const CopyModeSchema = z.enum(COPY_MODES);
+const CopyModeSchema = z.enum(COPY_MODES as unknown as [string, ...string[]]);
 const COPY_MODES_TEXT = COPY_MODES.map((m) => JSON.stringify(m)).join(", ");
 
 /** The `pipeserve` flavor of `MLmodel`. */
-export const PipeserveFlavorSchema = z.looseObject({
-  code: z.string(),
-  copy_mode: z.union([CopyModeSchema, z.record(z.string(), CopyModeSchema)], {
-    error: `expected one of ${COPY_MODES_TEXT}, or a map of dataset name → one of them (with "default" for the rest)`,
-  }),
-  env: z.string().default("environment.json"),
-  format_version: z.number().int(),
-  input_name: z.string().min(1),
-  input_type: z.enum(INPUT_TYPES).default("dataframe"),
-  output_name: z.string().min(1),
-  pipeline: z.string().default("pipeline.json"),
-  pipeserve_version: z.string().optional(),
-  row_wise: z.boolean().default(false),
-  runner: z.string().default(DEFAULT_RUNNER),
-});
+export const PipeserveFlavorSchema = z
+  .object({
+    code: z.string(),
+    copy_mode: z.union([CopyModeSchema, z.record(z.string(), CopyModeSchema)], {
+      errorMap: () => ({ message: `expected one of ${COPY_MODES_TEXT}, or a map of dataset name → one of them (with "default" for the rest)` }),
+    }),
+    env: z.string().default("environment.json"),
+    format_version: z.number().int(),
+    input_name: z.string().min(1),
+    input_type: z.enum(INPUT_TYPES as unknown as [(typeof INPUT_TYPES)[number], ...(typeof INPUT_TYPES)[number][]]).default("dataframe"),
+    output_name: z.string().min(1),
+    pipeline: z.string().default("pipeline.json"),
+    pipeserve_version: z.string().optional(),
+    row_wise: z.boolean().default(false),
+    runner: z.string().default(DEFAULT_RUNNER),
+  })
+  .passthrough();
 
 /** `MLmodel` as the loader needs it; unknown keys and other flavors are ignored. */
-export const MLmodelSchema = z.looseObject({
-  artifact_path: z.string().optional(),
-  flavors: z.record(z.string(), z.unknown()),
-  model_id: z.string().nullable().optional(),
-  model_size_bytes: z.number().optional(),
-  model_uuid: z.string().optional(),
-  run_id: z.string().optional(),
-  saved_input_example_info: z.looseObject({ artifact_path: z.string() }).optional(),
-  signature: z
-    .looseObject({
-      inputs: z.string().nullable().optional(),
-      outputs: z.string().nullable().optional(),
-      params: z.string().nullable().optional(),
-    })
-    .nullable()
-    .optional(),
-  utc_time_created: z.union([z.string(), z.date()]).optional(),
-});
+export const MLmodelSchema = z
+  .object({
+    artifact_path: z.string().optional(),
+    flavors: z.record(z.string(), z.unknown()),
+    model_id: z.string().nullable().optional(),
+    model_size_bytes: z.number().optional(),
+    model_uuid: z.string().optional(),
+    run_id: z.string().optional(),
+    saved_input_example_info: z.object({ artifact_path: z.string() }).passthrough().optional(),
+    signature: z
+      .object({
+        inputs: z.string().nullable().optional(),
+        outputs: z.string().nullable().optional(),
+        params: z.string().nullable().optional(),
+      })
+      .passthrough()
+      .nullable()
+      .optional(),
+    utc_time_created: z.union([z.string(), z.date()]).optional(),
+  })
+  .passthrough();
 
 const NodeIOSchema = z.union([z.string(), z.array(z.string()), z.record(z.string(), z.string()), z.null()]);
 
 /** `pipeline.json`: the inference graph, artifacts with their sha256, parameters and code. */
-export const PipelineJsonSchema = z.looseObject({
-  format_version: z.number().int(),
-  input_name: z.string(),
-  output_name: z.string(),
-  nodes: z.array(z.looseObject({ name: z.string(), inputs: NodeIOSchema, outputs: NodeIOSchema, tags: z.array(z.string()).default([]) })),
-  artifacts: z.record(
-    z.string(),
-    z.looseObject({ type: z.string(), path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative().optional() }),
-  ),
-  parameters: z.record(z.string(), z.unknown()).default({}),
-  code: z.looseObject({ path: z.string(), export: z.string().default("inference"), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
-});
+export const PipelineJsonSchema = z
+  .object({
+    format_version: z.number().int(),
+    input_name: z.string(),
+    output_name: z.string(),
+    nodes: z.array(z.object({ name: z.string(), inputs: NodeIOSchema, outputs: NodeIOSchema, tags: z.array(z.string()).default([]) }).passthrough()),
+    artifacts: z.record(
+      z.string(),
+      z
+        .object({ type: z.string(), path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative().optional() })
+        .passthrough(),
+    ),
+    parameters: z.record(z.string(), z.unknown()).default({}),
+    code: z.object({ path: z.string(), export: z.string().default("inference"), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).passthrough(),
+  })
+  .passthrough();
 
 /** `environment.json`: the Node range and the packages the code uses, with the versions it was built with. */
-export const EnvironmentSchema = z.looseObject({
-  node: z.string().optional(),
-  packages: z.record(z.string(), z.string()).default({}),
-});
+export const EnvironmentSchema = z
+  .object({
+    node: z.string().optional(),
+    packages: z.record(z.string(), z.string()).default({}),
+  })
+  .passthrough();
 
 export type MLmodel = z.infer<typeof MLmodelSchema>;
 export type PipeserveFlavor = z.infer<typeof PipeserveFlavorSchema>;

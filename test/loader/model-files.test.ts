@@ -79,10 +79,10 @@ describe("MLmodel", () => {
   it.each([
     ["copy_mode", "cpy", 'copy_mode: expected one of "assign", "copy", "deepcopy", or a map of dataset name → one of them'],
     ["copy_mode", { scaler: "cpy" }, 'copy_mode: expected one of "assign", "copy", "deepcopy"'],
-    ["input_type", "pandas", /input_type: .*"dataframe"\|"columns"\|"records"\|"arrow"/],
+    ["input_type", "pandas", /input_type: .*'dataframe' \| 'columns' \| 'records' \| 'arrow', received 'pandas'/],
     ["input_name", "", /input_name: /],
     ["row_wise", "yes please", /row_wise: .*boolean/],
-    ["format_version", "1", /format_version: .*expected number/],
+    ["format_version", "1", /format_version: Expected number, received string/],
   ])("flavor with a bad %s (%j) → names the field and the accepted values", async (field, value, message) => {
     await expectLoadError(
       flavor((f) => {
@@ -135,7 +135,7 @@ describe("pipeline.json", () => {
         delete p[field];
       }),
       "INVALID_MODEL_FILE",
-      [/pipeline\.json of the model at .* is invalid: /, `${field}: Invalid input`],
+      [/pipeline\.json of the model at .* is invalid: /, `${field}: Required`],
     );
   });
 
