@@ -1,10 +1,16 @@
 /**
  * One measured run for bench/batch, in its own process so peak RSS is its own, on the built
  * pipeserve (dist/, as users run it; no TypeScript loader in the process):
- * `predict` (the flights model over flights-3m.parquet) or `copy` (read and write the same file
- * with the same libraries: the ceiling). Prints one JSON line.
+ * `predict` (a model over a file), `copy` (read and write the same file with pipeserve's readers
+ * and writers: a ceiling), or `csv-libs` (csv-parse into csv-stringify, record by record, with no
+ * value read: the CSV libraries' own speed, the ceiling the issue names). Prints one JSON line.
  */
-import { createTableFileWriter, loadModel, predictFile, readTableChunks } from "../dist/index.js";
+import { createReadStream, createWriteStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
+import { parse } from "csv-parse";
+import { stringify } from "csv-stringify";
+import { loadModel, predictFile } from "../dist/index.js";
+import { createTableFileWriter, readTableChunks } from "../dist/tabular/index.js";
 
 const [mode, input, output, modelUri, tracking, columns] = process.argv.slice(2);
 const start = process.hrtime.bigint();
@@ -14,6 +20,21 @@ if (mode === "predict") {
   const result = await predictFile(model, { input, output });
   rows = result.rowsRead;
   await model.close();
+} else if (mode === "csv-libs") {
+  const counter = async function* (records) {
+    for await (const record of records) {
+      rows++;
+      yield record;
+    }
+  };
+  await pipeline(
+    createReadStream(input),
+    parse({ bom: true, relax_column_count: true, skip_empty_lines: true }),
+    counter,
+    stringify(),
+    createWriteStream(output),
+  );
+  rows -= 1;
 } else {
   const writer = createTableFileWriter(output);
   const only = columns === "all" ? {} : { columns: columns.split(",") };
