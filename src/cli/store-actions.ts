@@ -117,14 +117,40 @@ async function versionsOfRun(runId: string, options: { trackingUri: string; regi
  * stay; `runs restore` undoes it). Loading a deleted run's model is refused from then on unless
  * `--allow-deleted`, so registered versions still pointing at the run are named on stderr.
  */
+/**
+ * Applies `change` to every run in turn: each one is tried even when another fails, so that what
+ * was done is said before the failure. @throws the first failure, the others written to stderr.
+ */
+async function changeRuns(
+  trackingUri: string,
+  runIds: string[],
+  change: (store: TrackingStore, runId: string) => Promise<RunInfo>,
+  io: CliIo,
+): Promise<{ done: RunInfo[]; failure?: unknown }> {
+  return withStore(trackingUri, async (store) => {
+    const done: RunInfo[] = [];
+    const failures: unknown[] = [];
+    for (const runId of runIds) {
+      try {
+        done.push(await change(store, runId));
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    for (const other of failures.slice(1)) io.stderr.write(`pipeserve: ${(other as Error).message}\n`);
+    return failures.length > 0 ? { done, failure: failures[0] } : { done };
+  });
+}
+
+/**
+ * `pipeserve runs delete RUN_ID…`: marks runs deleted, as `mlflow runs delete` (files and rows
+ * stay; `runs restore` undoes it). Loading a deleted run's model is refused from then on unless
+ * `--allow-deleted`, so registered versions still pointing at the run are named on stderr.
+ */
 export async function runsDelete(runIds: string[], options: { trackingUri: string; registryUri?: string; json: boolean }, io: CliIo): Promise<void> {
   const print = printer(io.stdout);
-  const deleted = await withStore(options.trackingUri, async (store) => {
-    const out: RunInfo[] = [];
-    for (const runId of runIds) out.push(await store.deleteRun(runId));
-    return out;
-  });
-  for (const run of deleted) {
+  const { done, failure } = await changeRuns(options.trackingUri, runIds, (store, runId) => store.deleteRun(runId), io);
+  for (const run of done) {
     const versions = await versionsOfRun(run.runId, options);
     if (versions.length > 0) {
       io.stderr.write(
@@ -132,19 +158,18 @@ export async function runsDelete(runIds: string[], options: { trackingUri: strin
       );
     }
   }
-  if (options.json) return print(JSON.stringify(deleted, null, 2));
-  for (const run of deleted) print(`Deleted run ${run.runId} (${run.runName}). Undo with \`pipeserve runs restore ${run.runId}\`.`);
+  if (options.json) print(JSON.stringify(done, null, 2));
+  else for (const run of done) print(`Deleted run ${run.runId} (${run.runName}). Undo with \`pipeserve runs restore ${run.runId}\`.`);
+  if (failure !== undefined) throw failure;
 }
 
 /** `pipeserve runs restore RUN_ID…`: brings deleted runs back, as `mlflow runs restore`. */
-export async function runsRestore(runIds: string[], options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {
-  const restored = await withStore(options.trackingUri, async (store) => {
-    const out: RunInfo[] = [];
-    for (const runId of runIds) out.push(await store.restoreRun(runId));
-    return out;
-  });
-  if (options.json) return print(JSON.stringify(restored, null, 2));
-  for (const run of restored) print(`Restored run ${run.runId} (${run.runName}).`);
+export async function runsRestore(runIds: string[], options: { trackingUri: string; json: boolean }, io: CliIo): Promise<void> {
+  const print = printer(io.stdout);
+  const { done, failure } = await changeRuns(options.trackingUri, runIds, (store, runId) => store.restoreRun(runId), io);
+  if (options.json) print(JSON.stringify(done, null, 2));
+  else for (const run of done) print(`Restored run ${run.runId} (${run.runName}).`);
+  if (failure !== undefined) throw failure;
 }
 
 export async function runsShow(runId: string, options: { trackingUri: string; json: boolean }, print: Print): Promise<void> {

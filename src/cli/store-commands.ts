@@ -72,7 +72,7 @@ function registerRunsCommands(program: Command, io: CliIo): void {
     .addOption(jsonOption())
     .addOption(trackingOption())
     .action(async (ids: string[], o: Record<string, unknown>) =>
-      (await actions()).runsRestore(runIdsOf("restore", ids, o), { json: o["json"] as boolean, trackingUri: tracking(io, o) }, print),
+      (await actions()).runsRestore(runIdsOf("restore", ids, o), { json: o["json"] as boolean, trackingUri: tracking(io, o) }, io),
     );
 }
 

@@ -72,6 +72,13 @@ describe.each([["file"], ["sqlite"]])("over the %s store", (kind) => {
     await fails(["runs", "list", "--view", "gone", ...T()], 2, ["active_only", "deleted_only"]);
     await fails(["runs", "delete", "0123456789abcdef0123456789abcdef", ...T()], 1, ["0123456789abcdef0123456789abcdef"]);
 
+    // Several ids: each is tried; what was done is said before the failure (exit 1).
+    const both = await runCli(["runs", "delete", second, first, ...T()]);
+    expect(both.code).toBe(1);
+    expect(both.stdout).toBe(`Deleted run ${second} (second). Undo with \`pipeserve runs restore ${second}\`.\n`);
+    expect(both.stderr).toContain(`Run ${first} is already deleted`);
+    expect(await ok(["runs", "restore", second, ...T()])).toBe(`Restored run ${second} (second).\n`);
+
     expect(await ok(["runs", "restore", "--run-id", first, ...T()])).toBe(`Restored run ${first} (first).\n`);
     expect((await runIds()).sort()).toEqual([first, second].sort());
     await ok(["predict", "-m", `runs:/${first}/model`, "-i", input, "-o", join(dir, "again.json"), ...T()]);
