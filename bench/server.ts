@@ -76,12 +76,13 @@ async function timeRequests(
   body: Uint8Array | string,
   contentType: string,
   times: number,
+  accept = "application/json",
 ): Promise<{ medianMs: number; minMs: number; status: number }> {
   const ms: number[] = [];
   let status = 0;
   for (let i = 0; i < times; i++) {
     const t0 = performance.now();
-    const res = await fetch(`http://127.0.0.1:${port}/invocations`, { method: "POST", headers: { "content-type": contentType }, body });
+    const res = await fetch(`http://127.0.0.1:${port}/invocations`, { method: "POST", headers: { "content-type": contentType, accept }, body });
     await res.arrayBuffer();
     status = res.status;
     ms.push(performance.now() - t0);
@@ -167,6 +168,7 @@ export async function main(): Promise<void> {
     }
     const json10k = await timeRequests(pipeservePort, tenK, "application/json", 15);
     const arrow10k = await timeRequests(pipeservePort, tenKArrow, "application/vnd.apache.arrow.stream", 15);
+    const arrowInOut10k = await timeRequests(pipeservePort, tenKArrow, "application/vnd.apache.arrow.stream", 15, "application/vnd.apache.arrow.stream");
     const echo10k = await timeRequests(echoPort, tenK, "application/json", 15);
     await report("server", {
       model: "models/penguins (3 nodes, inputType columns), one worker, default settings",
@@ -178,6 +180,8 @@ export async function main(): Promise<void> {
       tenThousandRows: {
         pipeserveJson: json10k,
         pipeserveArrow: arrow10k,
+        pipeserveArrowInArrowOut: arrowInOut10k,
+        ratioJsonToArrowInOut: Math.round((json10k.medianMs / arrowInOut10k.medianMs) * 100) / 100,
         echoJson: echo10k,
         ratioPipeserveJsonToEcho: Math.round((json10k.medianMs / echo10k.medianMs) * 100) / 100,
       },

@@ -17,6 +17,8 @@ function columnFromVector(vector: Vector | null, numRows: number): Cell[] {
   if (vector.nullCount === 0 && ((DataType.isFloat(type) && type.precision !== Precision.HALF) || (DataType.isInt(type) && type.bitWidth <= 32))) {
     return Array.from(vector.toArray() as ArrayLike<number>);
   }
+  if ((DataType.isFloat(type) && type.precision !== Precision.HALF) || (DataType.isInt(type) && type.bitWidth <= 32)) return numberColumn(vector, numRows);
+  if (DataType.isUtf8(type)) return utf8Column(vector, numRows);
   const values: Cell[] = Array.from(vector as Iterable<Cell>);
   if (DataType.isTimestamp(type) || DataType.isDate(type)) {
     for (let i = 0; i < values.length; i++) {
@@ -30,6 +32,56 @@ function columnFromVector(vector: Vector | null, numRows: number): Cell[] {
     }
   }
   return values;
+}
+
+/**
+ * Whether the chunk's i-th value is there, from its validity bitmap (which is not sliced with the
+ * chunk: bits count from `data.offset`); undefined when no value is missing.
+ */
+function validityOf(data: Vector["data"][number]): ((i: number) => boolean) | undefined {
+  if (data.nullCount === 0) return undefined;
+  const bitmap = data.nullBitmap;
+  if (!bitmap || bitmap.length === 0) return (i) => data.getValid(i);
+  const offset = data.offset;
+  return (i) => (((bitmap[(offset + i) >> 3] as number) >> ((offset + i) & 7)) & 1) === 1;
+}
+
+/** A column of 32-bit (or narrower) numbers with missing values, from its chunks' typed arrays (sliced with them). */
+function numberColumn(vector: Vector, numRows: number): Cell[] {
+  const out = new Array<Cell>(numRows);
+  let k = 0;
+  for (const data of vector.data) {
+    const values = data.values as ArrayLike<number>;
+    const valid = validityOf(data);
+    for (let i = 0; i < data.length; i++) out[k++] = valid !== undefined && !valid(i) ? null : (values[i] as number);
+  }
+  return out;
+}
+
+/**
+ * A Utf8 column's strings, read from its buffers: one `Buffer` view per chunk and a UTF-8 slice per
+ * cell, instead of apache-arrow's iterator (a visitor and a TextDecoder call per cell, ~3× slower).
+ * NB: a sliced chunk's offsets are sliced with it; its validity bitmap is not (see validityOf).
+ */
+function utf8Column(vector: Vector, numRows: number): Cell[] {
+  const out = new Array<Cell>(numRows);
+  let k = 0;
+  for (const data of vector.data) {
+    const offsets = data.valueOffsets as Int32Array;
+    const bytes = data.values as Uint8Array;
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const valid = validityOf(data);
+    for (let i = 0; i < data.length; i++) {
+      if (valid !== undefined && !valid(i)) out[k++] = null;
+      else {
+        const start = offsets[i] as number;
+        const end = offsets[i + 1] as number;
+        if (start < 0 || end < start || end > bytes.length) throw new RangeError(`value ${k} has offsets ${start}…${end} outside its ${bytes.length} bytes`);
+        out[k++] = text.toString("utf8", start, end);
+      }
+    }
+  }
+  return out;
 }
 
 /**
@@ -144,16 +196,80 @@ function normaliseForArrow(values: readonly Cell[], type: DataType): unknown[] {
  * An Arrow table from a plain table. `types` may fix the Arrow type of some columns; the others
  * are inferred from their values.
  */
-export function toArrow(table: ColumnTable, types: Readonly<Record<string, DataType>> = {}): Table {
+export function toArrow(table: ColumnTable, types: Readonly<Record<string, DataType>> = {}, options: { builders?: boolean } = {}): Table {
   const { Table, vectorFromArray } = arrowLib();
   const vectors: Record<string, Vector> = {};
   table.names.forEach((name, i) => {
     const values = table.columns[i] as Cell[];
     // NB: own keys only: a column may be named `__proto__`.
     const type = (Object.hasOwn(types, name) ? types[name] : undefined) ?? arrowTypeFor(values);
-    setKey(vectors, name, vectorFromArray(normaliseForArrow(values, type), type as never) as Vector);
+    const fast = options.builders ? undefined : directVector(values, type);
+    setKey(vectors, name, fast ?? (vectorFromArray(normaliseForArrow(values, type), type as never) as Vector));
   });
   return new Table(vectors);
+}
+
+/** Arrow's validity bitmap of a column (bit set: a value), with how many are missing. */
+function validity(values: readonly Cell[]): { nullBitmap: Uint8Array | undefined; nullCount: number } {
+  let nullCount = 0;
+  for (const v of values) if (v === null || v === undefined) nullCount++;
+  if (nullCount === 0) return { nullBitmap: undefined, nullCount };
+  const nullBitmap = new Uint8Array((values.length + 7) >> 3);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== null && v !== undefined) nullBitmap[i >> 3] = (nullBitmap[i >> 3] as number) | (1 << (i & 7));
+  }
+  return { nullBitmap, nullCount };
+}
+
+const UTF8 = new TextEncoder();
+/** The most bytes one Utf8 column's offsets can address. */
+const UTF8_MAX_BYTES = 2 ** 31 - 1;
+
+/**
+ * A Float64 column of numbers, or a Utf8 column of strings, written straight into Arrow's buffers
+ * (apache-arrow's builders take microseconds a cell: 10,000 rows × 6 columns took ~20 ms); the
+ * same vector `vectorFromArray` builds. Undefined for other types, or a value those paths do not
+ * take as is (a Date in a text column…): the builders handle them.
+ */
+function directVector(values: readonly Cell[], type: DataType): Vector | undefined {
+  const A = arrowLib();
+  const n = values.length;
+  if (A.DataType.isFloat(type) && type.precision === A.Precision.DOUBLE) {
+    const data = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (typeof v === "number") data[i] = v;
+      else if (v !== null && v !== undefined) return undefined;
+    }
+    return A.makeVector(A.makeData({ type: type as never, length: n, data, ...validity(values) })) as unknown as Vector;
+  }
+  if (A.DataType.isUtf8(type)) {
+    let chars = 0;
+    for (const v of values) {
+      if (typeof v === "string") chars += v.length;
+      else if (v !== null && v !== undefined) return undefined;
+    }
+    const valueOffsets = new Int32Array(n + 1);
+    let bytes = new Uint8Array(Math.max(16, chars + (chars >> 2)));
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (typeof v === "string" && v.length > 0) {
+        // NB: a UTF-8 character takes up to 3 bytes per UTF-16 unit: room for that, growing by doubling.
+        if (bytes.length - at < v.length * 3) {
+          const grown = new Uint8Array(Math.max(bytes.length * 2, at + v.length * 3));
+          grown.set(bytes.subarray(0, at));
+          bytes = grown;
+        }
+        at += UTF8.encodeInto(v, bytes.subarray(at)).written;
+        if (at > UTF8_MAX_BYTES) return undefined;
+      }
+      valueOffsets[i + 1] = at;
+    }
+    return A.makeVector(A.makeData({ type: type as never, length: n, valueOffsets, data: bytes.subarray(0, at), ...validity(values) })) as unknown as Vector;
+  }
+  return undefined;
 }
 
 /** What apache-arrow's file readers have, sync (bytes) or async (a file handle). */

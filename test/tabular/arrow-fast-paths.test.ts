@@ -1,0 +1,94 @@
+// toArrow writes number and text columns straight into Arrow's buffers, and fromArrow reads number
+// and text columns straight from them (issue 15 §2: ~8× faster both ways on 10,000 rows). These
+// property tests hold the fast paths to the plain ones — apache-arrow's builders and its iterator —
+// over random tables: every column type toArrow infers, missing values, NaN, ±Infinity, -0, any
+// Unicode text, empty tables, sliced tables and tables of several record batches.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type Cell, type ColumnTable, decodeArrowIpc, encodeArrowIpc, fromArrow, toArrow } from "../../src/index.js";
+import { arrowLib } from "../../src/tabular/index.js";
+
+const number = fc.oneof(
+  fc.double(),
+  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0),
+  fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+);
+const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.constantFrom("", "é", "😀", "a\u0000b"));
+const missing = fc.constantFrom(null, undefined);
+
+/** A column: numbers, text, booleans, dates or a mix, with or without missing values. */
+const column = (rows: number): fc.Arbitrary<Cell[]> =>
+  fc.oneof(
+    fc.array(fc.oneof({ weight: 5, arbitrary: number }, { weight: 1, arbitrary: missing }), { minLength: rows, maxLength: rows }),
+    fc.array(fc.oneof({ weight: 5, arbitrary: text }, { weight: 1, arbitrary: missing }), { minLength: rows, maxLength: rows }),
+    fc.array(fc.oneof(fc.boolean(), missing), { minLength: rows, maxLength: rows }),
+    fc.array(fc.oneof(fc.date({ noInvalidDate: true }), missing), { minLength: rows, maxLength: rows }),
+    // A text column (its first value is text) that also holds numbers and dates: the builders' path (values made text).
+    fc
+      .array(fc.oneof(text, number, fc.date({ noInvalidDate: true }), missing), { minLength: rows, maxLength: rows })
+      .map((values) => (values.length > 0 ? ["x", ...values.slice(1)] : values)),
+  ) as fc.Arbitrary<Cell[]>;
+
+const table: fc.Arbitrary<ColumnTable> = fc
+  .integer({ min: 0, max: 40 })
+  .chain((rows) =>
+    fc.array(column(rows), { minLength: 1, maxLength: 5 }).map((columns) => ({ names: columns.map((_, i) => `c${i}`), columns, numRows: rows })),
+  );
+
+/** What apache-arrow's own iterator reads, as fromArrow converts it (numbers of 64-bit ints and dates aside). */
+function plainRead(t: ReturnType<typeof toArrow>): Cell[][] {
+  const A = arrowLib();
+  return t.schema.fields.map((f, i) => {
+    const values = Array.from(t.getChildAt(i) as Iterable<Cell>);
+    return A.DataType.isTimestamp(f.type) ? values.map((v) => (typeof v === "number" ? new Date(v) : v)) : values;
+  });
+}
+
+describe("the direct Arrow paths give what apache-arrow's builders and iterator give", () => {
+  it("toArrow: the same types and values as vectorFromArray, through IPC and back", () => {
+    fc.assert(
+      fc.property(table, (t) => {
+        const fast = toArrow(t);
+        const built = toArrow(t, {}, { builders: true });
+        expect(fast.schema.fields.map((f) => String(f.type))).toEqual(built.schema.fields.map((f) => String(f.type)));
+        const fastBack = decodeArrowIpc(encodeArrowIpc(fast));
+        const builtBack = decodeArrowIpc(encodeArrowIpc(built));
+        expect(plainRead(fastBack)).toEqual(plainRead(builtBack));
+        expect(fromArrow(fastBack)).toEqual(fromArrow(builtBack));
+      }),
+      { numRuns: 300, seed: 15 },
+    );
+  });
+
+  it("fromArrow: the same values as apache-arrow's iterator, also for sliced tables and several batches", () => {
+    fc.assert(
+      fc.property(table, fc.nat(), fc.nat(), (t, a, b) => {
+        const arrow = toArrow(t, {}, { builders: true });
+        const twice = arrow.concat(toArrow(t));
+        const start = t.numRows === 0 ? 0 : a % t.numRows;
+        const end = start + (t.numRows === 0 ? 0 : b % (t.numRows - start + 1));
+        for (const x of [arrow, twice, arrow.slice(start, end), twice.slice(start, end + t.numRows)]) {
+          expect(fromArrow(x).columns).toEqual(plainRead(x));
+          expect(fromArrow(x).numRows).toBe(x.numRows);
+        }
+      }),
+      { numRuns: 300, seed: 15 },
+    );
+  });
+
+  it("a round trip keeps every value, -0 and NaN included", () => {
+    fc.assert(
+      fc.property(table, (t) => {
+        const back = fromArrow(decodeArrowIpc(encodeArrowIpc(toArrow(t))));
+        t.columns.forEach((values, i) => {
+          const got = back.columns[i] as Cell[];
+          values.forEach((v, r) => {
+            if (typeof v === "number" && typeof got[r] === "number") expect(Object.is(got[r], v)).toBe(true);
+            else if (v === undefined) expect(got[r]).toBeNull();
+          });
+        });
+      }),
+      { numRuns: 200, seed: 15 },
+    );
+  });
+});
