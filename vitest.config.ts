@@ -16,6 +16,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Unpacks the MLflow-written reference store the interop tests read (test/global-setup.ts).
+    globalSetup: ["test/global-setup.ts"],
     // NB: one test file per core, not vitest's default of one fewer (on 2 cores: one file at a
     // time); much of the suite waits on child processes, sockets, timers and disk.
     maxWorkers: availableParallelism(),
