@@ -3,9 +3,6 @@ import { UsageError } from "./errors.js";
 import { type CliIo, optionalRegistry, printer, trackingUriOf } from "./io.js";
 import { allowDeletedOption, given, jsonOption, registryOption, sizeParser, trackingOption } from "./parse-options.js";
 
-/** MLflow's run views (`mlflow runs list --view`), kept here so `--help` loads no store code. */
-const RUN_VIEWS = ["active_only", "deleted_only", "all"] as const;
-
 /** The run ids of `runs delete|restore`: positional, or MLflow's `--run-id` (either, not both). */
 function runIdsOf(command: string, positional: string[], o: Record<string, unknown>): string[] {
   const flagged = o["runId"] as string | undefined;
@@ -15,6 +12,13 @@ function runIdsOf(command: string, positional: string[], o: Record<string, unkno
   if (ids.length === 0) throw new UsageError(`Missing the run id: pipeserve runs ${command} RUN_ID… (list runs with \`pipeserve runs list\`).`);
   return ids;
 }
+
+/**
+ * MLflow's run views (`mlflow runs list --view`): the store's RUN_VIEWS, repeated here because
+ * parts are reached through their index only, and the store's would load the stores for `--help`.
+ */
+const RUN_VIEWS = ["active_only", "deleted_only", "all"] as const;
+type RunView = (typeof RUN_VIEWS)[number];
 
 /** The commands' code, loaded when one runs. */
 const actions = () => import("./store-actions.js");
@@ -35,7 +39,7 @@ function registerRunsCommands(program: Command, io: CliIo): void {
     .addOption(jsonOption())
     .addOption(trackingOption())
     .action(async (o: Record<string, unknown>) => {
-      const view = o["view"] as (typeof RUN_VIEWS)[number] | undefined;
+      const view = o["view"] as RunView | undefined;
       if (o["all"] && view !== undefined && view !== "all") throw new UsageError(`--all lists every run; it contradicts --view ${view}. Give one of them.`);
       return (await actions()).runsList(
         {

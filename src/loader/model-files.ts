@@ -5,7 +5,7 @@ import { parse as parseYaml } from "yaml";
 // every model load reads these files (bench/startup).
 import { z } from "zod/v3";
 import { COPY_MODES, DEFAULT_RUNNER } from "../runtime/index.js";
-import { INPUT_TYPES } from "../tabular/index.js";
+import { INPUT_TYPES, describeZodIssues } from "../tabular/index.js";
 import { ModelLoadError } from "./errors.js";
 import { insideModel } from "./integrity.js";
 
@@ -90,13 +90,6 @@ export type PipeserveFlavor = z.infer<typeof PipeserveFlavorSchema>;
 export type PipelineJson = z.infer<typeof PipelineJsonSchema>;
 export type Environment = z.infer<typeof EnvironmentSchema>;
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length > 0 ? i.path.join(".") : "(top level)"}: ${i.message}`)
-    .join("; ");
-}
-
 /** Reads a model file; `what` names where its path came from, for the error when it leads outside the model. */
 async function readText(dir: string, file: string, what: string): Promise<string> {
   return (await readBytes(dir, file, what)).toString("utf8");
@@ -118,7 +111,8 @@ async function readBytes(dir: string, file: string, what: string): Promise<Buffe
 /** Parses and checks a model file against its schema; errors name the file and the field. */
 function check<T extends z.ZodType>(schema: T, value: unknown, file: string, dir: string): z.infer<T> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ModelLoadError(`${file} of the model at ${dir} is invalid: ${describeIssues(parsed.error)}.`, { code: "INVALID_MODEL_FILE" });
+  if (!parsed.success)
+    throw new ModelLoadError(`${file} of the model at ${dir} is invalid: ${describeZodIssues(parsed.error)}.`, { code: "INVALID_MODEL_FILE" });
   return parsed.data;
 }
 

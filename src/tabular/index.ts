@@ -42,7 +42,7 @@ export {
   type Signature,
   type MlflowSignature,
 } from "./signature.js";
-export { signatureToMlflow, signatureFromMlflow } from "./mlflow-signature.js";
+export { signatureToMlflow, signatureFromMlflow, describeZodIssues } from "./mlflow-signature.js";
 export { declaredColumnTypes, inferSignature } from "./infer-signature.js";
 export { type EnforcedTable, type EnforceOptions, enforceSchema } from "./enforce-columns.js";
 export { type EnforcedParams, type ParamCheck, enforceParams, checkParamValue } from "./enforce-params.js";

@@ -90,18 +90,20 @@ function parseJsonPart(text: string, part: string): unknown {
   }
 }
 
-/** The first problems zod found, each with where: `[0].type: Required`. */
-function zodProblem(error: z.ZodError): string {
+/** The first problems zod found, each where it is: `nodes.0.name: Required; …` (also the loader's model-file messages). */
+export function describeZodIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
-    .map((i) => `${i.message}${i.path.length > 0 ? ` at ${i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("")}` : ""}`)
+    .map((i) => `${i.path.length > 0 ? i.path.join(".") : "(top level)"}: ${i.message}`)
     .join("; ");
 }
 
 function parseColumnSpecs(text: string, part: "inputs" | "outputs"): ColumnSpec[] {
   const parsed = z.array(ColumnSpecJson).safeParse(parseJsonPart(text, part));
   if (!parsed.success) {
-    throw new SchemaError(`signature.${part} is not a list of column specs like {"type": "long", "name": "a", "required": true}: ${zodProblem(parsed.error)}`);
+    throw new SchemaError(
+      `signature.${part} is not a list of column specs like {"type": "long", "name": "a", "required": true}: ${describeZodIssues(parsed.error)}`,
+    );
   }
   const specs = parsed.data.map((raw, i): ColumnSpec => {
     const where = `signature.${part}[${i}]${raw.name === undefined ? "" : ` ("${raw.name}")`}`;
@@ -134,7 +136,7 @@ function parseParamSpecs(text: string): ParamSpec[] {
   const parsed = z.array(ParamSpecJson).safeParse(parseJsonPart(text, "params"));
   if (!parsed.success) {
     throw new SchemaError(
-      `signature.params is not a list of param specs like {"name": "threshold", "default": 0.5, "shape": null, "type": "double"}: ${zodProblem(parsed.error)}`,
+      `signature.params is not a list of param specs like {"name": "threshold", "default": 0.5, "shape": null, "type": "double"}: ${describeZodIssues(parsed.error)}`,
     );
   }
   const seen = new Set<string>();
@@ -169,7 +171,7 @@ export function signatureFromMlflow(value: unknown): Signature {
   const parsed = MlflowSignatureJson.safeParse(value);
   if (!parsed.success) {
     throw new SchemaError(
-      `The MLmodel signature must be a mapping {inputs, outputs, params} of JSON strings (or null), as MLflow writes it: ${zodProblem(parsed.error)}`,
+      `The MLmodel signature must be a mapping {inputs, outputs, params} of JSON strings (or null), as MLflow writes it: ${describeZodIssues(parsed.error)}`,
     );
   }
   const { inputs, outputs, params } = parsed.data;
