@@ -18,6 +18,8 @@ export default defineConfig({
     pool: "forks",
     // Unpacks the MLflow-written reference store the interop tests read (test/global-setup.ts).
     globalSetup: ["test/global-setup.ts"],
+    // A typed array of numbers equals a plain array of the same numbers in toEqual (test/setup-equality.ts).
+    setupFiles: ["test/setup-equality.ts"],
     // NB: one test file per core, not vitest's default of one fewer (on 2 cores: one file at a
     // time); much of the suite waits on child processes, sockets, timers and disk.
     maxWorkers: availableParallelism(),

@@ -170,7 +170,7 @@ function check(table: ColumnTable, rows: number): void {
 
 function throughput(): Record<string, unknown> {
   const { text, typed } = generate(ROWS, 20240603);
-  const rows = text.columns[0]!.map((_, r) => text.columns.map((c) => c[r]));
+  const rows = Array.from({ length: text.numRows }, (_, r) => text.columns.map((c) => c[r]));
   const jsonBody = JSON.stringify({ dataframe_split: { columns: text.names, data: rows } });
   const csvBody = toCsv(text);
   const arrowBody = encodeArrowIpc(toArrow(typed, ARROW_TYPES), "stream");

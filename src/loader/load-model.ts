@@ -189,6 +189,7 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
       outputName: flavor.output_name,
       inputType: flavor.input_type,
       rowWise: flavor.row_wise,
+      columnArrays: flavor.column_arrays,
       defaultRunner: flavor.runner,
       signature: readSignature(mlmodel, dir),
       parameters,

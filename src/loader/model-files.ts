@@ -19,6 +19,8 @@ const COPY_MODES_TEXT = COPY_MODES.map((m) => JSON.stringify(m)).join(", ");
 export const PipeserveFlavorSchema = z
   .object({
     code: z.string(),
+    // NB: models packaged before typed-array columns were written for plain arrays.
+    column_arrays: z.enum(["typed", "plain"]).default("plain"),
     copy_mode: z.union([CopyModeSchema, z.record(z.string(), CopyModeSchema)], {
       errorMap: () => ({ message: `expected one of ${COPY_MODES_TEXT}, or a map of dataset name → one of them (with "default" for the rest)` }),
     }),

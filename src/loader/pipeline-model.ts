@@ -21,6 +21,8 @@ import {
   parseJsonRequest,
   splitRows,
   toInputType,
+  type Cell,
+  type ColumnArrays,
   type ColumnTable,
   type InputType,
   type Signature,
@@ -99,6 +101,8 @@ export interface PipelineModelParts {
   outputName: string;
   inputType: InputType;
   rowWise: boolean;
+  /** How a `columns` input hands numeric columns to nodes; `typed` by default. */
+  columnArrays?: ColumnArrays;
   defaultRunner: string;
   signature: Signature | null;
   /** Parameter values recorded at packaging (nested, as `params:a.b` reads them). */
@@ -127,6 +131,7 @@ export class PipelineModel {
   readonly outputName: string;
   readonly inputType: InputType;
   readonly rowWise: boolean;
+  readonly columnArrays: ColumnArrays;
   readonly defaultRunner: string;
   readonly signature: Signature | null;
   readonly parameters: Readonly<Record<string, unknown>>;
@@ -149,6 +154,7 @@ export class PipelineModel {
     this.outputName = parts.outputName;
     this.inputType = parts.inputType;
     this.rowWise = parts.rowWise;
+    this.columnArrays = parts.columnArrays ?? "typed";
     this.defaultRunner = parts.defaultRunner;
     this.signature = parts.signature;
     this.parameters = parts.parameters;
@@ -245,7 +251,11 @@ export class PipelineModel {
       droppedColumns = enforced.droppedColumns;
     } else if (options.fromText) {
       // No signature to type the text by: read each cell as CSV files are read (numbers, booleans, text).
-      table = { names: raw.names, columns: raw.columns.map((c) => c.map((v) => (typeof v === "string" ? inferCsvCell(v) : v))), numRows: raw.numRows };
+      table = {
+        names: raw.names,
+        columns: raw.columns.map((c) => Array.from(c, (v: Cell) => (typeof v === "string" ? inferCsvCell(v) : v))),
+        numRows: raw.numRows,
+      };
     }
     const given = options.params !== undefined ? options.params : bodyParams;
     const { params, ignored } = enforceParams(given, this.signature?.params ?? null);
@@ -340,7 +350,7 @@ export class PipelineModel {
     const runner = this.runner(runnerName);
     let pipelineParams: Record<string, unknown> = this.parameters as Record<string, unknown>;
     for (const [k, v] of Object.entries(params)) if (k !== "runner") pipelineParams = withParam(pipelineParams, k, v);
-    const catalog = this.#catalog.derive({ params: pipelineParams, feed: { [this.inputName]: toInputType(table, this.inputType) } });
+    const catalog = this.#catalog.derive({ params: pipelineParams, feed: { [this.inputName]: toInputType(table, this.inputType, this.columnArrays) } });
     const outputs = await runner.run(this.pipeline, catalog, options);
     return outputs[this.outputName];
   }

@@ -33,6 +33,8 @@ export interface ModelContents {
   runner: string;
   inputType: string;
   rowWise: boolean;
+  /** How a `columns` input hands numeric columns to nodes; not written when not given (the loader then reads `plain`). */
+  columnArrays?: string;
   artifacts: Readonly<Record<string, ModelArtifact>>;
   /** Values of the params the inference pipeline reads, by name (`a.b` for `params:a.b`). */
   parameters: Readonly<Record<string, unknown>>;
@@ -148,6 +150,7 @@ export async function writeModel(target: string, contents: ModelContents): Promi
       flavors: {
         pipeserve: {
           code: codePath,
+          ...(contents.columnArrays !== undefined ? { column_arrays: contents.columnArrays } : {}),
           copy_mode: contents.copyMode,
           env: "environment.json",
           format_version: FORMAT_VERSION,

@@ -1,6 +1,6 @@
 import { DEFAULT_RUNNER, isParameterInput, parseCopyModeSpec, type CopyModeSpec } from "../runtime/index.js";
 import { type TrackingStore, openRegistryStore, openTrackingStore, registryUriFrom, trackingUriFrom } from "../store/index.js";
-import type { InputType } from "../tabular/index.js";
+import type { ColumnArrays, InputType } from "../tabular/index.js";
 import { PackagingError } from "./errors.js";
 import { checkModelName, logModelInRun, registerLoggedModel } from "./logged-model.js";
 import { packageModel, type InferenceSpec } from "./package-model.js";
@@ -19,6 +19,8 @@ export interface ModelifyOptions {
   inputType?: InputType;
   /** Each output row depends on its input row alone: files are predicted in chunks and small requests batched. */
   rowWise?: boolean;
+  /** How a `columns` input hands numeric columns to nodes; `typed` by default (see PipelineMlOptions). */
+  columnArrays?: ColumnArrays;
   registeredModelName?: string;
   artifactPath?: string;
   trackingUri?: string;
@@ -64,6 +66,7 @@ export async function modelify(options: ModelifyOptions): Promise<ModelifyResult
     runner: DEFAULT_RUNNER,
     inputType: options.inputType ?? "dataframe",
     rowWise: options.rowWise ?? false,
+    columnArrays: options.columnArrays ?? "typed",
     logModel: {},
     artifactNames: () => inputs.filter((i) => i !== options.inputName && !isParameterInput(i)),
     parameterInputs: () => inputs.filter((i) => i.startsWith("params:")),

@@ -1,5 +1,5 @@
 import { DataCatalog, MemoryDataset, SequentialRunner, getParam, nestParams, type Dataset, type NodeIO, type Pipeline } from "../runtime/index.js";
-import { asColumnTable, declaredColumnTypes, sliceTable, toInputType, type ColumnTable, type InputType } from "../tabular/index.js";
+import { asColumnTable, declaredColumnTypes, sliceTable, toInputType, type ColumnArrays, type ColumnTable, type InputType } from "../tabular/index.js";
 import { bundlePipelines, type BundleResult } from "./bundle.js";
 import { PackagingError } from "./errors.js";
 import { assertArtifactWritten, writeModel, type ModelArtifact } from "./model-writer.js";
@@ -15,6 +15,8 @@ export interface InferenceSpec {
   runner: string;
   inputType: InputType;
   rowWise: boolean;
+  /** How `columns` inputs hand numeric columns to nodes (see PipelineMlOptions.columnArrays). */
+  columnArrays: ColumnArrays;
   logModel: Readonly<LogModelOptions>;
   artifactNames(): string[];
   parameterInputs(): string[];
@@ -67,7 +69,9 @@ async function predictSample(options: PackageModelOptions, sample: ColumnTable, 
     datasets[name] = new MemoryDataset({ data: await dataset.load(), copyMode: "deepcopy" });
   }
   const params = nestParams(parameters);
-  const run = new DataCatalog(datasets, { params, copyMode: "assign" }).derive({ feed: { [ml.inputName]: toInputType(sample, ml.inputType) } });
+  const run = new DataCatalog(datasets, { params, copyMode: "assign" }).derive({
+    feed: { [ml.inputName]: toInputType(sample, ml.inputType, ml.columnArrays) },
+  });
   try {
     const outputs = await new SequentialRunner().run(ml.inference, run);
     return outputs[ml.outputName];
@@ -134,6 +138,7 @@ export async function packageModel(options: PackageModelOptions): Promise<void> 
     runner: ml.runner,
     inputType: ml.inputType,
     rowWise: ml.rowWise,
+    columnArrays: ml.columnArrays,
     artifacts,
     parameters,
     bundle,

@@ -9,7 +9,7 @@ import {
   type DataCatalog,
   type Dataset,
 } from "../runtime/index.js";
-import { COLUMN_TYPES, INPUT_TYPES, PARAM_TYPES, type ColumnType, type InputType, type ParamType } from "../tabular/index.js";
+import { COLUMN_ARRAYS, COLUMN_TYPES, INPUT_TYPES, type ColumnArrays, PARAM_TYPES, type ColumnType, type InputType, type ParamType } from "../tabular/index.js";
 import { PackagingError } from "./errors.js";
 
 /** MLflow's JSON form of a signature, as written in `MLmodel`. */
@@ -70,6 +70,12 @@ export interface PipelineMlOptions {
   inputType?: InputType;
   /** Rows are independent: the server may split or merge batches. `false` by default. */
   rowWise?: boolean;
+  /**
+   * With `inputType: "columns"`: `typed` (the default) hands numeric columns without missing values
+   * to nodes as typed arrays (Float64Array for double, Int32Array for integer, an Arrow vector's
+   * own array), `plain` always as plain arrays.
+   */
+  columnArrays?: ColumnArrays;
   logModel?: LogModelOptions;
 }
 
@@ -87,6 +93,7 @@ export class PipelineML extends Pipeline {
   readonly runner: string;
   readonly inputType: InputType;
   readonly rowWise: boolean;
+  readonly columnArrays: ColumnArrays;
   readonly logModel: Readonly<LogModelOptions>;
 
   constructor(options: PipelineMlOptions) {
@@ -120,6 +127,11 @@ export class PipelineML extends Pipeline {
     if (options.inputType !== undefined && !(INPUT_TYPES as readonly string[]).includes(options.inputType)) {
       throw new PackagingError(`Invalid inputType "${String(options.inputType)}". Use one of: ${INPUT_TYPES.join(", ")}.`, { code: "INVALID_PIPELINE_ML" });
     }
+    if (options.columnArrays !== undefined && !(COLUMN_ARRAYS as readonly string[]).includes(options.columnArrays)) {
+      throw new PackagingError(`Invalid columnArrays "${String(options.columnArrays)}". Use one of: ${COLUMN_ARRAYS.join(", ")}.`, {
+        code: "INVALID_PIPELINE_ML",
+      });
+    }
     const runner = options.runner ?? DEFAULT_RUNNER;
     if (!isRunnerName(runner)) {
       throw new PackagingError(`Invalid default runner "${runner}". Use one of: ${RUNNER_NAMES.join(", ")}.`, { code: "INVALID_PIPELINE_ML" });
@@ -133,6 +145,7 @@ export class PipelineML extends Pipeline {
     this.runner = runner;
     this.inputType = options.inputType ?? "dataframe";
     this.rowWise = options.rowWise ?? false;
+    this.columnArrays = options.columnArrays ?? "typed";
     this.logModel = Object.freeze({ ...(options.logModel ?? {}) });
     Object.freeze(this);
   }

@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
 import {
   NO_LIMITS,
+  columnValues,
   checkTableSize,
   formatCount,
   outputToTable,
   tooManyCells,
   toJsonValue,
   type Cell,
+  type Column,
   type ColumnSpec,
   type ColumnTable,
   type Signature,
@@ -274,8 +276,15 @@ export function encodeInferResponse(
     ...(meta.modelVersion !== undefined ? { model_version: meta.modelVersion } : {}),
     id: meta.id ?? randomUUID(),
     outputs: wanted.map((name) => {
-      const column = table.columns[table.names.indexOf(name)] as Cell[];
-      return { name, shape: [table.numRows], datatype: declared.get(name) ?? native.get(name) ?? inferDatatype(column), data: toJsonValue(column) };
+      const column = table.columns[table.names.indexOf(name)] as Column;
+      // NB: a typed-array column is numbers (a Uint8Array column too, not bytes) of its own datatype.
+      const values = columnValues(column);
+      return {
+        name,
+        shape: [table.numRows],
+        datatype: declared.get(name) ?? native.get(name) ?? typedArrayDatatype(column) ?? inferDatatype(values),
+        data: toJsonValue(values),
+      };
     }),
   };
 }

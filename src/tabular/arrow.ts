@@ -1,21 +1,27 @@
 import type { DataType, RecordBatch, RecordBatchReader, Schema, Table, Vector } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
-import { setKey, type Cell, type ColumnTable } from "./column-table.js";
+import { isNumericArray, setKey, type Cell, type Column, type ColumnTable, type NumericArray } from "./column-table.js";
 import { FormatError } from "./errors.js";
 import { NO_LIMITS, type TableLimits, checkTableSize, joinParts, nextTurn } from "./limits.js";
 
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
 
-/** Converts one Arrow vector into a plain column: 64-bit integers become numbers when they are safe, timestamps and dates become `Date`s. */
-function columnFromVector(vector: Vector | null, numRows: number): Cell[] {
+/**
+ * Converts one Arrow vector into a column. Numbers without missing values (floats of 32 and 64 bits,
+ * integers of up to 32) stay in their typed array: the vector's own buffer when it is one chunk
+ * (no copy), one copy of its chunks otherwise. 64-bit integers become numbers when they are safe,
+ * timestamps and dates become `Date`s.
+ */
+function columnFromVector(vector: Vector | null, numRows: number): Column {
   if (!vector) return new Array<Cell>(numRows).fill(null);
   const type = vector.type as DataType;
   const { DataType, Precision } = arrowLib();
-  // NB: numbers without missing values come out of their typed array in one copy, not cell by cell.
   // (Float16 is left out: its typed array holds raw half-precision bits.)
   if (vector.nullCount === 0 && ((DataType.isFloat(type) && type.precision !== Precision.HALF) || (DataType.isInt(type) && type.bitWidth <= 32))) {
-    return Array.from(vector.toArray() as ArrayLike<number>);
+    const values = vector.toArray() as unknown;
+    if (isNumericArray(values) && values.length === numRows) return values;
+    return Array.from(values as ArrayLike<number>);
   }
   if ((DataType.isFloat(type) && type.precision !== Precision.HALF) || (DataType.isInt(type) && type.bitWidth <= 32)) return numberColumn(vector, numRows);
   if (DataType.isUtf8(type)) return utf8Column(vector, numRows);
@@ -101,7 +107,7 @@ function checkUniqueNames(table: Table, where: string): void {
  * (an offset past the data, a length out of range) fail here, with whatever error arrow throws.
  * @throws FormatError naming the column.
  */
-function columnOf(table: Table, index: number, name: string): Cell[] {
+function columnOf(table: Table, index: number, name: string): Column {
   try {
     return columnFromVector(table.getChildAt(index), table.numRows);
   } catch (cause) {
@@ -117,7 +123,7 @@ function columnOf(table: Table, index: number, name: string): Cell[] {
 export function fromArrow(table: Table, only?: ReadonlySet<string>): ColumnTable {
   checkUniqueNames(table, "The Arrow data");
   const names: string[] = [];
-  const columns: Cell[][] = [];
+  const columns: Column[] = [];
   table.schema.fields.forEach((f, i) => {
     if (only && !only.has(f.name)) return;
     names.push(f.name);
@@ -152,8 +158,22 @@ async function fromArrowSliced(table: Table, width: number): Promise<ColumnTable
   return joinParts(parts);
 }
 
-/** Picks an Arrow type for a column of plain values (the first non-null value decides). */
-function arrowTypeFor(values: readonly Cell[]): DataType {
+/** The Arrow type that holds a typed array's numbers as they are. */
+function arrowTypeOfArray(values: NumericArray): DataType {
+  const A = arrowLib();
+  if (values instanceof Float64Array) return new A.Float64();
+  if (values instanceof Float32Array) return new A.Float32();
+  if (values instanceof Int32Array) return new A.Int32();
+  if (values instanceof Int16Array) return new A.Int16();
+  if (values instanceof Int8Array) return new A.Int8();
+  if (values instanceof Uint32Array) return new A.Uint32();
+  if (values instanceof Uint16Array) return new A.Uint16();
+  return new A.Uint8();
+}
+
+/** Picks an Arrow type for a column: a typed array's own, or for plain values the first non-null value's. */
+function arrowTypeFor(values: Column): DataType {
+  if (isNumericArray(values)) return arrowTypeOfArray(values);
   const { Binary, Bool, Float64, Int64, TimestampMillisecond, Utf8 } = arrowLib();
   for (const v of values) {
     if (v === null || v === undefined) continue;
@@ -200,10 +220,11 @@ export function toArrow(table: ColumnTable, types: Readonly<Record<string, DataT
   const { Table, vectorFromArray } = arrowLib();
   const vectors: Record<string, Vector> = {};
   table.names.forEach((name, i) => {
-    const values = table.columns[i] as Cell[];
+    const column = table.columns[i] as Column;
     // NB: own keys only: a column may be named `__proto__`.
-    const type = (Object.hasOwn(types, name) ? types[name] : undefined) ?? arrowTypeFor(values);
-    const fast = options.builders ? undefined : directVector(values, type);
+    const type = (Object.hasOwn(types, name) ? types[name] : undefined) ?? arrowTypeFor(column);
+    const fast = options.builders ? undefined : isNumericArray(column) ? typedVector(column, type) : directVector(column, type);
+    const values = Array.isArray(column) ? column : Array.from(column);
     setKey(vectors, name, fast ?? (vectorFromArray(normaliseForArrow(values, type), type as never) as Vector));
   });
   return new Table(vectors);
@@ -270,6 +291,23 @@ function directVector(values: readonly Cell[], type: DataType): Vector | undefin
     return A.makeVector(A.makeData({ type: type as never, length: n, valueOffsets, data: bytes.subarray(0, at), ...validity(values) })) as unknown as Vector;
   }
   return undefined;
+}
+
+/**
+ * A vector of a typed array's numbers: the array itself as the data buffer when the Arrow type is
+ * the array's own (no copy), a Float64 copy for a double column; undefined for other types.
+ */
+function typedVector(values: NumericArray, type: DataType): Vector | undefined {
+  const A = arrowLib();
+  const own = arrowTypeOfArray(values);
+  let data: NumericArray | undefined;
+  if (A.DataType.isFloat(type) || A.DataType.isInt(type)) {
+    // NB: arrow names a numeric type by its kind and width ("Int32", "Uint8", "Float64").
+    if (String(own) === String(type)) data = values;
+    else if (A.DataType.isFloat(type) && type.precision === A.Precision.DOUBLE) data = Float64Array.from(values);
+  }
+  if (data === undefined) return undefined;
+  return A.makeVector(A.makeData({ type: type as never, length: values.length, data, nullCount: 0 })) as unknown as Vector;
 }
 
 /** What apache-arrow's file readers have, sync (bytes) or async (a file handle). */

@@ -1,6 +1,6 @@
 import { isArrowTable } from "./arrow-lib.js";
 import { fromArrow } from "./arrow.js";
-import { tableFromColumns, tableFromRecords, type Cell, type ColumnTable } from "./column-table.js";
+import { isNumericArray, tableFromColumns, tableFromRecords, type Cell, type Column, type ColumnTable } from "./column-table.js";
 import { fromDataFrame, isDataFrame, isSeries } from "./dataframe.js";
 import { FormatError } from "./errors.js";
 
@@ -51,7 +51,7 @@ export function asColumnTable(value: unknown): ColumnTable {
   if (Array.isArray(value)) return tableFromRecords(value);
   if (value !== null && typeof value === "object" && Object.values(value).every((c) => Array.isArray(c) || ArrayBuffer.isView(c))) {
     return tableFromColumns(
-      Object.fromEntries(Object.entries(value).map(([k, c]) => [k, Array.isArray(c) ? (c as Cell[]) : Array.from(c as ArrayLike<Cell>)])),
+      Object.fromEntries(Object.entries(value).map(([k, c]) => [k, Array.isArray(c) || isNumericArray(c) ? (c as Column) : Array.from(c as ArrayLike<Cell>)])),
     );
   }
   throw new FormatError(
@@ -66,6 +66,7 @@ export function asColumnTable(value: unknown): ColumnTable {
  * @throws FormatError when the output is not tabular.
  */
 export function outputToTable(output: unknown, unnamed = "0"): ColumnTable {
+  if (isNumericArray(output)) return { names: [unnamed], columns: [output], numRows: output.length };
   if (ArrayBuffer.isView(output) && !(output instanceof DataView)) {
     const values = Array.from(output as unknown as ArrayLike<Cell>);
     return { names: [unnamed], columns: [values], numRows: values.length };

@@ -6,20 +6,46 @@ import { FormatError } from "./errors.js";
  */
 export type Cell = number | string | boolean | bigint | Date | Uint8Array | null | unknown;
 
+/** A typed array of numbers: how a numeric column without missing values may travel. */
+export type NumericArray = Float64Array | Float32Array | Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array;
+
 /**
- * The light in-memory table every conversion goes through: column names in order, one plain
- * array per column, all of `numRows` length. Building one costs next to nothing, so request
- * parsing, signature enforcement and output encoding work on it, and a danfojs DataFrame or an
- * Arrow table is built only where someone needs one.
+ * One column's values: a plain array of cells, or a typed array of numbers (a numeric column
+ * without missing values, e.g. an Arrow vector's own buffer). Index it and read `length`; use
+ * `columnValues` for a plain array.
+ */
+export type Column = Cell[] | NumericArray;
+
+/**
+ * The light in-memory table every conversion goes through: column names in order, one array per
+ * column, all of `numRows` length. Building one costs next to nothing, so request parsing,
+ * signature enforcement and output encoding work on it, and a danfojs DataFrame or an Arrow table
+ * is built only where someone needs one.
  */
 export interface ColumnTable {
   readonly names: readonly string[];
-  readonly columns: readonly Cell[][];
+  readonly columns: readonly Column[];
   readonly numRows: number;
 }
 
+/** True for a typed array of numbers (not a DataView, not a BigInt64Array). */
+export function isNumericArray(value: unknown): value is NumericArray {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array);
+}
+
+/** A column as a plain array: itself when it is one, a copy of a typed array's numbers otherwise. */
+export function columnValues(column: Column): Cell[] {
+  return Array.isArray(column) ? column : Array.from(column);
+}
+
+/** A table whose columns are all plain arrays (typed arrays copied), for code that wants `Cell[]`. */
+export function withPlainColumns(table: ColumnTable): ColumnTable {
+  if (table.columns.every((c) => Array.isArray(c))) return table;
+  return { names: table.names, columns: table.columns.map(columnValues), numRows: table.numRows };
+}
+
 /** Builds a table from parallel names and columns, checking every column has the same length. */
-export function createTable(names: readonly string[], columns: readonly Cell[][]): ColumnTable {
+export function createTable(names: readonly string[], columns: readonly Column[]): ColumnTable {
   if (names.length !== columns.length) {
     throw new FormatError(`Got ${names.length} column names for ${columns.length} columns.`);
   }
@@ -38,11 +64,14 @@ export function createTable(names: readonly string[], columns: readonly Cell[][]
 }
 
 /** A table from an object of columns, in the object's key order. */
-export function tableFromColumns(data: Readonly<Record<string, readonly Cell[]>>): ColumnTable {
+export function tableFromColumns(data: Readonly<Record<string, readonly Cell[] | NumericArray>>): ColumnTable {
   const names = Object.keys(data);
   return createTable(
     names,
-    names.map((n) => Array.from(data[n] as readonly Cell[])),
+    names.map((n) => {
+      const column = data[n] as readonly Cell[] | NumericArray;
+      return isNumericArray(column) ? column : Array.from(column);
+    }),
   );
 }
 
@@ -91,16 +120,16 @@ export function tableToRecords(table: ColumnTable): Record<string, Cell>[] {
   const { names, columns } = table;
   for (let r = 0; r < table.numRows; r++) {
     const row: Record<string, Cell> = {};
-    for (let c = 0; c < names.length; c++) setKey(row, names[c] as string, (columns[c] as Cell[])[r]);
+    for (let c = 0; c < names.length; c++) setKey(row, names[c] as string, (columns[c] as Column)[r]);
     out[r] = row;
   }
   return out;
 }
 
-/** An object of columns from a table (the columns are shared, not copied). */
-export function tableToColumns(table: ColumnTable): Record<string, Cell[]> {
-  const out: Record<string, Cell[]> = {};
-  table.names.forEach((n, i) => setKey(out, n, table.columns[i] as Cell[]));
+/** An object of columns from a table (the columns are shared, not copied; typed arrays stay typed). */
+export function tableToColumns(table: ColumnTable): Record<string, Column> {
+  const out: Record<string, Column> = {};
+  table.names.forEach((n, i) => setKey(out, n, table.columns[i] as Column));
   return out;
 }
 
@@ -120,8 +149,28 @@ export function concatTables(tables: readonly ColumnTable[]): ColumnTable {
       throw new FormatError(`Cannot stack tables with columns [${t.names.join(", ")}] and [${first.names.join(", ")}].`);
     }
   }
-  const columns = first.names.map((_, c) => tables.flatMap((t) => t.columns[c] as Cell[]));
+  const columns = first.names.map((_, c) => concatColumns(tables.map((t) => t.columns[c] as Column)));
   return { names: first.names, columns, numRows: tables.reduce((n, t) => n + t.numRows, 0) };
+}
+
+/**
+ * Columns one after another: a typed array when all are typed arrays of one kind, a plain array
+ * otherwise (typed arrays' numbers copied into it).
+ */
+export function concatColumns(parts: readonly Column[]): Column {
+  const first = parts[0];
+  if (first !== undefined && !Array.isArray(first) && parts.every((p) => p.constructor === first.constructor)) {
+    const out = new (first.constructor as new (n: number) => NumericArray)(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts as NumericArray[]) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+  const out: Cell[] = [];
+  for (const p of parts) for (let i = 0; i < p.length; i++) out.push(p[i]);
+  return out;
 }
 
 /** Sets a key that may be any column name: `__proto__` becomes an own key, not the prototype. */

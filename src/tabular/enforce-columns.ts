@@ -1,5 +1,5 @@
 import { decodeBase64, hasSubMillisecondFraction, parseIsoDateTime } from "./cell-codecs.js";
-import type { Cell, ColumnTable } from "./column-table.js";
+import { isNumericArray, type Cell, type Column, type ColumnTable, type NumericArray } from "./column-table.js";
 import { parseNumberText } from "./csv.js";
 import { EXACT_IN_DOUBLE, FLOAT32_MAX, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, SAFE_MAX, SAFE_MIN, isMissing } from "./enforce-common.js";
 import { FormatError, SchemaError } from "./errors.js";
@@ -325,11 +325,60 @@ function checkBinaries(c: ColumnCheck): void {
 }
 
 /**
- * Checks one column against its type. Returns the input array itself when every value is already
- * right (no copy, no allocation), else a copy with the converted values.
+ * A typed-array column that needs no check for its type: numbers of a kind the type holds exactly
+ * (the array itself, or a copy into the type's own array). Undefined when its values must be
+ * checked one by one (a Float64Array in an integer column…) or the type takes no numbers.
  */
-function enforceColumn(values: readonly Cell[], numRows: number, column: string, spec: ColumnSpec, fromText: boolean, base = 0): Cell[] {
-  const c = new ColumnCheck(values, numRows, column, spec, fromText, base);
+function acceptTypedColumn(values: NumericArray, type: ColumnType): NumericArray | undefined {
+  const small = values instanceof Int16Array || values instanceof Int8Array || values instanceof Uint16Array || values instanceof Uint8Array;
+  switch (type) {
+    case "double":
+      return values instanceof Float64Array ? values : Float64Array.from(values);
+    case "float":
+      return values instanceof Float32Array ? values : small ? Float32Array.from(values) : undefined;
+    case "integer":
+      return values instanceof Int32Array ? values : small ? Int32Array.from(values) : undefined;
+    case "long":
+      return small || values instanceof Int32Array || values instanceof Uint32Array ? values : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A checked number column as a typed array when it is one of the numbers that travel so: `double`
+ * (Float64Array) and `integer` (Int32Array) columns without a missing value. `float` and `long`
+ * columns stay plain arrays (a Float32Array would round what was sent; a long is a whole number a
+ * double array would call fractional).
+ */
+function typedIfNumeric(values: Column, type: ColumnType): Column {
+  if (type !== "double" && type !== "integer") return values;
+  if (isNumericArray(values))
+    return type === "double"
+      ? values instanceof Float64Array
+        ? values
+        : Float64Array.from(values)
+      : values instanceof Int32Array
+        ? values
+        : Int32Array.from(values);
+  for (let r = 0; r < values.length; r++) if (typeof values[r] !== "number") return values;
+  return type === "double" ? Float64Array.from(values as number[]) : Int32Array.from(values as number[]);
+}
+
+/**
+ * Checks one column against its type. Returns the input array itself when every value is already
+ * right (no copy, no allocation), else a copy with the converted values; a `double` or `integer`
+ * column without missing values comes back as a typed array (see `typedIfNumeric`).
+ */
+function enforceColumn(input: Column, numRows: number, column: string, spec: ColumnSpec, fromText: boolean, base = 0): Column {
+  let values: Column = input;
+  if (isNumericArray(input)) {
+    const accepted = acceptTypedColumn(input, spec.type);
+    if (accepted) return accepted;
+    // NB: a type that takes no numbers refuses the first value (or takes an empty column as an empty list).
+    if (spec.type !== "integer" && spec.type !== "long" && spec.type !== "float" && spec.type !== "double") values = Array.from(input);
+  }
+  const c = new ColumnCheck(values as readonly Cell[], numRows, column, spec, fromText, base);
   switch (spec.type) {
     case "integer":
     case "long":
@@ -352,7 +401,7 @@ function enforceColumn(values: readonly Cell[], numRows: number, column: string,
       checkBinaries(c);
       break;
   }
-  return c.result();
+  return typedIfNumeric(c.result(), spec.type);
 }
 
 function emptyColumn(numRows: number): Cell[] {
@@ -374,7 +423,7 @@ function enforcePositional(table: ColumnTable, inputs: readonly ColumnSpec[], fr
   }
   let changed = names.length !== inputs.length;
   const outColumns = inputs.map((spec, i) => {
-    const input = columns[i] as Cell[];
+    const input = columns[i] as Column;
     const enforced = enforceColumn(input, numRows, names[i] as string, spec, fromText, base);
     if (enforced !== input) changed = true;
     return enforced;
@@ -426,7 +475,7 @@ export function enforceSchema(table: ColumnTable, inputs: readonly ColumnSpec[],
   const only = inputs[0] as ColumnSpec;
   const onlyName = only.name as string;
   if (inputs.length === 1 && names.length === 1 && names[0] === "0" && !index.has(onlyName)) {
-    const enforced = enforceColumn(columns[0] as Cell[], numRows, onlyName, only, fromText, base);
+    const enforced = enforceColumn(columns[0] as Column, numRows, onlyName, only, fromText, base);
     return { table: { names: [onlyName], columns: [enforced], numRows }, droppedColumns: [] };
   }
 
@@ -443,7 +492,7 @@ export function enforceSchema(table: ColumnTable, inputs: readonly ColumnSpec[],
 
   let changed = names.length !== inputs.length;
   const outNames = new Array<string>(inputs.length);
-  const outColumns = new Array<Cell[]>(inputs.length);
+  const outColumns = new Array<Column>(inputs.length);
   for (let i = 0; i < inputs.length; i++) {
     const spec = inputs[i] as ColumnSpec;
     const name = spec.name as string;
@@ -455,7 +504,7 @@ export function enforceSchema(table: ColumnTable, inputs: readonly ColumnSpec[],
       continue;
     }
     if (at !== i) changed = true;
-    const input = columns[at] as Cell[];
+    const input = columns[at] as Column;
     const enforced = enforceColumn(input, numRows, name, spec, fromText, base);
     if (enforced !== input) changed = true;
     outColumns[i] = enforced;

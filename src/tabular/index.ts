@@ -12,7 +12,13 @@ export { holdsNaN, nanAsMissing, parseJsonText } from "./json-parse.js";
 export { MLFLOW_WORDING } from "./messages.js";
 export {
   type Cell,
+  type Column,
   type ColumnTable,
+  type NumericArray,
+  isNumericArray,
+  columnValues,
+  withPlainColumns,
+  concatColumns,
   createTable,
   tableFromColumns,
   tableFromRows,
@@ -21,6 +27,7 @@ export {
   tableToColumns,
   sliceTable,
   concatTables,
+  setKey,
 } from "./column-table.js";
 export type { DataFrame, Series } from "./dataframe-types.js";
 export { loadDanfo, isDataFrame, isSeries, toDataFrame, fromDataFrame, cloneDataFrame, frameOfColumns } from "./dataframe.js";
@@ -69,4 +76,4 @@ export {
   type TableWriter,
   type TableWriterOptions,
 } from "./chunked-writers.js";
-export { INPUT_TYPES, type InputType, parseInputType, toInputType } from "./input-types.js";
+export { INPUT_TYPES, COLUMN_ARRAYS, type InputType, type ColumnArrays, parseInputType, toInputType } from "./input-types.js";

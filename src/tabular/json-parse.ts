@@ -10,7 +10,7 @@
  * builds exactly what `JSON.parse` builds (key order, later duplicate keys win, `__proto__` as an
  * own key) and reads without recursion, so no depth can overflow its stack.
  */
-import type { Cell, ColumnTable } from "./column-table.js";
+import type { Cell, Column, ColumnTable } from "./column-table.js";
 
 /** The bodies (arrays and objects) read with a `NaN` token somewhere in them: `holdsNaN` answers from it. */
 const withNaN = new WeakSet<object>();
@@ -49,11 +49,11 @@ export function parseJsonText(text: string): unknown {
  * missing value, as pandas reads it). Columns without NaN are kept as they are (not copied).
  */
 export function nanAsMissing(table: ColumnTable): ColumnTable {
-  let columns: Cell[][] | undefined;
+  let columns: Column[] | undefined;
   table.columns.forEach((column, c) => {
-    const at = column.findIndex((v) => typeof v === "number" && Number.isNaN(v));
+    const at = column.findIndex((v: Cell) => typeof v === "number" && Number.isNaN(v));
     if (at === -1) return;
-    const copy = column.slice();
+    const copy: Cell[] = Array.from(column);
     for (let r = at; r < copy.length; r++) if (typeof copy[r] === "number" && Number.isNaN(copy[r])) copy[r] = null;
     (columns ??= table.columns.slice())[c] = copy;
   });

@@ -149,7 +149,7 @@ describe("stdin", () => {
     ["csv", (t: ColumnTable) => encodeTable(t, "csv")],
     ["jsonl", (t: ColumnTable) => encodeTable(t, "jsonl")],
     ["arrow", (t: ColumnTable) => encodeTable(t, "arrows")],
-    ["json", (t: ColumnTable) => JSON.stringify({ dataframe_split: { columns: ["x"], data: t.columns[0]?.map((x) => [x]) } })],
+    ["json", (t: ColumnTable) => JSON.stringify({ dataframe_split: { columns: ["x"], data: Array.from(t.columns[0] ?? [], (x) => [x]) } })],
   ] as const)("input - reads %s from the given stream", async (format, encode) => {
     const output = await outPath("csv");
     const stdin = Readable.from([Buffer.from(encode(xTable(XS)))]);

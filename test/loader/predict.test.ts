@@ -251,6 +251,7 @@ describe("what a loaded model exposes", () => {
       pipeserveVersion: pipeserveVersion(),
       flavor: {
         code: "code/pipeline.mjs",
+        column_arrays: "typed",
         copy_mode: "assign",
         env: "environment.json",
         format_version: 1,

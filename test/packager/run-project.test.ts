@@ -184,6 +184,7 @@ describe("the model directory (MODEL_FORMAT.md §1)", () => {
       expect(Object.keys(m["flavors"])).toEqual(["pipeserve"]);
       expect(m["flavors"]["pipeserve"]).toEqual({
         code: "code/pipeline.mjs",
+        column_arrays: "typed",
         copy_mode: { default: "assign", weights: "deepcopy" },
         env: "environment.json",
         format_version: FORMAT_VERSION,

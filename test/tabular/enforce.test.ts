@@ -21,18 +21,56 @@ const col = (type: ColumnType, required = true): ColumnSpec[] => [{ name: "a", t
 
 describe("enforceSchema: columns", () => {
   it("returns the very same table when it already fits (no copies on the hot path)", () => {
-    const table = tableFromColumns({ a: [1, 2], b: [0.5, 1] });
+    const table = tableFromColumns({ a: [1, 2], b: new Float64Array([0.5, 1]) });
     const result = enforceSchema(table, AB);
     expect(result.table).toBe(table);
     expect(result.droppedColumns).toEqual([]);
   });
 
   it("puts columns in signature order and reuses their arrays", () => {
-    const table = tableFromColumns({ b: [0.5], a: [1] });
+    const table = tableFromColumns({ b: new Float64Array([0.5]), a: [1] });
     const { table: out } = enforceSchema(table, AB);
     expect(out.names).toEqual(["a", "b"]);
     expect(out.columns[0]).toBe(table.columns[1]);
     expect(out.columns[1]).toBe(table.columns[0]);
+  });
+
+  it("hands double columns on as Float64Array and integer columns as Int32Array when no value is missing; other types stay plain", () => {
+    const specs: ColumnSpec[] = [
+      { name: "d", type: "double", required: true },
+      { name: "i", type: "integer", required: true },
+      { name: "l", type: "long", required: true },
+      { name: "f", type: "float", required: true },
+      { name: "o", type: "double", required: false },
+    ];
+    const { table } = enforceSchema(tableFromColumns({ d: [1, 2.5], i: [3, -4], l: [5, 6], f: [0.1, 7], o: [1, null] }), specs);
+    expect(table.columns[0]).toBeInstanceOf(Float64Array);
+    expect(Array.from(table.columns[0] ?? [])).toEqual([1, 2.5]);
+    expect(table.columns[1]).toBeInstanceOf(Int32Array);
+    expect(Array.from(table.columns[1] ?? [])).toEqual([3, -4]);
+    expect(Array.isArray(table.columns[2])).toBe(true);
+    // NB: a Float32Array would round 0.1; float columns keep what was sent, as before.
+    expect(table.columns[3]).toStrictEqual([0.1, 7]);
+    expect(table.columns[4]).toStrictEqual([1, null]);
+  });
+
+  it("takes typed-array columns as they are where the type holds their numbers, and checks them value by value where it may not", () => {
+    const f64 = new Float64Array([1, 2]);
+    const i32 = new Int32Array([1, 2]);
+    expect(enforceSchema(tableFromColumns({ a: f64 }), col("double")).table.columns[0]).toBe(f64);
+    expect(enforceSchema(tableFromColumns({ a: i32 }), col("integer")).table.columns[0]).toBe(i32);
+    expect(enforceSchema(tableFromColumns({ a: new Int16Array([7]) }), col("integer")).table.columns[0]).toStrictEqual(new Int32Array([7]));
+    expect(enforceSchema(tableFromColumns({ a: i32 }), col("double")).table.columns[0]).toStrictEqual(new Float64Array([1, 2]));
+    expect(enforceSchema(tableFromColumns({ a: new Float64Array([3, 4]) }), col("integer")).table.columns[0]).toStrictEqual(new Int32Array([3, 4]));
+    expectError(
+      () => enforceSchema(tableFromColumns({ a: new Float64Array([1.5]) }), col("integer")),
+      SchemaError,
+      /row 0 holds 1.5, which is not a whole number/,
+    );
+    expectError(() => enforceSchema(tableFromColumns({ a: new Uint32Array([2 ** 31]) }), col("integer")), SchemaError, /out of the int32 range/);
+    expectError(() => enforceSchema(tableFromColumns({ a: new Float64Array([1e300]) }), col("float")), SchemaError, /float32 range/);
+    expectError(() => enforceSchema(tableFromColumns({ a: new Float64Array([1]) }), col("string")), SchemaError, /row 0 holds 1/);
+    expect(enforceSchema(tableFromColumns({ a: new Float64Array(0) }), col("string")).table.columns[0]).toStrictEqual([]);
   });
 
   it("drops extra columns and names them", () => {
@@ -274,7 +312,7 @@ describe("enforceSchema: positional (unnamed) signatures", () => {
   ];
 
   it("checks columns by position and keeps their names", () => {
-    const table = tableFromColumns({ x: ["a"], y: [1] });
+    const table = tableFromColumns({ x: ["a"], y: new Float64Array([1]) });
     expect(enforceSchema(table, specs).table).toBe(table);
   });
 

@@ -1,5 +1,15 @@
 import type { TransferListItem } from "node:worker_threads";
-import { decodeArrowIpc, encodeArrowIpc, frameOfColumns, isArrowTable, isDataFrame } from "../../tabular/index.js";
+import {
+  decodeArrowIpc,
+  encodeArrowIpc,
+  frameOfColumns,
+  isArrowTable,
+  isColumnsObject,
+  isDataFrame,
+  isNumericArray,
+  setKey,
+  type NumericArray,
+} from "../../tabular/index.js";
 
 const TAG = "__pipeserve_transfer__";
 
@@ -38,7 +48,22 @@ export function encodeForTransfer(value: unknown, transfer: TransferListItem[]):
     const encoded: EncodedArrow = { [TAG]: "arrow", bytes };
     return encoded;
   }
+  if (isNumericArray(value)) return compact(value);
+  if (isColumnsObject(value)) {
+    const columns: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) setKey(columns, key, isNumericArray(value[key]) ? compact(value[key]) : value[key]);
+    return columns;
+  }
   return value;
+}
+
+/**
+ * A typed array that owns its buffer. NB: structured clone copies a view's whole buffer: an Arrow
+ * column read without a copy is a view into the request's body, which would be copied whole, once
+ * per column.
+ */
+function compact<A extends NumericArray>(values: A): A {
+  return values.byteOffset === 0 && values.byteLength === values.buffer.byteLength ? values : (values.slice() as A);
 }
 
 /** Rebuilds a value made by `encodeForTransfer`. */
