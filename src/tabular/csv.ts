@@ -1,7 +1,9 @@
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import type { Cell, ColumnTable } from "./column-table.js";
+import { plainCsvRecords } from "./csv-plain.js";
 import { CsvScan } from "./csv-scan.js";
+import { CSV_PARSE_OPTIONS } from "./csv-stream.js";
 import { FormatError } from "./errors.js";
 import { utf8Text } from "./json-text.js";
 import { type TableLimits, checkTableSize, joinParts, nextTurn } from "./limits.js";
@@ -85,13 +87,21 @@ export function tableFromCsvRecords(header: readonly string[], rows: readonly st
   return { names: [...header], columns, numRows: rows.length };
 }
 
+/** The text csv-parse reads in `bytes` (UTF-8, bad bytes as U+FFFD), or `undefined` for bytes it reads as UTF-16 (after FF FE). */
+function utf8ForCsv(bytes: Uint8Array): string | undefined {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return undefined;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+}
+
+/** The records of CSV text, header first: by uDSV when the text is plain (see PlainCsvCheck), else by csv-parse. */
 function csvRecords(text: string | Uint8Array, delimiter: string): string[][] {
+  const decoded = typeof text === "string" ? text : utf8ForCsv(text);
+  const plain = decoded === undefined ? undefined : plainCsvRecords(decoded, delimiter);
+  if (plain) return plain;
   try {
     return parse(typeof text === "string" ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength), {
       delimiter,
-      bom: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
+      ...CSV_PARSE_OPTIONS,
     }) as string[][];
   } catch (cause) {
     throw new FormatError(`Could not parse the CSV input: ${(cause as Error).message}`, { cause });
