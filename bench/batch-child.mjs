@@ -35,6 +35,15 @@ if (mode === "predict") {
     createWriteStream(output),
   );
   rows -= 1;
+} else if (mode === "udsv-libs") {
+  // The new parser's own ceiling: uDSV over the file's text, records straight to csv-stringify's text.
+  const { inferSchema, initParser } = await import("udsv");
+  const { stringify: stringifySync } = await import("csv-stringify/sync");
+  const { readFile, writeFile } = await import("node:fs/promises");
+  const text = await readFile(input, "utf8");
+  const records = initParser(inferSchema(text)).stringArrs(text);
+  rows = records.length;
+  await writeFile(output, stringifySync(records));
 } else {
   const writer = createTableFileWriter(output);
   const only = columns === "all" ? {} : { columns: columns.split(",") };

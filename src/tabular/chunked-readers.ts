@@ -4,11 +4,11 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import type { RecordBatchReader } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
-import { parse } from "csv-parse";
 import type { DataFrame } from "./dataframe-types.js";
 import { arrowReaderTables, fromArrow } from "./arrow.js";
 import { concatTables, sliceTable, tableFromRecords, type Cell, type ColumnTable } from "./column-table.js";
 import { tableFromCsvRecords } from "./csv.js";
+import { csvRecordBatches } from "./csv-stream.js";
 import { toDataFrame } from "./dataframe.js";
 import { FormatError } from "./errors.js";
 import { checkInputFile, inputFileError } from "./file-access.js";
@@ -92,25 +92,22 @@ function streamOf(source: string | Readable): Readable {
 }
 
 async function* csvChunks(source: string | Readable, chunkRows: number, raw: boolean): AsyncGenerator<ColumnTable> {
-  const input = streamOf(source);
-  const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true });
-  // NB: pipe() does not pass a read error on (ENOENT, EISDIR): unheard, it would crash the process.
-  input.once("error", (error) => parser.destroy(error));
-  input.pipe(parser);
   let header: string[] | undefined;
   let rows: string[][] = [];
   let line = 2;
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      if (!header) {
-        header = record;
-        continue;
-      }
-      rows.push(record);
-      if (rows.length === chunkRows) {
-        yield tableFromCsvRecords(header, rows, raw, line);
-        line += rows.length;
-        rows = [];
+    for await (const batch of csvRecordBatches(streamOf(source))) {
+      for (const record of batch) {
+        if (!header) {
+          header = record;
+          continue;
+        }
+        rows.push(record);
+        if (rows.length === chunkRows) {
+          yield tableFromCsvRecords(header, rows, raw, line);
+          line += rows.length;
+          rows = [];
+        }
       }
     }
   } catch (cause) {

@@ -1,7 +1,8 @@
 import { parse } from "csv-parse/sync";
-import { stringify } from "csv-stringify/sync";
 import type { Cell, ColumnTable } from "./column-table.js";
+import { plainCsvRecords } from "./csv-plain.js";
 import { CsvScan } from "./csv-scan.js";
+import { CSV_PARSE_OPTIONS } from "./csv-stream.js";
 import { FormatError } from "./errors.js";
 import { utf8Text } from "./json-text.js";
 import { type TableLimits, checkTableSize, joinParts, nextTurn } from "./limits.js";
@@ -85,13 +86,21 @@ export function tableFromCsvRecords(header: readonly string[], rows: readonly st
   return { names: [...header], columns, numRows: rows.length };
 }
 
+/** The text csv-parse reads in `bytes` (UTF-8, bad bytes as U+FFFD), or `undefined` for bytes it reads as UTF-16 (after FF FE). */
+function utf8ForCsv(bytes: Uint8Array): string | undefined {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return undefined;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+}
+
+/** The records of CSV text, header first: by uDSV when the text is plain (see PlainCsvCheck), else by csv-parse. */
 function csvRecords(text: string | Uint8Array, delimiter: string): string[][] {
+  const decoded = typeof text === "string" ? text : utf8ForCsv(text);
+  const plain = decoded === undefined ? undefined : plainCsvRecords(decoded, delimiter);
+  if (plain) return plain;
   try {
     return parse(typeof text === "string" ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength), {
       delimiter,
-      bom: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
+      ...CSV_PARSE_OPTIONS,
     }) as string[][];
   } catch (cause) {
     throw new FormatError(`Could not parse the CSV input: ${(cause as Error).message}`, { cause });
@@ -176,10 +185,31 @@ export function formatCsvCell(value: Cell): string {
   return JSON.stringify(value);
 }
 
-/** Writes a table as CSV text with a header row. `header: false` leaves it out (for appending chunks). */
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** One CSV field as csv-stringify writes it by default: quoted (quotes doubled) when it holds a quote, a comma or a line end. */
+function csvField(text: string): string {
+  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/**
+ * Writes a table as CSV text with a header row. `header: false` leaves it out (for appending chunks).
+ * NB: the text csv-stringify writes (fields quoted when they must be, `\n` after every record),
+ * built directly: csv-stringify cost as much as the whole prediction of a 100k-row file.
+ */
 export function toCsv(table: ColumnTable, options: { header?: boolean } = {}): string {
-  const rows: string[][] = [];
-  if (options.header ?? true) rows.push([...table.names]);
-  for (let r = 0; r < table.numRows; r++) rows.push(table.columns.map((c) => formatCsvCell(c[r])));
-  return stringify(rows);
+  let out = (options.header ?? true) ? `${table.names.map(csvField).join(",")}\n` : "";
+  const columns = table.columns;
+  const width = columns.length;
+  for (let r = 0; r < table.numRows; r++) {
+    let line = "";
+    for (let c = 0; c < width; c++) {
+      const value = (columns[c] as Cell[])[r];
+      // NB: a number's text never needs quotes.
+      const text = typeof value === "number" && Number.isFinite(value) ? String(value) : csvField(formatCsvCell(value));
+      line = c === 0 ? text : `${line},${text}`;
+    }
+    out += `${line}\n`;
+  }
+  return out;
 }
