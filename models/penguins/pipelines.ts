@@ -5,12 +5,23 @@
  * `preprocessor` artifact), trains a multinomial logistic regression (the `model` artifact) and
  * logs accuracy and per-class F1. Inference reuses exactly those artifacts: preprocess → predict
  * → postprocess, with runtime params `threshold` (below it the species is "unknown") and
- * `return_probabilities`. Nodes work on plain columns (`inputType: "columns"`), the fastest form.
+ * `return_probabilities`. Nodes work on columns (`inputType: "columns"`), the fastest form: served,
+ * numeric columns without missing values arrive as typed arrays (Float64Array), so the code reads
+ * them by index and keeps its matrices in Float64Arrays too.
  */
 import { node, pipeline, pipelineMl } from "pipeserve";
 
 type Column = (number | string | null)[];
 type Columns = Record<string, Column>;
+/** What inference nodes receive: plain arrays in training, typed arrays for numbers when served. */
+type InputColumns = Record<string, ArrayLike<number | string | null>>;
+
+/** A row-major matrix of numbers: row r, column i is `values[r * width + i]`. */
+export interface Matrix {
+  rows: number;
+  width: number;
+  values: Float64Array;
+}
 
 const NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"] as const;
 
@@ -95,34 +106,55 @@ export function fitPreprocessor(train: Columns): Preprocessor {
 }
 
 /** Rows of features: imputed and standardised numbers, then one-hot island and sex (unknown → all zeros). */
-export function transform(data: Columns, pre: Preprocessor): number[][] {
+export function transform(data: InputColumns, pre: Preprocessor): Matrix {
   const n = (data["island"] ?? data[NUMERIC[0]] ?? []).length;
-  const rows: number[][] = new Array(n);
-  for (let r = 0; r < n; r++) {
-    const row: number[] = [];
-    for (const name of NUMERIC) {
-      const s = pre.numeric[name]!;
-      const v = data[name]?.[r];
-      row.push(((typeof v === "number" ? v : s.median) - s.mean) / s.std);
+  const width = NUMERIC.length + pre.islands.length + pre.sexes.length;
+  const values = new Float64Array(n * width);
+  NUMERIC.forEach((name, i) => {
+    const s = pre.numeric[name]!;
+    const column = data[name];
+    for (let r = 0; r < n; r++) {
+      const v = column?.[r];
+      values[r * width + i] = ((typeof v === "number" ? v : s.median) - s.mean) / s.std;
     }
-    const island = data["island"]?.[r];
-    for (const i of pre.islands) row.push(island === i ? 1 : 0);
-    const sex = data["sex"]?.[r];
-    for (const s of pre.sexes) row.push(sex === s ? 1 : 0);
-    rows[r] = row;
+  });
+  let at = NUMERIC.length;
+  for (const [categories, column] of [
+    [pre.islands, data["island"]],
+    [pre.sexes, data["sex"]],
+  ] as const) {
+    for (let r = 0; r < n; r++) {
+      const v = column?.[r];
+      for (let c = 0; c < categories.length; c++) values[r * width + at + c] = v === categories[c] ? 1 : 0;
+    }
+    at += categories.length;
   }
-  return rows;
+  return { rows: n, width, values };
 }
 
-function softmax(scores: number[]): number[] {
-  const max = Math.max(...scores);
-  const exp = scores.map((s) => Math.exp(s - max));
-  const sum = exp.reduce((a, b) => a + b, 0);
-  return exp.map((e) => e / sum);
+/** Softmax of the k scores at `from` in `scores`, written over them. */
+function softmaxInPlace(scores: Float64Array, from: number, k: number): void {
+  let max = -Infinity;
+  for (let c = 0; c < k; c++) max = Math.max(max, scores[from + c]!);
+  let sum = 0;
+  for (let c = 0; c < k; c++) {
+    const e = Math.exp(scores[from + c]! - max);
+    scores[from + c] = e;
+    sum += e;
+  }
+  for (let c = 0; c < k; c++) scores[from + c]! /= sum;
 }
 
-function scoresOf(x: number[], model: Model): number[] {
-  return model.weights.map((w, k) => w.reduce((acc, wi, i) => acc + wi * (x[i] as number), model.bias[k] as number));
+/** The class scores of row r of x, written at `out[r * k…]`. */
+function scoresInto(x: Matrix, r: number, model: Model, out: Float64Array): void {
+  const k = model.weights.length;
+  const row = r * x.width;
+  for (let c = 0; c < k; c++) {
+    const w = model.weights[c]!;
+    let acc = model.bias[c]!;
+    for (let i = 0; i < w.length; i++) acc += w[i]! * x.values[row + i]!;
+    out[r * k + c] = acc;
+  }
 }
 
 /** Multinomial logistic regression by full-batch gradient descent with L2. */
@@ -131,23 +163,25 @@ export function trainModel(train: Columns, pre: Preprocessor, options: { learnin
   const labels = train["species"] as string[];
   const classes = [...new Set(labels)].sort();
   const y = labels.map((l) => classes.indexOf(l));
-  const d = x[0]?.length ?? 0;
+  const d = x.width;
   const weights = classes.map(() => new Array<number>(d).fill(0));
   const bias = classes.map(() => 0);
+  const p = new Float64Array(x.rows * classes.length);
   for (let epoch = 0; epoch < options.epochs; epoch++) {
     const gw = classes.map(() => new Array<number>(d).fill(0));
     const gb = classes.map(() => 0);
-    for (let r = 0; r < x.length; r++) {
-      const p = softmax(scoresOf(x[r]!, { classes, weights, bias }));
+    for (let r = 0; r < x.rows; r++) {
+      scoresInto(x, r, { classes, weights, bias }, p);
+      softmaxInPlace(p, r * classes.length, classes.length);
       for (let k = 0; k < classes.length; k++) {
-        const err = p[k]! - (y[r] === k ? 1 : 0);
+        const err = p[r * classes.length + k]! - (y[r] === k ? 1 : 0);
         gb[k]! += err;
-        for (let i = 0; i < d; i++) gw[k]![i]! += err * x[r]![i]!;
+        for (let i = 0; i < d; i++) gw[k]![i]! += err * x.values[r * d + i]!;
       }
     }
     for (let k = 0; k < classes.length; k++) {
-      bias[k]! -= (options.learning_rate * gb[k]!) / x.length;
-      for (let i = 0; i < d; i++) weights[k]![i]! -= options.learning_rate * (gw[k]![i]! / x.length + options.l2 * weights[k]![i]!);
+      bias[k]! -= (options.learning_rate * gb[k]!) / x.rows;
+      for (let i = 0; i < d; i++) weights[k]![i]! -= options.learning_rate * (gw[k]![i]! / x.rows + options.l2 * weights[k]![i]!);
     }
   }
   return { classes, weights, bias };
@@ -156,7 +190,8 @@ export function trainModel(train: Columns, pre: Preprocessor, options: { learnin
 /** Accuracy and per-class F1 on the held-out split. */
 export function evaluate(test: Columns, pre: Preprocessor, model: Model): Record<string, number> {
   const probabilities = predictProbabilities(transform(test, pre), model);
-  const predicted = probabilities.map((p) => model.classes[p.indexOf(Math.max(...p))]!);
+  const k = probabilities.width;
+  const predicted = Array.from({ length: probabilities.rows }, (_, r) => model.classes[bestOf(probabilities.values, r * k, k)]!);
   const actual = test["species"] as string[];
   const metrics: Record<string, number> = { accuracy: predicted.filter((p, i) => p === actual[i]).length / actual.length };
   for (const c of model.classes) {
@@ -170,25 +205,46 @@ export function evaluate(test: Columns, pre: Preprocessor, model: Model): Record
 
 // ---------------------------------------------------------------- inference
 
-export function preprocess(instances: Columns, pre: Preprocessor): number[][] {
+export function preprocess(instances: InputColumns, pre: Preprocessor): Matrix {
   return transform(instances, pre);
 }
 
-export function predictProbabilities(x: number[][], model: Model): number[][] {
-  return x.map((row) => softmax(scoresOf(row, model)));
+export function predictProbabilities(x: Matrix, model: Model): Matrix {
+  const k = model.weights.length;
+  const values = new Float64Array(x.rows * k);
+  for (let r = 0; r < x.rows; r++) {
+    scoresInto(x, r, model, values);
+    softmaxInPlace(values, r * k, k);
+  }
+  return { rows: x.rows, width: k, values };
+}
+
+/** The first index of the largest of the k values at `from`. */
+function bestOf(values: Float64Array, from: number, k: number): number {
+  let best = 0;
+  for (let c = 1; c < k; c++) if (values[from + c]! > values[from + best]!) best = c;
+  return best;
 }
 
 /** The most likely species and its probability; "unknown" below the threshold; every class's probability on request. */
-export function postprocess(probabilities: number[][], model: Model, threshold: number, returnProbabilities: boolean): Columns {
-  const species: Column = [];
-  const probability: Column = [];
-  for (const p of probabilities) {
-    const best = Math.max(...p);
-    species.push(best >= threshold ? model.classes[p.indexOf(best)]! : "unknown");
-    probability.push(best);
+export function postprocess(probabilities: Matrix, model: Model, threshold: number, returnProbabilities: boolean): Record<string, string[] | Float64Array> {
+  const { rows, width: k, values } = probabilities;
+  const species = new Array<string>(rows);
+  const probability = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const best = bestOf(values, r * k, k);
+    const p = values[r * k + best]!;
+    species[r] = p >= threshold ? model.classes[best]! : "unknown";
+    probability[r] = p;
   }
-  const out: Columns = { species, probability };
-  if (returnProbabilities) model.classes.forEach((c, k) => (out[`probability_${c}`] = probabilities.map((p) => p[k]!)));
+  const out: Record<string, string[] | Float64Array> = { species, probability };
+  if (returnProbabilities) {
+    model.classes.forEach((c, j) => {
+      const column = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) column[r] = values[r * k + j]!;
+      out[`probability_${c}`] = column;
+    });
+  }
   return out;
 }
 

@@ -1,4 +1,5 @@
 import type { DataType, RecordBatch, RecordBatchReader, Schema, Table, Vector } from "apache-arrow";
+import { isAscii } from "node:buffer";
 import { arrowLib } from "./arrow-lib.js";
 import { isNumericArray, setKey, type Cell, type Column, type ColumnTable, type NumericArray } from "./column-table.js";
 import { FormatError } from "./errors.js";
@@ -77,13 +78,16 @@ function utf8Column(vector: Vector, numRows: number): Cell[] {
     const bytes = data.values as Uint8Array;
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const valid = validityOf(data);
+    // NB: ASCII text (most keys and labels) is decoded once and cut with String#slice: one native
+    // call per chunk instead of one per cell. Byte offsets are character offsets only then.
+    const ascii = isAscii(text) ? text.toString("latin1") : undefined;
     for (let i = 0; i < data.length; i++) {
       if (valid !== undefined && !valid(i)) out[k++] = null;
       else {
         const start = offsets[i] as number;
         const end = offsets[i + 1] as number;
         if (start < 0 || end < start || end > bytes.length) throw new RangeError(`value ${k} has offsets ${start}…${end} outside its ${bytes.length} bytes`);
-        out[k++] = text.toString("utf8", start, end);
+        out[k++] = ascii !== undefined ? ascii.slice(start, end) : text.toString("utf8", start, end);
       }
     }
   }
@@ -224,8 +228,7 @@ export function toArrow(table: ColumnTable, types: Readonly<Record<string, DataT
     // NB: own keys only: a column may be named `__proto__`.
     const type = (Object.hasOwn(types, name) ? types[name] : undefined) ?? arrowTypeFor(column);
     const fast = options.builders ? undefined : isNumericArray(column) ? typedVector(column, type) : directVector(column, type);
-    const values = Array.isArray(column) ? column : Array.from(column);
-    setKey(vectors, name, fast ?? (vectorFromArray(normaliseForArrow(values, type), type as never) as Vector));
+    setKey(vectors, name, fast ?? (vectorFromArray(normaliseForArrow(Array.isArray(column) ? column : Array.from(column), type), type as never) as Vector));
   });
   return new Table(vectors);
 }
@@ -244,6 +247,8 @@ function validity(values: readonly Cell[]): { nullBitmap: Uint8Array | undefined
 }
 
 const UTF8 = new TextEncoder();
+/** Strings up to this long are written into a Utf8 column by a loop when they are ASCII. */
+const SHORT_TEXT = 64;
 /** The most bytes one Utf8 column's offsets can address. */
 const UTF8_MAX_BYTES = 2 ** 31 - 1;
 
@@ -283,7 +288,16 @@ function directVector(values: readonly Cell[], type: DataType): Vector | undefin
           grown.set(bytes.subarray(0, at));
           bytes = grown;
         }
-        at += UTF8.encodeInto(v, bytes.subarray(at)).written;
+        // NB: a short ASCII string is copied here: cheaper than a native encodeInto call per cell.
+        let j = 0;
+        if (v.length <= SHORT_TEXT) {
+          for (; j < v.length; j++) {
+            const code = v.charCodeAt(j);
+            if (code >= 0x80) break;
+            bytes[at + j] = code;
+          }
+        }
+        at += j === v.length ? j : UTF8.encodeInto(v, bytes.subarray(at)).written;
         if (at > UTF8_MAX_BYTES) return undefined;
       }
       valueOffsets[i + 1] = at;

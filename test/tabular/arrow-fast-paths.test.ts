@@ -13,7 +13,14 @@ const number = fc.oneof(
   fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0),
   fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
 );
-const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.constantFrom("", "é", "😀", "a\u0000b"));
+// NB: short and long (past the 64-character ASCII copy), ASCII and not, in one column.
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "binary" }),
+  fc.string({ minLength: 60, maxLength: 80 }),
+  fc.string({ unit: "binary", minLength: 60, maxLength: 70 }),
+  fc.constantFrom("", "é", "😀", "a\u0000b", `${"x".repeat(63)}é`),
+);
 const missing = fc.constantFrom(null, undefined);
 
 /** A column: numbers, text, booleans, dates or a mix, with or without missing values. */
