@@ -110,24 +110,23 @@ export function transform(data: InputColumns, pre: Preprocessor): Matrix {
   const n = (data["island"] ?? data[NUMERIC[0]] ?? []).length;
   const width = NUMERIC.length + pre.islands.length + pre.sexes.length;
   const values = new Float64Array(n * width);
-  NUMERIC.forEach((name, i) => {
-    const s = pre.numeric[name]!;
-    const column = data[name];
-    for (let r = 0; r < n; r++) {
-      const v = column?.[r];
-      values[r * width + i] = ((typeof v === "number" ? v : s.median) - s.mean) / s.std;
+  const columns = NUMERIC.map((name) => data[name]);
+  const stats = NUMERIC.map((name) => pre.numeric[name]!);
+  const island = data["island"];
+  const sex = data["sex"];
+  const sexAt = NUMERIC.length + pre.islands.length;
+  // NB: one pass over the rows, each row's features written side by side.
+  for (let r = 0; r < n; r++) {
+    const row = r * width;
+    for (let i = 0; i < columns.length; i++) {
+      const s = stats[i]!;
+      const v = columns[i]?.[r];
+      values[row + i] = ((typeof v === "number" ? v : s.median) - s.mean) / s.std;
     }
-  });
-  let at = NUMERIC.length;
-  for (const [categories, column] of [
-    [pre.islands, data["island"]],
-    [pre.sexes, data["sex"]],
-  ] as const) {
-    for (let r = 0; r < n; r++) {
-      const v = column?.[r];
-      for (let c = 0; c < categories.length; c++) values[r * width + at + c] = v === categories[c] ? 1 : 0;
-    }
-    at += categories.length;
+    const isl = island?.[r];
+    for (let c = 0; c < pre.islands.length; c++) values[row + NUMERIC.length + c] = isl === pre.islands[c] ? 1 : 0;
+    const sx = sex?.[r];
+    for (let c = 0; c < pre.sexes.length; c++) values[row + sexAt + c] = sx === pre.sexes[c] ? 1 : 0;
   }
   return { rows: n, width, values };
 }
@@ -211,10 +210,22 @@ export function preprocess(instances: InputColumns, pre: Preprocessor): Matrix {
 
 export function predictProbabilities(x: Matrix, model: Model): Matrix {
   const k = model.weights.length;
+  const d = x.width;
+  // NB: the weights side by side in one typed array, read in the same order as scoresInto's.
+  const weights = new Float64Array(k * d);
+  model.weights.forEach((w, c) => weights.set(w, c * d));
+  const bias = Float64Array.from(model.bias);
+  const xs = x.values;
   const values = new Float64Array(x.rows * k);
   for (let r = 0; r < x.rows; r++) {
-    scoresInto(x, r, model, values);
-    softmaxInPlace(values, r * k, k);
+    const row = r * d;
+    const at = r * k;
+    for (let c = 0; c < k; c++) {
+      let acc = bias[c]!;
+      for (let i = 0; i < d; i++) acc += weights[c * d + i]! * xs[row + i]!;
+      values[at + c] = acc;
+    }
+    softmaxInPlace(values, at, k);
   }
   return { rows: x.rows, width: k, values };
 }

@@ -3,29 +3,41 @@ import { isAscii } from "node:buffer";
 import { arrowLib } from "./arrow-lib.js";
 import { isNumericArray, setKey, type Cell, type Column, type ColumnTable, type NumericArray } from "./column-table.js";
 import { FormatError } from "./errors.js";
-import { NO_LIMITS, type TableLimits, checkTableSize, joinParts, nextTurn } from "./limits.js";
+import { NO_LIMITS, type TableLimits, checkTableSize, nextTurn } from "./limits.js";
 
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
 
-/**
- * Converts one Arrow vector into a column. Numbers without missing values (floats of 32 and 64 bits,
- * integers of up to 32) stay in their typed array: the vector's own buffer when it is one chunk
- * (no copy), one copy of its chunks otherwise. 64-bit integers become numbers when they are safe,
- * timestamps and dates become `Date`s.
- */
-function columnFromVector(vector: Vector | null, numRows: number): Column {
-  if (!vector) return new Array<Cell>(numRows).fill(null);
-  const type = vector.type as DataType;
+/** Whether a vector holds plain numbers: floats of 32 and 64 bits, integers of up to 32 (Float16 holds raw bits). */
+function isPlainNumberType(type: DataType): boolean {
   const { DataType, Precision } = arrowLib();
-  // (Float16 is left out: its typed array holds raw half-precision bits.)
-  if (vector.nullCount === 0 && ((DataType.isFloat(type) && type.precision !== Precision.HALF) || (DataType.isInt(type) && type.bitWidth <= 32))) {
-    const values = vector.toArray() as unknown;
-    if (isNumericArray(values) && values.length === numRows) return values;
-    return Array.from(values as ArrayLike<number>);
+  return (DataType.isFloat(type) && type.precision !== Precision.HALF) || (DataType.isInt(type) && type.bitWidth <= 32);
+}
+
+/**
+ * A vector of numbers without missing values as its typed array: the vector's own buffer when it
+ * is one chunk (no copy), one copy of its chunks otherwise; undefined for other vectors.
+ */
+function typedColumnOf(vector: Vector | null, numRows: number): NumericArray | undefined {
+  if (!vector || vector.nullCount !== 0 || !isPlainNumberType(vector.type as DataType)) return undefined;
+  const values = vector.toArray() as unknown;
+  return isNumericArray(values) && values.length === numRows ? values : undefined;
+}
+
+/**
+ * Writes one Arrow vector's values into `out` from index `at`: numbers (null where missing),
+ * strings, 64-bit integers as numbers when they are safe, timestamps and dates as `Date`s, other
+ * types as apache-arrow reads them.
+ */
+function writeColumn(vector: Vector | null, out: Cell[], at: number, numRows: number): void {
+  if (!vector) {
+    out.fill(null, at, at + numRows);
+    return;
   }
-  if ((DataType.isFloat(type) && type.precision !== Precision.HALF) || (DataType.isInt(type) && type.bitWidth <= 32)) return numberColumn(vector, numRows);
-  if (DataType.isUtf8(type)) return utf8Column(vector, numRows);
+  const type = vector.type as DataType;
+  const { DataType } = arrowLib();
+  if (isPlainNumberType(type)) return numberColumn(vector, out, at);
+  if (DataType.isUtf8(type)) return utf8Column(vector, out, at);
   const values: Cell[] = Array.from(vector as Iterable<Cell>);
   if (DataType.isTimestamp(type) || DataType.isDate(type)) {
     for (let i = 0; i < values.length; i++) {
@@ -38,7 +50,19 @@ function columnFromVector(vector: Vector | null, numRows: number): Column {
       if (typeof v === "bigint" && v <= SAFE_MAX && v >= SAFE_MIN) values[i] = Number(v);
     }
   }
-  return values;
+  for (let i = 0; i < values.length; i++) out[at + i] = values[i];
+}
+
+/**
+ * Converts one Arrow vector into a column: numbers without missing values stay in their typed
+ * array (see `typedColumnOf`), everything else becomes a plain array (see `writeColumn`).
+ */
+function columnFromVector(vector: Vector | null, numRows: number): Column {
+  const typed = typedColumnOf(vector, numRows);
+  if (typed) return typed;
+  const out = new Array<Cell>(numRows);
+  writeColumn(vector, out, 0, numRows);
+  return out;
 }
 
 /**
@@ -53,16 +77,25 @@ function validityOf(data: Vector["data"][number]): ((i: number) => boolean) | un
   return (i) => (((bitmap[(offset + i) >> 3] as number) >> ((offset + i) & 7)) & 1) === 1;
 }
 
-/** A column of 32-bit (or narrower) numbers with missing values, from its chunks' typed arrays (sliced with them). */
-function numberColumn(vector: Vector, numRows: number): Cell[] {
-  const out = new Array<Cell>(numRows);
-  let k = 0;
+/** Numbers of 32 bits or fewer, null where missing, from the chunks' typed arrays (sliced with them), into `out` from `at`. */
+function numberColumn(vector: Vector, out: Cell[], at: number): void {
+  let k = at;
   for (const data of vector.data) {
     const values = data.values as ArrayLike<number>;
-    const valid = validityOf(data);
-    for (let i = 0; i < data.length; i++) out[k++] = valid !== undefined && !valid(i) ? null : (values[i] as number);
+    const bitmap = data.nullCount === 0 ? undefined : data.nullBitmap;
+    if (data.nullCount === 0) {
+      for (let i = 0; i < data.length; i++) out[k++] = values[i] as number;
+    } else if (bitmap && bitmap.length > 0) {
+      // NB: the bitmap is not sliced with the chunk: bits count from data.offset.
+      const offset = data.offset;
+      for (let i = 0; i < data.length; i++) {
+        const bit = offset + i;
+        out[k++] = (((bitmap[bit >> 3] as number) >> (bit & 7)) & 1) === 1 ? (values[i] as number) : null;
+      }
+    } else {
+      for (let i = 0; i < data.length; i++) out[k++] = data.getValid(i) ? (values[i] as number) : null;
+    }
   }
-  return out;
 }
 
 /**
@@ -70,9 +103,8 @@ function numberColumn(vector: Vector, numRows: number): Cell[] {
  * cell, instead of apache-arrow's iterator (a visitor and a TextDecoder call per cell, ~3× slower).
  * NB: a sliced chunk's offsets are sliced with it; its validity bitmap is not (see validityOf).
  */
-function utf8Column(vector: Vector, numRows: number): Cell[] {
-  const out = new Array<Cell>(numRows);
-  let k = 0;
+function utf8Column(vector: Vector, out: Cell[], at: number): void {
+  let k = at;
   for (const data of vector.data) {
     const offsets = data.valueOffsets as Int32Array;
     const bytes = data.values as Uint8Array;
@@ -80,18 +112,20 @@ function utf8Column(vector: Vector, numRows: number): Cell[] {
     const valid = validityOf(data);
     // NB: ASCII text (most keys and labels) is decoded once and cut with String#slice: one native
     // call per chunk instead of one per cell. Byte offsets are character offsets only then.
-    const ascii = isAscii(text) ? text.toString("latin1") : undefined;
+    // A sliced chunk keeps its whole values buffer: only its own bytes are read.
+    const first = Math.max(0, Math.min(offsets[0] ?? 0, bytes.length));
+    const last = Math.max(first, Math.min(offsets[data.length] ?? 0, bytes.length));
+    const ascii = isAscii(text.subarray(first, last)) ? text.toString("latin1", first, last) : undefined;
     for (let i = 0; i < data.length; i++) {
       if (valid !== undefined && !valid(i)) out[k++] = null;
       else {
         const start = offsets[i] as number;
         const end = offsets[i + 1] as number;
         if (start < 0 || end < start || end > bytes.length) throw new RangeError(`value ${k} has offsets ${start}…${end} outside its ${bytes.length} bytes`);
-        out[k++] = ascii !== undefined ? ascii.slice(start, end) : text.toString("utf8", start, end);
+        out[k++] = ascii !== undefined && start >= first && end <= last ? ascii.slice(start - first, end - first) : text.toString("utf8", start, end);
       }
     }
   }
-  return out;
 }
 
 /**
@@ -112,8 +146,13 @@ function checkUniqueNames(table: Table, where: string): void {
  * @throws FormatError naming the column.
  */
 function columnOf(table: Table, index: number, name: string): Column {
+  return guarded(name, () => columnFromVector(table.getChildAt(index), table.numRows));
+}
+
+/** Runs a read of column `name`'s values; what arrow throws on damaged data becomes a FormatError naming the column. */
+function guarded<T>(name: string, read: () => T): T {
   try {
-    return columnFromVector(table.getChildAt(index), table.numRows);
+    return read();
   } catch (cause) {
     throw new FormatError(`Could not read the values of column "${name}" of the Arrow data, which is damaged: ${(cause as Error).message}`, { cause });
   }
@@ -149,17 +188,31 @@ export function fromArrowInSlices(table: Table, limits: TableLimits = NO_LIMITS,
   const width = table.schema.fields.length;
   checkTableSize(table.numRows, width, limits, where);
   if (table.numRows * width <= ARROW_SLICE_CELLS) return fromArrow(table);
-  return fromArrowSliced(table, width);
+  return fromArrowSliced(table);
 }
 
-async function fromArrowSliced(table: Table, width: number): Promise<ColumnTable> {
-  const step = Math.max(1, Math.floor(ARROW_SLICE_CELLS / Math.max(width, 1)));
-  const parts: ColumnTable[] = [];
-  for (let start = 0; start < table.numRows; start += step) {
-    parts.push(fromArrow(table.slice(start, start + step)));
+async function fromArrowSliced(table: Table): Promise<ColumnTable> {
+  const names: string[] = [];
+  const columns: Column[] = [];
+  const rest: { index: number; name: string; out: Cell[] }[] = [];
+  // Typed columns are taken whole (no copy, or one); the others are written a slice of rows per turn, in place.
+  table.schema.fields.forEach((f, i) => {
+    names.push(f.name);
+    const typed = guarded(f.name, () => typedColumnOf(table.getChildAt(i), table.numRows));
+    if (typed) columns.push(typed);
+    else {
+      const out = new Array<Cell>(table.numRows);
+      columns.push(out);
+      rest.push({ index: i, name: f.name, out });
+    }
+  });
+  const step = Math.max(1, Math.floor(ARROW_SLICE_CELLS / Math.max(rest.length, 1)));
+  for (let start = 0; rest.length > 0 && start < table.numRows; start += step) {
+    const slice = table.slice(start, start + step);
+    for (const { index, name, out } of rest) guarded(name, () => writeColumn(slice.getChildAt(index), out, start, slice.numRows));
     await nextTurn();
   }
-  return joinParts(parts);
+  return { names, columns, numRows: table.numRows };
 }
 
 /** The Arrow type that holds a typed array's numbers as they are. */
