@@ -8,8 +8,9 @@
 // 1. enforceSchema of a table with typed columns = enforceSchema of its plain copy (values by
 //    Object.is, or the same error class and message);
 // 2. toArrow's direct buffers = apache-arrow's builders (`{ builders: true }`), through IPC and back;
-// 3. a packaged `columns` model served with `column_arrays: typed` and `plain` answers byte for byte
-//    the same, to JSON and to Arrow IPC requests of the same data, alone and batched;
+// 3. a packaged `columns` model served with `column_arrays: typed` and `plain` (typed in-thread and
+//    on worker threads) answers byte for byte the same, to JSON and to Arrow IPC requests of the
+//    same data, alone and batched;
 // 4. concatTables, sliceTable and splitRows of typed columns = of plain ones.
 // Values are compared as keys (`cellKey`: Object.is for numbers, -0 and NaN kept apart), since the
 // equality tester of test/setup-equality.ts would let a typed array equal a plain one.
@@ -532,14 +533,19 @@ describe("a packaged columns model answers the same with typed and plain column 
   let plainModel: PipelineModel;
   let typedApp: App;
   let plainApp: App;
+  /** The typed model on worker threads: its typed columns cross to the worker by structured clone. */
+  let workerApp: App;
 
   beforeAll(async () => {
-    [typedModel, plainModel] = await Promise.all([
+    let workerModel: PipelineModel;
+    [typedModel, plainModel, workerModel] = await Promise.all([
       buildModel("arith_columns", SERVED_SIGNATURE, { rowWise: true, columnArrays: "typed" }),
       buildModel("arith_columns", SERVED_SIGNATURE, { rowWise: true, columnArrays: "plain" }),
+      buildModel("arith_columns", SERVED_SIGNATURE, { rowWise: true, columnArrays: "typed", runner: "WorkerRunner" }),
     ]);
     typedApp = quietApp(typedModel);
     plainApp = quietApp(plainModel);
+    workerApp = quietApp(workerModel);
   });
 
   it("the flavors say so", () => {
@@ -547,7 +553,7 @@ describe("a packaged columns model answers the same with typed and plain column 
     expect(plainModel.columnArrays).toBe("plain");
   });
 
-  it("byte-identical /invocations bodies: typed or plain model, JSON or Arrow request, alone or batched", async () => {
+  it("byte-identical /invocations bodies: typed or plain model (in-thread or on workers), JSON or Arrow request, alone or batched", async () => {
     await fc.assert(
       fc.asyncProperty(servedCase, servedCase, async ({ table }, other) => {
         // NB: a JSON body's NaN is a missing value (as pandas reads it): only an Arrow body's NaN
@@ -557,12 +563,12 @@ describe("a packaged columns model answers the same with typed and plain column 
         );
         const bodies: (string | Uint8Array)[] = [arrowBody(table), ...(nanInRequired ? [] : [jsonBody(table)])];
         const answers: string[] = [];
-        for (const body of bodies) for (const app of [typedApp, plainApp]) answers.push(await invoke(app, body));
+        for (const body of bodies) for (const app of [typedApp, plainApp, workerApp]) answers.push(await invoke(app, body));
         for (const answer of answers) expect(answer).toBe(answers[0]);
         // Batched: the same requests at once, with another one, stacked by the adaptive batcher.
         const otherBody = arrowBody(other.table);
         const otherAlone = await invoke(typedApp, otherBody);
-        for (const app of [typedApp, plainApp]) {
+        for (const app of [typedApp, plainApp, workerApp]) {
           const together = await Promise.all([...bodies.map((b) => invoke(app, b)), invoke(app, otherBody)]);
           expect(together).toEqual([...bodies.map(() => answers[0]), otherAlone]);
         }
