@@ -12,12 +12,12 @@ import { stringify } from "csv-stringify";
 import { loadModel, predictFile } from "../dist/index.js";
 import { createTableFileWriter, readTableChunks } from "../dist/tabular/index.js";
 
-const [mode, input, output, modelUri, tracking, columns] = process.argv.slice(2);
+const [mode, input, output, modelUri, tracking, columns, workers] = process.argv.slice(2);
 const start = process.hrtime.bigint();
 let rows = 0;
 if (mode === "predict") {
   const model = await loadModel(modelUri, { trackingUri: tracking });
-  const result = await predictFile(model, { input, output });
+  const result = await predictFile(model, { input, output, ...(workers ? { workers: Number(workers) } : {}) });
   rows = result.rowsRead;
   await model.close();
 } else if (mode === "csv-libs") {
@@ -55,5 +55,13 @@ if (mode === "predict") {
 }
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 process.stdout.write(
-  JSON.stringify({ mode, columns, rows, seconds, rowsPerSec: Math.round(rows / seconds), peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }) + "\n",
+  JSON.stringify({
+    mode,
+    columns,
+    ...(workers ? { workers: Number(workers) } : {}),
+    rows,
+    seconds,
+    rowsPerSec: Math.round(rows / seconds),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  }) + "\n",
 );

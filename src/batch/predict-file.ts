@@ -1,7 +1,8 @@
 import { appendFile, readFile, rename, rm } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
-import type { PipelineModel } from "../loader/index.js";
+import { hostEntryUrl, type PipelineModel } from "../loader/index.js";
 import {
   FormatError,
   checkInputFile,
@@ -13,6 +14,7 @@ import {
   formatFromPath,
   holdsNaN,
   nanAsMissing,
+  parquetFileRowGroups,
   parquetFileRows,
   parseJsonRequest,
   parseJsonWithin,
@@ -25,6 +27,8 @@ import {
 } from "../tabular/index.js";
 import { partialPath, removeStalePartials } from "../util/index.js";
 import { badRowLines, isBadInput, splitBadRows } from "./bad-rows.js";
+import { planParquetJobs, type ChunkJob } from "./chunk-jobs.js";
+import { ChunkWorkerPool, type JobAnswers } from "./chunk-worker-pool.js";
 import { BatchError } from "./errors.js";
 import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
 
@@ -56,6 +60,12 @@ export interface PredictFileOptions {
    * set aside or a shard is predicted. Needs one prediction row per input row.
    */
   rowNumberColumn?: string;
+  /**
+   * Threads that predict chunks (row-wise models, chunked inputs): each decodes (Parquet), predicts
+   * and answers its chunks while this thread reads and writes them in order; the output is the
+   * same for any number. The number of cores by default; 1 predicts on this thread alone.
+   */
+  workers?: number;
   /** Called after each chunk with the rows done so far and the total when known. */
   onProgress?: (done: number, total: number | undefined) => void;
   /** Told when the model is not row-wise and the input is read whole. */
@@ -88,6 +98,7 @@ interface Settings {
   /** The input is CSV: its cells are text, typed by the signature. */
   fromText: boolean;
   rowNumberColumn: string | undefined;
+  workers: number;
 }
 
 function usage(message: string): BatchError {
@@ -107,6 +118,8 @@ function checkOptions(model: PipelineModel, options: PredictFileOptions): Settin
     throw usage(`--shard must be I/N with 1 ≤ I ≤ N, got ${shard.index}/${shard.count}.`);
   }
   if (shard && options.input === "-") throw usage("--shard needs a file input, not stdin.");
+  const workers = options.workers ?? availableParallelism();
+  if (!Number.isInteger(workers) || workers < 1) throw usage(`--workers must be a whole number of at least 1, got ${workers}.`);
   return {
     chunkRows,
     inputFormat,
@@ -116,6 +129,7 @@ function checkOptions(model: PipelineModel, options: PredictFileOptions): Settin
     chunked: model.rowWise && inputFormat !== "json",
     fromText: inputFormat === "csv",
     rowNumberColumn: checkRowNumberColumn(options.rowNumberColumn),
+    workers,
   };
 }
 
@@ -168,6 +182,11 @@ class BatchRun {
    * one from an earlier run removed) only once the output is.
    */
   async run(): Promise<void> {
+    const asked = this.#options.workers;
+    if (asked !== undefined && asked > 1 && !this.#settings.chunked) {
+      const why = this.#settings.inputFormat === "json" ? "JSON input is read whole" : "the model is not row-wise (row_wise: false)";
+      this.#options.onNotice?.(`--workers ${asked}: ${why}, so one thread predicts it.`);
+    }
     try {
       if (this.#settings.inputFormat === "json") await this.#predictJson();
       else await this.#predictChunks();
@@ -196,21 +215,49 @@ class BatchRun {
   }
 
   async #predictChunks(): Promise<void> {
-    const { chunked, chunkRows, fromText, inputFormat, source } = this.#settings;
-    const { params, onProgress, signal } = this.#options;
+    const { chunked, workers } = this.#settings;
+    const { params, onProgress } = this.#options;
     const range = this.#range;
     if (!chunked) this.#options.onNotice?.("The model is not row-wise (row_wise: false), so the whole input is read into memory and predicted at once.");
+    if (chunked && workers > 1) {
+      await this.#predictInWorkers();
+      return;
+    }
     const whole: ColumnTable[] = [];
-    // NB: a shard can get no rows (N above the row count); it still predicts the input's columns with no rows, so its output has a schema.
-    let noRows: ColumnTable | undefined;
     let predicted = false;
+    for await (const { chunk, firstRow } of this.#inputChunks()) {
+      this.rowsRead += chunk.numRows;
+      if (!chunked) {
+        whole.push(chunk);
+        continue;
+      }
+      await this.#predictChunk(chunk, firstRow, params);
+      predicted = true;
+      onProgress?.(this.rowsRead, this.#total);
+    }
+    const noRows = this.#noRows;
+    if (!chunked) {
+      await this.#predictChunk(whole.length === 0 && noRows ? noRows : concatTables(whole), range?.[0] ?? 0, params);
+      onProgress?.(this.rowsRead, this.#total);
+    } else if (!predicted && noRows) {
+      await this.#predictChunk(noRows, range?.[0] ?? 0, params);
+    }
+  }
+
+  /** The input's first chunk with no rows. NB: a shard can get no rows (N above the row count); it still predicts the input's columns with no rows, so its output has a schema. */
+  #noRows: ColumnTable | undefined;
+
+  /** The input's chunks within the shard's range, each with its first row's number (from 0). */
+  async *#inputChunks(): AsyncGenerator<{ chunk: ColumnTable; firstRow: number }> {
+    const { chunkRows, fromText, inputFormat, source } = this.#settings;
+    const { signal } = this.#options;
+    const range = this.#range;
     let position = 0;
     // NB: a named signature says which columns the model reads; the others are never converted.
-    const inputs = this.#model.signature?.inputs;
-    const wanted = inputs?.every((c) => c.name !== undefined) ? inputs.map((c) => c.name as string) : undefined;
+    const wanted = this.#wantedColumns();
     for await (const raw of readTableChunks(source, { format: inputFormat, chunkRows, raw: fromText, ...(wanted ? { columns: wanted } : {}) })) {
       signal?.throwIfAborted();
-      noRows ??= sliceTable(raw, 0, 0);
+      this.#noRows ??= sliceTable(raw, 0, 0);
       let chunk = raw;
       const start = position;
       position += raw.numRows;
@@ -219,20 +266,108 @@ class BatchRun {
         if (start >= range[1]) break;
         chunk = sliceTable(raw, Math.max(0, range[0] - start), Math.min(raw.numRows, range[1] - start));
       }
-      this.rowsRead += chunk.numRows;
-      if (!chunked) {
-        whole.push(chunk);
-        continue;
-      }
-      await this.#predictChunk(chunk, Math.max(start, range?.[0] ?? 0), params);
-      predicted = true;
-      onProgress?.(this.rowsRead, this.#total);
+      yield { chunk, firstRow: Math.max(start, range?.[0] ?? 0) };
     }
-    if (!chunked) {
-      await this.#predictChunk(whole.length === 0 && noRows ? noRows : concatTables(whole), range?.[0] ?? 0, params);
+  }
+
+  #wantedColumns(): string[] | undefined {
+    const inputs = this.#model.signature?.inputs;
+    return inputs?.every((c) => c.name !== undefined) ? inputs.map((c) => c.name as string) : undefined;
+  }
+
+  /**
+   * `workers` threads predict while this one reads and writes, in order. A Parquet file is cut into
+   * jobs of whole chunks that the threads decode themselves (this thread only writes); other inputs
+   * are read here, chunk by chunk, and each chunk sent to a thread. An input of one chunk is
+   * predicted here: starting threads would cost more than it saves.
+   */
+  async #predictInWorkers(): Promise<void> {
+    const { source, inputFormat, chunkRows, workers } = this.#settings;
+    const parquet = typeof source === "string" && inputFormat === "parquet";
+    let jobs: AsyncIterable<{ job: Omit<ChunkJob, "id">; firstRow: number; rows: number }>;
+    if (parquet) {
+      const groups = await parquetFileRowGroups(source);
+      const [start, end] = this.#range ?? [0, groups.reduce((a, b) => a + b, 0)];
+      if (end - start <= chunkRows) return this.#predictOneChunk();
+      // NB: jobs of several chunks (fewer decoder starts), yet enough of them for every thread to get a few.
+      const chunks = Math.ceil(end / chunkRows) - Math.floor(start / chunkRows);
+      const perJob = Math.max(1, Math.min(Math.ceil(65_536 / chunkRows), Math.ceil(chunks / (workers * 4))));
+      jobs = (async function* () {
+        for (const plan of planParquetJobs(groups, chunkRows, start, end, perJob)) {
+          yield { job: { kind: "parquet", path: source, segments: plan.segments, chunkSizes: plan.chunkSizes }, firstRow: plan.firstRow, rows: plan.rows };
+        }
+      })();
+    } else {
+      const chunks = this.#inputChunks()[Symbol.asyncIterator]();
+      const first = await chunks.next();
+      const second = first.done ? first : await chunks.next();
+      if (second.done) return this.#predictOneChunk(first.done ? undefined : first.value);
+      jobs = (async function* () {
+        for (let next = first; !next.done; next = next === first ? second : await chunks.next()) {
+          yield { job: { kind: "table", table: next.value.chunk }, firstRow: next.value.firstRow, rows: next.value.chunk.numRows };
+        }
+      })();
+    }
+    const { params, runner } = this.#options;
+    const pool = new ChunkWorkerPool(workers, {
+      hostEntry: hostEntryUrl(),
+      modelDir: this.#model.dir,
+      params,
+      runner,
+      fromText: this.#settings.fromText,
+      columns: this.#wantedColumns(),
+    });
+    try {
+      // NB: at most two jobs per thread are under way or waiting to be written: memory stays bounded however slow the output.
+      const window: { answers: JobAnswers; firstRow: number }[] = [];
+      for await (const { job, firstRow, rows } of jobs) {
+        window.push({ answers: pool.submit(job, `rows ${firstRow + 1}–${firstRow + rows}`), firstRow });
+        while (window.length >= workers * 2) await this.#writeAnswers(window.shift() as (typeof window)[number]);
+      }
+      for (const head of window) await this.#writeAnswers(head);
+    } finally {
+      await pool.close();
+    }
+  }
+
+  /** An input of at most one chunk, predicted on this thread. */
+  async #predictOneChunk(only?: { chunk: ColumnTable; firstRow: number }): Promise<void> {
+    const range = this.#range;
+    if (!only) {
+      for await (const next of this.#inputChunks()) {
+        only = next;
+        break;
+      }
+    }
+    if (only) {
+      this.rowsRead += only.chunk.numRows;
+      await this.#predictChunk(only.chunk, only.firstRow, this.#options.params);
+      this.#options.onProgress?.(this.rowsRead, this.#total);
+    } else if (this.#noRows) {
+      await this.#predictChunk(this.#noRows, range?.[0] ?? 0, this.#options.params);
+    }
+  }
+
+  /** Writes a job's chunks as its thread answers them; a chunk it could not predict is predicted here again, to fail or set rows aside as on one thread. */
+  async #writeAnswers({ answers, firstRow }: { answers: JobAnswers; firstRow: number }): Promise<void> {
+    const { params, onProgress, signal } = this.#options;
+    let row = firstRow;
+    for (;;) {
+      const answer = await answers.next();
+      signal?.throwIfAborted();
+      if (answer.kind === "done") return;
+      if (answer.kind === "error") throw new FormatError(answer.message);
+      if (answer.kind === "output") {
+        const first = row;
+        await this.#writeOutput(answer.output, () => Array.from({ length: answer.rows }, (_, i) => first + i + 1));
+        row += answer.rows;
+        this.rowsRead += answer.rows;
+      } else {
+        await this.#predictChunk(answer.input, row, params);
+        row += answer.input.numRows;
+        this.rowsRead += answer.input.numRows;
+      }
       onProgress?.(this.rowsRead, this.#total);
-    } else if (!predicted && noRows) {
-      await this.#predictChunk(noRows, range?.[0] ?? 0, params);
     }
   }
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
 import type { OutputFormat, TableFormat } from "../index.js";
@@ -21,6 +22,8 @@ export interface PredictCommandOptions {
   /** Predict with the model of a deleted run (`--allow-deleted`). */
   allowDeleted?: boolean;
   rowNumberColumn?: string;
+  /** Threads that predict (`--workers`); the number of cores when not given. */
+  workers?: number;
 }
 
 const FORMATS = ["csv", "json", "jsonl", "parquet", "arrow"];
@@ -91,6 +94,7 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
       onError: options.onError as "fail" | "skip",
       ...(shard ? { shard } : {}),
       ...(options.rowNumberColumn !== undefined ? { rowNumberColumn: options.rowNumberColumn } : {}),
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
       signal: abort.signal,
       ...(options.input === "-" ? { stdin: io.stdin } : {}),
       onNotice: (message) => io.stderr.write(`pipeserve: ${message}\n`),
@@ -125,6 +129,15 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
   }
 }
 
+/** `--workers N`: a whole number of at least 1. @throws UsageError (exit 2) naming the value and the accepted form. */
+function parseWorkers(value: string): number {
+  const n = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || n < 1) {
+    throw new UsageError(`--workers must be a whole number of at least 1 (threads that predict; 1 predicts on the main thread), got "${value}".`);
+  }
+  return n;
+}
+
 /** Registers `pipeserve predict`. */
 export function registerPredictCommand(program: Command, io: CliIo): void {
   program
@@ -148,6 +161,11 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
       "--row-number <column>",
       "add a column of this name with each prediction's input row number (from 1, as OUTPUT.errors.jsonl numbers rows): outputs join back to inputs",
     )
+    .option(
+      "--workers <n>",
+      `threads that predict chunks while the main thread reads and writes (row-wise models, inputs other than JSON); the output is the same for any n; 1 predicts on the main thread (default: the number of cores, ${availableParallelism()})`,
+      parseWorkers,
+    )
     .addOption(trackingOption())
     .addOption(registryOption())
     .addOption(allowDeletedOption())
@@ -167,6 +185,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
           ...(o["chunkRows"] ? { chunkRows: o["chunkRows"] as number } : {}),
           ...(o["shard"] ? { shard: o["shard"] as string } : {}),
           ...(o["rowNumber"] !== undefined ? { rowNumberColumn: o["rowNumber"] as string } : {}),
+          ...(o["workers"] !== undefined ? { workers: o["workers"] as number } : {}),
           ...(o["trackingUri"] ? { trackingUri: o["trackingUri"] as string } : {}),
           ...(o["registryUri"] ? { registryUri: o["registryUri"] as string } : {}),
           ...(o["allowDeleted"] ? { allowDeleted: true } : {}),

@@ -100,7 +100,7 @@ export const ERROR_CODES = {
   /** loader: a runner named at call time that is not allowed (`RunnerNotAllowedError`). */
   runnerNotAllowed: ["INVALID_PARAMETER_VALUE"],
   /** batch: `pipeserve predict` over files (`BatchError`). */
-  batch: ["BATCH_ERROR", "USAGE", "BAD_ROW", "BAD_OUTPUT"],
+  batch: ["BATCH_ERROR", "USAGE", "BAD_ROW", "BAD_OUTPUT", "WORKER_FAILED"],
   /** cli: how a command was called (`UsageError`). */
   usage: ["USAGE"],
   /** server: `serve` could not listen on its address and port (`ListenError`). */
@@ -225,6 +225,8 @@ export const HTTP_STATUS = {
   USAGE: 400,
   BAD_ROW: 400,
   BAD_OUTPUT: 500,
+  // a `predict --workers` thread stopped (crashed, exited) mid-run
+  WORKER_FAILED: 500,
   // server start-up: no request ever carries these.
   ADDRESS_IN_USE: 500,
   LISTEN_FAILED: 500,

@@ -124,7 +124,7 @@ export async function parquetToTable(bytes: Uint8Array, limits: TableLimits = NO
 }
 
 /** What the file-reading thread answers: the footer's row count, a record batch (Arrow IPC), the end, or why it stopped. */
-type FileAnswer = { rows: number } | { ipc: Uint8Array } | { done: true } | { error: string };
+type FileAnswer = { rows: number; groups: number[] } | { ipc: Uint8Array } | { done: true } | { error: string };
 
 /**
  * The file-reading thread (CommonJS, run with `eval`): streams a Parquet file's record batches
@@ -137,7 +137,10 @@ const pq = require(workerData.wasm);
 (async () => {
   try {
     const file = await pq.ParquetFile.fromFile(await openAsBlob(workerData.path));
-    if (workerData.rowsOnly) return parentPort.postMessage({ rows: Number(file.metadata().fileMetadata().numRows()) });
+    if (workerData.rowsOnly) {
+      const meta = file.metadata();
+      return parentPort.postMessage({ rows: Number(meta.fileMetadata().numRows()), groups: meta.rowGroups().map((g) => Number(g.numRows())) });
+    }
     const stream = await file.stream({ batchSize: workerData.batchSize });
     for await (const batch of stream) {
       const ipc = batch.intoIPCStream();
@@ -203,12 +206,21 @@ function unreadableFile(path: string, why: unknown): FormatError {
  * @throws FormatError naming the file for a file that is not Parquet or is damaged.
  */
 export async function parquetFileRows(path: string): Promise<number> {
+  return (await parquetFileRowGroups(path)).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The rows of each row group of a Parquet file, from its footer, read in a thread of its own (see
+ * `parquetFileTables`): the parts of a file that can be decoded apart (`readParquetSegments`).
+ * @throws FormatError naming the file for a file that is not Parquet or is damaged.
+ */
+export async function parquetFileRowGroups(path: string): Promise<number[]> {
   const thread = new FileReaderThread(path, 1, true);
   try {
     const answer = await thread.next().catch((error: unknown) => Promise.reject(unreadableFile(path, error)));
     if ("error" in answer) throw unreadableFile(path, answer.error);
     if (!("rows" in answer)) throw unreadableFile(path, "its footer gave no row count");
-    return answer.rows;
+    return answer.groups;
   } finally {
     await thread.stop();
   }

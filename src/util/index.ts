@@ -14,3 +14,4 @@ export { processIsGone } from "./process-gone.js";
 export { isStalePartial, partialPath, removeStalePartials, writerTag, type StalePartialOptions } from "./partial-files.js";
 export { pipeserveVersion } from "./pipeserve-version.js";
 export { INPUT_TYPES, type InputType } from "./input-type-names.js";
+export { startModuleWorker } from "./module-worker.js";

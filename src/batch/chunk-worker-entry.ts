@@ -1,0 +1,83 @@
+/**
+ * The code of each `predict --workers` thread: loads the model once, then predicts the jobs it is
+ * sent, one at a time, and answers each chunk's predictions in order (see chunk-jobs.ts).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { loadModel, type PipelineModel } from "../loader/index.js";
+import { concatTables, fromArrow, outputToTable, readParquetSegments, sliceTable, type ColumnTable } from "../tabular/index.js";
+import type { ChunkAnswer, ChunkJob, ChunkWorkerData } from "./chunk-jobs.js";
+
+const data = workerData as ChunkWorkerData;
+
+async function load(): Promise<PipelineModel> {
+  // NB: the model's code imports `pipeserve`, which the package's main entry registers.
+  if (data.hostEntry) await import(data.hostEntry);
+  return loadModel(data.modelDir);
+}
+
+const model = load();
+const predictOptions = {
+  ...(data.params !== undefined ? { params: data.params } : {}),
+  ...(data.runner ? { runner: data.runner } : {}),
+  fromText: data.fromText,
+};
+
+function answer(message: ChunkAnswer): void {
+  parentPort?.postMessage(message);
+}
+
+async function predictChunk(id: number, input: ColumnTable): Promise<void> {
+  let output: ColumnTable;
+  try {
+    output = outputToTable(await (await model).predict(input, predictOptions));
+  } catch {
+    answer({ id, kind: "redo", input });
+    return;
+  }
+  answer({ id, kind: "output", output, rows: input.numRows });
+}
+
+/** The chunks of a Parquet job: its segments decoded here, cut into the main thread's chunk sizes. */
+async function* parquetChunks(job: Extract<ChunkJob, { kind: "parquet" }>): AsyncGenerator<ColumnTable> {
+  const only = data.columns ? new Set(data.columns) : undefined;
+  const sizes = [...job.chunkSizes];
+  let pending: ColumnTable[] = [];
+  let pendingRows = 0;
+  const batchSize = Math.max(...sizes, 1);
+  for await (const arrow of readParquetSegments(job.path, job.segments, batchSize)) {
+    let table = fromArrow(arrow, only);
+    while (sizes.length > 0 && pendingRows + table.numRows >= (sizes[0] as number)) {
+      const take = (sizes.shift() as number) - pendingRows;
+      pending.push(sliceTable(table, 0, take));
+      yield pending.length === 1 ? (pending[0] as ColumnTable) : concatTables(pending);
+      table = sliceTable(table, take, table.numRows);
+      pending = [];
+      pendingRows = 0;
+    }
+    if (table.numRows > 0) {
+      pending.push(table);
+      pendingRows += table.numRows;
+    }
+  }
+  if (sizes.length > 0) throw new Error(`The Parquet file ${job.path} has fewer rows than its footer declares.`);
+}
+
+async function run(job: ChunkJob): Promise<void> {
+  await model;
+  if (job.kind === "table") await predictChunk(job.id, job.table);
+  else {
+    try {
+      for await (const chunk of parquetChunks(job)) await predictChunk(job.id, chunk);
+    } catch (error) {
+      answer({ id: job.id, kind: "error", message: (error as Error).message });
+      return;
+    }
+  }
+  answer({ id: job.id, kind: "done" });
+}
+
+// NB: jobs run one after another: the pool sends a thread its next job only once it answered `done`.
+let queue: Promise<void> = model.then(() => undefined);
+parentPort?.on("message", (job: ChunkJob) => {
+  queue = queue.then(() => run(job));
+});

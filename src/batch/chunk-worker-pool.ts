@@ -1,0 +1,132 @@
+import type { Worker } from "node:worker_threads";
+import { startModuleWorker } from "../util/index.js";
+import type { ChunkAnswer, ChunkJob, ChunkWorkerData } from "./chunk-jobs.js";
+import { BatchError } from "./errors.js";
+
+/** A job's answers as they come, read in order by `next()`. */
+export class JobAnswers {
+  readonly #answers: ChunkAnswer[] = [];
+  #failure: Error | undefined;
+  #waiting: { resolve: (a: ChunkAnswer) => void; reject: (e: Error) => void } | undefined;
+
+  /** What the job is, for errors: e.g. "rows 1–70000". */
+  constructor(readonly what: string) {}
+
+  push(answer: ChunkAnswer): void {
+    if (this.#waiting) this.#waiting.resolve(answer);
+    else this.#answers.push(answer);
+    this.#waiting = undefined;
+  }
+
+  fail(error: Error): void {
+    this.#failure ??= error;
+    this.#waiting?.reject(this.#failure);
+    this.#waiting = undefined;
+  }
+
+  /** The next answer; a job's last one is `done` (or `error`). @throws BatchError (WORKER_FAILED) when its thread stopped. */
+  next(): Promise<ChunkAnswer> {
+    const answer = this.#answers.shift();
+    if (answer) return Promise.resolve(answer);
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+    });
+  }
+}
+
+interface Queued {
+  job: ChunkJob;
+  answers: JobAnswers;
+}
+
+/** One thread and the job it runs. */
+interface Thread {
+  number: number;
+  worker: Worker;
+  job: Queued | undefined;
+}
+
+/**
+ * The threads of `predict --workers N`: each loads the model and predicts the jobs it is given,
+ * one at a time; threads start as jobs arrive, up to `size`. A thread that stops (a crash, an exit
+ * of the model's code) fails its job, and every job after it, with an error naming it.
+ */
+export class ChunkWorkerPool {
+  readonly #size: number;
+  readonly #data: ChunkWorkerData;
+  readonly #threads: Thread[] = [];
+  readonly #queue: Queued[] = [];
+  #nextId = 1;
+  #failure: Error | undefined;
+  #closed = false;
+
+  constructor(size: number, data: ChunkWorkerData) {
+    this.#size = size;
+    this.#data = data;
+  }
+
+  /** Queues a job (its id is set here); its answers come in order through the returned object. */
+  submit(job: Omit<ChunkJob, "id"> & { kind: ChunkJob["kind"] }, what: string): JobAnswers {
+    const answers = new JobAnswers(what);
+    if (this.#failure) {
+      answers.fail(this.#failure);
+      return answers;
+    }
+    this.#queue.push({ job: { ...job, id: this.#nextId++ } as ChunkJob, answers });
+    this.#dispatch();
+    return answers;
+  }
+
+  #dispatch(): void {
+    while (!this.#closed && this.#queue.length > 0) {
+      let thread = this.#threads.find((t) => t.job === undefined);
+      if (!thread && this.#threads.length < this.#size) thread = this.#start();
+      if (!thread) return;
+      const queued = this.#queue.shift() as Queued;
+      thread.job = queued;
+      thread.worker.postMessage(queued.job);
+    }
+  }
+
+  #start(): Thread {
+    const worker = startModuleWorker(new URL("./chunk-worker-entry.js", import.meta.url), { workerData: this.#data });
+    const thread: Thread = { number: this.#threads.length + 1, worker, job: undefined };
+    this.#threads.push(thread);
+    worker.on("message", (answer: ChunkAnswer) => {
+      const current = thread.job;
+      if (!current || current.job.id !== answer.id) return;
+      current.answers.push(answer);
+      if (answer.kind === "done" || answer.kind === "error") {
+        thread.job = undefined;
+        this.#dispatch();
+      }
+    });
+    const stopped = (why: string): void => {
+      if (this.#closed) return;
+      const what = thread.job ? ` while predicting ${thread.job.answers.what}` : "";
+      this.#fail(
+        new BatchError(
+          `Prediction worker thread ${thread.number} of ${this.#size} ${why}${what}. The output was not written. Run with --workers 1 to predict on the main thread and see the model's own error.`,
+          { code: "WORKER_FAILED" },
+        ),
+      );
+    };
+    worker.on("error", (error) => stopped(`failed: ${error.message}`));
+    worker.on("exit", (code) => stopped(`stopped with exit code ${code}`));
+    return thread;
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    for (const t of this.#threads) t.job?.answers.fail(this.#failure);
+    for (const q of this.#queue.splice(0)) q.answers.fail(this.#failure);
+  }
+
+  /** Stops every thread; jobs not answered yet are dropped. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#queue.length = 0;
+    await Promise.all(this.#threads.map((t) => t.worker.terminate()));
+  }
+}
