@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { appendFile, readFile, rename, rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
@@ -63,7 +64,8 @@ export interface PredictFileOptions {
   /**
    * Threads that predict chunks (row-wise models, chunked inputs): each decodes (Parquet), predicts
    * and answers its chunks while this thread reads and writes them in order; the output is the
-   * same for any number. The number of cores by default; 1 predicts on this thread alone.
+   * same for any number. By default the number of cores for files of 16 MiB or more
+   * (`DEFAULT_WORKERS_MIN_BYTES`), 1 for smaller ones and stdin; 1 predicts on this thread alone.
    */
   workers?: number;
   /** Called after each chunk with the rows done so far and the total when known. */
@@ -118,7 +120,7 @@ function checkOptions(model: PipelineModel, options: PredictFileOptions): Settin
     throw usage(`--shard must be I/N with 1 ≤ I ≤ N, got ${shard.index}/${shard.count}.`);
   }
   if (shard && options.input === "-") throw usage("--shard needs a file input, not stdin.");
-  const workers = options.workers ?? availableParallelism();
+  const workers = options.workers ?? defaultWorkers(options.input);
   if (!Number.isInteger(workers) || workers < 1) throw usage(`--workers must be a whole number of at least 1, got ${workers}.`);
   return {
     chunkRows,
@@ -131,6 +133,23 @@ function checkOptions(model: PipelineModel, options: PredictFileOptions): Settin
     rowNumberColumn: checkRowNumberColumn(options.rowNumberColumn),
     workers,
   };
+}
+
+/**
+ * Files this big or bigger are predicted by as many threads as there are cores when `workers` is
+ * not given; smaller ones, and stdin, by this thread: each thread loads the model, which costs
+ * more than a small input's predictions.
+ */
+export const DEFAULT_WORKERS_MIN_BYTES = 16 * 2 ** 20;
+
+function defaultWorkers(input: string): number {
+  if (input === "-") return 1;
+  try {
+    return statSync(input).size >= DEFAULT_WORKERS_MIN_BYTES ? availableParallelism() : 1;
+  } catch {
+    // NB: a missing or unreadable input is refused with its own message where it is opened.
+    return 1;
+  }
 }
 
 function checkRowNumberColumn(name: string | undefined): string | undefined {
