@@ -163,7 +163,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     )
     .option(
       "--workers <n>",
-      `threads that predict chunks while the main thread reads and writes (row-wise models, inputs other than JSON); the output is the same for any n; 1 predicts on the main thread (default: the number of cores, ${availableParallelism()}, for Parquet files of 16 MiB or more, where each thread decodes its own row groups; 1 otherwise)`,
+      `threads that predict chunks while the main thread reads and writes (row-wise models, inputs other than JSON); the output is the same for any n; 1 predicts on the main thread (default: 1; there are ${availableParallelism()} cores here)`,
       parseWorkers,
     )
     .addOption(trackingOption())
