@@ -158,6 +158,8 @@ export {
 // Loading models and predicting.
 export {
   loadModel,
+  currentModelVersion,
+  movingModelRef,
   PipelineModel,
   ModelLoadError,
   RunnerNotAllowedError,

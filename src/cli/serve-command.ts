@@ -29,7 +29,15 @@ export interface ServeCommandOptions {
   /** Serve the model of a deleted run (`--allow-deleted`). */
   allowDeleted?: boolean;
   logLevel: string;
+  /**
+   * Seconds between checks of a moving URI (`models:/NAME@ALIAS`, `models:/NAME/latest`) for
+   * another version to swap in; 30 by default, 0 checks only on SIGHUP. Fixed URIs never reload.
+   */
+  watchSeconds?: number;
 }
+
+/** How often a moving model URI is checked when `--watch` is not given. */
+export const DEFAULT_WATCH_SECONDS = 30;
 
 /** A worker's exit code when it could not load the model: the primary stops, since every worker would fail alike. */
 const EXIT_LOAD_FAILED = 3;
@@ -79,6 +87,10 @@ function startWorkers(options: ServeCommandOptions, logger: Logger): void {
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
+  // NB: each worker follows the registry itself; SIGHUP to the primary asks every one to check now.
+  process.on("SIGHUP", () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGHUP");
+  });
   logger.info({ workers: options.workers, port: options.port, host: options.host }, "Started workers");
 }
 
@@ -88,7 +100,11 @@ function startWorkers(options: ServeCommandOptions, logger: Logger): void {
  */
 export async function serveCommand(options: ServeCommandOptions): Promise<void> {
   // NB: imported here, not at the top: `pipeserve --help` and the other commands never load the server.
-  const [{ pino }, { ServerMetrics, ServerState, TurnBatchedDestination, createApp, defaultTimeoutMs, serveApp }, { loadModel }] = await Promise.all([
+  const [
+    { pino },
+    { ModelWatcher, ServerMetrics, ServerState, TurnBatchedDestination, createServingApp, defaultTimeoutMs, serveApp },
+    { loadModel, currentModelVersion, movingModelRef },
+  ] = await Promise.all([
     import("pino"),
     import("../server/index.js"),
     // NB: the package's main entry: it registers the `pipeserve` API that the model's code imports.
@@ -113,15 +129,16 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     return process.exit(code);
   };
   if (options.workers > 1 && cluster.isPrimary) return startWorkers(options, logger);
+  const stores = {
+    ...(options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {}),
+    ...(options.registryUri !== undefined ? { registryUri: options.registryUri } : {}),
+  };
+  const runners = await loadAllowedRunners(options.allowRunner, options.cwd);
+  const load = (uri: string) =>
+    loadModel(uri, { ...stores, ...(options.allowDeleted ? { allowDeleted: true } : {}), runners, onWarning: (message) => logger.warn(message) });
   let model;
   try {
-    model = await loadModel(options.modelUri, {
-      ...(options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {}),
-      ...(options.registryUri !== undefined ? { registryUri: options.registryUri } : {}),
-      ...(options.allowDeleted ? { allowDeleted: true } : {}),
-      runners: await loadAllowedRunners(options.allowRunner, options.cwd),
-      onWarning: (message) => logger.warn(message),
-    });
+    model = await load(options.modelUri);
   } catch (error) {
     if (cluster.isWorker) {
       logger.fatal({ err: error }, `Cannot load ${options.modelUri}`);
@@ -131,7 +148,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   }
   const state = new ServerState();
   const metrics = new ServerMetrics({ defaultMetrics: true });
-  const app = createApp(model, {
+  const { app, slot } = createServingApp(model, {
     logger,
     state,
     metrics,
@@ -143,6 +160,28 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     ...(options.maxRows !== undefined ? { maxRows: options.maxRows } : {}),
     ...(options.maxCells !== undefined ? { maxCells: options.maxCells } : {}),
     ...(options.modelName !== undefined ? { modelName: options.modelName } : {}),
+  });
+  metrics.serving(slot.current.versionHeader);
+  // A moving URI (an alias, latest) is followed: checked every --watch seconds and on SIGHUP.
+  const moving = movingModelRef(options.modelUri);
+  const watcher =
+    moving && model.metadata.version !== undefined
+      ? new ModelWatcher({
+          uri: options.modelUri,
+          currentVersion: () => currentModelVersion(options.modelUri, stores),
+          load: (version) => load(`models:/${moving.name}/${version}`),
+          servedVersion: model.metadata.version,
+          slot,
+          logger,
+          metrics,
+          intervalSeconds: options.watchSeconds ?? DEFAULT_WATCH_SECONDS,
+        })
+      : undefined;
+  process.on("SIGHUP", () => {
+    if (watcher) {
+      logger.info({ signal: "SIGHUP", model: options.modelUri }, "Checking the registry for another version now");
+      void watcher.check();
+    } else logger.info({ signal: "SIGHUP", model: options.modelUri }, `${options.modelUri} names one model for good: nothing to reload`);
   });
   let running: Awaited<ReturnType<typeof serveApp>>;
   try {
@@ -156,7 +195,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
       // NB: a request accepted just before the signal may run its whole timeout, then write its answer.
       drainMs: (options.timeoutMs ?? defaultTimeoutMs()) + 5_000,
       onStopped: (code) => {
-        void model.close().finally(() => exit(code));
+        watcher?.stop();
+        void slot.current.model.close().finally(() => exit(code));
       },
     });
   } catch (error) {
@@ -171,9 +211,15 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     throw error;
   }
   // NB: the one line operators (and scripts) wait for is logged whatever the level.
-  logger
-    .child({}, { level: "info" })
-    .info({ model: options.modelUri, url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${running.port}` }, "Serving");
+  watcher?.start();
+  logger.child({}, { level: "info" }).info(
+    {
+      model: options.modelUri,
+      version: slot.current.versionHeader,
+      url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${running.port}`,
+    },
+    "Serving",
+  );
 }
 
 /**
@@ -198,6 +244,15 @@ function acceptMlflowFlags(o: Record<string, unknown>, io: CliIo): void {
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** `--watch SECONDS`: 0 or more (fractions too). @throws UsageError naming the value. */
+function parseWatchSeconds(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(value) || !Number.isFinite(n)) {
+    throw new UsageError(`--watch must be a number of seconds, 0 or more (0 checks only on SIGHUP), got "${value}".`);
+  }
+  return n;
+}
 
 /**
  * Registers `pipeserve serve`. NB: serve is a real process's command: it logs to fd 1, forks
@@ -242,6 +297,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       "client connections open at once per process; more are closed on arrival, so clients fail fast instead of waiting in the kernel's queue (default: no limit)",
       parseInteger("--max-connections", 1),
     )
+    .option(
+      "--watch <seconds>",
+      `for models:/NAME@ALIAS and models:/NAME/latest: check the registry this often and swap in the version it names, without dropping a request (default ${DEFAULT_WATCH_SECONDS}; 0: only on SIGHUP). Other URIs never reload`,
+      parseWatchSeconds,
+    )
     .option("--model-name <name>", "the model's name in /v2/models/{name} (default: the registered name, else 'model')")
     .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
     .option("--debug", "include stack traces in error responses", false)
@@ -280,6 +340,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
         ...(o["maxCells"] !== undefined ? { maxCells: o["maxCells"] as number } : {}),
         ...(o["maxConnections"] !== undefined ? { maxConnections: o["maxConnections"] as number } : {}),
         ...(o["modelName"] !== undefined ? { modelName: o["modelName"] as string } : {}),
+        ...(o["watch"] !== undefined ? { watchSeconds: o["watch"] as number } : {}),
       });
     });
 }

@@ -5,7 +5,7 @@
  * the code bundle; preloads artifacts. Meets the packager only through the model format.
  */
 export { ModelLoadError, RunnerNotAllowedError } from "./errors.js";
-export { resolveModelUri, type ResolvedModel, type ResolveOptions } from "./model-uri.js";
+export { resolveModelUri, movingModelRef, currentModelVersion, type ResolvedModel, type ResolveOptions } from "./model-uri.js";
 export {
   readMLmodel,
   readPipelineJson,

@@ -235,6 +235,33 @@ const resolvePath: Resolver = async (uri) => {
   return { dir: await checkDir(dir, uri), uri, cleanup: noCleanup };
 };
 
+/**
+ * The registry reference of a URI whose target can move: `models:/NAME@ALIAS` (when the alias is
+ * moved) and `models:/NAME/latest` (when a version is registered); undefined for fixed URIs (a
+ * version number, `runs:/`, a LoggedModel, a path, an archive), which always name the same model.
+ */
+export function movingModelRef(uri: string): { name: string; alias?: string } | undefined {
+  const m = /^models:\/+([^/@]+)(?:\/(latest)|@([^/]+))\/?$/.exec(uri);
+  if (!m || loggedModelIdOf(uri) !== undefined) return undefined;
+  return m[3] !== undefined ? { name: m[1] as string, alias: m[3] } : { name: m[1] as string };
+}
+
+/**
+ * The registered version a moving URI (see `movingModelRef`) names now: one registry read,
+ * nothing downloaded. @throws ModelLoadError for a fixed URI; the registry's errors otherwise.
+ */
+export async function currentModelVersion(uri: string, options: ResolveOptions = {}): Promise<number> {
+  const ref = movingModelRef(uri);
+  if (!ref) throw new ModelLoadError(`${uri} names one model for good; only models:/NAME@ALIAS and models:/NAME/latest move.`, { code: "INVALID_URI" });
+  const registry = await openRegistryStore(trackingUriFrom(options.trackingUri), options.registryUri ?? registryUriFrom(undefined));
+  try {
+    const mv = ref.alias !== undefined ? await registry.getVersionByAlias(ref.name, ref.alias) : await registry.getLatestVersion(ref.name);
+    return mv.version;
+  } finally {
+    await registry.close();
+  }
+}
+
 /** The URI forms, by scheme; the error for an unknown scheme lists them. */
 const SCHEMES: ReadonlyMap<string, Resolver> = new Map([
   ["runs", resolveRun],

@@ -7,6 +7,7 @@ import { mlflowRoutes } from "./mlflow-routes.js";
 import { openInferenceRoutes } from "./open-inference-routes.js";
 import { RequestLog } from "./request-log.js";
 import { json, reply, send, type Env, type Handler } from "./routing.js";
+import { ModelSlot } from "./model-slot.js";
 import { Scorer, ServerState, type ScorerOptions } from "./scorer.js";
 
 export { NODE_TIMING_SAMPLE, ServerState } from "./scorer.js";
@@ -50,17 +51,25 @@ function notFound(routes: readonly KnownRoute[]): Handler {
  * responses, the access log and request metrics.
  */
 export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<Env> {
+  return createServingApp(model, options).app;
+}
+
+/**
+ * `createApp` with the model's slot, through which another model (a new version) can be swapped
+ * in while the app serves (see `ModelSlot.swap`).
+ */
+export function createServingApp(model: PipelineModel, options: AppOptions = {}): { app: Hono<Env>; slot: ModelSlot } {
   const log = options.logger ?? pino({ level: process.env["PIPESERVE_LOG_LEVEL"] ?? "info" });
   const metrics = options.metrics ?? new ServerMetrics();
   const state = options.state ?? new ServerState();
   const scorerOptions: ScorerOptions = { ...options, logger: log, metrics, state };
-  const scorer = new Scorer(model, scorerOptions);
+  const slot = new ModelSlot(model, (m) => new Scorer(m, scorerOptions));
   const app = new Hono<Env>();
   const requestLog = new RequestLog(log, metrics);
 
   /** An error as the client sees it: MLflow's `{error_code, message}`, or `{error}` on /v2. */
   const errorResponse = (c: Context<Env>, error: unknown): Response =>
-    reply(c, scorer.errorResponse(error, c.get("requestId"), c.req.path.startsWith("/v2") ? "v2" : "mlflow"));
+    reply(c, (c.get("served") ?? slot.current).scorer.errorResponse(error, c.get("requestId"), c.req.path.startsWith("/v2") ? "v2" : "mlflow"));
 
   /**
    * Wraps a route's handler with what every request gets: a request id, errors as responses, the
@@ -76,6 +85,9 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
       c.set("requestId", reqId);
       const start = performance.now();
       metrics.requestsInFlight++;
+      // NB: the model is taken once: the whole request is answered by it, even if another is swapped in meanwhile.
+      const served = slot.acquire();
+      c.set("served", served);
       let res: Response;
       try {
         res = await handler(c);
@@ -83,6 +95,7 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
         res = errorResponse(c, error);
       } finally {
         metrics.requestsInFlight--;
+        slot.release(served);
       }
       const seconds = (performance.now() - start) / 1000;
       requestLog.add({ reqId, route: typeof route === "string" ? route : route(c), method: c.req.method, path: c.req.path, status: res.status, seconds });
@@ -100,15 +113,14 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
   app.notFound(endpoint((c) => routes.find((r) => r.pattern.test(c.req.path))?.path ?? "unmatched", notFound(routes)));
 
   const context = {
-    scorer,
-    model,
+    slot,
+    state,
     modelName: options.modelName ?? model.metadata.registeredName ?? "model",
-    modelVersion: model.metadata.version !== undefined ? String(model.metadata.version) : undefined,
     version: pipeserveVersion(),
     maxBodyBytes: options.maxBodyBytes ?? 100 * 1024 * 1024,
   };
   mlflowRoutes(route, context);
   route("GET", "/metrics", async (c) => send(c, await metrics.registry.metrics(), 200, metrics.registry.contentType));
   openInferenceRoutes(route, context);
-  return app;
+  return { app, slot };
 }

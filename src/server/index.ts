@@ -5,7 +5,9 @@
  * scoring itself (limits, timeout, batching, decoding, negotiation, encoding) is the
  * framework-free `Scorer`, which the routes only wrap.
  */
-export { createApp, ServerState, type AppOptions } from "./app.js";
+export { createApp, createServingApp, ServerState, type AppOptions } from "./app.js";
+export { ModelSlot, ServedModel, servedVersionOf } from "./model-slot.js";
+export { ModelWatcher, type ModelWatcherOptions } from "./model-watcher.js";
 export { Scorer, defaultTimeoutMs, type ErrorShape, type ScoreRequest, type ScoreResponse, type ScorerOptions } from "./scorer.js";
 export { ERROR_STATUS, HttpError, toErrorReply, type ErrorReply } from "./errors.js";
 export {

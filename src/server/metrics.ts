@@ -26,6 +26,16 @@ export class ServerMetrics {
   readonly abandonedRuns: Counter;
   /** Abandoned runs whose nodes have not ended yet (read at scrape time). */
   abandonedRunning = 0;
+  /** Model swaps (a moved alias): `swapped`, or `failed` when the new version could not load or warm up. */
+  readonly modelSwaps: Counter<"result">;
+  /** 1 for the model version being served (registered version, else run id). */
+  readonly modelServed: Gauge<"version">;
+
+  /** Marks `version` as the one served (the previous one's series removed). */
+  serving(version: string | undefined): void {
+    this.modelServed.reset();
+    if (version !== undefined) this.modelServed.set({ version }, 1);
+  }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -51,6 +61,18 @@ export class ServerMetrics {
     });
     this.inFlight = inFlight;
     this.rows = new Counter({ name: "pipeserve_prediction_rows_total", help: "Rows predicted.", registers });
+    this.modelSwaps = new Counter({
+      name: "pipeserve_model_swaps_total",
+      help: "Model versions swapped in after their alias moved (result=swapped), or refused because they failed to load, verify or warm up (result=failed).",
+      labelNames: ["result"],
+      registers,
+    });
+    this.modelServed = new Gauge({
+      name: "pipeserve_model_served",
+      help: "1 for the model version being served (its registered version, else its run id).",
+      labelNames: ["version"],
+      registers,
+    });
     this.nodeDuration = new Histogram({
       name: "pipeserve_pipeline_node_duration_seconds",
       help: "Time spent in each pipeline node, sampled: one pipeline run in 16 is timed.",

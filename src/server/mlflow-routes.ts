@@ -11,8 +11,7 @@ function paramsView(signature: Signature | null): { name: string; type: string; 
  * MLflow's scoring routes: `/ping` and `/health` (503 while shutting down or while the queue is full), `/version`,
  * `/invocations` (the Scorer under a thin route) and pipeserve's `/metadata`.
  */
-export function mlflowRoutes(route: AddRoute, { scorer, model, modelName, modelVersion, version, maxBodyBytes }: RouteContext): void {
-  const state = scorer.state;
+export function mlflowRoutes(route: AddRoute, { state, modelName, version, maxBodyBytes }: RouteContext): void {
   const ping = (c: Context<Env>): Response => {
     const notReady = state.notReadyReason();
     if (notReady !== undefined) return json(c, { error_code: "TEMPORARILY_UNAVAILABLE", message: notReady }, 503, { "Retry-After": "1" });
@@ -25,7 +24,7 @@ export function mlflowRoutes(route: AddRoute, { scorer, model, modelName, modelV
   route("POST", "/invocations", async (c) =>
     reply(
       c,
-      await scorer.invocations({
+      await c.get("served").scorer.invocations({
         body: () => readBody(c.req.raw, maxBodyBytes),
         contentType: c.req.header("content-type"),
         accept: c.req.header("accept"),
@@ -35,10 +34,11 @@ export function mlflowRoutes(route: AddRoute, { scorer, model, modelName, modelV
     ),
   );
 
-  route("GET", "/metadata", (c) =>
-    json(c, {
+  route("GET", "/metadata", (c) => {
+    const { model, registeredVersion } = c.get("served");
+    return json(c, {
       name: modelName,
-      version: modelVersion ?? null,
+      version: registeredVersion ?? null,
       uri: model.uri,
       run_id: model.metadata.runId ?? null,
       model_uuid: model.metadata.modelUuid ?? null,
@@ -50,6 +50,6 @@ export function mlflowRoutes(route: AddRoute, { scorer, model, modelName, modelV
       params: paramsView(model.signature),
       runners: model.runnerNames,
       input_example: model.inputExample ?? null,
-    }),
-  );
+    });
+  });
 }

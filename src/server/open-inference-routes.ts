@@ -23,8 +23,7 @@ async function parseInferBody(bytes: Uint8Array, limits: TableLimits): Promise<u
  * the protocol's codec (open-inference.ts) around the Scorer's `predict`. Errors are `{error}`
  * bodies (the app's endpoint wrapper writes them for every `/v2` path).
  */
-export function openInferenceRoutes(route: AddRoute, { scorer, model, modelName, modelVersion, version, maxBodyBytes }: RouteContext): void {
-  const state = scorer.state;
+export function openInferenceRoutes(route: AddRoute, { state, modelName, version, maxBodyBytes }: RouteContext): void {
   route("GET", "/v2", (c) => json(c, { name: "pipeserve", version, extensions: [] }));
   route("GET", "/v2/health/live", (c) => json(c, { live: true }));
   // NB: not ready while shutting down or while the queue is full, so a balancer sends work elsewhere; live all the while.
@@ -34,6 +33,7 @@ export function openInferenceRoutes(route: AddRoute, { scorer, model, modelName,
   });
 
   const checkModel = (c: Context<Env>): void => {
+    const modelVersion = c.get("served").registeredVersion;
     const name = c.req.param("name");
     const v = c.req.param("version");
     if (name !== modelName) throw new HttpError("NOT_FOUND", `Model "${name}" is not served here; this server serves "${modelName}".`);
@@ -42,9 +42,10 @@ export function openInferenceRoutes(route: AddRoute, { scorer, model, modelName,
   };
   const modelMetadata = (c: Context<Env>): Response => {
     checkModel(c);
+    const { model, registeredVersion } = c.get("served");
     return json(c, {
       name: modelName,
-      versions: modelVersion !== undefined ? [modelVersion] : [],
+      versions: registeredVersion !== undefined ? [registeredVersion] : [],
       platform: "pipeserve",
       inputs: tensorsOf(model.signature?.inputs),
       outputs: tensorsOf(model.signature?.outputs),
@@ -57,6 +58,7 @@ export function openInferenceRoutes(route: AddRoute, { scorer, model, modelName,
   };
   const infer = async (c: Context<Env>): Promise<Response> => {
     checkModel(c);
+    const { scorer, model, registeredVersion: modelVersion } = c.get("served");
     scorer.admitRequest();
     const bytes = await readBody(c.req.raw, maxBodyBytes);
     const request = decodeInferRequest(await parseInferBody(bytes, scorer.limits), scorer.limits);

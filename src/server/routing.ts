@@ -1,23 +1,25 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "hono";
-import type { PipelineModel } from "../loader/index.js";
-import type { Scorer, ScoreResponse } from "./scorer.js";
+import type { ModelSlot, ServedModel } from "./model-slot.js";
+import type { ScoreResponse, ServerState } from "./scorer.js";
 
-/** What the app keeps per request: the request id the endpoint wrapper sets. */
-export type Env = { Variables: { requestId: string } };
+/** What the app keeps per request: the request id and the model answering it, which the endpoint wrapper sets. */
+export type Env = { Variables: { requestId: string; served: ServedModel } };
 
 export type Handler = (c: Context<Env>) => Response | Promise<Response>;
 
 /** Adds a route with what every request gets (see `createApp`). */
 export type AddRoute = (method: "GET" | "POST", path: string, handler: Handler) => void;
 
-/** What the protocol routes share: the scoring core and the served model's identity. */
+/**
+ * What the protocol routes share: the served model (each request reads its own from
+ * `c.get("served")`: the model may be swapped between requests), and the server's identity.
+ */
 export interface RouteContext {
-  scorer: Scorer;
-  model: PipelineModel;
+  slot: ModelSlot;
+  state: ServerState;
   /** The model's name in the Open Inference Protocol. */
   modelName: string;
-  modelVersion: string | undefined;
   /** pipeserve's version. */
   version: string;
   maxBodyBytes: number;
@@ -31,6 +33,8 @@ export interface RouteContext {
 export function send(c: Context<Env>, body: string | Uint8Array, status: number, contentType: string, extra?: Readonly<Record<string, string>>): Response {
   // NB: an error Hono itself raises reaches onError before any endpoint has set an id.
   const headers: Record<string, string> = { "Content-Type": contentType, "X-Request-Id": (c.get("requestId") as string | undefined) ?? randomUUID() };
+  const version = (c.get("served") as ServedModel | undefined)?.versionHeader;
+  if (version !== undefined) headers["X-Pipeserve-Model-Version"] = version;
   if (extra) for (const name in extra) headers[name] = extra[name] as string;
   return new Response(body, { status, headers });
 }
@@ -43,5 +47,7 @@ export function json(c: Context<Env>, value: unknown, status = 200, extra?: Read
 export function reply(c: Context<Env>, scored: ScoreResponse): Response {
   const headers = scored.headers;
   headers["X-Request-Id"] = (c.get("requestId") as string | undefined) ?? randomUUID();
+  const version = (c.get("served") as ServedModel | undefined)?.versionHeader;
+  if (version !== undefined) headers["X-Pipeserve-Model-Version"] = version;
   return new Response(scored.body, { status: scored.status, headers });
 }
