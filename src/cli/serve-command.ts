@@ -1,6 +1,8 @@
 import cluster from "node:cluster";
 import { type Command, Option } from "commander";
 import type { Logger } from "pino";
+import type { PipelineModel, currentModelVersion as currentModelVersionFn, movingModelRef as movingModelRefFn } from "../loader/index.js";
+import type { ModelSlot, ModelWatcher as ModelWatcherClass, ServerMetrics } from "../server/index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
 import { UsageError } from "./errors.js";
 import { type CliIo, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
@@ -162,27 +164,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     ...(options.modelName !== undefined ? { modelName: options.modelName } : {}),
   });
   metrics.serving(slot.current.versionHeader);
-  // A moving URI (an alias, latest) is followed: checked every --watch seconds and on SIGHUP.
-  const moving = movingModelRef(options.modelUri);
-  const watcher =
-    moving && model.metadata.version !== undefined
-      ? new ModelWatcher({
-          uri: options.modelUri,
-          currentVersion: () => currentModelVersion(options.modelUri, stores),
-          load: (version) => load(`models:/${moving.name}/${version}`),
-          servedVersion: model.metadata.version,
-          slot,
-          logger,
-          metrics,
-          intervalSeconds: options.watchSeconds ?? DEFAULT_WATCH_SECONDS,
-        })
-      : undefined;
-  process.on("SIGHUP", () => {
-    if (watcher) {
-      logger.info({ signal: "SIGHUP", model: options.modelUri }, "Checking the registry for another version now");
-      void watcher.check();
-    } else logger.info({ signal: "SIGHUP", model: options.modelUri }, `${options.modelUri} names one model for good: nothing to reload`);
-  });
+  const watcher = followRegistry({ options, model, slot, logger, metrics, load, ModelWatcher, currentModelVersion, movingModelRef, stores });
   let running: Awaited<ReturnType<typeof serveApp>>;
   try {
     running = await serveApp(app as never, {
@@ -220,6 +202,50 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     },
     "Serving",
   );
+}
+
+/** What `followRegistry` needs of `serveCommand`'s loaded parts (the server and loader modules load on demand). */
+interface FollowParts {
+  options: ServeCommandOptions;
+  model: PipelineModel;
+  slot: ModelSlot;
+  logger: Logger;
+  metrics: ServerMetrics;
+  load: (uri: string) => Promise<PipelineModel>;
+  ModelWatcher: typeof ModelWatcherClass;
+  currentModelVersion: typeof currentModelVersionFn;
+  movingModelRef: typeof movingModelRefFn;
+  stores: { trackingUri?: string; registryUri?: string };
+}
+
+/**
+ * A moving URI (an alias, latest) is followed: checked every --watch seconds and on SIGHUP, which
+ * otherwise (a fixed URI) only logs that there is nothing to reload.
+ * @returns the watcher (to start once serving, and stop), or undefined for a fixed URI.
+ */
+function followRegistry(parts: FollowParts): ModelWatcherClass | undefined {
+  const { options, model, slot, logger, metrics, load, ModelWatcher, currentModelVersion, movingModelRef, stores } = parts;
+  const moving = movingModelRef(options.modelUri);
+  const watcher =
+    moving && model.metadata.version !== undefined
+      ? new ModelWatcher({
+          uri: options.modelUri,
+          currentVersion: () => currentModelVersion(options.modelUri, stores),
+          load: (version) => load(`models:/${moving.name}/${version}`),
+          servedVersion: model.metadata.version,
+          slot,
+          logger,
+          metrics,
+          intervalSeconds: options.watchSeconds ?? DEFAULT_WATCH_SECONDS,
+        })
+      : undefined;
+  process.on("SIGHUP", () => {
+    if (watcher) {
+      logger.info({ signal: "SIGHUP", model: options.modelUri }, "Checking the registry for another version now");
+      void watcher.check();
+    } else logger.info({ signal: "SIGHUP", model: options.modelUri }, `${options.modelUri} names one model for good: nothing to reload`);
+  });
+  return watcher;
 }
 
 /**
@@ -320,27 +346,32 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       acceptMlflowFlags(o, io);
       if (!LOG_LEVELS.includes(o["logLevel"] as string))
         throw new UsageError(`--log-level must be one of fatal, error, warn, info, debug; got "${String(o["logLevel"])}".`);
-      await serveCommand({
-        modelUri: modelUriFromCwd(io, o["modelUri"] as string),
-        cwd: io.cwd,
-        port: o["port"] as number,
-        host: o["host"] as string,
-        workers: o["workers"] as number,
-        allowRunner: o["allowRunner"] as string[],
-        debug: o["debug"] as boolean,
-        logLevel: o["logLevel"] as string,
-        trackingUri: trackingUriOf(io, o["trackingUri"] as string | undefined),
-        ...optionalRegistry(io, o),
-        ...(o["allowDeleted"] ? { allowDeleted: true } : {}),
-        ...(o["timeout"] !== undefined ? { timeoutMs: o["timeout"] as number } : {}),
-        ...(o["maxBody"] !== undefined ? { maxBodyBytes: o["maxBody"] as number } : {}),
-        ...(o["maxQueue"] !== undefined ? { maxQueue: o["maxQueue"] as number } : {}),
-        ...(o["maxBatchRows"] !== undefined ? { maxBatchRows: o["maxBatchRows"] as number } : {}),
-        ...(o["maxRows"] !== undefined ? { maxRows: o["maxRows"] as number } : {}),
-        ...(o["maxCells"] !== undefined ? { maxCells: o["maxCells"] as number } : {}),
-        ...(o["maxConnections"] !== undefined ? { maxConnections: o["maxConnections"] as number } : {}),
-        ...(o["modelName"] !== undefined ? { modelName: o["modelName"] as string } : {}),
-        ...(o["watch"] !== undefined ? { watchSeconds: o["watch"] as number } : {}),
-      });
+      await serveCommand(serveOptionsFrom(o, io));
     });
+}
+
+/** `serveCommand`'s options from commander's parsed flags. */
+function serveOptionsFrom(o: Record<string, unknown>, io: CliIo): ServeCommandOptions {
+  return {
+    modelUri: modelUriFromCwd(io, o["modelUri"] as string),
+    cwd: io.cwd,
+    port: o["port"] as number,
+    host: o["host"] as string,
+    workers: o["workers"] as number,
+    allowRunner: o["allowRunner"] as string[],
+    debug: o["debug"] as boolean,
+    logLevel: o["logLevel"] as string,
+    trackingUri: trackingUriOf(io, o["trackingUri"] as string | undefined),
+    ...optionalRegistry(io, o),
+    ...(o["allowDeleted"] ? { allowDeleted: true } : {}),
+    ...(o["timeout"] !== undefined ? { timeoutMs: o["timeout"] as number } : {}),
+    ...(o["maxBody"] !== undefined ? { maxBodyBytes: o["maxBody"] as number } : {}),
+    ...(o["maxQueue"] !== undefined ? { maxQueue: o["maxQueue"] as number } : {}),
+    ...(o["maxBatchRows"] !== undefined ? { maxBatchRows: o["maxBatchRows"] as number } : {}),
+    ...(o["maxRows"] !== undefined ? { maxRows: o["maxRows"] as number } : {}),
+    ...(o["maxCells"] !== undefined ? { maxCells: o["maxCells"] as number } : {}),
+    ...(o["maxConnections"] !== undefined ? { maxConnections: o["maxConnections"] as number } : {}),
+    ...(o["modelName"] !== undefined ? { modelName: o["modelName"] as string } : {}),
+    ...(o["watch"] !== undefined ? { watchSeconds: o["watch"] as number } : {}),
+  };
 }

@@ -62,7 +62,7 @@ export class ModelWatcher {
    * asked for while one runs runs once after it. Never throws: failures are logged and counted.
    */
   check(): Promise<void> {
-    if (this.#checking) {
+    if (this.#checking !== undefined) {
       this.#again = true;
       return this.#checking;
     }
