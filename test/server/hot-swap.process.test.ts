@@ -107,7 +107,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 }
 
 /** Each client's answers: all 200, each version's own label, the version going 1 → 2 at most once, never 3. */
-function expectCleanSwap(answers: readonly Answer[], clients: number): void {
+function expectCleanSwap(answers: readonly Answer[], clients: number, oneChangePerClient = true): void {
   expect(
     answers.filter((a) => a.status !== 200),
     "failed responses",
@@ -123,7 +123,8 @@ function expectCleanSwap(answers: readonly Answer[], clients: number): void {
   for (let client = 0; client < clients; client++) {
     const versions = answers.filter((a) => a.client === client).map((a) => a.version);
     const changes = versions.filter((v, i) => i > 0 && v !== versions[i - 1]).length;
-    expect(changes, `client ${client}: ${versions.join(",")}`).toBeLessThanOrEqual(1);
+    // NB: with -w 2 a client's connections reach both workers, which swap moments apart.
+    if (oneChangePerClient) expect(changes, `client ${client}: ${versions.join(",")}`).toBeLessThanOrEqual(1);
     expect(versions.at(-1), `client ${client} ends on version 2`).toBe("2");
   }
 }
@@ -184,7 +185,9 @@ describe("an alias moves under load", { timeout: 120_000 }, () => {
     const after = traffic.answers.length;
     await until("answers after the swap", () => traffic.answers.length >= after + 100);
     await traffic.stop();
-    expectCleanSwap(traffic.answers, clients);
+    expectCleanSwap(traffic.answers, clients, false);
+    // NB: requests that started before both workers had swapped may still be version 1's; later ones are not.
+    expect(traffic.answers.slice(after + clients).filter((a) => a.version !== "2")).toEqual([]);
   });
 
   it("a fixed URI is never reloaded: SIGHUP says so and the server keeps serving", async () => {
