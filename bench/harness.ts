@@ -62,11 +62,24 @@ export async function report(name: string, results: unknown, options: { print?: 
   return file;
 }
 
-/** Trains models/penguins into the run store `tracking`, registering it as models:/penguins/1. */
-export function trainPenguins(tracking: string): void {
+/**
+ * Trains models/penguins into the run store `tracking`, registering it as the next version of
+ * models:/penguins (1 in a fresh store); `params` are `key=value` overrides (`--params`).
+ */
+export function trainPenguins(tracking: string, params: readonly string[] = []): void {
   const train = spawnSync(
     process.execPath,
-    [bin, "run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__", "--tracking-uri", tracking],
+    [
+      bin,
+      "run",
+      "--project",
+      join(root, "models", "penguins"),
+      "--pipeline",
+      "__default__",
+      "--tracking-uri",
+      tracking,
+      ...params.flatMap((p) => ["--params", p]),
+    ],
     { encoding: "utf8" },
   );
   if (train.status !== 0) throw new Error(`Training failed: ${train.stderr}`);
