@@ -10,6 +10,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServerState, createApp, serveApp, type MlflowSignature, type PipelineModel, type RunningServer } from "../../src/index.js";
+import { createServingApp } from "../../src/server/index.js";
 import { SIGNATURES, buildModel } from "./fixtures/models.js";
 
 type Doc = Record<string, any>;
@@ -286,5 +287,16 @@ describe("the document's examples against the server", () => {
     expect(conforms(request, badParam).ok).toBe(false);
     const res = await fetch(`${full.url}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(badParam) });
     expect(res.status).toBe(400);
+  });
+});
+
+describe("a swapped model", () => {
+  it("gets its own document: it is built from the model answering the request", async () => {
+    // NB: a model of its own (rowWise gives another fixture key): the swap closes the model it replaces.
+    const { app, slot } = createServingApp(await buildModel("echo", null, { rowWise: true }), { logger: pino({ level: "silent" }) });
+    const paramsOf = async (): Promise<Doc> => ((await (await app.request("/openapi.json")).json()) as Doc)["components"].schemas.Params;
+    expect(await paramsOf()).not.toHaveProperty("properties");
+    await slot.swap(noExample.model);
+    expect(Object.keys((await paramsOf())["properties"])).toEqual(["threshold", "runner"]);
   });
 });
