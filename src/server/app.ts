@@ -5,6 +5,7 @@ import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
 import { ServerMetrics } from "./metrics.js";
 import { mlflowRoutes } from "./mlflow-routes.js";
 import { openInferenceRoutes } from "./open-inference-routes.js";
+import { openApiHandler } from "./openapi.js";
 import { RequestLog } from "./request-log.js";
 import { json, reply, send, type Env, type Handler } from "./routing.js";
 import { ModelSlot } from "./model-slot.js";
@@ -122,5 +123,6 @@ export function createServingApp(model: PipelineModel, options: AppOptions = {})
   mlflowRoutes(route, context);
   route("GET", "/metrics", async (c) => send(c, await metrics.registry.metrics(), 200, metrics.registry.contentType));
   openInferenceRoutes(route, context);
+  route("GET", "/openapi.json", openApiHandler(context));
   return { app, slot };
 }

@@ -1,0 +1,322 @@
+import type { PipelineModel } from "../loader/index.js";
+import { BODY_TYPES, RESPONSE_TYPES } from "./content-type.js";
+import { ERROR_STATUS } from "./errors.js";
+import { tensorsOf } from "./open-inference.js";
+import { csvExample, inferExample, jsonBodyExamples, ndjsonExample, paramsExample, splitExample, type SplitExample } from "./openapi-examples.js";
+import { errorBodySchema, invocationsBodySchema, paramsSchema, predictionsSchema, type JsonSchema } from "./openapi-schemas.js";
+import { send, type Handler, type RouteContext } from "./routing.js";
+
+/** An OpenAPI 3.1 document as plain JSON. */
+export type OpenApiDocument = Record<string, unknown>;
+
+/** What the document names besides the model: the server's identity. */
+export interface OpenApiInfo {
+  /** The model's name in the Open Inference Protocol. */
+  modelName: string;
+  /** pipeserve's version. */
+  version: string;
+  /** The registered version being served, if any. */
+  registeredVersion?: string | undefined;
+}
+
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+const jsonContent = (schema: JsonSchema, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  "application/json": { schema, ...extra },
+});
+
+/** An MLflow-shaped error response (`{error_code, message}`). */
+function errorResponse(description: string): Record<string, unknown> {
+  return { description, content: jsonContent(ref("Error")), headers: { "X-Request-Id": { $ref: "#/components/headers/RequestId" } } };
+}
+
+/** An Open Inference error response (`{error}`). */
+function v2ErrorResponse(description: string): Record<string, unknown> {
+  return { description, content: jsonContent(ref("V2Error")) };
+}
+
+/** The error codes answered with `status`, for a response's description. */
+function codesOf(status: number): string {
+  return Object.entries(ERROR_STATUS)
+    .filter(([, s]) => s === status)
+    .map(([code]) => code)
+    .join(", ");
+}
+
+/** The 4xx/5xx statuses `/invocations` can answer, each with the codes it carries. */
+function invocationsErrors(): Record<string, unknown> {
+  const why: Record<number, string> = {
+    400: "Bad body, schema or params (the message names the column, the type expected and the value seen)",
+    406: "Accept names only a table type (CSV, Arrow) and the output is not a table",
+    413: "The body is larger than --max-body, or past the row and cell limits",
+    415: "Content-Type missing or not one of the accepted types (or a charset other than utf-8)",
+    500: "A pipeline node failed (the message names it), or an internal error",
+    503: "Shutting down, or the queue is full (Retry-After)",
+    504: "The pipeline run passed --timeout",
+  };
+  return Object.fromEntries(Object.entries(why).map(([status, text]) => [status, errorResponse(`${text}. error_code: ${codesOf(Number(status))}.`)]));
+}
+
+/** The request body of `/invocations`: the MLflow JSON forms, CSV, Arrow, Parquet, NDJSON. */
+function invocationsBody(model: PipelineModel, example: SplitExample | undefined): Record<string, unknown> {
+  const params = paramsExample(model.signature);
+  const content: Record<string, unknown> = {
+    "application/json": { schema: ref("InvocationsRequest"), ...(example ? { examples: jsonBodyExamples(example, params) } : {}) },
+    "text/csv": {
+      schema: { type: "string", description: "UTF-8 CSV with a header row; an empty cell is a missing value." },
+      ...(example ? { example: csvExample(example) } : {}),
+    },
+    "application/x-ndjson": {
+      schema: { type: "string", description: "One JSON row object per line." },
+      ...(example ? { example: ndjsonExample(example) } : {}),
+    },
+  };
+  for (const type of BODY_TYPES.filter((t) => !(t in content)))
+    content[type] = { schema: { type: "string", contentMediaType: type, description: "One table." } };
+  return { required: true, content };
+}
+
+/** `POST /invocations`. */
+function invocationsPath(model: PipelineModel, example: SplitExample | undefined): Record<string, unknown> {
+  const ok: Record<string, unknown> = { "application/json": { schema: ref("Predictions") } };
+  for (const type of RESPONSE_TYPES.filter((t) => t !== "application/json")) ok[type] = { schema: { type: "string", contentMediaType: type } };
+  return {
+    post: {
+      operationId: "invocations",
+      summary: "Predict (MLflow scoring protocol)",
+      tags: ["MLflow"],
+      parameters: [
+        {
+          name: "params",
+          in: "query",
+          required: false,
+          description: "The params for a non-JSON body, as URL-encoded JSON.",
+          content: { "application/json": { schema: ref("Params") } },
+        },
+      ],
+      requestBody: invocationsBody(model, example),
+      responses: {
+        "200": {
+          description: "The predictions; Accept chooses JSON, CSV or Arrow.",
+          content: ok,
+          headers: {
+            "X-Request-Id": { $ref: "#/components/headers/RequestId" },
+            "X-Pipeserve-Ignored-Params": { description: "Params the model does not declare, ignored.", schema: { type: "string" } },
+            "X-Pipeserve-Model-Version": { description: "The registered version, else the run id, that answered.", schema: { type: "string" } },
+          },
+        },
+        ...invocationsErrors(),
+      },
+    },
+  };
+}
+
+/** A GET route answered with a fixed content type. */
+function simpleGet(
+  operationId: string,
+  summary: string,
+  tag: string,
+  content: Record<string, unknown>,
+  errors: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { get: { operationId, summary, tags: [tag], responses: { "200": { description: summary, content }, ...errors } } };
+}
+
+/** The MLflow and pipeserve routes besides `/invocations`. */
+function serverPaths(): Record<string, unknown> {
+  const ping = jsonContent({ type: "string", const: "\n" });
+  const unavailable = { "503": errorResponse("Shutting down or the queue is full (TEMPORARILY_UNAVAILABLE).") };
+  return {
+    "/ping": simpleGet("ping", "Liveness and readiness: a single newline", "MLflow", ping, unavailable),
+    "/health": simpleGet("health", "Same as /ping", "MLflow", ping, unavailable),
+    "/version": simpleGet("version", "pipeserve's version, the bare string", "MLflow", jsonContent({ type: "string" })),
+    "/metadata": simpleGet("metadata", "The model: signature, params, runners, input example", "pipeserve", jsonContent(ref("Metadata"))),
+    "/metrics": simpleGet("metrics", "Prometheus metrics", "pipeserve", { "text/plain": { schema: { type: "string" } } }),
+    "/openapi.json": simpleGet("openapi", "This document", "pipeserve", jsonContent({ type: "object" })),
+  };
+}
+
+const NAME = { name: "name", in: "path", required: true, schema: { type: "string" } };
+const VERSION = { name: "version", in: "path", required: true, schema: { type: "string" } };
+
+/** One model route of the Open Inference Protocol, with and without `/versions/{version}`. */
+function v2ModelPaths(suffix: string, operation: (id: string) => Record<string, unknown>): Record<string, unknown> {
+  return {
+    [`/v2/models/{name}${suffix}`]: { parameters: [NAME], ...operation("") },
+    [`/v2/models/{name}/versions/{version}${suffix}`]: { parameters: [NAME, VERSION], ...operation("Version") },
+  };
+}
+
+/** The Open Inference Protocol v2 routes. */
+function v2Paths(model: PipelineModel, example: SplitExample | undefined): Record<string, unknown> {
+  const notFound = { "404": v2ErrorResponse("No such model or version here.") };
+  const notReady = { "503": v2ErrorResponse("Not ready.") };
+  const infer = example
+    ? {
+        examples: {
+          example: { summary: "The model's input example", value: inferExample(example, model.signature?.inputs ?? null, paramsExample(model.signature)) },
+        },
+      }
+    : {};
+  const op = (method: "get" | "post", id: string, summary: string, schema: JsonSchema, errors: Record<string, unknown>, body?: Record<string, unknown>) => ({
+    [method]: {
+      operationId: id,
+      summary,
+      tags: ["Open Inference v2"],
+      ...(body ? { requestBody: body } : {}),
+      responses: { "200": { description: summary, content: jsonContent(schema) }, ...errors },
+    },
+  });
+  return {
+    "/v2": op("get", "v2Server", "Server metadata", ref("V2Server"), {}),
+    "/v2/health/live": op("get", "v2Live", "Liveness", { type: "object", properties: { live: { type: "boolean" } }, required: ["live"] }, {}),
+    "/v2/health/ready": op("get", "v2Ready", "Readiness", { type: "object", properties: { ready: { type: "boolean" } }, required: ["ready"] }, notReady),
+    ...v2ModelPaths("", (v) => op("get", `v2ModelMetadata${v}`, "Model metadata", ref("V2ModelMetadata"), notFound)),
+    ...v2ModelPaths("/ready", (v) => op("get", `v2ModelReady${v}`, "Model readiness", ref("V2ModelReady"), { ...notFound, ...notReady })),
+    ...v2ModelPaths("/infer", (v) =>
+      op(
+        "post",
+        `v2Infer${v}`,
+        "Predict (Open Inference Protocol)",
+        ref("V2InferResponse"),
+        { "400": v2ErrorResponse("Bad request: tensors, datatypes, schema or params."), ...notFound, "500": v2ErrorResponse("A node failed."), ...notReady },
+        { required: true, content: jsonContent(ref("V2InferRequest"), infer) },
+      ),
+    ),
+  };
+}
+
+const DATATYPES = ["BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "FP32", "FP64", "BYTES"];
+
+/** The tensor schemas of the Open Inference Protocol. */
+function v2Schemas(model: PipelineModel, info: OpenApiInfo): Record<string, JsonSchema> {
+  const names = (model.signature?.inputs ?? []).flatMap((c) => (c.name !== undefined ? [c.name] : []));
+  const tensorMeta: JsonSchema = {
+    type: "object",
+    properties: { name: { type: "string" }, datatype: { type: "string", enum: DATATYPES }, shape: { type: "array", items: { type: "integer" } } },
+    required: ["name", "datatype", "shape"],
+  };
+  const tensor = (nameSchema: JsonSchema): JsonSchema => ({
+    type: "object",
+    properties: {
+      name: nameSchema,
+      shape: { type: "array", items: { type: "integer", minimum: 0 } },
+      datatype: { type: "string", enum: DATATYPES },
+      data: { type: "array", description: "Flat or nested, row-major." },
+      parameters: { type: "object" },
+    },
+    required: ["name", "shape", "datatype", "data"],
+  });
+  return {
+    V2Error: { type: "object", properties: { error: { type: "string" } }, required: ["error"] },
+    V2Server: {
+      type: "object",
+      properties: { name: { type: "string" }, version: { type: "string" }, extensions: { type: "array", items: { type: "string" } } },
+    },
+    V2TensorMetadata: tensorMeta,
+    V2ModelMetadata: {
+      type: "object",
+      properties: {
+        name: { type: "string", const: info.modelName },
+        versions: { type: "array", items: { type: "string" } },
+        platform: { type: "string", const: "pipeserve" },
+        inputs: { type: "array", items: ref("V2TensorMetadata") },
+        outputs: { type: "array", items: ref("V2TensorMetadata") },
+      },
+      examples: [{ name: info.modelName, platform: "pipeserve", inputs: tensorsOf(model.signature?.inputs), outputs: tensorsOf(model.signature?.outputs) }],
+    },
+    V2ModelReady: { type: "object", properties: { name: { type: "string" }, ready: { type: "boolean" } }, required: ["name", "ready"] },
+    V2InferRequest: {
+      type: "object",
+      properties: {
+        id: { type: "string" },
+        parameters: { ...ref("Params"), description: "The runtime params (runner included)." },
+        inputs: {
+          type: "array",
+          minItems: 1,
+          items: tensor(names.length > 0 ? { type: "string", enum: names } : { type: "string" }),
+          description: "One tensor per column.",
+        },
+        outputs: { type: "array", items: { type: "object", properties: { name: { type: "string" } }, required: ["name"] } },
+      },
+      required: ["inputs"],
+    },
+    V2InferResponse: {
+      type: "object",
+      properties: {
+        model_name: { type: "string" },
+        model_version: { type: "string" },
+        id: { type: "string" },
+        outputs: { type: "array", items: tensor({ type: "string" }) },
+      },
+      required: ["model_name", "id", "outputs"],
+    },
+  };
+}
+
+/** The `/metadata` body, loosely: its keys and their JSON types. */
+function metadataSchema(): JsonSchema {
+  const nullableString = { type: ["string", "null"] };
+  return {
+    type: "object",
+    properties: {
+      name: { type: "string" },
+      version: nullableString,
+      uri: { type: "string" },
+      run_id: nullableString,
+      model_uuid: nullableString,
+      pipeserve_version: { type: "string" },
+      signature: { type: ["object", "null"] },
+      params: { type: "array", items: { type: "object" } },
+      runners: { type: "array", items: { type: "string" } },
+      input_example: { type: ["object", "null"] },
+    },
+  };
+}
+
+/**
+ * The OpenAPI 3.1 document of a server serving `model`: MLflow's `/invocations` with every JSON
+ * request form typed by the signature (generic schemas without one), the other body types, the
+ * params, the predictions and every error; the Open Inference Protocol routes; the other routes;
+ * examples from the model's input example (or made up from the signature's types).
+ */
+export function createOpenApiDocument(model: PipelineModel, info: OpenApiInfo): OpenApiDocument {
+  const example = splitExample(model);
+  const version = info.registeredVersion ?? model.metadata.runId;
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: `${info.modelName} (pipeserve)`,
+      version: version ?? info.version,
+      description: `The model ${info.modelName}${version ? ` (${version})` : ""} served by pipeserve ${info.version}: MLflow's scoring protocol and the Open Inference Protocol v2.`,
+    },
+    paths: { "/invocations": invocationsPath(model, example), ...serverPaths(), ...v2Paths(model, example) },
+    components: {
+      schemas: {
+        InvocationsRequest: invocationsBodySchema(model.signature),
+        Params: paramsSchema(model.signature, model.runnerNames),
+        Predictions: predictionsSchema(model.signature?.outputs ?? null),
+        Error: errorBodySchema(),
+        Metadata: metadataSchema(),
+        ...v2Schemas(model, info),
+      },
+      headers: { RequestId: { description: "The request's id (the one sent, else a new UUID).", schema: { type: "string" } } },
+    },
+  };
+}
+
+/**
+ * `GET /openapi.json`: the document of the model answering this request, built once per model
+ * (the served model may be swapped while the server runs).
+ */
+export function openApiHandler({ modelName, version }: Pick<RouteContext, "modelName" | "version">): Handler {
+  const cache = new WeakMap<PipelineModel, string>();
+  return (c) => {
+    const { model, registeredVersion } = c.get("served");
+    let text = cache.get(model);
+    if (text === undefined) {
+      text = JSON.stringify(createOpenApiDocument(model, { modelName, version, registeredVersion }));
+      cache.set(model, text);
+    }
+    return send(c, text, 200, "application/json");
+  };
+}
