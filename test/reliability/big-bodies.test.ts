@@ -141,8 +141,11 @@ describe("a big body within the limits", () => {
     expect(status, text.slice(0, 300)).toBe(200);
     expect(JSON.parse(text)).toEqual({ predictions: [ROWS] });
     // NB: decoding yields every few milliseconds; checking 1.6 million cells against the signature and
-    // running the pipeline still hold the event loop (about 0.1 s per million cells here).
-    expect(latencies.n).toBeGreaterThan(5);
+    // running the pipeline still hold the event loop (about 0.1 s per million cells here, a few tenths
+    // of a second in all). An Arrow stream is handed over nearly without copying and answered in that
+    // time, so only a few small requests fit in; what must hold is that more than the first one was
+    // answered while the big one was in flight, and none waited long.
+    expect(latencies.n).toBeGreaterThanOrEqual(2);
     expect(latencies.max).toBeLessThan(Math.max(500, 20 * baseline.p99));
   });
 });
