@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { loadModel, type PipelineModel } from "../loader/index.js";
-import { concatTables, fromArrow, outputToTable, readParquetSegments, sliceTable, type ColumnTable } from "../tabular/index.js";
+import { fromArrow, outputToTable, readParquetSegments, regroupRows, type ColumnTable } from "../tabular/index.js";
 import type { ChunkAnswer, ChunkJob, ChunkWorkerData } from "./chunk-jobs.js";
 
 const data = workerData as ChunkWorkerData;
@@ -40,26 +40,20 @@ async function predictChunk(id: number, input: ColumnTable): Promise<void> {
 /** The chunks of a Parquet job: its segments decoded here, cut into the main thread's chunk sizes. */
 async function* parquetChunks(job: Extract<ChunkJob, { kind: "parquet" }>): AsyncGenerator<ColumnTable> {
   const only = data.columns ? new Set(data.columns) : undefined;
-  const sizes = [...job.chunkSizes];
-  let pending: ColumnTable[] = [];
-  let pendingRows = 0;
+  const sizes = job.chunkSizes;
   const batchSize = Math.max(...sizes, 1);
-  for await (const arrow of readParquetSegments(job.path, job.segments, batchSize)) {
-    let table = fromArrow(arrow, only);
-    while (sizes.length > 0 && pendingRows + table.numRows >= (sizes[0] as number)) {
-      const take = (sizes.shift() as number) - pendingRows;
-      pending.push(sliceTable(table, 0, take));
-      yield pending.length === 1 ? (pending[0] as ColumnTable) : concatTables(pending);
-      table = sliceTable(table, take, table.numRows);
-      pending = [];
-      pendingRows = 0;
-    }
-    if (table.numRows > 0) {
-      pending.push(table);
-      pendingRows += table.numRows;
-    }
+  const decoded = (async function* (): AsyncGenerator<ColumnTable> {
+    for await (const arrow of readParquetSegments(job.path, job.segments, batchSize)) yield fromArrow(arrow, only);
+  })();
+  let n = 0;
+  for await (const chunk of regroupRows(decoded, sizes)) {
+    // NB: rows past the job's chunks (there are none in a well-formed file) are not this job's.
+    if (n === sizes.length) break;
+    if (chunk.numRows !== sizes[n]) break;
+    n++;
+    yield chunk;
   }
-  if (sizes.length > 0) throw new Error(`The Parquet file ${job.path} has fewer rows than its footer declares.`);
+  if (n < sizes.length) throw new Error(`The Parquet file ${job.path} has fewer rows than its footer declares.`);
 }
 
 async function run(job: ChunkJob): Promise<void> {

@@ -214,28 +214,52 @@ async function* project(tables: AsyncIterable<ColumnTable>, only: ReadonlySet<st
   }
 }
 
-/** Regroups tables of any sizes into chunks of exactly `chunkRows` rows (the last may be smaller). */
-async function* rechunk(tables: AsyncIterable<ColumnTable>, chunkRows: number): AsyncGenerator<ColumnTable> {
+/**
+ * Regroups tables of any sizes into tables of the given sizes, in order: one of exactly `size` rows
+ * for each size while the input lasts, then the rows left (fewer than the next size), if any.
+ */
+export async function* regroupRows(tables: AsyncIterable<ColumnTable>, sizes: Iterable<number>): AsyncGenerator<ColumnTable> {
+  const next = sizes[Symbol.iterator]();
+  let size = next.next();
   let pending: ColumnTable[] = [];
   let pendingRows = 0;
-  let emitted = false;
-  let last: ColumnTable | undefined;
+  const joined = (): ColumnTable => (pending.length === 1 ? (pending[0] as ColumnTable) : concatTables(pending));
   for await (let table of tables) {
-    last = table;
-    while (pendingRows + table.numRows >= chunkRows) {
-      const take = chunkRows - pendingRows;
+    while (!size.done && pendingRows + table.numRows >= size.value) {
+      const take = size.value - pendingRows;
       pending.push(sliceTable(table, 0, take));
-      yield pending.length === 1 ? (pending[0] as ColumnTable) : concatTables(pending);
-      emitted = true;
+      yield joined();
       table = sliceTable(table, take, table.numRows);
       pending = [];
       pendingRows = 0;
+      size = next.next();
     }
     if (table.numRows > 0) {
       pending.push(table);
       pendingRows += table.numRows;
     }
   }
-  if (pendingRows > 0) yield pending.length === 1 ? (pending[0] as ColumnTable) : concatTables(pending);
-  else if (!emitted) yield last ? sliceTable(last, 0, 0) : { names: [], columns: [], numRows: 0 };
+  if (pendingRows > 0) yield joined();
+}
+
+/** `chunkRows` again and again. */
+function* repeat(chunkRows: number): Generator<number> {
+  for (;;) yield chunkRows;
+}
+
+/**
+ * Regroups tables of any sizes into chunks of exactly `chunkRows` rows (the last may be smaller);
+ * an input of no rows gives one empty chunk with its columns.
+ */
+async function* rechunk(tables: AsyncIterable<ColumnTable>, chunkRows: number): AsyncGenerator<ColumnTable> {
+  let last: ColumnTable | undefined;
+  const seen = (async function* (): AsyncGenerator<ColumnTable> {
+    for await (const table of tables) yield (last = table);
+  })();
+  let emitted = false;
+  for await (const chunk of regroupRows(seen, repeat(chunkRows))) {
+    emitted = true;
+    yield chunk;
+  }
+  if (!emitted) yield last ? sliceTable(last, 0, 0) : { names: [], columns: [], numRows: 0 };
 }
