@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProject } from "../../src/index.js";
 import { encodeArrowIpc, tableFromColumns, toArrow } from "../../src/tabular/index.js";
 import { tempDir } from "../batch/helpers.js";
-import { CLI, REPO, ServeProcess } from "./fixtures/server-process.js";
+import { CLI, REPO, ServeProcess } from "../server/fixtures/server-process.js";
 
 const PROJECT = join(REPO, "test", "fixtures", "projects", "scaler");
 const NAME = "scaler-model";

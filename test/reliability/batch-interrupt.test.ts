@@ -23,7 +23,7 @@ import {
   writeInput,
   xTable,
   type CliResult,
-} from "./helpers.js";
+} from "../batch/helpers.js";
 
 const scaler = useTrainedModel(SCALER_PROJECT);
 const ROWS = 2_000_000;
