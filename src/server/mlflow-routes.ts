@@ -1,26 +1,13 @@
-import type { Context } from "hono";
 import { signatureToMlflow, type Signature } from "../tabular/index.js";
 import { readBody } from "./read-body.js";
-import { json, reply, send, type AddRoute, type Env, type RouteContext } from "./routing.js";
+import { json, reply, type AddRoute, type RouteContext } from "./routing.js";
 
 function paramsView(signature: Signature | null): { name: string; type: string; default: unknown; shape: null | number[] }[] {
   return (signature?.params ?? []).map((p) => ({ name: p.name, type: p.type, default: p.default, shape: p.shape }));
 }
 
-/**
- * MLflow's scoring routes: `/ping` and `/health` (503 while shutting down or while the queue is full), `/version`,
- * `/invocations` (the Scorer under a thin route) and pipeserve's `/metadata`.
- */
-export function mlflowRoutes(route: AddRoute, { state, modelName, version, maxBodyBytes }: RouteContext): void {
-  const ping = (c: Context<Env>): Response => {
-    const notReady = state.notReadyReason();
-    if (notReady !== undefined) return json(c, { error_code: "TEMPORARILY_UNAVAILABLE", message: notReady }, 503, { "Retry-After": "1" });
-    return send(c, "\n", 200, "application/json");
-  };
-  route("GET", "/ping", ping);
-  route("GET", "/health", ping);
-  route("GET", "/version", (c) => send(c, version, 200, "application/json"));
-
+/** MLflow's `/invocations` (the Scorer under a thin route) and pipeserve's `/metadata`, for one model. */
+export function mlflowRoutes(route: AddRoute, { modelName, version, maxBodyBytes }: RouteContext): void {
   route("POST", "/invocations", async (c) =>
     reply(
       c,

@@ -19,19 +19,11 @@ async function parseInferBody(bytes: Uint8Array, limits: TableLimits): Promise<u
 }
 
 /**
- * The Open Inference Protocol v2 routes (server and model metadata, liveness, readiness, infer):
+ * The Open Inference Protocol v2 routes of one model (metadata, readiness, infer; the server's are in server-routes.ts):
  * the protocol's codec (open-inference.ts) around the Scorer's `predict`. Errors are `{error}`
  * bodies (the app's endpoint wrapper writes them for every `/v2` path).
  */
-export function openInferenceRoutes(route: AddRoute, { state, modelName, version, maxBodyBytes }: RouteContext): void {
-  route("GET", "/v2", (c) => json(c, { name: "pipeserve", version, extensions: [] }));
-  route("GET", "/v2/health/live", (c) => json(c, { live: true }));
-  // NB: not ready while shutting down or while the queue is full, so a balancer sends work elsewhere; live all the while.
-  route("GET", "/v2/health/ready", (c) => {
-    const ready = state.notReadyReason() === undefined;
-    return json(c, { ready }, ready ? 200 : 503);
-  });
-
+export function openInferenceRoutes(route: AddRoute, { state, modelName, maxBodyBytes }: RouteContext): void {
   const checkModel = (c: Context<Env>): void => {
     const modelVersion = c.get("served").registeredVersion;
     const name = c.req.param("name");

@@ -7,17 +7,32 @@ import { HttpError, toErrorReply } from "./errors.js";
 import { decodeBody, encodeResponse } from "./invocations.js";
 import { ServerMetrics } from "./metrics.js";
 
-/** Whether the server takes new work; `serve()` turns it off while draining. */
+/**
+ * Whether the server takes new work; `serve()` turns it off while draining. With several models,
+ * each has a state of its own (its queue) under the server's (`parent`): shutting the server down
+ * makes every model not ready.
+ */
 export class ServerState {
   ready = true;
   /** Predictions running or waiting now. */
   pending = 0;
   /** Predictions that may run or wait at once (`--max-queue`); the Scorer sets it. */
   maxQueue = Number.POSITIVE_INFINITY;
+  /** The server's state, when this is one model's among several. */
+  readonly parent: ServerState | undefined;
+
+  constructor(parent?: ServerState) {
+    this.parent = parent;
+  }
+
+  /** Whether the server (this state's, or its parent's) is shutting down. */
+  get shuttingDown(): boolean {
+    return !this.ready || (this.parent !== undefined && this.parent.shuttingDown);
+  }
 
   /** Why the server cannot take a prediction now (shutting down, queue full), or undefined when it can: what readiness reports. */
   notReadyReason(): string | undefined {
-    if (!this.ready) return "The server is shutting down.";
+    if (this.shuttingDown) return "The server is shutting down.";
     if (this.pending >= this.maxQueue) return `The server is at its limit of ${this.maxQueue} queued predictions (--max-queue).`;
     return undefined;
   }
@@ -217,7 +232,8 @@ export class Scorer {
 
   /** Refuses a new request while shutting down: one that arrived before (an upload still in flight) is finished. */
   admitRequest(): void {
-    if (!this.state.ready) throw new HttpError("TEMPORARILY_UNAVAILABLE", "The server is shutting down; retry on another instance.", { "Retry-After": "1" });
+    if (this.state.shuttingDown)
+      throw new HttpError("TEMPORARILY_UNAVAILABLE", "The server is shutting down; retry on another instance.", { "Retry-After": "1" });
   }
 
   /** @throws HttpError TEMPORARILY_UNAVAILABLE (503, Retry-After) when the queue is full. */
