@@ -2,14 +2,36 @@ import cluster from "node:cluster";
 import { type Command, Option } from "commander";
 import type { Logger } from "pino";
 import type { PipelineModel, currentModelVersion as currentModelVersionFn, movingModelRef as movingModelRefFn } from "../loader/index.js";
-import type { ModelSlot, ModelWatcher as ModelWatcherClass, ServerMetrics } from "../server/index.js";
+import type {
+  ModelSetEntry,
+  ModelSlot,
+  ModelWatcher as ModelWatcherClass,
+  ServerMetrics,
+  ServerState,
+  createModelSetApp as createModelSetAppFn,
+  createServingApp as createServingAppFn,
+} from "../server/index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
-import { UsageError } from "./errors.js";
+import { ModelStartError, UsageError } from "./errors.js";
 import { type CliIo, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
 import { allowDeletedOption, collect, parseInteger, parseSeconds, parseSize, registryOption, trackingOption } from "./parse-options.js";
 
+/** One model of `serve -m NAME=URI -m NAME=URI`. */
+export interface NamedModelUri {
+  name: string;
+  uri: string;
+}
+
 export interface ServeCommandOptions {
+  /** The model served (the first, when several are). */
   modelUri: string;
+  /**
+   * Named models (`-m NAME=URI`, repeatable): served side by side, each under `/models/NAME/…`
+   * and `/v2/models/NAME/…`, the first also at `/invocations`. Undefined for a bare `-m URI`.
+   */
+  models?: NamedModelUri[];
+  /** With several models: start even when some fail to load, reporting them not ready (`--allow-partial-start`). */
+  allowPartialStart?: boolean;
   /** The folder `--allow-runner ./module.mjs#Export` paths are relative to. */
   cwd: string;
   port: number;
@@ -104,7 +126,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   // NB: imported here, not at the top: `pipeserve --help` and the other commands never load the server.
   const [
     { pino },
-    { ModelWatcher, ServerMetrics, ServerState, TurnBatchedDestination, createServingApp, defaultTimeoutMs, serveApp },
+    { ModelWatcher, ServerMetrics, ServerState, TurnBatchedDestination, createModelSetApp, createServingApp, defaultTimeoutMs, serveApp },
     { loadModel, currentModelVersion, movingModelRef },
   ] = await Promise.all([
     import("pino"),
@@ -138,33 +160,35 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   const runners = await loadAllowedRunners(options.allowRunner, options.cwd);
   const load = (uri: string) =>
     loadModel(uri, { ...stores, ...(options.allowDeleted ? { allowDeleted: true } : {}), runners, onWarning: (message) => logger.warn(message) });
-  let model;
+  let loaded: LoadedModels;
   try {
-    model = await load(options.modelUri);
+    loaded = await loadModels(options, load, logger);
   } catch (error) {
     if (cluster.isWorker) {
-      logger.fatal({ err: error }, `Cannot load ${options.modelUri}`);
+      logger.fatal({ err: error }, options.models === undefined ? `Cannot load ${options.modelUri}` : (error as Error).message);
       exit(EXIT_LOAD_FAILED);
     }
     throw error;
   }
   const state = new ServerState();
   const metrics = new ServerMetrics({ defaultMetrics: true });
-  const { app, slot } = createServingApp(model, {
-    logger,
-    state,
-    metrics,
-    debug: options.debug,
-    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
-    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
-    ...(options.maxBatchRows !== undefined ? { maxBatchRows: options.maxBatchRows } : {}),
-    ...(options.maxRows !== undefined ? { maxRows: options.maxRows } : {}),
-    ...(options.maxCells !== undefined ? { maxCells: options.maxCells } : {}),
-    ...(options.modelName !== undefined ? { modelName: options.modelName } : {}),
+  const { app, served } = servingApp(loaded, options, { logger, state, metrics, createServingApp, createModelSetApp });
+  const closeAll = (): Promise<unknown> => Promise.all(served.map((s) => s.slot.current.model.close().catch(() => undefined)));
+  const watchers: ModelWatcherClass[] = [];
+  for (const s of served) {
+    s.metrics.serving(s.slot.current.versionHeader);
+    const watcher = followRegistry({ ...s, options, load, ModelWatcher, currentModelVersion, movingModelRef, stores });
+    if (watcher) watchers.push(watcher);
+  }
+  // NB: SIGHUP checks every moving URI now; with none, it only says there is nothing to reload.
+  process.on("SIGHUP", () => {
+    if (watchers.length === 0) {
+      logger.info({ signal: "SIGHUP" }, `${served.map((s) => s.uri).join(", ")}: every model URI names one model for good: nothing to reload`);
+      return;
+    }
+    logger.info({ signal: "SIGHUP", models: served.map((s) => s.uri) }, "Checking the registry for other versions now");
+    for (const watcher of watchers) void watcher.check();
   });
-  metrics.serving(slot.current.versionHeader);
-  const watcher = followRegistry({ options, model, slot, logger, metrics, load, ModelWatcher, currentModelVersion, movingModelRef, stores });
   let running: Awaited<ReturnType<typeof serveApp>>;
   try {
     running = await serveApp(app as never, {
@@ -177,13 +201,13 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
       // NB: a request accepted just before the signal may run its whole timeout, then write its answer.
       drainMs: (options.timeoutMs ?? defaultTimeoutMs()) + 5_000,
       onStopped: (code) => {
-        watcher?.stop();
-        void slot.current.model.close().finally(() => exit(code));
+        for (const watcher of watchers) watcher.stop();
+        void closeAll().finally(() => exit(code));
       },
     });
   } catch (error) {
-    // NB: nothing is served: the model's resources (worker threads) must not keep the process alive.
-    await model.close().catch(() => undefined);
+    // NB: nothing is served: the models' resources (worker threads) must not keep the process alive.
+    await closeAll();
     // NB: a worker says why to the primary, which says it once for all workers and stops them.
     if (cluster.isWorker) {
       const send = process.send?.bind(process);
@@ -192,22 +216,113 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     }
     throw error;
   }
-  // NB: the one line operators (and scripts) wait for is logged whatever the level.
-  watcher?.start();
-  logger.child({}, { level: "info" }).info(
-    {
-      model: options.modelUri,
-      version: slot.current.versionHeader,
-      url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${running.port}`,
-    },
-    "Serving",
+  for (const watcher of watchers) watcher.start();
+  logServing(logger, options, loaded, served, running.port);
+}
+
+/** Each model served: its URI, its slot, its metrics, and its logger (which names it, with several). */
+type ServedModels = { uri: string; slot: ModelSlot; metrics: ServerMetrics; logger: Logger }[];
+
+/** The app for the model (createServingApp) or the models (createModelSetApp), within the command's limits. */
+function servingApp(
+  loaded: LoadedModels,
+  options: ServeCommandOptions,
+  parts: {
+    logger: Logger;
+    state: ServerState;
+    metrics: ServerMetrics;
+    createServingApp: typeof createServingAppFn;
+    createModelSetApp: typeof createModelSetAppFn;
+  },
+): { app: unknown; served: ServedModels } {
+  const { logger, state, metrics } = parts;
+  const limits = {
+    logger,
+    debug: options.debug,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
+    ...(options.maxBatchRows !== undefined ? { maxBatchRows: options.maxBatchRows } : {}),
+    ...(options.maxRows !== undefined ? { maxRows: options.maxRows } : {}),
+    ...(options.maxCells !== undefined ? { maxCells: options.maxCells } : {}),
+  };
+  if (loaded.kind === "one") {
+    const serving = parts.createServingApp(loaded.model, {
+      ...limits,
+      state,
+      metrics,
+      ...(options.modelName !== undefined ? { modelName: options.modelName } : {}),
+    });
+    return { app: serving.app, served: [{ uri: options.modelUri, slot: serving.slot, metrics, logger }] };
+  }
+  const set = parts.createModelSetApp(loaded.entries, { ...limits, state, metrics });
+  const uriOf = new Map(loaded.entries.map((e) => [e.name, e.uri]));
+  return {
+    app: set.app,
+    served: [...set.services.values()].map((s) => ({ uri: uriOf.get(s.name) as string, slot: s.slot, metrics: s.metrics, logger: s.log })),
+  };
+}
+
+/** The one line operators (and scripts) wait for, logged whatever the level: the URL, and each model served. */
+function logServing(logger: Logger, options: ServeCommandOptions, loaded: LoadedModels, served: ServedModels, port: number): void {
+  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
+  const info = logger.child({}, { level: "info" });
+  if (loaded.kind === "one") {
+    info.info({ model: options.modelUri, version: served[0]?.slot.current.versionHeader, url }, "Serving");
+    return;
+  }
+  const models = loaded.entries.map((e) =>
+    "failure" in e
+      ? { name: e.name, uri: e.uri, ready: false }
+      : { name: e.name, uri: e.uri, version: served.find((s) => s.uri === e.uri)?.slot.current.versionHeader, ready: true },
   );
+  info.info({ model: options.modelUri, models, url }, "Serving");
+}
+
+/** What `loadModels` gives: the one model of a bare `-m URI`, or the named models (some failed, with --allow-partial-start). */
+type LoadedModels = { kind: "one"; model: PipelineModel } | { kind: "set"; entries: ModelSetEntry[] };
+
+/**
+ * Loads the model, or the named models side by side. A model that fails to load stops start-up
+ * with its name (the others loaded are closed), unless --allow-partial-start: then it is served
+ * as not ready, and logged; if none loads, start-up fails all the same.
+ * @throws ModelStartError naming the model and its URI.
+ */
+async function loadModels(options: ServeCommandOptions, load: (uri: string) => Promise<PipelineModel>, logger: Logger): Promise<LoadedModels> {
+  if (options.models === undefined) return { kind: "one", model: await load(options.modelUri) };
+  const named = options.models;
+  const results = await Promise.allSettled(named.map((m) => load(m.uri)));
+  const entries: ModelSetEntry[] = [];
+  const failures: string[] = [];
+  for (const [i, result] of results.entries()) {
+    const { name, uri } = named[i] as NamedModelUri;
+    if (result.status === "fulfilled") {
+      entries.push({ name, uri, model: result.value });
+      continue;
+    }
+    const why = result.reason instanceof Error ? result.reason.message : String(result.reason);
+    failures.push(`model "${name}" (${uri}): ${why}`);
+    entries.push({ name, uri, failure: why });
+    if (options.allowPartialStart)
+      logger.error(
+        { model: name, uri, err: result.reason },
+        `Model "${name}" failed to load; serving the others, with "${name}" not ready (--allow-partial-start)`,
+      );
+  }
+  const loaded = entries.filter((e): e is Extract<ModelSetEntry, { model: PipelineModel }> => "model" in e);
+  if (failures.length > 0 && (!options.allowPartialStart || loaded.length === 0)) {
+    await Promise.all(loaded.map((e) => e.model.close().catch(() => undefined)));
+    const hint = options.allowPartialStart ? " None of the models loaded." : " Fix it, or start with --allow-partial-start to serve the others meanwhile.";
+    throw new ModelStartError(`Cannot load ${failures.join("; ")}.${hint}`);
+  }
+  return { kind: "set", entries };
 }
 
 /** What `followRegistry` needs of `serveCommand`'s loaded parts (the server and loader modules load on demand). */
 interface FollowParts {
   options: ServeCommandOptions;
-  model: PipelineModel;
+  /** The model's URI as given. */
+  uri: string;
   slot: ModelSlot;
   logger: Logger;
   metrics: ServerMetrics;
@@ -219,33 +334,24 @@ interface FollowParts {
 }
 
 /**
- * A moving URI (an alias, latest) is followed: checked every --watch seconds and on SIGHUP, which
- * otherwise (a fixed URI) only logs that there is nothing to reload.
- * @returns the watcher (to start once serving, and stop), or undefined for a fixed URI.
+ * A watcher for a moving URI (an alias, latest), checked every --watch seconds and on SIGHUP;
+ * undefined for a fixed URI, which is never reloaded.
  */
 function followRegistry(parts: FollowParts): ModelWatcherClass | undefined {
-  const { options, model, slot, logger, metrics, load, ModelWatcher, currentModelVersion, movingModelRef, stores } = parts;
-  const moving = movingModelRef(options.modelUri);
-  const watcher =
-    moving && model.metadata.version !== undefined
-      ? new ModelWatcher({
-          uri: options.modelUri,
-          currentVersion: () => currentModelVersion(options.modelUri, stores),
-          load: (version) => load(`models:/${moving.name}/${version}`),
-          servedVersion: model.metadata.version,
-          slot,
-          logger,
-          metrics,
-          intervalSeconds: options.watchSeconds ?? DEFAULT_WATCH_SECONDS,
-        })
-      : undefined;
-  process.on("SIGHUP", () => {
-    if (watcher) {
-      logger.info({ signal: "SIGHUP", model: options.modelUri }, "Checking the registry for another version now");
-      void watcher.check();
-    } else logger.info({ signal: "SIGHUP", model: options.modelUri }, `${options.modelUri} names one model for good: nothing to reload`);
+  const { options, uri, slot, logger, metrics, load, ModelWatcher, currentModelVersion, movingModelRef, stores } = parts;
+  const moving = movingModelRef(uri);
+  const version = slot.current.model.metadata.version;
+  if (!moving || version === undefined) return undefined;
+  return new ModelWatcher({
+    uri,
+    currentVersion: () => currentModelVersion(uri, stores),
+    load: (v) => load(`models:/${moving.name}/${v}`),
+    servedVersion: version,
+    slot,
+    logger,
+    metrics,
+    intervalSeconds: options.watchSeconds ?? DEFAULT_WATCH_SECONDS,
   });
-  return watcher;
 }
 
 /**
@@ -291,8 +397,12 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .description("Serve a model over HTTP: MLflow's /invocations protocol and the Open Inference Protocol v2.")
     .helpOption("--help", "show help for serve")
     .addOption(
-      new Option("-m, --model-uri <uri>", "runs:/<run_id>/model, models:/<name>/<version|latest>, models:/<name>@<alias>, a folder, or a .tar.gz")
+      new Option(
+        "-m, --model-uri <uri>",
+        "runs:/<run_id>/model, models:/<name>/<version|latest>, models:/<name>@<alias>, a folder, or a .tar.gz; repeat as NAME=URI to serve several models",
+      )
         .env("MODEL_URI")
+        .argParser(collect)
         .makeOptionMandatory(),
     )
     .addOption(
@@ -328,7 +438,12 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       `for models:/NAME@ALIAS and models:/NAME/latest: check the registry this often and swap in the version it names, without dropping a request (default ${DEFAULT_WATCH_SECONDS}; 0: only on SIGHUP). Other URIs never reload`,
       parseWatchSeconds,
     )
-    .option("--model-name <name>", "the model's name in /v2/models/{name} (default: the registered name, else 'model')")
+    .option("--model-name <name>", "the model's name in /v2/models/{name} (default: the registered name, else 'model'); with NAME=URI, NAME is it")
+    .option(
+      "--allow-partial-start",
+      "with several models: start even if some fail to load; they answer 503 and are listed UNAVAILABLE in /v2/repository/index",
+      false,
+    )
     .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
     .option("--debug", "include stack traces in error responses", false)
     .addOption(trackingOption())
@@ -340,7 +455,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .addOption(new Option("--enable-mlserver", "refused: the Open Inference Protocol routes are always on").hideHelp())
     .addHelpText(
       "after",
-      "\nMLflow's flags: --env-manager, --no-conda and --install-mlflow are accepted and ignored (the model's code is bundled in it:\nthere is no environment to build); --enable-mlserver is not needed: /v2 (the Open Inference Protocol) is always served.",
+      "\nSeveral models: -m penguins=models:/penguins@champion -m spam=models:/spam/3 serves each at /models/NAME/invocations\n(and /metadata, /openapi.json) and /v2/models/NAME/..., the first also at /invocations; /v2/repository/index lists them.\nEach has its own queue, timeout and body limit (the sizes above) and its own metrics (label model=NAME).\n\nMLflow's flags: --env-manager, --no-conda and --install-mlflow are accepted and ignored (the model's code is bundled in it:\nthere is no environment to build); --enable-mlserver is not needed: /v2 (the Open Inference Protocol) is always served.",
     )
     .action(async (o: Record<string, unknown>) => {
       acceptMlflowFlags(o, io);
@@ -350,10 +465,43 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     });
 }
 
+/** `NAME=URI`: a model's name, then its URI. NB: a path with `=` in it is written `./a=b`. */
+const NAMED_URI = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(.*)$/;
+
+/**
+ * The models of `-m`: one bare URI, or one or more NAME=URI.
+ * @throws UsageError for several bare URIs, a bad or repeated name, an empty URI, or --model-name with names.
+ */
+export function modelsFrom(values: readonly string[], o: Record<string, unknown>, io: CliIo): Pick<ServeCommandOptions, "modelUri" | "models"> {
+  const named = values.map((v) => NAMED_URI.exec(v));
+  if (values.length === 1 && named[0] === null) {
+    if (o["allowPartialStart"])
+      throw new UsageError("--allow-partial-start is for several named models (-m NAME=URI -m NAME=URI); a single model that fails to load stops start-up.");
+    return { modelUri: modelUriFromCwd(io, values[0] as string) };
+  }
+  const models: NamedModelUri[] = [];
+  for (const [i, match] of named.entries()) {
+    if (match === null) {
+      throw new UsageError(
+        `-m "${values[i]}" has no name: to serve several models, name each, e.g. -m penguins=models:/penguins@champion -m spam=models:/spam/3.`,
+      );
+    }
+    const [, name, uri] = match as unknown as [string, string, string];
+    if (name.length > 128) throw new UsageError(`The model name "${name.slice(0, 40)}…" is too long: at most 128 characters.`);
+    if (uri.trim() === "") throw new UsageError(`-m ${name}= has no URI after the "=".`);
+    if (models.some((m) => m.name === name)) throw new UsageError(`Two models are named "${name}": give each its own name.`);
+    models.push({ name, uri: modelUriFromCwd(io, uri) });
+  }
+  if (o["modelName"] !== undefined)
+    throw new UsageError("--model-name names a single model; with -m NAME=URI the NAME is the model's name. Drop --model-name.");
+  return { modelUri: (models[0] as NamedModelUri).uri, models };
+}
+
 /** `serveCommand`'s options from commander's parsed flags. */
 function serveOptionsFrom(o: Record<string, unknown>, io: CliIo): ServeCommandOptions {
   return {
-    modelUri: modelUriFromCwd(io, o["modelUri"] as string),
+    ...modelsFrom(o["modelUri"] as string[], o, io),
+    ...(o["allowPartialStart"] ? { allowPartialStart: true } : {}),
     cwd: io.cwd,
     port: o["port"] as number,
     host: o["host"] as string,

@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Hooks } from "../loader/index.js";
 
 /** The server's Prometheus metrics, in a registry of its own (one per app). */
@@ -37,7 +37,12 @@ export class ServerMetrics {
     if (version !== undefined) this.modelServed.set({ version }, 1);
   }
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  /**
+   * @param options.defaultMetrics also collect the process's metrics (memory, event-loop lag…).
+   * @param options.labels labels every series carries (`{model: name}` for one model among several).
+   */
+  constructor(options: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
+    if (options.labels) this.registry.setDefaultLabels(options.labels);
     const registers = [this.registry];
     this.requests = new Counter({
       name: "pipeserve_http_requests_total",
@@ -158,4 +163,16 @@ export class ServerMetrics {
     child.count.inc();
     child.latency.observe(seconds);
   }
+}
+
+/**
+ * The Prometheus text of several registries as one exposition: the server's and each model's
+ * (whose series carry a `model` label). A metric several registries hold (requests, latency…) is
+ * written once, with every registry's series. NB: prom-client's cluster aggregation, with every
+ * metric summed: the registries' label sets are disjoint, so each series passes through as it is.
+ */
+export async function mergedMetrics(registries: readonly Registry[]): Promise<{ text: string; contentType: string }> {
+  const all = await Promise.all(registries.map(async (r) => (await r.getMetricsAsJSON()).map((m) => ({ ...m, aggregator: "sum" as const }))));
+  const merged = AggregatorRegistry.aggregate(all);
+  return { text: await merged.metrics(), contentType: merged.contentType };
 }

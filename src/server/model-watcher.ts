@@ -83,7 +83,7 @@ export class ModelWatcher {
     try {
       version = await this.#options.currentVersion();
     } catch (error) {
-      logger.warn({ model: uri, err: error }, `Could not read which version ${uri} names; still serving version ${this.#served}`);
+      logger.warn({ uri, err: error }, `Could not read which version ${uri} names; still serving version ${this.#served}`);
       return;
     }
     if (version === this.#served) {
@@ -91,7 +91,7 @@ export class ModelWatcher {
       return;
     }
     if (version === this.#refused) return;
-    logger.info({ model: uri, from: this.#served, to: version }, `${uri} now names version ${version}: loading it beside version ${this.#served}`);
+    logger.info({ uri, from: this.#served, to: version }, `${uri} now names version ${version}: loading it beside version ${this.#served}`);
     let model: PipelineModel;
     try {
       model = await this.#options.load(version);
@@ -112,7 +112,7 @@ export class ModelWatcher {
     const closed = slot.swap(model);
     metrics.modelSwaps.inc({ result: "swapped" });
     metrics.serving(slot.current.versionHeader);
-    logger.info({ model: uri, from, to: version }, `Serving version ${version} of ${uri}; version ${from} closes when its requests are done`);
+    logger.info({ uri, from, to: version }, `Serving version ${version} of ${uri}; version ${from} closes when its requests are done`);
     await closed.catch((error: unknown) => logger.warn({ err: error, version: from }, `Closing version ${from} failed`));
   }
 
@@ -120,7 +120,7 @@ export class ModelWatcher {
     this.#refused = version;
     this.#options.metrics.modelSwaps.inc({ result: "failed" });
     this.#options.logger.error(
-      { model: this.#options.uri, version, err: error },
+      { uri: this.#options.uri, version, err: error },
       `Not serving version ${version} of ${this.#options.uri}: ${why} (${(error as Error).message}). Still serving version ${this.#served}; version ${version} is not tried again until the alias moves.`,
     );
   }

@@ -284,13 +284,21 @@ export class Scorer {
    * debugging), or `{error}` for the Open Inference Protocol. Internal errors are logged.
    */
   errorResponse(error: unknown, requestId: string | undefined, shape: ErrorShape = "mlflow"): ScoreResponse {
-    const reply = toErrorReply(error, this.#debug);
-    if (reply.internal) this.#log.error({ reqId: requestId, err: error }, reply.message);
-    const headers: Record<string, string> = { "Content-Type": "application/json" };
-    for (const name in reply.headers) headers[name] = reply.headers[name] as string;
-    if (shape === "v2") return { status: reply.status, headers, body: JSON.stringify({ error: reply.message }) };
-    const body: Record<string, unknown> = { error_code: reply.code, message: reply.message };
-    if (reply.stack) body["stack_trace"] = reply.stack;
-    return { status: reply.status, headers, body: JSON.stringify(body) };
+    return errorScoreResponse(error, { requestId, shape, debug: this.#debug, log: this.#log });
   }
+}
+
+/**
+ * An error as a response body in the protocol's shape; an internal error is logged (with the
+ * request id) and its details kept from the client unless `debug`.
+ */
+export function errorScoreResponse(error: unknown, options: { requestId: string | undefined; shape: ErrorShape; debug: boolean; log: Logger }): ScoreResponse {
+  const reply = toErrorReply(error, options.debug);
+  if (reply.internal) options.log.error({ reqId: options.requestId, err: error }, reply.message);
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  for (const name in reply.headers) headers[name] = reply.headers[name] as string;
+  if (options.shape === "v2") return { status: reply.status, headers, body: JSON.stringify({ error: reply.message }) };
+  const body: Record<string, unknown> = { error_code: reply.code, message: reply.message };
+  if (reply.stack) body["stack_trace"] = reply.stack;
+  return { status: reply.status, headers, body: JSON.stringify(body) };
 }

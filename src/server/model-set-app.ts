@@ -1,0 +1,231 @@
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { pino, type Logger } from "pino";
+import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
+import { knownRoute, notFound, type KnownRoute } from "./app.js";
+import { HttpError } from "./errors.js";
+import { RequestLog } from "./request-log.js";
+import { ServerMetrics, mergedMetrics } from "./metrics.js";
+import { ModelService, requestIdOf, type AppOptions } from "./model-service.js";
+import { json, reply, type AddRoute, type Env, type Handler } from "./routing.js";
+import { ServerState, errorScoreResponse } from "./scorer.js";
+import { serverRoutes } from "./server-routes.js";
+
+/** One model of a set: its name and URI, and the model loaded from it, or why it could not be. */
+export type ModelSetEntry = { name: string; uri: string } & ({ model: PipelineModel } | { failure: string });
+
+/** A model set's options: each model's limits (each gets its own queue, timeout and body limit of these sizes). */
+export interface ModelSetOptions extends Omit<AppOptions, "modelName" | "metrics" | "state"> {
+  /** The server's own metrics (connections, process, requests no model answered); each model has a registry of its own besides. */
+  metrics?: ServerMetrics;
+  /** The server's state, which `serveApp` turns off while draining; each model's queue is a state under it. */
+  state?: ServerState;
+}
+
+/** A model of the set that could not be loaded (served only with `--allow-partial-start`). */
+export interface FailedModel {
+  name: string;
+  uri: string;
+  failure: string;
+}
+
+/** An Open Inference repository index entry (the model repository extension). */
+export interface RepositoryIndexEntry {
+  name: string;
+  version?: string;
+  state: "READY" | "UNAVAILABLE";
+  reason: string;
+}
+
+/** Names a model may have: they are path segments of /models/{name} and /v2/models/{name}. */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** The routes a 404 names, with several models. */
+const ROUTES =
+  "GET /ping, GET /health, GET /version, GET /metrics, POST /invocations (the first model), POST /models/{name}/invocations, GET /models/{name}/metadata, /v2/models/{name}/..., /v2/repository/index";
+
+/** The models of a set: each loaded one's service (its own queue, limits, metrics and slot), and those that failed. */
+export class ModelSet {
+  readonly services = new Map<string, ModelService>();
+  readonly failed = new Map<string, FailedModel>();
+  /** The names, in the order given: the first is served at /invocations too. */
+  readonly names: readonly string[];
+  readonly #state: ServerState;
+
+  constructor(entries: readonly ModelSetEntry[], options: ModelSetOptions & { logger: Logger; state: ServerState }) {
+    this.#state = options.state;
+    for (const entry of entries) {
+      if (!MODEL_NAME.test(entry.name))
+        throw new Error(`"${entry.name}" cannot name a model: use letters, digits, _, . and -, starting with a letter or digit.`);
+      if (this.services.has(entry.name) || this.failed.has(entry.name)) throw new Error(`Two models are named "${entry.name}"; give each its own name.`);
+      if ("failure" in entry) {
+        this.failed.set(entry.name, { name: entry.name, uri: entry.uri, failure: entry.failure });
+        continue;
+      }
+      const service = new ModelService(entry.model, {
+        ...options,
+        modelName: entry.name,
+        logger: options.logger.child({ model: entry.name }),
+        metrics: new ServerMetrics({ labels: { model: entry.name } }),
+        state: new ServerState(options.state),
+      });
+      this.services.set(entry.name, service);
+    }
+    if (this.services.size === 0) {
+      throw new Error(`None of the models could be loaded: ${[...this.failed.values()].map((f) => `"${f.name}": ${f.failure}`).join("; ")}`);
+    }
+    this.names = entries.map((e) => e.name);
+  }
+
+  /** Why the server cannot take predictions now: shutting down, or a model's queue full (named). A model that failed to load does not hold the others back. */
+  notReadyReason(): string | undefined {
+    const reason = this.#state.notReadyReason();
+    if (reason !== undefined) return reason;
+    for (const [name, service] of this.services) {
+      const own = service.state.notReadyReason();
+      if (own !== undefined) return `Model "${name}": ${own}`;
+    }
+    return undefined;
+  }
+
+  /** The Open Inference repository index: every model, its version and state (only the ready ones with `readyOnly`). */
+  repositoryIndex(readyOnly: boolean): RepositoryIndexEntry[] {
+    const list: RepositoryIndexEntry[] = [];
+    for (const name of this.names) {
+      const service = this.services.get(name);
+      if (service === undefined) {
+        if (!readyOnly) list.push({ name, state: "UNAVAILABLE", reason: `failed to load: ${this.failed.get(name)?.failure ?? ""}` });
+        continue;
+      }
+      const why = service.state.notReadyReason();
+      if (readyOnly && why !== undefined) continue;
+      const version = service.slot.current.versionHeader;
+      list.push({ name, ...(version !== undefined ? { version } : {}), state: why === undefined ? "READY" : "UNAVAILABLE", reason: why ?? "" });
+    }
+    return list;
+  }
+
+  /** The answer of `path` for a model that is not served here (404), or did not load (503 naming why). */
+  unavailable(name: string, path: string): Handler {
+    const failure = this.failed.get(name);
+    if (failure === undefined) {
+      const names = this.names.map((n) => `"${n}"`).join(", ");
+      return () => {
+        throw new HttpError("RESOURCE_DOES_NOT_EXIST", `Model "${name}" is not served here; this server serves ${names}.`);
+      };
+    }
+    if (path.endsWith("/ready")) return (c) => json(c, { name, ready: false }, 503);
+    const message = `Model "${name}" (${failure.uri}) is not ready: it failed to load when the server started: ${failure.failure}`;
+    return () => {
+      throw new HttpError("TEMPORARILY_UNAVAILABLE", message);
+    };
+  }
+}
+
+/** The wrapper of the routes no model answers: a request id, errors as responses, the access log and the server's metrics. */
+function serverEndpoints(log: Logger, metrics: ServerMetrics, debug: boolean): (route: string | ((c: Context<Env>) => string), handler: Handler) => Handler {
+  const requestLog = new RequestLog(log, metrics);
+  return (route, handler) => async (c) => {
+    const reqId = requestIdOf(c);
+    c.set("requestId", reqId);
+    const start = performance.now();
+    metrics.requestsInFlight++;
+    let res: Response;
+    try {
+      res = await handler(c);
+    } catch (error) {
+      res = reply(c, errorScoreResponse(error, { requestId: reqId, shape: c.req.path.startsWith("/v2") ? "v2" : "mlflow", debug, log }));
+    } finally {
+      metrics.requestsInFlight--;
+    }
+    const seconds = (performance.now() - start) / 1000;
+    requestLog.add({ reqId, route: typeof route === "string" ? route : route(c), method: c.req.method, path: c.req.path, status: res.status, seconds });
+    return res;
+  };
+}
+
+/** `GET /v2/repository/index` (`?ready=true`) and the protocol's `POST` (body `{}` or `{"ready": true}`, or none). */
+function repositoryRoutes(route: AddRoute, set: ModelSet): void {
+  route("GET", "/v2/repository/index", (c) => json(c, set.repositoryIndex(c.req.query("ready") === "true")));
+  route("POST", "/v2/repository/index", async (c) => {
+    const text = await c.req.text();
+    if (text.trim() === "") return json(c, set.repositoryIndex(false));
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new HttpError("BAD_REQUEST", 'The repository index request is not JSON; send {} or {"ready": true}, or no body.');
+    }
+    const ready = (body as { ready?: unknown } | null)?.ready;
+    if (typeof body !== "object" || body === null || Array.isArray(body) || (ready !== undefined && typeof ready !== "boolean")) {
+      throw new HttpError("BAD_REQUEST", 'The repository index request must be an object whose "ready", if given, is true or false.');
+    }
+    return json(c, set.repositoryIndex(ready === true));
+  });
+}
+
+/**
+ * The app for several models in one server (`serve -m a=URI -m b=URI`): each model is served
+ * under `/models/{name}/…` (`invocations`, `metadata`, `openapi.json`) and `/v2/models/{name}/…`;
+ * `/invocations`, `/metadata` and `/openapi.json` serve the first one, as MLflow's single-model
+ * server does. Each model has its own queue, timeout, body limit, metrics (labelled `model`) and
+ * hot-swap slot. A model that failed to load (`failure`) answers 503 naming why, and is listed as
+ * UNAVAILABLE in `/v2/repository/index`; the others serve.
+ * @throws Error for a name that cannot be a path segment, a name given twice, or no model loaded.
+ */
+export function createModelSetApp(
+  entries: readonly ModelSetEntry[],
+  options: ModelSetOptions = {},
+): { app: Hono<Env>; services: ReadonlyMap<string, ModelService>; failed: readonly FailedModel[] } {
+  const log = options.logger ?? pino({ level: process.env["PIPESERVE_LOG_LEVEL"] ?? "info" });
+  const metrics = options.metrics ?? new ServerMetrics();
+  const state = options.state ?? new ServerState();
+  const set = new ModelSet(entries, { ...options, logger: log, state });
+  const app = new Hono<Env>();
+  const known: KnownRoute[] = [];
+  const serverEndpoint = serverEndpoints(log, metrics, options.debug ?? false);
+
+  /** Places one model route at `at`, answered by the model that `pick` names. */
+  const placeModelRoute = (method: "GET" | "POST", at: string, path: string, pick: (c: Context<Env>) => string): void => {
+    const handlers = new Map<string, Handler>();
+    for (const [name, service] of set.services) {
+      const r = service.routes.find((x) => x.method === method && x.path === path);
+      if (r) handlers.set(name, service.endpoint(at, r.handler));
+    }
+    app.on(method, at, (c) => {
+      const name = pick(c);
+      return (handlers.get(name) ?? serverEndpoint(at, set.unavailable(name, path)))(c);
+    });
+    known.push(knownRoute(method, at));
+  };
+  // NB: every model has the same routes; the first loaded one lists them.
+  const first = set.names[0] as string;
+  for (const r of (set.services.values().next().value as ModelService).routes) {
+    if (r.path.startsWith("/v2/models/:name")) {
+      placeModelRoute(r.method, r.path, r.path, (c) => c.req.param("name") as string);
+    } else {
+      placeModelRoute(r.method, `/models/:name${r.path}`, r.path, (c) => c.req.param("name") as string);
+      placeModelRoute(r.method, r.path, r.path, () => first);
+    }
+  }
+  const route: AddRoute = (method, path, handler) => {
+    app.on(method, path, serverEndpoint(path, handler));
+    known.push(knownRoute(method, path));
+  };
+  serverRoutes(route, {
+    notReadyReason: () => set.notReadyReason(),
+    version: pipeserveVersion(),
+    extensions: ["model_repository"],
+    metrics: () => mergedMetrics([metrics.registry, ...[...set.services.values()].map((s) => s.metrics.registry)]),
+  });
+  repositoryRoutes(route, set);
+  // NB: only reached when an endpoint itself fails to answer (it turns errors into responses).
+  app.onError((error, c) =>
+    reply(
+      c,
+      errorScoreResponse(error, { requestId: c.get("requestId"), shape: c.req.path.startsWith("/v2") ? "v2" : "mlflow", debug: options.debug ?? false, log }),
+    ),
+  );
+  app.notFound(serverEndpoint((c) => known.find((r) => r.pattern.test(c.req.path))?.path ?? "unmatched", notFound(known, ROUTES)));
+  return { app, services: set.services, failed: [...set.failed.values()] };
+}
