@@ -143,6 +143,15 @@ describe("an alias moves under load", { timeout: 120_000 }, () => {
     const { url } = await server.serving();
     const clients = 6;
     const traffic = load(url, clients);
+    // /health is polled all the while: a swap never makes the server look down.
+    const health: number[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        health.push((await fetch(`${url}/health`)).status);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
     await until("answers from version 1", () => traffic.answers.filter((a) => a.version === "1").length >= 50);
     const rssBefore = await metric(url, "pipeserve_process_resident_memory_bytes");
     cli("models", "alias", NAME, "champion", "2");
@@ -157,6 +166,10 @@ describe("an alias moves under load", { timeout: 120_000 }, () => {
     // its level (a model of this size is a few MB; a retained copy per swap would show over more swaps).
     const rssAfter = await metric(url, "pipeserve_process_resident_memory_bytes");
     await traffic.stop();
+    polling = false;
+    await poller;
+    expect(health.length).toBeGreaterThan(10);
+    expect(health.filter((status) => status !== 200)).toEqual([]);
     expect(rssAfter / 2 ** 20, "resident MB after the swaps vs before").toBeLessThan(rssBefore / 2 ** 20 + 48);
 
     expectCleanSwap(traffic.answers, clients);
