@@ -32,6 +32,8 @@ export interface ServeCommandOptions {
   models?: NamedModelUri[];
   /** With several models: start even when some fail to load, reporting them not ready (`--allow-partial-start`). */
   allowPartialStart?: boolean;
+  /** The model's page at `GET /`; false with `--no-ui`. */
+  ui?: boolean;
   /** The folder `--allow-runner ./module.mjs#Export` paths are relative to. */
   cwd: string;
   port: number;
@@ -239,6 +241,7 @@ function servingApp(
   const limits = {
     logger,
     debug: options.debug,
+    ui: options.ui !== false,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
@@ -444,6 +447,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       "with several models: start even if some fail to load; they answer 503 and are listed UNAVAILABLE in /v2/repository/index",
       false,
     )
+    .option("--no-ui", "do not serve the model's page (GET /: its pipeline, signature, a try-it form and live figures)")
     .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
     .option("--debug", "include stack traces in error responses", false)
     .addOption(trackingOption())
@@ -502,6 +506,7 @@ function serveOptionsFrom(o: Record<string, unknown>, io: CliIo): ServeCommandOp
   return {
     ...modelsFrom(o["modelUri"] as string[], o, io),
     ...(o["allowPartialStart"] ? { allowPartialStart: true } : {}),
+    ...(o["ui"] === false ? { ui: false } : {}),
     cwd: io.cwd,
     port: o["port"] as number,
     host: o["host"] as string,

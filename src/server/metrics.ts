@@ -5,6 +5,8 @@ import type { Hooks } from "../loader/index.js";
 /** The server's Prometheus metrics, in a registry of its own (one per app). */
 export class ServerMetrics {
   readonly registry = new Registry();
+  /** The labels every series carries (`{model: name}` with several models). */
+  readonly labels: Readonly<Record<string, string>>;
   readonly requests: Counter<"route" | "method" | "status">;
   readonly latency: Histogram<"route" | "status">;
   readonly inFlight: Gauge;
@@ -42,6 +44,7 @@ export class ServerMetrics {
    * @param options.labels labels every series carries (`{model: name}` for one model among several).
    */
   constructor(options: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
+    this.labels = { ...options.labels };
     if (options.labels) this.registry.setDefaultLabels(options.labels);
     const registers = [this.registry];
     this.requests = new Counter({

@@ -1,9 +1,31 @@
+import type { PipelineModel } from "../loader/index.js";
 import { signatureToMlflow, type Signature } from "../tabular/index.js";
 import { readBody } from "./read-body.js";
 import { json, reply, type AddRoute, type RouteContext } from "./routing.js";
 
 function paramsView(signature: Signature | null): { name: string; type: string; default: unknown; shape: null | number[] }[] {
   return (signature?.params ?? []).map((p) => ({ name: p.name, type: p.type, default: p.default, shape: p.shape }));
+}
+
+/** The inference pipeline as /metadata (and the model page) shows it: its nodes and the datasets they pass. */
+export interface PipelineView {
+  /** The dataset the request's table is fed as. */
+  input: string;
+  /** The dataset answered as predictions. */
+  output: string;
+  nodes: { name: string; inputs: string[]; outputs: string[] }[];
+  /** The datasets packaged with the model (fitted encoders, scalers, the model itself): read by nodes, produced by none. */
+  artifacts: string[];
+}
+
+export function pipelineView(model: PipelineModel): PipelineView {
+  const artifacts = model.pipeline.inputs().filter((name) => name !== model.inputName && name !== "parameters" && !name.startsWith("params:"));
+  return {
+    input: model.inputName,
+    output: model.outputName,
+    nodes: model.pipeline.nodes.map((n) => ({ name: n.name, inputs: [...n.inputNames], outputs: [...n.outputNames] })),
+    artifacts,
+  };
 }
 
 /** MLflow's `/invocations` (the Scorer under a thin route) and pipeserve's `/metadata`, for one model. */
@@ -36,6 +58,7 @@ export function mlflowRoutes(route: AddRoute, { modelName, version, maxBodyBytes
       signature: model.signature ? signatureToMlflow(model.signature) : null,
       params: paramsView(model.signature),
       runners: model.runnerNames,
+      pipeline: pipelineView(model),
       input_example: model.inputExample ?? null,
     });
   });

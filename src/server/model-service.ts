@@ -4,6 +4,7 @@ import { pino, type Logger } from "pino";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
 import { ServerMetrics } from "./metrics.js";
 import { mlflowRoutes } from "./mlflow-routes.js";
+import { modelPageRoutes } from "./model-page.js";
 import { ModelSlot } from "./model-slot.js";
 import { openInferenceRoutes } from "./open-inference-routes.js";
 import { openApiHandler } from "./openapi.js";
@@ -17,6 +18,8 @@ export interface AppOptions extends ScorerOptions {
   modelName?: string;
   /** Largest request body in bytes; 100 MB by default. */
   maxBodyBytes?: number;
+  /** The model's page at `GET /` (and its `/ui/` assets); on by default, `--no-ui` turns it off. */
+  ui?: boolean;
 }
 
 /** A route of one model, before the app places it (at its path, or under `/models/{name}`). */
@@ -71,6 +74,7 @@ export class ModelService {
     mlflowRoutes(route, context);
     openInferenceRoutes(route, context);
     route("GET", "/openapi.json", openApiHandler(context));
+    if (options.ui !== false) modelPageRoutes(route, { modelName: this.name, metricsModel: this.metrics.labels["model"] ?? "" });
     this.routes = routes;
   }
 

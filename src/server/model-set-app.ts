@@ -42,7 +42,7 @@ export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** The routes a 404 names, with several models. */
 const ROUTES =
-  "GET /ping, GET /health, GET /version, GET /metrics, POST /invocations (the first model), POST /models/{name}/invocations, GET /models/{name}/metadata, /v2/models/{name}/..., /v2/repository/index";
+  "GET / and GET /models/{name}/ (the models' pages), GET /ping, GET /health, GET /version, GET /metrics, POST /invocations (the first model), POST /models/{name}/invocations, GET /models/{name}/metadata, /v2/models/{name}/..., /v2/repository/index";
 
 /** The models of a set: each loaded one's service (its own queue, limits, metrics and slot), and those that failed. */
 export class ModelSet {

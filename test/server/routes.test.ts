@@ -105,6 +105,13 @@ describe("GET /metadata", () => {
       ],
       runners: ["SequentialRunner", "ConcurrentRunner", "WorkerRunner"],
       input_example: { columns: ["x"], data: expect.any(Array) },
+      // The inference pipeline, for the model page's graph: its nodes, and the artifacts packaged with it.
+      pipeline: {
+        input: "instances",
+        output: "predictions",
+        nodes: [{ name: "predict", inputs: ["instances", "scaler", "model", "params:margin"], outputs: ["predictions"] }],
+        artifacts: ["scaler", "model"],
+      },
     });
     // The MLflow 3 LoggedModel the run logged: its id is the model's uuid.
     expect(meta["model_uuid"]).toMatch(/^m-[0-9a-f]{32}$/);
