@@ -28,6 +28,7 @@ export function modelPageHtml(options: { name: string; base: string; metricsMode
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${name} · pipeserve</title>
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%230b5cad'/%3E%3Cpath d='M4 8h8M9 5l3 3-3 3' stroke='white' stroke-width='2' fill='none'/%3E%3C/svg%3E">
 <link rel="stylesheet" href="/ui/page.css">
 <script type="module" src="/ui/page.js"></script>
 </head>
@@ -104,6 +105,7 @@ h3 { font-size: 16px; margin: 18px 0 8px; }
 .skip:focus { left: 8px; top: 8px; background: var(--bg); padding: 6px 10px; border: 2px solid var(--accent); }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 .graph { overflow-x: auto; border: 1px solid var(--line); border-radius: 6px; background: var(--panel); padding: 6px; }
+.graph svg { max-width: 100%; height: auto; display: block; }
 .graph svg text { font: 13px system-ui, sans-serif; fill: var(--fg); }
 .graph .item rect { stroke: #57606a; stroke-width: 1.2; fill: var(--node); }
 .graph .input rect, .key.input { fill: var(--input); background: var(--input); }
@@ -117,9 +119,11 @@ h3 { font-size: 16px; margin: 18px 0 8px; }
 .key { display: inline-block; padding: 0 8px; border: 1px solid #57606a; border-radius: 10px; font-size: 13px; }
 .key.node { border-radius: 3px; background: var(--node); }
 .tables { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 16px; }
+.tables > div { min-width: 0; overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+.tables td, .tables th { white-space: nowrap; }
 th { background: var(--panel); }
 .scroll { overflow-x: auto; }
 table.edit input { width: 100%; min-width: 80px; font: inherit; padding: 3px 5px; border: 1px solid #8c959f; border-radius: 3px; }
@@ -139,7 +143,7 @@ button.primary { background: var(--accent); border-color: var(--accent); color: 
 .bar { display: block; height: 14px; background: var(--accent); border-radius: 3px; }
 .bar-label { overflow: hidden; text-overflow: ellipsis; font-family: ui-monospace, monospace; }
 .bar-value { text-align: right; font-variant-numeric: tabular-nums; }
-.examples { display: grid; gap: 12px; }
+.examples { display: grid; grid-template-columns: minmax(0, 1fr); gap: 12px; }
 .snippet { position: relative; }
 .snippet h3 { margin: 0 0 4px; }
 .snippet .copy { position: absolute; right: 0; top: 0; }

@@ -120,7 +120,14 @@ function layout(p) {
       for (const o of n.outputs) datasetLayer.set(o, layer + 1);
     }
   }
-  for (const n of p.nodes) for (const i of n.inputs) if (!producers.has(i)) datasetLayer.set(i, 0);
+  // A dataset no node produces (the request, an artifact, a param) sits just before its first reader.
+  for (const n of p.nodes) {
+    for (const i of n.inputs) {
+      if (producers.has(i)) continue;
+      const before = (nodeLayer.get(n.name) ?? 1) - 1;
+      datasetLayer.set(i, Math.min(datasetLayer.get(i) ?? before, before));
+    }
+  }
   /** @type {{ id: string, label: string, kind: string, layer: number }[]} */
   const items = [];
   for (const [name, layer] of datasetLayer) {
@@ -262,6 +269,22 @@ function exampleBody(meta) {
   return { dataframe_split: { columns: ex.columns, data: ex.data } };
 }
 
+/**
+ * A JSON value as a Python literal (None, True, False; strings as JSON writes them, which Python reads alike).
+ * @param {unknown} v @returns {string}
+ */
+function python(v) {
+  if (v === null || v === undefined) return "None";
+  if (v === true) return "True";
+  if (v === false) return "False";
+  if (Array.isArray(v)) return `[${v.map(python).join(", ")}]`;
+  if (typeof v === "object")
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}: ${python(x)}`)
+      .join(", ")}}`;
+  return JSON.stringify(v);
+}
+
 /** @param {Metadata} meta */
 function renderExamples(meta) {
   const url = `${location.origin}${base}/invocations`;
@@ -270,7 +293,10 @@ function renderExamples(meta) {
   const csvHead = (meta.input_example?.columns ?? []).join(",");
   const snippets = [
     ["curl", `curl -s ${url} \\\n  -H 'Content-Type: application/json' \\\n  -d '${quoted}'`],
-    ["Python (requests)", `import requests\n\nresponse = requests.post(\n    "${url}",\n    json=${json},\n)\nprint(response.json()["predictions"])`],
+    [
+      "Python (requests)",
+      `import requests\n\nresponse = requests.post(\n    "${url}",\n    json=${python(exampleBody(meta))},\n)\nprint(response.json()["predictions"])`,
+    ],
     [
       "JavaScript (fetch)",
       `const response = await fetch("${url}", {\n  method: "POST",\n  headers: { "Content-Type": "application/json" },\n  body: JSON.stringify(${json}),\n});\nconsole.log((await response.json()).predictions);`,

@@ -1,0 +1,223 @@
+/**
+ * The model's page (issue 18) in a real headless Chromium (Debian's `chromium`, driven by
+ * playwright-core): served by a real server on an ephemeral port for a trained, registered model,
+ * the page loads without console errors, draws the pipeline's nodes and artifacts and the
+ * signature's columns, sends the input example from its form and shows the predictions the server
+ * gives, shows the server's message for a bad edit, and its live figures follow the requests.
+ * Each test saves a screenshot under test-output/screenshots/.
+ */
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { pino } from "pino";
+import { type Browser, type Page, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServerState, createApp, loadModel, serveApp, type PipelineModel, type RunningServer } from "../../src/index.js";
+import { REPO_ROOT } from "../fixtures/cli.js";
+import { trainScaler } from "./fixtures/models.js";
+
+const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
+const SHOTS = join(REPO_ROOT, "test-output", "screenshots");
+
+let browser: Browser;
+let model: PipelineModel;
+let server: RunningServer;
+let url: string;
+/** What the page's own console and uncaught errors said, per page. */
+const problems = new WeakMap<Page, string[]>();
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium), or set CHROMIUM_PATH.`);
+  await mkdir(SHOTS, { recursive: true });
+  const trained = await trainScaler();
+  model = await loadModel(trained.registeredUri, { trackingUri: trained.trackingDir });
+  const state = new ServerState();
+  const logger = pino({ level: "silent" });
+  server = await serveApp(createApp(model, { logger, state }) as never, { port: 0, host: "127.0.0.1", state, logger, onStopped: () => undefined });
+  url = `http://127.0.0.1:${server.port}`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await model?.close();
+});
+
+async function openPage(path = "/"): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  const seen: string[] = [];
+  problems.set(page, seen);
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") seen.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => seen.push(`pageerror: ${e.message}`));
+  await page.goto(`${url}${path}`);
+  await page.waitForSelector("body[data-ready='true']", { timeout: 15_000 });
+  return page;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function predict(body: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${url}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  return { status: res.status, json: await res.json() };
+}
+
+/** The cells of the result table, row by row (the row-number column left out). */
+async function resultRows(page: Page): Promise<{ headers: string[]; rows: string[][] }> {
+  return page.evaluate(() => {
+    const headers = [...document.querySelectorAll("#try-result thead th")].map((th) => th.textContent ?? "").slice(1);
+    const rows = [...document.querySelectorAll("#try-result tbody tr")].map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "").slice(1));
+    return { headers, rows };
+  });
+}
+
+describe("the model page in Chromium", { timeout: 60_000 }, () => {
+  it("loads without console errors and shows the model, its pipeline graph and its signature", async () => {
+    const page = await openPage();
+    await shot(page, "model-page");
+    expect(problems.get(page)).toEqual([]);
+    expect(await page.textContent("#model-name")).toBe("scaler-model");
+    const summary = await page.textContent("#summary");
+    expect(summary).toContain(model.metadata.runId as string);
+    expect(summary).toContain("1");
+    // The graph: the pipeline's node, the request input, the artifacts packaged with it, the param and the output.
+    const items = await page.$$eval("#graph [data-kind]", (els) => els.map((e) => `${e.getAttribute("data-kind")}:${e.getAttribute("data-name")}`));
+    expect(items.sort()).toEqual(
+      [
+        ...model.pipeline.nodes.map((n) => `node:${n.name}`),
+        `input:${model.inputName}`,
+        `output:${model.outputName}`,
+        "artifact:scaler",
+        "artifact:model",
+        "param:params:margin",
+      ].sort(),
+    );
+    expect(await page.$$eval("#graph path.edge", (els) => els.length)).toBe(5);
+    // The signature and params as tables.
+    const inputs = await page.$$eval("#inputs tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+    expect(inputs).toEqual(model.signature?.inputs.map((c) => [c.name, c.type, c.required ? "yes" : "no"]));
+    const outputs = await page.$$eval("#outputs tbody tr td:first-child", (tds) => tds.map((td) => td.textContent));
+    expect(outputs).toEqual(model.signature?.outputs?.map((c) => c.name));
+    const params = await page.$$eval("#params tbody tr td:first-child", (tds) => tds.map((td) => td.textContent));
+    expect(params).toEqual(model.signature?.params.map((p) => p.name));
+    // The copy-paste calls name this server's /invocations.
+    const snippets = await page.$$eval("#examples pre", (pres) => pres.map((p) => p.textContent ?? ""));
+    expect(snippets).toHaveLength(4);
+    for (const s of snippets.slice(0, 3)) expect(s).toContain(`${url}/invocations`);
+    expect(snippets[3]).toContain("pipeserve predict -m models:/scaler-model/1");
+    await page.close();
+  });
+
+  it("the form sends the input example and shows the server's predictions as a table", async () => {
+    const page = await openPage();
+    const example = model.inputExample as { columns: string[]; data: unknown[][] };
+    expect(await page.$$eval("#try-rows tr", (trs) => trs.length)).toBe(example.data.length);
+    await page.click("#try-form button[type=submit]");
+    await page.waitForSelector("#try-result tbody tr");
+    await shot(page, "model-page-predictions");
+    const expected = await predict({ dataframe_split: example, params: { margin: 0, runner: "SequentialRunner" } });
+    expect(expected.status).toBe(200);
+    const { headers, rows } = await resultRows(page);
+    const predictions = expected.json.predictions as Record<string, unknown>[];
+    expect(headers).toEqual(Object.keys(predictions[0] as object));
+    expect(rows).toEqual(predictions.map((p) => headers.map((h) => (typeof p[h] === "string" ? (p[h] as string) : JSON.stringify(p[h])))));
+    expect(await page.textContent("#try-status")).toMatch(/^200 in \d+ ms · version 1$/);
+    expect(problems.get(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("a bad edit shows the server's error message", async () => {
+    const page = await openPage();
+    const first = page.locator("#try-rows tr").first().locator("input").first();
+    await first.fill("abc");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#try-result .error");
+    await shot(page, "model-page-error");
+    const example = model.inputExample as { columns: string[]; data: unknown[][] };
+    const bad = {
+      dataframe_split: { columns: example.columns, data: example.data.map((row, r) => (r === 0 ? ["abc", ...row.slice(1)] : row)) },
+      params: { margin: 0, runner: "SequentialRunner" },
+    };
+    const expected = await predict(bad);
+    expect(expected.status).toBe(400);
+    expect(await page.textContent("#try-result .error")).toBe(`${expected.json.error_code}: ${expected.json.message}`);
+    expect(await page.getAttribute("#try-result .error", "role")).toBe("alert");
+    expect(await page.textContent("#try-status")).toMatch(/^400 in \d+ ms$/);
+    await page.close();
+  });
+
+  it("the live figures follow the requests sent to the server", async () => {
+    const page = await openPage();
+    await page.waitForFunction(() => document.querySelector("#m-requests")?.textContent !== "—");
+    const before = Number(await page.textContent("#m-requests"));
+    const example = model.inputExample as { columns: string[]; data: unknown[][] };
+    // NB: one pipeline run in 16 is timed, so 32 requests time at least one run of the node.
+    for (let i = 0; i < 32; i++) expect((await predict({ dataframe_split: example })).status).toBe(200);
+    await page.waitForFunction((n) => Number(document.querySelector("#m-requests")?.textContent) >= n, before + 32, { timeout: 10_000 });
+    await page.waitForSelector("#node-bars li[data-node='predict']", { timeout: 10_000 });
+    await page.waitForFunction(() => /ms$/.test(document.querySelector("#m-p50")?.textContent ?? ""), undefined, { timeout: 10_000 });
+    await shot(page, "model-page-live");
+    const rows = Number(await page.textContent("#m-rows"));
+    expect(rows).toBeGreaterThanOrEqual(32 * example.data.length);
+    expect(await page.textContent("#m-p99")).toMatch(/^≤ [\d.]+ ms$/);
+    expect(problems.get(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("every control has a name, and the keyboard reaches the form", async () => {
+    const page = await openPage();
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll("input, select, button")]
+        .filter((el) => {
+          const labelled = el.id !== "" && document.querySelector(`label[for="${el.id}"]`) !== null;
+          return !labelled && !el.getAttribute("aria-label") && (el.textContent ?? "").trim() === "";
+        })
+        .map((el) => el.outerHTML),
+    );
+    expect(unnamed).toEqual([]);
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to the try-it form");
+    await page.keyboard.press("Enter");
+    expect(page.url()).toBe(`${url}/#try`);
+    await page.close();
+  });
+});
+
+describe("the page's HTTP side", () => {
+  it("is HTML under a strict Content-Security-Policy; its script and style come from the server itself", async () => {
+    const res = await fetch(`${url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'; script-src 'self'");
+    const html = await res.text();
+    // NB: nothing from elsewhere: the only URL is the SVG namespace inside the inline icon.
+    expect(html.replace("http://www.w3.org/2000/svg", "")).not.toMatch(/https?:\/\//);
+    for (const asset of ["/ui/page.js", "/ui/page.css"]) {
+      const a = await fetch(`${url}${asset}`);
+      expect(a.status, asset).toBe(200);
+      expect((await a.text()).length).toBeGreaterThan(1000);
+    }
+  });
+
+  it("--no-ui (ui: false) turns it off: GET / is a 404", async () => {
+    const state = new ServerState();
+    const logger = pino({ level: "silent" });
+    const off = await serveApp(createApp(model, { logger, state, ui: false }) as never, {
+      port: 0,
+      host: "127.0.0.1",
+      state,
+      logger,
+      onStopped: () => undefined,
+    });
+    try {
+      for (const path of ["/", "/ui/page.js"]) expect((await fetch(`http://127.0.0.1:${off.port}${path}`)).status, path).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${off.port}/metadata`)).status).toBe(200);
+    } finally {
+      await off.stop();
+    }
+  });
+});
