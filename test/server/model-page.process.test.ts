@@ -14,7 +14,8 @@ import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServerState, createApp, loadModel, serveApp, type PipelineModel, type RunningServer } from "../../src/index.js";
 import { REPO_ROOT } from "../fixtures/cli.js";
-import { trainScaler } from "./fixtures/models.js";
+import { createModelSetApp } from "../../src/server/index.js";
+import { SIGNATURES, buildModel, trainScaler } from "./fixtures/models.js";
 
 const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 const SHOTS = join(REPO_ROOT, "test-output", "screenshots");
@@ -183,7 +184,52 @@ describe("the model page in Chromium", { timeout: 60_000 }, () => {
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to the try-it form");
     await page.keyboard.press("Enter");
     expect(page.url()).toBe(`${url}/#try`);
+    await shot(page, "model-page-keyboard");
     await page.close();
+  });
+});
+
+describe("a model's page among several (serve -m NAME=URI …)", { timeout: 60_000 }, () => {
+  it("/models/NAME/ shows that model, sends its form to /models/NAME/invocations, and counts only its requests", async () => {
+    const counter = await buildModel("row_count", SIGNATURES.ab, { inputExample: { a: [1, 2, 3], b: [0.5, 1.5, 2.5] } });
+    const state = new ServerState();
+    const logger = pino({ level: "silent" });
+    const { app } = createModelSetApp(
+      [
+        { name: "scaler", uri: "models:/scaler-model/1", model },
+        { name: "counter", uri: "counter", model: counter },
+      ],
+      { logger, state },
+    );
+    const set = await serveApp(app as never, { port: 0, host: "127.0.0.1", state, logger, onStopped: () => undefined });
+    try {
+      const base = `http://127.0.0.1:${set.port}`;
+      for (let i = 0; i < 3; i++)
+        await fetch(`${base}/models/scaler/invocations`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ dataframe_split: model.inputExample }),
+        });
+      const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+      const seen: string[] = [];
+      page.on("pageerror", (e) => seen.push(e.message));
+      page.on("console", (m) => m.type() === "error" && seen.push(m.text()));
+      await page.goto(`${base}/models/counter/`);
+      await page.waitForSelector("body[data-ready='true']");
+      expect(await page.textContent("#model-name")).toBe("counter");
+      await page.waitForFunction(() => document.querySelector("#m-requests")?.textContent !== "—");
+      // The scaler's three requests are not the counter's.
+      expect(await page.textContent("#m-requests")).toBe("0");
+      await page.click("#try-form button[type=submit]");
+      await page.waitForSelector("#try-result tbody tr");
+      expect(await resultRows(page)).toEqual({ headers: ["prediction"], rows: [["3"]] });
+      await page.waitForFunction(() => document.querySelector("#m-requests")?.textContent === "1", undefined, { timeout: 10_000 });
+      await shot(page, "model-page-model-set");
+      expect(seen).toEqual([]);
+      await page.close();
+    } finally {
+      await set.stop();
+    }
   });
 });
 
