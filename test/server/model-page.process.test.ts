@@ -17,6 +17,21 @@ import { REPO_ROOT } from "../fixtures/cli.js";
 import { createModelSetApp } from "../../src/server/index.js";
 import { SIGNATURES, buildModel, trainScaler } from "./fixtures/models.js";
 
+/** An element as the callbacks run in the page use it (this suite's types are Node's, without the DOM). */
+interface PageElement {
+  id: string;
+  textContent: string | null;
+  outerHTML: string;
+  getAttribute(name: string): string | null;
+  querySelectorAll(selector: string): Iterable<PageElement>;
+}
+/** The page's document, in callbacks that `page.evaluate` runs in the browser. */
+declare const document: {
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): Iterable<PageElement>;
+  activeElement: PageElement | null;
+};
+
 const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 const SHOTS = join(REPO_ROOT, "test-output", "screenshots");
 
@@ -100,11 +115,11 @@ describe("the model page in Chromium", { timeout: 60_000 }, () => {
     expect(await page.$$eval("#graph path.edge", (els) => els.length)).toBe(5);
     // The signature and params as tables.
     const inputs = await page.$$eval("#inputs tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
-    expect(inputs).toEqual(model.signature?.inputs.map((c) => [c.name, c.type, c.required ? "yes" : "no"]));
+    expect(inputs).toEqual(model.signature?.inputs?.map((c) => [c.name, c.type, c.required ? "yes" : "no"]));
     const outputs = await page.$$eval("#outputs tbody tr td:first-child", (tds) => tds.map((td) => td.textContent));
     expect(outputs).toEqual(model.signature?.outputs?.map((c) => c.name));
     const params = await page.$$eval("#params tbody tr td:first-child", (tds) => tds.map((td) => td.textContent));
-    expect(params).toEqual(model.signature?.params.map((p) => p.name));
+    expect(params).toEqual(model.signature?.params?.map((p) => p.name));
     // The copy-paste calls name this server's /invocations.
     const snippets = await page.$$eval("#examples pre", (pres) => pres.map((p) => p.textContent ?? ""));
     expect(snippets).toHaveLength(4);
