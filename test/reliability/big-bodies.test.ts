@@ -107,7 +107,8 @@ describe("bodies past the limits are refused early, and others are served meanwh
     expect(text).toContain("--max-rows");
     // Before: the server ran out of heap, or held every client for 30 to 60 s.
     expect(latencies.n).toBeGreaterThan(5);
-    expect(latencies.max).toBeLessThan(Math.max(150, 20 * baseline.p99));
+    // NB: 300 ms, not less: on a loaded 2-core machine one small request may wait a turn or two of reading.
+    expect(latencies.max).toBeLessThan(Math.max(300, 20 * baseline.p99));
     expect(peakRssMb(server.child.pid as number)).toBeLessThan(1_000);
   });
 });
