@@ -1,14 +1,26 @@
-import { ArrowDataset, BinaryDataset, CsvDataset, type Dataset, JsonArtifactDataset, JsonDataset, ParquetDataset } from "../runtime/index.js";
+import {
+  ArrowDataset,
+  BinaryDataset,
+  CsvDataset,
+  type Dataset,
+  JsonArtifactDataset,
+  JsonDataset,
+  OnnxModelDataset,
+  ParquetDataset,
+  parseOnnxSessionOptions,
+} from "../runtime/index.js";
 import { ModelLoadError } from "./errors.js";
 
 /** The dataset types an artifact may have: the only code a model file can choose. */
-export const ARTIFACT_TYPES: Readonly<Record<string, (filepath: string) => Dataset>> = {
+export const ARTIFACT_TYPES: Readonly<Record<string, (filepath: string, loadArgs?: unknown) => Dataset>> = {
   JsonArtifactDataset: (filepath) => new JsonArtifactDataset({ filepath }),
   BinaryDataset: (filepath) => new BinaryDataset({ filepath }),
   CsvDataset: (filepath) => new CsvDataset({ filepath }),
   JsonDataset: (filepath) => new JsonDataset({ filepath }),
   ParquetDataset: (filepath) => new ParquetDataset({ filepath }),
   ArrowDataset: (filepath) => new ArrowDataset({ filepath }),
+  // NB: the session options packaging recorded (pipeline.json `load_args`), checked again here.
+  OnnxModelDataset: (filepath, loadArgs) => new OnnxModelDataset({ filepath, loadArgs: parseOnnxSessionOptions(loadArgs, `The ONNX artifact ${filepath}`) }),
 };
 
 /** @throws ModelLoadError when an artifact's type is not one of `ARTIFACT_TYPES`. */

@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import {
   DataCatalog,
   MemoryDataset,
+  OnnxModel,
   Pipeline,
   copyModeFor,
   isParameterInput,
@@ -103,12 +104,30 @@ async function importPipeline(dir: string, described: PipelineJson, code: Buffer
   return pipeline;
 }
 
-/** Loads every artifact once into a memory dataset with its copy mode. */
-async function preloadArtifacts(described: PipelineJson, artifactFiles: Record<string, string>, copyMode: CopyModeSpec): Promise<Record<string, Dataset>> {
+/**
+ * Loads every artifact once into a memory dataset with its copy mode; `opened` gets the ones that
+ * hold native resources (ONNX sessions), to release when the model closes.
+ */
+async function preloadArtifacts(
+  described: PipelineJson,
+  artifactFiles: Record<string, string>,
+  copyMode: CopyModeSpec,
+  opened: OnnxModel[],
+): Promise<Record<string, Dataset>> {
   const datasets: Record<string, Dataset> = {};
   for (const [name, file] of Object.entries(artifactFiles)) {
-    const type = described.artifacts[name]?.type as string;
-    const data = await (ARTIFACT_TYPES[type] as (f: string) => Dataset)(file).load();
+    const entry = described.artifacts[name];
+    const type = entry?.type as string;
+    let data: unknown;
+    try {
+      data = await (ARTIFACT_TYPES[type] as (f: string, a?: unknown) => Dataset)(file, entry?.["load_args"]).load();
+    } catch (cause) {
+      throw new ModelLoadError(`Artifact "${name}" (${type}) of the model could not be loaded: ${(cause as Error).message}`, {
+        code: "UNREADABLE_FILE",
+        cause,
+      });
+    }
+    if (data instanceof OnnxModel) opened.push(data);
     // NB: loaded once; each call gets the artifact through its copy mode, never a hidden clone.
     datasets[name] = new MemoryDataset({ data, copyMode: copyModeFor(copyMode, name) ?? "assign" });
   }
@@ -155,7 +174,9 @@ function modelMetadata(mlmodel: MLmodel, flavor: PipeserveFlavor, resolved: Reso
 export async function loadModel(uri: string, options: LoadModelOptions = {}): Promise<PipelineModel> {
   const resolved = await resolveModelUri(uri, options);
   let codeDir: string | undefined;
+  const sessions: OnnxModel[] = [];
   const cleanup = async (): Promise<void> => {
+    await Promise.all(sessions.splice(0).map((s) => s.close().catch(() => undefined)));
     if (codeDir !== undefined) await rm(codeDir, { recursive: true, force: true });
     await resolved.cleanup();
   };
@@ -177,7 +198,7 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
     for (const warning of checkEnvironment(await readEnvironment(dir, flavor.env), dir)) options.onWarning?.(warning);
     const pipeline = await importPipeline(dir, described, code, codeDir, artifactFiles);
     const copyMode = flavor.copy_mode as CopyModeSpec;
-    const datasets = await preloadArtifacts(described, artifactFiles, copyMode);
+    const datasets = await preloadArtifacts(described, artifactFiles, copyMode, sessions);
     // The artifacts are in memory now; only the code stays on disk, for worker threads.
     await rm(artifactsDir, { recursive: true, force: true });
     const parameters = nestParams(described.parameters);

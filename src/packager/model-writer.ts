@@ -23,6 +23,8 @@ export interface ModelArtifact {
   source: string;
   /** The dataset type that reads it back (e.g. `JsonArtifactDataset`). */
   type: string;
+  /** Options the type reads it back with (an ONNX artifact's session options), written as pipeline.json `load_args`. */
+  loadArgs?: Readonly<Record<string, unknown>>;
 }
 
 export interface ModelContents {
@@ -104,7 +106,7 @@ export async function writeModel(target: string, contents: ModelContents): Promi
   await mkdir(join(tmp, "artifacts"), { recursive: true });
   await mkdir(join(tmp, "code"), { recursive: true });
   try {
-    const artifacts: Record<string, { type: string; path: string; sha256: string; bytes: number }> = {};
+    const artifacts: Record<string, { type: string; path: string; sha256: string; bytes: number; load_args?: Readonly<Record<string, unknown>> }> = {};
     for (const [name, artifact] of Object.entries(contents.artifacts)) {
       await assertArtifactWritten(name, artifact);
       const path = `artifacts/${name.replace(/[^\w.-]/g, "_")}${extname(artifact.source)}`;
@@ -115,7 +117,7 @@ export async function writeModel(target: string, contents: ModelContents): Promi
         });
       }
       await copyFile(artifact.source, join(tmp, path));
-      artifacts[name] = { type: artifact.type, path, ...(await sha256File(join(tmp, path))) };
+      artifacts[name] = { type: artifact.type, path, ...(await sha256File(join(tmp, path))), ...(artifact.loadArgs ? { load_args: artifact.loadArgs } : {}) };
     }
     const codePath = "code/pipeline.mjs";
     await writeFile(join(tmp, codePath), contents.bundle.code);

@@ -1,4 +1,14 @@
-import { DataCatalog, MemoryDataset, SequentialRunner, getParam, nestParams, type Dataset, type NodeIO, type Pipeline } from "../runtime/index.js";
+import {
+  DataCatalog,
+  MemoryDataset,
+  OnnxModelDataset,
+  SequentialRunner,
+  getParam,
+  nestParams,
+  type Dataset,
+  type NodeIO,
+  type Pipeline,
+} from "../runtime/index.js";
 import { asColumnTable, declaredColumnTypes, sliceTable, toInputType, type ColumnArrays, type ColumnTable, type InputType } from "../tabular/index.js";
 import { bundlePipelines, type BundleResult } from "./bundle.js";
 import { PackagingError } from "./errors.js";
@@ -53,7 +63,9 @@ function artifactOf(catalog: DataCatalog, name: string): { dataset: Dataset; art
       code: "INVALID_PIPELINE_ML",
     });
   }
-  return { dataset, artifact: { source: filepath, type: dataset.constructor.name } };
+  // NB: an ONNX artifact's session options (threads) travel with the model, to open its session alike when served.
+  const loadArgs = dataset instanceof OnnxModelDataset && Object.keys(dataset.loadArgs).length > 0 ? { loadArgs: { ...dataset.loadArgs } } : {};
+  return { dataset, artifact: { source: filepath, type: dataset.constructor.name, ...loadArgs } };
 }
 
 /**

@@ -4,6 +4,7 @@ import { isPlainObject } from "../util/index.js";
 import { copyModeFor, deepClone, parseCopyMode, parseCopyModeSpec, type CopyModeSpec } from "./copy-mode.js";
 import type { Dataset } from "./datasets/dataset.js";
 import { ArrowDataset, BinaryDataset, CsvDataset, JsonArtifactDataset, JsonDataset, ParquetDataset } from "./datasets/file-datasets.js";
+import { OnnxModelDataset, type OnnxModelDatasetOptions } from "./datasets/onnx-model.js";
 import { MemoryDataset } from "./datasets/memory-dataset.js";
 import { MetricsDataset } from "./datasets/metrics-dataset.js";
 import { DatasetError } from "./errors.js";
@@ -63,6 +64,7 @@ const DATASET_TYPES: Readonly<Record<string, DatasetFactory>> = {
   ArrowDataset: fileFactory((o) => new ArrowDataset(o)),
   BinaryDataset: fileFactory((o) => new BinaryDataset(o)),
   JsonArtifactDataset: fileFactory((o) => new JsonArtifactDataset(o)),
+  OnnxModelDataset: fileFactory((o) => new OnnxModelDataset(o as OnnxModelDatasetOptions)),
   "pandas.CSVDataset": fileFactory((o) => new CsvDataset(o)),
   "pandas.JSONDataset": fileFactory((o) => new JsonDataset(o)),
   "pandas.ParquetDataset": fileFactory((o) => new ParquetDataset(o)),

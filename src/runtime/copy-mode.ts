@@ -8,6 +8,17 @@ export type CopyMode = (typeof COPY_MODES)[number];
 /** One mode for every dataset, or a map of dataset name → mode with an optional `default`. */
 export type CopyModeSpec = CopyMode | Readonly<Record<string, CopyMode>>;
 
+/**
+ * Marks an object that is one shared resource (an ONNX session, a native handle): every copy
+ * mode hands out the object itself, since a copy would be broken or a second resource.
+ */
+export const SHARED_RESOURCE: unique symbol = Symbol.for("pipeserve.sharedResource") as never;
+
+/** Whether `value` is marked `SHARED_RESOURCE`. */
+export function isSharedResource(value: unknown): boolean {
+  return value !== null && typeof value === "object" && (value as { [SHARED_RESOURCE]?: unknown })[SHARED_RESOURCE] === true;
+}
+
 /** Checks a copy mode named by a user. */
 export function parseCopyMode(value: unknown, dataset?: string): CopyMode {
   if (typeof value === "string" && (COPY_MODES as readonly string[]).includes(value)) return value as CopyMode;
@@ -40,14 +51,14 @@ export function copyModeFor(spec: CopyModeSpec | undefined, dataset: string): Co
  * objects deep-copied.
  */
 export function inferCopyMode(data: unknown): CopyMode {
-  if (data === null || typeof data !== "object") return "assign";
+  if (data === null || typeof data !== "object" || isSharedResource(data)) return "assign";
   if (isDataFrame(data) || Array.isArray(data) || ArrayBuffer.isView(data)) return "copy";
   return "deepcopy";
 }
 
 /** A full clone that keeps prototypes (class instances stay instances) and DataFrames DataFrames. */
 export function deepClone<T>(value: T, seen = new Map<unknown, unknown>()): T {
-  if (value === null || typeof value !== "object") return value;
+  if (value === null || typeof value !== "object" || isSharedResource(value)) return value;
   if (seen.has(value)) return seen.get(value) as T;
   if (isDataFrame(value)) return cloneDataFrame(value, true) as T;
   if (ArrayBuffer.isView(value)) return (value as unknown as { slice(): T }).slice();
@@ -84,7 +95,7 @@ export function deepClone<T>(value: T, seen = new Map<unknown, unknown>()): T {
 
 /** A shallow copy: a DataFrame copy, an array or typed-array slice, an object spread (keeping its prototype). */
 export function shallowCopy<T>(value: T): T {
-  if (value === null || typeof value !== "object") return value;
+  if (value === null || typeof value !== "object" || isSharedResource(value)) return value;
   if (isDataFrame(value)) return cloneDataFrame(value, false) as T;
   if (Array.isArray(value)) return value.slice() as T;
   if (ArrayBuffer.isView(value)) return (value as unknown as { slice(): T }).slice();

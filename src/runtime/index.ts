@@ -18,6 +18,8 @@ export {
   copyData,
   deepClone,
   shallowCopy,
+  SHARED_RESOURCE,
+  isSharedResource,
 } from "./copy-mode.js";
 export { type Dataset, AbstractDataset } from "./datasets/dataset.js";
 export { MemoryDataset, type MemoryDatasetOptions } from "./datasets/memory-dataset.js";
@@ -34,6 +36,25 @@ export {
   type TabularDatasetOptions,
   type TabularLoadAs,
 } from "./datasets/file-datasets.js";
+export {
+  OnnxModel,
+  OnnxModelDataset,
+  onnxRuntime,
+  parseOnnxSessionOptions,
+  type OnnxModelDatasetOptions,
+  type OnnxSessionOptions,
+  type OnnxTensorInfo,
+  type OnnxElementType,
+} from "./datasets/onnx-model.js";
+export {
+  columnsToTensors,
+  tensorsToColumns,
+  predictOnnx,
+  OnnxInputError,
+  type OnnxColumns,
+  type ToTensorsOptions,
+  type ToColumnsOptions,
+} from "./onnx-tensors.js";
 export { DataCatalog, CATALOG_DATASET_TYPES, type DataCatalogOptions, type CatalogConfigOptions } from "./catalog.js";
 export type { Hooks, RunContext, NodeContext } from "./hooks.js";
 export {

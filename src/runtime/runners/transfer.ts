@@ -10,6 +10,7 @@ import {
   setKey,
   type NumericArray,
 } from "../../tabular/index.js";
+import { OnnxModel, type OnnxSessionOptions } from "../datasets/onnx-model.js";
 
 const TAG = "__pipeserve_transfer__";
 
@@ -25,6 +26,18 @@ interface EncodedArrow {
   [TAG]: "arrow";
   bytes: Uint8Array;
 }
+
+/** An ONNX model crosses as its id and its bytes (shared memory: not copied); the thread opens its own session once per id. */
+interface EncodedOnnx {
+  [TAG]: "onnx";
+  id: string;
+  bytes: Uint8Array;
+  options: OnnxSessionOptions;
+  source: string;
+}
+
+/** The sessions this thread opened, by model id. */
+const sessions = new Map<string, Promise<OnnxModel>>();
 
 /**
  * Prepares one value to cross into or out of a worker thread: a DataFrame travels as its columns,
@@ -48,6 +61,10 @@ export function encodeForTransfer(value: unknown, transfer: TransferListItem[]):
     const encoded: EncodedArrow = { [TAG]: "arrow", bytes };
     return encoded;
   }
+  if (value instanceof OnnxModel) {
+    const encoded: EncodedOnnx = { [TAG]: "onnx", id: value.id, bytes: value.bytes, options: value.options, source: value.source };
+    return encoded;
+  }
   if (isNumericArray(value)) return compact(value);
   if (isColumnsObject(value)) {
     const columns: Record<string, unknown> = {};
@@ -66,11 +83,25 @@ function compact<A extends NumericArray>(values: A): A {
   return values.byteOffset === 0 && values.byteLength === values.buffer.byteLength ? values : (values.slice() as A);
 }
 
-/** Rebuilds a value made by `encodeForTransfer`. */
+/**
+ * Rebuilds a value made by `encodeForTransfer`. An ONNX model comes back as a promise of this
+ * thread's session for it (see `settleRecord`).
+ */
 export function decodeFromTransfer(value: unknown): unknown {
   if (value === null || typeof value !== "object" || !(TAG in value)) return value;
-  const tagged = value as EncodedFrame | EncodedArrow;
+  const tagged = value as EncodedFrame | EncodedArrow | EncodedOnnx;
   if (tagged[TAG] === "arrow") return decodeArrowIpc((tagged as EncodedArrow).bytes);
+  if (tagged[TAG] === "onnx") {
+    const onnx = tagged as EncodedOnnx;
+    let session = sessions.get(onnx.id);
+    if (!session) {
+      session = OnnxModel.fromBytes(onnx.bytes, onnx.options, onnx.source, onnx.id);
+      sessions.set(onnx.id, session);
+      // NB: a session that failed to open is not kept: the next task tries again, and fails alike with its message.
+      session.catch(() => sessions.delete(onnx.id));
+    }
+    return session;
+  }
   const frame = tagged as EncodedFrame;
   if (frame.columns.length === 0 || frame.index.length === 0) return frameOfColumns(frame.names, [], 0);
   return frameOfColumns(frame.names, frame.columns, frame.index.length, { index: frame.index, dtypes: frame.dtypes });
@@ -81,6 +112,12 @@ export function encodeRecord(values: Readonly<Record<string, unknown>>, transfer
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) out[k] = encodeForTransfer(v, transfer);
   return out;
+}
+
+/** A decoded record with its pending values (ONNX sessions being opened) settled. */
+export async function settleRecord(values: Record<string, unknown>): Promise<Record<string, unknown>> {
+  for (const [k, v] of Object.entries(values)) if (v instanceof Promise) values[k] = await v;
+  return values;
 }
 
 /** Decodes each value of a record. */

@@ -3,7 +3,7 @@
  * nodes it is sent, by name, and send back their outputs.
  */
 import { parentPort } from "node:worker_threads";
-import { decodeRecord, encodeRecord } from "./transfer.js";
+import { decodeRecord, encodeRecord, settleRecord } from "./transfer.js";
 import type { TaskMessage, ResultMessage } from "./worker-protocol.js";
 
 interface RunnableNode {
@@ -51,7 +51,7 @@ parentPort?.on("message", (task: TaskMessage) => {
     try {
       const node = (await nodesOf(task.module, task.exportName, task.hostEntry)).get(task.nodeName);
       if (!node) throw new Error(`Node "${task.nodeName}" is not in the pipeline exported as "${task.exportName}" by ${task.module}.`);
-      const outputs = await node.run(decodeRecord(task.inputs));
+      const outputs = await node.run(await settleRecord(decodeRecord(task.inputs)));
       reply = { id: task.id, ok: true, outputs: encodeRecord(outputs, transfer) };
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));
