@@ -1,6 +1,6 @@
 // What \`inspect\`, \`runs\`, \`models\`, \`export\` and \`import\` do; store-commands.ts registers them and
 // imports this module only when one of them runs (\`pipeserve --help\` loads none of it).
-import { cp, mkdtemp, rename, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signatureFromMlflow } from "../tabular/index.js";
@@ -19,6 +19,7 @@ import {
   ModelLoadError,
   type VerifiedModel,
   checkRegisteredDigest,
+  insideModel,
   readEnvironment,
   readMLmodel,
   readPipelineJson,
@@ -274,6 +275,44 @@ export async function modelsDeleteVersion(
   print(`Deleted version ${mv.version} of "${name}"${aliases}.`);
 }
 
+/** What inspect shows of an ONNX artifact: its header, inputs and outputs, or why it could not be read. */
+type OnnxSummary =
+  | { ir_version: number; producer: string; opsets: { domain: string; version: number }[]; inputs: string[]; outputs: string[] }
+  | { error: string };
+
+/** Each ONNX artifact's summary (the graph is parsed by onnxruntime, never run). */
+async function onnxArtifacts(dir: string, artifacts: Readonly<Record<string, { type: string; path: string }>>): Promise<Record<string, OnnxSummary>> {
+  const out: Record<string, OnnxSummary> = {};
+  const onnx = Object.entries(artifacts).filter(([, a]) => a.type === "OnnxModelDataset");
+  if (onnx.length === 0) return out;
+  const { describeOnnx, tensorLine } = await import("../runtime/index.js");
+  for (const [name, a] of onnx) {
+    try {
+      const info = await describeOnnx(await readFile(insideModel(dir, a.path, `Artifact "${name}"`)), `Artifact "${name}"`);
+      out[name] = {
+        ir_version: info.irVersion,
+        producer: info.producer,
+        opsets: info.opsets,
+        inputs: info.inputs.map(tensorLine),
+        outputs: info.outputs.map(tensorLine),
+      };
+    } catch (error) {
+      out[name] = { error: (error as Error).message };
+    }
+  }
+  return out;
+}
+
+function onnxLines(summary: OnnxSummary | undefined): string[] {
+  if (summary === undefined) return [];
+  if ("error" in summary) return [`    ONNX: cannot read it: ${summary.error}`];
+  return [
+    `    ONNX ir ${summary.ir_version}; opsets ${summary.opsets.map((o) => `${o.domain} ${o.version}`).join(", ")}${summary.producer ? `; made by ${summary.producer}` : ""}`,
+    `    inputs  ${summary.inputs.join(", ")}`,
+    `    outputs ${summary.outputs.join(", ")}`,
+  ];
+}
+
 /** `pipeserve inspect`: reads the model's files without running its code. */
 export async function inspect(
   uri: string,
@@ -289,6 +328,7 @@ export async function inspect(
     const signature = mlmodel.signature
       ? signatureFromMlflow({ inputs: mlmodel.signature.inputs ?? null, outputs: mlmodel.signature.outputs ?? null, params: mlmodel.signature.params ?? null })
       : null;
+    const onnx = await onnxArtifacts(resolved.dir, pipelineJson.artifacts);
     const info = {
       uri,
       dir: resolved.dir,
@@ -298,7 +338,7 @@ export async function inspect(
       created: mlmodel.utc_time_created ?? null,
       flavor,
       signature,
-      artifacts: pipelineJson.artifacts,
+      artifacts: Object.fromEntries(Object.entries(pipelineJson.artifacts).map(([n, a]) => [n, onnx[n] ? { ...a, onnx: onnx[n] } : a])),
       nodes: pipelineJson.nodes,
       parameters: pipelineJson.parameters,
       environment,
@@ -330,7 +370,10 @@ export async function inspect(
         "Params:",
         ...(signature?.params ?? []).map((p) => `  ${p.name}: ${p.type}${p.shape ? "[]" : ""} = ${JSON.stringify(p.default)}`),
         "Artifacts:",
-        ...Object.entries(pipelineJson.artifacts).map(([n, a]) => `  ${n}: ${a.type} ${a.path} (${a.bytes ?? "?"} bytes, sha256 ${a.sha256.slice(0, 12)}…)`),
+        ...Object.entries(pipelineJson.artifacts).flatMap(([n, a]) => [
+          `  ${n}: ${a.type} ${a.path} (${a.bytes ?? "?"} bytes, sha256 ${a.sha256.slice(0, 12)}…)`,
+          ...onnxLines(onnx[n]),
+        ]),
         "Pipeline:",
         ...pipelineJson.nodes.map((n, i) => `  ${i + 1}. ${n.name}: ${io(n.inputs)} → ${io(n.outputs)}`),
         "Environment:",

@@ -46,6 +46,7 @@ export {
   type OnnxTensorInfo,
   type OnnxElementType,
 } from "./datasets/onnx-model.js";
+export { describeOnnx, tensorLine, type OnnxInfo } from "./datasets/onnx-info.js";
 export {
   columnsToTensors,
   tensorsToColumns,

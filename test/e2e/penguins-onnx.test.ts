@@ -186,6 +186,27 @@ describe("models/penguins-onnx equals onnxruntime in Python on all 344 penguins"
   });
 });
 
+describe("pipeserve inspect", () => {
+  it("shows the ONNX artifact's format, operator sets, producer, inputs and outputs (as its README gives them)", () => {
+    const run = cli(["inspect", "-m", "models:/penguins-onnx/1", "--tracking-uri", tracking]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("penguins_rf: OnnxModelDataset artifacts/penguins_rf.onnx (55947 bytes, sha256 0b9a8c8e9212…)");
+    expect(run.stdout).toContain("ONNX ir 8; opsets ai.onnx 17, ai.onnx.ml 2; made by skl2onnx 1.21.0");
+    expect(run.stdout).toContain(
+      "inputs  island string [N,1], bill_length_mm float32 [N,1], bill_depth_mm float32 [N,1], flipper_length_mm float32 [N,1], body_mass_g float32 [N,1], sex string [N,1]",
+    );
+    expect(run.stdout).toContain("outputs label string [N], probabilities float32 [N,3]");
+    const json = JSON.parse(cli(["inspect", "-m", "models:/penguins-onnx/1", "--tracking-uri", tracking, "--json"]).stdout) as {
+      artifacts: Record<string, { load_args?: unknown; onnx?: { opsets: unknown } }>;
+    };
+    expect(json.artifacts["penguins_rf"]?.load_args).toEqual({ intraOpNumThreads: 1 });
+    expect(json.artifacts["penguins_rf"]?.onnx?.opsets).toEqual([
+      { domain: "ai.onnx", version: 17 },
+      { domain: "ai.onnx.ml", version: 2 },
+    ]);
+  });
+});
+
 describe("a corrupt .onnx", () => {
   it("is refused when packaging, naming the file and what to do", async () => {
     const project = await mkdtemp(join(tmpdir(), "pipeserve-onnx-corrupt-"));
