@@ -29,6 +29,8 @@ export {
   JsonArtifactDataset,
   OnnxModelDataset,
   OnnxModel,
+  artifactCodec,
+  type ArtifactCodec,
   OnnxInputError,
   columnsToTensors,
   tensorsToColumns,

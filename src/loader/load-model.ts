@@ -7,6 +7,8 @@ import {
   MemoryDataset,
   OnnxModel,
   Pipeline,
+  type ArtifactCodec,
+  isArtifactCodec,
   copyModeFor,
   isParameterInput,
   nestParams,
@@ -79,7 +81,13 @@ async function copyArtifacts(dir: string, described: PipelineJson, artifactsDir:
  * Imports the verified code from its private copy and checks it exports the pipeline that
  * pipeline.json describes, with every artifact it needs listed there.
  */
-async function importPipeline(dir: string, described: PipelineJson, code: Buffer, codeDir: string, artifactFiles: Record<string, string>): Promise<Pipeline> {
+async function importPipeline(
+  dir: string,
+  described: PipelineJson,
+  code: Buffer,
+  codeDir: string,
+  artifactFiles: Record<string, string>,
+): Promise<{ pipeline: Pipeline; codecs: Readonly<Record<string, ArtifactCodec>> }> {
   const codeFile = join(codeDir, "pipeline.mjs");
   await writeFile(codeFile, code, { flag: "wx" });
   const moduleUrl = pathToFileURL(codeFile).href;
@@ -101,7 +109,8 @@ async function importPipeline(dir: string, described: PipelineJson, code: Buffer
     throw new ModelLoadError(`The model at ${dir} needs artifacts [${unlisted.join(", ")}] that pipeline.json does not list.`, {
       code: "INVALID_MODEL_FILE",
     });
-  return pipeline;
+  const codecs = mod["codecs"];
+  return { pipeline, codecs: codecs !== null && typeof codecs === "object" ? (codecs as Record<string, ArtifactCodec>) : {} };
 }
 
 /**
@@ -111,16 +120,29 @@ async function importPipeline(dir: string, described: PipelineJson, code: Buffer
 async function preloadArtifacts(
   described: PipelineJson,
   artifactFiles: Record<string, string>,
-  copyMode: CopyModeSpec,
-  opened: OnnxModel[],
+  parts: { copyMode: CopyModeSpec; codecs: Readonly<Record<string, ArtifactCodec>>; opened: OnnxModel[] },
 ): Promise<Record<string, Dataset>> {
+  const { copyMode, codecs, opened } = parts;
   const datasets: Record<string, Dataset> = {};
   for (const [name, file] of Object.entries(artifactFiles)) {
     const entry = described.artifacts[name];
     const type = entry?.type as string;
+    const codecName = entry?.["codec"];
+    let codec: ArtifactCodec | undefined;
+    if (codecName !== undefined) {
+      codec = typeof codecName === "string" && Object.hasOwn(codecs, codecName) && isArtifactCodec(codecs[codecName]) ? codecs[codecName] : undefined;
+      if (!codec) {
+        throw new ModelLoadError(
+          `Artifact "${name}" is stored through the codec ${JSON.stringify(codecName)}, which the model's code does not export in \`codecs\`.`,
+          {
+            code: "INVALID_MODEL_FILE",
+          },
+        );
+      }
+    }
     let data: unknown;
     try {
-      data = await (ARTIFACT_TYPES[type] as (f: string, a?: unknown) => Dataset)(file, entry?.["load_args"]).load();
+      data = await (ARTIFACT_TYPES[type] as (f: string, a?: unknown, c?: ArtifactCodec) => Dataset)(file, entry?.["load_args"], codec).load();
     } catch (cause) {
       throw new ModelLoadError(`Artifact "${name}" (${type}) of the model could not be loaded: ${(cause as Error).message}`, {
         code: "UNREADABLE_FILE",
@@ -196,9 +218,9 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
     await mkdir(artifactsDir);
     const artifactFiles = await copyArtifacts(dir, described, artifactsDir);
     for (const warning of checkEnvironment(await readEnvironment(dir, flavor.env), dir)) options.onWarning?.(warning);
-    const pipeline = await importPipeline(dir, described, code, codeDir, artifactFiles);
+    const { pipeline, codecs } = await importPipeline(dir, described, code, codeDir, artifactFiles);
     const copyMode = flavor.copy_mode as CopyModeSpec;
-    const datasets = await preloadArtifacts(described, artifactFiles, copyMode, sessions);
+    const datasets = await preloadArtifacts(described, artifactFiles, { copyMode, codecs, opened: sessions });
     // The artifacts are in memory now; only the code stays on disk, for worker threads.
     await rm(artifactsDir, { recursive: true, force: true });
     const parameters = nestParams(described.parameters);

@@ -71,7 +71,8 @@ export interface BundleResult {
 
 /**
  * Bundles a project's pipelines module into one ESM file that exports `exportName` (the value of
- * `pipelines[pipelineName]`, or its `.inference` when it is a pipelineMl).
+ * `pipelines[pipelineName]`, or its `.inference` when it is a pipelineMl) and the module's
+ * `codecs`, if any.
  * @throws PackagingError with esbuild's messages when the code does not build.
  */
 export async function bundlePipelines(
@@ -85,9 +86,11 @@ export async function bundlePipelines(
     options.pipelineName === undefined
       ? `export * from ${JSON.stringify(file)};`
       : [
-          `import { pipelines } from ${JSON.stringify(file)};`,
-          `const chosen = pipelines[${JSON.stringify(options.pipelineName)}];`,
+          `import * as project from ${JSON.stringify(file)};`,
+          `const chosen = project.pipelines[${JSON.stringify(options.pipelineName)}];`,
           `export const ${options.exportName ?? "inference"} = chosen && chosen.inference ? chosen.inference : chosen;`,
+          // NB: the artifact codecs travel with the model's code, so the served model rebuilds its artifacts alike.
+          `export const codecs = project["codecs"];`,
         ].join("\n");
   // NB: esbuild is loaded when packaging, not by `import("pipeserve")` nor by serving.
   const { build } = await import("esbuild");

@@ -25,6 +25,8 @@ export interface ModelArtifact {
   type: string;
   /** Options the type reads it back with (an ONNX artifact's session options), written as pipeline.json `load_args`. */
   loadArgs?: Readonly<Record<string, unknown>>;
+  /** The codec (of the model's code's `codecs` export) that rebuilds it, written as pipeline.json `codec`. */
+  codec?: string;
 }
 
 export interface ModelContents {
@@ -89,6 +91,40 @@ export async function assertArtifactWritten(name: string, artifact: ModelArtifac
   }
 }
 
+/** A packaged artifact as pipeline.json lists it. */
+interface ArtifactEntry {
+  type: string;
+  path: string;
+  sha256: string;
+  bytes: number;
+  load_args?: Readonly<Record<string, unknown>>;
+  codec?: string;
+}
+
+/** Copies each artifact into `tmp/artifacts/`, named after its dataset; their pipeline.json entries. */
+async function copyArtifacts(tmp: string, artifacts: Readonly<Record<string, ModelArtifact>>): Promise<Record<string, ArtifactEntry>> {
+  const entries: Record<string, ArtifactEntry> = {};
+  for (const [name, artifact] of Object.entries(artifacts)) {
+    await assertArtifactWritten(name, artifact);
+    const path = `artifacts/${name.replace(/[^\w.-]/g, "_")}${extname(artifact.source)}`;
+    const clash = Object.entries(entries).find(([, a]) => a.path === path);
+    if (clash) {
+      throw new PackagingError(`Artifacts "${clash[0]}" and "${name}" would both be stored as ${path}. Rename one of the datasets.`, {
+        code: "ARTIFACT_NAME_CLASH",
+      });
+    }
+    await copyFile(artifact.source, join(tmp, path));
+    entries[name] = {
+      type: artifact.type,
+      path,
+      ...(await sha256File(join(tmp, path))),
+      ...(artifact.loadArgs ? { load_args: artifact.loadArgs } : {}),
+      ...(artifact.codec !== undefined ? { codec: artifact.codec } : {}),
+    };
+  }
+  return entries;
+}
+
 /**
  * Writes a model directory (MODEL_FORMAT.md) at `target`: assembled under a temporary name beside
  * it and renamed into place only when complete, so no reader ever sees half a model.
@@ -106,19 +142,7 @@ export async function writeModel(target: string, contents: ModelContents): Promi
   await mkdir(join(tmp, "artifacts"), { recursive: true });
   await mkdir(join(tmp, "code"), { recursive: true });
   try {
-    const artifacts: Record<string, { type: string; path: string; sha256: string; bytes: number; load_args?: Readonly<Record<string, unknown>> }> = {};
-    for (const [name, artifact] of Object.entries(contents.artifacts)) {
-      await assertArtifactWritten(name, artifact);
-      const path = `artifacts/${name.replace(/[^\w.-]/g, "_")}${extname(artifact.source)}`;
-      const clash = Object.entries(artifacts).find(([, a]) => a.path === path);
-      if (clash) {
-        throw new PackagingError(`Artifacts "${clash[0]}" and "${name}" would both be stored as ${path}. Rename one of the datasets.`, {
-          code: "ARTIFACT_NAME_CLASH",
-        });
-      }
-      await copyFile(artifact.source, join(tmp, path));
-      artifacts[name] = { type: artifact.type, path, ...(await sha256File(join(tmp, path))), ...(artifact.loadArgs ? { load_args: artifact.loadArgs } : {}) };
-    }
+    const artifacts = await copyArtifacts(tmp, contents.artifacts);
     const codePath = "code/pipeline.mjs";
     await writeFile(join(tmp, codePath), contents.bundle.code);
     const pipelineJson = {

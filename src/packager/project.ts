@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isMap, isScalar, parseDocument, type Node as YamlNode } from "yaml";
-import { DataCatalog, Pipeline } from "../runtime/index.js";
+import { type ArtifactCodec, DataCatalog, Pipeline, isArtifactCodec } from "../runtime/index.js";
 import { bundlePipelines } from "./bundle.js";
 import { PackagingError } from "./errors.js";
 
@@ -20,6 +20,8 @@ export interface Project {
   readonly floatParams: ReadonlySet<string>;
   /** The bundled pipelines module (its URL lets worker threads import the same nodes). */
   readonly moduleUrl: string;
+  /** The artifact codecs the module exports as `codecs` (catalog entries name them: `codec: name`). */
+  readonly codecs: Readonly<Record<string, ArtifactCodec>>;
 }
 
 const PIPELINE_FILES = ["pipelines.ts", "pipelines.mts", "pipelines.js", "pipelines.mjs"];
@@ -118,7 +120,9 @@ export async function loadProject(projectDir: string): Promise<Project> {
     });
   }
   const floatParams = new Set<string>();
+  const codecs = codecsOf(mod["codecs"], pipelinesFile);
   return {
+    codecs,
     dir,
     pipelinesFile,
     pipelines: pipelines as Record<string, Pipeline>,
@@ -141,5 +145,24 @@ export function getPipeline(project: Project, name: string): Pipeline {
 
 /** The project's catalog, with relative file paths resolved against the project folder. */
 export function projectCatalog(project: Project, params: Record<string, unknown>): DataCatalog {
-  return DataCatalog.fromConfig(project.catalogConfig, { baseDir: project.dir, params });
+  return DataCatalog.fromConfig(project.catalogConfig, { baseDir: project.dir, params, codecs: project.codecs });
+}
+
+/**
+ * A module's `codecs` export: name → artifactCodec({ encode, decode }); none when absent.
+ * @throws PackagingError when it is not such an object, naming the entry that is not a codec.
+ */
+export function codecsOf(exported: unknown, file: string): Readonly<Record<string, ArtifactCodec>> {
+  if (exported === undefined) return {};
+  if (exported === null || typeof exported !== "object" || Array.isArray(exported)) {
+    throw new PackagingError(`${file} exports \`codecs\`, but not as an object of name → artifactCodec({ encode, decode }).`, { code: "INVALID_PROJECT" });
+  }
+  for (const [name, codec] of Object.entries(exported)) {
+    if (!isArtifactCodec(codec)) {
+      throw new PackagingError(`${file}: codecs.${name} is not a codec; declare it with artifactCodec({ encode: (obj) => json, decode: (json) => obj }).`, {
+        code: "INVALID_PROJECT",
+      });
+    }
+  }
+  return exported as Record<string, ArtifactCodec>;
 }

@@ -103,7 +103,7 @@ async function runInStore(
   let opened: RunCatalog | undefined;
   try {
     // This run's nodes, and its packaging, read only the files this run wrote (see RunCatalog).
-    const catalog = await RunCatalog.open(project.catalogConfig, { baseDir: project.dir, params }, training);
+    const catalog = await RunCatalog.open(project.catalogConfig, { baseDir: project.dir, params, codecs: project.codecs }, training);
     opened = catalog;
     const floats = await logRunParams(store, run.runId, project, params, options.params ?? []);
     const captured = new Map<string, unknown>();

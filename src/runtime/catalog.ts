@@ -5,6 +5,7 @@ import { copyModeFor, deepClone, parseCopyMode, parseCopyModeSpec, type CopyMode
 import type { Dataset } from "./datasets/dataset.js";
 import { ArrowDataset, BinaryDataset, CsvDataset, JsonArtifactDataset, JsonDataset, ParquetDataset } from "./datasets/file-datasets.js";
 import { OnnxModelDataset, type OnnxModelDatasetOptions } from "./datasets/onnx-model.js";
+import type { ArtifactCodec } from "./datasets/artifact-codec.js";
 import { MemoryDataset } from "./datasets/memory-dataset.js";
 import { MetricsDataset } from "./datasets/metrics-dataset.js";
 import { DatasetError } from "./errors.js";
@@ -20,9 +21,11 @@ export interface DataCatalogOptions {
 export interface CatalogConfigOptions extends DataCatalogOptions {
   /** Relative `filepath`s resolve against this folder (the project root). */
   baseDir: string;
+  /** The codecs entries may name (`codec: name`): the project's `codecs` export. */
+  codecs?: Readonly<Record<string, ArtifactCodec>>;
 }
 
-type DatasetFactory = (config: Record<string, unknown>, name: string) => Dataset;
+type DatasetFactory = (config: Record<string, unknown>, name: string, options: CatalogConfigOptions) => Dataset;
 
 const FILE_KEYS = ["type", "filepath", "load_args", "save_args", "metadata"];
 
@@ -30,7 +33,9 @@ function fileFactory(make: (options: { filepath: string; loadArgs?: never }) => 
   return (config, name) => {
     const unknown = Object.keys(config).filter((k) => !FILE_KEYS.includes(k) && !extraKeys.includes(k));
     if (unknown.length > 0) {
-      throw new DatasetError(`Dataset "${name}" has unknown key(s) [${unknown.join(", ")}]. Allowed: ${FILE_KEYS.join(", ")}.`, { code: "INVALID_DATASET" });
+      throw new DatasetError(`Dataset "${name}" has unknown key(s) [${unknown.join(", ")}]. Allowed: ${[...FILE_KEYS, ...extraKeys].join(", ")}.`, {
+        code: "INVALID_DATASET",
+      });
     }
     if (typeof config["filepath"] !== "string") {
       throw new DatasetError(`Dataset "${name}" of type ${String(config["type"])} needs a "filepath" string.`, { code: "INVALID_DATASET" });
@@ -41,6 +46,20 @@ function fileFactory(make: (options: { filepath: string; loadArgs?: never }) => 
     }
     return make({ filepath: config["filepath"], ...(loadArgs ? { loadArgs: loadArgs as never } : {}) });
   };
+}
+
+/** The codec a catalog entry names (`codec: name`), from the project's `codecs` export. @throws DatasetError naming the known ones. */
+function codecFor(codecName: unknown, dataset: string, options: CatalogConfigOptions): ArtifactCodec {
+  const known = Object.keys(options.codecs ?? {});
+  if (typeof codecName !== "string" || !Object.hasOwn(options.codecs ?? {}, codecName)) {
+    throw new DatasetError(
+      `Dataset "${dataset}" names the codec ${JSON.stringify(codecName)}, which the project does not declare. ${
+        known.length > 0 ? `Its codecs: ${known.join(", ")}.` : "Export `codecs` from pipelines.ts: { name: artifactCodec({ encode, decode }) }."
+      }`,
+      { code: "INVALID_DATASET" },
+    );
+  }
+  return (options.codecs as Readonly<Record<string, ArtifactCodec>>)[codecName] as ArtifactCodec;
 }
 
 /** The dataset types a `catalog.yml` may name (with the Kedro spellings users already know). */
@@ -63,7 +82,17 @@ const DATASET_TYPES: Readonly<Record<string, DatasetFactory>> = {
   ParquetDataset: fileFactory((o) => new ParquetDataset(o)),
   ArrowDataset: fileFactory((o) => new ArrowDataset(o)),
   BinaryDataset: fileFactory((o) => new BinaryDataset(o)),
-  JsonArtifactDataset: fileFactory((o) => new JsonArtifactDataset(o)),
+  JsonArtifactDataset: (config, name, options) => {
+    const codecName = config["codec"];
+    const make = fileFactory(
+      (o) => {
+        if (codecName === undefined) return new JsonArtifactDataset(o);
+        return new JsonArtifactDataset({ ...o, codec: codecFor(codecName, name, options), codecName: codecName as string });
+      },
+      ["codec"],
+    );
+    return make(config, name, options);
+  },
   OnnxModelDataset: fileFactory((o) => new OnnxModelDataset(o as OnnxModelDatasetOptions)),
   "pandas.CSVDataset": fileFactory((o) => new CsvDataset(o)),
   "pandas.JSONDataset": fileFactory((o) => new JsonDataset(o)),
@@ -112,7 +141,7 @@ export class DataCatalog {
         });
       }
       const withPath = typeof entry["filepath"] === "string" ? { ...entry, filepath: resolve(options.baseDir, entry["filepath"]) } : entry;
-      datasets[name] = factory(withPath, name);
+      datasets[name] = factory(withPath, name, options);
     }
     return new DataCatalog(datasets, options);
   }

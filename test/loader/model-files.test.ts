@@ -197,7 +197,9 @@ describe("pipeline.json", () => {
           p.artifacts.model.type = type;
         }),
         "INVALID_MODEL_FILE",
-        [`Artifact "model" has the unknown type "${type}". Known: JsonArtifactDataset, BinaryDataset, CsvDataset, JsonDataset, ParquetDataset, ArrowDataset.`],
+        [
+          `Artifact "model" has the unknown type "${type}". Known: JsonArtifactDataset, BinaryDataset, CsvDataset, JsonDataset, ParquetDataset, ArrowDataset, OnnxModelDataset.`,
+        ],
       );
     },
   );

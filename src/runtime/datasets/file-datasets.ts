@@ -15,6 +15,7 @@ import {
 } from "../../tabular/index.js";
 import { writeFileAtomic } from "../../util/index.js";
 import { DatasetError } from "../errors.js";
+import type { ArtifactCodec } from "./artifact-codec.js";
 import { AbstractDataset } from "./dataset.js";
 
 export interface FileDatasetOptions {
@@ -137,22 +138,40 @@ export class BinaryDataset extends FileDataset<Uint8Array> {
 
 /**
  * A fitted object (scaler, encoder, model weights) as JSON. Saved with `JSON.stringify`, so an
- * object with a `toJSON()` controls its own form; `reviver` rebuilds it on load.
+ * object with a `toJSON()` controls its own form; `reviver` rebuilds it on load. With a `codec`
+ * (a library's object), `codec.encode` gives what is written and `codec.decode` rebuilds the
+ * object from it.
  */
 export class JsonArtifactDataset<T = unknown> extends FileDataset<T> {
   readonly #reviver: ((this: unknown, key: string, value: unknown) => unknown) | undefined;
+  readonly #codec: ArtifactCodec<T> | undefined;
+  /** The codec's name in catalog.yml (`codec: name`), recorded with a packaged model so serving decodes alike. */
+  readonly codecName: string | undefined;
 
-  constructor(options: FileDatasetOptions & { reviver?: (this: unknown, key: string, value: unknown) => unknown }) {
+  constructor(
+    options: FileDatasetOptions & { reviver?: (this: unknown, key: string, value: unknown) => unknown; codec?: ArtifactCodec<T>; codecName?: string },
+  ) {
     super(options);
     this.#reviver = options.reviver;
+    this.#codec = options.codec;
+    this.codecName = options.codecName;
   }
 
   protected async _load(): Promise<T> {
-    return JSON.parse(await readFile(this.filepath, "utf8"), this.#reviver) as T;
+    const stored = JSON.parse(await readFile(this.filepath, "utf8"), this.#reviver) as unknown;
+    if (!this.#codec) return stored as T;
+    try {
+      return await this.#codec.decode(stored);
+    } catch (cause) {
+      throw new DatasetError(`The codec ${this.codecName ? `"${this.codecName}" ` : ""}could not rebuild ${this.filepath}: ${(cause as Error).message}`, {
+        code: "DATASET_LOAD_FAILED",
+        cause,
+      });
+    }
   }
 
   protected async _save(data: T): Promise<void> {
-    const text = JSON.stringify(data);
+    const text = JSON.stringify(this.#codec ? this.#codec.encode(data) : data);
     if (text === undefined) throw new DatasetError(`JsonArtifactDataset cannot save ${typeof data} as JSON.`);
     await this.ensureParent();
     await writeFileAtomic(this.filepath, text);
