@@ -13,8 +13,8 @@ import {
 import { ModelLoadError } from "./errors.js";
 
 /** The dataset types an artifact may have: the only code a model file can choose. */
-export const ARTIFACT_TYPES: Readonly<Record<string, (filepath: string, loadArgs?: unknown, codec?: ArtifactCodec) => Dataset>> = {
-  JsonArtifactDataset: (filepath, _loadArgs, codec) => new JsonArtifactDataset(codec ? { filepath, codec } : { filepath }),
+export const ARTIFACT_TYPES: Readonly<Record<string, (filepath: string, loadArgs?: unknown, codec?: { name: string; codec: ArtifactCodec }) => Dataset>> = {
+  JsonArtifactDataset: (filepath, _loadArgs, codec) => new JsonArtifactDataset(codec ? { filepath, codec: codec.codec, codecName: codec.name } : { filepath }),
   BinaryDataset: (filepath) => new BinaryDataset({ filepath }),
   CsvDataset: (filepath) => new CsvDataset({ filepath }),
   JsonDataset: (filepath) => new JsonDataset({ filepath }),

@@ -142,7 +142,8 @@ async function preloadArtifacts(
     }
     let data: unknown;
     try {
-      data = await (ARTIFACT_TYPES[type] as (f: string, a?: unknown, c?: ArtifactCodec) => Dataset)(file, entry?.["load_args"], codec).load();
+      const factory = ARTIFACT_TYPES[type] as (f: string, a?: unknown, c?: { name: string; codec: ArtifactCodec }) => Dataset;
+      data = await factory(file, entry?.["load_args"], codec ? { name: codecName as string, codec } : undefined).load();
     } catch (cause) {
       throw new ModelLoadError(`Artifact "${name}" (${type}) of the model could not be loaded: ${(cause as Error).message}`, {
         code: "UNREADABLE_FILE",

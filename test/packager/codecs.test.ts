@@ -36,6 +36,11 @@ describe("an artifact stored through a codec", () => {
       expect(pipelineJson.artifacts["model"]?.codec).toBe("cutoff");
       const out = (await model.predict({ dataframe_split: { columns: ["x"], data: [[-5], [50]] } })) as { label: number[] };
       expect(Array.from(out.label)).toEqual([0, 1]);
+      // In a worker thread the object is rebuilt by the bundled codec (structured clone would hand over plain JSON), twice over.
+      for (let i = 0; i < 2; i++) {
+        const threaded = (await model.predict({ dataframe_split: { columns: ["x"], data: [[-5], [50]] } }, { runner: "WorkerRunner" })) as { label: number[] };
+        expect(Array.from(threaded.label)).toEqual([0, 1]);
+      }
     } finally {
       await model.close();
     }

@@ -11,6 +11,31 @@ export interface ArtifactCodec<T = unknown, Stored = unknown> {
   decode(stored: Stored): T | Promise<T>;
 }
 
+import { randomUUID } from "node:crypto";
+
+/** Where an object rebuilt by a codec came from: the codec's name and what it was rebuilt from. */
+export interface CodecOrigin {
+  /** Names this object across threads: a worker thread rebuilds it once per id. */
+  id: string;
+  codec: string;
+  stored: unknown;
+}
+
+const origins = new WeakMap<object, CodecOrigin>();
+
+/**
+ * Remembers that `value` was rebuilt by the codec `codec` from `stored`, so a worker thread can
+ * rebuild it with the same codec (structured clone would hand it over as a plain object).
+ */
+export function rememberDecoded(value: unknown, codec: string, stored: unknown): void {
+  if (value !== null && (typeof value === "object" || typeof value === "function")) origins.set(value as object, { id: randomUUID(), codec, stored });
+}
+
+/** What `rememberDecoded` recorded of `value`, if anything. */
+export function decodedOrigin(value: unknown): CodecOrigin | undefined {
+  return value !== null && (typeof value === "object" || typeof value === "function") ? origins.get(value as object) : undefined;
+}
+
 /** Declares a codec (an identity function that keeps its types). */
 export function artifactCodec<T, Stored = unknown>(codec: ArtifactCodec<T, Stored>): ArtifactCodec<T, Stored> {
   return codec;

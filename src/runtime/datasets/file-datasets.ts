@@ -15,7 +15,7 @@ import {
 } from "../../tabular/index.js";
 import { writeFileAtomic } from "../../util/index.js";
 import { DatasetError } from "../errors.js";
-import type { ArtifactCodec } from "./artifact-codec.js";
+import { type ArtifactCodec, rememberDecoded } from "./artifact-codec.js";
 import { AbstractDataset } from "./dataset.js";
 
 export interface FileDatasetOptions {
@@ -161,7 +161,9 @@ export class JsonArtifactDataset<T = unknown> extends FileDataset<T> {
     const stored = JSON.parse(await readFile(this.filepath, "utf8"), this.#reviver) as unknown;
     if (!this.#codec) return stored as T;
     try {
-      return await this.#codec.decode(stored);
+      const value = await this.#codec.decode(stored);
+      if (this.codecName !== undefined) rememberDecoded(value, this.codecName, stored);
+      return value;
     } catch (cause) {
       throw new DatasetError(`The codec ${this.codecName ? `"${this.codecName}" ` : ""}could not rebuild ${this.filepath}: ${(cause as Error).message}`, {
         code: "DATASET_LOAD_FAILED",

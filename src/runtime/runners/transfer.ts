@@ -10,6 +10,7 @@ import {
   setKey,
   type NumericArray,
 } from "../../tabular/index.js";
+import { type ArtifactCodec, decodedOrigin, rememberDecoded } from "../datasets/artifact-codec.js";
 import { OnnxModel, type OnnxSessionOptions } from "../datasets/onnx-model.js";
 
 const TAG = "__pipeserve_transfer__";
@@ -36,6 +37,17 @@ interface EncodedOnnx {
   source: string;
 }
 
+/** An object rebuilt by a codec crosses as what it was rebuilt from; the thread rebuilds it with the module's codec, once per id. */
+interface EncodedCodec {
+  [TAG]: "codec";
+  id: string;
+  codec: string;
+  stored: unknown;
+}
+
+/** The objects this thread rebuilt with codecs, by id. */
+const rebuilt = new Map<string, Promise<unknown>>();
+
 /** The sessions this thread opened, by model id. */
 const sessions = new Map<string, Promise<OnnxModel>>();
 
@@ -59,6 +71,11 @@ export function encodeForTransfer(value: unknown, transfer: TransferListItem[]):
     const bytes = encodeArrowIpc(value, "stream");
     transfer.push(bytes.buffer as ArrayBuffer);
     const encoded: EncodedArrow = { [TAG]: "arrow", bytes };
+    return encoded;
+  }
+  const origin = decodedOrigin(value);
+  if (origin) {
+    const encoded: EncodedCodec = { [TAG]: "codec", id: origin.id, codec: origin.codec, stored: origin.stored };
     return encoded;
   }
   if (value instanceof OnnxModel) {
@@ -87,9 +104,10 @@ function compact<A extends NumericArray>(values: A): A {
  * Rebuilds a value made by `encodeForTransfer`. An ONNX model comes back as a promise of this
  * thread's session for it (see `settleRecord`).
  */
-export function decodeFromTransfer(value: unknown): unknown {
+export function decodeFromTransfer(value: unknown, codecs: Readonly<Record<string, ArtifactCodec>> = {}): unknown {
   if (value === null || typeof value !== "object" || !(TAG in value)) return value;
-  const tagged = value as EncodedFrame | EncodedArrow | EncodedOnnx;
+  const tagged = value as EncodedFrame | EncodedArrow | EncodedOnnx | EncodedCodec;
+  if (tagged[TAG] === "codec") return rebuild(tagged as EncodedCodec, codecs);
   if (tagged[TAG] === "arrow") return decodeArrowIpc((tagged as EncodedArrow).bytes);
   if (tagged[TAG] === "onnx") {
     const onnx = tagged as EncodedOnnx;
@@ -114,15 +132,34 @@ export function encodeRecord(values: Readonly<Record<string, unknown>>, transfer
   return out;
 }
 
+/** The object a codec rebuilds in this thread (once per id), from the module's own codec. */
+function rebuild(encoded: EncodedCodec, codecs: Readonly<Record<string, ArtifactCodec>>): Promise<unknown> {
+  let object = rebuilt.get(encoded.id);
+  if (!object) {
+    const codec = Object.hasOwn(codecs, encoded.codec) ? codecs[encoded.codec] : undefined;
+    object = codec
+      ? Promise.resolve(codec.decode(encoded.stored)).then((value) => {
+          rememberDecoded(value, encoded.codec, encoded.stored);
+          return value;
+        })
+      : Promise.reject(
+          new Error(`The worker thread cannot rebuild an artifact of the codec "${encoded.codec}": the pipeline's module does not export it in \`codecs\`.`),
+        );
+    rebuilt.set(encoded.id, object);
+    object.catch(() => rebuilt.delete(encoded.id));
+  }
+  return object;
+}
+
 /** A decoded record with its pending values (ONNX sessions being opened) settled. */
 export async function settleRecord(values: Record<string, unknown>): Promise<Record<string, unknown>> {
   for (const [k, v] of Object.entries(values)) if (v instanceof Promise) values[k] = await v;
   return values;
 }
 
-/** Decodes each value of a record. */
-export function decodeRecord(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+/** Decodes each value of a record (objects of codecs rebuilt with `codecs`, the pipeline module's). */
+export function decodeRecord(values: Readonly<Record<string, unknown>>, codecs: Readonly<Record<string, ArtifactCodec>> = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(values)) out[k] = decodeFromTransfer(v);
+  for (const [k, v] of Object.entries(values)) out[k] = decodeFromTransfer(v, codecs);
   return out;
 }

@@ -3,6 +3,7 @@
  * nodes it is sent, by name, and send back their outputs.
  */
 import { parentPort } from "node:worker_threads";
+import type { ArtifactCodec } from "../datasets/artifact-codec.js";
 import { decodeRecord, encodeRecord, settleRecord } from "./transfer.js";
 import type { TaskMessage, ResultMessage } from "./worker-protocol.js";
 
@@ -11,11 +12,17 @@ interface RunnableNode {
   run(inputs: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
 
-const pipelines = new Map<string, Promise<Map<string, RunnableNode>>>();
+/** A pipeline module as a thread uses it: its nodes by name, and the artifact codecs it exports. */
+interface LoadedPipeline {
+  nodes: Map<string, RunnableNode>;
+  codecs: Readonly<Record<string, ArtifactCodec>>;
+}
+
+const pipelines = new Map<string, Promise<LoadedPipeline>>();
 
 let hostReady: Promise<unknown> | undefined;
 
-async function nodesOf(module: string, exportName: string, hostEntry: string | undefined): Promise<Map<string, RunnableNode>> {
+async function pipelineOf(module: string, exportName: string, hostEntry: string | undefined): Promise<LoadedPipeline> {
   const key = `${module}#${exportName}`;
   let found = pipelines.get(key);
   if (!found) {
@@ -32,7 +39,11 @@ async function nodesOf(module: string, exportName: string, hostEntry: string | u
         for (const part of exportName.split(".")) value = (value as Record<string, unknown> | undefined)?.[part];
         const nodes = (value as { nodes?: unknown } | undefined)?.nodes;
         if (!Array.isArray(nodes)) throw new Error(`Module ${module} has no pipeline under the export "${exportName}".`);
-        return new Map((nodes as RunnableNode[]).map((n) => [n.name, n]));
+        const codecs = mod["codecs"];
+        return {
+          nodes: new Map((nodes as RunnableNode[]).map((n) => [n.name, n])),
+          codecs: codecs !== null && typeof codecs === "object" ? (codecs as Record<string, ArtifactCodec>) : {},
+        };
       });
     pipelines.set(key, found);
     // A failed import (a file not there yet, a module that threw) is not kept: the next task retries.
@@ -49,9 +60,10 @@ parentPort?.on("message", (task: TaskMessage) => {
     let reply: ResultMessage;
     const transfer: import("node:worker_threads").TransferListItem[] = [];
     try {
-      const node = (await nodesOf(task.module, task.exportName, task.hostEntry)).get(task.nodeName);
+      const { nodes, codecs } = await pipelineOf(task.module, task.exportName, task.hostEntry);
+      const node = nodes.get(task.nodeName);
       if (!node) throw new Error(`Node "${task.nodeName}" is not in the pipeline exported as "${task.exportName}" by ${task.module}.`);
-      const outputs = await node.run(await settleRecord(decodeRecord(task.inputs)));
+      const outputs = await node.run(await settleRecord(decodeRecord(task.inputs, codecs)));
       reply = { id: task.id, ok: true, outputs: encodeRecord(outputs, transfer) };
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));
