@@ -58,6 +58,24 @@ function expectReference(predictions: Record<string, unknown>[], expected: reado
   expect(worst, `${via}: largest probability difference`).toBeLessThanOrEqual(1e-6);
 }
 
+/** `pipeserve modelify` of the example's inference pipeline (a project folder like models/penguins-onnx) into `tracking`. */
+function modelifyArgs(project: string, tracking: string): string[] {
+  return [
+    "modelify",
+    "--project",
+    project,
+    "--pipeline",
+    "inference",
+    "--input-name",
+    "instances",
+    "--input-type",
+    "columns",
+    "--row-wise",
+    "--tracking-uri",
+    tracking,
+  ];
+}
+
 let tracking: string;
 let model: PipelineModel;
 let reference: Awaited<ReturnType<typeof readExpected>>;
@@ -66,23 +84,7 @@ const PARAMS = { return_probabilities: true };
 beforeAll(async () => {
   ensureBuilt();
   tracking = await mkdtemp(join(tmpdir(), "pipeserve-onnx-e2e-"));
-  const packaged = cli([
-    "modelify",
-    "--project",
-    join(root, "models", "penguins-onnx"),
-    "--pipeline",
-    "inference",
-    "--input-name",
-    "instances",
-    "--input-type",
-    "columns",
-    "--row-wise",
-    "--registered-model-name",
-    "penguins-onnx",
-    "--tracking-uri",
-    tracking,
-    "--json",
-  ]);
+  const packaged = cli([...modelifyArgs(join(root, "models", "penguins-onnx"), tracking), "--registered-model-name", "penguins-onnx", "--json"]);
   expect(packaged.code, packaged.stderr).toBe(0);
   model = await loadModel("models:/penguins-onnx/1", { trackingUri: tracking });
   reference = await readExpected();
@@ -214,19 +216,7 @@ describe("a corrupt .onnx", () => {
       await cp(join(root, "models", "penguins-onnx"), project, { recursive: true });
       const file = join(project, "model", "penguins_rf.onnx");
       await writeFile(file, (await readFile(file)).subarray(0, 10_000));
-      const run = cli([
-        "modelify",
-        "--project",
-        project,
-        "--pipeline",
-        "inference",
-        "--input-name",
-        "instances",
-        "--input-type",
-        "columns",
-        "--tracking-uri",
-        join(project, "mlruns"),
-      ]);
+      const run = cli(modelifyArgs(project, join(project, "mlruns")));
       expect(run.code).toBe(1);
       expect(run.stderr).toContain(`is not an ONNX model onnxruntime can load`);
       expect(run.stderr).toContain("penguins_rf.onnx");

@@ -31,8 +31,8 @@ async function start(
 
 const SPLIT = (rows: [number, number][]): string => JSON.stringify({ dataframe_split: { columns: ["a", "b"], data: rows } });
 
-async function post(url: string, body: string, contentType = "application/json"): Promise<{ status: number; body: any; headers: Headers }> {
-  const res = await fetch(url, { method: "POST", headers: { "Content-Type": contentType }, body });
+/** A response's status, headers, and body (parsed when it is JSON). */
+async function answer(res: Response): Promise<{ status: number; body: any; headers: Headers }> {
   const text = await res.text();
   let parsed: unknown = text;
   try {
@@ -43,17 +43,10 @@ async function post(url: string, body: string, contentType = "application/json")
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-async function get(url: string): Promise<{ status: number; body: any; headers: Headers }> {
-  const res = await fetch(url);
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: kept as text
-  }
-  return { status: res.status, body: parsed, headers: res.headers };
-}
+const post = async (url: string, body: string, contentType = "application/json") =>
+  answer(await fetch(url, { method: "POST", headers: { "Content-Type": contentType }, body }));
+
+const get = async (url: string) => answer(await fetch(url));
 
 const infer = (rows: [number, number][]): string =>
   JSON.stringify({
