@@ -23,7 +23,7 @@ import {
   xTable,
   type CliResult,
   type TrainedModel,
-} from "./helpers.js";
+} from "../batch/helpers.js";
 
 useBuiltBin();
 const scaler = useTrainedModel(SCALER_PROJECT);
