@@ -13,6 +13,7 @@ import type {
 } from "../server/index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
 import { ModelStartError, UsageError } from "./errors.js";
+import { serveEnvHelp, watchSecondsParser, withServeEnv } from "./serve-env.js";
 import { type CliIo, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
 import { allowDeletedOption, collect, parseInteger, parseSeconds, parseSize, registryOption, trackingOption } from "./parse-options.js";
 
@@ -380,15 +381,6 @@ function acceptMlflowFlags(o: Record<string, unknown>, io: CliIo): void {
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
-/** `--watch SECONDS`: 0 or more (fractions too). @throws UsageError naming the value. */
-function parseWatchSeconds(value: string): number {
-  const n = Number(value);
-  if (!/^\s*\d+(\.\d+)?\s*$/.test(value) || !Number.isFinite(n)) {
-    throw new UsageError(`--watch must be a number of seconds, 0 or more (0 checks only on SIGHUP), got "${value}".`);
-  }
-  return n;
-}
-
 /**
  * Registers `pipeserve serve`. NB: serve is a real process's command: it logs to fd 1, forks
  * workers, exits the process when it stops, and commander reads `MODEL_URI` and `PORT` from
@@ -439,7 +431,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--watch <seconds>",
       `for models:/NAME@ALIAS and models:/NAME/latest: check the registry this often and swap in the version it names, without dropping a request (default ${DEFAULT_WATCH_SECONDS}; 0: only on SIGHUP). Other URIs never reload`,
-      parseWatchSeconds,
+      watchSecondsParser("--watch"),
     )
     .option("--model-name <name>", "the model's name in /v2/models/{name} (default: the registered name, else 'model'); with NAME=URI, NAME is it")
     .option(
@@ -461,7 +453,12 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       "after",
       "\nSeveral models: -m penguins=models:/penguins@champion -m spam=models:/spam/3 serves each at /models/NAME/invocations\n(and /metadata, /openapi.json) and /v2/models/NAME/..., the first also at /invocations; /v2/repository/index lists them.\nEach has its own queue, timeout and body limit (the sizes above) and its own metrics (label model=NAME).\n\nMLflow's flags: --env-manager, --no-conda and --install-mlflow are accepted and ignored (the model's code is bundled in it:\nthere is no environment to build); --enable-mlserver is not needed: /v2 (the Open Inference Protocol) is always served.",
     )
-    .action(async (o: Record<string, unknown>) => {
+    .addHelpText(
+      "after",
+      `\nEvery flag also reads an environment variable when it is not given (Kubernetes manifests set them):\n${serveEnvHelp()}\nand MODEL_URI for -m, PORT (below PIPESERVE_PORT), MLFLOW_TRACKING_URI, MLFLOW_REGISTRY_URI, MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT (below PIPESERVE_TIMEOUT).`,
+    )
+    .action(async (flags: Record<string, unknown>, command: Command) => {
+      const o = withServeEnv(flags, (key) => command.getOptionValueSource(key), io.env);
       acceptMlflowFlags(o, io);
       if (!LOG_LEVELS.includes(o["logLevel"] as string))
         throw new UsageError(`--log-level must be one of fatal, error, warn, info, debug; got "${String(o["logLevel"])}".`);

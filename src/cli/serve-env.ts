@@ -1,0 +1,84 @@
+import { UsageError } from "./errors.js";
+import { parseInteger, parseSeconds, sizeParser } from "./parse-options.js";
+
+/** `--watch SECONDS`: 0 or more (fractions too). @throws UsageError naming `label` and the value. */
+export function watchSecondsParser(label: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\s*\d+(\.\d+)?\s*$/.test(value) || !Number.isFinite(n)) {
+      throw new UsageError(`${label} must be a number of seconds, 0 or more (0 checks only on SIGHUP), got "${value}".`);
+    }
+    return n;
+  };
+}
+
+/** A yes/no environment variable: 1/true/yes or 0/false/no. @throws UsageError naming it. */
+function booleanParser(label: string): (value: string) => boolean {
+  return (value) => {
+    const v = value.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(v)) return true;
+    if (["0", "false", "no", "off", ""].includes(v)) return false;
+    throw new UsageError(`${label} must be true or false (1/0, yes/no), got "${value}".`);
+  };
+}
+
+/** A comma-separated list (`--allow-runner` given several times). */
+const listParser = (): ((value: string) => string[]) => (value) =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+
+const text = (): ((value: string) => string) => (value) => value;
+
+/**
+ * The environment variable of each `serve` flag (Kubernetes manifests configure it so), read when
+ * the flag is not on the command line; the flag wins. MLflow's keep their names: MODEL_URI for
+ * -m, PORT (below PIPESERVE_PORT), MLFLOW_TRACKING_URI, MLFLOW_REGISTRY_URI and
+ * MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT (below PIPESERVE_TIMEOUT).
+ */
+export const SERVE_ENV: readonly { key: string; env: string; flag: string; parse: (label: string) => (value: string) => unknown }[] = [
+  { key: "port", env: "PIPESERVE_PORT", flag: "--port", parse: (l) => parseInteger(l, 0, 65535) },
+  { key: "host", env: "PIPESERVE_HOST", flag: "--host", parse: text },
+  { key: "workers", env: "PIPESERVE_WORKERS", flag: "--workers", parse: (l) => parseInteger(l, 1, 256) },
+  { key: "allowRunner", env: "PIPESERVE_ALLOW_RUNNER", flag: "--allow-runner", parse: listParser },
+  { key: "timeout", env: "PIPESERVE_TIMEOUT", flag: "--timeout", parse: parseSeconds },
+  { key: "maxBody", env: "PIPESERVE_MAX_BODY", flag: "--max-body", parse: sizeParser },
+  { key: "maxQueue", env: "PIPESERVE_MAX_QUEUE", flag: "--max-queue", parse: (l) => parseInteger(l, 1) },
+  { key: "maxBatchRows", env: "PIPESERVE_MAX_BATCH_ROWS", flag: "--max-batch-rows", parse: (l) => parseInteger(l, 1) },
+  { key: "maxRows", env: "PIPESERVE_MAX_ROWS", flag: "--max-rows", parse: (l) => parseInteger(l, 1) },
+  { key: "maxCells", env: "PIPESERVE_MAX_CELLS", flag: "--max-cells", parse: (l) => parseInteger(l, 1) },
+  { key: "maxConnections", env: "PIPESERVE_MAX_CONNECTIONS", flag: "--max-connections", parse: (l) => parseInteger(l, 1) },
+  { key: "watch", env: "PIPESERVE_WATCH", flag: "--watch", parse: watchSecondsParser },
+  { key: "modelName", env: "PIPESERVE_MODEL_NAME", flag: "--model-name", parse: text },
+  { key: "allowPartialStart", env: "PIPESERVE_ALLOW_PARTIAL_START", flag: "--allow-partial-start", parse: booleanParser },
+  { key: "ui", env: "PIPESERVE_UI", flag: "--no-ui", parse: booleanParser },
+  { key: "logLevel", env: "PIPESERVE_LOG_LEVEL", flag: "--log-level", parse: text },
+  // NB: not PIPESERVE_DEBUG, which prints the CLI's own stack traces: sending them to clients is a separate choice.
+  { key: "debug", env: "PIPESERVE_DEBUG_RESPONSES", flag: "--debug", parse: booleanParser },
+  { key: "allowDeleted", env: "PIPESERVE_ALLOW_DELETED", flag: "--allow-deleted", parse: booleanParser },
+];
+
+/**
+ * `o` (commander's parsed flags) with each flag not given on the command line taken from its
+ * environment variable, when set.
+ * @throws UsageError naming the variable for a value its flag would refuse.
+ */
+export function withServeEnv(
+  o: Record<string, unknown>,
+  sourceOf: (key: string) => string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, unknown> {
+  const out = { ...o };
+  for (const { key, env: name, parse } of SERVE_ENV) {
+    const value = env[name];
+    if (value === undefined || sourceOf(key) === "cli") continue;
+    out[key] = parse(name)(value);
+  }
+  return out;
+}
+
+/** The `--help` lines that list the variables. */
+export function serveEnvHelp(): string {
+  return SERVE_ENV.map((e) => `  ${e.env.padEnd(30)} ${e.flag}`).join("\n");
+}
