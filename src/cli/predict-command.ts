@@ -55,17 +55,13 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
     }
     if (params === null || typeof params !== "object" || Array.isArray(params)) throw new UsageError("--params must be a JSON object of param name → value.");
   }
-  let shard: { index: number; count: number } | undefined;
-  if (options.shard !== undefined) {
-    const m = /^(\d+)\/(\d+)$/.exec(options.shard);
-    if (!m) throw new UsageError(`--shard takes I/N, e.g. 2/4; got "${options.shard}".`);
-    shard = { index: Number(m[1]), count: Number(m[2]) };
-  }
+  const shard = options.shard === undefined ? undefined : parseShard(options.shard, io.env);
   if (!["fail", "skip"].includes(options.onError)) throw new UsageError(`--on-error must be fail or skip; got "${options.onError}".`);
   const inputFormat = format("--content-type/-t", options.inputFormat);
   const outputFormat = format("--output-format", options.outputFormat) as OutputFormat | undefined;
   const input = fromCwd(io, options.input);
-  const output = fromCwd(io, options.output);
+  // NB: `{shard}` in the output's name becomes the shard's number, so each pod of an Indexed Job writes its own part.
+  const output = fromCwd(io, shard && options.output !== "-" ? options.output.replaceAll("{shard}", String(shard.index)) : options.output);
   // NB: a missing input or output folder is said before the model loads, which may take a while.
   await checkPredictFiles({ input, output });
   const model = await loadModel(modelUriFromCwd(io, options.modelUri), {
@@ -130,6 +126,27 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
 }
 
 /** `--workers N`: a whole number of at least 1. @throws UsageError (exit 2) naming the value and the accepted form. */
+/**
+ * `--shard I/N` (1 ≤ I ≤ N, checked by predictFile), or `auto/N`: the shard of a Kubernetes
+ * Indexed Job's pod, whose index (from 0) is JOB_COMPLETION_INDEX: shard index + 1 of N.
+ * @throws UsageError for another form, or auto without a whole JOB_COMPLETION_INDEX.
+ */
+export function parseShard(value: string, env: Readonly<Record<string, string | undefined>>): { index: number; count: number } {
+  const auto = /^auto\/(\d+)$/.exec(value);
+  if (auto) {
+    const index = env["JOB_COMPLETION_INDEX"];
+    if (index === undefined || !/^\d+$/.test(index.trim())) {
+      throw new UsageError(
+        `--shard auto/N reads the pod's index in an Indexed Job from JOB_COMPLETION_INDEX (0 to N-1), which is ${index === undefined ? "not set" : `"${index}"`}. Run it in an Indexed Job, or give the shard as I/N.`,
+      );
+    }
+    return { index: Number(index) + 1, count: Number(auto[1]) };
+  }
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  if (!m) throw new UsageError(`--shard takes I/N, e.g. 2/4, or auto/N in a Kubernetes Indexed Job; got "${value}".`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
 function parseWorkers(value: string): number {
   const n = Number(value.trim());
   if (!/^\d+$/.test(value.trim()) || n < 1) {
@@ -156,7 +173,10 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
         .choices(["fail", "skip"])
         .default("fail"),
     )
-    .option("--shard <i/n>", "predict only the i-th of n equal parts of the input")
+    .option(
+      "--shard <i/n>",
+      "predict only the i-th of n equal parts of the input; auto/n takes i from JOB_COMPLETION_INDEX (+1) in a Kubernetes Indexed Job; {shard} in -o becomes i",
+    )
     .option(
       "--row-number <column>",
       "add a column of this name with each prediction's input row number (from 1, as OUTPUT.errors.jsonl numbers rows): outputs join back to inputs",

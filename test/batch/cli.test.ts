@@ -150,7 +150,12 @@ describe.concurrent("usage errors: exit 2, a message naming the fix, nothing wri
       ["-i", "IN", "-o", "OUT", "--output-format", "xlsx"],
       '--output-format must be one of csv, json, jsonl, parquet, arrow; got "xlsx".',
     ],
-    ["--shard x", ["-i", "IN", "-o", "OUT", "--shard", "x"], '--shard takes I/N, e.g. 2/4; got "x".'],
+    ["--shard x", ["-i", "IN", "-o", "OUT", "--shard", "x"], '--shard takes I/N, e.g. 2/4, or auto/N in a Kubernetes Indexed Job; got "x".'],
+    [
+      "--shard auto/3 outside an Indexed Job",
+      ["-i", "IN", "-o", "OUT", "--shard", "auto/3"],
+      "--shard auto/N reads the pod's index in an Indexed Job from JOB_COMPLETION_INDEX (0 to N-1), which is not set.",
+    ],
     // These two are checked by predictFile, after the model loads.
     ["--shard 0/3", ["-i", "IN", "-o", "OUT", "--shard", "0/3"], "--shard must be I/N with 1 ≤ I ≤ N, got 0/3."],
     ["--shard 4/3", ["-i", "IN", "-o", "OUT", "--shard", "4/3"], "--shard must be I/N with 1 ≤ I ≤ N, got 4/3."],
@@ -224,6 +229,23 @@ describe.concurrent("shards and chunks", SLOW, () => {
     const joined = ["label,score", ...lines.flatMap((l) => l.slice(1))].join("\n") + "\n";
     expect(joined).toBe(whole);
     expect(decodeOutput(joined, "csv")).toEqual(await expected());
+  });
+
+  it("--shard auto/3 in an Indexed Job's pods (JOB_COMPLETION_INDEX 0, 1, 2) writes the parts of --shard 1/3, 2/3, 3/3, each to -o's {shard}", async () => {
+    const d = await outDir();
+    const results = await Promise.all(
+      [0, 1, 2].map((i) =>
+        predict(["-i", inputs.csv, "-o", join(d, "part-{shard}.csv"), "--chunk-rows", "4", "--shard", "auto/3"], { env: { JOB_COMPLETION_INDEX: String(i) } }),
+      ),
+    );
+    for (const r of results) expectSuccess(r);
+    expect((await readdir(d)).sort()).toEqual(["part-1.csv", "part-2.csv", "part-3.csv"]);
+    const explicit = await Promise.all([1, 2, 3].map((i) => csvOutput(inputs.csv, ["--chunk-rows", "4", "--shard", `${i}/3`])));
+    for (const [i, part] of explicit.entries()) expect(await readFile(join(d, `part-${i + 1}.csv`), "utf8"), `part ${i + 1}`).toBe(part);
+    const bad = await predict(["-i", inputs.csv, "-o", join(d, "x.csv"), "--shard", "auto/3"], { env: { JOB_COMPLETION_INDEX: "three" } });
+    expectFailure(bad, 2, 'which is "three"');
+    const beyond = await predict(["-i", inputs.csv, "-o", join(d, "y.csv"), "--shard", "auto/3"], { env: { JOB_COMPLETION_INDEX: "3" } });
+    expectFailure(beyond, 2, "--shard must be I/N with 1 ≤ I ≤ N, got 4/3.");
   });
 
   it("a chunked run (--chunk-rows 7) equals a whole-file run (--chunk-rows 1000000), byte for byte", async () => {
