@@ -80,7 +80,7 @@ export function modelPageHtml(options: { name: string; base: string; metricsMode
     <div id="examples" class="examples"></div>
   </section>
 </main>
-<footer><a href="/openapi.json">OpenAPI document</a> · <a href="${escapeHtml(options.base)}/metadata">metadata</a> · <a href="/metrics">metrics</a></footer>
+<footer><a href="${escapeHtml(options.base)}/openapi.json">OpenAPI document</a> · <a href="${escapeHtml(options.base)}/metadata">metadata</a> · <a href="/metrics">metrics</a></footer>
 </body>
 </html>
 `;

@@ -101,6 +101,11 @@ describe("two models side by side", () => {
     expect(a).toMatchObject({ status: 200, body: { name: "scaler", params: [expect.objectContaining({ name: "scale" })] } });
     expect(b).toMatchObject({ status: 200, body: { name: "counter", params: [] } });
     expect(first.body).toEqual(a.body);
+    // Each model's page links its own metadata and OpenAPI document.
+    const page = (await get(`${url}/models/counter/`)).body as string;
+    expect(page).toContain('href="/models/counter/openapi.json"');
+    expect(page).toContain('href="/models/counter/metadata"');
+    expect(page).toContain('data-base="/models/counter" data-model="counter"');
     const doc = await get(`${url}/models/counter/openapi.json`);
     expect(doc.status).toBe(200);
     expect(doc.body.paths).toHaveProperty(["/v2/models/{name}/infer"]);
