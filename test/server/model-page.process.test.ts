@@ -184,7 +184,7 @@ describe("the model page in Chromium", { timeout: 60_000 }, () => {
     await page.close();
   });
 
-  it("every control has a name, and the keyboard reaches the form", async () => {
+  it("every control has a name, text has AA contrast, and the keyboard reaches the form", async () => {
     const page = await openPage();
     const unnamed = await page.evaluate(() =>
       [...document.querySelectorAll("input, select, button")]
@@ -195,6 +195,22 @@ describe("the model page in Chromium", { timeout: 60_000 }, () => {
         .map((el) => el.outerHTML),
     );
     expect(unnamed).toEqual([]);
+    // Text contrast (WCAG AA): every element that holds text, against the first opaque background behind it, at least 4.5:1.
+    const lowContrast = await page.evaluate(`(() => {
+      const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+      const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+      const bg = (el) => { for (let e = el; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0) return c; } return [255, 255, 255]; };
+      const out = [];
+      for (const el of document.querySelectorAll("body *")) {
+        const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim() !== "");
+        if (!own || el.closest("svg") || el.getClientRects().length === 0) continue;
+        const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (!(ratio >= 4.5)) out.push(el.tagName + " " + el.textContent.trim().slice(0, 30) + " " + ratio.toFixed(2));
+      }
+      return out;
+    })()`);
+    expect(lowContrast).toEqual([]);
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to the try-it form");
     await page.keyboard.press("Enter");

@@ -61,6 +61,17 @@ describe("serve configured by environment variables", () => {
   });
 });
 
+describe("serve --no-ui", () => {
+  it("serves no page at / (nor its script), and the routes as ever", async () => {
+    const server = new ServeProcess(["serve", "-m", dir, "-p", "0", "--no-ui"]);
+    running.push(server);
+    const { url } = await server.serving();
+    for (const path of ["/", "/ui/page.js"]) expect((await fetch(`${url}${path}`)).status, path).toBe(404);
+    expect((await fetch(`${url}/metadata`)).status).toBe(200);
+    expect((await fetch(`${url}/openapi.json`)).status).toBe(200);
+  });
+});
+
 describe("bad values are usage errors naming the variable (exit 2)", () => {
   it.each([
     ["PIPESERVE_WORKERS", "two", 'PIPESERVE_WORKERS must be a whole number, got "two".'],
