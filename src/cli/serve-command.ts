@@ -13,9 +13,9 @@ import type {
 } from "../server/index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
 import { ModelStartError, UsageError } from "./errors.js";
-import { serveEnvHelp, watchSecondsParser, withServeEnv } from "./serve-env.js";
+import { serveEnvHelp, withServeEnv } from "./serve-env.js";
 import { type CliIo, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
-import { allowDeletedOption, collect, parseInteger, parseSeconds, parseSize, registryOption, trackingOption } from "./parse-options.js";
+import { allowDeletedOption, collect, parseInteger, parseSeconds, parseSize, registryOption, trackingOption, watchSecondsParser } from "./parse-options.js";
 
 /** One model of `serve -m NAME=URI -m NAME=URI`. */
 export interface NamedModelUri {
@@ -223,8 +223,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   logServing(logger, options, loaded, served, running.port);
 }
 
-/** Each model served: its URI, its slot, its metrics, and its logger (which names it, with several). */
-type ServedModels = { uri: string; slot: ModelSlot; metrics: ServerMetrics; logger: Logger }[];
+/** Each model served: its name (with several), URI, slot, metrics, and logger (which names it, with several). */
+type ServedModels = { name?: string; uri: string; slot: ModelSlot; metrics: ServerMetrics; logger: Logger }[];
 
 /** The app for the model (createServingApp) or the models (createModelSetApp), within the command's limits. */
 function servingApp(
@@ -263,7 +263,7 @@ function servingApp(
   const uriOf = new Map(loaded.entries.map((e) => [e.name, e.uri]));
   return {
     app: set.app,
-    served: [...set.services.values()].map((s) => ({ uri: uriOf.get(s.name) as string, slot: s.slot, metrics: s.metrics, logger: s.log })),
+    served: [...set.services.values()].map((s) => ({ name: s.name, uri: uriOf.get(s.name) as string, slot: s.slot, metrics: s.metrics, logger: s.log })),
   };
 }
 
@@ -278,7 +278,7 @@ function logServing(logger: Logger, options: ServeCommandOptions, loaded: Loaded
   const models = loaded.entries.map((e) =>
     "failure" in e
       ? { name: e.name, uri: e.uri, ready: false }
-      : { name: e.name, uri: e.uri, version: served.find((s) => s.uri === e.uri)?.slot.current.versionHeader, ready: true },
+      : { name: e.name, uri: e.uri, version: served.find((s) => s.name === e.name)?.slot.current.versionHeader, ready: true },
   );
   info.info({ model: options.modelUri, models, url }, "Serving");
 }

@@ -1,26 +1,4 @@
-import { UsageError } from "./errors.js";
-import { parseInteger, parseSeconds, sizeParser } from "./parse-options.js";
-
-/** `--watch SECONDS`: 0 or more (fractions too). @throws UsageError naming `label` and the value. */
-export function watchSecondsParser(label: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\s*\d+(\.\d+)?\s*$/.test(value) || !Number.isFinite(n)) {
-      throw new UsageError(`${label} must be a number of seconds, 0 or more (0 checks only on SIGHUP), got "${value}".`);
-    }
-    return n;
-  };
-}
-
-/** A yes/no environment variable: 1/true/yes or 0/false/no. @throws UsageError naming it. */
-function booleanParser(label: string): (value: string) => boolean {
-  return (value) => {
-    const v = value.trim().toLowerCase();
-    if (["1", "true", "yes", "on"].includes(v)) return true;
-    if (["0", "false", "no", "off", ""].includes(v)) return false;
-    throw new UsageError(`${label} must be true or false (1/0, yes/no), got "${value}".`);
-  };
-}
+import { booleanParser, parseInteger, parseSeconds, sizeParser, watchSecondsParser } from "./parse-options.js";
 
 /** A comma-separated list (`--allow-runner` given several times). */
 const listParser = (): ((value: string) => string[]) => (value) =>

@@ -8,7 +8,7 @@ import {
   OnnxModel,
   Pipeline,
   type ArtifactCodec,
-  isArtifactCodec,
+  moduleCodecs,
   copyModeFor,
   isParameterInput,
   nestParams,
@@ -109,8 +109,7 @@ async function importPipeline(
     throw new ModelLoadError(`The model at ${dir} needs artifacts [${unlisted.join(", ")}] that pipeline.json does not list.`, {
       code: "INVALID_MODEL_FILE",
     });
-  const codecs = mod["codecs"];
-  return { pipeline, codecs: codecs !== null && typeof codecs === "object" ? (codecs as Record<string, ArtifactCodec>) : {} };
+  return { pipeline, codecs: moduleCodecs(mod) };
 }
 
 /**
@@ -130,7 +129,7 @@ async function preloadArtifacts(
     const codecName = entry?.["codec"];
     let codec: ArtifactCodec | undefined;
     if (codecName !== undefined) {
-      codec = typeof codecName === "string" && Object.hasOwn(codecs, codecName) && isArtifactCodec(codecs[codecName]) ? codecs[codecName] : undefined;
+      codec = typeof codecName === "string" && Object.hasOwn(codecs, codecName) ? codecs[codecName] : undefined;
       if (!codec) {
         throw new ModelLoadError(
           `Artifact "${name}" is stored through the codec ${JSON.stringify(codecName)}, which the model's code does not export in \`codecs\`.`,

@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isMap, isScalar, parseDocument, type Node as YamlNode } from "yaml";
 import { type ArtifactCodec, DataCatalog, Pipeline, isArtifactCodec } from "../runtime/index.js";
+import { onceByKey } from "../util/index.js";
 import { bundlePipelines } from "./bundle.js";
 import { PackagingError } from "./errors.js";
 
@@ -50,17 +51,11 @@ function privateBundleDir(): Promise<string> {
 
 /** Writes a bundle into the private folder once per content (`wx`: never over an existing file) and returns its path. */
 function writeBundle(hash: string, code: string): Promise<string> {
-  let written = bundles.get(hash);
-  if (!written) {
-    written = privateBundleDir().then(async (dir) => {
-      const path = join(dir, `${hash}.mjs`);
-      await writeFile(path, code, { flag: "wx" });
-      return path;
-    });
-    bundles.set(hash, written);
-    written.catch(() => bundles.delete(hash));
-  }
-  return written;
+  return onceByKey(bundles, hash, async () => {
+    const path = join(await privateBundleDir(), `${hash}.mjs`);
+    await writeFile(path, code, { flag: "wx" });
+    return path;
+  });
 }
 
 async function readYamlFile(path: string, what: string, floats?: Set<string>): Promise<Record<string, unknown>> {

@@ -46,7 +46,7 @@ export {
   type OnnxTensorInfo,
   type OnnxElementType,
 } from "./datasets/onnx-model.js";
-export { artifactCodec, isArtifactCodec, type ArtifactCodec } from "./datasets/artifact-codec.js";
+export { artifactCodec, isArtifactCodec, moduleCodecs, type ArtifactCodec } from "./datasets/artifact-codec.js";
 export { describeOnnx, tensorLine, type OnnxInfo } from "./datasets/onnx-info.js";
 export {
   columnsToTensors,

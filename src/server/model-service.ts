@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
 import type { Context } from "hono";
 import { pino, type Logger } from "pino";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
+import { endpointWrapper, errorShapeOf } from "./endpoint.js";
 import { ServerMetrics } from "./metrics.js";
 import { mlflowRoutes } from "./mlflow-routes.js";
 import { modelPageRoutes } from "./model-page.js";
@@ -30,14 +30,6 @@ export interface ModelRoute {
   handler: Handler;
 }
 
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
-
-/** A request's id: the client's X-Request-Id when it is a sane one, else a new one. */
-export function requestIdOf(c: Context<Env>): string {
-  const incoming = c.req.header("x-request-id");
-  return incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-}
-
 /**
  * One model as a server serves it: its slot (the version serving now, swappable), its own queue
  * (`state`), limits, metrics and request log, and its routes. `createApp` serves one; a model set
@@ -52,7 +44,8 @@ export class ModelService {
   readonly log: Logger;
   /** The model's own routes, not yet wrapped: place each with `endpoint`. */
   readonly routes: readonly ModelRoute[];
-  readonly #requestLog: RequestLog;
+  /** Wraps a handler with what every request to this model gets (see `endpointWrapper`); `route` labels it in the metrics. */
+  readonly endpoint: ReturnType<typeof endpointWrapper>;
 
   constructor(model: PipelineModel, options: AppOptions = {}) {
     this.log = options.logger ?? pino({ level: process.env["PIPESERVE_LOG_LEVEL"] ?? "info" });
@@ -61,7 +54,12 @@ export class ModelService {
     this.name = options.modelName ?? model.metadata.registeredName ?? "model";
     const scorerOptions: ScorerOptions = { ...options, logger: this.log, metrics: this.metrics, state: this.state };
     this.slot = new ModelSlot(model, (m) => new Scorer(m, scorerOptions));
-    this.#requestLog = new RequestLog(this.log, this.metrics);
+    this.endpoint = endpointWrapper({
+      metrics: this.metrics,
+      requestLog: new RequestLog(this.log, this.metrics),
+      slot: this.slot,
+      errorResponse: (c, error) => this.errorResponse(c, error),
+    });
     const routes: ModelRoute[] = [];
     const route = (method: "GET" | "POST", path: string, handler: Handler): void => void routes.push({ method, path, handler });
     const context = {
@@ -81,39 +79,6 @@ export class ModelService {
   /** An error as the client sees it: MLflow's `{error_code, message}`, or `{error}` on /v2. */
   errorResponse(c: Context<Env>, error: unknown): Response {
     const served = (c.get("served") as Env["Variables"]["served"] | undefined) ?? this.slot.current;
-    return reply(c, served.scorer.errorResponse(error, c.get("requestId"), c.req.path.startsWith("/v2") ? "v2" : "mlflow"));
-  }
-
-  /**
-   * Wraps a handler with what every request to this model gets: a request id, the model answering
-   * it (taken once: the whole request is answered by it, even if another version is swapped in
-   * meanwhile), errors as responses, the in-flight count, the access log and request metrics.
-   * `route` labels the request in the metrics. NB: a wrapper, not Hono middleware: with one
-   * handler per route Hono calls it directly instead of composing a chain per request, which was
-   * worth a fifth of single-row throughput (bench/server).
-   */
-  endpoint(route: string | ((c: Context<Env>) => string), handler: Handler): (c: Context<Env>) => Promise<Response> {
-    const { metrics, slot } = this;
-    const requestLog = this.#requestLog;
-    return async (c) => {
-      const reqId = requestIdOf(c);
-      c.set("requestId", reqId);
-      const start = performance.now();
-      metrics.requestsInFlight++;
-      const served = slot.acquire();
-      c.set("served", served);
-      let res: Response;
-      try {
-        res = await handler(c);
-      } catch (error) {
-        res = this.errorResponse(c, error);
-      } finally {
-        metrics.requestsInFlight--;
-        slot.release(served);
-      }
-      const seconds = (performance.now() - start) / 1000;
-      requestLog.add({ reqId, route: typeof route === "string" ? route : route(c), method: c.req.method, path: c.req.path, status: res.status, seconds });
-      return res;
-    };
+    return reply(c, served.scorer.errorResponse(error, c.get("requestId"), errorShapeOf(c)));
   }
 }

@@ -6,7 +6,8 @@ import { knownRoute, notFound, type KnownRoute } from "./app.js";
 import { HttpError } from "./errors.js";
 import { RequestLog } from "./request-log.js";
 import { ServerMetrics, mergedMetrics } from "./metrics.js";
-import { ModelService, requestIdOf, type AppOptions } from "./model-service.js";
+import { endpointWrapper, errorShapeOf } from "./endpoint.js";
+import { ModelService, type AppOptions } from "./model-service.js";
 import { json, reply, type AddRoute, type Env, type Handler } from "./routing.js";
 import { ServerState, errorScoreResponse } from "./scorer.js";
 import { serverRoutes } from "./server-routes.js";
@@ -122,26 +123,9 @@ export class ModelSet {
   }
 }
 
-/** The wrapper of the routes no model answers: a request id, errors as responses, the access log and the server's metrics. */
-function serverEndpoints(log: Logger, metrics: ServerMetrics, debug: boolean): (route: string | ((c: Context<Env>) => string), handler: Handler) => Handler {
-  const requestLog = new RequestLog(log, metrics);
-  return (route, handler) => async (c) => {
-    const reqId = requestIdOf(c);
-    c.set("requestId", reqId);
-    const start = performance.now();
-    metrics.requestsInFlight++;
-    let res: Response;
-    try {
-      res = await handler(c);
-    } catch (error) {
-      res = reply(c, errorScoreResponse(error, { requestId: reqId, shape: c.req.path.startsWith("/v2") ? "v2" : "mlflow", debug, log }));
-    } finally {
-      metrics.requestsInFlight--;
-    }
-    const seconds = (performance.now() - start) / 1000;
-    requestLog.add({ reqId, route: typeof route === "string" ? route : route(c), method: c.req.method, path: c.req.path, status: res.status, seconds });
-    return res;
-  };
+/** An error answered by the server itself (no model took the request). */
+function serverErrorResponse(log: Logger, debug: boolean): (c: Context<Env>, error: unknown) => Response {
+  return (c, error) => reply(c, errorScoreResponse(error, { requestId: c.get("requestId"), shape: errorShapeOf(c), debug, log }));
 }
 
 /** `GET /v2/repository/index` (`?ready=true`) and the protocol's `POST` (body `{}` or `{"ready": true}`, or none). */
@@ -183,7 +167,8 @@ export function createModelSetApp(
   const set = new ModelSet(entries, { ...options, logger: log, state });
   const app = new Hono<Env>();
   const known: KnownRoute[] = [];
-  const serverEndpoint = serverEndpoints(log, metrics, options.debug ?? false);
+  const serverError = serverErrorResponse(log, options.debug ?? false);
+  const serverEndpoint = endpointWrapper({ metrics, requestLog: new RequestLog(log, metrics), errorResponse: serverError });
 
   /** Places one model route at `at`, answered by the model that `pick` names. */
   const placeModelRoute = (method: "GET" | "POST", at: string, path: string, pick: (c: Context<Env>) => string): void => {
@@ -220,12 +205,7 @@ export function createModelSetApp(
   });
   repositoryRoutes(route, set);
   // NB: only reached when an endpoint itself fails to answer (it turns errors into responses).
-  app.onError((error, c) =>
-    reply(
-      c,
-      errorScoreResponse(error, { requestId: c.get("requestId"), shape: c.req.path.startsWith("/v2") ? "v2" : "mlflow", debug: options.debug ?? false, log }),
-    ),
-  );
+  app.onError((error, c) => serverError(c, error));
   app.notFound(serverEndpoint((c) => known.find((r) => r.pattern.test(c.req.path))?.path ?? "unmatched", notFound(known, ROUTES)));
   return { app, services: set.services, failed: [...set.failed.values()] };
 }

@@ -15,3 +15,4 @@ export { isStalePartial, partialPath, removeStalePartials, writerTag, type Stale
 export { pipeserveVersion } from "./pipeserve-version.js";
 export { INPUT_TYPES, type InputType } from "./input-type-names.js";
 export { startModuleWorker } from "./module-worker.js";
+export { onceByKey } from "./once-by-key.js";

@@ -50,3 +50,10 @@ export function isArtifactCodec(value: unknown): value is ArtifactCodec {
     typeof (value as ArtifactCodec).decode === "function"
   );
 }
+
+/** The codecs a pipeline module exports as `codecs` (its entries that are codecs); none when it exports none. */
+export function moduleCodecs(mod: Readonly<Record<string, unknown>>): Readonly<Record<string, ArtifactCodec>> {
+  const exported = mod["codecs"];
+  if (exported === null || typeof exported !== "object") return {};
+  return Object.fromEntries(Object.entries(exported).filter(([, codec]) => isArtifactCodec(codec))) as Record<string, ArtifactCodec>;
+}

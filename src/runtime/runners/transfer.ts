@@ -10,6 +10,7 @@ import {
   setKey,
   type NumericArray,
 } from "../../tabular/index.js";
+import { onceByKey } from "../../util/index.js";
 import { type ArtifactCodec, decodedOrigin, rememberDecoded } from "../datasets/artifact-codec.js";
 import { OnnxModel, type OnnxSessionOptions } from "../datasets/onnx-model.js";
 
@@ -111,14 +112,8 @@ export function decodeFromTransfer(value: unknown, codecs: Readonly<Record<strin
   if (tagged[TAG] === "arrow") return decodeArrowIpc((tagged as EncodedArrow).bytes);
   if (tagged[TAG] === "onnx") {
     const onnx = tagged as EncodedOnnx;
-    let session = sessions.get(onnx.id);
-    if (!session) {
-      session = OnnxModel.fromBytes(onnx.bytes, onnx.options, onnx.source, onnx.id);
-      sessions.set(onnx.id, session);
-      // NB: a session that failed to open is not kept: the next task tries again, and fails alike with its message.
-      session.catch(() => sessions.delete(onnx.id));
-    }
-    return session;
+    // NB: a session that failed to open is not kept: the next task tries again, and fails alike with its message.
+    return onceByKey(sessions, onnx.id, () => OnnxModel.fromBytes(onnx.bytes, onnx.options, onnx.source, onnx.id));
   }
   const frame = tagged as EncodedFrame;
   if (frame.columns.length === 0 || frame.index.length === 0) return frameOfColumns(frame.names, [], 0);
@@ -134,21 +129,14 @@ export function encodeRecord(values: Readonly<Record<string, unknown>>, transfer
 
 /** The object a codec rebuilds in this thread (once per id), from the module's own codec. */
 function rebuild(encoded: EncodedCodec, codecs: Readonly<Record<string, ArtifactCodec>>): Promise<unknown> {
-  let object = rebuilt.get(encoded.id);
-  if (!object) {
+  return onceByKey(rebuilt, encoded.id, async () => {
     const codec = Object.hasOwn(codecs, encoded.codec) ? codecs[encoded.codec] : undefined;
-    object = codec
-      ? Promise.resolve(codec.decode(encoded.stored)).then((value) => {
-          rememberDecoded(value, encoded.codec, encoded.stored);
-          return value;
-        })
-      : Promise.reject(
-          new Error(`The worker thread cannot rebuild an artifact of the codec "${encoded.codec}": the pipeline's module does not export it in \`codecs\`.`),
-        );
-    rebuilt.set(encoded.id, object);
-    object.catch(() => rebuilt.delete(encoded.id));
-  }
-  return object;
+    if (!codec)
+      throw new Error(`The worker thread cannot rebuild an artifact of the codec "${encoded.codec}": the pipeline's module does not export it in \`codecs\`.`);
+    const value = await codec.decode(encoded.stored);
+    rememberDecoded(value, encoded.codec, encoded.stored);
+    return value;
+  });
 }
 
 /** A decoded record with its pending values (ONNX sessions being opened) settled. */

@@ -3,7 +3,8 @@
  * nodes it is sent, by name, and send back their outputs.
  */
 import { parentPort } from "node:worker_threads";
-import type { ArtifactCodec } from "../datasets/artifact-codec.js";
+import { onceByKey } from "../../util/index.js";
+import { type ArtifactCodec, moduleCodecs } from "../datasets/artifact-codec.js";
 import { decodeRecord, encodeRecord, settleRecord } from "./transfer.js";
 import type { TaskMessage, ResultMessage } from "./worker-protocol.js";
 
@@ -22,37 +23,23 @@ const pipelines = new Map<string, Promise<LoadedPipeline>>();
 
 let hostReady: Promise<unknown> | undefined;
 
-async function pipelineOf(module: string, exportName: string, hostEntry: string | undefined): Promise<LoadedPipeline> {
-  const key = `${module}#${exportName}`;
-  let found = pipelines.get(key);
-  if (!found) {
+function pipelineOf(module: string, exportName: string, hostEntry: string | undefined): Promise<LoadedPipeline> {
+  // NB: a failed import (a file not there yet, a module that threw) is not kept: the next task retries.
+  return onceByKey(pipelines, `${module}#${exportName}`, async () => {
     if (hostEntry) {
       hostReady ??= import(hostEntry).catch((error: unknown) => {
         hostReady = undefined;
         throw error;
       });
     }
-    found = Promise.resolve(hostReady)
-      .then(() => import(module))
-      .then((mod: Record<string, unknown>) => {
-        let value: unknown = mod;
-        for (const part of exportName.split(".")) value = (value as Record<string, unknown> | undefined)?.[part];
-        const nodes = (value as { nodes?: unknown } | undefined)?.nodes;
-        if (!Array.isArray(nodes)) throw new Error(`Module ${module} has no pipeline under the export "${exportName}".`);
-        const codecs = mod["codecs"];
-        return {
-          nodes: new Map((nodes as RunnableNode[]).map((n) => [n.name, n])),
-          codecs: codecs !== null && typeof codecs === "object" ? (codecs as Record<string, ArtifactCodec>) : {},
-        };
-      });
-    pipelines.set(key, found);
-    // A failed import (a file not there yet, a module that threw) is not kept: the next task retries.
-    const failed = found;
-    failed.catch(() => {
-      if (pipelines.get(key) === failed) pipelines.delete(key);
-    });
-  }
-  return found;
+    await hostReady;
+    const mod = (await import(module)) as Record<string, unknown>;
+    let value: unknown = mod;
+    for (const part of exportName.split(".")) value = (value as Record<string, unknown> | undefined)?.[part];
+    const nodes = (value as { nodes?: unknown } | undefined)?.nodes;
+    if (!Array.isArray(nodes)) throw new Error(`Module ${module} has no pipeline under the export "${exportName}".`);
+    return { nodes: new Map((nodes as RunnableNode[]).map((n) => [n.name, n])), codecs: moduleCodecs(mod) };
+  });
 }
 
 parentPort?.on("message", (task: TaskMessage) => {
