@@ -80,25 +80,32 @@ const LISTEN_FAILED = "listen-failed";
  */
 function startWorkers(options: ServeCommandOptions, logger: Logger): void {
   let stopping = false;
-  // NB: 1 once a worker could not load the model or listen, so the last worker's exit does not report success.
-  let exitCode = 0;
   let listenFailure: string | undefined;
+  // NB: counted here, not from cluster.workers: Node removes a worker from that map on its
+  // 'disconnect', which may come after its 'exit'; the last exit would then see a worker left and the
+  // primary end on its own with code 0 after a failure.
+  const live = new Set<number>();
+  const fork = (): void => {
+    live.add(cluster.fork().id);
+  };
   const stopAll = (signal: NodeJS.Signals): void => {
     stopping = true;
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
+    if (live.size === 0) process.exit();
   };
-  for (let i = 0; i < options.workers; i++) cluster.fork();
+  for (let i = 0; i < options.workers; i++) fork();
   cluster.on("message", (_worker, message: { pipeserve?: string; message?: string }) => {
     if (message?.pipeserve === LISTEN_FAILED) listenFailure ??= message.message;
   });
   cluster.on("exit", (worker, code, signal) => {
+    live.delete(worker.id);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
+      if (live.size === 0) process.exit();
       return;
     }
     if (code === EXIT_LOAD_FAILED || code === EXIT_LISTEN_FAILED) {
-      exitCode = 1;
+      // NB: set before anything else, so however the primary ends from here its exit says failure.
+      process.exitCode = 1;
       if (code === EXIT_LOAD_FAILED) logger.fatal({ worker: worker.process.pid }, "The worker could not load the model; stopping.");
       // NB: on stderr, as `serve -w 1` (and every other command) says why it failed: one line.
       else process.stderr.write(`pipeserve: ${listenFailure ?? `Cannot listen on ${options.host}:${options.port}.`}\n`);
@@ -106,7 +113,7 @@ function startWorkers(options: ServeCommandOptions, logger: Logger): void {
       return;
     }
     logger.error({ worker: worker.process.pid, code, signal }, "A worker stopped unexpectedly; starting another");
-    cluster.fork();
+    fork();
   });
   const stop = (): void => {
     logger.info({ signal: "SIGTERM" }, "Stopping workers");
