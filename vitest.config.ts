@@ -27,7 +27,7 @@ export default defineConfig({
       // NB: the in-process tests share each worker's module cache (isolate: false): importing
       // danfojs, Arrow and the rest once per worker instead of once per file took the suite's
       // import time from ~92 s to ~16 s. A test file must leave no global state behind (env,
-      // cwd, listeners) — the layout already asks that of every test.
+      // cwd, listeners)
       { extends: true, test: { name: "unit", isolate: false, include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...REAL_PROCESS, ...RELIABILITY] } },
       { extends: true, test: { name: "e2e", include: REAL_PROCESS, exclude: [...configDefaults.exclude, ...RELIABILITY] } },
       { extends: true, test: { name: "reliability", include: RELIABILITY, testTimeout: 300_000 } },

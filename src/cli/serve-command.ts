@@ -3,13 +3,16 @@ import { type Command, Option } from "commander";
 import type { Logger } from "pino";
 import type { PipelineModel, currentModelVersion as currentModelVersionFn, movingModelRef as movingModelRefFn } from "../loader/index.js";
 import type {
+  GrpcModels,
   ModelSetEntry,
   ModelSlot,
+  RunningGrpcServer,
   ModelWatcher as ModelWatcherClass,
   ServerMetrics,
   ServerState,
   createModelSetApp as createModelSetAppFn,
   createServingApp as createServingAppFn,
+  serveGrpc as serveGrpcFn,
 } from "../server/index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
 import { ModelStartError, UsageError } from "./errors.js";
@@ -39,6 +42,11 @@ export interface ServeCommandOptions {
   cwd: string;
   port: number;
   host: string;
+  /**
+   * Also serve the Open Inference Protocol over gRPC (`inference.GRPCInferenceService`, and
+   * `grpc.health.v1`) on this port (`--grpc-port`; 0 picks a free one). Off when undefined.
+   */
+  grpcPort?: number;
   workers: number;
   allowRunner: string[];
   debug: boolean;
@@ -136,8 +144,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   // NB: imported here, not at the top: `pipeserve --help` and the other commands never load the server.
   const [
     { pino },
-    { ModelWatcher, ServerMetrics, ServerState, TurnBatchedDestination, createModelSetApp, createServingApp, defaultTimeoutMs, serveApp },
-    { loadModel, currentModelVersion, movingModelRef },
+    { ModelWatcher, ServerMetrics, ServerState, TurnBatchedDestination, createModelSetApp, createServingApp, defaultTimeoutMs, serveApp, serveGrpc },
+    { loadModel, currentModelVersion, movingModelRef, pipeserveVersion },
   ] = await Promise.all([
     import("pino"),
     import("../server/index.js"),
@@ -182,7 +190,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   }
   const state = new ServerState();
   const metrics = new ServerMetrics({ defaultMetrics: true });
-  const { app, served } = servingApp(loaded, options, { logger, state, metrics, createServingApp, createModelSetApp });
+  const { app, served, grpcModels } = servingApp(loaded, options, { logger, state, metrics, createServingApp, createModelSetApp });
   const closeAll = (): Promise<unknown> => Promise.all(served.map((s) => s.slot.current.model.close().catch(() => undefined)));
   const watchers: ModelWatcherClass[] = [];
   for (const s of served) {
@@ -200,6 +208,9 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     for (const watcher of watchers) void watcher.check();
   });
   let running: Awaited<ReturnType<typeof serveApp>>;
+  let grpcServer: RunningGrpcServer | undefined;
+  // NB: a request accepted just before the signal may run its whole timeout, then write its answer.
+  const drainMs = (options.timeoutMs ?? defaultTimeoutMs()) + 5_000;
   try {
     running = await serveApp(app as never, {
       port: options.port,
@@ -208,13 +219,16 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
       logger,
       metrics,
       ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
-      // NB: a request accepted just before the signal may run its whole timeout, then write its answer.
-      drainMs: (options.timeoutMs ?? defaultTimeoutMs()) + 5_000,
+      drainMs,
+      // NB: SIGTERM drains both servers; the process ends when both have.
+      onStopping: async () => grpcServer?.drain(drainMs),
       onStopped: (code) => {
         for (const watcher of watchers) watcher.stop();
         void closeAll().finally(() => exit(code));
       },
     });
+    if (options.grpcPort !== undefined)
+      grpcServer = await startGrpc(options, options.grpcPort, running, { models: grpcModels, logger, version: pipeserveVersion(), serveGrpc });
   } catch (error) {
     // NB: nothing is served: the models' resources (worker threads) must not keep the process alive.
     await closeAll();
@@ -227,7 +241,33 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     throw error;
   }
   for (const watcher of watchers) watcher.start();
-  logServing(logger, options, loaded, served, running.port);
+  logServing(logger, options, loaded, served, running.port, grpcServer?.port);
+}
+
+/**
+ * The gRPC server beside the HTTP one (`--grpc-port`), within the same body limit.
+ * @throws ListenError when it cannot bind, after closing the HTTP server (no request can have reached a model yet).
+ */
+async function startGrpc(
+  options: ServeCommandOptions,
+  port: number,
+  http: { stop(): Promise<void> },
+  parts: { models: GrpcModels; logger: Logger; version: string; serveGrpc: typeof serveGrpcFn },
+): Promise<RunningGrpcServer> {
+  try {
+    return await parts.serveGrpc({
+      port,
+      host: options.host,
+      models: parts.models,
+      logger: parts.logger,
+      version: parts.version,
+      debug: options.debug,
+      ...(options.maxBodyBytes !== undefined ? { maxMessageBytes: options.maxBodyBytes } : {}),
+    });
+  } catch (error) {
+    await http.stop();
+    throw error;
+  }
 }
 
 /** Each model served: its name (with several), URI, slot, metrics, and logger (which names it, with several). */
@@ -244,7 +284,7 @@ function servingApp(
     createServingApp: typeof createServingAppFn;
     createModelSetApp: typeof createModelSetAppFn;
   },
-): { app: unknown; served: ServedModels } {
+): { app: unknown; served: ServedModels; grpcModels: GrpcModels } {
   const { logger, state, metrics } = parts;
   const limits = {
     logger,
@@ -264,22 +304,37 @@ function servingApp(
       metrics,
       ...(options.modelName !== undefined ? { modelName: options.modelName } : {}),
     });
-    return { app: serving.app, served: [{ uri: options.modelUri, slot: serving.slot, metrics, logger }] };
+    return {
+      app: serving.app,
+      served: [{ uri: options.modelUri, slot: serving.slot, metrics, logger }],
+      grpcModels: { services: new Map([[serving.service.name, serving.service]]), failed: [], state, extensions: [], metrics },
+    };
   }
   const set = parts.createModelSetApp(loaded.entries, { ...limits, state, metrics });
   const uriOf = new Map(loaded.entries.map((e) => [e.name, e.uri]));
   return {
     app: set.app,
     served: [...set.services.values()].map((s) => ({ name: s.name, uri: uriOf.get(s.name) as string, slot: s.slot, metrics: s.metrics, logger: s.log })),
+    grpcModels: { services: set.services, failed: set.failed, state, extensions: [], metrics },
   };
 }
 
 /** The one line operators (and scripts) wait for, logged whatever the level: the URL, and each model served. */
-function logServing(logger: Logger, options: ServeCommandOptions, loaded: LoadedModels, served: ServedModels, port: number): void {
-  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
+function logServing(
+  logger: Logger,
+  options: ServeCommandOptions,
+  loaded: LoadedModels,
+  served: ServedModels,
+  port: number,
+  grpcPort: number | undefined,
+): void {
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  const url = `http://${host}:${port}`;
+  // NB: `grpc` is the gRPC server's address (host:port, as gRPC clients take it), when there is one.
+  const grpc = grpcPort !== undefined ? { grpc: `${host}:${grpcPort}` } : {};
   const info = logger.child({}, { level: "info" });
   if (loaded.kind === "one") {
-    info.info({ model: options.modelUri, version: served[0]?.slot.current.versionHeader, url }, "Serving");
+    info.info({ model: options.modelUri, version: served[0]?.slot.current.versionHeader, url, ...grpc }, "Serving");
     return;
   }
   const models = loaded.entries.map((e) =>
@@ -287,7 +342,7 @@ function logServing(logger: Logger, options: ServeCommandOptions, loaded: Loaded
       ? { name: e.name, uri: e.uri, ready: false }
       : { name: e.name, uri: e.uri, version: served.find((s) => s.name === e.name)?.slot.current.versionHeader, ready: true },
   );
-  info.info({ model: options.modelUri, models, url }, "Serving");
+  info.info({ model: options.modelUri, models, url, ...grpc }, "Serving");
 }
 
 /** What `loadModels` gives: the one model of a bare `-m URI`, or the named models (some failed, with --allow-partial-start). */
@@ -388,6 +443,9 @@ function acceptMlflowFlags(o: Record<string, unknown>, io: CliIo): void {
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
+const GRPC_PORT_HELP =
+  "also serve the Open Inference Protocol over gRPC (inference.GRPCInferenceService, with grpc.health.v1) on this port; KServe uses 8081 (0 picks a free one; default: off)";
+
 /**
  * Registers `pipeserve serve`. NB: serve is a real process's command: it logs to fd 1, forks
  * workers, exits the process when it stops, and commander reads `MODEL_URI` and `PORT` from
@@ -414,6 +472,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
         .default(5000),
     )
     .option("-h, --host <host>", "address to bind", "127.0.0.1")
+    .option("--grpc-port <port>", GRPC_PORT_HELP, parseInteger("--grpc-port", 0, 65535))
     .option("-w, --workers <n>", "worker processes sharing the port", parseInteger("--workers", 1, 256), 1)
     .option("--allow-runner <module#Export>", "allow requests to choose this runner too (repeatable); loaded once at start", collect, [])
     .option("-t, --timeout <seconds>", "request timeout (default: $MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT or 60)", parseSeconds("--timeout"))
@@ -514,6 +573,7 @@ function serveOptionsFrom(o: Record<string, unknown>, io: CliIo): ServeCommandOp
     cwd: io.cwd,
     port: o["port"] as number,
     host: o["host"] as string,
+    ...(o["grpcPort"] !== undefined ? { grpcPort: o["grpcPort"] as number } : {}),
     workers: o["workers"] as number,
     allowRunner: o["allowRunner"] as string[],
     debug: o["debug"] as boolean,

@@ -18,6 +18,7 @@ const text = (): ((value: string) => string) => (value) => value;
 export const SERVE_ENV: readonly { key: string; env: string; flag: string; parse: (label: string) => (value: string) => unknown }[] = [
   { key: "port", env: "PIPESERVE_PORT", flag: "--port", parse: (l) => parseInteger(l, 0, 65535) },
   { key: "host", env: "PIPESERVE_HOST", flag: "--host", parse: text },
+  { key: "grpcPort", env: "PIPESERVE_GRPC_PORT", flag: "--grpc-port", parse: (l) => parseInteger(l, 0, 65535) },
   { key: "workers", env: "PIPESERVE_WORKERS", flag: "--workers", parse: (l) => parseInteger(l, 1, 256) },
   { key: "allowRunner", env: "PIPESERVE_ALLOW_RUNNER", flag: "--allow-runner", parse: listParser },
   { key: "timeout", env: "PIPESERVE_TIMEOUT", flag: "--timeout", parse: parseSeconds },

@@ -239,3 +239,59 @@ export type HttpStatus = (typeof HTTP_STATUS)[ErrorCode];
 export function isErrorCodeOf<K extends ErrorKind>(kind: K, code: string): code is ErrorCodeOf<K> {
   return (ERROR_CODES[kind] as readonly string[]).includes(code);
 }
+
+/** gRPC status codes (grpc/status.h), by name: what a gRPC reply carries instead of an HTTP status. */
+export const GRPC_CODE = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** A gRPC status code's name. */
+export type GrpcCodeName = keyof typeof GRPC_CODE;
+
+/**
+ * The gRPC status of each HTTP status an error maps to, as the gRPC routes answer what the REST
+ * routes answer: the caller's mistakes INVALID_ARGUMENT (NOT_FOUND for what is not there), limits
+ * RESOURCE_EXHAUSTED, a full queue or a draining server UNAVAILABLE (which clients retry), the
+ * timeout DEADLINE_EXCEEDED, the model's or the server's faults INTERNAL.
+ */
+const GRPC_OF_HTTP: Readonly<Record<number, GrpcCodeName>> = {
+  400: "INVALID_ARGUMENT",
+  404: "NOT_FOUND",
+  405: "UNIMPLEMENTED",
+  406: "INVALID_ARGUMENT",
+  409: "ALREADY_EXISTS",
+  410: "NOT_FOUND",
+  413: "RESOURCE_EXHAUSTED",
+  415: "INVALID_ARGUMENT",
+  429: "RESOURCE_EXHAUSTED",
+  499: "CANCELLED",
+  500: "INTERNAL",
+  503: "UNAVAILABLE",
+  504: "DEADLINE_EXCEEDED",
+};
+
+/** The gRPC status for an HTTP status (4xx not listed: INVALID_ARGUMENT; 5xx: INTERNAL). */
+export function grpcCodeOfHttpStatus(status: number): GrpcCodeName {
+  return GRPC_OF_HTTP[status] ?? (status >= 400 && status < 500 ? "INVALID_ARGUMENT" : "INTERNAL");
+}
+
+/** The gRPC status of an error code (through its HTTP status: one table for both protocols). */
+export function grpcCodeOf(code: ErrorCode): GrpcCodeName {
+  return grpcCodeOfHttpStatus(HTTP_STATUS[code]);
+}

@@ -53,9 +53,9 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
 
 /**
  * `createApp` with the model's slot, through which another model (a new version) can be swapped
- * in while the app serves (see `ModelSlot.swap`).
+ * in while the app serves (see `ModelSlot.swap`), and its service (what the gRPC server serves too).
  */
-export function createServingApp(model: PipelineModel, options: AppOptions = {}): { app: Hono<Env>; slot: ModelSlot } {
+export function createServingApp(model: PipelineModel, options: AppOptions = {}): { app: Hono<Env>; slot: ModelSlot; service: ModelService } {
   const service = new ModelService(model, options);
   const app = new Hono<Env>();
   const known: KnownRoute[] = [];
@@ -73,5 +73,5 @@ export function createServingApp(model: PipelineModel, options: AppOptions = {})
   // NB: only reached when an endpoint itself fails to answer (it turns errors into responses).
   app.onError((error, c) => service.errorResponse(c, error));
   app.notFound(service.endpoint((c) => known.find((r) => r.pattern.test(c.req.path))?.path ?? "unmatched", notFound(known, ROUTES)));
-  return { app, slot: service.slot };
+  return { app, slot: service.slot, service };
 }

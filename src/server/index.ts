@@ -25,3 +25,11 @@ export { decodeBody, encodeResponse, queryParams, type DecodedBody } from "./inv
 export { ServerMetrics } from "./metrics.js";
 export { serveApp, ListenError, listenError, type ServeOptions, type RunningServer } from "./serve.js";
 export { TurnBatchedDestination, type LineSink } from "./log-destination.js";
+export { INFERENCE_PROTO, INFERENCE_SERVICE, serveGrpc, type GrpcModels, type GrpcServeOptions, type RunningGrpcServer } from "./grpc-server.js";
+export {
+  decodeGrpcInferRequest,
+  encodeGrpcInferResponse,
+  type DecodedInferRequest,
+  type ModelInferRequestMessage,
+  type ModelInferResponseMessage,
+} from "./grpc-codec.js";

@@ -49,7 +49,7 @@ export class ServerMetrics {
     const registers = [this.registry];
     this.requests = new Counter({
       name: "pipeserve_http_requests_total",
-      help: "HTTP requests by route, method and status.",
+      help: "Requests by route, method and status: HTTP, and gRPC calls (method GRPC, the RPC path as route, the gRPC status name).",
       labelNames: ["route", "method", "status"],
       registers,
     });
@@ -156,7 +156,7 @@ export class ServerMetrics {
   readonly #requestChildren = new Map<string, { count: { inc(): void }; latency: { observe(value: number): void } }>();
 
   /** Counts a finished request and its latency; `status` is the response's, or `aborted`. */
-  observeRequest(route: string, method: string, status: number | "aborted", seconds: number): void {
+  observeRequest(route: string, method: string, status: number | string, seconds: number): void {
     const key = `${route} ${method} ${status}`;
     let child = this.#requestChildren.get(key);
     if (!child) {

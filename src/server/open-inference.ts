@@ -11,6 +11,7 @@ import {
   type Column,
   type ColumnSpec,
   type ColumnTable,
+  type NumericArray,
   type Signature,
   type TableLimits,
 } from "../tabular/index.js";
@@ -110,7 +111,7 @@ function flatten(data: unknown, into: unknown[]): void {
  * Checks the inputs' declared shapes against the limits before any data is read: each input is
  * one column of `shape[0]` rows, and all of them together hold the product of their shapes.
  */
-function checkShapes(inputs: readonly unknown[], limits: TableLimits): void {
+export function checkInputShapes(inputs: readonly unknown[], limits: TableLimits): void {
   let cells = 0;
   for (const raw of inputs) {
     const shape = (raw as { shape?: unknown } | null)?.shape;
@@ -119,6 +120,65 @@ function checkShapes(inputs: readonly unknown[], limits: TableLimits): void {
     cells += (shape as number[]).reduce((a, b) => a * b, 1);
   }
   if (cells > limits.maxCells) throw tooManyCells(formatCount(cells), limits, "the product of the inputs' shapes");
+}
+
+/** An input tensor's name, datatype and shape, checked (whatever protocol carried them). */
+export interface InputTensorHeader {
+  name: string;
+  datatype: string;
+  shape: number[];
+}
+
+/** One input tensor as a protocol decoded it: its header and its elements, flattened in row-major order. */
+export interface InputTensor extends InputTensorHeader {
+  /** A typed array only when its element type is the datatype's own (its values need no check). */
+  values: unknown[] | NumericArray;
+}
+
+/** Checks input `i`'s name, datatype and shape: what every protocol's tensors must have. */
+export function checkInputHeader(i: number, t: { name?: unknown; datatype?: unknown; shape?: unknown }): InputTensorHeader {
+  if (typeof t?.name !== "string" || t.name === "") throw new HttpError("BAD_REQUEST", `inputs[${i}] needs a "name".`);
+  if (typeof t.datatype !== "string" || !DATATYPES.includes(t.datatype))
+    throw new HttpError("BAD_REQUEST", `Input "${t.name}" has datatype ${JSON.stringify(t.datatype)}; use one of ${DATATYPES.join(", ")}.`);
+  if (!Array.isArray(t.shape) || t.shape.length === 0 || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new HttpError("BAD_REQUEST", `Input "${t.name}" needs a "shape" of non-negative whole numbers, e.g. [3] or [3, 1].`);
+  }
+  return { name: t.name, datatype: t.datatype, shape: t.shape as number[] };
+}
+
+/** The number of elements a shape holds. */
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Decoded input tensors as a table, each one column (MLServer's `pd` content type): checks each
+ * tensor's element count against its shape, its elements against its datatype, that it is one
+ * column, that no name is given twice and that all have the same number of rows.
+ */
+export function inputsToTable(tensors: readonly InputTensor[]): ColumnTable {
+  const names: string[] = [];
+  const columns: Column[] = [];
+  for (const t of tensors) {
+    const expected = elementCount(t.shape);
+    if (t.values.length !== expected) throw new HttpError("BAD_REQUEST", `Input "${t.name}" has shape [${t.shape.join(", ")}] but ${t.values.length} values.`);
+    if (!ArrayBuffer.isView(t.values)) checkTensorData(t.name, t.datatype, t.values);
+    const rows = t.shape[0] as number;
+    if (expected !== rows)
+      throw new HttpError("BAD_REQUEST", `Input "${t.name}" has shape [${t.shape.join(", ")}]: each input is one column, so use [rows] or [rows, 1].`);
+    if (names.includes(t.name)) throw new HttpError("BAD_REQUEST", `Input "${t.name}" is given twice.`);
+    names.push(t.name);
+    columns.push(t.values as Column);
+  }
+  const numRows = columns[0]?.length ?? 0;
+  columns.forEach((c, i) => {
+    if (c.length !== numRows)
+      throw new HttpError(
+        "BAD_REQUEST",
+        `Input "${names[i]}" has ${c.length} rows but "${names[0]}" has ${numRows}; every input must have the same number of rows.`,
+      );
+  });
+  return { names, columns, numRows };
 }
 
 /**
@@ -151,43 +211,15 @@ export function decodeInferRequest(
   if (req.parameters !== undefined && req.parameters !== null && (typeof req.parameters !== "object" || Array.isArray(req.parameters))) {
     throw new HttpError("BAD_REQUEST", '"parameters" must be an object.');
   }
-  checkShapes(req.inputs, limits);
-  const names: string[] = [];
-  const columns: Cell[][] = [];
-  for (const [i, raw] of req.inputs.entries()) {
-    const t = raw as { name?: unknown; shape?: unknown; datatype?: unknown; data?: unknown };
-    if (typeof t?.name !== "string" || t.name === "") throw new HttpError("BAD_REQUEST", `inputs[${i}] needs a "name".`);
-    if (typeof t.datatype !== "string" || !DATATYPES.includes(t.datatype))
-      throw new HttpError("BAD_REQUEST", `Input "${t.name}" has datatype ${JSON.stringify(t.datatype)}; use one of ${DATATYPES.join(", ")}.`);
-    if (!Array.isArray(t.shape) || t.shape.length === 0 || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new HttpError("BAD_REQUEST", `Input "${t.name}" needs a "shape" of non-negative whole numbers, e.g. [3] or [3, 1].`);
-    }
+  checkInputShapes(req.inputs, limits);
+  const tensors = req.inputs.map((raw, i) => {
+    const header = checkInputHeader(i, raw as Record<string, unknown>);
     const values: unknown[] = [];
-    flatten(t.data, values);
-    const expected = (t.shape as number[]).reduce((a, b) => a * b, 1);
-    if (values.length !== expected)
-      throw new HttpError("BAD_REQUEST", `Input "${t.name}" has shape [${(t.shape as number[]).join(", ")}] but ${values.length} values.`);
-    checkTensorData(t.name, t.datatype, values);
-    const rows = (t.shape as number[])[0] as number;
-    if (expected !== rows)
-      throw new HttpError(
-        "BAD_REQUEST",
-        `Input "${t.name}" has shape [${(t.shape as number[]).join(", ")}]: each input is one column, so use [rows] or [rows, 1].`,
-      );
-    if (names.includes(t.name)) throw new HttpError("BAD_REQUEST", `Input "${t.name}" is given twice.`);
-    names.push(t.name);
-    columns.push(values as Cell[]);
-  }
-  const numRows = columns[0]?.length ?? 0;
-  columns.forEach((c, i) => {
-    if (c.length !== numRows)
-      throw new HttpError(
-        "BAD_REQUEST",
-        `Input "${names[i]}" has ${c.length} rows but "${names[0]}" has ${numRows}; every input must have the same number of rows.`,
-      );
+    flatten((raw as { data?: unknown }).data, values);
+    return { ...header, values };
   });
   return {
-    table: { names, columns, numRows },
+    table: inputsToTable(tensors),
     params: (req.parameters as Record<string, unknown> | undefined) ?? null,
     id: req.id as string | undefined,
     outputs,
@@ -248,12 +280,21 @@ function inferDatatype(values: readonly Cell[]): string {
   return type ?? "BYTES";
 }
 
-/** A prediction as an infer response: one output tensor per column. */
-export function encodeInferResponse(
-  output: unknown,
-  signature: Signature | null,
-  meta: { modelName: string; modelVersion: string | undefined; id: string | undefined; outputs?: readonly string[] | undefined },
-): unknown {
+/** One output tensor: its name, datatype, and its column of the output table (`numRows` long). */
+export interface OutputTensor {
+  name: string;
+  datatype: string;
+  column: Column;
+  numRows: number;
+}
+
+/**
+ * A prediction's output tensors, one per column, with their datatypes (the output signature's,
+ * else the output's own typed arrays', else from the values); `wanted` (a request's "outputs")
+ * chooses which come back, in its order.
+ * @throws HttpError INTERNAL_ERROR for an output with no tensor form, BAD_REQUEST for a wanted output the model does not return.
+ */
+export function outputTensors(output: unknown, signature: Signature | null, wanted: readonly string[] | undefined): OutputTensor[] {
   let table: ColumnTable;
   try {
     table = outputToTable(output, "output-0");
@@ -263,28 +304,32 @@ export function encodeInferResponse(
   }
   const declared = new Map((signature?.outputs ?? []).map((s) => [s.name, DATATYPE_OF[s.type]]));
   const native = nativeDatatypes(output, "output-0");
-  // The request's "outputs", when given, choose which outputs come back, in its order.
-  const wanted = meta.outputs ?? table.names;
-  const unknown = wanted.filter((name) => !table.names.includes(name));
+  const names = wanted ?? table.names;
+  const unknown = names.filter((name) => !table.names.includes(name));
   if (unknown.length > 0)
     throw new HttpError(
       "BAD_REQUEST",
       `The request asks for outputs [${unknown.join(", ")}], which the model does not return; its outputs: [${table.names.join(", ")}].`,
     );
+  return names.map((name) => {
+    const column = table.columns[table.names.indexOf(name)] as Column;
+    // NB: a typed-array column is numbers (a Uint8Array column too, not bytes) of its own datatype.
+    const datatype = declared.get(name) ?? native.get(name) ?? typedArrayDatatype(column) ?? inferDatatype(columnValues(column));
+    return { name, datatype, column, numRows: table.numRows };
+  });
+}
+
+/** A prediction as an infer response: one output tensor per column. */
+export function encodeInferResponse(
+  output: unknown,
+  signature: Signature | null,
+  meta: { modelName: string; modelVersion: string | undefined; id: string | undefined; outputs?: readonly string[] | undefined },
+): unknown {
+  const tensors = outputTensors(output, signature, meta.outputs);
   return {
     model_name: meta.modelName,
     ...(meta.modelVersion !== undefined ? { model_version: meta.modelVersion } : {}),
     id: meta.id ?? randomUUID(),
-    outputs: wanted.map((name) => {
-      const column = table.columns[table.names.indexOf(name)] as Column;
-      // NB: a typed-array column is numbers (a Uint8Array column too, not bytes) of its own datatype.
-      const values = columnValues(column);
-      return {
-        name,
-        shape: [table.numRows],
-        datatype: declared.get(name) ?? native.get(name) ?? typedArrayDatatype(column) ?? inferDatatype(values),
-        data: toJsonValue(values),
-      };
-    }),
+    outputs: tensors.map((t) => ({ name: t.name, shape: [t.numRows], datatype: t.datatype, data: toJsonValue(columnValues(t.column)) })),
   };
 }

@@ -9,8 +9,8 @@ export interface FinishedRequest {
   route: string;
   method: string;
   path: string;
-  /** The response's status; CLIENT_CLOSED_STATUS (499) for a client that left while uploading. */
-  status: number;
+  /** The response's status; CLIENT_CLOSED_STATUS (499) for a client that left while uploading; a gRPC call's status name (`OK`, `INVALID_ARGUMENT`…). */
+  status: number | string;
   seconds: number;
 }
 

@@ -200,9 +200,11 @@ export class Scorer {
    * Checks one prediction's input, then runs it (in a batch when it may) under the queue bound and
    * the timeout. The protocol-neutral step every route's predictions go through.
    * @throws HttpError TEMPORARILY_UNAVAILABLE (503, Retry-After) while shutting down or when the
-   * queue is full, DEADLINE_EXCEEDED (504) after the timeout; the model's errors for bad input.
+   * queue is full, DEADLINE_EXCEEDED (504) after the timeout or the caller's deadline; the model's errors for bad input.
+   * @param callerDeadline when the caller stops waiting (`performance.now()` time; a gRPC call's
+   *   deadline): the run ends then if that comes before the timeout.
    */
-  async predict(input: unknown, options: Omit<PredictOptions, "hooks">): Promise<Prediction> {
+  async predict(input: unknown, options: Omit<PredictOptions, "hooks">, callerDeadline?: number): Promise<Prediction> {
     const state = this.state;
     this.#admitToQueue();
     const prepared = this.model.prepare(input, options);
@@ -211,7 +213,8 @@ export class Scorer {
     state.pending++;
     // NB: the run itself ends at the deadline (its runner stops it, and the queue slot is freed
     // then), whatever its nodes do; nodes still running are abandoned and counted.
-    const deadline = performance.now() + this.#timeoutMs;
+    const timeoutAt = performance.now() + this.#timeoutMs;
+    const deadline = callerDeadline !== undefined && callerDeadline < timeoutAt ? callerDeadline : timeoutAt;
     try {
       const result = await this.#batcher.submit(prepared, deadline);
       this.metrics.rows.inc(result.rows);
@@ -219,6 +222,8 @@ export class Scorer {
     } catch (error) {
       if (error instanceof RunTimeoutError) {
         this.metrics.timedOut.inc();
+        if (deadline !== timeoutAt)
+          throw new HttpError("DEADLINE_EXCEEDED", `${MLFLOW_WORDING.timeout}. The prediction did not finish by the call's deadline.`);
         throw new HttpError(
           "DEADLINE_EXCEEDED",
           `${MLFLOW_WORDING.timeout}. The prediction took longer than the ${this.#timeoutMs / 1000} s timeout (--timeout).`,

@@ -11,19 +11,19 @@ import type { ServerMetrics } from "./metrics.js";
 /** The server could not listen: the port is taken, or the address or port cannot be used. The message names both and the fix. */
 export class ListenError extends PipeserveError<ListenErrorCode> {}
 
-/** The error for a failed listen on `host:port`, worded for the operator. */
-export function listenError(error: NodeJS.ErrnoException, host: string, port: number): ListenError {
+/** The error for a failed listen on `host:port`, worded for the operator; `portFlag` is the flag that chose the port. */
+export function listenError(error: NodeJS.ErrnoException, host: string, port: number, portFlag: "-p/--port" | "--grpc-port" = "-p/--port"): ListenError {
   const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   const failed = (why: string, code: ListenErrorCode = "LISTEN_FAILED"): ListenError =>
     new ListenError(`Cannot listen on ${where}: ${why}`, { code, cause: error });
   switch (error.code) {
     case "EADDRINUSE":
       return failed(
-        `port ${port} is already in use (EADDRINUSE). Stop the process that holds it, or choose another port with -p/--port (-p 0 picks a free one).`,
+        `port ${port} is already in use (EADDRINUSE). Stop the process that holds it, or choose another port with ${portFlag} (${portFlag === "-p/--port" ? "-p 0" : "0"} picks a free one).`,
         "ADDRESS_IN_USE",
       );
     case "EACCES":
-      return failed(`permission denied (EACCES): ports below 1024 need privileges. Choose port 1024 or above with -p/--port.`);
+      return failed(`permission denied (EACCES): ports below 1024 need privileges. Choose port 1024 or above with ${portFlag}.`);
     case "EADDRNOTAVAIL":
       return failed(`this machine has no address ${host} (EADDRNOTAVAIL). Choose one of its addresses with -h/--host (127.0.0.1, or 0.0.0.0 for all).`);
     case "ENOTFOUND":
@@ -53,6 +53,11 @@ export interface ServeOptions {
   maxConnections?: number;
   /** The app's metrics, to count open and dropped connections. */
   metrics?: ServerMetrics;
+  /**
+   * Called when the server starts to stop (after the state is not ready): what else must drain
+   * with it (the gRPC server). The server counts as stopped once this resolves too.
+   */
+  onStopping?: () => Promise<unknown>;
 }
 
 export interface RunningServer {
@@ -88,15 +93,19 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
         force.unref();
         // NB: net.Server's close, not http.Server's: the latter first destroys every connection it
         // thinks idle, including responses still flushing to slow readers (see ConnectionDrain).
-        netServerClose.call(server, () => {
-          clearTimeout(force);
-          process.off("SIGTERM", onSigterm);
-          process.off("SIGINT", onSigint);
-          // NB: the last responses may end in the same turn as the close; their setImmediate work
-          // (the request log line, metrics) runs first, so it is not lost when the process exits.
-          setImmediate(done);
-        });
+        const closed = new Promise<void>((resolve) =>
+          netServerClose.call(server, () => {
+            clearTimeout(force);
+            process.off("SIGTERM", onSigterm);
+            process.off("SIGINT", onSigint);
+            resolve();
+          }),
+        );
         drain.drain();
+        const others = options.onStopping?.().catch((error: unknown) => options.logger.error({ err: error }, "Stopping failed"));
+        // NB: the last responses may end in the same turn as the close; their setImmediate work
+        // (the request log line, metrics) runs first, so it is not lost when the process exits.
+        void Promise.all([closed, others]).then(() => setImmediate(done));
       });
       return stopping;
     };
