@@ -271,6 +271,9 @@ export async function serveGrpc(options: GrpcServeOptions): Promise<RunningGrpcS
     import("@grpc/proto-loader"),
     import("grpc-health-check"),
   ]);
+  // NB: grpc-js writes its own errors to stderr ("E No address added…" beside our one-line bind
+  // error); they go to the server's log instead, where every other line goes.
+  grpcJs.setLogger({ error: (...args: unknown[]) => options.logger.warn({ source: "grpc-js" }, args.map(String).join(" ")) });
   const directory = new GrpcModelDirectory(options.models);
   const server = new grpcJs.Server({
     "grpc.max_receive_message_length": options.maxMessageBytes ?? 100 * 1024 * 1024,
