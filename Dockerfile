@@ -11,6 +11,8 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The gRPC service definition ships in the package (serve --grpc-port loads it).
+COPY proto ./proto
 # NB: npm pack builds dist/ first (the prepack script).
 RUN npm pack --pack-destination /tmp && mv /tmp/pipeserve-*.tgz /tmp/pipeserve.tgz
 
@@ -30,7 +32,8 @@ RUN npm ci --omit=dev --ignore-scripts \
  && rm /tmp/pipeserve.tgz && npm cache clean --force \
  && mkdir -p /app/mlruns && chown -R node:node /app
 USER node
-EXPOSE 5000
+# 5000: HTTP; 8081: gRPC when serve is given --grpc-port 8081 (or PIPESERVE_GRPC_PORT=8081).
+EXPOSE 5000 8081
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||5000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["pipeserve"]

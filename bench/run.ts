@@ -2,7 +2,7 @@
  * Runs the benchmarks: `npm run bench` runs all, `npm run bench -- runtime` only the named ones.
  * Results go to bench/results/<name>.json (not committed: figures belong to the machine they ran on).
  */
-const ALL = ["runtime", "tabular", "loader", "server", "batch", "store-startup", "startup", "swap", "onnx"] as const;
+const ALL = ["runtime", "tabular", "loader", "server", "batch", "store-startup", "startup", "swap", "onnx", "grpc"] as const;
 /** Benchmarks that take minutes: run only when named (`SOAK_MINUTES=30 npm run bench -- soak`). */
 const NAMED_ONLY = ["soak"] as const;
 

@@ -74,7 +74,9 @@ describe("serve --grpc-port", { timeout: 60_000 }, () => {
     const address = await grpcAddress(p, 2);
     // NB: one connection per client; the primary hands connections to the workers in turn.
     const answers = await Promise.all(
-      Array.from({ length: 8 }, () => client(address).call("ModelInfer", { model_name: "model", inputs: INPUTS, parameters: { delay_ms: { int64_param: 1 } } })),
+      Array.from({ length: 8 }, () =>
+        client(address).call("ModelInfer", { model_name: "model", inputs: INPUTS, parameters: { delay_ms: { int64_param: 1 } } }),
+      ),
     );
     expect(answers.map((a) => a.code)).toEqual(Array(8).fill(grpc.status.OK));
     await p.waitForLogs("calls logged by both workers", (lines) => {
