@@ -40,13 +40,18 @@ export async function freePort(): Promise<number> {
 
 /** Waits until a child prints the server's `Serving` log line; returns its URL. */
 export async function waitForServing(child: ChildProcess, timeoutMs = 60_000): Promise<string> {
+  return (await waitForServingLine(child, timeoutMs)).url;
+}
+
+/** The server's "Serving" log line: its `url`, and `grpc` (host:port) when it serves gRPC too. */
+export async function waitForServingLine(child: ChildProcess, timeoutMs = 60_000): Promise<{ url: string; grpc?: string }> {
   const lines = createInterface({ input: child.stdout! });
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   try {
     for await (const line of lines) {
       if (!line.startsWith("{")) continue;
-      const entry = JSON.parse(line) as { msg?: string; url?: string };
-      if (entry.msg === "Serving" && entry.url) return entry.url;
+      const entry = JSON.parse(line) as { msg?: string; url?: string; grpc?: string };
+      if (entry.msg === "Serving" && entry.url) return entry as { url: string; grpc?: string };
     }
   } finally {
     clearTimeout(timer);

@@ -9,7 +9,8 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, ensureBuilt, root, spawnNode, stop, waitForServing } from "../e2e/helpers.js";
+import { cli, ensureBuilt, root, spawnNode, stop, waitForServingLine } from "../e2e/helpers.js";
+import { InferenceClient, outputValues, typedInput } from "../server/fixtures/grpc-client.js";
 
 let work: string;
 beforeAll(async () => {
@@ -42,11 +43,13 @@ describe("the Dockerfile", () => {
     expect(runtime).toMatch(/^CMD \["serve"/m);
     expect(runtime).toMatch(/MODEL_URI=/);
     expect(runtime).toMatch(/PORT=5000/);
+    // serve --grpc-port loads the .proto from the package: the build stage must have it to pack.
+    expect(stages[0]).toMatch(/^COPY proto \.\/proto$/m);
   });
 });
 
 describe("a production-only install (the runtime stage without Docker)", () => {
-  it("serves a model packaged beforehand and answers a request", async () => {
+  it("serves a model packaged beforehand and answers a request, over REST and gRPC", async () => {
     // The model, packaged with the development checkout.
     const tracking = join(work, "mlruns");
     const run = cli(["run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__", "--tracking-uri", tracking]);
@@ -72,14 +75,14 @@ describe("a production-only install (the runtime stage without Docker)", () => {
     expect(installedPackage.bin).toEqual({ pipeserve: "dist/cli/bin.js" });
     expect(await readFile(join(root, "Dockerfile"), "utf8")).toContain("/app/node_modules/pipeserve/dist/cli/bin.js /usr/local/bin/pipeserve");
     const bin = join(app, "node_modules", "pipeserve", installedPackage.bin["pipeserve"] as string);
-    const server = spawnNode([bin, "serve", "-p", "0", "--tracking-uri", tracking], {
+    const server = spawnNode([bin, "serve", "-p", "0", "--grpc-port", "0", "--tracking-uri", tracking], {
       cwd: app,
       env: { MODEL_URI: "models:/penguins/latest" },
     });
     let stderr = "";
     server.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     try {
-      const url = await waitForServing(server);
+      const { url, grpc } = await waitForServingLine(server);
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
       // NB: shared/bench-data/req_1row.json, copied so the tests read nothing outside the repository.
@@ -87,6 +90,16 @@ describe("a production-only install (the runtime stage without Docker)", () => {
       const response = await fetch(`${url}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
       expect(response.status, stderr).toBe(200);
       expect(await response.json()).toMatchObject({ predictions: [{ species: "Adelie" }] });
+      // The gRPC service, from the proto/ the package ships, with production dependencies only.
+      const client = new InferenceClient(grpc as string);
+      const row = { island: "Torgersen", bill_length_mm: 39.1, bill_depth_mm: 18.7, flipper_length_mm: 181, body_mass_g: 3750, sex: "MALE" };
+      const inputs = Object.entries(row).map(([name, v]) =>
+        typeof v === "string" ? typedInput(name, "BYTES", "bytes_contents", [Buffer.from(v)]) : typedInput(name, "FP64", "fp64_contents", [v]),
+      );
+      const answer = await client.call("ModelInfer", { model_name: "penguins", inputs });
+      client.close();
+      expect(answer.code, answer.details).toBe(0);
+      expect(outputValues(answer.response, 0)).toEqual(["Adelie"]);
     } finally {
       expect(await stop(server)).toBe(0);
     }
