@@ -38,7 +38,8 @@ export function notFound(known: readonly KnownRoute[], routes: string): Handler 
 }
 
 /** The routes a 404 names, for one model. */
-const ROUTES = "GET / (the model's page), GET /ping, GET /health, GET /version, POST /invocations, GET /metadata, GET /metrics, GET /openapi.json, /v2/...";
+const ROUTES =
+  "GET / (the model's page), GET /ping, GET /health, GET /version, POST /invocations, GET /metadata, GET /metrics, GET /openapi.json, /v2/..., /v1/models/{name}[:predict]";
 
 /**
  * The scoring app for one loaded model: MLflow's routes (`/ping`, `/health`, `/version`,

@@ -14,9 +14,10 @@ export function requestIdOf(c: Context<Env>): string {
   return incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-/** The error body shape a request gets: the Open Inference Protocol's `{error}` on /v2, MLflow's otherwise. */
+/** The error body shape a request gets: `{error}` on /v2 (the Open Inference Protocol) and /v1/ (KServe's V1), MLflow's otherwise. */
 export function errorShapeOf(c: Context<Env>): ErrorShape {
-  return c.req.path.startsWith("/v2") ? "v2" : "mlflow";
+  const path = c.req.path;
+  return path.startsWith("/v2") || path.startsWith("/v1/") ? "v2" : "mlflow";
 }
 
 /** What an endpoint wrapper needs: where requests are counted and logged, the model answering (none for the server's own routes), and errors as responses. */

@@ -3,6 +3,7 @@ import { pino, type Logger } from "pino";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
 import { endpointWrapper, errorShapeOf } from "./endpoint.js";
 import { ServerMetrics } from "./metrics.js";
+import { kserveV1Routes } from "./kserve-v1-routes.js";
 import { mlflowRoutes } from "./mlflow-routes.js";
 import { modelPageRoutes } from "./model-page.js";
 import { ModelSlot } from "./model-slot.js";
@@ -25,7 +26,7 @@ export interface AppOptions extends ScorerOptions {
 /** A route of one model, before the app places it (at its path, or under `/models/{name}`). */
 export interface ModelRoute {
   method: "GET" | "POST";
-  /** `/invocations`, `/metadata`, `/openapi.json`, or an Open Inference model route (`/v2/models/:name/infer`…). */
+  /** `/invocations`, `/metadata`, `/openapi.json`, an Open Inference model route (`/v2/models/:name/infer`…), or KServe v1's (`/v1/models/:name`). */
   path: string;
   handler: Handler;
 }
@@ -71,6 +72,7 @@ export class ModelService {
     };
     mlflowRoutes(route, context);
     openInferenceRoutes(route, context);
+    kserveV1Routes(route, context);
     route("GET", "/openapi.json", openApiHandler(context));
     if (options.ui !== false) modelPageRoutes(route, { modelName: this.name, metricsModel: this.metrics.labels["model"] ?? "" });
     this.routes = routes;

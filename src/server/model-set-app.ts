@@ -43,7 +43,7 @@ export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** The routes a 404 names, with several models. */
 const ROUTES =
-  "GET / and GET /models/{name}/ (the models' pages), GET /ping, GET /health, GET /version, GET /metrics, POST /invocations (the first model), POST /models/{name}/invocations, GET /models/{name}/metadata, /v2/models/{name}/..., /v2/repository/index";
+  "GET / and GET /models/{name}/ (the models' pages), GET /ping, GET /health, GET /version, GET /metrics, POST /invocations (the first model), POST /models/{name}/invocations, GET /models/{name}/metadata, /v2/models/{name}/..., /v2/repository/index, /v1/models/{name}[:predict]";
 
 /** The models of a set: each loaded one's service (its own queue, limits, metrics and slot), and those that failed. */
 export class ModelSet {
@@ -188,6 +188,9 @@ export function createModelSetApp(
   for (const r of (set.services.values().next().value as ModelService).routes) {
     if (r.path.startsWith("/v2/models/:name")) {
       placeModelRoute(r.method, r.path, r.path, (c) => c.req.param("name") as string);
+    } else if (r.path.startsWith("/v1/models/:name")) {
+      // NB: KServe v1 names the verb after the model: /v1/models/penguins:predict.
+      placeModelRoute(r.method, r.path, r.path, (c) => (c.req.param("name") as string).replace(/:[^:]*$/, ""));
     } else {
       placeModelRoute(r.method, `/models/:name${r.path}`, r.path, (c) => c.req.param("name") as string);
       placeModelRoute(r.method, r.path, r.path, () => first);
