@@ -67,6 +67,8 @@ describe("deploy/k8s", () => {
     const parsed = withServeEnv({}, () => undefined, env);
     expect(parsed["port"]).toBe(8080);
     expect(container["ports"][0]).toMatchObject({ name: "http", containerPort: parsed["port"] });
+    expect(container["ports"][1]).toMatchObject({ name: "grpc", containerPort: parsed["grpcPort"] });
+    expect((byKind("Service")["spec"].ports as Doc[]).map((p) => p["targetPort"])).toEqual(["http", "grpc"]);
   });
 
   it("outlasts the drain: the grace period is above the preStop pause plus the timeout plus the time to write the answer", () => {
