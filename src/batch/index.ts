@@ -7,3 +7,4 @@
 export { BatchError } from "./errors.js";
 export { checkPredictFiles, predictFile, type PredictFileOptions, type PredictFileResult, type Shard } from "./predict-file.js";
 export { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
+export { mergeParts, type MergePartsOptions, type MergePartsResult } from "./merge-parts.js";

@@ -155,12 +155,60 @@ function parseWorkers(value: string): number {
   return n;
 }
 
+const MERGE_HELP =
+  "join the output parts of n shards instead of predicting: -i names them with {shard} (e.g. 'out/part-{shard}.parquet'), read part 1 to n; -o is the whole output";
+
+/** The flags that mean nothing to `predict --merge` (it reads parts and writes one output). */
+const NOT_FOR_MERGE: readonly [string, string][] = [
+  ["modelUri", "-m"],
+  ["params", "--params"],
+  ["runner", "--runner"],
+  ["shard", "--shard"],
+  ["rowNumber", "--row-number"],
+  ["workers", "--workers"],
+  ["chunkRows", "--chunk-rows"],
+];
+
+/** `pipeserve predict --merge N -i 'out/part-{shard}.csv' -o out.csv`: joins the parts of N shards, in order. */
+async function mergeCommand(o: Record<string, unknown>, io: CliIo): Promise<void> {
+  const given = NOT_FOR_MERGE.filter(([key]) => o[key] !== undefined).map(([, flag]) => flag);
+  if (given.length > 0) throw new UsageError(`--merge joins the parts shards wrote, with no model: drop ${given.join(", ")}.`);
+  if (o["inputPath"] === "-") throw new UsageError("--merge reads the parts from files: -i names them with {shard}, e.g. 'out/part-{shard}.csv'.");
+  const { BatchError, mergeParts } = await import("../batch/index.js");
+  const inputFormat = format("--content-type/-t", o["contentType"] as string | undefined);
+  const outputFormat = format("--output-format", o["outputFormat"] as string | undefined) as OutputFormat | undefined;
+  const outputPath = (o["outputPath"] as string | undefined) ?? "-";
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => abort.abort(new Error(`Interrupted by ${signal}; the partial output was removed.`));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const result = await mergeParts({
+      pattern: fromCwd(io, o["inputPath"] as string),
+      count: o["merge"] as number,
+      output: fromCwd(io, outputPath),
+      ...(inputFormat ? { inputFormat } : {}),
+      ...(outputFormat ? { outputFormat } : {}),
+      signal: abort.signal,
+    }).catch((error: unknown) => {
+      throw error instanceof BatchError && error.code === "USAGE" ? new UsageError(error.message) : error;
+    });
+    io.stderr.write(
+      `pipeserve: merged ${result.parts.length} parts, ${result.rowsWritten} rows in ${result.seconds.toFixed(2)} s; wrote ${outputPath === "-" ? "stdout" : outputPath}.
+`,
+    );
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
 /** Registers `pipeserve predict`. */
 export function registerPredictCommand(program: Command, io: CliIo): void {
   program
     .command("predict")
     .description("Predict a file with a model (like `mlflow models predict`, streamed in chunks for row-wise models).")
-    .requiredOption("-m, --model-uri <uri>", "the model")
+    .option("-m, --model-uri <uri>", "the model (required, except with --merge)")
     .option("-i, --input-path <path>", "input file, or - for stdin")
     .option("-o, --output-path <path>", "output file, or - for stdout (default: stdout)")
     .option("-t, --content-type <format>", "input format: csv, json, jsonl, parquet, arrow (default: from the extension; json for stdin)")
@@ -186,11 +234,18 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
       `threads that predict chunks while the main thread reads and writes (row-wise models, inputs other than JSON); the output is the same for any n; 1 predicts on the main thread (default: 1; there are ${availableParallelism()} cores here)`,
       parseWorkers,
     )
+    .option("--merge <n>", MERGE_HELP, parseInteger("--merge", 1))
     .addOption(trackingOption())
     .addOption(registryOption())
     .addOption(allowDeletedOption())
     .action(async (o: Record<string, unknown>) => {
       if (!o["inputPath"]) throw new UsageError("Missing the input: -i FILE (or --input-path; - reads stdin).");
+      if (o["merge"] !== undefined) {
+        await mergeCommand(o, io);
+        return;
+      }
+      if (!o["modelUri"])
+        throw new UsageError("required option '-m, --model-uri <uri>' not specified (the model; or --merge N to join the parts of N shards).");
       await predictCommand(
         {
           modelUri: o["modelUri"] as string,

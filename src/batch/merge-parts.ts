@@ -1,0 +1,84 @@
+import { existsSync } from "node:fs";
+import { formatFromPath, readTableChunks, type TableFormat } from "../tabular/index.js";
+import { BatchError } from "./errors.js";
+import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
+
+export interface MergePartsOptions {
+  /** The parts' path with `{shard}` where each part's number goes (`out/part-{shard}.parquet`), as `predict --shard` wrote them. */
+  pattern: string;
+  /** How many shards there were: parts 1 to N are read, in order. */
+  count: number;
+  /** Where the whole output goes (`-`: stdout); appears only when complete. */
+  output: string;
+  /** The parts' format (default: from the pattern's extension). */
+  inputFormat?: TableFormat;
+  /** The output's format (default: from its extension; JSON for stdout). */
+  outputFormat?: OutputFormat;
+  /** Stops the merge (the output is removed). */
+  signal?: AbortSignal;
+}
+
+export interface MergePartsResult {
+  parts: string[];
+  rowsWritten: number;
+  seconds: number;
+}
+
+/**
+ * Joins the output parts of `predict --shard 1/N … N/N` into one output, part 1 to N, chunk by
+ * chunk (memory stays bounded): read in order, the parts are the unsharded output, so this is the
+ * output `predict` would have written without shards (a CSV header once). Every part must exist
+ * and have the first part's columns; the output appears only when complete.
+ * @throws BatchError USAGE for a pattern without `{shard}` or a count below 1; BATCH_ERROR naming
+ *   a part that is missing or whose columns differ (the output is not written).
+ */
+export async function mergeParts(options: MergePartsOptions): Promise<MergePartsResult> {
+  const started = performance.now();
+  if (!options.pattern.includes("{shard}"))
+    throw new BatchError(
+      `--merge reads the parts named by -i with {shard} where each part's number goes, e.g. 'out/part-{shard}.csv'; got "${options.pattern}".`,
+      {
+        code: "USAGE",
+      },
+    );
+  if (!Number.isInteger(options.count) || options.count < 1)
+    throw new BatchError(`--merge takes the number of shards (1 or more); got ${options.count}.`, { code: "USAGE" });
+  const inputFormat = options.inputFormat ?? formatFromPath(options.pattern);
+  if (inputFormat === undefined || inputFormat === "json")
+    throw new BatchError(
+      `--merge reads parts as csv, jsonl, parquet or arrow (from their extension, or -t); ${inputFormat === "json" ? "JSON parts cannot be read in chunks: write parts as .jsonl" : `"${options.pattern}" has no known extension`}.`,
+      { code: "USAGE" },
+    );
+  const parts = Array.from({ length: options.count }, (_, i) => options.pattern.replaceAll("{shard}", String(i + 1)));
+  const missing = parts.map((p, i) => [p, i + 1] as const).filter(([p]) => !existsSync(p));
+  if (missing.length > 0)
+    throw new BatchError(
+      `Cannot merge: ${missing.map(([p, i]) => `part ${i} of ${options.count} (${p})`).join(", ")} ${missing.length === 1 ? "is" : "are"} missing. Its shard has not finished or failed: run it (predict --shard ${missing[0]?.[1]}/${options.count}) and merge again.`,
+    );
+  const outputFormat = options.outputFormat ?? (options.output === "-" ? "json" : (formatFromPath(options.output) as OutputFormat | undefined));
+  if (outputFormat === undefined)
+    throw new BatchError(
+      `Cannot tell the output's format from "${options.output}": name it .csv, .jsonl, .json, .parquet or .arrow, or give --output-format.`,
+      { code: "USAGE" },
+    );
+  const writer = createPredictionsWriter(options.output, outputFormat);
+  let columns: readonly string[] | undefined;
+  try {
+    for (const [i, part] of parts.entries()) {
+      for await (const chunk of readTableChunks(part, { format: inputFormat })) {
+        options.signal?.throwIfAborted();
+        columns ??= chunk.names;
+        if (chunk.names.length !== columns.length || chunk.names.some((n, c) => n !== columns?.[c]))
+          throw new BatchError(
+            `Cannot merge part ${i + 1} (${part}): its columns [${chunk.names.join(", ")}] are not part 1's [${columns.join(", ")}]. Were the parts written by one model with the same options?`,
+          );
+        await writer.write(chunk);
+      }
+    }
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return { parts, rowsWritten: writer.rowsWritten, seconds: (performance.now() - started) / 1000 };
+}

@@ -1,0 +1,93 @@
+// `pipeserve predict --merge N` (issue 19): the output parts of `predict --shard i/N` joined in
+// order are the unsharded output, in every part format; a missing part, parts with other columns,
+// or flags that make no sense with --merge stop it with a message and leave no output behind.
+import { existsSync } from "node:fs";
+import { readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { SCALER_PROJECT, XS, expectFailure, expectSuccess, readOutput, runCli, tempDir, useTrainedModel, writeInput, xTable } from "./helpers.js";
+
+const scaler = useTrainedModel(SCALER_PROJECT);
+let input: string;
+// NB: more rows than XS, so each of 3 shards holds several.
+const ROWS = Array.from({ length: 40 }, (_, i) => i / 4 - 3);
+
+beforeAll(async () => {
+  input = await writeInput(join(await tempDir(), "xs.csv"), xTable(ROWS), "csv");
+}, 120_000);
+
+function predict(args: readonly string[]) {
+  return runCli(["predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-i", input, ...args]);
+}
+
+/** Predicts the input in `n` shards as parts `part-{shard}.<format>` in a fresh folder; returns the folder. */
+async function shards(n: number, format: string): Promise<string> {
+  const dir = await tempDir("pipeserve-merge-");
+  for (let i = 1; i <= n; i++) expectSuccess(await predict(["--shard", `${i}/${n}`, "-o", join(dir, `part-{shard}.${format}`)]));
+  return dir;
+}
+
+const SLOW = { timeout: 90_000 };
+
+/** A merge that worked: exit 0 and its one summary line. */
+function expectMerged(result: Awaited<ReturnType<typeof runCli>>, parts: number, rows: number): void {
+  expect(result.code, `exit code (stderr: ${result.stderr})`).toBe(0);
+  expect(result.stderr).toMatch(new RegExp(`^pipeserve: merged ${parts} parts, ${rows} rows in [\\d.]+ s; wrote [^\\n]+\\.\\n$`));
+}
+
+describe.concurrent("predict --merge", SLOW, () => {
+  it.each(["csv", "jsonl", "parquet", "arrow"] as const)("%s parts joined in order are the unsharded output", async (format) => {
+    const dir = await shards(3, format);
+    const whole = join(dir, `whole.${format}`);
+    expectSuccess(await predict(["-o", whole]));
+    const merged = join(dir, `merged.${format}`);
+    const result = await runCli(["predict", "--merge", "3", "-i", join(dir, `part-{shard}.${format}`), "-o", merged]);
+    expectMerged(result, 3, ROWS.length);
+    expect(await readOutput(merged, format)).toEqual(await readOutput(whole, format));
+    if (format === "csv") expect(await readFile(merged, "utf8")).toBe(await readFile(whole, "utf8"));
+  });
+
+  it("to another format", async () => {
+    const dir = await shards(2, "csv");
+    const whole = join(dir, "whole.parquet");
+    expectSuccess(await predict(["-o", whole]));
+    const merged = join(dir, "merged.parquet");
+    expectMerged(await runCli(["predict", "--merge", "2", "-i", join(dir, "part-{shard}.csv"), "-o", merged]), 2, ROWS.length);
+    expect(await readOutput(merged, "parquet")).toEqual(await readOutput(whole, "parquet"));
+  });
+
+  it("a missing part: exit 1 naming it and the shard to run, no output", async () => {
+    const dir = await shards(3, "csv");
+    await rename(join(dir, "part-2.csv"), join(dir, "moved.csv"));
+    const merged = join(dir, "merged.csv");
+    const result = await runCli(["predict", "--merge", "3", "-i", join(dir, "part-{shard}.csv"), "-o", merged]);
+    expectFailure(
+      result,
+      1,
+      `Cannot merge: part 2 of 3 (${join(dir, "part-2.csv")}) is missing. Its shard has not finished or failed: run it (predict --shard 2/3) and merge again.`,
+    );
+    expect(existsSync(merged)).toBe(false);
+  });
+
+  it("a part with other columns: exit 1 naming it, and no output nor partial file", async () => {
+    const dir = await shards(2, "csv");
+    await writeFile(join(dir, "part-2.csv"), "other\n1\n");
+    const merged = join(dir, "merged.csv");
+    const result = await runCli(["predict", "--merge", "2", "-i", join(dir, "part-{shard}.csv"), "-o", merged]);
+    expectFailure(result, 1, "Cannot merge part 2");
+    expect(result.stderr).toContain("its columns [other]");
+    expect((await readdir(dir)).sort()).toEqual(["part-1.csv", "part-2.csv"]);
+  });
+
+  it.each([
+    [["--merge", "2", "-i", "out/part.csv", "-o", "x.csv"], "with {shard} where each part's number goes"],
+    [["--merge", "0", "-i", "out/part-{shard}.csv"], "--merge"],
+    [["--merge", "2", "-m", "models:/m/1", "-i", "out/part-{shard}.csv"], "drop -m"],
+    [["--merge", "2", "--shard", "1/2", "-i", "out/part-{shard}.csv"], "drop --shard"],
+    [["--merge", "2", "-i", "-"], "reads the parts from files"],
+    [["--merge", "2", "-i", "out/part-{shard}.json"], "write parts as .jsonl"],
+  ])("usage %j: exit 2 naming the problem", async (args, message) => {
+    const result = await runCli(["predict", ...args]);
+    expectFailure(result, 2, message);
+  });
+});
