@@ -28,7 +28,10 @@ export default defineConfig({
       // danfojs, Arrow and the rest once per worker instead of once per file took the suite's
       // import time from ~92 s to ~16 s. A test file must leave no global state behind (env,
       // cwd, listeners)
-      { extends: true, test: { name: "unit", isolate: false, include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...REAL_PROCESS, ...RELIABILITY] } },
+      {
+        extends: true,
+        test: { name: "unit", isolate: false, include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...REAL_PROCESS, ...RELIABILITY] },
+      },
       { extends: true, test: { name: "e2e", include: REAL_PROCESS, exclude: [...configDefaults.exclude, ...RELIABILITY] } },
       { extends: true, test: { name: "reliability", include: RELIABILITY, testTimeout: 300_000 } },
     ],

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SCALER_PROJECT, XS, expectFailure, expectSuccess, readOutput, runCli, tempDir, useTrainedModel, writeInput, xTable } from "./helpers.js";
+import { SCALER_PROJECT, expectFailure, expectSuccess, readOutput, runCli, tempDir, useTrainedModel, writeInput, xTable } from "./helpers.js";
 
 const scaler = useTrainedModel(SCALER_PROJECT);
 let input: string;
