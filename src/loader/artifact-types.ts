@@ -2,8 +2,12 @@ import {
   ArrowDataset,
   BinaryDataset,
   CsvDataset,
+  type AnyCodec,
   type ArtifactCodec,
   type Dataset,
+  FolderArtifactDataset,
+  type FolderCodec,
+  isFolderCodec,
   JsonArtifactDataset,
   JsonDataset,
   OnnxModelDataset,
@@ -13,8 +17,20 @@ import {
 import { ModelLoadError } from "./errors.js";
 
 /** The dataset types an artifact may have: the only code a model file can choose. */
-export const ARTIFACT_TYPES: Readonly<Record<string, (filepath: string, loadArgs?: unknown, codec?: { name: string; codec: ArtifactCodec }) => Dataset>> = {
-  JsonArtifactDataset: (filepath, _loadArgs, codec) => new JsonArtifactDataset(codec ? { filepath, codec: codec.codec, codecName: codec.name } : { filepath }),
+export const ARTIFACT_TYPES: Readonly<Record<string, (filepath: string, loadArgs?: unknown, codec?: { name: string; codec: AnyCodec }) => Dataset>> = {
+  JsonArtifactDataset: (filepath, _loadArgs, codec) => {
+    if (codec && isFolderCodec(codec.codec))
+      throw new ModelLoadError(`The codec "${codec.name}" stores a folder, but this artifact is one JSON file.`, { code: "INVALID_MODEL_FILE" });
+    return new JsonArtifactDataset(codec ? { filepath, codec: codec.codec as ArtifactCodec, codecName: codec.name } : { filepath });
+  },
+  // NB: a folder of files, loaded only through the folder codec pipeline.json names (from the model's own code).
+  FolderArtifactDataset: (filepath, _loadArgs, codec) => {
+    if (!codec || !isFolderCodec(codec.codec))
+      throw new ModelLoadError(`A folder artifact (${filepath}) needs a folder codec that the model's code exports in \`codecs\`.`, {
+        code: "INVALID_MODEL_FILE",
+      });
+    return new FolderArtifactDataset({ filepath, codec: codec.codec as FolderCodec, codecName: codec.name });
+  },
   BinaryDataset: (filepath) => new BinaryDataset({ filepath }),
   CsvDataset: (filepath) => new CsvDataset({ filepath }),
   JsonDataset: (filepath) => new JsonDataset({ filepath }),

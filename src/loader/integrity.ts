@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, normalize } from "node:path";
+import { folderDigest, isInsideFolderPath } from "../util/index.js";
 import { ModelLoadError } from "./errors.js";
 
 /** A path from a model file, checked to stay inside the model directory. */
@@ -54,4 +55,26 @@ export async function verifyFile(dir: string, path: string, sha256: string, what
     throw new ModelLoadError(`${what} (${path}) is missing from the model at ${dir}.`, { code: "MISSING_FILE", cause });
   }
   checkDigest(hash.digest("hex"), sha256, path, what);
+}
+
+/**
+ * The model-relative path of `file` inside the folder artifact at `folder`.
+ * @throws ModelLoadError for a file name that leaves its folder (`..`, absolute, backslashes).
+ */
+export function folderFilePath(folder: string, file: string, what: string): string {
+  if (!isInsideFolderPath(file)) {
+    throw new ModelLoadError(`${what} lists the file ${JSON.stringify(file)}, which points outside its folder ${folder}. The model is corrupt or hostile.`, {
+      code: "INVALID_MODEL_FILE",
+    });
+  }
+  return `${folder.replace(/\/+$/, "")}/${file}`;
+}
+
+/**
+ * Checks a folder artifact's file list against the sha256 recorded for it (the digest of the list:
+ * a file added, dropped or renamed in pipeline.json changes it).
+ * @throws ModelLoadError INTEGRITY_ERROR when they differ.
+ */
+export function checkFolderDigest(files: Readonly<Record<string, { sha256: string }>>, sha256: string, path: string, what: string): void {
+  checkDigest(folderDigest(files), sha256, `${path} (its file list)`, what);
 }

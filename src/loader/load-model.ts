@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -7,7 +8,7 @@ import {
   MemoryDataset,
   OnnxModel,
   Pipeline,
-  type ArtifactCodec,
+  type AnyCodec,
   moduleCodecs,
   copyModeFor,
   isParameterInput,
@@ -20,7 +21,7 @@ import { signatureFromMlflow, type Signature } from "../tabular/index.js";
 import { ARTIFACT_TYPES, checkArtifactType } from "./artifact-types.js";
 import { checkEnvironment } from "./environment.js";
 import { ModelLoadError } from "./errors.js";
-import { insideModel, readVerified } from "./integrity.js";
+import { checkFolderDigest, folderFilePath, insideModel, readVerified } from "./integrity.js";
 import {
   readEnvironment,
   readInputExample,
@@ -69,9 +70,23 @@ async function copyArtifacts(dir: string, described: PipelineJson, artifactsDir:
   const artifactFiles: Record<string, string> = {};
   for (const [i, [name, artifact]] of Object.entries(described.artifacts).entries()) {
     checkArtifactType(name, artifact.type);
-    const bytes = await readVerified(dir, artifact.path, artifact.sha256, `Artifact "${name}"`);
     const copy = join(artifactsDir, `${i}-${basename(insideModel(dir, artifact.path, `Artifact "${name}"`))}`);
-    await writeFile(copy, bytes, { flag: "wx" });
+    const files = artifact["files"] as Record<string, { sha256: string }> | undefined;
+    if (files !== undefined) {
+      // A folder: every file verified, and the list itself (its digest is the entry's sha256).
+      const paths = Object.keys(files).map((file) => folderFilePath(artifact.path, file, `Artifact "${name}"`));
+      checkFolderDigest(files, artifact.sha256, artifact.path, `Artifact "${name}"`);
+      await mkdir(copy);
+      for (const [j, [file, { sha256 }]] of Object.entries(files).entries()) {
+        const path = paths[j] as string;
+        const bytes = await readVerified(dir, path, sha256, `Artifact "${name}"`);
+        await mkdir(dirname(join(copy, file)), { recursive: true });
+        await writeFile(join(copy, file), bytes, { flag: "wx" });
+      }
+    } else {
+      const bytes = await readVerified(dir, artifact.path, artifact.sha256, `Artifact "${name}"`);
+      await writeFile(copy, bytes, { flag: "wx" });
+    }
     artifactFiles[name] = copy;
   }
   return artifactFiles;
@@ -87,7 +102,7 @@ async function importPipeline(
   code: Buffer,
   codeDir: string,
   artifactFiles: Record<string, string>,
-): Promise<{ pipeline: Pipeline; codecs: Readonly<Record<string, ArtifactCodec>> }> {
+): Promise<{ pipeline: Pipeline; codecs: Readonly<Record<string, AnyCodec>> }> {
   const codeFile = join(codeDir, "pipeline.mjs");
   await writeFile(codeFile, code, { flag: "wx" });
   const moduleUrl = pathToFileURL(codeFile).href;
@@ -119,7 +134,7 @@ async function importPipeline(
 async function preloadArtifacts(
   described: PipelineJson,
   artifactFiles: Record<string, string>,
-  parts: { copyMode: CopyModeSpec; codecs: Readonly<Record<string, ArtifactCodec>>; opened: OnnxModel[] },
+  parts: { copyMode: CopyModeSpec; codecs: Readonly<Record<string, AnyCodec>>; opened: OnnxModel[] },
 ): Promise<Record<string, Dataset>> {
   const { copyMode, codecs, opened } = parts;
   const datasets: Record<string, Dataset> = {};
@@ -127,7 +142,7 @@ async function preloadArtifacts(
     const entry = described.artifacts[name];
     const type = entry?.type as string;
     const codecName = entry?.["codec"];
-    let codec: ArtifactCodec | undefined;
+    let codec: AnyCodec | undefined;
     if (codecName !== undefined) {
       codec = typeof codecName === "string" && Object.hasOwn(codecs, codecName) ? codecs[codecName] : undefined;
       if (!codec) {
@@ -141,7 +156,7 @@ async function preloadArtifacts(
     }
     let data: unknown;
     try {
-      const factory = ARTIFACT_TYPES[type] as (f: string, a?: unknown, c?: { name: string; codec: ArtifactCodec }) => Dataset;
+      const factory = ARTIFACT_TYPES[type] as (f: string, a?: unknown, c?: { name: string; codec: AnyCodec }) => Dataset;
       data = await factory(file, entry?.["load_args"], codec ? { name: codecName as string, codec } : undefined).load();
     } catch (cause) {
       throw new ModelLoadError(`Artifact "${name}" (${type}) of the model could not be loaded: ${(cause as Error).message}`, {
@@ -221,8 +236,9 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
     const { pipeline, codecs } = await importPipeline(dir, described, code, codeDir, artifactFiles);
     const copyMode = flavor.copy_mode as CopyModeSpec;
     const datasets = await preloadArtifacts(described, artifactFiles, { copyMode, codecs, opened: sessions });
-    // The artifacts are in memory now; only the code stays on disk, for worker threads.
-    await rm(artifactsDir, { recursive: true, force: true });
+    // The artifacts are in memory now; only the code stays on disk, for worker threads, and the
+    // folder artifacts' private copies, which worker threads load again with their codecs.
+    if (!Object.values(described.artifacts).some((a) => a["files"] !== undefined)) await rm(artifactsDir, { recursive: true, force: true });
     const parameters = nestParams(described.parameters);
     return new PipelineModel({
       uri,

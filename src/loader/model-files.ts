@@ -71,7 +71,14 @@ export const PipelineJsonSchema = z
     artifacts: z.record(
       z.string(),
       z
-        .object({ type: z.string(), path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative().optional() })
+        .object({
+          type: z.string(),
+          path: z.string(),
+          sha256: z.string().regex(/^[0-9a-f]{64}$/),
+          bytes: z.number().int().nonnegative().optional(),
+          // A folder artifact: each file (path inside the folder) with its sha256; `sha256` is the list's digest.
+          files: z.record(z.string(), z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative().optional() })).optional(),
+        })
         .passthrough(),
     ),
     parameters: z.record(z.string(), z.unknown()).default({}),

@@ -1,7 +1,7 @@
 import { PIPELINE_SHA256_TAG } from "../store/index.js";
 import { checkArtifactType } from "./artifact-types.js";
 import { ModelLoadError } from "./errors.js";
-import { verifyFile } from "./integrity.js";
+import { checkFolderDigest, folderFilePath, verifyFile } from "./integrity.js";
 import { type MLmodel, type PipelineJson, type PipeserveFlavor, readEnvironment, readMLmodel, readPipelineJsonWithDigest } from "./model-files.js";
 import type { ResolvedModel } from "./model-uri.js";
 
@@ -35,7 +35,14 @@ export async function verifyModelFiles(dir: string): Promise<VerifiedModel> {
   await verifyFile(dir, pipeline.code.path, pipeline.code.sha256, "The code bundle");
   for (const [name, artifact] of Object.entries(pipeline.artifacts)) {
     checkArtifactType(name, artifact.type);
-    await verifyFile(dir, artifact.path, artifact.sha256, `Artifact "${name}"`);
+    const files = artifact["files"] as Record<string, { sha256: string }> | undefined;
+    if (files === undefined) {
+      await verifyFile(dir, artifact.path, artifact.sha256, `Artifact "${name}"`);
+      continue;
+    }
+    const paths = Object.keys(files).map((file) => folderFilePath(artifact.path, file, `Artifact "${name}"`));
+    checkFolderDigest(files, artifact.sha256, artifact.path, `Artifact "${name}"`);
+    for (const [j, { sha256 }] of Object.values(files).entries()) await verifyFile(dir, paths[j] as string, sha256, `Artifact "${name}"`);
   }
   await readEnvironment(dir, flavor.env);
   return { mlmodel, flavor, pipeline, pipelineSha256: sha256 };

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, extname, join } from "node:path";
 import { toYaml } from "../store/index.js";
-import { partialPath } from "../util/index.js";
+import { type FolderFile, folderDigest, partialPath, readFolderManifest } from "../util/index.js";
 import { toJsonValue, type ColumnTable, type MlflowSignature } from "../tabular/index.js";
 import { pipeserveVersion, type NodeIO } from "../runtime/index.js";
 import { PackagingError } from "./errors.js";
@@ -99,6 +99,25 @@ interface ArtifactEntry {
   bytes: number;
   load_args?: Readonly<Record<string, unknown>>;
   codec?: string;
+  /** A folder artifact's files (path inside it → sha256 and size); `sha256` is then the list's digest. */
+  files?: Record<string, FolderFile>;
+}
+
+/** Copies a folder artifact into `target` (a new folder) file by file; its pipeline.json fields. */
+async function copyFolderArtifact(name: string, source: string, target: string): Promise<Pick<ArtifactEntry, "sha256" | "bytes" | "files">> {
+  let files: Record<string, FolderFile>;
+  try {
+    files = await readFolderManifest(source);
+  } catch (cause) {
+    throw new PackagingError(`Artifact "${name}" (${source}) cannot be packaged: ${(cause as Error).message}`, { code: "MISSING_ARTIFACT", cause });
+  }
+  if (Object.keys(files).length === 0)
+    throw new PackagingError(`Artifact "${name}" is an empty folder (${source}): its codec's save wrote no files.`, { code: "MISSING_ARTIFACT" });
+  await cp(source, target, { recursive: true, errorOnExist: true, force: false });
+  // NB: hashed again from the copy, so what is recorded is what the model holds.
+  const copied = await readFolderManifest(target);
+  const bytes = Object.values(copied).reduce((n, f) => n + f.bytes, 0);
+  return { sha256: folderDigest(copied), bytes, files: copied };
 }
 
 /** Copies each artifact into `tmp/artifacts/`, named after its dataset; their pipeline.json entries. */
@@ -113,11 +132,12 @@ async function copyArtifacts(tmp: string, artifacts: Readonly<Record<string, Mod
         code: "ARTIFACT_NAME_CLASH",
       });
     }
-    await copyFile(artifact.source, join(tmp, path));
+    const folder = (await stat(artifact.source)).isDirectory();
+    if (!folder) await copyFile(artifact.source, join(tmp, path));
     entries[name] = {
       type: artifact.type,
       path,
-      ...(await sha256File(join(tmp, path))),
+      ...(folder ? await copyFolderArtifact(name, artifact.source, join(tmp, path)) : await sha256File(join(tmp, path))),
       ...(artifact.loadArgs ? { load_args: artifact.loadArgs } : {}),
       ...(artifact.codec !== undefined ? { codec: artifact.codec } : {}),
     };

@@ -1,5 +1,6 @@
 import {
   DataCatalog,
+  FolderArtifactDataset,
   JsonArtifactDataset,
   MemoryDataset,
   OnnxModelDataset,
@@ -67,7 +68,8 @@ function artifactOf(catalog: DataCatalog, name: string): { dataset: Dataset; art
   // NB: an ONNX artifact's session options (threads) travel with the model, to open its session alike when served.
   const loadArgs = dataset instanceof OnnxModelDataset && Object.keys(dataset.loadArgs).length > 0 ? { loadArgs: { ...dataset.loadArgs } } : {};
   // NB: an artifact stored through a codec is decoded by the same codec (bundled with the code) when served.
-  const codec = dataset instanceof JsonArtifactDataset && dataset.codecName !== undefined ? { codec: dataset.codecName } : {};
+  const codecName = dataset instanceof JsonArtifactDataset || dataset instanceof FolderArtifactDataset ? dataset.codecName : undefined;
+  const codec = codecName !== undefined ? { codec: codecName } : {};
   return { dataset, artifact: { source: filepath, type: dataset.constructor.name, ...loadArgs, ...codec } };
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isMap, isScalar, parseDocument, type Node as YamlNode } from "yaml";
-import { type ArtifactCodec, DataCatalog, Pipeline, isArtifactCodec } from "../runtime/index.js";
+import { type AnyCodec, DataCatalog, Pipeline, isArtifactCodec, isFolderCodec } from "../runtime/index.js";
 import { onceByKey } from "../util/index.js";
 import { bundlePipelines } from "./bundle.js";
 import { PackagingError } from "./errors.js";
@@ -22,7 +22,7 @@ export interface Project {
   /** The bundled pipelines module (its URL lets worker threads import the same nodes). */
   readonly moduleUrl: string;
   /** The artifact codecs the module exports as `codecs` (catalog entries name them: `codec: name`). */
-  readonly codecs: Readonly<Record<string, ArtifactCodec>>;
+  readonly codecs: Readonly<Record<string, AnyCodec>>;
 }
 
 const PIPELINE_FILES = ["pipelines.ts", "pipelines.mts", "pipelines.js", "pipelines.mjs"];
@@ -144,20 +144,23 @@ export function projectCatalog(project: Project, params: Record<string, unknown>
 }
 
 /**
- * A module's `codecs` export: name → artifactCodec({ encode, decode }); none when absent.
+ * A module's `codecs` export: name → artifactCodec({ encode, decode }) or folderCodec({ save, load }); none when absent.
  * @throws PackagingError when it is not such an object, naming the entry that is not a codec.
  */
-export function codecsOf(exported: unknown, file: string): Readonly<Record<string, ArtifactCodec>> {
+export function codecsOf(exported: unknown, file: string): Readonly<Record<string, AnyCodec>> {
   if (exported === undefined) return {};
   if (exported === null || typeof exported !== "object" || Array.isArray(exported)) {
     throw new PackagingError(`${file} exports \`codecs\`, but not as an object of name → artifactCodec({ encode, decode }).`, { code: "INVALID_PROJECT" });
   }
   for (const [name, codec] of Object.entries(exported)) {
-    if (!isArtifactCodec(codec)) {
-      throw new PackagingError(`${file}: codecs.${name} is not a codec; declare it with artifactCodec({ encode: (obj) => json, decode: (json) => obj }).`, {
-        code: "INVALID_PROJECT",
-      });
+    if (!isArtifactCodec(codec) && !isFolderCodec(codec)) {
+      throw new PackagingError(
+        `${file}: codecs.${name} is not a codec; declare it with artifactCodec({ encode: (obj) => json, decode: (json) => obj }), or folderCodec({ save: (obj, dir) => …, load: (dir) => obj }) for an object stored as files.`,
+        {
+          code: "INVALID_PROJECT",
+        },
+      );
     }
   }
-  return exported as Record<string, ArtifactCodec>;
+  return exported as Record<string, AnyCodec>;
 }

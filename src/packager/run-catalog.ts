@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants, rmSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
+import { copyFile, cp, mkdir, mkdtemp, readdir, rename, rm, stat } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { DataCatalog, DatasetError, type CatalogConfigOptions, type Dataset, type Pipeline } from "../runtime/index.js";
@@ -48,18 +48,32 @@ async function removeStaleRunFolders(parent: string): Promise<void> {
 }
 
 /**
- * Copies the run's file over the catalog's path the way file datasets write: to a temporary name
- * beside it, renamed into place, so readers of the catalog path never see half a file.
+ * Copies the run's file (or a folder artifact's folder) over the catalog's path the way file
+ * datasets write: to a temporary name beside it, renamed into place, so readers of the catalog
+ * path never see half a file.
  */
 async function publish(route: Route): Promise<void> {
   const tmp = join(dirname(route.publicPath), `.${basename(route.publicPath)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     await mkdir(dirname(route.publicPath), { recursive: true });
+    if ((await stat(route.privatePath)).isDirectory()) {
+      // A folder artifact: copied whole beside, then swapped in for the last one.
+      await cp(route.privatePath, tmp, { recursive: true });
+      const old = `${tmp}.old`;
+      const had = await stat(route.publicPath).then(
+        () => true,
+        () => false,
+      );
+      if (had) await rename(route.publicPath, old);
+      await rename(tmp, route.publicPath);
+      if (had) await rm(old, { recursive: true, force: true });
+      return;
+    }
     // NB: a reflink where the file system offers one, a plain copy elsewhere.
     await copyFile(route.privatePath, tmp, constants.COPYFILE_FICLONE);
     await rename(tmp, route.publicPath);
   } catch (cause) {
-    await rm(tmp, { force: true }).catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new DatasetError(`Failed to save data to ${String(route.publicDataset)}: ${reason}`, { code: "DATASET_SAVE_FAILED", cause });
   }

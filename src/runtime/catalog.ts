@@ -4,8 +4,9 @@ import { isPlainObject } from "../util/index.js";
 import { copyModeFor, deepClone, parseCopyMode, parseCopyModeSpec, type CopyModeSpec } from "./copy-mode.js";
 import type { Dataset } from "./datasets/dataset.js";
 import { ArrowDataset, BinaryDataset, CsvDataset, JsonArtifactDataset, JsonDataset, ParquetDataset } from "./datasets/file-datasets.js";
+import { FolderArtifactDataset } from "./datasets/folder-artifact.js";
 import { OnnxModelDataset, type OnnxModelDatasetOptions } from "./datasets/onnx-model.js";
-import type { ArtifactCodec } from "./datasets/artifact-codec.js";
+import { type AnyCodec, type ArtifactCodec, type FolderCodec, isFolderCodec } from "./datasets/artifact-codec.js";
 import { MemoryDataset } from "./datasets/memory-dataset.js";
 import { MetricsDataset } from "./datasets/metrics-dataset.js";
 import { DatasetError } from "./errors.js";
@@ -22,7 +23,7 @@ export interface CatalogConfigOptions extends DataCatalogOptions {
   /** Relative `filepath`s resolve against this folder (the project root). */
   baseDir: string;
   /** The codecs entries may name (`codec: name`): the project's `codecs` export. */
-  codecs?: Readonly<Record<string, ArtifactCodec>>;
+  codecs?: Readonly<Record<string, AnyCodec>>;
 }
 
 type DatasetFactory = (config: Record<string, unknown>, name: string, options: CatalogConfigOptions) => Dataset;
@@ -49,7 +50,7 @@ function fileFactory(make: (options: { filepath: string; loadArgs?: never }) => 
 }
 
 /** The codec a catalog entry names (`codec: name`), from the project's `codecs` export. @throws DatasetError naming the known ones. */
-function codecFor(codecName: unknown, dataset: string, options: CatalogConfigOptions): ArtifactCodec {
+function codecFor(codecName: unknown, dataset: string, options: CatalogConfigOptions): AnyCodec {
   const known = Object.keys(options.codecs ?? {});
   if (typeof codecName !== "string" || !Object.hasOwn(options.codecs ?? {}, codecName)) {
     throw new DatasetError(
@@ -59,7 +60,34 @@ function codecFor(codecName: unknown, dataset: string, options: CatalogConfigOpt
       { code: "INVALID_DATASET" },
     );
   }
-  return (options.codecs as Readonly<Record<string, ArtifactCodec>>)[codecName] as ArtifactCodec;
+  return (options.codecs as Readonly<Record<string, AnyCodec>>)[codecName] as AnyCodec;
+}
+
+/** A JSON codec for a JsonArtifactDataset. @throws DatasetError when the name is a folder codec's. */
+function jsonCodecFor(codecName: unknown, dataset: string, options: CatalogConfigOptions): ArtifactCodec {
+  const codec = codecFor(codecName, dataset, options);
+  if (isFolderCodec(codec))
+    throw new DatasetError(
+      `Dataset "${dataset}" is a JsonArtifactDataset, but the codec "${String(codecName)}" stores a folder of files (folderCodec): make it a FolderArtifactDataset.`,
+      { code: "INVALID_DATASET" },
+    );
+  return codec;
+}
+
+/** A folder codec for a FolderArtifactDataset. @throws DatasetError when it has none, or a JSON codec. */
+function folderCodecFor(codecName: unknown, dataset: string, options: CatalogConfigOptions): FolderCodec {
+  if (codecName === undefined)
+    throw new DatasetError(
+      `Dataset "${dataset}" is a FolderArtifactDataset and needs a codec: add \`codec: NAME\`, with NAME a folderCodec({ save, load }) in pipelines.ts's \`codecs\`.`,
+      { code: "INVALID_DATASET" },
+    );
+  const codec = codecFor(codecName, dataset, options);
+  if (!isFolderCodec(codec))
+    throw new DatasetError(
+      `Dataset "${dataset}" is a FolderArtifactDataset, but the codec "${String(codecName)}" stores JSON (artifactCodec): make it a JsonArtifactDataset, or declare a folderCodec.`,
+      { code: "INVALID_DATASET" },
+    );
+  return codec;
 }
 
 /** The dataset types a `catalog.yml` may name (with the Kedro spellings users already know). */
@@ -87,11 +115,15 @@ const DATASET_TYPES: Readonly<Record<string, DatasetFactory>> = {
     const make = fileFactory(
       (o) => {
         if (codecName === undefined) return new JsonArtifactDataset(o);
-        return new JsonArtifactDataset({ ...o, codec: codecFor(codecName, name, options), codecName: codecName as string });
+        return new JsonArtifactDataset({ ...o, codec: jsonCodecFor(codecName, name, options), codecName: codecName as string });
       },
       ["codec"],
     );
     return make(config, name, options);
+  },
+  FolderArtifactDataset: (config, name, options) => {
+    const codec = folderCodecFor(config["codec"], name, options);
+    return fileFactory((o) => new FolderArtifactDataset({ ...o, codec, codecName: config["codec"] as string }), ["codec"])(config, name, options);
   },
   OnnxModelDataset: fileFactory((o) => new OnnxModelDataset(o as OnnxModelDatasetOptions)),
   "pandas.CSVDataset": fileFactory((o) => new CsvDataset(o)),

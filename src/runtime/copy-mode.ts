@@ -14,9 +14,22 @@ export type CopyModeSpec = CopyMode | Readonly<Record<string, CopyMode>>;
  */
 export const SHARED_RESOURCE: unique symbol = Symbol.for("pipeserve.sharedResource") as never;
 
-/** Whether `value` is marked `SHARED_RESOURCE`. */
+/** Objects shared without a mark of their own (a library's model loaded by a folder codec). */
+const sharedObjects = new WeakSet<object>();
+
+/**
+ * Marks a library's object as shared, as `SHARED_RESOURCE` marks pipeserve's own: every copy mode
+ * hands over the object itself. For objects a deep copy would break (a TensorFlow.js model's
+ * tensors live in its engine), without touching the object.
+ */
+export function shareResource(value: unknown): void {
+  if (value !== null && (typeof value === "object" || typeof value === "function")) sharedObjects.add(value as object);
+}
+
+/** Whether `value` is marked `SHARED_RESOURCE` or shared with `shareResource`. */
 export function isSharedResource(value: unknown): boolean {
-  return value !== null && typeof value === "object" && (value as { [SHARED_RESOURCE]?: unknown })[SHARED_RESOURCE] === true;
+  if (value === null || typeof value !== "object") return false;
+  return (value as { [SHARED_RESOURCE]?: unknown })[SHARED_RESOURCE] === true || sharedObjects.has(value);
 }
 
 /** Checks a copy mode named by a user. */

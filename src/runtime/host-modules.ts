@@ -79,7 +79,9 @@ export function installedVersion(name: string): string | undefined {
     const pkg = join(dir, "package.json");
     if (!existsSync(pkg)) continue;
     const meta = JSON.parse(readFileSync(pkg, "utf8")) as { name?: string; version?: string };
-    if (meta.name === name) return meta.version;
+    // NB: an npm alias (`"@tensorflow/tfjs-node": "npm:@tensorflow/tfjs@…"`) is installed under the
+    // name asked for, with the package.json of the package it stands for.
+    if (meta.name === name || dir.endsWith(join("node_modules", name))) return meta.version;
   }
   return undefined;
 }

@@ -46,7 +46,18 @@ export {
   type OnnxTensorInfo,
   type OnnxElementType,
 } from "./datasets/onnx-model.js";
-export { artifactCodec, isArtifactCodec, moduleCodecs, type ArtifactCodec } from "./datasets/artifact-codec.js";
+export {
+  artifactCodec,
+  decodeWith,
+  folderCodec,
+  isArtifactCodec,
+  isFolderCodec,
+  moduleCodecs,
+  type AnyCodec,
+  type ArtifactCodec,
+  type FolderCodec,
+} from "./datasets/artifact-codec.js";
+export { FolderArtifactDataset, type FolderArtifactDatasetOptions } from "./datasets/folder-artifact.js";
 export { describeOnnx, tensorLine, type OnnxInfo } from "./datasets/onnx-info.js";
 export {
   columnsToTensors,

@@ -198,7 +198,7 @@ describe("pipeline.json", () => {
         }),
         "INVALID_MODEL_FILE",
         [
-          `Artifact "model" has the unknown type "${type}". Known: JsonArtifactDataset, BinaryDataset, CsvDataset, JsonDataset, ParquetDataset, ArrowDataset, OnnxModelDataset.`,
+          `Artifact "model" has the unknown type "${type}". Known: JsonArtifactDataset, FolderArtifactDataset, BinaryDataset, CsvDataset, JsonDataset, ParquetDataset, ArrowDataset, OnnxModelDataset.`,
         ],
       );
     },

@@ -36,6 +36,38 @@ export function decodedOrigin(value: unknown): CodecOrigin | undefined {
   return value !== null && (typeof value === "object" || typeof value === "function") ? origins.get(value as object) : undefined;
 }
 
+/**
+ * How a library's object that is stored as several files (a TensorFlow.js model: `model.json` and
+ * its weight files) is saved into a folder and rebuilt from one. Declared with the other codecs
+ * (`export const codecs = { tfjs: folderCodec({ save, load }) }`) and named by a
+ * `FolderArtifactDataset` in catalog.yml (`codec: tfjs`); used when training saves it, when a
+ * later node reads it, and when the served model loads it (in each worker thread too).
+ */
+export interface FolderCodec<T = unknown> {
+  /** Writes `value` into `dir`, an empty folder that exists. */
+  save(value: T, dir: string): void | Promise<void>;
+  /** Rebuilds the value from the files `save` wrote into `dir`. */
+  load(dir: string): T | Promise<T>;
+}
+
+/** A codec of either kind: one value stored as JSON (`artifactCodec`), or as a folder of files (`folderCodec`). */
+export type AnyCodec = ArtifactCodec | FolderCodec;
+
+/** Declares a folder codec (an identity function that keeps its types). */
+export function folderCodec<T>(codec: FolderCodec<T>): FolderCodec<T> {
+  return codec;
+}
+
+/** Whether `value` is a folder codec: an object with `save` and `load` functions. */
+export function isFolderCodec(value: unknown): value is FolderCodec {
+  return value !== null && typeof value === "object" && typeof (value as FolderCodec).save === "function" && typeof (value as FolderCodec).load === "function";
+}
+
+/** Rebuilds a value the codec stored: from the JSON value, or from the folder (`stored` its path). */
+export function decodeWith(codec: AnyCodec, stored: unknown): unknown {
+  return isFolderCodec(codec) ? codec.load(stored as string) : codec.decode(stored);
+}
+
 /** Declares a codec (an identity function that keeps its types). */
 export function artifactCodec<T, Stored = unknown>(codec: ArtifactCodec<T, Stored>): ArtifactCodec<T, Stored> {
   return codec;
@@ -51,9 +83,9 @@ export function isArtifactCodec(value: unknown): value is ArtifactCodec {
   );
 }
 
-/** The codecs a pipeline module exports as `codecs` (its entries that are codecs); none when it exports none. */
-export function moduleCodecs(mod: Readonly<Record<string, unknown>>): Readonly<Record<string, ArtifactCodec>> {
+/** The codecs a pipeline module exports as `codecs` (its entries that are codecs of either kind); none when it exports none. */
+export function moduleCodecs(mod: Readonly<Record<string, unknown>>): Readonly<Record<string, AnyCodec>> {
   const exported = mod["codecs"];
   if (exported === null || typeof exported !== "object") return {};
-  return Object.fromEntries(Object.entries(exported).filter(([, codec]) => isArtifactCodec(codec))) as Record<string, ArtifactCodec>;
+  return Object.fromEntries(Object.entries(exported).filter(([, codec]) => isArtifactCodec(codec) || isFolderCodec(codec))) as Record<string, AnyCodec>;
 }

@@ -11,7 +11,7 @@ import {
   type NumericArray,
 } from "../../tabular/index.js";
 import { onceByKey } from "../../util/index.js";
-import { type ArtifactCodec, decodedOrigin, rememberDecoded } from "../datasets/artifact-codec.js";
+import { type AnyCodec, decodeWith, decodedOrigin, rememberDecoded } from "../datasets/artifact-codec.js";
 import { OnnxModel, type OnnxSessionOptions } from "../datasets/onnx-model.js";
 
 const TAG = "__pipeserve_transfer__";
@@ -105,7 +105,7 @@ function compact<A extends NumericArray>(values: A): A {
  * Rebuilds a value made by `encodeForTransfer`. An ONNX model comes back as a promise of this
  * thread's session for it (see `settleRecord`).
  */
-export function decodeFromTransfer(value: unknown, codecs: Readonly<Record<string, ArtifactCodec>> = {}): unknown {
+export function decodeFromTransfer(value: unknown, codecs: Readonly<Record<string, AnyCodec>> = {}): unknown {
   if (value === null || typeof value !== "object" || !(TAG in value)) return value;
   const tagged = value as EncodedFrame | EncodedArrow | EncodedOnnx | EncodedCodec;
   if (tagged[TAG] === "codec") return rebuild(tagged as EncodedCodec, codecs);
@@ -128,12 +128,12 @@ export function encodeRecord(values: Readonly<Record<string, unknown>>, transfer
 }
 
 /** The object a codec rebuilds in this thread (once per id), from the module's own codec. */
-function rebuild(encoded: EncodedCodec, codecs: Readonly<Record<string, ArtifactCodec>>): Promise<unknown> {
+function rebuild(encoded: EncodedCodec, codecs: Readonly<Record<string, AnyCodec>>): Promise<unknown> {
   return onceByKey(rebuilt, encoded.id, async () => {
     const codec = Object.hasOwn(codecs, encoded.codec) ? codecs[encoded.codec] : undefined;
     if (!codec)
       throw new Error(`The worker thread cannot rebuild an artifact of the codec "${encoded.codec}": the pipeline's module does not export it in \`codecs\`.`);
-    const value = await codec.decode(encoded.stored);
+    const value = await decodeWith(codec as AnyCodec, encoded.stored);
     rememberDecoded(value, encoded.codec, encoded.stored);
     return value;
   });
@@ -146,7 +146,7 @@ export async function settleRecord(values: Record<string, unknown>): Promise<Rec
 }
 
 /** Decodes each value of a record (objects of codecs rebuilt with `codecs`, the pipeline module's). */
-export function decodeRecord(values: Readonly<Record<string, unknown>>, codecs: Readonly<Record<string, ArtifactCodec>> = {}): Record<string, unknown> {
+export function decodeRecord(values: Readonly<Record<string, unknown>>, codecs: Readonly<Record<string, AnyCodec>> = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) out[k] = decodeFromTransfer(v, codecs);
   return out;

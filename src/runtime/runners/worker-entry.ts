@@ -4,7 +4,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { onceByKey } from "../../util/index.js";
-import { type ArtifactCodec, moduleCodecs } from "../datasets/artifact-codec.js";
+import { type AnyCodec, moduleCodecs } from "../datasets/artifact-codec.js";
 import { decodeRecord, encodeRecord, settleRecord } from "./transfer.js";
 import type { TaskMessage, ResultMessage } from "./worker-protocol.js";
 
@@ -16,7 +16,7 @@ interface RunnableNode {
 /** A pipeline module as a thread uses it: its nodes by name, and the artifact codecs it exports. */
 interface LoadedPipeline {
   nodes: Map<string, RunnableNode>;
-  codecs: Readonly<Record<string, ArtifactCodec>>;
+  codecs: Readonly<Record<string, AnyCodec>>;
 }
 
 const pipelines = new Map<string, Promise<LoadedPipeline>>();
