@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { FileStore, ModelRegistry, PIPELINE_SHA256_TAG } from "../../src/store/index.js";
 import { ok } from "../cli/helpers.js";
-import { parseAsMlflow, readText, sleep, useTempDir } from "./helpers.js";
+import { parseAsMlflow, readText, sleep, useTempDir } from "../store/helpers.js";
 
 const storeModule = pathToFileURL(fileURLToPath(new URL("../../src/store/index.ts", import.meta.url))).href;
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;

@@ -16,7 +16,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, ModelLoadError, ModelRegistry, NotFoundError, loadModel } from "../../src/index.js";
 import { writerTag } from "../../src/util/index.js";
 import { rejects } from "../packager/helpers.js";
-import { copyProject, fails, ok, readJson, sha256Of, spawnBin, tempDir, useBuiltBin } from "./helpers.js";
+import { copyProject, fails, ok, readJson, sha256Of, spawnBin, tempDir, useBuiltBin } from "../cli/helpers.js";
 
 useBuiltBin();
 
