@@ -63,9 +63,11 @@ export async function mergeParts(options: MergePartsOptions): Promise<MergeParts
     );
   const writer = createPredictionsWriter(options.output, outputFormat);
   let columns: readonly string[] | undefined;
+  // NB: CSV into CSV is copied as text (`007` stays `007`, `1.50` stays `1.50`); other formats keep the parts' own types.
+  const raw = inputFormat === "csv" && outputFormat === "csv";
   try {
     for (const [i, part] of parts.entries()) {
-      for await (const chunk of readTableChunks(part, { format: inputFormat })) {
+      for await (const chunk of readTableChunks(part, { format: inputFormat, raw })) {
         options.signal?.throwIfAborted();
         columns ??= chunk.names;
         if (chunk.names.length !== columns.length || chunk.names.some((n, c) => n !== columns?.[c]))

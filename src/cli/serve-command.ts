@@ -212,6 +212,9 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   // NB: a request accepted just before the signal may run its whole timeout, then write its answer.
   const drainMs = (options.timeoutMs ?? defaultTimeoutMs()) + 5_000;
   try {
+    // NB: gRPC first: once HTTP listens, /v2/health/ready says ready, and a probe may send gRPC traffic.
+    if (options.grpcPort !== undefined)
+      grpcServer = await startGrpc(options, options.grpcPort, { models: grpcModels, logger, version: pipeserveVersion(), serveGrpc });
     running = await serveApp(app as never, {
       port: options.port,
       host: options.host,
@@ -227,10 +230,10 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
         void closeAll().finally(() => exit(code));
       },
     });
-    if (options.grpcPort !== undefined)
-      grpcServer = await startGrpc(options, options.grpcPort, running, { models: grpcModels, logger, version: pipeserveVersion(), serveGrpc });
   } catch (error) {
-    // NB: nothing is served: the models' resources (worker threads) must not keep the process alive.
+    // NB: nothing is served: the gRPC server (when HTTP could not listen) and the models' resources
+    // (worker threads) must not keep the process alive.
+    await grpcServer?.drain(0);
     await closeAll();
     // NB: a worker says why to the primary, which says it once for all workers and stops them.
     if (cluster.isWorker) {
@@ -244,30 +247,21 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   logServing(logger, options, loaded, served, running.port, grpcServer?.port);
 }
 
-/**
- * The gRPC server beside the HTTP one (`--grpc-port`), within the same body limit.
- * @throws ListenError when it cannot bind, after closing the HTTP server (no request can have reached a model yet).
- */
-async function startGrpc(
+/** The gRPC server beside the HTTP one (`--grpc-port`), within the same body limit. @throws ListenError when it cannot bind. */
+function startGrpc(
   options: ServeCommandOptions,
   port: number,
-  http: { stop(): Promise<void> },
   parts: { models: GrpcModels; logger: Logger; version: string; serveGrpc: typeof serveGrpcFn },
 ): Promise<RunningGrpcServer> {
-  try {
-    return await parts.serveGrpc({
-      port,
-      host: options.host,
-      models: parts.models,
-      logger: parts.logger,
-      version: parts.version,
-      debug: options.debug,
-      ...(options.maxBodyBytes !== undefined ? { maxMessageBytes: options.maxBodyBytes } : {}),
-    });
-  } catch (error) {
-    await http.stop();
-    throw error;
-  }
+  return parts.serveGrpc({
+    port,
+    host: options.host,
+    models: parts.models,
+    logger: parts.logger,
+    version: parts.version,
+    debug: options.debug,
+    ...(options.maxBodyBytes !== undefined ? { maxMessageBytes: options.maxBodyBytes } : {}),
+  });
 }
 
 /** Each model served: its name (with several), URI, slot, metrics, and logger (which names it, with several). */

@@ -71,6 +71,20 @@ export function folderFilePath(folder: string, file: string, what: string): stri
 }
 
 /**
+ * A folder artifact's files as model-relative paths, after checking every name stays inside the
+ * folder and the list matches the sha256 recorded for it.
+ * @throws ModelLoadError INVALID_MODEL_FILE for a name leaving the folder, INTEGRITY_ERROR for a list that changed.
+ */
+export function folderArtifactFiles(
+  artifact: { path: string; sha256: string; files: Readonly<Record<string, { sha256: string }>> },
+  what: string,
+): { file: string; path: string; sha256: string }[] {
+  const files = Object.entries(artifact.files).map(([file, { sha256 }]) => ({ file, path: folderFilePath(artifact.path, file, what), sha256 }));
+  checkFolderDigest(artifact.files, artifact.sha256, artifact.path, what);
+  return files;
+}
+
+/**
  * Checks a folder artifact's file list against the sha256 recorded for it (the digest of the list:
  * a file added, dropped or renamed in pipeline.json changes it).
  * @throws ModelLoadError INTEGRITY_ERROR when they differ.

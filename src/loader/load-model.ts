@@ -21,7 +21,7 @@ import { signatureFromMlflow, type Signature } from "../tabular/index.js";
 import { ARTIFACT_TYPES, checkArtifactType } from "./artifact-types.js";
 import { checkEnvironment } from "./environment.js";
 import { ModelLoadError } from "./errors.js";
-import { checkFolderDigest, folderFilePath, insideModel, readVerified } from "./integrity.js";
+import { folderArtifactFiles, insideModel, readVerified } from "./integrity.js";
 import {
   readEnvironment,
   readInputExample,
@@ -74,11 +74,9 @@ async function copyArtifacts(dir: string, described: PipelineJson, artifactsDir:
     const files = artifact["files"] as Record<string, { sha256: string }> | undefined;
     if (files !== undefined) {
       // A folder: every file verified, and the list itself (its digest is the entry's sha256).
-      const paths = Object.keys(files).map((file) => folderFilePath(artifact.path, file, `Artifact "${name}"`));
-      checkFolderDigest(files, artifact.sha256, artifact.path, `Artifact "${name}"`);
+      const listed = folderArtifactFiles({ path: artifact.path, sha256: artifact.sha256, files }, `Artifact "${name}"`);
       await mkdir(copy);
-      for (const [j, [file, { sha256 }]] of Object.entries(files).entries()) {
-        const path = paths[j] as string;
+      for (const { file, path, sha256 } of listed) {
         const bytes = await readVerified(dir, path, sha256, `Artifact "${name}"`);
         await mkdir(dirname(join(copy, file)), { recursive: true });
         await writeFile(join(copy, file), bytes, { flag: "wx" });

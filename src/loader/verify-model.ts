@@ -1,7 +1,7 @@
 import { PIPELINE_SHA256_TAG } from "../store/index.js";
 import { checkArtifactType } from "./artifact-types.js";
 import { ModelLoadError } from "./errors.js";
-import { checkFolderDigest, folderFilePath, verifyFile } from "./integrity.js";
+import { folderArtifactFiles, verifyFile } from "./integrity.js";
 import { type MLmodel, type PipelineJson, type PipeserveFlavor, readEnvironment, readMLmodel, readPipelineJsonWithDigest } from "./model-files.js";
 import type { ResolvedModel } from "./model-uri.js";
 
@@ -40,9 +40,8 @@ export async function verifyModelFiles(dir: string): Promise<VerifiedModel> {
       await verifyFile(dir, artifact.path, artifact.sha256, `Artifact "${name}"`);
       continue;
     }
-    const paths = Object.keys(files).map((file) => folderFilePath(artifact.path, file, `Artifact "${name}"`));
-    checkFolderDigest(files, artifact.sha256, artifact.path, `Artifact "${name}"`);
-    for (const [j, { sha256 }] of Object.values(files).entries()) await verifyFile(dir, paths[j] as string, sha256, `Artifact "${name}"`);
+    const listed = folderArtifactFiles({ path: artifact.path, sha256: artifact.sha256, files }, `Artifact "${name}"`);
+    for (const { path, sha256 } of listed) await verifyFile(dir, path, sha256, `Artifact "${name}"`);
   }
   await readEnvironment(dir, flavor.env);
   return { mlmodel, flavor, pipeline, pipelineSha256: sha256 };

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, extname, join } from "node:path";
 import { toYaml } from "../store/index.js";
-import { type FolderFile, folderDigest, partialPath, readFolderManifest } from "../util/index.js";
+import { type FolderFile, folderDigest, isInsideFolderPath, partialPath, readFolderManifest } from "../util/index.js";
 import { toJsonValue, type ColumnTable, type MlflowSignature } from "../tabular/index.js";
 import { pipeserveVersion, type NodeIO } from "../runtime/index.js";
 import { PackagingError } from "./errors.js";
@@ -113,6 +113,15 @@ async function copyFolderArtifact(name: string, source: string, target: string):
   }
   if (Object.keys(files).length === 0)
     throw new PackagingError(`Artifact "${name}" is an empty folder (${source}): its codec's save wrote no files.`, { code: "MISSING_ARTIFACT" });
+  // NB: what loading would refuse as a path leaving the folder (a backslash, a newline…) is refused now, naming it.
+  const unsafe = Object.keys(files).find((file) => !isInsideFolderPath(file));
+  if (unsafe !== undefined)
+    throw new PackagingError(
+      `Artifact "${name}" holds a file named ${JSON.stringify(unsafe)}; name the files its codec saves with letters, digits, ., _, - and /.`,
+      {
+        code: "INVALID_PIPELINE_ML",
+      },
+    );
   await cp(source, target, { recursive: true, errorOnExist: true, force: false });
   // NB: hashed again from the copy, so what is recorded is what the model holds.
   const copied = await readFolderManifest(target);

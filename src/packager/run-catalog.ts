@@ -4,7 +4,7 @@ import { copyFile, cp, mkdir, mkdtemp, readdir, rename, rm, stat } from "node:fs
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { DataCatalog, DatasetError, type CatalogConfigOptions, type Dataset, type Pipeline } from "../runtime/index.js";
-import { processIsGone } from "../util/index.js";
+import { processIsGone, swapInFolder } from "../util/index.js";
 
 /** Where one file dataset's data goes in a run: the run's own file, and the catalog's file it is published to. */
 interface Route {
@@ -59,14 +59,7 @@ async function publish(route: Route): Promise<void> {
     if ((await stat(route.privatePath)).isDirectory()) {
       // A folder artifact: copied whole beside, then swapped in for the last one.
       await cp(route.privatePath, tmp, { recursive: true });
-      const old = `${tmp}.old`;
-      const had = await stat(route.publicPath).then(
-        () => true,
-        () => false,
-      );
-      if (had) await rename(route.publicPath, old);
-      await rename(tmp, route.publicPath);
-      if (had) await rm(old, { recursive: true, force: true });
+      await swapInFolder(tmp, route.publicPath);
       return;
     }
     // NB: a reflink where the file system offers one, a plain copy elsewhere.

@@ -194,6 +194,9 @@ function rawValues(header: InputTensorHeader, raw: Uint8Array, index: number): I
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     let at = 0;
     while (at < raw.byteLength) {
+      // NB: more elements than the shape holds is refused at once, not after reading them all.
+      if (values.length === count)
+        throw new HttpError("BAD_REQUEST", `${where} holds more than the ${count} elements its shape says; ${raw.byteLength - at} bytes are left over.`);
       if (at + 4 > raw.byteLength) throw new HttpError("BAD_REQUEST", `${where} ends inside the 4-byte length of element ${values.length}.`);
       const length = view.getUint32(at, true);
       at += 4;
@@ -301,7 +304,28 @@ function missingValue(name: string, datatype: string, row: number): HttpError {
 function checkNoMissing(values: readonly unknown[], name: string, datatype: string): void {
   const row = values.indexOf(null);
   if (row !== -1) throw missingValue(name, datatype, row);
+  const range = OUTPUT_INT_RANGE[datatype];
+  if (range === undefined) return;
+  // NB: an integer tensor would wrap or truncate a value outside its type silently (REST sends it as it is).
+  const bad = values.findIndex((v) => typeof v !== "number" || !Number.isInteger(v) || v < range[0] || v > range[1]);
+  if (bad !== -1)
+    throw new HttpError(
+      "INTERNAL_ERROR",
+      `Output "${name}" is ${datatype}, but row ${bad} holds ${JSON.stringify(values[bad])}, which a gRPC ${datatype} tensor cannot carry; make the model's output fit its signature.`,
+    );
 }
+
+/** The whole-number range of each integer datatype an output may have. */
+const OUTPUT_INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  INT32: [-2147483648, 2147483647],
+  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+  UINT32: [0, 4294967295],
+  UINT64: [0, Number.MAX_SAFE_INTEGER],
+};
 
 function textBytes(v: unknown): Uint8Array {
   return typeof v === "string" ? Buffer.from(v, "utf8") : v instanceof Uint8Array ? v : Buffer.from(JSON.stringify(v), "utf8");

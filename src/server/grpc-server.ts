@@ -61,8 +61,8 @@ function errorStatus(grpcJs: typeof grpc, error: unknown, requestId: string, deb
   const reply = toErrorReply(error, debug);
   if (reply.internal) log.error({ reqId: requestId, err: error }, reply.message);
   const code = grpcCodeOfHttpStatus(reply.status);
-  // NB: the REST route's message (an unexpected error's details only with debug); the request id it names is in the metadata as x-request-id.
-  const message = reply.message;
+  // NB: the REST route's message (an unexpected error's details only with debug); the request id it names travels as x-request-id metadata here.
+  const message = reply.message.replace("The request id in X-Request-Id", "The request id in the x-request-id metadata");
   const metadata = new grpcJs.Metadata();
   metadata.set("x-request-id", requestId);
   return Object.assign(new Error(message), { code: GRPC_CODE[code], details: message, metadata }) as grpc.ServiceError;
@@ -163,8 +163,10 @@ function unaryWrapper(grpcJs: typeof grpc, directory: GrpcModelDirectory, option
       };
       const fail = (error: unknown): void => finish(errorStatus(grpcJs, error, requestId, debug, served?.service.log ?? options.logger));
       try {
-        if (modelOf) {
-          const service = directory.serviceOf(modelOf(call.request));
+        // NB: a request naming a model that failed to load gets no model (modelOf says undefined).
+        const name = modelOf?.(call.request);
+        if (name !== undefined) {
+          const service = directory.serviceOf(name);
           service.metrics.requestsInFlight++;
           served = { service, model: service.slot.acquire() };
           const metadata = new grpcJs.Metadata();
@@ -226,10 +228,10 @@ function inferenceImplementation(
     ServerLive: unary("ServerLive", undefined, () => ({ live: true })),
     ServerReady: unary("ServerReady", undefined, () => ({ ready: directory.notReadyReason() === undefined })),
     ServerMetadata: unary("ServerMetadata", undefined, () => ({ name: "pipeserve", version: options.version, extensions: [...options.models.extensions] })),
-    // NB: a model that failed to load is known, and not ready; an unknown one is NOT_FOUND.
+    // NB: a model that failed to load is known, and not ready; an unknown one is NOT_FOUND; no name, INVALID_ARGUMENT.
     ModelReady: unary<NamedRequest, { ready: boolean }>(
       "ModelReady",
-      (r) => (directory.isFailed(r.name) ? undefined : r.name),
+      (r) => (directory.isFailed(r.name) ? undefined : (r.name ?? "")),
       (r, served) => {
         if (served === undefined) return { ready: false };
         directory.checkVersion(served.model, served.service.name, r.version);
@@ -238,7 +240,7 @@ function inferenceImplementation(
     ),
     ModelMetadata: unary<NamedRequest, unknown>(
       "ModelMetadata",
-      (r) => r.name,
+      (r) => r.name ?? "",
       (r, served) => {
         directory.checkVersion((served as CallModel).model, (served as CallModel).service.name, r.version);
         return metadataOf(served as CallModel);
@@ -246,7 +248,7 @@ function inferenceImplementation(
     ),
     ModelInfer: unary<ModelInferRequestMessage, unknown>(
       "ModelInfer",
-      (r) => r.model_name,
+      (r) => r.model_name ?? "",
       (r, served, call, requestId) => {
         directory.checkVersion((served as CallModel).model, (served as CallModel).service.name, r.model_version);
         return modelInfer(r, served as CallModel, call as grpc.ServerUnaryCall<unknown, unknown>, requestId);

@@ -32,7 +32,10 @@ export function kserveV1Routes(route: AddRoute, { state, modelName, maxBodyBytes
     const { name, verb } = splitTarget(c.req.param("name") as string);
     checkName(name);
     if (verb !== "predict")
-      throw new HttpError("NOT_FOUND", `No route for POST ${c.req.path}: this server serves POST /v1/models/${modelName}:predict (not :explain).`);
+      throw new HttpError(
+        "NOT_FOUND",
+        `No route for POST ${c.req.path} (${verb === undefined ? "no verb" : `the verb :${verb}`}): this server serves POST /v1/models/${modelName}:predict.`,
+      );
     const { scorer, model } = c.get("served");
     scorer.admitRequest();
     const body = await parseJsonBody(await readBody(c.req.raw, maxBodyBytes), scorer.limits);

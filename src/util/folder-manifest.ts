@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { lstat, readdir, readFile } from "node:fs/promises";
+import { createHash, randomUUID } from "node:crypto";
+import { lstat, readdir, readFile, rename, rm } from "node:fs/promises";
 import { isAbsolute, join, normalize, relative, sep } from "node:path";
 
 /** One file of a folder-shaped artifact: its sha256 and size. */
@@ -21,9 +21,9 @@ export function folderDigest(files: Readonly<Record<string, { sha256: string }>>
   return createHash("sha256").update(lines).digest("hex");
 }
 
-/** Whether `path` is a relative path that stays inside its folder (no `..`, not absolute, no empty parts). */
+/** Whether `path` is a relative path that stays inside its folder (no `..`, not absolute, no empty parts, no backslash or line break). */
 export function isInsideFolderPath(path: string): boolean {
-  if (path === "" || isAbsolute(path) || path.includes("\\") || path.includes("\0")) return false;
+  if (path === "" || isAbsolute(path) || /[\\\0\n\r]/.test(path)) return false;
   const parts = path.split("/");
   return parts.every((p) => p !== "" && p !== "." && p !== "..") && normalize(path).split(sep).join("/") === path;
 }
@@ -44,4 +44,27 @@ export async function readFolderManifest(dir: string): Promise<Record<string, Fo
     files[path] = { sha256: createHash("sha256").update(data).digest("hex"), bytes: data.byteLength };
   }
   return files;
+}
+
+/**
+ * Puts the complete folder `fresh` at `target`, replacing the folder there: the old one is moved
+ * aside, the new one renamed in, the old one removed (best effort). If the new one cannot be
+ * renamed in, the old one is put back, so `target` holds the last complete folder either way.
+ */
+export async function swapInFolder(fresh: string, target: string): Promise<void> {
+  const old = `${target}.old-${randomUUID()}`;
+  let moved = false;
+  try {
+    await rename(target, old);
+    moved = true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  try {
+    await rename(fresh, target);
+  } catch (error) {
+    if (moved) await rename(old, target).catch(() => undefined);
+    throw error;
+  }
+  if (moved) await rm(old, { recursive: true, force: true }).catch(() => undefined);
 }

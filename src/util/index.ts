@@ -16,4 +16,4 @@ export { pipeserveVersion } from "./pipeserve-version.js";
 export { INPUT_TYPES, type InputType } from "./input-type-names.js";
 export { startModuleWorker } from "./module-worker.js";
 export { onceByKey } from "./once-by-key.js";
-export { folderDigest, isInsideFolderPath, readFolderManifest, type FolderFile } from "./folder-manifest.js";
+export { folderDigest, isInsideFolderPath, readFolderManifest, swapInFolder, type FolderFile } from "./folder-manifest.js";

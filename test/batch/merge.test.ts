@@ -56,6 +56,15 @@ describe.concurrent("predict --merge", SLOW, () => {
     expect(await readOutput(merged, "parquet")).toEqual(await readOutput(whole, "parquet"));
   });
 
+  it("CSV into CSV keeps the parts' text as it is (leading zeros, trailing zeros, NaN, empty cells)", async () => {
+    const dir = await tempDir("pipeserve-merge-");
+    await writeFile(join(dir, "part-1.csv"), "id,score\n007,1.50\n");
+    await writeFile(join(dir, "part-2.csv"), "id,score\n009,NaN\n010,\n");
+    const merged = join(dir, "merged.csv");
+    expectMerged(await runCli(["predict", "--merge", "2", "-i", join(dir, "part-{shard}.csv"), "-o", merged]), 2, 3);
+    expect(await readFile(merged, "utf8")).toBe("id,score\n007,1.50\n009,NaN\n010,\n");
+  });
+
   it("a missing part: exit 1 naming it and the shard to run, no output", async () => {
     const dir = await shards(3, "csv");
     await rename(join(dir, "part-2.csv"), join(dir, "moved.csv"));

@@ -22,6 +22,7 @@ import {
   loadModel,
   runProject,
 } from "../../src/index.js";
+import { verifyModelFiles } from "../../src/loader/index.js";
 import { quietLogger } from "../server/fixtures/http.js";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/projects/tfjs-folder", import.meta.url));
@@ -124,6 +125,32 @@ describe("a folder artifact (a TensorFlow.js model) stored through a folder code
     expect(error).toBeInstanceOf(ModelLoadError);
     expect((error as ModelLoadError).code).toBe(code);
     expect((error as Error).message).toContain(message);
+  });
+});
+
+describe("a folder artifact's file names", () => {
+  it.each(["/etc/passwd", "a\\b", "a//b", "./model.json", "x/../../../MLmodel", "line\nbreak"])(
+    "%j is refused before any file is read, by loading and by verifying (export/import)",
+    async (bad) => {
+      const copy = await modelCopy((a) => {
+        a.files[bad] = a.files["model.json"];
+        delete a.files["model.json"];
+      });
+      for (const attempt of [() => loadModel(copy).then((m) => m.close()), () => verifyModelFiles(copy)]) {
+        const error = await attempt().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ModelLoadError);
+        expect((error as ModelLoadError).code).toBe("INVALID_MODEL_FILE");
+        expect((error as Error).message).toContain(`lists the file ${JSON.stringify(bad)}, which points outside its folder artifacts/model`);
+      }
+    },
+  );
+
+  it("verifying (export/import) checks every file of the folder too", async () => {
+    const copy = await modelCopy(
+      () => undefined,
+      (c) => writeFile(join(c, "artifacts", "model", "model.json"), "{}"),
+    );
+    await expect(verifyModelFiles(copy)).rejects.toThrow('Artifact "model" (artifacts/model/model.json) does not match its recorded sha256');
   });
 });
 

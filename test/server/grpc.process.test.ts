@@ -59,8 +59,14 @@ describe("serve --grpc-port", { timeout: 60_000 }, () => {
     expect(quick.code, quick.details).toBe(grpc.status.OK);
     expect(outputValues(quick.response, 0)).toEqual([1, 2]);
     const inFlight = c.call("ModelInfer", { model_name: "model", inputs: INPUTS, parameters: { delay_ms: { int64_param: 600 } } });
-    await p.waitForLogs("the slow call to start", () => (p.logs().some((l) => l.path === "/inference.GRPCInferenceService/ModelInfer") ? true : undefined));
-    await new Promise((r) => setTimeout(r, 100));
+    // NB: in flight now: the gauge counts it beside the /metrics request that reads it.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const inFlight = Number(/^pipeserve_http_requests_in_flight (\d+)/m.exec((await http(`${url}/metrics`)).body)?.[1] ?? 0);
+      if (inFlight >= 2) break;
+      if (Date.now() > deadline) throw new Error("the slow call never showed in pipeserve_http_requests_in_flight");
+      await new Promise((r) => setTimeout(r, 20));
+    }
     p.child.kill("SIGTERM");
     const answered = await inFlight;
     expect(answered.code, answered.details).toBe(grpc.status.OK);

@@ -32,8 +32,11 @@ afterAll(async () => {
   }
 });
 
-/** The REST server and the gRPC server on one model, as `serve --grpc-port` starts them. */
-async function start(model: PipelineModel, options: AppOptions & { maxMessageBytes?: number } = {}): Promise<Started> {
+/** The REST server and the gRPC server on one model, as `serve --grpc-port` starts them; `failed` are models that did not load (--allow-partial-start). */
+async function start(
+  model: PipelineModel,
+  options: AppOptions & { maxMessageBytes?: number; failed?: { name: string; uri: string; failure: string }[] } = {},
+): Promise<Started> {
   const logger = quietLogger();
   const state = new ServerState();
   const metrics = new ServerMetrics();
@@ -51,7 +54,7 @@ async function start(model: PipelineModel, options: AppOptions & { maxMessageByt
   grpcServer = await serveGrpc({
     port: 0,
     host: "127.0.0.1",
-    models: { services: new Map([[service.name, service]]), failed: [], state, extensions: [], metrics },
+    models: { services: new Map([[service.name, service]]), failed: options.failed ?? [], state, extensions: [], metrics },
     logger,
     version: "test-version",
     ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
@@ -131,6 +134,20 @@ describe("the server's RPCs", () => {
     const unnamed = await s.client.call("ModelInfer", { inputs: [typedInput("x", "FP64", "fp64_contents", [1])] });
     expect(unnamed.code).toBe(status.INVALID_ARGUMENT);
     expect(unnamed.details).toBe('Name the model: this server serves "scaler-model".');
+  });
+
+  it("a model that failed to load (--allow-partial-start): ModelReady says not ready, ModelInfer UNAVAILABLE naming why", async () => {
+    const s = await start(await buildModel("pass_columns", null), {
+      failed: [{ name: "broken", uri: "models:/broken/1", failure: "its weights are corrupt" }],
+    });
+    const ready = await s.client.call("ModelReady", { name: "broken" });
+    expect(ready.code, ready.details).toBe(status.OK);
+    expect(ready.response).toEqual({ ready: false });
+    const infer = await s.client.call("ModelInfer", { model_name: "broken", inputs: [typedInput("x", "FP64", "fp64_contents", [1])] });
+    expect(infer.code).toBe(status.UNAVAILABLE);
+    expect(infer.details).toBe('Model "broken" (models:/broken/1) is not ready: it failed to load when the server started: its weights are corrupt');
+    expect((await s.client.call("ModelReady", { name: "model" })).response).toEqual({ ready: true });
+    expect((await s.client.call("ModelReady", {})).code).toBe(status.INVALID_ARGUMENT);
   });
 
   it("sends the served version and the request id as metadata, as REST sends its headers", async () => {
@@ -339,6 +356,11 @@ describe("bad requests get INVALID_ARGUMENT naming the problem", () => {
       "element 0 says 9 bytes, but only 1 are left.",
     ],
     [
+      "raw BYTES holding more elements than the shape",
+      { inputs: [{ name: "x", datatype: "BYTES", shape: [1] }], raw_input_contents: [rawStrings(["a", "b"])] },
+      "holds more than the 1 elements its shape says; 5 bytes are left over.",
+    ],
+    [
       "a raw BOOL that is not 0 or 1",
       { inputs: [{ name: "x", datatype: "BOOL", shape: [1] }], raw_input_contents: [Buffer.from([2])] },
       "element 0 is the byte 2; a BOOL is 0 or 1.",
@@ -439,6 +461,36 @@ describe("the model's failures, limits, queue and time", () => {
     const next = await s.client.call("ModelInfer", { model_name: "model", inputs, parameters: { delay_ms: { int64_param: 1 } } });
     expect(next.code, next.details).toBe(status.OK);
     expect(await s.metrics.registry.getSingleMetricAsString("pipeserve_prediction_timeouts_total")).toMatch(/ 1$/m);
+  });
+});
+
+describe("outputs a gRPC tensor cannot carry", () => {
+  const INT_OUTPUT = {
+    inputs: SIGNATURES.abScale.inputs,
+    outputs: '[{"type": "integer", "name": "scaled", "required": true}, {"type": "double", "name": "sum", "required": true}]',
+    params: SIGNATURES.abScale.params,
+  };
+  it.each([false, true])("an INT32 output past its range is an INTERNAL error naming it, never a wrapped value (raw: %s)", async (raw) => {
+    const s = await start(await buildModel("scale_rows", INT_OUTPUT));
+    const request = raw
+      ? {
+          inputs: [
+            { name: "a", datatype: "INT64", shape: [2] },
+            { name: "b", datatype: "FP64", shape: [2] },
+          ],
+          raw_input_contents: [rawBytes(BigInt64Array.from([1n, 2_000_000_000n])), rawBytes(Float64Array.from([0, 0]))],
+        }
+      : { inputs: [typedInput("a", "INT64", "int64_contents", [1, 2_000_000_000]), typedInput("b", "FP64", "fp64_contents", [0, 0])] };
+    const r = await s.client.call("ModelInfer", { model_name: "model", ...request });
+    expect(r.code).toBe(status.INTERNAL);
+    expect(r.details).toBe(
+      'Output "scaled" is INT32, but row 1 holds 4000000000, which a gRPC INT32 tensor cannot carry; make the model\'s output fit its signature.',
+    );
+    const fine = await s.client.call("ModelInfer", {
+      model_name: "model",
+      inputs: [typedInput("a", "INT64", "int64_contents", [7]), typedInput("b", "FP64", "fp64_contents", [0])],
+    });
+    expect(outputValues(fine.response, 0)).toEqual([14]);
   });
 });
 

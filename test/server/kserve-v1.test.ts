@@ -71,18 +71,28 @@ describe("KServe v1 routes", () => {
 
   it.each([
     ["another model", "POST", "/v1/models/other:predict", INSTANCES, 404, 'Model "other" is not served here; this server serves "scaler".'],
-    ["explain", "POST", "/v1/models/scaler:explain", INSTANCES, 404, "this server serves POST /v1/models/scaler:predict (not :explain)."],
-    ["no verb", "POST", "/v1/models/scaler", INSTANCES, 404, "this server serves POST /v1/models/scaler:predict"],
+    ["explain", "POST", "/v1/models/scaler:explain", INSTANCES, 404, "(the verb :explain): this server serves POST /v1/models/scaler:predict."],
+    ["no verb", "POST", "/v1/models/scaler", INSTANCES, 404, "(no verb): this server serves POST /v1/models/scaler:predict."],
     ["GET on :predict", "GET", "/v1/models/scaler:predict", undefined, 405, "GET is not allowed on /v1/models/scaler:predict"],
     ["a body without instances", "POST", "/v1/models/scaler:predict", { dataframe_split: { columns: ["a"], data: [[1]] } }, 400, '"instances"'],
     ["a body that is not JSON", "POST", "/v1/models/scaler:predict", "{nope", 400, "JSON"],
-    ["instances the signature refuses", "POST", "/v1/models/scaler:predict", { instances: [{ a: "x", b: 1 }] }, 400, "a"],
   ] as const)("%s: %i with an {error} body", async (_, method, path, body, status, message) => {
     const url = await startOne();
     const r = await call(`${url}${path}`, method, body);
     expect(r.status).toBe(status);
     expect(Object.keys(r.body)).toEqual(["error"]);
     expect(r.body.error).toContain(message);
+  });
+
+  it("instances the signature refuses: 400 with the message /invocations gives them", async () => {
+    const url = await startOne();
+    const body = { instances: [{ a: "x", b: 1 }] };
+    const v1 = await call(`${url}/v1/models/scaler:predict`, "POST", body);
+    const mlflow = await call(`${url}/invocations`, "POST", body);
+    expect(v1.status).toBe(400);
+    expect(mlflow.status).toBe(400);
+    expect(v1.body.error).toBe(mlflow.body.message);
+    expect(v1.body.error).toContain('Column a is long: row 0 holds "x"');
   });
 
   it("past --max-rows: 413", async () => {

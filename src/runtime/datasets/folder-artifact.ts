@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
+import { swapInFolder } from "../../util/index.js";
 import { dirname } from "node:path";
 import { DatasetError } from "../errors.js";
 import { type FolderCodec, isFolderCodec, rememberDecoded } from "./artifact-codec.js";
@@ -66,11 +67,7 @@ export class FolderArtifactDataset<T = unknown> extends FileDataset<T> {
     await mkdir(fresh);
     try {
       await this.#codec.save(value, fresh);
-      const old = `${this.filepath}.old-${randomUUID()}`;
-      const had = await this._exists();
-      if (had) await rename(this.filepath, old);
-      await rename(fresh, this.filepath);
-      if (had) await rm(old, { recursive: true, force: true });
+      await swapInFolder(fresh, this.filepath);
     } catch (cause) {
       await rm(fresh, { recursive: true, force: true });
       throw new DatasetError(`The codec ${this.codecName ? `"${this.codecName}" ` : ""}could not save ${this.filepath}: ${(cause as Error).message}`, {
