@@ -6,10 +6,10 @@ import { GRPC_CODE, grpcCodeOfHttpStatus, type GrpcCodeName } from "../errors/in
 import { listenError } from "./serve.js";
 import { HttpError, toErrorReply } from "./errors.js";
 import { decodeGrpcInferRequest, encodeGrpcInferResponse, type ModelInferRequestMessage } from "./grpc-codec.js";
-import type { FailedModel } from "./model-set-app.js";
+import { type FailedModel, failedModelMessage } from "./model-set-app.js";
 import type { ModelService } from "./model-service.js";
 import type { ServedModel } from "./model-slot.js";
-import { tensorsOf } from "./open-inference.js";
+import { checkServedVersion, modelMetadataOf } from "./open-inference.js";
 import { RequestLog } from "./request-log.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ServerState } from "./scorer.js";
@@ -95,18 +95,13 @@ class GrpcModelDirectory {
     const service = this.#models.services.get(name);
     if (service) return service;
     const failure = this.#failed.get(name);
-    if (failure)
-      throw new HttpError(
-        "TEMPORARILY_UNAVAILABLE",
-        `Model "${name}" (${failure.uri}) is not ready: it failed to load when the server started: ${failure.failure}`,
-      );
+    if (failure) throw new HttpError("TEMPORARILY_UNAVAILABLE", failedModelMessage(failure));
     throw new HttpError("NOT_FOUND", `Model "${name}" is not served here; this server serves ${this.#servedNames}.`);
   }
 
   /** @throws HttpError NOT_FOUND when a version is asked for and it is not the one served. */
   checkVersion(served: ServedModel, name: string, requested: string | undefined): void {
-    if (requested !== undefined && requested !== "" && served.registeredVersion !== undefined && requested !== served.registeredVersion)
-      throw new HttpError("NOT_FOUND", `Model "${name}" has no version "${requested}" here; this server serves version ${served.registeredVersion}.`);
+    checkServedVersion(name, requested, served.registeredVersion);
   }
 
   /** Why the server cannot take predictions now (draining, a queue full), as GET /v2/health/ready reports it. */
@@ -217,13 +212,6 @@ function inferenceImplementation(
   options: GrpcServeOptions,
 ): grpc.UntypedServiceImplementation {
   type NamedRequest = { name?: string; version?: string };
-  const metadataOf = ({ service, model }: CallModel) => ({
-    name: service.name,
-    versions: model.registeredVersion !== undefined ? [model.registeredVersion] : [],
-    platform: "pipeserve",
-    inputs: tensorsOf(model.model.signature?.inputs),
-    outputs: tensorsOf(model.model.signature?.outputs),
-  });
   return {
     ServerLive: unary("ServerLive", undefined, () => ({ live: true })),
     ServerReady: unary("ServerReady", undefined, () => ({ ready: directory.notReadyReason() === undefined })),
@@ -243,7 +231,7 @@ function inferenceImplementation(
       (r) => r.name ?? "",
       (r, served) => {
         directory.checkVersion((served as CallModel).model, (served as CallModel).service.name, r.version);
-        return metadataOf(served as CallModel);
+        return modelMetadataOf((served as CallModel).service.name, (served as CallModel).model);
       },
     ),
     ModelInfer: unary<ModelInferRequestMessage, unknown>(

@@ -38,6 +38,11 @@ export interface RepositoryIndexEntry {
   reason: string;
 }
 
+/** Why a model of the set answers 503: it failed to load (REST and gRPC say it alike). */
+export function failedModelMessage(failure: FailedModel): string {
+  return `Model "${failure.name}" (${failure.uri}) is not ready: it failed to load when the server started: ${failure.failure}`;
+}
+
 /** Names a model may have: they are path segments of /models/{name} and /v2/models/{name}. */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -116,7 +121,7 @@ export class ModelSet {
       };
     }
     if (path.endsWith("/ready")) return (c) => json(c, { name, ready: false }, 503);
-    const message = `Model "${name}" (${failure.uri}) is not ready: it failed to load when the server started: ${failure.failure}`;
+    const message = failedModelMessage(failure);
     return () => {
       throw new HttpError("TEMPORARILY_UNAVAILABLE", message);
     };

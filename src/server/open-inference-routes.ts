@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { NotUtf8Error, SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin, type TableLimits } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
-import { decodeInferRequest, encodeInferResponse, tensorsOf } from "./open-inference.js";
+import { checkServedVersion, decodeInferRequest, encodeInferResponse, modelMetadataOf } from "./open-inference.js";
 import { readBody } from "./read-body.js";
 import { json, type AddRoute, type Env, type RouteContext } from "./routing.js";
 
@@ -29,19 +29,11 @@ export function openInferenceRoutes(route: AddRoute, { state, modelName, maxBody
     const name = c.req.param("name");
     const v = c.req.param("version");
     if (name !== modelName) throw new HttpError("NOT_FOUND", `Model "${name}" is not served here; this server serves "${modelName}".`);
-    if (v !== undefined && modelVersion !== undefined && v !== modelVersion)
-      throw new HttpError("NOT_FOUND", `Model "${name}" has no version "${v}" here; this server serves version ${modelVersion}.`);
+    checkServedVersion(name, v, modelVersion);
   };
   const modelMetadata = (c: Context<Env>): Response => {
     checkModel(c);
-    const { model, registeredVersion } = c.get("served");
-    return json(c, {
-      name: modelName,
-      versions: registeredVersion !== undefined ? [registeredVersion] : [],
-      platform: "pipeserve",
-      inputs: tensorsOf(model.signature?.inputs),
-      outputs: tensorsOf(model.signature?.outputs),
-    });
+    return json(c, modelMetadataOf(modelName, c.get("served")));
   };
   const modelReady = (c: Context<Env>): Response => {
     checkModel(c);

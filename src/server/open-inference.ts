@@ -76,6 +76,26 @@ export interface TensorMetadata {
   shape: number[];
 }
 
+/** A model's Open Inference metadata (`GET /v2/models/{name}`, gRPC ModelMetadata): its versions, platform and tensors. */
+export function modelMetadataOf(
+  name: string,
+  served: { registeredVersion: string | undefined; model: { signature: Signature | null } },
+): { name: string; versions: string[]; platform: string; inputs: TensorMetadata[]; outputs: TensorMetadata[] } {
+  return {
+    name,
+    versions: served.registeredVersion !== undefined ? [served.registeredVersion] : [],
+    platform: "pipeserve",
+    inputs: tensorsOf(served.model.signature?.inputs),
+    outputs: tensorsOf(served.model.signature?.outputs),
+  };
+}
+
+/** @throws HttpError NOT_FOUND when a version is asked for (not empty) and it is not the registered version served. */
+export function checkServedVersion(name: string, requested: string | undefined, registeredVersion: string | undefined): void {
+  if (requested !== undefined && requested !== "" && registeredVersion !== undefined && requested !== registeredVersion)
+    throw new HttpError("NOT_FOUND", `Model "${name}" has no version "${requested}" here; this server serves version ${registeredVersion}.`);
+}
+
 /** The tensor metadata of a signature's columns (each column a 1-D tensor of any length). */
 export function tensorsOf(specs: readonly ColumnSpec[] | null | undefined): TensorMetadata[] {
   return (specs ?? []).map((s, i) => ({ name: s.name ?? String(i), datatype: DATATYPE_OF[s.type] ?? "BYTES", shape: [-1] }));
