@@ -24,8 +24,10 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /src/package.json /src/package-lock.json /src/.npmrc ./
 COPY --from=build /tmp/pipeserve.tgz /tmp/pipeserve.tgz
-# Production dependencies only (from the lock file), then pipeserve itself, scripts off.
-RUN npm ci --omit=dev --ignore-scripts \
+# Production dependencies only (from the lock file), with their install scripts: better-sqlite3's
+# fetches its native binding (sqlite:/// stores need it; onnxruntime-node's download stays off by
+# .npmrc). Then pipeserve itself, scripts off.
+RUN npm ci --omit=dev \
  && npm install --omit=dev --ignore-scripts --no-save /tmp/pipeserve.tgz \
  && ln -s /app/node_modules/pipeserve/dist/cli/bin.js /usr/local/bin/pipeserve \
  && chmod +x /app/node_modules/pipeserve/dist/cli/bin.js \

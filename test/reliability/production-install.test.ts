@@ -36,7 +36,7 @@ describe("the Dockerfile", () => {
     expect(stages).toHaveLength(2);
     const runtime = stages[1] as string;
     expect(stages[0]).toMatch(/RUN npm ci\n/);
-    expect(runtime).toMatch(/npm ci --omit=dev/);
+    expect(runtime).toMatch(/npm ci --omit=dev \\\n/);
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime).toMatch(/^HEALTHCHECK .*\n?.*\/health/m);
     expect(runtime).toMatch(/^ENTRYPOINT \["pipeserve"\]$/m);
@@ -65,8 +65,16 @@ describe("a production-only install (the runtime stage without Docker)", () => {
     const app = join(work, "app");
     await mkdir(app);
     for (const file of ["package.json", "package-lock.json", ".npmrc"]) await copyFile(join(root, file), join(app, file));
-    npm(["ci", "--omit=dev", "--ignore-scripts"], app);
+    // NB: with install scripts, as the image: better-sqlite3's builds (or fetches) its native binding.
+    npm(["ci", "--omit=dev"], app);
     npm(["install", "--omit=dev", "--ignore-scripts", "--no-save", join(packDir, tarball as string)], app);
+    // The SQLite store's native binding works in the production install (sqlite:/// tracking URIs).
+    expect(
+      execFileSync(process.execPath, ["-e", "console.log(require('better-sqlite3')(':memory:').prepare('select 41 + 1 as n').get().n)"], {
+        cwd: app,
+        encoding: "utf8",
+      }).trim(),
+    ).toBe("42");
     const installed = await readdir(join(app, "node_modules"));
     for (const devOnly of ["vitest", "typescript", "tsx", "vega-datasets", "autocannon"]) expect(installed).not.toContain(devOnly);
 
