@@ -301,7 +301,7 @@ function servingApp(
     return {
       app: serving.app,
       served: [{ uri: options.modelUri, slot: serving.slot, metrics, logger }],
-      grpcModels: { services: new Map([[serving.service.name, serving.service]]), failed: [], state, extensions: [], metrics },
+      grpcModels: { services: new Map([[serving.service.name, serving.service]]), failed: [], state, metrics },
     };
   }
   const set = parts.createModelSetApp(loaded.entries, { ...limits, state, metrics });
@@ -309,7 +309,7 @@ function servingApp(
   return {
     app: set.app,
     served: [...set.services.values()].map((s) => ({ name: s.name, uri: uriOf.get(s.name) as string, slot: s.slot, metrics: s.metrics, logger: s.log })),
-    grpcModels: { services: set.services, failed: set.failed, state, extensions: [], metrics },
+    grpcModels: { services: set.services, failed: set.failed, state, metrics },
   };
 }
 

@@ -105,11 +105,16 @@ interface ArtifactEntry {
 
 /** Copies a folder artifact into `target` (a new folder) file by file; its pipeline.json fields. */
 async function copyFolderArtifact(name: string, source: string, target: string): Promise<Pick<ArtifactEntry, "sha256" | "bytes" | "files">> {
+  await cp(source, target, { recursive: true, errorOnExist: true, force: false });
+  // NB: listed and hashed once, from the copy: what is recorded is what the model holds.
   let files: Record<string, FolderFile>;
   try {
-    files = await readFolderManifest(source);
+    files = await readFolderManifest(target);
   } catch (cause) {
-    throw new PackagingError(`Artifact "${name}" (${source}) cannot be packaged: ${(cause as Error).message}`, { code: "MISSING_ARTIFACT", cause });
+    throw new PackagingError(`Artifact "${name}" (${source}) cannot be packaged: ${(cause as Error).message.replaceAll(target, source)}`, {
+      code: "MISSING_ARTIFACT",
+      cause,
+    });
   }
   if (Object.keys(files).length === 0)
     throw new PackagingError(`Artifact "${name}" is an empty folder (${source}): its codec's save wrote no files.`, { code: "MISSING_ARTIFACT" });
@@ -118,15 +123,10 @@ async function copyFolderArtifact(name: string, source: string, target: string):
   if (unsafe !== undefined)
     throw new PackagingError(
       `Artifact "${name}" holds a file named ${JSON.stringify(unsafe)}; name the files its codec saves with letters, digits, ., _, - and /.`,
-      {
-        code: "INVALID_PIPELINE_ML",
-      },
+      { code: "INVALID_PIPELINE_ML" },
     );
-  await cp(source, target, { recursive: true, errorOnExist: true, force: false });
-  // NB: hashed again from the copy, so what is recorded is what the model holds.
-  const copied = await readFolderManifest(target);
-  const bytes = Object.values(copied).reduce((n, f) => n + f.bytes, 0);
-  return { sha256: folderDigest(copied), bytes, files: copied };
+  const bytes = Object.values(files).reduce((n, f) => n + f.bytes, 0);
+  return { sha256: folderDigest(files), bytes, files };
 }
 
 /** Copies each artifact into `tmp/artifacts/`, named after its dataset; their pipeline.json entries. */

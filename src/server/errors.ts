@@ -48,9 +48,10 @@ export interface ErrorReply {
 /**
  * The one place errors become HTTP: client mistakes (bad body, schema or params, unknown runner)
  * are 4xx with their message; a failing node is a 500 naming the node; anything else is a bare
- * 500 (the details go to the log, and to the client only with `debug`).
+ * 500 (the details go to the log, and to the client only with `debug`; its message names where
+ * the request id is: `requestIdIn`, the X-Request-Id header by default).
  */
-export function toErrorReply(error: unknown, debug = false): ErrorReply {
+export function toErrorReply(error: unknown, debug = false, requestIdIn = "X-Request-Id"): ErrorReply {
   const stack = debug && error instanceof Error ? error.stack : undefined;
   if (error instanceof HttpError) return { status: error.status, code: error.code, message: error.message, headers: error.headers, internal: false, stack };
   // Client mistakes carry MLflow's codes (FormatError BAD_REQUEST, SchemaError and
@@ -73,7 +74,7 @@ export function toErrorReply(error: unknown, debug = false): ErrorReply {
   const message =
     debug && error instanceof Error
       ? `Internal error: ${error.message}`
-      : "Internal server error. The request id in X-Request-Id finds the details in the server log.";
+      : `Internal server error. The request id in ${requestIdIn} finds the details in the server log.`;
   return { status: 500, code: "INTERNAL_ERROR", message, headers: {}, internal: true, stack };
 }
 

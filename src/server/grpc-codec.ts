@@ -2,7 +2,16 @@ import { endianness } from "node:os";
 import { randomUUID } from "node:crypto";
 import { columnValues, toJsonValue, type ColumnTable, type NumericArray, type Signature, type TableLimits } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
-import { checkInputHeader, checkInputShapes, elementCount, inputsToTable, outputTensors, type InputTensor, type InputTensorHeader } from "./open-inference.js";
+import {
+  INT_RANGE,
+  checkInputHeader,
+  checkInputShapes,
+  elementCount,
+  inputsToTable,
+  outputTensors,
+  type InputTensor,
+  type InputTensorHeader,
+} from "./open-inference.js";
 
 /**
  * The Open Inference Protocol's gRPC messages as @grpc/proto-loader gives and takes them (field
@@ -301,10 +310,11 @@ function missingValue(name: string, datatype: string, row: number): HttpError {
   );
 }
 
-function checkNoMissing(values: readonly unknown[], name: string, datatype: string): void {
+/** Checks an output's values fit a gRPC tensor of its datatype: no missing value, and integers within the type's range. */
+function checkCarriable(values: readonly unknown[], name: string, datatype: string): void {
   const row = values.indexOf(null);
   if (row !== -1) throw missingValue(name, datatype, row);
-  const range = OUTPUT_INT_RANGE[datatype];
+  const range = INT_RANGE[datatype];
   if (range === undefined) return;
   // NB: an integer tensor would wrap or truncate a value outside its type silently (REST sends it as it is).
   const bad = values.findIndex((v) => typeof v !== "number" || !Number.isInteger(v) || v < range[0] || v > range[1]);
@@ -315,18 +325,6 @@ function checkNoMissing(values: readonly unknown[], name: string, datatype: stri
     );
 }
 
-/** The whole-number range of each integer datatype an output may have. */
-const OUTPUT_INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
-  INT8: [-128, 127],
-  INT16: [-32768, 32767],
-  INT32: [-2147483648, 2147483647],
-  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  UINT8: [0, 255],
-  UINT16: [0, 65535],
-  UINT32: [0, 4294967295],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
-};
-
 function textBytes(v: unknown): Uint8Array {
   return typeof v === "string" ? Buffer.from(v, "utf8") : v instanceof Uint8Array ? v : Buffer.from(JSON.stringify(v), "utf8");
 }
@@ -335,7 +333,7 @@ function textBytes(v: unknown): Uint8Array {
 function typedContents(name: string, datatype: string, values: unknown[]): TensorContentsMessage {
   const field = CONTENTS_FIELD[datatype] ?? "bytes_contents";
   if (datatype === "FP64" || datatype === "FP32") return { [field]: values.map((v) => (v === null ? Number.NaN : v)) };
-  checkNoMissing(values, name, datatype);
+  checkCarriable(values, name, datatype);
   if (field === "bytes_contents") return { bytes_contents: values.map(textBytes) };
   return { [field]: values };
 }
@@ -345,7 +343,7 @@ function rawContents(name: string, datatype: string, column: ColumnTable["column
   if (datatype === "FP64" && column instanceof Float64Array) return new Uint8Array(column.buffer, column.byteOffset, column.byteLength);
   const values = jsonValues(column);
   if (datatype === "BYTES") {
-    checkNoMissing(values, name, datatype);
+    checkCarriable(values, name, datatype);
     const parts = values.map(textBytes);
     const out = Buffer.allocUnsafe(parts.reduce((n, p) => n + 4 + p.byteLength, 0));
     let at = 0;
@@ -356,7 +354,7 @@ function rawContents(name: string, datatype: string, column: ColumnTable["column
     }
     return out;
   }
-  if (datatype !== "FP64" && datatype !== "FP32") checkNoMissing(values, name, datatype);
+  if (datatype !== "FP64" && datatype !== "FP32") checkCarriable(values, name, datatype);
   const View = RAW_VIEW[datatype] ?? Float64Array;
   if (datatype === "INT64" || datatype === "UINT64") {
     const view = new (View as BigInt64ArrayConstructor)(numRows);

@@ -28,8 +28,6 @@ export interface GrpcModels {
   failed: readonly FailedModel[];
   /** The server's state, which the HTTP server turns off while draining. */
   state: ServerState;
-  /** The Open Inference extensions ServerMetadata lists (as GET /v2 does). */
-  extensions: readonly string[];
   /** The server's own metrics, where calls that name no model are counted. */
   metrics: ServerMetrics;
 }
@@ -40,7 +38,7 @@ export interface GrpcServeOptions {
   models: GrpcModels;
   logger: Logger;
   version: string;
-  /** Largest request message in bytes (the REST body limit, `--max-body-size`); 100 MB by default. */
+  /** Largest request message in bytes (the REST body limit, `--max-body`); 100 MB by default. */
   maxMessageBytes?: number;
   /** Stack traces and internal messages in error details. Off by default. */
   debug?: boolean;
@@ -58,14 +56,16 @@ export interface RunningGrpcServer {
 
 /** An error as a gRPC status: the REST route's status mapped to its gRPC code, its message as the details. */
 function errorStatus(grpcJs: typeof grpc, error: unknown, requestId: string, debug: boolean, log: Logger): grpc.ServiceError {
-  const reply = toErrorReply(error, debug);
+  // NB: the request id an unexpected error's message points at travels as x-request-id metadata here.
+  const reply = toErrorReply(error, debug, "the x-request-id metadata");
   if (reply.internal) log.error({ reqId: requestId, err: error }, reply.message);
-  const code = grpcCodeOfHttpStatus(reply.status);
-  // NB: the REST route's message (an unexpected error's details only with debug); the request id it names travels as x-request-id metadata here.
-  const message = reply.message.replace("The request id in X-Request-Id", "The request id in the x-request-id metadata");
   const metadata = new grpcJs.Metadata();
   metadata.set("x-request-id", requestId);
-  return Object.assign(new Error(message), { code: GRPC_CODE[code], details: message, metadata }) as grpc.ServiceError;
+  return Object.assign(new Error(reply.message), {
+    code: GRPC_CODE[grpcCodeOfHttpStatus(reply.status)],
+    details: reply.message,
+    metadata,
+  }) as grpc.ServiceError;
 }
 
 /** The name of a gRPC status code. */
@@ -215,7 +215,8 @@ function inferenceImplementation(
   return {
     ServerLive: unary("ServerLive", undefined, () => ({ live: true })),
     ServerReady: unary("ServerReady", undefined, () => ({ ready: directory.notReadyReason() === undefined })),
-    ServerMetadata: unary("ServerMetadata", undefined, () => ({ name: "pipeserve", version: options.version, extensions: [...options.models.extensions] })),
+    // NB: no extensions: the repository RPCs (model_repository) are not served over gRPC.
+    ServerMetadata: unary("ServerMetadata", undefined, () => ({ name: "pipeserve", version: options.version, extensions: [] })),
     // NB: a model that failed to load is known, and not ready; an unknown one is NOT_FOUND; no name, INVALID_ARGUMENT.
     ModelReady: unary<NamedRequest, { ready: boolean }>(
       "ModelReady",

@@ -32,7 +32,7 @@ const DATATYPE_OF: Readonly<Record<string, string>> = {
 const DATATYPES = ["BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "FP32", "FP64", "BYTES"];
 
 /** The whole-number range of each integer datatype (64-bit ones: what a JSON number holds exactly). */
-const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
+export const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
   INT8: [-128, 127],
   INT16: [-32768, 32767],
   INT32: [-2147483648, 2147483647],

@@ -5,9 +5,6 @@
  * variables the container sets are ones `serve` reads, with values its parsers take; the probes'
  * and the ServiceMonitor's paths answer 200 on a real app; the grace period outlasts the drain.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
@@ -15,23 +12,12 @@ import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Service } from "kubernetes-models/v1";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import { SERVE_ENV, withServeEnv } from "../../src/cli/serve-env.js";
 import { createApp } from "../../src/index.js";
 import { SIGNATURES, buildModel } from "../server/fixtures/models.js";
+import { type Doc, readKustomization } from "./manifests.js";
 
-const DIR = fileURLToPath(new URL("../../deploy/k8s/", import.meta.url));
-type Doc = Record<string, any>;
-
-function read(file: string): Doc[] {
-  return parseAllDocuments(readFileSync(join(DIR, file), "utf8")).map((d) => {
-    expect(d.errors, file).toEqual([]);
-    return d.toJSON() as Doc;
-  });
-}
-
-const kustomization = read("kustomization.yaml")[0] as Doc;
-const docs = (kustomization["resources"] as string[]).flatMap(read);
+const { kustomization, docs } = readKustomization("k8s");
 const byKind = (kind: string): Doc => docs.find((d) => d["kind"] === kind) as Doc;
 const deployment = byKind("Deployment");
 const container = deployment["spec"].template.spec.containers[0] as Doc;

@@ -6,25 +6,11 @@
  * schemas, and nothing from outside the registries may be committed: see the closing note of
  * issue 19). kserve-runtime.process.test.ts runs the container's command line for real.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Container } from "kubernetes-models/v1";
 import { describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
+import { type Doc, readKustomization } from "./manifests.js";
 
-const DIR = fileURLToPath(new URL("../../deploy/kserve/", import.meta.url));
-type Doc = Record<string, any>;
-
-function read(file: string): Doc[] {
-  return parseAllDocuments(readFileSync(join(DIR, file), "utf8")).map((d) => {
-    expect(d.errors, file).toEqual([]);
-    return d.toJSON() as Doc;
-  });
-}
-
-const kustomization = read("kustomization.yaml")[0] as Doc;
-const docs = (kustomization["resources"] as string[]).flatMap(read);
+const { kustomization, docs } = readKustomization("kserve");
 const runtime = docs.find((d) => d["kind"] === "ClusterServingRuntime") as Doc;
 const service = docs.find((d) => d["kind"] === "InferenceService") as Doc;
 const container = runtime["spec"].containers[0] as Doc;

@@ -54,7 +54,7 @@ async function start(
   grpcServer = await serveGrpc({
     port: 0,
     host: "127.0.0.1",
-    models: { services: new Map([[service.name, service]]), failed: options.failed ?? [], state, extensions: [], metrics },
+    models: { services: new Map([[service.name, service]]), failed: options.failed ?? [], state, metrics },
     logger,
     version: "test-version",
     ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
