@@ -2,7 +2,7 @@
  * `pipeserve init` as a new user runs it (issue 21): in an empty folder outside the repo, the built
  * bin writes a project; `pipeserve run` in that folder trains, packages and registers it with no
  * flags; `pipeserve serve -m models:/<name>/latest` answers the request its README shows, and the
- * runtime param changes the labels (its types are checked in test/api/declarations.process.test.ts). A folder that
+ * runtime param changes the labels (its types are checked in test/reliability/published-types.test.ts). A folder that
  * holds anything is refused, and nothing is written into it.
  */
 import { mkdir, readdir, writeFile } from "node:fs/promises";
