@@ -46,8 +46,11 @@ export class ModelWatcher {
 
   /** Checks every `intervalSeconds` (none when 0). */
   start(): void {
-    const { intervalSeconds } = this.#options;
-    if (intervalSeconds <= 0 || this.#timer) return;
+    const { intervalSeconds, uri, logger } = this.#options;
+    if (this.#timer) return;
+    const when = intervalSeconds > 0 ? `every ${intervalSeconds} s (--watch) and on SIGHUP` : "only on SIGHUP (--watch 0)";
+    logger.info({ uri, version: this.#served, watchSeconds: intervalSeconds }, `Following ${uri} (version ${this.#served} now): checked ${when}`);
+    if (intervalSeconds <= 0) return;
     this.#timer = setInterval(() => void this.check(), intervalSeconds * 1000);
     this.#timer.unref();
   }
@@ -113,7 +116,12 @@ export class ModelWatcher {
     metrics.modelSwaps.inc({ result: "swapped" });
     metrics.serving(slot.current.versionHeader);
     logger.info({ uri, from, to: version }, `Serving version ${version} of ${uri}; version ${from} closes when its requests are done`);
-    await closed.catch((error: unknown) => logger.warn({ err: error, version: from }, `Closing version ${from} failed`));
+    try {
+      await closed;
+      logger.info({ uri, version: from }, `Version ${from} of ${uri} closed: its requests are answered and its resources released`);
+    } catch (error) {
+      logger.warn({ err: error, version: from }, `Closing version ${from} failed`);
+    }
   }
 
   #refuse(version: number, why: string, error: unknown): void {

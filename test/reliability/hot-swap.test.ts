@@ -14,14 +14,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProject } from "../../src/index.js";
 import { encodeArrowIpc, tableFromColumns, toArrow } from "../../src/tabular/index.js";
 import { tempDir } from "../batch/helpers.js";
-import { CLI, REPO, ServeProcess } from "../server/fixtures/server-process.js";
+import { CLI, http, REPO, ServeProcess } from "../server/fixtures/server-process.js";
 
 const PROJECT = join(REPO, "test", "fixtures", "projects", "scaler");
 const NAME = "scaler-model";
-/** A row version 1 labels 1; version 2 (margin 100) labels 0; version 3 is never served. */
+/**
+ * Three rows per request: version 1 labels them 1, 1, 0; version 2 (margin 100) 0, 0, 0; version 3
+ * is never served. A response whose rows came from two versions would show as neither.
+ */
 const X = 4.449;
-const JSON_BODY = JSON.stringify({ dataframe_split: { columns: ["x"], data: [[X]] } });
-const ARROW_BODY = encodeArrowIpc(toArrow(tableFromColumns({ x: [X] })), "stream");
+const ROWS = [X, X, -1000];
+const LABELS: Record<string, number[]> = { "1": [1, 1, 0], "2": [0, 0, 0] };
+const JSON_BODY = JSON.stringify({ dataframe_split: { columns: ["x"], data: ROWS.map((x) => [x]) } });
+const ARROW_BODY = encodeArrowIpc(toArrow(tableFromColumns({ x: ROWS })), "stream");
 
 let tracking: string;
 const running: ServeProcess[] = [];
@@ -37,13 +42,15 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
+async function train(params: string[]): Promise<void> {
+  const result = await runProject({ projectDir: PROJECT, pipelineName: "training", trackingUri: tracking, params, typecheck: false });
+  if (!result.modelUri) throw new Error("the scaler packaged no model");
+}
+
 beforeAll(async () => {
   tracking = await tempDir("pipeserve-hot-swap-");
   // Versions 1 (margin 0), 2 (margin 100: every label 0), 3 (corrupted below).
-  for (const params of [[], ["margin=100"], []]) {
-    const result = await runProject({ projectDir: PROJECT, pipelineName: "training", trackingUri: tracking, params, typecheck: false });
-    if (!result.modelUri) throw new Error("the scaler packaged no model");
-  }
+  for (const params of [[], ["margin=100"], []]) await train(params);
   const v3 = JSON.parse(cli("inspect", "-m", `models:/${NAME}/3`, "--json")) as { dir?: string; path?: string };
   const dir = v3.dir ?? v3.path;
   if (!dir) throw new Error(`inspect gave no folder: ${JSON.stringify(v3)}`);
@@ -61,7 +68,7 @@ interface Answer {
   client: number;
   status: number;
   version: string | null;
-  label: number | undefined;
+  labels: number[] | undefined;
 }
 
 /**
@@ -80,13 +87,13 @@ function load(url: string, clients: number): { answers: Answer[]; stop: () => Pr
         body: arrow ? ARROW_BODY : JSON_BODY,
       });
       const text = await res.text();
-      let label: number | undefined;
+      let labels: number[] | undefined;
       try {
-        label = (JSON.parse(text) as { predictions: { label: number }[] }).predictions[0]?.label;
+        labels = (JSON.parse(text) as { predictions: { label: number }[] }).predictions.map((p) => p.label);
       } catch {
-        label = undefined;
+        labels = undefined;
       }
-      answers.push({ client, status: res.status, version: res.headers.get("x-pipeserve-model-version"), label });
+      answers.push({ client, status: res.status, version: res.headers.get("x-pipeserve-model-version"), labels });
     }
   });
   return {
@@ -106,8 +113,12 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
-/** Each client's answers: all 200, each version's own label, the version going 1 → 2 at most once, never 3. */
-function expectCleanSwap(answers: readonly Answer[], clients: number, oneChangePerClient = true): void {
+/**
+ * Each client's answers: all 200, each body wholly the version its header names, never version 3,
+ * starting on version 1 and ending on 2, the version changing once (with one worker; with -w 2 a
+ * client's connections reach both workers, which swap moments apart).
+ */
+function expectCleanSwap(answers: readonly Answer[], clients: number, oneChangePerClient: boolean): void {
   expect(
     answers.filter((a) => a.status !== 200),
     "failed responses",
@@ -117,14 +128,14 @@ function expectCleanSwap(answers: readonly Answer[], clients: number, oneChangeP
     "answers from the corrupt version",
   ).toEqual([]);
   expect(
-    answers.filter((a) => (a.version === "1" ? a.label !== 1 : a.label !== 0)),
-    "bodies not of the version their header names",
+    answers.filter((a) => JSON.stringify(a.labels) !== JSON.stringify(LABELS[a.version ?? ""])),
+    "bodies not wholly of the version their header names",
   ).toEqual([]);
   for (let client = 0; client < clients; client++) {
     const versions = answers.filter((a) => a.client === client).map((a) => a.version);
     const changes = versions.filter((v, i) => i > 0 && v !== versions[i - 1]).length;
-    // NB: with -w 2 a client's connections reach both workers, which swap moments apart.
-    if (oneChangePerClient) expect(changes, `client ${client}: ${versions.join(",")}`).toBeLessThanOrEqual(1);
+    expect(versions[0], `client ${client} starts on version 1`).toBe("1");
+    if (oneChangePerClient) expect(changes, `client ${client}: ${versions.join(",")}`).toBe(1);
     expect(versions.at(-1), `client ${client} ends on version 2`).toBe("2");
   }
 }
@@ -135,58 +146,107 @@ async function metric(url: string, name: string): Promise<number> {
   return line ? Number(line.split(" ").at(-1)) : 0;
 }
 
+const logged = (server: ServeProcess, start: string): number => server.logs().filter((l) => String(l.msg).startsWith(start)).length;
+
+/**
+ * The whole promotion under load: 16 clients (JSON and Arrow) and a /health poller; the alias moves
+ * to the good version 2 (by `move`), then to the corrupt version 3. Every worker swaps once, closes
+ * version 1, refuses version 3 once (not again on later checks), and memory comes back to its level.
+ */
+async function promoteUnderLoad(workers: number, trigger: "poll" | "SIGHUP"): Promise<void> {
+  cli("models", "alias", NAME, "champion", "1");
+  const watch = trigger === "poll" ? "0.2" : "0";
+  const server = new ServeProcess(["serve", "-m", `models:/${NAME}@champion`, "-p", "0", "-w", String(workers), "--watch", watch, "--tracking-uri", tracking]);
+  running.push(server);
+  const { url } = await server.serving(workers);
+  const move = (version: string): void => {
+    cli("models", "alias", NAME, "champion", version);
+    if (trigger === "SIGHUP") server.child.kill("SIGHUP");
+  };
+  const clients = 16;
+  const started = performance.now();
+  const traffic = load(url, clients);
+  // /health is polled all the while: a swap never makes the server look down.
+  const health: number[] = [];
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      health.push((await fetch(`${url}/health`)).status);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  await until("every client answered by version 1", () =>
+    Array.from({ length: clients }, (_, c) => traffic.answers.filter((a) => a.client === c && a.version === "1").length).every((n) => n >= 5),
+  );
+  const rssBefore = await metric(url, "pipeserve_process_resident_memory_bytes");
+  move("2");
+  await until("every worker on version 2", () => logged(server, "Serving version 2") === workers);
+  await until("every client on version 2", () =>
+    Array.from({ length: clients }, (_, c) => traffic.answers.filter((a) => a.client === c).at(-1)?.version).every((v) => v === "2"),
+  );
+  // Version 1 is closed once its requests are answered, in every worker.
+  await until("version 1 closed in every worker", () => logged(server, "Version 1 of") === workers);
+  move("3");
+  await until("the corrupt version refused by every worker", () => logged(server, "Not serving version 3") === workers);
+  const before = traffic.answers.length;
+  await until("more answers after the refusal", () => traffic.answers.length >= before + 200);
+  // Version 1 was closed and version 3's failed load let go: memory is back near its level.
+  const rssAfter = await metric(url, "pipeserve_process_resident_memory_bytes");
+  // A later check (a poll, or another SIGHUP) does not try version 3 again: the alias has not moved.
+  if (trigger === "SIGHUP") server.child.kill("SIGHUP");
+  await new Promise((r) => setTimeout(r, 600));
+  await traffic.stop();
+  const seconds = (performance.now() - started) / 1000;
+  polling = false;
+  await poller;
+  console.info(
+    `hot swap, -w ${workers}, ${trigger}: ${traffic.answers.length} requests in ${seconds.toFixed(1)} s (${Math.round(traffic.answers.length / seconds)}/s)`,
+  );
+
+  expect(health.length).toBeGreaterThan(10);
+  expect(health.filter((status) => status !== 200)).toEqual([]);
+  expect(rssAfter / 2 ** 20, "resident MB after the swaps vs before").toBeLessThan(rssBefore / 2 ** 20 + 32 * workers);
+  expectCleanSwap(traffic.answers, clients, workers === 1);
+  // Requests sent after every worker swapped are all version 2's.
+  expect(traffic.answers.slice(before).filter((a) => a.version !== "2")).toEqual([]);
+  expect(logged(server, "Not serving version 3"), "version 3 tried once per worker").toBe(workers);
+  const refusal = server.logs().find((l) => String(l.msg).startsWith("Not serving version 3"));
+  expect(refusal?.msg).toMatch(/could not be loaded \(.*sha256.*\)\. Still serving version 2; version 3 is not tried again until the alias moves\./);
+  // Each worker counts its own (with -w 2 the cluster hands each new connection to the next worker).
+  for (let i = 0; i < 2 * workers; i++) {
+    const text = (await http(`${url}/metrics`)).body;
+    const value = (series: string): number =>
+      Number(
+        text
+          .split("\n")
+          .find((l) => l.startsWith(series))
+          ?.split(" ")
+          .at(-1),
+      );
+    expect(value('pipeserve_model_swaps_total{result="swapped"}')).toBe(1);
+    expect(value('pipeserve_model_swaps_total{result="failed"}')).toBe(1);
+    expect(value('pipeserve_model_served{version="2"}')).toBe(1);
+  }
+  const metadata = (await (await fetch(`${url}/metadata`)).json()) as { version: string };
+  expect(metadata.version).toBe("2");
+  const v2 = (await (await fetch(`${url}/v2/models/${NAME}`)).json()) as { versions: string[] };
+  expect(v2.versions).toEqual(["2"]);
+}
+
 describe("an alias moves under load", { timeout: 120_000 }, () => {
   it("--watch: swaps to the good version once, without a failed or mixed response; refuses the corrupt one and keeps serving", async () => {
-    cli("models", "alias", NAME, "champion", "1");
-    const server = new ServeProcess(["serve", "-m", `models:/${NAME}@champion`, "-p", "0", "--watch", "0.2", "--tracking-uri", tracking]);
-    running.push(server);
-    const { url } = await server.serving();
-    const clients = 6;
-    const traffic = load(url, clients);
-    // /health is polled all the while: a swap never makes the server look down.
-    const health: number[] = [];
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        health.push((await fetch(`${url}/health`)).status);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    await until("answers from version 1", () => traffic.answers.filter((a) => a.version === "1").length >= 50);
-    const rssBefore = await metric(url, "pipeserve_process_resident_memory_bytes");
-    cli("models", "alias", NAME, "champion", "2");
-    await until("every client on version 2", () =>
-      Array.from({ length: clients }, (_, c) => traffic.answers.filter((a) => a.client === c).at(-1)?.version).every((v) => v === "2"),
-    );
-    cli("models", "alias", NAME, "champion", "3");
-    await server.waitForLogs("the corrupt version refused", (lines) => lines.find((l) => String(l.msg).startsWith("Not serving version 3")));
-    const before = traffic.answers.length;
-    await until("more answers after the refusal", () => traffic.answers.length >= before + 50);
-    // Version 1 was closed and version 3's failed load let go: two loads later, memory is back near
-    // its level (a model of this size is a few MB; a retained copy per swap would show over more swaps).
-    const rssAfter = await metric(url, "pipeserve_process_resident_memory_bytes");
-    await traffic.stop();
-    polling = false;
-    await poller;
-    expect(health.length).toBeGreaterThan(10);
-    expect(health.filter((status) => status !== 200)).toEqual([]);
-    expect(rssAfter / 2 ** 20, "resident MB after the swaps vs before").toBeLessThan(rssBefore / 2 ** 20 + 48);
-
-    expectCleanSwap(traffic.answers, clients);
-    expect(await metric(url, 'pipeserve_model_swaps_total{result="swapped"}')).toBe(1);
-    expect(await metric(url, 'pipeserve_model_swaps_total{result="failed"}')).toBe(1);
-    expect(await metric(url, 'pipeserve_model_served{version="2"}')).toBe(1);
-    const metadata = (await (await fetch(`${url}/metadata`)).json()) as { version: string };
-    expect(metadata.version).toBe("2");
-    const v2 = (await (await fetch(`${url}/v2/models/${NAME}`)).json()) as { versions: string[] };
-    expect(v2.versions).toEqual(["2"]);
-    // The refusal says which version and why, and that it is not retried until the alias moves.
-    await until("a few more polls", () => new Promise((r) => setTimeout(() => r(true), 600)));
-    expect(server.logs().filter((l) => String(l.msg).startsWith("Not serving version 3"))).toHaveLength(1);
-    expect(await metric(url, "pipeserve_http_requests_in_flight")).toBe(1);
+    await promoteUnderLoad(1, "poll");
   });
 
-  it("-w 2 and SIGHUP (--watch 0): every worker swaps on the signal, and no request fails", async () => {
+  it("the same with -w 2: every worker swaps and refuses", async () => {
+    await promoteUnderLoad(2, "poll");
+  });
+
+  it("the same with SIGHUP instead of the poll (--watch 0)", async () => {
+    await promoteUnderLoad(1, "SIGHUP");
+  });
+
+  it("-w 2 and SIGHUP: the signal reaches every worker; nothing moves without it", async () => {
     cli("models", "alias", NAME, "champion", "1");
     const server = new ServeProcess(["serve", "-m", `models:/${NAME}@champion`, "-p", "0", "-w", "2", "--watch", "0", "--tracking-uri", tracking]);
     running.push(server);
@@ -199,7 +259,7 @@ describe("an alias moves under load", { timeout: 120_000 }, () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(traffic.answers.filter((a) => a.version === "2")).toEqual([]);
     server.child.kill("SIGHUP");
-    await until("two workers serving version 2", () => server.logs().filter((l) => String(l.msg).startsWith("Serving version 2")).length === 2);
+    await until("two workers serving version 2", () => logged(server, "Serving version 2") === 2);
     const after = traffic.answers.length;
     await until("answers after the swap", () => traffic.answers.length >= after + 100);
     await traffic.stop();
@@ -208,15 +268,45 @@ describe("an alias moves under load", { timeout: 120_000 }, () => {
     expect(traffic.answers.slice(after + clients).filter((a) => a.version !== "2")).toEqual([]);
   });
 
-  it("a fixed URI is never reloaded: SIGHUP says so and the server keeps serving", async () => {
-    const server = new ServeProcess(["serve", "-m", `models:/${NAME}/1`, "-p", "0", "--tracking-uri", tracking]);
+  it("without --watch an alias is checked every 30 s (and on SIGHUP), which the server says at start", async () => {
+    cli("models", "alias", NAME, "champion", "1");
+    const server = new ServeProcess(["serve", "-m", `models:/${NAME}@champion`, "-p", "0", "--tracking-uri", tracking]);
+    running.push(server);
+    await server.serving();
+    const line = await server.waitForLogs("the watch line", (lines) => lines.find((l) => String(l.msg).startsWith("Following")));
+    expect(line.msg).toBe(`Following models:/${NAME}@champion (version 1 now): checked every 30 s (--watch) and on SIGHUP`);
+    expect(line["watchSeconds"]).toBe(30);
+  });
+
+  it("a fixed URI (a numbered version, a folder) is never reloaded: SIGHUP says so and the server keeps serving", async () => {
+    const v1 = JSON.parse(cli("inspect", "-m", `models:/${NAME}/1`, "--json")) as { dir?: string; path?: string };
+    for (const uri of [`models:/${NAME}/1`, (v1.dir ?? v1.path) as string]) {
+      const server = new ServeProcess(["serve", "-m", uri, "-p", "0", "--watch", "0.2", "--tracking-uri", tracking]);
+      running.push(server);
+      const { url } = await server.serving();
+      server.child.kill("SIGHUP");
+      await server.waitForLogs("the SIGHUP note", (lines) => lines.find((l) => String(l.msg).includes("nothing to reload")));
+      expect(logged(server, "Following"), `${uri} is not followed`).toBe(0);
+      const res = await fetch(`${url}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON_BODY });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { predictions: { label: number }[] }).predictions.map((p) => p.label)).toEqual(LABELS["1"]);
+    }
+  });
+
+  it("models:/NAME/latest follows each newly registered version", async () => {
+    await train(["margin=100"]);
+    const server = new ServeProcess(["serve", "-m", `models:/${NAME}/latest`, "-p", "0", "--watch", "0.2", "--tracking-uri", tracking]);
     running.push(server);
     const { url } = await server.serving();
-    server.child.kill("SIGHUP");
-    await server.waitForLogs("the SIGHUP note", (lines) => lines.find((l) => String(l.msg).includes("nothing to reload")));
-    const res = await fetch(`${url}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON_BODY });
-    expect(res.status).toBe(200);
-    expect(res.headers.get("x-pipeserve-model-version")).toBe("1");
+    const ask = async (): Promise<{ version: string | null; labels: number[] }> => {
+      const res = await fetch(`${url}/invocations`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON_BODY });
+      const body = (await res.json()) as { predictions: { label: number }[] };
+      return { version: res.headers.get("x-pipeserve-model-version"), labels: body.predictions.map((p) => p.label) };
+    };
+    expect(await ask()).toEqual({ version: "4", labels: LABELS["2"] });
+    await train([]);
+    await server.waitForLogs("version 5 served", (lines) => lines.find((l) => String(l.msg).startsWith("Serving version 5")));
+    expect(await ask()).toEqual({ version: "5", labels: LABELS["1"] });
   });
 
   it("--watch takes 0 or more seconds; anything else is a usage error naming the value", () => {

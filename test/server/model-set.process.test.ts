@@ -82,6 +82,16 @@ describe("serve -m scaler=models:/scaler-model@champion -m counter=FOLDER", () =
     });
     expect(await post(`${url}/models/counter/invocations`, AB_BODY)).toMatchObject({ status: 200, body: { predictions: [1] } });
     expect(await index()).toEqual([{ name: "scaler", version: "2", state: "READY", reason: "" }, expect.objectContaining({ name: "counter", state: "READY" })]);
+    // The versioned Open Inference routes answer for the version served now, and only for it.
+    const v2 = `${url}/v2/models/scaler/versions/2`;
+    expect(await (await fetch(v2)).json()).toMatchObject({ name: "scaler", versions: ["2"] });
+    expect((await fetch(`${v2}/ready`)).status).toBe(200);
+    const infer = await post(`${v2}/infer`, JSON.stringify({ inputs: [{ name: "x", shape: [1], datatype: "FP64", data: [4.449] }] }));
+    expect(infer).toMatchObject({ status: 200, version: "2", body: { model_name: "scaler", model_version: "2" } });
+    expect((await fetch(`${url}/v2/models/scaler/versions/1`)).status).toBe(404);
+    expect(
+      (await post(`${url}/v2/models/scaler/versions/1/infer`, JSON.stringify({ inputs: [{ name: "x", shape: [1], datatype: "FP64", data: [4.449] }] }))).status,
+    ).toBe(404);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/pipeserve_model_swaps_total\{result="swapped",model="scaler"\} 1/);
     expect(metrics).toMatch(/pipeserve_model_served\{version="2",model="scaler"\} 1/);
