@@ -38,8 +38,7 @@ function format(flag: string, value: string | undefined): TableFormat | undefine
 /** `pipeserve predict`: batch prediction over files, with a progress bar on a terminal and a summary otherwise. */
 export async function predictCommand(options: PredictCommandOptions, io: CliIo): Promise<void> {
   // NB: imported here, not at the top: `pipeserve --help` and the other commands never load them.
-  const [{ default: progress }, { BatchError, checkPredictFiles, predictFile }, { loadModel }, { parseJsonText }] = await Promise.all([
-    import("cli-progress"),
+  const [{ BatchError, checkPredictFiles, predictFile }, { loadModel }, { parseJsonText }] = await Promise.all([
     import("../batch/index.js"),
     // NB: the package's main entry: it registers the `pipeserve` API that the model's code imports.
     import("../index.js"),
@@ -71,6 +70,8 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
     onWarning: (message) => io.stderr.write(`pipeserve: warning: ${message}\n`),
   });
   const interactive = io.stderr.isTTY === true;
+  // NB: the progress bar's library loads only where there is a terminal to draw it on.
+  const progress = interactive ? (await import("cli-progress")).default : undefined;
   // NB: made at the first progress, once it is known whether the total is (Parquet, shards): without one, a percentage and an ETA would be made up.
   let bar = undefined as cliProgress.SingleBar | undefined;
   const startedAt = Date.now();
@@ -95,7 +96,7 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
       ...(options.input === "-" ? { stdin: io.stdin } : {}),
       onNotice: (message) => io.stderr.write(`pipeserve: ${message}\n`),
       onProgress: (done, total) => {
-        if (!interactive) return;
+        if (!progress) return;
         const speed = Math.round(done / Math.max(0.001, (Date.now() - startedAt) / 1000));
         if (!bar) {
           const format =

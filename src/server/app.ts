@@ -1,9 +1,10 @@
-import { Hono } from "hono";
+import type { Hono } from "hono";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
 import { ModelService, type AppOptions } from "./model-service.js";
 import type { ModelSlot } from "./model-slot.js";
 import { json, type Env, type Handler } from "./routing.js";
 import { serverRoutes } from "./server-routes.js";
+import { honoLib } from "./libraries.js";
 
 export { NODE_TIMING_SAMPLE, ServerState } from "./scorer.js";
 export type { AppOptions } from "./model-service.js";
@@ -58,7 +59,7 @@ export function createApp(model: PipelineModel, options: AppOptions = {}): Hono<
  */
 export function createServingApp(model: PipelineModel, options: AppOptions = {}): { app: Hono<Env>; slot: ModelSlot; service: ModelService } {
   const service = new ModelService(model, options);
-  const app = new Hono<Env>();
+  const app = new (honoLib().Hono)<Env>();
   const known: KnownRoute[] = [];
   const route = (method: "GET" | "POST", path: string, handler: Handler): void => {
     app.on(method, path, service.endpoint(path, handler));

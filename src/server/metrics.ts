@@ -1,10 +1,11 @@
 import type { Server } from "node:http";
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Hooks } from "../loader/index.js";
+import { promClient } from "./libraries.js";
 
 /** The server's Prometheus metrics, in a registry of its own (one per app). */
 export class ServerMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   /** The labels every series carries (`{model: name}` with several models). */
   readonly labels: Readonly<Record<string, string>>;
   readonly requests: Counter<"route" | "method" | "status">;
@@ -44,6 +45,8 @@ export class ServerMetrics {
    * @param options.labels labels every series carries (`{model: name}` for one model among several).
    */
   constructor(options: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
+    const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = promClient();
+    this.registry = new Registry();
     this.labels = { ...options.labels };
     if (options.labels) this.registry.setDefaultLabels(options.labels);
     const registers = [this.registry];
@@ -176,6 +179,6 @@ export class ServerMetrics {
  */
 export async function mergedMetrics(registries: readonly Registry[]): Promise<{ text: string; contentType: string }> {
   const all = await Promise.all(registries.map(async (r) => (await r.getMetricsAsJSON()).map((m) => ({ ...m, aggregator: "sum" as const }))));
-  const merged = AggregatorRegistry.aggregate(all);
+  const merged = promClient().AggregatorRegistry.aggregate(all);
   return { text: await merged.metrics(), contentType: merged.contentType };
 }

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
 import { endpointWrapper, errorShapeOf } from "./endpoint.js";
 import { ServerMetrics } from "./metrics.js";
@@ -12,6 +12,7 @@ import { openApiHandler } from "./openapi.js";
 import { RequestLog } from "./request-log.js";
 import { reply, type Env, type Handler } from "./routing.js";
 import { Scorer, ServerState, type ScorerOptions } from "./scorer.js";
+import { defaultLogger } from "./libraries.js";
 
 /** The Scorer's options (limits, timeout, batching, logging) and what the HTTP layer adds. */
 export interface AppOptions extends ScorerOptions {
@@ -49,7 +50,7 @@ export class ModelService {
   readonly endpoint: ReturnType<typeof endpointWrapper>;
 
   constructor(model: PipelineModel, options: AppOptions = {}) {
-    this.log = options.logger ?? pino({ level: process.env["PIPESERVE_LOG_LEVEL"] ?? "info" });
+    this.log = options.logger ?? defaultLogger();
     this.metrics = options.metrics ?? new ServerMetrics();
     this.state = options.state ?? new ServerState();
     this.name = options.modelName ?? model.metadata.registeredName ?? "model";

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
-import { Hono } from "hono";
-import { pino, type Logger } from "pino";
+import type { Hono } from "hono";
+import type { Logger } from "pino";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
 import { knownRoute, notFound, type KnownRoute } from "./app.js";
 import { HttpError } from "./errors.js";
@@ -11,6 +11,7 @@ import { ModelService, type AppOptions } from "./model-service.js";
 import { json, reply, type AddRoute, type Env, type Handler } from "./routing.js";
 import { ServerState, errorScoreResponse } from "./scorer.js";
 import { serverRoutes } from "./server-routes.js";
+import { defaultLogger, honoLib } from "./libraries.js";
 
 /** One model of a set: its name and URI, and the model loaded from it, or why it could not be. */
 export type ModelSetEntry = { name: string; uri: string } & ({ model: PipelineModel } | { failure: string });
@@ -166,11 +167,11 @@ export function createModelSetApp(
   entries: readonly ModelSetEntry[],
   options: ModelSetOptions = {},
 ): { app: Hono<Env>; services: ReadonlyMap<string, ModelService>; failed: readonly FailedModel[] } {
-  const log = options.logger ?? pino({ level: process.env["PIPESERVE_LOG_LEVEL"] ?? "info" });
+  const log = options.logger ?? defaultLogger();
   const metrics = options.metrics ?? new ServerMetrics();
   const state = options.state ?? new ServerState();
   const set = new ModelSet(entries, { ...options, logger: log, state });
-  const app = new Hono<Env>();
+  const app = new (honoLib().Hono)<Env>();
   const known: KnownRoute[] = [];
   const serverError = serverErrorResponse(log, options.debug ?? false);
   const serverEndpoint = endpointWrapper({ metrics, requestLog: new RequestLog(log, metrics), errorResponse: serverError });

@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
 import { NodeError, RunTimeoutError, type PipelineModel, type Prediction, type PredictOptions, type PreparedInput } from "../loader/index.js";
 import { DEFAULT_LIMITS, MLFLOW_WORDING, type TableLimits } from "../tabular/index.js";
 import { PredictionBatcher } from "./batcher.js";
@@ -6,6 +6,7 @@ import { acceptedResponseTypes, parseContentType, type ResponseType } from "./co
 import { HttpError, toErrorReply } from "./errors.js";
 import { decodeBody, encodeResponse } from "./invocations.js";
 import { ServerMetrics } from "./metrics.js";
+import { defaultLogger } from "./libraries.js";
 
 /**
  * Whether the server takes new work; `serve()` turns it off while draining. With several models,
@@ -148,7 +149,7 @@ export class Scorer {
     this.model = model;
     this.state = options.state ?? new ServerState();
     this.metrics = options.metrics ?? new ServerMetrics();
-    this.#log = options.logger ?? pino({ level: process.env["PIPESERVE_LOG_LEVEL"] ?? "info" });
+    this.#log = options.logger ?? defaultLogger();
     this.#timeoutMs = options.timeoutMs ?? defaultTimeoutMs();
     this.#maxQueue = options.maxQueue ?? 1024;
     this.limits = { maxRows: options.maxRows ?? DEFAULT_LIMITS.maxRows, maxCells: options.maxCells ?? DEFAULT_LIMITS.maxCells };

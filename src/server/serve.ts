@@ -1,12 +1,12 @@
 import { type AddressInfo, Server as NetServer } from "node:net";
 import type { Server } from "node:http";
-import { serve as honoServe } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { Logger } from "pino";
 import { type ListenErrorCode, PipeserveError } from "../errors/index.js";
 import type { ServerState } from "./app.js";
 import { ConnectionDrain } from "./connection-drain.js";
 import type { ServerMetrics } from "./metrics.js";
+import { honoNodeServer } from "./libraries.js";
 
 /** The server could not listen: the port is taken, or the address or port cannot be used. The message names both and the fix. */
 export class ListenError extends PipeserveError<ListenErrorCode> {}
@@ -74,7 +74,7 @@ export interface RunningServer {
  */
 export function serveApp(app: Hono<never>, options: ServeOptions): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const server = honoServe({ fetch: app.fetch, port: options.port, hostname: options.host }) as Server;
+    const server = honoNodeServer().serve({ fetch: app.fetch, port: options.port, hostname: options.host }) as Server;
     server.keepAliveTimeout = 5_000;
     if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
     options.metrics?.trackConnections(server);
