@@ -99,3 +99,63 @@ describe("the direct Arrow paths give what apache-arrow's builders and iterator 
     );
   });
 });
+
+describe("timestamps and dates read from their buffers give apache-arrow's instants", () => {
+  const A = arrowLib();
+  const types = [
+    () => new A.TimestampSecond(),
+    () => new A.TimestampMillisecond(),
+    () => new A.TimestampMicrosecond(),
+    () => new A.TimestampNanosecond(),
+    () => new A.DateMillisecond(),
+    () => new A.DateDay(),
+  ];
+  // NB: around zero, today's instants in every unit, the edges of safe integers and of 64 bits
+  // (apache-arrow refuses second and millisecond counts past 2^53; sub-millisecond units divide first).
+  const int64 = fc.oneof(
+    fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+    fc.bigInt({ min: -(2n ** 53n) - 5n, max: 2n ** 53n + 5n }),
+    fc.bigInt({ min: -5000n, max: 5000n }),
+    fc.constantFrom(1_733_500_000n, 1_733_500_000_123n, 1_733_500_000_123_456n, 1_733_500_000_123_456_789n, -1n, -999n, -1000n, -1001n),
+  );
+  const instant = (v: Cell): number | null | string => (v instanceof Date ? v.getTime() : v === null ? null : `not a Date: ${String(v)}`);
+  const read = (run: () => Cell[]): (number | null | string)[] | string => {
+    try {
+      return run().map(instant);
+    } catch (error) {
+      return `throws: ${(error as Error).message}`;
+    }
+  };
+
+  it("every unit, missing values, slices: the same Date (or the same refusal) as the iterator", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: types.length - 1 }),
+        fc.array(fc.option(int64, { freq: 5 }), { maxLength: 30 }),
+        fc.nat(),
+        (which, cells, cut) => {
+          const type = types[which]!();
+          const days = A.DataType.isDate(type) && type.unit === A.DateUnit.DAY;
+          const values = days
+            ? Int32Array.from(cells, (v) => Number(BigInt.asIntN(32, v ?? 0n)))
+            : BigInt64Array.from(cells, (v) => v ?? 0n);
+          const nullBitmap = new Uint8Array(Math.ceil(cells.length / 8));
+          cells.forEach((v, i) => {
+            if (v !== null) nullBitmap[i >> 3]! |= 1 << (i & 7);
+          });
+          const nullCount = cells.filter((v) => v === null).length;
+          const vector = A.makeVector(A.makeData({ type, length: cells.length, nullCount, nullBitmap, data: values } as never));
+          const table = new A.Table({ t: vector });
+          const start = cells.length === 0 ? 0 : cut % cells.length;
+          for (const x of [table, table.slice(start), table.concat(table).slice(start)]) {
+            const iterated = read(() => Array.from(x.getChildAt(0) as Iterable<Cell>).map((v) => (typeof v === "number" ? new Date(v) : v)));
+            // NB: fromArrow names the column before the iterator's own words for a value it refuses.
+            const fast = read(() => fromArrow(x).columns[0] as Cell[]);
+            expect(typeof fast === "string" ? fast.replace(/^throws: Could not read the values of column "t" of the Arrow data, which is damaged: /, "throws: ") : fast).toEqual(iterated);
+          }
+        },
+      ),
+      { numRuns: 600, seed: 15 },
+    );
+  });
+});
