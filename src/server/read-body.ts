@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import { ClientAbortError, HttpError } from "./errors.js";
 
 /** Whether reading failed because the client went away (its request is aborted, or its socket reset). */
@@ -9,13 +10,14 @@ function clientGone(request: Request, error: unknown): boolean {
 
 /**
  * Reads a request's body, refusing more than `limit` bytes without buffering the excess.
- * Framework-free: any web `Request` (Hono's `c.req.raw`).
+ * Framework-free: any web `Request` (Hono's `c.req.raw`); with `incoming`, the Node request behind
+ * it whose body nothing has read yet, a big body is read from it directly (see `readIncoming`).
  * @throws HttpError REQUEST_TOO_LARGE (413) when the declared or the streamed length is over the limit;
  * ClientAbortError when the client closes its connection before the body is read.
  */
-export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+export async function readBody(request: Request, limit: number, incoming?: IncomingMessage): Promise<Uint8Array> {
   try {
-    return await readWhole(request, limit);
+    return await readWhole(request, limit, incoming);
   } catch (error) {
     if (error instanceof HttpError || !clientGone(request, error)) throw error;
     throw new ClientAbortError();
@@ -25,14 +27,16 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
 /** Declared bodies of at least this many bytes are copied into place as they arrive (see `readInto`). */
 const READ_INTO_MIN = 1 << 20;
 
-async function readWhole(request: Request, limit: number): Promise<Uint8Array> {
+async function readWhole(request: Request, limit: number, incoming: IncomingMessage | undefined): Promise<Uint8Array> {
   const length = request.headers.get("content-length");
   const tooLarge = (): HttpError => new HttpError("REQUEST_TOO_LARGE", `The request body is larger than the limit of ${limit} bytes (--max-body).`);
   if (length !== null && /^\d+$/.test(length)) {
     const declared = Number(length);
     if (declared > limit) throw tooLarge();
     // NB: the HTTP parser holds the body to its declared length; reading it whole skips web streams.
-    if (declared < READ_INTO_MIN || !request.body) return new Uint8Array(await request.arrayBuffer());
+    if (declared < READ_INTO_MIN) return new Uint8Array(await request.arrayBuffer());
+    if (incoming && !request.bodyUsed && incoming.readableFlowing === null && !incoming.readableEnded) return readIncoming(incoming, declared);
+    if (!request.body) return new Uint8Array(await request.arrayBuffer());
     return readInto(request.body, declared);
   }
   const stream = request.body;
@@ -77,4 +81,39 @@ async function readInto(stream: ReadableStream<Uint8Array>, declared: number): P
     offset += room;
   }
   return new Uint8Array(out.buffer, out.byteOffset, offset);
+}
+
+/**
+ * `readInto` from the Node request itself: a 50 MB body spent ~190 ms of its 2 s in web streams
+ * (a promise and a wrapper per chunk) on top of the copies. Only for a request whose body nobody
+ * has started to read (the web `Request` would otherwise read it from the same stream).
+ * @throws ClientAbortError when the client goes away before the body's end.
+ */
+function readIncoming(incoming: IncomingMessage, declared: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const out = Buffer.allocUnsafe(declared);
+    let offset = 0;
+    const onData = (chunk: Buffer): void => {
+      const room = Math.min(chunk.byteLength, declared - offset);
+      chunk.copy(out, offset, 0, room);
+      offset += room;
+    };
+    const done = (): void => {
+      incoming.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+    };
+    const onEnd = (): void => {
+      done();
+      resolve(new Uint8Array(out.buffer, out.byteOffset, offset));
+    };
+    const onError = (error: Error): void => {
+      done();
+      reject(error);
+    };
+    const onClose = (): void => {
+      if (incoming.complete) return;
+      done();
+      reject(new ClientAbortError());
+    };
+    incoming.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+  });
 }

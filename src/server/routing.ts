@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import type { ModelSlot, ServedModel } from "./model-slot.js";
 import type { ScoreResponse, ServerState } from "./scorer.js";
@@ -23,6 +24,11 @@ export interface RouteContext {
   /** pipeserve's version. */
   version: string;
   maxBodyBytes: number;
+}
+
+/** The Node request behind a request @hono/node-server serves (undefined for `app.request()` and other hosts). */
+export function incomingOf(c: Context<Env>): IncomingMessage | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
 }
 
 /**
