@@ -31,7 +31,7 @@ const centerer = useTrainedModel(CENTERER_PROJECT);
 const exiter = useTrainedModel(join(ROOT, "test/fixtures/projects/exiter"));
 const SLOW = { timeout: 90_000 };
 let dir: string;
-const inputs = {} as Record<"csv" | "parquet" | "bad" | "throws" | "dies", string>;
+const inputs = {} as Record<"csv" | "parquet" | "groups" | "bad" | "throws" | "dies", string>;
 
 beforeAll(async () => {
   dir = await tempDir();
@@ -41,6 +41,11 @@ beforeAll(async () => {
   const writer = createTableFileWriter(inputs.parquet);
   for (let r = 0; r < XS.length; r += 7) await writer.write(sliceTable(xTable(XS), r, Math.min(r + 7, XS.length)));
   await writer.close();
+  // NB: ten row groups of 2 rows: enough for a job per group with 2 threads (each group decoded once).
+  inputs.groups = join(dir, "groups.parquet");
+  const grouped = createTableFileWriter(inputs.groups);
+  for (let r = 0; r < XS.length; r += 2) await grouped.write(sliceTable(xTable(XS), r, Math.min(r + 2, XS.length)));
+  await grouped.close();
   inputs.bad = join(dir, "bad.csv");
   await writeFile(inputs.bad, ["x", ...Array.from({ length: 50 }, (_, i) => (i === 37 ? "abc" : String(i / 10)))].join("\n") + "\n");
   const xs = (special: number): string => ["x", ...Array.from({ length: 30 }, (_, i) => (i === 17 ? special : i + 0.5))].join("\n") + "\n";
@@ -73,6 +78,7 @@ describe.concurrent("the same output for any number of workers", SLOW, () => {
     // Parquet for the row groups each thread decodes itself. The output is encoded on the main thread whatever N.
     ["csv", "csv", [1, 2]],
     ["parquet", "arrow", [1, 3]],
+    ["groups", "csv", [1, 2]],
   ] as const)("%s → %s: --workers %j write the same bytes, rows in input order", async (from, to, workers) => {
     const { bytes, dirs } = await outputs(inputs[from], to, workers);
     for (const [i, n] of workers.entries()) expect(bytes[i]?.equals(bytes[0] as Buffer), `--workers ${n}`).toBe(true);
