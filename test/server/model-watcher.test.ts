@@ -4,13 +4,13 @@
 // only once the alias has moved. The watcher is given the version the registry names as a number
 // (`currentVersion`); loading and serving are the real ModelSlot and scoring core of an app.
 import { Writable } from "node:stream";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { PipelineModel } from "../../src/index.js";
 import { ModelWatcher, ServerMetrics, createServingApp } from "../../src/server/index.js";
 import { SIGNATURES, buildModel } from "./fixtures/models.js";
 
-function logSink(): { lines: { level: number; msg: string }[]; logger: ReturnType<typeof pino> } {
+function logSink(): { lines: { level: number; msg: string }[]; logger: Logger } {
   const lines: { level: number; msg: string }[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
