@@ -2,8 +2,9 @@
  * GET /openapi.json (issue 18, OpenAPI): the document of real packaged models, served over real
  * HTTP on an ephemeral port, checked by @seriousme/openapi-schema-validator (the OpenAPI 3.1
  * meta-schema) and its schemas by Ajv (JSON Schema 2020-12, OpenAPI 3.1's dialect); then every
- * example in it is sent to the server and must get a 200, and a body built from its request
- * schema with a wrong type gets the 400 the document lists.
+ * example in it is sent to the server and must get a 200 whose body conforms to the response
+ * schema the document gives, and a body built from its request schema with a wrong type gets the
+ * 400 the document lists.
  */
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -99,6 +100,8 @@ interface ExampleRequest {
   body: unknown;
   schema: unknown;
   label: string;
+  /** The responses the document lists for the operation. */
+  responses: Record<string, Doc>;
 }
 
 function examplesOf(doc: Doc, modelName: string): ExampleRequest[] {
@@ -110,7 +113,7 @@ function examplesOf(doc: Doc, modelName: string): ExampleRequest[] {
         const examples: [string, unknown][] = Object.entries((media["examples"] ?? {}) as Record<string, Doc>).map(([k, e]) => [k, e["value"]]);
         if (media["example"] !== undefined) examples.push(["example", media["example"]]);
         for (const [key, body] of examples)
-          out.push({ path, method, mediaType, body, schema: media["schema"], label: `${method} ${template} ${mediaType} ${key}` });
+          out.push({ path, method, mediaType, body, schema: media["schema"], label: `${method} ${template} ${mediaType} ${key}`, responses: op.responses });
       }
     }
   }
@@ -249,18 +252,35 @@ describe("GET /openapi.json", () => {
 });
 
 describe("the document's examples against the server", () => {
-  it.each(CASES)("for a model with %s, every example conforms to its schema and gets a 200", async (name) => {
+  it.each(CASES)("for a model with %s, every example conforms to its schema and gets a 200 whose body conforms to the response schema", async (name) => {
     const served = servedFor(name);
     const conforms = schemaValidator(served.doc);
     const examples = examplesOf(served.doc, "model");
     expect(examples.length).toBeGreaterThanOrEqual(7);
+    // The examples of each JSON route that takes a body: MLflow's and the Open Inference infer (with and without a version).
+    expect(examples.map((e) => e.label)).toEqual(
+      expect.arrayContaining([
+        "post /invocations application/json dataframe_split",
+        "post /v2/models/{name}/infer application/json example",
+        "post /v2/models/{name}/versions/{version}/infer application/json example",
+      ]),
+    );
     for (const e of examples) {
       if (e.mediaType === "application/json") {
         const { ok, errors } = conforms(e.schema, e.body);
         expect(ok, `${e.label}: ${JSON.stringify(errors)}`).toBe(true);
       }
       const res = await sendExample(served.url, e);
-      expect(res.status, `${e.label}: ${await res.text()}`).toBe(200);
+      const text = await res.text();
+      expect(res.status, `${e.label}: ${text}`).toBe(200);
+      // NB: every example asks for the default answer, JSON.
+      const type = res.headers.get("content-type")?.split(";")[0];
+      expect(type, e.label).toBe("application/json");
+      const schema = e.responses["200"]?.["content"]?.["application/json"]?.schema;
+      expect(schema, `${e.label}: the document gives no 200 application/json schema`).toBeDefined();
+      const answer = JSON.parse(text) as unknown;
+      const { ok, errors } = conforms(schema, answer);
+      expect(ok, `${e.label} answered ${text}: ${JSON.stringify(errors)}`).toBe(true);
     }
   });
 
