@@ -253,24 +253,74 @@ function v2Schemas(model: PipelineModel, info: OpenApiInfo): Record<string, Json
   };
 }
 
-/** The `/metadata` body, loosely: its keys and their JSON types. */
+/** The `/metadata` body: every key the route answers (each always present, `null` when the model has none). */
 function metadataSchema(): JsonSchema {
   const nullableString = { type: ["string", "null"] };
-  return {
-    type: "object",
-    properties: {
-      name: { type: "string" },
-      version: nullableString,
-      uri: { type: "string" },
-      run_id: nullableString,
-      model_uuid: nullableString,
-      pipeserve_version: { type: "string" },
-      signature: { type: ["object", "null"] },
-      params: { type: "array", items: { type: "object" } },
-      runners: { type: "array", items: { type: "string" } },
-      input_example: { type: ["object", "null"] },
+  const strings = { type: "array", items: { type: "string" } };
+  const properties: Record<string, JsonSchema> = {
+    name: { type: "string", description: "The model's name in the Open Inference Protocol." },
+    version: { ...nullableString, description: "The registered version being served." },
+    uri: { type: "string", description: "The URI the model was loaded from." },
+    run_id: nullableString,
+    model_uuid: nullableString,
+    model_id: nullableString,
+    utc_time_created: { ...nullableString, description: "When the model was packaged (MLmodel's utc_time_created)." },
+    pipeserve_version: { type: "string", description: "The pipeserve serving it." },
+    flavor: {
+      type: "object",
+      description: "The pipeserve flavor of MLmodel, as written.",
+      properties: {
+        code: { type: "string" },
+        column_arrays: { type: "string", enum: ["typed", "plain"] },
+        copy_mode: { type: ["string", "object"] },
+        env: { type: "string" },
+        format_version: { type: "integer" },
+        input_name: { type: "string" },
+        input_type: { type: "string" },
+        output_name: { type: "string" },
+        pipeline: { type: "string" },
+        pipeserve_version: { type: "string" },
+        row_wise: { type: "boolean" },
+        runner: { type: "string" },
+      },
+    },
+    signature: {
+      type: ["object", "null"],
+      description: "The MLflow signature: each part the JSON text MLflow writes.",
+      properties: { inputs: nullableString, outputs: nullableString, params: nullableString },
+      required: ["inputs", "outputs", "params"],
+    },
+    params: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: { name: { type: "string" }, type: { type: "string" }, default: {}, shape: { type: ["array", "null"], items: { type: "integer" } } },
+        required: ["name", "type", "default", "shape"],
+      },
+    },
+    runners: strings,
+    pipeline: {
+      type: "object",
+      description: "The inference pipeline: the request's dataset, the predictions' dataset, the nodes, the packaged artifacts.",
+      properties: {
+        input: { type: "string" },
+        output: { type: "string" },
+        nodes: {
+          type: "array",
+          items: { type: "object", properties: { name: { type: "string" }, inputs: strings, outputs: strings }, required: ["name", "inputs", "outputs"] },
+        },
+        artifacts: strings,
+      },
+      required: ["input", "output", "nodes", "artifacts"],
+    },
+    input_example: {
+      type: ["object", "null"],
+      description: "The input example in MLflow's split orient.",
+      properties: { columns: strings, data: { type: "array", items: { type: "array" } } },
+      required: ["columns", "data"],
     },
   };
+  return { type: "object", properties, required: Object.keys(properties) };
 }
 
 /**

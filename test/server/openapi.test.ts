@@ -3,8 +3,9 @@
  * HTTP on an ephemeral port, checked by @seriousme/openapi-schema-validator (the OpenAPI 3.1
  * meta-schema) and its schemas by Ajv (JSON Schema 2020-12, OpenAPI 3.1's dialect); then every
  * example in it is sent to the server and must get a 200 whose body conforms to the response
- * schema the document gives, and a body built from its request schema with a wrong type gets the
- * 400 the document lists.
+ * schema the document gives, a real /metadata body conforms to its schema with every key
+ * described, and a body built from its request schema with a wrong type gets the 400 the
+ * document lists.
  */
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -90,6 +91,32 @@ function schemaValidator(doc: Doc): Conforms {
     const validate = ajv.compile({ ...(schema as object), $id: `https://pipeserve.test/openapi-${n++}.json`, components: doc["components"] });
     return { ok: validate(value) as boolean, errors: validate.errors };
   };
+}
+
+/** A `#/components/...` ref of the document resolved (other schemas as they are). */
+function resolve(doc: Doc, schema: Doc): Doc {
+  const ref = schema["$ref"];
+  if (typeof ref !== "string") return schema;
+  return resolve(
+    doc,
+    ref
+      .slice(2)
+      .split("/")
+      .reduce((at: Doc, key) => at[key], doc),
+  );
+}
+
+/**
+ * The keys of `value` that `schema` does not name, as paths, at every depth where the schema lists
+ * properties: a schema without `additionalProperties: false` accepts keys it does not describe,
+ * so conforming alone would hide them.
+ */
+function undescribedKeys(doc: Doc, schema: Doc, value: unknown, at = "$"): string[] {
+  const s = resolve(doc, schema);
+  if (Array.isArray(value)) return s["items"] ? value.flatMap((v, i) => undescribedKeys(doc, s["items"], v, `${at}[${i}]`)) : [];
+  if (value === null || typeof value !== "object" || !s["properties"]) return [];
+  const properties = s["properties"] as Record<string, Doc>;
+  return Object.entries(value).flatMap(([k, v]) => (k in properties ? undescribedKeys(doc, properties[k] as Doc, v, `${at}.${k}`) : [`${at}.${k}`]));
 }
 
 /** One request the document shows: its path (path params filled in), media type, example and schema. */
@@ -282,6 +309,23 @@ describe("the document's examples against the server", () => {
       const { ok, errors } = conforms(schema, answer);
       expect(ok, `${e.label} answered ${text}: ${JSON.stringify(errors)}`).toBe(true);
     }
+  });
+
+  it.each(CASES)("for a model with %s, GET /metadata conforms to the Metadata schema, which describes every key it answers", async (name) => {
+    const served = servedFor(name);
+    const res = await fetch(`${served.url}/metadata`);
+    expect(res.status).toBe(200);
+    const metadata = (await res.json()) as Doc;
+    const schema = served.doc["paths"]["/metadata"].get.responses["200"].content["application/json"].schema;
+    expect(schema).toEqual({ $ref: "#/components/schemas/Metadata" });
+    const { ok, errors } = schemaValidator(served.doc)(schema, metadata);
+    expect(ok, JSON.stringify(errors)).toBe(true);
+    expect(undescribedKeys(served.doc, schema, metadata)).toEqual([]);
+    // Every key the schema names is answered, and those the page shows hold the model's values.
+    expect(Object.keys(metadata).sort()).toEqual(Object.keys(served.doc["components"].schemas.Metadata.properties).sort());
+    expect(metadata["utc_time_created"]).toBe(served.model.metadata.utcTimeCreated);
+    expect(metadata["utc_time_created"]).toMatch(/^\d{4}-\d{2}-\d{2}/);
+    expect(metadata["pipeline"]).toMatchObject({ input: served.model.inputName, output: served.model.outputName });
   });
 
   it("a body built from the request schema with a wrong type fails the schema and gets the 400 the document lists", async () => {
