@@ -2,8 +2,17 @@ import type { PipelineModel } from "../loader/index.js";
 import { BODY_TYPES, RESPONSE_TYPES } from "./content-type.js";
 import { ERROR_STATUS } from "./errors.js";
 import { tensorsOf } from "./open-inference.js";
-import { csvExample, inferExample, jsonBodyExamples, ndjsonExample, paramsExample, splitExample, type SplitExample } from "./openapi-examples.js";
-import { errorBodySchema, invocationsBodySchema, paramsSchema, predictionsSchema, type JsonSchema } from "./openapi-schemas.js";
+import {
+  csvExample,
+  inferExample,
+  jsonBodyExamples,
+  ndjsonExample,
+  paramsExample,
+  splitExample,
+  v1PredictExample,
+  type SplitExample,
+} from "./openapi-examples.js";
+import { errorBodySchema, inputsSchema, instancesSchema, invocationsBodySchema, paramsSchema, predictionsSchema, type JsonSchema } from "./openapi-schemas.js";
 import { send, type Handler, type RouteContext } from "./routing.js";
 
 /** An OpenAPI 3.1 document as plain JSON. */
@@ -29,7 +38,7 @@ function errorResponse(description: string): Record<string, unknown> {
   return { description, content: jsonContent(ref("Error")), headers: { "X-Request-Id": { $ref: "#/components/headers/RequestId" } } };
 }
 
-/** An Open Inference error response (`{error}`). */
+/** An `{error}` error response, as the Open Inference Protocol and KServe V1 send it. */
 function v2ErrorResponse(description: string): Record<string, unknown> {
   return { description, content: jsonContent(ref("V2Error")) };
 }
@@ -185,6 +194,68 @@ function v2Paths(model: PipelineModel, example: SplitExample | undefined): Recor
   };
 }
 
+/**
+ * KServe's V1 protocol (src/server/kserve-v1-routes.ts): the model's readiness, and `:predict`
+ * with `instances` or `inputs`, answered with the predictions `/invocations` gives; `{error}` bodies.
+ */
+function v1Paths(model: PipelineModel, example: SplitExample | undefined): Record<string, unknown> {
+  const tags = ["KServe v1"];
+  const predictExample = example ? { examples: { instances: v1PredictExample(example, paramsExample(model.signature)) } } : {};
+  const notFound = { "404": v2ErrorResponse("No such model here (or, on POST, a verb other than :predict).") };
+  return {
+    "/v1/models/{name}": {
+      parameters: [NAME],
+      get: {
+        operationId: "v1ModelStatus",
+        summary: "The model's name and readiness (KServe V1)",
+        tags,
+        responses: {
+          "200": { description: "Ready.", content: jsonContent(ref("V1ModelStatus")) },
+          ...notFound,
+          "503": { description: "Not ready.", content: jsonContent(ref("V1ModelStatus")) },
+        },
+      },
+    },
+    "/v1/models/{name}:predict": {
+      parameters: [NAME],
+      post: {
+        operationId: "v1Predict",
+        summary: "Predict (KServe V1 / TensorFlow Serving REST)",
+        tags,
+        requestBody: {
+          required: true,
+          content: jsonContent(ref("V1PredictRequest"), predictExample),
+        },
+        responses: {
+          "200": { description: "The predictions, as /invocations answers them in JSON.", content: jsonContent(ref("Predictions")) },
+          "400": v2ErrorResponse("Bad body (no instances or inputs, not JSON), schema or params."),
+          ...notFound,
+          "413": v2ErrorResponse("The body is larger than --max-body, or past the row and cell limits."),
+          "500": v2ErrorResponse("A pipeline node failed, or an internal error."),
+          "503": v2ErrorResponse("Shutting down, or the queue is full."),
+          "504": v2ErrorResponse("The pipeline run passed --timeout."),
+        },
+      },
+    },
+  };
+}
+
+/** KServe V1's bodies: the readiness answer and the predict request (`instances` or `inputs`, as MLflow reads them, and params). */
+function v1Schemas(model: PipelineModel): Record<string, JsonSchema> {
+  const inputs = model.signature?.inputs ?? null;
+  const params = ref("Params");
+  return {
+    V1ModelStatus: { type: "object", properties: { name: { type: "string" }, ready: { type: "boolean" } }, required: ["name", "ready"] },
+    V1PredictRequest: {
+      oneOf: [
+        { type: "object", title: "instances", properties: { instances: instancesSchema(inputs), params }, required: ["instances"] },
+        { type: "object", title: "inputs", properties: { inputs: inputsSchema(inputs), params }, required: ["inputs"] },
+      ],
+      description: "Exactly one of instances (a list of rows) or inputs, as MLflow reads them; and optionally params.",
+    },
+  };
+}
+
 const DATATYPES = ["BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "FP32", "FP64", "BYTES"];
 
 /** The tensor schemas of the Open Inference Protocol. */
@@ -326,7 +397,7 @@ function metadataSchema(): JsonSchema {
 /**
  * The OpenAPI 3.1 document of a server serving `model`: MLflow's `/invocations` with every JSON
  * request form typed by the signature (generic schemas without one), the other body types, the
- * params, the predictions and every error; the Open Inference Protocol routes; the other routes;
+ * params, the predictions and every error; the Open Inference Protocol and KServe V1 routes; the other routes;
  * examples from the model's input example (or made up from the signature's types).
  */
 export function createOpenApiDocument(model: PipelineModel, info: OpenApiInfo): OpenApiDocument {
@@ -337,9 +408,9 @@ export function createOpenApiDocument(model: PipelineModel, info: OpenApiInfo): 
     info: {
       title: `${info.modelName} (pipeserve)`,
       version: version ?? info.version,
-      description: `The model ${info.modelName}${version ? ` (${version})` : ""} served by pipeserve ${info.version}: MLflow's scoring protocol and the Open Inference Protocol v2.`,
+      description: `The model ${info.modelName}${version ? ` (${version})` : ""} served by pipeserve ${info.version}: MLflow's scoring protocol, the Open Inference Protocol v2 and KServe's V1 protocol.`,
     },
-    paths: { "/invocations": invocationsPath(model, example), ...serverPaths(), ...v2Paths(model, example) },
+    paths: { "/invocations": invocationsPath(model, example), ...serverPaths(), ...v2Paths(model, example), ...v1Paths(model, example) },
     components: {
       schemas: {
         InvocationsRequest: invocationsBodySchema(model.signature),
@@ -348,6 +419,7 @@ export function createOpenApiDocument(model: PipelineModel, info: OpenApiInfo): 
         Error: errorBodySchema(),
         Metadata: metadataSchema(),
         ...v2Schemas(model, info),
+        ...v1Schemas(model),
       },
       headers: { RequestId: { description: "The request's id (the one sent, else a new UUID).", schema: { type: "string" } } },
     },

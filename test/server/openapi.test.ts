@@ -206,6 +206,8 @@ describe("GET /openapi.json", () => {
         "/v2/models/{name}/versions/{version}/ready",
         "/v2/models/{name}/infer",
         "/v2/models/{name}/versions/{version}/infer",
+        "/v1/models/{name}",
+        "/v1/models/{name}:predict",
       ].sort(),
     );
     const invocations = served.doc["paths"]["/invocations"].post;
@@ -283,13 +285,14 @@ describe("the document's examples against the server", () => {
     const served = servedFor(name);
     const conforms = schemaValidator(served.doc);
     const examples = examplesOf(served.doc, "model");
-    expect(examples.length).toBeGreaterThanOrEqual(7);
-    // The examples of each JSON route that takes a body: MLflow's and the Open Inference infer (with and without a version).
+    expect(examples.length).toBeGreaterThanOrEqual(8);
+    // The examples of each JSON route that takes a body: MLflow's, the Open Inference infer (with and without a version) and KServe V1's predict.
     expect(examples.map((e) => e.label)).toEqual(
       expect.arrayContaining([
         "post /invocations application/json dataframe_split",
         "post /v2/models/{name}/infer application/json example",
         "post /v2/models/{name}/versions/{version}/infer application/json example",
+        "post /v1/models/{name}:predict application/json instances",
       ]),
     );
     for (const e of examples) {
