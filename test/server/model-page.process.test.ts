@@ -160,6 +160,15 @@ describe("the model page in Chromium", { timeout: 60_000 }, () => {
     expect(outputs).toEqual(model.signature?.outputs?.map((c) => c.name));
     const params = await page.$$eval("#params tbody tr td:first-child", (tds) => tds.map((td) => td.textContent));
     expect(params).toEqual(model.signature?.params?.map((p) => p.name));
+    // Each table fits its box (none cut off behind a scrollbar at this width), and the page is no wider than the window.
+    const cut = await page.$$eval(".tables > div", (boxes) =>
+      boxes.flatMap((b) => {
+        const box = b as unknown as { id: string; scrollWidth: number; clientWidth: number };
+        return box.scrollWidth > box.clientWidth ? [`#${box.id}: ${box.scrollWidth} > ${box.clientWidth}`] : [];
+      }),
+    );
+    expect(cut).toEqual([]);
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(1200);
     // The copy-paste calls name this server's /invocations.
     const snippets = await page.$$eval("#examples pre", (pres) => pres.map((p) => p.textContent ?? ""));
     expect(snippets).toHaveLength(4);
