@@ -118,14 +118,17 @@ h3 { font-size: 16px; margin: 18px 0 8px; }
 .legend { margin: 0 0 8px; }
 .key { display: inline-block; padding: 0 8px; border: 1px solid #57606a; border-radius: 10px; font-size: 13px; }
 .key.node { border-radius: 3px; background: var(--node); }
-.tables { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 16px; }
-.tables > div { min-width: 0; overflow-x: auto; }
+/* NB: each table as wide as its content, on one line while they fit; one wider than the page wraps its cells, else scrolls in its box. */
+.tables { display: flex; flex-wrap: wrap; gap: 16px; }
+.tables > div { flex: 1 1 auto; min-width: 0; max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
-.tables td, .tables th { white-space: nowrap; }
+.tables th { white-space: nowrap; }
+.tables td { overflow-wrap: anywhere; }
 th { background: var(--panel); }
-.scroll { overflow-x: auto; }
+/* NB: positioned, so the absolutely placed .sr-only text inside it is clipped with the table instead of widening the page. */
+.scroll { overflow-x: auto; position: relative; }
 table.edit input { width: 100%; min-width: 80px; font: inherit; padding: 3px 5px; border: 1px solid #8c959f; border-radius: 3px; }
 .params { display: grid; grid-template-columns: max-content minmax(120px, 320px); gap: 6px 12px; align-items: center; border: 1px solid var(--line); border-radius: 6px; }
 .params input, .params select { font: inherit; padding: 3px 5px; }

@@ -67,6 +67,12 @@ export function jsonBodyExamples(example: SplitExample, params: Record<string, u
   };
 }
 
+/** The example as a KServe V1 predict request: the rows as `instances`, the params' defaults. */
+export function v1PredictExample(example: SplitExample, params: Record<string, unknown> | undefined): ExampleObject {
+  const from = example.generated ? "a row made up from the signature's types" : "the model's input example";
+  return { summary: `instances: ${from}`, value: { instances: records(example), ...(params ? { params } : {}) } };
+}
+
 function csvCell(value: unknown): string {
   if (value === null || value === undefined) return "";
   const text = String(value);

@@ -2,8 +2,17 @@ import type { PipelineModel } from "../loader/index.js";
 import { BODY_TYPES, RESPONSE_TYPES } from "./content-type.js";
 import { ERROR_STATUS } from "./errors.js";
 import { tensorsOf } from "./open-inference.js";
-import { csvExample, inferExample, jsonBodyExamples, ndjsonExample, paramsExample, splitExample, type SplitExample } from "./openapi-examples.js";
-import { errorBodySchema, invocationsBodySchema, paramsSchema, predictionsSchema, type JsonSchema } from "./openapi-schemas.js";
+import {
+  csvExample,
+  inferExample,
+  jsonBodyExamples,
+  ndjsonExample,
+  paramsExample,
+  splitExample,
+  v1PredictExample,
+  type SplitExample,
+} from "./openapi-examples.js";
+import { errorBodySchema, inputsSchema, instancesSchema, invocationsBodySchema, paramsSchema, predictionsSchema, type JsonSchema } from "./openapi-schemas.js";
 import { send, type Handler, type RouteContext } from "./routing.js";
 
 /** An OpenAPI 3.1 document as plain JSON. */
@@ -29,7 +38,7 @@ function errorResponse(description: string): Record<string, unknown> {
   return { description, content: jsonContent(ref("Error")), headers: { "X-Request-Id": { $ref: "#/components/headers/RequestId" } } };
 }
 
-/** An Open Inference error response (`{error}`). */
+/** An `{error}` error response, as the Open Inference Protocol and KServe V1 send it. */
 function v2ErrorResponse(description: string): Record<string, unknown> {
   return { description, content: jsonContent(ref("V2Error")) };
 }
@@ -185,6 +194,68 @@ function v2Paths(model: PipelineModel, example: SplitExample | undefined): Recor
   };
 }
 
+/**
+ * KServe's V1 protocol (src/server/kserve-v1-routes.ts): the model's readiness, and `:predict`
+ * with `instances` or `inputs`, answered with the predictions `/invocations` gives; `{error}` bodies.
+ */
+function v1Paths(model: PipelineModel, example: SplitExample | undefined): Record<string, unknown> {
+  const tags = ["KServe v1"];
+  const predictExample = example ? { examples: { instances: v1PredictExample(example, paramsExample(model.signature)) } } : {};
+  const notFound = { "404": v2ErrorResponse("No such model here (or, on POST, a verb other than :predict).") };
+  return {
+    "/v1/models/{name}": {
+      parameters: [NAME],
+      get: {
+        operationId: "v1ModelStatus",
+        summary: "The model's name and readiness (KServe V1)",
+        tags,
+        responses: {
+          "200": { description: "Ready.", content: jsonContent(ref("V1ModelStatus")) },
+          ...notFound,
+          "503": { description: "Not ready.", content: jsonContent(ref("V1ModelStatus")) },
+        },
+      },
+    },
+    "/v1/models/{name}:predict": {
+      parameters: [NAME],
+      post: {
+        operationId: "v1Predict",
+        summary: "Predict (KServe V1 / TensorFlow Serving REST)",
+        tags,
+        requestBody: {
+          required: true,
+          content: jsonContent(ref("V1PredictRequest"), predictExample),
+        },
+        responses: {
+          "200": { description: "The predictions, as /invocations answers them in JSON.", content: jsonContent(ref("Predictions")) },
+          "400": v2ErrorResponse("Bad body (no instances or inputs, not JSON), schema or params."),
+          ...notFound,
+          "413": v2ErrorResponse("The body is larger than --max-body, or past the row and cell limits."),
+          "500": v2ErrorResponse("A pipeline node failed, or an internal error."),
+          "503": v2ErrorResponse("Shutting down, or the queue is full."),
+          "504": v2ErrorResponse("The pipeline run passed --timeout."),
+        },
+      },
+    },
+  };
+}
+
+/** KServe V1's bodies: the readiness answer and the predict request (`instances` or `inputs`, as MLflow reads them, and params). */
+function v1Schemas(model: PipelineModel): Record<string, JsonSchema> {
+  const inputs = model.signature?.inputs ?? null;
+  const params = ref("Params");
+  return {
+    V1ModelStatus: { type: "object", properties: { name: { type: "string" }, ready: { type: "boolean" } }, required: ["name", "ready"] },
+    V1PredictRequest: {
+      oneOf: [
+        { type: "object", title: "instances", properties: { instances: instancesSchema(inputs), params }, required: ["instances"] },
+        { type: "object", title: "inputs", properties: { inputs: inputsSchema(inputs), params }, required: ["inputs"] },
+      ],
+      description: "Exactly one of instances (a list of rows) or inputs, as MLflow reads them; and optionally params.",
+    },
+  };
+}
+
 const DATATYPES = ["BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "FP32", "FP64", "BYTES"];
 
 /** The tensor schemas of the Open Inference Protocol. */
@@ -253,30 +324,80 @@ function v2Schemas(model: PipelineModel, info: OpenApiInfo): Record<string, Json
   };
 }
 
-/** The `/metadata` body, loosely: its keys and their JSON types. */
+/** The `/metadata` body: every key the route answers (each always present, `null` when the model has none). */
 function metadataSchema(): JsonSchema {
   const nullableString = { type: ["string", "null"] };
-  return {
-    type: "object",
-    properties: {
-      name: { type: "string" },
-      version: nullableString,
-      uri: { type: "string" },
-      run_id: nullableString,
-      model_uuid: nullableString,
-      pipeserve_version: { type: "string" },
-      signature: { type: ["object", "null"] },
-      params: { type: "array", items: { type: "object" } },
-      runners: { type: "array", items: { type: "string" } },
-      input_example: { type: ["object", "null"] },
+  const strings = { type: "array", items: { type: "string" } };
+  const properties: Record<string, JsonSchema> = {
+    name: { type: "string", description: "The model's name in the Open Inference Protocol." },
+    version: { ...nullableString, description: "The registered version being served." },
+    uri: { type: "string", description: "The URI the model was loaded from." },
+    run_id: nullableString,
+    model_uuid: nullableString,
+    model_id: nullableString,
+    utc_time_created: { ...nullableString, description: "When the model was packaged (MLmodel's utc_time_created)." },
+    pipeserve_version: { type: "string", description: "The pipeserve serving it." },
+    flavor: {
+      type: "object",
+      description: "The pipeserve flavor of MLmodel, as written.",
+      properties: {
+        code: { type: "string" },
+        column_arrays: { type: "string", enum: ["typed", "plain"] },
+        copy_mode: { type: ["string", "object"] },
+        env: { type: "string" },
+        format_version: { type: "integer" },
+        input_name: { type: "string" },
+        input_type: { type: "string" },
+        output_name: { type: "string" },
+        pipeline: { type: "string" },
+        pipeserve_version: { type: "string" },
+        row_wise: { type: "boolean" },
+        runner: { type: "string" },
+      },
+    },
+    signature: {
+      type: ["object", "null"],
+      description: "The MLflow signature: each part the JSON text MLflow writes.",
+      properties: { inputs: nullableString, outputs: nullableString, params: nullableString },
+      required: ["inputs", "outputs", "params"],
+    },
+    params: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: { name: { type: "string" }, type: { type: "string" }, default: {}, shape: { type: ["array", "null"], items: { type: "integer" } } },
+        required: ["name", "type", "default", "shape"],
+      },
+    },
+    runners: strings,
+    pipeline: {
+      type: "object",
+      description: "The inference pipeline: the request's dataset, the predictions' dataset, the nodes, the packaged artifacts.",
+      properties: {
+        input: { type: "string" },
+        output: { type: "string" },
+        nodes: {
+          type: "array",
+          items: { type: "object", properties: { name: { type: "string" }, inputs: strings, outputs: strings }, required: ["name", "inputs", "outputs"] },
+        },
+        artifacts: strings,
+      },
+      required: ["input", "output", "nodes", "artifacts"],
+    },
+    input_example: {
+      type: ["object", "null"],
+      description: "The input example in MLflow's split orient.",
+      properties: { columns: strings, data: { type: "array", items: { type: "array" } } },
+      required: ["columns", "data"],
     },
   };
+  return { type: "object", properties, required: Object.keys(properties) };
 }
 
 /**
  * The OpenAPI 3.1 document of a server serving `model`: MLflow's `/invocations` with every JSON
  * request form typed by the signature (generic schemas without one), the other body types, the
- * params, the predictions and every error; the Open Inference Protocol routes; the other routes;
+ * params, the predictions and every error; the Open Inference Protocol and KServe V1 routes; the other routes;
  * examples from the model's input example (or made up from the signature's types).
  */
 export function createOpenApiDocument(model: PipelineModel, info: OpenApiInfo): OpenApiDocument {
@@ -287,9 +408,9 @@ export function createOpenApiDocument(model: PipelineModel, info: OpenApiInfo): 
     info: {
       title: `${info.modelName} (pipeserve)`,
       version: version ?? info.version,
-      description: `The model ${info.modelName}${version ? ` (${version})` : ""} served by pipeserve ${info.version}: MLflow's scoring protocol and the Open Inference Protocol v2.`,
+      description: `The model ${info.modelName}${version ? ` (${version})` : ""} served by pipeserve ${info.version}: MLflow's scoring protocol, the Open Inference Protocol v2 and KServe's V1 protocol.`,
     },
-    paths: { "/invocations": invocationsPath(model, example), ...serverPaths(), ...v2Paths(model, example) },
+    paths: { "/invocations": invocationsPath(model, example), ...serverPaths(), ...v2Paths(model, example), ...v1Paths(model, example) },
     components: {
       schemas: {
         InvocationsRequest: invocationsBodySchema(model.signature),
@@ -298,6 +419,7 @@ export function createOpenApiDocument(model: PipelineModel, info: OpenApiInfo): 
         Error: errorBodySchema(),
         Metadata: metadataSchema(),
         ...v2Schemas(model, info),
+        ...v1Schemas(model),
       },
       headers: { RequestId: { description: "The request's id (the one sent, else a new UUID).", schema: { type: "string" } } },
     },

@@ -1,10 +1,12 @@
 /**
  * The model's page (issue 18) in a real headless Chromium (Debian's `chromium`, driven by
  * playwright-core): served by a real server on an ephemeral port for a trained, registered model,
- * the page loads without console errors, draws the pipeline's nodes and artifacts and the
- * signature's columns, sends the input example from its form and shows the predictions the server
- * gives, shows the server's message for a bad edit, and its live figures follow the requests.
- * Each test saves a screenshot under test-output/screenshots/.
+ * the page loads without console errors, shows when the model was trained and the pipeserve
+ * serving it, draws the pipeline's nodes and artifacts and the signature's columns, sends the
+ * input example from its form and shows the predictions the server gives, sends rows and params
+ * as edited, shows the server's message for a bad edit, and its live figures (requests/s among
+ * them) follow the requests. The page asks nothing of any other origin, and of its own only its
+ * assets and the model's routes. Each test saves a screenshot under test-output/screenshots/.
  */
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -12,7 +14,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ServerState, createApp, loadModel, serveApp, type PipelineModel, type RunningServer } from "../../src/index.js";
+import { ServerState, createApp, loadModel, pipeserveVersion, serveApp, type PipelineModel, type RunningServer } from "../../src/index.js";
 import { REPO_ROOT } from "../fixtures/cli.js";
 import { createModelSetApp } from "../../src/server/index.js";
 import { SIGNATURES, buildModel, trainScaler } from "./fixtures/models.js";
@@ -41,6 +43,36 @@ let server: RunningServer;
 let url: string;
 /** What the page's own console and uncaught errors said, per page. */
 const problems = new WeakMap<Page, string[]>();
+/** Every URL the page requested, per page. */
+const requested = new WeakMap<Page, string[]>();
+
+/** Records what `page` says on its console and every request it makes. */
+function watch(page: Page): void {
+  const seen: string[] = [];
+  problems.set(page, seen);
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") seen.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => seen.push(`pageerror: ${e.message}`));
+  const urls: string[] = [];
+  requested.set(page, urls);
+  page.on("request", (r) => void urls.push(r.url()));
+}
+
+/**
+ * The page asked only its own server (`origin`), and there only for the page itself, its script
+ * and style, and the model's routes under `base` (/metadata, /invocations) and /metrics; it did
+ * ask for each of those it always needs.
+ */
+function expectOwnRequests(page: Page, origin: string, base = "", also: string[] = []): void {
+  const urls = requested.get(page) ?? [];
+  const allowed = new Set([`${base}/`, "/ui/page.js", "/ui/page.css", `${base}/metadata`, "/metrics", `${base}/invocations`]);
+  const elsewhere = urls.filter((u) => new URL(u).origin !== origin);
+  expect(elsewhere, "requests to another origin").toEqual([]);
+  expect(urls.map((u) => new URL(u).pathname).filter((p) => !allowed.has(p))).toEqual([]);
+  const paths = new Set(urls.map((u) => new URL(u).pathname));
+  for (const needed of [`${base}/`, "/ui/page.js", "/ui/page.css", `${base}/metadata`, "/metrics", ...also]) expect(paths, needed).toContain(needed);
+}
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium), or set CHROMIUM_PATH.`);
@@ -60,14 +92,13 @@ afterAll(async () => {
   await model?.close();
 });
 
-async function openPage(path = "/"): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  const seen: string[] = [];
-  problems.set(page, seen);
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") seen.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => seen.push(`pageerror: ${e.message}`));
+/**
+ * A page at `path`, ready. `bypassCSP`: without the page's Content-Security-Policy, so a request
+ * the policy would block (seen only as a console error) is made and recorded.
+ */
+async function openPage(path = "/", { bypassCSP = false } = {}): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 }, bypassCSP });
+  watch(page);
   await page.goto(`${url}${path}`);
   await page.waitForSelector("body[data-ready='true']", { timeout: 15_000 });
   return page;
@@ -97,9 +128,18 @@ describe("the model page in Chromium", { timeout: 60_000 }, () => {
     await shot(page, "model-page");
     expect(problems.get(page)).toEqual([]);
     expect(await page.textContent("#model-name")).toBe("scaler-model");
-    const summary = await page.textContent("#summary");
-    expect(summary).toContain(model.metadata.runId as string);
-    expect(summary).toContain("1");
+    // The summary: each fact under its name, "Trained" the model's utc_time_created.
+    const facts = await page.$$eval("#summary dt", (dts) =>
+      dts.map((dt) => [dt.textContent, (dt.nextElementSibling as { textContent: string | null } | null)?.textContent]),
+    );
+    expect(Object.fromEntries(facts)).toEqual({
+      Version: "1",
+      Run: model.metadata.runId,
+      Trained: model.metadata.utcTimeCreated,
+      URI: model.uri,
+      pipeserve: pipeserveVersion(),
+    });
+    expect(model.metadata.utcTimeCreated).toMatch(/^\d{4}-\d{2}-\d{2}/);
     // The graph: the pipeline's node, the request input, the artifacts packaged with it, the param and the output.
     const items = await page.$$eval("#graph [data-kind]", (els) => els.map((e) => `${e.getAttribute("data-kind")}:${e.getAttribute("data-name")}`));
     expect(items.sort()).toEqual(
@@ -120,15 +160,25 @@ describe("the model page in Chromium", { timeout: 60_000 }, () => {
     expect(outputs).toEqual(model.signature?.outputs?.map((c) => c.name));
     const params = await page.$$eval("#params tbody tr td:first-child", (tds) => tds.map((td) => td.textContent));
     expect(params).toEqual(model.signature?.params?.map((p) => p.name));
+    // Each table fits its box (none cut off behind a scrollbar at this width), and the page is no wider than the window.
+    const cut = await page.$$eval(".tables > div", (boxes) =>
+      boxes.flatMap((b) => {
+        const box = b as unknown as { id: string; scrollWidth: number; clientWidth: number };
+        return box.scrollWidth > box.clientWidth ? [`#${box.id}: ${box.scrollWidth} > ${box.clientWidth}`] : [];
+      }),
+    );
+    expect(cut).toEqual([]);
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(1200);
     // The copy-paste calls name this server's /invocations.
     const snippets = await page.$$eval("#examples pre", (pres) => pres.map((p) => p.textContent ?? ""));
     expect(snippets).toHaveLength(4);
     for (const s of snippets.slice(0, 3)) expect(s).toContain(`${url}/invocations`);
     expect(snippets[3]).toContain("pipeserve predict -m models:/scaler-model/1");
+    expectOwnRequests(page, url);
     await page.close();
   });
 
-  it("the form sends the input example and shows the server's predictions as a table", async () => {
+  it("the form sends the input example, then rows and params as edited, and shows the server's predictions as a table, a row per row sent", async () => {
     const page = await openPage();
     const example = model.inputExample as { columns: string[]; data: unknown[][] };
     expect(await page.$$eval("#try-rows tr", (trs) => trs.length)).toBe(example.data.length);
@@ -142,7 +192,34 @@ describe("the model page in Chromium", { timeout: 60_000 }, () => {
     expect(headers).toEqual(Object.keys(predictions[0] as object));
     expect(rows).toEqual(predictions.map((p) => headers.map((h) => (typeof p[h] === "string" ? (p[h] as string) : JSON.stringify(p[h])))));
     expect(await page.textContent("#try-status")).toMatch(/^200 in \d+ ms · version 1$/);
+    // Edit: add a row (a large x, labelled 1 at margin 0), remove the first, raise the margin past every score.
+    await page.click("#add-row");
+    const added = page.locator("#try-rows tr").last();
+    expect(await added.locator("input").count()).toBe(example.columns.length);
+    const newRow = example.columns.map((c, i) => (c === "x" ? 9.5 : example.data[0]?.[i]));
+    for (const [i, v] of newRow.entries()) await added.locator("input").nth(i).fill(String(v));
+    await page.getByRole("button", { name: "Remove row 1", exact: true }).click();
+    await page.fill("#param-margin", "100");
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => r.method() === "POST" && new URL(r.url()).pathname === "/invocations"),
+      page.click("#try-form button[type=submit]"),
+    ]);
+    const sent = request.postDataJSON() as { dataframe_split: { columns: string[]; data: unknown[][] }; params: Record<string, unknown> };
+    expect(sent).toEqual({
+      dataframe_split: { columns: example.columns, data: [...example.data.slice(1), newRow] },
+      params: { margin: 100, runner: "SequentialRunner" },
+    });
+    await page.waitForFunction(() => /^200 /.test(document.querySelector("#try-status")?.textContent ?? ""), undefined, { timeout: 10_000 });
+    const edited = await resultRows(page);
+    expect(edited.rows).toHaveLength(sent.dataframe_split.data.length);
+    const answer = (await predict(sent)).json.predictions as Record<string, unknown>[];
+    expect(edited.rows).toEqual(answer.map((p) => edited.headers.map((h) => JSON.stringify(p[h]))));
+    // The margin reached the model: every label 0 now, and the added row's label was 1 at margin 0.
+    expect(answer.every((p) => p["label"] === 0)).toBe(true);
+    expect((await predict({ ...sent, params: { margin: 0 } })).json.predictions.at(-1).label).toBe(1);
+    await shot(page, "model-page-edited");
     expect(problems.get(page)).toEqual([]);
+    expectOwnRequests(page, url, "", ["/invocations"]);
     await page.close();
   });
 
@@ -167,19 +244,30 @@ describe("the model page in Chromium", { timeout: 60_000 }, () => {
   });
 
   it("the live figures follow the requests sent to the server", async () => {
-    const page = await openPage();
+    // NB: without the CSP, so the recorded requests are all those the script makes.
+    const page = await openPage("/", { bypassCSP: true });
     await page.waitForFunction(() => document.querySelector("#m-requests")?.textContent !== "—");
     const before = Number(await page.textContent("#m-requests"));
     const example = model.inputExample as { columns: string[]; data: unknown[][] };
     // NB: one pipeline run in 16 is timed, so 32 requests time at least one run of the node.
     for (let i = 0; i < 32; i++) expect((await predict({ dataframe_split: example })).status).toBe(200);
-    await page.waitForFunction((n) => Number(document.querySelector("#m-requests")?.textContent) >= n, before + 32, { timeout: 10_000 });
+    // The requests/s of the scrape that first counts them all (read with it: the next scrape, with no new requests, says 0).
+    const rateAtCount = await page.waitForFunction(
+      (n) => (Number(document.querySelector("#m-requests")?.textContent) >= n ? document.querySelector("#m-rate")?.textContent : undefined),
+      before + 32,
+      { timeout: 10_000 },
+    );
+    const rate = (await rateAtCount.jsonValue()) as string;
+    expect(rate).toMatch(/^\d+\.\d$/);
+    expect(Number(rate)).toBeGreaterThan(0);
     await page.waitForSelector("#node-bars li[data-node='predict']", { timeout: 10_000 });
     await page.waitForFunction(() => /ms$/.test(document.querySelector("#m-p50")?.textContent ?? ""), undefined, { timeout: 10_000 });
     await shot(page, "model-page-live");
     const rows = Number(await page.textContent("#m-rows"));
     expect(rows).toBeGreaterThanOrEqual(32 * example.data.length);
     expect(await page.textContent("#m-p99")).toMatch(/^≤ [\d.]+ ms$/);
+    expectOwnRequests(page, url);
+    expect((requested.get(page) ?? []).filter((u) => u === `${url}/metrics`).length).toBeGreaterThanOrEqual(2);
     expect(problems.get(page)).toEqual([]);
     await page.close();
   });
@@ -242,9 +330,7 @@ describe("a model's page among several (serve -m NAME=URI …)", { timeout: 60_0
           body: JSON.stringify({ dataframe_split: model.inputExample }),
         });
       const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-      const seen: string[] = [];
-      page.on("pageerror", (e) => seen.push(e.message));
-      page.on("console", (m) => m.type() === "error" && seen.push(m.text()));
+      watch(page);
       await page.goto(`${base}/models/counter/`);
       await page.waitForSelector("body[data-ready='true']");
       expect(await page.textContent("#model-name")).toBe("counter");
@@ -256,7 +342,9 @@ describe("a model's page among several (serve -m NAME=URI …)", { timeout: 60_0
       expect(await resultRows(page)).toEqual({ headers: ["prediction"], rows: [["3"]] });
       await page.waitForFunction(() => document.querySelector("#m-requests")?.textContent === "1", undefined, { timeout: 10_000 });
       await shot(page, "model-page-model-set");
-      expect(seen).toEqual([]);
+      expect(problems.get(page)).toEqual([]);
+      // Its own routes under /models/counter, never the first model's /metadata or /invocations.
+      expectOwnRequests(page, base, "/models/counter", ["/models/counter/invocations"]);
       await page.close();
     } finally {
       await set.stop();
@@ -276,7 +364,14 @@ describe("the page's HTTP side", () => {
     for (const asset of ["/ui/page.js", "/ui/page.css"]) {
       const a = await fetch(`${url}${asset}`);
       expect(a.status, asset).toBe(200);
-      expect((await a.text()).length).toBeGreaterThan(1000);
+      const text = await a.text();
+      expect(text.length).toBeGreaterThan(1000);
+      // No URL of another host, absolute or protocol-relative (the SVG namespace is a name the script passes to createElementNS, never fetched).
+      const urls = [...text.matchAll(/(?:https?:)?\/\/[\w.-]+\.[a-z]{2,}[^\s"'`)]*/gi)].map((m) => m[0]);
+      expect(
+        urls.filter((u) => u !== "http://www.w3.org/2000/svg"),
+        asset,
+      ).toEqual([]);
     }
   });
 

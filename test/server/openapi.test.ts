@@ -2,13 +2,16 @@
  * GET /openapi.json (issue 18, OpenAPI): the document of real packaged models, served over real
  * HTTP on an ephemeral port, checked by @seriousme/openapi-schema-validator (the OpenAPI 3.1
  * meta-schema) and its schemas by Ajv (JSON Schema 2020-12, OpenAPI 3.1's dialect); then every
- * example in it is sent to the server and must get a 200, and a body built from its request
- * schema with a wrong type gets the 400 the document lists.
+ * example in it is sent to the server and must get a 200 whose body conforms to the response
+ * schema the document gives, a real /metadata body conforms to its schema with every key
+ * described, and a body built from its request schema with a wrong type gets the 400 the
+ * document lists.
  */
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ERROR_CODES } from "../../src/errors/index.js";
 import { ServerState, createApp, serveApp, type MlflowSignature, type PipelineModel, type RunningServer } from "../../src/index.js";
 import { createServingApp } from "../../src/server/index.js";
 import { SIGNATURES, buildModel } from "./fixtures/models.js";
@@ -90,6 +93,32 @@ function schemaValidator(doc: Doc): Conforms {
   };
 }
 
+/** A `#/components/...` ref of the document resolved (other schemas as they are). */
+function resolve(doc: Doc, schema: Doc): Doc {
+  const ref = schema["$ref"];
+  if (typeof ref !== "string") return schema;
+  return resolve(
+    doc,
+    ref
+      .slice(2)
+      .split("/")
+      .reduce((at: Doc, key) => at[key], doc),
+  );
+}
+
+/**
+ * The keys of `value` that `schema` does not name, as paths, at every depth where the schema lists
+ * properties: a schema without `additionalProperties: false` accepts keys it does not describe,
+ * so conforming alone would hide them.
+ */
+function undescribedKeys(doc: Doc, schema: Doc, value: unknown, at = "$"): string[] {
+  const s = resolve(doc, schema);
+  if (Array.isArray(value)) return s["items"] ? value.flatMap((v, i) => undescribedKeys(doc, s["items"], v, `${at}[${i}]`)) : [];
+  if (value === null || typeof value !== "object" || !s["properties"]) return [];
+  const properties = s["properties"] as Record<string, Doc>;
+  return Object.entries(value).flatMap(([k, v]) => (k in properties ? undescribedKeys(doc, properties[k] as Doc, v, `${at}.${k}`) : [`${at}.${k}`]));
+}
+
 /** One request the document shows: its path (path params filled in), media type, example and schema. */
 interface ExampleRequest {
   path: string;
@@ -98,6 +127,8 @@ interface ExampleRequest {
   body: unknown;
   schema: unknown;
   label: string;
+  /** The responses the document lists for the operation. */
+  responses: Record<string, Doc>;
 }
 
 function examplesOf(doc: Doc, modelName: string): ExampleRequest[] {
@@ -109,7 +140,7 @@ function examplesOf(doc: Doc, modelName: string): ExampleRequest[] {
         const examples: [string, unknown][] = Object.entries((media["examples"] ?? {}) as Record<string, Doc>).map(([k, e]) => [k, e["value"]]);
         if (media["example"] !== undefined) examples.push(["example", media["example"]]);
         for (const [key, body] of examples)
-          out.push({ path, method, mediaType, body, schema: media["schema"], label: `${method} ${template} ${mediaType} ${key}` });
+          out.push({ path, method, mediaType, body, schema: media["schema"], label: `${method} ${template} ${mediaType} ${key}`, responses: op.responses });
       }
     }
   }
@@ -175,6 +206,8 @@ describe("GET /openapi.json", () => {
         "/v2/models/{name}/versions/{version}/ready",
         "/v2/models/{name}/infer",
         "/v2/models/{name}/versions/{version}/infer",
+        "/v1/models/{name}",
+        "/v1/models/{name}:predict",
       ].sort(),
     );
     const invocations = served.doc["paths"]["/invocations"].post;
@@ -189,9 +222,8 @@ describe("GET /openapi.json", () => {
       ]),
     );
     expect(Object.keys(invocations.responses).sort()).toEqual(["200", "400", "406", "413", "415", "500", "503", "504"]);
-    expect(served.doc["components"].schemas.Error.properties.error_code.enum).toEqual(
-      expect.arrayContaining(["BAD_REQUEST", "INVALID_PARAMETER_VALUE", "INTERNAL_ERROR"]),
-    );
+    // Every code a reply may carry (src/errors' one table), in its order, and nothing else.
+    expect(served.doc["components"].schemas.Error.properties.error_code.enum).toEqual([...ERROR_CODES.http]);
   });
 
   it("types each column of a full signature, optional ones nullable and not required, and every param with its default; runner as an enum", () => {
@@ -249,19 +281,54 @@ describe("GET /openapi.json", () => {
 });
 
 describe("the document's examples against the server", () => {
-  it.each(CASES)("for a model with %s, every example conforms to its schema and gets a 200", async (name) => {
+  it.each(CASES)("for a model with %s, every example conforms to its schema and gets a 200 whose body conforms to the response schema", async (name) => {
     const served = servedFor(name);
     const conforms = schemaValidator(served.doc);
     const examples = examplesOf(served.doc, "model");
-    expect(examples.length).toBeGreaterThanOrEqual(7);
+    expect(examples.length).toBeGreaterThanOrEqual(8);
+    // The examples of each JSON route that takes a body: MLflow's, the Open Inference infer (with and without a version) and KServe V1's predict.
+    expect(examples.map((e) => e.label)).toEqual(
+      expect.arrayContaining([
+        "post /invocations application/json dataframe_split",
+        "post /v2/models/{name}/infer application/json example",
+        "post /v2/models/{name}/versions/{version}/infer application/json example",
+        "post /v1/models/{name}:predict application/json instances",
+      ]),
+    );
     for (const e of examples) {
       if (e.mediaType === "application/json") {
         const { ok, errors } = conforms(e.schema, e.body);
         expect(ok, `${e.label}: ${JSON.stringify(errors)}`).toBe(true);
       }
       const res = await sendExample(served.url, e);
-      expect(res.status, `${e.label}: ${await res.text()}`).toBe(200);
+      const text = await res.text();
+      expect(res.status, `${e.label}: ${text}`).toBe(200);
+      // NB: every example asks for the default answer, JSON.
+      const type = res.headers.get("content-type")?.split(";")[0];
+      expect(type, e.label).toBe("application/json");
+      const schema = e.responses["200"]?.["content"]?.["application/json"]?.schema;
+      expect(schema, `${e.label}: the document gives no 200 application/json schema`).toBeDefined();
+      const answer = JSON.parse(text) as unknown;
+      const { ok, errors } = conforms(schema, answer);
+      expect(ok, `${e.label} answered ${text}: ${JSON.stringify(errors)}`).toBe(true);
     }
+  });
+
+  it.each(CASES)("for a model with %s, GET /metadata conforms to the Metadata schema, which describes every key it answers", async (name) => {
+    const served = servedFor(name);
+    const res = await fetch(`${served.url}/metadata`);
+    expect(res.status).toBe(200);
+    const metadata = (await res.json()) as Doc;
+    const schema = served.doc["paths"]["/metadata"].get.responses["200"].content["application/json"].schema;
+    expect(schema).toEqual({ $ref: "#/components/schemas/Metadata" });
+    const { ok, errors } = schemaValidator(served.doc)(schema, metadata);
+    expect(ok, JSON.stringify(errors)).toBe(true);
+    expect(undescribedKeys(served.doc, schema, metadata)).toEqual([]);
+    // Every key the schema names is answered, and those the page shows hold the model's values.
+    expect(Object.keys(metadata).sort()).toEqual(Object.keys(served.doc["components"].schemas.Metadata.properties).sort());
+    expect(metadata["utc_time_created"]).toBe(served.model.metadata.utcTimeCreated);
+    expect(metadata["utc_time_created"]).toMatch(/^\d{4}-\d{2}-\d{2}/);
+    expect(metadata["pipeline"]).toMatchObject({ input: served.model.inputName, output: served.model.outputName });
   });
 
   it("a body built from the request schema with a wrong type fails the schema and gets the 400 the document lists", async () => {
