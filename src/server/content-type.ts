@@ -23,6 +23,8 @@ export type ResponseType = (typeof RESPONSE_TYPES)[number];
  * its message starting with MLflow's words for the same refusal.
  */
 export function parseContentType(header: string | undefined): BodyType {
+  // NB: on the request path: the bare types (most requests) are known at once.
+  if (header !== undefined && (BODY_TYPES as readonly string[]).includes(header)) return header as BodyType;
   const accepted = `Accepted: ${BODY_TYPES.join(", ")} (charset=utf-8 only).`;
   if (header === undefined || header.trim() === "") throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `The request has no Content-Type. ${accepted}`);
   const [rawType, ...rawParams] = header.split(";");

@@ -353,16 +353,17 @@ function acceptTypedColumn(values: NumericArray, type: ColumnType): NumericArray
  */
 function typedIfNumeric(values: Column, type: ColumnType): Column {
   if (type !== "double" && type !== "integer") return values;
+  // NB: the constructors, not `.from`: `from` walks the iterator protocol, the constructor copies an array directly.
   if (isNumericArray(values))
     return type === "double"
       ? values instanceof Float64Array
         ? values
-        : Float64Array.from(values)
+        : new Float64Array(values)
       : values instanceof Int32Array
         ? values
-        : Int32Array.from(values);
+        : new Int32Array(values);
   for (let r = 0; r < values.length; r++) if (typeof values[r] !== "number") return values;
-  return type === "double" ? Float64Array.from(values as number[]) : Int32Array.from(values as number[]);
+  return type === "double" ? new Float64Array(values as number[]) : new Int32Array(values as number[]);
 }
 
 /**
