@@ -6,6 +6,7 @@
  * `json.loads` answers for the same texts.
  */
 import { Readable } from "node:stream";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type ColumnTable,
@@ -146,6 +147,32 @@ describe("the bounded readers take the tokens too", () => {
     expect(parseJsonWithin('{"a": [NaN, -Infinity]}', LIMITS)).toEqual({ a: [Number.NaN, -Infinity] });
     expect(parseJsonWithin(new TextEncoder().encode('{"a": [NaN, Infinity]}'), LIMITS)).toEqual({ a: [Number.NaN, Infinity] });
     expectError(() => parseJsonWithin(`[${"NaN,".repeat(2_000)}NaN]`, LIMITS), LimitError, "more than 1,000");
+  });
+
+  it("parseJsonWithin: the smallest bodies over a bound are refused, though short bodies skip the structure scan", () => {
+    // Depth: the shortest body 5 levels deep is 10 bytes; with a depth limit of 4 it is refused, 4 levels pass.
+    expectError(() => parseJsonWithin("[[[[[]]]]]", LIMITS, 4), FormatError, "more than 4 levels deep");
+    expect(parseJsonWithin("[[[[]]]]", LIMITS, 4)).toEqual([[[[]]]]);
+    // Values: the shortest list of 3 values is 7 bytes; with a limit of 2 rows it is refused.
+    expectError(() => parseJsonWithin("[1,2,3]", { maxRows: 2, maxCells: 100 }), LimitError, "rows");
+    expect(parseJsonWithin("[1,2]", { maxRows: 2, maxCells: 100 })).toEqual([1, 2]);
+    // A property: whatever the bounds, a short body gets the answer the scan gives a long one with the same structure.
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 8 }), (depth, rows, limit) => {
+        const body = `${"[".repeat(depth - 1)}[${Array.from({ length: rows }, () => "1").join(",")}]${"]".repeat(depth - 1)}`;
+        const padded = `${body}${" ".repeat(400)}`;
+        const outcome = (text: string): string => {
+          try {
+            parseJsonWithin(text, { maxRows: limit, maxCells: 1_000 }, limit);
+            return "ok";
+          } catch (error) {
+            return (error as Error).constructor.name;
+          }
+        };
+        expect(outcome(body)).toBe(outcome(padded));
+      }),
+      { numRuns: 300, seed: 15 },
+    );
   });
 
   it("parseJsonInSlices: a body parsed chunk by chunk gives the same value, and is marked", async () => {
