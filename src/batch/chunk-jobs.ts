@@ -97,3 +97,26 @@ function jobOf(groups: readonly number[], mine: readonly [number, number][]): Pa
   });
   return { segments, chunkSizes: mine.map(([s, e]) => e - s), firstRow: a, rows: b - a };
 }
+
+/**
+ * The largest job `--workers` makes of one Parquet row group. NB: each thread answers its job's
+ * chunks as it predicts them and two jobs per thread may wait to be written, so this bounds the
+ * rows held in memory (flights-3m's groups are 272,727 rows; pyarrow writes groups of 1 Mi rows,
+ * which are cut into smaller jobs instead).
+ */
+export const MAX_GROUP_JOB_ROWS = 524_288;
+/** The most rows of a job cut by chunks. */
+const CHUNK_JOB_ROWS = 65_536;
+
+/**
+ * The jobs `predict --workers N` cuts rows `[start, end)` into: a job per row group when there
+ * are at least two per thread and none is over MAX_GROUP_JOB_ROWS (each group decoded once);
+ * else jobs of several chunks, up to CHUNK_JOB_ROWS (fewer decoder starts), enough for every thread.
+ */
+export function planParquetWorkerJobs(groups: readonly number[], chunkRows: number, start: number, end: number, workers: number): ParquetJobPlan[] {
+  const byGroup = planParquetJobsByGroup(groups, chunkRows, start, end);
+  if (byGroup.length >= workers * 2 && byGroup.every((plan) => plan.rows <= MAX_GROUP_JOB_ROWS)) return byGroup;
+  const chunks = Math.ceil(end / chunkRows) - Math.floor(start / chunkRows);
+  const perJob = Math.max(1, Math.min(Math.ceil(CHUNK_JOB_ROWS / chunkRows), Math.ceil(chunks / (workers * 4))));
+  return planParquetJobs(groups, chunkRows, start, end, perJob);
+}

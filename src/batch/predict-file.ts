@@ -26,7 +26,7 @@ import {
 } from "../tabular/index.js";
 import { partialPath, removeStalePartials } from "../util/index.js";
 import { badRowLines, isBadInput, splitBadRows } from "./bad-rows.js";
-import { planParquetJobs, planParquetJobsByGroup, type ChunkJob } from "./chunk-jobs.js";
+import { planParquetWorkerJobs, type ChunkJob } from "./chunk-jobs.js";
 import { ChunkWorkerPool, type JobAnswers } from "./chunk-worker-pool.js";
 import { BatchError } from "./errors.js";
 import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
@@ -291,12 +291,7 @@ class BatchRun {
       const groups = await parquetFileRowGroups(source);
       const [start, end] = this.#range ?? [0, groups.reduce((a, b) => a + b, 0)];
       if (end - start <= chunkRows) return this.#predictOneChunk();
-      // NB: a job per row group when there are enough for every thread to get a couple (each group
-      // decoded once); else jobs of several chunks (fewer decoder starts), enough for every thread.
-      const chunks = Math.ceil(end / chunkRows) - Math.floor(start / chunkRows);
-      const perJob = Math.max(1, Math.min(Math.ceil(65_536 / chunkRows), Math.ceil(chunks / (workers * 4))));
-      const byGroup = planParquetJobsByGroup(groups, chunkRows, start, end);
-      const plans = byGroup.length >= workers * 2 ? byGroup : planParquetJobs(groups, chunkRows, start, end, perJob);
+      const plans = planParquetWorkerJobs(groups, chunkRows, start, end, workers);
       jobs = (async function* () {
         for (const plan of plans) {
           yield { job: { kind: "parquet", path: source, segments: plan.segments, chunkSizes: plan.chunkSizes }, firstRow: plan.firstRow, rows: plan.rows };

@@ -33,6 +33,7 @@ export class ModelWatcher {
   #checking: Promise<void> | undefined;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
+  #started = false;
 
   constructor(options: ModelWatcherOptions) {
     this.#options = options;
@@ -47,7 +48,8 @@ export class ModelWatcher {
   /** Checks every `intervalSeconds` (none when 0). */
   start(): void {
     const { intervalSeconds, uri, logger } = this.#options;
-    if (this.#timer) return;
+    if (this.#started) return;
+    this.#started = true;
     const when = intervalSeconds > 0 ? `every ${intervalSeconds} s (--watch) and on SIGHUP` : "only on SIGHUP (--watch 0)";
     logger.info({ uri, version: this.#served, watchSeconds: intervalSeconds }, `Following ${uri} (version ${this.#served} now): checked ${when}`);
     if (intervalSeconds <= 0) return;
@@ -58,6 +60,7 @@ export class ModelWatcher {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#started = false;
   }
 
   /**

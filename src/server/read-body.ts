@@ -90,6 +90,8 @@ async function readInto(stream: ReadableStream<Uint8Array>, declared: number): P
  * @throws ClientAbortError when the client goes away before the body's end.
  */
 function readIncoming(incoming: IncomingMessage, declared: number): Promise<Uint8Array> {
+  // NB: a request already torn down would never emit another event.
+  if (incoming.destroyed || incoming.errored) return Promise.reject(new ClientAbortError());
   return new Promise((resolve, reject) => {
     const out = Buffer.allocUnsafe(declared);
     let offset = 0;
@@ -103,14 +105,16 @@ function readIncoming(incoming: IncomingMessage, declared: number): Promise<Uint
     };
     const onEnd = (): void => {
       done();
-      resolve(new Uint8Array(out.buffer, out.byteOffset, offset));
+      // NB: a stream that ended short of its declared length was cut off (an HTTP/2 stream reset ends it so).
+      if (offset !== declared) reject(new ClientAbortError());
+      else resolve(new Uint8Array(out.buffer, out.byteOffset, offset));
     };
     const onError = (error: Error): void => {
       done();
       reject(error);
     };
     const onClose = (): void => {
-      if (incoming.complete) return;
+      if (incoming.readableEnded) return onEnd();
       done();
       reject(new ClientAbortError());
     };

@@ -243,6 +243,8 @@ function scanWhole(bytes: Uint8Array, limits: TableLimits, maxDepth: number): vo
   // NB: on the request path of every small body. Each level of nesting takes two bytes (`[]`) and
   // each value at least one plus a comma, so a body of n bytes nests at most n/2 deep and holds at
   // most (n+1)/2 rows or values: when that is within every bound, there is nothing to refuse.
+  // Malformed text so short (`[,,,]`, brackets never closed) is then refused by the parser, as a
+  // syntax error, where the scan would have named a bound: a 400 either way.
   if ((bytes.length + 1) / 2 <= Math.min(maxDepth, limits.maxRows, limits.maxCells)) return;
   new JsonScan(bytes, limits, maxDepth, false).run(bytes.length);
 }

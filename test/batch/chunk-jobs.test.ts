@@ -3,7 +3,7 @@
 // on one thread, in order, and each job's segments are exactly its rows.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { planParquetJobs, planParquetJobsByGroup, type ParquetJobPlan } from "../../src/batch/chunk-jobs.js";
+import { MAX_GROUP_JOB_ROWS, planParquetJobs, planParquetJobsByGroup, planParquetWorkerJobs, type ParquetJobPlan } from "../../src/batch/chunk-jobs.js";
 
 const layout = fc.record({
   groups: fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 12 }),
@@ -52,5 +52,20 @@ describe("Parquet jobs for --workers", () => {
       { group: 1, offset: 0, limit: 2 },
     ]);
     expect(jobs[1]?.segments).toEqual([{ group: 1, offset: 2, limit: 8 }]);
+  });
+
+  it("--workers: by row group when each thread gets two and groups are not too big; else chunk jobs of at most 65,536 rows", () => {
+    const flights = Array.from({ length: 11 }, () => 272_727);
+    const total = 11 * 272_727;
+    const byGroup = planParquetWorkerJobs(flights, 10_000, 0, total, 2);
+    expect(byGroup.map((job) => job.segments[0]?.group)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // pyarrow's groups of 1 Mi rows: a job per group would hold too many rows' answers.
+    const big = [2 ** 20, 2 ** 20, 2 ** 20, 2 ** 20];
+    expect(Math.max(...big)).toBeGreaterThan(MAX_GROUP_JOB_ROWS);
+    const cut = planParquetWorkerJobs(big, 10_000, 0, 2 ** 22, 2);
+    expect(Math.max(...cut.map((j) => j.rows))).toBeLessThanOrEqual(70_000);
+    // Too few groups for the threads: chunk jobs.
+    expect(planParquetWorkerJobs([100, 100], 10, 0, 200, 2).length).toBeGreaterThan(2);
+    expectWellFormed(cut, big, 10_000, 0, 2 ** 22);
   });
 });

@@ -81,12 +81,20 @@ function load(url: string, clients: number): { answers: Answer[]; stop: () => Pr
   const loops = Array.from({ length: clients }, async (_, client) => {
     for (let i = 0; going; i++) {
       const arrow = i % 2 === 1;
-      const res = await fetch(`${url}/invocations`, {
-        method: "POST",
-        headers: { "Content-Type": arrow ? "application/vnd.apache.arrow.stream" : "application/json" },
-        body: arrow ? ARROW_BODY : JSON_BODY,
-      });
-      const text = await res.text();
+      let res: Response;
+      let text: string;
+      try {
+        res = await fetch(`${url}/invocations`, {
+          method: "POST",
+          headers: { "Content-Type": arrow ? "application/vnd.apache.arrow.stream" : "application/json" },
+          body: arrow ? ARROW_BODY : JSON_BODY,
+        });
+        text = await res.text();
+      } catch (error) {
+        // NB: recorded as a failed response (status 0, the reason as its version), not thrown.
+        answers.push({ client, status: 0, version: `${(error as Error).message}: ${String((error as { cause?: unknown }).cause)}`, labels: undefined });
+        continue;
+      }
       let labels: number[] | undefined;
       try {
         labels = (JSON.parse(text) as { predictions: { label: number }[] }).predictions.map((p) => p.label);
@@ -167,11 +175,18 @@ async function promoteUnderLoad(workers: number, trigger: "poll" | "SIGHUP"): Pr
   const started = performance.now();
   const traffic = load(url, clients);
   // /health is polled all the while: a swap never makes the server look down.
-  const health: number[] = [];
+  const health: (number | string)[] = [];
   let polling = true;
+  // NB: each poll on a connection of its own, so a status is the server's answer, never a kept-alive
+  // socket the client reused as the server closed it; a failed connection is recorded, not thrown.
   const poller = (async () => {
     while (polling) {
-      health.push((await fetch(`${url}/health`)).status);
+      health.push(
+        await http(`${url}/health`).then(
+          (r) => r.status,
+          (error: Error) => `${error.message} (${server.exitCode()})`,
+        ),
+      );
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
@@ -204,7 +219,10 @@ async function promoteUnderLoad(workers: number, trigger: "poll" | "SIGHUP"): Pr
   );
 
   expect(health.length).toBeGreaterThan(10);
-  expect(health.filter((status) => status !== 200)).toEqual([]);
+  expect(
+    health.filter((status) => status !== 200),
+    `/health answers; the server's stderr: ${server.stderr}`,
+  ).toEqual([]);
   expect(rssAfter / 2 ** 20, "resident MB after the swaps vs before").toBeLessThan(rssBefore / 2 ** 20 + 32 * workers);
   expectCleanSwap(traffic.answers, clients, workers === 1);
   // Requests sent after every worker swapped are all version 2's.

@@ -102,6 +102,14 @@ describe("ModelWatcher", () => {
     expect(registry.loads).toEqual([]);
   });
 
+  it("start says once how the URI is followed, however often it is called", async () => {
+    const { watcher, logged } = await setUp({});
+    watcher.start();
+    watcher.start();
+    expect(logged("Following models:/m@champion (version 1 now): checked only on SIGHUP (--watch 0)")).toBe(1);
+    watcher.stop();
+  });
+
   it("a refused version is tried again only once the alias has moved away and back", async () => {
     const { watcher, registry, logged, swaps } = await setUp({});
     registry.version = 3;

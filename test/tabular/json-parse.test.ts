@@ -156,6 +156,9 @@ describe("the bounded readers take the tokens too", () => {
     // Values: the shortest list of 3 values is 7 bytes; with a limit of 2 rows it is refused.
     expectError(() => parseJsonWithin("[1,2,3]", { maxRows: 2, maxCells: 100 }), LimitError, "rows");
     expect(parseJsonWithin("[1,2]", { maxRows: 2, maxCells: 100 })).toEqual([1, 2]);
+    // Malformed short text is refused by the parser instead of a bound: still refused.
+    expect(() => parseJsonWithin("[,,,]", { maxRows: 3, maxCells: 100 })).toThrow(SyntaxError);
+    expect(() => parseJsonWithin("[".repeat(101), LIMITS)).toThrow(SyntaxError);
     // A property: whatever the bounds, a short body gets the answer the scan gives a long one with the same structure.
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 8 }), (depth, rows, limit) => {

@@ -1,0 +1,49 @@
+// readBody reads a big declared body from the Node request itself when one is given (read-body.ts
+// readIncoming): the bytes whole; a stream that ends short of its declared length, or a request
+// already torn down, is a client that went away — never a partial body, never a wait forever.
+import { IncomingMessage } from "node:http";
+import { Socket } from "node:net";
+import { describe, expect, it } from "vitest";
+import { ClientAbortError } from "../../src/server/errors.js";
+import { readBody } from "../../src/server/read-body.js";
+
+const DECLARED = 2 ** 20 + 5;
+
+function requestDeclaring(length: number): Request {
+  return new Request("http://localhost/invocations", { method: "POST", headers: { "content-length": String(length) }, body: "unused" });
+}
+
+function incomingWith(chunks: Buffer[], end: boolean): IncomingMessage {
+  const incoming = new IncomingMessage(new Socket());
+  for (const chunk of chunks) incoming.push(chunk);
+  if (end) incoming.push(null);
+  return incoming;
+}
+
+describe("readBody from the Node request", () => {
+  it("reads a declared body whole, chunk by chunk", async () => {
+    const bytes = Buffer.alloc(DECLARED, 7);
+    const incoming = incomingWith([bytes.subarray(0, 1000), bytes.subarray(1000)], true);
+    const body = await readBody(requestDeclaring(DECLARED), 10 * DECLARED, incoming);
+    expect(body.byteLength).toBe(DECLARED);
+    expect(Buffer.from(body).equals(bytes)).toBe(true);
+  });
+
+  it("a stream that ends short of its declared length is a client that went away", async () => {
+    const incoming = incomingWith([Buffer.alloc(1000)], true);
+    await expect(readBody(requestDeclaring(DECLARED), 10 * DECLARED, incoming)).rejects.toBeInstanceOf(ClientAbortError);
+  });
+
+  it("a request already torn down is refused at once, not waited on", async () => {
+    const incoming = incomingWith([], false);
+    incoming.destroy();
+    await expect(readBody(requestDeclaring(DECLARED), 10 * DECLARED, incoming)).rejects.toBeInstanceOf(ClientAbortError);
+  });
+
+  it("a request torn down mid-body is a client that went away", async () => {
+    const incoming = incomingWith([Buffer.alloc(1000)], false);
+    const reading = readBody(requestDeclaring(DECLARED), 10 * DECLARED, incoming);
+    setTimeout(() => incoming.destroy(), 10);
+    await expect(reading).rejects.toBeInstanceOf(ClientAbortError);
+  });
+});
