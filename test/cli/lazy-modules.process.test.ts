@@ -1,0 +1,66 @@
+// What each entry loads (issue 15, cold start): every command and the model code of `predict`
+// import the package's index, so the libraries only serving, packaging, SQLite stores, Arrow I/O or
+// a terminal progress bar need are loaded where they are used, not when the package is imported.
+// The built bin and package run in real processes with a preload that lists, at exit, the CommonJS
+// modules they loaded (ES modules of CommonJS packages included).
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { BIN, REPO_ROOT } from "../fixtures/cli.js";
+import { SCALER_PROJECT, XS, tempDir, useBuiltBin, useTrainedModel, writeInput, xTable } from "../batch/helpers.js";
+import { spawn } from "node:child_process";
+
+useBuiltBin();
+const scaler = useTrainedModel(SCALER_PROJECT);
+
+const PRELOAD = join(REPO_ROOT, "test", "fixtures", "list-modules.cjs");
+/** Only a server needs these. */
+const SERVER = ["prom-client", "pino", "hono", "@hono/node-server"];
+/** Only packaging, SQLite stores, Arrow/Parquet I/O and a terminal need these. */
+const ELSEWHERE = ["esbuild", "better-sqlite3", "apache-arrow", "parquet-wasm", "cli-progress", "@grpc/grpc-js"];
+
+/** The packages a node process loaded, by name, running `args` with the listing preload. */
+async function packagesLoaded(args: readonly string[]): Promise<Set<string>> {
+  const list = join(await tempDir("pipeserve-modules-"), "modules.txt");
+  const child = spawn(process.execPath, ["--require", PRELOAD, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PIPESERVE_MODULE_LIST: list },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  expect(code, stderr).toBe(0);
+  const names = new Set<string>();
+  for (const path of (await readFile(list, "utf8")).split("\n")) {
+    const at = path.lastIndexOf("node_modules/");
+    if (at < 0) continue;
+    const [scope, name] = path.slice(at + "node_modules/".length).split("/");
+    names.add(scope?.startsWith("@") ? `${scope}/${name}` : (scope as string));
+  }
+  return names;
+}
+
+describe.concurrent("libraries load where they are used", () => {
+  it("import('pipeserve') loads no server, packaging, SQLite, Arrow or terminal library", async () => {
+    const index = pathToFileURL(join(REPO_ROOT, "dist", "index.js")).href;
+    const loaded = await packagesLoaded(["--input-type=module", "-e", `await import(${JSON.stringify(index)});`]);
+    expect(loaded.has("yaml"), "the listing sees what the index loads").toBe(true);
+    expect([...SERVER, ...ELSEWHERE].filter((name) => loaded.has(name))).toEqual([]);
+  });
+
+  it("pipeserve --help loads commander alone", async () => {
+    const loaded = await packagesLoaded([BIN, "--help"]);
+    expect([...loaded]).toEqual(["commander"]);
+  });
+
+  it("pipeserve predict of a CSV (no terminal) loads no server, packaging, SQLite, Arrow or progress-bar library", async () => {
+    const dir = await tempDir("pipeserve-modules-");
+    const input = await writeInput(join(dir, "xs.csv"), xTable(XS), "csv");
+    const { modelUri, trackingDir } = scaler();
+    const loaded = await packagesLoaded([BIN, "predict", "-m", modelUri, "--tracking-uri", trackingDir, "-i", input, "-o", join(dir, "out.csv")]);
+    expect(loaded.has("yaml"), "the listing sees what predict loads").toBe(true);
+    expect([...SERVER, ...ELSEWHERE].filter((name) => loaded.has(name))).toEqual([]);
+  });
+});
