@@ -360,7 +360,8 @@ async function loadModels(options: ServeCommandOptions, load: (uri: string) => P
       entries.push({ name, uri, model: result.value });
       continue;
     }
-    const why = result.reason instanceof Error ? result.reason.message : String(result.reason);
+    // NB: without its closing period: the reasons are joined, and the message ends with one.
+    const why = (result.reason instanceof Error ? result.reason.message : String(result.reason)).replace(/\.+$/, "");
     failures.push(`model "${name}" (${uri}): ${why}`);
     entries.push({ name, uri, failure: why });
     if (options.allowPartialStart)
@@ -528,6 +529,8 @@ export function registerServeCommand(program: Command, io: CliIo): void {
 
 /** `NAME=URI`: a model's name, then its URI. NB: a path with `=` in it is written `./a=b`. */
 const NAMED_URI = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(.*)$/;
+/** What was meant as `NAME=URI` but is no name: text before the first `=` with no path separator in it. */
+const MEANT_AS_NAMED = /^([^=/\\]*)=/;
 
 /**
  * The models of `-m`: one bare URI, or one or more NAME=URI.
@@ -535,6 +538,14 @@ const NAMED_URI = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(.*)$/;
  */
 export function modelsFrom(values: readonly string[], o: Record<string, unknown>, io: CliIo): Pick<ServeCommandOptions, "modelUri" | "models"> {
   const named = values.map((v) => NAMED_URI.exec(v));
+  for (const [i, value] of values.entries()) {
+    const meant = named[i] === null ? MEANT_AS_NAMED.exec(value) : null;
+    if (meant) {
+      throw new UsageError(
+        `-m "${value}": "${meant[1]}" is not a model name. A name starts with a letter or digit and holds only letters, digits, "_", "." and "-" (e.g. -m penguins=models:/penguins@champion); a path with "=" in it is written ./${value}.`,
+      );
+    }
+  }
   if (values.length === 1 && named[0] === null) {
     if (o["allowPartialStart"])
       throw new UsageError("--allow-partial-start is for several named models (-m NAME=URI -m NAME=URI); a single model that fails to load stops start-up.");

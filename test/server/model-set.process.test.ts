@@ -107,7 +107,7 @@ describe("a model that fails to load", () => {
     const server = serve(["-m", `counter=${counterDir}`, "-m", "broken=models:/no-such-model/1"]);
     const exit = await server.exited;
     expect(exit.code).toBe(1);
-    expect(server.stderr).toMatch(/^pipeserve: Cannot load model "broken" \(models:\/no-such-model\/1\): .+/);
+    expect(server.stderr).toMatch(/^pipeserve: Cannot load model "broken" \(models:\/no-such-model\/1\): .+[^.]\. Fix it, or start with --allow-partial-start/);
     expect(server.stderr).toContain("--allow-partial-start");
     expect(server.stdout).not.toContain('"Serving"');
   });
@@ -134,6 +134,9 @@ describe("command-line mistakes are usage errors (exit 2)", () => {
     [["-m", "a=x", "-m", "y"], '-m "y" has no name'],
     [["-m", "a=x", "-m", "a=y"], 'Two models are named "a"'],
     [["-m", "a="], "has no URI"],
+    [["-m", "=models:/penguins/1"], '-m "=models:/penguins/1": "" is not a model name'],
+    [["-m", "b c=models:/penguins/1"], '"b c" is not a model name. A name starts with a letter or digit'],
+    [["-m", "a=x", "-m", "-x=y"], '"-x" is not a model name'],
     [["-m", "x", "--allow-partial-start"], "--allow-partial-start is for several named models"],
     [["-m", "a=x", "-m", "b=y", "--model-name", "z"], "--model-name names a single model"],
   ])("serve %j", async (args, message) => {
