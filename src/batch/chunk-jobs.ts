@@ -47,7 +47,10 @@ export interface ParquetJobPlan {
  * rows from the file's start, cut to the range), so any number of threads writes the same output.
  */
 export function planParquetJobs(groups: readonly number[], chunkRows: number, start: number, end: number, chunksPerJob: number): ParquetJobPlan[] {
-  const chunks = chunksOf(chunkRows, start, end);
+  return jobsOfChunks(groups, chunksOf(chunkRows, start, end), chunksPerJob);
+}
+
+function jobsOfChunks(groups: readonly number[], chunks: readonly [number, number][], chunksPerJob: number): ParquetJobPlan[] {
   const jobs: ParquetJobPlan[] = [];
   for (let i = 0; i < chunks.length; i += chunksPerJob) jobs.push(jobOf(groups, chunks.slice(i, i + chunksPerJob)));
   return jobs;
@@ -60,11 +63,15 @@ export function planParquetJobs(groups: readonly number[], chunkRows: number, st
  * jobs of 70,000 rows in groups of 272,727 decoded twice the rows there were).
  */
 export function planParquetJobsByGroup(groups: readonly number[], chunkRows: number, start: number, end: number): ParquetJobPlan[] {
+  return jobsByGroup(groups, chunksOf(chunkRows, start, end));
+}
+
+function jobsByGroup(groups: readonly number[], chunks: readonly [number, number][]): ParquetJobPlan[] {
   const jobs: ParquetJobPlan[] = [];
   let mine: [number, number][] = [];
   let group = 0;
   let groupEnd = groups[0] ?? 0;
-  for (const chunk of chunksOf(chunkRows, start, end)) {
+  for (const chunk of chunks) {
     if (chunk[0] >= groupEnd) {
       if (mine.length > 0) jobs.push(jobOf(groups, mine));
       mine = [];
@@ -114,9 +121,9 @@ const CHUNK_JOB_ROWS = 65_536;
  * else jobs of several chunks, up to CHUNK_JOB_ROWS (fewer decoder starts), enough for every thread.
  */
 export function planParquetWorkerJobs(groups: readonly number[], chunkRows: number, start: number, end: number, workers: number): ParquetJobPlan[] {
-  const byGroup = planParquetJobsByGroup(groups, chunkRows, start, end);
+  const chunks = chunksOf(chunkRows, start, end);
+  const byGroup = jobsByGroup(groups, chunks);
   if (byGroup.length >= workers * 2 && byGroup.every((plan) => plan.rows <= MAX_GROUP_JOB_ROWS)) return byGroup;
-  const chunks = Math.ceil(end / chunkRows) - Math.floor(start / chunkRows);
-  const perJob = Math.max(1, Math.min(Math.ceil(CHUNK_JOB_ROWS / chunkRows), Math.ceil(chunks / (workers * 4))));
-  return planParquetJobs(groups, chunkRows, start, end, perJob);
+  const perJob = Math.max(1, Math.min(Math.ceil(CHUNK_JOB_ROWS / chunkRows), Math.ceil(chunks.length / (workers * 4))));
+  return jobsOfChunks(groups, chunks, perJob);
 }

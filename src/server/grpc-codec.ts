@@ -1,7 +1,7 @@
-import { endianness } from "node:os";
 import { randomUUID } from "node:crypto";
 import { columnValues, toJsonValue, type ColumnTable, type NumericArray, type Signature, type TableLimits } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
+import { LITTLE_ENDIAN } from "../util/index.js";
 import {
   INT_RANGE,
   checkInputHeader,
@@ -115,7 +115,6 @@ const RAW_VIEW: Readonly<Record<string, TypedArrayOf>> = {
 };
 
 // NB: raw contents are little-endian and read through typed arrays, which use the host's order.
-const LITTLE_ENDIAN = endianness() === "LE";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

@@ -1,8 +1,7 @@
 import type { Context } from "hono";
 import { HttpError } from "./errors.js";
 import { encodeResponse, parseJsonBody } from "./invocations.js";
-import { readBody } from "./read-body.js";
-import { incomingOf, json, send, type AddRoute, type Env, type RouteContext } from "./routing.js";
+import { json, send, readRequestBody, type AddRoute, type Env, type RouteContext } from "./routing.js";
 
 /** `penguins:predict` as the model's name and the verb; a bare name has none. */
 function splitTarget(raw: string): { name: string; verb: string | undefined } {
@@ -38,7 +37,7 @@ export function kserveV1Routes(route: AddRoute, { state, modelName, maxBodyBytes
       );
     const { scorer, model } = c.get("served");
     scorer.admitRequest();
-    const body = await parseJsonBody(await readBody(c.req.raw, maxBodyBytes, incomingOf(c)), scorer.limits);
+    const body = await parseJsonBody(await readRequestBody(c, maxBodyBytes), scorer.limits);
     if (body === null || typeof body !== "object" || Array.isArray(body) || !("instances" in body || "inputs" in body))
       throw new HttpError("BAD_REQUEST", 'A KServe v1 predict request is a JSON object with "instances" (a list of rows) or "inputs".');
     const { table, params } = model.parseJsonBody(body, scorer.limits);

@@ -12,15 +12,21 @@ import type * as PromClient from "prom-client";
  * so they are loaded with `require` on first use, synchronously, and `createApp` stays synchronous.
  */
 const require = createRequire(import.meta.url);
+let prom: typeof PromClient | undefined;
+let pinoModule: typeof PinoLib | undefined;
+let hono: typeof HonoLib | undefined;
+let nodeServer: typeof HonoNodeServer | undefined;
 
 /** prom-client. */
 export function promClient(): typeof PromClient {
-  return require("prom-client") as typeof PromClient;
+  prom ??= require("prom-client") as typeof PromClient;
+  return prom;
 }
 
 /** pino. */
 export function pinoLib(): typeof PinoLib {
-  return require("pino") as typeof PinoLib;
+  pinoModule ??= require("pino") as typeof PinoLib;
+  return pinoModule;
 }
 
 /** A logger at `PIPESERVE_LOG_LEVEL` (info), for servers built without one. */
@@ -30,10 +36,12 @@ export function defaultLogger(): PinoLib.Logger {
 
 /** hono. */
 export function honoLib(): typeof HonoLib {
-  return require("hono") as typeof HonoLib;
+  hono ??= require("hono") as typeof HonoLib;
+  return hono;
 }
 
 /** @hono/node-server. */
 export function honoNodeServer(): typeof HonoNodeServer {
-  return require("@hono/node-server") as typeof HonoNodeServer;
+  nodeServer ??= require("@hono/node-server") as typeof HonoNodeServer;
+  return nodeServer;
 }

@@ -1,7 +1,6 @@
 import type { PipelineModel } from "../loader/index.js";
 import { signatureToMlflow, type Signature } from "../tabular/index.js";
-import { readBody } from "./read-body.js";
-import { incomingOf, json, reply, type AddRoute, type RouteContext } from "./routing.js";
+import { json, reply, readRequestBody, type AddRoute, type RouteContext } from "./routing.js";
 
 function paramsView(signature: Signature | null): { name: string; type: string; default: unknown; shape: null | number[] }[] {
   return (signature?.params ?? []).map((p) => ({ name: p.name, type: p.type, default: p.default, shape: p.shape }));
@@ -34,7 +33,7 @@ export function mlflowRoutes(route: AddRoute, { modelName, version, maxBodyBytes
     reply(
       c,
       await c.get("served").scorer.invocations({
-        body: () => readBody(c.req.raw, maxBodyBytes, incomingOf(c)),
+        body: () => readRequestBody(c, maxBodyBytes),
         contentType: c.req.header("content-type"),
         accept: c.req.header("accept"),
         params: c.req.query("params"),

@@ -2,8 +2,7 @@ import type { Context } from "hono";
 import { NotUtf8Error, SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin, type TableLimits } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
 import { checkServedVersion, decodeInferRequest, encodeInferResponse, modelMetadataOf } from "./open-inference.js";
-import { readBody } from "./read-body.js";
-import { incomingOf, json, type AddRoute, type Env, type RouteContext } from "./routing.js";
+import { json, readRequestBody, type AddRoute, type Env, type RouteContext } from "./routing.js";
 
 /** An infer request's JSON, within the scorer's limits (nesting, rows, values), a big one in slices. */
 async function parseInferBody(bytes: Uint8Array, limits: TableLimits): Promise<unknown> {
@@ -44,7 +43,7 @@ export function openInferenceRoutes(route: AddRoute, { state, modelName, maxBody
     checkModel(c);
     const { scorer, model, registeredVersion: modelVersion } = c.get("served");
     scorer.admitRequest();
-    const bytes = await readBody(c.req.raw, maxBodyBytes, incomingOf(c));
+    const bytes = await readRequestBody(c, maxBodyBytes);
     const request = decodeInferRequest(await parseInferBody(bytes, scorer.limits), scorer.limits);
     const result = await scorer.predict(request.table, { params: request.params });
     const response = encodeInferResponse(result.output, model.signature, { modelName, modelVersion, id: request.id, outputs: request.outputs });

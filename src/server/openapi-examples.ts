@@ -69,8 +69,8 @@ export function jsonBodyExamples(example: SplitExample, params: Record<string, u
 
 /** The example as a KServe V1 predict request: the rows as `instances`, the params' defaults. */
 export function v1PredictExample(example: SplitExample, params: Record<string, unknown> | undefined): ExampleObject {
-  const from = example.generated ? "a row made up from the signature's types" : "the model's input example";
-  return { summary: `instances: ${from}`, value: { instances: records(example), ...(params ? { params } : {}) } };
+  const instances = jsonBodyExamples(example, params)["instances"] as ExampleObject;
+  return { ...instances, value: { ...(instances.value as object), ...(params ? { params } : {}) } };
 }
 
 function csvCell(value: unknown): string {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import type { ModelSlot, ServedModel } from "./model-slot.js";
+import { readBody } from "./read-body.js";
 import type { ScoreResponse, ServerState } from "./scorer.js";
 
 /** What the app keeps per request: the request id and the model answering it, which the endpoint wrapper sets. */
@@ -26,9 +27,12 @@ export interface RouteContext {
   maxBodyBytes: number;
 }
 
-/** The Node request behind a request @hono/node-server serves (undefined for `app.request()` and other hosts). */
-export function incomingOf(c: Context<Env>): IncomingMessage | undefined {
-  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+/**
+ * A request's body, at most `limit` bytes (see `readBody`), read from the Node request behind it
+ * when @hono/node-server serves it (`app.request()` and other hosts go through the web `Request`).
+ */
+export function readRequestBody(c: Context<Env>, limit: number): Promise<Uint8Array> {
+  return readBody(c.req.raw, limit, (c.env as { incoming?: IncomingMessage } | undefined)?.incoming);
 }
 
 /**

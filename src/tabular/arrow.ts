@@ -4,6 +4,7 @@ import { arrowLib } from "./arrow-lib.js";
 import { isNumericArray, setKey, type Cell, type Column, type ColumnTable, type NumericArray } from "./column-table.js";
 import { FormatError } from "./errors.js";
 import { NO_LIMITS, type TableLimits, checkTableSize, nextTurn } from "./limits.js";
+import { LITTLE_ENDIAN } from "../util/index.js";
 
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
@@ -104,7 +105,6 @@ const MS_FACTOR = [1000, 1, 1 / 1000, 1 / 1_000_000] as const;
 const TWO_32 = 4294967296;
 /** Beyond this high word a 64-bit value may not be a safe integer; such values take apache-arrow's path. */
 const SAFE_HIGH = 2097150;
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * `v / d` as apache-arrow computes it for safe integers `v` and `d` ≥ 1: the quotient rounded

@@ -333,11 +333,11 @@ function acceptTypedColumn(values: NumericArray, type: ColumnType): NumericArray
   const small = values instanceof Int16Array || values instanceof Int8Array || values instanceof Uint16Array || values instanceof Uint8Array;
   switch (type) {
     case "double":
-      return values instanceof Float64Array ? values : Float64Array.from(values);
+      return values instanceof Float64Array ? values : new Float64Array(values);
     case "float":
-      return values instanceof Float32Array ? values : small ? Float32Array.from(values) : undefined;
+      return values instanceof Float32Array ? values : small ? new Float32Array(values) : undefined;
     case "integer":
-      return values instanceof Int32Array ? values : small ? Int32Array.from(values) : undefined;
+      return values instanceof Int32Array ? values : small ? new Int32Array(values) : undefined;
     case "long":
       return small || values instanceof Int32Array || values instanceof Uint32Array ? values : undefined;
     default:

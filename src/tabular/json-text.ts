@@ -240,13 +240,19 @@ export function utf8Text(bytes: Uint8Array): string {
 }
 
 function scanWhole(bytes: Uint8Array, limits: TableLimits, maxDepth: number): void {
-  // NB: on the request path of every small body. Each level of nesting takes two bytes (`[]`) and
-  // each value at least one plus a comma, so a body of n bytes nests at most n/2 deep and holds at
-  // most (n+1)/2 rows or values: when that is within every bound, there is nothing to refuse.
-  // Malformed text so short (`[,,,]`, brackets never closed) is then refused by the parser, as a
-  // syntax error, where the scan would have named a bound: a 400 either way.
-  if ((bytes.length + 1) / 2 <= Math.min(maxDepth, limits.maxRows, limits.maxCells)) return;
   new JsonScan(bytes, limits, maxDepth, false).run(bytes.length);
+}
+
+/**
+ * Whether JSON of `length` bytes (or UTF-16 units: every structural character is one of each) is
+ * too short to break a bound. NB: on the request path of every small body and every JSON Lines
+ * row. Each level of nesting takes two (`[]`) and each value at least one plus a comma, so such
+ * text nests at most length/2 deep and holds at most (length+1)/2 rows or values. Malformed text
+ * so short (`[,,,]`, brackets never closed) is then refused by the parser, as a syntax error,
+ * where the scan would have named a bound: a 400 either way.
+ */
+function withinBounds(length: number, limits: TableLimits, maxDepth: number): boolean {
+  return (length + 1) / 2 <= Math.min(maxDepth, limits.maxRows, limits.maxCells);
 }
 
 /**
@@ -258,11 +264,12 @@ function scanWhole(bytes: Uint8Array, limits: TableLimits, maxDepth: number): vo
  * FormatError (400) for nesting too deep or bytes that are not UTF-8; LimitError (413) for too many rows or values.
  */
 export function parseJsonWithin(json: string | Uint8Array, limits: TableLimits = NO_LIMITS, maxDepth = MAX_JSON_DEPTH): unknown {
+  const short = withinBounds(json.length, limits, maxDepth);
   if (typeof json === "string") {
-    scanWhole(Buffer.from(json, "utf8"), limits, maxDepth);
+    if (!short) scanWhole(Buffer.from(json, "utf8"), limits, maxDepth);
     return parseJsonText(json);
   }
-  scanWhole(json, limits, maxDepth);
+  if (!short) scanWhole(json, limits, maxDepth);
   return parseJsonText(utf8Text(json));
 }
 

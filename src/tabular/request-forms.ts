@@ -79,15 +79,12 @@ function lead(wording: string): string {
 
 function checkUniqueNames(names: readonly string[], where: string, wording: string): void {
   // NB: on the request path: a few names are compared pairwise, without a Set per request.
-  if (names.length <= 16) {
-    let unique = true;
-    for (let i = 1; i < names.length && unique; i++) for (let j = 0; j < i; j++) if (names[i] === names[j]) unique = false;
-    if (unique) return;
-  } else if (new Set(names).size === names.length) return;
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (seen.has(name)) throw new FormatError(`${lead(wording)}${where} names the column "${name}" twice. Column names must be unique.`);
-    seen.add(name);
+  const seen = names.length > 16 ? new Set<string>() : undefined;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const twice = seen ? seen.has(name) : names.indexOf(name) < i;
+    if (twice) throw new FormatError(`${lead(wording)}${where} names the column "${name}" twice. Column names must be unique.`);
+    seen?.add(name);
   }
 }
 

@@ -16,4 +16,5 @@ export { pipeserveVersion } from "./pipeserve-version.js";
 export { INPUT_TYPES, type InputType } from "./input-type-names.js";
 export { startModuleWorker } from "./module-worker.js";
 export { onceByKey } from "./once-by-key.js";
+export { LITTLE_ENDIAN } from "./little-endian.js";
 export { folderDigest, isInsideFolderPath, readFolderManifest, swapInFolder, type FolderFile } from "./folder-manifest.js";
