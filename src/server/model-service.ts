@@ -14,6 +14,9 @@ import { reply, type Env, type Handler } from "./routing.js";
 import { Scorer, ServerState, type ScorerOptions } from "./scorer.js";
 import { defaultLogger } from "./libraries.js";
 
+/** The largest request body a server reads when `maxBodyBytes` (--max-body) is not given: 100 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
+
 /** The Scorer's options (limits, timeout, batching, logging) and what the HTTP layer adds. */
 export interface AppOptions extends ScorerOptions {
   /** The model's name in the Open Inference Protocol; the registered name for a `models:/` URI, else `model`. */
@@ -69,7 +72,7 @@ export class ModelService {
       state: this.state,
       modelName: this.name,
       version: pipeserveVersion(),
-      maxBodyBytes: options.maxBodyBytes ?? 100 * 1024 * 1024,
+      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     };
     mlflowRoutes(route, context);
     openInferenceRoutes(route, context);

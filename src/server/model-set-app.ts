@@ -7,8 +7,9 @@ import { HttpError } from "./errors.js";
 import { RequestLog } from "./request-log.js";
 import { ServerMetrics, mergedMetrics } from "./metrics.js";
 import { endpointWrapper, errorShapeOf } from "./endpoint.js";
-import { ModelService, type AppOptions } from "./model-service.js";
-import { json, reply, type AddRoute, type Env, type Handler } from "./routing.js";
+import { DEFAULT_MAX_BODY_BYTES, ModelService, type AppOptions } from "./model-service.js";
+import { json, readRequestBody, reply, type AddRoute, type Env, type Handler } from "./routing.js";
+import { utf8Text } from "../tabular/index.js";
 import { ServerState, errorScoreResponse } from "./scorer.js";
 import { serverRoutes } from "./server-routes.js";
 import { defaultLogger, honoLib } from "./libraries.js";
@@ -135,10 +136,11 @@ function serverErrorResponse(log: Logger, debug: boolean): (c: Context<Env>, err
 }
 
 /** `GET /v2/repository/index` (`?ready=true`) and the protocol's `POST` (body `{}` or `{"ready": true}`, or none). */
-function repositoryRoutes(route: AddRoute, set: ModelSet): void {
+function repositoryRoutes(route: AddRoute, set: ModelSet, maxBodyBytes: number): void {
   route("GET", "/v2/repository/index", (c) => json(c, set.repositoryIndex(c.req.query("ready") === "true")));
   route("POST", "/v2/repository/index", async (c) => {
-    const text = await c.req.text();
+    // NB: within --max-body like every body, though this one is `{}` or `{"ready": true}`.
+    const text = utf8Text(await readRequestBody(c, maxBodyBytes));
     if (text.trim() === "") return json(c, set.repositoryIndex(false));
     let body: unknown;
     try {
@@ -212,7 +214,7 @@ export function createModelSetApp(
     extensions: ["model_repository"],
     metrics: () => mergedMetrics([metrics.registry, ...[...set.services.values()].map((s) => s.metrics.registry)]),
   });
-  repositoryRoutes(route, set);
+  repositoryRoutes(route, set, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   // NB: only reached when an endpoint itself fails to answer (it turns errors into responses).
   app.onError((error, c) => serverError(c, error));
   app.notFound(serverEndpoint((c) => known.find((r) => r.pattern.test(c.req.path))?.path ?? "unmatched", notFound(known, ROUTES)));

@@ -237,6 +237,10 @@ describe("limits are per model", () => {
       expect(refused.status, name).toBe(413);
     }
     expect((await post(`${url}/v2/models/counter/infer`, infer(Array.from({ length: 400 }, (_, i) => [i, i])))).status).toBe(413);
+    // The repository index reads its body within the same limit.
+    const index = await post(`${url}/v2/repository/index`, JSON.stringify({ ready: true, padding: "x".repeat(3_000) }));
+    expect(index.status).toBe(413);
+    expect(index.body.error).toMatch(/larger than the limit of 2000 bytes \(--max-body\)/);
   });
 });
 
