@@ -1,37 +1,36 @@
 // What each entry loads (issue 15, cold start): every command and the model code of `predict`
 // import the package's index, so the libraries only serving, packaging, SQLite stores, Arrow I/O or
 // a terminal progress bar need are loaded where they are used, not when the package is imported.
-// The built bin and package run in real processes with a preload that lists, at exit, the CommonJS
-// modules they loaded (ES modules of CommonJS packages included).
+// The built bin and package run in real processes with a preload that lists every module they
+// load: ES modules through a resolve hook, CommonJS ones from require.cache at exit.
+import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { BIN, REPO_ROOT } from "../fixtures/cli.js";
+import { BIN, REPO_ROOT, finished } from "../fixtures/cli.js";
 import { SCALER_PROJECT, XS, tempDir, useBuiltBin, useTrainedModel, writeInput, xTable } from "../batch/helpers.js";
-import { spawn } from "node:child_process";
 
 useBuiltBin();
 const scaler = useTrainedModel(SCALER_PROJECT);
 
-const PRELOAD = join(REPO_ROOT, "test", "fixtures", "list-modules.cjs");
+const LISTING = pathToFileURL(join(REPO_ROOT, "test", "fixtures", "list-modules.mjs")).href;
 /** Only a server needs these. */
 const SERVER = ["prom-client", "pino", "hono", "@hono/node-server"];
 /** Only packaging, SQLite stores, Arrow/Parquet I/O and a terminal need these. */
 const ELSEWHERE = ["esbuild", "better-sqlite3", "apache-arrow", "parquet-wasm", "cli-progress", "@grpc/grpc-js"];
 
-/** The packages a node process loaded, by name, running `args` with the listing preload. */
+/** The packages a node process loaded, by name — ES and CommonJS modules alike — running `args` with the listing. */
 async function packagesLoaded(args: readonly string[]): Promise<Set<string>> {
   const list = join(await tempDir("pipeserve-modules-"), "modules.txt");
-  const child = spawn(process.execPath, ["--require", PRELOAD, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PIPESERVE_MODULE_LIST: list },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
-  expect(code, stderr).toBe(0);
+  const result = await finished(
+    spawn(process.execPath, ["--import", LISTING, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PIPESERVE_MODULE_LIST: list },
+      stdio: ["ignore", "ignore", "pipe"],
+    }),
+  );
+  expect(result.code, result.stderr.toString()).toBe(0);
   const names = new Set<string>();
   for (const path of (await readFile(list, "utf8")).split("\n")) {
     const at = path.lastIndexOf("node_modules/");

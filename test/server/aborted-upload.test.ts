@@ -4,25 +4,18 @@
  * without a stack, on both protocols and for declared and chunked bodies; the server keeps serving.
  */
 import { connect } from "node:net";
-import { Writable } from "node:stream";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ServerState, createApp, serveApp, type RunningServer } from "../../src/index.js";
 import { ServerMetrics } from "../../src/server/index.js";
+import { capturingLogger } from "./fixtures/http.js";
 import { SIGNATURES, buildModel } from "./fixtures/models.js";
 
-const lines: Record<string, unknown>[] = [];
+const { logger, lines } = capturingLogger();
 const metrics = new ServerMetrics();
 let running: RunningServer;
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  const logger = pino({ level: "info" }, sink);
   const state = new ServerState();
   const app = createApp(await buildModel("echo", SIGNATURES.ab), { logger, metrics, state });
   running = await serveApp(app as never, { port: 0, host: "127.0.0.1", state, logger: pino({ level: "silent" }), onStopped: () => undefined });
@@ -43,15 +36,6 @@ async function uploadThenLeave(path: string, chunked: boolean, declared = 10_000
   socket.destroy();
 }
 
-async function until<T>(what: string, find: () => T | undefined): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const found = find();
-    if (found !== undefined) return found;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
-
 describe("a client that leaves mid-upload", () => {
   it.each([
     { path: "/invocations", route: "/invocations", chunked: false },
@@ -62,11 +46,21 @@ describe("a client that leaves mid-upload", () => {
     { path: "/invocations", route: "/invocations", chunked: false, declared: 5_000_000 },
     { path: "/v2/models/model/infer", route: "/v2/models/:name/infer", chunked: false, declared: 5_000_000 },
   ])("$path (chunked: $chunked, declared: $declared) → counted as aborted, logged at info without a stack", async ({ path, route, chunked, declared }) => {
-    const before = lines.length;
+    const before = lines().length;
     await uploadThenLeave(path, chunked, declared);
-    const line = await until("the request's log line", () => lines.slice(before).find((l) => l["path"] === path));
+    const line = await vi.waitUntil(
+      () =>
+        lines()
+          .slice(before)
+          .find((l) => l["path"] === path),
+      { timeout: 2_000 },
+    );
     expect(line).toMatchObject({ level: 30, status: "aborted", msg: expect.stringContaining("the client closed the connection") });
-    expect(lines.slice(before).filter((l) => (l["level"] as number) >= 40 || "err" in l)).toEqual([]);
+    expect(
+      lines()
+        .slice(before)
+        .filter((l) => (l["level"] as number) >= 40 || "err" in l),
+    ).toEqual([]);
     const text = await metrics.registry.metrics();
     expect(text).toMatch(new RegExp(`pipeserve_http_requests_total\\{route="${route.replace(/[/:]/g, "\\$&")}",method="POST",status="aborted"\\} [1-9]`));
     expect(text).not.toContain('status="500"');

@@ -5,11 +5,9 @@
  * stack trace only with `debug`), an unexpected internal error (a bare 500, details in the log),
  * the body limit (413), the timeout (504) and the queue bound (503 with Retry-After).
  */
-import { Writable } from "node:stream";
-import { pino, type Logger } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SequentialRunner, ServerState, loadModel, type MlflowSignature, type PipelineModel } from "../../src/index.js";
-import { abBody, expectAlive, expectError, expectV2Error, postJson, predictions, quietApp, send, type App } from "./fixtures/http.js";
+import { abBody, capturingLogger, expectAlive, expectError, expectV2Error, postJson, predictions, quietApp, send, type App } from "./fixtures/http.js";
 import { SIGNATURES, buildModel, packageBehaviour } from "./fixtures/models.js";
 
 const AB_ROWS = [
@@ -28,26 +26,6 @@ const PARAMS: MlflowSignature = {
     '{"name": "when", "default": "2024-01-01T00:00:00", "shape": null, "type": "datetime"}, {"name": "xs", "default": [1.0], "shape": [-1], "type": "double"}, ' +
     '{"name": "f", "default": 0.25, "shape": null, "type": "float"}]',
 };
-
-/** A logger whose lines the test can read. */
-function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  return {
-    logger: pino({ level: "info" }, stream),
-    lines: () =>
-      lines
-        .join("")
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
 
 let echo: PipelineModel;
 let app: App;

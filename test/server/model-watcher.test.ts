@@ -3,33 +3,21 @@
 // whose warm-up prediction fails, a registry that cannot be read, and a refused version tried again
 // only once the alias has moved. The watcher is given the version the registry names as a number
 // (`currentVersion`); loading and serving are the real ModelSlot and scoring core of an app.
-import { Writable } from "node:stream";
-import { type Logger, pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { PipelineModel } from "../../src/index.js";
 import { ModelWatcher, ServerMetrics, createServingApp } from "../../src/server/index.js";
+import { capturingLogger } from "./fixtures/http.js";
 import { SIGNATURES, buildModel } from "./fixtures/models.js";
 
-function logSink(): { lines: { level: number; msg: string }[]; logger: Logger } {
-  const lines: { level: number; msg: string }[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line) as { level: number; msg: string });
-      done();
-    },
-  });
-  return { lines, logger: pino({ level: "info" }, sink) };
-}
-
 async function setUp(versions: Record<number, () => Promise<PipelineModel>>) {
-  const { lines, logger } = logSink();
+  const { lines: logLines, logger } = capturingLogger();
+  const lines = (): { level: number; msg: string }[] => logLines() as { level: number; msg: string }[];
   const metrics = new ServerMetrics();
   const { slot } = createServingApp(await buildModel("echo", SIGNATURES.ab), { logger, metrics });
-  const registry = { version: 1, reads: 0, loads: [] as number[], unreadable: false };
+  const registry = { version: 1, loads: [] as number[], unreadable: false };
   const watcher = new ModelWatcher({
     uri: "models:/m@champion",
     currentVersion: async () => {
-      registry.reads++;
       if (registry.unreadable) throw new Error("connection refused");
       return registry.version;
     },
@@ -45,21 +33,10 @@ async function setUp(versions: Record<number, () => Promise<PipelineModel>>) {
     metrics,
     intervalSeconds: 0,
   });
-  const logged = (start: string): number => lines.filter((l) => l.msg.startsWith(start)).length;
-  const swaps = async (result: string): Promise<number> =>
-    Number(
-      (await metrics.registry.metrics())
-        .split("\n")
-        .find((l) => l.startsWith(`pipeserve_model_swaps_total{result="${result}"}`))
-        ?.split(" ")[1] ?? 0,
-    );
+  const logged = (start: string): number => lines().filter((l) => l.msg.startsWith(start)).length;
+  const swaps = async (result: string): Promise<number> => (await metrics.modelSwaps.get()).values.find((v) => v.labels["result"] === result)?.value ?? 0;
   return { slot, watcher, registry, lines, logged, swaps };
 }
-
-const until = async (what: string, check: () => boolean): Promise<void> => {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!check()) throw new Error(`Timed out waiting for ${what}`);
-};
 
 describe("ModelWatcher", () => {
   it("a request using the old version when the swap comes finishes on it; the old version closes only after it", async () => {
@@ -68,7 +45,7 @@ describe("ModelWatcher", () => {
     const old = slot.acquire();
     registry.version = 2;
     const checked = watcher.check();
-    await until("version 2 current", () => slot.current.model === v2);
+    await vi.waitUntil(() => slot.current.model === v2, { timeout: 2_000 });
     expect(old.model).not.toBe(v2);
     expect(logged("Serving version 2")).toBe(1);
     await new Promise((r) => setTimeout(r, 50));
@@ -85,7 +62,7 @@ describe("ModelWatcher", () => {
     registry.version = 2;
     await watcher.check();
     expect(slot.current).toBe(before);
-    const refusal = lines.find((l) => l.msg.startsWith("Not serving version 2"));
+    const refusal = lines().find((l) => l.msg.startsWith("Not serving version 2"));
     expect(refusal?.level).toBe(50);
     expect(refusal?.msg).toContain("its warm-up prediction on its input example failed");
     expect(refusal?.msg).toContain("Still serving version 1");
@@ -98,7 +75,7 @@ describe("ModelWatcher", () => {
     registry.unreadable = true;
     await watcher.check();
     expect(slot.current).toBe(before);
-    expect(lines.find((l) => l.msg.startsWith("Could not read which version models:/m@champion names"))?.level).toBe(40);
+    expect(lines().find((l) => l.msg.startsWith("Could not read which version models:/m@champion names"))?.level).toBe(40);
     expect(registry.loads).toEqual([]);
   });
 
