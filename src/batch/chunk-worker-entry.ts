@@ -43,7 +43,7 @@ async function* parquetChunks(job: Extract<ChunkJob, { kind: "parquet" }>): Asyn
   const sizes = job.chunkSizes;
   const batchSize = Math.max(...sizes, 1);
   const decoded = (async function* (): AsyncGenerator<ColumnTable> {
-    for await (const arrow of readParquetSegments(job.path, job.segments, batchSize)) yield fromArrow(arrow, only);
+    for await (const arrow of readParquetSegments(job.path, job.segments, batchSize, data.columns)) yield fromArrow(arrow, only);
   })();
   let n = 0;
   for await (const chunk of regroupRows(decoded, sizes)) {

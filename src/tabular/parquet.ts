@@ -6,6 +6,7 @@ import type { ColumnTable } from "./column-table.js";
 import { FormatError } from "./errors.js";
 import { NO_LIMITS, type TableLimits, checkTableSize } from "./limits.js";
 import { readParquetFooter } from "./parquet-footer.js";
+import { parquetProjection } from "./parquet-projection.js";
 
 type ParquetWasm = typeof import("parquet-wasm");
 
@@ -134,14 +135,17 @@ const FILE_READER = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { openAsBlob } = require("node:fs");
 const pq = require(workerData.wasm);
+${parquetProjection.toString()}
 (async () => {
   try {
     const file = await pq.ParquetFile.fromFile(await openAsBlob(workerData.path));
+    const meta = file.metadata();
     if (workerData.rowsOnly) {
-      const meta = file.metadata();
       return parentPort.postMessage({ rows: Number(meta.fileMetadata().numRows()), groups: meta.rowGroups().map((g) => Number(g.numRows())) });
     }
-    const stream = await file.stream({ batchSize: workerData.batchSize });
+    const first = meta.rowGroups()[0];
+    const columns = parquetProjection(first ? first.columns().map((c) => c.columnPath()) : [], workerData.columns);
+    const stream = await file.stream({ batchSize: workerData.batchSize, ...(columns ? { columns } : {}) });
     for await (const batch of stream) {
       const ipc = batch.intoIPCStream();
       const own = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength;
@@ -162,9 +166,10 @@ class FileReaderThread {
   #waiting: { resolve: (answer: FileAnswer) => void; reject: (error: Error) => void } | undefined;
   readonly #answers: FileAnswer[] = [];
 
-  constructor(path: string, batchSize: number, rowsOnly = false) {
+  constructor(path: string, batchSize: number, options: { rowsOnly?: boolean; columns?: readonly string[] | undefined } = {}) {
     const wasm = createRequire(import.meta.url).resolve("parquet-wasm");
-    this.#worker = new Worker(FILE_READER, { eval: true, workerData: { wasm, path, batchSize, rowsOnly } });
+    const { rowsOnly = false, columns } = options;
+    this.#worker = new Worker(FILE_READER, { eval: true, workerData: { wasm, path, batchSize, rowsOnly, columns } });
     this.#worker.on("message", (answer: FileAnswer) => {
       if (this.#waiting) this.#waiting.resolve(answer);
       else this.#answers.push(answer);
@@ -215,7 +220,7 @@ export async function parquetFileRows(path: string): Promise<number> {
  * @throws FormatError naming the file for a file that is not Parquet or is damaged.
  */
 export async function parquetFileRowGroups(path: string): Promise<number[]> {
-  const thread = new FileReaderThread(path, 1, true);
+  const thread = new FileReaderThread(path, 1, { rowsOnly: true });
   try {
     const answer = await thread.next().catch((error: unknown) => Promise.reject(unreadableFile(path, error)));
     if ("error" in answer) throw unreadableFile(path, answer.error);
@@ -228,14 +233,15 @@ export async function parquetFileRowGroups(path: string): Promise<number[]> {
 
 /**
  * A Parquet file's record batches of up to `batchSize` rows, as Arrow tables, decoded lazily in a
- * thread of its own. NB: parquet-wasm's stream decoder panics on some damaged pages, inside a task
+ * thread of its own; with `columns`, only those of them the file has (see `parquetProjection`):
+ * the others are never decoded. NB: parquet-wasm's stream decoder panics on some damaged pages, inside a task
  * of its own: here that was an uncaught exception (a crash with a stack) and a stream that never
  * ended; in a thread it is that thread's error, a FormatError here, and the panic cannot leave this
  * process's WebAssembly instance broken.
  * @throws FormatError naming the file for a file that is not Parquet or is damaged.
  */
-export async function* parquetFileTables(path: string, batchSize: number): AsyncGenerator<Table> {
-  const thread = new FileReaderThread(path, batchSize);
+export async function* parquetFileTables(path: string, batchSize: number, columns?: readonly string[]): AsyncGenerator<Table> {
+  const thread = new FileReaderThread(path, batchSize, { columns });
   const unreadable = (why: unknown): FormatError => unreadableFile(path, why);
   try {
     for (;;) {
