@@ -63,5 +63,10 @@ process.stdout.write(
     seconds,
     rowsPerSec: Math.round(rows / seconds),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    // NB: every thread of the process (decoder, workers, V8's GC helpers): CPU seconds over wall seconds is the cores it kept busy.
+    cpuSeconds: (() => {
+      const { user, system } = process.cpuUsage();
+      return Math.round((user + system) / 1e4) / 100;
+    })(),
   }) + "\n",
 );
