@@ -7,7 +7,8 @@
  * version changes once per client, and the corrupt version never answers. Then the same with
  * `-w 2` and SIGHUP instead of the poll.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,6 +34,15 @@ const running: ServeProcess[] = [];
 
 function cli(...args: string[]): string {
   return execFileSync(process.execPath, [CLI, ...args, "--tracking-uri", tracking], { cwd: REPO, encoding: "utf8" });
+}
+
+/**
+ * `cli` without blocking this process: under load, the clients keep sending while it runs. NB: a
+ * blocking call left their keep-alive connections idle past the server's 5 s keepAliveTimeout on a
+ * loaded machine, and a request sent as the server closed one failed ("other side closed").
+ */
+async function cliAsync(...args: string[]): Promise<void> {
+  await promisify(execFile)(process.execPath, [CLI, ...args, "--tracking-uri", tracking], { cwd: REPO, encoding: "utf8" });
 }
 
 /** The files of a version's model folder (the artifacts under it), to corrupt one. */
@@ -197,8 +207,8 @@ async function promoteUnderLoad(workers: number, trigger: "poll" | "SIGHUP"): Pr
   const server = new ServeProcess(["serve", "-m", `models:/${NAME}@champion`, "-p", "0", "-w", String(workers), "--watch", watch, "--tracking-uri", tracking]);
   running.push(server);
   const { url } = await server.serving(workers);
-  const move = (version: string): void => {
-    cli("models", "alias", NAME, "champion", version);
+  const move = async (version: string): Promise<void> => {
+    await cliAsync("models", "alias", NAME, "champion", version);
     if (trigger === "SIGHUP") server.child.kill("SIGHUP");
   };
   const clients = 16;
@@ -224,14 +234,14 @@ async function promoteUnderLoad(workers: number, trigger: "poll" | "SIGHUP"): Pr
     Array.from({ length: clients }, (_, c) => traffic.answers.filter((a) => a.client === c && a.version === "1").length).every((n) => n >= 5),
   );
   const rssBefore = await residentMB(url, 2 * workers);
-  move("2");
+  await move("2");
   await waitLogged(server, "Serving version 2", workers);
   await until("every client on version 2", () =>
     Array.from({ length: clients }, (_, c) => traffic.answers.filter((a) => a.client === c).at(-1)?.version).every((v) => v === "2"),
   );
   // Version 1 is closed once its requests are answered, in every worker.
   await waitLogged(server, "Version 1 of", workers);
-  move("3");
+  await move("3");
   await waitLogged(server, "Not serving version 3", workers);
   const before = traffic.answers.length;
   await until("more answers after the refusal", () => traffic.answers.length >= before + 200);
@@ -294,7 +304,7 @@ describe("an alias moves under load", { timeout: 120_000 }, () => {
     const clients = 6;
     const traffic = load(url, clients);
     await until("answers from version 1", () => traffic.answers.filter((a) => a.version === "1").length >= 50);
-    cli("models", "alias", NAME, "champion", "2");
+    await cliAsync("models", "alias", NAME, "champion", "2");
     // --watch 0: nothing moves without the signal.
     await new Promise((r) => setTimeout(r, 500));
     expect(traffic.answers.filter((a) => a.version === "2")).toEqual([]);
