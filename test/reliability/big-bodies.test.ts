@@ -147,6 +147,7 @@ describe("a big body within the limits", () => {
     // time, so only a few small requests fit in; what must hold is that more than the first one was
     // answered while the big one was in flight, and none waited long.
     expect(latencies.n).toBeGreaterThanOrEqual(2);
-    expect(latencies.max).toBeLessThan(Math.max(500, 20 * baseline.p99));
+    // NB: a floor of 1 s: a clean-clone CI run on a loaded 2-core machine saw 664 ms once against 500; decoding 800,000 rows takes several seconds, so a blocked loop would still show.
+    expect(latencies.max).toBeLessThan(Math.max(1_000, 20 * baseline.p99));
   });
 });
