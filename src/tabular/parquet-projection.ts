@@ -17,3 +17,12 @@ export function parquetProjection(paths: readonly (readonly string[])[], wanted:
   const kept = [...new Set(wanted.filter((name) => flat.has(name)))];
   return kept.length > 0 ? kept : undefined;
 }
+
+/**
+ * The leaf column paths of an open parquet-wasm file, as `parquetProjection` takes them (none for
+ * a file without row groups). Self-contained too: its source also runs in the file-reading thread.
+ */
+export function parquetLeafPaths(file: { metadata(): { rowGroups(): { columns(): { columnPath(): string[] }[] }[] } }): string[][] {
+  const first = file.metadata().rowGroups()[0];
+  return first ? first.columns().map((c) => c.columnPath()) : [];
+}

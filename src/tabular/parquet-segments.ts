@@ -3,7 +3,7 @@ import type { Table } from "apache-arrow";
 import { decodeArrowIpc } from "./arrow.js";
 import { FormatError } from "./errors.js";
 import { loadParquetWasm } from "./parquet.js";
-import { parquetProjection } from "./parquet-projection.js";
+import { parquetLeafPaths, parquetProjection } from "./parquet-projection.js";
 
 /** Rows of one row group of a Parquet file: `limit` rows from `offset` (counted within the group). */
 export interface ParquetSegment {
@@ -21,14 +21,7 @@ function fileOf(path: string): NonNullable<typeof open> {
   if (open?.path !== path) {
     const pq = loadParquetWasm();
     const file = openAsBlob(path).then((blob) => pq.ParquetFile.fromFile(blob));
-    const leaves = file.then(
-      (f) =>
-        f
-          .metadata()
-          .rowGroups()[0]
-          ?.columns()
-          .map((c) => c.columnPath()) ?? [],
-    );
+    const leaves = file.then(parquetLeafPaths);
     open = { path, file, leaves };
   }
   return open;

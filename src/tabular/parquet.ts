@@ -6,7 +6,7 @@ import type { ColumnTable } from "./column-table.js";
 import { FormatError } from "./errors.js";
 import { NO_LIMITS, type TableLimits, checkTableSize } from "./limits.js";
 import { readParquetFooter } from "./parquet-footer.js";
-import { parquetProjection } from "./parquet-projection.js";
+import { parquetLeafPaths, parquetProjection } from "./parquet-projection.js";
 
 type ParquetWasm = typeof import("parquet-wasm");
 
@@ -136,6 +136,7 @@ const { parentPort, workerData } = require("node:worker_threads");
 const { openAsBlob } = require("node:fs");
 const pq = require(workerData.wasm);
 ${parquetProjection.toString()}
+${parquetLeafPaths.toString()}
 (async () => {
   try {
     const file = await pq.ParquetFile.fromFile(await openAsBlob(workerData.path));
@@ -143,8 +144,7 @@ ${parquetProjection.toString()}
     if (workerData.rowsOnly) {
       return parentPort.postMessage({ rows: Number(meta.fileMetadata().numRows()), groups: meta.rowGroups().map((g) => Number(g.numRows())) });
     }
-    const first = meta.rowGroups()[0];
-    const columns = parquetProjection(first ? first.columns().map((c) => c.columnPath()) : [], workerData.columns);
+    const columns = parquetProjection(parquetLeafPaths(file), workerData.columns);
     const stream = await file.stream({ batchSize: workerData.batchSize, ...(columns ? { columns } : {}) });
     for await (const batch of stream) {
       const ipc = batch.intoIPCStream();
