@@ -14,6 +14,7 @@ import {
   holdsNaN,
   nanAsMissing,
   parquetFileRowGroups,
+  parquetFileTables,
   parquetFileRows,
   parseJsonRequest,
   parseJsonWithin,
@@ -286,7 +287,7 @@ class BatchRun {
   async #predictInWorkers(): Promise<void> {
     const { source, inputFormat, chunkRows, workers } = this.#settings;
     const parquet = typeof source === "string" && inputFormat === "parquet";
-    let jobs: AsyncIterable<{ job: Omit<ChunkJob, "id">; firstRow: number; rows: number }>;
+    let jobs: AsyncIterable<{ job: Omit<ChunkJob, "id">; firstRow: number; rows: number; groups?: number[] }>;
     if (parquet) {
       const groups = await parquetFileRowGroups(source);
       const [start, end] = this.#range ?? [0, groups.reduce((a, b) => a + b, 0)];
@@ -294,7 +295,12 @@ class BatchRun {
       const plans = planParquetWorkerJobs(groups, chunkRows, start, end, workers);
       jobs = (async function* () {
         for (const plan of plans) {
-          yield { job: { kind: "parquet", path: source, segments: plan.segments, chunkSizes: plan.chunkSizes }, firstRow: plan.firstRow, rows: plan.rows };
+          yield {
+            job: { kind: "parquet", path: source, segments: plan.segments, chunkSizes: plan.chunkSizes },
+            firstRow: plan.firstRow,
+            rows: plan.rows,
+            groups: plan.segments.map((segment) => segment.group),
+          };
         }
       })();
     } else {
@@ -317,17 +323,35 @@ class BatchRun {
       fromText: this.#settings.fromText,
       columns: this.#wantedColumns(),
     });
+    // NB: at most two jobs per thread are under way or waiting to be written: memory stays bounded however slow the output.
+    const window: { answers: JobAnswers; firstRow: number; groups?: number[] | undefined }[] = [];
     try {
-      // NB: at most two jobs per thread are under way or waiting to be written: memory stays bounded however slow the output.
-      const window: { answers: JobAnswers; firstRow: number }[] = [];
-      for await (const { job, firstRow, rows } of jobs) {
-        window.push({ answers: pool.submit(job, `rows ${firstRow + 1}–${firstRow + rows}`), firstRow });
-        while (window.length >= workers * 2) await this.#writeAnswers(window.shift() as (typeof window)[number]);
+      for await (const { job, firstRow, rows, groups } of jobs) {
+        window.push({ answers: pool.submit(job, `rows ${firstRow + 1}–${firstRow + rows}`), firstRow, groups });
+        while (window.length >= workers * 2) {
+          await this.#writeAnswers(window[0] as (typeof window)[number]);
+          window.shift();
+        }
       }
-      for (const head of window) await this.#writeAnswers(head);
+      while (window.length > 0) {
+        await this.#writeAnswers(window[0] as (typeof window)[number]);
+        window.shift();
+      }
+    } catch (error) {
+      // NB: a thread decoding a damaged page dies of the decoder's panic; the rows it may have been
+      // reading are read again in a thread of their own, to fail as one thread does, naming the file.
+      if (parquet && error instanceof BatchError && error.code === "WORKER_FAILED") await this.#checkParquetGroups(window.flatMap((w) => w.groups ?? []));
+      throw error;
     } finally {
       await pool.close();
     }
+  }
+
+  /** Decodes some row groups of the Parquet input, in order, in a thread of its own. @throws FormatError naming the file when one is damaged. */
+  async #checkParquetGroups(groups: readonly number[]): Promise<void> {
+    const rowGroups = [...new Set(groups)].sort((a, b) => a - b);
+    const columns = this.#wantedColumns();
+    for await (const table of parquetFileTables(this.#settings.source as string, this.#settings.chunkRows, { columns, rowGroups })) void table;
   }
 
   /** An input of at most one chunk, predicted on this thread. */

@@ -205,7 +205,7 @@ async function* parquetBatches(
   only: ReadonlySet<string> | undefined,
 ): AsyncGenerator<ColumnTable> {
   // NB: the columns not asked for are not decoded at all (flights-3m for the flights model: 46 MB of Arrow instead of 133 MB).
-  for await (const table of parquetFileTables(path, batchSize, columns)) yield fromArrow(table, only);
+  for await (const table of parquetFileTables(path, batchSize, { columns })) yield fromArrow(table, only);
 }
 
 /** Keeps only some columns of each chunk. */

@@ -36,7 +36,16 @@ export { arrowLib, isArrowTable } from "./arrow-lib.js";
 export { parseCsv, parseCsvInSlices, toCsv, inferCsvCell, parseNumberText, formatCsvCell, type CsvParseOptions } from "./csv.js";
 export { parseJsonLines, parseJsonLinesInSlices, toJsonLines } from "./json-lines.js";
 export { toJsonValue } from "./json-values.js";
-export { parquetToArrow, parquetToTable, parquetFileRows, parquetFileRowGroups, arrowToParquet, loadParquetWasm } from "./parquet.js";
+export {
+  parquetToArrow,
+  parquetToTable,
+  parquetFileRows,
+  parquetFileRowGroups,
+  parquetFileTables,
+  arrowToParquet,
+  loadParquetWasm,
+  type ParquetReadOptions,
+} from "./parquet.js";
 export { readParquetSegments, type ParquetSegment } from "./parquet-segments.js";
 export { parquetProjection } from "./parquet-projection.js";
 export { readParquetFooter } from "./parquet-footer.js";

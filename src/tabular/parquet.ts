@@ -124,7 +124,7 @@ export async function parquetToTable(bytes: Uint8Array, limits: TableLimits = NO
   return fromArrowInSlices(decodeArrowIpc(decoded.ipc as Uint8Array), limits, "the Parquet file");
 }
 
-/** What the file-reading thread answers: the footer's row count, a record batch (Arrow IPC), the end, or why it stopped. */
+/** What the file-reading thread answers: the footer's row counts, a record batch (Arrow IPC), the end, or why it stopped. */
 type FileAnswer = { rows: number; groups: number[] } | { ipc: Uint8Array } | { done: true } | { error: string };
 
 /**
@@ -145,7 +145,8 @@ ${parquetLeafPaths.toString()}
       return parentPort.postMessage({ rows: Number(meta.fileMetadata().numRows()), groups: meta.rowGroups().map((g) => Number(g.numRows())) });
     }
     const columns = parquetProjection(parquetLeafPaths(file), workerData.columns);
-    const stream = await file.stream({ batchSize: workerData.batchSize, ...(columns ? { columns } : {}) });
+    const groups = workerData.rowGroups;
+    const stream = await file.stream({ batchSize: workerData.batchSize, ...(columns ? { columns } : {}), ...(groups ? { rowGroups: groups } : {}) });
     for await (const batch of stream) {
       const ipc = batch.intoIPCStream();
       const own = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength;
@@ -166,10 +167,10 @@ class FileReaderThread {
   #waiting: { resolve: (answer: FileAnswer) => void; reject: (error: Error) => void } | undefined;
   readonly #answers: FileAnswer[] = [];
 
-  constructor(path: string, batchSize: number, options: { rowsOnly?: boolean; columns?: readonly string[] | undefined } = {}) {
+  constructor(path: string, batchSize: number, options: { rowsOnly?: boolean } & ParquetReadOptions = {}) {
     const wasm = createRequire(import.meta.url).resolve("parquet-wasm");
-    const { rowsOnly = false, columns } = options;
-    this.#worker = new Worker(FILE_READER, { eval: true, workerData: { wasm, path, batchSize, rowsOnly, columns } });
+    const { rowsOnly = false, columns, rowGroups } = options;
+    this.#worker = new Worker(FILE_READER, { eval: true, workerData: { wasm, path, batchSize, rowsOnly, columns, rowGroups } });
     this.#worker.on("message", (answer: FileAnswer) => {
       if (this.#waiting) this.#waiting.resolve(answer);
       else this.#answers.push(answer);
@@ -231,17 +232,23 @@ export async function parquetFileRowGroups(path: string): Promise<number[]> {
   }
 }
 
+/** Which parts of a Parquet file to read: only `columns` (those of them the file has: see `parquetProjection`), only the row groups `rowGroups` (indexes from 0, in order). */
+export interface ParquetReadOptions {
+  columns?: readonly string[] | undefined;
+  rowGroups?: readonly number[] | undefined;
+}
+
 /**
  * A Parquet file's record batches of up to `batchSize` rows, as Arrow tables, decoded lazily in a
- * thread of its own; with `columns`, only those of them the file has (see `parquetProjection`):
- * the others are never decoded. NB: parquet-wasm's stream decoder panics on some damaged pages, inside a task
- * of its own: here that was an uncaught exception (a crash with a stack) and a stream that never
- * ended; in a thread it is that thread's error, a FormatError here, and the panic cannot leave this
- * process's WebAssembly instance broken.
+ * thread of its own; with `columns`, only those of them the file has (see `parquetProjection`),
+ * with `rowGroups` only those groups: the others are never decoded. NB: parquet-wasm's stream
+ * decoder panics on some damaged pages, inside a task of its own: here that was an uncaught
+ * exception (a crash with a stack) and a stream that never ended; in a thread it is that thread's
+ * error, a FormatError here, and the panic cannot leave this process's WebAssembly instance broken.
  * @throws FormatError naming the file for a file that is not Parquet or is damaged.
  */
-export async function* parquetFileTables(path: string, batchSize: number, columns?: readonly string[]): AsyncGenerator<Table> {
-  const thread = new FileReaderThread(path, batchSize, { columns });
+export async function* parquetFileTables(path: string, batchSize: number, options: ParquetReadOptions = {}): AsyncGenerator<Table> {
+  const thread = new FileReaderThread(path, batchSize, options);
   const unreadable = (why: unknown): FormatError => unreadableFile(path, why);
   try {
     for (;;) {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect } from "vitest";
 import { FileStore, decodeTable, readTableFile, runProject, tableFromRecords, tableToRecords, writeTableFile, type ColumnTable } from "../../src/index.js";
-import { toJsonValue } from "../../src/tabular/index.js";
+import { encodeArrowIpc, loadParquetWasm, parquetFileRowGroups, toArrow, toJsonValue } from "../../src/tabular/index.js";
 import { finished, runMain, spawnBin } from "../fixtures/cli.js";
 import { loggedModelDir } from "../fixtures/model-dir.js";
 
@@ -88,6 +88,21 @@ export async function expectedCenterer(modelDir: string, xs: readonly number[]):
 }
 
 export const xTable = (xs: readonly number[]): ColumnTable => ({ names: ["x"], columns: [[...xs]], numRows: xs.length });
+
+/**
+ * Writes `table` as a Parquet file with row groups of `groupRows` rows. NB: pipeserve's own writer
+ * (and parquet-wasm's stream writer under it) gathers small chunks into row groups of up to
+ * 1 Mi rows, so writing a few rows at a time does not make a group of each.
+ */
+export async function writeParquetGroups(path: string, table: ColumnTable, groupRows: number): Promise<void> {
+  const pq = loadParquetWasm();
+  const properties = new pq.WriterPropertiesBuilder().setMaxRowGroupSize(groupRows).build();
+  await writeFile(path, pq.writeParquet(pq.Table.fromIPCStream(encodeArrowIpc(toArrow(table), "stream")), properties));
+  const groups = await parquetFileRowGroups(path);
+  expect(groups, "row groups of the Parquet file written").toEqual(
+    Array.from({ length: Math.ceil(table.numRows / groupRows) }, (_, i) => Math.min(groupRows, table.numRows - i * groupRows)),
+  );
+}
 
 /** How a `json` input is written: MLflow's `dataframe_split` request body, or a bare array of records. */
 export type JsonInputForm = "dataframe_split" | "records";

@@ -5,7 +5,6 @@
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createTableFileWriter, sliceTable } from "../../src/tabular/index.js";
 import {
   CENTERER_PROJECT,
   ROOT,
@@ -20,6 +19,7 @@ import {
   useBuiltBin,
   useTrainedModel,
   writeInput,
+  writeParquetGroups,
   xTable,
   type CliResult,
   type TrainedModel,
@@ -36,16 +36,12 @@ const inputs = {} as Record<"csv" | "parquet" | "groups" | "bad" | "throws" | "d
 beforeAll(async () => {
   dir = await tempDir();
   inputs.csv = await writeInput(join(dir, "xs.csv"), xTable(XS), "csv");
-  // NB: written 7 rows at a time: three row groups, which chunks of 3 rows straddle.
+  // NB: row groups of 7 rows (7, 7, 6), which chunks of 3 rows straddle.
   inputs.parquet = join(dir, "xs.parquet");
-  const writer = createTableFileWriter(inputs.parquet);
-  for (let r = 0; r < XS.length; r += 7) await writer.write(sliceTable(xTable(XS), r, Math.min(r + 7, XS.length)));
-  await writer.close();
+  await writeParquetGroups(inputs.parquet, xTable(XS), 7);
   // NB: ten row groups of 2 rows: enough for a job per group with 2 threads (each group decoded once).
   inputs.groups = join(dir, "groups.parquet");
-  const grouped = createTableFileWriter(inputs.groups);
-  for (let r = 0; r < XS.length; r += 2) await grouped.write(sliceTable(xTable(XS), r, Math.min(r + 2, XS.length)));
-  await grouped.close();
+  await writeParquetGroups(inputs.groups, xTable(XS), 2);
   inputs.bad = join(dir, "bad.csv");
   await writeFile(inputs.bad, ["x", ...Array.from({ length: 50 }, (_, i) => (i === 37 ? "abc" : String(i / 10)))].join("\n") + "\n");
   const xs = (special: number): string => ["x", ...Array.from({ length: 30 }, (_, i) => (i === 17 ? special : i + 0.5))].join("\n") + "\n";
@@ -118,6 +114,18 @@ describe.concurrent("failures", SLOW, () => {
       [1, 2].map((n, i) => predict(exiter(), ["-i", inputs.throws, "-o", join(dirs[i] as string, "out.csv"), "--chunk-rows", "4", "--workers", String(n)])),
     );
     expectFailure(one as CliResult, 1, "x = 777 is refused by this model.");
+    expect(two?.code).toBe(1);
+    expect(two?.stderr).toBe(one?.stderr);
+    for (const d of dirs) expect(await readdir(d)).toEqual([]);
+  });
+
+  it("a Parquet page the decoder panics on: the message of one thread (one reader thread decodes for all), exit 1, no output", async () => {
+    const damaged = join(ROOT, "test/fixtures/parquet/panicking-page.parquet");
+    const dirs = await Promise.all([1, 2].map(() => tempDir("pipeserve-workers-")));
+    const [one, two] = await Promise.all(
+      [1, 2].map((n, i) => predict(scaler(), ["-i", damaged, "-o", join(dirs[i] as string, "out.csv"), "--chunk-rows", "1", "--workers", String(n)])),
+    );
+    expectFailure(one as CliResult, 1, `Could not read the Parquet file ${damaged}: unreachable`);
     expect(two?.code).toBe(1);
     expect(two?.stderr).toBe(one?.stderr);
     for (const d of dirs) expect(await readdir(d)).toEqual([]);

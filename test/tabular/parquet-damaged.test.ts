@@ -6,29 +6,16 @@
  * are now read in a thread of their own, so the panic is that thread's error: a FormatError naming
  * the file. Good files read as before.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FormatError, arrowToParquet, tableFromColumns, toArrow, type ColumnTable } from "../../src/index.js";
 import { parquetFileRows, readTableChunks } from "../../src/tabular/index.js";
 
 /** The 1,503 bytes the fuzz suite found: a generated table's Parquet, with some bytes changed. */
-const PANICKING_FILE =
-  "4VIxFQQVMBUwTBUGFQASAACvEJIN2d39/4jCD6+Uww8AKlqVaMMSCwAVABUUFRQsFQgVEBUGFQYAAAIAAAADBwIDJAAVABUUFRQsFQgVABUGFQYAAAIAAAADCmPOB4AVBBUwFTBMFQYVABIAAAtqjZ" +
-  "Ln8Of/XCmVMkV2CQCkLTCMsCcQABUAFRQVFCwVCBUQFQYVBgAAAgAAAAMHAgMkABUEFQAVAEwVABUAEgAAFQAVDhUOLBUIFRAVBhUGAAACAAAACAAAFQQVGBUYTBUGFQASAABPsZj64nZb/sUU3wAV" +
-  "ABUUFRQsFQgVEBUGFQYAAAIAAAADBwIDJAAZEQIZGAivEJIN2d39/xkYCIjCD6+Uww8AFQIZFgIpJgIGABkRAhkYAmPOGRgCB4AVAhkWBCkmBAQAGRECGRgIC2qNkufw5/8ZGAikLTCMsCcQABUCGR" +
-  "YCKSYCBgAZEQEZGAAZGAAVAhkWCCkmCAAAGRECGRgET7GY+hkYBMUU3wAVAhkWAikmAgYAGRwWVBU2FgAAABkcFooBFTYWAAAAGRwWjAIVNhYAAAAZHBbeAhUwFgAAABkcFsIDFTYWAAAAFQIZbEgM" +
-  "YXJyb3dfc2NoZW1hFQoAFQQlAhgBcyUSTIwSHBwAAAAAABUOFQQVAhgBZ2wMHgAAABUEJQIYATAlEkyMEhwcAAAAAAAVAiUCGAFmbLwAAAAVAiUCGAFpJQxMbAAAABYIGRwZXCYAHBUEGTUABhAZGA" +
-  "FzFQAWCBaCARaCASZUJggcGAiIwg+vlMMPABgIrxCSDdnd/f8WAigIiMIPr5TDDwAYCK8Qkg3Z3f3/EREAGSwVBBUAFQIAFQAVEBUCADw5JgIGAAAWjgYVFBb4AxVGACYAHBUOGSUABhkYAWcVABYI" +
-  "FjYWNiaKATwYAgeAGAJjzhYEKAIHgBgCY84REQAZHBUAFQAVAgA8OSYEBAAAFqIGFRYWvgQVLgAmABwVBBk1AAYQGRgBMBUAFggWggEWggEmjAImwAEcGAikLTCMsCcQABgIC2qNkufw5/8WAigIpC" +
-  "0wjLAnEAAYCAtqjZLn8Of/EREAGSwVBBUAFQIAFQAVEBUCADw5JgIGAAAWuAYVFhbsBBVGACYAHBUCGTUABhAZGAFmFQAWCBZMFkwm3gImwgIcNghCEgAZLBUEFQAVAgAVABUQFQIAPDkmCAAAABbO" +
-  "BhUWFrIFFSYAJgAcFQIZNQAGEBkYAWkVABYIFmoWaibCAyaOAxwYBMUU3wAYBE+xmPoWAigExRTfABgET7GY+hERABksFQQVABUCABUAFRAVAgA8OSYCBgAAFuQGFRYW2AUVNgAW8AMWCCYIFvADFA" +
-  "AAGRwYDEFSUk9XOnNjaGVtYRigAy8vLy8vekFCQUFBUUFBQUFBQUFLQUF3QUNnQUpBQVFBQ2dBQUFCQUFBQUFBQVFRQUNBQUlBQUFBQkFBSUFBQUFCQUFBQUFVQUFBRElBQUFBakFBQUFGZ0FBQUF3" +
-  "QUFBQUJBQUFBRnovLy84VUFBQUFEQUFBQUFBQUFRZ1FBQUFBQUFBQUFFci8vLzhBQUFBQUFRQUFBR2tBQUFDRS8vLy9GQUFBQUF3QUFBQUFBQUVCREFBQUFBQUFBQUN3Ly8vL0FRQUFBR1lBQUFDby" +
-  "8vLy9GQUFBQUF3QUFBQUFBQUVLR0FBQUFBQUFBQUNXLy8vL0FBQUJBQUFBQUFBQUFBQUFBUUFBQURBQUFBRFkvLy8vRkFBQUFCUUFBQUFBQUFFREVBQUFBQVFBQkFBRUFBQUFBQUFBQUFFQUFBQm5B" +
-  "QUFBRUFBVUFCQUFEZ0FQQUFRQUFBQUlBQkFBQUFBY0FBQUFEQUFBQUFBQUFRb2dBQUFBQUFBQUFBQUFCZ0FJQUFZQUJnQUFBQUFBQVFBQUFBQUFBQUFBQUFFQUFBQnpBQUFBABgZcGFycXVldC1ycy" +
-  "B2ZXJzaW9uIDU2LjIuMBlcHAAAHAAAHAAAHAAAHAAAABsEAABQQVIx";
+const PANICKING_FILE = fileURLToPath(new URL("../fixtures/parquet/panicking-page.parquet", import.meta.url));
 
 /** The 533 bytes the fuzz suite found: a Parquet file whose footer makes parquet-wasm panic. */
 const PANICKING_FOOTER =
@@ -71,7 +58,7 @@ function orTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 describe("a Parquet file on which the decoder panics", () => {
   it("readTableChunks (pipeserve predict) refuses it with a FormatError naming the file (before: an uncaught exception, and no end)", async () => {
     const path = join(dir, "damaged.parquet");
-    await writeFile(path, Buffer.from(PANICKING_FILE, "base64"));
+    await copyFile(PANICKING_FILE, path);
     const reading = orTimeout(readAll(path, 3), 20_000);
     await expect(reading).rejects.toThrow(FormatError);
     await expect(reading).rejects.toThrow(`Could not read the Parquet file ${path}: unreachable`);

@@ -1,14 +1,23 @@
 // Reading only the columns a model uses from a Parquet file: the others are never decoded (the
 // Arrow tables the readers hand out hold only those), the values are those of a full read, and a
 // wanted column the file lacks, or one that is nested, falls back to reading every column (a
-// projection naming a column the file lacks stops parquet-wasm with a WebAssembly `unreachable`).
+// projection naming a column the file lacks stops parquet-wasm with a WebAssembly `unreachable`);
+// and reading only some row groups.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Table, tableToIPC, vectorFromArray } from "apache-arrow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { concatTables, loadParquetWasm, parquetProjection, readParquetSegments, readTableChunks, type ColumnTable } from "../../src/tabular/index.js";
-import { parquetFileTables } from "../../src/tabular/parquet.js";
+import {
+  concatTables,
+  loadParquetWasm,
+  parquetFileRowGroups,
+  parquetFileTables,
+  parquetProjection,
+  readParquetSegments,
+  readTableChunks,
+  type ColumnTable,
+} from "../../src/tabular/index.js";
 
 let dir: string;
 let file: string;
@@ -35,7 +44,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function threadRead(columns?: string[]): Promise<Table[]> {
   const tables: Table[] = [];
-  for await (const t of parquetFileTables(file, 3, columns)) tables.push(t);
+  for await (const t of parquetFileTables(file, 3, { columns })) tables.push(t);
   return tables;
 }
 
@@ -101,5 +110,29 @@ describe("Parquet readers with wanted columns", () => {
     const full = concatTables(await read());
     expect(full.columns[full.names.indexOf("a")]).toEqual(joined.columns[0]);
     expect(full.columns[full.names.indexOf("c")]).toEqual(joined.columns[1]);
+  });
+});
+
+describe("reading only some row groups in the reader thread", () => {
+  it("gives the rows of the groups asked for, in order, and never those of the others", async () => {
+    // NB: row groups of 3 rows: 0–2, 3–5 and 6–8.
+    const grouped = join(dir, "groups.parquet");
+    const n = Array.from({ length: 9 }, (_, i) => i);
+    const table = new Table({ n: vectorFromArray(n), t: vectorFromArray(n.map((i) => `r${i}`)) });
+    const pq = loadParquetWasm();
+    const properties = new pq.WriterPropertiesBuilder().setMaxRowGroupSize(3).build();
+    await writeFile(grouped, pq.writeParquet(pq.Table.fromIPCStream(tableToIPC(table, "stream")), properties));
+    expect(await parquetFileRowGroups(grouped)).toEqual([3, 3, 3]);
+    const read = async (rowGroups: number[], columns?: string[]): Promise<Table[]> => {
+      const tables: Table[] = [];
+      for await (const t of parquetFileTables(grouped, 10, { rowGroups, columns })) tables.push(t);
+      return tables;
+    };
+    const values = (tables: Table[]): number[] => tables.flatMap((t) => Array.from(t.getChild("n")!.toArray() as ArrayLike<number>));
+    expect(values(await read([1]))).toEqual([3, 4, 5]);
+    expect(values(await read([0, 2]))).toEqual([0, 1, 2, 6, 7, 8]);
+    const projected = await read([2], ["n"]);
+    expect(names(projected)).toEqual([["n"]]);
+    expect(values(projected)).toEqual([6, 7, 8]);
   });
 });
