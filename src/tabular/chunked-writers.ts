@@ -107,7 +107,9 @@ function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>
   let names: readonly string[] | undefined;
   let fixed: Record<string, DataType> = { ...types };
   let stream: { controller: ReadableStreamDefaultController<unknown>; pumped: Promise<void> } | undefined;
-  // NB: parquet-wasm turns a stream of record batches into a stream of Parquet bytes, one row group per batch.
+  // NB: parquet-wasm turns a stream of record batches into a stream of Parquet bytes, gathering
+  // batches into row groups of up to 1 Mi rows (its default, as pyarrow's). Smaller groups were
+  // measured on flights-3m: 256 Ki rows saved ~20 MB of peak memory and cost ~8% more time.
   const start = (): NonNullable<typeof stream> => {
     let controller!: ReadableStreamDefaultController<unknown>;
     const batches = new ReadableStream<unknown>({ start: (c) => void (controller = c) }, { highWaterMark: 1 });
