@@ -29,6 +29,33 @@ const DURATION_S = Number(process.env["BENCH_SECONDS"] ?? 5);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
 const CONNECTIONS = (process.env["BENCH_CONNECTIONS"] ?? "1,32,256").split(",").map(Number);
 
+/**
+ * glibc malloc settings docs/scaling.md offers for big requests: blocks up to 128 MiB come from
+ * malloc's heap instead of a fresh mmap each, and up to 256 MiB freed at its top is kept for reuse.
+ */
+const MALLOC_TUNABLES = { GLIBC_TUNABLES: "glibc.malloc.mmap_threshold=134217728:glibc.malloc.trim_threshold=268435456" };
+
+/** A process's resident memory in MB (Linux's /proc), or null where there is none. */
+async function residentMB(pid: number | undefined): Promise<number | null> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    return Math.round(Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1]) / 1024);
+  } catch {
+    return null;
+  }
+}
+
+/** Milliseconds to allocate `mb` MB of fresh memory and write it once (page faults included), median of 3. */
+function freshMemoryMs(mb: number): number {
+  const ms: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    Buffer.allocUnsafeSlow(mb * 1_000_000).fill(1);
+    ms.push(performance.now() - t0);
+  }
+  return Math.round(ms.sort((a, b) => a - b)[1]! * 10) / 10;
+}
+
 async function waitForPort(child: ChildProcess, pick: (line: Record<string, unknown>) => number | undefined): Promise<number> {
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
@@ -97,20 +124,22 @@ async function timeRequests(
 }
 
 /**
- * Times several kinds of request to one server taking turns (one of each per round), so a slow
- * moment of the shared machine hits them all alike; a few untimed rounds first.
+ * Times several kinds of request to one server (or each to its own `port`) taking turns (one of
+ * each per round), so a slow moment of the shared machine hits them all alike; a few untimed
+ * rounds first.
  */
 async function timeAlternating(
   port: number,
-  cases: Readonly<Record<string, { body: Uint8Array | string; contentType: string; accept?: string }>>,
+  cases: Readonly<Record<string, { body: Uint8Array | string; contentType: string; accept?: string; port?: number }>>,
   rounds: number,
+  warmRounds = 5,
 ): Promise<Record<string, { medianMs: number; minMs: number; status: number }>> {
   const ms: Record<string, number[]> = {};
   const status: Record<string, number> = {};
-  for (let r = -5; r < rounds; r++) {
+  for (let r = -warmRounds; r < rounds; r++) {
     for (const [name, c] of Object.entries(cases)) {
       const t0 = performance.now();
-      const res = await fetch(`http://127.0.0.1:${port}/invocations`, {
+      const res = await fetch(`http://127.0.0.1:${c.port ?? port}/invocations`, {
         method: "POST",
         headers: { "content-type": c.contentType, accept: c.accept ?? "application/json" },
         body: c.body,
@@ -137,7 +166,7 @@ export async function main(): Promise<void> {
     // NB: the access log goes to a file, as in production; a pipe drained by this process would
     // compete with the load generator for the same two cores.
     const logFile = await open(join(tracking, "serve.log"), "w");
-    const startServe = async (workers: number): Promise<number> => {
+    const startServe = async (workers: number, env: NodeJS.ProcessEnv = {}): Promise<number> => {
       const port = await freePort();
       const child = spawn(
         process.execPath,
@@ -155,7 +184,7 @@ export async function main(): Promise<void> {
           "--log-level",
           process.env["BENCH_LOG_LEVEL"] ?? "info",
         ],
-        { stdio: ["ignore", logFile.fd, "inherit"] },
+        { stdio: ["ignore", logFile.fd, "inherit"], env: { ...process.env, ...env } },
       );
       children.push(child);
       await waitForHttp(port);
@@ -230,7 +259,27 @@ export async function main(): Promise<void> {
     const completeTable: ColumnTable = { names: tenKTable.names, columns: tenKTable.columns.map((c) => complete.map((r) => c[r])), numRows: complete.length };
     const arrowType = "application/vnd.apache.arrow.stream";
     const millionWithMissing = await timeRequests(pipeservePort, million(tenKTable), arrowType, 5, arrowType);
-    const millionComplete = await timeRequests(pipeservePort, million(completeTable), arrowType, 5, arrowType);
+    const millionCompleteBody = million(completeTable);
+    const millionComplete = await timeRequests(pipeservePort, millionCompleteBody, arrowType, 5, arrowType);
+    // The same request to a server started with MALLOC_TUNABLES, taking turns with the default one:
+    // big requests allocate fresh memory, whose first touch costs a page fault per 4 KiB (slow on a
+    // sandboxed kernel: `freshMemoryMsPer100MB` below); the tuned server reuses freed memory.
+    // NB: both started now, so neither has served other requests before.
+    const freshPort = await startServe(1);
+    const defaultPid = children.at(-1)?.pid;
+    const tunedPort = await startServe(1, MALLOC_TUNABLES);
+    const tunedPid = children.at(-1)?.pid;
+    const millionMalloc = await timeAlternating(
+      freshPort,
+      {
+        default: { body: millionCompleteBody, contentType: arrowType, accept: arrowType },
+        tuned: { body: millionCompleteBody, contentType: arrowType, accept: arrowType, port: tunedPort },
+      },
+      7,
+      2,
+    );
+    // NB: what each keeps resident after the same big requests (the tuned one keeps freed memory for reuse).
+    const residentAfter = { default: await residentMB(defaultPid), tuned: await residentMB(tunedPid) };
     await report("server", {
       model: "models/penguins (3 nodes, inputType columns), one worker, default settings",
       durationSecondsPerRun: DURATION_S,
@@ -246,7 +295,18 @@ export async function main(): Promise<void> {
         echoJson: echo10k,
         ratioPipeserveJsonToEcho: Math.round((json10k.medianMs / echo10k.medianMs) * 100) / 100,
       },
-      millionRowsArrowInArrowOut: { withMissingValues: millionWithMissing, completeRows: millionComplete, targetMsBelow: 1000 },
+      millionRowsArrowInArrowOut: {
+        withMissingValues: millionWithMissing,
+        completeRows: millionComplete,
+        targetMsBelow: 1000,
+        completeRowsWithMallocTunables: {
+          env: MALLOC_TUNABLES,
+          ...millionMalloc,
+          ratio: Math.round((millionMalloc["default"]!.medianMs / millionMalloc["tuned"]!.medianMs) * 100) / 100,
+          residentMBAfter: residentAfter,
+        },
+        freshMemoryMsPer100MB: freshMemoryMs(100),
+      },
       targets: { ratioRequestsPerSecAtLeast: 0.5, ratioAt32AtLeast: 0.8, ratioAt256AtLeast: 0.7, p99MsAt32Below: 10, twoWorkersRatioAtLeast: 1.5 },
       pythonReference:
         "mlflow models serve + KedroPipelineModel: 33 req/s at 1 and 32 connections (p99 60 ms / 1.2 s); 10,000 rows 113 ms (shared/bench-data/README.md)",
