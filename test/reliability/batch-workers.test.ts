@@ -1,7 +1,7 @@
 // `pipeserve predict --workers N` as the built bin in real child processes: the output of any N is
 // the output of one thread, byte for byte and in order (chunks of 3 rows, so several jobs each); a
 // bad row or a failing model ends the run as on one thread; a thread that dies is an error naming
-// it; bad values of the flag are usage errors.
+// it; a damaged Parquet page fails as on one thread; bad values of the flag are usage errors.
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -119,7 +119,7 @@ describe.concurrent("failures", SLOW, () => {
     for (const d of dirs) expect(await readdir(d)).toEqual([]);
   });
 
-  it("a Parquet page the decoder panics on: the message of one thread (one reader thread decodes for all), exit 1, no output", async () => {
+  it("a Parquet page the decoder panics on: the message of one thread, not a worker failure blamed on the model; exit 1, no output", async () => {
     const damaged = join(ROOT, "test/fixtures/parquet/panicking-page.parquet");
     const dirs = await Promise.all([1, 2].map(() => tempDir("pipeserve-workers-")));
     const [one, two] = await Promise.all(
