@@ -146,6 +146,10 @@ ${parquetLeafPaths.toString()}
     }
     const columns = parquetProjection(parquetLeafPaths(file), workerData.columns);
     const groups = workerData.rowGroups;
+    // NB: parquet-wasm stops with a WebAssembly unreachable for a row group the file lacks.
+    const count = meta.numRowGroups();
+    const lacking = (groups || []).find((g) => !Number.isInteger(g) || g < 0 || g >= count);
+    if (lacking !== undefined) throw new Error("it has no row group " + lacking + " (it has " + count + ")");
     const stream = await file.stream({ batchSize: workerData.batchSize, ...(columns ? { columns } : {}), ...(groups ? { rowGroups: groups } : {}) });
     for await (const batch of stream) {
       const ipc = batch.intoIPCStream();
@@ -232,7 +236,11 @@ export async function parquetFileRowGroups(path: string): Promise<number[]> {
   }
 }
 
-/** Which parts of a Parquet file to read: only `columns` (those of them the file has: see `parquetProjection`), only the row groups `rowGroups` (indexes from 0, in order). */
+/**
+ * Which parts of a Parquet file to read: only `columns` (those of them the file has: see
+ * `parquetProjection`), only the row groups `rowGroups` (indexes from 0, in order; an index the
+ * file lacks is a FormatError).
+ */
 export interface ParquetReadOptions {
   columns?: readonly string[] | undefined;
   rowGroups?: readonly number[] | undefined;

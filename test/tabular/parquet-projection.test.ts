@@ -134,5 +134,6 @@ describe("reading only some row groups in the reader thread", () => {
     const projected = await read([2], ["n"]);
     expect(names(projected)).toEqual([["n"]]);
     expect(values(projected)).toEqual([6, 7, 8]);
+    await expect(read([3])).rejects.toThrow(`Could not read the Parquet file ${grouped}: it has no row group 3 (it has 3)`);
   });
 });
