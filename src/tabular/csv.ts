@@ -33,14 +33,15 @@ export function parseNumberText(text: string): number | undefined {
 }
 
 /**
- * Turns one CSV cell into a value: empty is missing (`null`), a number (see `parseNumberText`) is
- * a number, `true`/`false` (any case) is a boolean, anything else a string. Every cell is read
- * alone, so a file read in chunks gives the same values as read whole.
+ * Turns one CSV cell into a value: empty and `NaN` (any case) are missing (`null`, as a bare `NaN`
+ * token is in JSON), a number (see `parseNumberText`) is a number, `true`/`false` (any case) is a
+ * boolean, anything else a string. Every cell is read alone, so a file read in chunks gives the
+ * same values as read whole.
  */
 export function inferCsvCell(raw: string): Cell {
   if (raw === "") return null;
   const n = parseNumberText(raw);
-  if (n !== undefined) return n;
+  if (n !== undefined) return Number.isNaN(n) ? null : n;
   const lower = raw.toLowerCase();
   if (lower === "true") return true;
   if (lower === "false") return false;

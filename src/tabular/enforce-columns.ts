@@ -114,7 +114,11 @@ class ColumnCheck {
         r,
         v,
         // NB: a bare NaN token in JSON is read as null: say so, since the client may have sent one.
-        v === null ? ", a missing value (as is a bare NaN token in JSON), but the column is required" : ", but the column is required",
+        v === null
+          ? ", a missing value (as is a bare NaN token in JSON), but the column is required"
+          : typeof v === "string" && v.trim() !== ""
+            ? ", a missing value (NaN), but the column is required"
+            : ", but the column is required",
         `Send a value in every row, or declare column ${this.column} optional ("required": false) in the signature.`,
       );
     }

@@ -10,11 +10,17 @@ export const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 /** Every integer of magnitude up to 2^53 is exact in a double. */
 export const EXACT_IN_DOUBLE = 2n ** 53n;
 
+/** `NaN` as CSV text, in any case and with a sign (as pandas' `read_csv` reads it): a missing value. */
+const NAN_TEXT = /^[+-]?nan$/i;
+
 /**
  * A missing value: `null` or `undefined` (JSON null, a key left out, a hole). With `fromText` (the
- * cell of a CSV body) blank text is missing too; a `string` or `binary` column passes `false`,
- * as blank text is a value there.
+ * cell of a CSV body) blank text and `NaN` are missing too, as the bare `NaN` token is in JSON; a
+ * `string` or `binary` column passes `false`, as any text is a value there.
  */
 export function isMissing(value: unknown, fromText = false): boolean {
-  return value === null || value === undefined || (fromText && typeof value === "string" && value.trim() === "");
+  if (value === null || value === undefined) return true;
+  if (!fromText || typeof value !== "string") return false;
+  const text = value.trim();
+  return text === "" || NAN_TEXT.test(text);
 }

@@ -316,9 +316,30 @@ describe("behaviours the conformance README lists without a case", () => {
     expect(await res.text()).toBe('{"predictions":[{"a":1,"b":null,"c":null},{"a":2,"b":null,"c":0.5}]}');
   });
 
-  it("writes NaN and ±Infinity as null (MLflow writes the invalid tokens)", async () => {
-    const res = await send(await app("ab"), "/invocations", { method: "POST", contentType: "text/csv", body: "a,b\n1,NaN\n2,inf\n3,-inf\n" });
+  it("writes ±Infinity as null (MLflow writes the invalid tokens)", async () => {
+    const res = await send(await app("ab"), "/invocations", { method: "POST", contentType: "text/csv", body: "a,b\n2,inf\n3,-inf\n" });
     const text = await res.text();
-    expect(text).toBe('{"predictions":[{"a":1,"b":null},{"a":2,"b":null},{"a":3,"b":null}]}');
+    expect(text).toBe('{"predictions":[{"a":2,"b":null},{"a":3,"b":null}]}');
+  });
+
+  it("reads NaN in a CSV cell as a missing value, as the bare NaN token in JSON and as pandas' read_csv does: null in an optional column, refused in a required one", async () => {
+    const floats = quietApp(
+      await buildModel("echo", {
+        inputs: '[{"type": "long", "name": "a", "required": true}, {"type": "double", "name": "c", "required": false}]',
+        outputs: null,
+        params: null,
+      }),
+    );
+    const csv = await send(floats, "/invocations", { method: "POST", contentType: "text/csv", body: "a,c\n1,NaN\n2,nan\n3,-NaN\n4,\n5,0.5\n" });
+    const json = await send(floats, "/invocations", {
+      method: "POST",
+      contentType: "application/json",
+      body: '{"dataframe_split": {"columns": ["a", "c"], "data": [[1, NaN], [2, NaN], [3, NaN], [4, null], [5, 0.5]]}}',
+    });
+    const expected = '{"predictions":[{"a":1,"c":null},{"a":2,"c":null},{"a":3,"c":null},{"a":4,"c":null},{"a":5,"c":0.5}]}';
+    expect(await csv.text()).toBe(expected);
+    expect(await json.text()).toBe(expected);
+    const required = await send(await app("ab"), "/invocations", { method: "POST", contentType: "text/csv", body: "a,b\n1,NaN\n" });
+    await expectError(required, 400, "BAD_REQUEST", ['Column b is double: row 0 holds "NaN"', "a missing value (NaN), but the column is required"]);
   });
 });
