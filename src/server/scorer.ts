@@ -268,7 +268,7 @@ export class Scorer {
     let headers: Record<string, string> | undefined;
     if (result.ignoredParams.length > 0) {
       // Names are percent-encoded (any text may be a JSON key, but not a header value), at most 50.
-      headers = { "X-Pipeserve-Ignored-Params": result.ignoredParams.slice(0, 50).map(encodeURIComponent).join(",") };
+      headers = { "X-Pipeserve-Ignored-Params": result.ignoredParams.slice(0, 50).map(headerSafeName).join(",") };
       const key = result.ignoredParams.join(",");
       if (!this.#seenIgnored.has(key) && this.#seenIgnored.size < 1000) {
         this.#seenIgnored.add(key);
@@ -307,4 +307,12 @@ export function errorScoreResponse(error: unknown, options: { requestId: string 
   const body: Record<string, unknown> = { error_code: reply.code, message: reply.message };
   if (reply.stack) body["stack_trace"] = reply.stack;
   return { status: reply.status, headers, body: JSON.stringify(body) };
+}
+
+/**
+ * A param name percent-encoded for a header. NB: a JSON key may hold a lone UTF-16 surrogate
+ * (`"\ud800"`), which `encodeURIComponent` refuses with a URIError: it is written as U+FFFD.
+ */
+function headerSafeName(name: string): string {
+  return encodeURIComponent(name.replace(/\p{Cs}/gu, "\uFFFD"));
 }

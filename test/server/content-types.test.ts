@@ -426,6 +426,8 @@ describe("X-Pipeserve-Ignored-Params", () => {
     ["日本", "%E6%97%A5%E6%9C%AC"],
     ["a\r\nInjected: yes", "a%0D%0AInjected%3A%20yes"],
     ["plain", "plain"],
+    // NB: a lone surrogate is valid in a JSON key but not in a URI: U+FFFD stands for it (it was a 500).
+    ["\ud800x", "%EF%BF%BDx"],
   ])("carries %j percent-encoded, and the request still succeeds", async (name, encoded) => {
     const res = await postJson(ab, { dataframe_split: { columns: ["a", "b"], data: [[1, 0.5]] }, params: { [name]: 1 } });
     expect(res.status).toBe(200);
