@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { NotUtf8Error, SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin, type TableLimits } from "../tabular/index.js";
+import { MAX_JSON_DEPTH, NotUtf8Error, SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin, type TableLimits } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
 import { checkServedVersion, decodeInferRequest, encodeInferResponse, modelMetadataOf } from "./open-inference.js";
 import { json, readRequestBody, type AddRoute, type Env, type RouteContext } from "./routing.js";
@@ -7,7 +7,10 @@ import { json, readRequestBody, type AddRoute, type Env, type RouteContext } fro
 /** An infer request's JSON, within the scorer's limits (nesting, rows, values), a big one in slices. */
 async function parseInferBody(bytes: Uint8Array, limits: TableLimits): Promise<unknown> {
   try {
-    return bytes.length < SLICED_JSON_MIN ? parseJsonWithin(bytes, limits) : await parseJsonInSlices(bytes, limits);
+    // NB: an infer body's lists are tensors (rows × width values, held to maxCells), not rows: their rows come from `shape`.
+    return bytes.length < SLICED_JSON_MIN
+      ? parseJsonWithin(bytes, limits, MAX_JSON_DEPTH, "none")
+      : await parseJsonInSlices(bytes, limits, MAX_JSON_DEPTH, "none");
   } catch (cause) {
     // Text that is not JSON, or bytes that are not UTF-8; nesting too deep and the limits say so themselves.
     if (cause instanceof SyntaxError || cause instanceof NotUtf8Error) {

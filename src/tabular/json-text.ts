@@ -10,8 +10,21 @@ import { NO_LIMITS, type TableLimits, formatCount, nextTurn, tooManyCells, tooMa
  */
 export const MAX_JSON_DEPTH = 100;
 
-/** Arrays this deep or less (the body is level 1) may hold rows: their length is checked against `maxRows`. */
+/** Objects this deep or less (the body is level 1) have their keys noted: for messages, and to tell which arrays hold rows. */
 const ROW_DEPTH = 4;
+
+/**
+ * Which arrays of a JSON body hold rows, so that their length is checked against `maxRows` while
+ * the body is scanned: `mlflow`, the lists of MLflow's request forms (a body that is a list; the
+ * lists under `dataframe_records`, `instances` and `inputs`, or under a column name of theirs; and
+ * `dataframe_split`'s `data` and `index`); `none` for bodies whose lists hold no rows (Open
+ * Inference tensors: rows × width values each, held to `maxCells`; rows come from `shape`). Any
+ * other list (column names, a row's cells, params, a shape) is no row list, however long.
+ */
+export type JsonRowLists = "mlflow" | "none";
+
+/** The keys under which MLflow's request forms hold rows (a list of rows, or an object of columns). */
+const ROW_KEYS = new Set(["dataframe_records", "instances", "inputs"]);
 /**
  * Values a JSON body may hold beyond `maxCells` cells and one list or object per row (`maxRows`):
  * column names, params and the form's own structure. NB: a bound on the work before the table is
@@ -82,12 +95,16 @@ class JsonScan {
   private readonly expectKey: boolean[] = [];
   private readonly keyAt: number[] = [];
   private readonly keyEnd: number[] = [];
+  /** Whether the array at each level holds rows (see JsonRowLists). */
+  private readonly rowList: boolean[] = [];
+  private readonly rowLists: JsonRowLists;
 
-  constructor(bytes: Uint8Array, limits: TableLimits, maxDepth: number, record: boolean) {
+  constructor(bytes: Uint8Array, limits: TableLimits, maxDepth: number, record: boolean, rowLists: JsonRowLists = "mlflow") {
     this.bytes = bytes;
     this.limits = limits;
     this.maxDepth = maxDepth;
     this.record = record;
+    this.rowLists = rowLists;
     this.maxValues = limits.maxCells + limits.maxRows + STRUCTURE_VALUES;
   }
 
@@ -157,7 +174,7 @@ class JsonScan {
     this.countValue();
     const commas = ++(this.commas[depth] as number);
     if (this.isArray[depth]) {
-      if (depth <= ROW_DEPTH && commas >= this.limits.maxRows) {
+      if (this.rowList[depth] && commas >= this.limits.maxRows) {
         throw tooManyRows(`more than ${formatCount(this.limits.maxRows)}`, this.limits, `${this.path(depth)} holds more than that many values`);
       }
     } else if (depth <= ROW_DEPTH) this.expectKey[depth] = true;
@@ -184,6 +201,35 @@ class JsonScan {
     this.bounds[depth] = undefined;
     this.kids[depth] = undefined;
     this.expectKey[depth] = !array;
+    this.rowList[depth] = array && this.holdsRows(depth);
+  }
+
+  /**
+   * Whether an array opened at `depth` is one of the row lists of MLflow's request forms: the body
+   * itself; `{K: [...]}` or `{K: {column: [...]}}` for K in ROW_KEYS; `dataframe_split`'s `data`
+   * and `index`. NB: every level above it must be an object, so a row's cells (in an array) never are.
+   */
+  private holdsRows(depth: number): boolean {
+    if (this.rowLists === "none") return false;
+    if (depth === 1) return true;
+    if (depth > 3) return false;
+    for (let level = 1; level < depth; level++) if (this.isArray[level]) return false;
+    const top = this.keyOf(1);
+    if (depth === 2) return ROW_KEYS.has(top);
+    if (ROW_KEYS.has(top)) return true;
+    if (top !== "dataframe_split") return false;
+    const key = this.keyOf(2);
+    return key === "data" || key === "index";
+  }
+
+  /** The last key read in the object at `level` (decoded as JSON.parse would, or its raw text). */
+  private keyOf(level: number): string {
+    const raw = lenient.decode(this.bytes.subarray(this.keyAt[level], (this.keyEnd[level] as number) + 1));
+    try {
+      return JSON.parse(raw) as string;
+    } catch {
+      return raw;
+    }
   }
 
   private closeAt(i: number, array: boolean): void {
@@ -213,13 +259,7 @@ class JsonScan {
     for (let level = 1; level < depth; level++) {
       if (this.isArray[level]) path += `[${this.commas[level]}]`;
       else {
-        const raw = lenient.decode(this.bytes.subarray(this.keyAt[level], (this.keyEnd[level] as number) + 1));
-        let key: string;
-        try {
-          key = JSON.parse(raw) as string;
-        } catch {
-          key = raw;
-        }
+        const key = this.keyOf(level);
         path += path === "" ? key : `.${key}`;
       }
     }
@@ -239,8 +279,8 @@ export function utf8Text(bytes: Uint8Array): string {
   }
 }
 
-function scanWhole(bytes: Uint8Array, limits: TableLimits, maxDepth: number): void {
-  new JsonScan(bytes, limits, maxDepth, false).run(bytes.length);
+function scanWhole(bytes: Uint8Array, limits: TableLimits, maxDepth: number, rowLists: JsonRowLists): void {
+  new JsonScan(bytes, limits, maxDepth, false, rowLists).run(bytes.length);
 }
 
 /**
@@ -263,13 +303,18 @@ function withinBounds(length: number, limits: TableLimits, maxDepth: number): bo
  * @throws SyntaxError for text that is not JSON (callers word it for their protocol);
  * FormatError (400) for nesting too deep or bytes that are not UTF-8; LimitError (413) for too many rows or values.
  */
-export function parseJsonWithin(json: string | Uint8Array, limits: TableLimits = NO_LIMITS, maxDepth = MAX_JSON_DEPTH): unknown {
+export function parseJsonWithin(
+  json: string | Uint8Array,
+  limits: TableLimits = NO_LIMITS,
+  maxDepth = MAX_JSON_DEPTH,
+  rowLists: JsonRowLists = "mlflow",
+): unknown {
   const short = withinBounds(json.length, limits, maxDepth);
   if (typeof json === "string") {
-    if (!short) scanWhole(Buffer.from(json, "utf8"), limits, maxDepth);
+    if (!short) scanWhole(Buffer.from(json, "utf8"), limits, maxDepth, rowLists);
     return parseJsonText(json);
   }
-  if (!short) scanWhole(json, limits, maxDepth);
+  if (!short) scanWhole(json, limits, maxDepth, rowLists);
   return parseJsonText(utf8Text(json));
 }
 
@@ -283,9 +328,14 @@ export function parseJsonWithin(json: string | Uint8Array, limits: TableLimits =
  * built: no copy of the body as one string, no single long decode.
  * @throws as `parseJsonWithin` (a SyntaxError's wording may differ from JSON.parse's).
  */
-export async function parseJsonInSlices(bytes: Uint8Array, limits: TableLimits = NO_LIMITS, maxDepth = MAX_JSON_DEPTH): Promise<unknown> {
-  if (bytes.length < SLICED_JSON_MIN) return parseJsonWithin(bytes, limits, maxDepth);
-  const scan = new JsonScan(bytes, limits, maxDepth, true);
+export async function parseJsonInSlices(
+  bytes: Uint8Array,
+  limits: TableLimits = NO_LIMITS,
+  maxDepth = MAX_JSON_DEPTH,
+  rowLists: JsonRowLists = "mlflow",
+): Promise<unknown> {
+  if (bytes.length < SLICED_JSON_MIN) return parseJsonWithin(bytes, limits, maxDepth, rowLists);
+  const scan = new JsonScan(bytes, limits, maxDepth, true, rowLists);
   for (let until = SCAN_SLICE; !scan.done; until += SCAN_SLICE) {
     scan.run(Math.min(until, bytes.length));
     await nextTurn();

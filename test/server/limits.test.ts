@@ -115,14 +115,29 @@ describe("maxRows and maxCells (--max-rows, --max-cells) → 413", () => {
     ]);
   });
 
+  it("lists that hold no rows are no rows, however long: column names, a row's cells, params, other keys", async () => {
+    // 1 row of 150 columns: 150 cells, within 1,000; each list is longer than the 100 rows allowed.
+    const wide = columns(1, 148);
+    expect(await predictions(await post("dataframe_split", wide))).toEqual([1]);
+    const long = Array.from({ length: 150 }, (_, i) => i);
+    const res = await postJson(app, { ...abBody([[1, 0.5]], { weights: long }), other: long });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await predictions(res)).toEqual([1]);
+  });
+
   describe("the Open Inference Protocol", () => {
+    it("takes more input tensors than maxRows: they are columns, not rows", async () => {
+      const res = await send(app, V2_INFER, { method: "POST", contentType: "application/json", body: inferBody(columns(1, 148)) });
+      expect(res.status, await res.clone().text()).toBe(200);
+    });
+
     it("takes tensors at the limits", async () => {
       const res = await send(app, V2_INFER, { method: "POST", contentType: "application/json", body: inferBody(columns(100)) });
       expect(res.status, await res.clone().text()).toBe(200);
     });
 
     it.each([
-      { what: "more rows than maxRows", body: inferBody(columns(101)), parts: ["more than 100 rows", "--max-rows"] },
+      { what: "more rows than maxRows", body: inferBody(columns(101)), parts: ["101 rows (the shape of input", "--max-rows"] },
       {
         what: "a declared shape past maxRows, before its data is read",
         body: inferBody(columns(2), 1_000_000_000),

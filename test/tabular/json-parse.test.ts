@@ -12,6 +12,7 @@ import {
   type ColumnTable,
   FormatError,
   LimitError,
+  MAX_JSON_DEPTH,
   SLICED_JSON_MIN,
   decodeTable,
   holdsNaN,
@@ -147,6 +148,36 @@ describe("the bounded readers take the tokens too", () => {
     expect(parseJsonWithin('{"a": [NaN, -Infinity]}', LIMITS)).toEqual({ a: [Number.NaN, -Infinity] });
     expect(parseJsonWithin(new TextEncoder().encode('{"a": [NaN, Infinity]}'), LIMITS)).toEqual({ a: [Number.NaN, Infinity] });
     expectError(() => parseJsonWithin(`[${"NaN,".repeat(2_000)}NaN]`, LIMITS), LimitError, "more than 1,000");
+  });
+
+  it("parseJsonWithin: only the row lists of MLflow's forms count against maxRows (none for Open Inference bodies)", () => {
+    const limits = { maxRows: 3, maxCells: 1_000 };
+    const four = "[1, 2, 3, 4]";
+    const pad = " ".repeat(100); // NB: long enough to be scanned (short bodies skip the scan).
+    const rows = [
+      `{"dataframe_split": {"columns": ["a"], "data": ${four}}}`,
+      `{"dataframe_split": {"columns": ["a"], "index": ${four}, "data": []}}`,
+      `{"dataframe_records": ${four}}`,
+      `{"instances": ${four}}`,
+      `{"inputs": ${four}}`,
+      `{"inputs": {"a": ${four}}}`,
+      `{"instances": {"a": ${four}}}`,
+      four,
+    ];
+    for (const body of rows) expectError(() => parseJsonWithin(`${body}${pad}`, limits), LimitError, "more than 3 rows");
+    const notRows = [
+      `{"dataframe_split": {"columns": ["a", "b", "c", "d"], "data": [${four}]}}`,
+      `{"inputs": [${four}]}`,
+      `{"dataframe_records": [{"a": ${four}}]}`,
+      `{"params": {"w": ${four}}, "inputs": [1]}`,
+      `{"other": ${four}, "inputs": [1]}`,
+      `{"dataframe_split": {"other": ${four}}}`,
+    ];
+    for (const body of notRows) expect(parseJsonWithin(`${body}${pad}`, limits)).toEqual(JSON.parse(body));
+    // An infer body's lists are tensors: rows come from their shapes, checked once the body is read.
+    const infer = `{"inputs": [${Array.from({ length: 4 }, (_, i) => `{"name": "c${i}", "shape": [4], "datatype": "FP64", "data": ${four}}`).join(", ")}]}`;
+    expect(parseJsonWithin(`${infer}${pad}`, limits, MAX_JSON_DEPTH, "none")).toEqual(JSON.parse(infer));
+    expectError(() => parseJsonWithin(`${infer}${pad}`, limits), LimitError, "more than 3 rows");
   });
 
   it("parseJsonWithin: the smallest bodies over a bound are refused, though short bodies skip the structure scan", () => {
