@@ -534,8 +534,18 @@ export function decodeArrowIpc(bytes: Uint8Array): Table {
     return new Table(file.schema, [...fileBatches(file)]);
   } catch (cause) {
     if (cause instanceof FormatError) throw cause;
-    throw new FormatError(`Could not decode the Arrow IPC data: ${(cause as Error).message}`, { cause });
+    throw new FormatError(`Could not decode the Arrow IPC data: ${arrowFailure(cause)}`, { cause });
   }
+}
+
+/**
+ * Why apache-arrow could not read some bytes, for a client. NB: on bytes cut short or damaged it
+ * fails with JavaScript's own errors ("Cannot read properties of null (reading 'fieldsLength')"),
+ * which say nothing to a client; its own errors say what it expected.
+ */
+function arrowFailure(cause: unknown): string {
+  if (cause instanceof TypeError || cause instanceof RangeError) return "the bytes end early or are damaged: send a whole Arrow IPC stream or file.";
+  return String((cause as Error)?.message ?? cause);
 }
 
 /**

@@ -188,3 +188,24 @@ describe("good Arrow files still read whole", () => {
     expect(await readAll(path)).toEqual([{ names: ["a"], columns: [[]], numRows: 0 }]);
   });
 });
+
+describe("Arrow data cut short", () => {
+  it("every prefix of a stream and of a file is a FormatError saying what is wrong, never JavaScript's own words", () => {
+    const table = toArrow(tableFromColumns({ a: [1, 2, 3], s: ["x", "y", "z"] }));
+    for (const format of ["stream", "file"] as const) {
+      const whole = encodeArrowIpc(table, format);
+      for (let n = 1; n < whole.length; n++) {
+        let caught: unknown;
+        try {
+          decodeArrowIpc(whole.subarray(0, n));
+        } catch (error) {
+          caught = error;
+        }
+        // NB: a stream cut between its messages is a shorter stream (fewer batches), not an error.
+        if (caught === undefined) continue;
+        expect(caught, `${format} cut at ${n} bytes`).toBeInstanceOf(FormatError);
+        expect((caught as Error).message, `${format} cut at ${n} bytes`).not.toMatch(/Cannot read properties|undefined|is not a function/);
+      }
+    }
+  });
+});
