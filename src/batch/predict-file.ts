@@ -1,8 +1,9 @@
-import { appendFile, readFile, rename, rm } from "node:fs/promises";
+import { appendFile, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { hostEntryUrl, type PipelineModel } from "../loader/index.js";
 import {
+  FileAccessError,
   FormatError,
   checkInputFile,
   checkOutputFile,
@@ -185,6 +186,11 @@ class BatchRun {
    * one from an earlier run removed) only once the output is.
    */
   async run(): Promise<void> {
+    if (this.#options.shard && !this.#model.rowWise) {
+      this.#options.onNotice?.(
+        "--shard: the model is not row-wise (row_wise: false), so each shard is predicted as one batch of its own rows: the parts together may differ from one run over the whole input.",
+      );
+    }
     const asked = this.#options.workers;
     if (asked !== undefined && asked > 1 && !this.#settings.chunked) {
       const why = this.#settings.inputFormat === "json" ? "JSON input is read whole" : "the model is not row-wise (row_wise: false)";
@@ -200,7 +206,11 @@ class BatchRun {
       if (this.#errorsPartial) await rm(this.#errorsPartial, { force: true });
       throw error;
     }
-    if (!this.errorsFile || !this.#errorsPartial) return;
+    // NB: a bad-rows file beside the output from an earlier run would pass for this run's: removed.
+    if (!this.errorsFile || !this.#errorsPartial) {
+      if (this.#options.output !== "-") await rm(`${this.#options.output}.errors.jsonl`, { force: true });
+      return;
+    }
     if (this.#errorsWritten) await rename(this.#errorsPartial, this.errorsFile);
     else await rm(this.errorsFile, { force: true });
   }
@@ -519,6 +529,18 @@ async function readJsonInput(source: string | Readable): Promise<{ table: Column
 export async function checkPredictFiles(options: Pick<PredictFileOptions, "input" | "output">): Promise<void> {
   if (options.input !== "-") await checkInputFile(options.input);
   if (options.output !== "-") await checkOutputFile(options.output);
+  if (options.input !== "-" && options.output !== "-" && (await sameFile(options.input, options.output))) {
+    throw new FileAccessError(
+      `Cannot write ${options.output}: it is the input file, which the predictions would replace. Write them to another file.`,
+      "UNWRITABLE_OUTPUT",
+    );
+  }
+}
+
+/** Whether two paths name one file (the same device and inode: links and `./` spellings too). */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  return x !== undefined && y !== undefined && x.dev === y.dev && x.ino === y.ino;
 }
 
 /**

@@ -2,7 +2,7 @@
 // in pipes.process.test.ts): over files, with MLflow's flag spellings, params and runners, bad
 // rows, shards and chunks. Every failure checks the exit code and the message.
 import { existsSync } from "node:fs";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { link, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ColumnTable } from "../../src/index.js";
@@ -168,6 +168,27 @@ describe.concurrent("usage errors: exit 2, a message naming the fix, nothing wri
     expectFailure(result, 2, message);
     expect(result.stdout.length).toBe(0);
     expect(await readdir(d)).toEqual([]);
+  });
+
+  it("-o naming the input file (itself, another spelling, a hard link) → an error, the input untouched", async () => {
+    const d = await outDir();
+    const input = join(d, "in.csv");
+    await writeFile(input, await readFile(inputs.csv));
+    await link(input, join(d, "linked.csv"));
+    for (const output of [input, join(d, ".", "in.csv"), join(d, "linked.csv")]) {
+      const result = await predict(["-i", input, "-o", output]);
+      expectFailure(result, 1, `Cannot write ${output}: it is the input file, which the predictions would replace. Write them to another file.`);
+    }
+    expect(await readFile(input)).toEqual(await readFile(inputs.csv));
+  });
+
+  it("a run that sets no rows aside removes a bad-rows file left beside its output by an earlier run", async () => {
+    const d = await outDir();
+    const output = join(d, "out.csv");
+    expectSuccess(await predict(["-i", badCsv, "-o", output, "--on-error", "skip"]));
+    expect(existsSync(`${output}.errors.jsonl`)).toBe(true);
+    expectSuccess(await predict(["-i", inputs.csv, "-o", output]));
+    expect(existsSync(`${output}.errors.jsonl`)).toBe(false);
   });
 
   it("no -m → exit 2 naming the option", async () => {

@@ -482,10 +482,12 @@ describe("shards", () => {
     expect(concatTables(parts)).toEqual(await expected());
   });
 
-  it("the non-row-wise model sharded: each shard is one batch of its rows", async () => {
+  it("the non-row-wise model sharded: each shard is one batch of its rows, and the run says so", async () => {
     const output = await outPath("csv");
-    await predict({ input: inputs.csv, output, shard: { index: 2, count: 2 }, chunkRows: 3 }, centerer);
+    const notices: string[] = [];
+    await predict({ input: inputs.csv, output, shard: { index: 2, count: 2 }, chunkRows: 3, onNotice: (n) => notices.push(n) }, centerer);
     expect(await readOutput(output, "csv")).toEqual(await expectedCenterer(centererTrained().modelDir, XS.slice(10)));
+    expect(notices.join("\n")).toContain("--shard: the model is not row-wise (row_wise: false), so each shard is predicted as one batch of its own rows");
   });
 
   it("skip in a shard numbers the bad rows of the whole file", async () => {
