@@ -416,6 +416,7 @@ class BatchRun {
       output = await this.#model.predict(input, predictOptions);
     } catch (error) {
       if (!isBadInput(error)) throw error;
+      this.#checkColumns(input);
       if (this.#settings.onError === "fail") throw this.#stopAtBadRow(error, input, firstRow);
       const { good, badRows } = await this.#setAsideBadRows(error, input, firstRow);
       if (good.numRows === 0) return;
@@ -424,6 +425,22 @@ class BatchRun {
       output = await this.#model.predict(good, predictOptions);
     }
     await this.#writeOutput(output, rows);
+  }
+
+  /**
+   * @throws BatchError when the input's columns, not its rows, do not fit the signature (a required
+   * column missing): every row would be "bad", so no row is to blame and none can be set aside.
+   */
+  #checkColumns(input: ColumnTable): void {
+    const inputs = this.#model.signature?.inputs;
+    if (!inputs) return;
+    const present = new Set(input.names);
+    const missing = inputs.filter((spec) => spec.name !== undefined && spec.required && !present.has(spec.name)).map((spec) => spec.name as string);
+    if (missing.length === 0) return;
+    // NB: MLflow's words first, as the one-row check words it.
+    throw new BatchError(
+      `Model is missing inputs [${missing.map((n) => `'${n}'`).join(", ")}]: the input has no such column, which the model's signature requires, so no row can be predicted. Fix the input's columns (--on-error skip sets bad rows aside, not missing columns).`,
+    );
   }
 
   /** The error that stops a run at a bad input row: the chunk checked again, to name the row as the input numbers it. */

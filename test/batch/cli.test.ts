@@ -182,6 +182,21 @@ describe.concurrent("usage errors: exit 2, a message naming the fix, nothing wri
     expect(await readFile(input)).toEqual(await readFile(inputs.csv));
   });
 
+  it.each(["fail", "skip"])("an input without the model's column (--on-error %s) → exit 1 saying so, not a bad row; no output", async (onError) => {
+    const d = await outDir();
+    const input = join(d, "wrong.csv");
+    await writeFile(input, "y\n1\n2\n");
+    const output = join(d, "out.csv");
+    const result = await predict(["-i", input, "-o", output, "--on-error", onError]);
+    expectFailure(
+      result,
+      1,
+      "Model is missing inputs ['x']: the input has no such column, which the model's signature requires, so no row can be predicted. Fix the input's columns",
+    );
+    expect(result.stderr).not.toContain("bad input row");
+    expect(await readdir(d)).toEqual(["wrong.csv"]);
+  });
+
   it("a run that sets no rows aside removes a bad-rows file left beside its output by an earlier run", async () => {
     const d = await outDir();
     const output = join(d, "out.csv");
