@@ -433,7 +433,8 @@ class BatchRun {
    */
   #checkColumns(input: ColumnTable): void {
     const inputs = this.#model.signature?.inputs;
-    if (!inputs) return;
+    // NB: a JSON Lines chunk has the keys its lines have: a line without a key is a bad row of its own.
+    if (!inputs || this.#settings.inputFormat === "jsonl") return;
     const present = new Set(input.names);
     const missing = inputs.filter((spec) => spec.name !== undefined && spec.required && !present.has(spec.name)).map((spec) => spec.name as string);
     if (missing.length === 0) return;

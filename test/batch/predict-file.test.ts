@@ -279,6 +279,14 @@ describe("bad rows", () => {
     expect(await filesBeside(output)).toEqual(["out.csv"]);
   });
 
+  it("JSON Lines: lines without the model's key are bad rows of their own, set aside with skip, even a whole chunk of them", async () => {
+    const input = join(await tempDir(), "keys.jsonl");
+    await writeFile(input, '{"y": 1}\n{"y": 2}\n{"x": 0.5}\n');
+    const output = await outPath("csv");
+    const result = await predict({ input, output, onError: "skip", chunkRows: 2 });
+    expect(result).toMatchObject({ rowsRead: 3, rowsWritten: 1, rowsSkipped: 2 });
+  });
+
   it("a missing column → BatchError naming it", async () => {
     const input = join(await tempDir(), "nocol.csv");
     await writeFile(input, "y\n1\n");
