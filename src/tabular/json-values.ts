@@ -1,4 +1,5 @@
 import { formatIsoDateTimePython } from "./cell-codecs.js";
+import { setOwn } from "./json-parse.js";
 
 /**
  * Makes a value JSON-safe the way pipeserve writes every response: NaN and ±Infinity become
@@ -25,7 +26,8 @@ export function toJsonValue(value: unknown, ancestors: object[] = []): unknown {
       if (Array.isArray(value)) out = value.map((v) => toJsonValue(v, ancestors));
       else {
         const obj: Record<string, unknown> = {};
-        for (const key of Object.keys(value)) obj[key] = toJsonValue((value as Record<string, unknown>)[key], ancestors);
+        // NB: setOwn, so a `__proto__` key (a column may be named so) stays a key instead of setting the prototype.
+        for (const key of Object.keys(value)) setOwn(obj, key, toJsonValue((value as Record<string, unknown>)[key], ancestors));
         out = obj;
       }
       ancestors.pop();

@@ -118,3 +118,14 @@ describe("numbers written as text", () => {
     expect(fromDataFrame(cloneDataFrame(frame, true))).toEqual(table);
   });
 });
+
+describe("toJsonValue", () => {
+  it("keeps a __proto__ key as a key (a column may be named so), and makes its values JSON-safe", async () => {
+    const { toJsonValue } = await import("../../src/tabular/index.js");
+    const row = JSON.parse('{"__proto__": 1, "a": 2}') as Record<string, unknown>;
+    row["b"] = Number.NaN;
+    const out = toJsonValue(row) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(JSON.stringify(out)).toBe('{"__proto__":1,"a":2,"b":null}');
+  });
+});
