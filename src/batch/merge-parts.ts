@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { formatFromPath, readTableChunks, type TableFormat } from "../tabular/index.js";
 import { BatchError } from "./errors.js";
 import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
@@ -67,8 +68,12 @@ export async function mergeParts(options: MergePartsOptions): Promise<MergeParts
   const raw = inputFormat === "csv" && outputFormat === "csv";
   try {
     for (const [i, part] of parts.entries()) {
+      // NB: a shard with no rows (more shards than rows, or every row set aside) may leave a part of
+      // 0 bytes (CSV, JSON Lines) or one read back with no columns (Parquet): it adds nothing.
+      if ((await stat(part)).size === 0) continue;
       for await (const chunk of readTableChunks(part, { format: inputFormat, raw })) {
         options.signal?.throwIfAborted();
+        if (chunk.numRows === 0 && chunk.names.length === 0) continue;
         columns ??= chunk.names;
         if (chunk.names.length !== columns.length || chunk.names.some((n, c) => n !== columns?.[c]))
           throw new BatchError(
