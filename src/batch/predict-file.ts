@@ -175,7 +175,7 @@ class BatchRun {
     this.#settings = settings;
     this.#total = planned.total;
     this.#range = planned.range;
-    this.writer = createPredictionsWriter(options.output, settings.outputFormat);
+    this.writer = createPredictionsWriter(options.output, settings.outputFormat, model.signature?.outputs);
     this.errorsFile = settings.onError === "skip" && options.output !== "-" ? `${options.output}.errors.jsonl` : undefined;
     this.#errorsPartial = this.errorsFile ? partialPath(this.errorsFile) : undefined;
   }

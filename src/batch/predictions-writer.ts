@@ -4,11 +4,15 @@ import { rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { PassThrough, type Writable } from "node:stream";
 import { finished } from "node:stream/promises";
+import type { DataType } from "apache-arrow";
 import {
+  arrowTypeOfColumnType,
   createTableFileWriter,
   createTableStreamWriter,
+  setKey,
   tableToRecordsJson,
   writeBytes,
+  type ColumnSpec,
   type ColumnTable,
   type TableFormat,
   type TableWriter,
@@ -51,10 +55,10 @@ function predictionsJsonWriter(out: Writable, onClose: () => Promise<void>, onAb
  * for its target to finish (Arrow's) would wait forever and the process would exit mid-await
  * (code 13); it writes into a PassThrough instead, piped on to stdout without ending it.
  */
-function stdoutTableWriter(format: Exclude<OutputFormat, "json">): TableWriter {
+function stdoutTableWriter(format: Exclude<OutputFormat, "json">, emptyTypes: Readonly<Record<string, DataType>>): TableWriter {
   const pass = new PassThrough();
   pass.pipe(process.stdout, { end: false });
-  const inner = createTableStreamWriter(pass, { format, end: true });
+  const inner = createTableStreamWriter(pass, { format, end: true, emptyTypes });
   return {
     get rowsWritten() {
       return inner.rowsWritten;
@@ -70,10 +74,13 @@ function stdoutTableWriter(format: Exclude<OutputFormat, "json">): TableWriter {
 
 /**
  * A writer for predictions. A file is written under a temporary name and renamed into place by
- * `close()`; `-` writes to stdout.
+ * `close()`; `-` writes to stdout. `outputs` (the model's output signature) types the Arrow and
+ * Parquet columns that hold no value in the first chunk.
  */
-export function createPredictionsWriter(target: string, format: OutputFormat): TableWriter {
-  if (format !== "json") return target === "-" ? stdoutTableWriter(format) : createTableFileWriter(target, { format });
+export function createPredictionsWriter(target: string, format: OutputFormat, outputs?: readonly ColumnSpec[] | null): TableWriter {
+  const emptyTypes: Record<string, DataType> = {};
+  for (const spec of outputs ?? []) if (spec.name !== undefined) setKey(emptyTypes, spec.name, arrowTypeOfColumnType(spec.type));
+  if (format !== "json") return target === "-" ? stdoutTableWriter(format, emptyTypes) : createTableFileWriter(target, { format, emptyTypes });
   if (target === "-")
     return predictionsJsonWriter(
       process.stdout,

@@ -4,6 +4,7 @@ import { arrowLib } from "./arrow-lib.js";
 import { isNumericArray, setKey, type Cell, type Column, type ColumnTable, type NumericArray } from "./column-table.js";
 import { FormatError } from "./errors.js";
 import { NO_LIMITS, type TableLimits, checkTableSize, nextTurn } from "./limits.js";
+import type { ColumnType } from "./signature.js";
 import { LITTLE_ENDIAN } from "../util/index.js";
 
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
@@ -298,6 +299,29 @@ function arrowTypeOfArray(values: NumericArray): DataType {
   if (values instanceof Uint32Array) return new A.Uint32();
   if (values instanceof Uint16Array) return new A.Uint16();
   return new A.Uint8();
+}
+
+/** The Arrow type pipeserve writes for a signature's column type (as `toArrow` infers it from such values). */
+export function arrowTypeOfColumnType(type: ColumnType): DataType {
+  const A = arrowLib();
+  switch (type) {
+    case "boolean":
+      return new A.Bool();
+    case "integer":
+      return new A.Int32();
+    case "long":
+      return new A.Int64();
+    case "float":
+      return new A.Float32();
+    case "double":
+      return new A.Float64();
+    case "string":
+      return new A.Utf8();
+    case "binary":
+      return new A.Binary();
+    case "datetime":
+      return new A.TimestampMillisecond();
+  }
 }
 
 /** Picks an Arrow type for a column: a typed array's own, or for plain values the first non-null value's. */

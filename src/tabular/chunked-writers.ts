@@ -7,7 +7,7 @@ import type { DataType, Schema, Table } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
 import { partialPath } from "../util/index.js";
 import { toArrow } from "./arrow.js";
-import type { ColumnTable } from "./column-table.js";
+import { isNumericArray, setKey, type Column, type ColumnTable } from "./column-table.js";
 import { toCsv } from "./csv.js";
 import { FormatError } from "./errors.js";
 import { formatFromPath, type TableFormat } from "./files.js";
@@ -30,6 +30,27 @@ export interface TableWriterOptions {
   format?: TableFormat;
   /** Arrow types for some columns (Arrow and Parquet); the others come from the first chunk. */
   types?: Readonly<Record<string, DataType>>;
+  /**
+   * Arrow types for columns that hold no value in the first chunk (every cell missing, or no rows),
+   * e.g. from an output signature (see `arrowTypeOfColumnType`). NB: the first chunk fixes every
+   * column's type; without one here such a column is text, and later numbers would be written as text.
+   */
+  emptyTypes?: Readonly<Record<string, DataType>>;
+}
+
+/** `fixed`, plus the `empty` type of each column of `chunk` not in `fixed` that holds no value. */
+function typesForFirstChunk(
+  chunk: ColumnTable,
+  fixed: Readonly<Record<string, DataType>>,
+  empty: Readonly<Record<string, DataType>>,
+): Record<string, DataType> {
+  const out: Record<string, DataType> = { ...fixed };
+  chunk.names.forEach((name, i) => {
+    if (Object.hasOwn(out, name) || !Object.hasOwn(empty, name)) return;
+    const column = chunk.columns[i] as Column;
+    if (isNumericArray(column) ? column.length === 0 : column.every((v) => v === null || v === undefined)) setKey(out, name, empty[name] as DataType);
+  });
+  return out;
 }
 
 /** Writes bytes to a stream, waiting when it asks us to. */
@@ -76,7 +97,12 @@ function textEncoder(out: Writable, format: "csv" | "jsonl"): Encoder {
   };
 }
 
-function arrowEncoder(out: Writable, format: "arrow" | "arrows", types: Readonly<Record<string, DataType>>): Encoder {
+function arrowEncoder(
+  out: Writable,
+  format: "arrow" | "arrows",
+  types: Readonly<Record<string, DataType>>,
+  emptyTypes: Readonly<Record<string, DataType>>,
+): Encoder {
   let names: readonly string[] | undefined;
   let schema: Schema | undefined;
   let fixed: Record<string, DataType> = { ...types };
@@ -86,7 +112,7 @@ function arrowEncoder(out: Writable, format: "arrow" | "arrows", types: Readonly
   return {
     async write(chunk) {
       names = checkColumns(names, chunk);
-      const table: Table = toArrow(chunk, fixed);
+      const table: Table = toArrow(chunk, schema ? fixed : typesForFirstChunk(chunk, fixed, emptyTypes));
       if (!schema) {
         fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
         // NB: every batch must carry the first batch's schema exactly, or arrow's writer ends the output.
@@ -101,7 +127,7 @@ function arrowEncoder(out: Writable, format: "arrow" | "arrows", types: Readonly
   };
 }
 
-function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>): Encoder {
+function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>, emptyTypes: Readonly<Record<string, DataType>>): Encoder {
   const pq = loadParquetWasm();
   const { Schema, Table, tableToIPC } = arrowLib();
   let names: readonly string[] | undefined;
@@ -122,7 +148,7 @@ function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>
     async write(chunk) {
       names = checkColumns(names, chunk);
       checkParquetNames(chunk.names);
-      const table = toArrow(chunk, fixed);
+      const table = toArrow(chunk, stream ? fixed : typesForFirstChunk(chunk, fixed, emptyTypes));
       if (Object.keys(fixed).length < chunk.names.length) fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
       stream ??= start();
       for (const batch of pq.Table.fromIPCStream(tableToIPC(table, "stream")).recordBatches()) stream.controller.enqueue(batch);
@@ -142,16 +168,18 @@ function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>
   };
 }
 
-function encoderFor(out: Writable, format: TableFormat, types: Readonly<Record<string, DataType>>): Encoder {
+function encoderFor(out: Writable, format: TableFormat, options: Pick<TableWriterOptions, "types" | "emptyTypes">): Encoder {
+  const types = options.types ?? {};
+  const emptyTypes = options.emptyTypes ?? {};
   switch (format) {
     case "csv":
     case "jsonl":
       return textEncoder(out, format);
     case "arrow":
     case "arrows":
-      return arrowEncoder(out, format, types);
+      return arrowEncoder(out, format, types, emptyTypes);
     case "parquet":
-      return parquetEncoder(out, types);
+      return parquetEncoder(out, types, emptyTypes);
     case "json":
       throw new FormatError("A JSON array cannot be written in chunks; write JSON Lines (.jsonl) instead.");
   }
@@ -171,7 +199,7 @@ export function createTableFileWriter(path: string, options: TableWriterOptions 
   // NB: an error (disk full, permissions) is kept and raised by the next write or close, never left unhandled.
   let failure: Error | undefined;
   out.on("error", (error) => (failure ??= error));
-  const encoder = encoderFor(out, format, options.types ?? {});
+  const encoder = encoderFor(out, format, options);
   let rows = 0;
   let done = false;
   const ended = async (): Promise<void> => {
@@ -215,7 +243,7 @@ export function createTableFileWriter(path: string, options: TableWriterOptions 
 
 /** A writer onto a stream (e.g. stdout); `close()` ends the stream unless `end: false`. */
 export function createTableStreamWriter(out: Writable, options: TableWriterOptions & { format: TableFormat; end?: boolean }): TableWriter {
-  const encoder = encoderFor(out, options.format, options.types ?? {});
+  const encoder = encoderFor(out, options.format, options);
   let rows = 0;
   return {
     get rowsWritten() {

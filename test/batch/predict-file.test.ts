@@ -609,3 +609,25 @@ describe("a model that is not row-wise", () => {
     expect(sliceTable(await readOutput(output, "csv"), 0, 0).names).toEqual(["centered"]);
   });
 });
+
+describe("Arrow and Parquet outputs whose first chunk holds no value in a column", () => {
+  it.each(["parquet", "arrow"] as const)("%s: the column takes the output signature's type, so later numbers stay numbers", async (format) => {
+    const { buildModel } = await import("../server/fixtures/models.js");
+    const { decodeArrowIpc, parquetToArrow } = await import("../../src/tabular/index.js");
+    const echo = await buildModel(
+      "echo",
+      { inputs: '[{"type": "double", "name": "s", "required": false}]', outputs: '[{"type": "double", "name": "s", "required": false}]', params: null },
+      { rowWise: true },
+    );
+    const dir = await tempDir();
+    const input = join(dir, "in.csv");
+    // NB: chunks of 3 rows: the first holds no value of s.
+    await writeFile(input, "t,s\n1,\n2,\n3,\n4,0.25\n5,1.5\n");
+    const output = join(dir, `out.${format}`);
+    await predictFile(echo, { input, output, chunkRows: 3 });
+    const bytes = new Uint8Array(await readFile(output));
+    const table = format === "parquet" ? parquetToArrow(bytes) : decodeArrowIpc(bytes);
+    expect(String(table.schema.fields[0]?.type)).toBe("Float64");
+    expect(Array.from(table.getChild("s")!.toArray() as ArrayLike<unknown>).slice(3)).toEqual([0.25, 1.5]);
+  });
+});
