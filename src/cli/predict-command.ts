@@ -60,7 +60,8 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
   const outputFormat = format("--output-format", options.outputFormat) as OutputFormat | undefined;
   const input = fromCwd(io, options.input);
   // NB: `{shard}` in the output's name becomes the shard's number, so each pod of an Indexed Job writes its own part.
-  const output = fromCwd(io, shard && options.output !== "-" ? options.output.replaceAll("{shard}", String(shard.index)) : options.output);
+  const named = shard && options.output !== "-" ? options.output.replaceAll("{shard}", String(shard.index)) : options.output;
+  const output = fromCwd(io, named);
   // NB: a missing input or output folder is said before the model loads, which may take a while.
   await checkPredictFiles({ input, output });
   const model = await loadModel(modelUriFromCwd(io, options.modelUri), {
@@ -116,7 +117,7 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
     const rate = Math.round(result.rowsRead / Math.max(result.seconds, 1e-6));
     const skipped = result.rowsSkipped > 0 ? `, ${result.rowsSkipped} bad rows set aside in ${result.errorsFile ?? "(stderr)"}` : "";
     io.stderr.write(
-      `pipeserve: read ${result.rowsRead} rows, wrote ${result.rowsWritten} predictions in ${result.seconds.toFixed(2)} s (${rate} rows/s)${skipped}; wrote ${options.output === "-" ? "stdout" : options.output}.\n`,
+      `pipeserve: read ${result.rowsRead} rows, wrote ${result.rowsWritten} predictions in ${result.seconds.toFixed(2)} s (${rate} rows/s)${skipped}; wrote ${named === "-" ? "stdout" : named}.\n`,
     );
   } finally {
     bar?.stop();
@@ -126,7 +127,6 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
   }
 }
 
-/** `--workers N`: a whole number of at least 1. @throws UsageError (exit 2) naming the value and the accepted form. */
 /**
  * `--shard I/N` (1 ≤ I ≤ N, checked by predictFile), or `auto/N`: the shard of a Kubernetes
  * Indexed Job's pod, whose index (from 0) is JOB_COMPLETION_INDEX: shard index + 1 of N.
@@ -141,13 +141,20 @@ export function parseShard(value: string, env: Readonly<Record<string, string | 
         `--shard auto/N reads the pod's index in an Indexed Job from JOB_COMPLETION_INDEX (0 to N-1), which is ${index === undefined ? "not set" : `"${index}"`}. Run it in an Indexed Job, or give the shard as I/N.`,
       );
     }
-    return { index: Number(index) + 1, count: Number(auto[1]) };
+    const count = Number(auto[1]);
+    if (Number(index) >= count) {
+      throw new UsageError(
+        `--shard auto/${count} takes JOB_COMPLETION_INDEX from 0 to ${count - 1}, but it is ${Number(index)}: give the Job as many completions as shards (completions: ${count}), or N = its completions.`,
+      );
+    }
+    return { index: Number(index) + 1, count };
   }
   const m = /^(\d+)\/(\d+)$/.exec(value);
   if (!m) throw new UsageError(`--shard takes I/N, e.g. 2/4, or auto/N in a Kubernetes Indexed Job; got "${value}".`);
   return { index: Number(m[1]), count: Number(m[2]) };
 }
 
+/** `--workers N`: a whole number of at least 1. @throws UsageError (exit 2) naming the value and the accepted form. */
 function parseWorkers(value: string): number {
   const n = Number(value.trim());
   if (!/^\d+$/.test(value.trim()) || n < 1) {

@@ -275,13 +275,15 @@ describe.concurrent("shards and chunks", SLOW, () => {
       ),
     );
     for (const r of results) expectSuccess(r);
+    // NB: the summary names the part written, not the pattern.
+    for (const [i, r] of results.entries()) expect(r.stderr).toContain(`; wrote ${join(d, `part-${i + 1}.csv`)}.`);
     expect((await readdir(d)).sort()).toEqual(["part-1.csv", "part-2.csv", "part-3.csv"]);
     const explicit = await Promise.all([1, 2, 3].map((i) => csvOutput(inputs.csv, ["--chunk-rows", "4", "--shard", `${i}/3`])));
     for (const [i, part] of explicit.entries()) expect(await readFile(join(d, `part-${i + 1}.csv`), "utf8"), `part ${i + 1}`).toBe(part);
     const bad = await predict(["-i", inputs.csv, "-o", join(d, "x.csv"), "--shard", "auto/3"], { env: { JOB_COMPLETION_INDEX: "three" } });
     expectFailure(bad, 2, 'which is "three"');
     const beyond = await predict(["-i", inputs.csv, "-o", join(d, "y.csv"), "--shard", "auto/3"], { env: { JOB_COMPLETION_INDEX: "3" } });
-    expectFailure(beyond, 2, "--shard must be I/N with 1 ≤ I ≤ N, got 4/3.");
+    expectFailure(beyond, 2, "--shard auto/3 takes JOB_COMPLETION_INDEX from 0 to 2, but it is 3: give the Job as many completions as shards (completions: 3)");
   });
 
   it("a chunked run (--chunk-rows 7) equals a whole-file run (--chunk-rows 1000000), byte for byte", async () => {
