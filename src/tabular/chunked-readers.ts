@@ -133,6 +133,9 @@ async function* jsonLinesChunks(source: string | Readable, chunkRows: number): A
     try {
       // NB: within MAX_JSON_DEPTH, as a request's lines: deeper values overflow the stack of what walks them (bad rows' JSON).
       const record = parseJsonWithin(trimmed);
+      // NB: here, not when the chunk is made a table, which numbers its records from 0 within the chunk.
+      if (record === null || typeof record !== "object" || Array.isArray(record))
+        throw new FormatError('it is not an object of column values (one row per line, e.g. {"x": 1}).');
       if (holdsNaN(record)) nan = true;
       records.push(record);
     } catch (cause) {

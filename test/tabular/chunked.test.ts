@@ -136,6 +136,17 @@ describe("chunked readers", () => {
   });
 });
 
+describe("JSON Lines read in chunks: a line that is not a row", () => {
+  it("is named by its line in the file, not its place in a chunk", async () => {
+    const lines = Array.from({ length: 40 }, (_, i) => (i === 29 ? "[1, 2]" : JSON.stringify({ x: i })));
+    const read = async (): Promise<void> => {
+      for await (const chunk of readTableChunks(Readable.from([`${lines.join("\n")}\n`]), { format: "jsonl", chunkRows: 10 })) void chunk;
+    };
+    await expect(read()).rejects.toThrow(FormatError);
+    await expect(read()).rejects.toThrow("JSON Lines line 30: it is not an object of column values (one row per line");
+  });
+});
+
 describe("chunked writers", () => {
   it.each(FORMATS.map((f) => [f]))("%s written in chunks reads back as the whole table", async (format) => {
     const path = join(dir, `written.${format}`);
