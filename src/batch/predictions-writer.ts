@@ -6,10 +6,9 @@ import { PassThrough, type Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { DataType } from "apache-arrow";
 import {
-  arrowTypeOfColumnType,
+  arrowTypesOfColumns,
   createTableFileWriter,
   createTableStreamWriter,
-  setKey,
   tableToRecordsJson,
   writeBytes,
   type ColumnSpec,
@@ -78,8 +77,8 @@ function stdoutTableWriter(format: Exclude<OutputFormat, "json">, emptyTypes: Re
  * Parquet columns that hold no value in the first chunk.
  */
 export function createPredictionsWriter(target: string, format: OutputFormat, outputs?: readonly ColumnSpec[] | null): TableWriter {
-  const emptyTypes: Record<string, DataType> = {};
-  for (const spec of outputs ?? []) if (spec.name !== undefined) setKey(emptyTypes, spec.name, arrowTypeOfColumnType(spec.type));
+  // NB: only for Arrow and Parquet, which load apache-arrow anyway (a CSV run never loads it).
+  const emptyTypes = format === "parquet" || format === "arrow" ? arrowTypesOfColumns(outputs) : {};
   if (format !== "json") return target === "-" ? stdoutTableWriter(format, emptyTypes) : createTableFileWriter(target, { format, emptyTypes });
   if (target === "-")
     return predictionsJsonWriter(

@@ -19,6 +19,9 @@ import {
   parseJsonWithin,
   toArrow,
   toCsv,
+  arrowTypesOfColumns,
+  emptyColumnTypes,
+  type ColumnSpec,
   type ColumnTable,
   type TableLimits,
 } from "../tabular/index.js";
@@ -179,14 +182,24 @@ function outputTable(output: unknown, type: ResponseType): ColumnTable {
   }
 }
 
-/** Encodes a prediction in the negotiated type. */
-export function encodeResponse(output: unknown, type: ResponseType): { body: string | Uint8Array; contentType: string } {
+/**
+ * Encodes a prediction in the negotiated type. `outputs` (the output signature) types an Arrow
+ * answer's columns that hold no value (an empty answer) as it declares them, not as text.
+ */
+export function encodeResponse(
+  output: unknown,
+  type: ResponseType,
+  outputs?: readonly ColumnSpec[] | null,
+): { body: string | Uint8Array; contentType: string } {
   switch (type) {
     case "application/json":
       return { body: encodePredictions(output), contentType: "application/json" };
     case "text/csv":
       return { body: toCsv(outputTable(output, type)), contentType: "text/csv; charset=utf-8" };
-    case "application/vnd.apache.arrow.stream":
-      return { body: encodeArrowIpc(toArrow(outputTable(output, type)), "stream"), contentType: "application/vnd.apache.arrow.stream" };
+    case "application/vnd.apache.arrow.stream": {
+      const table = outputTable(output, type);
+      const typed = emptyColumnTypes(table, arrowTypesOfColumns(outputs));
+      return { body: encodeArrowIpc(toArrow(table, typed), "stream"), contentType: "application/vnd.apache.arrow.stream" };
+    }
   }
 }

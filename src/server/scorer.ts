@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { NodeError, RunTimeoutError, type PipelineModel, type Prediction, type PredictOptions, type PreparedInput } from "../loader/index.js";
-import { DEFAULT_LIMITS, MLFLOW_WORDING, type TableLimits } from "../tabular/index.js";
+import { DEFAULT_LIMITS, MLFLOW_WORDING, type ColumnSpec, type TableLimits } from "../tabular/index.js";
 import { PredictionBatcher } from "./batcher.js";
 import { acceptedResponseTypes, parseContentType, type ResponseType } from "./content-type.js";
 import { HttpError, toErrorReply } from "./errors.js";
@@ -102,11 +102,15 @@ export function defaultTimeoutMs(): number {
  * CSV or Arrow, so `Accept: text/csv, application/json;q=0.5` gets JSON for it.
  * @throws HttpError NOT_ACCEPTABLE (406) when no accepted type can.
  */
-function encodeAccepted(output: unknown, types: readonly ResponseType[]): { body: string | Uint8Array; contentType: string } {
+function encodeAccepted(
+  output: unknown,
+  types: readonly ResponseType[],
+  outputs: readonly ColumnSpec[] | null | undefined,
+): { body: string | Uint8Array; contentType: string } {
   let refusal: unknown;
   for (const type of types) {
     try {
-      return encodeResponse(output, type);
+      return encodeResponse(output, type, outputs);
     } catch (error) {
       if (!(error instanceof HttpError && error.code === "NOT_ACCEPTABLE")) throw error;
       refusal ??= error;
@@ -188,7 +192,7 @@ export class Scorer {
       } else {
         result = await this.predict(decoded.table, { ...(decoded.params !== undefined ? { params: decoded.params } : {}), fromText: decoded.fromText });
       }
-      const { body, contentType } = encodeAccepted(result.output, responseTypes);
+      const { body, contentType } = encodeAccepted(result.output, responseTypes, this.model.signature?.outputs);
       const headers = this.notePrediction(result, request.requestId) ?? {};
       headers["Content-Type"] = contentType;
       return { status: 200, headers, body };

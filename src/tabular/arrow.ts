@@ -324,6 +324,28 @@ export function arrowTypeOfColumnType(type: ColumnType): DataType {
   }
 }
 
+/** The Arrow types of a signature's named columns (see `arrowTypeOfColumnType`). */
+export function arrowTypesOfColumns(specs: readonly { name?: string | undefined; type: ColumnType }[] | null | undefined): Record<string, DataType> {
+  const types: Record<string, DataType> = {};
+  for (const spec of specs ?? []) if (spec.name !== undefined) setKey(types, spec.name, arrowTypeOfColumnType(spec.type));
+  return types;
+}
+
+/**
+ * The types in `types` of the columns of `table` that hold no value (every cell missing, or no
+ * rows). NB: `toArrow` types such a column as text; given to it, these keep the type a signature
+ * declares (an empty answer, or the first chunk of a file whose later chunks hold numbers).
+ */
+export function emptyColumnTypes(table: ColumnTable, types: Readonly<Record<string, DataType>>): Record<string, DataType> {
+  const out: Record<string, DataType> = {};
+  table.names.forEach((name, i) => {
+    if (!Object.hasOwn(types, name)) return;
+    const column = table.columns[i] as Column;
+    if (isNumericArray(column) ? column.length === 0 : column.every((v) => v === null || v === undefined)) setKey(out, name, types[name] as DataType);
+  });
+  return out;
+}
+
 /** Picks an Arrow type for a column: a typed array's own, or for plain values the first non-null value's. */
 function arrowTypeFor(values: Column): DataType {
   if (isNumericArray(values)) return arrowTypeOfArray(values);

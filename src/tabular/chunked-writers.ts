@@ -6,8 +6,8 @@ import { finished } from "node:stream/promises";
 import type { DataType, Schema, Table } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
 import { partialPath } from "../util/index.js";
-import { toArrow } from "./arrow.js";
-import { isNumericArray, setKey, type Column, type ColumnTable } from "./column-table.js";
+import { emptyColumnTypes, toArrow } from "./arrow.js";
+import type { ColumnTable } from "./column-table.js";
 import { toCsv } from "./csv.js";
 import { FormatError } from "./errors.js";
 import { formatFromPath, type TableFormat } from "./files.js";
@@ -32,25 +32,10 @@ export interface TableWriterOptions {
   types?: Readonly<Record<string, DataType>>;
   /**
    * Arrow types for columns that hold no value in the first chunk (every cell missing, or no rows),
-   * e.g. from an output signature (see `arrowTypeOfColumnType`). NB: the first chunk fixes every
+   * e.g. from an output signature (see `arrowTypesOfColumns`). NB: the first chunk fixes every
    * column's type; without one here such a column is text, and later numbers would be written as text.
    */
   emptyTypes?: Readonly<Record<string, DataType>>;
-}
-
-/** `fixed`, plus the `empty` type of each column of `chunk` not in `fixed` that holds no value. */
-function typesForFirstChunk(
-  chunk: ColumnTable,
-  fixed: Readonly<Record<string, DataType>>,
-  empty: Readonly<Record<string, DataType>>,
-): Record<string, DataType> {
-  const out: Record<string, DataType> = { ...fixed };
-  chunk.names.forEach((name, i) => {
-    if (Object.hasOwn(out, name) || !Object.hasOwn(empty, name)) return;
-    const column = chunk.columns[i] as Column;
-    if (isNumericArray(column) ? column.length === 0 : column.every((v) => v === null || v === undefined)) setKey(out, name, empty[name] as DataType);
-  });
-  return out;
 }
 
 /** Writes bytes to a stream, waiting when it asks us to. */
@@ -112,7 +97,7 @@ function arrowEncoder(
   return {
     async write(chunk) {
       names = checkColumns(names, chunk);
-      const table: Table = toArrow(chunk, schema ? fixed : typesForFirstChunk(chunk, fixed, emptyTypes));
+      const table: Table = toArrow(chunk, schema ? fixed : { ...emptyColumnTypes(chunk, emptyTypes), ...fixed });
       if (!schema) {
         fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
         // NB: every batch must carry the first batch's schema exactly, or arrow's writer ends the output.
@@ -148,7 +133,7 @@ function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>
     async write(chunk) {
       names = checkColumns(names, chunk);
       checkParquetNames(chunk.names);
-      const table = toArrow(chunk, stream ? fixed : typesForFirstChunk(chunk, fixed, emptyTypes));
+      const table = toArrow(chunk, stream ? fixed : { ...emptyColumnTypes(chunk, emptyTypes), ...fixed });
       if (Object.keys(fixed).length < chunk.names.length) fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
       stream ??= start();
       for (const batch of pq.Table.fromIPCStream(tableToIPC(table, "stream")).recordBatches()) stream.controller.enqueue(batch);

@@ -31,7 +31,17 @@ export {
 } from "./column-table.js";
 export type { DataFrame, Series } from "./dataframe-types.js";
 export { loadDanfo, isDataFrame, isSeries, toDataFrame, fromDataFrame, cloneDataFrame, frameOfColumns } from "./dataframe.js";
-export { fromArrow, fromArrowInSlices, toArrow, decodeArrowIpc, encodeArrowIpc, ownArrowTable, arrowTypeOfColumnType } from "./arrow.js";
+export {
+  fromArrow,
+  fromArrowInSlices,
+  toArrow,
+  decodeArrowIpc,
+  encodeArrowIpc,
+  ownArrowTable,
+  arrowTypeOfColumnType,
+  arrowTypesOfColumns,
+  emptyColumnTypes,
+} from "./arrow.js";
 export { arrowLib, isArrowTable } from "./arrow-lib.js";
 export { parseCsv, parseCsvInSlices, toCsv, inferCsvCell, parseNumberText, formatCsvCell, type CsvParseOptions } from "./csv.js";
 export { parseJsonLines, parseJsonLinesInSlices, toJsonLines } from "./json-lines.js";

@@ -175,6 +175,15 @@ describe("text/csv", () => {
     expect(await predictions(await post(ab, "text/csv", "a,b\n"))).toEqual([]);
   });
 
+  it("an empty answer as Arrow carries the output signature's column types, not text", async () => {
+    const echo = quietApp(await buildModel("echo", SIGNATURES.abParams));
+    const res = await post(echo, "text/csv", "a,b\n", { headers: { Accept: "application/vnd.apache.arrow.stream" } });
+    expect(res.status).toBe(200);
+    const table = decodeArrowIpc(new Uint8Array(await res.arrayBuffer()));
+    expect(table.numRows).toBe(0);
+    expect(table.schema.fields.map((f) => `${f.name}: ${String(f.type)}`)).toEqual(["a: Int64", "b: Float64"]);
+  });
+
   it.each([
     { why: "an empty body", csv: "", code: "BAD_REQUEST", parts: ["The request body is empty", "text/csv"] },
     { why: "a row with too few fields", csv: "a,b\n1\n", code: "BAD_REQUEST", parts: ["CSV line 2 has 1 fields but the header has 2"] },
