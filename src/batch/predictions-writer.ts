@@ -78,7 +78,7 @@ function stdoutTableWriter(format: Exclude<OutputFormat, "json">, emptyTypes: Re
  */
 export function createPredictionsWriter(target: string, format: OutputFormat, outputs?: readonly ColumnSpec[] | null): TableWriter {
   // NB: only for Arrow and Parquet, which load apache-arrow anyway (a CSV run never loads it).
-  const emptyTypes = format === "parquet" || format === "arrow" ? arrowTypesOfColumns(outputs) : {};
+  const emptyTypes = format === "parquet" || format === "arrow" || format === "arrows" ? arrowTypesOfColumns(outputs) : {};
   if (format !== "json") return target === "-" ? stdoutTableWriter(format, emptyTypes) : createTableFileWriter(target, { format, emptyTypes });
   if (target === "-")
     return predictionsJsonWriter(

@@ -611,7 +611,7 @@ describe("a model that is not row-wise", () => {
 });
 
 describe("Arrow and Parquet outputs whose first chunk holds no value in a column", () => {
-  it.each(["parquet", "arrow"] as const)("%s: the column takes the output signature's type, so later numbers stay numbers", async (format) => {
+  it.each(["parquet", "arrow", "arrows"] as const)("%s: the column takes the output signature's type, so later numbers stay numbers", async (format) => {
     const { buildModel } = await import("../server/fixtures/models.js");
     const { decodeArrowIpc, parquetToArrow } = await import("../../src/tabular/index.js");
     const echo = await buildModel(
