@@ -196,15 +196,25 @@ class BatchRun {
       const why = this.#settings.inputFormat === "json" ? "JSON input is read whole" : "the model is not row-wise (row_wise: false)";
       this.#options.onNotice?.(`--workers ${asked}: ${why}, so one thread predicts it.`);
     }
+    // NB: the signal is otherwise seen between chunks; a run waiting on a stream (stdin) that sends
+    // nothing would not stop until the stream ends: the stream is ended with the signal's reason.
+    const { signal } = this.#options;
+    const source = this.#settings.source;
+    const stopReading = (): void => {
+      if (typeof source !== "string") source.destroy(signal?.reason instanceof Error ? signal.reason : new Error("Interrupted."));
+    };
+    signal?.addEventListener("abort", stopReading, { once: true });
     try {
       if (this.#settings.inputFormat === "json") await this.#predictJson();
       else await this.#predictChunks();
-      this.#options.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       await this.writer.close();
     } catch (error) {
       await this.writer.abort();
       if (this.#errorsPartial) await rm(this.#errorsPartial, { force: true });
-      throw error;
+      throw signal?.aborted ? signal.reason : error;
+    } finally {
+      signal?.removeEventListener("abort", stopReading);
     }
     // NB: a bad-rows file beside the output from an earlier run would pass for this run's: removed.
     if (!this.errorsFile || !this.#errorsPartial) {

@@ -5,7 +5,7 @@
 import { readdirSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BatchError,
@@ -441,6 +441,20 @@ describe("atomic output", () => {
       Error,
       "Interrupted by SIGINT",
     );
+    expect(await filesBeside(output)).toEqual([]);
+  });
+
+  it("an aborted run that waits on stdin stops at once (it waited for the stream to end), leaving nothing", async () => {
+    const output = await outPath("csv");
+    const stdin = new PassThrough();
+    // NB: a header and one row, then nothing: the stream stays open, as a slow producer's would.
+    stdin.write("x\n0.5\n");
+    const abort = new AbortController();
+    const reason = new Error("Interrupted by SIGINT; the partial output was removed.");
+    const run = predict({ input: "-", inputFormat: "csv", output, stdin, signal: abort.signal, chunkRows: 100 });
+    setTimeout(() => abort.abort(reason), 200);
+    // NB: before, this waited for the stream's end, which never comes: the test's timeout failed it.
+    await rejects(run, Error, "Interrupted by SIGINT");
     expect(await filesBeside(output)).toEqual([]);
   });
 
