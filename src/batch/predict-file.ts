@@ -5,6 +5,7 @@ import { hostEntryUrl, type PipelineModel } from "../loader/index.js";
 import {
   FileAccessError,
   FormatError,
+  MLFLOW_WORDING,
   checkInputFile,
   checkOutputFile,
   inputFileError,
@@ -18,7 +19,9 @@ import {
   parquetFileTables,
   parquetFileRows,
   parseJsonRequest,
+  missingColumns,
   parseJsonWithin,
+  pyList,
   readTableChunks,
   sliceTable,
   tableFromRecords,
@@ -445,12 +448,11 @@ class BatchRun {
     const inputs = this.#model.signature?.inputs;
     // NB: a JSON Lines chunk has the keys its lines have: a line without a key is a bad row of its own.
     if (!inputs || this.#settings.inputFormat === "jsonl") return;
-    const present = new Set(input.names);
-    const missing = inputs.filter((spec) => spec.name !== undefined && spec.required && !present.has(spec.name)).map((spec) => spec.name as string);
+    const missing = missingColumns(new Set(input.names), inputs);
     if (missing.length === 0) return;
     // NB: MLflow's words first, as the one-row check words it.
     throw new BatchError(
-      `Model is missing inputs [${missing.map((n) => `'${n}'`).join(", ")}]: the input has no such column, which the model's signature requires, so no row can be predicted. Fix the input's columns (--on-error skip sets bad rows aside, not missing columns).`,
+      `${MLFLOW_WORDING.missingInputs} ${pyList(missing)}: the input has no such column, which the model's signature requires, so no row can be predicted. Fix the input's columns (--on-error skip sets bad rows aside, not missing columns).`,
     );
   }
 

@@ -1,3 +1,4 @@
+import type { DataType } from "apache-arrow";
 import {
   FormatError,
   LimitError,
@@ -20,7 +21,6 @@ import {
   toArrow,
   toCsv,
   arrowTypesOfColumns,
-  emptyColumnTypes,
   type ColumnSpec,
   type ColumnTable,
   type TableLimits,
@@ -182,6 +182,16 @@ function outputTable(output: unknown, type: ResponseType): ColumnTable {
   }
 }
 
+/** The Arrow types of each served model's output signature, made on its first Arrow answer. */
+const arrowTypesByOutputs = new WeakMap<readonly ColumnSpec[], Record<string, DataType>>();
+
+function outputArrowTypes(outputs: readonly ColumnSpec[] | null | undefined): Record<string, DataType> {
+  if (!outputs) return {};
+  let types = arrowTypesByOutputs.get(outputs);
+  if (!types) arrowTypesByOutputs.set(outputs, (types = arrowTypesOfColumns(outputs)));
+  return types;
+}
+
 /**
  * Encodes a prediction in the negotiated type. `outputs` (the output signature) types an Arrow
  * answer's columns that hold no value (an empty answer) as it declares them, not as text.
@@ -198,8 +208,8 @@ export function encodeResponse(
       return { body: toCsv(outputTable(output, type)), contentType: "text/csv; charset=utf-8" };
     case "application/vnd.apache.arrow.stream": {
       const table = outputTable(output, type);
-      const typed = emptyColumnTypes(table, arrowTypesOfColumns(outputs));
-      return { body: encodeArrowIpc(toArrow(table, typed), "stream"), contentType: "application/vnd.apache.arrow.stream" };
+      const arrow = toArrow(table, {}, { emptyTypes: outputArrowTypes(outputs) });
+      return { body: encodeArrowIpc(arrow, "stream"), contentType: "application/vnd.apache.arrow.stream" };
     }
   }
 }

@@ -302,7 +302,7 @@ function arrowTypeOfArray(values: NumericArray): DataType {
 }
 
 /** The Arrow type pipeserve writes for a signature's column type (as `toArrow` infers it from such values). */
-export function arrowTypeOfColumnType(type: ColumnType): DataType {
+function arrowTypeOfColumnType(type: ColumnType): DataType {
   const A = arrowLib();
   switch (type) {
     case "boolean":
@@ -332,23 +332,12 @@ export function arrowTypesOfColumns(specs: readonly { name?: string | undefined;
 }
 
 /**
- * The types in `types` of the columns of `table` that hold no value (every cell missing, or no
- * rows). NB: `toArrow` types such a column as text; given to it, these keep the type a signature
- * declares (an empty answer, or the first chunk of a file whose later chunks hold numbers).
+ * Picks an Arrow type for a column: a typed array's own, or for plain values the first non-null
+ * value's. A column that holds no value (every cell missing, or no rows) takes `empty` when given
+ * (a signature's type), else text.
  */
-export function emptyColumnTypes(table: ColumnTable, types: Readonly<Record<string, DataType>>): Record<string, DataType> {
-  const out: Record<string, DataType> = {};
-  table.names.forEach((name, i) => {
-    if (!Object.hasOwn(types, name)) return;
-    const column = table.columns[i] as Column;
-    if (isNumericArray(column) ? column.length === 0 : column.every((v) => v === null || v === undefined)) setKey(out, name, types[name] as DataType);
-  });
-  return out;
-}
-
-/** Picks an Arrow type for a column: a typed array's own, or for plain values the first non-null value's. */
-function arrowTypeFor(values: Column): DataType {
-  if (isNumericArray(values)) return arrowTypeOfArray(values);
+function arrowTypeFor(values: Column, empty: DataType | undefined): DataType {
+  if (isNumericArray(values)) return values.length === 0 && empty ? empty : arrowTypeOfArray(values);
   const { Binary, Bool, Float64, Int64, TimestampMillisecond, Utf8 } = arrowLib();
   for (const v of values) {
     if (v === null || v === undefined) continue;
@@ -367,7 +356,7 @@ function arrowTypeFor(values: Column): DataType {
         return new Utf8();
     }
   }
-  return new Utf8();
+  return empty ?? new Utf8();
 }
 
 function normaliseForArrow(values: readonly Cell[], type: DataType): unknown[] {
@@ -389,15 +378,22 @@ function normaliseForArrow(values: readonly Cell[], type: DataType): unknown[] {
 
 /**
  * An Arrow table from a plain table. `types` may fix the Arrow type of some columns; the others
- * are inferred from their values.
+ * are inferred from their values, and `emptyTypes` (e.g. an output signature's, see
+ * `arrowTypesOfColumns`) types those of them that hold no value, which would otherwise be text.
  */
-export function toArrow(table: ColumnTable, types: Readonly<Record<string, DataType>> = {}, options: { builders?: boolean } = {}): Table {
+export function toArrow(
+  table: ColumnTable,
+  types: Readonly<Record<string, DataType>> = {},
+  options: { builders?: boolean; emptyTypes?: Readonly<Record<string, DataType>> } = {},
+): Table {
   const { Table, vectorFromArray } = arrowLib();
   const vectors: Record<string, Vector> = {};
+  const emptyTypes = options.emptyTypes ?? {};
   table.names.forEach((name, i) => {
     const column = table.columns[i] as Column;
     // NB: own keys only: a column may be named `__proto__`.
-    const type = (Object.hasOwn(types, name) ? types[name] : undefined) ?? arrowTypeFor(column);
+    const own = (typesOf: Readonly<Record<string, DataType>>): DataType | undefined => (Object.hasOwn(typesOf, name) ? typesOf[name] : undefined);
+    const type = own(types) ?? arrowTypeFor(column, own(emptyTypes));
     const fast = options.builders ? undefined : isNumericArray(column) ? typedVector(column, type) : directVector(column, type);
     setKey(vectors, name, fast ?? (vectorFromArray(normaliseForArrow(Array.isArray(column) ? column : Array.from(column), type), type as never) as Vector));
   });

@@ -6,7 +6,7 @@ import { finished } from "node:stream/promises";
 import type { DataType, Schema, Table } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
 import { partialPath } from "../util/index.js";
-import { emptyColumnTypes, toArrow } from "./arrow.js";
+import { toArrow } from "./arrow.js";
 import type { ColumnTable } from "./column-table.js";
 import { toCsv } from "./csv.js";
 import { FormatError } from "./errors.js";
@@ -97,7 +97,7 @@ function arrowEncoder(
   return {
     async write(chunk) {
       names = checkColumns(names, chunk);
-      const table: Table = toArrow(chunk, schema ? fixed : { ...emptyColumnTypes(chunk, emptyTypes), ...fixed });
+      const table: Table = toArrow(chunk, fixed, { emptyTypes });
       if (!schema) {
         fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
         // NB: every batch must carry the first batch's schema exactly, or arrow's writer ends the output.
@@ -133,7 +133,7 @@ function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>
     async write(chunk) {
       names = checkColumns(names, chunk);
       checkParquetNames(chunk.names);
-      const table = toArrow(chunk, stream ? fixed : { ...emptyColumnTypes(chunk, emptyTypes), ...fixed });
+      const table = toArrow(chunk, fixed, { emptyTypes });
       if (Object.keys(fixed).length < chunk.names.length) fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
       stream ??= start();
       for (const batch of pq.Table.fromIPCStream(tableToIPC(table, "stream")).recordBatches()) stream.controller.enqueue(batch);

@@ -438,6 +438,11 @@ function enforcePositional(table: ColumnTable, inputs: readonly ColumnSpec[], fr
   return { table: { names: names.slice(0, inputs.length), columns: outColumns, numRows }, droppedColumns };
 }
 
+/** The required columns of a named signature that a table with columns `names` lacks, in the signature's order. */
+export function missingColumns(names: { has(name: string): boolean }, inputs: readonly ColumnSpec[]): string[] {
+  return inputs.filter((spec) => spec.name !== undefined && spec.required && !names.has(spec.name)).map((spec) => spec.name as string);
+}
+
 /**
  * Checks a table against the signature's input columns (PROTOCOL.md §3) and returns the table the
  * model receives: the signature's columns in the signature's order, values converted where the
@@ -484,13 +489,10 @@ export function enforceSchema(table: ColumnTable, inputs: readonly ColumnSpec[],
     return { table: { names: [onlyName], columns: [enforced], numRows }, droppedColumns: [] };
   }
 
-  let missing: string[] | undefined;
-  for (const spec of inputs) {
-    if (spec.required && !index.has(spec.name as string)) (missing ??= []).push(spec.name as string);
-  }
+  const missing = missingColumns(index, inputs);
   const wanted = new Set(inputs.map((s) => s.name as string));
   const droppedColumns = names.filter((n) => !wanted.has(n));
-  if (missing) {
+  if (missing.length > 0) {
     const note = droppedColumns.length > 0 ? ` Note that there were extra inputs: ${pyList(droppedColumns)}.` : "";
     throw new SchemaError(`${MLFLOW_WORDING.missingInputs} ${pyList(missing)}.${note}`);
   }

@@ -9,7 +9,7 @@ export { TabularError, FormatError, SchemaError, LimitError, NotUtf8Error, type 
 export { DEFAULT_LIMITS, NO_LIMITS, type TableLimits, checkTableSize, formatCount, nextTurn, tooManyCells, tooManyRows } from "./limits.js";
 export { MAX_JSON_DEPTH, SLICED_JSON_MIN, parseJsonWithin, parseJsonInSlices, utf8Text, type JsonRowLists } from "./json-text.js";
 export { holdsNaN, nanAsMissing, parseJsonText } from "./json-parse.js";
-export { MLFLOW_WORDING } from "./messages.js";
+export { MLFLOW_WORDING, pyList } from "./messages.js";
 export {
   type Cell,
   type Column,
@@ -38,9 +38,7 @@ export {
   decodeArrowIpc,
   encodeArrowIpc,
   ownArrowTable,
-  arrowTypeOfColumnType,
   arrowTypesOfColumns,
-  emptyColumnTypes,
 } from "./arrow.js";
 export { arrowLib, isArrowTable } from "./arrow-lib.js";
 export { parseCsv, parseCsvInSlices, toCsv, inferCsvCell, parseNumberText, formatCsvCell, type CsvParseOptions } from "./csv.js";
@@ -72,7 +70,7 @@ export {
 } from "./signature.js";
 export { signatureToMlflow, signatureFromMlflow, describeZodIssues } from "./mlflow-signature.js";
 export { declaredColumnTypes, inferSignature } from "./infer-signature.js";
-export { type EnforcedTable, type EnforceOptions, enforceSchema } from "./enforce-columns.js";
+export { type EnforcedTable, type EnforceOptions, enforceSchema, missingColumns } from "./enforce-columns.js";
 export { type EnforcedParams, type ParamCheck, enforceParams, checkParamValue } from "./enforce-params.js";
 export { JSON_REQUEST_FORMS, type JsonRequestForm, type JsonRequest, parseJsonRequest, invalidJsonError, withoutBom } from "./request-forms.js";
 export { splitRows } from "./split-rows.js";
