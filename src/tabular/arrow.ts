@@ -178,6 +178,14 @@ function temporalColumn(vector: Vector, out: Cell[], at: number): boolean {
  */
 function utf8Column(vector: Vector, out: Cell[], at: number): void {
   let k = at;
+  // NB: a column of labels repeats a few short values (an island, a sex, a country): each is made
+  // once and shared by every cell that holds it, instead of one new string per cell (1,000,000
+  // rows: two million strings for the young generation to collect). A column of many distinct
+  // values (ids) stops looking after as many misses as it has slots. A short column makes few
+  // strings: it does not look at all.
+  const slots = vector.length < SHARED_MIN_ROWS ? 0 : Math.min(SHARED_MAX_SLOTS, 2 ** Math.ceil(Math.log2(vector.length)));
+  let shared: (string | undefined)[] | undefined = slots === 0 ? undefined : new Array<string | undefined>(slots).fill(undefined);
+  let misses = 0;
   for (const data of vector.data) {
     const offsets = data.valueOffsets as Int32Array;
     const bytes = data.values as Uint8Array;
@@ -195,10 +203,39 @@ function utf8Column(vector: Vector, out: Cell[], at: number): void {
         const start = offsets[i] as number;
         const end = offsets[i + 1] as number;
         if (start < 0 || end < start || end > bytes.length) throw new RangeError(`value ${k} has offsets ${start}…${end} outside its ${bytes.length} bytes`);
-        out[k++] = ascii !== undefined && start >= first && end <= last ? ascii.slice(start - first, end - first) : text.toString("utf8", start, end);
+        if (ascii !== undefined && start >= first && end <= last) {
+          if (shared !== undefined && end - start <= SHARED_MAX_BYTES) {
+            let hash = end - start;
+            for (let j = start; j < end; j++) hash = (Math.imul(hash, 31) + (bytes[j] as number)) | 0;
+            const slot = hash & (slots - 1);
+            const seen = shared[slot];
+            if (seen !== undefined && sameAscii(seen, bytes, start, end)) {
+              out[k++] = seen;
+              continue;
+            }
+            const value = ascii.slice(start - first, end - first);
+            if (seen === undefined) shared[slot] = value;
+            else if (++misses > slots) shared = undefined;
+            out[k++] = value;
+          } else out[k++] = ascii.slice(start - first, end - first);
+        } else out[k++] = text.toString("utf8", start, end);
       }
     }
   }
+}
+
+/** Short values longer than this are made anew for each cell (`utf8Column`). */
+const SHARED_MAX_BYTES = 24;
+/** The most distinct short values a column shares (slots by hash; fewer for fewer rows). */
+const SHARED_MAX_SLOTS = 4096;
+/** Columns shorter than this make each value anew. */
+const SHARED_MIN_ROWS = 256;
+
+/** Whether the ASCII `text` is exactly `bytes[start, end)`. */
+function sameAscii(text: string, bytes: Uint8Array, start: number, end: number): boolean {
+  if (text.length !== end - start) return false;
+  for (let j = start; j < end; j++) if (text.charCodeAt(j - start) !== bytes[j]) return false;
+  return true;
 }
 
 /**

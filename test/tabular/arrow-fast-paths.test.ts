@@ -21,6 +21,10 @@ const text = fc.oneof(
   fc.string({ unit: "binary", minLength: 60, maxLength: 70 }),
   fc.constantFrom("", "é", "😀", "a\u0000b", `${"x".repeat(63)}é`),
 );
+// NB: labels repeat, and fromArrow shares one string per short ASCII value it meets again in a
+// column of 256 rows or more, found by a hash of its bytes: these pairs hash alike ("Aa" and "BB",
+// as in Java's String#hashCode).
+const label = fc.constantFrom("Aa", "BB", "AaAa", "BBBB", "AaBB", "BBAa", "Dream", "Biscoe", "x".repeat(24), "x".repeat(25), "é");
 const missing = fc.constantFrom(null, undefined);
 
 /** A column: numbers, text, booleans, dates or a mix, with or without missing values. */
@@ -28,6 +32,10 @@ const column = (rows: number): fc.Arbitrary<Cell[]> =>
   fc.oneof(
     fc.array(fc.oneof({ weight: 5, arbitrary: number }, { weight: 1, arbitrary: missing }), { minLength: rows, maxLength: rows }),
     fc.array(fc.oneof({ weight: 5, arbitrary: text }, { weight: 1, arbitrary: missing }), { minLength: rows, maxLength: rows }),
+    fc.array(fc.oneof({ weight: 5, arbitrary: label }, { weight: 1, arbitrary: text }, { weight: 1, arbitrary: missing }), {
+      minLength: rows,
+      maxLength: rows,
+    }),
     fc.array(fc.oneof(fc.boolean(), missing), { minLength: rows, maxLength: rows }),
     fc.array(fc.oneof(fc.date({ noInvalidDate: true }), missing), { minLength: rows, maxLength: rows }),
     // A text column (its first value is text) that also holds numbers and dates: the builders' path (values made text).
@@ -97,6 +105,39 @@ describe("the direct Arrow paths give what apache-arrow's builders and iterator 
       }),
       { numRuns: 200, seed: 15 },
     );
+  });
+});
+
+describe("text read from Arrow's buffers: repeated short values shared", () => {
+  it("random columns long enough to share (256 rows or more): the same values as apache-arrow's iterator, sliced too", () => {
+    const longColumn = fc.array(fc.oneof({ weight: 8, arbitrary: label }, { weight: 1, arbitrary: text }, { weight: 1, arbitrary: missing }), {
+      minLength: 256,
+      maxLength: 700,
+    });
+    fc.assert(
+      fc.property(longColumn, fc.nat(), (values, a) => {
+        const arrow = toArrow({ names: ["s"], columns: [values as Cell[]], numRows: values.length });
+        const start = a % 100;
+        for (const x of [arrow, arrow.concat(arrow).slice(start, start + values.length)]) expect(fromArrow(x).columns).toEqual(plainRead(x));
+      }),
+      { numRuns: 100, seed: 15 },
+    );
+  });
+
+  it("more distinct values than the shared slots (4,096), hash twins, and repeats in every chunk: each cell its own value", () => {
+    // 9,000 distinct ids (more than fromArrow's 4,096 slots: past them it stops sharing), then
+    // labels and hash twins repeated, in three record batches, one of them sliced.
+    const ids = Array.from({ length: 9_000 }, (_, i) => `id-${i}`);
+    const labels = Array.from({ length: 9_000 }, (_, i) => ["Aa", "BB", "Torgersen", "Biscoe", null, ""][i % 6] as Cell);
+    for (const values of [
+      [...ids, ...labels],
+      [...labels, ...ids],
+      [...labels, ...labels],
+    ]) {
+      const arrow = toArrow({ names: ["s"], columns: [values], numRows: values.length });
+      const batches = arrow.concat(arrow.slice(7, 5_000), arrow);
+      for (const x of [arrow, batches, decodeArrowIpc(encodeArrowIpc(batches))]) expect(fromArrow(x).columns).toEqual(plainRead(x));
+    }
   });
 });
 
