@@ -10,7 +10,11 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** A request's id: the client's X-Request-Id when it is a sane one, else a new one. */
 export function requestIdOf(c: Context<Env>): string {
-  const incoming = c.req.header("x-request-id");
+  return requestIdFrom(c.req.header("x-request-id"));
+}
+
+/** The id for a request whose X-Request-Id header is `incoming`: that when it is a sane one, else a new one. */
+export function requestIdFrom(incoming: string | undefined): string {
   return incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 

@@ -119,7 +119,7 @@ export class ModelSet {
     if (failure === undefined) {
       const names = this.names.map((n) => `"${n}"`).join(", ");
       return () => {
-        throw new HttpError("RESOURCE_DOES_NOT_EXIST", `Model "${name}" is not served here; this server serves ${names}.`);
+        throw new HttpError("NOT_FOUND", `Model "${name}" is not served here; this server serves ${names}.`);
       };
     }
     if (path.endsWith("/ready")) return (c) => json(c, { name, ready: false }, 503);

@@ -7,6 +7,7 @@ import type { ServerState } from "./app.js";
 import { ConnectionDrain } from "./connection-drain.js";
 import type { ServerMetrics } from "./metrics.js";
 import { honoNodeServer } from "./libraries.js";
+import { refuseExpectation } from "./expect-header.js";
 
 /** The server could not listen: the port is taken, or the address or port cannot be used. The message names both and the fix. */
 export class ListenError extends PipeserveError<ListenErrorCode> {}
@@ -76,6 +77,7 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
   return new Promise((resolve, reject) => {
     const server = honoNodeServer().serve({ fetch: app.fetch, port: options.port, hostname: options.host }) as Server;
     server.keepAliveTimeout = 5_000;
+    server.on("checkExpectation", refuseExpectation);
     if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
     options.metrics?.trackConnections(server);
     let stopping: Promise<void> | undefined;

@@ -139,7 +139,7 @@ describe("two models side by side", () => {
   it("an unknown model is a 404 naming the models served, in each protocol's shape", async () => {
     const mlflow = await post(`${url}/models/nope/invocations`, SPLIT([[1, 1]]));
     expect(mlflow.status).toBe(404);
-    expect(mlflow.body).toEqual({ error_code: "RESOURCE_DOES_NOT_EXIST", message: 'Model "nope" is not served here; this server serves "scaler", "counter".' });
+    expect(mlflow.body).toEqual({ error_code: "NOT_FOUND", message: 'Model "nope" is not served here; this server serves "scaler", "counter".' });
     const v2 = await post(`${url}/v2/models/nope/infer`, infer([[1, 1]]));
     expect(v2).toEqual(expect.objectContaining({ status: 404, body: { error: 'Model "nope" is not served here; this server serves "scaler", "counter".' } }));
     expect((await get(`${url}/v2/models/nope/ready`)).status).toBe(404);
