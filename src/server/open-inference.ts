@@ -44,6 +44,15 @@ export const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
 };
 
 /**
+ * For the narrow float datatypes: the least magnitude that rounds to infinity in them (halfway past
+ * the largest finite value, rounding to even), and that largest value as a message writes it.
+ */
+const FLOAT_LIMITS = {
+  FP32: [3.4028235677973366e38, "3.4028234663852886e+38"],
+  FP16: [65520, "65504"],
+} as const;
+
+/**
  * What a tensor's data must hold for its datatype; `null` (a missing value) always passes, and a
  * bare `NaN` token is a missing value too (made `null` in `values`), as in MLflow's request forms.
  */
@@ -61,7 +70,11 @@ function checkTensorData(name: string, datatype: string, values: unknown[]): voi
     else if (datatype === "BYTES") [ok, expected] = [typeof v === "string", "strings"];
     else if (range)
       [ok, expected] = [typeof v === "number" && Number.isInteger(v) && v >= range[0] && v <= range[1], `whole numbers from ${range[0]} to ${range[1]}`];
-    else [ok, expected] = [typeof v === "number", "numbers"];
+    else if (datatype === "FP32" || datatype === "FP16") {
+      const [max, largest] = FLOAT_LIMITS[datatype];
+      // NB: ±Infinity is a value of the type; a finite number it can only hold as infinity is not.
+      [ok, expected] = [typeof v === "number" && !(Number.isFinite(v) && Math.abs(v) >= max), `numbers from -${largest} to ${largest}`];
+    } else [ok, expected] = [typeof v === "number", "numbers"];
     if (!ok)
       throw new HttpError(
         "BAD_REQUEST",

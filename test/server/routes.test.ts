@@ -241,6 +241,25 @@ describe("Open Inference Protocol v2", () => {
     expect(out).not.toHaveProperty("model_version");
   });
 
+  it("FP32 and FP16 take every value they hold: their largest, and ±Infinity (bare tokens)", async () => {
+    const body = `{"inputs": [
+      {"name": "a", "shape": [4], "datatype": "INT64", "data": [1, 2, 3, 4]},
+      {"name": "b", "shape": [4], "datatype": "FP32", "data": [3.4028235e38, -Infinity, Infinity, 1.5]}]}`;
+    const res = await postJson(app, body, { path: "/v2/models/model/infer" });
+    expect(res.status, await res.clone().text()).toBe(200);
+    // NB: ±Infinity is written as null (PROTOCOL: JSON has no such numbers).
+    expect(((await res.json()) as { outputs: { data: unknown }[] }).outputs[1]?.data).toEqual([3.4028235e38, null, null, 1.5]);
+    // -65519 rounds to FP16's -65504, not to -Infinity.
+    const half = {
+      inputs: [
+        { name: "a", shape: [2], datatype: "INT64", data: [1, 2] },
+        { name: "b", shape: [2], datatype: "FP16", data: [65504, -65519] },
+      ],
+    };
+    const halfRes = await postJson(app, half, { path: "/v2/models/model/infer" });
+    expect(((await halfRes.json()) as { outputs: { data: unknown }[] }).outputs[1]?.data).toEqual([65504, -65519]);
+  });
+
   it("echoes the request id, and serves /versions/{v}/infer too", async () => {
     const res = await postJson(app, inferBody({ id: "my-request-7" }), { path: "/v2/models/model/versions/3/infer" });
     expect(await res.json()).toEqual({ model_name: "model", id: "my-request-7", outputs: OUTPUTS });
@@ -408,6 +427,26 @@ describe("Open Inference Protocol v2", () => {
       why: "data that is not its datatype: 300 as UINT8",
       body: { inputs: [{ name: "a", shape: [1], datatype: "UINT8", data: [300] }] },
       parts: ['Input "a" is UINT8, but element 0 of its data is 300', "from 0 to 255"],
+    },
+    {
+      why: "data that is not its datatype: 1e39 as FP32 (past its largest finite value)",
+      body: {
+        inputs: [
+          { name: "a", shape: [1], datatype: "INT64", data: [1] },
+          { name: "b", shape: [1], datatype: "FP32", data: [-1e39] },
+        ],
+      },
+      parts: ['Input "b" is FP32, but element 0 of its data is -1e+39', "numbers from -3.4028234663852886e+38 to 3.4028234663852886e+38"],
+    },
+    {
+      why: "data that is not its datatype: 70000 as FP16",
+      body: {
+        inputs: [
+          { name: "a", shape: [1], datatype: "INT64", data: [1] },
+          { name: "b", shape: [2], datatype: "FP16", data: [1, 70000] },
+        ],
+      },
+      parts: ['Input "b" is FP16, but element 1 of its data is 70000', "numbers from -65504 to 65504"],
     },
     {
       why: "data that is not its datatype: a number as BYTES",
