@@ -3,8 +3,12 @@ import { parse } from "csv-parse";
 import type { Parser } from "udsv";
 import { PlainCsvCheck, parsePlainRecords, plainCsvParser } from "./csv-plain.js";
 
-/** How pipeserve calls csv-parse: the reading every CSV path keeps. */
-export const CSV_PARSE_OPTIONS = { bom: true, relax_column_count: true, skip_empty_lines: true } as const;
+/**
+ * How pipeserve calls csv-parse: the reading every CSV path keeps. NB: every line end ends a record
+ * (`\r\n`, `\n`, a lone `\r`), not only the first one seen: a file of CRLF lines with LF lines
+ * appended (by another tool) was read as records that ran over their line ends.
+ */
+export const CSV_PARSE_OPTIONS = { bom: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: ["\r\n", "\n", "\r"] };
 
 /** Records handed on per batch when csv-parse reads. */
 const FALLBACK_BATCH = 4096;

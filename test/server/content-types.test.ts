@@ -155,6 +155,8 @@ describe("application/json", () => {
 describe("text/csv", () => {
   it("reads a header row and types each cell by the signature", async () => {
     expect(await predictions(await post(ab, "text/csv", "a,b\n1,0.5\n2,1.5\n"))).toEqual(AB_ROWS);
+    // Line ends that change within a body (CRLF, then LF, then a lone CR) each end a row.
+    expect(await predictions(await post(ab, "text/csv", "a,b\r\n1,0.5\n2,1.5\r"))).toEqual(AB_ROWS);
   });
 
   it("keeps a string column's numeric-looking cells as strings, and types the rest by the signature", async () => {

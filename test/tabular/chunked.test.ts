@@ -120,6 +120,23 @@ describe("chunked readers", () => {
     await expect(collect(readTableChunks(path, { chunkRows: 50 }))).rejects.toThrow(/CSV line 121 has 3 fields but the header has 7/);
   });
 
+  it("a CSV file whose line ends change (CRLF lines, LF lines appended, a lone CR): every line a record, read in chunks or whole", async () => {
+    const rows = 30_000;
+    const ends = ["\r\n", "\n", "\r\n", "\r\n", "\n", "\r"];
+    let text = "id,name\r\n";
+    for (let i = 0; i < rows; i++) text += `${i},"n ${i}"${ends[i % ends.length]}`;
+    const path = join(dir, "mixed-ends.csv");
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(path, text);
+    const expected: ColumnTable = {
+      names: ["id", "name"],
+      columns: [Array.from({ length: rows }, (_, i) => i), Array.from({ length: rows }, (_, i) => `n ${i}`)],
+      numRows: rows,
+    };
+    expect(concatTables(await collect(readTableChunks(path, { chunkRows: 7_000 })))).toEqual(expected);
+    expect(await readTableFile(path)).toEqual(expected);
+  });
+
   it("rejects a JSON array, which cannot be streamed", async () => {
     await expect(collect(readTableChunks(join(dir, "x.json")))).rejects.toThrow(/use JSON Lines/);
   });
