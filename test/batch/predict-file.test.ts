@@ -492,16 +492,18 @@ describe("shards", () => {
   });
 
   it("more shards than rows: the empty ones still write their columns (Parquet), and all add up", async () => {
+    const xs = XS.slice(0, 5);
+    const input = await writeInput(join(await tempDir(), "five.parquet"), xTable(xs), "parquet");
     const parts: ColumnTable[] = [];
-    for (let index = 1; index <= 30; index++) {
+    for (let index = 1; index <= 8; index++) {
       const output = await outPath("parquet", `part-${index}`);
-      await predict({ input: inputs.parquet, output, chunkRows: 4, shard: { index, count: 30 } });
+      await predict({ input, output, chunkRows: 2, shard: { index, count: 8 } });
       const part = await readOutput(output, "parquet");
       expect(part.names).toEqual(["label", "score"]);
       parts.push(part);
     }
-    expect(parts.filter((p) => p.numRows === 0).length).toBe(10);
-    expect(concatTables(parts)).toEqual(await expected());
+    expect(parts.filter((p) => p.numRows === 0).length).toBe(3);
+    expect(concatTables(parts)).toEqual(await expected(0, xs));
   });
 
   it("the non-row-wise model sharded: each shard is one batch of its rows, and the run says so", async () => {
