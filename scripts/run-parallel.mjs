@@ -1,8 +1,6 @@
-// Runs npm scripts side by side (`node scripts/run-parallel.mjs typecheck:code typecheck:ui build:emit`)
-// and fails if any fails: `npm test` type-checks and builds at once on its two cores instead of one
-// after the other. The build there skips type-checking (`tsc --noCheck`, same JavaScript), since the
-// type-check covers src: that was src checked twice, ~7 s of the two cores.
-// Each script's output is printed whole when it ends, so the two never interleave.
+// Runs npm scripts side by side (`node scripts/run-parallel.mjs typecheck:code typecheck:ui build`)
+// and fails if any fails: `npm test` type-checks and builds at once instead of one after the other.
+// Each script's output is printed whole when it ends, so they never interleave.
 import { spawn } from "node:child_process";
 
 const names = process.argv.slice(2);

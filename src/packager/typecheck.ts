@@ -1,16 +1,24 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { PackagingError } from "./errors.js";
 
 /** What the type-check did: ran with the project's TypeScript, or found none to run. */
 export type TypecheckOutcome = { ran: true; tsc: string; config: string | undefined } | { ran: false; reason: string };
 
-/** The TypeScript compiler the project installed (its own `node_modules`, or a parent's), if any. */
-export function projectTsc(projectDir: string): string | undefined {
+/**
+ * The TypeScript compiler the project installed (its own `node_modules`, or a parent's), if any:
+ * the `tsc` its package.json names, and its major version. NB: found through package.json, not
+ * `typescript/bin/tsc`: TypeScript 7 does not export that path, and a project with it was silently
+ * not checked.
+ */
+export function projectTsc(projectDir: string): { path: string; major: number } | undefined {
   try {
-    return createRequire(join(projectDir, "package.json")).resolve("typescript/bin/tsc");
+    const manifest = createRequire(join(projectDir, "package.json")).resolve("typescript/package.json");
+    const { bin, version } = JSON.parse(readFileSync(manifest, "utf8")) as { bin?: string | Record<string, string>; version?: string };
+    const tsc = typeof bin === "string" ? bin : bin?.["tsc"];
+    return tsc === undefined ? undefined : { path: join(dirname(manifest), tsc), major: Number.parseInt(version ?? "0", 10) };
   } catch {
     return undefined;
   }
@@ -30,10 +38,14 @@ const MAX_LINES = 40;
  * @throws PackagingError TYPE_ERRORS with the compiler's messages when the project does not compile.
  */
 export async function typecheckProject(projectDir: string, pipelinesFile: string): Promise<TypecheckOutcome> {
-  const tsc = projectTsc(projectDir);
-  if (tsc === undefined) return { ran: false, reason: "TypeScript is not installed in the project" };
+  const found = projectTsc(projectDir);
+  if (found === undefined) return { ran: false, reason: "TypeScript is not installed in the project" };
+  const tsc = found.path;
   const config = existsSync(join(projectDir, "tsconfig.json")) ? join(projectDir, "tsconfig.json") : undefined;
-  const args = config ? ["-p", config, "--noEmit", "--pretty", "false"] : [...DEFAULT_FLAGS, "--pretty", "false", pipelinesFile];
+  // NB: TypeScript 6 and later refuse files named on the command line when a tsconfig.json is
+  // found above the project (a repository's own) unless told to ignore it; 5 has no such flag.
+  const ignoreConfig = found.major >= 6 ? ["--ignoreConfig"] : [];
+  const args = config ? ["-p", config, "--noEmit", "--pretty", "false"] : [...DEFAULT_FLAGS, ...ignoreConfig, "--pretty", "false", pipelinesFile];
   const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
     execFile(process.execPath, [tsc, ...args], { cwd: projectDir, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const exit = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : 1) : 0;

@@ -7,14 +7,15 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { initFiles } from "../../src/cli/init-template.js";
 import { REPO_ROOT, ensureBuilt } from "../fixtures/cli.js";
 
-const TSC = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+// NB: by path: TypeScript 7 does not export `typescript/bin/tsc`.
+const TSC = fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url));
 let dir: string;
 
 beforeAll(async () => {

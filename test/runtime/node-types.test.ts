@@ -8,13 +8,13 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { beforeAll, expect, it } from "vitest";
 import { ensureBuilt } from "../fixtures/cli.js";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/typed-nodes/", import.meta.url));
-const TSC = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+// NB: by path: TypeScript 7 does not export `typescript/bin/tsc`.
+const TSC = fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url));
 
 /** tsc's errors by line: each message with its indented detail lines. */
 function errorsByLine(output: string): Map<number, string> {
