@@ -10,7 +10,9 @@
  *    - CSV: parseCsv(text, { raw: true }) + enforceSchema(..., { fromText: true });
  *    - Arrow IPC stream: decodeArrowIpc + fromArrow + enforceSchema.
  *    Rows/s is the median of several repetitions; ratios are against JSON.
- * 2. Memory: flights-3m.parquet (3,000,000 rows, from the vega-datasets package) read with
+ * 2. Text: one 1,000,000-row Utf8 column (labels, then distinct ids) read by fromArrow against
+ *    apache-arrow's own iterator over the same vector, taking turns (see textColumns).
+ * 3. Memory: flights-3m.parquet (3,000,000 rows, from the vega-datasets package) read with
  *    readTableChunks in 65,536-row chunks, whole and only its first tenth (300,000 rows), each in
  *    its own child process; peak RSS must not grow with the amount read (ratio close to 1). Done
  *    twice: as is (V8 collects when it likes, so peaks include uncollected garbage), and with a
@@ -21,8 +23,8 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Bool, Dictionary, Float64, Int32, Int64, TimestampMillisecond, Utf8 } from "apache-arrow";
 import {
+  arrowLib,
   decodeArrowIpc,
   encodeArrowIpc,
   enforceSchema,
@@ -76,6 +78,9 @@ const SPECS: ColumnSpec[] = [
   { name: "category", type: "string", required: true },
 ];
 
+// NB: apache-arrow's types from the build pipeserve loads (arrowLib: its CommonJS one); types from
+// an `import "apache-arrow"` (the ES module build) are another build's, which toArrow cannot read.
+const { Bool, Dictionary, Float64, Int32, Int64, TimestampMillisecond, Utf8 } = arrowLib();
 const ARROW_TYPES = {
   id: new Int64(),
   price: new Float64(),
@@ -281,7 +286,45 @@ async function parquetMemory(): Promise<Record<string, unknown>> {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Text columns
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One Utf8 column of 1,000,000 rows read by fromArrow, against apache-arrow's own iterator over
+ * the same vector (the baseline, in the same run, taking turns): labels (three short values
+ * repeated, which fromArrow shares: one string per value, not per cell) and distinct ids (which it
+ * stops trying to share).
+ */
+function textColumns(): Record<string, unknown> {
+  const rows = 1_000_000;
+  const columns = {
+    labels: Array.from({ length: rows }, (_, i) => ["Torgersen", "Biscoe", "Dream"][(i * 7919) % 3] as string),
+    ids: Array.from({ length: rows }, (_, i) => `id-${(i * 7919) % rows}`),
+  };
+  const out: Record<string, unknown> = {};
+  for (const [name, values] of Object.entries(columns)) {
+    const table = decodeArrowIpc(encodeArrowIpc(toArrow({ names: ["s"], columns: [values], numRows: rows }), "stream"));
+    const ms = { fromArrow: [] as number[], iterator: [] as number[] };
+    for (let i = 0; i < 2 + REPEATS; i++) {
+      for (const way of i % 2 ? (["fromArrow", "iterator"] as const) : (["iterator", "fromArrow"] as const)) {
+        const start = process.hrtime.bigint();
+        const read = way === "fromArrow" ? (fromArrow(table).columns[0] as unknown[]) : Array.from(table.getChildAt(0) as Iterable<unknown>);
+        if (read.length !== rows || read[1] !== values[1]) throw new Error(`${way} read ${read.length} rows`);
+        if (i >= 2) ms[way].push(Number(process.hrtime.bigint() - start) / 1e6);
+      }
+    }
+    const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] as number;
+    out[name] = {
+      fromArrowMedianMs: Math.round(median(ms.fromArrow) * 10) / 10,
+      iteratorMedianMs: Math.round(median(ms.iterator) * 10) / 10,
+      ratioIteratorToFromArrow: Math.round((median(ms.iterator) / median(ms.fromArrow)) * 100) / 100,
+    };
+  }
+  return { rows, ...out };
+}
+
 export async function main(): Promise<void> {
-  const results = { decode100kx8: throughput(), parquetChunkedRead: await parquetMemory() };
+  const results = { decode100kx8: throughput(), text1MRows: textColumns(), parquetChunkedRead: await parquetMemory() };
   await report("tabular", results);
 }
