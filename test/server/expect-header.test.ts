@@ -26,8 +26,8 @@ const BODY = JSON.stringify({ dataframe_split: { columns: ["a", "b"], data: [[1,
 
 /**
  * Sends a request's head on a raw socket; the body only once the server has said `100 Continue`
- * (when `waitFor100`; that request asks to close the connection after its answer). Resolves with everything the server sent by the time it closed the
- * connection or went quiet for 5 s.
+ * (when `waitFor100`; that request asks to close the connection after its answer). Resolves with
+ * everything the server sent by the time it closed the connection or went quiet for 5 s.
  */
 async function exchange(path: string, expectHeader: string, waitFor100: boolean): Promise<{ text: string; closed: boolean }> {
   const socket = connect(running.port, "127.0.0.1");
@@ -39,11 +39,15 @@ async function exchange(path: string, expectHeader: string, waitFor100: boolean)
   socket.write(
     `POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\nExpect: ${expectHeader}\r\nX-Request-Id: expect-1\r\n${waitFor100 ? "Connection: close\r\n" : ""}\r\n`,
   );
+  let bodySent = false;
   await new Promise<void>((resolve) => {
     let quiet: NodeJS.Timeout = setTimeout(resolve, 5_000);
     socket.on("data", (chunk: string) => {
       text += chunk;
-      if (waitFor100 && text.startsWith("HTTP/1.1 100 Continue\r\n\r\n") && !text.includes("200")) socket.write(BODY);
+      if (waitFor100 && !bodySent && text.startsWith("HTTP/1.1 100 Continue\r\n\r\n")) {
+        bodySent = true;
+        socket.write(BODY);
+      }
       clearTimeout(quiet);
       quiet = setTimeout(resolve, 5_000);
     });
