@@ -10,6 +10,20 @@ import { PlainCsvCheck, parsePlainRecords, plainCsvParser } from "./csv-plain.js
  */
 export const CSV_PARSE_OPTIONS = { bom: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: ["\r\n", "\n", "\r"] };
 
+/**
+ * The line (from 1) each record csv-parse read ends on, for messages about the record: blank lines
+ * and line ends inside quotes make it differ from the record's place. NB: as csv-parse counts
+ * lines, a `\r\n` inside quotes counts two. Records uDSV read are not here (its records are never
+ * ragged: text with one is not plain).
+ */
+export const recordLines = new WeakMap<readonly string[], number>();
+
+/** What csv-parse gives for each record with `info: true`. */
+interface RecordWithInfo {
+  record: string[];
+  info: { lines: number };
+}
+
 /** Records handed on per batch when csv-parse reads. */
 const FALLBACK_BATCH = 4096;
 
@@ -42,12 +56,13 @@ async function* csvParseBatches(head: readonly Uint8Array[], chunks: Chunks, lin
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
   }
   const source = Readable.from(bytes());
-  const parser = parse(CSV_PARSE_OPTIONS);
+  const parser = parse({ ...CSV_PARSE_OPTIONS, info: true });
   // NB: pipe() does not pass a read error on (ENOENT, EISDIR): unheard, it would crash the process.
   source.once("error", (error) => parser.destroy(error));
   source.pipe(parser);
   let batch: string[][] = [];
-  for await (const record of parser as AsyncIterable<string[]>) {
+  for await (const { record, info } of parser as AsyncIterable<RecordWithInfo>) {
+    recordLines.set(record, info.lines);
     batch.push(record);
     if (batch.length === FALLBACK_BATCH) {
       yield batch;

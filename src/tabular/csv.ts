@@ -2,7 +2,7 @@ import { parse } from "csv-parse/sync";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { plainCsvRecords } from "./csv-plain.js";
 import { CsvScan } from "./csv-scan.js";
-import { CSV_PARSE_OPTIONS } from "./csv-stream.js";
+import { CSV_PARSE_OPTIONS, recordLines } from "./csv-stream.js";
 import { FormatError } from "./errors.js";
 import { utf8Text } from "./json-text.js";
 import { type TableLimits, checkTableSize, joinParts, nextTurn } from "./limits.js";
@@ -65,12 +65,15 @@ function checkCsvHeader(header: readonly string[]): void {
   }
 }
 
-/** Writes parsed CSV records into `columns`; `firstLine` numbers the first record in messages. */
+/**
+ * Writes parsed CSV records into `columns`. A ragged record's message names its line as csv-parse
+ * counted it (`recordLines`), else as `firstLine` numbers the first record.
+ */
 function putCsvRecords(columns: Cell[][], width: number, rows: readonly string[][], raw: boolean, firstLine: number): void {
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r] as string[];
     if (row.length !== width) {
-      throw new FormatError(`CSV line ${firstLine + r} has ${row.length} fields but the header has ${width}.`);
+      throw new FormatError(`CSV line ${recordLines.get(row) ?? firstLine + r} has ${row.length} fields but the header has ${width}.`);
     }
     for (let c = 0; c < width; c++) {
       const cell = row[c] as string;
@@ -93,16 +96,24 @@ function utf8ForCsv(bytes: Uint8Array): string | undefined {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
 }
 
-/** The records of CSV text, header first: by uDSV when the text is plain (see PlainCsvCheck), else by csv-parse. */
-function csvRecords(text: string | Uint8Array, delimiter: string): string[][] {
+/**
+ * The records of CSV text, header first: by uDSV when the text is plain (see PlainCsvCheck), else by
+ * csv-parse, noting the line each record ends on (`linesBefore` line ends precede the text).
+ */
+function csvRecords(text: string | Uint8Array, delimiter: string, linesBefore = 0): string[][] {
   const decoded = typeof text === "string" ? text : utf8ForCsv(text);
   const plain = decoded === undefined ? undefined : plainCsvRecords(decoded, delimiter);
   if (plain) return plain;
   try {
-    return parse(typeof text === "string" ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength), {
+    const parsed = parse(typeof text === "string" ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength), {
       delimiter,
       ...CSV_PARSE_OPTIONS,
-    }) as string[][];
+      info: true,
+    }) as unknown as { record: string[]; info: { lines: number } }[];
+    return parsed.map(({ record, info }) => {
+      recordLines.set(record, linesBefore + info.lines);
+      return record;
+    });
   } catch (cause) {
     throw new FormatError(`Could not parse the CSV input: ${(cause as Error).message}`, { cause });
   }
@@ -154,9 +165,12 @@ export async function parseCsvInSlices(bytes: Uint8Array, options: { raw?: boole
   const parts: ColumnTable[] = [];
   let numRows = 0;
   let from = 0;
+  let linesBefore = 0;
   for (const end of [...scan.bounds, bytes.length]) {
     // NB: chunks end at line ends, never inside a UTF-8 sequence.
-    const records = csvRecords(utf8Text(bytes.subarray(from, end)), ",");
+    const slice = bytes.subarray(from, end);
+    const records = csvRecords(utf8Text(slice), ",", linesBefore);
+    linesBefore += lineEnds(slice);
     from = end;
     if (!header) {
       header = records.shift();
@@ -173,6 +187,16 @@ export async function parseCsvInSlices(bytes: Uint8Array, options: { raw?: boole
   }
   if (!header) throw new FormatError(EMPTY_CSV);
   return parts.length === 0 ? { names: [...header], columns: header.map(() => []), numRows: 0 } : joinParts(parts);
+}
+
+/** How many line ends `bytes` holds as csv-parse counts them: `\r\n`, `\n` and a lone `\r` each one. */
+function lineEnds(bytes: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 10 || (b === 13 && bytes[i + 1] !== 10)) n++;
+  }
+  return n;
 }
 
 /** Formats one value for CSV: missing is an empty cell, dates ISO-8601, bytes base64. */

@@ -137,6 +137,15 @@ describe("chunked readers", () => {
     expect(await readTableFile(path)).toEqual(expected);
   });
 
+  it("names the line of a ragged CSV row after blank lines and line ends inside quotes, in a later chunk", async () => {
+    const path = join(dir, "ragged-quoted.csv");
+    const rows = Array.from({ length: 300 }, (_, i) => `${i},"two\nlines ${i}"${i % 50 === 0 ? "\n" : ""}`);
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(path, `id,text\n${rows.join("\n")}\njust,three,fields\n`);
+    // The header, 300 records of two lines each, 6 blank lines: the ragged record is on line 608.
+    await expect(collect(readTableChunks(path, { chunkRows: 50 }))).rejects.toThrow(/^CSV line 608 has 3 fields but the header has 2\.$/);
+  });
+
   it("rejects a JSON array, which cannot be streamed", async () => {
     await expect(collect(readTableChunks(join(dir, "x.json")))).rejects.toThrow(/use JSON Lines/);
   });

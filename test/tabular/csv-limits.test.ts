@@ -40,6 +40,27 @@ describe("parseCsvInSlices", () => {
   });
 });
 
+describe("a ragged record's line", () => {
+  // NB: as Excel writes CSV: CRLF between records, a multi-line cell's breaks LF, inside quotes;
+  // and blank lines among them: a record's place is not its line. (csv-parse counts a CRLF inside
+  // quotes as two lines; Excel does not write those.)
+  const text = (n: number): string => {
+    const lines = ["id,text,x"];
+    for (let i = 0; i < n; i++) lines.push(`${i},"a, b\n""c""\nd é🐧 ${i}",${i / 4}${i % 1000 === 0 ? "\r\n" : ""}`);
+    return `${lines.join("\r\n")}\r\n`;
+  };
+  const lineEnds = (t: string): number => t.match(/\r\n|\n|\r/g)?.length ?? 0;
+  it.each([
+    { name: "parseCsv", records: 500, parse: async (t: string) => parseCsv(t, { raw: true }) },
+    { name: "parseCsvInSlices (over a megabyte: read in slices)", records: 60_000, parse: (t: string) => parseCsvInSlices(bytes(t), { raw: true }) },
+  ])("$name names the line it is on in the text", async ({ records, parse }) => {
+    const before = text(records);
+    const error = await parse(`${before}oops\r\n0,"x",1\r\n`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FormatError);
+    expect((error as Error).message).toBe(`CSV line ${lineEnds(before) + 1} has 1 fields but the header has 3.`);
+  });
+});
+
 describe.each([
   { name: "parseCsv", parse: async (text: string, limits: TableLimits) => parseCsv(text, { raw: true, limits }) },
   { name: "parseCsvInSlices", parse: (text: string, limits: TableLimits) => parseCsvInSlices(bytes(text), { raw: true, limits }) },
