@@ -43,9 +43,10 @@ export async function typecheckProject(projectDir: string, pipelinesFile: string
   const tsc = found.path;
   const config = existsSync(join(projectDir, "tsconfig.json")) ? join(projectDir, "tsconfig.json") : undefined;
   // NB: TypeScript 6 and later refuse files named on the command line when a tsconfig.json is
-  // found above the project (a repository's own) unless told to ignore it; 5 has no such flag.
-  const ignoreConfig = found.major >= 6 ? ["--ignoreConfig"] : [];
-  const args = config ? ["-p", config, "--noEmit", "--pretty", "false"] : [...DEFAULT_FLAGS, ...ignoreConfig, "--pretty", "false", pipelinesFile];
+  // found above the project (a repository's own) unless told to ignore it, and load no @types
+  // package (@types/node: `node:fs`, `process`) unless told to; 5 has neither flag and does both.
+  const since6 = found.major >= 6 ? ["--ignoreConfig", "--types", "*"] : [];
+  const args = config ? ["-p", config, "--noEmit", "--pretty", "false"] : [...DEFAULT_FLAGS, ...since6, "--pretty", "false", pipelinesFile];
   const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
     execFile(process.execPath, [tsc, ...args], { cwd: projectDir, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const exit = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : 1) : 0;

@@ -73,7 +73,7 @@ function checkTensorData(name: string, datatype: string, values: unknown[]): voi
     else if (datatype === "FP32" || datatype === "FP16") {
       const [max, largest] = FLOAT_LIMITS[datatype];
       // NB: ±Infinity is a value of the type; a finite number it can only hold as infinity is not.
-      [ok, expected] = [typeof v === "number" && !(Number.isFinite(v) && Math.abs(v) >= max), `numbers from -${largest} to ${largest}`];
+      [ok, expected] = [typeof v === "number" && !(Number.isFinite(v) && Math.abs(v) >= max), `numbers from -${largest} to ${largest}, or ±Infinity`];
     } else [ok, expected] = [typeof v === "number", "numbers"];
     if (!ok)
       throw new HttpError(

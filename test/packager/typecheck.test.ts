@@ -1,8 +1,9 @@
 /**
  * The type-check `pipeserve run` does first, with whichever TypeScript the project installed: 5
- * (its `typescript/bin/tsc` path) and 7 (which exports no such path, and which refuses files named
- * on the command line when a tsconfig.json sits in a folder above unless told to ignore it). Both
- * are the real compilers, linked into a temporary project's node_modules.
+ * (its `typescript/bin/tsc` path) and 7 (which exports no such path, refuses files named on the
+ * command line when a tsconfig.json sits in a folder above unless told to ignore it, and loads no
+ * @types package unless told to). Both are the real compilers, linked with @types/node into a
+ * temporary project's node_modules.
  */
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -30,6 +31,8 @@ async function project(major: 5 | 7, code: string): Promise<{ root: string; file
   const root = await mkdtemp(join(dir, `ts${major}-`));
   await mkdir(join(root, "node_modules"));
   await symlink(COMPILERS[major], join(root, "node_modules", "typescript"), "dir");
+  await mkdir(join(root, "node_modules", "@types"));
+  await symlink(join(MODULES, "@types", "node"), join(root, "node_modules", "@types", "node"), "dir");
   await writeFile(join(root, "package.json"), JSON.stringify({ name: "p", private: true, type: "module" }));
   const file = join(root, "pipelines.ts");
   await writeFile(file, code);
@@ -37,8 +40,9 @@ async function project(major: 5 | 7, code: string): Promise<{ root: string; file
 }
 
 describe.each([5, 7] as const)("TypeScript %i in the project", (major) => {
-  it("is found, and a project that compiles passes (a tsconfig.json in a folder above notwithstanding)", async () => {
-    const { root, file } = await project(major, "export const n: number = 1;\n");
+  it("is found, and a project that compiles passes: one that uses Node's modules and globals (@types/node installed), a tsconfig.json in a folder above notwithstanding", async () => {
+    const code = 'import { readFileSync } from "node:fs";\nexport const n: number = readFileSync(process.argv[1] ?? "x").length;\n';
+    const { root, file } = await project(major, code);
     expect(projectTsc(root)?.major).toBe(major);
     expect(await typecheckProject(root, file)).toMatchObject({ ran: true, config: undefined });
   });
