@@ -189,7 +189,7 @@ export async function parseCsvInSlices(bytes: Uint8Array, options: { raw?: boole
   return parts.length === 0 ? { names: [...header], columns: header.map(() => []), numRows: 0 } : joinParts(parts);
 }
 
-/** How many line ends `bytes` holds as csv-parse counts them: `\r\n`, `\n` and a lone `\r` each one. */
+/** How many line ends `bytes` holds, as an editor counts lines: `\r\n`, `\n` and a lone `\r` each one. */
 function lineEnds(bytes: Uint8Array): number {
   let n = 0;
   for (let i = 0; i < bytes.length; i++) {
