@@ -20,7 +20,11 @@ export function requestIdFrom(incoming: string | undefined): string {
 
 /** The error body shape a request gets: `{error}` on /v2 (the Open Inference Protocol) and /v1/ (KServe's V1), MLflow's otherwise. */
 export function errorShapeOf(c: Context<Env>): ErrorShape {
-  const path = c.req.path;
+  return errorShapeOfPath(c.req.path);
+}
+
+/** `errorShapeOf` for a request path (or URL path with its query). */
+export function errorShapeOfPath(path: string): ErrorShape {
   return path.startsWith("/v2") || path.startsWith("/v1/") ? "v2" : "mlflow";
 }
 

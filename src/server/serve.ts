@@ -77,7 +77,7 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
   return new Promise((resolve, reject) => {
     const server = honoNodeServer().serve({ fetch: app.fetch, port: options.port, hostname: options.host }) as Server;
     server.keepAliveTimeout = 5_000;
-    server.on("checkExpectation", refuseExpectation);
+    server.on("checkExpectation", (request, response) => refuseExpectation(request, response, options.logger));
     if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
     options.metrics?.trackConnections(server);
     let stopping: Promise<void> | undefined;

@@ -19,7 +19,7 @@ export const CSV_PARSE_OPTIONS = { bom: true, relax_column_count: true, skip_emp
 export const recordLines = new WeakMap<readonly string[], number>();
 
 /** What csv-parse gives for each record with `info: true`. */
-interface RecordWithInfo {
+export interface RecordWithInfo {
   record: string[];
   info: { lines: number };
 }

@@ -2,7 +2,7 @@ import { parse } from "csv-parse/sync";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { plainCsvRecords } from "./csv-plain.js";
 import { CsvScan } from "./csv-scan.js";
-import { CSV_PARSE_OPTIONS, recordLines } from "./csv-stream.js";
+import { CSV_PARSE_OPTIONS, type RecordWithInfo, recordLines } from "./csv-stream.js";
 import { FormatError } from "./errors.js";
 import { utf8Text } from "./json-text.js";
 import { type TableLimits, checkTableSize, joinParts, nextTurn } from "./limits.js";
@@ -109,7 +109,7 @@ function csvRecords(text: string | Uint8Array, delimiter: string, linesBefore = 
       delimiter,
       ...CSV_PARSE_OPTIONS,
       info: true,
-    }) as unknown as { record: string[]; info: { lines: number } }[];
+    }) as unknown as RecordWithInfo[];
     return parsed.map(({ record, info }) => {
       recordLines.set(record, linesBefore + info.lines);
       return record;
