@@ -1,11 +1,13 @@
 // The built bin (dist/cli/bin.js, package.json's "bin") in real processes: it passes the real
 // process's argv, streams, environment and folder to main, turns main's code into the exit code,
 // and prints the same help and output as main in-process.
+import { closeSync, openSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, pipeserveVersion } from "../../src/index.js";
-import { runMain } from "../fixtures/cli.js";
-import { runBin, tempDir, useBuiltBin } from "./helpers.js";
+import { finished, runMain } from "../fixtures/cli.js";
+import { copyProject, ok, runBin, spawnBin, tempDir, useBuiltBin } from "./helpers.js";
 
 useBuiltBin();
 
@@ -55,5 +57,39 @@ describe.concurrent("the pipeserve bin", () => {
     const fromEnv = await runBin(["runs", "list", "--json"], { cwd, env: { MLFLOW_TRACKING_URI: join(cwd, "env-store") } });
     expect(fromEnv.code).toBe(0);
     expect(JSON.parse(fromEnv.stdout.toString())).toHaveLength(1);
+  });
+
+  describe("when its output cannot be written", () => {
+    let model: string;
+    let input: string;
+    beforeAll(async () => {
+      const project = await copyProject("linear");
+      const stdout = await ok(["run", "--project", project, "--pipeline", "training", "--tracking-uri", join(cwd, "linear-runs")]);
+      model = /^Model: (runs:\/\S+)/m.exec(stdout)?.[1] as string;
+      input = join(cwd, "many.csv");
+      // NB: some 400 kB of predictions: more than a pipe holds, so the bin is still writing when its reader leaves.
+      await writeFile(input, `x,group\n${Array.from({ length: 20_000 }, (_, i) => `${i / 7},a`).join("\n")}\n`);
+    }, 60_000);
+    const predict = (): string[] => ["predict", "-m", model, "--tracking-uri", join(cwd, "linear-runs"), "-i", input, "-o", "-", "--output-format", "csv"];
+
+    it("predict -o - whose reader leaves after the first lines (| head): exit 141, as a command killed by SIGPIPE, and no stack trace", async () => {
+      const child = spawnBin(predict());
+      const first = await new Promise<Buffer>((resolve) => child.stdout?.once("data", resolve));
+      expect(first.toString()).toMatch(/^y_hat\n/);
+      child.stdout?.destroy();
+      const result = await finished(child);
+      expect([result.code, result.stderr.toString()]).toEqual([141, ""]);
+    });
+
+    it("predict -o - to a full device: exit 1 and one line naming the fault, no stack trace", async () => {
+      const full = openSync("/dev/full", "w");
+      try {
+        const result = await finished(spawnBin(predict(), { stdio: ["ignore", full, "pipe"] }));
+        expect(result.code).toBe(1);
+        expect(result.stderr.toString()).toMatch(/^pipeserve: cannot write to stdout: ENOSPC[^\n]*\n$/);
+      } finally {
+        closeSync(full);
+      }
+    });
   });
 });
