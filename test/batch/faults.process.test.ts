@@ -8,10 +8,10 @@ import { chmod, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { finished } from "../fixtures/cli.js";
-import { BIN, FORMATS, SCALER_PROJECT, XS, tempDir, useBuiltBin, useTrainedModel, writeInput, xTable } from "./helpers.js";
+import { BIN, FORMATS, SCALER_COLUMNS_PROJECT, XS, tempDir, useBuiltBin, useTrainedModel, writeInput, xTable } from "./helpers.js";
 
 useBuiltBin();
-const scaler = useTrainedModel(SCALER_PROJECT);
+const scaler = useTrainedModel(SCALER_COLUMNS_PROJECT);
 const AS_ROOT = process.getuid?.() === 0;
 const NOBODY = 65534;
 let dir: string;

@@ -17,6 +17,11 @@ export { BIN, ensureBuilt, useBuiltBin } from "../fixtures/cli.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const SCALER_PROJECT = join(ROOT, "test/fixtures/projects/scaler");
+/**
+ * The scaler project over plain columns: the same predictions, with no DataFrame library to load
+ * (~3 s of CPU in each child process that loads danfojs). For tests of reading and writing.
+ */
+export const SCALER_COLUMNS_PROJECT = join(ROOT, "test/fixtures/projects/scaler-columns");
 /** Not row-wise: each output depends on the whole batch (x minus the batch mean). */
 export const CENTERER_PROJECT = join(ROOT, "test/fixtures/projects/centerer");
 

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { encodeTable, type ColumnTable } from "../../src/index.js";
 import {
   BIN,
-  SCALER_PROJECT,
+  SCALER_COLUMNS_PROJECT,
   XS,
   decodeOutput,
   ensureBuilt,
@@ -24,7 +24,7 @@ import {
   type CliResult,
 } from "./helpers.js";
 
-const scaler = useTrainedModel(SCALER_PROJECT);
+const scaler = useTrainedModel(SCALER_COLUMNS_PROJECT);
 const inputs = {} as Record<"csv" | "parquet", string>;
 let badCsv: string;
 

@@ -16,7 +16,8 @@ import { CLI, REPO, ServeProcess } from "./fixtures/server-process.js";
 
 useBuiltBin();
 
-const SCALER = join(REPO, "test", "fixtures", "projects", "scaler");
+// NB: the scaler over plain columns: each server process would otherwise load danfojs (~3 s of CPU).
+const SCALER = join(REPO, "test", "fixtures", "projects", "scaler-columns");
 /** A row version 1 of the scaler labels 1, and version 2 (margin 100) labels 0. */
 const X_BODY = JSON.stringify({ dataframe_split: { columns: ["x"], data: [[4.449]] } });
 const AB_BODY = JSON.stringify({ dataframe_split: { columns: ["a", "b"], data: [[1, 0.5]] } });
