@@ -7,7 +7,7 @@ import type { DataType, Schema, Table } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
 import { partialPath } from "../util/index.js";
 import { toArrow } from "./arrow.js";
-import type { ColumnTable } from "./column-table.js";
+import { type ColumnTable, concatTables } from "./column-table.js";
 import { toCsv } from "./csv.js";
 import { FormatError } from "./errors.js";
 import { formatFromPath, type TableFormat } from "./files.js";
@@ -32,8 +32,9 @@ export interface TableWriterOptions {
   types?: Readonly<Record<string, DataType>>;
   /**
    * Arrow types for columns that hold no value in the first chunk (every cell missing, or no rows),
-   * e.g. from an output signature (see `arrowTypesOfColumns`). NB: the first chunk fixes every
-   * column's type; without one here such a column is text, and later numbers would be written as text.
+   * e.g. from an output signature (see `arrowTypesOfColumns`). NB: the first chunk written fixes
+   * every column's type: without a type here, the first chunks are held until each such column
+   * holds a value (up to HOLD_UNTYPED_ROWS rows), and one that never does is text.
    */
   emptyTypes?: Readonly<Record<string, DataType>>;
 }
@@ -153,18 +154,72 @@ function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>
   };
 }
 
+/** The most rows held back while a column without a given type holds no value (see `holdUntilTyped`). */
+export const HOLD_UNTYPED_ROWS = 1 << 20;
+
+/** Whether a column holds no value: no rows, or every cell missing. */
+function holdsNoValue(column: ArrayLike<unknown>): boolean {
+  if (!Array.isArray(column)) return column.length === 0;
+  for (const value of column) if (value !== null && value !== undefined) return false;
+  return true;
+}
+
+/**
+ * Holds the chunks written to a typed encoder (Arrow, Parquet) while a column without a given
+ * type has held no value, then writes them as one: the column's type comes from its first value.
+ * NB: the first chunk written fixes every column's type; a column missing in all of it (a shard's
+ * part whose rows all lacked a value, merged before parts that have them) was text, and the numbers
+ * after it were written as text. Up to HOLD_UNTYPED_ROWS rows are held; a column still without a
+ * value then, or at the end, is text.
+ */
+function holdUntilTyped(encoder: Encoder, typed: (name: string) => boolean): Encoder {
+  let held: ColumnTable[] = [];
+  let heldRows = 0;
+  let names: readonly string[] | undefined;
+  const waiting = new Set<string>();
+  const release = async (): Promise<void> => {
+    const chunks = held;
+    held = [];
+    if (chunks.length > 0) await encoder.write(chunks.length === 1 ? (chunks[0] as ColumnTable) : concatTables(chunks));
+  };
+  return {
+    async write(chunk) {
+      if (names === undefined) {
+        names = chunk.names;
+        for (const name of names) if (!typed(name)) waiting.add(name);
+      } else {
+        checkColumns(names, chunk);
+        if (waiting.size === 0) return encoder.write(chunk);
+      }
+      chunk.names.forEach((name, i) => {
+        if (waiting.has(name) && !holdsNoValue(chunk.columns[i] as ArrayLike<unknown>)) waiting.delete(name);
+      });
+      held.push(chunk);
+      heldRows += chunk.numRows;
+      if (waiting.size > 0 && heldRows < HOLD_UNTYPED_ROWS) return;
+      waiting.clear();
+      await release();
+    },
+    async finish() {
+      await release();
+      await encoder.finish();
+    },
+  };
+}
+
 function encoderFor(out: Writable, format: TableFormat, options: Pick<TableWriterOptions, "types" | "emptyTypes">): Encoder {
   const types = options.types ?? {};
   const emptyTypes = options.emptyTypes ?? {};
+  const typed = (name: string): boolean => Object.hasOwn(types, name) || Object.hasOwn(emptyTypes, name);
   switch (format) {
     case "csv":
     case "jsonl":
       return textEncoder(out, format);
     case "arrow":
     case "arrows":
-      return arrowEncoder(out, format, types, emptyTypes);
+      return holdUntilTyped(arrowEncoder(out, format, types, emptyTypes), typed);
     case "parquet":
-      return parquetEncoder(out, types, emptyTypes);
+      return holdUntilTyped(parquetEncoder(out, types, emptyTypes), typed);
     case "json":
       throw new FormatError("A JSON array cannot be written in chunks; write JSON Lines (.jsonl) instead.");
   }

@@ -73,6 +73,22 @@ describe.concurrent("predict --merge", SLOW, () => {
     expect(await readOutput(merged, "parquet")).toEqual(await readOutput(whole, "parquet"));
   });
 
+  it("JSON Lines parts into Parquet: a column with no value in the first part keeps the numbers of the later parts as numbers", async () => {
+    const dir = await tempDir("pipeserve-merge-");
+    await writeFile(join(dir, "part-1.jsonl"), '{"id":"a","score":null}\n{"id":"b","score":null}\n');
+    await writeFile(join(dir, "part-2.jsonl"), '{"id":"c","score":1.5}\n{"id":"d","score":2}\n');
+    const merged = join(dir, "merged.parquet");
+    expectMerged(await runCli(["predict", "--merge", "2", "-i", join(dir, "part-{shard}.jsonl"), "-o", merged]), 2, 4);
+    expect(await readOutput(merged, "parquet")).toEqual({
+      names: ["id", "score"],
+      columns: [
+        ["a", "b", "c", "d"],
+        [null, null, 1.5, 2],
+      ],
+      numRows: 4,
+    });
+  });
+
   it("CSV into CSV keeps the parts' text as it is (leading zeros, trailing zeros, NaN, empty cells)", async () => {
     const dir = await tempDir("pipeserve-merge-");
     await writeFile(join(dir, "part-1.csv"), "id,score\n007,1.50\n");

@@ -192,6 +192,60 @@ describe("chunked writers", () => {
     expect((await readdir(dir)).filter((f) => f.includes("aborted"))).toEqual([]);
   });
 
+  it.each(["arrow", "arrows", "parquet"])("%s: a column with no value in the first chunks takes its type from its first value, not text", async (format) => {
+    const path = join(dir, `late-values.${format}`);
+    const writer = createTableFileWriter(path);
+    await writer.write({ names: ["id", "score"], columns: [["a"], [null]], numRows: 1 });
+    await writer.write({ names: ["id", "score"], columns: [[], []], numRows: 0 });
+    await writer.write({
+      names: ["id", "score"],
+      columns: [
+        ["b", "c"],
+        [null, null],
+      ],
+      numRows: 2,
+    });
+    await writer.write({
+      names: ["id", "score"],
+      columns: [
+        ["d", "e"],
+        [1.5, 2],
+      ],
+      numRows: 2,
+    });
+    await writer.write({ names: ["id", "score"], columns: [["f"], [-3]], numRows: 1 });
+    await writer.close();
+    expect(writer.rowsWritten).toBe(6);
+    const back = await readTableFile(path);
+    expect(back.columns).toEqual([
+      ["a", "b", "c", "d", "e", "f"],
+      [null, null, null, 1.5, 2, -3],
+    ]);
+  });
+
+  it.each(["arrow", "parquet"])("%s: a column that never holds a value is text, in a valid file", async (format) => {
+    const path = join(dir, `no-values.${format}`);
+    const writer = createTableFileWriter(path);
+    await writer.write({ names: ["id", "note"], columns: [["a"], [null]], numRows: 1 });
+    await writer.write({ names: ["id", "note"], columns: [["b"], [null]], numRows: 1 });
+    await writer.close();
+    expect(await readTableFile(path)).toEqual({
+      names: ["id", "note"],
+      columns: [
+        ["a", "b"],
+        [null, null],
+      ],
+      numRows: 2,
+    });
+  });
+
+  it("rejects a chunk whose columns differ from the first, while chunks are held for a column's type", async () => {
+    const writer = createTableFileWriter(join(dir, "mixed-held.parquet"));
+    await writer.write({ names: ["score"], columns: [[null]], numRows: 1 });
+    await expect(writer.write(tableFromRecords([{ other: 1 }]))).rejects.toThrow(/A chunk has columns \[other\] but the output started with \[score\]/);
+    await writer.abort();
+  });
+
   it("rejects a chunk whose columns differ from the first", async () => {
     const writer = createTableFileWriter(join(dir, "mixed.csv"));
     await writer.write(sliceTable(data, 0, 1));
