@@ -235,8 +235,9 @@ class BatchRun {
     const range = this.#range;
     const part = range ? sliceTable(table, range[0], range[1]) : table;
     this.rowsRead = part.numRows;
-    const params = this.#options.params;
-    await this.#predictChunk(part, range?.[0] ?? 0, params !== undefined ? params : bodyParams);
+    const params = this.#options.params !== undefined ? this.#options.params : bodyParams;
+    await this.#predictChunk(part, range?.[0] ?? 0, params);
+    await this.#writeColumnsIfNone(params);
     this.#options.onProgress?.(this.rowsRead, this.rowsRead);
   }
 
@@ -250,7 +251,6 @@ class BatchRun {
       return;
     }
     const whole: ColumnTable[] = [];
-    let predicted = false;
     for await (const { chunk, firstRow } of this.#inputChunks()) {
       this.rowsRead += chunk.numRows;
       if (!chunked) {
@@ -258,20 +258,29 @@ class BatchRun {
         continue;
       }
       await this.#predictChunk(chunk, firstRow, params);
-      predicted = true;
       onProgress?.(this.rowsRead, this.#total);
     }
     const noRows = this.#noRows;
     if (!chunked) {
       await this.#predictChunk(whole.length === 0 && noRows ? noRows : concatTables(whole), range?.[0] ?? 0, params);
       onProgress?.(this.rowsRead, this.#total);
-    } else if (!predicted && noRows) {
-      await this.#predictChunk(noRows, range?.[0] ?? 0, params);
     }
+    await this.#writeColumnsIfNone(params);
   }
 
-  /** The input's first chunk with no rows. NB: a shard can get no rows (N above the row count); it still predicts the input's columns with no rows, so its output has a schema. */
+  /**
+   * The input's columns with no rows. NB: a shard can get no rows (N above the row count), and every
+   * row can be set aside (`--on-error skip`); the input's columns with no rows are then predicted, so
+   * the output still has the model's columns (a CSV header, an Arrow or Parquet schema).
+   */
   #noRows: ColumnTable | undefined;
+  /** Whether a prediction was written. */
+  #wroteOutput = false;
+
+  /** When no prediction was written, writes the prediction of the input's columns with no rows (see `#noRows`). */
+  async #writeColumnsIfNone(params: Record<string, unknown> | null | undefined): Promise<void> {
+    if (!this.#wroteOutput && this.#noRows) await this.#predictChunk(this.#noRows, this.#range?.[0] ?? 0, params);
+  }
 
   /** The input's chunks within the shard's range, each with its first row's number (from 0). */
   async *#inputChunks(): AsyncGenerator<{ chunk: ColumnTable; firstRow: number }> {
@@ -360,6 +369,7 @@ class BatchRun {
         await this.#writeAnswers(window[0] as (typeof window)[number]);
         window.shift();
       }
+      await this.#writeColumnsIfNone(params);
     } catch (error) {
       // NB: a thread decoding a damaged page dies of the decoder's panic; the rows it may have been
       // reading are read again in a thread of their own, to fail as one thread does, naming the file.
@@ -379,7 +389,6 @@ class BatchRun {
 
   /** An input of at most one chunk, predicted on this thread. */
   async #predictOneChunk(only?: { chunk: ColumnTable; firstRow: number }): Promise<void> {
-    const range = this.#range;
     if (!only) {
       for await (const next of this.#inputChunks()) {
         only = next;
@@ -390,9 +399,8 @@ class BatchRun {
       this.rowsRead += only.chunk.numRows;
       await this.#predictChunk(only.chunk, only.firstRow, this.#options.params);
       this.#options.onProgress?.(this.rowsRead, this.#total);
-    } else if (this.#noRows) {
-      await this.#predictChunk(this.#noRows, range?.[0] ?? 0, this.#options.params);
     }
+    await this.#writeColumnsIfNone(this.#options.params);
   }
 
   /** Writes a job's chunks as its thread answers them; a chunk it could not predict is predicted here again, to fail or set rows aside as on one thread. */
@@ -421,6 +429,7 @@ class BatchRun {
   /** Predicts one chunk (`firstRow`: its first row's number in the input, from 0) and writes the prediction. */
   async #predictChunk(input: ColumnTable, firstRow: number, params: Record<string, unknown> | null | undefined): Promise<void> {
     const { runner } = this.#options;
+    this.#noRows ??= sliceTable(input, 0, 0);
     const predictOptions = { ...(params !== undefined ? { params } : {}), ...(runner ? { runner } : {}), fromText: this.#settings.fromText };
     let output: unknown;
     // NB: the input row numbers (from 1) of the rows predicted, for --row-number.
@@ -497,6 +506,7 @@ class BatchRun {
     }
     const column = this.#settings.rowNumberColumn;
     if (column !== undefined) table = withRowNumbers(table, column, rows());
+    this.#wroteOutput = true;
     await this.writer.write(table);
   }
 }

@@ -92,7 +92,7 @@ function arrowEncoder(
   let names: readonly string[] | undefined;
   let schema: Schema | undefined;
   let fixed: Record<string, DataType> = { ...types };
-  const { RecordBatch, RecordBatchFileWriter, RecordBatchStreamWriter, Schema } = arrowLib();
+  const { RecordBatch, RecordBatchFileWriter, RecordBatchStreamWriter, Schema, Table } = arrowLib();
   const writer = format === "arrow" ? new RecordBatchFileWriter() : new RecordBatchStreamWriter();
   const piped = (writer.toNodeStream() as unknown as NodeJS.ReadableStream).pipe(out);
   return {
@@ -107,6 +107,9 @@ function arrowEncoder(
       for (const batch of table.batches) writer.write(new RecordBatch(schema, batch.data));
     },
     async finish() {
+      // NB: with no chunk at all the writer knows no schema and writes nothing: not an Arrow file.
+      // It is written with no columns and no rows, as Parquet is.
+      if (!schema) writer.write(new Table(new Schema([])));
       writer.finish();
       await finished(piped as Writable);
     },
@@ -145,7 +148,7 @@ function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>
         await stream.pumped;
       } else {
         // NB: the stream takes its schema from its first batch, and fails without one: with no chunk
-        // at all (every row set aside) the file is written whole, with no columns and no rows.
+        // at all the file is written whole, with no columns and no rows.
         await writeBytes(out, pq.writeParquet(pq.Table.fromIPCStream(tableToIPC(new Table(new Schema([])), "stream"))));
       }
       out.end();

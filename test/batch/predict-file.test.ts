@@ -358,15 +358,26 @@ describe("bad rows", () => {
   });
 
   // Found by the fuzz suite: with no row left to write, the Parquet writer had no schema and
-  // failed with parquet-wasm's bare "Dyn casting error" (not a pipeserve error).
-  it.each(FORMATS)("skip where every row is bad, into %s: an empty output, and every row in the errors file", async (outFormat) => {
-    const input = join(await tempDir(), "all-bad.csv");
-    await writeFile(input, "x\nabc\nxyz\n");
-    const output = await outPath(outFormat);
-    const result = await predict({ input, output, chunkRows: 1, onError: "skip" });
-    expect(result).toMatchObject({ rowsRead: 2, rowsWritten: 0, rowsSkipped: 2 });
-    expect(await filesBeside(output)).toEqual([`out.${outFormat}`, `out.${outFormat}.errors.jsonl`]);
-    if (outFormat === "parquet") expect(await readOutput(output, "parquet")).toEqual({ names: [], columns: [], numRows: 0 });
+  // failed with parquet-wasm's bare "Dyn casting error" (not a pipeserve error). Then the output
+  // had no columns (a CSV of 0 bytes, an Arrow file of 0 bytes, which is no Arrow file): it has the
+  // model's columns with no rows, as the output of an input with no rows has.
+  it.each(FORMATS)("skip where every row is bad, into %s: the model's columns with no rows, and every row in the errors file", async (outFormat) => {
+    // NB: with 2 threads a Parquet file's rows are read by the threads alone, and each bad chunk is predicted again here.
+    for (const [workers, inFormat] of [
+      [1, "csv"],
+      [2, "csv"],
+      [2, "parquet"],
+    ] as const) {
+      const input = await writeInput(join(await tempDir(), `all-bad.${inFormat}`), { names: ["x"], columns: [["abc", "xyz"]], numRows: 2 }, inFormat);
+      const output = await outPath(outFormat);
+      const result = await predict({ input, output, chunkRows: 1, onError: "skip", workers });
+      expect(result).toMatchObject({ rowsRead: 2, rowsWritten: 0, rowsSkipped: 2 });
+      expect(await filesBeside(output)).toEqual([`out.${outFormat}`, `out.${outFormat}.errors.jsonl`]);
+      if (outFormat === "csv") expect(await readFile(output, "utf8")).toBe("label,score\n");
+      else if (outFormat === "jsonl") expect(await readFile(output, "utf8")).toBe("");
+      else if (outFormat === "json") expect(JSON.parse(await readFile(output, "utf8"))).toEqual({ predictions: [] });
+      else expect(await readOutput(output, outFormat)).toMatchObject({ names: ["label", "score"], numRows: 0 });
+    }
   });
 
   // Found by the fuzz suite: the file readers took values nested thousands deep, and setting such

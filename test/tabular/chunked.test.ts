@@ -246,6 +246,13 @@ describe("chunked writers", () => {
     await writer.abort();
   });
 
+  it.each(["arrow", "arrows", "parquet"])("%s closed without a chunk: a valid file with no columns and no rows", async (format) => {
+    const path = join(dir, `nothing.${format}`);
+    const writer = createTableFileWriter(path);
+    await writer.close();
+    expect(await readTableFile(path)).toEqual({ names: [], columns: [], numRows: 0 });
+  });
+
   it("rejects a chunk whose columns differ from the first", async () => {
     const writer = createTableFileWriter(join(dir, "mixed.csv"));
     await writer.write(sliceTable(data, 0, 1));
