@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { pipeserveVersion } from "../util/index.js";
-import { UsageError } from "./errors.js";
+import { InterruptedError, UsageError } from "./errors.js";
 import type { CliIo } from "./io.js";
 import { registerPredictCommand } from "./predict-command.js";
 import { registerProjectCommands } from "./project-commands.js";
@@ -43,7 +43,8 @@ export function buildProgram(argv: readonly string[], io: CliIo): Command {
 
 /**
  * Runs `pipeserve` with `argv` (the arguments after the command name, as in
- * `process.argv.slice(2)`) and returns the exit code: 0, 1 for a failure, 2 for a usage error.
+ * `process.argv.slice(2)`) and returns the exit code: 0, 1 for a failure, 2 for a usage error,
+ * 130 or 143 for a run stopped by SIGINT or SIGTERM.
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const program = buildProgram(argv, io);
@@ -55,6 +56,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const message = error instanceof Error ? error.message : String(error);
     io.stderr.write(`pipeserve: ${message}\n`);
     if (io.env["PIPESERVE_DEBUG"] && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    if (error instanceof InterruptedError) return error.exitCode;
     return error instanceof UsageError ? 2 : 1;
   }
 }

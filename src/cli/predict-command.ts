@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import type cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
 import type { OutputFormat, TableFormat } from "../index.js";
-import { UsageError } from "./errors.js";
+import { InterruptedError, UsageError } from "./errors.js";
 import { type CliIo, fromCwd, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
 import { allowDeletedOption, parseInteger, registryOption, trackingOption } from "./parse-options.js";
 
@@ -33,6 +33,11 @@ function format(flag: string, value: string | undefined): TableFormat | undefine
   const v = value.toLowerCase() === "ndjson" ? "jsonl" : value.toLowerCase();
   if (!FORMATS.includes(v)) throw new UsageError(`${flag} must be one of ${FORMATS.join(", ")}; got "${value}".`);
   return v as TableFormat;
+}
+
+/** Why a run stopped at `signal`, and what became of its output (`-`: stdout, which cannot be taken back). */
+function interrupted(signal: NodeJS.Signals, output: string): InterruptedError {
+  return new InterruptedError(signal, output === "-" ? "the predictions written to stdout so far are not all of them" : "the partial output was removed");
 }
 
 /** `pipeserve predict`: batch prediction over files, with a progress bar on a terminal and a summary otherwise. */
@@ -77,7 +82,7 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
   let bar = undefined as cliProgress.SingleBar | undefined;
   const startedAt = Date.now();
   const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => abort.abort(new Error(`Interrupted by ${signal}; the partial output was removed.`));
+  const onSignal = (signal: NodeJS.Signals): void => abort.abort(interrupted(signal, output));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
@@ -187,7 +192,7 @@ async function mergeCommand(o: Record<string, unknown>, io: CliIo): Promise<void
   const outputFormat = format("--output-format", o["outputFormat"] as string | undefined) as OutputFormat | undefined;
   const outputPath = (o["outputPath"] as string | undefined) ?? "-";
   const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => abort.abort(new Error(`Interrupted by ${signal}; the partial output was removed.`));
+  const onSignal = (signal: NodeJS.Signals): void => abort.abort(interrupted(signal, outputPath));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {

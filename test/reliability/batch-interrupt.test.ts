@@ -96,9 +96,12 @@ async function interrupt(
 }
 
 describe("an interrupted run leaves no file under the output name", { timeout: 90_000 }, () => {
-  it.each(["SIGTERM", "SIGINT"] as const)("%s mid-run: exit 1, says so, and removes the partial output", async (signal) => {
+  it.each([
+    ["SIGTERM", 143],
+    ["SIGINT", 130],
+  ] as const)("%s mid-run: exit %i (128 + the signal's number, as a shell reports it), says so, and removes the partial output", async (signal, code) => {
     const { result, dir, output } = await interrupt(signal);
-    expectFailure(result, 1, `pipeserve: Interrupted by ${signal}; the partial output was removed.`);
+    expectFailure(result, code, `pipeserve: Interrupted by ${signal}; the partial output was removed.`);
     expect(result.signal).toBeNull();
     expect(result.stderr).not.toContain("wrote 2000000 predictions");
     expect(existsSync(output)).toBe(false);
@@ -125,9 +128,18 @@ describe("an interrupted run leaves no file under the output name", { timeout: 9
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it("SIGINT mid-run writing stdout: exit 130, and says the predictions on stdout are not all of them (they cannot be removed)", async () => {
+    const { child, done } = startCli(predictArgs(bigCsv, "-", "--output-format", "csv"));
+    await new Promise((resolve) => child.stdout?.once("data", resolve));
+    child.kill("SIGINT");
+    const result = await done;
+    expectFailure(result, 130, "pipeserve: Interrupted by SIGINT; the predictions written to stdout so far are not all of them.");
+    expect(result.stderr).not.toContain("removed");
+  });
+
   it("SIGTERM mid-run with --on-error skip: no OUTPUT.errors.jsonl under its real name either, nothing left", async () => {
     const { result, dir } = await interrupt("SIGTERM", bigBadCsv, "--on-error", "skip");
-    expectFailure(result, 1, "pipeserve: Interrupted by SIGTERM; the partial output was removed.");
+    expectFailure(result, 143, "pipeserve: Interrupted by SIGTERM; the partial output was removed.");
     expect(await readdir(dir)).toEqual([]);
   });
 
