@@ -4,7 +4,7 @@ import type { Hono } from "hono";
 import type { Logger } from "pino";
 import { type ListenErrorCode, PipeserveError } from "../errors/index.js";
 import type { ServerState } from "./app.js";
-import { ConnectionDrain } from "./connection-drain.js";
+import { ConnectionDrain, IDLE_GRACE_MS } from "./connection-drain.js";
 import type { ServerMetrics } from "./metrics.js";
 import { honoNodeServer } from "./libraries.js";
 import { refuseExpectation } from "./expect-header.js";
@@ -68,6 +68,39 @@ export interface RunningServer {
 }
 
 /**
+ * Stops listening once the connections the kernel had queued are accepted, then calls `closed`
+ * when every connection has ended. NB: when the signal comes while the event loop is busy (a
+ * pipeline run), clients' connections wait in the kernel's queue with their requests sent; a
+ * listening socket closed on them resets them: requests sent, and no answer. Node accepts one
+ * queued connection per turn of the event loop, so the socket is closed after a turn that accepted
+ * none, or IDLE_GRACE_MS after the drain began at most; the connections accepted are answered
+ * (503 while draining) and ended by ConnectionDrain. net.Server's close, not http.Server's: the
+ * latter first destroys every connection it thinks idle, including responses still flushing to
+ * slow readers (see ConnectionDrain).
+ */
+function closeListener(server: Server, closed: () => void): void {
+  const deadline = performance.now() + IDLE_GRACE_MS;
+  let accepted = 0;
+  const onConnection = (): void => void accepted++;
+  server.on("connection", onConnection);
+  let seen = -1;
+  // NB: an immediate set in an immediate runs in the next turn, after that turn's poll for I/O.
+  const nextTurn = (): void =>
+    void setImmediate(() =>
+      setImmediate(() => {
+        if (accepted !== seen && performance.now() < deadline) {
+          seen = accepted;
+          nextTurn();
+          return;
+        }
+        server.off("connection", onConnection);
+        netServerClose.call(server, closed);
+      }),
+    );
+  nextTurn();
+}
+
+/**
  * Starts the app on @hono/node-server. On SIGTERM or SIGINT it stops accepting connections,
  * reports not-ready, finishes every request already accepted (uploads included) and every byte of
  * its response, with `Connection: close`, refuses new requests on open connections with 503, and
@@ -93,17 +126,15 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
           drain.destroyAll();
         }, options.drainMs ?? 30_000);
         force.unref();
-        // NB: net.Server's close, not http.Server's: the latter first destroys every connection it
-        // thinks idle, including responses still flushing to slow readers (see ConnectionDrain).
+        drain.drain();
         const closed = new Promise<void>((resolve) =>
-          netServerClose.call(server, () => {
+          closeListener(server, () => {
             clearTimeout(force);
             process.off("SIGTERM", onSigterm);
             process.off("SIGINT", onSigint);
             resolve();
           }),
         );
-        drain.drain();
         const others = options.onStopping?.().catch((error: unknown) => options.logger.error({ err: error }, "Stopping failed"));
         // NB: the last responses may end in the same turn as the close; their setImmediate work
         // (the request log line, metrics) runs first, so it is not lost when the process exits.

@@ -8,12 +8,14 @@
 import { existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { Agent, type IncomingMessage, request as httpRequest } from "node:http";
-import { connect } from "node:net";
+import { type Socket, connect } from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SIGNATURES, packageBehaviour } from "./fixtures/models.js";
 import { CLI, REPO, ServeProcess, http, tryConnect } from "./fixtures/server-process.js";
 
 let modelDir: string;
+/** A model whose node computes without yielding for `params:delay_ms`: the server's event loop is busy. */
+let spinDir: string;
 const running: ServeProcess[] = [];
 const agents: Agent[] = [];
 
@@ -69,8 +71,31 @@ function portClosed(url: string): Promise<void> {
 
 beforeAll(async () => {
   if (!existsSync(CLI)) execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO, stdio: "inherit" });
-  modelDir = await packageBehaviour("sleep", SIGNATURES.sleepParams);
+  [modelDir, spinDir] = await Promise.all([packageBehaviour("sleep", SIGNATURES.sleepParams), packageBehaviour("spin", SIGNATURES.sleepParams)]);
 });
+
+/** What a raw connection got back for a request it wrote: the bytes until the server ended it, or the error that ended it. */
+interface RawOutcome {
+  text: string;
+  error: string | undefined;
+}
+
+/** Collects what `socket` receives until it closes. */
+function outcomeOf(socket: Socket): Promise<RawOutcome> {
+  return new Promise((resolve) => {
+    let text = "";
+    let error: string | undefined;
+    socket.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
+    socket.on("error", (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    socket.on("close", () => resolve({ text, error }));
+  });
+}
+
+/** A whole /invocations request for the spin model, as raw HTTP/1.1. */
+function rawPredict(delayMs: number): string {
+  const body = JSON.stringify({ dataframe_split: { columns: ["a", "b"], data: [[1, 0.5]] }, params: { delay_ms: delayMs } });
+  return `POST /invocations HTTP/1.1\r\nHost: pipeserve\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
 
 afterEach(async () => {
   for (const agent of agents.splice(0)) agent.destroy();
@@ -184,5 +209,51 @@ describe("pipeserve serve drains on SIGTERM", () => {
     });
     expect(await p.exited).toEqual({ code: 0, signal: null });
     expect(p.logs().some((l) => l.msg.startsWith("Stopping: no new connections"))).toBe(true);
+  });
+
+  it("requests sent while the event loop is busy when the signal comes are answered (200 or 503), none reset", async () => {
+    const p = new ServeProcess(["serve", "-m", spinDir, "-p", "0"]);
+    running.push(p);
+    const { port } = await p.serving();
+    const open = (): Socket => connect(port, "127.0.0.1");
+    // Connections the server accepted before it got busy, with nothing sent on them yet.
+    const accepted = [open(), open(), open(), open(), open(), open()];
+    await Promise.all(accepted.map((s) => new Promise((resolve) => s.once("connect", resolve))));
+    await new Promise((r) => setTimeout(r, 100));
+    // A prediction that holds the event loop for 1.5 s.
+    const busy = open();
+    const busyOutcome = outcomeOf(busy);
+    busy.write(rawPredict(1_500));
+    await new Promise((r) => setTimeout(r, 400));
+    const send = (sockets: Socket[]): Promise<RawOutcome>[] =>
+      sockets.map((s) => {
+        const outcome = outcomeOf(s);
+        s.write(rawPredict(0));
+        return outcome;
+      });
+    // While it is busy: requests on accepted connections, and on new ones the kernel queues (the
+    // listening socket is not read), and a queued connection that sends nothing; then the signal;
+    // then requests on the other accepted connections.
+    const before = send([...accepted.slice(0, 3), open(), open(), open()]);
+    const silent = open();
+    const silentOutcome = outcomeOf(silent);
+    await new Promise((r) => setTimeout(r, 200));
+    p.child.kill("SIGTERM");
+    const signalled = Date.now();
+    await new Promise((r) => setTimeout(r, 100));
+    const after = send(accepted.slice(3));
+
+    expect((await busyOutcome).text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    for (const outcome of await Promise.all([...before, ...after])) {
+      expect(outcome.error, "a request the client sent was reset").toBeUndefined();
+      // NB: a request read before the signal was handled is predicted (200); one read after it is refused (503).
+      expect(outcome.text).toMatch(/^HTTP\/1\.1 (503 Service Unavailable|200 OK)\r\n/);
+      if (outcome.text.startsWith("HTTP/1.1 503")) expect(outcome.text.toLowerCase()).toContain("connection: close");
+    }
+    // The connection accepted while draining that sent nothing is ended (FIN, not a reset), not
+    // waited for until the drain period (30 s) is over.
+    expect(await silentOutcome).toEqual({ text: "", error: undefined });
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - signalled).toBeLessThan(10_000);
   });
 });
