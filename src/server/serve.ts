@@ -8,6 +8,7 @@ import { ConnectionDrain, IDLE_GRACE_MS } from "./connection-drain.js";
 import type { ServerMetrics } from "./metrics.js";
 import { honoNodeServer } from "./libraries.js";
 import { refuseExpectation } from "./expect-header.js";
+import { answerClientError } from "./client-error.js";
 
 /** The server could not listen: the port is taken, or the address or port cannot be used. The message names both and the fix. */
 export class ListenError extends PipeserveError<ListenErrorCode> {}
@@ -111,6 +112,7 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
     const server = honoNodeServer().serve({ fetch: app.fetch, port: options.port, hostname: options.host }) as Server;
     server.keepAliveTimeout = 5_000;
     server.on("checkExpectation", (request, response) => refuseExpectation(request, response, options.logger));
+    server.on("clientError", (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket, options.logger));
     if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
     options.metrics?.trackConnections(server);
     let stopping: Promise<void> | undefined;
