@@ -61,6 +61,18 @@ const FIX: Readonly<Record<ColumnType, string>> = {
   datetime: 'Send ISO-8601 text such as "2021-01-01T00:00:00" or "2021-01-01".',
 };
 
+/** How to write each type right in a CSV cell (a CSV body or file). */
+const FIX_IN_TEXT: Readonly<Record<ColumnType, string>> = {
+  boolean: "Write true or false in that cell (an empty cell, NA or NaN for a missing value).",
+  integer: "Write a whole number in that cell (an empty cell, NA or NaN for a missing value).",
+  long: "Write a whole number in that cell (an empty cell, NA or NaN for a missing value).",
+  float: "Write a number in that cell (an empty cell, NA or NaN for a missing value).",
+  double: "Write a number in that cell (an empty cell, NA or NaN for a missing value).",
+  string: "Write text in that cell.",
+  binary: "Write the bytes base64-encoded in that cell.",
+  datetime: "Write ISO-8601 text such as 2021-01-01T00:00:00 or 2021-01-01 in that cell (an empty cell, NA or NaN for a missing value).",
+};
+
 /*
  * Two kinds of refusal, mirroring MLflow's two stages:
  * - a value MLflow cannot convert either (a string into a number column, null in a required
@@ -144,8 +156,13 @@ class ColumnCheck {
     });
   }
 
+  /** How to send this column's type right: in JSON, or in a CSV cell. */
+  get fix(): string {
+    return (this.fromText ? FIX_IN_TEXT : FIX)[this.type];
+  }
+
   wrongKindError(r: number, value: unknown): FormatError {
-    return this.conversionError(r, value, `; expected ${EXPECTED[this.type]}`, FIX[this.type]);
+    return this.conversionError(r, value, `; expected ${EXPECTED[this.type]}`, this.fix);
   }
 
   incompatibleError(r: number, value: unknown, why: string, fix: string): SchemaError {
@@ -159,7 +176,7 @@ class ColumnCheck {
   }
 
   ambiguousError(r: number, value: unknown): SchemaError {
-    return this.incompatibleError(r, value, "which pipeserve does not reinterpret", FIX[this.type]);
+    return this.incompatibleError(r, value, "which pipeserve does not reinterpret", this.fix);
   }
 
   /** A value of the wrong kind for a number column: a boolean is ambiguous, anything else cannot be converted. */

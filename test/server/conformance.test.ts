@@ -342,4 +342,34 @@ describe("behaviours the conformance README lists without a case", () => {
     const required = await send(await app("ab"), "/invocations", { method: "POST", contentType: "text/csv", body: "a,b\n1,NaN\n" });
     await expectError(required, 400, "BAD_REQUEST", ['Column b is double: row 0 holds "NaN"', "a missing value (NaN), but the column is required"]);
   });
+
+  // pandas' default na_values, which MLflow's server applies to a CSV body (read_csv): R's write.csv writes NA, Excel #N/A.
+  const PANDAS_NA = ["NA", "N/A", "n/a", "NULL", "null", "None", "<NA>", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "1.#IND", "-1.#QNAN", "1.#QNAN"];
+
+  it("reads pandas' other missing-value spellings in a CSV cell (NA, NULL, None, #N/A…) as missing in number, boolean and date-time columns; text in a string column", async () => {
+    const typed = quietApp(
+      await buildModel("echo", {
+        inputs:
+          '[{"type": "long", "name": "a", "required": true}, {"type": "double", "name": "c", "required": false}, {"type": "long", "name": "n", "required": false}, {"type": "boolean", "name": "f", "required": false}, {"type": "datetime", "name": "d", "required": false}, {"type": "string", "name": "s", "required": false}]',
+        outputs: null,
+        params: null,
+      }),
+    );
+    const rows = PANDAS_NA.map((na, i) => `${i},${na},${na},${na},${na},${na}`);
+    const res = await send(typed, "/invocations", { method: "POST", contentType: "text/csv", body: `a,c,n,f,d,s\n${rows.join("\n")}\n` });
+    expect(res.status).toBe(200);
+    const { predictions } = (await res.json()) as { predictions: Record<string, unknown>[] };
+    expect(predictions).toEqual(PANDAS_NA.map((na, i) => ({ a: i, c: null, n: null, f: null, d: null, s: na })));
+    const required = await send(await app("ab"), "/invocations", { method: "POST", contentType: "text/csv", body: "a,b\n1,NA\n" });
+    await expectError(required, 400, "BAD_REQUEST", ['Column b is double: row 0 holds "NA"', "but the column is required"]);
+  });
+
+  it("a CSV cell that is no number, in a number column: the fix speaks of the cell, not of JSON", async () => {
+    const res = await send(await app("ab"), "/invocations", { method: "POST", contentType: "text/csv", body: "a,b\n1,abc\n" });
+    const body = await expectError(res, 400, "BAD_REQUEST", [
+      'Column b is double: row 0 holds "abc"',
+      "Write a number in that cell (an empty cell, NA or NaN for a missing value).",
+    ]);
+    expect(JSON.stringify(body)).not.toContain("JSON");
+  });
 });
