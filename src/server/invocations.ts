@@ -164,6 +164,13 @@ export function decodeBody(
     throw new HttpError("BAD_REQUEST", `${mlflow}The request body is empty: send the input as ${type}.`);
   }
   if (type === "application/json") {
+    // NB: a JSON body carries its own params; ?params= beside it would be silently dropped.
+    if (paramsQuery !== undefined) {
+      throw new HttpError(
+        "BAD_REQUEST",
+        'The params query parameter is for bodies that cannot carry params (CSV, Arrow, Parquet, JSON Lines); a JSON body sends them in its own "params" key. Move them there, e.g. {"dataframe_split": {...}, "params": {"threshold": 0.5}}.',
+      );
+    }
     const parsed = parseJsonBody(body, limits);
     return parsed instanceof Promise ? parsed.then((json) => ({ kind: "json", body: json })) : { kind: "json", body: parsed };
   }

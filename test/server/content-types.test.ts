@@ -144,11 +144,14 @@ describe("application/json", () => {
     ]);
   });
 
-  it("takes params from the body, not from ?params= (that is for bodies that cannot carry them)", async () => {
-    const res = await post(paramsEcho, "application/json", JSON.stringify({ inputs: ["q"], params: { threshold: 0.75 } }), {
-      query: paramsQuery({ threshold: 0.9 }),
-    });
-    expect(await predictions(res)).toEqual({ ...DEFAULT_PARAMS, threshold: 0.75 });
+  it("refuses ?params= beside a JSON body (which carries its own) with a 400 saying where they go, rather than dropping them unseen", async () => {
+    for (const body of [{ inputs: ["q"], params: { threshold: 0.75 } }, { inputs: ["q"] }]) {
+      const res = await post(paramsEcho, "application/json", JSON.stringify(body), { query: paramsQuery({ threshold: 0.9 }) });
+      await expectError(res, 400, "BAD_REQUEST", [
+        "The params query parameter is for bodies that cannot carry params",
+        'a JSON body sends them in its own "params" key',
+      ]);
+    }
   });
 });
 

@@ -29,7 +29,8 @@ async function start(
   return { url: `http://127.0.0.1:${running.port}`, services };
 }
 
-const SPLIT = (rows: [number, number][]): string => JSON.stringify({ dataframe_split: { columns: ["a", "b"], data: rows } });
+const SPLIT = (rows: [number, number][], params?: Record<string, unknown>): string =>
+  JSON.stringify({ dataframe_split: { columns: ["a", "b"], data: rows }, ...(params ? { params } : {}) });
 
 /** A response's status, headers, and body (parsed when it is JSON). */
 async function answer(res: Response): Promise<{ status: number; body: any; headers: Headers }> {
@@ -195,7 +196,7 @@ describe("limits are per model", () => {
       ],
       { maxQueue: 1 },
     );
-    const held = post(`${url}/models/slow/invocations?params=${encodeURIComponent('{"delay_ms": 800}')}`, SPLIT([[1, 1]]));
+    const held = post(`${url}/models/slow/invocations`, SPLIT([[1, 1]], { delay_ms: 800 }));
     await new Promise((r) => setTimeout(r, 150));
     const refused = await post(`${url}/models/slow/invocations`, SPLIT([[1, 1]]));
     expect(refused.status).toBe(503);
@@ -226,7 +227,7 @@ describe("limits are per model", () => {
       { timeoutMs: 300, maxBodyBytes: 2_000 },
     );
     const [late, fine] = await Promise.all([
-      post(`${url}/models/slow/invocations?params=${encodeURIComponent('{"delay_ms": 2000}')}`, SPLIT([[1, 1]])),
+      post(`${url}/models/slow/invocations`, SPLIT([[1, 1]], { delay_ms: 2000 })),
       post(`${url}/models/counter/invocations`, SPLIT([[1, 1]])),
     ]);
     expect(late.status).toBe(504);
