@@ -75,11 +75,16 @@ function checkTensorData(name: string, datatype: string, values: unknown[]): voi
       // NB: ±Infinity is a value of the type; a finite number it can only hold as infinity is not.
       [ok, expected] = [typeof v === "number" && !(Number.isFinite(v) && Math.abs(v) >= max), `numbers from -${largest} to ${largest}, or ±Infinity`];
     } else [ok, expected] = [typeof v === "number", "numbers"];
-    if (!ok)
-      throw new HttpError(
-        "BAD_REQUEST",
-        `Input "${name}" is ${datatype}, but element ${i} of its data is ${JSON.stringify(v) ?? String(v)}; ${datatype} takes ${expected}.`,
-      );
+    if (ok) continue;
+    // NB: a JSON number past ±(2^53 − 1) is read rounded (9007199254740993 as 9007199254740992): the message says so, not only the rounded value.
+    const rounded =
+      range && typeof v === "number" && Number.isInteger(v) && Math.abs(v) > Number.MAX_SAFE_INTEGER
+        ? ` (read rounded: JSON integers past ±${Number.MAX_SAFE_INTEGER} lose precision here)`
+        : "";
+    throw new HttpError(
+      "BAD_REQUEST",
+      `Input "${name}" is ${datatype}, but element ${i} of its data is ${JSON.stringify(v) ?? String(v)}${rounded}; ${datatype} takes ${expected}.`,
+    );
   }
 }
 

@@ -424,6 +424,14 @@ describe("Open Inference Protocol v2", () => {
       parts: ['Input "a" is BOOL, but element 0 of its data is 1', "true or false"],
     },
     {
+      why: "data that is not its datatype: 9007199254740993 as INT64, which JSON numbers read here cannot hold (the message says it was read rounded)",
+      body: '{"inputs": [{"name": "a", "shape": [1], "datatype": "INT64", "data": [9007199254740993]}, {"name": "b", "shape": [1], "datatype": "FP64", "data": [0.5]}]}',
+      parts: [
+        'Input "a" is INT64, but element 0 of its data is 9007199254740992 (read rounded: JSON integers past ±9007199254740991 lose precision here)',
+        "whole numbers from -9007199254740991 to 9007199254740991",
+      ],
+    },
+    {
       why: "data that is not its datatype: 300 as UINT8",
       body: { inputs: [{ name: "a", shape: [1], datatype: "UINT8", data: [300] }] },
       parts: ['Input "a" is UINT8, but element 0 of its data is 300', "from 0 to 255"],
