@@ -1,7 +1,7 @@
 import { appendFile, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
-import { hostEntryUrl, type PipelineModel } from "../loader/index.js";
+import { NodeError, hostEntryUrl, type PipelineModel } from "../loader/index.js";
 import {
   FileAccessError,
   FormatError,
@@ -277,9 +277,24 @@ class BatchRun {
   /** Whether a prediction was written. */
   #wroteOutput = false;
 
-  /** When no prediction was written, writes the prediction of the input's columns with no rows (see `#noRows`). */
+  /**
+   * When no prediction was written, writes the prediction of the input's columns with no rows (see
+   * `#noRows`). NB: a model whose nodes fail on an empty table must not fail a run that only set
+   * every row aside (its OUTPUT.errors.jsonl says why): its output then has the signature's output
+   * columns (none without them), as the server answers an empty request to a row-wise model.
+   */
   async #writeColumnsIfNone(params: Record<string, unknown> | null | undefined): Promise<void> {
-    if (!this.#wroteOutput && this.#noRows) await this.#predictChunk(this.#noRows, this.#range?.[0] ?? 0, params);
+    if (this.#wroteOutput || !this.#noRows) return;
+    const { runner } = this.#options;
+    const predictOptions = { ...(params !== undefined ? { params } : {}), ...(runner ? { runner } : {}), fromText: this.#settings.fromText };
+    let output: unknown;
+    try {
+      output = await this.#model.predict(this.#noRows, predictOptions);
+    } catch (error) {
+      if (!(error instanceof NodeError)) throw error;
+      output = this.#model.emptyOutput();
+    }
+    await this.#writeOutput(output, () => []);
   }
 
   /** The input's chunks within the shard's range, each with its first row's number (from 0). */

@@ -380,6 +380,23 @@ describe("bad rows", () => {
     }
   });
 
+  it("skip where every row is bad, with a model whose node fails on no rows: the run succeeds, every row in the errors file", async () => {
+    const { buildModel, SIGNATURES } = await import("../server/fixtures/models.js");
+    // NB: sort_index fails on an empty table (danfojs); the output then has the signature's output columns (here none).
+    const failsOnEmpty = await buildModel("sort_index", SIGNATURES.ab, { rowWise: true });
+    try {
+      const input = join(await tempDir(), "all-bad.csv");
+      await writeFile(input, "a,b\nx,1\ny,2\n");
+      const output = await outPath("csv");
+      const result = await predictFile(failsOnEmpty, { input, output, onError: "skip" });
+      expect(result).toMatchObject({ rowsRead: 2, rowsWritten: 0, rowsSkipped: 2 });
+      expect((await readFile(output, "utf8")).trim()).toBe("");
+      expect((await readFile(`${output}.errors.jsonl`, "utf8")).trim().split("\n")).toHaveLength(2);
+    } finally {
+      await failsOnEmpty.close();
+    }
+  });
+
   // Found by the fuzz suite: the file readers took values nested thousands deep, and setting such
   // a row aside (written as JSON) overflowed the stack: a RangeError, not a pipeserve error.
   it.each([
