@@ -7,7 +7,7 @@ import type { DataType, Schema, Table } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
 import { partialPath } from "../util/index.js";
 import { toArrow } from "./arrow.js";
-import { type ColumnTable, concatTables } from "./column-table.js";
+import type { ColumnTable } from "./column-table.js";
 import { toCsv } from "./csv.js";
 import { FormatError } from "./errors.js";
 import { formatFromPath, type TableFormat } from "./files.js";
@@ -34,7 +34,7 @@ export interface TableWriterOptions {
    * Arrow types for columns that hold no value in the first chunk (every cell missing, or no rows),
    * e.g. from an output signature (see `arrowTypesOfColumns`). NB: the first chunk written fixes
    * every column's type: without a type here, the first chunks are held until each such column
-   * holds a value (up to HOLD_UNTYPED_ROWS rows), and one that never does is text.
+   * holds a value (up to HOLD_UNTYPED_CELLS cells), and one that never does is text.
    */
   emptyTypes?: Readonly<Record<string, DataType>>;
 }
@@ -157,8 +157,11 @@ function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>
   };
 }
 
-/** The most rows held back while a column without a given type holds no value (see `holdUntilTyped`). */
-export const HOLD_UNTYPED_ROWS = 1 << 20;
+/**
+ * The most cells (rows × columns) held back while a column without a given type holds no value
+ * (see `holdUntilTyped`): some 16 MB of numbers; 1 Mi rows of two prediction columns.
+ */
+export const HOLD_UNTYPED_CELLS = 1 << 21;
 
 /** Whether a column holds no value: no rows, or every cell missing. */
 function holdsNoValue(column: ArrayLike<unknown>): boolean {
@@ -168,44 +171,56 @@ function holdsNoValue(column: ArrayLike<unknown>): boolean {
 }
 
 /**
- * Holds the chunks written to a typed encoder (Arrow, Parquet) while a column without a given
- * type has held no value, then writes them as one: the column's type comes from its first value.
- * NB: the first chunk written fixes every column's type; a column missing in all of it (a shard's
- * part whose rows all lacked a value, merged before parts that have them) was text, and the numbers
- * after it were written as text. Up to HOLD_UNTYPED_ROWS rows are held; a column still without a
- * value then, or at the end, is text.
+ * Holds the chunks for a typed encoder (Arrow, Parquet) while a column without a given type has
+ * held no value; then makes the encoder with that column's type taken from its first chunk with a
+ * value, and writes the held chunks to it one by one (every other column's type comes from the
+ * first chunk, as without holding). NB: the first chunk written fixes every column's type; a
+ * column missing in all of it (a shard's part whose rows all lacked a value, merged before parts
+ * that have them) was text, and the numbers after it were written as text. Up to
+ * HOLD_UNTYPED_CELLS cells are held; a column still without a value then, or at the end, is text.
+ * `check` refuses a chunk the encoder would refuse, when it is written rather than released.
  */
-function holdUntilTyped(encoder: Encoder, typed: (name: string) => boolean): Encoder {
+function holdUntilTyped(
+  make: (types: Readonly<Record<string, DataType>>) => Encoder,
+  typed: (name: string) => boolean,
+  check: (chunk: ColumnTable) => void = () => undefined,
+): Encoder {
+  let encoder: Encoder | undefined;
   let held: ColumnTable[] = [];
-  let heldRows = 0;
+  let heldCells = 0;
   let names: readonly string[] | undefined;
   const waiting = new Set<string>();
-  const release = async (): Promise<void> => {
+  const found: Record<string, DataType> = {};
+  const release = async (): Promise<Encoder> => {
+    encoder ??= make(found);
     const chunks = held;
     held = [];
-    if (chunks.length > 0) await encoder.write(chunks.length === 1 ? (chunks[0] as ColumnTable) : concatTables(chunks));
+    for (const chunk of chunks) await encoder.write(chunk);
+    return encoder;
   };
   return {
     async write(chunk) {
+      if (encoder) return encoder.write(chunk);
       if (names === undefined) {
         names = chunk.names;
         for (const name of names) if (!typed(name)) waiting.add(name);
-      } else {
-        checkColumns(names, chunk);
-        if (waiting.size === 0) return encoder.write(chunk);
-      }
+      } else checkColumns(names, chunk);
+      check(chunk);
       chunk.names.forEach((name, i) => {
-        if (waiting.has(name) && !holdsNoValue(chunk.columns[i] as ArrayLike<unknown>)) waiting.delete(name);
+        const column = chunk.columns[i] as ArrayLike<unknown>;
+        if (!waiting.has(name) || holdsNoValue(column)) return;
+        // NB: the type this chunk alone gives the column, as if it had come first.
+        found[name] = toArrow({ names: [name], columns: [column as ColumnTable["columns"][number]], numRows: chunk.numRows }).schema.fields[0]
+          ?.type as DataType;
+        waiting.delete(name);
       });
       held.push(chunk);
-      heldRows += chunk.numRows;
-      if (waiting.size > 0 && heldRows < HOLD_UNTYPED_ROWS) return;
-      waiting.clear();
+      heldCells += chunk.numRows * chunk.names.length;
+      if (waiting.size > 0 && heldCells < HOLD_UNTYPED_CELLS) return;
       await release();
     },
     async finish() {
-      await release();
-      await encoder.finish();
+      await (await release()).finish();
     },
   };
 }
@@ -220,9 +235,13 @@ function encoderFor(out: Writable, format: TableFormat, options: Pick<TableWrite
       return textEncoder(out, format);
     case "arrow":
     case "arrows":
-      return holdUntilTyped(arrowEncoder(out, format, types, emptyTypes), typed);
+      return holdUntilTyped((found) => arrowEncoder(out, format, { ...types, ...found }, emptyTypes), typed);
     case "parquet":
-      return holdUntilTyped(parquetEncoder(out, types, emptyTypes), typed);
+      return holdUntilTyped(
+        (found) => parquetEncoder(out, { ...types, ...found }, emptyTypes),
+        typed,
+        (chunk) => checkParquetNames(chunk.names),
+      );
     case "json":
       throw new FormatError("A JSON array cannot be written in chunks; write JSON Lines (.jsonl) instead.");
   }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -220,6 +220,29 @@ describe("chunked writers", () => {
     expect(back.columns).toEqual([
       ["a", "b", "c", "d", "e", "f"],
       [null, null, null, 1.5, 2, -3],
+    ]);
+  });
+
+  it.each(["arrow", "parquet"])("%s: held chunks keep every other column's type from the first chunk (an Int32 column stays Int32)", async (format) => {
+    const { decodeArrowIpc, parquetToArrow } = await import("../../src/tabular/index.js");
+    const path = join(dir, `held-types.${format}`);
+    const writer = createTableFileWriter(path);
+    await writer.write({ names: ["x", "y"], columns: [[null, null], Int32Array.from([1, 2])], numRows: 2 });
+    await writer.write({
+      names: ["x", "y"],
+      columns: [
+        [3, 4],
+        [3, null],
+      ],
+      numRows: 2,
+    });
+    await writer.close();
+    const bytes = new Uint8Array(await readFile(path));
+    const table = format === "parquet" ? parquetToArrow(bytes) : decodeArrowIpc(bytes);
+    expect(table.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(["x:Float64", "y:Int32"]);
+    expect((await readTableFile(path)).columns.map((c) => Array.from(c))).toEqual([
+      [null, null, 3, 4],
+      [1, 2, 3, null],
     ]);
   });
 
