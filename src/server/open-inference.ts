@@ -76,10 +76,11 @@ function checkTensorData(name: string, datatype: string, values: unknown[]): voi
       [ok, expected] = [typeof v === "number" && !(Number.isFinite(v) && Math.abs(v) >= max), `numbers from -${largest} to ${largest}, or ±Infinity`];
     } else [ok, expected] = [typeof v === "number", "numbers"];
     if (ok) continue;
-    // NB: a JSON number past ±(2^53 − 1) is read rounded (9007199254740993 as 9007199254740992): the message says so, not only the rounded value.
+    // NB: an INT64 or UINT64 JSON number past ±(2^53 − 1) may have been read rounded (9007199254740993
+    // as 9007199254740992): the message says so, not only a value the client may not have sent.
     const rounded =
-      range && typeof v === "number" && Number.isInteger(v) && Math.abs(v) > Number.MAX_SAFE_INTEGER
-        ? ` (read rounded: JSON integers past ±${Number.MAX_SAFE_INTEGER} lose precision here)`
+      (datatype === "INT64" || datatype === "UINT64") && typeof v === "number" && Math.abs(v) > Number.MAX_SAFE_INTEGER && Math.abs(v) < 2 ** 64
+        ? ` (as read: JSON integers past ±${Number.MAX_SAFE_INTEGER} may be read rounded here)`
         : "";
     throw new HttpError(
       "BAD_REQUEST",

@@ -72,9 +72,9 @@ export interface RunningServer {
  * Stops listening once the connections the kernel had queued are accepted, then calls `closed`
  * when every connection has ended. NB: when the signal comes while the event loop is busy (a
  * pipeline run), clients' connections wait in the kernel's queue with their requests sent; a
- * listening socket closed on them resets them: requests sent, and no answer. Node accepts one
- * queued connection per turn of the event loop, so the socket is closed after a turn that accepted
- * none, or IDLE_GRACE_MS after the drain began at most; the connections accepted are answered
+ * listening socket closed on them resets them: requests sent, and no answer. Queued connections
+ * can take several turns of the event loop to be accepted (seen: one a turn), so the socket is
+ * closed after a turn that accepted none, or IDLE_GRACE_MS after the drain began at most; the connections accepted are answered
  * (503 while draining) and ended by ConnectionDrain. net.Server's close, not http.Server's: the
  * latter first destroys every connection it thinks idle, including responses still flushing to
  * slow readers (see ConnectionDrain).

@@ -61,16 +61,16 @@ const FIX: Readonly<Record<ColumnType, string>> = {
   datetime: 'Send ISO-8601 text such as "2021-01-01T00:00:00" or "2021-01-01".',
 };
 
-/** How to write each type right in a CSV cell (a CSV body or file). */
+/** How to write each type right in a CSV cell (a CSV body or file); an optional column's also says how to leave it empty. */
 const FIX_IN_TEXT: Readonly<Record<ColumnType, string>> = {
-  boolean: "Write true or false in that cell (an empty cell, NA or NaN for a missing value).",
-  integer: "Write a whole number in that cell (an empty cell, NA or NaN for a missing value).",
-  long: "Write a whole number in that cell (an empty cell, NA or NaN for a missing value).",
-  float: "Write a number in that cell (an empty cell, NA or NaN for a missing value).",
-  double: "Write a number in that cell (an empty cell, NA or NaN for a missing value).",
-  string: "Write text in that cell.",
-  binary: "Write the bytes base64-encoded in that cell.",
-  datetime: "Write ISO-8601 text such as 2021-01-01T00:00:00 or 2021-01-01 in that cell (an empty cell, NA or NaN for a missing value).",
+  boolean: "Write true or false in that cell",
+  integer: "Write a whole number in that cell",
+  long: "Write a whole number in that cell",
+  float: "Write a number in that cell",
+  double: "Write a number in that cell",
+  string: "Write text in that cell",
+  binary: "Write the bytes base64-encoded in that cell",
+  datetime: "Write ISO-8601 text such as 2021-01-01T00:00:00 or 2021-01-01 in that cell",
 };
 
 /*
@@ -129,7 +129,7 @@ class ColumnCheck {
         v === null
           ? ", a missing value (as is a bare NaN token in JSON), but the column is required"
           : typeof v === "string" && v.trim() !== ""
-            ? ", a missing value (NaN), but the column is required"
+            ? ", which a CSV cell holds for a missing value, but the column is required"
             : ", but the column is required",
         `Send a value in every row, or declare column ${this.column} optional ("required": false) in the signature.`,
       );
@@ -158,7 +158,8 @@ class ColumnCheck {
 
   /** How to send this column's type right: in JSON, or in a CSV cell. */
   get fix(): string {
-    return (this.fromText ? FIX_IN_TEXT : FIX)[this.type];
+    if (!this.fromText) return FIX[this.type];
+    return `${FIX_IN_TEXT[this.type]}${this.required ? "" : " (an empty cell, NA or NaN for a missing value)"}.`;
   }
 
   wrongKindError(r: number, value: unknown): FormatError {

@@ -340,7 +340,10 @@ describe("behaviours the conformance README lists without a case", () => {
     expect(await csv.text()).toBe(expected);
     expect(await json.text()).toBe(expected);
     const required = await send(await app("ab"), "/invocations", { method: "POST", contentType: "text/csv", body: "a,b\n1,NaN\n" });
-    await expectError(required, 400, "BAD_REQUEST", ['Column b is double: row 0 holds "NaN"', "a missing value (NaN), but the column is required"]);
+    await expectError(required, 400, "BAD_REQUEST", [
+      'Column b is double: row 0 holds "NaN"',
+      "which a CSV cell holds for a missing value, but the column is required",
+    ]);
   });
 
   // pandas' default na_values, which MLflow's server applies to a CSV body (read_csv): R's write.csv writes NA, Excel #N/A.
@@ -361,15 +364,28 @@ describe("behaviours the conformance README lists without a case", () => {
     const { predictions } = (await res.json()) as { predictions: Record<string, unknown>[] };
     expect(predictions).toEqual(PANDAS_NA.map((na, i) => ({ a: i, c: null, n: null, f: null, d: null, s: na })));
     const required = await send(await app("ab"), "/invocations", { method: "POST", contentType: "text/csv", body: "a,b\n1,NA\n" });
-    await expectError(required, 400, "BAD_REQUEST", ['Column b is double: row 0 holds "NA"', "but the column is required"]);
+    await expectError(required, 400, "BAD_REQUEST", [
+      'Column b is double: row 0 holds "NA"',
+      "which a CSV cell holds for a missing value, but the column is required",
+    ]);
   });
 
-  it("a CSV cell that is no number, in a number column: the fix speaks of the cell, not of JSON", async () => {
-    const res = await send(await app("ab"), "/invocations", { method: "POST", contentType: "text/csv", body: "a,b\n1,abc\n" });
+  it("a CSV cell that is no number, in a number column: the fix speaks of the cell, not of JSON; how to leave it empty only where it may be", async () => {
+    const optional = quietApp(
+      await buildModel("echo", {
+        inputs: '[{"type": "long", "name": "a", "required": true}, {"type": "double", "name": "c", "required": false}]',
+        outputs: null,
+        params: null,
+      }),
+    );
+    const res = await send(optional, "/invocations", { method: "POST", contentType: "text/csv", body: "a,c\n1,abc\n" });
     const body = await expectError(res, 400, "BAD_REQUEST", [
-      'Column b is double: row 0 holds "abc"',
+      'Column c is double: row 0 holds "abc"',
       "Write a number in that cell (an empty cell, NA or NaN for a missing value).",
     ]);
     expect(JSON.stringify(body)).not.toContain("JSON");
+    const required = await send(await app("ab"), "/invocations", { method: "POST", contentType: "text/csv", body: "a,b\n1,abc\n" });
+    const refused = await expectError(required, 400, "BAD_REQUEST", ['Column b is double: row 0 holds "abc"', "Write a number in that cell."]);
+    expect(refused.message).not.toContain("missing value");
   });
 });

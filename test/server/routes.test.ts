@@ -427,9 +427,14 @@ describe("Open Inference Protocol v2", () => {
       why: "data that is not its datatype: 9007199254740993 as INT64, which JSON numbers read here cannot hold (the message says it was read rounded)",
       body: '{"inputs": [{"name": "a", "shape": [1], "datatype": "INT64", "data": [9007199254740993]}, {"name": "b", "shape": [1], "datatype": "FP64", "data": [0.5]}]}',
       parts: [
-        'Input "a" is INT64, but element 0 of its data is 9007199254740992 (read rounded: JSON integers past ±9007199254740991 lose precision here)',
+        'Input "a" is INT64, but element 0 of its data is 9007199254740992 (as read: JSON integers past ±9007199254740991 may be read rounded here)',
         "whole numbers from -9007199254740991 to 9007199254740991",
       ],
+    },
+    {
+      why: "data that is not its datatype: 1e300 as INT64 and 300 as INT8, whose message says nothing of rounding",
+      body: '{"inputs": [{"name": "a", "shape": [1], "datatype": "INT64", "data": [1e300]}, {"name": "b", "shape": [1], "datatype": "FP64", "data": [0.5]}]}',
+      parts: ['Input "a" is INT64, but element 0 of its data is 1e+300; INT64 takes whole numbers'],
     },
     {
       why: "data that is not its datatype: 300 as UINT8",
