@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { formatFromPath, readTableChunks, type TableFormat } from "../tabular/index.js";
+import type { DataType } from "apache-arrow";
+import { arrowLib, fileColumnTypes, formatFromPath, readTableChunks, type TableFormat } from "../tabular/index.js";
 import { BatchError } from "./errors.js";
 import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
 
@@ -23,6 +24,23 @@ export interface MergePartsResult {
   parts: string[];
   rowsWritten: number;
   seconds: number;
+}
+
+/**
+ * The integer columns' Arrow types of the first Arrow or Parquet part with rows, for an Arrow or
+ * Parquet output. NB: integers read back as plain numbers, which a writer types Float64 (and
+ * an Int64 past 2^53 loses its last digits in one); the part's own types keep them.
+ */
+async function integerTypes(parts: readonly string[], inputFormat: TableFormat, outputFormat: OutputFormat): Promise<Record<string, DataType>> {
+  const typed = (f: string): f is "arrow" | "arrows" | "parquet" => f === "arrow" || f === "arrows" || f === "parquet";
+  if (!typed(inputFormat) || !typed(outputFormat)) return {};
+  for (const part of parts) {
+    if ((await stat(part)).size === 0) continue;
+    const types = await fileColumnTypes(part, inputFormat);
+    if (types === undefined) continue;
+    return Object.fromEntries(Object.entries(types).filter(([, type]) => arrowLib().DataType.isInt(type)));
+  }
+  return {};
 }
 
 /**
@@ -62,7 +80,7 @@ export async function mergeParts(options: MergePartsOptions): Promise<MergeParts
       `Cannot tell the output's format from "${options.output}": name it .csv, .jsonl, .json, .parquet or .arrow, or give --output-format.`,
       { code: "USAGE" },
     );
-  const writer = createPredictionsWriter(options.output, outputFormat);
+  const writer = createPredictionsWriter(options.output, outputFormat, undefined, await integerTypes(parts, inputFormat, outputFormat));
   let columns: readonly string[] | undefined;
   // NB: CSV into CSV is copied as text (`007` stays `007`, `1.50` stays `1.50`); other formats keep the parts' own types.
   const raw = inputFormat === "csv" && outputFormat === "csv";

@@ -54,10 +54,14 @@ function predictionsJsonWriter(out: Writable, onClose: () => Promise<void>, onAb
  * for its target to finish (Arrow's) would wait forever and the process would exit mid-await
  * (code 13); it writes into a PassThrough instead, piped on to stdout without ending it.
  */
-function stdoutTableWriter(format: Exclude<OutputFormat, "json">, emptyTypes: Readonly<Record<string, DataType>>): TableWriter {
+function stdoutTableWriter(
+  format: Exclude<OutputFormat, "json">,
+  emptyTypes: Readonly<Record<string, DataType>>,
+  types: Readonly<Record<string, DataType>>,
+): TableWriter {
   const pass = new PassThrough();
   pass.pipe(process.stdout, { end: false });
-  const inner = createTableStreamWriter(pass, { format, end: true, emptyTypes });
+  const inner = createTableStreamWriter(pass, { format, end: true, emptyTypes, types });
   return {
     get rowsWritten() {
       return inner.rowsWritten;
@@ -74,12 +78,17 @@ function stdoutTableWriter(format: Exclude<OutputFormat, "json">, emptyTypes: Re
 /**
  * A writer for predictions. A file is written under a temporary name and renamed into place by
  * `close()`; `-` writes to stdout. `outputs` (the model's output signature) types the Arrow and
- * Parquet columns that hold no value in the first chunk.
+ * Parquet columns that hold no value in the first chunk; `types` fixes some columns' Arrow types.
  */
-export function createPredictionsWriter(target: string, format: OutputFormat, outputs?: readonly ColumnSpec[] | null): TableWriter {
+export function createPredictionsWriter(
+  target: string,
+  format: OutputFormat,
+  outputs?: readonly ColumnSpec[] | null,
+  types: Readonly<Record<string, DataType>> = {},
+): TableWriter {
   // NB: only for Arrow and Parquet, which load apache-arrow anyway (a CSV run never loads it).
   const emptyTypes = format === "parquet" || format === "arrow" || format === "arrows" ? arrowTypesOfColumns(outputs) : {};
-  if (format !== "json") return target === "-" ? stdoutTableWriter(format, emptyTypes) : createTableFileWriter(target, { format, emptyTypes });
+  if (format !== "json") return target === "-" ? stdoutTableWriter(format, emptyTypes, types) : createTableFileWriter(target, { format, emptyTypes, types });
   if (target === "-")
     return predictionsJsonWriter(
       process.stdout,

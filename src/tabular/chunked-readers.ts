@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, type FileReadResult, open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import type { RecordBatchReader } from "apache-arrow";
+import type { DataType, RecordBatchReader, Schema } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
 import type { DataFrame } from "./dataframe-types.js";
 import { arrowReaderTables, fromArrow } from "./arrow.js";
@@ -190,6 +190,31 @@ async function* arrowBatches(source: string | Readable, only: ReadonlySet<string
     return;
   }
   yield* batchesToTables((await arrowLib().RecordBatchReader.from(source as never)) as RecordBatchReader, only);
+}
+
+/**
+ * The Arrow types of an Arrow or Parquet file's columns (a Parquet file's as its decoder gives
+ * them), or undefined for a file that holds no row to read them from. For writers that should keep
+ * a file's own types (`predict --merge`): its values read back as plain numbers lose them.
+ * @throws FormatError naming the file when it cannot be read.
+ */
+export async function fileColumnTypes(path: string, format: "arrow" | "arrows" | "parquet"): Promise<Record<string, DataType> | undefined> {
+  const typesOf = (schema: Schema): Record<string, DataType> => Object.fromEntries(schema.fields.map((f) => [f.name, f.type]));
+  if (format === "parquet") {
+    for await (const table of parquetFileTables(path, 1)) return typesOf(table.schema);
+    return undefined;
+  }
+  const handle = await open(path, "r");
+  try {
+    const reader = (await arrowLib().RecordBatchReader.from(guardedHandle(handle))) as RecordBatchReader;
+    await reader.open();
+    return typesOf(reader.schema);
+  } catch (cause) {
+    if (cause instanceof FormatError) throw cause;
+    throw new FormatError(`Could not read the Arrow IPC data: ${(cause as Error).message}`, { cause });
+  } finally {
+    await handle.close();
+  }
 }
 
 async function* batchesToTables(reader: RecordBatchReader, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {

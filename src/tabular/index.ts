@@ -86,7 +86,7 @@ export {
   writeTableFile,
 } from "./files.js";
 export { isColumnTable, isColumnsObject, asColumnTable, outputToTable } from "./as-table.js";
-export { readTableChunks, readDataFrameChunks, regroupRows, type ChunkReadOptions } from "./chunked-readers.js";
+export { fileColumnTypes, readTableChunks, readDataFrameChunks, regroupRows, type ChunkReadOptions } from "./chunked-readers.js";
 export { FileAccessError, checkInputFile, checkOutputFile, inputFileError } from "./file-access.js";
 export {
   createTableFileWriter,

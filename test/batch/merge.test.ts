@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ColumnTable } from "../../src/index.js";
 import { SCALER_PROJECT, expectFailure, expectSuccess, readOutput, runCli, tempDir, useTrainedModel, writeInput, xTable } from "./helpers.js";
 
 const scaler = useTrainedModel(SCALER_PROJECT);
@@ -88,6 +89,36 @@ describe.concurrent("predict --merge", SLOW, () => {
       numRows: 4,
     });
   });
+
+  it.each(["parquet", "arrow"] as const)(
+    "%s parts into Parquet keep their integer columns' types: an Int32 stays Int32, an Int64 past 2^53 exact",
+    async (format) => {
+      const { arrowLib, createTableFileWriter, parquetToArrow } = await import("../../src/tabular/index.js");
+      const { Int32, Int64 } = arrowLib();
+      const dir = await tempDir("pipeserve-merge-");
+      const write = async (n: number, columns: ColumnTable["columns"]): Promise<void> => {
+        const writer = createTableFileWriter(join(dir, `part-${n}.${format}`), { types: { y: new Int32(), z: new Int64() } });
+        await writer.write({ names: ["x", "y", "z"], columns, numRows: 2 });
+        await writer.close();
+      };
+      await write(1, [
+        [null, null],
+        [1, 2],
+        [1n, 9_007_199_254_740_993n],
+      ]);
+      await write(2, [
+        [3.5, 4],
+        [3, null],
+        [-5n, null],
+      ]);
+      const merged = join(dir, "merged.parquet");
+      expectMerged(await runCli(["predict", "--merge", "2", "-i", join(dir, `part-{shard}.${format}`), "-o", merged]), 2, 4);
+      const table = parquetToArrow(new Uint8Array(await readFile(merged)));
+      expect(table.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(["x:Float64", "y:Int32", "z:Int64"]);
+      expect(Array.from(table.getChild("z")!.toArray() as BigInt64Array)).toEqual([1n, 9_007_199_254_740_993n, -5n, 0n]);
+      expect(table.getChild("z")!.get(3)).toBeNull();
+    },
+  );
 
   it("CSV into CSV keeps the parts' text as it is (leading zeros, trailing zeros, NaN, empty cells)", async () => {
     const dir = await tempDir("pipeserve-merge-");
