@@ -1,4 +1,5 @@
-import { isAbsolute } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { dirname, isAbsolute } from "node:path";
 import { fileURLToPath } from "node:url";
 import { StoreError } from "./errors.js";
 import { isDirectory } from "./fs-utils.js";
@@ -67,7 +68,10 @@ export class LocalArtifactRepository implements ArtifactRepository {
   }
 
   async writeFolder<T>(uri: string, write: (dir: string) => Promise<T>): Promise<T> {
-    return write(localArtifactPath(uri));
+    const path = localArtifactPath(uri);
+    // NB: a SQL store's new run has no artifacts folder yet (the file store's has): `import` into it failed with ENOENT.
+    await mkdir(dirname(path), { recursive: true });
+    return write(path);
   }
 }
 

@@ -109,6 +109,23 @@ describe("pipeserve import", () => {
     }
   });
 
+  it("into a SQLite store: a FINISHED run, registered, and the copy predicts the same", async () => {
+    const db = join(other, "import.db");
+    const uri = `sqlite:///${db}`;
+    const stdout = await ok(["import", archive, "--name", "copy-sql", "--tracking-uri", uri]);
+    expect(stdout).toMatch(/^Imported .+ as runs:\/[0-9a-f]{32}\/model \(models:\/copy-sql\/1\)\n$/);
+    expect(await ok(["runs", "list", "--tracking-uri", uri, "--all"])).toMatch(/FINISHED/);
+    expect(await ok(["runs", "list", "--tracking-uri", uri, "--all"])).not.toMatch(/FAILED/);
+    const original = await loadModel("models:/linear-model@champion", { trackingUri: tracking });
+    const copy = await loadModel("models:/copy-sql/1", { trackingUri: uri });
+    try {
+      expect((await copy.predict(XS)) as ColumnTable).toEqual((await original.predict(XS)) as ColumnTable);
+    } finally {
+      await original.close();
+      await copy.close();
+    }
+  });
+
   it("--json prints the run, the model URI and the version; a second import is version 2", async () => {
     const result = JSON.parse(await ok(["import", archive, "--name", "copy", "--experiment", "restored", "--json", "--tracking-uri", other]));
     expect(result).toEqual({ runId: expect.stringMatching(/^[0-9a-f]{32}$/), modelUri: `runs:/${result.runId}/model`, registeredModel: "copy", version: 2 });
