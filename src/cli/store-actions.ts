@@ -251,9 +251,12 @@ export async function modelsDeleteAlias(
   print: Print,
 ): Promise<void> {
   const before = await withRegistry(options, async (registry) => {
-    const mv = await registry.getVersionByAlias(name, alias);
+    // NB: the alias's number, not its version: an alias left on a version since deleted can be removed too.
+    const version = (await registry.getModel(name)).aliases[alias];
+    // (getVersionByAlias throws for a missing alias, naming the ones there are.)
+    if (version === undefined) return (await registry.getVersionByAlias(name, alias)).version;
     await registry.deleteAlias(name, alias);
-    return mv.version;
+    return version;
   });
   if (options.json) return print(JSON.stringify({ name, alias, deleted: true, version: before }, null, 2));
   print(`models:/${name}@${alias} removed (it pointed at version ${before}).`);

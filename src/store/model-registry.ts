@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { isAbsolute, join } from "node:path";
@@ -77,6 +77,22 @@ export function checkModelName(name: string): string {
     throw new StoreError(`Invalid model name ${JSON.stringify(name)}: no path separators, "%" or ":", no surrounding spaces, at most 256 characters.`, {
       code: "INVALID_PARAMETER_VALUE",
     });
+  }
+  return name;
+}
+
+/**
+ * @throws StoreError (INVALID_PARAMETER_VALUE) for a name a new model may not take: one
+ * `checkModelName` refuses, or one holding "@", which no `models:/` URI could name (`models:/a@b/1`
+ * reads as model a's alias; `models:/team@prod` would load model team's alias prod).
+ */
+export function checkNewModelName(name: string): string {
+  checkModelName(name);
+  if (name.includes("@")) {
+    throw new StoreError(
+      `Invalid model name ${JSON.stringify(name)}: "@" would read as an alias in its models:/ URIs (models:/NAME@ALIAS). Choose a name without "@".`,
+      { code: "INVALID_PARAMETER_VALUE" },
+    );
   }
   return name;
 }
@@ -206,11 +222,29 @@ export class ModelRegistry {
     return join(this.root, checkModelName(name));
   }
 
+  /**
+   * Runs `fn` holding the model's lock, which every change to its aliases, versions' stages and
+   * meta.yaml takes. NB: the lock file is named by a digest of the name: a name of 215 characters
+   * or more made a lock file name past the file system's 255 bytes (ENAMETOOLONG).
+   */
+  #locked<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const digest = createHash("sha256").update(name).digest("hex").slice(0, 16);
+    return withLock(join(this.root, "..", `.model-${digest}.lock`), fn);
+  }
+
   /** Creates a registered model if it does not exist yet. */
   async ensureModel(name: string, description = ""): Promise<void> {
     const dir = this.#modelDir(name);
     if (await isFile(join(dir, "meta.yaml"))) return;
-    await withLock(join(this.root, "..", `.model-${name}.lock`), async () => {
+    checkNewModelName(name);
+    // NB: the model's folder is named by it: a name over 255 bytes (UTF-8) is no folder name.
+    if (Buffer.byteLength(name) > 255) {
+      throw new StoreError(
+        `Invalid model name ${JSON.stringify(name.slice(0, 40))}…: it is ${Buffer.byteLength(name)} bytes of UTF-8; a folder store keeps each model in a folder of its name, which may be at most 255 bytes. Choose a shorter name, or use a SQLite store (sqlite:///…).`,
+        { code: "INVALID_PARAMETER_VALUE" },
+      );
+    }
+    await this.#locked(name, async () => {
       if (await isFile(join(dir, "meta.yaml"))) return;
       await mkdir(dir, { recursive: true });
       const now = Date.now();
@@ -325,22 +359,25 @@ export class ModelRegistry {
     }
   }
 
-  /** Rewrites the model's meta.yaml in MLflow's form, with this update time and the aliases as they are now. */
+  /** Rewrites the model's meta.yaml in MLflow's form, with this update time and the aliases as they are now, holding its lock. */
   async #touch(name: string, when: number): Promise<void> {
-    await withLock(join(this.root, "..", `.model-${name}.lock`), async () => {
-      const path = join(this.#modelDir(name), "meta.yaml");
-      const meta = await readYaml(path);
-      const aliases = await this.#aliases(name, meta);
-      await writeYaml(path, {
-        ...meta,
-        ...registeredModelMeta({
-          name: String(meta["name"] ?? name),
-          description: meta["description"] == null ? null : String(meta["description"]),
-          creationTimestamp: Number(meta["creation_timestamp"]),
-          lastUpdatedTimestamp: when,
-          aliases,
-        }),
-      });
+    await this.#locked(name, () => this.#rewriteMeta(name, when));
+  }
+
+  /** `#touch`'s work, for callers that hold the model's lock already. */
+  async #rewriteMeta(name: string, when: number): Promise<void> {
+    const path = join(this.#modelDir(name), "meta.yaml");
+    const meta = await readYaml(path);
+    const aliases = await this.#aliases(name, meta);
+    await writeYaml(path, {
+      ...meta,
+      ...registeredModelMeta({
+        name: String(meta["name"] ?? name),
+        description: meta["description"] == null ? null : String(meta["description"]),
+        creationTimestamp: Number(meta["creation_timestamp"]),
+        lastUpdatedTimestamp: when,
+        aliases,
+      }),
     });
   }
 
@@ -399,22 +436,32 @@ export class ModelRegistry {
     for (const [alias, version] of Object.entries(await this.#aliases(name))) await writeAtomic(join(dir, alias), String(version));
   }
 
-  /** Points an alias at a version (like MLflow's `set_registered_model_alias`). */
+  /**
+   * Points an alias at a version (like MLflow's `set_registered_model_alias`), holding the model's
+   * lock: a version deleted at the same time cannot be left with the alias (it was, when the check
+   * and the write raced `deleteVersion`).
+   */
   async setAlias(name: string, alias: string, version: number | string): Promise<ModelVersion> {
     checkAlias(alias);
-    const mv = await this.getVersion(name, version);
-    await this.#materializeAliases(name);
-    await writeAtomic(join(this.#modelDir(name), "aliases", alias), String(mv.version));
-    await this.#touch(name, Date.now());
+    const mv = await this.#locked(name, async () => {
+      const found = await this.getVersion(name, version);
+      await this.#materializeAliases(name);
+      await writeAtomic(join(this.#modelDir(name), "aliases", alias), String(found.version));
+      await this.#rewriteMeta(name, Date.now());
+      return found;
+    });
     return this.getVersion(name, mv.version);
   }
 
+  /** Removes an alias, whatever version it points at (one since deleted too). */
   async deleteAlias(name: string, alias: string): Promise<void> {
     checkAlias(alias);
     await this.getModel(name);
-    await this.#materializeAliases(name);
-    await rm(join(this.#modelDir(name), "aliases", alias), { force: true });
-    await this.#touch(name, Date.now());
+    await this.#locked(name, async () => {
+      await this.#materializeAliases(name);
+      await rm(join(this.#modelDir(name), "aliases", alias), { force: true });
+      await this.#rewriteMeta(name, Date.now());
+    });
   }
 
   /**
@@ -423,14 +470,16 @@ export class ModelRegistry {
    * the aliases that pointed at it are removed. The model's files are not touched.
    */
   async deleteVersion(name: string, version: number | string): Promise<ModelVersion> {
-    const mv = await this.getVersion(name, version);
-    const path = join(this.#modelDir(name), `version-${mv.version}`, "meta.yaml");
-    const now = Date.now();
-    await writeYaml(path, { ...(await readYaml(path)), current_stage: DELETED_STAGE, last_updated_timestamp: now });
-    await this.#materializeAliases(name);
-    for (const alias of mv.aliases) await rm(join(this.#modelDir(name), "aliases", alias), { force: true });
-    await this.#touch(name, now);
-    return mv;
+    return this.#locked(name, async () => {
+      const mv = await this.getVersion(name, version);
+      const path = join(this.#modelDir(name), `version-${mv.version}`, "meta.yaml");
+      const now = Date.now();
+      await writeYaml(path, { ...(await readYaml(path)), current_stage: DELETED_STAGE, last_updated_timestamp: now });
+      await this.#materializeAliases(name);
+      for (const alias of mv.aliases) await rm(join(this.#modelDir(name), "aliases", alias), { force: true });
+      await this.#rewriteMeta(name, now);
+      return mv;
+    });
   }
 
   /** The version an alias points at. */

@@ -7,6 +7,7 @@ import {
   type RegisteredModel,
   checkAlias,
   checkModelName,
+  checkNewModelName,
   locationUri,
 } from "./model-registry.js";
 import { type Db, immediate, openMlflowDatabase, withRetry } from "./sql-database.js";
@@ -158,6 +159,7 @@ export class SqlModelRegistry implements RegistryStore {
   }
 
   #ensureModel(db: Db, name: string, description: string, now: number): void {
+    if (!db.prepare("SELECT 1 FROM registered_models WHERE name = ?").get(name)) checkNewModelName(name);
     db.prepare("INSERT OR IGNORE INTO registered_models (name, creation_time, last_updated_time, description) VALUES (?, ?, ?, ?)").run(
       name,
       now,

@@ -178,6 +178,15 @@ describe("pipeserve models", () => {
     await fails(["models", "alias", "linear-model", "staging", "1", "--delete", ...T()], 2, ['--delete removes the alias "staging"; give no version (got 1).']);
   });
 
+  it("alias --delete removes an alias left on a version since deleted (an older pipeserve's race could leave one)", async () => {
+    const { mkdir, writeFile } = await import("node:fs/promises");
+    const aliases = join(tracking, "models", "linear-model", "aliases");
+    await mkdir(aliases, { recursive: true });
+    await writeFile(join(aliases, "ghost"), "99");
+    expect(await ok(["models", "alias", "linear-model", "ghost", "--delete", ...T()])).toBe("models:/linear-model@ghost removed (it pointed at version 99).\n");
+    await fails(["models", "alias", "linear-model", "ghost", "--delete", ...T()], 1, ['Model "linear-model" has no alias "ghost"']);
+  });
+
   it.each([
     ["versions of an unknown model", ["models", "versions", "nope"], 1, ['Registered model "nope" does not exist', "Registered models: [linear-model]"]],
     [

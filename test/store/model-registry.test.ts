@@ -183,3 +183,43 @@ describe("not found", () => {
     await expectRejects(reg.getVersion("m", 1), NotFoundError, 'Model "m" has no version 1. Versions: [].');
   });
 });
+
+describe("names and concurrent changes", () => {
+  it("a name of 230 characters registers (its lock file is named by a digest); one past 255 bytes is refused, saying why", async () => {
+    const reg = registry();
+    const long = "z".repeat(230);
+    expect((await reg.createVersion(long, "runs:/a/model", { runId: "a" })).version).toBe(1);
+    expect((await reg.setAlias(long, "prod", 1)).aliases).toEqual(["prod"]);
+    const wide = "é".repeat(130);
+    await expectRejects(
+      reg.createVersion(wide, "runs:/a/model", { runId: "a" }),
+      StoreError,
+      /it is 260 bytes of UTF-8; a folder store keeps each model in a folder of its name, which may be at most 255 bytes/,
+    );
+  });
+
+  it('refuses "@" in a new model\'s name: models:/a@b/1 would read as an alias', async () => {
+    await expectRejects(registry().createVersion("team@prod", "runs:/a/model", { runId: "a" }), StoreError, '"@" would read as an alias in its models:/ URIs');
+  });
+
+  it("an alias set while its version is deleted never outlives the version", async () => {
+    const reg = await withVersions("race", 12);
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) => [reg.setAlias("race", `a${i + 1}`, i + 1).catch(() => undefined), reg.deleteVersion("race", i + 1)]).flat(),
+    );
+    expect((await reg.listVersions("race")).map((v) => v.version)).toEqual([]);
+    expect((await reg.getModel("race")).aliases).toEqual({});
+  });
+
+  it("an alias left on a deleted version (by an older writer) can be deleted", async () => {
+    const { writeFile, mkdir } = await import("node:fs/promises");
+    const reg = await withVersions("left", 2);
+    await reg.deleteVersion("left", 1);
+    const aliases = join(tmp(), "mlruns", "models", "left", "aliases");
+    await mkdir(aliases, { recursive: true });
+    await writeFile(join(aliases, "old"), "1");
+    expect((await reg.getModel("left")).aliases).toEqual({ old: 1 });
+    await reg.deleteAlias("left", "old");
+    expect((await reg.getModel("left")).aliases).toEqual({});
+  });
+});

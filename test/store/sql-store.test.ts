@@ -170,6 +170,18 @@ describe("deleting, as MLflow's SqlAlchemyStore does", () => {
 });
 
 describe("what is refused, and left as it was", () => {
+  it('a new model whose name holds "@" (models:/a@b/1 would read as an alias): StoreError, no row written', async () => {
+    const path = join(dir, "mlflow.db");
+    const registry = await openRegistryStore(`sqlite:///${path}`);
+    try {
+      await rejects(registry.createVersion("team@prod", "runs:/a/model", { runId: "a" }), StoreError, '"@" would read as an alias');
+      await rejects(registry.ensureModel("team@prod"), StoreError, '"@" would read as an alias');
+      expect(rows(path, "SELECT COUNT(*) AS n FROM registered_models")).toEqual([{ n: 0 }]);
+    } finally {
+      await registry.close();
+    }
+  });
+
   it("a missing database with create:false: NotFoundError naming the path, nothing created", async () => {
     const path = join(dir, "missing.db");
     await rejects(openTrackingStore(`sqlite:///${path}`, { create: false }), NotFoundError, path);
