@@ -10,6 +10,7 @@ import {
   type RunView,
   type TrackingStore,
   createModelArchive,
+  endRunsOfGoneWriters,
   extractModelArchive,
   joinArtifactUri,
   openRegistryStore,
@@ -84,6 +85,8 @@ export async function runsList(options: RunsListOptions, print: Print): Promise<
 
 async function listRuns(store: TrackingStore, options: RunsListOptions, print: Print): Promise<void> {
   const ids = options.experiment ? [(await store.getExperiment(options.experiment)).experimentId] : undefined;
+  // NB: a run whose `pipeserve run` was interrupted (Ctrl-C, SIGTERM, SIGKILL) is ended KILLED, not listed RUNNING for ever.
+  await endRunsOfGoneWriters(store, ids);
   const view = options.view ?? "active_only";
   const runs = await store.searchRuns({ ...(ids ? { experimentIds: ids } : {}), view });
   if (options.json) return print(JSON.stringify(runs, null, 2));

@@ -1,6 +1,15 @@
 import { execFileSync } from "node:child_process";
 import { type DataCatalog, MetricsDataset, SequentialRunner, type Hooks, type Pipeline, type Runner } from "../runtime/index.js";
-import { type TrackingStore, openRegistryStore, openTrackingStore, registryUriFrom, trackingUriFrom } from "../store/index.js";
+import {
+  RUN_WRITER_TAG,
+  type TrackingStore,
+  endRunsOfGoneWriters,
+  openRegistryStore,
+  openTrackingStore,
+  registryUriFrom,
+  trackingUriFrom,
+} from "../store/index.js";
+import { writerTag } from "../util/index.js";
 import { bundlePipelines, type BundleResult } from "./bundle.js";
 import { PackagingError } from "./errors.js";
 import { packageModel } from "./package-model.js";
@@ -94,9 +103,10 @@ async function runInStore(
   bundle: Awaited<ReturnType<typeof checkRun>>["bundle"],
   options: RunProjectOptions,
 ): Promise<RunProjectResult> {
-  // NB: model folders that an earlier run, killed while packaging, left half-written.
+  // NB: model folders that an earlier run, killed while packaging, left half-written; and the runs killed ones left RUNNING.
   await removeStaleModelPartials(store);
   const experiment = await store.getOrCreateExperiment(options.experiment ?? "Default");
+  await endRunsOfGoneWriters(store, [experiment.experimentId]);
   const run = await createTrackedRun(store, experiment.experimentId, project, options);
   options.onRunStarted?.(run.runId);
   const training: Pipeline = ml ? ml.training.withSource({ module: project.moduleUrl, exportName: `pipelines.${options.pipelineName}` }) : selected;
@@ -174,6 +184,7 @@ function createTrackedRun(store: TrackingStore, experimentId: string, project: P
       "mlflow.source.type": "LOCAL",
       "pipeserve.pipeline": options.pipelineName,
       "pipeserve.project": project.dir,
+      [RUN_WRITER_TAG]: writerTag(),
       ...(options.command ? { "pipeserve.command": options.command } : {}),
       ...(commit ? { "mlflow.source.git.commit": commit } : {}),
     },

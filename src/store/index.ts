@@ -9,7 +9,7 @@
 export { StoreError, NotFoundError } from "./errors.js";
 export { resolveTrackingUri, toFileUri } from "./tracking-uri.js";
 export type { TrackingStore, RegistryStore, StoreKind } from "./tracking-store.js";
-export { RUN_VIEWS, type RunView, type SearchRunsOptions } from "./run-lifecycle.js";
+export { RUN_VIEWS, RUN_WRITER_TAG, endRunsOfGoneWriters, type RunView, type SearchRunsOptions } from "./run-lifecycle.js";
 export {
   parseStoreUri,
   openTrackingStore,

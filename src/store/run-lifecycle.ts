@@ -1,4 +1,9 @@
+import { writerTagIsGone } from "../util/index.js";
 import { StoreError } from "./errors.js";
+import type { TrackingStore } from "./tracking-store.js";
+
+/** The tag naming the process that runs a run (`writerTag()`), so a run it left RUNNING when killed can be ended. */
+export const RUN_WRITER_TAG = "pipeserve.writer";
 
 /** Which runs a search returns, by lifecycle stage: MLflow's ViewType (`mlflow runs list --view`). */
 export type RunView = "active_only" | "deleted_only" | "all";
@@ -32,4 +37,31 @@ export function checkRunStage(run: { runId: string; lifecycleStage: string }, ac
     throw new StoreError(`Run ${run.runId} is not deleted (its lifecycle stage is "${run.lifecycleStage}"); there is nothing to restore.`, {
       code: "INVALID_PARAMETER_VALUE",
     });
+}
+
+/**
+ * Ends as KILLED the RUNNING runs whose process is gone (Ctrl-C, SIGTERM or SIGKILL during
+ * `pipeserve run`, a crash), as MLflow ends a run its process was interrupted in: they would
+ * otherwise show RUNNING for ever. Only runs tagged with their writer (RUN_WRITER_TAG) of this
+ * machine are looked at; a run that cannot be read or ended is left as it is. Returns their ids.
+ */
+export async function endRunsOfGoneWriters(store: TrackingStore, experimentIds?: string[]): Promise<string[]> {
+  const ended: string[] = [];
+  let running: { runId: string }[];
+  try {
+    running = (await store.searchRuns({ ...(experimentIds ? { experimentIds } : {}), view: "active_only" })).filter((r) => r.status === "RUNNING");
+  } catch {
+    return ended;
+  }
+  for (const { runId } of running) {
+    try {
+      const writer = (await store.getRun(runId)).tags[RUN_WRITER_TAG];
+      if (writer === undefined || !writerTagIsGone(writer)) continue;
+      await store.endRun(runId, "KILLED");
+      ended.push(runId);
+    } catch {
+      // read or ended by another process meanwhile
+    }
+  }
+  return ended;
 }

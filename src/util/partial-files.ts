@@ -90,6 +90,16 @@ function writerGone(pid: number, machine: string, started: string): boolean {
   return ticks === undefined || BigInt(ticks).toString(36) !== started;
 }
 
+/**
+ * Whether the writer a tag names (`writerTag()`: pid, machine, start) has certainly stopped: on this
+ * machine, no process has its pid, or the one that has it started at another time. A writer of
+ * another machine, or a tag that is no writer's, is never gone.
+ */
+export function writerTagIsGone(tag: string): boolean {
+  const m = /^(\d+)-([0-9a-f]{6})-([0-9a-z]+)$/.exec(tag);
+  return m !== null && writerGone(Number(m[1]), m[2] as string, m[3] as string);
+}
+
 export interface StalePartialOptions {
   /** A partial whose writer cannot be checked from here is stale once untouched this long; a day by default. */
   foreignAgeMs?: number;
