@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { isAbsolute, join, normalize } from "node:path";
+import { readFile, realpath, stat } from "node:fs/promises";
+import { isAbsolute, join, normalize, sep } from "node:path";
 import { folderDigest, isInsideFolderPath } from "../util/index.js";
 import { ModelLoadError } from "./errors.js";
 
@@ -17,11 +17,41 @@ export function insideModel(dir: string, path: string, what: string): string {
 }
 
 /**
+ * A model file's path, checked to be a regular file inside the model directory, symbolic links
+ * followed. NB: a link to a device (/dev/zero) or a pipe made reading it hang, or fill memory, and
+ * one to a file elsewhere made the model read outside its directory.
+ * @throws ModelLoadError MISSING_FILE when it is missing, INVALID_MODEL_FILE when it leads outside or is no regular file.
+ */
+async function modelFile(dir: string, path: string, what: string): Promise<string> {
+  const file = insideModel(dir, path, what);
+  let real: string;
+  let root: string;
+  try {
+    [real, root] = await Promise.all([realpath(file), realpath(dir)]);
+  } catch (cause) {
+    throw new ModelLoadError(`${what} (${path}) is missing from the model at ${dir}.`, { code: "MISSING_FILE", cause });
+  }
+  if (!real.startsWith(root + sep)) {
+    throw new ModelLoadError(
+      `${what} (${path}) is a symbolic link to ${real}, outside the model directory ${dir}: a model's files must be inside it. Copy the file in, or re-package the model.`,
+      { code: "INVALID_MODEL_FILE" },
+    );
+  }
+  const info = await stat(real);
+  if (!info.isFile()) {
+    throw new ModelLoadError(`${what} (${path}) is not a regular file (a folder, device or pipe): the model is corrupt or hostile.`, {
+      code: "INVALID_MODEL_FILE",
+    });
+  }
+  return real;
+}
+
+/**
  * Reads a file and checks its sha256 against the one recorded at packaging time.
- * @throws ModelLoadError naming the file when it is missing, truncated or changed.
+ * @throws ModelLoadError naming the file when it is missing, truncated or changed, leads outside the model or is no regular file.
  */
 export async function readVerified(dir: string, path: string, sha256: string, what: string): Promise<Buffer> {
-  const file = insideModel(dir, path, what);
+  const file = await modelFile(dir, path, what);
   let data: Buffer;
   try {
     data = await readFile(file);
@@ -47,7 +77,7 @@ function checkDigest(actual: string, sha256: string, path: string, what: string)
  * @throws ModelLoadError naming the file when it is missing, truncated or changed.
  */
 export async function verifyFile(dir: string, path: string, sha256: string, what: string): Promise<void> {
-  const file = insideModel(dir, path, what);
+  const file = await modelFile(dir, path, what);
   const hash = createHash("sha256");
   try {
     for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);

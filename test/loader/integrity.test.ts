@@ -2,8 +2,9 @@
 // truncated file is refused with an error naming it, and code planted in a tampered bundle never
 // runs. A probe (a global counter and a marker file) proves it: the same probe in a bundle whose
 // sha256 was updated does run.
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { appendFile, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rename, rm, symlink, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -174,6 +175,66 @@ describe("the verified code is what runs", () => {
       const pipelineJson = JSON.parse(await readFile(join(dir, "pipeline.json"), "utf8")) as { artifacts: Record<string, { path: string }> };
       for (const artifact of Object.values(pipelineJson.artifacts)) await rm(join(dir, artifact.path));
       expect((await model.predictWithInfo(scalerBody([1, 5]))).output).toEqual(expected);
+    } finally {
+      await model.close();
+    }
+  });
+});
+
+describe("model files behind symbolic links", () => {
+  it.each([
+    [
+      "a link to a device (/dev/zero, which never ends)",
+      async (file: string) => {
+        await rm(file);
+        await symlink("/dev/zero", file);
+      },
+      "is a symbolic link to /dev/zero, outside the model directory",
+    ],
+    [
+      "a link to a file outside the model, with the very bytes recorded",
+      async (file: string) => {
+        const outside = join(await tempDir("pipeserve-outside-"), "model.json");
+        await rename(file, outside);
+        await symlink(outside, file);
+      },
+      "outside the model directory",
+    ],
+    [
+      "a named pipe (which blocks its reader)",
+      async (file: string) => {
+        await rm(file);
+        execFileSync("mkfifo", [file]);
+      },
+      "is not a regular file (a folder, device or pipe)",
+    ],
+    [
+      "a folder",
+      async (file: string) => {
+        await rm(file);
+        await mkdir(file);
+      },
+      "is not a regular file (a folder, device or pipe)",
+    ],
+  ] as const)("an artifact that is %s → INVALID_MODEL_FILE naming it, at once, and the code never ran", async (_what, edit, message) => {
+    const probe = await makeProbe();
+    const dir = await copyModel(trained().modelDir, async (d) => {
+      await plant(d, probe, { updateSha: true });
+      await edit(join(d, "artifacts", "model.json"));
+    });
+    const error = await rejects(loadModel(dir), ModelLoadError, 'Artifact "model" (artifacts/model.json) ', message);
+    expect(error.code).toBe("INVALID_MODEL_FILE");
+    expect(probe.ran()).toBe(false);
+  });
+
+  it("a link to another file inside the model loads", async () => {
+    const dir = await copyModel(trained().modelDir, async (d) => {
+      await rename(join(d, "artifacts", "model.json"), join(d, "artifacts", "model-real.json"));
+      await symlink("model-real.json", join(d, "artifacts", "model.json"));
+    });
+    const model = await loadModel(dir);
+    try {
+      expect((await model.predictWithInfo(scalerBody([1, 5]))).output).toEqual(await expectedScaler(dir, [1, 5]));
     } finally {
       await model.close();
     }
