@@ -1,5 +1,5 @@
 import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "./errors.js";
 import { initFiles } from "./init-template.js";
@@ -12,6 +12,11 @@ function modelNameOf(dir: string): string {
     .replace(/[^a-z0-9_-]+/g, "-")
     .replace(/^-+|-+$/g, "");
   return name === "" ? "my-model" : name;
+}
+
+/** A path as one shell word, quoted when it holds anything but letters, digits and `_ . / - +`. */
+function shellWord(path: string): string {
+  return /^[A-Za-z0-9_./+-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }
 
 /**
@@ -28,7 +33,8 @@ export async function initProject(dirArg: string | undefined, options: { name?: 
       `Cannot create a project in ${dir}: the folder is not empty (${present.slice(0, 5).join(", ")}${present.length > 5 ? ", …" : ""}). Name a new or empty folder.`,
     );
   }
-  const name = options.name ?? modelNameOf(dir);
+  // NB: the folder's own name, also for `init .` (whose basename is ".").
+  const name = options.name ?? modelNameOf(resolve(io.cwd, dir));
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(name)) {
     throw new UsageError(`--name "${name}" cannot name a registered model here: use letters, digits, ".", "-" and "_" (e.g. churn-model).`);
   }
@@ -36,7 +42,7 @@ export async function initProject(dirArg: string | undefined, options: { name?: 
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), text, { flag: "wx" });
   }
-  const shown = relative(io.cwd, dir) || ".";
+  const shown = shellWord(relative(io.cwd, dir) || ".");
   printer(io.stdout)(
     [
       `Created a pipeserve project in ${dir} (model "${name}"). Next:`,

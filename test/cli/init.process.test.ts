@@ -6,7 +6,7 @@
  * holds anything is refused, and nothing is written into it.
  */
 import { mkdir, readdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, runBin } from "../fixtures/cli.js";
 import { ServeProcess, http } from "../server/fixtures/server-process.js";
@@ -77,5 +77,19 @@ describe("pipeserve init → run → serve, in an empty folder", () => {
     expect(badName.code).toBe(2);
     expect(badName.stderr.toString()).toContain('--name "no spaces/please" cannot name a registered model here');
     expect(await readdir(cwd)).toEqual(["taken"]);
+  });
+
+  it("init . names the model after the current folder; a folder with a space is quoted in the next step it prints", async () => {
+    const cwd = join(await tempDir("pipeserve-init-"), "Churn Demo");
+    await mkdir(cwd);
+    const here = await runBin(["init", "."], { cwd });
+    expect(here.code).toBe(0);
+    expect(here.stdout.toString()).toContain('(model "churn-demo")');
+    expect(here.stdout.toString()).toContain("  pipeserve run --project .\n");
+    const parent = dirname(cwd);
+    const spaced = await runBin(["init", "it's new"], { cwd: parent });
+    expect(spaced.code).toBe(0);
+    expect(spaced.stdout.toString()).toContain(`  pipeserve run --project 'it'\\''s new'\n`);
+    expect(spaced.stdout.toString()).toContain('(model "it-s-new")');
   });
 });
