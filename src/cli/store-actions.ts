@@ -79,16 +79,18 @@ interface RunsListOptions {
   json: boolean;
 }
 
-export async function runsList(options: RunsListOptions, print: Print): Promise<void> {
-  return withStore(options.trackingUri, (store) => listRuns(store, options, print));
+export async function runsList(options: RunsListOptions, print: Print, warn: Print = () => undefined): Promise<void> {
+  return withStore(options.trackingUri, (store) => listRuns(store, options, print, warn));
 }
 
-async function listRuns(store: TrackingStore, options: RunsListOptions, print: Print): Promise<void> {
+async function listRuns(store: TrackingStore, options: RunsListOptions, print: Print, warn: Print): Promise<void> {
   const ids = options.experiment ? [(await store.getExperiment(options.experiment)).experimentId] : undefined;
   // NB: a run whose `pipeserve run` was interrupted (Ctrl-C, SIGTERM, SIGKILL) is ended KILLED, not listed RUNNING for ever.
   await endRunsOfGoneWriters(store, ids);
   const view = options.view ?? "active_only";
-  const runs = await store.searchRuns({ ...(ids ? { experimentIds: ids } : {}), view });
+  // NB: one damaged run folder is left out with a warning, as MLflow's FileStore does, rather than failing the whole list.
+  const onUnreadable = (runId: string, error: Error): void => warn(`pipeserve: warning: run ${runId} cannot be read, so it is not listed: ${error.message}`);
+  const runs = await store.searchRuns({ ...(ids ? { experimentIds: ids } : {}), view, onUnreadable });
   if (options.json) return print(JSON.stringify(runs, null, 2));
   if (runs.length === 0) return print(view === "deleted_only" ? "No deleted runs." : "No runs.");
   // NB: the lifecycle column only when deleted runs may be listed, so the everyday table stays as it was.

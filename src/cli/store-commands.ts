@@ -49,6 +49,7 @@ function registerRunsCommands(program: Command, io: CliIo): void {
           ...(o["experiment"] ? { experiment: o["experiment"] as string } : {}),
         },
         print,
+        printer(io.stderr),
       );
     });
   runs

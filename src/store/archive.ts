@@ -70,8 +70,9 @@ export async function createModelArchive(modelDir: string, outFile: string): Pro
 function unsafeReason(path: string, type: string): string | undefined {
   if (type !== "File" && type !== "Directory" && type !== "OldFile") return `is a ${type} entry (only files and folders are allowed)`;
   if (isAbsolute(path) || /^[A-Za-z]:/.test(path)) return "has an absolute path";
-  const parts = normalize(path).split(/[\\/]/);
-  if (parts.includes("..")) return "would land outside the target folder";
+  if (normalize(path).split(/[\\/]/).includes("..")) return "would land outside the target folder";
+  // NB: node-tar refuses any path with a ".." part, even one that stays inside (a/../b): said here, in our words, with the other entries.
+  if (path.split(/[\\/]/).includes("..")) return 'has a ".." in its path';
   return undefined;
 }
 

@@ -427,7 +427,14 @@ export class FileStore {
       for (const entry of await readdir(expDir, { withFileTypes: true })) {
         if (entry.isDirectory() && RUN_ID.test(entry.name) && (await isFile(join(expDir, entry.name, "meta.yaml")))) {
           this.#runDirCache.set(entry.name, join(expDir, entry.name));
-          const info = await this.getRunInfo(entry.name);
+          let info: RunInfo;
+          try {
+            info = await this.getRunInfo(entry.name);
+          } catch (error) {
+            if (!options.onUnreadable || !(error instanceof Error)) throw error;
+            options.onUnreadable(entry.name, error);
+            continue;
+          }
           if (inRunView(info.lifecycleStage, options.view)) out.push(info);
         }
       }

@@ -15,6 +15,8 @@ export const RUN_VIEWS: readonly RunView[] = ["active_only", "deleted_only", "al
 export interface SearchRunsOptions {
   experimentIds?: string[];
   view?: RunView;
+  /** Told of a run a folder store cannot read (a damaged meta.yaml), which the search leaves out, as MLflow's FileStore does; without it, such a run fails the search. */
+  onUnreadable?: (runId: string, error: Error) => void;
 }
 
 /** Whether a run in lifecycle stage `stage` is in `view`. */

@@ -7,7 +7,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileStore, loadModel, runProject } from "../../src/index.js";
-import { copyProject, fails, ok, tempDir } from "./helpers.js";
+import { copyProject, fails, ok, runCli, tempDir } from "./helpers.js";
 
 let tracking: string;
 let first: string;
@@ -38,6 +38,20 @@ describe("pipeserve runs list", () => {
     expect(lines[1]).toMatch(new RegExp(`^${failed}\\s+run-${failed.slice(0, 8)}\\s+\\d{10,}\\s+FAILED\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d$`));
     expect(lines[2]).toMatch(new RegExp(`^${second}\\s+second\\s+0\\s+FINISHED\\s`));
     expect(lines[3]).toMatch(new RegExp(`^${first}\\s+first\\s+0\\s+FINISHED\\s`));
+  });
+
+  it("a run whose meta.yaml is damaged is left out with a warning naming it, as MLflow's FileStore does; the others are listed", async () => {
+    const { mkdir, writeFile } = await import("node:fs/promises");
+    const store = join(await tempDir("pipeserve-damaged-run-"), "mlruns");
+    const good = (await (await FileStore.open(store)).createRun({ experimentId: "0" })).runId;
+    const damaged = "0123456789abcdef0123456789abcdef";
+    await mkdir(join(store, "0", damaged), { recursive: true });
+    await writeFile(join(store, "0", damaged, "meta.yaml"), "");
+    const r = await runCli(["runs", "list", "--tracking-uri", store]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^${good}\\s`, "m"));
+    expect(r.stdout).not.toContain(damaged);
+    expect(r.stderr).toMatch(new RegExp(`^pipeserve: warning: run ${damaged} cannot be read, so it is not listed: .*meta\\.yaml`, "m"));
   });
 
   it("--json prints the runs' info for scripts", async () => {
