@@ -3,6 +3,7 @@ import { type DataCatalog, MetricsDataset, SequentialRunner, type Hooks, type Pi
 import {
   RUN_WRITER_TAG,
   type TrackingStore,
+  checkNewModelName,
   endRunsOfGoneWriters,
   openRegistryStore,
   openTrackingStore,
@@ -153,6 +154,9 @@ async function checkRun(options: RunProjectOptions) {
   let bundle: BundleResult | undefined;
   if (ml) {
     checkModelName(ml.logModel.artifactPath ?? "model", "logModel.artifactPath");
+    // NB: a name the registry would refuse is said now, not after the training.
+    const registered = options.registeredModelName ?? ml.logModel.registeredModelName;
+    if (registered !== undefined) checkNewModelName(registered);
     ml.checkCatalog(shared);
     // Bundled before training: code that will not package fails now, not after hours of training;
     // and the model carries the code that trained it, even if the files change meanwhile.

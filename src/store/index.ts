@@ -53,6 +53,7 @@ export {
   ModelRegistry,
   PIPELINE_SHA256_TAG,
   DELETED_STAGE,
+  checkNewModelName,
   type RegisteredModel,
   type ModelVersion,
   type CreateVersionOptions,

@@ -94,6 +94,14 @@ describe("pipeserve run: a pipelineMl", () => {
     expect((await readYaml11(join(tracking, result.experimentId, result.runId, "meta.yaml")))["run_name"]).toBe("n1");
   });
 
+  it('--registered-model-name holding "@" is refused before anything trains: exit 1, no run written', async () => {
+    const tracking = await tempDir("pipeserve-tracking-");
+    await fails(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--registered-model-name", "team@prod"], 1, [
+      '"@" would read as an alias in its models:/ URIs',
+    ]);
+    expect(await readdir(tracking)).toEqual([]);
+  });
+
   it("a plain pipeline is tracked but packages nothing", async () => {
     const tracking = await tempDir("pipeserve-tracking-");
     const stdout = await ok(["run", "--project", project, "--pipeline", "plain", "--tracking-uri", tracking]);
