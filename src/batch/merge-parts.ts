@@ -27,20 +27,27 @@ export interface MergePartsResult {
 }
 
 /**
- * The integer columns' Arrow types of the first Arrow or Parquet part with rows, for an Arrow or
- * Parquet output. NB: integers read back as plain numbers, which a writer types Float64 (and
- * an Int64 past 2^53 loses its last digits in one); the part's own types keep them.
+ * The integer columns' Arrow types the Arrow or Parquet parts with rows agree on, for an Arrow or
+ * Parquet output. NB: integers read back as plain numbers, which a writer types Float64 (and an
+ * Int64 past 2^53 loses its last digits in one); the parts' own types keep them. A column typed
+ * otherwise in some part (or a part with no rows, typed by a signature) is left to the writer.
  */
 async function integerTypes(parts: readonly string[], inputFormat: TableFormat, outputFormat: OutputFormat): Promise<Record<string, DataType>> {
   const typed = (f: string): f is "arrow" | "arrows" | "parquet" => f === "arrow" || f === "arrows" || f === "parquet";
   if (!typed(inputFormat) || !typed(outputFormat)) return {};
+  const { DataType } = arrowLib();
+  let agreed: Record<string, DataType> | undefined;
   for (const part of parts) {
     if ((await stat(part)).size === 0) continue;
     const types = await fileColumnTypes(part, inputFormat);
     if (types === undefined) continue;
-    return Object.fromEntries(Object.entries(types).filter(([, type]) => arrowLib().DataType.isInt(type)));
+    if (agreed === undefined) {
+      agreed = Object.fromEntries(Object.entries(types).filter(([, type]) => DataType.isInt(type)));
+      continue;
+    }
+    for (const [name, type] of Object.entries(agreed)) if (String(types[name]) !== String(type)) delete agreed[name];
   }
-  return {};
+  return agreed ?? {};
 }
 
 /**

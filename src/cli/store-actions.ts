@@ -20,7 +20,7 @@ import {
   ModelLoadError,
   type VerifiedModel,
   checkRegisteredDigest,
-  insideModel,
+  modelFile,
   readEnvironment,
   readMLmodel,
   readPipelineJson,
@@ -257,7 +257,8 @@ export async function modelsDeleteAlias(
 ): Promise<void> {
   const before = await withRegistry(options, async (registry) => {
     // NB: the alias's number, not its version: an alias left on a version since deleted can be removed too.
-    const version = (await registry.getModel(name)).aliases[alias];
+    const aliases = (await registry.getModel(name)).aliases;
+    const version = Object.hasOwn(aliases, alias) ? aliases[alias] : undefined;
     // (getVersionByAlias throws for a missing alias, naming the ones there are.)
     if (version === undefined) return (await registry.getVersionByAlias(name, alias)).version;
     await registry.deleteAlias(name, alias);
@@ -296,7 +297,7 @@ async function onnxArtifacts(dir: string, artifacts: Readonly<Record<string, { t
   const { describeOnnx, tensorLine } = await import("../runtime/index.js");
   for (const [name, a] of onnx) {
     try {
-      const info = await describeOnnx(await readFile(insideModel(dir, a.path, `Artifact "${name}"`)), `Artifact "${name}"`);
+      const info = await describeOnnx(await readFile(await modelFile(dir, a.path, `Artifact "${name}"`)), `Artifact "${name}"`);
       out[name] = {
         ir_version: info.irVersion,
         producer: info.producer,

@@ -31,7 +31,7 @@ export {
 } from "./pipeline-model.js";
 export { loadModel, type LoadModelOptions } from "./load-model.js";
 export { verifyModelFiles, checkRegisteredDigest, registryTags, type VerifiedModel } from "./verify-model.js";
-export { insideModel } from "./integrity.js";
+export { insideModel, modelFile } from "./integrity.js";
 // NB: what the server needs of the runtime, passed through so the server depends on the loader alone.
 export { NodeError, RunTimeoutError, pipeserveVersion, type Hooks, type RunOptions } from "../runtime/index.js";
 // NB: for batch worker threads, which import it before loading a model so its code finds `pipeserve`.

@@ -22,7 +22,7 @@ export function insideModel(dir: string, path: string, what: string): string {
  * one to a file elsewhere made the model read outside its directory.
  * @throws ModelLoadError MISSING_FILE when it is missing, INVALID_MODEL_FILE when it leads outside or is no regular file.
  */
-async function modelFile(dir: string, path: string, what: string): Promise<string> {
+export async function modelFile(dir: string, path: string, what: string): Promise<string> {
   const file = insideModel(dir, path, what);
   let real: string;
   let root: string;

@@ -7,7 +7,7 @@ import { z } from "zod/v3";
 import { COPY_MODES, DEFAULT_RUNNER } from "../runtime/index.js";
 import { INPUT_TYPES, describeZodIssues } from "../tabular/index.js";
 import { ModelLoadError } from "./errors.js";
-import { insideModel } from "./integrity.js";
+import { modelFile } from "./integrity.js";
 
 /** The flavor format versions this loader reads. */
 export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
@@ -105,7 +105,15 @@ async function readText(dir: string, file: string, what: string): Promise<string
 }
 
 async function readBytes(dir: string, file: string, what: string): Promise<Buffer> {
-  const path = insideModel(dir, file, what);
+  let path: string;
+  try {
+    // NB: a regular file inside the model, links followed (see modelFile): pipeline.json linked to /dev/zero filled memory.
+    path = await modelFile(dir, file, what);
+  } catch (error) {
+    if (error instanceof ModelLoadError && error.code === "MISSING_FILE")
+      throw new ModelLoadError(`The model at ${dir} has no ${file}.`, { code: "MISSING_FILE", cause: error });
+    throw error;
+  }
   try {
     return await readFile(path);
   } catch (cause) {

@@ -54,6 +54,7 @@ export {
   PIPELINE_SHA256_TAG,
   DELETED_STAGE,
   checkNewModelName,
+  modelLockFile,
   type RegisteredModel,
   type ModelVersion,
   type CreateVersionOptions,

@@ -97,6 +97,16 @@ export function checkNewModelName(name: string): string {
   return name;
 }
 
+/**
+ * The lock file a folder store's model takes (`<store>/.model-<16 hex>.lock`): named by a digest of
+ * the name, lower-cased, as a file system that ignores case opens one folder for "Foo" and "foo".
+ * NB: a name of 215 characters or more made a lock file name past the file system's 255 bytes.
+ */
+export function modelLockFile(storeRoot: string, name: string): string {
+  const digest = createHash("sha256").update(name.toLowerCase()).digest("hex").slice(0, 16);
+  return join(storeRoot, `.model-${digest}.lock`);
+}
+
 /** @throws StoreError (INVALID_PARAMETER_VALUE) for an alias that could read as a version or is not one path part. */
 export function checkAlias(alias: string): string {
   if (typeof alias !== "string" || !ALIAS.test(alias) || /^v\d+$/i.test(alias) || alias.toLowerCase() === "latest") {
@@ -222,14 +232,9 @@ export class ModelRegistry {
     return join(this.root, checkModelName(name));
   }
 
-  /**
-   * Runs `fn` holding the model's lock, which every change to its aliases, versions' stages and
-   * meta.yaml takes. NB: the lock file is named by a digest of the name: a name of 215 characters
-   * or more made a lock file name past the file system's 255 bytes (ENAMETOOLONG).
-   */
+  /** Runs `fn` holding the model's lock (`modelLockFile`), which every change to its aliases, versions' stages and meta.yaml takes. */
   #locked<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const digest = createHash("sha256").update(name).digest("hex").slice(0, 16);
-    return withLock(join(this.root, "..", `.model-${digest}.lock`), fn);
+    return withLock(modelLockFile(join(this.root, ".."), name), fn);
   }
 
   /** Creates a registered model if it does not exist yet. */
@@ -485,7 +490,7 @@ export class ModelRegistry {
   /** The version an alias points at. */
   async getVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
     const aliases = (await this.getModel(name)).aliases;
-    const version = aliases[alias];
+    const version = Object.hasOwn(aliases, alias) ? aliases[alias] : undefined;
     if (version === undefined) {
       throw new NotFoundError(
         `Model "${name}" has no alias "${alias}". Aliases: [${Object.entries(aliases)

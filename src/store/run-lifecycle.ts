@@ -51,7 +51,9 @@ export async function endRunsOfGoneWriters(store: TrackingStore, experimentIds?:
   const ended: string[] = [];
   let running: { runId: string }[];
   try {
-    running = (await store.searchRuns({ ...(experimentIds ? { experimentIds } : {}), view: "active_only" })).filter((r) => r.status === "RUNNING");
+    // NB: a damaged run folder (left out) must not stop the others being ended.
+    const search = { ...(experimentIds ? { experimentIds } : {}), view: "active_only" as const, onUnreadable: () => undefined };
+    running = (await store.searchRuns(search)).filter((r) => r.status === "RUNNING");
   } catch {
     return ended;
   }
@@ -59,6 +61,9 @@ export async function endRunsOfGoneWriters(store: TrackingStore, experimentIds?:
     try {
       const writer = (await store.getRun(runId)).tags[RUN_WRITER_TAG];
       if (writer === undefined || !writerTagIsGone(writer)) continue;
+      // NB: read again once its writer is known gone (a gone writer changes nothing more): it may
+      // have ended the run FINISHED after the search, and exited since.
+      if ((await store.getRun(runId)).info.status !== "RUNNING") continue;
       await store.endRun(runId, "KILLED");
       ended.push(runId);
     } catch {

@@ -281,7 +281,7 @@ export class SqlModelRegistry implements RegistryStore {
     return this.#read((db) => {
       this.#modelRow(db, name);
       const aliases = this.#aliases(db, name);
-      const version = aliases[alias];
+      const version = Object.hasOwn(aliases, alias) ? aliases[alias] : undefined;
       if (version === undefined) {
         throw new NotFoundError(
           `Model "${name}" has no alias "${alias}". Aliases: [${Object.entries(aliases)

@@ -207,8 +207,8 @@ export async function fileColumnTypes(path: string, format: "arrow" | "arrows" |
   const handle = await open(path, "r");
   try {
     const reader = (await arrowLib().RecordBatchReader.from(guardedHandle(handle))) as RecordBatchReader;
-    await reader.open();
-    return typesOf(reader.schema);
+    for await (const batch of reader) if (batch.numRows > 0) return typesOf(batch.schema);
+    return undefined;
   } catch (cause) {
     if (cause instanceof FormatError) throw cause;
     throw new FormatError(`Could not read the Arrow IPC data: ${(cause as Error).message}`, { cause });

@@ -87,7 +87,10 @@ function writerGone(pid: number, machine: string, started: string): boolean {
   if (machine !== MACHINE) return false;
   if (started === "0" || !KNOWS_START) return processIsGone(pid);
   const ticks = startTicks(pid);
-  return ticks === undefined || BigInt(ticks).toString(36) !== started;
+  // NB: a start time that cannot be read is not proof the process is gone: /proc mounted hidepid
+  // hides another user's processes; `processIsGone` then asks the kernel, where that is EPERM: alive.
+  if (ticks === undefined) return processIsGone(pid);
+  return BigInt(ticks).toString(36) !== started;
 }
 
 /**

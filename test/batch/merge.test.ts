@@ -120,6 +120,23 @@ describe.concurrent("predict --merge", SLOW, () => {
     },
   );
 
+  it("Arrow parts: an integer type only the part with no rows has (a signature's) is not kept; a part with fractions merges as Float64", async () => {
+    const { arrowLib, createTableFileWriter, parquetToArrow } = await import("../../src/tabular/index.js");
+    const { Int64 } = arrowLib();
+    const dir = await tempDir("pipeserve-merge-");
+    const empty = createTableFileWriter(join(dir, "part-1.arrow"), { emptyTypes: { label: new Int64() } });
+    await empty.write({ names: ["label"], columns: [[]], numRows: 0 });
+    await empty.close();
+    const full = createTableFileWriter(join(dir, "part-2.arrow"));
+    await full.write({ names: ["label"], columns: [[2.5, 1]], numRows: 2 });
+    await full.close();
+    const merged = join(dir, "merged.parquet");
+    expectMerged(await runCli(["predict", "--merge", "2", "-i", join(dir, "part-{shard}.arrow"), "-o", merged]), 2, 2);
+    const table = parquetToArrow(new Uint8Array(await readFile(merged)));
+    expect(table.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(["label:Float64"]);
+    expect(Array.from(table.getChild("label")!.toArray() as Float64Array)).toEqual([2.5, 1]);
+  });
+
   it("CSV into CSV keeps the parts' text as it is (leading zeros, trailing zeros, NaN, empty cells)", async () => {
     const dir = await tempDir("pipeserve-merge-");
     await writeFile(join(dir, "part-1.csv"), "id,score\n007,1.50\n");

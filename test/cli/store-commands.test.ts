@@ -192,6 +192,10 @@ describe("pipeserve models", () => {
     await fails(["models", "alias", "linear-model", "staging", "1", "--delete", ...T()], 2, ['--delete removes the alias "staging"; give no version (got 1).']);
   });
 
+  it.each(["constructor", "__proto__", "toString"])("alias %s --delete, which the model does not have: exit 1, naming the aliases there are", async (alias) => {
+    await fails(["models", "alias", "linear-model", alias, "--delete", ...T()], 1, [`Model "linear-model" has no alias "${alias}"`]);
+  });
+
   it("alias --delete removes an alias left on a version since deleted (an older pipeserve's race could leave one)", async () => {
     const { mkdir, writeFile } = await import("node:fs/promises");
     const aliases = join(tracking, "models", "linear-model", "aliases");

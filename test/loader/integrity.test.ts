@@ -227,6 +227,15 @@ describe("model files behind symbolic links", () => {
     expect(probe.ran()).toBe(false);
   });
 
+  it.each(["pipeline.json", "MLmodel"])("%s linked to /dev/zero → INVALID_MODEL_FILE at once (it filled memory)", async (file) => {
+    const dir = await copyModel(trained().modelDir, async (d) => {
+      await rm(join(d, file));
+      await symlink("/dev/zero", join(d, file));
+    });
+    const error = await rejects(loadModel(dir), ModelLoadError, `is a symbolic link to /dev/zero, outside the model directory`);
+    expect(error.code).toBe("INVALID_MODEL_FILE");
+  });
+
   it("a link to another file inside the model loads", async () => {
     const dir = await copyModel(trained().modelDir, async (d) => {
       await rename(join(d, "artifacts", "model.json"), join(d, "artifacts", "model-real.json"));

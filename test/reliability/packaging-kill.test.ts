@@ -105,8 +105,9 @@ describe("SIGKILL while packaging", () => {
     } finally {
       await model.close();
     }
+    // …and ends the killed run KILLED (its writer is gone), not RUNNING for ever.
     const runs = JSON.parse(await ok(["runs", "list", "--json", "--tracking-uri", tracking]));
-    expect(runs.map((r: { status: string }) => r.status).sort()).toEqual(["FINISHED", "RUNNING"]);
+    expect(runs.map((r: { status: string }) => r.status).sort()).toEqual(["FINISHED", "KILLED"]);
   }, 90_000);
 });
 

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { FileStore, ModelRegistry, PIPELINE_SHA256_TAG } from "../../src/store/index.js";
+import { FileStore, ModelRegistry, PIPELINE_SHA256_TAG, modelLockFile } from "../../src/store/index.js";
 import { ok } from "../cli/helpers.js";
 import { parseAsMlflow, readText, sleep, useTempDir } from "../store/helpers.js";
 
@@ -21,7 +21,7 @@ const tmp = useTempDir("pipeserve-kill-");
 const childSource = `
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { FileStore, ModelRegistry, withLock } from ${JSON.stringify(storeModule)};
+import { FileStore, ModelRegistry, modelLockFile, withLock } from ${JSON.stringify(storeModule)};
 
 const [mode, root, ready] = process.argv.slice(2) as [string, string, string];
 const hang = async (): Promise<void> => {
@@ -29,7 +29,7 @@ const hang = async (): Promise<void> => {
   setInterval(() => {}, 1000);
   await new Promise(() => {});
 };
-if (mode === "model-lock") await withLock(join(root, ".model-m.lock"), hang);
+if (mode === "model-lock") await withLock(modelLockFile(root, "m"), hang);
 else if (mode === "experiments-lock") await withLock(join(root, ".experiments.lock"), hang);
 else if (mode === "before-publish") {
   await FileStore.open(root);
@@ -74,7 +74,7 @@ describe("a writer killed while holding a store lock", () => {
     const root = join(tmp(), "mlruns");
     await mkdir(root, { recursive: true });
     const child = await startChild(mode, root);
-    const lockFile = join(root, mode === "model-lock" ? ".model-m.lock" : ".experiments.lock");
+    const lockFile = mode === "model-lock" ? modelLockFile(root, "m") : join(root, ".experiments.lock");
     const owner = JSON.parse(await readText(lockFile)) as { pid: number; host: string };
     expect(owner.pid, "the lock names its owner").toBe(child.pid);
     expect(owner.host).toBeTypeOf("string");
