@@ -26,6 +26,11 @@ export interface OpenApiInfo {
   version: string;
   /** The registered version being served, if any. */
   registeredVersion?: string | undefined;
+  /**
+   * Where the model's own MLflow routes are (`/invocations`, `/metadata`, `/openapi.json`): "" at
+   * the root, `/models/NAME` for a model among several (whose root routes serve the first).
+   */
+  base?: string;
 }
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
@@ -130,17 +135,17 @@ function simpleGet(
   return { get: { operationId, summary, tags: [tag], responses: { "200": { description: summary, content }, ...errors } } };
 }
 
-/** The MLflow and pipeserve routes besides `/invocations`. */
-function serverPaths(): Record<string, unknown> {
+/** The MLflow and pipeserve routes besides `/invocations` (the model's own ones under `base`). */
+function serverPaths(base: string): Record<string, unknown> {
   const ping = jsonContent({ type: "string", const: "\n" });
   const unavailable = { "503": errorResponse("Shutting down or the queue is full (TEMPORARILY_UNAVAILABLE).") };
   return {
     "/ping": simpleGet("ping", "Liveness and readiness: a single newline", "MLflow", ping, unavailable),
     "/health": simpleGet("health", "Same as /ping", "MLflow", ping, unavailable),
     "/version": simpleGet("version", "pipeserve's version, the bare string", "MLflow", jsonContent({ type: "string" })),
-    "/metadata": simpleGet("metadata", "The model: signature, params, runners, input example", "pipeserve", jsonContent(ref("Metadata"))),
+    [`${base}/metadata`]: simpleGet("metadata", "The model: signature, params, runners, input example", "pipeserve", jsonContent(ref("Metadata"))),
     "/metrics": simpleGet("metrics", "Prometheus metrics", "pipeserve", { "text/plain": { schema: { type: "string" } } }),
-    "/openapi.json": simpleGet("openapi", "This document", "pipeserve", jsonContent({ type: "object" })),
+    [`${base}/openapi.json`]: simpleGet("openapi", "This document", "pipeserve", jsonContent({ type: "object" })),
   };
 }
 
@@ -410,7 +415,13 @@ export function createOpenApiDocument(model: PipelineModel, info: OpenApiInfo): 
       version: version ?? info.version,
       description: `The model ${info.modelName}${version ? ` (${version})` : ""} served by pipeserve ${info.version}: MLflow's scoring protocol, the Open Inference Protocol v2 and KServe's V1 protocol.`,
     },
-    paths: { "/invocations": invocationsPath(model, example), ...serverPaths(), ...v2Paths(model, example), ...v1Paths(model, example) },
+    // NB: a model among several has its MLflow routes under /models/NAME: the root ones serve the first model.
+    paths: {
+      [`${info.base ?? ""}/invocations`]: invocationsPath(model, example),
+      ...serverPaths(info.base ?? ""),
+      ...v2Paths(model, example),
+      ...v1Paths(model, example),
+    },
     components: {
       schemas: {
         InvocationsRequest: invocationsBodySchema(model.signature),
@@ -431,13 +442,20 @@ export function createOpenApiDocument(model: PipelineModel, info: OpenApiInfo): 
  * (the served model may be swapped while the server runs).
  */
 export function openApiHandler({ modelName, version }: Pick<RouteContext, "modelName" | "version">): Handler {
-  const cache = new WeakMap<PipelineModel, string>();
+  const cache = new WeakMap<PipelineModel, Map<string, string>>();
   return (c) => {
     const { model, registeredVersion } = c.get("served");
-    let text = cache.get(model);
+    // NB: the document describes the routes it was fetched beside: /openapi.json's at the root, /models/NAME/openapi.json's under /models/NAME.
+    const base = c.req.path.replace(/\/openapi\.json$/, "");
+    let texts = cache.get(model);
+    if (texts === undefined) {
+      texts = new Map();
+      cache.set(model, texts);
+    }
+    let text = texts.get(base);
     if (text === undefined) {
-      text = JSON.stringify(createOpenApiDocument(model, { modelName, version, registeredVersion }));
-      cache.set(model, text);
+      text = JSON.stringify(createOpenApiDocument(model, { modelName, version, registeredVersion, base }));
+      texts.set(base, text);
     }
     return send(c, text, 200, "application/json");
   };

@@ -111,6 +111,15 @@ describe("two models side by side", () => {
     expect(doc.status).toBe(200);
     expect(doc.body.paths).toHaveProperty(["/v2/models/{name}/infer"]);
     expect(JSON.stringify(doc.body)).toContain("counter");
+    // Its MLflow routes are its own, under /models/counter: the root ones serve the first model.
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(["/models/counter/invocations", "/models/counter/metadata", "/models/counter/openapi.json", "/ping"]),
+    );
+    expect(doc.body.paths).not.toHaveProperty(["/invocations"]);
+    const example = doc.body.paths["/models/counter/invocations"].post.requestBody.content["application/json"].examples;
+    const [sample] = Object.values(example) as { value: unknown }[];
+    expect((await post(`${url}/models/counter/invocations`, JSON.stringify(sample?.value))).status).toBe(200);
+    expect(Object.keys((await get(`${url}/openapi.json`)).body.paths)).toContain("/invocations");
   });
 
   it("the Open Inference routes address each model by name", async () => {
