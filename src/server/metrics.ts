@@ -78,6 +78,8 @@ export class ServerMetrics {
       labelNames: ["result"],
       registers,
     });
+    // NB: both series from the start, at 0: a series that first appears at 1 is never an increase() (the first failed swap went unseen).
+    for (const result of ["swapped", "failed"]) this.modelSwaps.inc({ result }, 0);
     this.modelServed = new Gauge({
       name: "pipeserve_model_served",
       help: "1 for the model version being served (its registered version, else its run id).",

@@ -156,6 +156,9 @@ describe("GET /metrics", () => {
       'pipeserve_pipeline_node_duration_seconds_count{node="echo"} 1',
       // The /metrics request itself is in flight while the text is made.
       "pipeserve_http_requests_in_flight 1",
+      // At 0 before any swap, so the first one is an increase.
+      'pipeserve_model_swaps_total{result="swapped"} 0',
+      'pipeserve_model_swaps_total{result="failed"} 0',
     ]) {
       expect(text).toContain(line);
     }
