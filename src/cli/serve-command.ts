@@ -461,8 +461,8 @@ export function registerServeCommand(program: Command, io: CliIo): void {
         .makeOptionMandatory(),
     )
     .addOption(
-      new Option("-p, --port <port>", "port to listen on (0 picks a free one)")
-        .env("PORT")
+      // NB: PORT is read below PIPESERVE_PORT (serve-env.ts), not by commander, which read it first and named --port for its bad value.
+      new Option("-p, --port <port>", "port to listen on (0 picks a free one; env: PIPESERVE_PORT, then PORT)")
         .argParser(parseInteger("--port", 0, 65535))
         .default(5000),
     )

@@ -15,8 +15,15 @@ const text = (): ((value: string) => string) => (value) => value;
  * -m, PORT (below PIPESERVE_PORT), MLFLOW_TRACKING_URI, MLFLOW_REGISTRY_URI and
  * MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT (below PIPESERVE_TIMEOUT).
  */
-export const SERVE_ENV: readonly { key: string; env: string; flag: string; parse: (label: string) => (value: string) => unknown }[] = [
-  { key: "port", env: "PIPESERVE_PORT", flag: "--port", parse: (l) => parseInteger(l, 0, 65535) },
+export const SERVE_ENV: readonly {
+  key: string;
+  env: string;
+  /** A variable read when `env` is not set (MLflow's name for it). */
+  fallback?: string;
+  flag: string;
+  parse: (label: string) => (value: string) => unknown;
+}[] = [
+  { key: "port", env: "PIPESERVE_PORT", fallback: "PORT", flag: "--port", parse: (l) => parseInteger(l, 0, 65535) },
   { key: "host", env: "PIPESERVE_HOST", flag: "--host", parse: text },
   { key: "grpcPort", env: "PIPESERVE_GRPC_PORT", flag: "--grpc-port", parse: (l) => parseInteger(l, 0, 65535) },
   { key: "workers", env: "PIPESERVE_WORKERS", flag: "--workers", parse: (l) => parseInteger(l, 1, 256) },
@@ -49,7 +56,9 @@ export function withServeEnv(
   env: Readonly<Record<string, string | undefined>>,
 ): Record<string, unknown> {
   const out = { ...o };
-  for (const { key, env: name, parse } of SERVE_ENV) {
+  for (const { key, env: own, fallback, parse } of SERVE_ENV) {
+    // NB: the fallback only when the variable is not set: PIPESERVE_PORT=0 with PORT=abc serves on a free port.
+    const name = env[own] === undefined && fallback !== undefined ? fallback : own;
     const value = env[name];
     if (value === undefined || sourceOf(key) === "cli") continue;
     out[key] = parse(name)(value);

@@ -38,7 +38,8 @@ describe("serve configured by environment variables", () => {
     const port = await freePort();
     const server = new ServeProcess(["serve", "-m", dir, "--model-name", "from-flag"], {
       PIPESERVE_PORT: String(port),
-      PORT: "1",
+      // NB: not even read when PIPESERVE_PORT is set: a bad PORT failed the start, naming --port.
+      PORT: "abc",
       PIPESERVE_HOST: "127.0.0.1",
       PIPESERVE_MAX_ROWS: "1",
       PIPESERVE_MODEL_NAME: "from-env",
@@ -76,6 +77,7 @@ describe("bad values are usage errors naming the variable (exit 2)", () => {
   it.each([
     ["PIPESERVE_WORKERS", "two", 'PIPESERVE_WORKERS must be a whole number, got "two".'],
     ["PIPESERVE_PORT", "70000", "PIPESERVE_PORT must be between 0 and 65535, got 70000."],
+    ["PORT", "abc", 'PORT must be a whole number, got "abc".'],
     ["PIPESERVE_MAX_BODY", "lots", "PIPESERVE_MAX_BODY must be a size such as 100mb"],
     ["PIPESERVE_UI", "maybe", 'PIPESERVE_UI must be true or false (1/0, yes/no), got "maybe".'],
     ["PIPESERVE_WATCH", "soon", "PIPESERVE_WATCH must be a number of seconds, 0 or more"],
