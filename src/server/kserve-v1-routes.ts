@@ -22,7 +22,9 @@ export function kserveV1Routes(route: AddRoute, { state, modelName, maxBodyBytes
   };
   route("GET", "/v1/models/:name", (c: Context<Env>) => {
     const { name, verb } = splitTarget(c.req.param("name") as string);
-    if (verb !== undefined) throw new HttpError("METHOD_NOT_ALLOWED", `GET is not allowed on ${c.req.path}; POST /v1/models/${name}:${verb}.`);
+    // NB: a 405 names the methods the target takes (RFC 9110 §15.5.6), as /invocations' does.
+    if (verb !== undefined)
+      throw new HttpError("METHOD_NOT_ALLOWED", `GET is not allowed on ${c.req.path}; POST /v1/models/${name}:${verb}.`, { Allow: "POST" });
     checkName(name);
     const ready = state.notReadyReason() === undefined;
     return json(c, { name, ready }, ready ? 200 : 503);

@@ -84,6 +84,13 @@ describe("KServe v1 routes", () => {
     expect(r.body.error).toContain(message);
   });
 
+  it("GET on :predict: the 405 says Allow: POST (RFC 9110)", async () => {
+    const url = await startOne();
+    const res = await fetch(`${url}/v1/models/scaler:predict`);
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("POST");
+  });
+
   it("instances the signature refuses: 400 with the message /invocations gives them", async () => {
     const url = await startOne();
     const body = { instances: [{ a: "x", b: 1 }] };
