@@ -223,6 +223,37 @@ describe("the model page in Chromium", { timeout: 60_000 }, () => {
     await page.close();
   });
 
+  it("a text cell with line breaks (an e-mail, as the spam example's) is sent as it is: the form gives it a text area", async () => {
+    const textModel = await buildModel(
+      "pass_columns",
+      { inputs: '[{"type": "string", "name": "text", "required": true}]', outputs: null, params: null },
+      { inputExample: { text: ["Dear friend,\nyou won.\r\nReply now", "one line"] } },
+    );
+    const state = new ServerState();
+    const logger = pino({ level: "silent" });
+    const other = await serveApp(createApp(textModel, { logger, state }) as never, { port: 0, host: "127.0.0.1", state, logger, onStopped: () => undefined });
+    try {
+      const page = await browser.newPage();
+      watch(page);
+      await page.goto(`http://127.0.0.1:${other.port}/`);
+      await page.waitForSelector("body[data-ready='true']", { timeout: 15_000 });
+      expect(await page.locator("#try-rows textarea").count()).toBe(1);
+      const [request] = await Promise.all([
+        page.waitForRequest((r) => r.method() === "POST" && new URL(r.url()).pathname === "/invocations"),
+        page.click("#try-form button[type=submit]"),
+      ]);
+      const sent = request.postDataJSON() as { dataframe_split: { data: unknown[][] } };
+      // NB: a text area's value has its line ends as the HTML standard makes them: LF.
+      expect(sent.dataframe_split.data).toEqual([["Dear friend,\nyou won.\nReply now"], ["one line"]]);
+      await page.waitForSelector("#try-result tbody tr");
+      expect(problems.get(page)).toEqual([]);
+      await page.close();
+    } finally {
+      await other.stop();
+      await textModel.close();
+    }
+  });
+
   it("a bad edit shows the server's error message", async () => {
     const page = await openPage();
     const first = page.locator("#try-rows tr").first().locator("input").first();

@@ -350,13 +350,11 @@ function addRow(values = []) {
   const r = tbody.children.length;
   const tr = h("tr");
   formColumns.forEach((col, i) => {
-    const input = h("input", {
-      type: "text",
-      name: `${col}-${r}`,
-      "aria-label": `${col}, row ${r + 1}`,
-      value: values[i] === null || values[i] === undefined ? "" : String(values[i]),
-    });
-    tr.append(h("td", {}, [input]));
+    const text = values[i] === null || values[i] === undefined ? "" : String(values[i]);
+    const attrs = { name: `${col}-${r}`, "aria-label": `${col}, row ${r + 1}` };
+    // NB: an <input> drops line breaks: a text that has them (an e-mail, a review) gets a text area, so it is sent as it is.
+    const field = /[\r\n]/.test(text) ? h("textarea", { ...attrs, rows: "3" }, [text]) : h("input", { ...attrs, type: "text", value: text });
+    tr.append(h("td", {}, [field]));
   });
   const remove = h("button", { type: "button", "aria-label": `Remove row ${r + 1}` }, ["×"]);
   remove.addEventListener("click", () => tr.remove());
@@ -402,7 +400,9 @@ function renderForm(meta) {
 /** @param {Metadata} meta */
 async function send(meta) {
   const data = [...byId("try-rows").querySelectorAll("tr")].map((tr) =>
-    [...tr.querySelectorAll("input")].map((input, i) => cellValue(input.value, columnTypes.get(formColumns[i] ?? ""))),
+    [...tr.querySelectorAll("input, textarea")].map((field, i) =>
+      cellValue(/** @type {HTMLInputElement} */ (field).value, columnTypes.get(formColumns[i] ?? "")),
+    ),
   );
   /** @type {Record<string, unknown>} */
   const params = {};
