@@ -1,7 +1,7 @@
 import { appendFile, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
-import { NodeError, hostEntryUrl, type PipelineModel } from "../loader/index.js";
+import { NodeError, hostEntryUrl, type PipelineModel, type PredictOptions } from "../loader/index.js";
 import {
   FileAccessError,
   FormatError,
@@ -208,8 +208,10 @@ class BatchRun {
     };
     signal?.addEventListener("abort", stopReading, { once: true });
     try {
-      if (this.#settings.inputFormat === "json") await this.#predictJson();
+      let params = this.#options.params;
+      if (this.#settings.inputFormat === "json") params = await this.#predictJson();
       else await this.#predictChunks();
+      await this.#writeColumnsIfNone(params);
       signal?.throwIfAborted();
       await this.writer.close();
     } catch (error) {
@@ -228,8 +230,8 @@ class BatchRun {
     else await rm(this.errorsFile, { force: true });
   }
 
-  /** JSON input, read whole: an MLflow request body may bring its own params. */
-  async #predictJson(): Promise<void> {
+  /** JSON input, read whole: an MLflow request body may bring its own params. Returns the params it predicted with. */
+  async #predictJson(): Promise<Record<string, unknown> | null | undefined> {
     const { table, params: bodyParams } = await readJsonInput(this.#settings.source);
     this.#options.onNotice?.("JSON input is read whole; use JSON Lines (.jsonl) or CSV to stream large inputs.");
     const range = this.#range;
@@ -237,8 +239,8 @@ class BatchRun {
     this.rowsRead = part.numRows;
     const params = this.#options.params !== undefined ? this.#options.params : bodyParams;
     await this.#predictChunk(part, range?.[0] ?? 0, params);
-    await this.#writeColumnsIfNone(params);
     this.#options.onProgress?.(this.rowsRead, this.rowsRead);
+    return params;
   }
 
   async #predictChunks(): Promise<void> {
@@ -265,7 +267,6 @@ class BatchRun {
       await this.#predictChunk(whole.length === 0 && noRows ? noRows : concatTables(whole), range?.[0] ?? 0, params);
       onProgress?.(this.rowsRead, this.#total);
     }
-    await this.#writeColumnsIfNone(params);
   }
 
   /**
@@ -285,11 +286,9 @@ class BatchRun {
    */
   async #writeColumnsIfNone(params: Record<string, unknown> | null | undefined): Promise<void> {
     if (this.#wroteOutput || !this.#noRows) return;
-    const { runner } = this.#options;
-    const predictOptions = { ...(params !== undefined ? { params } : {}), ...(runner ? { runner } : {}), fromText: this.#settings.fromText };
     let output: unknown;
     try {
-      output = await this.#model.predict(this.#noRows, predictOptions);
+      output = await this.#model.predict(this.#noRows, this.#predictOptions(params));
     } catch (error) {
       if (!(error instanceof NodeError)) throw error;
       output = this.#model.emptyOutput();
@@ -384,7 +383,6 @@ class BatchRun {
         await this.#writeAnswers(window[0] as (typeof window)[number]);
         window.shift();
       }
-      await this.#writeColumnsIfNone(params);
     } catch (error) {
       // NB: a thread decoding a damaged page dies of the decoder's panic; the rows it may have been
       // reading are read again in a thread of their own, to fail as one thread does, naming the file.
@@ -415,7 +413,6 @@ class BatchRun {
       await this.#predictChunk(only.chunk, only.firstRow, this.#options.params);
       this.#options.onProgress?.(this.rowsRead, this.#total);
     }
-    await this.#writeColumnsIfNone(this.#options.params);
   }
 
   /** Writes a job's chunks as its thread answers them; a chunk it could not predict is predicted here again, to fail or set rows aside as on one thread. */
@@ -441,11 +438,16 @@ class BatchRun {
     }
   }
 
+  /** How this run predicts: its params, runner, and whether cells are CSV text. */
+  #predictOptions(params: Record<string, unknown> | null | undefined): PredictOptions {
+    const { runner } = this.#options;
+    return { ...(params !== undefined ? { params } : {}), ...(runner ? { runner } : {}), fromText: this.#settings.fromText };
+  }
+
   /** Predicts one chunk (`firstRow`: its first row's number in the input, from 0) and writes the prediction. */
   async #predictChunk(input: ColumnTable, firstRow: number, params: Record<string, unknown> | null | undefined): Promise<void> {
-    const { runner } = this.#options;
     this.#noRows ??= sliceTable(input, 0, 0);
-    const predictOptions = { ...(params !== undefined ? { params } : {}), ...(runner ? { runner } : {}), fromText: this.#settings.fromText };
+    const predictOptions = this.#predictOptions(params);
     let output: unknown;
     // NB: the input row numbers (from 1) of the rows predicted, for --row-number.
     let rows: (skip?: ReadonlySet<number>) => number[] = () => Array.from({ length: input.numRows }, (_, i) => firstRow + i + 1);

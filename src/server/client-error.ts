@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import type { HttpErrorCode } from "../errors/index.js";
 import { HttpError } from "./errors.js";
+import { errorScoreResponse } from "./scorer.js";
 
 /** The error for what Node's HTTP parser refused, by its error code. */
 function clientErrorOf(error: NodeJS.ErrnoException): HttpError {
@@ -36,11 +36,10 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, 
     socket.destroy();
     return;
   }
-  const refusal = clientErrorOf(error);
   const requestId = randomUUID();
-  const body = JSON.stringify({ error_code: refusal.code as HttpErrorCode, message: refusal.message });
-  log.info({ reqId: requestId, status: refusal.status, code: error.code }, "request refused by the HTTP parser");
-  socket.end(
-    `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status] ?? ""}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  const reply = errorScoreResponse(clientErrorOf(error), { requestId, shape: "mlflow", debug: false, log });
+  log.info({ reqId: requestId, status: reply.status, code: error.code }, "request refused by the HTTP parser");
+  const headers = { ...reply.headers, "Content-Length": String(Buffer.byteLength(reply.body)), "X-Request-Id": requestId, Connection: "close" };
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ""}\r\n${head.join("")}\r\n${reply.body}`);
 }

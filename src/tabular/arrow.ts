@@ -368,6 +368,11 @@ export function arrowTypesOfColumns(specs: readonly { name?: string | undefined;
   return types;
 }
 
+/** The Arrow type `toArrow` gives a column when no type is given for it (text for one with no value). */
+export function arrowTypeOfColumn(values: Column): DataType {
+  return arrowTypeFor(values, undefined);
+}
+
 /**
  * Picks an Arrow type for a column: a typed array's own, or for plain values the first non-null
  * value's. A column that holds no value (every cell missing, or no rows) takes `empty` when given

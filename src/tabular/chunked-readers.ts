@@ -210,19 +210,22 @@ export async function fileColumnTypes(path: string, format: "arrow" | "arrows" |
     for await (const batch of reader) if (batch.numRows > 0) return typesOf(batch.schema);
     return undefined;
   } catch (cause) {
-    if (cause instanceof FormatError) throw cause;
-    throw new FormatError(`Could not read the Arrow IPC data: ${(cause as Error).message}`, { cause });
+    throw arrowReadError(cause);
   } finally {
     await handle.close();
   }
+}
+
+/** A failure reading Arrow IPC data, as a FormatError saying so (one already is, as it is). */
+function arrowReadError(cause: unknown): FormatError {
+  return cause instanceof FormatError ? cause : new FormatError(`Could not read the Arrow IPC data: ${(cause as Error).message}`, { cause });
 }
 
 async function* batchesToTables(reader: RecordBatchReader, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
   try {
     for await (const table of arrowReaderTables(reader)) yield fromArrow(table, only);
   } catch (cause) {
-    if (cause instanceof FormatError) throw cause;
-    throw new FormatError(`Could not read the Arrow IPC data: ${(cause as Error).message}`, { cause });
+    throw arrowReadError(cause);
   }
 }
 

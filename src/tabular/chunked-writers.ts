@@ -6,7 +6,7 @@ import { finished } from "node:stream/promises";
 import type { DataType, Schema, Table } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
 import { partialPath } from "../util/index.js";
-import { toArrow } from "./arrow.js";
+import { arrowTypeOfColumn, toArrow } from "./arrow.js";
 import type { ColumnTable } from "./column-table.js";
 import { toCsv } from "./csv.js";
 import { FormatError } from "./errors.js";
@@ -210,8 +210,7 @@ function holdUntilTyped(
         const column = chunk.columns[i] as ArrayLike<unknown>;
         if (!waiting.has(name) || holdsNoValue(column)) return;
         // NB: the type this chunk alone gives the column, as if it had come first.
-        found[name] = toArrow({ names: [name], columns: [column as ColumnTable["columns"][number]], numRows: chunk.numRows }).schema.fields[0]
-          ?.type as DataType;
+        found[name] = arrowTypeOfColumn(column as ColumnTable["columns"][number]);
         waiting.delete(name);
       });
       held.push(chunk);

@@ -5,17 +5,15 @@
  * status line with no body), after a first request answered on it too.
  */
 import { connect } from "node:net";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ServerState, createApp, serveApp, type RunningServer } from "../../src/index.js";
+import type { RunningServer } from "../../src/index.js";
+import { serveQuietly } from "./fixtures/http.js";
 import { SIGNATURES, buildModel } from "./fixtures/models.js";
 
 let running: RunningServer;
 
 beforeAll(async () => {
-  const state = new ServerState();
-  const app = createApp(await buildModel("echo", SIGNATURES.ab), { logger: pino({ level: "silent" }), state });
-  running = await serveApp(app as never, { port: 0, host: "127.0.0.1", state, logger: pino({ level: "silent" }), onStopped: () => undefined });
+  running = await serveQuietly(await buildModel("echo", SIGNATURES.ab));
 });
 
 afterAll(async () => {
