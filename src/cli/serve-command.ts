@@ -1,15 +1,19 @@
 import cluster from "node:cluster";
 import { type Command, Option } from "commander";
-import type { Logger } from "pino";
+import type { Logger, pino as PinoFn } from "pino";
 import type { PipelineModel, currentModelVersion as currentModelVersionFn, movingModelRef as movingModelRefFn } from "../loader/index.js";
+import type { Registry } from "prom-client";
 import type {
+  ClusterMetrics as ClusterMetricsClass,
   GrpcModels,
+  MetricsExposition,
   ModelSetEntry,
   ModelSlot,
   RunningGrpcServer,
   ModelWatcher as ModelWatcherClass,
   ServerMetrics,
   ServerState,
+  TurnBatchedDestination as TurnBatchedDestinationClass,
   createModelSetApp as createModelSetAppFn,
   createServingApp as createServingAppFn,
   serveGrpc as serveGrpcFn,
@@ -86,7 +90,7 @@ const LISTEN_FAILED = "listen-failed";
  * and SIGINT, and stops everything (exit 1) when a worker cannot load the model or listen — which
  * every other worker would meet too — saying why once.
  */
-function startWorkers(options: ServeCommandOptions, logger: Logger): void {
+function startWorkers(options: ServeCommandOptions, logger: Logger, metrics: ClusterMetricsClass): void {
   let stopping = false;
   let listenFailure: string | undefined;
   // NB: counted here, not from cluster.workers: Node removes a worker from that map on its
@@ -107,6 +111,7 @@ function startWorkers(options: ServeCommandOptions, logger: Logger): void {
   });
   cluster.on("exit", (worker, code, signal) => {
     live.delete(worker.id);
+    metrics.exited(worker.id);
     if (stopping) {
       if (live.size === 0) process.exit();
       return;
@@ -121,6 +126,7 @@ function startWorkers(options: ServeCommandOptions, logger: Logger): void {
       return;
     }
     logger.error({ worker: worker.process.pid, code, signal }, "A worker stopped unexpectedly; starting another");
+    metrics.restarted();
     fork();
   });
   const stop = (): void => {
@@ -137,26 +143,13 @@ function startWorkers(options: ServeCommandOptions, logger: Logger): void {
 }
 
 /**
- * `pipeserve serve`: loads the model once per process and serves it. With `-w N` the primary
- * forks N workers sharing the port and forwards SIGTERM to them; each drains its requests.
+ * The server's log: JSON lines on stdout, written asynchronously (under load one write per batch
+ * of lines instead of one syscall per request; the lines of one event-loop turn reach sonic-boom as
+ * one write), and flushed before the process exits however it ends; `exit` flushes, then exits.
  */
-export async function serveCommand(options: ServeCommandOptions): Promise<void> {
-  // NB: imported here, not at the top: `pipeserve --help` and the other commands never load the server.
-  const [
-    { pino },
-    { ModelWatcher, ServerMetrics, ServerState, TurnBatchedDestination, createModelSetApp, createServingApp, defaultTimeoutMs, serveApp, serveGrpc },
-    { loadModel, currentModelVersion, movingModelRef, pipeserveVersion },
-  ] = await Promise.all([
-    import("pino"),
-    import("../server/index.js"),
-    // NB: the package's main entry: it registers the `pipeserve` API that the model's code imports.
-    import("../index.js"),
-  ]);
-  // NB: asynchronous writes coalesce under load (one write per batch of lines instead of one
-  // syscall per request), and the lines of one event-loop turn reach sonic-boom as one write;
-  // flushed before the process exits.
-  const destination = new TurnBatchedDestination(pino.destination({ dest: 1, sync: false }));
-  const logger = pino({ level: options.logLevel, base: { pid: process.pid } }, destination);
+function serveLogger(pino: typeof PinoFn, Destination: typeof TurnBatchedDestinationClass, level: string): { logger: Logger; exit: (code: number) => never } {
+  const destination = new Destination(pino.destination({ dest: 1, sync: false }));
+  const logger = pino({ level, base: { pid: process.pid } }, destination);
   const flushLog = (): void => {
     try {
       destination.flushSync();
@@ -164,13 +157,44 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
       // nothing buffered, or stdout already closed
     }
   };
-  // NB: whatever path ends the process, the lines of its last turn are written.
   process.once("exit", flushLog);
   const exit = (code: number): never => {
     flushLog();
     return process.exit(code);
   };
-  if (options.workers > 1 && cluster.isPrimary) return startWorkers(options, logger);
+  return { logger, exit };
+}
+
+/**
+ * `pipeserve serve`: loads the model once per process and serves it. With `-w N` the primary
+ * forks N workers sharing the port and forwards SIGTERM to them; each drains its requests.
+ */
+export async function serveCommand(options: ServeCommandOptions): Promise<void> {
+  // NB: imported here, not at the top: `pipeserve --help` and the other commands never load the server.
+  const [
+    { pino },
+    {
+      ClusterMetrics,
+      ModelWatcher,
+      ServerMetrics,
+      ServerState,
+      TurnBatchedDestination,
+      createModelSetApp,
+      createServingApp,
+      defaultTimeoutMs,
+      serveApp,
+      serveGrpc,
+      workerMetrics,
+    },
+    { loadModel, currentModelVersion, movingModelRef, pipeserveVersion },
+  ] = await Promise.all([
+    import("pino"),
+    import("../server/index.js"),
+    // NB: the package's main entry: it registers the `pipeserve` API that the model's code imports.
+    import("../index.js"),
+  ]);
+  const { logger, exit } = serveLogger(pino, TurnBatchedDestination, options.logLevel);
+  if (options.workers > 1 && cluster.isPrimary) return startWorkers(options, logger, new ClusterMetrics(cluster));
   const stores = {
     ...(options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {}),
     ...(options.registryUri !== undefined ? { registryUri: options.registryUri } : {}),
@@ -190,7 +214,11 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   }
   const state = new ServerState();
   const metrics = new ServerMetrics({ defaultMetrics: true });
-  const { app, served, grpcModels } = servingApp(loaded, options, { logger, state, metrics, createServingApp, createModelSetApp });
+  // NB: a worker of `-w N` answers /metrics with every worker's figures, summed by the primary.
+  let registries: readonly Registry[] = [];
+  const metricsExposition = cluster.isWorker ? workerMetrics(() => registries) : undefined;
+  const { app, served, grpcModels } = servingApp(loaded, options, { logger, state, metrics, metricsExposition, createServingApp, createModelSetApp });
+  registries = [...new Set([metrics.registry, ...served.map((s) => s.metrics.registry)])];
   const closeAll = (): Promise<unknown> => Promise.all(served.map((s) => s.slot.current.model.close().catch(() => undefined)));
   const watchers: ModelWatcherClass[] = [];
   for (const s of served) {
@@ -275,6 +303,7 @@ function servingApp(
     logger: Logger;
     state: ServerState;
     metrics: ServerMetrics;
+    metricsExposition: MetricsExposition | undefined;
     createServingApp: typeof createServingAppFn;
     createModelSetApp: typeof createModelSetAppFn;
   },
@@ -282,6 +311,7 @@ function servingApp(
   const { logger, state, metrics } = parts;
   const limits = {
     logger,
+    ...(parts.metricsExposition ? { metricsExposition: parts.metricsExposition } : {}),
     debug: options.debug,
     ui: options.ui !== false,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
+import { mergedMetrics } from "./metrics.js";
 import { ModelService, type AppOptions } from "./model-service.js";
 import type { ModelSlot } from "./model-slot.js";
 import { json, type Env, type Handler } from "./routing.js";
@@ -70,7 +71,7 @@ export function createServingApp(model: PipelineModel, options: AppOptions = {})
     notReadyReason: () => service.state.notReadyReason(),
     version: pipeserveVersion(),
     extensions: [],
-    metrics: async () => ({ text: await service.metrics.registry.metrics(), contentType: service.metrics.registry.contentType }),
+    metrics: () => (options.metricsExposition ?? mergedMetrics)([service.metrics.registry]),
   });
   // NB: only reached when an endpoint itself fails to answer (it turns errors into responses).
   app.onError((error, c) => service.errorResponse(c, error));

@@ -22,7 +22,9 @@ export {
   type ResponseType,
 } from "./content-type.js";
 export { decodeBody, encodeResponse, queryParams, type DecodedBody } from "./invocations.js";
-export { ServerMetrics } from "./metrics.js";
+export { ServerMetrics, mergedMetrics, type MetricsExposition } from "./metrics.js";
+export { ClusterMetrics, METRICS_MESSAGES } from "./cluster-metrics.js";
+export { workerMetrics } from "./worker-metrics.js";
 export { serveApp, ListenError, listenError, type ServeOptions, type RunningServer } from "./serve.js";
 export { TurnBatchedDestination, type LineSink } from "./log-destination.js";
 export { INFERENCE_PROTO, INFERENCE_SERVICE, serveGrpc, type GrpcModels, type GrpcServeOptions, type RunningGrpcServer } from "./grpc-server.js";

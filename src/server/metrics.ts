@@ -84,6 +84,8 @@ export class ServerMetrics {
       name: "pipeserve_model_served",
       help: "1 for the model version being served (its registered version, else its run id).",
       labelNames: ["version"],
+      // NB: with -w N, 1 for each version any worker serves (summed, a version every worker serves would read N).
+      aggregator: "max",
       registers,
     });
     this.nodeDuration = new Histogram({
@@ -172,6 +174,9 @@ export class ServerMetrics {
     child.latency.observe(seconds);
   }
 }
+
+/** Writes the `/metrics` answer from an app's registries (the server's and each model's): `mergedMetrics` by default. */
+export type MetricsExposition = (registries: readonly Registry[]) => Promise<{ text: string; contentType: string }>;
 
 /**
  * The Prometheus text of several registries as one exposition: the server's and each model's

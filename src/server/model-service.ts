@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { Logger } from "pino";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
 import { endpointWrapper, errorShapeOf } from "./endpoint.js";
-import { ServerMetrics } from "./metrics.js";
+import { ServerMetrics, type MetricsExposition } from "./metrics.js";
 import { kserveV1Routes } from "./kserve-v1-routes.js";
 import { mlflowRoutes } from "./mlflow-routes.js";
 import { modelPageRoutes } from "./model-page.js";
@@ -25,6 +25,11 @@ export interface AppOptions extends ScorerOptions {
   maxBodyBytes?: number;
   /** The model's page at `GET /` (and its `/ui/` assets); on by default, `--no-ui` turns it off. */
   ui?: boolean;
+  /**
+   * Writes `/metrics` from the app's registries; by default their own figures (`mergedMetrics`).
+   * `serve -w N` gives each worker one that answers with every worker's sum (`workerMetrics`).
+   */
+  metricsExposition?: MetricsExposition;
 }
 
 /** A route of one model, before the app places it (at its path, or under `/models/{name}`). */

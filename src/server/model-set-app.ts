@@ -212,7 +212,7 @@ export function createModelSetApp(
     notReadyReason: () => set.notReadyReason(),
     version: pipeserveVersion(),
     extensions: ["model_repository"],
-    metrics: () => mergedMetrics([metrics.registry, ...[...set.services.values()].map((s) => s.metrics.registry)]),
+    metrics: () => (options.metricsExposition ?? mergedMetrics)([metrics.registry, ...[...set.services.values()].map((s) => s.metrics.registry)]),
   });
   repositoryRoutes(route, set, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   // NB: only reached when an endpoint itself fails to answer (it turns errors into responses).

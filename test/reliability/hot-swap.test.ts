@@ -159,8 +159,8 @@ function expectCleanSwap(answers: readonly Answer[], clients: number, oneChangeP
 }
 
 /**
- * One /metrics answer, on a connection of its own (with -w 2 the cluster hands each new connection
- * to the next worker, so each scrape is one worker's): a reader of its series' values (NaN when absent).
+ * One /metrics answer, on a connection of its own (with -w 2 every worker's figures, summed): a
+ * reader of its series' values (NaN when absent).
  */
 async function scrape(url: string): Promise<(series: string) => number> {
   const lines = (await http(`${url}/metrics`)).body.split("\n");
@@ -173,7 +173,7 @@ async function scrape(url: string): Promise<(series: string) => number> {
     );
 }
 
-/** The largest resident memory among the workers answering `scrapes` scrapes. */
+/** The largest resident memory (with -w N, the workers' sum) in `scrapes` scrapes. */
 async function residentMB(url: string, scrapes: number): Promise<number> {
   let most = 0;
   for (let i = 0; i < scrapes; i++) most = Math.max(most, (await scrape(url))("pipeserve_process_resident_memory_bytes") / 2 ** 20);
@@ -275,11 +275,11 @@ async function promoteUnderLoad(workers: number, trigger: "poll" | "SIGHUP"): Pr
   expect(logged(server, "Not serving version 3"), "version 3 tried once per worker").toBe(workers);
   const refusal = server.logs().find((l) => String(l.msg).startsWith("Not serving version 3"));
   expect(refusal?.msg).toMatch(/could not be loaded \(.*sha256.*\)\. Still serving version 2; version 3 is not tried again until the alias moves\./);
-  // Each worker counts its own.
+  // Each worker swapped and refused once; /metrics sums them, whichever worker answers.
   for (let i = 0; i < 2 * workers; i++) {
     const value = await scrape(url);
-    expect(value('pipeserve_model_swaps_total{result="swapped"}')).toBe(1);
-    expect(value('pipeserve_model_swaps_total{result="failed"}')).toBe(1);
+    expect(value('pipeserve_model_swaps_total{result="swapped"}')).toBe(workers);
+    expect(value('pipeserve_model_swaps_total{result="failed"}')).toBe(workers);
     expect(value('pipeserve_model_served{version="2"}')).toBe(1);
   }
   const metadata = await getJson<{ version: string }>(`${url}/metadata`);
