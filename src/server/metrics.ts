@@ -9,7 +9,7 @@ export class ServerMetrics {
   /** The labels every series carries (`{model: name}` with several models). */
   readonly labels: Readonly<Record<string, string>>;
   readonly requests: Counter<"route" | "method" | "status">;
-  readonly latency: Histogram<"route" | "status">;
+  readonly latency: Histogram<"route" | "method" | "status">;
   readonly inFlight: Gauge;
   /** Requests being handled now (the server counts; the gauge reads it at scrape time). */
   requestsInFlight = 0;
@@ -58,8 +58,8 @@ export class ServerMetrics {
     });
     this.latency = new Histogram({
       name: "pipeserve_http_request_duration_seconds",
-      help: "HTTP request latency by route and status.",
-      labelNames: ["route", "status"],
+      help: "Request latency by route, method and status (as pipeserve_http_requests_total labels them).",
+      labelNames: ["route", "method", "status"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
@@ -167,7 +167,10 @@ export class ServerMetrics {
     const key = `${route} ${method} ${status}`;
     let child = this.#requestChildren.get(key);
     if (!child) {
-      child = { count: this.requests.labels({ route, method, status: String(status) }), latency: this.latency.labels({ route, status: String(status) }) };
+      child = {
+        count: this.requests.labels({ route, method, status: String(status) }),
+        latency: this.latency.labels({ route, method, status: String(status) }),
+      };
       this.#requestChildren.set(key, child);
     }
     child.count.inc();

@@ -16,7 +16,8 @@ import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServerState, createApp, loadModel, pipeserveVersion, serveApp, type PipelineModel, type RunningServer } from "../../src/index.js";
 import { REPO_ROOT } from "../fixtures/cli.js";
-import { createModelSetApp } from "../../src/server/index.js";
+import { ServerMetrics, createModelSetApp, createServingApp, serveGrpc, type RunningGrpcServer } from "../../src/server/index.js";
+import { InferenceClient, typedInput } from "./fixtures/grpc-client.js";
 import { SIGNATURES, buildModel, trainScaler } from "./fixtures/models.js";
 
 /** An element as the callbacks run in the page use it (this suite's types are Node's, without the DOM). */
@@ -40,6 +41,10 @@ const SHOTS = join(REPO_ROOT, "test-output", "screenshots");
 let browser: Browser;
 let model: PipelineModel;
 let server: RunningServer;
+let grpcServer: RunningGrpcServer;
+let grpcClient: InferenceClient;
+/** The model's name in the v1 and v2 routes. */
+let modelName: string;
 let url: string;
 /** What the page's own console and uncaught errors said, per page. */
 const problems = new WeakMap<Page, string[]>();
@@ -81,13 +86,27 @@ beforeAll(async () => {
   model = await loadModel(trained.registeredUri, { trackingUri: trained.trackingDir });
   const state = new ServerState();
   const logger = pino({ level: "silent" });
-  server = await serveApp(createApp(model, { logger, state }) as never, { port: 0, host: "127.0.0.1", state, logger, onStopped: () => undefined });
+  const metrics = new ServerMetrics();
+  const { app, service } = createServingApp(model, { logger, state, metrics });
+  server = await serveApp(app as never, { port: 0, host: "127.0.0.1", state, logger, metrics, onStopped: () => undefined });
   url = `http://127.0.0.1:${server.port}`;
+  // NB: the gRPC server beside it, as `serve --grpc-port` runs one: the page counts its predictions too.
+  grpcServer = await serveGrpc({
+    port: 0,
+    host: "127.0.0.1",
+    models: { services: new Map([[service.name, service]]), failed: [], state, metrics },
+    logger,
+    version: "test",
+  });
+  modelName = service.name;
+  grpcClient = new InferenceClient(`127.0.0.1:${grpcServer.port}`);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
+  grpcClient?.close();
+  await grpcServer?.drain(0);
   await server?.stop();
   await model?.close();
 });
@@ -296,6 +315,24 @@ describe("the model page in Chromium", { timeout: 60_000 }, () => {
     await shot(page, "model-page-live");
     const rows = Number(await page.textContent("#m-rows"));
     expect(rows).toBeGreaterThanOrEqual(32 * example.data.length);
+    // KServe v1 predictions and gRPC ModelInfer are predictions too; v1's status GETs are not.
+    const counted = Number(await page.textContent("#m-requests"));
+    const instances = example.data.map((row) => Object.fromEntries(example.columns.map((c, i) => [c, row[i]])));
+    for (let i = 0; i < 2; i++) {
+      const v1 = await fetch(`${url}/v1/models/${modelName}:predict`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ instances }),
+      });
+      expect(v1.status, await v1.text()).toBe(200);
+      expect((await fetch(`${url}/v1/models/${modelName}`)).status).toBe(200);
+      const infer = await grpcClient.call("ModelInfer", { model_name: modelName, inputs: [typedInput("x", "FP64", "fp64_contents", [4.449])] });
+      expect(infer.code, infer.details).toBe(0);
+    }
+    await page.waitForFunction((n) => Number(document.querySelector("#m-requests")?.textContent) >= n, counted + 4, { timeout: 10_000 });
+    // NB: a scrape later, still those four alone.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(Number(await page.textContent("#m-requests"))).toBe(counted + 4);
     expect(await page.textContent("#m-p99")).toMatch(/^≤ [\d.]+ ms$/);
     expectOwnRequests(page, url);
     expect((requested.get(page) ?? []).filter((u) => u === `${url}/metrics`).length).toBeGreaterThanOrEqual(2);

@@ -141,6 +141,7 @@ describe("GET /metrics", () => {
     const fresh = quietApp(echo);
     await predictions(await postJson(fresh, abBody()));
     await send(fresh, "/nope");
+    expect((await send(fresh, "/invocations")).status).toBe(405);
     // NB: a request is counted as its response leaves (possibly a tick later); in-process there is no I/O between requests to give it that tick.
     await new Promise((r) => setImmediate(r));
     const res = await send(fresh, "/metrics");
@@ -150,8 +151,10 @@ describe("GET /metrics", () => {
     for (const line of [
       'pipeserve_http_requests_total{route="/invocations",method="POST",status="200"} 1',
       'pipeserve_http_requests_total{route="unmatched",method="GET",status="404"} 1',
-      'pipeserve_http_request_duration_seconds_bucket{le="+Inf",route="/invocations",status="200"} 1',
-      'pipeserve_http_request_duration_seconds_count{route="/invocations",status="200"} 1',
+      'pipeserve_http_request_duration_seconds_bucket{le="+Inf",route="/invocations",method="POST",status="200"} 1',
+      'pipeserve_http_request_duration_seconds_count{route="/invocations",method="POST",status="200"} 1',
+      // A route's GET and POST are timed apart: KServe v1's status and its predictions share a route.
+      'pipeserve_http_request_duration_seconds_count{route="/invocations",method="GET",status="405"} 1',
       "pipeserve_prediction_rows_total 2",
       'pipeserve_pipeline_node_duration_seconds_count{node="echo"} 1',
       // The /metrics request itself is in flight while the text is made.

@@ -495,8 +495,20 @@ function parseMetrics(text) {
 
 /** @param {Sample} s */
 const ours = (s) => (metricsModel === "" ? true : s.labels["model"] === metricsModel);
-/** @param {string} route */
-const scoring = (route) => route.endsWith("/invocations") || route.endsWith("/infer");
+/**
+ * Whether a series counts predictions: MLflow's /invocations, the Open Inference Protocol's /infer
+ * and gRPC ModelInfer, and KServe v1's predict (POST on /v1/models/NAME:predict; its GET is a status).
+ * @param {Sample} s
+ */
+const scoring = (s) => {
+  const route = s.labels["route"] ?? "";
+  return (
+    route.endsWith("/invocations") ||
+    route.endsWith("/infer") ||
+    route.endsWith("/ModelInfer") ||
+    (route.startsWith("/v1/models/") && s.labels["method"] === "POST")
+  );
+};
 
 /**
  * What one scrape says: scoring requests, latency buckets, rows, and time per node.
@@ -511,9 +523,9 @@ function snapshot(samples) {
   const nodes = new Map();
   for (const s of samples) {
     if (!ours(s)) continue;
-    if (s.name === "pipeserve_http_requests_total" && scoring(s.labels["route"] ?? "")) requests += s.value;
+    if (s.name === "pipeserve_http_requests_total" && scoring(s)) requests += s.value;
     else if (s.name === "pipeserve_prediction_rows_total") rows += s.value;
-    else if (s.name === "pipeserve_http_request_duration_seconds_bucket" && scoring(s.labels["route"] ?? "")) {
+    else if (s.name === "pipeserve_http_request_duration_seconds_bucket" && scoring(s)) {
       const le = s.labels["le"] === "+Inf" ? Number.POSITIVE_INFINITY : Number(s.labels["le"]);
       buckets.set(le, (buckets.get(le) ?? 0) + s.value);
     } else if (s.name === "pipeserve_pipeline_node_duration_seconds_sum" || s.name === "pipeserve_pipeline_node_duration_seconds_count") {
