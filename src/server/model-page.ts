@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Context } from "hono";
-import type { AddRoute, Env } from "./routing.js";
+import { send, type AddRoute, type Env } from "./routing.js";
 
 /**
  * What the page may load and talk to: its own script and style, and this server (for /metadata,
@@ -173,7 +173,8 @@ export function modelPageRoutes(route: AddRoute, { modelName, metricsModel }: { 
     // NB: under /models/{name}/ the page's requests go to that model's routes; with several models its metrics are those labelled with its name.
     const nested = /^\/models\/[^/]+/.exec(c.req.path)?.[0];
     const html = modelPageHtml({ name: modelName, base: nested ?? "", metricsModel });
-    return new Response(html, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8", "X-Request-Id": c.get("requestId"), ...PAGE_HEADERS } });
+    // NB: through `send`, as every response of a model's routes: it names the version it shows (X-Pipeserve-Model-Version).
+    return send(c, html, 200, "text/html; charset=utf-8", PAGE_HEADERS);
   };
   const asset = (body: () => string, contentType: string) => (c: Context<Env>) =>
     new Response(body(), { status: 200, headers: { "Content-Type": contentType, "X-Request-Id": c.get("requestId"), ...PAGE_HEADERS } });

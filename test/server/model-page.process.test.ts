@@ -426,6 +426,8 @@ describe("the page's HTTP side", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(res.headers.get("content-security-policy")).toContain("default-src 'none'; script-src 'self'");
+    // It names the version it shows, as every response of the model's routes does.
+    expect(res.headers.get("x-pipeserve-model-version")).toBe("1");
     const html = await res.text();
     // NB: nothing from elsewhere: the only URL is the SVG namespace inside the inline icon.
     expect(html.replace("http://www.w3.org/2000/svg", "")).not.toMatch(/https?:\/\//);
