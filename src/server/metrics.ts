@@ -33,6 +33,8 @@ export class ServerMetrics {
   readonly modelSwaps: Counter<"result">;
   /** 1 for the model version being served (registered version, else run id). */
   readonly modelServed: Gauge<"version">;
+  /** For each model of a set: 1 when it loaded, 0 when it failed to (`--allow-partial-start`). */
+  readonly modelLoaded: Gauge<"model">;
 
   /** Marks `version` as the one served (the previous one's series removed). */
   serving(version: string | undefined): void {
@@ -86,6 +88,14 @@ export class ServerMetrics {
       labelNames: ["version"],
       // NB: with -w N, 1 for each version any worker serves (summed, a version every worker serves would read N).
       aggregator: "max",
+      registers,
+    });
+    this.modelLoaded = new Gauge({
+      name: "pipeserve_model_loaded",
+      help: "For each model of a set (serve -m NAME=URI …): 1 when it loaded, 0 when it failed to and answers 503 (--allow-partial-start).",
+      labelNames: ["model"],
+      // NB: with -w N, 0 when any worker failed to load it.
+      aggregator: "min",
       registers,
     });
     this.nodeDuration = new Histogram({

@@ -173,6 +173,8 @@ export function createModelSetApp(
   const metrics = options.metrics ?? new ServerMetrics();
   const state = options.state ?? new ServerState();
   const set = new ModelSet(entries, { ...options, logger: log, state });
+  // NB: a model that failed to load has no series of its own: this one says so, for an alert.
+  for (const name of set.names) metrics.modelLoaded.set({ model: name }, set.services.has(name) ? 1 : 0);
   const app = new (honoLib().Hono)<Env>();
   const known: KnownRoute[] = [];
   const serverError = serverErrorResponse(log, options.debug ?? false);

@@ -126,6 +126,10 @@ describe("a model that fails to load", () => {
     expect(broken.status).toBe(503);
     expect(broken.body.message).toMatch(/^Model "broken" \(models:\/no-such-model\/1\) is not ready: it failed to load/);
     expect((await fetch(`${url}/v2/models/broken/ready`)).status).toBe(503);
+    // A series says which models loaded, for an alert on the one that did not.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain('pipeserve_model_loaded{model="broken"} 0');
+    expect(metrics).toContain('pipeserve_model_loaded{model="counter"} 1');
     expect((await fetch(`${url}/v2/health/ready`)).status).toBe(200);
   });
 });
