@@ -61,6 +61,16 @@ async function scrape(p: ServeProcess, url: string, id: string): Promise<{ text:
   return { text: res.body, pid: (line as LogLine).pid };
 }
 
+/**
+ * Waits until `n` predictions have their log line: a request is counted, in the log and the
+ * metrics alike, as its response leaves, which may be a moment after the client has read it.
+ */
+async function waitCounted(p: ServeProcess, n: number): Promise<void> {
+  await p.waitForLogs(`${n} logged predictions`, (lines) =>
+    lines.filter((l) => l.msg === "request" && l["path"] === "/invocations").length >= n ? true : undefined,
+  );
+}
+
 beforeAll(async () => {
   tracking = await tempDir("pipeserve-cluster-metrics-");
   const trained = await runProject({ projectDir: SCALER, pipelineName: "training", trackingUri: tracking, typecheck: false });
@@ -122,6 +132,7 @@ describe("serve -w 2: /metrics sums the workers", () => {
     const { url, pids } = await p.serving(2);
     const REQUESTS = 10;
     for (let i = 0; i < REQUESTS; i++) expect((await invoke(url, rows(0))).status).toBe(200);
+    await waitCounted(p, REQUESTS);
     const before = await scrape(p, url, "before");
     expect(series(before.text, INVOCATIONS_OK)).toBe(REQUESTS);
     expect(series(before.text, "pipeserve_cluster_worker_restarts_total")).toBe(0);
@@ -144,6 +155,7 @@ describe("serve -w 2: /metrics sums the workers", () => {
       expect(series(text, "pipeserve_cluster_workers")).toBe(2);
     }
     expect((await invoke(url, rows(0))).status).toBe(200);
+    await waitCounted(p, REQUESTS + 1);
     expect(series((await scrape(p, url, "later")).text, INVOCATIONS_OK)).toBe(REQUESTS + 1);
   });
 
@@ -152,6 +164,7 @@ describe("serve -w 2: /metrics sums the workers", () => {
     const { url } = await p.serving(2);
     const REQUESTS = 6;
     for (let i = 0; i < REQUESTS; i++) expect((await invoke(url, rows(0))).status).toBe(200);
+    await waitCounted(p, REQUESTS);
     expect(series((await scrape(p, url, "first")).text, INVOCATIONS_OK)).toBe(REQUESTS);
 
     // One worker computes for 4.5 s without yielding; of the next two connections, one goes to each worker.
