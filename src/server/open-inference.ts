@@ -109,10 +109,18 @@ export function modelMetadataOf(
   };
 }
 
-/** @throws HttpError NOT_FOUND when a version is asked for (not empty) and it is not the registered version served. */
+/**
+ * @throws HttpError NOT_FOUND when a version is asked for (not empty) and it is not the registered
+ * version served; a model served from a run or a folder has none (its metadata lists no versions).
+ */
 export function checkServedVersion(name: string, requested: string | undefined, registeredVersion: string | undefined): void {
-  if (requested !== undefined && requested !== "" && registeredVersion !== undefined && requested !== registeredVersion)
-    throw new HttpError("NOT_FOUND", `Model "${name}" has no version "${requested}" here; this server serves version ${registeredVersion}.`);
+  if (requested === undefined || requested === "" || requested === registeredVersion) return;
+  throw new HttpError(
+    "NOT_FOUND",
+    registeredVersion !== undefined
+      ? `Model "${name}" has no version "${requested}" here; this server serves version ${registeredVersion}.`
+      : `Model "${name}" has no version "${requested}" here: it is served from a run or a folder, not a registered version. Leave the version out (/v2/models/${name}/...).`,
+  );
 }
 
 /** The tensor metadata of a signature's columns (each column a 1-D tensor of any length). */
@@ -242,9 +250,11 @@ export function decodeInferRequest(
     if (!Array.isArray(list) || !list.every((o) => typeof (o as { name?: unknown } | null)?.name === "string")) {
       throw new HttpError("BAD_REQUEST", '"outputs" must be a list of {"name": ...}: the outputs to answer with.');
     }
-    outputs = list.map((o) => (o as { name: string }).name);
+    // NB: an empty list asks for every output, as no list does (the spec; Triton and the gRPC route alike).
+    if (list.length > 0) outputs = list.map((o) => (o as { name: string }).name);
   }
-  if (req.id !== undefined && typeof req.id !== "string") throw new HttpError("BAD_REQUEST", '"id" must be a string.');
+  // NB: null is no id (KServe's Python client sends "id": null when it has none).
+  if (req.id !== undefined && req.id !== null && typeof req.id !== "string") throw new HttpError("BAD_REQUEST", '"id" must be a string.');
   if (!Array.isArray(req.inputs) || req.inputs.length === 0)
     throw new HttpError("BAD_REQUEST", '"inputs" must be a non-empty list of tensors {name, shape, datatype, data}.');
   if (req.parameters !== undefined && req.parameters !== null && (typeof req.parameters !== "object" || Array.isArray(req.parameters))) {
@@ -260,7 +270,7 @@ export function decodeInferRequest(
   return {
     table: inputsToTable(tensors),
     params: (req.parameters as Record<string, unknown> | undefined) ?? null,
-    id: req.id as string | undefined,
+    id: (req.id ?? undefined) as string | undefined,
     outputs,
   };
 }
@@ -334,15 +344,27 @@ export interface OutputTensor {
  * @throws HttpError INTERNAL_ERROR for an output with no tensor form, BAD_REQUEST for a wanted output the model does not return.
  */
 export function outputTensors(output: unknown, signature: Signature | null, wanted: readonly string[] | undefined): OutputTensor[] {
+  const declaredTensors = tensorsOf(signature?.outputs);
+  // NB: one output column where the signature declares one output (an array, a Series, whatever its
+  // own name) is that output, named as the model's metadata names it (the declared name, else "0"),
+  // so a client can ask for the output it was told of; with no output signature it is "output-0".
+  const only = declaredTensors.length === 1 ? (declaredTensors[0] as TensorMetadata).name : undefined;
   let table: ColumnTable;
   try {
-    table = outputToTable(output, "output-0");
+    table = outputToTable(output, only ?? "output-0");
   } catch (cause) {
     // The request was fine: it is the model's output that has no tensor form, so not a 400.
     throw new HttpError("INTERNAL_ERROR", `The model's output cannot be sent as Open Inference Protocol tensors: ${(cause as Error).message}`);
   }
-  const declared = new Map((signature?.outputs ?? []).map((s) => [s.name, DATATYPE_OF[s.type]]));
-  const native = nativeDatatypes(output, "output-0");
+  const native = nativeDatatypes(output, table.names[0] ?? "output-0");
+  if (only !== undefined && table.names.length === 1 && table.names[0] !== only) {
+    const own = table.names[0] as string;
+    table = { ...table, names: [only] };
+    const datatype = native.get(own);
+    if (datatype !== undefined) native.set(only, datatype);
+  }
+  // NB: by name, as the metadata lists them (an unnamed output's name is its position).
+  const declared = new Map(declaredTensors.map((t) => [t.name, t.datatype]));
   const names = wanted ?? table.names;
   const unknown = names.filter((name) => !table.names.includes(name));
   if (unknown.length > 0)
@@ -369,6 +391,17 @@ export function encodeInferResponse(
     model_name: meta.modelName,
     ...(meta.modelVersion !== undefined ? { model_version: meta.modelVersion } : {}),
     id: meta.id ?? randomUUID(),
-    outputs: tensors.map((t) => ({ name: t.name, shape: [t.numRows], datatype: t.datatype, data: toJsonValue(columnValues(t.column)) })),
+    outputs: tensors.map((t) => ({ name: t.name, shape: [t.numRows], datatype: t.datatype, data: tensorData(t) })),
   };
+}
+
+/**
+ * A tensor's data as JSON values. A BYTES tensor's elements are strings (missing ones null): a list
+ * or object a model put in one is sent as its JSON text, as the gRPC route sends it, and its shape
+ * stays one element per row.
+ */
+function tensorData(t: OutputTensor): unknown[] {
+  const values = toJsonValue(columnValues(t.column)) as unknown[];
+  if (t.datatype !== "BYTES") return values;
+  return values.map((v) => (v === null || typeof v === "string" ? v : JSON.stringify(v)));
 }

@@ -150,18 +150,20 @@ function serverPaths(base: string): Record<string, unknown> {
 }
 
 const NAME = { name: "name", in: "path", required: true, schema: { type: "string" } };
-const VERSION = { name: "version", in: "path", required: true, schema: { type: "string" } };
-
-/** One model route of the Open Inference Protocol, with and without `/versions/{version}`. */
-function v2ModelPaths(suffix: string, operation: (id: string) => Record<string, unknown>): Record<string, unknown> {
+/**
+ * One model route of the Open Inference Protocol, and under `/versions/{version}` when the model is
+ * a registered version (`version`, the only one the server answers; a run's or a folder's has none).
+ */
+function v2ModelPaths(suffix: string, version: string | undefined, operation: (id: string) => Record<string, unknown>): Record<string, unknown> {
+  const versionParam = { name: "version", in: "path", required: true, schema: { type: "string", enum: [version] } };
   return {
     [`/v2/models/{name}${suffix}`]: { parameters: [NAME], ...operation("") },
-    [`/v2/models/{name}/versions/{version}${suffix}`]: { parameters: [NAME, VERSION], ...operation("Version") },
+    ...(version !== undefined ? { [`/v2/models/{name}/versions/{version}${suffix}`]: { parameters: [NAME, versionParam], ...operation("Version") } } : {}),
   };
 }
 
 /** The Open Inference Protocol v2 routes. */
-function v2Paths(model: PipelineModel, example: SplitExample | undefined): Record<string, unknown> {
+function v2Paths(model: PipelineModel, example: SplitExample | undefined, version: string | undefined): Record<string, unknown> {
   const notFound = { "404": v2ErrorResponse("No such model or version here.") };
   const notReady = { "503": v2ErrorResponse("Not ready.") };
   const infer = example
@@ -184,9 +186,9 @@ function v2Paths(model: PipelineModel, example: SplitExample | undefined): Recor
     "/v2": op("get", "v2Server", "Server metadata", ref("V2Server"), {}),
     "/v2/health/live": op("get", "v2Live", "Liveness", { type: "object", properties: { live: { type: "boolean" } }, required: ["live"] }, {}),
     "/v2/health/ready": op("get", "v2Ready", "Readiness", { type: "object", properties: { ready: { type: "boolean" } }, required: ["ready"] }, notReady),
-    ...v2ModelPaths("", (v) => op("get", `v2ModelMetadata${v}`, "Model metadata", ref("V2ModelMetadata"), notFound)),
-    ...v2ModelPaths("/ready", (v) => op("get", `v2ModelReady${v}`, "Model readiness", ref("V2ModelReady"), { ...notFound, ...notReady })),
-    ...v2ModelPaths("/infer", (v) =>
+    ...v2ModelPaths("", version, (v) => op("get", `v2ModelMetadata${v}`, "Model metadata", ref("V2ModelMetadata"), notFound)),
+    ...v2ModelPaths("/ready", version, (v) => op("get", `v2ModelReady${v}`, "Model readiness", ref("V2ModelReady"), { ...notFound, ...notReady })),
+    ...v2ModelPaths("/infer", version, (v) =>
       op(
         "post",
         `v2Infer${v}`,
@@ -419,7 +421,7 @@ export function createOpenApiDocument(model: PipelineModel, info: OpenApiInfo): 
     paths: {
       [`${info.base ?? ""}/invocations`]: invocationsPath(model, example),
       ...serverPaths(info.base ?? ""),
-      ...v2Paths(model, example),
+      ...v2Paths(model, example, info.registeredVersion),
       ...v1Paths(model, example),
     },
     components: {

@@ -98,6 +98,19 @@ describe("the server's RPCs", () => {
     expect(meta.response).toEqual({ name: "pipeserve", version: "test-version", extensions: [] });
     expect((await rest(s.url, "/v2")).body).toMatchObject({ name: "pipeserve", extensions: [] });
     expect((await s.client.call("ModelReady", { name: "model" })).response).toEqual({ ready: true });
+    // A folder's model has no registered version: its metadata lists none, and none can be asked for.
+    for (const [rpc, request] of [
+      ["ModelReady", { name: "model", version: "1" }],
+      ["ModelMetadata", { name: "model", version: "1" }],
+      [
+        "ModelInfer",
+        { model_name: "model", model_version: "1", inputs: [typedInput("a", "INT64", "int64_contents", [1]), typedInput("b", "FP64", "fp64_contents", [1])] },
+      ],
+    ] as const) {
+      const r = await s.client.call(rpc, request);
+      expect(r.code, rpc).toBe(status.NOT_FOUND);
+      expect(r.details).toMatch(/^Model "model" has no version "1" here: it is served from a run or a folder/);
+    }
     const model = await s.client.call("ModelMetadata", { name: "model" });
     const expected = (await rest(s.url, "/v2/models/model")).body;
     const tensors = (list: any[]) => list.map((t) => ({ ...t, shape: t.shape.map(Number) }));

@@ -12,7 +12,10 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../../src/errors/index.js";
-import { ServerState, createApp, serveApp, type MlflowSignature, type PipelineModel, type RunningServer } from "../../src/index.js";
+import { join } from "node:path";
+import { ServerState, createApp, loadModel, runProject, serveApp, type MlflowSignature, type PipelineModel, type RunningServer } from "../../src/index.js";
+import { tempDir } from "../batch/helpers.js";
+import { REPO_ROOT } from "../fixtures/cli.js";
 import { createServingApp } from "../../src/server/index.js";
 import { SIGNATURES, buildModel } from "./fixtures/models.js";
 
@@ -64,7 +67,14 @@ const servers: RunningServer[] = [];
 async function serve(model: PipelineModel): Promise<Served> {
   const state = new ServerState();
   const logger = pino({ level: "silent" });
-  const running = await serveApp(createApp(model, { logger, state }) as never, { port: 0, host: "127.0.0.1", state, logger, onStopped: () => undefined });
+  // NB: one name for every case, a registered model's too (its own would be its registered name).
+  const running = await serveApp(createApp(model, { logger, state, modelName: "model" }) as never, {
+    port: 0,
+    host: "127.0.0.1",
+    state,
+    logger,
+    onStopped: () => undefined,
+  });
   servers.push(running);
   const url = `http://127.0.0.1:${running.port}`;
   const res = await fetch(`${url}/openapi.json`);
@@ -158,21 +168,35 @@ async function sendExample(url: string, e: ExampleRequest): Promise<Response> {
 let full: Served;
 let unsigned: Served;
 let noExample: Served;
+let registered: Served;
+
+/** Version 1 of a registered model (the scaler over plain columns, trained by a real run). */
+async function registeredModel(): Promise<PipelineModel> {
+  const trackingUri = await tempDir("pipeserve-openapi-");
+  const projectDir = join(REPO_ROOT, "test", "fixtures", "projects", "scaler-columns");
+  const result = await runProject({ projectDir, pipelineName: "training", trackingUri, typecheck: false });
+  if (!result.registeredVersion) throw new Error("the scaler registers its model");
+  return loadModel(`models:/${result.registeredVersion.name}/1`, { trackingUri });
+}
 
 beforeAll(async () => {
-  [full, unsigned, noExample] = await Promise.all([
+  [full, unsigned, noExample, registered] = await Promise.all([
     buildModel("echo", FULL, { inputExample: FULL_EXAMPLE }).then(serve),
     buildModel("echo", null, { inputExample: { a: [1, 2], b: [0.5, 1.5] } }).then(serve),
     buildModel("echo", SIGNATURES.abParams).then(serve),
+    registeredModel().then(serve),
   ]);
-});
+}, 60_000);
 afterAll(async () => {
   for (const s of servers) await s.stop();
 });
 
-const CASES = ["a full signature", "no signature", "no input example"] as const;
+const CASES = ["a full signature", "no signature", "no input example", "a registered version"] as const;
 /** The served model of a case (set up in beforeAll, after it.each has read the cases). */
-const servedFor = (name: (typeof CASES)[number]): Served => ({ "a full signature": full, "no signature": unsigned, "no input example": noExample })[name];
+const servedFor = (name: (typeof CASES)[number]): Served =>
+  ({ "a full signature": full, "no signature": unsigned, "no input example": noExample, "a registered version": registered })[name];
+/** Only a registered version has routes under /versions/{version} (a run's or a folder's model has no version to name). */
+const versioned = (name: (typeof CASES)[number]): boolean => name === "a registered version";
 
 describe("GET /openapi.json", () => {
   it.each(CASES)("for a model with %s, is a valid OpenAPI 3.1 document whose schemas are valid JSON Schema 2020-12", async (name) => {
@@ -201,11 +225,11 @@ describe("GET /openapi.json", () => {
         "/v2/health/live",
         "/v2/health/ready",
         "/v2/models/{name}",
-        "/v2/models/{name}/versions/{version}",
         "/v2/models/{name}/ready",
-        "/v2/models/{name}/versions/{version}/ready",
         "/v2/models/{name}/infer",
-        "/v2/models/{name}/versions/{version}/infer",
+        ...(versioned(name)
+          ? ["/v2/models/{name}/versions/{version}", "/v2/models/{name}/versions/{version}/ready", "/v2/models/{name}/versions/{version}/infer"]
+          : []),
         "/v1/models/{name}",
         "/v1/models/{name}:predict",
       ].sort(),
@@ -291,7 +315,7 @@ describe("the document's examples against the server", () => {
       expect.arrayContaining([
         "post /invocations application/json dataframe_split",
         "post /v2/models/{name}/infer application/json example",
-        "post /v2/models/{name}/versions/{version}/infer application/json example",
+        ...(versioned(name) ? ["post /v2/models/{name}/versions/{version}/infer application/json example"] : []),
         "post /v1/models/{name}:predict application/json instances",
       ]),
     );

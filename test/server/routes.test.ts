@@ -193,14 +193,22 @@ describe("Open Inference Protocol v2", () => {
     ["/v2/health/live", { live: true }],
     ["/v2/health/ready", { ready: true }],
     ["/v2/models/model/ready", { name: "model", ready: true }],
-    ["/v2/models/model/versions/1/ready", { name: "model", ready: true }],
   ])("GET %s → 200", async (path, body) => {
     const res = await send(app, path);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(body);
   });
 
-  it.each(["/v2/models/model", "/v2/models/model/versions/7"])("GET %s gives tensor metadata from the signature", async (path) => {
+  it.each(["/v2/models/model/versions/1/ready", "/v2/models/model/versions/7", "/v2/models/model/versions/3/infer"])(
+    "%s → 404 for a model with no registered version (its metadata lists none), over REST as gRPC",
+    async (path) => {
+      const res = path.endsWith("/infer") ? await postJson(app, inferBody(), { path }) : await send(app, path);
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: string }).error).toMatch(/^Model "model" has no version "\d" here: it is served from a run or a folder/);
+    },
+  );
+
+  it.each(["/v2/models/model"])("GET %s gives tensor metadata from the signature", async (path) => {
     const res = await send(quietApp(echoParams), path);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
@@ -266,9 +274,12 @@ describe("Open Inference Protocol v2", () => {
     expect(((await halfRes.json()) as { outputs: { data: unknown }[] }).outputs[1]?.data).toEqual([65504, -65519]);
   });
 
-  it("echoes the request id, and serves /versions/{v}/infer too", async () => {
-    const res = await postJson(app, inferBody({ id: "my-request-7" }), { path: "/v2/models/model/versions/3/infer" });
+  it("echoes the request id; a null id is no id (KServe's Python client sends one)", async () => {
+    const res = await postJson(app, inferBody({ id: "my-request-7" }), { path: "/v2/models/model/infer" });
     expect(await res.json()).toEqual({ model_name: "model", id: "my-request-7", outputs: OUTPUTS });
+    const unnamed = await postJson(app, inferBody({ id: null }), { path: "/v2/models/model/infer" });
+    expect(unnamed.status).toBe(200);
+    expect(((await unnamed.json()) as { id: string }).id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("declared output types win over inferred ones", async () => {
@@ -295,6 +306,9 @@ describe("Open Inference Protocol v2", () => {
     expect(((await res.json()) as { outputs: { name: string }[] }).outputs.map((o) => o.name)).toEqual(["b"]);
     const both = await postJson(app, { ...inferBody(), outputs: [{ name: "b" }, { name: "a" }] }, { path: "/v2/models/model/infer" });
     expect(((await both.json()) as { outputs: { name: string }[] }).outputs.map((o) => o.name)).toEqual(["b", "a"]);
+    // An empty list asks for every output, as no list does (the spec; Triton, and the gRPC route).
+    const none = await postJson(app, { ...inferBody(), outputs: [] }, { path: "/v2/models/model/infer" });
+    expect(((await none.json()) as { outputs: unknown }).outputs).toEqual(OUTPUTS);
   });
 
   it("a typed-array output says its own datatype, even when its values happen to be whole (no output signature)", async () => {
@@ -303,6 +317,44 @@ describe("Open Inference Protocol v2", () => {
       path: "/v2/models/model/infer",
     });
     expect(((await res.json()) as { outputs: unknown }).outputs).toEqual([{ name: "output-0", shape: [2], datatype: "FP64", data: [2, 5] }]);
+  });
+
+  describe("an output with no name of its own (an array, a Series) is the output the metadata lists", () => {
+    const withOutputs = (outputs: string) => ({ ...SIGNATURES.ab, outputs });
+    it.each([
+      { behaviour: "row_sum_ndarray", outputs: '[{"type": "double"}]', name: "0" },
+      { behaviour: "row_sum_series", outputs: '[{"type": "double"}]', name: "0" },
+      { behaviour: "row_sum_ndarray", outputs: '[{"type": "double", "name": "total"}]', name: "total" },
+      { behaviour: "row_sum_series", outputs: '[{"type": "double", "name": "total"}]', name: "total" },
+    ] as const)("$behaviour, output signature $outputs: named $name, FP64 whatever the values", async ({ behaviour, outputs, name }) => {
+      const served = quietApp(await buildModel(behaviour, withOutputs(outputs)));
+      const metadata = (await (await send(served, "/v2/models/model")).json()) as { outputs: unknown };
+      expect(metadata.outputs).toEqual([{ name, datatype: "FP64", shape: [-1] }]);
+      // Whole sums (1 + 1, 2 + 3) and fractional ones alike: the declared FP64, not INT64 for some requests.
+      for (const [b, sums] of [
+        [
+          [1, 3],
+          [2, 5],
+        ],
+        [
+          [0.5, 1.5],
+          [1.5, 3.5],
+        ],
+      ] as const) {
+        const res = await postJson(served, inferBody({ outputs: [{ name }] }, { a: [1, 2], b, shape: [2] }), { path: "/v2/models/model/infer" });
+        expect(res.status, await res.clone().text()).toBe(200);
+        expect(((await res.json()) as { outputs: unknown }).outputs).toEqual([{ name, shape: [2], datatype: "FP64", data: sums }]);
+      }
+    });
+  });
+
+  it("a list a model puts in a BYTES output is sent as its JSON text: one string per row, as over gRPC", async () => {
+    const signature = { ...SIGNATURES.ab, params: '[{"name": "arr", "type": "long", "default": [1], "shape": [-1]}]' };
+    const res = await postJson(quietApp(await buildModel("params_row", signature)), inferBody({ parameters: { arr: [1, 2, 3] } }), {
+      path: "/v2/models/model/infer",
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(((await res.json()) as { outputs: unknown }).outputs).toEqual([{ name: "arr", shape: [1], datatype: "BYTES", data: ["[1,2,3]"] }]);
   });
 
   it("reports FP64 for an output column of whole and fractional numbers, whatever comes first (no signature)", async () => {
