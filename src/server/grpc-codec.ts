@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { columnValues, toJsonValue, type ColumnTable, type NumericArray, type Signature, type TableLimits } from "../tabular/index.js";
+import { columnValues, toJsonValue, type ColumnSpec, type ColumnTable, type NumericArray, type Signature, type TableLimits } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
 import { LITTLE_ENDIAN } from "../util/index.js";
 import {
@@ -149,8 +149,16 @@ function filledFields(contents: TensorContentsMessage | null | undefined): (keyo
   return CONTENTS_FIELDS.filter((f) => (contents[f]?.length ?? 0) > 0);
 }
 
+/**
+ * A BYTES element as the column takes it: the bytes themselves (copied: the message's buffer may be
+ * reused) for a `binary` column, as Triton and KServe clients send images; else UTF-8 text.
+ */
+function bytesElement(bytes: Uint8Array, header: InputTensorHeader, binary: boolean, i: number): string | Uint8Array {
+  return binary ? Uint8Array.prototype.slice.call(bytes) : bytesText(bytes, header.name, i);
+}
+
 /** An input's elements from its typed `contents`, in the field of its datatype. */
-function typedValues(header: InputTensorHeader, contents: TensorContentsMessage | null | undefined): unknown[] {
+function typedValues(header: InputTensorHeader, contents: TensorContentsMessage | null | undefined, binary: boolean): unknown[] {
   const field = CONTENTS_FIELD[header.datatype];
   if (field === undefined)
     throw new HttpError("BAD_REQUEST", `Input "${header.name}" is ${header.datatype}, which has no contents field: send it in raw_input_contents.`);
@@ -163,7 +171,7 @@ function typedValues(header: InputTensorHeader, contents: TensorContentsMessage 
   const values = (contents?.[field] ?? []) as unknown[];
   if (field === "int64_contents" || field === "uint64_contents")
     return values.map((v, i) => wholeNumber(v as string | number, `Element ${i} of input "${header.name}"`));
-  if (field === "bytes_contents") return values.map((v, i) => bytesText(v as Uint8Array, header.name, i));
+  if (field === "bytes_contents") return values.map((v, i) => bytesElement(v as Uint8Array, header, binary, i));
   return values;
 }
 
@@ -171,7 +179,10 @@ function bytesText(bytes: Uint8Array, name: string, i: number): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    throw new HttpError("BAD_REQUEST", `Element ${i} of input "${name}" is not UTF-8 text; BYTES inputs are read as text.`);
+    throw new HttpError(
+      "BAD_REQUEST",
+      `Element ${i} of input "${name}" is not UTF-8 text; BYTES inputs are read as text, except for the signature's binary columns.`,
+    );
   }
 }
 
@@ -194,11 +205,11 @@ function floatsWithMissing(view: Float64Array | Float32Array): NumericArray | (n
 }
 
 /** An input's elements from its raw bytes: fixed-size little-endian elements, or BYTES each after a 4-byte length. */
-function rawValues(header: InputTensorHeader, raw: Uint8Array, index: number): InputTensor["values"] {
+function rawValues(header: InputTensorHeader, raw: Uint8Array, index: number, binary: boolean): InputTensor["values"] {
   const count = elementCount(header.shape);
   const where = `raw_input_contents[${index}] (input "${header.name}", ${header.datatype} of shape [${header.shape.join(", ")}])`;
   if (header.datatype === "BYTES") {
-    const values: string[] = [];
+    const values: (string | Uint8Array)[] = [];
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     let at = 0;
     while (at < raw.byteLength) {
@@ -210,7 +221,7 @@ function rawValues(header: InputTensorHeader, raw: Uint8Array, index: number): I
       at += 4;
       if (at + length > raw.byteLength)
         throw new HttpError("BAD_REQUEST", `${where}: element ${values.length} says ${length} bytes, but only ${raw.byteLength - at} are left.`);
-      values.push(bytesText(raw.subarray(at, at + length), header.name, values.length));
+      values.push(bytesElement(raw.subarray(at, at + length), header, binary, values.length));
       at += length;
     }
     return values;
@@ -263,7 +274,13 @@ export interface DecodedInferRequest {
  * A ModelInfer request's inputs, typed `contents` or `raw_input_contents` (not both), as a table
  * with the same checks as the REST infer route; shapes are checked against `limits` first.
  */
-export function decodeGrpcInferRequest(request: ModelInferRequestMessage, limits: TableLimits): DecodedInferRequest {
+export function decodeGrpcInferRequest(
+  request: ModelInferRequestMessage,
+  limits: TableLimits,
+  inputSpecs: readonly ColumnSpec[] | null = null,
+): DecodedInferRequest {
+  // NB: BYTES are raw bytes in gRPC (no base64 as in JSON): a binary column takes them as they are.
+  const binary = new Set((inputSpecs ?? []).filter((s) => s.type === "binary" && s.name !== undefined).map((s) => s.name as string));
   const inputs = request.inputs ?? [];
   if (inputs.length === 0) throw new HttpError("BAD_REQUEST", "The request has no inputs: send at least one InferInputTensor.");
   const raws = request.raw_input_contents ?? [];
@@ -283,9 +300,9 @@ export function decodeGrpcInferRequest(request: ModelInferRequestMessage, limits
           "BAD_REQUEST",
           `Input "${header.name}" has contents, but the request sends raw_input_contents: use one or the other for all inputs.`,
         );
-      return { ...header, values: rawValues(header, raws[i] as Uint8Array, i) };
+      return { ...header, values: rawValues(header, raws[i] as Uint8Array, i, binary.has(header.name)) };
     }
-    return { ...header, values: typedValues(header, contents) };
+    return { ...header, values: typedValues(header, contents, binary.has(header.name)) };
   });
   const outputs = request.outputs !== undefined && request.outputs.length > 0 ? request.outputs.map((o) => o.name ?? "") : undefined;
   return {
@@ -300,6 +317,13 @@ export function decodeGrpcInferRequest(request: ModelInferRequestMessage, limits
 /** An output's values as the REST route sends them (JSON values: finite numbers or null, text, booleans). */
 function jsonValues(column: ColumnTable["columns"][number]): unknown[] {
   return toJsonValue(columnValues(column)) as unknown[];
+}
+
+/** A BYTES output's elements: bytes as they are (JSON's base64 is not gRPC's), the rest as their JSON values. */
+function bytesValues(column: ColumnTable["columns"][number]): unknown[] {
+  const own = columnValues(column);
+  const json = jsonValues(column);
+  return json.map((v, i) => (own[i] instanceof Uint8Array ? own[i] : v));
 }
 
 function missingValue(name: string, datatype: string, row: number): HttpError {
@@ -340,8 +364,8 @@ function typedContents(name: string, datatype: string, values: unknown[]): Tenso
 /** An output's raw bytes, laid out as the protocol says. */
 function rawContents(name: string, datatype: string, column: ColumnTable["columns"][number], numRows: number): Uint8Array {
   if (datatype === "FP64" && column instanceof Float64Array) return new Uint8Array(column.buffer, column.byteOffset, column.byteLength);
-  const values = jsonValues(column);
   if (datatype === "BYTES") {
+    const values = bytesValues(column);
     checkCarriable(values, name, datatype);
     const parts = values.map(textBytes);
     const out = Buffer.allocUnsafe(parts.reduce((n, p) => n + 4 + p.byteLength, 0));
@@ -353,6 +377,7 @@ function rawContents(name: string, datatype: string, column: ColumnTable["column
     }
     return out;
   }
+  const values = jsonValues(column);
   if (datatype !== "FP64" && datatype !== "FP32") checkCarriable(values, name, datatype);
   const View = RAW_VIEW[datatype] ?? Float64Array;
   if (datatype === "INT64" || datatype === "UINT64") {
@@ -386,7 +411,12 @@ export function encodeGrpcInferResponse(
       outputs.push({ name: t.name, datatype: t.datatype, shape });
       rawOutputs.push(rawContents(t.name, t.datatype, t.column, t.numRows));
     } else {
-      outputs.push({ name: t.name, datatype: t.datatype, shape, contents: typedContents(t.name, t.datatype, jsonValues(t.column)) });
+      outputs.push({
+        name: t.name,
+        datatype: t.datatype,
+        shape,
+        contents: typedContents(t.name, t.datatype, t.datatype === "BYTES" ? bytesValues(t.column) : jsonValues(t.column)),
+      });
     }
   }
   return {

@@ -189,7 +189,7 @@ async function modelInfer(request: ModelInferRequestMessage, served: CallModel, 
   const { service, model } = served;
   const scorer = model.scorer;
   scorer.admitRequest();
-  const decoded = decodeGrpcInferRequest(request, scorer.limits);
+  const decoded = decodeGrpcInferRequest(request, scorer.limits, model.model.signature?.inputs ?? null);
   const result = await scorer.predict(decoded.table, { params: decoded.params }, callerDeadlineOf(call));
   const response = encodeGrpcInferResponse(result.output, model.model.signature, {
     modelName: service.name,

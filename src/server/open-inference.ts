@@ -67,7 +67,8 @@ function checkTensorData(name: string, datatype: string, values: unknown[]): voi
     let ok: boolean;
     let expected: string;
     if (datatype === "BOOL") [ok, expected] = [typeof v === "boolean", "true or false"];
-    else if (datatype === "BYTES") [ok, expected] = [typeof v === "string", "strings"];
+    // NB: bytes themselves come only from gRPC, for a binary column (JSON sends them base64-encoded).
+    else if (datatype === "BYTES") [ok, expected] = [typeof v === "string" || v instanceof Uint8Array, "strings"];
     else if (range)
       [ok, expected] = [typeof v === "number" && Number.isInteger(v) && v >= range[0] && v <= range[1], `whole numbers from ${range[0]} to ${range[1]}`];
     else if (datatype === "FP32" || datatype === "FP16") {

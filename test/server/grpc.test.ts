@@ -225,6 +225,58 @@ describe("ModelInfer", () => {
     expect(unknown.details).toBe("The request asks for outputs [nope], which the model does not return; its outputs: [scaled, sum].");
   });
 
+  it("BYTES of a binary column are the bytes themselves, in and out (no base64, as in JSON); a string column's are UTF-8 text", async () => {
+    const signature = {
+      inputs: '[{"type": "binary", "name": "blob", "required": true}, {"type": "string", "name": "label", "required": true}]',
+      outputs: null,
+      params: null,
+    };
+    const s = await start(await buildModel("echo", signature));
+    // Bytes that are no UTF-8 (an image's), and bytes that happen to be base64 text: both as sent.
+    const blobs = [Buffer.from([0xff, 0x00, 0x01]), Buffer.from("abcd")];
+    const typed = await s.client.call("ModelInfer", {
+      model_name: "model",
+      inputs: [typedInput("blob", "BYTES", "bytes_contents", blobs), typedInput("label", "BYTES", "bytes_contents", [Buffer.from("é"), Buffer.from("x")])],
+    });
+    expect(typed.code, typed.details).toBe(status.OK);
+    expect(typed.response.outputs.map((o: any) => [o.name, o.datatype])).toEqual([
+      ["blob", "BYTES"],
+      ["label", "BYTES"],
+    ]);
+    expect(typed.response.outputs[0].contents.bytes_contents).toEqual(blobs);
+    expect(outputValues(typed.response, 1)).toEqual(["é", "x"]);
+
+    const length = (n: number): Buffer => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n);
+      return b;
+    };
+    const raw = await s.client.call("ModelInfer", {
+      model_name: "model",
+      inputs: [
+        { name: "blob", datatype: "BYTES", shape: [2] },
+        { name: "label", datatype: "BYTES", shape: [2] },
+      ],
+      raw_input_contents: [Buffer.concat(blobs.flatMap((b) => [length(b.length), b])), rawStrings(["é", "x"])],
+    });
+    expect(raw.code, raw.details).toBe(status.OK);
+    expect(raw.response.raw_output_contents[0]).toEqual(Buffer.concat(blobs.flatMap((b) => [length(b.length), b])));
+    expect(outputValues(raw.response, 1)).toEqual(["é", "x"]);
+
+    // REST answers the same bytes base64-encoded, as JSON must carry them.
+    const rest = await fetch(`${s.url}/v2/models/model/infer`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        inputs: [
+          { name: "blob", datatype: "BYTES", shape: [2], data: blobs.map((b) => b.toString("base64")) },
+          { name: "label", datatype: "BYTES", shape: [2], data: ["é", "x"] },
+        ],
+      }),
+    });
+    expect(((await rest.json()) as { outputs: { data: unknown }[] }).outputs[0]?.data).toEqual(blobs.map((b) => b.toString("base64")));
+  });
+
   it("passes double and string params (the runner); and tells which params the model ignored", async () => {
     const s = await start(await buildModel("params_row", SIGNATURES.abParams));
     const r = await s.client.call("ModelInfer", {
