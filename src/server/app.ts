@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
+import { errorShapeOfPath } from "./endpoint.js";
 import { mergedMetrics } from "./metrics.js";
 import { ModelService, type AppOptions } from "./model-service.js";
 import type { ModelSlot } from "./model-slot.js";
@@ -28,7 +29,8 @@ export function knownRoute(method: string, path: string): KnownRoute {
  */
 export function notFound(known: readonly KnownRoute[], routes: string): Handler {
   return (c) => {
-    const v2 = c.req.path.startsWith("/v2");
+    // NB: the Open Inference and KServe v1 paths answer {error}, as their routes do.
+    const v2 = errorShapeOfPath(c.req.path) === "v2";
     const match = known.find((r) => r.pattern.test(c.req.path));
     if (match) {
       const message = `${c.req.method} is not allowed on ${c.req.path}; use ${match.method}.`;
@@ -41,7 +43,7 @@ export function notFound(known: readonly KnownRoute[], routes: string): Handler 
 
 /** The routes a 404 names, for one model. */
 const ROUTES =
-  "GET / (the model's page), GET /ping, GET /health, GET /version, POST /invocations, GET /metadata, GET /metrics, GET /openapi.json, /v2/..., /v1/models/{name}[:predict]";
+  "GET / (the model's page), GET /ping, GET /health, GET /version, POST /invocations, GET /metadata, GET /metrics, GET /openapi.json, /v2/..., GET /v1/models, /v1/models/{name}[:predict]";
 
 /**
  * The scoring app for one loaded model: MLflow's routes (`/ping`, `/health`, `/version`,
@@ -72,6 +74,7 @@ export function createServingApp(model: PipelineModel, options: AppOptions = {})
     version: pipeserveVersion(),
     extensions: [],
     metrics: () => (options.metricsExposition ?? mergedMetrics)([service.metrics.registry]),
+    modelNames: [service.name],
   });
   // NB: only reached when an endpoint itself fails to answer (it turns errors into responses).
   app.onError((error, c) => service.errorResponse(c, error));

@@ -50,7 +50,7 @@ export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** The routes a 404 names, with several models. */
 const ROUTES =
-  "GET / and GET /models/{name}/ (the models' pages), GET /ping, GET /health, GET /version, GET /metrics, POST /invocations (the first model), POST /models/{name}/invocations, GET /models/{name}/metadata, /v2/models/{name}/..., /v2/repository/index, /v1/models/{name}[:predict]";
+  "GET / and GET /models/{name}/ (the models' pages), GET /ping, GET /health, GET /version, GET /metrics, POST /invocations (the first model), POST /models/{name}/invocations, GET /models/{name}/metadata, /v2/models/{name}/..., /v2/repository/index, GET /v1/models, /v1/models/{name}[:predict]";
 
 /** The models of a set: each loaded one's service (its own queue, limits, metrics and slot), and those that failed. */
 export class ModelSet {
@@ -215,6 +215,8 @@ export function createModelSetApp(
     version: pipeserveVersion(),
     extensions: ["model_repository"],
     metrics: () => (options.metricsExposition ?? mergedMetrics)([metrics.registry, ...[...set.services.values()].map((s) => s.metrics.registry)]),
+    // NB: every model of the set, one that failed to load too (its status answers 503), as /v2/repository/index lists them.
+    modelNames: set.names,
   });
   repositoryRoutes(route, set, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   // NB: only reached when an endpoint itself fails to answer (it turns errors into responses).

@@ -210,6 +210,14 @@ function v1Paths(model: PipelineModel, example: SplitExample | undefined): Recor
   const predictExample = example ? { examples: { instances: v1PredictExample(example, paramsExample(model.signature)) } } : {};
   const notFound = { "404": v2ErrorResponse("No such model here (or, on POST, a verb other than :predict).") };
   return {
+    "/v1/models": {
+      get: {
+        operationId: "v1ListModels",
+        summary: "The names of the models served (KServe V1)",
+        tags,
+        responses: { "200": { description: "The models.", content: jsonContent(ref("V1ModelList")) } },
+      },
+    },
     "/v1/models/{name}": {
       parameters: [NAME],
       get: {
@@ -252,6 +260,7 @@ function v1Schemas(model: PipelineModel): Record<string, JsonSchema> {
   const inputs = model.signature?.inputs ?? null;
   const params = ref("Params");
   return {
+    V1ModelList: { type: "object", properties: { models: { type: "array", items: { type: "string" } } }, required: ["models"] },
     V1ModelStatus: { type: "object", properties: { name: { type: "string" }, ready: { type: "boolean" } }, required: ["name", "ready"] },
     V1PredictRequest: {
       oneOf: [

@@ -11,11 +11,14 @@ export interface ServerRouteContext {
   extensions: readonly string[];
   /** The Prometheus text of every metric, and its content type. */
   metrics(): Promise<{ text: string; contentType: string }>;
+  /** The names of the models served (KServe v1's list). */
+  modelNames: readonly string[];
 }
 
 /**
  * The server's routes: MLflow's `/ping` and `/health` (503 while it cannot take predictions),
- * `/version`, the Open Inference Protocol's server metadata, liveness and readiness, and `/metrics`.
+ * `/version`, the Open Inference Protocol's server metadata, liveness and readiness, `/metrics`, and
+ * KServe v1's list of models.
  */
 export function serverRoutes(route: AddRoute, context: ServerRouteContext): void {
   const ping = (c: Context<Env>): Response => {
@@ -30,6 +33,8 @@ export function serverRoutes(route: AddRoute, context: ServerRouteContext): void
     const { text, contentType } = await context.metrics();
     return send(c, text, 200, contentType);
   });
+  // NB: KServe v1's List Models, beside its per-model routes (kserve-v1-routes.ts).
+  route("GET", "/v1/models", (c) => json(c, { models: context.modelNames }));
   route("GET", "/v2", (c) => json(c, { name: "pipeserve", version: context.version, extensions: context.extensions }));
   route("GET", "/v2/health/live", (c) => json(c, { live: true }));
   // NB: not ready while shutting down or while a queue is full, so a balancer sends work elsewhere; live all the while.

@@ -64,9 +64,10 @@ describe("KServe v1 routes", () => {
     expect((await call(`${url}/v1/models/scaler:predict`, "POST", { inputs: [{ a: 3, b: 1 }] })).body).toEqual({ predictions: [{ scaled: 6, sum: 4 }] });
   });
 
-  it("GET /v1/models/{name}: its name and readiness", async () => {
+  it("GET /v1/models/{name}: its name and readiness; GET /v1/models lists the model", async () => {
     const url = await startOne();
     expect(await call(`${url}/v1/models/scaler`, "GET")).toMatchObject({ status: 200, body: { name: "scaler", ready: true } });
+    expect(await call(`${url}/v1/models`, "GET")).toMatchObject({ status: 200, body: { models: ["scaler"] } });
   });
 
   it.each([
@@ -76,6 +77,16 @@ describe("KServe v1 routes", () => {
     ["GET on :predict", "GET", "/v1/models/scaler:predict", undefined, 405, "GET is not allowed on /v1/models/scaler:predict"],
     ["a body without instances", "POST", "/v1/models/scaler:predict", { dataframe_split: { columns: ["a"], data: [[1]] } }, 400, '"instances"'],
     ["a body that is not JSON", "POST", "/v1/models/scaler:predict", "{nope", 400, "JSON"],
+    // Paths no route matches answer in the protocol's shape too.
+    [
+      "a versioned path (v1 has none)",
+      "POST",
+      "/v1/models/scaler/versions/1:predict",
+      INSTANCES,
+      404,
+      "No route for POST /v1/models/scaler/versions/1:predict",
+    ],
+    ["POST on the list", "POST", "/v1/models", INSTANCES, 405, "POST is not allowed on /v1/models; use GET."],
   ] as const)("%s: %i with an {error} body", async (_, method, path, body, status, message) => {
     const url = await startOne();
     const r = await call(`${url}${path}`, method, body);
@@ -123,6 +134,7 @@ describe("KServe v1 routes", () => {
     expect((await call(`${url}/v1/models/double:predict`, "POST", INSTANCES)).body.predictions[0]).toEqual({ scaled: 2, sum: 1.5 });
     expect((await call(`${url}/v1/models/sums:predict`, "POST", { instances: [{ double_x: 2 }] })).body.predictions[0]).toMatchObject({ double_x_x2: 4 });
     expect(await call(`${url}/v1/models/sums`, "GET")).toMatchObject({ status: 200, body: { name: "sums", ready: true } });
+    expect((await call(`${url}/v1/models`, "GET")).body).toEqual({ models: ["double", "sums"] });
     const missing = await call(`${url}/v1/models/none:predict`, "POST", INSTANCES);
     expect(missing.status).toBe(404);
     expect(missing.body.error).toContain('Model "none" is not served here');

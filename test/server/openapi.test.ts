@@ -230,6 +230,7 @@ describe("GET /openapi.json", () => {
         ...(versioned(name)
           ? ["/v2/models/{name}/versions/{version}", "/v2/models/{name}/versions/{version}/ready", "/v2/models/{name}/versions/{version}/infer"]
           : []),
+        "/v1/models",
         "/v1/models/{name}",
         "/v1/models/{name}:predict",
       ].sort(),
