@@ -140,18 +140,7 @@ export class ServerMetrics {
     });
     // NB: process metrics (resident memory, heap, event-loop lag, open handles), as `serve` asks.
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: "pipeserve_" });
-    // NB: label children are looked up once per label set; observing through a child skips
-    // prom-client's per-call label hashing. The runner times each node itself.
-    const nodeTimers = new Map<string, { observe(value: number): void }>();
-    const observe = (node: string, seconds: number): void => {
-      let timer = nodeTimers.get(node);
-      if (!timer) nodeTimers.set(node, (timer = this.nodeDuration.labels({ node })));
-      timer.observe(seconds);
-    };
-    this.hooks = {
-      afterNodeRun: ({ node, seconds }) => observe(node.name, seconds),
-      onNodeError: ({ node, seconds }) => observe(node.name, seconds),
-    };
+    this.hooks = nodeTimingHooks(this.nodeDuration);
   }
 
   /** Counts a run abandoned at its deadline, running until `settled` settles. */
@@ -186,6 +175,23 @@ export class ServerMetrics {
     child.count.inc();
     child.latency.observe(seconds);
   }
+}
+
+/**
+ * Hooks that time each node into `histogram`. NB: label children are looked up once per label set;
+ * observing through a child skips prom-client's per-call label hashing. The runner times each node itself.
+ */
+function nodeTimingHooks(histogram: Histogram<"node">): Hooks {
+  const nodeTimers = new Map<string, { observe(value: number): void }>();
+  const observe = (node: string, seconds: number): void => {
+    let timer = nodeTimers.get(node);
+    if (!timer) nodeTimers.set(node, (timer = histogram.labels({ node })));
+    timer.observe(seconds);
+  };
+  return {
+    afterNodeRun: ({ node, seconds }) => observe(node.name, seconds),
+    onNodeError: ({ node, seconds }) => observe(node.name, seconds),
+  };
 }
 
 /** Writes the `/metrics` answer from an app's registries (the server's and each model's): `mergedMetrics` by default. */
