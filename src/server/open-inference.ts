@@ -16,6 +16,7 @@ import {
   type TableLimits,
 } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
+import { INT_RANGE } from "./raw-tensors.js";
 
 /** Open Inference Protocol datatypes for MLflow column types. */
 const DATATYPE_OF: Readonly<Record<string, string>> = {
@@ -30,18 +31,6 @@ const DATATYPE_OF: Readonly<Record<string, string>> = {
 };
 
 const DATATYPES = ["BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "FP32", "FP64", "BYTES"];
-
-/** The whole-number range of each integer datatype (64-bit ones: what a JSON number holds exactly). */
-export const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
-  INT8: [-128, 127],
-  INT16: [-32768, 32767],
-  INT32: [-2147483648, 2147483647],
-  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  UINT8: [0, 255],
-  UINT16: [0, 65535],
-  UINT32: [0, 4294967295],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
-};
 
 /**
  * For the narrow float datatypes: the least magnitude that rounds to infinity in them (halfway past
