@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
+import { BINARY_TENSOR_DATA } from "./binary-tensor-data.js";
 import { errorShapeOfPath } from "./endpoint.js";
 import { mergedMetrics } from "./metrics.js";
 import { ModelService, type AppOptions } from "./model-service.js";
@@ -72,7 +73,7 @@ export function createServingApp(model: PipelineModel, options: AppOptions = {})
   serverRoutes(route, {
     notReadyReason: () => service.state.notReadyReason(),
     version: pipeserveVersion(),
-    extensions: [],
+    extensions: [BINARY_TENSOR_DATA],
     metrics: () => (options.metricsExposition ?? mergedMetrics)([service.metrics.registry]),
     modelNames: [service.name],
   });

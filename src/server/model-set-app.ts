@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { Hono } from "hono";
 import type { Logger } from "pino";
+import { BINARY_TENSOR_DATA } from "./binary-tensor-data.js";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
 import { knownRoute, notFound, type KnownRoute } from "./app.js";
 import { HttpError } from "./errors.js";
@@ -213,7 +214,7 @@ export function createModelSetApp(
   serverRoutes(route, {
     notReadyReason: () => set.notReadyReason(),
     version: pipeserveVersion(),
-    extensions: ["model_repository"],
+    extensions: ["model_repository", BINARY_TENSOR_DATA],
     metrics: () => (options.metricsExposition ?? mergedMetrics)([metrics.registry, ...[...set.services.values()].map((s) => s.metrics.registry)]),
     // NB: every model of the set, one that failed to load too (its status answers 503), as /v2/repository/index lists them.
     modelNames: set.names,

@@ -1,8 +1,9 @@
 import type { Context } from "hono";
 import { MAX_JSON_DEPTH, NotUtf8Error, SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin, type TableLimits } from "../tabular/index.js";
+import { BinaryInputs, INFERENCE_HEADER_LENGTH, binaryResponseBody, splitBinaryBody } from "./binary-tensor-data.js";
 import { HttpError } from "./errors.js";
 import { checkServedVersion, decodeInferRequest, encodeInferResponse, modelMetadataOf } from "./open-inference.js";
-import { json, readRequestBody, type AddRoute, type Env, type RouteContext } from "./routing.js";
+import { json, readRequestBody, send, type AddRoute, type Env, type RouteContext } from "./routing.js";
 
 /** An infer request's JSON, within the scorer's limits (nesting, rows, values), a big one in slices. */
 async function parseInferBody(bytes: Uint8Array, limits: TableLimits): Promise<unknown> {
@@ -46,11 +47,22 @@ export function openInferenceRoutes(route: AddRoute, { state, modelName, maxBody
     checkModel(c);
     const { scorer, model, registeredVersion: modelVersion } = c.get("served");
     scorer.admitRequest();
-    const bytes = await readRequestBody(c, maxBodyBytes);
-    const request = decodeInferRequest(await parseInferBody(bytes, scorer.limits), scorer.limits);
+    const body = splitBinaryBody(await readRequestBody(c, maxBodyBytes), c.req.header(INFERENCE_HEADER_LENGTH));
+    const binaryColumns = new Set((model.signature?.inputs ?? []).filter((s) => s.type === "binary" && s.name !== undefined).map((s) => s.name as string));
+    const request = decodeInferRequest(await parseInferBody(body.json, scorer.limits), scorer.limits, new BinaryInputs(body.binary, binaryColumns));
     const result = await scorer.predict(request.table, { params: request.params });
-    const response = encodeInferResponse(result.output, model.signature, { modelName, modelVersion, id: request.id, outputs: request.outputs });
-    return json(c, response, 200, scorer.notePrediction(result, c.get("requestId")));
+    const { response, binary } = encodeInferResponse(result.output, model.signature, {
+      modelName,
+      modelVersion,
+      id: request.id,
+      outputs: request.outputs,
+      binaryOutputs: request.binaryOutputs,
+    });
+    const headers = scorer.notePrediction(result, c.get("requestId"));
+    if (binary.length === 0) return json(c, response, 200, headers);
+    // NB: the JSON, then the binary outputs' bytes; the header says where the JSON ends.
+    const { body: out, jsonLength } = binaryResponseBody(JSON.stringify(response), binary);
+    return send(c, out, 200, "application/octet-stream", { ...headers, [INFERENCE_HEADER_LENGTH]: String(jsonLength) });
   };
   route("GET", "/v2/models/:name", modelMetadata);
   route("GET", "/v2/models/:name/versions/:version", modelMetadata);

@@ -16,6 +16,7 @@ import {
   type TableLimits,
 } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
+import { BINARY_DATA_OUTPUT, BinaryInputs, binaryOutput, binaryOutputsOf } from "./binary-tensor-data.js";
 import { INT_RANGE } from "./raw-tensors.js";
 
 /** Open Inference Protocol datatypes for MLflow column types. */
@@ -225,11 +226,14 @@ export function inputsToTable(tensors: readonly InputTensor[]): ColumnTable {
 export function decodeInferRequest(
   body: unknown,
   limits: TableLimits = NO_LIMITS,
+  binary: BinaryInputs = new BinaryInputs(undefined, new Set()),
 ): {
   table: ColumnTable;
   params: Record<string, unknown> | null;
   id: string | undefined;
   outputs: string[] | undefined;
+  /** Whether an output is asked for as binary data (the binary tensor data extension). */
+  binaryOutputs: (name: string) => boolean;
 } {
   if (body === null || typeof body !== "object" || Array.isArray(body))
     throw new HttpError("BAD_REQUEST", 'An infer request must be a JSON object with "inputs".');
@@ -253,15 +257,28 @@ export function decodeInferRequest(
   checkInputShapes(req.inputs, limits);
   const tensors = req.inputs.map((raw, i) => {
     const header = checkInputHeader(i, raw as Record<string, unknown>);
+    const input = raw as { data?: unknown; parameters?: unknown };
+    const fromBinary = binary.valuesOf(header, input);
+    if (fromBinary !== undefined) return { ...header, values: fromBinary };
+    if (input.data === undefined)
+      throw new HttpError("BAD_REQUEST", `Input "${header.name}" has no "data": give its elements there (or as binary data, with binary_data_size).`);
     const values: unknown[] = [];
-    flatten((raw as { data?: unknown }).data, values);
+    flatten(input.data, values);
     return { ...header, values };
   });
+  binary.finish();
+  // NB: binary_data_output is the extension's, not a runtime param.
+  let params = (req.parameters as Record<string, unknown> | undefined) ?? null;
+  if (params !== null && Object.hasOwn(params, BINARY_DATA_OUTPUT)) {
+    const { [BINARY_DATA_OUTPUT]: _, ...rest } = params;
+    params = rest;
+  }
   return {
     table: inputsToTable(tensors),
-    params: (req.parameters as Record<string, unknown> | undefined) ?? null,
+    params,
     id: (req.id ?? undefined) as string | undefined,
     outputs,
+    binaryOutputs: binaryOutputsOf(req.parameters, req.outputs),
   };
 }
 
@@ -370,19 +387,37 @@ export function outputTensors(output: unknown, signature: Signature | null, want
   });
 }
 
-/** A prediction as an infer response: one output tensor per column. */
+/**
+ * A prediction as an infer response: one output tensor per column, as JSON data, or as binary data
+ * for those `binaryOutputs` names (their bytes in `binary`, in the order of the outputs).
+ */
 export function encodeInferResponse(
   output: unknown,
   signature: Signature | null,
-  meta: { modelName: string; modelVersion: string | undefined; id: string | undefined; outputs?: readonly string[] | undefined },
-): unknown {
+  meta: {
+    modelName: string;
+    modelVersion: string | undefined;
+    id: string | undefined;
+    outputs?: readonly string[] | undefined;
+    binaryOutputs?: ((name: string) => boolean) | undefined;
+  },
+): { response: unknown; binary: Uint8Array[] } {
   const tensors = outputTensors(output, signature, meta.outputs);
-  return {
+  const binary: Uint8Array[] = [];
+  const outputs = tensors.map((t) => {
+    const head = { name: t.name, shape: [t.numRows], datatype: t.datatype };
+    if (!meta.binaryOutputs?.(t.name)) return { ...head, data: tensorData(t) };
+    const bytes = binaryOutput(t);
+    binary.push(bytes);
+    return { ...head, parameters: { binary_data_size: bytes.byteLength } };
+  });
+  const response = {
     model_name: meta.modelName,
     ...(meta.modelVersion !== undefined ? { model_version: meta.modelVersion } : {}),
     id: meta.id ?? randomUUID(),
-    outputs: tensors.map((t) => ({ name: t.name, shape: [t.numRows], datatype: t.datatype, data: tensorData(t) })),
+    outputs,
   };
+  return { response, binary };
 }
 
 /**

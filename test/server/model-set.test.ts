@@ -138,7 +138,7 @@ describe("two models side by side", () => {
       expect(await get(`${url}/v2/models/${name}/ready`)).toMatchObject({ status: 200, body: { name, ready: true } });
     }
     // The registered version is not known to these models (built from folders): no version route matches another.
-    expect(await get(`${url}/v2`)).toMatchObject({ status: 200, body: { name: "pipeserve", extensions: ["model_repository"] } });
+    expect(await get(`${url}/v2`)).toMatchObject({ status: 200, body: { name: "pipeserve", extensions: ["model_repository", "binary_tensor_data"] } });
     expect(await get(`${url}/v2/health/ready`)).toMatchObject({ status: 200, body: { ready: true } });
     expect(await get(`${url}/v2/health/live`)).toMatchObject({ status: 200, body: { live: true } });
     expect((await get(`${url}/ping`)).status).toBe(200);

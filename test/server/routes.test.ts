@@ -186,7 +186,7 @@ describe("Open Inference Protocol v2", () => {
   ];
 
   it("GET /v2 describes the server", async () => {
-    expect(await (await send(app, "/v2")).json()).toEqual({ name: "pipeserve", version: pipeserveVersion(), extensions: [] });
+    expect(await (await send(app, "/v2")).json()).toEqual({ name: "pipeserve", version: pipeserveVersion(), extensions: ["binary_tensor_data"] });
   });
 
   it.each([
