@@ -218,6 +218,18 @@ describe("pipeserve run: bad input", () => {
       ['Invalid --params entry "scale": write key=value'],
     ],
     [
+      "a --params typo: refused before any run, with the declared name it is likely a typo of",
+      (p: string) => ["run", "--project", p, "--pipeline", "training", "--params", "scael=2"],
+      1,
+      ['--params scael=2: the project declares no parameter "scael" (conf/parameters.yml). Did you mean "scale"?'],
+    ],
+    [
+      "a --params value of the wrong kind",
+      (p: string) => ["run", "--project", p, "--pipeline", "training", "--params", "scale=abc"],
+      1,
+      ['--params scale=abc: "scale" is a number in conf/parameters.yml'],
+    ],
+    [
       "a project folder that does not exist",
       (p: string) => ["run", "--project", join(p, "missing"), "--pipeline", "training"],
       1,

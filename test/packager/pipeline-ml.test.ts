@@ -170,14 +170,18 @@ describe("PipelineML.checkCatalog(): artifacts must outlive the run", () => {
 });
 
 describe("parameters: overrides and flattening", () => {
-  const base = { scale: 1, post: { offset: 0.5 }, model: { intercept: true, tol: 0.001 }, features: ["x"] };
+  const base = { scale: 1, post: { offset: 0.5 }, model: { intercept: true, tol: 0.001 }, features: ["x"], name: "base", seed: null };
 
   it.each([
     ["a nested key", ["post.offset=0.75"], { post: { offset: 0.75 } }],
-    ["a new nested key", ["model.depth=3"], { model: { intercept: true, tol: 0.001, depth: 3 } }],
     ["YAML scalars", ["model.intercept=false", "scale=2.5"], { scale: 2.5, model: { intercept: false, tol: 0.001 } }],
     ["a string that YAML would not read", ["name=a: b: c"], { name: "a: b: c" }],
-    ["an empty value as null", ["scale="], { scale: null }],
+    ["text for a text parameter, as written (not the number YAML reads)", ["name=007"], { name: "007" }],
+    ["a list in YAML's flow form", ["features=[x, y]"], { features: ["x", "y"] }],
+    ["anything for a parameter declared null", ["seed=42"], { seed: 42 }],
+    ["null, written out", ["scale=null"], { scale: null }],
+    ["several in one entry, separated by commas as Kedro writes them", ["scale=3,model.tol=0.1"], { scale: 3, model: { intercept: true, tol: 0.1 } }],
+    ["a comma inside a value, when a piece after it is no key=value", ["name=a,b"], { name: "a,b" }],
   ])("applies %s", (_why, overrides, expected) => {
     expect(applyParamOverrides(base, overrides)).toMatchObject(expected);
   });
@@ -191,12 +195,18 @@ describe("parameters: overrides and flattening", () => {
     ["no equals sign", "scale", 'Invalid --params entry "scale": write key=value'],
     ["an empty key", "=3", 'Invalid --params entry "=3"'],
     ["an empty path part", "post..offset=1", 'Invalid parameter name "post..offset"'],
+    ["a typo of a declared name", "scael=2", '--params scael=2: the project declares no parameter "scael" (conf/parameters.yml). Did you mean "scale"?'],
+    ["a new nested key", "model.depth=3", 'no parameter "model.depth" (conf/parameters.yml). Its parameters: scale, post.offset, model.intercept, model.tol'],
+    ["a word for a number", "scale=abc", '--params scale=abc: "scale" is a number in conf/parameters.yml (1); "abc" is not.'],
+    ["a number for a boolean", "model.intercept=1", '"model.intercept" is a boolean in conf/parameters.yml (true); "1" is not.'],
+    ["a scalar for a list", "features=x", '"features" is a list in conf/parameters.yml (["x"]); "x" is not.'],
+    ["an empty value", "scale=", '--params scale=: give a value after "=" (write null for none).'],
   ])("rejects %s", (_why, entry, message) => {
     const error = throws(() => applyParamOverrides(base, [entry]), PackagingError, message);
     expect(error.code).toBe("INVALID_PARAMS");
   });
 
   it("flattens nested parameters with dots; lists stay leaves", () => {
-    expect(flattenParams(base)).toEqual({ scale: 1, "post.offset": 0.5, "model.intercept": true, "model.tol": 0.001, features: ["x"] });
+    expect(flattenParams(base)).toEqual({ scale: 1, "post.offset": 0.5, "model.intercept": true, "model.tol": 0.001, features: ["x"], name: "base", seed: null });
   });
 });
