@@ -207,6 +207,14 @@ describe("parameters: overrides and flattening", () => {
   });
 
   it("flattens nested parameters with dots; lists stay leaves", () => {
-    expect(flattenParams(base)).toEqual({ scale: 1, "post.offset": 0.5, "model.intercept": true, "model.tol": 0.001, features: ["x"], name: "base", seed: null });
+    expect(flattenParams(base)).toEqual({
+      scale: 1,
+      "post.offset": 0.5,
+      "model.intercept": true,
+      "model.tol": 0.001,
+      features: ["x"],
+      name: "base",
+      seed: null,
+    });
   });
 });
