@@ -46,8 +46,8 @@ export async function initProject(dirArg: string | undefined, options: { name?: 
   printer(io.stdout)(
     [
       `Created a pipeserve project in ${dir} (model "${name}"). Next:`,
-      `  pipeserve run --project ${shown}`,
-      `  pipeserve serve -m models:/${name}/latest`,
+      `  npx pipeserve run --project ${shown}`,
+      `  npx pipeserve serve -m models:/${name}/latest`,
       "See its README.md for a request to send.",
     ].join("\n"),
   );

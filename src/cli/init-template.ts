@@ -146,14 +146,15 @@ TypeScript. \`pipelines.ts\` holds the training and inference pipelines; \`conf/
 and parameters; \`data/train.csv\` the training data.
 
 \`\`\`sh
-pipeserve run --project .                       # train, package, register "__NAME__"
-pipeserve serve -m models:/__NAME__/latest      # serve it on http://127.0.0.1:8080
-curl -s localhost:8080/invocations -H 'Content-Type: application/json' \\
+npx pipeserve run --project .                       # train, package, register "__NAME__"
+npx pipeserve serve -m models:/__NAME__/latest      # serve it on http://127.0.0.1:5000
+curl -s localhost:5000/invocations -H 'Content-Type: application/json' \\
   -d '{"dataframe_split": {"columns": ["x1", "x2"], "data": [[1.5, 0.2]]}, "params": {"threshold": 0.7}}'
 \`\`\`
 
-For types in your editor, install pipeserve in this folder (\`npm install --save-dev pipeserve
-typescript\`); \`pipeserve run\` then type-checks the project before it trains.
+\`npx pipeserve\` runs the pipeserve installed in the npm project around this folder (pipeserve's
+README says how: its package, two \`overrides\` and an \`.npmrc\`). With TypeScript installed there
+too, \`pipeserve run\` type-checks the project before it trains, and your editor knows its types.
 `;
 
 /** One row of the training data: two features and a label from a line through them, with some noise. */

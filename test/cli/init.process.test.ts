@@ -5,7 +5,7 @@
  * runtime param changes the labels (its types are checked in test/reliability/published-types.test.ts). A folder that
  * holds anything is refused, and nothing is written into it.
  */
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, runBin } from "../fixtures/cli.js";
@@ -51,6 +51,15 @@ describe("pipeserve init → run → serve, in an empty folder", () => {
         expect(r.status, r.body).toBe(200);
         return (JSON.parse(r.body) as { predictions: { score: number; label: number }[] }).predictions;
       };
+      // The README's request, sent as it is written, to the port it names: serve's default.
+      const readme = await readFile(join(project, "README.md"), "utf8");
+      const defaultPort = /\(default: (\d+)\)/.exec((await runBin(["serve", "--help"], { cwd })).stdout.toString())?.[1];
+      expect(defaultPort).toBe("5000");
+      expect([...readme.matchAll(/(?:127\.0\.0\.1|localhost):(\d+)/g)].map((m) => m[1])).toEqual([defaultPort, defaultPort]);
+      const curlBody = /-d '([^']+)'/.exec(readme)?.[1] as string;
+      const fromReadme = await http(`${url}/invocations`, { headers: { "Content-Type": "application/json" }, body: curlBody });
+      expect(fromReadme.status, fromReadme.body).toBe(200);
+      expect(readme).not.toMatch(/npm install --save-dev pipeserve/);
       const normal = await ask({ threshold: 0.5 });
       expect(normal.slice(0, 2).map((p) => p.label)).toEqual([1, 0]);
       expect(normal.map((p) => p.label)).toEqual(normal.map((p) => (p.score >= 0.5 ? 1 : 0)));
@@ -85,11 +94,11 @@ describe("pipeserve init → run → serve, in an empty folder", () => {
     const here = await runBin(["init", "."], { cwd });
     expect(here.code).toBe(0);
     expect(here.stdout.toString()).toContain('(model "churn-demo")');
-    expect(here.stdout.toString()).toContain("  pipeserve run --project .\n");
+    expect(here.stdout.toString()).toContain("  npx pipeserve run --project .\n");
     const parent = dirname(cwd);
     const spaced = await runBin(["init", "it's new"], { cwd: parent });
     expect(spaced.code).toBe(0);
-    expect(spaced.stdout.toString()).toContain(`  pipeserve run --project 'it'\\''s new'\n`);
+    expect(spaced.stdout.toString()).toContain(`  npx pipeserve run --project 'it'\\''s new'\n`);
     expect(spaced.stdout.toString()).toContain('(model "it-s-new")');
   });
 });

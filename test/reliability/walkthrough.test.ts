@@ -2,7 +2,8 @@
  * The README's "a project of your own" path, walked as a new user walks it (issue 21), from a copy
  * of this checkout with no dist/ (a fresh clone):
  * `npm pack` builds first (prepack), so the tarball holds dist/; an empty project installs the
- * tarball (with the two overrides the README says to copy) and TypeScript; `npx pipeserve init`,
+ * tarball (with the two overrides the README says to copy, and its .npmrc, in an environment
+ * without this repository's npm configuration) and TypeScript; `npx pipeserve init`,
  * `npx pipeserve run` (which type-checks the project against the installed package's own .d.ts),
  * `npx pipeserve serve`, and a prediction over HTTP.
  * In test:reliability, not npm test: it installs packages (from the npm cache when it can) and
@@ -23,8 +24,18 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+/**
+ * The environment of a user's shell: this process's without the npm configuration that `npm run`
+ * passes down from this repository's .npmrc (onnxruntime-node-install=skip among it), so the
+ * user's own .npmrc, as the README says to write it, is what the install reads.
+ */
+const userEnv: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_config_") && k !== "ONNXRUNTIME_NODE_INSTALL")),
+  MLFLOW_TRACKING_URI: "",
+};
+
 function run(command: string, args: string[], cwd: string): string {
-  return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MLFLOW_TRACKING_URI: "" } });
+  return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: userEnv });
 }
 
 const npm = (args: string[], cwd: string): string => run("npm", [...args, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], cwd);
@@ -58,11 +69,12 @@ it("npm pack of a clone without dist/ → install into an empty project → init
   const app = join(work, "app");
   await mkdir(app);
   await writeFile(join(app, "package.json"), JSON.stringify({ name: "my-models", private: true, type: "module", overrides: rootPackage.overrides }, null, 2));
+  await writeFile(join(app, ".npmrc"), "onnxruntime-node-install=skip\n");
   npm(["install", join(packDir, tarball as string), `typescript@${rootPackage.devDependencies["typescript"]}`, "@types/node@20"], app);
 
   const init = run("npx", ["pipeserve", "init", "churn"], app);
   expect(init).toContain('Created a pipeserve project in churn (model "churn")');
-  const trained = execFileSync("npx", ["pipeserve", "run", "--project", "churn"], { cwd: app, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const trained = run("npx", ["pipeserve", "run", "--project", "churn"], app);
   expect(trained).toContain("Registered: models:/churn/1");
 
   const server = spawnNode([join(app, "node_modules", "pipeserve", "dist", "cli", "bin.js"), "serve", "-m", "models:/churn/latest", "-p", "0"], { cwd: app });
