@@ -75,6 +75,8 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
     ...(options.allowDeleted ? { allowDeleted: true } : {}),
     onWarning: (message) => io.stderr.write(`pipeserve: warning: ${message}\n`),
   });
+  // NB: as the server names them (X-Pipeserve-Ignored-Params): a typo would otherwise predict with the default, unsaid.
+  if (params !== undefined) warnIgnoredParams(params, model.signature?.params ?? null, io);
   const interactive = io.stderr.isTTY === true;
   // NB: the progress bar's library loads only where there is a terminal to draw it on.
   const progress = interactive ? (await import("cli-progress")).default : undefined;
@@ -130,6 +132,16 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
     process.off("SIGTERM", onSignal);
     await model.close();
   }
+}
+
+/** Says which `--params` the model does not declare (`runner` aside): they are ignored, as MLflow ignores them. */
+function warnIgnoredParams(params: Record<string, unknown>, declared: readonly { name: string }[] | null, io: CliIo): void {
+  const names = new Set((declared ?? []).map((p) => p.name));
+  const ignored = Object.keys(params).filter((k) => k !== "runner" && !names.has(k));
+  if (ignored.length === 0) return;
+  const takes = names.size > 0 ? `it takes ${[...names].join(", ")}` : "it takes none";
+  io.stderr.write(`pipeserve: warning: the model declares no param ${ignored.join(", ")}, so --params' value for it is ignored (${takes}).
+`);
 }
 
 /**

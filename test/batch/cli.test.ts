@@ -130,6 +130,14 @@ describe.concurrent("params and runner", SLOW, () => {
     expect(await readdir(d)).toEqual([]);
   });
 
+  it("a param the model does not declare: predicts, and says on stderr that its value is ignored", async () => {
+    const d = await outDir();
+    const result = await predict(["-i", inputs.csv, "-o", join(d, "out.csv"), "--params", '{"margn": 5, "margin": 0}']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain("pipeserve: warning: the model declares no param margn, so --params' value for it is ignored (it takes margin");
+    expect(await readFile(join(d, "out.csv"), "utf8")).toBe(await wholeCsv());
+  });
+
   it("a param value of the wrong type → exit 1, 'Invalid parameters found' (not a bad row), no output", async () => {
     const d = await outDir();
     const result = await predict(["-i", inputs.csv, "-o", join(d, "out.csv"), "--params", '{"margin": "wide"}']);
