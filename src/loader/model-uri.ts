@@ -117,13 +117,32 @@ const resolveRun: Resolver = async (uri, options) => {
     if (dir !== undefined) return { dir, uri, runId, cleanup: noCleanup };
     const [name, ...rest] = parts as [string, ...string[]];
     const logged = await store.findRunLoggedModel(runId, name);
+    if (logged?.status === "FAILED")
+      throw new ModelLoadError(
+        `${uri}: run ${runId} began packaging the model "${name}" (${logged.modelId}), and that failed${logged.statusMessage ? `: ${logged.statusMessage}` : ""}. Train it again with \`pipeserve run\`.`,
+        { code: "MODEL_NOT_FOUND" },
+      );
     if (logged) {
       const modelDir = await storedFolder(store, joinArtifactUri(logged.artifactLocation, ...rest), uri);
       return { dir: modelDir, uri, runId, modelId: logged.modelId, cleanup: noCleanup };
     }
+    if (run.status !== "FINISHED") throw await runWithoutModel(store, run, uri);
     return { dir: await storedFolder(store, asRunArtifacts, uri), uri, runId, cleanup: noCleanup };
   });
 };
+
+/** Why a run that did not finish has no model: it failed (with its error), was stopped, or is still running. */
+async function runWithoutModel(store: TrackingStore, run: { runId: string; status: string }, uri: string): Promise<ModelLoadError> {
+  const see = `See \`pipeserve runs show ${run.runId}\`.`;
+  if (run.status === "RUNNING" || run.status === "SCHEDULED")
+    return new ModelLoadError(`${uri}: run ${run.runId} is still running; its model appears once it has trained and packaged it. ${see}`, {
+      code: "MODEL_NOT_FOUND",
+    });
+  // NB: the error `pipeserve run` recorded on the run, when it did.
+  const error = (await store.getRun(run.runId).catch(() => undefined))?.tags["pipeserve.error"];
+  const how = run.status === "FAILED" ? `failed${error ? ` (${error})` : ""}` : `was stopped (${run.status})`;
+  return new ModelLoadError(`${uri}: run ${run.runId} ${how} before it packaged a model, so it has none. ${see}`, { code: "MODEL_NOT_FOUND" });
+}
 
 /** `models:/<model_id>`: an MLflow 3 LoggedModel's files (`<experiment>/models/<model_id>/artifacts`). */
 async function resolveLoggedModel(uri: string, modelId: string, options: ResolveOptions): Promise<ResolvedModel> {

@@ -183,6 +183,11 @@ describe("pipeserve run: failures", () => {
     expect((await readYaml11(join(dir, "meta.yaml")))["status"]).toBe(4);
     expect(await readdir(join(dir, "artifacts"))).toEqual([]);
     expect(await readdir(join(tracking, "models"))).toEqual([]);
+    // Asking for its model says why there is none, with the run's error.
+    await fails(["predict", "-m", `runs:/${runs[0].runId}/model`, "-i", "-", "--tracking-uri", tracking], 1, [
+      `runs:/${runs[0].runId}/model: run ${runs[0].runId} failed (Node "train" failed: diverged: loss is NaN`,
+      `before it packaged a model, so it has none. See \`pipeserve runs show ${runs[0].runId}\`.`,
+    ]);
   });
 
   it.each([

@@ -3,7 +3,18 @@
 import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FileStore, ModelRegistry, NotFoundError, PackagingError, PipeserveError, loadModel, modelify, runProject, type ColumnTable } from "../../src/index.js";
+import {
+  FileStore,
+  ModelLoadError,
+  ModelRegistry,
+  NotFoundError,
+  PackagingError,
+  PipeserveError,
+  loadModel,
+  modelify,
+  runProject,
+  type ColumnTable,
+} from "../../src/index.js";
 import { copyProject, readJson, readYaml11, rejects, sha256Of, tempDir } from "./helpers.js";
 import { loggedModelDir } from "../fixtures/model-dir.js";
 
@@ -127,6 +138,14 @@ describe("modelify()", () => {
     const mine = async () => (await store.searchLoggedModels()).filter((m) => m.sourceRunId === trained.runId && m.name === "retry");
     const [failed] = await mine();
     expect(failed).toMatchObject({ status: "FAILED", statusMessage: expect.stringContaining("weights") });
+    // Until a packaging succeeds, runs:/ says the one there failed, and why.
+    await rejects(
+      loadModel(`runs:/${trained.runId}/retry`, { trackingUri: tracking }),
+      ModelLoadError,
+      `runs:/${trained.runId}/retry: run ${trained.runId} began packaging the model "retry" (${failed?.modelId}), and that failed: `,
+      "weights",
+      "Train it again with `pipeserve run`.",
+    );
     const again = await modelify(options);
     expect((await mine()).map((m) => [m.modelId, m.status])).toEqual([
       [again.modelId, "READY"],
