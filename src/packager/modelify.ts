@@ -29,10 +29,6 @@ export interface ModelifyOptions {
   experiment?: string;
 }
 
-/**
- * Packages an inference pipeline from artifacts that already exist (kedro-mlflow's `modelify`):
- * every input other than `inputName` and params must be a file dataset in the catalog.
- */
 /** What `modelify` made: the run, the model's URIs and the registered version, if any. */
 export interface ModelifyResult {
   runId: string;
@@ -41,6 +37,11 @@ export interface ModelifyResult {
   registeredVersion?: { name: string; version: number };
 }
 
+/**
+ * Packages an inference pipeline from artifacts that already exist (kedro-mlflow's `modelify`):
+ * every input other than `inputName` and params must be a file dataset in the catalog, and
+ * `inputName` one too, holding a few rows a client would send: the signature is inferred from them.
+ */
 export async function modelify(options: ModelifyOptions): Promise<ModelifyResult> {
   const artifactPath = checkModelName(options.artifactPath ?? "model", "--artifact-path");
   const project = await loadProject(options.projectDir);
@@ -58,6 +59,7 @@ export async function modelify(options: ModelifyOptions): Promise<ModelifyResult
     });
   }
   const catalog = projectCatalog(project, project.parameters);
+  const exampleData = await sampleInput(catalog, options.inputName);
   const spec: InferenceSpec = {
     inference,
     inputName: options.inputName,
@@ -73,18 +75,48 @@ export async function modelify(options: ModelifyOptions): Promise<ModelifyResult
   };
   const store = await openTrackingStore(trackingUriFrom(options.trackingUri));
   try {
-    return await modelifyInStore(store, { project, catalog, spec, artifactPath }, options);
+    return await modelifyInStore(store, { project, catalog, spec, artifactPath, exampleData }, options);
   } finally {
     await store.close();
   }
 }
 
+/**
+ * The sample input the signature is inferred from: `inputName`'s dataset in the catalog, read
+ * before any run is made.
+ * @throws PackagingError NO_EXAMPLE when the catalog has none, or it cannot be read.
+ */
+async function sampleInput(catalog: ReturnType<typeof projectCatalog>, inputName: string): Promise<unknown> {
+  if (!catalog.has(inputName))
+    throw new PackagingError(
+      `modelify infers the model's signature from sample input for "${inputName}", and the catalog has no "${inputName}": add it to conf/catalog.yml, a file of a few rows a client would send.`,
+      { code: "NO_EXAMPLE" },
+    );
+  try {
+    return await catalog.load(inputName);
+  } catch (cause) {
+    throw new PackagingError(
+      `Could not read the sample input "${inputName}" (conf/catalog.yml), which modelify infers the signature from: ${(cause as Error).message}`,
+      {
+        code: "NO_EXAMPLE",
+        cause,
+      },
+    );
+  }
+}
+
 async function modelifyInStore(
   store: TrackingStore,
-  p: { project: Awaited<ReturnType<typeof loadProject>>; catalog: ReturnType<typeof projectCatalog>; spec: InferenceSpec; artifactPath: string },
+  p: {
+    project: Awaited<ReturnType<typeof loadProject>>;
+    catalog: ReturnType<typeof projectCatalog>;
+    spec: InferenceSpec;
+    artifactPath: string;
+    exampleData: unknown;
+  },
   options: ModelifyOptions,
 ): Promise<ModelifyResult> {
-  const { project, catalog, spec, artifactPath } = p;
+  const { project, catalog, spec, artifactPath, exampleData } = p;
   await removeStaleModelPartials(store);
   const runId =
     options.runId ??
@@ -94,7 +126,6 @@ async function modelifyInStore(
         tags: { "pipeserve.modelify": options.pipelineName },
       })
     ).runId;
-  const exampleData = catalog.has(options.inputName) ? await catalog.load(options.inputName).catch(() => undefined) : undefined;
   let logged: Awaited<ReturnType<typeof logModelInRun>>;
   try {
     logged = await logModelInRun(store, runId, artifactPath, (target, loggedModel) =>

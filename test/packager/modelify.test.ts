@@ -108,6 +108,31 @@ describe("modelify()", () => {
     expect(await readdir(store)).toEqual([]);
   });
 
+  it.each([
+    [
+      "no sample input for it in the catalog",
+      (text: string) => text.replace(/^instances:\n(?: {2}.*\n)+/m, ""),
+      ['the catalog has no "instances": add it to conf/catalog.yml'],
+    ],
+    [
+      "a sample input that cannot be read",
+      (text: string) => text.replace("data/instances.csv", "data/missing.csv"),
+      ['Could not read the sample input "instances" (conf/catalog.yml), which modelify infers the signature from'],
+    ],
+  ])("rejects %s before creating a run, saying where it goes", async (_why, edit, messages) => {
+    const own = await copyProject("modelify");
+    const catalog = join(own, "conf", "catalog.yml");
+    await writeFile(catalog, edit(await readFile(catalog, "utf8")));
+    const store = await tempDir("pipeserve-tracking-");
+    const error = await rejects(
+      modelify({ projectDir: own, pipelineName: "inference", inputName: "instances", trackingUri: store }),
+      PackagingError,
+      ...messages,
+    );
+    expect(error.code).toBe("NO_EXAMPLE");
+    expect(await readdir(store)).toEqual([]);
+  });
+
   it("rejects a run id that is not in the store", async () => {
     await rejects(
       modelify({ projectDir: project, pipelineName: "inference", inputName: "instances", trackingUri: tracking, runId: "0123456789abcdef0123456789abcdef" }),
