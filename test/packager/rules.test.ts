@@ -180,7 +180,7 @@ describe("a run that fails after it started", () => {
     expect(run.info.status).toBe("FAILED");
     expect(run.info.endTime).not.toBeNull();
     expect(await readdir(await store.artifactDir(runId)), "the run's artifacts").toEqual([]);
-    await rejects(loadModel(`runs:/${runId}/model`, { trackingUri: tracking }), ModelLoadError, "not a model directory");
+    await rejects(loadModel(`runs:/${runId}/model`, { trackingUri: tracking }), ModelLoadError, `runs:/${runId}/model: run ${runId} `, "failed");
     await rejects(new ModelRegistry(tracking).getModel("failing-model"), NotFoundError, 'Registered model "failing-model" does not exist');
   }
 
