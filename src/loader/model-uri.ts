@@ -122,6 +122,11 @@ const resolveRun: Resolver = async (uri, options) => {
         `${uri}: run ${runId} began packaging the model "${name}" (${logged.modelId}), and that failed${logged.statusMessage ? `: ${logged.statusMessage}` : ""}. Train it again with \`pipeserve run\`.`,
         { code: "MODEL_NOT_FOUND" },
       );
+    if (logged?.status === "PENDING" && (await store.artifacts.localFolder(logged.artifactLocation)) === undefined)
+      throw new ModelLoadError(
+        `${uri}: the model "${name}" (${logged.modelId}) of run ${runId} is not whole yet: its packaging has not finished, or was stopped. Load it once \`pipeserve run\` has ended, or train it again.`,
+        { code: "MODEL_NOT_FOUND" },
+      );
     if (logged) {
       const modelDir = await storedFolder(store, joinArtifactUri(logged.artifactLocation, ...rest), uri);
       return { dir: modelDir, uri, runId, modelId: logged.modelId, cleanup: noCleanup };

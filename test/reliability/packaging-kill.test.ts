@@ -84,9 +84,15 @@ describe("SIGKILL while packaging", () => {
       ).toBe(true);
       // Killed before its files were whole: the LoggedModel never became READY.
       expect((await store.getLoggedModel(modelId)).status).toBe("PENDING");
-      await rejects(loadModel(`runs:/${runId}/model`, { trackingUri: tracking }), ModelLoadError, "not a model directory");
+      await rejects(
+        loadModel(`runs:/${runId}/model`, { trackingUri: tracking }),
+        ModelLoadError,
+        `of run ${runId} is not whole yet: its packaging has not finished, or was stopped.`,
+      );
       await rejects(new ModelRegistry(tracking).getModel("slow-model"), NotFoundError, 'Registered model "slow-model" does not exist');
-      await fails(["inspect", "-m", `runs:/${runId}/model`, "--tracking-uri", tracking], 1, ["which is not a model directory"]);
+      await fails(["inspect", "-m", `runs:/${runId}/model`, "--tracking-uri", tracking], 1, [
+        "is not whole yet: its packaging has not finished, or was stopped.",
+      ]);
     }
     // The process died: the run was never marked FINISHED.
     expect((await store.getRunInfo(runId)).status).toBe("RUNNING");
