@@ -16,6 +16,28 @@ export function isColumnTable(value: unknown): value is ColumnTable {
 }
 
 /**
+ * Checks a `ColumnTable` a node built by hand holds together: one column per name, each `numRows`
+ * long. `what` names it in the message ("the inference output").
+ * @throws FormatError naming what does not fit.
+ */
+export function checkColumnTable(table: ColumnTable, what = "the table"): ColumnTable {
+  const { names, columns, numRows } = table;
+  const fix = "give one column per name, each numRows long";
+  if (!Number.isSafeInteger(numRows) || numRows < 0)
+    throw new FormatError(`${what} is a ColumnTable whose numRows is ${String(numRows)}, not a count of rows.`);
+  if (names.length !== columns.length)
+    throw new FormatError(`${what} is a ColumnTable with ${names.length} names [${names.join(", ")}] but ${columns.length} columns: ${fix}.`);
+  columns.forEach((column, i) => {
+    const length = Array.isArray(column) || (ArrayBuffer.isView(column) && !(column instanceof DataView)) ? (column as ArrayLike<unknown>).length : undefined;
+    if (length !== numRows)
+      throw new FormatError(
+        `${what} is a ColumnTable whose column "${String(names[i])}" ${length === undefined ? "is no array" : `holds ${length} values`} while numRows is ${numRows}: ${fix}.`,
+      );
+  });
+  return table;
+}
+
+/**
  * True for a plain object of equal-length column arrays (`{ species: [...], probability: [...] }`):
  * what a pipeline with `inputType: "columns"` naturally returns, read as a table.
  */
@@ -41,7 +63,7 @@ export function isColumnsObject(value: unknown): value is Record<string, ArrayLi
  * `ColumnTable`, an array of row objects, or an object of column arrays.
  */
 export function asColumnTable(value: unknown): ColumnTable {
-  if (isColumnTable(value)) return value;
+  if (isColumnTable(value)) return checkColumnTable(value);
   if (isDataFrame(value)) return fromDataFrame(value);
   if (isSeries(value)) {
     const name = String((value.columns as string[] | undefined)?.[0] ?? "0");

@@ -2,7 +2,7 @@
 import type { DataType } from "apache-arrow";
 import { arrowLib, isArrowTable } from "./arrow-lib.js";
 import { isPlainObject } from "../util/index.js";
-import { isColumnTable, isColumnsObject } from "./as-table.js";
+import { checkColumnTable, isColumnTable, isColumnsObject } from "./as-table.js";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { fromDataFrame, isDataFrame, isSeries } from "./dataframe.js";
 import { SchemaError } from "./errors.js";
@@ -147,7 +147,7 @@ function isRowObject(value: unknown): value is Record<string, unknown> {
 /** Output specs from whatever the pipeline returned, or null when its shape has no column schema. */
 function inferOutputSpecs(output: unknown): ColumnSpec[] | null {
   if (output === undefined || output === null) return null;
-  if (isColumnTable(output)) return inferTableSpecs(output, "output");
+  if (isColumnTable(output)) return inferTableSpecs(checkColumnTable(output, "The inference pipeline's output"), "output");
   if (isDataFrame(output)) return inferTableSpecs(fromDataFrame(output), "output");
   if (isColumnsObject(output)) return Object.keys(output).map((name) => inferColumnSpec(output[name] as ArrayLike<Cell>, name, `output column "${name}"`));
   if (isSeries(output)) {

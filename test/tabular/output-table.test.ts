@@ -5,6 +5,7 @@ import {
   encodeArrowIpc,
   fromArrow,
   fromDataFrame,
+  inferSignature,
   tableToColumns,
   tableToRecords,
   toArrow,
@@ -40,6 +41,23 @@ describe("outputToTable", () => {
   it("refuses a value that is no table", () => {
     expect(() => outputToTable(42)).toThrow(FormatError);
     expect(() => outputToTable(42)).toThrow(/Expected tabular data/);
+  });
+
+  it.each([
+    [
+      "more names than columns",
+      { names: ["score", "label"], columns: [[0.5]], numRows: 1 },
+      "with 2 names [score, label] but 1 columns: give one column per name",
+    ],
+    ["a column shorter than numRows", { names: ["score"], columns: [[0.5]], numRows: 3 }, 'whose column "score" holds 1 values while numRows is 3'],
+    ["a column that is no array", { names: ["score"], columns: [0.5], numRows: 1 }, 'whose column "score" is no array'],
+    ["a numRows that is no count", { names: [], columns: [], numRows: -1 }, "whose numRows is -1, not a count of rows"],
+  ])("refuses a ColumnTable built by hand with %s, saying what does not fit (not a TypeError deep inside)", (_, table, message) => {
+    expect(() => outputToTable(table)).toThrow(FormatError);
+    expect(() => outputToTable(table)).toThrow(message);
+    expect(() => inferSignature(outputToTable({ x: [1] }), table)).toThrow(
+      `The inference pipeline's output is a ColumnTable ${message.replace(/^(with|whose)/, "$1")}`,
+    );
   });
 });
 
