@@ -179,7 +179,17 @@ function v2Paths(model: PipelineModel, example: SplitExample | undefined, versio
       summary,
       tags: ["Open Inference v2"],
       ...(body ? { requestBody: body } : {}),
-      responses: { "200": { description: summary, content: jsonContent(schema) }, ...errors },
+      ...(body ? { parameters: [BINARY_HEADER_PARAMETER] } : {}),
+      responses: {
+        "200": {
+          description: body
+            ? `${summary}: JSON; or the JSON (its length in ${BINARY_HEADER}) followed by the bytes of the outputs asked for with binary_data.`
+            : summary,
+          content: body ? { ...jsonContent(schema), "application/octet-stream": BINARY_BODY } : jsonContent(schema),
+          ...(body ? { headers: { [BINARY_HEADER]: { description: "The length of the JSON that starts a binary body.", schema: { type: "integer" } } } } : {}),
+        },
+        ...errors,
+      },
     },
   });
   return {
@@ -195,11 +205,26 @@ function v2Paths(model: PipelineModel, example: SplitExample | undefined, versio
         "Predict (Open Inference Protocol)",
         ref("V2InferResponse"),
         { "400": v2ErrorResponse("Bad request: tensors, datatypes, schema or params."), ...notFound, "500": v2ErrorResponse("A node failed."), ...notReady },
-        { required: true, content: jsonContent(ref("V2InferRequest"), infer) },
+        {
+          required: true,
+          description: `JSON; or, with the binary tensor data extension, the JSON request (its length in the ${BINARY_HEADER} header) followed by the raw bytes of each input that says parameters.binary_data_size, in order.`,
+          content: { ...jsonContent(ref("V2InferRequest"), infer), "application/octet-stream": BINARY_BODY },
+        },
       ),
     ),
   };
 }
+
+const BINARY_HEADER = "Inference-Header-Content-Length";
+const BINARY_HEADER_PARAMETER = {
+  name: BINARY_HEADER,
+  in: "header",
+  required: false,
+  description: "With a binary body: how many bytes of it are the JSON request (the binary tensor data extension).",
+  schema: { type: "integer", minimum: 0 },
+};
+/** A body of the binary tensor data extension: JSON, then raw tensor bytes. */
+const BINARY_BODY = { schema: { type: "string", contentMediaType: "application/octet-stream" } };
 
 /**
  * KServe's V1 protocol (src/server/kserve-v1-routes.ts): the model's readiness, and `:predict`
