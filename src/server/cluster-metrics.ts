@@ -129,6 +129,8 @@ export class ClusterMetrics {
     if (typeof message !== "object" || message === null) return;
     const m = message as { pipeserve?: unknown; id?: unknown; metrics?: unknown };
     if (m.pipeserve === COLLECTED && typeof m.id === "number" && Array.isArray(m.metrics)) {
+      // NB: an answer that arrives after its worker's exit is dropped: its counts are already retired, and its gauges left with it.
+      if (!this.#listening.has(worker.id)) return;
       this.#last.set(worker.id, m.metrics as MetricsJson);
       const pending = this.#pending.get(m.id);
       if (!pending) return;
