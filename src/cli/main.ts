@@ -2,10 +2,12 @@
  * The `pipeserve` command: thin commands over the library (serve, predict, run, modelify,
  * inspect, runs, models, export, import). `main` runs one command line against an io (the real
  * process's in the bin, a test's own in-process) and returns the exit code; it never exits the
- * process. Errors print one clear line and exit non-zero; stack traces only with PIPESERVE_DEBUG=1.
+ * process. Errors print one clear line (and where the user's code threw, when it did) and exit
+ * non-zero; stack traces, the causes' too, only with PIPESERVE_DEBUG=1.
  */
 import { Command, CommanderError } from "commander";
 import { pipeserveVersion } from "../util/index.js";
+import { errorReport } from "./error-report.js";
 import { InterruptedError, UsageError } from "./errors.js";
 import type { CliIo } from "./io.js";
 import { registerPredictCommand } from "./predict-command.js";
@@ -53,9 +55,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr.write(`pipeserve: ${message}\n`);
-    if (io.env["PIPESERVE_DEBUG"] && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    io.stderr.write(errorReport(error, { debug: Boolean(io.env["PIPESERVE_DEBUG"]), cwd: io.cwd }));
     if (error instanceof InterruptedError) return error.exitCode;
     return error instanceof UsageError ? 2 : 1;
   }

@@ -1,5 +1,6 @@
 import { builtinModules } from "node:module";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { Plugin } from "esbuild";
 import { HOST_KEY, installedVersion, pipeserveVersion, requireHostModule } from "../runtime/index.js";
 import { PackagingError } from "./errors.js";
@@ -63,6 +64,16 @@ function hostPackagesPlugin(external: ReadonlySet<string>, used: Set<string>): P
   };
 }
 
+/**
+ * esbuild's options for an inline source map that stays right wherever the bundle is written:
+ * esbuild names sources relative to its working folder, and the file URL of that folder as
+ * `sourceRoot` makes them absolute. NB: without the sources' text, which stacks do not need.
+ */
+function sourceMapOptions(): { sourcemap: "inline"; sourcesContent: false; absWorkingDir: string; sourceRoot: string } {
+  const cwd = process.cwd();
+  return { sourcemap: "inline", sourcesContent: false, absWorkingDir: cwd, sourceRoot: pathToFileURL(join(cwd, "/")).href };
+}
+
 export interface BundleResult {
   code: string;
   /** Host packages the code uses, with the versions installed when it was bundled. */
@@ -72,12 +83,14 @@ export interface BundleResult {
 /**
  * Bundles a project's pipelines module into one ESM file that exports `exportName` (the value of
  * `pipelines[pipelineName]`, or its `.inference` when it is a pipelineMl) and the module's
- * `codecs`, if any.
+ * `codecs`, if any. With `sourcemap`, the bundle carries an inline source map whose sources are
+ * absolute file URLs, so a stack through it names the project's own files (once
+ * `process.setSourceMapsEnabled(true)` is on); for the bundle a run imports, never a packaged model's.
  * @throws PackagingError with esbuild's messages when the code does not build.
  */
 export async function bundlePipelines(
   pipelinesFile: string,
-  options: { pipelineName?: string; exportName?: string; external?: readonly string[] } = {},
+  options: { pipelineName?: string; exportName?: string; external?: readonly string[]; sourcemap?: boolean } = {},
 ): Promise<BundleResult> {
   const file = resolve(pipelinesFile);
   const used = new Set<string>();
@@ -106,6 +119,7 @@ export async function bundlePipelines(
       logLevel: "silent",
       plugins: [hostPackagesPlugin(external, used)],
       banner: { js: "// Bundled by pipeserve: the pipeline code of a packaged model." },
+      ...(options.sourcemap ? sourceMapOptions() : {}),
     });
     const code = result.outputFiles[0]?.text ?? "";
     const packages: Record<string, string> = {};

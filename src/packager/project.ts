@@ -99,7 +99,8 @@ export async function loadProject(projectDir: string): Promise<Project> {
       code: "INVALID_PROJECT",
     });
   const pipelinesFile = join(dir, name);
-  const { code } = await bundlePipelines(pipelinesFile);
+  // NB: with a source map, so a node's error points into pipelines.ts rather than into this temporary bundle.
+  const { code } = await bundlePipelines(pipelinesFile, { sourcemap: true });
   const bundlePath = await writeBundle(createHash("sha256").update(dir).update(code).digest("hex").slice(0, 16), code);
   const moduleUrl = pathToFileURL(bundlePath).href;
   let mod: Record<string, unknown>;

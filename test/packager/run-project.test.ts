@@ -297,6 +297,8 @@ describe("the model directory (MODEL_FORMAT.md §1)", () => {
     expect(code).toContain("function predict(");
     // NB: the pipelineMl itself is not exported: the loader imports only the inference pipeline.
     expect(code).not.toMatch(/export\s*\{[^}]*\bpipelines\b/);
+    // NB: the source map that points a run's stacks into pipelines.ts is for training only: the packaged code carries none.
+    expect(code).not.toContain("sourceMappingURL");
   });
 
   it("writes environment.json with the node range and pipeserve's version", async () => {
