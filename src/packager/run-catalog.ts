@@ -166,6 +166,12 @@ export class RunCatalog extends DataCatalog {
     }
   }
 
+  /** As the base does, naming the catalog's file (the one the user knows) rather than the run's own. */
+  override describeDataset(name: string): string | undefined {
+    const route = this.#routes.get(name);
+    return route ? `${route.publicDataset.constructor.name}, ${route.publicPath}` : super.describeDataset(name);
+  }
+
   /** Removes the run's folder: call it once the run has packaged what it needs. */
   async close(): Promise<void> {
     if (!this.#folder) return;

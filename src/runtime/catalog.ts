@@ -197,6 +197,18 @@ export class DataCatalog {
     return this.#datasets.get(name);
   }
 
+  /**
+   * How messages name a dataset: its type, and its file for a file dataset (`JsonArtifactDataset,
+   * /project/data/model.json`); "parameter" for a `params:` input; undefined for data kept in memory
+   * under a name the catalog does not register.
+   */
+  describeDataset(name: string): string | undefined {
+    const dataset = this.#datasets.get(name);
+    if (!dataset) return name === "parameters" || name.startsWith("params:") ? "parameter" : undefined;
+    const filepath = dataset.describe()["filepath"];
+    return typeof filepath === "string" ? `${dataset.constructor.name}, ${filepath}` : dataset.constructor.name;
+  }
+
   /** True for a registered dataset or a parameter input that resolves. */
   has(name: string): boolean {
     if (this.#datasets.has(name)) return true;

@@ -9,7 +9,7 @@ import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DatasetError, JsonArtifactDataset, MemoryDataset, node, pipeline, runProject, CsvDataset, NodeError } from "../../src/index.js";
+import { DatasetError, JsonArtifactDataset, MemoryDataset, node, pipeline, runProject, CsvDataset, NodeError, SequentialRunner } from "../../src/index.js";
 import { RunCatalog } from "../../src/packager/index.js";
 import { copyProject, rejects, tempDir } from "./helpers.js";
 import { expectOwnModel, expectWholeCatalogFiles, trainInProcess } from "./paired-runs.js";
@@ -117,6 +117,22 @@ describe("RunCatalog", () => {
         `Failed to save data to CsvDataset(filepath=${table}, as=dataframe): Expected tabular data`,
       );
       expect(error.code).toBe("DATASET_SAVE_FAILED");
+      expect(error.message).not.toContain("pipeserve-run-");
+    } finally {
+      await catalog.close();
+    }
+  });
+
+  it("a node's failed save names the catalog's file, not the run's own", async () => {
+    const project = await tempDir("pipeserve-rc-project-");
+    const catalog = await open(project);
+    try {
+      const forgetful = pipeline([node(() => undefined, { inputs: null, outputs: "stats", name: "fit" })]);
+      const error = await rejects(
+        new SequentialRunner().run(forgetful, catalog),
+        DatasetError,
+        `Node "fit": its output "stats" (JsonArtifactDataset, ${join(project, "data", "models", "stats.json")}) could not be saved: the node returned undefined`,
+      );
       expect(error.message).not.toContain("pipeserve-run-");
     } finally {
       await catalog.close();

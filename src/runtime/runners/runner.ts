@@ -40,6 +40,32 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as { then?: unknown }).then === "function";
 }
 
+/** Whether an error, or one of its causes, has this `code` (a Node.js system error's, like ENOENT). */
+function hasCode(error: unknown, code: string): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) if ((e as { code?: unknown }).code === code) return true;
+  return false;
+}
+
+/**
+ * A node's input that failed to load, or output that failed to save, as an error naming the node,
+ * the dataset and where it lives, with the original error as `cause`. A `DatasetError`'s specific
+ * code is kept (callers branch on DATASET_EMPTY, UNKNOWN_PARAMETER…); any other error, or the
+ * generic DATASET_ERROR, gets DATASET_LOAD_FAILED or DATASET_SAVE_FAILED.
+ */
+function datasetFailure(node: Node, dataset: string, operation: "load" | "save", cause: unknown, catalog: DataCatalog, value?: unknown): DatasetError {
+  const described = catalog.describeDataset(dataset);
+  const what = `its ${operation === "load" ? "input" : "output"} "${dataset}"${described === undefined ? "" : ` (${described})`}`;
+  let reason = cause instanceof Error ? cause.message : String(cause);
+  if (operation === "save" && value === undefined) {
+    reason = typeof node.outputs === "string" ? "the node returned undefined (a missing `return`?)" : "the node returned undefined for it";
+  } else if (operation === "load" && hasCode(cause, "ENOENT")) {
+    reason = "the file does not exist: check the dataset's filepath in catalog.yml";
+  }
+  const failed = operation === "load" ? "DATASET_LOAD_FAILED" : "DATASET_SAVE_FAILED";
+  const code = cause instanceof DatasetError && cause.code !== "DATASET_ERROR" ? cause.code : failed;
+  return new DatasetError(`Node "${node.name}": ${what} could not be ${operation === "load" ? "loaded" : "saved"}: ${reason}`, { code, cause });
+}
+
 /**
  * The state of one run. Datasets the catalog does not register (intermediate and final outputs)
  * live here, not in the catalog, so concurrent runs against one catalog never see each other's
@@ -167,8 +193,12 @@ export abstract class AbstractRunner implements Runner {
     state.stop?.check(node.name);
     const inputs: Record<string, unknown> = {};
     for (const name of node.inputNames) {
-      const value = state.load(name);
-      inputs[name] = isThenable(value) ? await value : value;
+      try {
+        const value = state.load(name);
+        inputs[name] = isThenable(value) ? await value : value;
+      } catch (cause) {
+        throw datasetFailure(node, name, "load", cause, state.catalog);
+      }
     }
     const hooks = state.hooks;
     const context: NodeContext | undefined =
@@ -195,8 +225,12 @@ export abstract class AbstractRunner implements Runner {
     // A run that stopped, or passed its deadline, while this node ran keeps nothing it returned.
     state.stop?.checkAfter(node.name);
     for (const name of node.outputNames) {
-      const saved = state.save(name, outputs[name]);
-      if (isThenable(saved)) await saved;
+      try {
+        const saved = state.save(name, outputs[name]);
+        if (isThenable(saved)) await saved;
+      } catch (cause) {
+        throw datasetFailure(node, name, "save", cause, state.catalog, outputs[name]);
+      }
     }
     for (const h of hooks) {
       if (!h.afterNodeRun) continue;
