@@ -4,7 +4,7 @@
 // FAILED and packages nothing; a broken pipelineMl rule stops it before training and before any
 // run is written; bad input gets a non-zero exit and one clear line.
 import { existsSync } from "node:fs";
-import { appendFile, readdir } from "node:fs/promises";
+import { appendFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadModel, type ColumnTable } from "../../src/index.js";
@@ -188,6 +188,21 @@ describe("pipeserve run: failures", () => {
       `runs:/${runs[0].runId}/model: run ${runs[0].runId} failed (Node "train" failed: diverged: loss is NaN`,
       `before it packaged a model, so it has none. See \`pipeserve runs show ${runs[0].runId}\`.`,
     ]);
+  });
+
+  it("a fit that yields NaN weights: exit 1 naming the node, the artifact and the bad value's path; no model, no weights file", async () => {
+    const linear = await copyProject("linear");
+    // x is constant: the least-squares slope is 0/0.
+    await writeFile(join(linear, "data", "raw.csv"), "x,group,y\n1,a,2\n1,b,3\n1,a,4\n");
+    const tracking = await tempDir("pipeserve-tracking-");
+    const r = await fails(["run", "--project", linear, "--pipeline", "training", "--tracking-uri", tracking], 1, [
+      `pipeserve: Node "fit": its output "weights" (JsonArtifactDataset, ${join(linear, "data", "weights.json")}) could not be saved: `,
+      "cannot save NaN at slope: JSON has no NaN or Infinity",
+    ]);
+    expect(r.stderr).not.toContain("pipeserve-run-");
+    expect(r.stdout).not.toContain("Model:");
+    expect(existsSync(join(linear, "data", "weights.json")), "no weights written where the catalog says").toBe(false);
+    expect(await readdir(join(tracking, "models"))).toEqual([]);
   });
 
   it.each([

@@ -285,6 +285,42 @@ describe("JsonArtifactDataset", () => {
     await expect(dataset.exists()).resolves.toBe(false);
   });
 
+  it.each<[string, unknown, string, string]>([
+    ["a weight that is NaN (a missing parameter)", { features: ["x"], weights: [Number.NaN, 1], bias: 0 }, "NaN", "weights[0]"],
+    ["a nested -Infinity", { layers: [{ bias: 1 }, { bias: Number.NEGATIVE_INFINITY }] }, "-Infinity", "layers[1].bias"],
+    ["a key that is no identifier", { "per class": { adelie: Number.POSITIVE_INFINITY } }, "Infinity", '["per class"].adelie'],
+    ["a Float64Array", { w: new Float64Array([1, Number.NaN]) }, "NaN", "w[1]"],
+    ["what toJSON returns", { scaler: { toJSON: () => ({ scale: Number.NaN }) } }, "NaN", "scaler.scale"],
+    ["the value itself", Number.NaN, "NaN", "the top level"],
+  ])("refuses NaN and ±Infinity, which JSON would write as null: %s", async (_why, data, shown, path) => {
+    const filepath = join(tmp.path, "non-finite", "model.json");
+    const error = await expectRejects(
+      new JsonArtifactDataset({ filepath }).save(data),
+      DatasetError,
+      `JsonArtifactDataset(filepath=${filepath}) cannot save ${shown} at ${path}: JSON has no NaN or Infinity, and would hold null there.`,
+    );
+    expect(error.code).toBe("DATASET_SAVE_FAILED");
+    expect(error.message).toContain("fix the node that produced it");
+    expect(existsSync(filepath), "nothing written").toBe(false);
+  });
+
+  it("in what a codec encodes, refuses NaN but keeps ±Infinity, which libraries' own JSON forms hold (ml-cart's gains of -Infinity)", async () => {
+    const filepath = join(tmp.path, "codec-nan.json");
+    const codec = { encode: (m: { w: number }) => ({ maxDepth: Number.POSITIVE_INFINITY, weights: [m.w] }), decode: (s: unknown) => s as { w: number } };
+    const dataset = new JsonArtifactDataset({ filepath, codec, codecName: "box" });
+    await expectRejects(dataset.save({ w: Number.NaN }), DatasetError, "cannot save NaN at weights[0] (of what the codec encoded): JSON has no NaN,");
+    expect(existsSync(filepath), "nothing written").toBe(false);
+    await dataset.save({ w: 1 });
+    expect(JSON.parse(await readFile(filepath, "utf8"))).toEqual({ maxDepth: null, weights: [1] });
+  });
+
+  it('still saves nulls and the text "null" as they are', async () => {
+    const data = { missing: null, word: "null", list: [null, 1] };
+    const dataset = new JsonArtifactDataset({ filepath: join(tmp.path, "nulls.json") });
+    await dataset.save(data);
+    await expect(dataset.load()).resolves.toEqual(data);
+  });
+
   it("reports invalid JSON on load as a DatasetError with the parse error as cause", async () => {
     const filepath = join(tmp.path, "broken.json");
     await writeFile(filepath, "{ not json");

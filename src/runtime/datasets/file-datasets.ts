@@ -136,9 +136,58 @@ export class BinaryDataset extends FileDataset<Uint8Array> {
   }
 }
 
+/** `key` of a JSON path: `.name` for an identifier, `["a key"]` for anything else. */
+function keyStep(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/** A non-finite number found in a JSON value: where (path steps, innermost first) and what. */
+interface NonFinite {
+  steps: string[];
+  value: number;
+}
+
+/** The walk behind `firstNonFinite`: `value` as JSON.stringify sees it under `key`. */
+function findNonFinite(value: unknown, key: string, nanOnly: boolean): NonFinite | undefined {
+  let v = value;
+  if (v !== null && typeof v === "object" && typeof (v as { toJSON?: unknown }).toJSON === "function") v = (v as { toJSON(k: string): unknown }).toJSON(key);
+  if (v instanceof Number) v = Number(v);
+  if (typeof v === "number") return Number.isNaN(v) || (!nanOnly && !Number.isFinite(v)) ? { steps: [], value: v } : undefined;
+  if (v === null || typeof v !== "object") return undefined;
+  if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) {
+    const items = v as ArrayLike<unknown>;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      // NB: the common case, a finite number, costs no call.
+      if (typeof item === "number" && Number.isFinite(item)) continue;
+      const found = findNonFinite(item, String(i), nanOnly);
+      if (found) return (found.steps.push(`[${i}]`), found);
+    }
+    return undefined;
+  }
+  for (const [k, item] of Object.entries(v)) {
+    if (typeof item === "number" && Number.isFinite(item)) continue;
+    const found = findNonFinite(item, k, nanOnly);
+    if (found) return (found.steps.push(keyStep(k)), found);
+  }
+  return undefined;
+}
+
+/**
+ * The first NaN or ±Infinity (NaN only, with `nanOnly`) JSON.stringify meets in `value` (after
+ * `toJSON`, as it writes), and its JSON path (`weights[0]`, `layers[1].bias`; "" for `value`
+ * itself). NB: a walk of its own: a JSON.stringify replacer took several times as long on a 16 MB forest.
+ */
+function firstNonFinite(value: unknown, nanOnly: boolean): { path: string; value: number } | undefined {
+  const found = findNonFinite(value, "", nanOnly);
+  return found && { path: found.steps.reverse().join("").replace(/^\./, ""), value: found.value };
+}
+
 /**
  * A fitted object (scaler, encoder, model weights) as JSON. Saved with `JSON.stringify`, so an
- * object with a `toJSON()` controls its own form; `reviver` rebuilds it on load. With a `codec`
+ * object with a `toJSON()` controls its own form; `reviver` rebuilds it on load. NaN and ±Infinity
+ * are refused (JSON would hold null, and a broken model would be packaged and served); in what a
+ * codec encodes, NaN only. With a `codec`
  * (a library's object), `codec.encode` gives what is written and `codec.decode` rebuilds the
  * object from it.
  */
@@ -173,8 +222,22 @@ export class JsonArtifactDataset<T = unknown> extends FileDataset<T> {
   }
 
   protected async _save(data: T): Promise<void> {
-    const text = JSON.stringify(this.#codec ? this.#codec.encode(data) : data);
+    const stored = this.#codec ? this.#codec.encode(data) : data;
+    const text = JSON.stringify(stored);
     if (text === undefined) throw new DatasetError(`JsonArtifactDataset cannot save ${typeof data} as JSON.`);
+    // NB: JSON.stringify writes NaN and ±Infinity as null; only a text with a null can hide one, so only such a text is walked again.
+    // A codec's form is its library's contract, which may hold ±Infinity and read back null
+    // (ml-cart's trees, in ml-random-forest's JSON, hold gains of -Infinity): there only NaN is refused.
+    const bad = text.includes("null") ? firstNonFinite(stored, this.#codec !== undefined) : undefined;
+    if (bad) {
+      const where = `${bad.path === "" ? "the top level" : bad.path}${this.#codec ? " (of what the codec encoded)" : ""}`;
+      throw new DatasetError(
+        `${this.toString()} cannot save ${String(bad.value)} at ${where}: JSON has no ${this.#codec ? "NaN" : "NaN or Infinity"}, and would hold null there. ` +
+          `${this.#codec ? "A NaN" : "A NaN or infinite value"} in a fitted object means training went wrong (a missing parameter, a division by zero, a fit that diverged): ` +
+          `fix the node that produced it${this.#codec ? "." : "; a value that is rightly infinite can be stored as a string."}`,
+        { code: "DATASET_SAVE_FAILED" },
+      );
+    }
     await this.ensureParent();
     await writeFileAtomic(this.filepath, text);
   }
