@@ -97,12 +97,42 @@ export class Pipeline {
       }
     }
     if (order.length !== nodes.length) {
-      const stuck = nodes.filter((n) => (pending.get(n) as number) > 0).map((n) => n.name);
-      throw new PipelineError(`The pipeline has a cycle through the nodes [${stuck.join(", ")}]. Break it so that no node depends on its own output.`, {
+      const stuck = nodes.filter((n) => (pending.get(n) as number) > 0);
+      throw new PipelineError(`The pipeline has a cycle: ${this.#cycle(stuck).join(" → ")}. Break it so that no node depends on its own output.`, {
         code: "CYCLE",
       });
     }
     return order;
+  }
+
+  /**
+   * One cycle among the nodes a topological sort could not place, as node → dataset → node … →
+   * the first node again, from its node that comes first in the order given. NB: every such node
+   * reads a dataset that another of them produces (else it would have been placed), so walking
+   * from producer to producer must come back to a node already met: from there on is a cycle,
+   * without the nodes that merely depend on one.
+   */
+  #cycle(stuck: readonly Node[]): string[] {
+    const unplaced = new Set(stuck);
+    // Against the edges: each step is a node and the dataset it reads from another unplaced node.
+    const steps: { node: Node; reads: string }[] = [];
+    const stepOf = new Map<Node, number>();
+    let current = stuck[0] as Node;
+    while (!stepOf.has(current)) {
+      const reads = current.inputNames.find((i) => unplaced.has(this.#producers.get(i) as Node)) as string;
+      stepOf.set(current, steps.length);
+      steps.push({ node: current, reads });
+      current = this.#producers.get(reads) as Node;
+    }
+    // Along the edges, from the cycle's node that comes first in the pipeline.
+    const loop = steps.slice(stepOf.get(current)).reverse();
+    const start = loop.findIndex((step) => step.node === stuck.find((n) => loop.some((s) => s.node === n)));
+    const ordered = [...loop.slice(start), ...loop.slice(0, start)];
+    // NB: what the next node reads is what this one writes.
+    return [
+      ...ordered.flatMap((step, i) => [step.node.name, (ordered[(i + 1) % ordered.length] as { reads: string }).reads]),
+      (ordered[0] as { node: Node }).node.name,
+    ];
   }
 
   /** The datasets the pipeline reads but no node of it produces (parameters included), in first-use order. */

@@ -88,7 +88,7 @@ describe("pipeline()", () => {
 
 describe("pipeline() validation", () => {
   // Each row: a bad graph, and a message that names the culprit and the fix.
-  it.each<{ why: string; build: () => unknown; code: string; message: string }>([
+  it.each<{ why: string; build: () => unknown; code: string; message: string | RegExp }>([
     {
       why: "two nodes produce one dataset",
       build: () => pipeline([node(id, { inputs: "a", outputs: "model", name: "fit_a" }), node(id, { inputs: "b", outputs: "model", name: "fit_b" })]),
@@ -125,13 +125,47 @@ describe("pipeline() validation", () => {
           node(id, { inputs: "a", outputs: "b", name: "pong" }),
         ]),
       code: "CYCLE",
-      message: "The pipeline has a cycle through the nodes [ping, pong]. Break it so that no node depends on its own output.",
+      message: "The pipeline has a cycle: ping → a → pong → b → ping. Break it so that no node depends on its own output.",
     },
     {
       why: "a node reads its own output",
       build: () => pipeline([node(id, { inputs: "x", outputs: "x", name: "loop" })]),
       code: "CYCLE",
-      message: "The pipeline has a cycle through the nodes [loop].",
+      message: "The pipeline has a cycle: loop → x → loop.",
+    },
+    {
+      why: "a cycle has a node downstream of it, which the message leaves out",
+      build: () =>
+        pipeline([
+          node(id, { inputs: "instances", outputs: "model", name: "fit" }),
+          node(id, { inputs: "model", outputs: "metrics", name: "evaluate" }),
+          node(id, { inputs: "model", outputs: "instances", name: "features" }),
+        ]),
+      code: "CYCLE",
+      message: /^The pipeline has a cycle: fit → model → features → instances → fit\. Break it/,
+    },
+    {
+      why: "the node downstream of a cycle comes first, and the cycle's nodes read other data too",
+      build: () =>
+        pipeline([
+          node(id, { inputs: "model", outputs: "report", name: "report" }),
+          node(pair, { inputs: ["raw", "instances"], outputs: "model", name: "fit" }),
+          node(pair, { inputs: ["params:k", "model"], outputs: "instances", name: "features" }),
+        ]),
+      code: "CYCLE",
+      message: /^The pipeline has a cycle: fit → model → features → instances → fit\. /,
+    },
+    {
+      why: "two cycles: one of them, whole, is named",
+      build: () =>
+        pipeline([
+          node(id, { inputs: "b", outputs: "a", name: "one" }),
+          node(id, { inputs: "a", outputs: "b", name: "two" }),
+          node(id, { inputs: "d", outputs: "c", name: "three" }),
+          node(id, { inputs: "c", outputs: "d", name: "four" }),
+        ]),
+      code: "CYCLE",
+      message: /^The pipeline has a cycle: one → a → two → b → one\. /,
     },
     {
       why: "an item is neither a node nor a pipeline",
