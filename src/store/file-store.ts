@@ -23,6 +23,7 @@ import {
   runOutputMeta,
 } from "./logged-model.js";
 import { type SearchRunsOptions, checkRunStage, inRunView } from "./run-lifecycle.js";
+import { inMovedStore } from "./moved-store.js";
 import { toFileUri } from "./tracking-uri.js";
 
 /** MLflow's run status codes, as written in `meta.yaml`. */
@@ -295,7 +296,8 @@ export class FileStore {
       status: statusName(m["status"]),
       startTime: Number(m["start_time"]),
       endTime: m["end_time"] === null || m["end_time"] === undefined ? null : Number(m["end_time"]),
-      artifactUri: String(m["artifact_uri"]),
+      // NB: the store may have moved since the run recorded its absolute path (see inMovedStore).
+      artifactUri: await inMovedStore(String(m["artifact_uri"]), join(dir, "artifacts"), 2),
       lifecycleStage: String(m["lifecycle_stage"]),
     };
   }

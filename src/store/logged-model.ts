@@ -3,6 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { StoreError } from "./errors.js";
 import { isDirectory, isFile, readYaml } from "./fs-utils.js";
+import { inMovedStore } from "./moved-store.js";
 
 /**
  * MLflow 3's LoggedModel statuses (`LoggedModelStatus`), as the integer its FileStore writes in
@@ -139,7 +140,8 @@ export async function readLoggedModelMeta(dir: string): Promise<Omit<LoggedModel
     status: statusName(m["status"]),
     statusMessage: orNull(m["status_message"]),
     modelType: orNull(m["model_type"]),
-    artifactLocation: String(m["artifact_location"]),
+    // NB: the store may have moved since the model recorded its absolute path (see inMovedStore).
+    artifactLocation: await inMovedStore(String(m["artifact_location"]), join(dir, "artifacts"), 3),
     creationTimestamp: Number(m["creation_timestamp"]),
     lastUpdatedTimestamp: Number(m["last_updated_timestamp"]),
   };

@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { userInfo } from "node:os";
+import { fileURLToPath } from "node:url";
 import { LocalArtifactRepository } from "./artifact-repository.js";
 import { NotFoundError, StoreError } from "./errors.js";
 import type { CreateLoggedModelOptions, Experiment, MetricPoint, Run, RunInfo, RunStatus } from "./file-store.js";
 import { RUN_STATUS } from "./file-store.js";
 import { type SearchRunsOptions, checkRunStage, inRunView } from "./run-lifecycle.js";
 import { checkKey } from "./fs-utils.js";
+import { inMovedStore } from "./moved-store.js";
 import {
   LOGGED_MODEL_ID,
   LOGGED_MODEL_STATUS,
@@ -267,7 +269,22 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async getRunInfo(runId: string): Promise<RunInfo> {
-    return this.#read((db) => this.#runInfo(this.#runRow(db, runId)));
+    return this.#moved(await this.#read((db) => this.#runInfo(this.#runRow(db, runId))));
+  }
+
+  /**
+   * A run's info with its artifact URI inside this store's artifact root when the database and its
+   * `mlartifacts/` moved together since the run recorded its absolute path (see inMovedStore).
+   */
+  async #moved(info: RunInfo): Promise<RunInfo> {
+    const own = fileURLToPath(`${defaultArtifactRoot(this.path)}/${info.experimentId}/${info.runId}/artifacts`);
+    return { ...info, artifactUri: await inMovedStore(info.artifactUri, own, 2) };
+  }
+
+  /** A LoggedModel with its files inside this store's artifact root when they moved with the database (see inMovedStore). */
+  async #movedModel(model: LoggedModel): Promise<LoggedModel> {
+    const own = fileURLToPath(`${defaultArtifactRoot(this.path)}/${model.experimentId}/models/${model.modelId}/artifacts`);
+    return { ...model, artifactLocation: await inMovedStore(model.artifactLocation, own, 3) };
   }
 
   /** Ends a run with FINISHED, FAILED or KILLED. */
@@ -390,7 +407,7 @@ export class SqlTrackingStore implements TrackingStore {
       }[];
       for (const r of rows) metrics[r.key] = metricOf(r);
       return { info, params, metrics, tags, outputs: this.#runOutputs(db, runId) };
-    });
+    }).then(async (run) => ({ ...run, info: await this.#moved(run.info) }));
   }
 
   /** Every point of a metric, by timestamp then step. */
@@ -474,7 +491,7 @@ export class SqlTrackingStore implements TrackingStore {
 
   /** A LoggedModel with its params, tags and metric points. */
   async getLoggedModel(modelId: string): Promise<LoggedModel> {
-    return this.#read((db) => this.#loggedModel(db, this.#modelRow(db, modelId)));
+    return this.#movedModel(await this.#read((db) => this.#loggedModel(db, this.#modelRow(db, modelId))));
   }
 
   /** The active LoggedModels of some experiments (all when none given), newest first. */
@@ -507,7 +524,7 @@ export class SqlTrackingStore implements TrackingStore {
         .all(runId, name) as LoggedModelRow[];
       const best = rows.find((r) => r.status === LOGGED_MODEL_STATUS.READY) ?? rows[0];
       return best && this.#loggedModel(db, best);
-    });
+    }).then((model) => model && this.#movedModel(model));
   }
 
   /**
