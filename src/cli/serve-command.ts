@@ -20,7 +20,7 @@ import type {
 } from "../server/index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
 import { ModelStartError, UsageError } from "./errors.js";
-import { serveEnvHelp, withServeEnv } from "./serve-env.js";
+import { logLevelParser, serveEnvHelp, withServeEnv } from "./serve-env.js";
 import { type CliIo, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
 import { allowDeletedOption, collect, parseInteger, parseSeconds, parseSize, registryOption, trackingOption, watchSecondsParser } from "./parse-options.js";
 
@@ -466,8 +466,6 @@ function acceptMlflowFlags(o: Record<string, unknown>, io: CliIo): void {
   }
 }
 
-const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-
 const GRPC_PORT_HELP =
   "also serve the Open Inference Protocol over gRPC (inference.GRPCInferenceService, with grpc.health.v1) on this port; KServe uses 8081 (0 picks a free one; default: off)";
 
@@ -551,8 +549,8 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .action(async (flags: Record<string, unknown>, command: Command) => {
       const o = withServeEnv(flags, (key) => command.getOptionValueSource(key), io.env);
       acceptMlflowFlags(o, io);
-      if (!LOG_LEVELS.includes(o["logLevel"] as string))
-        throw new UsageError(`--log-level must be one of fatal, error, warn, info, debug; got "${String(o["logLevel"])}".`);
+      // NB: a bad PIPESERVE_LOG_LEVEL was refused naming the variable; this is the flag's.
+      logLevelParser("--log-level")(String(o["logLevel"]));
       await serveCommand(serveOptionsFrom(o, io));
     });
 }

@@ -1,3 +1,4 @@
+import { UsageError } from "./errors.js";
 import { booleanParser, parseInteger, parseSeconds, sizeParser, watchSecondsParser } from "./parse-options.js";
 
 /** A comma-separated list (`--allow-runner` given several times). */
@@ -8,6 +9,17 @@ const listParser = (): ((value: string) => string[]) => (value) =>
     .filter((s) => s !== "");
 
 const text = (): ((value: string) => string) => (value) => value;
+
+/** The log levels `serve` takes (pino's). */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** A log level. @throws UsageError naming `label` and the value for another. */
+export function logLevelParser(label: string): (value: string) => string {
+  return (value) => {
+    if (!LOG_LEVELS.includes(value)) throw new UsageError(`${label} must be one of fatal, error, warn, info, debug; got "${value}".`);
+    return value;
+  };
+}
 
 /**
  * The environment variable of each `serve` flag (Kubernetes manifests configure it so), read when
@@ -28,7 +40,7 @@ export const SERVE_ENV: readonly {
   { key: "grpcPort", env: "PIPESERVE_GRPC_PORT", flag: "--grpc-port", parse: (l) => parseInteger(l, 0, 65535) },
   { key: "workers", env: "PIPESERVE_WORKERS", flag: "--workers", parse: (l) => parseInteger(l, 1, 256) },
   { key: "allowRunner", env: "PIPESERVE_ALLOW_RUNNER", flag: "--allow-runner", parse: listParser },
-  { key: "timeout", env: "PIPESERVE_TIMEOUT", flag: "--timeout", parse: parseSeconds },
+  { key: "timeout", env: "PIPESERVE_TIMEOUT", fallback: "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", flag: "--timeout", parse: parseSeconds },
   { key: "maxBody", env: "PIPESERVE_MAX_BODY", flag: "--max-body", parse: sizeParser },
   { key: "maxQueue", env: "PIPESERVE_MAX_QUEUE", flag: "--max-queue", parse: (l) => parseInteger(l, 1) },
   { key: "maxBatchRows", env: "PIPESERVE_MAX_BATCH_ROWS", flag: "--max-batch-rows", parse: (l) => parseInteger(l, 1) },
@@ -39,7 +51,7 @@ export const SERVE_ENV: readonly {
   { key: "modelName", env: "PIPESERVE_MODEL_NAME", flag: "--model-name", parse: text },
   { key: "allowPartialStart", env: "PIPESERVE_ALLOW_PARTIAL_START", flag: "--allow-partial-start", parse: booleanParser },
   { key: "ui", env: "PIPESERVE_UI", flag: "--no-ui", parse: booleanParser },
-  { key: "logLevel", env: "PIPESERVE_LOG_LEVEL", flag: "--log-level", parse: text },
+  { key: "logLevel", env: "PIPESERVE_LOG_LEVEL", flag: "--log-level", parse: logLevelParser },
   // NB: not PIPESERVE_DEBUG, which prints the CLI's own stack traces: sending them to clients is a separate choice.
   { key: "debug", env: "PIPESERVE_DEBUG_RESPONSES", flag: "--debug", parse: booleanParser },
   { key: "allowDeleted", env: "PIPESERVE_ALLOW_DELETED", flag: "--allow-deleted", parse: booleanParser },

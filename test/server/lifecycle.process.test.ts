@@ -152,6 +152,15 @@ describe("pipeserve serve", () => {
     expect([late.status, JSON.parse(late.body).error_code]).toEqual([504, "DEADLINE_EXCEEDED"]);
   });
 
+  it("reads MLflow's MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT as the timeout when neither -t nor PIPESERVE_TIMEOUT is given", async () => {
+    const p = new ServeProcess(["serve", "-m", modelDir, "-p", "0"], { MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT: "0.2" });
+    running.push(p);
+    const { url } = await p.serving();
+    expect((await invoke(url, body(0))).status).toBe(200);
+    const late = await invoke(url, body(1_000));
+    expect([late.status, JSON.parse(late.body).error_code]).toEqual([504, "DEADLINE_EXCEEDED"]);
+  });
+
   it("-w 2 serves from two worker processes sharing the port, and stops them all on SIGTERM", async () => {
     const p = serve("-w", "2");
     const { url, pids } = await p.serving(2);
