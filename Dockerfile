@@ -3,6 +3,7 @@
 #
 #   docker build -t pipeserve .
 #   docker run -p 5000:5000 -v "$PWD/mlruns:/app/mlruns" -e MODEL_URI=models:/penguins/latest pipeserve
+#   (the store's meta.yaml files name its folders by their host paths; pipeserve finds them inside the mounted store)
 #   (or copy a model into the image and set MODEL_URI=/models/penguins)
 
 FROM node:20-bookworm-slim AS build
@@ -33,11 +34,13 @@ RUN npm ci --omit=dev \
  && chmod +x /app/node_modules/pipeserve/dist/cli/bin.js \
  && rm /tmp/pipeserve.tgz && npm cache clean --force \
  && mkdir -p /app/mlruns && chown -R node:node /app
-USER node
+# NB: the node user by its uid: Kubernetes' runAsNonRoot (deploy/kserve's runtime sets it) can only
+# check a numeric user, and refuses to start a container whose image names one.
+USER 1000
 # 5000: HTTP; 8081: gRPC when serve is given --grpc-port 8081 (or PIPESERVE_GRPC_PORT=8081).
 EXPOSE 5000 8081
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||5000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PIPESERVE_PORT||process.env.PORT||5000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["pipeserve"]
-# serve reads MODEL_URI and PORT from the environment; 0.0.0.0 so the published port reaches it.
+# serve reads MODEL_URI and PIPESERVE_PORT, then PORT, from the environment; 0.0.0.0 so the published port reaches it.
 CMD ["serve", "-h", "0.0.0.0"]

@@ -37,8 +37,12 @@ describe("the Dockerfile", () => {
     const runtime = stages[1] as string;
     expect(stages[0]).toMatch(/RUN npm ci\n/);
     expect(runtime).toMatch(/npm ci --omit=dev \\\n/);
-    expect(runtime).toMatch(/^USER node$/m);
+    // A numeric user (the node image's node user): Kubernetes' runAsNonRoot, which deploy/kserve's
+    // runtime sets without a runAsUser, refuses to start an image whose user is a name.
+    expect(runtime).toMatch(/^USER 1000$/m);
     expect(runtime).toMatch(/^HEALTHCHECK .*\n?.*\/health/m);
+    // The health check asks the port serve listens on: PIPESERVE_PORT first, then PORT.
+    expect(runtime).toContain("process.env.PIPESERVE_PORT||process.env.PORT||5000");
     expect(runtime).toMatch(/^ENTRYPOINT \["pipeserve"\]$/m);
     expect(runtime).toMatch(/^CMD \["serve"/m);
     expect(runtime).toMatch(/MODEL_URI=/);
