@@ -3,7 +3,8 @@ import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
 import { BINARY_TENSOR_DATA } from "./binary-tensor-data.js";
 import { errorShapeOfPath } from "./endpoint.js";
 import { mergedMetrics } from "./metrics.js";
-import { ModelService, type AppOptions } from "./model-service.js";
+import { DEFAULT_MAX_BODY_BYTES, ModelService, type AppOptions } from "./model-service.js";
+import { repositoryRoutes } from "./repository-routes.js";
 import type { ModelSlot } from "./model-slot.js";
 import { json, type Env, type Handler } from "./routing.js";
 import { serverRoutes } from "./server-routes.js";
@@ -44,7 +45,7 @@ export function notFound(known: readonly KnownRoute[], routes: string): Handler 
 
 /** The routes a 404 names, for one model. */
 const ROUTES =
-  "GET / (the model's page), GET /ping, GET /health, GET /version, POST /invocations, GET /metadata, GET /metrics, GET /openapi.json, /v2/..., GET /v1/models, /v1/models/{name}[:predict]";
+  "GET / (the model's page), GET /ping, GET /health, GET /version, POST /invocations, GET /metadata, GET /metrics, GET /openapi.json, /v2/..., /v2/repository/index, GET /v1/models, /v1/models/{name}[:predict]";
 
 /**
  * The scoring app for one loaded model: MLflow's routes (`/ping`, `/health`, `/version`,
@@ -73,10 +74,21 @@ export function createServingApp(model: PipelineModel, options: AppOptions = {})
   serverRoutes(route, {
     notReadyReason: () => service.state.notReadyReason(),
     version: pipeserveVersion(),
-    extensions: [BINARY_TENSOR_DATA],
+    extensions: ["model_repository", BINARY_TENSOR_DATA],
     metrics: () => (options.metricsExposition ?? mergedMetrics)([service.metrics.registry]),
     modelNames: [service.name],
   });
+  // NB: the repository index with one model, as MLServer and Triton answer it whatever they serve.
+  repositoryRoutes(
+    route,
+    (readyOnly) => {
+      const why = service.state.notReadyReason();
+      if (readyOnly && why !== undefined) return [];
+      const version = service.slot.current.versionHeader;
+      return [{ name: service.name, ...(version !== undefined ? { version } : {}), state: why === undefined ? "READY" : "UNAVAILABLE", reason: why ?? "" }];
+    },
+    options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+  );
   // NB: only reached when an endpoint itself fails to answer (it turns errors into responses).
   app.onError((error, c) => service.errorResponse(c, error));
   app.notFound(service.endpoint((c) => known.find((r) => r.pattern.test(c.req.path))?.path ?? "unmatched", notFound(known, ROUTES)));

@@ -8,7 +8,8 @@
 export { createApp, createServingApp, ServerState, type AppOptions } from "./app.js";
 export { ModelSlot, ServedModel, servedVersionOf } from "./model-slot.js";
 export { ModelService, type ModelRoute } from "./model-service.js";
-export { MODEL_NAME, createModelSetApp, type FailedModel, type ModelSetEntry, type ModelSetOptions, type RepositoryIndexEntry } from "./model-set-app.js";
+export { MODEL_NAME, createModelSetApp, type FailedModel, type ModelSetEntry, type ModelSetOptions } from "./model-set-app.js";
+export type { RepositoryIndexEntry } from "./repository-routes.js";
 export { ModelWatcher, type ModelWatcherOptions } from "./model-watcher.js";
 export { Scorer, defaultTimeoutMs, type ErrorShape, type ScoreRequest, type ScoreResponse, type ScorerOptions } from "./scorer.js";
 export { ERROR_STATUS, HttpError, toErrorReply, type ErrorReply } from "./errors.js";

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { Hono } from "hono";
 import type { Logger } from "pino";
 import { BINARY_TENSOR_DATA } from "./binary-tensor-data.js";
+import { repositoryRoutes, type RepositoryIndexEntry } from "./repository-routes.js";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
 import { knownRoute, notFound, type KnownRoute } from "./app.js";
 import { HttpError } from "./errors.js";
@@ -9,8 +10,7 @@ import { RequestLog } from "./request-log.js";
 import { ServerMetrics, mergedMetrics } from "./metrics.js";
 import { endpointWrapper, errorShapeOf } from "./endpoint.js";
 import { DEFAULT_MAX_BODY_BYTES, ModelService, type AppOptions } from "./model-service.js";
-import { json, readRequestBody, reply, type AddRoute, type Env, type Handler } from "./routing.js";
-import { utf8Text } from "../tabular/index.js";
+import { json, reply, type AddRoute, type Env, type Handler } from "./routing.js";
 import { ServerState, errorScoreResponse } from "./scorer.js";
 import { serverRoutes } from "./server-routes.js";
 import { defaultLogger, honoLib } from "./libraries.js";
@@ -31,14 +31,6 @@ export interface FailedModel {
   name: string;
   uri: string;
   failure: string;
-}
-
-/** An Open Inference repository index entry (the model repository extension). */
-export interface RepositoryIndexEntry {
-  name: string;
-  version?: string;
-  state: "READY" | "UNAVAILABLE";
-  reason: string;
 }
 
 /** Why a model of the set answers 503: it failed to load (REST and gRPC say it alike). */
@@ -136,27 +128,6 @@ function serverErrorResponse(log: Logger, debug: boolean): (c: Context<Env>, err
   return (c, error) => reply(c, errorScoreResponse(error, { requestId: c.get("requestId"), shape: errorShapeOf(c), debug, log }));
 }
 
-/** `GET /v2/repository/index` (`?ready=true`) and the protocol's `POST` (body `{}` or `{"ready": true}`, or none). */
-function repositoryRoutes(route: AddRoute, set: ModelSet, maxBodyBytes: number): void {
-  route("GET", "/v2/repository/index", (c) => json(c, set.repositoryIndex(c.req.query("ready") === "true")));
-  route("POST", "/v2/repository/index", async (c) => {
-    // NB: within --max-body like every body, though this one is `{}` or `{"ready": true}`.
-    const text = utf8Text(await readRequestBody(c, maxBodyBytes));
-    if (text.trim() === "") return json(c, set.repositoryIndex(false));
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new HttpError("BAD_REQUEST", 'The repository index request is not JSON; send {} or {"ready": true}, or no body.');
-    }
-    const ready = (body as { ready?: unknown } | null)?.ready;
-    if (typeof body !== "object" || body === null || Array.isArray(body) || (ready !== undefined && typeof ready !== "boolean")) {
-      throw new HttpError("BAD_REQUEST", 'The repository index request must be an object whose "ready", if given, is true or false.');
-    }
-    return json(c, set.repositoryIndex(ready === true));
-  });
-}
-
 /**
  * The app for several models in one server (`serve -m a=URI -m b=URI`): each model is served
  * under `/models/{name}/…` (`invocations`, `metadata`, `openapi.json`) and `/v2/models/{name}/…`;
@@ -219,7 +190,7 @@ export function createModelSetApp(
     // NB: every model of the set, one that failed to load too (its status answers 503), as /v2/repository/index lists them.
     modelNames: set.names,
   });
-  repositoryRoutes(route, set, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  repositoryRoutes(route, (readyOnly) => set.repositoryIndex(readyOnly), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   // NB: only reached when an endpoint itself fails to answer (it turns errors into responses).
   app.onError((error, c) => serverError(c, error));
   app.notFound(serverEndpoint((c) => known.find((r) => r.pattern.test(c.req.path))?.path ?? "unmatched", notFound(known, ROUTES)));

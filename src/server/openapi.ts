@@ -173,20 +173,31 @@ function v2Paths(model: PipelineModel, example: SplitExample | undefined, versio
         },
       }
     : {};
-  const op = (method: "get" | "post", id: string, summary: string, schema: JsonSchema, errors: Record<string, unknown>, body?: Record<string, unknown>) => ({
+  /** One operation; `binary`: the infer route, which also takes and answers the binary tensor data extension. */
+  const op = (
+    method: "get" | "post",
+    id: string,
+    summary: string,
+    schema: JsonSchema,
+    errors: Record<string, unknown>,
+    body?: Record<string, unknown>,
+    binary = false,
+  ) => ({
     [method]: {
       operationId: id,
       summary,
       tags: ["Open Inference v2"],
       ...(body ? { requestBody: body } : {}),
-      ...(body ? { parameters: [BINARY_HEADER_PARAMETER] } : {}),
+      ...(binary ? { parameters: [BINARY_HEADER_PARAMETER] } : {}),
       responses: {
         "200": {
-          description: body
+          description: binary
             ? `${summary}: JSON; or the JSON (its length in ${BINARY_HEADER}) followed by the bytes of the outputs asked for with binary_data.`
             : summary,
-          content: body ? { ...jsonContent(schema), "application/octet-stream": BINARY_BODY } : jsonContent(schema),
-          ...(body ? { headers: { [BINARY_HEADER]: { description: "The length of the JSON that starts a binary body.", schema: { type: "integer" } } } } : {}),
+          content: binary ? { ...jsonContent(schema), "application/octet-stream": BINARY_BODY } : jsonContent(schema),
+          ...(binary
+            ? { headers: { [BINARY_HEADER]: { description: "The length of the JSON that starts a binary body.", schema: { type: "integer" } } } }
+            : {}),
         },
         ...errors,
       },
@@ -196,6 +207,22 @@ function v2Paths(model: PipelineModel, example: SplitExample | undefined, versio
     "/v2": op("get", "v2Server", "Server metadata", ref("V2Server"), {}),
     "/v2/health/live": op("get", "v2Live", "Liveness", { type: "object", properties: { live: { type: "boolean" } }, required: ["live"] }, {}),
     "/v2/health/ready": op("get", "v2Ready", "Readiness", { type: "object", properties: { ready: { type: "boolean" } }, required: ["ready"] }, notReady),
+    "/v2/repository/index": {
+      ...op("get", "v2RepositoryIndex", "The models served and their state (model repository extension)", REPOSITORY_INDEX, {}),
+      ...op(
+        "post",
+        "v2RepositoryIndexPost",
+        "The models served and their state (model repository extension)",
+        REPOSITORY_INDEX,
+        {
+          "400": v2ErrorResponse('A body that is not {} or {"ready": true|false}.'),
+        },
+        {
+          required: false,
+          content: jsonContent({ type: "object", properties: { ready: { type: "boolean" } } }),
+        },
+      ),
+    },
     ...v2ModelPaths("", version, (v) => op("get", `v2ModelMetadata${v}`, "Model metadata", ref("V2ModelMetadata"), notFound)),
     ...v2ModelPaths("/ready", version, (v) => op("get", `v2ModelReady${v}`, "Model readiness", ref("V2ModelReady"), { ...notFound, ...notReady })),
     ...v2ModelPaths("/infer", version, (v) =>
@@ -210,10 +237,21 @@ function v2Paths(model: PipelineModel, example: SplitExample | undefined, versio
           description: `JSON; or, with the binary tensor data extension, the JSON request (its length in the ${BINARY_HEADER} header) followed by the raw bytes of each input that says parameters.binary_data_size, in order.`,
           content: { ...jsonContent(ref("V2InferRequest"), infer), "application/octet-stream": BINARY_BODY },
         },
+        true,
       ),
     ),
   };
 }
+
+/** The repository index: each model, its version (when registered) and state. */
+const REPOSITORY_INDEX = {
+  type: "array",
+  items: {
+    type: "object",
+    properties: { name: { type: "string" }, version: { type: "string" }, state: { enum: ["READY", "UNAVAILABLE"] }, reason: { type: "string" } },
+    required: ["name", "state", "reason"],
+  },
+};
 
 const BINARY_HEADER = "Inference-Header-Content-Length";
 const BINARY_HEADER_PARAMETER = {

@@ -97,7 +97,7 @@ describe("the server's RPCs", () => {
     const meta = await s.client.call("ServerMetadata", {});
     expect(meta.response).toEqual({ name: "pipeserve", version: "test-version", extensions: [] });
     // NB: the REST route serves the binary tensor data extension; gRPC carries raw contents of its own.
-    expect((await rest(s.url, "/v2")).body).toMatchObject({ name: "pipeserve", extensions: ["binary_tensor_data"] });
+    expect((await rest(s.url, "/v2")).body).toMatchObject({ name: "pipeserve", extensions: ["model_repository", "binary_tensor_data"] });
     expect((await s.client.call("ModelReady", { name: "model" })).response).toEqual({ ready: true });
     // A folder's model has no registered version: its metadata lists none, and none can be asked for.
     for (const [rpc, request] of [

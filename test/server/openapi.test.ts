@@ -224,6 +224,7 @@ describe("GET /openapi.json", () => {
         "/v2",
         "/v2/health/live",
         "/v2/health/ready",
+        "/v2/repository/index",
         "/v2/models/{name}",
         "/v2/models/{name}/ready",
         "/v2/models/{name}/infer",

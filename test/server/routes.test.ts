@@ -186,7 +186,19 @@ describe("Open Inference Protocol v2", () => {
   ];
 
   it("GET /v2 describes the server", async () => {
-    expect(await (await send(app, "/v2")).json()).toEqual({ name: "pipeserve", version: pipeserveVersion(), extensions: ["binary_tensor_data"] });
+    expect(await (await send(app, "/v2")).json()).toEqual({
+      name: "pipeserve",
+      version: pipeserveVersion(),
+      extensions: ["model_repository", "binary_tensor_data"],
+    });
+  });
+
+  it("/v2/repository/index lists the one model served, with its state, as MLServer and Triton answer it", async () => {
+    expect(await (await send(app, "/v2/repository/index")).json()).toEqual([{ name: "model", state: "READY", reason: "" }]);
+    const posted = await send(app, "/v2/repository/index", { method: "POST", contentType: "application/json", body: '{"ready": true}' });
+    expect(await posted.json()).toEqual([{ name: "model", state: "READY", reason: "" }]);
+    const bad = await send(app, "/v2/repository/index", { method: "POST", contentType: "application/json", body: '{"ready": "yes"}' });
+    expect(bad.status).toBe(400);
   });
 
   it.each([
