@@ -3,10 +3,12 @@ import { type DataCatalog, MetricsDataset, SequentialRunner, type Hooks, type Pi
 import {
   RUN_WRITER_TAG,
   type TrackingStore,
+  checkFolderModelName,
   checkNewModelName,
   endRunsOfGoneWriters,
   openRegistryStore,
   openTrackingStore,
+  registryKindOf,
   registryUriFrom,
   trackingUriFrom,
 } from "../store/index.js";
@@ -156,7 +158,11 @@ async function checkRun(options: RunProjectOptions) {
     checkModelName(ml.logModel.artifactPath ?? "model", "logModel.artifactPath");
     // NB: a name the registry would refuse is said now, not after the training.
     const registered = options.registeredModelName ?? ml.logModel.registeredModelName;
-    if (registered !== undefined) checkNewModelName(registered);
+    if (registered !== undefined) {
+      checkNewModelName(registered);
+      // NB: a folder store's limit too (the store is opened later, once the run starts).
+      if (registryKindOf(trackingUriFrom(options.trackingUri), options.registryUri ?? registryUriFrom(undefined)) === "file") checkFolderModelName(registered);
+    }
     ml.checkCatalog(shared);
     // Bundled before training: code that will not package fails now, not after hours of training;
     // and the model carries the code that trained it, even if the files change meanwhile.

@@ -206,6 +206,19 @@ async function publish(partial: string, target: string): Promise<boolean> {
 }
 
 /**
+ * A folder store keeps each registered model in a folder of its name: one over 255 bytes (UTF-8)
+ * is no folder name. (MLflow's other stores take it.)
+ * @throws StoreError INVALID_PARAMETER_VALUE saying so and what to do.
+ */
+export function checkFolderModelName(name: string): void {
+  if (Buffer.byteLength(name) <= 255) return;
+  throw new StoreError(
+    `Invalid model name ${JSON.stringify(name.slice(0, 40))}…: it is ${Buffer.byteLength(name)} bytes of UTF-8; a folder store keeps each model in a folder of its name, which may be at most 255 bytes. Choose a shorter name, or use a SQLite store (sqlite:///…).`,
+    { code: "INVALID_PARAMETER_VALUE" },
+  );
+}
+
+/**
  * The model registry in MLflow's file layout (`mlruns/models/<name>/version-<n>/`): registered
  * models, numbered versions pointing at a model `source`, aliases. A version is assembled in a
  * partial folder and published by renaming it to `version-<n>`: readers (and MLflow) never see a
@@ -242,13 +255,7 @@ export class ModelRegistry {
     const dir = this.#modelDir(name);
     if (await isFile(join(dir, "meta.yaml"))) return;
     checkNewModelName(name);
-    // NB: the model's folder is named by it: a name over 255 bytes (UTF-8) is no folder name.
-    if (Buffer.byteLength(name) > 255) {
-      throw new StoreError(
-        `Invalid model name ${JSON.stringify(name.slice(0, 40))}…: it is ${Buffer.byteLength(name)} bytes of UTF-8; a folder store keeps each model in a folder of its name, which may be at most 255 bytes. Choose a shorter name, or use a SQLite store (sqlite:///…).`,
-        { code: "INVALID_PARAMETER_VALUE" },
-      );
-    }
+    checkFolderModelName(name);
     await this.#locked(name, async () => {
       if (await isFile(join(dir, "meta.yaml"))) return;
       await mkdir(dir, { recursive: true });

@@ -114,6 +114,11 @@ export async function openRegistryStore(trackingUri: string, registryUri?: strin
   return backendOf(target).openRegistry(target, options);
 }
 
+/** The kind of store the registry of `trackingUri` (or `registryUri`, when given) is. @throws StoreError for a URI no store here speaks. */
+export function registryKindOf(trackingUri: string, registryUri?: string): StoreKind {
+  return parseStoreUri(registryUri ?? trackingUri).kind;
+}
+
 /** The registry URI of a command: the flag, then `MLFLOW_REGISTRY_URI`; undefined means "the tracking URI's". */
 export function registryUriFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   return flag ?? (env["MLFLOW_REGISTRY_URI"] || undefined);
