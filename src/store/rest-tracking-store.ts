@@ -18,6 +18,7 @@ import {
   runInfoOf,
   toWireDouble,
   toWireTags,
+  wireLoggedModelStatus,
 } from "./rest-wire.js";
 import type { TrackingStore } from "./tracking-store.js";
 
@@ -342,7 +343,7 @@ export class RestTrackingStore implements TrackingStore {
    */
   async finalizeLoggedModel(modelId: string, status: Extract<LoggedModelStatus, "READY" | "FAILED">, _statusMessage?: string): Promise<LoggedModel> {
     const answer = await this.#call<{ model: WireLoggedModel }>("PATCH", `/logged-models/${this.#checkModelId(modelId)}`, {
-      json: { model_id: modelId, status: `LOGGED_MODEL_${status}` },
+      json: { model_id: modelId, status: wireLoggedModelStatus(status) },
     });
     return loggedModelOf(answer.model);
   }

@@ -154,10 +154,16 @@ export function metricPointOf(m: WireMetric): MetricPoint {
   return { timestamp: Number(m.timestamp ?? 0), value: fromWireDouble(m.value), step: Number(m.step ?? 0) };
 }
 
-/** `LOGGED_MODEL_READY` → `READY`. */
+/** `LOGGED_MODEL_READY` → `READY`; MLflow's wire name for FAILED is `LOGGED_MODEL_UPLOAD_FAILED`. */
 function loggedModelStatusOf(status: string | undefined): LoggedModelStatus {
   const name = (status ?? "").replace(/^LOGGED_MODEL_/, "");
-  return name === "PENDING" || name === "READY" || name === "FAILED" ? name : "UNSPECIFIED";
+  if (name === "UPLOAD_FAILED") return "FAILED";
+  return name === "PENDING" || name === "READY" ? name : "UNSPECIFIED";
+}
+
+/** A status as MLflow's REST API spells it: `READY` → `LOGGED_MODEL_READY`, `FAILED` → `LOGGED_MODEL_UPLOAD_FAILED`. */
+export function wireLoggedModelStatus(status: LoggedModelStatus): string {
+  return status === "FAILED" ? "LOGGED_MODEL_UPLOAD_FAILED" : `LOGGED_MODEL_${status}`;
 }
 
 export function loggedModelOf(model: WireLoggedModel): LoggedModel {
