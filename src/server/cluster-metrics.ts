@@ -104,16 +104,8 @@ export class ClusterMetrics {
   #gather(): Promise<void> {
     const id = this.#nextCollect++;
     const waiting = new Set<number>();
-    for (const worker of Object.values(this.#cluster.workers ?? {})) {
-      if (!worker?.isConnected() || !this.#listening.has(worker.id)) continue;
-      try {
-        worker.send({ pipeserve: COLLECT, id });
-        waiting.add(worker.id);
-      } catch {
-        // the worker's channel closed just now: it counts with its last figures, if any
-      }
-    }
-    if (waiting.size === 0) return Promise.resolve();
+    const workers = Object.values(this.#cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected() && this.#listening.has(w.id));
+    if (workers.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -122,6 +114,16 @@ export class ClusterMetrics {
       };
       const timer = setTimeout(done, this.#timeoutMs);
       this.#pending.set(id, { waiting, done });
+      for (const worker of workers) waiting.add(worker.id);
+      for (const worker of workers) {
+        // NB: with a callback: a worker that died a moment ago (still "connected" until its disconnect
+        // is handled) fails the write with EPIPE, which without one is an 'error' event nobody
+        // handles, and the primary would stop with every worker. It counts with its last figures.
+        worker.send({ pipeserve: COLLECT, id }, undefined, {}, (error) => {
+          if (!error || !waiting.delete(worker.id)) return;
+          if (waiting.size === 0) done();
+        });
+      }
     });
   }
 

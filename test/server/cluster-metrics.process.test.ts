@@ -4,6 +4,7 @@
  * by the pid on the scrape's log line); counters never fall, neither when a worker is killed and
  * started again nor when one is too busy to answer in time; the served version reads 1, not 2.
  */
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runProject } from "../../src/index.js";
@@ -181,5 +182,14 @@ describe("serve -w 2: /metrics sums the workers", () => {
     expect(series(first.body, INVOCATIONS_OK)).toBe(REQUESTS);
     expect(series(first.body, "pipeserve_cluster_workers")).toBe(2);
     expect((await spinning).status).toBe(200);
+  });
+});
+
+describe("the primary's side", () => {
+  it("asking a worker that died a moment ago (not yet seen to: its channel still reads as connected) ends the ask; the primary does not stop", () => {
+    const fixture = join(REPO, "test", "server", "fixtures", "cluster-collect.mjs");
+    const run = spawnSync(process.execPath, [fixture, join(REPO, "dist", "server", "cluster-metrics.js")], { encoding: "utf8", timeout: 30_000 });
+    expect(run.stderr).not.toContain("EPIPE");
+    expect([run.status, run.stdout.trim()], run.stderr).toEqual([0, "collected"]);
   });
 });
