@@ -98,7 +98,11 @@ function startWorkers(options: ServeCommandOptions, logger: Logger, metrics: Clu
   // primary end on its own with code 0 after a failure.
   const live = new Set<number>();
   const fork = (): void => {
-    live.add(cluster.fork().id);
+    const worker = cluster.fork();
+    live.add(worker.id);
+    // NB: a write to a worker that just died fails with EPIPE, emitted as 'error' on it: unhandled, it
+    // would stop the primary and every worker. Its exit is what counts (and restarts it).
+    worker.on("error", (error) => logger.warn({ worker: worker.process.pid, err: error }, "A message to a worker failed"));
   };
   const stopAll = (signal: NodeJS.Signals): void => {
     stopping = true;
