@@ -266,9 +266,12 @@ export class FileStore {
 
   /** Writes a run's meta.yaml; `deletedTime` only for a deleted run (MLflow's `deleted_time`, which its `gc` reads). */
   async #writeRunMeta(dir: string, info: RunInfo, deletedTime?: number): Promise<void> {
+    // NB: the artifact URI as recorded, never the one a moved store is read by (inMovedStore): a
+    // store mounted elsewhere for a while must still read right where it came from.
+    const recorded = (await readYaml(join(dir, "meta.yaml")).catch(() => ({}) as Record<string, unknown>))["artifact_uri"];
     await writeYaml(join(dir, "meta.yaml"), {
       ...(deletedTime === undefined ? {} : { deleted_time: deletedTime }),
-      artifact_uri: info.artifactUri,
+      artifact_uri: typeof recorded === "string" ? recorded : info.artifactUri,
       end_time: info.endTime,
       entry_point_name: "",
       experiment_id: info.experimentId,
@@ -567,7 +570,9 @@ export class FileStore {
     const dir = await this.loggedModelDir(modelId);
     const model = { ...(await readLoggedModel(dir, isTempFile)), status, lastUpdatedTimestamp: Date.now() };
     if (statusMessage !== undefined) model.statusMessage = statusMessage;
-    await writeYaml(join(dir, "meta.yaml"), loggedModelMeta(model));
+    // NB: its location as recorded, never the one a moved store is read by (see #writeRunMeta).
+    const recorded = (await readYaml(join(dir, "meta.yaml")))["artifact_location"];
+    await writeYaml(join(dir, "meta.yaml"), loggedModelMeta({ ...model, artifactLocation: typeof recorded === "string" ? recorded : model.artifactLocation }));
     return model;
   }
 

@@ -58,6 +58,24 @@ describe("a file store that moved", () => {
     expect((await store.getLoggedModel(modelId)).artifactLocation).toContain("pipeserve-second-place-");
   });
 
+  it("a change to a run or a LoggedModel there keeps the recorded place: the store still reads right where it came from", async () => {
+    const store = await FileStore.open(moved);
+    await store.deleteRun(runId);
+    await store.restoreRun(runId);
+    const other = await store.createRun({ experimentId: "0" });
+    await store.endRun(other.runId, "FINISHED");
+    const runMeta = await readFile(join(moved, "0", runId, "meta.yaml"), "utf8");
+    expect(runMeta).toContain("pipeserve-first-place-");
+    expect(runMeta).not.toContain("pipeserve-second-place-");
+    // A new run records its own place, the moved store's.
+    expect(await readFile(join(moved, "0", other.runId, "meta.yaml"), "utf8")).toContain("pipeserve-second-place-");
+    await store.finalizeLoggedModel(modelId, "READY");
+    const modelMeta = await readFile(join(moved, "0", "models", modelId, "meta.yaml"), "utf8");
+    expect(modelMeta).toContain("pipeserve-first-place-");
+    expect(modelMeta).not.toContain("pipeserve-second-place-");
+    expect((await store.getRunInfo(runId)).artifactUri).toContain("pipeserve-second-place-");
+  });
+
   it("pipeserve inspect reads the model there", async () => {
     const r = await runMain(["inspect", "-m", "models:/scaler-model/1", "--tracking-uri", moved]);
     expect(r.code, r.stderr.toString()).toBe(0);
