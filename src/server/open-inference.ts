@@ -373,6 +373,9 @@ export function outputTensors(output: unknown, signature: Signature | null, want
   // NB: by name, as the metadata lists them (an unnamed output's name is its position).
   const declared = new Map(declaredTensors.map((t) => [t.name, t.datatype]));
   const names = wanted ?? table.names;
+  // NB: each output once: a name listed K times would be encoded K times (N × K values from one small request).
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new HttpError("BAD_REQUEST", `The request asks for output "${twice}" more than once; name each output once.`);
   const unknown = names.filter((name) => !table.names.includes(name));
   if (unknown.length > 0)
     throw new HttpError(

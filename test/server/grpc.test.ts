@@ -221,6 +221,8 @@ describe("ModelInfer", () => {
     const one = await s.client.call("ModelInfer", { model_name: "model", inputs, outputs: [{ name: "sum" }] });
     expect(one.response.outputs.map((o: any) => o.name)).toEqual(["sum"]);
     expect(outputValues(one.response, 0)).toEqual([1.5, 2.25]);
+    const twice = await s.client.call("ModelInfer", { model_name: "model", inputs, outputs: [{ name: "sum" }, { name: "sum" }] });
+    expect([twice.code, twice.details]).toEqual([status.INVALID_ARGUMENT, 'The request asks for output "sum" more than once; name each output once.']);
     const unknown = await s.client.call("ModelInfer", { model_name: "model", inputs, outputs: [{ name: "nope" }] });
     expect(unknown.code).toBe(status.INVALID_ARGUMENT);
     expect(unknown.details).toBe("The request asks for outputs [nope], which the model does not return; its outputs: [scaled, sum].");

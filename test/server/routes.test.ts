@@ -318,6 +318,10 @@ describe("Open Inference Protocol v2", () => {
     expect(((await res.json()) as { outputs: { name: string }[] }).outputs.map((o) => o.name)).toEqual(["b"]);
     const both = await postJson(app, { ...inferBody(), outputs: [{ name: "b" }, { name: "a" }] }, { path: "/v2/models/model/infer" });
     expect(((await both.json()) as { outputs: { name: string }[] }).outputs.map((o) => o.name)).toEqual(["b", "a"]);
+    // Each output once: a name listed many times is refused, not encoded that many times.
+    const twice = await postJson(app, { ...inferBody(), outputs: Array(1000).fill({ name: "b" }) }, { path: "/v2/models/model/infer" });
+    expect(twice.status).toBe(400);
+    expect(((await twice.json()) as { error: string }).error).toBe('The request asks for output "b" more than once; name each output once.');
     // An empty list asks for every output, as no list does (the spec; Triton, and the gRPC route).
     const none = await postJson(app, { ...inferBody(), outputs: [] }, { path: "/v2/models/model/infer" });
     expect(((await none.json()) as { outputs: unknown }).outputs).toEqual(OUTPUTS);
