@@ -7,7 +7,8 @@
  * JavaScript heap that no collection frees), so a server reading the footer of each Parquet body
  * with it grew without bound (bench/soak). The footer is Thrift's compact protocol
  * (https://github.com/apache/thrift/blob/master/doc/specs/thrift-compact-protocol.md); only
- * `FileMetaData.schema` (field 2) and `num_rows` (field 3) are read, the rest is skipped.
+ * `FileMetaData.schema` (field 2), `num_rows` (field 3) and each row group's `num_rows` (field 4's
+ * field 3, which must add up to it) are read, the rest is skipped.
  */
 import { FormatError } from "./errors.js";
 
@@ -116,10 +117,22 @@ export function readParquetFooter(bytes: Uint8Array): { rows: number; columns: n
   const reader = new CompactReader(bytes, n - 8 - length, n - 8);
   let rows: number | undefined;
   let columns = 0;
+  let groupRows = 0;
   try {
     reader.struct((id, type) => {
       if (id === 3 && type === I64) rows = reader.zigzag();
-      else if (id === 2 && type === LIST) {
+      else if (id === 4 && type === LIST) {
+        // NB: each RowGroup's num_rows (field 3), summed: a file-level count that lies (1 row over
+        // millions) passed the limits, and the decoder, whose batches it caps, made a batch per row.
+        const { size, type: of } = reader.list();
+        for (let i = 0; i < size; i++) {
+          if (of !== STRUCT) throw new Error("the row groups are not a list of structs");
+          reader.struct((field, t) => {
+            if (field === 3 && t === I64) groupRows += reader.zigzag();
+            else reader.skip(t, 1);
+          });
+        }
+      } else if (id === 2 && type === LIST) {
         // NB: leaf columns are the schema elements without `num_children` (field 5); the root has it.
         const { size, type: of } = reader.list();
         for (let i = 0; i < size; i++) {
@@ -137,5 +150,7 @@ export function readParquetFooter(bytes: Uint8Array): { rows: number; columns: n
     throw new FormatError(`Could not read the Parquet data: ${(cause as Error).message}.`, { cause });
   }
   if (rows === undefined || rows < 0) throw new FormatError("Could not read the Parquet data: its footer has no valid row count.");
+  if (groupRows !== rows)
+    throw new FormatError(`Could not read the Parquet data: its footer says ${rows} rows, but its row groups hold ${groupRows}: the file is damaged.`);
   return { rows, columns };
 }

@@ -65,11 +65,12 @@ describe("readParquetFooter", () => {
   });
 
   it("counts leaves, skipping fields of every type (a hand-made footer)", () => {
-    // FileMetaData { 1: version 1, 2: [root {4: "r", 5: 2 children}, {4: "a", 6: true}, {4: "b", 7: 1.0}], 3: 5 rows, 5: map {"k": "v"} }
+    // FileMetaData { 1: version 1, 2: [root {4: "r", 5: 2 children}, {4: "a", 6: true}, {4: "b", 7: 1.0}], 3: 5 rows,
+    // 4: [row group {3: 5 rows}], 5: map {"k": "v"} }
     const meta = [
       0x15, 0x02, 0x19, 0x3c, 0x48, 0x01, 0x72, 0x15, 0x04, 0x00, 0x48, 0x01, 0x61, 0x21, 0x00, 0x48, 0x01, 0x62, 0x37, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x00,
     ];
-    meta.push(0x16, 0x0a, 0x2b, 0x01, 0x88, 0x01, 0x6b, 0x01, 0x76, 0x00);
+    meta.push(0x16, 0x0a, 0x19, 0x1c, 0x36, 0x0a, 0x00, 0x1b, 0x01, 0x88, 0x01, 0x6b, 0x01, 0x76, 0x00);
     expect(readParquetFooter(withFooter(meta))).toEqual({ rows: 5, columns: 2 });
   });
 
@@ -93,11 +94,30 @@ describe("readParquetFooter", () => {
       message: "values nest more than 64 levels deep",
     },
     { why: "a schema of numbers", bytes: withFooter([0x29, 0x15, 0x02, 0x00]), message: "the schema is not a list of elements" },
+    {
+      // A file-level count of 1 over row groups of 2,000,000 rows: it passed the limits, and the decoder made a batch per row.
+      why: "a row count its row groups do not add up to",
+      bytes: withFooter([0x36, 0x02, 0x19, 0x1c, 0x36, ...zigzagVarint(2_000_000), 0x00, 0x00]),
+      message: "Could not read the Parquet data: its footer says 1 rows, but its row groups hold 2000000: the file is damaged.",
+    },
+    { why: "rows and no row groups", bytes: withFooter([0x36, 0x0a, 0x00]), message: "its footer says 5 rows, but its row groups hold 0" },
     { why: "the footer parquet-wasm panics on", bytes: PANICS, message: "Could not read the Parquet data: the footer ends inside a value." },
   ])("refuses $why with a FormatError", ({ bytes, message }) => {
     expectError(() => readParquetFooter(bytes), FormatError, message);
   });
 });
+
+/** A compact-protocol i64: zigzag, then a varint. */
+function zigzagVarint(n: number): number[] {
+  let v = n * 2;
+  const out: number[] = [];
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return out;
+}
 
 describe("parquetToTable on small bodies", () => {
   it("refuses the footer parquet-wasm panics on (it used to end the process)", async () => {
