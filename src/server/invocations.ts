@@ -6,6 +6,7 @@ import {
   NO_LIMITS,
   outputToTable,
   decodeArrowIpc,
+  MAX_BODY_BATCHES,
   encodeArrowIpc,
   encodePredictions,
   SLICED_JSON_MIN,
@@ -103,7 +104,7 @@ export function parseJsonBody(bytes: Uint8Array, limits: TableLimits = NO_LIMITS
 }
 
 function decodeArrow(type: BodyType, body: Uint8Array, limits: TableLimits): ColumnTable | Promise<ColumnTable> {
-  const table = decodeArrowIpc(body);
+  const table = decodeArrowIpc(body, { maxBatches: MAX_BODY_BATCHES });
   // NB: apache-arrow reads bytes that are not IPC at all as an empty table; that is no request.
   if (table.schema.fields.length === 0) {
     throw new HttpError(

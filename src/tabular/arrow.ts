@@ -608,13 +608,36 @@ export async function* arrowReaderTables(reader: RecordBatchReader): AsyncGenera
   if (file.numRecordBatches === 0) yield new Table(file.schema);
 }
 
-/** Decodes Arrow IPC bytes (stream or file format). @throws FormatError for bytes that are not Arrow IPC, or a damaged file. */
-export function decodeArrowIpc(bytes: Uint8Array): Table {
+/**
+ * The most record batches an Arrow body a client sends may hold (`decodeArrowIpc`'s `maxBatches`):
+ * the bytes are decoded at once, ~20 µs a batch however small, so 650,000 one-row batches (99 MB)
+ * held the event loop 10 s.
+ */
+export const MAX_BODY_BATCHES = 10_000;
+
+/**
+ * Decodes Arrow IPC bytes (stream or file format); with `maxBatches`, refuses data holding more
+ * record batches than that before decoding them all.
+ * @throws FormatError for bytes that are not Arrow IPC, a damaged file, or too many batches.
+ */
+export function decodeArrowIpc(bytes: Uint8Array, options: { maxBatches?: number } = {}): Table {
   const { RecordBatchReader, Table } = arrowLib();
+  const max = options.maxBatches ?? Number.POSITIVE_INFINITY;
+  const tooMany = (): FormatError =>
+    new FormatError(`The Arrow data holds more than ${max} record batches; write it in fewer, larger ones (a batch of many rows each).`);
   try {
     const reader = RecordBatchReader.from(bytes);
-    if (!reader.isFile()) return new Table(reader.readAll());
+    if (!reader.isFile()) {
+      if (max === Number.POSITIVE_INFINITY) return new Table(reader.readAll());
+      const batches: RecordBatch[] = [];
+      for (const batch of reader) {
+        if (batches.length >= max) throw tooMany();
+        batches.push(batch);
+      }
+      return new Table(batches);
+    }
     const file = reader.open() as unknown as ArrowFileReader<RecordBatch | null>;
+    if (file.numRecordBatches > max) throw tooMany();
     return new Table(file.schema, [...fileBatches(file)]);
   } catch (cause) {
     if (cause instanceof FormatError) throw cause;

@@ -36,6 +36,7 @@ export {
   fromArrowInSlices,
   toArrow,
   decodeArrowIpc,
+  MAX_BODY_BATCHES,
   encodeArrowIpc,
   ownArrowTable,
   arrowTypesOfColumns,
