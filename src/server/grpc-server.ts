@@ -6,6 +6,7 @@ import { GRPC_CODE, grpcCodeOfHttpStatus, type GrpcCodeName } from "../errors/in
 import { listenError } from "./serve.js";
 import { HttpError, toErrorReply } from "./errors.js";
 import { decodeGrpcInferRequest, encodeGrpcInferResponse, type ModelInferRequestMessage } from "./grpc-codec.js";
+import { checkInferRequestWire } from "./grpc-wire-budget.js";
 import { type FailedModel, failedModelMessage } from "./model-set-app.js";
 import type { ModelService } from "./model-service.js";
 import type { ServedModel } from "./model-slot.js";
@@ -237,13 +238,42 @@ function inferenceImplementation(
     ),
     ModelInfer: unary<ModelInferRequestMessage, unknown>(
       "ModelInfer",
-      (r) => r.model_name ?? "",
+      (r) => {
+        // NB: a request refused before it was decoded has no fields, its model's name neither: its refusal is the answer.
+        const refused = (r as { [WIRE_REFUSED]?: unknown })[WIRE_REFUSED];
+        if (refused !== undefined) throw refused;
+        return r.model_name ?? "";
+      },
       (r, served, call, requestId) => {
         directory.checkVersion((served as CallModel).model, (served as CallModel).service.name, r.model_version);
         return modelInfer(r, served as CallModel, call as grpc.ServerUnaryCall<unknown, unknown>, requestId);
       },
     ),
   };
+}
+
+/** Where a ModelInfer request refused by its wire budget carries why, in place of its fields. */
+const WIRE_REFUSED = Symbol("pipeserve.wireRefused");
+
+/**
+ * The service definition with ModelInfer's requests counted before they are decoded
+ * (`checkInferRequestWire`), against the widest `--max-cells` of the models served (each model's own
+ * limits are checked once it is known). A refused request reaches its handler as `WIRE_REFUSED`,
+ * which answers with the error as every other (RESOURCE_EXHAUSTED, INVALID_ARGUMENT), not as a
+ * failed decoding (INTERNAL).
+ */
+function budgetedInfer(service: grpc.ServiceDefinition, models: GrpcModels): grpc.ServiceDefinition {
+  const infer = service["ModelInfer"] as grpc.MethodDefinition<unknown, unknown>;
+  const maxCells = (): number => Math.max(1, ...[...models.services.values()].map((s) => s.slot.current.scorer.limits.maxCells));
+  const requestDeserialize = (bytes: Buffer): unknown => {
+    try {
+      checkInferRequestWire(bytes, { maxCells: maxCells() });
+    } catch (error) {
+      return { [WIRE_REFUSED]: error };
+    }
+    return infer.requestDeserialize(bytes);
+  };
+  return { ...service, ModelInfer: { ...infer, requestDeserialize } };
 }
 
 /**
@@ -273,7 +303,7 @@ export async function serveGrpc(options: GrpcServeOptions): Promise<RunningGrpcS
   // NB: int64 fields as strings, so none loses precision before it is checked.
   const definition = protoLoader.loadSync(INFERENCE_PROTO, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
   server.addService(
-    definition[INFERENCE_SERVICE] as grpc.ServiceDefinition,
+    budgetedInfer(definition[INFERENCE_SERVICE] as grpc.ServiceDefinition, options.models),
     inferenceImplementation(unaryWrapper(grpcJs, directory, options), directory, options),
   );
   const health = new HealthImplementation({ "": "SERVING", [INFERENCE_SERVICE]: "SERVING" });

@@ -603,3 +603,68 @@ describe("metrics, health and drain", () => {
     expect(stopped).toBe(true);
   });
 });
+
+describe("messages counted before they are decoded", () => {
+  /** Sends `bytes` as a ModelInfer request as they are (a hand-made message), and the call's status and details. */
+  function sendRaw(s: Started, bytes: Buffer): Promise<{ code: number; details: string }> {
+    const client = new grpc.Client(`127.0.0.1:${s.grpc.port}`, grpc.credentials.createInsecure());
+    return new Promise((resolve) => {
+      client.makeUnaryRequest(
+        "/inference.GRPCInferenceService/ModelInfer",
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        bytes,
+        (error) => {
+          client.close();
+          resolve({ code: error?.code ?? status.OK, details: error?.details ?? "" });
+        },
+      );
+    });
+  }
+
+  it("a message of 10,001 empty inputs is RESOURCE_EXHAUSTED before protobuf builds an object for each; the server answers on", async () => {
+    const s = await start(await buildModel("echo", SIGNATURES.ab));
+    // Field 5 (inputs), length 0, over and over: 2 bytes an entry (40 MB of these ran the process out of memory).
+    const r = await sendRaw(s, Buffer.from(new Array(10_001).fill([0x2a, 0x00]).flat()));
+    expect(r).toEqual({
+      code: status.RESOURCE_EXHAUSTED,
+      details: "The request holds more than 10,000 tensors, outputs, raw contents and parameters together; send fewer (one tensor per column).",
+    });
+    expect((await s.client.call("ServerLive", {})).response).toEqual({ live: true });
+  });
+
+  it("a tensor of more elements than --max-cells is RESOURCE_EXHAUSTED before it is decoded", async () => {
+    const s = await start(await buildModel("echo", SIGNATURES.ab), { maxCells: 1_000 });
+    // inputs { contents { bytes_contents: "" × 1,001 } }: field 5 of the tensor, field 8 of its contents.
+    const contents = Buffer.from(new Array(1_001).fill([0x42, 0x00]).flat());
+    const tensor = Buffer.concat([
+      Buffer.from([0x2a]),
+      varint(contents.length + 1 + varint(contents.length).length),
+      Buffer.from([0x2a]),
+      varint(contents.length),
+      contents,
+    ]);
+    const r = await sendRaw(s, tensor);
+    expect(r.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(r.details).toContain("The request's tensors hold more than 1,000 values; the limit is 1,000 cells per request (--max-cells).");
+  });
+
+  it("bytes that are no message are INVALID_ARGUMENT saying so", async () => {
+    const s = await start(await buildModel("echo", SIGNATURES.ab));
+    const r = await sendRaw(s, Buffer.from([0x2b, 0x01]));
+    expect(r.code).toBe(status.INVALID_ARGUMENT);
+    expect(r.details).toContain("The ModelInfer request is not a valid message: field 5 has wire type 3");
+  });
+});
+
+/** A protobuf varint. */
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return Buffer.from(out);
+}
