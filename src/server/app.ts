@@ -4,7 +4,7 @@ import { BINARY_TENSOR_DATA } from "./binary-tensor-data.js";
 import { errorShapeOfPath } from "./endpoint.js";
 import { mergedMetrics } from "./metrics.js";
 import { DEFAULT_MAX_BODY_BYTES, ModelService, type AppOptions } from "./model-service.js";
-import { repositoryRoutes } from "./repository-routes.js";
+import { repositoryEntry, repositoryRoutes } from "./repository-routes.js";
 import type { ModelSlot } from "./model-slot.js";
 import { json, type Env, type Handler } from "./routing.js";
 import { serverRoutes } from "./server-routes.js";
@@ -81,12 +81,7 @@ export function createServingApp(model: PipelineModel, options: AppOptions = {})
   // NB: the repository index with one model, as MLServer and Triton answer it whatever they serve.
   repositoryRoutes(
     route,
-    (readyOnly) => {
-      const why = service.state.notReadyReason();
-      if (readyOnly && why !== undefined) return [];
-      const version = service.slot.current.versionHeader;
-      return [{ name: service.name, ...(version !== undefined ? { version } : {}), state: why === undefined ? "READY" : "UNAVAILABLE", reason: why ?? "" }];
-    },
+    (readyOnly) => (readyOnly && service.state.notReadyReason() !== undefined ? [] : [repositoryEntry(service.name, service)]),
     options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
   );
   // NB: only reached when an endpoint itself fails to answer (it turns errors into responses).

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { Hono } from "hono";
 import type { Logger } from "pino";
 import { BINARY_TENSOR_DATA } from "./binary-tensor-data.js";
-import { repositoryRoutes, type RepositoryIndexEntry } from "./repository-routes.js";
+import { repositoryEntry, repositoryRoutes, type RepositoryIndexEntry } from "./repository-routes.js";
 import { pipeserveVersion, type PipelineModel } from "../loader/index.js";
 import { knownRoute, notFound, type KnownRoute } from "./app.js";
 import { HttpError } from "./errors.js";
@@ -98,10 +98,8 @@ export class ModelSet {
         if (!readyOnly) list.push({ name, state: "UNAVAILABLE", reason: `failed to load: ${this.failed.get(name)?.failure ?? ""}` });
         continue;
       }
-      const why = service.state.notReadyReason();
-      if (readyOnly && why !== undefined) continue;
-      const version = service.slot.current.versionHeader;
-      list.push({ name, ...(version !== undefined ? { version } : {}), state: why === undefined ? "READY" : "UNAVAILABLE", reason: why ?? "" });
+      if (readyOnly && service.state.notReadyReason() !== undefined) continue;
+      list.push(repositoryEntry(name, service));
     }
     return list;
   }

@@ -10,6 +10,19 @@ export interface RepositoryIndexEntry {
   reason: string;
 }
 
+/**
+ * A served model's index entry: its state (and why it is not ready), and its registered version,
+ * the one its `/versions/{v}` routes take (a model served from a run or a folder lists none).
+ */
+export function repositoryEntry(
+  name: string,
+  service: { state: { notReadyReason(): string | undefined }; slot: { current: { registeredVersion: string | undefined } } },
+): RepositoryIndexEntry {
+  const why = service.state.notReadyReason();
+  const version = service.slot.current.registeredVersion;
+  return { name, ...(version !== undefined ? { version } : {}), state: why === undefined ? "READY" : "UNAVAILABLE", reason: why ?? "" };
+}
+
 /** `GET /v2/repository/index` (`?ready=true`) and the protocol's `POST` (body `{}` or `{"ready": true}`, or none). */
 export function repositoryRoutes(route: AddRoute, index: (readyOnly: boolean) => RepositoryIndexEntry[], maxBodyBytes: number): void {
   route("GET", "/v2/repository/index", (c) => json(c, index(c.req.query("ready") === "true")));

@@ -604,6 +604,21 @@ describe("metrics, health and drain", () => {
   });
 });
 
+describe("the repository index's versions", () => {
+  it("lists the registered version a /versions/{v} route takes, and none for a model served from a run (whose routes take none)", async () => {
+    const scaler = await trainScaler();
+    for (const [uri, version] of [
+      [scaler.registeredUri, "1"],
+      [scaler.runUri, undefined],
+    ] as const) {
+      const s = await start(await loadModel(uri, { trackingUri: scaler.trackingDir }), { modelName: "scaler" });
+      const [entry] = (await rest(s.url, "/v2/repository/index")).body as { version?: string }[];
+      expect(entry?.version, uri).toBe(version);
+      if (version !== undefined) expect((await fetch(`${s.url}/v2/models/scaler/versions/${version}/ready`)).status).toBe(200);
+    }
+  });
+});
+
 describe("messages counted before they are decoded", () => {
   /** Sends `bytes` as a ModelInfer request as they are (a hand-made message), and the call's status and details. */
   function sendRaw(s: Started, bytes: Buffer): Promise<{ code: number; details: string }> {
