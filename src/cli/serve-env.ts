@@ -16,7 +16,7 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 /** A log level. @throws UsageError naming `label` and the value for another. */
 export function logLevelParser(label: string): (value: string) => string {
   return (value) => {
-    if (!LOG_LEVELS.includes(value)) throw new UsageError(`${label} must be one of fatal, error, warn, info, debug; got "${value}".`);
+    if (!LOG_LEVELS.includes(value)) throw new UsageError(`${label} must be one of ${LOG_LEVELS.join(", ")}; got "${value}".`);
     return value;
   };
 }

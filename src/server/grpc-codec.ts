@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ColumnSpec, ColumnTable, Signature, TableLimits } from "../tabular/index.js";
 import { HttpError } from "./errors.js";
 import { checkInputHeader, checkInputShapes, inputsToTable, outputTensors, type InputTensor, type InputTensorHeader } from "./open-inference.js";
-import { bytesElement, bytesValues, checkCarriable, jsonValues, rawContents, rawValues, textBytes, wholeNumber } from "./raw-tensors.js";
+import { binaryColumnsOf, bytesElement, bytesValues, checkCarriable, jsonValues, rawContents, rawValues, textBytes, wholeNumber } from "./raw-tensors.js";
 
 /**
  * The Open Inference Protocol's gRPC messages as @grpc/proto-loader gives and takes them (field
@@ -131,7 +131,7 @@ export function decodeGrpcInferRequest(
   inputSpecs: readonly ColumnSpec[] | null = null,
 ): DecodedInferRequest {
   // NB: BYTES are raw bytes in gRPC (no base64 as in JSON): a binary column takes them as they are.
-  const binary = new Set((inputSpecs ?? []).filter((s) => s.type === "binary" && s.name !== undefined).map((s) => s.name as string));
+  const binary = binaryColumnsOf(inputSpecs);
   const inputs = request.inputs ?? [];
   if (inputs.length === 0) throw new HttpError("BAD_REQUEST", "The request has no inputs: send at least one InferInputTensor.");
   const raws = request.raw_input_contents ?? [];

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { MAX_JSON_DEPTH, NotUtf8Error, SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin, type TableLimits } from "../tabular/index.js";
 import { BinaryInputs, INFERENCE_HEADER_LENGTH, binaryResponseBody, splitBinaryBody } from "./binary-tensor-data.js";
 import { HttpError } from "./errors.js";
+import { binaryColumnsOf } from "./raw-tensors.js";
 import { checkServedVersion, decodeInferRequest, encodeInferResponse, modelMetadataOf } from "./open-inference.js";
 import { json, readRequestBody, send, type AddRoute, type Env, type RouteContext } from "./routing.js";
 
@@ -48,8 +49,11 @@ export function openInferenceRoutes(route: AddRoute, { state, modelName, maxBody
     const { scorer, model, registeredVersion: modelVersion } = c.get("served");
     scorer.admitRequest();
     const body = splitBinaryBody(await readRequestBody(c, maxBodyBytes), c.req.header(INFERENCE_HEADER_LENGTH));
-    const binaryColumns = new Set((model.signature?.inputs ?? []).filter((s) => s.type === "binary" && s.name !== undefined).map((s) => s.name as string));
-    const request = decodeInferRequest(await parseInferBody(body.json, scorer.limits), scorer.limits, new BinaryInputs(body.binary, binaryColumns));
+    const request = decodeInferRequest(
+      await parseInferBody(body.json, scorer.limits),
+      scorer.limits,
+      new BinaryInputs(body.binary, binaryColumnsOf(model.signature?.inputs)),
+    );
     const result = await scorer.predict(request.table, { params: request.params });
     const { response, binary } = encodeInferResponse(result.output, model.signature, {
       modelName,

@@ -57,7 +57,7 @@ function checkTensorData(name: string, datatype: string, values: unknown[]): voi
     let ok: boolean;
     let expected: string;
     if (datatype === "BOOL") [ok, expected] = [typeof v === "boolean", "true or false"];
-    // NB: bytes themselves come only from gRPC, for a binary column (JSON sends them base64-encoded).
+    // NB: bytes themselves come from gRPC and the binary tensor data extension, for a binary column (JSON data sends them base64-encoded).
     else if (datatype === "BYTES") [ok, expected] = [typeof v === "string" || v instanceof Uint8Array, "strings"];
     else if (range)
       [ok, expected] = [typeof v === "number" && Number.isInteger(v) && v >= range[0] && v <= range[1], `whole numbers from ${range[0]} to ${range[1]}`];

@@ -1,4 +1,5 @@
 import type { PipelineModel } from "../loader/index.js";
+import { INFERENCE_HEADER_LENGTH } from "./binary-tensor-data.js";
 import { BODY_TYPES, RESPONSE_TYPES } from "./content-type.js";
 import { ERROR_STATUS } from "./errors.js";
 import { tensorsOf } from "./open-inference.js";
@@ -253,7 +254,7 @@ const REPOSITORY_INDEX = {
   },
 };
 
-const BINARY_HEADER = "Inference-Header-Content-Length";
+const BINARY_HEADER = INFERENCE_HEADER_LENGTH;
 const BINARY_HEADER_PARAMETER = {
   name: BINARY_HEADER,
   in: "header",

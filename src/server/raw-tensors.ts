@@ -1,6 +1,7 @@
 import { columnValues, toJsonValue, type ColumnTable, type NumericArray } from "../tabular/index.js";
 import { LITTLE_ENDIAN } from "../util/index.js";
 import { HttpError } from "./errors.js";
+import type { ColumnSpec } from "../tabular/index.js";
 import type { InputTensor, InputTensorHeader } from "./open-inference.js";
 
 /**
@@ -236,4 +237,17 @@ export function rawContents(name: string, datatype: string, column: ColumnTable[
     view[i] = v === null ? Number.NaN : typeof v === "boolean" ? Number(v) : (v as number);
   }
   return new Uint8Array(view.buffer);
+}
+
+const binaryColumnSets = new WeakMap<readonly ColumnSpec[], ReadonlySet<string>>();
+
+/** The names of a signature's `binary` columns, whose BYTES elements are bytes, not text (made once per signature). */
+export function binaryColumnsOf(inputs: readonly ColumnSpec[] | null | undefined): ReadonlySet<string> {
+  if (!inputs) return new Set();
+  let names = binaryColumnSets.get(inputs);
+  if (!names) {
+    names = new Set(inputs.filter((s) => s.type === "binary" && s.name !== undefined).map((s) => s.name as string));
+    binaryColumnSets.set(inputs, names);
+  }
+  return names;
 }

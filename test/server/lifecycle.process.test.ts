@@ -282,7 +282,7 @@ describe.concurrent("bad flags → exit 2 with a message, before anything loads"
     { flags: ["-p", "70000"], message: "pipeserve: --port must be between 0 and 65535, got 70000." },
     { flags: ["--max-body", "0"], message: 'pipeserve: --max-body must be a size such as 100mb, 512kb or 1048576, got "0".' },
     { flags: ["--max-body", "lots"], message: 'pipeserve: --max-body must be a size such as 100mb, 512kb or 1048576, got "lots".' },
-    { flags: ["--log-level", "loud"], message: 'pipeserve: --log-level must be one of fatal, error, warn, info, debug; got "loud".' },
+    { flags: ["--log-level", "loud"], message: 'pipeserve: --log-level must be one of fatal, error, warn, info, debug, trace, silent; got "loud".' },
     { flags: ["-w", "0"], message: "pipeserve: --workers must be between 1 and 256, got 0." },
     { flags: ["--timeout", "-1"], message: 'pipeserve: --timeout must be a positive number of seconds, got "-1".' },
     { flags: ["--max-queue", "0"], message: "pipeserve: --max-queue must be between 1 and" },

@@ -81,7 +81,7 @@ describe("bad values are usage errors naming the variable (exit 2)", () => {
     ["PIPESERVE_MAX_BODY", "lots", "PIPESERVE_MAX_BODY must be a size such as 100mb"],
     ["PIPESERVE_UI", "maybe", 'PIPESERVE_UI must be true or false (1/0, yes/no), got "maybe".'],
     ["PIPESERVE_WATCH", "soon", "PIPESERVE_WATCH must be a number of seconds, 0 or more"],
-    ["PIPESERVE_LOG_LEVEL", "loud", 'PIPESERVE_LOG_LEVEL must be one of fatal, error, warn, info, debug; got "loud".'],
+    ["PIPESERVE_LOG_LEVEL", "loud", 'PIPESERVE_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "loud".'],
     // MLflow's own variable, read below PIPESERVE_TIMEOUT: a bad value is refused, not a silent 60 s.
     ["MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", "x", 'MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT must be a positive number of seconds, got "x".'],
   ])("%s=%s", async (name, value, message) => {
