@@ -4,8 +4,12 @@ import { fileURLToPath } from "node:url";
 /** pipeserve's own code, built (`dist/`) or run from source (`src/`): never the user's frame. */
 const PACKAGE_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const OWN_CODE = [join(PACKAGE_ROOT, "dist", sep), join(PACKAGE_ROOT, "src", sep)];
-/** A project's bundle that no source map led out of (src/packager/project.ts writes them): it names no file the user has. */
-const PROJECT_BUNDLE = /[\\/]pipeserve-project-[^\\/]+[\\/][0-9a-f]{16}\.mjs$/;
+/**
+ * Temporary copies of bundled code that no source map led out of: a project's (src/packager/project.ts
+ * writes them) and a loaded model's (src/loader/load-model.ts); they name no file the user has, and
+ * are gone once the command ends.
+ */
+const TEMP_BUNDLE = /[\\/](?:pipeserve-project-[^\\/]+[\\/][0-9a-f]{16}|pipeserve-code-[^\\/]+[\\/][^\\/]+)\.mjs$/;
 /** The location a V8 stack frame ends with: `at fn (where:1:2)` or `at where:1:2`. */
 const FRAME = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?$/;
 /** How deep a chain of `cause`s is followed (a cause can point back at its error). */
@@ -47,7 +51,7 @@ export function userFrame(error: unknown, cwd: string): string | undefined {
       const file = m ? frameFile(m[1] as string) : undefined;
       if (!m || file === undefined) continue;
       if (OWN_CODE.some((dir) => file.startsWith(dir))) break;
-      if (file.includes(`${sep}node_modules${sep}`) || PROJECT_BUNDLE.test(file)) continue;
+      if (file.includes(`${sep}node_modules${sep}`) || TEMP_BUNDLE.test(file)) continue;
       const shown = relative(cwd, file);
       return `${shown.startsWith("..") || isAbsolute(shown) ? file : shown}:${m[2]}:${m[3]}`;
     }

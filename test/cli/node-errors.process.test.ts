@@ -2,9 +2,10 @@
 // process's): the error points at the user's pipelines.ts — file, line and column — not at
 // pipeserve's runner nor at the temporary bundle the run imported; PIPESERVE_DEBUG=1 prints the
 // cause chain with those source-mapped stacks.
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { SIGNATURES, packageBehaviour } from "../server/fixtures/models.js";
 import { copyProject, runBin, tempDir, useBuiltBin } from "./helpers.js";
 
 useBuiltBin();
@@ -42,5 +43,18 @@ describe.concurrent("pipeserve run: a node that throws points at the user's code
     expect(stderr).toMatch(/^Caused by: Error: diverged: loss is NaN after \d+ rows/m);
     expect(stderr).toContain(`at Node.diverge (${join(project, "pipelines.ts")}:${thrownAt})`);
     expect(stderr, "no frame in the deleted bundle").not.toContain("pipeserve-project-");
+  });
+});
+
+describe("pipeserve predict: a packaged model's node that throws", () => {
+  it("names no place in the model's temporary copy of its code (gone once the command ends)", async () => {
+    const model = await packageBehaviour("raise_generic", SIGNATURES.ab);
+    const dir = await tempDir("pipeserve-predict-");
+    const input = join(dir, "in.csv");
+    await writeFile(input, "a,b\n1,0.5\n");
+    const r = await runBin(["predict", "-m", model, "-i", input, "-o", join(dir, "out.csv")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.toString()).toContain('Node "raise_generic" failed');
+    expect(r.stderr.toString()).not.toContain("pipeserve-code-");
   });
 });
