@@ -19,8 +19,9 @@ export type CsvLineEnd = "\n" | "\r\n";
  * (with `bom`, `relax_column_count`, `skip_empty_lines`, as pipeserve calls it) read alike. Plain
  * is: one line end throughout (every one `\n`, or every one `\r\n`, inside quotes too); quotes
  * only at a field's start, closed before a delimiter, a line end or the end, `""` inside; every
- * record as wide as the header, and the header at least two fields wide (NB: uDSV drops a record
- * of one quoted empty field). Anything else (a ragged row, a stray quote, an unclosed quote, a
+ * record as wide as the header. A header of one field (a text of one column) is plain only without
+ * any quote and without an empty line but the last (NB: uDSV splits no quoted field there, drops
+ * a record of one quoted empty field, and keeps an empty line as a record). Anything else (a ragged row, a stray quote, an unclosed quote, a
  * lone `\r`) is not plain, and is read by csv-parse, which raises its errors with its messages.
  * It notes where the last whole record ends, so text read in pieces is parsed up to there.
  */
@@ -49,6 +50,10 @@ export class PlainCsvCheck {
   feedsAtLastEnd = 0;
   #lines = 0;
   #feeds = 0;
+  /** Whether a quote or a byte-order mark past the start has been seen (a text of one column with one is not plain). */
+  #quoted = false;
+  /** Whether an empty line came before the header (one column: not plain either). */
+  #blankFirst = false;
 
   /** @param atStart the text starts the input: a byte-order mark there is no data. */
   constructor(delimiter: string, atStart = true) {
@@ -80,6 +85,11 @@ export class PlainCsvCheck {
         if (this.lineEnd === "\r\n") return this.#fail();
         this.lineEnd = "\n";
       }
+      if (c === BOM) {
+        // NB: uDSV drops a byte-order mark that starts a piece of text it is given: one column's record may be only that.
+        this.#quoted = true;
+        if (this.width === 1) return this.#fail();
+      }
       if (c === CR) {
         if (this.lineEnd === "\n") return this.#fail();
         this.lineEnd = "\r\n";
@@ -94,11 +104,14 @@ export class PlainCsvCheck {
         }
         this.#lines++;
         state = FIELD_START;
-        if (!this.#endRecord()) return this.#fail();
+        if (!this.#endRecord(false)) return this.#fail();
         this.lastEnd = i + 1;
         this.linesAtLastEnd = this.#lines;
         this.feedsAtLastEnd = this.#feeds;
       } else if (c === QUOTE) {
+        // NB: one column is read by uDSV without quotes (it finds no delimiter to split on): plain only without any.
+        this.#quoted = true;
+        if (this.width === 1) return this.#fail();
         if (state === FIELD_START) {
           state = QUOTED;
           this.#content = true;
@@ -122,7 +135,7 @@ export class PlainCsvCheck {
   /** The text has ended: the last record may end without a line end. */
   finish(): void {
     if (!this.plain) return;
-    if (this.#crPending || this.#state === QUOTED || !this.#endRecord()) return this.#fail();
+    if (this.#crPending || this.#state === QUOTED || !this.#endRecord(true)) return this.#fail();
     this.lastEnd = this.#text.length;
     this.linesAtLastEnd = this.#lines;
     this.feedsAtLastEnd = this.#feeds;
@@ -138,15 +151,23 @@ export class PlainCsvCheck {
     this.plain = false;
   }
 
-  #endRecord(): boolean {
+  /**
+   * Ends a record; false when the text is not plain there. `atEnd`: the text's end, where an empty
+   * record is no line (the last line end's).
+   */
+  #endRecord(atEnd: boolean): boolean {
     const fields = this.#fields;
     const content = this.#content;
     this.#fields = 1;
     this.#content = false;
-    if (!content) return true;
+    // NB: an empty line is skipped by both, but uDSV keeps one as a record of one empty field when the text has one column.
+    if (!content) {
+      if (this.width < 0 && !atEnd) this.#blankFirst = true;
+      return atEnd || this.width !== 1;
+    }
     if (this.width < 0) {
       this.width = fields;
-      return fields >= 2;
+      return fields >= 2 || (!this.#quoted && !this.#blankFirst);
     }
     return fields === this.width;
   }
