@@ -10,7 +10,7 @@ import { FormatError, LimitError, formatCount, type TableLimits } from "../tabul
  *
  * The message's fields (proto/inference.proto): ModelInferRequest { 4 parameters (map), 5 inputs,
  * 6 outputs, 7 raw_input_contents }; InferInputTensor { 3 shape (packed int64), 4 parameters (map),
- * 5 contents }; InferTensorContents { 1–5 bool/int/int64/uint/uint64 (packed varints), 6 fp32
+ * 5 contents }; InferRequestedOutputTensor { 2 parameters (map) }; InferTensorContents { 1–5 bool/int/int64/uint/uint64 (packed varints), 6 fp32
  * (packed fixed32), 7 fp64 (packed fixed64), 8 bytes (repeated) }.
  */
 export const MAX_INFER_ENTRIES = 10_000;
@@ -92,6 +92,7 @@ export function checkInferRequestWire(bytes: Uint8Array, limits: Pick<TableLimit
       const f = top.field();
       if (f.id >= 4 && f.id <= 7 && f.type === LENGTH) countEntry(tally);
       if (f.id === 5 && f.type === LENGTH) checkTensor(new WireReader(bytes, f.start, f.end), tally, limits);
+      if (f.id === 6 && f.type === LENGTH) checkOutput(new WireReader(bytes, f.start, f.end), tally);
     }
   } catch (error) {
     if (error instanceof LimitError) throw error;
@@ -123,6 +124,14 @@ function checkTensor(tensor: WireReader, tally: Tally, limits: Pick<TableLimits,
     else if (f.id === 4 && f.type === LENGTH) countEntry(tally);
     else if (f.id === 5 && f.type === LENGTH) checkContents(new WireReader(tensor.bytes, f.start, f.end), tally, limits);
     if (rank > MAX_SHAPE_RANK) throw new LimitError(`A tensor's shape has more than ${MAX_SHAPE_RANK} dimensions.`);
+  }
+}
+
+/** One InferRequestedOutputTensor: its parameters (field 2). */
+function checkOutput(output: WireReader, tally: Tally): void {
+  while (output.at < output.end) {
+    const f = output.field();
+    if (f.id === 2 && f.type === LENGTH) countEntry(tally);
   }
 }
 

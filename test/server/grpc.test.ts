@@ -648,6 +648,15 @@ describe("messages counted before they are decoded", () => {
     expect((await s.client.call("ServerLive", {})).response).toEqual({ live: true });
   });
 
+  it("an output of 10,001 parameters is RESOURCE_EXHAUSTED too", async () => {
+    const s = await start(await buildModel("echo", SIGNATURES.ab));
+    // outputs { parameters: {} × 10,001 }: field 6, its field 2 (a map entry) empty, over and over.
+    const entries = Buffer.from(new Array(10_001).fill([0x12, 0x00]).flat());
+    const r = await sendRaw(s, Buffer.concat([Buffer.from([0x32]), varint(entries.length), entries]));
+    expect(r.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(r.details).toContain("more than 10,000 tensors, outputs, raw contents and parameters together");
+  });
+
   it("a tensor of more elements than --max-cells is RESOURCE_EXHAUSTED before it is decoded", async () => {
     const s = await start(await buildModel("echo", SIGNATURES.ab), { maxCells: 1_000 });
     // inputs { contents { bytes_contents: "" × 1,001 } }: field 5 of the tensor, field 8 of its contents.
