@@ -23,6 +23,12 @@ export function arrowLib(): typeof Arrow {
   return lib;
 }
 
+/** apache-arrow's IPC file footer (not in its main entry: its `ipc/metadata/file` module, of the same CommonJS build). */
+export function arrowFooter(): typeof import("apache-arrow/ipc/metadata/file").Footer {
+  arrowLib();
+  return (createRequire(import.meta.url)("apache-arrow/ipc/metadata/file") as typeof import("apache-arrow/ipc/metadata/file")).Footer;
+}
+
 /**
  * Whether `value` is an Arrow table, of this process's apache-arrow (see arrowLib) or of another
  * build or copy of it (an ES module import of `apache-arrow` has classes of its own; arrow marks

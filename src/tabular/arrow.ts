@@ -1,6 +1,6 @@
 import type { DataType, RecordBatch, RecordBatchReader, Schema, Table, Vector } from "apache-arrow";
 import { isAscii } from "node:buffer";
-import { arrowLib } from "./arrow-lib.js";
+import { arrowFooter, arrowLib } from "./arrow-lib.js";
 import { isNumericArray, setKey, type Cell, type Column, type ColumnTable, type NumericArray } from "./column-table.js";
 import { FormatError } from "./errors.js";
 import { NO_LIMITS, type TableLimits, checkTableSize, nextTurn } from "./limits.js";
@@ -622,27 +622,48 @@ export const MAX_BODY_BATCHES = 10_000;
  */
 export function decodeArrowIpc(bytes: Uint8Array, options: { maxBatches?: number } = {}): Table {
   const { RecordBatchReader, Table } = arrowLib();
-  const max = options.maxBatches ?? Number.POSITIVE_INFINITY;
-  const tooMany = (): FormatError =>
-    new FormatError(`The Arrow data holds more than ${max} record batches; write it in fewer, larger ones (a batch of many rows each).`);
   try {
+    // NB: counted before anything is decoded, dictionary batches too (a file's are read as it opens).
+    if (options.maxBatches !== undefined && ipcBatchCount(bytes, options.maxBatches) > options.maxBatches)
+      throw new FormatError(
+        `The Arrow data holds more than ${options.maxBatches} record and dictionary batches; write it in fewer, larger ones (a batch of many rows each).`,
+      );
     const reader = RecordBatchReader.from(bytes);
-    if (!reader.isFile()) {
-      if (max === Number.POSITIVE_INFINITY) return new Table(reader.readAll());
-      const batches: RecordBatch[] = [];
-      for (const batch of reader) {
-        if (batches.length >= max) throw tooMany();
-        batches.push(batch);
-      }
-      return new Table(batches);
-    }
+    if (!reader.isFile()) return new Table(reader.readAll());
     const file = reader.open() as unknown as ArrowFileReader<RecordBatch | null>;
-    if (file.numRecordBatches > max) throw tooMany();
     return new Table(file.schema, [...fileBatches(file)]);
   } catch (cause) {
     if (cause instanceof FormatError) throw cause;
     throw new FormatError(`Could not decode the Arrow IPC data: ${arrowFailure(cause)}`, { cause });
   }
+}
+
+/** "ARROW1": the magic that starts and ends an Arrow IPC file. */
+const ARROW_FILE_MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31];
+
+/**
+ * How many batches (record and dictionary) Arrow IPC bytes hold, counted up to `stop` + 1 without
+ * decoding any: a file's from its footer, a stream's by walking its messages' framing. 0 for bytes
+ * neither reads (the decoder then says what is wrong with them).
+ */
+function ipcBatchCount(bytes: Uint8Array, stop: number): number {
+  const n = bytes.byteLength;
+  const magicAt = (at: number): boolean => ARROW_FILE_MAGIC.every((b, i) => bytes[at + i] === b);
+  if (n >= 18 && magicAt(0) && magicAt(n - 6)) {
+    const length = new DataView(bytes.buffer, bytes.byteOffset, n).getInt32(n - 10, true);
+    if (length <= 0 || length > n - 18) return 0;
+    const footer = arrowFooter().decode(bytes.subarray(n - 10 - length, n - 10));
+    return footer.numRecordBatches + footer.numDictionaries;
+  }
+  const { MessageReader, MessageHeader } = arrowLib();
+  const reader = new MessageReader(bytes);
+  let count = 0;
+  for (let message = reader.next(); !message.done && count <= stop; message = reader.next()) {
+    const m = message.value;
+    if (m.headerType === MessageHeader.RecordBatch || m.headerType === MessageHeader.DictionaryBatch) count++;
+    reader.readMessageBody(m.bodyLength);
+  }
+  return count;
 }
 
 /**

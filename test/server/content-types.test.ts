@@ -286,7 +286,7 @@ describe("Arrow, Parquet and NDJSON bodies", () => {
     expect(fine.status, await fine.clone().text()).toBe(200);
     expect(((await fine.json()) as { predictions: unknown[] }).predictions).toHaveLength(10_000);
     await expectError(await post(ab, "application/vnd.apache.arrow.stream", stream(10_001)), 400, "BAD_REQUEST", [
-      "The Arrow data holds more than 10000 record batches; write it in fewer, larger ones",
+      "The Arrow data holds more than 10000 record and dictionary batches; write it in fewer, larger ones",
     ]);
   });
 

@@ -1,0 +1,40 @@
+/**
+ * decodeArrowIpc's `maxBatches` (an Arrow request body's cap): every batch counts before any is
+ * decoded — record batches, and dictionary batches too, which a file's reader reads as it opens.
+ */
+import { createRequire } from "node:module";
+import { describe, expect, it } from "vitest";
+import { FormatError, MAX_BODY_BATCHES, arrowLib, decodeArrowIpc } from "../../src/tabular/index.js";
+
+const { Footer } = createRequire(import.meta.url)("apache-arrow/ipc/metadata/file") as typeof import("apache-arrow/ipc/metadata/file");
+
+/** An Arrow file of one row with a dictionary column, whose footer lists its one dictionary batch `copies` times. */
+function fileWithDictionaries(copies: number): Uint8Array {
+  const { Dictionary, Int32, Table, Utf8, tableToIPC, vectorFromArray } = arrowLib();
+  const bytes = tableToIPC(new Table({ s: vectorFromArray(["a"], new Dictionary(new Utf8(), new Int32())) }), "file");
+  const n = bytes.byteLength;
+  const length = new DataView(bytes.buffer, bytes.byteOffset, n).getInt32(n - 10, true);
+  const footer = Footer.decode(bytes.subarray(n - 10 - length, n - 10));
+  const [dictionary] = [...footer.dictionaryBatches()];
+  const listed = new Footer(footer.schema, footer.version, [...footer.recordBatches()], new Array(copies).fill(dictionary));
+  const encoded = Footer.encode(listed);
+  const size = new Uint8Array(4);
+  new DataView(size.buffer).setInt32(0, encoded.byteLength, true);
+  return Buffer.concat([bytes.subarray(0, n - 10 - length), encoded, size, Buffer.from("ARROW1")]);
+}
+
+describe("decodeArrowIpc with maxBatches", () => {
+  it("counts a file's dictionary batches, before it opens the file (which reads them all)", () => {
+    expect(decodeArrowIpc(fileWithDictionaries(1), { maxBatches: MAX_BODY_BATCHES }).numRows).toBe(1);
+    const started = performance.now();
+    expect(() => decodeArrowIpc(fileWithDictionaries(MAX_BODY_BATCHES + 1), { maxBatches: MAX_BODY_BATCHES })).toThrow(FormatError);
+    expect(() => decodeArrowIpc(fileWithDictionaries(MAX_BODY_BATCHES + 1), { maxBatches: MAX_BODY_BATCHES })).toThrow(
+      "The Arrow data holds more than 10000 record and dictionary batches",
+    );
+    expect(performance.now() - started, "refused from the footer, not after reading every batch").toBeLessThan(1_000);
+  });
+
+  it("without it, a file of many listed dictionaries is read as before", () => {
+    expect(decodeArrowIpc(fileWithDictionaries(3)).numRows).toBe(1);
+  });
+});
