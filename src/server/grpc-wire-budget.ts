@@ -74,6 +74,37 @@ class WireReader {
   }
 }
 
+/**
+ * The wire types protobufjs reads each known field with, whatever its key says: a message, a map
+ * entry, text or bytes always as length-delimited; a repeated number packed, or as one value of its
+ * own type. A key with another type would make protobufjs read bytes this scan skipped (a field sent
+ * as a number whose following bytes it then decodes as a message): such a message is refused.
+ */
+const WIRE_TYPES = {
+  request: { 1: [LENGTH], 2: [LENGTH], 3: [LENGTH], 4: [LENGTH], 5: [LENGTH], 6: [LENGTH], 7: [LENGTH] },
+  tensor: { 1: [LENGTH], 2: [LENGTH], 3: [LENGTH, VARINT], 4: [LENGTH], 5: [LENGTH] },
+  output: { 1: [LENGTH], 2: [LENGTH] },
+  contents: {
+    1: [LENGTH, VARINT],
+    2: [LENGTH, VARINT],
+    3: [LENGTH, VARINT],
+    4: [LENGTH, VARINT],
+    5: [LENGTH, VARINT],
+    6: [LENGTH, FIXED32],
+    7: [LENGTH, FIXED64],
+    8: [LENGTH],
+  },
+} as const satisfies Record<string, Record<number, readonly number[]>>;
+
+/** The next field of a `kind` message, refused when a known field has a wire type protobufjs would read otherwise. */
+function knownField(reader: WireReader, kind: keyof typeof WIRE_TYPES): { id: number; type: number; start: number; end: number } {
+  const f = reader.field();
+  const types = (WIRE_TYPES[kind] as Record<number, readonly number[]>)[f.id];
+  if (types !== undefined && !types.includes(f.type))
+    throw new Error(`field ${f.id} of the ${kind === "request" ? "request" : kind} has wire type ${f.type}, not its own`);
+  return f;
+}
+
 /** Counts so far, and the budgets they are held to. */
 interface Tally {
   entries: number;
@@ -89,7 +120,7 @@ export function checkInferRequestWire(bytes: Uint8Array, limits: Pick<TableLimit
   try {
     const top = new WireReader(bytes, 0, bytes.byteLength);
     while (top.at < top.end) {
-      const f = top.field();
+      const f = knownField(top, "request");
       if (f.id >= 4 && f.id <= 7 && f.type === LENGTH) countEntry(tally);
       if (f.id === 5 && f.type === LENGTH) checkTensor(new WireReader(bytes, f.start, f.end), tally, limits);
       if (f.id === 6 && f.type === LENGTH) checkOutput(new WireReader(bytes, f.start, f.end), tally);
@@ -119,7 +150,7 @@ function countElements(tally: Tally, n: number, limits: Pick<TableLimits, "maxCe
 function checkTensor(tensor: WireReader, tally: Tally, limits: Pick<TableLimits, "maxCells">): void {
   let rank = 0;
   while (tensor.at < tensor.end) {
-    const f = tensor.field();
+    const f = knownField(tensor, "tensor");
     if (f.id === 3) rank += f.type === LENGTH ? tensor.countVarints(f.start, f.end) : 1;
     else if (f.id === 4 && f.type === LENGTH) countEntry(tally);
     else if (f.id === 5 && f.type === LENGTH) checkContents(new WireReader(tensor.bytes, f.start, f.end), tally, limits);
@@ -130,7 +161,7 @@ function checkTensor(tensor: WireReader, tally: Tally, limits: Pick<TableLimits,
 /** One InferRequestedOutputTensor: its parameters (field 2). */
 function checkOutput(output: WireReader, tally: Tally): void {
   while (output.at < output.end) {
-    const f = output.field();
+    const f = knownField(output, "output");
     if (f.id === 2 && f.type === LENGTH) countEntry(tally);
   }
 }
@@ -138,7 +169,7 @@ function checkOutput(output: WireReader, tally: Tally): void {
 /** InferTensorContents: each element of every field counted. */
 function checkContents(contents: WireReader, tally: Tally, limits: Pick<TableLimits, "maxCells">): void {
   while (contents.at < contents.end) {
-    const f = contents.field();
+    const f = knownField(contents, "contents");
     let n = 1;
     if (f.type === LENGTH && f.id >= 1 && f.id <= 5) n = contents.countVarints(f.start, f.end);
     else if (f.type === LENGTH && f.id === 6) n = Math.ceil((f.end - f.start) / 4);

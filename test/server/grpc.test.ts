@@ -673,6 +673,16 @@ describe("messages counted before they are decoded", () => {
     expect(r.details).toContain("The request's tensors hold more than 1,000 values; the limit is 1,000 cells per request (--max-cells).");
   });
 
+  it("a known field sent with another wire type (which protobufjs would read as a message anyway) is INVALID_ARGUMENT, not uncounted", async () => {
+    const s = await start(await buildModel("echo", SIGNATURES.ab), { maxCells: 10 });
+    // inputs sent as a number (wire type 0): the scan would skip it, protobufjs would decode the bytes after it as a tensor of 1,000 bytes_contents.
+    const contents = Buffer.from(new Array(1_000).fill([0x42, 0x00]).flat());
+    const tensor = Buffer.concat([Buffer.from([0x2a]), varint(contents.length), contents]);
+    const r = await sendRaw(s, Buffer.concat([Buffer.from([0x28]), varint(tensor.length), tensor]));
+    expect(r.code).toBe(status.INVALID_ARGUMENT);
+    expect(r.details).toContain("field 5 of the request has wire type 0, not its own");
+  });
+
   it("bytes that are no message are INVALID_ARGUMENT saying so", async () => {
     const s = await start(await buildModel("echo", SIGNATURES.ab));
     const r = await sendRaw(s, Buffer.from([0x2b, 0x01]));
