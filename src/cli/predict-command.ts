@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import type cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
 import type { OutputFormat, TableFormat } from "../index.js";
+import type { ParamSpec, ignoredParams as ignoredParamsFn } from "../tabular/index.js";
 import { InterruptedError, UsageError } from "./errors.js";
 import { type CliIo, fromCwd, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
 import { allowDeletedOption, parseInteger, registryOption, trackingOption } from "./parse-options.js";
@@ -43,7 +44,7 @@ function interrupted(signal: NodeJS.Signals, output: string): InterruptedError {
 /** `pipeserve predict`: batch prediction over files, with a progress bar on a terminal and a summary otherwise. */
 export async function predictCommand(options: PredictCommandOptions, io: CliIo): Promise<void> {
   // NB: imported here, not at the top: `pipeserve --help` and the other commands never load them.
-  const [{ BatchError, checkPredictFiles, predictFile }, { loadModel }, { parseJsonText }] = await Promise.all([
+  const [{ BatchError, checkPredictFiles, predictFile }, { loadModel }, { parseJsonText, ignoredParams }] = await Promise.all([
     import("../batch/index.js"),
     // NB: the package's main entry: it registers the `pipeserve` API that the model's code imports.
     import("../index.js"),
@@ -76,7 +77,7 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
     onWarning: (message) => io.stderr.write(`pipeserve: warning: ${message}\n`),
   });
   // NB: as the server names them (X-Pipeserve-Ignored-Params): a typo would otherwise predict with the default, unsaid.
-  if (params !== undefined) warnIgnoredParams(params, model.signature?.params ?? null, io);
+  if (params !== undefined) warnIgnoredParams(params, model.signature?.params ?? null, io, ignoredParams);
   const interactive = io.stderr.isTTY === true;
   // NB: the progress bar's library loads only where there is a terminal to draw it on.
   const progress = interactive ? (await import("cli-progress")).default : undefined;
@@ -135,11 +136,11 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
 }
 
 /** Says which `--params` the model does not declare (`runner` aside): they are ignored, as MLflow ignores them. */
-function warnIgnoredParams(params: Record<string, unknown>, declared: readonly { name: string }[] | null, io: CliIo): void {
-  const names = new Set((declared ?? []).map((p) => p.name));
-  const ignored = Object.keys(params).filter((k) => k !== "runner" && !names.has(k));
+function warnIgnoredParams(params: Record<string, unknown>, declared: readonly ParamSpec[] | null, io: CliIo, ignoredParams: typeof ignoredParamsFn): void {
+  const ignored = ignoredParams(params, declared);
   if (ignored.length === 0) return;
-  const takes = names.size > 0 ? `it takes ${[...names].join(", ")}` : "it takes none";
+  const names = (declared ?? []).map((p) => p.name);
+  const takes = names.length > 0 ? `it takes ${names.join(", ")}` : "it takes none";
   io.stderr.write(`pipeserve: warning: the model declares no param ${ignored.join(", ")}, so --params' value for it is ignored (${takes}).
 `);
 }

@@ -364,18 +364,17 @@ export function outputTensors(output: unknown, signature: Signature | null, want
     throw new HttpError("INTERNAL_ERROR", `The model's output cannot be sent as Open Inference Protocol tensors: ${(cause as Error).message}`);
   }
   const native = nativeDatatypes(output, table.names[0] ?? "output-0");
-  if (only !== undefined && table.names.length === 1 && table.names[0] !== only) {
-    const own = table.names[0] as string;
-    table = { ...table, names: [only] };
-    const datatype = native.get(own);
-    if (datatype !== undefined) native.set(only, datatype);
-  }
+  // NB: its datatype is then the declared one (below), whatever the column's own name said.
+  if (only !== undefined && table.names.length === 1 && table.names[0] !== only) table = { ...table, names: [only] };
   // NB: by name, as the metadata lists them (an unnamed output's name is its position).
   const declared = new Map(declaredTensors.map((t) => [t.name, t.datatype]));
   const names = wanted ?? table.names;
   // NB: each output once: a name listed K times would be encoded K times (N × K values from one small request).
-  const twice = names.find((name, i) => names.indexOf(name) !== i);
-  if (twice !== undefined) throw new HttpError("BAD_REQUEST", `The request asks for output "${twice}" more than once; name each output once.`);
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) throw new HttpError("BAD_REQUEST", `The request asks for output "${name}" more than once; name each output once.`);
+    seen.add(name);
+  }
   const unknown = names.filter((name) => !table.names.includes(name));
   if (unknown.length > 0)
     throw new HttpError(

@@ -139,6 +139,18 @@ function freshDefault(value: unknown): unknown {
 }
 
 /**
+ * The names among `params` a model with `schema` ignores: those it does not declare, `runner` aside
+ * (it chooses the runner). What enforceParams reports as `ignored`, for a caller that only warns.
+ */
+export function ignoredParams(params: Readonly<Record<string, unknown>>, schema: readonly ParamSpec[] | null): string[] {
+  return undeclaredKeys(params, new Set((schema ?? []).map((s) => s.name)));
+}
+
+function undeclaredKeys(params: Readonly<Record<string, unknown>>, declared: ReadonlySet<string>): string[] {
+  return Object.keys(params).filter((key) => key !== "runner" && !declared.has(key));
+}
+
+/**
  * Checks request params against the model's params schema (PROTOCOL.md §4) and returns what the
  * pipeline receives: every declared param, in schema order, with the request's value or its
  * default (a key given as `null` also takes the default). Unknown keys are ignored and named in
@@ -160,7 +172,6 @@ export function enforceParams(params: Record<string, unknown> | null | undefined
   }
   const given: Record<string, unknown> = params ?? {};
   const out: Record<string, unknown> = {};
-  const ignored: string[] = [];
   const problems: string[] = [];
   const declared = new Set<string>();
   for (const spec of schema ?? []) {
@@ -174,17 +185,12 @@ export function enforceParams(params: Record<string, unknown> | null | undefined
     if (check.ok) out[spec.name] = check.value;
     else problems.push(paramProblem(spec, value, check));
   }
-  for (const key of Object.keys(given)) {
-    if (declared.has(key)) continue;
-    if (key === "runner") {
-      const runner = given[key];
-      if (isMissing(runner)) continue;
-      if (typeof runner === "string") out[key] = runner;
-      else problems.push(`'runner' got ${showValue(runner)}, expected the name of a runner such as "SequentialRunner"`);
-      continue;
-    }
-    ignored.push(key);
+  const runner = given["runner"];
+  if (!declared.has("runner") && Object.hasOwn(given, "runner") && !isMissing(runner)) {
+    if (typeof runner === "string") out["runner"] = runner;
+    else problems.push(`'runner' got ${showValue(runner)}, expected the name of a runner such as "SequentialRunner"`);
   }
+  const ignored = undeclaredKeys(given, declared);
   if (problems.length > 0) {
     throw new SchemaError(`${MLFLOW_WORDING.invalidParams} ${problems.join("; ")}. Fix these values, or leave them out to use the defaults.`);
   }

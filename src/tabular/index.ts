@@ -72,7 +72,7 @@ export {
 export { signatureToMlflow, signatureFromMlflow, describeZodIssues } from "./mlflow-signature.js";
 export { declaredColumnTypes, inferSignature } from "./infer-signature.js";
 export { type EnforcedTable, type EnforceOptions, enforceSchema, missingColumns } from "./enforce-columns.js";
-export { type EnforcedParams, type ParamCheck, enforceParams, checkParamValue } from "./enforce-params.js";
+export { type EnforcedParams, type ParamCheck, enforceParams, checkParamValue, ignoredParams } from "./enforce-params.js";
 export { JSON_REQUEST_FORMS, type JsonRequestForm, type JsonRequest, parseJsonRequest, invalidJsonError, withoutBom } from "./request-forms.js";
 export { splitRows } from "./split-rows.js";
 export { encodePredictions, tableToRecordsJson } from "./response.js";

@@ -322,14 +322,18 @@ describe("behaviours the conformance README lists without a case", () => {
     expect(text).toBe('{"predictions":[{"a":2,"b":null},{"a":3,"b":null}]}');
   });
 
-  it("reads NaN in a CSV cell as a missing value, as the bare NaN token in JSON and as pandas' read_csv does: null in an optional column, refused in a required one", async () => {
-    const floats = quietApp(
+  /** Echo over `a: long` (required) and `c: double` (optional). */
+  const optionalDouble = async (): Promise<App> =>
+    quietApp(
       await buildModel("echo", {
         inputs: '[{"type": "long", "name": "a", "required": true}, {"type": "double", "name": "c", "required": false}]',
         outputs: null,
         params: null,
       }),
     );
+
+  it("reads NaN in a CSV cell as a missing value, as the bare NaN token in JSON and as pandas' read_csv does: null in an optional column, refused in a required one", async () => {
+    const floats = await optionalDouble();
     const csv = await send(floats, "/invocations", { method: "POST", contentType: "text/csv", body: "a,c\n1,NaN\n2,nan\n3,-NaN\n4,\n5,0.5\n" });
     const json = await send(floats, "/invocations", {
       method: "POST",
@@ -371,13 +375,7 @@ describe("behaviours the conformance README lists without a case", () => {
   });
 
   it("a CSV cell that is no number, in a number column: the fix speaks of the cell, not of JSON; how to leave it empty only where it may be", async () => {
-    const optional = quietApp(
-      await buildModel("echo", {
-        inputs: '[{"type": "long", "name": "a", "required": true}, {"type": "double", "name": "c", "required": false}]',
-        outputs: null,
-        params: null,
-      }),
-    );
+    const optional = await optionalDouble();
     const res = await send(optional, "/invocations", { method: "POST", contentType: "text/csv", body: "a,c\n1,abc\n" });
     const body = await expectError(res, 400, "BAD_REQUEST", [
       'Column c is double: row 0 holds "abc"',
