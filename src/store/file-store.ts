@@ -264,14 +264,17 @@ export class FileStore {
     return info;
   }
 
-  /** Writes a run's meta.yaml; `deletedTime` only for a deleted run (MLflow's `deleted_time`, which its `gc` reads). */
-  async #writeRunMeta(dir: string, info: RunInfo, deletedTime?: number): Promise<void> {
-    // NB: the artifact URI as recorded, never the one a moved store is read by (inMovedStore): a
-    // store mounted elsewhere for a while must still read right where it came from.
-    const recorded = (await readYaml(join(dir, "meta.yaml")).catch(() => ({}) as Record<string, unknown>))["artifact_uri"];
+  /**
+   * Writes a run's meta.yaml; `deletedTime` only for a deleted run (MLflow's `deleted_time`, which
+   * its `gc` reads). `recorded`: the meta.yaml it replaces, whose artifact URI is kept as recorded,
+   * never the one a moved store is read by (inMovedStore): a store mounted elsewhere for a while
+   * must still read right where it came from.
+   */
+  async #writeRunMeta(dir: string, info: RunInfo, deletedTime?: number, recorded?: Record<string, unknown>): Promise<void> {
+    const artifactUri = recorded?.["artifact_uri"];
     await writeYaml(join(dir, "meta.yaml"), {
       ...(deletedTime === undefined ? {} : { deleted_time: deletedTime }),
-      artifact_uri: typeof recorded === "string" ? recorded : info.artifactUri,
+      artifact_uri: typeof artifactUri === "string" ? artifactUri : info.artifactUri,
       end_time: info.endTime,
       entry_point_name: "",
       experiment_id: info.experimentId,
@@ -289,9 +292,14 @@ export class FileStore {
   }
 
   async getRunInfo(runId: string): Promise<RunInfo> {
+    return (await this.#readRun(runId)).info;
+  }
+
+  /** A run's folder, its meta.yaml as written, and the info read from it. */
+  async #readRun(runId: string): Promise<{ dir: string; meta: Record<string, unknown>; info: RunInfo }> {
     const dir = await this.runDir(runId);
     const m = await readYaml(join(dir, "meta.yaml"));
-    return {
+    const info: RunInfo = {
       runId: String(m["run_id"]),
       runName: String(m["run_name"] ?? ""),
       experimentId: String(m["experiment_id"]),
@@ -303,6 +311,7 @@ export class FileStore {
       artifactUri: await inMovedStore(String(m["artifact_uri"]), join(dir, "artifacts"), 2),
       lifecycleStage: String(m["lifecycle_stage"]),
     };
+    return { dir, meta: m, info };
   }
 
   /** The run's artifacts folder on disk. */
@@ -313,15 +322,11 @@ export class FileStore {
 
   /** Ends a run with FINISHED, FAILED or KILLED. */
   async endRun(runId: string, status: Exclude<RunStatus, "RUNNING" | "SCHEDULED"> = "FINISHED"): Promise<RunInfo> {
-    const dir = await this.runDir(runId);
-    const info = { ...(await this.getRunInfo(runId)), status, endTime: Date.now() };
-    await this.#writeRunMeta(dir, info, await this.#deletedTime(dir));
+    const { dir, meta, info: read } = await this.#readRun(runId);
+    const info = { ...read, status, endTime: Date.now() };
+    const deletedTime = meta["deleted_time"];
+    await this.#writeRunMeta(dir, info, typeof deletedTime === "number" ? deletedTime : undefined, meta);
     return info;
-  }
-
-  async #deletedTime(dir: string): Promise<number | undefined> {
-    const value = (await readYaml(join(dir, "meta.yaml")))["deleted_time"];
-    return typeof value === "number" ? value : undefined;
   }
 
   /**
@@ -329,21 +334,19 @@ export class FileStore {
    * its files stay, searches leave it out, and `restoreRun` brings it back.
    */
   async deleteRun(runId: string): Promise<RunInfo> {
-    const dir = await this.runDir(runId);
-    const info = await this.getRunInfo(runId);
+    const { dir, meta, info } = await this.#readRun(runId);
     checkRunStage(info, "delete");
     const deleted = { ...info, lifecycleStage: "deleted" };
-    await this.#writeRunMeta(dir, deleted, Date.now());
+    await this.#writeRunMeta(dir, deleted, Date.now(), meta);
     return deleted;
   }
 
   /** Brings a deleted run back (lifecycle stage `active`), as `mlflow runs restore`. */
   async restoreRun(runId: string): Promise<RunInfo> {
-    const dir = await this.runDir(runId);
-    const info = await this.getRunInfo(runId);
+    const { dir, meta, info } = await this.#readRun(runId);
     checkRunStage(info, "restore");
     const restored = { ...info, lifecycleStage: "active" };
-    await this.#writeRunMeta(dir, restored);
+    await this.#writeRunMeta(dir, restored, undefined, meta);
     return restored;
   }
 
