@@ -197,3 +197,66 @@ describe("timestamps and dates read from their buffers give apache-arrow's insta
     );
   });
 });
+
+describe("64-bit integers and LargeUtf8 text read from their buffers (pandas, Polars and Parquet send them)", () => {
+  const A = arrowLib();
+  const int64 = fc.oneof(
+    fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+    fc.bigInt({ min: -(2n ** 53n) - 5n, max: 2n ** 53n + 5n }),
+    fc.bigInt({ min: -(2n ** 33n), max: 2n ** 33n }),
+    fc.constantFrom(0n, -1n, 2n ** 32n - 1n, 2n ** 32n, -(2n ** 32n), 2n ** 53n - 1n, -(2n ** 53n - 1n), 2n ** 53n, -(2n ** 53n), 2n ** 63n - 1n, -(2n ** 63n)),
+  );
+  /** A table of one column from cells and a type, with a validity bitmap for the nulls. */
+  function tableOf<T>(type: InstanceType<typeof A.DataType>, cells: (T | null)[], build: (cells: (T | null)[]) => Record<string, unknown>) {
+    const nullBitmap = new Uint8Array(Math.ceil(cells.length / 8));
+    cells.forEach((v, i) => {
+      if (v !== null) nullBitmap[i >> 3]! |= 1 << (i & 7);
+    });
+    const nullCount = cells.filter((v) => v === null).length;
+    return new A.Table({ c: A.makeVector(A.makeData({ type, length: cells.length, nullCount, nullBitmap, ...build(cells) } as never)) });
+  }
+  /** What the iterator gives, with fromArrow's one conversion: safe 64-bit integers as numbers. */
+  const iterated = (x: { getChildAt(index: number): unknown }): Cell[] =>
+    Array.from(x.getChildAt(0) as Iterable<Cell>).map((v) =>
+      typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v,
+    );
+
+  it("Int64: numbers where safe, bigints where not, null where missing, as the iterator reads them; sliced and in several batches", () => {
+    fc.assert(
+      fc.property(fc.array(fc.option(int64, { freq: 5 }), { maxLength: 40 }), fc.nat(), (cells, cut) => {
+        const table = tableOf(new A.Int64(), cells, (c) => ({ data: BigInt64Array.from(c, (v) => v ?? 0n) }));
+        const start = cells.length === 0 ? 0 : cut % cells.length;
+        for (const x of [table, table.slice(start), table.concat(table).slice(start), decodeArrowIpc(encodeArrowIpc(table.concat(table)))]) {
+          const got = fromArrow(x as Parameters<typeof fromArrow>[0]).columns[0] as Cell[];
+          expect(got).toEqual(iterated(x));
+          got.forEach((v) => expect(typeof v === "bigint" ? v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER) : true).toBe(true));
+        }
+      }),
+      { numRuns: 400, seed: 15 },
+    );
+  });
+
+  it("LargeUtf8: the same strings as the iterator, labels shared or not, sliced, several batches, through IPC", () => {
+    const cell = fc.oneof({ weight: 4, arbitrary: label }, { weight: 2, arbitrary: text }, { weight: 1, arbitrary: fc.constant(null) });
+    fc.assert(
+      fc.property(fc.oneof(fc.array(cell, { maxLength: 40 }), fc.array(cell, { minLength: 256, maxLength: 400 })), fc.nat(), (cells, cut) => {
+        const vector = A.vectorFromArray(cells, new A.LargeUtf8());
+        const table = new A.Table({ c: vector });
+        const start = cells.length === 0 ? 0 : cut % cells.length;
+        for (const x of [table, table.slice(start), table.concat(table).slice(start), decodeArrowIpc(encodeArrowIpc(table.concat(table)))]) {
+          expect(A.DataType.isLargeUtf8(x.schema.fields[0]!.type)).toBe(true);
+          expect(fromArrow(x as Parameters<typeof fromArrow>[0]).columns[0]).toEqual(iterated(x));
+        }
+      }),
+      { numRuns: 300, seed: 15 },
+    );
+  });
+
+  it("LargeUtf8 offsets outside the values (damaged data) are refused, naming the column", () => {
+    for (const bad of [2n ** 40n, 2n ** 31n, 4n, -1n]) {
+      const offsets = BigInt64Array.from([0n, 2n, bad]);
+      const table = tableOf(new A.LargeUtf8(), ["ab", "c"], () => ({ valueOffsets: offsets, data: new TextEncoder().encode("abc") }));
+      expect(() => fromArrow(table)).toThrow(/column "c" of the Arrow data, which is damaged: offset 2 is -?\d+, outside its 3 bytes/);
+    }
+  });
+});
