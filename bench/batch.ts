@@ -15,8 +15,8 @@ import { join } from "node:path";
 import { benchData, bin, report } from "./harness.js";
 
 const root = join(import.meta.dirname, "..");
-function child(args: string[]): Record<string, number | string> {
-  const out = execFileSync(process.execPath, [join(import.meta.dirname, "batch-child.mjs"), ...args], { encoding: "utf8", maxBuffer: 1 << 20 });
+function child(args: string[], nodeFlags: string[] = []): Record<string, number | string> {
+  const out = execFileSync(process.execPath, [...nodeFlags, join(import.meta.dirname, "batch-child.mjs"), ...args], { encoding: "utf8", maxBuffer: 1 << 20 });
   return JSON.parse(out.trim().split("\n").at(-1) as string) as Record<string, number | string>;
 }
 
@@ -85,18 +85,41 @@ export async function main(): Promise<void> {
     }
     // NB: --workers 1 and 2 alternate, so a slow moment of the shared machine hits both alike; the best round of each counts.
     const workerRounds = Number(process.env["BATCH_WORKER_ROUNDS"] ?? 3);
-    const byWorkers: Record<string, Record<string, number | string>[]> = { "1": [], "2": [] };
+    // NB: "v8-N" is the same run with V8's own WebAssembly tiering budget (pipeserve raises it: src/util/wasm-tiering.ts).
+    const byWorkers: Record<string, Record<string, number | string>[]> = { "1": [], "2": [], "v8-1": [], "v8-2": [] };
+    const v8Default = ["--wasm-tiering-budget=1800000"];
     for (let r = 0; r < workerRounds; r++) {
-      for (const w of ["1", "2"])
-        byWorkers[w]!.push(child(["predict", input, join(work, `predictions-${w}.parquet`), "models:/flights/latest", tracking, "-", w]));
+      for (const w of ["1", "2", "v8-1", "v8-2"]) {
+        const n = w.replace("v8-", "");
+        byWorkers[w]!.push(
+          child(["predict", input, join(work, `predictions-${n}.parquet`), "models:/flights/latest", tracking, "-", n], w.startsWith("v8-") ? v8Default : []),
+        );
+      }
     }
+    // NB: more threads than cores are cut to the number of cores: memory stays bounded at any N.
+    const asked = availableParallelism() * 4;
+    const manyAsked = child(["predict", input, join(work, "predictions-many.parquet"), "models:/flights/latest", tracking, "-", String(asked)]);
     const fastest = (w: string): Record<string, number | string> => byWorkers[w]!.reduce((a, b) => (Number(b["seconds"]) < Number(a["seconds"]) ? b : a));
     const predict = fastest("1");
     const workers = {
       one: predict,
       two: fastest("2"),
       ratioTwoToOne: ratio(predict["seconds"], fastest("2")["seconds"]),
-      peakRssMB: { one: Math.max(...byWorkers["1"]!.map((x) => Number(x["peakRssMB"]))), two: Math.max(...byWorkers["2"]!.map((x) => Number(x["peakRssMB"]))) },
+      peakRssMB: {
+        one: Math.max(...byWorkers["1"]!.map((x) => Number(x["peakRssMB"]))),
+        two: Math.max(...byWorkers["2"]!.map((x) => Number(x["peakRssMB"]))),
+        [`asked${asked}`]: manyAsked["peakRssMB"],
+      },
+      v8DefaultTiering: {
+        one: fastest("v8-1"),
+        two: fastest("v8-2"),
+        peakRssMB: {
+          one: Math.max(...byWorkers["v8-1"]!.map((x) => Number(x["peakRssMB"]))),
+          two: Math.max(...byWorkers["v8-2"]!.map((x) => Number(x["peakRssMB"]))),
+        },
+        ratioSecondsV8ToPipeserveOne: ratio(fastest("v8-1")["seconds"], predict["seconds"]),
+        ratioSecondsV8ToPipeserveTwo: ratio(fastest("v8-2")["seconds"], fastest("2")["seconds"]),
+      },
       rounds: workerRounds,
       // NB: the most 2 threads can gain here: one thread already keeps coresBusyOne cores busy (its
       // decoder thread and V8's GC helpers), and N threads do at least the same CPU work on these cores.

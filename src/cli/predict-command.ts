@@ -23,7 +23,7 @@ export interface PredictCommandOptions {
   /** Predict with the model of a deleted run (`--allow-deleted`). */
   allowDeleted?: boolean;
   rowNumberColumn?: string;
-  /** Threads that predict (`--workers`); the number of cores when not given. */
+  /** Threads that predict (`--workers`), at most one per core; 1 (the main thread) when not given. */
   workers?: number;
 }
 
@@ -257,7 +257,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     )
     .option(
       "--workers <n>",
-      `threads that predict chunks while the main thread reads and writes (row-wise models, inputs other than JSON); the output is the same for any n; 1 predicts on the main thread (default: 1; there are ${availableParallelism()} cores here)`,
+      `threads that predict chunks while the main thread reads and writes (row-wise models, inputs other than JSON); the output is the same for any n; 1 predicts on the main thread; at most one per core (default: 1; there are ${availableParallelism()} cores here)`,
       parseWorkers,
     )
     .option("--merge <n>", MERGE_HELP, parseInteger("--merge", 1))

@@ -7,6 +7,7 @@ import { FormatError } from "./errors.js";
 import { NO_LIMITS, type TableLimits, checkTableSize } from "./limits.js";
 import { readParquetFooter } from "./parquet-footer.js";
 import { parquetLeafPaths, parquetProjection } from "./parquet-projection.js";
+import { tuneWasmTiering } from "../util/wasm-tiering.js";
 
 type ParquetWasm = typeof import("parquet-wasm");
 
@@ -14,6 +15,7 @@ let wasm: ParquetWasm | undefined;
 
 /** The parquet-wasm module (its Node build), loaded on first use. */
 export function loadParquetWasm(): ParquetWasm {
+  if (wasm === undefined) tuneWasmTiering();
   wasm ??= createRequire(import.meta.url)("parquet-wasm") as ParquetWasm;
   return wasm;
 }
@@ -78,6 +80,7 @@ parentPort.once("message", async ({ bytes, maxRows, maxCells }) => {
  * (they are unusable here afterwards).
  */
 function decodeInThread(bytes: Uint8Array, limits: TableLimits, transfer: boolean): Promise<Decoded> {
+  tuneWasmTiering();
   return new Promise((resolve, reject) => {
     const worker = new Worker(DECODER, { eval: true, workerData: { wasm: createRequire(import.meta.url).resolve("parquet-wasm"), batchRows: IPC_BATCH_ROWS } });
     worker.once("message", (answer: Decoded) => {
@@ -174,6 +177,7 @@ class FileReaderThread {
   constructor(path: string, batchSize: number, options: { rowsOnly?: boolean } & ParquetReadOptions = {}) {
     const wasm = createRequire(import.meta.url).resolve("parquet-wasm");
     const { rowsOnly = false, columns, rowGroups } = options;
+    tuneWasmTiering();
     this.#worker = new Worker(FILE_READER, { eval: true, workerData: { wasm, path, batchSize, rowsOnly, columns, rowGroups } });
     this.#worker.on("message", (answer: FileAnswer) => {
       if (this.#waiting) this.#waiting.resolve(answer);

@@ -3,7 +3,7 @@
  * Small leaf helpers that several parts need and none owns (store and tabular may not import each
  * other): the one atomic file write, the temporary ("partial") names of atomic outputs with the
  * sweep of those whose writers are gone, whether a process that left files behind is gone, byte
- * sizes, the one plain-object check, this pipeserve's version and the names of the input types (so
+ * sizes, the one plain-object check, V8's WebAssembly tiering budget, this pipeserve's version and the names of the input types (so
  * the CLI prints its help without loading the parts that use them). Imports no other part of
  * pipeserve; every part may import it.
  */
@@ -15,6 +15,7 @@ export { isStalePartial, partialPath, removeStalePartials, writerTag, writerTagI
 export { pipeserveVersion } from "./pipeserve-version.js";
 export { INPUT_TYPES, type InputType } from "./input-type-names.js";
 export { startModuleWorker } from "./module-worker.js";
+export { tuneWasmTiering, WASM_TIERING_BUDGET } from "./wasm-tiering.js";
 export { onceByKey } from "./once-by-key.js";
 export { LITTLE_ENDIAN } from "./little-endian.js";
 export { folderDigest, isInsideFolderPath, readFolderManifest, swapInFolder, type FolderFile } from "./folder-manifest.js";

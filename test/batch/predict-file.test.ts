@@ -4,6 +4,7 @@
 // that is not row-wise read whole.
 import { readdirSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -603,6 +604,19 @@ describe("chunks", () => {
       `--chunk-rows must be a whole number of at least 1, got ${chunkRows}.`,
     );
     expect(error.code).toBe("USAGE");
+  });
+
+  it("--workers above the number of cores: cut to it, with a notice naming both; the same output as one thread", async () => {
+    const cores = availableParallelism();
+    const notices: string[] = [];
+    const [many, one] = [await outPath("csv"), await outPath("csv")];
+    const result = await predict({ input: inputs.csv, output: many, chunkRows: 3, workers: cores + 2, onNotice: (m) => notices.push(m) });
+    await predict({ input: inputs.csv, output: one, chunkRows: 3 });
+    expect(notices).toEqual([
+      `--workers ${cores + 2}: this machine has ${cores} ${cores === 1 ? "core, so 1 thread predicts" : `cores, so ${cores} threads predict`} (more would only share them, each holding its own copy of the model).`,
+    ]);
+    expect(result.rowsWritten).toBeGreaterThan(3);
+    expect(await readFile(many, "utf8")).toBe(await readFile(one, "utf8"));
   });
 
   it("JSON input is read whole, and says so", async () => {

@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Worker, type TransferListItem } from "node:worker_threads";
+import { tuneWasmTiering } from "../../util/index.js";
 import { PipelineError } from "../errors.js";
 import { hostEntryUrl } from "../host-modules.js";
 import type { Node } from "../node.js";
@@ -35,6 +36,8 @@ interface Pending {
  * tsx's loader, then imports the .ts entry; built code starts the .js entry directly.
  */
 function startWorker(): Worker {
+  // NB: the model's nodes may read Parquet (parquet-wasm) in the thread: V8's flags are set from the main thread, before it starts.
+  tuneWasmTiering();
   if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker-entry.js", import.meta.url));
   const tsx = pathToFileURL(
     createRequire(import.meta.url)
