@@ -7,7 +7,7 @@ import { FormatError } from "./errors.js";
 import { NO_LIMITS, type TableLimits, checkTableSize } from "./limits.js";
 import { readParquetFooter } from "./parquet-footer.js";
 import { parquetLeafPaths, parquetProjection } from "./parquet-projection.js";
-import { tuneWasmTiering } from "../util/wasm-tiering.js";
+import { tuneWasmTiering } from "../util/index.js";
 
 type ParquetWasm = typeof import("parquet-wasm");
 
