@@ -27,6 +27,10 @@ const NA_TEXT = new Set(["NA", "N/A", "n/a", "NULL", "null", "None", "<NA>", "#N
 export function isMissing(value: unknown, fromText = false): boolean {
   if (value === null || value === undefined) return true;
   if (!fromText || typeof value !== "string") return false;
+  // NB: no missing-value spelling ends with a digit, and neither does blank text: most number cells
+  // are answered here, without a trim, a regular expression and a set lookup (~40 ns a cell).
+  const last = value.charCodeAt(value.length - 1);
+  if (last >= 48 && last <= 57) return false;
   const text = value.trim();
   return text === "" || NAN_TEXT.test(text) || NA_TEXT.has(text);
 }
