@@ -10,9 +10,9 @@
  *    - CSV: parseCsv(text, { raw: true }) + enforceSchema(..., { fromText: true });
  *    - Arrow IPC stream: decodeArrowIpc + fromArrow + enforceSchema.
  *    Rows/s is the median of several repetitions; ratios are against JSON.
- * 2. One 1,000,000-row column at a time — Utf8 labels, distinct Utf8 ids, LargeUtf8 labels, Int64
- *    counts — read by fromArrow against apache-arrow's own iterator over the same vector, taking
- *    turns (see textColumns).
+ * 2. One 1,000,000-row column at a time — Utf8 labels, distinct Utf8 ids, LargeUtf8 labels,
+ *    dictionary-encoded labels (pandas categoricals), Int64 counts — read by fromArrow against
+ *    apache-arrow's own iterator over the same vector, taking turns (see textColumns).
  * 3. Memory: flights-3m.parquet (3,000,000 rows, from the vega-datasets package) read with
  *    readTableChunks in 65,536-row chunks, whole and only its first tenth (300,000 rows), each in
  *    its own child process; peak RSS must not grow with the amount read (ratio close to 1). Done
@@ -308,6 +308,7 @@ function textColumns(): Record<string, unknown> {
     labels: toArrow({ names: ["s"], columns: [labels], numRows: rows }),
     ids: toArrow({ names: ["s"], columns: [ids], numRows: rows }),
     largeUtf8Labels: new A.Table({ s: A.vectorFromArray(labels, new A.LargeUtf8()) }),
+    dictionaryLabels: new A.Table({ s: A.vectorFromArray(labels, new A.Dictionary(new A.Utf8(), new A.Int32())) }),
     int64: new A.Table({ s: A.vectorFromArray(counts, new A.Int64()) }),
   };
   // What fromArrow gave before it read these buffers itself: the iterator, 64-bit integers made numbers where safe.

@@ -42,6 +42,7 @@ function writeColumn(vector: Vector | null, out: Cell[], at: number, numRows: nu
   if ((DataType.isUtf8(type) || DataType.isLargeUtf8(type)) && utf8Column(vector, out, at)) return;
   if ((DataType.isTimestamp(type) || DataType.isDate(type)) && temporalColumn(vector, out, at)) return;
   if (DataType.isInt(type) && type.bitWidth === 64 && type.isSigned && int64Column(vector, out, at)) return;
+  if (DataType.isDictionary(type) && textDictionaryColumn(vector, out, at)) return;
   const values: Cell[] = Array.from(vector as Iterable<Cell>);
   if (DataType.isTimestamp(type) || DataType.isDate(type)) {
     for (let i = 0; i < values.length; i++) {
@@ -196,6 +197,43 @@ function int64Column(vector: Vector, out: Cell[], at: number): boolean {
         const value = big[i] as bigint;
         out[k++] = value <= SAFE_MAX && value >= SAFE_MIN ? Number(value) : value;
       } else out[k++] = high * TWO_32 + ((words[2 * i] as number) >>> 0);
+    }
+  }
+  return true;
+}
+
+/**
+ * A dictionary-encoded text column (pandas' categoricals, as pyarrow sends them) as its strings:
+ * each chunk's dictionary read once (`utf8Column`), then one lookup per cell, instead of
+ * apache-arrow's iterator (a UTF-8 decode per cell); every cell of a value shares one string. The
+ * same values as the iterator. False, having written nothing that counts, for dictionaries of other
+ * values or with 64-bit indices (the iterator reads those).
+ * @throws RangeError for an index outside its dictionary (damaged data).
+ */
+function textDictionaryColumn(vector: Vector, out: Cell[], at: number): boolean {
+  const { DataType } = arrowLib();
+  const read = new Map<Vector, Cell[]>();
+  let k = at;
+  for (const data of vector.data) {
+    const dictionary = data.dictionary as Vector | undefined;
+    const indices = data.values as unknown;
+    if (!dictionary || !(DataType.isUtf8(dictionary.type) || DataType.isLargeUtf8(dictionary.type))) return false;
+    if (!isNumericArray(indices) || indices.length < data.length) return false;
+    let values = read.get(dictionary);
+    if (values === undefined) {
+      values = new Array<Cell>(dictionary.length);
+      if (!utf8Column(dictionary, values, 0)) return false;
+      read.set(dictionary, values);
+    }
+    const valid = validityOf(data);
+    for (let i = 0; i < data.length; i++) {
+      if (valid !== undefined && !valid(i)) {
+        out[k++] = null;
+        continue;
+      }
+      const index = indices[i] as number;
+      if (!(index >= 0 && index < values.length)) throw new RangeError(`value ${k - at} has dictionary index ${index}, outside its ${values.length} values`);
+      out[k++] = values[index];
     }
   }
   return true;
