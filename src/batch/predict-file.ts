@@ -125,8 +125,8 @@ function checkOptions(model: PipelineModel, options: PredictFileOptions): Settin
   }
   if (shard && options.input === "-") throw usage("--shard needs a file input, not stdin.");
   // NB: one thread unless asked: on 2 cores, 2 threads predict flights-3m.parquet only ~1.2× faster
-  // (the one-thread path already keeps ~1.3 cores busy: Parquet decodes in a thread of its own) for
-  // ~120 MB more memory (each thread holds the model and a Parquet decoder), and text formats are
+  // (the one-thread path already keeps ~1.25 cores busy: Parquet decodes in a thread of its own) for
+  // ~145 MB more memory (each thread holds the model and a Parquet decoder), and text formats are
   // slower (the main thread's parsing is the work).
   const asked = options.workers ?? 1;
   if (!Number.isInteger(asked) || asked < 1) throw usage(`--workers must be a whole number of at least 1, got ${asked}.`);

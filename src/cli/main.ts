@@ -6,7 +6,7 @@
  * non-zero; stack traces, the causes' too, only with PIPESERVE_DEBUG=1.
  */
 import { Command, CommanderError } from "commander";
-import { pipeserveVersion } from "../util/index.js";
+import { WasmTieringBudgetError, pipeserveVersion, wasmTieringBudget } from "../util/index.js";
 import { errorReport } from "./error-report.js";
 import { InterruptedError, UsageError } from "./errors.js";
 import type { CliIo } from "./io.js";
@@ -51,6 +51,8 @@ export function buildProgram(argv: readonly string[], io: CliIo): Command {
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const program = buildProgram(argv, io);
   try {
+    // NB: read when Parquet is first met, deep in a run: a bad value is refused before anything starts.
+    checkWasmTieringBudget(io.env);
     await program.parseAsync([...argv], { from: "user" });
     return 0;
   } catch (error) {
@@ -58,5 +60,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stderr.write(errorReport(error, { debug: Boolean(io.env["PIPESERVE_DEBUG"]), cwd: io.cwd }));
     if (error instanceof InterruptedError) return error.exitCode;
     return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+/** @throws UsageError (exit 2) for a PIPESERVE_WASM_TIERING_BUDGET that V8 would not take. */
+function checkWasmTieringBudget(env: Readonly<Record<string, string | undefined>>): void {
+  try {
+    wasmTieringBudget(env);
+  } catch (error) {
+    if (error instanceof WasmTieringBudgetError) throw new UsageError(error.message);
+    throw error;
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { pipeserveVersion } from "../util/index.js";
+import { pipeserveVersion, tuneWasmTiering } from "../util/index.js";
 
 /**
  * How packaged pipeline code reaches the packages it shares with the server. A model's code
@@ -27,6 +27,8 @@ function hostRequire(name: string): unknown {
   if (name === "pipeserve") {
     throw new Error("The pipeserve API is not registered: load models through the pipeserve package (its main entry), not a deep import.");
   }
+  // NB: model code that reads Parquet itself loads the module pipeserve uses: V8's budget is set before (see tuneWasmTiering).
+  if (name === "parquet-wasm" || name.startsWith("parquet-wasm/")) tuneWasmTiering();
   try {
     return ownRequire(name);
   } catch (first) {

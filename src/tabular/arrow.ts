@@ -176,8 +176,9 @@ function temporalColumn(vector: Vector, out: Cell[], at: number): boolean {
 /**
  * 64-bit integers as numbers where they are safe integers (bigints where not), null where missing,
  * read from their buffers as two 32-bit words: what apache-arrow's iterator and the conversion after
- * it give, without a BigInt per value (~5× faster; pandas and Polars send integers as int64).
- * False, having written nothing that counts, when the buffers are not as expected.
+ * it give, without a BigInt per value (12.6× faster on 1,000,000 rows, bench/tabular; pandas and
+ * Polars send integers as int64). False, having written nothing that counts, when the buffers are
+ * not as expected.
  */
 function int64Column(vector: Vector, out: Cell[], at: number): boolean {
   if (!LITTLE_ENDIAN) return false;
@@ -205,9 +206,9 @@ function int64Column(vector: Vector, out: Cell[], at: number): boolean {
 /**
  * A dictionary-encoded text column (pandas' categoricals, as pyarrow sends them) as its strings:
  * each chunk's dictionary read once (`utf8Column`), then one lookup per cell, instead of
- * apache-arrow's iterator (a UTF-8 decode per cell); every cell of a value shares one string. The
- * same values as the iterator. False, having written nothing that counts, for dictionaries of other
- * values or with 64-bit indices (the iterator reads those).
+ * apache-arrow's iterator (10.5× faster on 1,000,000 labels, bench/tabular); every cell of a value
+ * shares one string. The same values as the iterator. False, having written nothing that counts,
+ * for dictionaries of other values or with 64-bit indices (the iterator reads those).
  * @throws RangeError for an index outside its dictionary (damaged data).
  */
 function textDictionaryColumn(vector: Vector, out: Cell[], at: number): boolean {
@@ -259,7 +260,8 @@ function narrowOffsets(offsets: BigInt64Array, count: number, bytes: number): In
 /**
  * A Utf8 or LargeUtf8 column's strings, read from its buffers: one `Buffer` view per chunk and a
  * UTF-8 slice per cell, instead of apache-arrow's iterator (a visitor and a TextDecoder call per
- * cell, ~3× slower; Polars, and Parquet files pandas wrote, give LargeUtf8). False, having written
+ * cell: 9.7× slower on 1,000,000 labels, 3.3× on distinct ids, 11.6× on LargeUtf8 labels,
+ * bench/tabular; Polars, and Parquet files pandas wrote, give LargeUtf8). False, having written
  * nothing that counts, for LargeUtf8 values of 2 GiB or more.
  * NB: a sliced chunk's offsets are sliced with it; its validity bitmap is not (see validityOf).
  */

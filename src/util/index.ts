@@ -15,7 +15,7 @@ export { isStalePartial, partialPath, removeStalePartials, writerTag, writerTagI
 export { pipeserveVersion } from "./pipeserve-version.js";
 export { INPUT_TYPES, type InputType } from "./input-type-names.js";
 export { startModuleWorker } from "./module-worker.js";
-export { tuneWasmTiering, WASM_TIERING_BUDGET } from "./wasm-tiering.js";
+export { tuneWasmTiering, wasmTieringBudget, WasmTieringBudgetError, WASM_TIERING_BUDGET, WASM_TIERING_BUDGET_ENV } from "./wasm-tiering.js";
 export { onceByKey } from "./once-by-key.js";
 export { LITTLE_ENDIAN } from "./little-endian.js";
 export { folderDigest, isInsideFolderPath, readFolderManifest, swapInFolder, type FolderFile } from "./folder-manifest.js";

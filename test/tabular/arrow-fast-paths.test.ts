@@ -5,7 +5,7 @@
 // Unicode text, empty tables, sliced tables and tables of several record batches.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Cell, type ColumnTable, decodeArrowIpc, encodeArrowIpc, fromArrow, toArrow } from "../../src/index.js";
+import { type Cell, type ColumnTable, FormatError, decodeArrowIpc, encodeArrowIpc, fromArrow, toArrow } from "../../src/index.js";
 import { arrowLib } from "../../src/tabular/index.js";
 
 const number = fc.oneof(
@@ -287,9 +287,34 @@ describe("64-bit integers, LargeUtf8 and dictionary-encoded text read from their
     for (const bad of [2, -1]) {
       const data = A.makeData({ type, length: 2, nullCount: 0, data: Int32Array.from([0, bad]), dictionary } as never);
       const table = new A.Table({ c: A.makeVector(data) });
+      expect(() => fromArrow(table as Parameters<typeof fromArrow>[0])).toThrow(FormatError);
       expect(() => fromArrow(table as Parameters<typeof fromArrow>[0])).toThrow(
         new RegExp(`column "c" of the Arrow data, which is damaged: value 1 has dictionary index ${bad}, outside its 2 values`),
       );
+    }
+  });
+
+  it("reads Int64, LargeUtf8 and dictionary-encoded text without apache-arrow's iterator (Uint64 still takes it)", () => {
+    const proto = A.Vector.prototype as unknown as Record<symbol, (this: unknown) => Iterator<unknown>>;
+    const original = proto[Symbol.iterator] as (this: unknown) => Iterator<unknown>;
+    let calls = 0;
+    proto[Symbol.iterator] = function (this: unknown) {
+      calls++;
+      return original.call(this);
+    };
+    const iteratorCalls = (vector: unknown): number => {
+      calls = 0;
+      fromArrow(new A.Table({ c: vector as never }) as Parameters<typeof fromArrow>[0]);
+      return calls;
+    };
+    try {
+      const labels = Array.from({ length: 300 }, (_, i) => (i % 7 === 0 ? null : ["Dream", "Biscoe", "é"][i % 3]!));
+      expect(iteratorCalls(A.vectorFromArray([1n, null, -(2n ** 60n)], new A.Int64()))).toBe(0);
+      expect(iteratorCalls(A.vectorFromArray(labels, new A.LargeUtf8()))).toBe(0);
+      expect(iteratorCalls(A.vectorFromArray(labels, new A.Dictionary(new A.Utf8(), new A.Int32())))).toBe(0);
+      expect(iteratorCalls(A.vectorFromArray([1n, null], new A.Uint64()))).toBeGreaterThan(0);
+    } finally {
+      proto[Symbol.iterator] = original;
     }
   });
 
@@ -297,6 +322,7 @@ describe("64-bit integers, LargeUtf8 and dictionary-encoded text read from their
     for (const bad of [2n ** 40n, 2n ** 31n, 4n, -1n]) {
       const offsets = BigInt64Array.from([0n, 2n, bad]);
       const table = tableOf(new A.LargeUtf8(), ["ab", "c"], () => ({ valueOffsets: offsets, data: new TextEncoder().encode("abc") }));
+      expect(() => fromArrow(table)).toThrow(FormatError);
       expect(() => fromArrow(table)).toThrow(/column "c" of the Arrow data, which is damaged: offset 2 is -?\d+, outside its 3 bytes/);
     }
   });
