@@ -8,13 +8,39 @@ import { utf8Text } from "./json-text.js";
 import { type TableLimits, checkTableSize, joinParts, nextTurn } from "./limits.js";
 
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+/** Powers of ten up to 10^15, each exact in a double. */
+const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /**
  * A decimal number, `NaN` or ±`inf`/`infinity` (any case) written as text, or `undefined`: the one
  * reading of numbers in text, for CSV cells and for text typed by a signature.
  */
 export function parseNumberText(text: string): number | undefined {
-  const c = text.charCodeAt(0);
+  // NB: most cells are a sign, digits and a point: read here (~5× faster than the regular
+  // expression and Number()). With at most 15 digits the digits make an exact integer, divided by an
+  // exact power of ten: one rounding, the correctly rounded value Number() gives.
+  const n = text.length;
+  let i = 0;
+  let c = text.charCodeAt(0);
+  const negative = c === 45;
+  if (negative || c === 43) i = 1;
+  let digits = 0;
+  let mantissa = 0;
+  let fraction = -1;
+  for (; i < n; i++) {
+    c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      digits++;
+      if (fraction >= 0) fraction++;
+    } else if (c === 46 && fraction < 0) fraction = 0;
+    else break;
+  }
+  if (i === n && digits > 0 && digits <= 15) {
+    const value = fraction > 0 ? mantissa / (POW10[fraction] as number) : mantissa;
+    return negative ? -value : value;
+  }
+  c = text.charCodeAt(0);
   if (((c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46) && NUMBER.test(text)) return Number(text);
   switch (text.toLowerCase()) {
     case "nan":
