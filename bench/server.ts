@@ -8,8 +8,9 @@
  * rows as an Arrow IPC stream). Targets: single-row requests/s ≥ 0.5 × the echo app's; p99 < 10 ms
  * at 32 connections (issue 15 §4: ≥ 0.8× at 32 connections, ≥ 0.7× at 256). Then `serve -w 2`
  * against `-w 1`, alternating, at 32 connections (BENCH_CONNECTIONS, e.g. "1,32,256", to change the
- * levels). NB: the load generator shares the two cores with the servers: pinning it to a core of its
- * own (`taskset`) would leave the servers one core, where two workers cannot beat one.
+ * levels). NB: the load generator shares the two cores with the servers. The same comparison runs
+ * again with autocannon in a process of its own pinned to the last core (`taskset`, issue 15 §4):
+ * on 2 cores that leaves the servers one core of their own, where two workers cannot beat one.
  *
  * NB: the machines are shared and noisy, so each concurrency runs ROUNDS rounds that alternate
  * echo and pipeserve back to back; the ratio reported is the median of the rounds' ratios, each
@@ -17,7 +18,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
@@ -96,6 +97,27 @@ async function load(port: number, body: string, connections: number): Promise<Lo
     errors: result.errors,
     non2xx: result.non2xx,
   };
+}
+
+/**
+ * `load` from a process of its own pinned to the last core (`taskset`), the servers left on every
+ * core: what issue 15 §4 asks of `-w 2` against `-w 1`. Undefined where taskset is missing.
+ */
+async function pinnedLoad(port: number, body: string, connections: number): Promise<number | undefined> {
+  const cli = join(import.meta.dirname, "..", "node_modules", "autocannon", "autocannon.js");
+  const last = String(availableParallelism() - 1);
+  const args = ["-c", last, process.execPath, cli, "-j", "-c", String(connections), "-d", String(DURATION_S), "-m", "POST"];
+  const child = spawn("taskset", [...args, "-H", "content-type=application/json", "-b", body, `http://127.0.0.1:${port}/invocations`], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    child.once("error", () => resolve(null));
+    child.once("close", resolve);
+  });
+  if (code !== 0) return undefined;
+  return Math.round((JSON.parse(out) as { requests: { average: number } }).requests.average);
 }
 
 async function timeRequests(
@@ -233,6 +255,14 @@ export async function main(): Promise<void> {
       const two = (await load(twoWorkersPort, oneRow, 32)).requestsPerSec;
       workerRounds.push({ one, two, ratio: Math.round((two / one) * 100) / 100 });
     }
+    // The same with the load generator pinned to a core of its own (issue 15 §4).
+    const pinnedRounds: { one: number; two: number; ratio: number }[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const one = await pinnedLoad(pipeservePort, oneRow, 32);
+      const two = await pinnedLoad(twoWorkersPort, oneRow, 32);
+      if (one === undefined || two === undefined) break;
+      pinnedRounds.push({ one, two, ratio: Math.round((two / one) * 100) / 100 });
+    }
     const tenKTimes = await timeAlternating(
       pipeservePort,
       {
@@ -287,6 +317,15 @@ export async function main(): Promise<void> {
       singleRow: rows,
       singleRowRequestsPerPipelineRun: requestsPerRun,
       twoWorkersAgainstOne: { connections: 32, rounds: workerRounds, ratioRequestsPerSec: median(workerRounds.map((r) => r.ratio)) },
+      twoWorkersAgainstOneLoadPinned:
+        pinnedRounds.length === 0
+          ? "skipped (no taskset)"
+          : {
+              connections: 32,
+              loadGeneratorCore: availableParallelism() - 1,
+              rounds: pinnedRounds,
+              ratioRequestsPerSec: median(pinnedRounds.map((r) => r.ratio)),
+            },
       tenThousandRows: {
         pipeserveJson: json10k,
         pipeserveArrow: arrow10k,
