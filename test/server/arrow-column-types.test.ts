@@ -1,0 +1,63 @@
+/**
+ * Arrow and Parquet bodies with the column types real clients send (pandas through pyarrow,
+ * Polars, SQL engines), over real HTTP on an ephemeral port: what the model's nodes receive, as the
+ * pass_columns model hands it back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { arrowToParquet, encodeArrowIpc, type MlflowSignature, type RunningServer } from "../../src/index.js";
+import { arrowLib } from "../../src/tabular/index.js";
+import { serveQuietly } from "./fixtures/http.js";
+import { buildModel } from "./fixtures/models.js";
+
+const A = arrowLib();
+type ArrowTable = Parameters<typeof encodeArrowIpc>[0];
+
+const SIGNATURE: MlflowSignature = {
+  inputs: JSON.stringify([
+    { type: "double", name: "price", required: true },
+    { type: "long", name: "units", required: true },
+  ]),
+  outputs: null,
+  params: null,
+};
+
+let server: RunningServer;
+let url: string;
+
+beforeAll(async () => {
+  server = await serveQuietly(await buildModel("pass_columns", SIGNATURE));
+  url = `http://127.0.0.1:${server.port}/invocations`;
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** A decimal vector of `scale` from unscaled values, 128-bit as pyarrow writes pandas' Decimal objects. */
+function decimals(values: readonly bigint[], scale: number, precision: number) {
+  const data = new Uint32Array(values.length * 4);
+  values.forEach((v, i) => {
+    for (let w = 0; w < 4; w++) data[i * 4 + w] = Number(BigInt.asUintN(32, v >> BigInt(32 * w)));
+  });
+  return A.makeVector(A.makeData({ type: new A.Decimal(scale, precision, 128), length: values.length, nullCount: 0, data } as never));
+}
+
+/** Each body a client may send one table as. */
+const BODIES = [
+  { type: "application/vnd.apache.arrow.stream", encode: (t: ArrowTable) => encodeArrowIpc(t, "stream") },
+  { type: "application/vnd.apache.arrow.file", encode: (t: ArrowTable) => encodeArrowIpc(t, "file") },
+  { type: "application/vnd.apache.parquet", encode: (t: ArrowTable) => arrowToParquet(t) },
+] as const;
+
+describe("decimal columns (pandas Decimal objects, SQL NUMERIC) reach the model as their numbers", () => {
+  it.each(BODIES)("$type", async ({ type, encode }) => {
+    // Decimal('123.45'), Decimal('-0.01') as decimal128(10, 2); a NUMERIC(38, 0) count as Snowflake sends one.
+    const table = new A.Table({ price: decimals([12345n, -1n], 2, 10), units: decimals([42n, 7n], 0, 38) }) as ArrowTable;
+    const res = await fetch(url, { method: "POST", headers: { "Content-Type": type }, body: encode(table) });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    expect((JSON.parse(text) as { predictions: unknown }).predictions).toEqual([
+      { price: 123.45, units: 42 },
+      { price: -0.01, units: 7 },
+    ]);
+  });
+});
