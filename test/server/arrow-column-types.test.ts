@@ -61,3 +61,30 @@ describe("decimal columns (pandas Decimal objects, SQL NUMERIC) reach the model 
     ]);
   });
 });
+
+describe("dictionary-encoded text with 64-bit indices (pyarrow's DictionaryArray.from_arrays of numpy codes) reaches the model as its strings", () => {
+  let labels: RunningServer;
+  beforeAll(async () => {
+    const signature: MlflowSignature = { inputs: '[{"type": "string", "name": "island", "required": true}]', outputs: null, params: null };
+    labels = await serveQuietly(await buildModel("pass_columns", signature));
+  });
+  afterAll(async () => {
+    await labels?.stop();
+  });
+
+  it.each(BODIES)("$type", async ({ type, encode }) => {
+    const dictionary = A.vectorFromArray(["Dream", "Biscoe"], new A.Utf8());
+    const data = A.makeData({
+      type: new A.Dictionary(new A.Utf8(), new A.Int64() as never),
+      length: 3,
+      nullCount: 0,
+      data: BigInt64Array.from([1n, 0n, 1n]),
+      dictionary,
+    } as never);
+    const table = new A.Table({ island: A.makeVector(data) }) as ArrowTable;
+    const res = await fetch(`http://127.0.0.1:${labels.port}/invocations`, { method: "POST", headers: { "Content-Type": type }, body: encode(table) });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    expect((JSON.parse(text) as { predictions: unknown }).predictions).toEqual([{ island: "Biscoe" }, { island: "Dream" }, { island: "Biscoe" }]);
+  });
+});

@@ -1,0 +1,58 @@
+// Dictionary-encoded columns of any index width and any value type read as the same column
+// without its dictionary would be. pandas' categoricals come with Int8 to Int32 indices and
+// Polars' with Uint32, but Arrow allows any integer index: pyarrow's
+// DictionaryArray.from_arrays(numpy codes, …) gives Int64 ones, on which apache-arrow's own
+// iterator fails ("Cannot mix BigInt and other types").
+import type { Vector } from "apache-arrow";
+import { describe, expect, it } from "vitest";
+import { type Cell, decodeArrowIpc, encodeArrowIpc, fromArrow } from "../../src/index.js";
+import { arrowLib } from "../../src/tabular/index.js";
+
+const A = arrowLib();
+type ArrowTable = Parameters<typeof fromArrow>[0];
+type IndexType = InstanceType<typeof A.Int>;
+
+/** Column `c`: `codes` (null: missing) into `dictionary`, with indices of `indexType`. */
+function dictionaryTable(dictionary: Vector, codes: readonly (number | null)[], indexType: IndexType): ArrowTable {
+  const nullBitmap = new Uint8Array(Math.ceil(codes.length / 8));
+  codes.forEach((c, i) => {
+    if (c !== null) nullBitmap[i >> 3]! |= 1 << (i & 7);
+  });
+  const wide = indexType.bitWidth === 64;
+  const Indices = wide ? (indexType.isSigned ? BigInt64Array : BigUint64Array) : (indexType.ArrayType as unknown as { from(v: number[]): ArrayLike<number> });
+  const data = wide
+    ? (Indices as typeof BigInt64Array).from(codes, (c) => BigInt(c ?? 0))
+    : (Indices as { from(v: number[]): ArrayLike<number> }).from(codes.map((c) => c ?? 0));
+  // NB: apache-arrow's types leave 64-bit indices out of its Dictionary's, though it reads them.
+  const type = new A.Dictionary(dictionary.type, indexType as never);
+  const nullCount = codes.filter((c) => c === null).length;
+  return new A.Table({ c: A.makeVector(A.makeData({ type, length: codes.length, nullCount, nullBitmap, data, dictionary } as never)) }) as ArrowTable;
+}
+
+const INDEX_TYPES = [new A.Int8(), new A.Uint8(), new A.Int32(), new A.Uint32(), new A.Int64(), new A.Uint64()];
+const CODES = [0, 1, null, 2, 0, 1];
+
+/** The column the dictionary-encoded one stands for, read by fromArrow without a dictionary. */
+function plain(dictionary: Vector): Cell[] {
+  const values = fromArrow(new A.Table({ c: dictionary }) as ArrowTable).columns[0] as ArrayLike<Cell>;
+  return CODES.map((c) => (c === null ? null : (values[c] as Cell)));
+}
+
+describe("dictionary-encoded columns: any index width, any value type", () => {
+  const dictionaries: { values: string; dictionary: () => Vector }[] = [
+    { values: "text (pandas categoricals)", dictionary: () => A.vectorFromArray(["Dream", "Biscoe", "é"], new A.Utf8()) },
+    { values: "LargeUtf8 text (Polars categoricals)", dictionary: () => A.vectorFromArray(["Dream", "Biscoe", "é"], new A.LargeUtf8()) },
+    { values: "Int64 numbers", dictionary: () => A.vectorFromArray([5n, -(2n ** 60n), 7n], new A.Int64()) },
+    { values: "timestamps", dictionary: () => A.vectorFromArray([new Date("2021-01-01T00:00:00Z"), new Date(0), new Date(-1)], new A.TimestampMicrosecond()) },
+    { values: "doubles", dictionary: () => A.vectorFromArray([0.5, -1, 2], new A.Float64()) },
+  ];
+  const cases = dictionaries.flatMap((d) => INDEX_TYPES.map((indexType) => ({ ...d, indexType, index: String(indexType) })));
+
+  it.each(cases)("$values with $index indices: the values the column holds", ({ dictionary, indexType }) => {
+    const table = dictionaryTable(dictionary(), CODES, indexType);
+    const want = plain(dictionary());
+    expect(fromArrow(table).columns[0]).toEqual(want);
+    expect(fromArrow(table.slice(2) as ArrowTable).columns[0]).toEqual(want.slice(2));
+    for (const format of ["stream", "file"] as const) expect(fromArrow(decodeArrowIpc(encodeArrowIpc(table, format))).columns[0]).toEqual(want);
+  });
+});
