@@ -809,6 +809,23 @@ function ipcBatchCount(bytes: Uint8Array, stop: number): number {
   return count;
 }
 
+/** apache-arrow's words for record batches compressed with a codec it has not been given (pipeserve gives it none). */
+const NO_CODEC = /is compressed but codec not found/;
+
+/**
+ * apache-arrow's message for an error reading Arrow IPC data; for data whose record batches are
+ * compressed (LZ4 or ZSTD: pandas' `to_feather` compresses by default), what to do instead.
+ */
+export function arrowErrorMessage(cause: unknown): string {
+  const message = String((cause as Error)?.message ?? cause);
+  if (!NO_CODEC.test(message)) return message;
+  return (
+    "its record batches are compressed (LZ4 or ZSTD), which pipeserve does not decompress: write it uncompressed " +
+    '(pandas: to_feather(path, compression="uncompressed"); pyarrow: pa.ipc.IpcWriteOptions(compression=None); ' +
+    'Polars: write_ipc(path, compression="uncompressed")), or send Parquet.'
+  );
+}
+
 /**
  * Why apache-arrow could not read some bytes, for a client. NB: on bytes cut short or damaged it
  * fails with JavaScript's own errors ("Cannot read properties of null (reading 'fieldsLength')"),
@@ -816,7 +833,7 @@ function ipcBatchCount(bytes: Uint8Array, stop: number): number {
  */
 function arrowFailure(cause: unknown): string {
   if (cause instanceof TypeError || cause instanceof RangeError) return "the bytes end early or are damaged: send a whole Arrow IPC stream or file.";
-  return String((cause as Error)?.message ?? cause);
+  return arrowErrorMessage(cause);
 }
 
 /**

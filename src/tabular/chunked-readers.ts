@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import type { DataType, RecordBatchReader, Schema } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
 import type { DataFrame } from "./dataframe-types.js";
-import { arrowReaderTables, fromArrow } from "./arrow.js";
+import { arrowErrorMessage, arrowReaderTables, fromArrow } from "./arrow.js";
 import { concatTables, sliceTable, tableFromRecords, type Cell, type ColumnTable } from "./column-table.js";
 import { tableFromCsvRecords } from "./csv.js";
 import { csvRecordBatches } from "./csv-stream.js";
@@ -218,7 +218,7 @@ export async function fileColumnTypes(path: string, format: "arrow" | "arrows" |
 
 /** A failure reading Arrow IPC data, as a FormatError saying so (one already is, as it is). */
 function arrowReadError(cause: unknown): FormatError {
-  return cause instanceof FormatError ? cause : new FormatError(`Could not read the Arrow IPC data: ${(cause as Error).message}`, { cause });
+  return cause instanceof FormatError ? cause : new FormatError(`Could not read the Arrow IPC data: ${arrowErrorMessage(cause)}`, { cause });
 }
 
 async function* batchesToTables(reader: RecordBatchReader, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {

@@ -3,6 +3,7 @@
  * Polars, SQL engines), over real HTTP on an ephemeral port: what the model's nodes receive, as the
  * pass_columns model hands it back.
  */
+import { CompressionType, Float64, RecordBatchFileWriter, RecordBatchStreamWriter, Table, compressionRegistry, vectorFromArray } from "apache-arrow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { arrowToParquet, encodeArrowIpc, type MlflowSignature, type RunningServer } from "../../src/index.js";
 import { arrowLib } from "../../src/tabular/index.js";
@@ -86,5 +87,29 @@ describe("dictionary-encoded text with 64-bit indices (pyarrow's DictionaryArray
     const text = await res.text();
     expect(res.status, text).toBe(200);
     expect((JSON.parse(text) as { predictions: unknown }).predictions).toEqual([{ island: "Biscoe" }, { island: "Dream" }, { island: "Biscoe" }]);
+  });
+});
+
+describe("Arrow IPC with compressed record batches (pandas' to_feather writes LZ4 by default) gets a 400 that says what to do", () => {
+  /** LZ4-framed buffers from a stand-in encoder (a frame header, then the bytes), with the ES module build's own codec registry. */
+  function compressed(format: "stream" | "file"): Uint8Array {
+    const fakeLz4 = { encode: (bytes: Uint8Array) => Uint8Array.from([0x04, 0x22, 0x4d, 0x18, 0x40, 0x40, 0xc0, ...bytes]) };
+    compressionRegistry.set(CompressionType.LZ4_FRAME, fakeLz4 as never);
+    try {
+      const table = new Table({ price: vectorFromArray([0.5], new Float64()), units: vectorFromArray([1], new Float64()) });
+      const Writer = format === "stream" ? RecordBatchStreamWriter : RecordBatchFileWriter;
+      return Writer.writeAll(table, { compressionType: CompressionType.LZ4_FRAME } as never).toUint8Array(true);
+    } finally {
+      compressionRegistry.set(CompressionType.LZ4_FRAME, null as never);
+    }
+  }
+
+  it.each(["stream", "file"] as const)("application/vnd.apache.arrow.%s", async (format) => {
+    const res = await fetch(url, { method: "POST", headers: { "Content-Type": `application/vnd.apache.arrow.${format}` }, body: compressed(format) });
+    const body = (await res.json()) as { error_code: string; message: string };
+    expect(res.status).toBe(400);
+    expect(body.error_code).toBe("BAD_REQUEST");
+    expect(body.message).toMatch(/^Could not decode the Arrow IPC data: its record batches are compressed \(LZ4 or ZSTD\)/);
+    expect(body.message).toContain('write it uncompressed (pandas: to_feather(path, compression="uncompressed")');
   });
 });
