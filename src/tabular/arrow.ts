@@ -254,6 +254,13 @@ function decimalColumn(vector: Vector, out: Cell[], at: number): boolean {
 }
 
 /**
+ * Each dictionary's values as `dictionaryColumn` read them, while the dictionary lives. NB: a big
+ * request is converted a slice of rows per event-loop turn (`fromArrowSliced`), and every slice of a
+ * column shares its dictionary: it is read once, not once per slice.
+ */
+const dictionaryValues = new WeakMap<Vector, Cell[]>();
+
+/**
  * A dictionary-encoded column (pandas' categoricals, as pyarrow sends them; Polars' with Uint32
  * indices) as its values: each chunk's dictionary read once as a column of its own (`writeColumn`:
  * text by `utf8Column`, timestamps as `Date`s, safe Int64s as numbers), then one lookup per cell,
@@ -264,18 +271,17 @@ function decimalColumn(vector: Vector, out: Cell[], at: number): boolean {
  * @throws RangeError for an index outside its dictionary (damaged data).
  */
 function dictionaryColumn(vector: Vector, out: Cell[], at: number): boolean {
-  const read = new Map<Vector, Cell[]>();
   let k = at;
   for (const data of vector.data) {
     const dictionary = data.dictionary as Vector | undefined;
     const indices = data.values as unknown;
     const wide = indices instanceof BigInt64Array || indices instanceof BigUint64Array;
     if (!dictionary || !(isNumericArray(indices) || wide) || indices.length < data.length) return false;
-    let values = read.get(dictionary);
+    let values = dictionaryValues.get(dictionary);
     if (values === undefined) {
       values = new Array<Cell>(dictionary.length);
       writeColumn(dictionary, values, 0, dictionary.length);
-      read.set(dictionary, values);
+      dictionaryValues.set(dictionary, values);
     }
     const valid = validityOf(data);
     for (let i = 0; i < data.length; i++) {

@@ -56,3 +56,19 @@ describe("dictionary-encoded columns: any index width, any value type", () => {
     for (const format of ["stream", "file"] as const) expect(fromArrow(decodeArrowIpc(encodeArrowIpc(table, format))).columns[0]).toEqual(want);
   });
 });
+
+describe("dictionary columns of a big request, converted a slice of rows per turn", () => {
+  it("two batches, each with its own dictionary of 40,000 values, past the slice size: the same values as one pass and as the iterator", async () => {
+    const { fromArrowInSlices } = await import("../../src/tabular/index.js");
+    const words = (prefix: string) => Array.from({ length: 40_000 }, (_, i) => `${prefix}${i}`);
+    const codes = (n: number) => Array.from({ length: n }, (_, i) => (i % 11 === 0 ? null : (i * 7919) % 40_000));
+    const a = dictionaryTable(A.vectorFromArray(words("a"), new A.Utf8()), codes(90_000), new A.Int32());
+    const b = dictionaryTable(A.vectorFromArray(words("b"), new A.Utf8()), codes(70_000), new A.Int32());
+    const table = decodeArrowIpc(encodeArrowIpc(a.concat(b) as ArrowTable));
+    const sliced = await fromArrowInSlices(table);
+    const iterated = Array.from(table.getChildAt(0) as Iterable<Cell>);
+    expect(sliced.columns[0]).toEqual(iterated);
+    expect(fromArrow(table).columns[0]).toEqual(iterated);
+    expect((sliced.columns[0] as Cell[])[90_001]).toBe(`b${7919 % 40_000}`);
+  });
+});
