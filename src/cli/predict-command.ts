@@ -27,7 +27,7 @@ export interface PredictCommandOptions {
   workers?: number;
 }
 
-const FORMATS = ["csv", "json", "jsonl", "parquet", "arrow"];
+const FORMATS = ["csv", "json", "jsonl", "parquet", "arrow", "arrows"];
 
 function format(flag: string, value: string | undefined): TableFormat | undefined {
   if (value === undefined) return undefined;
@@ -237,8 +237,14 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     .option("-m, --model-uri <uri>", "the model (required, except with --merge)")
     .option("-i, --input-path <path>", "input file, or - for stdin")
     .option("-o, --output-path <path>", "output file, or - for stdout (default: stdout)")
-    .option("-t, --content-type <format>", "input format: csv, json, jsonl, parquet, arrow (default: from the extension; json for stdin)")
-    .option("--output-format <format>", "output format: csv, json, jsonl, parquet, arrow (default: from the extension; json for stdout)")
+    .option(
+      "-t, --content-type <format>",
+      "input format: csv, json, jsonl, parquet, arrow (an Arrow IPC file, .arrow/.feather), arrows (an Arrow IPC stream, .arrows) (default: from the extension; json for stdin)",
+    )
+    .option(
+      "--output-format <format>",
+      "output format: csv, json, jsonl, parquet, arrow (an Arrow IPC file), arrows (an Arrow IPC stream) (default: from the extension; json for stdout)",
+    )
     .option("--params <json>", "runtime params as a JSON object")
     .option("--runner <name>", "SequentialRunner, ConcurrentRunner or WorkerRunner")
     .option("--chunk-rows <n>", "rows per chunk (default 10000)", parseInteger("--chunk-rows", 1))

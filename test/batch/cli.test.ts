@@ -83,6 +83,15 @@ describe.concurrent("formats, each read once and written once", SLOW, () => {
     expect(decodeOutput(text, "json")).toEqual(await expected());
   });
 
+  it("-t arrows and --output-format arrows: an Arrow IPC stream in and out, whatever the files' extensions", async () => {
+    const d = await outDir();
+    await writeInput(join(d, "xs.arrows"), xTable(XS), "arrows");
+    await writeFile(join(d, "rows.bin"), await readFile(join(d, "xs.arrows")));
+    const result = await predict(["-i", join(d, "rows.bin"), "-t", "arrows", "-o", join(d, "preds.bin"), "--output-format", "arrows"]);
+    expectSuccess(result);
+    expect(await readOutput(join(d, "preds.bin"), "arrows")).toEqual(await expected());
+  });
+
   it("-t and --output-format name the formats of files whose extensions do not (ndjson → csv)", async () => {
     const d = await outDir();
     await writeFile(join(d, "data.txt"), await readFile(inputs.jsonl));
@@ -152,11 +161,11 @@ describe.concurrent("usage errors: exit 2, a message naming the fix, nothing wri
     ["bad --params JSON", ["-i", "IN", "-o", "OUT", "--params", "{margin: 5"], `--params must be a JSON object, e.g. '{"threshold": 0.5}'; got {margin: 5.`],
     ["--params not an object", ["-i", "IN", "-o", "OUT", "--params", "[1]"], "--params must be a JSON object of param name → value."],
     ["no -i", ["-o", "OUT"], "Missing the input: -i FILE (or --input-path; - reads stdin)."],
-    ["an unknown -t", ["-i", "IN", "-o", "OUT", "-t", "xml"], '--content-type/-t must be one of csv, json, jsonl, parquet, arrow; got "xml".'],
+    ["an unknown -t", ["-i", "IN", "-o", "OUT", "-t", "xml"], '--content-type/-t must be one of csv, json, jsonl, parquet, arrow, arrows; got "xml".'],
     [
       "an unknown --output-format",
       ["-i", "IN", "-o", "OUT", "--output-format", "xlsx"],
-      '--output-format must be one of csv, json, jsonl, parquet, arrow; got "xlsx".',
+      '--output-format must be one of csv, json, jsonl, parquet, arrow, arrows; got "xlsx".',
     ],
     ["--shard x", ["-i", "IN", "-o", "OUT", "--shard", "x"], '--shard takes I/N, e.g. 2/4, or auto/N in a Kubernetes Indexed Job; got "x".'],
     [

@@ -116,7 +116,7 @@ export type JsonInputForm = "dataframe_split" | "records";
 export async function writeInput(
   path: string,
   table: ColumnTable,
-  format: Format,
+  format: Format | "arrows",
   jsonForm: JsonInputForm = "dataframe_split",
   params?: Record<string, unknown>,
 ): Promise<string> {
@@ -145,7 +145,7 @@ export function decodeOutput(bytes: Uint8Array | string, format: Format): Column
 }
 
 /** Reads a predictions output file. */
-export async function readOutput(path: string, format: Format): Promise<ColumnTable> {
+export async function readOutput(path: string, format: Format | "arrows"): Promise<ColumnTable> {
   if (format !== "json") return readTableFile(path, format);
   return decodeOutput(await readFile(path), format);
 }
