@@ -2,9 +2,27 @@ import type { Context } from "hono";
 import { MAX_JSON_DEPTH, NotUtf8Error, SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin, type TableLimits } from "../tabular/index.js";
 import { BinaryInputs, INFERENCE_HEADER_LENGTH, binaryResponseBody, splitBinaryBody } from "./binary-tensor-data.js";
 import { HttpError } from "./errors.js";
+import { BODY_TYPES } from "./content-type.js";
 import { binaryColumnsOf } from "./raw-tensors.js";
 import { checkServedVersion, decodeInferRequest, encodeInferResponse, modelMetadataOf } from "./open-inference.js";
 import { json, readRequestBody, send, type AddRoute, type Env, type RouteContext } from "./routing.js";
+
+/** The tabular bodies `/invocations` takes that an infer request is not (it is JSON, with binary tensor data or not). */
+const TABLE_BODY_TYPES: ReadonlySet<string> = new Set(BODY_TYPES.filter((type) => type !== "application/json"));
+
+/**
+ * @throws HttpError UNSUPPORTED_MEDIA_TYPE (415) for a Content-Type naming a table format (Arrow,
+ * Parquet, CSV, JSON Lines): such a body would be read as JSON and refused as "not valid JSON",
+ * which does not say where it goes. Other types are read as JSON, as KServe's servers do.
+ */
+function checkInferContentType(header: string | undefined): void {
+  const type = (header ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (!TABLE_BODY_TYPES.has(type)) return;
+  throw new HttpError(
+    "UNSUPPORTED_MEDIA_TYPE",
+    `An infer request is JSON (the Open Inference Protocol's tensors; application/json, or application/octet-stream with binary tensor data), not ${type}. Send tables as ${type} to /invocations.`,
+  );
+}
 
 /** An infer request's JSON, within the scorer's limits (nesting, rows, values), a big one in slices. */
 async function parseInferBody(bytes: Uint8Array, limits: TableLimits): Promise<unknown> {
@@ -46,6 +64,7 @@ export function openInferenceRoutes(route: AddRoute, { state, modelName, maxBody
   };
   const infer = async (c: Context<Env>): Promise<Response> => {
     checkModel(c);
+    checkInferContentType(c.req.header("content-type"));
     const { scorer, model, registeredVersion: modelVersion } = c.get("served");
     scorer.admitRequest();
     const body = splitBinaryBody(await readRequestBody(c, maxBodyBytes), c.req.header(INFERENCE_HEADER_LENGTH));

@@ -232,7 +232,13 @@ function v2Paths(model: PipelineModel, example: SplitExample | undefined, versio
         `v2Infer${v}`,
         "Predict (Open Inference Protocol)",
         ref("V2InferResponse"),
-        { "400": v2ErrorResponse("Bad request: tensors, datatypes, schema or params."), ...notFound, "500": v2ErrorResponse("A node failed."), ...notReady },
+        {
+          "400": v2ErrorResponse("Bad request: tensors, datatypes, schema or params."),
+          ...notFound,
+          "415": v2ErrorResponse("A table format's Content-Type (Arrow, Parquet, CSV, JSON Lines): tables go to /invocations."),
+          "500": v2ErrorResponse("A node failed."),
+          ...notReady,
+        },
         {
           required: true,
           description: `JSON; or, with the binary tensor data extension, the JSON request (its length in the ${BINARY_HEADER} header) followed by the raw bytes of each input that says parameters.binary_data_size, in order.`,

@@ -467,6 +467,37 @@ describe("X-Pipeserve-Ignored-Params", () => {
   });
 });
 
+describe("the Open Inference Protocol's infer takes JSON, not the table formats of /invocations", () => {
+  it.each([
+    "application/vnd.apache.arrow.stream",
+    "application/vnd.apache.arrow.file",
+    "application/vnd.apache.parquet",
+    "text/csv; charset=utf-8",
+    "application/x-ndjson",
+  ])("Content-Type %s: 415 in the protocol's {error} shape, naming the type and where tables go", async (contentType) => {
+    const body = contentType.startsWith("application/vnd.apache.arrow") ? encodeArrowIpc(toArrow(AB_TABLE), "stream") : "a,b\n1,0.5\n";
+    const res = await send(ab, "/v2/models/model/infer", { method: "POST", contentType, body });
+    expect(res.status).toBe(415);
+    const type = contentType.split(";")[0];
+    expect(await res.json()).toEqual({
+      error: `An infer request is JSON (the Open Inference Protocol's tensors; application/json, or application/octet-stream with binary tensor data), not ${type}. Send tables as ${type} to /invocations.`,
+    });
+  });
+
+  it("JSON tensors with application/json, another type or none are read as JSON, as KServe's servers read them", async () => {
+    const tensors = JSON.stringify({
+      inputs: [
+        { name: "a", shape: [2], datatype: "INT64", data: [1, 2] },
+        { name: "b", shape: [2], datatype: "FP64", data: [0.5, 1.5] },
+      ],
+    });
+    for (const contentType of ["application/json", "text/plain", null]) {
+      const res = await send(ab, "/v2/models/model/infer", { method: "POST", contentType, body: tensors });
+      expect(res.status, `${contentType}: ${await res.clone().text()}`).toBe(200);
+    }
+  });
+});
+
 describe("column names that are awkward JavaScript keys", () => {
   const SIGNATURE = {
     inputs:
