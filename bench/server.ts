@@ -101,7 +101,8 @@ async function load(port: number, body: string, connections: number): Promise<Lo
 
 /**
  * `load` from a process of its own pinned to the last core (`taskset`), the servers left on every
- * core: what issue 15 §4 asks of `-w 2` against `-w 1`. Undefined where taskset is missing.
+ * core: what issue 15 §4 asks of `-w 2` against `-w 1`. NB: the servers still share that core; on
+ * 2 cores, pinning them away from it would leave both one core. Undefined where taskset is missing.
  */
 async function pinnedLoad(port: number, body: string, connections: number): Promise<number | undefined> {
   const cli = join(import.meta.dirname, "..", "node_modules", "autocannon", "autocannon.js");
@@ -113,10 +114,11 @@ async function pinnedLoad(port: number, body: string, connections: number): Prom
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => {
-    child.once("error", () => resolve(null));
+    child.once("error", () => resolve(-1));
     child.once("close", resolve);
   });
-  if (code !== 0) return undefined;
+  if (code === -1) return undefined;
+  if (code !== 0) throw new Error(`taskset -c ${last} autocannon exited with ${code}: is core ${last} in this process's CPU set?`);
   return Math.round((JSON.parse(out) as { requests: { average: number } }).requests.average);
 }
 

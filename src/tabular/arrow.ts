@@ -9,6 +9,8 @@ import { LITTLE_ENDIAN } from "../util/index.js";
 
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
 
 /** Whether a vector holds plain numbers: floats of 32 and 64 bits, integers of up to 32 (Float16 holds raw bits). */
 function isPlainNumberType(type: DataType): boolean {
@@ -31,7 +33,7 @@ function typedColumnOf(vector: Vector | null, numRows: number): NumericArray | u
  * strings, 64-bit integers as numbers when they are safe, decimals as numbers, timestamps and dates
  * as `Date`s, other types as apache-arrow reads them.
  */
-function writeColumn(vector: Vector | null, out: Cell[], at: number, numRows: number): void {
+function writeColumn(vector: Vector | null, out: Cell[], at: number, numRows: number, dictionaries: DictionaryCache = new Map()): void {
   if (!vector) {
     out.fill(null, at, at + numRows);
     return;
@@ -43,7 +45,7 @@ function writeColumn(vector: Vector | null, out: Cell[], at: number, numRows: nu
   if ((DataType.isTimestamp(type) || DataType.isDate(type)) && temporalColumn(vector, out, at)) return;
   if (DataType.isInt(type) && type.bitWidth === 64 && type.isSigned && int64Column(vector, out, at)) return;
   if (DataType.isDecimal(type) && decimalColumn(vector, out, at)) return;
-  if (DataType.isDictionary(type) && dictionaryColumn(vector, out, at)) return;
+  if (DataType.isDictionary(type) && dictionaryColumn(vector, out, at, dictionaries)) return;
   const values: Cell[] = Array.from(vector as Iterable<Cell>);
   if (DataType.isTimestamp(type) || DataType.isDate(type)) {
     for (let i = 0; i < values.length; i++) {
@@ -210,7 +212,8 @@ const EXACT_POWERS_OF_TEN = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e1
 /**
  * The decimal whose unscaled value starts at `words[at]` (`stride` little-endian 32-bit words, two's
  * complement): its digits with the scale applied, as the nearest double (a JSON number of those
- * digits reads the same); a whole number (scale 0) beyond the safe integers as a bigint.
+ * digits reads the same); a whole number (scale 0) beyond the safe integers, within 64 bits, as a
+ * bigint (as an Int64 column gives it).
  */
 function decimalValue(words: Uint32Array, at: number, stride: number, scale: number): number | bigint {
   const low = words[at] as number;
@@ -227,7 +230,8 @@ function decimalValue(words: Uint32Array, at: number, stride: number, scale: num
   let v = 0n;
   for (let w = stride - 1; w >= 0; w--) v = (v << 32n) | BigInt(words[at + w] as number);
   v = BigInt.asIntN(32 * stride, v);
-  if (scale === 0) return v <= SAFE_MAX && v >= SAFE_MIN ? Number(v) : v;
+  // NB: a bigint beyond 64 bits could be written nowhere (an Arrow or Parquet output would wrap it as Int64).
+  if (scale === 0) return (v <= SAFE_MAX && v >= SAFE_MIN) || v > INT64_MAX || v < INT64_MIN ? Number(v) : v;
   return Number(`${v}e${-scale}`);
 }
 
@@ -245,7 +249,10 @@ function decimalColumn(vector: Vector, out: Cell[], at: number): boolean {
     const { scale } = data.type as DataType & { scale: number };
     const words = data.values as unknown;
     const stride = data.stride;
-    if (!(words instanceof Uint32Array) || !(stride >= 1)) return false;
+    if (!(words instanceof Uint32Array)) return false;
+    if (stride !== 1 && stride !== 2 && stride !== 4 && stride !== 8) {
+      throw new RangeError(`it is a decimal of ${stride * 32} bits; Arrow's decimals have 32, 64, 128 or 256`);
+    }
     if (words.length < data.length * stride) throw new RangeError(`its values end after ${Math.floor(words.length / stride)} of its ${data.length} decimals`);
     const valid = validityOf(data);
     for (let i = 0; i < data.length; i++) out[k++] = valid !== undefined && !valid(i) ? null : decimalValue(words, i * stride, stride, scale);
@@ -253,35 +260,69 @@ function decimalColumn(vector: Vector, out: Cell[], at: number): boolean {
   return true;
 }
 
+/** Each dictionary's values as `dictionaryColumn` read them, for one conversion (a big request's slices share their dictionaries). */
+type DictionaryCache = Map<Vector, Cell[]>;
+
 /**
- * Each dictionary's values as `dictionaryColumn` read them, while the dictionary lives. NB: a big
- * request is converted a slice of rows per event-loop turn (`fromArrowSliced`), and every slice of a
- * column shares its dictionary: it is read once, not once per slice.
+ * @throws RangeError when a dictionary's buffers hold fewer values than its length says. NB: that
+ * length comes from the IPC message, unchecked by apache-arrow, and counts towards no row limit: a
+ * body of a kilobyte could otherwise claim a dictionary of millions of values, read in full.
  */
-const dictionaryValues = new WeakMap<Vector, Cell[]>();
+function checkDictionaryBuffers(dictionary: Vector): void {
+  const { DataType } = arrowLib();
+  for (const data of dictionary.data) {
+    const offsets = data.valueOffsets as ArrayLike<unknown> | undefined;
+    const values = data.values as ArrayLike<unknown> | undefined;
+    let held: number;
+    if (offsets && offsets.length > 0) held = offsets.length - 1;
+    else if (DataType.isBool(data.type)) held = (values?.length ?? 0) * 8;
+    else held = Math.floor((values?.length ?? 0) / Math.max(1, data.stride));
+    if (held < data.length) throw new RangeError(`its dictionary says it holds ${data.length} values, but its buffers hold ${held}`);
+  }
+}
+
+/** The value types whose dictionaries `dictionaryColumn` reads itself: flat ones, whose buffers `checkDictionaryBuffers` checks. */
+function isFlatType(type: DataType): boolean {
+  const { DataType } = arrowLib();
+  return (
+    DataType.isInt(type) ||
+    DataType.isFloat(type) ||
+    DataType.isUtf8(type) ||
+    DataType.isLargeUtf8(type) ||
+    DataType.isBinary(type) ||
+    DataType.isLargeBinary(type) ||
+    DataType.isBool(type) ||
+    DataType.isTimestamp(type) ||
+    DataType.isDate(type) ||
+    DataType.isDecimal(type)
+  );
+}
 
 /**
  * A dictionary-encoded column (pandas' categoricals, as pyarrow sends them; Polars' with Uint32
  * indices) as its values: each chunk's dictionary read once as a column of its own (`writeColumn`:
  * text by `utf8Column`, timestamps as `Date`s, safe Int64s as numbers), then one lookup per cell,
  * instead of apache-arrow's iterator (10.5× faster on 1,000,000 labels, bench/tabular); every cell of
- * a value shares one string. Indices of any integer type: apache-arrow's iterator fails on 64-bit
- * ones ("Cannot mix BigInt and other types"), which pyarrow's `DictionaryArray.from_arrays` makes
- * from numpy codes. False, having written nothing that counts, for a chunk without its dictionary.
- * @throws RangeError for an index outside its dictionary (damaged data).
+ * a value shares one string, and gets a `Date` of its own. Indices of any integer type:
+ * apache-arrow's iterator fails on 64-bit ones ("Cannot mix BigInt and other types"), which
+ * pyarrow's `DictionaryArray.from_arrays` makes from numpy codes. False, having written nothing that
+ * counts, for a chunk without its dictionary or with a dictionary of nested values (the iterator
+ * reads those, only the values used).
+ * @throws RangeError for an index outside its dictionary, or a dictionary shorter than it says (damaged data).
  */
-function dictionaryColumn(vector: Vector, out: Cell[], at: number): boolean {
+function dictionaryColumn(vector: Vector, out: Cell[], at: number, dictionaries: DictionaryCache): boolean {
   let k = at;
   for (const data of vector.data) {
     const dictionary = data.dictionary as Vector | undefined;
     const indices = data.values as unknown;
     const wide = indices instanceof BigInt64Array || indices instanceof BigUint64Array;
-    if (!dictionary || !(isNumericArray(indices) || wide) || indices.length < data.length) return false;
-    let values = dictionaryValues.get(dictionary);
+    if (!dictionary || !isFlatType(dictionary.type as DataType) || !(isNumericArray(indices) || wide) || indices.length < data.length) return false;
+    let values = dictionaries.get(dictionary);
     if (values === undefined) {
+      checkDictionaryBuffers(dictionary);
       values = new Array<Cell>(dictionary.length);
       writeColumn(dictionary, values, 0, dictionary.length);
-      dictionaryValues.set(dictionary, values);
+      dictionaries.set(dictionary, values);
     }
     const valid = validityOf(data);
     for (let i = 0; i < data.length; i++) {
@@ -290,8 +331,12 @@ function dictionaryColumn(vector: Vector, out: Cell[], at: number): boolean {
         continue;
       }
       const index = wide ? Number(indices[i]) : (indices[i] as number);
-      if (!(index >= 0 && index < values.length)) throw new RangeError(`value ${k - at} has dictionary index ${index}, outside its ${values.length} values`);
-      out[k++] = values[index];
+      if (!(Number.isInteger(index) && index >= 0 && index < values.length)) {
+        throw new RangeError(`value ${k - at} has dictionary index ${String(indices[i])}, outside its ${values.length} values`);
+      }
+      const value = values[index];
+      // NB: a Date is mutable: each cell gets its own, as without a dictionary.
+      out[k++] = value instanceof Date ? new Date(value.getTime()) : value;
     }
   }
   return true;
@@ -454,6 +499,7 @@ async function fromArrowSliced(table: Table): Promise<ColumnTable> {
   const names: string[] = [];
   const columns: Column[] = [];
   const rest: { index: number; name: string; out: Cell[] }[] = [];
+  const dictionaries: DictionaryCache = new Map();
   // Typed columns are taken whole (no copy, or one); the others are written a slice of rows per turn, in place.
   table.schema.fields.forEach((f, i) => {
     names.push(f.name);
@@ -468,7 +514,7 @@ async function fromArrowSliced(table: Table): Promise<ColumnTable> {
   const step = Math.max(1, Math.floor(ARROW_SLICE_CELLS / Math.max(rest.length, 1)));
   for (let start = 0; rest.length > 0 && start < table.numRows; start += step) {
     const slice = table.slice(start, start + step);
-    for (const { index, name, out } of rest) guarded(name, () => writeColumn(slice.getChildAt(index), out, start, slice.numRows));
+    for (const { index, name, out } of rest) guarded(name, () => writeColumn(slice.getChildAt(index), out, start, slice.numRows, dictionaries));
     await nextTurn();
   }
   return { names, columns, numRows: table.numRows };

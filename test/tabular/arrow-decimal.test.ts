@@ -25,10 +25,14 @@ function decimalTable(values: readonly (bigint | null)[], scale: number, bitWidt
   return new A.Table({ c: A.makeVector(A.makeData({ type, length: values.length, nullCount, nullBitmap, data } as never)) }) as ArrowTable;
 }
 
-/** The number a decimal is: its digits with the scale applied, read as a JSON number of those digits reads; scale 0 past 2^53 a bigint. */
+/**
+ * The number a decimal is: its digits with the scale applied, read as a JSON number of those digits
+ * reads; scale 0 past 2^53 and within 64 bits a bigint (as Int64 columns give it).
+ */
 function expected(v: bigint | null, scale: number): Cell {
   if (v === null) return null;
-  if (scale === 0) return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
+  const int64 = v <= 2n ** 63n - 1n && v >= -(2n ** 63n);
+  if (scale === 0) return (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)) || !int64 ? Number(v) : v;
   return Number(`${v}e${-scale}`);
 }
 
@@ -56,6 +60,13 @@ describe("decimal columns are read as their numbers", () => {
       want: [12345678901234567890.123456789],
     },
     { why: "decimal256", values: [12345n, -(10n ** 70n)], scale: 3, bitWidth: 256, want: [12.345, -1e67] },
+    {
+      why: "a whole number beyond 64 bits (NUMERIC(38, 0)): the nearest double, not a bigint an Arrow or Parquet output would wrap",
+      values: [10n ** 30n, -(2n ** 63n) - 1n, 2n ** 63n - 1n],
+      scale: 0,
+      bitWidth: 128,
+      want: [1e30, -9223372036854775809, 2n ** 63n - 1n],
+    },
     { why: "decimal32 (pyarrow 18 and later)", values: [12345n, -7n], scale: 2, bitWidth: 32, want: [123.45, -0.07] },
     { why: "decimal64 (pyarrow 18 and later)", values: [12345n, -(2n ** 62n)], scale: 0, bitWidth: 64, want: [12345, -(2n ** 62n)] },
     { why: "a negative scale multiplies", values: [7n, -3n], scale: -2, bitWidth: 128, want: [700, -300] },
@@ -91,5 +102,15 @@ describe("decimal columns are read as their numbers", () => {
     const table = new A.Table({ c: A.makeVector(data) }) as ArrowTable;
     expect(() => fromArrow(table)).toThrow(FormatError);
     expect(() => fromArrow(table)).toThrow('column "c" of the Arrow data, which is damaged: its values end after 1 of its 3 decimals');
+  });
+});
+
+describe("decimals of a width Arrow does not have (damaged data)", () => {
+  it("a 48-bit decimal is refused, naming the column and the widths Arrow has, not read as NaN", () => {
+    const type = new A.Decimal(2, 10, 48 as never);
+    const data = new Uint32Array(12);
+    const table = new A.Table({ c: A.makeVector(A.makeData({ type, length: 4, nullCount: 0, data } as never)) }) as ArrowTable;
+    expect(() => fromArrow(table)).toThrow(FormatError);
+    expect(() => fromArrow(table)).toThrow(/column "c" .*damaged: it is a decimal of 48 bits; Arrow's decimals have 32, 64, 128 or 256/);
   });
 });

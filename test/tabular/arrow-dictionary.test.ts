@@ -5,7 +5,7 @@
 // iterator fails ("Cannot mix BigInt and other types").
 import type { Vector } from "apache-arrow";
 import { describe, expect, it } from "vitest";
-import { type Cell, decodeArrowIpc, encodeArrowIpc, fromArrow } from "../../src/index.js";
+import { type Cell, FormatError, decodeArrowIpc, encodeArrowIpc, fromArrow } from "../../src/index.js";
 import { arrowLib } from "../../src/tabular/index.js";
 
 const A = arrowLib();
@@ -70,5 +70,33 @@ describe("dictionary columns of a big request, converted a slice of rows per tur
     expect(sliced.columns[0]).toEqual(iterated);
     expect(fromArrow(table).columns[0]).toEqual(iterated);
     expect((sliced.columns[0] as Cell[])[90_001]).toBe(`b${7919 % 40_000}`);
+  });
+});
+
+describe("dictionaries: what a body claims, and what a node may change", () => {
+  it("a dictionary whose length is past its buffers (a small body claiming millions of values) is refused at once, not read", () => {
+    const dictionary = A.vectorFromArray([1.5, 2.5, 3.5], new A.Float64());
+    const claimed = A.makeVector(
+      A.makeData({ type: new A.Float64(), length: 50_000_000, nullCount: 0, data: (dictionary.data[0] as { values: Float64Array }).values } as never),
+    );
+    const table = dictionaryTable(claimed, [0, 1], new A.Int32());
+    const started = performance.now();
+    expect(() => fromArrow(table)).toThrow(FormatError);
+    expect(() => fromArrow(table)).toThrow(/column "c" .*damaged: its dictionary says it holds 50000000 values, but its buffers hold \d+/);
+    expect(performance.now() - started, "refused before any value is read").toBeLessThan(1000);
+  });
+
+  it("each cell of a timestamp dictionary gets a Date of its own: changing one changes no other cell, and no later conversion", () => {
+    const dictionary = A.vectorFromArray([new Date(Date.UTC(2024, 0, 1)), new Date(Date.UTC(2024, 5, 1))], new A.TimestampMillisecond());
+    const table = dictionaryTable(dictionary, [0, 0, 1, 0], new A.Int32());
+    const first = fromArrow(table).columns[0] as Date[];
+    first[0]!.setTime(0);
+    expect(first.map((d) => d.getTime())).toEqual([0, Date.UTC(2024, 0, 1), Date.UTC(2024, 5, 1), Date.UTC(2024, 0, 1)]);
+    expect((fromArrow(table).columns[0] as Date[]).map((d) => d.getTime())).toEqual([
+      Date.UTC(2024, 0, 1),
+      Date.UTC(2024, 0, 1),
+      Date.UTC(2024, 5, 1),
+      Date.UTC(2024, 0, 1),
+    ]);
   });
 });

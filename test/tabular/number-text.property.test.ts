@@ -19,7 +19,8 @@ const WORDS: Record<string, number> = {
 
 function plainReading(text: string): number | undefined {
   if (NUMBER.test(text)) return Number(text);
-  return WORDS[text.toLowerCase()];
+  const word = text.toLowerCase();
+  return Object.hasOwn(WORDS, word) ? WORDS[word] : undefined;
 }
 
 const digits = (min: number, max: number) => fc.stringMatching(new RegExp(`^[0-9]{${min},${max}}$`));
@@ -69,7 +70,7 @@ describe("parseNumberText: the same number (or none) as the plain reading", () =
     );
   });
 
-  it("15 significant digits are read directly and exactly; 16 and more by Number()", () => {
+  it("15 digits (leading zeros count) are read directly and exactly; 16 and more by Number()", () => {
     for (const text of ["123456789012345", "0.123456789012345", "-12345678.9012345", "1234567890123456", "0.1234567890123456789", "9007199254740993"]) {
       expect(Object.is(parseNumberText(text), Number(text)), text).toBe(true);
     }
