@@ -378,8 +378,12 @@ function utf8Column(vector: Vector, out: Cell[], at: number): boolean {
   let shared: (string | undefined)[] | undefined = slots === 0 ? undefined : new Array<string | undefined>(slots).fill(undefined);
   let misses = 0;
   for (const data of vector.data) {
+    // NB: a writer may leave out the offsets of a chunk of no values.
+    if (data.length === 0) continue;
     const raw = data.valueOffsets as Int32Array | BigInt64Array;
     const bytes = data.values as Uint8Array;
+    // NB: an offset missing past a short buffer read as undefined, which every range check passed: each such cell was the whole values buffer.
+    if (!raw || raw.length < data.length + 1) throw new RangeError(`its ${data.length} values have ${raw?.length ?? 0} offsets, not ${data.length + 1}`);
     const offsets = raw instanceof BigInt64Array ? narrowOffsets(raw, data.length + 1, bytes.length) : raw;
     if (offsets === undefined) return false;
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

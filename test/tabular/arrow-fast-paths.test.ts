@@ -327,3 +327,23 @@ describe("64-bit integers, LargeUtf8 and dictionary-encoded text read from their
     }
   });
 });
+
+describe("text whose offsets end before its values do (damaged data)", () => {
+  it("Utf8 and LargeUtf8 with fewer offsets than values + 1: refused naming the column, not each cell read as the whole buffer", () => {
+    const A = arrowLib();
+    for (const [type, offsets] of [
+      [new A.Utf8(), Int32Array.from([0, 1])],
+      [new A.LargeUtf8(), BigInt64Array.from([0n, 1n])],
+    ] as const) {
+      const data = A.makeData({ type, length: 100_000, nullCount: 0, valueOffsets: offsets, data: new TextEncoder().encode("x".repeat(1 << 16)) } as never);
+      const table = new A.Table({ c: A.makeVector(data) }) as Parameters<typeof fromArrow>[0];
+      const started = performance.now();
+      expect(() => fromArrow(table)).toThrow(FormatError);
+      expect(() => fromArrow(table)).toThrow(/column "c" .*damaged: its 100000 values have 2 offsets, not 100001/);
+      expect(performance.now() - started).toBeLessThan(1000);
+      // NB: a chunk of no values may come without offsets at all (writers leave the buffer out): no rows, no error.
+      const empty = A.makeData({ type, length: 0, nullCount: 0, valueOffsets: offsets.subarray(0, 0), data: new Uint8Array(0) } as never);
+      expect(fromArrow(new A.Table({ c: A.makeVector(empty) }) as Parameters<typeof fromArrow>[0])).toEqual({ names: ["c"], columns: [[]], numRows: 0 });
+    }
+  });
+});
