@@ -273,9 +273,12 @@ function checkDictionaryBuffers(dictionary: Vector): void {
   for (const data of dictionary.data) {
     const offsets = data.valueOffsets as ArrayLike<unknown> | undefined;
     const values = data.values as ArrayLike<unknown> | undefined;
+    const type = data.type as DataType;
     let held: number;
-    if (offsets && offsets.length > 0) held = offsets.length - 1;
-    else if (DataType.isBool(data.type)) held = (values?.length ?? 0) * 8;
+    // NB: text and bytes hold one value per offset past the first, whatever their bytes' length.
+    if (DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isBinary(type) || DataType.isLargeBinary(type))
+      held = Math.max(0, (offsets?.length ?? 0) - 1);
+    else if (DataType.isBool(type)) held = (values?.length ?? 0) * 8;
     else held = Math.floor((values?.length ?? 0) / Math.max(1, data.stride));
     if (held < data.length) throw new RangeError(`its dictionary says it holds ${data.length} values, but its buffers hold ${held}`);
   }

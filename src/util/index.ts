@@ -3,9 +3,9 @@
  * Small leaf helpers that several parts need and none owns (store and tabular may not import each
  * other): the one atomic file write, the temporary ("partial") names of atomic outputs with the
  * sweep of those whose writers are gone, whether a process that left files behind is gone, byte
- * sizes, the one plain-object check, V8's WebAssembly tiering budget, this pipeserve's version and the names of the input types (so
- * the CLI prints its help without loading the parts that use them). Imports no other part of
- * pipeserve; every part may import it.
+ * sizes, the one plain-object check, V8's WebAssembly tiering budget, this pipeserve's version and
+ * the names of the input types (so the CLI prints its help without loading the parts that use
+ * them). Imports no other part of pipeserve; every part may import it.
  */
 export { isPlainObject } from "./is-plain-object.js";
 export { writeFileAtomic } from "./write-file-atomic.js";

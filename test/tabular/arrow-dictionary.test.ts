@@ -86,6 +86,15 @@ describe("dictionaries: what a body claims, and what a node may change", () => {
     expect(performance.now() - started, "refused before any value is read").toBeLessThan(1000);
   });
 
+  it("a text or bytes dictionary without the offsets its length needs is refused, whatever its bytes' length", () => {
+    for (const type of [new A.Utf8(), new A.Binary(), new A.LargeBinary()]) {
+      const offsets = A.DataType.isLargeBinary(type) ? new BigInt64Array(0) : new Int32Array(0);
+      const claimed = A.makeVector(A.makeData({ type, length: 1_000_000, nullCount: 0, valueOffsets: offsets, data: new Uint8Array(1 << 20) } as never));
+      const table = dictionaryTable(claimed, [0, 1], new A.Int32());
+      expect(() => fromArrow(table), String(type)).toThrow(/column "c" .*damaged: its dictionary says it holds 1000000 values, but its buffers hold 0/);
+    }
+  });
+
   it("each cell of a timestamp dictionary gets a Date of its own: changing one changes no other cell, and no later conversion", () => {
     const dictionary = A.vectorFromArray([new Date(Date.UTC(2024, 0, 1)), new Date(Date.UTC(2024, 5, 1))], new A.TimestampMillisecond());
     const table = dictionaryTable(dictionary, [0, 0, 1, 0], new A.Int32());
