@@ -216,7 +216,15 @@ export function encodeResponse(
       return { body: toCsv(outputTable(output, type)), contentType: "text/csv; charset=utf-8" };
     case "application/vnd.apache.arrow.stream": {
       const table = outputTable(output, type);
-      const arrow = toArrow(table, {}, { emptyTypes: outputArrowTypes(outputs) });
+      let arrow: ReturnType<typeof toArrow>;
+      try {
+        arrow = toArrow(table, {}, { emptyTypes: outputArrowTypes(outputs) });
+      } catch (error) {
+        // NB: an output value Arrow cannot hold (an integer past 64 bits): the answer exists, as JSON.
+        if (error instanceof FormatError)
+          throw new HttpError("NOT_ACCEPTABLE", `The model's output cannot be sent as Arrow. ${error.message} Ask for application/json.`);
+        throw error;
+      }
       return { body: encodeArrowIpc(arrow, "stream"), contentType: "application/vnd.apache.arrow.stream" };
     }
   }

@@ -603,13 +603,32 @@ function arrowTypeFor(values: Column, empty: DataType | undefined): DataType {
   return empty ?? new Utf8();
 }
 
-function normaliseForArrow(values: readonly Cell[], type: DataType): unknown[] {
+/**
+ * The 64-bit integer a cell is, for an Int64 (or Uint64) column.
+ * @throws FormatError naming the column for a value no such integer is (a fraction, or past 64
+ * bits): apache-arrow's builder would throw JavaScript's own error, or wrap it without a word
+ * (2^70 written as 0, a Uint64 of 2^64 − 1 as -1).
+ */
+function int64Cell(v: Cell, signed: boolean, name: string): bigint {
+  const big = typeof v === "bigint" ? v : typeof v === "number" && Number.isInteger(v) ? BigInt(v) : undefined;
+  const [min, max] = signed ? [INT64_MIN, INT64_MAX] : [0n, 2n ** 64n - 1n];
+  if (big === undefined || big < min || big > max) {
+    const shown = typeof v === "bigint" ? String(v) : (JSON.stringify(v) ?? String(v));
+    throw new FormatError(
+      `Column "${name}" holds ${shown}, which an Arrow ${signed ? "Int64" : "Uint64"} column cannot hold (a whole number from ${min} to ${max}), so it cannot be written as Arrow or Parquet: return such values as text or as numbers, or write JSON or CSV.`,
+    );
+  }
+  return big;
+}
+
+function normaliseForArrow(values: readonly Cell[], type: DataType, name: string): unknown[] {
   const { DataType } = arrowLib();
   if (DataType.isUtf8(type)) {
     return values.map((v) => (v === null || v === undefined ? null : typeof v === "string" ? v : v instanceof Date ? v.toISOString() : JSON.stringify(v)));
   }
   if (DataType.isInt(type) && type.bitWidth === 64) {
-    return values.map((v) => (v === null || v === undefined ? null : typeof v === "bigint" ? v : BigInt(v as number)));
+    const signed = (type as DataType & { isSigned: boolean }).isSigned;
+    return values.map((v) => (v === null || v === undefined ? null : int64Cell(v, signed, name)));
   }
   if (DataType.isTimestamp(type)) {
     return values.map((v) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(v as string | number)));
@@ -639,7 +658,11 @@ export function toArrow(
     const own = (typesOf: Readonly<Record<string, DataType>>): DataType | undefined => (Object.hasOwn(typesOf, name) ? typesOf[name] : undefined);
     const type = own(types) ?? arrowTypeFor(column, own(emptyTypes));
     const fast = options.builders ? undefined : isNumericArray(column) ? typedVector(column, type) : directVector(column, type);
-    setKey(vectors, name, fast ?? (vectorFromArray(normaliseForArrow(Array.isArray(column) ? column : Array.from(column), type), type as never) as Vector));
+    setKey(
+      vectors,
+      name,
+      fast ?? (vectorFromArray(normaliseForArrow(Array.isArray(column) ? column : Array.from(column), type, name), type as never) as Vector),
+    );
   });
   return new Table(vectors);
 }
