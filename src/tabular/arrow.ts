@@ -33,7 +33,7 @@ function typedColumnOf(vector: Vector | null, numRows: number): NumericArray | u
  * strings, 64-bit integers as numbers when they are safe, decimals as numbers, timestamps and dates
  * as `Date`s, other types as apache-arrow reads them.
  */
-function writeColumn(vector: Vector | null, out: Cell[], at: number, numRows: number, dictionaries: DictionaryCache = new Map()): void {
+function writeColumn(vector: Vector | null, out: Cell[], at: number, numRows: number, dictionaries?: DictionaryCache): void {
   if (!vector) {
     out.fill(null, at, at + numRows);
     return;
@@ -45,7 +45,7 @@ function writeColumn(vector: Vector | null, out: Cell[], at: number, numRows: nu
   if ((DataType.isTimestamp(type) || DataType.isDate(type)) && temporalColumn(vector, out, at)) return;
   if (DataType.isInt(type) && type.bitWidth === 64 && type.isSigned && int64Column(vector, out, at)) return;
   if (DataType.isDecimal(type) && decimalColumn(vector, out, at)) return;
-  if (DataType.isDictionary(type) && dictionaryColumn(vector, out, at, dictionaries)) return;
+  if (DataType.isDictionary(type) && dictionaryColumn(vector, out, at, dictionaries ?? new Map())) return;
   const values: Cell[] = Array.from(vector as Iterable<Cell>);
   if (DataType.isTimestamp(type) || DataType.isDate(type)) {
     for (let i = 0; i < values.length; i++) {
@@ -131,6 +131,15 @@ function divideAsArrow(v: number, d: number): number {
 }
 
 /**
+ * The `i`-th 64-bit integer of `words` (little-endian pairs of 32-bit words) as a number when its
+ * high word says it is a safe integer; undefined otherwise (read it as a bigint).
+ */
+function safeInt64At(words: Int32Array, i: number): number | undefined {
+  const high = words[2 * i + 1] as number;
+  return high > SAFE_HIGH || high < -SAFE_HIGH ? undefined : high * TWO_32 + ((words[2 * i] as number) >>> 0);
+}
+
+/**
  * Timestamps and dates as `Date`s, read from their buffers: the same instants apache-arrow's
  * iterator gives (its milliseconds computed the same way, fractions cut off by `Date`), at a tenth of its
  * cost (no BigInt per value where the 64-bit value is a safe integer). False, having written
@@ -159,8 +168,8 @@ function temporalColumn(vector: Vector, out: Cell[], at: number): boolean {
         out[k++] = null;
         continue;
       }
-      const high = words[2 * i + 1] as number;
-      if (high > SAFE_HIGH || high < -SAFE_HIGH) {
+      const v = safeInt64At(words, i);
+      if (v === undefined) {
         if (divisor === 0) return false;
         const value = big[i] as bigint;
         const d = BigInt(divisor);
@@ -169,7 +178,6 @@ function temporalColumn(vector: Vector, out: Cell[], at: number): boolean {
         out[k++] = new Date(Number(q) + Number(value % d) / divisor);
         continue;
       }
-      const v = high * TWO_32 + ((words[2 * i] as number) >>> 0);
       out[k++] = new Date(divisor === 0 ? v * factor : divideAsArrow(v, divisor));
     }
   }
@@ -196,11 +204,12 @@ function int64Column(vector: Vector, out: Cell[], at: number): boolean {
         out[k++] = null;
         continue;
       }
-      const high = words[2 * i + 1] as number;
-      if (high > SAFE_HIGH || high < -SAFE_HIGH) {
+      const v = safeInt64At(words, i);
+      if (v !== undefined) out[k++] = v;
+      else {
         const value = big[i] as bigint;
         out[k++] = value <= SAFE_MAX && value >= SAFE_MIN ? Number(value) : value;
-      } else out[k++] = high * TWO_32 + ((words[2 * i] as number) >>> 0);
+      }
     }
   }
   return true;
@@ -253,7 +262,7 @@ function decimalColumn(vector: Vector, out: Cell[], at: number): boolean {
     if (stride !== 1 && stride !== 2 && stride !== 4 && stride !== 8) {
       throw new RangeError(`it is a decimal of ${stride * 32} bits; Arrow's decimals have 32, 64, 128 or 256`);
     }
-    if (words.length < data.length * stride) throw new RangeError(`its values end after ${Math.floor(words.length / stride)} of its ${data.length} decimals`);
+    if (valuesHeld(data) < data.length) throw new RangeError(`its values end after ${valuesHeld(data)} of its ${data.length} decimals`);
     const valid = validityOf(data);
     for (let i = 0; i < data.length; i++) out[k++] = valid !== undefined && !valid(i) ? null : decimalValue(words, i * stride, stride, scale);
   }
@@ -269,19 +278,26 @@ type DictionaryCache = Map<Vector, Cell[]>;
  * body of a kilobyte could otherwise claim a dictionary of millions of values, read in full.
  */
 function checkDictionaryBuffers(dictionary: Vector): void {
-  const { DataType } = arrowLib();
   for (const data of dictionary.data) {
-    const offsets = data.valueOffsets as ArrayLike<unknown> | undefined;
-    const values = data.values as ArrayLike<unknown> | undefined;
-    const type = data.type as DataType;
-    let held: number;
-    // NB: text and bytes hold one value per offset past the first, whatever their bytes' length.
-    if (DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isBinary(type) || DataType.isLargeBinary(type))
-      held = Math.max(0, (offsets?.length ?? 0) - 1);
-    else if (DataType.isBool(type)) held = (values?.length ?? 0) * 8;
-    else held = Math.floor((values?.length ?? 0) / Math.max(1, data.stride));
+    const held = valuesHeld(data);
     if (held < data.length) throw new RangeError(`its dictionary says it holds ${data.length} values, but its buffers hold ${held}`);
   }
+}
+
+/**
+ * How many values a flat chunk's buffers hold (`isFlatType`), whatever its length says: text and
+ * bytes one per offset past the first, whatever their bytes' length; booleans one per bit; other
+ * types one per `stride` elements of their values.
+ */
+function valuesHeld(data: Vector["data"][number]): number {
+  const { DataType } = arrowLib();
+  const type = data.type as DataType;
+  const offsets = data.valueOffsets as ArrayLike<unknown> | undefined;
+  const values = data.values as ArrayLike<unknown> | undefined;
+  if (DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isBinary(type) || DataType.isLargeBinary(type))
+    return Math.max(0, (offsets?.length ?? 0) - 1);
+  if (DataType.isBool(type)) return (values?.length ?? 0) * 8;
+  return Math.floor((values?.length ?? 0) / Math.max(1, data.stride));
 }
 
 /** The value types whose dictionaries `dictionaryColumn` reads itself: flat ones, whose buffers `checkDictionaryBuffers` checks. */
@@ -346,12 +362,13 @@ function dictionaryColumn(vector: Vector, out: Cell[], at: number, dictionaries:
 }
 
 /**
- * A LargeUtf8 chunk's 64-bit offsets as 32-bit ones, for values of under 2 GiB (`bytes`); undefined
- * for more (then apache-arrow's iterator reads the column).
+ * A LargeUtf8 chunk's first `count` 64-bit offsets (the caller has checked it has that many) as
+ * 32-bit ones, for values of under 2 GiB (`bytes`); undefined for more (then apache-arrow's
+ * iterator reads the column).
  * @throws RangeError for an offset outside the values (damaged data).
  */
 function narrowOffsets(offsets: BigInt64Array, count: number, bytes: number): Int32Array | undefined {
-  if (!LITTLE_ENDIAN || bytes > 0x7fffffff || offsets.length < count) return undefined;
+  if (!LITTLE_ENDIAN || bytes > 0x7fffffff) return undefined;
   const words = new Int32Array(offsets.buffer, offsets.byteOffset, count * 2);
   const narrow = new Int32Array(count);
   for (let i = 0; i < count; i++) {
@@ -386,7 +403,7 @@ function utf8Column(vector: Vector, out: Cell[], at: number): boolean {
     const raw = data.valueOffsets as Int32Array | BigInt64Array;
     const bytes = data.values as Uint8Array;
     // NB: an offset missing past a short buffer read as undefined, which every range check passed: each such cell was the whole values buffer.
-    if (!raw || raw.length < data.length + 1) throw new RangeError(`its ${data.length} values have ${raw?.length ?? 0} offsets, not ${data.length + 1}`);
+    if (valuesHeld(data) < data.length) throw new RangeError(`its ${data.length} values have ${raw?.length ?? 0} offsets, not ${data.length + 1}`);
     const offsets = raw instanceof BigInt64Array ? narrowOffsets(raw, data.length + 1, bytes.length) : raw;
     if (offsets === undefined) return false;
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,8 +1,6 @@
-import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { pathToFileURL } from "node:url";
-import { Worker, type TransferListItem } from "node:worker_threads";
-import { tuneWasmTiering } from "../../util/index.js";
+import type { Worker, TransferListItem } from "node:worker_threads";
+import { startModuleWorker } from "../../util/index.js";
 import { PipelineError } from "../errors.js";
 import { hostEntryUrl } from "../host-modules.js";
 import type { Node } from "../node.js";
@@ -30,23 +28,11 @@ interface Pending {
 }
 
 /**
- * Starts a worker thread on the entry module.
- *
- * NB: when pipeserve runs from its TypeScript sources (its own tests), the thread first registers
- * tsx's loader, then imports the .ts entry; built code starts the .js entry directly.
+ * Starts a worker thread on the entry module (see `startModuleWorker`, which also sets V8's
+ * WebAssembly tiering before it: the model's nodes may read Parquet in the thread).
  */
 function startWorker(): Worker {
-  // NB: the model's nodes may read Parquet (parquet-wasm) in the thread: V8's flags are set from the main thread, before it starts.
-  tuneWasmTiering();
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker-entry.js", import.meta.url));
-  const tsx = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve("tsx/esm/api")
-      .replace(/\.cjs$/, ".mjs"),
-  ).href;
-  const entry = new URL("./worker-entry.ts", import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true });
+  return startModuleWorker(new URL("./worker-entry.js", import.meta.url));
 }
 
 const BUILTIN_ERRORS: ReadonlyMap<string, ErrorConstructor> = new Map(
