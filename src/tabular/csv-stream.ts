@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
-import { parse } from "csv-parse";
 import type { Parser } from "udsv";
+import { csvParseStream } from "./csv-parse-lib.js";
 import { PlainCsvCheck, parsePlainRecords, plainCsvParser } from "./csv-plain.js";
 
 /**
@@ -56,7 +56,7 @@ async function* csvParseBatches(head: readonly Uint8Array[], chunks: Chunks, lin
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
   }
   const source = Readable.from(bytes());
-  const parser = parse({ ...CSV_PARSE_OPTIONS, info: true });
+  const parser = csvParseStream()({ ...CSV_PARSE_OPTIONS, info: true });
   // NB: pipe() does not pass a read error on (ENOENT, EISDIR): unheard, it would crash the process.
   source.once("error", (error) => parser.destroy(error));
   source.pipe(parser);

@@ -1,5 +1,5 @@
-import { parse } from "csv-parse/sync";
 import type { Cell, ColumnTable } from "./column-table.js";
+import { csvParseSync } from "./csv-parse-lib.js";
 import { plainCsvRecords } from "./csv-plain.js";
 import { CsvScan } from "./csv-scan.js";
 import { CSV_PARSE_OPTIONS, type RecordWithInfo, recordLines } from "./csv-stream.js";
@@ -131,7 +131,7 @@ function csvRecords(text: string | Uint8Array, delimiter: string, linesBefore = 
   const plain = decoded === undefined ? undefined : plainCsvRecords(decoded, delimiter);
   if (plain) return plain;
   try {
-    const parsed = parse(typeof text === "string" ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength), {
+    const parsed = csvParseSync()(typeof text === "string" ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength), {
       delimiter,
       ...CSV_PARSE_OPTIONS,
       info: true,

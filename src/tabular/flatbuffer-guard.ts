@@ -1,4 +1,5 @@
-import { ByteBuffer } from "flatbuffers";
+import { createRequire } from "node:module";
+import type { ByteBuffer } from "flatbuffers";
 
 /** Thrown from inside apache-arrow's metadata decoding; `decodeArrowIpc` turns it into a FormatError. */
 export class FlatbufferVectorError extends Error {
@@ -24,7 +25,11 @@ let guarded = false;
 export function guardFlatbufferVectors(): void {
   if (guarded) return;
   guarded = true;
-  const proto = ByteBuffer.prototype;
+  // NB: required here, at the first Arrow decode, not imported at the top: the CommonJS build
+  // apache-arrow's own `require` gets (one ByteBuffer class in the process), and a start that
+  // never reads Arrow (predict of a CSV file) does not load it.
+  const { ByteBuffer: Buffers } = createRequire(import.meta.url)("flatbuffers") as typeof import("flatbuffers");
+  const proto = Buffers.prototype;
   const vectorLength = proto.__vector_len;
   proto.__vector_len = function checkedVectorLength(this: ByteBuffer, offset: number): number {
     const length = vectorLength.call(this, offset);

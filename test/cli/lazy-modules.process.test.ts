@@ -4,7 +4,7 @@
 // The built bin and package run in real processes with a preload that lists every module they
 // load: ES modules through a resolve hook, CommonJS ones from require.cache at exit.
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -19,6 +19,8 @@ const LISTING = pathToFileURL(join(REPO_ROOT, "test", "fixtures", "list-modules.
 const SERVER = ["prom-client", "pino", "hono", "@hono/node-server"];
 /** Only packaging, SQLite stores, Arrow/Parquet I/O and a terminal need these. */
 const ELSEWHERE = ["esbuild", "better-sqlite3", "apache-arrow", "parquet-wasm", "cli-progress", "@grpc/grpc-js"];
+/** Only Arrow metadata (flatbuffers) and CSV text that is not plain (csv-parse: quoted line breaks…) need these. */
+const ON_DEMAND = ["flatbuffers", "csv-parse"];
 
 /** The packages a node process loaded, by name — ES and CommonJS modules alike — running `args` with the listing. */
 async function packagesLoaded(args: readonly string[]): Promise<Set<string>> {
@@ -46,7 +48,7 @@ describe.concurrent("libraries load where they are used", () => {
     const index = pathToFileURL(join(REPO_ROOT, "dist", "index.js")).href;
     const loaded = await packagesLoaded(["--input-type=module", "-e", `await import(${JSON.stringify(index)});`]);
     expect(loaded.has("yaml"), "the listing sees what the index loads").toBe(true);
-    expect([...SERVER, ...ELSEWHERE].filter((name) => loaded.has(name))).toEqual([]);
+    expect([...SERVER, ...ELSEWHERE, ...ON_DEMAND].filter((name) => loaded.has(name))).toEqual([]);
   });
 
   it("pipeserve --help loads commander alone", async () => {
@@ -60,6 +62,20 @@ describe.concurrent("libraries load where they are used", () => {
     const { modelUri, trackingDir } = scaler();
     const loaded = await packagesLoaded([BIN, "predict", "-m", modelUri, "--tracking-uri", trackingDir, "-i", input, "-o", join(dir, "out.csv")]);
     expect(loaded.has("yaml"), "the listing sees what predict loads").toBe(true);
-    expect([...SERVER, ...ELSEWHERE].filter((name) => loaded.has(name))).toEqual([]);
+    expect([...SERVER, ...ELSEWHERE, ...ON_DEMAND].filter((name) => loaded.has(name))).toEqual([]);
+  });
+
+  it("pipeserve predict of a CSV with mixed line ends loads csv-parse, and reads every record", async () => {
+    const dir = await tempDir("pipeserve-modules-");
+    const { modelUri, trackingDir } = scaler();
+    const plain = await readFile(await writeInput(join(dir, "plain.csv"), xTable(XS), "csv"), "utf8");
+    // NB: \r\n after the header, \n after the records: text uDSV does not read alike (not plain).
+    const [header, ...rows] = plain.trimEnd().split("\n");
+    const input = join(dir, "mixed.csv");
+    await writeFile(input, `${header}\r\n${rows.join("\n")}\n`);
+    const output = join(dir, "out.csv");
+    const loaded = await packagesLoaded([BIN, "predict", "-m", modelUri, "--tracking-uri", trackingDir, "-i", input, "-o", output]);
+    expect(loaded.has("csv-parse")).toBe(true);
+    expect((await readFile(output, "utf8")).trimEnd().split("\n")).toHaveLength(XS.length + 1);
   });
 });
