@@ -40,6 +40,7 @@ function writeColumn(vector: Vector | null, out: Cell[], at: number, numRows: nu
   }
   const type = vector.type as DataType;
   const { DataType } = arrowLib();
+  for (const data of vector.data) checkChunkBuffers(data);
   if (isPlainNumberType(type)) return numberColumn(vector, out, at);
   if ((DataType.isUtf8(type) || DataType.isLargeUtf8(type)) && utf8Column(vector, out, at)) return;
   if ((DataType.isTimestamp(type) || DataType.isDate(type)) && temporalColumn(vector, out, at)) return;
@@ -298,6 +299,43 @@ function valuesHeld(data: Vector["data"][number]): number {
     return Math.max(0, (offsets?.length ?? 0) - 1);
   if (DataType.isBool(type)) return (values?.length ?? 0) * 8;
   return Math.floor((values?.length ?? 0) / Math.max(1, data.stride));
+}
+
+/**
+ * Refuses (RangeError: `guarded` makes it a FormatError naming the column) a chunk whose buffers
+ * end before its values do. NB: the IPC message gives a chunk's length and each buffer's size
+ * apart, and apache-arrow does not compare them: a value past a short buffer read as `undefined`
+ * (a missing value, without a word), a boolean as `false`, binary past its offsets as the whole
+ * buffer. Fixed-width values and binary offsets are counted by `valuesHeld`; booleans and validity
+ * bitmaps are not sliced with their chunk, so they must reach past its offset. Text and decimals
+ * are checked where they are read (utf8Column, decimalColumn); nested types by apache-arrow.
+ */
+function checkChunkBuffers(data: Vector["data"][number]): void {
+  if (data.length === 0) return;
+  const { DataType } = arrowLib();
+  const type = data.type as DataType;
+  const bitmap = data.nullBitmap as Uint8Array | undefined;
+  if (data.nullCount > 0 && bitmap !== undefined && bitmap.length > 0 && bitmap.length * 8 < data.offset + data.length) {
+    throw new RangeError(`its validity bitmap ends after ${Math.max(0, bitmap.length * 8 - data.offset)} of its ${data.length} values`);
+  }
+  let held: number;
+  if (DataType.isBool(type)) held = ((data.values as Uint8Array | undefined)?.length ?? 0) * 8 - data.offset;
+  else if (
+    DataType.isInt(type) ||
+    DataType.isFloat(type) ||
+    DataType.isTimestamp(type) ||
+    DataType.isDate(type) ||
+    DataType.isTime(type) ||
+    DataType.isDuration(type) ||
+    DataType.isInterval(type) ||
+    DataType.isFixedSizeBinary(type) ||
+    DataType.isDictionary(type) ||
+    DataType.isBinary(type) ||
+    DataType.isLargeBinary(type)
+  )
+    held = valuesHeld(data);
+  else return;
+  if (held < data.length) throw new RangeError(`its buffers hold ${Math.max(0, held)} of its ${data.length} values`);
 }
 
 /** The value types whose dictionaries `dictionaryColumn` reads itself: flat ones, whose buffers `checkDictionaryBuffers` checks. */

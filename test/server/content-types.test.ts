@@ -34,6 +34,14 @@ const AB_ROWS = [
 ];
 const AB_TABLE = tableFromColumns({ a: [1, 2], b: [0.5, 1.5] });
 
+/** An Arrow stream of 3 rows whose column "a" holds 1 value in its buffer (damaged data). */
+function shortColumnStream(): Uint8Array {
+  const { Float64, Int64, Table, makeData, makeVector, tableToIPC } = arrowLib();
+  const a = makeVector(makeData({ type: new Int64(), length: 3, nullCount: 0, data: new BigInt64Array([1n]) }));
+  const b = makeVector(makeData({ type: new Float64(), length: 3, nullCount: 0, data: new Float64Array([0.5, 1.5, 2.5]) }));
+  return tableToIPC(new Table({ a, b }), "stream");
+}
+
 /** Every column type, for the binary formats (Arrow and Parquet carry types of their own). */
 const TYPED: MlflowSignature = {
   inputs:
@@ -307,6 +315,13 @@ describe("Arrow, Parquet and NDJSON bodies", () => {
       type: "application/vnd.apache.parquet",
       body: encodeArrowIpc(toArrow(AB_TABLE), "file"),
       parts: ["Could not read the Parquet data"],
+    },
+    {
+      // NB: the IPC message gives the length (3) and the buffer's size (1 value) apart; read as is, rows 2 and 3 of "a" were missing values.
+      why: "an Arrow column whose values buffer ends before its length",
+      type: "application/vnd.apache.arrow.stream",
+      body: shortColumnStream(),
+      parts: ['Could not read the values of column "a" of the Arrow data, which is damaged: its buffers hold 1 of its 3 values'],
     },
     { why: "a broken NDJSON line", type: "application/x-ndjson", body: '{"a": 1, "b": 0.5}\n{nope\n', parts: ["JSON Lines line 2 is not valid JSON"] },
     { why: "an NDJSON line that is not an object", type: "application/x-ndjson", body: "[1, 0.5]\n", parts: ["Record 0 is not an object of column values"] },

@@ -9,14 +9,35 @@
  * - a column whose offsets are out of range: arrow threw a TypeError when the values were read,
  *   which the server answered with a bare 500;
  * - a schema whose field list claims 2^31 entries in a 420-byte body: apache-arrow's FlatBuffers
- *   decoding looped two billion times over reads past the end (fuzz seed 7).
+ *   decoding looped two billion times over reads past the end (fuzz seed 7);
+ * - a column whose buffers end before its length (the IPC message gives both apart): each value
+ *   past the end read as a missing value, a boolean as false, binary as the whole buffer.
  * Good files read as before.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runInNewContext } from "node:vm";
-import { Float64, LargeUtf8, RecordBatchReader, Table, tableToIPC, vectorFromArray, type RecordBatchFileReader } from "apache-arrow";
+import {
+  Binary,
+  Bool,
+  DateDay,
+  Dictionary,
+  Float64,
+  Int32,
+  Int64,
+  LargeUtf8,
+  RecordBatchReader,
+  Table,
+  TimestampMillisecond,
+  Utf8,
+  makeData,
+  makeVector,
+  tableToIPC,
+  vectorFromArray,
+  type Data,
+  type RecordBatchFileReader,
+} from "apache-arrow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FormatError, decodeArrowIpc, encodeArrowIpc, fromArrow, tableFromColumns, toArrow, type ColumnTable } from "../../src/index.js";
 import { readTableChunks } from "../../src/tabular/index.js";
@@ -153,6 +174,54 @@ describe("an Arrow column whose offsets are out of range", () => {
     const table = decodeArrowIpc(bytes);
     expect(() => fromArrow(table)).toThrow(FormatError);
     expect(() => fromArrow(table)).toThrow('Could not read the values of column "s" of the Arrow data, which is damaged');
+  });
+});
+
+describe("an Arrow column whose buffers end before its length", () => {
+  /** Column "c" of `data`, through IPC bytes (as a request or a file brings it), read by pipeserve. */
+  const readBack = (data: Data) => fromArrow(decodeArrowIpc(tableToIPC(new Table({ c: makeVector(data) }), "stream")));
+  const labels = vectorFromArray(["x", "y"], new Dictionary(new Utf8(), new Int32())).data[0] as Data;
+
+  // NB: IPC pads each buffer to a multiple of 8 bytes, and the padding reads as values (zeros): only a shortfall past it shows.
+  it.each([
+    { kind: "doubles", data: makeData({ type: new Float64(), length: 5, nullCount: 0, data: new Float64Array([1, 2]) }), held: 2, of: 5 },
+    { kind: "int32s", data: makeData({ type: new Int32(), length: 9, nullCount: 0, data: new Int32Array([1, 2, 3]) }), held: 4, of: 9 },
+    { kind: "int64s", data: makeData({ type: new Int64(), length: 4, nullCount: 0, data: new BigInt64Array([1n]) }), held: 1, of: 4 },
+    { kind: "timestamps", data: makeData({ type: new TimestampMillisecond(), length: 3, nullCount: 0, data: new BigInt64Array([1n]) }), held: 1, of: 3 },
+    { kind: "dates", data: makeData({ type: new DateDay(), length: 5, nullCount: 0, data: new Int32Array([1]) }), held: 2, of: 5 },
+    // NB: booleans past the end read as false; 1 byte, padded to 8 as IPC writes buffers, holds 64 of 100.
+    { kind: "booleans", data: makeData({ type: new Bool(), length: 100, nullCount: 0, data: new Uint8Array([255]) }), held: 64, of: 100 },
+    // NB: binary past its offsets read as the whole buffer.
+    {
+      kind: "binary",
+      data: makeData({ type: new Binary(), length: 3, nullCount: 0, valueOffsets: new Int32Array([0, 1]), data: new Uint8Array([7, 8]) }),
+      held: 1,
+      of: 3,
+    },
+    { kind: "dictionary indices", data: labels.clone(labels.type, 0, 4, 0, [undefined as never, new Int32Array([0, 1]), undefined as never]), held: 2, of: 4 },
+  ])("$kind: refused with a FormatError naming the column", ({ data, held, of }) => {
+    expect(() => readBack(data as Data)).toThrow(FormatError);
+    expect(() => readBack(data as Data)).toThrow(
+      `Could not read the values of column "c" of the Arrow data, which is damaged: its buffers hold ${held} of its ${of} values`,
+    );
+  });
+
+  it("a validity bitmap that ends before the column: refused (its bits past the end read as missing values)", () => {
+    const data = makeData({ type: new Float64(), length: 100, nullCount: 1, nullBitmap: new Uint8Array([0b1111_1110]), data: new Float64Array(100) });
+    expect(() => readBack(data)).toThrow("its validity bitmap ends after 64 of its 100 values");
+  });
+
+  it("slices of whole columns still read (bitmaps are not sliced with their chunk; the check counts from its offset)", () => {
+    const bools = makeVector(makeData({ type: new Bool(), length: 20, nullCount: 0, data: new Uint8Array([0, 0b0000_0010, 0b0001_0000]) })).slice(9, 21);
+    expect(fromArrow(new Table({ c: bools }) as never).columns[0]).toEqual(
+      [true, false, false, false, false, false, false, false, false, false, false, false].slice(0, 11),
+    );
+    const bitmap = new Uint8Array([255, 255, 0b0000_1011]);
+    const doubles = makeVector(
+      makeData({ type: new Float64(), length: 20, nullCount: 1, nullBitmap: bitmap, data: Float64Array.from({ length: 20 }, (_, i) => i) }),
+    ).slice(15, 20);
+    const read = fromArrow(decodeArrowIpc(tableToIPC(new Table({ c: doubles }), "stream")));
+    expect(read.columns[0]).toEqual([15, 16, 17, null, 19]);
   });
 });
 
