@@ -198,7 +198,7 @@ describe("an Arrow column whose buffers end before its length", () => {
       held: 1,
       of: 3,
     },
-    { kind: "dictionary indices", data: labels.clone(labels.type, 0, 4, 0, [undefined as never, new Int32Array([0, 1]), undefined as never]), held: 2, of: 4 },
+    { kind: "dictionary indices", data: labels.clone(labels.type, 0, 4, 0, [undefined, new Int32Array([0, 1]), undefined] as never), held: 2, of: 4 },
   ])("$kind: refused with a FormatError naming the column", ({ data, held, of }) => {
     expect(() => readBack(data as Data)).toThrow(FormatError);
     expect(() => readBack(data as Data)).toThrow(
