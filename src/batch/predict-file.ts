@@ -54,7 +54,7 @@ export interface PredictFileOptions {
   outputFormat?: OutputFormat;
   params?: Record<string, unknown> | null;
   runner?: string;
-  /** Rows per chunk for row-wise models; 10,000 by default. */
+  /** Rows per chunk for row-wise models; by default 4,096 for CSV and JSON Lines, 10,000 for Arrow and Parquet. */
   chunkRows?: number;
   /** `fail` (default) stops at the first bad row; `skip` writes bad rows to `<output>.errors.jsonl` (stderr when the output is stdout) and goes on. */
   onError?: "fail" | "skip";
@@ -90,7 +90,15 @@ export interface PredictFileResult {
   seconds: number;
 }
 
+/** Rows per chunk of Arrow and Parquet input (their record batches are read and converted a chunk at a time). */
 const DEFAULT_CHUNK_ROWS = 10_000;
+/**
+ * Rows per chunk of CSV and JSON Lines input. NB: a chunk of text makes a string per cell and
+ * dies young; at 10,000 rows V8's young generation copied and promoted more of each chunk than at
+ * 4,096 (predict of input_100k.csv, alternating: 0.460 → 0.433 s median; of 1,000,000 rows
+ * 1.51 → 1.42 s).
+ */
+const DEFAULT_TEXT_CHUNK_ROWS = 4_096;
 
 /** The options of a run, checked and with their defaults. */
 interface Settings {
@@ -113,10 +121,10 @@ function usage(message: string): BatchError {
 
 /** @throws BatchError (USAGE) for options that cannot work together. */
 function checkOptions(model: PipelineModel, options: PredictFileOptions): Settings {
-  const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
-  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw usage(`--chunk-rows must be a whole number of at least 1, got ${chunkRows}.`);
   // NB: stdin and stdout default to JSON, as `mlflow models predict` reads and writes them.
   const inputFormat = options.inputFormat ?? (options.input === "-" ? "json" : formatFromPath(options.input));
+  const chunkRows = options.chunkRows ?? (inputFormat === "csv" || inputFormat === "jsonl" ? DEFAULT_TEXT_CHUNK_ROWS : DEFAULT_CHUNK_ROWS);
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw usage(`--chunk-rows must be a whole number of at least 1, got ${chunkRows}.`);
   if (options.input === "-" && inputFormat === "parquet") throw usage("Parquet cannot be read from stdin (its footer is at the end); pass a file.");
   const outputFormat: OutputFormat = options.outputFormat ?? (options.output === "-" ? "json" : (formatFromPath(options.output) as OutputFormat));
   const shard = options.shard;

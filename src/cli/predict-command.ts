@@ -247,7 +247,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     )
     .option("--params <json>", "runtime params as a JSON object")
     .option("--runner <name>", "SequentialRunner, ConcurrentRunner or WorkerRunner")
-    .option("--chunk-rows <n>", "rows per chunk (default 10000)", parseInteger("--chunk-rows", 1))
+    .option("--chunk-rows <n>", "rows per chunk (default 4096 for CSV and JSON Lines, 10000 for Arrow and Parquet)", parseInteger("--chunk-rows", 1))
     .addOption(
       new Option("--on-error <mode>", "fail: stop at the first bad row; skip: write bad rows to OUTPUT.errors.jsonl and go on")
         .choices(["fail", "skip"])

@@ -689,3 +689,28 @@ describe("Arrow and Parquet outputs whose first chunk holds no value in a column
     expect(Array.from(table.getChild("s")!.toArray() as ArrayLike<unknown>).slice(3)).toEqual([0.25, 1.5]);
   });
 });
+
+describe("default chunk sizes", () => {
+  // NB: a chunk of text makes a string per cell; smaller chunks die in V8's young generation (see DEFAULT_TEXT_CHUNK_ROWS).
+  it.each([
+    { format: "csv", rows: 4096 },
+    { format: "jsonl", rows: 4096 },
+    { format: "parquet", rows: 10_000 },
+    { format: "arrow", rows: 10_000 },
+  ] as const)("$format input is predicted $rows rows at a time", async ({ format, rows }) => {
+    const { buildModel } = await import("../server/fixtures/models.js");
+    const counter = await buildModel(
+      "chunk_rows",
+      { inputs: '[{"type": "double", "name": "x", "required": true}]', outputs: null, params: null },
+      { rowWise: true },
+    );
+    const input = await writeInput(join(await tempDir(), `in.${format}`), xTable(Array.from({ length: 12_345 }, (_, i) => i / 8)), format);
+    const output = await outPath("csv");
+    await predictFile(counter, { input, output });
+    const sizes = (await readOutput(output, "csv")).columns[0] as number[];
+    const last = 12_345 % rows;
+    expect(sizes).toHaveLength(12_345);
+    expect(new Set(sizes.slice(0, rows))).toEqual(new Set([rows]));
+    expect(new Set(sizes.slice(12_345 - last))).toEqual(new Set([last]));
+  });
+});
