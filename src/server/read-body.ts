@@ -24,8 +24,14 @@ export async function readBody(request: Request, limit: number, incoming?: Incom
   }
 }
 
-/** Declared bodies of at least this many bytes are copied into place as they arrive (see `readInto`). */
-const READ_INTO_MIN = 1 << 20;
+/**
+ * Declared bodies of at least this many bytes are copied into place as they arrive (see `readInto`
+ * and `readIncoming`). NB: `arrayBuffer()` joins the chunks, then copies the join into an
+ * ArrayBuffer of its own: a 516 KB Arrow request (10,000 rows) took 4.1 ms of the server's time
+ * that way against 3.9 ms read in place. Smaller bodies (a single row) stay on `arrayBuffer()`,
+ * which needs no listeners of its own.
+ */
+const READ_INTO_MIN = 16 * 1024;
 
 async function readWhole(request: Request, limit: number, incoming: IncomingMessage | undefined): Promise<Uint8Array> {
   const length = request.headers.get("content-length");
