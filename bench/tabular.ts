@@ -9,7 +9,9 @@
  *      Python client writes them (not JSON: read by the fallback parser after JSON.parse refuses it);
  *    - CSV: parseCsv(text, { raw: true }) + enforceSchema(..., { fromText: true });
  *    - Arrow IPC stream: decodeArrowIpc + fromArrow + enforceSchema.
- *    Rows/s is the median of several repetitions; ratios are against JSON.
+ *    Rows/s is the median of several repetitions; ratios are against JSON. And the JSON body's
+ *    bounded parse (parseJsonWithin: a scan of its structure for depth, rows and cells, then
+ *    JSON.parse) beside JSON.parse alone: what the request path's bounds cost.
  * 2. One 1,000,000-row column at a time — Utf8 labels, distinct Utf8 ids, LargeUtf8 labels,
  *    dictionary-encoded labels (pandas categoricals), Int64 counts — read by fromArrow against
  *    apache-arrow's own iterator over the same vector, taking turns (see textColumns).
@@ -32,6 +34,7 @@ import {
   fromArrow,
   parseCsv,
   parseJsonRequest,
+  parseJsonWithin,
   toArrow,
   toCsv,
   type Cell,
@@ -144,14 +147,14 @@ interface Throughput {
   rowsPerSec: number;
 }
 
-function time(rows: number, bodyBytes: number, fn: () => ColumnTable): Throughput {
-  for (let i = 0; i < WARMUP; i++) check(fn(), rows);
+function time<T = ColumnTable>(rows: number, bodyBytes: number, fn: () => T, verify: (result: T, rows: number) => void = check as never): Throughput {
+  for (let i = 0; i < WARMUP; i++) verify(fn(), rows);
   const ms: number[] = [];
   for (let i = 0; i < REPEATS; i++) {
     const start = process.hrtime.bigint();
-    const table = fn();
+    const result = fn();
     ms.push(Number(process.hrtime.bigint() - start) / 1e6);
-    check(table, rows);
+    verify(result, rows);
   }
   ms.sort((a, b) => a - b);
   const median = ms[Math.floor(ms.length / 2)] as number;
@@ -188,6 +191,13 @@ function throughput(): Record<string, unknown> {
   const nanTokens = time(ROWS, Buffer.byteLength(nanBody), () => enforceSchema(parseJsonRequest(nanBody, names).table, SPECS).table);
   const csv = time(ROWS, Buffer.byteLength(csvBody), () => enforceSchema(parseCsv(csvBody, { raw: true }), SPECS, { fromText: true }).table);
   const arrow = time(ROWS, arrowBody.byteLength, () => enforceSchema(fromArrow(decodeArrowIpc(arrowBody)), SPECS).table);
+  // The bounds-checked parse of a body (its structure scanned for depth, rows and cells first) beside JSON.parse alone.
+  const jsonBytes = Buffer.from(jsonBody);
+  const parsedRows = (body: unknown, n: number): void => {
+    if ((body as { dataframe_split?: { data?: unknown[] } }).dataframe_split?.data?.length !== n) throw new Error("the JSON body parsed to another shape");
+  };
+  const boundedParse = time(ROWS, jsonBytes.byteLength, () => parseJsonWithin(jsonBytes, { maxRows: ROWS, maxCells: ROWS * SPECS.length }), parsedRows);
+  const parseAlone = time(ROWS, jsonBytes.byteLength, () => JSON.parse(jsonBytes.toString("utf8")) as unknown, parsedRows);
 
   const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
   return {
@@ -201,6 +211,7 @@ function throughput(): Record<string, unknown> {
     ratioArrowToJson: ratio(arrow.rowsPerSec, json.rowsPerSec),
     ratioCsvToJson: ratio(csv.rowsPerSec, json.rowsPerSec),
     ratioNaNTokensToJson: ratio(nanTokens.rowsPerSec, json.rowsPerSec),
+    jsonBodyParse: { bounded: boundedParse, jsonParseAlone: parseAlone, ratioBoundedToAlone: ratio(boundedParse.rowsPerSec, parseAlone.rowsPerSec) },
   };
 }
 
