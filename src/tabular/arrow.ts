@@ -457,7 +457,7 @@ function utf8Column(vector: Vector, out: Cell[], at: number): boolean {
       else {
         const start = offsets[i] as number;
         const end = offsets[i + 1] as number;
-        if (start < 0 || end < start || end > bytes.length) throw new RangeError(`value ${k} has offsets ${start}…${end} outside its ${bytes.length} bytes`);
+        if (start < 0 || end < start || end > bytes.length) throw offsetsOutside(k, start, end, bytes.length);
         if (ascii !== undefined && start >= first && end <= last) {
           if (shared !== undefined && end - start <= SHARED_MAX_BYTES) {
             let hash = end - start;
@@ -478,6 +478,15 @@ function utf8Column(vector: Vector, out: Cell[], at: number): boolean {
     }
   }
   return true;
+}
+
+/**
+ * A text value's offsets outside its bytes (damaged data). NB: made here, not in `utf8Column`'s
+ * loop: a template literal of its counters there, never run, made V8's code for the loop slower
+ * (see JsonScan.run in json-text.ts).
+ */
+function offsetsOutside(k: number, start: number, end: number, bytes: number): RangeError {
+  return new RangeError(`value ${k} has offsets ${start}…${end} outside its ${bytes} bytes`);
 }
 
 /** Short values longer than this are made anew for each cell (`utf8Column`). */
