@@ -10,6 +10,8 @@ export interface ChunkWorkerData {
   runner: string | undefined;
   /** The chunks are CSV text, typed by the signature. */
   fromText: boolean;
+  /** The chunks came typed from Arrow or Parquet (refusals say how to write a column's type there). */
+  fromArrow: boolean;
   /** Parquet: only these columns are converted (the signature's names). */
   columns: string[] | undefined;
 }

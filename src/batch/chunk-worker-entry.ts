@@ -20,6 +20,7 @@ const predictOptions = {
   ...(data.params !== undefined ? { params: data.params } : {}),
   ...(data.runner ? { runner: data.runner } : {}),
   fromText: data.fromText,
+  fromArrow: data.fromArrow,
 };
 
 function answer(message: ChunkAnswer): void {

@@ -111,6 +111,8 @@ interface Settings {
   chunked: boolean;
   /** The input is CSV: its cells are text, typed by the signature. */
   fromText: boolean;
+  /** The input is Arrow or Parquet: its cells come typed (a refusal says how to write a column's type there). */
+  fromArrow: boolean;
   rowNumberColumn: string | undefined;
   workers: number;
 }
@@ -149,6 +151,7 @@ function checkOptions(model: PipelineModel, options: PredictFileOptions): Settin
     source: options.input === "-" ? (options.stdin ?? process.stdin) : options.input,
     chunked: model.rowWise && inputFormat !== "json",
     fromText: inputFormat === "csv",
+    fromArrow: inputFormat === "arrow" || inputFormat === "arrows" || inputFormat === "parquet",
     rowNumberColumn: checkRowNumberColumn(options.rowNumberColumn),
     workers,
   };
@@ -386,6 +389,7 @@ class BatchRun {
       params,
       runner,
       fromText: this.#settings.fromText,
+      fromArrow: this.#settings.fromArrow,
       columns: this.#wantedColumns(),
     });
     // NB: at most two jobs per thread are under way or waiting to be written: memory stays bounded however slow the output.
@@ -460,7 +464,12 @@ class BatchRun {
   /** How this run predicts: its params, runner, and whether cells are CSV text. */
   #predictOptions(params: Record<string, unknown> | null | undefined): PredictOptions {
     const { runner } = this.#options;
-    return { ...(params !== undefined ? { params } : {}), ...(runner ? { runner } : {}), fromText: this.#settings.fromText };
+    return {
+      ...(params !== undefined ? { params } : {}),
+      ...(runner ? { runner } : {}),
+      fromText: this.#settings.fromText,
+      fromArrow: this.#settings.fromArrow,
+    };
   }
 
   /** Predicts one chunk (`firstRow`: its first row's number in the input, from 0) and writes the prediction. */
@@ -506,7 +515,7 @@ class BatchRun {
     const inputs = this.#model.signature?.inputs;
     let detail: Error | undefined;
     try {
-      if (inputs) enforceSchema(input, inputs, { fromText: this.#settings.fromText, rowOffset: firstRow + 1 });
+      if (inputs) enforceSchema(input, inputs, { fromText: this.#settings.fromText, fromArrow: this.#settings.fromArrow, rowOffset: firstRow + 1 });
     } catch (located) {
       detail = located as Error;
     }
@@ -520,7 +529,7 @@ class BatchRun {
 
   /** Writes a chunk's bad rows to OUTPUT.errors.jsonl (stderr for stdout) and returns its good rows. @throws `error` when no row is bad. */
   async #setAsideBadRows(error: Error, input: ColumnTable, firstRow: number): Promise<{ good: ColumnTable; badRows: ReadonlySet<number> }> {
-    const { good, bad } = splitBadRows(input, this.#model.signature?.inputs ?? undefined, this.#settings.fromText, firstRow);
+    const { good, bad } = splitBadRows(input, this.#model.signature?.inputs ?? undefined, this.#settings.fromText, firstRow, this.#settings.fromArrow);
     if (bad.length === 0) throw error;
     this.rowsSkipped += bad.length;
     const lines = badRowLines(input, firstRow, bad);

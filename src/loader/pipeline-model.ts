@@ -38,6 +38,8 @@ export interface PredictOptions {
   runner?: string;
   /** The input's cells are text (a CSV body): numbers and booleans are parsed by column type. */
   fromText?: boolean;
+  /** The input's cells came typed from Arrow IPC or Parquet: a refusal says how to send a column's type in Arrow. */
+  fromArrow?: boolean;
   /** Hooks for this call's run (the server times nodes with them). */
   hooks?: Hooks | readonly Hooks[];
   /** Stops the run when it fires (see `RunOptions.signal`). */
@@ -246,7 +248,7 @@ export class PipelineModel {
     let table = raw;
     let droppedColumns: string[] = [];
     if (this.signature?.inputs) {
-      const enforced = enforceSchema(raw, this.signature.inputs, options.fromText ? { fromText: true } : {});
+      const enforced = enforceSchema(raw, this.signature.inputs, options.fromText ? { fromText: true } : options.fromArrow ? { fromArrow: true } : {});
       table = enforced.table;
       droppedColumns = enforced.droppedColumns;
     } else if (options.fromText) {

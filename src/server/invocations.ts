@@ -42,6 +42,8 @@ export type DecodedBody =
       params: Record<string, unknown> | null | undefined;
       /** CSV cells are text, typed by the signature. */
       fromText: boolean;
+      /** Arrow and Parquet cells come typed: a refusal says how to send a column's type in Arrow. */
+      fromArrow: boolean;
     };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -176,10 +178,11 @@ export function decodeBody(
     return parsed instanceof Promise ? parsed.then((json) => ({ kind: "json", body: json })) : { kind: "json", body: parsed };
   }
   const fromText = type === "text/csv";
+  const fromArrow = type === "application/vnd.apache.arrow.stream" || type === "application/vnd.apache.arrow.file" || type === "application/vnd.apache.parquet";
   // NB: the body before the params, as ever: a body that cannot be read is refused first.
   const table = decodeTable(type, body, limits);
-  if (table instanceof Promise) return table.then((t) => ({ kind: "table", table: t, params: queryParams(paramsQuery), fromText }));
-  return { kind: "table", table, params: queryParams(paramsQuery), fromText };
+  if (table instanceof Promise) return table.then((t) => ({ kind: "table", table: t, params: queryParams(paramsQuery), fromText, fromArrow }));
+  return { kind: "table", table, params: queryParams(paramsQuery), fromText, fromArrow };
 }
 
 function outputTable(output: unknown, type: ResponseType): ColumnTable {

@@ -190,7 +190,11 @@ export class Scorer {
         const { table, params } = this.model.parseJsonBody(decoded.body, this.limits);
         result = await this.predict(table, { params, fromText: false });
       } else {
-        result = await this.predict(decoded.table, { ...(decoded.params !== undefined ? { params: decoded.params } : {}), fromText: decoded.fromText });
+        result = await this.predict(decoded.table, {
+          ...(decoded.params !== undefined ? { params: decoded.params } : {}),
+          fromText: decoded.fromText,
+          fromArrow: decoded.fromArrow,
+        });
       }
       const { body, contentType } = encodeAccepted(result.output, responseTypes, this.model.signature?.outputs);
       const headers = this.notePrediction(result, request.requestId) ?? {};

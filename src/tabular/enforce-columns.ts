@@ -21,6 +21,11 @@ export interface EnforceOptions {
    * as a JSON string is.
    */
   fromText?: boolean;
+  /**
+   * The cells came typed, from Arrow IPC or Parquet: values are checked as JSON values are, and a
+   * refusal says how to send the column's type in Arrow (not "Send JSON numbers").
+   */
+  fromArrow?: boolean;
   /** Added to row numbers in error messages (a chunk's first row in a larger input). */
   rowOffset?: number;
 }
@@ -73,6 +78,21 @@ const FIX_IN_TEXT: Readonly<Record<ColumnType, string>> = {
   datetime: "Write ISO-8601 text such as 2021-01-01T00:00:00 or 2021-01-01 in that cell",
 };
 
+/** How to send each type right in an Arrow IPC or Parquet column. */
+const FIX_IN_ARROW: Readonly<Record<ColumnType, string>> = {
+  boolean: "Send the column as Arrow booleans (bool).",
+  integer: "Send the column as Arrow integers (int32 or narrower), or floats that hold whole numbers.",
+  long: "Send the column as Arrow integers (int64 or narrower), or floats that hold whole numbers.",
+  float: "Send the column as Arrow numbers (float32, float64 or integers).",
+  double: "Send the column as Arrow numbers (float64, float32 or integers).",
+  string: "Send the column as Arrow strings (utf8 or large_utf8).",
+  binary: "Send the column as Arrow binary, or as base64 text.",
+  datetime: 'Send the column as an Arrow timestamp or date, or as ISO-8601 text such as "2021-01-01T00:00:00".',
+};
+
+/** Where a table's cells came from: JSON values, CSV text, or typed Arrow/Parquet columns (which say how to send a type right). */
+type CellSource = "json" | "text" | "arrow";
+
 /*
  * Two kinds of refusal, mirroring MLflow's two stages:
  * - a value MLflow cannot convert either (a string into a number column, null in a required
@@ -94,17 +114,19 @@ class ColumnCheck {
   readonly type: ColumnType;
   readonly required: boolean;
   readonly fromText: boolean;
+  readonly source: CellSource;
   /** Added to a position to give the row a message names. */
   readonly base: number;
   private out: Cell[] | undefined;
 
-  constructor(values: readonly Cell[], numRows: number, column: string, spec: ColumnSpec, fromText: boolean, base: number) {
+  constructor(values: readonly Cell[], numRows: number, column: string, spec: ColumnSpec, source: CellSource, base: number) {
     this.values = values;
     this.numRows = numRows;
     this.column = column;
     this.type = spec.type;
     this.required = spec.required;
-    this.fromText = fromText;
+    this.source = source;
+    this.fromText = source === "text";
     this.base = base;
   }
 
@@ -156,8 +178,9 @@ class ColumnCheck {
     });
   }
 
-  /** How to send this column's type right: in JSON, or in a CSV cell. */
+  /** How to send this column's type right: in JSON, in an Arrow or Parquet column, or in a CSV cell. */
   get fix(): string {
+    if (this.source === "arrow") return FIX_IN_ARROW[this.type];
     if (!this.fromText) return FIX[this.type];
     return `${FIX_IN_TEXT[this.type]}${this.required ? "" : " (an empty cell, NA or NaN for a missing value)"}.`;
   }
@@ -327,7 +350,7 @@ function checkDatetimes(c: ColumnCheck): void {
     if (isMissing(v, fromText)) c.missing(r, v);
     else if (typeof v === "string") c.set(r, dateFromText(c, r, v));
     else if (typeof v === "number" || typeof v === "bigint") {
-      throw c.incompatibleError(r, v, "which could be seconds or milliseconds since 1970", FIX.datetime);
+      throw c.incompatibleError(r, v, "which could be seconds or milliseconds since 1970", c.source === "arrow" ? FIX_IN_ARROW.datetime : FIX.datetime);
     } else throw c.wrongKindError(r, v);
   }
 }
@@ -393,7 +416,7 @@ function typedIfNumeric(values: Column, type: ColumnType): Column {
  * right (no copy, no allocation), else a copy with the converted values; a `double` or `integer`
  * column without missing values comes back as a typed array (see `typedIfNumeric`).
  */
-function enforceColumn(input: Column, numRows: number, column: string, spec: ColumnSpec, fromText: boolean, base = 0): Column {
+function enforceColumn(input: Column, numRows: number, column: string, spec: ColumnSpec, source: CellSource, base = 0): Column {
   let values: Column = input;
   if (isNumericArray(input)) {
     const accepted = acceptTypedColumn(input, spec.type);
@@ -401,7 +424,7 @@ function enforceColumn(input: Column, numRows: number, column: string, spec: Col
     // NB: a type that takes no numbers refuses the first value (or takes an empty column as an empty list).
     if (spec.type !== "integer" && spec.type !== "long" && spec.type !== "float" && spec.type !== "double") values = Array.from(input);
   }
-  const c = new ColumnCheck(values as readonly Cell[], numRows, column, spec, fromText, base);
+  const c = new ColumnCheck(values as readonly Cell[], numRows, column, spec, source, base);
   switch (spec.type) {
     case "integer":
     case "long":
@@ -432,7 +455,7 @@ function emptyColumn(numRows: number): Cell[] {
 }
 
 /** The positional case: the i-th column is checked against the i-th spec, names are kept. */
-function enforcePositional(table: ColumnTable, inputs: readonly ColumnSpec[], fromText: boolean, base: number): EnforcedTable {
+function enforcePositional(table: ColumnTable, inputs: readonly ColumnSpec[], source: CellSource, base: number): EnforcedTable {
   const { names, columns, numRows } = table;
   if (names.length === 0 && numRows === 0) {
     return { table: { names: inputs.map((_, i) => String(i)), columns: inputs.map(() => []), numRows: 0 }, droppedColumns: [] };
@@ -447,7 +470,7 @@ function enforcePositional(table: ColumnTable, inputs: readonly ColumnSpec[], fr
   let changed = names.length !== inputs.length;
   const outColumns = inputs.map((spec, i) => {
     const input = columns[i] as Column;
-    const enforced = enforceColumn(input, numRows, names[i] as string, spec, fromText, base);
+    const enforced = enforceColumn(input, numRows, names[i] as string, spec, source, base);
     if (enforced !== input) changed = true;
     return enforced;
   });
@@ -488,11 +511,11 @@ export function missingColumns(names: { has(name: string): boolean }, inputs: re
  *   required column, text that is no ISO date or no base64, objects and lists.
  */
 export function enforceSchema(table: ColumnTable, inputs: readonly ColumnSpec[], options: EnforceOptions = {}): EnforcedTable {
-  const fromText = options.fromText ?? false;
+  const source: CellSource = options.fromText ? "text" : options.fromArrow ? "arrow" : "json";
   const { names, columns, numRows } = table;
   if (inputs.length === 0) return { table, droppedColumns: [] };
   const base = options.rowOffset ?? 0;
-  if (inputs[0]?.name === undefined) return enforcePositional(table, inputs, fromText, base);
+  if (inputs[0]?.name === undefined) return enforcePositional(table, inputs, source, base);
 
   if (names.length === 0 && numRows === 0) {
     return { table: { names: inputs.map((s) => s.name as string), columns: inputs.map(() => []), numRows: 0 }, droppedColumns: [] };
@@ -503,7 +526,7 @@ export function enforceSchema(table: ColumnTable, inputs: readonly ColumnSpec[],
   const only = inputs[0] as ColumnSpec;
   const onlyName = only.name as string;
   if (inputs.length === 1 && names.length === 1 && names[0] === "0" && !index.has(onlyName)) {
-    const enforced = enforceColumn(columns[0] as Column, numRows, onlyName, only, fromText, base);
+    const enforced = enforceColumn(columns[0] as Column, numRows, onlyName, only, source, base);
     return { table: { names: [onlyName], columns: [enforced], numRows }, droppedColumns: [] };
   }
 
@@ -530,7 +553,7 @@ export function enforceSchema(table: ColumnTable, inputs: readonly ColumnSpec[],
     }
     if (at !== i) changed = true;
     const input = columns[at] as Column;
-    const enforced = enforceColumn(input, numRows, name, spec, fromText, base);
+    const enforced = enforceColumn(input, numRows, name, spec, source, base);
     if (enforced !== input) changed = true;
     outColumns[i] = enforced;
   }

@@ -714,3 +714,16 @@ describe("default chunk sizes", () => {
     expect(new Set(sizes.slice(12_345 - last))).toEqual(new Set([last]));
   });
 });
+
+describe("refusals of typed input (Arrow, Parquet) say how to write the column there", () => {
+  it.each(["parquet", "arrow"] as const)("%s: text in the double column x stops the run at its row, advising Arrow numbers, not JSON", async (format) => {
+    const input = await writeInput(join(await tempDir(), `in.${format}`), { names: ["x"], columns: [["0.5", "oops"]], numRows: 2 }, format);
+    const error = await rejects(
+      predict({ input, output: await outPath("csv") }),
+      BatchError,
+      'Column x is double: row 1 holds "0.5" (a string)',
+      "Send the column as Arrow numbers (float64, float32 or integers).",
+    );
+    expect(error.message).not.toContain("JSON numbers");
+  });
+});

@@ -330,6 +330,18 @@ describe("Arrow, Parquet and NDJSON bodies", () => {
     await expectError(await post(ab, type, body), 400, "BAD_REQUEST", parts);
   });
 
+  it.each([
+    ["Arrow", "application/vnd.apache.arrow.stream", (t: ColumnTable) => encodeArrowIpc(toArrow(t), "stream")],
+    ["Parquet", "application/vnd.apache.parquet", (t: ColumnTable) => arrowToParquet(toArrow(t))],
+  ] as const)("an %s body with text in a double column: 400 saying how to send the column in Arrow, not in JSON", async (_, type, encode) => {
+    const res = await post(ab, type, encode(tableFromColumns({ a: [1, 2], b: ["0.5", "1.5"] })));
+    const body = await expectError(res, 400, "BAD_REQUEST", [
+      'Column b is double: row 0 holds "0.5" (a string); expected a number.',
+      "Send the column as Arrow numbers (float64, float32 or integers).",
+    ]);
+    expect(body.message).not.toContain("JSON numbers");
+  });
+
   // Found by the fuzz suite: parquet-wasm panics on this damaged footer, and read asynchronously the
   // panic was an uncaught exception — `pipeserve serve` went down — and the request never got an answer.
   it("refuses a Parquet body whose footer makes the decoder panic → 400, the process unharmed", async () => {

@@ -404,6 +404,35 @@ const DEFAULTS = {
   seed: null,
 };
 
+describe("enforceSchema: typed cells (Arrow IPC, Parquet)", () => {
+  // NB: the cells are checked as JSON values are; only the advice differs: an Arrow or Parquet client has no JSON to fix.
+  it.each<[ColumnType, unknown, string]>([
+    ["double", "0.5", "Send the column as Arrow numbers (float64, float32 or integers)."],
+    ["long", "7", "Send the column as Arrow integers (int64 or narrower), or floats that hold whole numbers."],
+    ["integer", "7", "Send the column as Arrow integers (int32 or narrower), or floats that hold whole numbers."],
+    ["boolean", "yes", "Send the column as Arrow booleans (bool)."],
+    ["string", 12, "Send the column as Arrow strings (utf8 or large_utf8)."],
+    ["datetime", 1_700_000_000_000, "Send the column as an Arrow timestamp or date"],
+  ])("a %s column refused says how to send it in Arrow, not in JSON", (type, value, fix) => {
+    const table = tableFromColumns({ a: [value] });
+    let message = "";
+    try {
+      enforceSchema(table, col(type), { fromArrow: true });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain(fix);
+    expect(message).not.toMatch(/JSON (numbers|strings|true)|ISO-8601 text such as "2021-01-01T00:00:00" or "2021-01-01"\./);
+    // The same cell in a JSON request keeps the JSON advice.
+    expect(() => enforceSchema(table, col(type))).toThrow(/Send (JSON|ISO-8601)/);
+  });
+
+  it("values are checked as JSON values are: whole floats pass into a long column, strings into a double column do not", () => {
+    expect(enforceSchema(tableFromColumns({ a: new Float64Array([1, 2]) }), col("long"), { fromArrow: true }).table.columns[0]).toEqual([1, 2]);
+    expect(() => enforceSchema(tableFromColumns({ a: ["1"] }), col("double"), { fromArrow: true })).toThrow(FormatError);
+  });
+});
+
 describe("enforceParams", () => {
   it.each([
     ["null", null],
