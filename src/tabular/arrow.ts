@@ -156,10 +156,14 @@ function temporalColumn(vector: Vector, out: Cell[], at: number): boolean {
     const valid = validityOf(data);
     if (DataType.isDate(type) && type.unit === 0) {
       const days = data.values as Int32Array;
-      for (let i = 0; i < data.length; i++) out[k++] = valid !== undefined && !valid(i) ? null : new Date((days[i] as number) * 86_400_000);
+      for (let i = 0; i < data.length; i++) {
+        if (valid !== undefined && !valid(i)) out[k++] = null;
+        else out[k++] = dateWithin((days[i] as number) * 86_400_000, k - 1, days[i] as number, "days");
+      }
       continue;
     }
     const factor = DataType.isDate(type) ? 1 : (MS_FACTOR[type.unit] as number);
+    const unit = DataType.isDate(type) ? "milliseconds" : (TIME_UNITS[type.unit] as string);
     const big = data.values as BigInt64Array;
     if (!(big instanceof BigInt64Array)) return false;
     const words = new Int32Array(big.buffer, big.byteOffset, big.length * 2);
@@ -171,18 +175,43 @@ function temporalColumn(vector: Vector, out: Cell[], at: number): boolean {
       }
       const v = safeInt64At(words, i);
       if (v === undefined) {
-        if (divisor === 0) return false;
+        // NB: a count apache-arrow would refuse as "not safe to convert to a number": no date either.
+        if (divisor === 0) throw new TimestampOutOfRange(k, big[i] as bigint, unit);
         const value = big[i] as bigint;
         const d = BigInt(divisor);
         const q = value / d;
-        if (q > SAFE_MAX || q < SAFE_MIN) return false;
-        out[k++] = new Date(Number(q) + Number(value % d) / divisor);
+        if (q > SAFE_MAX || q < SAFE_MIN) throw new TimestampOutOfRange(k, value, unit);
+        out[k] = dateWithin(Number(q) + Number(value % d) / divisor, k, value, unit);
+        k++;
         continue;
       }
-      out[k++] = new Date(divisor === 0 ? v * factor : divideAsArrow(v, divisor));
+      out[k] = dateWithin(divisor === 0 ? v * factor : divideAsArrow(v, divisor), k, v, unit);
+      k++;
     }
   }
   return true;
+}
+
+/** Arrow's time units (SECOND 0 … NANOSECOND 3), for messages. */
+const TIME_UNITS = ["seconds", "milliseconds", "microseconds", "nanoseconds"] as const;
+/** The most milliseconds from 1970 a JavaScript `Date` holds, either way (about 275,000 years). */
+const MAX_DATE_MS = 8.64e15;
+
+/** A timestamp or date whose value no JavaScript `Date` holds: `guarded` says so, naming the column (no damage). */
+class TimestampOutOfRange extends Error {
+  constructor(
+    readonly row: number,
+    readonly value: number | bigint,
+    readonly unit: string,
+  ) {
+    super(`row ${row} holds ${value} ${unit} from 1970`);
+  }
+}
+
+/** A `Date` of `ms` from 1970. @throws TimestampOutOfRange beyond what a Date holds (an Invalid Date before). */
+function dateWithin(ms: number, row: number, value: number | bigint, unit: string): Date {
+  if (!(ms >= -MAX_DATE_MS && ms <= MAX_DATE_MS)) throw new TimestampOutOfRange(row, value, unit);
+  return new Date(ms);
 }
 
 /**
@@ -529,6 +558,13 @@ function guarded<T>(name: string, read: () => T): T {
   try {
     return read();
   } catch (cause) {
+    if (cause instanceof TimestampOutOfRange) {
+      throw new FormatError(
+        `Column "${name}" of the Arrow data holds a time JavaScript's dates cannot: ${cause.message}, beyond ±8,640,000,000,000,000 ` +
+          "milliseconds (about 275,000 years either side of 1970). Fix the value, or send such a column as integers (int64) or text.",
+        { cause },
+      );
+    }
     throw new FormatError(`Could not read the values of column "${name}" of the Arrow data, which is damaged: ${(cause as Error).message}`, { cause });
   }
 }

@@ -30,6 +30,8 @@ import {
   RecordBatchReader,
   Table,
   TimestampMillisecond,
+  TimestampNanosecond,
+  TimestampSecond,
   Utf8,
   makeData,
   makeVector,
@@ -276,5 +278,34 @@ describe("Arrow data cut short", () => {
         expect((caught as Error).message, `${format} cut at ${n} bytes`).not.toMatch(/Cannot read properties|undefined|is not a function/);
       }
     }
+  });
+});
+
+describe("Arrow times beyond what a JavaScript Date holds (well-formed data, not damage)", () => {
+  const readBack = (data: Data) => fromArrow(decodeArrowIpc(tableToIPC(new Table({ when: makeVector(data) }), "stream")));
+  it.each([
+    // NB: before, 2^60 ms was refused as damaged ("not safe to convert to a number"), 9e15 ms became an Invalid Date without a word.
+    { type: new TimestampMillisecond(), value: 2n ** 60n, words: "row 1 holds 1152921504606846976 milliseconds from 1970" },
+    { type: new TimestampMillisecond(), value: 9_000_000_000_000_000n, words: "row 1 holds 9000000000000000 milliseconds from 1970" },
+    { type: new TimestampSecond(), value: 10n ** 14n, words: "row 1 holds 100000000000000 seconds from 1970" },
+  ])("$words: refused, naming the column and the range", ({ type, value, words }) => {
+    const data = makeData({ type, length: 2, nullCount: 0, data: new BigInt64Array([0n, value]) } as never) as Data;
+    expect(() => readBack(data)).toThrow(FormatError);
+    expect(() => readBack(data)).toThrow(
+      `Column "when" of the Arrow data holds a time JavaScript's dates cannot: ${words}, beyond ±8,640,000,000,000,000 milliseconds`,
+    );
+    expect(() => readBack(data)).not.toThrow(/damaged/);
+  });
+
+  it("the last millisecond a Date holds still reads, and today's nanoseconds do", () => {
+    const edge = makeData({
+      type: new TimestampMillisecond(),
+      length: 2,
+      nullCount: 0,
+      data: new BigInt64Array([8_640_000_000_000_000n, -8_640_000_000_000_000n]),
+    });
+    expect((readBack(edge).columns[0] as Date[]).map((d) => d.getTime())).toEqual([8.64e15, -8.64e15]);
+    const nanos = makeData({ type: new TimestampNanosecond(), length: 1, nullCount: 0, data: new BigInt64Array([1_700_000_000_123_456_789n]) });
+    expect((readBack(nanos).columns[0] as Date[])[0]?.toISOString()).toBe("2023-11-14T22:13:20.123Z");
   });
 });
