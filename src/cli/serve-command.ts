@@ -148,14 +148,22 @@ function startWorkers(options: ServeCommandOptions, logger: Logger, metrics: Clu
 
 /**
  * The server's log: JSON lines on stdout, written asynchronously (under load one write per batch
- * of lines instead of one syscall per request; the lines of one event-loop turn reach sonic-boom as
- * one write), and flushed before the process exits however it ends; `exit` flushes, then exits.
+ * of lines instead of one syscall per request: access-log lines are written every 10 ms, and the
+ * lines of one event-loop turn reach sonic-boom as one write), and flushed before the process exits
+ * however it ends; `exit` flushes, then exits.
  */
-function serveLogger(pino: typeof PinoFn, Destination: typeof TurnBatchedDestinationClass, level: string): { logger: Logger; exit: (code: number) => never } {
+function serveLogger(
+  pino: typeof PinoFn,
+  Destination: typeof TurnBatchedDestinationClass,
+  level: string,
+  flushRequestLogs: () => void,
+): { logger: Logger; exit: (code: number) => never } {
   const destination = new Destination(pino.destination({ dest: 1, sync: false }));
   const logger = pino({ level, base: { pid: process.pid } }, destination);
   const flushLog = (): void => {
     try {
+      // NB: the access-log lines still waiting for their timer first (see RequestLog), then the destination.
+      flushRequestLogs();
       destination.flushSync();
     } catch {
       // nothing buffered, or stdout already closed
@@ -189,6 +197,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
       serveApp,
       serveGrpc,
       workerMetrics,
+      flushRequestLogs,
     },
     { loadModel, currentModelVersion, movingModelRef, pipeserveVersion },
   ] = await Promise.all([
@@ -197,7 +206,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     // NB: the package's main entry: it registers the `pipeserve` API that the model's code imports.
     import("../index.js"),
   ]);
-  const { logger, exit } = serveLogger(pino, TurnBatchedDestination, options.logLevel);
+  const { logger, exit } = serveLogger(pino, TurnBatchedDestination, options.logLevel, flushRequestLogs);
   if (options.workers > 1 && cluster.isPrimary) return startWorkers(options, logger, new ClusterMetrics(cluster));
   const stores = {
     ...(options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {}),

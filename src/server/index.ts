@@ -28,6 +28,7 @@ export { ClusterMetrics, METRICS_MESSAGES } from "./cluster-metrics.js";
 export { workerMetrics } from "./worker-metrics.js";
 export { serveApp, ListenError, listenError, type ServeOptions, type RunningServer } from "./serve.js";
 export { TurnBatchedDestination, type LineSink } from "./log-destination.js";
+export { flushRequestLogs } from "./request-log.js";
 export { INFERENCE_PROTO, INFERENCE_SERVICE, serveGrpc, type GrpcModels, type GrpcServeOptions, type RunningGrpcServer } from "./grpc-server.js";
 export {
   decodeGrpcInferRequest,

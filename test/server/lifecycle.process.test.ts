@@ -134,12 +134,14 @@ describe("pipeserve serve", () => {
     const logged = await p.waitForLogs("the request's log line", (lines) => requestLine(lines, "life-1"));
     expect(logged).toMatchObject({ pid: p.child.pid, method: "POST", path: "/invocations", status: 200 });
 
-    const bad = await invoke(url, { nope: 1 });
+    const bad = await invoke(url, { nope: 1 }, { "X-Request-Id": "life-bad" });
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body)).toMatchObject({ error_code: "BAD_REQUEST" });
 
+    // NB: at once: the access line may still wait for its 10 ms timer; the exit writes it all the same.
     p.child.kill("SIGTERM");
     expect(await exitWithin(p, 10_000)).toEqual({ code: 0, signal: null });
+    expect(requestLine(p.logs(), "life-bad")).toMatchObject({ status: 400, path: "/invocations" });
   });
 
   it("takes `mlflow models serve`'s command line: -t, and --env-manager/--no-conda/--install-mlflow ignored with a note", async () => {
