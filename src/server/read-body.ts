@@ -24,13 +24,7 @@ export async function readBody(request: Request, limit: number, incoming?: Incom
   }
 }
 
-/**
- * Declared bodies of at least this many bytes are copied into place as they arrive (see `readInto`
- * and `readIncoming`). NB: `arrayBuffer()` joins the chunks, then copies the join into an
- * ArrayBuffer of its own: a 516 KB Arrow request (10,000 rows) took 4.1 ms of the server's time
- * that way against 3.9 ms read in place. Smaller bodies (a single row) stay on `arrayBuffer()`,
- * which needs no listeners of its own.
- */
+/** A web Request's declared bodies of at least this many bytes are copied into place as they arrive (see `readInto`). */
 const READ_INTO_MIN = 16 * 1024;
 
 async function readWhole(request: Request, limit: number, incoming: IncomingMessage | undefined): Promise<Uint8Array> {
@@ -40,9 +34,12 @@ async function readWhole(request: Request, limit: number, incoming: IncomingMess
     const declared = Number(length);
     if (declared > limit) throw tooLarge();
     // NB: the HTTP parser holds the body to its declared length; reading it whole skips web streams.
-    if (declared < READ_INTO_MIN) return new Uint8Array(await request.arrayBuffer());
+    // From the Node request, whatever its size: `arrayBuffer()` joins the chunks, then copies the
+    // join into an ArrayBuffer of its own. A 516 KB Arrow request (10,000 rows) took 4.1 ms of the
+    // server's time that way against 3.9 ms read in place, and single rows at 32 connections were
+    // served 8 % faster (25.9k against 23.8k requests/s, alternating builds, four rounds each).
     if (incoming && !request.bodyUsed && incoming.readableFlowing === null && !incoming.readableEnded) return readIncoming(incoming, declared);
-    if (!request.body) return new Uint8Array(await request.arrayBuffer());
+    if (declared < READ_INTO_MIN || !request.body) return new Uint8Array(await request.arrayBuffer());
     return readInto(request.body, declared);
   }
   const stream = request.body;

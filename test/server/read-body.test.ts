@@ -29,12 +29,19 @@ describe("readBody from the Node request", () => {
     expect(Buffer.from(body).equals(bytes)).toBe(true);
   });
 
-  it("reads a body of 20 KB from the Node request too (one copy, not a join and a copy); a body of a few bytes from the web Request", async () => {
+  it("reads a body of any declared size from the Node request (one copy, not a join and a copy)", async () => {
     const bytes = Buffer.alloc(20_000, 9);
     const big = await readBody(requestDeclaring(bytes.length), 10 * DECLARED, incomingWith([bytes.subarray(0, 7000), bytes.subarray(7000)], true));
     expect(Buffer.from(big).equals(bytes)).toBe(true);
-    // NB: the web Request's own body is "unused": a small declared body is read from it, not from the Node request.
+    // NB: the web Request's own body is "unused": a small body too is read from the Node request, not from it.
     const small = await readBody(requestDeclaring(6), 10 * DECLARED, incomingWith([Buffer.from("nodejs")], true));
+    expect(Buffer.from(small).toString()).toBe("nodejs");
+    const empty = await readBody(requestDeclaring(0), 10 * DECLARED, incomingWith([], true));
+    expect(empty.byteLength).toBe(0);
+  });
+
+  it("without a Node request (a web Request alone, as app.fetch gets it), reads the Request's own body", async () => {
+    const small = await readBody(requestDeclaring(6), 10 * DECLARED);
     expect(Buffer.from(small).toString()).toBe("unused");
   });
 
