@@ -161,9 +161,14 @@ function serveLogger(
   const destination = new Destination(pino.destination({ dest: 1, sync: false }));
   const logger = pino({ level, base: { pid: process.pid } }, destination);
   const flushLog = (): void => {
+    // NB: the access-log lines still waiting for their timer first (see RequestLog), then the
+    // destination; each on its own, so a failure of the first does not keep the second from running.
     try {
-      // NB: the access-log lines still waiting for their timer first (see RequestLog), then the destination.
       flushRequestLogs();
+    } catch {
+      // a metric or a line that could not be recorded: the rest is still flushed
+    }
+    try {
       destination.flushSync();
     } catch {
       // nothing buffered, or stdout already closed

@@ -8,6 +8,7 @@ import { ConnectionDrain, IDLE_GRACE_MS } from "./connection-drain.js";
 import type { ServerMetrics } from "./metrics.js";
 import { honoNodeServer } from "./libraries.js";
 import { refuseExpectation } from "./expect-header.js";
+import { flushRequestLogs } from "./request-log.js";
 import { answerClientError } from "./client-error.js";
 
 /** The server could not listen: the port is taken, or the address or port cannot be used. The message names both and the fix. */
@@ -139,8 +140,14 @@ export function serveApp(app: Hono<never>, options: ServeOptions): Promise<Runni
         );
         const others = options.onStopping?.().catch((error: unknown) => options.logger.error({ err: error }, "Stopping failed"));
         // NB: the last responses may end in the same turn as the close; their setImmediate work
-        // (the request log line, metrics) runs first, so it is not lost when the process exits.
-        void Promise.all([closed, others]).then(() => setImmediate(done));
+        // (metrics) runs first, then the access-log lines still waiting for their 10 ms timer are
+        // written, so none is lost when the process exits.
+        void Promise.all([closed, others]).then(() =>
+          setImmediate(() => {
+            flushRequestLogs();
+            done();
+          }),
+        );
       });
       return stopping;
     };

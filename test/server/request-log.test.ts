@@ -3,7 +3,7 @@
 // the next LOG_FLUSH_MS (one write, not one per turn); flushRequestLogs (serve, on exit) writes the
 // waiting lines at once, so none is lost when the process ends before their timer.
 import { pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LOG_FLUSH_MS, RequestLog, flushRequestLogs } from "../../src/server/request-log.js";
 import { ServerMetrics } from "../../src/server/index.js";
 
@@ -19,6 +19,14 @@ const requestsCounted = async (metrics: ServerMetrics): Promise<number> =>
   Number(/^pipeserve_http_requests_total\{[^}]*status="200"[^}]*\} (\d+)$/m.exec(await metrics.registry.metrics())?.[1] ?? 0);
 
 describe("RequestLog", () => {
+  // NB: setTimeout faked (setImmediate left real): a busy machine's pause cannot fire the 10 ms timer early.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("counts a request in the next turn and writes its line with the others of the next 10 ms", async () => {
     const { lines, log, metrics } = logged();
     log.add({ reqId: "a", route: "/invocations", method: "POST", path: "/invocations", status: 200, seconds: 0.001 });
@@ -26,8 +34,9 @@ describe("RequestLog", () => {
     log.add({ reqId: "b", route: "/invocations", method: "POST", path: "/invocations", status: 200, seconds: 0.002 });
     await turn();
     expect(await requestsCounted(metrics)).toBe(2);
+    vi.advanceTimersByTime(LOG_FLUSH_MS - 1);
     expect(lines).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, LOG_FLUSH_MS + 20));
+    vi.advanceTimersByTime(1);
     expect(lines.map((l) => [l["reqId"], l["msg"], l["status"], l["pid"]])).toEqual([
       ["a", "request", 200, 7],
       ["b", "request", 200, 7],
@@ -45,7 +54,7 @@ describe("RequestLog", () => {
     expect(first.lines.map((l) => l["reqId"])).toEqual(["x"]);
     expect(second.lines.map((l) => [l["reqId"], l["status"]])).toEqual([["y", "aborted"]]);
     // Nothing is written twice when the timer fires after.
-    await new Promise((resolve) => setTimeout(resolve, LOG_FLUSH_MS + 20));
+    vi.advanceTimersByTime(LOG_FLUSH_MS);
     expect(first.lines).toHaveLength(1);
   });
 
@@ -55,5 +64,28 @@ describe("RequestLog", () => {
     log.flush();
     expect(await requestsCounted(metrics)).toBe(1);
     expect(lines.map((l) => l["reqId"])).toEqual(["now"]);
+  });
+});
+
+describe("serveApp's stop writes the access lines still waiting for their timer", () => {
+  it("a request answered just before stop() has its line once stop() resolves", async () => {
+    const { buildModel } = await import("./fixtures/models.js");
+    const { capturingLogger } = await import("./fixtures/http.js");
+    const { createApp, serveApp, ServerState } = await import("../../src/server/index.js");
+    const model = await buildModel("echo", null);
+    const { logger, lines } = capturingLogger();
+    const state = new ServerState();
+    const app = createApp(model, { logger, state });
+    const running = await serveApp(app as never, { port: 0, host: "127.0.0.1", state, logger, onStopped: () => undefined });
+    // NB: setTimeout faked, so the lines' 10 ms timer never fires by itself: only stop() can write them.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const res = await fetch(`http://127.0.0.1:${running.port}/ping`, { headers: { "X-Request-Id": "before-stop" } });
+      await res.text();
+      await running.stop();
+      expect(lines().filter((l) => l["msg"] === "request" && l["reqId"] === "before-stop")).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
