@@ -24,6 +24,9 @@ function isPlainNumberType(type: DataType): boolean {
  */
 function typedColumnOf(vector: Vector | null, numRows: number): NumericArray | undefined {
   if (!vector || vector.nullCount !== 0 || !isPlainNumberType(vector.type as DataType)) return undefined;
+  // NB: before toArray(), which copies each chunk's values into an array of the whole length: a
+  // short chunk among several would leave zeros there, at the right length (review of 08702b9).
+  for (const data of vector.data) checkChunkBuffers(data);
   const values = vector.toArray() as unknown;
   return isNumericArray(values) && values.length === numRows ? values : undefined;
 }
@@ -144,8 +147,10 @@ function safeInt64At(words: Int32Array, i: number): number | undefined {
  * Timestamps and dates as `Date`s, read from their buffers: the same instants apache-arrow's
  * iterator gives (its milliseconds computed the same way, fractions cut off by `Date`), at a tenth of its
  * cost (no BigInt per value where the 64-bit value is a safe integer). False, having written
- * nothing that counts, for a value apache-arrow itself refuses (a count of seconds, milliseconds or
- * whole milliseconds that is no safe integer): the caller's iterator path then says so as it did.
+ * nothing that counts, where its buffers are not read so (a big-endian machine, values that are no
+ * BigInt64Array): the caller's iterator path reads them.
+ * @throws TimestampOutOfRange for a time no `Date` holds: one apache-arrow refused as "not safe to
+ * convert to a number" (called damaged), or made an Invalid Date of without a word.
  */
 function temporalColumn(vector: Vector, out: Cell[], at: number): boolean {
   if (!LITTLE_ENDIAN) return false;
@@ -158,7 +163,7 @@ function temporalColumn(vector: Vector, out: Cell[], at: number): boolean {
       const days = data.values as Int32Array;
       for (let i = 0; i < data.length; i++) {
         if (valid !== undefined && !valid(i)) out[k++] = null;
-        else out[k++] = dateWithin((days[i] as number) * 86_400_000, k - 1, days[i] as number, "days");
+        else out[k++] = dateWithin((days[i] as number) * 86_400_000, days[i] as number, "days");
       }
       continue;
     }
@@ -176,17 +181,15 @@ function temporalColumn(vector: Vector, out: Cell[], at: number): boolean {
       const v = safeInt64At(words, i);
       if (v === undefined) {
         // NB: a count apache-arrow would refuse as "not safe to convert to a number": no date either.
-        if (divisor === 0) throw new TimestampOutOfRange(k, big[i] as bigint, unit);
+        if (divisor === 0) throw new TimestampOutOfRange(big[i] as bigint, unit);
         const value = big[i] as bigint;
         const d = BigInt(divisor);
         const q = value / d;
-        if (q > SAFE_MAX || q < SAFE_MIN) throw new TimestampOutOfRange(k, value, unit);
-        out[k] = dateWithin(Number(q) + Number(value % d) / divisor, k, value, unit);
-        k++;
+        if (q > SAFE_MAX || q < SAFE_MIN) throw new TimestampOutOfRange(value, unit);
+        out[k++] = dateWithin(Number(q) + Number(value % d) / divisor, value, unit);
         continue;
       }
-      out[k] = dateWithin(divisor === 0 ? v * factor : divideAsArrow(v, divisor), k, v, unit);
-      k++;
+      out[k++] = dateWithin(divisor === 0 ? v * factor : divideAsArrow(v, divisor), v, unit);
     }
   }
   return true;
@@ -197,20 +200,22 @@ const TIME_UNITS = ["seconds", "milliseconds", "microseconds", "nanoseconds"] as
 /** The most milliseconds from 1970 a JavaScript `Date` holds, either way (about 275,000 years). */
 const MAX_DATE_MS = 8.64e15;
 
-/** A timestamp or date whose value no JavaScript `Date` holds: `guarded` says so, naming the column (no damage). */
+/**
+ * A timestamp or date whose value no JavaScript `Date` holds: `guarded` says so, naming the column
+ * and the value (no damage). NB: no row: a batch of a file, or a dictionary, counts its own.
+ */
 class TimestampOutOfRange extends Error {
   constructor(
-    readonly row: number,
     readonly value: number | bigint,
     readonly unit: string,
   ) {
-    super(`row ${row} holds ${value} ${unit} from 1970`);
+    super(`${value} ${unit} from 1970`);
   }
 }
 
-/** A `Date` of `ms` from 1970. @throws TimestampOutOfRange beyond what a Date holds (an Invalid Date before). */
-function dateWithin(ms: number, row: number, value: number | bigint, unit: string): Date {
-  if (!(ms >= -MAX_DATE_MS && ms <= MAX_DATE_MS)) throw new TimestampOutOfRange(row, value, unit);
+/** A `Date` of `ms` from 1970 (`value` in `unit`, for the message). @throws TimestampOutOfRange beyond what a Date holds (an Invalid Date before). */
+function dateWithin(ms: number, value: number | bigint, unit: string): Date {
+  if (!(ms >= -MAX_DATE_MS && ms <= MAX_DATE_MS)) throw new TimestampOutOfRange(value, unit);
   return new Date(ms);
 }
 

@@ -26,9 +26,12 @@ export function guardFlatbufferVectors(): void {
   if (guarded) return;
   guarded = true;
   // NB: required here, at the first Arrow decode, not imported at the top: the CommonJS build
-  // apache-arrow's own `require` gets (one ByteBuffer class in the process), and a start that
-  // never reads Arrow (predict of a CSV file) does not load it.
-  const { ByteBuffer: Buffers } = createRequire(import.meta.url)("flatbuffers") as typeof import("flatbuffers");
+  // apache-arrow's own `require` gets (the ByteBuffer class it uses), and a start that never reads
+  // Arrow (predict of a CSV file) does not load it.
+  // NB: resolved from apache-arrow's own folder, as its `require` resolves it: a project that pins
+  // another flatbuffers gets a nested copy, and the guard must patch the one apache-arrow reads with.
+  const fromArrow = createRequire(createRequire(import.meta.url).resolve("apache-arrow"));
+  const { ByteBuffer: Buffers } = fromArrow("flatbuffers") as typeof import("flatbuffers");
   const proto = Buffers.prototype;
   const vectorLength = proto.__vector_len;
   proto.__vector_len = function checkedVectorLength(this: ByteBuffer, offset: number): number {

@@ -285,9 +285,9 @@ describe("Arrow times beyond what a JavaScript Date holds (well-formed data, not
   const readBack = (data: Data) => fromArrow(decodeArrowIpc(tableToIPC(new Table({ when: makeVector(data) }), "stream")));
   it.each([
     // NB: before, 2^60 ms was refused as damaged ("not safe to convert to a number"), 9e15 ms became an Invalid Date without a word.
-    { type: new TimestampMillisecond(), value: 2n ** 60n, words: "row 1 holds 1152921504606846976 milliseconds from 1970" },
-    { type: new TimestampMillisecond(), value: 9_000_000_000_000_000n, words: "row 1 holds 9000000000000000 milliseconds from 1970" },
-    { type: new TimestampSecond(), value: 10n ** 14n, words: "row 1 holds 100000000000000 seconds from 1970" },
+    { type: new TimestampMillisecond(), value: 2n ** 60n, words: "1152921504606846976 milliseconds from 1970" },
+    { type: new TimestampMillisecond(), value: 9_000_000_000_000_000n, words: "9000000000000000 milliseconds from 1970" },
+    { type: new TimestampSecond(), value: 10n ** 14n, words: "100000000000000 seconds from 1970" },
   ])("$words: refused, naming the column and the range", ({ type, value, words }) => {
     const data = makeData({ type, length: 2, nullCount: 0, data: new BigInt64Array([0n, value]) } as never) as Data;
     expect(() => readBack(data)).toThrow(FormatError);
@@ -307,5 +307,17 @@ describe("Arrow times beyond what a JavaScript Date holds (well-formed data, not
     expect((readBack(edge).columns[0] as Date[]).map((d) => d.getTime())).toEqual([8.64e15, -8.64e15]);
     const nanos = makeData({ type: new TimestampNanosecond(), length: 1, nullCount: 0, data: new BigInt64Array([1_700_000_000_123_456_789n]) });
     expect((readBack(nanos).columns[0] as Date[])[0]?.toISOString()).toBe("2023-11-14T22:13:20.123Z");
+  });
+});
+
+describe("a short chunk among several (a stream of two record batches)", () => {
+  it("is refused, not read as zeros: the column's whole length would otherwise match", () => {
+    const short = makeData({ type: new Float64(), length: 20, nullCount: 0, data: new Float64Array([1, 2]) });
+    const whole = makeData({ type: new Float64(), length: 3, nullCount: 0, data: new Float64Array([7, 8, 9]) });
+    const vector = makeVector([short, whole] as never);
+    const bytes = tableToIPC(new Table({ c: vector }), "stream");
+    const table = decodeArrowIpc(bytes);
+    expect(table.batches.length).toBe(2);
+    expect(() => fromArrow(table)).toThrow('Could not read the values of column "c" of the Arrow data, which is damaged: its buffers hold 2 of its 20 values');
   });
 });
