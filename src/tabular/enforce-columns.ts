@@ -78,6 +78,9 @@ const FIX_IN_TEXT: Readonly<Record<ColumnType, string>> = {
   datetime: "Write ISO-8601 text such as 2021-01-01T00:00:00 or 2021-01-01 in that cell",
 };
 
+/** What a `long` column takes from Arrow or Parquet: an int64 column keeps whole numbers a float column cannot. */
+const LONG_FROM_ARROW = `a whole number (to ±${Number.MAX_SAFE_INTEGER} in a float column, to ±2^63 in an int64 column)`;
+
 /** How to send each type right in an Arrow IPC or Parquet column. */
 const FIX_IN_ARROW: Readonly<Record<ColumnType, string>> = {
   boolean: "Send the column as Arrow booleans (bool).",
@@ -149,7 +152,9 @@ class ColumnCheck {
         v,
         // NB: a bare NaN token in JSON is read as null: say so, since the client may have sent one.
         v === null
-          ? ", a missing value (as is a bare NaN token in JSON), but the column is required"
+          ? this.source === "arrow"
+            ? ", a missing value, but the column is required"
+            : ", a missing value (as is a bare NaN token in JSON), but the column is required"
           : typeof v === "string" && v.trim() !== ""
             ? ", which a CSV cell holds for a missing value, but the column is required"
             : ", but the column is required",
@@ -178,6 +183,11 @@ class ColumnCheck {
     });
   }
 
+  /** What this column's type takes, in words (a long from Arrow: an int64 keeps more than a JSON number). */
+  get expected(): string {
+    return this.source === "arrow" && this.type === "long" ? LONG_FROM_ARROW : EXPECTED[this.type];
+  }
+
   /** How to send this column's type right: in JSON, in an Arrow or Parquet column, or in a CSV cell. */
   get fix(): string {
     if (this.source === "arrow") return FIX_IN_ARROW[this.type];
@@ -186,7 +196,7 @@ class ColumnCheck {
   }
 
   wrongKindError(r: number, value: unknown): FormatError {
-    return this.conversionError(r, value, `; expected ${EXPECTED[this.type]}`, this.fix);
+    return this.conversionError(r, value, `; expected ${this.expected}`, this.fix);
   }
 
   incompatibleError(r: number, value: unknown, why: string, fix: string): SchemaError {
@@ -194,7 +204,7 @@ class ColumnCheck {
     const row = this.base + r;
     return new SchemaError(
       `${mlflowIncompatible(column)} Its row ${row} holds ${showValue(value)}, ${why}; ` +
-        `column ${column} is ${type} (${NUMPY_DTYPES[type]}), which takes ${EXPECTED[type]}. ${fix}`,
+        `column ${column} is ${type} (${NUMPY_DTYPES[type]}), which takes ${this.expected}. ${fix}`,
       { data: { column, row, expected: type, received: value } },
     );
   }
@@ -225,6 +235,14 @@ class ColumnCheck {
       );
     }
     if (this.type === "integer") return this.incompatibleError(r, value, "which is out of the int32 range", "Declare the column long, or send smaller values.");
+    if (this.source === "arrow" && typeof value === "number") {
+      return this.incompatibleError(
+        r,
+        value,
+        "which is beyond the whole numbers a float column keeps exactly (2^53)",
+        "Send the column as Arrow int64, which keeps every whole number to 2^63, or such ids as strings in a string column.",
+      );
+    }
     return this.incompatibleError(
       r,
       value,

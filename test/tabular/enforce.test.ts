@@ -427,6 +427,24 @@ describe("enforceSchema: typed cells (Arrow IPC, Parquet)", () => {
     expect(() => enforceSchema(table, col(type))).toThrow(/Send (JSON|ISO-8601)/);
   });
 
+  it("no word of JSON in the other refusals: a missing value in a required column, a float past 2^53 in a long column", () => {
+    const refusal = (values: unknown[], type: ColumnType): string => {
+      try {
+        enforceSchema(tableFromColumns({ a: values }), col(type), { fromArrow: true });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "accepted";
+    };
+    const missing = refusal([1, null], "double");
+    expect(missing).toContain("row 1 holds null, a missing value, but the column is required");
+    expect(missing).not.toContain("JSON");
+    const big = refusal([2 ** 60], "long");
+    expect(big).toContain("which is beyond the whole numbers a float column keeps exactly (2^53)");
+    expect(big).toContain("Send the column as Arrow int64");
+    expect(big).not.toContain("JSON");
+  });
+
   it("values are checked as JSON values are: whole floats pass into a long column, strings into a double column do not", () => {
     expect(enforceSchema(tableFromColumns({ a: new Float64Array([1, 2]) }), col("long"), { fromArrow: true }).table.columns[0]).toEqual([1, 2]);
     expect(() => enforceSchema(tableFromColumns({ a: ["1"] }), col("double"), { fromArrow: true })).toThrow(FormatError);
