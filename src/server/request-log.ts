@@ -14,7 +14,7 @@ export interface FinishedRequest {
   seconds: number;
 }
 
-/** How long access-log lines wait to be written together (and a destination's lines to be handed on). */
+/** How long access-log lines wait to be written together. */
 export const LOG_FLUSH_MS = 10;
 
 /**
