@@ -231,7 +231,8 @@ function int64Column(vector: Vector, out: Cell[], at: number): boolean {
   let k = at;
   for (const data of vector.data) {
     const big = data.values as BigInt64Array;
-    if (!(big instanceof BigInt64Array) || big.length < data.length) return false;
+    // NB: a buffer shorter than its chunk was refused by checkChunkBuffers, before.
+    if (!(big instanceof BigInt64Array)) return false;
     const words = new Int32Array(big.buffer, big.byteOffset, big.length * 2);
     const valid = validityOf(data);
     for (let i = 0; i < data.length; i++) {
@@ -320,9 +321,9 @@ function checkDictionaryBuffers(dictionary: Vector): void {
 }
 
 /**
- * How many values a flat chunk's buffers hold (`isFlatType`), whatever its length says: text and
- * bytes one per offset past the first, whatever their bytes' length; booleans one per bit; other
- * types one per `stride` elements of their values.
+ * How many values a chunk's buffers hold (a type `countsValues`), whatever its length says: text
+ * and bytes one per offset past the first, whatever their bytes' length; booleans one per bit from
+ * the chunk's offset; other types one per `stride` elements of their values.
  */
 function valuesHeld(data: Vector["data"][number]): number {
   const { DataType } = arrowLib();
@@ -331,8 +332,22 @@ function valuesHeld(data: Vector["data"][number]): number {
   const values = data.values as ArrayLike<unknown> | undefined;
   if (DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isBinary(type) || DataType.isLargeBinary(type))
     return Math.max(0, (offsets?.length ?? 0) - 1);
-  if (DataType.isBool(type)) return (values?.length ?? 0) * 8;
+  // NB: a boolean chunk's bits are not sliced with it: they count from its offset.
+  if (DataType.isBool(type)) return Math.max(0, (values?.length ?? 0) * 8 - data.offset);
   return Math.floor((values?.length ?? 0) / Math.max(1, data.stride));
+}
+
+/** The types whose chunks `valuesHeld` counts: the flat ones, and times, durations, intervals, fixed-size binary and dictionary indices. */
+function countsValues(type: DataType): boolean {
+  const { DataType } = arrowLib();
+  return (
+    isFlatType(type) ||
+    DataType.isTime(type) ||
+    DataType.isDuration(type) ||
+    DataType.isInterval(type) ||
+    DataType.isFixedSizeBinary(type) ||
+    DataType.isDictionary(type)
+  );
 }
 
 /**
@@ -352,24 +367,9 @@ function checkChunkBuffers(data: Vector["data"][number]): void {
   if (data.nullCount > 0 && bitmap !== undefined && bitmap.length > 0 && bitmap.length * 8 < data.offset + data.length) {
     throw new RangeError(`its validity bitmap ends after ${Math.max(0, bitmap.length * 8 - data.offset)} of its ${data.length} values`);
   }
-  let held: number;
-  if (DataType.isBool(type)) held = ((data.values as Uint8Array | undefined)?.length ?? 0) * 8 - data.offset;
-  else if (
-    DataType.isInt(type) ||
-    DataType.isFloat(type) ||
-    DataType.isTimestamp(type) ||
-    DataType.isDate(type) ||
-    DataType.isTime(type) ||
-    DataType.isDuration(type) ||
-    DataType.isInterval(type) ||
-    DataType.isFixedSizeBinary(type) ||
-    DataType.isDictionary(type) ||
-    DataType.isBinary(type) ||
-    DataType.isLargeBinary(type)
-  )
-    held = valuesHeld(data);
-  else return;
-  if (held < data.length) throw new RangeError(`its buffers hold ${Math.max(0, held)} of its ${data.length} values`);
+  if (DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isDecimal(type) || !countsValues(type)) return;
+  const held = valuesHeld(data);
+  if (held < data.length) throw new RangeError(`its buffers hold ${held} of its ${data.length} values`);
 }
 
 /** The value types whose dictionaries `dictionaryColumn` reads itself: flat ones, whose buffers `checkDictionaryBuffers` checks. */
