@@ -1,3 +1,4 @@
+import type { InputCells } from "./chunk-jobs.js";
 import { FormatError, SchemaError, enforceSchema, sliceTable, tableToRecords, toJsonValue, type ColumnSpec, type ColumnTable } from "../tabular/index.js";
 
 /** A bad input row: its number in the input (from 0) and why it was refused. */
@@ -23,12 +24,12 @@ export function isBadInput(error: unknown): error is FormatError | SchemaError {
  * refusal of its row, the one checking the row alone gives. A refusal without a row (a missing
  * column) is the same for every row: each row of the range gets it, as each would alone.
  */
-function findBadRows(table: ColumnTable, inputs: readonly ColumnSpec[], fromText: boolean, firstRow: number, fromArrow: boolean): Map<number, Error> {
+function findBadRows(table: ColumnTable, inputs: readonly ColumnSpec[], cells: InputCells, firstRow: number): Map<number, Error> {
   const bad = new Map<number, Error>();
   const check = (start: number, end: number): void => {
     if (start >= end) return;
     try {
-      enforceSchema(sliceTable(table, start, end), inputs, { fromText, fromArrow, rowOffset: firstRow + start + 1 });
+      enforceSchema(sliceTable(table, start, end), inputs, { ...cells, rowOffset: firstRow + start + 1 });
       return;
     } catch (error) {
       if (!isBadInput(error)) throw error;
@@ -62,11 +63,10 @@ function findBadRows(table: ColumnTable, inputs: readonly ColumnSpec[], fromText
 export function splitBadRows(
   table: ColumnTable,
   inputs: readonly ColumnSpec[] | undefined,
-  fromText: boolean,
+  cells: InputCells,
   firstRow: number,
-  fromArrow = false,
 ): { good: ColumnTable; bad: BadRow[] } {
-  const errors = inputs ? findBadRows(table, inputs, fromText, firstRow, fromArrow) : new Map<number, Error>();
+  const errors = inputs ? findBadRows(table, inputs, cells, firstRow) : new Map<number, Error>();
   const keep: number[] = [];
   for (let r = 0; r < table.numRows; r++) if (!errors.has(r)) keep.push(r);
   const bad = [...errors].sort(([a], [b]) => a - b).map(([r, error]) => ({ row: firstRow + r, error }));

@@ -1,4 +1,7 @@
-import type { ColumnTable, ParquetSegment } from "../tabular/index.js";
+import type { ColumnTable, EnforceOptions, ParquetSegment } from "../tabular/index.js";
+
+/** Where an input's cells come from, as enforcement and its refusals need to know: CSV text, or typed Arrow or Parquet columns (neither: JSON). */
+export type InputCells = Required<Pick<EnforceOptions, "fromText" | "fromArrow">>;
 
 /** What every prediction worker thread is started with: the model to load and how to predict. */
 export interface ChunkWorkerData {
@@ -8,10 +11,8 @@ export interface ChunkWorkerData {
   modelDir: string;
   params: Record<string, unknown> | null | undefined;
   runner: string | undefined;
-  /** The chunks are CSV text, typed by the signature. */
-  fromText: boolean;
-  /** The chunks came typed from Arrow or Parquet (refusals say how to write a column's type there). */
-  fromArrow: boolean;
+  /** Where the chunks' cells come from: CSV text (typed by the signature), or typed Arrow or Parquet columns. */
+  cells: InputCells;
   /** Parquet: only these columns are converted (the signature's names). */
   columns: string[] | undefined;
 }

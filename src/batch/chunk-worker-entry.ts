@@ -19,8 +19,7 @@ const model = load();
 const predictOptions = {
   ...(data.params !== undefined ? { params: data.params } : {}),
   ...(data.runner ? { runner: data.runner } : {}),
-  fromText: data.fromText,
-  fromArrow: data.fromArrow,
+  ...data.cells,
 };
 
 function answer(message: ChunkAnswer): void {

@@ -32,7 +32,7 @@ import {
 } from "../tabular/index.js";
 import { partialPath, removeStalePartials } from "../util/index.js";
 import { badRowLines, isBadInput, splitBadRows } from "./bad-rows.js";
-import { planParquetWorkerJobs, type ChunkJob } from "./chunk-jobs.js";
+import { planParquetWorkerJobs, type InputCells, type ChunkJob } from "./chunk-jobs.js";
 import { ChunkWorkerPool, type JobAnswers } from "./chunk-worker-pool.js";
 import { BatchError } from "./errors.js";
 import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
@@ -109,10 +109,8 @@ interface Settings {
   source: string | Readable;
   /** Read, predicted and written chunk by chunk (a row-wise model, and input that is not JSON). */
   chunked: boolean;
-  /** The input is CSV: its cells are text, typed by the signature. */
-  fromText: boolean;
-  /** The input is Arrow or Parquet: its cells come typed (a refusal says how to write a column's type there). */
-  fromArrow: boolean;
+  /** CSV: the cells are text, typed by the signature; Arrow or Parquet: they come typed (a refusal says how to write a column's type there). */
+  cells: InputCells;
   rowNumberColumn: string | undefined;
   workers: number;
 }
@@ -150,8 +148,7 @@ function checkOptions(model: PipelineModel, options: PredictFileOptions): Settin
     onError: options.onError ?? "fail",
     source: options.input === "-" ? (options.stdin ?? process.stdin) : options.input,
     chunked: model.rowWise && inputFormat !== "json",
-    fromText: inputFormat === "csv",
-    fromArrow: inputFormat === "arrow" || inputFormat === "arrows" || inputFormat === "parquet",
+    cells: { fromText: inputFormat === "csv", fromArrow: inputFormat === "arrow" || inputFormat === "arrows" || inputFormat === "parquet" },
     rowNumberColumn: checkRowNumberColumn(options.rowNumberColumn),
     workers,
   };
@@ -320,13 +317,13 @@ class BatchRun {
 
   /** The input's chunks within the shard's range, each with its first row's number (from 0). */
   async *#inputChunks(): AsyncGenerator<{ chunk: ColumnTable; firstRow: number }> {
-    const { chunkRows, fromText, inputFormat, source } = this.#settings;
+    const { chunkRows, cells, inputFormat, source } = this.#settings;
     const { signal } = this.#options;
     const range = this.#range;
     let position = 0;
     // NB: a named signature says which columns the model reads; the others are never converted.
     const wanted = this.#wantedColumns();
-    for await (const raw of readTableChunks(source, { format: inputFormat, chunkRows, raw: fromText, ...(wanted ? { columns: wanted } : {}) })) {
+    for await (const raw of readTableChunks(source, { format: inputFormat, chunkRows, raw: cells.fromText, ...(wanted ? { columns: wanted } : {}) })) {
       signal?.throwIfAborted();
       this.#noRows ??= sliceTable(raw, 0, 0);
       let chunk = raw;
@@ -388,8 +385,7 @@ class BatchRun {
       modelDir: this.#model.dir,
       params,
       runner,
-      fromText: this.#settings.fromText,
-      fromArrow: this.#settings.fromArrow,
+      cells: this.#settings.cells,
       columns: this.#wantedColumns(),
     });
     // NB: at most two jobs per thread are under way or waiting to be written: memory stays bounded however slow the output.
@@ -467,8 +463,7 @@ class BatchRun {
     return {
       ...(params !== undefined ? { params } : {}),
       ...(runner ? { runner } : {}),
-      fromText: this.#settings.fromText,
-      fromArrow: this.#settings.fromArrow,
+      ...this.#settings.cells,
     };
   }
 
@@ -515,7 +510,7 @@ class BatchRun {
     const inputs = this.#model.signature?.inputs;
     let detail: Error | undefined;
     try {
-      if (inputs) enforceSchema(input, inputs, { fromText: this.#settings.fromText, fromArrow: this.#settings.fromArrow, rowOffset: firstRow + 1 });
+      if (inputs) enforceSchema(input, inputs, { ...this.#settings.cells, rowOffset: firstRow + 1 });
     } catch (located) {
       detail = located as Error;
     }
@@ -529,7 +524,7 @@ class BatchRun {
 
   /** Writes a chunk's bad rows to OUTPUT.errors.jsonl (stderr for stdout) and returns its good rows. @throws `error` when no row is bad. */
   async #setAsideBadRows(error: Error, input: ColumnTable, firstRow: number): Promise<{ good: ColumnTable; badRows: ReadonlySet<number> }> {
-    const { good, bad } = splitBadRows(input, this.#model.signature?.inputs ?? undefined, this.#settings.fromText, firstRow, this.#settings.fromArrow);
+    const { good, bad } = splitBadRows(input, this.#model.signature?.inputs ?? undefined, this.#settings.cells, firstRow);
     if (bad.length === 0) throw error;
     this.rowsSkipped += bad.length;
     const lines = badRowLines(input, firstRow, bad);

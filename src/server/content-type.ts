@@ -16,6 +16,11 @@ export type BodyType = (typeof BODY_TYPES)[number];
 export const RESPONSE_TYPES = ["application/json", "text/csv", "application/vnd.apache.arrow.stream"] as const;
 export type ResponseType = (typeof RESPONSE_TYPES)[number];
 
+/** A Content-Type header's media type: before any `;`, trimmed, lower case ("" for none). */
+export function mediaTypeOf(header: string | undefined): string {
+  return (header ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+}
+
 /**
  * Checks a request's Content-Type as MLflow does, with its **Better** places: split on `;`, the
  * media type matched case-insensitively, `charset` must be utf-8, any other parameter (e.g. the
@@ -27,8 +32,8 @@ export function parseContentType(header: string | undefined): BodyType {
   if (header !== undefined && (BODY_TYPES as readonly string[]).includes(header)) return header as BodyType;
   const accepted = `Accepted: ${BODY_TYPES.join(", ")} (charset=utf-8 only).`;
   if (header === undefined || header.trim() === "") throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `The request has no Content-Type. ${accepted}`);
-  const [rawType, ...rawParams] = header.split(";");
-  const type = (rawType ?? "").trim().toLowerCase();
+  const [, ...rawParams] = header.split(";");
+  const type = mediaTypeOf(header);
   if (!(BODY_TYPES as readonly string[]).includes(type)) {
     throw new HttpError("UNSUPPORTED_MEDIA_TYPE", `${MLFLOW_WORDING.contentType}. Content-Type "${header}" is not supported. ${accepted}`);
   }

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { MAX_JSON_DEPTH, NotUtf8Error, SLICED_JSON_MIN, parseJsonInSlices, parseJsonWithin, type TableLimits } from "../tabular/index.js";
 import { BinaryInputs, INFERENCE_HEADER_LENGTH, binaryResponseBody, splitBinaryBody } from "./binary-tensor-data.js";
 import { HttpError } from "./errors.js";
-import { BODY_TYPES } from "./content-type.js";
+import { BODY_TYPES, mediaTypeOf } from "./content-type.js";
 import { binaryColumnsOf } from "./raw-tensors.js";
 import { checkServedVersion, decodeInferRequest, encodeInferResponse, modelMetadataOf } from "./open-inference.js";
 import { json, readRequestBody, send, type AddRoute, type Env, type RouteContext } from "./routing.js";
@@ -16,7 +16,7 @@ const TABLE_BODY_TYPES: ReadonlySet<string> = new Set(BODY_TYPES.filter((type) =
  * which does not say where it goes. Other types are read as JSON, as KServe's servers do.
  */
 function checkInferContentType(header: string | undefined): void {
-  const type = (header ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  const type = mediaTypeOf(header);
   if (!TABLE_BODY_TYPES.has(type)) return;
   throw new HttpError(
     "UNSUPPORTED_MEDIA_TYPE",

@@ -13,6 +13,15 @@ type ParquetWasm = typeof import("parquet-wasm");
 
 let wasm: ParquetWasm | undefined;
 
+/**
+ * A thread running `code` (an eval'd script) that loads parquet-wasm from `workerData.wasm`: V8's
+ * WebAssembly tiering set first, from this thread (see tuneWasmTiering).
+ */
+function parquetThread(code: string, workerData: Record<string, unknown>): Worker {
+  tuneWasmTiering();
+  return new Worker(code, { eval: true, workerData: { wasm: createRequire(import.meta.url).resolve("parquet-wasm"), ...workerData } });
+}
+
 /** The parquet-wasm module (its Node build), loaded on first use. */
 export function loadParquetWasm(): ParquetWasm {
   if (wasm === undefined) tuneWasmTiering();
@@ -80,9 +89,8 @@ parentPort.once("message", async ({ bytes, maxRows, maxCells }) => {
  * (they are unusable here afterwards).
  */
 function decodeInThread(bytes: Uint8Array, limits: TableLimits, transfer: boolean): Promise<Decoded> {
-  tuneWasmTiering();
   return new Promise((resolve, reject) => {
-    const worker = new Worker(DECODER, { eval: true, workerData: { wasm: createRequire(import.meta.url).resolve("parquet-wasm"), batchRows: IPC_BATCH_ROWS } });
+    const worker = parquetThread(DECODER, { batchRows: IPC_BATCH_ROWS });
     worker.once("message", (answer: Decoded) => {
       void worker.terminate();
       if (answer.error !== undefined) reject(unreadable(answer.error));
@@ -175,10 +183,8 @@ class FileReaderThread {
   readonly #answers: FileAnswer[] = [];
 
   constructor(path: string, batchSize: number, options: { rowsOnly?: boolean } & ParquetReadOptions = {}) {
-    const wasm = createRequire(import.meta.url).resolve("parquet-wasm");
     const { rowsOnly = false, columns, rowGroups } = options;
-    tuneWasmTiering();
-    this.#worker = new Worker(FILE_READER, { eval: true, workerData: { wasm, path, batchSize, rowsOnly, columns, rowGroups } });
+    this.#worker = parquetThread(FILE_READER, { path, batchSize, rowsOnly, columns, rowGroups });
     this.#worker.on("message", (answer: FileAnswer) => {
       if (this.#waiting) this.#waiting.resolve(answer);
       else this.#answers.push(answer);
