@@ -11,6 +11,7 @@ const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
 
 /** Whether a vector holds plain numbers: floats of 32 and 64 bits, integers of up to 32 (Float16 holds raw bits). */
 function isPlainNumberType(type: DataType): boolean {
@@ -407,7 +408,8 @@ function dictionaryColumn(vector: Vector, out: Cell[], at: number, dictionaries:
     const dictionary = data.dictionary as Vector | undefined;
     const indices = data.values as unknown;
     const wide = indices instanceof BigInt64Array || indices instanceof BigUint64Array;
-    if (!dictionary || !isFlatType(dictionary.type as DataType) || !(isNumericArray(indices) || wide) || indices.length < data.length) return false;
+    // NB: indices shorter than the chunk were refused by checkChunkBuffers, before.
+    if (!dictionary || !isFlatType(dictionary.type as DataType) || !(isNumericArray(indices) || wide)) return false;
     let values = dictionaries.get(dictionary);
     if (values === undefined) {
       checkDictionaryBuffers(dictionary);
@@ -716,7 +718,8 @@ function arrowTypeFor(values: Column, empty: DataType | undefined): DataType {
  */
 function int64Cell(v: Cell, signed: boolean, name: string): bigint {
   const big = typeof v === "bigint" ? v : typeof v === "number" && Number.isInteger(v) ? BigInt(v) : undefined;
-  const [min, max] = signed ? [INT64_MIN, INT64_MAX] : [0n, 2n ** 64n - 1n];
+  const min = signed ? INT64_MIN : 0n;
+  const max = signed ? INT64_MAX : UINT64_MAX;
   if (big === undefined || big < min || big > max) {
     const shown = typeof v === "bigint" ? String(v) : (JSON.stringify(v) ?? String(v));
     throw new FormatError(
