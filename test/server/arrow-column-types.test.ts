@@ -4,10 +4,10 @@
  * pass_columns model hands it back.
  */
 import { CompressionType, Float64, RecordBatchFileWriter, RecordBatchStreamWriter, Table, compressionRegistry, vectorFromArray } from "apache-arrow";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { arrowToParquet, encodeArrowIpc, type MlflowSignature, type RunningServer } from "../../src/index.js";
+import { describe, expect, it } from "vitest";
+import { arrowToParquet, encodeArrowIpc, type MlflowSignature } from "../../src/index.js";
 import { arrowLib } from "../../src/tabular/index.js";
-import { serveQuietly } from "./fixtures/http.js";
+import { useServedModel } from "./fixtures/http.js";
 import { buildModel } from "./fixtures/models.js";
 
 const A = arrowLib();
@@ -22,16 +22,7 @@ const SIGNATURE: MlflowSignature = {
   params: null,
 };
 
-let server: RunningServer;
-let url: string;
-
-beforeAll(async () => {
-  server = await serveQuietly(await buildModel("pass_columns", SIGNATURE));
-  url = `http://127.0.0.1:${server.port}/invocations`;
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const served = useServedModel(() => buildModel("pass_columns", SIGNATURE));
 
 /** A decimal vector of `scale` from unscaled values, 128-bit as pyarrow writes pandas' Decimal objects. */
 function decimals(values: readonly bigint[], scale: number, precision: number) {
@@ -53,7 +44,7 @@ describe("decimal columns (pandas Decimal objects, SQL NUMERIC) reach the model 
   it.each(BODIES)("$type", async ({ type, encode }) => {
     // Decimal('123.45'), Decimal('-0.01') as decimal128(10, 2); a NUMERIC(38, 0) count as Snowflake sends one.
     const table = new A.Table({ price: decimals([12345n, -1n], 2, 10), units: decimals([42n, 7n], 0, 38) }) as ArrowTable;
-    const res = await fetch(url, { method: "POST", headers: { "Content-Type": type }, body: encode(table) });
+    const res = await fetch(served.url, { method: "POST", headers: { "Content-Type": type }, body: encode(table) });
     const text = await res.text();
     expect(res.status, text).toBe(200);
     expect((JSON.parse(text) as { predictions: unknown }).predictions).toEqual([
@@ -64,14 +55,8 @@ describe("decimal columns (pandas Decimal objects, SQL NUMERIC) reach the model 
 });
 
 describe("dictionary-encoded text with 64-bit indices (pyarrow's DictionaryArray.from_arrays of numpy codes) reaches the model as its strings", () => {
-  let labels: RunningServer;
-  beforeAll(async () => {
-    const signature: MlflowSignature = { inputs: '[{"type": "string", "name": "island", "required": true}]', outputs: null, params: null };
-    labels = await serveQuietly(await buildModel("pass_columns", signature));
-  });
-  afterAll(async () => {
-    await labels?.stop();
-  });
+  const signature: MlflowSignature = { inputs: '[{"type": "string", "name": "island", "required": true}]', outputs: null, params: null };
+  const labels = useServedModel(() => buildModel("pass_columns", signature));
 
   it.each(BODIES)("$type", async ({ type, encode }) => {
     const dictionary = A.vectorFromArray(["Dream", "Biscoe"], new A.Utf8());
@@ -83,7 +68,7 @@ describe("dictionary-encoded text with 64-bit indices (pyarrow's DictionaryArray
       dictionary,
     } as never);
     const table = new A.Table({ island: A.makeVector(data) }) as ArrowTable;
-    const res = await fetch(`http://127.0.0.1:${labels.port}/invocations`, { method: "POST", headers: { "Content-Type": type }, body: encode(table) });
+    const res = await fetch(labels.url, { method: "POST", headers: { "Content-Type": type }, body: encode(table) });
     const text = await res.text();
     expect(res.status, text).toBe(200);
     expect((JSON.parse(text) as { predictions: unknown }).predictions).toEqual([{ island: "Biscoe" }, { island: "Dream" }, { island: "Biscoe" }]);
@@ -105,7 +90,7 @@ describe("Arrow IPC with compressed record batches (pandas' to_feather writes LZ
   }
 
   it.each(["stream", "file"] as const)("application/vnd.apache.arrow.%s", async (format) => {
-    const res = await fetch(url, { method: "POST", headers: { "Content-Type": `application/vnd.apache.arrow.${format}` }, body: compressed(format) });
+    const res = await fetch(served.url, { method: "POST", headers: { "Content-Type": `application/vnd.apache.arrow.${format}` }, body: compressed(format) });
     const body = (await res.json()) as { error_code: string; message: string };
     expect(res.status).toBe(400);
     expect(body.error_code).toBe("BAD_REQUEST");

@@ -4,26 +4,17 @@
  * -1, 2^70 as 0) or threw JavaScript's own error. Over real HTTP on an ephemeral port, an echo model
  * without a signature hands back what it got.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FormatError, decodeArrowIpc, encodeArrowIpc, fromArrow, toArrow, type RunningServer } from "../../src/index.js";
+import { describe, expect, it } from "vitest";
+import { FormatError, decodeArrowIpc, encodeArrowIpc, fromArrow, toArrow } from "../../src/index.js";
 import { arrowLib } from "../../src/tabular/index.js";
-import { serveQuietly } from "./fixtures/http.js";
+import { useServedModel } from "./fixtures/http.js";
 import { buildModel } from "./fixtures/models.js";
 
 const A = arrowLib();
 const ARROW = "application/vnd.apache.arrow.stream";
 type ArrowTable = Parameters<typeof encodeArrowIpc>[0];
 
-let server: RunningServer;
-let url: string;
-
-beforeAll(async () => {
-  server = await serveQuietly(await buildModel("echo", null));
-  url = `http://127.0.0.1:${server.port}/invocations`;
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const served = useServedModel(() => buildModel("echo", null));
 
 describe("toArrow: 64-bit integer columns hold 64-bit integers, or say which value they cannot", () => {
   it("whole numbers and bigints within 64 bits, and missing values, make an Int64 column", () => {
@@ -54,7 +45,7 @@ describe("toArrow: 64-bit integer columns hold 64-bit integers, or say which val
 describe("an Arrow answer with a value past 64 bits", () => {
   it("a Uint64 of 2^64 − 1 echoed: 406 naming the column and value, and the same answer as JSON is 200 with every digit", async () => {
     const body = encodeArrowIpc(new A.Table({ u: A.vectorFromArray([2n ** 64n - 1n, 7n], new A.Uint64()) }) as ArrowTable, "stream");
-    const asArrow = await fetch(url, { method: "POST", headers: { "content-type": ARROW, accept: ARROW }, body });
+    const asArrow = await fetch(served.url, { method: "POST", headers: { "content-type": ARROW, accept: ARROW }, body });
     const text = await asArrow.text();
     expect(asArrow.status, text).toBe(406);
     expect(JSON.parse(text)).toMatchObject({
@@ -64,7 +55,7 @@ describe("an Arrow answer with a value past 64 bits", () => {
       ),
     });
     expect(JSON.parse(text).message).toMatch(/Ask for application\/json\.$/);
-    const asJson = await fetch(url, { method: "POST", headers: { "content-type": ARROW }, body });
+    const asJson = await fetch(served.url, { method: "POST", headers: { "content-type": ARROW }, body });
     expect(asJson.status).toBe(200);
     expect(await asJson.text()).toContain("18446744073709551615");
   });
