@@ -22,8 +22,8 @@ const ELSEWHERE = ["esbuild", "better-sqlite3", "apache-arrow", "parquet-wasm", 
 /** Only Arrow metadata (flatbuffers) and CSV text that is not plain (csv-parse: quoted line breaks…) need these. */
 const ON_DEMAND = ["flatbuffers", "csv-parse"];
 
-/** The packages a node process loaded, by name — ES and CommonJS modules alike — running `args` with the listing. */
-async function packagesLoaded(args: readonly string[]): Promise<Set<string>> {
+/** The files of the modules a node process loaded — ES and CommonJS modules alike — running `args` with the listing. */
+async function modulesLoaded(args: readonly string[]): Promise<string[]> {
   const list = join(await tempDir("pipeserve-modules-"), "modules.txt");
   const result = await finished(
     spawn(process.execPath, ["--import", LISTING, ...args], {
@@ -33,8 +33,13 @@ async function packagesLoaded(args: readonly string[]): Promise<Set<string>> {
     }),
   );
   expect(result.code, result.stderr.toString()).toBe(0);
+  return (await readFile(list, "utf8")).split("\n").filter((path) => path !== "");
+}
+
+/** The packages a node process loaded, by name, running `args` with the listing. */
+async function packagesLoaded(args: readonly string[]): Promise<Set<string>> {
   const names = new Set<string>();
-  for (const path of (await readFile(list, "utf8")).split("\n")) {
+  for (const path of await modulesLoaded(args)) {
     const at = path.lastIndexOf("node_modules/");
     if (at < 0) continue;
     const [scope, name] = path.slice(at + "node_modules/".length).split("/");
@@ -76,6 +81,37 @@ describe.concurrent("libraries load where they are used", () => {
     const output = join(dir, "out.csv");
     const loaded = await packagesLoaded([BIN, "predict", "-m", modelUri, "--tracking-uri", trackingDir, "-i", input, "-o", output]);
     expect(loaded.has("csv-parse")).toBe(true);
+    expect((await readFile(output, "utf8")).trimEnd().split("\n")).toHaveLength(XS.length + 1);
+  });
+});
+
+// The build bundles the bin (scripts/bundle-cli.mjs): a command compiles a few chunks, not the
+// ~200 modules tsc writes, which were a fifth of predict's and serve's start-up.
+describe.concurrent("the built bin is bundled", () => {
+  /** pipeserve's own modules a process loaded, as paths under dist/. */
+  async function ownModules(args: readonly string[]): Promise<string[]> {
+    const dist = pathToFileURL(join(REPO_ROOT, "dist")).href;
+    return (await modulesLoaded(args))
+      .map((path) => (path.startsWith("file:") ? path : pathToFileURL(path).href))
+      .filter((url) => url.startsWith(`${dist}/`))
+      .map((url) => url.slice(dist.length + 1));
+  }
+  const BUNDLE = /^cli\/bin(-chunk-[A-Z0-9]+)?\.js$/;
+
+  it("pipeserve --help loads the bin's bundle alone", async () => {
+    const own = await ownModules([BIN, "--help"]);
+    expect(own).toContain("cli/bin.js");
+    expect(own.filter((path) => !BUNDLE.test(path))).toEqual([]);
+  });
+
+  it("pipeserve predict loads the bundle's chunks, and no module tsc wrote", async () => {
+    const dir = await tempDir("pipeserve-modules-");
+    const input = await writeInput(join(dir, "xs.csv"), xTable(XS), "csv");
+    const { modelUri, trackingDir } = scaler();
+    const output = join(dir, "out.csv");
+    const own = await ownModules([BIN, "predict", "-m", modelUri, "--tracking-uri", trackingDir, "-i", input, "-o", output]);
+    expect(own.filter((path) => BUNDLE.test(path)).length).toBeGreaterThan(1);
+    expect(own.filter((path) => !BUNDLE.test(path))).toEqual([]);
     expect((await readFile(output, "utf8")).trimEnd().split("\n")).toHaveLength(XS.length + 1);
   });
 });

@@ -1,0 +1,54 @@
+// Bundles the `pipeserve` executable (dist/cli/bin.js as tsc built it) into one module plus the
+// chunks its lazy `import()`s load, in dist/cli. Each command then reads and compiles a few files
+// instead of ~200 small modules: resolving and compiling them was a fifth of `predict`'s and
+// `serve`'s start-up (issue 15, cold start). esbuild is already a dependency (the packager's).
+//
+// Packages stay external, and dynamic imports stay chunks, so a command loads the libraries it
+// used to and no more (test/cli/lazy-modules.process.test.ts). The library entry (dist/index.js)
+// and worker threads' entries stay tsc's modules.
+//
+// NB: a bundled module's `import.meta.url` would name the chunk it landed in, and code finds files
+// beside itself with it (worker entries, proto/, the model page's script, createRequire). Each use
+// is rewritten to the URL the module has in dist/, so every lookup resolves as it does unbundled.
+import { readFile, readdir, rm } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dist = join(root, "dist");
+const outdir = join(dist, "cli");
+const CHUNK = /^bin-chunk-[A-Z0-9]+\.js(\.map)?$/;
+
+/** Keeps each bundled module's `import.meta.url` the URL of its file in dist/. */
+const ownUrls = {
+  name: "own-import-meta-url",
+  setup(build) {
+    build.onLoad({ filter: /\.js$/ }, async ({ path }) => {
+      if (!path.startsWith(dist + sep)) return undefined;
+      const code = await readFile(path, "utf8");
+      if (!code.includes("import.meta.url")) return undefined;
+      const fromOutdir = relative(outdir, path).split(sep).join("/");
+      const own = `new URL(${JSON.stringify(fromOutdir)}, import.meta.url).href`;
+      return { contents: code.replaceAll("import.meta.url", own), loader: "js", resolveDir: dirname(path) };
+    });
+  },
+};
+
+for (const name of await readdir(outdir)) if (CHUNK.test(name)) await rm(join(outdir, name));
+await build({
+  entryPoints: { bin: join(outdir, "bin.js") },
+  outdir,
+  allowOverwrite: true,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  keepNames: true,
+  target: "node20",
+  packages: "external",
+  chunkNames: "bin-chunk-[hash]",
+  sourcemap: "linked",
+  logLevel: "warning",
+  plugins: [ownUrls],
+});
