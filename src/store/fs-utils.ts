@@ -72,3 +72,14 @@ export function checkKey(kind: string, key: string): string {
   }
   return key;
 }
+
+/**
+ * Waits for every promise (reads of a store's files, side by side) and gives their values, or
+ * throws the error of the first one, in the given order, that failed: the error reading one at a
+ * time would have thrown, whichever failed sooner.
+ */
+export async function allInOrder<const T extends readonly unknown[]>(promises: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(promises);
+  for (const result of settled) if (result.status === "rejected") throw result.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}

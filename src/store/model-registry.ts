@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { NotFoundError, StoreError } from "./errors.js";
-import { checkKey, isDirectory, isFile, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
+import { allInOrder, checkKey, isDirectory, isFile, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
 import { hostTag, ownerIsGone, withLock } from "./lock.js";
 import { toFileUri } from "./tracking-uri.js";
 
@@ -280,14 +280,14 @@ export class ModelRegistry {
       throw new NotFoundError(`Registered model "${name}" does not exist. Registered models: [${known.join(", ")}].`);
     }
     const meta = await readYaml(join(dir, "meta.yaml"));
-    const versions = await this.#versionNumbers(name);
+    const [versions, aliases, tags] = await allInOrder([this.#versionNumbers(name), this.#aliases(name, meta), this.#readKeyFiles(join(dir, "tags"))]);
     return {
       name: String(meta["name"] ?? name),
       description: meta["description"] == null ? "" : String(meta["description"]),
       creationTimestamp: Number(meta["creation_timestamp"]),
       lastUpdatedTimestamp: Number(meta["last_updated_timestamp"]),
-      aliases: await this.#aliases(name, meta),
-      tags: await this.#readKeyFiles(join(dir, "tags")),
+      aliases,
+      tags,
       latestVersion: versions.at(-1),
     };
   }
@@ -296,13 +296,14 @@ export class ModelRegistry {
   async #versionNumbers(name: string, all = false): Promise<number[]> {
     const dir = this.#modelDir(name);
     if (!(await isDirectory(dir))) return [];
-    const numbers: number[] = [];
-    for (const entry of await readdir(dir)) {
+    // NB: each version's meta.yaml is read side by side: one at a time, a model of many versions took a trip to libuv's threads per version.
+    const live = async (entry: string): Promise<number | undefined> => {
       const m = /^version-(\d+)$/.exec(entry);
-      if (!m || !(await isFile(join(dir, entry, "meta.yaml")))) continue;
-      if (all || !(await this.#isDeleted(join(dir, entry, "meta.yaml")))) numbers.push(Number(m[1]));
-    }
-    return numbers.sort((a, b) => a - b);
+      if (!m || !(await isFile(join(dir, entry, "meta.yaml")))) return undefined;
+      return all || !(await this.#isDeleted(join(dir, entry, "meta.yaml"))) ? Number(m[1]) : undefined;
+    };
+    const numbers = await allInOrder((await readdir(dir)).map(live));
+    return numbers.filter((n) => n !== undefined).sort((a, b) => a - b);
   }
 
   async #isDeleted(metaPath: string): Promise<boolean> {
@@ -310,11 +311,10 @@ export class ModelRegistry {
   }
 
   async #readKeyFiles(dir: string): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
-    if (!(await isDirectory(dir))) return out;
-    for (const entry of await readdir(dir, { withFileTypes: true }))
-      if (entry.isFile() && !entry.name.startsWith(".")) out[entry.name] = await readFile(join(dir, entry.name), "utf8");
-    return out;
+    if (!(await isDirectory(dir))) return {};
+    const names = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile() && !entry.name.startsWith(".")).map((entry) => entry.name);
+    const values = await allInOrder(names.map((n) => readFile(join(dir, n), "utf8")));
+    return Object.fromEntries(names.map((n, i) => [n, values[i] as string]));
   }
 
   /**
@@ -408,7 +408,8 @@ export class ModelRegistry {
       const why = m === undefined ? "" : " (it was deleted)";
       throw new NotFoundError(`Model "${name}" has no version ${n}${why}. Versions: [${versions.join(", ")}].`);
     }
-    const aliases = Object.entries(await this.#aliases(name))
+    const [allAliases, tags] = await allInOrder([this.#aliases(name), this.#readKeyFiles(join(this.#modelDir(name), `version-${n}`, "tags"))]);
+    const aliases = Object.entries(allAliases)
       .filter(([, v]) => v === n)
       .map(([k]) => k);
     return {
@@ -422,7 +423,7 @@ export class ModelRegistry {
       userId: String(m["user_id"] ?? ""),
       description: m["description"] == null ? "" : String(m["description"]),
       aliases,
-      tags: await this.#readKeyFiles(join(this.#modelDir(name), `version-${n}`, "tags")),
+      tags,
       ...(m["model_id"] == null ? {} : { modelId: String(m["model_id"]) }),
       ...(m["storage_location"] == null ? {} : { storageLocation: String(m["storage_location"]) }),
     };

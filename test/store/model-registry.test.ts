@@ -223,3 +223,14 @@ describe("names and concurrent changes", () => {
     expect((await reg.getModel("left")).aliases).toEqual({});
   });
 });
+
+describe("a model of many versions", () => {
+  it("finds the live ones, oldest first, and the latest, with deleted ones among them", async () => {
+    const reg = await withVersions("many", 30);
+    for (const gone of [3, 17, 30]) await reg.deleteVersion("many", gone);
+    const live = Array.from({ length: 30 }, (_, i) => i + 1).filter((n) => ![3, 17, 30].includes(n));
+    expect((await reg.listVersions("many")).map((v) => v.version)).toEqual(live);
+    expect((await reg.getModel("many")).latestVersion).toBe(29);
+    expect(await reg.getLatestVersion("many")).toMatchObject({ version: 29, source: "runs:/run29/model", runId: "run29" });
+  });
+});
