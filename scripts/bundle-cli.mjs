@@ -3,9 +3,11 @@
 // instead of ~200 small modules: resolving and compiling them was a fifth of `predict`'s and
 // `serve`'s start-up (issue 15, cold start). esbuild is already a dependency (the packager's).
 //
-// Packages stay external, and dynamic imports stay chunks, so a command loads the libraries it
-// used to and no more (test/cli/lazy-modules.process.test.ts). The library entry (dist/index.js)
-// and worker threads' entries stay tsc's modules.
+// Dynamic imports stay chunks, and packages stay external, so a command loads the libraries it
+// used to and no more (test/cli/lazy-modules.process.test.ts). The exceptions are INLINED: small
+// pure-JS packages every command loads (yaml alone is 22 CommonJS files), which cost another
+// ~20 ms to resolve and compile. The library entry (dist/index.js) and worker threads' entries stay
+// tsc's modules, with the packages from node_modules.
 //
 // NB: a bundled module's `import.meta.url` would name the chunk it landed in, and code finds files
 // beside itself with it (worker entries, proto/, the model page's script, createRequire). Each use
@@ -19,6 +21,22 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
 const outdir = join(dist, "cli");
 const CHUNK = /^bin-chunk-[A-Z0-9]+\.js(\.map)?$/;
+/** Packages copied into the bundle: pure JS, without files of their own to find at run time, and loaded by every command. */
+const INLINED = new Set(["commander", "yaml", "zod", "udsv"]);
+
+/** Keeps every package but INLINED external (as `packages: "external"` would keep them all). */
+const externalPackages = {
+  name: "external-packages",
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, ({ path }) => {
+      const name = path
+        .split("/")
+        .slice(0, path.startsWith("@") ? 2 : 1)
+        .join("/");
+      return INLINED.has(name) ? undefined : { path, external: true };
+    });
+  },
+};
 
 /** Keeps each bundled module's `import.meta.url` the URL of its file in dist/. */
 const ownUrls = {
@@ -46,9 +64,10 @@ await build({
   platform: "node",
   keepNames: true,
   target: "node20",
-  packages: "external",
+  // NB: an inlined CommonJS package (yaml, commander) calls require() for Node's modules.
+  banner: { js: 'import { createRequire as createRequireForInlined } from "node:module"; const require = createRequireForInlined(import.meta.url);' },
   chunkNames: "bin-chunk-[hash]",
   sourcemap: "linked",
   logLevel: "warning",
-  plugins: [ownUrls],
+  plugins: [externalPackages, ownUrls],
 });
