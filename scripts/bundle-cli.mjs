@@ -12,8 +12,8 @@
 // NB: a bundled module's `import.meta.url` would name the chunk it landed in, and code finds files
 // beside itself with it (worker entries, proto/, the model page's script, createRequire). Each use
 // is rewritten to the URL the module has in dist/, so every lookup resolves as it does unbundled.
-import { readFile, readdir, rm } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -53,8 +53,28 @@ const ownUrls = {
   },
 };
 
+/**
+ * pipeserve's classes that the bundle renamed. esbuild renames a module's top-level name that
+ * another module of the same chunk also declares (`Foo` → `Foo2`), and a class's name is read:
+ * `new.target.name` is an error's name, `constructor.name` a dataset's type in a packaged model.
+ * (esbuild's keepNames would keep them, at the price of a call for every closure created, on
+ * every request: 1 % of serving a single row.)
+ */
+async function renamedClasses(inputs, outputs) {
+  const ours = new Set();
+  for (const input of inputs) {
+    if (!input.startsWith(dist + sep)) continue;
+    for (const m of (await readFile(input, "utf8")).matchAll(/^(?:export )?(?:abstract )?class (\w+)/gm)) ours.add(m[1]);
+  }
+  const renamed = [];
+  for (const output of outputs) {
+    for (const m of output.text.matchAll(/\bvar (\w+?)(\d+) = class\b/g)) if (ours.has(m[1])) renamed.push(`${m[1]} (now ${m[1]}${m[2]})`);
+  }
+  return renamed;
+}
+
 for (const name of await readdir(outdir)) if (CHUNK.test(name)) await rm(join(outdir, name));
-await build({
+const result = await build({
   entryPoints: { bin: join(outdir, "bin.js") },
   outdir,
   allowOverwrite: true,
@@ -62,12 +82,22 @@ await build({
   splitting: true,
   format: "esm",
   platform: "node",
-  keepNames: true,
   target: "node20",
   // NB: an inlined CommonJS package (yaml, commander) calls require() for Node's modules.
   banner: { js: 'import { createRequire as createRequireForInlined } from "node:module"; const require = createRequireForInlined(import.meta.url);' },
   chunkNames: "bin-chunk-[hash]",
   sourcemap: "linked",
   logLevel: "warning",
+  metafile: true,
+  write: false,
   plugins: [externalPackages, ownUrls],
 });
+const inputs = Object.keys(result.metafile.inputs).map((input) => resolve(input));
+const renamed = await renamedClasses(inputs, result.outputFiles);
+if (renamed.length > 0) {
+  console.error(
+    `bundle-cli: the bundle renamed classes that share a name with another module's: ${renamed.join(", ")}. Rename one of each pair in src/, since a class's name is read at run time.`,
+  );
+  process.exit(1);
+}
+for (const file of result.outputFiles) await writeFile(file.path, file.contents);
