@@ -6,12 +6,16 @@
 // Dynamic imports stay chunks, and packages stay external, so a command loads the libraries it
 // used to and no more (test/cli/lazy-modules.process.test.ts). The exceptions are INLINED: small
 // pure-JS packages every command loads (yaml alone is 22 CommonJS files), which cost another
-// ~20 ms to resolve and compile. The library entry (dist/index.js) and worker threads' entries stay
-// tsc's modules, with the packages from node_modules.
+// ~20 ms to resolve and compile. The threads of `predict --workers` and of WorkerRunner start on
+// entries bundled beside bin.js (WORKER_ENTRIES). The library entry (dist/index.js) stays tsc's
+// modules, with the packages from node_modules, and so do the threads it starts.
 //
 // NB: a bundled module's `import.meta.url` would name the chunk it landed in, and code finds files
-// beside itself with it (worker entries, proto/, the model page's script, createRequire). Each use
-// is rewritten to the URL the module has in dist/, so every lookup resolves as it does unbundled.
+// beside itself with it (proto/, the model page's script, createRequire). Each use is rewritten to
+// the URL the module has in dist/, so every lookup resolves as it does unbundled. Two are not:
+// - a worker entry's URL names the bundled entry, so the thread shares the bundle's chunks;
+// - the package's index keeps the URL of its chunk: it registers `pipeserve` for model code under
+//   that URL, which a thread imports first, so that the thread's model code gets the bundle's API.
 import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +25,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
 const outdir = join(dist, "cli");
 const CHUNK = /^bin-chunk-[A-Z0-9]+\.js(\.map)?$/;
+/** Worker threads' entry modules (under dist/), bundled into dist/cli under these names. */
+const WORKER_ENTRIES = { "chunk-worker-entry": "batch/chunk-worker-entry.js", "worker-entry": "runtime/runners/worker-entry.js" };
 /** Packages copied into the bundle: pure JS, without files of their own to find at run time, and loaded by every command. */
 const INLINED = new Set(["commander", "yaml", "zod", "udsv"]);
 
@@ -43,12 +49,17 @@ const ownUrls = {
   name: "own-import-meta-url",
   setup(build) {
     build.onLoad({ filter: /\.js$/ }, async ({ path }) => {
-      if (!path.startsWith(dist + sep)) return undefined;
+      if (!path.startsWith(dist + sep) || path === join(dist, "index.js")) return undefined;
       const code = await readFile(path, "utf8");
       if (!code.includes("import.meta.url")) return undefined;
       const fromOutdir = relative(outdir, path).split(sep).join("/");
       const own = `new URL(${JSON.stringify(fromOutdir)}, import.meta.url).href`;
-      return { contents: code.replaceAll("import.meta.url", own), loader: "js", resolveDir: dirname(path) };
+      let contents = code.replaceAll("import.meta.url", own);
+      for (const [name, entry] of Object.entries(WORKER_ENTRIES)) {
+        const unbundled = `new URL(${JSON.stringify(`./${relative(dirname(path), join(dist, entry)).split(sep).join("/")}`)}, ${own})`;
+        contents = contents.replaceAll(unbundled, `new URL(${JSON.stringify(`./${name}.js`)}, import.meta.url)`);
+      }
+      return { contents, loader: "js", resolveDir: dirname(path) };
     });
   },
 };
@@ -75,7 +86,7 @@ async function renamedClasses(inputs, outputs) {
 
 for (const name of await readdir(outdir)) if (CHUNK.test(name)) await rm(join(outdir, name));
 const result = await build({
-  entryPoints: { bin: join(outdir, "bin.js") },
+  entryPoints: { bin: join(outdir, "bin.js"), ...Object.fromEntries(Object.entries(WORKER_ENTRIES).map(([name, entry]) => [name, join(dist, entry)])) },
   outdir,
   allowOverwrite: true,
   bundle: true,

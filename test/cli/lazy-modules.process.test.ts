@@ -121,4 +121,20 @@ describe.concurrent("the built bin is bundled", () => {
     expect(own.filter((path) => !BUNDLE.test(path))).toEqual([]);
     expect((await readFile(output, "utf8")).trimEnd().split("\n")).toHaveLength(XS.length + 1);
   });
+
+  it("pipeserve predict --workers 2: its threads start on the bundled entry and share the bundle's chunks", async () => {
+    const dir = await tempDir("pipeserve-modules-");
+    const input = await writeInput(join(dir, "xs.csv"), xTable(XS), "csv");
+    const { modelUri, trackingDir } = scaler();
+    const output = join(dir, "out.csv");
+    // NB: chunks of 5 rows, so the 20 rows make 4 jobs and the threads start.
+    const args = ["predict", "-m", modelUri, "--tracking-uri", trackingDir, "-i", input, "-o", output, "--workers", "2", "--chunk-rows", "5"];
+    const own = await ownModules([BIN, ...args]);
+    expect(own).toContain("cli/chunk-worker-entry.js");
+    expect(own.filter((path) => !BUNDLE.test(path) && path !== "cli/chunk-worker-entry.js")).toEqual([]);
+    const single = join(dir, "single.csv");
+    const result = await finished(spawn(process.execPath, [BIN, ...args.slice(0, 8), single], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] }));
+    expect(result.code, result.stderr.toString()).toBe(0);
+    expect(await readFile(output, "utf8")).toBe(await readFile(single, "utf8"));
+  });
 });
