@@ -147,10 +147,7 @@ export class Node {
 
   /** A copy of this node with more tags. */
   tag(...tags: string[]): Node {
-    // NB: not `new Node`: a class that names itself is renamed `_Node` when the CLI is bundled
-    // (scripts/bundle-cli.mjs), and V8 names the frames of the user's node functions after it.
-    const Self = this.constructor as typeof Node;
-    return new Self(this.func, { inputs: this.inputs, outputs: this.outputs, name: this.name, tags: [...this.tags, ...tags], signal: this.takesSignal });
+    return new Node(this.func, { inputs: this.inputs, outputs: this.outputs, name: this.name, tags: [...this.tags, ...tags], signal: this.takesSignal });
   }
 
   toString(): string {

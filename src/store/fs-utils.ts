@@ -83,3 +83,30 @@ export async function allInOrder<const T extends readonly unknown[]>(promises: T
   for (const result of settled) if (result.status === "rejected") throw result.reason;
   return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
+
+/** How many of a folder's files `mapInOrder` reads at once (a run may log thousands of params: one descriptor each). */
+export const READS_AT_ONCE = 32;
+
+/**
+ * `read` over each item, at most `limit` at a time, started in order: the results in order, or
+ * the error of the first item, in order, that failed (none is started after a failure is seen,
+ * and the ones under way are waited for).
+ */
+export async function mapInOrder<T, R>(items: readonly T[], read: (item: T) => Promise<R>, limit = READS_AT_ONCE): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  const failures = new Map<number, unknown>();
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    while (next < items.length && failures.size === 0) {
+      const i = next++;
+      try {
+        results[i] = await read(items[i] as T);
+      } catch (error) {
+        failures.set(i, error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, reader));
+  if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
+  return results;
+}

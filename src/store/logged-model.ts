@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { StoreError } from "./errors.js";
-import { allInOrder, isDirectory, isFile, readYaml } from "./fs-utils.js";
+import { allInOrder, isDirectory, isFile, mapInOrder, readYaml } from "./fs-utils.js";
 import { inMovedStore } from "./moved-store.js";
 
 /**
@@ -100,10 +100,10 @@ export async function readKeyFiles(dir: string, skip: (name: string) => boolean,
   // NB: read side by side (a model's params, tags and metrics are dozens of files: one at a time,
   // each waited for its own trip to libuv's threads, they were most of resolving a model), kept in folder order.
   const entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => !skip(entry.name));
-  const read = await allInOrder(
-    entries.map((entry) =>
+  const read = await mapInOrder(
+    entries,
+    (entry): Promise<string | Record<string, string>> =>
       entry.isDirectory() ? readKeyFiles(join(dir, entry.name), skip, `${prefix}${entry.name}/`) : readFile(join(dir, entry.name), "utf8"),
-    ),
   );
   entries.forEach((entry, i) => {
     const value = read[i] as string | Record<string, string>;

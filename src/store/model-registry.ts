@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { NotFoundError, StoreError } from "./errors.js";
-import { allInOrder, checkKey, isDirectory, isFile, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
+import { allInOrder, checkKey, isDirectory, mapInOrder, isFile, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
 import { hostTag, ownerIsGone, withLock } from "./lock.js";
 import { toFileUri } from "./tracking-uri.js";
 
@@ -302,7 +302,7 @@ export class ModelRegistry {
       if (!m || !(await isFile(join(dir, entry, "meta.yaml")))) return undefined;
       return all || !(await this.#isDeleted(join(dir, entry, "meta.yaml"))) ? Number(m[1]) : undefined;
     };
-    const numbers = await allInOrder((await readdir(dir)).map(live));
+    const numbers = await mapInOrder(await readdir(dir), live);
     return numbers.filter((n) => n !== undefined).sort((a, b) => a - b);
   }
 
@@ -313,7 +313,7 @@ export class ModelRegistry {
   async #readKeyFiles(dir: string): Promise<Record<string, string>> {
     if (!(await isDirectory(dir))) return {};
     const names = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile() && !entry.name.startsWith(".")).map((entry) => entry.name);
-    const values = await allInOrder(names.map((n) => readFile(join(dir, n), "utf8")));
+    const values = await mapInOrder(names, (n) => readFile(join(dir, n), "utf8"));
     return Object.fromEntries(names.map((n, i) => [n, values[i] as string]));
   }
 
