@@ -12,6 +12,8 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The build bundles the bin after tsc (npm run build).
+COPY scripts/bundle-cli.mjs ./scripts/
 # The gRPC service definition ships in the package (serve --grpc-port loads it).
 COPY proto ./proto
 # NB: npm pack builds dist/ first (the prepack script).

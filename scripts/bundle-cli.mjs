@@ -44,25 +44,40 @@ const externalPackages = {
   },
 };
 
-/** Keeps each bundled module's `import.meta.url` the URL of its file in dist/. */
+/** The name each output chunk gives its own URL (its banner), for the modules in it. */
+const CHUNK_URL = "__pipeserveChunkUrl";
+/** What `import.meta.url` becomes in every bundled module (`define`): a constant each module declares. */
+const OWN_URL = "__pipeserveOwnUrl";
+
+/**
+ * Gives each bundled module its `import.meta.url` of dist/: `define` swaps the expression (and
+ * only the expression: text that merely mentions it is left alone) for OWN_URL, which this
+ * declares at the module's start (on its first line, so source maps keep their lines). The
+ * worker entries' URLs name the bundled entries instead, and the package index keeps its chunk's URL.
+ */
 const ownUrls = {
   name: "own-import-meta-url",
   setup(build) {
     build.onLoad({ filter: /\.js$/ }, async ({ path }) => {
-      if (!path.startsWith(dist + sep) || path === join(dist, "index.js")) return undefined;
       const code = await readFile(path, "utf8");
-      if (!code.includes("import.meta.url")) return undefined;
-      const fromOutdir = relative(outdir, path).split(sep).join("/");
-      const own = `new URL(${JSON.stringify(fromOutdir)}, import.meta.url).href`;
-      let contents = code.replaceAll("import.meta.url", own);
+      if (!code.includes("import.meta")) return undefined;
+      const inDist = path.startsWith(dist + sep) && path !== join(dist, "index.js");
+      const own = inDist ? `new URL(${JSON.stringify(relative(outdir, path).split(sep).join("/"))}, ${CHUNK_URL}).href` : CHUNK_URL;
+      let contents = code;
       for (const [name, entry] of Object.entries(WORKER_ENTRIES)) {
-        const unbundled = `new URL(${JSON.stringify(`./${relative(dirname(path), join(dist, entry)).split(sep).join("/")}`)}, ${own})`;
-        contents = contents.replaceAll(unbundled, `new URL(${JSON.stringify(`./${name}.js`)}, import.meta.url)`);
+        if (!inDist) continue;
+        const unbundled = `new URL(${JSON.stringify(`./${relative(dirname(path), join(dist, entry)).split(sep).join("/")}`)}, import.meta.url)`;
+        if (contents.includes(unbundled)) {
+          contents = contents.replaceAll(unbundled, `new URL(${JSON.stringify(`./${name}.js`)}, ${CHUNK_URL})`);
+          redirected.add(name);
+        }
       }
-      return { contents, loader: "js", resolveDir: dirname(path) };
+      return { contents: `const ${OWN_URL} = ${own};${contents}`, loader: "js", resolveDir: dirname(path) };
     });
   },
 };
+/** The worker entries whose URL the bundle redirected (each must be: else threads would start on tsc's modules). */
+const redirected = new Set();
 
 /**
  * pipeserve's classes that the bundle renamed. esbuild renames a module's top-level name that
@@ -79,9 +94,25 @@ async function renamedClasses(inputs, outputs) {
   }
   const renamed = [];
   for (const output of outputs) {
-    for (const m of output.text.matchAll(/\bvar (\w+?)(\d+) = class\b/g)) if (ours.has(m[1])) renamed.push(`${m[1]} (now ${m[1]}${m[2]})`);
+    for (const name of ours) {
+      for (const m of output.text.matchAll(new RegExp(`\\bvar (${name}\\d+) = class\\b`, "g"))) renamed.push(`${name} (now ${m[1]})`);
+    }
   }
   return renamed;
+}
+
+/**
+ * Names each class that refers to itself after itself again. esbuild writes `var Foo = class _Foo
+ * {…}` for one, and V8 takes `_Foo` for its `name` (read at run time, see renamedClasses) and for
+ * stack frames. `_Foo` is the class's own binding, used only within its body: it becomes ` Foo`,
+ * the same length, so the source maps' columns still hold.
+ */
+function unprefixSelfNamedClasses(text) {
+  let out = text;
+  for (const [, name] of text.matchAll(/\bvar (\w+) = class _\1\b/g)) {
+    out = out.replace(new RegExp(`(?<![\\w$.])_${name}(?![\\w$])`, "g"), ` ${name}`);
+  }
+  return out;
 }
 
 for (const name of await readdir(outdir)) if (CHUNK.test(name)) await rm(join(outdir, name));
@@ -95,20 +126,38 @@ const result = await build({
   platform: "node",
   target: "node20",
   // NB: an inlined CommonJS package (yaml, commander) calls require() for Node's modules.
-  banner: { js: 'import { createRequire as createRequireForInlined } from "node:module"; const require = createRequireForInlined(import.meta.url);' },
+  banner: {
+    js: `import { createRequire as createRequireForInlined } from "node:module"; const require = createRequireForInlined(import.meta.url); const ${CHUNK_URL} = import.meta.url;`,
+  },
+  define: { "import.meta.url": OWN_URL },
   chunkNames: "bin-chunk-[hash]",
   sourcemap: "linked",
+  // NB: the maps point at src/ (tsc's maps, chained); they need not carry the sources (~3 MB more in the package).
+  sourcesContent: false,
   logLevel: "warning",
   metafile: true,
   write: false,
   plugins: [externalPackages, ownUrls],
 });
-const inputs = Object.keys(result.metafile.inputs).map((input) => resolve(input));
-const renamed = await renamedClasses(inputs, result.outputFiles);
-if (renamed.length > 0) {
-  console.error(
-    `bundle-cli: the bundle renamed classes that share a name with another module's: ${renamed.join(", ")}. Rename one of each pair in src/, since a class's name is read at run time.`,
-  );
+/** Stops the build with a message saying what to change. */
+function fail(message) {
+  console.error(`bundle-cli: ${message}`);
   process.exit(1);
 }
-for (const file of result.outputFiles) await writeFile(file.path, file.contents);
+
+const inputs = Object.keys(result.metafile.inputs).map((input) => resolve(input));
+const renamed = await renamedClasses(inputs, result.outputFiles);
+if (renamed.length > 0)
+  fail(
+    `the bundle renamed classes that share a name with another module's: ${renamed.join(", ")}. Rename one of each pair in src/, since a class's name is read at run time.`,
+  );
+const notRedirected = Object.keys(WORKER_ENTRIES).filter((name) => !redirected.has(name));
+if (notRedirected.length > 0) fail(`no module starts a thread on new URL("./…", import.meta.url) for ${notRedirected.join(", ")}: update WORKER_ENTRIES.`);
+// NB: threads import the chunk that registers `pipeserve` (the index keeps its URL): an entry's would run that entry.
+const indexOutput = Object.entries(result.metafile.outputs).find(([, output]) =>
+  Object.keys(output.inputs).some((input) => resolve(input) === join(dist, "index.js")),
+);
+const entries = ["bin", ...Object.keys(WORKER_ENTRIES)].map((name) => join(outdir, `${name}.js`));
+if (indexOutput === undefined || entries.includes(resolve(indexOutput[0])))
+  fail(`the package index was bundled into the entry ${indexOutput?.[0]}: import it lazily (await import("../index.js")).`);
+for (const file of result.outputFiles) await writeFile(file.path, file.path.endsWith(".js") ? unprefixSelfNamedClasses(file.text) : file.contents);

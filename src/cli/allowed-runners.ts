@@ -1,7 +1,25 @@
+import { register } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Runner } from "../index.js";
 import { UsageError } from "./errors.js";
+
+let hooked = false;
+
+/**
+ * Makes a bare `import … from "pipeserve"` in the modules loaded after it (the runners) resolve to
+ * the API this process registered for model code. NB: the built bin carries its own copy of
+ * pipeserve (scripts/bundle-cli.mjs); a runner that imported the package's dist/index.js would get
+ * a second one, whose classes the server's do not recognise (`instanceof`), and which takes over
+ * the host model code reads `pipeserve` from. Run from the sources (tests), there is no bundle.
+ */
+async function allowedRunnersSeePipeserve(): Promise<void> {
+  const { hostEntryUrl } = await import("../loader/index.js");
+  const entry = hostEntryUrl();
+  if (hooked || entry === undefined || import.meta.url.endsWith(".ts")) return;
+  register(new URL("./pipeserve-resolve-hook.js", import.meta.url), { data: { pipeserve: entry } });
+  hooked = true;
+}
 
 /**
  * Loads the runners an operator allows with `--allow-runner module#Export` at start-up (never
@@ -10,6 +28,7 @@ import { UsageError } from "./errors.js";
  */
 export async function loadAllowedRunners(specs: readonly string[], cwd: string = process.cwd()): Promise<Record<string, Runner>> {
   const out: Record<string, Runner> = {};
+  if (specs.length > 0) await allowedRunnersSeePipeserve();
   for (const spec of specs) {
     const hash = spec.lastIndexOf("#");
     if (hash <= 0 || hash === spec.length - 1) throw new UsageError(`--allow-runner takes module#Export, e.g. ./runners.mjs#GpuRunner; got "${spec}".`);

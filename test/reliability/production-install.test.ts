@@ -49,6 +49,11 @@ describe("the Dockerfile", () => {
     expect(runtime).toMatch(/PORT=5000/);
     // serve --grpc-port loads the .proto from the package: the build stage must have it to pack.
     expect(stages[0]).toMatch(/^COPY proto \.\/proto$/m);
+    // npm pack builds (prepack): every script `npm run build` runs must be in the build stage.
+    const build = (JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts["build"] ?? "";
+    const scripts = build.match(/scripts\/[\w.-]+/g) ?? [];
+    expect(scripts.length, "npm run build runs a script of scripts/").toBeGreaterThan(0);
+    for (const script of scripts) expect(stages[0]).toMatch(new RegExp(`^COPY (?:\\S+ )*${script.replace(".", "\\.")} `, "m"));
   });
 });
 

@@ -70,7 +70,7 @@ function portClosed(url: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO, stdio: "inherit" });
+  if (!existsSync(CLI)) execFileSync("npm", ["run", "build"], { cwd: REPO, stdio: "inherit" });
   [modelDir, spinDir] = await Promise.all([packageBehaviour("sleep", SIGNATURES.sleepParams), packageBehaviour("spin", SIGNATURES.sleepParams)]);
 });
 

@@ -96,7 +96,7 @@ function alive(pid: number): boolean {
 
 beforeAll(async () => {
   // `npm test` builds before vitest runs; a bare `vitest run` may not have.
-  if (!existsSync(CLI)) execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO, stdio: "inherit" });
+  if (!existsSync(CLI)) execFileSync("npm", ["run", "build"], { cwd: REPO, stdio: "inherit" });
   else if (newestSource(join(REPO, "src")) > statSync(CLI).mtimeMs) {
     // NB: not rebuilt here (a build takes longer than this whole file); say so, since these tests run the built CLI.
     console.warn(

@@ -1,8 +1,10 @@
 /**
- * WorkerRunner through the built server (`node dist/cli/bin.js serve`): a request that chooses it
- * runs its node in another thread, which starts on the worker entry bundled beside the bin
- * (scripts/bundle-cli.mjs) and gets `pipeserve` from the bundle's chunks.
+ * Runners a request chooses, through the built server (`node dist/cli/bin.js serve`, bundled by
+ * scripts/bundle-cli.mjs): WorkerRunner runs its node in another thread, which starts on the worker
+ * entry bundled beside the bin and gets `pipeserve` from the bundle's chunks; a runner allowed with
+ * --allow-runner that imports "pipeserve" by name gets the API the server itself uses.
  */
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt } from "../fixtures/cli.js";
 import { SIGNATURES, packageBehaviour } from "./fixtures/models.js";
@@ -13,7 +15,8 @@ let url: string;
 
 beforeAll(async () => {
   await ensureBuilt();
-  server = new ServeProcess(["serve", "-m", await packageBehaviour("thread_id", SIGNATURES.ab), "-p", "0"]);
+  const tracing = fileURLToPath(new URL("../fixtures/runners/tracing-runner.mjs", import.meta.url));
+  server = new ServeProcess(["serve", "-m", await packageBehaviour("thread_id", SIGNATURES.ab), "-p", "0", "--allow-runner", `${tracing}#TracingRunner`]);
   ({ url } = await server.serving());
 });
 
@@ -39,10 +42,18 @@ async function threadsOf(params: Record<string, unknown>): Promise<number[]> {
 
 describe("pipeserve serve: a request that chooses WorkerRunner", () => {
   it("runs the node in another thread, and the main thread's runner still runs it on the main thread", async () => {
-    const [first, second] = await threadsOf({ runner: "WorkerRunner" });
+    const [first] = await threadsOf({ runner: "WorkerRunner" });
     expect(first).toBeGreaterThan(0);
-    expect(second).toBe(first);
     expect(await threadsOf({})).toEqual([0, 0]);
     expect(await threadsOf({ runner: "SequentialRunner" })).toEqual([0, 0]);
+  });
+});
+
+describe("pipeserve serve: a runner allowed with --allow-runner that imports pipeserve by name", () => {
+  it("runs requests that choose it, and the server's own runners still run after it is loaded", async () => {
+    expect(await threadsOf({ runner: "TracingRunner" })).toEqual([0, 0]);
+    expect(await threadsOf({})).toEqual([0, 0]);
+    const [worker] = await threadsOf({ runner: "WorkerRunner" });
+    expect(worker).toBeGreaterThan(0);
   });
 });
