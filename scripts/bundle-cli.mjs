@@ -19,6 +19,8 @@
 import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parse } from "acorn";
+import { full as walkFull } from "acorn-walk";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -44,6 +46,12 @@ const externalPackages = {
   },
 };
 
+/** Stops the build with a message saying what to change. */
+function fail(message) {
+  console.error(`bundle-cli: ${message}`);
+  process.exit(1);
+}
+
 /** The name each output chunk gives its own URL (its banner), for the modules in it. */
 const CHUNK_URL = "__pipeserveChunkUrl";
 /** What `import.meta.url` becomes in every bundled module (`define`): a constant each module declares. */
@@ -58,10 +66,14 @@ const OWN_URL = "__pipeserveOwnUrl";
 const ownUrls = {
   name: "own-import-meta-url",
   setup(build) {
-    build.onLoad({ filter: /\.js$/ }, async ({ path }) => {
+    build.onLoad({ filter: /\.[cm]?js$/ }, async ({ path }) => {
       const code = await readFile(path, "utf8");
       if (!code.includes("import.meta")) return undefined;
       const inDist = path.startsWith(dist + sep) && path !== join(dist, "index.js");
+      // NB: only `.url` is given the module's own value; the others would name the chunk's folder.
+      const other = inDist ? /import\.meta\.(?!url\b)\w+/.exec(code) : null;
+      if (other)
+        fail(`${relative(root, path)} uses ${other[0]}, which the bundle would not keep: use new URL(…, import.meta.url) or createRequire(import.meta.url).`);
       const own = inDist ? `new URL(${JSON.stringify(relative(outdir, path).split(sep).join("/"))}, ${CHUNK_URL}).href` : CHUNK_URL;
       let contents = code;
       for (const [name, entry] of Object.entries(WORKER_ENTRIES)) {
@@ -104,17 +116,28 @@ async function renamedClasses(inputs, outputs) {
 /**
  * Names each class that refers to itself after itself again. esbuild writes `var Foo = class _Foo
  * {…}` for one, and V8 takes `_Foo` for its `name` (read at run time, see renamedClasses) and for
- * stack frames. `_Foo` is the class's own binding, used only within its body: it becomes ` Foo`,
- * the same length, so the source maps' columns still hold.
+ * stack frames. `_Foo` is the class's own binding: each reference to it within the class (found
+ * on acorn's syntax tree: identifiers only, never a string, key or property) becomes ` Foo`, the
+ * same length, so the source maps' columns still hold. NB: esbuild picks the inner name free in
+ * the whole chunk, so within the class it names nothing else.
  */
 function unprefixSelfNamedClasses(text) {
+  const edits = [];
+  walkFull(parse(text, { ecmaVersion: "latest", sourceType: "module" }), (node) => {
+    if (node.type !== "VariableDeclarator" || node.init?.type !== "ClassExpression" || node.id.type !== "Identifier") return;
+    const name = node.id.name;
+    if (node.init.id?.name !== `_${name}`) return;
+    walkFull(node.init, (inner) => {
+      if (inner.type === "Identifier" && inner.name === `_${name}`) edits.push(inner.start);
+    });
+  });
   let out = text;
-  for (const [, name] of text.matchAll(/\bvar (\w+) = class _\1\b/g)) {
-    out = out.replace(new RegExp(`(?<![\\w$.])_${name}(?![\\w$])`, "g"), ` ${name}`);
-  }
+  for (const start of edits.sort((a, b) => b - a)) out = `${out.slice(0, start)} ${out.slice(start + 1)}`;
   return out;
 }
 
+if ((await readFile(join(outdir, "bin.js"), "utf8")).includes(CHUNK_URL))
+  fail("dist/cli/bin.js is bundled already: run `npm run build` (tsc writes it anew, then this script bundles it).");
 for (const name of await readdir(outdir)) if (CHUNK.test(name)) await rm(join(outdir, name));
 const result = await build({
   entryPoints: { bin: join(outdir, "bin.js"), ...Object.fromEntries(Object.entries(WORKER_ENTRIES).map(([name, entry]) => [name, join(dist, entry)])) },
@@ -139,11 +162,6 @@ const result = await build({
   write: false,
   plugins: [externalPackages, ownUrls],
 });
-/** Stops the build with a message saying what to change. */
-function fail(message) {
-  console.error(`bundle-cli: ${message}`);
-  process.exit(1);
-}
 
 const inputs = Object.keys(result.metafile.inputs).map((input) => resolve(input));
 const renamed = await renamedClasses(inputs, result.outputFiles);

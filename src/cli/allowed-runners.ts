@@ -1,4 +1,4 @@
-import { register } from "node:module";
+import * as nodeModule from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Runner } from "../index.js";
@@ -16,8 +16,9 @@ let hooked = false;
 async function allowedRunnersSeePipeserve(): Promise<void> {
   const { hostEntryUrl } = await import("../loader/index.js");
   const entry = hostEntryUrl();
-  if (hooked || entry === undefined || import.meta.url.endsWith(".ts")) return;
-  register(new URL("./pipeserve-resolve-hook.js", import.meta.url), { data: { pipeserve: entry } });
+  // NB: module.register came in Node 20.6 (a named import of it would stop the whole CLI on 20.0–20.5).
+  if (hooked || entry === undefined || import.meta.url.endsWith(".ts") || typeof nodeModule.register !== "function") return;
+  nodeModule.register(new URL("./pipeserve-resolve-hook.js", import.meta.url), { data: { pipeserve: entry } });
   hooked = true;
 }
 

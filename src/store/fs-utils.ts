@@ -106,7 +106,7 @@ export async function mapInOrder<T, R>(items: readonly T[], read: (item: T) => P
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, reader));
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, reader));
   if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
   return results;
 }

@@ -94,23 +94,25 @@ export function parseMetricValue(text: string | undefined): number {
 }
 
 /** Reads the files of a folder of key files (`params/`, `tags/`): one file per key, `/` in a key a sub-folder. */
-export async function readKeyFiles(dir: string, skip: (name: string) => boolean, prefix = ""): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  if (!(await isDirectory(dir))) return out;
-  // NB: read side by side (a model's params, tags and metrics are dozens of files: one at a time,
-  // each waited for its own trip to libuv's threads, they were most of resolving a model), kept in folder order.
-  const entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => !skip(entry.name));
-  const read = await mapInOrder(
-    entries,
-    (entry): Promise<string | Record<string, string>> =>
-      entry.isDirectory() ? readKeyFiles(join(dir, entry.name), skip, `${prefix}${entry.name}/`) : readFile(join(dir, entry.name), "utf8"),
-  );
-  entries.forEach((entry, i) => {
-    const value = read[i] as string | Record<string, string>;
-    if (typeof value === "string") out[`${prefix}${entry.name}`] = value;
-    else Object.assign(out, value);
-  });
-  return out;
+export async function readKeyFiles(dir: string, skip: (name: string) => boolean): Promise<Record<string, string>> {
+  // NB: the files are listed first, then read side by side (a model's params, tags and metrics
+  // are dozens of files: one at a time, each waited for its own trip to libuv's threads, they were
+  // most of resolving a model), at most READS_AT_ONCE in all, kept in folder order.
+  const files = await keyFilesIn(dir, skip, "");
+  const values = await mapInOrder(files, (file) => readFile(file.path, "utf8"));
+  return Object.fromEntries(files.map((file, i) => [file.key, values[i] as string]));
+}
+
+/** The key files of a folder and its sub-folders, in folder order: each file's key and path. */
+async function keyFilesIn(dir: string, skip: (name: string) => boolean, prefix: string): Promise<{ key: string; path: string }[]> {
+  if (!(await isDirectory(dir))) return [];
+  const files: { key: string; path: string }[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (skip(entry.name)) continue;
+    if (entry.isDirectory()) files.push(...(await keyFilesIn(join(dir, entry.name), skip, `${prefix}${entry.name}/`)));
+    else files.push({ key: `${prefix}${entry.name}`, path: join(dir, entry.name) });
+  }
+  return files;
 }
 
 async function readModelMetrics(dir: string, skip: (name: string) => boolean): Promise<LoggedModelMetric[]> {
