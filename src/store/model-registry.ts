@@ -432,7 +432,8 @@ export class ModelRegistry {
   /** Every version of a model, oldest first. */
   async listVersions(name: string): Promise<ModelVersion[]> {
     await this.getModel(name);
-    return Promise.all((await this.#versionNumbers(name)).map((v) => this.getVersion(name, v)));
+    // NB: bounded (mapInOrder): a model of thousands of versions opened each one's files at once.
+    return mapInOrder(await this.#versionNumbers(name), (v) => this.getVersion(name, v));
   }
 
   /** The highest version. */
