@@ -25,9 +25,33 @@ export async function writeYaml(path: string, value: unknown): Promise<void> {
   await writeAtomic(path, toYaml(value));
 }
 
+/** How many store files may be open for reading at once in the process, whatever reads them. */
+export const MAX_OPEN_READS = 64;
+let openReads = 0;
+const waitingReads: (() => void)[] = [];
+
+/**
+ * Reads a store file as UTF-8 text, holding one of MAX_OPEN_READS slots while it is open. NB: the
+ * store reads folders side by side (mapInOrder), and nested reads (a model's versions, each with
+ * its tags) multiply: without one bound for the process, thousands of small files could be open
+ * at once and meet EMFILE. Only these leaf reads take a slot, so nested ones cannot deadlock.
+ */
+export async function readText(path: string): Promise<string> {
+  if (openReads < MAX_OPEN_READS) openReads++;
+  else await new Promise<void>((slot) => waitingReads.push(slot));
+  try {
+    return await readFile(path, "utf8");
+  } finally {
+    // NB: the slot passes straight to the next waiting read, so no new read can take it between.
+    const next = waitingReads.shift();
+    if (next) next();
+    else openReads--;
+  }
+}
+
 /** Reads a YAML file as plain data (the `yaml` package never builds objects from tags). */
 export async function readYaml(path: string): Promise<Record<string, unknown>> {
-  const text = await readFile(path, "utf8");
+  const text = await readText(path);
   let value: unknown;
   try {
     value = parse(text, { version: "1.1" });

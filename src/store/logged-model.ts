@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StoreError } from "./errors.js";
-import { allInOrder, isDirectory, isFile, mapInOrder, readYaml } from "./fs-utils.js";
+import { allInOrder, isDirectory, isFile, mapInOrder, readText, readYaml } from "./fs-utils.js";
 import { inMovedStore } from "./moved-store.js";
 
 /**
@@ -99,7 +99,7 @@ export async function readKeyFiles(dir: string, skip: (name: string) => boolean)
   // are dozens of files: one at a time, each waited for its own trip to libuv's threads, they were
   // most of resolving a model), at most READS_AT_ONCE in all, kept in folder order.
   const files = await keyFilesIn(dir, skip, "");
-  const values = await mapInOrder(files, (file) => readFile(file.path, "utf8"));
+  const values = await mapInOrder(files, (file) => readText(file.path));
   return Object.fromEntries(files.map((file, i) => [file.key, values[i] as string]));
 }
 

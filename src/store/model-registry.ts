@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { NotFoundError, StoreError } from "./errors.js";
-import { allInOrder, checkKey, isDirectory, mapInOrder, isFile, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
+import { allInOrder, checkKey, isDirectory, mapInOrder, isFile, readText, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
 import { hostTag, ownerIsGone, withLock } from "./lock.js";
 import { toFileUri } from "./tracking-uri.js";
 
@@ -313,7 +313,7 @@ export class ModelRegistry {
   async #readKeyFiles(dir: string): Promise<Record<string, string>> {
     if (!(await isDirectory(dir))) return {};
     const names = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile() && !entry.name.startsWith(".")).map((entry) => entry.name);
-    const values = await mapInOrder(names, (n) => readFile(join(dir, n), "utf8"));
+    const values = await mapInOrder(names, (n) => readText(join(dir, n)));
     return Object.fromEntries(names.map((n, i) => [n, values[i] as string]));
   }
 
