@@ -108,10 +108,10 @@ export async function waitForHttp(port: number): Promise<void> {
 }
 
 /** Milliseconds from spawning `serve` to its first 200 on POST /invocations. */
-export async function timeToFirstPrediction(args: string[], env: NodeJS.ProcessEnv, body: string): Promise<number> {
+export async function timeToFirstPrediction(args: string[], env: NodeJS.ProcessEnv, body: string, binPath = bin): Promise<number> {
   const port = await freePort();
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [bin, "serve", ...args, "-p", String(port), "--log-level", "warn"], {
+  const child: ChildProcess = spawn(process.execPath, [binPath, "serve", ...args, "-p", String(port), "--log-level", "warn"], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });

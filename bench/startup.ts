@@ -8,7 +8,9 @@
  * - `predict` of a 1,000-row CSV (the first rows of shared/bench-data/input_100k.csv) with
  *   penguins, spawn to exit (target < 500 ms);
  * - `serve` of a model whose nodes work on danfojs DataFrames (test/fixtures/projects/danfo-env),
- *   reported apart: loading danfojs-node (TensorFlow.js) alone takes most of a second.
+ *   reported apart: loading danfojs-node (TensorFlow.js) alone takes most of a second;
+ * - serve and predict again with tsc's modules unbundled (built beside dist/ for the run), against
+ *   the bundle `npm run build` makes of the bin (scripts/bundle-cli.mjs).
  *
  *   npm run bench -- startup            STARTUP_ROUNDS=9 for more rounds (default 7)
  */
@@ -43,9 +45,21 @@ function train(project: string, pipeline: string, tracking: string): string {
   return (JSON.parse(inspect.stdout) as { dir: string }).dir;
 }
 
+/** tsc's modules of the package, unbundled, built into `outDir` (beside dist/, so that their relative lookups hold); its bin. */
+function buildUnbundled(outDir: string): string {
+  const tsc = spawnSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json", "--outDir", outDir], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+  return join(outDir, "cli", "bin.js");
+}
+
 export async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "pipeserve-bench-startup-"));
+  const unbundledDir = join(root, "dist-unbundled-bench");
   try {
+    const unbundled = buildUnbundled(unbundledDir);
     const tracking = join(dir, "mlruns");
     const penguins = train(join(root, "models", "penguins"), "__default__", tracking);
     const danfo = train(join(root, "test", "fixtures", "projects", "danfo-env"), "training", tracking);
@@ -64,6 +78,8 @@ export async function main(): Promise<void> {
       "serve penguins → first 200": () => timeToFirstPrediction(["-m", penguins], {}, penguinsBody),
       "predict penguins, 1,000-row CSV": () => timeToExit([bin, "predict", "-m", penguins, "-i", csv, "-o", out]),
       "serve danfojs model → first 200": () => timeToFirstPrediction(["-m", danfo], {}, danfoBody),
+      "serve penguins → first 200, unbundled": () => timeToFirstPrediction(["-m", penguins], {}, penguinsBody, unbundled),
+      "predict penguins, 1,000-row CSV, unbundled": () => timeToExit([unbundled, "predict", "-m", penguins, "-i", csv, "-o", out]),
     };
     const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
     // NB: the cases alternate within each round, so a slow moment of the shared machine hits them all alike.
@@ -80,6 +96,10 @@ export async function main(): Promise<void> {
     await report("startup", {
       rounds: ROUNDS,
       results,
+      bundleAgainstUnbundled: {
+        serve: round(at("serve penguins → first 200, unbundled") / at("serve penguins → first 200"), 2),
+        predict: round(at("predict penguins, 1,000-row CSV, unbundled") / at("predict penguins, 1,000-row CSV"), 2),
+      },
       targets: {
         "--version above bare node < 150 ms": round(at("pipeserve --version") - node) < 150,
         "--help above bare node < 150 ms": round(at("pipeserve --help") - node) < 150,
@@ -89,5 +109,6 @@ export async function main(): Promise<void> {
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
+    await rm(unbundledDir, { recursive: true, force: true });
   }
 }
