@@ -76,8 +76,7 @@ const ownUrls = {
         fail(`${relative(root, path)} uses ${other[0]}, which the bundle would not keep: use new URL(…, import.meta.url) or createRequire(import.meta.url).`);
       const own = inDist ? `new URL(${JSON.stringify(relative(outdir, path).split(sep).join("/"))}, ${CHUNK_URL}).href` : CHUNK_URL;
       let contents = code;
-      for (const [name, entry] of Object.entries(WORKER_ENTRIES)) {
-        if (!inDist) continue;
+      for (const [name, entry] of inDist ? Object.entries(WORKER_ENTRIES) : []) {
         const unbundled = `new URL(${JSON.stringify(`./${relative(dirname(path), join(dist, entry)).split(sep).join("/")}`)}, import.meta.url)`;
         if (contents.includes(unbundled)) {
           contents = contents.replaceAll(unbundled, `new URL(${JSON.stringify(`./${name}.js`)}, ${CHUNK_URL})`);

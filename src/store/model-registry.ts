@@ -3,7 +3,7 @@ import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { NotFoundError, StoreError } from "./errors.js";
-import { allInOrder, checkKey, isDirectory, mapInOrder, isFile, readText, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
+import { allInOrder, checkKey, isDirectory, isFile, mapInOrder, readText, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
 import { hostTag, ownerIsGone, withLock } from "./lock.js";
 import { toFileUri } from "./tracking-uri.js";
 
@@ -275,10 +275,7 @@ export class ModelRegistry {
 
   async getModel(name: string): Promise<RegisteredModel> {
     const dir = this.#modelDir(name);
-    if (!(await isFile(join(dir, "meta.yaml")))) {
-      const known = (await isDirectory(this.root)) ? (await readdir(this.root)).filter((n) => !n.startsWith(".")) : [];
-      throw new NotFoundError(`Registered model "${name}" does not exist. Registered models: [${known.join(", ")}].`);
-    }
+    await this.#requireModel(name);
     const meta = await readYaml(join(dir, "meta.yaml"));
     const [versions, aliases, tags] = await allInOrder([this.#versionNumbers(name), this.#aliases(name, meta), this.#readKeyFiles(join(dir, "tags"))]);
     return {
@@ -290,6 +287,13 @@ export class ModelRegistry {
       tags,
       latestVersion: versions.at(-1),
     };
+  }
+
+  /** @throws NotFoundError naming the registered models when `name` is none of them. */
+  async #requireModel(name: string): Promise<void> {
+    if (await isFile(join(this.#modelDir(name), "meta.yaml"))) return;
+    const known = (await isDirectory(this.root)) ? (await readdir(this.root)).filter((n) => !n.startsWith(".")) : [];
+    throw new NotFoundError(`Registered model "${name}" does not exist. Registered models: [${known.join(", ")}].`);
   }
 
   /** The numbers of the model's versions, oldest first: the live ones, or with `all` the deleted ones too (numbers are never reused). */
@@ -438,9 +442,13 @@ export class ModelRegistry {
 
   /** The highest version. */
   async getLatestVersion(name: string): Promise<ModelVersion> {
-    const model = await this.getModel(name);
-    if (model.latestVersion === undefined) throw new NotFoundError(`Model "${name}" has no versions yet.`);
-    return this.getVersion(name, model.latestVersion);
+    // NB: not getModel, which also reads the model's aliases and tags: every load of models:/NAME/latest asks.
+    // Its meta.yaml is still read, so a damaged one is refused as getModel refuses it.
+    await this.#requireModel(name);
+    await readYaml(join(this.#modelDir(name), "meta.yaml"));
+    const latest = (await this.#versionNumbers(name)).at(-1);
+    if (latest === undefined) throw new NotFoundError(`Model "${name}" has no versions yet.`);
+    return this.getVersion(name, latest);
   }
 
   /** Writes the `aliases/` files of a store that records its aliases only in meta.yaml, before the files become what counts. */
