@@ -1,4 +1,4 @@
-import type { ColumnTable, EnforceOptions, ParquetSegment } from "../tabular/index.js";
+import type { ColumnTable, CsvHead, EnforceOptions, ParquetSegment } from "../tabular/index.js";
 
 /** Where an input's cells come from, as enforcement and its refusals need to know: CSV text, or typed Arrow or Parquet columns (neither: JSON). */
 export type InputCells = Required<Pick<EnforceOptions, "fromText" | "fromArrow">>;
@@ -18,22 +18,31 @@ export interface ChunkWorkerData {
 }
 
 /**
- * Work for one thread: a chunk the main thread read, or chunks of a Parquet file that the thread
- * decodes itself (`segments`, cut into chunks of `chunkSizes` rows, the main thread's chunks).
+ * Work for one thread: a chunk the main thread read; chunks of a Parquet file that the thread
+ * decodes itself (`segments`, cut into chunks of `chunkSizes` rows, the main thread's chunks); or
+ * a block of a CSV file's records (`rows` of them, after the header `head`) that the thread parses
+ * itself into chunks of `chunkRows` rows.
  */
 export type ChunkJob =
   | { id: number; kind: "table"; table: ColumnTable }
-  | { id: number; kind: "parquet"; path: string; segments: ParquetSegment[]; chunkSizes: number[] };
+  | { id: number; kind: "parquet"; path: string; segments: ParquetSegment[]; chunkSizes: number[] }
+  | { id: number; kind: "csv"; bytes: Uint8Array; rows: number; head: Pick<CsvHead, "header" | "lineEnd">; chunkRows: number };
+
+/** A job before the pool numbers it. */
+export type NewChunkJob = ChunkJob extends infer J ? (J extends ChunkJob ? Omit<J, "id"> : never) : never;
 
 /**
- * A thread's answers to a job, in chunk order, then `done`. `redo`: the chunk could not be
- * predicted there; the main thread predicts it again itself, so a bad row or a failing model ends
- * the run (or sets rows aside) with the same error as on one thread.
+ * A thread's answers to a job, in chunk order, then `done` (with a CSV block's `lines`, as
+ * csv-parse counts them). `redo`: the chunk could not be predicted there; the main thread predicts
+ * it again itself, so a bad row or a failing model ends the run (or sets rows aside) with the same
+ * error as on one thread. `reread`, a CSV job's only answer: its block is not plain CSV (see
+ * `csvBlockTables`); the main thread reads the file from there on itself, as one thread reads it.
  */
 export type ChunkAnswer =
   | { id: number; kind: "output"; output: ColumnTable; rows: number }
   | { id: number; kind: "redo"; input: ColumnTable }
-  | { id: number; kind: "done" }
+  | { id: number; kind: "done"; lines?: number }
+  | { id: number; kind: "reread" }
   | { id: number; kind: "error"; message: string };
 
 /** A Parquet job as planned: its segments, its chunks' sizes and its first row (from 0). */
@@ -129,4 +138,15 @@ export function planParquetWorkerJobs(groups: readonly number[], chunkRows: numb
   if (byGroup.length >= workers * 2 && byGroup.every((plan) => plan.rows <= MAX_GROUP_JOB_ROWS)) return byGroup;
   const perJob = Math.max(1, Math.min(Math.ceil(CHUNK_JOB_ROWS / chunkRows), Math.ceil(chunks.length / (workers * 4))));
   return jobsOfChunks(groups, chunks, perJob);
+}
+
+/** The fewest rows of a CSV job (see `csvRowsPerBlock`). */
+const CSV_JOB_ROWS = 16_384;
+
+/**
+ * Rows per block of a CSV file that `predict --workers N` cuts: whole chunks (so the threads
+ * predict the chunks one thread reads, and write the same output), at least CSV_JOB_ROWS of them.
+ */
+export function csvRowsPerBlock(chunkRows: number): number {
+  return chunkRows * Math.max(1, Math.ceil(CSV_JOB_ROWS / chunkRows));
 }

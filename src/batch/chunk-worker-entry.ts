@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { loadModel, type PipelineModel } from "../loader/index.js";
-import { fromArrow, outputToTable, readParquetSegments, regroupRows, type ColumnTable } from "../tabular/index.js";
+import { csvBlockTables, fromArrow, outputToTable, readParquetSegments, regroupRows, type ColumnTable } from "../tabular/index.js";
 import type { ChunkAnswer, ChunkJob, ChunkWorkerData } from "./chunk-jobs.js";
 
 const data = workerData as ChunkWorkerData;
@@ -59,7 +59,17 @@ async function* parquetChunks(job: Extract<ChunkJob, { kind: "parquet" }>): Asyn
 async function run(job: ChunkJob): Promise<void> {
   await model;
   if (job.kind === "table") await predictChunk(job.id, job.table);
-  else {
+  else if (job.kind === "csv") {
+    // NB: the whole block is checked before any chunk is answered, so `reread` is its only answer.
+    const parsed = csvBlockTables(job.bytes, job.head, job.rows, job.chunkRows, data.columns);
+    if (!parsed) {
+      answer({ id: job.id, kind: "reread" });
+      return;
+    }
+    for (const table of parsed.tables) await predictChunk(job.id, table);
+    answer({ id: job.id, kind: "done", lines: parsed.lines });
+    return;
+  } else {
     try {
       for await (const chunk of parquetChunks(job)) await predictChunk(job.id, chunk);
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { Worker } from "node:worker_threads";
 import { startModuleWorker } from "../util/index.js";
-import type { ChunkAnswer, ChunkJob, ChunkWorkerData } from "./chunk-jobs.js";
+import type { ChunkAnswer, ChunkJob, ChunkWorkerData, NewChunkJob } from "./chunk-jobs.js";
 import { BatchError } from "./errors.js";
 
 /** A job's answers as they come, read in order by `next()`. */
@@ -67,7 +67,7 @@ export class ChunkWorkerPool {
   }
 
   /** Queues a job (its id is set here); its answers come in order through the returned object. */
-  submit(job: Omit<ChunkJob, "id"> & { kind: ChunkJob["kind"] }, what: string): JobAnswers {
+  submit(job: NewChunkJob, what: string): JobAnswers {
     const answers = new JobAnswers(what);
     if (this.#failure) {
       answers.fail(this.#failure);
@@ -85,7 +85,8 @@ export class ChunkWorkerPool {
       if (!thread) return;
       const queued = this.#queue.shift() as Queued;
       thread.job = queued;
-      thread.worker.postMessage(queued.job);
+      // NB: a CSV block's bytes are moved to the thread, not copied.
+      thread.worker.postMessage(queued.job, queued.job.kind === "csv" ? [queued.job.bytes.buffer as ArrayBuffer] : []);
     }
   }
 
@@ -97,7 +98,7 @@ export class ChunkWorkerPool {
       const current = thread.job;
       if (!current || current.job.id !== answer.id) return;
       current.answers.push(answer);
-      if (answer.kind === "done" || answer.kind === "error") {
+      if (answer.kind === "done" || answer.kind === "error" || answer.kind === "reread") {
         thread.job = undefined;
         this.#dispatch();
       }

@@ -9,7 +9,12 @@ import {
   MLFLOW_WORDING,
   checkInputFile,
   checkOutputFile,
+  csvBlocks,
   inputFileError,
+  readCsvHead,
+  readCsvTail,
+  type CsvBlock,
+  type CsvHead,
   outputToTable,
   concatTables,
   enforceSchema,
@@ -32,7 +37,7 @@ import {
 } from "../tabular/index.js";
 import { partialPath, removeStalePartials } from "../util/index.js";
 import { badRowLines, isBadInput, splitBadRows } from "./bad-rows.js";
-import { planParquetWorkerJobs, type InputCells, type ChunkJob } from "./chunk-jobs.js";
+import { csvRowsPerBlock, planParquetWorkerJobs, type ChunkAnswer, type InputCells, type NewChunkJob } from "./chunk-jobs.js";
 import { ChunkWorkerPool, type JobAnswers } from "./chunk-worker-pool.js";
 import { BatchError } from "./errors.js";
 import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
@@ -66,10 +71,11 @@ export interface PredictFileOptions {
    */
   rowNumberColumn?: string;
   /**
-   * Threads that predict chunks (row-wise models, chunked inputs): each decodes (Parquet), predicts
-   * and answers its chunks while this thread reads and writes them in order; the output is the
-   * same for any number. 1 (this thread alone) by default; at most the number of cores (more are
-   * cut to it, with a notice).
+   * Threads that predict chunks (row-wise models, chunked inputs): each decodes (Parquet) or parses
+   * (CSV), predicts and answers its chunks while this thread reads and writes them in order; the
+   * output is the same for any number. 1 is this thread alone; at most the number of cores (more
+   * are cut to it, with a notice). By default, as many as there are cores for CSV files of 32 MiB
+   * and Parquet files of 8 MiB or more (see `DEFAULT_THREADS_MIN_CSV_BYTES`), else 1.
    */
   workers?: number;
   /** Called after each chunk with the rows done so far and the total when known. */
@@ -87,6 +93,8 @@ export interface PredictFileResult {
   rowsSkipped: number;
   errorsFile?: string;
   chunked: boolean;
+  /** Threads that predicted: 1 is the main thread alone. */
+  threads: number;
   seconds: number;
 }
 
@@ -100,6 +108,19 @@ const DEFAULT_CHUNK_ROWS = 10_000;
  */
 const DEFAULT_TEXT_CHUNK_ROWS = 4_096;
 
+/** A job for the threads as read from the input; or, for CSV, where this thread is to read on from itself (`rest`). */
+type JobItem = { job: NewChunkJob; firstRow: number; rows: number; groups?: number[]; offset?: number } | { rest: number; firstRow: number };
+
+/** A job given to the threads, waiting to be written. */
+interface Submitted {
+  answers: JobAnswers;
+  firstRow: number;
+  /** Parquet: the row groups it reads. */
+  groups?: number[] | undefined;
+  /** CSV: where its block starts in the file. */
+  offset?: number | undefined;
+}
+
 /** The options of a run, checked and with their defaults. */
 interface Settings {
   chunkRows: number;
@@ -112,8 +133,18 @@ interface Settings {
   /** CSV: the cells are text, typed by the signature; Arrow or Parquet: they come typed (a refusal says how to write a column's type there). */
   cells: InputCells;
   rowNumberColumn: string | undefined;
-  workers: number;
+  /** Threads asked for (cut to the cores); undefined: as many as there are cores when the input is large enough (see `defaultThreads`). */
+  workers: number | undefined;
 }
+
+/**
+ * The smallest CSV file that `predict` without `--workers` predicts in threads. NB: below it the
+ * threads' start (~0.2 s each to load the model) costs more than they save: on 2 cores, 1,000,000
+ * penguins rows (35 MB) took 1.17 s in 2 threads against 1.40 s on one, 500,000 about the same.
+ */
+export const DEFAULT_THREADS_MIN_CSV_BYTES = 32 * 1024 * 1024;
+/** The smallest Parquet file that `predict` without `--workers` predicts in threads (flights-3m.parquet, 13 MB: 2.2 against 2.9 s). */
+export const DEFAULT_THREADS_MIN_PARQUET_BYTES = 8 * 1024 * 1024;
 
 function usage(message: string): BatchError {
   return new BatchError(message, { code: "USAGE" });
@@ -132,15 +163,11 @@ function checkOptions(model: PipelineModel, options: PredictFileOptions): Settin
     throw usage(`--shard must be I/N with 1 ≤ I ≤ N, got ${shard.index}/${shard.count}.`);
   }
   if (shard && options.input === "-") throw usage("--shard needs a file input, not stdin.");
-  // NB: one thread unless asked: on 2 cores, 2 threads predict flights-3m.parquet only ~1.2× faster
-  // (the one-thread path already keeps ~1.25 cores busy: Parquet decodes in a thread of its own) for
-  // ~145 MB more memory (each thread holds the model and a Parquet decoder), and text formats are
-  // slower (the main thread's parsing is the work).
-  const asked = options.workers ?? 1;
-  if (!Number.isInteger(asked) || asked < 1) throw usage(`--workers must be a whole number of at least 1, got ${asked}.`);
+  const asked = options.workers;
+  if (asked !== undefined && (!Number.isInteger(asked) || asked < 1)) throw usage(`--workers must be a whole number of at least 1, got ${asked}.`);
   // NB: no more threads than cores: more only share them, each for ~100 MB (flights-3m.parquet on
   // 2 cores: 8 threads 3.6 s and 776 MB, 2 threads 2.0 s and 350 MB).
-  const workers = Math.min(asked, availableParallelism());
+  const workers = asked === undefined ? undefined : Math.min(asked, availableParallelism());
   return {
     chunkRows,
     inputFormat,
@@ -174,6 +201,8 @@ async function plannedRows(options: PredictFileOptions, settings: Settings): Pro
 /** One run of `predictFile`: reads the input, predicts it chunk by chunk (or whole), writes the predictions and sets bad rows aside. */
 class BatchRun {
   rowsRead = 0;
+  /** Threads that predicted (1: the main thread). */
+  threads = 1;
   rowsSkipped = 0;
   readonly errorsFile: string | undefined;
   /** Where bad rows are written until the run completes (then renamed to `errorsFile`). */
@@ -212,7 +241,7 @@ class BatchRun {
     if (asked !== undefined && asked > 1 && !this.#settings.chunked) {
       const why = this.#settings.inputFormat === "json" ? "JSON input is read whole" : "the model is not row-wise (row_wise: false)";
       this.#options.onNotice?.(`--workers ${asked}: ${why}, so one thread predicts it.`);
-    } else if (asked !== undefined && asked > this.#settings.workers) {
+    } else if (asked !== undefined && this.#settings.workers !== undefined && asked > this.#settings.workers) {
       const cores = this.#settings.workers;
       this.#options.onNotice?.(
         `--workers ${asked}: this machine has ${cores} ${cores === 1 ? "core" : "cores"}, so ${cores} ${cores === 1 ? "thread predicts" : "threads predict"} (more would only share them, each holding its own copy of the model).`,
@@ -263,12 +292,13 @@ class BatchRun {
   }
 
   async #predictChunks(): Promise<void> {
-    const { chunked, workers } = this.#settings;
+    const { chunked } = this.#settings;
     const { params, onProgress } = this.#options;
     const range = this.#range;
     if (!chunked) this.#options.onNotice?.("The model is not row-wise (row_wise: false), so the whole input is read into memory and predicted at once.");
-    if (chunked && workers > 1) {
-      await this.#predictInWorkers();
+    const workers = chunked ? (this.#settings.workers ?? (await this.#defaultThreads())) : 1;
+    if (workers > 1) {
+      await this.#predictInWorkers(workers);
       return;
     }
     const whole: ColumnTable[] = [];
@@ -315,6 +345,24 @@ class BatchRun {
     await this.#writeOutput(output, () => []);
   }
 
+  /**
+   * Threads for a run without `--workers`: as many as there are cores for a CSV or Parquet file
+   * large enough that threads pay for their start (DEFAULT_THREADS_MIN_CSV_BYTES,
+   * DEFAULT_THREADS_MIN_PARQUET_BYTES), else 1. NB: other inputs are read on the main thread, whose
+   * reading is then the work: threads do not make them faster.
+   */
+  async #defaultThreads(): Promise<number> {
+    const { source, inputFormat } = this.#settings;
+    const cores = availableParallelism();
+    if (cores < 2 || typeof source !== "string") return 1;
+    const least = inputFormat === "csv" ? DEFAULT_THREADS_MIN_CSV_BYTES : inputFormat === "parquet" ? DEFAULT_THREADS_MIN_PARQUET_BYTES : undefined;
+    // NB: a shard of a CSV file is read on this thread (its rows are counted first), which is then the work.
+    if (least === undefined || (inputFormat === "csv" && this.#range)) return 1;
+    const size = (await stat(source)).size;
+    // NB: a shard predicts its part of the file.
+    return size / (this.#options.shard?.count ?? 1) >= least ? cores : 1;
+  }
+
   /** The input's chunks within the shard's range, each with its first row's number (from 0). */
   async *#inputChunks(): AsyncGenerator<{ chunk: ColumnTable; firstRow: number }> {
     const { chunkRows, cells, inputFormat, source } = this.#settings;
@@ -345,41 +393,17 @@ class BatchRun {
 
   /**
    * `workers` threads predict while this one reads and writes, in order. A Parquet file is cut into
-   * jobs of whole chunks that the threads decode themselves (this thread only writes); other inputs
-   * are read here, chunk by chunk, and each chunk sent to a thread. An input of one chunk is
-   * predicted here: starting threads would cost more than it saves.
+   * jobs of whole chunks that the threads decode themselves, and a CSV file into blocks of whole
+   * records that they parse themselves (this thread only writes); other inputs are read here, chunk
+   * by chunk, and each chunk sent to a thread. An input of one job is predicted here: starting
+   * threads would cost more than it saves.
    */
-  async #predictInWorkers(): Promise<void> {
-    const { source, inputFormat, chunkRows, workers } = this.#settings;
-    const parquet = typeof source === "string" && inputFormat === "parquet";
-    let jobs: AsyncIterable<{ job: Omit<ChunkJob, "id">; firstRow: number; rows: number; groups?: number[] }>;
-    if (parquet) {
-      const groups = await parquetFileRowGroups(source);
-      const [start, end] = this.#range ?? [0, groups.reduce((a, b) => a + b, 0)];
-      if (end - start <= chunkRows) return this.#predictOneChunk();
-      const plans = planParquetWorkerJobs(groups, chunkRows, start, end, workers);
-      jobs = (async function* () {
-        for (const plan of plans) {
-          yield {
-            job: { kind: "parquet", path: source, segments: plan.segments, chunkSizes: plan.chunkSizes },
-            firstRow: plan.firstRow,
-            rows: plan.rows,
-            groups: plan.segments.map((segment) => segment.group),
-          };
-        }
-      })();
-    } else {
-      const chunks = this.#inputChunks()[Symbol.asyncIterator]();
-      const first = await chunks.next();
-      const second = first.done ? first : await chunks.next();
-      if (second.done) return this.#predictOneChunk(first.done ? undefined : first.value);
-      jobs = (async function* () {
-        for (let next = first; !next.done; next = next === first ? second : await chunks.next()) {
-          yield { job: { kind: "table", table: next.value.chunk }, firstRow: next.value.firstRow, rows: next.value.chunk.numRows };
-        }
-      })();
-    }
+  async #predictInWorkers(workers: number): Promise<void> {
+    const planned = await this.#workerJobs(workers);
+    if (!planned) return;
+    const { jobs, csvHead } = planned;
     const { params, runner } = this.#options;
+    this.threads = workers;
     const pool = new ChunkWorkerPool(workers, {
       hostEntry: hostEntryUrl(),
       modelDir: this.#model.dir,
@@ -389,26 +413,140 @@ class BatchRun {
       columns: this.#wantedColumns(),
     });
     // NB: at most two jobs per thread are under way or waiting to be written: memory stays bounded however slow the output.
-    const window: { answers: JobAnswers; firstRow: number; groups?: number[] | undefined }[] = [];
+    const window: Submitted[] = [];
+    // NB: CSV: where this thread reads on from, when a block is not plain or too long.
+    let rest: { offset: number; firstRow: number } | undefined;
+    let lines = csvHead?.lines ?? 0;
+    const writeFirst = async (): Promise<void> => {
+      const submitted = window.shift() as Submitted;
+      const done = await this.#writeAnswers(submitted);
+      if (done.kind === "reread") rest = { offset: submitted.offset as number, firstRow: submitted.firstRow };
+      else lines += done.lines ?? 0;
+    };
     try {
-      for await (const { job, firstRow, rows, groups } of jobs) {
-        window.push({ answers: pool.submit(job, `rows ${firstRow + 1}–${firstRow + rows}`), firstRow, groups });
-        while (window.length >= workers * 2) {
-          await this.#writeAnswers(window[0] as (typeof window)[number]);
-          window.shift();
+      while (!rest) {
+        const next = await jobs.next();
+        if (next.done) break;
+        const item = next.value;
+        if ("rest" in item) {
+          while (window.length > 0 && !rest) await writeFirst();
+          rest ??= { offset: item.rest, firstRow: item.firstRow };
+          break;
         }
+        window.push({
+          answers: pool.submit(item.job, `rows ${item.firstRow + 1}–${item.firstRow + item.rows}`),
+          firstRow: item.firstRow,
+          groups: item.groups,
+          offset: item.offset,
+        });
+        while (window.length >= workers * 2 && !rest) await writeFirst();
       }
-      while (window.length > 0) {
-        await this.#writeAnswers(window[0] as (typeof window)[number]);
-        window.shift();
-      }
+      while (window.length > 0 && !rest) await writeFirst();
     } catch (error) {
       // NB: a thread decoding a damaged page dies of the decoder's panic; the rows it may have been
       // reading are read again in a thread of their own, to fail as one thread does, naming the file.
-      if (parquet && error instanceof BatchError && error.code === "WORKER_FAILED") await this.#checkParquetGroups(window.flatMap((w) => w.groups ?? []));
+      if (this.#settings.inputFormat === "parquet" && error instanceof BatchError && error.code === "WORKER_FAILED") {
+        await this.#checkParquetGroups(window.flatMap((w) => w.groups ?? []));
+      }
       throw error;
     } finally {
       await pool.close();
+      await jobs.return?.();
+    }
+    if (rest && csvHead) await this.#predictCsvFrom(csvHead, rest.offset, rest.firstRow, lines);
+  }
+
+  /**
+   * The jobs for the threads, and a CSV file's head; undefined when the input was predicted here
+   * (an input of one job).
+   */
+  async #workerJobs(workers: number): Promise<{ jobs: AsyncIterator<JobItem>; csvHead?: CsvHead } | undefined> {
+    const { source, inputFormat, chunkRows } = this.#settings;
+    if (typeof source === "string" && inputFormat === "parquet") {
+      const groups = await parquetFileRowGroups(source);
+      const [start, end] = this.#range ?? [0, groups.reduce((a, b) => a + b, 0)];
+      if (end - start <= chunkRows) return void (await this.#predictOneChunk());
+      const plans = planParquetWorkerJobs(groups, chunkRows, start, end, workers);
+      const jobs = (async function* (): AsyncGenerator<JobItem> {
+        for (const plan of plans) {
+          yield {
+            job: { kind: "parquet", path: source, segments: plan.segments, chunkSizes: plan.chunkSizes },
+            firstRow: plan.firstRow,
+            rows: plan.rows,
+            groups: plan.segments.map((segment) => segment.group),
+          };
+        }
+      })();
+      return { jobs };
+    }
+    const csvHead = typeof source === "string" && inputFormat === "csv" && !this.#range ? await readCsvHead(source) : undefined;
+    if (csvHead) {
+      const jobs = await this.#csvJobs(csvHead);
+      return jobs && { jobs, csvHead };
+    }
+    const chunks = this.#inputChunks()[Symbol.asyncIterator]();
+    const first = await chunks.next();
+    const second = first.done ? first : await chunks.next();
+    if (second.done) return void (await this.#predictOneChunk(first.done ? undefined : first.value));
+    const jobs = (async function* (): AsyncGenerator<JobItem> {
+      for (let next = first; !next.done; next = next === first ? second : await chunks.next()) {
+        yield { job: { kind: "table", table: next.value.chunk }, firstRow: next.value.firstRow, rows: next.value.chunk.numRows };
+      }
+    })();
+    return { jobs };
+  }
+
+  /** A CSV file's blocks as jobs; undefined when the file was predicted here (a file of one block, or none). */
+  async #csvJobs(head: CsvHead): Promise<AsyncIterator<JobItem> | undefined> {
+    const { source, chunkRows } = this.#settings;
+    const blocks = csvBlocks(source as string, head, csvRowsPerBlock(chunkRows));
+    const first = await blocks.next();
+    const second = first.done || "rest" in first.value ? undefined : await blocks.next();
+    if (second === undefined || second.done) {
+      await blocks.return(undefined);
+      return void (await this.#predictCsvFrom(head, head.offset, 0, head.lines));
+    }
+    this.#noRows ??= onlyColumns({ names: head.header, columns: head.header.map(() => []), numRows: 0 }, this.#wantedColumns());
+    return (async function* (): AsyncGenerator<JobItem> {
+      let firstRow = 0;
+      try {
+        for (let next: IteratorResult<CsvBlock | { rest: number }> = first; !next.done; next = next === first ? second : await blocks.next()) {
+          const block = next.value;
+          if ("rest" in block) {
+            yield { rest: block.rest, firstRow };
+            return;
+          }
+          yield {
+            job: { kind: "csv", bytes: block.bytes, rows: block.rows, head: { header: head.header, lineEnd: head.lineEnd }, chunkRows },
+            firstRow,
+            rows: block.rows,
+            offset: block.offset,
+          };
+          firstRow += block.rows;
+        }
+      } finally {
+        await blocks.return(undefined);
+      }
+    })();
+  }
+
+  /**
+   * Reads a CSV file here, in one pass, from byte `offset` (a record's start, row `firstRow` from 0,
+   * after `lines` lines), and predicts it chunk by chunk, as one thread does.
+   */
+  async #predictCsvFrom(head: CsvHead, offset: number, firstRow: number, lines: number): Promise<void> {
+    const { chunkRows } = this.#settings;
+    const { signal, params, onProgress } = this.#options;
+    const wanted = this.#wantedColumns();
+    const prefix = head.text + head.lineEnd.repeat(lines - head.lines);
+    let row = firstRow;
+    for await (const chunk of readCsvTail(this.#settings.source as string, offset, prefix, { chunkRows, raw: true, ...(wanted ? { columns: wanted } : {}) })) {
+      signal?.throwIfAborted();
+      this.#noRows ??= sliceTable(chunk, 0, 0);
+      this.rowsRead += chunk.numRows;
+      await this.#predictChunk(chunk, row, params);
+      row += chunk.numRows;
+      onProgress?.(this.rowsRead, this.#total);
     }
   }
 
@@ -434,14 +572,18 @@ class BatchRun {
     }
   }
 
-  /** Writes a job's chunks as its thread answers them; a chunk it could not predict is predicted here again, to fail or set rows aside as on one thread. */
-  async #writeAnswers({ answers, firstRow }: { answers: JobAnswers; firstRow: number }): Promise<void> {
+  /**
+   * Writes a job's chunks as its thread answers them; a chunk it could not predict is predicted here
+   * again, to fail or set rows aside as on one thread. Returns the job's last answer: `done`, or
+   * `reread` (a CSV block this thread is to read itself).
+   */
+  async #writeAnswers({ answers, firstRow }: Submitted): Promise<Extract<ChunkAnswer, { kind: "done" | "reread" }>> {
     const { params, onProgress, signal } = this.#options;
     let row = firstRow;
     for (;;) {
       const answer = await answers.next();
       signal?.throwIfAborted();
-      if (answer.kind === "done") return;
+      if (answer.kind === "done" || answer.kind === "reread") return answer;
       if (answer.kind === "error") throw new FormatError(answer.message);
       if (answer.kind === "output") {
         const first = row;
@@ -551,6 +693,13 @@ class BatchRun {
   }
 }
 
+/** The table's columns that are among `names` (all without), in the table's order, as `readTableChunks` keeps them with `columns`. */
+function onlyColumns(table: ColumnTable, names: readonly string[] | undefined): ColumnTable {
+  if (!names) return table;
+  const keep = table.names.map((name, i) => [name, i] as const).filter(([name]) => names.includes(name));
+  return { names: keep.map(([name]) => name), columns: keep.map(([, i]) => table.columns[i] as ColumnTable["columns"][number]), numRows: table.numRows };
+}
+
 /** The predictions with their input row numbers as the first column. @throws BatchError when they cannot be paired up. */
 function withRowNumbers(table: ColumnTable, column: string, rows: number[]): ColumnTable {
   if (table.names.includes(column)) {
@@ -644,6 +793,7 @@ export async function predictFile(model: PipelineModel, options: PredictFileOpti
     rowsSkipped: run.rowsSkipped,
     ...(run.errorsFile && run.rowsSkipped > 0 ? { errorsFile: run.errorsFile } : {}),
     chunked: settings.chunked,
+    threads: run.threads,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
 }

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { type FileHandle, type FileReadResult, open } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { DataType, RecordBatchReader, Schema } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
 import type { DataFrame } from "./dataframe-types.js";
@@ -116,6 +116,28 @@ async function* csvChunks(source: string | Readable, chunkRows: number, raw: boo
   }
   if (!header) throw new FormatError("The CSV input is empty: it needs a header row naming the columns.");
   if (rows.length > 0 || line === 2) yield tableFromCsvRecords(header, rows, raw, line);
+}
+
+/**
+ * The chunks of a CSV file from byte `offset` on (where a record starts), read in one pass as
+ * `readTableChunks` reads a whole file: `prefix` is read first, in place of the bytes before
+ * `offset`: the header's text, then as many blank lines as make csv-parse number lines as over the
+ * whole file (see `CsvHead`). NB: a tail without records gives no chunk.
+ */
+export async function* readCsvTail(path: string, offset: number, prefix: string, options: Omit<ChunkReadOptions, "format"> = {}): AsyncGenerator<ColumnTable> {
+  const chunkRows = checkChunkRows(options.chunkRows ?? DEFAULT_CHUNK_ROWS);
+  const only = options.columns ? new Set(options.columns) : undefined;
+  const source = Readable.from(
+    (async function* () {
+      yield Buffer.from(prefix);
+      yield* createReadStream(path, { start: offset });
+    })(),
+  );
+  try {
+    for await (const chunk of project(csvChunks(source, chunkRows, options.raw ?? false), only)) if (chunk.numRows > 0) yield chunk;
+  } catch (error) {
+    throw inputFileError(path, error);
+  }
 }
 
 async function* jsonLinesChunks(source: string | Readable, chunkRows: number): AsyncGenerator<ColumnTable> {

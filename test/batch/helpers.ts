@@ -195,5 +195,5 @@ export function expectFailure(result: CliResult, code: number, ...messages: (str
 /** A successful run: exit code 0 and the one-line summary on stderr. */
 export function expectSuccess(result: CliResult): void {
   expect(result.code, `exit code (stderr: ${result.stderr})`).toBe(0);
-  expect(result.stderr).toMatch(/pipeserve: read \d+ rows, wrote \d+ predictions in [\d.]+ s \(\d+ rows\/s\)/);
+  expect(result.stderr).toMatch(/pipeserve: read \d+ rows, wrote \d+ predictions in [\d.]+ s \(\d+ rows\/s(, \d+ threads)?\)/);
 }
