@@ -13,7 +13,7 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # The build bundles the bin after tsc (npm run build).
-COPY scripts/bundle-cli.mjs ./scripts/
+COPY scripts/build.mjs scripts/bundle-cli.mjs ./scripts/
 # The gRPC service definition ships in the package (serve --grpc-port loads it).
 COPY proto ./proto
 # NB: npm pack builds dist/ first (the prepack script).

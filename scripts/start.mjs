@@ -19,12 +19,8 @@ function newestSource(dir) {
 
 if (!existsSync(bin) || statSync(bin).mtimeMs < newestSource(join(root, "src"))) {
   console.log("Building pipeserve (tsc, then the bundle of the bin)…");
-  const build = spawnSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], {
-    stdio: "inherit",
-  });
+  const build = spawnSync(process.execPath, [join(root, "scripts", "build.mjs")], { stdio: "inherit" });
   if (build.status !== 0) process.exit(build.status ?? 1);
-  const bundle = spawnSync(process.execPath, [join(root, "scripts", "bundle-cli.mjs")], { stdio: "inherit" });
-  if (bundle.status !== 0) process.exit(bundle.status ?? 1);
 }
 
 console.log("Training the penguins example (models/penguins)…");

@@ -11,8 +11,7 @@ export const bin = join(root, "dist", "cli", "bin.js");
 /** Builds dist/ (tsc, then the bin's bundle, as `npm run build`) when a test runs without `npm test` having built it. */
 export function ensureBuilt(): void {
   if (existsSync(bin)) return;
-  execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
-  execFileSync(process.execPath, [join(root, "scripts", "bundle-cli.mjs")], { stdio: "inherit" });
+  execFileSync(process.execPath, [join(root, "scripts", "build.mjs")], { stdio: "inherit" });
 }
 
 /** Runs the CLI to completion; returns its exit code and output. */

@@ -51,8 +51,13 @@ describe("the Dockerfile", () => {
     expect(stages[0]).toMatch(/^COPY proto \.\/proto$/m);
     // npm pack builds (prepack): every script `npm run build` runs must be in the build stage.
     const build = (JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts["build"] ?? "";
-    const scripts = build.match(/scripts\/[\w.-]+/g) ?? [];
+    const scripts: string[] = [...(build.match(/scripts\/[\w.-]+/g) ?? [])];
     expect(scripts.length, "npm run build runs a script of scripts/").toBeGreaterThan(0);
+    // NB: and the scripts those scripts run (./bundle-cli.mjs beside them).
+    for (const script of scripts.slice()) {
+      for (const m of (await readFile(join(root, script), "utf8")).matchAll(/\.\/([\w-]+\.mjs)/g)) scripts.push(`scripts/${m[1]}`);
+    }
+    expect(scripts).toContain("scripts/bundle-cli.mjs");
     // NB: the sources of each COPY line: its words after COPY but the last (the destination).
     const copied = [...(stages[0] as string).matchAll(/^COPY (.+)$/gm)].flatMap((m) => (m[1] as string).trim().split(/\s+/).slice(0, -1));
     for (const script of scripts)
