@@ -60,8 +60,14 @@ async function run(job: ChunkJob): Promise<void> {
   await model;
   if (job.kind === "table") await predictChunk(job.id, job.table);
   else if (job.kind === "csv") {
-    // NB: the whole block is checked before any chunk is answered, so `reread` is its only answer.
-    const parsed = csvBlockTables(job.bytes, job.head, job.rows, job.chunkRows, data.columns);
+    // NB: the whole block is checked before any chunk is answered, so `reread` is its only answer;
+    // a block that cannot be made tables here (any error) is read by the main thread, which fails as one thread does.
+    let parsed: ReturnType<typeof csvBlockTables>;
+    try {
+      parsed = csvBlockTables(job.bytes, job.head, job.rows, job.chunkRows, data.columns);
+    } catch {
+      parsed = undefined;
+    }
     if (!parsed) {
       answer({ id: job.id, kind: "reread" });
       return;

@@ -73,11 +73,12 @@ export interface PredictFileOptions {
   /**
    * Threads that predict chunks (row-wise models, chunked inputs): each decodes (Parquet) or parses
    * (CSV), predicts and answers its chunks while this thread reads and writes them in order; the
-   * output is the same for any number. 1 is this thread alone; at most the number of cores (more
-   * are cut to it, with a notice). By default, as many as there are cores for CSV files of 32 MiB
-   * and Parquet files of 8 MiB or more (see `DEFAULT_THREADS_MIN_CSV_BYTES`), else 1.
+   * output is the same for any number. 1 (the default) is this thread alone; at most the number of
+   * cores (more are cut to it, with a notice). `auto` (the CLI's default): as many as there are
+   * cores for CSV files of 32 MiB and Parquet files of 8 MiB or more (see
+   * `DEFAULT_THREADS_MIN_CSV_BYTES`), else 1.
    */
-  workers?: number;
+  workers?: number | "auto";
   /** Called after each chunk with the rows done so far and the total when known. */
   onProgress?: (done: number, total: number | undefined) => void;
   /** Told when the model is not row-wise and the input is read whole. */
@@ -133,7 +134,7 @@ interface Settings {
   /** CSV: the cells are text, typed by the signature; Arrow or Parquet: they come typed (a refusal says how to write a column's type there). */
   cells: InputCells;
   rowNumberColumn: string | undefined;
-  /** Threads asked for (cut to the cores); undefined: as many as there are cores when the input is large enough (see `defaultThreads`). */
+  /** Threads asked for (cut to the cores); undefined (`auto`): as many as there are cores when the input is large enough (see `#defaultThreads`). */
   workers: number | undefined;
 }
 
@@ -163,11 +164,11 @@ function checkOptions(model: PipelineModel, options: PredictFileOptions): Settin
     throw usage(`--shard must be I/N with 1 ≤ I ≤ N, got ${shard.index}/${shard.count}.`);
   }
   if (shard && options.input === "-") throw usage("--shard needs a file input, not stdin.");
-  const asked = options.workers;
-  if (asked !== undefined && (!Number.isInteger(asked) || asked < 1)) throw usage(`--workers must be a whole number of at least 1, got ${asked}.`);
+  const asked = options.workers ?? 1;
+  if (asked !== "auto" && (!Number.isInteger(asked) || asked < 1)) throw usage(`--workers must be a whole number of at least 1, got ${String(asked)}.`);
   // NB: no more threads than cores: more only share them, each for ~100 MB (flights-3m.parquet on
   // 2 cores: 8 threads 3.6 s and 776 MB, 2 threads 2.0 s and 350 MB).
-  const workers = asked === undefined ? undefined : Math.min(asked, availableParallelism());
+  const workers = asked === "auto" ? undefined : Math.min(asked, availableParallelism());
   return {
     chunkRows,
     inputFormat,
@@ -237,7 +238,7 @@ class BatchRun {
         "--shard: the model is not row-wise (row_wise: false), so each shard is predicted as one batch of its own rows: the parts together may differ from one run over the whole input.",
       );
     }
-    const asked = this.#options.workers;
+    const asked = this.#options.workers === "auto" ? undefined : this.#options.workers;
     if (asked !== undefined && asked > 1 && !this.#settings.chunked) {
       const why = this.#settings.inputFormat === "json" ? "JSON input is read whole" : "the model is not row-wise (row_wise: false)";
       this.#options.onNotice?.(`--workers ${asked}: ${why}, so one thread predicts it.`);
@@ -360,7 +361,9 @@ class BatchRun {
     if (least === undefined || (inputFormat === "csv" && this.#range)) return 1;
     const size = (await stat(source)).size;
     // NB: a shard predicts its part of the file.
-    return size / (this.#options.shard?.count ?? 1) >= least ? cores : 1;
+    if (size / (this.#options.shard?.count ?? 1) < least) return 1;
+    // NB: a CSV file that cannot be cut into blocks (one column, a pipe, …) is parsed on this thread, which is then the work.
+    return inputFormat === "csv" && !(await readCsvHead(source)) ? 1 : cores;
   }
 
   /** The input's chunks within the shard's range, each with its first row's number (from 0). */
@@ -403,7 +406,6 @@ class BatchRun {
     if (!planned) return;
     const { jobs, csvHead } = planned;
     const { params, runner } = this.#options;
-    this.threads = workers;
     const pool = new ChunkWorkerPool(workers, {
       hostEntry: hostEntryUrl(),
       modelDir: this.#model.dir,
@@ -418,10 +420,15 @@ class BatchRun {
     let rest: { offset: number; firstRow: number } | undefined;
     let lines = csvHead?.lines ?? 0;
     const writeFirst = async (): Promise<void> => {
-      const submitted = window.shift() as Submitted;
+      // NB: taken from the window once written: a failure meanwhile rechecks its Parquet row groups too.
+      const submitted = window[0] as Submitted;
       const done = await this.#writeAnswers(submitted);
+      window.shift();
       if (done.kind === "reread") rest = { offset: submitted.offset as number, firstRow: submitted.firstRow };
-      else lines += done.lines ?? 0;
+      else {
+        lines += done.lines ?? 0;
+        this.threads = workers;
+      }
     };
     try {
       while (!rest) {
@@ -450,8 +457,11 @@ class BatchRun {
       }
       throw error;
     } finally {
-      await pool.close();
-      await jobs.return?.();
+      try {
+        await pool.close();
+      } finally {
+        await jobs.return?.();
+      }
     }
     if (rest && csvHead) await this.#predictCsvFrom(csvHead, rest.offset, rest.firstRow, lines);
   }
@@ -499,14 +509,15 @@ class BatchRun {
   /** A CSV file's blocks as jobs; undefined when the file was predicted here (a file of one block, or none). */
   async #csvJobs(head: CsvHead): Promise<AsyncIterator<JobItem> | undefined> {
     const { source, chunkRows } = this.#settings;
-    const blocks = csvBlocks(source as string, head, csvRowsPerBlock(chunkRows));
+    const blocks = csvBlocks(source as string, head, csvRowsPerBlock(chunkRows), chunkRows);
+    // NB: the input's columns, for an output with no rows (see `#noRows`): a file of blank lines has no chunk.
+    this.#noRows ??= onlyColumns({ names: head.header, columns: head.header.map(() => []), numRows: 0 }, this.#wantedColumns());
     const first = await blocks.next();
     const second = first.done || "rest" in first.value ? undefined : await blocks.next();
     if (second === undefined || second.done) {
       await blocks.return(undefined);
       return void (await this.#predictCsvFrom(head, head.offset, 0, head.lines));
     }
-    this.#noRows ??= onlyColumns({ names: head.header, columns: head.header.map(() => []), numRows: 0 }, this.#wantedColumns());
     return (async function* (): AsyncGenerator<JobItem> {
       let firstRow = 0;
       try {

@@ -100,7 +100,7 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
       onError: options.onError as "fail" | "skip",
       ...(shard ? { shard } : {}),
       ...(options.rowNumberColumn !== undefined ? { rowNumberColumn: options.rowNumberColumn } : {}),
-      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      workers: options.workers ?? "auto",
       signal: abort.signal,
       ...(options.input === "-" ? { stdin: io.stdin } : {}),
       onNotice: (message) => io.stderr.write(`pipeserve: ${message}\n`),

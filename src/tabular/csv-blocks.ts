@@ -1,5 +1,6 @@
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import type { Cell, ColumnTable } from "./column-table.js";
+import { inputFileError } from "./file-access.js";
 import { tableFromCsvRecords } from "./csv.js";
 import { type CsvLineEnd, PlainCsvCheck, parsePlainRecords, plainCsvParser, plainCsvRecords } from "./csv-plain.js";
 
@@ -30,13 +31,18 @@ const MAX_HEAD_BYTES = 1 << 20;
 const READ_BYTES = 1 << 20;
 
 /**
- * Reads a CSV file's header, if the file can be cut into blocks: a UTF-8 file whose header is
- * plain (see `PlainCsvCheck`), of at least two columns, ends with a line end within its first
- * megabyte, and is followed by records. `undefined` otherwise: the file is then read in one pass
- * (`readTableChunks`), as always.
+ * Reads a CSV file's header, if the file can be cut into blocks: a regular file (not a pipe) of
+ * UTF-8 whose header is plain (see `PlainCsvCheck`), of at least two columns with names that
+ * differ, ends with a line end within its first megabyte, and is followed by more text.
+ * `undefined` otherwise: the file is then read in one pass (`readTableChunks`), as always, which
+ * refuses what is to be refused with its own message.
  */
 export async function readCsvHead(path: string): Promise<CsvHead | undefined> {
-  const file = await open(path, "r");
+  // NB: blocks are read at their places in the file, which a pipe or a terminal has not; and a
+  // named pipe opened and closed here would end its writer (EPIPE) before the one pass reads it.
+  const stats = await stat(path).catch((error: unknown) => Promise.reject(inputFileError(path, error)));
+  if (!stats.isFile()) return undefined;
+  const file = await open(path, "r").catch((error: unknown) => Promise.reject(inputFileError(path, error)));
   try {
     const buffer = Buffer.allocUnsafe(MAX_HEAD_BYTES);
     const { bytesRead } = await file.read(buffer, 0, MAX_HEAD_BYTES, 0);
@@ -50,7 +56,7 @@ export async function readCsvHead(path: string): Promise<CsvHead | undefined> {
     check.run(text);
     if (!check.plain || check.lastEnd !== text.length || check.width < 2 || check.lineEnd === undefined) return undefined;
     const header = plainCsvRecords(text, ",")?.[0];
-    if (header?.length !== check.width) return undefined;
+    if (header?.length !== check.width || new Set(header).size !== header.length) return undefined;
     return { header, lineEnd: check.lineEnd, text, offset: end, lines: check.linesAtLastEnd };
   } finally {
     await file.close();
@@ -90,40 +96,59 @@ export interface CsvBlock {
   rows: number;
 }
 
+/** Bytes after which a block ends at the next chunk's end, however few its records (wide rows). */
+const BLOCK_BYTES = 8 << 20;
+
 /**
- * Cuts a CSV file's records (after `head`) into blocks of `rowsPerBlock` records (the last may
- * have fewer), each ending after a line feed outside quotes. The count is of line feeds outside
- * quotes ending a line that is not blank: in plain text, its records; in other text it may not
- * be, which `csvBlockTables` finds. Yields `{ rest: offset }` instead of a block when a block
- * would pass `maxBlockBytes` (text without line feeds, or with runaway quotes): from there the
- * file is to be read in one pass.
+ * Cuts a CSV file's records (after `head`) into blocks of `rowsPerBlock` records, or fewer whole
+ * chunks of `chunkRows` once a block holds BLOCK_BYTES (the last block may have fewer), each
+ * ending after a line feed outside quotes. The count is of line feeds outside quotes ending a line
+ * that is not blank: in plain text, its records; in other text it may not be, which
+ * `csvBlockTables` finds. Yields `{ rest: offset }` instead of a block when a block would pass
+ * `maxBlockBytes` (text without line feeds, a quote left open): from there the file is to be read
+ * in one pass. Memory holds one block and one read.
  */
-export async function* csvBlocks(path: string, head: CsvHead, rowsPerBlock: number, maxBlockBytes = 1 << 28): AsyncGenerator<CsvBlock | { rest: number }> {
-  const file = await open(path, "r");
+export async function* csvBlocks(
+  path: string,
+  head: CsvHead,
+  rowsPerBlock: number,
+  chunkRows: number,
+  maxBlockBytes = 64 << 20,
+): AsyncGenerator<CsvBlock | { rest: number }> {
+  const file = await open(path, "r").catch((error: unknown) => Promise.reject(inputFileError(path, error)));
   try {
-    let pending: Buffer = Buffer.alloc(0);
-    /** Where `pending` starts in the file. */
+    // NB: one buffer, grown by doubling: the bytes read and not yet taken by a block are `buffer[0, length)`.
+    let buffer = Buffer.allocUnsafe(2 * READ_BYTES);
+    let length = 0;
+    /** Where `buffer` starts in the file. */
     let offset = head.offset;
     let position = head.offset;
-    const records = new RecordCounter();
+    const records = new RecordCounter(rowsPerBlock, chunkRows, Math.min(BLOCK_BYTES, maxBlockBytes));
     for (;;) {
-      const read = Buffer.allocUnsafe(READ_BYTES);
-      const { bytesRead } = await file.read(read, 0, READ_BYTES, position);
+      if (buffer.length - length < READ_BYTES) {
+        const grown = Buffer.allocUnsafe(Math.max(2 * buffer.length, length + READ_BYTES));
+        buffer.copy(grown, 0, 0, length);
+        buffer = grown;
+      }
+      const { bytesRead } = await file.read(buffer, length, READ_BYTES, position);
       position += bytesRead;
       if (bytesRead === 0) {
+        const pending = buffer.subarray(0, length);
         // NB: the last record may end without a line end.
-        const rows = records.rows + (pending.length > 0 && !blankLine(pending, records.recordStart, pending.length) ? 1 : 0);
+        const rows = records.rows + (length > 0 && !blankLine(pending, records.recordStart, length) ? 1 : 0);
         if (rows > 0) yield { bytes: own(pending), offset, rows };
         return;
       }
-      pending = pending.length === 0 ? read.subarray(0, bytesRead) : Buffer.concat([pending, read.subarray(0, bytesRead)]);
-      for (let end = records.find(pending, rowsPerBlock); end >= 0; end = records.find(pending, rowsPerBlock)) {
-        yield { bytes: own(pending.subarray(0, end)), offset, rows: rowsPerBlock };
+      length += bytesRead;
+      // NB: a view of the bytes read, so that no search runs on into the buffer's unread end.
+      for (let end = records.find(buffer.subarray(0, length), length); end >= 0; end = records.find(buffer.subarray(0, length), length)) {
+        yield { bytes: own(buffer.subarray(0, end)), offset, rows: records.rows };
+        buffer.copyWithin(0, end, length);
+        length -= end;
         offset += end;
-        pending = pending.subarray(end);
         records.shift(end);
       }
-      if (pending.length > maxBlockBytes) {
+      if (length > maxBlockBytes) {
         yield { rest: offset };
         return;
       }
@@ -139,6 +164,9 @@ export async function* csvBlocks(path: string, head: CsvHead, rowsPerBlock: numb
  * blank. NB: found with `indexOf` (memchr), ~4× faster than a loop over every byte.
  */
 class RecordCounter {
+  readonly #want: number;
+  readonly #chunkRows: number;
+  readonly #blockBytes: number;
   /** Where the scan goes on from. */
   #pos = 0;
   /** Whether the scan is inside quotes (their end not read yet). */
@@ -150,8 +178,16 @@ class RecordCounter {
   /** Records ended since the last cut. */
   rows = 0;
 
-  /** Scans on; returns where the `want`th record since the last cut ends (after its line feed), or -1 when the bytes end before. */
-  find(bytes: Uint8Array, want: number): number {
+  /** Blocks end after `want` records, or after a multiple of `chunkRows` records once they hold `blockBytes`. */
+  constructor(want: number, chunkRows: number, blockBytes: number) {
+    this.#want = want;
+    this.#chunkRows = chunkRows;
+    this.#blockBytes = blockBytes;
+  }
+
+  /** Scans on, in `bytes[0, length)`; returns where the block since the last cut ends (after a line feed), or -1 when the bytes end before. */
+  find(bytes: Uint8Array, length: number): number {
+    const want = this.#want;
     let i = this.#pos;
     // NB: bytes read since the last scan may hold a quote.
     let quote = this.#nextQuote === -1 ? -2 : this.#nextQuote;
@@ -160,28 +196,32 @@ class RecordCounter {
       if (this.#inQuotes) {
         // NB: an escaped quote ("") closes and reopens.
         const close = bytes.indexOf(QUOTE, i);
-        if (close < 0) {
-          i = bytes.length;
+        if (close < 0 || close >= length) {
+          i = length;
           break;
         }
         this.#inQuotes = false;
         i = close + 1;
         continue;
       }
-      if (quote === -2 || (quote >= 0 && quote < i)) quote = bytes.indexOf(QUOTE, i);
-      const lf = bytes.indexOf(LF, i);
+      if (quote === -2 || (quote >= 0 && quote < i)) {
+        quote = bytes.indexOf(QUOTE, i);
+        if (quote >= length) quote = -1;
+      }
+      let lf = bytes.indexOf(LF, i);
+      if (lf >= length) lf = -1;
       if (quote >= 0 && (lf < 0 || quote < lf)) {
         this.#inQuotes = true;
         i = quote + 1;
         continue;
       }
       if (lf < 0) {
-        i = bytes.length;
+        i = length;
         break;
       }
       if (!blankLine(bytes, this.recordStart, lf)) this.rows++;
       i = this.recordStart = lf + 1;
-      if (this.rows === want) {
+      if (this.rows === want || (i >= this.#blockBytes && this.rows % this.#chunkRows === 0 && this.rows > 0)) {
         found = i;
         break;
       }

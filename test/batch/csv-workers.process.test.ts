@@ -4,6 +4,7 @@
 // byte, with quotes, line ends inside quotes and CRLF in the file, and with text that is not plain
 // CSV from the middle on (read on by the main thread, as one thread reads it). Without --workers, a
 // file of 32 MiB or more is predicted in one thread per core, a small one on the main thread.
+import { execFileSync } from "node:child_process";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -92,6 +93,42 @@ describe.concurrent("predict --workers 2 of a CSV file in blocks: what one threa
     expectSuccess(one);
     expectSuccess(two);
     expect(await files(dirs[1])).toEqual(await files(dirs[0]));
+  });
+});
+
+describe.concurrent("predict --workers 2 of CSV files that are not cut into blocks: what one thread does", SLOW, () => {
+  it("a header that names a column twice: the same refusal, no thread failure", async () => {
+    const { one, two, dirs } = await both(csv("\n").replace("x,note", "x,x"));
+    expectFailure(one, 1, 'names the column "x" twice');
+    expect(two.code).toBe(1);
+    expect(two.stderr).toBe(one.stderr);
+    expect(await readdir(dirs[1])).toEqual([]);
+  });
+
+  it("a header, then only blank lines: the model's columns with no rows, as one thread writes them", async () => {
+    const { one, two, dirs } = await both(`x,note\n${"\n".repeat(40_000)}`);
+    expectSuccess(one);
+    expectSuccess(two);
+    expect(await files(dirs[1])).toEqual({ "out.csv": "label,score\n" });
+    expect(await files(dirs[0])).toEqual({ "out.csv": "label,score\n" });
+  });
+
+  it("a named pipe (no places to read blocks at): read in one pass, the same bytes", async () => {
+    const dir = await tempDir("pipeserve-csv-fifo-");
+    const text = csv("\n");
+    const out = await Promise.all(
+      [1, 2].map(async (n) => {
+        const fifo = join(dir, `in-${n}.csv`);
+        execFileSync("mkfifo", [fifo]);
+        const run = predict(["-i", fifo, "-o", join(dir, `out-${n}.csv`), "--workers", String(n)]);
+        await writeFile(fifo, text);
+        const result = await run;
+        expectSuccess(result);
+        return readFile(join(dir, `out-${n}.csv`), "utf8");
+      }),
+    );
+    expect(out[1]).toBe(out[0]);
+    expect(out[0]?.split("\n")).toHaveLength(ROWS + 2);
   });
 });
 

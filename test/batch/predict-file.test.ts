@@ -619,6 +619,16 @@ describe("chunks", () => {
     expect(await readFile(many, "utf8")).toBe(await readFile(one, "utf8"));
   });
 
+  it("threads: 1 by default for a library caller; auto uses them only for a large file; the result says how many predicted", async () => {
+    const big = join(await tempDir(), "big.csv");
+    await writeFile(big, `x,note\n${"1.5,n\n".repeat(40_000)}`);
+    expect((await predict({ input: big, output: await outPath("csv") })).threads).toBe(1);
+    expect((await predict({ input: big, output: await outPath("csv"), workers: "auto" })).threads).toBe(1);
+    const two = await predict({ input: big, output: await outPath("csv"), workers: 2 });
+    expect(two.threads).toBe(Math.min(2, availableParallelism()));
+    expect(two.rowsWritten).toBe(40_000);
+  });
+
   it("JSON input is read whole, and says so", async () => {
     const notices: string[] = [];
     const result = await predict({ input: inputs.json, output: await outPath("csv"), chunkRows: 7, onNotice: (m) => notices.push(m) });

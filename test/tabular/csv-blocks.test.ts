@@ -36,7 +36,7 @@ async function inBlocks(path: string, rowsPerBlock: number, chunkRows: number, c
   if (!head) throw new Error("no head");
   const chunks: ColumnTable[] = [];
   let lines = head.lines;
-  for await (const block of csvBlocks(path, head, rowsPerBlock)) {
+  for await (const block of csvBlocks(path, head, rowsPerBlock, chunkRows)) {
     const offset = "rest" in block ? block.rest : block.offset;
     const parsed = "rest" in block ? undefined : csvBlockTables(block.bytes, head, block.rows, chunkRows, columns);
     if (!parsed) {
@@ -118,7 +118,7 @@ describe("CSV blocks: the records of the whole file, in the same chunks", () => 
     const head = await readCsvHead(path);
     expect(head).toMatchObject({ header: ["a", "b"], lineEnd: "\n", offset: 4, lines: 1 });
     const blocks = [];
-    for await (const block of csvBlocks(path, head!, 2)) blocks.push(block);
+    for await (const block of csvBlocks(path, head!, 2, 2)) blocks.push(block);
     expect(blocks.map((b) => ("rest" in b ? b : { text: Buffer.from(b.bytes).toString(), offset: b.offset, rows: b.rows }))).toEqual([
       { text: '1,"x\ny"\n\n2,"p,q"\n', offset: 4, rows: 2 },
       { text: '3,""""\n4,z\n', offset: 21, rows: 2 },
@@ -144,10 +144,52 @@ describe("CSV blocks: the records of the whole file, in the same chunks", () => 
     expect(parsed.map((p) => p?.lines)).toEqual([4, 2, 0]);
   });
 
+  it("over many reads of the file (megabytes): quoted line ends and quotes across reads, the same chunks", async () => {
+    const lines = ["id,note"];
+    for (let i = 0; i < 60_000; i++) lines.push(i % 3 === 0 ? `${i},"line one\nline ""two"", ${"é".repeat(i % 11)}"` : `${i},plain ${i}`);
+    const path = await file(`${lines.join("\n")}\n`);
+    const { chunks, reread } = await inBlocks(path, 4096, 512);
+    expect(reread).toBe(false);
+    expect(chunks).toEqual(await whole(path, 512));
+    // The only quotes well past the first read (1 MiB): a quoted line end there is no record's end.
+    const rare = ["id,note", ...Array.from({ length: 80_000 }, (_, i) => (i === 70_000 ? `${i},"a\nb"` : `${i},plain ${i}`))];
+    const rarePath = await file(`${rare.join("\n")}\n`);
+    const late = await inBlocks(rarePath, 4096, 512);
+    expect(late.reread).toBe(false);
+    expect(late.chunks).toEqual(await whole(rarePath, 512));
+  });
+
+  it("wide rows: a block ends at the first whole chunk past 8 MiB, however few its records; the same chunks", async () => {
+    const wide = "w".repeat(3000);
+    const path = await file(`id,note\n${Array.from({ length: 6000 }, (_, i) => `${i},"${wide}\n${i}"`).join("\n")}\n`);
+    const head = await readCsvHead(path);
+    const sizes: [number, number][] = [];
+    for await (const block of csvBlocks(path, head!, 16_384, 7)) if (!("rest" in block)) sizes.push([block.rows, block.bytes.length]);
+    expect(sizes.length).toBeGreaterThan(1);
+    for (const [rows, bytes] of sizes.slice(0, -1)) {
+      expect(rows % 7).toBe(0);
+      expect(bytes).toBeGreaterThanOrEqual(8 << 20);
+      expect(bytes).toBeLessThan((8 << 20) + 7 * 3020);
+    }
+    expect(sizes.reduce((a, [rows]) => a + rows, 0)).toBe(6000);
+    expect((await inBlocks(path, 16_384, 7)).chunks).toEqual(await whole(path, 7));
+  });
+
+  it("a quote left open early: the rest is handed to one pass once maxBlockBytes are read, not the whole file; the same error", async () => {
+    const lines = ["id,note", '0,"never closed', ...Array.from({ length: 100_000 }, (_, i) => `${i + 1},text ${i}`)];
+    const path = await file(`${lines.join("\n")}\n`);
+    const head = await readCsvHead(path);
+    const out = [];
+    for await (const block of csvBlocks(path, head!, 8, 8, 1 << 20)) out.push(block);
+    expect(out).toEqual([{ rest: head!.offset }]);
+    const expected = await whole(path, 8).catch((e: Error) => e.message);
+    expect(typeof expected).toBe("string");
+  });
+
   it("keeps only the columns asked for, in the file's order", async () => {
     const path = await file("a,b,c\n1,2,3\n4,5,6\n");
     const head = await readCsvHead(path);
-    for await (const block of csvBlocks(path, head!, 1)) {
+    for await (const block of csvBlocks(path, head!, 1, 1)) {
       if ("rest" in block) throw new Error("rest");
       expect(csvBlockTables(block.bytes, head!, block.rows, 5, ["c", "a"])?.tables[0]?.names).toEqual(["a", "c"]);
     }
@@ -193,7 +235,7 @@ describe("CSV blocks: the records of the whole file, in the same chunks", () => 
     const path = await file(`a,b\n${Array.from({ length: 50 }, (_, i) => `${i},x`).join("\r")}\r`);
     const head = await readCsvHead(path);
     const out = [];
-    for await (const block of csvBlocks(path, head!, 4, 64)) out.push(block);
+    for await (const block of csvBlocks(path, head!, 4, 4, 64)) out.push(block);
     expect(out).toEqual([{ rest: 4 }]);
   });
 
@@ -203,6 +245,9 @@ describe("CSV blocks: the records of the whole file, in the same chunks", () => 
     expect(await readCsvHead(await file('a,b"\n1,2\n'))).toBeUndefined();
     expect(await readCsvHead(await file("a,b\n"))).toBeUndefined();
     expect(await readCsvHead(await file("a,b"))).toBeUndefined();
+    // Names that repeat: the one-pass reader refuses them with its message.
+    expect(await readCsvHead(await file("a,a\n1,2\n"))).toBeUndefined();
+    expect(await readCsvHead(await file("a,,\n1,2,3\n"))).toBeUndefined();
     const bom = await readCsvHead(await file("\ufeff\r\n\r\na,b\r\n1,2\r\n"));
     expect(bom).toMatchObject({ header: ["a", "b"], lineEnd: "\r\n", text: "\ufeff\r\n\r\na,b\r\n", offset: 12, lines: 3 });
     // NB: blank lines ending with LF before a header ending with CRLF are not plain.
