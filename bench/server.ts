@@ -17,7 +17,7 @@
  * taken from two runs seconds apart (BENCH_SECONDS, BENCH_ROUNDS to change them).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, open, readFile, rm } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -265,12 +265,29 @@ export async function main(): Promise<void> {
       if (one === undefined || two === undefined) break;
       pinnedRounds.push({ one, two, ratio: Math.round((two / one) * 100) / 100 });
     }
+    // NB: the floor: the same requests to a server that answers pipeserve's own answers as fixed bytes (bench/fixed-server.mjs).
+    const arrowStream = "application/vnd.apache.arrow.stream";
+    const answer = async (body: string | Uint8Array, contentType: string, accept: string): Promise<Uint8Array> =>
+      new Uint8Array(
+        await (
+          await fetch(`http://127.0.0.1:${pipeservePort}/invocations`, { method: "POST", headers: { "content-type": contentType, accept }, body })
+        ).arrayBuffer(),
+      );
+    await writeFile(join(tracking, "answer.json"), await answer(tenK, "application/json", "application/json"));
+    await writeFile(join(tracking, "answer.arrow"), await answer(tenKArrow, arrowStream, arrowStream));
+    const fixed = spawn(process.execPath, [join(import.meta.dirname, "fixed-server.mjs"), join(tracking, "answer.json"), join(tracking, "answer.arrow")], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    children.push(fixed);
+    const fixedPort = await waitForPort(fixed, (l) => (typeof l["port"] === "number" ? l["port"] : undefined));
     const tenKTimes = await timeAlternating(
       pipeservePort,
       {
         json: { body: tenK, contentType: "application/json" },
-        arrow: { body: tenKArrow, contentType: "application/vnd.apache.arrow.stream" },
-        arrowInOut: { body: tenKArrow, contentType: "application/vnd.apache.arrow.stream", accept: "application/vnd.apache.arrow.stream" },
+        arrow: { body: tenKArrow, contentType: arrowStream },
+        arrowInOut: { body: tenKArrow, contentType: arrowStream, accept: arrowStream },
+        floorJson: { body: tenK, contentType: "application/json", port: fixedPort },
+        floorArrowInOut: { body: tenKArrow, contentType: arrowStream, accept: arrowStream, port: fixedPort },
       },
       60,
     );
@@ -335,6 +352,15 @@ export async function main(): Promise<void> {
         ratioJsonToArrowInOut: Math.round((json10k.medianMs / arrowInOut10k.medianMs) * 100) / 100,
         echoJson: echo10k,
         ratioPipeserveJsonToEcho: Math.round((json10k.medianMs / echo10k.medianMs) * 100) / 100,
+        // NB: what the client, HTTP and the loopback take for the same bodies and answers: the
+        // floor under any server. pipeserve's own time is the rest; Arrow ≥ 3× JSON would need
+        // the Arrow request's whole server time (the model's run included) under (json - 3 × floor) / 3.
+        transportFloor: { json: tenKTimes["floorJson"], arrowInOut: tenKTimes["floorArrowInOut"] },
+        serverMs: {
+          json: Math.round((json10k.medianMs - tenKTimes["floorJson"]!.medianMs) * 10) / 10,
+          arrowInOut: Math.round((arrowInOut10k.medianMs - tenKTimes["floorArrowInOut"]!.medianMs) * 10) / 10,
+        },
+        arrowInOutServerMsFor3x: Math.round(((json10k.medianMs - 3 * tenKTimes["floorArrowInOut"]!.medianMs) / 3) * 10) / 10,
       },
       millionRowsArrowInArrowOut: {
         withMissingValues: millionWithMissing,
