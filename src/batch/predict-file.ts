@@ -13,7 +13,7 @@ import {
   inputFileError,
   readCsvHead,
   readCsvTail,
-  type CsvBlock,
+  type TextBlock,
   type CsvHead,
   outputToTable,
   concatTables,
@@ -521,7 +521,7 @@ class BatchRun {
     return (async function* (): AsyncGenerator<JobItem> {
       let firstRow = 0;
       try {
-        for (let next: IteratorResult<CsvBlock | { rest: number }> = first; !next.done; next = next === first ? second : await blocks.next()) {
+        for (let next: IteratorResult<TextBlock | { rest: number }> = first; !next.done; next = next === first ? second : await blocks.next()) {
           const block = next.value;
           if ("rest" in block) {
             yield { rest: block.rest, firstRow };

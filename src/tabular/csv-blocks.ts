@@ -1,6 +1,7 @@
 import { open, stat } from "node:fs/promises";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { inputFileError } from "./file-access.js";
+import { type BlockCounter, type TextBlock, blockBytes, readBlocks } from "./text-blocks.js";
 import { tableFromCsvRecords } from "./csv.js";
 import { type CsvLineEnd, PlainCsvCheck, parsePlainRecords, plainCsvParser, plainCsvRecords } from "./csv-plain.js";
 
@@ -27,8 +28,6 @@ export interface CsvHead {
 
 /** The most bytes read looking for the header's end. */
 const MAX_HEAD_BYTES = 1 << 20;
-/** Bytes read from the file at a time. */
-const READ_BYTES = 1 << 20;
 
 /**
  * Reads a CSV file's header, if the file can be cut into blocks: a regular file (not a pipe) of
@@ -86,76 +85,22 @@ function blankLine(bytes: Uint8Array, start: number, lf: number): boolean {
   return lf === start || (lf === start + 1 && bytes[start] === CR);
 }
 
-/** Some whole records of a CSV file, to be parsed apart. */
-export interface CsvBlock {
-  /** The block's bytes, in a buffer of their own (to be transferred to another thread). */
-  bytes: Uint8Array;
-  /** Where the block starts in the file. */
-  offset: number;
-  /** Its records (blank lines are none), as counted by quotes and line ends. */
-  rows: number;
-}
-
-/** Bytes after which a block ends at the next chunk's end, however few its records (wide rows). */
-const BLOCK_BYTES = 8 << 20;
-
 /**
  * Cuts a CSV file's records (after `head`) into blocks of `rowsPerBlock` records, or fewer whole
- * chunks of `chunkRows` once a block holds BLOCK_BYTES (the last block may have fewer), each
- * ending after a line feed outside quotes. The count is of line feeds outside quotes ending a line
- * that is not blank: in plain text, its records; in other text it may not be, which
- * `csvBlockTables` finds. Yields `{ rest: offset }` instead of a block when a block would pass
- * `maxBlockBytes` (text without line feeds, a quote left open): from there the file is to be read
- * in one pass. Memory holds one block and one read.
+ * chunks of `chunkRows` once a block holds 8 MiB (the last block may have fewer), each ending
+ * after a line feed outside quotes. The count is of line feeds outside quotes ending a line that
+ * is not blank: in plain text, its records; in other text it may not be, which `csvBlockTables`
+ * finds. Yields `{ rest: offset }` instead of a block when a block would pass `maxBlockBytes`
+ * (text without line feeds, a quote left open): from there the file is to be read in one pass.
  */
-export async function* csvBlocks(
+export function csvBlocks(
   path: string,
   head: CsvHead,
   rowsPerBlock: number,
   chunkRows: number,
-  maxBlockBytes = 64 << 20,
-): AsyncGenerator<CsvBlock | { rest: number }> {
-  const file = await open(path, "r").catch((error: unknown) => Promise.reject(inputFileError(path, error)));
-  try {
-    // NB: one buffer, grown by doubling: the bytes read and not yet taken by a block are `buffer[0, length)`.
-    let buffer = Buffer.allocUnsafe(2 * READ_BYTES);
-    let length = 0;
-    /** Where `buffer` starts in the file. */
-    let offset = head.offset;
-    let position = head.offset;
-    const records = new RecordCounter(rowsPerBlock, chunkRows, Math.min(BLOCK_BYTES, maxBlockBytes));
-    for (;;) {
-      if (buffer.length - length < READ_BYTES) {
-        const grown = Buffer.allocUnsafe(Math.max(2 * buffer.length, length + READ_BYTES));
-        buffer.copy(grown, 0, 0, length);
-        buffer = grown;
-      }
-      const { bytesRead } = await file.read(buffer, length, READ_BYTES, position);
-      position += bytesRead;
-      if (bytesRead === 0) {
-        const pending = buffer.subarray(0, length);
-        // NB: the last record may end without a line end.
-        const rows = records.rows + (length > 0 && !blankLine(pending, records.recordStart, length) ? 1 : 0);
-        if (rows > 0) yield { bytes: own(pending), offset, rows };
-        return;
-      }
-      length += bytesRead;
-      // NB: a view of the bytes read, so that no search runs on into the buffer's unread end.
-      for (let end = records.find(buffer.subarray(0, length), length); end >= 0; end = records.find(buffer.subarray(0, length), length)) {
-        yield { bytes: own(buffer.subarray(0, end)), offset, rows: records.rows };
-        buffer.copyWithin(0, end, length);
-        length -= end;
-        offset += end;
-        records.shift(end);
-      }
-      if (length > maxBlockBytes) {
-        yield { rest: offset };
-        return;
-      }
-    }
-  } finally {
-    await file.close();
-  }
+  maxBlockBytes?: number,
+): AsyncGenerator<TextBlock | { rest: number }> {
+  return readBlocks(path, head.offset, new RecordCounter(rowsPerBlock, chunkRows, blockBytes(maxBlockBytes)), maxBlockBytes);
 }
 
 /**
@@ -163,7 +108,7 @@ export async function* csvBlocks(
  * start (as blocks are taken): a record ends at a line feed outside quotes, unless its line is
  * blank. NB: found with `indexOf` (memchr), ~4× faster than a loop over every byte.
  */
-class RecordCounter {
+class RecordCounter implements BlockCounter {
   readonly #want: number;
   readonly #chunkRows: number;
   readonly #blockBytes: number;
@@ -231,6 +176,14 @@ class RecordCounter {
     return found;
   }
 
+  /** Whether `bytes[recordStart, length)`, after the last line feed, hold a record (the file's last, without a line end). */
+  trailing(bytes: Uint8Array, length: number): boolean {
+    return length > 0 && !blankLine(bytes, this.recordStart, length);
+  }
+
+  /** CSV counts no lines here (csv-parse's count comes from the threads). */
+  readonly lines = 0;
+
   /** The bytes before `at` (a record's start) were cut off: positions count from there, and records from 0. */
   shift(at: number): void {
     this.#pos -= at;
@@ -238,13 +191,6 @@ class RecordCounter {
     if (this.#nextQuote >= 0) this.#nextQuote -= at;
     this.rows = 0;
   }
-}
-
-/** A copy of bytes in an ArrayBuffer of their own (a slice of a pooled Buffer cannot be transferred). */
-function own(bytes: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  return copy;
 }
 
 /**

@@ -88,7 +88,8 @@ export {
 } from "./files.js";
 export { isColumnTable, isColumnsObject, asColumnTable, outputToTable } from "./as-table.js";
 export { fileColumnTypes, readTableChunks, readCsvTail, readDataFrameChunks, regroupRows, type ChunkReadOptions } from "./chunked-readers.js";
-export { type CsvBlock, type CsvHead, csvBlocks, csvBlockTables, readCsvHead } from "./csv-blocks.js";
+export { type CsvHead, csvBlocks, csvBlockTables, readCsvHead } from "./csv-blocks.js";
+export { type TextBlock } from "./text-blocks.js";
 export { FileAccessError, checkInputFile, checkOutputFile, inputFileError } from "./file-access.js";
 export {
   createTableFileWriter,
