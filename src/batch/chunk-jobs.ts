@@ -21,12 +21,13 @@ export interface ChunkWorkerData {
  * Work for one thread: a chunk the main thread read; chunks of a Parquet file that the thread
  * decodes itself (`segments`, cut into chunks of `chunkSizes` rows, the main thread's chunks); or
  * a block of a CSV file's records (`rows` of them, after the header `head`) that the thread parses
- * itself into chunks of `chunkRows` rows.
+ * itself into chunks of `chunkRows` rows; or such a block of a JSON Lines file.
  */
 export type ChunkJob =
   | { id: number; kind: "table"; table: ColumnTable }
   | { id: number; kind: "parquet"; path: string; segments: ParquetSegment[]; chunkSizes: number[] }
-  | { id: number; kind: "csv"; bytes: Uint8Array; rows: number; head: Pick<CsvHead, "header" | "lineEnd">; chunkRows: number };
+  | { id: number; kind: "csv"; bytes: Uint8Array; rows: number; head: Pick<CsvHead, "header" | "lineEnd">; chunkRows: number }
+  | { id: number; kind: "jsonl"; bytes: Uint8Array; rows: number; chunkRows: number };
 
 /** A job before the pool numbers it. */
 export type NewChunkJob = ChunkJob extends infer J ? (J extends ChunkJob ? Omit<J, "id"> : never) : never;
@@ -140,13 +141,14 @@ export function planParquetWorkerJobs(groups: readonly number[], chunkRows: numb
   return jobsOfChunks(groups, chunks, perJob);
 }
 
-/** The fewest rows of a CSV job (see `csvRowsPerBlock`). */
-const CSV_JOB_ROWS = 16_384;
+/** The fewest rows of a block of a text file (see `rowsPerBlock`). */
+const BLOCK_JOB_ROWS = 16_384;
 
 /**
- * Rows per block of a CSV file that `predict --workers N` cuts: whole chunks (so the threads
- * predict the chunks one thread reads, and write the same output), at least CSV_JOB_ROWS of them.
+ * Rows per block of a CSV or JSON Lines file that `predict --workers N` cuts: whole chunks (so the
+ * threads predict the chunks one thread reads, and write the same output), at least
+ * BLOCK_JOB_ROWS of them.
  */
-export function csvRowsPerBlock(chunkRows: number): number {
-  return chunkRows * Math.max(1, Math.ceil(CSV_JOB_ROWS / chunkRows));
+export function rowsPerBlock(chunkRows: number): number {
+  return chunkRows * Math.max(1, Math.ceil(BLOCK_JOB_ROWS / chunkRows));
 }

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { loadModel, type PipelineModel } from "../loader/index.js";
-import { csvBlockTables, fromArrow, outputToTable, readParquetSegments, regroupRows, type ColumnTable } from "../tabular/index.js";
+import { csvBlockTables, fromArrow, jsonLinesBlockTables, outputToTable, readParquetSegments, regroupRows, type ColumnTable } from "../tabular/index.js";
 import type { ChunkAnswer, ChunkJob, ChunkWorkerData } from "./chunk-jobs.js";
 
 const data = workerData as ChunkWorkerData;
@@ -59,12 +59,15 @@ async function* parquetChunks(job: Extract<ChunkJob, { kind: "parquet" }>): Asyn
 async function run(job: ChunkJob): Promise<void> {
   await model;
   if (job.kind === "table") await predictChunk(job.id, job.table);
-  else if (job.kind === "csv") {
+  else if (job.kind === "csv" || job.kind === "jsonl") {
     // NB: the whole block is checked before any chunk is answered, so `reread` is its only answer;
     // a block that cannot be made tables here (any error) is read by the main thread, which fails as one thread does.
-    let parsed: ReturnType<typeof csvBlockTables>;
+    let parsed: { tables: ColumnTable[]; lines: number } | undefined;
     try {
-      parsed = csvBlockTables(job.bytes, job.head, job.rows, job.chunkRows, data.columns);
+      parsed =
+        job.kind === "csv"
+          ? csvBlockTables(job.bytes, job.head, job.rows, job.chunkRows, data.columns)
+          : jsonLinesBlockTables(job.bytes, job.rows, job.chunkRows, data.columns);
     } catch {
       parsed = undefined;
     }

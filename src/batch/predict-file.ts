@@ -11,10 +11,11 @@ import {
   checkOutputFile,
   csvBlocks,
   inputFileError,
+  jsonLinesBlocks,
   readCsvHead,
   readCsvTail,
+  readJsonLinesTail,
   type TextBlock,
-  type CsvHead,
   outputToTable,
   concatTables,
   enforceSchema,
@@ -37,7 +38,7 @@ import {
 } from "../tabular/index.js";
 import { partialPath, removeStalePartials } from "../util/index.js";
 import { badRowLines, isBadInput, splitBadRows } from "./bad-rows.js";
-import { csvRowsPerBlock, planParquetWorkerJobs, type ChunkAnswer, type InputCells, type NewChunkJob } from "./chunk-jobs.js";
+import { rowsPerBlock, planParquetWorkerJobs, type ChunkAnswer, type InputCells, type NewChunkJob } from "./chunk-jobs.js";
 import { ChunkWorkerPool, type JobAnswers } from "./chunk-worker-pool.js";
 import { BatchError } from "./errors.js";
 import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
@@ -72,11 +73,11 @@ export interface PredictFileOptions {
   rowNumberColumn?: string;
   /**
    * Threads that predict chunks (row-wise models, chunked inputs): each decodes (Parquet) or parses
-   * (CSV), predicts and answers its chunks while this thread reads and writes them in order; the
-   * output is the same for any number. 1 (the default) is this thread alone; at most the number of
-   * cores (more are cut to it, with a notice). `auto` (the CLI's default): as many as there are
-   * cores for CSV files of 32 MiB and Parquet files of 8 MiB or more (see
-   * `DEFAULT_THREADS_MIN_CSV_BYTES`), else 1.
+   * (CSV, JSON Lines), predicts and answers its chunks while this thread reads and writes them in
+   * order; the output is the same for any number. 1 (the default) is this thread alone; at most the
+   * number of cores (more are cut to it, with a notice). `auto` (the CLI's default): as many as
+   * there are cores for CSV and JSON Lines files of 32 MiB and Parquet files of 8 MiB or more (see
+   * `DEFAULT_THREADS_MIN_TEXT_BYTES`), else 1.
    */
   workers?: number | "auto";
   /** Called after each chunk with the rows done so far and the total when known. */
@@ -112,6 +113,9 @@ const DEFAULT_TEXT_CHUNK_ROWS = 4_096;
 /** A job for the threads as read from the input; or, for CSV, where this thread is to read on from itself (`rest`). */
 type JobItem = { job: NewChunkJob; firstRow: number; rows: number; groups?: number[]; offset?: number } | { rest: number; firstRow: number };
 
+/** Reads a text file on this thread, in one pass, from byte `offset` (a record's start, row `firstRow` from 0, after `lines` lines) to its end, and predicts it chunk by chunk. */
+type ReadFrom = (offset: number, firstRow: number, lines: number) => Promise<void>;
+
 /** A job given to the threads, waiting to be written. */
 interface Submitted {
   answers: JobAnswers;
@@ -139,11 +143,12 @@ interface Settings {
 }
 
 /**
- * The smallest CSV file that `predict` without `--workers` predicts in threads. NB: below it the
- * threads' start (~0.2 s each to load the model) costs more than they save: on 2 cores, 1,000,000
- * penguins rows (35 MB) took 1.17 s in 2 threads against 1.40 s on one, 500,000 about the same.
+ * The smallest CSV or JSON Lines file that `predict` without `--workers` predicts in threads. NB:
+ * below it the threads' start (~0.2 s each to load the model) costs more than they save: on 2
+ * cores, 1,000,000 penguins rows as CSV (35 MB) took 1.17 s in 2 threads against 1.40 s on one,
+ * 500,000 about the same.
  */
-export const DEFAULT_THREADS_MIN_CSV_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_THREADS_MIN_TEXT_BYTES = 32 * 1024 * 1024;
 /** The smallest Parquet file that `predict` without `--workers` predicts in threads (flights-3m.parquet, 13 MB: 2.2 against 2.9 s). */
 export const DEFAULT_THREADS_MIN_PARQUET_BYTES = 8 * 1024 * 1024;
 
@@ -347,8 +352,8 @@ class BatchRun {
   }
 
   /**
-   * Threads for a run without `--workers`: as many as there are cores for a CSV or Parquet file
-   * large enough that threads pay for their start (DEFAULT_THREADS_MIN_CSV_BYTES,
+   * Threads for a run without `--workers`: as many as there are cores for a CSV, JSON Lines or
+   * Parquet file large enough that threads pay for their start (DEFAULT_THREADS_MIN_TEXT_BYTES,
    * DEFAULT_THREADS_MIN_PARQUET_BYTES), else 1. NB: other inputs are read on the main thread, whose
    * reading is then the work: threads do not make them faster.
    */
@@ -356,13 +361,14 @@ class BatchRun {
     const { source, inputFormat } = this.#settings;
     const cores = availableParallelism();
     if (cores < 2 || typeof source !== "string") return 1;
-    const least = inputFormat === "csv" ? DEFAULT_THREADS_MIN_CSV_BYTES : inputFormat === "parquet" ? DEFAULT_THREADS_MIN_PARQUET_BYTES : undefined;
-    // NB: a shard of a CSV file is read on this thread (its rows are counted first), which is then the work.
-    if (least === undefined || (inputFormat === "csv" && this.#range)) return 1;
-    const size = (await stat(source)).size;
-    // NB: a shard predicts its part of the file.
-    if (size / (this.#options.shard?.count ?? 1) < least) return 1;
-    // NB: a CSV file that cannot be cut into blocks (one column, a pipe, …) is parsed on this thread, which is then the work.
+    const text = inputFormat === "csv" || inputFormat === "jsonl";
+    const least = text ? DEFAULT_THREADS_MIN_TEXT_BYTES : inputFormat === "parquet" ? DEFAULT_THREADS_MIN_PARQUET_BYTES : undefined;
+    // NB: a shard of a text file is read on this thread (its rows are counted first), which is then the work.
+    if (least === undefined || (text && this.#range)) return 1;
+    const stats = await stat(source);
+    // NB: a shard predicts its part of the file; a pipe has no size (and is read on this thread).
+    if (!stats.isFile() || stats.size / (this.#options.shard?.count ?? 1) < least) return 1;
+    // NB: a CSV file that cannot be cut into blocks (one column, a header that is not plain) is parsed on this thread, which is then the work.
     return inputFormat === "csv" && !(await readCsvHead(source)) ? 1 : cores;
   }
 
@@ -404,7 +410,7 @@ class BatchRun {
   async #predictInWorkers(workers: number): Promise<void> {
     const planned = await this.#workerJobs(workers);
     if (!planned) return;
-    const { jobs, csvHead } = planned;
+    const { jobs, readFrom } = planned;
     const { params, runner } = this.#options;
     const pool = new ChunkWorkerPool(workers, {
       hostEntry: hostEntryUrl(),
@@ -416,9 +422,9 @@ class BatchRun {
     });
     // NB: at most two jobs per thread are under way or waiting to be written: memory stays bounded however slow the output.
     const window: Submitted[] = [];
-    // NB: CSV: where this thread reads on from, when a block is not plain or too long.
+    // NB: a text file: where this thread reads on from, when a block is not plain (or too long), and the lines before it.
     let rest: { offset: number; firstRow: number } | undefined;
-    let lines = csvHead?.lines ?? 0;
+    let lines = planned.lines ?? 0;
     const writeFirst = async (): Promise<void> => {
       // NB: taken from the window once written: a failure meanwhile rechecks its Parquet row groups too.
       const submitted = window[0] as Submitted;
@@ -463,14 +469,15 @@ class BatchRun {
         await jobs.return?.();
       }
     }
-    if (rest && csvHead) await this.#predictCsvFrom(csvHead, rest.offset, rest.firstRow, lines);
+    if (rest && readFrom) await readFrom(rest.offset, rest.firstRow, lines);
   }
 
   /**
-   * The jobs for the threads, and a CSV file's head; undefined when the input was predicted here
-   * (an input of one job).
+   * The jobs for the threads; for a text file cut into blocks, how this thread reads it on from a
+   * block (`readFrom`) and the lines before the first (`lines`). Undefined when the input was
+   * predicted here (an input of one job).
    */
-  async #workerJobs(workers: number): Promise<{ jobs: AsyncIterator<JobItem>; csvHead?: CsvHead } | undefined> {
+  async #workerJobs(workers: number): Promise<{ jobs: AsyncIterator<JobItem>; readFrom?: ReadFrom; lines?: number } | undefined> {
     const { source, inputFormat, chunkRows } = this.#settings;
     if (typeof source === "string" && inputFormat === "parquet") {
       const groups = await parquetFileRowGroups(source);
@@ -489,10 +496,10 @@ class BatchRun {
       })();
       return { jobs };
     }
-    const csvHead = typeof source === "string" && inputFormat === "csv" && !this.#range ? await readCsvHead(source) : undefined;
-    if (csvHead) {
-      const jobs = await this.#csvJobs(csvHead);
-      return jobs && { jobs, csvHead };
+    const text = typeof source === "string" && !this.#range ? await this.#textBlocks(source) : undefined;
+    if (text) {
+      const jobs = await this.#blockJobs(text.blocks, text.job, text.readFrom, text.lines);
+      return jobs && { jobs, readFrom: text.readFrom, lines: text.lines };
     }
     const chunks = this.#inputChunks()[Symbol.asyncIterator]();
     const first = await chunks.next();
@@ -506,17 +513,71 @@ class BatchRun {
     return { jobs };
   }
 
-  /** A CSV file's blocks as jobs; undefined when the file was predicted here (a file of one block, or none). */
-  async #csvJobs(head: CsvHead): Promise<AsyncIterator<JobItem> | undefined> {
-    const { source, chunkRows } = this.#settings;
-    const blocks = csvBlocks(source as string, head, csvRowsPerBlock(chunkRows), chunkRows);
-    // NB: the input's columns, for an output with no rows (see `#noRows`): a file of blank lines has no chunk.
-    this.#noRows ??= onlyColumns({ names: head.header, columns: head.header.map(() => []), numRows: 0 }, this.#wantedColumns());
+  /**
+   * A CSV or JSON Lines file's blocks, the job of each and how this thread reads the file on from
+   * a block (`readFrom`: after `lines` lines as the format's one-pass reader counts them); undefined
+   * for a file that is not cut into blocks (another format, a pipe, a CSV header that is not plain).
+   */
+  async #textBlocks(
+    source: string,
+  ): Promise<{ blocks: AsyncGenerator<TextBlock | { rest: number }>; job: (block: TextBlock) => NewChunkJob; readFrom: ReadFrom; lines: number } | undefined> {
+    const { inputFormat, chunkRows } = this.#settings;
+    const wanted = this.#wantedColumns();
+    const read = async (chunks: AsyncIterable<ColumnTable>, firstRow: number): Promise<void> => {
+      const { signal, params, onProgress } = this.#options;
+      let row = firstRow;
+      for await (const chunk of chunks) {
+        signal?.throwIfAborted();
+        this.#noRows ??= sliceTable(chunk, 0, 0);
+        this.rowsRead += chunk.numRows;
+        await this.#predictChunk(chunk, row, params);
+        row += chunk.numRows;
+        onProgress?.(this.rowsRead, this.#total);
+      }
+    };
+    const columns = wanted ? { columns: wanted } : {};
+    if (inputFormat === "csv") {
+      const head = await readCsvHead(source);
+      if (!head) return undefined;
+      // NB: the input's columns, for an output with no rows (see `#noRows`): a file of blank lines has no chunk.
+      this.#noRows ??= onlyColumns({ names: head.header, columns: head.header.map(() => []), numRows: 0 }, wanted);
+      return {
+        blocks: csvBlocks(source, head, rowsPerBlock(chunkRows), chunkRows),
+        job: (block) => ({ kind: "csv", bytes: block.bytes, rows: block.rows, head: { header: head.header, lineEnd: head.lineEnd }, chunkRows }),
+        // NB: the header's text, then as many line ends as csv-parse counted before the block, so it numbers lines as over the whole.
+        readFrom: (offset, firstRow, lines) =>
+          read(readCsvTail(source, offset, head.text + head.lineEnd.repeat(lines - head.lines), { chunkRows, raw: true, ...columns }), firstRow),
+        lines: head.lines,
+      };
+    }
+    if (inputFormat === "jsonl") {
+      const blocks = await jsonLinesBlocks(source, rowsPerBlock(chunkRows), chunkRows);
+      if (!blocks) return undefined;
+      return {
+        blocks,
+        job: (block) => ({ kind: "jsonl", bytes: block.bytes, rows: block.rows, chunkRows }),
+        readFrom: (offset, firstRow, lines) => read(readJsonLinesTail(source, offset, lines, { chunkRows, ...columns }), firstRow),
+        lines: 0,
+      };
+    }
+    return undefined;
+  }
+
+  /** A text file's blocks as jobs; undefined when the file was read here in one pass (a file of one block, or none). */
+  async #blockJobs(
+    blocks: AsyncGenerator<TextBlock | { rest: number }>,
+    job: (block: TextBlock) => NewChunkJob,
+    readFrom: ReadFrom,
+    lines: number,
+  ): Promise<AsyncIterator<JobItem> | undefined> {
     const first = await blocks.next();
     const second = first.done || "rest" in first.value ? undefined : await blocks.next();
     if (second === undefined || second.done) {
       await blocks.return(undefined);
-      return void (await this.#predictCsvFrom(head, head.offset, 0, head.lines));
+      // NB: a file of no records is read as one thread reads it (its one chunk of no rows is predicted).
+      if (first.done) await this.#predictOneChunk();
+      else await readFrom("rest" in first.value ? first.value.rest : first.value.offset, 0, lines);
+      return undefined;
     }
     return (async function* (): AsyncGenerator<JobItem> {
       let firstRow = 0;
@@ -527,38 +588,13 @@ class BatchRun {
             yield { rest: block.rest, firstRow };
             return;
           }
-          yield {
-            job: { kind: "csv", bytes: block.bytes, rows: block.rows, head: { header: head.header, lineEnd: head.lineEnd }, chunkRows },
-            firstRow,
-            rows: block.rows,
-            offset: block.offset,
-          };
+          yield { job: job(block), firstRow, rows: block.rows, offset: block.offset };
           firstRow += block.rows;
         }
       } finally {
         await blocks.return(undefined);
       }
     })();
-  }
-
-  /**
-   * Reads a CSV file here, in one pass, from byte `offset` (a record's start, row `firstRow` from 0,
-   * after `lines` lines), and predicts it chunk by chunk, as one thread does.
-   */
-  async #predictCsvFrom(head: CsvHead, offset: number, firstRow: number, lines: number): Promise<void> {
-    const { chunkRows } = this.#settings;
-    const { signal, params, onProgress } = this.#options;
-    const wanted = this.#wantedColumns();
-    const prefix = head.text + head.lineEnd.repeat(lines - head.lines);
-    let row = firstRow;
-    for await (const chunk of readCsvTail(this.#settings.source as string, offset, prefix, { chunkRows, raw: true, ...(wanted ? { columns: wanted } : {}) })) {
-      signal?.throwIfAborted();
-      this.#noRows ??= sliceTable(chunk, 0, 0);
-      this.rowsRead += chunk.numRows;
-      await this.#predictChunk(chunk, row, params);
-      row += chunk.numRows;
-      onProgress?.(this.rowsRead, this.#total);
-    }
   }
 
   /** Decodes some row groups of the Parquet input, in order, in a thread of its own. @throws FormatError naming the file when one is damaged. */

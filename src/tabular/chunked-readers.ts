@@ -140,13 +140,35 @@ export async function* readCsvTail(path: string, offset: number, prefix: string,
   }
 }
 
-async function* jsonLinesChunks(source: string | Readable, chunkRows: number): AsyncGenerator<ColumnTable> {
+/** `linesBefore`: lines before the source's first (a tail of a file), for messages that name a line. */
+/**
+ * The chunks of a JSON Lines file from byte `offset` on (where a line starts, after `linesBefore`
+ * lines), read in one pass as `readTableChunks` reads a whole file, its lines numbered as over the
+ * whole. NB: a tail without records gives no chunk.
+ */
+export async function* readJsonLinesTail(
+  path: string,
+  offset: number,
+  linesBefore: number,
+  options: Omit<ChunkReadOptions, "format" | "raw"> = {},
+): AsyncGenerator<ColumnTable> {
+  const chunkRows = checkChunkRows(options.chunkRows ?? DEFAULT_CHUNK_ROWS);
+  const only = options.columns ? new Set(options.columns) : undefined;
+  try {
+    for await (const chunk of project(jsonLinesChunks(createReadStream(path, { start: offset }), chunkRows, linesBefore), only))
+      if (chunk.numRows > 0) yield chunk;
+  } catch (error) {
+    throw inputFileError(path, error);
+  }
+}
+
+async function* jsonLinesChunks(source: string | Readable, chunkRows: number, linesBefore = 0): AsyncGenerator<ColumnTable> {
   const lines = createInterface({ input: streamOf(source), crlfDelay: Infinity });
   let records: unknown[] = [];
   // Whether a line of this chunk held a bare NaN token: a missing value, as Python's json writes one.
   let nan = false;
   const chunk = (): ColumnTable => (nan ? nanAsMissing(tableFromRecords(records)) : tableFromRecords(records));
-  let lineNo = 0;
+  let lineNo = linesBefore;
   let emitted = false;
   for await (const text of lines) {
     lineNo++;

@@ -87,9 +87,18 @@ export {
   writeTableFile,
 } from "./files.js";
 export { isColumnTable, isColumnsObject, asColumnTable, outputToTable } from "./as-table.js";
-export { fileColumnTypes, readTableChunks, readCsvTail, readDataFrameChunks, regroupRows, type ChunkReadOptions } from "./chunked-readers.js";
+export {
+  fileColumnTypes,
+  readTableChunks,
+  readCsvTail,
+  readJsonLinesTail,
+  readDataFrameChunks,
+  regroupRows,
+  type ChunkReadOptions,
+} from "./chunked-readers.js";
 export { type CsvHead, csvBlocks, csvBlockTables, readCsvHead } from "./csv-blocks.js";
 export { type TextBlock } from "./text-blocks.js";
+export { jsonLinesBlocks, jsonLinesBlockTables } from "./json-lines-blocks.js";
 export { FileAccessError, checkInputFile, checkOutputFile, inputFileError } from "./file-access.js";
 export {
   createTableFileWriter,

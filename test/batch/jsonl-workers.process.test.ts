@@ -1,0 +1,95 @@
+// `pipeserve predict --workers N` of a JSON Lines file large enough to be cut into blocks that the
+// threads parse themselves (over 16,384 lines), as the built bin in real child processes: the
+// output and the errors are those of one thread, byte for byte, with blank lines, CRLF and NaN
+// tokens in the file; a line that is not JSON stops both runs with the same message, naming its line.
+import { readFile, readdir, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type CliResult, SCALER_COLUMNS_PROJECT, expectFailure, expectSuccess, runBinCli, tempDir, useBuiltBin, useTrainedModel } from "./helpers.js";
+
+useBuiltBin();
+const scaler = useTrainedModel(SCALER_COLUMNS_PROJECT);
+const SLOW = { timeout: 120_000 };
+const ROWS = 40_000;
+
+/** JSON Lines of `x` and a `note`, a blank line every 1,000 rows and (`nan`) a NaN every 777; `at` replaces some rows' lines. */
+function jsonl(lineEnd: "\n" | "\r\n", at: Record<number, string> = {}, nan = false): string {
+  const lines: string[] = [];
+  for (let i = 0; i < ROWS; i++) {
+    if (i % 1000 === 999) lines.push("");
+    lines.push(at[i] ?? (nan && i % 777 === 0 ? `{"x": NaN, "note": "n${i}"}` : JSON.stringify({ x: ((i % 97) - 40) / 8, note: `line "${i}"` })));
+  }
+  return lines.join(lineEnd) + lineEnd;
+}
+
+async function both(text: string, extra: readonly string[] = []): Promise<{ one: CliResult; two: CliResult; dirs: [string, string] }> {
+  const dir = await tempDir("pipeserve-jsonl-workers-");
+  const input = join(dir, "in.jsonl");
+  await writeFile(input, text);
+  const dirs = [await tempDir("pipeserve-jsonl-w1-"), await tempDir("pipeserve-jsonl-w2-")] as [string, string];
+  const [one, two] = await Promise.all(
+    dirs.map((out, i) =>
+      runBinCli([
+        "predict",
+        "-m",
+        scaler().modelUri,
+        "--tracking-uri",
+        scaler().trackingDir,
+        "-i",
+        input,
+        "-o",
+        join(out, "out.csv"),
+        "--workers",
+        String(i + 1),
+        ...extra,
+      ]),
+    ) as [Promise<CliResult>, Promise<CliResult>],
+  );
+  return { one, two, dirs };
+}
+
+describe.concurrent("predict --workers 2 of a JSON Lines file in blocks: what one thread writes", SLOW, () => {
+  it.each(["\n", "\r\n"] as const)(
+    "line ends %j: the same bytes in input order (missing values set aside), and the summary names the threads",
+    async (lineEnd) => {
+      const { one, two, dirs } = await both(jsonl(lineEnd, {}, true), ["--row-number", "row", "--on-error", "skip"]);
+      expectSuccess(one);
+      expectSuccess(two);
+      if (availableParallelism() > 1) expect(two.stderr).toContain(", 2 threads)");
+      const [a, b] = [await readFile(join(dirs[0], "out.csv"), "utf8"), await readFile(join(dirs[1], "out.csv"), "utf8")];
+      expect(b).toBe(a);
+      expect(await readFile(join(dirs[1], "out.csv.errors.jsonl"), "utf8")).toBe(await readFile(join(dirs[0], "out.csv.errors.jsonl"), "utf8"));
+      expect(b.trim().split("\n").length).toBeGreaterThan(ROWS * 0.9);
+    },
+  );
+
+  it("a line that is not JSON at row 30,000: both stop with the same message naming its line; no output", async () => {
+    const { one, two, dirs } = await both(jsonl("\n", { 30_000: '{"x": 1.5, "note": ' }));
+    expectFailure(one, 1, "JSON Lines line 30031 is not valid JSON");
+    expect(two.code).toBe(1);
+    expect(two.stderr).toBe(one.stderr);
+    expect(await readdir(dirs[1])).toEqual([]);
+  });
+
+  it("a bad value at row 25,001: both stop at that row with the same message", async () => {
+    const { one, two } = await both(jsonl("\n", { 25_000: '{"x": "abc", "note": "bad"}' }));
+    expectFailure(one, 1, "Stopped at a bad input row", "25001");
+    expect(two.code).toBe(1);
+    expect(two.stderr).toBe(one.stderr);
+  });
+});
+
+describe("predict without --workers of JSON Lines", SLOW, () => {
+  it("a file of 32 MiB is predicted in one thread per core", async () => {
+    const dir = await tempDir("pipeserve-jsonl-default-");
+    const big = join(dir, "big.jsonl");
+    const line = '{"x": 1.25, "note": "a note that pads the line to some length"}\n';
+    const rows = Math.ceil((32 * 1024 * 1024) / line.length);
+    await writeFile(big, line.repeat(rows));
+    const result = await runBinCli(["predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-i", big, "-o", join(dir, "out.csv")]);
+    expectSuccess(result);
+    expect(result.stderr).toContain(`read ${rows} rows, wrote ${rows} predictions`);
+    if (availableParallelism() > 1) expect(result.stderr).toContain(`, ${availableParallelism()} threads)`);
+  });
+});
