@@ -21,43 +21,63 @@ function child(args: string[], nodeFlags: string[] = []): Record<string, number 
 }
 
 /**
- * `predict` of a large CSV file (input_100k.csv's rows 30 times: 3,000,000 rows, ~107 MB) from
- * spawn to exit with --workers 1, 2 and the default (one thread per core at this size), taking
- * turns within each round; the best of each. The threads parse their own blocks of the file.
+ * `predict` of large text files from spawn to exit with --workers 1, 2 and the default (one thread
+ * per core at these sizes), taking turns within each round; the best of each. The threads parse
+ * their own blocks of the file. CSV: input_100k.csv's rows 30 times (3,000,000 rows, ~107 MB);
+ * JSON Lines: its rows 10 times as JSON objects (1,000,000 rows, ~120 MB); both with the same
+ * predictions (the outputs are compared).
  */
-async function csvInThreads(work: string, tracking: string, csvInput: string, rounds: number): Promise<Record<string, unknown>> {
+async function textInThreads(work: string, tracking: string, csvInput: string, rounds: number): Promise<Record<string, unknown>> {
   const text = await readFile(csvInput, "utf8");
   const header = text.slice(0, text.indexOf("\n") + 1);
   const body = text.slice(header.length);
-  const big = join(work, "input_3m.csv");
-  await writeFile(big, header + body.repeat(30));
-  const seconds: Record<string, number[]> = { one: [], two: [], default: [] };
-  for (let r = 0; r < rounds; r++) {
-    for (const [name, extra] of [
-      ["one", ["--workers", "1"]],
-      ["two", ["--workers", "2"]],
-      ["default", []],
-    ] as const) {
-      const started = performance.now();
-      const run = spawnSync(
-        process.execPath,
-        [bin, "predict", "-m", "models:/penguins/latest", "--tracking-uri", tracking, "-i", big, "-o", join(work, `big-${name}.csv`), ...extra],
-        {
-          encoding: "utf8",
-        },
-      );
-      if (run.status !== 0) throw new Error(`pipeserve predict failed: ${run.stderr}`);
-      seconds[name]!.push((performance.now() - started) / 1000);
+  const csv = join(work, "input_3m.csv");
+  await writeFile(csv, header + body.repeat(30));
+  const names = header.trim().split(",");
+  const objects = body
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const cells = line.split(",");
+      return `${JSON.stringify(Object.fromEntries(names.map((name, i) => [name, cells[i] === "" ? null : Number.isNaN(Number(cells[i])) ? cells[i] : Number(cells[i])])))}\n`;
+    })
+    .join("");
+  const jsonl = join(work, "input_1m.jsonl");
+  await writeFile(jsonl, objects.repeat(10));
+  const out: Record<string, unknown> = {};
+  for (const [format, input, description] of [
+    ["csv", csv, "input_100k.csv's rows × 30 (3,000,000 rows, ~107 MB), models/penguins, end to end"],
+    ["jsonl", jsonl, "input_100k.csv's rows × 10 as JSON Lines (1,000,000 rows, ~120 MB), models/penguins, end to end"],
+  ] as const) {
+    const seconds: Record<string, number[]> = { one: [], two: [], default: [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, extra] of [
+        ["one", ["--workers", "1"]],
+        ["two", ["--workers", "2"]],
+        ["default", []],
+      ] as const) {
+        const started = performance.now();
+        const run = spawnSync(
+          process.execPath,
+          [bin, "predict", "-m", "models:/penguins/latest", "--tracking-uri", tracking, "-i", input, "-o", join(work, `${format}-${name}.csv`), ...extra],
+          { encoding: "utf8" },
+        );
+        if (run.status !== 0) throw new Error(`pipeserve predict failed: ${run.stderr}`);
+        seconds[name]!.push((performance.now() - started) / 1000);
+      }
     }
+    const same = (await readFile(join(work, `${format}-one.csv`))).equals(await readFile(join(work, `${format}-two.csv`)));
+    if (!same) throw new Error(`${format}: --workers 2 wrote other bytes than --workers 1`);
+    const best = (name: string): number => Math.round(Math.min(...seconds[name]!) * 1000) / 1000;
+    out[format] = {
+      input: description,
+      rounds,
+      seconds: { one: best("one"), two: best("two"), default: best("default") },
+      ratioTwoToOne: Math.round((best("one") / best("two")) * 100) / 100,
+      sameOutput: same,
+    };
   }
-  const best = (name: string): number => Math.round(Math.min(...seconds[name]!) * 1000) / 1000;
-  return {
-    input: "input_100k.csv's rows × 30 (3,000,000 rows, ~107 MB), models/penguins, end to end",
-    rounds,
-    seconds: { one: best("one"), two: best("two"), default: best("default") },
-    ratioTwoToOne: Math.round((best("one") / best("two")) * 100) / 100,
-    defaultThreads: availableParallelism(),
-  };
+  return { ...out, defaultThreads: availableParallelism() };
 }
 
 export async function main(): Promise<void> {
@@ -118,10 +138,10 @@ export async function main(): Promise<void> {
             peakRssMB: best("predict", "peakRssMB"),
             targets: { ratioPredictToCsvLibsAtLeast: 0.5, endToEndSecondsBelow: 0.45 },
           };
-    const csvWorkers = csvRounds === 0 ? "skipped (BATCH_SKIP_CSV)" : await csvInThreads(work, tracking, csvInput, csvRounds);
+    const textWorkers = csvRounds === 0 ? "skipped (BATCH_SKIP_CSV)" : await textInThreads(work, tracking, csvInput, csvRounds);
     // NB: BATCH_ONLY=csv skips the flights-3m Parquet section (minutes), for work on the CSV paths.
     if (process.env["BATCH_ONLY"] === "csv") {
-      await report("batch", { csv, csvWorkers });
+      await report("batch", { csv, textWorkers });
       return;
     }
     // NB: --workers 1 and 2 alternate, so a slow moment of the shared machine hits both alike; the best round of each counts.
@@ -172,7 +192,7 @@ export async function main(): Promise<void> {
     const allColumns = child(["copy", input, join(work, "copy-all.parquet"), "-", "-", "all"]);
     await report("batch", {
       csv,
-      csvWorkers,
+      textWorkers,
       input: "vega-datasets/data/flights-3m.parquet (3,000,000 rows × 5 columns)",
       model: "models/flights (row-wise, inputType columns), default --chunk-rows 10000",
       predict,

@@ -76,8 +76,8 @@ export interface PredictFileOptions {
    * (CSV, JSON Lines), predicts and answers its chunks while this thread reads and writes them in
    * order; the output is the same for any number. 1 (the default) is this thread alone; at most the
    * number of cores (more are cut to it, with a notice). `auto` (the CLI's default): as many as
-   * there are cores for CSV and JSON Lines files of 32 MiB and Parquet files of 8 MiB or more (see
-   * `DEFAULT_THREADS_MIN_TEXT_BYTES`), else 1.
+   * there are cores for CSV files of 32 MiB, JSON Lines of 64 MiB and Parquet of 8 MiB or more (see
+   * `DEFAULT_THREADS_MIN_CSV_BYTES`), else 1.
    */
   workers?: number | "auto";
   /** Called after each chunk with the rows done so far and the total when known. */
@@ -143,12 +143,18 @@ interface Settings {
 }
 
 /**
- * The smallest CSV or JSON Lines file that `predict` without `--workers` predicts in threads. NB:
- * below it the threads' start (~0.2 s each to load the model) costs more than they save: on 2
- * cores, 1,000,000 penguins rows as CSV (35 MB) took 1.17 s in 2 threads against 1.40 s on one,
- * 500,000 about the same.
+ * The smallest CSV file that `predict` without `--workers` predicts in threads. NB: below it the
+ * threads' start (~0.2 s each to load the model) costs more than they save: on 2 cores, 1,000,000
+ * penguins rows (35 MB) took 1.17 s in 2 threads against 1.40 s on one, 500,000 about the same.
  */
-export const DEFAULT_THREADS_MIN_TEXT_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_THREADS_MIN_CSV_BYTES = 32 * 1024 * 1024;
+/**
+ * The smallest JSON Lines file that `predict` without `--workers` predicts in threads. NB: a row
+ * of JSON Lines is ~3× its CSV bytes (a key per value), so as many rows take a larger file:
+ * 1,000,000 penguins rows (120 MB) took 1.25 s in 2 threads against 1.53 s on one, 64 MB about
+ * the same (0.97 against 1.00 s), 32 MB longer (0.71 against 0.64 s).
+ */
+export const DEFAULT_THREADS_MIN_JSONL_BYTES = 64 * 1024 * 1024;
 /** The smallest Parquet file that `predict` without `--workers` predicts in threads (flights-3m.parquet, 13 MB: 2.2 against 2.9 s). */
 export const DEFAULT_THREADS_MIN_PARQUET_BYTES = 8 * 1024 * 1024;
 
@@ -353,7 +359,7 @@ class BatchRun {
 
   /**
    * Threads for a run without `--workers`: as many as there are cores for a CSV, JSON Lines or
-   * Parquet file large enough that threads pay for their start (DEFAULT_THREADS_MIN_TEXT_BYTES,
+   * Parquet file large enough that threads pay for their start (DEFAULT_THREADS_MIN_CSV_BYTES, DEFAULT_THREADS_MIN_JSONL_BYTES,
    * DEFAULT_THREADS_MIN_PARQUET_BYTES), else 1. NB: other inputs are read on the main thread, whose
    * reading is then the work: threads do not make them faster.
    */
@@ -362,7 +368,14 @@ class BatchRun {
     const cores = availableParallelism();
     if (cores < 2 || typeof source !== "string") return 1;
     const text = inputFormat === "csv" || inputFormat === "jsonl";
-    const least = text ? DEFAULT_THREADS_MIN_TEXT_BYTES : inputFormat === "parquet" ? DEFAULT_THREADS_MIN_PARQUET_BYTES : undefined;
+    const least =
+      inputFormat === "csv"
+        ? DEFAULT_THREADS_MIN_CSV_BYTES
+        : inputFormat === "jsonl"
+          ? DEFAULT_THREADS_MIN_JSONL_BYTES
+          : inputFormat === "parquet"
+            ? DEFAULT_THREADS_MIN_PARQUET_BYTES
+            : undefined;
     // NB: a shard of a text file is read on this thread (its rows are counted first), which is then the work.
     if (least === undefined || (text && this.#range)) return 1;
     const stats = await stat(source);
@@ -546,7 +559,10 @@ class BatchRun {
         job: (block) => ({ kind: "csv", bytes: block.bytes, rows: block.rows, head: { header: head.header, lineEnd: head.lineEnd }, chunkRows }),
         // NB: the header's text, then as many line ends as csv-parse counted before the block, so it numbers lines as over the whole.
         readFrom: (offset, firstRow, lines) =>
-          read(readCsvTail(source, offset, head.text + head.lineEnd.repeat(lines - head.lines), { chunkRows, raw: true, ...columns }), firstRow),
+          read(
+            readCsvTail(source, offset, head.text + head.lineEnd.repeat(lines - head.lines), { chunkRows, raw: true, first: firstRow === 0, ...columns }),
+            firstRow,
+          ),
         lines: head.lines,
       };
     }
@@ -556,7 +572,7 @@ class BatchRun {
       return {
         blocks,
         job: (block) => ({ kind: "jsonl", bytes: block.bytes, rows: block.rows, chunkRows }),
-        readFrom: (offset, firstRow, lines) => read(readJsonLinesTail(source, offset, lines, { chunkRows, ...columns }), firstRow),
+        readFrom: (offset, firstRow, lines) => read(readJsonLinesTail(source, offset, lines, { chunkRows, first: firstRow === 0, ...columns }), firstRow),
         lines: 0,
       };
     }

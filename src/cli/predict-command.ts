@@ -264,7 +264,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     )
     .option(
       "--workers <n>",
-      `threads that predict chunks while the main thread reads and writes (row-wise models, inputs other than JSON); the output is the same for any n; 1 predicts on the main thread; at most one per core (default: one per core, ${availableParallelism()} here, for CSV and JSON Lines files of 32 MiB and Parquet files of 8 MiB or more, where threads pay for their ~0.2 s start; else 1)`,
+      `threads that predict chunks while the main thread reads and writes (row-wise models, inputs other than JSON); the output is the same for any n; 1 predicts on the main thread; at most one per core (default: one per core, ${availableParallelism()} here, for CSV files of 32 MiB, JSON Lines of 64 MiB and Parquet of 8 MiB or more, where threads pay for their ~0.2 s start; else 1)`,
       parseWorkers,
     )
     .option("--merge <n>", MERGE_HELP, parseInteger("--merge", 1))

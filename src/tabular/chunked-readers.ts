@@ -122,9 +122,9 @@ async function* csvChunks(source: string | Readable, chunkRows: number, raw: boo
  * The chunks of a CSV file from byte `offset` on (where a record starts), read in one pass as
  * `readTableChunks` reads a whole file: `prefix` is read first, in place of the bytes before
  * `offset`: the header's text, then as many blank lines as make csv-parse number lines as over the
- * whole file (see `CsvHead`). NB: a tail without records gives no chunk.
+ * whole file (see `CsvHead`).
  */
-export async function* readCsvTail(path: string, offset: number, prefix: string, options: Omit<ChunkReadOptions, "format"> = {}): AsyncGenerator<ColumnTable> {
+export async function* readCsvTail(path: string, offset: number, prefix: string, options: TailReadOptions = {}): AsyncGenerator<ColumnTable> {
   const chunkRows = checkChunkRows(options.chunkRows ?? DEFAULT_CHUNK_ROWS);
   const only = options.columns ? new Set(options.columns) : undefined;
   const source = Readable.from(
@@ -134,36 +134,57 @@ export async function* readCsvTail(path: string, offset: number, prefix: string,
     })(),
   );
   try {
-    for await (const chunk of project(csvChunks(source, chunkRows, options.raw ?? false), only)) if (chunk.numRows > 0) yield chunk;
+    for await (const chunk of project(csvChunks(source, chunkRows, options.raw ?? false), only)) if (chunk.numRows > 0 || options.first) yield chunk;
   } catch (error) {
     throw inputFileError(path, error);
   }
 }
 
-/** `linesBefore`: lines before the source's first (a tail of a file), for messages that name a line. */
+/** How a tail of a file is read (`readCsvTail`, `readJsonLinesTail`). */
+export interface TailReadOptions extends Omit<ChunkReadOptions, "format"> {
+  /**
+   * No row was read before the tail: read whole, it gives a chunk of no rows when it holds no
+   * record, as `readTableChunks` does for such a file (else a tail without records gives no chunk).
+   */
+  first?: boolean;
+}
+
 /**
  * The chunks of a JSON Lines file from byte `offset` on (where a line starts, after `linesBefore`
  * lines), read in one pass as `readTableChunks` reads a whole file, its lines numbered as over the
- * whole. NB: a tail without records gives no chunk.
+ * whole.
  */
 export async function* readJsonLinesTail(
   path: string,
   offset: number,
   linesBefore: number,
-  options: Omit<ChunkReadOptions, "format" | "raw"> = {},
+  options: Omit<TailReadOptions, "raw"> = {},
 ): AsyncGenerator<ColumnTable> {
   const chunkRows = checkChunkRows(options.chunkRows ?? DEFAULT_CHUNK_ROWS);
   const only = options.columns ? new Set(options.columns) : undefined;
+  const stream = createReadStream(path, { start: offset });
   try {
-    for await (const chunk of project(jsonLinesChunks(createReadStream(path, { start: offset }), chunkRows, linesBefore), only))
-      if (chunk.numRows > 0) yield chunk;
+    for await (const chunk of project(jsonLinesChunks(stream, chunkRows, linesBefore), only)) if (chunk.numRows > 0 || options.first) yield chunk;
   } catch (error) {
     throw inputFileError(path, error);
+  } finally {
+    // NB: readline pauses its input on an error or an early return, and never closes it: the file would stay open.
+    stream.destroy();
   }
 }
 
 async function* jsonLinesChunks(source: string | Readable, chunkRows: number, linesBefore = 0): AsyncGenerator<ColumnTable> {
-  const lines = createInterface({ input: streamOf(source), crlfDelay: Infinity });
+  const input = streamOf(source);
+  try {
+    yield* jsonLinesOf(input, chunkRows, linesBefore);
+  } finally {
+    // NB: readline pauses its input on an error or an early return, and never closes it: a file it opened would stay open.
+    if (typeof source === "string") input.destroy();
+  }
+}
+
+async function* jsonLinesOf(input: Readable, chunkRows: number, linesBefore: number): AsyncGenerator<ColumnTable> {
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let records: unknown[] = [];
   // Whether a line of this chunk held a bare NaN token: a missing value, as Python's json writes one.
   let nan = false;

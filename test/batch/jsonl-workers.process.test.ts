@@ -80,12 +80,51 @@ describe.concurrent("predict --workers 2 of a JSON Lines file in blocks: what on
   });
 });
 
+describe.concurrent("predict --workers 2 of small JSON Lines files (one block, or none): what one thread writes", SLOW, () => {
+  it.each([
+    ["empty", ""],
+    ["a byte-order mark alone", "\ufeff"],
+    ["a line of U+00A0 alone", "\u00a0\n"],
+    ["blank lines", "\n\n  \n"],
+    ["a hundred rows", Array.from({ length: 100 }, (_, i) => JSON.stringify({ x: i / 4, note: "n" })).join("\n")],
+  ])("%s: the same exit, messages and output files, as CSV and Arrow", async (_name, text) => {
+    for (const format of ["csv", "arrow"]) {
+      const dir = await tempDir("pipeserve-jsonl-small-");
+      const input = join(dir, "in.jsonl");
+      await writeFile(input, text);
+      const runs = await Promise.all(
+        [1, 2].map((n) =>
+          runBinCli([
+            "predict",
+            "-m",
+            scaler().modelUri,
+            "--tracking-uri",
+            scaler().trackingDir,
+            "-i",
+            input,
+            "-o",
+            join(dir, `out-${n}.${format}`),
+            "--workers",
+            String(n),
+          ]),
+        ),
+      );
+      expect(runs[1]?.code, runs[1]?.stderr).toBe(runs[0]?.code);
+      const summary = (r: CliResult | undefined): string => (r?.stderr ?? "").replace(/in [\d.]+ s \(\d+ rows\/s\)/, "").replaceAll(/out-\d/g, "out");
+      expect(summary(runs[1])).toBe(summary(runs[0]));
+      const files = await readdir(dir);
+      expect(files.includes(`out-2.${format}`)).toBe(files.includes(`out-1.${format}`));
+      if (files.includes(`out-1.${format}`)) expect(await readFile(join(dir, `out-2.${format}`))).toEqual(await readFile(join(dir, `out-1.${format}`)));
+    }
+  });
+});
+
 describe("predict without --workers of JSON Lines", SLOW, () => {
-  it("a file of 32 MiB is predicted in one thread per core", async () => {
+  it("a file of 64 MiB is predicted in one thread per core", async () => {
     const dir = await tempDir("pipeserve-jsonl-default-");
     const big = join(dir, "big.jsonl");
     const line = '{"x": 1.25, "note": "a note that pads the line to some length"}\n';
-    const rows = Math.ceil((32 * 1024 * 1024) / line.length);
+    const rows = Math.ceil((64 * 1024 * 1024) / line.length);
     await writeFile(big, line.repeat(rows));
     const result = await runBinCli(["predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-i", big, "-o", join(dir, "out.csv")]);
     expectSuccess(result);

@@ -2,7 +2,7 @@
 // (jsonLinesBlocks, jsonLinesBlockTables), and reads on in one pass from a block they cannot read
 // (readJsonLinesTail), its lines numbered as over the whole file. Held here to what reading the
 // whole file gives (readTableChunks): the same chunks, or the same error naming the same line.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -117,6 +117,24 @@ describe("JSON Lines blocks: the chunks of the whole file, or its error naming t
     const cut = await inBlocks(long, 1, 1, undefined, 1 << 20);
     expect(cut.reread).toBe(true);
     expect(cut.chunks).toEqual(await whole(long, 1));
+  });
+
+  it("a read stopped by a bad line leaves no file open (readline only pauses its input)", async () => {
+    // NB: more than a read's 64 KiB after the bad line: the file is not read to its end (where a stream closes itself).
+    const path = await file(`{"x": 1}\n{"x": \n${'{"x": 3}\n'.repeat(30_000)}`);
+    const open = async (): Promise<number> => (await readdir("/proc/self/fd")).length;
+    const before = await open();
+    for (let i = 0; i < 20; i++) {
+      await expect(whole(path, 1)).rejects.toThrow("JSON Lines line 2");
+      await expect(
+        (async () => {
+          for await (const chunk of readJsonLinesTail(path, 0, 0, { chunkRows: 1 })) void chunk;
+        })(),
+      ).rejects.toThrow("JSON Lines line 2");
+    }
+    // NB: a stream's close is a turn or two behind its destroy.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await open()).toBeLessThan(before + 5);
   });
 
   it("a named pipe or a folder is not cut into blocks", async () => {
