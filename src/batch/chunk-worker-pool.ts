@@ -85,8 +85,8 @@ export class ChunkWorkerPool {
       if (!thread) return;
       const queued = this.#queue.shift() as Queued;
       thread.job = queued;
-      // NB: a CSV block's bytes are moved to the thread, not copied.
-      thread.worker.postMessage(queued.job, queued.job.kind === "csv" ? [queued.job.bytes.buffer as ArrayBuffer] : []);
+      // NB: a text file's block (CSV, JSON Lines) is moved to the thread, not copied.
+      thread.worker.postMessage(queued.job, "bytes" in queued.job ? [queued.job.bytes.buffer as ArrayBuffer] : []);
     }
   }
 

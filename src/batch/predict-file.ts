@@ -110,7 +110,7 @@ const DEFAULT_CHUNK_ROWS = 10_000;
  */
 const DEFAULT_TEXT_CHUNK_ROWS = 4_096;
 
-/** A job for the threads as read from the input; or, for CSV, where this thread is to read on from itself (`rest`). */
+/** A job for the threads as read from the input; or, for a text file, where this thread is to read on from itself (`rest`). */
 type JobItem = { job: NewChunkJob; firstRow: number; rows: number; groups?: number[]; offset?: number } | { rest: number; firstRow: number };
 
 /** Reads a text file on this thread, in one pass, from byte `offset` (a record's start, row `firstRow` from 0, after `lines` lines) to its end, and predicts it chunk by chunk. */
@@ -122,7 +122,7 @@ interface Submitted {
   firstRow: number;
   /** Parquet: the row groups it reads. */
   groups?: number[] | undefined;
-  /** CSV: where its block starts in the file. */
+  /** A text file's block: where it starts in the file. */
   offset?: number | undefined;
 }
 
@@ -155,7 +155,7 @@ export const DEFAULT_THREADS_MIN_CSV_BYTES = 32 * 1024 * 1024;
  * the same (0.97 against 1.00 s), 32 MB longer (0.71 against 0.64 s).
  */
 export const DEFAULT_THREADS_MIN_JSONL_BYTES = 64 * 1024 * 1024;
-/** The smallest Parquet file that `predict` without `--workers` predicts in threads (flights-3m.parquet, 13 MB: 2.2 against 2.9 s). */
+/** The smallest Parquet file that `predict` without `--workers` predicts in threads (flights-3m.parquet, 13 MB: 1.92 against 2.40 s). */
 export const DEFAULT_THREADS_MIN_PARQUET_BYTES = 8 * 1024 * 1024;
 
 function usage(message: string): BatchError {
@@ -359,9 +359,9 @@ class BatchRun {
 
   /**
    * Threads for a run without `--workers`: as many as there are cores for a CSV, JSON Lines or
-   * Parquet file large enough that threads pay for their start (DEFAULT_THREADS_MIN_CSV_BYTES, DEFAULT_THREADS_MIN_JSONL_BYTES,
-   * DEFAULT_THREADS_MIN_PARQUET_BYTES), else 1. NB: other inputs are read on the main thread, whose
-   * reading is then the work: threads do not make them faster.
+   * Parquet file large enough that threads pay for their start (DEFAULT_THREADS_MIN_CSV_BYTES,
+   * DEFAULT_THREADS_MIN_JSONL_BYTES, DEFAULT_THREADS_MIN_PARQUET_BYTES), else 1. NB: other inputs
+   * are read on the main thread, whose reading is then the work: threads do not make them faster.
    */
   async #defaultThreads(): Promise<number> {
     const { source, inputFormat } = this.#settings;
@@ -415,10 +415,10 @@ class BatchRun {
 
   /**
    * `workers` threads predict while this one reads and writes, in order. A Parquet file is cut into
-   * jobs of whole chunks that the threads decode themselves, and a CSV file into blocks of whole
-   * records that they parse themselves (this thread only writes); other inputs are read here, chunk
-   * by chunk, and each chunk sent to a thread. An input of one job is predicted here: starting
-   * threads would cost more than it saves.
+   * jobs of whole chunks that the threads decode themselves, and a CSV or JSON Lines file into
+   * blocks of whole records that they parse themselves (this thread only writes); other inputs are
+   * read here, chunk by chunk, and each chunk sent to a thread. An input of one job is predicted
+   * here: starting threads would cost more than it saves.
    */
   async #predictInWorkers(workers: number): Promise<void> {
     const planned = await this.#workerJobs(workers);

@@ -20,6 +20,7 @@ import {
   type PipelineModel,
   type PredictFileOptions,
 } from "../../src/index.js";
+import { ChunkWorkerPool } from "../../src/batch/chunk-worker-pool.js";
 import { FileAccessError, concatTables, sliceTable } from "../../src/tabular/index.js";
 import {
   CENTERER_PROJECT,
@@ -627,6 +628,28 @@ describe("chunks", () => {
     const two = await predict({ input: big, output: await outPath("csv"), workers: 2 });
     expect(two.threads).toBe(Math.min(2, availableParallelism()));
     expect(two.rowsWritten).toBe(40_000);
+  });
+
+  it.each(["csv", "jsonl"] as const)("a %s block's bytes are moved to its thread, not copied", async (kind) => {
+    const pool = new ChunkWorkerPool(1, {
+      hostEntry: undefined,
+      modelDir: scaler.dir,
+      params: undefined,
+      runner: undefined,
+      cells: { fromText: true, fromArrow: false },
+      columns: undefined,
+    });
+    try {
+      const bytes = new TextEncoder().encode(kind === "csv" ? "1.5,n\n" : '{"x": 1.5}\n');
+      const job =
+        kind === "csv"
+          ? { kind, bytes, rows: 1, chunkRows: 1, head: { header: ["x", "note"], lineEnd: "\n" as const } }
+          : { kind, bytes, rows: 1, chunkRows: 1 };
+      pool.submit(job, "rows 1–1");
+      expect(bytes.byteLength, "detached once sent").toBe(0);
+    } finally {
+      await pool.close();
+    }
   });
 
   it("JSON input is read whole, and says so", async () => {
