@@ -33,6 +33,8 @@ let bigCsv: string;
 let badCsv: string;
 /** `bigCsv` with bad rows near its start, so --on-error skip writes OUTPUT.errors.jsonl early. */
 let bigBadCsv: string;
+/** `bigCsv` with a second column: a CSV file that `--workers` cuts into blocks the threads parse. */
+let bigTwoColumns: string;
 /** A small input for the runs after a kill. */
 let smallCsv: string;
 const SMALL_XS = [0.5, 3.5, 4.25, -1.5, 2.75];
@@ -53,6 +55,8 @@ beforeAll(async () => {
   await writeFile(bigCsv, parts.join(""));
   badCsv = join(dir, "bad.csv");
   await writeFile(badCsv, "x\n" + csvRows(0, 12_000, BAD_ROW));
+  bigTwoColumns = join(dir, "big-two-columns.csv");
+  await writeFile(bigTwoColumns, ["x,note\n", ...parts.slice(1).map((part) => part.replaceAll("\n", ",n\n"))].join(""));
   bigBadCsv = join(dir, "big-bad.csv");
   await writeFile(bigBadCsv, ["x\n", "abc\n", ...parts.slice(1)].join(""));
   smallCsv = await writeInput(join(dir, "small.csv"), xTable(SMALL_XS), "csv");
@@ -104,6 +108,13 @@ describe("an interrupted run leaves no file under the output name", { timeout: 9
     expectFailure(result, code, `pipeserve: Interrupted by ${signal}; the partial output was removed.`);
     expect(result.signal).toBeNull();
     expect(result.stderr).not.toContain("wrote 2000000 predictions");
+    expect(existsSync(output)).toBe(false);
+    expect(await readdir(dir), "no .partial left either").toEqual([]);
+  });
+
+  it("SIGINT mid-run with --workers 2 (threads parsing blocks of the file): exit 130, the threads stopped, the partial output removed", async () => {
+    const { result, dir, output } = await interrupt("SIGINT", bigTwoColumns, "--workers", "2");
+    expectFailure(result, 130, "pipeserve: Interrupted by SIGINT; the partial output was removed.");
     expect(existsSync(output)).toBe(false);
     expect(await readdir(dir), "no .partial left either").toEqual([]);
   });
