@@ -1,4 +1,4 @@
-import type { ColumnTable, CsvHead, EnforceOptions, ParquetSegment } from "../tabular/index.js";
+import type { ColumnTable, CsvHead, EncodedRows, EnforceOptions, ParquetSegment } from "../tabular/index.js";
 
 /** Where an input's cells come from, as enforcement and its refusals need to know: CSV text, or typed Arrow or Parquet columns (neither: JSON). */
 export type InputCells = Required<Pick<EnforceOptions, "fromText" | "fromArrow">>;
@@ -15,6 +15,8 @@ export interface ChunkWorkerData {
   cells: InputCells;
   /** Parquet: only these columns are converted (the signature's names). */
   columns: string[] | undefined;
+  /** The output's text format, when the threads encode the predictions themselves (`encoded` answers). */
+  encode?: "csv" | "jsonl" | undefined;
 }
 
 /**
@@ -33,7 +35,8 @@ export type ChunkJob =
 export type NewChunkJob = ChunkJob extends infer J ? (J extends ChunkJob ? Omit<J, "id"> : never) : never;
 
 /**
- * A thread's answers to a job, in chunk order, then `done` (with a CSV block's `lines`, as
+ * A thread's answers to a job, in chunk order (`output`, or `encoded`: the output's rows as the
+ * output's text format writes them), then `done` (with a CSV block's `lines`, as
  * csv-parse counts them). `redo`: the chunk could not be predicted there; the main thread predicts
  * it again itself, so a bad row or a failing model ends the run (or sets rows aside) with the same
  * error as on one thread. `reread`, a CSV job's only answer: its block is not plain CSV (see
@@ -41,6 +44,7 @@ export type NewChunkJob = ChunkJob extends infer J ? (J extends ChunkJob ? Omit<
  */
 export type ChunkAnswer =
   | { id: number; kind: "output"; output: ColumnTable; rows: number }
+  | { id: number; kind: "encoded"; encoded: EncodedRows; rows: number }
   | { id: number; kind: "redo"; input: ColumnTable }
   | { id: number; kind: "done"; lines?: number }
   | { id: number; kind: "reread" }

@@ -4,7 +4,16 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { loadModel, type PipelineModel } from "../loader/index.js";
-import { csvBlockTables, fromArrow, jsonLinesBlockTables, outputToTable, readParquetSegments, regroupRows, type ColumnTable } from "../tabular/index.js";
+import {
+  csvBlockTables,
+  encodeTextRows,
+  fromArrow,
+  jsonLinesBlockTables,
+  outputToTable,
+  readParquetSegments,
+  regroupRows,
+  type ColumnTable,
+} from "../tabular/index.js";
 import type { ChunkAnswer, ChunkJob, ChunkWorkerData } from "./chunk-jobs.js";
 
 const data = workerData as ChunkWorkerData;
@@ -23,7 +32,8 @@ const predictOptions = {
 };
 
 function answer(message: ChunkAnswer): void {
-  parentPort?.postMessage(message);
+  // NB: encoded rows are moved to the main thread, not copied.
+  parentPort?.postMessage(message, message.kind === "encoded" ? [message.encoded.bytes.buffer as ArrayBuffer] : []);
 }
 
 async function predictChunk(id: number, input: ColumnTable): Promise<void> {
@@ -34,7 +44,9 @@ async function predictChunk(id: number, input: ColumnTable): Promise<void> {
     answer({ id, kind: "redo", input });
     return;
   }
-  answer({ id, kind: "output", output, rows: input.numRows });
+  // NB: a text output is encoded here, where the work is shared, and its bytes moved: the main thread only writes them.
+  if (data.encode) answer({ id, kind: "encoded", encoded: encodeTextRows(output, data.encode), rows: input.numRows });
+  else answer({ id, kind: "output", output, rows: input.numRows });
 }
 
 /** The chunks of a Parquet job: its segments decoded here, cut into the main thread's chunk sizes. */

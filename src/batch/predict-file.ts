@@ -425,6 +425,9 @@ class BatchRun {
     if (!planned) return;
     const { jobs, readFrom } = planned;
     const { params, runner } = this.#options;
+    // NB: a text output the threads encode themselves, unless the rows are numbered here (--row-number).
+    const { outputFormat, rowNumberColumn } = this.#settings;
+    const encode = (outputFormat === "csv" || outputFormat === "jsonl") && rowNumberColumn === undefined && this.writer.writeEncoded ? outputFormat : undefined;
     const pool = new ChunkWorkerPool(workers, {
       hostEntry: hostEntryUrl(),
       modelDir: this.#model.dir,
@@ -432,6 +435,7 @@ class BatchRun {
       runner,
       cells: this.#settings.cells,
       columns: this.#wantedColumns(),
+      encode,
     });
     // NB: at most two jobs per thread are under way or waiting to be written: memory stays bounded however slow the output.
     const window: Submitted[] = [];
@@ -638,7 +642,7 @@ class BatchRun {
   /**
    * Writes a job's chunks as its thread answers them; a chunk it could not predict is predicted here
    * again, to fail or set rows aside as on one thread. Returns the job's last answer: `done`, or
-   * `reread` (a CSV block this thread is to read itself).
+   * `reread` (a block of a text file this thread is to read itself).
    */
   async #writeAnswers({ answers, firstRow }: Submitted): Promise<Extract<ChunkAnswer, { kind: "done" | "reread" }>> {
     const { params, onProgress, signal } = this.#options;
@@ -651,6 +655,11 @@ class BatchRun {
       if (answer.kind === "output") {
         const first = row;
         await this.#writeOutput(answer.output, () => Array.from({ length: answer.rows }, (_, i) => first + i + 1));
+        row += answer.rows;
+        this.rowsRead += answer.rows;
+      } else if (answer.kind === "encoded") {
+        this.#wroteOutput = true;
+        await this.writer.writeEncoded?.(answer.encoded);
         row += answer.rows;
         this.rowsRead += answer.rows;
       } else {

@@ -13,6 +13,7 @@ import {
   writeBytes,
   type ColumnSpec,
   type ColumnTable,
+  type EncodedRows,
   type TableFormat,
   type TableWriter,
 } from "../tabular/index.js";
@@ -67,6 +68,7 @@ function stdoutTableWriter(
       return inner.rowsWritten;
     },
     write: (chunk) => inner.write(chunk),
+    ...(inner.writeEncoded ? { writeEncoded: (chunk: EncodedRows) => inner.writeEncoded?.(chunk) ?? Promise.resolve() } : {}),
     async close() {
       await inner.close();
       await finished(pass);

@@ -20,9 +20,25 @@ import { checkParquetNames, loadParquetWasm } from "./parquet.js";
  */
 export interface TableWriter {
   write(chunk: ColumnTable): Promise<void>;
+  /** Text formats (CSV, JSON Lines): a chunk already encoded as the format's rows (another thread did: see `encodeTextRows`). */
+  writeEncoded?(chunk: EncodedRows): Promise<void>;
   close(): Promise<void>;
   abort(): Promise<void>;
   readonly rowsWritten: number;
+}
+
+/** A chunk's rows as a text format encodes them, without a header: what `write` of the chunk would write after it. */
+export interface EncodedRows {
+  format: "csv" | "jsonl";
+  names: readonly string[];
+  numRows: number;
+  bytes: Uint8Array;
+}
+
+/** Encodes a chunk's rows as `writeEncoded` takes them (in a buffer of their own, to be moved between threads). */
+export function encodeTextRows(chunk: ColumnTable, format: "csv" | "jsonl"): EncodedRows {
+  const text = format === "csv" ? toCsv(chunk, { header: false }) : toJsonLines(chunk);
+  return { format, names: chunk.names, numRows: chunk.numRows, bytes: new TextEncoder().encode(text) };
 }
 
 export interface TableWriterOptions {
@@ -60,10 +76,11 @@ export async function writeBytes(out: Writable, data: Uint8Array | string): Prom
 /** Encodes chunks in one format onto a byte stream. */
 interface Encoder {
   write(chunk: ColumnTable): Promise<void>;
+  writeEncoded?(chunk: EncodedRows): Promise<void>;
   finish(): Promise<void>;
 }
 
-function checkColumns(first: readonly string[] | undefined, chunk: ColumnTable): readonly string[] {
+function checkColumns(first: readonly string[] | undefined, chunk: Pick<ColumnTable, "names">): readonly string[] {
   if (first === undefined) return chunk.names;
   if (first.length !== chunk.names.length || first.some((n, i) => n !== chunk.names[i])) {
     throw new FormatError(`A chunk has columns [${chunk.names.join(", ")}] but the output started with [${first.join(", ")}].`);
@@ -78,6 +95,15 @@ function textEncoder(out: Writable, format: "csv" | "jsonl"): Encoder {
       const header = names === undefined;
       names = checkColumns(names, chunk);
       await writeBytes(out, format === "csv" ? toCsv(chunk, { header }) : toJsonLines(chunk));
+    },
+    async writeEncoded(chunk) {
+      if (chunk.format !== format) throw new FormatError(`Rows encoded as ${chunk.format} cannot be written to a ${format} output.`);
+      const header = names === undefined;
+      names = checkColumns(names, chunk);
+      // NB: the header `write` would put before the first chunk's rows.
+      if (header && format === "csv")
+        await writeBytes(out, toCsv({ names: [...chunk.names], columns: chunk.names.map(() => []), numRows: 0 }, { header: true }));
+      if (chunk.bytes.length > 0) await writeBytes(out, chunk.bytes);
     },
     async finish() {},
   };
@@ -277,6 +303,16 @@ export function createTableFileWriter(path: string, options: TableWriterOptions 
       await encoder.write(chunk);
       rows += chunk.numRows;
     },
+    ...(encoder.writeEncoded
+      ? {
+          async writeEncoded(chunk: EncodedRows) {
+            if (done) throw new FormatError("The writer is closed.");
+            if (failure) throw failure;
+            await encoder.writeEncoded?.(chunk);
+            rows += chunk.numRows;
+          },
+        }
+      : {}),
     async close() {
       if (done) return;
       done = true;
@@ -314,6 +350,14 @@ export function createTableStreamWriter(out: Writable, options: TableWriterOptio
       await encoder.write(chunk);
       rows += chunk.numRows;
     },
+    ...(encoder.writeEncoded
+      ? {
+          async writeEncoded(chunk: EncodedRows) {
+            await encoder.writeEncoded?.(chunk);
+            rows += chunk.numRows;
+          },
+        }
+      : {}),
     async close() {
       await encoder.finish();
       if (options.end ?? true) out.end();

@@ -103,7 +103,9 @@ export { FileAccessError, checkInputFile, checkOutputFile, inputFileError } from
 export {
   createTableFileWriter,
   createTableStreamWriter,
+  encodeTextRows,
   writeBytes,
+  type EncodedRows,
   type TableWriter,
   type TableWriterOptions,
 } from "./chunked-writers.js";

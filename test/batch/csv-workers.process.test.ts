@@ -63,6 +63,26 @@ describe.concurrent("predict --workers 2 of a CSV file in blocks: what one threa
     expect(lines.slice(1).map((l) => Number(l.split(",")[0]))).toEqual(Array.from({ length: ROWS }, (_, i) => i + 1));
   });
 
+  it.each(["jsonl", "parquet"] as const)(
+    "into %s, and as CSV on stdout: the same bytes as one thread (threads encode text outputs themselves)",
+    async (format) => {
+      const dir = await tempDir("pipeserve-csv-formats-");
+      const input = join(dir, "in.csv");
+      await writeFile(input, csv("\n"));
+      const runs = await Promise.all(
+        [1, 2].flatMap((n) => [
+          predict(["-i", input, "-o", join(dir, `out-${n}.${format}`), "--workers", String(n)]),
+          predict(["-i", input, "-o", "-", "--output-format", "csv", "--workers", String(n)]),
+        ]),
+      );
+      for (const run of runs) expect(run.code, run.stderr).toBe(0);
+      expect(await readFile(join(dir, `out-2.${format}`))).toEqual(await readFile(join(dir, `out-1.${format}`)));
+      const [, stdoutOne, , stdoutTwo] = runs;
+      expect(stdoutTwo?.stdout.toString("utf8")).toBe(stdoutOne?.stdout.toString("utf8"));
+      expect(stdoutTwo?.stdout.toString("utf8").split("\n")).toHaveLength(ROWS + 2);
+    },
+  );
+
   it("a bad value at row 30,001 stops both runs at that row, with the same message; --on-error skip sets the same rows aside", async () => {
     const bad = csv("\n", { 30_000: "abc,x", 35_000: "1e999x,y" });
     const stopped = await both(bad);

@@ -6,7 +6,15 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FormatError, readTableFile, tableFromRecords, writeTableFile, type ColumnTable } from "../../src/index.js";
-import { FileAccessError, concatTables, createTableFileWriter, readDataFrameChunks, readTableChunks, sliceTable } from "../../src/tabular/index.js";
+import {
+  FileAccessError,
+  concatTables,
+  createTableFileWriter,
+  encodeTextRows,
+  readDataFrameChunks,
+  readTableChunks,
+  sliceTable,
+} from "../../src/tabular/index.js";
 
 const require = createRequire(import.meta.url);
 const dataDir = join(require.resolve("vega-datasets"), "..", "..", "data");
@@ -281,5 +289,51 @@ describe("chunked writers", () => {
     await writer.write(sliceTable(data, 0, 1));
     await expect(writer.write(tableFromRecords([{ other: 1 }]))).rejects.toThrow(/A chunk has columns \[other\] but the output started with \[species/);
     await writer.abort();
+  });
+});
+
+describe("chunked writers: rows encoded in another thread (writeEncoded)", () => {
+  const table = (from: number, n: number): ColumnTable => ({
+    names: ["id", "note"],
+    columns: [
+      Array.from({ length: n }, (_, i) => from + i),
+      Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 'say "hi", twice' : i % 3 === 1 ? null : `n${from + i}`)),
+    ],
+    numRows: n,
+  });
+
+  it.each(["csv", "jsonl"] as const)(
+    "%s: encoded chunks, mixed with plain ones, write the bytes plain chunks write (one header); rowsWritten counts them",
+    async (format) => {
+      const parts = [table(0, 5), table(5, 0), table(5, 7), table(12, 3)];
+      const plain = join(dir, `plain-encoded.${format}`);
+      const writer = createTableFileWriter(plain);
+      for (const part of parts) await writer.write(part);
+      await writer.close();
+      const mixed = join(dir, `mixed-encoded.${format}`);
+      const other = createTableFileWriter(mixed);
+      for (const [i, part] of parts.entries()) {
+        if (i === 2) await other.write(part);
+        else await other.writeEncoded?.(encodeTextRows(part, format));
+      }
+      expect(other.rowsWritten).toBe(15);
+      await other.close();
+      expect(await readFile(mixed, "utf8")).toBe(await readFile(plain, "utf8"));
+    },
+  );
+
+  it("an encoded chunk of other columns, or of another format, is refused; Arrow and Parquet writers take none", async () => {
+    const writer = createTableFileWriter(join(dir, "refuse-encoded.csv"));
+    await writer.writeEncoded?.(encodeTextRows(table(0, 2), "csv"));
+    await expect(writer.writeEncoded?.(encodeTextRows({ names: ["id"], columns: [[1]], numRows: 1 }, "csv"))).rejects.toThrow(
+      "A chunk has columns [id] but the output started with [id, note].",
+    );
+    await expect(writer.writeEncoded?.(encodeTextRows(table(2, 1), "jsonl"))).rejects.toThrow("Rows encoded as jsonl cannot be written to a csv output.");
+    await writer.abort();
+    for (const format of ["parquet", "arrow"]) {
+      const binary = createTableFileWriter(join(dir, `no-encoded.${format}`));
+      expect(binary.writeEncoded).toBeUndefined();
+      await binary.abort();
+    }
   });
 });
