@@ -13,6 +13,7 @@ import {
   readParquetSegments,
   regroupRows,
   type ColumnTable,
+  type EncodedRows,
 } from "../tabular/index.js";
 import type { ChunkAnswer, ChunkJob, ChunkWorkerData } from "./chunk-jobs.js";
 
@@ -44,9 +45,21 @@ async function predictChunk(id: number, input: ColumnTable): Promise<void> {
     answer({ id, kind: "redo", input });
     return;
   }
-  // NB: a text output is encoded here, where the work is shared, and its bytes moved: the main thread only writes them.
-  if (data.encode) answer({ id, kind: "encoded", encoded: encodeTextRows(output, data.encode), rows: input.numRows });
-  else answer({ id, kind: "output", output, rows: input.numRows });
+  if (!data.encode) {
+    answer({ id, kind: "output", output, rows: input.numRows });
+    return;
+  }
+  // NB: a text output is encoded here, where the work is shared, and its bytes moved: the main thread
+  // only writes them. An output that cannot be encoded (an invalid Date, a nested bigint) is predicted
+  // and written again by the main thread, to fail as one thread does.
+  let encoded: EncodedRows;
+  try {
+    encoded = encodeTextRows(output, data.encode);
+  } catch {
+    answer({ id, kind: "redo", input });
+    return;
+  }
+  answer({ id, kind: "encoded", encoded, rows: input.numRows });
 }
 
 /** The chunks of a Parquet job: its segments decoded here, cut into the main thread's chunk sizes. */

@@ -658,8 +658,10 @@ class BatchRun {
         row += answer.rows;
         this.rowsRead += answer.rows;
       } else if (answer.kind === "encoded") {
+        // NB: the threads encode only for a writer that takes encoded rows (see #predictInWorkers).
+        if (!this.writer.writeEncoded) throw new BatchError("A thread encoded rows for a writer that takes none.", { code: "BAD_OUTPUT" });
         this.#wroteOutput = true;
-        await this.writer.writeEncoded?.(answer.encoded);
+        await this.writer.writeEncoded(answer.encoded);
         row += answer.rows;
         this.rowsRead += answer.rows;
       } else {

@@ -13,7 +13,6 @@ import {
   writeBytes,
   type ColumnSpec,
   type ColumnTable,
-  type EncodedRows,
   type TableFormat,
   type TableWriter,
 } from "../tabular/index.js";
@@ -68,7 +67,7 @@ function stdoutTableWriter(
       return inner.rowsWritten;
     },
     write: (chunk) => inner.write(chunk),
-    ...(inner.writeEncoded ? { writeEncoded: (chunk: EncodedRows) => inner.writeEncoded?.(chunk) ?? Promise.resolve() } : {}),
+    ...(inner.writeEncoded ? { writeEncoded: inner.writeEncoded.bind(inner) } : {}),
     async close() {
       await inner.close();
       await finished(pass);

@@ -630,6 +630,34 @@ describe("chunks", () => {
     expect(two.rowsWritten).toBe(40_000);
   });
 
+  it("an output that cannot be written as CSV (an invalid Date) fails with threads as on one thread; others are written alike", async () => {
+    const { buildModel, SIGNATURES } = await import("../server/fixtures/models.js");
+    const dates = await buildModel("dates_of", SIGNATURES.ab, { rowWise: true });
+    try {
+      const dir = await tempDir();
+      const rows = (bad: boolean): string => `a,b\n${Array.from({ length: 40_000 }, (_, i) => `${bad && i === 30_000 ? 13 : i * 1000},1`).join("\n")}\n`;
+      const [good, bad] = [join(dir, "good.csv"), join(dir, "bad.csv")];
+      await writeFile(good, rows(false));
+      await writeFile(bad, rows(true));
+      const one = await predictFile(dates, { input: bad, output: join(dir, "one.csv"), workers: 1 }).catch((e: Error) => e.message);
+      const two = await predictFile(dates, { input: bad, output: join(dir, "two.csv"), workers: 2 }).catch((e: Error) => e.message);
+      expect(one).toBe("Invalid time value");
+      expect(two).toBe(one);
+      expect(await readdir(dir)).toEqual(["bad.csv", "good.csv"]);
+      const written = await Promise.all(
+        [1, 2].map(async (workers) => {
+          const result = await predictFile(dates, { input: good, output: join(dir, `good-${workers}.csv`), workers });
+          return { threads: result.threads, text: await readFile(join(dir, `good-${workers}.csv`), "utf8") };
+        }),
+      );
+      expect(written[1]?.threads).toBe(Math.min(2, availableParallelism()));
+      expect(written[1]?.text).toBe(written[0]?.text);
+      expect(written[0]?.text.split("\n")[2]).toBe("1970-01-01T00:00:01.000Z");
+    } finally {
+      await dates.close();
+    }
+  });
+
   it.each(["csv", "jsonl"] as const)("a %s block's bytes are moved to its thread, not copied", async (kind) => {
     const pool = new ChunkWorkerPool(1, {
       hostEntry: undefined,
