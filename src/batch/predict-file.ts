@@ -1,5 +1,4 @@
 import { appendFile, readFile, rename, rm, stat } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { NodeError, hostEntryUrl, type PipelineModel, type PredictOptions } from "../loader/index.js";
@@ -36,7 +35,7 @@ import {
   type TableFormat,
   type TableWriter,
 } from "../tabular/index.js";
-import { partialPath, removeStalePartials } from "../util/index.js";
+import { partialPath, removeStalePartials, usableCores } from "../util/index.js";
 import { badRowLines, isBadInput, splitBadRows } from "./bad-rows.js";
 import { rowsPerBlock, planParquetWorkerJobs, type ChunkAnswer, type InputCells, type NewChunkJob } from "./chunk-jobs.js";
 import { ChunkWorkerPool, type JobAnswers } from "./chunk-worker-pool.js";
@@ -179,7 +178,7 @@ function checkOptions(model: PipelineModel, options: PredictFileOptions): Settin
   if (asked !== "auto" && (!Number.isInteger(asked) || asked < 1)) throw usage(`--workers must be a whole number of at least 1, got ${String(asked)}.`);
   // NB: no more threads than cores: more only share them, each for ~100 MB (flights-3m.parquet on
   // 2 cores: 8 threads 3.6 s and 776 MB, 2 threads 2.0 s and 350 MB).
-  const workers = asked === "auto" ? undefined : Math.min(asked, availableParallelism());
+  const workers = asked === "auto" ? undefined : Math.min(asked, usableCores());
   return {
     chunkRows,
     inputFormat,
@@ -365,7 +364,7 @@ class BatchRun {
    */
   async #defaultThreads(): Promise<number> {
     const { source, inputFormat } = this.#settings;
-    const cores = availableParallelism();
+    const cores = usableCores();
     if (cores < 2 || typeof source !== "string") return 1;
     const text = inputFormat === "csv" || inputFormat === "jsonl";
     const least =

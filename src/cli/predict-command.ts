@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import type cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
 import type { OutputFormat, TableFormat } from "../index.js";
@@ -6,6 +5,7 @@ import type { ParamSpec, ignoredParams as ignoredParamsFn } from "../tabular/ind
 import { InterruptedError, UsageError } from "./errors.js";
 import { type CliIo, fromCwd, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
 import { allowDeletedOption, parseInteger, registryOption, trackingOption } from "./parse-options.js";
+import { usableCores } from "../util/index.js";
 
 export interface PredictCommandOptions {
   modelUri: string;
@@ -23,7 +23,7 @@ export interface PredictCommandOptions {
   /** Predict with the model of a deleted run (`--allow-deleted`). */
   allowDeleted?: boolean;
   rowNumberColumn?: string;
-  /** Threads that predict (`--workers`), at most one per core; when not given, one per core for large CSV and Parquet files, else 1 (the main thread). */
+  /** Threads that predict (`--workers`), at most one per core; when not given, one per core for large CSV, JSON Lines and Parquet files, else 1 (the main thread). */
   workers?: number;
 }
 
@@ -264,7 +264,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     )
     .option(
       "--workers <n>",
-      `threads that predict chunks while the main thread reads and writes (row-wise models, inputs other than JSON); the output is the same for any n; 1 predicts on the main thread; at most one per core (default: one per core, ${availableParallelism()} here, for CSV files of 32 MiB, JSON Lines of 64 MiB and Parquet of 8 MiB or more, where threads pay for their ~0.2 s start; else 1)`,
+      `threads that predict chunks while the main thread reads and writes (row-wise models, inputs other than JSON); the output is the same for any n; 1 predicts on the main thread; at most one per core (default: one per core, ${usableCores()} here, for CSV files of 32 MiB, JSON Lines of 64 MiB and Parquet of 8 MiB or more, where threads pay for their ~0.2 s start; else 1)`,
       parseWorkers,
     )
     .option("--merge <n>", MERGE_HELP, parseInteger("--merge", 1))

@@ -5,7 +5,7 @@
  * sweep of those whose writers are gone, whether a process that left files behind is gone, byte
  * sizes, the one plain-object check, V8's WebAssembly tiering budget, this pipeserve's version and
  * the names of the input types (so the CLI prints its help without loading the parts that use
- * them). Imports no other part of pipeserve; every part may import it.
+ * them), and the cores a process may use under its container's CPU quota. Imports no other part of pipeserve; every part may import it.
  */
 export { isPlainObject } from "./is-plain-object.js";
 export { writeFileAtomic } from "./write-file-atomic.js";
@@ -18,4 +18,5 @@ export { startModuleWorker } from "./module-worker.js";
 export { tuneWasmTiering, wasmTieringBudget, WasmTieringBudgetError, WASM_TIERING_BUDGET, WASM_TIERING_BUDGET_ENV } from "./wasm-tiering.js";
 export { onceByKey } from "./once-by-key.js";
 export { LITTLE_ENDIAN } from "./little-endian.js";
+export { usableCores, cpuQuota } from "./usable-cores.js";
 export { folderDigest, isInsideFolderPath, readFolderManifest, swapInFolder, type FolderFile } from "./folder-manifest.js";

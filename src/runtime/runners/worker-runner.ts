@@ -1,6 +1,5 @@
-import { availableParallelism } from "node:os";
 import type { Worker, TransferListItem } from "node:worker_threads";
-import { startModuleWorker } from "../../util/index.js";
+import { startModuleWorker, usableCores } from "../../util/index.js";
 import { PipelineError } from "../errors.js";
 import { hostEntryUrl } from "../host-modules.js";
 import type { Node } from "../node.js";
@@ -109,7 +108,7 @@ export class WorkerRunner extends SchedulingRunner {
   #closed = false;
 
   constructor(options: WorkerRunnerOptions = {}) {
-    super(options.maxWorkers ?? Math.max(1, availableParallelism() - 1), "WorkerRunner maxWorkers");
+    super(options.maxWorkers ?? Math.max(1, usableCores() - 1), "WorkerRunner maxWorkers");
   }
 
   protected override validate(pipeline: Pipeline): void {
