@@ -14,6 +14,7 @@ import {
   readCsvHead,
   readCsvTail,
   readJsonLinesTail,
+  type CsvHead,
   type TextBlock,
   outputToTable,
   concatTables,
@@ -381,7 +382,15 @@ class BatchRun {
     // NB: a shard predicts its part of the file; a pipe has no size (and is read on this thread).
     if (!stats.isFile() || stats.size / (this.#options.shard?.count ?? 1) < least) return 1;
     // NB: a CSV file that cannot be cut into blocks (one column, a header that is not plain) is parsed on this thread, which is then the work.
-    return inputFormat === "csv" && !(await readCsvHead(source)) ? 1 : cores;
+    return inputFormat === "csv" && !(await this.#csvHead(source)) ? 1 : cores;
+  }
+
+  #head: Promise<CsvHead | undefined> | undefined;
+
+  /** The CSV input's head (see `readCsvHead`), read once a run: the default number of threads and the blocks both need it. */
+  #csvHead(source: string): Promise<CsvHead | undefined> {
+    this.#head ??= readCsvHead(source);
+    return this.#head;
   }
 
   /** The input's chunks within the shard's range, each with its first row's number (from 0). */
@@ -553,7 +562,7 @@ class BatchRun {
     };
     const columns = wanted ? { columns: wanted } : {};
     if (inputFormat === "csv") {
-      const head = await readCsvHead(source);
+      const head = await this.#csvHead(source);
       if (!head) return undefined;
       // NB: the input's columns, for an output with no rows (see `#noRows`): a file of blank lines has no chunk.
       this.#noRows ??= onlyColumns({ names: head.header, columns: head.header.map(() => []), numRows: 0 }, wanted);

@@ -1,7 +1,7 @@
-import { open, stat } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import type { Cell, ColumnTable } from "./column-table.js";
 import { inputFileError } from "./file-access.js";
-import { type BlockCounter, type TextBlock, blockBytes, readBlocks } from "./text-blocks.js";
+import { type BlockCounter, BlockEnds, type TextBlock, isRegularFile, readBlocks } from "./text-blocks.js";
 import { tableFromCsvRecords } from "./csv.js";
 import { type CsvLineEnd, PlainCsvCheck, parsePlainRecords, plainCsvParser, plainCsvRecords } from "./csv-plain.js";
 
@@ -37,10 +37,7 @@ const MAX_HEAD_BYTES = 1 << 20;
  * refuses what is to be refused with its own message.
  */
 export async function readCsvHead(path: string): Promise<CsvHead | undefined> {
-  // NB: blocks are read at their places in the file, which a pipe or a terminal has not; and a
-  // named pipe opened and closed here would end its writer (EPIPE) before the one pass reads it.
-  const stats = await stat(path).catch((error: unknown) => Promise.reject(inputFileError(path, error)));
-  if (!stats.isFile()) return undefined;
+  if (!(await isRegularFile(path))) return undefined;
   const file = await open(path, "r").catch((error: unknown) => Promise.reject(inputFileError(path, error)));
   try {
     const buffer = Buffer.allocUnsafe(MAX_HEAD_BYTES);
@@ -100,7 +97,7 @@ export function csvBlocks(
   chunkRows: number,
   maxBlockBytes?: number,
 ): AsyncGenerator<TextBlock | { rest: number }> {
-  return readBlocks(path, head.offset, new RecordCounter(rowsPerBlock, chunkRows, blockBytes(maxBlockBytes)), maxBlockBytes);
+  return readBlocks(path, head.offset, new RecordCounter(new BlockEnds(rowsPerBlock, chunkRows, maxBlockBytes)), maxBlockBytes);
 }
 
 /**
@@ -109,9 +106,7 @@ export function csvBlocks(
  * blank. NB: found with `indexOf` (memchr), ~4× faster than a loop over every byte.
  */
 class RecordCounter implements BlockCounter {
-  readonly #want: number;
-  readonly #chunkRows: number;
-  readonly #blockBytes: number;
+  readonly #ends: BlockEnds;
   /** Where the scan goes on from. */
   #pos = 0;
   /** Whether the scan is inside quotes (their end not read yet). */
@@ -123,16 +118,12 @@ class RecordCounter implements BlockCounter {
   /** Records ended since the last cut. */
   rows = 0;
 
-  /** Blocks end after `want` records, or after a multiple of `chunkRows` records once they hold `blockBytes`. */
-  constructor(want: number, chunkRows: number, blockBytes: number) {
-    this.#want = want;
-    this.#chunkRows = chunkRows;
-    this.#blockBytes = blockBytes;
+  constructor(ends: BlockEnds) {
+    this.#ends = ends;
   }
 
   /** Scans on, in `bytes[0, length)`; returns where the block since the last cut ends (after a line feed), or -1 when the bytes end before. */
   find(bytes: Uint8Array, length: number): number {
-    const want = this.#want;
     let i = this.#pos;
     // NB: bytes read since the last scan may hold a quote.
     let quote = this.#nextQuote === -1 ? -2 : this.#nextQuote;
@@ -166,7 +157,7 @@ class RecordCounter implements BlockCounter {
       }
       if (!blankLine(bytes, this.recordStart, lf)) this.rows++;
       i = this.recordStart = lf + 1;
-      if (this.rows === want || (i >= this.#blockBytes && this.rows % this.#chunkRows === 0 && this.rows > 0)) {
+      if (this.#ends.endsAt(this.rows, i)) {
         found = i;
         break;
       }

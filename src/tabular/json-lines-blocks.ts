@@ -1,9 +1,7 @@
-import { stat } from "node:fs/promises";
 import { type Cell, type ColumnTable, tableFromRecords } from "./column-table.js";
-import { inputFileError } from "./file-access.js";
 import { holdsNaN, nanAsMissing } from "./json-parse.js";
 import { parseJsonWithin } from "./json-text.js";
-import { type BlockCounter, type TextBlock, blockBytes, readBlocks } from "./text-blocks.js";
+import { type BlockCounter, BlockEnds, type TextBlock, isRegularFile, readBlocks } from "./text-blocks.js";
 
 const LF = 10;
 
@@ -20,10 +18,8 @@ export async function jsonLinesBlocks(
   chunkRows: number,
   maxBlockBytes?: number,
 ): Promise<AsyncGenerator<TextBlock | { rest: number }> | undefined> {
-  // NB: blocks are read at their places in the file, which a pipe has not (and a named pipe opened to look would end its writer).
-  const stats = await stat(path).catch((error: unknown) => Promise.reject(inputFileError(path, error)));
-  if (!stats.isFile()) return undefined;
-  return readBlocks(path, 0, new LineCounter(rowsPerBlock, chunkRows, blockBytes(maxBlockBytes)), maxBlockBytes);
+  if (!(await isRegularFile(path))) return undefined;
+  return readBlocks(path, 0, new LineCounter(new BlockEnds(rowsPerBlock, chunkRows, maxBlockBytes)), maxBlockBytes);
 }
 
 /** Whether `bytes[start, end)` are only the whitespace `String#trim` removes that is ASCII (a blank line, skipped). */
@@ -41,18 +37,14 @@ function blankLine(bytes: Uint8Array, start: number, end: number): boolean {
  * `jsonLinesBlockTables` gives it to the one pass.
  */
 class LineCounter implements BlockCounter {
-  readonly #want: number;
-  readonly #chunkRows: number;
-  readonly #blockBytes: number;
+  readonly #ends: BlockEnds;
   #pos = 0;
   #lineStart = 0;
   rows = 0;
   lines = 0;
 
-  constructor(want: number, chunkRows: number, blockBytes: number) {
-    this.#want = want;
-    this.#chunkRows = chunkRows;
-    this.#blockBytes = blockBytes;
+  constructor(ends: BlockEnds) {
+    this.#ends = ends;
   }
 
   find(bytes: Uint8Array, length: number): number {
@@ -67,7 +59,7 @@ class LineCounter implements BlockCounter {
       this.lines++;
       if (!blankLine(bytes, this.#lineStart, lf)) this.rows++;
       i = this.#lineStart = lf + 1;
-      if (this.rows === this.#want || (i >= this.#blockBytes && this.rows > 0 && this.rows % this.#chunkRows === 0)) {
+      if (this.#ends.endsAt(this.rows, i)) {
         found = i;
         break;
       }

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { inputFileError } from "./file-access.js";
 
 /** Some whole records of a text file (CSV, JSON Lines), to be parsed apart, in another thread. */
@@ -34,9 +34,26 @@ const BLOCK_BYTES = 8 << 20;
 /** The most bytes a block may reach before the rest of the file is handed to one pass. */
 const MAX_BLOCK_BYTES = 64 << 20;
 
-/** Bytes after which a block ends at a whole chunk: 8 MiB, or less with a lower `maxBlockBytes`. */
-export function blockBytes(maxBlockBytes = MAX_BLOCK_BYTES): number {
-  return Math.min(BLOCK_BYTES, maxBlockBytes);
+/**
+ * Where blocks end: after `rowsPerBlock` records, or after a whole number of chunks of `chunkRows`
+ * once a block holds 8 MiB (less with a lower `maxBlockBytes`), however few its records (wide rows).
+ * NB: blocks of whole chunks are predicted in the chunks one thread makes, so the output is the same.
+ */
+export class BlockEnds {
+  readonly #rowsPerBlock: number;
+  readonly #chunkRows: number;
+  readonly #blockBytes: number;
+
+  constructor(rowsPerBlock: number, chunkRows: number, maxBlockBytes = MAX_BLOCK_BYTES) {
+    this.#rowsPerBlock = rowsPerBlock;
+    this.#chunkRows = chunkRows;
+    this.#blockBytes = Math.min(BLOCK_BYTES, maxBlockBytes);
+  }
+
+  /** Whether a block of `rows` records that has reached byte `at` ends there. */
+  endsAt(rows: number, at: number): boolean {
+    return rows === this.#rowsPerBlock || (at >= this.#blockBytes && rows > 0 && rows % this.#chunkRows === 0);
+  }
 }
 
 /**
@@ -91,6 +108,15 @@ export async function* readBlocks(
   } finally {
     await file.close();
   }
+}
+
+/**
+ * Whether `path` is a regular file, which can be cut into blocks. NB: blocks are read at their
+ * places in the file, which a pipe or a terminal has not; and a named pipe opened to look would
+ * end its writer (EPIPE) before the one pass reads it, so it is looked at with `stat` only.
+ */
+export async function isRegularFile(path: string): Promise<boolean> {
+  return (await stat(path).catch((error: unknown) => Promise.reject(inputFileError(path, error)))).isFile();
 }
 
 /** A copy of bytes in an ArrayBuffer of their own (a slice of a pooled Buffer cannot be moved to a thread). */

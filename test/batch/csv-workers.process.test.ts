@@ -9,7 +9,17 @@ import { readFile, readdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type CliResult, SCALER_COLUMNS_PROJECT, expectFailure, expectSuccess, runBinCli, tempDir, useBuiltBin, useTrainedModel } from "./helpers.js";
+import {
+  type CliResult,
+  SCALER_COLUMNS_PROJECT,
+  expectFailure,
+  expectSuccess,
+  predictBin,
+  predictOneAndTwoThreads,
+  tempDir,
+  useBuiltBin,
+  useTrainedModel,
+} from "./helpers.js";
 
 useBuiltBin();
 const scaler = useTrainedModel(SCALER_COLUMNS_PROJECT);
@@ -27,19 +37,12 @@ function csv(lineEnd: "\n" | "\r\n", at: Record<number, string> = {}): string {
 }
 
 function predict(args: readonly string[]): Promise<CliResult> {
-  return runBinCli(["predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, ...args]);
+  return predictBin(scaler(), args);
 }
 
 /** Predicts `text` as a CSV file with --workers 1 and 2 (and `extra`), each into a folder of its own. */
-async function both(text: string, extra: readonly string[] = []): Promise<{ one: CliResult; two: CliResult; dirs: [string, string] }> {
-  const dir = await tempDir("pipeserve-csv-workers-");
-  const input = join(dir, "in.csv");
-  await writeFile(input, text);
-  const dirs = [await tempDir("pipeserve-csv-w1-"), await tempDir("pipeserve-csv-w2-")] as [string, string];
-  const [one, two] = await Promise.all(
-    dirs.map((out, i) => predict(["-i", input, "-o", join(out, "out.csv"), "--workers", String(i + 1), ...extra])) as [Promise<CliResult>, Promise<CliResult>],
-  );
-  return { one, two, dirs };
+function both(text: string, extra: readonly string[] = []): Promise<{ one: CliResult; two: CliResult; dirs: [string, string] }> {
+  return predictOneAndTwoThreads(scaler(), "in.csv", text, extra);
 }
 
 const files = async (dir: string): Promise<Record<string, string>> => {

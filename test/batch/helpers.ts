@@ -197,3 +197,27 @@ export function expectSuccess(result: CliResult): void {
   expect(result.code, `exit code (stderr: ${result.stderr})`).toBe(0);
   expect(result.stderr).toMatch(/pipeserve: read \d+ rows, wrote \d+ predictions in [\d.]+ s \(\d+ rows\/s(, \d+ threads)?\)/);
 }
+
+/** `pipeserve predict` of a trained model as the built bin, with `args` after the model's. */
+export function predictBin(model: TrainedModel, args: readonly string[]): Promise<CliResult> {
+  return runBinCli(["predict", "-m", model.modelUri, "--tracking-uri", model.trackingDir, ...args]);
+}
+
+/**
+ * Writes `text` as the input file `inputName` and predicts it with --workers 1 and 2 (and `extra`)
+ * side by side, each into `out.csv` in a folder of its own: what one thread does against two.
+ */
+export async function predictOneAndTwoThreads(
+  model: TrainedModel,
+  inputName: string,
+  text: string,
+  extra: readonly string[] = [],
+): Promise<{ one: CliResult; two: CliResult; dirs: [string, string] }> {
+  const input = join(await tempDir("pipeserve-workers-in-"), inputName);
+  await writeFile(input, text);
+  const dirs = [await tempDir("pipeserve-workers-1-"), await tempDir("pipeserve-workers-2-")] as [string, string];
+  const [one, two] = (await Promise.all(
+    dirs.map((out, i) => predictBin(model, ["-i", input, "-o", join(out, "out.csv"), "--workers", String(i + 1), ...extra])),
+  )) as [CliResult, CliResult];
+  return { one, two, dirs };
+}

@@ -6,7 +6,17 @@ import { readFile, readdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type CliResult, SCALER_COLUMNS_PROJECT, expectFailure, expectSuccess, runBinCli, tempDir, useBuiltBin, useTrainedModel } from "./helpers.js";
+import {
+  type CliResult,
+  SCALER_COLUMNS_PROJECT,
+  expectFailure,
+  expectSuccess,
+  predictBin,
+  predictOneAndTwoThreads,
+  tempDir,
+  useBuiltBin,
+  useTrainedModel,
+} from "./helpers.js";
 
 useBuiltBin();
 const scaler = useTrainedModel(SCALER_COLUMNS_PROJECT);
@@ -23,30 +33,13 @@ function jsonl(lineEnd: "\n" | "\r\n", at: Record<number, string> = {}, nan = fa
   return lines.join(lineEnd) + lineEnd;
 }
 
-async function both(text: string, extra: readonly string[] = []): Promise<{ one: CliResult; two: CliResult; dirs: [string, string] }> {
-  const dir = await tempDir("pipeserve-jsonl-workers-");
-  const input = join(dir, "in.jsonl");
-  await writeFile(input, text);
-  const dirs = [await tempDir("pipeserve-jsonl-w1-"), await tempDir("pipeserve-jsonl-w2-")] as [string, string];
-  const [one, two] = await Promise.all(
-    dirs.map((out, i) =>
-      runBinCli([
-        "predict",
-        "-m",
-        scaler().modelUri,
-        "--tracking-uri",
-        scaler().trackingDir,
-        "-i",
-        input,
-        "-o",
-        join(out, "out.csv"),
-        "--workers",
-        String(i + 1),
-        ...extra,
-      ]),
-    ) as [Promise<CliResult>, Promise<CliResult>],
-  );
-  return { one, two, dirs };
+function predict(args: readonly string[]): Promise<CliResult> {
+  return predictBin(scaler(), args);
+}
+
+/** Predicts `text` as a JSON Lines file with --workers 1 and 2 (and `extra`), each into a folder of its own. */
+function both(text: string, extra: readonly string[] = []): Promise<{ one: CliResult; two: CliResult; dirs: [string, string] }> {
+  return predictOneAndTwoThreads(scaler(), "in.jsonl", text, extra);
 }
 
 describe.concurrent("predict --workers 2 of a JSON Lines file in blocks: what one thread writes", SLOW, () => {
@@ -92,23 +85,7 @@ describe.concurrent("predict --workers 2 of small JSON Lines files (one block, o
       const dir = await tempDir("pipeserve-jsonl-small-");
       const input = join(dir, "in.jsonl");
       await writeFile(input, text);
-      const runs = await Promise.all(
-        [1, 2].map((n) =>
-          runBinCli([
-            "predict",
-            "-m",
-            scaler().modelUri,
-            "--tracking-uri",
-            scaler().trackingDir,
-            "-i",
-            input,
-            "-o",
-            join(dir, `out-${n}.${format}`),
-            "--workers",
-            String(n),
-          ]),
-        ),
-      );
+      const runs = await Promise.all([1, 2].map((n) => predict(["-i", input, "-o", join(dir, `out-${n}.${format}`), "--workers", String(n)])));
       expect(runs[1]?.code, runs[1]?.stderr).toBe(runs[0]?.code);
       const summary = (r: CliResult | undefined): string => (r?.stderr ?? "").replace(/in [\d.]+ s \(\d+ rows\/s\)/, "").replaceAll(/out-\d/g, "out");
       expect(summary(runs[1])).toBe(summary(runs[0]));
@@ -126,7 +103,7 @@ describe("predict without --workers of JSON Lines", SLOW, () => {
     const line = '{"x": 1.25, "note": "a note that pads the line to some length"}\n';
     const rows = Math.ceil((64 * 1024 * 1024) / line.length);
     await writeFile(big, line.repeat(rows));
-    const result = await runBinCli(["predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-i", big, "-o", join(dir, "out.csv")]);
+    const result = await predict(["-i", big, "-o", join(dir, "out.csv")]);
     expectSuccess(result);
     expect(result.stderr).toContain(`read ${rows} rows, wrote ${rows} predictions`);
     if (availableParallelism() > 1) expect(result.stderr).toContain(`, ${availableParallelism()} threads)`);
