@@ -24,7 +24,6 @@ import {
   nanAsMissing,
   parquetFileRowGroups,
   parquetFileTables,
-  parquetFileRows,
   parseJsonRequest,
   missingColumns,
   parseJsonWithin,
@@ -199,15 +198,26 @@ function checkRowNumberColumn(name: string | undefined): string | undefined {
   return name;
 }
 
+/** What is known of the input before it is read: the rows to predict (a shard's range) and how many. */
+interface PlannedRows {
+  total?: number;
+  range?: [number, number];
+  /** A Parquet file's rows per row group, when its footer was read to count them (the threads' jobs need them too). */
+  groups?: number[];
+}
+
 /** The rows to predict (a shard's range) and how many they are, when that is known up front (a shard, Parquet with progress). */
-async function plannedRows(options: PredictFileOptions, settings: Settings): Promise<{ total?: number; range?: [number, number] }> {
+async function plannedRows(options: PredictFileOptions, settings: Settings): Promise<PlannedRows> {
   const { source, inputFormat, chunkRows } = settings;
   const shard = options.shard;
   if (!shard && !(options.onProgress && typeof source === "string" && inputFormat === "parquet")) return {};
-  const total = await countRows(source as string, inputFormat, chunkRows);
-  if (!shard) return { total };
+  // NB: a Parquet file's footer is read once a run, in a thread of its own (parquet-wasm panics on some damaged footers).
+  const groups = inputFormat === "parquet" ? await parquetFileRowGroups(source as string) : undefined;
+  const total = groups ? groups.reduce((a, b) => a + b, 0) : await countRows(source as string, inputFormat, chunkRows);
+  const known = groups ? { groups } : {};
+  if (!shard) return { total, ...known };
   const range: [number, number] = [Math.floor(((shard.index - 1) * total) / shard.count), Math.floor((shard.index * total) / shard.count)];
-  return { total: range[1] - range[0], range };
+  return { total: range[1] - range[0], range, ...known };
 }
 
 /** One run of `predictFile`: reads the input, predicts it chunk by chunk (or whole), writes the predictions and sets bad rows aside. */
@@ -226,13 +236,15 @@ class BatchRun {
   readonly #settings: Settings;
   readonly #total: number | undefined;
   readonly #range: [number, number] | undefined;
+  readonly #groups: number[] | undefined;
 
-  constructor(model: PipelineModel, options: PredictFileOptions, settings: Settings, planned: { total?: number; range?: [number, number] }) {
+  constructor(model: PipelineModel, options: PredictFileOptions, settings: Settings, planned: PlannedRows) {
     this.#model = model;
     this.#options = options;
     this.#settings = settings;
     this.#total = planned.total;
     this.#range = planned.range;
+    this.#groups = planned.groups;
     this.writer = createPredictionsWriter(options.output, settings.outputFormat, model.signature?.outputs);
     this.errorsFile = settings.onError === "skip" && options.output !== "-" ? `${options.output}.errors.jsonl` : undefined;
     this.#errorsPartial = this.errorsFile ? partialPath(this.errorsFile) : undefined;
@@ -505,7 +517,7 @@ class BatchRun {
   async #workerJobs(workers: number): Promise<{ jobs: AsyncIterator<JobItem>; readFrom?: ReadFrom; lines?: number } | undefined> {
     const { source, inputFormat, chunkRows } = this.#settings;
     if (typeof source === "string" && inputFormat === "parquet") {
-      const groups = await parquetFileRowGroups(source);
+      const groups = this.#groups ?? (await parquetFileRowGroups(source));
       const [start, end] = this.#range ?? [0, groups.reduce((a, b) => a + b, 0)];
       if (end - start <= chunkRows) return void (await this.#predictOneChunk());
       const plans = planParquetWorkerJobs(groups, chunkRows, start, end, workers);
@@ -796,12 +808,8 @@ function withRowNumbers(table: ColumnTable, column: string, rows: number[]): Col
   return { names: [column, ...table.names], columns: [rows, ...table.columns], numRows: table.numRows };
 }
 
-/** Counts the rows of an input, for shards and progress (Parquet from its footer; others by reading). */
+/** Counts the rows of an input that is not Parquet (whose footer says), for shards, by reading it. */
 async function countRows(input: string, format: TableFormat, chunkRows: number): Promise<number> {
-  if (format === "parquet") {
-    // NB: read in a thread of its own: parquet-wasm panics on some damaged footers (see parquetFileTables).
-    return parquetFileRows(input);
-  }
   // NB: JSON cannot be read in chunks; it is read whole anyway, so read it twice rather than fail a shard of it.
   if (format === "json") return (await readJsonInput(input)).table.numRows;
   let n = 0;
