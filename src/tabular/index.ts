@@ -57,7 +57,7 @@ export {
 } from "./parquet.js";
 export { readParquetSegments, type ParquetSegment } from "./parquet-segments.js";
 export { parquetProjection } from "./parquet-projection.js";
-export { readParquetFooter } from "./parquet-footer.js";
+export { readParquetFooter, readParquetFileFooter, type ParquetFooter } from "./parquet-footer.js";
 export { parseIsoDateTime, formatIsoDateTimePython, decodeBase64 } from "./cell-codecs.js";
 export {
   COLUMN_TYPES,

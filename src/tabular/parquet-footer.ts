@@ -1,6 +1,6 @@
 /**
- * The two figures of a Parquet footer the request limits need — rows and leaf columns — read from
- * the bytes, without parquet-wasm.
+ * The figures of a Parquet footer that the request limits need (rows and leaf columns) and that
+ * `predict` plans its threads' jobs by (each row group's rows), read from the bytes, without parquet-wasm.
  *
  * NB: parquet-wasm's `ParquetFile.fromFile(blob)`, the only reader of its that exposes metadata,
  * leaks: every call leaves wasm-bindgen closures in the module's externref table (about 1.7 KB of
@@ -10,6 +10,7 @@
  * `FileMetaData.schema` (field 2), `num_rows` (field 3) and each row group's `num_rows` (field 4's
  * field 3, which must add up to it) are read, the rest is skipped.
  */
+import { open } from "node:fs/promises";
 import { FormatError } from "./errors.js";
 
 /** Compact-protocol types (the low nibble of a field header or list header). */
@@ -104,20 +105,66 @@ class CompactReader {
   }
 }
 
+/** What a Parquet footer declares: its rows, its leaf columns and each row group's rows. */
+export interface ParquetFooter {
+  rows: number;
+  columns: number;
+  groups: number[];
+}
+
+const PAR1 = [0x50, 0x41, 0x52, 0x31];
+const hasMagic = (bytes: Uint8Array, at: number): boolean => PAR1.every((b, i) => bytes[at + i] === b);
+
 /**
  * The rows and leaf columns a Parquet file's footer declares.
  * @throws FormatError (400) when the bytes do not end with a readable Parquet footer.
  */
 export function readParquetFooter(bytes: Uint8Array): { rows: number; columns: number } {
   const n = bytes.byteLength;
-  const magic = (at: number): boolean => bytes[at] === 0x50 && bytes[at + 1] === 0x41 && bytes[at + 2] === 0x52 && bytes[at + 3] === 0x31;
-  if (n < 12 || !magic(0) || !magic(n - 4)) throw new FormatError(`Could not read the Parquet data: ${n} bytes that do not start and end with "PAR1".`);
+  if (n < 12 || !hasMagic(bytes, 0) || !hasMagic(bytes, n - 4))
+    throw new FormatError(`Could not read the Parquet data: ${n} bytes that do not start and end with "PAR1".`);
   const length = new DataView(bytes.buffer, bytes.byteOffset, n).getUint32(n - 8, true);
   if (length > n - 12) throw new FormatError(`Could not read the Parquet data: its footer says ${length} bytes of metadata, but the file has ${n}.`);
-  const reader = new CompactReader(bytes, n - 8 - length, n - 8);
+  const { rows, columns } = parseFooter(bytes, n - 8 - length, n - 8);
+  return { rows, columns };
+}
+
+/**
+ * What a Parquet file's footer declares, reading only its first 4 bytes and its footer. NB: a file
+ * this reads may still hold pages (or a footer) parquet-wasm cannot decode: its readers say so.
+ * @throws FormatError (without the file's name) for a file that does not end with a readable Parquet
+ * footer; the file system's errors as they are.
+ */
+export async function readParquetFileFooter(path: string): Promise<ParquetFooter> {
+  const file = await open(path, "r");
+  try {
+    const size = (await file.stat()).size;
+    const read = async (at: number, length: number): Promise<Uint8Array> => {
+      const bytes = new Uint8Array(length);
+      const { bytesRead } = await file.read(bytes, 0, length, at);
+      if (bytesRead !== length) throw new FormatError(`Could not read the Parquet data: the file ended at ${at + bytesRead} bytes, before its footer did.`);
+      return bytes;
+    };
+    if (size < 12) throw new FormatError(`Could not read the Parquet data: ${size} bytes that do not start and end with "PAR1".`);
+    const head = await read(0, 4);
+    const tail = await read(size - 8, 8);
+    if (!hasMagic(head, 0) || !hasMagic(tail, 4))
+      throw new FormatError(`Could not read the Parquet data: ${size} bytes that do not start and end with "PAR1".`);
+    const length = new DataView(tail.buffer).getUint32(0, true);
+    if (length > size - 12) throw new FormatError(`Could not read the Parquet data: its footer says ${length} bytes of metadata, but the file has ${size}.`);
+    const metadata = await read(size - 8 - length, length);
+    return parseFooter(metadata, 0, length);
+  } finally {
+    await file.close();
+  }
+}
+
+/** Reads `FileMetaData` from `bytes[start, end)`. @throws FormatError for metadata that is not a readable footer. */
+function parseFooter(bytes: Uint8Array, start: number, end: number): ParquetFooter {
+  const reader = new CompactReader(bytes, start, end);
   let rows: number | undefined;
   let columns = 0;
-  let groupRows = 0;
+  const groups: number[] = [];
   try {
     reader.struct((id, type) => {
       if (id === 3 && type === I64) rows = reader.zigzag();
@@ -127,10 +174,13 @@ export function readParquetFooter(bytes: Uint8Array): { rows: number; columns: n
         const { size, type: of } = reader.list();
         for (let i = 0; i < size; i++) {
           if (of !== STRUCT) throw new Error("the row groups are not a list of structs");
+          let groupRows = 0;
           reader.struct((field, t) => {
             if (field === 3 && t === I64) groupRows += reader.zigzag();
             else reader.skip(t, 1);
           });
+          if (groupRows < 0) throw new Error(`row group ${i} holds ${groupRows} rows`);
+          groups.push(groupRows);
         }
       } else if (id === 2 && type === LIST) {
         // NB: leaf columns are the schema elements without `num_children` (field 5); the root has it.
@@ -150,7 +200,8 @@ export function readParquetFooter(bytes: Uint8Array): { rows: number; columns: n
     throw new FormatError(`Could not read the Parquet data: ${(cause as Error).message}.`, { cause });
   }
   if (rows === undefined || rows < 0) throw new FormatError("Could not read the Parquet data: its footer has no valid row count.");
+  const groupRows = groups.reduce((a, b) => a + b, 0);
   if (groupRows !== rows)
     throw new FormatError(`Could not read the Parquet data: its footer says ${rows} rows, but its row groups hold ${groupRows}: the file is damaged.`);
-  return { rows, columns };
+  return { rows, columns, groups };
 }

@@ -5,7 +5,7 @@ import { decodeArrowIpc, encodeArrowIpc, fromArrowInSlices } from "./arrow.js";
 import type { ColumnTable } from "./column-table.js";
 import { FormatError } from "./errors.js";
 import { NO_LIMITS, type TableLimits, checkTableSize } from "./limits.js";
-import { readParquetFooter } from "./parquet-footer.js";
+import { readParquetFileFooter, readParquetFooter } from "./parquet-footer.js";
 import { parquetLeafPaths, parquetProjection } from "./parquet-projection.js";
 import { tuneWasmTiering } from "../util/index.js";
 
@@ -222,7 +222,7 @@ function unreadableFile(path: string, why: unknown): FormatError {
 }
 
 /**
- * The rows a Parquet file's footer declares, read in a thread of its own (see `parquetFileTables`).
+ * The rows a Parquet file's footer declares (see `parquetFileRowGroups`).
  * @throws FormatError naming the file for a file that is not Parquet or is damaged.
  */
 export async function parquetFileRows(path: string): Promise<number> {
@@ -230,11 +230,20 @@ export async function parquetFileRows(path: string): Promise<number> {
 }
 
 /**
- * The rows of each row group of a Parquet file, from its footer, read in a thread of its own (see
- * `parquetFileTables`): the parts of a file that can be decoded apart (`readParquetSegments`).
+ * The rows of each row group of a Parquet file, from its footer: the parts of a file that can be
+ * decoded apart (`readParquetSegments`). The footer is read here (`readParquetFileFooter`); one it
+ * cannot read is read again in a thread of its own, by parquet-wasm (see `parquetFileTables`), whose
+ * error names what is wrong. NB: a parquet-wasm thread took ~0.2 s to start, and `predict` read the
+ * footer before its own threads could start. A footer read here may still make the decoder panic:
+ * the file's readers then fail with its error.
  * @throws FormatError naming the file for a file that is not Parquet or is damaged.
  */
 export async function parquetFileRowGroups(path: string): Promise<number[]> {
+  try {
+    return (await readParquetFileFooter(path)).groups;
+  } catch {
+    // NB: parquet-wasm's verdict, and its words, for whatever this reader refuses (or cannot open).
+  }
   const thread = new FileReaderThread(path, 1, { rowsOnly: true });
   try {
     const answer = await thread.next().catch((error: unknown) => Promise.reject(unreadableFile(path, error)));

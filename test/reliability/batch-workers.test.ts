@@ -131,6 +131,18 @@ describe.concurrent("failures", SLOW, () => {
     for (const d of dirs) expect(await readdir(d)).toEqual([]);
   });
 
+  it("a Parquet footer the decoder panics on (counted without it): the message of one thread at any --workers; exit 1, no output", async () => {
+    const damaged = join(ROOT, "test/fixtures/parquet/panicking-footer.parquet");
+    const dirs = await Promise.all([1, 2].map(() => tempDir("pipeserve-workers-")));
+    const [one, two] = await Promise.all(
+      [1, 2].map((n, i) => predict(scaler(), ["-i", damaged, "-o", join(dirs[i] as string, "out.csv"), "--chunk-rows", "1", "--workers", String(n)])),
+    );
+    expectFailure(one as CliResult, 1, `Could not read the Parquet file ${damaged}: unreachable`);
+    expect(two?.code).toBe(1);
+    expect(two?.stderr).toBe(one?.stderr);
+    for (const d of dirs) expect(await readdir(d)).toEqual([]);
+  });
+
   it("a worker thread that dies is an error naming it and the rows it had: exit 1, no output", async () => {
     const d = await tempDir("pipeserve-workers-");
     const result = await predict(exiter(), ["-i", inputs.dies, "-o", join(d, "out.csv"), "--chunk-rows", "4", "--workers", "2"]);

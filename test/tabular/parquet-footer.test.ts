@@ -5,12 +5,22 @@
  * footer, panicked in a promise callback: an uncaught exception that ended the server.
  */
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Field, Int32, List, Struct, Table, Utf8, tableFromArrays, tableToIPC, vectorFromArray } from "apache-arrow";
-import { describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS, FormatError, loadParquetWasm, parquetToTable, readParquetFooter } from "../../src/tabular/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DEFAULT_LIMITS,
+  FormatError,
+  loadParquetWasm,
+  parquetFileRowGroups,
+  parquetToTable,
+  readParquetFileFooter,
+  readParquetFooter,
+} from "../../src/tabular/index.js";
 import { expectError } from "./expect-error.js";
 
 /** A corrupted footer on which parquet-wasm 0.7.2's `ParquetFile.fromFile` panics (found by mutating a 3-row file's footer bytes). */
@@ -24,10 +34,17 @@ function parquet(table: Table, maxRowGroupSize?: number): Uint8Array {
 
 /** What parquet-wasm's own metadata says: rows, and the leaf columns of the first row group. */
 async function metadata(bytes: Uint8Array): Promise<{ rows: number; columns: number }> {
+  const { rows, columns } = await metadataWithGroups(bytes);
+  return { rows, columns };
+}
+
+/** What parquet-wasm's own metadata says, with each row group's rows. */
+async function metadataWithGroups(bytes: Uint8Array): Promise<{ rows: number; columns: number; groups: number[] }> {
   const file = await loadParquetWasm().ParquetFile.fromFile(new Blob([bytes]));
   try {
     const meta = file.metadata();
-    return { rows: meta.fileMetadata().numRows(), columns: (meta.rowGroups()[0] as { numColumns(): number }).numColumns() };
+    const groups = meta.rowGroups() as { numColumns(): number; numRows(): number }[];
+    return { rows: meta.fileMetadata().numRows(), columns: groups[0]?.numColumns() ?? 0, groups: groups.map((g) => Number(g.numRows())) };
   } finally {
     file.free();
   }
@@ -141,5 +158,69 @@ describe("parquetToTable on small bodies", () => {
     for (let i = 0; i < 2000; i++) await parquetToTable(bytes, DEFAULT_LIMITS);
     // NB: 2,000 bodies left ~3.4 MB behind with fromFile; the margin is for the collector's noise.
     expect((await heapAfterGc()) - before).toBeLessThan(1_200_000);
+  });
+});
+
+describe("readParquetFileFooter: a file's footer, read without reading the file", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "pipeserve-parquet-footer-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function file(name: string, bytes: Uint8Array): Promise<string> {
+    const path = join(dir, name);
+    await writeFile(path, bytes);
+    return path;
+  }
+
+  it.each([
+    { shape: "one row group", rows: 1000, groups: undefined },
+    { shape: "row groups of 300 rows (the last of 100)", rows: 1000, groups: 300 },
+    { shape: "row groups of one row", rows: 7, groups: 1 },
+  ])("reads each row group's rows as parquet-wasm does: $shape", async ({ rows, groups }) => {
+    const bytes = parquet(tableFromArrays({ a: Int32Array.from({ length: rows }, (_, i) => i), b: Array.from({ length: rows }, (_, i) => `s${i}`) }), groups);
+    const path = await file(`groups-${rows}-${groups}.parquet`, bytes);
+    const footer = await readParquetFileFooter(path);
+    expect(footer).toEqual(await metadataWithGroups(bytes));
+    expect({ rows: footer.rows, columns: footer.columns }).toEqual(readParquetFooter(bytes));
+    expect(await parquetFileRowGroups(path)).toEqual(footer.groups);
+  });
+
+  it("reads a file without rows: no row groups", async () => {
+    const path = await file("empty.parquet", parquet(tableFromArrays({ a: new Float64Array(0) })));
+    expect(await readParquetFileFooter(path)).toEqual({ rows: 0, columns: 1, groups: [] });
+  });
+
+  it.each([
+    { why: "too short", bytes: new Uint8Array([1, 2, 3, 4, 5]), message: 'Could not read the Parquet data: 5 bytes that do not start and end with "PAR1".' },
+    { why: "no magic at its start", bytes: new Uint8Array([0, 0, 0, 0, ...withFooter([0x00]).subarray(4)]), message: 'do not start and end with "PAR1"' },
+    {
+      why: "a length past the file",
+      bytes: withFooter([]).map((b, i) => (i === 4 ? 0xe8 : i === 5 ? 0x03 : b)),
+      message: "its footer says 1000 bytes of metadata, but the file has 12",
+    },
+    { why: "a value cut short", bytes: withFooter([0x36]), message: "Could not read the Parquet data: the footer ends inside a value." },
+    {
+      why: "a negative row group",
+      bytes: withFooter([0x36, 0x02, 0x19, 0x2c, 0x36, 0x03, 0x00, 0x36, 0x06, 0x00, 0x00]),
+      message: "Could not read the Parquet data: row group 0 holds -2 rows.",
+    },
+    { why: "rows and no row groups", bytes: withFooter([0x36, 0x0a, 0x00]), message: "its footer says 5 rows, but its row groups hold 0" },
+  ])("refuses a file with $why with a FormatError", async ({ why, bytes, message }) => {
+    const path = await file(`${why.replaceAll(" ", "-")}.parquet`, bytes);
+    await expect(readParquetFileFooter(path)).rejects.toThrow(FormatError);
+    await expect(readParquetFileFooter(path)).rejects.toThrow(message);
+  });
+
+  it("parquetFileRowGroups gives parquet-wasm's refusal, naming the file, for a file it cannot read here", async () => {
+    const path = await file("not.parquet", new TextEncoder().encode("PAR1 but not really PAR1"));
+    await expect(readParquetFileFooter(path)).rejects.toThrow(FormatError);
+    await expect(parquetFileRowGroups(path)).rejects.toThrow(FormatError);
+    await expect(parquetFileRowGroups(path)).rejects.toThrow(`Could not read the Parquet file ${path}: `);
+    const missing = join(dir, "missing.parquet");
+    await expect(parquetFileRowGroups(missing)).rejects.toThrow(`Could not read the Parquet file ${missing}: `);
   });
 });
