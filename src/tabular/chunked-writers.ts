@@ -50,9 +50,11 @@ export interface TableWriterOptions {
    * Arrow types for columns that hold no value in the first chunk (every cell missing, or no rows),
    * e.g. from an output signature (see `arrowTypesOfColumns`). NB: the first chunk written fixes
    * every column's type: without a type here, the first chunks are held until each such column
-   * holds a value (up to HOLD_UNTYPED_CELLS cells), and one that never does is text.
+   * holds a value (up to HOLD_UNTYPED_CELLS cells), and one that never does is text. A function
+   * is called at the first write (or the close): making the types loads apache-arrow, which a
+   * writer made before its first chunk is ready need not load yet.
    */
-  emptyTypes?: Readonly<Record<string, DataType>>;
+  emptyTypes?: Readonly<Record<string, DataType>> | (() => Readonly<Record<string, DataType>>);
 }
 
 /** Writes bytes to a stream, waiting when it asks us to. */
@@ -252,18 +254,23 @@ function holdUntilTyped(
 
 function encoderFor(out: Writable, format: TableFormat, options: Pick<TableWriterOptions, "types" | "emptyTypes">): Encoder {
   const types = options.types ?? {};
-  const emptyTypes = options.emptyTypes ?? {};
-  const typed = (name: string): boolean => Object.hasOwn(types, name) || Object.hasOwn(emptyTypes, name);
+  const given = options.emptyTypes ?? {};
+  let made: Readonly<Record<string, DataType>> | undefined;
+  const emptyTypes = (): Readonly<Record<string, DataType>> => {
+    made ??= typeof given === "function" ? given() : given;
+    return made;
+  };
+  const typed = (name: string): boolean => Object.hasOwn(types, name) || Object.hasOwn(emptyTypes(), name);
   switch (format) {
     case "csv":
     case "jsonl":
       return textEncoder(out, format);
     case "arrow":
     case "arrows":
-      return holdUntilTyped((found) => arrowEncoder(out, format, { ...types, ...found }, emptyTypes), typed);
+      return holdUntilTyped((found) => arrowEncoder(out, format, { ...types, ...found }, emptyTypes()), typed);
     case "parquet":
       return holdUntilTyped(
-        (found) => parquetEncoder(out, { ...types, ...found }, emptyTypes),
+        (found) => parquetEncoder(out, { ...types, ...found }, emptyTypes()),
         typed,
         (chunk) => checkParquetNames(chunk.names),
       );

@@ -254,6 +254,37 @@ describe("chunked writers", () => {
     ]);
   });
 
+  it.each(["arrow", "parquet"])("%s: emptyTypes given as a function is called at the first write, not before, and types the empty column", async (format) => {
+    const { arrowLib, decodeArrowIpc, parquetToArrow } = await import("../../src/tabular/index.js");
+    const path = join(dir, `lazy-types.${format}`);
+    let calls = 0;
+    const writer = createTableFileWriter(path, {
+      emptyTypes: () => {
+        calls++;
+        return { score: new (arrowLib().Int32)() };
+      },
+    });
+    expect(calls).toBe(0);
+    await writer.write({
+      names: ["id", "score"],
+      columns: [
+        ["a", "b"],
+        [null, null],
+      ],
+      numRows: 2,
+    });
+    await writer.write({ names: ["id", "score"], columns: [["c"], [7]], numRows: 1 });
+    await writer.close();
+    expect(calls).toBe(1);
+    const bytes = new Uint8Array(await readFile(path));
+    const table = format === "parquet" ? parquetToArrow(bytes) : decodeArrowIpc(bytes);
+    expect(table.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(["id:Utf8", "score:Int32"]);
+    expect((await readTableFile(path)).columns.map((c) => Array.from(c))).toEqual([
+      ["a", "b", "c"],
+      [null, null, 7],
+    ]);
+  });
+
   it.each(["arrow", "parquet"])("%s: a column that never holds a value is text, in a valid file", async (format) => {
     const path = join(dir, `no-values.${format}`);
     const writer = createTableFileWriter(path);
