@@ -80,6 +80,66 @@ async function textInThreads(work: string, tracking: string, csvInput: string, r
   return { ...out, defaultThreads: availableParallelism() };
 }
 
+/**
+ * What threads cost to start, and flights-3m through the command users run: `pipeserve predict`
+ * (the bundled CLI) from spawn to exit with --workers 1 and 2, taking turns; the best of each. The
+ * small input is flights-3m's first 20,000 rows (two chunks: one job per thread), so its time is
+ * mostly the threads' start (loading the libraries and the model in each).
+ */
+async function cliThreads(work: string, tracking: string, input: string, rounds: number): Promise<Record<string, unknown>> {
+  const { createTableFileWriter, readTableChunks } = await import("../src/tabular/index.js");
+  const small = join(work, "flights-20k.parquet");
+  const writer = createTableFileWriter(small);
+  for await (const chunk of readTableChunks(input, { chunkRows: 20_000 })) {
+    await writer.write(chunk);
+    break;
+  }
+  await writer.close();
+  const out: Record<string, unknown> = {};
+  for (const [name, file, times] of [
+    ["rows20k", small, rounds * 2],
+    ["flights3m", input, rounds],
+  ] as const) {
+    const seconds: Record<string, number[]> = { one: [], two: [] };
+    for (let r = 0; r < times; r++) {
+      for (const [threads, n] of [
+        ["one", "1"],
+        ["two", "2"],
+      ] as const) {
+        const started = performance.now();
+        const run = spawnSync(
+          process.execPath,
+          [
+            bin,
+            "predict",
+            "-m",
+            "models:/flights/latest",
+            "--tracking-uri",
+            tracking,
+            "-i",
+            file,
+            "-o",
+            join(work, `cli-${name}-${threads}.parquet`),
+            "--workers",
+            n,
+          ],
+          { encoding: "utf8" },
+        );
+        if (run.status !== 0) throw new Error(`pipeserve predict failed: ${run.stderr}`);
+        seconds[threads]!.push((performance.now() - started) / 1000);
+      }
+    }
+    const best = (threads: string): number => Math.round(Math.min(...seconds[threads]!) * 1000) / 1000;
+    out[name] = {
+      rounds: times,
+      seconds: { one: best("one"), two: best("two") },
+      ratioTwoToOne: Math.round((best("one") / best("two")) * 100) / 100,
+      ...(name === "rows20k" ? { threadsStartSeconds: Math.round((best("two") - best("one")) * 1000) / 1000 } : {}),
+    };
+  }
+  return out;
+}
+
 export async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), "pipeserve-bench-batch-"));
   try {
@@ -188,6 +248,7 @@ export async function main(): Promise<void> {
       speedupBoundOnTheseCores: Math.round((availableParallelism() / (Number(predict["cpuSeconds"]) / Number(predict["seconds"]))) * 100) / 100,
       targets: { ratioTwoToOneAtLeast: 1.6, peakRssMBBelow: 400 },
     };
+    const cli = await cliThreads(work, tracking, input, Math.max(1, Math.ceil(workerRounds / 2)));
     const sameColumns = child(["copy", input, join(work, "copy-2.parquet"), "-", "-", "distance,date"]);
     const allColumns = child(["copy", input, join(work, "copy-all.parquet"), "-", "-", "all"]);
     await report("batch", {
@@ -197,6 +258,7 @@ export async function main(): Promise<void> {
       model: "models/flights (row-wise, inputType columns), default --chunk-rows 10000",
       predict,
       workers,
+      cli,
       ceilingSameColumns: sameColumns,
       ceilingAllColumns: allColumns,
       ratioToCeilingSameColumns: ratio(predict["rowsPerSec"], sameColumns["rowsPerSec"]),
