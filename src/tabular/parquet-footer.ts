@@ -10,7 +10,7 @@
  * `FileMetaData.schema` (field 2), `num_rows` (field 3) and each row group's `num_rows` (field 4's
  * field 3, which must add up to it) are read, the rest is skipped.
  */
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { FormatError } from "./errors.js";
 
 /** Compact-protocol types (the low nibble of a field header or list header). */
@@ -130,12 +130,15 @@ export function readParquetFooter(bytes: Uint8Array): { rows: number; columns: n
 }
 
 /**
- * What a Parquet file's footer declares, reading only its first 4 bytes and its footer. NB: a file
+ * What a Parquet file's footer declares, reading only its first 4 bytes and its footer (of a regular
+ * file: a named pipe, a device or a folder is refused). NB: a file
  * this reads may still hold pages (or a footer) parquet-wasm cannot decode: its readers say so.
  * @throws FormatError (without the file's name) for a file that does not end with a readable Parquet
  * footer; the file system's errors as they are.
  */
 export async function readParquetFileFooter(path: string): Promise<ParquetFooter> {
+  // NB: opening a named pipe waits for a writer (for ever, if none comes); only files are read here.
+  if (!(await stat(path)).isFile()) throw new FormatError("Could not read the Parquet data: it is not a regular file.");
   const file = await open(path, "r");
   try {
     const size = (await file.stat()).size;

@@ -5,7 +5,8 @@
  * footer, panicked in a promise callback: an uncaught exception that ended the server.
  */
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -213,6 +214,21 @@ describe("readParquetFileFooter: a file's footer, read without reading the file"
     const path = await file(`${why.replaceAll(" ", "-")}.parquet`, bytes);
     await expect(readParquetFileFooter(path)).rejects.toThrow(FormatError);
     await expect(readParquetFileFooter(path)).rejects.toThrow(message);
+  });
+
+  it("refuses a named pipe without opening it (an open waits for a writer), and a folder; parquetFileRowGroups then fails as before, naming it", async () => {
+    const fifo = join(dir, "pipe.parquet");
+    execFileSync("mkfifo", [fifo]);
+    const folder = join(dir, "folder.parquet");
+    await mkdir(folder);
+    for (const path of [fifo, folder]) {
+      await expect(readParquetFileFooter(path)).rejects.toThrow("Could not read the Parquet data: it is not a regular file.");
+      const counted = Promise.race([
+        parquetFileRowGroups(path),
+        new Promise((_, reject) => setTimeout(() => reject(new Error("still reading after 10 s")), 10_000).unref()),
+      ]);
+      await expect(counted).rejects.toThrow(`Could not read the Parquet file ${path}: `);
+    }
   });
 
   it("parquetFileRowGroups gives parquet-wasm's refusal, naming the file, for a file it cannot read here", async () => {
