@@ -9,7 +9,7 @@ import {
   arrowTypesOfColumns,
   createTableFileWriter,
   createTableStreamWriter,
-  tableToRecordsJson,
+  tableToRecordsJsonBytes,
   writeBytes,
   type ColumnSpec,
   type ColumnTable,
@@ -31,15 +31,14 @@ function predictionsJsonWriter(out: Writable, onClose: () => Promise<void>, onAb
       return rows;
     },
     async write(chunk: ColumnTable) {
-      const records = tableToRecordsJson(chunk);
-      const inner = records.slice(1, -1);
+      const inner = tableToRecordsJsonBytes(chunk);
       if (!started) {
         await writeBytes(out, '{"predictions": [');
         started = true;
-      } else if (inner !== "" && rows > 0) {
+      } else if (inner.length > 0 && rows > 0) {
         await writeBytes(out, ",");
       }
-      if (inner !== "") await writeBytes(out, inner);
+      if (inner.length > 0) await writeBytes(out, inner);
       rows += chunk.numRows;
     },
     async close() {

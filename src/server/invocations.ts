@@ -8,7 +8,7 @@ import {
   decodeArrowIpc,
   MAX_BODY_BATCHES,
   encodeArrowIpc,
-  encodePredictions,
+  encodePredictionsBody,
   SLICED_JSON_MIN,
   fromArrowInSlices,
   invalidJsonError,
@@ -214,7 +214,7 @@ export function encodeResponse(
 ): { body: string | Uint8Array; contentType: string } {
   switch (type) {
     case "application/json":
-      return { body: encodePredictions(output), contentType: "application/json" };
+      return { body: encodePredictionsBody(output), contentType: "application/json" };
     case "text/csv":
       return { body: toCsv(outputTable(output, type)), contentType: "text/csv; charset=utf-8" };
     case "application/vnd.apache.arrow.stream": {

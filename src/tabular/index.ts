@@ -75,7 +75,14 @@ export { type EnforcedTable, type EnforceOptions, enforceSchema, missingColumns 
 export { type EnforcedParams, type ParamCheck, enforceParams, checkParamValue, ignoredParams } from "./enforce-params.js";
 export { JSON_REQUEST_FORMS, type JsonRequestForm, type JsonRequest, parseJsonRequest, invalidJsonError, withoutBom } from "./request-forms.js";
 export { splitRows } from "./split-rows.js";
-export { encodePredictions, tableToRecordsJson } from "./response.js";
+export {
+  BYTES_ANSWER_MIN_ROWS,
+  encodePredictions,
+  encodePredictionsBody,
+  encodePredictionsUtf8,
+  tableToRecordsJson,
+  tableToRecordsJsonBytes,
+} from "./response.js";
 export {
   TABLE_FORMATS,
   type TableFormat,
