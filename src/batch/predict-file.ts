@@ -211,7 +211,7 @@ async function plannedRows(options: PredictFileOptions, settings: Settings): Pro
   const { source, inputFormat, chunkRows } = settings;
   const shard = options.shard;
   if (!shard && !(options.onProgress && typeof source === "string" && inputFormat === "parquet")) return {};
-  // NB: a Parquet file's footer is read once a run, in a thread of its own (parquet-wasm panics on some damaged footers).
+  // NB: a Parquet file's footer is read once a run (see parquetFileRowGroups): its row groups plan the threads' jobs too.
   const groups = inputFormat === "parquet" ? await parquetFileRowGroups(source as string) : undefined;
   const total = groups ? groups.reduce((a, b) => a + b, 0) : await countRows(source as string, inputFormat, chunkRows);
   const known = groups ? { groups } : {};

@@ -10,7 +10,8 @@
  * `FileMetaData.schema` (field 2), `num_rows` (field 3) and each row group's `num_rows` (field 4's
  * field 3, which must add up to it) are read, the rest is skipped.
  */
-import { open, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import { FormatError } from "./errors.js";
 
 /** Compact-protocol types (the low nibble of a field header or list header). */
@@ -137,15 +138,21 @@ export function readParquetFooter(bytes: Uint8Array): { rows: number; columns: n
  * footer; the file system's errors as they are.
  */
 export async function readParquetFileFooter(path: string): Promise<ParquetFooter> {
-  // NB: opening a named pipe waits for a writer (for ever, if none comes); only files are read here.
-  if (!(await stat(path)).isFile()) throw new FormatError("Could not read the Parquet data: it is not a regular file.");
-  const file = await open(path, "r");
+  // NB: opened without waiting (a named pipe's open waits for a writer, for ever if none comes), and
+  // only a regular file is read: what is looked at is what was opened.
+  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const size = (await file.stat()).size;
+    const stats = await file.stat();
+    if (!stats.isFile()) throw new FormatError("Could not read the Parquet data: it is not a regular file.");
+    const size = stats.size;
     const read = async (at: number, length: number): Promise<Uint8Array> => {
       const bytes = new Uint8Array(length);
-      const { bytesRead } = await file.read(bytes, 0, length, at);
-      if (bytesRead !== length) throw new FormatError(`Could not read the Parquet data: the file ended at ${at + bytesRead} bytes, before its footer did.`);
+      // NB: a read may return fewer bytes than asked (a footer over 2 GiB always does): read on.
+      for (let done = 0; done < length; ) {
+        const { bytesRead } = await file.read(bytes, done, length - done, at + done);
+        if (bytesRead === 0) throw new FormatError(`Could not read the Parquet data: the file ended at ${at + done} bytes, before its footer did.`);
+        done += bytesRead;
+      }
       return bytes;
     };
     if (size < 12) throw new FormatError(`Could not read the Parquet data: ${size} bytes that do not start and end with "PAR1".`);
@@ -174,12 +181,14 @@ function parseFooter(bytes: Uint8Array, start: number, end: number): ParquetFoot
       else if (id === 4 && type === LIST) {
         // NB: each RowGroup's num_rows (field 3), summed: a file-level count that lies (1 row over
         // millions) passed the limits, and the decoder, whose batches it caps, made a batch per row.
+        // NB: a field given twice counts once, its last value, as parquet-wasm reads it.
         const { size, type: of } = reader.list();
+        groups.length = 0;
         for (let i = 0; i < size; i++) {
           if (of !== STRUCT) throw new Error("the row groups are not a list of structs");
           let groupRows = 0;
           reader.struct((field, t) => {
-            if (field === 3 && t === I64) groupRows += reader.zigzag();
+            if (field === 3 && t === I64) groupRows = reader.zigzag();
             else reader.skip(t, 1);
           });
           if (groupRows < 0) throw new Error(`row group ${i} holds ${groupRows} rows`);
@@ -188,6 +197,7 @@ function parseFooter(bytes: Uint8Array, start: number, end: number): ParquetFoot
       } else if (id === 2 && type === LIST) {
         // NB: leaf columns are the schema elements without `num_children` (field 5); the root has it.
         const { size, type: of } = reader.list();
+        columns = 0;
         for (let i = 0; i < size; i++) {
           if (of !== STRUCT) throw new Error("the schema is not a list of elements");
           let leaf = true;

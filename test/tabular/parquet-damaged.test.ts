@@ -71,7 +71,7 @@ describe("a Parquet file whose footer makes the decoder panic", () => {
     expect(uncaught).toEqual([]);
   });
 
-  it("parquetFileRows (--shard, progress) gives the count its footer declares, read without parquet-wasm: no panic to catch", async () => {
+  it("parquetFileRows (--shard, progress) gives the count its footer declares (unchecked against the data), read without parquet-wasm: no panic to catch", async () => {
     // NB: the footer is read by readParquetFileFooter; the file's readers then refuse it (above), and
     // `predict` with threads does too (test/reliability/batch-workers.test.ts).
     const path = join(dir, "footer-count.parquet");

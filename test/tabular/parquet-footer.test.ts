@@ -190,6 +190,14 @@ describe("readParquetFileFooter: a file's footer, read without reading the file"
     expect(await parquetFileRowGroups(path)).toEqual(footer.groups);
   });
 
+  it("a field given twice counts once, its last value, as parquet-wasm reads it", async () => {
+    // FileMetaData { 3: 2 rows, 4: [group {3: 5 rows, 3: 2 rows}], 4: [group {3: 1}, group {3: 1}] }:
+    // the second list of row groups, and the last count of each, are the footer's.
+    const meta = [0x36, 0x04, 0x19, 0x1c, 0x36, 0x0a, 0x06, 0x06, 0x04, 0x00, 0x09, 0x08, 0x2c, 0x36, 0x02, 0x00, 0x36, 0x02, 0x00, 0x00];
+    const path = await file("twice.parquet", withFooter(meta));
+    expect(await readParquetFileFooter(path)).toEqual({ rows: 2, columns: 0, groups: [1, 1] });
+  });
+
   it("reads a file without rows: no row groups", async () => {
     const path = await file("empty.parquet", parquet(tableFromArrays({ a: new Float64Array(0) })));
     expect(await readParquetFileFooter(path)).toEqual({ rows: 0, columns: 1, groups: [] });
