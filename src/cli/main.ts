@@ -9,6 +9,7 @@ import { Command, CommanderError } from "commander";
 import { WasmTieringBudgetError, pipeserveVersion, wasmTieringBudget } from "../util/index.js";
 import { errorReport } from "./error-report.js";
 import { InterruptedError, UsageError } from "./errors.js";
+import { booleanParser } from "./parse-options.js";
 import type { CliIo } from "./io.js";
 import { registerPredictCommand } from "./predict-command.js";
 import { registerProjectCommands } from "./project-commands.js";
@@ -50,17 +51,29 @@ export function buildProgram(argv: readonly string[], io: CliIo): Command {
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const program = buildProgram(argv, io);
+  let debug = false;
   try {
+    debug = debugFromEnv(io.env);
     // NB: read when Parquet is first met, deep in a run: a bad value is refused before anything starts.
     checkWasmTieringBudget(io.env);
     await program.parseAsync([...argv], { from: "user" });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    io.stderr.write(errorReport(error, { debug: Boolean(io.env["PIPESERVE_DEBUG"]), cwd: io.cwd }));
+    io.stderr.write(errorReport(error, { debug, cwd: io.cwd }));
     if (error instanceof InterruptedError) return error.exitCode;
     return error instanceof UsageError ? 2 : 1;
   }
+}
+
+/**
+ * PIPESERVE_DEBUG, a boolean as every variable takes it (`1`/`0`, `true`/`false`, `yes`/`no`; unset:
+ * off). NB: any value used to turn it on, `PIPESERVE_DEBUG=false` too.
+ * @throws UsageError (exit 2) naming the variable for another value.
+ */
+function debugFromEnv(env: Readonly<Record<string, string | undefined>>): boolean {
+  const value = env["PIPESERVE_DEBUG"];
+  return value === undefined ? false : booleanParser("PIPESERVE_DEBUG")(value);
 }
 
 /** @throws UsageError (exit 2) for a PIPESERVE_WASM_TIERING_BUDGET that V8 would not take. */

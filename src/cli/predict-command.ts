@@ -44,7 +44,7 @@ function interrupted(signal: NodeJS.Signals, output: string): InterruptedError {
 /** `pipeserve predict`: batch prediction over files, with a progress bar on a terminal and a summary otherwise. */
 export async function predictCommand(options: PredictCommandOptions, io: CliIo): Promise<void> {
   // NB: imported here, not at the top: `pipeserve --help` and the other commands never load them.
-  const [{ BatchError, checkPredictFiles, predictFile }, { loadModel }, { parseJsonText, ignoredParams }] = await Promise.all([
+  const [{ BatchError, checkPredictFiles, predictFile }, { loadModel }, { FormatError, formatFromPath, parseJsonText, ignoredParams }] = await Promise.all([
     import("../batch/index.js"),
     // NB: the package's main entry: it registers the `pipeserve` API that the model's code imports.
     import("../index.js"),
@@ -64,6 +64,16 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
   if (!["fail", "skip"].includes(options.onError)) throw new UsageError(`--on-error must be fail or skip; got "${options.onError}".`);
   const inputFormat = format("--content-type/-t", options.inputFormat);
   const outputFormat = format("--output-format", options.outputFormat) as OutputFormat | undefined;
+  // NB: a file name that names no format is a usage error (exit 2), said before the model loads.
+  const formatOf = (path: string, flag: string): void => {
+    try {
+      formatFromPath(path);
+    } catch (error) {
+      throw error instanceof FormatError ? new UsageError(`${error.message.replace(/\.$/, "")} with ${flag}.`) : error;
+    }
+  };
+  if (!inputFormat && options.input !== "-") formatOf(options.input, "-t/--content-type");
+  if (!outputFormat && options.output !== "-") formatOf(options.output, "--output-format");
   const input = fromCwd(io, options.input);
   // NB: `{shard}` in the output's name becomes the shard's number, so each pod of an Indexed Job writes its own part.
   const named = shard && options.output !== "-" ? options.output.replaceAll("{shard}", String(shard.index)) : options.output;
@@ -236,7 +246,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     .command("predict")
     .description("Predict a file with a model (like `mlflow models predict`, streamed in chunks for row-wise models).")
     .option("-m, --model-uri <uri>", "the model (required, except with --merge)")
-    .option("-i, --input-path <path>", "input file, or - for stdin")
+    .option("-i, --input-path <path>", "input file, or - for stdin (required)")
     .option("-o, --output-path <path>", "output file, or - for stdout (default: stdout)")
     .option(
       "-t, --content-type <format>",
@@ -246,17 +256,17 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
       "--output-format <format>",
       "output format: csv, json, jsonl, parquet, arrow (an Arrow IPC file), arrows (an Arrow IPC stream) (default: from the extension; json for stdout)",
     )
-    .option("--params <json>", "runtime params as a JSON object")
+    .option("--params <json>", "runtime params as a JSON object (over params a JSON input carries)")
     .option("--runner <name>", "SequentialRunner, ConcurrentRunner or WorkerRunner")
     .option("--chunk-rows <n>", "rows per chunk (default 4096 for CSV and JSON Lines, 10000 for Arrow and Parquet)", parseInteger("--chunk-rows", 1))
     .addOption(
-      new Option("--on-error <mode>", "fail: stop at the first bad row; skip: write bad rows to OUTPUT.errors.jsonl and go on")
+      new Option("--on-error <mode>", "fail: stop at the first bad row; skip: set bad rows aside in OUTPUT.errors.jsonl (on stderr with -o -) and go on")
         .choices(["fail", "skip"])
         .default("fail"),
     )
     .option(
       "--shard <i/n>",
-      "predict only the i-th of n equal parts of the input; auto/n takes i from JOB_COMPLETION_INDEX (+1) in a Kubernetes Indexed Job; {shard} in -o becomes i",
+      "predict only the i-th of n equal parts of the input; auto/n takes i from JOB_COMPLETION_INDEX (+1) in a Kubernetes Indexed Job; {shard} in -o becomes i. A Parquet shard reads only its row groups; a CSV or JSON Lines shard reads the file to count its rows, then up to its part's end",
     )
     .option(
       "--row-number <column>",
@@ -264,7 +274,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     )
     .option(
       "--workers <n>",
-      `threads that predict chunks while the main thread reads and writes (row-wise models, inputs other than JSON); the output is the same for any n; 1 predicts on the main thread; at most one per core (default: one per core, ${usableCores()} here, for CSV files of 32 MiB, JSON Lines of 64 MiB and Parquet of 8 MiB or more, where threads pay for their ~0.2 s start; else 1)`,
+      `threads that predict chunks while the main thread reads and writes (row-wise models, inputs other than JSON); the output is the same for any n; 1 predicts on the main thread; at most one per core (default: one per core, ${usableCores()} here, for CSV files of 32 MiB, JSON Lines of 64 MiB and Parquet of 8 MiB or more, where threads pay for their ~0.2 s start, and not shards of CSV or JSON Lines files; else 1)`,
       parseWorkers,
     )
     .option("--merge <n>", MERGE_HELP, parseInteger("--merge", 1))

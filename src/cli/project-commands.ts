@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import type { runProject } from "../index.js";
 import { INPUT_TYPES, type InputType } from "../util/index.js";
+import { UsageError } from "./errors.js";
 import { type CliIo, fromCwd, optionalRegistry, printer, trackingUriOf } from "./io.js";
 import { collect, given, jsonOption, registryOption, trackingOption } from "./parse-options.js";
 
@@ -35,8 +36,8 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
       mapProjectStacks();
       const trackingUri = trackingUriOf(io, given(o["trackingUri"]));
       let result: Awaited<ReturnType<typeof runProject>>;
+      const { PackagingError, runProject } = await import("../index.js");
       try {
-        const { runProject } = await import("../index.js");
         result = await runProject({
           projectDir: fromCwd(io, o["project"] as string),
           pipelineName: o["pipeline"] as string,
@@ -60,6 +61,8 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
         if (runId !== undefined) {
           io.stderr.write(`pipeserve: run ${runId} is marked FAILED, with this error recorded on it (pipeserve runs show ${runId}).\n`);
         }
+        // NB: a --params entry the project cannot take is the command line's to fix: a usage error (exit 2).
+        if (error instanceof PackagingError && error.code === "INVALID_PARAMS") throw new UsageError(error.message);
         throw error;
       }
       if (o["json"]) return print(JSON.stringify(result, null, 2));

@@ -20,7 +20,7 @@ import type {
 } from "../server/index.js";
 import { loadAllowedRunners } from "./allowed-runners.js";
 import { ModelStartError, UsageError } from "./errors.js";
-import { logLevelParser, serveEnvHelp, withServeEnv } from "./serve-env.js";
+import { LOG_LEVELS, logLevelParser, serveEnvHelp, withServeEnv } from "./serve-env.js";
 import { type CliIo, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
 import { allowDeletedOption, collect, parseInteger, parseSeconds, parseSize, registryOption, trackingOption, watchSecondsParser } from "./parse-options.js";
 
@@ -500,7 +500,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .addOption(
       new Option(
         "-m, --model-uri <uri>",
-        "runs:/<run_id>/model, models:/<name>/<version|latest>, models:/<name>@<alias>, a folder, or a .tar.gz; repeat as NAME=URI to serve several models",
+        "runs:/<run_id>/model, models:/<name>/<version|latest>, models:/<name>@<alias>, models:/m-<model_id>, a folder (or file://), or a .tar.gz; repeat as NAME=URI to serve several models",
       )
         .env("MODEL_URI")
         .argParser(collect)
@@ -516,7 +516,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option("--grpc-port <port>", GRPC_PORT_HELP, parseInteger("--grpc-port", 0, 65535))
     .option("-w, --workers <n>", "worker processes sharing the port", parseInteger("--workers", 1, 256), 1)
     .option("--allow-runner <module#Export>", "allow requests to choose this runner too (repeatable); loaded once at start", collect, [])
-    .option("-t, --timeout <seconds>", "request timeout (default: $MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT or 60)", parseSeconds("--timeout"))
+    .option(
+      "-t, --timeout <seconds>",
+      "request timeout: the client gets a 504 and the run starts no more nodes (a node running then holds this process until it returns, unless it takes the abort signal or runs in WorkerRunner's threads) (default: $MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT or 60)",
+      parseSeconds("--timeout"),
+    )
     .option("--max-body <size>", "largest request body, e.g. 100mb (default 100mb)", parseSize)
     .option("--max-queue <n>", "predictions running or waiting before new ones get 503 (default 1024)", parseInteger("--max-queue", 1))
     .option(
@@ -547,7 +551,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       false,
     )
     .option("--no-ui", "do not serve the model's page (GET /: its pipeline, signature, a try-it form and live figures)")
-    .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
+    .option("--log-level <level>", `${LOG_LEVELS.join(", ")} (info logs a line per request)`, "info")
     .option("--debug", "include stack traces in error responses", false)
     .addOption(trackingOption())
     .addOption(registryOption())
@@ -558,7 +562,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .addOption(new Option("--enable-mlserver", "refused: the Open Inference Protocol routes are always on").hideHelp())
     .addHelpText(
       "after",
-      "\nSeveral models: -m penguins=models:/penguins@champion -m spam=models:/spam/3 serves each at /models/NAME/invocations\n(and /metadata, /openapi.json) and /v2/models/NAME/..., the first also at /invocations; /v2/repository/index lists them.\nEach has its own queue, timeout and body limit (the sizes above) and its own metrics (label model=NAME).\n\nMLflow's flags: --env-manager, --no-conda and --install-mlflow are accepted and ignored (the model's code is bundled in it:\nthere is no environment to build); --enable-mlserver is not needed: /v2 (the Open Inference Protocol) is always served.",
+      "\nSeveral models: -m penguins=models:/penguins@champion -m spam=models:/spam/3 serves each at /models/NAME/invocations\n(and /metadata, /openapi.json) and /v2/models/NAME/..., the first also at /invocations; /v2/repository/index lists them.\nEach has its own queue, timeout and body limit (the sizes above) and its own metrics (label model=NAME).\n\nMLflow's flags: --env-manager, --no-conda and --install-mlflow are accepted and ignored (the model's code is bundled in it:\nthere is no environment to build); --enable-mlserver is refused (drop it): /v2 (the Open Inference Protocol) is always served.",
     )
     .addHelpText(
       "after",

@@ -223,6 +223,18 @@ describe.concurrent("usage errors: exit 2, a message naming the fix, nothing wri
     expect(existsSync(`${output}.errors.jsonl`)).toBe(false);
   });
 
+  it("an input or output whose extension names no format → exit 2 naming the flag that would, before the model loads; no output", async () => {
+    const d = await tempDir("pipeserve-cli-");
+    const unknown = join(d, "rows.txt");
+    await writeFile(unknown, "x\n1\n");
+    // NB: a model URI that cannot load: the usage error comes first.
+    const badIn = await runCli(["predict", "-m", "models:/no-such-model/1", "--tracking-uri", d, "-i", unknown, "-o", join(d, "out.csv")]);
+    expectFailure(badIn, 2, 'Cannot tell the format of "rows.txt" from its extension', "or name the format with -t/--content-type.");
+    const badOut = await runCli(["predict", "-m", "models:/no-such-model/1", "--tracking-uri", d, "-i", inputs.csv, "-o", join(d, "out.dat")]);
+    expectFailure(badOut, 2, 'Cannot tell the format of "out.dat" from its extension', "or name the format with --output-format.");
+    expect((await readdir(d)).sort()).toEqual(["rows.txt"]);
+  });
+
   it("no -m → exit 2 naming the option", async () => {
     const result = await runCli(["predict", "-i", inputs.csv, "-o", "-"]);
     expectFailure(result, 2, "required option '-m, --model-uri <uri>' not specified");

@@ -51,6 +51,18 @@ describe.concurrent("the pipeserve bin", () => {
     expect(debug.stderr.toString()).toMatch(/^NotFoundError: There is no run store .*\n\s+at /m);
   });
 
+  it("PIPESERVE_DEBUG takes booleans: false and 0 add no stack, yes does; another value is a usage error naming it (exit 2)", async () => {
+    const missing = join(cwd, "nowhere");
+    for (const off of ["false", "0", "no", ""]) {
+      const r = await runBin(["runs", "list", "--tracking-uri", missing], { env: { PIPESERVE_DEBUG: off } });
+      expect([r.code, r.stderr.toString()]).toEqual([1, expect.stringMatching(new RegExp(`^pipeserve: There is no run store at ${missing}: [^\\n]*\\n$`))]);
+    }
+    const on = await runBin(["runs", "list", "--tracking-uri", missing], { env: { PIPESERVE_DEBUG: "yes" } });
+    expect(on.stderr.toString()).toMatch(/^NotFoundError: There is no run store .*\n\s+at /m);
+    const bad = await runBin(["runs", "list", "--tracking-uri", missing], { env: { PIPESERVE_DEBUG: "verbose" } });
+    expect([bad.code, bad.stderr.toString()]).toEqual([2, 'pipeserve: PIPESERVE_DEBUG must be true or false (1/0, yes/no), got "verbose".\n']);
+  });
+
   it("reads ./mlruns from its working folder, and $MLFLOW_TRACKING_URI from its environment", async () => {
     const fromCwd = await runBin(["runs", "list"], { cwd });
     expect([fromCwd.code, fromCwd.stdout.toString()]).toEqual([0, "No runs.\n"]);

@@ -232,15 +232,15 @@ describe("pipeserve run: bad input", () => {
     ["an unknown option", (p: string) => ["run", "--project", p, "--pipeline", "training", "--epochs", "3"], 2, ["error: unknown option '--epochs'"]],
     ["an unknown pipeline", (p: string) => ["run", "--project", p, "--pipeline", "nope"], 1, ['has no pipeline "nope"', "Pipelines: [training, plain]"]],
     [
-      "a --params entry without =",
+      "a --params entry without =: a usage error",
       (p: string) => ["run", "--project", p, "--pipeline", "training", "--params", "scale"],
-      1,
+      2,
       ['Invalid --params entry "scale": write key=value'],
     ],
     [
       "a --params typo: refused before any run, with the declared name it is likely a typo of",
       (p: string) => ["run", "--project", p, "--pipeline", "training", "--params", "scael=2"],
-      1,
+      2,
       ['--params scael=2: the project declares no parameter "scael" (conf/parameters.yml). Did you mean "scale"?'],
     ],
     [
@@ -252,7 +252,7 @@ describe("pipeserve run: bad input", () => {
     [
       "a --params value of the wrong kind",
       (p: string) => ["run", "--project", p, "--pipeline", "training", "--params", "scale=abc"],
-      1,
+      2,
       ['--params scale=abc: "scale" is a number in conf/parameters.yml'],
     ],
     [
