@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start`: build if needed, train the penguins example into the run store (./mlruns, or
-// $MLFLOW_TRACKING_URI), then serve the model it registered on http://127.0.0.1:5000 ($PORT, $HOST).
+// $MLFLOW_TRACKING_URI), then serve the model it registered on http://127.0.0.1:5000 ($PIPESERVE_PORT or $PORT, $PIPESERVE_HOST or $HOST).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, statSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -27,8 +27,9 @@ console.log("Training the penguins example (models/penguins)…");
 const run = spawnSync(process.execPath, [bin, "run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__"], { stdio: "inherit" });
 if (run.status !== 0) process.exit(run.status ?? 1);
 
-const port = process.env.PORT ?? "5000";
-const host = process.env.HOST ?? "127.0.0.1";
+// NB: as `serve` reads them: PIPESERVE_PORT before PORT, PIPESERVE_HOST before HOST.
+const port = process.env.PIPESERVE_PORT || process.env.PORT || "5000";
+const host = process.env.PIPESERVE_HOST || process.env.HOST || "127.0.0.1";
 console.log(`
 Serving models:/penguins/latest on http://${host}:${port} — try:
 
