@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start`: build if needed, train the penguins example into the run store (./mlruns, or
-// $MLFLOW_TRACKING_URI), then serve the model it registered on http://127.0.0.1:5000 ($PIPESERVE_PORT or $PORT, $PIPESERVE_HOST or $HOST).
+// $MLFLOW_TRACKING_URI), then serve the model it registered on http://127.0.0.1:5000 ($PIPESERVE_PORT or $PORT; $PIPESERVE_HOST or $HOST).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, statSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -27,9 +27,11 @@ console.log("Training the penguins example (models/penguins)…");
 const run = spawnSync(process.execPath, [bin, "run", "--project", join(root, "models", "penguins"), "--pipeline", "__default__"], { stdio: "inherit" });
 if (run.status !== 0) process.exit(run.status ?? 1);
 
-// NB: as `serve` reads them: PIPESERVE_PORT before PORT, PIPESERVE_HOST before HOST.
-const port = process.env.PIPESERVE_PORT || process.env.PORT || "5000";
-const host = process.env.PIPESERVE_HOST || process.env.HOST || "127.0.0.1";
+// NB: the port is left to `serve`, which reads PIPESERVE_PORT, then PORT (and names the variable
+// of a bad value); the host is PIPESERVE_HOST (which `serve` reads), else HOST, else 127.0.0.1.
+const port = process.env.PIPESERVE_PORT ?? process.env.PORT ?? "5000";
+const hostFromEnv = process.env.PIPESERVE_HOST === undefined ? process.env.HOST : undefined;
+const host = process.env.PIPESERVE_HOST ?? process.env.HOST ?? "127.0.0.1";
 console.log(`
 Serving models:/penguins/latest on http://${host}:${port} — try:
 
@@ -38,6 +40,8 @@ Serving models:/penguins/latest on http://${host}:${port} — try:
          "data": [["Torgersen", 39.1, 18.7, 181.0, 3750.0, "MALE"]]},
          "params": {"threshold": 0.9, "return_probabilities": true}}'
 `);
-const server = spawn(process.execPath, [bin, "serve", "-m", "models:/penguins/latest", "-p", port, "-h", host], { stdio: "inherit" });
+const server = spawn(process.execPath, [bin, "serve", "-m", "models:/penguins/latest", ...(hostFromEnv !== undefined ? ["-h", hostFromEnv] : [])], {
+  stdio: "inherit",
+});
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.kill(signal));
 server.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));

@@ -36,6 +36,20 @@ function format(flag: string, value: string | undefined): TableFormat | undefine
   return v as TableFormat;
 }
 
+/**
+ * @throws UsageError (exit 2) when `path` (not stdin or stdout) has no format given and its
+ * extension names none: the message lists the extensions and names `flag`.
+ */
+async function checkNamedFormat(path: string, given: string | undefined, flag: string): Promise<void> {
+  if (given !== undefined || path === "-") return;
+  const { FormatError, formatFromPath } = await import("../tabular/index.js");
+  try {
+    formatFromPath(path);
+  } catch (error) {
+    throw error instanceof FormatError ? new UsageError(`${error.message.replace(/\.$/, "")} with ${flag}.`) : error;
+  }
+}
+
 /** Why a run stopped at `signal`, and what became of its output (`-`: stdout, which cannot be taken back). */
 function interrupted(signal: NodeJS.Signals, output: string): InterruptedError {
   return new InterruptedError(signal, output === "-" ? "the predictions written to stdout so far are not all of them" : "the partial output was removed");
@@ -44,7 +58,7 @@ function interrupted(signal: NodeJS.Signals, output: string): InterruptedError {
 /** `pipeserve predict`: batch prediction over files, with a progress bar on a terminal and a summary otherwise. */
 export async function predictCommand(options: PredictCommandOptions, io: CliIo): Promise<void> {
   // NB: imported here, not at the top: `pipeserve --help` and the other commands never load them.
-  const [{ BatchError, checkPredictFiles, predictFile }, { loadModel }, { FormatError, formatFromPath, parseJsonText, ignoredParams }] = await Promise.all([
+  const [{ BatchError, checkPredictFiles, predictFile }, { loadModel }, { parseJsonText, ignoredParams }] = await Promise.all([
     import("../batch/index.js"),
     // NB: the package's main entry: it registers the `pipeserve` API that the model's code imports.
     import("../index.js"),
@@ -65,15 +79,8 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
   const inputFormat = format("--content-type/-t", options.inputFormat);
   const outputFormat = format("--output-format", options.outputFormat) as OutputFormat | undefined;
   // NB: a file name that names no format is a usage error (exit 2), said before the model loads.
-  const formatOf = (path: string, flag: string): void => {
-    try {
-      formatFromPath(path);
-    } catch (error) {
-      throw error instanceof FormatError ? new UsageError(`${error.message.replace(/\.$/, "")} with ${flag}.`) : error;
-    }
-  };
-  if (!inputFormat && options.input !== "-") formatOf(options.input, "-t/--content-type");
-  if (!outputFormat && options.output !== "-") formatOf(options.output, "--output-format");
+  await checkNamedFormat(options.input, inputFormat, "-t/--content-type");
+  await checkNamedFormat(options.output, outputFormat, "--output-format");
   const input = fromCwd(io, options.input);
   // NB: `{shard}` in the output's name becomes the shard's number, so each pod of an Indexed Job writes its own part.
   const named = shard && options.output !== "-" ? options.output.replaceAll("{shard}", String(shard.index)) : options.output;
@@ -215,6 +222,8 @@ async function mergeCommand(o: Record<string, unknown>, io: CliIo): Promise<void
   const inputFormat = format("--content-type/-t", o["contentType"] as string | undefined);
   const outputFormat = format("--output-format", o["outputFormat"] as string | undefined) as OutputFormat | undefined;
   const outputPath = (o["outputPath"] as string | undefined) ?? "-";
+  await checkNamedFormat(o["inputPath"] as string, inputFormat, "-t/--content-type");
+  await checkNamedFormat(outputPath, outputFormat, "--output-format");
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => abort.abort(interrupted(signal, outputPath));
   process.once("SIGINT", onSignal);

@@ -146,6 +146,16 @@ describe.concurrent("predict --merge", SLOW, () => {
     expect(await readFile(merged, "utf8")).toBe("id,score\n007,1.50\n009,NaN\n010,\n");
   });
 
+  it("parts or an output whose extension names no format: exit 2 naming the flag that would, nothing written", async () => {
+    const dir = await shards(2, "csv");
+    const parts = await readdir(dir);
+    const badParts = await runCli(["predict", "--merge", "2", "-i", join(dir, "part-{shard}.txt"), "-o", join(dir, "merged.csv")]);
+    expectFailure(badParts, 2, 'Cannot tell the format of "part-{shard}.txt" from its extension', "or name the format with -t/--content-type.");
+    const badOut = await runCli(["predict", "--merge", "2", "-i", join(dir, "part-{shard}.csv"), "-o", join(dir, "merged.out")]);
+    expectFailure(badOut, 2, 'Cannot tell the format of "merged.out" from its extension', "or name the format with --output-format.");
+    expect(await readdir(dir)).toEqual(parts);
+  });
+
   it("a missing part: exit 1 naming it and the shard to run, no output", async () => {
     const dir = await shards(3, "csv");
     await rename(join(dir, "part-2.csv"), join(dir, "moved.csv"));

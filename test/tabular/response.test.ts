@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodePredictions, inferSignature, loadDanfo, tableFromColumns, tableToRecordsJson } from "../../src/tabular/index.js";
+import { encodePredictions, encodePredictionsUtf8, inferSignature, loadDanfo, tableFromColumns, tableToRecordsJson } from "../../src/tabular/index.js";
 
 describe("encodePredictions: tables", () => {
   it("writes a table as row objects, column order kept", () => {
@@ -112,6 +112,14 @@ describe("danfojs outputs", () => {
   it("writes a DataFrame as row objects, column order kept", () => {
     const frame = new DataFrame({ species: ["Adelie", "Gentoo"], p: [0.9, Number.NaN] });
     expect(encodePredictions(frame)).toBe('{"predictions":[{"species":"Adelie","p":0.9},{"species":"Gentoo","p":null}]}');
+  });
+
+  it("a DataFrame whose column names are numbers: text keys, valid JSON, as a string and as bytes (it wrote {7:1})", () => {
+    const frame = new DataFrame([[1, "a"]], { columns: [7, 8] as never });
+    const expected = '{"predictions":[{"7":1,"8":"a"}]}';
+    expect(encodePredictions(frame)).toBe(expected);
+    expect(Buffer.from(encodePredictionsUtf8(frame)).toString("utf8")).toBe(expected);
+    expect(JSON.parse(expected)).toEqual({ predictions: [{ 7: 1, 8: "a" }] });
   });
 
   it("writes an empty DataFrame as an empty list", () => {
