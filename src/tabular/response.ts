@@ -126,71 +126,53 @@ export function tableToRecordsJsonBytes(table: ColumnTable): Uint8Array {
  * for finite numbers, strings and booleans.
  */
 export function encodePredictions(output: unknown): string {
-  let body: string;
-  if (isColumnTable(output)) body = recordsJson(output.names, output.columns, output.numRows);
-  else if (isDataFrame(output)) body = tableToRecordsJson(fromDataFrame(output));
-  else if (isSeries(output)) {
+  const records = recordsOf(output);
+  return `{"predictions":${records ? recordsJson(records.names, records.columns, records.numRows) : otherJson(output)}}`;
+}
+
+/** The rows of an output the answer writes as row objects: a table, a DataFrame, a Series or an object of columns; undefined for another. */
+function recordsOf(output: unknown): { names: readonly string[]; columns: readonly ArrayLike<Cell>[]; numRows: number } | undefined {
+  if (isColumnTable(output)) return output;
+  if (isDataFrame(output)) return fromDataFrame(output);
+  if (isSeries(output)) {
     // NB: a name may be a number; a JSON key is text.
     const name = String((output.columns as string[] | undefined)?.[0] ?? "0");
     const values = output.values as Cell[];
-    body = recordsJson([name], [values], values.length);
-  } else if (isColumnsObject(output)) {
+    return { names: [name], columns: [values], numRows: values.length };
+  }
+  if (isColumnsObject(output)) {
     const names = Object.keys(output);
-    body = recordsJson(
-      names,
-      names.map((n) => output[n] as ArrayLike<Cell>),
-      (output[names[0] as string] as ArrayLike<Cell>).length,
-    );
-  } else if (ArrayBuffer.isView(output) && !(output instanceof DataView)) {
-    body = JSON.stringify(Array.from(output as unknown as ArrayLike<unknown>, (v) => toJsonValue(v)));
-  } else body = JSON.stringify(toJsonValue(output)) ?? "null";
-  return `{"predictions":${body}}`;
+    return { names, columns: names.map((n) => output[n] as ArrayLike<Cell>), numRows: (output[names[0] as string] as ArrayLike<Cell>).length };
+  }
+  return undefined;
+}
+
+/** An output that is not rows, as JSON: a list or a typed array as (nested) lists, anything else as is. */
+function otherJson(output: unknown): string {
+  if (ArrayBuffer.isView(output) && !(output instanceof DataView))
+    return JSON.stringify(Array.from(output as unknown as ArrayLike<unknown>, (v) => toJsonValue(v)));
+  return JSON.stringify(toJsonValue(output)) ?? "null";
 }
 
 /** Answers of at least this many rows are sent as bytes (`encodePredictionsUtf8`), smaller ones as a string (see recordsJson). */
 export const BYTES_ANSWER_MIN_ROWS = 512;
 
+const OPEN = '{"predictions":[';
+const CLOSE = "]}";
+
 /**
  * The `/invocations` JSON answer as the server sends it: `encodePredictions`' text, as UTF-8 bytes
- * for a table of BYTES_ANSWER_MIN_ROWS rows or more, as a string for a smaller one or another output.
+ * for rows of BYTES_ANSWER_MIN_ROWS or more, as a string for fewer or another output.
  */
 export function encodePredictionsBody(output: unknown): string | Uint8Array {
-  let rows = 0;
-  if (isColumnTable(output)) rows = output.numRows;
-  else if (isColumnsObject(output)) rows = (Object.values(output)[0] as ArrayLike<Cell> | undefined)?.length ?? 0;
-  else if (isDataFrame(output)) rows = output.shape[0] as number;
-  else if (isSeries(output)) rows = (output.values as ArrayLike<Cell>).length;
-  return rows >= BYTES_ANSWER_MIN_ROWS ? encodePredictionsUtf8(output) : encodePredictions(output);
+  const records = recordsOf(output);
+  if (!records) return `{"predictions":${otherJson(output)}}`;
+  if (records.numRows >= BYTES_ANSWER_MIN_ROWS) return recordsJsonBytes(records.names, records.columns, records.numRows, OPEN, CLOSE);
+  return `{"predictions":${recordsJson(records.names, records.columns, records.numRows)}}`;
 }
 
 /** `encodePredictions`, in UTF-8: what the server sends (a string's bytes cost more to measure and encode than to write here). */
 export function encodePredictionsUtf8(output: unknown): Uint8Array {
-  const open = '{"predictions":[';
-  const close = "]}";
-  if (isColumnTable(output)) return recordsJsonBytes(output.names, output.columns, output.numRows, open, close);
-  if (isDataFrame(output)) {
-    const table = fromDataFrame(output);
-    return recordsJsonBytes(table.names, table.columns, table.numRows, open, close);
-  }
-  if (isSeries(output)) {
-    // NB: a name may be a number; a JSON key is text.
-    const name = String((output.columns as string[] | undefined)?.[0] ?? "0");
-    const values = output.values as Cell[];
-    return recordsJsonBytes([name], [values], values.length, open, close);
-  }
-  if (isColumnsObject(output)) {
-    const names = Object.keys(output);
-    return recordsJsonBytes(
-      names,
-      names.map((n) => output[n] as ArrayLike<Cell>),
-      (output[names[0] as string] as ArrayLike<Cell>).length,
-      open,
-      close,
-    );
-  }
-  let body: string;
-  if (ArrayBuffer.isView(output) && !(output instanceof DataView)) {
-    body = JSON.stringify(Array.from(output as unknown as ArrayLike<unknown>, (v) => toJsonValue(v)));
-  } else body = JSON.stringify(toJsonValue(output)) ?? "null";
-  return UTF8.encode(`{"predictions":${body}}`);
+  const records = recordsOf(output);
+  return records ? recordsJsonBytes(records.names, records.columns, records.numRows, OPEN, CLOSE) : UTF8.encode(`{"predictions":${otherJson(output)}}`);
 }

@@ -119,20 +119,11 @@ describe.concurrent("failures", SLOW, () => {
     for (const d of dirs) expect(await readdir(d)).toEqual([]);
   });
 
-  it("a Parquet page the decoder panics on: the message of one thread, not a worker failure blamed on the model; exit 1, no output", async () => {
-    const damaged = join(ROOT, "test/fixtures/parquet/panicking-page.parquet");
-    const dirs = await Promise.all([1, 2].map(() => tempDir("pipeserve-workers-")));
-    const [one, two] = await Promise.all(
-      [1, 2].map((n, i) => predict(scaler(), ["-i", damaged, "-o", join(dirs[i] as string, "out.csv"), "--chunk-rows", "1", "--workers", String(n)])),
-    );
-    expectFailure(one as CliResult, 1, `Could not read the Parquet file ${damaged}: unreachable`);
-    expect(two?.code).toBe(1);
-    expect(two?.stderr).toBe(one?.stderr);
-    for (const d of dirs) expect(await readdir(d)).toEqual([]);
-  });
-
-  it("a Parquet footer the decoder panics on (counted without it): the message of one thread at any --workers; exit 1, no output", async () => {
-    const damaged = join(ROOT, "test/fixtures/parquet/panicking-footer.parquet");
+  it.each([
+    ["a Parquet page the decoder panics on", "panicking-page.parquet"],
+    ["a Parquet footer the decoder panics on (counted without it)", "panicking-footer.parquet"],
+  ])("%s: the message of one thread at any --workers, not a worker failure blamed on the model; exit 1, no output", async (_what, file) => {
+    const damaged = join(ROOT, "test/fixtures/parquet", file);
     const dirs = await Promise.all([1, 2].map(() => tempDir("pipeserve-workers-")));
     const [one, two] = await Promise.all(
       [1, 2].map((n, i) => predict(scaler(), ["-i", damaged, "-o", join(dirs[i] as string, "out.csv"), "--chunk-rows", "1", "--workers", String(n)])),
