@@ -18,6 +18,7 @@ import {
   type TextBlock,
   outputToTable,
   concatTables,
+  keepColumns,
   enforceSchema,
   formatFromPath,
   holdsNaN,
@@ -327,13 +328,12 @@ class BatchRun {
     }
     const whole: ColumnTable[] = [];
     for await (const { chunk, firstRow } of this.#inputChunks()) {
-      this.rowsRead += chunk.numRows;
-      if (!chunked) {
-        whole.push(chunk);
+      if (chunked) {
+        await this.#predictRead(chunk, firstRow);
         continue;
       }
-      await this.#predictChunk(chunk, firstRow, params);
-      onProgress?.(this.rowsRead, this.#total);
+      this.rowsRead += chunk.numRows;
+      whole.push(chunk);
     }
     const noRows = this.#noRows;
     if (!chunked) {
@@ -367,6 +367,13 @@ class BatchRun {
       output = this.#model.emptyOutput();
     }
     await this.#writeOutput(output, () => []);
+  }
+
+  /** Predicts and writes a chunk read on this thread (its first row `firstRow`, from 0), counting it and telling the progress. */
+  async #predictRead(chunk: ColumnTable, firstRow: number): Promise<void> {
+    this.rowsRead += chunk.numRows;
+    await this.#predictChunk(chunk, firstRow, this.#options.params);
+    this.#options.onProgress?.(this.rowsRead, this.#total);
   }
 
   /**
@@ -561,15 +568,12 @@ class BatchRun {
     const { inputFormat, chunkRows } = this.#settings;
     const wanted = this.#wantedColumns();
     const read = async (chunks: AsyncIterable<ColumnTable>, firstRow: number): Promise<void> => {
-      const { signal, params, onProgress } = this.#options;
       let row = firstRow;
       for await (const chunk of chunks) {
-        signal?.throwIfAborted();
+        this.#options.signal?.throwIfAborted();
         this.#noRows ??= sliceTable(chunk, 0, 0);
-        this.rowsRead += chunk.numRows;
-        await this.#predictChunk(chunk, row, params);
+        await this.#predictRead(chunk, row);
         row += chunk.numRows;
-        onProgress?.(this.rowsRead, this.#total);
       }
     };
     const columns = wanted ? { columns: wanted } : {};
@@ -577,7 +581,7 @@ class BatchRun {
       const head = await this.#csvHead(source);
       if (!head) return undefined;
       // NB: the input's columns, for an output with no rows (see `#noRows`): a file of blank lines has no chunk.
-      this.#noRows ??= onlyColumns({ names: head.header, columns: head.header.map(() => []), numRows: 0 }, wanted);
+      this.#noRows ??= keepColumns({ names: head.header, columns: head.header.map(() => []), numRows: 0 }, wanted && new Set(wanted));
       return {
         blocks: csvBlocks(source, head, rowsPerBlock(chunkRows), chunkRows),
         job: (block) => ({ kind: "csv", bytes: block.bytes, rows: block.rows, head: { header: head.header, lineEnd: head.lineEnd }, chunkRows }),
@@ -785,13 +789,6 @@ class BatchRun {
     this.#wroteOutput = true;
     await this.writer.write(table);
   }
-}
-
-/** The table's columns that are among `names` (all without), in the table's order, as `readTableChunks` keeps them with `columns`. */
-function onlyColumns(table: ColumnTable, names: readonly string[] | undefined): ColumnTable {
-  if (!names) return table;
-  const keep = table.names.map((name, i) => [name, i] as const).filter(([name]) => names.includes(name));
-  return { names: keep.map(([name]) => name), columns: keep.map(([, i]) => table.columns[i] as ColumnTable["columns"][number]), numRows: table.numRows };
 }
 
 /** The predictions with their input row numbers as the first column. @throws BatchError when they cannot be paired up. */

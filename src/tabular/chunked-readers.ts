@@ -6,7 +6,7 @@ import type { DataType, RecordBatchReader, Schema } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
 import type { DataFrame } from "./dataframe-types.js";
 import { arrowErrorMessage, arrowReaderTables, fromArrow } from "./arrow.js";
-import { concatTables, sliceTable, tableFromRecords, type Cell, type ColumnTable } from "./column-table.js";
+import { concatTables, keepColumns, sliceTable, tableFromRecords, type ColumnTable } from "./column-table.js";
 import { tableFromCsvRecords } from "./csv.js";
 import { csvRecordBatches } from "./csv-stream.js";
 import { toDataFrame } from "./dataframe.js";
@@ -306,14 +306,7 @@ async function* parquetBatches(
 
 /** Keeps only some columns of each chunk. */
 async function* project(tables: AsyncIterable<ColumnTable>, only: ReadonlySet<string> | undefined): AsyncGenerator<ColumnTable> {
-  for await (const table of tables) {
-    if (!only) {
-      yield table;
-      continue;
-    }
-    const keep = table.names.map((n, i) => [n, i] as const).filter(([n]) => only.has(n));
-    yield { names: keep.map(([n]) => n), columns: keep.map(([, i]) => table.columns[i] as Cell[]), numRows: table.numRows };
-  }
+  for await (const table of tables) yield keepColumns(table, only);
 }
 
 /**

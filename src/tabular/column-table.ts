@@ -133,6 +133,13 @@ export function tableToColumns(table: ColumnTable): Record<string, Column> {
   return out;
 }
 
+/** The table's columns whose names are in `names` (every column without), in the table's order. */
+export function keepColumns(table: ColumnTable, names: ReadonlySet<string> | undefined): ColumnTable {
+  if (!names) return table;
+  const keep = table.names.map((name, i) => [name, i] as const).filter(([name]) => names.has(name));
+  return { names: keep.map(([name]) => name), columns: keep.map(([, i]) => table.columns[i] as Column), numRows: table.numRows };
+}
+
 /** Rows `start` (inclusive) to `end` (exclusive) of a table. */
 export function sliceTable(table: ColumnTable, start: number, end: number): ColumnTable {
   const columns = table.columns.map((c) => c.slice(start, end));

@@ -1,5 +1,5 @@
 import { open } from "node:fs/promises";
-import type { Cell, ColumnTable } from "./column-table.js";
+import { type ColumnTable, keepColumns } from "./column-table.js";
 import { inputFileError } from "./file-access.js";
 import { type BlockCounter, BlockEnds, type TextBlock, isRegularFile, readBlocks } from "./text-blocks.js";
 import { tableFromCsvRecords } from "./csv.js";
@@ -209,11 +209,9 @@ export function csvBlockTables(
   if (!check.plain || check.lastEnd !== text.length) return undefined;
   const records = parsePlainRecords(plainCsvParser(",", head.lineEnd, width), text, head.lineEnd, false, ended);
   if (records.length !== rows) return undefined;
-  const keep = columns ? head.header.map((name, i) => [name, i] as const).filter(([name]) => columns.includes(name)) : undefined;
+  const only = columns ? new Set(columns) : undefined;
   const tables: ColumnTable[] = [];
-  for (let at = 0; at < records.length; at += chunkRows) {
-    const table = tableFromCsvRecords(head.header, records.slice(at, at + chunkRows), true);
-    tables.push(keep ? { names: keep.map(([name]) => name), columns: keep.map(([, i]) => table.columns[i] as Cell[]), numRows: table.numRows } : table);
-  }
+  for (let at = 0; at < records.length; at += chunkRows)
+    tables.push(keepColumns(tableFromCsvRecords(head.header, records.slice(at, at + chunkRows), true), only));
   return { tables, lines: check.linesAtLastEnd };
 }

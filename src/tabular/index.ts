@@ -27,6 +27,7 @@ export {
   tableToColumns,
   sliceTable,
   concatTables,
+  keepColumns,
   setKey,
 } from "./column-table.js";
 export type { DataFrame, Series } from "./dataframe-types.js";

@@ -1,4 +1,4 @@
-import { type Cell, type ColumnTable, tableFromRecords } from "./column-table.js";
+import { type ColumnTable, keepColumns, tableFromRecords } from "./column-table.js";
 import { holdsNaN, nanAsMissing } from "./json-parse.js";
 import { parseJsonWithin } from "./json-text.js";
 import { type BlockCounter, BlockEnds, type TextBlock, isRegularFile, readBlocks } from "./text-blocks.js";
@@ -100,12 +100,7 @@ export function jsonLinesBlockTables(
   let nan = false;
   const only = columns ? new Set(columns) : undefined;
   const take = (): void => {
-    const table = nan ? nanAsMissing(tableFromRecords(records)) : tableFromRecords(records);
-    if (!only) tables.push(table);
-    else {
-      const keep = table.names.map((name, i) => [name, i] as const).filter(([name]) => only.has(name));
-      tables.push({ names: keep.map(([name]) => name), columns: keep.map(([, i]) => table.columns[i] as Cell[]), numRows: table.numRows });
-    }
+    tables.push(keepColumns(nan ? nanAsMissing(tableFromRecords(records)) : tableFromRecords(records), only));
     records = [];
     nan = false;
   };
