@@ -36,11 +36,12 @@ export type NewChunkJob = ChunkJob extends infer J ? (J extends ChunkJob ? Omit<
 
 /**
  * A thread's answers to a job, in chunk order (`output`, or `encoded`: the output's rows as the
- * output's text format writes them), then `done` (with a CSV block's `lines`, as
- * csv-parse counts them). `redo`: the chunk could not be predicted there; the main thread predicts
+ * output's text format writes them), then `done` (with a text block's `lines`, as the format's
+ * one-pass reader counts them). `redo`: the chunk could not be predicted there; the main thread predicts
  * it again itself, so a bad row or a failing model ends the run (or sets rows aside) with the same
- * error as on one thread. `reread`, a CSV job's only answer: its block is not plain CSV (see
- * `csvBlockTables`); the main thread reads the file from there on itself, as one thread reads it.
+ * error as on one thread. `reread`, a text job's only answer: its block is not one the thread can
+ * read as the one pass would (see `csvBlockTables`, `jsonLinesBlockTables`); the main thread reads the
+ * file from there on itself, as one thread reads it.
  */
 export type ChunkAnswer =
   | { id: number; kind: "output"; output: ColumnTable; rows: number }

@@ -35,10 +35,12 @@ export interface EncodedRows {
   bytes: Uint8Array;
 }
 
+const UTF8 = new TextEncoder();
+
 /** Encodes a chunk's rows as `writeEncoded` takes them (in a buffer of their own, to be moved between threads). */
 export function encodeTextRows(chunk: ColumnTable, format: "csv" | "jsonl"): EncodedRows {
   const text = format === "csv" ? toCsv(chunk, { header: false }) : toJsonLines(chunk);
-  return { format, names: chunk.names, numRows: chunk.numRows, bytes: new TextEncoder().encode(text) };
+  return { format, names: chunk.names, numRows: chunk.numRows, bytes: UTF8.encode(text) };
 }
 
 export interface TableWriterOptions {

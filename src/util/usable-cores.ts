@@ -9,11 +9,18 @@ import { join } from "node:path";
  * one thread per core would start 64 copies of the model in it.
  * `cgroupRoot`: where the cgroup filesystem is mounted (for tests).
  */
-export function usableCores(cgroupRoot = "/sys/fs/cgroup"): number {
+export function usableCores(cgroupRoot = DEFAULT_CGROUP_ROOT): number {
+  // NB: read once a process for the real cgroup (every CLI start names it in predict's --help).
+  if (cgroupRoot === DEFAULT_CGROUP_ROOT && ownCores !== undefined) return ownCores;
   const cpus = availableParallelism();
   const quota = cpuQuota(cgroupRoot);
-  return quota === undefined ? cpus : Math.max(1, Math.min(cpus, Math.ceil(quota)));
+  const cores = quota === undefined ? cpus : Math.max(1, Math.min(cpus, Math.ceil(quota)));
+  if (cgroupRoot === DEFAULT_CGROUP_ROOT) ownCores = cores;
+  return cores;
 }
+
+const DEFAULT_CGROUP_ROOT = "/sys/fs/cgroup";
+let ownCores: number | undefined;
 
 /**
  * The CPU quota of the cgroup mounted at `root`, in CPUs (e.g. 1.5), or undefined when there is
