@@ -7,6 +7,7 @@ import {
   outputToTable,
   decodeArrowIpc,
   MAX_BODY_BATCHES,
+  MAX_BODY_COLUMNS,
   encodeArrowIpc,
   encodePredictionsBody,
   SLICED_JSON_MIN,
@@ -106,7 +107,7 @@ export function parseJsonBody(bytes: Uint8Array, limits: TableLimits = NO_LIMITS
 }
 
 function decodeArrow(type: BodyType, body: Uint8Array, limits: TableLimits): ColumnTable | Promise<ColumnTable> {
-  const table = decodeArrowIpc(body, { maxBatches: MAX_BODY_BATCHES });
+  const table = decodeArrowIpc(body, { maxBatches: MAX_BODY_BATCHES, maxColumns: MAX_BODY_COLUMNS });
   // NB: apache-arrow reads bytes that are not IPC at all as an empty table; that is no request.
   if (table.schema.fields.length === 0) {
     throw new HttpError(

@@ -38,6 +38,7 @@ export {
   toArrow,
   decodeArrowIpc,
   MAX_BODY_BATCHES,
+  MAX_BODY_COLUMNS,
   encodeArrowIpc,
   ownArrowTable,
   arrowTypesOfColumns,

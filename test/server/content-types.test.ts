@@ -298,6 +298,15 @@ describe("Arrow, Parquet and NDJSON bodies", () => {
     ]);
   });
 
+  it("an Arrow body of more than 10,000 columns is a 413 naming the count, refused from its schema", async () => {
+    const { tableFromArrays, tableToIPC } = arrowLib();
+    const arrays: Record<string, Float64Array> = { a: Float64Array.of(1), b: Float64Array.of(0.5) };
+    for (let i = 0; i < 10_000; i++) arrays[`extra${i}`] = Float64Array.of(i);
+    await expectError(await post(ab, "application/vnd.apache.arrow.stream", tableToIPC(tableFromArrays(arrays), "stream")), 413, "REQUEST_TOO_LARGE", [
+      "The Arrow data has 10,002 columns, more than the 10,000 a request may hold",
+    ]);
+  });
+
   it.each([
     { why: "garbage as an Arrow stream", type: "application/vnd.apache.arrow.stream", body: new Uint8Array([1, 2, 3, 4, 5]), parts: ["Arrow IPC data"] },
     { why: "garbage as an Arrow file", type: "application/vnd.apache.arrow.file", body: new Uint8Array([1, 2, 3, 4, 5]), parts: ["Arrow IPC data"] },

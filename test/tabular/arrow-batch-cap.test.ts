@@ -4,7 +4,7 @@
  */
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { FormatError, MAX_BODY_BATCHES, arrowLib, decodeArrowIpc } from "../../src/tabular/index.js";
+import { FormatError, LimitError, MAX_BODY_BATCHES, arrowLib, decodeArrowIpc } from "../../src/tabular/index.js";
 
 const { Footer } = createRequire(import.meta.url)("apache-arrow/ipc/metadata/file") as typeof import("apache-arrow/ipc/metadata/file");
 
@@ -36,5 +36,27 @@ describe("decodeArrowIpc with maxBatches", () => {
 
   it("without it, a file of many listed dictionaries is read as before", () => {
     expect(decodeArrowIpc(fileWithDictionaries(3)).numRows).toBe(1);
+  });
+});
+
+/** One row of `columns` float64 columns, as an Arrow stream or file. */
+function wide(columns: number, format: "stream" | "file"): Uint8Array {
+  const { tableFromArrays, tableToIPC } = arrowLib();
+  const arrays: Record<string, Float64Array> = {};
+  for (let i = 0; i < columns; i++) arrays[`c${i}`] = Float64Array.of(i);
+  return tableToIPC(tableFromArrays(arrays), format);
+}
+
+// Found by an audit: apache-arrow builds each column at ~70 µs, so 40,000 one-row columns held the
+// event loop 4.6 s. A wider table is refused from its schema (a stream's first message, a file's footer).
+describe("decodeArrowIpc with maxColumns", () => {
+  it.each(["stream", "file"] as const)("%s: as many columns as the cap are read; one more is a LimitError naming both counts", (format) => {
+    expect(decodeArrowIpc(wide(40, format), { maxColumns: 40 }).numCols).toBe(40);
+    const tooWide = wide(41, format);
+    expect(() => decodeArrowIpc(tooWide, { maxColumns: 40 })).toThrow(LimitError);
+    expect(() => decodeArrowIpc(tooWide, { maxBatches: MAX_BODY_BATCHES, maxColumns: 40 })).toThrow(
+      "The Arrow data has 41 columns, more than the 40 a request may hold; send only the columns the model reads.",
+    );
+    expect(decodeArrowIpc(tooWide).numCols, "without the cap, read as before").toBe(41);
   });
 });
