@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { NodeError, RunTimeoutError, type PipelineModel, type Prediction, type PredictOptions, type PreparedInput } from "../loader/index.js";
 import { DEFAULT_LIMITS, MLFLOW_WORDING, type ColumnSpec, type TableLimits } from "../tabular/index.js";
@@ -275,20 +276,19 @@ export class Scorer {
   notePrediction(result: Prediction, requestId: string | undefined): Record<string, string> | undefined {
     let headers: Record<string, string> | undefined;
     if (result.ignoredParams.length > 0) {
-      // Names are percent-encoded (any text may be a JSON key, but not a header value), at most 50.
-      headers = { "X-Pipeserve-Ignored-Params": result.ignoredParams.slice(0, 50).map(headerSafeName).join(",") };
-      const key = result.ignoredParams.join(",");
-      if (!this.#seenIgnored.has(key) && this.#seenIgnored.size < 1000) {
-        this.#seenIgnored.add(key);
-        this.#log.warn({ reqId: requestId, ignored: result.ignoredParams }, "Ignored params the model does not declare");
-      }
+      const names = ignoredParamsHeader(result.ignoredParams);
+      if (names !== "") headers = { "X-Pipeserve-Ignored-Params": names };
+      if (firstSeen(this.#seenIgnored, result.ignoredParams))
+        this.#log.warn(
+          { reqId: requestId, ignored: loggedNames(result.ignoredParams), count: result.ignoredParams.length },
+          "Ignored params the model does not declare",
+        );
     }
-    if (result.droppedColumns.length > 0) {
-      const key = result.droppedColumns.join(",");
-      if (!this.#seenDropped.has(key) && this.#seenDropped.size < 1000) {
-        this.#seenDropped.add(key);
-        this.#log.warn({ reqId: requestId, dropped: result.droppedColumns }, "Dropped input columns the signature does not have");
-      }
+    if (result.droppedColumns.length > 0 && firstSeen(this.#seenDropped, result.droppedColumns)) {
+      this.#log.warn(
+        { reqId: requestId, dropped: loggedNames(result.droppedColumns), count: result.droppedColumns.length },
+        "Dropped input columns the signature does not have",
+      );
     }
     return headers;
   }
@@ -315,6 +315,52 @@ export function errorScoreResponse(error: unknown, options: { requestId: string 
   const body: Record<string, unknown> = { error_code: reply.code, message: reply.message };
   if (reply.stack) body["stack_trace"] = reply.stack;
   return { status: reply.status, headers, body: JSON.stringify(body) };
+}
+
+/** The most distinct sets of ignored params (and of dropped columns) a server remembers having logged. */
+const SEEN_SETS = 1000;
+/** Names of a set longer than this (joined) are remembered by their digest. */
+const SEEN_KEY_CHARS = 128;
+/** The most names `X-Pipeserve-Ignored-Params` carries, and its most characters. */
+const HEADER_NAMES = 50;
+const HEADER_CHARS = 4000;
+/** The most names of a set a log line lists, and the most characters of each. */
+const LOGGED_NAMES = 50;
+const LOGGED_NAME_CHARS = 200;
+
+/**
+ * Whether `names` is a set not logged before (and remembers it, among at most SEEN_SETS). NB: a
+ * long set is remembered by its digest: requests of 5,000 new 200-character names each grew the
+ * heap 2.4 MB a request (found by an audit).
+ */
+function firstSeen(seen: Set<string>, names: readonly string[]): boolean {
+  const joined = names.join(",");
+  const key = joined.length <= SEEN_KEY_CHARS ? joined : createHash("sha256").update(joined).digest("base64");
+  if (seen.has(key) || seen.size >= SEEN_SETS) return false;
+  seen.add(key);
+  return true;
+}
+
+/** At most LOGGED_NAMES names, each cut to LOGGED_NAME_CHARS characters: what a log line lists. */
+function loggedNames(names: readonly string[]): string[] {
+  return names.slice(0, LOGGED_NAMES).map((name) => (name.length > LOGGED_NAME_CHARS ? `${name.slice(0, LOGGED_NAME_CHARS)}…` : name));
+}
+
+/**
+ * The ignored params' names for `X-Pipeserve-Ignored-Params`: percent-encoded, comma-separated, in
+ * order, as many of the first HEADER_NAMES as fit in HEADER_CHARS characters ("" when none does).
+ * NB: 40 names of 3,000 characters made a 120 KB header, past what Python's http.client reads
+ * (64 KB a line), so `requests` failed on the answer.
+ */
+function ignoredParamsHeader(names: readonly string[]): string {
+  let header = "";
+  for (const name of names.slice(0, HEADER_NAMES)) {
+    const encoded = headerSafeName(name);
+    const next = header === "" ? encoded : `${header},${encoded}`;
+    if (next.length > HEADER_CHARS) break;
+    header = next;
+  }
+  return header;
 }
 
 /**

@@ -511,4 +511,34 @@ describe("what a request loses is logged once per distinct kind", () => {
       ["Dropped input columns the signature does not have", "lost-3", ["d"]],
     ]);
   });
+
+  // Found by an audit: each new set of long names was kept whole (5,000 names of 200 characters a
+  // request grew the heap 2.4 MB a request), logged whole, and named whole in the header (120 KB,
+  // past the 64 KB line Python's http.client reads).
+  it("long sets: the header holds the first names that fit in 4,000 characters, the log 50 names cut to 200 characters, each set once", async () => {
+    const { logger, lines } = capturingLogger();
+    const logged = quietApp(await buildModel("echo", SIGNATURES.abParams), { logger });
+    const names = (tag: string, n: number, length: number) => Array.from({ length: n }, (_, i) => `${tag}${i}`.padEnd(length, "x"));
+    const body = (params: string[]) => ({ dataframe_records: [{ a: 1, b: 0.5 }], params: Object.fromEntries(params.map((p) => [p, 1])) });
+    const long = names("p", 60, 100);
+    const res = await postJson(logged, body(long), { headers: { "X-Request-Id": "long-1" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-pipeserve-ignored-params")).toBe(long.slice(0, 39).join(","));
+    await postJson(logged, body(long), { headers: { "X-Request-Id": "long-2" } });
+    const huge = names("q", 60, 300);
+    const hugeRes = await postJson(logged, body(huge), { headers: { "X-Request-Id": "huge-1" } });
+    expect(hugeRes.headers.get("x-pipeserve-ignored-params")).toBe(huge.slice(0, 13).join(","));
+    const alone = await postJson(logged, body(["y".repeat(5_000)]), { headers: { "X-Request-Id": "alone" } });
+    expect(alone.status, "a name longer than the header's room: no header, and the prediction").toBe(200);
+    expect(alone.headers.has("x-pipeserve-ignored-params")).toBe(false);
+    await new Promise((r) => setImmediate(r));
+    const warnings = lines().filter((l) => l["level"] === 40);
+    expect(warnings.map((w) => [w["reqId"], w["count"]])).toEqual([
+      ["long-1", 60],
+      ["huge-1", 60],
+      ["alone", 1],
+    ]);
+    expect(warnings[0]?.["ignored"]).toEqual(long.slice(0, 50));
+    expect(warnings[1]?.["ignored"]).toEqual(huge.slice(0, 50).map((name) => `${name.slice(0, 200)}…`));
+  });
 });
