@@ -17,7 +17,7 @@ import {
   type TableWriter,
   type TableWriterOptions,
 } from "../tabular/index.js";
-import { partialPath } from "../util/index.js";
+import { outputTarget, partialPath } from "../util/index.js";
 
 /** Output formats of `pipeserve predict`: the table formats, plus `json` = MLflow's `{"predictions": [...]}`. */
 export type OutputFormat = Exclude<TableFormat, "json"> | "json";
@@ -97,10 +97,12 @@ export function createPredictionsWriter(
       async () => {},
       async () => {},
     );
-  if (!existsSync(dirname(target)))
-    throw new BatchError(`Cannot write ${target}: the folder ${dirname(target)} does not exist. Create it first.`, { code: "USAGE" });
-  const tmp = partialPath(target);
-  const out = createWriteStream(tmp, { flags: "wx" });
+  // NB: as createTableFileWriter: a link is followed, a device or a pipe written into (see outputTarget).
+  const place = outputTarget(target);
+  if (!existsSync(dirname(place.file)))
+    throw new BatchError(`Cannot write ${target}: the folder ${dirname(place.file)} does not exist. Create it first.`, { code: "USAGE" });
+  const tmp = place.atomic ? partialPath(place.file) : undefined;
+  const out = createWriteStream(tmp ?? place.file, { flags: tmp ? "wx" : "w" });
   let failure: Error | undefined;
   out.on("error", (error) => (failure ??= error));
   const writer = predictionsJsonWriter(
@@ -109,14 +111,14 @@ export function createPredictionsWriter(
       out.end();
       await finished(out);
       if (failure) throw failure;
-      await rename(tmp, target);
+      if (tmp) await rename(tmp, place.file);
     },
     async () => {
       // NB: as createTableFileWriter's abort: ERR_STREAM_DESTROYED from a write in flight must not crash the process, and the rm waits for the close.
       out.on("error", () => undefined);
       out.destroy();
       await finished(out).catch(() => undefined);
-      await rm(tmp, { force: true });
+      if (tmp) await rm(tmp, { force: true });
     },
   );
   return {

@@ -4,7 +4,7 @@ import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize } from "node:path";
 import type { ReadEntry } from "tar";
 import type { StoreErrorCode } from "../errors/index.js";
-import { formatByteSize, parseByteSize } from "../util/index.js";
+import { formatByteSize, outputTarget, parseByteSize } from "../util/index.js";
 import { StoreError } from "./errors.js";
 
 /** What an archive's files may add up to when extracted, unless told otherwise. */
@@ -49,19 +49,21 @@ export function maxExtractBytes(given?: number, env: NodeJS.ProcessEnv = process
 
 /**
  * Packs a model directory into a `.tar.gz` (entries relative to the model, no owners or times
- * that differ between machines), written atomically.
+ * that differ between machines), written atomically (a link followed, a device or a pipe written
+ * into: see `outputTarget`).
  */
 export async function createModelArchive(modelDir: string, outFile: string): Promise<void> {
   const entries = await readdir(modelDir);
   if (!entries.includes("MLmodel")) throw new ArchiveError(`${modelDir} is not a model directory (no MLmodel file).`);
-  await mkdir(dirname(outFile), { recursive: true });
-  const tmp = join(dirname(outFile), `.${basename(outFile)}.${randomBytes(6).toString("hex")}.tmp`);
+  const target = outputTarget(outFile);
+  await mkdir(dirname(target.file), { recursive: true });
+  const tmp = target.atomic ? join(dirname(target.file), `.${basename(target.file)}.${randomBytes(6).toString("hex")}.tmp`) : undefined;
   try {
     const { create } = await import("tar");
-    await create({ gzip: true, file: tmp, cwd: modelDir, portable: true, noMtime: true }, entries.filter((e) => !e.startsWith(".")).sort());
-    await rename(tmp, outFile);
+    await create({ gzip: true, file: tmp ?? target.file, cwd: modelDir, portable: true, noMtime: true }, entries.filter((e) => !e.startsWith(".")).sort());
+    if (tmp) await rename(tmp, target.file);
   } catch (error) {
-    await rm(tmp, { force: true });
+    if (tmp) await rm(tmp, { force: true });
     throw error;
   }
 }

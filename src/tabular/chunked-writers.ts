@@ -5,7 +5,7 @@ import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { DataType, Schema, Table } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
-import { partialPath } from "../util/index.js";
+import { outputTarget, partialPath } from "../util/index.js";
 import { arrowTypeOfColumn, toArrow } from "./arrow.js";
 import type { ColumnTable } from "./column-table.js";
 import { toCsv } from "./csv.js";
@@ -284,14 +284,15 @@ function encoderFor(out: Writable, format: TableFormat, options: Pick<TableWrite
 /**
  * A writer onto a file, atomically: chunks go to a temporary file beside `path`, renamed to
  * `path` by `close()`. Until then — and after `abort()`, an error or a crash — nothing exists
- * under `path`.
+ * under `path`. A link is followed; a device or a pipe is written into (see `outputTarget`).
  */
 export function createTableFileWriter(path: string, options: TableWriterOptions = {}): TableWriter {
   const format = options.format ?? formatFromPath(path);
-  const tmp = partialPath(path);
-  const folder = dirname(path);
+  const target = outputTarget(path);
+  const tmp = target.atomic ? partialPath(target.file) : undefined;
+  const folder = dirname(target.file);
   if (!existsSync(folder)) throw new FormatError(`Cannot write ${path}: the folder ${folder} does not exist. Create it first.`);
-  const out: WriteStream = createWriteStream(tmp, { flags: "wx" });
+  const out: WriteStream = createWriteStream(tmp ?? target.file, { flags: tmp ? "wx" : "w" });
   // NB: an error (disk full, permissions) is kept and raised by the next write or close, never left unhandled.
   let failure: Error | undefined;
   out.on("error", (error) => (failure ??= error));
@@ -328,9 +329,10 @@ export function createTableFileWriter(path: string, options: TableWriterOptions 
       try {
         await encoder.finish();
         await ended();
-        await rename(tmp, path);
+        if (failure) throw failure;
+        if (tmp) await rename(tmp, target.file);
       } catch (error) {
-        await rm(tmp, { force: true });
+        if (tmp) await rm(tmp, { force: true });
         throw error;
       }
     },
@@ -342,7 +344,7 @@ export function createTableFileWriter(path: string, options: TableWriterOptions 
       out.on("error", () => undefined);
       out.destroy();
       await finished(out).catch(() => undefined);
-      await rm(tmp, { force: true });
+      if (tmp) await rm(tmp, { force: true });
     },
   };
 }

@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { outputTarget } from "../util/index.js";
 import { TabularError } from "./errors.js";
 import type { TableFormat } from "./files.js";
 
@@ -74,11 +75,21 @@ export async function checkInputFile(path: string, format?: TableFormat): Promis
 
 /**
  * Checks that a file can be written at `path` (written beside it under a temporary name, then
- * renamed): its folder exists, is a folder and may be written, and `path` is not a folder.
+ * renamed): its folder exists, is a folder and may be written, and `path` is not a folder. A link
+ * is checked where it points; a device or a pipe (written into, see `outputTarget`) must be writable.
  * @throws FileAccessError naming the path, the problem and the fix.
  */
 export async function checkOutputFile(path: string): Promise<void> {
-  const folder = dirname(path);
+  const target = outputTarget(path);
+  if (!target.atomic) {
+    try {
+      await access(path, constants.W_OK);
+      return;
+    } catch (cause) {
+      throw new FileAccessError(`Cannot write ${path}: ${(cause as Error).message}`, "UNWRITABLE_OUTPUT", cause);
+    }
+  }
+  const folder = dirname(target.file);
   const info = await stat(folder).catch((cause: NodeJS.ErrnoException) => cause);
   if (info instanceof Error) {
     const missing = info.code === "ENOENT" || info.code === "ENOTDIR";

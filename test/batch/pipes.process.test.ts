@@ -1,8 +1,8 @@
 // `pipeserve predict` where it needs a real process: the built bin reading stdin and writing
 // stdout through pipes (binary formats included), bad rows on stderr beside predictions on
 // stdout, and the progress bar on a pseudo-terminal.
-import { spawn, spawnSync } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { lstat, readFile, readdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeTable, type ColumnTable } from "../../src/index.js";
@@ -143,5 +143,51 @@ describe.concurrent("progress on a terminal", SLOW, () => {
     expect(screen).toMatch(/20 rows \| \d+ rows\/s/);
     expect(screen).not.toContain("ETA");
     expect(screen).not.toContain("%");
+  });
+});
+
+// Found by an audit: outputs were assembled beside their name and renamed onto it, whatever was
+// there. A named pipe became a plain file (its reader waited for ever), a link became a file (the
+// file it named kept its old contents), and, run as root, `-o /dev/null` replaced /dev/null.
+describe.concurrent("outputs that are not plain files", SLOW, () => {
+  it.each(["csv", "json", "parquet"] as const)("-o a named pipe (%s): its reader gets the predictions, and it stays a pipe", async (format) => {
+    const dir = await outDir();
+    const fifo = join(dir, `out.${format}`);
+    execFileSync("mkfifo", [fifo]);
+    const run = predict(["-i", inputs.csv, "-o", fifo]);
+    const read = await readFile(fifo);
+    expectSuccess(await run);
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+    expect(decodeOutput(read, format)).toEqual(await expected());
+    expect((await readdir(dir)).sort(), "no temporary file left beside it").toEqual([`out.${format}`]);
+  });
+
+  it("-o a link to a file: the file it names gets the predictions, and the link stays a link; a link to no file yet makes that file", async () => {
+    const dir = await outDir();
+    const file = join(dir, "real.csv");
+    await writeFile(file, "old\n");
+    await symlink("real.csv", join(dir, "link.csv"));
+    expectSuccess(await predict(["-i", inputs.csv, "-o", join(dir, "link.csv")]));
+    expect((await lstat(join(dir, "link.csv"))).isSymbolicLink()).toBe(true);
+    expect(decodeOutput(await readFile(file), "csv")).toEqual(await expected());
+    await symlink("later.jsonl", join(dir, "dangling.jsonl"));
+    expectSuccess(await predict(["-i", inputs.csv, "-o", join(dir, "dangling.jsonl")]));
+    expect((await lstat(join(dir, "dangling.jsonl"))).isSymbolicLink()).toBe(true);
+    expect(decodeOutput(await readFile(join(dir, "later.jsonl")), "jsonl")).toEqual(await expected());
+    expect((await readdir(dir)).sort()).toEqual(["dangling.jsonl", "later.jsonl", "link.csv", "real.csv"]);
+  });
+
+  it("export -o a named pipe: its reader gets the archive, and it stays a pipe", async () => {
+    const dir = await outDir();
+    const fifo = join(dir, "model.tar.gz");
+    execFileSync("mkfifo", [fifo]);
+    const run = runBinCli(["export", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-o", fifo]);
+    const read = await readFile(fifo);
+    const result = await run;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.toString("utf8")).toContain(`to ${fifo}`);
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+    expect([...read.subarray(0, 2)], "gzip's magic").toEqual([0x1f, 0x8b]);
+    expect(await readdir(dir)).toEqual(["model.tar.gz"]);
   });
 });
