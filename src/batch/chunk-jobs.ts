@@ -31,6 +31,10 @@ export type ChunkJob =
   | { id: number; kind: "csv"; bytes: Uint8Array; rows: number; head: Pick<CsvHead, "header" | "lineEnd">; chunkRows: number }
   | { id: number; kind: "jsonl"; bytes: Uint8Array; rows: number; chunkRows: number };
 
+/** What the pool sends a thread to end it: the thread closes its model (removing its private copy of the code), then ends. */
+export const CLOSE_MESSAGE = { kind: "close" } as const;
+export type CloseMessage = typeof CLOSE_MESSAGE;
+
 /** A job before the pool numbers it. */
 export type NewChunkJob = ChunkJob extends infer J ? (J extends ChunkJob ? Omit<J, "id"> : never) : never;
 

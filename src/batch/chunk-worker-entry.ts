@@ -15,7 +15,7 @@ import {
   type ColumnTable,
   type EncodedRows,
 } from "../tabular/index.js";
-import type { ChunkAnswer, ChunkJob, ChunkWorkerData } from "./chunk-jobs.js";
+import type { ChunkAnswer, ChunkJob, ChunkWorkerData, CloseMessage } from "./chunk-jobs.js";
 
 const data = workerData as ChunkWorkerData;
 
@@ -116,6 +116,14 @@ async function run(job: ChunkJob): Promise<void> {
 
 // NB: jobs run one after another: the pool sends a thread its next job only once it answered `done`.
 let queue: Promise<void> = model.then(() => undefined);
-parentPort?.on("message", (job: ChunkJob) => {
-  queue = queue.then(() => run(job));
+parentPort?.on("message", (message: ChunkJob | CloseMessage) => {
+  if (message.kind === "close") {
+    // NB: jobs still under way are dropped (the pool stops waiting for their answers).
+    void model
+      .then((m) => m.close())
+      .catch(() => undefined)
+      .finally(() => process.exit(0));
+    return;
+  }
+  queue = queue.then(() => run(message));
 });

@@ -1,6 +1,10 @@
+import { once } from "node:events";
 import type { Worker } from "node:worker_threads";
 import { startModuleWorker } from "../util/index.js";
-import type { ChunkAnswer, ChunkJob, ChunkWorkerData, NewChunkJob } from "./chunk-jobs.js";
+import { CLOSE_MESSAGE, type ChunkAnswer, type ChunkJob, type ChunkWorkerData, type NewChunkJob } from "./chunk-jobs.js";
+
+/** How long a thread asked to end may take to close its model before it is terminated. */
+const CLOSE_WAIT_MS = 2_000;
 import { BatchError } from "./errors.js";
 
 /** A job's answers as they come, read in order by `next()`. */
@@ -124,10 +128,31 @@ export class ChunkWorkerPool {
     for (const q of this.#queue.splice(0)) q.answers.fail(this.#failure);
   }
 
-  /** Stops every thread; jobs not answered yet are dropped. */
+  /**
+   * Stops every thread; jobs not answered yet are dropped. Each thread is first asked to close its
+   * model (which removes the private copy of its code that loading made) and end; one that has
+   * not ended within CLOSE_WAIT_MS is terminated. NB: terminated at once, each thread left its
+   * `pipeserve-code-*` folder in the temp folder, every run (found by an audit).
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#queue.length = 0;
-    await Promise.all(this.#threads.map((t) => t.worker.terminate()));
+    await Promise.all(
+      this.#threads.map(async ({ worker }) => {
+        const ended = once(worker, "exit").then(() => true);
+        try {
+          worker.postMessage(CLOSE_MESSAGE);
+        } catch {
+          // NB: a thread that already ended takes no message.
+        }
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS);
+        });
+        const closed = await Promise.race([ended, late]);
+        clearTimeout(timer);
+        if (!closed) await worker.terminate();
+      }),
+    );
   }
 }

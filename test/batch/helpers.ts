@@ -172,7 +172,7 @@ export async function runCli(args: readonly string[], options: CliOptions = {}):
 
 /** Starts the built bin as a real child process (for signals and pipes), stdin piped and ended. */
 export function startCli(args: readonly string[], options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawnBin(args, { ...(options.cwd ? { cwd: options.cwd } : {}), stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawnBin(args, { ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.env ? { env: options.env } : {}), stdio: ["pipe", "pipe", "pipe"] });
   const done = finished(child).then((r) => ({ ...r, stderr: r.stderr.toString("utf8") }));
   child.stdin?.end(options.stdin ?? "");
   return { child, done };

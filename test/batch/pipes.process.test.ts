@@ -191,3 +191,17 @@ describe.concurrent("outputs that are not plain files", SLOW, () => {
     expect(await readdir(dir)).toEqual(["model.tar.gz"]);
   });
 });
+
+// Found by an audit: the pool terminated its threads without their models being closed, so each
+// left the private copy of the model's code it loaded (`pipeserve-code-*`) in the temp folder.
+describe("--workers 2 leaves nothing in the temp folder", SLOW, () => {
+  it.each(["parquet", "csv"] as const)("%s input: the threads close their models before they end", async (format) => {
+    const tmp = await outDir();
+    const dir = await outDir();
+    const result = await predict(["-i", inputs[format], "-o", join(dir, "out.csv"), "--workers", "2", "--chunk-rows", "5"], { env: { TMPDIR: tmp } });
+    expectSuccess(result);
+    expect(result.stderr, "predicted in threads").toContain("2 threads");
+    expect(decodeOutput(await readFile(join(dir, "out.csv")), "csv")).toEqual(await expected());
+    expect((await readdir(tmp)).filter((name) => name.startsWith("pipeserve-code-"))).toEqual([]);
+  });
+});
