@@ -206,7 +206,8 @@ export class PipelineModel {
    * @throws FormatError / SchemaError (4xx) for a bad body, LimitError (413) past the limits.
    */
   parseJsonBody(body: unknown, limits?: TableLimits): { table: ColumnTable; params: Record<string, unknown> | null } {
-    const parsed = parseJsonRequest(body, this.#schemaNames, limits);
+    // NB: a model without a params schema ignores params that are not an object, as MLflow does (the conformance case params-not-object).
+    const parsed = parseJsonRequest(body, this.#schemaNames, limits, { paramsDeclared: (this.signature?.params ?? null) !== null });
     return { table: parsed.table, params: parsed.params };
   }
 

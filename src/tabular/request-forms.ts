@@ -280,10 +280,17 @@ function tableFromInstances(value: unknown, form: "instances" | "inputs", schema
  *   unequal length. Each message starts with MLflow's own wording for the refusal
  *   (`MLFLOW_WORDING`), then says what is wrong and how to fix it.
  * @throws SchemaError (INVALID_PARAMETER_VALUE) when `params` is not an object
- *   (`Parameters must be a dictionary. Got type 'list'.`), as MLflow answers it.
+ *   (`Parameters must be a dictionary. Got type 'list'.`), as MLflow answers it; with
+ *   `paramsDeclared: false` (a model without a params schema) such params are ignored, as MLflow's
+ *   `_enforce_params_schema` ignores every param then.
  * @throws LimitError (REQUEST_TOO_LARGE) when the table would pass `limits`.
  */
-export function parseJsonRequest(body: unknown, schemaColumns?: readonly string[], limits: TableLimits = NO_LIMITS): JsonRequest {
+export function parseJsonRequest(
+  body: unknown,
+  schemaColumns?: readonly string[],
+  limits: TableLimits = NO_LIMITS,
+  options: { paramsDeclared?: boolean } = {},
+): JsonRequest {
   const parsed = parseBody(body, limits);
   if (!isPlainObject(parsed)) throw wrongFormsError(parsed);
   let form: JsonRequestForm | undefined;
@@ -298,7 +305,7 @@ export function parseJsonRequest(body: unknown, schemaColumns?: readonly string[
 
   const rawParams = parsed["params"];
   let params: Record<string, unknown> | null = null;
-  if (rawParams !== undefined && rawParams !== null) {
+  if (rawParams !== undefined && rawParams !== null && (isPlainObject(rawParams) || options.paramsDeclared !== false)) {
     if (!isPlainObject(rawParams)) {
       throw new SchemaError(
         `${MLFLOW_WORDING.paramsNotAnObject} Got type '${pythonTypeName(rawParams)}'. Send "params" as a JSON object such as {"threshold": 0.5}, or leave it out.`,

@@ -223,6 +223,15 @@ describe("param violations → 400 INVALID_PARAMETER_VALUE", () => {
     await expectError(await postJson(params, body([1, 2, 3])), 400, "INVALID_PARAMETER_VALUE", ["Parameters must be a dictionary. Got type 'list'."]);
   });
 
+  // Found by an audit: the conformance case params-not-object refuses them only when the model HAS
+  // a params schema; without one MLflow's _enforce_params_schema ignores every param, objects or not.
+  it.each([[[1, 2, 3]], ["x"], [5], [true]])("params %j sent to a model without a params schema are ignored", async (p) => {
+    const plain = quietApp(await buildModel("echo", SIGNATURES.ab));
+    const res = await postJson(plain, { ...abBody(), params: p });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await predictions(res)).toEqual(AB_ROWS);
+  });
+
   it("accepts the widenings and fills every default", async () => {
     const res = await postJson(params, body({ n: 2.0, x: 3, i: 7, xs: [1, 2] }));
     expect(await predictions(res)).toEqual({ n: 2, i: 7, x: 3, s: "a", flag: false, when: "2024-01-01T00:00:00", xs: [1, 2], f: 0.25 });
