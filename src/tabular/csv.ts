@@ -252,9 +252,9 @@ function csvField(text: string): string {
  * built directly: csv-stringify cost as much as the whole prediction of a 100k-row file.
  */
 export function toCsv(table: ColumnTable, options: { header?: boolean } = {}): string {
-  let out = (options.header ?? true) ? `${table.names.map(csvField).join(",")}\n` : "";
   const columns = table.columns;
   const width = columns.length;
+  let out = (options.header ?? true) ? `${width === 1 ? lonelyField(csvField(table.names[0] as string)) : table.names.map(csvField).join(",")}\n` : "";
   for (let r = 0; r < table.numRows; r++) {
     let line = "";
     for (let c = 0; c < width; c++) {
@@ -263,7 +263,16 @@ export function toCsv(table: ColumnTable, options: { header?: boolean } = {}): s
       const text = typeof value === "number" && Number.isFinite(value) ? String(value) : csvField(formatCsvCell(value));
       line = c === 0 ? text : `${line},${text}`;
     }
-    out += `${line}\n`;
+    out += `${width === 1 ? lonelyField(line) : line}\n`;
   }
   return out;
+}
+
+/**
+ * The field of a one-column record: an empty one is written `""`, as Python's csv module and
+ * pandas write it. NB: written bare, the record was a blank line, which readers (pandas, and
+ * pipeserve itself) skip: the rows after it moved up one (found by an audit).
+ */
+function lonelyField(text: string): string {
+  return text === "" ? '""' : text;
 }
