@@ -9,6 +9,8 @@ import {
   type RunInfo,
   type RunView,
   type TrackingStore,
+  StoreError,
+  checkModelName,
   createModelArchive,
   endRunsOfGoneWriters,
   extractModelArchive,
@@ -32,6 +34,7 @@ import {
 import { removeStaleModelPartials } from "../packager/index.js";
 import { checkOutputFile } from "../tabular/index.js";
 import { partialPath } from "../util/index.js";
+import { UsageError } from "./errors.js";
 import { type CliIo, type Print, fromCwd, modelUriFromCwd, printer } from "./io.js";
 
 function table(rows: string[][]): string {
@@ -489,6 +492,15 @@ async function storeModel(store: TrackingStore, staged: string, file: string, op
  */
 export async function importModel(file: string, options: ImportOptions, io: CliIo): Promise<void> {
   const print = printer(io.stdout);
+  // NB: the name is checked before anything is written: refused at registration, it left a new run behind each time (found by an audit).
+  if (options.name !== undefined) {
+    try {
+      checkModelName(options.name);
+    } catch (error) {
+      if (error instanceof StoreError) throw new UsageError(`--name: ${error.message}`);
+      throw error;
+    }
+  }
   const archive = fromCwd(io, file);
   const staging = await mkdtemp(join(tmpdir(), "pipeserve-import-"));
   try {

@@ -54,6 +54,7 @@ export {
   ModelRegistry,
   PIPELINE_SHA256_TAG,
   DELETED_STAGE,
+  checkModelName,
   checkNewModelName,
   checkFolderModelName,
   modelLockFile,

@@ -132,6 +132,14 @@ describe("pipeserve import", () => {
     expect((await (await FileStore.open(other)).getExperiment("restored")).name).toBe("restored");
   });
 
+  // Found by an audit: the name was checked only at registration, after the run was made, so
+  // each try left one more finished run holding a copy of the model.
+  it.each([" spaced", "a/b", "x:y"])("--name %j is a usage error (exit 2) before anything is written", async (name) => {
+    const store = join(await tempDir("pipeserve-import-name-"), "mlruns");
+    await fails(["import", archive, "--name", name, "--tracking-uri", store], 2, ["--name: Invalid model name", JSON.stringify(name)]);
+    expect(existsSync(store), "a store (or a run) was written").toBe(false);
+  });
+
   it.each(HOSTILE_CASES)("refuses %s: exit 1 naming the entry, nothing written anywhere", async (_why, entries, named, wouldBe) => {
     const { sandbox, archive: hostile } = await hostileSandbox(await tempDir("pipeserve-hostile-"), entries);
     const store = join(sandbox, "mlruns");
