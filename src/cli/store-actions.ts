@@ -64,9 +64,17 @@ async function withStore<T>(trackingUri: string, fn: (store: TrackingStore) => P
   }
 }
 
-/** Runs `fn` with the model registry, closed afterwards. */
-async function withRegistry<T>(options: { trackingUri: string; registryUri?: string }, fn: (registry: RegistryStore) => Promise<T>): Promise<T> {
-  const registry = await openRegistryStore(options.trackingUri, options.registryUri);
+/**
+ * Runs `fn` with the model registry, closed afterwards. NB: only `create` makes a missing database:
+ * `models list --tracking-uri sqlite:///typo.db` made one and said "No registered models." (found
+ * by an audit); now it is refused, naming the path, as `runs list` refuses it.
+ */
+async function withRegistry<T>(
+  options: { trackingUri: string; registryUri?: string },
+  fn: (registry: RegistryStore) => Promise<T>,
+  create = false,
+): Promise<T> {
+  const registry = await openRegistryStore(options.trackingUri, options.registryUri, { create });
   try {
     return await fn(registry);
   } finally {
@@ -512,7 +520,11 @@ export async function importModel(file: string, options: ImportOptions, io: CliI
     if (options.name) {
       const name = options.name;
       version = (
-        await withRegistry(options, (registry) => registry.createVersion(name, modelUri, { runId, storageLocation: target, tags: registryTags(verified) }))
+        await withRegistry(
+          options,
+          (registry) => registry.createVersion(name, modelUri, { runId, storageLocation: target, tags: registryTags(verified) }),
+          true,
+        )
       ).version;
     }
     if (options.json) return print(JSON.stringify({ runId, modelUri, ...(version ? { registeredModel: options.name, version } : {}) }, null, 2));

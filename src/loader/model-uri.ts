@@ -216,7 +216,7 @@ const resolveRegistered: Resolver = async (uri, options) => {
     );
   }
   const [, name, version, alias] = m as unknown as [string, string, string | undefined, string | undefined];
-  const registry = await openRegistryStore(trackingUriFrom(options.trackingUri), options.registryUri ?? registryUriFrom(undefined));
+  const registry = await openRegistryStore(trackingUriFrom(options.trackingUri), options.registryUri ?? registryUriFrom(undefined), { create: false });
   let mv: Awaited<ReturnType<typeof registry.getVersion>>;
   try {
     mv =
@@ -277,7 +277,7 @@ export function movingModelRef(uri: string): { name: string; alias?: string } | 
 export async function currentModelVersion(uri: string, options: ResolveOptions = {}): Promise<number> {
   const ref = movingModelRef(uri);
   if (!ref) throw new ModelLoadError(`${uri} names one model for good; only models:/NAME@ALIAS and models:/NAME/latest move.`, { code: "INVALID_URI" });
-  const registry = await openRegistryStore(trackingUriFrom(options.trackingUri), options.registryUri ?? registryUriFrom(undefined));
+  const registry = await openRegistryStore(trackingUriFrom(options.trackingUri), options.registryUri ?? registryUriFrom(undefined), { create: false });
   try {
     const mv = ref.alias !== undefined ? await registry.getVersionByAlias(ref.name, ref.alias) : await registry.getLatestVersion(ref.name);
     return mv.version;

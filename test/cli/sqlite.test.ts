@@ -58,9 +58,19 @@ describe("bad sqlite:/// URIs", () => {
     expect(await digest(path)).toBe(before);
   });
 
-  it("a missing database, for a command that only reads: named, and not created", async () => {
+  // The registry's readers made the database (found by an audit): `models list` said "No registered
+  // models." over a new, empty one, and `predict -m models:/…` named no model in it.
+  it.each([
+    ["runs", "list"],
+    ["models", "list"],
+    ["models", "versions", "penguins"],
+    ["models", "alias", "penguins", "champion", "1"],
+    ["inspect", "-m", "models:/penguins/1"],
+    ["predict", "-m", "models:/penguins/latest", "-i", "in.csv", "-o", "out.csv"],
+  ])("a missing database, for %s %s: named, and not created", async (...args) => {
     const path = join(dir, "missing", "mlflow.db");
-    await fails(["runs", "list", "--tracking-uri", `sqlite:///${path}`], 1, [`There is no MLflow database at ${path}`]);
+    await writeFile(join(dir, "in.csv"), "a\n1\n");
+    await fails([...args, "--tracking-uri", `sqlite:///${path}`], 1, [`There is no MLflow database at ${path}`], { cwd: dir });
     await expect(readdir(join(dir, "missing"))).rejects.toThrow();
   });
 });
