@@ -1,7 +1,8 @@
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { DataType } from "apache-arrow";
 import { arrowLib, fileColumnTypes, formatFromPath, readTableChunks, type TableFormat } from "../tabular/index.js";
+import { outputTarget } from "../util/index.js";
 import { BatchError } from "./errors.js";
 import { createPredictionsWriter, type OutputFormat } from "./predictions-writer.js";
 
@@ -81,6 +82,22 @@ export async function mergeParts(options: MergePartsOptions): Promise<MergeParts
     throw new BatchError(
       `Cannot merge: ${missing.map(([p, i]) => `part ${i} of ${options.count} (${p})`).join(", ")} ${missing.length === 1 ? "is" : "are"} missing. Its shard has not finished or failed: run it (predict --shard ${missing[0]?.[1]}/${options.count}) and merge again.`,
     );
+  // NB: found by an audit: a part beyond the count was left out without a word, and an output that
+  // was one of the parts was overwritten with them all (merged again, its rows came twice).
+  const next = options.pattern.replaceAll("{shard}", String(options.count + 1));
+  if (existsSync(next))
+    throw new BatchError(
+      `Cannot merge ${options.count} parts: part ${options.count + 1} (${next}) exists too. Give --merge the number of shards the parts were written with, or remove the parts of an older run.`,
+      { code: "USAGE" },
+    );
+  if (options.output !== "-") {
+    const output = outputTarget(options.output).file;
+    const clash = parts.findIndex((part) => realpathSync(part) === output);
+    if (clash >= 0)
+      throw new BatchError(`Cannot merge into ${options.output}: it is part ${clash + 1} of the merge. Write the merged output to another file.`, {
+        code: "USAGE",
+      });
+  }
   const outputFormat = options.outputFormat ?? (options.output === "-" ? "json" : (formatFromPath(options.output) as OutputFormat | undefined));
   if (outputFormat === undefined)
     throw new BatchError(

@@ -169,6 +169,19 @@ describe.concurrent("predict --merge", SLOW, () => {
     expect(existsSync(merged)).toBe(false);
   });
 
+  // Found by an audit: the output could be one of the parts (overwritten with them all), and a part
+  // beyond the count was left out without a word.
+  it("an output that is one of the parts, or a part past the count: exit 2 naming it, the parts untouched", async () => {
+    const dir = await shards(3, "csv");
+    const before = await readFile(join(dir, "part-1.csv"), "utf8");
+    const into = await runCli(["predict", "--merge", "3", "-i", join(dir, "part-{shard}.csv"), "-o", join(dir, ".", "part-1.csv")]);
+    expectFailure(into, 2, `Cannot merge into ${join(dir, ".", "part-1.csv")}: it is part 1 of the merge.`);
+    expect(await readFile(join(dir, "part-1.csv"), "utf8")).toBe(before);
+    const short = await runCli(["predict", "--merge", "2", "-i", join(dir, "part-{shard}.csv"), "-o", join(dir, "merged.csv")]);
+    expectFailure(short, 2, `Cannot merge 2 parts: part 3 (${join(dir, "part-3.csv")}) exists too.`);
+    expect((await readdir(dir)).sort()).toEqual(["part-1.csv", "part-2.csv", "part-3.csv"]);
+  });
+
   it("a part with other columns: exit 1 naming it, and no output nor partial file", async () => {
     const dir = await shards(2, "csv");
     await writeFile(join(dir, "part-2.csv"), "other\n1\n");
