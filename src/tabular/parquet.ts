@@ -162,12 +162,18 @@ ${parquetLeafPaths.toString()}
     const lacking = (groups || []).find((g) => !Number.isInteger(g) || g < 0 || g >= count);
     if (lacking !== undefined) throw new Error("it has no row group " + lacking + " (it has " + count + ")");
     const stream = await file.stream({ batchSize: workerData.batchSize, ...(columns ? { columns } : {}), ...(groups ? { rowGroups: groups } : {}) });
-    for await (const batch of stream) {
-      const ipc = batch.intoIPCStream();
+    let batches = 0;
+    const send = async (ipc) => {
       const own = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength;
       parentPort.postMessage({ ipc }, own ? [ipc.buffer] : []);
       await new Promise((resolve) => parentPort.once("message", resolve));
+    };
+    for await (const batch of stream) {
+      batches++;
+      await send(batch.intoIPCStream());
     }
+    // NB: a file of no rows streams no batch: its schema alone tells its columns (merged parts of no rows had none).
+    if (batches === 0 && !groups) await send(file.schema().intoIPCStream());
     parentPort.postMessage({ done: true });
   } catch (error) {
     parentPort.postMessage({ error: String((error && error.message) || error) });

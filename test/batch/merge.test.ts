@@ -65,6 +65,26 @@ describe.concurrent("predict --merge", SLOW, () => {
     expect(await readOutput(merged, format)).toEqual(await readOutput(whole, format));
   });
 
+  // Found by an audit: Parquet parts of no rows read back with no columns, so their merge (into any
+  // format) had none either, where the unsharded run of the same input has the model's.
+  it.each(["csv", "parquet"] as const)(
+    "Parquet parts that all have no rows, into %s: the model's columns, as the unsharded run writes them",
+    async (format) => {
+      const dir = await tempDir("pipeserve-merge-");
+      const none = join(dir, "none.csv");
+      await writeFile(none, "x\n");
+      const run = (args: readonly string[]) => runCli(["predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-i", none, ...args]);
+      for (let i = 1; i <= 2; i++) expectSuccess(await run(["--shard", `${i}/2`, "-o", join(dir, "part-{shard}.parquet")]));
+      const whole = join(dir, `whole.${format}`);
+      expectSuccess(await run(["-o", whole]));
+      const merged = join(dir, `merged.${format}`);
+      expectMerged(await runCli(["predict", "--merge", "2", "-i", join(dir, "part-{shard}.parquet"), "-o", merged]), 2, 0);
+      const out = await readOutput(merged, format);
+      expect(out.names).toEqual(["label", "score"]);
+      expect(out).toEqual(await readOutput(whole, format));
+    },
+  );
+
   it("to another format", async () => {
     const dir = await shards(2, "csv");
     const whole = join(dir, "whole.parquet");
