@@ -187,9 +187,11 @@ function temporalColumn(vector: Vector, out: Cell[], at: number): boolean {
         const d = BigInt(divisor);
         const q = value / d;
         if (q > SAFE_MAX || q < SAFE_MIN) throw new TimestampOutOfRange(value, unit);
-        out[k++] = dateWithin(Number(q) + Number(value % d) / divisor, value, unit);
+        if (value % d !== 0n) throw new SubMillisecondTime(value, unit);
+        out[k++] = dateWithin(Number(q), value, unit);
         continue;
       }
+      if (divisor !== 0 && v % divisor !== 0) throw new SubMillisecondTime(v, unit);
       out[k++] = dateWithin(divisor === 0 ? v * factor : divideAsArrow(v, divisor), v, unit);
     }
   }
@@ -206,6 +208,20 @@ const MAX_DATE_MS = 8.64e15;
  * and the value (no damage). NB: no row: a batch of a file, or a dictionary, counts its own.
  */
 class TimestampOutOfRange extends Error {
+  constructor(
+    readonly value: number | bigint,
+    readonly unit: string,
+  ) {
+    super(`${value} ${unit} from 1970`);
+  }
+}
+
+/**
+ * A timestamp finer than a millisecond (microseconds, nanoseconds), which a `Date` cannot hold.
+ * NB: found by an audit: cut to the millisecond without a word, where the same time as text
+ * (JSON, CSV) is refused as lossy (PROTOCOL.md §3).
+ */
+class SubMillisecondTime extends Error {
   constructor(
     readonly value: number | bigint,
     readonly unit: string,
@@ -569,6 +585,13 @@ function guarded<T>(name: string, read: () => T): T {
       throw new FormatError(
         `Column "${name}" of the Arrow data holds a time JavaScript's dates cannot: ${cause.message}, beyond ±8,640,000,000,000,000 ` +
           "milliseconds (about 275,000 years either side of 1970). Fix the value, or send such a column as integers (int64) or text.",
+        { cause },
+      );
+    }
+    if (cause instanceof SubMillisecondTime) {
+      throw new FormatError(
+        `Column "${name}" of the Arrow data holds a time finer than a millisecond (${cause.message}), which pipeserve's dates cannot hold. ` +
+          'Round it to milliseconds (pandas: .dt.floor("ms")), or write the column as timestamp[ms].',
         { cause },
       );
     }

@@ -173,7 +173,10 @@ describe("timestamps and dates read from their buffers give apache-arrow's insta
       fc.property(fc.integer({ min: 0, max: types.length - 1 }), fc.array(fc.option(int64, { freq: 5 }), { maxLength: 30 }), fc.nat(), (which, cells, cut) => {
         const type = types[which]!();
         const days = A.DataType.isDate(type) && type.unit === A.DateUnit.DAY;
-        const values = days ? Int32Array.from(cells, (v) => Number(BigInt.asIntN(32, v ?? 0n))) : BigInt64Array.from(cells, (v) => v ?? 0n);
+        // NB: times finer than a millisecond are refused (the test below): here, whole milliseconds of every unit.
+        const perMs = A.DataType.isTimestamp(type) ? [0n, 0n, 1000n, 1_000_000n][type.unit]! : 0n;
+        const whole = (v: bigint): bigint => (perMs === 0n ? v : BigInt.asIntN(64, v - (v % perMs)));
+        const values = days ? Int32Array.from(cells, (v) => Number(BigInt.asIntN(32, v ?? 0n))) : BigInt64Array.from(cells, (v) => whole(v ?? 0n));
         const nullBitmap = new Uint8Array(Math.ceil(cells.length / 8));
         cells.forEach((v, i) => {
           if (v !== null) nullBitmap[i >> 3]! |= 1 << (i & 7);
@@ -199,6 +202,23 @@ describe("timestamps and dates read from their buffers give apache-arrow's insta
       }),
       { numRuns: 600, seed: 15 },
     );
+  });
+
+  // Found by an audit: a time finer than a millisecond was cut to it without a word, where the same
+  // time as text (JSON, CSV) is refused as lossy.
+  it.each([
+    ["microseconds", () => new A.TimestampMicrosecond(), 1_609_459_200_123_456n, "1609459200123456 microseconds from 1970"],
+    ["nanoseconds", () => new A.TimestampNanosecond(), 1_700_000_000_123_456_789n, "1700000000123456789 nanoseconds from 1970"],
+    ["nanoseconds before 1970", () => new A.TimestampNanosecond(), -1n, "-1 nanoseconds from 1970"],
+  ])("a time in %s finer than a millisecond is refused, naming the column and the value; whole milliseconds read", (_unit, type, value, named) => {
+    const column = (v: bigint) =>
+      new A.Table({ t: A.makeVector(A.makeData({ type: type(), length: 2, nullCount: 0, data: BigInt64Array.of(0n, v) } as never)) });
+    expect(() => fromArrow(column(value))).toThrow(
+      `Column "t" of the Arrow data holds a time finer than a millisecond (${named}), which pipeserve's dates cannot hold.`,
+    );
+    const perMs = type().unit === A.TimeUnit.MICROSECOND ? 1000n : 1_000_000n;
+    const whole = value - (((value % perMs) + perMs) % perMs);
+    expect((fromArrow(column(whole)).columns[0] as Date[])[1]?.getTime()).toBe(Number(whole / perMs));
   });
 });
 
