@@ -1,8 +1,10 @@
+import { isUtf8 } from "node:buffer";
 import { appendFile, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { NodeError, hostEntryUrl, type PipelineModel, type PredictOptions } from "../loader/index.js";
 import {
+  NotUtf8Error,
   FileAccessError,
   FormatError,
   MLFLOW_WORDING,
@@ -816,13 +818,19 @@ async function countRows(input: string, format: TableFormat, chunkRows: number):
 
 /** Reads `format: json` input: an MLflow request body (`dataframe_split`, …) or an array of row objects. */
 async function readJsonInput(source: string | Readable): Promise<{ table: ColumnTable; params: Record<string, unknown> | null }> {
-  let text: string;
-  if (typeof source === "string") text = await readFile(source, "utf8").catch((cause: unknown) => Promise.reject(inputFileError(source, cause)));
+  let bytes: Buffer;
+  if (typeof source === "string") bytes = await readFile(source).catch((cause: unknown) => Promise.reject(inputFileError(source, cause)));
   else {
     const parts: Buffer[] = [];
     for await (const part of source) parts.push(Buffer.from(part as Buffer));
-    text = Buffer.concat(parts).toString("utf8");
+    bytes = Buffer.concat(parts);
   }
+  // NB: as `serve` refuses such a body (and CSV and JSON Lines inputs, see checkedUtf8): bad bytes were read as U+FFFD without a word.
+  if (!isUtf8(bytes))
+    throw new NotUtf8Error(
+      `The JSON input${typeof source === "string" ? ` ${source}` : ""} is not valid UTF-8 (Latin-1 or Windows-1252 text?). Save it as UTF-8 (e.g. iconv -f latin1 -t utf-8).`,
+    );
+  const text = bytes.toString("utf8");
   let value: unknown;
   try {
     // NB: within MAX_JSON_DEPTH, as a request body: deeper values overflow the stack of what walks them (bad rows' JSON).

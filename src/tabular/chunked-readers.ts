@@ -11,6 +11,7 @@ import { tableFromCsvRecords } from "./csv.js";
 import { csvRecordBatches } from "./csv-stream.js";
 import { toDataFrame } from "./dataframe.js";
 import { FormatError } from "./errors.js";
+import { checkedUtf8 } from "./utf8-check.js";
 import { checkInputFile, inputFileError } from "./file-access.js";
 import { holdsNaN, nanAsMissing } from "./json-parse.js";
 import { formatFromPath, type TableFormat } from "./files.js";
@@ -91,12 +92,12 @@ function streamOf(source: string | Readable): Readable {
   return typeof source === "string" ? createReadStream(source) : source;
 }
 
-async function* csvChunks(source: string | Readable, chunkRows: number, raw: boolean): AsyncGenerator<ColumnTable> {
+async function* csvChunks(source: string | Readable, chunkRows: number, raw: boolean, name?: string): AsyncGenerator<ColumnTable> {
   let header: string[] | undefined;
   let rows: string[][] = [];
   let line = 2;
   try {
-    for await (const batch of csvRecordBatches(streamOf(source))) {
+    for await (const batch of csvRecordBatches(checkedUtf8(streamOf(source), 0, name ?? (typeof source === "string" ? source : undefined)))) {
       for (const record of batch) {
         if (!header) {
           header = record;
@@ -134,7 +135,7 @@ export async function* readCsvTail(path: string, offset: number, prefix: string,
     })(),
   );
   try {
-    for await (const chunk of project(csvChunks(source, chunkRows, options.raw ?? false), only)) if (chunk.numRows > 0 || options.first) yield chunk;
+    for await (const chunk of project(csvChunks(source, chunkRows, options.raw ?? false, path), only)) if (chunk.numRows > 0 || options.first) yield chunk;
   } catch (error) {
     throw inputFileError(path, error);
   }
@@ -164,7 +165,7 @@ export async function* readJsonLinesTail(
   const only = options.columns ? new Set(options.columns) : undefined;
   const stream = createReadStream(path, { start: offset });
   try {
-    for await (const chunk of project(jsonLinesChunks(stream, chunkRows, linesBefore), only)) if (chunk.numRows > 0 || options.first) yield chunk;
+    for await (const chunk of project(jsonLinesChunks(stream, chunkRows, linesBefore, path), only)) if (chunk.numRows > 0 || options.first) yield chunk;
   } catch (error) {
     throw inputFileError(path, error);
   } finally {
@@ -173,12 +174,16 @@ export async function* readJsonLinesTail(
   }
 }
 
-async function* jsonLinesChunks(source: string | Readable, chunkRows: number, linesBefore = 0): AsyncGenerator<ColumnTable> {
+async function* jsonLinesChunks(source: string | Readable, chunkRows: number, linesBefore = 0, name?: string): AsyncGenerator<ColumnTable> {
   const input = streamOf(source);
+  const checked = Readable.from(checkedUtf8(input, linesBefore, name ?? (typeof source === "string" ? source : undefined)), { objectMode: false });
   try {
-    yield* jsonLinesOf(input, chunkRows, linesBefore);
+    yield* jsonLinesOf(checked, chunkRows, linesBefore);
   } finally {
     // NB: readline pauses its input on an error or an early return, and never closes it: a file it opened would stay open.
+    // Closed under the check, the file ends its reading early, which the check (no longer heard) must not throw unhandled.
+    checked.on("error", () => undefined);
+    checked.destroy();
     if (typeof source === "string") input.destroy();
   }
 }

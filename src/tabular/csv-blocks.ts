@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { open } from "node:fs/promises";
 import { type ColumnTable, keepColumns } from "./column-table.js";
 import { inputFileError } from "./file-access.js";
@@ -198,6 +199,8 @@ export function csvBlockTables(
   chunkRows: number,
   columns?: readonly string[],
 ): { tables: ColumnTable[]; lines: number } | undefined {
+  // NB: bytes that are not UTF-8 are the one pass's to refuse, naming their line.
+  if (!isUtf8(bytes)) return undefined;
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
   const width = head.header.length;
   const check = new PlainCsvCheck(",", false);

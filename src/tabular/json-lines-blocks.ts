@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { type ColumnTable, keepColumns, tableFromRecords } from "./column-table.js";
 import { holdsNaN, nanAsMissing } from "./json-parse.js";
 import { parseJsonWithin } from "./json-text.js";
@@ -93,6 +94,8 @@ export function jsonLinesBlockTables(
   chunkRows: number,
   columns?: readonly string[],
 ): { tables: ColumnTable[]; lines: number } | undefined {
+  // NB: bytes that are not UTF-8 are the one pass's to refuse, naming their line.
+  if (!isUtf8(bytes)) return undefined;
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
   if (/\r(?!\n)/.test(text)) return undefined;
   const tables: ColumnTable[] = [];

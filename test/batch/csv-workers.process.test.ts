@@ -41,7 +41,7 @@ function predict(args: readonly string[]): Promise<CliResult> {
 }
 
 /** Predicts `text` as a CSV file with --workers 1 and 2 (and `extra`), each into a folder of its own. */
-function both(text: string, extra: readonly string[] = []): Promise<{ one: CliResult; two: CliResult; dirs: [string, string] }> {
+function both(text: string | Uint8Array, extra: readonly string[] = []): Promise<{ one: CliResult; two: CliResult; dirs: [string, string] }> {
   return predictOneAndTwoThreads(scaler(), "in.csv", text, extra);
 }
 
@@ -98,6 +98,19 @@ describe.concurrent("predict --workers 2 of a CSV file in blocks: what one threa
     expect(await files(skipped.dirs[1])).toEqual(await files(skipped.dirs[0]));
     const errors = (await readFile(join(skipped.dirs[1], "out.csv.errors.jsonl"), "utf8")).trim().split("\n");
     expect(errors.map((l) => (JSON.parse(l) as { row: number }).row)).toEqual([30_001, 35_001]);
+  });
+
+  // Found by an audit: Latin-1 bytes were read as U+FFFD without a word (and predicted otherwise),
+  // where `serve` refuses the same bytes. The thread's block is given back; the one pass names the line.
+  it("a Latin-1 byte at row 30,001: both runs refuse it naming the same line, no output", async () => {
+    const text = csv("\n", { 30_000: "1.5,Dr\u00e9am" });
+    const line = text.slice(0, text.indexOf("Dr\u00e9am")).split("\n").length;
+    const { one, two, dirs } = await both(Buffer.from(text, "latin1"));
+    expectFailure(one, 1, `is not valid UTF-8: line ${line} holds bytes UTF-8 does not allow (E9 61 6D`, "iconv -f latin1 -t utf-8");
+    expect(two.code).toBe(1);
+    expect(two.stderr).toBe(one.stderr);
+    expect(await readdir(dirs[0])).toEqual([]);
+    expect(await readdir(dirs[1])).toEqual([]);
   });
 
   it("text that is not plain from row 25,000 on (a stray quote): read on by the main thread, the same error as one thread, naming the same line", async () => {

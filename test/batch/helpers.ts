@@ -210,7 +210,7 @@ export function predictBin(model: TrainedModel, args: readonly string[]): Promis
 export async function predictOneAndTwoThreads(
   model: TrainedModel,
   inputName: string,
-  text: string,
+  text: string | Uint8Array,
   extra: readonly string[] = [],
 ): Promise<{ one: CliResult; two: CliResult; dirs: [string, string] }> {
   const input = join(await tempDir("pipeserve-workers-in-"), inputName);
