@@ -132,10 +132,11 @@ describe.concurrent("params and runner", SLOW, () => {
     expect(worker).toBe(whole);
   });
 
-  it("--runner ../evil.mjs#X → exit 1 naming the allowed runners, no output", async () => {
+  // NB: a flag the model cannot take is a usage error (exit 2), as the README's exit codes say; it was 1.
+  it("--runner ../evil.mjs#X → exit 2 naming the allowed runners, no output", async () => {
     const d = await outDir();
     const result = await predict(["-i", inputs.csv, "-o", join(d, "out.csv"), "--runner", "../evil.mjs#X"]);
-    expectFailure(result, 1, 'Runner "../evil.mjs#X" is not allowed', "Use one of: SequentialRunner, ConcurrentRunner, WorkerRunner.");
+    expectFailure(result, 2, '--runner: Runner "../evil.mjs#X" is not allowed', "Use one of: SequentialRunner, ConcurrentRunner, WorkerRunner.");
     expect(await readdir(d)).toEqual([]);
   });
 
@@ -147,10 +148,10 @@ describe.concurrent("params and runner", SLOW, () => {
     expect(await readFile(join(d, "out.csv"), "utf8")).toBe(await wholeCsv());
   });
 
-  it("a param value of the wrong type → exit 1, 'Invalid parameters found' (not a bad row), no output", async () => {
+  it("a param value of the wrong type → exit 2, '--params: Invalid parameters found' (not a bad row), no output", async () => {
     const d = await outDir();
     const result = await predict(["-i", inputs.csv, "-o", join(d, "out.csv"), "--params", '{"margin": "wide"}']);
-    expectFailure(result, 1, "Invalid parameters found", "for 'margin': double (default: 0.0), error: ", 'got "wide" (a string)');
+    expectFailure(result, 2, "--params: Invalid parameters found", "for 'margin': double (default: 0.0), error: ", 'got "wide" (a string)');
     expect(result.stderr).not.toContain("bad input row");
     expect(await readdir(d)).toEqual([]);
   });
