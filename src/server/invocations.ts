@@ -23,6 +23,7 @@ import {
   toArrow,
   toCsv,
   arrowTypesOfColumns,
+  declaredArrowTypes,
   type ColumnSpec,
   type ColumnTable,
   type TableLimits,
@@ -222,7 +223,7 @@ export function encodeResponse(
       const table = outputTable(output, type);
       let arrow: ReturnType<typeof toArrow>;
       try {
-        arrow = toArrow(table, {}, { emptyTypes: outputArrowTypes(outputs) });
+        arrow = toArrow(table, declaredArrowTypes(table, outputs), { emptyTypes: outputArrowTypes(outputs) });
       } catch (error) {
         // NB: an output value Arrow cannot hold (an integer past 64 bits): the answer exists, as JSON.
         if (error instanceof FormatError)

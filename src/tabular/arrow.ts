@@ -700,6 +700,39 @@ export function arrowTypesOfColumns(specs: readonly { name?: string | undefined;
   return types;
 }
 
+/**
+ * The Arrow types an output signature declares for `table`'s numeric columns, where every value
+ * fits: whole numbers within range for `long` (Int64) and `integer` (Int32), numbers for `float`
+ * (Float32) and `double` (Float64). A column whose values do not fit keeps the type its values give.
+ * NB: found by an audit: a `long` column was Int64 in an answer of no rows (its declared type) and
+ * Float64 in one with rows, so a client could not put two answers together.
+ */
+export function declaredArrowTypes(
+  table: ColumnTable,
+  specs: readonly { name?: string | undefined; type: ColumnType }[] | null | undefined,
+): Record<string, DataType> {
+  const types: Record<string, DataType> = {};
+  if (!specs || table.numRows === 0) return types;
+  const at = new Map(table.names.map((name, i) => [name, i]));
+  for (const spec of specs) {
+    const i = spec.name === undefined ? undefined : at.get(spec.name);
+    if (i === undefined) continue;
+    const range =
+      spec.type === "long" ? Number.MAX_SAFE_INTEGER : spec.type === "integer" ? 2 ** 31 - 1 : spec.type === "float" || spec.type === "double" ? Infinity : 0;
+    if (range === 0) continue;
+    const whole = range !== Infinity;
+    const column = table.columns[i] as Column;
+    let fits = true;
+    for (let r = 0; r < column.length && fits; r++) {
+      const v = column[r];
+      if (v === null || v === undefined) continue;
+      fits = typeof v === "number" && (!whole || (Number.isInteger(v) && v <= range && v >= -range - (spec.type === "integer" ? 1 : 0)));
+    }
+    if (fits) setKey(types, spec.name as string, arrowTypeOfColumnType(spec.type));
+  }
+  return types;
+}
+
 /** The Arrow type `toArrow` gives a column when no type is given for it (text for one with no value). */
 export function arrowTypeOfColumn(values: Column): DataType {
   return arrowTypeFor(values, undefined);

@@ -43,6 +43,7 @@ export {
   encodeArrowIpc,
   ownArrowTable,
   arrowTypesOfColumns,
+  declaredArrowTypes,
 } from "./arrow.js";
 export { arrowLib, isArrowTable } from "./arrow-lib.js";
 export { parseCsv, parseCsvInSlices, toCsv, inferCsvCell, parseNumberText, formatCsvCell, type CsvParseOptions } from "./csv.js";

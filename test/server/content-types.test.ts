@@ -197,6 +197,23 @@ describe("text/csv", () => {
     expect(table.schema.fields.map((f) => `${f.name}: ${String(f.type)}`)).toEqual(["a: Int64", "b: Float64"]);
   });
 
+  // Found by an audit: with rows, a long column was Float64 (the type of JavaScript numbers), so
+  // answers with and without rows could not be put together.
+  it("an answer with rows as Arrow has the same declared types where its values fit them; a column whose values do not keeps theirs", async () => {
+    const echo = quietApp(await buildModel("echo", SIGNATURES.abParams));
+    const arrowOf = async (csv: string) => {
+      const res = await post(echo, "text/csv", csv, { headers: { Accept: "application/vnd.apache.arrow.stream" } });
+      expect(res.status, await res.clone().text()).toBe(200);
+      return decodeArrowIpc(new Uint8Array(await res.arrayBuffer()));
+    };
+    const rows = await arrowOf("a,b\n1,0.5\n-2,1\n");
+    expect(rows.schema.fields.map((f) => `${f.name}: ${String(f.type)}`)).toEqual(["a: Int64", "b: Float64"]);
+    expect(fromArrow(rows).columns).toEqual([
+      [1, -2],
+      [0.5, 1],
+    ]);
+  });
+
   it.each([
     { why: "an empty body", csv: "", code: "BAD_REQUEST", parts: ["The request body is empty", "text/csv"] },
     { why: "a row with too few fields", csv: "a,b\n1\n", code: "BAD_REQUEST", parts: ["CSV line 2 has 1 fields but the header has 2"] },
