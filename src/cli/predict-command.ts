@@ -7,6 +7,9 @@ import { type CliIo, fromCwd, modelUriFromCwd, optionalRegistry, trackingUriOf }
 import { allowDeletedOption, parseInteger, registryOption, trackingOption } from "./parse-options.js";
 import { usableCores } from "../util/index.js";
 
+/** The most rows a chunk may have: Parquet's reader counts a batch in 32 bits (more was blamed on the file; found by an audit). */
+const MAX_CHUNK_ROWS = 2 ** 32 - 1;
+
 export interface PredictCommandOptions {
   modelUri: string;
   input: string;
@@ -279,7 +282,11 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     )
     .option("--params <json>", "runtime params as a JSON object (over params a JSON input carries)")
     .option("--runner <name>", "SequentialRunner, ConcurrentRunner or WorkerRunner")
-    .option("--chunk-rows <n>", "rows per chunk (default 4096 for CSV and JSON Lines, 10000 for Arrow and Parquet)", parseInteger("--chunk-rows", 1))
+    .option(
+      "--chunk-rows <n>",
+      "rows per chunk (default 4096 for CSV and JSON Lines, 10000 for Arrow and Parquet)",
+      parseInteger("--chunk-rows", 1, MAX_CHUNK_ROWS),
+    )
     .addOption(
       new Option("--on-error <mode>", "fail: stop at the first bad row; skip: set bad rows aside in OUTPUT.errors.jsonl (on stderr with -o -) and go on")
         .choices(["fail", "skip"])

@@ -33,7 +33,8 @@ export interface ChunkReadOptions {
 const DEFAULT_CHUNK_ROWS = 65_536;
 
 function checkChunkRows(n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new FormatError(`chunkRows must be a whole number of at least 1, got ${String(n)}.`);
+  // NB: Parquet's reader (parquet-wasm) counts a batch's rows in 32 bits.
+  if (!Number.isInteger(n) || n < 1 || n > 2 ** 32 - 1) throw new FormatError(`chunkRows must be a whole number from 1 to 4294967295, got ${String(n)}.`);
   return n;
 }
 

@@ -178,6 +178,7 @@ describe.concurrent("usage errors: exit 2, a message naming the fix, nothing wri
     ["--shard 0/3", ["-i", "IN", "-o", "OUT", "--shard", "0/3"], "--shard must be I/N with 1 ≤ I ≤ N, got 0/3."],
     ["--shard 4/3", ["-i", "IN", "-o", "OUT", "--shard", "4/3"], "--shard must be I/N with 1 ≤ I ≤ N, got 4/3."],
     ["--chunk-rows 0", ["-i", "IN", "-o", "OUT", "--chunk-rows", "0"], "--chunk-rows must be between 1 and"],
+    ["--chunk-rows 4294967296", ["-i", "IN", "-o", "OUT", "--chunk-rows", "4294967296"], "--chunk-rows must be between 1 and 4294967295, got 4294967296."],
     ["--on-error ignore", ["-i", "IN", "-o", "OUT", "--on-error", "ignore"], "argument 'ignore' is invalid. Allowed choices are fail, skip."],
     ["Parquet from stdin (checked by predictFile)", ["-i", "-", "-t", "parquet", "-o", "OUT"], "Parquet cannot be read from stdin (its footer is at the end)"],
   ])("%s", async (_why, args, message) => {
