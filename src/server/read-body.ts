@@ -16,6 +16,14 @@ function clientGone(request: Request, error: unknown): boolean {
  * ClientAbortError when the client closes its connection before the body is read.
  */
 export async function readBody(request: Request, limit: number, incoming?: IncomingMessage): Promise<Uint8Array> {
+  // NB: a compressed body was read as it came: gzip's bytes were "not valid UTF-8" (a 400 that
+  // hid the cause; found by an audit). The server reads bodies as sent, as MLflow's does.
+  const encoding = request.headers.get("content-encoding")?.trim().toLowerCase();
+  if (encoding && encoding !== "identity")
+    throw new HttpError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      `Content-Encoding "${encoding.slice(0, 40)}" is not supported: send the body uncompressed (or send Parquet, whose own compression pipeserve reads).`,
+    );
   try {
     return await readWhole(request, limit, incoming);
   } catch (error) {

@@ -129,6 +129,14 @@ describe("application/json", () => {
     await expectError(await post(ab, contentType, JSON.stringify(abBody())), 415, "UNSUPPORTED_MEDIA_TYPE", [...parts, ACCEPTED]);
   });
 
+  // Found by an audit: a gzip body was read as it came, and refused as "not valid UTF-8".
+  it.each(["gzip", "br", "Deflate"])("refuses a body with Content-Encoding %s with a 415 naming it; identity is read", async (encoding) => {
+    const { gzipSync } = await import("node:zlib");
+    const res = await post(ab, "application/json", gzipSync(JSON.stringify(abBody())), { headers: { "Content-Encoding": encoding } });
+    await expectError(res, 415, "UNSUPPORTED_MEDIA_TYPE", [`Content-Encoding "${encoding.toLowerCase()}" is not supported: send the body uncompressed`]);
+    expect(await predictions(await post(ab, "application/json", JSON.stringify(abBody()), { headers: { "Content-Encoding": "identity" } }))).toEqual(AB_ROWS);
+  });
+
   it.each([null, ""])("refuses a missing Content-Type (%j) with a 415 JSON body, not MLflow's 500", async (contentType) => {
     const res = await send(ab, "/invocations", {
       method: "POST",
