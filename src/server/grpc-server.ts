@@ -10,7 +10,7 @@ import { checkInferRequestWire } from "./grpc-wire-budget.js";
 import { type FailedModel, failedModelMessage } from "./model-set-app.js";
 import type { ModelService } from "./model-service.js";
 import type { ServedModel } from "./model-slot.js";
-import { checkServedVersion, modelMetadataOf } from "./open-inference.js";
+import { checkServedVersion, inPositionalOrder, modelMetadataOf } from "./open-inference.js";
 import { RequestLog } from "./request-log.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ServerState } from "./scorer.js";
@@ -191,7 +191,7 @@ async function modelInfer(request: ModelInferRequestMessage, served: CallModel, 
   const scorer = model.scorer;
   scorer.admitRequest();
   const decoded = decodeGrpcInferRequest(request, scorer.limits, model.model.signature?.inputs ?? null);
-  const result = await scorer.predict(decoded.table, { params: decoded.params }, callerDeadlineOf(call));
+  const result = await scorer.predict(inPositionalOrder(decoded.table, model.model.signature?.inputs), { params: decoded.params }, callerDeadlineOf(call));
   const response = encodeGrpcInferResponse(result.output, model.model.signature, {
     modelName: service.name,
     modelVersion: model.registeredVersion,

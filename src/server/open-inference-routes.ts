@@ -4,7 +4,7 @@ import { BinaryInputs, INFERENCE_HEADER_LENGTH, binaryResponseBody, splitBinaryB
 import { HttpError } from "./errors.js";
 import { BODY_TYPES, mediaTypeOf } from "./content-type.js";
 import { binaryColumnsOf } from "./raw-tensors.js";
-import { checkServedVersion, decodeInferRequest, encodeInferResponse, modelMetadataOf } from "./open-inference.js";
+import { checkServedVersion, decodeInferRequest, encodeInferResponse, inPositionalOrder, modelMetadataOf } from "./open-inference.js";
 import { json, readRequestBody, send, type AddRoute, type Env, type RouteContext } from "./routing.js";
 
 /** The tabular bodies `/invocations` takes that an infer request is not (it is JSON, with binary tensor data or not). */
@@ -73,7 +73,7 @@ export function openInferenceRoutes(route: AddRoute, { state, modelName, maxBody
       scorer.limits,
       new BinaryInputs(body.binary, binaryColumnsOf(model.signature?.inputs)),
     );
-    const result = await scorer.predict(request.table, { params: request.params });
+    const result = await scorer.predict(inPositionalOrder(request.table, model.signature?.inputs), { params: request.params });
     const { response, binary } = encodeInferResponse(result.output, model.signature, {
       modelName,
       modelVersion,

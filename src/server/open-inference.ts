@@ -225,6 +225,26 @@ export function inputsToTable(tensors: readonly InputTensor[]): ColumnTable {
 }
 
 /**
+ * A request's inputs in the order of an unnamed (positional) signature. The metadata names such
+ * inputs by position ("0", "1", …), and Open Inference clients match inputs by name: sent in
+ * another order, they were read by order (found by an audit). Other tables are left as they are.
+ */
+export function inPositionalOrder(table: ColumnTable, inputs: readonly ColumnSpec[] | null | undefined): ColumnTable {
+  if (!inputs || inputs.length === 0 || inputs.some((spec) => spec.name !== undefined)) return table;
+  const n = table.names.length;
+  const order = table.names.map(Number);
+  if (!order.every((at, i) => Number.isInteger(at) && at >= 0 && at < n && String(at) === table.names[i]) || new Set(order).size !== n) return table;
+  if (order.every((at, i) => at === i)) return table;
+  const names = new Array<string>(n);
+  const columns = new Array<Column>(n);
+  order.forEach((at, i) => {
+    names[at] = table.names[i] as string;
+    columns[at] = table.columns[i] as Column;
+  });
+  return { names, columns, numRows: table.numRows };
+}
+
+/**
  * An infer request's inputs as a table: each input is one column (MLServer's `pd` content type).
  * Declared shapes are checked against `limits` before any tensor data is read.
  */

@@ -373,6 +373,24 @@ describe("Open Inference Protocol v2", () => {
     expect(((await res.json()) as { outputs: unknown }).outputs).toEqual([{ name: "arr", shape: [1], datatype: "BYTES", data: ["[1,2,3]"] }]);
   });
 
+  // Found by an audit: a positional signature's inputs are named "0", "1", … in the metadata, but
+  // were matched by the order they came in: sent in another order, "column 1 is string".
+  it("inputs of an unnamed (positional) signature are matched by the names the metadata gives them, in any order", async () => {
+    const positional = quietApp(
+      await buildModel("echo", { inputs: '[{"type": "string", "required": true}, {"type": "long", "required": true}]', outputs: null, params: null }),
+    );
+    const meta = (await (await send(positional, "/v2/models/model")).json()) as { inputs: { name: string; datatype: string }[] };
+    expect(meta.inputs.map((i) => `${i.name}:${i.datatype}`)).toEqual(["0:BYTES", "1:INT64"]);
+    const s = { name: "0", shape: [2], datatype: "BYTES", data: ["p", "q"] };
+    const n = { name: "1", shape: [2], datatype: "INT64", data: [1, 2] };
+    const inOrder = await postJson(positional, { inputs: [s, n] }, { path: "/v2/models/model/infer" });
+    const reversed = await postJson(positional, { inputs: [n, s] }, { path: "/v2/models/model/infer" });
+    expect(inOrder.status, await inOrder.clone().text()).toBe(200);
+    expect(reversed.status, await reversed.clone().text()).toBe(200);
+    const outputs = async (res: Response) => ((await res.json()) as { outputs: unknown }).outputs;
+    expect(await outputs(reversed)).toEqual(await outputs(inOrder));
+  });
+
   it("reports FP64 for an output column of whole and fractional numbers, whatever comes first (no signature)", async () => {
     const res = await send(quietApp(await buildModel("echo", null)), "/v2/models/model/infer", {
       contentType: "application/json",
