@@ -62,7 +62,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     io.stderr.write(errorReport(error, { debug, cwd: io.cwd }));
     if (error instanceof InterruptedError) return error.exitCode;
-    return error instanceof UsageError ? 2 : 1;
+    // NB: a model or tracking URI that is no URI came from a flag or a variable: a usage error too (it was 1; found by an audit).
+    return error instanceof UsageError || (error as { code?: unknown } | null)?.code === "INVALID_URI" ? 2 : 1;
   }
 }
 

@@ -118,6 +118,8 @@ function registerModelsCommands(program: Command, io: CliIo): void {
       }
       if (version === undefined)
         throw new UsageError(`Missing the version: pipeserve models alias ${name} ${alias} VERSION (or --delete to remove the alias).`);
+      // NB: a version the argument cannot be is a usage error (exit 2), as a missing one is; "latest" too, which an alias cannot follow.
+      if (!/^[1-9]\d*$/.test(version)) throw new UsageError(`The version must be a whole number from 1 (an alias names one version), got "${version}".`);
       return (await actions()).modelsAlias(name, alias, version, options, print);
     });
   models

@@ -59,7 +59,7 @@ export const ERROR_CODES = {
   /** tabular: reading, converting and checking data (`TabularError`); bad input carries MLflow's codes; files that cannot be read or written (`FileAccessError`); a request past the row and cell limits (`LimitError`). */
   tabular: ["TABULAR_ERROR", "BAD_REQUEST", "INVALID_PARAMETER_VALUE", "UNREADABLE_INPUT", "UNWRITABLE_OUTPUT", "REQUEST_TOO_LARGE"],
   /** store: runs, the registry, archives (`StoreError`). */
-  store: ["STORE_ERROR", "RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "INVALID_ARCHIVE", "ARCHIVE_TOO_LARGE", "CORRUPT_STORE"],
+  store: ["STORE_ERROR", "RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "INVALID_URI", "INVALID_ARCHIVE", "ARCHIVE_TOO_LARGE", "CORRUPT_STORE"],
   /** packager: building and writing a model (`PackagingError`). */
   packaging: [
     "PACKAGING_ERROR",

@@ -17,7 +17,7 @@ export type StoreTarget =
 const SUPPORTED = "a folder (./mlruns, file:///abs/path), sqlite:///path.db (MLflow's SQL store) or http(s)://host:port (an MLflow tracking server)";
 
 function invalid(uri: string, why: string): StoreError {
-  return new StoreError(`Invalid tracking URI ${JSON.stringify(uri)}: ${why} Supported: ${SUPPORTED}.`, { code: "INVALID_PARAMETER_VALUE" });
+  return new StoreError(`Invalid tracking URI ${JSON.stringify(uri)}: ${why} Supported: ${SUPPORTED}.`, { code: "INVALID_URI" });
 }
 
 /**

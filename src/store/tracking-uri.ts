@@ -13,7 +13,7 @@ export function resolveTrackingUri(flag?: string, env: NodeJS.ProcessEnv = proce
       return fileURLToPath(uri);
     } catch (cause) {
       throw new StoreError(`Invalid tracking URI ${JSON.stringify(uri)}: use file:///absolute/path or a plain path.`, {
-        code: "INVALID_PARAMETER_VALUE",
+        code: "INVALID_URI",
         cause,
       });
     }

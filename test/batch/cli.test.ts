@@ -180,6 +180,9 @@ describe.concurrent("usage errors: exit 2, a message naming the fix, nothing wri
     ["--chunk-rows 0", ["-i", "IN", "-o", "OUT", "--chunk-rows", "0"], "--chunk-rows must be between 1 and"],
     ["--chunk-rows 4294967296", ["-i", "IN", "-o", "OUT", "--chunk-rows", "4294967296"], "--chunk-rows must be between 1 and 4294967295, got 4294967296."],
     ["--on-error ignore", ["-i", "IN", "-o", "OUT", "--on-error", "ignore"], "argument 'ignore' is invalid. Allowed choices are fail, skip."],
+    // NB: a URI that is no URI comes from a flag (exit 1 before; found by an audit).
+    ["-m models:/a/b/c", ["-i", "IN", "-o", "OUT", "-m", "models:/a/b/c"], 'Invalid model URI "models:/a/b/c"'],
+    ["--tracking-uri ftp://x", ["-i", "IN", "-o", "OUT", "-m", "models:/x/1", "--tracking-uri", "ftp://x"], 'Invalid tracking URI "ftp://x"'],
     ["Parquet from stdin (checked by predictFile)", ["-i", "-", "-t", "parquet", "-o", "OUT"], "Parquet cannot be read from stdin (its footer is at the end)"],
   ])("%s", async (_why, args, message) => {
     const d = await outDir();

@@ -264,7 +264,7 @@ describe("pipeserve run: bad input", () => {
     [
       "a tracking URI of a database pipeserve does not speak",
       (p: string) => ["run", "--project", p, "--pipeline", "plain", "--tracking-uri", "postgresql://db.example.com/mlflow"],
-      1,
+      2,
       ["over SQLite only", "mlflow server --backend-store-uri postgresql://db.example.com/mlflow", "Supported: a folder"],
     ],
   ])("%s", async (_why, args, code, messages) => {

@@ -43,8 +43,9 @@ describe("bad sqlite:/// URIs", () => {
     expect(await readdir(folder)).toEqual([]);
   });
 
+  // NB: a URI that is no URI is a usage error (exit 2), as a bad flag is.
   it("sqlite:// with no path", async () => {
-    const r = await fails(train("sqlite://"), 1, ['Invalid tracking URI "sqlite://"', "sqlite:///relative/path.db"], { cwd: dir });
+    const r = await fails(train("sqlite://"), 2, ['Invalid tracking URI "sqlite://"', "sqlite:///relative/path.db"], { cwd: dir });
     expect(r.stdout).toBe("");
   });
 

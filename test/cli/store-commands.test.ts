@@ -214,10 +214,10 @@ describe("pipeserve models", () => {
       ['Model "linear-model" has no version 9', "Versions: [1, 2]"],
     ],
     [
-      "an alias to a version that is not a number",
+      "an alias to a version that is not a number (a usage error)",
       ["models", "alias", "linear-model", "best", "two"],
-      1,
-      ['Invalid version "two" of model "linear-model"', "whole numbers from 1"],
+      2,
+      ['The version must be a whole number from 1 (an alias names one version), got "two".'],
     ],
     ["the reserved alias latest", ["models", "alias", "linear-model", "latest", "1"], 1, ['Invalid alias "latest"']],
     [

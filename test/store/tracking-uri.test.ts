@@ -39,7 +39,7 @@ describe("resolveTrackingUri", () => {
       StoreError,
       'Invalid tracking URI "file://server/share/mlruns": use file:///absolute/path or a plain path.',
     );
-    expect(error.code).toBe("INVALID_PARAMETER_VALUE");
+    expect(error.code).toBe("INVALID_URI");
     expect(error.cause).toBeInstanceOf(Error);
   });
 });
