@@ -49,6 +49,8 @@ interface Thread {
   number: number;
   worker: Worker;
   job: Queued | undefined;
+  /** Whether the thread has ended (its `exit` came): `close` then waits for nothing. */
+  exited: boolean;
 }
 
 /**
@@ -96,7 +98,7 @@ export class ChunkWorkerPool {
 
   #start(): Thread {
     const worker = startModuleWorker(new URL("./chunk-worker-entry.js", import.meta.url), { workerData: this.#data });
-    const thread: Thread = { number: this.#threads.length + 1, worker, job: undefined };
+    const thread: Thread = { number: this.#threads.length + 1, worker, job: undefined, exited: false };
     this.#threads.push(thread);
     worker.on("message", (answer: ChunkAnswer) => {
       const current = thread.job;
@@ -118,7 +120,10 @@ export class ChunkWorkerPool {
       );
     };
     worker.on("error", (error) => stopped(`failed: ${error.message}`));
-    worker.on("exit", (code) => stopped(`stopped with exit code ${code}`));
+    worker.on("exit", (code) => {
+      thread.exited = true;
+      stopped(`stopped with exit code ${code}`);
+    });
     return thread;
   }
 
@@ -138,7 +143,8 @@ export class ChunkWorkerPool {
     this.#closed = true;
     this.#queue.length = 0;
     await Promise.all(
-      this.#threads.map(async ({ worker }) => {
+      this.#threads.map(async ({ worker, exited }) => {
+        if (exited) return;
         const ended = once(worker, "exit").then(() => true);
         try {
           worker.postMessage(CLOSE_MESSAGE);
