@@ -17,6 +17,7 @@ import {
   predictBin,
   predictOneAndTwoThreads,
   tempDir,
+  expectLatin1Refused,
   useBuiltBin,
   useTrainedModel,
 } from "./helpers.js";
@@ -103,14 +104,7 @@ describe.concurrent("predict --workers 2 of a CSV file in blocks: what one threa
   // Found by an audit: Latin-1 bytes were read as U+FFFD without a word (and predicted otherwise),
   // where `serve` refuses the same bytes. The thread's block is given back; the one pass names the line.
   it("a Latin-1 byte at row 30,001: both runs refuse it naming the same line, no output", async () => {
-    const text = csv("\n", { 30_000: "1.5,Dr\u00e9am" });
-    const line = text.slice(0, text.indexOf("Dr\u00e9am")).split("\n").length;
-    const { one, two, dirs } = await both(Buffer.from(text, "latin1"));
-    expectFailure(one, 1, `is not valid UTF-8: line ${line} holds bytes UTF-8 does not allow (E9 61 6D`, "iconv -f latin1 -t utf-8");
-    expect(two.code).toBe(1);
-    expect(two.stderr).toBe(one.stderr);
-    expect(await readdir(dirs[0])).toEqual([]);
-    expect(await readdir(dirs[1])).toEqual([]);
+    await expectLatin1Refused(scaler(), "in.csv", csv("\n", { 30_000: "1.5,Dr\u00e9am" }));
   });
 
   it("text that is not plain from row 25,000 on (a stray quote): read on by the main thread, the same error as one thread, naming the same line", async () => {

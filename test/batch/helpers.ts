@@ -3,7 +3,7 @@
 // expected scaler predictions computed by hand from the artifacts, and `pipeserve` run in-process
 // (or, for signals and pipes, as the built bin in a real child process).
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -207,6 +207,20 @@ export function predictBin(model: TrainedModel, args: readonly string[]): Promis
  * Writes `text` as the input file `inputName` and predicts it with --workers 1 and 2 (and `extra`)
  * side by side, each into `out.csv` in a folder of its own: what one thread does against two.
  */
+/**
+ * Predicts `text`, a file whose one "Dré" is written in Latin-1, with --workers 1 and 2: both must
+ * stop naming its line (threads give such a block back to the one pass), and write nothing.
+ */
+export async function expectLatin1Refused(model: TrainedModel, inputName: string, text: string): Promise<void> {
+  const line = text.slice(0, text.indexOf("Dr\u00e9")).split("\n").length;
+  const { one, two, dirs } = await predictOneAndTwoThreads(model, inputName, Buffer.from(text, "latin1"));
+  expectFailure(one, 1, `is not valid UTF-8: line ${line} holds bytes UTF-8 does not allow (E9`, "iconv -f latin1 -t utf-8");
+  expect(two.code).toBe(1);
+  expect(two.stderr).toBe(one.stderr);
+  expect(await readdir(dirs[0])).toEqual([]);
+  expect(await readdir(dirs[1])).toEqual([]);
+}
+
 export async function predictOneAndTwoThreads(
   model: TrainedModel,
   inputName: string,

@@ -14,6 +14,7 @@ import {
   predictBin,
   predictOneAndTwoThreads,
   tempDir,
+  expectLatin1Refused,
   useBuiltBin,
   useTrainedModel,
 } from "./helpers.js";
@@ -46,14 +47,7 @@ describe.concurrent("predict --workers 2 of a JSON Lines file in blocks: what on
   // Found by an audit: Latin-1 bytes were read as U+FFFD without a word (and predicted otherwise),
   // where `serve` refuses the same bytes. The thread's block is given back; the one pass names the line.
   it("a Latin-1 byte at row 30,001: both runs refuse it naming the same line, no output", async () => {
-    const text = jsonl("\n", { 30_000: '{"x": 1.5, "note": "Dr\u00e9am"}' });
-    const line = text.slice(0, text.indexOf("Dr\u00e9am")).split("\n").length;
-    const { one, two, dirs } = await both(Buffer.from(text, "latin1"));
-    expectFailure(one, 1, `is not valid UTF-8: line ${line} holds bytes UTF-8 does not allow (E9 61 6D`, "iconv -f latin1 -t utf-8");
-    expect(two.code).toBe(1);
-    expect(two.stderr).toBe(one.stderr);
-    expect(await readdir(dirs[0])).toEqual([]);
-    expect(await readdir(dirs[1])).toEqual([]);
+    await expectLatin1Refused(scaler(), "in.jsonl", jsonl("\n", { 30_000: '{"x": 1.5, "note": "Dr\u00e9am"}' }));
   });
 
   it.each(["\n", "\r\n"] as const)(
