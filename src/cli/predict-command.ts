@@ -1,6 +1,6 @@
 import type cliProgress from "cli-progress";
 import { type Command, Option } from "commander";
-import type { OutputFormat, TableFormat } from "../index.js";
+import type { OutputFormat, PipelineModel, TableFormat } from "../index.js";
 import type { ParamSpec, ignoredParams as ignoredParamsFn } from "../tabular/index.js";
 import { InterruptedError, UsageError } from "./errors.js";
 import { type CliIo, fromCwd, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
@@ -61,13 +61,12 @@ function interrupted(signal: NodeJS.Signals, output: string): InterruptedError {
 /** `pipeserve predict`: batch prediction over files, with a progress bar on a terminal and a summary otherwise. */
 export async function predictCommand(options: PredictCommandOptions, io: CliIo): Promise<void> {
   // NB: imported here, not at the top: `pipeserve --help` and the other commands never load them.
-  const [{ BatchError, checkPredictFiles, predictFile }, { RunnerNotAllowedError, loadModel }, { SchemaError, enforceParams, parseJsonText, ignoredParams }] =
-    await Promise.all([
-      import("../batch/index.js"),
-      // NB: the package's main entry: it registers the `pipeserve` API that the model's code imports.
-      import("../index.js"),
-      import("../tabular/index.js"),
-    ]);
+  const [{ BatchError, checkPredictFiles, predictFile }, { loadModel }, { parseJsonText, ignoredParams }] = await Promise.all([
+    import("../batch/index.js"),
+    // NB: the package's main entry: it registers the `pipeserve` API that the model's code imports.
+    import("../index.js"),
+    import("../tabular/index.js"),
+  ]);
   let params: Record<string, unknown> | undefined;
   if (options.params !== undefined) {
     try {
@@ -97,17 +96,7 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
     ...(options.allowDeleted ? { allowDeleted: true } : {}),
     onWarning: (message) => io.stderr.write(`pipeserve: warning: ${message}\n`),
   });
-  // NB: a flag the model cannot take is a usage error (exit 2), said before any row is read: the
-  // run refused it only at its first chunk, as a failure (exit 1; found by an audit).
-  try {
-    if (params !== undefined) enforceParams(params, model.signature?.params ?? null);
-    if (options.runner !== undefined) model.runner(options.runner);
-  } catch (error) {
-    await model.close();
-    const flag = options.runner !== undefined && error instanceof RunnerNotAllowedError ? "--runner" : "--params";
-    if (error instanceof SchemaError || error instanceof RunnerNotAllowedError) throw new UsageError(`${flag}: ${error.message}`);
-    throw error;
-  }
+  await checkFlagsAgainst(model, params, options.runner);
   // NB: as the server names them (X-Pipeserve-Ignored-Params): a typo would otherwise predict with the default, unsaid.
   if (params !== undefined) warnIgnoredParams(params, model.signature?.params ?? null, io, ignoredParams);
   const interactive = io.stderr.isTTY === true;
@@ -165,6 +154,25 @@ export async function predictCommand(options: PredictCommandOptions, io: CliIo):
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await model.close();
+  }
+}
+
+/**
+ * Checks `--params` and `--runner` against the loaded model (closed on a refusal). NB: a flag the
+ * model cannot take is a usage error (exit 2), said before any row is read: the run refused it
+ * only at its first chunk, as a failure (exit 1; found by an audit).
+ * @throws UsageError naming the flag.
+ */
+async function checkFlagsAgainst(model: PipelineModel, params: Record<string, unknown> | undefined, runner: string | undefined): Promise<void> {
+  const [{ RunnerNotAllowedError }, { SchemaError, enforceParams }] = await Promise.all([import("../index.js"), import("../tabular/index.js")]);
+  try {
+    if (params !== undefined) enforceParams(params, model.signature?.params ?? null);
+    if (runner !== undefined) model.runner(runner);
+  } catch (error) {
+    await model.close();
+    if (error instanceof RunnerNotAllowedError) throw new UsageError(`--runner: ${error.message}`);
+    if (error instanceof SchemaError) throw new UsageError(`--params: ${error.message}`);
+    throw error;
   }
 }
 
