@@ -1011,6 +1011,9 @@ export const MAX_BODY_BATCHES = 10_000;
  */
 export const MAX_BODY_COLUMNS = 10_000;
 
+/** The most columns × record batches an Arrow body a client sends may hold (with `maxColumns`): see `decodeArrowIpc`. */
+export const MAX_BODY_COLUMN_CHUNKS = 50_000;
+
 /**
  * Decodes Arrow IPC bytes (stream or file format); with `maxBatches` or `maxColumns`, refuses data
  * holding more record batches or columns than that, from its framing and schema, before decoding.
@@ -1030,7 +1033,12 @@ export function decodeArrowIpc(bytes: Uint8Array, options: { maxBatches?: number
         );
       if (options.maxColumns !== undefined && shape.columns > options.maxColumns)
         throw new LimitError(
-          `The Arrow data has ${formatCount(shape.columns)} columns, more than the ${formatCount(options.maxColumns)} a request may hold; send only the columns the model reads.`,
+          `The Arrow data has ${formatCount(shape.columns)} columns (nested fields counted), more than the ${formatCount(options.maxColumns)} a request may hold; send only the columns the model reads.`,
+        );
+      // NB: each column of each record batch costs ~35 µs to build: 10,000 columns in 20 batches held the event loop 6.7 s.
+      if (options.maxColumns !== undefined && shape.columns * shape.recordBatches > MAX_BODY_COLUMN_CHUNKS)
+        throw new LimitError(
+          `The Arrow data has ${formatCount(shape.columns)} columns in ${formatCount(shape.recordBatches)} record batches, more than the ${formatCount(MAX_BODY_COLUMN_CHUNKS)} column chunks a request may hold; write it in fewer batches (one batch of many rows).`,
         );
     }
     const reader = RecordBatchReader.from(bytes);
@@ -1048,30 +1056,45 @@ const ARROW_FILE_MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31];
 
 /**
  * How many batches (record and dictionary) Arrow IPC bytes hold, counted up to `stop` + 1 without
- * decoding any, and how many columns their schema has: a file's from its footer, a stream's by
- * walking its messages' framing. 0 and 0 for bytes neither reads (the decoder then says what is
- * wrong with them).
+ * decoding any; how many columns their schema has, nested fields counted; and how many record
+ * batches: a file's from its footer, a stream's by walking its messages' framing. Zeros for bytes
+ * neither reads (the decoder then says what is wrong with them).
  */
-function ipcShape(bytes: Uint8Array, stop: number): { batches: number; columns: number } {
+function ipcShape(bytes: Uint8Array, stop: number): { batches: number; columns: number; recordBatches: number } {
   const n = bytes.byteLength;
   const magicAt = (at: number): boolean => ARROW_FILE_MAGIC.every((b, i) => bytes[at + i] === b);
   if (n >= 18 && magicAt(0) && magicAt(n - 6)) {
     const length = new DataView(bytes.buffer, bytes.byteOffset, n).getInt32(n - 10, true);
-    if (length <= 0 || length > n - 18) return { batches: 0, columns: 0 };
+    if (length <= 0 || length > n - 18) return { batches: 0, columns: 0, recordBatches: 0 };
     const footer = arrowFooter().decode(bytes.subarray(n - 10 - length, n - 10));
-    return { batches: footer.numRecordBatches + footer.numDictionaries, columns: footer.schema.fields.length };
+    return { batches: footer.numRecordBatches + footer.numDictionaries, columns: fieldCount(footer.schema.fields), recordBatches: footer.numRecordBatches };
   }
   const { MessageReader, MessageHeader } = arrowLib();
   const reader = new MessageReader(bytes);
   let batches = 0;
+  let recordBatches = 0;
   let columns = 0;
   for (let message = reader.next(); !message.done && batches <= stop; message = reader.next()) {
     const m = message.value;
-    if (m.headerType === MessageHeader.Schema && columns === 0) columns = (m.header() as { fields: unknown[] }).fields.length;
-    else if (m.headerType === MessageHeader.RecordBatch || m.headerType === MessageHeader.DictionaryBatch) batches++;
+    if (m.headerType === MessageHeader.Schema && columns === 0) columns = fieldCount((m.header() as Schema).fields);
+    else if (m.headerType === MessageHeader.RecordBatch || m.headerType === MessageHeader.DictionaryBatch) {
+      batches++;
+      if (m.headerType === MessageHeader.RecordBatch) recordBatches++;
+    }
     reader.readMessageBody(m.bodyLength);
   }
-  return { batches, columns };
+  return { batches, columns, recordBatches };
+}
+
+/** Fields and their children, at every depth (a struct of 20,000 fields is 20,001). */
+function fieldCount(fields: readonly { type: { children?: readonly unknown[] | null } }[]): number {
+  let count = 0;
+  const stack = [...fields];
+  for (let field = stack.pop(); field !== undefined; field = stack.pop()) {
+    count++;
+    for (const child of (field.type.children ?? []) as typeof fields) stack.push(child);
+  }
+  return count;
 }
 
 /** apache-arrow's words for record batches compressed with a codec it has not been given (pipeserve gives it none). */

@@ -55,8 +55,36 @@ describe("decodeArrowIpc with maxColumns", () => {
     const tooWide = wide(41, format);
     expect(() => decodeArrowIpc(tooWide, { maxColumns: 40 })).toThrow(LimitError);
     expect(() => decodeArrowIpc(tooWide, { maxBatches: MAX_BODY_BATCHES, maxColumns: 40 })).toThrow(
-      "The Arrow data has 41 columns, more than the 40 a request may hold; send only the columns the model reads.",
+      "The Arrow data has 41 columns (nested fields counted), more than the 40 a request may hold; send only the columns the model reads.",
     );
     expect(decodeArrowIpc(tooWide).numCols, "without the cap, read as before").toBe(41);
+  });
+
+  // Found by a review: the cost is each column of each batch, and nested fields are columns too.
+  it("a struct's fields count as columns", () => {
+    const { Field, Float64, Struct, Table, makeData, makeVector, tableToIPC } = arrowLib();
+    const fields = Array.from({ length: 40 }, (_, i) => new Field(`f${i}`, new Float64()));
+    const children = fields.map(() => makeData({ type: new Float64(), length: 1, nullCount: 0, data: Float64Array.of(1) }));
+    const struct = makeVector(makeData({ type: new Struct(fields), length: 1, nullCount: 0, children }));
+    expect(() => decodeArrowIpc(tableToIPC(new Table({ s: struct }), "stream"), { maxColumns: 40 })).toThrow(
+      "The Arrow data has 41 columns (nested fields counted)",
+    );
+    expect(decodeArrowIpc(tableToIPC(new Table({ s: struct }), "stream"), { maxColumns: 41 }).numCols).toBe(1);
+  });
+
+  it.each(["stream", "file"] as const)("%s: more than 50,000 columns × record batches is a LimitError, whatever each alone", (format) => {
+    const { RecordBatchFileWriter, RecordBatchStreamWriter, tableFromArrays } = arrowLib();
+    const arrays: Record<string, Float64Array> = {};
+    for (let c = 0; c < 10; c++) arrays[`c${c}`] = Float64Array.of(c);
+    const oneRow = tableFromArrays(arrays).batches[0]!;
+    const bytes = (batches: number): Uint8Array => {
+      const writer = format === "stream" ? new RecordBatchStreamWriter() : new RecordBatchFileWriter();
+      for (let i = 0; i < batches; i++) writer.write(oneRow);
+      return writer.finish().toUint8Array(true);
+    };
+    expect(decodeArrowIpc(bytes(1_000), { maxBatches: MAX_BODY_BATCHES, maxColumns: 100 }).numRows).toBe(1_000);
+    expect(() => decodeArrowIpc(bytes(5_001), { maxBatches: MAX_BODY_BATCHES, maxColumns: 100 })).toThrow(
+      "The Arrow data has 10 columns in 5,001 record batches, more than the 50,000 column chunks a request may hold; write it in fewer batches",
+    );
   });
 });
