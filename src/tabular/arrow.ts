@@ -717,16 +717,27 @@ export function declaredArrowTypes(
   for (const spec of specs) {
     const i = spec.name === undefined ? undefined : at.get(spec.name);
     if (i === undefined) continue;
+    // NB: a float's range is Float32's: a larger number would become ±Infinity (a value lost).
     const range =
-      spec.type === "long" ? Number.MAX_SAFE_INTEGER : spec.type === "integer" ? 2 ** 31 - 1 : spec.type === "float" || spec.type === "double" ? Infinity : 0;
+      spec.type === "long"
+        ? Number.MAX_SAFE_INTEGER
+        : spec.type === "integer"
+          ? 2 ** 31 - 1
+          : spec.type === "float"
+            ? FLOAT32_MAX
+            : spec.type === "double"
+              ? Infinity
+              : 0;
     if (range === 0) continue;
-    const whole = range !== Infinity;
+    const whole = spec.type === "long" || spec.type === "integer";
     const column = table.columns[i] as Column;
     let fits = true;
     for (let r = 0; r < column.length && fits; r++) {
       const v = column[r];
       if (v === null || v === undefined) continue;
-      fits = typeof v === "number" && (!whole || (Number.isInteger(v) && v <= range && v >= -range - (spec.type === "integer" ? 1 : 0)));
+      fits =
+        typeof v === "number" &&
+        (whole ? Number.isInteger(v) && v <= range && v >= -range - (spec.type === "integer" ? 1 : 0) : !(Math.abs(v) > range) || !Number.isFinite(v));
     }
     if (fits) setKey(types, spec.name as string, arrowTypeOfColumnType(spec.type));
   }
@@ -1010,6 +1021,9 @@ export const MAX_BODY_BATCHES = 10_000;
  * columns held the event loop 4.6 s (found by an audit). A wider table is refused from its schema.
  */
 export const MAX_BODY_COLUMNS = 10_000;
+
+/** The largest finite Float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** The most columns × record batches an Arrow body a client sends may hold (with `maxColumns`): see `decodeArrowIpc`. */
 export const MAX_BODY_COLUMN_CHUNKS = 50_000;

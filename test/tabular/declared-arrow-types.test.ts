@@ -19,7 +19,15 @@ function typesOf(columns: Record<string, unknown[] | Float64Array>): Record<stri
 
 describe("declaredArrowTypes", () => {
   it("declares the types whole numbers and numbers fit, missing values aside; text is left to its values", () => {
-    expect(typesOf({ l: [1, null, -(2 ** 53) + 1], i: Float64Array.of(-(2 ** 31), 2 ** 31 - 1), f: [0.5, null], d: [1e300], s: ["a"] })).toEqual({
+    expect(
+      typesOf({
+        l: [1, null, -(2 ** 53) + 1],
+        i: Float64Array.of(-(2 ** 31), 2 ** 31 - 1),
+        f: [0.5, null, -3.4e38, Number.NaN, Infinity],
+        d: [1e300],
+        s: ["a"],
+      }),
+    ).toEqual({
       l: "Int64",
       i: "Int32",
       f: "Float32",
@@ -33,6 +41,8 @@ describe("declaredArrowTypes", () => {
     ["a whole number past 32 bits in an integer column", { i: [2 ** 31] }],
     ["text in a double column", { d: [1, "x"] }],
     ["a bigint in a long column", { l: [1n] }],
+    // Found by a review: Float32 would hold it as Infinity.
+    ["a number past Float32's range in a float column", { f: [0.5, 3.5e38] }],
   ])("leaves a column to its values' type: %s", (_why, columns) => {
     expect(typesOf(columns as Record<string, unknown[]>)).toEqual({});
   });
