@@ -38,7 +38,7 @@ import {
   type TableFormat,
   type TableWriter,
 } from "../tabular/index.js";
-import { partialPath, removeStalePartials, usableCores } from "../util/index.js";
+import { outputTarget, partialPath, removeStalePartials, usableCores } from "../util/index.js";
 import { badRowLines, isBadInput, splitBadRows } from "./bad-rows.js";
 import { rowsPerBlock, planParquetWorkerJobs, type ChunkAnswer, type InputCells, type NewChunkJob } from "./chunk-jobs.js";
 import { ChunkWorkerPool, type JobAnswers } from "./chunk-worker-pool.js";
@@ -249,7 +249,9 @@ class BatchRun {
     this.#range = planned.range;
     this.#groups = planned.groups;
     this.writer = createPredictionsWriter(options.output, settings.outputFormat, model.signature?.outputs);
-    this.errorsFile = settings.onError === "skip" && options.output !== "-" ? `${options.output}.errors.jsonl` : undefined;
+    // NB: an output written into (a pipe, a device: see outputTarget) has no folder of its own to put a file beside it: its bad rows go to stderr, as stdout's do.
+    this.errorsFile =
+      settings.onError === "skip" && options.output !== "-" && outputTarget(options.output).atomic ? `${options.output}.errors.jsonl` : undefined;
     this.#errorsPartial = this.errorsFile ? partialPath(this.errorsFile) : undefined;
   }
 
@@ -298,7 +300,7 @@ class BatchRun {
     }
     // NB: a bad-rows file beside the output from an earlier run would pass for this run's: removed.
     if (!this.errorsFile || !this.#errorsPartial) {
-      if (this.#options.output !== "-") await rm(`${this.#options.output}.errors.jsonl`, { force: true });
+      if (this.#options.output !== "-" && outputTarget(this.#options.output).atomic) await rm(`${this.#options.output}.errors.jsonl`, { force: true });
       return;
     }
     if (this.#errorsWritten) await rename(this.#errorsPartial, this.errorsFile);
@@ -879,7 +881,11 @@ export async function predictFile(model: PipelineModel, options: PredictFileOpti
   const settings = checkOptions(model, options);
   if (typeof settings.source === "string") await checkInputFile(settings.source, settings.inputFormat);
   // NB: the temporary outputs of runs into this folder that were killed (SIGKILL, a crash): their writers are gone.
-  if (options.output !== "-") await removeStalePartials(dirname(options.output));
+  // NB: in the folder of the file written (a link's target's), where its partials are.
+  if (options.output !== "-") {
+    const place = outputTarget(options.output);
+    if (place.atomic) await removeStalePartials(dirname(place.file));
+  }
   const run = new BatchRun(model, options, settings, await plannedRows(options, settings));
   await run.run();
   return {

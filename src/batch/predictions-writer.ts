@@ -17,7 +17,7 @@ import {
   type TableWriter,
   type TableWriterOptions,
 } from "../tabular/index.js";
-import { outputTarget, partialPath } from "../util/index.js";
+import { OUTPUT_APPEND, outputTarget, partialPath } from "../util/index.js";
 
 /** Output formats of `pipeserve predict`: the table formats, plus `json` = MLflow's `{"predictions": [...]}`. */
 export type OutputFormat = Exclude<TableFormat, "json"> | "json";
@@ -102,7 +102,7 @@ export function createPredictionsWriter(
   if (!existsSync(dirname(place.file)))
     throw new BatchError(`Cannot write ${target}: the folder ${dirname(place.file)} does not exist. Create it first.`, { code: "USAGE" });
   const tmp = place.atomic ? partialPath(place.file) : undefined;
-  const out = createWriteStream(tmp ?? place.file, { flags: tmp ? "wx" : "w" });
+  const out = createWriteStream(tmp ?? place.file, { flags: tmp ? "wx" : OUTPUT_APPEND });
   let failure: Error | undefined;
   out.on("error", (error) => (failure ??= error));
   const writer = predictionsJsonWriter(

@@ -296,7 +296,10 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
       parseInteger("--chunk-rows", 1, MAX_CHUNK_ROWS),
     )
     .addOption(
-      new Option("--on-error <mode>", "fail: stop at the first bad row; skip: set bad rows aside in OUTPUT.errors.jsonl (on stderr with -o -) and go on")
+      new Option(
+        "--on-error <mode>",
+        "fail: stop at the first bad row; skip: set bad rows aside in OUTPUT.errors.jsonl (on stderr with -o - or a pipe) and go on",
+      )
         .choices(["fail", "skip"])
         .default("fail"),
     )

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
 import { basename, dirname, isAbsolute, join, normalize } from "node:path";
 import type { ReadEntry } from "tar";
 import type { StoreErrorCode } from "../errors/index.js";
-import { formatByteSize, outputTarget, parseByteSize } from "../util/index.js";
+import { OUTPUT_APPEND, formatByteSize, outputTarget, parseByteSize } from "../util/index.js";
 import { StoreError } from "./errors.js";
 
 /** What an archive's files may add up to when extracted, unless told otherwise. */
@@ -60,8 +61,14 @@ export async function createModelArchive(modelDir: string, outFile: string): Pro
   const tmp = target.atomic ? join(dirname(target.file), `.${basename(target.file)}.${randomBytes(6).toString("hex")}.tmp`) : undefined;
   try {
     const { create } = await import("tar");
-    await create({ gzip: true, file: tmp ?? target.file, cwd: modelDir, portable: true, noMtime: true }, entries.filter((e) => !e.startsWith(".")).sort());
-    if (tmp) await rename(tmp, target.file);
+    const files = entries.filter((e) => !e.startsWith(".")).sort();
+    if (tmp) {
+      await create({ gzip: true, file: tmp, cwd: modelDir, portable: true, noMtime: true }, files);
+      await rename(tmp, target.file);
+    } else {
+      // NB: a pipe, a device or an open descriptor's name: written into, at its end (see outputTarget).
+      await pipeline(create({ gzip: true, cwd: modelDir, portable: true, noMtime: true }, files), createWriteStream(target.file, { flags: OUTPUT_APPEND }));
+    }
   } catch (error) {
     if (tmp) await rm(tmp, { force: true });
     throw error;

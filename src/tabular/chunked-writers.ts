@@ -5,7 +5,7 @@ import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { DataType, Schema, Table } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
-import { outputTarget, partialPath } from "../util/index.js";
+import { OUTPUT_APPEND, outputTarget, partialPath } from "../util/index.js";
 import { arrowTypeOfColumn, toArrow } from "./arrow.js";
 import type { ColumnTable } from "./column-table.js";
 import { toCsv } from "./csv.js";
@@ -292,7 +292,7 @@ export function createTableFileWriter(path: string, options: TableWriterOptions 
   const tmp = target.atomic ? partialPath(target.file) : undefined;
   const folder = dirname(target.file);
   if (!existsSync(folder)) throw new FormatError(`Cannot write ${path}: the folder ${folder} does not exist. Create it first.`);
-  const out: WriteStream = createWriteStream(tmp ?? target.file, { flags: tmp ? "wx" : "w" });
+  const out: WriteStream = createWriteStream(tmp ?? target.file, { flags: tmp ? "wx" : OUTPUT_APPEND });
   // NB: an error (disk full, permissions) is kept and raised by the next write or close, never left unhandled.
   let failure: Error | undefined;
   out.on("error", (error) => (failure ??= error));

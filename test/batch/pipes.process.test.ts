@@ -2,7 +2,7 @@
 // stdout through pipes (binary formats included), bad rows on stderr beside predictions on
 // stdout, and the progress bar on a pseudo-terminal.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { lstat, readFile, readdir, symlink, writeFile } from "node:fs/promises";
+import { lstat, open, readFile, readdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeTable, type ColumnTable } from "../../src/index.js";
@@ -160,6 +160,43 @@ describe.concurrent("outputs that are not plain files", SLOW, () => {
     expect((await lstat(fifo)).isFIFO()).toBe(true);
     expect(decodeOutput(read, format)).toEqual(await expected());
     expect((await readdir(dir)).sort(), "no temporary file left beside it").toEqual([`out.${format}`]);
+  });
+
+  // Found by a review: the bad rows went to a file beside the pipe (in /dev/fd for `>(…)`: ENOENT).
+  it("-o a named pipe with --on-error skip: the predictions go down the pipe, the bad rows to stderr", async () => {
+    const dir = await outDir();
+    const fifo = join(dir, "out.jsonl");
+    execFileSync("mkfifo", [fifo]);
+    const run = predict(["-i", badCsv, "-o", fifo, "--on-error", "skip"]);
+    const read = await readFile(fifo);
+    const result = await run;
+    expect(result.code, result.stderr).toBe(0);
+    expect(decodeOutput(read, "jsonl").numRows).toBe(49);
+    expect(result.stderr).toContain('"row":38');
+    expect(await readdir(dir)).toEqual(["out.jsonl"]);
+  });
+
+  // Found by a review: followed to the file the shell opened, -o /dev/stdout was renamed over it.
+  it("-o /dev/stdout with stdout appending to a file (>>): the predictions follow what was there", async () => {
+    const dir = await outDir();
+    const log = join(dir, "log.csv");
+    await writeFile(log, "EARLIER\n");
+    const fd = await open(log, "a");
+    try {
+      const child = spawnSync(
+        process.execPath,
+        [BIN, "predict", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-i", inputs.csv, "-o", "/dev/stdout", "--output-format", "csv"],
+        {
+          stdio: ["ignore", fd.fd, "pipe"],
+        },
+      );
+      expect(child.status, child.stderr.toString()).toBe(0);
+    } finally {
+      await fd.close();
+    }
+    const text = await readFile(log, "utf8");
+    expect(text.startsWith("EARLIER\n")).toBe(true);
+    expect(decodeOutput(Buffer.from(text.slice("EARLIER\n".length)), "csv")).toEqual(await expected());
   });
 
   it("-o a link to a file: the file it names gets the predictions, and the link stays a link; a link to no file yet makes that file", async () => {
