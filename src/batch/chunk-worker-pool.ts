@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import type { Worker } from "node:worker_threads";
 import { startModuleWorker } from "../util/index.js";
 import { CLOSE_MESSAGE, type ChunkAnswer, type ChunkJob, type ChunkWorkerData, type NewChunkJob } from "./chunk-jobs.js";
@@ -145,19 +144,23 @@ export class ChunkWorkerPool {
     await Promise.all(
       this.#threads.map(async ({ worker, exited }) => {
         if (exited) return;
-        const ended = once(worker, "exit").then(() => true);
+        // NB: `exit` alone (events.once would reject on the thread's `error`, leaving the timer and the thread).
+        const ended = new Promise<boolean>((resolve) => worker.once("exit", () => resolve(true)));
         try {
           worker.postMessage(CLOSE_MESSAGE);
         } catch {
           // NB: a thread that already ended takes no message.
         }
         let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<false>((resolve) => {
+        const late = new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS);
+          timer.unref();
         });
-        const closed = await Promise.race([ended, late]);
-        clearTimeout(timer);
-        if (!closed) await worker.terminate();
+        try {
+          if (!(await Promise.race([ended, late]))) await worker.terminate();
+        } finally {
+          clearTimeout(timer);
+        }
       }),
     );
   }

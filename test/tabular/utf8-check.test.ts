@@ -47,9 +47,24 @@ describe("checkedUtf8", () => {
     }
   });
 
-  it("numbers lines after those before a tail; passes UTF-16 (FF FE) on unchecked, as csv-parse reads it", async () => {
+  it("numbers lines after those before a tail; passes UTF-16 (FF FE) on unchecked, as csv-parse reads it, however its first bytes come", async () => {
     await expect(read([Buffer.from("\n\xff", "latin1")], 10)).rejects.toThrow("line 12 holds bytes");
     const utf16 = Buffer.from("\ufeffa,b\n1,2\n", "utf16le");
     expect((await read([utf16])).equals(utf16)).toBe(true);
+    // Found by a review: a first piece of one byte (FF) was checked alone, and refused.
+    expect((await read([utf16.subarray(0, 1), utf16.subarray(1)])).equals(utf16)).toBe(true);
+    await expect(read([Buffer.from([0xff]), Buffer.from("a\n")])).rejects.toThrow("line 1 holds bytes UTF-8 does not allow (FF");
+  });
+
+  // Found by a review: only line feeds were counted, so a file of \r line ends named line 1.
+  it.each([
+    ["\r", "a\rb\rc\rDr\xe9am\r"],
+    ["\r\n", "a\r\nb\r\nc\r\nDr\xe9am\r\n"],
+    ["mixed", "a\nb\r\nc\rDr\xe9am\n"],
+  ])("numbers lines ended by %j, as csv-parse does, cut anywhere", async (_ends, text) => {
+    const bytes = Buffer.from(text, "latin1");
+    for (let at = 0; at <= bytes.length; at++) {
+      await expect(read([bytes.subarray(0, at), bytes.subarray(at)]), `cut at ${at}`).rejects.toThrow("line 4 holds bytes");
+    }
   });
 });
