@@ -309,7 +309,8 @@ class BatchRun {
 
   /** JSON input, read whole: an MLflow request body may bring its own params. Returns the params it predicted with. */
   async #predictJson(): Promise<Record<string, unknown> | null | undefined> {
-    const { table, params: bodyParams } = await readJsonInput(this.#settings.source);
+    // NB: as served, a model without a params schema ignores a body's params that are not an object.
+    const { table, params: bodyParams } = await readJsonInput(this.#settings.source, (this.#model.signature?.params ?? null) !== null);
     this.#options.onNotice?.("JSON input is read whole; use JSON Lines (.jsonl) or CSV to stream large inputs.");
     const range = this.#range;
     const part = range ? sliceTable(table, range[0], range[1]) : table;
@@ -812,14 +813,14 @@ function withRowNumbers(table: ColumnTable, column: string, rows: number[]): Col
 /** Counts the rows of an input that is not Parquet (whose footer says), for shards, by reading it. */
 async function countRows(input: string, format: TableFormat, chunkRows: number): Promise<number> {
   // NB: JSON cannot be read in chunks; it is read whole anyway, so read it twice rather than fail a shard of it.
-  if (format === "json") return (await readJsonInput(input)).table.numRows;
+  if (format === "json") return (await readJsonInput(input, false)).table.numRows;
   let n = 0;
   for await (const chunk of readTableChunks(input, { format, chunkRows: Math.max(chunkRows, 65_536), raw: true })) n += chunk.numRows;
   return n;
 }
 
 /** Reads `format: json` input: an MLflow request body (`dataframe_split`, …) or an array of row objects. */
-async function readJsonInput(source: string | Readable): Promise<{ table: ColumnTable; params: Record<string, unknown> | null }> {
+async function readJsonInput(source: string | Readable, paramsDeclared: boolean): Promise<{ table: ColumnTable; params: Record<string, unknown> | null }> {
   let bytes: Buffer;
   if (typeof source === "string") bytes = await readFile(source).catch((cause: unknown) => Promise.reject(inputFileError(source, cause)));
   else {
@@ -843,7 +844,7 @@ async function readJsonInput(source: string | Readable): Promise<{ table: Column
   }
   // A bare NaN token (as Python's json writes a missing float) is a missing value; parseJsonRequest does the same.
   if (Array.isArray(value)) return { table: holdsNaN(value) ? nanAsMissing(tableFromRecords(value)) : tableFromRecords(value), params: null };
-  const request = parseJsonRequest(value);
+  const request = parseJsonRequest(value, undefined, undefined, { paramsDeclared });
   return { table: request.table, params: request.params };
 }
 

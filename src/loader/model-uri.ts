@@ -193,13 +193,22 @@ async function resolveVersionSource(
     // NB: what an MLflow tracking server records for a version registered from a run's files.
     return withTrackingStore(options, async (store) => ({ dir: await storedFolder(store, mv.source, mv.source), uri: mv.source, cleanup: noCleanup }));
   }
+  // NB: a source that is no URI is the registry's data, not the caller's mistake (INVALID_URI is a usage error: exit 2).
   if (mv.source.startsWith("models:")) {
     throw new ModelLoadError(
       `Version ${mv.version} of "${name}" points at another registered model (${mv.source}); point it at a run, a LoggedModel (models:/m-<id>) or a folder.`,
-      { code: "INVALID_URI" },
+      { code: "MODEL_LOAD_ERROR" },
     );
   }
-  return resolveModelUri(mv.source, options);
+  try {
+    return await resolveModelUri(mv.source, options);
+  } catch (error) {
+    if (!(error instanceof ModelLoadError) || error.code !== "INVALID_URI") throw error;
+    throw new ModelLoadError(`Version ${mv.version} of "${name}" has a source pipeserve cannot read: ${error.message}`, {
+      code: "MODEL_LOAD_ERROR",
+      cause: error,
+    });
+  }
 }
 
 const resolveRegistered: Resolver = async (uri, options) => {

@@ -227,21 +227,22 @@ export function inputsToTable(tensors: readonly InputTensor[]): ColumnTable {
 /**
  * A request's inputs in the order of an unnamed (positional) signature. The metadata names such
  * inputs by position ("0", "1", …), and Open Inference clients match inputs by name: sent in
- * another order, they were read by order (found by an audit). Other tables are left as they are.
+ * another order, they were read by order (found by an audit). Inputs named "0" to "m-1" (m at most
+ * the signature's count) come first, in that order, then any others as sent (extra inputs, which
+ * the signature's check drops or refuses). Other tables are left as they are.
  */
 export function inPositionalOrder(table: ColumnTable, inputs: readonly ColumnSpec[] | null | undefined): ColumnTable {
   if (!inputs || inputs.length === 0 || inputs.some((spec) => spec.name !== undefined)) return table;
-  const n = table.names.length;
-  const order = table.names.map(Number);
-  if (!order.every((at, i) => Number.isInteger(at) && at >= 0 && at < n && String(at) === table.names[i]) || new Set(order).size !== n) return table;
-  if (order.every((at, i) => at === i)) return table;
-  const names = new Array<string>(n);
-  const columns = new Array<Column>(n);
-  order.forEach((at, i) => {
-    names[at] = table.names[i] as string;
-    columns[at] = table.columns[i] as Column;
+  const at = new Map<number, number>();
+  table.names.forEach((name, i) => {
+    const position = Number(name);
+    if (Number.isInteger(position) && position >= 0 && position < inputs.length && String(position) === name) at.set(position, i);
   });
-  return { names, columns, numRows: table.numRows };
+  for (let p = 0; p < at.size; p++) if (!at.has(p)) return table;
+  const placed = new Set(at.values());
+  const order = [...Array.from({ length: at.size }, (_, p) => at.get(p) as number), ...table.names.map((_, i) => i).filter((i) => !placed.has(i))];
+  if (order.every((i, p) => i === p)) return table;
+  return { names: order.map((i) => table.names[i] as string), columns: order.map((i) => table.columns[i] as Column), numRows: table.numRows };
 }
 
 /**

@@ -103,10 +103,12 @@ describe("the LoggedModel MLflow logged (a python_function model)", () => {
   it("a version pointing at another registered model is still refused", async () => {
     const registry = new ModelRegistry(ref.mlruns);
     await registry.createVersion("loop", "models:/ref/1");
-    await rejects(
+    const error = await rejects(
       loadModel("models:/loop/1", { trackingUri: ref.mlruns }),
       ModelLoadError,
       'Version 1 of "loop" points at another registered model (models:/ref/1)',
     );
+    // NB: the registry's data, not the caller's URI: not INVALID_URI, which the command line reports as a usage error (exit 2).
+    expect(error.code).toBe("MODEL_LOAD_ERROR");
   });
 });

@@ -384,5 +384,7 @@ describe("parseJsonRequest: refusals", () => {
   ])("refuses params that are %s with a SchemaError (INVALID_PARAMETER_VALUE), as MLflow does", (_, body, message) => {
     const error = expectError(() => parseJsonRequest(body), SchemaError, message);
     expect(error.code).toBe("INVALID_PARAMETER_VALUE");
+    // NB: for a model without a params schema (serve's and predict's JSON input alike), MLflow ignores them.
+    expect(parseJsonRequest(body, undefined, undefined, { paramsDeclared: false })).toMatchObject({ params: null, table: { numRows: 1 } });
   });
 });
