@@ -882,10 +882,10 @@ export async function predictFile(model: PipelineModel, options: PredictFileOpti
   const settings = checkOptions(model, options);
   if (typeof settings.source === "string") await checkInputFile(settings.source, settings.inputFormat);
   // NB: the temporary outputs of runs into this folder that were killed (SIGKILL, a crash): their writers are gone.
-  // NB: in the folder of the file written (a link's target's), where its partials are.
+  // NB: in the folder of the file written (a link's target's), where its partials are, and the output's own (its errors file's).
   if (options.output !== "-") {
     const place = outputTarget(options.output);
-    if (place.atomic) await removeStalePartials(dirname(place.file));
+    if (place.atomic) for (const folder of new Set([dirname(place.file), dirname(options.output)])) await removeStalePartials(folder);
   }
   const run = new BatchRun(model, options, settings, await plannedRows(options, settings));
   await run.run();
