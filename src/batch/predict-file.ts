@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import { NodeError, hostEntryUrl, type PipelineModel, type PredictOptions } from "../loader/index.js";
 import {
   NotUtf8Error,
+  SAVE_AS_UTF8,
   FileAccessError,
   FormatError,
   MLFLOW_WORDING,
@@ -240,8 +241,14 @@ class BatchRun {
   readonly #total: number | undefined;
   readonly #range: [number, number] | undefined;
   readonly #groups: number[] | undefined;
+  /** Whether the output is a file written atomically (see the constructor). */
+  readonly #atomic: boolean;
 
-  constructor(model: PipelineModel, options: PredictFileOptions, settings: Settings, planned: PlannedRows) {
+  /**
+   * @param atomic whether the output is a file written atomically (see outputTarget): only then is
+   *   there a folder to put OUTPUT.errors.jsonl in; otherwise bad rows go to stderr.
+   */
+  constructor(model: PipelineModel, options: PredictFileOptions, settings: Settings, planned: PlannedRows, atomic: boolean) {
     this.#model = model;
     this.#options = options;
     this.#settings = settings;
@@ -250,8 +257,8 @@ class BatchRun {
     this.#groups = planned.groups;
     this.writer = createPredictionsWriter(options.output, settings.outputFormat, model.signature?.outputs);
     // NB: an output written into (a pipe, a device: see outputTarget) has no folder of its own to put a file beside it: its bad rows go to stderr, as stdout's do.
-    this.errorsFile =
-      settings.onError === "skip" && options.output !== "-" && outputTarget(options.output).atomic ? `${options.output}.errors.jsonl` : undefined;
+    this.#atomic = atomic;
+    this.errorsFile = settings.onError === "skip" && atomic ? `${options.output}.errors.jsonl` : undefined;
     this.#errorsPartial = this.errorsFile ? partialPath(this.errorsFile) : undefined;
   }
 
@@ -300,7 +307,7 @@ class BatchRun {
     }
     // NB: a bad-rows file beside the output from an earlier run would pass for this run's: removed.
     if (!this.errorsFile || !this.#errorsPartial) {
-      if (this.#options.output !== "-" && outputTarget(this.#options.output).atomic) await rm(`${this.#options.output}.errors.jsonl`, { force: true });
+      if (this.#atomic) await rm(`${this.#options.output}.errors.jsonl`, { force: true });
       return;
     }
     if (this.#errorsWritten) await rename(this.#errorsPartial, this.errorsFile);
@@ -831,7 +838,7 @@ async function readJsonInput(source: string | Readable, paramsDeclared: boolean)
   // NB: as `serve` refuses such a body (and CSV and JSON Lines inputs, see checkedUtf8): bad bytes were read as U+FFFD without a word.
   if (!isUtf8(bytes))
     throw new NotUtf8Error(
-      `The JSON input${typeof source === "string" ? ` ${source}` : ""} is not valid UTF-8 (Latin-1 or Windows-1252 text?). Save it as UTF-8 (e.g. iconv -f latin1 -t utf-8).`,
+      `The JSON input${typeof source === "string" ? ` ${source}` : ""} is not valid UTF-8 (Latin-1 or Windows-1252 text?). ${SAVE_AS_UTF8}`,
     );
   const text = bytes.toString("utf8");
   let value: unknown;
@@ -883,11 +890,11 @@ export async function predictFile(model: PipelineModel, options: PredictFileOpti
   if (typeof settings.source === "string") await checkInputFile(settings.source, settings.inputFormat);
   // NB: the temporary outputs of runs into this folder that were killed (SIGKILL, a crash): their writers are gone.
   // NB: in the folder of the file written (a link's target's), where its partials are, and the output's own (its errors file's).
-  if (options.output !== "-") {
-    const place = outputTarget(options.output);
-    if (place.atomic) for (const folder of new Set([dirname(place.file), dirname(options.output)])) await removeStalePartials(folder);
-  }
-  const run = new BatchRun(model, options, settings, await plannedRows(options, settings));
+  // NB: where the output goes (see outputTarget); undefined for stdout.
+  const place = options.output === "-" ? undefined : outputTarget(options.output);
+  const atomic = place?.atomic === true;
+  if (place && atomic) for (const folder of new Set([dirname(place.file), dirname(options.output)])) await removeStalePartials(folder);
+  const run = new BatchRun(model, options, settings, await plannedRows(options, settings), atomic);
   await run.run();
   return {
     rowsRead: run.rowsRead,

@@ -5,10 +5,7 @@ import type { ParamSpec, ignoredParams as ignoredParamsFn } from "../tabular/ind
 import { InterruptedError, UsageError } from "./errors.js";
 import { type CliIo, fromCwd, modelUriFromCwd, optionalRegistry, trackingUriOf } from "./io.js";
 import { allowDeletedOption, parseInteger, registryOption, trackingOption } from "./parse-options.js";
-import { usableCores } from "../util/index.js";
-
-/** The most rows a chunk may have: Parquet's reader counts a batch in 32 bits (more was blamed on the file; found by an audit). */
-const MAX_CHUNK_ROWS = 2 ** 32 - 1;
+import { MAX_CHUNK_ROWS, usableCores } from "../util/index.js";
 
 export interface PredictCommandOptions {
   modelUri: string;

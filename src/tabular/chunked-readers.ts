@@ -12,6 +12,7 @@ import { csvRecordBatches } from "./csv-stream.js";
 import { toDataFrame } from "./dataframe.js";
 import { FormatError } from "./errors.js";
 import { checkedUtf8 } from "./utf8-check.js";
+import { MAX_CHUNK_ROWS } from "../util/index.js";
 import { checkInputFile, inputFileError } from "./file-access.js";
 import { holdsNaN, nanAsMissing } from "./json-parse.js";
 import { formatFromPath, type TableFormat } from "./files.js";
@@ -33,8 +34,8 @@ export interface ChunkReadOptions {
 const DEFAULT_CHUNK_ROWS = 65_536;
 
 function checkChunkRows(n: number): number {
-  // NB: Parquet's reader (parquet-wasm) counts a batch's rows in 32 bits.
-  if (!Number.isInteger(n) || n < 1 || n > 2 ** 32 - 1) throw new FormatError(`chunkRows must be a whole number from 1 to 4294967295, got ${String(n)}.`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CHUNK_ROWS)
+    throw new FormatError(`chunkRows must be a whole number from 1 to ${MAX_CHUNK_ROWS}, got ${String(n)}.`);
   return n;
 }
 

@@ -8,7 +8,7 @@
 export { TabularError, FormatError, SchemaError, LimitError, NotUtf8Error, type ColumnValueIssue, type TabularErrorOptions } from "./errors.js";
 export { DEFAULT_LIMITS, NO_LIMITS, type TableLimits, checkTableSize, formatCount, nextTurn, tooManyCells, tooManyRows } from "./limits.js";
 export { MAX_JSON_DEPTH, SLICED_JSON_MIN, parseJsonWithin, parseJsonInSlices, utf8Text, type JsonRowLists } from "./json-text.js";
-export { checkedUtf8 } from "./utf8-check.js";
+export { SAVE_AS_UTF8, checkedUtf8 } from "./utf8-check.js";
 export { holdsNaN, nanAsMissing, parseJsonText } from "./json-parse.js";
 export { MLFLOW_WORDING, pyList } from "./messages.js";
 export {

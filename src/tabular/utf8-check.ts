@@ -2,6 +2,9 @@ import { isUtf8 } from "node:buffer";
 import { utf8Cut } from "./csv-stream.js";
 import { NotUtf8Error } from "./errors.js";
 
+/** What to do with text that is not UTF-8, for messages. */
+export const SAVE_AS_UTF8 = "Save it as UTF-8 (e.g. iconv -f latin1 -t utf-8).";
+
 const LF = 10;
 const CR = 13;
 const NONE = new Uint8Array(0);
@@ -65,7 +68,7 @@ function notUtf8(bytes: Uint8Array, lines: number, lastCR: boolean, name: string
   const at = firstInvalid(bytes);
   const line = lines + lineEnds(bytes.subarray(0, at), lastCR).ends + 1;
   return new NotUtf8Error(
-    `The input${name === undefined ? "" : ` ${name}`} is not valid UTF-8: line ${line} holds bytes UTF-8 does not allow (${hex(bytes.subarray(at, at + 4))}), as Latin-1 or Windows-1252 text does. Save it as UTF-8 (e.g. iconv -f latin1 -t utf-8).`,
+    `The input${name === undefined ? "" : ` ${name}`} is not valid UTF-8: line ${line} holds bytes UTF-8 does not allow (${hex(bytes.subarray(at, at + 4))}), as Latin-1 or Windows-1252 text does. ${SAVE_AS_UTF8}`,
   );
 }
 

@@ -11,6 +11,7 @@ export { isPlainObject } from "./is-plain-object.js";
 export { writeFileAtomic } from "./write-file-atomic.js";
 export { parseByteSize, formatByteSize } from "./byte-size.js";
 export { processIsGone } from "./process-gone.js";
+export { MAX_CHUNK_ROWS } from "./chunk-rows.js";
 export { OUTPUT_APPEND, outputTarget, type OutputTarget } from "./output-target.js";
 export { isStalePartial, partialPath, removeStalePartials, writerTag, writerTagIsGone, type StalePartialOptions } from "./partial-files.js";
 export { pipeserveVersion } from "./pipeserve-version.js";
