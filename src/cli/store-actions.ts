@@ -12,6 +12,8 @@ import {
   StoreError,
   checkModelName,
   createModelArchive,
+  spoolModelArchive,
+  writeModelArchive,
   endRunsOfGoneWriters,
   extractModelArchive,
   joinArtifactUri,
@@ -413,8 +415,12 @@ export async function exportModel(
   options: { trackingUri: string; registryUri?: string; allowDeleted?: boolean },
   io: CliIo,
 ): Promise<void> {
+  const toStdout = output === "-";
+  // NB: as gzip does: binary bytes are not written to a terminal.
+  if (toStdout && io.stdout.isTTY)
+    throw new UsageError("-o -: refusing to write a binary archive to a terminal. Redirect stdout (> model.tar.gz) or pipe it (| pipeserve import -).");
   // NB: as `predict -o`: a missing output folder is refused (not created), before the model is looked up.
-  await checkOutputFile(fromCwd(io, output));
+  if (!toStdout) await checkOutputFile(fromCwd(io, output));
   const resolved = await resolveModelUri(modelUriFromCwd(io, uri), options);
   try {
     const { flavor } = await readMLmodel(resolved.dir);
@@ -423,11 +429,12 @@ export async function exportModel(
       const { sha256 } = await readPipelineJsonWithDigest(resolved.dir, flavor.pipeline);
       checkRegisteredDigest(resolved, sha256, (message) => io.stderr.write(`pipeserve: warning: ${message}\n`));
     }
-    await createModelArchive(resolved.dir, fromCwd(io, output));
+    await (toStdout ? writeModelArchive(resolved.dir, io.stdout) : createModelArchive(resolved.dir, fromCwd(io, output)));
   } finally {
     await resolved.cleanup();
   }
-  printer(io.stdout)(`Exported ${uri} to ${output}`);
+  // NB: with the archive on stdout, what was done is said on stderr.
+  printer(toStdout ? io.stderr : io.stdout)(`Exported ${uri} to ${toStdout ? "stdout" : output}`);
 }
 
 interface ImportOptions {
@@ -509,12 +516,18 @@ export async function importModel(file: string, options: ImportOptions, io: CliI
       throw error;
     }
   }
-  const archive = fromCwd(io, file);
+  const fromStdin = file === "-";
+  if (fromStdin && (io.stdin as { isTTY?: boolean }).isTTY)
+    throw new UsageError("import -: stdin is a terminal. Pipe an archive in (pipeserve export -m <uri> -o - | pipeserve import -) or name the file.");
+  const source = fromStdin ? "stdin" : file;
   const staging = await mkdtemp(join(tmpdir(), "pipeserve-import-"));
   try {
+    const archive = fromStdin ? join(staging, "archive.tar.gz") : fromCwd(io, file);
+    // NB: an archive is read twice (every entry checked, then extracted): one from stdin is copied to the staging folder first.
+    if (fromStdin) await spoolModelArchive(io.stdin, archive, options.maxExtractBytes === undefined ? {} : { maxExtractBytes: options.maxExtractBytes });
     const staged = join(staging, "model");
-    const verified = await stageModel(archive, file, staged, options);
-    const { runId, target } = await withStore(options.trackingUri, (store) => storeModel(store, staged, file, options), true);
+    const verified = await stageModel(archive, source, staged, options);
+    const { runId, target } = await withStore(options.trackingUri, (store) => storeModel(store, staged, source, options), true);
     const modelUri = `runs:/${runId}/model`;
     let version: number | undefined;
     if (options.name) {
@@ -528,7 +541,7 @@ export async function importModel(file: string, options: ImportOptions, io: CliI
       ).version;
     }
     if (options.json) return print(JSON.stringify({ runId, modelUri, ...(version ? { registeredModel: options.name, version } : {}) }, null, 2));
-    print(`Imported ${file} as ${modelUri}${version ? ` (models:/${options.name}/${version})` : ""}`);
+    print(`Imported ${source} as ${modelUri}${version ? ` (models:/${options.name}/${version})` : ""}`);
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -139,7 +139,7 @@ function registerArchiveCommands(program: Command, io: CliIo): void {
     .command("export")
     .description("Pack a model into a .tar.gz to copy elsewhere.")
     .requiredOption("-m, --model-uri <uri>", "the model")
-    .requiredOption("-o, --output <file>", "the archive to write (.tar.gz)")
+    .requiredOption("-o, --output <file>", "the archive to write (.tar.gz), or - for stdout")
     .addOption(trackingOption())
     .addOption(registryOption())
     .addOption(allowDeletedOption())
@@ -153,7 +153,7 @@ function registerArchiveCommands(program: Command, io: CliIo): void {
     );
   program
     .command("import <file>")
-    .description("Unpack a model archive (checked entry by entry, every sha256 verified) into a new run, and register it with --name.")
+    .description("Unpack a model archive (checked entry by entry, every sha256 verified; - reads it from stdin) into a new run, and register it with --name.")
     .option("--name <name>", "register the model under this name")
     .option("--experiment <name>", "experiment for the new run", "Imported models")
     .option(

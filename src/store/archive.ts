@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { basename, dirname, isAbsolute, join, normalize } from "node:path";
 import type { ReadEntry } from "tar";
@@ -54,23 +55,72 @@ export function maxExtractBytes(given?: number, env: NodeJS.ProcessEnv = process
  * into: see `outputTarget`).
  */
 export async function createModelArchive(modelDir: string, outFile: string): Promise<void> {
-  const entries = await readdir(modelDir);
-  if (!entries.includes("MLmodel")) throw new ArchiveError(`${modelDir} is not a model directory (no MLmodel file).`);
+  const entries = await modelEntries(modelDir);
   const target = outputTarget(outFile);
   await mkdir(dirname(target.file), { recursive: true });
   const tmp = target.atomic ? join(dirname(target.file), `.${basename(target.file)}.${randomBytes(6).toString("hex")}.tmp`) : undefined;
   try {
     const { create } = await import("tar");
-    const files = entries.filter((e) => !e.startsWith(".")).sort();
     if (tmp) {
-      await create({ gzip: true, file: tmp, cwd: modelDir, portable: true, noMtime: true }, files);
+      await create({ gzip: true, file: tmp, cwd: modelDir, portable: true, noMtime: true }, entries);
       await rename(tmp, target.file);
     } else {
       // NB: a pipe, a device or an open descriptor's name: written into, at its end (see outputTarget).
-      await pipeline(create({ gzip: true, cwd: modelDir, portable: true, noMtime: true }, files), createWriteStream(target.file, { flags: OUTPUT_APPEND }));
+      await pipeline(create({ gzip: true, cwd: modelDir, portable: true, noMtime: true }, entries), createWriteStream(target.file, { flags: OUTPUT_APPEND }));
     }
   } catch (error) {
     if (tmp) await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Packs a model directory into a `.tar.gz` written to a stream (`pipeserve export -o -` writes
+ * stdout), which is left open.
+ */
+export async function writeModelArchive(modelDir: string, out: NodeJS.WritableStream): Promise<void> {
+  const files = await modelEntries(modelDir);
+  const { create } = await import("tar");
+  await pipeline(create({ gzip: true, cwd: modelDir, portable: true, noMtime: true }, files), out, { end: false });
+}
+
+/** A model directory's entries to pack, sorted, hidden ones left out. */
+async function modelEntries(modelDir: string): Promise<string[]> {
+  const entries = await readdir(modelDir);
+  if (!entries.includes("MLmodel")) throw new ArchiveError(`${modelDir} is not a model directory (no MLmodel file).`);
+  return entries.filter((e) => !e.startsWith(".")).sort();
+}
+
+/**
+ * Copies an archive read from a stream (`pipeserve import -` reads stdin) into `file`, to be
+ * checked and extracted as any other. A stream longer than an archive within the extraction
+ * limit can be (its files, plus a tar header and padding for each of the most entries allowed,
+ * plus gzip's overhead) is refused as it comes, and the copy removed.
+ * @throws ArchiveError (code ARCHIVE_TOO_LARGE) when the stream is longer than that.
+ */
+export async function spoolModelArchive(input: NodeJS.ReadableStream, file: string, limits: ArchiveLimits = {}): Promise<void> {
+  const maxBytes = maxExtractBytes(limits.maxExtractBytes);
+  const allowed = Math.ceil(maxBytes * 1.001) + 1024 * MAX_ARCHIVE_ENTRIES + 1024 ** 2;
+  let seen = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > allowed) {
+        done(
+          new ArchiveError(
+            `Refusing the archive read from stdin: it is longer than ${formatByteSize(allowed)}, more than an archive within the extraction limit of ${formatByteSize(maxBytes)} can be. If you trust it, raise the limit with --max-extract-size.`,
+            { code: "ARCHIVE_TOO_LARGE" },
+          ),
+        );
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(input, counter, createWriteStream(file, { flags: "wx" }));
+  } catch (error) {
+    await rm(file, { force: true });
     throw error;
   }
 }

@@ -78,6 +78,8 @@ export { RestRegistryStore } from "./rest-registry.js";
 export { withLock, hostTag, LOCK_STALE_MS, type LockOwner } from "./lock.js";
 export {
   createModelArchive,
+  writeModelArchive,
+  spoolModelArchive,
   checkModelArchive,
   extractModelArchive,
   maxExtractBytes,

@@ -2,6 +2,7 @@
 // stdout through pipes (binary formats included), bad rows on stderr beside predictions on
 // stdout, and the progress bar on a pseudo-terminal.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { lstat, open, readFile, readdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -95,13 +96,15 @@ describe.concurrent("stdin and stdout", SLOW, () => {
   });
 });
 
+/** `a` as one word of a POSIX shell's command line. */
+const shellQuote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+
 /** util-linux `script`, which runs a command on a pseudo-terminal (absent or different on some systems: then skipped). */
 const hasScript = spawnSync("script", ["-V"], { encoding: "utf8" }).stdout?.includes("util-linux") ?? false;
 
 describe.concurrent("progress on a terminal", SLOW, () => {
   /** Runs a prediction with stderr on a pseudo-terminal; returns what the terminal showed. */
   function onTerminal(input: string, output: string): Promise<{ code: number | null; screen: string }> {
-    const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
     const command = [
       process.execPath,
       BIN,
@@ -117,7 +120,7 @@ describe.concurrent("progress on a terminal", SLOW, () => {
       "--chunk-rows",
       "7",
     ]
-      .map(quote)
+      .map(shellQuote)
       .join(" ");
     return new Promise((resolve, reject) => {
       const child = spawn("script", ["-qec", command, "/dev/null"], { stdio: ["ignore", "pipe", "inherit"] });
@@ -226,6 +229,39 @@ describe.concurrent("outputs that are not plain files", SLOW, () => {
     expect((await lstat(fifo)).isFIFO()).toBe(true);
     expect([...read.subarray(0, 2)], "gzip's magic").toEqual([0x1f, 0x8b]);
     expect(await readdir(dir)).toEqual(["model.tar.gz"]);
+  });
+});
+
+describe.concurrent("export -o - and import -", SLOW, () => {
+  it("export -o - | import -: the archive goes through a shell pipe into another store, registered, and the summary says stdin", async () => {
+    const other = join(await outDir(), "mlruns");
+    const bin = [process.execPath, BIN].map(shellQuote).join(" ");
+    const [uri, tracking] = [scaler().modelUri, scaler().trackingDir].map(shellQuote);
+    const command = `set -o pipefail; ${bin} export -m ${uri} --tracking-uri ${tracking} -o - | ${bin} import - --name piped --tracking-uri ${shellQuote(other)}`;
+    const result = spawnSync("bash", ["-c", command], { encoding: "utf8" });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toBe(`Exported ${scaler().modelUri} to stdout\n`);
+    expect(result.stdout).toMatch(/^Imported stdin as runs:\/[0-9a-f]{32}\/model \(models:\/piped\/1\)\n$/);
+    const copied = await runBinCli(["predict", "-m", "models:/piped/1", "--tracking-uri", other, "-i", inputs.csv, "-o", "-", "--output-format", "csv"]);
+    expectSuccess(copied);
+    expect(decodeOutput(copied.stdout, "csv")).toEqual(await expected());
+  });
+
+  it.skipIf(!hasScript)("export -o - onto a terminal: exit 2, no bytes on the screen but the reason", async () => {
+    const command = [process.execPath, BIN, "export", "-m", scaler().modelUri, "--tracking-uri", scaler().trackingDir, "-o", "-"].map(shellQuote).join(" ");
+    const result = spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "latin1" });
+    expect(result.stdout).toContain("-o -: refusing to write a binary archive to a terminal");
+    expect(result.stdout).not.toContain("\x1f\x8b");
+    expect(result.status).toBe(2);
+  });
+
+  it.skipIf(!hasScript)("import - with stdin on a terminal: exit 2 saying to pipe an archive in, nothing written", async () => {
+    const other = join(await outDir(), "mlruns");
+    const command = [process.execPath, BIN, "import", "-", "--tracking-uri", other].map(shellQuote).join(" ");
+    const result = spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8", input: "" });
+    expect(result.stdout).toContain("import -: stdin is a terminal. Pipe an archive in");
+    expect(result.status).toBe(2);
+    expect(existsSync(other)).toBe(false);
   });
 });
 

@@ -11,6 +11,7 @@ import { createModelArchive, extractModelArchive } from "../../src/store/index.j
 import { HOSTILE_CASES, MODEL_LOOKALIKE, hostileSandbox, tarball, writeZeroBomb } from "../fixtures/hostile-archives.js";
 import { copyProject, fails, listFiles, ok, readYaml11, sha256Of, tempDir } from "./helpers.js";
 import { loggedModelDir } from "../fixtures/model-dir.js";
+import { runMain } from "../fixtures/cli.js";
 
 let tracking: string;
 let runId: string;
@@ -72,6 +73,61 @@ describe("pipeserve export", () => {
     const cwd = await tempDir("pipeserve-cwd-");
     await fails([...(args as string[]), "--tracking-uri", tracking], code as number, messages as string[], { cwd });
     expect(await readdir(cwd)).toEqual([]);
+  });
+});
+
+describe("export -o - and import -: an archive through a pipe", () => {
+  it("export -o - writes the archive's bytes to stdout and says so on stderr; import - reads them from stdin into a new run that predicts the same", async () => {
+    const exported = await runMain(["export", "-m", "models:/linear-model@champion", "-o", "-", "--tracking-uri", tracking]);
+    expect(exported.code, exported.stderr.toString("utf8")).toBe(0);
+    expect(exported.stderr.toString("utf8")).toBe("Exported models:/linear-model@champion to stdout\n");
+    const file = join(await tempDir("pipeserve-export-"), "a.tar.gz");
+    await ok(["export", "-m", "models:/linear-model@champion", "-o", file, "--tracking-uri", tracking]);
+    expect(exported.stdout.equals(await readFile(file)), "stdout holds the same bytes as the file").toBe(true);
+
+    const other = await tempDir("pipeserve-other-store-");
+    const tmp = await tempDir("pipeserve-tmp-");
+    const imported = await withTmpdir(tmp, () => runMain(["import", "-", "--name", "piped", "--tracking-uri", other], { stdin: exported.stdout }));
+    expect(imported.code, imported.stderr.toString("utf8")).toBe(0);
+    const m = /^Imported stdin as runs:\/([0-9a-f]{32})\/model \(models:\/piped\/1\)\n$/.exec(imported.stdout.toString("utf8"));
+    expect(m, imported.stdout.toString("utf8")).not.toBeNull();
+    expect((await (await FileStore.open(other)).getRun(m?.[1] as string)).tags["pipeserve.imported_from"]).toBe("stdin");
+    expect(await readdir(tmp), "the copy of stdin was removed").toEqual([]);
+    const original = await loadModel("models:/linear-model@champion", { trackingUri: tracking });
+    const copy = await loadModel("models:/piped/1", { trackingUri: other });
+    try {
+      expect((await copy.predict(XS)) as ColumnTable).toEqual((await original.predict(XS)) as ColumnTable);
+    } finally {
+      await original.close();
+      await copy.close();
+    }
+  });
+
+  it("import - refuses a hostile archive from stdin as from a file: nothing written, the copy removed", async () => {
+    const [, entries, named] = HOSTILE_CASES[0] as (typeof HOSTILE_CASES)[number];
+    const { sandbox, archive: hostile } = await hostileSandbox(await tempDir("pipeserve-hostile-"), entries);
+    const store = join(sandbox, "mlruns");
+    const tmp = await tempDir("pipeserve-tmp-");
+    const bytes = await readFile(hostile);
+    const r = await withTmpdir(tmp, () => runMain(["import", "-", "--tracking-uri", store], { stdin: bytes, cwd: sandbox }));
+    expect(r.code).toBe(1);
+    expect(r.stderr.toString("utf8")).toContain(`Refusing to extract`);
+    expect(r.stderr.toString("utf8")).toContain(named as string);
+    expect(existsSync(store)).toBe(false);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it("import - refuses stdin longer than an archive within --max-extract-size can be, as it comes, and keeps no copy", async () => {
+    const store = join(await tempDir("pipeserve-store-"), "mlruns");
+    const tmp = await tempDir("pipeserve-tmp-");
+    // NB: 1 KB of files allow 1 KB, plus 1 KB of tar header and padding for each of 100,000 entries, plus 1 MB: 104 MB of stdin is past that.
+    const r = await withTmpdir(tmp, () =>
+      runMain(["import", "-", "--max-extract-size", "1kb", "--tracking-uri", store], { stdin: Buffer.alloc(104 * 1024 ** 2, 7) }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.toString("utf8")).toMatch(/Refusing the archive read from stdin: it is longer than .+ the extraction limit of 1 KB/);
+    expect(existsSync(store)).toBe(false);
+    expect(await readdir(tmp)).toEqual([]);
   });
 });
 
