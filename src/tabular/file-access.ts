@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { outputTarget } from "../util/index.js";
-import { TabularError } from "./errors.js";
+import { FormatError, TabularError } from "./errors.js";
 import type { TableFormat } from "./files.js";
 
 /**
@@ -25,8 +25,13 @@ const NEEDS: Readonly<Record<TableFormat, string>> = {
   arrows: "an Arrow IPC stream starts with its schema",
 };
 
-/** The error for a failed read of `path` (an fs error such as ENOENT), worded for people; other errors are returned as they are. */
+/**
+ * The error for a failed read of `path`: an fs error (such as ENOENT) worded for people, and a
+ * format error with the file named when its message does not name it (a run may read several
+ * files: shards, merges); other errors are returned as they are.
+ */
 export function inputFileError(path: string, cause: unknown): unknown {
+  if (cause instanceof FormatError) return cause.message.includes(path) ? cause : new FormatError(`${path}: ${cause.message}`, { cause });
   switch ((cause as NodeJS.ErrnoException | undefined)?.code) {
     case "ENOENT":
       return new FileAccessError(

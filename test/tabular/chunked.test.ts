@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -125,7 +125,6 @@ describe("chunked readers", () => {
     await writeTableFile(path, data);
     const text = readFileSync(path, "utf8").split("\n");
     text.splice(120, 0, "just,three,fields");
-    const { writeFile } = await import("node:fs/promises");
     await writeFile(path, text.join("\n"));
     await expect(collect(readTableChunks(path, { chunkRows: 50 }))).rejects.toThrow(/CSV line 121 has 3 fields but the header has 7/);
   });
@@ -136,7 +135,6 @@ describe("chunked readers", () => {
     let text = "id,name\r\n";
     for (let i = 0; i < rows; i++) text += `${i},"n ${i}"${ends[i % ends.length]}`;
     const path = join(dir, "mixed-ends.csv");
-    const { writeFile } = await import("node:fs/promises");
     await writeFile(path, text);
     const expected: ColumnTable = {
       names: ["id", "name"],
@@ -150,10 +148,23 @@ describe("chunked readers", () => {
   it("names the line of a ragged CSV row after blank lines and line ends inside quotes, in a later chunk", async () => {
     const path = join(dir, "ragged-quoted.csv");
     const rows = Array.from({ length: 300 }, (_, i) => `${i},"two\nlines ${i}"${i % 50 === 0 ? "\n" : ""}`);
-    const { writeFile } = await import("node:fs/promises");
     await writeFile(path, `id,text\n${rows.join("\n")}\njust,three,fields\n`);
     // The header, 300 records of two lines each, 6 blank lines: the ragged record is on line 608.
-    await expect(collect(readTableChunks(path, { chunkRows: 50 }))).rejects.toThrow(/^CSV line 608 has 3 fields but the header has 2\.$/);
+    await expect(collect(readTableChunks(path, { chunkRows: 50 }))).rejects.toThrow(`${path}: CSV line 608 has 3 fields but the header has 2.`);
+  });
+
+  // A run may read several files (shards, --merge's parts): a parse error names the one it is in.
+  it.each([
+    ["csv", 'x,y\n1,"2\n', "Quote Not Closed"],
+    ["jsonl", '{"x": 1}\n{bad\n', "JSON Lines line 2 is not valid JSON"],
+    ["arrow", "ARROW1\0\0garbage", "Could not read the Arrow IPC data"],
+  ] as const)("a damaged %s file: a FormatError that names the file first", async (format, text, says) => {
+    const path = join(dir, `damaged.${format}`);
+    await writeFile(path, text);
+    const error = await collect(readTableChunks(path)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FormatError);
+    expect((error as Error).message.startsWith(`${path}: `), (error as Error).message).toBe(true);
+    expect((error as Error).message).toContain(says);
   });
 
   it("rejects a JSON array, which cannot be streamed", async () => {
