@@ -11,6 +11,7 @@ const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 const UINT64_MAX = 2n ** 64n - 1n;
 
 /** Whether a vector holds plain numbers: floats of 32 and 64 bits, integers of up to 32 (Float16 holds raw bits). */
@@ -796,20 +797,79 @@ function int64Cell(v: Cell, signed: boolean, name: string): bigint {
   return big;
 }
 
+/** The error for a value a column of Arrow type `type` cannot hold (`what` says what it holds). */
+function cannotHold(name: string, v: Cell, type: DataType, what: string): FormatError {
+  const shown = typeof v === "bigint" ? String(v) : v instanceof Date ? `an invalid date` : (JSON.stringify(v) ?? String(v));
+  return new FormatError(
+    `Column "${name}" holds ${shown}, which an Arrow ${String(type)} column cannot hold (${what}), so it cannot be written as Arrow or Parquet: give the column values of one kind, or write JSON or CSV.`,
+  );
+}
+
+/** A number for a Float column; bigints within 2^53 become numbers. */
+function floatCell(v: Cell, type: DataType, single: boolean, name: string): number {
+  const n = typeof v === "number" ? v : typeof v === "bigint" && v <= MAX_SAFE_BIG && v >= -MAX_SAFE_BIG ? Number(v) : undefined;
+  // NB: a number past Float32's range would become ±Infinity.
+  if (n === undefined || (single && Math.abs(n) > FLOAT32_MAX && Number.isFinite(n))) {
+    throw cannotHold(name, v, type, single ? `numbers within ±${FLOAT32_MAX}` : "numbers");
+  }
+  return n;
+}
+
+/** A whole number for an Int column narrower than 64 bits, within its range. */
+function narrowIntCell(v: Cell, type: DataType & { bitWidth: number; isSigned: boolean }, name: string): number {
+  const max = type.isSigned ? 2 ** (type.bitWidth - 1) - 1 : 2 ** type.bitWidth - 1;
+  const min = type.isSigned ? -(2 ** (type.bitWidth - 1)) : 0;
+  const n = typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : Number.NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw cannotHold(name, v, type, `whole numbers from ${min} to ${max}`);
+  return n;
+}
+
+/** A valid Date for a Timestamp column: a Date, or text or a number a Date can be made of. */
+function timestampCell(v: Cell, type: DataType, name: string): Date {
+  const date = v instanceof Date ? v : typeof v === "string" || typeof v === "number" ? new Date(v) : undefined;
+  if (date === undefined || Number.isNaN(date.getTime())) throw cannotHold(name, v, type, "dates");
+  return date;
+}
+
+/**
+ * A column's cells as apache-arrow's builder for `type` takes them. Each cell must be of the
+ * type's kind: the builders would otherwise write a wrong value without a word ("x" as NaN in a
+ * Float64 column, `true` as 1, 2.5 as 2 and 2^40 as 0 in an Int32 column; found by a review, for a
+ * column whose kinds are mixed, or whose later chunks a file's first chunk had typed).
+ * @throws FormatError naming the column and the value.
+ */
 function normaliseForArrow(values: readonly Cell[], type: DataType, name: string): unknown[] {
   const { DataType } = arrowLib();
+  const absent = (v: Cell): v is null | undefined => v === null || v === undefined;
   if (DataType.isUtf8(type)) {
-    return values.map((v) => (v === null || v === undefined ? null : typeof v === "string" ? v : v instanceof Date ? v.toISOString() : JSON.stringify(v)));
+    return values.map((v) => (absent(v) ? null : typeof v === "string" ? v : v instanceof Date ? v.toISOString() : JSON.stringify(v)));
   }
   if (DataType.isInt(type) && type.bitWidth === 64) {
     const signed = (type as DataType & { isSigned: boolean }).isSigned;
-    return values.map((v) => (v === null || v === undefined ? null : int64Cell(v, signed, name)));
+    return values.map((v) => (absent(v) ? null : int64Cell(v, signed, name)));
   }
-  if (DataType.isTimestamp(type)) {
-    return values.map((v) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(v as string | number)));
+  if (DataType.isInt(type)) {
+    const int = type as DataType & { bitWidth: number; isSigned: boolean };
+    return values.map((v) => (absent(v) ? null : narrowIntCell(v, int, name)));
   }
+  if (DataType.isTimestamp(type)) return values.map((v) => (absent(v) ? null : timestampCell(v, type, name)));
   if (DataType.isFloat(type)) {
-    return values.map((v) => (v === null || v === undefined ? null : Number(v)));
+    const single = type.precision !== arrowLib().Precision.DOUBLE;
+    return values.map((v) => (absent(v) ? null : floatCell(v, type, single, name)));
+  }
+  if (DataType.isBool(type)) {
+    return values.map((v) => {
+      if (absent(v)) return null;
+      if (typeof v !== "boolean") throw cannotHold(name, v, type, "true or false");
+      return v;
+    });
+  }
+  if (DataType.isBinary(type)) {
+    return values.map((v) => {
+      if (absent(v)) return null;
+      if (!(v instanceof Uint8Array)) throw cannotHold(name, v, type, "bytes");
+      return v;
+    });
   }
   return values.map((v) => (v === undefined ? null : v));
 }

@@ -113,6 +113,22 @@ function textEncoder(out: Writable, format: "csv" | "jsonl"): Encoder {
   };
 }
 
+/**
+ * `toArrow` for a chunk of a file; after the first, a value of another kind than the first rows'
+ * is refused saying why its column has the type it has (NB: apache-arrow would have written "x"
+ * as NaN in a column of numbers, found by a review).
+ */
+function chunkToArrow(chunk: ColumnTable, fixed: Readonly<Record<string, DataType>>, emptyTypes: Readonly<Record<string, DataType>>, later: boolean): Table {
+  try {
+    return toArrow(chunk, fixed, { emptyTypes });
+  } catch (error) {
+    if (!later || !(error instanceof FormatError)) throw error;
+    throw new FormatError(`${error.message} (The rows written first gave the column its type: a column has one type in an Arrow or Parquet file.)`, {
+      cause: error,
+    });
+  }
+}
+
 function arrowEncoder(
   out: Writable,
   format: "arrow" | "arrows",
@@ -128,7 +144,7 @@ function arrowEncoder(
   return {
     async write(chunk) {
       names = checkColumns(names, chunk);
-      const table: Table = toArrow(chunk, fixed, { emptyTypes });
+      const table: Table = chunkToArrow(chunk, fixed, emptyTypes, schema !== undefined);
       if (!schema) {
         fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
         // NB: every batch must carry the first batch's schema exactly, or arrow's writer ends the output.
@@ -167,7 +183,7 @@ function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>
     async write(chunk) {
       names = checkColumns(names, chunk);
       checkParquetNames(chunk.names);
-      const table = toArrow(chunk, fixed, { emptyTypes });
+      const table = chunkToArrow(chunk, fixed, emptyTypes, stream !== undefined);
       if (Object.keys(fixed).length < chunk.names.length) fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
       stream ??= start();
       for (const batch of pq.Table.fromIPCStream(tableToIPC(table, "stream")).recordBatches()) stream.controller.enqueue(batch);

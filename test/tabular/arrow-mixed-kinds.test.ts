@@ -1,0 +1,112 @@
+/**
+ * A column's values must be of its Arrow type's kind. apache-arrow's builders wrote any other value
+ * without a word: "x" as NaN and `true` as 1 in a Float64 column, 2.5 as 2 and 2^40 as 0 in an
+ * Int32 column, 1e300 as Infinity in a Float32 one (found by a review). That came about for a column
+ * of mixed kinds (its type is its first value's), and in `predict`'s Arrow and Parquet files, whose
+ * columns take the types of the first rows written. Such a value is now refused, naming it: a 406
+ * over HTTP (the answer exists as JSON), and a failed run that leaves no file in `predict`.
+ */
+import { readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { DataType } from "apache-arrow";
+import { describe, expect, it } from "vitest";
+import { FormatError, decodeArrowIpc, encodeArrowIpc, fromArrow, loadModel, predictFile, toArrow, type Cell } from "../../src/index.js";
+import { arrowLib } from "../../src/tabular/index.js";
+import { useServedModel } from "../server/fixtures/http.js";
+import { buildModel, packageBehaviour } from "../server/fixtures/models.js";
+import { tempDir } from "../batch/helpers.js";
+
+const A = arrowLib();
+const ARROW = "application/vnd.apache.arrow.stream";
+
+const column = (values: Cell[], type?: DataType) => () => toArrow({ names: ["c"], columns: [values], numRows: values.length }, type ? { c: type } : {});
+
+describe("toArrow refuses a value its column's type cannot hold", () => {
+  it.each<[string, Cell[], DataType | undefined, string]>([
+    ["text among numbers (the type is the first value's)", [1.5, "x"], undefined, 'holds "x", which an Arrow Float64 column cannot hold (numbers)'],
+    ["a boolean among numbers", [1.5, true], undefined, "holds true, which an Arrow Float64 column cannot hold (numbers)"],
+    ["a number among booleans", [true, 1], undefined, "holds 1, which an Arrow Bool column cannot hold (true or false)"],
+    ["text among dates", [new Date(0), "soon"], undefined, 'holds "soon", which an Arrow Timestamp<MILLISECOND> column cannot hold (dates)'],
+    ["an invalid Date", [new Date(Number.NaN)], undefined, "holds an invalid date, which an Arrow Timestamp<MILLISECOND> column cannot hold (dates)"],
+    ["text among bytes", [new Uint8Array([1]), "x"], undefined, 'holds "x", which an Arrow Binary column cannot hold (bytes)'],
+    [
+      "a fraction in an Int32 column",
+      [1, 2.5],
+      new A.Int32(),
+      "holds 2.5, which an Arrow Int32 column cannot hold (whole numbers from -2147483648 to 2147483647)",
+    ],
+    [
+      "2^40 in an Int32 column",
+      [1, 2 ** 40],
+      new A.Int32(),
+      "holds 1099511627776, which an Arrow Int32 column cannot hold (whole numbers from -2147483648 to 2147483647)",
+    ],
+    ["-1 in a Uint8 column", [-1], new A.Uint8(), "holds -1, which an Arrow Uint8 column cannot hold (whole numbers from 0 to 255)"],
+    ["1e300 in a Float32 column", [1e300], new A.Float32(), "holds 1e+300, which an Arrow Float32 column cannot hold (numbers within ±3.4028234663852886e+38)"],
+    ["text in a Float32 column", ["x"], new A.Float32(), 'holds "x", which an Arrow Float32 column cannot hold (numbers within ±3.4028234663852886e+38)'],
+    ["2^60 as a bigint in a Float64 column", [2n ** 60n], new A.Float64(), "holds 1152921504606846976, which an Arrow Float64 column cannot hold (numbers)"],
+  ])("%s: a FormatError naming the column and the value", (_why, values, type, says) => {
+    expect(column(values, type)).toThrow(FormatError);
+    expect(column(values, type)).toThrow(`Column "c" ${says}, so it cannot be written as Arrow or Parquet`);
+  });
+
+  it.each<[string, Cell[], DataType, Cell[]]>([
+    ["whole numbers in Int32, with missing values", [1, null, -5, undefined], new A.Int32(), [1, null, -5, null]],
+    [
+      "numbers, NaN and Infinity in Float64",
+      [1.5, Number.NaN, Number.POSITIVE_INFINITY, null],
+      new A.Float64(),
+      [1.5, Number.NaN, Number.POSITIVE_INFINITY, null],
+    ],
+    [
+      "Float32's largest and Infinity in Float32",
+      [3.4028234663852886e38, Number.NEGATIVE_INFINITY],
+      new A.Float32(),
+      [3.4028234663852886e38, Number.NEGATIVE_INFINITY],
+    ],
+    ["a bigint within 2^53 in Float64", [2n ** 50n], new A.Float64(), [2 ** 50]],
+    [
+      "dates, ISO text and milliseconds in a Timestamp",
+      [new Date(5), "1970-01-01T00:00:00.007Z", 9],
+      new A.TimestampMillisecond(),
+      [new Date(5), new Date(7), new Date(9)],
+    ],
+  ])("%s: written as they are", (_why, values, type, back) => {
+    const table = column(values, type)();
+    expect(String(table.schema.fields[0]?.type)).toBe(String(type));
+    expect(fromArrow(decodeArrowIpc(encodeArrowIpc(table))).columns[0]).toEqual(back);
+  });
+});
+
+describe("served: an Arrow answer with a column of mixed kinds", () => {
+  const served = useServedModel(() => buildModel("echo", null));
+
+  it("is a 406 naming the column and the value; the same answer as JSON keeps both values", async () => {
+    const body = JSON.stringify({ dataframe_split: { columns: ["a"], data: [[1.5], ["x"]] } });
+    const asArrow = await fetch(served.url, { method: "POST", headers: { "content-type": "application/json", accept: ARROW }, body });
+    const text = await asArrow.text();
+    expect(asArrow.status, text).toBe(406);
+    expect(JSON.parse(text).message).toContain('Column "a" holds "x", which an Arrow Float64 column cannot hold (numbers)');
+    const asJson = await fetch(served.url, { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect(await asJson.json()).toEqual({ predictions: [{ a: 1.5 }, { a: "x" }] });
+  });
+});
+
+describe("predict into Arrow or Parquet: a later chunk's value of another kind than the first rows'", () => {
+  it.each(["parquet", "arrow"] as const)("%s: the run fails naming the column, the value and why its type is fixed; no file is left", async (format) => {
+    const model = await loadModel(await packageBehaviour("pass_columns", null, { rowWise: true }));
+    try {
+      const dir = await tempDir();
+      const input = join(dir, "in.jsonl");
+      await writeFile(input, ['{"a": 1, "b": 1.5}', '{"a": 2, "b": 2.5}', '{"a": 3, "b": "x"}'].join("\n") + "\n");
+      const output = join(dir, `out.${format}`);
+      const error = await predictFile(model, { input, output, chunkRows: 2 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FormatError);
+      expect((error as Error).message).toContain('Column "b" holds "x", which an Arrow Float64 column cannot hold (numbers)');
+      expect((error as Error).message).toContain("The rows written first gave the column its type: a column has one type in an Arrow or Parquet file.");
+      expect(await readdir(dir)).toEqual(["in.jsonl"]);
+    } finally {
+      await model.close();
+    }
+  });
+});
