@@ -99,10 +99,11 @@ function removeAtExit(dir: string): void {
  * scheme (s3://, gs://, …) is refused, naming it.
  *
  * Downloads are cached by content: a folder with a `pipeline.json` goes to
- * `<cache>/models/<sha256 of pipeline.json>/`, downloaded into a temp folder beside it and renamed
- * into place, so a folder there is always complete; when one is there with every listed file at
- * its listed size, only `pipeline.json` is downloaded again (the loader verifies every hash it
- * lists anyway). A folder without `pipeline.json` is downloaded into a fresh temp folder each time.
+ * `<cache>/models/<sha256 of its files outside artifacts/ and code/>/` (pipeline.json, MLmodel,
+ * the examples…), downloaded into a temp folder beside it and renamed into place, so a folder
+ * there is always complete; when one is there with every listed file at its listed size, only
+ * those files are downloaded again (pipeline.json records the sha256 of every file in artifacts/
+ * and code/, which the loader verifies). A folder without `pipeline.json` is downloaded into a fresh temp folder each time.
  */
 export class ArtifactProxyRepository implements ArtifactRepository {
   readonly #client: RestClient;
@@ -167,16 +168,27 @@ export class ArtifactProxyRepository implements ArtifactRepository {
     await removeLeftovers(root);
     const staging = await mkdtemp(join(root, ".download-"));
     try {
-      await this.#download(client, `${path}/pipeline.json`, join(staging, "pipeline.json"));
-      const digest = createHash("sha256")
-        .update(await readFile(join(staging, "pipeline.json")))
-        .digest("hex");
-      const target = join(root, digest);
+      // NB: found by an audit: keyed by pipeline.json alone, two models of the same pipeline and
+      // artifacts (a seeded training run twice) shared one folder, and the second was served with
+      // the first's MLmodel (its run, its model id, and any signature of the same size). The key
+      // covers every file pipeline.json does not hash (all but artifacts/ and code/), downloaded each time.
+      const unhashed = files.filter((f) => !isHashedByPipeline(f.path));
+      await this.#downloadAll(client, path, unhashed, staging);
+      const hash = createHash("sha256");
+      for (const file of unhashed) {
+        hash.update(`${file.path}\0`);
+        hash.update(
+          createHash("sha256")
+            .update(await readFile(join(staging, ...file.path.split("/"))))
+            .digest("hex"),
+        );
+      }
+      const target = join(root, hash.digest("hex"));
       if (await isComplete(target, files)) return target;
       await this.#downloadAll(
         client,
         path,
-        files.filter((f) => f.path !== "pipeline.json"),
+        files.filter((f) => isHashedByPipeline(f.path)),
         staging,
       );
       await publish(staging, target, files);
@@ -242,6 +254,11 @@ export class ArtifactProxyRepository implements ArtifactRepository {
     await mkdir(dirname(dest), { recursive: true });
     await client.download(`${ARTIFACTS_API}/${encodePath(path)}`, (res) => pipeline(res, createWriteStream(dest)));
   }
+}
+
+/** Whether a model's file is one whose sha256 its pipeline.json records (its artifacts and its code), which the loader verifies. */
+function isHashedByPipeline(path: string): boolean {
+  return path.startsWith("artifacts/") || path.startsWith("code/");
 }
 
 /** A download or set-aside copy this old was left by a process that died: downloads take minutes, not an hour. */

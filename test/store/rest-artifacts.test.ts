@@ -1,5 +1,5 @@
-// The artifact proxy repository: downloads cached by the sha256 of pipeline.json (a complete copy
-// reused, only pipeline.json fetched again; an incomplete one replaced), folders without
+// The artifact proxy repository: downloads cached by the sha256 of the files pipeline.json does not
+// hash (a complete copy reused, only those fetched again; an incomplete one replaced), folders without
 // pipeline.json downloaded afresh each time, mlflow-artifacts://host:port/… URIs, and artifact
 // locations of schemes pipeserve cannot reach (s3://…) refused naming the scheme and what works.
 import { createHash } from "node:crypto";
@@ -42,21 +42,52 @@ const sha256 = async (file: string): Promise<string> =>
     .update(await readFile(file))
     .digest("hex");
 
+/** The files of a model pipeline.json does not hash (all but artifacts/ and code/), which key its folder in the cache. */
+const UNHASHED = ["MLmodel", "environment.json", "input_example.json", "pipeline.json", "serving_input_example.json"];
+
+/** The cache's key for a model folder: the sha256 over each unhashed file's path and sha256. */
+async function cacheKey(dir: string): Promise<string> {
+  const hash = createHash("sha256");
+  for (const file of UNHASHED) hash.update(`${file}\0${await sha256(join(dir, file))}`);
+  return hash.digest("hex");
+}
+
 describe("the download cache", () => {
-  it("keys a folder with pipeline.json by its sha256; a second read downloads pipeline.json only", async () => {
+  it("keys a folder by its files pipeline.json does not hash; a second read downloads those only", async () => {
     const uri = await uploadPenguins();
     const first = await store.artifacts.localFolder(uri);
-    const digest = await sha256(join(PENGUINS, "pipeline.json"));
-    expect(first).toBe(join(cache, "models", digest));
+    const key = await cacheKey(PENGUINS);
+    expect(first).toBe(join(cache, "models", key));
     expect(server.artifactDownloads()).toHaveLength(8);
     for (const file of ["MLmodel", "code/pipeline.mjs", "artifacts/model.json"])
       expect(await sha256(join(first as string, file))).toBe(await sha256(join(PENGUINS, file)));
     // Only complete folders, renamed into place: no temp folders left beside them.
-    expect(await readdir(join(cache, "models"))).toEqual([digest]);
+    expect(await readdir(join(cache, "models"))).toEqual([key]);
 
     const again = await store.artifacts.localFolder(uri);
     expect(again).toBe(first);
-    expect(server.artifactDownloads().slice(8)).toEqual([expect.stringMatching(/\/pipeline\.json$/)]);
+    expect(server.artifactDownloads().slice(8).sort()).toEqual(UNHASHED.map((f) => expect.stringMatching(new RegExp(`/${f.replace(".", "\\.")}$`))));
+  });
+
+  // Found by an audit: keyed by pipeline.json alone, a seeded training run's second model (the same
+  // pipeline.json and artifacts, another run and model id in its MLmodel) was loaded with the first's MLmodel.
+  it("two models of the same pipeline.json whose MLmodels differ (at the same size) get a folder each, each with its own MLmodel", async () => {
+    const one = await uploadPenguins();
+    const run = await store.createRun();
+    const two = `${run.artifactUri}/model`;
+    const original = await readFile(join(PENGUINS, "MLmodel"), "utf8");
+    const edited = original.replace(/^run_id: [0-9a-f]{32}$/m, `run_id: ${"f".repeat(32)}`);
+    expect(edited).not.toBe(original);
+    expect(edited.length).toBe(original.length);
+    await store.artifacts.writeFolder(two, async (dir) => {
+      await cp(PENGUINS, dir, { recursive: true });
+      await writeFile(join(dir, "MLmodel"), edited);
+    });
+    const [a, b] = [await store.artifacts.localFolder(one), await store.artifacts.localFolder(two)];
+    expect(a).not.toBe(b);
+    expect(await readFile(join(a as string, "MLmodel"), "utf8")).toBe(original);
+    expect(await readFile(join(b as string, "MLmodel"), "utf8")).toBe(edited);
+    expect(await readFile(join(a as string, "MLmodel"), "utf8"), "read again after the other").toBe(original);
   });
 
   it("a cached copy missing a file is downloaded again, whole", async () => {
