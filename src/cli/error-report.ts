@@ -1,5 +1,6 @@
 import { isAbsolute, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { redactCredentials } from "../util/index.js";
 
 /** pipeserve's own code, built (`dist/`) or run from source (`src/`): never the user's frame. */
 const PACKAGE_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -64,7 +65,8 @@ export function userFrame(error: unknown, cwd: string): string | undefined {
  * threw it, if it did; with `debug` (PIPESERVE_DEBUG=1), the stack of the error and of each of its causes.
  */
 export function errorReport(error: unknown, options: { debug: boolean; cwd: string }): string {
-  const lines = [`pipeserve: ${error instanceof Error ? error.message : String(error)}`];
+  // NB: a password in a URL (a tracking URI's user info) is not printed: see redactCredentials.
+  const lines = [`pipeserve: ${redactCredentials(error instanceof Error ? error.message : String(error))}`];
   const where = userFrame(error, options.cwd);
   if (!options.debug) {
     if (where !== undefined) lines.push(`pipeserve: thrown at ${where} (PIPESERVE_DEBUG=1 prints the stacks)`);

@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import type { runProject } from "../index.js";
-import { INPUT_TYPES, type InputType } from "../util/index.js";
+import { INPUT_TYPES, type InputType, redactCredentials } from "../util/index.js";
 import { UsageError } from "./errors.js";
 import { type CliIo, fromCwd, optionalRegistry, printer, trackingUriOf } from "./io.js";
 import { collect, given, jsonOption, registryOption, trackingOption } from "./parse-options.js";
@@ -66,12 +66,20 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
         throw error;
       }
       if (o["json"]) return print(JSON.stringify(result, null, 2));
-      print(runSummary(result, trackingUri));
+      print(runSummary(result, trackingUri, optionalRegistry(io, o).registryUri));
     });
 }
 
-/** The lines `pipeserve run` ends with: the run, its metrics, the model and its version, and how to serve it. */
-function runSummary(result: Awaited<ReturnType<typeof runProject>>, trackingUri: string): string {
+/** `word` as one word of a POSIX shell's command line: as it is when plain, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The lines `pipeserve run` ends with: the run, its metrics, the model and its version, and how to
+ * serve it (the stores as given, quoted for the shell, a password in a URL shown as `***`).
+ */
+function runSummary(result: Awaited<ReturnType<typeof runProject>>, trackingUri: string, registryUri: string | undefined): string {
   const lines = [`Run ${result.runId} finished (experiment ${result.experimentId}).`];
   const metrics = Object.entries(result.metrics);
   if (metrics.length > 0) lines.push(`Metrics: ${metrics.map(([k, v]) => `${k}=${Number.isInteger(v) ? v : Number(v.toPrecision(6))}`).join(", ")}`);
@@ -79,7 +87,9 @@ function runSummary(result: Awaited<ReturnType<typeof runProject>>, trackingUri:
   if (result.registeredVersion) lines.push(`Registered: models:/${result.registeredVersion.name}/${result.registeredVersion.version}`);
   if (result.modelUri) {
     const served = result.registeredVersion ? `models:/${result.registeredVersion.name}/${result.registeredVersion.version}` : result.modelUri;
-    lines.push(`Serve it: pipeserve serve -m ${served} --tracking-uri ${trackingUri}`);
+    const stores = [`--tracking-uri ${shellWord(redactCredentials(trackingUri))}`];
+    if (registryUri !== undefined) stores.push(`--registry-uri ${shellWord(redactCredentials(registryUri))}`);
+    lines.push(`Serve it: pipeserve serve -m ${served} ${stores.join(" ")}`);
   }
   return lines.join("\n");
 }

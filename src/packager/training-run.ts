@@ -12,7 +12,7 @@ import {
   registryUriFrom,
   trackingUriFrom,
 } from "../store/index.js";
-import { writerTag } from "../util/index.js";
+import { redactCredentials, writerTag } from "../util/index.js";
 import { bundlePipelines, type BundleResult } from "./bundle.js";
 import { PackagingError } from "./errors.js";
 import { packageModel } from "./package-model.js";
@@ -134,7 +134,7 @@ async function runInStore(
     return result;
   } catch (error) {
     // NB: the error stays with the run, where `runs show` and MLflow's UI (the run's description) find it.
-    const message = (error as Error)?.message ?? String(error);
+    const message = redactCredentials((error as Error)?.message ?? String(error));
     await store.setTags(run.runId, { [RUN_ERROR_TAG]: message, "mlflow.note.content": `This run failed: ${message}` }).catch(() => undefined);
     await store.endRun(run.runId, "FAILED").catch(() => undefined);
     throw error;
@@ -195,7 +195,7 @@ function createTrackedRun(store: TrackingStore, experimentId: string, project: P
       "pipeserve.pipeline": options.pipelineName,
       "pipeserve.project": project.dir,
       [RUN_WRITER_TAG]: writerTag(),
-      ...(options.command ? { "pipeserve.command": options.command } : {}),
+      ...(options.command ? { "pipeserve.command": redactCredentials(options.command) } : {}),
       ...(commit ? { "mlflow.source.git.commit": commit } : {}),
     },
   });

@@ -244,7 +244,7 @@ export class ArtifactProxyRepository implements ArtifactRepository {
       await this.#download(client, `${path}/${file.path}`, dest);
       if (file.size !== undefined && (await stat(dest)).size !== file.size) {
         throw new StoreError(
-          `Downloading ${path}/${file.path} from ${client.base} gave ${(await stat(dest)).size} bytes; the server lists ${file.size}. Try again.`,
+          `Downloading ${path}/${file.path} from ${client.shown} gave ${(await stat(dest)).size} bytes; the server lists ${file.size}. Try again.`,
         );
       }
     });

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { redactCredentials } from "../util/index.js";
 import { StoreError } from "./errors.js";
 import { FileStore } from "./file-store.js";
 import { ModelRegistry } from "./model-registry.js";
@@ -17,7 +18,7 @@ export type StoreTarget =
 const SUPPORTED = "a folder (./mlruns, file:///abs/path), sqlite:///path.db (MLflow's SQL store) or http(s)://host:port (an MLflow tracking server)";
 
 function invalid(uri: string, why: string): StoreError {
-  return new StoreError(`Invalid tracking URI ${JSON.stringify(uri)}: ${why} Supported: ${SUPPORTED}.`, { code: "INVALID_URI" });
+  return new StoreError(`Invalid tracking URI ${JSON.stringify(redactCredentials(uri))}: ${why} Supported: ${SUPPORTED}.`, { code: "INVALID_URI" });
 }
 
 /**

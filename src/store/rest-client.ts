@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { type IncomingMessage, Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
+import { redactCredentials } from "../util/index.js";
 import { NotFoundError, StoreError } from "./errors.js";
 
 /**
@@ -119,12 +120,15 @@ function snippet(body: Buffer): string {
 export class RestClient {
   /** The server's base URL, without a trailing slash (a path prefix kept). */
   readonly base: string;
+  /** `base` as messages show it: a password in it as `***` (see `redactCredentials`). */
+  readonly shown: string;
   readonly settings: RestSettings;
   readonly #agent: HttpAgent | HttpsAgent;
   readonly #https: boolean;
 
   constructor(base: string, settings: RestSettings) {
     this.base = base.replace(/\/+$/, "");
+    this.shown = redactCredentials(this.base);
     this.settings = settings;
     this.#https = this.base.startsWith("https:");
     this.#agent = this.#https
@@ -150,7 +154,7 @@ export class RestClient {
       try {
         return (text.trim() === "" ? {} : JSON.parse(text)) as T;
       } catch {
-        throw new StoreError(`The MLflow tracking server ${this.base} answered ${what} with something that is not JSON: ${snippet(body)}`, {
+        throw new StoreError(`The MLflow tracking server ${this.shown} answered ${what} with something that is not JSON: ${snippet(body)}`, {
           data: { status },
         });
       }
@@ -180,10 +184,10 @@ export class RestClient {
     const parsed = parseServerError(body);
     const errorCode = typeof parsed?.error_code === "string" ? parsed.error_code : undefined;
     const message = typeof parsed?.message === "string" ? parsed.message : undefined;
-    const data = { status, ...(errorCode ? { errorCode } : {}), server: this.base };
-    if (errorCode === "RESOURCE_DOES_NOT_EXIST") return new NotFoundError(`${message ?? "Not found."} (${errorCode} from ${this.base})`, { data });
+    const data = { status, ...(errorCode ? { errorCode } : {}), server: this.shown };
+    if (errorCode === "RESOURCE_DOES_NOT_EXIST") return new NotFoundError(`${message ?? "Not found."} (${errorCode} from ${this.shown})`, { data });
     if (errorCode !== undefined) {
-      return new StoreError(`The MLflow tracking server ${this.base} refused ${what}: ${errorCode}: ${message ?? "(no message)"}`, {
+      return new StoreError(`The MLflow tracking server ${this.shown} refused ${what}: ${errorCode}: ${message ?? "(no message)"}`, {
         code: errorCode === "INVALID_PARAMETER_VALUE" ? "INVALID_PARAMETER_VALUE" : "STORE_ERROR",
         data,
       });
@@ -194,7 +198,7 @@ export class RestClient {
         : status === 404
           ? " Is this the URL of an MLflow 3 tracking server (mlflow server), and was it started with artifact serving on?"
           : "";
-    return new StoreError(`The MLflow tracking server ${this.base} answered ${what} with HTTP ${status}${body.length ? `: ${snippet(body)}` : ""}.${hint}`, {
+    return new StoreError(`The MLflow tracking server ${this.shown} answered ${what} with HTTP ${status}${body.length ? `: ${snippet(body)}` : ""}.${hint}`, {
       data,
     });
   }
@@ -228,8 +232,8 @@ export class RestClient {
       const parsed = parseServerError(answer.body);
       const detail = typeof parsed?.message === "string" ? parsed.message : snippet(answer.body);
       throw new StoreError(
-        `The MLflow tracking server ${this.base} answered ${method} ${path} with HTTP ${answer.status}${retried(attempt)}${detail ? `: ${detail}` : "."} Retries: MLFLOW_HTTP_REQUEST_MAX_RETRIES (${maxRetries}), MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR (${this.settings.backoffFactor} s).`,
-        { data: { status: answer.status, server: this.base, ...(typeof parsed?.error_code === "string" ? { errorCode: parsed.error_code } : {}) } },
+        `The MLflow tracking server ${this.shown} answered ${method} ${path} with HTTP ${answer.status}${retried(attempt)}${detail ? `: ${detail}` : "."} Retries: MLFLOW_HTTP_REQUEST_MAX_RETRIES (${maxRetries}), MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR (${this.settings.backoffFactor} s).`,
+        { data: { status: answer.status, server: this.shown, ...(typeof parsed?.error_code === "string" ? { errorCode: parsed.error_code } : {}) } },
       );
     }
   }
@@ -239,13 +243,13 @@ export class RestClient {
     const what = `${method} ${path}`;
     if (error.code === "ETIMEDOUT") {
       return new StoreError(
-        `The MLflow tracking server ${this.base} did not answer ${what} within ${this.settings.timeoutMs / 1000} s${retried(attempt)}. To wait longer, set MLFLOW_HTTP_REQUEST_TIMEOUT (seconds).`,
-        { cause: error, data: { server: this.base } },
+        `The MLflow tracking server ${this.shown} did not answer ${what} within ${this.settings.timeoutMs / 1000} s${retried(attempt)}. To wait longer, set MLFLOW_HTTP_REQUEST_TIMEOUT (seconds).`,
+        { cause: error, data: { server: this.shown } },
       );
     }
-    return new StoreError(`Cannot reach the MLflow tracking server ${this.base} (${what}): ${error.code ?? error.message}${retried(attempt)}.`, {
+    return new StoreError(`Cannot reach the MLflow tracking server ${this.shown} (${what}): ${error.code ?? error.message}${retried(attempt)}.`, {
       cause: error,
-      data: { server: this.base },
+      data: { server: this.shown },
     });
   }
 

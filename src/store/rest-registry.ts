@@ -98,7 +98,8 @@ export class RestRegistryStore implements RegistryStore {
       await new Promise((r) => setTimeout(r, 1000));
       mv = await this.getVersion(mv.name, mv.version);
     }
-    if (mv.status === "FAILED_REGISTRATION") throw new StoreError(`The tracking server ${this.uri} failed to register version ${mv.version} of "${mv.name}".`);
+    if (mv.status === "FAILED_REGISTRATION")
+      throw new StoreError(`The tracking server ${this.#client.shown} failed to register version ${mv.version} of "${mv.name}".`);
     return mv;
   }
 

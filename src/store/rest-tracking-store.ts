@@ -116,7 +116,7 @@ export class RestTrackingStore implements TrackingStore {
   /** The experiment with this id (numbers are ids first, as in the file store) or name. */
   async getExperiment(nameOrId: string): Promise<Experiment> {
     const found = (/^\d+$/.test(nameOrId) ? await this.#experimentById(nameOrId) : undefined) ?? (await this.getExperimentByName(nameOrId));
-    if (!found) throw new NotFoundError(`No experiment named or numbered "${nameOrId}" on the tracking server ${this.uri}.`);
+    if (!found) throw new NotFoundError(`No experiment named or numbered "${nameOrId}" on the tracking server ${this.#client.shown}.`);
     return found;
   }
 
@@ -364,7 +364,7 @@ export class RestTrackingStore implements TrackingStore {
     const runId = point.runId ?? (await this.getLoggedModel(modelId)).sourceRunId;
     if (!runId) {
       throw new StoreError(
-        `Cannot log metric "${key}" of LoggedModel ${modelId} on ${this.uri}: a tracking server takes a model's metrics through a run, and the model has none.`,
+        `Cannot log metric "${key}" of LoggedModel ${modelId} on ${this.#client.shown}: a tracking server takes a model's metrics through a run, and the model has none.`,
         { code: "INVALID_PARAMETER_VALUE" },
       );
     }

@@ -22,3 +22,4 @@ export { onceByKey } from "./once-by-key.js";
 export { LITTLE_ENDIAN } from "./little-endian.js";
 export { usableCores, cpuQuota } from "./usable-cores.js";
 export { folderDigest, isInsideFolderPath, readFolderManifest, swapInFolder, type FolderFile } from "./folder-manifest.js";
+export { redactCredentials } from "./redact-credentials.js";
