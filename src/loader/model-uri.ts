@@ -117,16 +117,7 @@ const resolveRun: Resolver = async (uri, options) => {
     if (dir !== undefined) return { dir, uri, runId, cleanup: noCleanup };
     const [name, ...rest] = parts as [string, ...string[]];
     const logged = await store.findRunLoggedModel(runId, name);
-    if (logged?.status === "FAILED")
-      throw new ModelLoadError(
-        `${uri}: run ${runId} began packaging the model "${name}" (${logged.modelId}), and that failed${logged.statusMessage ? `: ${logged.statusMessage}` : ""}. Train it again with \`pipeserve run\`.`,
-        { code: "MODEL_NOT_FOUND" },
-      );
-    if (logged?.status === "PENDING" && (await store.artifacts.localFolder(logged.artifactLocation)) === undefined)
-      throw new ModelLoadError(
-        `${uri}: the model "${name}" (${logged.modelId}) of run ${runId} is not whole yet: its packaging has not finished, or was stopped. Load it once \`pipeserve run\` has ended, or train it again.`,
-        { code: "MODEL_NOT_FOUND" },
-      );
+    if (logged) await checkLoggedModelWhole(store, logged, uri);
     if (logged) {
       const modelDir = await storedFolder(store, joinArtifactUri(logged.artifactLocation, ...rest), uri);
       return { dir: modelDir, uri, runId, modelId: logged.modelId, cleanup: noCleanup };
@@ -149,10 +140,34 @@ async function runWithoutModel(store: TrackingStore, run: { runId: string; statu
   return new ModelLoadError(`${uri}: run ${run.runId} ${how} before it packaged a model, so it has none. ${see}`, { code: "MODEL_NOT_FOUND" });
 }
 
+/**
+ * Refuses a LoggedModel whose packaging failed, or has not finished and left no files, naming its
+ * run and what to do. NB: found by an audit: only `runs:/` checked, so `models:/m-<id>` and a
+ * registered version of a FAILED model loaded whatever files it had.
+ */
+async function checkLoggedModelWhole(
+  store: TrackingStore,
+  logged: { modelId: string; name: string; status?: string; statusMessage?: string | null; sourceRunId?: string | null; artifactLocation: string },
+  uri: string,
+): Promise<void> {
+  const run = logged.sourceRunId ? `run ${logged.sourceRunId}` : "its run";
+  if (logged.status === "FAILED")
+    throw new ModelLoadError(
+      `${uri}: ${run} began packaging the model "${logged.name}" (${logged.modelId}), and that failed${logged.statusMessage ? `: ${logged.statusMessage}` : ""}. Train it again with \`pipeserve run\`.`,
+      { code: "MODEL_NOT_FOUND" },
+    );
+  if (logged.status === "PENDING" && (await store.artifacts.localFolder(logged.artifactLocation)) === undefined)
+    throw new ModelLoadError(
+      `${uri}: the model "${logged.name}" (${logged.modelId}) of ${run} is not whole yet: its packaging has not finished, or was stopped. Load it once \`pipeserve run\` has ended, or train it again.`,
+      { code: "MODEL_NOT_FOUND" },
+    );
+}
+
 /** `models:/<model_id>`: an MLflow 3 LoggedModel's files (`<experiment>/models/<model_id>/artifacts`). */
 async function resolveLoggedModel(uri: string, modelId: string, options: ResolveOptions): Promise<ResolvedModel> {
   return withTrackingStore(options, async (store) => {
     const model = await store.getLoggedModel(modelId);
+    await checkLoggedModelWhole(store, model, uri);
     if (model.sourceRunId && !options.allowDeleted) {
       // NB: a LoggedModel whose run is not in this store (copied in alone) is not refused.
       const run = await store.getRunInfo(model.sourceRunId).catch((error: unknown) => (error instanceof NotFoundError ? undefined : Promise.reject(error)));
@@ -169,13 +184,23 @@ function loggedModelIdOf(uri: string): string | undefined {
   return m && LOGGED_MODEL_ID.test(m[1] as string) ? m[1] : undefined;
 }
 
+/** Refuses a registered version whose run was deleted (a run missing from the tracking store is not: the version may have been copied alone). */
+async function checkVersionRunNotDeleted(runId: string, uri: string, options: ResolveOptions): Promise<void> {
+  const run = await withTrackingStore(options, (store) =>
+    store.getRunInfo(runId).catch((error: unknown) => (error instanceof NotFoundError ? undefined : Promise.reject(error))),
+  );
+  if (run) checkRunNotDeleted(run, uri, options);
+}
+
 /**
- * Where a registered version's files are: its `source` (a run, a path or `file://` URI, or, as
- * `mlflow.register_model` records it, `models:/<model_id>`); for a LoggedModel missing from this
- * tracking store, the version's `storage_location` when it is a local folder.
+ * Where a registered version's files are: its `source` (a run, a path or `file://` URI, a tracking
+ * server's `mlflow-artifacts:` URI, or, as `mlflow.register_model` records it,
+ * `models:/<model_id>`); for a LoggedModel missing from this tracking store, the version's
+ * `storage_location` when it is a local folder. A version whose run was deleted is refused
+ * unless `allowDeleted`.
  */
 async function resolveVersionSource(
-  mv: { version: number; source: string; storageLocation?: string },
+  mv: { version: number; source: string; storageLocation?: string; runId?: string },
   name: string,
   options: ResolveOptions,
 ): Promise<ResolvedModel> {
@@ -189,10 +214,10 @@ async function resolveVersionSource(
       return { ...(await resolvePath(location, options)), modelId };
     }
   }
-  if (mv.source.startsWith("mlflow-artifacts:")) {
-    // NB: what an MLflow tracking server records for a version registered from a run's files.
-    return withTrackingStore(options, async (store) => ({ dir: await storedFolder(store, mv.source, mv.source), uri: mv.source, cleanup: noCleanup }));
-  }
+  // NB: found by an audit: a version registered from a run's files (a folder, `file://`,
+  // `mlflow-artifacts:`) loaded after its run was deleted, though `runs delete` says it will not.
+  // A `runs:/` or `models:/m-` source is checked where it is resolved.
+  if (!options.allowDeleted && mv.runId && !mv.source.startsWith("runs:")) await checkVersionRunNotDeleted(mv.runId, `models:/${name}/${mv.version}`, options);
   // NB: a source that is no URI is the registry's data, not the caller's mistake (INVALID_URI is a usage error: exit 2).
   if (mv.source.startsWith("models:")) {
     throw new ModelLoadError(
@@ -215,7 +240,8 @@ const resolveRegistered: Resolver = async (uri, options) => {
   const loggedModelId = loggedModelIdOf(uri);
   if (loggedModelId !== undefined) return resolveLoggedModel(uri, loggedModelId, options);
   // NB: a version is a whole number from 1 or "latest"; stages (models:/<name>/Production) are not supported.
-  const m = /^models:\/+([^/@]+)(?:\/([1-9]\d*|latest)|@([^/]+))\/?$/.exec(uri);
+  // NB: as MLflow's _parse_model_uri, "latest" in any case.
+  const m = /^models:\/+([^/@]+)(?:\/([1-9]\d*|[Ll][Aa][Tt][Ee][Ss][Tt])|@([^/]+))\/?$/.exec(uri);
   if (!m) {
     throw new ModelLoadError(
       `Invalid model URI ${JSON.stringify(uri)}: write models:/<name>/<version>, models:/<name>/latest, models:/<name>@<alias> or models:/<model_id> (an MLflow 3 LoggedModel, m-<32 hex>).`,
@@ -231,7 +257,7 @@ const resolveRegistered: Resolver = async (uri, options) => {
     mv =
       alias !== undefined
         ? await registry.getVersionByAlias(name, alias)
-        : version === "latest"
+        : version?.toLowerCase() === "latest"
           ? await registry.getLatestVersion(name)
           : await registry.getVersion(name, version as string);
   } finally {
@@ -248,6 +274,22 @@ const resolveRegistered: Resolver = async (uri, options) => {
     ...(digest !== undefined ? { registeredPipelineSha256: digest } : {}),
   };
 };
+
+/**
+ * `mlflow-artifacts:/<path>` (or `mlflow-artifacts://host:port/<path>`): files a tracking server
+ * keeps, as its `get-download-uri` and a version registered from a run's files name them; read
+ * through the tracking server's artifact proxy.
+ */
+const resolveServerArtifacts: Resolver = (uri, options) =>
+  withTrackingStore(options, async (store) => {
+    if (store.kind !== "rest") {
+      throw new ModelLoadError(
+        `${uri} names files a tracking server keeps, but the tracking URI is a local store (${store.uri}): give the server's, e.g. --tracking-uri http://127.0.0.1:5000.`,
+        { code: "INVALID_URI" },
+      );
+    }
+    return { dir: await storedFolder(store, uri, uri), uri, cleanup: noCleanup };
+  });
 
 const resolveArchive: Resolver = async (uri, options) => {
   const file = uri.startsWith("file:") ? fileURLToPath(uri) : resolve(uri);
@@ -300,13 +342,14 @@ const SCHEMES: ReadonlyMap<string, Resolver> = new Map([
   ["runs", resolveRun],
   ["models", resolveRegistered],
   ["file", resolvePath],
+  ["mlflow-artifacts", resolveServerArtifacts],
 ]);
 
 /**
  * Finds the model directory a URI names: `runs:/<run_id>/<path>` (the run's artifacts, or the
  * MLflow 3 LoggedModel the run logged under that name), `models:/<name>/<version>`,
  * `models:/<name>/latest`, `models:/<name>@<alias>`, `models:/<model_id>` (an MLflow 3
- * LoggedModel), a path or `file://` URL, or a `.tar.gz`
+ * LoggedModel), `mlflow-artifacts:/<path>` (a tracking server's files), a path or `file://` URL, or a `.tar.gz`
  * made by `pipeserve export` (extracted safely into a private temp folder).
  * @throws ModelLoadError or the store's NotFoundError, naming what exists nearby.
  */
@@ -318,9 +361,12 @@ export async function resolveModelUri(uri: string, options: ResolveOptions = {})
   if (scheme && scheme.length > 1) {
     const resolver = SCHEMES.get(scheme.toLowerCase());
     if (!resolver) {
-      throw new ModelLoadError(`Unknown model URI scheme "${scheme}:" in ${uri}. Use runs:/, models:/, file://, a path, or a .tar.gz archive.`, {
-        code: "INVALID_URI",
-      });
+      throw new ModelLoadError(
+        `Unknown model URI scheme "${scheme}:" in ${uri}. Use runs:/, models:/, file://, mlflow-artifacts:/ (with a tracking server), a path, or a .tar.gz archive.`,
+        {
+          code: "INVALID_URI",
+        },
+      );
     }
     return resolver(uri, options);
   }

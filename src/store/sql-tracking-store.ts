@@ -58,6 +58,7 @@ interface LoggedModelRow {
   model_type: string | null;
   source_run_id: string | null;
   status_message: string | null;
+  lifecycle_stage?: string | null;
 }
 
 function safeUser(): string {
@@ -452,6 +453,8 @@ export class SqlTrackingStore implements TrackingStore {
     const row = db.prepare("SELECT * FROM logged_models WHERE model_id = ?").get(modelId) as LoggedModelRow | undefined;
     if (!row)
       throw new NotFoundError(`LoggedModel "${modelId}" is not in the database ${this.path}. A run's models are listed by \`pipeserve runs show <run_id>\`.`);
+    // NB: as MLflow's get_logged_model: a deleted LoggedModel is not found (found by an audit: it still loaded).
+    if ((row.lifecycle_stage ?? "active") !== "active") throw new NotFoundError(`LoggedModel "${modelId}" was deleted from the database ${this.path}.`);
     return row;
   }
 

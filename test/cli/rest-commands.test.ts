@@ -36,6 +36,23 @@ describe("store commands over http://", () => {
     expect(show.outputs).toHaveLength(1);
   });
 
+  // Found by an audit: the URI a tracking server's get-download-uri gives was an unknown scheme.
+  it("-m mlflow-artifacts:/… (a LoggedModel's files on the server): inspect and predict read them through the artifact proxy", async () => {
+    const { openTrackingStore } = await import("../../src/store/index.js");
+    const store = await openTrackingStore(server.url);
+    const location = await store
+      .findRunLoggedModel(runId, "model")
+      .then((m) => m?.artifactLocation as string)
+      .finally(() => store.close());
+    expect(location).toMatch(/^mlflow-artifacts:\//);
+    const info = JSON.parse(await ok(["inspect", "-m", location, "--json", "--tracking-uri", server.url]));
+    expect(info.run_id).toBe(runId);
+    const dir = await tempDir("pipeserve-rest-cli-");
+    await writeFile(join(dir, "in.json"), JSON.stringify([{ x: 1, group: "a" }]));
+    await ok(["predict", "-m", location, "-i", join(dir, "in.json"), "-o", join(dir, "out.json"), "--tracking-uri", server.url]);
+    expect(JSON.parse(await readFile(join(dir, "out.json"), "utf8")).predictions).toHaveLength(1);
+  });
+
   it("models list, versions, inspect", async () => {
     const models = JSON.parse(await ok(["models", "list", "--json", "--tracking-uri", server.url]));
     expect(models.map((m: { name: string }) => m.name)).toEqual(["linear-model"]);

@@ -134,11 +134,19 @@ describe("malformed URIs and unknown schemes list the accepted forms", () => {
     ["models:/ with an empty alias", "models:/scaler-model@", ["Invalid model URI", "models:/<name>@<alias>"]],
     ["models:/ with a stage instead of a version", "models:/scaler-model/Production", ["Invalid model URI", "models:/<name>/latest"]],
     ["models:/ with version 0", "models:/scaler-model/0", ["Invalid model URI", "models:/<name>/<version>"]],
-    ["an s3:// URI", "s3://bucket/model", ['Unknown model URI scheme "s3:"', "Use runs:/, models:/, file://, a path, or a .tar.gz archive."]],
+    [
+      "an s3:// URI",
+      "s3://bucket/model",
+      ['Unknown model URI scheme "s3:"', "Use runs:/, models:/, file://, mlflow-artifacts:/ (with a tracking server), a path, or a .tar.gz archive."],
+    ],
     ["an https:// URL", "https://example.com/model", ['Unknown model URI scheme "https:"', "Use runs:/, models:/, file://"]],
     ["a data: URL", "data:text/javascript,process.exit(1)", ['Unknown model URI scheme "data:"']],
     ["a node: specifier", "node:fs", ['Unknown model URI scheme "node:"']],
-    ["a mlflow-artifacts: URI", "mlflow-artifacts:/0/abc/artifacts/model", ['Unknown model URI scheme "mlflow-artifacts:"']],
+    [
+      "a mlflow-artifacts: URI with a local tracking store",
+      "mlflow-artifacts:/0/abc/artifacts/model",
+      ["names files a tracking server keeps, but the tracking URI is a local store", "--tracking-uri http://"],
+    ],
   ];
   it.each(malformed)("%s → ModelLoadError INVALID_URI", async (_why, uri, messages) => {
     const error = await rejects(loadModel(uri, { trackingUri: trained().trackingDir }), ModelLoadError, ...messages);
