@@ -128,9 +128,16 @@ function registerModelsCommands(program: Command, io: CliIo): void {
     .addOption(jsonOption())
     .addOption(trackingOption())
     .addOption(registryOption())
-    .action(async (name: string, version: string, o: Record<string, unknown>) =>
-      (await actions()).modelsDeleteVersion(name, version, { json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o) }, print),
-    );
+    .action(async (name: string, version: string, o: Record<string, unknown>) => {
+      // NB: as `models alias`: a version the argument cannot be is a usage error (exit 2; found by an audit: it exited 1).
+      if (!/^[1-9]\d*$/.test(version)) throw new UsageError(`The version must be a whole number from 1, got "${version}".`);
+      return (await actions()).modelsDeleteVersion(
+        name,
+        version,
+        { json: o["json"] as boolean, trackingUri: tracking(io, o), ...optionalRegistry(io, o) },
+        print,
+      );
+    });
 }
 
 /** Registers `pipeserve export` and `pipeserve import`: models as .tar.gz archives. */

@@ -43,11 +43,25 @@ function numberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, chec
 
 const truthy = (value: string | undefined): boolean => /^(1|true|yes|on)$/i.test(value?.trim() ?? "");
 
+/**
+ * A credential variable's value, refused when it holds a character no HTTP header can carry. NB:
+ * found by an audit: a token read from a file (a Kubernetes Secret) ends with a line break, and the
+ * request failed as "Cannot reach the MLflow tracking server … ERR_INVALID_CHAR".
+ */
+function headerSafe(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined || !/[\r\n\0]/.test(value)) return value;
+  const where = /[\r\n]+$/.test(value) ? "ends with a line break (as a value read from a file does)" : "holds a line break or a NUL";
+  throw new StoreError(`${name} ${where}, which no HTTP header can carry: remove it, e.g. ${name}="$(tr -d '\\r\\n' < file)".`, {
+    code: "INVALID_PARAMETER_VALUE",
+  });
+}
+
 /** The settings in `env` (`OpenStoreOptions.env`, else `process.env`). @throws StoreError naming a variable with a bad value. */
 export function restSettingsFrom(env: NodeJS.ProcessEnv): RestSettings {
-  const user = env["MLFLOW_TRACKING_USERNAME"];
-  const password = env["MLFLOW_TRACKING_PASSWORD"];
-  const token = env["MLFLOW_TRACKING_TOKEN"];
+  const user = headerSafe(env, "MLFLOW_TRACKING_USERNAME");
+  const password = headerSafe(env, "MLFLOW_TRACKING_PASSWORD");
+  const token = headerSafe(env, "MLFLOW_TRACKING_TOKEN");
   const authorization = user && password ? `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` : token ? `Bearer ${token}` : undefined;
   const caPath = env["MLFLOW_TRACKING_SERVER_CERT_PATH"] || undefined;
   return {
@@ -70,6 +84,28 @@ export function backoffMs(settings: RestSettings, retry: number, retryAfter?: st
   const seconds = settings.backoffFactor * 2 ** (retry - 1) + Math.random() * settings.backoffJitter;
   return Math.min(seconds, BACKOFF_MAX_S) * 1000;
 }
+
+/** The certificates MLFLOW_TRACKING_SERVER_CERT_PATH names. @throws StoreError naming the variable when the file cannot be read. */
+function readCertificates(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new StoreError(
+      `MLFLOW_TRACKING_SERVER_CERT_PATH names ${path}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): point it at the PEM file of the CA that signed the server's certificate.`,
+      { code: "INVALID_PARAMETER_VALUE", cause: error },
+    );
+  }
+}
+
+/** Node's codes for a server certificate that is not trusted, or not the server's. */
+const TLS_TRUST_ERRORS = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
 
 /** What one call sends: a query (GET, DELETE), a JSON body, or raw bytes (artifact uploads). */
 export interface CallOptions {
@@ -135,7 +171,7 @@ export class RestClient {
       ? new HttpsAgent({
           keepAlive: true,
           rejectUnauthorized: !settings.insecureTls,
-          ...(settings.caPath ? { ca: readFileSync(settings.caPath) } : {}),
+          ...(settings.caPath ? { ca: readCertificates(settings.caPath) } : {}),
         })
       : new HttpAgent({ keepAlive: true });
   }
@@ -247,7 +283,12 @@ export class RestClient {
         { cause: error, data: { server: this.shown } },
       );
     }
-    return new StoreError(`Cannot reach the MLflow tracking server ${this.shown} (${what}): ${error.code ?? error.message}${retried(attempt)}.`, {
+    // NB: found by an audit: a certificate the client does not trust was a bare code.
+    const hint =
+      error.code !== undefined && TLS_TRUST_ERRORS.has(error.code)
+        ? " The server's certificate is not trusted: set MLFLOW_TRACKING_SERVER_CERT_PATH to the PEM file of the CA that signed it, or MLFLOW_TRACKING_INSECURE_TLS=true to skip the check (never in production)."
+        : "";
+    return new StoreError(`Cannot reach the MLflow tracking server ${this.shown} (${what}): ${error.code ?? error.message}${retried(attempt)}.${hint}`, {
       cause: error,
       data: { server: this.shown },
     });

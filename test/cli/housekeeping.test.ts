@@ -96,7 +96,9 @@ describe.each([["file"], ["sqlite"]])("over the %s store", (kind) => {
     await fails(["predict", "-m", "models:/linear-model@champion", "-i", input, "-o", join(dir, "x.json"), ...T()], 1, ['has no alias "champion"']);
     await fails(["predict", "-m", "models:/linear-model/2", "-i", input, "-o", join(dir, "x.json"), ...T()], 1, ["no version 2 (it was deleted)"]);
     await fails(["models", "delete-version", "linear-model", "2", ...T()], 1, ["no version 2 (it was deleted)", "Versions: [1]"]);
-    await fails(["models", "delete-version", "linear-model", "two", ...T()], 1, ['Invalid version "two"']);
+    // A version the argument cannot be is a usage error (exit 2), as for models alias.
+    await fails(["models", "delete-version", "linear-model", "two", ...T()], 2, ['The version must be a whole number from 1, got "two".']);
+    await fails(["models", "delete-version", "linear-model", "0", ...T()], 2, ['The version must be a whole number from 1, got "0".']);
     await fails(["models", "delete-version", "nope", "1", ...T()], 1, ['Registered model "nope" does not exist']);
     // The run itself is untouched: its model still loads by run.
     await ok(["predict", "-m", `runs:/${second}/model`, "-i", input, "-o", join(dir, "y.json"), ...T()]);

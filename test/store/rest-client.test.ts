@@ -172,7 +172,13 @@ describe("https://", () => {
       await expectRejects(
         (await openTls({})).listExperiments(),
         StoreError,
-        /Cannot reach the MLflow tracking server https:\/\/127\.0\.0\.1:\d+ .*SELF_SIGNED/,
+        /Cannot reach the MLflow tracking server https:\/\/127\.0\.0\.1:\d+ .*SELF_SIGNED.* The server's certificate is not trusted: set MLFLOW_TRACKING_SERVER_CERT_PATH .* or MLFLOW_TRACKING_INSECURE_TLS=true/,
+      );
+      // A CA file that is not there names the variable (it was a bare ENOENT).
+      await expectRejects(
+        openTls({ MLFLOW_TRACKING_SERVER_CERT_PATH: "/nonexistent/ca.pem" }),
+        StoreError,
+        "MLFLOW_TRACKING_SERVER_CERT_PATH names /nonexistent/ca.pem, which cannot be read (ENOENT)",
       );
       expect((await (await openTls({ MLFLOW_TRACKING_INSECURE_TLS: "true" })).listExperiments()).map((e) => e.name)).toEqual(["Default"]);
       expect((await (await openTls({ MLFLOW_TRACKING_SERVER_CERT_PATH: TLS_CERT })).listExperiments()).map((e) => e.name)).toEqual(["Default"]);
@@ -190,5 +196,14 @@ describe("settings", () => {
     expect(restSettingsFrom({ MLFLOW_TRACKING_INSECURE_TLS: "true" }).insecureTls).toBe(true);
     expect(() => restSettingsFrom({ MLFLOW_HTTP_REQUEST_MAX_RETRIES: "12" })).toThrow(/MLFLOW_HTTP_REQUEST_MAX_RETRIES="12" is not a whole number from 0 to 9/);
     expect(() => restSettingsFrom({ MLFLOW_HTTP_REQUEST_TIMEOUT: "soon" })).toThrow(/MLFLOW_HTTP_REQUEST_TIMEOUT/);
+  });
+
+  // Found by an audit: a token read from a file kept its line break, and the request failed as
+  // "Cannot reach the MLflow tracking server … ERR_INVALID_CHAR".
+  it.each(["MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"])("%s ending with a line break is refused, naming it", (name) => {
+    expect(() => restSettingsFrom({ [name]: "s3cret\n" })).toThrow(
+      `${name} ends with a line break (as a value read from a file does), which no HTTP header can carry`,
+    );
+    expect(() => restSettingsFrom({ [name]: "s3c\nret" })).toThrow(`${name} holds a line break or a NUL`);
   });
 });
