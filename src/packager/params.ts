@@ -1,6 +1,10 @@
-import { parse as parseYaml } from "yaml";
+import { parseDocument } from "yaml";
 import { getParam, withParam } from "../runtime/index.js";
 import { PackagingError } from "./errors.js";
+import { PROJECT_YAML } from "./project-yaml.js";
+
+/** The words YAML reads as null, which set any parameter to none. */
+const NULL_WORDS = new Set(["null", "Null", "NULL", "~"]);
 
 /** A key before `=`: dotted names (`model.lr`), as `--params` takes them. */
 const OVERRIDE_KEY = /^[^=,\s]+=/;
@@ -60,14 +64,18 @@ function unknownParam(params: Record<string, unknown>, key: string): string {
  */
 function overrideValue(item: string, text: string, declared: unknown): unknown {
   if (text.trim() === "") throw invalidParams(`--params ${item}: give a value after "=" (write null for none).`);
+  // NB: a text parameter takes the text as written (found by an audit: `name=#1 choice` read as a
+  // YAML comment and set it to null, `name=&a x` lost its anchor); only a null word sets it to none.
+  if (typeof declared === "string") return NULL_WORDS.has(text.trim()) ? null : text;
   let value: unknown;
   try {
-    value = parseYaml(text);
+    // NB: as conf/parameters.yml is read (YAML 1.1 as PyYAML: dates, yes/no), so a declared date or boolean can be overridden.
+    const doc = parseDocument(text, PROJECT_YAML);
+    value = doc.errors.length > 0 ? text : doc.toJS();
   } catch {
     value = text;
   }
   if (value === null || declared === null || declared === undefined) return value ?? null;
-  if (typeof declared === "string") return typeof value === "string" ? value : text;
   const kind = kindOf(declared);
   if (kindOf(value) === kind) return value;
   throw invalidParams(

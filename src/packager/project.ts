@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { isMap, isScalar, parseDocument, type Node as YamlNode } from "yaml";
 import { type AnyCodec, DataCatalog, Pipeline, isArtifactCodec, isFolderCodec } from "../runtime/index.js";
 import { onceByKey } from "../util/index.js";
 import { bundlePipelines } from "./bundle.js";
 import { PackagingError } from "./errors.js";
+import { readYamlFile } from "./project-yaml.js";
 
 /** A Kedro-like project: `pipelines.ts`, `conf/catalog.yml`, `conf/parameters.yml`, data under `data/`. */
 export interface Project {
@@ -56,33 +56,6 @@ function writeBundle(hash: string, code: string): Promise<string> {
     await writeFile(path, code, { flag: "wx" });
     return path;
   });
-}
-
-async function readYamlFile(path: string, what: string, floats?: Set<string>): Promise<Record<string, unknown>> {
-  if (!existsSync(path)) return {};
-  const doc = parseDocument(await readFile(path, "utf8"), { version: "1.1" });
-  if (doc.errors.length > 0) {
-    throw new PackagingError(`${what} (${path}) is not valid YAML: ${doc.errors[0]?.message ?? "parse error"}`, {
-      code: "INVALID_PROJECT",
-      cause: doc.errors[0],
-    });
-  }
-  const value: unknown = doc.toJS();
-  if (value === null || value === undefined) return {};
-  if (typeof value !== "object" || Array.isArray(value)) throw new PackagingError(`${what} (${path}) must be a YAML mapping.`, { code: "INVALID_PROJECT" });
-  if (floats) collectFloats(doc.contents, "", floats);
-  return value as Record<string, unknown>;
-}
-
-/** Records the dotted paths of scalars written as decimals, which JavaScript numbers cannot tell from integers. */
-function collectFloats(node: YamlNode | null, prefix: string, out: Set<string>): void {
-  if (!isMap(node)) return;
-  for (const pair of node.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-    const path = prefix === "" ? key : `${prefix}.${key}`;
-    if (isScalar(pair.value) && typeof pair.value.value === "number" && /[.eEnN]/.test(pair.value.source ?? "")) out.add(path);
-    else collectFloats(pair.value as YamlNode | null, path, out);
-  }
 }
 
 /**

@@ -16,7 +16,7 @@ import { redactCredentials, writerTag } from "../util/index.js";
 import { bundlePipelines, type BundleResult } from "./bundle.js";
 import { PackagingError } from "./errors.js";
 import { packageModel } from "./package-model.js";
-import { applyParamOverrides, flattenParams } from "./params.js";
+import { applyParamOverrides, flattenParams, splitParamOverrides } from "./params.js";
 import { PipelineML } from "./pipeline-ml.js";
 import { checkModelName, logModelInRun, registerLoggedModel } from "./logged-model.js";
 import { getPipeline, loadProject, projectCatalog, type Project } from "./project.js";
@@ -211,13 +211,15 @@ async function logRunParams(
   runId: string,
   project: Project,
   params: Record<string, unknown>,
-  overrides: readonly string[],
+  entries: readonly string[],
 ): Promise<Set<string>> {
+  // NB: found by an audit: `--params name=x,k=3.0` was read whole here, so k lost its decimal (logged 3, typed long) where two flags kept it.
+  const overrides = splitParamOverrides(entries);
   const overridden = new Set(overrides.map((o) => o.slice(0, o.indexOf("="))));
   const floats = new Set([...project.floatParams, ...floatOverrides(overrides)]);
   const loggedFloats = new Set([...[...project.floatParams].filter((k) => !overridden.has(k)), ...floatOverrides(overrides)]);
   const logged = Object.fromEntries(
-    Object.entries(flattenParams(params)).map(([k, v]) => [k, loggedFloats.has(k) && typeof v === "number" && Number.isInteger(v) ? `${v}.0` : v]),
+    Object.entries(flattenParams(params)).map(([k, v]) => [k, loggedFloats.has(k) && typeof v === "number" && Number.isInteger(v) ? `${v}.0` : paramText(v)]),
   );
   await store.logParams(runId, logged);
   return floats;
@@ -290,6 +292,21 @@ async function packageAndRegister(
 }
 
 /** Overrides written as decimals (`lr=0.10`). */
+/**
+ * A parameter's value as MLflow's Python client logs it (`str(value)`) where JSON would differ: a
+ * date as `2024-01-01` (with its time, `2024-01-01 12:30:00`, when it has one), not a quoted ISO
+ * string; NaN and infinities as `nan`, `inf`, `-inf`, not null. Other values as they are.
+ */
+function paramText(value: unknown): unknown {
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) return String(value);
+    const iso = value.toISOString();
+    return iso.endsWith("T00:00:00.000Z") ? iso.slice(0, 10) : iso.replace("T", " ").replace(/\.000Z$|Z$/, "");
+  }
+  if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf";
+  return value;
+}
+
 function floatOverrides(overrides: readonly string[]): string[] {
   return overrides.filter((o) => /^[^=]+=\s*[-+]?(\d*\.\d*|\d+[eE])/.test(o)).map((o) => o.slice(0, o.indexOf("=")));
 }
