@@ -29,8 +29,15 @@ export interface SignatureInputs {
   inputName: string;
   /** The model's default runner: the `runner` param's default. */
   runner: string;
-  /** Rows of the training data for the inference input, if there are any. */
+  /** Rows of the training data for the inference input, if there are any: the inference pipeline runs on them. */
   sample: ColumnTable | undefined;
+  /**
+   * All of that data, whose every row the input columns' types and nullability come from (as
+   * MLflow's infer_signature reads the frame it is given); `sample` when absent. NB: found by an
+   * audit: inferred from the first 10,000 rows, a column missing a value only further on was
+   * `required`, and the model refused rows of its own training data.
+   */
+  whole?: ColumnTable | undefined;
   /** Column types the raw data declares (typed arrays, Arrow fields). */
   declared: Readonly<Record<string, ColumnType>>;
   /** The values of the `params:` inputs, from parameters.yml. */
@@ -60,7 +67,7 @@ export async function resolveSignature(given: SignatureInputs): Promise<MlflowSi
     );
   }
   const overrides: SignatureOverrides = mode === "auto" ? {} : mode;
-  const inferred = inferSignature(sample, undefined, given.parameters, { declared: given.declared });
+  const inferred = inferSignature(given.whole ?? sample, undefined, given.parameters, { declared: given.declared });
   const inputs = applyColumnOverrides(inferred.inputs ?? [], overrides.inputs, "inputs", "the input data");
   const input = fitSample(given, sample, inputs, overrides.inputs !== undefined);
   const output = await given.predict(input);

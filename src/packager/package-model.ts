@@ -54,7 +54,7 @@ export interface PackageModelOptions {
   loggedModel?: { modelId: string; artifactLocation: string };
 }
 
-/** Rows of the input data looked at to infer input types and optional columns. */
+/** Rows of the input data the inference pipeline runs on to check it and infer its outputs (the input columns come from every row). */
 const SIGNATURE_SAMPLE_ROWS = 10_000;
 
 function artifactOf(catalog: DataCatalog, name: string): { dataset: Dataset; artifact: ModelArtifact } {
@@ -119,9 +119,11 @@ export async function packageModel(options: PackageModelOptions): Promise<void> 
   }
 
   let sample: ColumnTable | undefined;
+  let whole: ColumnTable | undefined;
   if (options.exampleData !== undefined && options.exampleData !== null) {
     try {
-      sample = sliceTable(asColumnTable(options.exampleData), 0, SIGNATURE_SAMPLE_ROWS);
+      whole = asColumnTable(options.exampleData);
+      sample = sliceTable(whole, 0, SIGNATURE_SAMPLE_ROWS);
     } catch (cause) {
       throw new PackagingError(`The data of "${ml.inputName}" is not tabular, so no signature or example can be made from it: ${(cause as Error).message}`, {
         code: "INVALID_EXAMPLE",
@@ -137,6 +139,7 @@ export async function packageModel(options: PackageModelOptions): Promise<void> 
     inputName: ml.inputName,
     runner: ml.runner,
     sample,
+    whole,
     declared: options.exampleData === undefined || options.exampleData === null ? {} : declaredColumnTypes(options.exampleData),
     parameters,
     floatParams: options.floatParams ?? new Set<string>(),

@@ -334,6 +334,21 @@ describe("signature overrides, params and the inference check (what a TypeScript
     }
   });
 
+  // Found by an audit: the inputs were inferred from the first 10,000 rows, so a column missing a
+  // value only further on was required, and the model refused rows of its own training data.
+  it("infers the inputs from every row: a value missing only at row 10,006 makes the column optional, and the model takes that row", async () => {
+    const x: (number | null)[] = Array.from({ length: 10_010 }, (_, i) => 300 + (i % 50));
+    x[10_005] = null;
+    const { target, signature } = await pack(bind({ signature: "auto" }), { x });
+    expect(columns(signature["inputs"])).toEqual([{ type: "double", name: "x", required: false }]);
+    const model = await loadModel(target);
+    try {
+      expect(((await model.predict({ x: [307, null] })) as ColumnTable).numRows).toBe(2);
+    } finally {
+      await model.close();
+    }
+  });
+
   it("types an Int32Array column integer: the data declares it", async () => {
     const { signature } = await pack(bind({ signature: "auto" }), { x: new Int32Array([307, 350]) });
     expect(columns(signature["inputs"])).toEqual([{ type: "integer", name: "x", required: true }]);
