@@ -34,6 +34,7 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
     .action(async (o: Record<string, unknown>) => {
       let runId: string | undefined;
       mapProjectStacks();
+      await checkNameFlags(o);
       const trackingUri = trackingUriOf(io, given(o["trackingUri"]));
       let result: Awaited<ReturnType<typeof runProject>>;
       const { PackagingError, runProject } = await import("../index.js");
@@ -61,13 +62,39 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
         if (runId !== undefined) {
           io.stderr.write(`pipeserve: run ${runId} is marked FAILED, with this error recorded on it (pipeserve runs show ${runId}).\n`);
         }
-        // NB: a --params entry the project cannot take is the command line's to fix: a usage error (exit 2).
-        if (error instanceof PackagingError && error.code === "INVALID_PARAMS") throw new UsageError(error.message);
-        throw error;
+        // NB: a --params entry the project cannot take, or a --pipeline it has not, is the command line's to fix: a usage error (exit 2).
+        throw asUsageError(error, PackagingError);
       }
       if (o["json"]) return print(JSON.stringify(result, null, 2));
       print(runSummary(result, trackingUri, optionalRegistry(io, o).registryUri));
     });
+}
+
+/**
+ * Refuses name flags the store would refuse, before anything is read or written: a usage error
+ * (exit 2), as `import --name`. NB: found by an audit: they exited 1, after loading the project.
+ */
+async function checkNameFlags(o: Record<string, unknown>): Promise<void> {
+  if (o["experiment"] !== undefined && String(o["experiment"]).trim() === "")
+    throw new UsageError("--experiment: give the experiment's name (or leave the flag out).");
+  const { StoreError, checkLoggedModelName, checkNewModelName } = await import("../store/index.js");
+  const check = (flag: string, value: unknown, fn: (name: string) => unknown): void => {
+    if (value === undefined) return;
+    try {
+      fn(String(value));
+    } catch (error) {
+      if (error instanceof StoreError) throw new UsageError(`${flag}: ${error.message}`);
+      throw error;
+    }
+  };
+  check("--registered-model-name", o["registeredModelName"], checkNewModelName);
+  check("--artifact-path", o["artifactPath"], checkLoggedModelName);
+}
+
+/** The errors of a project command that are its command line's to fix: a usage error (exit 2). */
+function asUsageError(error: unknown, PackagingError: abstract new (...args: never[]) => Error): unknown {
+  const code = (error as { code?: unknown }).code;
+  return error instanceof PackagingError && (code === "INVALID_PARAMS" || code === "UNKNOWN_PIPELINE") ? new UsageError((error as Error).message) : error;
 }
 
 /** `word` as one word of a POSIX shell's command line: as it is when plain, else in single quotes. */
@@ -115,7 +142,8 @@ function registerModelifyCommand(program: Command, io: CliIo): void {
     .addOption(registryOption())
     .action(async (o: Record<string, unknown>) => {
       mapProjectStacks();
-      const { modelify } = await import("../index.js");
+      await checkNameFlags(o);
+      const { PackagingError, modelify } = await import("../index.js");
       const result = await modelify({
         projectDir: fromCwd(io, o["project"] as string),
         pipelineName: o["pipeline"] as string,
@@ -129,7 +157,7 @@ function registerModelifyCommand(program: Command, io: CliIo): void {
         ...optionalRegistry(io, o),
         ...(o["runId"] ? { runId: o["runId"] as string } : {}),
         ...(o["registeredModelName"] ? { registeredModelName: o["registeredModelName"] as string } : {}),
-      });
+      }).catch((error: unknown) => Promise.reject(asUsageError(error, PackagingError)));
       if (o["json"]) return print(JSON.stringify(result, null, 2));
       print(`Model: ${result.modelUri} (LoggedModel models:/${result.modelId})`);
       if (result.registeredVersion) print(`Registered: models:/${result.registeredVersion.name}/${result.registeredVersion.version}`);

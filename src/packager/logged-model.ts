@@ -6,6 +6,11 @@ import {
   type TrackingStore,
   checkLoggedModelName,
   joinArtifactUri,
+  checkFolderModelName,
+  checkNewModelName,
+  registryKindOf,
+  registryUriFrom,
+  trackingUriFrom,
 } from "../store/index.js";
 import { PackagingError } from "./errors.js";
 import { registryTags } from "./registry-tags.js";
@@ -21,6 +26,16 @@ export interface LoggedModelFiles {
 
 /** The run tags MLflow 3 copies onto a LoggedModel it creates (who and what logged it). */
 const SOURCE_TAG = /^mlflow\.(user|source\.)/;
+
+/**
+ * Checks, before anything is written, that `name` can name a registered model in the registry the
+ * stores give (a folder registry's own limits too, as the registry is opened later).
+ * @throws StoreError naming what the registry accepts.
+ */
+export function checkRegistrationName(name: string, trackingUri: string | undefined, registryUri: string | undefined): void {
+  checkNewModelName(name);
+  if (registryKindOf(trackingUriFrom(trackingUri), registryUri ?? registryUriFrom(undefined)) === "file") checkFolderModelName(name);
+}
 
 /**
  * Checks, before a run trains, that `artifactPath` can name an MLflow 3 LoggedModel (it is the

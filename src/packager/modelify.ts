@@ -2,7 +2,7 @@ import { DEFAULT_RUNNER, isParameterInput, parseCopyModeSpec, type CopyModeSpec 
 import { type TrackingStore, openRegistryStore, openTrackingStore, registryUriFrom, trackingUriFrom } from "../store/index.js";
 import type { ColumnArrays, InputType } from "../tabular/index.js";
 import { PackagingError } from "./errors.js";
-import { checkModelName, logModelInRun, registerLoggedModel } from "./logged-model.js";
+import { checkModelName, checkRegistrationName, logModelInRun, registerLoggedModel } from "./logged-model.js";
 import { packageModel, type InferenceSpec } from "./package-model.js";
 import { getPipeline, loadProject, projectCatalog } from "./project.js";
 import { removeStaleModelPartials } from "./stale-partials.js";
@@ -44,6 +44,8 @@ export interface ModelifyResult {
  */
 export async function modelify(options: ModelifyOptions): Promise<ModelifyResult> {
   const artifactPath = checkModelName(options.artifactPath ?? "model", "--artifact-path");
+  // NB: found by an audit: a name the registry refuses was said after the run was made and the model logged.
+  if (options.registeredModelName !== undefined) checkRegistrationName(options.registeredModelName, options.trackingUri, options.registryUri);
   const project = await loadProject(options.projectDir);
   const inference = getPipeline(project, options.pipelineName);
   const inputs = inference.inputs();

@@ -107,7 +107,7 @@ export function getPipeline(project: Project, name: string): Pipeline {
   const p = project.pipelines[name];
   if (!p)
     throw new PackagingError(`Project ${project.dir} has no pipeline "${name}". Pipelines: [${Object.keys(project.pipelines).join(", ")}].`, {
-      code: "INVALID_PROJECT",
+      code: "UNKNOWN_PIPELINE",
     });
   return p;
 }

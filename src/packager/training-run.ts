@@ -3,12 +3,9 @@ import { type DataCatalog, MetricsDataset, SequentialRunner, type Hooks, type Pi
 import {
   RUN_WRITER_TAG,
   type TrackingStore,
-  checkFolderModelName,
-  checkNewModelName,
   endRunsOfGoneWriters,
   openRegistryStore,
   openTrackingStore,
-  registryKindOf,
   registryUriFrom,
   trackingUriFrom,
 } from "../store/index.js";
@@ -18,7 +15,7 @@ import { PackagingError } from "./errors.js";
 import { packageModel } from "./package-model.js";
 import { applyParamOverrides, flattenParams, splitParamOverrides } from "./params.js";
 import { PipelineML } from "./pipeline-ml.js";
-import { checkModelName, logModelInRun, registerLoggedModel } from "./logged-model.js";
+import { checkModelName, checkRegistrationName, logModelInRun, registerLoggedModel } from "./logged-model.js";
 import { getPipeline, loadProject, projectCatalog, type Project } from "./project.js";
 import { RunCatalog } from "./run-catalog.js";
 import { removeStaleModelPartials } from "./stale-partials.js";
@@ -158,11 +155,7 @@ async function checkRun(options: RunProjectOptions) {
     checkModelName(ml.logModel.artifactPath ?? "model", "logModel.artifactPath");
     // NB: a name the registry would refuse is said now, not after the training.
     const registered = options.registeredModelName ?? ml.logModel.registeredModelName;
-    if (registered !== undefined) {
-      checkNewModelName(registered);
-      // NB: a folder store's limit too (the store is opened later, once the run starts).
-      if (registryKindOf(trackingUriFrom(options.trackingUri), options.registryUri ?? registryUriFrom(undefined)) === "file") checkFolderModelName(registered);
-    }
+    if (registered !== undefined) checkRegistrationName(registered, options.trackingUri, options.registryUri);
     ml.checkCatalog(shared);
     // Bundled before training: code that will not package fails now, not after hours of training;
     // and the model carries the code that trained it, even if the files change meanwhile.

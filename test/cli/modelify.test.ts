@@ -1,6 +1,7 @@
 // `pipeserve modelify` (in-process, main with its own io): packages a plain inference pipeline from artifacts
 // that already exist, into a new run or into the run that trained them, with --copy-mode,
 // --artifact-path, --registered-model-name and --json; and its errors.
+import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -18,6 +19,19 @@ beforeAll(async () => {
 });
 
 const base = (): string[] => ["modelify", "--project", project, "--tracking-uri", tracking];
+
+describe("pipeserve modelify: flags it cannot take", () => {
+  // Found by an audit: a bad --registered-model-name was refused after the run was made and the
+  // model logged (the run left FINISHED), and these exited 1.
+  it.each([
+    ["a --registered-model-name with a slash", ["--pipeline", "inference", "--registered-model-name", "a/b"], ["--registered-model-name: Invalid model name"]],
+    ["an --artifact-path with a dot", ["--pipeline", "inference", "--artifact-path", "a.b"], ["--artifact-path: "]],
+  ])("%s is a usage error (exit 2); no run is written", async (_why, args, messages) => {
+    const store = join(await tempDir("pipeserve-tracking-"), "mlruns");
+    await fails(["modelify", "--project", project, "--tracking-uri", store, "--input-name", "instances", ...args], 2, messages);
+    expect(existsSync(store)).toBe(false);
+  });
+});
 
 describe("pipeserve modelify", () => {
   it("packages into a new run, registers it, and prints the model URI", async () => {
@@ -104,7 +118,7 @@ describe("pipeserve modelify", () => {
     [
       "an unknown pipeline",
       ["--pipeline", "inferense", "--input-name", "instances"],
-      1,
+      2,
       ['has no pipeline "inferense"', "Pipelines: [train, inference, two_outputs]"],
     ],
     [

@@ -94,11 +94,22 @@ describe("pipeserve run: a pipelineMl", () => {
     expect((await readYaml11(join(tracking, result.experimentId, result.runId, "meta.yaml")))["run_name"]).toBe("n1");
   });
 
-  it('--registered-model-name holding "@" is refused before anything trains: exit 1, no run written', async () => {
+  it('--registered-model-name holding "@" is refused before anything trains: a usage error (exit 2), no run written', async () => {
     const tracking = await tempDir("pipeserve-tracking-");
-    await fails(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--registered-model-name", "team@prod"], 1, [
+    await fails(["run", "--project", project, "--pipeline", "training", "--tracking-uri", tracking, "--registered-model-name", "team@prod"], 2, [
+      "--registered-model-name: ",
       '"@" would read as an alias in its models:/ URIs',
     ]);
+    expect(await readdir(tracking)).toEqual([]);
+  });
+
+  // Found by an audit: these exited 1, as if the project or the store had failed.
+  it.each([
+    ["an empty --experiment", ["--pipeline", "training", "--experiment", ""], ["--experiment: give the experiment's name"]],
+    ["a --registered-model-name with a slash", ["--pipeline", "training", "--registered-model-name", "a/b"], ["--registered-model-name: Invalid model name"]],
+  ])("%s is a usage error (exit 2) before any run is written", async (_why, args, messages) => {
+    const tracking = await tempDir("pipeserve-tracking-");
+    await fails(["run", "--project", project, "--tracking-uri", tracking, ...args], 2, messages);
     expect(await readdir(tracking)).toEqual([]);
   });
 
@@ -226,11 +237,11 @@ describe("pipeserve run: bad input", () => {
     [
       "no --pipeline, and no __default__ pipeline",
       (p: string) => ["run", "--project", p],
-      1,
+      2,
       ['has no pipeline "__default__"', "Pipelines: [training, plain]"],
     ],
     ["an unknown option", (p: string) => ["run", "--project", p, "--pipeline", "training", "--epochs", "3"], 2, ["error: unknown option '--epochs'"]],
-    ["an unknown pipeline", (p: string) => ["run", "--project", p, "--pipeline", "nope"], 1, ['has no pipeline "nope"', "Pipelines: [training, plain]"]],
+    ["an unknown pipeline", (p: string) => ["run", "--project", p, "--pipeline", "nope"], 2, ['has no pipeline "nope"', "Pipelines: [training, plain]"]],
     [
       "a --params entry without =: a usage error",
       (p: string) => ["run", "--project", p, "--pipeline", "training", "--params", "scale"],
