@@ -127,7 +127,7 @@ describe("bad input to runProject", () => {
       'has no pipeline "trainig"',
       "Pipelines: [training, plain]",
     );
-    expect(error.code).toBe("INVALID_PROJECT");
+    expect(error.code).toBe("UNKNOWN_PIPELINE");
     expect(existsSync(tracking)).toBe(false);
   });
 
