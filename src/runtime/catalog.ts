@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { isPlainObject } from "../util/index.js";
 import { copyModeFor, deepClone, parseCopyMode, parseCopyModeSpec, type CopyModeSpec } from "./copy-mode.js";
@@ -30,7 +31,22 @@ type DatasetFactory = (config: Record<string, unknown>, name: string, options: C
 
 const FILE_KEYS = ["type", "filepath", "load_args", "save_args", "metadata"];
 
-function fileFactory(make: (options: { filepath: string; loadArgs?: never }) => Dataset, extraKeys: string[] = []): DatasetFactory {
+/** What `load_args` a tabular dataset takes: `as` (what nodes get), and for CSV its parsing (`sep` is pandas' name for `delimiter`). */
+const TABULAR_LOAD_KEYS = ["as"];
+const CSV_LOAD_KEYS = ["as", "delimiter", "sep", "raw"];
+
+/**
+ * Builds a file dataset from its catalog entry. `loadKeys` lists the `load_args` it takes (any,
+ * when null: an ONNX model's are its session's options, checked there). NB: found by an audit:
+ * other keys were ignored without a word (`sep: ";"` read a `;`-separated file as one column), and
+ * so was `save_args`; both are now refused, naming what is taken (`save_args: {index: false}`, what
+ * pandas users write and pipeserve does anyway, is let be).
+ */
+function fileFactory(
+  make: (options: { filepath: string; loadArgs?: never }) => Dataset,
+  extraKeys: string[] = [],
+  loadKeys: readonly string[] | null = [],
+): DatasetFactory {
   return (config, name) => {
     const unknown = Object.keys(config).filter((k) => !FILE_KEYS.includes(k) && !extraKeys.includes(k));
     if (unknown.length > 0) {
@@ -42,11 +58,60 @@ function fileFactory(make: (options: { filepath: string; loadArgs?: never }) => 
       throw new DatasetError(`Dataset "${name}" of type ${String(config["type"])} needs a "filepath" string.`, { code: "INVALID_DATASET" });
     }
     const loadArgs = config["load_args"];
-    if (loadArgs !== undefined && (loadArgs === null || typeof loadArgs !== "object")) {
+    if (loadArgs !== undefined && (loadArgs === null || typeof loadArgs !== "object" || Array.isArray(loadArgs))) {
       throw new DatasetError(`Dataset "${name}": load_args must be a mapping.`, { code: "INVALID_DATASET" });
     }
-    return make({ filepath: config["filepath"], ...(loadArgs ? { loadArgs: loadArgs as never } : {}) });
+    if (loadArgs !== undefined && loadKeys !== null) {
+      const unknownArgs = Object.keys(loadArgs).filter((k) => !loadKeys.includes(k));
+      if (unknownArgs.length > 0) {
+        throw new DatasetError(
+          `Dataset "${name}" has load_args pipeserve does not take: [${unknownArgs.join(", ")}]. ${String(config["type"])} takes ${loadKeys.length > 0 ? `[${loadKeys.join(", ")}]` : "none"}.`,
+          { code: "INVALID_DATASET" },
+        );
+      }
+    }
+    checkSaveArgs(config["save_args"], name);
+    const args = loadArgs as Record<string, unknown> | undefined;
+    // NB: pandas' read_csv calls the delimiter `sep`, as Kedro catalogs write it.
+    const given = args && Object.hasOwn(args, "sep") ? (({ sep, ...rest }) => ({ ...rest, delimiter: sep }))(args) : args;
+    return make({ filepath: config["filepath"], ...(given ? { loadArgs: given as never } : {}) });
   };
+}
+
+/** Refuses `save_args`, which no dataset here uses, but for pandas' `index: false` (no index is ever written). */
+function checkSaveArgs(saveArgs: unknown, name: string): void {
+  if (saveArgs === undefined || saveArgs === null) return;
+  const entries = typeof saveArgs === "object" && !Array.isArray(saveArgs) ? Object.entries(saveArgs) : [["", saveArgs]];
+  const unused = entries.filter(([key, value]) => !(key === "index" && value === false)).map(([key]) => key);
+  if (unused.length === 0) return;
+  throw new DatasetError(
+    `Dataset "${name}" has save_args [${unused.join(", ")}], which pipeserve does not use: it writes each format one way. Remove them (index: false may stay: no index is written).`,
+    { code: "INVALID_DATASET" },
+  );
+}
+
+/**
+ * A catalog entry's `filepath` as a local path: relative to `baseDir`, a `file://` URL as its path.
+ * @throws DatasetError for a URL of another scheme (s3://, gs://…): it was taken for a folder named
+ * "s3:" inside the project (found by an audit).
+ */
+function localFilepath(filepath: string, baseDir: string, name: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(filepath)?.[1];
+  if (scheme === undefined) return resolve(baseDir, filepath);
+  if (scheme.toLowerCase() === "file") {
+    try {
+      return fileURLToPath(filepath);
+    } catch (cause) {
+      throw new DatasetError(`Dataset "${name}": filepath ${filepath} is not a file URL pipeserve can read: ${(cause as Error).message}`, {
+        code: "INVALID_DATASET",
+        cause,
+      });
+    }
+  }
+  throw new DatasetError(
+    `Dataset "${name}": filepath ${filepath} is on ${scheme}://, which pipeserve cannot read or write; it reads local files (a path, or file://). Copy the data to a local path.`,
+    { code: "INVALID_DATASET" },
+  );
 }
 
 /** The codec a catalog entry names (`codec: name`), from the project's `codecs` export. @throws DatasetError naming the known ones. */
@@ -105,10 +170,10 @@ const DATASET_TYPES: Readonly<Record<string, DatasetFactory>> = {
     if (unknown.length > 0) throw new DatasetError(`Dataset "${name}" has unknown key(s) [${unknown.join(", ")}]. MetricsDataset takes prefix.`);
     return new MetricsDataset(typeof config["prefix"] === "string" ? { prefix: config["prefix"] } : {});
   },
-  CsvDataset: fileFactory((o) => new CsvDataset(o)),
-  JsonDataset: fileFactory((o) => new JsonDataset(o)),
-  ParquetDataset: fileFactory((o) => new ParquetDataset(o)),
-  ArrowDataset: fileFactory((o) => new ArrowDataset(o)),
+  CsvDataset: fileFactory((o) => new CsvDataset(o), [], CSV_LOAD_KEYS),
+  JsonDataset: fileFactory((o) => new JsonDataset(o), [], TABULAR_LOAD_KEYS),
+  ParquetDataset: fileFactory((o) => new ParquetDataset(o), [], TABULAR_LOAD_KEYS),
+  ArrowDataset: fileFactory((o) => new ArrowDataset(o), [], TABULAR_LOAD_KEYS),
   BinaryDataset: fileFactory((o) => new BinaryDataset(o)),
   JsonArtifactDataset: (config, name, options) => {
     const codecName = config["codec"];
@@ -125,11 +190,11 @@ const DATASET_TYPES: Readonly<Record<string, DatasetFactory>> = {
     const codec = folderCodecFor(config["codec"], name, options);
     return fileFactory((o) => new FolderArtifactDataset({ ...o, codec, codecName: config["codec"] as string }), ["codec"])(config, name, options);
   },
-  OnnxModelDataset: fileFactory((o) => new OnnxModelDataset(o as OnnxModelDatasetOptions)),
-  "pandas.CSVDataset": fileFactory((o) => new CsvDataset(o)),
-  "pandas.JSONDataset": fileFactory((o) => new JsonDataset(o)),
-  "pandas.ParquetDataset": fileFactory((o) => new ParquetDataset(o)),
-  "pandas.FeatherDataset": fileFactory((o) => new ArrowDataset(o)),
+  OnnxModelDataset: fileFactory((o) => new OnnxModelDataset(o as OnnxModelDatasetOptions), [], null),
+  "pandas.CSVDataset": fileFactory((o) => new CsvDataset(o), [], CSV_LOAD_KEYS),
+  "pandas.JSONDataset": fileFactory((o) => new JsonDataset(o), [], TABULAR_LOAD_KEYS),
+  "pandas.ParquetDataset": fileFactory((o) => new ParquetDataset(o), [], TABULAR_LOAD_KEYS),
+  "pandas.FeatherDataset": fileFactory((o) => new ArrowDataset(o), [], TABULAR_LOAD_KEYS),
   "json.JSONDataset": fileFactory((o) => new JsonArtifactDataset(o)),
 };
 
@@ -172,7 +237,7 @@ export class DataCatalog {
           code: "INVALID_CATALOG",
         });
       }
-      const withPath = typeof entry["filepath"] === "string" ? { ...entry, filepath: resolve(options.baseDir, entry["filepath"]) } : entry;
+      const withPath = typeof entry["filepath"] === "string" ? { ...entry, filepath: localFilepath(entry["filepath"], options.baseDir, name) } : entry;
       datasets[name] = factory(withPath, name, options);
     }
     return new DataCatalog(datasets, options);

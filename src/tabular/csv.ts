@@ -77,6 +77,34 @@ export function inferCsvCell(raw: string): Cell {
   return raw;
 }
 
+/**
+ * A table of CSV text (read with `raw`) typed column by column, as pandas reads a file: a column
+ * whose every value is a number becomes numbers, one of true/false values booleans, and any other
+ * keeps its text as written ("007", "1.50" and all). NB: found by an audit: typed cell by cell, a
+ * column of codes such as 1, 2, X12 mixed numbers and text, and training failed after its nodes ran
+ * ("Cannot infer a type for input column"), where pandas reads such a column as text.
+ */
+export function typeCsvColumns(table: ColumnTable): ColumnTable {
+  const columns = table.columns.map((column) => {
+    const typed: Cell[] = new Array(column.length);
+    let kind: string | undefined;
+    for (let i = 0; i < column.length; i++) {
+      const text = column[i] as Cell;
+      if (text === null || text === undefined) {
+        typed[i] = null;
+        continue;
+      }
+      const value = typeof text === "string" ? inferCsvCell(text) : text;
+      const valueKind = value === null ? "number" : typeof value;
+      if (kind === undefined) kind = valueKind;
+      else if (kind !== valueKind) return column;
+      typed[i] = value;
+    }
+    return typed;
+  });
+  return { ...table, columns };
+}
+
 export interface CsvParseOptions {
   /** Field delimiter, `,` by default. */
   delimiter?: string;

@@ -46,7 +46,7 @@ export {
   declaredArrowTypes,
 } from "./arrow.js";
 export { arrowLib, isArrowTable } from "./arrow-lib.js";
-export { parseCsv, parseCsvInSlices, toCsv, inferCsvCell, parseNumberText, formatCsvCell, type CsvParseOptions } from "./csv.js";
+export { parseCsv, parseCsvInSlices, toCsv, inferCsvCell, typeCsvColumns, parseNumberText, formatCsvCell, type CsvParseOptions } from "./csv.js";
 export { parseJsonLines, parseJsonLinesInSlices, toJsonLines } from "./json-lines.js";
 export { toJsonValue } from "./json-values.js";
 export {

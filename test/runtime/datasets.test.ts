@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Table } from "apache-arrow";
 import type { DataFrame } from "danfojs-node";
 import {
@@ -183,10 +184,33 @@ describe("CsvDataset load_args", () => {
       expected: { zip: ["01234", null], ok: ["true", "false"] },
     },
     { why: "inferred cells by default", text: "zip,ok\n01234,TRUE\n,false\n", loadArgs: {}, expected: { zip: [1234, null], ok: [true, false] } },
+    // Found by an audit: typed cell by cell, such a column mixed numbers and text and training failed.
+    {
+      why: "a column of numbers and text as its text, as pandas does; the other columns typed",
+      text: "code,n\n1.50,1\nX12,2\n,3\n",
+      loadArgs: {},
+      expected: { code: ["1.50", "X12", null], n: [1, 2, 3] },
+    },
+    { why: "pandas' sep as the delimiter", text: "a;b\n1;x\n", loadArgs: { sep: ";" } as never, expected: { a: [1], b: ["x"] } },
   ])("reads $why", async ({ text, loadArgs, expected }) => {
     const filepath = join(tmp.path, "input.csv");
     await writeFile(filepath, text);
-    expect(frameColumns(await new CsvDataset({ filepath, ...(loadArgs ? { loadArgs } : {}) }).load())).toEqual(expected);
+    const catalog = DataCatalog.fromConfig({ input: { type: "CsvDataset", filepath, ...(loadArgs ? { load_args: loadArgs } : {}) } }, { baseDir: tmp.path });
+    expect(frameColumns(await catalog.load("input"))).toEqual(expected);
+  });
+});
+
+describe("a catalog filepath written as a file:// URL", () => {
+  it("is that path (it was a folder named file: inside the project)", async () => {
+    const filepath = join(tmp.path, "elsewhere", "in.csv");
+    await mkdir(join(tmp.path, "elsewhere"));
+    await writeFile(filepath, "a\n1\n");
+    const catalog = DataCatalog.fromConfig(
+      { input: { type: "CsvDataset", filepath: pathToFileURL(filepath).href, load_args: { as: "table" } } },
+      { baseDir: join(tmp.path, "project") },
+    );
+    expect(catalog.describeDataset("input")).toBe(`CsvDataset, ${filepath}`);
+    expect(((await catalog.load("input")) as { columns: unknown[] }).columns).toEqual([[1]]);
   });
 });
 
@@ -527,6 +551,32 @@ cache:
       config: { raw: { type: "CsvDataset", filepath: "raw.csv", load_args: "sep=;" } },
       code: "INVALID_DATASET",
       message: 'Dataset "raw": load_args must be a mapping.',
+    },
+    // Found by an audit: these were ignored without a word (sep: ";" read a ;-separated file as one column).
+    {
+      why: "load_args a CSV does not take (pandas' encoding)",
+      config: { raw: { type: "CsvDataset", filepath: "raw.csv", load_args: { encoding: "latin-1", as: "table" } } },
+      code: "INVALID_DATASET",
+      message: 'Dataset "raw" has load_args pipeserve does not take: [encoding]. CsvDataset takes [as, delimiter, sep, raw].',
+    },
+    {
+      why: "load_args a Parquet file does not take",
+      config: { raw: { type: "pandas.ParquetDataset", filepath: "raw.parquet", load_args: { columns: ["a"] } } },
+      code: "INVALID_DATASET",
+      message: 'Dataset "raw" has load_args pipeserve does not take: [columns]. pandas.ParquetDataset takes [as].',
+    },
+    {
+      why: "save_args it would not use",
+      config: { out: { type: "CsvDataset", filepath: "out.csv", save_args: { index: false, sep: ";" } } },
+      code: "INVALID_DATASET",
+      message: 'Dataset "out" has save_args [sep], which pipeserve does not use: it writes each format one way.',
+    },
+    // Found by an audit: written to a folder named "s3:" inside the project.
+    {
+      why: "a filepath on s3://",
+      config: { raw: { type: "CsvDataset", filepath: "s3://bucket/raw.csv" } },
+      code: "INVALID_DATASET",
+      message: 'Dataset "raw": filepath s3://bucket/raw.csv is on s3://, which pipeserve cannot read or write; it reads local files (a path, or file://).',
     },
     {
       why: "an entry that is not a mapping",

@@ -8,6 +8,7 @@ import {
   readTableFile,
   toArrow,
   toDataFrame,
+  typeCsvColumns,
   writeTableFile,
   type ColumnTable,
   type CsvParseOptions,
@@ -91,9 +92,19 @@ abstract class TabularFileDataset extends FileDataset<unknown> {
   }
 }
 
-/** A CSV file with a header row (empty cells load as missing values). */
+/**
+ * A CSV file with a header row (empty cells load as missing values), typed column by column as
+ * pandas reads one (`typeCsvColumns`); `load_args: {raw: true}` keeps every value as text.
+ */
 export class CsvDataset extends TabularFileDataset {
   protected readonly format = "csv";
+
+  protected override async _load(): Promise<unknown> {
+    const text: ColumnTable = await readTableFile(this.filepath, this.format, { ...this.loadArgs, raw: true });
+    const table = this.loadArgs.raw ? text : typeCsvColumns(text);
+    if (this.loadAs === "arrow") return toArrow(table);
+    return this.loadAs === "dataframe" ? toDataFrame(table) : table;
+  }
 }
 
 /** A JSON file holding an array of row objects. */
