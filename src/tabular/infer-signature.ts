@@ -3,7 +3,8 @@ import type { DataType } from "apache-arrow";
 import { arrowLib, isArrowTable } from "./arrow-lib.js";
 import { isPlainObject } from "../util/index.js";
 import { checkColumnTable, isColumnTable, isColumnsObject } from "./as-table.js";
-import type { Cell, ColumnTable } from "./column-table.js";
+import { int64FieldsOf } from "./arrow.js";
+import { type Cell, type ColumnTable, setKey } from "./column-table.js";
 import { fromDataFrame, isDataFrame, isSeries } from "./dataframe.js";
 import { SchemaError } from "./errors.js";
 import { showValue } from "./messages.js";
@@ -122,6 +123,9 @@ export function declaredColumnTypes(data: unknown): Record<string, ColumnType> {
       const type = arrowColumnType(field.type as DataType);
       if (type !== undefined) declared[field.name] = type;
     }
+  } else if (isColumnTable(data)) {
+    // NB: a table read from Arrow or Parquet: its typed-array columns say their own types; its 64-bit integers are numbers.
+    for (const [name, type] of Object.entries(int64FieldsOf(data))) setKey(declared, name, arrowColumnType(type) as ColumnType);
   } else if (isPlainObject(data)) {
     for (const [name, column] of Object.entries(data)) {
       if (!ArrayBuffer.isView(column)) continue;
