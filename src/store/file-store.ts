@@ -372,7 +372,8 @@ export class FileStore {
   /** Appends a metric point (`<timestamp_ms> <value> <step>`, integers for time and step). */
   async logMetric(runId: string, key: string, value: number, options: { step?: number; timestamp?: number } = {}): Promise<void> {
     checkKey("metric", key);
-    if (typeof value !== "number" || Number.isNaN(value))
+    // NB: NaN is a metric value MLflow takes (a file store writes "nan", SQL sets is_nan, REST sends "NaN").
+    if (typeof value !== "number")
       throw new StoreError(`Metric "${key}" must be a number, got ${typeof value === "number" ? String(value) : JSON.stringify(value)}.`, {
         code: "INVALID_PARAMETER_VALUE",
       });
@@ -613,8 +614,9 @@ function safeUser(): string {
   }
 }
 
-/** Metric values as MLflow writes them (Python's float repr: `1.0`, `0.97`, `inf`). */
+/** Metric values as MLflow writes them (Python's float repr: `1.0`, `0.97`, `inf`, `nan`). */
 function formatMetric(value: number): string {
+  if (Number.isNaN(value)) return "nan";
   if (value === Infinity) return "inf";
   if (value === -Infinity) return "-inf";
   return Number.isInteger(value) && Math.abs(value) < 1e16 ? value.toFixed(1) : String(value);

@@ -342,7 +342,8 @@ export class SqlTrackingStore implements TrackingStore {
    */
   async logMetric(runId: string, key: string, value: number, options: { step?: number; timestamp?: number } = {}): Promise<void> {
     checkKey("metric", key);
-    if (typeof value !== "number" || Number.isNaN(value))
+    // NB: NaN is a metric value MLflow takes (a file store writes "nan", SQL sets is_nan, REST sends "NaN").
+    if (typeof value !== "number")
       throw new StoreError(`Metric "${key}" must be a number, got ${typeof value === "number" ? String(value) : JSON.stringify(value)}.`, {
         code: "INVALID_PARAMETER_VALUE",
       });

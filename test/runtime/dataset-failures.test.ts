@@ -70,6 +70,14 @@ describe.each(runners)("%s: a dataset that fails names the node and the dataset"
     expect(error.cause).toBeInstanceOf(DatasetError);
   });
 
+  // Found by an audit: NaN was refused ("got null"), where MLflow logs it.
+  it("an evaluate node returning NaN for a metric: saved, as MLflow logs it", async () => {
+    const cat = catalog();
+    await runner().run(pipeline([node(() => ({ auc: Number.NaN, acc: 0.5 }), { inputs: null, outputs: "metrics", name: "evaluate" })]), cat);
+    const saved = (await cat.load("metrics")) as Record<string, { value: number }>;
+    expect(saved["auc"]?.value ?? saved["auc"]).toBeNaN();
+  });
+
   it("a CSV path typo in the catalog: the node that needed it, the dataset, its file, and where to fix it", async () => {
     const p = pipeline([node(fit, { inputs: ["train", "params:epochs"], outputs: "model", name: "fit" })]);
     const typo = join(tmp.path, "trian.csv");

@@ -96,6 +96,16 @@ export function describeBackend(kind: string, open: () => Promise<OpenedBackend>
         expect((await store.getRunInfo(run.runId)).status).toBe("FINISHED");
       });
 
+      // Found by an audit: NaN was refused, where MLflow logs it in every store (and REST sends "NaN").
+      it("logs NaN and infinities as metrics, and reads them back", async () => {
+        const run = await store.createRun();
+        await store.logMetric(run.runId, "auc", Number.NaN, { step: 0, timestamp: 1000 });
+        await store.logMetric(run.runId, "gain", Number.POSITIVE_INFINITY, { step: 0, timestamp: 1000 });
+        const read = await store.getRun(run.runId);
+        expect(read.metrics["auc"]?.value).toBeNaN();
+        expect(read.metrics["gain"]?.value).toBeGreaterThan(1e300);
+      });
+
       it("searches runs by experiment, newest first", async () => {
         const a = await store.getOrCreateExperiment("search-a");
         const b = await store.getOrCreateExperiment("search-b");

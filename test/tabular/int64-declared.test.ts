@@ -13,7 +13,14 @@ describe("64-bit integer columns of Arrow and Parquet files, loaded as a table",
   it.each(["parquet", "arrow"] as const)("%s: declared long, and the signature says long", async (format) => {
     const dir = await mkdtemp(join(tmpdir(), "pipeserve-int64-"));
     const path = join(dir, `in.${format}`);
-    await writeTableFile(path, { names: ["i64", "x"], columns: [[1n, 2n, 9007199254740993n], [0.5, 1, 2]], numRows: 3 });
+    await writeTableFile(path, {
+      names: ["i64", "x"],
+      columns: [
+        [1n, 2n, 9007199254740993n],
+        [0.5, 1, 2],
+      ],
+      numRows: 3,
+    });
     const type = format === "parquet" ? "ParquetDataset" : "ArrowDataset";
     const catalog = DataCatalog.fromConfig({ input: { type, filepath: path, load_args: { as: "table" } } }, { baseDir: dir });
     const table = await catalog.load("input");

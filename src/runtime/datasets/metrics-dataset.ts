@@ -28,7 +28,8 @@ export class MetricsDataset implements Dataset<Record<string, MetricValue>> {
     for (const [key, raw] of Object.entries(data)) {
       const value = typeof raw === "number" ? raw : (raw as { value?: unknown } | null)?.value;
       const step = typeof raw === "object" && raw !== null ? ((raw as { step?: unknown }).step ?? 0) : 0;
-      if (typeof value !== "number" || Number.isNaN(value) || typeof step !== "number" || !Number.isInteger(step)) {
+      // NB: NaN is a metric MLflow logs (found by an audit: refused here as "got null", from JSON's spelling of it).
+      if (typeof value !== "number" || typeof step !== "number" || !Number.isInteger(step)) {
         throw new DatasetError(`Metric "${key}" must be a number or { value: number, step?: integer }, got ${JSON.stringify(raw)}.`);
       }
       out[prefix === "" ? key : `${prefix}.${key}`] = { value, step };
