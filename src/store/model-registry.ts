@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
-import { userInfo } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { NotFoundError, StoreError } from "./errors.js";
 import { allInOrder, checkKey, isDirectory, isFile, mapInOrder, readText, readYaml, writeAtomic, writeYaml } from "./fs-utils.js";
@@ -118,14 +117,6 @@ export function checkAlias(alias: string): string {
   return alias;
 }
 
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return "unknown";
-  }
-}
-
 /** A location as MLflow's FileStore records it: absolute paths become `file://` URIs; URIs stay as given. */
 export function locationUri(location: string): string {
   return isAbsolute(location) ? toFileUri(location) : location;
@@ -150,7 +141,8 @@ function versionMeta(name: string, source: string, version: number, now: number,
     status: "READY",
     status_message: null,
     storage_location: locationUri(options.storageLocation ?? source),
-    user_id: safeUser(),
+    // NB: MLflow 3.6's client registers without a user: user_id null (mlflow-reference; found by an audit: this wrote the OS user).
+    user_id: null,
     version,
   };
 }

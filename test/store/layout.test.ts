@@ -273,6 +273,8 @@ describe("registry files", () => {
     expect(raw).toMatch(/^current_stage: None$/m);
     expect(raw).toMatch(/^status: READY$/m);
     expect(raw).toMatch(/^version: 1$/m);
+    // As MLflow 3.6's client registers (mlflow-reference's versions): no user. It was the OS user's name.
+    expect(raw).toMatch(/^user_id: null$/m);
     expect(data).toMatchObject({
       current_stage: "None",
       name: "penguins",
