@@ -3,6 +3,7 @@ import { type DataCatalog, MetricsDataset, SequentialRunner, type Hooks, type Pi
 import {
   RUN_WRITER_TAG,
   type TrackingStore,
+  checkKey,
   endRunsOfGoneWriters,
   openRegistryStore,
   openTrackingStore,
@@ -140,6 +141,36 @@ async function runInStore(
   }
 }
 
+/** The longest parameter value MLflow logs (its MAX_PARAM_VAL_LENGTH). */
+const MAX_PARAM_VALUE_LENGTH = 6000;
+
+/**
+ * Checks, before any run starts, that every parameter can be logged: its dotted name is one a
+ * store takes, and its value is within MLflow's 6,000 characters. NB: found by an audit: a
+ * parameter named `~` or by a list (`? [a, b]`) failed the run at logging, leaving it FAILED; a
+ * longer value was written where MLflow refuses it.
+ * @throws PackagingError INVALID_PROJECT naming the parameter and conf/parameters.yml.
+ */
+function checkParamNames(params: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(flattenParams(params))) {
+    try {
+      checkKey("param", name);
+    } catch (error) {
+      throw new PackagingError(`conf/parameters.yml: the parameter ${JSON.stringify(name)} cannot be logged: ${(error as Error).message}`, {
+        code: "INVALID_PROJECT",
+        cause: error,
+      });
+    }
+    const text = typeof value === "string" ? value : (JSON.stringify(value) ?? "");
+    if (text.length > MAX_PARAM_VALUE_LENGTH) {
+      throw new PackagingError(
+        `conf/parameters.yml: the parameter "${name}" is ${text.length} characters long, and MLflow logs at most ${MAX_PARAM_VALUE_LENGTH}. Keep long data in a dataset (conf/catalog.yml), not a parameter.`,
+        { code: "INVALID_PROJECT" },
+      );
+    }
+  }
+}
+
 /**
  * Loads the project and checks, before any run starts, what would otherwise fail after training:
  * the pipelineMl rules against the catalog, code that will not bundle, and missing inputs.
@@ -148,6 +179,7 @@ async function checkRun(options: RunProjectOptions) {
   const project = await loadProject(options.projectDir);
   const selected = getPipeline(project, options.pipelineName);
   const params = applyParamOverrides(project.parameters, options.params ?? []);
+  checkParamNames(params);
   const shared = projectCatalog(project, params);
   const ml = selected instanceof PipelineML ? selected : undefined;
   let bundle: BundleResult | undefined;

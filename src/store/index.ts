@@ -68,7 +68,7 @@ export { SqlModelRegistry } from "./sql-registry.js";
 export { MLFLOW_ALEMBIC_VERSION, MLFLOW_SCHEMA_SQL } from "./sql-schema.js";
 // NB: imported for its effect: registers the sqlite backend with openTrackingStore / openRegistryStore.
 export { sqliteBackend } from "./sql-backend.js";
-export { toYaml, readYaml } from "./fs-utils.js";
+export { toYaml, readYaml, checkKey } from "./fs-utils.js";
 // NB: registers the http(s):// backend with openTrackingStore / openRegistryStore.
 import "./rest-backend.js";
 export { RestClient, restSettingsFrom, type RestSettings } from "./rest-client.js";

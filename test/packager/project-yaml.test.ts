@@ -3,7 +3,7 @@
 // keeps as text); two spellings of one key (`yes` and "true") overwrote each other without a word;
 // a text --params value was read as YAML (`#1 choice` became null); a date parameter could not be
 // overridden and was logged as a quoted ISO string; a comma-joined override lost its decimal.
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FileStore, PackagingError, runProject } from "../../src/index.js";
@@ -83,6 +83,20 @@ describe("parameters in a training run", () => {
     expect(params).toMatchObject({ name: "&a x", start: "2024-02-01", flag: "false", margin: "3.0" });
     expect((await loggedParams(project, ["name=#1 choice"])).name).toBe("#1 choice");
     expect((await loggedParams(project, ["name=null"])).name).toBe("null");
+  });
+
+  // Found by an audit: these failed the run at logging, leaving it FAILED, or were logged where MLflow refuses them.
+  it.each([
+    ["a list for a name", "? [a, b]\n: 1\n", 'the parameter "[ a, b ]" cannot be logged: Invalid param name'],
+    ["a value past MLflow's 6,000 characters", `long: ${"x".repeat(6001)}\n`, 'the parameter "long" is 6001 characters long, and MLflow logs at most 6000'],
+  ])("a parameter with %s is refused before any run is written", async (_why, yaml, says) => {
+    const tracking = await tempDir("pipeserve-yaml-");
+    const error = await runProject({ projectDir: await projectWith(yaml), pipelineName: "training", trackingUri: tracking, typecheck: false }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(PackagingError);
+    expect((error as Error).message).toContain(`conf/parameters.yml: ${says}`);
+    expect(await readdir(tracking)).toEqual([]);
   });
 
   it("a catalog dataset named y is that dataset", async () => {
