@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { type DocumentOptions, LineCounter, type ParseOptions, type SchemaOptions, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from "yaml";
+import { type Document, type DocumentOptions, LineCounter, type ParseOptions, type SchemaOptions, isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
 import { PackagingError } from "./errors.js";
 
 /**
@@ -46,7 +46,7 @@ export async function readYamlFile(path: string, what: string, floats?: Set<stri
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== "object" || Array.isArray(value)) throw invalid("must be a YAML mapping.");
-  if (floats) collectFloats(doc.contents, "", floats);
+  if (floats) collectFloats(doc.contents, "", floats, doc);
   return value as Record<string, unknown>;
 }
 
@@ -83,13 +83,29 @@ function checkKeys(node: unknown, prefix: string, lineOf: (offset: number) => nu
   }
 }
 
-/** Records the dotted paths of scalars written as decimals, which JavaScript numbers cannot tell from integers. */
-function collectFloats(node: YamlNode | null, prefix: string, out: Set<string>): void {
-  if (!isMap(node)) return;
-  for (const pair of node.items) {
+/**
+ * Records the dotted paths of scalars written as decimals, which JavaScript numbers cannot tell
+ * from integers; through aliases and merge keys (`<<: *defaults`) too, whose keys the mapping takes
+ * unless it sets them itself (found by an audit: a merged `k: 2.0` was logged 2 and typed long).
+ */
+function collectFloats(node: unknown, prefix: string, out: Set<string>, doc: Document, depth = 0): void {
+  // NB: aliases are followed a bounded number of times (an alias bomb is refused before this runs).
+  if (depth > 50) return;
+  const target = isAlias(node) ? node.resolve(doc) : node;
+  if (!isMap(target)) return;
+  const own = new Set(target.items.map((pair) => keyName(pair.key)));
+  for (const pair of target.items) {
     const key = keyName(pair.key);
+    if (key === "<<") {
+      const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+      const merged = new Set<string>();
+      for (const source of sources) collectFloats(source, prefix, merged, doc, depth + 1);
+      for (const path of merged) if (!own.has(path.slice(prefix === "" ? 0 : prefix.length + 1).split(".")[0] as string)) out.add(path);
+      continue;
+    }
     const path = prefix === "" ? key : `${prefix}.${key}`;
-    if (isScalar(pair.value) && typeof pair.value.value === "number" && /[.eEnN]/.test(pair.value.source ?? "")) out.add(path);
-    else collectFloats(pair.value as YamlNode | null, path, out);
+    const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
+    if (isScalar(value) && typeof value.value === "number" && /[.eEnN]/.test(value.source ?? "")) out.add(path);
+    else collectFloats(value, path, out, doc, depth + 1);
   }
 }

@@ -99,6 +99,12 @@ describe("parameters in a training run", () => {
     expect(await readdir(tracking)).toEqual([]);
   });
 
+  // Found by an audit: a decimal merged in (<<: *defaults) was logged 2 and typed long.
+  it("a decimal merged from an anchor keeps its .0; a key the mapping sets itself is its own", async () => {
+    const params = await loggedParams(await projectWith("defaults: &d\n  k: 2.0\n  j: 1.0\nmodel:\n  <<: *d\n  j: 3\n"));
+    expect(params).toMatchObject({ "defaults.k": "2.0", "model.k": "2.0", "model.j": "3" });
+  });
+
   it("a catalog dataset named y is that dataset", async () => {
     const project = await copyProject("scaler");
     const catalog = join(project, "conf", "catalog.yml");
