@@ -44,6 +44,20 @@ describe("reading a project's YAML", () => {
     expect((error as Error).message).toContain(`The parameters (${file}) ${says}: keep one, or quote the one meant as text.`);
   });
 
+  // Found by an audit: a set vanished, bytes became b.0, b.1…, and unknown tags were read as text without a word.
+  it.each(["s: !!set {a, b}", "o: !!omap [a: 1]", "b: !!binary aGVsbG8=", "f: !!js/function 'x'", "c: !custom foo"])(
+    "refuses %s, naming the line and the tag",
+    async (text) => {
+      const file = join(await tempDir("pipeserve-yaml-"), "parameters.yml");
+      await writeFile(file, `k: 1\n${text}\n`);
+      await expect(readYamlFile(file, "The parameters")).rejects.toThrow(
+        new RegExp(
+          `^The parameters \\(${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\) uses a YAML tag pipeserve does not take, on line 2 \\(Unresolved tag: .+\\): .+ Remove the tag\\.$`,
+        ),
+      );
+    },
+  );
+
   it("a merge key may repeat, and its keys are read", async () => {
     const file = join(await tempDir("pipeserve-yaml-"), "parameters.yml");
     await writeFile(file, "a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: *a\n  <<: *b\n");
