@@ -816,7 +816,14 @@ function int64Cell(v: Cell, signed: boolean, name: string): bigint {
 
 /** The error for a value a column of Arrow type `type` cannot hold (`what` says what it holds). */
 function cannotHold(name: string, v: Cell, type: DataType, what: string): FormatError {
-  const shown = typeof v === "bigint" ? String(v) : v instanceof Date ? `an invalid date` : (JSON.stringify(v) ?? String(v));
+  const shown =
+    typeof v === "bigint"
+      ? String(v)
+      : v instanceof Date
+        ? Number.isNaN(v.getTime())
+          ? "an invalid date"
+          : `the date ${v.toISOString()}`
+        : (JSON.stringify(v) ?? String(v));
   return new FormatError(
     `Column "${name}" holds ${shown}, which an Arrow ${String(type)} column cannot hold (${what}), so it cannot be written as Arrow or Parquet: give the column values of one kind, or write JSON or CSV.`,
   );
@@ -841,9 +848,13 @@ function narrowIntCell(v: Cell, type: DataType & { bitWidth: number; isSigned: b
   return n;
 }
 
-/** A valid Date for a Timestamp column: a Date, or text or a number a Date can be made of. */
-function timestampCell(v: Cell, type: DataType, name: string): Date {
-  const date = v instanceof Date ? v : typeof v === "string" || typeof v === "number" ? new Date(v) : undefined;
+/**
+ * A valid Date for a Timestamp column: a Date, or text or a number a Date can be made of. An
+ * invalid Date is missing (null), as JSON and CSV write it and pandas its NaT.
+ */
+function timestampCell(v: Cell, type: DataType, name: string): Date | null {
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v;
+  const date = typeof v === "string" || typeof v === "number" ? new Date(v) : undefined;
   if (date === undefined || Number.isNaN(date.getTime())) throw cannotHold(name, v, type, "dates");
   return date;
 }

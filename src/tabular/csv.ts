@@ -256,13 +256,17 @@ function lineEnds(bytes: Uint8Array): number {
   return n;
 }
 
-/** Formats one value for CSV: missing is an empty cell, dates ISO-8601, bytes base64. */
+/**
+ * Formats one value for CSV: missing is an empty cell, dates ISO-8601, bytes base64. An invalid
+ * Date is missing, as JSON writes it (null) and pandas its NaT: it threw JavaScript's bare "Invalid
+ * time value" and failed the run or the answer.
+ */
 export function formatCsvCell(value: Cell): string {
   if (value === null || value === undefined) return "";
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "" : value.toISOString();
   if (typeof value === "number") return Number.isFinite(value) ? String(value) : Number.isNaN(value) ? "" : value > 0 ? "inf" : "-inf";
   if (typeof value === "string") return value;
   if (typeof value === "boolean" || typeof value === "bigint") return String(value);
-  if (value instanceof Date) return value.toISOString();
   if (value instanceof Uint8Array) return Buffer.from(value).toString("base64");
   return JSON.stringify(value);
 }

@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { FormatError, decodeArrowIpc, encodeArrowIpc, fromArrow, loadModel, predictFile, toArrow, type Cell } from "../../src/index.js";
 import { arrowLib } from "../../src/tabular/index.js";
 import { useServedModel } from "../server/fixtures/http.js";
-import { buildModel, packageBehaviour } from "../server/fixtures/models.js";
+import { SIGNATURES, buildModel, packageBehaviour } from "../server/fixtures/models.js";
 import { tempDir } from "../batch/helpers.js";
 
 const A = arrowLib();
@@ -27,7 +27,7 @@ describe("toArrow refuses a value its column's type cannot hold", () => {
     ["a boolean among numbers", [1.5, true], undefined, "holds true, which an Arrow Float64 column cannot hold (numbers)"],
     ["a number among booleans", [true, 1], undefined, "holds 1, which an Arrow Bool column cannot hold (true or false)"],
     ["text among dates", [new Date(0), "soon"], undefined, 'holds "soon", which an Arrow Timestamp<MILLISECOND> column cannot hold (dates)'],
-    ["an invalid Date", [new Date(Number.NaN)], undefined, "holds an invalid date, which an Arrow Timestamp<MILLISECOND> column cannot hold (dates)"],
+    ["a date among numbers", [1.5, new Date(0)], undefined, "holds the date 1970-01-01T00:00:00.000Z, which an Arrow Float64 column cannot hold (numbers)"],
     ["text among bytes", [new Uint8Array([1]), "x"], undefined, 'holds "x", which an Arrow Binary column cannot hold (bytes)'],
     [
       "a fraction in an Int32 column",
@@ -65,6 +65,8 @@ describe("toArrow refuses a value its column's type cannot hold", () => {
       [3.4028234663852886e38, Number.NEGATIVE_INFINITY],
     ],
     ["a bigint within 2^53 in Float64", [2n ** 50n], new A.Float64(), [2 ** 50]],
+    // An invalid Date is missing, as JSON (null) and CSV (an empty cell) write it, and pandas its NaT.
+    ["an invalid Date among dates, as missing", [new Date(5), new Date(Number.NaN)], new A.TimestampMillisecond(), [new Date(5), null]],
     [
       "dates, ISO text and milliseconds in a Timestamp",
       [new Date(5), "1970-01-01T00:00:00.007Z", 9],
@@ -89,6 +91,30 @@ describe("served: an Arrow answer with a column of mixed kinds", () => {
     expect(JSON.parse(text).message).toContain('Column "a" holds "x", which an Arrow Float64 column cannot hold (numbers)');
     const asJson = await fetch(served.url, { method: "POST", headers: { "content-type": "application/json" }, body });
     expect(await asJson.json()).toEqual({ predictions: [{ a: 1.5 }, { a: "x" }] });
+  });
+});
+
+describe("served: an invalid Date in the answer is missing in every format, as pandas writes NaT", () => {
+  const served = useServedModel(() => buildModel("dates_of", SIGNATURES.ab, { rowWise: true }));
+  const body = JSON.stringify({
+    dataframe_split: {
+      columns: ["a", "b"],
+      data: [
+        [5, 1],
+        [13, 1],
+      ],
+    },
+  });
+  const ask = (accept: string) => fetch(served.url, { method: "POST", headers: { "content-type": "application/json", accept }, body });
+
+  it("JSON null, a CSV empty cell, an Arrow null (CSV answered a 500 from JavaScript's 'Invalid time value')", async () => {
+    expect(await (await ask("application/json")).json()).toEqual({ predictions: [{ when: "1970-01-01T00:00:00.005000" }, { when: null }] });
+    const csv = await ask("text/csv");
+    expect(csv.status).toBe(200);
+    expect(await csv.text()).toBe('when\n1970-01-01T00:00:00.005Z\n""\n');
+    const arrow = await ask(ARROW);
+    expect(arrow.status).toBe(200);
+    expect(fromArrow(decodeArrowIpc(new Uint8Array(await arrow.arrayBuffer()))).columns[0]).toEqual([new Date(5), null]);
   });
 });
 
