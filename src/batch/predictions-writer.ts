@@ -58,10 +58,11 @@ function stdoutTableWriter(
   format: Exclude<OutputFormat, "json">,
   emptyTypes: NonNullable<TableWriterOptions["emptyTypes"]>,
   types: Readonly<Record<string, DataType>>,
+  declared: NonNullable<TableWriterOptions["declared"]> | null,
 ): TableWriter {
   const pass = new PassThrough();
   pass.pipe(process.stdout, { end: false });
-  const inner = createTableStreamWriter(pass, { format, end: true, emptyTypes, types });
+  const inner = createTableStreamWriter(pass, { format, end: true, emptyTypes, types, declared });
   return {
     get rowsWritten() {
       return inner.rowsWritten;
@@ -79,7 +80,8 @@ function stdoutTableWriter(
 /**
  * A writer for predictions. A file is written under a temporary name and renamed into place by
  * `close()`; `-` writes to stdout. `outputs` (the model's output signature) types the Arrow and
- * Parquet columns that hold no value in the first chunk; `types` fixes some columns' Arrow types.
+ * Parquet columns: those that hold no value in the first chunk, and numeric ones whose first
+ * chunk's values fit the declared type; `types` fixes some columns' Arrow types.
  */
 export function createPredictionsWriter(
   target: string,
@@ -90,7 +92,10 @@ export function createPredictionsWriter(
   // NB: only for Arrow and Parquet, which load apache-arrow anyway (a CSV run never loads it), and
   // only once the first chunk is written: loading it (~80 ms) held back `predict`'s threads.
   const emptyTypes = format === "parquet" || format === "arrow" || format === "arrows" ? () => arrowTypesOfColumns(outputs) : {};
-  if (format !== "json") return target === "-" ? stdoutTableWriter(format, emptyTypes, types) : createTableFileWriter(target, { format, emptyTypes, types });
+  // NB: the output signature's numeric types (long Int64…) where the first chunk's values fit them, as served Arrow answers have them.
+  const declared = outputs ?? null;
+  if (format !== "json")
+    return target === "-" ? stdoutTableWriter(format, emptyTypes, types, declared) : createTableFileWriter(target, { format, emptyTypes, types, declared });
   if (target === "-")
     return predictionsJsonWriter(
       process.stdout,

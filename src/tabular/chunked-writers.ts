@@ -6,8 +6,9 @@ import { finished } from "node:stream/promises";
 import type { DataType, Schema, Table } from "apache-arrow";
 import { arrowLib } from "./arrow-lib.js";
 import { OUTPUT_APPEND, outputTarget, partialPath } from "../util/index.js";
-import { arrowTypeOfColumn, toArrow } from "./arrow.js";
+import { arrowTypeOfColumn, declaredArrowTypes, toArrow } from "./arrow.js";
 import type { ColumnTable } from "./column-table.js";
+import type { ColumnType } from "./signature.js";
 import { toCsv } from "./csv.js";
 import { FormatError } from "./errors.js";
 import { formatFromPath, type TableFormat } from "./files.js";
@@ -57,6 +58,12 @@ export interface TableWriterOptions {
    * writer made before its first chunk is ready need not load yet.
    */
   emptyTypes?: Readonly<Record<string, DataType>> | (() => Readonly<Record<string, DataType>>);
+  /**
+   * The output signature's columns: the first chunk's numeric columns take the types they declare
+   * where every value fits (`declaredArrowTypes`: long Int64, integer Int32, float Float32), as a
+   * served Arrow answer does, so a file and an answer of the same model have one schema.
+   */
+  declared?: readonly { name?: string | undefined; type: ColumnType }[] | null;
 }
 
 /** Writes bytes to a stream, waiting when it asks us to. */
@@ -134,6 +141,7 @@ function arrowEncoder(
   format: "arrow" | "arrows",
   types: Readonly<Record<string, DataType>>,
   emptyTypes: Readonly<Record<string, DataType>>,
+  declared: TableWriterOptions["declared"],
 ): Encoder {
   let names: readonly string[] | undefined;
   let schema: Schema | undefined;
@@ -144,6 +152,7 @@ function arrowEncoder(
   return {
     async write(chunk) {
       names = checkColumns(names, chunk);
+      if (!schema) fixed = { ...declaredArrowTypes(chunk, declared), ...fixed };
       const table: Table = chunkToArrow(chunk, fixed, emptyTypes, schema !== undefined);
       if (!schema) {
         fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
@@ -162,7 +171,12 @@ function arrowEncoder(
   };
 }
 
-function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>, emptyTypes: Readonly<Record<string, DataType>>): Encoder {
+function parquetEncoder(
+  out: Writable,
+  types: Readonly<Record<string, DataType>>,
+  emptyTypes: Readonly<Record<string, DataType>>,
+  declared: TableWriterOptions["declared"],
+): Encoder {
   const pq = loadParquetWasm();
   const { Schema, Table, tableToIPC } = arrowLib();
   let names: readonly string[] | undefined;
@@ -183,6 +197,7 @@ function parquetEncoder(out: Writable, types: Readonly<Record<string, DataType>>
     async write(chunk) {
       names = checkColumns(names, chunk);
       checkParquetNames(chunk.names);
+      if (!stream) fixed = { ...declaredArrowTypes(chunk, declared), ...fixed };
       const table = chunkToArrow(chunk, fixed, emptyTypes, stream !== undefined);
       if (Object.keys(fixed).length < chunk.names.length) fixed = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
       stream ??= start();
@@ -270,7 +285,7 @@ function holdUntilTyped(
   };
 }
 
-function encoderFor(out: Writable, format: TableFormat, options: Pick<TableWriterOptions, "types" | "emptyTypes">): Encoder {
+function encoderFor(out: Writable, format: TableFormat, options: Pick<TableWriterOptions, "types" | "emptyTypes" | "declared">): Encoder {
   const types = options.types ?? {};
   const given = options.emptyTypes ?? {};
   let made: Readonly<Record<string, DataType>> | undefined;
@@ -285,10 +300,10 @@ function encoderFor(out: Writable, format: TableFormat, options: Pick<TableWrite
       return textEncoder(out, format);
     case "arrow":
     case "arrows":
-      return holdUntilTyped((found) => arrowEncoder(out, format, { ...types, ...found }, emptyTypes()), typed);
+      return holdUntilTyped((found) => arrowEncoder(out, format, { ...types, ...found }, emptyTypes(), options.declared), typed);
     case "parquet":
       return holdUntilTyped(
-        (found) => parquetEncoder(out, { ...types, ...found }, emptyTypes()),
+        (found) => parquetEncoder(out, { ...types, ...found }, emptyTypes(), options.declared),
         typed,
         (chunk) => checkParquetNames(chunk.names),
       );

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { DataType } from "apache-arrow";
 import { describe, expect, it } from "vitest";
 import { FormatError, decodeArrowIpc, encodeArrowIpc, fromArrow, loadModel, predictFile, toArrow, type Cell } from "../../src/index.js";
+import { parquetToArrow } from "../../src/tabular/index.js";
 import { arrowLib } from "../../src/tabular/index.js";
 import { useServedModel } from "../server/fixtures/http.js";
 import { SIGNATURES, buildModel, packageBehaviour } from "../server/fixtures/models.js";
@@ -131,6 +132,28 @@ describe("predict into Arrow or Parquet: a later chunk's value of another kind t
       expect((error as Error).message).toContain('Column "b" holds "x", which an Arrow Float64 column cannot hold (numbers)');
       expect((error as Error).message).toContain("The rows written first gave the column its type: a column has one type in an Arrow or Parquet file.");
       expect(await readdir(dir)).toEqual(["in.jsonl"]);
+    } finally {
+      await model.close();
+    }
+  });
+});
+
+describe("predict into Arrow or Parquet: the output signature's numeric types, as a served Arrow answer has them", () => {
+  it.each(["parquet", "arrow"] as const)("%s: a long output column is Int64 and a double one Float64 (it was Float64 for both)", async (format) => {
+    const model = await loadModel(await packageBehaviour("pass_columns", SIGNATURES.abParams, { rowWise: true }));
+    try {
+      const dir = await tempDir();
+      const input = join(dir, "in.csv");
+      await writeFile(input, "a,b\n1,0.5\n2,1.5\n3,2\n");
+      const output = join(dir, `out.${format}`);
+      await predictFile(model, { input, output, chunkRows: 2 });
+      const { readFile } = await import("node:fs/promises");
+      const bytes = new Uint8Array(await readFile(output));
+      const table = format === "arrow" ? decodeArrowIpc(bytes) : parquetToArrow(bytes);
+      expect(table.schema.fields.map((f) => [f.name, String(f.type)])).toEqual([
+        ["a", "Int64"],
+        ["b", "Float64"],
+      ]);
     } finally {
       await model.close();
     }
