@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { DEFAULT_RUNNER, isParameterInput, parseCopyModeSpec, type CopyModeSpec } from "../runtime/index.js";
 import { type TrackingStore, openRegistryStore, openTrackingStore, registryUriFrom, trackingUriFrom } from "../store/index.js";
 import type { ColumnArrays, InputType } from "../tabular/index.js";
@@ -6,6 +7,7 @@ import { checkModelName, checkRegistrationName, logModelInRun, registerLoggedMod
 import { packageModel, type InferenceSpec } from "./package-model.js";
 import { getPipeline, loadProject, projectCatalog } from "./project.js";
 import { removeStaleModelPartials } from "./stale-partials.js";
+import { endRunFailed } from "./training-run.js";
 
 export interface ModelifyOptions {
   projectDir: string;
@@ -62,6 +64,10 @@ export async function modelify(options: ModelifyOptions): Promise<ModelifyResult
   }
   const catalog = projectCatalog(project, project.parameters);
   const exampleData = await sampleInput(catalog, options.inputName);
+  await checkArtifactsExist(
+    catalog,
+    inputs.filter((i) => i !== options.inputName && !isParameterInput(i)),
+  );
   const spec: InferenceSpec = {
     inference,
     inputName: options.inputName,
@@ -80,6 +86,23 @@ export async function modelify(options: ModelifyOptions): Promise<ModelifyResult
     return await modelifyInStore(store, { project, catalog, spec, artifactPath, exampleData }, options);
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * Refuses, before any run is made, an artifact whose file is not there: modelify packages
+ * artifacts that already exist (found by an audit: it made a FAILED run and said "training did
+ * not write it", though modelify trains nothing).
+ * @throws PackagingError MISSING_ARTIFACT naming the artifact and its file.
+ */
+async function checkArtifactsExist(catalog: ReturnType<typeof projectCatalog>, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const filepath = catalog.get(name)?.describe()["filepath"];
+    if (typeof filepath !== "string" || existsSync(filepath)) continue;
+    throw new PackagingError(
+      `Artifact "${name}" should be at ${filepath} (conf/catalog.yml), and there is no such file: modelify packages artifacts that exist already. Train them first, or fix the filepath.`,
+      { code: "MISSING_ARTIFACT" },
+    );
   }
 }
 
@@ -146,7 +169,8 @@ async function modelifyInStore(
       }),
     );
   } catch (error) {
-    if (!options.runId) await store.endRun(runId, "FAILED").catch(() => undefined);
+    // NB: found by an audit: the run ended FAILED with no word of why (a run of pipeserve run records it).
+    if (!options.runId) await endRunFailed(store, runId, error);
     throw error;
   }
   if (!options.runId) await store.endRun(runId, "FINISHED");

@@ -131,14 +131,21 @@ async function runInStore(
     result.metrics = Object.fromEntries(Object.entries(logged.metrics).map(([key, point]) => [key, point.value]));
     return result;
   } catch (error) {
-    // NB: the error stays with the run, where `runs show` and MLflow's UI (the run's description) find it.
-    const message = redactCredentials((error as Error)?.message ?? String(error));
-    await store.setTags(run.runId, { [RUN_ERROR_TAG]: message, "mlflow.note.content": `This run failed: ${message}` }).catch(() => undefined);
-    await store.endRun(run.runId, "FAILED").catch(() => undefined);
+    await endRunFailed(store, run.runId, error);
     throw error;
   } finally {
     await opened?.close();
   }
+}
+
+/**
+ * Ends a run FAILED with its error recorded, where `runs show` and MLflow's UI (the run's
+ * description) find it. Best effort: the error that failed the run is what the caller throws.
+ */
+export async function endRunFailed(store: TrackingStore, runId: string, error: unknown): Promise<void> {
+  const message = redactCredentials((error as Error)?.message ?? String(error));
+  await store.setTags(runId, { [RUN_ERROR_TAG]: message, "mlflow.note.content": `This run failed: ${message}` }).catch(() => undefined);
+  await store.endRun(runId, "FAILED").catch(() => undefined);
 }
 
 /** The longest parameter value MLflow logs (its MAX_PARAM_VAL_LENGTH). */

@@ -2,7 +2,7 @@
 // that already exist, into a new run or into the run that trained them, with --copy-mode,
 // --artifact-path, --registered-model-name and --json; and its errors.
 import { existsSync } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -31,6 +31,19 @@ describe("pipeserve modelify: flags it cannot take", () => {
     await fails(["modelify", "--project", project, "--tracking-uri", store, "--input-name", "instances", ...args], 2, messages);
     expect(existsSync(store)).toBe(false);
   });
+});
+
+// Found by an audit: a missing artifact made a FAILED run (with no error recorded on it) and said
+// "training did not write it", though modelify trains nothing.
+it("an artifact whose file is missing: exit 1 naming it and its file, before any run is made", async () => {
+  const copy = await copyProject("modelify");
+  const weights = join(copy, "artifacts", "weights.json");
+  await rm(weights);
+  const store = join(await tempDir("pipeserve-tracking-"), "mlruns");
+  await fails(["modelify", "--project", copy, "--tracking-uri", store, "--pipeline", "inference", "--input-name", "instances"], 1, [
+    `Artifact "weights" should be at ${weights} (conf/catalog.yml), and there is no such file: modelify packages artifacts that exist already.`,
+  ]);
+  expect(existsSync(store)).toBe(false);
 });
 
 describe("pipeserve modelify", () => {
