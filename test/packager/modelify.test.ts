@@ -1,6 +1,6 @@
 // modelify(): packages a plain inference pipeline from artifacts that already exist (here the
 // fixture's artifacts/weights.json), into a new run or an existing one, and registers it.
-import { readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -153,10 +153,14 @@ describe("modelify()", () => {
       runId: trained.runId,
       artifactPath: "retry",
     };
+    // NB: a folder where the artifact's file should be fails the packaging after the LoggedModel is made
+    // (a missing file is refused before any run or model is made).
     await rm(weights);
+    await mkdir(weights);
     try {
       await rejects(modelify(options), PipeserveError, "weights");
     } finally {
+      await rm(weights, { recursive: true });
       await writeFile(weights, saved);
     }
     const store = await FileStore.open(tracking);
