@@ -753,6 +753,11 @@ export function declaredArrowTypes(
     for (let r = 0; r < column.length && fits; r++) {
       const v = column[r];
       if (v === null || v === undefined) continue;
+      // NB: a long column read from Arrow holds bigints past 2^53 beside its numbers (found by a review).
+      if (typeof v === "bigint") {
+        fits = spec.type === "long" ? v >= INT64_MIN && v <= INT64_MAX : spec.type === "integer" ? v >= -(2n ** 31n) && v < 2n ** 31n : false;
+        continue;
+      }
       fits =
         typeof v === "number" &&
         (whole ? Number.isInteger(v) && v <= range && v >= -range - (spec.type === "integer" ? 1 : 0) : !(Math.abs(v) > range) || !Number.isFinite(v));
@@ -870,6 +875,8 @@ function normaliseForArrow(values: readonly Cell[], type: DataType, name: string
   const { DataType } = arrowLib();
   const absent = (v: Cell): v is null | undefined => v === null || v === undefined;
   if (DataType.isUtf8(type)) {
+    // NB: a text column takes any value as its text, as apache-arrow's builder does (a column of
+    // mixed kinds is typed text: see `toArrow`).
     return values.map((v) => (absent(v) ? null : typeof v === "string" ? v : v instanceof Date ? v.toISOString() : JSON.stringify(v)));
   }
   if (DataType.isInt(type) && type.bitWidth === 64) {
@@ -919,8 +926,18 @@ export function toArrow(
     const column = table.columns[i] as Column;
     // NB: own keys only: a column may be named `__proto__`.
     const own = (typesOf: Readonly<Record<string, DataType>>): DataType | undefined => (Object.hasOwn(typesOf, name) ? typesOf[name] : undefined);
-    const type = own(types) ?? arrowTypeFor(column, own(emptyTypes));
+    const given = own(types);
+    let type = given ?? arrowTypeFor(column, own(emptyTypes));
     const fast = options.builders ? undefined : isNumericArray(column) ? typedVector(column, type) : directVector(column, type);
+    // NB: found by a review: a 64-bit integer column read from Arrow holds numbers, and bigints past
+    // 2^53; typed by its first value it was Float64, which cannot hold the bigints. Whole numbers
+    // with a bigint among them are Int64 (the slow path only: the fast one took every number).
+    if (fast === undefined && given === undefined && Array.isArray(column)) {
+      if (isWholeWithBigint(column)) type = new (arrowLib().Int64)();
+      // NB: text among other kinds makes a text column, whichever comes first (found by a review:
+      // ["x", 1.5] was text and [1.5, "x"] refused); a column of one kind keeps its type.
+      else if (!arrowLib().DataType.isUtf8(type) && column.some((v) => typeof v === "string")) type = new (arrowLib().Utf8)();
+    }
     setKey(
       vectors,
       name,
@@ -928,6 +945,16 @@ export function toArrow(
     );
   });
   return new Table(vectors);
+}
+
+/** Whether a column holds only whole numbers and bigints (and missing values), a bigint among them: a 64-bit integer column. */
+function isWholeWithBigint(values: readonly Cell[]): boolean {
+  let bigint = false;
+  for (const v of values) {
+    if (typeof v === "bigint") bigint = true;
+    else if (v !== null && v !== undefined && !(typeof v === "number" && Number.isInteger(v))) return false;
+  }
+  return bigint;
 }
 
 /** Arrow's validity bitmap of a column (bit set: a value), with how many are missing. */
