@@ -184,12 +184,22 @@ function loggedModelIdOf(uri: string): string | undefined {
   return m && LOGGED_MODEL_ID.test(m[1] as string) ? m[1] : undefined;
 }
 
-/** Refuses a registered version whose run was deleted (a run missing from the tracking store is not: the version may have been copied alone). */
+/**
+ * Refuses a registered version whose run was deleted. A run missing from the tracking store is
+ * not refused (the version may have been copied alone), nor is a missing store created to look
+ * (found by a review: loading such a version made ./mlruns, or failed where it could not).
+ */
 async function checkVersionRunNotDeleted(runId: string, uri: string, options: ResolveOptions): Promise<void> {
-  const run = await withTrackingStore(options, (store) =>
-    store.getRunInfo(runId).catch((error: unknown) => (error instanceof NotFoundError ? undefined : Promise.reject(error))),
+  const store = await openTrackingStore(trackingUriFrom(options.trackingUri), { create: false }).catch((error: unknown) =>
+    error instanceof NotFoundError ? undefined : Promise.reject(error),
   );
-  if (run) checkRunNotDeleted(run, uri, options);
+  if (!store) return;
+  try {
+    const run = await store.getRunInfo(runId).catch((error: unknown) => (error instanceof NotFoundError ? undefined : Promise.reject(error)));
+    if (run) checkRunNotDeleted(run, uri, options);
+  } finally {
+    await store.close();
+  }
 }
 
 /**
@@ -205,19 +215,24 @@ async function resolveVersionSource(
   options: ResolveOptions,
 ): Promise<ResolvedModel> {
   const modelId = loggedModelIdOf(mv.source);
+  const uri = `models:/${name}/${mv.version}`;
   if (modelId !== undefined) {
     try {
       return await resolveLoggedModel(mv.source, modelId, options);
     } catch (error) {
       const location = mv.storageLocation;
-      if (!(error instanceof NotFoundError) || !location?.startsWith("file:")) throw error;
+      // NB: a LoggedModel this store does not hold is read from the version's storage location; one
+      // it holds as deleted is not (found by a review), nor one whose run was deleted.
+      const deleted = (error as NotFoundError).data as { lifecycleStage?: string } | undefined;
+      if (!(error instanceof NotFoundError) || deleted?.lifecycleStage === "deleted" || !location?.startsWith("file:")) throw error;
+      if (!options.allowDeleted && mv.runId) await checkVersionRunNotDeleted(mv.runId, uri, options);
       return { ...(await resolvePath(location, options)), modelId };
     }
   }
   // NB: found by an audit: a version registered from a run's files (a folder, `file://`,
   // `mlflow-artifacts:`) loaded after its run was deleted, though `runs delete` says it will not.
   // A `runs:/` or `models:/m-` source is checked where it is resolved.
-  if (!options.allowDeleted && mv.runId && !mv.source.startsWith("runs:")) await checkVersionRunNotDeleted(mv.runId, `models:/${name}/${mv.version}`, options);
+  if (!options.allowDeleted && mv.runId && !mv.source.startsWith("runs:")) await checkVersionRunNotDeleted(mv.runId, uri, options);
   // NB: a source that is no URI is the registry's data, not the caller's mistake (INVALID_URI is a usage error: exit 2).
   if (mv.source.startsWith("models:")) {
     throw new ModelLoadError(
@@ -316,7 +331,8 @@ const resolvePath: Resolver = async (uri) => {
  * version number, `runs:/`, a LoggedModel, a path, an archive), which always name the same model.
  */
 export function movingModelRef(uri: string): { name: string; alias?: string } | undefined {
-  const m = /^models:\/+([^/@]+)(?:\/(latest)|@([^/]+))\/?$/.exec(uri);
+  // NB: "latest" in any case, as resolveRegistered reads it (found by a review: models:/m/Latest was never followed).
+  const m = /^models:\/+([^/@]+)(?:\/([Ll][Aa][Tt][Ee][Ss][Tt])|@([^/]+))\/?$/.exec(uri);
   if (!m || loggedModelIdOf(uri) !== undefined) return undefined;
   return m[3] !== undefined ? { name: m[1] as string, alias: m[3] } : { name: m[1] as string };
 }

@@ -455,7 +455,8 @@ export class SqlTrackingStore implements TrackingStore {
     if (!row)
       throw new NotFoundError(`LoggedModel "${modelId}" is not in the database ${this.path}. A run's models are listed by \`pipeserve runs show <run_id>\`.`);
     // NB: as MLflow's get_logged_model: a deleted LoggedModel is not found (found by an audit: it still loaded).
-    if ((row.lifecycle_stage ?? "active") !== "active") throw new NotFoundError(`LoggedModel "${modelId}" was deleted from the database ${this.path}.`);
+    if ((row.lifecycle_stage ?? "active") !== "active")
+      throw new NotFoundError(`LoggedModel "${modelId}" was deleted from the database ${this.path}.`, { data: { lifecycleStage: "deleted" } });
     return row;
   }
 

@@ -7,10 +7,11 @@
 // - a LoggedModel that MLflow deleted (SQLite lifecycle_stage) still loaded;
 // - models:/NAME/Latest was refused, where MLflow takes "latest" in any case.
 import Database from "better-sqlite3";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ModelLoadError, loadModel, runProject } from "../../src/index.js";
+import { ModelLoadError, loadModel, movingModelRef, runProject } from "../../src/index.js";
 import { NotFoundError, openRegistryStore, openTrackingStore } from "../../src/store/index.js";
 import { copyProject, tempDir } from "../cli/helpers.js";
 
@@ -94,16 +95,50 @@ describe.each([["file"], ["sqlite"]])("over the %s store", (kind) => {
     }
   });
 
-  it.runIf(kind === "sqlite")("a LoggedModel MLflow deleted (lifecycle_stage) is not found", async () => {
-    const other = await runProject({ projectDir: await copyProject("linear"), pipelineName: "training", trackingUri: tracking, typecheck: false });
+  it.runIf(kind === "sqlite")("a LoggedModel MLflow deleted (lifecycle_stage) is not found, nor read from its version's storage location", async () => {
+    const other = await runProject({
+      projectDir: await copyProject("linear"),
+      pipelineName: "training",
+      trackingUri: tracking,
+      typecheck: false,
+      registeredModelName: "soon-deleted",
+    });
     const db = new Database(tracking.slice("sqlite:///".length));
     try {
       db.prepare("UPDATE logged_models SET lifecycle_stage = 'deleted' WHERE model_id = ?").run(other.modelId);
     } finally {
       db.close();
     }
-    const error = await loadModel(`models:/${other.modelId}`, { trackingUri: tracking }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(NotFoundError);
-    expect((error as Error).message).toContain(`LoggedModel "${other.modelId}" was deleted from the database`);
+    // NB: found by a review: the version's storage_location fallback loaded the deleted model's files.
+    for (const uri of [`models:/${other.modelId}`, "models:/soon-deleted/1"]) {
+      const error = await loadModel(uri, { trackingUri: tracking }).catch((e: unknown) => e);
+      expect(error, uri).toBeInstanceOf(NotFoundError);
+      expect((error as Error).message).toContain(`LoggedModel "${other.modelId}" was deleted from the database`);
+    }
   });
+});
+
+// Found by a review: checking a folder-sourced version's run opened (and so created) the tracking
+// store: ./mlruns appeared beside the command, or the load failed where it could not be made.
+it("a version registered from a folder loads without making a tracking store where there is none", async () => {
+  const dir = await tempDir("pipeserve-version-sources-");
+  const trained = join(dir, "trained");
+  const result = await runProject({ projectDir: await copyProject("linear"), pipelineName: "training", trackingUri: trained, typecheck: false });
+  const store = await openTrackingStore(trained);
+  const location = (await store.getLoggedModel(result.modelId as string)).artifactLocation;
+  await store.close();
+  const registryUri = `sqlite:///${join(dir, "registry.db")}`;
+  const registry = await openRegistryStore(trained, registryUri);
+  await registry.createVersion("elsewhere", location, { runId: result.runId });
+  await registry.close();
+  const missing = join(dir, "no-store-here");
+  const model = await loadModel("models:/elsewhere/1", { trackingUri: missing, registryUri });
+  await model.close();
+  expect(existsSync(missing)).toBe(false);
+});
+
+// Found by a review: models:/NAME/Latest loaded, but serve --watch took it for a fixed model.
+it("models:/NAME/Latest moves, as models:/NAME/latest does (serve --watch follows it)", () => {
+  for (const uri of ["models:/m/latest", "models:/m/Latest", "models:/m/LATEST"]) expect(movingModelRef(uri), uri).toEqual({ name: "m" });
+  expect(movingModelRef("models:/m/3")).toBeUndefined();
 });
