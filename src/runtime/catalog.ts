@@ -70,19 +70,24 @@ function fileFactory(
         );
       }
     }
-    checkSaveArgs(config["save_args"], name);
     const args = loadArgs as Record<string, unknown> | undefined;
     // NB: pandas' read_csv calls the delimiter `sep`, as Kedro catalogs write it.
     const given = args && Object.hasOwn(args, "sep") ? (({ sep, ...rest }) => ({ ...rest, delimiter: sep }))(args) : args;
+    checkSaveArgs(config["save_args"], name, loadKeys?.includes("delimiter") ? (given?.["delimiter"] ?? ",") : undefined);
     return make({ filepath: config["filepath"], ...(given ? { loadArgs: given as never } : {}) });
   };
 }
 
-/** Refuses `save_args`, which no dataset here uses, but for pandas' `index: false` (no index is ever written). */
-function checkSaveArgs(saveArgs: unknown, name: string): void {
+/**
+ * Refuses `save_args`, which no dataset here uses, but for pandas' `index: false` (no index is ever
+ * written) and a CSV's `sep` or `delimiter` equal to the one it loads with (it saves with that one).
+ */
+function checkSaveArgs(saveArgs: unknown, name: string, loadDelimiter: unknown): void {
   if (saveArgs === undefined || saveArgs === null) return;
-  const entries = typeof saveArgs === "object" && !Array.isArray(saveArgs) ? Object.entries(saveArgs) : [["", saveArgs]];
-  const unused = entries.filter(([key, value]) => !(key === "index" && value === false)).map(([key]) => key);
+  const entries: [string, unknown][] = typeof saveArgs === "object" && !Array.isArray(saveArgs) ? Object.entries(saveArgs) : [["", saveArgs]];
+  const taken = (key: string, value: unknown): boolean =>
+    (key === "index" && value === false) || ((key === "sep" || key === "delimiter") && loadDelimiter !== undefined && value === loadDelimiter);
+  const unused = entries.filter(([key, value]) => !taken(key, value)).map(([key]) => key);
   if (unused.length === 0) return;
   throw new DatasetError(
     `Dataset "${name}" has save_args [${unused.join(", ")}], which pipeserve does not use: it writes each format one way. Remove them (index: false may stay: no index is written).`,

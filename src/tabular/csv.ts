@@ -95,14 +95,24 @@ export function typeCsvColumns(table: ColumnTable): ColumnTable {
         continue;
       }
       const value = typeof text === "string" ? inferCsvCell(text) : text;
-      const valueKind = value === null ? "number" : typeof value;
+      // NB: NaN text is missing in any column, as pandas reads it (found by a review: it made a text column raw).
+      if (value === null) {
+        typed[i] = null;
+        continue;
+      }
+      const valueKind = typeof value;
       if (kind === undefined) kind = valueKind;
-      else if (kind !== valueKind) return column;
+      else if (kind !== valueKind) return asText(column);
       typed[i] = value;
     }
     return typed;
   });
   return { ...table, columns };
+}
+
+/** A CSV column of mixed kinds as its text, its NaN cells missing (as pandas reads an object column). */
+function asText(column: ArrayLike<Cell>): Cell[] {
+  return Array.from(column, (text) => (text === null || text === undefined || (typeof text === "string" && inferCsvCell(text) === null) ? null : text));
 }
 
 export interface CsvParseOptions {
@@ -283,7 +293,8 @@ function csvField(text: string): string {
  * NB: the text csv-stringify writes (fields quoted when they must be, `\n` after every record),
  * built directly: csv-stringify cost as much as the whole prediction of a 100k-row file.
  */
-export function toCsv(table: ColumnTable, options: { header?: boolean } = {}): string {
+export function toCsv(table: ColumnTable, options: { header?: boolean; delimiter?: string } = {}): string {
+  if (options.delimiter !== undefined && options.delimiter !== ",") return toDelimited(table, options.delimiter, options.header ?? true);
   const columns = table.columns;
   const width = columns.length;
   let out = (options.header ?? true) ? `${width === 1 ? lonelyField(csvField(table.names[0] as string)) : table.names.map(csvField).join(",")}\n` : "";
@@ -297,6 +308,18 @@ export function toCsv(table: ColumnTable, options: { header?: boolean } = {}): s
     }
     out += `${width === 1 ? lonelyField(line) : line}\n`;
   }
+  return out;
+}
+
+/**
+ * `toCsv` with another delimiter (a catalog's `sep: ";"`): a field is quoted when it holds the
+ * delimiter, a quote or a line end. Not on a request's path: the fast path above is for commas.
+ */
+function toDelimited(table: ColumnTable, delimiter: string, header: boolean): string {
+  const field = (text: string): string => (text.includes(delimiter) || NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
+  const record = (fields: string[]): string => `${fields.length === 1 ? lonelyField(fields[0] as string) : fields.join(delimiter)}\n`;
+  let out = header ? record(table.names.map(field)) : "";
+  for (let r = 0; r < table.numRows; r++) out += record(table.columns.map((column) => field(formatCsvCell((column as Cell[])[r] as Cell))));
   return out;
 }
 

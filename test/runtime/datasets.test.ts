@@ -192,11 +192,47 @@ describe("CsvDataset load_args", () => {
       expected: { code: ["1.50", "X12", null], n: [1, 2, 3] },
     },
     { why: "pandas' sep as the delimiter", text: "a;b\n1;x\n", loadArgs: { sep: ";" } as never, expected: { a: [1], b: ["x"] } },
+    // Found by a review: NaN made a boolean or text column raw text; pandas reads it as missing anywhere.
+    {
+      why: "NaN as missing in any column, a mixed one included",
+      text: "name,flag,code\nalice,true,1\nNaN,NaN,NaN\nbob,false,X1\n",
+      loadArgs: {},
+      expected: { name: ["alice", null, "bob"], flag: [true, null, false], code: ["1", null, "X1"] },
+    },
   ])("reads $why", async ({ text, loadArgs, expected }) => {
     const filepath = join(tmp.path, "input.csv");
     await writeFile(filepath, text);
     const catalog = DataCatalog.fromConfig({ input: { type: "CsvDataset", filepath, ...(loadArgs ? { load_args: loadArgs } : {}) } }, { baseDir: tmp.path });
     expect(frameColumns(await catalog.load("input"))).toEqual(expected);
+  });
+});
+
+// Found by a review: load_args' sep was read but not written, so a dataset saved and loaded again was one column.
+describe("a CSV dataset with sep", () => {
+  it("saves with it, and loads what it saved; save_args may repeat it", async () => {
+    const filepath = join(tmp.path, "semi.csv");
+    const catalog = DataCatalog.fromConfig(
+      { d: { type: "pandas.CSVDataset", filepath, load_args: { sep: ";", as: "table" }, save_args: { sep: ";", index: false } } },
+      { baseDir: tmp.path },
+    );
+    await catalog.save("d", { a: [1, 2], b: ["x;y", "z"] });
+    expect(await readFile(filepath, "utf8")).toBe('a;b\n1;"x;y"\n2;z\n');
+    expect(await catalog.load("d")).toEqual({
+      names: ["a", "b"],
+      columns: [
+        [1, 2],
+        ["x;y", "z"],
+      ],
+      numRows: 2,
+    });
+  });
+
+  it("save_args with another sep than the one it loads with are refused", () => {
+    expectThrows(
+      () => DataCatalog.fromConfig({ d: { type: "CsvDataset", filepath: "d.csv", load_args: { sep: ";" }, save_args: { sep: "," } } }, { baseDir: tmp.path }),
+      DatasetError,
+      'Dataset "d" has save_args [sep], which pipeserve does not use',
+    );
   });
 });
 

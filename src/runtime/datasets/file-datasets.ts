@@ -7,6 +7,7 @@ import {
   parquetToArrow,
   readTableFile,
   toArrow,
+  toCsv,
   toDataFrame,
   typeCsvColumns,
   writeTableFile,
@@ -98,6 +99,13 @@ abstract class TabularFileDataset extends FileDataset<unknown> {
  */
 export class CsvDataset extends TabularFileDataset {
   protected readonly format = "csv";
+
+  /** NB: with its load_args' delimiter, so a dataset saved and loaded again reads what was saved (found by a review). */
+  protected override async _save(data: unknown): Promise<void> {
+    if (this.loadArgs.delimiter === undefined || this.loadArgs.delimiter === ",") return super._save(data);
+    await this.ensureParent();
+    await writeFileAtomic(this.filepath, toCsv(asColumnTable(data), { delimiter: this.loadArgs.delimiter }));
+  }
 
   protected override async _load(): Promise<unknown> {
     const text: ColumnTable = await readTableFile(this.filepath, this.format, { ...this.loadArgs, raw: true });
