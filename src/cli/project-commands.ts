@@ -34,7 +34,7 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
     .action(async (o: Record<string, unknown>) => {
       let runId: string | undefined;
       mapProjectStacks();
-      await checkNameFlags(o);
+      await checkNameFlags(o, io);
       const trackingUri = trackingUriOf(io, given(o["trackingUri"]));
       let result: Awaited<ReturnType<typeof runProject>>;
       const { PackagingError, runProject } = await import("../index.js");
@@ -74,10 +74,22 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
  * Refuses name flags the store would refuse, before anything is read or written: a usage error
  * (exit 2), as `import --name`. NB: found by an audit: they exited 1, after loading the project.
  */
-async function checkNameFlags(o: Record<string, unknown>): Promise<void> {
+async function checkNameFlags(o: Record<string, unknown>, io: CliIo): Promise<void> {
   if (o["experiment"] !== undefined && String(o["experiment"]).trim() === "")
     throw new UsageError("--experiment: give the experiment's name (or leave the flag out).");
-  const { StoreError, checkLoggedModelName, checkNewModelName } = await import("../store/index.js");
+  const { StoreError, checkFolderModelName, checkLoggedModelName, checkNewModelName, registryKindOf } = await import("../store/index.js");
+  // NB: a folder registry's own limit (255 bytes of folder name) too (found by a review: it exited 1).
+  const kind = (): string | undefined => {
+    try {
+      return registryKindOf(trackingUriOf(io, given(o["trackingUri"])), optionalRegistry(io, o).registryUri);
+    } catch {
+      return undefined; // NB: a bad store URI is said where the store is opened, naming the URI.
+    }
+  };
+  const registry = (name: string): void => {
+    checkNewModelName(name);
+    if (kind() === "file") checkFolderModelName(name);
+  };
   const check = (flag: string, value: unknown, fn: (name: string) => unknown): void => {
     if (value === undefined) return;
     try {
@@ -87,7 +99,7 @@ async function checkNameFlags(o: Record<string, unknown>): Promise<void> {
       throw error;
     }
   };
-  check("--registered-model-name", o["registeredModelName"], checkNewModelName);
+  check("--registered-model-name", o["registeredModelName"], registry);
   check("--artifact-path", o["artifactPath"], checkLoggedModelName);
 }
 
@@ -142,7 +154,7 @@ function registerModelifyCommand(program: Command, io: CliIo): void {
     .addOption(registryOption())
     .action(async (o: Record<string, unknown>) => {
       mapProjectStacks();
-      await checkNameFlags(o);
+      await checkNameFlags(o, io);
       const { PackagingError, modelify } = await import("../index.js");
       const result = await modelify({
         projectDir: fromCwd(io, o["project"] as string),

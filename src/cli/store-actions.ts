@@ -9,6 +9,7 @@ import {
   type RunInfo,
   type RunView,
   type TrackingStore,
+  ArchiveError,
   StoreError,
   checkModelName,
   createModelArchive,
@@ -459,7 +460,13 @@ async function moveFolder(from: string, to: string): Promise<void> {
 
 /** Extracts and verifies an archive in a private staging folder; errors name the archive, not the staging folder. */
 async function stageModel(archive: string, file: string, staged: string, options: ImportOptions): Promise<VerifiedModel> {
-  await extractModelArchive(archive, staged, options.maxExtractBytes === undefined ? {} : { maxExtractBytes: options.maxExtractBytes });
+  try {
+    await extractModelArchive(archive, staged, options.maxExtractBytes === undefined ? {} : { maxExtractBytes: options.maxExtractBytes });
+  } catch (error) {
+    // NB: an archive read from stdin is named stdin, not the copy of it in the staging folder, gone by now (found by a review).
+    if (!(error instanceof ArchiveError) || archive === file) throw error;
+    throw new ArchiveError(error.message.replaceAll(archive, file), { cause: error, code: error.code as "INVALID_ARCHIVE" | "ARCHIVE_TOO_LARGE" });
+  }
   try {
     return await verifyModelFiles(staged);
   } catch (error) {

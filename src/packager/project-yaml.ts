@@ -1,7 +1,36 @@
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { type Document, type DocumentOptions, LineCounter, type ParseOptions, type SchemaOptions, isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
+import {
+  type Document,
+  type DocumentOptions,
+  LineCounter,
+  type ScalarTag,
+  type ParseOptions,
+  type SchemaOptions,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+} from "yaml";
 import { PackagingError } from "./errors.js";
+
+/**
+ * `!!float 10` as PyYAML reads it (10.0): the library's 1.1 float tags only resolve text that
+ * looks like a float, so a whole number forced to a float was refused (found by a review). Used
+ * for an explicit tag only (no `test`); underscores, `.inf` and `.nan` as YAML 1.1 writes them.
+ */
+const EXPLICIT_FLOAT: ScalarTag = {
+  tag: "tag:yaml.org,2002:float",
+  resolve(text, onError) {
+    const plain = text.replace(/_/g, "");
+    if (/^[-+]?\.inf$/i.test(plain)) return plain.startsWith("-") ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+    if (/^\.nan$/i.test(plain)) return Number.NaN;
+    const n = plain.trim() === "" ? Number.NaN : Number(plain);
+    if (Number.isNaN(n)) onError(`"${text}" is not a number, so it cannot be a !!float`);
+    return n;
+  },
+};
 
 const UNTAKEN_TAGS = new Set(["tag:yaml.org,2002:binary", "tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs", "tag:yaml.org,2002:set"]);
 
@@ -17,14 +46,16 @@ export const PROJECT_YAML: ParseOptions & DocumentOptions & SchemaOptions = {
   // NB: !!binary, !!omap, !!pairs and !!set are dropped: what they make (bytes, ordered pairs, a set)
   // is no parameter or catalog value (found by an audit: a set vanished, bytes became b.0, b.1…).
   // Left unresolved, they are refused with any tag the schema does not know (see readYamlFile).
-  customTags: (tags) =>
-    tags
+  customTags: (tags) => [
+    ...tags
       .filter((tag) => typeof tag !== "object" || !UNTAKEN_TAGS.has(tag.tag))
       .map((tag) => {
         if (typeof tag !== "object" || tag.tag !== "tag:yaml.org,2002:bool" || !("test" in tag) || tag.test === undefined) return tag;
         const truthy = tag.test.test("true");
         return { ...tag, test: truthy ? /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/ : /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/ };
       }),
+    EXPLICIT_FLOAT,
+  ],
   // NB: keys are checked here, in linear time (`checkKeys`): the library's check compares each key
   // with those before it, so a catalog of 40,000 entries took 17 s to read (found by an audit).
   uniqueKeys: false,
@@ -120,7 +151,7 @@ function collectFloats(node: unknown, prefix: string, out: Set<string>, doc: Doc
     }
     const path = prefix === "" ? key : `${prefix}.${key}`;
     const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
-    if (isScalar(value) && typeof value.value === "number" && /[.eEnN]/.test(value.source ?? "")) out.add(path);
+    if (isScalar(value) && typeof value.value === "number" && (/[.eEnN]/.test(value.source ?? "") || value.tag === "tag:yaml.org,2002:float")) out.add(path);
     else collectFloats(value, path, out, doc, depth + 1);
   }
 }

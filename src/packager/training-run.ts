@@ -323,7 +323,6 @@ async function packageAndRegister(
   }
 }
 
-/** Overrides written as decimals (`lr=0.10`). */
 /**
  * A parameter's value as MLflow's Python client logs it (`str(value)`) where JSON would differ: a
  * date as `2024-01-01` (with its time, `2024-01-01 12:30:00`, when it has one), not a quoted ISO
@@ -339,6 +338,7 @@ function paramText(value: unknown): unknown {
   return value;
 }
 
+/** Overrides written as decimals (`lr=0.10`). */
 function floatOverrides(overrides: readonly string[]): string[] {
   return overrides.filter((o) => /^[^=]+=\s*[-+]?(\d*\.\d*|\d+[eE])/.test(o)).map((o) => o.slice(0, o.indexOf("=")));
 }

@@ -4,7 +4,8 @@
  * `serve --watch` log, `pipeserve run`'s summary and a run's tags (which MLflow's UI shows), while
  * the password is only needed in the request's Authorization header.
  */
-const USERINFO_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#@]*@/gi;
+// NB: the password runs to the last "@" before the host, as URL parsers split it (found by a review: "p@ss" showed "ss").
+const USERINFO_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#]*@/gi;
 
 /** `text` with the password of every URL in it replaced by `***` (the user name kept, to say whose). */
 export function redactCredentials(text: string): string {

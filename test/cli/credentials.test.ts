@@ -27,6 +27,7 @@ describe("redactCredentials", () => {
     ["http://bob@host (a user alone is no secret)", "http://bob@host (a user alone is no secret)"],
     ["runs:/abc@def/model, user@example.com", "runs:/abc@def/model, user@example.com"],
     ['"http://bob:p%40ss@host"', '"http://bob:***@host"'],
+    ["http://bob:p@ss@host:1/x and http://c:d@e", "http://bob:***@host:1/x and http://c:***@e"],
   ])("%s → %s", (text, shown) => {
     expect(redactCredentials(text)).toBe(shown);
   });

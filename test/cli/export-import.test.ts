@@ -129,6 +129,23 @@ describe("export -o - and import -: an archive through a pipe", () => {
     expect(existsSync(store)).toBe(false);
     expect(await readdir(tmp)).toEqual([]);
   });
+
+  // Found by a review: these named the copy of stdin in the staging folder, gone by then.
+  it.each([
+    [
+      "an archive past --max-extract-size",
+      ["--max-extract-size", "1kb"],
+      () => readFile(archive),
+      "Refusing to extract stdin: its files add up to more than the limit of 1 KB",
+    ],
+    ["nothing at all", [], async () => Buffer.alloc(0), "stdin is not a readable .tar.gz archive"],
+  ])("import - refuses %s naming stdin", async (_why, flags, stdin, says) => {
+    const store = join(await tempDir("pipeserve-store-"), "mlruns");
+    const r = await runMain(["import", "-", ...(flags as string[]), "--tracking-uri", store], { stdin: await (stdin as () => Promise<Buffer>)() });
+    expect(r.code).toBe(1);
+    expect(r.stderr.toString("utf8")).toContain(says as string);
+    expect(r.stderr.toString("utf8")).not.toContain("pipeserve-import-");
+  });
 });
 
 describe("pipeserve import", () => {

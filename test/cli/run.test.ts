@@ -257,8 +257,8 @@ describe("pipeserve run: bad input", () => {
     [
       "a registered name past the 255 bytes a folder store's folder name may hold: refused before any run",
       (p: string) => ["run", "--project", p, "--pipeline", "training", "--registered-model-name", "é".repeat(130)],
-      1,
-      ["it is 260 bytes of UTF-8; a folder store keeps each model in a folder of its name, which may be at most 255 bytes"],
+      2,
+      ["--registered-model-name: ", "it is 260 bytes of UTF-8; a folder store keeps each model in a folder of its name, which may be at most 255 bytes"],
     ],
     [
       "a --params value of the wrong kind",

@@ -58,6 +58,17 @@ describe("reading a project's YAML", () => {
     },
   );
 
+  // Found by a review: the library's 1.1 float tags resolve only text that looks like a float, so these were refused.
+  it("!!float forces a float as PyYAML does: a whole number, underscores, infinities; collected as a decimal", async () => {
+    const file = join(await tempDir("pipeserve-yaml-"), "parameters.yml");
+    await writeFile(file, "a: !!float 10\nb: !!float 1_000\nc: !!float -.inf\nd: 3\n");
+    const floats = new Set<string>();
+    expect(await readYamlFile(file, "The parameters", floats)).toEqual({ a: 10, b: 1000, c: Number.NEGATIVE_INFINITY, d: 3 });
+    expect([...floats].sort()).toEqual(["a", "b", "c"]);
+    await writeFile(file, "a: !!float ten\n");
+    await expect(readYamlFile(file, "The parameters")).rejects.toThrow('"ten" is not a number, so it cannot be a !!float');
+  });
+
   it("a merge key may repeat, and its keys are read", async () => {
     const file = join(await tempDir("pipeserve-yaml-"), "parameters.yml");
     await writeFile(file, "a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: *a\n  <<: *b\n");
