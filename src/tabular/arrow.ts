@@ -11,7 +11,6 @@ const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
-const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 const UINT64_MAX = 2n ** 64n - 1n;
 
 /** Whether a vector holds plain numbers: floats of 32 and 64 bits, integers of up to 32 (Float16 holds raw bits). */
@@ -836,7 +835,7 @@ function cannotHold(name: string, v: Cell, type: DataType, what: string): Format
 
 /** A number for a Float column; bigints within 2^53 become numbers. */
 function floatCell(v: Cell, type: DataType, single: boolean, name: string): number {
-  const n = typeof v === "number" ? v : typeof v === "bigint" && v <= MAX_SAFE_BIG && v >= -MAX_SAFE_BIG ? Number(v) : undefined;
+  const n = typeof v === "number" ? v : typeof v === "bigint" && v <= SAFE_MAX && v >= SAFE_MIN ? Number(v) : undefined;
   // NB: a number past Float32's range would become ±Infinity.
   if (n === undefined || (single && Math.abs(n) > FLOAT32_MAX && Number.isFinite(n))) {
     throw cannotHold(name, v, type, single ? `numbers within ±${FLOAT32_MAX}` : "numbers");
