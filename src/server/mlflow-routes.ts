@@ -1,5 +1,6 @@
 import type { PipelineModel } from "../loader/index.js";
 import { signatureToMlflow, type Signature } from "../tabular/index.js";
+import { HttpError } from "./errors.js";
 import { json, reply, readRequestBody, type AddRoute, type RouteContext } from "./routing.js";
 
 function paramsView(signature: Signature | null): { name: string; type: string; default: unknown; shape: null | number[] }[] {
@@ -29,18 +30,22 @@ export function pipelineView(model: PipelineModel): PipelineView {
 
 /** MLflow's `/invocations` (the Scorer under a thin route) and pipeserve's `/metadata`, for one model. */
 export function mlflowRoutes(route: AddRoute, { modelName, version, maxBodyBytes }: RouteContext): void {
-  route("POST", "/invocations", async (c) =>
-    reply(
+  route("POST", "/invocations", async (c) => {
+    // NB: two ?params= were one silently dropped (the first taken): which the client meant is not ours to guess.
+    const given = c.req.queries("params");
+    if (given && given.length > 1)
+      throw new HttpError("BAD_REQUEST", `The params query parameter is given ${given.length} times: give it once, as one JSON object of every param.`);
+    return reply(
       c,
       await c.get("served").scorer.invocations({
         body: () => readRequestBody(c, maxBodyBytes),
         contentType: c.req.header("content-type"),
         accept: c.req.header("accept"),
-        params: c.req.query("params"),
+        params: given?.[0],
         requestId: c.get("requestId"),
       }),
-    ),
-  );
+    );
+  });
 
   route("GET", "/metadata", (c) => {
     const { model, registeredVersion } = c.get("served");

@@ -261,6 +261,13 @@ describe("text/csv", () => {
       code: "INVALID_PARAMETER_VALUE",
       parts: ["Invalid parameters found", "threshold"],
     },
+    // The first was taken and the second dropped without a word.
+    {
+      why: "given twice",
+      query: `${paramsQuery({ threshold: 0.1 })}&${paramsQuery({ threshold: 0.9 }).slice(1)}`,
+      code: "BAD_REQUEST",
+      parts: ["The params query parameter is given 2 times: give it once"],
+    },
   ])("refuses ?params= that is $why → 400", async ({ query, code, parts }) => {
     await expectError(await post(paramsEcho, "text/csv", "x\nq\n", { query }), 400, code, parts);
   });
