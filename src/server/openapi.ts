@@ -138,12 +138,14 @@ function simpleGet(
 
 /** The MLflow and pipeserve routes besides `/invocations` (the model's own ones under `base`). */
 function serverPaths(base: string): Record<string, unknown> {
-  const ping = jsonContent({ type: "string", const: "\n" });
+  // NB: MLflow sends these bodies as application/json, but they are not JSON (found by an audit: a
+  // schema of a JSON string made generated clients fail to parse them): described, not schema'd.
+  const ping = { "application/json": { example: "\n" } };
   const unavailable = { "503": errorResponse("Shutting down or the queue is full (TEMPORARILY_UNAVAILABLE).") };
   return {
-    "/ping": simpleGet("ping", "Liveness and readiness: a single newline", "MLflow", ping, unavailable),
+    "/ping": simpleGet("ping", "Liveness and readiness: a single newline (not JSON, though MLflow labels it application/json)", "MLflow", ping, unavailable),
     "/health": simpleGet("health", "Same as /ping", "MLflow", ping, unavailable),
-    "/version": simpleGet("version", "pipeserve's version, the bare string", "MLflow", jsonContent({ type: "string" })),
+    "/version": simpleGet("version", "pipeserve's version, the bare string (not a JSON string)", "MLflow", { "application/json": { example: "0.1.0" } }),
     [`${base}/metadata`]: simpleGet("metadata", "The model: signature, params, runners, input example", "pipeserve", jsonContent(ref("Metadata"))),
     "/metrics": simpleGet("metrics", "Prometheus metrics", "pipeserve", { "text/plain": { schema: { type: "string" } } }),
     [`${base}/openapi.json`]: simpleGet("openapi", "This document", "pipeserve", jsonContent({ type: "object" })),
@@ -167,6 +169,12 @@ function v2ModelPaths(suffix: string, version: string | undefined, operation: (i
 function v2Paths(model: PipelineModel, example: SplitExample | undefined, version: string | undefined): Record<string, unknown> {
   const notFound = { "404": v2ErrorResponse("No such model or version here.") };
   const notReady = { "503": v2ErrorResponse("Not ready.") };
+  // NB: found by an audit: the readiness routes answer their own shape with ready: false, not an {error}.
+  const readyObject = { type: "object", properties: { ready: { type: "boolean" } }, required: ["ready"] };
+  const notReadyAnswer = (schema: JsonSchema) => ({
+    "503": { description: "Not ready: shutting down, or the model failed to load.", content: jsonContent(schema) },
+  });
+  const failedModel = { "503": v2ErrorResponse("The model failed to load when the server started (--allow-partial-start).") };
   const infer = example
     ? {
         examples: {
@@ -207,7 +215,7 @@ function v2Paths(model: PipelineModel, example: SplitExample | undefined, versio
   return {
     "/v2": op("get", "v2Server", "Server metadata", ref("V2Server"), {}),
     "/v2/health/live": op("get", "v2Live", "Liveness", { type: "object", properties: { live: { type: "boolean" } }, required: ["live"] }, {}),
-    "/v2/health/ready": op("get", "v2Ready", "Readiness", { type: "object", properties: { ready: { type: "boolean" } }, required: ["ready"] }, notReady),
+    "/v2/health/ready": op("get", "v2Ready", "Readiness", readyObject, notReadyAnswer(readyObject)),
     "/v2/repository/index": {
       ...op("get", "v2RepositoryIndex", "The models served and their state (model repository extension)", REPOSITORY_INDEX, {}),
       ...op(
@@ -224,8 +232,10 @@ function v2Paths(model: PipelineModel, example: SplitExample | undefined, versio
         },
       ),
     },
-    ...v2ModelPaths("", version, (v) => op("get", `v2ModelMetadata${v}`, "Model metadata", ref("V2ModelMetadata"), notFound)),
-    ...v2ModelPaths("/ready", version, (v) => op("get", `v2ModelReady${v}`, "Model readiness", ref("V2ModelReady"), { ...notFound, ...notReady })),
+    ...v2ModelPaths("", version, (v) => op("get", `v2ModelMetadata${v}`, "Model metadata", ref("V2ModelMetadata"), { ...notFound, ...failedModel })),
+    ...v2ModelPaths("/ready", version, (v) =>
+      op("get", `v2ModelReady${v}`, "Model readiness", ref("V2ModelReady"), { ...notFound, ...notReadyAnswer(ref("V2ModelReady")) }),
+    ),
     ...v2ModelPaths("/infer", version, (v) =>
       op(
         "post",
@@ -297,7 +307,8 @@ function v1Paths(model: PipelineModel, example: SplitExample | undefined): Recor
         responses: {
           "200": { description: "Ready.", content: jsonContent(ref("V1ModelStatus")) },
           ...notFound,
-          "503": { description: "Not ready.", content: jsonContent(ref("V1ModelStatus")) },
+          // NB: shutting down it says ready: false; a model that failed to load says why, as an {error}.
+          "503": { description: "Not ready.", content: jsonContent({ oneOf: [ref("V1ModelStatus"), ref("V2Error")] }) },
         },
       },
     },

@@ -4,6 +4,7 @@
  * index — with limits (queue, timeout, body size) and metrics per model, and a model that failed
  * to load answering 503 while the others serve.
  */
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServerState, serveApp, type PipelineModel, type RunningServer } from "../../src/index.js";
@@ -288,6 +289,30 @@ describe("a model that failed to load (--allow-partial-start)", () => {
       { name: "broken", state: "UNAVAILABLE", reason: "failed to load: Model version 4 of broken does not exist." },
       expect.objectContaining({ name: "counter", state: "READY" }),
     ]);
+  });
+
+  // Found by an audit: the document described these 503s as {error} (ready) or not at all
+  // (metadata), so generated clients mis-read the answers probes care about.
+  it("its 503s on the readiness, metadata and KServe V1 routes are the bodies the OpenAPI document describes", async () => {
+    // NB: the document of the model that loaded (the first, which failed, has none).
+    const answered = await get(`${url}/models/counter/openapi.json`);
+    expect(answered.status, JSON.stringify(answered.body).slice(0, 300)).toBe(200);
+    const doc = answered.body as Record<string, any>;
+    const ajv = new Ajv2020({ strict: false, allowUnionTypes: true });
+    for (const format of ["int32", "int64", "float", "double"]) ajv.addFormat(format, { type: "number", validate: () => true });
+    let n = 0;
+    for (const [path, documented] of [
+      ["/v2/models/broken/ready", "/v2/models/{name}/ready"],
+      ["/v2/models/broken", "/v2/models/{name}"],
+      ["/v1/models/broken", "/v1/models/{name}"],
+    ] as const) {
+      const res = await get(`${url}${path}`);
+      expect(res.status, path).toBe(503);
+      const schema = doc["paths"][documented]?.get?.responses?.["503"]?.content?.["application/json"]?.schema;
+      expect(schema, `${documented} documents no 503`).toBeDefined();
+      const validate = ajv.compile({ ...schema, $id: `https://pipeserve.test/model-set-${n++}.json`, components: doc["components"] });
+      expect(validate(res.body), `${path} answered ${JSON.stringify(res.body)}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
   });
 });
 
