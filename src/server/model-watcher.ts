@@ -83,14 +83,26 @@ export class ModelWatcher {
     return this.#checking;
   }
 
+  /** Why the registry could not be read at the last check, if it could not (said once). */
+  #unreadable: string | undefined;
+
   async #checkOnce(): Promise<void> {
     const { uri, logger, metrics, slot } = this.#options;
     let version: number;
     try {
       version = await this.#options.currentVersion();
     } catch (error) {
-      logger.warn({ uri, err: error }, `Could not read which version ${uri} names; still serving version ${this.#served}`);
+      // NB: said once per reason, and again when it changes (found by an audit: a deleted alias
+      // logged a stack every poll, for ever); the rest at debug.
+      const why = (error as Error)?.message ?? String(error);
+      const level = why === this.#unreadable ? "debug" : "warn";
+      this.#unreadable = why;
+      logger[level]({ uri, err: error }, `Could not read which version ${uri} names; still serving version ${this.#served}`);
       return;
+    }
+    if (this.#unreadable !== undefined) {
+      logger.info({ uri, version }, `${uri} can be read again: it names version ${version}`);
+      this.#unreadable = undefined;
     }
     if (version === this.#served) {
       this.#refused = undefined;

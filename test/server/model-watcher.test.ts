@@ -79,6 +79,21 @@ describe("ModelWatcher", () => {
     expect(registry.loads).toEqual([]);
   });
 
+  // Found by an audit: a deleted alias logged a warning with its stack at every poll, for ever.
+  it("a registry that stays unreadable is warned about once (again when the reason changes), and said readable again", async () => {
+    const { watcher, registry, lines } = await setUp({});
+    const warnings = (): number => lines().filter((l) => l.level === 40 && l.msg.startsWith("Could not read which version")).length;
+    registry.unreadable = true;
+    for (let i = 0; i < 5; i++) await watcher.check();
+    expect(warnings()).toBe(1);
+    registry.unreadable = false;
+    await watcher.check();
+    expect(lines().some((l) => l.msg === "models:/m@champion can be read again: it names version 1")).toBe(true);
+    registry.unreadable = true;
+    await watcher.check();
+    expect(warnings()).toBe(2);
+  });
+
   it("start says once how the URI is followed, however often it is called", async () => {
     const { watcher, logged } = await setUp({});
     watcher.start();
