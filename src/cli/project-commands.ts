@@ -77,26 +77,18 @@ function registerRunCommand(program: Command, argv: readonly string[], io: CliIo
 async function checkNameFlags(o: Record<string, unknown>, io: CliIo): Promise<void> {
   if (o["experiment"] !== undefined && String(o["experiment"]).trim() === "")
     throw new UsageError("--experiment: give the experiment's name (or leave the flag out).");
-  const { StoreError, checkFolderModelName, checkLoggedModelName, checkNewModelName, registryKindOf } = await import("../store/index.js");
-  // NB: a folder registry's own limit (255 bytes of folder name) too (found by a review: it exited 1).
-  const kind = (): string | undefined => {
-    try {
-      return registryKindOf(trackingUriOf(io, given(o["trackingUri"])), optionalRegistry(io, o).registryUri);
-    } catch {
-      return undefined; // NB: a bad store URI is said where the store is opened, naming the URI.
-    }
-  };
-  const registry = (name: string): void => {
-    checkNewModelName(name);
-    if (kind() === "file") checkFolderModelName(name);
-  };
+  const { StoreError, checkLoggedModelName } = await import("../store/index.js");
+  const { checkRegistrationName } = await import("../packager/index.js");
+  // NB: the check run makes before it trains, a folder registry's 255-byte limit included (found by a review: it exited 1).
+  const registry = (name: string): void => checkRegistrationName(name, trackingUriOf(io, given(o["trackingUri"])), optionalRegistry(io, o).registryUri);
   const check = (flag: string, value: unknown, fn: (name: string) => unknown): void => {
     if (value === undefined) return;
     try {
       fn(String(value));
     } catch (error) {
-      if (error instanceof StoreError) throw new UsageError(`${flag}: ${error.message}`);
-      throw error;
+      if (!(error instanceof StoreError)) throw error;
+      // NB: a store URI that is no URI is said where the store is opened, naming the URI, not the name.
+      if (error.code !== "INVALID_URI") throw new UsageError(`${flag}: ${error.message}`);
     }
   };
   check("--registered-model-name", o["registeredModelName"], registry);

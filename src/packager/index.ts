@@ -26,3 +26,4 @@ export { RunCatalog } from "./run-catalog.js";
 export { applyParamOverrides, flattenParams } from "./params.js";
 export { modelify, type ModelifyOptions } from "./modelify.js";
 export { removeStaleModelPartials } from "./stale-partials.js";
+export { checkRegistrationName } from "./logged-model.js";

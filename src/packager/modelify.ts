@@ -64,10 +64,6 @@ export async function modelify(options: ModelifyOptions): Promise<ModelifyResult
   }
   const catalog = projectCatalog(project, project.parameters);
   const exampleData = await sampleInput(catalog, options.inputName);
-  await checkArtifactsExist(
-    catalog,
-    inputs.filter((i) => i !== options.inputName && !isParameterInput(i)),
-  );
   const spec: InferenceSpec = {
     inference,
     inputName: options.inputName,
@@ -81,6 +77,7 @@ export async function modelify(options: ModelifyOptions): Promise<ModelifyResult
     artifactNames: () => inputs.filter((i) => i !== options.inputName && !isParameterInput(i)),
     parameterInputs: () => inputs.filter((i) => i.startsWith("params:")),
   };
+  await checkArtifactsExist(catalog, spec.artifactNames());
   const store = await openTrackingStore(trackingUriFrom(options.trackingUri));
   try {
     return await modelifyInStore(store, { project, catalog, spec, artifactPath, exampleData }, options);

@@ -70,11 +70,11 @@ export function decodeTable(bytes: Uint8Array, format: TableFormat, options: Csv
   }
 }
 
-/** Encodes a whole table in the given format. */
-export function encodeTable(table: ColumnTable, format: TableFormat): Uint8Array | string {
+/** Encodes a whole table in the given format (a CSV with `options.delimiter`, `,` by default). */
+export function encodeTable(table: ColumnTable, format: TableFormat, options: Pick<CsvParseOptions, "delimiter"> = {}): Uint8Array | string {
   switch (format) {
     case "csv":
-      return toCsv(table);
+      return toCsv(table, options.delimiter === undefined ? {} : { delimiter: options.delimiter });
     case "jsonl":
       return toJsonLines(table);
     case "json":
@@ -93,7 +93,12 @@ export async function readTableFile(path: string, format: TableFormat = formatFr
   return decodeTable(await readFile(path), format, options);
 }
 
-/** Writes a whole table file atomically; the format comes from the extension unless given. */
-export async function writeTableFile(path: string, table: ColumnTable, format: TableFormat = formatFromPath(path)): Promise<void> {
-  await writeFileAtomic(path, encodeTable(table, format));
+/** Writes a whole table file atomically; the format comes from the extension unless given (a CSV with `options.delimiter`). */
+export async function writeTableFile(
+  path: string,
+  table: ColumnTable,
+  format: TableFormat = formatFromPath(path),
+  options: Pick<CsvParseOptions, "delimiter"> = {},
+): Promise<void> {
+  await writeFileAtomic(path, encodeTable(table, format, options));
 }

@@ -7,7 +7,6 @@ import {
   parquetToArrow,
   readTableFile,
   toArrow,
-  toCsv,
   toDataFrame,
   typeCsvColumns,
   writeTableFile,
@@ -78,14 +77,21 @@ abstract class TabularFileDataset extends FileDataset<unknown> {
   }
 
   protected async _load(): Promise<unknown> {
-    const table: ColumnTable = await readTableFile(this.filepath, this.format, this.loadArgs);
+    const table = await this.readTable();
     if (this.loadAs === "arrow") return toArrow(table);
     return this.loadAs === "dataframe" ? toDataFrame(table) : table;
   }
 
+  /** The file as a table (before `as` makes it what nodes get). */
+  protected readTable(): Promise<ColumnTable> {
+    return readTableFile(this.filepath, this.format, this.loadArgs);
+  }
+
+  /** NB: with its load_args' delimiter (a CSV's), so a dataset saved and loaded again reads what was saved (found by a review). */
   protected async _save(data: unknown): Promise<void> {
     await this.ensureParent();
-    await writeTableFile(this.filepath, asColumnTable(data), this.format);
+    const { delimiter } = this.loadArgs;
+    await writeTableFile(this.filepath, asColumnTable(data), this.format, delimiter === undefined ? {} : { delimiter });
   }
 
   override describe(): Record<string, unknown> {
@@ -100,18 +106,9 @@ abstract class TabularFileDataset extends FileDataset<unknown> {
 export class CsvDataset extends TabularFileDataset {
   protected readonly format = "csv";
 
-  /** NB: with its load_args' delimiter, so a dataset saved and loaded again reads what was saved (found by a review). */
-  protected override async _save(data: unknown): Promise<void> {
-    if (this.loadArgs.delimiter === undefined || this.loadArgs.delimiter === ",") return super._save(data);
-    await this.ensureParent();
-    await writeFileAtomic(this.filepath, toCsv(asColumnTable(data), { delimiter: this.loadArgs.delimiter }));
-  }
-
-  protected override async _load(): Promise<unknown> {
-    const text: ColumnTable = await readTableFile(this.filepath, this.format, { ...this.loadArgs, raw: true });
-    const table = this.loadArgs.raw ? text : typeCsvColumns(text);
-    if (this.loadAs === "arrow") return toArrow(table);
-    return this.loadAs === "dataframe" ? toDataFrame(table) : table;
+  protected override async readTable(): Promise<ColumnTable> {
+    const text = await readTableFile(this.filepath, this.format, { ...this.loadArgs, raw: true });
+    return this.loadArgs.raw ? text : typeCsvColumns(text);
   }
 }
 
