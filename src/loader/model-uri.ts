@@ -68,6 +68,13 @@ async function checkDir(dir: string, uri: string): Promise<string> {
   throw new ModelLoadError(`${uri} resolves to ${dir}, which is not a model directory (it does not exist).`, { code: "MODEL_NOT_FOUND" });
 }
 
+/** "latest" in a models:/ URI, in any case, as MLflow's _parse_model_uri reads it (a pattern's source). */
+const LATEST = "[Ll][Aa][Tt][Ee][Ss][Tt]";
+/** `models:/NAME/VERSION`, `models:/NAME/latest` or `models:/NAME@ALIAS`. */
+const REGISTERED_URI = new RegExp(`^models:/+([^/@]+)(?:/([1-9]\\d*|${LATEST})|@([^/]+))/?$`);
+/** The registered URIs that move as the registry changes: `models:/NAME/latest` and `models:/NAME@ALIAS`. */
+const MOVING_URI = new RegExp(`^models:/+([^/@]+)(?:/(${LATEST})|@([^/]+))/?$`);
+
 /** Refuses the model of a deleted run unless `allowDeleted`, naming the run and both ways on. */
 function checkRunNotDeleted(run: { runId: string; lifecycleStage: string }, uri: string, options: ResolveOptions): void {
   if (run.lifecycleStage !== "deleted" || options.allowDeleted) return;
@@ -168,11 +175,7 @@ async function resolveLoggedModel(uri: string, modelId: string, options: Resolve
   return withTrackingStore(options, async (store) => {
     const model = await store.getLoggedModel(modelId);
     await checkLoggedModelWhole(store, model, uri);
-    if (model.sourceRunId && !options.allowDeleted) {
-      // NB: a LoggedModel whose run is not in this store (copied in alone) is not refused.
-      const run = await store.getRunInfo(model.sourceRunId).catch((error: unknown) => (error instanceof NotFoundError ? undefined : Promise.reject(error)));
-      if (run) checkRunNotDeleted(run, uri, options);
-    }
+    if (model.sourceRunId) await checkStoredRunNotDeleted(store, model.sourceRunId, uri, options);
     const dir = await storedFolder(store, model.artifactLocation, uri);
     return { dir, uri, modelId, ...(model.sourceRunId ? { runId: model.sourceRunId } : {}), cleanup: noCleanup };
   });
@@ -182,6 +185,16 @@ async function resolveLoggedModel(uri: string, modelId: string, options: Resolve
 function loggedModelIdOf(uri: string): string | undefined {
   const m = /^models:\/+([^/@]+)\/?$/.exec(uri);
   return m && LOGGED_MODEL_ID.test(m[1] as string) ? m[1] : undefined;
+}
+
+/**
+ * Refuses `uri` when `runId` is a deleted run of `store`, unless `allowDeleted`. A run the store
+ * does not hold is not refused: its model or version may have been copied in alone.
+ */
+async function checkStoredRunNotDeleted(store: TrackingStore, runId: string, uri: string, options: ResolveOptions): Promise<void> {
+  if (options.allowDeleted) return;
+  const run = await store.getRunInfo(runId).catch((error: unknown) => (error instanceof NotFoundError ? undefined : Promise.reject(error)));
+  if (run) checkRunNotDeleted(run, uri, options);
 }
 
 /**
@@ -195,8 +208,7 @@ async function checkVersionRunNotDeleted(runId: string, uri: string, options: Re
   );
   if (!store) return;
   try {
-    const run = await store.getRunInfo(runId).catch((error: unknown) => (error instanceof NotFoundError ? undefined : Promise.reject(error)));
-    if (run) checkRunNotDeleted(run, uri, options);
+    await checkStoredRunNotDeleted(store, runId, uri, options);
   } finally {
     await store.close();
   }
@@ -256,7 +268,7 @@ const resolveRegistered: Resolver = async (uri, options) => {
   if (loggedModelId !== undefined) return resolveLoggedModel(uri, loggedModelId, options);
   // NB: a version is a whole number from 1 or "latest"; stages (models:/<name>/Production) are not supported.
   // NB: as MLflow's _parse_model_uri, "latest" in any case.
-  const m = /^models:\/+([^/@]+)(?:\/([1-9]\d*|[Ll][Aa][Tt][Ee][Ss][Tt])|@([^/]+))\/?$/.exec(uri);
+  const m = REGISTERED_URI.exec(uri);
   if (!m) {
     throw new ModelLoadError(
       `Invalid model URI ${JSON.stringify(uri)}: write models:/<name>/<version>, models:/<name>/latest, models:/<name>@<alias> or models:/<model_id> (an MLflow 3 LoggedModel, m-<32 hex>).`,
@@ -332,7 +344,7 @@ const resolvePath: Resolver = async (uri) => {
  */
 export function movingModelRef(uri: string): { name: string; alias?: string } | undefined {
   // NB: "latest" in any case, as resolveRegistered reads it (found by a review: models:/m/Latest was never followed).
-  const m = /^models:\/+([^/@]+)(?:\/([Ll][Aa][Tt][Ee][Ss][Tt])|@([^/]+))\/?$/.exec(uri);
+  const m = MOVING_URI.exec(uri);
   if (!m || loggedModelIdOf(uri) !== undefined) return undefined;
   return m[3] !== undefined ? { name: m[1] as string, alias: m[3] } : { name: m[1] as string };
 }
